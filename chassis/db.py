@@ -1,0 +1,67 @@
+"""Async database engines for PostgreSQL (real mode) and SQLite (embedded demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
+    url = (
+        url_or_engine.url
+        if isinstance(url_or_engine, AsyncEngine)
+        else make_url(url_or_engine)
+    )
+    return url.get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+    """Create an async engine tuned for the event store.
+
+    PostgreSQL: asyncpg with a connection pool. SQLite: WAL journal, a busy timeout
+    and ``BEGIN IMMEDIATE`` transactions, so writers queue rather than fail, and commit
+    in the order they took the write lock (which is what keeps its log gap-free).
+    """
+    if is_sqlite(url):
+        return _sqlite_engine(url, echo=echo)
+    kwargs: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_pre_ping": True,
+        "echo": echo,
+    }
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Readiness probe: one round trip to the database."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -1,0 +1,167 @@
+"""What every event-store backend offers, and the row mapping they share."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.errors import ConcurrencyConflict, FieldError, Forbidden, ValidationFailed
+from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
+
+# Columns every backend selects, in this order, for ``row_to_event``.
+SELECT_COLUMNS = (
+    "position, tx_id, event_id, stream_id, stream_type, version, event_type, "
+    "schema_version, tenant, payload, metadata, event_time"
+)
+
+
+class StreamTenantMismatch(Forbidden):
+    code = "StreamTenantMismatch"
+    title = "Stream belongs to another tenant"
+
+
+class EventStore(ABC):
+    """Append to streams, read a stream, follow the global log."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @abstractmethod
+    async def create_schema(self) -> None:
+        """Create the store's tables if they are missing (idempotent)."""
+
+    async def append(
+        self,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+        *,
+        connection: AsyncConnection | None = None,
+    ) -> list[RecordedEvent]:
+        """Append ``events`` to a stream that must be at ``expected_version``.
+
+        ``expected_version`` is the number of events the writer saw (0 for a new
+        stream). Raises ``ConcurrencyConflict`` (nothing written) when the stream has
+        moved on, ``StreamTenantMismatch`` when the stream belongs to another tenant.
+        Pass ``connection`` to append inside a caller's transaction (a consumer's
+        effect together with its applied-event record, for example).
+        """
+        _validate_append(stream_id, stream_type, expected_version, events, metadata)
+        if connection is not None:
+            return await self._append(
+                connection, stream_id, stream_type, expected_version, events, metadata
+            )
+        async with self.engine.begin() as conn:
+            return await self._append(
+                conn, stream_id, stream_type, expected_version, events, metadata
+            )
+
+    @abstractmethod
+    async def _append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+    ) -> list[RecordedEvent]: ...
+
+    @abstractmethod
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        tenant: str | None = None,
+        from_version: int = 1,
+        connection: AsyncConnection | None = None,
+    ) -> list[RecordedEvent]:
+        """One stream's events in version order; another tenant's stream reads empty."""
+
+    @abstractmethod
+    async def read_log(
+        self, after: LogPosition = LogPosition.START, limit: int = 500
+    ) -> list[RecordedEvent]:
+        """The next committed events of the global log after ``after``, in log order."""
+
+    async def stream_version(self, stream_id: str, *, tenant: str | None = None) -> int:
+        events = await self.read_stream(stream_id, tenant=tenant)
+        return events[-1].version if events else 0
+
+
+def _validate_append(
+    stream_id: str,
+    stream_type: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    metadata: EventMetadata,
+) -> None:
+    problems = []
+    if not stream_id or len(stream_id) > 200:
+        problems.append(FieldError("stream_id", "must be 1 to 200 characters"))
+    if not stream_type:
+        problems.append(FieldError("stream_type", "must not be empty"))
+    if expected_version < 0:
+        problems.append(FieldError("expected_version", "must be 0 or more"))
+    if not events:
+        problems.append(FieldError("events", "at least one event is required"))
+    if not metadata.tenant:
+        problems.append(FieldError("metadata.tenant", "every event carries a tenant"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def conflict_from_head(
+    stream_id: str,
+    expected_version: int,
+    tenant: str,
+    head: Any | None,
+) -> Exception:
+    """Explain why a guarded append wrote nothing, from the stream's head row."""
+    if head is not None and head.tenant != tenant:
+        return StreamTenantMismatch(f"stream {stream_id} belongs to another tenant")
+    actual = head.version if head is not None else 0
+    return ConcurrencyConflict(stream_id, expected_version, actual)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    return json.loads(value) if value else {}
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def row_to_event(row: Any) -> RecordedEvent:
+    """Map a row selected with ``SELECT_COLUMNS`` to a ``RecordedEvent``."""
+    event_id = (
+        row.event_id if isinstance(row.event_id, uuid.UUID) else uuid.UUID(row.event_id)
+    )
+    return RecordedEvent(
+        id=event_id,
+        stream_id=row.stream_id,
+        stream_type=row.stream_type,
+        version=row.version,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        data=_json(row.payload),
+        metadata=EventMetadata.from_dict({**_json(row.metadata), "tenant": row.tenant}),
+        time=_aware(row.event_time),
+        position=LogPosition(int(row.tx_id), int(row.position)),
+    )
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)

@@ -1,0 +1,212 @@
+"""The event store on PostgreSQL (SQLAlchemy 2 async over asyncpg).
+
+Gap-free global log without serialising writers
+-----------------------------------------------
+Positions come from an identity column, assigned at insert time, so concurrent
+transactions commit out of position order: a reader that simply remembered "the highest
+position I saw" would pass over an event whose transaction committed after a later one.
+The usual cure is a table lock that serialises every writer (what the ``eventsourcing``
+library does); it caps throughput at one writer.
+
+Instead every row records the id of the transaction that wrote it (``tx_id``, from
+``pg_current_xact_id()``), and the log is read in ``(tx_id, position)`` order, but only
+up to the oldest transaction still running (the ``xmin`` of the reader's own snapshot).
+Every transaction below that horizon has finished, so its rows are either all visible or
+rolled back, and any future row gets a larger ``tx_id``: nothing can ever appear behind
+a reader's position. A transaction held open delays readers; it never makes them skip.
+
+Per-stream order survives the (tx_id, position) ordering because an append also checks
+that the stream's head was written by a transaction no newer than its own. That only
+fails when a transaction took its id long before it appended to a stream that someone
+else has appended to meanwhile: it gets a ``ConcurrencyConflict`` and retries fresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.errors import ConcurrencyConflict, Conflict
+from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
+from chassis.eventstore.base import (
+    SELECT_COLUMNS,
+    EventStore,
+    conflict_from_head,
+    dumps,
+    row_to_event,
+)
+
+SCHEMA_LOCK_ID = 7_264_001  # advisory lock: one process creates the schema at a time
+
+SCHEMA = [
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tx_id BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+        event_id UUID NOT NULL,
+        stream_id TEXT NOT NULL,
+        stream_type TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version > 0),
+        event_type TEXT NOT NULL,
+        schema_version INTEGER NOT NULL DEFAULT 1,
+        tenant TEXT NOT NULL,
+        payload JSONB NOT NULL,
+        metadata JSONB NOT NULL,
+        event_time TIMESTAMPTZ NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        CONSTRAINT events_stream_version UNIQUE (stream_id, version),
+        CONSTRAINT events_event_id UNIQUE (event_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS events_log_order ON events (tx_id, position)",
+    """
+    CREATE TABLE IF NOT EXISTS log_checkpoints (
+        name TEXT PRIMARY KEY,
+        tx_id BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+]
+
+APPEND = text(
+    """
+    WITH head AS (
+        SELECT version, tenant, tx_id FROM events
+        WHERE stream_id = :stream_id ORDER BY version DESC LIMIT 1
+    ), me AS (
+        SELECT pg_current_xact_id()::text::bigint AS tx
+    )
+    INSERT INTO events (event_id, stream_id, stream_type, version, event_type,
+                        schema_version, tenant, payload, metadata, event_time, tx_id)
+    SELECT e.event_id, :stream_id, :stream_type, :expected + e.ord, e.event_type,
+           e.schema_version, :tenant, e.payload::jsonb, e.metadata::jsonb,
+           e.event_time, me.tx
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]),
+                CAST(:schema_versions AS int[]), CAST(:payloads AS text[]),
+                CAST(:metas AS text[]), CAST(:times AS timestamptz[]))
+         WITH ORDINALITY AS e(event_id, event_type, schema_version, payload,
+                              metadata, event_time, ord),
+         me
+    WHERE coalesce((SELECT version FROM head), 0) = :expected
+      AND coalesce((SELECT tenant FROM head), :tenant) = :tenant
+      AND coalesce((SELECT tx_id FROM head), 0) <= me.tx
+    ORDER BY e.ord
+    RETURNING position, tx_id, version
+    """
+)
+
+HEAD = text(
+    "SELECT version, tenant, tx_id FROM events WHERE stream_id = :stream_id "
+    "ORDER BY version DESC LIMIT 1"
+)
+
+READ_STREAM = text(
+    f"SELECT {SELECT_COLUMNS} FROM events "
+    "WHERE stream_id = :stream_id AND version >= :from_version ORDER BY version"
+)
+
+READ_LOG = text(
+    f"""
+    SELECT {SELECT_COLUMNS} FROM events
+    WHERE (tx_id, position) > (:tx_id, :position)
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    ORDER BY tx_id, position
+    LIMIT :limit
+    """
+)
+
+
+class PostgresEventStore(EventStore):
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})"))
+            for ddl in SCHEMA:
+                await conn.execute(text(ddl))
+
+    async def _append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+    ) -> list[RecordedEvent]:
+        meta = dumps({k: v for k, v in metadata.as_dict().items() if k != "tenant"})
+        params = {
+            "stream_id": stream_id,
+            "stream_type": stream_type,
+            "expected": expected_version,
+            "tenant": metadata.tenant,
+            "ids": [e.id for e in events],
+            "types": [e.event_type for e in events],
+            "schema_versions": [e.schema_version for e in events],
+            "payloads": [dumps(e.data) for e in events],
+            "metas": [meta] * len(events),
+            "times": [e.time for e in events],
+        }
+        try:
+            rows = (await conn.execute(APPEND, params)).all()
+        except IntegrityError as exc:
+            if "events_event_id" in str(exc.orig):
+                raise Conflict("an event with this id is already recorded") from exc
+            raise ConcurrencyConflict(stream_id, expected_version) from exc
+        if not rows:
+            head = (await conn.execute(HEAD, {"stream_id": stream_id})).first()
+            if (
+                head is not None
+                and head.tenant == metadata.tenant
+                and (head.version == expected_version)
+            ):
+                # Head written by a newer transaction than ours: retry in a fresh one.
+                raise ConcurrencyConflict(stream_id, expected_version, head.version)
+            raise conflict_from_head(stream_id, expected_version, metadata.tenant, head)
+        return [
+            RecordedEvent(
+                id=e.id,
+                stream_id=stream_id,
+                stream_type=stream_type,
+                version=row.version,
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                data=e.data,
+                metadata=metadata,
+                time=e.time,
+                position=LogPosition(int(row.tx_id), int(row.position)),
+            )
+            for e, row in zip(events, rows, strict=True)
+        ]
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        tenant: str | None = None,
+        from_version: int = 1,
+        connection: AsyncConnection | None = None,
+    ) -> list[RecordedEvent]:
+        params = {"stream_id": stream_id, "from_version": from_version}
+        if connection is not None:
+            rows = (await connection.execute(READ_STREAM, params)).all()
+        else:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(READ_STREAM, params)).all()
+        if tenant is not None and rows and rows[0].tenant != tenant:
+            return []
+        return [row_to_event(r) for r in rows]
+
+    async def read_log(
+        self, after: LogPosition = LogPosition.START, limit: int = 500
+    ) -> list[RecordedEvent]:
+        params = {
+            "tx_id": after.transaction,
+            "position": after.sequence,
+            "limit": limit,
+        }
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(READ_LOG, params)).all()
+        return [row_to_event(r) for r in rows]

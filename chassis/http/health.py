@@ -1,0 +1,70 @@
+"""Liveness and readiness probes.
+
+``/healthz`` answers 200 while the process can serve HTTP at all: a failing database
+must not make Kubernetes restart a healthy pod. ``/readyz`` runs every readiness check
+(database reachable, consumer running, …) and answers 503 when any fails, so the pod
+is taken out of the load balancer until it recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""A probe that returns when its dependency is usable and raises when it is not."""
+
+CHECK_TIMEOUT_S = 2.0
+
+
+async def _run_check(check: ReadinessCheck, timeout_s: float) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout=timeout_s)
+    except TimeoutError:
+        return f"timed out after {timeout_s:g}s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return "ok"
+
+
+async def run_readiness_checks(
+    checks: dict[str, ReadinessCheck], timeout_s: float = CHECK_TIMEOUT_S
+) -> dict[str, str]:
+    """Run all checks concurrently; map each name to "ok" or what went wrong."""
+    names = list(checks)
+    results = await asyncio.gather(*(_run_check(checks[n], timeout_s) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
+def health_router(timeout_s: float = CHECK_TIMEOUT_S) -> APIRouter:
+    """The ``/healthz`` and ``/readyz`` routes.
+
+    Checks are read from ``app.state.readiness_checks`` on every call, so a service can
+    add one from its lifespan (e.g. once its consumer has started).
+    """
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: every dependency answers",
+        responses={503: {"description": "At least one readiness check failed"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
+        results = await run_readiness_checks(checks, timeout_s)
+        ready = all(result == "ok" for result in results.values())
+        body: dict[str, Any] = {
+            "status": "ok" if ready else "unavailable",
+            "checks": results,
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return router

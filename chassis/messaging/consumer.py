@@ -1,0 +1,321 @@
+"""Consumer runner: a consumer group whose handlers apply each event exactly once.
+
+For every message the runner opens one database transaction, records the event id in
+``processed_events`` and runs the handler in that same transaction; the offset is
+committed only after it commits. A redelivered event finds its id already recorded and
+changes nothing. A handler that keeps failing is retried a bounded number of times,
+then the message goes to the dead-letter topic with the error in its headers (and to
+the ``dead_letters`` table, where operators see it), and the partition moves on.
+A database outage is not the message's fault: the runner waits for the database
+instead of dead-lettering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from opentelemetry import metrics
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.db import is_sqlite
+from chassis.envelope import Envelope, MalformedMessage
+from chassis.errors import ConcurrencyConflict
+from chassis.events import UnknownEventType, UnsupportedSchemaVersion
+from chassis.messaging.tracing import consume_span
+from chassis.messaging.transport import (
+    InboundMessage,
+    OutboundMessage,
+    Subscriber,
+    Transport,
+    dead_letter_topic,
+)
+
+log = logging.getLogger(__name__)
+meter = metrics.get_meter("tandem.messaging")
+consumer_lag_ms = meter.create_histogram(
+    "tandem.consumer.lag", unit="ms", description="Event time → effect committed"
+)
+dead_lettered = meter.create_counter("tandem.consumer.dead_letters")
+applied_counter = meter.create_counter("tandem.consumer.applied")
+duplicates_counter = meter.create_counter("tandem.consumer.duplicates")
+
+Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
+
+# Errors retrying cannot fix: straight to the dead-letter topic.
+PERMANENT = (MalformedMessage, UnknownEventType, UnsupportedSchemaVersion)
+
+
+def _schema(engine: AsyncEngine) -> list[str]:
+    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
+    return [
+        f"""
+        CREATE TABLE IF NOT EXISTS processed_events (
+            consumer TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            processed_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (consumer, event_id)
+        )
+        """,
+        f"""
+        CREATE TABLE IF NOT EXISTS dead_letters (
+            id TEXT PRIMARY KEY,
+            consumer TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            partition_no INTEGER NOT NULL,
+            offset_no BIGINT NOT NULL,
+            event_id TEXT,
+            event_type TEXT,
+            error TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            headers TEXT NOT NULL,
+            value TEXT,
+            created_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            replayed_at {stamp}
+        )
+        """,
+    ]
+
+
+async def create_consumer_schema(engine: AsyncEngine) -> None:
+    """Create the applied-events and dead-letter tables (idempotent)."""
+    async with engine.begin() as conn:
+        if not is_sqlite(engine):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7264002)"))
+        for ddl in _schema(engine):
+            await conn.execute(text(ddl))
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached (not a bad message)."""
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = type(exc.orig).__name__ if exc.orig is not None else ""
+        return isinstance(exc, (OperationalError, InterfaceError)) and any(
+            word in orig for word in ("Connection", "CannotConnect", "AdminShutdown")
+        )
+    return False
+
+
+MARK_APPLIED = text(
+    "INSERT INTO processed_events (consumer, event_id) VALUES (:c, :e) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+class ConsumerRunner:
+    """One consumer group: poll, apply once, commit, dead-letter what cannot apply."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        engine: AsyncEngine,
+        transport: Transport,
+        handlers: Mapping[str, Handler],
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.05,
+        poll_timeout_s: float = 0.5,
+        batch_size: int = 200,
+    ) -> None:
+        self.name = name
+        self.topics = list(topics)
+        self.engine = engine
+        self.transport = transport
+        self.handlers = dict(handlers)
+        self.max_attempts = max_attempts
+        self.retry_backoff_s = retry_backoff_s
+        self.poll_timeout_s = poll_timeout_s
+        self.batch_size = batch_size
+        self.dead_letter_topic = dead_letter_topic(name)
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_letters = 0
+        self._subscriber: Subscriber | None = None
+
+    async def start(self) -> None:
+        await create_consumer_schema(self.engine)
+        await self.transport.ensure_topics([*self.topics, self.dead_letter_topic])
+        self._subscriber = self.transport.subscriber(self.name, self.topics)
+        await self._subscriber.start()
+
+    async def stop(self) -> None:
+        if self._subscriber is not None:
+            subscriber, self._subscriber = self._subscriber, None
+            await subscriber.stop()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Poll and apply until ``stop`` is set."""
+        stop = stop or asyncio.Event()
+        if self._subscriber is None:
+            await self.start()
+        try:
+            while not stop.is_set():
+                await self.poll_once()
+        finally:
+            await self.stop()
+
+    async def poll_once(self) -> int:
+        """Apply one batch and commit its offsets; returns how many it handled."""
+        assert self._subscriber is not None, "start() the runner first"
+        batch = await self._subscriber.poll(self.poll_timeout_s, self.batch_size)
+        for message in batch:
+            await self.handle(message)
+        if batch:
+            await self._commit(batch)
+        return len(batch)
+
+    async def _commit(self, batch: list[InboundMessage]) -> None:
+        assert self._subscriber is not None
+        while True:
+            try:
+                await self._subscriber.commit(batch)
+                return
+            except Exception as exc:  # broker away: the effects are idempotent, retry
+                log.warning("%s: offset commit failed (%s); retrying", self.name, exc)
+                await asyncio.sleep(0.5)
+
+    async def handle(self, message: InboundMessage) -> None:
+        """Apply one message exactly once, or dead-letter it."""
+        try:
+            envelope = Envelope.from_kafka(message.headers, message.value)
+        except MalformedMessage as exc:
+            await self._dead_letter(message, None, exc, attempts=1)
+            return
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return  # an event this consumer does not need
+        attempt, error = 0, None
+        while attempt < self.max_attempts:
+            attempt += 1
+            try:
+                with consume_span(message, envelope, self.name):
+                    await self._apply(envelope, handler)
+                return
+            except PERMANENT as exc:
+                error = exc
+                break
+            except ConcurrencyConflict as exc:  # lost a race: the next attempt reloads
+                error = exc
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    error = exc
+                    log.warning(
+                        "%s: %s failed (attempt %d): %s",
+                        self.name,
+                        envelope.type,
+                        attempt,
+                        exc,
+                    )
+                    await asyncio.sleep(self.retry_backoff_s * attempt)
+                    continue
+                # Database unreachable: wait for it, this message is not at fault.
+                log.warning("%s: database unavailable (%s); waiting", self.name, exc)
+                attempt -= 1
+                await asyncio.sleep(1.0)
+        await self._dead_letter(message, envelope, error, attempts=attempt)
+
+    async def _apply(self, envelope: Envelope, handler: Handler) -> None:
+        async with self.engine.begin() as conn:
+            fresh = (
+                await conn.execute(MARK_APPLIED, {"c": self.name, "e": envelope.id})
+            ).first()
+            if fresh is None:
+                self.duplicates += 1
+                duplicates_counter.add(1, {"consumer": self.name})
+                return
+            await handler(envelope, conn)
+        self.applied += 1
+        applied_counter.add(1, {"consumer": self.name, "type": envelope.type})
+        lag = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
+        consumer_lag_ms.record(lag, {"consumer": self.name})
+
+    async def _dead_letter(
+        self,
+        message: InboundMessage,
+        envelope: Envelope | None,
+        error: BaseException | None,
+        *,
+        attempts: int,
+    ) -> None:
+        reason = f"{type(error).__name__}: {error}" if error else "unknown error"
+        log.error(
+            "%s: dead-lettering offset %s of %s: %s",
+            self.name,
+            message.offset,
+            message.topic,
+            reason,
+        )
+        headers = [
+            *[(k, v) for k, v in message.headers if not k.startswith("x-tandem-")],
+            ("x-tandem-error", reason.encode()[:4000]),
+            ("x-tandem-error-type", type(error).__name__.encode() if error else b""),
+            ("x-tandem-attempts", str(attempts).encode()),
+            ("x-tandem-consumer", self.name.encode()),
+            ("x-tandem-original-topic", message.topic.encode()),
+            ("x-tandem-original-partition", str(message.partition).encode()),
+            ("x-tandem-original-offset", str(message.offset).encode()),
+        ]
+        await self.transport.publish(
+            [
+                OutboundMessage(
+                    topic=self.dead_letter_topic,
+                    key=message.key or b"",
+                    value=message.value or b"",
+                    headers=headers,
+                )
+            ]
+        )
+        await self._record_dead_letter(message, envelope, reason, attempts)
+        self.dead_letters += 1
+        dead_lettered.add(1, {"consumer": self.name})
+
+    async def _record_dead_letter(
+        self,
+        message: InboundMessage,
+        envelope: Envelope | None,
+        reason: str,
+        attempts: int,
+    ) -> None:
+        row = {
+            "id": str(uuid.uuid4()),
+            "consumer": self.name,
+            "topic": message.topic,
+            "partition_no": message.partition,
+            "offset_no": message.offset,
+            "event_id": envelope.id if envelope else message.header("ce_id"),
+            "event_type": envelope.type if envelope else message.header("ce_type"),
+            "error": reason,
+            "attempts": attempts,
+            "headers": json.dumps(
+                [
+                    [k, v.decode("utf-8", "replace") if v else None]
+                    for k, v in message.headers
+                ]
+            ),
+            "value": (message.value or b"").decode("utf-8", "replace"),
+        }
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO dead_letters (id, consumer, topic, partition_no, "
+                        "offset_no, event_id, event_type, error, attempts, headers, "
+                        "value) "
+                        "VALUES (:id, :consumer, :topic, :partition_no, :offset_no, "
+                        ":event_id, :event_type, :error, :attempts, :headers, :value)"
+                    ),
+                    row,
+                )
+        except (IntegrityError, DBAPIError):
+            log.exception("%s: could not record dead letter in the database", self.name)

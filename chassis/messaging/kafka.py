@@ -1,0 +1,191 @@
+"""Kafka transport (aiokafka): idempotent producer, manual-commit consumer groups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from chassis.messaging.transport import (
+    InboundMessage,
+    OutboundMessage,
+    Subscriber,
+    Transport,
+)
+
+log = logging.getLogger(__name__)
+
+
+class KafkaTransport(Transport):
+    def __init__(self, bootstrap_servers: str, *, client_id: str = "tandem") -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        await self._ensure_producer()
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap_servers,
+                client_id=self.client_id,
+                # Retries never duplicate or reorder a partition.
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=15_000,
+                retry_backoff_ms=200,
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    async def publish(self, messages: Sequence[OutboundMessage]) -> int:
+        producer = await self._ensure_producer()
+        futures = []
+        try:
+            for m in messages:
+                futures.append(
+                    await producer.send(
+                        m.topic, m.value, key=m.key, headers=list(m.headers)
+                    )
+                )
+        except KafkaError:
+            if not futures:
+                await self._reset()
+                raise
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acknowledged = 0
+        for result in results:
+            if isinstance(result, BaseException):
+                break
+            acknowledged += 1
+        if acknowledged < len(messages):
+            # Start over with a fresh producer session: the failed tail is re-sent.
+            await self._reset()
+            if acknowledged == 0:
+                first = (
+                    next(r for r in results if isinstance(r, BaseException))
+                    if results
+                    else None
+                )
+                raise (
+                    first
+                    if isinstance(first, Exception)
+                    else KafkaError("publish failed")
+                )
+        return acknowledged
+
+    async def _reset(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except (TimeoutError, KafkaError, OSError):
+                log.warning("producer did not stop cleanly", exc_info=True)
+
+    def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber:
+        return KafkaSubscriber(
+            self.bootstrap_servers, group, list(topics), self.client_id
+        )
+
+    async def ensure_topics(self, topics: Sequence[str], partitions: int = 3) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(
+                        [
+                            NewTopic(t, num_partitions=partitions, replication_factor=1)
+                            for t in missing
+                        ]
+                    )
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    async def ping(self) -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=2_000
+        )
+        await admin.start()
+        try:
+            await admin.list_topics()
+        finally:
+            await admin.close()
+
+
+class KafkaSubscriber(Subscriber):
+    def __init__(
+        self, bootstrap: str, group: str, topics: list[str], client_id: str
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,  # offsets are committed after the effect
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def poll(self, timeout_s: float, max_records: int) -> list[InboundMessage]:
+        batches = await self._consumer.getmany(
+            timeout_ms=int(timeout_s * 1000), max_records=max_records
+        )
+        out: list[InboundMessage] = []
+        for tp, records in batches.items():
+            for r in records:
+                out.append(
+                    InboundMessage(
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        offset=r.offset,
+                        key=r.key,
+                        value=r.value,
+                        headers=list(r.headers or ()),
+                        timestamp_ms=r.timestamp,
+                    )
+                )
+        return out
+
+    async def commit(self, messages: Sequence[InboundMessage]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+        if offsets:
+            await self._consumer.commit(offsets)
+
+    async def lag(self) -> int:
+        """Messages behind the partitions' high watermarks (consumer lag)."""
+        total = 0
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is not None:
+                total += max(0, high - await self._consumer.position(tp))
+        return total

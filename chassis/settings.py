@@ -1,0 +1,109 @@
+"""Process settings shared by every Tandem service.
+
+Each process has exactly one settings class, a subclass of :class:`ServiceSettings`
+that fixes ``service_name`` and adds what that service alone needs::
+
+    class ProfilesSettings(ServiceSettings):
+        service_name: str = "profiles"
+        erasure_grace_days: int = 30
+
+Values come from the environment. There is deliberately **no prefix** for the names
+every service shares, so one ``.env`` or one Kubernetes ConfigMap speaks the same
+language to all of them: ``SERVICE_NAME``, ``ENVIRONMENT``, ``DATABASE_URL``,
+``KAFKA_BOOTSTRAP_SERVERS``, ``JWT_SECRET``, ``JWT_ISSUER``, ``JWT_AUDIENCE``,
+``JWT_ALGORITHMS`` (comma-separated or a JSON list), ``JWKS_URL``, ``LOG_LEVEL`` and
+``TOPIC_PARTITIONS``. Names are case-insensitive. A service that needs its own
+variables should give them a distinctive name (``PROFILES_ERASURE_GRACE_DAYS``) via
+``Field(validation_alias=...)`` rather than a prefix that would hide the shared ones.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DEV_SECRET = "dev-secret-change-me"
+"""The HS256 secret used when none is configured; refused outside development/test."""
+
+Environment = Literal["development", "test", "production"]
+
+
+def _default_database_url(data: dict[str, Any]) -> str:
+    # Embedded mode: one SQLite file per service so services still own separate stores.
+    name = data.get("service_name") or "service"
+    return f"sqlite+aiosqlite:///.tandem/{name}.db"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares; subclass it once per process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        env_file=None,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    service_name: str
+    environment: Environment = "development"
+    database_url: str = Field(default_factory=_default_database_url)
+    # None means the embedded in-process bus instead of Kafka.
+    kafka_bootstrap_servers: str | None = None
+    jwt_secret: SecretStr = SecretStr(DEFAULT_DEV_SECRET)
+    jwt_issuer: str = "tandem-dev"
+    jwt_audience: str = "tandem"
+    # NoDecode: accept "HS256,RS256" as well as a JSON list from the environment.
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
+    jwks_url: str | None = None
+    log_level: str = "INFO"
+    topic_partitions: int = Field(default=3, ge=1)
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("kafka_bootstrap_servers", "jwks_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # An empty variable in a compose file means "not set", not "empty host list".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_outside_development(self) -> ServiceSettings:
+        if (
+            self.environment not in ("development", "test")
+            and self.jwks_url is None
+            and self.jwt_secret.get_secret_value() == DEFAULT_DEV_SECRET
+        ):
+            raise ValueError(
+                f"JWT_SECRET is still the development default while "
+                f"ENVIRONMENT={self.environment}; set JWT_SECRET to a real secret "
+                "(or JWKS_URL to your identity provider's key set) before starting"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with ``ENVIRONMENT=production``."""
+        return self.environment == "production"
+
+    @property
+    def uses_embedded_bus(self) -> bool:
+        """True when no Kafka is configured and the in-process bus stands in."""
+        return self.kafka_bootstrap_servers is None

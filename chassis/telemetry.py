@@ -1,0 +1,325 @@
+"""OpenTelemetry for every Tandem process: providers, helpers, and the HTTP server span.
+
+Configuration follows the standard ``OTEL_*`` variables: ``OTEL_SERVICE_NAME`` and
+``OTEL_RESOURCE_ATTRIBUTES`` override the names passed in code,
+``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the per-signal ``…_TRACES_ENDPOINT`` /
+``…_METRICS_ENDPOINT``) turns on OTLP/HTTP export, ``OTEL_SDK_DISABLED=true`` turns
+everything off. Tests pass an in-memory exporter or reader instead.
+
+Why the design looks the way it does: OpenTelemetry allows the global tracer and meter
+providers to be set **once** per process. ``setup_telemetry`` therefore installs one
+SDK provider of each kind the first time (the first call also fixes the resource) and
+on every call *adds* its span processor and metric reader to them. Span processors go
+through one fan-out processor owned by this module, because the SDK can add processors
+but not remove them; metric readers use the SDK's ``add/remove_metric_reader``. The
+returned :class:`TelemetryHandle` flushes and removes exactly what its call added, so a
+test can set up capture, assert, and leave the process as it found it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("chassis.telemetry")
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
+
+
+class _FanOutSpanProcessor(SpanProcessor):
+    """Forwards to a changeable set of processors (the SDK cannot remove one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._children: tuple[SpanProcessor, ...] = ()
+
+    def add(self, processor: SpanProcessor) -> None:
+        with self._lock:
+            self._children += (processor,)
+
+    def remove(self, processor: SpanProcessor) -> None:
+        with self._lock:
+            self._children = tuple(p for p in self._children if p is not processor)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for child in self._children:
+            child.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        for child in self._children:
+            child.on_end(span)
+
+    def shutdown(self) -> None:
+        for child in self._children:
+            child.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return all(child.force_flush(timeout_millis) for child in self._children)
+
+
+# Process-wide by nature: OpenTelemetry's own providers are process globals.
+_install_lock = threading.Lock()
+_fan_out: _FanOutSpanProcessor | None = None
+_meter_provider: MeterProvider | None = None
+
+
+@dataclass
+class TelemetryHandle:
+    """What one ``setup_telemetry`` call added; ``shutdown`` flushes and removes it."""
+
+    service_name: str
+    enabled: bool
+    span_processors: list[SpanProcessor] = field(default_factory=list)
+    metric_readers: list[MetricReader] = field(default_factory=list)
+
+    def force_flush(self) -> None:
+        """Export everything buffered so far (spans and metrics)."""
+        for processor in self.span_processors:
+            processor.force_flush()
+        for reader in self.metric_readers:
+            reader.collect()
+
+    def shutdown(self) -> None:
+        """Flush, then detach this call's processors and readers (idempotent)."""
+        for processor in self.span_processors:
+            processor.force_flush()
+            if _fan_out is not None:
+                _fan_out.remove(processor)
+            processor.shutdown()
+        self.span_processors.clear()
+        for reader in self.metric_readers:
+            if _meter_provider is not None and hasattr(
+                _meter_provider, "remove_metric_reader"
+            ):
+                _meter_provider.remove_metric_reader(reader)  # also shuts it down
+            else:
+                reader.shutdown()
+        self.metric_readers.clear()
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() == "true"
+
+
+def _otlp_configured(signal: str) -> bool:
+    if os.environ.get(f"OTEL_{signal}_EXPORTER", "").strip().lower() == "none":
+        return False
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
+    )
+
+
+def _resource(service_name: str, service_version: str) -> Resource:
+    # Resource.create lets code win over OTEL_* variables; operators expect the
+    # opposite, so the environment is merged on top.
+    coded = Resource.create(
+        {"service.name": service_name, "service.version": service_version}
+    )
+    return coded.merge(OTELResourceDetector().detect())
+
+
+def _install_providers(
+    resource: Resource,
+) -> tuple[_FanOutSpanProcessor, MeterProvider]:
+    global _fan_out, _meter_provider
+    with _install_lock:
+        if _fan_out is None:
+            _fan_out = _FanOutSpanProcessor()
+            current = trace.get_tracer_provider()
+            if isinstance(current, TracerProvider):
+                # Someone (e.g. opentelemetry-instrument) installed an SDK provider
+                # first: share it rather than fight over the global.
+                current.add_span_processor(_fan_out)
+            else:
+                provider = TracerProvider(resource=resource)
+                provider.add_span_processor(_fan_out)
+                trace.set_tracer_provider(provider)
+        if _meter_provider is None:
+            current_meters = metrics.get_meter_provider()
+            if isinstance(current_meters, MeterProvider):
+                _meter_provider = current_meters
+            else:
+                _meter_provider = MeterProvider(resource=resource)
+                metrics.set_meter_provider(_meter_provider)
+        return _fan_out, _meter_provider
+
+
+def setup_telemetry(
+    service_name: str,
+    service_version: str = "0.1.0",
+    *,
+    span_exporter: SpanExporter | None = None,
+    metric_reader: MetricReader | None = None,
+) -> TelemetryHandle:
+    """Install tracing and metrics for this process; safe to call more than once.
+
+    ``span_exporter`` (e.g. ``InMemorySpanExporter``) is attached with a synchronous
+    processor so tests see spans as soon as they end; without one, OTLP/HTTP export is
+    used when an endpoint is configured, otherwise spans are created but not exported.
+    ``metric_reader`` (e.g. ``InMemoryMetricReader``) plays the same role for metrics.
+    """
+    if _env_true("OTEL_SDK_DISABLED"):
+        return TelemetryHandle(service_name=service_name, enabled=False)
+    fan_out, meter_provider = _install_providers(
+        _resource(service_name, service_version)
+    )
+    handle = TelemetryHandle(service_name=service_name, enabled=True)
+
+    processor: SpanProcessor | None = None
+    if span_exporter is not None:
+        processor = SimpleSpanProcessor(span_exporter)
+    elif _otlp_configured("TRACES"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter,
+        )
+
+        processor = BatchSpanProcessor(OTLPSpanExporter())
+    if processor is not None:
+        fan_out.add(processor)
+        handle.span_processors.append(processor)
+
+    reader = metric_reader
+    if reader is None and _otlp_configured("METRICS"):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            OTLPMetricExporter,
+        )
+
+        reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    if reader is not None:
+        if hasattr(meter_provider, "add_metric_reader"):
+            meter_provider.add_metric_reader(reader)
+            handle.metric_readers.append(reader)
+        else:  # opentelemetry-sdk older than add_metric_reader
+            logger.warning("this OpenTelemetry SDK cannot add metric readers later")
+    return handle
+
+
+def tracer(name: str) -> trace.Tracer:
+    """A tracer from the global provider (name it after the module)."""
+    return trace.get_tracer(name)
+
+
+def meter(name: str) -> metrics.Meter:
+    """A meter from the global provider (name it after the module)."""
+    return metrics.get_meter(name)
+
+
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span, or None outside any span.
+
+    Events carry it so a consumer's span joins the producer's trace.
+    """
+    carrier: dict[str, str] = {}
+    _TRACE_CONTEXT.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from_traceparent(traceparent: str | None) -> Context:
+    """An OpenTelemetry context whose parent is ``traceparent`` (empty when None)."""
+    if not traceparent:
+        return Context()
+    return _TRACE_CONTEXT.extract({"traceparent": traceparent}, context=Context())
+
+
+def _route_of(scope: Scope) -> str | None:
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+class ServerSpanMiddleware:
+    """Pure ASGI middleware: one SERVER span per HTTP request, named "METHOD route".
+
+    The incoming ``traceparent`` becomes the parent, so a trace started by the gateway
+    continues here. The route template is only known after routing, so the span is
+    renamed on the way out. Probe paths are skipped: they would drown real traffic.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, excluded_paths: Sequence[str] = ("/healthz", "/readyz")
+    ) -> None:
+        self.app = app
+        self.excluded_paths = frozenset(excluded_paths)
+        self._duration = meter("chassis.http").create_histogram(
+            "http.server.request.duration",
+            unit="s",
+            description="Duration of HTTP server requests",
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.excluded_paths:
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        headers = {
+            key.decode("latin-1"): value.decode("latin-1")
+            for key, value in scope.get("headers", ())
+        }
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            "url.path": scope["path"],
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+        }
+        if scope.get("server"):
+            host, port = scope["server"][0], scope["server"][1]
+            attributes["server.address"] = host
+            if port is not None:
+                attributes["server.port"] = port
+        request_id = scope.get("state", {}).get("request_id")
+        if request_id:
+            attributes["tandem.request_id"] = request_id
+        status_code: int | None = None
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        with tracer("chassis.http").start_as_current_span(
+            method,
+            context=propagate.extract(headers),
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+        ) as span:
+            try:
+                await self.app(scope, receive, send_with_status)
+            finally:
+                route = _route_of(scope)
+                metric_attributes: dict[str, str | int] = {
+                    "http.request.method": method
+                }
+                if route:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                    metric_attributes["http.route"] = route
+                if status_code is not None:
+                    span.set_attribute("http.response.status_code", status_code)
+                    metric_attributes["http.response.status_code"] = status_code
+                    # Semantic conventions: only 5xx is a server span error.
+                    if status_code >= 500:
+                        span.set_status(StatusCode.ERROR)
+                self._duration.record(
+                    time.perf_counter() - started, attributes=metric_attributes
+                )

@@ -1,0 +1,343 @@
+"""Bearer-token authentication, roles and the tenant rule, end to end over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Annotated, Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import APIRouter, Depends, FastAPI
+
+from chassis.auth import Principal, Role, TokenVerifier, mint_token, system_principal
+from chassis.auth.cli import main as token_cli
+from chassis.auth.fastapi import PrincipalDep, require_roles
+from chassis.errors import Forbidden, NotFound, Unauthenticated
+from chassis.http import create_app
+from chassis.settings import ServiceSettings
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+ISSUER = "tandem-test"
+AUDIENCE = "tandem"
+
+# Programmes by id with the tenant that owns each: stands in for a service's store.
+PROGRAMMES = {"p-acme": "acme", "p-globex": "globex"}
+
+router = APIRouter()
+Coordinator = Annotated[Principal, Depends(require_roles(Role.COORDINATOR))]
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep) -> dict[str, Any]:
+    return {
+        "subject": principal.subject,
+        "tenant": principal.tenant,
+        "roles": sorted(principal.roles),
+    }
+
+
+@router.post("/matching-rounds")
+async def start_round(principal: Coordinator) -> dict[str, str]:
+    return {"started_by": principal.subject}
+
+
+@router.get("/programmes/{programme_id}")
+async def programme(programme_id: str, principal: PrincipalDep) -> dict[str, str]:
+    owner = PROGRAMMES.get(programme_id)
+    if owner is None:
+        raise NotFound(f"programme {programme_id} not found")
+    principal.require_tenant(owner)
+    return {"id": programme_id, "tenant": owner}
+
+
+def settings() -> ServiceSettings:
+    return ServiceSettings(
+        service_name="auth-test",
+        environment="test",
+        jwt_secret=SECRET,
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+    )
+
+
+def token(
+    subject: str = "alice",
+    tenant: str = "acme",
+    roles: tuple[str, ...] = ("coordinator", "mentor"),
+    **overrides: Any,
+) -> str:
+    options: dict[str, Any] = {
+        "secret": SECRET,
+        "subject": subject,
+        "tenant": tenant,
+        "roles": roles,
+        "issuer": ISSUER,
+        "audience": AUDIENCE,
+    }
+    options.update(overrides)
+    return mint_token(**options)
+
+
+def client_for(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    )
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    return create_app(settings(), title="auth test", version="1", routers=[router])
+
+
+async def get(app: FastAPI, path: str, bearer: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    async with client_for(app) as client:
+        return await client.get(path, headers=headers)
+
+
+def assert_unauthenticated(response: httpx.Response, detail_part: str) -> None:
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    body = response.json()
+    assert body["code"] == "Unauthenticated"
+    assert detail_part in body["detail"]
+
+
+async def test_valid_token_gives_principal_with_tenant_and_roles(app: FastAPI) -> None:
+    response = await get(app, "/me", token(roles=("coordinator", "mentor", "pilot")))
+    assert response.status_code == 200
+    # "pilot" is not a Tandem role and is ignored rather than rejected.
+    assert response.json() == {
+        "subject": "alice",
+        "tenant": "acme",
+        "roles": ["coordinator", "mentor"],
+    }
+
+
+async def test_missing_header_is_401_problem_with_challenge(app: FastAPI) -> None:
+    response = await get(app, "/me", None)
+    assert_unauthenticated(response, "missing bearer token")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_expired_token_is_rejected(app: FastAPI) -> None:
+    response = await get(app, "/me", token(ttl_s=-300))
+    assert_unauthenticated(response, "expired")
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_wrong_audience_is_rejected(app: FastAPI) -> None:
+    assert_unauthenticated(
+        await get(app, "/me", token(audience="someone-else")), "wrong audience"
+    )
+
+
+async def test_wrong_issuer_is_rejected(app: FastAPI) -> None:
+    assert_unauthenticated(
+        await get(app, "/me", token(issuer="https://evil.example")), "wrong issuer"
+    )
+
+
+async def test_bad_signature_is_rejected(app: FastAPI) -> None:
+    forged = token(secret="another-secret-that-is-long-enough-too")
+    assert_unauthenticated(await get(app, "/me", forged), "bad signature")
+
+
+async def test_garbage_token_is_rejected(app: FastAPI) -> None:
+    assert_unauthenticated(await get(app, "/me", "not-a-jwt"), "malformed token")
+
+
+async def test_token_without_tenant_is_rejected(app: FastAPI) -> None:
+    no_tenant = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "exp": 4_102_444_800},
+        SECRET,
+        algorithm="HS256",
+    )
+    assert_unauthenticated(await get(app, "/me", no_tenant), "missing tenant claim")
+
+
+async def test_token_without_expiry_is_rejected(app: FastAPI) -> None:
+    no_exp = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tenant": "acme"},
+        SECRET,
+        algorithm="HS256",
+    )
+    assert_unauthenticated(await get(app, "/me", no_exp), "missing exp claim")
+
+
+async def test_mentee_cannot_use_a_coordinator_route(app: FastAPI) -> None:
+    async with client_for(app) as client:
+        response = await client.post(
+            "/matching-rounds",
+            headers={"Authorization": f"Bearer {token(roles=('mentee',))}"},
+        )
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "Forbidden"
+    assert "coordinator" in response.json()["detail"]
+
+
+async def test_coordinator_may_use_a_coordinator_route(app: FastAPI) -> None:
+    async with client_for(app) as client:
+        response = await client.post(
+            "/matching-rounds", headers={"Authorization": f"Bearer {token()}"}
+        )
+    assert response.status_code == 200
+    assert response.json() == {"started_by": "alice"}
+
+
+async def test_resource_of_another_tenant_is_forbidden(app: FastAPI) -> None:
+    acme_token = token(tenant="acme")
+    own = await get(app, "/programmes/p-acme", acme_token)
+    other = await get(app, "/programmes/p-globex", acme_token)
+    assert own.status_code == 200
+    assert other.status_code == 403
+    assert other.json()["code"] == "Forbidden"
+    # The other tenant's name is not disclosed.
+    assert "globex" not in other.json()["detail"]
+
+
+def test_principal_checks_without_http() -> None:
+    mentor = Principal(subject="m", tenant="acme", roles=frozenset({Role.MENTOR}))
+    assert mentor.has_role(Role.MENTOR, Role.ADMIN)
+    assert not mentor.has_role(Role.ADMIN)
+    assert mentor.require(Role.MENTOR) is mentor
+    with pytest.raises(Forbidden):
+        mentor.require(Role.ADMIN)
+    with pytest.raises(Forbidden):
+        mentor.require_tenant("globex")
+    system = system_principal("acme")
+    assert system.has_role(Role.ADMIN) and system.token is None
+    with pytest.raises(Forbidden):
+        system.require_tenant("globex")
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
+    """A real HTTP server publishing the public key as a JWKS document."""
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True)
+    document = json.dumps(
+        {"keys": [{**jwk, "kid": "key-1", "use": "sig", "alg": "RS256"}]}
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+async def test_rs256_token_verifies_against_jwks(
+    rsa_key: rsa.RSAPrivateKey, jwks_url: str
+) -> None:
+    verifier = TokenVerifier(
+        issuer=ISSUER, audience=AUDIENCE, algorithms=["RS256"], jwks_url=jwks_url
+    )
+    app = create_app(
+        settings(), title="t", version="1", routers=[router], token_verifier=verifier
+    )
+    rs_token = token(
+        secret=None, algorithm="RS256", private_key=pem(rsa_key), key_id="key-1"
+    )
+    response = await get(app, "/me", rs_token)
+    assert response.status_code == 200
+    assert response.json()["tenant"] == "acme"
+
+    # An HS256 token must not pass where only RS256 is accepted.
+    assert_unauthenticated(await get(app, "/me", token()), "not accepted")
+    # Nor an RS256 token signed by some other key.
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = token(
+        secret=None, algorithm="RS256", private_key=pem(stranger), key_id="key-1"
+    )
+    assert_unauthenticated(await get(app, "/me", forged), "bad signature")
+
+
+def test_rs256_with_a_configured_public_key(rsa_key: rsa.RSAPrivateKey) -> None:
+    verifier = TokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        algorithms=["RS256"],
+        public_key=rsa_key.public_key(),
+    )
+    rs_token = token(secret=None, algorithm="RS256", private_key=rsa_key)
+    assert verifier.verify(rs_token).roles == {Role.COORDINATOR, Role.MENTOR}
+
+
+def test_cli_mints_a_token_that_verifies(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    monkeypatch.setenv("JWT_ISSUER", ISSUER)
+    monkeypatch.setenv("JWT_AUDIENCE", AUDIENCE)
+    exit_code = token_cli(
+        [
+            *("mint", "--sub", "bob", "--tenant", "acme"),
+            *("--role", "coordinator", "--role", "mentor", "--ttl", "600"),
+        ]
+    )
+    assert exit_code == 0
+    minted = capsys.readouterr().out.strip()
+    principal = TokenVerifier.from_settings(settings()).verify(minted)
+    assert principal.subject == "bob"
+    assert principal.tenant == "acme"
+    assert principal.roles == {Role.COORDINATOR, Role.MENTOR}
+
+
+def test_cli_refuses_in_production(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    monkeypatch.delenv("JWKS_URL", raising=False)
+    assert token_cli(["mint", "--sub", "bob", "--tenant", "acme"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "production" in captured.err
+
+
+def test_production_verifier_ignores_the_default_secret() -> None:
+    production = ServiceSettings(
+        service_name="auth-test",
+        environment="production",
+        jwks_url="https://idp.example/jwks.json",
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+    )
+    dev_token = token(secret=production.jwt_secret)
+    with pytest.raises(Unauthenticated, match="HMAC-signed tokens are not accepted"):
+        TokenVerifier.from_settings(production).verify(dev_token)

@@ -1,0 +1,149 @@
+"""Event-store contract: one suite, run against PostgreSQL and against SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from chassis.db import create_engine
+from chassis.errors import ConcurrencyConflict, Conflict, ValidationFailed
+from chassis.events import EventMetadata, LogPosition, NewEvent
+from chassis.eventstore import EventStore, StreamTenantMismatch, event_store_for
+
+ACME = EventMetadata(tenant="acme", actor="user-1", correlation_id="corr-1")
+GLOBEX = EventMetadata(tenant="globex", actor="user-9")
+
+
+def ev(n: int, kind: str = "Thing") -> NewEvent:
+    return NewEvent(event_type=f"{kind}Happened", data={"n": n})
+
+
+async def read_whole_log(store: EventStore) -> list:
+    out, pos = [], LogPosition.START
+    while batch := await store.read_log(pos, limit=7):
+        out.extend(batch)
+        pos = batch[-1].position
+    return out
+
+
+class EventStoreContract:
+    """Behaviour every backend must show; subclasses provide the ``store`` fixture."""
+
+    async def test_append_then_read_stream_in_version_order(self, store: EventStore):
+        recorded = await store.append("s-1", "Thing", 0, [ev(1), ev(2)], ACME)
+        await store.append("s-1", "Thing", 2, [ev(3)], ACME)
+
+        events = await store.read_stream("s-1")
+        assert [e.version for e in events] == [1, 2, 3]
+        assert [e.data["n"] for e in events] == [1, 2, 3]
+        assert [e.id for e in events[:2]] == [r.id for r in recorded]
+        assert events[0].stream_type == "Thing"
+        assert events[0].event_type == "ThingHappened"
+        assert events[0].metadata.actor == "user-1"
+        assert events[0].metadata.correlation_id == "corr-1"
+        assert events[0].time.tzinfo is not None
+
+    async def test_every_event_carries_its_tenant(self, store: EventStore):
+        await store.append("a-1", "Thing", 0, [ev(1)], ACME)
+        await store.append("g-1", "Thing", 0, [ev(2)], GLOBEX)
+        log = await read_whole_log(store)
+        assert {(e.stream_id, e.tenant) for e in log} == {
+            ("a-1", "acme"),
+            ("g-1", "globex"),
+        }
+
+    async def test_stale_expected_version_conflicts_and_writes_nothing(self, store):
+        await store.append("s-1", "Thing", 0, [ev(1)], ACME)
+        with pytest.raises(ConcurrencyConflict) as info:
+            await store.append("s-1", "Thing", 0, [ev(99), ev(100)], ACME)
+        assert info.value.status == 409
+        with pytest.raises(ConcurrencyConflict):
+            await store.append("s-1", "Thing", 5, [ev(99)], ACME)
+        events = await store.read_stream("s-1")
+        assert [e.data["n"] for e in events] == [1]
+
+    async def test_concurrent_writers_on_one_stream_exactly_one_wins(self, store):
+        await store.append("hot", "Thing", 0, [ev(0)], ACME)
+        results = await asyncio.gather(
+            *(store.append("hot", "Thing", 1, [ev(i)], ACME) for i in range(1, 9)),
+            return_exceptions=True,
+        )
+        winners = [r for r in results if not isinstance(r, Exception)]
+        assert len(winners) == 1
+        assert all(
+            isinstance(r, ConcurrencyConflict) for r in results if r not in winners
+        )
+        assert [e.version for e in await store.read_stream("hot")] == [1, 2]
+
+    async def test_streams_are_isolated(self, store: EventStore):
+        await store.append("s-1", "Thing", 0, [ev(1)], ACME)
+        await store.append("s-2", "Thing", 0, [ev(2), ev(3)], ACME)
+        assert [e.data["n"] for e in await store.read_stream("s-1")] == [1]
+        assert [e.data["n"] for e in await store.read_stream("s-2")] == [2, 3]
+        assert await store.read_stream("nope") == []
+        assert await store.stream_version("s-2") == 2
+
+    async def test_another_tenants_stream_reads_empty_and_refuses_appends(self, store):
+        await store.append("a-1", "Thing", 0, [ev(1)], ACME)
+        assert await store.read_stream("a-1", tenant="globex") == []
+        assert len(await store.read_stream("a-1", tenant="acme")) == 1
+        with pytest.raises(StreamTenantMismatch):
+            await store.append("a-1", "Thing", 1, [ev(2)], GLOBEX)
+        assert len(await store.read_stream("a-1")) == 1
+
+    async def test_bad_input_is_refused_with_field_errors(self, store: EventStore):
+        with pytest.raises(ValidationFailed) as info:
+            await store.append("", "Thing", -1, [], EventMetadata(tenant=""))
+        paths = {e.path for e in info.value.errors}
+        assert paths == {"stream_id", "expected_version", "events", "metadata.tenant"}
+        assert await read_whole_log(store) == []
+
+    async def test_duplicate_event_id_is_refused(self, store: EventStore):
+        event = ev(1)
+        await store.append("s-1", "Thing", 0, [event], ACME)
+        with pytest.raises(Conflict):
+            await store.append("s-2", "Thing", 0, [event], ACME)
+        assert await store.read_stream("s-2") == []
+
+    async def test_global_log_reads_everything_once_in_order(self, store: EventStore):
+        for i in range(20):
+            await store.append(f"s-{i % 3}", "Thing", i // 3, [ev(i)], ACME)
+        log = await read_whole_log(store)
+        assert [e.data["n"] for e in log] == list(range(20))
+        positions = [e.position for e in log]
+        assert positions == sorted(positions) and len(set(positions)) == 20
+        assert await store.read_log(log[-1].position) == []
+
+    async def test_append_inside_a_callers_transaction_rolls_back_with_it(self, store):
+        with pytest.raises(RuntimeError):
+            async with store.engine.begin() as conn:
+                await store.append("s-1", "Thing", 0, [ev(1)], ACME, connection=conn)
+                raise RuntimeError("effect failed")
+        assert await store.read_stream("s-1") == []
+
+
+class TestPostgresEventStore(EventStoreContract):
+    @pytest.fixture
+    async def store(self, database_url):
+        engine = create_engine(database_url)
+        store = event_store_for(engine)
+        await store.create_schema()
+        yield store
+        await engine.dispose()
+
+    async def test_create_schema_is_idempotent_across_processes(self, store):
+        await asyncio.gather(store.create_schema(), store.create_schema())
+
+
+class TestSQLiteEventStore(EventStoreContract):
+    @pytest.fixture
+    async def store(self, tmp_path):
+        engine = create_engine(
+            f"sqlite+aiosqlite:///{tmp_path}/events-{uuid.uuid4().hex}.db"
+        )
+        store = event_store_for(engine)
+        await store.create_schema()
+        yield store
+        await engine.dispose()
