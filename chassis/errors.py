@@ -2,7 +2,7 @@
 
 Domain code raises these (or subclasses of them); the HTTP layer maps each to an
 RFC 9457 problem document once; the gateway maps the same ``code`` to a typed
-GraphQL error. Nothing here imports a framework, so domain modules may depend on it freely.
+GraphQL error. Nothing here imports a framework, so domain modules may use it.
 """
 
 from __future__ import annotations
