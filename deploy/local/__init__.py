@@ -11,6 +11,7 @@ nothing but the standard library so importing it is cheap.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,8 +21,37 @@ from pathlib import Path
 __all__ = ["Watchdog", "free_port", "log_tail", "pid_alive"]
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is currently free."""
+    """Return a TCP port on 127.0.0.1 that is currently free.
+
+    Prefers ports below the kernel's ephemeral range, so that the outgoing
+    connections of clients cannot grab the port of a server while it is being
+    restarted; falls back to letting the kernel pick (bind to port 0).
+    """
+    low, _ = _ephemeral_range()
+    if low > 20000:
+        rng = random.SystemRandom()
+        for _ in range(50):
+            port = rng.randrange(15000, low)
+            if _bindable(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -1,0 +1,149 @@
+"""One service's moving parts, composed once: database, event store, relay, consumers.
+
+A service's ``main.py`` builds a ``ServiceRuntime`` from its settings and hands its
+lifespan and readiness checks to the HTTP app factory; tests and the embedded launcher
+build the same thing with other parts (an SQLite URL, the in-process bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.db import create_engine, ping
+from chassis.eventstore import EventStore, event_store_for
+from chassis.messaging import (
+    ConsumerRunner,
+    Handler,
+    InProcessBus,
+    Relay,
+    Transport,
+    create_consumer_schema,
+    kafka_transport,
+    topic_for,
+)
+from chassis.messaging.relay import Translate
+from chassis.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """Owns a service's engine, store, relay and consumer group, and runs them."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        consumes: Sequence[str] = (),
+        handlers: Mapping[str, Handler] | None = None,
+        translate: Translate | None = None,
+        transport: Transport | None = None,
+        engine: AsyncEngine | None = None,
+        setup: Callable[[AsyncEngine], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.engine = engine or create_engine(settings.database_url)
+        self.store: EventStore = event_store_for(self.engine)
+        if transport is None:
+            servers = settings.kafka_bootstrap_servers
+            transport = (
+                kafka_transport(servers, self.name) if servers else InProcessBus()
+            )
+        self.transport = transport
+        self.topic = topic_for(self.name)
+        self.relay = Relay(
+            self.store,
+            self.transport,
+            topic=self.topic,
+            source=f"tandem/{self.name}",
+            translate=translate,
+        )
+        self.consumer = (
+            ConsumerRunner(
+                name=f"tandem.{self.name}",
+                topics=list(consumes),
+                engine=self.engine,
+                transport=self.transport,
+                handlers=handlers,
+            )
+            if handlers
+            else None
+        )
+        self._setup = setup
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def prepare(self) -> None:
+        """Create the store's and the consumers' tables, then the service's own."""
+        await self.store.create_schema()
+        await create_consumer_schema(self.engine)
+        if self._setup is not None:
+            await self._setup(self.engine)
+
+    async def start(self) -> None:
+        await self.prepare()
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self._supervise("relay", self._run_relay))]
+        if self.consumer is not None:
+            self._tasks.append(
+                asyncio.create_task(self._supervise("consumer", self._consume))
+            )
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        self._tasks = []
+        await self.transport.stop()
+        await self.engine.dispose()
+
+    async def _run_relay(self) -> None:
+        await self.transport.ensure_topics([self.topic], self.settings.topic_partitions)
+        await self.relay.run(self._stop)
+
+    async def _consume(self) -> None:
+        assert self.consumer is not None
+        await self.consumer.run(self._stop)
+
+    async def _supervise(self, what: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Keep a background loop alive: a broker that is away now may come back."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "%s %s stopped (%s); restarting in %.1fs",
+                    self.name,
+                    what,
+                    exc,
+                    backoff,
+                )
+                try:
+                    await asyncio.wait_for(self._stop.wait(), backoff)
+                except TimeoutError:
+                    pass
+                backoff = min(backoff * 2, 10)
+
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        return {"database": lambda: ping(self.engine), "broker": self.transport.ping}
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()

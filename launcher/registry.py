@@ -1,0 +1,7 @@
+"""The services the launcher runs, by module path of their composition root.
+
+Each module exposes ``build_app(settings=None, *, transport=None) -> FastAPI`` and a
+``Settings`` class. A service joins the embedded platform by being listed here.
+"""
+
+SERVICES: dict[str, str] = {}

@@ -1,0 +1,103 @@
+"""Shared fixtures: REAL PostgreSQL and Kafka for the test session.
+
+Nothing here is faked. By default the session starts its own servers:
+
+* PostgreSQL: a throw-away cluster (``initdb`` into a temporary folder, fsync off)
+  started on first use of ``postgres_server``/``database_url``; needs the
+  PostgreSQL server binaries (``deploy/bootstrap.sh`` installs them).
+* Kafka: a single-node KRaft broker started LAZILY, only when a test asks for
+  ``kafka_broker``/``kafka_bootstrap``; needs ``java`` and ``mvn`` (the broker
+  jars are resolved once into ``deploy/kafka/cache``). If it cannot start, the
+  requesting tests ERROR - they are never skipped and never get a fake.
+
+Environment overrides (use servers that already run, e.g. CI services):
+
+* ``DATABASE_URL`` - any PostgreSQL URL (``postgresql://`` or
+  ``postgresql+asyncpg://``) whose user may CREATE DATABASE; every
+  ``database_url`` test gets a fresh database on that server.
+* ``KAFKA_BOOTSTRAP_SERVERS`` - ``host:port[,host:port]`` of an existing
+  cluster. Tests that simulate a broker outage (``kafka_broker.stop()`` /
+  ``start()`` / ``restart()`` / ``kill()``) are skipped there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from deploy.local.kafka import KafkaBroker
+from deploy.local.postgres import PostgresServer
+
+
+class ExternalKafkaBroker:
+    """A broker we did not start: usable, but it cannot be taken down."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+
+    def _cannot(self, *args: object, **kwargs: object) -> None:
+        pytest.skip("external broker cannot be restarted")
+
+    stop = start = restart = kill = _cannot
+
+    def __repr__(self) -> str:
+        return f"<ExternalKafkaBroker {self.bootstrap_servers}>"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (own cluster, or ``$DATABASE_URL``'s)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield PostgresServer.from_url(url)
+        return
+    server = PostgresServer()
+    server.start(durable=False)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker | ExternalKafkaBroker]:
+    """The session's Kafka broker; started on first request only."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield ExternalKafkaBroker(external)
+        return
+    broker = KafkaBroker()
+    broker.start()  # raises (test ERROR) with the broker log tail if it fails
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker | ExternalKafkaBroker) -> str:
+    """``bootstrap_servers`` string of the session broker."""
+    return kafka_broker.bootstrap_servers
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for this test (``postgresql+asyncpg://`` URL)."""
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        name = urlsplit(url).path.lstrip("/")
+        with contextlib.suppress(Exception):
+            postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """SQLAlchemy aiosqlite URL of a database file in this test's tmp_path."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
