@@ -1,4 +1,4 @@
-"""Aggregates, repositories, upcasting, the CloudEvents binding and the embedded runtime."""
+"""Aggregates, repositories, upcasting, CloudEvents binding, embedded runtime."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from chassis.aggregate import Aggregate
 from chassis.db import create_engine
 from chassis.envelope import Envelope, MalformedMessage
 from chassis.errors import ConcurrencyConflict, DomainError
-from chassis.eventstore import event_store_for
 from chassis.events import (
     EventMetadata,
     EventPayload,
@@ -22,6 +21,7 @@ from chassis.events import (
     NewEvent,
     UnsupportedSchemaVersion,
 )
+from chassis.eventstore import event_store_for
 from chassis.messaging import InProcessBus, topic_for
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
