@@ -22,13 +22,24 @@ JsonDict = dict[str, Any]
 Upcaster = Callable[[JsonDict], JsonDict]
 
 
+class ContractValue(BaseModel):
+    """A value nested inside event payloads (a goal, a window, a rule set)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class EventPayload(BaseModel):
-    """Base class of every event payload model in ``contracts/``."""
+    """Base class of every event payload model in ``contracts/``.
+
+    ``personal_fields`` names the fields holding personal data: the owning service
+    stores them encrypted with the person's key and never publishes them.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_type: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

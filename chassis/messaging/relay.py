@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from opentelemetry import metrics
@@ -37,8 +38,11 @@ relay_published = meter.create_counter(
     "tandem.relay.published", description="Events published"
 )
 
-# An event may be withheld from integration (None) or published as other envelopes.
-Translate = Callable[[RecordedEvent], Sequence[Envelope]]
+# What a stored event becomes on the topic: itself by default, other envelopes, or
+# nothing (an internal event). May be async (to decrypt what it publishes, say).
+Translate = Callable[
+    [RecordedEvent], Sequence[Envelope] | Awaitable[Sequence[Envelope]]
+]
 
 
 class CheckpointStore:
@@ -131,7 +135,10 @@ class Relay:
         messages: list[OutboundMessage] = []
         owners: list[int] = []  # index of the event each message came from
         for i, event in enumerate(events):
-            for envelope in self.translate(event):
+            envelopes = self.translate(event)
+            if inspect.isawaitable(envelopes):
+                envelopes = await envelopes
+            for envelope in envelopes:
                 with publish_span(envelope, self.topic) as (_span, trace_headers):
                     messages.append(
                         OutboundMessage.of(self.topic, envelope, trace_headers)

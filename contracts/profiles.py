@@ -1,0 +1,228 @@
+"""Integration events of the profiles service (topic ``tandem.profiles.v1``).
+
+These are what other services may know about people: pseudonymous person ids and the
+attributes matching, sessions and insights need. Never names, emails, employee ids or
+free text; demographics only where the person consented. The profiles service stores
+richer events of the same names (with the personal fields encrypted) and publishes
+each one projected onto the model below.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from chassis.events import ContractValue, EventPayload, EventRegistry
+
+registry = EventRegistry()
+
+ProgrammeRole = Literal["mentee", "mentor", "reverse_mentor", "sponsor", "coordinator"]
+CoachingFormat = Literal["one_to_one", "group", "shadowing", "project"]
+OutcomeKind = Literal["promotion", "role_change", "lateral_move", "departure"]
+PathwayStage = Literal["intake", "pairing", "development", "evaluation", "closed"]
+ProgrammeType = Literal["standard", "reverse", "external", "group"]
+
+
+class PersonAttributes(EventPayload):
+    """Organisational attributes shared with other services (no direct identifiers)."""
+
+    person_id: str
+    level: int = Field(ge=1, le=12, description="Leadership level, 1 = most junior")
+    business_unit: str
+    function: str
+    geography: str = Field(description="ISO 3166-1 alpha-2 country code")
+    time_zone: str = Field(description="IANA time zone, e.g. Europe/Paris")
+    manager_id: str | None = Field(None, description="Person id of the line manager")
+    tenure_start: str | None = Field(None, description="Hire year and month, YYYY-MM")
+    languages: list[str] = Field(default_factory=list)
+    roles: list[ProgrammeRole] = Field(default_factory=list)
+
+
+@registry.register
+class PersonRegistered(PersonAttributes):
+    pass
+
+
+@registry.register
+class PersonDetailsUpdated(PersonAttributes):
+    pass
+
+
+@registry.register
+class ProgrammeRolesChanged(EventPayload):
+    person_id: str
+    roles: list[ProgrammeRole]
+
+
+class Strength(ContractValue):
+    competency_id: str
+    proficiency: int = Field(ge=1, le=5)
+
+
+class AvailabilityWindow(ContractValue):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")
+    end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM local")
+
+
+@registry.register
+class MentorProfileSet(EventPayload):
+    person_id: str
+    strengths: list[Strength]
+    industries: list[str] = Field(default_factory=list)
+    markets: list[str] = Field(default_factory=list)
+    functions_led: list[str] = Field(default_factory=list)
+    crisis_experience: list[str] = Field(default_factory=list)
+    leadership_style: str | None = None
+    formats: list[CoachingFormat] = Field(default_factory=list)
+    max_mentees: int = Field(ge=0, le=50)
+    hours_per_month: int = Field(ge=0, le=200)
+    availability: list[AvailabilityWindow] = Field(default_factory=list)
+
+
+@registry.register
+class MentorCapacityChanged(EventPayload):
+    person_id: str
+    max_mentees: int = Field(ge=0, le=50)
+    hours_per_month: int = Field(ge=0, le=200)
+
+
+class DevelopmentGoal(ContractValue):
+    competency_id: str
+    current: int = Field(ge=1, le=5)
+    target: int = Field(ge=1, le=5)
+
+
+@registry.register
+class IntakeSubmitted(EventPayload):
+    person_id: str
+    goals: list[DevelopmentGoal]
+    learning_style: str | None = None
+    preferred_formats: list[CoachingFormat] = Field(default_factory=list)
+    hours_per_month: int = Field(ge=0, le=200)
+    experiences_lacking: list[str] = Field(default_factory=list)
+
+
+@registry.register
+class DemographicsShared(EventPayload):
+    """Consented self-reported attributes, for equity reporting only."""
+
+    person_id: str
+    attributes: dict[str, str]
+
+
+@registry.register
+class DemographicsWithdrawn(EventPayload):
+    person_id: str
+
+
+@registry.register
+class CareerOutcomeRecorded(EventPayload):
+    """An HR outcome (from the HRIS or a coordinator), for business impact."""
+
+    person_id: str
+    kind: OutcomeKind
+    from_level: int | None = None
+    to_level: int | None = None
+    effective_on: date
+    source: Literal["hris", "scim", "coordinator"] = "hris"
+
+
+@registry.register
+class PersonDeactivated(EventPayload):
+    person_id: str
+    reason: str = "inactive"
+
+
+@registry.register
+class PersonReactivated(EventPayload):
+    person_id: str
+
+
+@registry.register
+class PersonErased(EventPayload):
+    """Every service must forget or anonymise this person on receipt."""
+
+    person_id: str
+    erased_at: datetime
+
+
+# -- competency framework (one per tenant) ------------------------------------------
+
+
+@registry.register
+class CompetencyDefined(EventPayload):
+    competency_id: str
+    name: str
+    category: str | None = None
+
+
+@registry.register
+class CompetencyRetired(EventPayload):
+    competency_id: str
+
+
+# -- cohorts ----------------------------------------------------------------------
+
+
+class PathwayPhase(ContractValue):
+    stage: PathwayStage
+    starts_on: date
+    ends_on: date
+
+
+class EligibilityRules(ContractValue):
+    business_units: list[str] = Field(default_factory=list, description="empty = any")
+    min_level: int | None = Field(None, ge=1, le=12)
+    max_level: int | None = Field(None, ge=1, le=12)
+    geographies: list[str] = Field(default_factory=list, description="empty = any")
+    min_tenure_months: int | None = Field(None, ge=0)
+
+
+@registry.register
+class CohortCreated(EventPayload):
+    cohort_id: str
+    name: str
+    programme_type: ProgrammeType = "standard"
+    strategic_priority: str | None = None
+    business_units: list[str] = Field(default_factory=list)
+    levels: list[int] = Field(default_factory=list)
+    capacity: int = Field(ge=1, description="Mentee seats")
+    eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
+    pathway: list[PathwayPhase] = Field(default_factory=list)
+
+
+@registry.register
+class CohortCapacityChanged(EventPayload):
+    cohort_id: str
+    capacity: int = Field(ge=1)
+
+
+@registry.register
+class CohortStageAdvanced(EventPayload):
+    cohort_id: str
+    stage: PathwayStage
+
+
+@registry.register
+class ParticipantAdmitted(EventPayload):
+    cohort_id: str
+    person_id: str
+    role: ProgrammeRole
+    from_waiting_list: bool = False
+
+
+@registry.register
+class ParticipantWaitlisted(EventPayload):
+    cohort_id: str
+    person_id: str
+    role: ProgrammeRole
+
+
+@registry.register
+class ParticipantWithdrew(EventPayload):
+    cohort_id: str
+    person_id: str
+    reason: str | None = None

@@ -1,0 +1,104 @@
+"""Cohorts: pathway, seats, eligibility and the waiting list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+
+from services.profiles.api.deps import PrincipalDep, ProfilesDep
+from services.profiles.api.models import (
+    CohortCapacityIn,
+    CohortIn,
+    JoinIn,
+    LeaveIn,
+    StageIn,
+)
+
+router = APIRouter(prefix="/cohorts", tags=["cohorts"])
+
+
+@router.post("", status_code=201)
+async def create_cohort(
+    body: CohortIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, str]:
+    """Create a cohort (coordinators, admins)."""
+    return {"cohort_id": await profiles.create_cohort(principal, body.model_dump())}
+
+
+@router.get("")
+async def list_cohorts(
+    principal: PrincipalDep, profiles: ProfilesDep
+) -> list[dict[str, Any]]:
+    """The tenant's cohorts."""
+    return await profiles.cohorts_list(principal)
+
+
+@router.get("/{cohort_id}")
+async def get_cohort(
+    cohort_id: str, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """A cohort with its participants and its ordered waiting list."""
+    return await profiles.cohort(principal, cohort_id)
+
+
+@router.get("/{cohort_id}/waiting-list")
+async def waiting_list(
+    cohort_id: str, principal: PrincipalDep, profiles: ProfilesDep
+) -> list[dict[str, Any]]:
+    """Who waits for a seat, first come first served, with their position."""
+    return (await profiles.cohort(principal, cohort_id))["waiting_list"]
+
+
+@router.get("/{cohort_id}/eligibility/{person_id}")
+async def eligibility(
+    cohort_id: str,
+    person_id: str,
+    principal: PrincipalDep,
+    profiles: ProfilesDep,
+    role: str = Query("mentee"),
+) -> dict[str, Any]:
+    """Whether the person could join, and every reason why not."""
+    reasons = await profiles.eligibility(principal, cohort_id, person_id, role)
+    return {"eligible": not reasons, "reasons": reasons}
+
+
+@router.post("/{cohort_id}/participants", status_code=201)
+async def join(
+    cohort_id: str, body: JoinIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """Apply to the cohort: admitted, or placed on the waiting list (NotEligible if not)."""
+    return await profiles.join_cohort(principal, cohort_id, body.person_id, body.role)
+
+
+@router.delete("/{cohort_id}/participants/{person_id}", status_code=204)
+async def leave(
+    cohort_id: str,
+    person_id: str,
+    principal: PrincipalDep,
+    profiles: ProfilesDep,
+    body: LeaveIn | None = Body(None),
+) -> None:
+    """Withdraw; the first person waiting takes the freed seat."""
+    await profiles.leave_cohort(
+        principal, cohort_id, person_id, body.reason if body else None
+    )
+
+
+@router.put("/{cohort_id}/capacity", status_code=204)
+async def change_capacity(
+    cohort_id: str,
+    body: CohortCapacityIn,
+    principal: PrincipalDep,
+    profiles: ProfilesDep,
+) -> None:
+    """Change the number of mentee seats; never below those taken."""
+    await profiles.change_cohort_capacity(principal, cohort_id, body.capacity)
+
+
+@router.post("/{cohort_id}/stage", status_code=204)
+async def advance(
+    cohort_id: str, body: StageIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Move the cohort along its pathway (intake → pairing → development → evaluation)."""
+    await profiles.advance_cohort(principal, cohort_id, body.stage)

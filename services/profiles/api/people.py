@@ -1,0 +1,181 @@
+"""People: registration, HR details, roles, catalogue, intake, consent, erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from services.profiles.api.deps import PrincipalDep, ProfilesDep
+from services.profiles.api.models import (
+    BatchIn,
+    CapacityIn,
+    ConsentIn,
+    DeactivateIn,
+    DemographicsIn,
+    IntakeIn,
+    MentorProfileIn,
+    OutcomeIn,
+    RegisterPerson,
+    Roles,
+    UpdatePerson,
+)
+
+router = APIRouter(prefix="/people", tags=["people"])
+
+
+@router.post("", status_code=201)
+async def register_person(
+    body: RegisterPerson, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, str]:
+    """Register a person (coordinators, admins, integrations)."""
+    person_id = await profiles.register(principal, body.details(), list(body.roles))
+    return {"person_id": person_id}
+
+
+@router.get("")
+async def list_people(
+    principal: PrincipalDep,
+    profiles: ProfilesDep,
+    cohort_id: str | None = None,
+    business_unit: str | None = None,
+    role: str | None = None,
+    status: str | None = None,
+    after: str | None = Query(
+        None, description="Cursor: the `next` of the previous page"
+    ),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    """A page of people, filtered; follow `next` for the following page."""
+    return await profiles.list_people(
+        principal,
+        cohort_id=cohort_id,
+        business_unit=business_unit,
+        role=role,
+        status=status,
+        after=after,
+        limit=limit,
+    )
+
+
+@router.post("/batch")
+async def people_by_ids(
+    body: BatchIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """Several people in one call, in the order asked (unknown ids are left out)."""
+    return {"items": await profiles.people_by_ids(principal, body.ids)}
+
+
+@router.get("/{person_id}")
+async def get_person(
+    person_id: str, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """One person, as the caller may see them."""
+    return await profiles.person(principal, person_id)
+
+
+@router.put("/{person_id}")
+async def update_person(
+    person_id: str, body: UpdatePerson, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """Replace HR details; a level or title change is recorded as a career outcome."""
+    await profiles.update_details(
+        principal,
+        person_id,
+        body.details(),
+        source="coordinator",
+        effective_on=body.effective_on,
+    )
+    return await profiles.person(principal, person_id)
+
+
+@router.put("/{person_id}/roles", status_code=204)
+async def change_roles(
+    person_id: str, body: Roles, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Set the person's programme roles."""
+    await profiles.change_roles(principal, person_id, list(body.roles))
+
+
+@router.put("/{person_id}/mentor-profile", status_code=204)
+async def set_mentor_profile(
+    person_id: str,
+    body: MentorProfileIn,
+    principal: PrincipalDep,
+    profiles: ProfilesDep,
+) -> None:
+    """List a mentor in the catalogue: strengths, experience, formats, capacity."""
+    await profiles.set_mentor_profile(principal, person_id, body.model_dump())
+
+
+@router.put("/{person_id}/capacity", status_code=204)
+async def change_capacity(
+    person_id: str, body: CapacityIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Change a mentor's capacity; never below the mentees they have now."""
+    await profiles.change_capacity(
+        principal, person_id, body.max_mentees, body.hours_per_month
+    )
+
+
+@router.put("/{person_id}/intake", status_code=204)
+async def submit_intake(
+    person_id: str, body: IntakeIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """A mentee's development goals and preferences."""
+    await profiles.submit_intake(principal, person_id, body.model_dump())
+
+
+@router.put("/{person_id}/consents/{purpose}", status_code=204)
+async def set_consent(
+    person_id: str,
+    purpose: str,
+    body: ConsentIn,
+    principal: PrincipalDep,
+    profiles: ProfilesDep,
+) -> None:
+    """Give or withdraw consent for a purpose (e.g. `demographics`)."""
+    await profiles.set_consent(principal, person_id, purpose, body.given)
+
+
+@router.put("/{person_id}/demographics", status_code=204)
+async def share_demographics(
+    person_id: str, body: DemographicsIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Self-reported demographics, held only with consent (the person only)."""
+    await profiles.share_demographics(principal, person_id, body.attributes)
+
+
+@router.post("/{person_id}/outcomes", status_code=204)
+async def record_outcome(
+    person_id: str, body: OutcomeIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Record an HR outcome the HRIS did not send (coordinators)."""
+    await profiles.record_outcome(
+        principal, person_id, body.kind, body.effective_on, body.to_level, body.to_title
+    )
+
+
+@router.post("/{person_id}/deactivate", status_code=204)
+async def deactivate(
+    person_id: str, body: DeactivateIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Deactivate (left the programme, or the company: reason `departure`)."""
+    await profiles.deactivate(principal, person_id, body.reason)
+
+
+@router.post("/{person_id}/reactivate", status_code=204)
+async def reactivate(
+    person_id: str, principal: PrincipalDep, profiles: ProfilesDep
+) -> None:
+    """Reactivate a deactivated person."""
+    await profiles.reactivate(principal, person_id)
+
+
+@router.delete("/{person_id}", status_code=204)
+async def erase(
+    person_id: str, principal: PrincipalDep, profiles: ProfilesDep
+) -> Response:
+    """Erase a person: their key is destroyed and every service forgets them."""
+    await profiles.erase(principal, person_id)
+    return Response(status_code=204)

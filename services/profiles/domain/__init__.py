@@ -1,0 +1,1 @@
+"""The profiles domain: people, competencies and cohorts. Imports no framework."""

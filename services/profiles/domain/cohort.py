@@ -1,0 +1,167 @@
+"""A cohort: a segment of the programme with a pathway, mentee seats, eligibility
+rules and a visible waiting list served first come, first served."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from chassis.aggregate import Aggregate
+from chassis.errors import FieldError, NotFound, ValidationFailed
+from contracts import profiles as c
+from services.profiles.domain.eligibility import Applicant, reasons_not_eligible
+from services.profiles.domain.errors import (
+    AlreadyParticipating,
+    CapacityBelowLoad,
+    InvalidTransition,
+    NotEligible,
+)
+
+STAGES = ("intake", "pairing", "development", "evaluation", "closed")
+
+
+class Cohort(Aggregate):
+    def initial_state(self) -> None:
+        self.definition: c.CohortCreated | None = None
+        self.capacity = 0
+        self.stage = "intake"
+        self.participants: dict[str, str] = {}  # person id → role (admitted)
+        self.waiting: list[str] = []  # person ids in arrival order
+
+    @classmethod
+    def create(cls, cohort_id: str, tenant: str, definition: dict[str, Any]) -> Cohort:
+        cohort = cls(cohort_id, tenant)
+        cohort.initial_state()
+        event = c.CohortCreated(cohort_id=cohort_id, **definition)
+        problems = []
+        if not event.name.strip():
+            problems.append(FieldError("name", "must not be empty"))
+        rules = event.eligibility
+        if rules.min_level and rules.max_level and rules.min_level > rules.max_level:
+            problems.append(FieldError("eligibility.min_level", "above max_level"))
+        for i, phase in enumerate(event.pathway):
+            if phase.ends_on < phase.starts_on:
+                problems.append(FieldError(f"pathway.{i}.ends_on", "before starts_on"))
+        stages = [p.stage for p in event.pathway]
+        if stages != sorted(stages, key=STAGES.index) or len(set(stages)) != len(
+            stages
+        ):
+            problems.append(
+                FieldError("pathway", "stages must be in pathway order, once")
+            )
+        if problems:
+            raise ValidationFailed(problems)
+        cohort._record(event)
+        return cohort
+
+    @property
+    def mentees(self) -> list[str]:
+        return [p for p, role in self.participants.items() if role == "mentee"]
+
+    def waiting_position(self, person_id: str) -> int | None:
+        return self.waiting.index(person_id) + 1 if person_id in self.waiting else None
+
+    def check(self, who: Applicant, role: str, today: date) -> list[str]:
+        """Why ``who`` could not join as ``role`` (empty when they could)."""
+        assert self.definition is not None
+        reasons = []
+        if role not in who.roles:
+            reasons.append(f"the person does not hold the {role} role")
+        if role == "mentee":
+            reasons += reasons_not_eligible(self.definition.eligibility, who, today)
+        elif not who.active:
+            reasons.append("the person is not active")
+        if self.stage == "closed":
+            reasons.append("the cohort is closed")
+        return reasons
+
+    def apply(self, who: Applicant, role: str, today: date) -> None:
+        """Admit an eligible applicant, or queue a mentee when every seat is taken."""
+        if who.person_id in self.participants or who.person_id in self.waiting:
+            raise AlreadyParticipating(
+                f"{who.person_id} is already in cohort {self.id}"
+            )
+        reasons = self.check(who, role, today)
+        if reasons:
+            raise NotEligible(reasons)
+        if role == "mentee" and len(self.mentees) >= self.capacity:
+            self._record(
+                c.ParticipantWaitlisted(
+                    cohort_id=self.id, person_id=who.person_id, role=role
+                )
+            )
+            return
+        self._record(
+            c.ParticipantAdmitted(cohort_id=self.id, person_id=who.person_id, role=role)
+        )
+
+    def withdraw(self, person_id: str, reason: str | None = None) -> None:
+        if person_id not in self.participants and person_id not in self.waiting:
+            raise NotFound(f"{person_id} is not in cohort {self.id}")
+        self._record(
+            c.ParticipantWithdrew(cohort_id=self.id, person_id=person_id, reason=reason)
+        )
+        self._fill_seats()
+
+    def change_capacity(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValidationFailed([FieldError("capacity", "must be at least 1")])
+        if capacity < len(self.mentees):
+            raise CapacityBelowLoad("cohort", capacity, len(self.mentees))
+        if capacity != self.capacity:
+            self._record(c.CohortCapacityChanged(cohort_id=self.id, capacity=capacity))
+            self._fill_seats()
+
+    def advance(self, stage: str) -> None:
+        if stage not in STAGES:
+            raise ValidationFailed([FieldError("stage", f"one of {', '.join(STAGES)}")])
+        if STAGES.index(stage) <= STAGES.index(self.stage):
+            raise InvalidTransition(
+                f"cohort is already at {self.stage}; cannot go to {stage}"
+            )
+        self._record(c.CohortStageAdvanced(cohort_id=self.id, stage=stage))
+
+    def forget(self, person_id: str) -> None:
+        """An erased person leaves the cohort (their seat goes to the waiting list)."""
+        if person_id in self.participants or person_id in self.waiting:
+            self.withdraw(person_id, "erased")
+
+    def _fill_seats(self) -> None:
+        while (
+            self.waiting
+            and len(self.mentees) < self.capacity
+            and self.stage != "closed"
+        ):
+            self._record(
+                c.ParticipantAdmitted(
+                    cohort_id=self.id,
+                    person_id=self.waiting[0],
+                    role="mentee",
+                    from_waiting_list=True,
+                )
+            )
+
+    # -- state changes ---------------------------------------------------------------
+
+    def when_CohortCreated(self, e: c.CohortCreated) -> None:
+        self.definition = e
+        self.capacity = e.capacity
+
+    def when_CohortCapacityChanged(self, e: c.CohortCapacityChanged) -> None:
+        self.capacity = e.capacity
+
+    def when_CohortStageAdvanced(self, e: c.CohortStageAdvanced) -> None:
+        self.stage = e.stage
+
+    def when_ParticipantAdmitted(self, e: c.ParticipantAdmitted) -> None:
+        if e.person_id in self.waiting:
+            self.waiting.remove(e.person_id)
+        self.participants[e.person_id] = e.role
+
+    def when_ParticipantWaitlisted(self, e: c.ParticipantWaitlisted) -> None:
+        self.waiting.append(e.person_id)
+
+    def when_ParticipantWithdrew(self, e: c.ParticipantWithdrew) -> None:
+        self.participants.pop(e.person_id, None)
+        if e.person_id in self.waiting:
+            self.waiting.remove(e.person_id)

@@ -1,0 +1,91 @@
+"""The events the profiles service stores.
+
+Each one shares its name with the integration event in ``contracts.profiles`` and adds
+only what must stay here: fields named in ``personal_fields`` are stored encrypted with
+the person's key (``None`` once the person is erased) and are never published.
+Events without a contract counterpart (consent) are never published at all.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from chassis.events import EventPayload, EventRegistry
+from contracts import profiles as c
+
+registry = EventRegistry()
+
+PERSON_PII = ("employee_id", "given_name", "family_name", "email", "title", "hire_date")
+
+
+class _PersonPII(EventPayload):
+    personal_fields: ClassVar[tuple[str, ...]] = PERSON_PII
+    employee_id: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    title: str | None = None
+    hire_date: date | None = None
+
+
+@registry.register
+class PersonRegistered(c.PersonRegistered, _PersonPII):
+    pass
+
+
+@registry.register
+class PersonDetailsUpdated(c.PersonDetailsUpdated, _PersonPII):
+    pass
+
+
+@registry.register
+class IntakeSubmitted(c.IntakeSubmitted):
+    personal_fields: ClassVar[tuple[str, ...]] = ("motivations",)
+    motivations: dict[str, str] | None = None  # competency id → why, in their words
+
+
+@registry.register
+class DemographicsShared(c.DemographicsShared):
+    personal_fields: ClassVar[tuple[str, ...]] = ("attributes",)
+    attributes: dict[str, str] | None = None  # type: ignore[assignment]
+
+
+@registry.register
+class CareerOutcomeRecorded(c.CareerOutcomeRecorded):
+    personal_fields: ClassVar[tuple[str, ...]] = ("from_title", "to_title")
+    from_title: str | None = None
+    to_title: str | None = None
+
+
+@registry.register
+class ConsentGiven(EventPayload):
+    person_id: str
+    purpose: str
+    given_at: datetime
+
+
+@registry.register
+class ConsentWithdrawn(EventPayload):
+    person_id: str
+    purpose: str
+    withdrawn_at: datetime
+
+
+registry.register_all(
+    c.ProgrammeRolesChanged,
+    c.MentorProfileSet,
+    c.MentorCapacityChanged,
+    c.DemographicsWithdrawn,
+    c.PersonDeactivated,
+    c.PersonReactivated,
+    c.PersonErased,
+    c.CompetencyDefined,
+    c.CompetencyRetired,
+    c.CohortCreated,
+    c.CohortCapacityChanged,
+    c.CohortStageAdvanced,
+    c.ParticipantAdmitted,
+    c.ParticipantWaitlisted,
+    c.ParticipantWithdrew,
+)

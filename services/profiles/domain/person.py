@@ -1,0 +1,407 @@
+"""A person in the programme: HR details, programme roles, mentor profile, intake,
+consent and demographics, outcomes, and erasure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import available_timezones
+
+from chassis.aggregate import Aggregate
+from chassis.errors import FieldError, ValidationFailed
+from contracts import profiles as c
+from services.profiles.domain import events as ev
+from services.profiles.domain.errors import (
+    CapacityBelowLoad,
+    ConsentRequired,
+    InvalidTransition,
+    PersonGone,
+    UnknownCompetency,
+)
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+ROLES = ("mentee", "mentor", "reverse_mentor", "sponsor", "coordinator")
+DEMOGRAPHICS = "demographics"
+_ZONES: set[str] = set()
+
+
+def _valid_zone(name: str) -> bool:
+    if not _ZONES:
+        _ZONES.update(available_timezones())
+    return name in _ZONES
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    """What the HRIS knows about a person."""
+
+    given_name: str
+    family_name: str
+    email: str
+    level: int
+    business_unit: str
+    function: str
+    geography: str
+    time_zone: str
+    employee_id: str | None = None
+    title: str | None = None
+    manager_id: str | None = None
+    hire_date: date | None = None
+    languages: tuple[str, ...] = field(default_factory=tuple)
+
+    def validated(self) -> PersonDetails:
+        """The details, or ``ValidationFailed`` naming every bad field."""
+        problems = []
+        if not self.given_name.strip():
+            problems.append(FieldError("given_name", "must not be empty"))
+        if not self.family_name.strip():
+            problems.append(FieldError("family_name", "must not be empty"))
+        if not EMAIL.match(self.email):
+            problems.append(
+                FieldError("email", f"{self.email!r} is not an email address")
+            )
+        if not 1 <= self.level <= 12:
+            problems.append(FieldError("level", "must be between 1 and 12"))
+        if not self.business_unit.strip():
+            problems.append(FieldError("business_unit", "must not be empty"))
+        if not self.function.strip():
+            problems.append(FieldError("function", "must not be empty"))
+        if not COUNTRY.match(self.geography):
+            problems.append(
+                FieldError("geography", "must be an ISO 3166-1 alpha-2 code")
+            )
+        if not _valid_zone(self.time_zone):
+            problems.append(
+                FieldError("time_zone", f"unknown time zone {self.time_zone!r}")
+            )
+        if self.hire_date and self.hire_date > datetime.now(UTC).date():
+            problems.append(FieldError("hire_date", "must not be in the future"))
+        if problems:
+            raise ValidationFailed(problems)
+        return self
+
+    def event_fields(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["languages"] = list(self.languages)
+        data["tenure_start"] = (
+            self.hire_date.strftime("%Y-%m") if self.hire_date else None
+        )
+        return data
+
+
+def check_roles(roles: list[str]) -> list[str]:
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError("roles", f"unknown role {r!r}; one of {', '.join(ROLES)}")
+                for r in unknown
+            ]
+        )
+    return sorted(set(roles))
+
+
+def check_competencies(ids: list[str], known: set[str]) -> None:
+    missing = sorted({i for i in ids if i not in known})
+    if missing:
+        raise UnknownCompetency(missing)
+
+
+class Person(Aggregate):
+    def initial_state(self) -> None:
+        self.details: PersonDetails | None = None
+        self.roles: list[str] = []
+        self.mentor_profile: c.MentorProfileSet | None = None
+        self.intake: ev.IntakeSubmitted | None = None
+        self.consents: set[str] = set()
+        self.demographics: dict[str, str] | None = None
+        self.active = True
+        self.erased = False
+        self.outcomes: list[ev.CareerOutcomeRecorded] = []
+
+    # -- commands --------------------------------------------------------------------
+
+    @classmethod
+    def register(
+        cls, person_id: str, tenant: str, details: PersonDetails, roles: list[str]
+    ) -> Person:
+        person = cls(person_id, tenant)
+        person.initial_state()
+        details = details.validated()
+        person._record(
+            ev.PersonRegistered(
+                person_id=person_id, roles=check_roles(roles), **details.event_fields()
+            )
+        )
+        return person
+
+    def update_details(
+        self,
+        details: PersonDetails,
+        *,
+        source: str = "hris",
+        effective_on: date | None = None,
+    ) -> None:
+        """Apply new HR details; a level or title change also records the outcome."""
+        self._alive()
+        details = details.validated()
+        before = self.details
+        if details == before:
+            return
+        self._record(
+            ev.PersonDetailsUpdated(
+                person_id=self.id, roles=self.roles, **details.event_fields()
+            )
+        )
+        if before is None:
+            return
+        kind = None
+        if details.level > before.level:
+            kind = "promotion"
+        elif details.level < before.level or (details.title or "") != (
+            before.title or ""
+        ):
+            kind = "role_change"
+        elif (
+            details.business_unit != before.business_unit
+            or details.function != before.function
+        ):
+            kind = "lateral_move"
+        if kind:
+            self._record(
+                ev.CareerOutcomeRecorded(
+                    person_id=self.id,
+                    kind=kind,
+                    from_level=before.level,
+                    to_level=details.level,
+                    from_title=before.title,
+                    to_title=details.title,
+                    effective_on=effective_on or datetime.now(UTC).date(),
+                    source=source
+                    if source in ("hris", "scim", "coordinator")
+                    else "hris",
+                )
+            )
+
+    def change_roles(self, roles: list[str]) -> None:
+        self._alive()
+        roles = check_roles(roles)
+        if roles != self.roles:
+            self._record(c.ProgrammeRolesChanged(person_id=self.id, roles=roles))
+
+    def set_mentor_profile(
+        self, profile: dict[str, Any], known_competencies: set[str], current_load: int
+    ) -> None:
+        """List this person in the mentor catalogue (strengths, formats, capacity)."""
+        self._alive()
+        if not {"mentor", "reverse_mentor"} & set(self.roles):
+            raise InvalidTransition(
+                "only a mentor or reverse mentor has a mentor profile"
+            )
+        event = c.MentorProfileSet(person_id=self.id, **profile)
+        check_competencies(
+            [s.competency_id for s in event.strengths], known_competencies
+        )
+        if event.max_mentees < current_load:
+            raise CapacityBelowLoad("mentor", event.max_mentees, current_load)
+        self._record(event)
+
+    def change_capacity(
+        self, max_mentees: int, hours_per_month: int, current_load: int
+    ) -> None:
+        self._alive()
+        if self.mentor_profile is None:
+            raise InvalidTransition("set a mentor profile before changing capacity")
+        if max_mentees < current_load:
+            raise CapacityBelowLoad("mentor", max_mentees, current_load)
+        self._record(
+            c.MentorCapacityChanged(
+                person_id=self.id,
+                max_mentees=max_mentees,
+                hours_per_month=hours_per_month,
+            )
+        )
+
+    def submit_intake(
+        self, intake: dict[str, Any], known_competencies: set[str]
+    ) -> None:
+        """Record the mentee's development goals and preferences."""
+        self._alive()
+        event = ev.IntakeSubmitted(person_id=self.id, **intake)
+        if not event.goals:
+            raise ValidationFailed(
+                [FieldError("goals", "at least one goal is required")]
+            )
+        check_competencies([g.competency_id for g in event.goals], known_competencies)
+        bad = [
+            FieldError(f"goals.{i}.target", "target must be above the current level")
+            for i, g in enumerate(event.goals)
+            if g.target <= g.current
+        ]
+        if bad:
+            raise ValidationFailed(bad)
+        self._record(event)
+
+    def give_consent(self, purpose: str, at: datetime) -> None:
+        self._alive()
+        if purpose not in self.consents:
+            self._record(
+                ev.ConsentGiven(person_id=self.id, purpose=purpose, given_at=at)
+            )
+
+    def withdraw_consent(self, purpose: str, at: datetime) -> None:
+        """Withdrawing demographics consent also withdraws what was shared."""
+        self._alive()
+        if purpose not in self.consents:
+            return
+        self._record(
+            ev.ConsentWithdrawn(person_id=self.id, purpose=purpose, withdrawn_at=at)
+        )
+        if purpose == DEMOGRAPHICS and self.demographics is not None:
+            self._record(c.DemographicsWithdrawn(person_id=self.id))
+
+    def share_demographics(self, attributes: dict[str, str], allowed: set[str]) -> None:
+        self._alive()
+        if DEMOGRAPHICS not in self.consents:
+            raise ConsentRequired("demographics are held only with recorded consent")
+        unknown = sorted(set(attributes) - allowed)
+        if unknown:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        f"attributes.{k}", "not an attribute this tenant collects"
+                    )
+                    for k in unknown
+                ]
+            )
+        self._record(ev.DemographicsShared(person_id=self.id, attributes=attributes))
+
+    def record_outcome(
+        self,
+        kind: str,
+        effective_on: date,
+        *,
+        to_level: int | None = None,
+        to_title: str | None = None,
+    ) -> None:
+        """A coordinator records an HR outcome the HRIS did not send."""
+        self._alive()
+        assert self.details is not None
+        self._record(
+            ev.CareerOutcomeRecorded(
+                person_id=self.id,
+                kind=kind,  # type: ignore[arg-type]
+                from_level=self.details.level,
+                to_level=to_level,
+                from_title=self.details.title,
+                to_title=to_title,
+                effective_on=effective_on,
+                source="coordinator",
+            )
+        )
+
+    def deactivate(
+        self, reason: str = "inactive", *, effective_on: date | None = None
+    ) -> None:
+        self._alive()
+        if not self.active:
+            return
+        self._record(c.PersonDeactivated(person_id=self.id, reason=reason))
+        if reason == "departure":
+            self._record(
+                ev.CareerOutcomeRecorded(
+                    person_id=self.id,
+                    kind="departure",
+                    from_level=self.details.level if self.details else None,
+                    effective_on=effective_on or datetime.now(UTC).date(),
+                    source="hris",
+                )
+            )
+
+    def reactivate(self) -> None:
+        self._alive()
+        if not self.active:
+            self._record(c.PersonReactivated(person_id=self.id))
+
+    def erase(self, at: datetime) -> None:
+        self._alive()
+        self._record(c.PersonErased(person_id=self.id, erased_at=at))
+
+    def _alive(self) -> None:
+        if self.erased:
+            raise PersonGone(f"person {self.id} was erased")
+
+    # -- state changes -----------------------------------------------------------------
+
+    def when_PersonRegistered(self, e: ev.PersonRegistered) -> None:
+        self._take_details(e)
+        self.roles = list(e.roles)
+
+    def when_PersonDetailsUpdated(self, e: ev.PersonDetailsUpdated) -> None:
+        self._take_details(e)
+
+    def _take_details(self, e: ev.PersonRegistered | ev.PersonDetailsUpdated) -> None:
+        self.details = PersonDetails(
+            given_name=e.given_name or "",
+            family_name=e.family_name or "",
+            email=e.email or "",
+            level=e.level,
+            business_unit=e.business_unit,
+            function=e.function,
+            geography=e.geography,
+            time_zone=e.time_zone,
+            employee_id=e.employee_id,
+            title=e.title,
+            manager_id=e.manager_id,
+            hire_date=e.hire_date,
+            languages=tuple(e.languages),
+        )
+
+    def when_ProgrammeRolesChanged(self, e: c.ProgrammeRolesChanged) -> None:
+        self.roles = list(e.roles)
+
+    def when_MentorProfileSet(self, e: c.MentorProfileSet) -> None:
+        self.mentor_profile = e
+
+    def when_MentorCapacityChanged(self, e: c.MentorCapacityChanged) -> None:
+        if self.mentor_profile is not None:
+            self.mentor_profile = self.mentor_profile.model_copy(
+                update={
+                    "max_mentees": e.max_mentees,
+                    "hours_per_month": e.hours_per_month,
+                }
+            )
+
+    def when_IntakeSubmitted(self, e: ev.IntakeSubmitted) -> None:
+        self.intake = e
+
+    def when_ConsentGiven(self, e: ev.ConsentGiven) -> None:
+        self.consents.add(e.purpose)
+
+    def when_ConsentWithdrawn(self, e: ev.ConsentWithdrawn) -> None:
+        self.consents.discard(e.purpose)
+
+    def when_DemographicsShared(self, e: ev.DemographicsShared) -> None:
+        self.demographics = dict(e.attributes or {})
+
+    def when_DemographicsWithdrawn(self, _e: c.DemographicsWithdrawn) -> None:
+        self.demographics = None
+
+    def when_CareerOutcomeRecorded(self, e: ev.CareerOutcomeRecorded) -> None:
+        self.outcomes.append(e)
+
+    def when_PersonDeactivated(self, _e: c.PersonDeactivated) -> None:
+        self.active = False
+
+    def when_PersonReactivated(self, _e: c.PersonReactivated) -> None:
+        self.active = True
+
+    def when_PersonErased(self, _e: c.PersonErased) -> None:
+        self.erased = True
+        self.active = False
+        self.details = None
+        self.demographics = None
+        self.intake = None

@@ -1,0 +1,344 @@
+"""Current-state tables of the profiles service, kept in step with its events.
+
+They are written in the same transaction as the append (so reads see writes) and can
+be rebuilt from the event store at any time: ``rebuild`` replays every event inside
+one transaction, so readers see either the old tables or the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.db import is_sqlite
+from chassis.events import EventPayload, LogPosition, RecordedEvent
+
+PERSON_COLUMNS = (
+    "employee_id", "given_name", "family_name", "email", "title", "level",
+    "business_unit", "function", "geography", "time_zone", "manager_id", "hire_date",
+)  # fmt: skip
+
+
+def schema(engine: AsyncEngine) -> list[str]:
+    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
+    return [
+        f"""
+        CREATE TABLE IF NOT EXISTS people (
+            person_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            employee_id TEXT, given_name TEXT, family_name TEXT, email TEXT, title TEXT,
+            level INTEGER, business_unit TEXT, function TEXT, geography TEXT,
+            time_zone TEXT, manager_id TEXT, hire_date TEXT,
+            languages TEXT NOT NULL DEFAULT '[]',
+            roles TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'active',
+            mentor_profile TEXT, intake TEXT,
+            consents TEXT NOT NULL DEFAULT '[]',
+            demographics TEXT,
+            version INTEGER NOT NULL DEFAULT 0,
+            created_at {stamp} NOT NULL,
+            updated_at {stamp} NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS people_employee ON people (tenant, employee_id)",
+        "CREATE INDEX IF NOT EXISTS people_email ON people (tenant, email)",
+        "CREATE INDEX IF NOT EXISTS people_tenant ON people (tenant, person_id)",
+        """
+        CREATE TABLE IF NOT EXISTS competencies (
+            tenant TEXT NOT NULL,
+            competency_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            category TEXT,
+            retired INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, competency_id)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS cohorts (
+            cohort_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            capacity INTEGER NOT NULL,
+            stage TEXT NOT NULL
+        )
+        """,
+        f"""
+        CREATE TABLE IF NOT EXISTS cohort_members (
+            cohort_id TEXT NOT NULL,
+            person_id TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            role TEXT NOT NULL,
+            status TEXT NOT NULL,
+            arrival BIGINT NOT NULL,
+            since {stamp} NOT NULL,
+            PRIMARY KEY (cohort_id, person_id)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS cohort_members_person ON cohort_members (person_id)",
+        """
+        CREATE TABLE IF NOT EXISTS mentor_load (
+            pairing_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            mentor_id TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS mentor_load_mentor ON mentor_load (mentor_id)",
+    ]
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        if not is_sqlite(engine):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7264100)"))
+        for ddl in schema(engine):
+            await conn.execute(text(ddl))
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, EventPayload):
+        value = value.model_dump(mode="json")
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _person_values(payload: Any) -> dict[str, Any]:
+    values = {c: getattr(payload, c) for c in PERSON_COLUMNS}
+    values["hire_date"] = (
+        values["hire_date"].isoformat() if values["hire_date"] else None
+    )
+    values["languages"] = _dump(list(payload.languages))
+    return values
+
+
+class ProfilesProjection:
+    """People, competencies and cohorts as tables (one projection, one transaction)."""
+
+    async def apply(
+        self,
+        events: Sequence[tuple[RecordedEvent, EventPayload]],
+        conn: AsyncConnection,
+    ) -> None:
+        for recorded, payload in events:
+            handler = getattr(self, f"on_{recorded.event_type}", None)
+            if handler is not None:
+                await handler(recorded, payload, conn)
+
+    # -- people -------------------------------------------------------------------------
+
+    async def on_PersonRegistered(
+        self, r: RecordedEvent, p: Any, conn: AsyncConnection
+    ) -> None:
+        values = _person_values(p)
+        cols = ", ".join(values)
+        marks = ", ".join(f":{c}" for c in values)
+        await conn.execute(
+            text(
+                f"INSERT INTO people (person_id, tenant, roles, version, created_at, "
+                f"updated_at, {cols}) VALUES (:person_id, :tenant, :roles, :version, "
+                f":at, :at, {marks})"
+            ),
+            {
+                **values,
+                "person_id": r.stream_id,
+                "tenant": r.tenant,
+                "roles": _dump(list(p.roles)),
+                "version": r.version,
+                "at": r.time,
+            },
+        )
+
+    async def _update(
+        self, r: RecordedEvent, conn: AsyncConnection, **values: Any
+    ) -> None:
+        sets = ", ".join(f"{c} = :{c}" for c in values)
+        await conn.execute(
+            text(
+                f"UPDATE people SET {sets}, version = :version, updated_at = :at "
+                "WHERE person_id = :person_id"
+            ),
+            {**values, "version": r.version, "at": r.time, "person_id": r.stream_id},
+        )
+
+    async def on_PersonDetailsUpdated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, **_person_values(p))
+
+    async def on_ProgrammeRolesChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, roles=_dump(list(p.roles)))
+
+    async def on_MentorProfileSet(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, mentor_profile=_dump(p))
+
+    async def on_MentorCapacityChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        row = (
+            await conn.execute(
+                text("SELECT mentor_profile FROM people WHERE person_id = :p"),
+                {"p": r.stream_id},
+            )
+        ).first()
+        profile = json.loads(row.mentor_profile) if row and row.mentor_profile else {}
+        profile.update(max_mentees=p.max_mentees, hours_per_month=p.hours_per_month)
+        await self._update(r, conn, mentor_profile=_dump(profile))
+
+    async def on_IntakeSubmitted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, intake=_dump(p))
+
+    async def _consents(self, r: RecordedEvent, conn: AsyncConnection) -> set[str]:
+        row = (
+            await conn.execute(
+                text("SELECT consents FROM people WHERE person_id = :p"),
+                {"p": r.stream_id},
+            )
+        ).first()
+        return set(json.loads(row.consents)) if row else set()
+
+    async def on_ConsentGiven(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        consents = await self._consents(r, conn) | {p.purpose}
+        await self._update(r, conn, consents=_dump(sorted(consents)))
+
+    async def on_ConsentWithdrawn(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        consents = await self._consents(r, conn) - {p.purpose}
+        await self._update(r, conn, consents=_dump(sorted(consents)))
+
+    async def on_DemographicsShared(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, demographics=_dump(p.attributes))
+
+    async def on_DemographicsWithdrawn(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, demographics=None)
+
+    async def on_PersonDeactivated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, status="inactive")
+
+    async def on_PersonReactivated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn, status="active")
+
+    async def on_CareerOutcomeRecorded(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._update(r, conn)
+
+    async def on_PersonErased(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        blank = {c: None for c in PERSON_COLUMNS}
+        await self._update(
+            r,
+            conn,
+            **blank,
+            languages="[]",
+            roles="[]",
+            status="erased",
+            mentor_profile=None,
+            intake=None,
+            consents="[]",
+            demographics=None,
+        )
+        await conn.execute(
+            text("DELETE FROM cohort_members WHERE person_id = :p"), {"p": r.stream_id}
+        )
+
+    # -- competencies -----------------------------------------------------------------
+
+    async def on_CompetencyDefined(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text(
+                "INSERT INTO competencies (tenant, competency_id, name, category) "
+                "VALUES (:t, :id, :name, :category)"
+            ),
+            {
+                "t": r.tenant,
+                "id": p.competency_id,
+                "name": p.name,
+                "category": p.category,
+            },
+        )
+
+    async def on_CompetencyRetired(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text(
+                "UPDATE competencies SET retired = 1 WHERE tenant = :t AND competency_id = :id"
+            ),
+            {"t": r.tenant, "id": p.competency_id},
+        )
+
+    # -- cohorts -------------------------------------------------------------------------
+
+    async def on_CohortCreated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text(
+                "INSERT INTO cohorts (cohort_id, tenant, name, definition, capacity, stage) "
+                "VALUES (:id, :t, :name, :definition, :capacity, 'intake')"
+            ),
+            {
+                "id": p.cohort_id,
+                "t": r.tenant,
+                "name": p.name,
+                "definition": _dump(p),
+                "capacity": p.capacity,
+            },
+        )
+
+    async def on_CohortCapacityChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text("UPDATE cohorts SET capacity = :c WHERE cohort_id = :id"),
+            {"c": p.capacity, "id": p.cohort_id},
+        )
+
+    async def on_CohortStageAdvanced(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text("UPDATE cohorts SET stage = :s WHERE cohort_id = :id"),
+            {"s": p.stage, "id": p.cohort_id},
+        )
+
+    async def _member(self, r, p, conn, status: str) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text("DELETE FROM cohort_members WHERE cohort_id = :c AND person_id = :p"),
+            {"c": p.cohort_id, "p": p.person_id},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO cohort_members (cohort_id, person_id, tenant, role, status, "
+                "arrival, since) VALUES (:c, :p, :t, :role, :status, :arrival, :at)"
+            ),
+            {
+                "c": p.cohort_id,
+                "p": p.person_id,
+                "t": r.tenant,
+                "role": p.role,
+                "status": status,
+                "arrival": r.position.sequence,
+                "at": r.time,
+            },
+        )
+
+    async def on_ParticipantAdmitted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._member(r, p, conn, "admitted")
+
+    async def on_ParticipantWaitlisted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await self._member(r, p, conn, "waiting")
+
+    async def on_ParticipantWithdrew(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(
+            text("DELETE FROM cohort_members WHERE cohort_id = :c AND person_id = :p"),
+            {"c": p.cohort_id, "p": p.person_id},
+        )
+
+
+REBUILT_TABLES = ("people", "competencies", "cohorts", "cohort_members")
+
+
+async def rebuild(engine: AsyncEngine, store: Any, decode: Any) -> int:
+    """Replay the whole log into fresh tables, atomically; returns events replayed."""
+    projection = ProfilesProjection()
+    count = 0
+    async with engine.begin() as conn:
+        for table in REBUILT_TABLES:
+            await conn.execute(text(f"DELETE FROM {table}"))
+        position = LogPosition.START
+        while batch := await store.read_log(position, 1000):
+            pairs = [(e, await decode(e, conn)) for e in batch]
+            await projection.apply(pairs, conn)
+            position = batch[-1].position
+            count += len(batch)
+    return count

@@ -1,0 +1,46 @@
+"""How a person reads to whoever asks (field-level rules from ``access``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chassis.auth.principal import Principal
+from services.profiles import access
+
+CONTACT = ("employee_id", "email", "hire_date")
+
+
+def person_view(row: Any, principal: Principal) -> dict[str, Any]:
+    """A person as ``principal`` may see them; an erased person is only a marker."""
+    if row.status == "erased":
+        return {"person_id": row.person_id, "status": "erased", "erased": True}
+    view: dict[str, Any] = {
+        "person_id": row.person_id,
+        "status": row.status,
+        "erased": False,
+        "given_name": row.given_name,
+        "family_name": row.family_name,
+        "title": row.title,
+        "level": row.level,
+        "business_unit": row.business_unit,
+        "function": row.function,
+        "geography": row.geography,
+        "time_zone": row.time_zone,
+        "manager_id": row.manager_id,
+        "languages": json.loads(row.languages),
+        "roles": json.loads(row.roles),
+        "mentor_profile": json.loads(row.mentor_profile)
+        if row.mentor_profile
+        else None,
+        "version": row.version,
+    }
+    if access.sees_contact_details(principal, row.person_id):
+        view.update({name: getattr(row, name) for name in CONTACT})
+        view["intake"] = json.loads(row.intake) if row.intake else None
+        view["consents"] = json.loads(row.consents)
+    if access.sees_demographics(principal, row.person_id):
+        view["demographics"] = (
+            json.loads(row.demographics) if row.demographics else None
+        )
+    return view

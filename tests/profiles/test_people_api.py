@@ -1,0 +1,42 @@
+"""People over HTTP on real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person, token
+
+
+async def test_register_then_read(client):
+    created = await client.post("/people", json=person(1), headers=COORDINATOR)
+    assert created.status_code == 201, created.text
+    pid = created.json()["person_id"]
+    got = await client.get(f"/people/{pid}", headers=COORDINATOR)
+    assert got.status_code == 200
+    body = got.json()
+    assert body["given_name"] == "Ada1" and body["email"] == "ada1@acme.example"
+    assert body["roles"] == ["mentee"] and body["level"] == 5
+
+
+async def test_cross_tenant_read_is_refused(client):
+    pid = (await client.post("/people", json=person(2), headers=COORDINATOR)).json()[
+        "person_id"
+    ]
+    other = await client.get(f"/people/{pid}", headers=OTHER_TENANT)
+    assert other.status_code == 404
+    listed = await client.get("/people", headers=OTHER_TENANT)
+    assert listed.json()["items"] == []
+
+
+async def test_invalid_email_is_a_typed_error_and_changes_nothing(client):
+    bad = await client.post(
+        "/people", json=person(3, email="not-an-email"), headers=ADMIN
+    )
+    assert bad.status_code == 422
+    problem = bad.json()
+    assert problem["code"] == "ValidationError"
+    assert [e["path"] for e in problem["errors"]] == ["email"]
+    assert (await client.get("/people", headers=ADMIN)).json()["items"] == []
+
+
+async def test_a_mentee_cannot_register_people(client):
+    resp = await client.post("/people", json=person(4), headers=token("acme", "mentee"))
+    assert resp.status_code == 403
