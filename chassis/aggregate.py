@@ -2,9 +2,9 @@
 
 Framework-free on purpose, so a service's domain package can subclass it. An aggregate
 method checks the business rule, then calls ``self._record(SomethingHappened(...))``;
-``_record`` applies the event to the aggregate's state (through ``apply``) and keeps it
+``_record`` applies the event to the aggregate's state (through ``mutate``) and keeps it
 as pending until the application saves it. Loading replays the stored events through
-the same ``apply``, so live state and replayed state cannot drift apart.
+the same ``mutate``, so live state and replayed state cannot drift apart.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ class Aggregate:
     # -- recording ------------------------------------------------------------------
 
     def _record(self, event: EventPayload) -> None:
-        self.apply(event)
+        self.mutate(event)
         self.version += 1
         self._pending.append(event)
 
-    def apply(self, event: EventPayload) -> None:
+    def mutate(self, event: EventPayload) -> None:
         """Change state for one event; subclasses dispatch on the event's type."""
         handler = getattr(self, f"when_{event.event_type}", None)
         if handler is not None:
@@ -72,7 +72,7 @@ class Aggregate:
         Aggregate.__init__(aggregate, id, tenant)
         aggregate.initial_state()
         for event in events:
-            aggregate.apply(event)
+            aggregate.mutate(event)
             aggregate.version += 1
         return aggregate
 

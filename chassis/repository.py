@@ -121,7 +121,9 @@ class Repository(Generic[A]):
             new_events = []
             for payload in payloads:
                 data = (
-                    await self.codec.encode(aggregate.id, aggregate.tenant, payload, conn)
+                    await self.codec.encode(
+                        aggregate.id, aggregate.tenant, payload, conn
+                    )
                     if self.codec
                     else encode(payload)
                 )
