@@ -4,4 +4,6 @@ Each module exposes ``build_app(settings=None, *, transport=None) -> FastAPI`` a
 ``Settings`` class. A service joins the embedded platform by being listed here.
 """
 
-SERVICES: dict[str, str] = {}
+SERVICES: dict[str, str] = {
+    "profiles": "services.profiles.main",
+}

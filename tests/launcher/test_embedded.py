@@ -1,0 +1,44 @@
+"""The one-process platform (README's first command) serves every registered service."""
+
+from __future__ import annotations
+
+import httpx
+
+from chassis.auth.tokens import mint_token
+from chassis.settings import DEFAULT_DEV_SECRET
+from launcher.embedded import build_platform
+from launcher.registry import SERVICES
+
+
+async def test_embedded_platform_serves_the_services(tmp_path):
+    app = build_platform(tmp_path / "data")
+    jwt = mint_token(DEFAULT_DEV_SECRET, "c-1", "demo", ["coordinator"], "tandem-dev", "tandem")
+    headers = {"Authorization": f"Bearer {jwt}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tandem") as c:
+            index = (await c.get("/")).json()
+            assert set(index["services"]) == set(SERVICES)
+            for name in SERVICES:
+                ready = await c.get(f"/{name}/readyz")
+                assert ready.status_code == 200, ready.text
+            created = await c.post(
+                "/profiles/people",
+                json={
+                    "given_name": "Demo",
+                    "family_name": "Person",
+                    "email": "demo@example.org",
+                    "level": 4,
+                    "business_unit": "Operations",
+                    "function": "Supply chain",
+                    "geography": "DE",
+                    "time_zone": "Europe/Berlin",
+                    "roles": ["mentee"],
+                },
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+            pid = created.json()["person_id"]
+            got = await c.get(f"/profiles/people/{pid}", headers=headers)
+            assert got.json()["given_name"] == "Demo"
+    assert (tmp_path / "data" / "profiles.db").exists()
