@@ -19,19 +19,26 @@ def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 20, echo: bool = False, pre_ping: bool = False
+) -> AsyncEngine:
     """Create an async engine tuned for the event store.
 
     PostgreSQL: asyncpg with a connection pool. SQLite: WAL journal, a busy timeout
     and ``BEGIN IMMEDIATE`` transactions, so writers queue rather than fail, and commit
     in the order they took the write lock (which is what keeps its log gap-free).
+
+    No pre-ping by default: it costs three round trips per checkout. A connection found
+    dead raises a disconnect error that invalidates the pool, so the next request
+    reconnects (a database restart costs the requests in flight, answered with 503).
     """
     if is_sqlite(url):
         return _sqlite_engine(url, echo=echo)
     kwargs: dict[str, Any] = {
         "pool_size": pool_size,
         "max_overflow": pool_size,
-        "pool_pre_ping": True,
+        "pool_pre_ping": pre_ping,
+        "pool_recycle": 1800,
         "echo": echo,
     }
     return create_async_engine(url, **kwargs)

@@ -59,6 +59,19 @@ class EventStore(ABC):
             return await self._append(
                 connection, stream_id, stream_type, expected_version, events, metadata
             )
+        return await self._append_standalone(
+            stream_id, stream_type, expected_version, events, metadata
+        )
+
+    async def _append_standalone(
+        self,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+    ) -> list[RecordedEvent]:
+        """An append in a transaction of its own (backends may do it more cheaply)."""
         async with self.engine.begin() as conn:
             return await self._append(
                 conn, stream_id, stream_type, expected_version, events, metadata
@@ -126,9 +139,10 @@ def conflict_from_head(
     head: Any | None,
 ) -> Exception:
     """Explain why a guarded append wrote nothing, from the stream's head row."""
-    if head is not None and head.tenant != tenant:
+    m = head._mapping if hasattr(head, "_mapping") else head
+    if m is not None and m["tenant"] != tenant:
         return StreamTenantMismatch(f"stream {stream_id} belongs to another tenant")
-    actual = head.version if head is not None else 0
+    actual = m["version"] if m is not None else 0
     return ConcurrencyConflict(stream_id, expected_version, actual)
 
 
@@ -145,21 +159,22 @@ def _aware(value: Any) -> datetime:
 
 
 def row_to_event(row: Any) -> RecordedEvent:
-    """Map a row selected with ``SELECT_COLUMNS`` to a ``RecordedEvent``."""
-    event_id = (
-        row.event_id if isinstance(row.event_id, uuid.UUID) else uuid.UUID(row.event_id)
-    )
+    """Map a row selected with ``SELECT_COLUMNS`` (SQLAlchemy row or driver record)."""
+    m = row._mapping if hasattr(row, "_mapping") else row
+    event_id = m["event_id"]
     return RecordedEvent(
-        id=event_id,
-        stream_id=row.stream_id,
-        stream_type=row.stream_type,
-        version=row.version,
-        event_type=row.event_type,
-        schema_version=row.schema_version,
-        data=_json(row.payload),
-        metadata=EventMetadata.from_dict({**_json(row.metadata), "tenant": row.tenant}),
-        time=_aware(row.event_time),
-        position=LogPosition(int(row.tx_id), int(row.position)),
+        id=event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id)),
+        stream_id=m["stream_id"],
+        stream_type=m["stream_type"],
+        version=m["version"],
+        event_type=m["event_type"],
+        schema_version=m["schema_version"],
+        data=_json(m["payload"]),
+        metadata=EventMetadata.from_dict(
+            {**_json(m["metadata"]), "tenant": m["tenant"]}
+        ),
+        time=_aware(m["event_time"]),
+        position=LogPosition(int(m["tx_id"]), int(m["position"])),
     )
 
 
