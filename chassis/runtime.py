@@ -77,6 +77,7 @@ class ServiceRuntime:
             else None
         )
         self._setup = setup
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -97,6 +98,8 @@ class ServiceRuntime:
             )
 
     async def stop(self) -> None:
+        for hook in self.on_stop:  # the service's own background work goes first
+            await hook()
         self._stop.set()
         for task in self._tasks:
             try:

@@ -261,11 +261,19 @@ class Profiles:
         )
 
     async def deactivate(
-        self, principal: Principal, person_id: str, reason: str = "inactive"
+        self,
+        principal: Principal,
+        person_id: str,
+        reason: str = "inactive",
+        *,
+        effective_on: date | None = None,
     ) -> None:
         access.require_provisioner(principal)
         await self._change(
-            self.people, person_id, principal, lambda p, _: p.deactivate(reason)
+            self.people,
+            person_id,
+            principal,
+            lambda p, _: p.deactivate(reason, effective_on=effective_on),
         )
 
     async def reactivate(self, principal: Principal, person_id: str) -> None:

@@ -12,6 +12,7 @@ from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from services.profiles.api import routers
 from services.profiles.application import Profiles
+from services.profiles.imports import Imports
 from services.profiles.integration import Publication
 from services.profiles.settings import Settings
 
@@ -76,6 +77,9 @@ def build_app(
         readiness_checks=runtime.readiness_checks(),
         lifespan=runtime.lifespan,
     )
+    imports = Imports(profiles)
+    runtime.on_stop.append(imports.stop)
     app.state.profiles = profiles
+    app.state.imports = imports
     app.state.runtime = runtime
     return app

@@ -156,10 +156,10 @@ class ProfilesProjection:
     async def _update(
         self, r: RecordedEvent, conn: AsyncConnection, **values: Any
     ) -> None:
-        sets = ", ".join(f"{c} = :{c}" for c in values)
+        sets = "".join(f"{c} = :{c}, " for c in values)  # may be none: version only
         await conn.execute(
             text(
-                f"UPDATE people SET {sets}, version = :version, updated_at = :at "
+                f"UPDATE people SET {sets}version = :version, updated_at = :at "
                 "WHERE person_id = :person_id"
             ),
             {**values, "version": r.version, "at": r.time, "person_id": r.stream_id},

@@ -1,7 +1,367 @@
-"""Bulk import of people from an HRIS: built in services/profiles/imports.py."""
+"""Bulk import of people from an HRIS (JSON or CSV) as a job: start it, follow it.
+
+This module reads the batch in whichever form it arrives - a JSON document, a CSV
+body, or a CSV/JSON file in a multipart form - and hands plain records to
+``services.profiles.imports``, which validates and applies them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
+import json
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel
+
+from chassis.errors import FieldError, TandemError, ValidationFailed
+from services.profiles import access
+from services.profiles.api.deps import PrincipalDep
+from services.profiles.imports import (
+    FINISHED,
+    MAX_RECORDS,
+    RECORD_FIELDS,
+    HrisRecord,
+    Imports,
+    ImportTooLarge,
+    UnreadableImport,
+)
 
 router = APIRouter(prefix="/imports", tags=["imports"])
+
+WAIT_S = 60.0  # ``?wait=true`` answers within this, finished or not
+MAX_BODY_BYTES = 64 * 1024 * 1024
+LIST_FIELDS = ("languages", "roles")  # ``;``-separated in a CSV cell
+
+
+class UnsupportedMediaType(TandemError):
+    code = "UnsupportedMediaType"
+    status = 415
+    title = "Unsupported media type"
+
+
+def get_imports(request: Request) -> Imports:
+    # One job runner per app (built in main.py) so its tasks outlive each request.
+    return request.app.state.imports
+
+
+ImportsDep = Annotated[Imports, Depends(get_imports)]
+
+
+# -- reading the batch ---------------------------------------------------------------
+
+
+def people_from_json(data: bytes) -> list[Any]:
+    """The ``people`` array of ``{"people": [...]}``."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableImport(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
+        raise ValidationFailed(
+            [FieldError("people", 'expected a JSON object {"people": [...]}')]
+        )
+    extra = sorted(set(doc) - {"people"})
+    if extra:
+        raise ValidationFailed([FieldError(k, "unknown member") for k in extra])
+    return doc["people"]
+
+
+def people_from_csv(data: bytes) -> list[dict[str, Any]]:
+    """Records of a CSV with a header row of record field names."""
+    try:
+        content = data.decode("utf-8-sig")  # Excel writes a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise UnreadableImport(
+            f"the CSV is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from exc
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        if not any(header):
+            raise UnreadableImport("the CSV is empty: a header row is required")
+        _check_header(header)
+        people = []
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise UnreadableImport(
+                    f"line {reader.line_num} has {len(cells)} fields; "
+                    f"the header has {len(header)}",
+                    line=reader.line_num,
+                )
+            people.append(_csv_record(header, cells))
+    except csv.Error as exc:
+        raise UnreadableImport(
+            f"the CSV is malformed at line {reader.line_num}: {exc}",
+            line=reader.line_num,
+        ) from exc
+    return people
+
+
+def _check_header(header: list[str]) -> None:
+    problems = [
+        FieldError(f"header.{name}", "not a field of an import record")
+        for name in header
+        if name not in RECORD_FIELDS
+    ]
+    problems += [
+        FieldError(f"header.{name}", "appears more than once")
+        for name in sorted({n for n in header if header.count(n) > 1})
+    ]
+    if "employee_id" not in header:
+        problems.append(FieldError("header.employee_id", "the column is required"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _csv_record(header: list[str], cells: list[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for name, raw in zip(header, cells, strict=True):
+        value = raw.strip()
+        if not value:  # an empty cell is an absent field
+            continue
+        if name in LIST_FIELDS:
+            record[name] = [v.strip() for v in value.split(";") if v.strip()]
+        else:
+            record[name] = value
+    return record
+
+
+def _file_part(data: bytes, content_type: str) -> EmailMessage:
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + data)
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        raise UnreadableImport("the multipart body could not be read")
+    parts = list(message.iter_parts())
+    for part in parts:
+        if part.get_filename() or part.get_param(
+            "name", header="content-disposition"
+        ) in ("file", "people"):
+            return part  # type: ignore[return-value]
+    raise UnreadableImport("the form has no file part (send the export as `file`)")
+
+
+def _is_json(media_type: str, filename: str = "") -> bool:
+    return (
+        media_type == "application/json"
+        or media_type.endswith("+json")
+        or (filename.lower().endswith(".json"))
+    )
+
+
+async def read_people(request: Request) -> tuple[list[Any], str]:
+    """The batch's records and its format, from JSON, CSV or a multipart file."""
+    data = await request.body()
+    if len(data) > MAX_BODY_BYTES:
+        raise ImportTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        part = _file_part(data, content_type)
+        data = part.get_payload(decode=True) or b""  # type: ignore[assignment]
+        media_type = part.get_content_type()
+        if _is_json(media_type, part.get_filename() or ""):
+            return people_from_json(data), "json"
+        return people_from_csv(data), "csv"
+    if _is_json(media_type):
+        return people_from_json(data), "json"
+    if media_type in ("text/csv", "application/csv"):
+        return people_from_csv(data), "csv"
+    raise UnsupportedMediaType(
+        "send application/json, text/csv or multipart/form-data with a file"
+    )
+
+
+# -- responses -----------------------------------------------------------------------
+
+
+class FieldProblem(BaseModel):
+    path: str
+    message: str
+
+
+class RecordError(BaseModel):
+    row: int
+    employee_id: str | None
+    code: str
+    message: str
+    fields: list[FieldProblem]
+
+
+class Progress(BaseModel):
+    processed: int
+    total: int
+
+
+class Counts(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    skipped: int
+    failed: int
+
+
+class ImportReport(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    dry_run: bool
+    format: Literal["json", "csv"]
+    progress: Progress
+    counts: Counts
+    errors: list[RecordError]
+    errors_next: int | None
+    error: str | None
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+    links: dict[str, str]
+
+
+class RecordOutcome(BaseModel):
+    row: int
+    employee_id: str | None
+    outcome: Literal[
+        "created", "updated", "unchanged", "deactivated", "skipped", "failed"
+    ]
+    person_id: str | None
+    changes: list[str]
+    error: dict[str, Any] | None
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOutcome]
+    next: int | None
+
+
+def _with_links(request: Request, report: dict[str, Any]) -> dict[str, Any]:
+    job_id = report["job_id"]
+    report["links"] = {
+        "self": request.url_for("import_report", job_id=job_id).path,
+        "records": request.url_for("import_records", job_id=job_id).path,
+    }
+    return report
+
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["people"],
+                    "properties": {
+                        "people": {
+                            "type": "array",
+                            "maxItems": MAX_RECORDS,
+                            "items": HrisRecord.model_json_schema(),
+                        }
+                    },
+                }
+            },
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "employee_id,given_name,family_name,email,level,"
+                "business_unit,function,geography,time_zone,languages,roles\n"
+                "E1,Ada,Lovelace,ada@acme.example,7,Retail,Finance,GB,"
+                "Europe/London,en;fr,mentee\n",
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+
+
+# -- routes --------------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ImportReport,
+    openapi_extra=_BODY,
+    responses={200: {"model": ImportReport, "description": "Finished (`wait=true`)"}},
+)
+async def start_import(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    imports: ImportsDep,
+    dry_run: Annotated[
+        bool, Query(description="Validate and report; write nothing")
+    ] = False,
+    wait: Annotated[
+        bool, Query(description="Answer with the finished report (small batches)")
+    ] = False,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Start importing people (integrations, coordinators, admins); 202 with the job."""
+    access.require_provisioner(principal)
+    people, source_format = await read_people(request)
+    job_id, replayed = await imports.submit(
+        principal,
+        people,
+        source_format=source_format,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+    )
+    if wait:
+        await imports.wait(job_id, WAIT_S)
+    report = _with_links(request, await imports.report(principal, job_id))
+    response.headers["Location"] = report["links"]["self"]
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    if wait and report["status"] in FINISHED:
+        response.status_code = 200
+    return report
+
+
+@router.get("/{job_id}", name="import_report", response_model=ImportReport)
+async def import_report(
+    job_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    imports: ImportsDep,
+    errors_after: Annotated[
+        int, Query(ge=0, description="Cursor: the `errors_next` of the last page")
+    ] = 0,
+    error_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """An import's status, progress, counts and a page of its failed records."""
+    report = await imports.report(
+        principal, job_id, errors_after=errors_after, error_limit=error_limit
+    )
+    return _with_links(request, report)
+
+
+@router.get("/{job_id}/records", name="import_records", response_model=RecordPage)
+async def import_records(
+    job_id: str,
+    principal: PrincipalDep,
+    imports: ImportsDep,
+    outcome: Annotated[
+        Literal["created", "updated", "unchanged", "deactivated", "skipped", "failed"]
+        | None,
+        Query(),
+    ] = None,
+    after: Annotated[
+        int, Query(ge=0, description="Cursor: the `next` of the last page")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """What happened (or, in a dry run, would happen) to each record, by row."""
+    return await imports.records(
+        principal, job_id, outcome=outcome, after=after, limit=limit
+    )

@@ -22,7 +22,19 @@ from services.profiles.domain.errors import (
 )
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
+# ISO 3166-1 alpha-2 country codes, plus XK (Kosovo), which HR systems use.
+COUNTRIES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL
+    BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW
+    CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF
+    GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ
+    IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU
+    LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC
+    NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE
+    RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD
+    TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU
+    WF WS YE YT ZA ZM ZW XK""".split()
+)
 ROLES = ("mentee", "mentor", "reverse_mentor", "sponsor", "coordinator")
 DEMOGRAPHICS = "demographics"
 _ZONES: set[str] = set()
@@ -69,9 +81,11 @@ class PersonDetails:
             problems.append(FieldError("business_unit", "must not be empty"))
         if not self.function.strip():
             problems.append(FieldError("function", "must not be empty"))
-        if not COUNTRY.match(self.geography):
+        if self.geography not in COUNTRIES:
             problems.append(
-                FieldError("geography", "must be an ISO 3166-1 alpha-2 code")
+                FieldError(
+                    "geography", f"{self.geography!r} is not an ISO 3166-1 country"
+                )
             )
         if not _valid_zone(self.time_zone):
             problems.append(
