@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import importlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from deploy.local.postgres import PostgresServer
 
 __all__ = [
+    "CpuMeter",
     "Durability",
     "PgParams",
     "durability",
@@ -150,3 +154,43 @@ def _safe(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         parts = parts._replace(netloc=netloc)
     return parts.geturl()
+
+
+class CpuMeter:
+    """CPU seconds used by this process and by the PostgreSQL server's processes.
+
+    The server side is only measured for a server this benchmark runs (its postmaster
+    and backends are read from procfs); for an external server it is ``None``.
+    """
+
+    def __init__(self, server: PostgresServer) -> None:
+        self._postmaster: int | None = None
+        if not server.is_external:
+            pid_file = server.data_dir / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                self._postmaster = int(pid_file.read_text().splitlines()[0])
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def snapshot(self) -> tuple[float, float | None]:
+        return time.process_time(), self._server_cpu()
+
+    def since(self, snap: tuple[float, float | None]) -> tuple[float, float | None]:
+        client, server = self.snapshot()
+        used = None if server is None or snap[1] is None else server - snap[1]
+        return client - snap[0], used
+
+    def _server_cpu(self) -> float | None:
+        if self._postmaster is None:
+            return None
+        ticks = 0
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pid = int(stat.split("/")[2])
+                fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+                # fields[0] is field 3 (state) of proc(5): ppid=1, utime=11, ...
+                if pid == self._postmaster:
+                    # Backends that exited are accounted in cutime/cstime.
+                    ticks += sum(int(f) for f in fields[11:15])
+                elif int(fields[1]) == self._postmaster:
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / self._tick

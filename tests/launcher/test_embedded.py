@@ -12,11 +12,15 @@ from launcher.registry import SERVICES
 
 async def test_embedded_platform_serves_the_services(tmp_path):
     app = build_platform(tmp_path / "data")
-    jwt = mint_token(DEFAULT_DEV_SECRET, "c-1", "demo", ["coordinator"], "tandem-dev", "tandem")
+    jwt = mint_token(
+        DEFAULT_DEV_SECRET, "c-1", "demo", ["coordinator"], "tandem-dev", "tandem"
+    )
     headers = {"Authorization": f"Bearer {jwt}"}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tandem") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://tandem"
+        ) as c:
             index = (await c.get("/")).json()
             assert set(index["services"]) == set(SERVICES)
             for name in SERVICES:
