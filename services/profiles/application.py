@@ -34,6 +34,14 @@ from services.profiles.projections import ProfilesProjection, create_schema, reb
 from services.profiles.views import person_view
 
 A = TypeVar("A", bound=Aggregate)
+
+
+def _duplicate(exc: IntegrityError) -> Conflict:
+    """A unique index refused the write: name what is taken."""
+    what = "email" if "email" in str(exc.orig) else "employee id"
+    return Conflict(f"a person with this {what} is already registered", field=what)
+
+
 MetadataFor = Callable[[Principal], EventMetadata]
 
 
@@ -92,7 +100,10 @@ class Profiles:
                 outcome = decide(agg, conn)
                 if outcome is not None:
                     await outcome
-                await repo.save(agg, self.metadata_for(principal), connection=conn)
+                try:
+                    await repo.save(agg, self.metadata_for(principal), connection=conn)
+                except IntegrityError as exc:  # a unique index of the current state
+                    raise _duplicate(exc) from exc
                 return agg
 
         return await retrying(attempt)
@@ -118,12 +129,8 @@ class Profiles:
                 await self.people.save(
                     person, self.metadata_for(principal), connection=conn
                 )
-            except (
-                IntegrityError
-            ) as exc:  # a concurrent registration of the same person
-                raise Conflict(
-                    f"employee {details.employee_id} is already registered"
-                ) from exc
+            except IntegrityError as exc:  # the same person registered concurrently
+                raise _duplicate(exc) from exc
         return person_id
 
     async def _unique_employee(

@@ -14,6 +14,7 @@ from services.profiles.api import routers
 from services.profiles.application import Profiles
 from services.profiles.imports import Imports
 from services.profiles.integration import Publication
+from services.profiles.scim import ScimUsers
 from services.profiles.settings import Settings
 
 __all__ = ["Settings", "build_app"]
@@ -50,6 +51,7 @@ def build_app(
     async def setup(_engine: AsyncEngine) -> None:
         assert profiles is not None
         await profiles.prepare()
+        await scim_users.prepare()
 
     runtime = ServiceRuntime(
         settings,
@@ -78,8 +80,10 @@ def build_app(
         lifespan=runtime.lifespan,
     )
     imports = Imports(profiles)
+    scim_users = ScimUsers(profiles)
     runtime.on_stop.append(imports.stop)
     app.state.profiles = profiles
     app.state.imports = imports
+    app.state.scim_users = scim_users
     app.state.runtime = runtime
     return app

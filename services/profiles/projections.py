@@ -45,7 +45,9 @@ def schema(engine: AsyncEngine) -> list[str]:
         )
         """,
         "CREATE UNIQUE INDEX IF NOT EXISTS people_employee ON people (tenant, employee_id)",
-        "CREATE INDEX IF NOT EXISTS people_email ON people (tenant, email)",
+        # One person per email in a tenant (SCIM userName); erased rows hold NULL.
+        "CREATE UNIQUE INDEX IF NOT EXISTS people_email_unique "
+        "ON people (tenant, lower(email))",
         "CREATE INDEX IF NOT EXISTS people_tenant ON people (tenant, person_id)",
         """
         CREATE TABLE IF NOT EXISTS competencies (
@@ -236,6 +238,10 @@ class ProfilesProjection:
         )
         await conn.execute(
             text("DELETE FROM cohort_members WHERE person_id = :p"), {"p": r.stream_id}
+        )
+        # The identity provider's id for the person goes too (SCIM externalId).
+        await conn.execute(
+            text("DELETE FROM scim_users WHERE person_id = :p"), {"p": r.stream_id}
         )
 
     # -- competencies -----------------------------------------------------------------

@@ -40,3 +40,15 @@ async def test_invalid_email_is_a_typed_error_and_changes_nothing(client):
 async def test_a_mentee_cannot_register_people(client):
     resp = await client.post("/people", json=person(4), headers=token("acme", "mentee"))
     assert resp.status_code == 403
+
+
+async def test_an_email_belongs_to_one_person_per_tenant(client):
+    first = await client.post("/people", json=person(5), headers=ADMIN)
+    assert first.status_code == 201
+    again = await client.post(
+        "/people", json=person(6, email="ADA5@acme.example"), headers=ADMIN
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "Conflict" and again.json()["field"] == "email"
+    listed = (await client.get("/people", headers=ADMIN)).json()["items"]
+    assert [p["email"] for p in listed] == ["ada5@acme.example"]
