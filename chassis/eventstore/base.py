@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.errors import ConcurrencyConflict, FieldError, Forbidden, ValidationFailed
@@ -18,6 +19,12 @@ from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
 SELECT_COLUMNS = (
     "position, tx_id, event_id, stream_id, stream_type, version, event_type, "
     "schema_version, tenant, payload, metadata, event_time"
+)
+
+
+READ_STREAM = text(
+    f"SELECT {SELECT_COLUMNS} FROM events "
+    "WHERE stream_id = :stream_id AND version >= :from_version ORDER BY version"
 )
 
 
@@ -88,7 +95,6 @@ class EventStore(ABC):
         metadata: EventMetadata,
     ) -> list[RecordedEvent]: ...
 
-    @abstractmethod
     async def read_stream(
         self,
         stream_id: str,
@@ -98,6 +104,15 @@ class EventStore(ABC):
         connection: AsyncConnection | None = None,
     ) -> list[RecordedEvent]:
         """One stream's events in version order; another tenant's stream reads empty."""
+        params = {"stream_id": stream_id, "from_version": from_version}
+        if connection is not None:
+            rows = (await connection.execute(READ_STREAM, params)).all()
+        else:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(READ_STREAM, params)).all()
+        if tenant is not None and rows and rows[0].tenant != tenant:
+            return []
+        return [row_to_event(r) for r in rows]
 
     @abstractmethod
     async def read_log(

@@ -66,10 +66,6 @@ INSERT = text(
     RETURNING position
     """
 )
-READ_STREAM = text(
-    f"SELECT {SELECT_COLUMNS} FROM events "
-    "WHERE stream_id = :stream_id AND version >= :from_version ORDER BY version"
-)
 READ_LOG = text(
     f"SELECT {SELECT_COLUMNS} FROM events WHERE position > :position "
     "ORDER BY position LIMIT :limit"
@@ -140,24 +136,6 @@ class SQLiteEventStore(EventStore):
                 )
             )
         return recorded
-
-    async def read_stream(
-        self,
-        stream_id: str,
-        *,
-        tenant: str | None = None,
-        from_version: int = 1,
-        connection: AsyncConnection | None = None,
-    ) -> list[RecordedEvent]:
-        params = {"stream_id": stream_id, "from_version": from_version}
-        if connection is not None:
-            rows = (await connection.execute(READ_STREAM, params)).all()
-        else:
-            async with self.engine.connect() as conn:
-                rows = (await conn.execute(READ_STREAM, params)).all()
-        if tenant is not None and rows and rows[0].tenant != tenant:
-            return []
-        return [row_to_event(r) for r in rows]
 
     async def read_log(
         self, after: LogPosition = LogPosition.START, limit: int = 500
