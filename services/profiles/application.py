@@ -36,6 +36,18 @@ from services.profiles.views import person_view
 A = TypeVar("A", bound=Aggregate)
 
 
+async def _person_by_employee(
+    conn: AsyncConnection, tenant: str, employee_id: str
+) -> str | None:
+    row = (
+        await conn.execute(
+            text("SELECT person_id FROM people WHERE tenant = :t AND employee_id = :e"),
+            {"t": tenant, "e": employee_id},
+        )
+    ).first()
+    return row.person_id if row else None
+
+
 def _duplicate(exc: IntegrityError) -> Conflict:
     """A unique index refused the write: name what is taken."""
     what = "email" if "email" in str(exc.orig) else "employee id"
@@ -142,17 +154,10 @@ class Profiles:
     ) -> None:
         if not employee_id:
             return
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT person_id FROM people WHERE tenant = :t AND employee_id = :e"
-                ),
-                {"t": tenant, "e": employee_id},
-            )
-        ).first()
-        if row is not None and row.person_id != person_id:
+        holder = await _person_by_employee(conn, tenant, employee_id)
+        if holder is not None and holder != person_id:
             raise Conflict(
-                f"employee {employee_id} is already registered", person_id=row.person_id
+                f"employee {employee_id} is already registered", person_id=holder
             )
 
     async def update_details(
@@ -591,15 +596,7 @@ class Profiles:
 
     async def find_by_employee(self, tenant: str, employee_id: str) -> str | None:
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT person_id FROM people WHERE tenant = :t AND employee_id = :e"
-                    ),
-                    {"t": tenant, "e": employee_id},
-                )
-            ).first()
-        return row.person_id if row else None
+            return await _person_by_employee(conn, tenant, employee_id)
 
     async def rebuild_projections(self, principal: Principal) -> int:
         principal.require(access.Role.ADMIN)
