@@ -1,0 +1,144 @@
+"""``Profiles``: the commands and queries of the profiles service.
+
+Every command loads its aggregate, lets the domain decide, and saves the recorded events
+together with the current-state tables in one transaction; a concurrent writer makes
+it retry from a fresh load. Queries read the current-state tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.aggregate import Aggregate
+from chassis.auth.principal import Principal
+from chassis.errors import Conflict, NotFound
+from chassis.events import EventMetadata
+from chassis.repository import Repository, retrying
+from chassis.runtime import ServiceRuntime
+from services.profiles.crypto import PersonalDataCipher
+from services.profiles.domain.cohort import Cohort
+from services.profiles.domain.competencies import CompetencyFramework
+from services.profiles.domain.events import registry
+from services.profiles.domain.person import Person
+from services.profiles.projections import ProfilesProjection, create_schema
+
+A = TypeVar("A", bound=Aggregate)
+
+
+async def _person_by_employee(
+    conn: AsyncConnection, tenant: str, employee_id: str
+) -> str | None:
+    row = (
+        await conn.execute(
+            text("SELECT person_id FROM people WHERE tenant = :t AND employee_id = :e"),
+            {"t": tenant, "e": employee_id},
+        )
+    ).first()
+    return row.person_id if row else None
+
+
+def _duplicate(exc: IntegrityError) -> Conflict:
+    """A unique index refused the write: name what is taken."""
+    what = "email" if "email" in str(exc.orig) else "employee id"
+    return Conflict(f"a person with this {what} is already registered", field=what)
+
+
+MetadataFor = Callable[[Principal], EventMetadata]
+
+
+class ProfilesBase:
+    """State and the load-decide-save loop every group of commands shares."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        *,
+        master_key: bytes,
+        demographic_attributes: set[str],
+        metadata_for: MetadataFor,
+    ) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.store = runtime.store
+        self.cipher = PersonalDataCipher(master_key, registry)
+        self.demographic_attributes = demographic_attributes
+        self.metadata_for = metadata_for
+        projection = ProfilesProjection()
+        self.people = Repository(
+            self.store, registry, Person, codec=self.cipher, projections=[projection]
+        )
+        self.frameworks = Repository(
+            self.store, registry, CompetencyFramework, projections=[projection]
+        )
+        self.cohorts = Repository(
+            self.store, registry, Cohort, projections=[projection]
+        )
+        for repo in (self.people, self.frameworks, self.cohorts):
+            repo.on_saved.append(lambda _events: runtime.relay.notify())
+
+    async def prepare(self, engine: Any = None) -> None:
+        await PersonalDataCipher.create_schema(self.engine)
+        await create_schema(self.engine)
+
+    # -- the load-decide-save loop ------------------------------------------------------
+
+    async def _change(
+        self,
+        repo: Repository[A],
+        stream_id: str,
+        principal: Principal,
+        decide: Callable[[A, AsyncConnection], Awaitable[None] | None],
+        *,
+        create: Callable[[], A] | None = None,
+    ) -> A:
+        async def attempt() -> A:
+            async with self.engine.begin() as conn:
+                agg = await repo.find(stream_id, principal.tenant, connection=conn)
+                if agg is None:
+                    if create is None:
+                        raise NotFound(
+                            f"{repo.aggregate.stream_type} {stream_id} not found"
+                        )
+                    agg = create()
+                outcome = decide(agg, conn)
+                if outcome is not None:
+                    await outcome
+                try:
+                    await repo.save(agg, self.metadata_for(principal), connection=conn)
+                except IntegrityError as exc:  # a unique index of the current state
+                    raise _duplicate(exc) from exc
+                return agg
+
+        return await retrying(attempt)
+
+    # -- lookups several groups of commands need ------------------------------
+
+    async def _competency_ids(self, conn: AsyncConnection, tenant: str) -> set[str]:
+        rows = await conn.execute(
+            text(
+                "SELECT competency_id FROM competencies WHERE tenant = :t AND retired = 0"
+            ),
+            {"t": tenant},
+        )
+        return {r.competency_id for r in rows}
+
+    async def _mentor_load(self, conn: AsyncConnection, person_id: str) -> int:
+        return (
+            await conn.execute(
+                text("SELECT count(*) FROM mentor_load WHERE mentor_id = :p"),
+                {"p": person_id},
+            )
+        ).scalar_one()
+
+    async def _cohorts_of(self, person_id: str) -> list[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT cohort_id FROM cohort_members WHERE person_id = :p"),
+                {"p": person_id},
+            )
+            return [r.cohort_id for r in rows]

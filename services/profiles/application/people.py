@@ -1,0 +1,211 @@
+"""People: registration, HR details, catalogue, intake, consent, outcomes, erasure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.auth.principal import Principal
+from chassis.errors import Conflict
+from services.profiles import access
+from services.profiles.application.base import (
+    ProfilesBase,
+    _duplicate,
+    _person_by_employee,
+)
+from services.profiles.domain.person import Person, PersonDetails
+
+
+class PeopleCommands(ProfilesBase):
+    async def register(
+        self,
+        principal: Principal,
+        details: PersonDetails,
+        roles: list[str],
+        *,
+        person_id: str | None = None,
+    ) -> str:
+        access.require_provisioner(principal)
+        person_id = person_id or str(uuid.uuid4())
+        async with self.engine.begin() as conn:
+            await self._unique_employee(
+                conn, principal.tenant, details.employee_id, None
+            )
+            person = Person.register(person_id, principal.tenant, details, roles)
+            try:
+                await self.people.save(
+                    person, self.metadata_for(principal), connection=conn
+                )
+            except IntegrityError as exc:  # the same person registered concurrently
+                raise _duplicate(exc) from exc
+        return person_id
+
+    async def _unique_employee(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        employee_id: str | None,
+        person_id: str | None,
+    ) -> None:
+        if not employee_id:
+            return
+        holder = await _person_by_employee(conn, tenant, employee_id)
+        if holder is not None and holder != person_id:
+            raise Conflict(
+                f"employee {employee_id} is already registered", person_id=holder
+            )
+
+    async def update_details(
+        self,
+        principal: Principal,
+        person_id: str,
+        details: PersonDetails,
+        *,
+        source: str = "hris",
+        effective_on: date | None = None,
+    ) -> Person:
+        access.require_provisioner(principal)
+
+        async def decide(person: Person, conn: AsyncConnection) -> None:
+            await self._unique_employee(
+                conn, principal.tenant, details.employee_id, person_id
+            )
+            person.update_details(details, source=source, effective_on=effective_on)
+
+        return await self._change(self.people, person_id, principal, decide)
+
+    async def change_roles(
+        self, principal: Principal, person_id: str, roles: list[str]
+    ) -> None:
+        access.require_provisioner(principal)
+        await self._change(
+            self.people, person_id, principal, lambda p, _: p.change_roles(roles)
+        )
+
+    async def set_mentor_profile(
+        self, principal: Principal, person_id: str, profile: dict[str, Any]
+    ) -> None:
+        access.require_self_or_manager(principal, person_id)
+
+        async def decide(person: Person, conn: AsyncConnection) -> None:
+            known = await self._competency_ids(conn, principal.tenant)
+            load = await self._mentor_load(conn, person_id)
+            person.set_mentor_profile(profile, known, load)
+
+        await self._change(self.people, person_id, principal, decide)
+
+    async def change_capacity(
+        self,
+        principal: Principal,
+        person_id: str,
+        max_mentees: int,
+        hours_per_month: int,
+    ) -> None:
+        access.require_self_or_manager(principal, person_id)
+
+        async def decide(person: Person, conn: AsyncConnection) -> None:
+            load = await self._mentor_load(conn, person_id)
+            person.change_capacity(max_mentees, hours_per_month, load)
+
+        await self._change(self.people, person_id, principal, decide)
+
+    async def submit_intake(
+        self, principal: Principal, person_id: str, intake: dict[str, Any]
+    ) -> None:
+        access.require_self_or_manager(principal, person_id)
+
+        async def decide(person: Person, conn: AsyncConnection) -> None:
+            person.submit_intake(
+                intake, await self._competency_ids(conn, principal.tenant)
+            )
+
+        await self._change(self.people, person_id, principal, decide)
+
+    async def set_consent(
+        self, principal: Principal, person_id: str, purpose: str, given: bool
+    ) -> None:
+        if not access.is_self(principal, person_id):
+            principal.require(*access.MANAGERS)
+        now = datetime.now(UTC)
+
+        def decide(person: Person, _conn: AsyncConnection) -> None:
+            if given:
+                person.give_consent(purpose, now)
+            else:
+                person.withdraw_consent(purpose, now)
+
+        await self._change(self.people, person_id, principal, decide)
+
+    async def share_demographics(
+        self, principal: Principal, person_id: str, attributes: dict[str, str]
+    ) -> None:
+        if not access.is_self(principal, person_id):
+            raise access.Forbidden("only the person can share their demographics")
+        await self._change(
+            self.people,
+            person_id,
+            principal,
+            lambda p, _: p.share_demographics(attributes, self.demographic_attributes),
+        )
+
+    async def record_outcome(
+        self,
+        principal: Principal,
+        person_id: str,
+        kind: str,
+        effective_on: date,
+        to_level: int | None = None,
+        to_title: str | None = None,
+    ) -> None:
+        access.require_manager(principal)
+        await self._change(
+            self.people,
+            person_id,
+            principal,
+            lambda p, _: p.record_outcome(
+                kind, effective_on, to_level=to_level, to_title=to_title
+            ),
+        )
+
+    async def deactivate(
+        self,
+        principal: Principal,
+        person_id: str,
+        reason: str = "inactive",
+        *,
+        effective_on: date | None = None,
+    ) -> None:
+        access.require_provisioner(principal)
+        await self._change(
+            self.people,
+            person_id,
+            principal,
+            lambda p, _: p.deactivate(reason, effective_on=effective_on),
+        )
+
+    async def reactivate(self, principal: Principal, person_id: str) -> None:
+        access.require_provisioner(principal)
+        await self._change(
+            self.people, person_id, principal, lambda p, _: p.reactivate()
+        )
+
+    async def erase(self, principal: Principal, person_id: str) -> None:
+        """Right to erasure: destroy the person's key and tell every service to forget."""
+        if not access.is_self(principal, person_id):
+            principal.require(access.Role.ADMIN)
+
+        cohorts = await self._cohorts_of(person_id)
+
+        async def decide(person: Person, conn: AsyncConnection) -> None:
+            person.erase(datetime.now(UTC))
+            await self.cipher.destroy(person_id, conn)  # same transaction as the event
+
+        await self._change(self.people, person_id, principal, decide)
+        for cohort_id in cohorts:
+            await self._change(
+                self.cohorts, cohort_id, principal, lambda c, _: c.forget(person_id)
+            )

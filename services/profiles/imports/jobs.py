@@ -1,0 +1,217 @@
+"""Import jobs as the service's own tables keep them: created, advanced, read."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.db import is_sqlite
+from services.profiles.imports.errors import IdempotencyKeyReused
+
+OUTCOMES = ("created", "updated", "unchanged", "deactivated", "skipped", "failed")
+FINISHED = ("succeeded", "failed")
+
+
+@dataclass
+class Outcome:
+    row: int
+    employee_id: str | None
+    outcome: str
+    person_id: str | None = None
+    changes: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+def fingerprint(people: list[Any], dry_run: bool) -> str:
+    """What an idempotency key promises: the same records, the same mode."""
+    doc = json.dumps([people, dry_run], sort_keys=True, default=str)
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+def _schema(sqlite: bool) -> list[str]:
+    stamp = "TEXT" if sqlite else "TIMESTAMPTZ"
+    return [
+        f"""
+        CREATE TABLE IF NOT EXISTS import_jobs (
+            job_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            idempotency_key TEXT,
+            fingerprint TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            dry_run INTEGER NOT NULL,
+            source_format TEXT NOT NULL,
+            status TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            processed INTEGER NOT NULL DEFAULT 0,
+            counts TEXT NOT NULL,
+            error TEXT,
+            created_at {stamp} NOT NULL,
+            updated_at {stamp} NOT NULL,
+            finished_at {stamp}
+        )
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS import_jobs_key "
+        "ON import_jobs (tenant, idempotency_key)",
+        """
+        CREATE TABLE IF NOT EXISTS import_records (
+            job_id TEXT NOT NULL,
+            record_no INTEGER NOT NULL,
+            tenant TEXT NOT NULL,
+            employee_id TEXT,
+            outcome TEXT NOT NULL,
+            person_id TEXT,
+            changes TEXT NOT NULL DEFAULT '[]',
+            error TEXT,
+            PRIMARY KEY (job_id, record_no)
+        )
+        """,
+    ]
+
+
+class ImportJobs:
+    """The ``import_jobs`` and ``import_records`` tables: a job's row, its progress and
+    its per-record outcomes, which outlive the request (and the process) running it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sqlite = is_sqlite(self.engine)
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+
+    async def _prepare(self) -> None:
+        async with self._ready_lock:
+            if self._ready:
+                return
+            async with self.engine.begin() as conn:
+                if not self._sqlite:
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(7264101)"))
+                for ddl in _schema(self._sqlite):
+                    await conn.execute(text(ddl))
+            self._ready = True
+
+    def _now(self) -> Any:
+        now = datetime.now(UTC)
+        return now.isoformat() if self._sqlite else now
+
+    async def _replay(self, tenant: str, key: str, digest: str) -> str | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT job_id, fingerprint FROM import_jobs "
+                        "WHERE tenant = :t AND idempotency_key = :k"
+                    ),
+                    {"t": tenant, "k": key},
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.fingerprint != digest:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different import; use a new key",
+                job_id=row.job_id,
+            )
+        return row.job_id
+
+    async def _progress(
+        self,
+        job_id: str,
+        tenant: str,
+        status: str,
+        counts: dict[str, int],
+        processed: int,
+        outcomes: list[Outcome],
+    ) -> None:
+        """Record a chunk's outcomes and the job's progress in one transaction."""
+        now = self._now()
+        async with self.engine.begin() as conn:
+            if outcomes:
+                await conn.execute(
+                    text(
+                        "INSERT INTO import_records (job_id, record_no, tenant, "
+                        "employee_id, outcome, person_id, changes, error) VALUES "
+                        "(:j, :n, :t, :e, :o, :p, :c, :err)"
+                    ),
+                    [
+                        {
+                            "j": job_id,
+                            "n": o.row,
+                            "t": tenant,
+                            "e": o.employee_id,
+                            "o": o.outcome,
+                            "p": o.person_id,
+                            "c": json.dumps(o.changes),
+                            "err": json.dumps(o.error) if o.error else None,
+                        }
+                        for o in outcomes
+                    ],
+                )
+            await conn.execute(
+                text(
+                    "UPDATE import_jobs SET status = :s, counts = :c, processed = :p, "
+                    "updated_at = :now, finished_at = :fin WHERE job_id = :j"
+                ),
+                {
+                    "s": status,
+                    "c": json.dumps(counts),
+                    "p": processed,
+                    "now": now,
+                    "fin": now if status in FINISHED else None,
+                    "j": job_id,
+                },
+            )
+
+    async def _fail(self, job_id: str, reason: str, *, seen: Any = None) -> None:
+        now = self._now()
+        guard = " AND updated_at = :seen" if seen is not None else ""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE import_jobs SET status = 'failed', error = :e, "
+                    "updated_at = :now, finished_at = :now WHERE job_id = :j "
+                    f"AND status IN ('queued', 'running'){guard}"
+                ),
+                {"e": reason, "now": now, "j": job_id, "seen": seen},
+            )
+
+    async def _records(
+        self, job_id: str, outcome: str | None, after: int, limit: int
+    ) -> dict[str, Any]:
+        where = "job_id = :j AND record_no > :after"
+        params: dict[str, Any] = {"j": job_id, "after": after, "n": limit + 1}
+        if outcome:
+            where += " AND outcome = :o"
+            params["o"] = outcome
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT record_no, employee_id, outcome, person_id, changes, "
+                        f"error FROM import_records WHERE {where} "
+                        "ORDER BY record_no LIMIT :n"
+                    ),
+                    params,
+                )
+            ).all()
+        page = rows[:limit]
+        return {
+            "items": [
+                {
+                    "row": r.record_no,
+                    "employee_id": r.employee_id,
+                    "outcome": r.outcome,
+                    "person_id": r.person_id,
+                    "changes": json.loads(r.changes),
+                    "error": json.loads(r.error) if r.error else None,
+                }
+                for r in page
+            ],
+            "next": page[-1].record_no if len(rows) > limit else None,
+        }

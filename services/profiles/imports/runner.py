@@ -1,0 +1,350 @@
+"""The import job runner: submit a batch, apply it chunk by chunk, report on it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import IntegrityError
+
+from chassis.auth.principal import Principal
+from chassis.errors import NotFound, TandemError, ValidationFailed
+from chassis.http.problems import is_database_outage
+from services.profiles import access
+from services.profiles.application import Profiles
+from services.profiles.domain.person import PersonDetails
+from services.profiles.imports.errors import ImportTooLarge
+from services.profiles.imports.jobs import (
+    FINISHED,
+    OUTCOMES,
+    ImportJobs,
+    Outcome,
+    fingerprint,
+)
+from services.profiles.imports.plan import Known, Plan, _known
+from services.profiles.imports.records import Record, _failure, validate_all
+from services.profiles.projections import PERSON_COLUMNS
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+PARALLELISM = 8  # people written at once; well inside the engine's connection pool
+MAX_RECORDS = 100_000
+STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
+DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+class Imports(ImportJobs):
+    """Import jobs of one service process (jobs run as tasks of its event loop)."""
+
+    def __init__(
+        self,
+        profiles: Profiles,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        parallelism: int = PARALLELISM,
+    ) -> None:
+        super().__init__(profiles.engine)
+        self.profiles = profiles
+        self.chunk_size = chunk_size
+        self.parallelism = parallelism
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def stop(self) -> None:
+        """Cancel running jobs at shutdown (they are marked failed when next read)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- commands --------------------------------------------------------------------
+
+    async def submit(
+        self,
+        principal: Principal,
+        people: list[Any],
+        *,
+        source_format: str,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+    ) -> tuple[str, bool]:
+        """Start an import job; ``(job id, replayed)`` - the same key, the same job."""
+        access.require_provisioner(principal)
+        if len(people) > MAX_RECORDS:
+            raise ImportTooLarge(
+                f"{len(people)} records; at most {MAX_RECORDS} per import",
+                max_records=MAX_RECORDS,
+            )
+        await self._prepare()
+        digest = fingerprint(people, dry_run)
+        if idempotency_key:
+            replay = await self._replay(principal.tenant, idempotency_key, digest)
+            if replay:
+                return replay, True
+        job_id = str(uuid.uuid4())
+        now = self._now()
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO import_jobs (job_id, tenant, idempotency_key, "
+                        "fingerprint, actor, dry_run, source_format, status, total, "
+                        "counts, created_at, updated_at) VALUES (:j, :t, :k, :f, :a, "
+                        ":d, :fmt, 'queued', :n, :c, :now, :now)"
+                    ),
+                    {
+                        "j": job_id,
+                        "t": principal.tenant,
+                        "k": idempotency_key,
+                        "f": digest,
+                        "a": principal.subject,
+                        "d": int(dry_run),
+                        "fmt": source_format,
+                        "n": len(people),
+                        "c": json.dumps(dict.fromkeys(OUTCOMES, 0)),
+                        "now": now,
+                    },
+                )
+        except IntegrityError:  # the same key, submitted concurrently
+            replay = await self._replay(principal.tenant, idempotency_key or "", digest)
+            if replay:
+                return replay, True
+            raise
+        task = asyncio.create_task(self._run(job_id, principal, people, dry_run))
+        self._tasks[job_id] = task
+        return job_id, False
+
+    async def wait(self, job_id: str, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) for a job this process runs to finish."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait({task}, timeout=timeout_s)
+
+    # -- the job ---------------------------------------------------------------------
+
+    async def _run(
+        self, job_id: str, principal: Principal, people: list[Any], dry_run: bool
+    ) -> None:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        try:
+            await self._progress(job_id, principal.tenant, "running", counts, 0, [])
+            records = validate_all(people, datetime.now(UTC).date())
+            plan = Plan(records)
+            for start in range(0, len(records), self.chunk_size):
+                chunk = records[start : start + self.chunk_size]
+                outcomes = await self._apply_chunk(principal, chunk, plan, dry_run)
+                for o in outcomes:
+                    counts[o.outcome] += 1
+                processed = start + len(chunk)
+                await self._progress(
+                    job_id, principal.tenant, "running", counts, processed, outcomes
+                )
+            await self._progress(
+                job_id, principal.tenant, "succeeded", counts, len(records), []
+            )
+        except Exception as exc:
+            log.exception("import job %s stopped", job_id)
+            reason = (
+                "the database became unavailable"
+                if is_database_outage(exc)
+                else "an unexpected error stopped the import"
+            )
+            try:
+                await self._fail(
+                    job_id, f"{reason}; submit it again (it is idempotent)"
+                )
+            except Exception:
+                log.exception("could not record the failure of import job %s", job_id)
+        finally:
+            self._tasks.pop(job_id, None)
+
+    async def _apply_chunk(
+        self, principal: Principal, chunk: list[Record], plan: Plan, dry_run: bool
+    ) -> list[Outcome]:
+        wanted = set()
+        for rec in chunk:
+            if rec.error is None:
+                wanted.add(rec.employee_id)
+                if rec.manager_employee_id:
+                    wanted.add(rec.manager_employee_id)
+        known = await self._known(principal.tenant, wanted)
+        gate = asyncio.Semaphore(self.parallelism)
+
+        async def one(rec: Record) -> Outcome:
+            async with gate:
+                return await self._apply(principal, rec, known, plan, dry_run)
+
+        results = await asyncio.gather(*(one(r) for r in chunk), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return list(results)  # type: ignore[arg-type]
+
+    async def _known(self, tenant: str, employee_ids: set[Any]) -> dict[str, Known]:
+        """The tenant's people with these employee ids, in one query per chunk."""
+        if not employee_ids:
+            return {}
+        cols = ", ".join(PERSON_COLUMNS)
+        query = text(
+            f"SELECT person_id, status, roles, languages, {cols} FROM people "
+            "WHERE tenant = :t AND employee_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query, {"t": tenant, "ids": list(employee_ids)})
+            return {r.employee_id: _known(r) for r in rows}
+
+    async def _apply(
+        self,
+        principal: Principal,
+        rec: Record,
+        known: dict[str, Known],
+        plan: Plan,
+        dry_run: bool,
+    ) -> Outcome:
+        if rec.error is not None or rec.details is None or rec.employee_id is None:
+            return Outcome(rec.row, rec.employee_id, "failed", error=rec.error)
+        try:
+            manager_id = plan.manager(rec.manager_employee_id, known)
+        except ValidationFailed as exc:
+            return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
+        details = dataclasses.replace(rec.details, manager_id=manager_id)
+        person = known.get(rec.employee_id)
+        try:
+            if person is None:
+                if rec.leaving:  # a leaver Tandem never knew: nothing to register
+                    return Outcome(rec.row, rec.employee_id, "skipped")
+                person_id = plan.person_id(rec.employee_id)
+                if not dry_run:
+                    await self.profiles.register(
+                        principal, details, rec.roles or [], person_id=person_id
+                    )
+                return Outcome(
+                    rec.row, rec.employee_id, "created", None if dry_run else person_id
+                )
+            changes = [
+                name
+                for name in DETAIL_FIELDS
+                if getattr(details, name) != getattr(person.details, name)
+            ]
+            new_roles = rec.roles is not None and rec.roles != sorted(person.roles)
+            leaves = rec.leaving and person.active
+            if not dry_run:
+                pid = person.person_id
+                if changes:
+                    await self.profiles.update_details(
+                        principal,
+                        pid,
+                        details,
+                        source="hris",
+                        effective_on=rec.effective_on,
+                    )
+                if new_roles:
+                    await self.profiles.change_roles(principal, pid, rec.roles or [])
+                if leaves:
+                    await self.profiles.deactivate(
+                        principal, pid, "departure", effective_on=rec.termination_date
+                    )
+        except TandemError as exc:
+            return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
+            log.exception("import of row %s failed", rec.row)
+            error = {
+                "code": "InternalError",
+                "message": "unexpected error",
+                "fields": [],
+            }
+            return Outcome(rec.row, rec.employee_id, "failed", error=error)
+        changes += ["roles"] * new_roles + ["status"] * leaves
+        outcome = "deactivated" if leaves else "updated" if changes else "unchanged"
+        return Outcome(rec.row, rec.employee_id, outcome, person.person_id, changes)
+
+    # -- queries ---------------------------------------------------------------------
+
+    async def report(
+        self,
+        principal: Principal,
+        job_id: str,
+        *,
+        errors_after: int = 0,
+        error_limit: int = 100,
+    ) -> dict[str, Any]:
+        """The job's state, counts and a page of its failed records (by row)."""
+        job = await self._job(principal, job_id)
+        page = await self._records(job_id, "failed", errors_after, error_limit)
+        return {
+            "job_id": job.job_id,
+            "status": job.status,
+            "dry_run": bool(job.dry_run),
+            "format": job.source_format,
+            "progress": {"processed": job.processed, "total": job.total},
+            "counts": json.loads(job.counts),
+            "errors": [
+                {"row": r["row"], "employee_id": r["employee_id"], **r["error"]}
+                for r in page["items"]
+            ],
+            "errors_next": page["next"],
+            "error": job.error,
+            "created_at": _iso(job.created_at),
+            "updated_at": _iso(job.updated_at),
+            "finished_at": _iso(job.finished_at),
+        }
+
+    async def records(
+        self,
+        principal: Principal,
+        job_id: str,
+        *,
+        outcome: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """A page of the job's per-record outcomes in row order."""
+        await self._job(principal, job_id)
+        return await self._records(job_id, outcome, after, limit)
+
+    async def _job(self, principal: Principal, job_id: str) -> Any:
+        access.require_provisioner(principal)
+        await self._prepare()
+        for _ in range(2):
+            async with self.engine.connect() as conn:
+                job = (
+                    await conn.execute(
+                        text(
+                            "SELECT * FROM import_jobs WHERE job_id = :j AND tenant = :t"
+                        ),
+                        {"j": job_id, "t": principal.tenant},
+                    )
+                ).first()
+            if job is None:
+                raise NotFound(f"import {job_id} not found")
+            if not self._orphaned(job):
+                return job
+            await self._fail(
+                job_id,
+                "the process running this import stopped; submit it again "
+                "(it is idempotent)",
+                seen=job.updated_at,
+            )
+        return job
+
+    def _orphaned(self, job: Any) -> bool:
+        if job.status in FINISHED or job.job_id in self._tasks:
+            return False
+        seen = job.updated_at
+        if isinstance(seen, str):
+            seen = datetime.fromisoformat(seen)
+        return datetime.now(UTC) - seen > STALE_AFTER

@@ -1,0 +1,312 @@
+"""SCIM attributes ⇄ Tandem's person: paths resolved, values coerced, records built.
+
+A *record* is a SCIM User flattened to the attributes Tandem keeps (``FIELDS``); it is
+what PUT, POST and PATCH change and what turns into ``PersonDetails``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.profiles.domain.person import PersonDetails
+from services.profiles.scim.errors import ScimError, _invalid
+from services.profiles.scim.protocol import CORE, ENTERPRISE, TANDEM
+
+# -- attributes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """A SCIM attribute Tandem keeps: its record key, path and filter column."""
+
+    name: str
+    path: str
+    column: str
+    kind: str = "string"  # string | boolean | integer | date | strings | reference
+    case_exact: bool = False
+
+
+FIELDS = {
+    f.name: f
+    for f in (
+        Field("userName", "userName", "p.email"),
+        Field("externalId", "externalId", "s.external_id", case_exact=True),
+        Field("givenName", "name.givenName", "p.given_name"),
+        Field("familyName", "name.familyName", "p.family_name"),
+        Field("title", "title", "p.title"),
+        Field("active", "active", "p.status = 'active'", "boolean"),
+        Field("timezone", "timezone", "p.time_zone"),
+        Field("employeeNumber", f"{ENTERPRISE}:employeeNumber", "p.employee_id"),
+        Field("department", f"{ENTERPRISE}:department", "p.business_unit"),
+        Field("manager", f"{ENTERPRISE}:manager", "p.manager_id", "reference", True),
+        Field("level", f"{TANDEM}:level", "p.level", "integer"),
+        Field("function", f"{TANDEM}:function", "p.function"),
+        Field("geography", f"{TANDEM}:geography", "p.geography"),
+        Field("roles", f"{TANDEM}:roles", "p.roles", "strings"),
+        Field("hireDate", f"{TANDEM}:hireDate", "p.hire_date", "date"),
+        Field("languages", f"{TANDEM}:languages", "p.languages", "strings"),
+    )
+}
+REQUIRED = ("userName", "givenName", "familyName", "active", "department", "level")
+REQUIRED += ("function", "geography")
+# What a PUT replaces; the rest (Tandem's own, timezone, active) keep their value.
+IDP_OWNED = ("userName", "externalId", "givenName", "familyName", "title")
+IDP_OWNED += ("employeeNumber", "department", "manager")
+RESET = {"timezone": "UTC", "roles": [], "languages": []}
+# PersonDetails field → the SCIM attribute to name in an error.
+DETAIL_PATHS = {
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+    "email": "userName",
+    "time_zone": "timezone",
+    "employee_id": FIELDS["employeeNumber"].path,
+    "business_unit": FIELDS["department"].path,
+    "manager_id": FIELDS["manager"].path,
+    "hire_date": FIELDS["hireDate"].path,
+    **{n: FIELDS[n].path for n in ("level", "function", "geography", "roles", "title")},
+}
+
+IGNORE, READ_ONLY = "@ignore", "@readonly"
+# (schema, lower-cased attribute path) → the record field or a composite handler.
+_TARGETS: dict[tuple[str, str], str] = {
+    (f.path.rpartition(":")[0] or CORE, f.path.rpartition(":")[2].lower()): f.name
+    for f in FIELDS.values()
+}
+_TARGETS.update(
+    {
+        (CORE, "name"): "@name",
+        (CORE, "addresses"): "@addresses",
+        (CORE, "addresses.country"): "geography",
+        (ENTERPRISE, "manager.value"): "manager",
+        (ENTERPRISE, "division"): "function",
+    }
+)
+# Standard attributes Tandem does not keep (other sub-attributes of name, addresses
+# and manager included): accepted and ignored rather than failing an IdP's mapping.
+_IGNORED = {
+    (CORE, a)
+    for a in (
+        "displayname nickname profileurl usertype preferredlanguage locale password "
+        "emails phonenumbers ims photos entitlements roles x509certificates name "
+        "addresses"
+    ).split()
+} | {(ENTERPRISE, "costcenter"), (ENTERPRISE, "organization"), (ENTERPRISE, "manager")}
+_READ_ONLY = {(CORE, "id"), (CORE, "meta"), (CORE, "groups"), (CORE, "schemas")}
+_SCHEMAS = (CORE, ENTERPRISE, TANDEM)
+_SELECTOR = re.compile(
+    r"^(?P<head>[^\[\]]+)(?:\[(?P<sel>[^\]]*)\](?P<tail>\.[^\[\]]+)?)?$"
+)
+_VALUE_EQ = re.compile(r'^\s*value\s+eq\s+"(?P<v>[^"]*)"\s*$', re.IGNORECASE)
+
+
+def _split(path: str) -> tuple[str, str]:
+    """(schema URN or "", attribute path) of a SCIM path; the URN match ignores case."""
+    low = path.strip().lower()
+    for urn in _SCHEMAS:
+        u = urn.lower()
+        if low == u:
+            return urn, ""
+        if low.startswith(u + ":"):
+            return urn, path.strip()[len(u) + 1 :]
+    return "", path.strip()
+
+
+def _lookup(urn: str, attr: str) -> str | None:
+    if not attr:
+        return "@schema"
+    found = _TARGETS.get((urn, attr))
+    if found:
+        return found
+    top = attr.split(".")[0]
+    if (urn, top) in _READ_ONLY:
+        return READ_ONLY
+    return IGNORE if (urn, top) in _IGNORED else None
+
+
+def resolve(path: str, scim_type: str = "invalidPath") -> tuple[str, str, str | None]:
+    """(target, schema, value selector) of a path; unqualified names try core first."""
+    urn, rest = _split(path)
+    if not urn and rest.lower().startswith("urn:"):
+        raise ScimError(400, scim_type, f"unknown schema in {path!r}")
+    m = _SELECTOR.match(rest) if rest else None
+    if rest and m is None:
+        raise ScimError(400, scim_type, f"cannot parse the path {path!r}")
+    attr = (m["head"] + (m["tail"] or "")).strip().lower() if m else ""
+    selector = m["sel"] if m else None
+    for schema in (urn,) if urn else _SCHEMAS:
+        target = _lookup(schema, attr)
+        if target is not None:
+            return target, schema, selector
+    raise ScimError(400, scim_type, f"unknown attribute {path!r}")
+
+
+# -- values ----------------------------------------------------------------------------
+
+
+def _coerce(field: Field, value: Any, path: str) -> Any:
+    """The value in the record's form, or ``invalidValue`` naming the attribute."""
+    if isinstance(value, str) and not value.strip() and field.kind != "strings":
+        return None
+    if value is None:
+        return [] if field.kind == "strings" else None
+    if field.kind == "boolean":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # Entra ID sends "False" as a string
+        if isinstance(value, bool):
+            return value
+    elif field.kind == "integer":
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif field.kind == "date":
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value[:10]).isoformat()
+            except ValueError:
+                pass
+    elif field.kind == "strings":
+        items = value if isinstance(value, list) else [value]
+        items = [i.get("value") if isinstance(i, dict) else i for i in items]
+        if all(isinstance(i, str) and i.strip() for i in items):
+            return list(dict.fromkeys(i.strip() for i in items))
+    elif field.kind == "reference" and isinstance(value, dict):
+        lowered = {str(k).lower(): v for k, v in value.items()}
+        return _coerce(field, lowered.get("value"), path)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # e.g. an employee number sent as a number
+    elif isinstance(value, str):
+        if len(value) > 320:
+            raise _invalid(f"{path}: longer than 320 characters")
+        value = value.strip()
+        return value.upper() if field.name == "geography" else value
+    raise _invalid(f"{path}: {json.dumps(value)[:80]} is not a valid {field.kind}")
+
+
+def _country(value: Any) -> str | None:
+    entries = value if isinstance(value, list) else [value]
+    entries = [e for e in entries if isinstance(e, dict)]
+    entries.sort(key=lambda e: not e.get("primary"))
+    for entry in entries:
+        country = {str(k).lower(): v for k, v in entry.items()}.get("country")
+        if country:
+            return country
+    return None
+
+
+def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
+    """Apply one add/replace/remove of ``path`` to a user record."""
+    target, schema, selector = resolve(path)
+    if target == IGNORE:
+        return
+    if target == READ_ONLY:
+        raise ScimError(400, "mutability", f"{path} is read-only")
+    if target in ("@schema", "@name"):
+        prefix = f"{schema}:" if target == "@schema" else f"{schema}:name."
+        if op == "remove":
+            for f in FIELDS.values():
+                sub = f.path if ":" in f.path else f"{CORE}:{f.path}"
+                if sub.lower().startswith(prefix.lower()):
+                    record[f.name] = RESET.get(f.name)
+            return
+        if not isinstance(value, dict):
+            raise _invalid(f"{path}: expected an object")
+        for key, sub_value in value.items():
+            write(record, prefix + str(key), sub_value, op)
+        return
+    if target == "@addresses":
+        country = None if op == "remove" else _country(value)
+        if country or op == "remove":
+            write(record, FIELDS["geography"].path, country, "replace")
+        return
+    field = FIELDS[target]
+    if op == "remove" and field.kind == "strings" and (selector or value):
+        match = _VALUE_EQ.match(selector or "")
+        if selector and not match:
+            raise ScimError(400, "invalidPath", f"unsupported selector in {path!r}")
+        gone = {match["v"]} if match else set(_coerce(field, value, path))
+        record[field.name] = [v for v in record[field.name] if v not in gone]
+    elif op == "remove":
+        record[field.name] = RESET.get(field.name)
+    elif op == "add" and field.kind == "strings":
+        added = _coerce(field, value, path)
+        record[field.name] = list(dict.fromkeys([*record[field.name], *added]))
+    else:
+        record[field.name] = _coerce(field, value, path)
+
+
+def new_record() -> dict[str, Any]:
+    return {**{name: None for name in FIELDS}, **RESET, "active": True}
+
+
+def record_of(row: Any) -> dict[str, Any]:
+    """The user record of a ``people`` row (joined with ``scim_users``)."""
+    return {
+        "userName": row.email,
+        "externalId": row.scim_external_id,
+        "givenName": row.given_name,
+        "familyName": row.family_name,
+        "title": row.title,
+        "active": row.status == "active",
+        "timezone": row.time_zone,
+        "employeeNumber": row.employee_id,
+        "department": row.business_unit,
+        "manager": row.manager_id,
+        "level": row.level,
+        "function": row.function,
+        "geography": row.geography,
+        "roles": json.loads(row.roles),
+        "hireDate": row.hire_date,
+        "languages": json.loads(row.languages),
+    }
+
+
+def read_user(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """A full User resource (POST, PUT) applied over ``base``."""
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or CORE not in schemas):
+        raise ScimError(400, "invalidSyntax", f"schemas must include {CORE}")
+    record = dict(base)
+    skip = {"schemas", "id", "meta", "groups"}
+    # The Tandem extension goes last: it wins over division and addresses.
+    keys = sorted(body, key=lambda k: k.lower() == TANDEM.lower())
+    for key in keys:
+        if key.lower() in skip:
+            continue
+        try:
+            write(record, key, body[key], "replace")
+        except ScimError as exc:
+            if exc.scim_type != "invalidPath":  # a PATCH notion; here it's the value
+                raise
+            raise _invalid(exc.detail) from exc
+    return record
+
+
+def require_complete(record: dict[str, Any]) -> None:
+    missing = [FIELDS[n].path for n in REQUIRED if record[n] in (None, "")]
+    if missing:
+        raise _invalid("required attribute missing: " + ", ".join(missing))
+
+
+def details_of(record: dict[str, Any]) -> PersonDetails:
+    return PersonDetails(
+        given_name=record["givenName"] or "",
+        family_name=record["familyName"] or "",
+        email=record["userName"] or "",
+        level=record["level"] or 0,
+        business_unit=record["department"] or "",
+        function=record["function"] or "",
+        geography=record["geography"] or "",
+        time_zone=record["timezone"] or "UTC",
+        employee_id=record["employeeNumber"],
+        title=record["title"],
+        manager_id=record["manager"],
+        hire_date=date.fromisoformat(record["hireDate"])
+        if record["hireDate"]
+        else None,
+        languages=tuple(record["languages"]),
+    )

@@ -1,0 +1,13 @@
+"""The names of the SCIM protocol Tandem speaks (RFC 7643/7644): schema and message
+URNs, the media type and the page limit."""
+
+from __future__ import annotations
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+TANDEM = "urn:ietf:params:scim:schemas:extension:tandem:2.0:User"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_JSON = "application/scim+json"
+MAX_RESULTS = 200

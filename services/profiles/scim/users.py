@@ -1,0 +1,286 @@
+"""The SCIM Users service: reads from the ``people`` table, writes through
+``Profiles``, and the ``scim_users`` side table for what SCIM keeps beside a person."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import text
+
+from chassis.auth.principal import Principal
+from chassis.db import is_sqlite
+from chassis.errors import NotFound
+from services.profiles.application import Profiles
+from services.profiles.domain.person import PersonDetails, check_roles
+from services.profiles.scim.documents import etag
+from services.profiles.scim.errors import ScimError, _invalid
+from services.profiles.scim.filters import compile_filter
+from services.profiles.scim.mapping import (
+    FIELDS,
+    IDP_OWNED,
+    details_of,
+    new_record,
+    read_user,
+    record_of,
+    require_complete,
+)
+from services.profiles.scim.patch import apply_patch
+
+DEACTIVATED = "inactive"
+DEPROVISIONED = "deprovisioned"
+
+SCHEMA_DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS scim_users (
+        person_id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        external_id TEXT,
+        deprovisioned INTEGER NOT NULL DEFAULT 0,
+        revision INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS scim_users_external ON scim_users (tenant, external_id)",
+)
+USERS = (
+    "SELECT p.*, s.external_id AS scim_external_id, "
+    "COALESCE(s.deprovisioned, 0) AS scim_deprovisioned, "
+    "COALESCE(s.revision, 0) AS scim_revision "
+    "FROM people p LEFT JOIN scim_users s "
+    "ON s.person_id = p.person_id AND s.tenant = p.tenant "
+    "WHERE p.tenant = :t AND p.status <> 'erased'"
+)
+VISIBLE = " AND COALESCE(s.deprovisioned, 0) = 0"
+
+
+class ScimUsers:
+    """SCIM User operations for one profiles service."""
+
+    def __init__(self, profiles: Profiles) -> None:
+        self.profiles = profiles
+        self.engine = profiles.engine
+        self._ready = False
+        self._preparing = asyncio.Lock()
+
+    async def prepare(self) -> None:
+        """Create the SCIM side table (``externalId``, deprovisioning) if missing."""
+        if self._ready:
+            return
+        async with self._preparing:
+            if self._ready:
+                return
+            async with self.engine.begin() as conn:
+                if not is_sqlite(self.engine):
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(7264101)"))
+                for ddl in SCHEMA_DDL:
+                    await conn.execute(text(ddl))
+            self._ready = True
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def _rows(self, where: str, params: dict[str, Any], tail: str = "") -> list:
+        await self.prepare()
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(text(USERS + where + tail), params)).all())
+
+    async def get(self, principal: Principal, user_id: str) -> Any:
+        rows = await self._rows(
+            VISIBLE + " AND p.person_id = :id", {"t": principal.tenant, "id": user_id}
+        )
+        if not rows:
+            raise NotFound(f"User {user_id} not found")
+        return rows[0]
+
+    async def search(
+        self, principal: Principal, filter: str | None, start: int, count: int
+    ) -> tuple[int, list[Any]]:
+        """(totalResults, the page) of the tenant's users matching ``filter``."""
+        where, params = compile_filter(filter) if filter else ("TRUE", {})
+        params["t"] = principal.tenant
+        condition = f"{VISIBLE} AND ({where})"
+        await self.prepare()
+        async with self.engine.connect() as conn:
+            counted = text(
+                "SELECT count(*) FROM people p LEFT JOIN scim_users s "
+                "ON s.person_id = p.person_id AND s.tenant = p.tenant WHERE p.tenant = :t "
+                f"AND p.status <> 'erased'{condition}"
+            )
+            total = (await conn.execute(counted, params)).scalar_one()
+        if count == 0:
+            return total, []
+        page = {**params, "limit": count, "offset": start - 1}
+        tail = " ORDER BY p.created_at, p.person_id LIMIT :limit OFFSET :offset"
+        return total, await self._rows(condition, page, tail)
+
+    async def _holder(self, tenant: str, where: str, value: str) -> Any:
+        rows = await self._rows(f" AND {where}", {"t": tenant, "v": value})
+        return rows[0] if rows else None
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, body: dict[str, Any]) -> Any:
+        """Provision a user (or bring back a deprovisioned one with the same keys)."""
+        record = read_user(body, new_record())
+        details = await self._checked(principal, record, None)
+        tenant, number = principal.tenant, record["employeeNumber"]
+        async with self._claim(tenant, record["userName"]):
+            by_name = await self._holder(
+                tenant, "lower(p.email) = lower(:v)", details.email
+            )
+            by_number = number and await self._holder(
+                tenant, "p.employee_id = :v", number
+            )
+            for holder, what in ((by_name, "userName"), (by_number, "employeeNumber")):
+                if holder and not holder.scim_deprovisioned:
+                    raise ScimError(409, "uniqueness", f"{what} is already provisioned")
+            if by_name and by_number and by_name.person_id != by_number.person_id:
+                raise ScimError(
+                    409, "uniqueness", "employeeNumber belongs to another user"
+                )
+            returning = by_name or by_number
+            if returning:
+                await self._apply(principal, returning, record, details)
+                person_id = returning.person_id
+            else:
+                person_id = await self.profiles.register(
+                    principal, details, record["roles"]
+                )
+                await self._mark(tenant, person_id, record["externalId"], False)
+                if not record["active"]:
+                    await self.profiles.deactivate(principal, person_id, DEACTIVATED)
+        return await self.get(principal, person_id)
+
+    async def replace(
+        self,
+        principal: Principal,
+        user_id: str,
+        body: dict[str, Any],
+        if_match: str | None,
+    ) -> Any:
+        """PUT: the IdP-owned attributes are replaced, Tandem's kept when omitted."""
+        row = await self._current(principal, user_id, if_match)
+        base = {**record_of(row), **{name: None for name in IDP_OWNED}}
+        return await self._save(principal, row, read_user(body, base))
+
+    async def patch(
+        self,
+        principal: Principal,
+        user_id: str,
+        body: dict[str, Any],
+        if_match: str | None,
+    ) -> Any:
+        row = await self._current(principal, user_id, if_match)
+        return await self._save(principal, row, apply_patch(record_of(row), body))
+
+    async def deprovision(
+        self, principal: Principal, user_id: str, if_match: str | None
+    ) -> None:
+        """DELETE: deactivate (reason ``deprovisioned``) and hide; never erase."""
+        row = await self._current(principal, user_id, if_match)
+        await self.profiles.deactivate(principal, row.person_id, DEPROVISIONED)
+        await self._mark(principal.tenant, row.person_id, row.scim_external_id, True)
+
+    async def _current(
+        self, principal: Principal, user_id: str, if_match: str | None
+    ) -> Any:
+        row = await self.get(principal, user_id)
+        wanted = {tag.strip() for tag in (if_match or "").split(",") if tag.strip()}
+        if wanted and "*" not in wanted and etag(row) not in wanted:
+            raise ScimError(412, None, f"User {user_id} has changed (now {etag(row)})")
+        return row
+
+    async def _checked(
+        self, principal: Principal, record: dict[str, Any], user_id: str | None
+    ) -> PersonDetails:
+        require_complete(record)
+        details = details_of(record).validated()
+        check_roles(record["roles"])
+        manager, path = record["manager"], FIELDS["manager"].path
+        if manager and manager == user_id:
+            raise _invalid(f"{path}: a user cannot be their own manager")
+        if manager and not await self._rows(
+            " AND p.person_id = :m", {"t": principal.tenant, "m": manager}
+        ):
+            raise _invalid(f"{path}: no user {manager} in this organisation")
+        return details
+
+    async def _save(
+        self, principal: Principal, row: Any, record: dict[str, Any]
+    ) -> Any:
+        details = await self._checked(principal, record, row.person_id)
+        renamed = details.email.lower() != (row.email or "").lower()
+        claim = (
+            self._claim(principal.tenant, details.email) if renamed else nullcontext()
+        )
+        async with claim:
+            if renamed:
+                holder = await self._holder(
+                    principal.tenant, "lower(p.email) = lower(:v)", details.email
+                )
+                if holder and holder.person_id != row.person_id:
+                    raise ScimError(
+                        409, "uniqueness", "userName is already provisioned"
+                    )
+            await self._apply(principal, row, record, details)
+        return await self.get(principal, row.person_id)
+
+    async def _apply(
+        self,
+        principal: Principal,
+        row: Any,
+        record: dict[str, Any],
+        details: PersonDetails,
+    ) -> None:
+        """Turn the difference between ``row`` and ``record`` into Profiles commands."""
+        before, person_id = record_of(row), row.person_id
+        if record["active"] and not before["active"]:
+            await self.profiles.reactivate(principal, person_id)
+        if details != details_of(before):
+            # A level or title change records a career outcome with source "scim".
+            await self.profiles.update_details(
+                principal, person_id, details, source="scim"
+            )
+        if sorted(record["roles"]) != sorted(before["roles"]):
+            await self.profiles.change_roles(principal, person_id, record["roles"])
+        if record["externalId"] != before["externalId"] or row.scim_deprovisioned:
+            await self._mark(principal.tenant, person_id, record["externalId"], False)
+        if before["active"] and not record["active"]:
+            await self.profiles.deactivate(principal, person_id, DEACTIVATED)
+
+    async def _mark(
+        self, tenant: str, person_id: str, external_id: str | None, deprovisioned: bool
+    ) -> None:
+        await self.prepare()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO scim_users (person_id, tenant, external_id, deprovisioned) "
+                    "VALUES (:p, :t, :x, :d) ON CONFLICT (person_id) DO UPDATE SET "
+                    "external_id = excluded.external_id, deprovisioned = excluded.deprovisioned, "
+                    "revision = scim_users.revision + 1"
+                ),
+                {
+                    "p": person_id,
+                    "t": tenant,
+                    "x": external_id,
+                    "d": int(deprovisioned),
+                },
+            )
+
+    @asynccontextmanager
+    async def _claim(self, tenant: str, user_name: str) -> AsyncIterator[None]:
+        """Serialise provisioning of one userName (the people table does not index it
+        uniquely); the lock ends with the transaction when the block is left."""
+        if is_sqlite(self.engine):  # one writer at a time anyway
+            yield
+            return
+        digest = hashlib.blake2b(
+            f"scim|{tenant}|{user_name.lower()}".encode(), digest_size=8
+        )
+        key = int.from_bytes(digest.digest(), "big", signed=True)
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            yield
