@@ -10,7 +10,7 @@ the same ``mutate``, so live state and replayed state cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from chassis.events import EventPayload
 
@@ -66,7 +66,7 @@ class Aggregate:
     # -- rebuilding -----------------------------------------------------------------
 
     @classmethod
-    def rebuild(cls, id: str, tenant: str, events: Iterable[EventPayload]):  # type: ignore[no-untyped-def]
+    def rebuild(cls, id: str, tenant: str, events: Iterable[EventPayload]) -> Self:
         """Replay stored events into a fresh aggregate."""
         aggregate = cls.__new__(cls)
         Aggregate.__init__(aggregate, id, tenant)

@@ -190,7 +190,7 @@ class CohortCreated(EventPayload):
     business_units: list[str] = Field(default_factory=list)
     levels: list[int] = Field(default_factory=list)
     capacity: int = Field(ge=1, description="Mentee seats")
-    eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
+    eligibility: EligibilityRules = Field(default_factory=lambda: EligibilityRules())
     pathway: list[PathwayPhase] = Field(default_factory=list)
 
 

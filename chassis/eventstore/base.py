@@ -151,7 +151,7 @@ def conflict_from_head(
     stream_id: str,
     expected_version: int,
     tenant: str,
-    head: Any | None,
+    head: Any,
 ) -> Exception:
     """Explain why a guarded append wrote nothing, from the stream's head row."""
     m = head._mapping if hasattr(head, "_mapping") else head

@@ -227,7 +227,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     for outage in _SQLALCHEMY_OUTAGES + _DRIVER_OUTAGES:
-        app.add_exception_handler(outage, _database_error)
+        app.add_exception_handler(outage, _database_error)  # type: ignore[arg-type]
     app.add_middleware(UnhandledErrorMiddleware)
 
 

@@ -195,7 +195,8 @@ class ConsumerRunner:
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return  # an event this consumer does not need
-        attempt, error = 0, None
+        attempt = 0
+        error: BaseException | None = None
         while attempt < self.max_attempts:
             attempt += 1
             try:

@@ -18,7 +18,10 @@ class OutboundMessage:
 
     @classmethod
     def of(
-        cls, topic: str, envelope: Envelope, extra_headers: Headers = ()
+        cls,
+        topic: str,
+        envelope: Envelope,
+        extra_headers: Sequence[tuple[str, bytes]] = (),
     ) -> OutboundMessage:
         return cls(
             topic=topic,
