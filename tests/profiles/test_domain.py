@@ -292,3 +292,13 @@ def test_stages_only_move_forward():
     co.advance("pairing")
     with pytest.raises(InvalidTransition):
         co.advance("intake")
+
+
+def test_a_new_deactivation_reason_is_recorded_but_the_same_one_is_not():
+    person = given(
+        registered(), c.PersonDeactivated(person_id="p-1", reason="inactive")
+    )
+    person.deactivate("inactive")
+    assert person.pending_events == []
+    person.deactivate("deprovisioned")
+    assert [e.reason for e in person.pending_events] == ["deprovisioned"]

@@ -133,6 +133,7 @@ class Person(Aggregate):
         self.consents: set[str] = set()
         self.demographics: dict[str, str] | None = None
         self.active = True
+        self.inactive_reason: str | None = None
         self.erased = False
         self.outcomes: list[ev.CareerOutcomeRecorded] = []
 
@@ -321,8 +322,8 @@ class Person(Aggregate):
         self, reason: str = "inactive", *, effective_on: date | None = None
     ) -> None:
         self._alive()
-        if not self.active:
-            return
+        if not self.active and reason == self.inactive_reason:
+            return  # already inactive for this reason; a new reason is recorded
         self._record(c.PersonDeactivated(person_id=self.id, reason=reason))
         if reason == "departure":
             self._record(
@@ -407,11 +408,13 @@ class Person(Aggregate):
     def when_CareerOutcomeRecorded(self, e: ev.CareerOutcomeRecorded) -> None:
         self.outcomes.append(e)
 
-    def when_PersonDeactivated(self, _e: c.PersonDeactivated) -> None:
+    def when_PersonDeactivated(self, e: c.PersonDeactivated) -> None:
         self.active = False
+        self.inactive_reason = e.reason
 
     def when_PersonReactivated(self, _e: c.PersonReactivated) -> None:
         self.active = True
+        self.inactive_reason = None
 
     def when_PersonErased(self, _e: c.PersonErased) -> None:
         self.erased = True
