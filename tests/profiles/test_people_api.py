@@ -52,3 +52,38 @@ async def test_an_email_belongs_to_one_person_per_tenant(client):
     assert again.json()["code"] == "Conflict" and again.json()["field"] == "email"
     listed = (await client.get("/people", headers=ADMIN)).json()["items"]
     assert [p["email"] for p in listed] == ["ada5@acme.example"]
+
+
+async def test_listing_pages_with_a_cursor_and_filters_by_cohort_and_unit(client):
+    ids = []
+    for n in range(10, 17):
+        unit = "Retail" if n % 2 else "Insurance"
+        resp = await client.post(
+            "/people", json=person(n, business_unit=unit), headers=ADMIN
+        )
+        ids.append(resp.json()["person_id"])
+    seen, after = [], None
+    while True:
+        params = {"limit": 3, **({"after": after} if after else {})}
+        page = (await client.get("/people", params=params, headers=ADMIN)).json()
+        seen += [p["person_id"] for p in page["items"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == sorted(ids)
+
+    retail = (await client.get("/people?business_unit=Retail", headers=ADMIN)).json()
+    assert {p["business_unit"] for p in retail["items"]} == {"Retail"}
+    assert len(retail["items"]) == 3
+
+    cohort = (
+        await client.post(
+            "/cohorts", json={"name": "Pilot", "capacity": 9}, headers=ADMIN
+        )
+    ).json()["cohort_id"]
+    for pid in ids[:2]:
+        await client.post(
+            f"/cohorts/{cohort}/participants", json={"person_id": pid}, headers=ADMIN
+        )
+    members = (await client.get(f"/people?cohort_id={cohort}", headers=ADMIN)).json()
+    assert sorted(p["person_id"] for p in members["items"]) == sorted(ids[:2])
