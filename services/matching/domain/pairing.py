@@ -1,0 +1,172 @@
+"""A proposed pair's life: proposed → approved → accepted by both → confirmed → ended.
+
+Either person may decline before confirmation (the slot is freed); a coordinator may
+withdraw a proposal (an override or a re-run); a proposal not confirmed by its expiry
+time expires. Each step is an event other services can react to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chassis.aggregate import Aggregate
+from chassis.errors import DomainError, Forbidden
+from contracts import matching as m
+
+OPEN = ("proposed", "approved")
+
+
+class InvalidTransition(DomainError):
+    code = "InvalidTransition"
+    title = "Not allowed in the pairing's current state"
+
+
+class ProposalExpired(DomainError):
+    code = "ProposalExpired"
+    title = "The proposal has expired"
+
+
+class NotAParty(Forbidden):
+    code = "NotAParty"
+    title = "Only the two people of a pairing can answer it"
+
+
+class Pairing(Aggregate):
+    def initial_state(self) -> None:
+        self.proposal: m.PairingProposed | None = None
+        self.state = "new"
+        self.accepted_by: set[str] = set()
+        self.closed_reason: str | None = None
+
+    @classmethod
+    def propose(cls, tenant: str, proposal: m.PairingProposed) -> Pairing:
+        if proposal.mentor_id == proposal.mentee_id:
+            raise InvalidTransition("a person cannot be paired with themself")
+        pairing = cls(proposal.pairing_id, tenant)
+        pairing.initial_state()
+        pairing._record(proposal)
+        return pairing
+
+    @property
+    def mentor_id(self) -> str:
+        assert self.proposal is not None
+        return self.proposal.mentor_id
+
+    @property
+    def mentee_id(self) -> str:
+        assert self.proposal is not None
+        return self.proposal.mentee_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN
+
+    def is_due(self, now: datetime) -> bool:
+        assert self.proposal is not None
+        return self.is_open and now >= self.proposal.expires_at
+
+    def _require(self, *states: str) -> None:
+        if self.state not in states:
+            raise InvalidTransition(
+                f"pairing {self.id} is {self.state}; this needs it {' or '.join(states)}"
+            )
+
+    def _check_expiry(self, now: datetime) -> None:
+        if self.is_due(now):
+            raise ProposalExpired(
+                f"pairing {self.id} expired at {self.proposal.expires_at}"
+            )  # type: ignore[union-attr]
+
+    def approve(self, now: datetime) -> None:
+        """The coordinator accepts the proposal; both people are asked next."""
+        self._require("proposed")
+        self._check_expiry(now)
+        self._record(
+            m.PairingApproved(
+                pairing_id=self.id, mentor_id=self.mentor_id, mentee_id=self.mentee_id
+            )
+        )
+
+    def accept(self, person_id: str, now: datetime) -> None:
+        """One person says yes; when both have, the pairing is confirmed."""
+        self._party(person_id)
+        self._require("approved")
+        self._check_expiry(now)
+        if person_id in self.accepted_by:
+            return
+        self._record(m.PairingAccepted(pairing_id=self.id, person_id=person_id))
+        if self.accepted_by == {self.mentor_id, self.mentee_id}:
+            assert self.proposal is not None
+            self._record(
+                m.PairingConfirmed(
+                    pairing_id=self.id,
+                    mentor_id=self.mentor_id,
+                    mentee_id=self.mentee_id,
+                    cohort_id=self.proposal.cohort_id,
+                    programme_type=self.proposal.programme_type,
+                    score=self.proposal.score,
+                )
+            )
+
+    def decline(self, person_id: str, reason: str | None = None) -> None:
+        self._party(person_id)
+        self._require(*OPEN)
+        self._record(
+            m.PairingDeclined(pairing_id=self.id, person_id=person_id, reason=reason)
+        )
+
+    def withdraw(self, reason: str) -> None:
+        self._require(*OPEN)
+        self._record(m.PairingWithdrawn(pairing_id=self.id, reason=reason))
+
+    def expire(self, now: datetime) -> bool:
+        """Expire the proposal if its time has come; True when it did."""
+        if not self.is_due(now):
+            return False
+        self._record(m.PairingExpired(pairing_id=self.id))
+        return True
+
+    def end(self, reason: str = "concluded") -> None:
+        self._require("confirmed")
+        self._record(
+            m.PairingEnded(
+                pairing_id=self.id,
+                mentor_id=self.mentor_id,
+                mentee_id=self.mentee_id,
+                reason=reason,
+            )
+        )
+
+    def _party(self, person_id: str) -> None:
+        if person_id not in (self.mentor_id, self.mentee_id):
+            raise NotAParty(f"{person_id} is not part of pairing {self.id}")
+
+    # -- state changes --------------------------------------------------------------
+
+    def when_PairingProposed(self, e: m.PairingProposed) -> None:
+        self.proposal = e
+        self.state = "proposed"
+
+    def when_PairingApproved(self, _e: m.PairingApproved) -> None:
+        self.state = "approved"
+
+    def when_PairingAccepted(self, e: m.PairingAccepted) -> None:
+        self.accepted_by.add(e.person_id)
+
+    def when_PairingConfirmed(self, _e: m.PairingConfirmed) -> None:
+        self.state = "confirmed"
+
+    def when_PairingDeclined(self, e: m.PairingDeclined) -> None:
+        self.state = "declined"
+        self.closed_reason = e.reason
+
+    def when_PairingWithdrawn(self, e: m.PairingWithdrawn) -> None:
+        self.state = "withdrawn"
+        self.closed_reason = e.reason
+
+    def when_PairingExpired(self, _e: m.PairingExpired) -> None:
+        self.state = "expired"
+
+    def when_PairingEnded(self, e: m.PairingEnded) -> None:
+        self.state = "ended"
+        self.closed_reason = e.reason
