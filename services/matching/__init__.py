@@ -1,0 +1,1 @@
+"""The matching service: explainable, optimal, fair pairing for a whole cohort."""

@@ -1,0 +1,1 @@
+"""The matching domain: scoring, rules, optimiser, fairness, pairings. No framework."""
