@@ -35,7 +35,7 @@ def test_both_acceptances_confirm_the_pairing():
     pairing.accept("mentee", NOW)
     assert [type(e).__name__ for e in pairing.pending_events] == ["PairingAccepted"]
     pairing.accept("mentor", NOW)
-    accepted, confirmed = pairing.pending_events[1:]
+    _accepted, confirmed = pairing.pending_events[1:]
     assert isinstance(confirmed, m.PairingConfirmed)
     assert (confirmed.mentor_id, confirmed.mentee_id, confirmed.cohort_id) == (
         "mentor",
