@@ -1,0 +1,200 @@
+"""Current state of pairings, overrides and dismissals (rebuildable from the events)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.db import is_sqlite
+from chassis.events import EventPayload, RecordedEvent
+from services.matching.candidates import FORGET
+
+
+def schema(engine: AsyncEngine) -> list[str]:
+    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
+    return [
+        f"""
+        CREATE TABLE IF NOT EXISTS pairings (
+            pairing_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            round_id TEXT,
+            cohort_id TEXT,
+            mentor_id TEXT NOT NULL,
+            mentee_id TEXT NOT NULL,
+            programme_type TEXT NOT NULL,
+            state TEXT NOT NULL,
+            score DOUBLE PRECISION NOT NULL,
+            parts TEXT NOT NULL,
+            accepted_by TEXT NOT NULL DEFAULT '[]',
+            replaces TEXT,
+            reason TEXT,
+            expires_at {stamp} NOT NULL,
+            proposed_at {stamp} NOT NULL,
+            updated_at {stamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS pairings_mentor ON pairings (mentor_id, state)",
+        "CREATE INDEX IF NOT EXISTS pairings_mentee ON pairings (mentee_id, state)",
+        "CREATE INDEX IF NOT EXISTS pairings_round ON pairings (round_id)",
+        """
+        CREATE TABLE IF NOT EXISTS forbidden_pairs (
+            tenant TEXT NOT NULL,
+            mentor_id TEXT NOT NULL,
+            mentee_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (tenant, mentor_id, mentee_id)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS dismissed_suggestions (
+            tenant TEXT NOT NULL,
+            mentee_id TEXT NOT NULL,
+            mentor_id TEXT NOT NULL,
+            PRIMARY KEY (tenant, mentee_id, mentor_id)
+        )
+        """,
+    ]
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        if not is_sqlite(engine):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7264201)"))
+        for ddl in schema(engine):
+            await conn.execute(text(ddl))
+
+
+# An erased person's pairings keep their ids (no personal data) for the programme's
+# history; what they chose or were kept from goes.
+FORGET.extend(
+    [
+        ("forbidden_pairs", "mentor_id"),
+        ("forbidden_pairs", "mentee_id"),
+        ("dismissed_suggestions", "mentee_id"),
+        ("dismissed_suggestions", "mentor_id"),
+    ]
+)
+
+STATE_OF = {
+    "PairingApproved": "approved",
+    "PairingConfirmed": "confirmed",
+    "PairingDeclined": "declined",
+    "PairingExpired": "expired",
+    "PairingWithdrawn": "withdrawn",
+    "PairingEnded": "ended",
+}
+
+
+class PairingsProjection:
+    async def apply(
+        self,
+        events: Sequence[tuple[RecordedEvent, EventPayload]],
+        conn: AsyncConnection,
+    ) -> None:
+        for recorded, payload in events:
+            kind = recorded.event_type
+            if kind == "PairingProposed":
+                await self._proposed(recorded, payload, conn)
+            elif kind in STATE_OF:
+                await self._state(recorded, STATE_OF[kind], conn)
+            elif kind == "PairingAccepted":
+                await self._accepted(recorded, payload, conn)
+            elif kind == "PairForbidden":
+                await conn.execute(
+                    text(
+                        "INSERT INTO forbidden_pairs (tenant, mentor_id, mentee_id, reason) "
+                        "VALUES (:t, :m, :e, :r) ON CONFLICT DO NOTHING"
+                    ),
+                    {
+                        "t": recorded.tenant,
+                        "m": payload.mentor_id,  # type: ignore[attr-defined]
+                        "e": payload.mentee_id,  # type: ignore[attr-defined]
+                        "r": payload.reason,  # type: ignore[attr-defined]
+                    },
+                )
+            elif kind == "SuggestionDismissed":
+                await conn.execute(
+                    text(
+                        "INSERT INTO dismissed_suggestions (tenant, mentee_id, mentor_id) "
+                        "VALUES (:t, :e, :m) ON CONFLICT DO NOTHING"
+                    ),
+                    {
+                        "t": recorded.tenant,
+                        "e": payload.mentee_id,  # type: ignore[attr-defined]
+                        "m": payload.mentor_id,  # type: ignore[attr-defined]
+                    },
+                )
+
+    async def _proposed(self, r: RecordedEvent, p: Any, conn: AsyncConnection) -> None:
+        await conn.execute(
+            text(
+                "INSERT INTO pairings (pairing_id, tenant, round_id, cohort_id, mentor_id, "
+                "mentee_id, programme_type, state, score, parts, replaces, reason, "
+                "expires_at, proposed_at, updated_at) VALUES (:id, :t, :round, :cohort, "
+                ":mentor, :mentee, :type, 'proposed', :score, :parts, :replaces, :reason, "
+                ":expires, :at, :at)"
+            ),
+            {
+                "id": p.pairing_id,
+                "t": r.tenant,
+                "round": p.round_id,
+                "cohort": p.cohort_id,
+                "mentor": p.mentor_id,
+                "mentee": p.mentee_id,
+                "type": p.programme_type,
+                "score": p.score,
+                "parts": json.dumps([part.model_dump() for part in p.parts]),
+                "replaces": p.replaces,
+                "reason": p.reason,
+                "expires": p.expires_at,
+                "at": r.time,
+            },
+        )
+
+    async def _state(self, r: RecordedEvent, state: str, conn: AsyncConnection) -> None:
+        await conn.execute(
+            text(
+                "UPDATE pairings SET state = :s, updated_at = :at WHERE pairing_id = :id"
+            ),
+            {"s": state, "at": r.time, "id": r.stream_id},
+        )
+
+    async def _accepted(self, r: RecordedEvent, p: Any, conn: AsyncConnection) -> None:
+        row = (
+            await conn.execute(
+                text("SELECT accepted_by FROM pairings WHERE pairing_id = :id"),
+                {"id": r.stream_id},
+            )
+        ).first()
+        accepted = sorted({*json.loads(row.accepted_by), p.person_id}) if row else []
+        await conn.execute(
+            text(
+                "UPDATE pairings SET accepted_by = :a, updated_at = :at "
+                "WHERE pairing_id = :id"
+            ),
+            {"a": json.dumps(accepted), "at": r.time, "id": r.stream_id},
+        )
+
+
+def pairing_view(row: Any) -> dict[str, Any]:
+    return {
+        "pairing_id": row.pairing_id,
+        "round_id": row.round_id,
+        "cohort_id": row.cohort_id,
+        "mentor_id": row.mentor_id,
+        "mentee_id": row.mentee_id,
+        "programme_type": row.programme_type,
+        "state": row.state,
+        "score": row.score,
+        "parts": json.loads(row.parts),
+        "accepted_by": json.loads(row.accepted_by),
+        "replaces": row.replaces,
+        "reason": row.reason,
+        "expires_at": row.expires_at
+        if isinstance(row.expires_at, str)
+        else row.expires_at.isoformat(),
+    }
