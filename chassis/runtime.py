@@ -78,6 +78,7 @@ class ServiceRuntime:
         )
         self._setup = setup
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[None]], float]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -96,6 +97,28 @@ class ServiceRuntime:
             self._tasks.append(
                 asyncio.create_task(self._supervise("consumer", self._consume))
             )
+        for name, job, every_s in self._background:
+            loop = self._every(job, every_s)
+            self._tasks.append(asyncio.create_task(self._supervise(name, loop)))
+
+    def every(
+        self, name: str, job: Callable[[], Awaitable[None]], seconds: float
+    ) -> None:
+        """Run ``job`` every ``seconds`` while the service runs (expiry sweeps, say)."""
+        self._background.append((name, job, seconds))
+
+    def _every(
+        self, job: Callable[[], Awaitable[None]], seconds: float
+    ) -> Callable[[], Awaitable[None]]:
+        async def loop() -> None:
+            while not self._stop.is_set():
+                await job()
+                try:
+                    await asyncio.wait_for(self._stop.wait(), seconds)
+                except TimeoutError:
+                    pass
+
+        return loop
 
     async def stop(self) -> None:
         for hook in self.on_stop:  # the service's own background work goes first

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.auth.principal import Principal, Role
+from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
 from chassis.errors import Forbidden, NotFound
 from chassis.events import EventMetadata
@@ -181,6 +181,22 @@ class Pairings:
                 expired.append(pairing_id)
                 for offer_next in self.on_freed:
                     await offer_next(principal, pairing)
+        return expired
+
+    async def expire_everywhere(self) -> int:
+        """The periodic sweep: expire due proposals in every tenant."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT DISTINCT tenant FROM pairings WHERE "
+                    "state IN ('proposed', 'approved') AND expires_at <= :now"
+                ),
+                {"now": _stamp(self.engine, now())},
+            )
+            tenants = [r.tenant for r in rows]
+        expired = 0
+        for tenant in tenants:
+            expired += len(await self.expire_due(system_principal(tenant)))
         return expired
 
     # -- queries -------------------------------------------------------------------------

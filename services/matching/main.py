@@ -1,0 +1,53 @@
+"""Composition root of the matching service: ``uvicorn --factory services.matching.main:build_app``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.http import create_app, metadata_for
+from chassis.messaging import Transport, topic_for
+from chassis.runtime import ServiceRuntime
+from services.matching import candidates, pairings_view
+from services.matching.api import routers
+from services.matching.pairings import Pairings
+from services.matching.settings import Settings
+
+__all__ = ["Settings", "build_app"]
+VERSION = "0.1.0"
+
+
+async def setup(engine: AsyncEngine) -> None:
+    await candidates.create_schema(engine)
+    await pairings_view.create_schema(engine)
+
+
+def build_app(
+    settings: Settings | None = None, *, transport: Transport | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(
+        settings,
+        transport=transport,
+        consumes=[topic_for("profiles")],
+        handlers=candidates.HANDLERS,
+        setup=setup,
+    )
+    pairings = Pairings(runtime, metadata_for=metadata_for)
+
+    async def sweep() -> None:
+        await pairings.expire_everywhere()
+
+    runtime.every("expiry-sweep", sweep, settings.expiry_sweep_s)
+    app = create_app(
+        settings,
+        title="Tandem matching",
+        version=VERSION,
+        description="Explainable, optimal, fair pairing for a whole cohort.",
+        routers=routers(),
+        readiness_checks=runtime.readiness_checks(),
+        lifespan=runtime.lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.pairings = pairings
+    return app
