@@ -1,0 +1,177 @@
+"""The pairing workflow over HTTP on real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from chassis.auth.principal import system_principal
+from chassis.http import metadata_for
+from contracts import matching as m
+from services.matching.domain.pairing import Pairing
+from services.matching.main import build_app
+from services.matching.settings import Settings
+from tests.profiles.conftest import OTHER_TENANT, token
+
+pytestmark = pytest.mark.kafka
+COORDINATOR = token("acme", "coordinator")
+
+
+@pytest.fixture
+async def matching(postgres_server, kafka_bootstrap):
+    app = build_app(
+        Settings(
+            environment="test",
+            database_url=postgres_server.create_database(),
+            kafka_bootstrap_servers=kafka_bootstrap,
+        )
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://matching"
+        ) as c:
+            yield app, c
+
+
+async def propose(app, *, expires_in=timedelta(days=7)) -> tuple[str, str, str]:
+    """A proposal as a round makes one (the round itself is tested elsewhere)."""
+    pid, mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    pairing = Pairing.propose(
+        "acme",
+        m.PairingProposed(
+            pairing_id=pid,
+            cohort_id="c-1",
+            mentor_id=mentor,
+            mentee_id=mentee,
+            score=0.72,
+            parts=[
+                m.ScorePart(
+                    criterion="skill complementarity",
+                    weight=0.8,
+                    value=0.9,
+                    contribution=0.72,
+                    reason="strong in Strategy (5/5) where the mentee wants to grow",
+                )
+            ],
+            expires_at=datetime.now(UTC) + expires_in,
+        ),
+    )
+    await app.state.pairings.pairings.save(
+        pairing, metadata_for(system_principal("acme"))
+    )
+    return pid, mentor, mentee
+
+
+async def test_approval_and_both_acceptances_confirm_and_publish(
+    matching, kafka_bootstrap
+):
+    app, c = matching
+    pid, mentor, mentee = await propose(app)
+
+    seen = (await c.get(f"/pairings/{pid}", headers=COORDINATOR)).json()
+    assert seen["state"] == "proposed" and seen["parts"][0]["contribution"] == 0.72
+
+    early = await c.post(
+        f"/pairings/{pid}/accept", headers=token("acme", "mentee", sub=mentee)
+    )
+    assert early.status_code == 422 and early.json()["code"] == "InvalidTransition"
+    mentee_cannot_approve = await c.post(
+        f"/pairings/{pid}/approve", headers=token("acme", "mentee", sub=mentee)
+    )
+    assert mentee_cannot_approve.status_code == 403
+
+    assert (await c.post(f"/pairings/{pid}/approve", headers=COORDINATOR)).json()[
+        "state"
+    ] == ("approved")
+    stranger = await c.post(
+        f"/pairings/{pid}/accept", headers=token("acme", "mentor", sub="x")
+    )
+    assert stranger.status_code == 403 and stranger.json()["code"] == "NotAParty"
+    await c.post(f"/pairings/{pid}/accept", headers=token("acme", "mentee", sub=mentee))
+    done = await c.post(
+        f"/pairings/{pid}/accept", headers=token("acme", "mentor", sub=mentor)
+    )
+    assert done.json()["state"] == "confirmed"
+
+    confirmed = await read_confirmations(kafka_bootstrap, pid)
+    assert (
+        confirmed
+        and confirmed["mentor_id"] == mentor
+        and confirmed["mentee_id"] == mentee
+    )
+
+    mine = await c.get("/pairings", headers=token("acme", "mentee", sub=mentee))
+    assert [p["pairing_id"] for p in mine.json()] == [pid]
+    assert (await c.get(f"/pairings/{pid}", headers=OTHER_TENANT)).status_code == 404
+
+
+async def read_confirmations(bootstrap: str, pairing_id: str, timeout_s: float = 60):
+    consumer = AIOKafkaConsumer(
+        "tandem.matching.v1", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                for r in records:
+                    headers = dict(r.headers)
+                    if (
+                        r.key == pairing_id.encode()
+                        and headers["ce_type"] == b"PairingConfirmed"
+                    ):
+                        import json
+
+                        return json.loads(r.value)
+    finally:
+        await consumer.stop()
+    return None
+
+
+async def test_a_decline_closes_and_a_forbidden_pair_is_withdrawn(matching):
+    app, c = matching
+    pid, mentor, _mentee = await propose(app)
+    await c.post(f"/pairings/{pid}/approve", headers=COORDINATOR)
+    declined = await c.post(
+        f"/pairings/{pid}/decline",
+        json={"reason": "no time this quarter"},
+        headers=token("acme", "mentor", sub=mentor),
+    )
+    assert declined.json()["state"] == "declined"
+
+    other, mentor2, mentee2 = await propose(app)
+    forbidden = await c.post(
+        "/forbidden-pairs",
+        json={
+            "mentor_id": mentor2,
+            "mentee_id": mentee2,
+            "reason": "same project team",
+        },
+        headers=COORDINATOR,
+    )
+    assert forbidden.status_code == 201 and forbidden.json()["withdrawn"] == [other]
+    assert (await c.get(f"/pairings/{other}", headers=COORDINATOR)).json()[
+        "state"
+    ] == "withdrawn"
+    bad = await c.post(
+        "/forbidden-pairs", json={"mentor_id": mentor2}, headers=COORDINATOR
+    )
+    assert bad.status_code == 422 and bad.json()["code"] == "ValidationError"
+
+
+async def test_proposals_expire(matching):
+    app, c = matching
+    pid, _mentor, _mentee = await propose(app, expires_in=timedelta(seconds=-1))
+    late = await c.post(f"/pairings/{pid}/approve", headers=COORDINATOR)
+    assert late.status_code == 422 and late.json()["code"] == "ProposalExpired"
+    expired = await app.state.pairings.expire_everywhere()
+    assert expired >= 1
+    assert (await c.get(f"/pairings/{pid}", headers=COORDINATOR)).json()[
+        "state"
+    ] == "expired"
