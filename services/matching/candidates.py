@@ -9,6 +9,7 @@ exactly once by the consumer runner, in the same transaction as its row changes.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -150,20 +151,6 @@ async def on_reactivated(env: Envelope, conn: AsyncConnection) -> None:
     await _set(conn, env, active=1)
 
 
-async def on_erased(env: Envelope, conn: AsyncConnection) -> None:
-    """The person leaves the candidate view, the cohorts and every remembered choice."""
-    pid = env.data["person_id"]
-    for table, column in FORGET:
-        await conn.execute(text(f"DELETE FROM {table} WHERE {column} = :p"), {"p": pid})
-
-
-# Tables (and columns) holding a person id; other modules add theirs at import time.
-FORGET: list[tuple[str, str]] = [
-    ("candidates", "person_id"),
-    ("cohort_members", "person_id"),
-]
-
-
 async def on_competency(env: Envelope, conn: AsyncConnection) -> None:
     await conn.execute(
         text(
@@ -227,6 +214,31 @@ async def on_withdrew(env: Envelope, conn: AsyncConnection) -> None:
     )
 
 
+# Tables (and columns) of this module that hold a person id.
+PERSON_TABLES: list[tuple[str, str]] = [
+    ("candidates", "person_id"),
+    ("cohort_members", "person_id"),
+]
+
+
+def erasure(tables: Sequence[tuple[str, str]]) -> Handler:
+    """``PersonErased``: the person leaves every listed table."""
+
+    async def on_erased(env: Envelope, conn: AsyncConnection) -> None:
+        pid = env.data["person_id"]
+        for table, column in tables:
+            await conn.execute(
+                text(f"DELETE FROM {table} WHERE {column} = :p"), {"p": pid}
+            )
+
+    return on_erased
+
+
+def handlers(forget: Sequence[tuple[str, str]] = PERSON_TABLES) -> dict[str, Handler]:
+    """The profiles events the candidate view follows; erasure clears ``forget``."""
+    return {**HANDLERS, "PersonErased": erasure(forget)}
+
+
 HANDLERS: dict[str, Handler] = {
     "PersonRegistered": on_person,
     "PersonDetailsUpdated": on_person,
@@ -238,7 +250,6 @@ HANDLERS: dict[str, Handler] = {
     "DemographicsWithdrawn": on_demographics_withdrawn,
     "PersonDeactivated": on_deactivated,
     "PersonReactivated": on_reactivated,
-    "PersonErased": on_erased,
     "CompetencyDefined": on_competency,
     "CompetencyRetired": on_competency_retired,
     "CohortCreated": on_cohort,

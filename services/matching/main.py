@@ -30,7 +30,9 @@ def build_app(
         settings,
         transport=transport,
         consumes=[topic_for("profiles")],
-        handlers=candidates.HANDLERS,
+        handlers=candidates.handlers(
+            candidates.PERSON_TABLES + pairings_view.PERSON_TABLES
+        ),
         setup=setup,
     )
     pairings = Pairings(runtime, metadata_for=metadata_for)

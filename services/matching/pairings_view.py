@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
-from services.matching.candidates import FORGET
 
 
 def schema(engine: AsyncEngine) -> list[str]:
@@ -70,14 +69,12 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 # An erased person's pairings keep their ids (no personal data) for the programme's
 # history; what they chose or were kept from goes.
-FORGET.extend(
-    [
-        ("forbidden_pairs", "mentor_id"),
-        ("forbidden_pairs", "mentee_id"),
-        ("dismissed_suggestions", "mentee_id"),
-        ("dismissed_suggestions", "mentor_id"),
-    ]
-)
+PERSON_TABLES: list[tuple[str, str]] = [
+    ("forbidden_pairs", "mentor_id"),
+    ("forbidden_pairs", "mentee_id"),
+    ("dismissed_suggestions", "mentee_id"),
+    ("dismissed_suggestions", "mentor_id"),
+]
 
 STATE_OF = {
     "PairingApproved": "approved",

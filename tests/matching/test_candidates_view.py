@@ -12,7 +12,7 @@ from sqlalchemy import text
 from chassis.messaging import topic_for
 from chassis.runtime import ServiceRuntime
 from chassis.settings import ServiceSettings
-from services.matching.candidates import HANDLERS, create_schema
+from services.matching.candidates import create_schema, handlers
 from tests.profiles.conftest import ADMIN, COORDINATOR, person
 
 pytestmark = pytest.mark.kafka
@@ -28,7 +28,7 @@ async def view(postgres_server, kafka_bootstrap):
             kafka_bootstrap_servers=kafka_bootstrap,
         ),
         consumes=[topic_for("profiles")],
-        handlers=HANDLERS,
+        handlers=handlers(),
         setup=create_schema,
     )
     await runtime.start()

@@ -1,0 +1,227 @@
+"""Every pair's score, criterion by criterion, for a whole cohort at once.
+
+Each criterion is a vectorised function of (mentee rows, mentor columns) returning
+values in [0, 1]; a pair's score is the weighted sum of its criteria with weights
+summing to 1, so scores are in [0, 1] too:
+
+- skills: the mentor is strong where the mentee wants to grow, each growth goal
+  weighted by its gap (target minus current) — goal weights (nxk) @ strength (kxm).
+- experience: the share of the experiences the mentee lacks (markets, functions,
+  crises, industries) that the mentor has.
+- perspective: different business unit, geography, function and (where both shared
+  it) generation.
+- style: the mentee's learning style against the mentor's leadership style.
+- formats: the share of the mentee's preferred formats the mentor offers.
+- availability: weekly shared availability in UTC, and monthly hours the mentor
+  has per seat against the hours the mentee wants.
+- goals: the share of the growth wanted (by gap) whose target level the mentor
+  has reached, i.e. the mentor can take the mentee all the way.
+
+``score_matrix`` scores every pair in chunks of mentees (bounded memory);
+``explain`` recomputes one pair through the very same functions and words each part,
+so the parts of an explanation add up to the matrix score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.matching.domain.config import CRITERIA, CRITERION_TITLES
+from services.matching.domain.encoding import EncodedCohort, Progress, _no_progress
+from services.matching.domain.reasons import reason_for
+
+Index = slice | np.ndarray
+Criterion = Callable[[EncodedCohort, Index, Index], np.ndarray]
+CHUNK_CELLS = 2_000_000  # pairs per chunk: bounds the temporaries to ~16 MB each
+
+
+def skills(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    return np.clip(enc.goal_weight[rows] @ enc.strong[cols].T, 0.0, 1.0)
+
+
+def goals(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    return np.clip(enc.goal_weight_by_target[rows] @ enc.reaches[cols].T, 0.0, 1.0)
+
+
+def experience(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    return np.clip(enc.lacking[rows] @ enc.experience[cols].T, 0.0, 1.0)
+
+
+def perspective(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    differs = np.not_equal.outer
+    out = differs(enc.mentee_unit[rows], enc.mentor_unit[cols]).astype(np.float64)
+    out += differs(enc.mentee_geo[rows], enc.mentor_geo[cols])
+    out += differs(enc.mentee_function[rows], enc.mentor_function[cols])
+    gi, gj = enc.mentee_generation[rows], enc.mentor_generation[cols]
+    known = np.logical_and.outer(gi >= 0, gj >= 0)
+    out += known & differs(gi, gj)
+    out /= 3.0 + known
+    return out
+
+
+def style(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    return enc.style_affinity[
+        np.ix_(enc.learning_style[rows], enc.leadership_style[cols])
+    ]
+
+
+def formats(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    wanted = enc.mentee_formats[rows]
+    offered = enc.mentor_formats[cols]
+    out = np.clip(wanted @ offered.T, 0.0, 1.0)
+    # An unstated side is neutral: no preference fits all; no offer fits half.
+    out[:, offered.sum(axis=1) == 0] = 0.5
+    out[wanted.sum(axis=1) == 0, :] = 1.0
+    return out
+
+
+def availability(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    shared_hours = (enc.mentee_slots[rows] @ enc.mentor_slots[cols].T).astype(
+        np.float64
+    )
+    shared_hours *= 0.5  # half-hour slots
+    overlap = np.minimum(shared_hours / enc.config.target_overlap_hours, 1.0)
+    wanted = enc.mentee_hours[rows]
+    hours = np.minimum(
+        np.divide.outer(enc.hours_per_seat[cols], np.maximum(wanted, 1e-9)).T, 1.0
+    )
+    hours[wanted <= 0, :] = 1.0
+    return (
+        AVAILABILITY_OVERLAP_SHARE * overlap + (1 - AVAILABILITY_OVERLAP_SHARE) * hours
+    )
+
+
+AVAILABILITY_OVERLAP_SHARE = 0.75
+
+CRITERION_FUNCTIONS: dict[str, Criterion] = {
+    "skills": skills,
+    "experience": experience,
+    "perspective": perspective,
+    "style": style,
+    "formats": formats,
+    "availability": availability,
+    "goals": goals,
+}
+
+
+def shared_hours(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
+    """Weekly hours both sides are available (for the minimum-overlap rule)."""
+    return 0.5 * (enc.mentee_slots[rows] @ enc.mentor_slots[cols].T).astype(np.float64)
+
+
+def score_matrix(enc: EncodedCohort, progress: Progress | None = None) -> np.ndarray:
+    """The (mentees x mentors) matrix of total scores, each in [0, 1]."""
+    report = progress or _no_progress
+    n, m = enc.shape
+    weights = enc.config.normalised_weights
+    total = np.zeros((n, m), dtype=np.float64)
+    step = max(1, CHUNK_CELLS // max(m, 1))
+    cols = slice(0, m)
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
+        total[rows] = _weighted(enc, rows, cols, weights)
+        report("score", rows.stop, n)
+    if n == 0:
+        report("score", 0, 0)
+    return total
+
+
+def _weighted(
+    enc: EncodedCohort, rows: Index, cols: Index, weights: Mapping[str, float]
+) -> np.ndarray:
+    out = None
+    for name in CRITERIA:
+        w = weights[name]
+        if w == 0.0:
+            continue
+        part = w * CRITERION_FUNCTIONS[name](enc, rows, cols)
+        out = part if out is None else out + part
+    if out is None:
+        raise AssertionError("weights are normalised, so one of them is positive")
+    return out
+
+
+@dataclass(frozen=True)
+class Part:
+    """One criterion's share of a pair's score: ``contribution = weight x value``."""
+
+    criterion: str
+    title: str
+    weight: float
+    value: float
+    contribution: float
+    reason: str
+
+    def as_contract(self) -> dict[str, object]:
+        """The ``ScorePart`` fields of the matching contract."""
+        return {
+            "criterion": self.criterion,
+            "weight": self.weight,
+            "value": self.value,
+            "contribution": self.contribution,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    mentee_id: str
+    mentor_id: str
+    score: float
+    parts: tuple[Part, ...]
+
+    @property
+    def summary(self) -> str:
+        best = sorted(self.parts, key=lambda p: -p.contribution)[:2]
+        return f"score {self.score:.2f}: " + "; ".join(
+            f"{p.title.lower()} — {p.reason}" for p in best
+        )
+
+
+def explain(
+    enc: EncodedCohort,
+    mentee: int,
+    mentor: int,
+    names: Mapping[str, str] | None = None,
+) -> Explanation:
+    """Why this pair scores what it scores, criterion by criterion.
+
+    ``names`` (person id → display name) may be given by a caller allowed to see
+    names; otherwise the text says "the mentee" and "the mentor".
+    """
+    weights = enc.config.normalised_weights
+    rows, cols = slice(mentee, mentee + 1), slice(mentor, mentor + 1)
+    parts: list[Part] = []
+    for name in CRITERIA:
+        w = weights[name]
+        value = float(CRITERION_FUNCTIONS[name](enc, rows, cols)[0, 0])
+        contribution = w * value
+        parts.append(
+            Part(
+                criterion=name,
+                title=CRITERION_TITLES[name],
+                weight=w,
+                value=value,
+                contribution=contribution,
+                reason=reason_for(name, enc, mentee, mentor, value, names or {}),
+            )
+        )
+    return Explanation(
+        mentee_id=enc.mentees[mentee].person_id,
+        mentor_id=enc.mentors[mentor].person_id,
+        score=_sum_like_matrix(parts),
+        parts=tuple(parts),
+    )
+
+
+def _sum_like_matrix(parts: list[Part]) -> float:
+    """Add contributions in the matrix's order, skipping zero weights as it does."""
+    total: float | None = None
+    for p in parts:
+        if p.weight == 0.0:
+            continue
+        total = p.contribution if total is None else total + p.contribution
+    return float(total or 0.0)
