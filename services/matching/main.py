@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,6 +13,7 @@ from chassis.runtime import ServiceRuntime
 from services.matching import candidates, pairings_view
 from services.matching.api import routers
 from services.matching.pairings import Pairings
+from services.matching.rounds import Rounds
 from services.matching.settings import Settings
 
 __all__ = ["Settings", "build_app"]
@@ -36,6 +39,8 @@ def build_app(
         setup=setup,
     )
     pairings = Pairings(runtime, metadata_for=metadata_for)
+    rounds = Rounds(pairings, proposal_ttl=timedelta(hours=settings.proposal_ttl_hours))
+    runtime.on_stop.append(rounds.stop)
 
     async def sweep() -> None:
         await pairings.expire_everywhere()
@@ -52,4 +57,5 @@ def build_app(
     )
     app.state.runtime = runtime
     app.state.pairings = pairings
+    app.state.rounds = rounds
     return app

@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from services.matching.api import pairings
+    from services.matching.api import pairings, rounds
 
-    return [pairings.router]
+    return [rounds.router, pairings.router]

@@ -220,10 +220,11 @@ class MentorProfile(Person):
         **extra: Any,
     ) -> MentorProfile:
         """From ``PersonAttributes`` and ``MentorProfileSet`` payload dictionaries."""
+        # A reverse mentor who is also a mentor stays "internal": reverse programmes
+        # use internal mentors too (the seniority rule picks the junior ones).
         roles = set(person.get("roles", ()))
-        extra.setdefault(
-            "kind", "reverse" if "reverse_mentor" in roles - {"mentor"} else "internal"
-        )
+        only_reverse = "reverse_mentor" in roles and "mentor" not in roles
+        extra.setdefault("kind", "reverse" if only_reverse else "internal")
         return cls(
             **_person_fields(person, demographics),
             availability=tuple(

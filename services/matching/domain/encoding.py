@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -85,7 +85,7 @@ class EncodedCohort:
     lacking: np.ndarray  # (n, e) experiences lacking, rows sum to 1 (or 0)
     mentee_formats: np.ndarray  # (n, f) preferred formats, rows sum to 1 (or 0)
     learning_style: np.ndarray  # (n,) code, last code = not stated
-    mentee_slots: np.ndarray  # (n, 336) float32 weekly UTC availability
+    mentee_pattern: np.ndarray  # (n,) which distinct weekly availability pattern
     mentee_hours: np.ndarray  # (n,) hours a month wanted
     mentee_level: np.ndarray
     mentee_unit: np.ndarray
@@ -99,7 +99,8 @@ class EncodedCohort:
     experience: np.ndarray  # (m, e) multi-hot
     mentor_formats: np.ndarray  # (m, f) multi-hot
     leadership_style: np.ndarray  # (m,) code, last code = not stated
-    mentor_slots: np.ndarray  # (m, 336) float32
+    mentor_pattern: np.ndarray  # (m,)
+    shared_hours: np.ndarray  # (mentee patterns, mentor patterns) weekly hours
     hours_per_seat: np.ndarray  # (m,) monthly hours per mentee
     mentor_level: np.ndarray
     mentor_unit: np.ndarray
@@ -116,11 +117,11 @@ class EncodedCohort:
     def shape(self) -> tuple[int, int]:
         return len(self.mentees), len(self.mentors)
 
-    @property
+    @cached_property
     def mentee_index(self) -> dict[str, int]:
         return {p.person_id: n for n, p in enumerate(self.mentees)}
 
-    @property
+    @cached_property
     def mentor_index(self) -> dict[str, int]:
         return {p.person_id: n for n, p in enumerate(self.mentors)}
 
@@ -183,6 +184,8 @@ def encode(
     report("encode", 1, 2)
 
     monday = config.monday
+    mentee_pattern, mentee_bits = _patterns(mentees, monday)
+    mentor_pattern, mentor_bits = _patterns(mentors, monday)
     encoded = EncodedCohort(
         mentees=tuple(mentees),
         mentors=tuple(mentors),
@@ -197,7 +200,7 @@ def encode(
             formats.multi_hot([p.preferred_formats for p in mentees])
         ),
         learning_style=_style_codes(learning, [p.learning_style for p in mentees]),
-        mentee_slots=_slots(mentees, monday),
+        mentee_pattern=mentee_pattern,
         mentee_hours=np.array([p.hours_per_month for p in mentees], dtype=np.float64),
         mentee_level=np.array([p.level for p in mentees], dtype=np.int32),
         mentee_unit=units.codes([p.business_unit for p in mentees]),
@@ -212,7 +215,8 @@ def encode(
         experience=experiences.multi_hot(known_rows),
         mentor_formats=formats.multi_hot([p.formats for p in mentors]),
         leadership_style=_style_codes(leading, [p.leadership_style for p in mentors]),
-        mentor_slots=_slots(mentors, monday),
+        mentor_pattern=mentor_pattern,
+        shared_hours=0.5 * (mentee_bits @ mentor_bits.T).astype(np.float64),
         hours_per_seat=np.array(
             [p.hours_per_month / max(p.capacity, 1) for p in mentors], dtype=np.float64
         ),
@@ -254,11 +258,26 @@ def _affinity(
     return out
 
 
-def _slots(people: Sequence[MenteeProfile | MentorProfile], monday: date) -> np.ndarray:
-    out = np.zeros((len(people), WEEK_SLOTS), dtype=np.float32)
+def _patterns(
+    people: Sequence[MenteeProfile | MentorProfile], monday: date
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's weekly pattern number, and the distinct patterns (float32 bits).
+
+    Most people share a handful of patterns (office hours in a few zones), so the
+    shared hours of every pair come from one small (patterns x patterns) product.
+    """
+    number: dict[bytes, int] = {}
+    bitmaps: list[np.ndarray] = []
+    index = np.zeros(len(people), dtype=np.int64)
     for r, p in enumerate(people):
-        out[r] = week_bitmap(p.time_zone, p.availability or OFFICE_HOURS, monday)
-    return out
+        bits = week_bitmap(p.time_zone, p.availability or OFFICE_HOURS, monday)
+        key = bits.tobytes()
+        if key not in number:
+            number[key] = len(bitmaps)
+            bitmaps.append(bits)
+        index[r] = number[key]
+    table = np.array(bitmaps, dtype=np.float32).reshape(len(bitmaps), WEEK_SLOTS)
+    return index, table
 
 
 @lru_cache(maxsize=4096)

@@ -136,7 +136,8 @@ def _formats(p: _Pair, value: float) -> str:
 
 
 def _availability(p: _Pair, value: float) -> str:
-    hours = 0.5 * float(p.enc.mentee_slots[p.i] @ p.enc.mentor_slots[p.j])
+    enc = p.enc
+    hours = float(enc.shared_hours[enc.mentee_pattern[p.i], enc.mentor_pattern[p.j]])
     per_seat = float(p.enc.hours_per_seat[p.j])
     text = (
         f"{hours:g} h a week of shared availability "

@@ -122,7 +122,7 @@ def optional_mask(enc: EncodedCohort, scores: np.ndarray | None = None) -> np.nd
     elif rules.seniority and cfg.programme_type == "reverse":
         mask &= np.subtract.outer(enc.mentee_level, enc.mentor_level) >= gap
     if rules.min_overlap_hours > 0:
-        shared = 0.5 * (enc.mentee_slots @ enc.mentor_slots.T)
+        shared = enc.shared_hours[np.ix_(enc.mentee_pattern, enc.mentor_pattern)]
         mask &= shared >= rules.min_overlap_hours
     if scores is not None and cfg.min_score > 0:
         mask &= scores >= cfg.min_score
@@ -223,7 +223,7 @@ def violations(
                 f"a reverse mentor must be at least {gap} level(s) more junior"
             )
     if rules.min_overlap_hours > 0:
-        shared = 0.5 * float(enc.mentee_slots[i] @ enc.mentor_slots[j])
+        shared = float(enc.shared_hours[enc.mentee_pattern[i], enc.mentor_pattern[j]])
         if shared < rules.min_overlap_hours:
             found.append(
                 f"{shared:g} h a week in common, below {rules.min_overlap_hours:g} h"

@@ -79,19 +79,18 @@ def formats(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
 
 
 def availability(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
-    shared_hours = (enc.mentee_slots[rows] @ enc.mentor_slots[cols].T).astype(
-        np.float64
+    overlap = np.minimum(
+        shared_hours(enc, rows, cols) / enc.config.target_overlap_hours, 1.0
     )
-    shared_hours *= 0.5  # half-hour slots
-    overlap = np.minimum(shared_hours / enc.config.target_overlap_hours, 1.0)
     wanted = enc.mentee_hours[rows]
     hours = np.minimum(
         np.divide.outer(enc.hours_per_seat[cols], np.maximum(wanted, 1e-9)).T, 1.0
     )
     hours[wanted <= 0, :] = 1.0
-    return (
-        AVAILABILITY_OVERLAP_SHARE * overlap + (1 - AVAILABILITY_OVERLAP_SHARE) * hours
-    )
+    overlap *= AVAILABILITY_OVERLAP_SHARE
+    hours *= 1 - AVAILABILITY_OVERLAP_SHARE
+    overlap += hours
+    return overlap
 
 
 AVAILABILITY_OVERLAP_SHARE = 0.75
@@ -108,8 +107,8 @@ CRITERION_FUNCTIONS: dict[str, Criterion] = {
 
 
 def shared_hours(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
-    """Weekly hours both sides are available (for the minimum-overlap rule)."""
-    return 0.5 * (enc.mentee_slots[rows] @ enc.mentor_slots[cols].T).astype(np.float64)
+    """Weekly hours both sides are available, from the distinct weekly patterns."""
+    return enc.shared_hours[np.ix_(enc.mentee_pattern[rows], enc.mentor_pattern[cols])]
 
 
 def score_matrix(enc: EncodedCohort, progress: Progress | None = None) -> np.ndarray:
@@ -122,7 +121,7 @@ def score_matrix(enc: EncodedCohort, progress: Progress | None = None) -> np.nda
     cols = slice(0, m)
     for start in range(0, n, step):
         rows = slice(start, min(n, start + step))
-        total[rows] = _weighted(enc, rows, cols, weights)
+        total[rows] = np.minimum(_weighted(enc, rows, cols, weights), 1.0)
         report("score", rows.stop, n)
     if n == 0:
         report("score", 0, 0)
@@ -137,8 +136,12 @@ def _weighted(
         w = weights[name]
         if w == 0.0:
             continue
-        part = w * CRITERION_FUNCTIONS[name](enc, rows, cols)
-        out = part if out is None else out + part
+        part = CRITERION_FUNCTIONS[name](enc, rows, cols)
+        part *= w
+        if out is None:
+            out = part
+        else:
+            out += part
     if out is None:
         raise AssertionError("weights are normalised, so one of them is positive")
     return out
@@ -172,6 +175,10 @@ class Explanation:
     mentor_id: str
     score: float
     parts: tuple[Part, ...]
+
+    def contract_parts(self) -> list[dict[str, object]]:
+        """The parts as ``ScorePart`` fields, for ``PairingProposed.parts``."""
+        return [p.as_contract() for p in self.parts]
 
     @property
     def summary(self) -> str:
@@ -224,4 +231,5 @@ def _sum_like_matrix(parts: list[Part]) -> float:
         if p.weight == 0.0:
             continue
         total = p.contribution if total is None else total + p.contribution
-    return float(total or 0.0)
+    # Weights sum to 1 only up to rounding: keep a perfect pair at exactly 1.
+    return min(float(total or 0.0), 1.0)

@@ -1,0 +1,123 @@
+"""The people a round may pair, read from the candidate view.
+
+Mentees are the cohort's admitted mentees without an open or confirmed pairing in it.
+Mentors are the cohort's mentors (or, for the whole tenant, everyone with a mentor
+profile) whose seats are not all promised: open proposals and confirmed pairings both
+hold a seat, so a round can never push a mentor over capacity.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.errors import NotFound
+from services.matching.domain.candidates import MenteeProfile, MentorProfile
+from services.matching.pairings import reserved_seats
+
+MENTOR_ROLES = ("mentor", "reverse_mentor")
+
+
+@dataclass
+class Pool:
+    cohort_id: str
+    programme_type: str
+    mentees: list[MenteeProfile] = field(default_factory=list)
+    mentors: list[MentorProfile] = field(default_factory=list)
+    competency_names: dict[str, str] = field(default_factory=dict)
+    forbidden: list[tuple[str, str]] = field(default_factory=list)  # (mentee, mentor)
+
+
+def _person(row: Any) -> dict[str, Any]:
+    return {
+        "person_id": row.person_id,
+        "level": row.level,
+        "business_unit": row.business_unit,
+        "function": row.function,
+        "geography": row.geography,
+        "time_zone": row.time_zone,
+        "manager_id": row.manager_id,
+        "languages": json.loads(row.languages),
+        "roles": json.loads(row.roles),
+    }
+
+
+async def load_pool(
+    conn: AsyncConnection,
+    tenant: str,
+    cohort_id: str,
+    *,
+    only_mentees: set[str] | None = None,
+    exclude_pairs: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+) -> Pool:
+    cohort = (
+        await conn.execute(
+            text(
+                "SELECT programme_type FROM cohorts WHERE cohort_id = :c AND tenant = :t"
+            ),
+            {"c": cohort_id, "t": tenant},
+        )
+    ).first()
+    if cohort is None:
+        raise NotFound(f"cohort {cohort_id} not found")
+    pool = Pool(cohort_id, cohort.programme_type)
+    members = (
+        await conn.execute(
+            text(
+                "SELECT c.*, m.role AS cohort_role FROM cohort_members m "
+                "JOIN candidates c ON c.person_id = m.person_id "
+                "WHERE m.cohort_id = :c AND m.tenant = :t AND c.active = 1 "
+                "ORDER BY c.person_id"
+            ),
+            {"c": cohort_id, "t": tenant},
+        )
+    ).all()
+    busy = {
+        r.mentee_id
+        for r in await conn.execute(
+            text(
+                "SELECT mentee_id FROM pairings WHERE tenant = :t AND cohort_id = :c "
+                "AND state IN ('proposed', 'approved', 'confirmed')"
+            ),
+            {"t": tenant, "c": cohort_id},
+        )
+    }
+    seats = await reserved_seats(conn, tenant)
+    for row in members:
+        demographics = json.loads(row.demographics) if row.demographics else None
+        if row.cohort_role == "mentee" and row.intake and row.person_id not in busy:
+            if only_mentees is None or row.person_id in only_mentees:
+                pool.mentees.append(
+                    MenteeProfile.from_records(
+                        _person(row), json.loads(row.intake), demographics
+                    )
+                )
+        elif row.cohort_role in MENTOR_ROLES and row.mentor_profile:
+            profile = json.loads(row.mentor_profile)
+            pool.mentors.append(
+                MentorProfile.from_records(
+                    _person(row),
+                    profile,
+                    demographics,
+                    active_mentees=min(
+                        seats.get(row.person_id, 0), profile.get("max_mentees", 0)
+                    ),
+                )
+            )
+    names = await conn.execute(
+        text("SELECT competency_id, name FROM competencies WHERE tenant = :t"),
+        {"t": tenant},
+    )
+    pool.competency_names = {r.competency_id: r.name for r in names}
+    forbidden = await conn.execute(
+        text("SELECT mentee_id, mentor_id FROM forbidden_pairs WHERE tenant = :t"),
+        {"t": tenant},
+    )
+    pool.forbidden = [(r.mentee_id, r.mentor_id) for r in forbidden] + sorted(
+        exclude_pairs
+    )
+    return pool
