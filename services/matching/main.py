@@ -13,6 +13,8 @@ from chassis.runtime import ServiceRuntime
 from services.matching import candidates, pairings_view
 from services.matching.api import routers
 from services.matching.pairings import Pairings
+from services.matching.planning import Planning
+from services.matching.planning import create_schema as create_plans_schema
 from services.matching.rounds import Rounds
 from services.matching.settings import Settings
 
@@ -23,6 +25,7 @@ VERSION = "0.1.0"
 async def setup(engine: AsyncEngine) -> None:
     await candidates.create_schema(engine)
     await pairings_view.create_schema(engine)
+    await create_plans_schema(engine)
 
 
 def build_app(
@@ -41,6 +44,9 @@ def build_app(
     pairings = Pairings(runtime, metadata_for=metadata_for)
     rounds = Rounds(pairings, proposal_ttl=timedelta(hours=settings.proposal_ttl_hours))
     runtime.on_stop.append(rounds.stop)
+    planning = Planning(pairings, rounds)
+    pairings.on_freed.append(planning.offer_next)
+    pairings.on_confirmed.append(planning.end_replaced)
 
     async def sweep() -> None:
         await pairings.expire_everywhere()
@@ -58,4 +64,5 @@ def build_app(
     app.state.runtime = runtime
     app.state.pairings = pairings
     app.state.rounds = rounds
+    app.state.planning = planning
     return app

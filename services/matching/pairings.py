@@ -55,6 +55,7 @@ class Pairings:
         for repo in (self.pairings, self.rules, self.choices):
             repo.on_saved.append(lambda _events: runtime.relay.notify())
         self.on_freed: list[Freed] = []
+        self.on_confirmed: list[Freed] = []  # e.g. a replacement ends what it replaces
 
     async def _change(
         self,
@@ -123,9 +124,12 @@ class Pairings:
     # -- the two people -----------------------------------------------------------------
 
     async def accept(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
-        await self._change(
+        pairing = await self._change(
             pairing_id, principal, lambda p: p.accept(principal.subject, now())
         )
+        if pairing.state == "confirmed":
+            for confirmed in self.on_confirmed:
+                await confirmed(principal, pairing)
         return await self.get(principal, pairing_id)
 
     async def decline(

@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from services.matching.api import pairings, rounds
+    from services.matching.api import pairings, planning, rounds
 
-    return [rounds.router, pairings.router]
+    return [rounds.router, pairings.router, planning.router]

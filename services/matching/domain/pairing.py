@@ -137,6 +137,19 @@ class Pairing(Aggregate):
             )
         )
 
+    def request_repairing(self, reason: str, requested_by: str) -> None:
+        """A running pair that is not working asks for a new mentor; it runs on
+        until the replacement is confirmed, then ends as rematched."""
+        self._require("confirmed")
+        self._record(
+            m.RepairingRequested(
+                pairing_id=self.id,
+                mentee_id=self.mentee_id,
+                reason=reason,
+                requested_by=requested_by,
+            )
+        )
+
     def _party(self, person_id: str) -> None:
         if person_id not in (self.mentor_id, self.mentee_id):
             raise NotAParty(f"{person_id} is not part of pairing {self.id}")

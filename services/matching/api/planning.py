@@ -1,0 +1,87 @@
+"""One mentee's matching: self-service suggestions, re-pairing, rotation plans."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.matching.api.deps import PrincipalDep
+from services.matching.domain.rotation import (
+    MAX_CYCLE_WEEKS,
+    MAX_CYCLES,
+    MIN_CYCLE_WEEKS,
+    MIN_CYCLES,
+)
+from services.matching.planning import Planning
+
+router = APIRouter(tags=["planning"])
+
+
+def get_planning(request: Request) -> Planning:
+    return request.app.state.planning
+
+
+PlanningDep = Annotated[Planning, Depends(get_planning)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RepairIn(Body):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RotationIn(Body):
+    cohort_id: str | None = None
+    cycles: int = Field(ge=MIN_CYCLES, le=MAX_CYCLES)
+    cycle_weeks: int = Field(ge=MIN_CYCLE_WEEKS, le=MAX_CYCLE_WEEKS)
+    starts_on: date
+
+
+@router.get("/mentees/{mentee_id}/suggestions")
+async def suggestions(
+    mentee_id: str,
+    principal: PrincipalDep,
+    planning: PlanningDep,
+    top: int = Query(5, ge=1, le=20),
+    cohort_id: str | None = None,
+) -> dict[str, Any]:
+    """The mentee's top mentors, explained (the mentee themself or a coordinator)."""
+    return await planning.suggestions(
+        principal, mentee_id, top=top, cohort_id=cohort_id
+    )
+
+
+@router.post("/pairings/{pairing_id}/repair", status_code=201)
+async def repair(
+    pairing_id: str, body: RepairIn, principal: PrincipalDep, planning: PlanningDep
+) -> dict[str, Any]:
+    """Ask for a new mentor for a confirmed pairing; answers the proposed replacement."""
+    return await planning.repair(principal, pairing_id, body.reason)
+
+
+@router.post("/mentees/{mentee_id}/rotation", status_code=201)
+async def plan_rotation(
+    mentee_id: str, body: RotationIn, principal: PrincipalDep, planning: PlanningDep
+) -> dict[str, Any]:
+    """Plan a rotation through distinct mentors, one per cycle (coordinators)."""
+    return await planning.plan_rotation(
+        principal,
+        mentee_id,
+        cycles=body.cycles,
+        cycle_weeks=body.cycle_weeks,
+        starts_on=body.starts_on,
+        cohort_id=body.cohort_id,
+    )
+
+
+@router.get("/mentees/{mentee_id}/rotation")
+async def rotation(
+    mentee_id: str, principal: PrincipalDep, planning: PlanningDep
+) -> dict[str, Any]:
+    """The mentee's latest rotation plan."""
+    return await planning.rotation(principal, mentee_id)

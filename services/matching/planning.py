@@ -1,0 +1,411 @@
+"""``Planning``: one mentee's matching between and beyond rounds.
+
+- Self-service suggestions: the mentee's top N mentors, explained, planned for the
+  whole cohort at once under an exposure cap (``SuggestionBoard``), so a mentor who
+  suits everyone is not shown to everyone; dismissed mentors never come back.
+- Next best: when a proposal is declined or expires (``Pairings.on_freed``), the mentee
+  is proposed the best mentor they have not been proposed yet in the cohort.
+- Re-pairing: a confirmed pairing that is not working records ``RepairingRequested``
+  on its own stream (so it stays in order with the pairing's other events on Kafka)
+  and a replacement is proposed with ``replaces`` set; when the replacement is
+  confirmed (``Pairings.on_confirmed``) the old pairing ends as "rematched". The
+  early warnings of insights (a ``RelationshipStalled``-style event) are meant to
+  call the same ``repair`` with ``requested_by="insights"`` and a system principal.
+- Rotation plans: several distinct mentors for one mentee, one per cycle, recorded
+  as ``RotationPlanned`` on a ``RotationPlan`` stream of its own.
+
+Every proposal here is a one-mentee round on the cohort's pool, run in a worker
+thread. Proposals are system actions; a cohort's one-mentee proposals are serialised
+(PostgreSQL advisory lock) so two at once cannot promise the same last seat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.auth.principal import Principal, Role, system_principal
+from chassis.db import is_sqlite
+from chassis.errors import Conflict, DomainError, Forbidden, NotFound, TandemError
+from chassis.events import EventPayload, RecordedEvent
+from chassis.repository import Repository, retrying
+from contracts import matching as m
+from services.matching.domain.pairing import Pairing
+from services.matching.domain.rotation import RotationPlan
+from services.matching.events import registry
+from services.matching.mentee_pool import (
+    MenteeNotInCohort,
+    Ranked,
+    best_mentors,
+    cohort_of,
+    dismissals,
+    mentee_pool,
+    mentors_of,
+    replacement_open,
+    ruled_out,
+    serialise,
+    suggest,
+    waiting_elsewhere,
+)
+from services.matching.pairings import COORDINATORS, Pairings
+from services.matching.pool import Pool
+from services.matching.rounds import Rounds
+
+log = logging.getLogger(__name__)
+
+NEXT_BEST = {
+    "declined": "next best after a decline",
+    "expired": "next best after an expiry",
+}
+REMATCHED = "rematched"
+
+
+class NoMentorLeft(DomainError):
+    code = "NoMentorLeft"
+    title = "No other mentor can take this mentee"
+
+
+class NotEnoughMentors(DomainError):
+    code = "NotEnoughMentors"
+    title = "Fewer suitable mentors than cycles"
+
+
+class RepairUnderway(Conflict):
+    code = "RepairUnderway"
+    title = "A replacement is already proposed"
+
+
+SCHEMA = [
+    """
+    CREATE TABLE IF NOT EXISTS rotation_plans (
+        plan_id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        mentee_id TEXT NOT NULL,
+        cohort_id TEXT,
+        cycles TEXT NOT NULL,
+        planned_at TEXT NOT NULL,
+        seq BIGINT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS rotation_plans_mentee "
+    "ON rotation_plans (tenant, mentee_id, seq)",
+]
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        if not is_sqlite(engine):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7264202)"))
+        for ddl in SCHEMA:
+            await conn.execute(text(ddl))
+
+
+class RotationPlansProjection:
+    """The plans, newest last per mentee (rebuildable from ``RotationPlanned``)."""
+
+    async def apply(
+        self,
+        events: Sequence[tuple[RecordedEvent, EventPayload]],
+        conn: AsyncConnection,
+    ) -> None:
+        for recorded, payload in events:
+            if not isinstance(payload, m.RotationPlanned):
+                continue
+            await conn.execute(
+                text(
+                    "INSERT INTO rotation_plans (plan_id, tenant, mentee_id, cohort_id, "
+                    "cycles, planned_at, seq) VALUES (:id, :t, :e, :c, :cycles, :at, "
+                    ":seq) ON CONFLICT (plan_id) DO NOTHING"
+                ),
+                {
+                    "id": payload.plan_id,
+                    "t": recorded.tenant,
+                    "e": payload.mentee_id,
+                    "c": payload.cohort_id,
+                    "cycles": json.dumps(
+                        [c.model_dump(mode="json") for c in payload.cycles]
+                    ),
+                    "at": recorded.time.isoformat(),
+                    "seq": recorded.position.sequence,
+                },
+            )
+
+
+class Planning:
+    def __init__(self, pairings: Pairings, rounds: Rounds) -> None:
+        self.pairings = pairings
+        self.engine = pairings.engine
+        self.metadata_for = pairings.metadata_for
+        self.ttl = rounds.ttl
+        runtime = pairings.runtime
+        self.plans = Repository(
+            runtime.store,
+            registry,
+            RotationPlan,
+            projections=[RotationPlansProjection()],
+        )
+        self.plans.on_saved.append(lambda _events: runtime.relay.notify())
+
+    # -- suggestions ---------------------------------------------------------------------
+
+    async def suggestions(
+        self,
+        principal: Principal,
+        mentee_id: str,
+        *,
+        top: int = 5,
+        cohort_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The mentee's top mentors (for the mentee themself or a coordinator)."""
+        if principal.subject != mentee_id:
+            principal.require(*COORDINATORS)
+        tenant = principal.tenant
+        async with self.engine.connect() as conn:
+            cohort = await cohort_of(conn, tenant, mentee_id, cohort_id)
+            seen = await mentors_of(conn, tenant, mentee_id)
+            exclude = {(mentee_id, r) for r in seen}
+            pool = await mentee_pool(
+                conn, tenant, cohort, mentee_id, exclude, whole_cohort=True
+            )
+            dismissed = await dismissals(conn, tenant)
+        listed = (
+            await asyncio.to_thread(suggest, pool, mentee_id, top, dismissed)
+            if pool.mentors
+            else []
+        )
+        return {
+            "mentee_id": mentee_id,
+            "cohort_id": cohort,
+            "suggestions": [
+                {
+                    "rank": s.rank,
+                    "mentor_id": s.mentor_id,
+                    "score": s.score,
+                    "summary": s.explanation.summary,
+                    "parts": s.explanation.contract_parts(),
+                }
+                for s in listed
+            ],
+        }
+
+    # -- next best -----------------------------------------------------------------------
+
+    async def offer_next(self, principal: Principal, pairing: Pairing) -> None:
+        """A declined or expired proposal frees the mentee: propose the next best.
+
+        The decline or expiry is already recorded; nothing here may undo it, so a
+        failure is logged rather than raised."""
+        proposal = pairing.proposal
+        if proposal is None or proposal.cohort_id is None:
+            return
+        reason = NEXT_BEST.get(pairing.state)
+        if reason is None:
+            return
+        system = system_principal(pairing.tenant)
+        mentee, cohort = proposal.mentee_id, proposal.cohort_id
+
+        async def attempt() -> str | None:
+            async with self.engine.begin() as conn:
+                await serialise(conn, pairing.tenant, cohort)
+                if await waiting_elsewhere(conn, pairing.tenant, cohort, proposal):
+                    return None
+                # A replacement never repeats any mentor the mentee has had.
+                scope = None if proposal.replaces else cohort
+                exclude = await ruled_out(conn, pairing.tenant, mentee, scope)
+                pool = await mentee_pool(conn, pairing.tenant, cohort, mentee, exclude)
+                best = await self._best(pool, mentee, 1)
+                if not best:
+                    return None
+                return await self._propose(
+                    conn, system, pool, mentee, best[0], proposal.replaces, reason
+                )
+
+        try:
+            offered = await retrying(attempt)
+        except TandemError as exc:
+            log.info("no next best for %s in %s: %s", mentee, cohort, exc)
+            return
+        except Exception:
+            log.exception("next best for %s in %s failed", mentee, cohort)
+            return
+        if offered is None:
+            log.info("no next best mentor left for %s in %s", mentee, cohort)
+
+    # -- re-pairing ----------------------------------------------------------------------
+
+    async def repair(
+        self,
+        principal: Principal,
+        pairing_id: str,
+        reason: str,
+        *,
+        requested_by: str | None = None,
+    ) -> dict[str, Any]:
+        """Ask for a new mentor for a confirmed pairing (coordinator or its mentee);
+        the replacement never repeats a mentor the mentee has had."""
+        tenant = principal.tenant
+
+        async def attempt() -> str:
+            async with self.engine.begin() as conn:
+                current = await self.pairings.pairings.get(
+                    pairing_id, tenant, connection=conn
+                )
+                mentee = current.mentee_id
+                is_mentee = principal.subject == mentee
+                if not is_mentee and not principal.has_role(*COORDINATORS):
+                    raise Forbidden("only a coordinator or the mentee may re-pair")
+                by = requested_by or ("mentee" if is_mentee else "coordinator")
+                current.request_repairing(reason, by)
+                cohort = current.proposal.cohort_id  # type: ignore[union-attr]
+                if cohort is None:
+                    raise MenteeNotInCohort(f"pairing {pairing_id} has no cohort")
+                await serialise(conn, tenant, cohort)
+                if await replacement_open(conn, tenant, pairing_id):
+                    raise RepairUnderway(f"pairing {pairing_id} is being re-paired")
+                exclude = await ruled_out(conn, tenant, mentee)
+                exclude.add((mentee, current.mentor_id))
+                pool = await mentee_pool(conn, tenant, cohort, mentee, exclude)
+                best = await self._best(pool, mentee, 1)
+                if not best:
+                    raise NoMentorLeft(f"no other mentor in {cohort} can take {mentee}")
+                meta = self.metadata_for(principal)
+                await self.pairings.pairings.save(current, meta, connection=conn)
+                return await self._propose(
+                    conn, system_principal(tenant), pool, mentee, best[0],
+                    pairing_id, reason,
+                )  # fmt: skip
+
+        new_id = await retrying(attempt)
+        return await self.pairings.get(principal, new_id)
+
+    async def end_replaced(self, principal: Principal, pairing: Pairing) -> None:
+        """A confirmed replacement ends the pairing it replaces, as rematched."""
+        replaces = pairing.proposal.replaces if pairing.proposal else None
+        if not replaces:
+            return
+        try:
+            await self.pairings.end(
+                system_principal(pairing.tenant), replaces, REMATCHED
+            )
+        except TandemError as exc:  # already ended by hand: nothing left to do
+            log.info("pairing %s not ended on rematch: %s", replaces, exc)
+
+    # -- rotation ------------------------------------------------------------------------
+
+    async def plan_rotation(
+        self,
+        principal: Principal,
+        mentee_id: str,
+        *,
+        cycles: int,
+        cycle_weeks: int,
+        starts_on: date,
+        cohort_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Distinct mentors, best first, none the mentee has had (coordinators)."""
+        principal.require(*COORDINATORS)
+        tenant = principal.tenant
+        async with self.engine.connect() as conn:
+            cohort = await cohort_of(conn, tenant, mentee_id, cohort_id)
+            exclude = await ruled_out(conn, tenant, mentee_id)
+            pool = await mentee_pool(conn, tenant, cohort, mentee_id, exclude)
+        best = await self._best(pool, mentee_id, cycles)
+        if len(best) < cycles:
+            raise NotEnoughMentors(
+                f"{len(best)} suitable mentor(s) with a free seat in {cohort}, "
+                f"fewer than the {cycles} cycles asked for",
+                available=len(best),
+                cycles=cycles,
+            )
+        plan = RotationPlan.plan(
+            tenant,
+            str(uuid.uuid4()),
+            mentee_id,
+            [b.mentor_id for b in best],
+            starts_on=starts_on,
+            cycle_weeks=cycle_weeks,
+            cohort_id=cohort,
+        )
+        (recorded,) = await self.plans.save(plan, self.metadata_for(principal))
+        assert plan.planned is not None
+        return _plan_view(plan.planned, recorded.time.isoformat())
+
+    async def rotation(self, principal: Principal, mentee_id: str) -> dict[str, Any]:
+        """The mentee's latest rotation plan."""
+        if principal.subject != mentee_id:
+            principal.require(*COORDINATORS, Role.SPONSOR)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT * FROM rotation_plans WHERE tenant = :t AND "
+                        "mentee_id = :e ORDER BY seq DESC LIMIT 1"
+                    ),
+                    {"t": principal.tenant, "e": mentee_id},
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no rotation plan for {mentee_id}")
+        planned = m.RotationPlanned(
+            plan_id=row.plan_id,
+            mentee_id=row.mentee_id,
+            cohort_id=row.cohort_id,
+            cycles=json.loads(row.cycles),
+        )
+        return _plan_view(planned, row.planned_at)
+
+    # -- shared --------------------------------------------------------------------------
+
+    async def _best(self, pool: Pool, mentee_id: str, limit: int) -> list[Ranked]:
+        if not pool.mentors:
+            return []
+        return await asyncio.to_thread(best_mentors, pool, mentee_id, limit)
+
+    async def _propose(
+        self,
+        conn: AsyncConnection,
+        system: Principal,
+        pool: Pool,
+        mentee_id: str,
+        best: Ranked,
+        replaces: str | None,
+        reason: str,
+    ) -> str:
+        pairing_id = str(uuid.uuid4())
+        proposal = Pairing.propose(
+            system.tenant,
+            m.PairingProposed(
+                pairing_id=pairing_id,
+                cohort_id=pool.cohort_id,
+                mentor_id=best.mentor_id,
+                mentee_id=mentee_id,
+                programme_type=pool.programme_type,
+                score=min(1.0, max(0.0, best.score)),
+                parts=[m.ScorePart(**p) for p in best.explanation.contract_parts()],
+                expires_at=datetime.now(UTC) + self.ttl,
+                replaces=replaces,
+                reason=reason,
+            ),
+        )
+        await self.pairings.pairings.save(
+            proposal, self.metadata_for(system), connection=conn
+        )
+        return pairing_id
+
+
+def _plan_view(planned: m.RotationPlanned, planned_at: str) -> dict[str, Any]:
+    return {
+        "plan_id": planned.plan_id,
+        "mentee_id": planned.mentee_id,
+        "cohort_id": planned.cohort_id,
+        "planned_at": planned_at,
+        "cycles": [c.model_dump(mode="json") for c in planned.cycles],
+    }
