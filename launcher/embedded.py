@@ -41,6 +41,7 @@ def build_platform(data_dir: str | Path) -> FastAPI:
 
     platform = FastAPI(title="Tandem (embedded)", lifespan=lifespan)
     platform.state.services = list(apps)
+    platform.state.apps = apps
     platform.state.bus = bus
 
     @platform.get("/")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
+from sqlalchemy import text
 
 from chassis.auth.tokens import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
@@ -45,4 +49,20 @@ async def test_embedded_platform_serves_the_services(tmp_path):
             pid = created.json()["person_id"]
             got = await c.get(f"/profiles/people/{pid}", headers=headers)
             assert got.json()["given_name"] == "Demo"
+            # The in-process bus carries profiles' events to matching's candidate view.
+            matching = app.state.apps["matching"].state.runtime.engine
+            deadline = time.monotonic() + 10
+            seen = 0
+            while not seen and time.monotonic() < deadline:
+                async with matching.connect() as conn:
+                    seen = (
+                        await conn.execute(
+                            text(
+                                "SELECT count(*) FROM candidates WHERE person_id = :p"
+                            ),
+                            {"p": pid},
+                        )
+                    ).scalar_one()
+                await asyncio.sleep(0.05)
+            assert seen == 1
     assert (tmp_path / "data" / "profiles.db").exists()
