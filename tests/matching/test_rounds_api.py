@@ -240,3 +240,34 @@ async def test_nothing_to_match_is_a_typed_error(matching, client):
         "/rounds", json={"cohort_id": cohort, "mode": "fastest"}, headers=COORDINATOR
     )
     assert bad.status_code == 422 and bad.json()["code"] == "ValidationError"
+
+
+async def test_a_fair_round_reports_each_group_and_suppresses_small_ones(
+    matching, client
+):
+    app, c = matching
+    org = await build_cohort(client)
+    await until_seen(app, org["cohort"], 6)
+    started = await c.post(
+        "/rounds?wait=true",
+        json={
+            "cohort_id": org["cohort"],
+            "fairness": {
+                "group_by": "business_unit",
+                "min_ratio": 0.8,
+                "min_group_size": 5,
+            },
+        },
+        headers=COORDINATOR,
+    )
+    result = started.json()
+    assert result["status"] == "completed", result
+    fairness = result["fairness"]
+    assert (fairness["group_by"], fairness["min_ratio"]) == ("business_unit", 0.8)
+    # Four mentees in one unit: a group under five is reported as suppressed, with
+    # none of its figures (they would single people out).
+    assert [g["group"] for g in fairness["groups"]] == ["Retail"]
+    (retail,) = fairness["groups"]
+    assert retail["suppressed"] is True and retail["size"] == 4
+    assert not {"mean", "match_rate", "p50"} & set(retail)
+    assert result["proposed"] == 3
