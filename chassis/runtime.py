@@ -65,15 +65,17 @@ class ServiceRuntime:
             source=f"tandem/{self.name}",
             translate=translate,
         )
+        # A service that consumes topics has a consumer group; its handlers may be
+        # added after construction (``consumer.handlers``), before ``start``.
         self.consumer = (
             ConsumerRunner(
                 name=f"tandem.{self.name}",
                 topics=list(consumes),
                 engine=self.engine,
                 transport=self.transport,
-                handlers=handlers,
+                handlers=handlers or {},
             )
-            if handlers
+            if consumes
             else None
         )
         self._setup = setup

@@ -1,0 +1,79 @@
+"""The relationship and its learning contract."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from chassis.events import ContractValue, EventPayload, EventRegistry
+
+registry = EventRegistry()
+
+RelationshipKind = Literal["standard", "reverse", "external", "group"]
+ConclusionReason = Literal["completed", "rematched", "withdrawn"]
+
+
+@registry.register
+class RelationshipStarted(EventPayload):
+    """A confirmed pairing became a relationship (one per pairing, exactly once)."""
+
+    relationship_id: str
+    pairing_id: str
+    mentor_id: str
+    mentee_id: str
+    cohort_id: str | None = None
+    kind: RelationshipKind = "standard"
+    starts_on: date
+    planned_end_on: date
+
+
+class Cadence(ContractValue):
+    every_days: int = Field(ge=1, le=90, description="e.g. 14 for every two weeks")
+    minutes: int = Field(ge=15, le=480)
+
+
+@registry.register
+class ContractDrafted(EventPayload):
+    """A new version of the learning contract; both sides must sign it again."""
+
+    relationship_id: str
+    version: int = Field(ge=1)
+    cadence: Cadence
+    hours_per_month: int = Field(ge=0, le=100)
+    objectives: int = Field(
+        ge=0, description="how many objectives (their text stays private)"
+    )
+
+
+@registry.register
+class ContractSigned(EventPayload):
+    relationship_id: str
+    version: int
+    person_id: str
+
+
+@registry.register
+class ContractInForce(EventPayload):
+    """Both sides signed this version: sessions can be held under it."""
+
+    relationship_id: str
+    version: int
+
+
+@registry.register
+class RelationshipPaused(EventPayload):
+    relationship_id: str
+    until: date | None = None
+
+
+@registry.register
+class RelationshipResumed(EventPayload):
+    relationship_id: str
+
+
+@registry.register
+class RelationshipConcluded(EventPayload):
+    relationship_id: str
+    reason: ConclusionReason

@@ -1,0 +1,1 @@
+"""The sessions service: the mentoring relationship from contract to debrief."""

@@ -1,0 +1,1 @@
+"""The sessions domain: relationships, contracts, sessions, milestones, notes. No framework."""

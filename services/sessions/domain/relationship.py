@@ -1,0 +1,183 @@
+"""A mentoring relationship: started from a confirmed pairing, run under a learning
+contract both people sign, paused, resumed and concluded."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from chassis.aggregate import Aggregate
+from chassis.errors import DomainError, Forbidden
+from contracts.sessions import relationships as r
+from services.sessions.domain import events as ev
+
+ACTIVE, PAUSED, CONCLUDED = "active", "paused", "concluded"
+
+
+class InvalidTransition(DomainError):
+    code = "InvalidTransition"
+    title = "Not allowed in the relationship's current state"
+
+
+class ContractNotInForce(DomainError):
+    code = "ContractNotInForce"
+    title = "The learning contract is not signed by both sides"
+
+
+class NotAParty(Forbidden):
+    code = "NotAParty"
+    title = "Only the mentor and the mentee of this relationship may do this"
+
+
+class Relationship(Aggregate):
+    def initial_state(self) -> None:
+        self.started: r.RelationshipStarted | None = None
+        self.state = ACTIVE
+        self.contract: ev.ContractDrafted | None = None
+        self.signed_by: set[str] = set()
+        self.in_force_version: int | None = None
+
+    @classmethod
+    def start(
+        cls,
+        tenant: str,
+        *,
+        pairing_id: str,
+        mentor_id: str,
+        mentee_id: str,
+        cohort_id: str | None,
+        kind: str,
+        starts_on: date,
+        planned_months: int = 6,
+    ) -> Relationship:
+        """One relationship per confirmed pairing (its id is the pairing's)."""
+        relationship = cls(pairing_id, tenant)
+        relationship.initial_state()
+        relationship._record(
+            r.RelationshipStarted(
+                relationship_id=pairing_id,
+                pairing_id=pairing_id,
+                mentor_id=mentor_id,
+                mentee_id=mentee_id,
+                cohort_id=cohort_id,
+                kind=kind,  # type: ignore[arg-type]
+                starts_on=starts_on,
+                planned_end_on=starts_on + timedelta(days=round(planned_months * 30.4)),
+            )
+        )
+        return relationship
+
+    @property
+    def mentor_id(self) -> str:
+        assert self.started is not None
+        return self.started.mentor_id
+
+    @property
+    def mentee_id(self) -> str:
+        assert self.started is not None
+        return self.started.mentee_id
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        return (self.mentor_id, self.mentee_id)
+
+    @property
+    def contract_in_force(self) -> bool:
+        return (
+            self.in_force_version is not None
+            and self.contract is not None
+            and (self.in_force_version == self.contract.version)
+        )
+
+    def require_party(self, person_id: str) -> None:
+        if person_id not in self.parties:
+            raise NotAParty(f"{person_id} is not part of relationship {self.id}")
+
+    def require_contract(self) -> None:
+        """Sessions are held only under a contract both people signed."""
+        if not self.contract_in_force:
+            raise ContractNotInForce(
+                "both the mentor and the mentee must sign the learning contract first"
+            )
+
+    def _require_open(self) -> None:
+        if self.state == CONCLUDED:
+            raise InvalidTransition(f"relationship {self.id} is concluded")
+
+    def draft_contract(
+        self,
+        by: str,
+        *,
+        cadence: r.Cadence,
+        hours_per_month: int,
+        objectives: int,
+        terms_text_id: str | None,
+    ) -> None:
+        """Either side proposes the contract (or a change); both must sign it again."""
+        self.require_party(by)
+        self._require_open()
+        version = (self.contract.version + 1) if self.contract else 1
+        self._record(
+            ev.ContractDrafted(
+                relationship_id=self.id,
+                version=version,
+                cadence=cadence,
+                hours_per_month=hours_per_month,
+                objectives=objectives,
+                terms_text_id=terms_text_id,
+            )
+        )
+
+    def sign(self, person_id: str, version: int) -> None:
+        self.require_party(person_id)
+        self._require_open()
+        if self.contract is None or version != self.contract.version:
+            raise InvalidTransition(
+                f"version {version} is not the current draft of the contract"
+            )
+        if person_id in self.signed_by:
+            return
+        self._record(
+            r.ContractSigned(
+                relationship_id=self.id, version=version, person_id=person_id
+            )
+        )
+        if self.signed_by == set(self.parties):
+            self._record(r.ContractInForce(relationship_id=self.id, version=version))
+
+    def pause(self, until: date | None = None) -> None:
+        if self.state != ACTIVE:
+            raise InvalidTransition(f"relationship {self.id} is {self.state}")
+        self._record(r.RelationshipPaused(relationship_id=self.id, until=until))
+
+    def resume(self) -> None:
+        if self.state != PAUSED:
+            raise InvalidTransition(f"relationship {self.id} is {self.state}")
+        self._record(r.RelationshipResumed(relationship_id=self.id))
+
+    def conclude(self, reason: str) -> None:
+        self._require_open()
+        self._record(r.RelationshipConcluded(relationship_id=self.id, reason=reason))  # type: ignore[arg-type]
+
+    # -- state ----------------------------------------------------------------------
+
+    def when_RelationshipStarted(self, e: r.RelationshipStarted) -> None:
+        self.started = e
+
+    def when_ContractDrafted(self, e: ev.ContractDrafted) -> None:
+        self.contract = e
+        self.signed_by = set()
+
+    def when_ContractSigned(self, e: r.ContractSigned) -> None:
+        self.signed_by.add(e.person_id)
+
+    def when_ContractInForce(self, e: r.ContractInForce) -> None:
+        self.in_force_version = e.version
+
+    def when_RelationshipPaused(self, _e: r.RelationshipPaused) -> None:
+        self.state = PAUSED
+
+    def when_RelationshipResumed(self, _e: r.RelationshipResumed) -> None:
+        self.state = ACTIVE
+
+    def when_RelationshipConcluded(self, _e: r.RelationshipConcluded) -> None:
+        self.state = CONCLUDED

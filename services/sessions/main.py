@@ -1,0 +1,62 @@
+"""Composition root of the sessions service: ``uvicorn --factory services.sessions.main:build_app``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.http import create_app, metadata_for
+from chassis.messaging import Transport, topic_for
+from chassis.runtime import ServiceRuntime
+from services.sessions import development, meetings, notes, texts, views
+from services.sessions.api.relationships import router as relationships_router
+from services.sessions.relationships import Relationships
+from services.sessions.settings import Settings
+
+__all__ = ["Settings", "build_app"]
+VERSION = "0.1.0"
+PARTS = (meetings, notes, development)
+
+
+def build_app(
+    settings: Settings | None = None, *, transport: Transport | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    setups = []
+
+    async def setup(engine: AsyncEngine) -> None:
+        await views.create_schema(engine)
+        await texts.create_schema(engine)
+        for extra in setups:
+            await extra(engine)
+
+    runtime = ServiceRuntime(
+        settings,
+        transport=transport,
+        consumes=[topic_for("matching"), topic_for("profiles")],
+        setup=setup,
+    )
+    relationships = Relationships(runtime, metadata_for=metadata_for)
+    assert runtime.consumer is not None
+    runtime.consumer.handlers.update(
+        {
+            "PairingConfirmed": relationships.on_pairing_confirmed,
+            "PairingEnded": relationships.on_pairing_ended,
+        }
+    )
+    app = create_app(
+        settings,
+        title="Tandem sessions",
+        version=VERSION,
+        description="The mentoring relationship: contract, sessions, milestones, notes, "
+        "check-ins, feedback, rotations, calendar.",
+        routers=[relationships_router, *(part.router for part in PARTS)],
+        readiness_checks=runtime.readiness_checks(),
+        lifespan=runtime.lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.relationships = relationships
+    app.state.schema_setups = setups
+    for part in PARTS:
+        part.install(app, runtime, relationships)
+    return app

@@ -1,0 +1,228 @@
+"""``Relationships``: start one per confirmed pairing, run the learning contract,
+pause, resume, conclude; and who may see what of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.auth.principal import Principal, Role, system_principal
+from chassis.envelope import Envelope
+from chassis.errors import ConcurrencyConflict, Forbidden, NotFound
+from chassis.events import EventMetadata
+from chassis.repository import Repository, retrying
+from chassis.runtime import ServiceRuntime
+from contracts.sessions.relationships import Cadence
+from services.sessions import texts
+from services.sessions.domain.events import registry
+from services.sessions.domain.relationship import Relationship
+from services.sessions.views import RelationshipsProjection, relationship_view
+
+OVERSEERS = (Role.ADMIN, Role.COORDINATOR, Role.SPONSOR)
+MetadataFor = Callable[[Principal], EventMetadata]
+
+
+class Relationships:
+    def __init__(self, runtime: ServiceRuntime, *, metadata_for: MetadataFor) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.metadata_for = metadata_for
+        self.repo = Repository(
+            runtime.store,
+            registry,
+            Relationship,
+            projections=[RelationshipsProjection()],
+        )
+        self.repo.on_saved.append(lambda _events: runtime.relay.notify())
+
+    # -- from matching ------------------------------------------------------------------
+
+    async def on_pairing_confirmed(self, env: Envelope, conn: AsyncConnection) -> None:
+        """Start the relationship, in the consumer's transaction (so exactly once)."""
+        d = env.data
+        if (
+            await self.repo.find(d["pairing_id"], env.tenant, connection=conn)
+            is not None
+        ):
+            return  # already started (a replay of an earlier delivery)
+        relationship = Relationship.start(
+            env.tenant,
+            pairing_id=d["pairing_id"],
+            mentor_id=d["mentor_id"],
+            mentee_id=d["mentee_id"],
+            cohort_id=d.get("cohort_id"),
+            kind=d.get("programme_type", "standard"),
+            starts_on=env.time.date(),
+        )
+        meta = EventMetadata(
+            tenant=env.tenant,
+            actor="matching",
+            correlation_id=env.correlation_id,
+            causation_id=env.id,
+            traceparent=env.traceparent,
+        )
+        await self.repo.save(relationship, meta, connection=conn)
+
+    async def on_pairing_ended(self, env: Envelope, conn: AsyncConnection) -> None:
+        relationship = await self.repo.find(
+            env.data["pairing_id"], env.tenant, connection=conn
+        )
+        if relationship is None or relationship.state == "concluded":
+            return
+        reason = "rematched" if env.data.get("reason") == "rematched" else "completed"
+        relationship.conclude(reason)
+        await self.repo.save(
+            relationship,
+            self.metadata_for(system_principal(env.tenant)),
+            connection=conn,
+        )
+
+    # -- commands ---------------------------------------------------------------------
+
+    async def change(
+        self,
+        principal: Principal,
+        relationship_id: str,
+        decide: Callable[[Relationship, AsyncConnection], Any],
+    ) -> Relationship:
+        """Load, decide, save in one transaction; retried when another writer won."""
+
+        async def attempt() -> Relationship:
+            async with self.engine.begin() as conn:
+                relationship = await self.load(principal, relationship_id, conn)
+                outcome = decide(relationship, conn)
+                if hasattr(outcome, "__await__"):
+                    await outcome
+                await self.repo.save(
+                    relationship, self.metadata_for(principal), connection=conn
+                )
+                return relationship
+
+        return await retrying(attempt)
+
+    async def load(
+        self,
+        principal: Principal,
+        relationship_id: str,
+        conn: AsyncConnection | None = None,
+    ) -> Relationship:
+        """The relationship, if the principal is one of its people or oversees it."""
+        relationship = await self.repo.find(
+            relationship_id, principal.tenant, connection=conn
+        )
+        if relationship is None or not (
+            principal.subject in relationship.parties or principal.has_role(*OVERSEERS)
+        ):
+            raise NotFound(f"relationship {relationship_id} not found")
+        return relationship
+
+    async def draft_contract(
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        cadence: Cadence,
+        hours_per_month: int,
+        objectives: list[str],
+        terms: str | None,
+    ) -> dict[str, Any]:
+        async def decide(rel: Relationship, conn: AsyncConnection) -> None:
+            rel.require_party(principal.subject)
+            body = "\n".join(["Objectives:", *objectives, "", terms or ""]).strip()
+            text_id = await texts.put(conn, principal.tenant, principal.subject, body)
+            rel.draft_contract(
+                principal.subject,
+                cadence=cadence,
+                hours_per_month=hours_per_month,
+                objectives=len(objectives),
+                terms_text_id=text_id,
+            )
+
+        await self.change(principal, relationship_id, decide)
+        return await self.get(principal, relationship_id)
+
+    async def sign(
+        self, principal: Principal, relationship_id: str, version: int
+    ) -> dict[str, Any]:
+        await self.change(
+            principal,
+            relationship_id,
+            lambda rel, _c: rel.sign(principal.subject, version),
+        )
+        return await self.get(principal, relationship_id)
+
+    async def pause(
+        self, principal: Principal, relationship_id: str, until: date | None
+    ) -> None:
+        await self._party_or_coordinator(principal, relationship_id)
+        await self.change(principal, relationship_id, lambda rel, _c: rel.pause(until))
+
+    async def resume(self, principal: Principal, relationship_id: str) -> None:
+        await self._party_or_coordinator(principal, relationship_id)
+        await self.change(principal, relationship_id, lambda rel, _c: rel.resume())
+
+    async def conclude(
+        self, principal: Principal, relationship_id: str, reason: str
+    ) -> None:
+        principal.require(Role.ADMIN, Role.COORDINATOR)
+        await self.change(
+            principal, relationship_id, lambda rel, _c: rel.conclude(reason)
+        )
+
+    async def _party_or_coordinator(
+        self, principal: Principal, relationship_id: str
+    ) -> None:
+        rel = await self.load(principal, relationship_id)
+        if principal.subject not in rel.parties and not principal.has_role(
+            Role.ADMIN, Role.COORDINATOR
+        ):
+            raise Forbidden("only the pair or a coordinator may do this")
+
+    # -- queries -----------------------------------------------------------------------
+
+    async def get(self, principal: Principal, relationship_id: str) -> dict[str, Any]:
+        rel = await self.load(principal, relationship_id)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT * FROM relationships WHERE relationship_id = :r"),
+                    {"r": relationship_id},
+                )
+            ).first()
+            view = relationship_view(row)
+            if principal.subject in rel.parties and rel.contract is not None:
+                view["contract"]["terms"] = await texts.get(
+                    conn, rel.contract.terms_text_id
+                )
+        return view
+
+    async def list(
+        self, principal: Principal, person_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        if not principal.has_role(*OVERSEERS):
+            if person_id not in (None, principal.subject):
+                raise Forbidden("you may list only your own relationships")
+            person_id = principal.subject
+        where, params = ["tenant = :t"], {"t": principal.tenant}
+        if person_id:
+            where.append("(mentor_id = :p OR mentee_id = :p)")
+            params["p"] = person_id
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    f"SELECT * FROM relationships WHERE {' AND '.join(where)} ORDER BY starts_on, relationship_id"
+                ),
+                params,
+            )
+            return [relationship_view(r) for r in rows]
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+__all__ = ["ConcurrencyConflict", "Relationships"]
