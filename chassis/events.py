@@ -74,6 +74,19 @@ class EventRegistry:
         self._models[model.event_type] = model
         return model
 
+    def override(self, model: type[EventPayload]) -> type[EventPayload]:
+        """Register the stored variant of an event whose published model is registered.
+
+        A service may store more than it publishes (private references); the stored
+        variant subclasses the published model and replaces it in the service's own
+        registry. Usable as a class decorator.
+        """
+        existing = self._models.get(model.event_type)
+        if existing is not None and not issubclass(model, existing):
+            raise ValueError(f"{model.__name__} must extend {existing.__name__}")
+        self._models[model.event_type] = model
+        return model
+
     def register_all(self, *models: type[EventPayload]) -> None:
         for model in models:
             self.register(model)
