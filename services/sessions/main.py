@@ -9,8 +9,8 @@ from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from services.sessions import development, meetings, notes, texts, views
-from services.sessions.publication import publication
 from services.sessions.api.relationships import router as relationships_router
+from services.sessions.publication import publication
 from services.sessions.relationships import Relationships
 from services.sessions.settings import Settings
 
