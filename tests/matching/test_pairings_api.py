@@ -6,7 +6,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -14,29 +13,10 @@ from chassis.auth.principal import system_principal
 from chassis.http import metadata_for
 from contracts import matching as m
 from services.matching.domain.pairing import Pairing
-from services.matching.main import build_app
-from services.matching.settings import Settings
 from tests.profiles.conftest import OTHER_TENANT, token
 
 pytestmark = pytest.mark.kafka
 COORDINATOR = token("acme", "coordinator")
-
-
-@pytest.fixture
-async def matching(postgres_server, kafka_bootstrap):
-    app = build_app(
-        Settings(
-            environment="test",
-            database_url=postgres_server.create_database(),
-            kafka_bootstrap_servers=kafka_bootstrap,
-        )
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://matching"
-        ) as c:
-            yield app, c
 
 
 async def propose(app, *, expires_in=timedelta(days=7)) -> tuple[str, str, str]:

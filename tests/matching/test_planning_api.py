@@ -17,8 +17,7 @@ from tests.matching import test_rounds_api as rounds_tests
 from tests.profiles.conftest import COORDINATOR, OTHER_TENANT, token
 
 kafka = pytest.mark.kafka
-# The matching app and its client, and the cohort the rounds tests pair.
-matching = rounds_tests.matching
+# The cohort the rounds tests pair.
 build_cohort, until_seen = rounds_tests.build_cohort, rounds_tests.until_seen
 
 

@@ -6,12 +6,9 @@ import asyncio
 import time
 from collections import Counter
 
-import httpx
 import pytest
 from sqlalchemy import text
 
-from services.matching.main import build_app
-from services.matching.settings import Settings
 from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person, token
 
 pytestmark = pytest.mark.kafka
@@ -34,23 +31,6 @@ INTAKE = {
     "preferred_formats": ["one_to_one"],
     "hours_per_month": 4,
 }
-
-
-@pytest.fixture
-async def matching(postgres_server, kafka_bootstrap):
-    app = build_app(
-        Settings(
-            environment="test",
-            database_url=postgres_server.create_database(),
-            kafka_bootstrap_servers=kafka_bootstrap,
-        )
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://matching"
-        ) as c:
-            yield app, c
 
 
 async def build_cohort(client) -> dict:

@@ -12,6 +12,7 @@ from chassis.auth.tokens import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
 from services.profiles.main import build_app
 from services.profiles.settings import Settings
+from tests.apps import serving
 
 
 def token(
@@ -64,15 +65,14 @@ async def app(postgres_server, kafka_bootstrap):
         service_name="profiles",
     )
     app = build_app(settings)
-    async with app.router.lifespan_context(app):
+    async with serving(app, "profiles") as c:
+        app.state.test_client = c
         yield app
 
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://profiles") as c:
-        yield c
+    yield app.state.test_client
 
 
 @pytest.fixture
