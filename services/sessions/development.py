@@ -1,13 +1,370 @@
-"""Part of the sessions service, being built (see main.py's install hooks)."""
+"""Development in a relationship: milestones (with certificates), check-ins,
+rotations and escalations. ``Development`` is the application (routes in
+``api/development.py``, current state in ``development_views.py``).
+
+Each milestone, check-in, rotation and escalation is its own stream. Free text goes to
+``private_texts`` and is shown to the pair and coordinators (an escalation's words to
+whoever raised it and coordinators)."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-router = APIRouter()
+from chassis.aggregate import Aggregate
+from chassis.auth.principal import Principal
+from chassis.errors import Forbidden, NotFound
+from chassis.repository import Repository, retrying
+from services.sessions import texts
+from services.sessions.api.development import router
+from services.sessions.development_views import (
+    COORDINATING,
+    DevelopmentProjection,
+    create_schema,
+    item_view,
+)
+from services.sessions.domain.checkin import CheckIn, Escalation
+from services.sessions.domain.events import registry
+from services.sessions.domain.milestone import Milestone
+from services.sessions.domain.relationship import Relationship
+from services.sessions.domain.rotation import Rotation
+from services.sessions.relationships import OVERSEERS, Relationships, today
+
+if TYPE_CHECKING:
+    from services.sessions.api.development import (
+        CheckInIn,
+        DebriefIn,
+        EscalationIn,
+        MilestoneIn,
+        ResolutionIn,
+        RotationIn,
+    )
+
+__all__ = ["Development", "install", "router"]
 
 
-def install(app: Any, runtime: Any, relationships: Any) -> None:
-    """Add this part's application object, consumer handlers and schema to the app."""
+def install(app: Any, runtime: Any, relationships: Relationships) -> None:
+    """Add the development application and its table to the app."""
+    app.state.development = Development(runtime, relationships)
+    app.state.schema_setups.append(create_schema)
+
+
+Decision = Callable[[AsyncConnection], Awaitable[Aggregate]]
+
+
+class Development:
+    def __init__(self, runtime: Any, relationships: Relationships) -> None:
+        self.engine = runtime.engine
+        self.relationships = relationships
+        projection = DevelopmentProjection()
+        self.repos: dict[type[Aggregate], Repository[Any]] = {}
+        for kind in (Milestone, Rotation, CheckIn, Escalation):
+            repo: Repository[Any] = Repository(
+                runtime.store, registry, kind, projections=[projection]
+            )
+            repo.on_saved.append(lambda _events: runtime.relay.notify())
+            self.repos[kind] = repo
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    async def _write(self, principal: Principal, decide: Decision) -> str:
+        """Decide and save in one transaction (texts included), retried on conflict."""
+
+        async def attempt() -> str:
+            async with self.engine.begin() as conn:
+                aggregate = await decide(conn)
+                await self.repos[type(aggregate)].save(
+                    aggregate,
+                    self.relationships.metadata_for(principal),
+                    connection=conn,
+                )
+                return aggregate.id
+
+        return await retrying(attempt)
+
+    async def _load(
+        self, principal: Principal, kind: type[Aggregate], item_id: str, conn: Any
+    ) -> tuple[Any, Relationship]:
+        """The item and its relationship, if the principal may see that relationship."""
+        item = await self.repos[kind].find(item_id, principal.tenant, connection=conn)
+        if item is None:
+            raise NotFound(f"{kind.stream_type} {item_id} not found")
+        rel = await self.relationships.load(principal, item.relationship_id, conn)
+        return item, rel
+
+    async def _member(
+        self, principal: Principal, relationship_id: str, conn: AsyncConnection
+    ) -> Relationship:
+        """The relationship, when the principal is one of the pair or coordinates."""
+        rel = await self.relationships.load(principal, relationship_id, conn)
+        _require_member(principal, rel)
+        return rel
+
+    # -- milestones -----------------------------------------------------------------
+
+    async def set_milestone(
+        self, principal: Principal, relationship_id: str, body: MilestoneIn
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Milestone:
+            rel = await self._member(principal, relationship_id, conn)
+            rel.require_contract()
+            assert rel.contract is not None
+            return Milestone.set(
+                str(uuid.uuid4()),
+                principal.tenant,
+                relationship_id=relationship_id,
+                mentee_id=rel.mentee_id,
+                objective_index=body.objective_index,
+                objectives=rel.contract.objectives,
+                due_on=body.due_on,
+                criteria=body.criteria,
+                label_text_id=await _put(conn, principal, body.label) or "",
+                criteria_text_id=await _put(
+                    conn,
+                    principal,
+                    "\n".join(c.strip() for c in body.criteria if c.strip()),
+                )
+                or "",
+                today=today(),
+            )
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    async def change_milestone(
+        self, principal: Principal, milestone_id: str, status: str
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Milestone:
+            milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
+            _require_member(principal, rel)
+            if status == "missed":
+                milestone.miss(today())
+            else:
+                milestone.progress(status)  # type: ignore[arg-type]
+            return milestone
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    async def achieve(
+        self, principal: Principal, milestone_id: str, evidence: str
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Milestone:
+            milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
+            _require_member(principal, rel)
+            milestone.achieve(
+                principal.subject,
+                mentor_id=rel.mentor_id,
+                is_coordinator=principal.has_role(*COORDINATING),
+                evidence_text_id=await _put(conn, principal, evidence),
+                achieved_on=today(),
+            )
+            return milestone
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    async def certificate(
+        self, principal: Principal, milestone_id: str
+    ) -> dict[str, Any]:
+        """A certificate-ready record: ids, label, dates, who confirmed; no names."""
+        async with self.engine.connect() as conn:
+            milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
+            achieved = milestone.require_achieved()
+            assert milestone.set_event is not None
+            label = await texts.get(conn, milestone.set_event.label_text_id)
+        return {
+            "milestone_id": milestone.id,
+            "relationship_id": rel.id,
+            "mentee_id": rel.mentee_id,
+            "mentor_id": rel.mentor_id,
+            "label": label,
+            "objective_index": milestone.set_event.objective_index,
+            "criteria": milestone.set_event.criteria,
+            "due_on": milestone.due_on.isoformat(),
+            "achieved_on": achieved.achieved_on.isoformat(),
+            "on_time": achieved.on_time,
+            "confirmed_by": achieved.confirmed_by,
+            "confirmer_role": achieved.confirmer_role,
+        }
+
+    # -- check-ins ------------------------------------------------------------------
+
+    async def check_in(
+        self, principal: Principal, relationship_id: str, body: CheckInIn
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> CheckIn:
+            rel = await self._member(principal, relationship_id, conn)
+            return CheckIn.record(
+                str(uuid.uuid4()),
+                principal.tenant,
+                relationship_id=rel.id,
+                kind=body.kind,
+                held_on=body.held_on or today(),
+                sponsor_id=body.sponsor_id,
+                alignment=body.alignment,
+                correction_text_id=await _put(conn, principal, body.correction),
+            )
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    # -- rotations ------------------------------------------------------------------
+
+    async def assign_rotation(
+        self, principal: Principal, body: RotationIn
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Rotation:
+            rel = await self._member(principal, body.relationship_id, conn)
+            return Rotation.assign(
+                str(uuid.uuid4()),
+                principal.tenant,
+                relationship_id=rel.id,
+                mentee_id=rel.mentee_id,
+                function=body.function,
+                market=body.market,
+                host_id=body.host_id,
+                starts_on=body.starts_on,
+                ends_on=body.ends_on,
+                project_kind=body.project_kind,
+                project_text_id=await _put(conn, principal, body.project),
+            )
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    async def debrief(
+        self, principal: Principal, rotation_id: str, body: DebriefIn
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Rotation:
+            rotation, rel = await self._load(principal, Rotation, rotation_id, conn)
+            if principal.subject != rel.mentee_id:
+                raise Forbidden("the leader on rotation writes the debrief")
+            rotation.debrief(
+                body.goal_competency_ids, await _put(conn, principal, body.reflection)
+            )
+            return rotation
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    async def complete_rotation(
+        self, principal: Principal, rotation_id: str
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Rotation:
+            rotation, rel = await self._load(principal, Rotation, rotation_id, conn)
+            _require_member(principal, rel)
+            rotation.complete(today())
+            return rotation
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    # -- escalations ----------------------------------------------------------------
+
+    async def escalate(
+        self, principal: Principal, relationship_id: str, body: EscalationIn
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Escalation:
+            rel = await self.relationships.load(principal, relationship_id, conn)
+            return Escalation.raise_concern(
+                str(uuid.uuid4()),
+                principal.tenant,
+                relationship_id=rel.id,
+                by=principal.subject,
+                mentor_id=rel.mentor_id,
+                mentee_id=rel.mentee_id,
+                category=body.category,
+                detail_text_id=await _put(conn, principal, body.detail),
+            )
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    async def resolve(
+        self, principal: Principal, escalation_id: str, body: ResolutionIn
+    ) -> dict[str, Any]:
+        async def decide(conn: AsyncConnection) -> Escalation:
+            escalation, _rel = await self._load(
+                principal, Escalation, escalation_id, conn
+            )
+            escalation.resolve(
+                principal.subject,
+                is_coordinator=principal.has_role(*COORDINATING),
+                outcome=body.outcome,
+                note_text_id=await _put(conn, principal, body.note),
+            )
+            return escalation
+
+        return await self.item(principal, await self._write(principal, decide))
+
+    # -- queries --------------------------------------------------------------------
+
+    async def item(
+        self, principal: Principal, item_id: str, kind: str | None = None
+    ) -> dict[str, Any]:
+        found = await self._rows(principal, "item_id = :i", {"i": item_id})
+        if not found or kind not in (None, found[0]["kind"]):
+            raise NotFound(f"{item_id} not found")
+        return found[0]
+
+    async def listed(
+        self, principal: Principal, kind: str, relationship_id: str
+    ) -> list[dict[str, Any]]:
+        await self.relationships.load(principal, relationship_id)
+        return await self._rows(
+            principal,
+            "kind = :k AND relationship_id = :r",
+            {"k": kind, "r": relationship_id},
+        )
+
+    async def escalations(
+        self, principal: Principal, state: str | None
+    ) -> list[dict[str, Any]]:
+        """Coordinators see every escalation in their tenant; others those they raised."""
+        where, params = "kind = 'escalation'", {"s": state, "p": principal.subject}
+        if state:
+            where += " AND state = :s"
+        if not principal.has_role(*COORDINATING):
+            where += " AND owner_id = :p"
+        return await self._rows(principal, where, params)
+
+    async def _rows(
+        self, principal: Principal, where: str, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT * FROM development_items WHERE tenant = :t AND {where}"
+                        " ORDER BY recorded_at, item_id"
+                    ),
+                    {**params, "t": principal.tenant},
+                )
+            ).all()
+            out, rels = [], {}
+            for row in rows:
+                if row.relationship_id not in rels:  # each relationship rebuilt once
+                    rels[row.relationship_id] = await self.relationships.repo.find(
+                        row.relationship_id, principal.tenant, connection=conn
+                    )
+                rel = rels[row.relationship_id]
+                if rel is None or not _may_see(principal, rel):
+                    continue
+                out.append(await item_view(conn, principal, rel, row))
+        return out
+
+
+async def _put(
+    conn: AsyncConnection, principal: Principal, words: str | None
+) -> str | None:
+    """Keep non-blank text privately; its id (or None) goes into the event."""
+    words = (words or "").strip()
+    if not words:
+        return None
+    return await texts.put(conn, principal.tenant, principal.subject, words)
+
+
+def _may_see(principal: Principal, rel: Relationship) -> bool:
+    return principal.subject in rel.parties or principal.has_role(*OVERSEERS)
+
+
+def _require_member(principal: Principal, rel: Relationship) -> None:
+    if principal.subject not in rel.parties and not principal.has_role(*COORDINATING):
+        raise Forbidden("only the pair or a coordinator may do this")

@@ -1,13 +1,333 @@
-"""Part of the sessions service, being built (see main.py's install hooks)."""
+"""Sessions of a relationship: schedule (in both people's windows, never double
+booked), reschedule, agenda, held, cancelled, missed; free slots; cadence adherence.
+
+Each session is its own stream referring to its relationship; ``bookings`` keeps the
+current state the overlap checks read, in the same transaction as the events.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-router = APIRouter()
+from chassis.auth.principal import Principal, Role
+from chassis.envelope import Envelope
+from chassis.errors import NotFound
+from chassis.messaging import Handler
+from chassis.repository import Repository, retrying
+from chassis.runtime import ServiceRuntime
+from services.sessions import bookings, calendar, texts
+from services.sessions.api.meetings import router
+from services.sessions.domain.events import registry
+from services.sessions.domain.meeting import (
+    NotAllowed,
+    Session,
+    cadence_adherence,
+    suggest_slots,
+)
+from services.sessions.domain.relationship import Relationship
+from services.sessions.relationships import Relationships
+
+if TYPE_CHECKING:
+    from services.sessions.api.meetings import (
+        CancelIn,
+        HeldIn,
+        RescheduleIn,
+        ScheduleIn,
+    )
+
+__all__ = ["Meetings", "install", "router"]
 
 
-def install(app: Any, runtime: Any, relationships: Any) -> None:
+class Meetings:
+    def __init__(self, runtime: ServiceRuntime, relationships: Relationships) -> None:
+        self.engine = runtime.engine
+        self.relationships = relationships
+        self.repo = Repository(
+            runtime.store,
+            registry,
+            Session,
+            projections=[bookings.SessionsProjection()],
+        )
+        self.repo.on_saved.append(lambda _events: runtime.relay.notify())
+
+    # -- commands --------------------------------------------------------------------
+
+    @staticmethod
+    def _require_actor(principal: Principal, rel: Relationship) -> None:
+        if principal.subject not in rel.parties and not principal.has_role(
+            Role.ADMIN, Role.COORDINATOR
+        ):
+            raise NotAllowed("only the pair or a coordinator may do this")
+
+    async def schedule(
+        self, principal: Principal, relationship_id: str, body: ScheduleIn
+    ) -> dict[str, Any]:
+        session_id = str(uuid.uuid4())
+        start = body.starts_at.astimezone(UTC)
+        end = start + timedelta(minutes=body.minutes)
+
+        async def attempt() -> None:
+            async with self.engine.begin() as conn:
+                rel = await self.relationships.load(principal, relationship_id, conn)
+                self._require_actor(principal, rel)
+                busy = await bookings.busy(conn, rel, start, end)
+                windows = None
+                if not body.outside_availability:
+                    windows = await bookings.availability(conn, rel)
+                agenda_id = None
+                if body.agenda:
+                    agenda_id = await texts.put(
+                        conn, principal.tenant, principal.subject, body.agenda
+                    )
+                session = Session.schedule(
+                    rel,
+                    session_id=session_id,
+                    by=principal.subject,
+                    starts_at=start,
+                    minutes=body.minutes,
+                    format=body.format,
+                    busy=busy,
+                    availability=windows,
+                    agenda_text_id=agenda_id,
+                )
+                await self._save(principal, session, conn)
+
+        await retrying(attempt)
+        return await self.get(principal, session_id)
+
+    async def _save(
+        self, principal: Principal, session: Session, conn: AsyncConnection
+    ) -> None:
+        meta = self.relationships.metadata_for(principal)
+        await self.repo.save(session, meta, connection=conn)
+
+    async def change(
+        self,
+        principal: Principal,
+        session_id: str,
+        decide: Callable[[Session, Relationship, AsyncConnection], Any],
+    ) -> dict[str, Any]:
+        """Load the session and its relationship, decide, save; one transaction."""
+
+        async def attempt() -> None:
+            async with self.engine.begin() as conn:
+                session = await self.repo.find(
+                    session_id, principal.tenant, connection=conn
+                )
+                if session is None:
+                    raise NotFound(f"session {session_id} not found")
+                rel = await self.relationships.load(
+                    principal, session.relationship_id, conn
+                )
+                self._require_actor(principal, rel)
+                outcome = decide(session, rel, conn)
+                if hasattr(outcome, "__await__"):
+                    await outcome
+                await self._save(principal, session, conn)
+
+        await retrying(attempt)
+        return await self.get(principal, session_id)
+
+    async def reschedule(
+        self, principal: Principal, session_id: str, body: RescheduleIn
+    ) -> dict[str, Any]:
+        async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
+            minutes = body.minutes or s.minutes
+            start = body.starts_at.astimezone(UTC)
+            end = start + timedelta(minutes=minutes)
+            busy = await bookings.busy(conn, rel, start, end)
+            windows = None
+            if not body.outside_availability:
+                windows = await bookings.availability(conn, rel)
+            s.reschedule(
+                rel,
+                by=principal.subject,
+                starts_at=start,
+                minutes=minutes,
+                busy=busy,
+                availability=windows,
+            )
+
+        return await self.change(principal, session_id, decide)
+
+    async def cancel(
+        self, principal: Principal, session_id: str, body: CancelIn
+    ) -> dict[str, Any]:
+        async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
+            reason_id = None
+            if body.reason:
+                reason_id = await texts.put(
+                    conn, principal.tenant, principal.subject, body.reason
+                )
+            s.cancel(principal.subject, body.reason_code, reason_id)
+
+        return await self.change(principal, session_id, decide)
+
+    async def set_agenda(
+        self, principal: Principal, session_id: str, agenda: str
+    ) -> dict[str, Any]:
+        async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
+            rel.require_party(principal.subject)
+            text_id = await texts.put(conn, principal.tenant, principal.subject, agenda)
+            s.set_agenda(principal.subject, text_id)
+
+        return await self.change(principal, session_id, decide)
+
+    async def hold(
+        self, principal: Principal, session_id: str, body: HeldIn
+    ) -> dict[str, Any]:
+        return await self.change(
+            principal,
+            session_id,
+            lambda s, _r, _c: s.hold(
+                principal.subject,
+                now=datetime.now(UTC),
+                held_at=body.held_at,
+                minutes=body.minutes,
+            ),
+        )
+
+    async def miss(
+        self, principal: Principal, session_id: str, absent_ids: list[str]
+    ) -> dict[str, Any]:
+        return await self.change(
+            principal,
+            session_id,
+            lambda s, r, _c: s.miss(
+                principal.subject, absent_ids, r.parties, datetime.now(UTC)
+            ),
+        )
+
+    # -- queries ---------------------------------------------------------------------
+
+    async def row(self, principal: Principal, session_id: str) -> tuple[Any, bool]:
+        """The session's row, and whether the caller is one of its pair."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT * FROM sessions WHERE session_id = :s AND tenant = :t"
+                    ),
+                    {"s": session_id, "t": principal.tenant},
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"session {session_id} not found")
+        rel = await self.relationships.load(principal, row.relationship_id)
+        return row, principal.subject in rel.parties
+
+    async def get(self, principal: Principal, session_id: str) -> dict[str, Any]:
+        """The session; its agenda only for the pair."""
+        row, party = await self.row(principal, session_id)
+        if not party:
+            return bookings.session_view(row)
+        async with self.engine.connect() as conn:
+            agenda = await texts.get(conn, row.agenda_text_id)
+        return bookings.session_view(row, agenda=agenda or "")
+
+    async def list(
+        self, principal: Principal, relationship_id: str
+    ) -> list[dict[str, Any]]:
+        await self.relationships.load(principal, relationship_id)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT * FROM sessions WHERE relationship_id = :r AND tenant = :t "
+                    "ORDER BY starts_at"
+                ),
+                {"r": relationship_id, "t": principal.tenant},
+            )
+            return [bookings.session_view(r) for r in rows]
+
+    async def slots(
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        count: int,
+        after: datetime | None,
+        minutes: int | None,
+    ) -> dict[str, Any]:
+        rel = await self.relationships.load(principal, relationship_id)
+        now = datetime.now(UTC)
+        after = max(after.astimezone(UTC) if after else now, now)
+        length = minutes or (rel.contract.cadence.minutes if rel.contract else 60)
+        async with self.engine.connect() as conn:
+            people = await bookings.availability(conn, rel)
+            busy = await bookings.busy(
+                conn, rel, after, after + timedelta(days=29), lock=False
+            )
+        found = suggest_slots(people, busy, minutes=length, after=after, count=count)
+        return {
+            "minutes": length,
+            "time_zones": {
+                p: a.time_zone for p, a in zip(rel.parties, people, strict=True)
+            },
+            "slots": [
+                {
+                    "starts_at": s.isoformat(),
+                    "ends_at": (s + timedelta(minutes=length)).isoformat(),
+                    "local": {
+                        p: s.astimezone(a.zone).isoformat()
+                        for p, a in zip(rel.parties, people, strict=True)
+                    },
+                }
+                for s in found
+            ],
+        }
+
+    async def cadence(
+        self, principal: Principal, relationship_id: str, as_of: date | None
+    ) -> dict[str, Any]:
+        rel = await self.relationships.load(principal, relationship_id)
+        rel.require_contract()
+        assert rel.contract is not None and rel.started is not None
+        async with self.engine.connect() as conn:
+            held = [
+                bookings.aware(r.held_at)
+                for r in await conn.execute(
+                    text(
+                        "SELECT held_at FROM sessions WHERE relationship_id = :r "
+                        "AND state = 'held'"
+                    ),
+                    {"r": relationship_id},
+                )
+            ]
+        return cadence_adherence(
+            starts_on=rel.started.starts_on,
+            every_days=rel.contract.cadence.every_days,
+            held=held,
+            as_of=as_of or datetime.now(UTC).date(),
+        )
+
+
+def _chain(handlers: dict[str, Handler], event_type: str, handler: Handler) -> None:
+    """Add a handler, keeping one another part registered for the same event."""
+    previous = handlers.get(event_type)
+
+    async def both(env: Envelope, conn: AsyncConnection) -> None:
+        if previous is not None:
+            await previous(env, conn)
+        await handler(env, conn)
+
+    handlers[event_type] = both if previous else handler
+
+
+def install(app: Any, runtime: ServiceRuntime, relationships: Relationships) -> None:
     """Add this part's application object, consumer handlers and schema to the app."""
+    meetings = Meetings(runtime, relationships)
+    app.state.meetings = meetings
+    app.state.calendar = calendar.Calendar(runtime.engine)
+    app.state.schema_setups.append(bookings.create_schema)
+    assert runtime.consumer is not None
+    handlers = runtime.consumer.handlers
+    _chain(handlers, "PersonRegistered", bookings.on_person)
+    _chain(handlers, "PersonDetailsUpdated", bookings.on_person)
+    _chain(handlers, "MentorProfileSet", bookings.on_mentor_profile)
+    _chain(handlers, "PersonErased", bookings.on_person_erased)

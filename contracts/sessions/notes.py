@@ -1,0 +1,85 @@
+"""Notes, reflections and feedback: what happened, never what anyone wrote.
+
+Note bodies and feedback comments stay in the sessions service (``private_texts``);
+pulse survey answers never leave it, only aggregates over at least ``k`` respondents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from chassis.events import ContractValue, EventPayload, EventRegistry
+
+registry = EventRegistry()
+
+NoteKind = Literal["session_note", "journal", "after_action_review"]
+Visibility = Literal["private", "shared"]
+PartyRole = Literal["mentor", "mentee"]
+FeedbackAbout = Literal["session", "milestone"]
+
+
+@registry.register
+class NoteWritten(EventPayload):
+    """A note, journal entry or after-action review was written (its text stays)."""
+
+    note_id: str
+    relationship_id: str
+    author_id: str
+    kind: NoteKind
+    visibility: Visibility
+    prompt_id: str | None = Field(None, description="guided prompt, for journals")
+    session_id: str | None = None
+
+
+@registry.register
+class NoteEdited(EventPayload):
+    note_id: str
+    relationship_id: str
+    visibility: Visibility
+
+
+@registry.register
+class NoteDeleted(EventPayload):
+    note_id: str
+    relationship_id: str
+
+
+@registry.register
+class FeedbackGiven(EventPayload):
+    """One side rated a session or milestone; who wrote it is not published."""
+
+    feedback_id: str
+    relationship_id: str
+    from_role: PartyRole
+    about: FeedbackAbout
+    subject_id: str = Field(description="the session's or milestone's id")
+    rating: int = Field(ge=1, le=5)
+
+
+@registry.register
+class PulseSurveyOpened(EventPayload):
+    survey_id: str
+    cohort_id: str | None = Field(None, description="None: the whole tenant")
+    questions: int = Field(ge=1, description="how many questions (rated 1-5)")
+    closes_at: datetime
+    k: int = Field(ge=2, description="fewest respondents whose answers are reported")
+
+
+class QuestionAggregate(ContractValue):
+    question: int = Field(ge=0, description="index in the survey")
+    count: int
+    mean: float
+    distribution: dict[str, int] = Field(description="rating '1'..'5' → answers")
+
+
+@registry.register
+class PulseSurveyClosed(EventPayload):
+    """Aggregates are present only when at least ``k`` people answered."""
+
+    survey_id: str
+    suppressed: bool
+    respondents: int | None = None
+    aggregates: list[QuestionAggregate] | None = None

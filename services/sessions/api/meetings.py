@@ -1,0 +1,153 @@
+"""Sessions of a relationship over HTTP: schedule, reschedule, agenda, held,
+cancelled, missed; free slots; cadence adherence (and the calendar routes)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from chassis.auth.fastapi import PrincipalDep
+from contracts.sessions.meetings import CancellationReason, SessionFormat
+from services.sessions import calendar
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScheduleIn(Body):
+    starts_at: AwareDatetime
+    minutes: int = Field(60, ge=15, le=480)
+    format: SessionFormat = "one_to_one"
+    agenda: str | None = Field(None, max_length=10_000)
+    outside_availability: bool = Field(
+        False, description="both agreed to meet outside their windows"
+    )
+
+
+class RescheduleIn(Body):
+    starts_at: AwareDatetime
+    minutes: int | None = Field(None, ge=15, le=480)
+    outside_availability: bool = False
+
+
+class CancelIn(Body):
+    reason_code: CancellationReason
+    reason: str | None = Field(None, max_length=2_000, description="kept private")
+
+
+class HeldIn(Body):
+    held_at: AwareDatetime | None = None
+    minutes: int | None = Field(None, ge=1, le=480)
+
+
+class MissedIn(Body):
+    absent_ids: list[str] = Field(min_length=1, max_length=2)
+
+
+class AgendaIn(Body):
+    agenda: str = Field(min_length=1, max_length=10_000)
+
+
+def get_meetings(request: Request) -> Any:
+    return request.app.state.meetings
+
+
+# the application imports these routes, so the alias cannot name its class at runtime
+MeetingsDep = Annotated[Any, Depends(get_meetings)]
+router = APIRouter(tags=["sessions"])
+router.include_router(calendar.router)
+R = "/relationships/{relationship_id}"
+
+
+@router.post(R + "/sessions", status_code=201)
+async def schedule(
+    relationship_id: str, body: ScheduleIn, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """Schedule a session (contract in force, both free, inside their windows)."""
+    return await m.schedule(principal, relationship_id, body)
+
+
+@router.get(R + "/sessions")
+async def list_sessions(
+    relationship_id: str, principal: PrincipalDep, m: MeetingsDep
+) -> list[dict[str, Any]]:
+    """The relationship's sessions, in time order."""
+    return await m.list(principal, relationship_id)
+
+
+@router.get(R + "/slots")
+async def slots(
+    relationship_id: str,
+    principal: PrincipalDep,
+    m: MeetingsDep,
+    count: Annotated[int, Query(ge=1, le=20)] = 3,
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    minutes: Annotated[int | None, Query(ge=15, le=480)] = None,
+) -> dict[str, Any]:
+    """The next free slots inside both people's windows, in their time zones."""
+    return await m.slots(
+        principal, relationship_id, count=count, after=from_, minutes=minutes
+    )
+
+
+@router.get(R + "/cadence")
+async def cadence(
+    relationship_id: str,
+    principal: PrincipalDep,
+    m: MeetingsDep,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """Cadence adherence against the contract (see ``cadence_adherence``)."""
+    return await m.cadence(principal, relationship_id, as_of)
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(
+    session_id: str, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """One session; the agenda is shown to the pair only."""
+    return await m.get(principal, session_id)
+
+
+@router.post("/sessions/{session_id}/reschedule")
+async def reschedule(
+    session_id: str, body: RescheduleIn, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """Move the session (calendar SEQUENCE goes up)."""
+    return await m.reschedule(principal, session_id, body)
+
+
+@router.put("/sessions/{session_id}/agenda")
+async def set_agenda(
+    session_id: str, body: AgendaIn, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """Set the agenda (the pair only; kept out of events)."""
+    return await m.set_agenda(principal, session_id, body.agenda)
+
+
+@router.post("/sessions/{session_id}/cancel")
+async def cancel(
+    session_id: str, body: CancelIn, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """Cancel the session, with a reason code (and a private explanation)."""
+    return await m.cancel(principal, session_id, body)
+
+
+@router.post("/sessions/{session_id}/held")
+async def held(
+    session_id: str, body: HeldIn, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """Record that the session took place."""
+    return await m.hold(principal, session_id, body)
+
+
+@router.post("/sessions/{session_id}/missed")
+async def missed(
+    session_id: str, body: MissedIn, principal: PrincipalDep, m: MeetingsDep
+) -> dict[str, Any]:
+    """Record a no-show (who did not come)."""
+    return await m.miss(principal, session_id, body.absent_ids)

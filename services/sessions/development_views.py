@@ -1,0 +1,140 @@
+"""Current state of milestones, check-ins, rotations and escalations (rebuildable
+from their events), and how each is shown to whom."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.auth.principal import Principal, Role
+from chassis.events import EventPayload, RecordedEvent, encode
+from services.sessions import texts
+from services.sessions.domain.relationship import Relationship
+
+COORDINATING = (Role.ADMIN, Role.COORDINATOR)
+# event type → (kind of item, its state afterwards; None keeps the state)
+ITEMS: dict[str, tuple[str, str | None]] = {
+    "MilestoneSet": ("milestone", "open"),
+    "MilestoneProgressed": ("milestone", None),
+    "MilestoneAchieved": ("milestone", "achieved"),
+    "MilestoneMissed": ("milestone", "missed"),
+    "CheckInRecorded": ("check_in", "recorded"),
+    "RotationAssigned": ("rotation", "assigned"),
+    "RotationDebriefed": ("rotation", "debriefed"),
+    "RotationCompleted": ("rotation", "completed"),
+    "EscalationRaised": ("escalation", "open"),
+    "EscalationResolved": ("escalation", "resolved"),
+}
+TEXTS = {  # private reference → the field the reader sees
+    "label_text_id": "label",
+    "criteria_text_id": "criteria",
+    "evidence_text_id": "evidence",
+    "project_text_id": "project",
+    "reflection_text_id": "reflection",
+    "correction_text_id": "correction",
+    "detail_text_id": "detail",
+    "note_text_id": "note",
+}
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                """
+                CREATE TABLE IF NOT EXISTS development_items (
+                    item_id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    relationship_id TEXT NOT NULL,
+                    owner_id TEXT,
+                    state TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL,
+                    view TEXT NOT NULL
+                )
+                """
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS development_items_relationship "
+                "ON development_items (relationship_id, kind)"
+            )
+        )
+
+
+class DevelopmentProjection:
+    """Current state of each item: its events' payloads merged, plus its state."""
+
+    async def apply(
+        self,
+        events: Sequence[tuple[RecordedEvent, EventPayload]],
+        conn: AsyncConnection,
+    ) -> None:
+        for recorded, payload in events:
+            kind, state = ITEMS[recorded.event_type]
+            data = encode(payload)
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT state, view FROM development_items WHERE item_id = :i"
+                    ),
+                    {"i": recorded.stream_id},
+                )
+            ).first()
+            if row is None:
+                await conn.execute(
+                    text(
+                        "INSERT INTO development_items (item_id, kind, tenant, "
+                        "relationship_id, owner_id, state, recorded_at, view) "
+                        "VALUES (:i, :k, :t, :r, :o, :s, :at, :v)"
+                    ),
+                    {
+                        "i": recorded.stream_id,
+                        "k": kind,
+                        "t": recorded.tenant,
+                        "r": data["relationship_id"],
+                        "o": data.get("raised_by"),
+                        "s": state,
+                        "at": recorded.time.isoformat(),
+                        "v": json.dumps(data),
+                    },
+                )
+                continue
+            await conn.execute(
+                text(
+                    "UPDATE development_items SET state = :s, view = :v "
+                    "WHERE item_id = :i"
+                ),
+                {
+                    "i": recorded.stream_id,
+                    "s": state or row.state,
+                    "v": json.dumps({**json.loads(row.view), **data}),
+                },
+            )
+
+
+async def item_view(
+    conn: AsyncConnection, principal: Principal, rel: Relationship, row: Any
+) -> dict[str, Any]:
+    data = json.loads(row.view)
+    if row.kind == "escalation":
+        readable = principal.subject == row.owner_id or principal.has_role(
+            *COORDINATING
+        )
+        data.pop("raised_by", None)
+    else:
+        readable = principal.subject in rel.parties or principal.has_role(*COORDINATING)
+    view = {"id": row.item_id, "kind": row.kind, "state": row.state}
+    for key, value in data.items():
+        if key not in TEXTS:
+            view[key] = value
+        elif readable:
+            words = await texts.get(conn, value)
+            field = TEXTS[key]
+            view[field] = words.split("\n") if field == "criteria" and words else words
+    return view

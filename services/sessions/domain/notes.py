@@ -1,0 +1,354 @@
+"""Notes, journals, after-action reviews, feedback and pulse surveys: the rules.
+
+Who may read a note is decided here (``Note.readable_by``); the words themselves live
+in ``private_texts`` and only their ids are stored in these events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from statistics import fmean
+
+from chassis.aggregate import Aggregate
+from chassis.errors import Conflict, DomainError, Forbidden
+from contracts.sessions import notes as n
+from services.sessions.domain.events import registry
+
+PROMPTS: dict[str, dict[str, str]] = {
+    "bias-check": {
+        "theme": "bias",
+        "prompt": "Which assumption did you act on this week without testing it? "
+        "Whose view did you not seek?",
+    },
+    "bias-first-impression": {
+        "theme": "bias",
+        "prompt": "Recall a first impression of a person or idea. What evidence "
+        "since then supports it, and what contradicts it?",
+    },
+    "decision-timeline": {
+        "theme": "decision_timeline",
+        "prompt": "Trace one decision: when it was first raised, what you knew at "
+        "each step, when you committed and what you would move earlier.",
+    },
+    "decision-reversal": {
+        "theme": "decision_timeline",
+        "prompt": "Which recent decision would you reverse today, and at what point "
+        "could you have known?",
+    },
+    "values-tension": {
+        "theme": "values",
+        "prompt": "Where did two of your values pull in opposite directions, and "
+        "which one won?",
+    },
+    "values-legacy": {
+        "theme": "values",
+        "prompt": "What do you want the people you lead to say you stood for?",
+    },
+    "growth-stretch": {
+        "theme": "growth",
+        "prompt": "What felt uncomfortable this week, and what did it teach you?",
+    },
+}
+
+
+class UnknownPrompt(DomainError):
+    code = "UnknownPrompt"
+    title = "No such journal prompt"
+
+
+class InvalidRating(DomainError):
+    code = "InvalidRating"
+    title = "Ratings are whole numbers from 1 to 5"
+
+
+class NotTheAuthor(Forbidden):
+    code = "NotTheAuthor"
+    title = "Only the author may change this note"
+
+
+class NoteGone(DomainError):
+    code = "NoteDeleted"
+    title = "The note was deleted"
+
+
+class SurveyClosed(DomainError):
+    code = "SurveyClosed"
+    title = "The pulse survey is closed"
+
+
+class InvalidAnswers(DomainError):
+    code = "InvalidAnswers"
+    title = "Answer every question with a rating from 1 to 5"
+
+
+class AlreadyAnswered(Conflict):
+    code = "AlreadyAnswered"
+    title = "You have already answered this survey"
+
+
+# -- stored variants: private references that are never published --------------------
+
+
+@registry.override
+class NoteWritten(n.NoteWritten):
+    body_text_id: str | None = None
+
+
+@registry.override
+class NoteEdited(n.NoteEdited):
+    body_text_id: str | None = None
+
+
+@registry.override
+class FeedbackGiven(n.FeedbackGiven):
+    comment_text_id: str | None = None
+
+
+@registry.override
+class PulseSurveyOpened(n.PulseSurveyOpened):
+    question_texts: list[str] = []
+
+
+def require_rating(rating: int) -> None:
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise InvalidRating(f"rating {rating!r} is not a whole number from 1 to 5")
+
+
+# -- notes ----------------------------------------------------------------------------
+
+
+def readable(
+    author_id: str | None, visibility: str, reader: str, parties: tuple[str, ...]
+) -> bool:
+    """Private: the author alone. Shared: the pair. Coordinators never read the text."""
+    if author_id is not None and reader == author_id:
+        return True
+    return visibility == "shared" and reader in parties
+
+
+class Note(Aggregate):
+    def initial_state(self) -> None:
+        self.written: NoteWritten | None = None
+        self.visibility: str = "private"
+        self.body_text_id: str | None = None
+        self.deleted = False
+
+    @classmethod
+    def write(
+        cls,
+        tenant: str,
+        *,
+        relationship_id: str,
+        author_id: str,
+        kind: n.NoteKind,
+        visibility: n.Visibility,
+        body_text_id: str,
+        prompt_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Note:
+        if prompt_id is not None and (kind != "journal" or prompt_id not in PROMPTS):
+            raise UnknownPrompt(f"{prompt_id!r} is not a journal prompt")
+        note = cls(str(uuid.uuid4()), tenant)
+        note.initial_state()
+        note._record(
+            NoteWritten(
+                note_id=note.id,
+                relationship_id=relationship_id,
+                author_id=author_id,
+                kind=kind,
+                visibility=visibility,
+                prompt_id=prompt_id,
+                session_id=session_id,
+                body_text_id=body_text_id,
+            )
+        )
+        return note
+
+    @property
+    def author_id(self) -> str:
+        assert self.written is not None
+        return self.written.author_id
+
+    @property
+    def relationship_id(self) -> str:
+        assert self.written is not None
+        return self.written.relationship_id
+
+    def readable_by(self, person_id: str, parties: tuple[str, ...]) -> bool:
+        return not self.deleted and readable(
+            self.author_id, self.visibility, person_id, parties
+        )
+
+    def edit(
+        self, by: str, *, visibility: n.Visibility, body_text_id: str | None
+    ) -> None:
+        self._require_author(by)
+        self._record(
+            NoteEdited(
+                note_id=self.id,
+                relationship_id=self.relationship_id,
+                visibility=visibility,
+                body_text_id=body_text_id or self.body_text_id,
+            )
+        )
+
+    def delete(self, by: str) -> None:
+        self._require_author(by)
+        self._record(
+            n.NoteDeleted(note_id=self.id, relationship_id=self.relationship_id)
+        )
+
+    def _require_author(self, by: str) -> None:
+        if self.deleted:
+            raise NoteGone(f"note {self.id} was deleted")
+        if by != self.author_id:
+            raise NotTheAuthor(f"{by} did not write note {self.id}")
+
+    def when_NoteWritten(self, e: NoteWritten) -> None:
+        self.written, self.visibility = e, e.visibility
+        self.body_text_id = e.body_text_id
+
+    def when_NoteEdited(self, e: NoteEdited) -> None:
+        self.visibility, self.body_text_id = e.visibility, e.body_text_id
+
+    def when_NoteDeleted(self, _e: n.NoteDeleted) -> None:
+        self.deleted = True
+
+
+# -- feedback ---------------------------------------------------------------------------
+
+
+class Feedback(Aggregate):
+    """One rating per side, per session or milestone (its id is derived from those)."""
+
+    def initial_state(self) -> None:
+        self.given: FeedbackGiven | None = None
+
+    @staticmethod
+    def id_for(
+        tenant: str, relationship_id: str, from_role: str, about: str, subject_id: str
+    ) -> str:
+        key = f"{tenant}/{relationship_id}/{from_role}/{about}/{subject_id}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tandem:feedback:{key}"))
+
+    def give(
+        self,
+        *,
+        relationship_id: str,
+        from_role: n.PartyRole,
+        about: n.FeedbackAbout,
+        subject_id: str,
+        rating: int,
+        comment_text_id: str | None,
+    ) -> None:
+        require_rating(rating)
+        if self.given is not None:
+            raise Conflict(f"feedback on {about} {subject_id} was already given")
+        self._record(
+            FeedbackGiven(
+                feedback_id=self.id,
+                relationship_id=relationship_id,
+                from_role=from_role,
+                about=about,
+                subject_id=subject_id,
+                rating=rating,
+                comment_text_id=comment_text_id,
+            )
+        )
+
+    def when_FeedbackGiven(self, e: FeedbackGiven) -> None:
+        self.given = e
+
+
+# -- pulse surveys --------------------------------------------------------------------
+
+
+class PulseSurvey(Aggregate):
+    def initial_state(self) -> None:
+        self.opened: PulseSurveyOpened | None = None
+        self.closed = False
+
+    @classmethod
+    def open(
+        cls,
+        tenant: str,
+        *,
+        cohort_id: str | None,
+        questions: list[str],
+        closes_at: datetime,
+        k: int,
+        now: datetime,
+    ) -> PulseSurvey:
+        if closes_at <= now:
+            raise SurveyClosed("a pulse survey must close in the future")
+        survey = cls(str(uuid.uuid4()), tenant)
+        survey.initial_state()
+        survey._record(
+            PulseSurveyOpened(
+                survey_id=survey.id,
+                cohort_id=cohort_id,
+                questions=len(questions),
+                closes_at=closes_at,
+                k=k,
+                question_texts=questions,
+            )
+        )
+        return survey
+
+    @property
+    def k(self) -> int:
+        assert self.opened is not None
+        return self.opened.k
+
+    def accepts_answers(self, now: datetime) -> bool:
+        assert self.opened is not None
+        return not self.closed and now < self.opened.closes_at
+
+    def check_answers(self, answers: list[int], now: datetime) -> None:
+        assert self.opened is not None
+        if not self.accepts_answers(now):
+            raise SurveyClosed(f"pulse survey {self.id} is closed")
+        if len(answers) != self.opened.questions:
+            raise InvalidAnswers(f"expected {self.opened.questions} answers")
+        for rating in answers:
+            try:
+                require_rating(rating)
+            except InvalidRating as exc:
+                raise InvalidAnswers(exc.detail) from None
+
+    def close(self, answers: list[list[int]]) -> None:
+        """Publish aggregates only when at least k people answered."""
+        if self.closed:
+            return
+        if len(answers) < self.k:
+            self._record(n.PulseSurveyClosed(survey_id=self.id, suppressed=True))
+            return
+        self._record(
+            n.PulseSurveyClosed(
+                survey_id=self.id,
+                suppressed=False,
+                respondents=len(answers),
+                aggregates=aggregate(answers),
+            )
+        )
+
+    def when_PulseSurveyOpened(self, e: PulseSurveyOpened) -> None:
+        self.opened = e
+
+    def when_PulseSurveyClosed(self, _e: n.PulseSurveyClosed) -> None:
+        self.closed = True
+
+
+def aggregate(answers: list[list[int]]) -> list[n.QuestionAggregate]:
+    """Count, mean and distribution per question over every response."""
+    columns = list(zip(*answers, strict=True)) if answers else []
+    return [
+        n.QuestionAggregate(
+            question=i,
+            count=len(column),
+            mean=round(fmean(column), 2),
+            distribution={str(r): column.count(r) for r in range(1, 6)},
+        )
+        for i, column in enumerate(columns)
+    ]

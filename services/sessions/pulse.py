@@ -1,0 +1,320 @@
+"""Anonymous pulse surveys (``PulseSurveys``) for a cohort or a whole tenant.
+
+A respondent is remembered only as a hash of their id with a per-survey salt (to
+refuse a second answer); the answers sit in another table with no reference to anyone
+and no time, so no query joins a person to what they answered. Results leave the
+service only as aggregates over at least ``k`` respondents (default 5); below that the
+caller learns only that they are suppressed. Answers are ratings, never free text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.auth.principal import Principal, Role
+from chassis.db import is_sqlite
+from chassis.errors import Conflict, Forbidden, NotFound
+from chassis.events import EventPayload, RecordedEvent
+from chassis.repository import Repository
+from services.sessions.api.deps import PrincipalDep
+from services.sessions.domain.events import registry
+from services.sessions.domain.notes import AlreadyAnswered, PulseSurvey, aggregate
+from services.sessions.feedback import insert
+from services.sessions.relationships import OVERSEERS, Relationships
+
+router = APIRouter(tags=["pulse surveys"])
+RESPONDENTS = (Role.MENTOR, Role.MENTEE, Role.ADVISOR)
+TABLES = [
+    """CREATE TABLE IF NOT EXISTS pulse_surveys (
+        survey_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, cohort_id TEXT,
+        questions TEXT NOT NULL, closes_at TEXT NOT NULL, k INTEGER NOT NULL,
+        salt TEXT NOT NULL, closed INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS pulse_respondents (
+        survey_id TEXT NOT NULL, respondent_hash TEXT NOT NULL,
+        PRIMARY KEY (survey_id, respondent_hash))""",
+    """CREATE TABLE IF NOT EXISTS pulse_answers (
+        answer_id TEXT PRIMARY KEY, survey_id TEXT NOT NULL, answers TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS pulse_answers_survey ON pulse_answers (survey_id)",
+]
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        if not is_sqlite(engine):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7264303)"))
+        for statement in TABLES:
+            await conn.execute(text(statement))
+
+
+class SurveysProjection:
+    async def apply(
+        self,
+        events: Sequence[tuple[RecordedEvent, EventPayload]],
+        conn: AsyncConnection,
+    ) -> None:
+        for recorded, p in events:
+            row = {"id": recorded.stream_id, "tenant": recorded.tenant}
+            if recorded.event_type == "PulseSurveyOpened":
+                cols = ("cohort_id", "closes_at", "k", "questions", "salt")
+                row |= p.model_dump(mode="json", include={*cols[:3]})
+                row["questions"] = json.dumps(p.question_texts)  # type: ignore[attr-defined]
+                row["salt"] = secrets.token_hex(16)  # a rebuild draws new salts
+                await insert(conn, "pulse_surveys", "survey_id", cols, row)
+            elif recorded.event_type == "PulseSurveyClosed":
+                await conn.execute(
+                    text("UPDATE pulse_surveys SET closed = 1 WHERE survey_id = :id"),
+                    row,
+                )
+
+
+def respondent_hash(salt: str, person_id: str) -> str:
+    return hashlib.sha256(f"{salt}:{person_id}".encode()).hexdigest()
+
+
+class PulseSurveys:
+    def __init__(self, runtime: Any, relationships: Relationships) -> None:
+        self.engine = runtime.engine
+        self.relationships = relationships
+        self.surveys = Repository(
+            runtime.store, registry, PulseSurvey, projections=[SurveysProjection()]
+        )
+        self.surveys.on_saved.append(lambda _events: runtime.relay.notify())
+
+    async def open_survey(
+        self,
+        principal: Principal,
+        *,
+        cohort_id: str | None,
+        questions: list[str],
+        closes_at: datetime,
+        k: int,
+    ) -> dict[str, Any]:
+        principal.require(Role.ADMIN, Role.COORDINATOR)
+        survey = PulseSurvey.open(
+            principal.tenant,
+            cohort_id=cohort_id,
+            questions=questions,
+            closes_at=closes_at,
+            k=k,
+            now=datetime.now(UTC),
+        )
+        await self.surveys.save(survey, self.relationships.metadata_for(principal))
+        return await self.survey(principal, survey.id)
+
+    async def survey(self, principal: Principal, survey_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = await self._row(conn, principal, survey_id)
+        return {
+            "survey_id": row.survey_id,
+            "cohort_id": row.cohort_id,
+            "questions": json.loads(row.questions),
+            "closes_at": row.closes_at,
+            "k": row.k,
+            "closed": bool(row.closed),
+        }
+
+    async def respond(
+        self, principal: Principal, survey_id: str, answers: list[int]
+    ) -> None:
+        if not principal.has_role(*RESPONDENTS):
+            raise Forbidden("only programme participants answer pulse surveys")
+        try:
+            async with self.engine.begin() as conn:
+                row = await self._row(conn, principal, survey_id, lock=True)
+                survey = await self.surveys.get(
+                    survey_id, principal.tenant, connection=conn
+                )
+                survey.check_answers(answers, datetime.now(UTC))
+                if row.cohort_id is not None:
+                    await self._require_in_cohort(conn, principal, row.cohort_id)
+                who = respondent_hash(row.salt, principal.subject)
+                await conn.execute(
+                    text(
+                        "INSERT INTO pulse_respondents (survey_id, respondent_hash) "
+                        "VALUES (:s, :h)"
+                    ),
+                    {"s": survey_id, "h": who},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO pulse_answers (answer_id, survey_id, answers) "
+                        "VALUES (:i, :s, :a)"
+                    ),
+                    {"i": str(uuid.uuid4()), "s": survey_id, "a": json.dumps(answers)},
+                )
+        except IntegrityError:
+            raise AlreadyAnswered(
+                f"pulse survey {survey_id} already answered"
+            ) from None
+
+    async def close_survey(self, principal: Principal, survey_id: str) -> None:
+        principal.require(Role.ADMIN, Role.COORDINATOR)
+        async with self.engine.begin() as conn:
+            await self._row(conn, principal, survey_id, lock=True)
+            survey = await self.surveys.get(
+                survey_id, principal.tenant, connection=conn
+            )
+            if survey.closed:
+                raise Conflict(f"pulse survey {survey_id} is already closed")
+            survey.close(await self._answers(conn, survey_id))
+            meta = self.relationships.metadata_for(principal)
+            await self.surveys.save(survey, meta, connection=conn)
+
+    async def results(self, principal: Principal, survey_id: str) -> dict[str, Any]:
+        """Aggregates over at least k respondents, or nothing but that fact."""
+        principal.require(*OVERSEERS)
+        async with self.engine.connect() as conn:
+            row = await self._row(conn, principal, survey_id)
+            answers = await self._answers(conn, survey_id)
+        base = {"survey_id": survey_id, "k": row.k, "closed": bool(row.closed)}
+        if len(answers) < row.k:
+            return {**base, "suppressed": True, "respondents": f"<{row.k}"}
+        questions = json.loads(row.questions)
+        return {
+            **base,
+            "suppressed": False,
+            "respondents": len(answers),
+            "questions": [
+                {**a.model_dump(), "text": questions[a.question]}
+                for a in aggregate(answers)
+            ],
+        }
+
+    async def _row(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        survey_id: str,
+        *,
+        lock: bool = False,
+    ) -> Any:
+        sql = "SELECT * FROM pulse_surveys WHERE tenant = :t AND survey_id = :s"
+        if lock and conn.dialect.name == "postgresql":
+            sql += " FOR UPDATE"
+        row = (
+            await conn.execute(text(sql), {"t": principal.tenant, "s": survey_id})
+        ).first()
+        if row is None:
+            raise NotFound(f"pulse survey {survey_id} not found")
+        return row
+
+    async def _answers(self, conn: AsyncConnection, survey_id: str) -> list[list[int]]:
+        rows = await conn.execute(
+            text("SELECT answers FROM pulse_answers WHERE survey_id = :s"),
+            {"s": survey_id},
+        )
+        return [json.loads(r.answers) for r in rows]
+
+    async def _require_in_cohort(
+        self, conn: AsyncConnection, principal: Principal, cohort_id: str
+    ) -> None:
+        found = (
+            await conn.execute(
+                text(
+                    "SELECT 1 FROM relationships WHERE tenant = :t AND cohort_id = :c "
+                    "AND (mentor_id = :p OR mentee_id = :p)"
+                ),
+                {"t": principal.tenant, "c": cohort_id, "p": principal.subject},
+            )
+        ).first()
+        if found is None:
+            raise Forbidden("this pulse survey is for another cohort")
+
+    async def on_person_erased(
+        self, tenant: str, person_id: str, conn: AsyncConnection
+    ) -> None:
+        """Forget even that they answered (what they answered was never theirs)."""
+        surveys = await conn.execute(
+            text("SELECT survey_id, salt FROM pulse_surveys WHERE tenant = :t"),
+            {"t": tenant},
+        )
+        for survey in surveys.all():
+            await conn.execute(
+                text(
+                    "DELETE FROM pulse_respondents WHERE survey_id = :s "
+                    "AND respondent_hash = :h"
+                ),
+                {"s": survey.survey_id, "h": respondent_hash(survey.salt, person_id)},
+            )
+
+
+# -- HTTP -------------------------------------------------------------------------------
+
+
+def get_pulse(request: Request) -> PulseSurveys:
+    return request.app.state.pulse_surveys
+
+
+PulseDep = Annotated[PulseSurveys, Depends(get_pulse)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SurveyIn(Body):
+    cohort_id: str | None = Field(None, description="omit for the whole tenant")
+    questions: list[str] = Field(min_length=1, max_length=20)
+    closes_at: AwareDatetime
+    k: int = Field(5, ge=3, le=100, description="fewest respondents ever reported")
+
+
+class ResponseIn(Body):
+    answers: list[int] = Field(description="one rating 1-5 per question, in order")
+
+
+@router.post("/pulse-surveys", status_code=201)
+async def open_survey(
+    body: SurveyIn, principal: PrincipalDep, pulse: PulseDep
+) -> dict[str, Any]:
+    """Open an anonymous pulse survey for a cohort or the tenant (coordinators)."""
+    return await pulse.open_survey(principal, **body.model_dump())
+
+
+@router.get("/pulse-surveys/{survey_id}")
+async def get_survey(
+    survey_id: str, principal: PrincipalDep, pulse: PulseDep
+) -> dict[str, Any]:
+    """The survey's questions, deadline and k."""
+    return await pulse.survey(principal, survey_id)
+
+
+@router.post("/pulse-surveys/{survey_id}/responses", status_code=204)
+async def respond(
+    survey_id: str, body: ResponseIn, principal: PrincipalDep, pulse: PulseDep
+) -> None:
+    """Answer once; the answer is stored with no link to who gave it."""
+    await pulse.respond(principal, survey_id, body.answers)
+
+
+@router.post("/pulse-surveys/{survey_id}/close", status_code=204)
+async def close_survey(
+    survey_id: str, principal: PrincipalDep, pulse: PulseDep
+) -> None:
+    """Close the survey; aggregates are published only over at least k respondents."""
+    await pulse.close_survey(principal, survey_id)
+
+
+@router.get("/pulse-surveys/{survey_id}/results")
+async def results(
+    survey_id: str, principal: PrincipalDep, pulse: PulseDep
+) -> dict[str, Any]:
+    """Aggregates when at least k answered; otherwise only that they are suppressed."""
+    return await pulse.results(principal, survey_id)
+
+
+def install(app: Any, runtime: Any, relationships: Relationships) -> None:
+    app.state.pulse_surveys = PulseSurveys(runtime, relationships)
+    app.state.schema_setups.append(create_schema)
