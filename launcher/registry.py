@@ -7,4 +7,5 @@ Each module exposes ``build_app(settings=None, *, transport=None) -> FastAPI`` a
 SERVICES: dict[str, str] = {
     "profiles": "services.profiles.main",
     "matching": "services.matching.main",
+    "sessions": "services.sessions.main",
 }
