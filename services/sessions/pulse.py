@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.auth.principal import Principal, Role
+from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.events import EventPayload, RecordedEvent
@@ -172,13 +172,35 @@ class PulseSurveys:
             meta = self.relationships.metadata_for(principal)
             await self.surveys.save(survey, meta, connection=conn)
 
+    async def close_due(self) -> None:
+        """The periodic sweep: close every survey whose closing time has passed."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT survey_id, tenant, closes_at FROM pulse_surveys WHERE closed = 0"
+                    )
+                )
+            ).all()
+        now = datetime.now(UTC)
+        for r in rows:
+            if datetime.fromisoformat(r.closes_at) <= now:
+                try:
+                    await self.close_survey(system_principal(r.tenant), r.survey_id)
+                except Conflict:
+                    pass  # closed by a coordinator meanwhile
+
     async def results(self, principal: Principal, survey_id: str) -> dict[str, Any]:
-        """Aggregates over at least k respondents, or nothing but that fact."""
+        """Aggregates of a closed survey over at least k respondents, else nothing."""
         principal.require(*OVERSEERS)
         async with self.engine.connect() as conn:
             row = await self._row(conn, principal, survey_id)
             answers = await self._answers(conn, survey_id)
         base = {"survey_id": survey_id, "k": row.k, "closed": bool(row.closed)}
+        if not row.closed:
+            # Figures that move while answers come in would let anyone who knows who
+            # answered in between work out one person's answers: none before closing.
+            return {**base, "suppressed": True, "respondents": "until closed"}
         if len(answers) < row.k:
             return {**base, "suppressed": True, "respondents": f"<{row.k}"}
         questions = json.loads(row.questions)
@@ -316,5 +338,6 @@ async def results(
 
 
 def install(app: Any, runtime: Any, relationships: Relationships) -> None:
-    app.state.pulse_surveys = PulseSurveys(runtime, relationships)
+    surveys = app.state.pulse_surveys = PulseSurveys(runtime, relationships)
     app.state.schema_setups.append(create_schema)
+    runtime.every("pulse-close", surveys.close_due, 60)
