@@ -12,6 +12,7 @@ from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from services.matching import candidates, pairings_view
 from services.matching.api import routers
+from services.matching.escalations import on_escalation_resolved
 from services.matching.pairings import Pairings
 from services.matching.planning import Planning
 from services.matching.planning import create_schema as create_plans_schema
@@ -35,7 +36,7 @@ def build_app(
     runtime = ServiceRuntime(
         settings,
         transport=transport,
-        consumes=[topic_for("profiles")],
+        consumes=[topic_for("profiles"), topic_for("sessions")],
         handlers=candidates.handlers(
             candidates.PERSON_TABLES + pairings_view.PERSON_TABLES
         ),
@@ -65,4 +66,6 @@ def build_app(
     app.state.pairings = pairings
     app.state.rounds = rounds
     app.state.planning = planning
+    assert runtime.consumer is not None
+    runtime.consumer.handlers["EscalationResolved"] = on_escalation_resolved(planning)
     return app

@@ -3,13 +3,19 @@ suggestions, the next best after a decline or an expiry, re-pairing, rotation pl
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from chassis.auth.principal import system_principal
+from chassis.envelope import Envelope
+from chassis.events import utcnow
 from chassis.http import metadata_for
+from chassis.messaging import OutboundMessage
+from chassis.messaging.kafka import KafkaTransport
 from contracts import matching as m
 from services.matching.domain.pairing import Pairing
 from services.matching.domain.rotation import RotationPlan, RotationRepeatsMentor
@@ -264,3 +270,51 @@ def test_a_rotation_never_repeats_a_mentor():
     assert [c.mentor_id for c in planned.cycles] == ["x", "y", "z"]
     for before, after in zip(planned.cycles, planned.cycles[1:], strict=False):
         assert after.starts_on == before.ends_on + timedelta(days=1)
+
+
+async def test_an_escalation_resolved_with_repair_re_pairs_the_mentee(
+    matching, client, kafka_bootstrap
+):
+    """Sessions publishes EscalationResolved(repair_requested); matching re-pairs."""
+    app, c = matching
+    org = await ready_cohort(app, client)
+    mentee = org["mentees"][1]
+    old_id = await propose(app, org, mentee, org["b"])
+    old = (await c.get(f"/pairings/{old_id}", headers=COORDINATOR)).json()
+    assert (await confirm(c, old))["state"] == "confirmed"
+
+    transport = KafkaTransport(kafka_bootstrap)
+    try:
+        await transport.publish(
+            [
+                OutboundMessage.of(
+                    "tandem.sessions.v1",
+                    Envelope(
+                        id=str(uuid.uuid4()),
+                        source="tandem/sessions",
+                        type="EscalationResolved",
+                        subject=str(uuid.uuid4()),
+                        time=utcnow(),
+                        data={
+                            "escalation_id": str(uuid.uuid4()),
+                            "relationship_id": old_id,
+                            "outcome": "repair_requested",
+                            "resolved_by": "coordinator-1",
+                        },
+                        tenant="acme",
+                    ),
+                )
+            ]
+        )
+    finally:
+        await transport.stop()
+    deadline = time.monotonic() + 60
+    replacement = []
+    while not replacement and time.monotonic() < deadline:
+        mine = (
+            await c.get(f"/pairings?person_id={mentee}", headers=COORDINATOR)
+        ).json()
+        replacement = [p for p in mine if p["replaces"] == old_id]
+        await asyncio.sleep(0.1)
+    assert replacement, "matching proposed a new mentor"
+    assert replacement[0]["mentor_id"] != org["b"]
