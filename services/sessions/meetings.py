@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.auth.principal import Principal, Role
+from chassis.auth.principal import Principal, Role, system_principal
+from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
 from chassis.messaging import Handler
@@ -133,6 +134,25 @@ class Meetings:
 
         await retrying(attempt)
         return await self.get(principal, session_id)
+
+    async def cancel_upcoming(
+        self, tenant: str, relationship_id: str, conn: AsyncConnection
+    ) -> None:
+        """A concluded relationship's sessions still to come are cancelled (feeds
+        carry the cancellation), in the concluding transaction."""
+        rows = await conn.execute(
+            text(
+                "SELECT session_id FROM sessions WHERE relationship_id = :r "
+                "AND state = 'scheduled' AND starts_at > :now"
+            ),
+            {"r": relationship_id, "now": _now_param(self.engine)},
+        )
+        principal = system_principal(tenant)
+        for row in rows.all():
+            session = await self.repo.find(row.session_id, tenant, connection=conn)
+            if session is not None:
+                session.cancel(principal.subject, "no_longer_needed", None)
+                await self._save(principal, session, conn)
 
     async def reschedule(
         self, principal: Principal, session_id: str, body: RescheduleIn
@@ -319,9 +339,15 @@ def _chain(handlers: dict[str, Handler], event_type: str, handler: Handler) -> N
     handlers[event_type] = both if previous else handler
 
 
+def _now_param(engine: Any) -> Any:
+    now = datetime.now(UTC)
+    return now.isoformat() if is_sqlite(engine) else now
+
+
 def install(app: Any, runtime: ServiceRuntime, relationships: Relationships) -> None:
     """Add this part's application object, consumer handlers and schema to the app."""
     meetings = Meetings(runtime, relationships)
+    relationships.on_concluded.append(meetings.cancel_upcoming)
     app.state.meetings = meetings
     app.state.calendar = calendar.Calendar(runtime.engine)
     app.state.schema_setups.append(bookings.create_schema)

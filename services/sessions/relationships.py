@@ -3,7 +3,7 @@ pause, resume, conclude; and who may see what of it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -38,6 +38,11 @@ class Relationships:
             projections=[RelationshipsProjection()],
         )
         self.repo.on_saved.append(lambda _events: runtime.relay.notify())
+        # Called in the concluding transaction (tenant, relationship id, connection):
+        # other parts tidy up, e.g. meetings cancels the sessions still to come.
+        self.on_concluded: list[
+            Callable[[str, str, AsyncConnection], Awaitable[None]]
+        ] = []
 
     # -- from matching ------------------------------------------------------------------
 
@@ -80,6 +85,8 @@ class Relationships:
             self.metadata_for(system_principal(env.tenant)),
             connection=conn,
         )
+        for tidy in self.on_concluded:
+            await tidy(env.tenant, relationship.id, conn)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -169,9 +176,13 @@ class Relationships:
         self, principal: Principal, relationship_id: str, reason: str
     ) -> None:
         principal.require(Role.ADMIN, Role.COORDINATOR)
-        await self.change(
-            principal, relationship_id, lambda rel, _c: rel.conclude(reason)
-        )
+
+        async def decide(rel: Relationship, conn: AsyncConnection) -> None:
+            rel.conclude(reason)
+            for tidy in self.on_concluded:
+                await tidy(principal.tenant, rel.id, conn)
+
+        await self.change(principal, relationship_id, decide)
 
     async def _party_or_coordinator(
         self, principal: Principal, relationship_id: str

@@ -381,3 +381,25 @@ def test_nothing_is_expected_in_the_first_period_of_the_cadence():
     )
     assert (later["expected"], later["held"], later["adherence"]) == (3, 1, 0.333)
     assert later["days_since_last_held"] == 36
+
+
+async def test_concluding_a_relationship_cancels_the_sessions_still_to_come(
+    sessions, kafka_bootstrap
+):
+    app, c = sessions
+    p = await pair(app, kafka_bootstrap)
+    await signed(c, p)
+    upcoming = await schedule(c, p, MONDAY + timedelta(days=14, hours=10))
+    assert upcoming.status_code == 201, upcoming.text
+    session_id = upcoming.json()["session_id"]
+
+    done = await c.post(
+        f"/relationships/{p['id']}/conclude",
+        json={"reason": "completed"},
+        headers=COORDINATOR,
+    )
+    assert done.status_code == 204
+    seen = (await c.get(f"/sessions/{session_id}", headers=p["as_mentee"])).json()
+    assert seen["state"] == "cancelled"
+    refused = await schedule(c, p, MONDAY + timedelta(days=21, hours=10))
+    assert refused.status_code == 422
