@@ -102,6 +102,7 @@ class Development:
         """The relationship, when the principal is one of the pair or coordinates."""
         rel = await self.relationships.load(principal, relationship_id, conn)
         _require_member(principal, rel)
+        rel.require_open()  # nothing new is added to a concluded relationship
         return rel
 
     # -- milestones -----------------------------------------------------------------

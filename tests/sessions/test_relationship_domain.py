@@ -111,3 +111,11 @@ def test_pause_resume_conclude_follow_the_states():
         "RelationshipResumed",
         "RelationshipConcluded",
     ]
+
+
+def test_a_concluded_relationship_takes_nothing_new():
+    rel = given(
+        STARTED, r.RelationshipConcluded(relationship_id="rel-1", reason="completed")
+    )
+    with pytest.raises(InvalidTransition):
+        rel.require_open()

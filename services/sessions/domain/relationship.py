@@ -99,7 +99,7 @@ class Relationship(Aggregate):
                 "both the mentor and the mentee must sign the learning contract first"
             )
 
-    def _require_open(self) -> None:
+    def require_open(self) -> None:
         if self.state == CONCLUDED:
             raise InvalidTransition(f"relationship {self.id} is concluded")
 
@@ -114,7 +114,7 @@ class Relationship(Aggregate):
     ) -> None:
         """Either side proposes the contract (or a change); both must sign it again."""
         self.require_party(by)
-        self._require_open()
+        self.require_open()
         version = (self.contract.version + 1) if self.contract else 1
         self._record(
             ev.ContractDrafted(
@@ -129,7 +129,7 @@ class Relationship(Aggregate):
 
     def sign(self, person_id: str, version: int) -> None:
         self.require_party(person_id)
-        self._require_open()
+        self.require_open()
         if self.contract is None or version != self.contract.version:
             raise InvalidTransition(
                 f"version {version} is not the current draft of the contract"
@@ -155,7 +155,7 @@ class Relationship(Aggregate):
         self._record(r.RelationshipResumed(relationship_id=self.id))
 
     def conclude(self, reason: str) -> None:
-        self._require_open()
+        self.require_open()
         self._record(r.RelationshipConcluded(relationship_id=self.id, reason=reason))  # type: ignore[arg-type]
 
     # -- state ----------------------------------------------------------------------
