@@ -44,6 +44,7 @@ def build_app(
         {
             "PairingConfirmed": relationships.on_pairing_confirmed,
             "PairingEnded": relationships.on_pairing_ended,
+            "CohortCreated": relationships.on_cohort_created,
         }
     )
     app = create_app(

@@ -54,8 +54,17 @@ class Relationships:
             is not None
         ):
             return  # already started (a replay of an earlier delivery)
+        cycle = None
+        if d.get("cohort_id"):
+            cycle = (
+                await conn.execute(
+                    text("SELECT ends_on FROM cohort_cycles WHERE cohort_id = :c"),
+                    {"c": d["cohort_id"]},
+                )
+            ).first()
         relationship = Relationship.start(
             env.tenant,
+            cycle_ends_on=date.fromisoformat(cycle.ends_on) if cycle else None,
             pairing_id=d["pairing_id"],
             mentor_id=d["mentor_id"],
             mentee_id=d["mentee_id"],
@@ -71,6 +80,24 @@ class Relationships:
             traceparent=env.traceparent,
         )
         await self.repo.save(relationship, meta, connection=conn)
+
+    async def on_cohort_created(self, env: Envelope, conn: AsyncConnection) -> None:
+        """Remember the cohort's development phase: its relationships' cycle."""
+        phases = [p for p in env.data.get("pathway", []) if p["stage"] == "development"]
+        if not phases:
+            return
+        await conn.execute(
+            text(
+                "INSERT INTO cohort_cycles (cohort_id, tenant, starts_on, ends_on) "
+                "VALUES (:c, :t, :s, :e) ON CONFLICT (cohort_id) DO NOTHING"
+            ),
+            {
+                "c": env.data["cohort_id"],
+                "t": env.tenant,
+                "s": phases[0]["starts_on"],
+                "e": phases[0]["ends_on"],
+            },
+        )
 
     async def on_pairing_ended(self, env: Envelope, conn: AsyncConnection) -> None:
         relationship = await self.repo.find(

@@ -39,6 +39,12 @@ async def create_schema(engine: AsyncEngine) -> None:
                 """
             )
         )
+        await conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS cohort_cycles (cohort_id TEXT PRIMARY KEY, "
+                "tenant TEXT NOT NULL, starts_on TEXT NOT NULL, ends_on TEXT NOT NULL)"
+            )
+        )
         for column in ("mentor_id", "mentee_id"):
             await conn.execute(
                 text(

@@ -39,8 +39,16 @@ async def sessions(postgres_server, kafka_bootstrap):
 
 
 def confirmation(
-    pairing_id: str, mentor: str, mentee: str, tenant: str = "acme"
+    pairing_id: str,
+    mentor: str,
+    mentee: str,
+    tenant: str = "acme",
+    cohort_id: str | None = None,
 ) -> OutboundMessage:
+    """A PairingConfirmed as matching publishes it."""
+    data = {"pairing_id": pairing_id, "mentor_id": mentor, "mentee_id": mentee}
+    if cohort_id:
+        data["cohort_id"] = cohort_id
     return OutboundMessage.of(
         "tandem.matching.v1",
         Envelope(
@@ -49,7 +57,7 @@ def confirmation(
             type="PairingConfirmed",
             subject=pairing_id,
             time=utcnow(),
-            data={"pairing_id": pairing_id, "mentor_id": mentor, "mentee_id": mentee},
+            data=data,
             tenant=tenant,
         ),
     )

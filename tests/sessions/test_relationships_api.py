@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
+
 import pytest
 from sqlalchemy import text
 
-from tests.sessions.conftest import CONTRACT, COORDINATOR, confirm_pairing, signed
+from chassis.envelope import Envelope
+from chassis.events import utcnow
+from chassis.messaging import OutboundMessage
+from chassis.messaging.kafka import KafkaTransport
+from tests.sessions.conftest import (
+    CONTRACT,
+    COORDINATOR,
+    confirm_pairing,
+    confirmation,
+    signed,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -82,3 +96,60 @@ async def test_people_of_one_pair_cannot_see_another(sessions, kafka_bootstrap):
         await c.get(f"/relationships/{a['id']}", headers=a["as_mentee"])
     ).json()
     assert unchanged["contract"]["version"] is None
+
+
+async def test_a_relationship_runs_to_the_end_of_its_cohorts_development_phase(
+    sessions, kafka_bootstrap
+):
+    app, c = sessions
+    cohort = str(uuid.uuid4())
+    created = Envelope(
+        id=str(uuid.uuid4()),
+        source="tandem/profiles",
+        type="CohortCreated",
+        subject=cohort,
+        time=utcnow(),
+        data={
+            "cohort_id": cohort,
+            "name": "Leaders 2027",
+            "capacity": 10,
+            "pathway": [
+                {"stage": "intake", "starts_on": "2027-01-04", "ends_on": "2027-01-31"},
+                {
+                    "stage": "development",
+                    "starts_on": "2027-02-15",
+                    "ends_on": "2027-07-30",
+                },
+            ],
+        },
+        tenant="acme",
+    )
+    transport = KafkaTransport(kafka_bootstrap)
+    try:
+        await transport.publish([OutboundMessage.of("tandem.profiles.v1", created)])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            async with app.state.runtime.engine.connect() as conn:
+                if (
+                    await conn.execute(
+                        text("SELECT 1 FROM cohort_cycles WHERE cohort_id = :c"),
+                        {"c": cohort},
+                    )
+                ).first():
+                    break
+            await asyncio.sleep(0.05)
+        pid = str(uuid.uuid4())
+        message = confirmation(
+            pid, str(uuid.uuid4()), str(uuid.uuid4()), cohort_id=cohort
+        )
+        await transport.publish([message])
+    finally:
+        await transport.stop()
+    deadline = time.monotonic() + 60
+    seen = None
+    while seen is None and time.monotonic() < deadline:
+        listed = (await c.get("/relationships", headers=COORDINATOR)).json()
+        seen = next((r for r in listed if r["relationship_id"] == pid), None)
+        await asyncio.sleep(0.05)
+    assert seen is not None and seen["cohort_id"] == cohort
+    assert seen["planned_end_on"] == "2027-07-30"

@@ -48,8 +48,13 @@ class Relationship(Aggregate):
         kind: str,
         starts_on: date,
         planned_months: int = 6,
+        cycle_ends_on: date | None = None,
     ) -> Relationship:
-        """One relationship per confirmed pairing (its id is the pairing's)."""
+        """One relationship per confirmed pairing (its id is the pairing's).
+
+        It runs to the end of the cohort's development phase (the programme cycle, on
+        the business calendar) when there is one, else ``planned_months``.
+        """
         relationship = cls(pairing_id, tenant)
         relationship.initial_state()
         relationship._record(
@@ -61,7 +66,9 @@ class Relationship(Aggregate):
                 cohort_id=cohort_id,
                 kind=kind,  # type: ignore[arg-type]
                 starts_on=starts_on,
-                planned_end_on=starts_on + timedelta(days=round(planned_months * 30.4)),
+                planned_end_on=cycle_ends_on
+                if cycle_ends_on and cycle_ends_on > starts_on
+                else starts_on + timedelta(days=round(planned_months * 30.4)),
             )
         )
         return relationship
