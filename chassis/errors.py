@@ -122,6 +122,14 @@ class Forbidden(TandemError):
     title = "Not allowed"
 
 
+class PersonGone(TandemError):
+    """The person was erased: nothing about them can be read or changed."""
+
+    code = "PersonErased"
+    status = 410
+    title = "Person erased"
+
+
 class ServiceUnavailable(TandemError):
     """A dependency (database, broker) is down; the caller may retry later."""
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.envelope import Envelope
 from chassis.events import RecordedEvent, encode
+from chassis.personal_data import ENCRYPTED, PersonalDataCipher
 from contracts.profiles import registry as public
-from services.profiles.crypto import ENCRYPTED, PersonalDataCipher
 
 SOURCE = "tandem/profiles"
 

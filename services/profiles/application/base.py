@@ -18,9 +18,9 @@ from chassis.aggregate import Aggregate
 from chassis.auth.principal import Principal
 from chassis.errors import Conflict, NotFound
 from chassis.events import EventMetadata
+from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from services.profiles.crypto import PersonalDataCipher
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.competencies import CompetencyFramework
 from services.profiles.domain.events import registry

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chassis.errors import Conflict, DomainError, TandemError
+from chassis import errors
+from chassis.errors import Conflict, DomainError
 
 
 class NotEligible(DomainError):
@@ -47,12 +48,7 @@ class AlreadyParticipating(Conflict):
     title = "Already in this cohort"
 
 
-class PersonGone(TandemError):
-    """The person was erased: nothing about them can be read or changed."""
-
-    code = "PersonErased"
-    status = 410
-    title = "Person erased"
+PersonGone = errors.PersonGone  # the chassis's, shared with the advisors service
 
 
 class InvalidTransition(DomainError):

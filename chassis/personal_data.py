@@ -2,8 +2,10 @@
 person's own key; erasure destroys the key, and the stored events stop decrypting.
 
 Each person's data key (AES-256-GCM) is itself encrypted with the service's master key
-and kept in ``person_keys``. Every encrypted value is bound (as associated data) to the
-person and the field, so a ciphertext cannot be moved to another person or field.
+and kept in ``person_keys`` (in the service's own database). Every encrypted value is
+bound (as associated data) to the person and the field, so a ciphertext cannot be moved
+to another person or field. Any service whose events hold personal data (profiles,
+advisors) uses this codec for the streams of people, keyed by the stream id.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
+from chassis.errors import PersonGone
 from chassis.events import EventPayload, EventRegistry, JsonDict, RecordedEvent, encode
-from services.profiles.domain.errors import PersonGone
 
 ENCRYPTED = "$enc"
 
