@@ -1,0 +1,1 @@
+"""The advisors service: external advisors under due diligence, contracts and councils."""

@@ -1,0 +1,1 @@
+"""The advisors domain: advisors, due diligence, agreements, councils, risks. No framework."""

@@ -1,0 +1,73 @@
+"""Composition root of the advisors service: ``uvicorn --factory services.advisors.main:build_app``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.envelope import Envelope
+from chassis.events import RecordedEvent, encode
+from chassis.http import create_app
+from chassis.messaging import Transport, topic_for
+from chassis.personal_data import PersonalDataCipher
+from chassis.runtime import ServiceRuntime
+from contracts.advisors import registry as public
+from services.advisors import agreements, councils, lifecycle
+from services.advisors.domain.events import registry
+from services.advisors.settings import Settings
+
+__all__ = ["Settings", "build_app"]
+VERSION = "0.1.0"
+PARTS = (lifecycle, agreements, councils)
+SOURCE = "tandem/advisors"
+
+
+def publication(event: RecordedEvent) -> list[Envelope]:
+    """Each stored event projected onto its contract: personal fields never leave."""
+    if event.event_type not in public:
+        return []
+    model = public.model(event.event_type)
+    payload = model.model_validate(
+        {k: v for k, v in event.data.items() if k in model.model_fields}
+    )
+    return [replace(Envelope.from_recorded(event, SOURCE), data=encode(payload))]
+
+
+def build_app(
+    settings: Settings | None = None, *, transport: Transport | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    setups = []
+
+    async def setup(engine: AsyncEngine) -> None:
+        await PersonalDataCipher.create_schema(engine)
+        for extra in setups:
+            await extra(engine)
+
+    runtime = ServiceRuntime(
+        settings,
+        transport=transport,
+        consumes=[topic_for("profiles")],
+        translate=publication,
+        setup=setup,
+    )
+    cipher = PersonalDataCipher(settings.master_key, registry)
+    app = create_app(
+        settings,
+        title="Tandem advisors",
+        version=VERSION,
+        description="External advisors under due diligence, contracts, councils and "
+        "the programme's risk register.",
+        routers=[part.router for part in PARTS],
+        readiness_checks=runtime.readiness_checks(),
+        lifespan=runtime.lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.cipher = cipher
+    app.state.schema_setups = setups
+    app.state.settings = settings
+    for part in PARTS:
+        part.install(app, runtime, cipher)
+    return app
