@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
-from services.matching import candidates, pairings_view
+from services.matching import advisors, candidates, pairings_view
 from services.matching.api import routers
 from services.matching.escalations import on_escalation_resolved
 from services.matching.pairings import Pairings
@@ -36,7 +36,7 @@ def build_app(
     runtime = ServiceRuntime(
         settings,
         transport=transport,
-        consumes=[topic_for("profiles"), topic_for("sessions")],
+        consumes=[topic_for("profiles"), topic_for("sessions"), topic_for("advisors")],
         handlers=candidates.handlers(
             candidates.PERSON_TABLES + pairings_view.PERSON_TABLES
         ),
@@ -68,4 +68,5 @@ def build_app(
     app.state.planning = planning
     assert runtime.consumer is not None
     runtime.consumer.handlers["EscalationResolved"] = on_escalation_resolved(planning)
+    runtime.consumer.handlers.update(advisors.HANDLERS)
     return app

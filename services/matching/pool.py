@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.errors import NotFound
+from services.matching.advisors import ADVISOR_ROLE
 from services.matching.domain.candidates import MenteeProfile, MentorProfile
 from services.matching.pairings import reserved_seats
 
@@ -103,6 +104,28 @@ async def load_pool(
                     _person(row),
                     profile,
                     demographics,
+                    active_mentees=min(
+                        seats.get(row.person_id, 0), profile.get("max_mentees", 0)
+                    ),
+                )
+            )
+    if pool.programme_type == "external":
+        # External programmes pair mentees with the tenant's approved advisors.
+        advisors = await conn.execute(
+            text(
+                "SELECT * FROM candidates WHERE tenant = :t AND active = 1 "
+                "AND roles LIKE :role AND mentor_profile IS NOT NULL ORDER BY person_id"
+            ),
+            {"t": tenant, "role": f'%"{ADVISOR_ROLE}"%'},
+        )
+        for row in advisors:
+            profile = json.loads(row.mentor_profile)
+            pool.mentors.append(
+                MentorProfile.from_records(
+                    _person(row),
+                    profile,
+                    None,
+                    kind="external",
                     active_mentees=min(
                         seats.get(row.person_id, 0), profile.get("max_mentees", 0)
                     ),
