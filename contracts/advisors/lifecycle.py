@@ -70,3 +70,17 @@ class AdvisorErased(EventPayload):
     """Every service forgets this advisor (crypto-shredded in the advisors service)."""
 
     advisor_id: str
+
+
+@registry.register
+class AdvisorContracted(EventPayload):
+    """An agreement is in place; the advisor is not yet active."""
+
+    advisor_id: str
+
+
+@registry.register
+class AdvisorActivated(EventPayload):
+    """The advisor has started working with the programme."""
+
+    advisor_id: str

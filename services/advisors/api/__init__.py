@@ -1,0 +1,1 @@
+"""HTTP routes and current-state tables of the advisors service."""

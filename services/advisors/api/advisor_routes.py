@@ -1,0 +1,255 @@
+"""HTTP routes of the advisor lifecycle (thin: validate, authorise, delegate)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chassis.auth.fastapi import PrincipalDep, require_roles
+from chassis.auth.principal import Principal, Role
+from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
+from services.advisors.domain.diligence import CheckSpec
+
+if TYPE_CHECKING:
+    from services.advisors.lifecycle import Advisors
+
+router = APIRouter(tags=["advisors"])
+
+Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.ADMIN))]
+Proposer = Annotated[
+    Principal, Depends(require_roles(Role.COORDINATOR, Role.ADMIN, Role.SPONSOR))
+]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Org = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _advisors(request: Request) -> Advisors:
+    return request.app.state.advisors
+
+
+AdvisorsDep = Annotated["Advisors", Depends(_advisors)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Proposal(Body):
+    name: Name
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    organisation: Org | None = None
+    bio: str | None = Field(None, max_length=4000)
+    expertise_sought: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=30
+    )
+    person_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class CheckResult(Body):
+    status: Literal["passed", "failed"]
+    evidence: str | None = Field(None, max_length=4000)
+    owner: str | None = Field(None, max_length=200)
+    expires_on: date | None = None
+
+
+class Conflicts(Body):
+    employers: list[Org] = Field(default_factory=list, max_length=50)
+    board_seats: list[Org] = Field(default_factory=list, max_length=50)
+    competitors: list[Org] = Field(default_factory=list, max_length=50)
+    vendors: list[Org] = Field(default_factory=list, max_length=50)
+
+
+class ExpertiseProfile(Body):
+    """What matching needs to offer the advisor as an external mentor."""
+
+    geography: str = Field(min_length=2, max_length=64)
+    time_zone: str = Field(min_length=1, max_length=64)
+    languages: list[str] = Field(default_factory=list)
+    level: int = Field(10, ge=1, le=12)
+    strengths: list[Strength] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    markets: list[str] = Field(default_factory=list)
+    functions_led: list[str] = Field(default_factory=list)
+    crisis_experience: list[str] = Field(default_factory=list)
+    formats: list[CoachingFormat] = Field(default_factory=list)
+    max_mentees: int = Field(0, ge=0, le=20)
+    hours_per_month: int = Field(0, ge=0, le=200)
+    availability: list[AvailabilityWindow] = Field(default_factory=list)
+
+
+class Reason(Body):
+    reason_code: str = Field("coordinator_decision", min_length=1, max_length=64)
+
+
+class Checklist(Body):
+    checks: list[CheckSpec] = Field(min_length=1, max_length=30)
+
+
+class Restricted(Body):
+    organisations: list[Org] = Field(max_length=1000)
+
+
+@router.post("/advisors", status_code=201)
+async def propose(
+    body: Proposal, principal: Proposer, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Propose an external advisor, with the expertise sought."""
+    advisor = await advisors.propose(principal, **body.model_dump())
+    return await advisors.read(advisor.id, principal)
+
+
+@router.get("/advisors")
+async def list_advisors(
+    principal: PrincipalDep,
+    advisors: AdvisorsDep,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    after: str = "",
+) -> dict[str, Any]:
+    """The tenant's advisors, by id (keyset pagination with ``after``)."""
+    items = await advisors.listing(principal, status, limit, after)
+    nxt = items[-1]["advisor_id"] if len(items) == limit else None
+    return {"items": items, "next_after": nxt}
+
+
+@router.get("/advisors/{advisor_id}")
+async def read(
+    advisor_id: str, principal: PrincipalDep, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """One advisor; personal fields for staff, sponsors and the advisor."""
+    return await advisors.read(advisor_id, principal)
+
+
+@router.post("/advisors/{advisor_id}/diligence")
+async def start_diligence(
+    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Start due diligence with the tenant's checklist."""
+    await advisors.start_diligence(advisor_id, principal)
+    return await advisors.read(advisor_id, principal)
+
+
+@router.put("/advisors/{advisor_id}/checks/{check}")
+async def record_check(
+    advisor_id: str,
+    check: str,
+    body: CheckResult,
+    principal: Staff,
+    advisors: AdvisorsDep,
+) -> dict[str, Any]:
+    """Record a check's result, evidence, owner and expiry."""
+    await advisors.record_check(advisor_id, check, principal, **body.model_dump())
+    return await advisors.read(advisor_id, principal)
+
+
+@router.put("/advisors/{advisor_id}/conflicts")
+async def declare_conflicts(
+    advisor_id: str, body: Conflicts, principal: PrincipalDep, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Declare conflicts of interest (staff, or the advisor themself)."""
+    if principal.subject != advisor_id:
+        principal.require(Role.COORDINATOR, Role.ADMIN)
+    await advisors.declare_conflicts(advisor_id, principal, **body.model_dump())
+    return await advisors.read(advisor_id, principal)
+
+
+@router.post("/advisors/{advisor_id}/approve")
+async def approve(
+    advisor_id: str, body: ExpertiseProfile, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Approve: refused while any required check is open, failed or expired."""
+    await advisors.approve(advisor_id, principal, body.model_dump())
+    return await advisors.read(advisor_id, principal)
+
+
+async def _transition(
+    advisors: Advisors, advisor_id: str, principal: Principal, command: str, *args: Any
+) -> dict[str, Any]:
+    await advisors.transition(advisor_id, principal, command, *args)
+    return await advisors.read(advisor_id, principal)
+
+
+@router.post("/advisors/{advisor_id}/reject")
+async def reject(
+    advisor_id: str, body: Reason, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Reject a proposed advisor."""
+    return await _transition(
+        advisors, advisor_id, principal, "reject", body.reason_code
+    )
+
+
+@router.post("/advisors/{advisor_id}/suspend")
+async def suspend(
+    advisor_id: str, body: Reason, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Stop offering the advisor."""
+    return await _transition(
+        advisors, advisor_id, principal, "suspend", body.reason_code
+    )
+
+
+@router.post("/advisors/{advisor_id}/reinstate")
+async def reinstate(
+    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Offer a suspended advisor again (their required checks must be in date)."""
+    return await _transition(advisors, advisor_id, principal, "reinstate")
+
+
+@router.post("/advisors/{advisor_id}/activate")
+async def activate(
+    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """The approved (or contracted) advisor starts working with the programme."""
+    return await _transition(advisors, advisor_id, principal, "activate")
+
+
+@router.post("/advisors/{advisor_id}/offboard")
+async def offboard(
+    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """End the advisor's engagement."""
+    return await _transition(advisors, advisor_id, principal, "offboard")
+
+
+@router.delete("/advisors/{advisor_id}", status_code=204)
+async def erase(advisor_id: str, principal: Admin, advisors: AdvisorsDep) -> Response:
+    """Erase the advisor: their key is destroyed, their personal data unreadable."""
+    await advisors.erase(advisor_id, principal)
+    return Response(status_code=204)
+
+
+@router.get("/restricted-organisations")
+async def restricted(principal: Staff, advisors: AdvisorsDep) -> dict[str, Any]:
+    """The tenant's restricted organisations."""
+    return {"organisations": (await advisors.policy(principal.tenant)).restricted}
+
+
+@router.put("/restricted-organisations")
+async def set_restricted(
+    body: Restricted, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Replace the tenant's restricted organisations."""
+    policy = await advisors.restrict(principal, body.organisations)
+    return {"organisations": policy.restricted}
+
+
+@router.get("/diligence-checklist")
+async def checklist(principal: Staff, advisors: AdvisorsDep) -> dict[str, Any]:
+    """The tenant's due-diligence checklist (the default until configured)."""
+    policy = await advisors.policy(principal.tenant)
+    return {"checks": [c.model_dump() for c in policy.checklist]}
+
+
+@router.put("/diligence-checklist")
+async def set_checklist(
+    body: Checklist, principal: Staff, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Replace the tenant's checklist (advisors already in diligence keep theirs)."""
+    policy = await advisors.configure_checklist(principal, body.checks)
+    return {"checks": [c.model_dump() for c in policy.checklist]}
