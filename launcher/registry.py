@@ -8,4 +8,5 @@ SERVICES: dict[str, str] = {
     "profiles": "services.profiles.main",
     "matching": "services.matching.main",
     "sessions": "services.sessions.main",
+    "advisors": "services.advisors.main",
 }
