@@ -138,6 +138,8 @@ class ConsumerRunner:
         self.poll_timeout_s = poll_timeout_s
         self.batch_size = batch_size
         self.dead_letter_topic = dead_letter_topic(name)
+        # For consumers that keep every event (insights): types without a handler.
+        self.fallback: Handler | None = None
         self.applied = 0
         self.duplicates = 0
         self.dead_letters = 0
@@ -192,7 +194,7 @@ class ConsumerRunner:
         except MalformedMessage as exc:
             await self._dead_letter(message, None, exc, attempts=1)
             return
-        handler = self.handlers.get(envelope.type)
+        handler = self.handlers.get(envelope.type) or self.fallback
         if handler is None:
             return  # an event this consumer does not need
         attempt = 0

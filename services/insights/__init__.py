@@ -1,0 +1,1 @@
+"""The insights service: read models for evidence (scorecards, health, equity, impact)."""

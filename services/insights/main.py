@@ -1,0 +1,77 @@
+"""Composition root of the insights service: ``uvicorn --factory services.insights.main:build_app``.
+
+insights consumes every service's topic. Each event is kept as a fact and then handed
+to every part's handlers (``app.state.fact_handlers``), all in the consumer's one
+transaction, so redelivery changes nothing. ``PersonErased`` and ``AdvisorErased``
+remove the person from the facts and from every part (``app.state.erasers``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.envelope import Envelope
+from chassis.http import create_app
+from chassis.messaging import Transport, topic_for
+from chassis.runtime import ServiceRuntime
+from services.insights import equity, facts, health, scorecards
+from services.insights.settings import Settings
+
+__all__ = ["Settings", "build_app"]
+VERSION = "0.1.0"
+PARTS = (health, equity, scorecards)
+TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "advisors")]
+ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
+
+
+def build_app(
+    settings: Settings | None = None, *, transport: Transport | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    setups = [facts.create_schema]
+    fact_handlers: dict[str, list[facts.FactHandler]] = defaultdict(list)
+    erasers: list = []
+
+    async def setup(engine: AsyncEngine) -> None:
+        for extra in setups:
+            await extra(engine)
+
+    async def on_event(env: Envelope, conn: AsyncConnection) -> None:
+        if env.type in ERASURES:
+            person = env.data[ERASURES[env.type]]
+            await facts.forget(conn, person)
+            for erase in erasers:
+                await erase(conn, env.tenant, person)
+            return
+        await facts.record(env, conn)
+        for handle in fact_handlers.get(env.type, ()):
+            await handle(env, conn)
+
+    runtime = ServiceRuntime(
+        settings, transport=transport, consumes=TOPICS, setup=setup
+    )
+    app = create_app(
+        settings,
+        title="Tandem insights",
+        version=VERSION,
+        description="Scorecards, relationship health and early warnings, equity, "
+        "impact and pairing patterns, computed from every service's events.",
+        routers=[part.router for part in PARTS],
+        readiness_checks=runtime.readiness_checks(),
+        lifespan=runtime.lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.schema_setups = setups
+    app.state.fact_handlers = fact_handlers
+    app.state.erasers = erasers
+    for part in PARTS:
+        part.install(app, runtime)
+    assert runtime.consumer is not None
+    # Every event reaches ``on_event``: kept as a fact even when no part needs it yet
+    # (a later part computes from it on rebuild).
+    runtime.consumer.fallback = on_event
+    return app

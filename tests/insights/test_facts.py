@@ -1,0 +1,62 @@
+"""insights keeps every event once as a fact and forgets an erased person entirely."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import text
+
+from tests.insights.conftest import event, publish, until_facts
+
+pytestmark = pytest.mark.kafka
+
+
+async def test_facts_are_kept_once_and_erasure_leaves_no_trace(
+    insights, kafka_bootstrap
+):
+    app, _c = insights
+    confirmed = event(
+        "matching",
+        "PairingConfirmed",
+        "pair-1",
+        {"pairing_id": "pair-1", "mentor_id": "mentor-1", "mentee_id": "mentee-1"},
+    )
+    other = event(
+        "profiles", "PersonRegistered", "p-2", {"person_id": "p-2", "level": 4}
+    )
+    await publish(kafka_bootstrap, [confirmed, confirmed, other])  # one delivered twice
+    await until_facts(app, 2)
+    async with app.state.runtime.engine.connect() as conn:
+        assert (
+            await conn.execute(text("SELECT count(*) FROM facts"))
+        ).scalar_one() == 2
+
+    await publish(
+        kafka_bootstrap,
+        [
+            event(
+                "profiles",
+                "PersonErased",
+                "mentee-1",
+                {"person_id": "mentee-1", "erased_at": "2027-01-01T00:00:00+00:00"},
+            )
+        ],
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        async with app.state.runtime.engine.connect() as conn:
+            left = (
+                await conn.execute(
+                    text("SELECT count(*) FROM facts WHERE data LIKE '%mentee-1%'")
+                )
+            ).scalar_one()
+        if left == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert left == 0
+    async with app.state.runtime.engine.connect() as conn:
+        assert (
+            await conn.execute(text("SELECT count(*) FROM facts"))
+        ).scalar_one() == 1
