@@ -68,6 +68,8 @@ def build_app(
     app.state.schema_setups = setups
     app.state.fact_handlers = fact_handlers
     app.state.erasers = erasers
+    # Each part clears its tables here so a rebuild can replay the facts through it.
+    app.state.resetters = []
     for part in PARTS:
         part.install(app, runtime)
     assert runtime.consumer is not None
