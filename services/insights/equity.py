@@ -1,13 +1,186 @@
-"""Part of the insights service, being built (see main.py's install hooks)."""
+"""Equity reports: who takes part, gets matched and progresses, per group.
+
+Keeps ``equity_people``, the people view (one JSON row per person, folded from the
+facts by ``domain.equity.apply``); the reports are pure functions of it (definitions
+in ``domain/equity.py``; suppression below k in ``domain/stats.py``). Also installs
+the pairing patterns and programme operations routes, which read the same view.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-router = APIRouter()
+from chassis.auth.fastapi import require_roles
+from chassis.auth.principal import Principal, Role
+from chassis.envelope import Envelope
+from chassis.errors import FieldError, ValidationFailed
+from chassis.events import utcnow
+from services.insights.domain import equity as domain
+
+router = APIRouter(tags=["equity"])
+Overseer = Annotated[
+    Principal, Depends(require_roles(Role.COORDINATOR, Role.SPONSOR, Role.ADMIN))
+]
+DIMENSION = Query(
+    "business_unit",
+    description="business_unit | level_band | tenure_band | geography | "
+    "demographics.<attribute>",
+)
+CSV_FIELDS = (
+    "group",
+    "suppressed",
+    "registered",
+    "participants",
+    "participation_rate",
+    "matched",
+    "match_rate",
+    "match_rate_impact",
+    "match_rate_flagged",
+    "median_days_to_match",
+    "mean_match_score",
+    "promoted",
+    "promotion_rate",
+    "promotion_rate_impact",
+    "promotion_rate_flagged",
+    "departed",
+)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS equity_people (tenant TEXT NOT NULL, "
+                "person_id TEXT NOT NULL, data TEXT NOT NULL, "
+                "PRIMARY KEY (tenant, person_id))"
+            )
+        )
+
+
+async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
+    """Fold the event into the rows of the people it concerns."""
+    for person in domain.touched(env.type, env.data):
+        found = (
+            await conn.execute(
+                text(
+                    "SELECT data FROM equity_people WHERE tenant = :t AND person_id = :p"
+                ),
+                {"t": env.tenant, "p": person},
+            )
+        ).scalar_one_or_none()
+        row = json.loads(found) if found else domain.new_row(person)
+        row = domain.apply(row, person, env.type, env.data, env.time.isoformat())
+        await conn.execute(
+            text(
+                "INSERT INTO equity_people (tenant, person_id, data) VALUES (:t, :p, :d) "
+                "ON CONFLICT (tenant, person_id) DO UPDATE SET data = excluded.data"
+            ),
+            {"t": env.tenant, "p": person, "d": json.dumps(row)},
+        )
+
+
+async def erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
+    """Drop the person's row and their id from the rows of the people they met."""
+    await conn.execute(
+        text("DELETE FROM equity_people WHERE tenant = :t AND person_id = :p"),
+        {"t": tenant, "p": person_id},
+    )
+    rows = await conn.execute(
+        text(
+            "SELECT person_id, data FROM equity_people WHERE tenant = :t "
+            "AND data LIKE :like"
+        ),
+        {"t": tenant, "like": f"%{person_id}%"},
+    )
+    for other, data in rows.all():
+        row = domain.forget(json.loads(data), person_id)
+        await conn.execute(
+            text(
+                "UPDATE equity_people SET data = :d WHERE tenant = :t AND person_id = :p"
+            ),
+            {"t": tenant, "p": other, "d": json.dumps(row)},
+        )
+
+
+async def reset(conn: AsyncConnection) -> None:
+    await conn.execute(text("DELETE FROM equity_people"))
+
+
+async def people(request: Request, tenant: str) -> list[domain.Row]:
+    """The tenant's people view."""
+    async with request.app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT data FROM equity_people WHERE tenant = :t"), {"t": tenant}
+        )
+        return [json.loads(r.data) for r in rows]
+
+
+async def _report(
+    request: Request, principal: Principal, dimension: str, cohort_id: str | None
+) -> dict[str, Any]:
+    if not domain.valid_dimension(dimension):
+        raise ValidationFailed(
+            [FieldError("dimension", "unknown dimension")],
+        )
+    return domain.equity_report(
+        await people(request, principal.tenant),
+        dimension,
+        k=request.app.state.settings.k_anonymity,
+        as_of=utcnow().date(),
+        cohort_id=cohort_id,
+    )
+
+
+@router.get("/equity")
+async def equity(
+    request: Request,
+    principal: Overseer,
+    dimension: str = DIMENSION,
+    cohort_id: str | None = None,
+) -> dict[str, Any]:
+    """Participation, matching and outcomes per group, small groups suppressed."""
+    return await _report(request, principal, dimension, cohort_id)
+
+
+@router.get("/equity.csv", response_class=Response)
+async def equity_csv(
+    request: Request,
+    principal: Overseer,
+    dimension: str = DIMENSION,
+    cohort_id: str | None = None,
+) -> Response:
+    """The equity report as CSV (one row per group, then the total)."""
+    report = await _report(request, principal, dimension, cohort_id)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for row in [*report["groups"], {"group": "total", **report["total"]}]:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    name = f"equity-{dimension}-{utcnow().date().isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def install(app: Any, runtime: Any) -> None:
-    """Add this part's read models, handlers (via app.state.fact_handlers) and routes."""
+    """The people view, its handlers, eraser and resetter; patterns and operations."""
+    app.state.schema_setups.append(create_schema)
+    for kind in domain.EVENTS:
+        app.state.fact_handlers[kind].append(on_fact)
+    app.state.erasers.append(erase)
+    app.state.resetters.append(reset)
+    # Imported here: both modules build on this one (its view and its guard).
+    from services.insights import operations, patterns
+
+    app.include_router(patterns.router)
+    app.include_router(operations.router)

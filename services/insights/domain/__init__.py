@@ -1,0 +1,1 @@
+"""Pure computations of insights (no framework): given facts, return judgements."""

@@ -1,0 +1,371 @@
+"""The people view and the equity report, as pure functions.
+
+People view: one row (a dict) per person, folded from the facts by ``apply``. A row
+keeps the organisational attributes (business unit, level, geography, function,
+tenure start), the demographics the person consented to share (dropped on
+``DemographicsWithdrawn``), cohort participation dates, pairings as mentee (first
+proposal, confirmation, score, end), active pairings as mentor, mentor capacity,
+styles, and career outcomes.
+
+Equity report, per group of one dimension (``business_unit``, ``level_band``,
+``tenure_band``, ``geography`` or ``demographics.<attribute>``):
+
+- registered: people in the group (for demographics: people who consented).
+- participants: registered people taking part as mentees (admitted to or waitlisted
+  in a cohort, or paired as mentee); with ``cohort_id``: in that cohort.
+- participation_rate = participants / registered.
+- matched: participants with a confirmed pairing; match_rate = matched / participants.
+- median_days_to_match: median days from joining (first admission or waitlisting;
+  else first proposal) to the first confirmation, over matched participants.
+- mean_match_score: mean score of the first confirmed pairing (its proposal's score
+  when the confirmation carries none), over matched participants with a score.
+- promoted / departed: participants with a ``promotion`` / ``departure`` outcome
+  effective on or after joining; promotion_rate = promoted / participants.
+- match_rate_impact / promotion_rate_impact: the group's rate ÷ the highest shown
+  group's rate, ``flagged`` below 0.8 (see ``stats.adverse_impact``).
+
+A group with fewer than k participants is reported as ``{"group", "suppressed": true}``
+only, and the total is withheld by the complementary rule of ``stats.suppress``.
+Impact ratios are computed over shown groups only, so they reveal nothing suppressed.
+Not covered: differencing across reports (two dimensions, two cohorts, or the
+tenant-wide counts of ``/operations``) can still narrow a suppressed group down.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from typing import Any
+
+from services.insights.domain import stats
+
+Row = dict[str, Any]
+ORG_DIMENSIONS = ("business_unit", "level_band", "tenure_band", "geography")
+UNKNOWN = "unknown"
+ATTRIBUTE_EVENTS = ("PersonRegistered", "PersonDetailsUpdated")
+PERSON_EVENTS = (
+    *ATTRIBUTE_EVENTS,
+    "DemographicsShared",
+    "DemographicsWithdrawn",
+    "ParticipantAdmitted",
+    "ParticipantWaitlisted",
+    "ParticipantWithdrew",
+    "CareerOutcomeRecorded",
+    "MentorProfileSet",
+    "MentorCapacityChanged",
+    "IntakeSubmitted",
+)
+PAIRING_EVENTS = ("PairingProposed", "PairingConfirmed", "PairingEnded")
+EVENTS = (*PERSON_EVENTS, *PAIRING_EVENTS)
+
+
+def touched(kind: str, data: dict[str, Any]) -> list[str]:
+    """The people whose rows an event changes."""
+    if kind in PERSON_EVENTS:
+        return [str(data["person_id"])] if data.get("person_id") else []
+    if kind == "PairingProposed":
+        return [str(data["mentee_id"])]
+    if kind in ("PairingConfirmed", "PairingEnded"):
+        return [str(data["mentee_id"]), str(data["mentor_id"])]
+    return []
+
+
+def new_row(person_id: str) -> Row:
+    return {
+        "person_id": person_id,
+        "demographics": {},
+        "cohorts": {},
+        "pairings": {},
+        "mentoring": {},
+        "outcomes": [],
+    }
+
+
+def apply(row: Row, person_id: str, kind: str, data: dict[str, Any], at: str) -> Row:
+    """The row after one event (``at``: the event's ISO 8601 time)."""
+    row = copy.deepcopy(row)
+    if kind in ATTRIBUTE_EVENTS:
+        for key in ("business_unit", "level", "geography", "function", "tenure_start"):
+            if key in data:
+                row[key] = data[key]
+        row.setdefault("registered_at", at)
+    elif kind == "DemographicsShared":
+        row["demographics"] = {str(k): str(v) for k, v in data["attributes"].items()}
+    elif kind == "DemographicsWithdrawn":
+        row["demographics"] = {}
+    elif kind in (
+        "ParticipantAdmitted",
+        "ParticipantWaitlisted",
+        "ParticipantWithdrew",
+    ):
+        entry = row["cohorts"].setdefault(str(data["cohort_id"]), {})
+        entry.setdefault("role", data.get("role"))
+        field = {
+            "ParticipantAdmitted": "admitted_at",
+            "ParticipantWaitlisted": "waitlisted_at",
+            "ParticipantWithdrew": "withdrew_at",
+        }[kind]
+        entry[field] = at
+        if kind == "ParticipantAdmitted":
+            entry.pop("withdrew_at", None)
+    elif kind == "CareerOutcomeRecorded":
+        row["outcomes"].append(
+            {"kind": data["kind"], "effective_on": str(data["effective_on"])}
+        )
+    elif kind in ("MentorProfileSet", "MentorCapacityChanged"):
+        row["max_mentees"] = data.get("max_mentees")
+        if "leadership_style" in data:
+            row["leadership_style"] = data["leadership_style"]
+    elif kind == "IntakeSubmitted":
+        row["learning_style"] = data.get("learning_style")
+    elif kind in PAIRING_EVENTS:
+        _apply_pairing(row, person_id, kind, data, at)
+    return row
+
+
+def _apply_pairing(
+    row: Row, person_id: str, kind: str, data: dict[str, Any], at: str
+) -> None:
+    pid = str(data["pairing_id"])
+    if str(data["mentee_id"]) != person_id:  # the mentor's side
+        if kind == "PairingConfirmed":
+            row["mentoring"][pid] = str(data["mentee_id"])
+        elif kind == "PairingEnded":
+            row["mentoring"].pop(pid, None)
+        return
+    pairing = row["pairings"].setdefault(pid, {"mentor_id": str(data["mentor_id"])})
+    if kind == "PairingProposed":
+        pairing.setdefault("proposed_at", at)
+        pairing["score"] = data.get("score")
+    elif kind == "PairingConfirmed":
+        pairing["confirmed_at"] = at
+        if data.get("score") is not None:
+            pairing["score"] = data["score"]
+    elif kind == "PairingEnded":
+        pairing["ended_at"] = at
+        pairing["end_reason"] = data.get("reason")
+    for key in ("cohort_id", "programme_type"):
+        if data.get(key) is not None:
+            pairing[key] = data[key]
+
+
+# -- grouping ----------------------------------------------------------------------
+
+
+def level_band(level: Any) -> str:
+    if not isinstance(level, int):
+        return UNKNOWN
+    low = ((level - 1) // 3) * 3 + 1
+    return f"{low}-{low + 2}"
+
+
+TENURE_BANDS = ((1, "<1y"), (3, "1-3y"), (5, "3-5y"), (10, "5-10y"))
+
+
+def tenure_band(tenure_start: Any, as_of: date) -> str:
+    """Whole years since the hire month (YYYY-MM) at ``as_of``."""
+    try:
+        year, month = (int(p) for p in str(tenure_start).split("-")[:2])
+    except (TypeError, ValueError):
+        return UNKNOWN
+    months = (as_of.year - year) * 12 + as_of.month - month
+    for limit, label in TENURE_BANDS:
+        if months < limit * 12:
+            return label
+    return "10y+"
+
+
+def group_of(row: Row, dimension: str, as_of: date) -> str | None:
+    """The person's group in ``dimension``; ``None``: not part of this report."""
+    if "business_unit" not in row:
+        return None  # never registered (e.g. only seen in a pairing)
+    if dimension.startswith("demographics."):
+        return row["demographics"].get(dimension.split(".", 1)[1])
+    if dimension == "level_band":
+        return level_band(row.get("level"))
+    if dimension == "tenure_band":
+        return tenure_band(row.get("tenure_start"), as_of)
+    if dimension in ("business_unit", "geography"):
+        return str(row.get(dimension) or UNKNOWN)
+    raise ValueError(f"unknown dimension {dimension!r}")
+
+
+def valid_dimension(dimension: str) -> bool:
+    return dimension in ORG_DIMENSIONS or (
+        dimension.startswith("demographics.") and len(dimension) > len("demographics.")
+    )
+
+
+# -- per-person facts for the report -------------------------------------------------
+
+
+def _day(stamp: str) -> date:
+    return datetime.fromisoformat(stamp).date()
+
+
+def joined_at(row: Row, cohort_id: str | None) -> str | None:
+    """When the person joined as a mentee; ``None``: not a participant."""
+    stamps = [
+        stamp
+        for cid, entry in row["cohorts"].items()
+        if entry.get("role") in (None, "mentee") and cohort_id in (None, cid)
+        for stamp in (entry.get("admitted_at"), entry.get("waitlisted_at"))
+        if stamp
+    ]
+    if stamps:
+        return min(stamps)
+    proposed = [
+        p["proposed_at"] or p.get("confirmed_at")
+        for p in _pairings(row, cohort_id)
+        if p.get("proposed_at") or p.get("confirmed_at")
+    ]
+    return min(proposed, default=None) if cohort_id is None else None
+
+
+def _pairings(row: Row, cohort_id: str | None) -> list[dict[str, Any]]:
+    return [
+        {"proposed_at": None, **p}
+        for p in row["pairings"].values()
+        if cohort_id is None or p.get("cohort_id") in (None, cohort_id)
+    ]
+
+
+def first_match(row: Row, cohort_id: str | None) -> dict[str, Any] | None:
+    confirmed = [p for p in _pairings(row, cohort_id) if p.get("confirmed_at")]
+    return min(confirmed, key=lambda p: p["confirmed_at"], default=None)
+
+
+def _outcome(row: Row, kind: str, since: str) -> bool:
+    start = _day(since).isoformat()
+    return any(
+        o["kind"] == kind and o["effective_on"] >= start for o in row["outcomes"]
+    )
+
+
+# -- the report ------------------------------------------------------------------
+
+
+def _measure(rows: list[Row], cohort_id: str | None) -> dict[str, Any]:
+    participants = matched = promoted = departed = 0
+    days: list[float] = []
+    scores: list[float] = []
+    for row in rows:
+        joined = joined_at(row, cohort_id)
+        if joined is None:
+            continue
+        participants += 1
+        promoted += _outcome(row, "promotion", joined)
+        departed += _outcome(row, "departure", joined)
+        match = first_match(row, cohort_id)
+        if match is None:
+            continue
+        matched += 1
+        gap = datetime.fromisoformat(match["confirmed_at"]) - datetime.fromisoformat(
+            joined
+        )
+        days.append(max(gap.total_seconds(), 0) / 86400)
+        if match.get("score") is not None:
+            scores.append(float(match["score"]))
+    return {
+        "registered": len(rows),
+        "participants": participants,
+        "participation_rate": stats.rate(participants, len(rows)),
+        "matched": matched,
+        "match_rate": stats.rate(matched, participants),
+        "median_days_to_match": stats.median(days),
+        "mean_match_score": stats.mean(scores),
+        "promoted": promoted,
+        "promotion_rate": stats.rate(promoted, participants),
+        "departed": departed,
+    }
+
+
+def equity_report(
+    rows: list[Row],
+    dimension: str,
+    *,
+    k: int,
+    as_of: date,
+    cohort_id: str | None = None,
+) -> dict[str, Any]:
+    """The equity report of one dimension (definitions in the module docstring)."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        group = group_of(row, dimension, as_of)
+        if group is not None:
+            groups.setdefault(group, []).append(row)
+    measured = {g: _measure(members, cohort_id) for g, members in groups.items()}
+    sizes = {g: m["participants"] for g, m in measured.items()}
+    rule = stats.suppress(sizes, k)
+    shown = {g: m for g, m in measured.items() if g not in rule.suppressed}
+    impacts = {
+        metric: stats.adverse_impact({g: m[metric] for g, m in shown.items()})
+        for metric in ("match_rate", "promotion_rate")
+    }
+    out_groups: list[dict[str, Any]] = []
+    for group in sorted(measured):
+        if group in rule.suppressed:
+            out_groups.append({"group": group, "suppressed": True})
+            continue
+        item = {"group": group, "suppressed": False, **shown[group]}
+        for metric, impact in impacts.items():
+            item[f"{metric}_impact"] = impact[group].ratio
+            item[f"{metric}_flagged"] = impact[group].flagged
+        out_groups.append(item)
+    total: dict[str, Any] = {"suppressed": not rule.total_shown}
+    if rule.total_shown:
+        total.update(_measure([r for m in groups.values() for r in m], cohort_id))
+    return {
+        "dimension": dimension,
+        "cohort_id": cohort_id,
+        "k": k,
+        "groups": out_groups,
+        "total": total,
+    }
+
+
+# -- pairing observations (for stats.pattern_rates) -----------------------------------
+
+
+def pairing_observations(rows: dict[str, Row]) -> list[dict[str, Any]]:
+    """One observation per confirmed pairing, seen from its mentee's row."""
+    out = []
+    for mentee in rows.values():
+        for pairing in mentee["pairings"].values():
+            if not pairing.get("confirmed_at"):
+                continue
+            mentor = rows.get(pairing["mentor_id"], {})
+            kind = pairing.get("programme_type") or "standard"
+            functions = (mentor.get("function"), mentee.get("function"))
+            same = functions[0] == functions[1]
+            out.append(
+                {
+                    "traits": {
+                        "function": UNKNOWN
+                        if None in functions
+                        else ("same_function" if same else "cross_function"),
+                        "direction": "reverse" if kind == "reverse" else "standard",
+                        "source": "external" if kind == "external" else "internal",
+                        "style": f"{mentor.get('leadership_style') or UNKNOWN}/"
+                        f"{mentee.get('learning_style') or UNKNOWN}",
+                    },
+                    "progressed": any(
+                        _outcome(mentee, kind, pairing["confirmed_at"])
+                        for kind in ("promotion", "role_change")
+                    ),
+                    "completed": pairing.get("end_reason") == "concluded",
+                }
+            )
+    return out
+
+
+def forget(row: Row, person_id: str) -> Row:
+    """The row without references to an erased person (their pairings stay counted)."""
+    row = copy.deepcopy(row)
+    row["mentoring"] = {
+        p: "erased" if m == person_id else m for p, m in row["mentoring"].items()
+    }
+    for pairing in row["pairings"].values():
+        if pairing.get("mentor_id") == person_id:
+            pairing["mentor_id"] = "erased"
+    return row

@@ -1,0 +1,334 @@
+"""Relationship health and mentor impact, computed from facts as of a moment.
+
+Everything here is a pure function of a relationship's facts (``RelationshipFacts``,
+folded from events in any order) and a moment ``as_of``, so any judgement can be
+checked by hand and asked "as of" a past date. Day counts are whole calendar days
+between UTC dates.
+
+Signals (``cadence`` is the contract's ``every_days``; 30 when no contract is in force):
+
+- ``gap``: days since the last held session (since the start when none was held).
+- ``cancellation streak``: cancelled or missed sessions since the last held one.
+- ``adherence``: sessions held in the last 90 days (or since the start, if shorter)
+  divided by the sessions the cadence expects in that window (window // cadence).
+- ``falling ratings``: the mean of the last two ratings is at least 1.0 below the
+  mean of the two before them (needs four ratings).
+- ``check-in gap``: days since the last check-in (since the start when none).
+- ``open escalations``: raised and not yet resolved.
+
+States, the first that applies:
+
+- ``concluded``: the relationship was concluded (or its pairing ended); not judged.
+- ``at_risk``: gap > 2 x cadence (``no_session_for_N_days``), or a cancellation
+  streak of 2 or more (``cancellation_streak_N``), or an open escalation
+  (``open_escalations_N``). At-risk signals count even in the first weeks.
+- ``too_early``: started fewer than 28 days ago (``started_N_days_ago``).
+- ``needs_check_in``: gap > 1.5 x cadence (``no_session_for_N_days``), adherence
+  below 50 % (``cadence_adherence_N_pct``), falling ratings
+  (``ratings_fell_from_A_to_B``), or check-in gap > 45 days
+  (``no_check_in_for_N_days``).
+- ``on_track``: none of the above.
+
+Idle: a live relationship whose gap reaches ``idle_days`` (configurable) is flagged
+for conclusion (``idle_for_N_days``), whatever its state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+DEFAULT_CADENCE_DAYS = 30
+TOO_EARLY_DAYS = 28
+ADHERENCE_WINDOW_DAYS = 90
+CHECK_IN_DAYS = 45
+RANK = {
+    "on_track": 0,
+    "too_early": 0,
+    "concluded": 0,
+    "needs_check_in": 1,
+    "at_risk": 2,
+}
+
+
+@dataclass
+class RelationshipFacts:
+    """What health and impact need to know of one relationship (JSON-friendly)."""
+
+    relationship_id: str
+    pairing_id: str | None = None
+    mentor_id: str | None = None
+    mentee_id: str | None = None
+    cohort_id: str | None = None
+    started_at: str | None = None
+    concluded_at: str | None = None
+    cadences: dict[str, int] = field(default_factory=dict)  # contract version → days
+    in_force_version: str | None = None
+    cadence_days: int | None = None
+    sessions: dict[str, list[str]] = field(default_factory=dict)  # id → [outcome, at]
+    ratings: list[list[Any]] = field(default_factory=list)  # [at, rating, from_role]
+    check_ins: list[str] = field(default_factory=list)  # held_on dates
+    escalations: dict[str, list[Any]] = field(default_factory=dict)  # [raised, ended]
+    milestones_achieved: dict[str, str] = field(default_factory=dict)  # id → on
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RelationshipFacts:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Health:
+    relationship_id: str
+    state: str
+    reasons: list[str]
+    idle: bool
+    days_since_session: int | None
+    cancellation_streak: int
+    as_of: str
+
+
+def _at(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        return date.fromisoformat(value)
+    return _at(value).astimezone(UTC).date()
+
+
+def apply(facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Any) -> None:
+    """Fold one event into the relationship's facts (order of arrival is irrelevant)."""
+    at_s = _at(at).isoformat()
+    if kind == "RelationshipStarted":
+        facts.pairing_id = data.get("pairing_id")
+        facts.mentor_id = data.get("mentor_id")
+        facts.mentee_id = data.get("mentee_id")
+        facts.cohort_id = data.get("cohort_id")
+        facts.started_at = data["starts_on"] if data.get("starts_on") else at_s
+    elif kind == "ContractDrafted":
+        facts.cadences[str(data["version"])] = int(data["cadence"]["every_days"])
+        facts.cadence_days = facts.cadences.get(facts.in_force_version or "")
+    elif kind == "ContractInForce":
+        facts.in_force_version = str(data["version"])
+        facts.cadence_days = facts.cadences.get(facts.in_force_version)
+    elif kind in ("SessionScheduled", "SessionRescheduled"):
+        facts.sessions.setdefault(data["session_id"], ["scheduled", at_s])
+    elif kind == "SessionHeld":
+        facts.sessions[data["session_id"]] = ["held", str(data.get("held_at") or at_s)]
+    elif kind in ("SessionCancelled", "SessionMissed"):
+        outcome = "cancelled" if kind == "SessionCancelled" else "missed"
+        facts.sessions[data["session_id"]] = [outcome, at_s]
+    elif kind == "FeedbackGiven":
+        facts.ratings.append([at_s, int(data["rating"]), data.get("from_role")])
+    elif kind == "CheckInRecorded":
+        facts.check_ins.append(str(data["held_on"]))
+    elif kind == "EscalationRaised":
+        facts.escalations.setdefault(data["escalation_id"], [at_s, None])[0] = at_s
+    elif kind == "EscalationResolved":
+        facts.escalations.setdefault(data["escalation_id"], [None, None])[1] = at_s
+    elif kind == "MilestoneAchieved":
+        facts.milestones_achieved[data["milestone_id"]] = str(data["achieved_on"])
+    elif kind in ("RelationshipConcluded", "PairingEnded"):
+        facts.concluded_at = facts.concluded_at or at_s
+
+
+def fold(events: list[tuple[str, dict[str, Any], Any]]) -> dict[str, RelationshipFacts]:
+    """Every relationship's facts from (type, data, time) events."""
+    out: dict[str, RelationshipFacts] = {}
+    by_pairing: dict[str, str] = {}
+    for kind, data, _ in events:
+        if kind == "RelationshipStarted" and data.get("pairing_id"):
+            by_pairing[data["pairing_id"]] = data["relationship_id"]
+    for kind, data, at in events:
+        rid = data.get("relationship_id")
+        if kind == "PairingEnded":
+            rid = by_pairing.get(data.get("pairing_id", ""))
+        if not rid:
+            continue
+        apply(out.setdefault(rid, RelationshipFacts(rid)), kind, data, at)
+    return out
+
+
+def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
+    """The facts known at ``as_of`` (later ones dropped), for "as of" questions."""
+    cut = _at(as_of)
+    return RelationshipFacts(
+        relationship_id=facts.relationship_id,
+        pairing_id=facts.pairing_id,
+        mentor_id=facts.mentor_id,
+        mentee_id=facts.mentee_id,
+        cohort_id=facts.cohort_id,
+        started_at=facts.started_at,
+        concluded_at=facts.concluded_at
+        if facts.concluded_at and _at(facts.concluded_at) <= cut
+        else None,
+        cadences=dict(facts.cadences),
+        in_force_version=facts.in_force_version,
+        cadence_days=facts.cadence_days,
+        sessions={k: v for k, v in facts.sessions.items() if _at(v[1]) <= cut},
+        ratings=[r for r in facts.ratings if _at(r[0]) <= cut],
+        check_ins=[c for c in facts.check_ins if _day(c) <= cut.date()],
+        escalations={
+            k: [v[0], v[1] if v[1] and _at(v[1]) <= cut else None]
+            for k, v in facts.escalations.items()
+            if v[0] and _at(v[0]) <= cut
+        },
+        milestones_achieved=dict(facts.milestones_achieved),
+    )
+
+
+def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) -> Health:
+    """The relationship's health at ``as_of`` with the reasons that decided it."""
+    f = _until(facts, as_of)
+    today = _at(as_of).date()
+    cadence = f.cadence_days or DEFAULT_CADENCE_DAYS
+    start = _day(f.started_at) if f.started_at else None
+    outcomes = sorted((_at(at), outcome) for outcome, at in f.sessions.values())
+    held = [at for at, outcome in outcomes if outcome == "held"]
+    last_held = held[-1] if held else None
+    since = last_held.date() if last_held else start
+    gap = (today - since).days if since else None
+    streak = sum(
+        1
+        for at, outcome in outcomes
+        if outcome in ("cancelled", "missed") and (last_held is None or at > last_held)
+    )
+
+    def health(state: str, reasons: list[str]) -> Health:
+        idle = state != "concluded" and gap is not None and gap >= idle_days
+        if idle:
+            reasons = [*reasons, f"idle_for_{gap}_days"]
+        return Health(
+            f.relationship_id, state, reasons, idle, gap, streak, today.isoformat()
+        )
+
+    if f.concluded_at:
+        return health("concluded", ["concluded"])
+    at_risk: list[str] = []
+    if gap is not None and gap > 2 * cadence:
+        at_risk.append(f"no_session_for_{gap}_days")
+    if streak >= 2:
+        at_risk.append(f"cancellation_streak_{streak}")
+    open_escalations = sum(1 for _raised, ended in f.escalations.values() if not ended)
+    if open_escalations:
+        at_risk.append(f"open_escalations_{open_escalations}")
+    if at_risk:
+        return health("at_risk", at_risk)
+    age = (today - start).days if start else 0
+    if age < TOO_EARLY_DAYS:
+        return health("too_early", [f"started_{age}_days_ago"])
+    needs: list[str] = []
+    if gap is not None and gap > 1.5 * cadence:
+        needs.append(f"no_session_for_{gap}_days")
+    window = min(ADHERENCE_WINDOW_DAYS, age)
+    expected = window // cadence
+    if expected:
+        recent = sum(1 for at in held if (today - at.date()).days <= window)
+        pct = round(100 * recent / expected)
+        if pct < 50:
+            needs.append(f"cadence_adherence_{pct}_pct")
+    ratings = [r[1] for r in sorted(f.ratings, key=lambda r: _at(r[0]))]
+    if len(ratings) >= 4:
+        before, last = sum(ratings[-4:-2]) / 2, sum(ratings[-2:]) / 2
+        if before - last >= 1.0:
+            needs.append(f"ratings_fell_from_{before:g}_to_{last:g}")
+    check_since = max((_day(c) for c in f.check_ins), default=start)
+    if check_since and (today - check_since).days > CHECK_IN_DAYS:
+        needs.append(f"no_check_in_for_{(today - check_since).days}_days")
+    if needs:
+        return health("needs_check_in", needs)
+    return health("on_track", [])
+
+
+def worsened(previous: str | None, current: str) -> bool:
+    """True when ``current`` is a worse state than ``previous`` (a warning is due)."""
+    return RANK.get(current, 0) > RANK.get(previous or "on_track", 0)
+
+
+# -- mentor impact -------------------------------------------------------------
+
+
+def quarter_bounds(quarter: str) -> tuple[date, date]:
+    """``2027Q1`` → (first day, last day) of the quarter; ValueError if malformed."""
+    year_s, _, q_s = quarter.upper().partition("Q")
+    year, q = int(year_s), int(q_s)
+    if not 1 <= q <= 4 or len(year_s) != 4:
+        raise ValueError(quarter)
+    first = date(year, 3 * q - 2, 1)
+    after = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Impact:
+    mentor_id: str
+    quarter: str
+    mentees: list[str]
+    sessions_held: int
+    sessions_expected: int
+    milestones_achieved: int
+    mean_rating: float | None
+    ratings: int
+    recognitions: int
+
+
+def impact(
+    mentor_id: str, quarter: str, relationships: list[RelationshipFacts]
+) -> Impact:
+    """A mentor's quarter: mentees, sessions held vs the contracts' cadence, outcomes.
+
+    Expected sessions: for each relationship, its days live within the quarter
+    (start to conclusion, inclusive) divided by its cadence, rounded down. Ratings are
+    those the mentees gave within the quarter; recognitions are the milestones their
+    mentees achieved within it.
+    """
+    first, last = quarter_bounds(quarter)
+    mentees: set[str] = set()
+    held = expected = achieved = 0
+    ratings: list[int] = []
+    for f in relationships:
+        if f.mentor_id != mentor_id or not f.started_at:
+            continue
+        live_from = max(first, _day(f.started_at))
+        live_to = min(last, _day(f.concluded_at)) if f.concluded_at else last
+        if live_to < live_from:
+            continue
+        if f.mentee_id:
+            mentees.add(f.mentee_id)
+        days = (live_to - live_from).days + 1
+        expected += days // (f.cadence_days or DEFAULT_CADENCE_DAYS)
+        held += sum(
+            1
+            for outcome, at in f.sessions.values()
+            if outcome == "held" and first <= _day(at) <= last
+        )
+        achieved += sum(
+            1 for on in f.milestones_achieved.values() if first <= _day(on) <= last
+        )
+        ratings += [
+            int(r[1])
+            for r in f.ratings
+            if r[2] == "mentee" and first <= _day(r[0]) <= last
+        ]
+    return Impact(
+        mentor_id=mentor_id,
+        quarter=quarter.upper(),
+        mentees=sorted(mentees),
+        sessions_held=held,
+        sessions_expected=expected,
+        milestones_achieved=achieved,
+        mean_rating=round(sum(ratings) / len(ratings), 2) if ratings else None,
+        ratings=len(ratings),
+        recognitions=achieved,
+    )

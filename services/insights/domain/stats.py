@@ -1,0 +1,195 @@
+"""Small-sample statistics and disclosure control for insights' reports.
+
+Everything here is a pure function of plain numbers, so every figure a report shows
+can be checked by hand:
+
+- ``wilson_interval(x, n)``: the Wilson score interval for a proportion ``x / n`` at
+  95% (z = 1.96). Unlike ``p ± z·sqrt(p(1-p)/n)`` it stays inside [0, 1] and is honest
+  about small samples: 5 of 10 gives (0.2366, 0.7634), 0 of 3 gives (0, 0.5615).
+- ``adverse_impact(rates)``: each group's rate divided by the highest group's rate
+  (the "four-fifths rule"); a ratio below 0.8 is flagged. Undefined (``None``) when
+  the highest rate is 0 or the group has no rate.
+- ``suppress(sizes, k)``: which groups and whether the total may be shown. A group
+  whose size is below ``k`` is suppressed. Complementary rule: the total is withheld
+  when the suppressed groups together hold between 1 and ``k - 1`` people, because
+  total minus the shown groups would otherwise reveal them (with exactly one small
+  group, that is always the case). When the suppressed groups together hold ``k`` or
+  more people the total is shown: subtraction reveals only an aggregate of at least
+  ``k`` people, never one suppressed group.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Z_95 = 1.959963984540054
+FOUR_FIFTHS = 0.8
+
+
+def wilson_interval(
+    successes: int, trials: int, z: float = Z_95
+) -> tuple[float, float] | None:
+    """The Wilson score interval of ``successes / trials``; ``None`` with no trials."""
+    if trials <= 0:
+        return None
+    if not 0 <= successes <= trials:
+        raise ValueError("successes must lie between 0 and trials")
+    p = successes / trials
+    z2 = z * z
+    denominator = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    half /= denominator
+    # The bounds are exactly 0 or 1 at the extremes; floating point would miss by ulps.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
+@dataclass(frozen=True)
+class Impact:
+    ratio: float | None
+    flagged: bool
+
+
+def adverse_impact(
+    rates: Mapping[str, float | None], threshold: float = FOUR_FIFTHS
+) -> dict[str, Impact]:
+    """Each group's rate ÷ the highest group's rate, flagged below ``threshold``."""
+    known = [r for r in rates.values() if r is not None]
+    best = max(known, default=0.0)
+    out: dict[str, Impact] = {}
+    for group, rate in rates.items():
+        if rate is None or best <= 0:
+            out[group] = Impact(None, False)
+        else:
+            ratio = rate / best
+            out[group] = Impact(ratio, ratio < threshold)
+    return out
+
+
+@dataclass(frozen=True)
+class Suppression:
+    suppressed: frozenset[str]
+    total_shown: bool
+
+
+def suppress(sizes: Mapping[str, int], k: int) -> Suppression:
+    """Groups below ``k`` and whether the total can be shown (see module docstring)."""
+    small = frozenset(g for g, n in sizes.items() if n < k)
+    hidden = sum(sizes[g] for g in small)
+    total = sum(sizes.values())
+    total_shown = (hidden == 0 or hidden >= k) and total >= k
+    return Suppression(small, total_shown)
+
+
+def mean(values: Iterable[float]) -> float | None:
+    items = list(values)
+    return sum(items) / len(items) if items else None
+
+
+def median(values: Iterable[float]) -> float | None:
+    items = sorted(values)
+    if not items:
+        return None
+    mid = len(items) // 2
+    return items[mid] if len(items) % 2 else (items[mid - 1] + items[mid]) / 2
+
+
+def rate(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+# -- pairing patterns ----------------------------------------------------------------
+#
+# One observation per confirmed pairing: its characteristics (``function``: cross or
+# same function; ``direction``: reverse or standard; ``source``: external or
+# internal; ``style``: mentor's leadership style / mentee's learning style) and two
+# outcomes: ``progressed`` (the mentee was promoted or changed role on or after the
+# confirmation) and ``completed`` (the pairing ended as "concluded"). For each value
+# of each characteristic: pairings, successes, rate and its Wilson 95% interval.
+#
+# Suggested weights (for matching's criteria): ``perspective`` follows cross- vs
+# same-function, ``style`` follows the best style combination vs the others. A change
+# of ±STEP is suggested only when the two Wilson intervals of the progressed rate do
+# not overlap; otherwise 0 with the reason "not enough evidence".
+
+STEP = 0.05
+OUTCOMES = ("progressed", "completed")
+
+
+def pattern_rates(observations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per characteristic and value: counts, rates and Wilson intervals."""
+    table: dict[str, dict[str, dict[str, int]]] = {}
+    for obs in observations:
+        for trait, value in obs["traits"].items():
+            cell = table.setdefault(trait, {}).setdefault(
+                str(value), {"pairings": 0, **{o: 0 for o in OUTCOMES}}
+            )
+            cell["pairings"] += 1
+            for outcome in OUTCOMES:
+                cell[outcome] += bool(obs[outcome])
+    out: dict[str, Any] = {}
+    for trait, values in sorted(table.items()):
+        out[trait] = []
+        for value, cell in sorted(values.items()):
+            item: dict[str, Any] = {"value": value, "pairings": cell["pairings"]}
+            for outcome in OUTCOMES:
+                item[outcome] = {
+                    "count": cell[outcome],
+                    "rate": rate(cell[outcome], cell["pairings"]),
+                    "interval": wilson_interval(cell[outcome], cell["pairings"]),
+                }
+            out[trait].append(item)
+    return out
+
+
+def _compare(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """+1 when a's interval lies wholly above b's, -1 below, 0 when they overlap."""
+    ia, ib = wilson_interval(*a), wilson_interval(*b)
+    if ia is None or ib is None:
+        return 0
+    if ia[0] > ib[1]:
+        return 1
+    if ia[1] < ib[0]:
+        return -1
+    return 0
+
+
+def suggested_weights(rates: dict[str, Any]) -> list[dict[str, Any]]:
+    """Weight changes for matching, only where the evidence separates (see above)."""
+
+    def cell(trait: str, value: str) -> tuple[int, int]:
+        for item in rates.get(trait, []):
+            if item["value"] == value:
+                return item["progressed"]["count"], item["pairings"]
+        return 0, 0
+
+    out = []
+    cross, same = cell("function", "cross_function"), cell("function", "same_function")
+    sign = _compare(cross, same)
+    out.append(_suggestion("perspective", sign, "cross- vs same-function progression"))
+    styles = rates.get("style", [])
+    best = max(styles, key=lambda i: i["progressed"]["rate"] or 0, default=None)
+    sign = 0
+    if best is not None:
+        rest = (
+            sum(i["progressed"]["count"] for i in styles if i is not best),
+            sum(i["pairings"] for i in styles if i is not best),
+        )
+        sign = max(_compare((best["progressed"]["count"], best["pairings"]), rest), 0)
+    label = f"style combination {best['value']}" if best else "style combinations"
+    out.append(_suggestion("style", sign, f"{label} vs the others"))
+    return out
+
+
+def _suggestion(criterion: str, sign: int, basis: str) -> dict[str, Any]:
+    return {
+        "criterion": criterion,
+        "change": round(sign * STEP, 2),
+        "basis": basis,
+        "reason": "intervals do not overlap" if sign else "not enough evidence",
+    }

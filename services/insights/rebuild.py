@@ -1,0 +1,127 @@
+"""Rebuild every insights read model from the facts, while the old ones keep serving.
+
+``POST /admin/rebuild`` (admin) starts it in the background; ``GET /admin/rebuild``
+reports ``status`` (idle, running, done, failed), ``phase``, ``processed`` and
+``total`` facts while it runs.
+
+How: one database transaction first takes ``LOCK TABLE facts IN SHARE MODE``, then
+calls every part's resetter (``app.state.resetters``) and replays all facts, in the
+order they happened, through ``app.state.fact_handlers``; then commits. PostgreSQL's
+MVCC means readers keep seeing the old rows until the commit and the new ones after,
+never a mix. The share lock holds the consumer back for the duration (recording a
+fact needs a conflicting lock), so no event can land between the replay's read of
+the facts and the commit; it resumes, on top of the rebuilt state, right after.
+Taking the lock first, before touching any read model, keeps this free of deadlocks.
+
+Scorecards keep no tables (they are computed from facts on request), so they are
+trivially equal before and after. A rebuild covers every tenant: read models are
+derived data, and what any tenant sees is unchanged by it except for repairs.
+Progress lives in this process's memory: ask the replica that was told to rebuild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.auth import Role
+from chassis.auth.fastapi import PrincipalDep
+from chassis.db import is_sqlite
+from chassis.errors import Conflict
+from services.insights import facts
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+def _idle() -> dict[str, Any]:
+    return {
+        "status": "idle",
+        "phase": None,
+        "processed": 0,
+        "total": 0,
+        "started_at": None,
+        "finished_at": None,
+        "error": None,
+    }
+
+
+async def replay_into(app: Any, conn: AsyncConnection, progress: dict) -> None:
+    """Reset every part and replay all facts through its handlers, within ``conn``."""
+    if not is_sqlite(conn.engine):
+        await conn.execute(text("LOCK TABLE facts IN SHARE MODE"))
+    progress["phase"] = "resetting"
+    for reset in app.state.resetters:
+        await reset(conn)
+    progress["phase"] = "reading facts"
+    history = await facts.replay(conn, None)
+    progress["total"] = len(history)
+    progress["phase"] = "replaying"
+    handlers = app.state.fact_handlers
+    for env in history:
+        for handle in handlers.get(env.type, ()):
+            await handle(env, conn)
+        progress["processed"] += 1
+    progress["phase"] = "committing"
+
+
+async def run(app: Any) -> None:
+    """One rebuild, start to finish (the background task ``POST`` starts)."""
+    progress = app.state.rebuild
+    try:
+        async with app.state.runtime.engine.begin() as conn:
+            await replay_into(app, conn, progress)
+        progress["status"] = "done"
+    except Exception as exc:  # reported to the operator, the old models keep serving
+        log.exception("insights rebuild failed")
+        progress.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    finally:
+        progress["phase"] = None
+        progress["finished_at"] = datetime.now(UTC).isoformat()
+
+
+@router.post("/rebuild", status_code=202)
+async def start_rebuild(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    """Start rebuilding every read model from the facts."""
+    principal.require(Role.ADMIN)
+    app = request.app
+    if app.state.rebuild["status"] == "running":
+        raise Conflict("a rebuild is already running")
+    app.state.rebuild = {
+        **_idle(),
+        "status": "running",
+        "phase": "waiting for the facts lock",
+        "started_at": datetime.now(UTC).isoformat(),
+    }
+    task = asyncio.create_task(run(app))
+    app.state.rebuild_task = task
+    return dict(app.state.rebuild)
+
+
+@router.get("/rebuild")
+async def rebuild_progress(request: Request, principal: PrincipalDep) -> dict:
+    """Progress of the current (or last) rebuild."""
+    principal.require(Role.ADMIN)
+    return dict(request.app.state.rebuild)
+
+
+def install(app: Any, runtime: Any) -> None:
+    app.state.rebuild = _idle()
+    app.state.rebuild_task = None
+    app.include_router(router)
+
+    async def stop() -> None:  # a rebuild cut short rolls back: the old models stay
+        task = app.state.rebuild_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    runtime.on_stop.append(stop)

@@ -1,0 +1,206 @@
+"""Relationship health, early warnings and mentor impact on real PostgreSQL, Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from chassis.events import utcnow
+from tests.insights.conftest import COORDINATOR, SPONSOR, event, publish, until_facts
+from tests.profiles.conftest import token
+
+pytestmark = pytest.mark.kafka
+
+
+def sessions(kind: str, rid: str, data: dict, at: datetime):
+    """A sessions event about ``rid``, keyed by it (one relationship stays in order)."""
+    return event("sessions", kind, rid, {"relationship_id": rid, **data}, at=at)
+
+
+def relationship(rid: str, mentor: str, mentee: str, start: datetime, every_days=None):
+    out = [
+        sessions(
+            "RelationshipStarted",
+            rid,
+            {
+                "pairing_id": f"pair-{rid}",
+                "mentor_id": mentor,
+                "mentee_id": mentee,
+                "cohort_id": "cohort-1",
+                "starts_on": start.date().isoformat(),
+                "planned_end_on": (start + timedelta(days=365)).date().isoformat(),
+            },
+            start,
+        )
+    ]
+    if every_days:
+        cadence = {"every_days": every_days, "minutes": 60}
+        out += [
+            sessions(
+                "ContractDrafted",
+                rid,
+                {"version": 1, "cadence": cadence, "hours_per_month": 2},
+                start,
+            ),
+            sessions("ContractInForce", rid, {"version": 1}, start),
+        ]
+    return out
+
+
+def held(rid: str, at: datetime, n: int = 0):
+    data = {"session_id": f"{rid}-s{n}-{at:%Y%m%d}", "held_at": at.isoformat()}
+    return sessions("SessionHeld", rid, {**data, "minutes": 60, "recorded_by": "x"}, at)
+
+
+def cancelled(rid: str, at: datetime):
+    data = {"session_id": f"{rid}-c-{at:%Y%m%d}", "cancelled_by": "x"}
+    return sessions(
+        "SessionCancelled", rid, {**data, "reason_code": "other", "sequence": 1}, at
+    )
+
+
+async def until(check, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := await check():
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def warnings(app, rid: str) -> list[dict]:
+    async with app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload FROM events WHERE stream_id = :s "
+                "AND event_type = 'EarlyWarningRaised' ORDER BY version"
+            ),
+            {"s": f"health-acme-{rid}"},
+        )
+        return [r.payload for r in rows]
+
+
+async def test_a_stalled_relationship_is_listed_at_risk_and_warned_once(
+    insights, kafka_bootstrap
+):
+    app, client = insights
+    now = utcnow()
+    rid = f"rel-stalled-{uuid.uuid4().hex[:8]}"
+    history = [
+        *relationship(rid, "mentor-1", "mentee-1", now - timedelta(days=100), 14),
+        held(rid, now - timedelta(days=42)),
+        cancelled(rid, now - timedelta(days=30)),
+        cancelled(rid, now - timedelta(days=20)),
+    ]
+    await publish(kafka_bootstrap, history)
+    await until_facts(app, 6)
+
+    listed = (
+        await client.get("/relationships/health?state=at_risk", headers=COORDINATOR)
+    ).json()["items"]
+    listed = [r for r in listed if r["relationship_id"] == rid]
+    assert listed[0]["reasons"] == ["no_session_for_42_days", "cancellation_streak_2"]
+    raised = await until(lambda: warnings(app, rid))
+    at_risk = [w for w in raised if w["level"] == "at_risk"]
+    assert len(at_risk) == 1
+    assert at_risk[0]["mentor_id"] == "mentor-1"
+    assert all("_" in reason for w in raised for reason in w["reasons"])
+
+    # The same events again, then one more cancellation (still at risk): no new warning.
+    await publish(kafka_bootstrap, [*history, cancelled(rid, now - timedelta(days=2))])
+
+    async def third_cancellation_seen():
+        listed = (
+            await client.get(
+                "/relationships/health?cohort_id=cohort-1", headers=SPONSOR
+            )
+        ).json()["items"]
+        mine = [r for r in listed if r["relationship_id"] == rid]
+        return "cancellation_streak_3" in mine[0]["reasons"] and mine[0]
+
+    # Keyed by the relationship, the redelivered events were applied before this one.
+    latest = await until(third_cancellation_seen)
+    assert latest["reasons"] == ["no_session_for_42_days", "cancellation_streak_3"]
+    assert await warnings(app, rid) == raised
+    mentee = token("acme", "mentee", sub="mentee-1")
+    assert (
+        await client.get("/relationships/health", headers=mentee)
+    ).status_code == 403
+
+
+def q2(month: int, day: int) -> datetime:
+    return datetime(2026, month, day, 10, tzinfo=UTC)
+
+
+async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
+    app, client = insights
+    sfx = uuid.uuid4().hex[:8]
+    a, b, mentor_id = f"rel-a-{sfx}", f"rel-b-{sfx}", f"mentor-{sfx}"
+    rating = {"about": "session", "subject_id": "s", "feedback_id": "f"}
+    messages = [
+        *relationship(a, mentor_id, f"mentee-a-{sfx}", q2(3, 15), 14),
+        held(a, q2(3, 20)),  # first quarter
+        *(held(a, q2(m, d)) for m, d in ((4, 2), (4, 16), (5, 1), (6, 30))),
+        sessions(
+            "FeedbackGiven", a, {**rating, "from_role": "mentee", "rating": 5}, q2(4, 3)
+        ),
+        sessions(
+            "FeedbackGiven", a, {**rating, "from_role": "mentee", "rating": 3}, q2(5, 2)
+        ),
+        sessions(
+            "FeedbackGiven", a, {**rating, "from_role": "mentor", "rating": 1}, q2(5, 2)
+        ),
+        *(
+            sessions(
+                "MilestoneAchieved",
+                a,
+                {
+                    "milestone_id": f"ms-{on}",
+                    "mentee_id": f"mentee-a-{sfx}",
+                    "achieved_on": on,
+                },
+                datetime.fromisoformat(f"{on}T10:00:00+00:00"),
+            )
+            for on in ("2026-05-20", "2026-07-02")
+        ),
+        *relationship(b, mentor_id, f"mentee-b-{sfx}", q2(6, 1)),
+        held(b, q2(6, 10)),
+    ]
+    await publish(kafka_bootstrap, messages)
+    await until_facts(app, len(messages))
+
+    mentor = token("acme", "mentor", sub=mentor_id)
+    report = (
+        await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=mentor)
+    ).json()
+    # Q2 is 91 days: 91 // 14 = 6 expected for rel-a; 30 June - 1 June: 30 // 30 = 1.
+    assert report["mentees"] == [f"mentee-a-{sfx}", f"mentee-b-{sfx}"]
+    assert (report["sessions_held"], report["sessions_expected"]) == (5, 7)
+    assert report["milestones_achieved"] == report["recognitions"] == 1
+    assert (report["mean_rating"], report["ratings"]) == (4.0, 2)
+    other = token("acme", "mentor", sub="mentor-8")
+    assert (
+        await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=other)
+    ).status_code == 403
+    assert (
+        await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q9", headers=mentor)
+    ).status_code == 422
+
+    mentee_a = token("acme", "mentee", sub=f"mentee-a-{sfx}")
+    own = await client.get(
+        f"/relationships/{a}/health?as_of=2026-04-20", headers=mentee_a
+    )
+    # As of 20 April: last session 4 days before, 3 held in 36 days (2 expected).
+    assert own.status_code == 200
+    assert (own.json()["state"], own.json()["days_since_session"]) == ("on_track", 4)
+    assert (
+        await client.get(f"/relationships/{b}/health", headers=mentee_a)
+    ).status_code == 403
+    assert (
+        await client.get("/relationships/nope/health", headers=COORDINATOR)
+    ).status_code == 404

@@ -1,0 +1,231 @@
+"""Relationship health and mentor impact from planted facts, checked by hand."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from services.insights.domain.health import assess, fold, impact, quarter_bounds
+
+AS_OF = datetime(2027, 3, 1, 12, tzinfo=UTC)
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T10:00:00+00:00")
+
+
+def started(rid: str, on: str, mentor: str = "m-1", mentee: str = "e-1") -> list:
+    return [
+        (
+            "RelationshipStarted",
+            {
+                "relationship_id": rid,
+                "pairing_id": f"p-{rid}",
+                "mentor_id": mentor,
+                "mentee_id": mentee,
+                "cohort_id": "c-1",
+                "starts_on": on,
+                "planned_end_on": "2027-12-31",
+            },
+            at(on),
+        )
+    ]
+
+
+def contract(rid: str, every_days: int, on: str) -> list:
+    cadence = {"every_days": every_days, "minutes": 60}
+    return [
+        (
+            "ContractDrafted",
+            {"relationship_id": rid, "version": 1, "cadence": cadence},
+            at(on),
+        ),
+        ("ContractInForce", {"relationship_id": rid, "version": 1}, at(on)),
+    ]
+
+
+def held(rid: str, *days: str) -> list:
+    return [
+        (
+            "SessionHeld",
+            {
+                "relationship_id": rid,
+                "session_id": f"{rid}-{d}",
+                "held_at": at(d).isoformat(),
+            },
+            at(d),
+        )
+        for d in days
+    ]
+
+
+def cancelled(rid: str, *days: str) -> list:
+    return [
+        (
+            "SessionCancelled",
+            {"relationship_id": rid, "session_id": f"{rid}-x{d}"},
+            at(d),
+        )
+        for d in days
+    ]
+
+
+def rated(rid: str, *ratings: tuple[str, int], role: str = "mentee") -> list:
+    return [
+        (
+            "FeedbackGiven",
+            {"relationship_id": rid, "rating": r, "from_role": role},
+            at(d),
+        )
+        for d, r in ratings
+    ]
+
+
+def check_in(rid: str, on: str) -> list:
+    return [("CheckInRecorded", {"relationship_id": rid, "held_on": on}, at(on))]
+
+
+REGULAR = (
+    started("r-ok", "2026-12-01")
+    + contract("r-ok", 14, "2026-12-01")
+    + held(
+        "r-ok",
+        "2026-12-10",
+        "2026-12-24",
+        "2027-01-07",
+        "2027-01-21",
+        "2027-02-04",
+        "2027-02-18",
+    )
+    + check_in("r-ok", "2027-02-01")
+)
+STALLED = (
+    started("r-stalled", "2026-12-01")
+    + contract("r-stalled", 14, "2026-12-01")
+    + held("r-stalled", "2027-01-18")
+    + cancelled("r-stalled", "2027-01-29", "2027-02-12")
+)
+
+
+def test_a_stalled_pair_is_at_risk_for_the_gap_and_the_cancellations():
+    health = assess(fold(STALLED)["r-stalled"], AS_OF)
+    # 18 Jan → 1 Mar is 42 days, more than twice the 14-day cadence.
+    assert health.state == "at_risk"
+    assert health.reasons == ["no_session_for_42_days", "cancellation_streak_2"]
+    assert (health.days_since_session, health.cancellation_streak) == (42, 2)
+    assert not health.idle
+
+
+def test_idle_past_the_configured_limit_is_flagged_for_conclusion():
+    health = assess(fold(STALLED)["r-stalled"], AS_OF, idle_days=40)
+    assert health.idle
+    assert health.reasons[-1] == "idle_for_42_days"
+
+
+def test_a_fresh_pair_is_too_early_to_tell():
+    health = assess(fold(started("r-new", "2027-02-20"))["r-new"], AS_OF)
+    assert (health.state, health.reasons) == ("too_early", ["started_9_days_ago"])
+
+
+def test_a_regular_pair_is_on_track():
+    health = assess(fold(REGULAR)["r-ok"], AS_OF)
+    assert (health.state, health.reasons) == ("on_track", [])
+    assert health.days_since_session == 11
+
+
+def test_falling_ratings_call_for_a_check_in():
+    facts = REGULAR + rated(
+        "r-ok",
+        ("2027-01-08", 5),
+        ("2027-01-22", 4),
+        ("2027-02-05", 3),
+        ("2027-02-19", 2),
+    )
+    health = assess(fold(facts)["r-ok"], AS_OF)
+    assert (health.state, health.reasons) == (
+        "needs_check_in",
+        ["ratings_fell_from_4.5_to_2.5"],
+    )
+
+
+def test_an_open_escalation_is_at_risk_until_resolved():
+    raised = [
+        (
+            "EscalationRaised",
+            {"relationship_id": "r-ok", "escalation_id": "x-1"},
+            at("2027-02-20"),
+        )
+    ]
+    resolved = [
+        (
+            "EscalationResolved",
+            {"relationship_id": "r-ok", "escalation_id": "x-1"},
+            at("2027-02-25"),
+        )
+    ]
+    assert assess(fold(REGULAR + raised)["r-ok"], AS_OF).reasons == [
+        "open_escalations_1"
+    ]
+    assert assess(fold(REGULAR + raised + resolved)["r-ok"], AS_OF).state == "on_track"
+
+
+def test_health_as_of_an_earlier_date_ignores_what_came_later():
+    # As of 20 Jan: last session 2 days ago, but 1 of the 3 sessions a 14-day cadence
+    # expects in 50 days (33 %), and no check-in since the start 50 days ago.
+    health = assess(fold(STALLED)["r-stalled"], datetime(2027, 1, 20, tzinfo=UTC))
+    assert health.state == "needs_check_in"
+    assert health.reasons == ["cadence_adherence_33_pct", "no_check_in_for_50_days"]
+
+
+def test_the_order_facts_arrive_in_does_not_change_health():
+    shuffled = list(STALLED)
+    random.Random(7).shuffle(shuffled)
+    assert assess(fold(shuffled)["r-stalled"], AS_OF) == assess(
+        fold(STALLED)["r-stalled"], AS_OF
+    )
+
+
+def achieved(rid: str, milestone: str, on: str) -> list:
+    data = {"relationship_id": rid, "milestone_id": milestone, "achieved_on": on}
+    return [("MilestoneAchieved", data, at(on))]
+
+
+def test_a_contract_in_force_before_its_draft_arrives_still_sets_the_cadence():
+    drafted, in_force = contract("r-stalled", 14, "2026-12-01")
+    facts = [e for e in STALLED if e[0] not in ("ContractDrafted", "ContractInForce")]
+    health = assess(fold([in_force, *facts, drafted])["r-stalled"], AS_OF)
+    # 42 days is past twice the 14-day cadence (not past twice the default 30).
+    assert health.reasons == ["no_session_for_42_days", "cancellation_streak_2"]
+
+
+def test_mentor_impact_for_a_quarter_equals_the_hand_count():
+    facts = [
+        *REGULAR,
+        *achieved("r-ok", "ms-1", "2027-02-10"),
+        *achieved("r-ok", "ms-0", "2026-12-20"),  # last quarter
+        *rated("r-ok", ("2027-01-08", 5), ("2027-02-05", 4)),
+        *rated("r-ok", ("2027-02-05", 1), role="mentor"),  # not received by m-1
+        *started("r-two", "2027-02-01", mentee="e-2"),
+        *held("r-two", "2027-02-15"),
+        *rated("r-two", ("2027-02-16", 3)),
+        *achieved("r-two", "ms-2", "2027-03-30"),
+        *started("r-other", "2027-01-01", mentor="m-2", mentee="e-3"),
+        *held("r-other", "2027-01-05"),
+    ]
+    report = impact("m-1", "2027Q1", list(fold(facts).values()))
+    assert report.mentees == ["e-1", "e-2"]
+    # r-ok: 4 held in Q1, 90 days // 14 = 6 expected; r-two: 1 held, 59 // 30 = 1.
+    assert (report.sessions_held, report.sessions_expected) == (5, 7)
+    assert report.milestones_achieved == report.recognitions == 2
+    assert (report.mean_rating, report.ratings) == (4.0, 3)
+
+
+def test_quarters_have_their_calendar_bounds():
+    assert [d.isoformat() for d in quarter_bounds("2027Q1")] == [
+        "2027-01-01",
+        "2027-03-31",
+    ]
+    assert [d.isoformat() for d in quarter_bounds("2026q4")] == [
+        "2026-10-01",
+        "2026-12-31",
+    ]
