@@ -9,4 +9,5 @@ SERVICES: dict[str, str] = {
     "matching": "services.matching.main",
     "sessions": "services.sessions.main",
     "advisors": "services.advisors.main",
+    "insights": "services.insights.main",
 }
