@@ -19,9 +19,12 @@ from services.insights.settings import Settings
 from tests.apps import serving
 from tests.profiles.conftest import token
 
-COORDINATOR = token("acme", "coordinator")
-SPONSOR = token("acme", "sponsor", sub="sponsor-1")
-ADMIN = token("acme", "admin", sub="admin-1")
+# insights aggregates whole tenants and reads every topic, where other tests publish
+# for "acme": its tests use an organisation of their own.
+TENANT = f"insights-{uuid.uuid4().hex[:8]}"
+COORDINATOR = token(TENANT, "coordinator")
+SPONSOR = token(TENANT, "sponsor", sub="sponsor-1")
+ADMIN = token(TENANT, "admin", sub="admin-1")
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def event(
     data: dict,
     *,
     at: datetime | None = None,
-    tenant: str = "acme",
+    tenant: str = TENANT,
 ) -> OutboundMessage:
     """An integration event as ``service`` publishes it."""
     return OutboundMessage.of(
@@ -62,22 +65,50 @@ def event(
     )
 
 
+# The ids of the events this test published (see ``until_facts``).
+_published: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_published():
+    _published.clear()
+    yield
+    _published.clear()
+
+
 async def publish(bootstrap: str, messages: list[OutboundMessage]) -> None:
     transport = KafkaTransport(bootstrap)
     try:
         await transport.publish(messages)
     finally:
         await transport.stop()
+    _published.extend(dict(m.headers)["ce_id"].decode() for m in messages)
 
 
 async def until_facts(app, count: int, timeout_s: float = 60) -> None:
-    """Wait until insights holds at least ``count`` facts."""
+    """Wait until insights has applied every event this test published.
+
+    Other tests' events share the topics, so counting facts is not enough: the
+    consumer's own record of applied event ids says when this test's are all in.
+    ``count`` is kept as a floor on the number of facts.
+    """
+    wanted = set(_published)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         async with app.state.runtime.engine.connect() as conn:
-            if (
+            applied = {
+                r.event_id
+                for r in await conn.execute(
+                    text("SELECT event_id FROM processed_events WHERE consumer = :c"),
+                    {"c": app.state.runtime.consumer.name},
+                )
+            }
+            facts = (
                 await conn.execute(text("SELECT count(*) FROM facts"))
-            ).scalar_one() >= count:
-                return
+            ).scalar_one()
+        if wanted <= applied and facts >= count:
+            return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"insights did not receive {count} facts in time")
+    raise AssertionError(
+        f"insights did not apply this test's {len(wanted)} events in time"
+    )

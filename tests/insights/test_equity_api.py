@@ -16,6 +16,7 @@ from tests.insights.conftest import (
     ADMIN,
     COORDINATOR,
     SPONSOR,
+    TENANT,
     event,
     publish,
     until_facts,
@@ -141,7 +142,7 @@ async def test_equity_by_business_unit_matches_the_hand_computed_numbers(
     assert cohort["groups"][0]["participants"] == 14  # all at level 5: one band
     assert cohort["total"]["matched"] == 10
 
-    mentee = token("acme", "mentee", sub="retail-0")
+    mentee = token(TENANT, "mentee", sub="retail-0")
     for path in ("/equity", "/equity.csv", "/patterns", "/operations"):
         assert (await client.get(path, headers=mentee)).status_code == 403
     bad = await client.get("/equity?dimension=salary", headers=COORDINATOR)

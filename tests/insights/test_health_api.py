@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import text
 
 from chassis.events import utcnow
-from tests.insights.conftest import COORDINATOR, SPONSOR, event, publish, until_facts
+from tests.insights.conftest import (
+    COORDINATOR,
+    SPONSOR,
+    TENANT,
+    event,
+    publish,
+    until_facts,
+)
 from tests.profiles.conftest import token
 
 pytestmark = pytest.mark.kafka
@@ -80,7 +87,7 @@ async def warnings(app, rid: str) -> list[dict]:
                 "SELECT payload FROM events WHERE stream_id = :s "
                 "AND event_type = 'EarlyWarningRaised' ORDER BY version"
             ),
-            {"s": f"health-acme-{rid}"},
+            {"s": f"health-{TENANT}-{rid}"},
         )
         return [r.payload for r in rows]
 
@@ -127,7 +134,7 @@ async def test_a_stalled_relationship_is_listed_at_risk_and_warned_once(
     latest = await until(third_cancellation_seen)
     assert latest["reasons"] == ["no_session_for_42_days", "cancellation_streak_3"]
     assert await warnings(app, rid) == raised
-    mentee = token("acme", "mentee", sub="mentee-1")
+    mentee = token(TENANT, "mentee", sub="mentee-1")
     assert (
         await client.get("/relationships/health", headers=mentee)
     ).status_code == 403
@@ -174,7 +181,7 @@ async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
     await publish(kafka_bootstrap, messages)
     await until_facts(app, len(messages))
 
-    mentor = token("acme", "mentor", sub=mentor_id)
+    mentor = token(TENANT, "mentor", sub=mentor_id)
     report = (
         await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=mentor)
     ).json()
@@ -183,7 +190,7 @@ async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
     assert (report["sessions_held"], report["sessions_expected"]) == (5, 7)
     assert report["milestones_achieved"] == report["recognitions"] == 1
     assert (report["mean_rating"], report["ratings"]) == (4.0, 2)
-    other = token("acme", "mentor", sub="mentor-8")
+    other = token(TENANT, "mentor", sub="mentor-8")
     assert (
         await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=other)
     ).status_code == 403
@@ -191,7 +198,7 @@ async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
         await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q9", headers=mentor)
     ).status_code == 422
 
-    mentee_a = token("acme", "mentee", sub=f"mentee-a-{sfx}")
+    mentee_a = token(TENANT, "mentee", sub=f"mentee-a-{sfx}")
     own = await client.get(
         f"/relationships/{a}/health?as_of=2026-04-20", headers=mentee_a
     )
