@@ -24,6 +24,7 @@ from chassis.envelope import Envelope
 from chassis.errors import FieldError, ValidationFailed
 from chassis.events import utcnow
 from services.insights.domain import equity as domain
+from services.insights.rebuild import Rebuilder
 
 router = APIRouter(tags=["equity"])
 Overseer = Annotated[
@@ -52,6 +53,7 @@ CSV_FIELDS = (
     "promotion_rate_flagged",
     "departed",
 )
+EVENT_SET = frozenset(domain.EVENTS)
 
 
 async def create_schema(engine: AsyncEngine) -> None:
@@ -78,13 +80,40 @@ async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
         ).scalar_one_or_none()
         row = json.loads(found) if found else domain.new_row(person)
         row = domain.apply(row, person, env.type, env.data, env.time.isoformat())
-        await conn.execute(
-            text(
-                "INSERT INTO equity_people (tenant, person_id, data) VALUES (:t, :p, :d) "
-                "ON CONFLICT (tenant, person_id) DO UPDATE SET data = excluded.data"
-            ),
-            {"t": env.tenant, "p": person, "d": json.dumps(row)},
-        )
+        await conn.execute(UPSERT, {"t": env.tenant, "p": person, "d": json.dumps(row)})
+
+
+UPSERT = text(
+    "INSERT INTO equity_people (tenant, person_id, data) VALUES (:t, :p, :d) "
+    "ON CONFLICT (tenant, person_id) DO UPDATE SET data = excluded.data"
+)
+
+
+class EquityBatch:
+    """A rebuild's fold of ``equity_people`` (``rebuild.Rebuilder``): the same
+    ``domain.apply`` as ``on_fact``, on rows kept in memory, written once."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], domain.Row] = {}
+
+    def fold(self, env: Envelope) -> None:
+        if env.type not in EVENT_SET:
+            return
+        at = env.time.isoformat()
+        for person in domain.touched(env.type, env.data):
+            key = (env.tenant, person)
+            row = self.rows.get(key) or domain.new_row(person)
+            self.rows[key] = domain.apply(row, person, env.type, env.data, at)
+
+    async def write(self, conn: AsyncConnection) -> None:
+        if self.rows:
+            await conn.execute(
+                UPSERT,
+                [
+                    {"t": t, "p": p, "d": json.dumps(row)}
+                    for (t, p), row in self.rows.items()
+                ],
+            )
 
 
 async def erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
@@ -179,6 +208,7 @@ def install(app: Any, runtime: Any) -> None:
         app.state.fact_handlers[kind].append(on_fact)
     app.state.erasers.append(erase)
     app.state.resetters.append(reset)
+    app.state.rebuilders.append(Rebuilder(frozenset({on_fact}), EquityBatch))
     # Imported here: both modules build on this one (its view and its guard).
     from services.insights import operations, patterns
 

@@ -25,10 +25,10 @@ from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Principal, Role
 from chassis.envelope import Envelope
 from chassis.errors import ConcurrencyConflict, Forbidden, NotFound
-from chassis.events import EventMetadata, NewEvent, utcnow
+from chassis.events import EventMetadata, NewEvent, RecordedEvent, utcnow
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights import facts as fact_log
-from services.insights import impact
+from services.insights import impact, rebuild
 from services.insights.domain import health as domain
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ HANDLED = (
     "RelationshipConcluded",
     "PairingEnded",
 )
+HANDLED_SET = frozenset(HANDLED)
 COLUMNS = (
     "tenant, relationship_id, pairing_id, mentor_id, mentee_id, cohort_id, state, "
     "reasons, idle, facts, assessed_at"
@@ -153,31 +154,7 @@ class HealthBook:
         cause: Envelope | None = None,
     ) -> None:
         health = domain.assess(facts, utcnow(), idle_days=self.idle_days)
-        await conn.execute(
-            text(
-                f"INSERT INTO relationship_health ({COLUMNS}) VALUES (:t, :r, :p, "
-                ":mentor, :mentee, :c, :s, :reasons, :idle, :f, :at) "
-                "ON CONFLICT (tenant, relationship_id) DO UPDATE SET "
-                "pairing_id = excluded.pairing_id, mentor_id = excluded.mentor_id, "
-                "mentee_id = excluded.mentee_id, cohort_id = excluded.cohort_id, "
-                "state = excluded.state, reasons = excluded.reasons, "
-                "idle = excluded.idle, facts = excluded.facts, "
-                "assessed_at = excluded.assessed_at"
-            ),
-            {
-                "t": tenant,
-                "r": facts.relationship_id,
-                "p": facts.pairing_id,
-                "mentor": facts.mentor_id,
-                "mentee": facts.mentee_id,
-                "c": facts.cohort_id,
-                "s": health.state,
-                "reasons": json.dumps(health.reasons),
-                "idle": int(health.idle),
-                "f": json.dumps(facts.to_json(), separators=(",", ":")),
-                "at": utcnow().isoformat(),
-            },
-        )
+        await conn.execute(UPSERT, row_params(tenant, facts, health))
         await self._warn(conn, tenant, facts, health, cause)
 
     async def _warn(
@@ -187,14 +164,16 @@ class HealthBook:
         facts: domain.RelationshipFacts,
         health: domain.Health,
         cause: Envelope | None,
+        stream: list[RecordedEvent] | None = None,
     ) -> None:
+        """Append what changed since the stream's memory (read unless given)."""
         if not (facts.mentor_id and facts.mentee_id):
             return  # not started yet (events of one relationship may arrive first)
-        # The tenant is part of the id: relationship ids are only unique per tenant.
-        stream_id = f"health-{tenant}-{facts.relationship_id}"
-        stream = await self.runtime.store.read_stream(
-            stream_id, tenant=tenant, connection=conn
-        )
+        stream_id = stream_of(tenant, facts.relationship_id)
+        if stream is None:
+            stream = await self.runtime.store.read_stream(
+                stream_id, tenant=tenant, connection=conn
+            )
         last_state, warned_rank, idle_warned = _memory(stream)
         new: list[Any] = []
         if health.state != last_state:
@@ -238,6 +217,42 @@ class HealthBook:
             level=level,  # type: ignore[arg-type]
             reasons=reasons,
         )
+
+
+def stream_of(tenant: str, relationship_id: str) -> str:
+    # The tenant is part of the id: relationship ids are only unique per tenant.
+    return f"health-{tenant}-{relationship_id}"
+
+
+UPSERT = text(
+    f"INSERT INTO relationship_health ({COLUMNS}) VALUES (:t, :r, :p, "
+    ":mentor, :mentee, :c, :s, :reasons, :idle, :f, :at) "
+    "ON CONFLICT (tenant, relationship_id) DO UPDATE SET "
+    "pairing_id = excluded.pairing_id, mentor_id = excluded.mentor_id, "
+    "mentee_id = excluded.mentee_id, cohort_id = excluded.cohort_id, "
+    "state = excluded.state, reasons = excluded.reasons, "
+    "idle = excluded.idle, facts = excluded.facts, "
+    "assessed_at = excluded.assessed_at"
+)
+
+
+def row_params(
+    tenant: str, facts: domain.RelationshipFacts, health: domain.Health
+) -> dict[str, Any]:
+    """The ``relationship_health`` row of a relationship, as ``UPSERT`` parameters."""
+    return {
+        "t": tenant,
+        "r": facts.relationship_id,
+        "p": facts.pairing_id,
+        "mentor": facts.mentor_id,
+        "mentee": facts.mentee_id,
+        "c": facts.cohort_id,
+        "s": health.state,
+        "reasons": json.dumps(health.reasons),
+        "idle": int(health.idle),
+        "f": json.dumps(facts.to_json(), separators=(",", ":")),
+        "at": utcnow().isoformat(),
+    }
 
 
 def _memory(stream: list[Any]) -> tuple[str | None, int, bool]:
@@ -358,5 +373,11 @@ def install(app: Any, runtime: Any) -> None:
         app.state.fact_handlers[kind].append(book.on_fact)
     app.state.erasers.append(_erase)
     app.state.resetters.append(_reset)
+    # Imported here: the batch fold builds on this module.
+    from services.insights.health_batch import HealthBatch
+
+    app.state.rebuilders.append(
+        rebuild.Rebuilder(frozenset({book.on_fact}), lambda: HealthBatch(book))
+    )
     runtime.every("health-sweep", book.sweep, 3600)
     impact.install(app, runtime)

@@ -68,8 +68,10 @@ def build_app(
     app.state.schema_setups = setups
     app.state.fact_handlers = fact_handlers
     app.state.erasers = erasers
-    # Each part clears its tables here so a rebuild can replay the facts through it.
+    # Each part clears its tables here so a rebuild can replay the facts through it,
+    # and may fold them in memory there instead of one by one (``rebuild.Rebuilder``).
     app.state.resetters = []
+    app.state.rebuilders = []
     for part in PARTS:
         part.install(app, runtime)
     assert runtime.consumer is not None
