@@ -1,0 +1,102 @@
+"""The per-request context: who calls, how to reach the services, and the loaders.
+
+Built by the router's context getter for every HTTP request and every websocket
+operation. DataLoaders are created here, per request, so batching never mixes two
+callers' data and caches never outlive a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info
+
+from chassis.auth import Principal, Role, TokenVerifier
+from gateway.settings import GatewaySettings
+from gateway.upstream import Caller, UpstreamError, Upstreams
+
+
+class Context(BaseContext):
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        upstreams: Upstreams,
+        verifier: TokenVerifier,
+        principal: Principal | None,
+        request_id: str | None = None,
+        hub: Any = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.upstreams = upstreams
+        self.verifier = verifier
+        self.principal_or_none = principal
+        self.request_id = request_id
+        self._caller: Caller | None = (
+            upstreams.caller(principal, request_id) if principal else None
+        )
+        self.hub = hub
+        self._loaders: dict[Hashable, DataLoader] = {}
+
+    def _from_connection_params(self) -> None:
+        # graphql-transport-ws: the token travels in the connection_init payload.
+        params = self.connection_params
+        if self.principal_or_none is not None or not isinstance(params, dict):
+            return
+        raw = params.get("authorization") or params.get("Authorization") or ""
+        token = str(raw).removeprefix("Bearer ").strip()
+        if token:
+            self.principal_or_none = self.verifier.verify(token)
+            self._caller = self.upstreams.caller(self.principal_or_none, None)
+
+    @property
+    def principal(self) -> Principal:
+        """The authenticated caller; a clear error when there is none."""
+        self._from_connection_params()
+        if self.principal_or_none is None:
+            raise GraphQLError(
+                "a bearer token is required (Authorization: Bearer <token>)",
+                extensions={"code": "Unauthenticated"},
+            )
+        return self.principal_or_none
+
+    @property
+    def caller(self) -> Caller:
+        self.principal  # noqa: B018 — authentication first
+        assert self._caller is not None
+        return self._caller
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.principal_or_none is not None and self.principal.has_role(*roles)
+
+    def loader(
+        self,
+        key: Hashable,
+        batch: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]],
+    ) -> DataLoader:
+        """The request's DataLoader named ``key`` (created on first use).
+
+        ``batch`` receives every key asked for in one tick and must answer one value
+        per key, in order (an exception instance fails only that key).
+        """
+        found = self._loaders.get(key)
+        if found is None:
+
+            async def load(keys: list[Any]) -> list[Any]:
+                try:
+                    return list(await batch(keys))
+                except UpstreamError as exc:
+                    return [exc] * len(keys)
+
+            found = DataLoader(load_fn=load, max_batch_size=200)
+            self._loaders[key] = found
+        return found
+
+
+def ctx(info: Info) -> Context:
+    """The typed context of ``info``."""
+    return info.context

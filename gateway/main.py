@@ -1,0 +1,147 @@
+"""The gateway's composition root: ``build_app(settings)``.
+
+``uvicorn gateway.main:app`` serves ``/graphql`` (queries and mutations over HTTP,
+subscriptions over graphql-transport-ws on the same path), ``/healthz``, ``/readyz``,
+and GraphiQL at ``/graphql`` in development. The gateway holds no domain state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, WebSocket
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from chassis.auth import TokenVerifier
+from chassis.errors import Unauthenticated, ValidationFailed
+from chassis.http import create_app
+from chassis.http.request_id import request_id_of
+from chassis.messaging.transport import Transport
+from gateway.context import Context
+from gateway.hub import EventHub
+from gateway.protection import PersistedQueries
+from gateway.schema import build_schema
+from gateway.settings import GatewaySettings
+from gateway.upstream import Upstreams
+
+VERSION = "0.1.0"
+Settings = GatewaySettings
+
+
+class TandemGraphQLRouter(GraphQLRouter):
+    """Adds persisted (trusted) queries to Strawberry's FastAPI router."""
+
+    persisted: PersistedQueries
+    trusted_only: bool = False
+
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        items = data if isinstance(data, list) else [data]
+        for item in items:
+            self._resolve_persisted(item)
+        return data
+
+    def _resolve_persisted(self, item: GraphQLRequestData) -> None:
+        wants_persisted = item.query is None
+        if wants_persisted:
+            document_id = (item.extensions or {}).get("documentId")
+            try:
+                item.query = self.persisted.resolve(item.extensions, document_id)
+            except LookupError:
+                raise ValidationFailed(
+                    [], "send `query`, or a known persisted query hash"
+                ) from None
+        elif self.trusted_only:
+            raise ValidationFailed(
+                [], "this gateway only runs trusted (persisted) queries"
+            )
+
+
+def build_app(
+    settings: GatewaySettings | None = None,
+    *,
+    clients: Mapping[str, httpx.AsyncClient] | None = None,
+    transport: Transport | None = None,
+    persisted: PersistedQueries | None = None,
+) -> FastAPI:
+    """The gateway app; ``clients`` replace the HTTP clients (embedded mode)."""
+    settings = settings or GatewaySettings()
+    upstreams = Upstreams(settings, clients)
+    hub = EventHub(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        transport=transport if settings.kafka_bootstrap_servers is None else None,
+    )
+    verifier = TokenVerifier.from_settings(settings)
+
+    async def get_context(
+        request: Request = None,
+        websocket: WebSocket = None,  # type: ignore[assignment]
+    ) -> Context:
+        conn = request or websocket
+        principal = None
+        header = conn.headers.get("authorization") if conn is not None else None
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("use an `Authorization: Bearer <token>` header")
+            principal = await verifier.averify(token.strip())
+        request_id = request_id_of(conn.scope) if conn is not None else None
+        return Context(settings, upstreams, verifier, principal, request_id, hub)
+
+    schema = build_schema(settings)
+    router = TandemGraphQLRouter(
+        schema,
+        context_getter=get_context,
+        graphql_ide=None if settings.is_production else "graphiql",
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        multipart_uploads_enabled=False,
+    )
+    router.persisted = persisted or PersistedQueries.from_file(
+        settings.persisted_queries_file
+    )
+    router.trusted_only = settings.trusted_queries_only and settings.is_production
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await upstreams.aclose()
+
+    app = create_app(
+        settings,
+        title="Tandem gateway",
+        version=VERSION,
+        routers=[],
+        lifespan=lifespan,
+        token_verifier=verifier,
+        readiness_checks={"subscriptions": _hub_ready(hub)},
+        description="One GraphQL API over every Tandem service.",
+    )
+    app.include_router(router, prefix="/graphql")
+    app.state.schema = schema
+    app.state.upstreams = upstreams
+    app.state.hub = hub
+    app.state.persisted = router.persisted
+    return app
+
+
+def _hub_ready(hub: EventHub):
+    async def check() -> None:
+        if not hub.ready.is_set():
+            raise RuntimeError("the subscription consumer has not started")
+
+    return check
+
+
+def __getattr__(name: str) -> Any:  # ``uvicorn gateway.main:app``
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)

@@ -1,0 +1,42 @@
+"""The one way a mutation turns a service call into its payload or a typed error."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+
+from gateway.errors import COMMON, FieldProblem, ValidationError, error_data
+from gateway.upstream import UpstreamError
+
+T = TypeVar("T")
+
+
+async def run(
+    call: Callable[[], Awaitable[T]],
+    ok: Callable[[T], Any],
+    allowed: tuple[type, ...] = COMMON,
+) -> Any:
+    """``ok(result of call)`` (awaited if a coroutine), or the typed error the service's refusal maps to.
+
+    A malformed global id in the input (found before any call) is a
+    ``ValidationError`` too, with the path of the field.
+    """
+    try:
+        data = await call()
+    except UpstreamError as exc:
+        return error_data(exc, allowed)
+    except GraphQLError as exc:
+        ext = exc.extensions or {}
+        if ext.get("code") == "ValidationError":
+            path = str(ext.get("path", "input"))
+            return ValidationError(
+                code="ValidationError",
+                message=exc.message,
+                fields=[FieldProblem(path=path, message=exc.message)],
+            )
+        raise
+    result = ok(data)
+    return await result if inspect.isawaitable(result) else result

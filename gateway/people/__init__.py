@@ -1,0 +1,15 @@
+"""The people part of the schema: people and profiles, cohorts, waiting list, imports.
+
+``QUERIES``, ``MUTATIONS`` and ``SUBSCRIPTIONS`` list the classes whose fields
+``gateway.schema`` merges into the root types; ``TYPES`` lists types reachable only
+through an interface or a union (so the schema still knows them).
+"""
+
+from gateway.people.mutations import PeopleMutation
+from gateway.people.queries import PeopleQuery
+from gateway.people.types import Person
+
+QUERIES: tuple[type, ...] = (PeopleQuery,)
+MUTATIONS: tuple[type, ...] = (PeopleMutation,)
+SUBSCRIPTIONS: tuple[type, ...] = ()
+TYPES: tuple[type, ...] = (Person,)

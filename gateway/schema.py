@@ -1,0 +1,81 @@
+"""One schema from the feature packages (``merge_types``), with its protections."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry import relay
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.tracing import OpenTelemetryExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from gateway import advisors, errors, insights, matching, people, sessions
+from gateway.extensions import UpstreamCalls, UpstreamErrors
+from gateway.protection import cost_rule
+from gateway.settings import GatewaySettings
+
+FEATURES = (people, matching, sessions, advisors, insights)
+
+
+@strawberry.type
+class NodeQuery:
+    node: relay.Node | None = relay.node(
+        description="Any object by its global id (null when it does not exist or "
+        "is not visible to you)."
+    )
+    nodes: list[relay.Node | None] = relay.node(
+        description="Several objects by global id, in the order asked."
+    )
+
+
+def _merged(name: str, parts: tuple[type, ...]) -> type | None:
+    return merge_types(name, parts) if parts else None
+
+
+def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
+    """The gateway's schema, protected according to ``settings``."""
+    settings = settings or GatewaySettings()
+    query = _merged("Query", (NodeQuery, *(q for f in FEATURES for q in f.QUERIES)))
+    mutation = _merged("Mutation", tuple(m for f in FEATURES for m in f.MUTATIONS))
+    subscription = _merged(
+        "Subscription", tuple(s for f in FEATURES for s in f.SUBSCRIPTIONS)
+    )
+    rules = [cost_rule(settings.max_cost, settings.max_page_size)]
+    if settings.is_production:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions = [
+        lambda: ParserCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
+        UpstreamErrors,
+        UpstreamCalls,
+        OpenTelemetryExtension,
+    ]
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        types=[
+            *errors.COMMON,
+            errors.NotEligible,
+            errors.CapacityExceeded,
+            *(t for f in FEATURES for t in f.TYPES),
+        ],
+        extensions=extensions,
+        config=StrawberryConfig(
+            disable_field_suggestions=settings.is_production,
+            batching_config={"max_operations": settings.max_batch},
+            relay_max_results=settings.max_page_size,
+        ),
+    )
