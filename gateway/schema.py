@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLUnionType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
@@ -25,15 +26,20 @@ from gateway.settings import GatewaySettings
 FEATURES = (people, matching, sessions, advisors, insights)
 
 
-@strawberry.type
-class NodeQuery:
-    node: relay.Node | None = relay.node(
-        description="Any object by its global id (null when it does not exist or "
-        "is not visible to you)."
-    )
-    nodes: list[relay.Node | None] = relay.node(
-        description="Several objects by global id, in the order asked."
-    )
+def _node_query() -> type:
+    # ``relay.node()`` fields are bound to the schema they are converted in: a fresh
+    # class per schema lets one process build several (tests, the exporter).
+    @strawberry.type
+    class NodeQuery:
+        node: relay.Node | None = relay.node(
+            description="Any object by its global id (null when it does not exist "
+            "or is not visible to you)."
+        )
+        nodes: list[relay.Node | None] = relay.node(
+            description="Several objects by global id, in the order asked."
+        )
+
+    return NodeQuery
 
 
 def _merged(name: str, parts: tuple[type, ...]) -> type | None:
@@ -43,7 +49,7 @@ def _merged(name: str, parts: tuple[type, ...]) -> type | None:
 def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     """The gateway's schema, protected according to ``settings``."""
     settings = settings or GatewaySettings()
-    query = _merged("Query", (NodeQuery, *(q for f in FEATURES for q in f.QUERIES)))
+    query = _merged("Query", (_node_query(), *(q for f in FEATURES for q in f.QUERIES)))
     mutation = _merged("Mutation", tuple(m for f in FEATURES for m in f.MUTATIONS))
     subscription = _merged(
         "Subscription", tuple(s for f in FEATURES for s in f.SUBSCRIPTIONS)
@@ -62,7 +68,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         UpstreamCalls,
         OpenTelemetryExtension,
     ]
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -79,3 +85,32 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
             relay_max_results=settings.max_page_size,
         ),
     )
+    _describe_conventional_parts(schema)
+    return schema
+
+
+ROOT_DESCRIPTIONS = {
+    "Query": "Everything that can be read: start from `me`, `node` or a list.",
+    "Mutation": "Every change; each answers its payload or a typed error (`Error`).",
+    "Subscription": "Live events (graphql-transport-ws), fed from the event stream.",
+}
+
+
+def _describe_conventional_parts(schema: strawberry.Schema) -> None:
+    """Describe what follows a convention, so no feature has to repeat it."""
+    gql = schema._schema
+    for name, text in ROOT_DESCRIPTIONS.items():
+        root = gql.type_map.get(name)
+        if root is not None and not root.description:
+            root.description = text
+    for t in gql.type_map.values():
+        if isinstance(t, GraphQLUnionType) and not t.description:
+            t.description = (
+                "The result of a mutation: its success payload, or one of the "
+                "typed errors (each implements `Error`)."
+            )
+    mutation = gql.type_map.get("Mutation")
+    for field in (getattr(mutation, "fields", None) or {}).values():
+        arg = field.args.get("input")
+        if arg is not None and not arg.description:
+            arg.description = "What to change (see the input type's fields)."
