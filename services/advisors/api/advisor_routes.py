@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from chassis.auth.fastapi import PrincipalDep, require_roles
 from chassis.auth.principal import Principal, Role
 from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
+from services.advisors.api import advisor_table as table
+from services.advisors.api import batch_routes
 from services.advisors.domain.diligence import CheckSpec
 
 if TYPE_CHECKING:
     from services.advisors.lifecycle import Advisors
 
 router = APIRouter(tags=["advisors"])
+router.include_router(batch_routes.router)
 
 Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.ADMIN))]
 Proposer = Annotated[
@@ -114,6 +117,26 @@ async def list_advisors(
     items = await advisors.listing(principal, status, limit, after)
     nxt = items[-1]["advisor_id"] if len(items) == limit else None
     return {"items": items, "next_after": nxt}
+
+
+class Ids(Body):
+    ids: list[str] = Field(max_length=200, description="advisor ids, at most 200")
+
+
+@router.post("/advisors/batch")
+async def read_many(
+    body: Ids, principal: PrincipalDep, advisors: AdvisorsDep
+) -> dict[str, Any]:
+    """Several advisors, each as ``GET /advisors/{id}`` shows it; ids of another
+    organisation (or unknown) are left out."""
+    async with advisors.engine.connect() as conn:
+        rows = await table.many(conn, principal.tenant, list(dict.fromkeys(body.ids)))
+    return {
+        "items": [
+            table.view(r, personal=advisors.may_read_personal(principal, r.advisor_id))
+            for r in rows
+        ]
+    }
 
 
 @router.get("/advisors/{advisor_id}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.events import utcnow
@@ -137,6 +137,17 @@ async def one(conn: AsyncConnection, tenant: str, advisor_id: str) -> Any:
             {"t": tenant, "a": advisor_id},
         )
     ).first()
+
+
+async def many(conn: AsyncConnection, tenant: str, advisor_ids: list[str]) -> list[Any]:
+    """The rows of ``advisor_ids`` in ``tenant`` (others' ids find nothing)."""
+    if not advisor_ids:
+        return []
+    query = text(
+        "SELECT * FROM advisors WHERE tenant = :t AND advisor_id IN :ids "
+        "ORDER BY advisor_id"
+    ).bindparams(bindparam("ids", expanding=True))
+    return list(await conn.execute(query, {"t": tenant, "ids": advisor_ids}))
 
 
 async def page(

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from chassis.auth.fastapi import PrincipalDep
 from contracts.sessions.meetings import CancellationReason, SessionFormat
 from services.sessions import calendar
+from services.sessions.api import batches
 
 
 class Body(BaseModel):
@@ -60,6 +61,7 @@ def get_meetings(request: Request) -> Any:
 MeetingsDep = Annotated[Any, Depends(get_meetings)]
 router = APIRouter(tags=["sessions"])
 router.include_router(calendar.router)
+router.include_router(batches.router)
 R = "/relationships/{relationship_id}"
 
 

@@ -1,0 +1,79 @@
+"""Batch reads for the gateway's DataLoaders: councils, risks and agreements by id,
+each authorised exactly as its single-item route does it.
+
+An id the caller may not see (another organisation's, or one their roles do not
+reach) is left out of ``items``, answered like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from chassis.auth.fastapi import PrincipalDep
+from chassis.errors import Forbidden, NotFound
+
+router = APIRouter(tags=["batches"])
+
+
+class Ids(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(max_length=200, description="ids, at most 200")
+
+
+Items = dict[str, list[dict[str, Any]]]
+
+
+async def _each(ids: list[str], read: Callable[[str], Awaitable[Any]]) -> list[Any]:
+    found = []
+    for item_id in dict.fromkeys(ids):
+        try:
+            found.append(await read(item_id))
+        except (NotFound, Forbidden):
+            continue
+    return found
+
+
+@router.post("/councils/batch")
+async def councils_batch(body: Ids, p: PrincipalDep, request: Request) -> Items:
+    """Several councils as ``GET /councils/{id}`` shows them, each with its
+    recommendations (oldest first) as ``…/recommendations`` lists them."""
+    from services.advisors.councils import council_view, recommendation_view
+
+    councils = request.app.state.councils
+
+    async def read(council_id: str) -> dict[str, Any]:
+        council = await councils.read(p, council_id)
+        recs = sorted(council.recommendations.values(), key=lambda r: r.made_at)
+        return council_view(council) | {
+            "recommendation_list": [recommendation_view(r) for r in recs]
+        }
+
+    return {"items": await _each(body.ids, read)}
+
+
+@router.post("/risks/batch")
+async def risks_batch(body: Ids, p: PrincipalDep, request: Request) -> Items:
+    """Several risks, each as ``GET /risks/{id}`` shows it."""
+    risks = request.app.state.risks
+    return {"items": await _each(body.ids, lambda r: risks.get(p, r))}
+
+
+@router.post("/agreements/batch")
+async def agreements_batch(body: Ids, p: PrincipalDep, request: Request) -> Items:
+    """Several agreements as ``GET /agreements/{id}`` shows them, each with this
+    month's usage as ``…/usage`` reports it."""
+    from services.advisors.api.agreement_routes import agreement_view
+
+    agreements = request.app.state.agreements
+    today = datetime.now(UTC).date()
+
+    async def read(agreement_id: str) -> dict[str, Any]:
+        agreement = await agreements.load(p, agreement_id)
+        return agreement_view(agreement) | {"usage": agreement.usage(today)}
+
+    return {"items": await _each(body.ids, read)}

@@ -1,0 +1,146 @@
+"""Batch reads for the gateway's DataLoaders: many ids (or many relationships) in
+one call, each item authorised exactly as its single-item route does it.
+
+An id the caller may not see (another tenant's, another pair's, or unknown) is left
+out of ``items``, never reported: the answer looks the same as for an id that does
+not exist. Each item carries its ``relationship_id`` so a caller can group them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import bindparam, text
+
+from chassis.auth.fastapi import PrincipalDep
+from chassis.auth.principal import Principal
+from chassis.errors import Forbidden, NotFound
+from services.sessions import bookings
+
+router = APIRouter(tags=["batches"])
+MAX_IDS = 200
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdsIn(Body):
+    ids: list[str] = Field(max_length=MAX_IDS, description="ids, at most 200")
+
+
+class RelationshipIdsIn(Body):
+    relationship_ids: list[str] = Field(
+        max_length=MAX_IDS, description="relationship ids, at most 200"
+    )
+
+
+class ItemsIn(RelationshipIdsIn):
+    kind: Literal["milestone", "check_in", "rotation"]
+
+
+Items = dict[str, list[dict[str, Any]]]
+
+
+async def _each(ids: list[str], read: Callable[[str], Awaitable[Any]]) -> list[Any]:
+    """``read(id)`` for each distinct id, leaving out those the caller may not see."""
+    found = []
+    for item_id in dict.fromkeys(ids):
+        try:
+            found.append(await read(item_id))
+        except (NotFound, Forbidden):
+            continue
+    return found
+
+
+async def _visible(request: Request, p: Principal, relationship_ids: list[str]) -> list:
+    """The relationships among ``relationship_ids`` the caller may see."""
+    relationships = request.app.state.relationships
+    return await _each(relationship_ids, lambda r: relationships.load(p, r))
+
+
+@router.post("/relationships/batch")
+async def relationships_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
+    """Several relationships, each as ``GET /relationships/{id}`` shows it."""
+    relationships = request.app.state.relationships
+    return {"items": await _each(body.ids, lambda r: relationships.get(p, r))}
+
+
+@router.post("/sessions/batch")
+async def sessions_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
+    """Several sessions, each as ``GET /sessions/{id}`` shows it."""
+    meetings = request.app.state.meetings
+    return {"items": await _each(body.ids, lambda s: meetings.get(p, s))}
+
+
+@router.post("/sessions/batch-by-relationship")
+async def sessions_by_relationship(
+    body: RelationshipIdsIn, p: PrincipalDep, request: Request
+) -> Items:
+    """The sessions of several relationships (as each one's list shows them)."""
+    rels = await _visible(request, p, body.relationship_ids)
+    if not rels:
+        return {"items": []}
+    query = text(
+        "SELECT * FROM sessions WHERE tenant = :t AND relationship_id IN :ids "
+        "ORDER BY starts_at, session_id"
+    ).bindparams(bindparam("ids", expanding=True))
+    async with request.app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(query, {"t": p.tenant, "ids": [r.id for r in rels]})
+        return {"items": [bookings.session_view(r) for r in rows]}
+
+
+def _in(column: str, values: list[str]) -> tuple[str, dict[str, str]]:
+    params = {f"v{i}": v for i, v in enumerate(dict.fromkeys(values))}
+    if not params:
+        return "1 = 0", {}
+    return f"{column} IN ({', '.join(':' + k for k in params)})", params
+
+
+@router.post("/milestones/batch")
+async def milestones_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
+    """Several milestones, each as ``GET /milestones/{id}`` shows it."""
+    where, params = _in("item_id", body.ids)
+    dev = request.app.state.development
+    return {"items": await dev._rows(p, f"kind = 'milestone' AND {where}", params)}
+
+
+@router.post("/development-items/batch-by-relationship")
+async def items_by_relationship(
+    body: ItemsIn, p: PrincipalDep, request: Request
+) -> Items:
+    """Milestones, check-ins or rotations of several relationships."""
+    where, params = _in("relationship_id", body.relationship_ids)
+    dev = request.app.state.development
+    return {
+        "items": await dev._rows(
+            p, f"kind = :k AND {where}", {**params, "k": body.kind}
+        )
+    }
+
+
+@router.post("/notes/batch-by-relationship")
+async def notes_by_relationship(
+    body: RelationshipIdsIn, p: PrincipalDep, request: Request
+) -> Items:
+    """Notes of several relationships: what each relationship's list shows."""
+    notes = request.app.state.notes
+    lists = await _each(body.relationship_ids, lambda r: notes.list(p, r))
+    return {"items": [note for found in lists for note in found]}
+
+
+@router.post("/feedback/batch-by-relationship")
+async def feedback_by_relationship(
+    body: RelationshipIdsIn, p: PrincipalDep, request: Request
+) -> Items:
+    """Feedback of several relationships: what each relationship's list shows."""
+    feedback = request.app.state.feedback
+
+    async def of(rid: str) -> list[dict[str, Any]]:
+        return [{**f, "relationship_id": rid} for f in await feedback.list(p, rid)]
+
+    lists = await _each(body.relationship_ids, of)
+    return {"items": [item for found in lists for item in found]}
