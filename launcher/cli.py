@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"Tandem (embedded: SQLite in {args.data}, in-process bus) on {base}")
     print(f"  platform: {base}/   health: {base}/healthz   ready: {base}/readyz")
+    print(f"  GraphQL (GraphiQL in a browser): {base}/graphql")
     for name in app.state.services:
         print(f"  {name}: {base}/{name}/docs")
     print(f"Development token (tenant 'demo', admin+coordinator, 12 h):\n  {token}")

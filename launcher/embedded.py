@@ -12,9 +12,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from chassis.messaging import InProcessBus
+from gateway.main import build_app as build_gateway
+from gateway.settings import GatewaySettings
 from launcher.registry import SERVICES
 
 
@@ -30,6 +33,16 @@ def build_platform(data_dir: str | Path) -> FastAPI:
             kafka_bootstrap_servers=None,
         )
         apps[name] = module.build_app(settings, transport=bus)
+    # The gateway reaches each service in-process (ASGI), exactly as over HTTP.
+    clients = {
+        name: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"
+        )
+        for name, app in apps.items()
+    }
+    gateway = build_gateway(
+        GatewaySettings(kafka_bootstrap_servers=None), clients=clients, transport=bus
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -37,12 +50,14 @@ def build_platform(data_dir: str | Path) -> FastAPI:
         async with AsyncExitStack() as stack:
             for sub in apps.values():
                 await stack.enter_async_context(sub.router.lifespan_context(sub))
+            await stack.enter_async_context(gateway.router.lifespan_context(gateway))
             yield
 
     platform = FastAPI(title="Tandem (embedded)", lifespan=lifespan)
     platform.state.services = list(apps)
     platform.state.apps = apps
     platform.state.bus = bus
+    platform.state.gateway = gateway
 
     @platform.get("/")
     async def index() -> dict[str, Any]:
@@ -51,6 +66,7 @@ def build_platform(data_dir: str | Path) -> FastAPI:
             "platform": "tandem",
             "mode": "embedded",
             "services": {name: f"/{name}" for name in apps},
+            "graphql": "/graphql",
         }
 
     @platform.get("/healthz")
@@ -65,4 +81,5 @@ def build_platform(data_dir: str | Path) -> FastAPI:
 
     for name, app in apps.items():
         platform.mount(f"/{name}", app)
+    platform.mount("/", gateway)  # /graphql (GraphiQL in a browser)
     return platform

@@ -49,6 +49,11 @@ async def test_embedded_platform_serves_the_services(tmp_path):
             pid = created.json()["person_id"]
             got = await c.get(f"/profiles/people/{pid}", headers=headers)
             assert got.json()["given_name"] == "Demo"
+            # The gateway answers GraphQL over the same services.
+            query = {"query": "{ people(first: 5) { edges { node { givenName } } } }"}
+            answer = (await c.post("/graphql", json=query, headers=headers)).json()
+            names = [e["node"]["givenName"] for e in answer["data"]["people"]["edges"]]
+            assert names == ["Demo"]
             # The in-process bus carries profiles' events to matching's candidate view.
             matching = app.state.apps["matching"].state.runtime.engine
             deadline = time.monotonic() + 10
