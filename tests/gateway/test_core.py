@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chassis.auth import Role
+from chassis.telemetry import setup_telemetry
 from tests.gateway.platform import new_tenant, token
 from tests.profiles.conftest import person
 
@@ -222,3 +224,20 @@ async def test_batched_requests_are_limited(platform):
     )
     assert resp.status_code == 400
     assert "batch" in resp.text.lower() or "operations" in resp.text.lower()
+
+
+async def test_one_trace_runs_from_the_graphql_request_into_the_service(platform):
+    tenant = new_tenant()
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+    pid = await register(platform, admin, 1)
+    exporter = InMemorySpanExporter()
+    handle = setup_telemetry("tandem-test", span_exporter=exporter)
+    try:
+        await platform.graphql(PERSON, {"id": gid("Person", pid)}, bearer=admin)
+    finally:
+        handle.shutdown()
+    spans = exporter.get_finished_spans()
+    graphql = [s for s in spans if s.name.startswith("GraphQL")]
+    upstream = [s for s in spans if "/people/batch" in s.name]
+    assert graphql and upstream, [s.name for s in spans]
+    assert upstream[0].context.trace_id == graphql[0].context.trace_id
