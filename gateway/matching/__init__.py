@@ -5,7 +5,12 @@
 through an interface or a union (so the schema still knows them).
 """
 
-QUERIES: tuple[type, ...] = ()
-MUTATIONS: tuple[type, ...] = ()
-SUBSCRIPTIONS: tuple[type, ...] = ()
-TYPES: tuple[type, ...] = ()
+from gateway.matching.mutations import MatchingMutation
+from gateway.matching.queries import MatchingQuery
+from gateway.matching.subscriptions import MatchingSubscription
+from gateway.matching.types import MatchingRound, Pairing
+
+QUERIES: tuple[type, ...] = (MatchingQuery,)
+MUTATIONS: tuple[type, ...] = (MatchingMutation,)
+SUBSCRIPTIONS: tuple[type, ...] = (MatchingSubscription,)
+TYPES: tuple[type, ...] = (MatchingRound, Pairing)

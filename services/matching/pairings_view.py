@@ -195,3 +195,28 @@ def pairing_view(row: Any) -> dict[str, Any]:
         if isinstance(row.expires_at, str)
         else row.expires_at.isoformat(),
     }
+
+
+async def pairings_by_ids(
+    engine: AsyncEngine, principal: Any, ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The pairings among ``ids`` the caller may see (tenant and party rules of
+    ``GET /pairings/{id}``); the others are left out, as if they did not exist."""
+    from services.matching.pairings import _may_see
+
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    marks = ", ".join(f":id{n}" for n in range(len(wanted)))
+    params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(wanted)}
+    params["t"] = principal.tenant
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT * FROM pairings WHERE tenant = :t AND pairing_id IN ({marks})"
+                ),
+                params,
+            )
+        ).all()
+    return [pairing_view(r) for r in rows if _may_see(principal, r)]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from chassis.auth.principal import Principal, Role
+from chassis.errors import NotFound
 from services.matching.api.deps import PrincipalDep
-from services.matching.rounds import Rounds
+from services.matching.domain.encoding import encode
+from services.matching.domain.rules import CapacityExceeded, feasibility
+from services.matching.pairings import COORDINATORS
+from services.matching.pool import load_pool
+from services.matching.rounds import Rounds, _config
 
 router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -53,6 +60,41 @@ class RerunIn(Body):
     pins: list[Pin] = Field(default_factory=list)
 
 
+class IdsIn(Body):
+    ids: list[str] = Field(max_length=200)
+
+
+async def check_pins(rounds: Rounds, principal: Principal, body: RoundIn) -> None:
+    """Refuse pins the hard rules or the mentors' free seats do not allow, before
+    anything is recorded (the round itself checks them again)."""
+    if not body.pins:
+        return
+    principal.require(*COORDINATORS)
+    async with rounds.engine.connect() as conn:
+        pool = await load_pool(conn, principal.tenant, body.cohort_id)
+    config = _config(
+        pool,
+        body.mode,
+        body.weights,
+        body.min_score,
+        body.fairness.model_dump() if body.fairness else None,
+    )
+    pins = [(p.mentee_id, p.mentor_id) for p in body.pins]
+
+    def check() -> None:
+        enc = encode(pool.mentees, pool.mentors, config, pool.competency_names)
+        feasibility(enc, None, pool.forbidden, pins)
+
+    await asyncio.to_thread(check)
+
+
+def failed_pins(view: dict[str, Any]) -> None:
+    """A re-run whose pins the round refused answers that refusal, typed."""
+    error = str(view.get("error") or "")
+    if view.get("status") == "failed" and error.startswith("CapacityExceeded"):
+        raise CapacityExceeded(error.split(": ", 1)[-1])
+
+
 @router.post("", status_code=202)
 async def start_round(
     body: RoundIn,
@@ -61,6 +103,7 @@ async def start_round(
     wait: bool = Query(False, description="answer when the round has finished"),
 ) -> dict[str, Any]:
     """Start a matching round for a cohort (coordinators); progress at GET /rounds/{id}."""
+    await check_pins(rounds, principal, body)
     return await rounds.start(
         principal,
         body.cohort_id,
@@ -71,6 +114,22 @@ async def start_round(
         pins=[(p.mentee_id, p.mentor_id) for p in body.pins],
         wait=wait,
     )
+
+
+@router.post("/batch")
+async def batch(
+    body: IdsIn, principal: PrincipalDep, rounds: RoundsDep
+) -> dict[str, Any]:
+    """Several rounds by id in one call (as ``GET /rounds/{id}``); unknown ids and
+    other tenants' rounds are left out."""
+    principal.require(*COORDINATORS, Role.SPONSOR)
+    items = []
+    for round_id in dict.fromkeys(body.ids):
+        try:
+            items.append(await rounds.get(principal, round_id))
+        except NotFound:
+            continue
+    return {"items": items}
 
 
 @router.get("/{round_id}")
@@ -86,6 +145,8 @@ async def rerun(
     round_id: str, body: RerunIn, principal: PrincipalDep, rounds: RoundsDep
 ) -> dict[str, Any]:
     """Keep approved pairs, withdraw the other proposals, pair again around the pins."""
-    return await rounds.rerun(
+    view = await rounds.rerun(
         principal, round_id, [(p.mentee_id, p.mentor_id) for p in body.pins]
     )
+    failed_pins(view)
+    return view

@@ -1,0 +1,102 @@
+"""Queries of the matching part."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from gateway.connections import from_list
+from gateway.context import ctx
+from gateway.ids import local_id
+from gateway.matching.types import Pairing, RotationPlan, Suggestions
+from gateway.upstream import UpstreamError
+
+First = Annotated[
+    int | None, strawberry.argument(description="Page size (default 20).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Cursor of the last edge already seen.")
+]
+
+
+@strawberry.type
+class MatchingQuery:
+    @strawberry.field(
+        description="Pairings, filtered: yours, or (coordinators and sponsors) anyone's."
+    )
+    async def pairings(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        person_id: Annotated[
+            relay.GlobalID | None,
+            strawberry.argument(description="Only pairings of this person."),
+        ] = None,
+        round_id: Annotated[
+            relay.GlobalID | None,
+            strawberry.argument(description="Only pairings proposed by this round."),
+        ] = None,
+        status: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only this status (proposed, approved, confirmed …)."
+            ),
+        ] = None,
+    ) -> relay.Connection[Pairing]:
+        c = ctx(info)
+        items = await c.caller.get(
+            "matching",
+            "/pairings",
+            person_id=local_id(person_id, "Person", "personId") if person_id else None,
+            round_id=local_id(round_id, "MatchingRound", "roundId")
+            if round_id
+            else None,
+            state=status,
+        )
+        return from_list(
+            items, Pairing.from_data, first, after, c.settings.max_page_size
+        )
+
+    @strawberry.field(
+        description="A mentee's top mentors, each explained (the mentee or coordinators)."
+    )
+    async def suggestions(
+        self,
+        info: Info,
+        mentee_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The mentee.")
+        ],
+        top: Annotated[
+            int, strawberry.argument(description="How many mentors (1 to 20).")
+        ] = 5,
+        cohort_id: Annotated[
+            str | None,
+            strawberry.argument(description="The cohort (default: the mentee's)."),
+        ] = None,
+    ) -> Suggestions:
+        mentee = local_id(mentee_id, "Person", "menteeId")
+        data = await ctx(info).caller.get(
+            "matching", f"/mentees/{mentee}/suggestions", top=top, cohort_id=cohort_id
+        )
+        return Suggestions.from_data(data)
+
+    @strawberry.field(description="A mentee's latest rotation plan (null when none).")
+    async def rotation_plan(
+        self,
+        info: Info,
+        mentee_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The mentee.")
+        ],
+    ) -> RotationPlan | None:
+        mentee = local_id(mentee_id, "Person", "menteeId")
+        try:
+            data = await ctx(info).caller.get("matching", f"/mentees/{mentee}/rotation")
+        except UpstreamError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return RotationPlan.from_data(data) if data else None

@@ -1,0 +1,414 @@
+"""Matching as GraphQL types: rounds, pairings with their explained scores, suggestions
+and rotation plans. People are ``Person`` objects of the people part, loaded in one
+batch per tick whatever the number of pairings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.matching import loaders
+from gateway.people import loaders as people_loaders
+
+if TYPE_CHECKING:
+    from gateway.people.types import Person
+
+PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
+
+
+async def load_person(info: Info, person_id: str | None) -> Person | None:
+    """The person as the caller may see them (batched with every other person)."""
+    from gateway.people.types import Person
+
+    if not person_id:
+        return None
+    data = await people_loaders.people(info).load(person_id)
+    return Person.from_data(data) if isinstance(data, dict) else None
+
+
+async def load_people(info: Info, person_ids: list[str]) -> list[Person]:
+    """Several people in one batch, those not visible left out."""
+    from gateway.people.types import Person
+
+    rows = await people_loaders.people(info).load_many(person_ids)
+    return [Person.from_data(r) for r in rows if isinstance(r, dict)]
+
+
+def _stamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+@strawberry.type(description="One criterion's share of a pair's score, explained.")
+class ScorePart:
+    criterion: str = strawberry.field(description="What was compared, e.g. skills.")
+    weight: float = strawberry.field(description="Weight of the criterion (0 to 1).")
+    value: float = strawberry.field(description="How well the pair meets it (0 to 1).")
+    contribution: float = strawberry.field(
+        description="Weight times value: this criterion's part of the score."
+    )
+    reason: str = strawberry.field(description="Why, in words a coordinator can check.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ScorePart:
+        return cls(
+            criterion=data["criterion"],
+            weight=data["weight"],
+            value=data["value"],
+            contribution=data["contribution"],
+            reason=data["reason"],
+        )
+
+
+@strawberry.type(
+    description="A proposed or agreed mentor-mentee pair, with its explained score. "
+    "Visible to its two people, coordinators and sponsors."
+)
+class Pairing(relay.Node):
+    pairing_id: relay.NodeID[str] = strawberry.field(
+        description="The matching service's id of the pairing."
+    )
+    status: str = strawberry.field(
+        description="proposed, approved, confirmed, declined, expired, withdrawn "
+        "or ended."
+    )
+    score: float = strawberry.field(description="Overall match score (0 to 1).")
+    explanation: list[ScorePart] = strawberry.field(
+        description="The score criterion by criterion; contributions add up to it."
+    )
+    programme_type: str = strawberry.field(
+        description="standard, reverse, external or group."
+    )
+    cohort_id: str | None = strawberry.field(description="The cohort paired in.")
+    expires_at: datetime | None = strawberry.field(
+        description="When an open proposal expires unanswered."
+    )
+    reason: str | None = strawberry.field(
+        description="Why it was proposed outside a round (re-pairing, next best)."
+    )
+    _mentor_id: strawberry.Private[str] = ""
+    _mentee_id: strawberry.Private[str] = ""
+    _round_id: strawberry.Private[str | None] = None
+    _replaces: strawberry.Private[str | None] = None
+    _accepted_by: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The mentor.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @strawberry.field(description="Those of the two who have accepted so far.")
+    async def accepted_by(self, info: Info) -> list[PersonRef]:
+        return await load_people(info, self._accepted_by)
+
+    @strawberry.field(description="The round that proposed it (coordinators).")
+    async def round(self, info: Info) -> MatchingRound | None:
+        if not self._round_id:
+            return None
+        data = await loaders.rounds(info).load(self._round_id)
+        return MatchingRound.from_data(data) if isinstance(data, dict) else None
+
+    @strawberry.field(description="The pairing this one replaces (re-pairing).")
+    async def replaces(self, info: Info) -> Pairing | None:
+        return await pairing_by_id(info, self._replaces)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Pairing:
+        return cls(
+            pairing_id=data["pairing_id"],
+            status=data["state"],
+            score=float(data["score"]),
+            explanation=[ScorePart.from_data(p) for p in data.get("parts") or []],
+            programme_type=data.get("programme_type") or "standard",
+            cohort_id=data.get("cohort_id"),
+            expires_at=_stamp(data.get("expires_at")),
+            reason=data.get("reason"),
+            _mentor_id=data["mentor_id"],
+            _mentee_id=data["mentee_id"],
+            _round_id=data.get("round_id"),
+            _replaces=data.get("replaces"),
+            _accepted_by=list(data.get("accepted_by") or []),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Pairing | None]:
+        rows = await loaders.pairings(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+async def pairing_by_id(info: Info, pairing_id: str | None) -> Pairing | None:
+    if not pairing_id:
+        return None
+    data = await loaders.pairings(info).load(pairing_id)
+    return Pairing.from_data(data) if isinstance(data, dict) else None
+
+
+@strawberry.type(description="How far a running round has come.")
+class RoundProgress:
+    phase: str = strawberry.field(
+        description="encode, score, rules, solve, fairness … done."
+    )
+    done: int = strawberry.field(description="Steps done in this phase.")
+    total: int = strawberry.field(description="Steps in this phase.")
+
+
+@strawberry.type(description="One mentee group's match quality in a round.")
+class FairnessGroup:
+    group: str = strawberry.field(description="The group, e.g. a business unit.")
+    size: int = strawberry.field(description="Mentees in the group.")
+    suppressed: bool = strawberry.field(
+        description="True when the group is too small to report (numbers null)."
+    )
+    matched: int | None = strawberry.field(description="Mentees matched.")
+    match_rate: float | None = strawberry.field(description="Share matched.")
+    mean: float | None = strawberry.field(description="Mean match quality.")
+    p10: float | None = strawberry.field(description="10th percentile of quality.")
+    p50: float | None = strawberry.field(description="Median quality.")
+    p90: float | None = strawberry.field(description="90th percentile of quality.")
+
+
+@strawberry.type(description="A round's fairness check across mentee groups.")
+class FairnessReport:
+    group_by: str | None = strawberry.field(description="How mentees were grouped.")
+    min_ratio: float | None = strawberry.field(
+        description="Lowest allowed group mean as a share of the best group's."
+    )
+    satisfied: bool | None = strawberry.field(description="Whether the bar was met.")
+    chosen_iteration: int | None = strawberry.field(
+        description="Which rebalancing iteration was kept."
+    )
+    groups: list[FairnessGroup] = strawberry.field(description="Each group's numbers.")
+    iterations: JSON | None = strawberry.field(
+        description="The rebalancing iterations, as recorded."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> FairnessReport:
+        return cls(
+            group_by=data.get("group_by"),
+            min_ratio=data.get("min_ratio"),
+            satisfied=data.get("satisfied"),
+            chosen_iteration=data.get("chosen_iteration"),
+            groups=[
+                FairnessGroup(
+                    group=str(g.get("group")),
+                    size=int(g.get("size", 0)),
+                    suppressed=bool(g.get("suppressed", False)),
+                    matched=g.get("matched"),
+                    match_rate=g.get("match_rate"),
+                    mean=g.get("mean"),
+                    p10=g.get("p10"),
+                    p50=g.get("p50"),
+                    p90=g.get("p90"),
+                )
+                for g in data.get("groups") or []
+            ],
+            iterations=data.get("iterations"),
+        )
+
+
+@strawberry.type(description="A pin: a pair fixed by the coordinator for a round.")
+class PinnedPair:
+    _mentee_id: strawberry.Private[str]
+    _mentor_id: strawberry.Private[str]
+
+    @strawberry.field(description="The pinned mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @strawberry.field(description="The mentor they are pinned to.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+
+@strawberry.type(
+    description="A matching round: a whole cohort paired at once (coordinators and "
+    "sponsors)."
+)
+class MatchingRound(relay.Node):
+    round_id: relay.NodeID[str] = strawberry.field(
+        description="The matching service's id of the round."
+    )
+    cohort_id: str = strawberry.field(description="The cohort paired.")
+    status: str = strawberry.field(
+        description="running, completed, failed or interrupted."
+    )
+    mode: str = strawberry.field(description="quality or coverage.")
+    programme_type: str = strawberry.field(description="The cohort's programme type.")
+    progress: RoundProgress = strawberry.field(description="Live progress.")
+    mentee_count: int = strawberry.field(description="Mentees in the pool.")
+    mentor_count: int = strawberry.field(description="Mentors in the pool.")
+    proposed_count: int | None = strawberry.field(
+        description="Pairs proposed (once completed)."
+    )
+    total_score: float | None = strawberry.field(
+        description="Sum of the proposed pairs' scores (once completed)."
+    )
+    error: str | None = strawberry.field(description="Why the round failed.")
+    fairness: FairnessReport | None = strawberry.field(
+        description="The fairness report, when fairness was asked for."
+    )
+    pinned: list[PinnedPair] = strawberry.field(description="Pairs pinned by hand.")
+    _unmatched: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="Mentees left without a mentor.")
+    async def unmatched(self, info: Info) -> list[PersonRef]:
+        return await load_people(info, self._unmatched)
+
+    @strawberry.field(description="The pairs this round proposed, in any state now.")
+    async def proposed_pairs(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Cursor of the last edge already seen."),
+        ] = None,
+    ) -> relay.Connection[Pairing]:
+        from gateway.connections import from_list
+        from gateway.context import ctx
+
+        c = ctx(info)
+        items = await c.caller.get("matching", "/pairings", round_id=self.round_id)
+        return from_list(
+            items, Pairing.from_data, first, after, c.settings.max_page_size
+        )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> MatchingRound:
+        progress = data.get("progress") or {}
+        fairness = data.get("fairness")
+        return cls(
+            round_id=data["round_id"],
+            cohort_id=data["cohort_id"],
+            status=data["status"],
+            mode=data.get("mode", "quality"),
+            programme_type=data.get("programme_type", "standard"),
+            progress=RoundProgress(
+                phase=str(progress.get("phase") or "queued"),
+                done=int(progress.get("done") or 0),
+                total=int(progress.get("total") or 0),
+            ),
+            mentee_count=int(data.get("mentees", 0)),
+            mentor_count=int(data.get("mentors", 0)),
+            proposed_count=data.get("proposed"),
+            total_score=data.get("total_score"),
+            error=data.get("error"),
+            fairness=FairnessReport.from_data(fairness) if fairness else None,
+            pinned=[
+                PinnedPair(_mentee_id=p["mentee_id"], _mentor_id=p["mentor_id"])
+                for p in data.get("pinned") or []
+            ],
+            _unmatched=list(data.get("unmatched") or []),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[MatchingRound | None]:
+        rows = await loaders.rounds(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+@strawberry.type(description="A mentor suggested to a mentee, explained.")
+class Suggestion:
+    rank: int = strawberry.field(description="1 for the best.")
+    score: float = strawberry.field(description="Match score (0 to 1).")
+    summary: str | None = strawberry.field(description="The explanation in a line.")
+    explanation: list[ScorePart] = strawberry.field(
+        description="The score criterion by criterion."
+    )
+    _mentor_id: strawberry.Private[str]
+
+    @strawberry.field(description="The suggested mentor.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+
+@strawberry.type(description="A mentee's suggested mentors (self-service).")
+class Suggestions:
+    cohort_id: str | None = strawberry.field(description="The cohort planned in.")
+    items: list[Suggestion] = strawberry.field(
+        description="The top mentors, best first (at most 20)."
+    )
+    _mentee_id: strawberry.Private[str]
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Suggestions:
+        return cls(
+            cohort_id=data.get("cohort_id"),
+            _mentee_id=data["mentee_id"],
+            items=[
+                Suggestion(
+                    rank=int(s["rank"]),
+                    score=float(s["score"]),
+                    summary=s.get("summary"),
+                    explanation=[ScorePart.from_data(p) for p in s.get("parts") or []],
+                    _mentor_id=s["mentor_id"],
+                )
+                for s in data.get("suggestions") or []
+            ],
+        )
+
+
+@strawberry.type(description="One cycle of a rotation: a mentor for a period.")
+class RotationCycle:
+    cycle: int = strawberry.field(description="1 for the first cycle.")
+    starts_on: date = strawberry.field(description="First day of the cycle.")
+    ends_on: date = strawberry.field(description="Last day of the cycle.")
+    _mentor_id: strawberry.Private[str]
+
+    @strawberry.field(description="The mentor of this cycle.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+
+@strawberry.type(description="A mentee's rotation through distinct mentors.")
+class RotationPlan:
+    plan_id: str = strawberry.field(description="The plan's id.")
+    cohort_id: str | None = strawberry.field(description="The cohort planned in.")
+    planned_at: datetime | None = strawberry.field(description="When it was planned.")
+    cycles: list[RotationCycle] = strawberry.field(description="The cycles, in order.")
+    _mentee_id: strawberry.Private[str]
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RotationPlan:
+        return cls(
+            plan_id=data["plan_id"],
+            cohort_id=data.get("cohort_id"),
+            planned_at=_stamp(data.get("planned_at")),
+            _mentee_id=data["mentee_id"],
+            cycles=[
+                RotationCycle(
+                    cycle=int(c["cycle"]),
+                    starts_on=date.fromisoformat(str(c["starts_on"])),
+                    ends_on=date.fromisoformat(str(c["ends_on"])),
+                    _mentor_id=c["mentor_id"],
+                )
+                for c in data.get("cycles") or []
+            ],
+        )
