@@ -17,7 +17,7 @@ from chassis.envelope import Envelope
 from chassis.http import create_app
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
-from services.insights import equity, facts, health, scorecards
+from services.insights import batch, equity, facts, health, scorecards
 from services.insights.settings import Settings
 
 __all__ = ["Settings", "build_app"]
@@ -78,4 +78,5 @@ def build_app(
     # Every event reaches ``on_event``: kept as a fact even when no part needs it yet
     # (a later part computes from it on rebuild).
     runtime.consumer.fallback = on_event
+    app.include_router(batch.router)  # batch reads for the gateway
     return app

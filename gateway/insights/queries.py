@@ -1,0 +1,298 @@
+"""Queries of the insights part (the service decides who may read what)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.types import Info
+
+from gateway.connections import from_list
+from gateway.context import ctx
+from gateway.ids import local_id
+from gateway.insights.types import (
+    EquityReport,
+    GroupScorecard,
+    MenteeScorecard,
+    MentorImpactReport,
+    PairingPatterns,
+    ProgrammeOperations,
+    RelationshipHealth,
+    RelationshipScorecard,
+)
+
+AsOf = Annotated[
+    date | None,
+    strawberry.argument(description="Describe the end of this day (default: now)."),
+]
+WARNING_STATES = ("needs_check_in", "at_risk")
+
+
+def _refusal(item: dict[str, Any]) -> GraphQLError:
+    error = item.get("error") or {}
+    return GraphQLError(
+        str(error.get("message") or "not readable"),
+        extensions={"code": error.get("code") or "Forbidden", "service": "insights"},
+    )
+
+
+def mentee_scorecards(info: Info, as_of: date | None):
+    """Mentee scorecards as of a day, many mentees in one call per tick."""
+    c = ctx(info)
+    moment = as_of.isoformat() if as_of else None
+
+    async def batch(ids: Sequence[str]) -> list[Any]:
+        body = await c.caller.post(
+            "insights", "/scorecards/mentees/batch", {"ids": list(ids), "as_of": moment}
+        )
+        found = {i["id"]: i for i in body.get("items", [])}
+        return [
+            found[i]["card"]
+            if "card" in found.get(i, {})
+            else _refusal(found.get(i, {}))
+            for i in ids
+        ]
+
+    return c.loader(("insights.mentee_scorecards", moment), batch)
+
+
+def relationship_health(info: Info):
+    """Relationship health by id, many in one call per tick."""
+    c = ctx(info)
+
+    async def batch(ids: Sequence[str]) -> list[Any]:
+        body = await c.caller.post(
+            "insights", "/relationships/health/batch", {"ids": list(ids)}
+        )
+        found = {i["id"]: i for i in body.get("items", [])}
+        return [
+            found[i]["health"]
+            if "health" in found.get(i, {})
+            else _refusal(found.get(i, {}))
+            for i in ids
+        ]
+
+    return c.loader("insights.health", batch)
+
+
+def _as_of(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@strawberry.type
+class InsightsQuery:
+    @strawberry.field(
+        description="A mentee's balanced scorecard (the mentee themself and the "
+        "programme team). Null with an error when you may not read it."
+    )
+    async def mentee_scorecard(
+        self,
+        info: Info,
+        mentee_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The mentee (a Person).")
+        ],
+        as_of: AsOf = None,
+    ) -> MenteeScorecard | None:
+        pid = local_id(mentee_id, "Person", "menteeId")
+        data = await mentee_scorecards(info, as_of).load(pid)
+        return MenteeScorecard.from_data(data)
+
+    @strawberry.field(
+        description="Several mentees' scorecards in the order asked (one upstream "
+        "call); an unreadable one is null with an error."
+    )
+    async def mentee_scorecards(
+        self,
+        info: Info,
+        mentee_ids: Annotated[
+            list[relay.GlobalID],
+            strawberry.argument(description="The mentees (Persons), at most 100."),
+        ],
+        as_of: AsOf = None,
+    ) -> list[MenteeScorecard | None]:
+        if len(mentee_ids) > 100:
+            raise GraphQLError(
+                "at most 100 mentees",
+                extensions={"code": "ValidationError", "path": "menteeIds"},
+            )
+        ids = [
+            local_id(m, "Person", f"menteeIds.{n}") for n, m in enumerate(mentee_ids)
+        ]
+        loader = mentee_scorecards(info, as_of)
+        rows = await asyncio.gather(
+            *(loader.load(i) for i in ids), return_exceptions=True
+        )
+        return [
+            MenteeScorecard.from_data(r) if isinstance(r, dict) else None for r in rows
+        ]
+
+    @strawberry.field(description="A relationship's balanced scorecard.")
+    async def relationship_scorecard(
+        self,
+        info: Info,
+        relationship_id: Annotated[
+            str, strawberry.argument(description="The relationship.")
+        ],
+        as_of: AsOf = None,
+    ) -> RelationshipScorecard:
+        data = await ctx(info).caller.get(
+            "insights",
+            f"/scorecards/relationships/{relationship_id}",
+            as_of=_as_of(as_of),
+        )
+        return RelationshipScorecard.from_data(data)
+
+    @strawberry.field(description="A cohort's balanced scorecard (programme team).")
+    async def cohort_scorecard(
+        self,
+        info: Info,
+        cohort_id: Annotated[str, strawberry.argument(description="The cohort.")],
+        as_of: AsOf = None,
+    ) -> GroupScorecard:
+        data = await ctx(info).caller.get(
+            "insights", f"/scorecards/cohorts/{cohort_id}", as_of=_as_of(as_of)
+        )
+        return GroupScorecard.from_data(data)
+
+    @strawberry.field(
+        description="The programme's balanced scorecard (programme team)."
+    )
+    async def programme_scorecard(
+        self, info: Info, as_of: AsOf = None
+    ) -> GroupScorecard:
+        data = await ctx(info).caller.get(
+            "insights", "/scorecards/programme", as_of=_as_of(as_of)
+        )
+        return GroupScorecard.from_data(data)
+
+    @strawberry.field(
+        description="A relationship's health now (its pair and overseers)."
+    )
+    async def relationship_health(
+        self,
+        info: Info,
+        relationship_id: Annotated[
+            str, strawberry.argument(description="The relationship.")
+        ],
+    ) -> RelationshipHealth | None:
+        data = await relationship_health(info).load(relationship_id)
+        return RelationshipHealth.from_data(data)
+
+    @strawberry.field(description="Every relationship's health (overseers), filtered.")
+    async def relationship_healths(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Cursor of the last edge already seen."),
+        ] = None,
+        state: Annotated[
+            str | None, strawberry.argument(description="Only this state.")
+        ] = None,
+        cohort_id: Annotated[
+            str | None, strawberry.argument(description="Only this cohort.")
+        ] = None,
+    ) -> relay.Connection[RelationshipHealth]:
+        c = ctx(info)
+        body = await c.caller.get(
+            "insights", "/relationships/health", state=state, cohort_id=cohort_id
+        )
+        return from_list(
+            body.get("items", []),
+            RelationshipHealth.from_data,
+            first,
+            after,
+            c.settings.max_page_size,
+        )
+
+    @strawberry.field(
+        description="Relationships that need attention now: needing a check-in, at "
+        "risk or idle (overseers)."
+    )
+    async def early_warnings(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Cursor of the last edge already seen."),
+        ] = None,
+        cohort_id: Annotated[
+            str | None, strawberry.argument(description="Only this cohort.")
+        ] = None,
+    ) -> relay.Connection[RelationshipHealth]:
+        c = ctx(info)
+        body = await c.caller.get(
+            "insights", "/relationships/health", cohort_id=cohort_id
+        )
+        items = [
+            i
+            for i in body.get("items", [])
+            if i.get("state") in WARNING_STATES or i.get("idle")
+        ]
+        return from_list(
+            items, RelationshipHealth.from_data, first, after, c.settings.max_page_size
+        )
+
+    @strawberry.field(
+        description="A mentor's impact in a quarter (the mentor, overseers)."
+    )
+    async def mentor_impact(
+        self,
+        info: Info,
+        mentor_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The mentor (a Person).")
+        ],
+        quarter: Annotated[str, strawberry.argument(description="e.g. 2027Q1.")],
+    ) -> MentorImpactReport:
+        pid = local_id(mentor_id, "Person", "mentorId")
+        data = await ctx(info).caller.get(
+            "insights", f"/mentors/{pid}/impact", quarter=quarter
+        )
+        return MentorImpactReport.from_data(data)
+
+    @strawberry.field(
+        description="Equity along one dimension (overseers); small groups suppressed."
+    )
+    async def equity_report(
+        self,
+        info: Info,
+        dimension: Annotated[
+            str,
+            strawberry.argument(
+                description="business_unit, level_band, tenure_band, geography or "
+                "demographics.<attribute>."
+            ),
+        ] = "business_unit",
+        cohort_id: Annotated[
+            str | None, strawberry.argument(description="Only this cohort.")
+        ] = None,
+    ) -> EquityReport:
+        data = await ctx(info).caller.get(
+            "insights", "/equity", dimension=dimension, cohort_id=cohort_id
+        )
+        return EquityReport.from_data(data)
+
+    @strawberry.field(
+        description="Outcome rates by pairing characteristic (overseers)."
+    )
+    async def pairing_patterns(self, info: Info) -> PairingPatterns:
+        return PairingPatterns.from_data(
+            await ctx(info).caller.get("insights", "/patterns")
+        )
+
+    @strawberry.field(description="How the programme runs (overseers).")
+    async def programme_operations(self, info: Info) -> ProgrammeOperations:
+        return ProgrammeOperations.from_data(
+            await ctx(info).caller.get("insights", "/operations")
+        )

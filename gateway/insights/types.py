@@ -1,0 +1,631 @@
+"""Insights as GraphQL types: balanced scorecards (skill growth, behavioural change,
+business impact) per mentee, relationship, cohort and programme; relationship health
+and early warnings; mentor impact; equity; pairing patterns; programme operations.
+
+Numbers a report withholds (a group below the anonymity threshold, a rate without a
+denominator) are null, never 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.connections import from_list
+from gateway.context import ctx
+from gateway.matching.types import PersonRef, load_person
+
+
+def _stamp(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+# -- scorecards: the three perspectives -----------------------------------------------
+
+
+@strawberry.type(description="One development goal's progress.")
+class GoalProgress:
+    competency_id: str = strawberry.field(description="The competency.")
+    baseline: int | None = strawberry.field(description="First assessed level.")
+    latest: int | None = strawberry.field(description="Latest assessed level.")
+    target: int | None = strawberry.field(description="Level aimed for.")
+    change: int | None = strawberry.field(description="Latest minus baseline.")
+    reached: bool = strawberry.field(description="Latest is at or above target.")
+
+
+@strawberry.type(description="Skill growth of one mentee (perspective 1).")
+class SkillGrowth:
+    goals: list[GoalProgress] = strawberry.field(description="Each goal.")
+    mean_change: float | None = strawberry.field(description="Mean level change.")
+    goals_reached: int = strawberry.field(description="Goals at target.")
+    reassessed: bool = strawberry.field(description="Assessed at least twice.")
+
+
+@strawberry.type(description="Skill growth of a group of mentees (perspective 1).")
+class GroupSkillGrowth:
+    mean_change: float | None = strawberry.field(
+        description="Mean of the mentees' mean level changes."
+    )
+    goals: int = strawberry.field(description="Goals set in all.")
+    goals_reached: int = strawberry.field(description="Goals at target.")
+    reassessed: int = strawberry.field(description="Mentees assessed twice or more.")
+
+
+@strawberry.type(description="Milestones set, due, achieved and missed.")
+class MilestoneStats:
+    set: int = strawberry.field(description="Milestones set.")
+    due: int = strawberry.field(description="Milestones due by the date.")
+    achieved: int = strawberry.field(description="Milestones achieved.")
+    on_time: int = strawberry.field(description="Achieved by their due date.")
+    missed: int = strawberry.field(description="Due and not achieved.")
+    completion_rate: float | None = strawberry.field(
+        description="Achieved ÷ due (null when none due)."
+    )
+    on_time_rate: float | None = strawberry.field(
+        description="On time ÷ achieved (null when none achieved)."
+    )
+
+
+@strawberry.type(description="Session feedback ratings.")
+class FeedbackStats:
+    count: int = strawberry.field(description="Ratings given.")
+    mean: float | None = strawberry.field(description="Mean rating.")
+    trend: float | None = strawberry.field(description="Slope of ratings over time.")
+
+
+@strawberry.type(description="Behavioural change (perspective 2).")
+class BehaviouralChange:
+    milestones: MilestoneStats = strawberry.field(description="Milestones.")
+    feedback: FeedbackStats = strawberry.field(description="Feedback ratings.")
+    reflections: int = strawberry.field(description="Reflections written.")
+    rotations: int = strawberry.field(description="Rotations completed.")
+    debriefs: int = strawberry.field(description="Debriefs held.")
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> BehaviouralChange:
+        ms, fb = d.get("milestones") or {}, d.get("feedback") or {}
+        return cls(
+            milestones=MilestoneStats(
+                set=int(ms.get("set", 0)),
+                due=int(ms.get("due", 0)),
+                achieved=int(ms.get("achieved", 0)),
+                on_time=int(ms.get("on_time", 0)),
+                missed=int(ms.get("missed", 0)),
+                completion_rate=ms.get("completion_rate"),
+                on_time_rate=ms.get("on_time_rate"),
+            ),
+            feedback=FeedbackStats(
+                count=int(fb.get("count", 0)),
+                mean=fb.get("mean"),
+                trend=fb.get("trend"),
+            ),
+            reflections=int(d.get("reflections", 0)),
+            rotations=int(d.get("rotations", 0)),
+            debriefs=int(d.get("debriefs", 0)),
+        )
+
+
+@strawberry.type(description="Career outcomes of a set of people.")
+class OutcomeRates:
+    people: int = strawberry.field(description="People counted.")
+    promoted: int = strawberry.field(description="Promoted since they started.")
+    role_expanded: int = strawberry.field(description="Role expanded.")
+    departed: int = strawberry.field(description="Left the organisation.")
+    promotion_rate: float | None = strawberry.field(description="Promoted ÷ people.")
+    role_expansion_rate: float | None = strawberry.field(
+        description="Role expanded ÷ people."
+    )
+    retention_rate: float | None = strawberry.field(description="Stayed ÷ people.")
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> OutcomeRates:
+        return cls(
+            people=int(d.get("people", 0)),
+            promoted=int(d.get("promoted", 0)),
+            role_expanded=int(d.get("role_expanded", 0)),
+            departed=int(d.get("departed", 0)),
+            promotion_rate=d.get("promotion_rate"),
+            role_expansion_rate=d.get("role_expansion_rate"),
+            retention_rate=d.get("retention_rate"),
+        )
+
+
+@strawberry.type(description="Participants' rates minus the comparison group's.")
+class Lift:
+    promotion_rate: float | None = strawberry.field(description="Promotion lift.")
+    role_expansion_rate: float | None = strawberry.field(
+        description="Role expansion lift."
+    )
+    retention_rate: float | None = strawberry.field(description="Retention lift.")
+
+
+@strawberry.type(
+    description="Business impact (perspective 3): outcomes of the participants, "
+    "against comparable non-participants when there are enough of them."
+)
+class BusinessImpact:
+    participants: OutcomeRates = strawberry.field(description="The participants.")
+    comparison: OutcomeRates | None = strawberry.field(
+        description="Comparable non-participants (null when too few)."
+    )
+    lift: Lift | None = strawberry.field(description="Participants minus comparison.")
+    comparison_note: str | None = strawberry.field(
+        description="Why there is no comparison."
+    )
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> BusinessImpact:
+        comparison, lift = d.get("comparison"), d.get("lift")
+        return cls(
+            participants=OutcomeRates.from_data(d),
+            comparison=OutcomeRates.from_data(comparison) if comparison else None,
+            lift=Lift(
+                promotion_rate=lift.get("promotion_rate"),
+                role_expansion_rate=lift.get("role_expansion_rate"),
+                retention_rate=lift.get("retention_rate"),
+            )
+            if lift
+            else None,
+            comparison_note=d.get("comparison_note"),
+        )
+
+
+def _skill(d: dict[str, Any]) -> SkillGrowth:
+    return SkillGrowth(
+        goals=[
+            GoalProgress(
+                competency_id=g["competency_id"],
+                baseline=g.get("baseline"),
+                latest=g.get("latest"),
+                target=g.get("target"),
+                change=g.get("change"),
+                reached=bool(g.get("reached")),
+            )
+            for g in d.get("goals") or []
+        ],
+        mean_change=d.get("mean_change"),
+        goals_reached=int(d.get("goals_reached", 0)),
+        reassessed=bool(d.get("reassessed")),
+    )
+
+
+@strawberry.type(description="A mentee's balanced scorecard as of a date.")
+class MenteeScorecard:
+    as_of: datetime = strawberry.field(description="The moment it describes.")
+    relationship_ids: list[str] = strawberry.field(
+        description="The mentee's relationships."
+    )
+    skill_growth: SkillGrowth = strawberry.field(description="Perspective 1.")
+    behavioural_change: BehaviouralChange = strawberry.field(
+        description="Perspective 2."
+    )
+    business_impact: BusinessImpact = strawberry.field(description="Perspective 3.")
+    _mentee_id: strawberry.Private[str]
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> MenteeScorecard:
+        return cls(
+            as_of=datetime.fromisoformat(d["as_of"]),
+            relationship_ids=list(d.get("relationships") or []),
+            skill_growth=_skill(d.get("skill_growth") or {}),
+            behavioural_change=BehaviouralChange.from_data(d.get("behaviour") or {}),
+            business_impact=BusinessImpact.from_data(d.get("impact") or {}),
+            _mentee_id=d["id"],
+        )
+
+
+@strawberry.type(description="A relationship's balanced scorecard as of a date.")
+class RelationshipScorecard:
+    relationship_id: str = strawberry.field(description="The relationship.")
+    cohort_id: str | None = strawberry.field(description="Its cohort.")
+    as_of: datetime = strawberry.field(description="The moment it describes.")
+    skill_growth: SkillGrowth = strawberry.field(description="Perspective 1.")
+    behavioural_change: BehaviouralChange = strawberry.field(
+        description="Perspective 2."
+    )
+    business_impact: BusinessImpact = strawberry.field(description="Perspective 3.")
+    _mentee_id: strawberry.Private[str | None]
+    _mentor_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @strawberry.field(description="The mentor.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> RelationshipScorecard:
+        return cls(
+            relationship_id=d["id"],
+            cohort_id=d.get("cohort_id"),
+            as_of=datetime.fromisoformat(d["as_of"]),
+            skill_growth=_skill(d.get("skill_growth") or {}),
+            behavioural_change=BehaviouralChange.from_data(d.get("behaviour") or {}),
+            business_impact=BusinessImpact.from_data(d.get("impact") or {}),
+            _mentee_id=d.get("mentee_id"),
+            _mentor_id=d.get("mentor_id"),
+        )
+
+
+@strawberry.type(description="One mentee's line in a cohort or programme scorecard.")
+class ScorecardMember:
+    skill_growth: SkillGrowth = strawberry.field(description="Perspective 1.")
+    behavioural_change: BehaviouralChange = strawberry.field(
+        description="Perspective 2."
+    )
+    _mentee_id: strawberry.Private[str]
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+
+@strawberry.type(description="A cohort's or the programme's balanced scorecard.")
+class GroupScorecard:
+    scope: str = strawberry.field(description="cohort or programme.")
+    cohort_id: str | None = strawberry.field(description="The cohort (if a cohort).")
+    as_of: datetime = strawberry.field(description="The moment it describes.")
+    mentee_count: int = strawberry.field(description="Mentees counted.")
+    withdrawn: int | None = strawberry.field(
+        description="Mentees who withdrew (cohorts)."
+    )
+    cohorts: int | None = strawberry.field(description="Cohorts (programme).")
+    skill_growth: GroupSkillGrowth = strawberry.field(description="Perspective 1.")
+    behavioural_change: BehaviouralChange = strawberry.field(
+        description="Perspective 2."
+    )
+    business_impact: BusinessImpact = strawberry.field(description="Perspective 3.")
+    _members: strawberry.Private[list[dict[str, Any]]]
+
+    @strawberry.field(description="One line per mentee.")
+    def members(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Cursor of the last edge already seen."),
+        ] = None,
+    ) -> relay.Connection[ScorecardMember]:
+        return from_list(
+            self._members,
+            lambda m: ScorecardMember(
+                skill_growth=_skill(m.get("skill_growth") or {}),
+                behavioural_change=BehaviouralChange.from_data(
+                    m.get("behaviour") or {}
+                ),
+                _mentee_id=m["mentee_id"],
+            ),
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+        )
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> GroupScorecard:
+        sg = d.get("skill_growth") or {}
+        return cls(
+            scope=d["scope"],
+            cohort_id=d.get("id"),
+            as_of=datetime.fromisoformat(d["as_of"]),
+            mentee_count=int(d.get("mentees", 0)),
+            withdrawn=d.get("withdrawn"),
+            cohorts=d.get("cohorts"),
+            skill_growth=GroupSkillGrowth(
+                mean_change=sg.get("mean_change"),
+                goals=int(sg.get("goals", 0)),
+                goals_reached=int(sg.get("goals_reached", 0)),
+                reassessed=int(sg.get("reassessed", 0)),
+            ),
+            behavioural_change=BehaviouralChange.from_data(d.get("behaviour") or {}),
+            business_impact=BusinessImpact.from_data(d.get("impact") or {}),
+            _members=list(d.get("members") or []),
+        )
+
+
+# -- health ------------------------------------------------------------------------
+
+
+@strawberry.type(description="A relationship's health and why.")
+class RelationshipHealth:
+    relationship_id: str = strawberry.field(description="The relationship.")
+    cohort_id: str | None = strawberry.field(description="Its cohort.")
+    state: str = strawberry.field(
+        description="on_track, needs_check_in, at_risk, too_early or concluded."
+    )
+    reasons: list[str] = strawberry.field(
+        description="Machine reason codes, e.g. no_session_for_42_days."
+    )
+    idle: bool = strawberry.field(description="No activity past the idle limit.")
+    days_since_session: int | None = strawberry.field(
+        description="Days since the last session held."
+    )
+    cancellation_streak: int | None = strawberry.field(
+        description="Cancellations in a row."
+    )
+    as_of: str | None = strawberry.field(description="When it was assessed.")
+    _mentor_id: strawberry.Private[str | None]
+    _mentee_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The mentor.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentee_id)
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> RelationshipHealth:
+        return cls(
+            relationship_id=d["relationship_id"],
+            cohort_id=d.get("cohort_id"),
+            state=d["state"],
+            reasons=list(d.get("reasons") or []),
+            idle=bool(d.get("idle")),
+            days_since_session=d.get("days_since_session"),
+            cancellation_streak=d.get("cancellation_streak"),
+            as_of=str(d["as_of"]) if d.get("as_of") else None,
+            _mentor_id=d.get("mentor_id"),
+            _mentee_id=d.get("mentee_id"),
+        )
+
+
+# -- reports -----------------------------------------------------------------------
+
+
+@strawberry.type(description="A mentor's quarter.")
+class MentorImpactReport:
+    quarter: str = strawberry.field(description="e.g. 2027Q1.")
+    sessions_held: int = strawberry.field(description="Sessions held.")
+    sessions_expected: int = strawberry.field(
+        description="Sessions the agreed cadences called for."
+    )
+    milestones_achieved: int = strawberry.field(description="Mentees' milestones.")
+    mean_rating: float | None = strawberry.field(description="Mean feedback rating.")
+    ratings: int = strawberry.field(description="Ratings received.")
+    recognitions: int = strawberry.field(description="Recognitions received.")
+    _mentor_id: strawberry.Private[str]
+    _mentees: strawberry.Private[list[str]]
+
+    @strawberry.field(description="The mentor.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The mentor's mentees in the quarter.")
+    async def mentees(self, info: Info) -> list[PersonRef]:
+        from gateway.matching.types import load_people
+
+        return await load_people(info, self._mentees)
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> MentorImpactReport:
+        return cls(
+            quarter=d["quarter"],
+            sessions_held=int(d.get("sessions_held", 0)),
+            sessions_expected=int(d.get("sessions_expected", 0)),
+            milestones_achieved=int(d.get("milestones_achieved", 0)),
+            mean_rating=d.get("mean_rating"),
+            ratings=int(d.get("ratings", 0)),
+            recognitions=int(d.get("recognitions", 0)),
+            _mentor_id=d["mentor_id"],
+            _mentees=list(d.get("mentees") or []),
+        )
+
+
+@strawberry.type(
+    description="One group's participation, matching and outcomes. A suppressed "
+    "group (fewer people than the anonymity threshold) has `suppressed: true` and "
+    "every number null, never 0."
+)
+class EquityGroup:
+    group: str = strawberry.field(description="The group, e.g. a business unit.")
+    suppressed: bool = strawberry.field(description="Too small to report.")
+    registered: int | None = strawberry.field(description="People registered.")
+    participants: int | None = strawberry.field(description="People taking part.")
+    participation_rate: float | None = strawberry.field(
+        description="Participants ÷ registered."
+    )
+    matched: int | None = strawberry.field(description="Participants matched.")
+    match_rate: float | None = strawberry.field(description="Matched ÷ participants.")
+    match_rate_impact: float | None = strawberry.field(
+        description="Adverse-impact ratio: match rate ÷ the best group's."
+    )
+    match_rate_flagged: bool | None = strawberry.field(
+        description="Below the four-fifths rule."
+    )
+    median_days_to_match: float | None = strawberry.field(
+        description="Median days from joining to a match."
+    )
+    mean_match_score: float | None = strawberry.field(description="Mean match score.")
+    promoted: int | None = strawberry.field(description="Participants promoted.")
+    promotion_rate: float | None = strawberry.field(
+        description="Promoted ÷ participants."
+    )
+    promotion_rate_impact: float | None = strawberry.field(
+        description="Adverse-impact ratio: promotion rate ÷ the best group's."
+    )
+    promotion_rate_flagged: bool | None = strawberry.field(
+        description="Below the four-fifths rule."
+    )
+    departed: int | None = strawberry.field(description="Participants who left.")
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any], group: str = "") -> EquityGroup:
+        return cls(
+            group=str(d.get("group", group)),
+            suppressed=bool(d.get("suppressed")),
+            registered=d.get("registered"),
+            participants=d.get("participants"),
+            participation_rate=d.get("participation_rate"),
+            matched=d.get("matched"),
+            match_rate=d.get("match_rate"),
+            match_rate_impact=d.get("match_rate_impact"),
+            match_rate_flagged=d.get("match_rate_flagged"),
+            median_days_to_match=d.get("median_days_to_match"),
+            mean_match_score=d.get("mean_match_score"),
+            promoted=d.get("promoted"),
+            promotion_rate=d.get("promotion_rate"),
+            promotion_rate_impact=d.get("promotion_rate_impact"),
+            promotion_rate_flagged=d.get("promotion_rate_flagged"),
+            departed=d.get("departed"),
+        )
+
+
+@strawberry.type(description="Equity of the programme along one dimension.")
+class EquityReport:
+    dimension: str = strawberry.field(description="How people were grouped.")
+    cohort_id: str | None = strawberry.field(description="Only this cohort.")
+    k: int = strawberry.field(description="The anonymity threshold.")
+    groups: list[EquityGroup] = strawberry.field(description="Each group.")
+    total: EquityGroup = strawberry.field(
+        description="Everyone (suppressed when it would reveal a small group)."
+    )
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> EquityReport:
+        return cls(
+            dimension=d["dimension"],
+            cohort_id=d.get("cohort_id"),
+            k=int(d["k"]),
+            groups=[EquityGroup.from_data(g) for g in d.get("groups") or []],
+            total=EquityGroup.from_data(d.get("total") or {}, "total"),
+        )
+
+
+@strawberry.type(description="A Wilson confidence interval.")
+class Interval:
+    low: float = strawberry.field(description="Lower bound.")
+    high: float = strawberry.field(description="Upper bound.")
+
+
+@strawberry.type(description="How often an outcome happened.")
+class PatternOutcome:
+    count: int = strawberry.field(description="Pairings with the outcome.")
+    rate: float | None = strawberry.field(description="Count ÷ pairings.")
+    interval: Interval | None = strawberry.field(
+        description="95% Wilson interval of the rate."
+    )
+
+
+@strawberry.type(description="One value of a pairing characteristic.")
+class PatternValue:
+    characteristic: str = strawberry.field(
+        description="function, direction, source or style."
+    )
+    value: str = strawberry.field(description="e.g. cross_function.")
+    pairings: int = strawberry.field(description="Pairings with this value.")
+    progressed: PatternOutcome = strawberry.field(
+        description="Mentee promoted or role expanded."
+    )
+    completed: PatternOutcome = strawberry.field(description="Concluded as planned.")
+
+
+@strawberry.type(description="A weight change the evidence suggests to matching.")
+class WeightSuggestion:
+    criterion: str = strawberry.field(description="The matching criterion.")
+    change: float = strawberry.field(description="Suggested change of its weight.")
+    basis: str = strawberry.field(description="What was compared.")
+    reason: str = strawberry.field(description="Why (or why not).")
+
+
+def _outcome(d: dict[str, Any]) -> PatternOutcome:
+    interval = d.get("interval")
+    return PatternOutcome(
+        count=int(d.get("count", 0)),
+        rate=d.get("rate"),
+        interval=Interval(low=interval[0], high=interval[1]) if interval else None,
+    )
+
+
+@strawberry.type(description="Outcome rates by pairing characteristic.")
+class PairingPatterns:
+    pairings: int = strawberry.field(description="Confirmed pairings observed.")
+    confidence: float = strawberry.field(description="Confidence of the intervals.")
+    characteristics: list[PatternValue] = strawberry.field(
+        description="Each characteristic's values."
+    )
+    suggested_weights: list[WeightSuggestion] = strawberry.field(
+        description="Weight changes for matching."
+    )
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> PairingPatterns:
+        return cls(
+            pairings=int(d.get("pairings", 0)),
+            confidence=float(d.get("confidence", 0.95)),
+            characteristics=[
+                PatternValue(
+                    characteristic=trait,
+                    value=str(item["value"]),
+                    pairings=int(item["pairings"]),
+                    progressed=_outcome(item.get("progressed") or {}),
+                    completed=_outcome(item.get("completed") or {}),
+                )
+                for trait, items in (d.get("characteristics") or {}).items()
+                for item in items
+            ],
+            suggested_weights=[
+                WeightSuggestion(
+                    criterion=w["criterion"],
+                    change=float(w["change"]),
+                    basis=str(w.get("basis", "")),
+                    reason=str(w.get("reason", "")),
+                )
+                for w in d.get("suggested_weights") or []
+            ],
+        )
+
+
+@strawberry.type(description="Participation against eligibility.")
+class Participation:
+    eligible: int = strawberry.field(description="People registered.")
+    participants: int = strawberry.field(description="People taking part.")
+    rate: float | None = strawberry.field(description="Participants ÷ eligible.")
+    cohorts: JSON | None = strawberry.field(
+        description="Per cohort: admitted, capacity, fill rate."
+    )
+
+
+@strawberry.type(description="How the programme runs.")
+class ProgrammeOperations:
+    as_of: str = strawberry.field(description="The day described.")
+    participation: Participation = strawberry.field(description="Participation.")
+    waiting_list: JSON | None = strawberry.field(description="The waiting list.")
+    mentor_utilisation: JSON | None = strawberry.field(
+        description="Mentors' seats used."
+    )
+    advisor_hours: JSON | None = strawberry.field(
+        description="External advisors' hours used against agreements."
+    )
+    pulse_surveys: JSON | None = strawberry.field(description="Pulse survey results.")
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> ProgrammeOperations:
+        p = d.get("participation") or {}
+        return cls(
+            as_of=str(d.get("as_of")),
+            participation=Participation(
+                eligible=int(p.get("eligible", 0)),
+                participants=int(p.get("participants", 0)),
+                rate=p.get("rate"),
+                cohorts=p.get("cohorts"),
+            ),
+            waiting_list=d.get("waiting_list"),
+            mentor_utilisation=d.get("mentor_utilisation"),
+            advisor_hours=d.get("advisor_hours"),
+            pulse_surveys=d.get("pulse_surveys"),
+        )
