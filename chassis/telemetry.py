@@ -323,3 +323,24 @@ class ServerSpanMiddleware:
                 self._duration.record(
                     time.perf_counter() - started, attributes=metric_attributes
                 )
+
+
+# -- lag instruments ------------------------------------------------------------------
+# Created on the global (proxy) meter at import, like the messaging instruments: they
+# bind to the SDK provider whenever ``setup_telemetry`` installs it.
+_lag_meter = metrics.get_meter("tandem.lag")
+
+projection_lag_ms = _lag_meter.create_histogram(
+    "tandem.projection.lag",
+    unit="ms",
+    description="Event time → read model updated (the effect committed)",
+)
+"""Record one applied event's projection lag, attribute ``consumer``."""
+
+consumer_offset_lag = _lag_meter.create_gauge(
+    "tandem.consumer.offset_lag",
+    unit="{message}",
+    description="Messages between a consumer group's position and the partitions' "
+    "high watermarks, summed over its assigned partitions",
+)
+"""Set a consumer's sampled offset lag, attribute ``consumer``."""

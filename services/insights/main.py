@@ -4,6 +4,7 @@ insights consumes every service's topic. Each event is kept as a fact and then h
 to every part's handlers (``app.state.fact_handlers``), all in the consumer's one
 transaction, so redelivery changes nothing. ``PersonErased`` and ``AdvisorErased``
 remove the person from the facts and from every part (``app.state.erasers``).
+Consumer and projection lag are measured by ``lag.py`` (metrics and ``/admin/lag``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from chassis.envelope import Envelope
 from chassis.http import create_app
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
-from services.insights import batch, equity, facts, health, scorecards
+from services.insights import batch, equity, facts, health, lag, scorecards
 from services.insights.settings import Settings
 
 __all__ = ["Settings", "build_app"]
@@ -40,6 +41,7 @@ def build_app(
             await extra(engine)
 
     async def on_event(env: Envelope, conn: AsyncConnection) -> None:
+        monitor.applying(env, conn)
         if env.type in ERASURES:
             person = env.data[ERASURES[env.type]]
             await facts.forget(conn, person)
@@ -65,6 +67,7 @@ def build_app(
     )
     app.state.runtime = runtime
     app.state.settings = settings
+    monitor = lag.install(app, runtime)
     app.state.schema_setups = setups
     app.state.fact_handlers = fact_handlers
     app.state.erasers = erasers
