@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, text
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Principal
-from chassis.errors import Forbidden, NotFound
+from chassis.errors import DomainError, Forbidden, NotFound
 from services.sessions import bookings
 
 router = APIRouter(tags=["batches"])
@@ -64,9 +64,26 @@ async def _visible(request: Request, p: Principal, relationship_ids: list[str]) 
 
 @router.post("/relationships/batch")
 async def relationships_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
-    """Several relationships, each as ``GET /relationships/{id}`` shows it."""
-    relationships = request.app.state.relationships
-    return {"items": await _each(body.ids, lambda r: relationships.get(p, r))}
+    """Several relationships, each as ``GET /relationships/{id}`` shows it, with its
+    cadence adherence (``…/cadence``) once the contract is in force."""
+    relationships, meetings = (
+        request.app.state.relationships,
+        request.app.state.meetings,
+    )
+
+    async def read(relationship_id: str) -> dict[str, Any]:
+        view = await relationships.get(p, relationship_id)
+        view["cadence_adherence"] = None
+        if view["contract"]["in_force"]:
+            try:
+                view["cadence_adherence"] = await meetings.cadence(
+                    p, relationship_id, None
+                )
+            except DomainError:
+                pass
+        return view
+
+    return {"items": await _each(body.ids, read)}
 
 
 @router.post("/sessions/batch")

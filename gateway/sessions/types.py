@@ -1,0 +1,522 @@
+"""The mentoring relationship as GraphQL types: relationship, learning contract,
+sessions, milestones, check-ins, rotations, notes, feedback, escalations.
+
+Nested lists go through the by-relationship loaders, so a page of relationships with
+their sessions and milestones costs one upstream call per kind, whatever its length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.connections import from_list
+from gateway.context import ctx
+from gateway.sessions import loaders
+
+if TYPE_CHECKING:
+    from gateway.people.types import Person
+
+PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
+First = Annotated[
+    int | None, strawberry.argument(description="Page size (default 20).")
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Cursor of the last edge already seen."),
+]
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _person(info: Info, person_id: str | None) -> Person | None:
+    from gateway.people.types import person_by_id
+
+    return await person_by_id(info, person_id)
+
+
+def _max(info: Info) -> int:
+    return ctx(info).settings.max_page_size
+
+
+@strawberry.type(description="How often the pair meets, as agreed in the contract.")
+class Cadence:
+    every_days: int = strawberry.field(description="A session every N days.")
+    minutes: int = strawberry.field(description="Length of a session in minutes.")
+
+
+@strawberry.type(
+    description="The learning contract: objectives, cadence, hours and the terms, "
+    "versioned; in force once the mentor and the mentee have both signed its "
+    "current version."
+)
+class LearningContract:
+    version: int = strawberry.field(
+        description="Current version; sign this one (a stale version is refused)."
+    )
+    in_force: bool = strawberry.field(
+        description="True once both signed the current version."
+    )
+    cadence: Cadence | None = strawberry.field(description="Agreed meeting rhythm.")
+    hours_per_month: int | None = strawberry.field(description="Hours a month.")
+    signed_by_ids: list[str] = strawberry.field(
+        description="Ids of the people who signed the current version."
+    )
+    terms: str | None = strawberry.field(
+        description="Objectives and terms as written (the pair only; null for others)."
+    )
+
+    @strawberry.field(description="The people who signed the current version.")
+    async def signatories(self, info: Info) -> list[PersonRef | None]:
+        return [await _person(info, p) for p in self.signed_by_ids]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any] | None) -> LearningContract | None:
+        if not data or data.get("version") is None:
+            return None
+        cadence = data.get("cadence")
+        return cls(
+            version=data["version"],
+            in_force=bool(data.get("in_force")),
+            cadence=Cadence(**cadence) if cadence else None,
+            hours_per_month=data.get("hours_per_month"),
+            signed_by_ids=list(data.get("signed_by") or []),
+            terms=data.get("terms"),
+        )
+
+
+@strawberry.type(description="A mentoring session of a relationship.")
+class Session(relay.Node):
+    session_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the session."
+    )
+    relationship_id: str = strawberry.field(description="Its relationship's id.")
+    starts_at: datetime = strawberry.field(description="Start (UTC).")
+    ends_at: datetime = strawberry.field(description="End (UTC).")
+    minutes: int = strawberry.field(description="Planned length in minutes.")
+    format: str = strawberry.field(description="one_to_one, group, shadowing …")
+    state: str = strawberry.field(description="scheduled, held, cancelled or missed.")
+    sequence: int = strawberry.field(
+        description="Calendar SEQUENCE: goes up with every change."
+    )
+    agenda: str | None = strawberry.field(
+        description="The agenda (the pair only; null for others)."
+    )
+    held_at: datetime | None = strawberry.field(description="When it took place.")
+    held_minutes: int | None = strawberry.field(description="How long it took.")
+    reason_code: str | None = strawberry.field(
+        description="Why it was cancelled (a code; the explanation stays private)."
+    )
+    absent_ids: list[str] = strawberry.field(
+        description="Who did not come (a missed session)."
+    )
+    upcoming: bool = strawberry.field(
+        description="Still to come: scheduled and not yet started."
+    )
+
+    @strawberry.field(description="The relationship the session belongs to.")
+    async def relationship(self, info: Info) -> Relationship | None:
+        data = await loaders.relationships(info).load(self.relationship_id)
+        return Relationship.from_data(data) if data else None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Session:
+        starts_at = _datetime(data["starts_at"])
+        assert starts_at is not None
+        return cls(
+            session_id=data["session_id"],
+            relationship_id=data["relationship_id"],
+            starts_at=starts_at,
+            ends_at=_datetime(data["ends_at"]) or starts_at,
+            minutes=data["minutes"],
+            format=data.get("format") or "one_to_one",
+            state=data["state"],
+            sequence=data.get("sequence") or 0,
+            agenda=data.get("agenda"),
+            held_at=_datetime(data.get("held_at")),
+            held_minutes=data.get("held_minutes"),
+            reason_code=data.get("reason_code"),
+            absent_ids=list(data.get("absent_ids") or []),
+            upcoming=data["state"] == "scheduled" and starts_at > datetime.now(UTC),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Session | None]:
+        rows = await loaders.sessions(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+@strawberry.type(
+    description="A milestone on an objective of the contract, with its success "
+    "criteria; achieved when the mentor (or a coordinator) confirms it with evidence."
+)
+class Milestone(relay.Node):
+    milestone_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the milestone."
+    )
+    relationship_id: str = strawberry.field(description="Its relationship's id.")
+    objective_index: int | None = strawberry.field(
+        description="Which objective of the contract (0-based)."
+    )
+    label: str | None = strawberry.field(
+        description="What is to be achieved (the pair and coordinators)."
+    )
+    criteria: list[str] = strawberry.field(
+        description="Success criteria (the pair and coordinators)."
+    )
+    due_on: date | None = strawberry.field(description="Due date.")
+    state: str = strawberry.field(description="open, achieved or missed.")
+    progress: str | None = strawberry.field(
+        description="Last reported progress: in_progress, at_risk, blocked, missed."
+    )
+    evidence: str | None = strawberry.field(
+        description="Evidence given on achievement (the pair and coordinators)."
+    )
+    achieved_on: date | None = strawberry.field(description="When it was achieved.")
+    on_time: bool | None = strawberry.field(
+        description="Whether it was achieved by its due date."
+    )
+    confirmed_by_id: str | None = strawberry.field(
+        description="Who confirmed the achievement."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Milestone:
+        criteria = data.get("criteria")
+        return cls(
+            milestone_id=data["id"],
+            relationship_id=data["relationship_id"],
+            objective_index=data.get("objective_index"),
+            label=data.get("label"),
+            criteria=[c for c in criteria if c] if isinstance(criteria, list) else [],
+            due_on=_date(data.get("due_on")),
+            state=data["state"],
+            progress=data.get("status"),
+            evidence=data.get("evidence"),
+            achieved_on=_date(data.get("achieved_on")),
+            on_time=data.get("on_time"),
+            confirmed_by_id=data.get("confirmed_by"),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Milestone | None]:
+        rows = await loaders.milestones(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+@strawberry.type(description="A monthly alignment check or a quarterly review.")
+class CheckIn:
+    check_in_id: strawberry.ID = strawberry.field(description="Its id.")
+    kind: str = strawberry.field(description="monthly or quarterly_review.")
+    held_on: date | None = strawberry.field(description="When it was held.")
+    alignment: int | None = strawberry.field(
+        description="Alignment with the objectives, 1 to 5."
+    )
+    sponsor_id: str | None = strawberry.field(
+        description="The sponsor present (quarterly review)."
+    )
+    correction: str | None = strawberry.field(
+        description="The course correction agreed (the pair and coordinators)."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> CheckIn:
+        return cls(
+            check_in_id=strawberry.ID(data["id"]),
+            kind=data.get("kind_of_check_in") or data.get("kind") or "",
+            held_on=_date(data.get("held_on")),
+            alignment=data.get("alignment"),
+            sponsor_id=data.get("sponsor_id"),
+            correction=data.get("correction"),
+        )
+
+
+@strawberry.type(
+    description="Two to four weeks for the mentee in another function or market."
+)
+class Rotation:
+    rotation_id: strawberry.ID = strawberry.field(description="Its id.")
+    state: str = strawberry.field(description="assigned, debriefed or completed.")
+    function: str | None = strawberry.field(description="Host function.")
+    market: str | None = strawberry.field(description="Host market.")
+    host_id: str | None = strawberry.field(description="The host.")
+    starts_on: date | None = strawberry.field(description="First day.")
+    ends_on: date | None = strawberry.field(description="Last day.")
+    project_kind: str | None = strawberry.field(description="Kind of project.")
+    project: str | None = strawberry.field(description="The project, as written.")
+    reflection: str | None = strawberry.field(description="The leader's debrief.")
+    goal_competency_ids: list[str] = strawberry.field(
+        description="Goals the debrief links to."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Rotation:
+        return cls(
+            rotation_id=strawberry.ID(data["id"]),
+            state=data["state"],
+            function=data.get("function"),
+            market=data.get("market"),
+            host_id=data.get("host_id"),
+            starts_on=_date(data.get("starts_on")),
+            ends_on=_date(data.get("ends_on")),
+            project_kind=data.get("project_kind"),
+            project=data.get("project"),
+            reflection=data.get("reflection"),
+            goal_competency_ids=list(data.get("goal_competency_ids") or []),
+        )
+
+
+@strawberry.type(description="A concern raised to the coordinator.")
+class Escalation:
+    escalation_id: strawberry.ID = strawberry.field(description="Its id.")
+    relationship_id: str = strawberry.field(description="Its relationship's id.")
+    state: str = strawberry.field(description="open or resolved.")
+    category: str | None = strawberry.field(description="What the concern is about.")
+    by_role: str | None = strawberry.field(description="mentor or mentee.")
+    detail: str | None = strawberry.field(description="The concern, as written.")
+    outcome: str | None = strawberry.field(description="How it was resolved.")
+    note: str | None = strawberry.field(description="The resolution note.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Escalation:
+        return cls(
+            escalation_id=strawberry.ID(data["id"]),
+            relationship_id=data["relationship_id"],
+            state=data["state"],
+            category=data.get("category"),
+            by_role=data.get("by_role"),
+            detail=data.get("detail"),
+            outcome=data.get("outcome"),
+            note=data.get("note"),
+        )
+
+
+@strawberry.type(
+    description="A session note, journal entry or after-action review. Private "
+    "notes are read by their author alone, shared ones by the pair; a coordinator "
+    "sees that a note exists (kind, visibility, dates), never its text."
+)
+class Note:
+    note_id: strawberry.ID = strawberry.field(description="Its id.")
+    kind: str = strawberry.field(description="session_note, journal, after_action …")
+    visibility: str = strawberry.field(description="private or shared.")
+    author_role: str | None = strawberry.field(description="mentor or mentee.")
+    created_at: datetime | None = strawberry.field(description="When it was written.")
+    edited_at: datetime | None = strawberry.field(description="Last edit.")
+    erased: bool = strawberry.field(description="Its author was erased.")
+    readable: bool = strawberry.field(
+        description="Whether you may read it (false: you see only that it exists)."
+    )
+    body: str | None = strawberry.field(
+        description="The text (null unless you may read it)."
+    )
+    prompt: str | None = strawberry.field(description="The journal prompt answered.")
+    session_id: str | None = strawberry.field(description="The session it is about.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Note:
+        readable = "body" in data
+        return cls(
+            note_id=strawberry.ID(data["note_id"]),
+            kind=data["kind"],
+            visibility=data["visibility"],
+            author_role=data.get("author_role"),
+            created_at=_datetime(data.get("created_at")),
+            edited_at=_datetime(data.get("edited_at")),
+            erased=bool(data.get("erased")),
+            readable=readable,
+            body=data.get("body") if readable else None,
+            prompt=data.get("prompt"),
+            session_id=data.get("session_id"),
+        )
+
+
+@strawberry.type(description="A rating of a session or milestone, 1 to 5.")
+class Feedback:
+    feedback_id: strawberry.ID = strawberry.field(description="Its id.")
+    from_role: str = strawberry.field(description="Which side gave it.")
+    about: str = strawberry.field(description="session or milestone.")
+    subject_id: str = strawberry.field(description="The session or milestone id.")
+    rating: int = strawberry.field(description="1 to 5.")
+    given_at: datetime | None = strawberry.field(description="When it was given.")
+    comment: str | None = strawberry.field(
+        description="The private comment (the pair only)."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Feedback:
+        return cls(
+            feedback_id=strawberry.ID(data["feedback_id"]),
+            from_role=data["from_role"],
+            about=data["about"],
+            subject_id=data["subject_id"],
+            rating=data["rating"],
+            given_at=_datetime(data.get("given_at")),
+            comment=data.get("comment"),
+        )
+
+
+def _upcoming_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+
+    def is_upcoming(s: dict[str, Any]) -> bool:
+        start = _datetime(s["starts_at"])
+        return s["state"] == "scheduled" and start is not None and start > now
+
+    coming = sorted((s for s in items if is_upcoming(s)), key=lambda s: s["starts_at"])
+    past = sorted(
+        (s for s in items if not is_upcoming(s)),
+        key=lambda s: s["starts_at"],
+        reverse=True,
+    )
+    return coming + past
+
+
+@strawberry.type(
+    description="A mentoring relationship between a mentor and a mentee, started "
+    "when their pairing is confirmed and run to the end of its programme cycle."
+)
+class Relationship(relay.Node):
+    relationship_id: relay.NodeID[str] = strawberry.field(
+        description="The relationship's id (the id of the pairing it came from)."
+    )
+    kind: str = strawberry.field(
+        description="Programme type: standard, reverse, external …"
+    )
+    status: str = strawberry.field(description="active, paused or concluded.")
+    cohort_id: str | None = strawberry.field(description="Its cohort, if any.")
+    starts_on: date | None = strawberry.field(description="First day.")
+    planned_end_on: date | None = strawberry.field(
+        description="Planned last day (the end of the cohort's development phase)."
+    )
+    mentor_id: str = strawberry.field(description="The mentor's person id.")
+    mentee_id: str = strawberry.field(description="The mentee's person id.")
+    contract: LearningContract | None = strawberry.field(
+        description="The learning contract (null until one is proposed)."
+    )
+    cadence_adherence: JSON | None = strawberry.field(
+        description="How well the pair keeps the contract's rhythm today: expected "
+        "and held sessions, adherence ratio, on track (null before the contract is "
+        "in force)."
+    )
+
+    @strawberry.field(description="The mentor.")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await _person(info, self.mentor_id)
+
+    @strawberry.field(description="The mentee.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await _person(info, self.mentee_id)
+
+    @strawberry.field(
+        description="Sessions: upcoming ones first (soonest first), then the rest "
+        "(latest first)."
+    )
+    async def sessions(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        upcoming: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="true: only sessions still to come; false: only the rest."
+            ),
+        ] = None,
+    ) -> relay.Connection[Session]:
+        items = _upcoming_first(
+            await loaders.sessions_of(info).load(self.relationship_id)
+        )
+        if upcoming is not None:
+            items = [s for s in items if Session.from_data(s).upcoming == upcoming]
+        return from_list(items, Session.from_data, first, after, _max(info))
+
+    @strawberry.field(description="Milestones, in the order they were set.")
+    async def milestones(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Milestone]:
+        items = await loaders.items_of(info, "milestone").load(self.relationship_id)
+        return from_list(items, Milestone.from_data, first, after, _max(info))
+
+    @strawberry.field(description="Check-ins and quarterly reviews, oldest first.")
+    async def check_ins(self, info: Info) -> list[CheckIn]:
+        items = await loaders.items_of(info, "check_in").load(self.relationship_id)
+        return [CheckIn.from_data(i) for i in items]
+
+    @strawberry.field(description="Rotations of the mentee, oldest first.")
+    async def rotations(self, info: Info) -> list[Rotation]:
+        items = await loaders.items_of(info, "rotation").load(self.relationship_id)
+        return [Rotation.from_data(i) for i in items]
+
+    @strawberry.field(
+        description="Notes you may know of: your own and shared ones in full; as a "
+        "coordinator, every note as metadata only."
+    )
+    async def notes(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Note]:
+        items = await loaders.notes_of(info).load(self.relationship_id)
+        return from_list(items, Note.from_data, first, after, _max(info))
+
+    @strawberry.field(description="Feedback given in this relationship.")
+    async def feedback(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Feedback]:
+        items = await loaders.feedback_of(info).load(self.relationship_id)
+        return from_list(items, Feedback.from_data, first, after, _max(info))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Relationship:
+        return cls(
+            relationship_id=data["relationship_id"],
+            kind=data.get("kind") or "standard",
+            status=data["state"],
+            cohort_id=data.get("cohort_id"),
+            starts_on=_date(data.get("starts_on")),
+            planned_end_on=_date(data.get("planned_end_on")),
+            mentor_id=data["mentor_id"],
+            mentee_id=data["mentee_id"],
+            contract=LearningContract.from_data(data.get("contract")),
+            cadence_adherence=data.get("cadence_adherence"),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Relationship | None]:
+        rows = await loaders.relationships(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+async def relationship_by_id(info: Info, relationship_id: str) -> Relationship | None:
+    data = await loaders.relationships(info).load(relationship_id)
+    return Relationship.from_data(data) if isinstance(data, dict) else None
+
+
+async def session_by_id(info: Info, session_id: str) -> Session | None:
+    data = await loaders.sessions(info).load(session_id)
+    return Session.from_data(data) if isinstance(data, dict) else None
+
+
+async def milestone_by_id(info: Info, milestone_id: str) -> Milestone | None:
+    data = await loaders.milestones(info).load(milestone_id)
+    return Milestone.from_data(data) if isinstance(data, dict) else None
