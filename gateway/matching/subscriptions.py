@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Annotated, Any
@@ -48,7 +49,8 @@ class PairingUpdate:
     @strawberry.field(description="The pairing as it is now (null if not visible).")
     async def pairing(self, info: Info) -> Pairing | None:
         loader = loaders.pairings(info)
-        loader.clear(self._pairing_id)  # a subscription lives long: read it afresh
+        with contextlib.suppress(KeyError):  # a subscription lives long: read afresh
+            loader.clear(self._pairing_id)
         data = await loader.load(self._pairing_id)
         return Pairing.from_data(data) if isinstance(data, dict) else None
 
@@ -65,7 +67,8 @@ class RoundProgressUpdate:
     @strawberry.field(description="The round as it is now.")
     async def round(self, info: Info) -> MatchingRound | None:
         loader = loaders.rounds(info)
-        loader.clear(self._round_id)
+        with contextlib.suppress(KeyError):
+            loader.clear(self._round_id)
         data = await loader.load(self._round_id)
         return MatchingRound.from_data(data) if isinstance(data, dict) else None
 

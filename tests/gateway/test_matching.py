@@ -1,0 +1,268 @@
+"""Matching through the gateway, end to end over HTTP and a real websocket: a round,
+the pairing workflow with typed errors, a subscription fed from Kafka, and upstream
+calls that do not grow with the length of a list."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+
+import pytest
+import websockets
+from sqlalchemy import text
+
+from chassis.auth import Role
+from tests.gateway.platform import new_tenant, token
+from tests.profiles.conftest import person
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PROFILE = {
+    "strengths": [
+        {"competency_id": "strategy", "proficiency": 5},
+        {"competency_id": "finance", "proficiency": 4},
+    ],
+    "markets": ["APAC"],
+    "crisis_experience": ["turnaround"],
+    "leadership_style": "coaching",
+    "formats": ["one_to_one", "shadowing"],
+    "hours_per_month": 6,
+    "availability": [{"weekday": 1, "start": "08:00", "end": "12:00"}],
+}
+INTAKE = {
+    "goals": [{"competency_id": "strategy", "current": 2, "target": 4}],
+    "experiences_lacking": ["APAC", "turnaround"],
+    "preferred_formats": ["one_to_one"],
+    "hours_per_month": 4,
+}
+
+
+def gid(type_name: str, local: str) -> str:
+    return base64.b64encode(f"{type_name}:{local}".encode()).decode()
+
+
+async def build_cohort(platform, tenant: str, mentees: int = 3) -> dict:
+    """Two mentors (1 and 2 seats) and some mentees in a cohort, set up directly."""
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+
+    async def call(method: str, path: str, body: dict) -> dict:
+        resp = await platform.service("profiles", method, path, bearer=admin, json=body)
+        assert resp.status_code < 300, resp.text
+        return resp.json() if resp.content else {}
+
+    for cid in ("strategy", "finance"):
+        await call("POST", "/competencies", {"competency_id": cid, "name": cid})
+    cohort = (await call("POST", "/cohorts", {"name": "Leaders", "capacity": 20}))[
+        "cohort_id"
+    ]
+    mentors = []
+    for n, seats in ((100, 1), (101, 2)):
+        pid = (await call("POST", "/people", person(n, level=9, roles=["mentor"])))[
+            "person_id"
+        ]
+        await call(
+            "PUT", f"/people/{pid}/mentor-profile", {**PROFILE, "max_mentees": seats}
+        )
+        await call(
+            "POST",
+            f"/cohorts/{cohort}/participants",
+            {"person_id": pid, "role": "mentor"},
+        )
+        mentors.append(pid)
+    people = []
+    for n in range(110, 110 + mentees):
+        pid = (await call("POST", "/people", person(n)))["person_id"]
+        await call("PUT", f"/people/{pid}/intake", INTAKE)
+        await call("POST", f"/cohorts/{cohort}/participants", {"person_id": pid})
+        people.append(pid)
+    await until_seen(platform, cohort, len(mentors) + len(people))
+    return {"cohort": cohort, "mentors": mentors, "mentees": people, "admin": admin}
+
+
+async def until_seen(
+    platform, cohort: str, members: int, timeout_s: float = 90
+) -> None:
+    engine = platform.apps["matching"].state.runtime.engine
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        async with engine.connect() as conn:
+            ready = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM cohort_members m JOIN candidates c "
+                        "ON c.person_id = m.person_id WHERE m.cohort_id = :c "
+                        "AND (c.intake IS NOT NULL OR c.mentor_profile IS NOT NULL)"
+                    ),
+                    {"c": cohort},
+                )
+            ).scalar_one()
+        if ready >= members:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("matching did not see the cohort in time")
+
+
+START = """
+mutation($input: StartMatchingRoundInput!) { startMatchingRound(input: $input) {
+  __typename
+  ... on Error { code message }
+  ... on MatchingRoundSuccess { round { id status mentorCount menteeCount
+      proposedCount progress { phase }
+      proposedPairs(first: 10) { edges { node { id status score
+        mentor { id givenName } mentee { id givenName }
+        explanation { criterion weight value contribution reason } } } } } } } }
+"""
+ACT = """
+mutation($input: PairingInput!) { %s(input: $input) {
+  __typename ... on Error { code message }
+  ... on PairingSuccess { pairing { id status } } } }
+"""
+
+
+async def run_round(platform, org: dict, **extra) -> dict:
+    body = await platform.graphql(
+        START,
+        {"input": {"cohortId": org["cohort"], "wait": True, **extra}},
+        bearer=org["admin"],
+    )
+    return body["data"]["startMatchingRound"]
+
+
+async def test_a_round_proposes_explained_pairs_with_people(platform):
+    org = await build_cohort(platform, new_tenant())
+    result = await run_round(platform, org)
+    assert result["__typename"] == "MatchingRoundSuccess", result
+    rnd = result["round"]
+    assert rnd["status"] == "completed" and rnd["progress"]["phase"] == "done"
+    assert (rnd["menteeCount"], rnd["mentorCount"]) == (3, 2)
+    pairs = [e["node"] for e in rnd["proposedPairs"]["edges"]]
+    assert len(pairs) == rnd["proposedCount"] == 3
+    for p in pairs:
+        assert p["status"] == "proposed"
+        assert p["mentor"]["givenName"].startswith("Ada10")
+        assert p["mentee"]["givenName"].startswith("Ada11")
+        assert p["score"] == pytest.approx(
+            sum(part["contribution"] for part in p["explanation"]), abs=1e-9
+        )
+        assert all(part["reason"] for part in p["explanation"])
+
+
+async def test_pins_beyond_a_mentors_seats_are_capacity_exceeded(platform):
+    org = await build_cohort(platform, new_tenant())
+    one_seat = org["mentors"][0]
+    pins = [
+        {"menteeId": gid("Person", m), "mentorId": gid("Person", one_seat)}
+        for m in org["mentees"][:2]
+    ]
+    result = await run_round(platform, org, pins=pins)
+    assert result["__typename"] == "CapacityExceeded", result
+    assert result["code"] == "CapacityExceeded"
+    listed = await platform.graphql(
+        "{ pairings(first: 5) { edges { node { id } } } }", bearer=org["admin"]
+    )
+    assert listed["data"]["pairings"]["edges"] == [], "nothing was proposed"
+
+
+async def subscribe(platform, bearer: str, query: str, variables: dict):
+    url = platform.gateway_url.replace("http", "ws") + "/graphql"
+    ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
+    await ws.send(
+        json.dumps(
+            {
+                "type": "connection_init",
+                "payload": {"authorization": f"Bearer {bearer}"},
+            }
+        )
+    )
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": query, "variables": variables},
+            }
+        )
+    )
+    return ws
+
+
+async def until_listening(platform, count: int, timeout_s: float = 10) -> None:
+    hub = platform.gateway.state.hub
+    deadline = time.monotonic() + timeout_s
+    while len(hub._listeners) < count:
+        assert time.monotonic() < deadline, "the subscription did not start"
+        await asyncio.sleep(0.02)
+
+
+UPDATES = """
+subscription($p: ID!) { pairingUpdates(personId: $p) { kind pairingId
+  pairing { status mentee { givenName } } } }
+"""
+
+
+async def test_approval_and_both_acceptances_reach_the_subscriber(platform):
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant, mentees=1)
+    result = await run_round(platform, org)
+    pair = result["round"]["proposedPairs"]["edges"][0]["node"]
+    mentor = base64.b64decode(pair["mentor"]["id"]).decode().split(":", 1)[1]
+    mentee = base64.b64decode(pair["mentee"]["id"]).decode().split(":", 1)[1]
+    mentee_token = token(mentee, tenant, Role.MENTEE)
+    mentor_token = token(mentor, tenant, Role.MENTOR)
+
+    before = len(platform.gateway.state.hub._listeners)
+    ws = await subscribe(platform, mentee_token, UPDATES, {"p": pair["mentee"]["id"]})
+    try:
+        await until_listening(platform, before + 1)
+        approved = await platform.graphql(
+            ACT % "approvePairing",
+            {"input": {"pairingId": pair["id"]}},
+            bearer=org["admin"],
+        )
+        assert approved["data"]["approvePairing"]["pairing"]["status"] == "approved"
+        for bearer in (mentee_token, mentor_token):
+            done = await platform.graphql(
+                ACT % "acceptPairing",
+                {"input": {"pairingId": pair["id"]}},
+                bearer=bearer,
+            )
+            assert done["data"]["acceptPairing"]["__typename"] == "PairingSuccess"
+        kinds = []
+        deadline = time.monotonic() + 60
+        while "confirmed" not in kinds:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no confirmation; saw {kinds}"
+            msg = json.loads(await asyncio.wait_for(ws.recv(), left))
+            assert msg["type"] == "next", msg
+            update = msg["payload"]["data"]["pairingUpdates"]
+            assert update["pairingId"] == pair["id"]
+            kinds.append(update["kind"])
+        assert update["pairing"]["status"] == "confirmed"
+        assert update["pairing"]["mentee"]["givenName"] == "Ada110"
+        assert kinds.index("approved") < kinds.index("confirmed")
+    finally:
+        await ws.close()
+
+    # Someone else's pairings are not theirs to follow.
+    ws = await subscribe(platform, mentor_token, UPDATES, {"p": pair["mentee"]["id"]})
+    try:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "Forbidden"
+    finally:
+        await ws.close()
+
+
+async def test_upstream_calls_do_not_grow_with_the_number_of_pairings(platform):
+    org = await build_cohort(platform, new_tenant())
+    await run_round(platform, org)
+    query = """query($n: Int!) { pairings(first: $n) { edges { node { score
+      mentor { givenName } mentee { givenName } round { status } } } } }"""
+    one = await platform.graphql(query, {"n": 1}, bearer=org["admin"])
+    many = await platform.graphql(query, {"n": 3}, bearer=org["admin"])
+    assert len(many["data"]["pairings"]["edges"]) == 3
+    assert one["extensions"]["upstreamCalls"] == many["extensions"]["upstreamCalls"]
