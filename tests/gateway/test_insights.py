@@ -1,0 +1,111 @@
+"""Insights through the gateway, over HTTP on the whole platform: who may read a
+scorecard, batching of scorecards, suppressed equity groups, and the coordinators-only
+subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from chassis.auth import Role
+from tests.gateway.platform import new_tenant, token
+from tests.gateway.test_matching import build_cohort, gid, subscribe
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CARD = """
+query($id: ID!) { menteeScorecard(menteeId: $id) { asOf mentee { givenName }
+  skillGrowth { goals { competencyId target } }
+  behaviouralChange { milestones { set } feedback { count } }
+  businessImpact { participants { people } comparison { people } comparisonNote } } }
+"""
+
+
+async def until(check, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = await check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "insights did not catch up in time"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_mentee_reads_their_own_scorecard_and_not_anothers(platform):
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant, mentees=2)
+    me, other = org["mentees"]
+    mine = token(me, tenant, Role.MENTEE)
+
+    async def own():
+        body = await platform.graphql(
+            CARD, {"id": gid("Person", me)}, bearer=mine, expect_errors=True
+        )
+        return body["data"]["menteeScorecard"]
+
+    card = await until(own)
+    assert card["mentee"]["givenName"] == "Ada110"
+    assert card["skillGrowth"] is not None and card["businessImpact"] is not None
+
+    refused = await platform.graphql(
+        CARD, {"id": gid("Person", other)}, bearer=mine, expect_errors=True
+    )
+    assert refused["data"]["menteeScorecard"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "Forbidden"
+    assert refused["errors"][0]["path"] == ["menteeScorecard"]
+
+
+async def test_scorecards_of_many_mentees_take_one_upstream_call(platform):
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant, mentees=3)
+    query = """query($ids: [ID!]!) { menteeScorecards(menteeIds: $ids) {
+      mentee { givenName } skillGrowth { meanChange } } }"""
+    ids = [gid("Person", m) for m in org["mentees"]]
+
+    async def all_known():
+        body = await platform.graphql(
+            query, {"ids": ids}, bearer=org["admin"], expect_errors=True
+        )
+        cards = body["data"]["menteeScorecards"]
+        return body if all(cards) else None
+
+    many = await until(all_known)
+    one = await platform.graphql(query, {"ids": ids[:1]}, bearer=org["admin"])
+    names = {c["mentee"]["givenName"] for c in many["data"]["menteeScorecards"]}
+    assert names == {"Ada110", "Ada111", "Ada112"}
+    assert one["extensions"]["upstreamCalls"] == many["extensions"]["upstreamCalls"]
+
+
+async def test_small_equity_groups_are_suppressed_as_nulls_not_zeros(platform):
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant, mentees=2)
+    query = """{ equityReport(dimension: "business_unit") { k
+      groups { group suppressed participants matchRate matchRateImpact } } }"""
+
+    async def report():
+        body = await platform.graphql(query, bearer=org["admin"])
+        groups = body["data"]["equityReport"]["groups"]
+        return groups or None
+
+    groups = await until(report)
+    assert all(g["suppressed"] for g in groups), "fewer than k people in each group"
+    for g in groups:
+        assert g["participants"] is None and g["matchRate"] is None
+        assert g["matchRateImpact"] is None
+
+
+async def test_health_subscriptions_are_for_coordinators_and_admins(platform):
+    tenant = new_tenant()
+    mentee = token("m-1", tenant, Role.MENTEE)
+    ws = await subscribe(
+        platform, mentee, "subscription { earlyWarnings { relationshipId level } }", {}
+    )
+    try:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "Forbidden"
+    finally:
+        await ws.close()
