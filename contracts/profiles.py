@@ -226,3 +226,39 @@ class ParticipantWithdrew(EventPayload):
     cohort_id: str
     person_id: str
     reason: str | None = None
+
+
+# -- HRIS imports (progress of a job, for live progress displays) -----------------
+
+
+class ImportCounts(ContractValue):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+@registry.register
+class ImportProgressed(EventPayload):
+    """An import job applied another chunk of its records (no personal data)."""
+
+    job_id: str
+    dry_run: bool = False
+    processed: int = Field(ge=0)
+    total: int = Field(ge=0)
+    counts: ImportCounts = Field(default_factory=lambda: ImportCounts())
+
+
+@registry.register
+class ImportFinished(EventPayload):
+    """An import job ended: ``succeeded`` (every record handled) or ``failed``."""
+
+    job_id: str
+    dry_run: bool = False
+    status: Literal["succeeded", "failed"]
+    processed: int = Field(ge=0)
+    total: int = Field(ge=0)
+    counts: ImportCounts = Field(default_factory=lambda: ImportCounts())
+    error: str | None = None

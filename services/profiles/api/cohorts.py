@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from services.profiles.api.deps import PrincipalDep, ProfilesDep
 from services.profiles.api.models import (
+    BatchIn,
     CohortCapacityIn,
     CohortIn,
     JoinIn,
@@ -32,6 +33,24 @@ async def list_cohorts(
 ) -> list[dict[str, Any]]:
     """The tenant's cohorts."""
     return await profiles.cohorts_list(principal)
+
+
+@router.post("/batch")
+async def cohorts_by_ids(
+    body: BatchIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """Several cohorts in one call, in the order asked, each with its participants and
+    waiting list (unknown ids, and other organisations' cohorts, are left out)."""
+    return {"items": await profiles.cohorts_by_ids(principal, body.ids)}
+
+
+@router.post("/memberships")
+async def memberships(
+    body: BatchIn, principal: PrincipalDep, profiles: ProfilesDep
+) -> dict[str, Any]:
+    """The cohorts each of several people (`ids`) participates or waits in, in one
+    call: items of `{person_id, cohort_id, role, status, since}` in arrival order."""
+    return {"items": await profiles.memberships(principal, body.ids)}
 
 
 @router.get("/{cohort_id}")

@@ -16,9 +16,9 @@ from email.parser import BytesParser
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from chassis.errors import FieldError, TandemError, ValidationFailed
+from chassis.errors import FieldError, NotFound, TandemError, ValidationFailed
 from services.profiles import access
 from services.profiles.api.deps import PrincipalDep
 from services.profiles.imports import (
@@ -222,6 +222,7 @@ class ImportReport(BaseModel):
     updated_at: str
     finished_at: str | None
     links: dict[str, str]
+    replayed: bool = False
 
 
 class RecordOutcome(BaseModel):
@@ -323,9 +324,33 @@ async def start_import(
     response.headers["Location"] = report["links"]["self"]
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
+        report["replayed"] = True
     if wait and report["status"] in FINISHED:
         response.status_code = 200
     return report
+
+
+class JobIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(max_length=200)
+
+
+@router.post("/batch")
+async def import_reports(
+    body: JobIds, request: Request, principal: PrincipalDep, imports: ImportsDep
+) -> dict[str, Any]:
+    """Several jobs' reports in one call, in the order asked (unknown ids, and other
+    organisations' jobs, are left out); each with at most one failed record (page
+    through ``/imports/{id}/records?outcome=failed`` for the rest)."""
+    access.require_provisioner(principal)
+    items = []
+    for job_id in dict.fromkeys(body.ids):
+        try:
+            report = await imports.report(principal, job_id, error_limit=1)
+        except NotFound:
+            continue
+        items.append(_with_links(request, report))
+    return {"items": items}
 
 
 @router.get("/{job_id}", name="import_report", response_model=ImportReport)

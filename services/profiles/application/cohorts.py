@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
@@ -110,40 +110,86 @@ class CohortCommands(ProfilesBase):
         )
 
     async def cohort(self, principal: Principal, cohort_id: str) -> dict[str, Any]:
+        """A cohort with its participants and waiting list (the shape the single-cohort
+        routes have always answered: no dates; the batch answers them)."""
+        found = await self.cohorts_by_ids(principal, [cohort_id])
+        if not found:
+            raise NotFound(f"cohort {cohort_id} not found")
+        view = found[0]
+        view["participants"] = [
+            {"person_id": m["person_id"], "role": m["role"]}
+            for m in view["participants"]
+        ]
+        view["waiting_list"] = [
+            {"person_id": m["person_id"], "position": m["position"]}
+            for m in view["waiting_list"]
+        ]
+        return view
+
+    async def cohorts_by_ids(
+        self, principal: Principal, ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Cohorts of the caller's tenant with these ids, in the order asked (unknown
+        or another tenant's ids are left out), each with its participants and its
+        ordered waiting list; two queries whatever the number of ids."""
+        if not ids:
+            return []
         async with self.engine.connect() as conn:
-            row = (
+            rows = (
                 await conn.execute(
-                    text("SELECT * FROM cohorts WHERE cohort_id = :c AND tenant = :t"),
-                    {"c": cohort_id, "t": principal.tenant},
+                    text(
+                        "SELECT * FROM cohorts WHERE tenant = :t AND cohort_id IN :ids"
+                    ).bindparams(bindparam("ids", expanding=True)),
+                    {"t": principal.tenant, "ids": list(ids)},
                 )
-            ).first()
-            if row is None:
-                raise NotFound(f"cohort {cohort_id} not found")
+            ).all()
+            if not rows:
+                return []
             members = (
                 await conn.execute(
                     text(
-                        "SELECT person_id, role, status FROM cohort_members "
-                        "WHERE cohort_id = :c ORDER BY arrival"
-                    ),
-                    {"c": cohort_id},
+                        "SELECT cohort_id, person_id, role, status, since "
+                        "FROM cohort_members WHERE tenant = :t AND cohort_id IN :ids "
+                        "ORDER BY arrival"
+                    ).bindparams(bindparam("ids", expanding=True)),
+                    {"t": principal.tenant, "ids": [r.cohort_id for r in rows]},
                 )
             ).all()
-        definition = json.loads(row.definition)
-        admitted = [m for m in members if m.status == "admitted"]
-        waiting = [m for m in members if m.status == "waiting"]
-        return {
-            **definition,
-            "capacity": row.capacity,
-            "stage": row.stage,
-            "seats_taken": sum(1 for m in admitted if m.role == "mentee"),
-            "participants": [
-                {"person_id": m.person_id, "role": m.role} for m in admitted
-            ],
-            "waiting_list": [
-                {"person_id": m.person_id, "position": i + 1}
-                for i, m in enumerate(waiting)
-            ],
+        by_cohort: dict[str, list[Any]] = {}
+        for m in members:
+            by_cohort.setdefault(m.cohort_id, []).append(m)
+        views = {
+            r.cohort_id: _cohort_view(r, by_cohort.get(r.cohort_id, [])) for r in rows
         }
+        return [views[i] for i in ids if i in views]
+
+    async def memberships(
+        self, principal: Principal, person_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Where each of these people participates or waits, in one query."""
+        if not person_ids:
+            return []
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT cohort_id, person_id, role, status, since "
+                        "FROM cohort_members WHERE tenant = :t AND person_id IN :ids "
+                        "ORDER BY arrival"
+                    ).bindparams(bindparam("ids", expanding=True)),
+                    {"t": principal.tenant, "ids": list(person_ids)},
+                )
+            ).all()
+        return [
+            {
+                "person_id": r.person_id,
+                "cohort_id": r.cohort_id,
+                "role": r.role,
+                "status": r.status,
+                "since": _iso(r.since),
+            }
+            for r in rows
+        ]
 
     async def cohorts_list(self, principal: Principal) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
@@ -157,3 +203,33 @@ class CohortCommands(ProfilesBase):
                 )
             ).all()
         return [dict(r._mapping) for r in rows]
+
+
+def _iso(value: Any) -> str:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def _cohort_view(row: Any, members: list[Any]) -> dict[str, Any]:
+    definition = json.loads(row.definition)
+    admitted = [m for m in members if m.status == "admitted"]
+    waiting = [m for m in members if m.status == "waiting"]
+    return {
+        **definition,
+        "cohort_id": row.cohort_id,
+        "capacity": row.capacity,
+        "stage": row.stage,
+        "seats_taken": sum(1 for m in admitted if m.role == "mentee"),
+        "participants": [
+            {"person_id": m.person_id, "role": m.role, "since": _iso(m.since)}
+            for m in admitted
+        ],
+        "waiting_list": [
+            {
+                "person_id": m.person_id,
+                "role": m.role,
+                "position": i + 1,
+                "since": _iso(m.since),
+            }
+            for i, m in enumerate(waiting)
+        ],
+    }

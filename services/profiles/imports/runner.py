@@ -14,8 +14,13 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from chassis.auth.principal import Principal
+from chassis.envelope import Envelope
 from chassis.errors import NotFound, TandemError, ValidationFailed
+from chassis.events import encode
 from chassis.http.problems import is_database_outage
+from chassis.messaging.tracing import publish_span
+from chassis.messaging.transport import OutboundMessage
+from contracts.profiles import ImportCounts, ImportFinished, ImportProgressed
 from services.profiles import access
 from services.profiles.application import Profiles
 from services.profiles.domain.person import PersonDetails
@@ -29,6 +34,7 @@ from services.profiles.imports.jobs import (
 )
 from services.profiles.imports.plan import Known, Plan, _known
 from services.profiles.imports.records import Record, _failure, validate_all
+from services.profiles.integration import SOURCE
 from services.profiles.projections import PERSON_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,79 @@ PARALLELISM = 8  # people written at once; well inside the engine's connection p
 MAX_RECORDS = 100_000
 STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
+
+
+class _Announcer:
+    """An import's progress published on the profiles topic (``ImportProgressed`` per
+    chunk, ``ImportFinished`` at the end; counts only, never a record's content),
+    keyed by the job so its events stay in order.
+
+    Progress is live news, not history: it goes to the broker directly rather than
+    through the event store (re-sending a batch still appends nothing there), and a
+    broker that is away costs only the news - the job's report stays authoritative.
+    """
+
+    PUBLISH_TIMEOUT_S = 5.0
+
+    def __init__(
+        self,
+        profiles: Profiles,
+        principal: Principal,
+        job_id: str,
+        dry_run: bool,
+        total: int,
+    ) -> None:
+        self.runtime = profiles.runtime
+        self.metadata = profiles.metadata_for(principal)
+        self.job_id = job_id
+        self.dry_run = dry_run
+        self.total = total
+        self.version = 0
+
+    async def __call__(
+        self,
+        status: str,
+        processed: int,
+        counts: dict[str, int],
+        error: str | None = None,
+    ) -> None:
+        common = {
+            "job_id": self.job_id,
+            "dry_run": self.dry_run,
+            "processed": processed,
+            "total": self.total,
+            "counts": ImportCounts(**counts),
+        }
+        payload: ImportProgressed | ImportFinished = (
+            ImportProgressed(**common)
+            if status == "running"
+            else ImportFinished(**common, status=status, error=error)  # type: ignore[arg-type]
+        )
+        self.version += 1
+        event_id = str(uuid.uuid4())
+        envelope = Envelope(
+            id=event_id,
+            source=SOURCE,
+            type=payload.event_type,
+            subject=f"import-{self.job_id}",
+            time=datetime.now(UTC),
+            data=encode(payload),
+            tenant=self.metadata.tenant,
+            stream_type="ImportJob",
+            stream_version=self.version,
+            actor=self.metadata.actor,
+            correlation_id=self.metadata.correlation_id or event_id,
+            traceparent=self.metadata.traceparent,
+        )
+        topic = self.runtime.topic
+        try:
+            with publish_span(envelope, topic) as (_span, trace_headers):
+                message = OutboundMessage.of(topic, envelope, trace_headers)
+                await asyncio.wait_for(
+                    self.runtime.transport.publish([message]), self.PUBLISH_TIMEOUT_S
+                )
+        except Exception as exc:  # the broker is away: the report still tells
+            log.warning("import %s: progress not published (%s)", self.job_id, exc)
 
 
 def _iso(value: Any) -> str | None:
@@ -138,8 +217,11 @@ class Imports(ImportJobs):
         self, job_id: str, principal: Principal, people: list[Any], dry_run: bool
     ) -> None:
         counts = dict.fromkeys(OUTCOMES, 0)
+        announce = _Announcer(self.profiles, principal, job_id, dry_run, len(people))
+        processed = 0
         try:
             await self._progress(job_id, principal.tenant, "running", counts, 0, [])
+            await announce("running", 0, counts)
             records = validate_all(people, datetime.now(UTC).date())
             plan = Plan(records)
             for start in range(0, len(records), self.chunk_size):
@@ -151,9 +233,11 @@ class Imports(ImportJobs):
                 await self._progress(
                     job_id, principal.tenant, "running", counts, processed, outcomes
                 )
+                await announce("running", processed, counts)
             await self._progress(
                 job_id, principal.tenant, "succeeded", counts, len(records), []
             )
+            await announce("succeeded", len(records), counts)
         except Exception as exc:
             log.exception("import job %s stopped", job_id)
             reason = (
@@ -161,12 +245,12 @@ class Imports(ImportJobs):
                 if is_database_outage(exc)
                 else "an unexpected error stopped the import"
             )
+            error = f"{reason}; submit it again (it is idempotent)"
             try:
-                await self._fail(
-                    job_id, f"{reason}; submit it again (it is idempotent)"
-                )
+                await self._fail(job_id, error)
             except Exception:
                 log.exception("could not record the failure of import job %s", job_id)
+            await announce("failed", processed, counts, error)
         finally:
             self._tasks.pop(job_id, None)
 
