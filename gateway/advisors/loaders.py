@@ -1,0 +1,59 @@
+"""Batched reads from the advisors service: one upstream call per kind and tick."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from gateway.context import ctx
+
+SERVICE = "advisors"
+
+
+def _by_id(info: Info, path: str, id_field: str) -> DataLoader:
+    c = ctx(info)
+
+    async def batch(ids: Sequence[str]) -> list[Any]:
+        body = await c.caller.post(SERVICE, path, {"ids": list(ids)})
+        found = {item[id_field]: item for item in body.get("items", [])}
+        return [found.get(i) for i in ids]
+
+    return c.loader((SERVICE, path), batch)
+
+
+def advisors(info: Info) -> DataLoader:
+    """Advisor by id (personal fields as the caller may see them)."""
+    return _by_id(info, "/advisors/batch", "advisor_id")
+
+
+def agreements(info: Info) -> DataLoader:
+    """Agreement by id, with this month's usage."""
+    return _by_id(info, "/agreements/batch", "agreement_id")
+
+
+def councils(info: Info) -> DataLoader:
+    """Council by id, with its recommendations."""
+    return _by_id(info, "/councils/batch", "council_id")
+
+
+def risks(info: Info) -> DataLoader:
+    """Risk by id."""
+    return _by_id(info, "/risks/batch", "risk_id")
+
+
+def agreements_of(info: Info) -> DataLoader:
+    """The agreements of an advisor: every agreement the caller may read, fetched
+    once per request (``GET /agreements``) and grouped by advisor."""
+    c = ctx(info)
+
+    async def batch(advisor_ids: Sequence[str]) -> list[Any]:
+        body = await c.caller.get(SERVICE, "/agreements")
+        groups: dict[str, list[Any]] = {a: [] for a in advisor_ids}
+        for item in body.get("items", []):
+            groups.setdefault(item["advisor_id"], []).append(item)
+        return [groups[a] for a in advisor_ids]
+
+    return c.loader((SERVICE, "agreements-of"), batch)

@@ -1,0 +1,134 @@
+"""Queries of the advisors part."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.advisors import loaders
+from gateway.advisors.types import Advisor, Agreement, Council, Risk
+from gateway.connections import (
+    connection,
+    decode_cursor,
+    from_list,
+    from_pages,
+    page_size,
+)
+from gateway.context import ctx
+from gateway.errors import query_error
+from gateway.ids import local_id
+from gateway.upstream import UpstreamError
+
+First = Annotated[
+    int | None, strawberry.argument(description="Page size (default 20).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Cursor of the last edge already seen.")
+]
+A = "advisors"
+
+
+async def _get(info: Info, path: str, **params: Any) -> Any:
+    try:
+        return await ctx(info).caller.get(A, path, **params)
+    except UpstreamError as exc:
+        raise query_error(exc) from None
+
+
+@strawberry.type
+class AdvisorsQuery:
+    @strawberry.field(description="External advisors of your organisation.")
+    async def advisors(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        status: Annotated[
+            str | None,
+            strawberry.argument(description="Only this status, e.g. approved."),
+        ] = None,
+    ) -> relay.Connection[Advisor]:
+        async def fetch(upstream: str | None, limit: int) -> dict[str, Any]:
+            body = await _get(
+                info,
+                "/advisors",
+                after=upstream,
+                limit=min(max(limit, 1), 200),
+                status=status,
+            )
+            return {"items": body["items"], "next": body.get("next_after")}
+
+        return await from_pages(
+            fetch, Advisor.from_data, first, after, ctx(info).settings.max_page_size
+        )
+
+    @strawberry.field(
+        description="Agreements with advisors (an advisor sees their own)."
+    )
+    async def advisor_agreements(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        advisor_id: Annotated[
+            relay.GlobalID | None,
+            strawberry.argument(description="Only this advisor's agreements."),
+        ] = None,
+    ) -> relay.Connection[Agreement]:
+        aid = local_id(advisor_id, "Advisor", "advisorId") if advisor_id else None
+        body = await _get(info, "/agreements", advisor_id=aid)
+        return from_list(
+            body["items"],
+            Agreement.from_data,
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+        )
+
+    @strawberry.field(description="Advisory councils you may read.")
+    async def councils(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Council]:
+        rows = await _get(info, "/councils")
+        _, skip = decode_cursor(after)
+        size = page_size(first, ctx(info).settings.max_page_size)
+        window = [r["council_id"] for r in rows[skip : skip + size]]
+        loaded = await loaders.councils(info).load_many(window)
+        full = dict(zip(window, loaded, strict=True))
+
+        def make(row: dict[str, Any]) -> Council:
+            data = full.get(row["council_id"])
+            return Council.from_data(data if isinstance(data, dict) else row)
+
+        return connection(rows, make, upstream=None, skip=skip, first=size)
+
+    @strawberry.field(
+        description="The programme's risk register, highest likelihood x impact first."
+    )
+    async def risks(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        include_closed: Annotated[
+            bool, strawberry.argument(description="Include closed risks.")
+        ] = False,
+    ) -> relay.Connection[Risk]:
+        body = await _get(info, "/risks", include_closed=include_closed)
+        return from_list(
+            body["risks"],
+            Risk.from_data,
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+        )
+
+    @strawberry.field(
+        description="The register's 5x5 heat map: open risks by likelihood and impact."
+    )
+    async def risk_heat_map(self, info: Info) -> JSON:
+        return (await _get(info, "/risks"))["heat_map"]

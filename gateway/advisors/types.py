@@ -1,0 +1,348 @@
+"""External advisors as GraphQL types: the advisor under due diligence, their
+agreements with hours and caps, advisory councils, and the programme's risks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.advisors import loaders
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+@strawberry.type(description="One check of the due diligence checklist.")
+class DiligenceCheck:
+    name: str = strawberry.field(description="The check, e.g. background.")
+    required: bool = strawberry.field(description="Required for approval.")
+    status: str = strawberry.field(description="open, passed, failed or expired.")
+    owner: str | None = strawberry.field(description="Who is responsible for it.")
+    expires_on: date | None = strawberry.field(description="When it must be redone.")
+    evidence: str | None = strawberry.field(
+        description="Evidence recorded (staff, sponsors and the advisor only)."
+    )
+    reason_code: str | None = strawberry.field(description="Why it is not passed.")
+
+
+@strawberry.type(description="Organisations an advisor declared ties with.")
+class DeclaredConflicts:
+    employers: list[str] = strawberry.field(description="Employers.")
+    board_seats: list[str] = strawberry.field(description="Board seats held.")
+    competitors: list[str] = strawberry.field(description="Competitors advised.")
+    vendors: list[str] = strawberry.field(description="Vendors tied to.")
+
+
+@strawberry.type(
+    description="An external advisor: proposed, under due diligence, approved, "
+    "contracted, active, suspended, rejected or offboarded. Personal fields are "
+    "shown to coordinators, admins, sponsors and the advisor themself."
+)
+class Advisor(relay.Node):
+    advisor_id: relay.NodeID[str] = strawberry.field(
+        description="The advisors service's id of the advisor."
+    )
+    status: str = strawberry.field(description="Where the advisor is in onboarding.")
+    erased: bool = strawberry.field(description="True once the advisor was erased.")
+    name: str | None = strawberry.field(description="Full name.")
+    email: str | None = strawberry.field(description="Email.")
+    organisation: str | None = strawberry.field(description="Organisation.")
+    bio: str | None = strawberry.field(description="Short biography.")
+    expertise_sought: list[str] = strawberry.field(
+        description="The expertise the programme seeks from them."
+    )
+    reason_code: str | None = strawberry.field(description="Why rejected or suspended.")
+    profile: JSON | None = strawberry.field(
+        description="The expertise profile given at approval (geography, strengths, "
+        "capacity …)."
+    )
+    checks: list[DiligenceCheck] = strawberry.field(
+        description="The due diligence checklist and each check's state."
+    )
+    conflicts: DeclaredConflicts | None = strawberry.field(
+        description="Declared conflicts of interest (null when not visible)."
+    )
+
+    @strawberry.field(description="The advisor's agreements, oldest first.")
+    async def agreements(self, info: Info) -> list[Agreement]:
+        items = await loaders.agreements_of(info).load(self.advisor_id)
+        return [Agreement.from_data(a) for a in items]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Advisor:
+        conflicts = data.get("conflicts")
+        checks = data.get("checks") or {}
+        return cls(
+            advisor_id=data["advisor_id"],
+            status=data["status"],
+            erased=bool(data.get("erased")),
+            name=data.get("name"),
+            email=data.get("email"),
+            organisation=data.get("organisation"),
+            bio=data.get("bio"),
+            expertise_sought=list(data.get("expertise_sought") or []),
+            reason_code=data.get("reason_code"),
+            profile=data.get("profile"),
+            checks=[
+                DiligenceCheck(
+                    name=name,
+                    required=bool(c.get("required")),
+                    status=c.get("status") or "open",
+                    owner=c.get("owner"),
+                    expires_on=_date(c.get("expires_on")),
+                    evidence=c.get("evidence"),
+                    reason_code=c.get("reason_code"),
+                )
+                for name, c in checks.items()
+            ],
+            conflicts=DeclaredConflicts(
+                employers=list(conflicts.get("employers") or []),
+                board_seats=list(conflicts.get("board_seats") or []),
+                competitors=list(conflicts.get("competitors") or []),
+                vendors=list(conflicts.get("vendors") or []),
+            )
+            if isinstance(conflicts, dict)
+            else None,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Advisor | None]:
+        rows = await loaders.advisors(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+@strawberry.type(description="Hours and money used under an agreement.")
+class AgreementUsage:
+    month: str = strawberry.field(description="The month (YYYY-MM).")
+    minutes_this_month: int = strawberry.field(description="Minutes this month.")
+    remaining_minutes_this_month: int = strawberry.field(
+        description="Minutes left this month under the monthly hours."
+    )
+    total_minutes: int = strawberry.field(description="Minutes over the whole term.")
+    cost_minor_units: int | None = strawberry.field(
+        description="Cost so far, in minor units of the currency."
+    )
+    currency: str | None = strawberry.field(description="ISO 4217 currency.")
+    remaining_minor_units: int | None = strawberry.field(
+        description="Money left under the cap (null: no money cap)."
+    )
+    remaining_cap_minutes: int | None = strawberry.field(
+        description="Minutes left under the hours cap (null: no hours cap)."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> AgreementUsage:
+        return cls(
+            month=data["month"],
+            minutes_this_month=data["minutes_this_month"],
+            remaining_minutes_this_month=data["remaining_minutes_this_month"],
+            total_minutes=data["total_minutes"],
+            cost_minor_units=data.get("cost_minor_units"),
+            currency=data.get("currency"),
+            remaining_minor_units=data.get("remaining_minor_units"),
+            remaining_cap_minutes=data.get("remaining_cap_minutes"),
+        )
+
+
+@strawberry.type(
+    description="An agreement with an advisor: term, scope, hours a month and "
+    "compensation with an optional cap."
+)
+class Agreement(relay.Node):
+    agreement_id: relay.NodeID[str] = strawberry.field(description="Its id.")
+    advisor_id: str = strawberry.field(description="The advisor's id.")
+    status: str = strawberry.field(description="active, ended or terminated.")
+    starts_on: date | None = strawberry.field(description="First day.")
+    ends_on: date | None = strawberry.field(description="Last day.")
+    scope: str = strawberry.field(description="mentoring, council, sessions, mixed.")
+    scope_text: str | None = strawberry.field(description="The scope, as written.")
+    hours_per_month: int = strawberry.field(description="Hours a month at most.")
+    compensation: JSON | None = strawberry.field(
+        description="Pro bono, or a rate with an optional cap in money or hours."
+    )
+    renewable: bool = strawberry.field(description="Whether it may be renewed.")
+    ending_soon: bool = strawberry.field(description="Ends within the notice period.")
+
+    @strawberry.field(description="Hours and money used (this month and in total).")
+    async def usage(self, info: Info) -> AgreementUsage | None:
+        data = await loaders.agreements(info).load(self.agreement_id)
+        usage = data.get("usage") if isinstance(data, dict) else None
+        return AgreementUsage.from_data(usage) if usage else None
+
+    @strawberry.field(description="The advisor.")
+    async def advisor(self, info: Info) -> Advisor | None:
+        data = await loaders.advisors(info).load(self.advisor_id)
+        return Advisor.from_data(data) if isinstance(data, dict) else None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Agreement:
+        return cls(
+            agreement_id=data["agreement_id"],
+            advisor_id=data["advisor_id"],
+            status=data["status"],
+            starts_on=_date(data.get("starts_on")),
+            ends_on=_date(data.get("ends_on")),
+            scope=data.get("scope") or "",
+            scope_text=data.get("scope_text"),
+            hours_per_month=data.get("hours_per_month") or 0,
+            compensation=data.get("compensation"),
+            renewable=bool(data.get("renewable")),
+            ending_soon=bool(data.get("ending_soon")),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Agreement | None]:
+        rows = await loaders.agreements(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+@strawberry.type(description="A member of a council.")
+class CouncilMember:
+    member_id: str = strawberry.field(description="The advisor's or sponsor's id.")
+    kind: str = strawberry.field(description="advisor or sponsor.")
+
+
+@strawberry.type(description="A council meeting.")
+class CouncilMeeting:
+    meeting_id: str = strawberry.field(description="Its id.")
+    held_on: date | None = strawberry.field(description="When it was held.")
+    attendees: int = strawberry.field(description="How many attended.")
+    agenda: list[str] = strawberry.field(
+        description="Agenda items (readers of the council)."
+    )
+
+
+@strawberry.type(description="A recommendation of a council and what became of it.")
+class Recommendation:
+    recommendation_id: strawberry.ID = strawberry.field(description="Its id.")
+    meeting_id: str = strawberry.field(description="The meeting it was made at.")
+    title: str = strawberry.field(description="What is recommended.")
+    made_by: str = strawberry.field(description="The member who recommended it.")
+    status: str = strawberry.field(
+        description="open, accepted, rejected or implemented."
+    )
+    age_days: int | None = strawberry.field(description="Days since it was made.")
+    decided_by: str | None = strawberry.field(description="Who decided.")
+    rationale: str | None = strawberry.field(description="Why, as decided.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Recommendation:
+        return cls(
+            recommendation_id=strawberry.ID(data["recommendation_id"]),
+            meeting_id=data["meeting_id"],
+            title=data["title"],
+            made_by=data["made_by"],
+            status=data["status"],
+            age_days=data.get("age_days"),
+            decided_by=data.get("decided_by"),
+            rationale=data.get("rationale"),
+        )
+
+
+@strawberry.type(
+    description="An advisory council: charter (it advises, it does not decide), "
+    "cadence, members, meetings, recommendations and the decisions taken on them."
+)
+class Council(relay.Node):
+    council_id: relay.NodeID[str] = strawberry.field(description="Its id.")
+    name: str = strawberry.field(description="Name.")
+    purpose: str = strawberry.field(description="Purpose, from the charter.")
+    decision_rights: str = strawberry.field(description="Always `advise`.")
+    cadence_weeks: int = strawberry.field(description="A meeting every N weeks.")
+    publish_decisions: bool = strawberry.field(
+        description="Whether decisions are published."
+    )
+    members: list[CouncilMember] = strawberry.field(description="Its members.")
+    meetings: list[CouncilMeeting] = strawberry.field(description="Meetings held.")
+    next_meeting_due: date | None = strawberry.field(
+        description="When the next meeting is due by the cadence."
+    )
+    meeting_overdue: bool = strawberry.field(description="The next one is overdue.")
+    recommendations: list[Recommendation] = strawberry.field(
+        description="Recommendations, oldest first."
+    )
+
+    @strawberry.field(description="Recommendations decided (accepted or rejected).")
+    def decisions(self) -> list[Recommendation]:
+        return [r for r in self.recommendations if r.decided_by]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Council:
+        return cls(
+            council_id=data["council_id"],
+            name=data["name"],
+            purpose=data["purpose"],
+            decision_rights=data.get("decision_rights") or "advise",
+            cadence_weeks=data["cadence_weeks"],
+            publish_decisions=bool(data.get("publish_decisions")),
+            members=[CouncilMember(**m) for m in data.get("members") or []],
+            meetings=[
+                CouncilMeeting(
+                    meeting_id=m["meeting_id"],
+                    held_on=_date(m.get("held_on")),
+                    attendees=m.get("attendees") or 0,
+                    agenda=list(m.get("agenda") or []),
+                )
+                for m in data.get("meetings") or []
+            ],
+            next_meeting_due=_date(data.get("next_meeting_due")),
+            meeting_overdue=bool(data.get("meeting_overdue")),
+            recommendations=[
+                Recommendation.from_data(r)
+                for r in data.get("recommendation_list") or []
+            ],
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Council | None]:
+        rows = await loaders.councils(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+@strawberry.type(description="A risk of the programme's register.")
+class Risk(relay.Node):
+    risk_id: relay.NodeID[str] = strawberry.field(description="Its id.")
+    title: str = strawberry.field(description="What could go wrong.")
+    category: str = strawberry.field(description="Its category.")
+    likelihood: int = strawberry.field(description="Likelihood, 1 to 5.")
+    impact: int = strawberry.field(description="Impact, 1 to 5.")
+    score: int = strawberry.field(description="Likelihood x impact.")
+    severity: str = strawberry.field(description="low, medium, high or critical.")
+    owner_id: str = strawberry.field(description="Who owns it.")
+    mitigation: str = strawberry.field(description="The mitigation plan.")
+    status: str = strawberry.field(description="open, mitigating or closed.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Risk:
+        return cls(
+            risk_id=data["risk_id"],
+            title=data["title"],
+            category=data["category"],
+            likelihood=data["likelihood"],
+            impact=data["impact"],
+            score=data["score"],
+            severity=data["severity"],
+            owner_id=data["owner_id"],
+            mitigation=data.get("mitigation") or "",
+            status=data["status"],
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Risk | None]:
+        rows = await loaders.risks(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
