@@ -7,9 +7,10 @@ through an interface or a union (so the schema still knows them).
 
 from gateway.people.mutations import PeopleMutation
 from gateway.people.queries import PeopleQuery
-from gateway.people.types import Person
+from gateway.people.subscriptions import PeopleSubscription
+from gateway.people.types import Cohort, Competency, ImportJob, Person
 
 QUERIES: tuple[type, ...] = (PeopleQuery,)
 MUTATIONS: tuple[type, ...] = (PeopleMutation,)
-SUBSCRIPTIONS: tuple[type, ...] = ()
-TYPES: tuple[type, ...] = (Person,)
+SUBSCRIPTIONS: tuple[type, ...] = (PeopleSubscription,)
+TYPES: tuple[type, ...] = (Person, Cohort, Competency, ImportJob)

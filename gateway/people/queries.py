@@ -8,9 +8,21 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from gateway.connections import from_pages
+from gateway.connections import from_list, from_pages
 from gateway.context import ctx
-from gateway.people.types import Person, person_by_id
+from gateway.ids import local_id
+from gateway.people import loaders
+from gateway.people.types import (
+    After,
+    Cohort,
+    Competency,
+    First,
+    ImportJob,
+    Person,
+    cohort_by_id,
+    import_job_by_id,
+    person_by_id,
+)
 
 
 @strawberry.type
@@ -23,13 +35,8 @@ class PeopleQuery:
     async def people(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="Cursor of the last edge already seen."),
-        ] = None,
+        first: First = None,
+        after: After = None,
         business_unit: Annotated[
             str | None, strawberry.argument(description="Only this business unit.")
         ] = None,
@@ -58,3 +65,54 @@ class PeopleQuery:
         return await from_pages(
             fetch, Person.from_data, first, after, c.settings.max_page_size
         )
+
+    @strawberry.field(description="Your organisation's cohorts, by name.")
+    async def cohorts(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Cohort]:
+        c = ctx(info)
+        summaries = await c.caller.get("profiles", "/cohorts")
+        # One batch call for every cohort's participants and waiting list.
+        found = await loaders.cohorts(info).load_many(
+            [s["cohort_id"] for s in summaries]
+        )
+        return from_list(
+            [f for f in found if isinstance(f, dict)],
+            Cohort.from_data,
+            first,
+            after,
+            c.settings.max_page_size,
+        )
+
+    @strawberry.field(description="One cohort (null when it does not exist).")
+    async def cohort(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")],
+    ) -> Cohort | None:
+        return await cohort_by_id(info, local_id(id, "Cohort", "id"))
+
+    @strawberry.field(description="Your organisation's competency framework.")
+    async def competencies(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        include_retired: Annotated[
+            bool, strawberry.argument(description="Also list retired competencies.")
+        ] = False,
+    ) -> relay.Connection[Competency]:
+        rows = await loaders.competencies(info).load("all")
+        if not include_retired:
+            rows = [r for r in rows if not r.get("retired")]
+        return from_list(
+            rows, Competency.from_data, first, after, ctx(info).settings.max_page_size
+        )
+
+    @strawberry.field(description="An HRIS import job (null when it does not exist).")
+    async def import_job(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")],
+    ) -> ImportJob | None:
+        return await import_job_by_id(info, local_id(id, "ImportJob", "id"))

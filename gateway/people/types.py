@@ -1,9 +1,11 @@
-"""People as GraphQL types."""
+"""People, cohorts, competencies and import jobs as GraphQL types."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -11,16 +13,153 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from chassis.auth import Role
+from gateway.connections import from_list, from_pages
 from gateway.context import ctx
+from gateway.errors import query_error
+from gateway.ids import local_id
 from gateway.people import loaders
+from gateway.upstream import UpstreamError
+
+First = Annotated[
+    int | None, strawberry.argument(description="Page size (default 20).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Cursor of the last edge already seen.")
+]
+
+
+# -- enums ---------------------------------------------------------------------------
+
+
+@strawberry.enum(description="A role a person holds in the mentoring programme.")
+class ProgrammeRole(enum.Enum):
+    MENTEE = strawberry.enum_value("mentee", description="Is mentored.")
+    MENTOR = strawberry.enum_value("mentor", description="Mentors others.")
+    REVERSE_MENTOR = strawberry.enum_value(
+        "reverse_mentor", description="Mentors someone more senior."
+    )
+    SPONSOR = strawberry.enum_value("sponsor", description="Sponsors a mentee.")
+    COORDINATOR = strawberry.enum_value(
+        "coordinator", description="Runs the programme."
+    )
+
+
+@strawberry.enum(description="How mentoring takes place.")
+class CoachingFormat(enum.Enum):
+    ONE_TO_ONE = strawberry.enum_value("one_to_one", description="One to one.")
+    GROUP = strawberry.enum_value("group", description="In a group.")
+    SHADOWING = strawberry.enum_value("shadowing", description="Shadowing the mentor.")
+    PROJECT = strawberry.enum_value("project", description="On a shared project.")
+
+
+@strawberry.enum(description="An HR outcome in a person's career.")
+class OutcomeKind(enum.Enum):
+    PROMOTION = strawberry.enum_value("promotion", description="Promoted.")
+    ROLE_CHANGE = strawberry.enum_value("role_change", description="Changed role.")
+    LATERAL_MOVE = strawberry.enum_value("lateral_move", description="Moved sideways.")
+    DEPARTURE = strawberry.enum_value("departure", description="Left the company.")
+
+
+@strawberry.enum(description="A stage of a cohort's pathway, in this order.")
+class PathwayStage(enum.Enum):
+    INTAKE = strawberry.enum_value("intake", description="Applications and intake.")
+    PAIRING = strawberry.enum_value("pairing", description="Mentors are matched.")
+    DEVELOPMENT = strawberry.enum_value(
+        "development", description="The relationships run."
+    )
+    EVALUATION = strawberry.enum_value("evaluation", description="Outcomes measured.")
+    CLOSED = strawberry.enum_value("closed", description="The cohort is over.")
+
+
+@strawberry.enum(description="The kind of programme a cohort runs.")
+class ProgrammeType(enum.Enum):
+    STANDARD = strawberry.enum_value("standard", description="Senior mentors junior.")
+    REVERSE = strawberry.enum_value("reverse", description="Junior mentors senior.")
+    EXTERNAL = strawberry.enum_value("external", description="External advisors.")
+    GROUP = strawberry.enum_value("group", description="Group mentoring.")
+
+
+@strawberry.enum(description="Where a person stands in a cohort.")
+class MembershipStatus(enum.Enum):
+    ADMITTED = strawberry.enum_value("admitted", description="Has a seat.")
+    WAITING = strawberry.enum_value("waiting", description="On the waiting list.")
+
+
+@strawberry.enum(description="Where an import job is.")
+class ImportStatus(enum.Enum):
+    QUEUED = strawberry.enum_value("queued", description="Accepted, not started.")
+    RUNNING = strawberry.enum_value("running", description="Applying records.")
+    SUCCEEDED = strawberry.enum_value(
+        "succeeded", description="Every record was handled (some may have failed)."
+    )
+    FAILED = strawberry.enum_value(
+        "failed", description="The job stopped; submit it again (it is idempotent)."
+    )
+
+
+@strawberry.enum(description="The format of an HRIS export.")
+class ImportFormat(enum.Enum):
+    JSON = strawberry.enum_value("json", description="A list of record objects.")
+    CSV = strawberry.enum_value("csv", description="CSV text with a header row.")
+
+
+def _enum(cls: type[enum.Enum], value: Any) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        return None
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _day(value: Any) -> date | None:
+    if not value:
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+# -- people --------------------------------------------------------------------------
 
 
 @strawberry.type(description="A development goal from the person's intake.")
 class DevelopmentGoal:
     competency_id: str = strawberry.field(description="The competency to develop.")
-    target_level: int | None = strawberry.field(
-        default=None, description="Proficiency aimed for (1 to 5)."
+    current: int = strawberry.field(description="Proficiency now (1 to 5).")
+    target: int = strawberry.field(description="Proficiency aimed for (1 to 5).")
+
+    @strawberry.field(description="The competency, from the tenant's framework.")
+    async def competency(self, info: Info) -> Competency | None:
+        return await competency_by_id(info, self.competency_id)
+
+
+@strawberry.type(description="A competency a mentor offers, with their proficiency.")
+class Strength:
+    competency_id: str = strawberry.field(description="The competency.")
+    proficiency: int = strawberry.field(description="Proficiency (1 to 5).")
+
+    @strawberry.field(description="The competency, from the tenant's framework.")
+    async def competency(self, info: Info) -> Competency | None:
+        return await competency_by_id(info, self.competency_id)
+
+
+@strawberry.type(description="A person's seat or place in line in a cohort.")
+class CohortMembership:
+    role: str = strawberry.field(description="The programme role they joined as.")
+    status: MembershipStatus = strawberry.field(
+        description="Admitted, or on the waiting list."
     )
+    since: datetime | None = strawberry.field(
+        description="When they were admitted, or joined the waiting list."
+    )
+    _cohort_id: strawberry.Private[str]
+
+    @strawberry.field(description="The cohort.")
+    async def cohort(self, info: Info) -> Cohort | None:
+        return await cohort_by_id(info, self._cohort_id)
 
 
 @strawberry.type(
@@ -82,6 +221,54 @@ class Person(relay.Node):
         data = await loaders.people(info).load(self._manager_id)
         return Person.from_data(data) if data else None
 
+    @strawberry.field(
+        description="Development goals of the intake, typed (the person and "
+        "coordinators; empty when no intake was submitted)."
+    )
+    def goals(self) -> list[DevelopmentGoal]:
+        goals = (self.intake or {}).get("goals") or []
+        return [
+            DevelopmentGoal(
+                competency_id=g["competency_id"],
+                current=g.get("current", 1),
+                target=g.get("target", 1),
+            )
+            for g in goals
+        ]
+
+    @strawberry.field(
+        description="Competencies offered as a mentor, typed (empty without a "
+        "mentor profile)."
+    )
+    def strengths(self) -> list[Strength]:
+        found = (self.mentor_profile or {}).get("strengths") or []
+        return [
+            Strength(competency_id=s["competency_id"], proficiency=s["proficiency"])
+            for s in found
+        ]
+
+    @strawberry.field(
+        description="The cohorts the person has a seat in or waits for, oldest first."
+    )
+    async def cohorts(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[CohortMembership]:
+        rows = await loaders.memberships(info).load(self.person_id)
+        if isinstance(rows, UpstreamError):
+            raise query_error(rows)
+        return from_list(
+            rows,
+            lambda m: CohortMembership(
+                role=m["role"],
+                status=MembershipStatus(m["status"]),
+                since=_when(m.get("since")),
+                _cohort_id=m["cohort_id"],
+            ),
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+        )
+
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Person:
         return cls(
@@ -119,4 +306,367 @@ async def person_by_id(info: Info, person_id: str | None) -> Person | None:
     if not person_id:
         return None
     data = await loaders.people(info).load(person_id)
+    if isinstance(data, UpstreamError):
+        raise query_error(data)
     return Person.from_data(data) if data else None
+
+
+# -- competencies --------------------------------------------------------------------
+
+
+@strawberry.type(description="A competency of the organisation's framework.")
+class Competency(relay.Node):
+    competency_id: relay.NodeID[str] = strawberry.field(
+        description="The competency's own id, e.g. `strategic-thinking`."
+    )
+    name: str = strawberry.field(description="Its name.")
+    category: str | None = strawberry.field(description="Its category, if any.")
+    retired: bool = strawberry.field(
+        description="Retired: no new goal or strength may name it."
+    )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Competency:
+        return cls(
+            competency_id=data["competency_id"],
+            name=data["name"],
+            category=data.get("category"),
+            retired=bool(data.get("retired")),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Competency | None]:
+        rows = await loaders.competencies(info).load("all")
+        if isinstance(rows, UpstreamError):
+            raise query_error(rows)
+        found = {r["competency_id"]: r for r in rows}
+        return [cls.from_data(found[i]) if i in found else None for i in list(node_ids)]
+
+
+async def competency_by_id(info: Info, competency_id: str) -> Competency | None:
+    found = await Competency.resolve_nodes(info=info, node_ids=[competency_id])
+    return found[0]
+
+
+# -- cohorts -------------------------------------------------------------------------
+
+
+@strawberry.type(description="Who may join a cohort as a mentee (empty lists = any).")
+class EligibilityRules:
+    business_units: list[str] = strawberry.field(description="Business units.")
+    min_level: int | None = strawberry.field(description="Lowest level admitted.")
+    max_level: int | None = strawberry.field(description="Highest level admitted.")
+    geographies: list[str] = strawberry.field(description="Countries (ISO alpha-2).")
+    min_tenure_months: int | None = strawberry.field(
+        description="Months in the company at least."
+    )
+
+
+@strawberry.type(description="One stage of a cohort's pathway, with its dates.")
+class PathwayPhase:
+    stage: PathwayStage = strawberry.field(description="The stage.")
+    starts_on: date = strawberry.field(description="First day.")
+    ends_on: date = strawberry.field(description="Last day.")
+
+
+@strawberry.type(description="A person with a seat in a cohort.")
+class CohortParticipant:
+    role: str = strawberry.field(description="The programme role they joined as.")
+    since: datetime | None = strawberry.field(description="When they were admitted.")
+    _person_id: strawberry.Private[str]
+
+    @strawberry.field(description="The participant.")
+    async def person(self, info: Info) -> Person | None:
+        return await person_by_id(info, self._person_id)
+
+
+@strawberry.type(description="A person waiting for a seat, first come first served.")
+class WaitingListEntry:
+    position: int = strawberry.field(description="Place in line, 1 = next.")
+    role: str = strawberry.field(description="The programme role they wait for.")
+    since: datetime | None = strawberry.field(
+        description="When they joined the waiting list."
+    )
+    _person_id: strawberry.Private[str]
+
+    @strawberry.field(description="The person waiting.")
+    async def person(self, info: Info) -> Person | None:
+        return await person_by_id(info, self._person_id)
+
+
+@strawberry.type(description="Whether a person could join a cohort, and why not.")
+class Eligibility:
+    eligible: bool = strawberry.field(description="True when they could join.")
+    reasons: list[str] = strawberry.field(
+        description="Every reason they could not (empty when eligible)."
+    )
+
+
+@strawberry.type(
+    description="A cohort: a segment of the programme with a pathway, mentee seats, "
+    "eligibility rules and a waiting list served first come, first served."
+)
+class Cohort(relay.Node):
+    cohort_id: relay.NodeID[str] = strawberry.field(
+        description="The profiles service's id of the cohort."
+    )
+    name: str = strawberry.field(description="Its name.")
+    programme_type: ProgrammeType | None = strawberry.field(
+        description="The kind of programme."
+    )
+    strategic_priority: str | None = strawberry.field(
+        description="The strategic priority it serves."
+    )
+    business_units: list[str] = strawberry.field(description="Business units served.")
+    levels: list[int] = strawberry.field(description="Levels targeted.")
+    capacity: int = strawberry.field(description="Mentee seats.")
+    seats_taken: int = strawberry.field(description="Mentee seats taken.")
+    stage: PathwayStage | None = strawberry.field(description="Current stage.")
+    eligibility_rules: EligibilityRules = strawberry.field(
+        description="Who may join as a mentee."
+    )
+    pathway: list[PathwayPhase] = strawberry.field(
+        description="The stages with their dates."
+    )
+    _data: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="People with a seat, in order of admission.")
+    def participants(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[CohortParticipant]:
+        return from_list(
+            self._data.get("participants") or [],
+            lambda p: CohortParticipant(
+                role=p.get("role", "mentee"),
+                since=_when(p.get("since")),
+                _person_id=p["person_id"],
+            ),
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+        )
+
+    @strawberry.field(description="People waiting for a seat, next in line first.")
+    def waiting_list(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[WaitingListEntry]:
+        return from_list(
+            self._data.get("waiting_list") or [],
+            lambda w: WaitingListEntry(
+                position=w["position"],
+                role=w.get("role", "mentee"),
+                since=_when(w.get("since")),
+                _person_id=w["person_id"],
+            ),
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+        )
+
+    @strawberry.field(description="Whether a person could join, with every reason not.")
+    async def eligibility(
+        self,
+        info: Info,
+        person_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The person.")
+        ],
+        role: Annotated[
+            ProgrammeRole, strawberry.argument(description="The role to join as.")
+        ] = ProgrammeRole.MENTEE,
+    ) -> Eligibility:
+        pid = local_id(person_id, "Person", "personId")
+        try:
+            body = await ctx(info).caller.get(
+                "profiles",
+                f"/cohorts/{self.cohort_id}/eligibility/{pid}",
+                role=role.value,
+            )
+        except UpstreamError as exc:
+            raise query_error(exc) from None
+        return Eligibility(eligible=body["eligible"], reasons=list(body["reasons"]))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Cohort:
+        rules = data.get("eligibility") or {}
+        return cls(
+            cohort_id=data["cohort_id"],
+            name=data.get("name", ""),
+            programme_type=_enum(ProgrammeType, data.get("programme_type")),
+            strategic_priority=data.get("strategic_priority"),
+            business_units=list(data.get("business_units") or []),
+            levels=list(data.get("levels") or []),
+            capacity=data.get("capacity", 0),
+            seats_taken=data.get("seats_taken", 0),
+            stage=_enum(PathwayStage, data.get("stage")),
+            eligibility_rules=EligibilityRules(
+                business_units=list(rules.get("business_units") or []),
+                min_level=rules.get("min_level"),
+                max_level=rules.get("max_level"),
+                geographies=list(rules.get("geographies") or []),
+                min_tenure_months=rules.get("min_tenure_months"),
+            ),
+            pathway=[
+                PathwayPhase(
+                    stage=PathwayStage(p["stage"]),
+                    starts_on=_day(p["starts_on"]),  # type: ignore[arg-type]
+                    ends_on=_day(p["ends_on"]),  # type: ignore[arg-type]
+                )
+                for p in data.get("pathway") or []
+            ],
+            _data=data,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Cohort | None]:
+        rows = await loaders.cohorts(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+async def cohort_by_id(info: Info, cohort_id: str | None) -> Cohort | None:
+    """The cohort with ``cohort_id`` (batched); ``None`` when not found."""
+    if not cohort_id:
+        return None
+    data = await loaders.cohorts(info).load(cohort_id)
+    if isinstance(data, UpstreamError):
+        raise query_error(data)
+    return Cohort.from_data(data) if data else None
+
+
+# -- imports -------------------------------------------------------------------------
+
+
+@strawberry.type(description="What an import did with its records, by outcome.")
+class ImportCounts:
+    created: int = strawberry.field(description="New people registered.")
+    updated: int = strawberry.field(description="People whose details changed.")
+    unchanged: int = strawberry.field(description="Records matching the person.")
+    deactivated: int = strawberry.field(description="Leavers deactivated.")
+    skipped: int = strawberry.field(description="Leavers Tandem never knew.")
+    failed: int = strawberry.field(description="Records that could not be applied.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any] | None) -> ImportCounts:
+        data = data or {}
+        return cls(**{k: int(data.get(k, 0)) for k in _COUNT_NAMES})
+
+
+_COUNT_NAMES = ("created", "updated", "unchanged", "deactivated", "skipped", "failed")
+
+
+@strawberry.type(description="One invalid field of a record.")
+class ImportFieldProblem:
+    path: str = strawberry.field(description="The field, e.g. `email`.")
+    message: str = strawberry.field(description="What is wrong with it.")
+
+
+@strawberry.type(description="A record an import could not apply.")
+class ImportRecordError:
+    row: int = strawberry.field(description="Its position in the batch, from 1.")
+    employee_id: str | None = strawberry.field(description="Its employee id.")
+    code: str = strawberry.field(description="Why, as a stable code.")
+    message: str = strawberry.field(description="Why, for a person.")
+    fields: list[ImportFieldProblem] = strawberry.field(
+        description="Every invalid field."
+    )
+
+
+@strawberry.type(
+    description="An HRIS import: its status, progress, counts and failed records."
+)
+class ImportJob(relay.Node):
+    job_id: relay.NodeID[str] = strawberry.field(description="The job's id.")
+    status: ImportStatus = strawberry.field(description="Where the job is.")
+    dry_run: bool = strawberry.field(description="Validate and report only.")
+    format: ImportFormat = strawberry.field(description="What was sent.")
+    processed: int = strawberry.field(description="Records handled so far.")
+    total: int = strawberry.field(description="Records in the batch.")
+    counts: ImportCounts = strawberry.field(description="Records by outcome.")
+    error: str | None = strawberry.field(description="Why the job failed, if it did.")
+    created_at: datetime | None = strawberry.field(description="When submitted.")
+    finished_at: datetime | None = strawberry.field(description="When it ended.")
+
+    @strawberry.field(description="The records that could not be applied, by row.")
+    async def errors(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[ImportRecordError]:
+        c = ctx(info)
+
+        async def fetch(upstream: str | None, limit: int) -> dict:
+            try:
+                page = await c.caller.get(
+                    "profiles",
+                    f"/imports/{self.job_id}/records",
+                    outcome="failed",
+                    after=int(upstream or 0),
+                    limit=max(limit, 1),
+                )
+            except UpstreamError as exc:
+                raise query_error(exc) from None
+            nxt = page.get("next")
+            return {"items": page["items"], "next": None if nxt is None else str(nxt)}
+
+        return await from_pages(
+            fetch, _record_error, first, after, c.settings.max_page_size
+        )
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ImportJob:
+        progress = data.get("progress") or {}
+        return cls(
+            job_id=data["job_id"],
+            status=ImportStatus(data["status"]),
+            dry_run=bool(data.get("dry_run")),
+            format=ImportFormat(data.get("format", "json")),
+            processed=int(progress.get("processed", 0)),
+            total=int(progress.get("total", 0)),
+            counts=ImportCounts.from_data(data.get("counts")),
+            error=data.get("error"),
+            created_at=_when(data.get("created_at")),
+            finished_at=_when(data.get("finished_at")),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ImportJob | None]:
+        rows = await loaders.import_jobs(info).load_many(list(node_ids))
+        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+
+
+def _record_error(r: dict[str, Any]) -> ImportRecordError:
+    err = r.get("error") or {}
+    return ImportRecordError(
+        row=r["row"],
+        employee_id=r.get("employee_id"),
+        code=err.get("code", "Invalid"),
+        message=err.get("message", ""),
+        fields=[
+            ImportFieldProblem(path=f.get("path", ""), message=f.get("message", ""))
+            for f in err.get("fields") or []
+        ],
+    )
+
+
+async def import_job_by_id(info: Info, job_id: str) -> ImportJob | None:
+    data = await loaders.import_jobs(info).load(job_id)
+    if isinstance(data, UpstreamError):
+        raise query_error(data)
+    return ImportJob.from_data(data) if data else None
+
+
+@strawberry.type(description="Live progress of an import job.")
+class ImportProgress:
+    job_id: relay.GlobalID = strawberry.field(description="The ImportJob's id.")
+    status: ImportStatus = strawberry.field(description="Where the job is.")
+    processed: int = strawberry.field(description="Records handled so far.")
+    total: int = strawberry.field(description="Records in the batch.")
+    counts: ImportCounts = strawberry.field(description="Records by outcome so far.")
+    error: str | None = strawberry.field(description="Why the job failed, if it did.")
+
+    @strawberry.field(description="True once the job has ended (the last message).")
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
