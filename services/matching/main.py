@@ -12,6 +12,7 @@ from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from services.matching import advisors, candidates, pairings_view
 from services.matching.api import routers
+from services.matching.early_warnings import on_early_warning
 from services.matching.escalations import on_escalation_resolved
 from services.matching.pairings import Pairings
 from services.matching.planning import Planning
@@ -36,7 +37,9 @@ def build_app(
     runtime = ServiceRuntime(
         settings,
         transport=transport,
-        consumes=[topic_for("profiles"), topic_for("sessions"), topic_for("advisors")],
+        consumes=[
+            topic_for(s) for s in ("profiles", "sessions", "advisors", "insights")
+        ],
         handlers=candidates.handlers(
             candidates.PERSON_TABLES + pairings_view.PERSON_TABLES
         ),
@@ -68,5 +71,6 @@ def build_app(
     app.state.planning = planning
     assert runtime.consumer is not None
     runtime.consumer.handlers["EscalationResolved"] = on_escalation_resolved(planning)
+    runtime.consumer.handlers["EarlyWarningRaised"] = on_early_warning(planning)
     runtime.consumer.handlers.update(advisors.HANDLERS)
     return app
