@@ -144,11 +144,17 @@ def error_data(exc: UpstreamError, allowed: tuple[type, ...] = COMMON) -> Any:
 
 
 def _input_path(path: str) -> str:
-    # FastAPI reports body fields as "body.x.y"; GraphQL clients sent "input.x.y".
+    # FastAPI reports body fields as "body.max_mentees"; the GraphQL client sent
+    # "input.maxMentees".
     parts = [p for p in path.split(".") if p]
     if parts and parts[0] == "body":
         parts = parts[1:]
-    return ".".join(["input", *parts])
+    return ".".join(["input", *(_camel(p) for p in parts)])
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def invalid(path: str, message: str) -> ValidationError:

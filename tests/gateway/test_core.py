@@ -112,7 +112,7 @@ async def test_bad_input_is_a_typed_error_with_field_paths_and_changes_nothing(
     )
     result = body["data"]["setMentorCapacity"]
     assert result["__typename"] == "ValidationError"
-    assert result["fields"][0]["path"] == "input.max_mentees"
+    assert result["fields"][0]["path"] == "input.maxMentees"
 
     wrong_type = await platform.graphql(
         mutation,
