@@ -266,3 +266,47 @@ async def test_upstream_calls_do_not_grow_with_the_number_of_pairings(platform):
     many = await platform.graphql(query, {"n": 3}, bearer=org["admin"])
     assert len(many["data"]["pairings"]["edges"]) == 3
     assert one["extensions"]["upstreamCalls"] == many["extensions"]["upstreamCalls"]
+
+
+RERUN = """
+mutation($input: RerunRoundInput!) { rerunRound(input: $input) {
+  __typename ... on Error { code message }
+  ... on MatchingRoundSuccess { round { id status pinned { mentee { id } mentor { id } }
+    proposedPairs(first: 10) { edges { node { mentor { id } mentee { id } } } } } } } }
+"""
+
+
+async def test_a_rerun_keeps_the_pins_and_strangers_cannot_accept(platform):
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant)
+    first = (await run_round(platform, org))["round"]
+    pair = first["proposedPairs"]["edges"][0]["node"]
+    stranger = token("someone-else", tenant, Role.MENTEE)
+    refused = await platform.graphql(
+        ACT % "acceptPairing", {"input": {"pairingId": pair["id"]}}, bearer=stranger
+    )
+    refusal = refused["data"]["acceptPairing"]
+    assert (refusal["__typename"], refusal["code"]) == ("Forbidden", "NotAParty")
+
+    mentee, mentor = gid("Person", org["mentees"][0]), gid("Person", org["mentors"][1])
+    body = await platform.graphql(
+        RERUN,
+        {
+            "input": {
+                "roundId": first["id"],
+                "pins": [{"menteeId": mentee, "mentorId": mentor}],
+            }
+        },
+        bearer=org["admin"],
+    )
+    again = body["data"]["rerunRound"]
+    assert again["__typename"] == "MatchingRoundSuccess", again
+    assert again["round"]["status"] == "completed"
+    assert again["round"]["pinned"] == [
+        {"mentee": {"id": mentee}, "mentor": {"id": mentor}}
+    ]
+    pairs = {
+        (e["node"]["mentee"]["id"], e["node"]["mentor"]["id"])
+        for e in again["round"]["proposedPairs"]["edges"]
+    }
+    assert (mentee, mentor) in pairs
