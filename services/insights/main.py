@@ -26,6 +26,9 @@ VERSION = "0.1.0"
 PARTS = (health, equity, scorecards)
 TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "advisors")]
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
+# Events that report a job's progress (profiles' HRIS imports) rather than something
+# that happened to a person or a relationship: no read model is computed from them.
+TRANSIENT = frozenset({"ImportProgressed", "ImportFinished"})
 
 
 def build_app(
@@ -42,6 +45,8 @@ def build_app(
 
     async def on_event(env: Envelope, conn: AsyncConnection) -> None:
         monitor.applying(env, conn)
+        if env.type in TRANSIENT:  # progress reports of a job, not history
+            return
         if env.type in ERASURES:
             person = env.data[ERASURES[env.type]]
             await facts.forget(conn, person)
