@@ -80,6 +80,10 @@ def relationship_health(info: Info):
     return c.loader("insights.health", batch)
 
 
+def _cohort(value: relay.GlobalID | None) -> str | None:
+    return local_id(value, "Cohort", "cohortId") if value else None
+
+
 def _as_of(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -151,11 +155,15 @@ class InsightsQuery:
     async def cohort_scorecard(
         self,
         info: Info,
-        cohort_id: Annotated[str, strawberry.argument(description="The cohort.")],
+        cohort_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The cohort.")
+        ],
         as_of: AsOf = None,
     ) -> GroupScorecard:
         data = await ctx(info).caller.get(
-            "insights", f"/scorecards/cohorts/{cohort_id}", as_of=_as_of(as_of)
+            "insights",
+            f"/scorecards/cohorts/{local_id(cohort_id, 'Cohort', 'cohortId')}",
+            as_of=_as_of(as_of),
         )
         return GroupScorecard.from_data(data)
 
@@ -198,12 +206,15 @@ class InsightsQuery:
             str | None, strawberry.argument(description="Only this state.")
         ] = None,
         cohort_id: Annotated[
-            str | None, strawberry.argument(description="Only this cohort.")
+            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> relay.Connection[RelationshipHealth]:
         c = ctx(info)
         body = await c.caller.get(
-            "insights", "/relationships/health", state=state, cohort_id=cohort_id
+            "insights",
+            "/relationships/health",
+            state=state,
+            cohort_id=_cohort(cohort_id),
         )
         return from_list(
             body.get("items", []),
@@ -228,12 +239,12 @@ class InsightsQuery:
             strawberry.argument(description="Cursor of the last edge already seen."),
         ] = None,
         cohort_id: Annotated[
-            str | None, strawberry.argument(description="Only this cohort.")
+            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> relay.Connection[RelationshipHealth]:
         c = ctx(info)
         body = await c.caller.get(
-            "insights", "/relationships/health", cohort_id=cohort_id
+            "insights", "/relationships/health", cohort_id=_cohort(cohort_id)
         )
         items = [
             i
@@ -275,11 +286,11 @@ class InsightsQuery:
             ),
         ] = "business_unit",
         cohort_id: Annotated[
-            str | None, strawberry.argument(description="Only this cohort.")
+            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> EquityReport:
         data = await ctx(info).caller.get(
-            "insights", "/equity", dimension=dimension, cohort_id=cohort_id
+            "insights", "/equity", dimension=dimension, cohort_id=_cohort(cohort_id)
         )
         return EquityReport.from_data(data)
 

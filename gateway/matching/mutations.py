@@ -65,7 +65,7 @@ class FairnessInput:
 
 @strawberry.input(description="Start a matching round for a cohort.")
 class StartMatchingRoundInput:
-    cohort_id: str = strawberry.field(description="The cohort to pair (its id).")
+    cohort_id: relay.GlobalID = strawberry.field(description="The cohort to pair.")
     mode: str = strawberry.field(
         default="quality",
         description="quality (best total) or coverage (most people matched).",
@@ -120,7 +120,7 @@ class ForbidPairInput:
     mentor_id: relay.GlobalID = strawberry.field(description="The mentor (a Person).")
     mentee_id: relay.GlobalID = strawberry.field(description="The mentee (a Person).")
     reason: str = strawberry.field(description="Why (kept for the record).")
-    cohort_id: str | None = strawberry.field(
+    cohort_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Only in this cohort (default: everywhere)."
     )
 
@@ -137,7 +137,7 @@ class PlanRotationInput:
     cycles: int = strawberry.field(description="How many mentors, one per cycle.")
     cycle_weeks: int = strawberry.field(description="Weeks per cycle.")
     starts_on: date = strawberry.field(description="First day of the first cycle.")
-    cohort_id: str | None = strawberry.field(
+    cohort_id: relay.GlobalID | None = strawberry.field(
         default=None, description="The cohort (default: the mentee's)."
     )
 
@@ -231,6 +231,10 @@ def _pins(pins: list[PinInput], path: str) -> list[dict[str, str]]:
     ]
 
 
+def _cohort(value: relay.GlobalID | None) -> str | None:
+    return local_id(value, "Cohort", "input.cohortId") if value else None
+
+
 def _round(data: dict[str, Any]) -> MatchingRoundSuccess:
     return MatchingRoundSuccess(round=MatchingRound.from_data(data))
 
@@ -273,7 +277,7 @@ class MatchingMutation:
 
         async def call() -> Any:
             body: dict[str, Any] = {
-                "cohort_id": input.cohort_id,
+                "cohort_id": local_id(input.cohort_id, "Cohort", "input.cohortId"),
                 "mode": input.mode,
                 "min_score": input.min_score,
                 "pins": _pins(input.pins, "input.pins"),
@@ -357,7 +361,7 @@ class MatchingMutation:
                     "mentor_id": local_id(input.mentor_id, "Person", "input.mentorId"),
                     "mentee_id": local_id(input.mentee_id, "Person", "input.menteeId"),
                     "reason": input.reason,
-                    "cohort_id": input.cohort_id,
+                    "cohort_id": _cohort(input.cohort_id),
                 },
             )
 
@@ -435,7 +439,7 @@ class MatchingMutation:
                     "cycles": input.cycles,
                     "cycle_weeks": input.cycle_weeks,
                     "starts_on": input.starts_on.isoformat(),
-                    "cohort_id": input.cohort_id,
+                    "cohort_id": _cohort(input.cohort_id),
                 },
             )
 

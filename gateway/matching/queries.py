@@ -74,13 +74,16 @@ class MatchingQuery:
             int, strawberry.argument(description="How many mentors (1 to 20).")
         ] = 5,
         cohort_id: Annotated[
-            str | None,
+            relay.GlobalID | None,
             strawberry.argument(description="The cohort (default: the mentee's)."),
         ] = None,
     ) -> Suggestions:
         mentee = local_id(mentee_id, "Person", "menteeId")
         data = await ctx(info).caller.get(
-            "matching", f"/mentees/{mentee}/suggestions", top=top, cohort_id=cohort_id
+            "matching",
+            f"/mentees/{mentee}/suggestions",
+            top=top,
+            cohort_id=local_id(cohort_id, "Cohort", "cohortId") if cohort_id else None,
         )
         return Suggestions.from_data(data)
 

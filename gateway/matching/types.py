@@ -17,9 +17,17 @@ from gateway.matching import loaders
 from gateway.people import loaders as people_loaders
 
 if TYPE_CHECKING:
-    from gateway.people.types import Person
+    from gateway.people.types import Cohort, Person
 
 PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
+CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
+
+
+async def load_cohort(info: Info, cohort_id: str | None) -> Cohort | None:
+    """The cohort (batched with every other cohort of the request)."""
+    from gateway.people.types import cohort_by_id
+
+    return await cohort_by_id(info, cohort_id) if cohort_id else None
 
 
 async def load_person(info: Info, person_id: str | None) -> Person | None:
@@ -108,6 +116,10 @@ class Pairing(relay.Node):
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
         return await load_person(info, self._mentee_id)
+
+    @strawberry.field(description="The cohort paired in.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await load_cohort(info, self.cohort_id)
 
     @strawberry.field(description="Those of the two who have accepted so far.")
     async def accepted_by(self, info: Info) -> list[PersonRef]:
@@ -264,6 +276,10 @@ class MatchingRound(relay.Node):
     )
     pinned: list[PinnedPair] = strawberry.field(description="Pairs pinned by hand.")
     _unmatched: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The cohort paired.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await load_cohort(info, self.cohort_id)
 
     @strawberry.field(description="Mentees left without a mentor.")
     async def unmatched(self, info: Info) -> list[PersonRef]:

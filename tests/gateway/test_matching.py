@@ -108,7 +108,7 @@ START = """
 mutation($input: StartMatchingRoundInput!) { startMatchingRound(input: $input) {
   __typename
   ... on Error { code message }
-  ... on MatchingRoundSuccess { round { id status mentorCount menteeCount
+  ... on MatchingRoundSuccess { round { id status mentorCount menteeCount cohort { name }
       proposedCount progress { phase }
       proposedPairs(first: 10) { edges { node { id status score
         mentor { id givenName } mentee { id givenName }
@@ -124,7 +124,7 @@ mutation($input: PairingInput!) { %s(input: $input) {
 async def run_round(platform, org: dict, **extra) -> dict:
     body = await platform.graphql(
         START,
-        {"input": {"cohortId": org["cohort"], "wait": True, **extra}},
+        {"input": {"cohortId": gid("Cohort", org["cohort"]), "wait": True, **extra}},
         bearer=org["admin"],
     )
     return body["data"]["startMatchingRound"]
@@ -137,6 +137,7 @@ async def test_a_round_proposes_explained_pairs_with_people(platform):
     rnd = result["round"]
     assert rnd["status"] == "completed" and rnd["progress"]["phase"] == "done"
     assert (rnd["menteeCount"], rnd["mentorCount"]) == (3, 2)
+    assert rnd["cohort"]["name"] == "Leaders"
     pairs = [e["node"] for e in rnd["proposedPairs"]["edges"]]
     assert len(pairs) == rnd["proposedCount"] == 3
     for p in pairs:
