@@ -159,6 +159,11 @@ class EventHub:
         finally:
             self._listeners.discard(listener)
 
+    @property
+    def listener_count(self) -> int:
+        """Subscriptions listening now (operators and tests read it)."""
+        return len(self._listeners)
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
