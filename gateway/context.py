@@ -96,6 +96,20 @@ class Context(BaseContext):
             self._loaders[key] = found
         return found
 
+    def by_id(self, service: str, path: str, id_field: str) -> DataLoader:
+        """The loader over a service's batch endpoint ``POST path {"ids": [...]}``.
+
+        The endpoint answers ``{"items": [...]}`` (those the caller may see, each
+        carrying its id in ``id_field``); an id it leaves out loads as ``None``.
+        """
+
+        async def batch(ids: Sequence[Any]) -> list[Any]:
+            body = await self.caller.post(service, path, {"ids": list(ids)})
+            found = {item[id_field]: item for item in body.get("items", [])}
+            return [found.get(i) for i in ids]
+
+        return self.loader((service, path), batch)
+
 
 def ctx(info: Info) -> Context:
     """The typed context of ``info``."""

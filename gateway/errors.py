@@ -12,7 +12,7 @@ answered.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Union
 
 import strawberry
 from graphql import GraphQLError
@@ -114,6 +114,11 @@ _BY_STATUS: dict[int, type] = {
     412: ConcurrencyConflict,
     422: RuleViolation,
 }
+
+
+def result_union(name: str, success: type, *specific: type) -> Any:
+    """The union ``success | specific errors | the common typed errors``."""
+    return Annotated[Union[(success, *specific, *COMMON)], strawberry.union(name)]
 
 
 def error_data(exc: UpstreamError, allowed: tuple[type, ...] = COMMON) -> Any:

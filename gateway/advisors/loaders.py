@@ -14,14 +14,7 @@ SERVICE = "advisors"
 
 
 def _by_id(info: Info, path: str, id_field: str) -> DataLoader:
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[Any]:
-        body = await c.caller.post(SERVICE, path, {"ids": list(ids)})
-        found = {item[id_field]: item for item in body.get("items", [])}
-        return [found.get(i) for i in ids]
-
-    return c.loader((SERVICE, path), batch)
+    return ctx(info).by_id(SERVICE, path, id_field)
 
 
 def advisors(info: Info) -> DataLoader:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Union
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -25,16 +25,14 @@ from gateway.advisors.types import (
     Risk,
 )
 from gateway.context import ctx
-from gateway.errors import COMMON
+from gateway.errors import result_union
 from gateway.ids import local_id
 from gateway.mutations import run
 
 A = "advisors"
 
 
-def result(name: str, success: type) -> Any:
-    """The union ``success | the common typed errors``, named ``name``."""
-    return Annotated[Union[(success, *COMMON)], strawberry.union(name)]
+result = result_union
 
 
 def _aid(value: relay.GlobalID, path: str = "input.advisorId") -> str:

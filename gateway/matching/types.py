@@ -32,12 +32,9 @@ async def load_cohort(info: Info, cohort_id: str | None) -> Cohort | None:
 
 async def load_person(info: Info, person_id: str | None) -> Person | None:
     """The person as the caller may see them (batched with every other person)."""
-    from gateway.people.types import Person
+    from gateway.people.types import person_by_id
 
-    if not person_id:
-        return None
-    data = await people_loaders.people(info).load(person_id)
-    return Person.from_data(data) if isinstance(data, dict) else None
+    return await person_by_id(info, person_id)
 
 
 async def load_people(info: Info, person_ids: list[str]) -> list[Person]:

@@ -13,26 +13,12 @@ from gateway.context import ctx
 
 def people(info: Info) -> DataLoader:
     """Person (as the caller may see them) by id; ``None`` when not visible."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[Any]:
-        body = await c.caller.post("profiles", "/people/batch", {"ids": list(ids)})
-        found = {p["person_id"]: p for p in body.get("items", [])}
-        return [found.get(i) for i in ids]
-
-    return c.loader("profiles.people", batch)
+    return ctx(info).by_id("profiles", "/people/batch", "person_id")
 
 
 def cohorts(info: Info) -> DataLoader:
     """Cohort (with participants and waiting list) by id; ``None`` when not found."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[Any]:
-        body = await c.caller.post("profiles", "/cohorts/batch", {"ids": list(ids)})
-        found = {x["cohort_id"]: x for x in body.get("items", [])}
-        return [found.get(i) for i in ids]
-
-    return c.loader("profiles.cohorts", batch)
+    return ctx(info).by_id("profiles", "/cohorts/batch", "cohort_id")
 
 
 def memberships(info: Info) -> DataLoader:
@@ -53,14 +39,7 @@ def memberships(info: Info) -> DataLoader:
 
 def import_jobs(info: Info) -> DataLoader:
     """Import job report by job id; ``None`` when not found."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[Any]:
-        body = await c.caller.post("profiles", "/imports/batch", {"ids": list(ids)})
-        found = {x["job_id"]: x for x in body.get("items", [])}
-        return [found.get(i) for i in ids]
-
-    return c.loader("profiles.imports", batch)
+    return ctx(info).by_id("profiles", "/imports/batch", "job_id")
 
 
 def competencies(info: Info) -> DataLoader:

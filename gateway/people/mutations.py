@@ -24,6 +24,7 @@ from gateway.errors import (
     ServiceUnavailable,
     ValidationError,
     invalid,
+    result_union,
 )
 from gateway.ids import global_id, local_id
 from gateway.mutations import run
@@ -47,18 +48,7 @@ from gateway.people.types import (
 ALL = (*COMMON, NotEligible)
 
 
-def _result(name: str, success: type) -> Any:
-    return Annotated[
-        success
-        | ValidationError
-        | NotFound
-        | Forbidden
-        | ConcurrencyConflict
-        | Conflict
-        | RuleViolation
-        | ServiceUnavailable,
-        strawberry.union(name),
-    ]
+_result = result_union
 
 
 def _values(items: list[Any] | None) -> list[Any]:

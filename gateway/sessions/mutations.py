@@ -8,14 +8,14 @@ not yet due, no contract in force …) a ``RuleViolation`` naming the rule.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Union
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from gateway.context import ctx
-from gateway.errors import COMMON
+from gateway.errors import COMMON, result_union
 from gateway.ids import local_id
 from gateway.mutations import run
 from gateway.sessions.queries import PulseSurvey
@@ -35,9 +35,7 @@ from gateway.upstream import UpstreamError
 S = "sessions"
 
 
-def result(name: str, success: type) -> Any:
-    """The union ``success | the common typed errors``, named ``name``."""
-    return Annotated[Union[(success, *COMMON)], strawberry.union(name)]
+result = result_union
 
 
 def _rid(value: relay.GlobalID) -> str:
