@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -23,6 +24,8 @@ from chassis.http import create_app
 from chassis.http.request_id import request_id_of
 from chassis.messaging.transport import Transport
 from gateway.context import Context
+from gateway.dashboard import mount_dashboard
+from gateway.graphiql import ide_html
 from gateway.hub import EventHub
 from gateway.protection import PersistedQueries
 from gateway.schema import build_schema
@@ -38,6 +41,9 @@ class TandemGraphQLRouter(GraphQLRouter):
 
     persisted: PersistedQueries
     trusted_only: bool = False
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(ide_html(self.graphql_ide_html))
 
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
@@ -126,6 +132,7 @@ def build_app(
         description="One GraphQL API over every Tandem service.",
     )
     app.include_router(router, prefix="/graphql")
+    mount_dashboard(app, settings)
     app.state.schema = schema
     app.state.upstreams = upstreams
     app.state.hub = hub
