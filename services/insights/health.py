@@ -83,6 +83,21 @@ async def create_schema(engine: AsyncEngine) -> None:
         )
 
 
+async def _pairing_ended(
+    conn: AsyncConnection, tenant: str, pairing_id: str
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The ``PairingEnded`` facts already kept for ``pairing_id``."""
+    rows = await conn.execute(
+        text(
+            "SELECT occurred_at, data FROM facts "
+            "WHERE tenant = :t AND type = 'PairingEnded' AND data LIKE :p"
+        ),
+        {"t": tenant, "p": f'%"pairing_id":{json.dumps(pairing_id)}%'},
+    )
+    found = [(at, json.loads(data)) for at, data in rows]
+    return [(at, data) for at, data in found if data.get("pairing_id") == pairing_id]
+
+
 class HealthBook:
     """Keeps ``relationship_health`` and raises warnings; one per process."""
 
@@ -111,6 +126,11 @@ class HealthBook:
             else domain.RelationshipFacts(rid)
         )
         domain.apply(facts, env.type, env.data, env.time)
+        if env.type == "RelationshipStarted" and facts.pairing_id:
+            # The pairing may have ended before this arrived (another stream, another
+            # partition): its PairingEnded found no relationship then; apply it now.
+            for at, data in await _pairing_ended(conn, env.tenant, facts.pairing_id):
+                domain.apply(facts, "PairingEnded", data, at)
         await self._settle(conn, env.tenant, facts, cause=env)
 
     async def sweep(self) -> None:

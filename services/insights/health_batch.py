@@ -44,13 +44,19 @@ class HealthBatch:
         self.book = book
         self.relationships: dict[tuple[str, str], domain.RelationshipFacts] = {}
         self.by_pairing: dict[tuple[str, str], str] = {}
+        # PairingEnded seen before its relationship started (applied when it does).
+        self.ended_early: dict[tuple[str, str], list[Envelope]] = {}
 
     def fold(self, env: Envelope) -> None:
         if env.type not in HANDLED_SET:
             return
         rid = env.data.get("relationship_id")
         if env.type == "PairingEnded":
-            rid = self.by_pairing.get((env.tenant, env.data.get("pairing_id") or ""))
+            pairing = (env.tenant, env.data.get("pairing_id") or "")
+            rid = self.by_pairing.get(pairing)
+            if not rid:  # its relationship has not started yet in this history
+                self.ended_early.setdefault(pairing, []).append(env)
+                return
         if not rid:
             return
         key = (env.tenant, rid)
@@ -59,7 +65,10 @@ class HealthBatch:
             facts = self.relationships[key] = domain.RelationshipFacts(rid)
         domain.apply(facts, env.type, env.data, env.time)
         if facts.pairing_id:
-            self.by_pairing[(env.tenant, facts.pairing_id)] = rid
+            pairing = (env.tenant, facts.pairing_id)
+            self.by_pairing[pairing] = rid
+            for ended in self.ended_early.pop(pairing, ()):
+                domain.apply(facts, ended.type, ended.data, ended.time)
 
     async def write(self, conn: AsyncConnection) -> None:
         now = utcnow()

@@ -72,7 +72,7 @@ class LagMonitor:
     async def sample(self) -> None:
         """Read the consumer's offset lag from the broker (when it can tell)."""
         consumer = self.runtime.consumer
-        subscriber = getattr(consumer, "_subscriber", None) if consumer else None
+        subscriber = consumer.subscriber if consumer else None
         lag = getattr(subscriber, "lag", None)
         if lag is None:
             return

@@ -187,6 +187,30 @@ async def test_poison_message_is_dead_lettered_and_the_partition_flows(
     )
 
 
+async def test_a_batch_in_one_transaction_falls_back_to_one_at_a_time_on_a_poison(
+    engine, transport, topic
+):
+    """Batched: one commit per polled batch; a poison in it costs nothing else."""
+    await transport.ensure_topics([topic])
+    good = [message(topic, n) for n in range(1, 21)]
+    poison = message(topic, 99, poison=True)
+    await transport.publish([*good[:10], poison, *good[10:]])
+    await transport.publish(good[:5])  # redelivered copies: no second effect
+
+    runner = runner_for(engine, transport, topic)
+    runner.batch_transactions = True
+    await runner.start()
+    await eventually(
+        lambda: _poll(runner, lambda: runner.applied + runner.duplicates >= 25)
+    )
+    await runner.stop()
+
+    assert sorted(n for _, n in await effects(engine)) == list(range(1, 21))
+    assert runner.applied == 20 and runner.duplicates == 5
+    assert runner.dead_letters == 1
+    assert runner.batches_rolled_back >= 1  # the poisoned batch went one at a time
+
+
 async def test_broker_outage_loses_and_doubles_nothing(store, kafka_broker, topic):
     transport = KafkaTransport(kafka_broker.bootstrap_servers)
     await transport.ensure_topics([topic])

@@ -174,3 +174,17 @@ async def test_rebuild_raises_a_warning_once_for_a_relationship_never_warned(app
     assert not [w for w in first if w[0] == f"health-{tenant}-rel-late-ended"]
     await rebuild_now(app)
     assert await warnings_in_store(app) == first
+
+
+async def test_a_pairing_ended_before_its_relationship_started_still_concludes_it(app):
+    tenant = f"rb-{uuid.uuid4().hex[:8]}"
+    envelopes = planted(tenant)
+    ended = envelopes[-1]
+    # matching's PairingEnded overtakes sessions' RelationshipStarted (two topics).
+    await apply_live(app, [ended, *envelopes[:-1]])
+    health = await health_rows(app, tenant)
+    assert health["rel-late-ended"][0] == "concluded"
+    live = await read_models(app)
+    await rebuild_now(app)  # the rebuild reads facts in the same (arrival) order
+    assert (await health_rows(app, tenant))["rel-late-ended"][0] == "concluded"
+    assert await read_models(app) == live
