@@ -28,6 +28,7 @@ from chassis.messaging import (
     topic_for,
 )
 from chassis.messaging.relay import Translate
+from chassis.migrations import migrate_on_start
 from chassis.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,15 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def prepare(self) -> None:
-        """Create the store's and the consumers' tables, then the service's own."""
+        """Migrate, then create the store's and the consumers' tables and the service's.
+
+        On PostgreSQL the service's Alembic revisions run first (``migrate_on_start``),
+        under an advisory lock so replicas starting together take turns. The
+        idempotent DDL after them is then a no-op safety net; SQLite (the embedded
+        demo) has no migrations and relies on it alone.
+        """
+        if self.settings.migrate_on_start:
+            await migrate_on_start(self.engine, self.name)
         await self.store.create_schema()
         await create_consumer_schema(self.engine)
         if self._setup is not None:

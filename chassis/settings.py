@@ -60,6 +60,8 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = None
     log_level: str = "INFO"
     topic_partitions: int = Field(default=3, ge=1)
+    # PostgreSQL only: run the service's Alembic revisions up to head at start.
+    migrate_on_start: bool = True
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Alembic revisions of the advisors service's database (see chassis.migrations)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of the insights service's database (see chassis.migrations)."""

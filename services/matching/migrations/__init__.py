@@ -1,0 +1,1 @@
+"""Alembic revisions of the matching service's database (see chassis.migrations)."""

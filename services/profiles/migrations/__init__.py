@@ -1,0 +1,1 @@
+"""Alembic revisions of the profiles service's database (see chassis.migrations)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of the sessions service's database (see chassis.migrations)."""
