@@ -14,6 +14,15 @@ through one fan-out processor owned by this module, because the SDK can add proc
 but not remove them; metric readers use the SDK's ``add/remove_metric_reader``. The
 returned :class:`TelemetryHandle` flushes and removes exactly what its call added, so a
 test can set up capture, assert, and leave the process as it found it.
+
+Which service a span belongs to: in a deployment each process has its own resource
+(``service.name``, ``service.version``), set by :func:`configure_process`, which the
+HTTP app factory calls. Tests and the embedded launcher run several services in one
+process, where the resource is necessarily shared, so every span also carries a
+``tandem.service`` attribute: set where work enters a service (the server span, the
+relay's PRODUCER span, a consumer's CONSUMER span), inherited by local child spans, and
+otherwise the process's own service name. In a real process it always equals
+``service.name``.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("chassis.telemetry")
@@ -75,10 +85,61 @@ class _FanOutSpanProcessor(SpanProcessor):
         return all(child.force_flush(timeout_millis) for child in self._children)
 
 
+SERVICE_ATTRIBUTE = "tandem.service"
+"""Span attribute naming the Tandem service that did the work (see the module doc)."""
+
+
+def _service_from_messaging(
+    kind: SpanKind | None, attributes: Attributes
+) -> str | None:
+    # The conventions of chassis.runtime: topic ``tandem.<producer>.v1``, consumer
+    # group ``tandem.<consumer>``.
+    attributes = attributes or {}
+    if kind is SpanKind.PRODUCER:
+        topic = attributes.get("messaging.destination.name")
+        parts = topic.split(".") if isinstance(topic, str) else []
+        if len(parts) == 3 and parts[0] == "tandem":
+            return parts[1]
+    if kind is SpanKind.CONSUMER:
+        group = attributes.get("messaging.consumer.group.name")
+        if isinstance(group, str) and group.startswith("tandem."):
+            return group.removeprefix("tandem.")
+    return None
+
+
+class _ServiceAttribution(SpanProcessor):
+    """Sets ``tandem.service`` on every span that starts without one."""
+
+    def __init__(self, default: str) -> None:
+        self.default = default
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        attributes = span.attributes or {}
+        if SERVICE_ATTRIBUTE in attributes:
+            return
+        parent = trace.get_current_span(parent_context)
+        inherited = getattr(parent, "attributes", None) or {}
+        service = inherited.get(SERVICE_ATTRIBUTE)
+        if not isinstance(service, str):
+            service = _service_from_messaging(span.kind, attributes) or self.default
+        span.set_attribute(SERVICE_ATTRIBUTE, service)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
 # Process-wide by nature: OpenTelemetry's own providers are process globals.
 _install_lock = threading.Lock()
 _fan_out: _FanOutSpanProcessor | None = None
 _meter_provider: MeterProvider | None = None
+_process_lock = threading.Lock()
+_process_handle: TelemetryHandle | None = None
 
 
 @dataclass
@@ -145,14 +206,15 @@ def _install_providers(
         if _fan_out is None:
             _fan_out = _FanOutSpanProcessor()
             current = trace.get_tracer_provider()
-            if isinstance(current, TracerProvider):
-                # Someone (e.g. opentelemetry-instrument) installed an SDK provider
-                # first: share it rather than fight over the global.
-                current.add_span_processor(_fan_out)
-            else:
-                provider = TracerProvider(resource=resource)
-                provider.add_span_processor(_fan_out)
-                trace.set_tracer_provider(provider)
+            if not isinstance(current, TracerProvider):
+                current = TracerProvider(resource=resource)
+                trace.set_tracer_provider(current)
+            # else someone (e.g. opentelemetry-instrument) installed an SDK provider
+            # first: share it rather than fight over the global.
+            name = current.resource.attributes.get("service.name")
+            # Attribution first, so exporters see the attribute on every span.
+            current.add_span_processor(_ServiceAttribution(str(name or "unknown")))
+            current.add_span_processor(_fan_out)
         if _meter_provider is None:
             current_meters = metrics.get_meter_provider()
             if isinstance(current_meters, MeterProvider):
@@ -213,6 +275,23 @@ def setup_telemetry(
     return handle
 
 
+def configure_process(
+    service_name: str, service_version: str = "0.1.0"
+) -> TelemetryHandle:
+    """Telemetry for a service's own process: resource, and OTLP export if configured.
+
+    Called by the HTTP app factory, so ``uvicorn --factory services.<name>.main:
+    build_app`` exports with ``service.name`` and ``service.version`` set. Only the
+    first call in a process does anything (several apps in one process - tests, the
+    embedded launcher - share that first call's resource and exporters).
+    """
+    global _process_handle
+    with _process_lock:
+        if _process_handle is None:
+            _process_handle = setup_telemetry(service_name, service_version)
+        return _process_handle
+
+
 def tracer(name: str) -> trace.Tracer:
     """A tracer from the global provider (name it after the module)."""
     return trace.get_tracer(name)
@@ -242,7 +321,14 @@ def context_from_traceparent(traceparent: str | None) -> Context:
 
 def _route_of(scope: Scope) -> str | None:
     route = scope.get("route")
+    if route is None:
+        return None
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if path == "":
+        # A router included under a prefix whose own path is "" (Strawberry's
+        # GraphQLRouter at /graphql): FastAPI keeps the original route, so its template
+        # is empty, and the request path is the (parameterless) template.
+        path = scope.get("path")
     return path if isinstance(path, str) else None
 
 
@@ -255,10 +341,15 @@ class ServerSpanMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, excluded_paths: Sequence[str] = ("/healthz", "/readyz")
+        self,
+        app: ASGIApp,
+        *,
+        excluded_paths: Sequence[str] = ("/healthz", "/readyz"),
+        service_name: str | None = None,
     ) -> None:
         self.app = app
         self.excluded_paths = frozenset(excluded_paths)
+        self.service_name = service_name
         self._duration = meter("chassis.http").create_histogram(
             "http.server.request.duration",
             unit="s",
@@ -288,6 +379,8 @@ class ServerSpanMiddleware:
         request_id = scope.get("state", {}).get("request_id")
         if request_id:
             attributes["tandem.request_id"] = request_id
+        if self.service_name:
+            attributes[SERVICE_ATTRIBUTE] = self.service_name
         status_code: int | None = None
 
         async def send_with_status(message: Message) -> None:

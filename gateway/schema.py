@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from graphql import GraphQLUnionType
+from graphql import GraphQLResolveInfo, GraphQLUnionType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
@@ -46,6 +48,10 @@ def _merged(name: str, parts: tuple[type, ...]) -> type | None:
     return merge_types(name, parts) if parts else None
 
 
+def _no_arguments(_args: dict[str, Any], _info: GraphQLResolveInfo) -> dict[str, Any]:
+    return {}
+
+
 def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     """The gateway's schema, protected according to ``settings``."""
     settings = settings or GatewaySettings()
@@ -66,7 +72,8 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=512),
         UpstreamErrors,
         UpstreamCalls,
-        OpenTelemetryExtension,
+        # Resolver arguments carry personal data (names, e-mails): never in a trace.
+        lambda: OpenTelemetryExtension(arg_filter=_no_arguments),
     ]
     schema = strawberry.Schema(
         query=query,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,6 +27,9 @@ READ_STREAM = text(
     f"SELECT {SELECT_COLUMNS} FROM events "
     "WHERE stream_id = :stream_id AND version >= :from_version ORDER BY version"
 )
+
+
+_tracer = trace.get_tracer("tandem.eventstore")
 
 
 class StreamTenantMismatch(Forbidden):
@@ -62,13 +66,29 @@ class EventStore(ABC):
         effect together with its applied-event record, for example).
         """
         _validate_append(stream_id, stream_type, expected_version, events, metadata)
-        if connection is not None:
-            return await self._append(
-                connection, stream_id, stream_type, expected_version, events, metadata
+        # A child of the request (or consumer) span: one trace shows the append.
+        with _tracer.start_as_current_span(
+            f"append {stream_type}",
+            attributes={
+                "db.operation.name": "append",
+                "tandem.stream.id": stream_id,
+                "tandem.stream.expected_version": expected_version,
+                "tandem.events": len(events),
+                "tandem.tenant": metadata.tenant,
+            },
+        ):
+            if connection is not None:
+                return await self._append(
+                    connection,
+                    stream_id,
+                    stream_type,
+                    expected_version,
+                    events,
+                    metadata,
+                )
+            return await self._append_standalone(
+                stream_id, stream_type, expected_version, events, metadata
             )
-        return await self._append_standalone(
-            stream_id, stream_type, expected_version, events, metadata
-        )
 
     async def _append_standalone(
         self,

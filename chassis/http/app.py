@@ -19,7 +19,7 @@ from chassis.http.health import CHECK_TIMEOUT_S, ReadinessCheck, health_router
 from chassis.http.problems import install_problem_handlers
 from chassis.http.request_id import RequestIdMiddleware
 from chassis.settings import ServiceSettings
-from chassis.telemetry import ServerSpanMiddleware
+from chassis.telemetry import ServerSpanMiddleware, configure_process
 
 
 def _without_native_telemetry() -> dict[str, Any]:
@@ -53,6 +53,9 @@ def create_app(
     (``/docs``) are off in production; the OpenAPI document stays available for
     integrators.
     """
+    # The process's telemetry (resource with service.name and service.version, OTLP
+    # export from OTEL_* variables); only the first app built in a process sets it.
+    configure_process(settings.service_name, version)
     app = FastAPI(
         title=title,
         version=version,
@@ -70,7 +73,7 @@ def create_app(
     # add_middleware wraps what is already there, so the last one added runs first:
     # request id (outermost, so every log and span has it) → server span → error net.
     install_problem_handlers(app)
-    app.add_middleware(ServerSpanMiddleware)
+    app.add_middleware(ServerSpanMiddleware, service_name=settings.service_name)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health_router(readiness_timeout_s))

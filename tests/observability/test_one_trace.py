@@ -1,0 +1,139 @@
+"""One trace from a GraphQL mutation to the insights projection.
+
+The gateway, profiles and insights run under uvicorn in this process (real HTTP between
+them, real PostgreSQL and Kafka), with an in-memory span exporter attached. In one
+process the OpenTelemetry resource is shared, so which service made a span is read from
+its ``tandem.service`` attribute (see ``chassis.telemetry``); in a deployment each
+process's resource carries ``service.name``, checked in ``test_process_resource``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
+from opentelemetry.trace import SpanKind
+
+from chassis.telemetry import SERVICE_ATTRIBUTE, setup_telemetry
+from tests.gateway.platform import new_tenant, running_platform, token
+
+pytestmark = pytest.mark.kafka
+
+REGISTER = """
+mutation RegisterPerson($i: RegisterPersonInput!) {
+  registerPerson(input: $i) { __typename ... on PersonSuccess { person { id } } }
+}
+"""
+EMAIL = "ada.lovelace@acme.example"
+DETAILS = {
+    "givenName": "Ada",
+    "familyName": "Lovelace",
+    "email": EMAIL,
+    "level": 6,
+    "businessUnit": "Retail",
+    "function": "Technology",
+    "geography": "GB",
+    "timeZone": "Europe/London",
+    "employeeId": "A1",
+}
+
+
+def _one(spans: Sequence[ReadableSpan], name: str, kind: SpanKind) -> ReadableSpan:
+    found = [s for s in spans if s.name == name and s.kind is kind]
+    assert len(found) == 1, (name, kind, [(s.name, s.kind) for s in spans])
+    return found[0]
+
+
+def _chain(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:
+    """Span names from ``span`` up to the root; fails on a missing parent."""
+    names = [span.name]
+    while span.parent is not None:
+        parent = by_id.get(span.parent.span_id)
+        assert parent is not None, f"{span.name}'s parent is not in the trace"
+        span = parent
+        names.append(span.name)
+    return names
+
+
+async def test_a_mutation_is_one_trace_to_the_insights_projection(
+    postgres_server, kafka_bootstrap
+) -> None:
+    exporter = InMemorySpanExporter()
+    telemetry = setup_telemetry("observability-test", span_exporter=exporter)
+    try:
+        async with running_platform(
+            postgres_server, kafka_bootstrap, services=("profiles", "insights")
+        ) as platform:
+            admin = token("admin-1", new_tenant(), "admin")
+            body = await platform.graphql(
+                REGISTER, {"i": {"details": DETAILS}}, bearer=admin
+            )
+            assert body["data"]["registerPerson"]["__typename"] == "PersonSuccess"
+
+            def consumed() -> list[ReadableSpan]:
+                return [
+                    s
+                    for s in exporter.get_finished_spans()
+                    if s.name == "consume PersonRegistered"
+                ]
+
+            deadline = time.monotonic() + 60
+            while not consumed() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert consumed(), "insights never projected PersonRegistered"
+    finally:
+        telemetry.shutdown()
+
+    consume = consumed()[0]
+    trace_id = consume.context.trace_id
+    spans = [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
+    by_id = {s.context.span_id: s for s in spans}
+
+    gateway_http = _one(spans, "POST /graphql", SpanKind.SERVER)
+    operation = _one(spans, "GraphQL Query: RegisterPerson", SpanKind.SERVER)
+    resolver = _one(spans, "GraphQL Resolving: registerPerson", SpanKind.INTERNAL)
+    service_http = _one(spans, "POST /people", SpanKind.SERVER)
+    append = _one(spans, "append Person", SpanKind.INTERNAL)
+    publish = _one(spans, "publish PersonRegistered", SpanKind.PRODUCER)
+    assert consume.kind is SpanKind.CONSUMER
+
+    # The parent chain is unbroken from the projection back to the GraphQL request.
+    assert _chain(consume, by_id) == [
+        consume.name,
+        publish.name,
+        service_http.name,
+        resolver.name,
+        operation.name,
+        gateway_http.name,
+    ]
+    assert _chain(append, by_id)[:2] == [append.name, service_http.name]
+    assert gateway_http.parent is None, "the client sent no trace: the gateway roots it"
+
+    services = {
+        s.name: s.attributes[SERVICE_ATTRIBUTE]
+        for s in (gateway_http, operation, resolver, service_http, append, publish)
+    }
+    assert services == {
+        gateway_http.name: "gateway",
+        operation.name: "gateway",
+        resolver.name: "gateway",
+        service_http.name: "profiles",
+        append.name: "profiles",
+        publish.name: "profiles",
+    }
+    assert consume.attributes[SERVICE_ATTRIBUTE] == "insights"
+    assert consume.attributes["messaging.destination.name"] == "tandem.profiles.v1"
+    assert all(s.resource.attributes.get("service.name") for s in spans)
+
+    # Personal data stays out of traces (the resolver's arguments are not recorded).
+    recorded = " ".join(
+        str(value) for s in spans for value in (s.attributes or {}).values()
+    )
+    assert EMAIL not in recorded
+    assert "Lovelace" not in recorded
