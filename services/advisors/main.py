@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from chassis.envelope import Envelope
 from chassis.events import RecordedEvent, encode
 from chassis.http import create_app
-from chassis.messaging import Transport, topic_for
+from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.personal_data import PersonalDataCipher
 from chassis.runtime import ServiceRuntime
 from contracts.advisors import registry as public
@@ -65,6 +65,7 @@ def build_app(
         lifespan=runtime.lifespan,
     )
     app.state.runtime = runtime
+    app.include_router(dead_letters.router_for(runtime))
     app.state.cipher = cipher
     app.state.schema_setups = setups
     app.state.settings = settings

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.envelope import Envelope
 from chassis.http import create_app
-from chassis.messaging import Transport, topic_for
+from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
 from services.insights import batch, equity, facts, health, lag, scorecards
 from services.insights.settings import Settings
@@ -71,6 +71,7 @@ def build_app(
         lifespan=runtime.lifespan,
     )
     app.state.runtime = runtime
+    app.include_router(dead_letters.router_for(runtime))
     app.state.settings = settings
     monitor = lag.install(app, runtime)
     app.state.schema_setups = setups

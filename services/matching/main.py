@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.http import create_app, metadata_for
-from chassis.messaging import Transport, topic_for
+from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
 from services.matching import advisors, candidates, pairings_view
 from services.matching.api import routers
@@ -66,6 +66,7 @@ def build_app(
         lifespan=runtime.lifespan,
     )
     app.state.runtime = runtime
+    app.include_router(dead_letters.router_for(runtime))
     app.state.pairings = pairings
     app.state.rounds = rounds
     app.state.planning = planning

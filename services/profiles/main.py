@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.envelope import Envelope
 from chassis.http import create_app, metadata_for
-from chassis.messaging import Transport, topic_for
+from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
 from services.profiles.api import routers
 from services.profiles.application import Profiles
@@ -86,4 +86,5 @@ def build_app(
     app.state.imports = imports
     app.state.scim_users = scim_users
     app.state.runtime = runtime
+    app.include_router(dead_letters.router_for(runtime))
     return app

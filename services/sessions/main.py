@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.http import create_app, metadata_for
-from chassis.messaging import Transport, topic_for
+from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
 from services.sessions import development, meetings, notes, texts, views
 from services.sessions.api.relationships import router as relationships_router
@@ -58,6 +58,7 @@ def build_app(
         lifespan=runtime.lifespan,
     )
     app.state.runtime = runtime
+    app.include_router(dead_letters.router_for(runtime))
     app.state.relationships = relationships
     app.state.schema_setups = setups
     for part in PARTS:

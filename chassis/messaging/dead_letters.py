@@ -1,0 +1,256 @@
+"""Dead letters for operators: list them, read one, replay it after the fix.
+
+The consumer runner (``consumer.py``) puts a message it could not apply on the
+dead-letter topic and into the ``dead_letters`` table. These admin routes read that
+table and re-publish a dead letter's original message (value and headers, keyed by its
+CloudEvents subject as the relay keys it) to its ORIGINAL topic, so the consumer meets
+it again once its cause is fixed. Every consumer group of that topic receives it again;
+the ``processed_events`` marks make that harmless for groups that applied it, and for
+this one after its first successful replay.
+
+A dead letter belongs to the tenant of its ``ce_tenant`` header: an admin sees, reads
+and replays only their organisation's. Letters without a readable tenant (a message
+that is not a CloudEvent at all) are only counted (``unattributed``); the platform
+operator reads them on the dead-letter topic itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.auth import Principal, Role
+from chassis.auth.fastapi import require_roles
+from chassis.db import is_sqlite
+from chassis.errors import Conflict, NotFound, ServiceUnavailable
+from chassis.messaging.transport import OutboundMessage, Transport
+
+if TYPE_CHECKING:
+    from chassis.runtime import ServiceRuntime
+
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+REPLAY_HEADER = "x-tandem-replay-of"
+COLUMNS = (
+    "id, consumer, topic, partition_no, offset_no, event_id, event_type, error, "
+    "attempts, headers, value, created_at, replayed_at"
+)
+
+
+def _like_literal(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _tenant_pattern(tenant: str) -> str:
+    # ``headers`` holds ``json.dumps`` of [name, value] pairs (see consumer.py).
+    return f"%{_like_literal(json.dumps(['ce_tenant', tenant]))}%"
+
+
+def _headers(row: Row[Any]) -> list[tuple[str, str | None]]:
+    try:
+        pairs = json.loads(row.headers or "[]")
+    except ValueError:
+        return []
+    return [(str(k), None if v is None else str(v)) for k, v in pairs]
+
+
+def _tenant_of(row: Row[Any]) -> str | None:
+    for name, value in _headers(row):
+        if name == "ce_tenant" and value:
+            return value
+    return None
+
+
+def _stamp(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):  # SQLite keeps text
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _summary(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "consumer": row.consumer,
+        "topic": row.topic,
+        "partition": row.partition_no,
+        "offset": row.offset_no,
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "tenant": _tenant_of(row),
+        "reason": row.error,
+        "attempts": row.attempts,
+        "dead_lettered_at": _stamp(row.created_at),
+        "replayed_at": _stamp(row.replayed_at),
+    }
+
+
+def _detail(row: Row[Any]) -> dict[str, Any]:
+    try:
+        payload = json.loads(row.value) if row.value else None
+    except ValueError:
+        payload = None
+    return {
+        **_summary(row),
+        "headers": [{"name": k, "value": v} for k, v in _headers(row)],
+        "payload": payload,
+        "value": row.value,
+    }
+
+
+def replay_message(row: Row[Any]) -> OutboundMessage:
+    """The original message of a dead letter, as it is published again."""
+    headers = [(k, v) for k, v in _headers(row) if k != REPLAY_HEADER]
+    subject = next((v for k, v in headers if k == "ce_subject" and v), "")
+    return OutboundMessage(
+        topic=row.topic,
+        key=subject.encode(),
+        value=(row.value or "").encode(),
+        headers=[
+            *[(k, v.encode() if v is not None else b"") for k, v in headers],
+            (REPLAY_HEADER, str(row.id).encode()),
+        ],
+    )
+
+
+def dead_letter_router(
+    engine: AsyncEngine, transport: Transport, consumer: str
+) -> APIRouter:
+    """``/admin/dead-letters`` routes over ``consumer``'s dead letters (admins only)."""
+    router = APIRouter(prefix="/admin/dead-letters", tags=["operations"])
+
+    async def load(dead_letter_id: str, principal: Principal) -> Row[Any]:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        f"SELECT {COLUMNS} FROM dead_letters "
+                        "WHERE id = :id AND consumer = :c"
+                    ),
+                    {"id": dead_letter_id, "c": consumer},
+                )
+            ).first()
+        # Another organisation's letter is "not found": its existence is not ours.
+        if row is None or _tenant_of(row) != principal.tenant:
+            raise NotFound(f"no dead letter {dead_letter_id}")
+        return row
+
+    @router.get("", summary="Dead letters of this service's consumer, newest first")
+    async def list_dead_letters(
+        principal: Admin,
+        replayed: bool | None = Query(
+            None, description="Only replayed (true) or not yet replayed (false) ones"
+        ),
+        after: str | None = Query(
+            None, description="Cursor: the `next` of the previous page"
+        ),
+        limit: int = Query(50, ge=1, le=500),
+    ) -> dict[str, Any]:
+        """A page of this organisation's dead letters, without their payloads."""
+        where = ["consumer = :c", "headers LIKE :tenant ESCAPE '\\'"]
+        params: dict[str, Any] = {
+            "c": consumer,
+            "tenant": _tenant_pattern(principal.tenant),
+            "limit": limit + 1,
+        }
+        if replayed is not None:
+            where.append(f"replayed_at IS {'NOT ' if replayed else ''}NULL")
+        if after:
+            where.append(
+                "(created_at, id) < (SELECT created_at, id FROM dead_letters "
+                "WHERE id = :after)"
+            )
+            params["after"] = after
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT {COLUMNS} FROM dead_letters "
+                        f"WHERE {' AND '.join(where)} "
+                        "ORDER BY created_at DESC, id DESC LIMIT :limit"
+                    ),
+                    params,
+                )
+            ).all()
+            unattributed = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM dead_letters WHERE consumer = :c "
+                        "AND headers NOT LIKE '%\"ce\\_tenant\"%' ESCAPE '\\'"
+                    ),
+                    {"c": consumer},
+                )
+            ).scalar_one()
+        page = rows[:limit]
+        return {
+            "consumer": consumer,
+            "items": [_summary(r) for r in page if _tenant_of(r) == principal.tenant],
+            "next": page[-1].id if len(rows) > limit else None,
+            "unattributed": unattributed,
+        }
+
+    @router.get("/{dead_letter_id}", summary="One dead letter with its message")
+    async def get_dead_letter(dead_letter_id: str, principal: Admin) -> dict[str, Any]:
+        """A dead letter with the original message's headers and payload."""
+        return _detail(await load(dead_letter_id, principal))
+
+    @router.post(
+        "/{dead_letter_id}/replay",
+        status_code=202,
+        summary="Publish the original message again to its original topic",
+        responses={409: {"description": "Already replayed (add ?force=true)"}},
+    )
+    async def replay_dead_letter(
+        dead_letter_id: str,
+        principal: Admin,
+        force: bool = Query(False, description="Replay even if replayed before"),
+    ) -> dict[str, Any]:
+        """Re-publish the message; the consumer applies it once its cause is fixed."""
+        row = await load(dead_letter_id, principal)
+        now = datetime.now(UTC)
+        stamp: Any = now.isoformat() if is_sqlite(engine) else now
+        claim = "UPDATE dead_letters SET replayed_at = :now WHERE id = :id"
+        if not force:
+            claim += " AND replayed_at IS NULL"
+        # The claim's row lock makes a concurrent replay wait, then see it replayed;
+        # it commits only once the broker acknowledged the message.
+        async with engine.begin() as conn:
+            claimed = (
+                await conn.execute(text(claim), {"now": stamp, "id": row.id})
+            ).rowcount
+            if claimed:
+                try:
+                    await transport.publish([replay_message(row)])
+                except Exception as exc:
+                    raise ServiceUnavailable(
+                        f"the broker did not take the message ({type(exc).__name__}); "
+                        "retry shortly"
+                    ) from exc
+        if not claimed:
+            again = await load(dead_letter_id, principal)
+            raise Conflict(
+                f"dead letter {dead_letter_id} was already replayed; "
+                "add ?force=true to replay it again",
+                replayed_at=_stamp(again.replayed_at),
+            )
+        return _detail(await load(dead_letter_id, principal))
+
+    return router
+
+
+def router_for(runtime: ServiceRuntime) -> APIRouter:
+    """The dead-letter routes of a service's consumer group."""
+    if runtime.consumer is None:
+        raise ValueError(f"{runtime.name} has no consumer, hence no dead letters")
+    return dead_letter_router(runtime.engine, runtime.transport, runtime.consumer.name)
