@@ -60,6 +60,15 @@ class RoundCompleted(EventPayload):
 
 
 @registry.register
+class RoundFailed(EventPayload):
+    """The round stopped without proposing anything; a coordinator may start another."""
+
+    round_id: str
+    cohort_id: str
+    error: str = Field(description="what stopped it, for the coordinator")
+
+
+@registry.register
 class PairingProposed(EventPayload):
     pairing_id: str
     round_id: str | None = None

@@ -145,7 +145,7 @@ class MatchingSubscription:
 
         def accepts(env: Envelope) -> bool:
             return (
-                env.type in ("RoundProgressed", "RoundCompleted")
+                env.type in ("RoundProgressed", "RoundCompleted", "RoundFailed")
                 and env.data.get("round_id") == rid
             )
 
@@ -156,7 +156,7 @@ class MatchingSubscription:
                 return
             while True:
                 env = await queue.get()
-                if env.type == "RoundCompleted":
+                if env.type in ("RoundCompleted", "RoundFailed"):
                     final = await c.caller.get("matching", f"/rounds/{rid}")
                     yield _round_update(final)
                     return

@@ -175,9 +175,23 @@ class Rounds:
             self.live[round_id]["status"] = "completed"
         except Exception as exc:  # recorded for the coordinator, then logged
             log.exception("round %s failed", round_id)
-            self.live[round_id].update(
-                status="failed", error=f"{type(exc).__name__}: {exc}"
-            )
+            error = f"{type(exc).__name__}: {exc}"
+            self.live[round_id].update(status="failed", error=error)
+            await self._fail(principal, round_id, error)
+
+    async def _fail(self, principal: Principal, round_id: str, error: str) -> None:
+        """Record ``RoundFailed`` so watchers (``roundProgress``) see the end too."""
+        try:
+            async with self.engine.begin() as conn:
+                round_ = await self.rounds.get(
+                    round_id, principal.tenant, connection=conn
+                )
+                round_.fail(error)
+                await self.rounds.save(
+                    round_, self.metadata_for(principal), connection=conn
+                )
+        except Exception:  # the live view still says failed; a restart says interrupted
+            log.exception("round %s: could not record its failure", round_id)
 
     async def _record(
         self, principal: Principal, round_id: str, phase: str, done: int, total: int
@@ -232,7 +246,13 @@ class Rounds:
         assert round_.started is not None
         live = self.live.get(round_id, {})
         done = round_.completed
-        status = "completed" if done else live.get("status", "interrupted")
+        status = (
+            "completed"
+            if done
+            else "failed"
+            if round_.failed
+            else live.get("status", "interrupted")
+        )
         view: dict[str, Any] = {
             "round_id": round_id,
             "cohort_id": round_.started.cohort_id,
@@ -252,6 +272,8 @@ class Rounds:
         }
         if "error" in live:
             view["error"] = live["error"]
+        elif round_.failed is not None:
+            view["error"] = round_.failed.error
         if done is not None:
             view.update(
                 proposed=done.proposed,

@@ -251,3 +251,44 @@ async def test_a_fair_round_reports_each_group_and_suppresses_small_ones(
     assert retail["suppressed"] is True and retail["size"] == 4
     assert not {"mean", "match_rate", "p50"} & set(retail)
     assert result["proposed"] == 3
+
+
+async def test_a_round_that_fails_says_so_and_records_it(matching, client, monkeypatch):
+    """A solver failure ends the round as failed, with the error, in its own stream
+    (``RoundFailed``), so whoever watches its progress sees the end."""
+    app, c = matching
+    org = await build_cohort(client)
+    await until_seen(app, org["cohort"], 6)
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the solver ran out of memory")
+
+    monkeypatch.setattr("services.matching.rounds.run_round", crash)
+    resp = await c.post(
+        "/rounds?wait=true", json={"cohort_id": org["cohort"]}, headers=COORDINATOR
+    )
+    assert resp.status_code == 202, resp.text
+    view = resp.json()
+    assert view["status"] == "failed"
+    assert "the solver ran out of memory" in view["error"]
+    async with app.state.runtime.engine.connect() as conn:
+        kinds = (
+            await conn.execute(
+                text(
+                    "SELECT event_type FROM events WHERE stream_id LIKE :s "
+                    "ORDER BY version"
+                ),
+                {"s": f"%{view['round_id']}%"},
+            )
+        ).scalars()
+        kinds = list(kinds)
+    assert kinds[0] == "RoundStarted" and kinds[-1] == "RoundFailed"
+    # Nothing was proposed, and the same cohort can be matched again.
+    assert (
+        await c.get(f"/pairings?round_id={view['round_id']}", headers=COORDINATOR)
+    ).json() == []
+    monkeypatch.undo()
+    again = await c.post(
+        "/rounds?wait=true", json={"cohort_id": org["cohort"]}, headers=COORDINATOR
+    )
+    assert again.json()["status"] == "completed"

@@ -16,6 +16,7 @@ class Round(Aggregate):
     def initial_state(self) -> None:
         self.started: m.RoundStarted | None = None
         self.completed: m.RoundCompleted | None = None
+        self.failed: m.RoundFailed | None = None
         self.phase = "queued"
         self.done = 0
         self.total = 0
@@ -42,7 +43,7 @@ class Round(Aggregate):
 
     @property
     def finished(self) -> bool:
-        return self.completed is not None
+        return self.completed is not None or self.failed is not None
 
     def progress(self, phase: str, done: int, total: int) -> None:
         if (phase, done, total) != (self.phase, self.done, self.total):
@@ -52,6 +53,20 @@ class Round(Aggregate):
 
     def complete(self, completed: m.RoundCompleted) -> None:
         self._record(completed)
+
+    def fail(self, error: str) -> None:
+        """Record that the round stopped (once; a finished round cannot fail)."""
+        if self.finished or self.started is None:
+            return
+        self._record(
+            m.RoundFailed(
+                round_id=self.id, cohort_id=self.started.cohort_id, error=error[:2000]
+            )
+        )
+
+    def when_RoundFailed(self, e: m.RoundFailed) -> None:
+        self.failed = e
+        self.phase = "failed"
 
     def when_RoundStarted(self, e: m.RoundStarted) -> None:
         self.started = e
