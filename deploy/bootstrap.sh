@@ -4,6 +4,7 @@
 #   * PostgreSQL server binaries (initdb, pg_ctl, postgres)  -> apt: postgresql
 #   * Java runtime for the Kafka broker                       -> apt: openjdk-17-jre-headless
 #   * Maven, to resolve the Kafka broker jars                 -> apt: maven
+#   * Chromium, driven headless by the dashboard's browser tests -> apt: chromium
 # Idempotent: when everything is present it does nothing (no apt-get update).
 # Run as root, or as a user with sudo.
 set -euo pipefail
@@ -29,9 +30,12 @@ packages=()
 have_pg_server || packages+=(postgresql)
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
+# The dashboard's browser tests (tests/portal) drive Debian's chromium through
+# playwright-core; they never download a browser of their own.
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-    echo "bootstrap: PostgreSQL server, java and mvn are already installed."
+    echo "bootstrap: PostgreSQL server, java, mvn and chromium are already installed."
     exit 0
 fi
 

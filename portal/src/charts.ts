@@ -1,0 +1,123 @@
+// Apache ECharts, only the parts the dashboard draws, rendered as SVG. Every chart is
+// a <figure> with a caption, an accessible summary and its data as a table, so the
+// numbers can be read without seeing the drawing.
+import * as echarts from "echarts/core";
+import { BarChart, GaugeChart, PieChart } from "echarts/charts";
+import {
+  AriaComponent,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+} from "echarts/components";
+import { SVGRenderer } from "echarts/renderers";
+import { h } from "./dom";
+
+echarts.use([
+  BarChart,
+  GaugeChart,
+  PieChart,
+  AriaComponent,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  SVGRenderer,
+]);
+
+export type ChartOption = echarts.EChartsCoreOption;
+
+/** Colours with at least 4.5:1 contrast on white. */
+export const PALETTE = ["#1f5fa8", "#b4460c", "#2e7031", "#6b4fa0", "#a61b4a", "#4b5563"];
+
+const live = new Set<echarts.ECharts>();
+const observers = new Set<ResizeObserver>();
+
+/** Dispose of every chart (on leaving a page). */
+export function disposeCharts(): void {
+  for (const o of observers) o.disconnect();
+  observers.clear();
+  for (const c of live) c.dispose();
+  live.clear();
+}
+
+export interface ChartSpec {
+  /** Stable name, e.g. `participation` (tests and styles use it). */
+  key: string;
+  title: string;
+  /** One sentence with the figures, read by screen readers. */
+  summary: string;
+  option: ChartOption;
+  /** The same figures as a table. */
+  data: HTMLElement;
+  height?: number;
+}
+
+export function chart(spec: ChartSpec): HTMLElement {
+  const id = `chart-${spec.key}`;
+  const canvas = h("div", {
+    class: "chart-canvas",
+    role: "img",
+    "aria-label": spec.summary,
+    style: `height:${spec.height ?? 240}px`,
+  });
+  const figure = h(
+    "figure",
+    { class: "chart", "data-chart": spec.key, "aria-labelledby": `${id}-title` },
+    h("figcaption", { id: `${id}-title` }, spec.title),
+    canvas,
+    h("p", { class: "chart-summary" }, spec.summary),
+    h("details", {}, h("summary", {}, "Show the data"), spec.data),
+  );
+  let instance: echarts.ECharts | null = null;
+  const observer = new ResizeObserver(() => {
+    if (!canvas.isConnected || canvas.clientWidth === 0) return;
+    if (instance) {
+      instance.resize();
+      return;
+    }
+    instance = echarts.init(canvas, null, { renderer: "svg" });
+    live.add(instance);
+    instance.on("finished", () => figure.setAttribute("data-rendered", "true"));
+    instance.setOption({
+      color: PALETTE,
+      aria: { enabled: true },
+      animation: false,
+      textStyle: { fontFamily: "inherit", color: "#1f2933" },
+      tooltip: { trigger: "item" },
+      ...spec.option,
+    });
+  });
+  observer.observe(canvas);
+  observers.add(observer);
+  return figure;
+}
+
+/** A bar chart option: one category axis, one or more series. */
+export function bars(
+  categories: string[],
+  series: { name: string; values: (number | null)[]; stack?: string }[],
+  opts: { horizontal?: boolean; percent?: boolean } = {},
+): ChartOption {
+  const valueAxis = {
+    type: "value",
+    axisLabel: opts.percent ? { formatter: (v: number) => `${Math.round(v * 100)}%` } : {},
+  };
+  const categoryAxis = {
+    type: "category",
+    data: categories,
+    axisLabel: { interval: 0, width: 110, overflow: "truncate" },
+  };
+  return {
+    tooltip: { trigger: "axis" },
+    legend: series.length > 1 ? { top: 0 } : undefined,
+    grid: { left: 8, right: 16, top: series.length > 1 ? 32 : 12, bottom: 8, containLabel: true },
+    xAxis: opts.horizontal ? valueAxis : categoryAxis,
+    yAxis: opts.horizontal ? categoryAxis : valueAxis,
+    series: series.map((s) => ({
+      type: "bar",
+      name: s.name,
+      stack: s.stack,
+      data: s.values,
+      label: { show: true, position: s.stack ? "inside" : opts.horizontal ? "right" : "top" },
+    })),
+  };
+}

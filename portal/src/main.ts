@@ -1,0 +1,184 @@
+// The dashboard shell: header, navigation, one <main>, and a small history router
+// under the base path (/dashboard/). The gateway answers index.html for every client
+// route, so a reload or a shared link lands on the same page.
+import "./styles.css";
+import { ApiError } from "./api";
+import { session, signOut } from "./auth";
+import { disposeCharts } from "./charts";
+import { clear, h, notice } from "./dom";
+import { equityPage } from "./pages/equity";
+import { healthPage } from "./pages/health";
+import { impactPage } from "./pages/impact";
+import { overviewPage } from "./pages/overview";
+import { roundPage, roundsPage } from "./pages/round";
+import { scorecardPage } from "./pages/scorecard";
+import { signInPage } from "./pages/signin";
+import { timelinePage } from "./pages/timeline";
+import type { Page, PageContext } from "./page";
+
+const BASE = import.meta.env.BASE_URL; // "/dashboard/"
+
+interface Route {
+  pattern: RegExp;
+  page: Page;
+  nav?: string;
+  title: string;
+  open?: boolean; // reachable without signing in
+}
+
+const ROUTES: Route[] = [
+  { pattern: /^signin$/, page: signInPage, title: "Sign in", open: true },
+  { pattern: /^(overview)?$/, page: overviewPage, nav: "overview", title: "Programme overview" },
+  { pattern: /^health$/, page: healthPage, nav: "health", title: "Relationship health" },
+  { pattern: /^relationships\/([^/]+)$/, page: timelinePage, title: "Relationship timeline" },
+  { pattern: /^scorecard$/, page: scorecardPage, nav: "scorecard", title: "Cohort scorecard" },
+  { pattern: /^equity$/, page: equityPage, nav: "equity", title: "Equity" },
+  { pattern: /^rounds$/, page: roundsPage, nav: "rounds", title: "Matching rounds" },
+  { pattern: /^rounds\/([^/]+)$/, page: roundPage, title: "Matching round" },
+  { pattern: /^impact$/, page: impactPage, nav: "impact", title: "Mentor impact" },
+];
+
+const NAV: [string, string][] = [
+  ["overview", "Overview"],
+  ["health", "Relationship health"],
+  ["scorecard", "Scorecard"],
+  ["equity", "Equity"],
+  ["rounds", "Matching rounds"],
+  ["impact", "Mentor impact"],
+];
+
+const app = document.getElementById("app")!;
+const main = h("main", { id: "main", tabindex: "-1" });
+const nav = h("nav", { "aria-label": "Dashboard sections" });
+const who = h("div", { class: "who" });
+app.append(
+  h(
+    "header",
+    { class: "top" },
+    h("a", { class: "brand", href: BASE }, "Tandem", h("span", {}, " programme dashboard")),
+    nav,
+    who,
+  ),
+  main,
+);
+
+let leaving: (() => void)[] = [];
+
+export function href(path: string): string {
+  return BASE + path.replace(/^\//, "");
+}
+
+export function navigate(path: string, replace = false): void {
+  const url = href(path);
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  void render();
+}
+
+function currentPath(): string {
+  const path = window.location.pathname;
+  return path.startsWith(BASE) ? path.slice(BASE.length).replace(/\/$/, "") : "";
+}
+
+function renderChrome(active: string | undefined): void {
+  const s = session();
+  clear(
+    nav,
+    s
+      ? h(
+          "ul",
+          {},
+          NAV.map(([path, label]) =>
+            h(
+              "li",
+              {},
+              h(
+                "a",
+                { href: href(path), "aria-current": path === active ? "page" : null },
+                label,
+              ),
+            ),
+          ),
+        )
+      : null,
+  );
+  clear(
+    who,
+    s
+      ? [
+          h("span", { class: "who-name" }, `Signed in as ${s.who}`),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              onclick: () => {
+                signOut();
+                navigate("signin");
+              },
+            },
+            "Sign out",
+          ),
+        ]
+      : null,
+  );
+}
+
+async function render(): Promise<void> {
+  for (const stop of leaving) stop();
+  leaving = [];
+  disposeCharts();
+  const path = currentPath();
+  const route = ROUTES.find((r) => r.pattern.test(path));
+  if (!route) {
+    renderChrome(undefined);
+    clear(main, h("h1", {}, "Not found"), h("p", {}, "There is no such page. "), h("a", { href: BASE }, "Go to the overview"));
+    return;
+  }
+  if (!route.open && !session()) {
+    navigate("signin", true);
+    return;
+  }
+  renderChrome(route.nav);
+  document.title = `${route.title} · Tandem`;
+  const params = path.match(route.pattern)!.slice(1).map((p) => decodeURIComponent(p ?? ""));
+  const ctx: PageContext = {
+    params,
+    query: new URLSearchParams(window.location.search),
+    navigate,
+    href,
+    onLeave: (stop) => leaving.push(stop),
+  };
+  clear(main, h("h1", {}, route.title), h("p", { class: "loading", role: "status" }, "Loading…"));
+  main.setAttribute("aria-busy", "true");
+  try {
+    await route.page(main, ctx);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "Unauthenticated") {
+      signOut();
+      navigate("signin", true);
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    clear(main, h("h1", {}, route.title), notice("error", `This page could not be loaded: ${message}`));
+  } finally {
+    main.removeAttribute("aria-busy");
+  }
+  main.focus({ preventScroll: true });
+}
+
+// Same-origin links inside the dashboard are handled here, not by a page load.
+document.addEventListener("click", (event) => {
+  const link = (event.target as Element | null)?.closest?.("a");
+  if (!link || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (link.target || link.hasAttribute("download")) return;
+  const url = new URL(link.href, window.location.href);
+  if (url.origin !== window.location.origin || !url.pathname.startsWith(BASE)) return;
+  event.preventDefault();
+  history.pushState(null, "", url.pathname + url.search);
+  void render();
+});
+window.addEventListener("popstate", () => void render());
+
+void render();

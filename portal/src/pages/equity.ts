@@ -1,0 +1,152 @@
+// Equity along one dimension: each group's rates and adverse-impact ratios. A group
+// below k is shown as "suppressed", never as zero, and is left out of the chart.
+import { request } from "../api";
+import { bars, chart } from "../charts";
+import { clear, count, h, num, pct, suppressedBadge, value } from "../dom";
+import { CohortsDocument, EquityDocument, type EquityQuery } from "../generated/graphql";
+import type { Page } from "../page";
+
+type Group = EquityQuery["equityReport"]["groups"][number];
+
+const DIMENSIONS: [string, string][] = [
+  ["business_unit", "Business unit"],
+  ["level_band", "Level band"],
+  ["tenure_band", "Tenure band"],
+  ["geography", "Geography"],
+];
+
+function ratio(raw: number | null, flagged: boolean | null): HTMLElement {
+  const text = num(raw);
+  return flagged
+    ? h("span", { class: "flag", "data-value": String(raw) }, text, " ⚠", h("span", { class: "visually-hidden" }, " below four-fifths"))
+    : value(raw, text);
+}
+
+function row(g: Group, total = false): HTMLElement {
+  const head = h("th", { scope: "row" }, total ? `All (${g.group})` : g.group);
+  if (g.suppressed) {
+    return h(
+      "tr",
+      { "data-group": g.group, "data-suppressed": "true" },
+      head,
+      h("td", { colspan: 11 }, suppressedBadge(), " fewer people than the reporting threshold"),
+    );
+  }
+  return h(
+    "tr",
+    { "data-group": g.group },
+    head,
+    ...[
+      value(g.registered, count(g.registered)),
+      value(g.participants, count(g.participants)),
+      value(g.participationRate, pct(g.participationRate)),
+      value(g.matched, count(g.matched)),
+      value(g.matchRate, pct(g.matchRate)),
+      ratio(g.matchRateImpact, g.matchRateFlagged),
+      value(g.medianDaysToMatch, num(g.medianDaysToMatch)),
+      value(g.promoted, count(g.promoted)),
+      value(g.promotionRate, pct(g.promotionRate)),
+      ratio(g.promotionRateImpact, g.promotionRateFlagged),
+    ].map((c) => h("td", {}, c)),
+    h("td", {}, g.matchRateFlagged || g.promotionRateFlagged ? "adverse impact" : "—"),
+  );
+}
+
+export const equityPage: Page = async (main, ctx) => {
+  const dimension = ctx.query.get("dimension") ?? "business_unit";
+  const cohortId = ctx.query.get("cohort") ?? "";
+  const [{ data: cohortData }, { data }] = await Promise.all([
+    request(CohortsDocument),
+    request(EquityDocument, { dimension, cohortId: cohortId || null }),
+  ]);
+  const report = data.equityReport;
+  const dim = h(
+    "select",
+    { id: "dimension", name: "dimension" },
+    DIMENSIONS.map(([v, label]) => h("option", { value: v, selected: v === dimension }, label)),
+  );
+  const cohort = h(
+    "select",
+    { id: "cohort", name: "cohort" },
+    h("option", { value: "" }, "All cohorts"),
+    cohortData.cohorts.edges.map((e) =>
+      h("option", { value: e.node.id, selected: e.node.id === cohortId }, e.node.name),
+    ),
+  );
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const q = new URLSearchParams({ dimension: dim.value });
+        if (cohort.value) q.set("cohort", cohort.value);
+        ctx.navigate(`equity?${q}`);
+      },
+    },
+    h("div", {}, h("label", { for: "dimension" }, "Dimension"), dim),
+    h("div", {}, h("label", { for: "cohort" }, "Cohort"), cohort),
+    h("button", { type: "submit" }, "Show"),
+  );
+
+  const shown = report.groups.filter((g) => !g.suppressed);
+  const hidden = report.groups.filter((g) => g.suppressed);
+  const figure = chart({
+    key: "equity-rates",
+    title: "Match and promotion rates by group",
+    summary:
+      shown.map((g) => `${g.group}: ${pct(g.matchRate)} matched, ${pct(g.promotionRate)} promoted`).join("; ") +
+      (hidden.length ? `. Suppressed: ${hidden.map((g) => g.group).join(", ")}.` : "."),
+    option: bars(
+      shown.map((g) => g.group),
+      [
+        { name: "Match rate", values: shown.map((g) => g.matchRate) },
+        { name: "Promotion rate", values: shown.map((g) => g.promotionRate) },
+      ],
+      { percent: true },
+    ),
+    data: h("p", {}, "The table below holds every figure."),
+    height: 260,
+  });
+
+  clear(
+    main,
+    h("h1", {}, "Equity"),
+    form,
+    h(
+      "p",
+      { class: "hint" },
+      `Groups with fewer than ${report.k} participants are suppressed. An impact ratio is a group's rate divided by the best shown group's; below 0.8 is flagged (four-fifths rule).`,
+    ),
+    h("div", { class: "grid one" }, figure),
+    h(
+      "table",
+      { class: "equity", "data-table": "equity" },
+      h("caption", {}, `Equity by ${DIMENSIONS.find(([v]) => v === dimension)?.[1] ?? dimension}`),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          [
+            "Group",
+            "Registered",
+            "Participants",
+            "Participation",
+            "Matched",
+            "Match rate",
+            "Match impact ratio",
+            "Median days to match",
+            "Promoted",
+            "Promotion rate",
+            "Promotion impact ratio",
+            "Finding",
+          ].map((c) => h("th", { scope: "col" }, c)),
+        ),
+      ),
+      h("tbody", {}, report.groups.map((g) => row(g))),
+      h("tfoot", {}, row(report.total, true)),
+    ),
+  );
+};

@@ -1,0 +1,135 @@
+// Relationship health: how many relationships are in each state (live, through the
+// `relationshipHealthChanges` subscription) and the pairs that need attention, with
+// the reasons that fired and a link to each pair's timeline.
+import { all, request, subscribe } from "../api";
+import { bars, chart } from "../charts";
+import { clear, count, h, notice, personName, table, value, words } from "../dom";
+import {
+  EarlyWarningsDocument,
+  HealthChangesDocument,
+  HealthStatesDocument,
+} from "../generated/graphql";
+import type { Page } from "../page";
+
+/** States from healthy to worst; unknown states are appended as they come. */
+const ORDER = ["on_track", "too_early", "needs_check_in", "at_risk", "concluded"];
+
+function stateChart(states: Map<string, string>): HTMLElement {
+  const counts = new Map<string, number>();
+  for (const s of states.values()) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const names = [...counts.keys()].sort(
+    (a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b),
+  );
+  return chart({
+    key: "health-states",
+    title: "Relationships by health state",
+    summary:
+      names.map((n) => `${words(n)}: ${count(counts.get(n))}`).join(", ") ||
+      "No relationships yet.",
+    option: bars(names.map(words), [
+      { name: "Relationships", values: names.map((n) => counts.get(n) ?? 0) },
+    ]),
+    data: table(
+      "Relationships by state",
+      ["State", "Relationships"],
+      names.map((n) => [words(n), value(counts.get(n), count(counts.get(n)))]),
+    ),
+  });
+}
+
+export const healthPage: Page = async (main, ctx) => {
+  const [states, warnings] = await Promise.all([
+    all(async (after) => {
+      const { data } = await request(HealthStatesDocument, { after });
+      const c = data.relationshipHealths;
+      return {
+        items: c.edges.map((e) => e.node),
+        next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null,
+      };
+    }),
+    all(async (after) => {
+      const { data } = await request(EarlyWarningsDocument, { after });
+      const c = data.earlyWarnings;
+      return {
+        items: c.edges.map((e) => e.node),
+        next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null,
+      };
+    }),
+  ]);
+  const byId = new Map(states.map((s) => [s.relationshipId, s.state]));
+  const chartSlot = h("div", { class: "grid one" }, stateChart(byId));
+  const live = h("p", { class: "live", "aria-live": "polite" }, "Live: waiting for changes…");
+
+  const atRiskFirst = [...warnings].sort(
+    (a, b) => Number(b.state === "at_risk") - Number(a.state === "at_risk"),
+  );
+  const list = h(
+    "table",
+    { class: "warnings", "data-table": "early-warnings" },
+    h("caption", {}, `Relationships that need attention (${warnings.length})`),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["Pair", "State", "Reasons", "Days since a session", "Timeline"].map((c) =>
+          h("th", { scope: "col" }, c),
+        ),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      atRiskFirst.map((w) =>
+        h(
+          "tr",
+          { "data-relationship": w.relationshipId, "data-state": w.state },
+          h("th", { scope: "row" }, `${personName(w.mentor)} → ${personName(w.mentee)}`),
+          h("td", {}, h("span", { class: `badge state-${w.state}` }, words(w.state)), w.idle ? " (idle)" : ""),
+          h(
+            "td",
+            {},
+            w.reasons.length
+              ? h("ul", { class: "reasons" }, w.reasons.map((r) => h("li", { "data-reason": r }, words(r))))
+              : "—",
+          ),
+          h("td", {}, count(w.daysSinceSession)),
+          h(
+            "td",
+            {},
+            h(
+              "a",
+              { href: ctx.href(`relationships/${encodeURIComponent(w.relationshipId)}`) },
+              "Timeline",
+              h("span", { class: "visually-hidden" }, ` of ${personName(w.mentor)} and ${personName(w.mentee)}`),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+
+  clear(
+    main,
+    h("h1", {}, "Relationship health"),
+    chartSlot,
+    live,
+    h("section", { "aria-labelledby": "warnings-title" }, h("h2", { id: "warnings-title" }, "Early warnings"), warnings.length ? list : h("p", {}, "No relationship needs attention.")),
+  );
+
+  const sub = subscribe(HealthChangesDocument, {}, {
+    next(data) {
+      const change = data.relationshipHealthChanges;
+      byId.set(change.relationshipId, change.toState);
+      clear(chartSlot, stateChart(byId));
+      live.textContent = `Live: ${change.relationshipId.slice(0, 8)} moved to ${words(change.toState)}${
+        change.reasons.length ? ` (${change.reasons.map(words).join(", ")})` : ""
+      }.`;
+    },
+    error(err) {
+      clear(live, notice("info", `Live updates are off: ${err.message}`));
+    },
+  });
+  ctx.onLeave(() => sub.stop());
+};

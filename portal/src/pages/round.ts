@@ -1,0 +1,339 @@
+// Matching rounds: start one and follow it live (`roundProgress`), then act on its
+// proposed pairs — approve, forbid (with a reason) or pin and re-run — each pair with
+// its score explained criterion by criterion.
+import { all, mutationError, request, subscribe } from "../api";
+import { clear, count, h, notice, num, personName, words } from "../dom";
+import {
+  ApprovePairingDocument,
+  CohortsDocument,
+  ForbidPairDocument,
+  OpenProposalsDocument,
+  RerunRoundDocument,
+  RoundDocument,
+  RoundProgressDocument,
+  StartRoundDocument,
+  type PinInput,
+  type RoundQuery,
+} from "../generated/graphql";
+import type { Page, PageContext } from "../page";
+
+type Round = Extract<NonNullable<RoundQuery["node"]>, { __typename: "MatchingRound" }>;
+type Pair = Round["proposedPairs"]["edges"][number]["node"];
+
+export const roundsPage: Page = async (main, ctx) => {
+  const [proposals, { data: cohortData }] = await Promise.all([
+    all(async (after) => {
+      const { data } = await request(OpenProposalsDocument, { after });
+      const c = data.pairings;
+      return {
+        items: c.edges.map((e) => e.node),
+        next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null,
+      };
+    }),
+    request(CohortsDocument),
+  ]);
+  const rounds = new Map<string, { name: string; status: string; open: number }>();
+  for (const p of proposals) {
+    if (!p.round) continue;
+    const r = rounds.get(p.round.id) ?? {
+      name: p.round.cohort?.name ?? "cohort",
+      status: p.round.status,
+      open: 0,
+    };
+    r.open += 1;
+    rounds.set(p.round.id, r);
+  }
+  const status = h("div", { "aria-live": "polite" });
+  const cohort = h(
+    "select",
+    { id: "round-cohort", name: "cohort", required: true },
+    cohortData.cohorts.edges.map((e) => h("option", { value: e.node.id }, e.node.name)),
+  );
+  const mode = h(
+    "select",
+    { id: "round-mode", name: "mode" },
+    h("option", { value: "quality" }, "Quality (best total score)"),
+    h("option", { value: "coverage" }, "Coverage (match as many as possible)"),
+  );
+  const start = h(
+    "form",
+    {
+      class: "filters",
+      "aria-labelledby": "start-title",
+      onsubmit: async (event: Event) => {
+        event.preventDefault();
+        clear(status, h("p", { role: "status" }, "Starting…"));
+        const { data } = await request(StartRoundDocument, {
+          input: { cohortId: cohort.value, mode: mode.value, wait: false },
+        });
+        const r = data.startMatchingRound;
+        if (r.__typename === "MatchingRoundSuccess") ctx.navigate(`rounds/${encodeURIComponent(r.round.id)}`);
+        else clear(status, notice("error", mutationError(r) ?? "The round was refused."));
+      },
+    },
+    h("div", {}, h("label", { for: "round-cohort" }, "Cohort"), cohort),
+    h("div", {}, h("label", { for: "round-mode" }, "Mode"), mode),
+    h("button", { type: "submit" }, "Start a round"),
+  );
+  clear(
+    main,
+    h("h1", {}, "Matching rounds"),
+    h(
+      "section",
+      { "aria-labelledby": "open-title" },
+      h("h2", { id: "open-title" }, "Rounds with proposals awaiting a decision"),
+      rounds.size
+        ? h(
+            "ul",
+            { class: "round-list" },
+            [...rounds].map(([id, r]) =>
+              h(
+                "li",
+                {},
+                h("a", { href: ctx.href(`rounds/${encodeURIComponent(id)}`), "data-round": id }, `${r.name} round`),
+                ` — ${words(r.status)}, ${count(r.open)} proposed pairs`,
+              ),
+            ),
+          )
+        : h("p", {}, "No proposals await a decision."),
+    ),
+    h("section", {}, h("h2", { id: "start-title" }, "Start a round"), start, status),
+  );
+};
+
+function explanation(p: Pair): HTMLElement {
+  return h(
+    "details",
+    { class: "explain" },
+    h("summary", {}, "Why this score"),
+    h(
+      "table",
+      {},
+      h("caption", { class: "visually-hidden" }, `Score of ${personName(p.mentee)} with ${personName(p.mentor)}`),
+      h("thead", {}, h("tr", {}, ["Criterion", "Weight", "Value", "Contribution", "Reason"].map((c) => h("th", { scope: "col" }, c)))),
+      h(
+        "tbody",
+        {},
+        p.explanation.map((part) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, words(part.criterion)),
+            h("td", {}, num(part.weight)),
+            h("td", {}, num(part.value)),
+            h("td", {}, num(part.contribution)),
+            h("td", {}, part.reason),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function loadRound(id: string): Promise<Round | null> {
+  const { data } = await request(RoundDocument, { id });
+  return data.node?.__typename === "MatchingRound" ? (data.node as Round) : null;
+}
+
+function progressView(r: { status: string; phase: string; done: number; total: number }): HTMLElement {
+  const finished = r.status !== "running";
+  return h(
+    "div",
+    { class: "progress", "data-status": r.status },
+    h("label", { for: "round-progress" }, `${words(r.status)}: ${words(r.phase)} (${r.done} of ${r.total})`),
+    h("progress", { id: "round-progress", max: Math.max(r.total, 1), value: finished ? Math.max(r.total, 1) : r.done }),
+  );
+}
+
+export const roundPage: Page = async (main, ctx: PageContext) => {
+  const id = ctx.params[0]!;
+  const status = h("div", { class: "status-line", "aria-live": "polite" });
+  const progress = h("div", {});
+  const body = h("div", {});
+  const pins: PinInput[] = [];
+  let round = await loadRound(id);
+  if (!round) {
+    clear(main, h("h1", {}, "Matching round"), notice("error", "No such round, or you may not see it."));
+    return;
+  }
+
+  const say = (text: string, kind: "info" | "error" = "info") => clear(status, notice(kind, text));
+
+  const act = async (what: string, run: () => Promise<string | null>) => {
+    say(`${what}…`);
+    const error = await run();
+    if (error) {
+      say(`${what} failed: ${error}`, "error");
+      return;
+    }
+    round = (await loadRound(id)) ?? round;
+    draw();
+    say(`${what}: done.`);
+  };
+
+  const approve = (p: Pair) =>
+    act(`Approving ${personName(p.mentee)} with ${personName(p.mentor)}`, async () => {
+      const r = (await request(ApprovePairingDocument, { pairingId: p.id })).data.approvePairing;
+      return r.__typename === "PairingSuccess" ? null : mutationError(r);
+    });
+
+  const forbid = (p: Pair, reason: string) =>
+    act(`Forbidding ${personName(p.mentee)} with ${personName(p.mentor)}`, async () => {
+      if (!p.mentor || !p.mentee) return "the pair's people are not visible";
+      const r = (
+        await request(ForbidPairDocument, {
+          input: { mentorId: p.mentor.id, menteeId: p.mentee.id, reason, cohortId: round!.cohort?.id ?? null },
+        })
+      ).data.forbidPair;
+      return r.__typename === "ForbidPairSuccess" ? null : mutationError(r);
+    });
+
+  const rerun = async () => {
+    say("Re-running the round with its pins…");
+    const { data } = await request(RerunRoundDocument, { input: { roundId: id, pins } });
+    const r = data.rerunRound;
+    if (r.__typename === "MatchingRoundSuccess") ctx.navigate(`rounds/${encodeURIComponent(r.round.id)}`);
+    else say(`The re-run failed: ${mutationError(r)}`, "error");
+  };
+
+  function pairRow(p: Pair): HTMLElement {
+    const who = `${personName(p.mentee)} with ${personName(p.mentor)}`;
+    const reason = h("input", { type: "text", id: `reason-${p.id}`, name: "reason", required: true, minlength: 3 });
+    const forbidForm = h(
+      "form",
+      {
+        class: "inline",
+        hidden: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void forbid(p, reason.value.trim());
+        },
+      },
+      h("label", { for: `reason-${p.id}` }, "Reason"),
+      reason,
+      h("button", { type: "submit" }, "Forbid this pair"),
+    );
+    const pinned = pins.some((x) => x.menteeId === p.mentee?.id && x.mentorId === p.mentor?.id);
+    const open = p.status === "proposed";
+    return h(
+      "tr",
+      { "data-pairing": p.id, "data-status": p.status },
+      h("th", { scope: "row" }, personName(p.mentee)),
+      h("td", {}, personName(p.mentor)),
+      h("td", { "data-value": String(p.score) }, num(p.score), explanation(p)),
+      h("td", { class: "pair-status" }, h("span", { class: `badge status-${p.status}` }, words(p.status))),
+      h(
+        "td",
+        { class: "actions" },
+        h("button", { type: "button", disabled: !open, "aria-label": `Approve ${who}`, onclick: () => void approve(p) }, "Approve"),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            disabled: !open,
+            "aria-label": `Forbid ${who}`,
+            "aria-expanded": "false",
+            onclick: (e: Event) => {
+              forbidForm.hidden = !forbidForm.hidden;
+              (e.currentTarget as HTMLElement).setAttribute("aria-expanded", String(!forbidForm.hidden));
+              if (!forbidForm.hidden) reason.focus();
+            },
+          },
+          "Forbid…",
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "aria-pressed": String(pinned),
+            "aria-label": `Pin ${who}`,
+            disabled: !p.mentee || !p.mentor,
+            onclick: () => {
+              const at = pins.findIndex((x) => x.menteeId === p.mentee!.id && x.mentorId === p.mentor!.id);
+              if (at >= 0) pins.splice(at, 1);
+              else pins.push({ menteeId: p.mentee!.id, mentorId: p.mentor!.id });
+              draw();
+            },
+          },
+          pinned ? "Pinned" : "Pin",
+        ),
+        forbidForm,
+      ),
+    );
+  }
+
+  function draw(): void {
+    const r = round!;
+    clear(progress, progressView({ status: r.status, ...r.progress }));
+    const pairs = r.proposedPairs.edges.map((e) => e.node);
+    clear(
+      body,
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "Mode"),
+        h("dd", {}, words(r.mode)),
+        h("dt", {}, "Mentees / mentors"),
+        h("dd", {}, `${count(r.menteeCount)} / ${count(r.mentorCount)}`),
+        h("dt", {}, "Proposed pairs"),
+        h("dd", {}, count(r.proposedCount)),
+        h("dt", {}, "Total score"),
+        h("dd", {}, num(r.totalScore)),
+        h("dt", {}, "Pinned in this round"),
+        h("dd", {}, r.pinned.length ? r.pinned.map((p) => `${personName(p.mentee)} → ${personName(p.mentor)}`).join("; ") : "none"),
+        h("dt", {}, "Unmatched"),
+        h("dd", {}, r.unmatched.length ? r.unmatched.map(personName).join(", ") : "none"),
+      ),
+      r.error ? notice("error", `The round failed: ${r.error}`) : null,
+      pins.length
+        ? h(
+            "p",
+            { class: "pins" },
+            `${pins.length} pair(s) pinned. `,
+            h("button", { type: "button", onclick: () => void rerun() }, `Re-run the round keeping ${pins.length} pin(s)`),
+          )
+        : null,
+      pairs.length
+        ? h(
+            "table",
+            { class: "pairs", "data-table": "proposed-pairs" },
+            h("caption", {}, `Proposed pairs (${pairs.length})`),
+            h("thead", {}, h("tr", {}, ["Mentee", "Mentor", "Score", "Status", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
+            h("tbody", {}, pairs.map(pairRow)),
+          )
+        : h("p", {}, r.status === "running" ? "Pairs appear when the round completes." : "This round proposed no pairs."),
+    );
+  }
+
+  clear(
+    main,
+    h("p", { class: "crumbs" }, h("a", { href: ctx.href("rounds") }, "Matching rounds"), " › this round"),
+    h("h1", {}, `Matching round: ${round.cohort?.name ?? "cohort"}`),
+    progress,
+    status,
+    body,
+  );
+  draw();
+
+  if (round.status === "running") {
+    const sub = subscribe(RoundProgressDocument, { roundId: id }, {
+      next(data) {
+        const u = data.roundProgress;
+        clear(progress, progressView(u));
+        if (u.status !== "running") {
+          void loadRound(id).then((r) => {
+            if (r) round = r;
+            draw();
+            say(`The round ${words(u.status)}.`);
+          });
+        }
+      },
+      error(err) {
+        say(`Live progress is off: ${err.message}`, "error");
+      },
+    });
+    ctx.onLeave(() => sub.stop());
+  }
+};

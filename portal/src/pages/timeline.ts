@@ -1,0 +1,127 @@
+// One pair's timeline: sessions, milestones, check-ins and notes in date order. A
+// note the reader may not read (a coordinator's case) shows only that it exists.
+import { request } from "../api";
+import { clear, h, globalId, notice, personName, words } from "../dom";
+import { TimelineDocument, type TimelineQuery } from "../generated/graphql";
+import type { Page } from "../page";
+
+type Rel = Extract<NonNullable<TimelineQuery["node"]>, { __typename: "Relationship" }>;
+
+interface Entry {
+  at: string; // ISO date or date-time
+  kind: "session" | "milestone" | "check-in" | "note";
+  text: (string | HTMLElement)[];
+}
+
+const day = (iso: string | null | undefined): string => (iso ? iso.slice(0, 10) : "");
+
+function entries(rel: Rel): Entry[] {
+  const out: Entry[] = [];
+  for (const { node: s } of rel.sessions.edges) {
+    const detail = s.state === "cancelled" && s.reasonCode ? ` (${words(s.reasonCode)})` : "";
+    out.push({
+      at: s.heldAt ?? s.startsAt,
+      kind: "session",
+      text: [`${words(s.format)} session, ${s.minutes} min: ${words(s.state)}${detail}`],
+    });
+  }
+  for (const { node: m } of rel.milestones.edges) {
+    const when = m.achievedOn ?? m.dueOn;
+    if (!when) continue;
+    const progress = m.progress && m.state === "open" ? `, ${words(m.progress)}` : "";
+    const late = m.state === "achieved" && m.onTime === false ? " (late)" : "";
+    out.push({
+      at: when,
+      kind: "milestone",
+      text: [`Milestone “${m.label ?? "untitled"}”: ${words(m.state)}${progress}${late}`],
+    });
+  }
+  for (const c of rel.checkIns) {
+    if (!c.heldOn) continue;
+    out.push({
+      at: c.heldOn,
+      kind: "check-in",
+      text: [
+        `${c.kind === "quarterly_review" ? "Quarterly review" : "Monthly check-in"}, alignment ${c.alignment ?? "—"} of 5`,
+        c.correction ? `: ${c.correction}` : "",
+      ],
+    });
+  }
+  for (const { node: n } of rel.notes.edges) {
+    if (!n.createdAt) continue;
+    out.push({
+      at: n.createdAt,
+      kind: "note",
+      text: n.readable
+        ? [`${words(n.kind)} (${n.visibility}) by the ${n.authorRole ?? "pair"}: ${n.body ?? ""}`]
+        : [h("span", { class: "note-exists", "data-note": "exists" }, `A ${words(n.kind)} exists`), ` (${n.visibility}, by the ${n.authorRole ?? "pair"}; its text is not shown to you)`],
+    });
+  }
+  return out.sort((a, b) => b.at.localeCompare(a.at));
+}
+
+export const timelinePage: Page = async (main, ctx) => {
+  const id = ctx.params[0]!;
+  const { data, errors } = await request(TimelineDocument, {
+    id: globalId("Relationship", id),
+    relationshipId: id,
+  });
+  const rel = data.node?.__typename === "Relationship" ? (data.node as Rel) : null;
+  if (!rel) {
+    clear(main, h("h1", {}, "Relationship timeline"), notice("error", "No such relationship, or you may not see it."), h("a", { href: ctx.href("health") }, "Back to relationship health"));
+    return;
+  }
+  const health = data.relationshipHealth;
+  const pair = `${personName(rel.mentor)} and ${personName(rel.mentee)}`;
+  const items = entries(rel);
+  const contract = rel.contract;
+  clear(
+    main,
+    h("p", { class: "crumbs" }, h("a", { href: ctx.href("health") }, "Relationship health"), " › timeline"),
+    h("h1", {}, `Timeline of ${pair}`),
+    errors.length ? notice("error", `Some parts are missing: ${errors[0]!.message}`) : null,
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Status"),
+      h("dd", {}, words(rel.status)),
+      h("dt", {}, "Kind"),
+      h("dd", {}, words(rel.kind)),
+      h("dt", {}, "Runs"),
+      h("dd", {}, `${rel.startsOn ?? "?"} to ${rel.plannedEndOn ?? "?"}`),
+      h("dt", {}, "Contract"),
+      h(
+        "dd",
+        {},
+        contract
+          ? `version ${contract.version}, ${contract.inForce ? "in force" : "not signed by both"}${
+              contract.cadence ? `, every ${contract.cadence.everyDays} days for ${contract.cadence.minutes} min` : ""
+            }`
+          : "none yet",
+      ),
+      h("dt", {}, "Health"),
+      h(
+        "dd",
+        { "data-health": health?.state ?? "" },
+        health ? h("span", { class: `badge state-${health.state}` }, words(health.state)) : "unknown",
+        health?.reasons.length ? ` — ${health.reasons.map(words).join(", ")}` : "",
+      ),
+    ),
+    h("h2", {}, "What happened"),
+    items.length
+      ? h(
+          "ol",
+          { class: "timeline", reversed: true },
+          items.map((e) =>
+            h(
+              "li",
+              { "data-kind": e.kind },
+              h("time", { datetime: e.at }, day(e.at)),
+              h("span", { class: `kind kind-${e.kind}` }, e.kind),
+              h("span", { class: "what" }, ...e.text),
+            ),
+          ),
+        )
+      : h("p", {}, "Nothing recorded yet."),
+  );
+};
