@@ -5,6 +5,12 @@ stream id, so a stream stays on one partition, in order), and moves the checkpoi
 what the broker acknowledged. While the broker is down, appends keep succeeding and the
 relay keeps retrying from its checkpoint; nothing acknowledged by the store is lost.
 Only one relay per service publishes at a time (a PostgreSQL advisory lock).
+
+Metrics (attribute ``topic``): ``tandem.relay.lag``, a histogram of the ms from an
+event's time (when the service recorded it) to the broker's acknowledgement;
+``tandem.relay.backlog``, a gauge of the committed events after the checkpoint, not yet
+published (sampled at most every ``backlog_every_s``, also while the broker is down);
+``tandem.relay.published``, a counter.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import hashlib
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -37,6 +44,13 @@ relay_lag_ms = meter.create_histogram(
 relay_published = meter.create_counter(
     "tandem.relay.published", description="Events published"
 )
+relay_backlog = meter.create_gauge(
+    "tandem.relay.backlog",
+    unit="{event}",
+    description="Events recorded after the relay's checkpoint, not yet published",
+)
+# Row comparison in log order (transaction, position); SQLite's rows all have tx 0.
+COUNT_AFTER = text("SELECT count(*) FROM events WHERE (tx_id, position) > (:tx, :pos)")
 
 # What a stored event becomes on the topic: itself by default, other envelopes, or
 # nothing (an internal event). May be async (to decrypt what it publishes, say).
@@ -105,6 +119,7 @@ class Relay:
         batch_size: int = 500,
         idle_wait_s: float = 0.25,
         max_backoff_s: float = 5.0,
+        backlog_every_s: float = 5.0,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -115,6 +130,9 @@ class Relay:
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
         self.max_backoff_s = max_backoff_s
+        self.backlog_every_s = backlog_every_s
+        self.backlog: int | None = None  # last sampled (None: not yet)
+        self._backlog_at = float("-inf")
         self.checkpoints = CheckpointStore(store.engine)
         self.position: LogPosition | None = None
         self.published = 0
@@ -131,6 +149,7 @@ class Relay:
             self.position = await self.checkpoints.load(self.name)
         events = await self.store.read_log(self.position, self.batch_size)
         if not events:
+            self._set_backlog(0)  # nothing committed is left to publish
             return 0
         messages: list[OutboundMessage] = []
         owners: list[int] = []  # index of the event each message came from
@@ -153,11 +172,42 @@ class Relay:
             self.position = events[done - 1].position
             await self.checkpoints.save(self.name, self.position)
             now = datetime.now(UTC)
+            attributes = {"topic": self.topic}
             for event in events[:done]:
-                relay_lag_ms.record((now - event.time).total_seconds() * 1000)
-            relay_published.add(done, {"topic": self.topic})
+                lag = max(0.0, (now - event.time).total_seconds() * 1000)
+                relay_lag_ms.record(lag, attributes)
+            relay_published.add(done, attributes)
             self.published += done
+        await self.sample_backlog()
         return done
+
+    async def sample_backlog(self, *, force: bool = False) -> int | None:
+        """Count the events not yet published (at most every ``backlog_every_s``).
+
+        The count grows with the backlog, hence the throttle; a failure (database
+        away) keeps the last figure.
+        """
+        if not force and time.monotonic() - self._backlog_at < self.backlog_every_s:
+            return self.backlog
+        try:
+            position = self.position or await self.checkpoints.load(self.name)
+            async with self.store.engine.connect() as conn:
+                count = (
+                    await conn.execute(
+                        COUNT_AFTER,
+                        {"tx": position.transaction, "pos": position.sequence},
+                    )
+                ).scalar_one()
+        except Exception as exc:
+            log.debug("relay %s: backlog not sampled (%s)", self.name, exc)
+            return self.backlog
+        self._set_backlog(int(count))
+        return self.backlog
+
+    def _set_backlog(self, count: int) -> None:
+        self.backlog = count
+        self._backlog_at = time.monotonic()
+        relay_backlog.set(count, {"topic": self.topic})
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set: publish, wait for work, back off on errors."""
@@ -184,6 +234,7 @@ class Relay:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("relay %s paused: %s", self.name, self.last_error)
                 self.position = None  # reload: a failed save must not skip ahead
+                await self.sample_backlog()  # it grows while the broker is away
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
 

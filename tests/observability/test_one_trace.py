@@ -5,6 +5,7 @@ them, real PostgreSQL and Kafka), with an in-memory span exporter attached. In o
 process the OpenTelemetry resource is shared, so which service made a span is read from
 its ``tandem.service`` attribute (see ``chassis.telemetry``); in a deployment each
 process's resource carries ``service.name``, checked in ``test_process_resource``.
+The same run checks that relay, consumer and projection lag reach a metric reader.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
@@ -50,6 +52,22 @@ def _one(spans: Sequence[ReadableSpan], name: str, kind: SpanKind) -> ReadableSp
     return found[0]
 
 
+def exported(reader: InMemoryMetricReader) -> dict[str, dict[tuple[str, str], float]]:
+    """metric name → (attribute, value) → histogram count or gauge value."""
+    out: dict[str, dict[tuple[str, str], float]] = {}
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    figure = getattr(point, "count", None)
+                    if figure is None:
+                        figure = point.value
+                    for item in (point.attributes or {}).items():
+                        out.setdefault(metric.name, {})[item] = figure
+    return out
+
+
 def _chain(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:
     """Span names from ``span`` up to the root; fails on a missing parent."""
     names = [span.name]
@@ -65,7 +83,10 @@ async def test_a_mutation_is_one_trace_to_the_insights_projection(
     postgres_server, kafka_bootstrap
 ) -> None:
     exporter = InMemorySpanExporter()
-    telemetry = setup_telemetry("observability-test", span_exporter=exporter)
+    reader = InMemoryMetricReader()
+    telemetry = setup_telemetry(
+        "observability-test", span_exporter=exporter, metric_reader=reader
+    )
     try:
         async with running_platform(
             postgres_server, kafka_bootstrap, services=("profiles", "insights")
@@ -87,6 +108,18 @@ async def test_a_mutation_is_one_trace_to_the_insights_projection(
             while not consumed() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             assert consumed(), "insights never projected PersonRegistered"
+
+            # insights' lag report samples the consumer's offset lag now.
+            while time.monotonic() < deadline:
+                lag = await platform.service(
+                    "insights", "GET", "/admin/lag", bearer=admin
+                )
+                assert lag.status_code == 200, lag.text
+                if lag.json()["applied_since_start"] >= 1:
+                    break
+                await asyncio.sleep(0.05)
+            assert lag.json()["consumer_lag_messages"] is not None
+            metrics = exported(reader)
     finally:
         telemetry.shutdown()
 
@@ -130,6 +163,11 @@ async def test_a_mutation_is_one_trace_to_the_insights_projection(
     assert consume.attributes[SERVICE_ATTRIBUTE] == "insights"
     assert consume.attributes["messaging.destination.name"] == "tandem.profiles.v1"
     assert all(s.resource.attributes.get("service.name") for s in spans)
+
+    # The three lags an operator watches are exported, per topic or consumer group.
+    assert metrics["tandem.relay.lag"][("topic", "tandem.profiles.v1")] >= 1
+    assert metrics["tandem.projection.lag"][("consumer", "tandem.insights")] >= 1
+    assert ("consumer", "tandem.insights") in metrics["tandem.consumer.offset_lag"]
 
     # Personal data stays out of traces (the resolver's arguments are not recorded).
     recorded = " ".join(
