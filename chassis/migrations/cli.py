@@ -119,18 +119,17 @@ async def _dispatch(args: argparse.Namespace, engine: AsyncEngine, url: str) -> 
     service: str = args.service
     if args.command == "upgrade":
         outcome = await upgrade(engine, service, args.to)
+        before = outcome.before
         if outcome.stamped:
             _say(
                 f"{service}: tables predate migrations; stamped at baseline "
                 f"{outcome.stamped}"
             )
-        if outcome.changed:
-            _say(
-                f"{service}: upgraded {describe(outcome.before)} -> "
-                f"{describe(outcome.after)}"
-            )
+            before = (outcome.stamped,)
+        if before != outcome.after:
+            _say(f"{service}: upgraded {describe(before)} -> {describe(outcome.after)}")
         else:
-            _say(f"{service}: already at {describe(outcome.after)}")
+            _say(f"{service}: at {describe(outcome.after)}, nothing to run")
         return OK
     if args.command == "downgrade":
         outcome = await downgrade(engine, service, args.to)

@@ -153,6 +153,10 @@ def test_bad_input_gets_a_clear_error_and_exit_2(
     assert cli(["upgrade", "--service", "profiles", "--database-url", sqlite]) == 2
     assert "PostgreSQL only" in capsys.readouterr().err
 
+    nobody = "postgresql://tandem@127.0.0.1:1/tandem"
+    assert cli(["current", "--service", "insights", "--database-url", nobody]) == 2
+    assert "cannot use the database at" in capsys.readouterr().err
+
 
 async def test_database_from_an_older_start_is_stamped_not_broken(
     engine: AsyncEngine, database_url: str
@@ -183,10 +187,9 @@ async def test_replicas_starting_together_take_turns(
     engine: AsyncEngine, database_url: str
 ) -> None:
     # Hold the lock as if a first replica were migrating; two more start meanwhile.
+    key = lock_key("sessions")
     async with engine.connect() as holder:
-        await holder.execute(
-            text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("sessions")}
-        )
+        await holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
         replicas = [
             run_cli(database_url, "upgrade", "--service", "sessions") for _ in "ab"
         ]
@@ -198,14 +201,13 @@ async def test_replicas_starting_together_take_turns(
             waiting = await holder.scalar(
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND NOT granted"
-                )
+                    "AND NOT granted AND classid::bigint = :high AND objid::bigint = :low"
+                ),
+                {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
             )
             await asyncio.sleep(0.05)
         assert await current(engine, "sessions") == ()
-        await holder.execute(
-            text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("sessions")}
-        )
+        await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         await holder.commit()
 
     outputs = [p.communicate(timeout=120)[0] for p in replicas]
