@@ -358,34 +358,6 @@ export type RoundQuery = {
         familyName: string | null;
         erased: boolean;
       }>;
-      proposedPairs: {
-        edges: Array<{
-          node: {
-            id: string;
-            status: string;
-            score: number;
-            mentor: {
-              id: string;
-              givenName: string | null;
-              familyName: string | null;
-              erased: boolean;
-            } | null;
-            mentee: {
-              id: string;
-              givenName: string | null;
-              familyName: string | null;
-              erased: boolean;
-            } | null;
-            explanation: Array<{
-              criterion: string;
-              weight: number;
-              value: number;
-              contribution: number;
-              reason: string;
-            }>;
-          };
-        }>;
-      };
     }
   ) | null;
 };
@@ -394,9 +366,54 @@ export type RoundQueryVariables = {
   id: string;
 };
 
-export const RoundDocument = "query Round($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on MatchingRound {\n      ...RoundFields\n    }\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment RoundFields on MatchingRound {\n  id\n  status\n  mode\n  menteeCount\n  mentorCount\n  proposedCount\n  totalScore\n  error\n  progress {\n    phase\n    done\n    total\n  }\n  cohort {\n    id\n    name\n  }\n  pinned {\n    mentee {\n      ...PersonName\n    }\n    mentor {\n      ...PersonName\n    }\n  }\n  unmatched {\n    ...PersonName\n  }\n  proposedPairs(first: 100) {\n    edges {\n      node {\n        id\n        status\n        score\n        mentor {\n          ...PersonName\n        }\n        mentee {\n          ...PersonName\n        }\n        explanation {\n          criterion\n          weight\n          value\n          contribution\n          reason\n        }\n      }\n    }\n  }\n}" as TypedDocument<
+export const RoundDocument = "query Round($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on MatchingRound {\n      ...RoundFields\n    }\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment RoundFields on MatchingRound {\n  id\n  status\n  mode\n  menteeCount\n  mentorCount\n  proposedCount\n  totalScore\n  error\n  progress {\n    phase\n    done\n    total\n  }\n  cohort {\n    id\n    name\n  }\n  pinned {\n    mentee {\n      ...PersonName\n    }\n    mentor {\n      ...PersonName\n    }\n  }\n  unmatched {\n    ...PersonName\n  }\n}" as TypedDocument<
   RoundQuery,
   RoundQueryVariables
+>;
+
+export type RoundPairsQuery = {
+  pairings: {
+    pageInfo: {
+      hasNextPage: boolean;
+      endCursor: string | null;
+    };
+    edges: Array<{
+      node: {
+        id: string;
+        status: string;
+        score: number;
+        mentor: {
+          id: string;
+          givenName: string | null;
+          familyName: string | null;
+          erased: boolean;
+        } | null;
+        mentee: {
+          id: string;
+          givenName: string | null;
+          familyName: string | null;
+          erased: boolean;
+        } | null;
+        explanation: Array<{
+          criterion: string;
+          weight: number;
+          value: number;
+          contribution: number;
+          reason: string;
+        }>;
+      };
+    }>;
+  };
+};
+
+export type RoundPairsQueryVariables = {
+  roundId: string;
+  after?: string | null;
+};
+
+export const RoundPairsDocument = "query RoundPairs($roundId: ID!, $after: String) {\n  pairings(roundId: $roundId, first: 40, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        id\n        status\n        score\n        mentor {\n          ...PersonName\n        }\n        mentee {\n          ...PersonName\n        }\n        explanation {\n          criterion\n          weight\n          value\n          contribution\n          reason\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+  RoundPairsQuery,
+  RoundPairsQueryVariables
 >;
 
 export type StartRoundMutation = {

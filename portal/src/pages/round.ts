@@ -10,15 +10,21 @@ import {
   OpenProposalsDocument,
   RerunRoundDocument,
   RoundDocument,
+  RoundPairsDocument,
   RoundProgressDocument,
   StartRoundDocument,
   type PinInput,
+  type RoundPairsQuery,
   type RoundQuery,
 } from "../generated/graphql";
 import type { Page, PageContext } from "../page";
 
 type Round = Extract<NonNullable<RoundQuery["node"]>, { __typename: "MatchingRound" }>;
-type Pair = Round["proposedPairs"]["edges"][number]["node"];
+type Pair = RoundPairsQuery["pairings"]["edges"][number]["node"];
+interface Loaded {
+  round: Round;
+  pairs: Pair[];
+}
 
 export const roundsPage: Page = async (main, ctx) => {
   const [proposals, { data: cohortData }] = await Promise.all([
@@ -130,9 +136,20 @@ function explanation(p: Pair): HTMLElement {
   );
 }
 
-async function loadRound(id: string): Promise<Round | null> {
-  const { data } = await request(RoundDocument, { id });
-  return data.node?.__typename === "MatchingRound" ? (data.node as Round) : null;
+async function loadRound(id: string): Promise<Loaded | null> {
+  const [{ data }, pairs] = await Promise.all([
+    request(RoundDocument, { id }),
+    all(async (after) => {
+      const { data: page } = await request(RoundPairsDocument, { roundId: id, after });
+      const c = page.pairings;
+      return {
+        items: c.edges.map((e) => e.node),
+        next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null,
+      };
+    }),
+  ]);
+  const round = data.node?.__typename === "MatchingRound" ? (data.node as Round) : null;
+  return round ? { round, pairs } : null;
 }
 
 function progressView(r: { status: string; phase: string; done: number; total: number }): HTMLElement {
@@ -151,8 +168,8 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
   const progress = h("div", {});
   const body = h("div", {});
   const pins: PinInput[] = [];
-  let round = await loadRound(id);
-  if (!round) {
+  let loaded = await loadRound(id);
+  if (!loaded) {
     clear(main, h("h1", {}, "Matching round"), notice("error", "No such round, or you may not see it."));
     return;
   }
@@ -166,7 +183,7 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
       say(`${what} failed: ${error}`, "error");
       return;
     }
-    round = (await loadRound(id)) ?? round;
+    loaded = (await loadRound(id)) ?? loaded;
     draw();
     say(`${what}: done.`);
   };
@@ -182,7 +199,7 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
       if (!p.mentor || !p.mentee) return "the pair's people are not visible";
       const r = (
         await request(ForbidPairDocument, {
-          input: { mentorId: p.mentor.id, menteeId: p.mentee.id, reason, cohortId: round!.cohort?.id ?? null },
+          input: { mentorId: p.mentor.id, menteeId: p.mentee.id, reason, cohortId: loaded!.round.cohort?.id ?? null },
         })
       ).data.forbidPair;
       return r.__typename === "ForbidPairSuccess" ? null : mutationError(r);
@@ -265,9 +282,9 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
   }
 
   function draw(): void {
-    const r = round!;
+    const r = loaded!.round;
+    const pairs = loaded!.pairs;
     clear(progress, progressView({ status: r.status, ...r.progress }));
-    const pairs = r.proposedPairs.edges.map((e) => e.node);
     clear(
       body,
       h(
@@ -310,21 +327,21 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
   clear(
     main,
     h("p", { class: "crumbs" }, h("a", { href: ctx.href("rounds") }, "Matching rounds"), " › this round"),
-    h("h1", {}, `Matching round: ${round.cohort?.name ?? "cohort"}`),
+    h("h1", {}, `Matching round: ${loaded.round.cohort?.name ?? "cohort"}`),
     progress,
     status,
     body,
   );
   draw();
 
-  if (round.status === "running") {
+  if (loaded.round.status === "running") {
     const sub = subscribe(RoundProgressDocument, { roundId: id }, {
       next(data) {
         const u = data.roundProgress;
         clear(progress, progressView(u));
         if (u.status !== "running") {
           void loadRound(id).then((r) => {
-            if (r) round = r;
+            if (r) loaded = r;
             draw();
             say(`The round ${words(u.status)}.`);
           });

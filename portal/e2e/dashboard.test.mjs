@@ -1,0 +1,279 @@
+// The dashboard in a real browser against the demo organisation. Every number the
+// page shows is compared with the same GraphQL document run directly against the API
+// (the dashboard has no second source of truth). Screenshots of each page go to
+// TANDEM_ARTIFACTS. Run: TANDEM_BASE_URL=http://127.0.0.1:8000 npm run e2e
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import {
+  DASHBOARD,
+  chartValues,
+  coordinator,
+  demoFacts,
+  documentOf,
+  graphql,
+  launch,
+  screenshot,
+  signedIn,
+} from "./harness.mjs";
+
+const PAGE_CHARTS = 'figure[data-chart] .chart-canvas';
+
+/** Waits until every chart on the page has drawn (ECharts' `finished`). */
+async function chartsDrawn(page) {
+  const canvases = page.locator(PAGE_CHARTS);
+  await canvases.first().waitFor();
+  const n = await canvases.count();
+  for (let i = 0; i < n; i++) {
+    const figure = page.locator("figure[data-chart]").filter({ has: page.locator(".chart-canvas") }).nth(i);
+    await figure.and(page.locator('[data-rendered="true"]')).waitFor();
+    assert.ok((await figure.locator("svg path").count()) > 0, "the chart drew nothing");
+  }
+  return n;
+}
+
+async function allPages(token, name, field, variables = {}) {
+  const doc = documentOf(name);
+  const out = [];
+  let after = null;
+  do {
+    const data = await graphql(token, doc, { ...variables, after });
+    out.push(...data[field].edges.map((e) => e.node));
+    after = data[field].pageInfo.hasNextPage ? data[field].pageInfo.endCursor : null;
+  } while (after);
+  return out;
+}
+
+describe("programme dashboard", () => {
+  let browser;
+  let who;
+  const facts = demoFacts();
+
+  before(async () => {
+    who = await coordinator();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test("sign-in offers the demo users and keeps the token in the tab only", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(DASHBOARD);
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    if (who.demo) {
+      assert.ok((await page.locator("[data-user]").count()) > 0, "no demo users listed");
+    }
+    await screenshot(page, "01-sign-in");
+    await page.close();
+    const { page: signed, problems } = await signedIn(browser.context, who);
+    const kept = await signed.evaluate(() => [sessionStorage.getItem("tandem.token"), localStorage.length]);
+    assert.equal(kept[0], who.token);
+    assert.equal(kept[1], 0, "nothing is kept beyond the tab");
+    assert.deepEqual(problems, []);
+    await signed.close();
+  });
+
+  test("the overview renders its charts with the API's numbers", async () => {
+    const { page, problems } = await signedIn(browser.context, who);
+    const drawn = await chartsDrawn(page);
+    assert.ok(drawn >= 5, `only ${drawn} charts drawn`);
+    const api = await graphql(who.token, documentOf("Overview"));
+    const ops = api.programmeOperations;
+
+    const participation = await chartValues(page, "participation");
+    assert.equal(participation["Eligible"], ops.participation.eligible);
+    assert.equal(participation["Participants"], ops.participation.participants);
+    assert.equal(participation["Participation rate"], ops.participation.rate);
+
+    const utilisation = await chartValues(page, "utilisation");
+    assert.equal(utilisation["Seats declared"], ops.mentorUtilisation.capacity);
+    assert.equal(utilisation["Active pairings"], ops.mentorUtilisation.active_pairings);
+    assert.equal(utilisation["Utilisation"], ops.mentorUtilisation.rate);
+
+    const total = api.equityReport.total;
+    if (!total.suppressed) {
+      const matching = await chartValues(page, "matching");
+      assert.equal(matching["Matched"], total.matched);
+      assert.equal(matching["Awaiting a match"], total.participants - total.matched);
+      assert.equal(matching["On a waiting list"], ops.waitingList.length);
+      const ttm = await chartValues(page, "time-to-match");
+      assert.equal(ttm["All participants"], total.medianDaysToMatch);
+    }
+
+    const hours = await chartValues(page, "advisor-hours", 1);
+    assert.deepEqual(
+      Object.values(hours).sort(),
+      ops.advisorHours.map((h) => h.hours_logged).sort(),
+    );
+    const fill = await chartValues(page, "cohort-fill");
+    assert.deepEqual(
+      Object.values(fill).sort(),
+      ops.participation.cohorts.map((c) => c.admitted).sort(),
+    );
+    await screenshot(page, "02-overview");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("an at-risk pair is listed with the reasons that fired, and its timeline opens", async () => {
+    const warnings = await allPages(who.token, "EarlyWarnings", "earlyWarnings");
+    const stalled = facts.stalledRelationshipId ?? facts.stalled_relationship_id ?? facts.stalled?.relationshipId;
+    const target = stalled
+      ? warnings.find((w) => w.relationshipId === stalled)
+      : warnings.find((w) => w.state === "at_risk");
+    assert.ok(target, "the API reports no at-risk relationship");
+    assert.equal(target.state, "at_risk");
+    assert.ok(target.reasons.length > 0);
+
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.getByRole("navigation").getByRole("link", { name: "Relationship health" }).click();
+    const row = page.locator(`tr[data-relationship="${target.relationshipId}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute("data-state"), "at_risk");
+    const reasons = await row.locator("[data-reason]").evaluateAll((els) => els.map((e) => e.getAttribute("data-reason")));
+    assert.deepEqual(reasons, target.reasons);
+    await chartsDrawn(page);
+    await screenshot(page, "03-relationship-health");
+
+    await row.getByRole("link", { name: /Timeline/ }).click();
+    await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
+    assert.equal(await page.locator("[data-health]").getAttribute("data-health"), "at_risk");
+    const notes = page.locator('li[data-kind="note"]');
+    const shown = await notes.count();
+    assert.equal(await notes.locator('[data-note="exists"]').count(), shown, "a coordinator sees a note's text");
+    await screenshot(page, "04-relationship-timeline");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("a coordinator approves a proposed pair and the page updates", async () => {
+    const proposals = await allPages(who.token, "OpenProposals", "pairings");
+    const roundId = facts.roundId ?? facts.round_id ?? proposals.find((p) => p.round)?.round.id;
+    assert.ok(roundId, "no round with proposed pairs");
+
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.getByRole("navigation").getByRole("link", { name: "Matching rounds" }).click();
+    await page.locator(`a[data-round="${roundId}"]`).click();
+    const proposed = page.locator('tr[data-pairing][data-status="proposed"]').first();
+    await proposed.waitFor();
+    const pairingId = await proposed.getAttribute("data-pairing");
+    await proposed.locator("details.explain summary").click();
+    assert.ok((await proposed.locator("details.explain tbody tr").count()) > 0, "the score is not explained");
+    await screenshot(page, "05-matching-round");
+
+    await proposed.getByRole("button", { name: /^Approve / }).click();
+    const updated = page.locator(`tr[data-pairing="${pairingId}"]`);
+    await updated.and(page.locator('[data-status="approved"]')).waitFor();
+    assert.equal((await updated.locator(".pair-status").textContent()).trim(), "approved");
+    assert.ok(await updated.getByRole("button", { name: /^Approve / }).isDisabled());
+    const data = await graphql(who.token, "query($id: ID!) { node(id: $id) { ... on Pairing { status } } }", {
+      id: pairingId,
+    });
+    assert.equal(data.node.status, "approved");
+    await screenshot(page, "06-matching-round-approved");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("a suppressed equity group shows as suppressed, never as zero", async () => {
+    const given = facts.suppressedGroup ?? facts.suppressed_group;
+    let dimension = given?.dimension ?? "business_unit";
+    let group = given?.group ?? (typeof given === "string" ? given : null);
+    if (!group) {
+      for (const d of ["business_unit", "level_band", "tenure_band", "geography"]) {
+        const r = await graphql(who.token, documentOf("Equity"), { dimension: d });
+        const hidden = r.equityReport.groups.find((g) => g.suppressed);
+        if (hidden) {
+          dimension = d;
+          group = hidden.group;
+          break;
+        }
+      }
+    }
+    assert.ok(group, "the API reports no suppressed group");
+
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.getByRole("navigation").getByRole("link", { name: "Equity" }).click();
+    await page.getByLabel("Dimension").selectOption(dimension);
+    await page.getByRole("button", { name: "Show" }).click();
+    const row = page.locator(`table[data-table="equity"] tbody tr[data-group="${group}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute("data-suppressed"), "true");
+    const text = (await row.locator("td").allTextContents()).join(" ");
+    assert.match(text, /suppressed/);
+    assert.doesNotMatch(text, /\d/, "a suppressed group shows a number");
+    await chartsDrawn(page);
+    assert.match(await page.locator('figure[data-chart="equity-rates"] .chart-summary').textContent(), new RegExp(`Suppressed: .*${group}`));
+    await screenshot(page, "07-equity");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("the cohort scorecard shows its three perspectives as of a chosen date", async () => {
+    const cohorts = (await graphql(who.token, documentOf("Cohorts"))).cohorts.edges.map((e) => e.node);
+    assert.ok(cohorts.length > 0, "no cohorts");
+    const cohort = cohorts[0];
+    const asOf = new Date().toISOString().slice(0, 10);
+    const api = (await graphql(who.token, documentOf("CohortScorecard"), { cohortId: cohort.id, asOf })).cohortScorecard;
+
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.getByRole("navigation").getByRole("link", { name: "Scorecard" }).click();
+    await page.getByLabel("Cohort").selectOption(cohort.id);
+    await page.getByLabel(/^As of/).fill(asOf);
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator(`[data-as-of="${api.asOf}"]`).waitFor();
+    for (const key of ["skill-growth", "behavioural-change", "business-impact"]) {
+      await page.locator(`figure[data-chart="${key}"]`).waitFor();
+    }
+    await chartsDrawn(page);
+    const skills = await chartValues(page, "skill-growth");
+    assert.equal(skills["Goals set"], api.skillGrowth.goals);
+    assert.equal(skills["Goals at target"], api.skillGrowth.goalsReached);
+    const behaviour = await chartValues(page, "behavioural-change");
+    assert.equal(behaviour["Achieved"], api.behaviouralChange.milestones.achieved);
+    const impact = await chartValues(page, "business-impact");
+    assert.equal(impact["People"], api.businessImpact.participants.people);
+    await screenshot(page, "08-cohort-scorecard");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("mentor impact per quarter exports the figures on screen as CSV", async () => {
+    const quarter = facts.quarter ?? `${new Date().getUTCFullYear()}Q${Math.floor(new Date().getUTCMonth() / 3) + 1}`;
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.goto(`${DASHBOARD}impact?quarter=${quarter}`);
+    const rows = page.locator('table[data-table="mentor-impact"] tbody tr');
+    await page.locator('table[data-table="mentor-impact"]').waitFor();
+    const shown = await rows.count();
+    assert.ok(shown > 0, "no mentors listed");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: `Export ${quarter} as CSV` }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `mentor-impact-${quarter}.csv`);
+    const csv = (await readFile(await download.path(), "utf8")).trim().split("\r\n");
+    assert.equal(csv[0], "quarter,mentor_id,mentor,mentees,sessions_held,sessions_expected,milestones_achieved,mean_rating,ratings,recognitions");
+    assert.equal(csv.length - 1, shown);
+    const first = csv[1].split(",");
+    const api = (await graphql(who.token, documentOf("MentorImpact"), { mentorId: first[1], quarter })).mentorImpact;
+    assert.equal(Number(first[4]), api.sessionsHeld);
+    assert.equal(Number(first[5]), api.sessionsExpected);
+    await screenshot(page, "09-mentor-impact");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("a new round's progress is followed live until it completes", async () => {
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.getByRole("navigation").getByRole("link", { name: "Matching rounds" }).click();
+    await page.getByRole("button", { name: "Start a round" }).click();
+    await page.getByRole("heading", { level: 1, name: /^Matching round:/ }).waitFor();
+    const progress = page.locator(".progress");
+    await progress.and(page.locator(':not([data-status="running"])')).waitFor({ timeout: 60_000 });
+    assert.equal(await progress.getAttribute("data-status"), "completed");
+    await screenshot(page, "10-round-completed");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
