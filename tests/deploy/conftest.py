@@ -1,13 +1,18 @@
-"""Fixtures for the deployment checks: real kustomize, the processes' topics.
+"""Fixtures for the deployment checks: real kustomize and Compose loaders, topics.
 
 ``kustomize`` is the real binary, built once from its Go module into
 ``deploy/k8s/.tools/`` (git-ignored) and reused afterwards; where Go is missing,
 ``kubectl kustomize`` (the same kustomize, built into kubectl) stands in. With
 neither, the tests that render manifests FAIL with what to install.
+
+``composecheck`` (``tests/deploy/composecheck``) is compose-go, the loader of Docker
+Compose itself, built the same way: it does what ``docker compose config`` does,
+without a Docker engine. It needs Go.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -30,6 +35,7 @@ OVERLAYS = ("development", "production")
 KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
 KUSTOMIZE_VERSION = "v5.8.1"
 TOOLS = K8S / ".tools"
+COMPOSECHECK = Path(__file__).resolve().parent / "composecheck"
 
 
 @dataclass(frozen=True)
@@ -45,31 +51,41 @@ class Process:
     dead_letter_topic: str | None = None
 
 
+def _go_build(binary: Path, args: list[str], cwd: Path | None = None) -> None:
+    """Build a Go program into ``binary`` once (scratch folder, then an atomic move:
+    a half-built binary is never mistaken for a finished one)."""
+    go = shutil.which("go")
+    assert go is not None
+    TOOLS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=TOOLS) as scratch:
+        env = {
+            **os.environ,
+            "GOBIN": scratch,
+            "CGO_ENABLED": "0",
+            "GOFLAGS": "-buildvcs=false",
+        }
+        if args[0] == "build":
+            args = ["build", "-o", str(Path(scratch) / binary.name), *args[1:]]
+        done = subprocess.run(
+            [go, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"go {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(scratch) / binary.name, binary)
+
+
 def _kustomize_command() -> list[str]:
     binary = TOOLS / f"kustomize-{KUSTOMIZE_VERSION}" / "kustomize"
     if binary.exists():
         return [str(binary)]
-    go = shutil.which("go")
-    if go is not None:
-        # Build into a scratch folder, then move it in: a half-built binary is never
-        # mistaken for a finished one.
-        TOOLS.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=TOOLS) as scratch:
-            env = {**os.environ, "GOBIN": scratch, "CGO_ENABLED": "0"}
-            done = subprocess.run(
-                [go, "install", f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            if done.returncode != 0:
-                pytest.fail(
-                    f"go install {KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION} failed:\n"
-                    f"{done.stderr[-3000:]}"
-                )
-            binary.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(Path(scratch) / "kustomize", binary)
+    if shutil.which("go") is not None:
+        _go_build(binary, ["install", f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"])
         return [str(binary)]
     kubectl = shutil.which("kubectl")
     if kubectl is not None:
@@ -85,6 +101,24 @@ def _kustomize_command() -> list[str]:
 def kustomize() -> list[str]:
     """The command that runs kustomize (its first use may build it: ~1-2 min)."""
     return _kustomize_command()
+
+
+@pytest.fixture(scope="session")
+def composecheck() -> Path:
+    """compose-go's loader as a command (built on first use: ~20 s with Go)."""
+    sources = sorted(
+        p for p in COMPOSECHECK.iterdir() if p.name in ("go.mod", "go.sum", "main.go")
+    )
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    binary = TOOLS / f"composecheck-{digest[:12]}" / "composecheck"
+    if not binary.exists():
+        if shutil.which("go") is None:
+            pytest.fail(
+                "checking docker-compose.yml with compose-go needs Go "
+                "(tests/deploy/composecheck is built once into deploy/k8s/.tools)"
+            )
+        _go_build(binary, ["build", "."], cwd=COMPOSECHECK)
+    return binary
 
 
 def render(kustomize: list[str], path: Path) -> list[dict[str, Any]]:

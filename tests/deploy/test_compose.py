@@ -1,7 +1,9 @@
 """docker-compose.yml and the images it runs, checked without a Docker engine.
 
-The file is loaded as YAML (anchors and merge keys resolved) and its variables are
-interpolated the way Compose does it, so each check sees what ``docker compose up``
+First compose-go, the loader of Docker Compose itself, loads the file as
+``docker compose config`` would (schema, interpolation, references). Then the file is
+loaded as YAML (anchors and merge keys resolved) and interpolated the way Compose does
+it, checked against compose-go's result, so each check sees what ``docker compose up``
 would run: healthchecks, ordered start-up, secrets that must be given, one image for
 every Tandem process, a migration before each service, the topics the code uses, and
 settings every process accepts in production. The PostgreSQL init script runs against
@@ -11,8 +13,10 @@ the real server of the test session.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,6 +81,43 @@ def raw() -> dict[str, Any]:
 def compose(raw: dict[str, Any]) -> dict[str, Any]:
     """The file as Compose would run it, every secret given."""
     return interpolate(raw, dict(GIVEN))
+
+
+def _composecheck(
+    binary: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binary), str(COMPOSE_FILE)],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_compose_itself_accepts_the_file_and_resolves_it_as_we_do(
+    composecheck: Path, compose: dict[str, Any]
+) -> None:
+    done = _composecheck(composecheck, GIVEN)
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)["services"]
+    assert set(resolved) == set(services(compose))
+    for name, spec in services(compose).items():
+        theirs = resolved[name]
+        assert {k: str(v) for k, v in theirs.get("environment", {}).items()} == {
+            k: str(v) for k, v in spec.get("environment", {}).items()
+        }, name
+        assert theirs.get("command") == spec.get("command"), name
+        assert set(theirs.get("depends_on", {})) == set(spec.get("depends_on", {}))
+
+
+def test_compose_itself_refuses_to_run_without_the_secrets(composecheck: Path) -> None:
+    for secret in SECRETS:
+        env = {k: v for k, v in GIVEN.items() if k != secret}
+        done = _composecheck(composecheck, env)
+        assert done.returncode != 0, secret
+        assert f"required variable {secret} is missing a value" in done.stderr
 
 
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
