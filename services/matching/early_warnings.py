@@ -47,7 +47,7 @@ def calls_for_repairing(level: str, reasons: list[str]) -> bool:
 
 
 def on_early_warning(planning: Planning) -> Handler:
-    async def handle(env: Envelope, _conn: AsyncConnection) -> None:
+    async def handle(env: Envelope, conn: AsyncConnection) -> None:
         level, reasons = env.data.get("level", ""), list(env.data.get("reasons", []))
         if not calls_for_repairing(level, reasons):
             return
@@ -59,6 +59,7 @@ def on_early_warning(planning: Planning) -> Handler:
                 pairing_id,
                 reason,
                 requested_by="insights",
+                connection=conn,
             )
         except TandemError as exc:  # under way already, ended, nobody left
             log.info("no re-pairing for %s on %s: %s", pairing_id, level, exc)

@@ -18,7 +18,7 @@ REASON = "a coordinator resolved an escalation with a request to re-pair"
 
 
 def on_escalation_resolved(planning: Planning) -> Handler:
-    async def handle(env: Envelope, _conn: AsyncConnection) -> None:
+    async def handle(env: Envelope, conn: AsyncConnection) -> None:
         if env.data.get("outcome") != "repair_requested":
             return
         try:
@@ -27,6 +27,7 @@ def on_escalation_resolved(planning: Planning) -> Handler:
                 env.data["relationship_id"],
                 REASON,
                 requested_by="coordinator",
+                connection=conn,
             )
         except TandemError as exc:  # under way already, nobody left, not confirmed
             log.info("no re-pairing for %s: %s", env.data["relationship_id"], exc)

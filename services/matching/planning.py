@@ -248,40 +248,53 @@ class Planning:
         reason: str,
         *,
         requested_by: str | None = None,
+        connection: AsyncConnection | None = None,
     ) -> dict[str, Any]:
         """Ask for a new mentor for a confirmed pairing (coordinator or its mentee);
-        the replacement never repeats a mentor the mentee has had."""
+        the replacement never repeats a mentor the mentee has had.
+
+        ``connection``: work inside the caller's transaction (a consumer's, so the
+        re-pairing commits with the event's offset) and answer ``{"pairing_id"}``.
+        Opening a transaction of its own there would wait on the caller's write lock
+        under SQLite (embedded mode) until the busy timeout."""
         tenant = principal.tenant
+
+        async def decide(conn: AsyncConnection) -> str:
+            current = await self.pairings.pairings.get(
+                pairing_id, tenant, connection=conn
+            )
+            mentee = current.mentee_id
+            is_mentee = principal.subject == mentee
+            if not is_mentee and not principal.has_role(*COORDINATORS):
+                raise Forbidden("only a coordinator or the mentee may re-pair")
+            by = requested_by or ("mentee" if is_mentee else "coordinator")
+            current.request_repairing(reason, by)
+            cohort = current.proposal.cohort_id  # type: ignore[union-attr]
+            if cohort is None:
+                raise MenteeNotInCohort(f"pairing {pairing_id} has no cohort")
+            await serialise(conn, tenant, cohort)
+            if await replacement_open(conn, tenant, pairing_id):
+                raise RepairUnderway(f"pairing {pairing_id} is being re-paired")
+            exclude = await ruled_out(conn, tenant, mentee)
+            exclude.add((mentee, current.mentor_id))
+            pool = await mentee_pool(conn, tenant, cohort, mentee, exclude)
+            best = await self._best(pool, mentee, 1)
+            if not best:
+                raise NoMentorLeft(f"no other mentor in {cohort} can take {mentee}")
+            meta = self.metadata_for(principal)
+            await self.pairings.pairings.save(current, meta, connection=conn)
+            return await self._propose(
+                conn, system_principal(tenant), pool, mentee, best[0],
+                pairing_id, reason,
+            )  # fmt: skip
+
+        if connection is not None:
+            async with connection.begin_nested():  # a refusal leaves nothing behind
+                return {"pairing_id": await decide(connection)}
 
         async def attempt() -> str:
             async with self.engine.begin() as conn:
-                current = await self.pairings.pairings.get(
-                    pairing_id, tenant, connection=conn
-                )
-                mentee = current.mentee_id
-                is_mentee = principal.subject == mentee
-                if not is_mentee and not principal.has_role(*COORDINATORS):
-                    raise Forbidden("only a coordinator or the mentee may re-pair")
-                by = requested_by or ("mentee" if is_mentee else "coordinator")
-                current.request_repairing(reason, by)
-                cohort = current.proposal.cohort_id  # type: ignore[union-attr]
-                if cohort is None:
-                    raise MenteeNotInCohort(f"pairing {pairing_id} has no cohort")
-                await serialise(conn, tenant, cohort)
-                if await replacement_open(conn, tenant, pairing_id):
-                    raise RepairUnderway(f"pairing {pairing_id} is being re-paired")
-                exclude = await ruled_out(conn, tenant, mentee)
-                exclude.add((mentee, current.mentor_id))
-                pool = await mentee_pool(conn, tenant, cohort, mentee, exclude)
-                best = await self._best(pool, mentee, 1)
-                if not best:
-                    raise NoMentorLeft(f"no other mentor in {cohort} can take {mentee}")
-                meta = self.metadata_for(principal)
-                await self.pairings.pairings.save(current, meta, connection=conn)
-                return await self._propose(
-                    conn, system_principal(tenant), pool, mentee, best[0],
-                    pairing_id, reason,
-                )  # fmt: skip
+                return await decide(conn)
 
         new_id = await retrying(attempt)
         return await self.pairings.get(principal, new_id)
