@@ -1,0 +1,117 @@
+"""What the demo planted (``DemoFacts``), kept as ``demo.json`` in the data folder.
+
+The file is also the marker of a seeded folder. Tokens are minted again whenever the
+facts are read back, so an old folder never hands out expired tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chassis.auth.tokens import mint_token
+from chassis.settings import DEFAULT_DEV_SECRET
+
+TENANT = "demo"
+FILE_NAME = "demo.json"
+TOKEN_TTL_S = 24 * 3600
+
+
+def dev_token(subject: str, roles: list[str], tenant: str = TENANT) -> str:
+    """A development bearer token, minted exactly as ``./tandem up`` mints it."""
+    return mint_token(
+        DEFAULT_DEV_SECRET,
+        subject=subject,
+        tenant=tenant,
+        roles=roles,
+        issuer="tandem-dev",
+        audience="tandem",
+        ttl_s=TOKEN_TTL_S,
+    )
+
+
+@dataclass
+class DemoUser:
+    """Someone to sign in as; ``person_id`` is their id in profiles (local id)."""
+
+    name: str
+    person_id: str
+    roles: list[str]
+    token: str
+    title: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """As ``GET /dev/tokens`` lists it."""
+        return {
+            "name": self.name,
+            "personId": self.person_id,
+            "roles": self.roles,
+            "token": self.token,
+            "title": self.title,
+        }
+
+
+@dataclass
+class Person:
+    person_id: str
+    name: str
+
+
+@dataclass
+class DemoFacts:
+    """The planted facts of one seeding (ids are the services' own, local ids)."""
+
+    tenant: str
+    seed: int
+    organisation: str
+    users: list[DemoUser]
+    cohorts: dict[str, str]  # "leadership" / "reverse" → cohort id
+    cohort_names: dict[str, str]
+    rounds: dict[str, str]  # "leadership" (approved) / "reverse" (left proposed)
+    stalled_relationship_id: str
+    stalled_mentor: Person
+    stalled_mentee: Person
+    promoted: Person
+    suppressed_group: dict[str, str]  # {"dimension": …, "value": …}
+    advisors: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def round_id(self) -> str:
+        """The round whose pairs await the coordinator's approval."""
+        return self.rounds["reverse"]
+
+    def user(self, role: str) -> DemoUser:
+        """The first demo user holding ``role``."""
+        return next(u for u in self.users if role in u.roles)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DemoFacts:
+        data = dict(data)
+        data["users"] = [
+            DemoUser(**{**u, "token": dev_token(u["person_id"], u["roles"])})
+            for u in data["users"]
+        ]
+        for key in ("stalled_mentor", "stalled_mentee", "promoted"):
+            data[key] = Person(**data[key])
+        return cls(**data)
+
+    def save(self, data_dir: str | Path) -> Path:
+        path = Path(data_dir) / FILE_NAME
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False))
+        tmp.replace(path)  # whole or absent: the marker never half-written
+        return path
+
+
+def load_facts(data_dir: str | Path) -> DemoFacts | None:
+    """The facts of a seeded folder (fresh tokens), or None when it is not seeded."""
+    path = Path(data_dir) / FILE_NAME
+    if not path.exists():
+        return None
+    return DemoFacts.from_json(json.loads(path.read_text()))

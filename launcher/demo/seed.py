@@ -1,0 +1,486 @@
+"""``seed_demo``: a whole demo organisation, through the platform's public APIs.
+
+Steps (each reported to ``progress(step, done, total)``):
+
+1. competencies, then the HRIS import of 302 people (roles included);
+2. mentor profiles with capacity, intakes, and two cohorts: a leadership cohort
+   (standard) and a reverse-mentoring cohort (senior executives, junior mentors);
+3. three external advisors taken through due diligence and approved;
+4. the leadership cohort's matching round: run, approved by the coordinator,
+   accepted by both sides, so sessions starts the relationships;
+5. months of history per relationship (``history.py``), one pair stalled;
+6. one promotion, by a second HRIS import (level up, effective today), and a
+   re-assessment of some mentees' skills;
+7. the reverse cohort's round: run and left proposed for the coordinator;
+8. wait until insights shows the stalled pair at risk and counts the promotion.
+
+Deterministic for a seed: the same people, pairs' histories and planted facts (ids
+and dates are the services' own and today's).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from launcher.demo import organisation as org
+from launcher.demo.api import Api, SeedFailed, until
+from launcher.demo.facts import TENANT, DemoFacts, DemoUser, Person, dev_token
+from launcher.demo.history import History, Pair
+
+Progress = Callable[[str, int, int], None]
+STEPS = (
+    "competencies",
+    "HRIS import",
+    "mentors and intakes",
+    "cohorts",
+    "advisors",
+    "leadership round",
+    "relationships",
+    "history",
+    "promotion",
+    "reverse-mentoring round",
+    "insights",
+)
+ADVISORS = (
+    ("Helena Vasquez", "Vasquez Advisory", ["strategy", "finance"], "ES"),
+    ("Kwame Mensah", "Mensah Partners", ["change", "culture"], "GH"),
+    ("Ingrid Solberg", "Nordlys Board Services", ["influence", "data_ai"], "NO"),
+)
+ADVISOR_ZONES = {"ES": "Europe/Madrid", "GH": "Africa/Accra", "NO": "Europe/Oslo"}
+
+
+async def seed_demo(
+    client: httpx.AsyncClient, *, seed: int = 7, progress: Progress | None = None
+) -> DemoFacts:
+    """Seed the demo organisation into the platform behind ``client``; its facts."""
+    return await _Seeder(client, seed, progress).run()
+
+
+class _Seeder:
+    def __init__(
+        self, client: httpx.AsyncClient, seed: int, progress: Progress | None
+    ) -> None:
+        self.api = Api(client)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.org = org.organisation(seed)
+        self.report = progress or (lambda _step, _done, _total: None)
+        self.today = datetime.now(UTC).date()
+        self.ids: dict[str, str] = {}  # employee id → person id
+        # Before anyone exists: the HR system's integration and the programme admin.
+        self.admin = dev_token("demo-seeder", ["admin", "coordinator"])
+        self.cohorts: dict[str, str] = {}
+        self.rounds: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+
+    def pid(self, e: org.Employee) -> str:
+        return self.ids[e.employee_id]
+
+    def token(self, e: org.Employee, *roles: str) -> str:
+        return dev_token(self.pid(e), list(roles or e.roles))
+
+    def step(self, name: str, done: int = 1, total: int = 1) -> None:
+        self.report(name, done, total)
+
+    async def run(self) -> DemoFacts:
+        await self.competencies()
+        await self.hris_import()
+        self.coordinator = self.token(self.org.coordinator, "coordinator")
+        await self.mentors_and_intakes()
+        await self.create_cohorts()
+        advisors = await self.advisors()
+        pairs = await self.leadership_round()
+        stalled = pairs[self.rng.randrange(len(pairs))]
+        history = await self.histories(pairs, stalled)
+        promoted = await self.promotion(pairs, stalled)
+        proposed = await self.reverse_round()
+        await self.insights_caught_up(stalled, promoted)
+        self.counts.update(
+            people=len(self.org.people),
+            mentors=len(self.org.mentors),
+            reverse_mentors=len(self.org.reverse_mentors),
+            mentees=len(self.org.mentees) + len(self.org.executives),
+            advisors=len(advisors),
+            cohorts=len(self.cohorts),
+            pairs=len(pairs),
+            proposed_pairs=proposed,
+            sessions_held=history.sessions_held,
+            milestones=history.milestones,
+            feedback=history.feedback,
+            api_calls=self.api.calls,
+        )
+        return self.facts(pairs, stalled, promoted, advisors)
+
+    # -- people --------------------------------------------------------------------
+
+    async def competencies(self) -> None:
+        for n, (cid, name) in enumerate(org.COMPETENCIES, 1):
+            await self.api.post(
+                "/profiles/competencies",
+                self.admin,
+                {"competency_id": cid, "name": name},
+            )
+            self.step("competencies", n, len(org.COMPETENCIES))
+
+    async def hris_import(
+        self, records: list[dict[str, Any]] | None = None, step: str = "HRIS import"
+    ) -> None:
+        records = records or [p.record() for p in self.org.people]
+        key = f"demo-{self.seed}-{len(records)}-{records[0]['employee_id']}"
+        report = await self.api.post(
+            "/profiles/imports",
+            self.admin,
+            {"people": records},
+            params={"wait": "true"},
+            headers={"Idempotency-Key": key},
+        )
+        job = report["job_id"]
+
+        async def finished() -> dict[str, Any] | None:
+            got = await self.api.get(f"/profiles/imports/{job}", self.admin)
+            return got if got["status"] in ("succeeded", "failed") else None
+
+        done = await until(finished, "the HRIS import", 120)
+        if done["status"] != "succeeded" or done["counts"].get("failed"):
+            raise SeedFailed(f"the HRIS import did not succeed: {done}")
+        after = 0
+        while True:
+            page = await self.api.get(
+                f"/profiles/imports/{job}/records", self.admin, after=after, limit=1000
+            )
+            for item in page["items"]:
+                self.ids[item["employee_id"]] = item["person_id"]
+            if not page.get("next"):
+                break
+            after = page["next"]
+        self.step(step, len(records), len(records))
+
+    async def mentors_and_intakes(self) -> None:
+        o = self.org
+        todo = (
+            len(o.mentors) + len(o.reverse_mentors) + len(o.mentees) + len(o.executives)
+        )
+        done = 0
+        for n, mentor in enumerate(o.mentors):
+            await self.mentor_profile(mentor, org.LEADERSHIP, 2 if n % 4 == 0 else 3)
+            done += 1
+            self.step("mentors and intakes", done, todo)
+        for mentor in o.reverse_mentors:
+            await self.mentor_profile(mentor, org.REVERSE, 1)
+            done += 1
+            self.step("mentors and intakes", done, todo)
+        for mentee in o.mentees:
+            await self.intake(mentee, org.LEADERSHIP)
+            done += 1
+            self.step("mentors and intakes", done, todo)
+        for executive in o.executives:
+            await self.intake(executive, org.REVERSE)
+            done += 1
+            self.step("mentors and intakes", done, todo)
+
+    async def mentor_profile(
+        self, e: org.Employee, pool: tuple[str, ...], capacity: int
+    ) -> None:
+        strengths = self.rng.sample(pool, 3)
+        await self.api.put(
+            f"/profiles/people/{self.pid(e)}/mentor-profile",
+            self.coordinator,
+            {
+                "strengths": [
+                    {"competency_id": c, "proficiency": self.rng.randint(4, 5)}
+                    for c in strengths
+                ],
+                "formats": ["one_to_one"],
+                "max_mentees": capacity,
+                "hours_per_month": 2 * capacity + 2,
+                "leadership_style": self.rng.choice(org.STYLES),
+                "availability": [
+                    {"weekday": d, "start": "08:00", "end": "18:00"} for d in range(5)
+                ],
+            },
+        )
+
+    async def intake(
+        self, e: org.Employee, pool: tuple[str, ...], lift: int = 0
+    ) -> None:
+        goals = self.rng.sample(pool, 2)
+        await self.api.put(
+            f"/profiles/people/{self.pid(e)}/intake",
+            self.coordinator,
+            {
+                "goals": [
+                    {"competency_id": c, "current": min(5, 2 + lift), "target": 4}
+                    for c in goals
+                ],
+                "hours_per_month": 4,
+                "preferred_formats": ["one_to_one"],
+                "learning_style": self.rng.choice(org.LEARNING),
+            },
+        )
+
+    async def create_cohorts(self) -> None:
+        o = self.org
+        specs = (
+            ("leadership", "Leadership Accelerator 2027", "standard", o.mentors, o.mentees),
+            ("reverse", "Reverse Mentoring: Digital & Culture", "reverse",
+             o.reverse_mentors, o.executives),
+        )  # fmt: skip
+        todo = sum(len(m) + len(e) for *_, m, e in specs)
+        done = 0
+        for key, name, kind, mentors, mentees in specs:
+            made = await self.api.post(
+                "/profiles/cohorts",
+                self.coordinator,
+                {"name": name, "programme_type": kind, "capacity": len(mentees) + 5},
+            )
+            cohort = made["cohort_id"]
+            self.cohorts[key] = cohort
+            for e, role in [(m, m.roles[0]) for m in mentors] + [
+                (m, "mentee") for m in mentees
+            ]:
+                await self.api.post(
+                    f"/profiles/cohorts/{cohort}/participants",
+                    self.coordinator,
+                    {"person_id": self.pid(e), "role": role},
+                )
+                done += 1
+                self.step("cohorts", done, todo)
+
+    # -- advisors --------------------------------------------------------------------
+
+    async def advisors(self) -> list[str]:
+        ids = []
+        for n, (name, firm, expertise, country) in enumerate(ADVISORS, 1):
+            given, family = name.split(" ", 1)
+            made = await self.api.post(
+                "/advisors/advisors",
+                self.coordinator,
+                {
+                    "name": name,
+                    "email": f"{given.lower()}@{family.lower()}.example",
+                    "organisation": firm,
+                    "expertise_sought": expertise,
+                },
+            )
+            aid = made["advisor_id"]
+            path = f"/advisors/advisors/{aid}"
+            await self.api.post(f"{path}/diligence", self.coordinator)
+            await self.api.put(f"{path}/conflicts", self.coordinator, {})
+            for check in ("background", "conflict_of_interest", "confidentiality",
+                          "compliance"):  # fmt: skip
+                await self.api.put(
+                    f"{path}/checks/{check}",
+                    self.coordinator,
+                    {"status": "passed", "evidence": "Reviewed by Legal"},
+                )
+            await self.api.post(
+                f"{path}/approve",
+                self.coordinator,
+                {
+                    "geography": country,
+                    "time_zone": ADVISOR_ZONES[country],
+                    "languages": ["en"],
+                    "level": 11,
+                    "strengths": [
+                        {"competency_id": c, "proficiency": 5} for c in expertise
+                    ],
+                    "formats": ["one_to_one", "group"],
+                    "max_mentees": 2,
+                    "hours_per_month": 6,
+                },
+            )
+            ids.append(aid)
+            self.step("advisors", n, len(ADVISORS))
+        return ids
+
+    # -- matching ----------------------------------------------------------------------
+
+    async def run_round(self, key: str, mentees: list[org.Employee]) -> dict[str, Any]:
+        """Start the cohort's round once matching has seen every admission."""
+        cohort = self.cohorts[key]
+        last = self.pid(mentees[-1])
+
+        async def seen() -> bool:
+            got = await self.api.client.get(
+                f"/matching/mentees/{last}/suggestions",
+                params={"cohort_id": cohort},
+                headers={"Authorization": f"Bearer {self.coordinator}"},
+            )
+            return got.status_code == 200 and bool(got.json()["suggestions"])
+
+        await until(seen, f"matching to see the {key} cohort")
+        done = await self.api.post(
+            "/matching/rounds",
+            self.coordinator,
+            {"cohort_id": cohort},
+            params={"wait": "true"},
+        )
+        if done.get("status") != "completed":
+            raise SeedFailed(f"the {key} round did not complete: {done}")
+        self.rounds[key] = done["round_id"]
+        return done
+
+    async def proposals(self, key: str) -> list[dict[str, Any]]:
+        return list(
+            await self.api.get(
+                "/matching/pairings",
+                self.coordinator,
+                round_id=self.rounds[key],
+                state="proposed",
+            )
+        )
+
+    async def leadership_round(self) -> list[Pair]:
+        await self.run_round("leadership", self.org.mentees)
+        proposed = await self.proposals("leadership")
+        if len(proposed) != len(self.org.mentees):
+            raise SeedFailed(
+                f"the leadership round proposed {len(proposed)} pairs "
+                f"for {len(self.org.mentees)} mentees"
+            )
+        by_person = {self.pid(e): e for e in self.org.people}
+        # In the people's order, not the ids' (random): the same seed, the same story.
+        proposed.sort(key=lambda p: by_person[p["mentee_id"]].employee_id)
+        slots: dict[str, int] = {}
+        pairs = []
+        for n, pairing in enumerate(proposed, 1):
+            pid = pairing["pairing_id"]
+            await self.api.post(f"/matching/pairings/{pid}/approve", self.coordinator)
+            mentor, mentee = (
+                by_person[pairing["mentor_id"]],
+                by_person[pairing["mentee_id"]],
+            )
+            pair = Pair(
+                relationship_id=pid,
+                mentor_id=self.pid(mentor),
+                mentee_id=self.pid(mentee),
+                mentor_token=self.token(mentor, "mentor"),
+                mentee_token=self.token(mentee, "mentee"),
+                slot=slots.setdefault(mentor.employee_id, 0),
+            )
+            slots[mentor.employee_id] += 1
+            for token in (pair.mentor_token, pair.mentee_token):
+                await self.api.post(f"/matching/pairings/{pid}/accept", token)
+            pairs.append(pair)
+            self.step("leadership round", n, len(proposed))
+        return pairs
+
+    async def reverse_round(self) -> int:
+        await self.run_round("reverse", self.org.executives)
+        proposed = len(await self.proposals("reverse"))
+        self.step("reverse-mentoring round", proposed, proposed)
+        return proposed
+
+    # -- relationships ---------------------------------------------------------------
+
+    async def histories(self, pairs: list[Pair], stalled: Pair) -> History:
+        wanted = {p.relationship_id for p in pairs}
+
+        async def started() -> bool:
+            listed = await self.api.get("/sessions/relationships", self.coordinator)
+            have = wanted & {r["relationship_id"] for r in listed}
+            self.step("relationships", len(have), len(wanted))
+            return have == wanted
+
+        await until(started, "sessions to start every relationship")
+        history = History(self.api, self.rng, self.today)
+        for n, pair in enumerate(pairs):
+            if pair is stalled:
+                await history.stalled(pair)
+            else:
+                await history.thriving(pair)
+            self.step("history", n + 1, len(pairs))
+        return history
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    async def promotion(self, pairs: list[Pair], stalled: Pair) -> Pair:
+        """The HRIS reports one mentee promoted today; a third re-assess their skills."""
+        by_person = {self.pid(e): e for e in self.org.people}
+        candidates = [p for p in pairs if p is not stalled]
+        chosen = candidates[self.rng.randrange(len(candidates))]
+        mentee = by_person[chosen.mentee_id]
+        self.promoted_employee = mentee
+        await self.hris_import(
+            [
+                mentee.record(
+                    level=mentee.level + 1,
+                    title=org.title_for(mentee.level + 1, mentee.function),
+                    effective_on=self.today.isoformat(),
+                )
+            ],
+            step="promotion",
+        )
+        for n, pair in enumerate(candidates[::3]):
+            await self.intake(by_person[pair.mentee_id], org.LEADERSHIP, lift=1)
+            self.step("promotion", n + 1, len(candidates[::3]))
+        return chosen
+
+    async def insights_caught_up(self, stalled: Pair, promoted: Pair) -> None:
+        """Wait until insights has judged the stalled pair and counted the promotion."""
+        sponsor = self.token(self.org.sponsor, "admin", "sponsor")
+
+        async def at_risk() -> bool:
+            got = await self.api.client.get(
+                f"/insights/relationships/{stalled.relationship_id}/health",
+                headers={"Authorization": f"Bearer {sponsor}"},
+            )
+            return got.status_code == 200 and got.json().get("state") == "at_risk"
+
+        async def counted() -> bool:
+            got = await self.api.get(
+                f"/insights/scorecards/mentees/{promoted.mentee_id}", sponsor
+            )
+            return bool(got["impact"]["promoted"])
+
+        await until(at_risk, "insights to flag the stalled pair")
+        self.step("insights", 1, 2)
+        await until(counted, "insights to count the promotion")
+        self.step("insights", 2, 2)
+
+    # -- the facts -------------------------------------------------------------------------
+
+    def facts(
+        self, pairs: list[Pair], stalled: Pair, promoted: Pair, advisors: list[str]
+    ) -> DemoFacts:
+        o = self.org
+        by_person = {self.pid(e): e for e in o.people}
+        mentor = by_person[promoted.mentor_id]
+        mentee = by_person[promoted.mentee_id]
+        executive = o.executives[0]
+
+        def user(e: org.Employee, roles: list[str]) -> DemoUser:
+            return DemoUser(
+                e.name, self.pid(e), roles, dev_token(self.pid(e), roles), e.title
+            )
+
+        return DemoFacts(
+            tenant=TENANT,
+            seed=self.seed,
+            organisation=org.ORG_NAME,
+            users=[
+                user(o.sponsor, ["admin", "sponsor"]),
+                user(o.coordinator, ["coordinator"]),
+                user(mentee, ["mentee"]),
+                user(mentor, ["mentor"]),
+                user(executive, ["mentee"]),
+            ],
+            cohorts=dict(self.cohorts),
+            cohort_names={
+                "leadership": "Leadership Accelerator 2027",
+                "reverse": "Reverse Mentoring: Digital & Culture",
+            },
+            rounds=dict(self.rounds),
+            stalled_relationship_id=stalled.relationship_id,
+            stalled_mentor=Person(stalled.mentor_id, by_person[stalled.mentor_id].name),
+            stalled_mentee=Person(stalled.mentee_id, by_person[stalled.mentee_id].name),
+            promoted=Person(promoted.mentee_id, mentee.name),
+            suppressed_group={"dimension": "business_unit", "value": org.SMALL_UNIT},
+            advisors=advisors,
+            counts=dict(self.counts),
+        )
