@@ -13,9 +13,11 @@ the real server of the test session.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -362,6 +364,29 @@ def test_the_image_runs_unprivileged_from_a_read_only_tree() -> None:
     assert re.search(r"^CMD \[", final, flags=re.M), "a default command"
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "portal/node_modules"} <= set(ignored)
+
+
+def _options(module: str, *args: str) -> set[str]:
+    """The options ``python -m module args --help`` lists."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(re.findall(r"--[a-z][a-z-]*", done.stdout))
+
+
+def test_the_image_commands_are_ones_the_clis_accept() -> None:
+    text = (ROOT / "deploy" / "Dockerfile").read_text()
+    cmd = json.loads(re.findall(r"^CMD (\[.*\])$", text, flags=re.M)[-1])
+    python = cmd.index("python")
+    module, subcommand, *rest = cmd[python + 2 :]
+    used = {a for a in rest if a.startswith("--")}
+    assert used <= _options(module, subcommand), cmd
+    assert "--service" in _options("chassis.migrations", "upgrade")
 
 
 # --------------------------------------------------------------- PostgreSQL init
