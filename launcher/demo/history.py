@@ -39,6 +39,7 @@ class Pair:
     mentor_token: str
     mentee_token: str
     slot: int  # which of the mentor's mentees (keeps the mentor's calendar free)
+    key: str  # the mentee's employee id: seeds the pair's own draws
 
 
 def _weekday(day: date) -> date:
@@ -54,17 +55,17 @@ def _at(day: date, slot: int) -> str:
 class History:
     """Writes a relationship's past: contract, sessions, milestones, feedback."""
 
-    def __init__(self, api: Api, rng: random.Random, today: date) -> None:
+    def __init__(self, api: Api, seed: int, today: date) -> None:
         self.api = api
-        self.rng = rng
+        self.seed = seed
         self.today = today
         self.sessions_held = 0
         self.milestones = 0
         self.feedback = 0
 
-    async def contract(self, p: Pair, every_days: int) -> None:
+    async def contract(self, p: Pair, every_days: int, rng: random.Random) -> None:
         """The mentee drafts the learning contract; both sign it."""
-        first, second = self.rng.sample(OBJECTIVES, 2)
+        first, second = rng.sample(OBJECTIVES, 2)
         rel = f"/sessions/relationships/{p.relationship_id}"
         drafted = await self.api.put(
             f"{rel}/contract",
@@ -94,14 +95,19 @@ class History:
             self.sessions_held += 1
         return str(made["session_id"])
 
+    def rng(self, p: Pair) -> random.Random:
+        """The pair's own draws: the same story whatever order pairs are written in."""
+        return random.Random(f"{self.seed}/{p.key}")
+
     async def thriving(self, p: Pair) -> None:
         """Months of meetings at the agreed rhythm, the last one days ago, one more
         booked; a milestone achieved, another under way; ratings, check-ins, notes."""
-        every = self.rng.choice((14, 14, 21, 28))
-        await self.contract(p, every)
-        months = self.rng.randint(3, 6)
+        rng = self.rng(p)
+        every = rng.choice((14, 14, 21, 28))
+        await self.contract(p, every, rng)
+        months = rng.randint(3, 6)
         count = min(8, months * 30 // every)
-        last = self.rng.randint(2, 9)
+        last = rng.randint(2, 9)
         held: list[str] = []
         for k in reversed(range(count)):
             day = _weekday(self.today - timedelta(days=last + k * every))
@@ -110,30 +116,32 @@ class History:
             p, _weekday(self.today + timedelta(days=every - last + 1)), held=False
         )
         for session_id in held[-3:]:
-            await self.rate(p, session_id, self.rng.choice((4, 4, 5, 5, 3)))
-        await self.milestone(p, 0, achieved=True)
-        await self.milestone(p, 1, achieved=False)
+            await self.rate(p, session_id, rng.choice((4, 4, 5, 5, 3)))
+        await self.milestone(p, 0, rng, achieved=True)
+        await self.milestone(p, 1, rng, achieved=False)
         for months_ago in (2, 1):
-            await self.check_in(p, self.today - timedelta(days=30 * months_ago + 3))
+            day = self.today - timedelta(days=30 * months_ago + 3)
+            await self.check_in(p, day, rng.randint(3, 5))
         await self.api.post(
             f"/sessions/relationships/{p.relationship_id}/notes",
             p.mentee_token,
-            {"kind": "journal", "body": self.rng.choice(JOURNALS)},
+            {"kind": "journal", "body": rng.choice(JOURNALS)},
         )
 
     async def stalled(self, p: Pair) -> None:
         """Two early sessions four months ago, then nothing: the warning case."""
-        await self.contract(p, 14)
+        rng = self.rng(p)
+        await self.contract(p, 14, rng)
         first = await self.session(p, _weekday(self.today - timedelta(days=131)))
         await self.session(p, _weekday(self.today - timedelta(days=117)))
         await self.rate(p, first, 3)
-        milestone = await self.milestone(p, 0, achieved=False)
+        milestone = await self.milestone(p, 0, rng, achieved=False)
         await self.api.post(
             f"/sessions/milestones/{milestone}/status",
             p.mentee_token,
             {"status": "at_risk"},
         )
-        await self.check_in(p, self.today - timedelta(days=110), alignment=2)
+        await self.check_in(p, self.today - timedelta(days=110), 2)
 
     async def rate(self, p: Pair, session_id: str, rating: int) -> None:
         await self.api.post(
@@ -143,8 +151,10 @@ class History:
         )
         self.feedback += 1
 
-    async def milestone(self, p: Pair, objective: int, *, achieved: bool) -> str:
-        due = self.today + timedelta(days=self.rng.randint(20, 120))
+    async def milestone(
+        self, p: Pair, objective: int, rng: random.Random, *, achieved: bool
+    ) -> str:
+        due = self.today + timedelta(days=rng.randint(20, 120))
         made = await self.api.post(
             f"/sessions/relationships/{p.relationship_id}/milestones",
             p.mentee_token,
@@ -171,13 +181,13 @@ class History:
             )
         return milestone_id
 
-    async def check_in(self, p: Pair, day: date, alignment: int = 0) -> None:
+    async def check_in(self, p: Pair, day: date, alignment: int) -> None:
         await self.api.post(
             f"/sessions/relationships/{p.relationship_id}/check-ins",
             p.mentor_token,
             {
                 "kind": "monthly",
-                "alignment": alignment or self.rng.randint(3, 5),
+                "alignment": alignment,
                 "held_on": day.isoformat(),
             },
         )

@@ -20,6 +20,7 @@ and dates are the services' own and today's).
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ STEPS = (
     "reverse-mentoring round",
     "insights",
 )
+HISTORY_WRITERS = 4  # relationships written at once (each one's steps stay in order)
 ADVISORS = (
     ("Helena Vasquez", "Vasquez Advisory", ["strategy", "finance"], "ES"),
     ("Kwame Mensah", "Mensah Partners", ["change", "culture"], "GH"),
@@ -112,7 +114,6 @@ class _Seeder:
             sessions_held=history.sessions_held,
             milestones=history.milestones,
             feedback=history.feedback,
-            api_calls=self.api.calls,
         )
         return self.facts(pairs, stalled, promoted, advisors)
 
@@ -362,6 +363,7 @@ class _Seeder:
                 mentor_token=self.token(mentor, "mentor"),
                 mentee_token=self.token(mentee, "mentee"),
                 slot=slots.setdefault(mentor.employee_id, 0),
+                key=mentee.employee_id,
             )
             slots[mentor.employee_id] += 1
             for token in (pair.mentor_token, pair.mentee_token):
@@ -388,13 +390,21 @@ class _Seeder:
             return have == wanted
 
         await until(started, "sessions to start every relationship")
-        history = History(self.api, self.rng, self.today)
-        for n, pair in enumerate(pairs):
-            if pair is stalled:
-                await history.stalled(pair)
-            else:
-                await history.thriving(pair)
-            self.step("history", n + 1, len(pairs))
+        history = History(self.api, self.seed, self.today)
+        done = 0
+        gate = asyncio.Semaphore(HISTORY_WRITERS)
+
+        async def write(pair: Pair) -> None:
+            nonlocal done
+            async with gate:
+                if pair is stalled:
+                    await history.stalled(pair)
+                else:
+                    await history.thriving(pair)
+            done += 1
+            self.step("history", done, len(pairs))
+
+        await asyncio.gather(*(write(pair) for pair in pairs))
         return history
 
     # -- outcomes ------------------------------------------------------------------------
