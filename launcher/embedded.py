@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 from chassis.messaging import InProcessBus
 from gateway.main import build_app as build_gateway
 from gateway.settings import GatewaySettings
+from launcher.demo.facts import example_variables, load_facts
 from launcher.registry import SERVICES
 
 
@@ -78,6 +79,19 @@ def build_platform(data_dir: str | Path) -> FastAPI:
     async def readyz() -> dict[str, Any]:
         """Readiness of the platform process (each service answers its own /readyz)."""
         return {"status": "ok", "services": {n: f"/{n}/readyz" for n in apps}}
+
+    @platform.get("/dev/tokens")
+    async def dev_tokens() -> dict[str, Any]:
+        """Development only: the seeded demo's users with fresh tokens (sign-in page)."""
+        facts = load_facts(data)
+        if facts is None:
+            raise HTTPException(404, "the demo organisation is not seeded here")
+        return {
+            "tenant": facts.tenant,
+            "users": [user.public() for user in facts.users],
+            # Ready-made GraphQL variables for the GraphiQL examples.
+            "variables": example_variables(facts),
+        }
 
     for name, app in apps.items():
         platform.mount(f"/{name}", app)

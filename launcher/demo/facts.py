@@ -6,6 +6,7 @@ facts are read back, so an old folder never hands out expired tokens.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -107,6 +108,21 @@ class DemoFacts:
         tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False))
         tmp.replace(path)  # whole or absent: the marker never half-written
         return path
+
+
+def global_id(type_name: str, local: str) -> str:
+    """The GraphQL (Relay) id of a service's object: base64 of ``Type:id``."""
+    return base64.b64encode(f"{type_name}:{local}".encode()).decode()
+
+
+def example_variables(facts: DemoFacts) -> dict[str, str]:
+    """Variables that make the GraphiQL examples run against this demo."""
+    return {
+        "cohortId": global_id("Cohort", facts.cohorts["leadership"]),
+        "roundId": global_id("MatchingRound", facts.round_id),
+        "relationshipId": facts.stalled_relationship_id,
+        "menteeId": global_id("Person", facts.promoted.person_id),
+    }
 
 
 def load_facts(data_dir: str | Path) -> DemoFacts | None:
