@@ -64,6 +64,11 @@ _CONNECTION_ERRNOS = {
     errno.EPIPE,
 }
 _DATABASE_PACKAGES = {"asyncpg", "sqlalchemy", "aiosqlite", "psycopg"}
+# SQLSTATEs of a server that is away, not of a bad query: class 08 (connection
+# exception), shutting down or starting up (57P01-57P03), out of connections.
+# SQLAlchemy wraps some of them (asyncpg's "the database system is starting up",
+# raised while connecting) in a bare ``DBAPIError``, whose ``orig`` keeps the code.
+_OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
 
 class InternalError(TandemError):
@@ -93,8 +98,12 @@ def is_database_outage(exc: BaseException) -> bool:
     """
     if isinstance(exc, _SQLALCHEMY_OUTAGES + _DRIVER_OUTAGES):
         return True
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        if state.startswith("08") or state in _OUTAGE_SQLSTATES:
+            return True
     if isinstance(exc, ConnectionRefusedError):
         return True
     if isinstance(exc, OSError) and (
