@@ -8,10 +8,8 @@ needs ``?force=true`` and still changes nothing.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -28,6 +26,7 @@ from chassis.messaging import ConsumerRunner, OutboundMessage
 from chassis.messaging.dead_letters import REPLAY_HEADER, dead_letter_router
 from chassis.messaging.kafka import KafkaTransport
 from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
+from tests.faults.stream import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -37,14 +36,6 @@ def bearer(tenant: str, *roles: Role) -> dict[str, str]:
         DEFAULT_DEV_SECRET, "op-1", tenant, list(roles), "tandem-dev", "tandem"
     )
     return {"authorization": f"Bearer {token}"}
-
-
-async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not before the deadline")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
