@@ -98,9 +98,6 @@ class Stream:
     def sent(self) -> int:
         return self._next
 
-    def markers(self) -> list[str]:
-        return [f"{self.tenant}-{i:04d}" for i in range(self._next)]
-
     async def send(self, marker: str) -> Outcome:
         outcome = Outcome(marker)
         try:

@@ -93,10 +93,10 @@ async def test_nothing_lost_or_doubled_when_the_consumer_and_the_relay_are_kille
     result = await count(running, databases, stream)
     print(result.line("insights and profiles killed -9 and restarted"))
 
+    # Commands the dying writer never answered may have been written (``in_doubt``):
+    # if so, they reached insights too, exactly once (``lost`` and ``duplicates``
+    # count every command profiles stored, answered or not).
     assert_nothing_lost_or_doubled(result)
-    # Commands the dying writer never answered may have been written: if so, they
-    # reached insights too, exactly once (``lost`` and ``duplicates`` cover them).
-    assert result.accepted + result.in_doubt <= result.sent
 
 
 async def test_a_database_restart_fails_requests_cleanly_and_writes_nothing_partial(
