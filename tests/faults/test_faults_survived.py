@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from chassis.auth import Role
+from chassis.messaging import dead_letter_topic
 from tests.faults.conftest import Databases, Fleet
 from tests.faults.stream import (
     INSIGHTS_FACTS,
@@ -28,6 +29,7 @@ from tests.faults.stream import (
     eventually,
     figures,
     person,
+    published,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -180,6 +182,10 @@ async def test_a_poison_event_is_dead_lettered_shown_and_replayed_once_after_the
         detail = (await client.get(f"{letters}/{letter['id']}", headers=admin)).json()
         assert detail["payload"]["person_id"] == person_id
         assert detail["payload"]["function"] == poison
+        on_dead_letter_topic = await published(
+            running.kafka_bootstrap, dead_letter_topic("tandem.insights"), tenant
+        )
+        assert on_dead_letter_topic[letter["event_id"]] == 1
         # Its partition moved on: every later registration was projected.
         for marker in healthy:
             await eventually(
