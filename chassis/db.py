@@ -72,3 +72,16 @@ async def ping(engine: AsyncEngine) -> None:
     """Readiness probe: one round trip to the database."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+# SQLSTATEs meaning "the server cannot serve now", not "the statement is wrong":
+# class 08 (connection exceptions), admin/crash shutdown, cannot connect now (starting
+# up or shutting down), too many connections.
+OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def sqlstate_is_outage(exc: BaseException) -> bool:
+    """True when a driver error's SQLSTATE says the server is unavailable."""
+    orig = getattr(exc, "orig", None)
+    state = str(getattr(orig, "sqlstate", None) or getattr(exc, "sqlstate", "") or "")
+    return state.startswith("08") or state in OUTAGE_SQLSTATES

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chassis.db import sqlstate_is_outage
 from chassis.errors import (
     FieldError,
     ServiceUnavailable,
@@ -68,7 +69,6 @@ _DATABASE_PACKAGES = {"asyncpg", "sqlalchemy", "aiosqlite", "psycopg"}
 # exception), shutting down or starting up (57P01-57P03), out of connections.
 # SQLAlchemy wraps some of them (asyncpg's "the database system is starting up",
 # raised while connecting) in a bare ``DBAPIError``, whose ``orig`` keeps the code.
-_OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
 
 class InternalError(TandemError):
@@ -101,8 +101,7 @@ def is_database_outage(exc: BaseException) -> bool:
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
         if exc.connection_invalidated:
             return True
-        state = str(getattr(exc.orig, "sqlstate", None) or "")
-        if state.startswith("08") or state in _OUTAGE_SQLSTATES:
+        if sqlstate_is_outage(exc):
             return True
     if isinstance(exc, ConnectionRefusedError):
         return True

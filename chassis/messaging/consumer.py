@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
+from chassis.db import is_sqlite, sqlstate_is_outage
 from chassis.envelope import Envelope, MalformedMessage
 from chassis.errors import ConcurrencyConflict
 from chassis.events import UnknownEventType, UnsupportedSchemaVersion
@@ -106,7 +106,7 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return True
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or sqlstate_is_outage(exc):
             return True
         orig = type(exc.orig).__name__ if exc.orig is not None else ""
         return isinstance(exc, (OperationalError, InterfaceError)) and any(

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
 from chassis.http import create_app
 from chassis.http.problems import is_database_outage
+from chassis.messaging.consumer import database_unavailable
 from chassis.settings import ServiceSettings
 
 REFUSALS = [
@@ -63,3 +64,13 @@ async def test_a_server_that_is_away_is_a_503_with_retry_advice(
 def test_a_bad_query_is_not_an_outage() -> None:
     assert not is_database_outage(wrapped(pg.UndefinedTableError("no such table")))
     assert not is_database_outage(wrapped(pg.UniqueViolationError("duplicate key")))
+
+
+@pytest.mark.parametrize("error", REFUSALS, ids=lambda e: type(e).__name__)
+def test_the_consumer_waits_for_the_database_instead_of_dead_lettering(
+    error: Exception,
+) -> None:
+    """The same refusals, met while applying an event, mean "wait for the database",
+    never "the event is bad" (which would dead-letter a good event)."""
+    assert database_unavailable(wrapped(error))
+    assert not database_unavailable(wrapped(pg.UndefinedColumnError("no such column")))
