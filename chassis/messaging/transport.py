@@ -101,4 +101,6 @@ def topic_for(service: str) -> str:
 
 
 def dead_letter_topic(consumer: str) -> str:
-    return f"tandem.{consumer}.dlt"
+    """The dead-letter topic of a consumer group: ``tandem.<service>.dlt`` for the
+    group ``tandem.<service>`` (a group named otherwise gets ``tandem.<group>.dlt``)."""
+    return f"tandem.{consumer.removeprefix('tandem.')}.dlt"
