@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     data = Path(args.data)
+    taken = port_taken(args.host, args.port)
+    if taken:
+        print(
+            f"tandem: cannot listen on {args.host}:{args.port}: {taken}",
+            file=sys.stderr,
+        )
+        return 1
     if args.reset:
         removed = reset(data)
         print(f"tandem: --reset removed {removed} file(s) from {data}", file=sys.stderr)
@@ -89,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why the server could not listen there (checked before touching any data)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def reset(data: Path) -> int:
@@ -118,8 +135,7 @@ async def serve(
     was_fresh = fresh(data)
     serving = asyncio.create_task(server.serve())
     while not server.started:
-        if serving.done():  # e.g. the port is taken: uvicorn said why
-            await serving
+        if serving.done():  # e.g. the port was taken meanwhile: uvicorn said why
             return
         await asyncio.sleep(0.05)
     base = f"http://{args.host}:{args.port}"

@@ -44,6 +44,7 @@ STEPS = (
     "relationships",
     "history",
     "promotion",
+    "skill re-assessments",
     "reverse-mentoring round",
     "insights",
 )
@@ -428,7 +429,7 @@ class _Seeder:
         )
         for n, pair in enumerate(candidates[::3]):
             await self.intake(by_person[pair.mentee_id], org.LEADERSHIP, lift=1)
-            self.step("promotion", n + 1, len(candidates[::3]))
+            self.step("skill re-assessments", n + 1, len(candidates[::3]))
         return chosen
 
     async def insights_caught_up(self, stalled: Pair, promoted: Pair) -> None:
