@@ -11,6 +11,7 @@ import {
   coordinator,
   demoFacts,
   documentOf,
+  globalId,
   graphql,
   launch,
   screenshot,
@@ -91,14 +92,17 @@ describe("programme dashboard", () => {
     assert.equal(utilisation["Active pairings"], ops.mentorUtilisation.active_pairings);
     assert.equal(utilisation["Utilisation"], ops.mentorUtilisation.rate);
 
+    const confirmed = await allPages(who.token, "ConfirmedPairings", "pairings");
+    const matched = new Set(confirmed.map((p) => p.mentee?.id).filter(Boolean)).size;
+    const matching = await chartValues(page, "matching");
+    assert.equal(matching["Matched"], matched);
+    assert.equal(matching["Awaiting a match"], ops.participation.participants - matched);
+    assert.equal(matching["On a waiting list"], ops.waitingList.length);
     const total = api.equityReport.total;
-    if (!total.suppressed) {
-      const matching = await chartValues(page, "matching");
-      assert.equal(matching["Matched"], total.matched);
-      assert.equal(matching["Awaiting a match"], total.participants - total.matched);
-      assert.equal(matching["On a waiting list"], ops.waitingList.length);
-      const ttm = await chartValues(page, "time-to-match");
-      assert.equal(ttm["All participants"], total.medianDaysToMatch);
+    const ttm = await chartValues(page, "time-to-match");
+    assert.equal(ttm["All participants"], total.suppressed ? null : total.medianDaysToMatch);
+    for (const g of api.equityReport.groups) {
+      assert.equal(ttm[g.group], g.suppressed ? null : g.medianDaysToMatch, g.group);
     }
 
     const hours = await chartValues(page, "advisor-hours", 1);
@@ -118,7 +122,7 @@ describe("programme dashboard", () => {
 
   test("an at-risk pair is listed with the reasons that fired, and its timeline opens", async () => {
     const warnings = await allPages(who.token, "EarlyWarnings", "earlyWarnings");
-    const stalled = facts.stalledRelationshipId ?? facts.stalled_relationship_id ?? facts.stalled?.relationshipId;
+    const stalled = facts.stalled_relationship_id;
     const target = stalled
       ? warnings.find((w) => w.relationshipId === stalled)
       : warnings.find((w) => w.state === "at_risk");
@@ -139,17 +143,29 @@ describe("programme dashboard", () => {
     await row.getByRole("link", { name: /Timeline/ }).click();
     await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
     assert.equal(await page.locator("[data-health]").getAttribute("data-health"), "at_risk");
-    const notes = page.locator('li[data-kind="note"]');
-    const shown = await notes.count();
-    assert.equal(await notes.locator('[data-note="exists"]').count(), shown, "a coordinator sees a note's text");
     await screenshot(page, "04-relationship-timeline");
+
+    // A pair that keeps a journal: the coordinator sees that each note exists, and
+    // nothing of what it says.
+    const states = await allPages(who.token, "HealthStates", "relationshipHealths");
+    const other = states.find((s) => s.relationshipId !== target.relationshipId);
+    assert.ok(other, "the demo has one relationship only");
+    await page.goto(`${DASHBOARD}relationships/${encodeURIComponent(other.relationshipId)}`);
+    await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
+    const notes = page.locator('li[data-kind="note"]');
+    assert.ok((await notes.count()) > 0, "no note in the timeline");
+    assert.equal(await notes.locator('[data-note="exists"]').count(), await notes.count(), "a coordinator sees a note's text");
+    assert.match(await notes.first().textContent(), /its text is not shown to you/);
+    await screenshot(page, "04b-relationship-timeline-notes");
     assert.deepEqual(problems, []);
     await page.close();
   });
 
   test("a coordinator approves a proposed pair and the page updates", async () => {
     const proposals = await allPages(who.token, "OpenProposals", "pairings");
-    const roundId = facts.roundId ?? facts.round_id ?? proposals.find((p) => p.round)?.round.id;
+    // The demo leaves its reverse-mentoring round proposed (facts hold local ids).
+    const planted = facts.rounds?.reverse;
+    const roundId = planted ? globalId("MatchingRound", planted) : proposals.find((p) => p.round)?.round.id;
     assert.ok(roundId, "no round with proposed pairs");
 
     const { page, problems } = await signedIn(browser.context, who);
@@ -179,7 +195,7 @@ describe("programme dashboard", () => {
   test("a suppressed equity group shows as suppressed, never as zero", async () => {
     const given = facts.suppressedGroup ?? facts.suppressed_group;
     let dimension = given?.dimension ?? "business_unit";
-    let group = given?.group ?? (typeof given === "string" ? given : null);
+    let group = given?.value ?? given?.group ?? null;
     if (!group) {
       for (const d of ["business_unit", "level_band", "tenure_band", "geography"]) {
         const r = await graphql(who.token, documentOf("Equity"), { dimension: d });
@@ -264,15 +280,55 @@ describe("programme dashboard", () => {
     await page.close();
   });
 
-  test("a new round's progress is followed live until it completes", async () => {
+  test("pin a pair and re-run, forbid a pair, then a new round followed live", async () => {
+    const planted = facts.rounds?.reverse;
+    const proposals = await allPages(who.token, "OpenProposals", "pairings");
+    const roundId = planted ? globalId("MatchingRound", planted) : proposals.find((p) => p.round)?.round.id;
+    assert.ok(roundId, "no round with proposed pairs");
     const { page, problems } = await signedIn(browser.context, who);
-    await page.getByRole("navigation").getByRole("link", { name: "Matching rounds" }).click();
+    await page.goto(`${DASHBOARD}rounds/${encodeURIComponent(roundId)}`);
+    const cells = async (row) => ({
+      mentee: (await row.locator(":scope > th").textContent()).trim(),
+      mentor: (await row.locator(":scope > td").first().textContent()).trim(),
+    });
+
+    // Pin: the re-run (a new round) keeps the pinned pair.
+    const first = page.locator('tr[data-pairing][data-status="proposed"]').first();
+    await first.waitFor();
+    const pinned = await cells(first);
+    await first.getByRole("button", { name: /^Pin / }).click();
+    await page.getByRole("button", { name: /^Re-run the round keeping 1 pin/ }).click();
+    await page.waitForURL((url) => !url.pathname.endsWith(encodeURIComponent(roundId)));
+    await page.locator('.progress[data-status="completed"]').waitFor({ timeout: 60_000 });
+    await page.getByText(`${pinned.mentee} → ${pinned.mentor}`).waitFor();
+    await screenshot(page, "10-round-rerun-with-pin");
+
+    // Forbid: the pair's proposal is withdrawn.
+    const row = page.locator('tr[data-pairing][data-status="proposed"]').last();
+    await row.waitFor();
+    const pairingId = await row.getAttribute("data-pairing");
+    const forbidden = await cells(row);
+    await row.getByRole("button", { name: /^Forbid / }).click();
+    await row.getByLabel("Reason").fill("Same reporting line");
+    await row.getByRole("button", { name: "Forbid this pair" }).click();
+    await page.locator(`tr[data-pairing="${pairingId}"][data-status="withdrawn"]`).waitFor();
+
+    // A new round for the cohort, followed through the roundProgress subscription:
+    // the mentee whose pair was forbidden is never proposed that mentor again.
+    await page.getByRole("link", { name: "Matching rounds" }).first().click();
+    if (facts.cohorts?.reverse) {
+      await page.getByLabel("Cohort").selectOption(globalId("Cohort", facts.cohorts.reverse));
+    }
     await page.getByRole("button", { name: "Start a round" }).click();
     await page.getByRole("heading", { level: 1, name: /^Matching round:/ }).waitFor();
-    const progress = page.locator(".progress");
-    await progress.and(page.locator(':not([data-status="running"])')).waitFor({ timeout: 60_000 });
-    assert.equal(await progress.getAttribute("data-status"), "completed");
-    await screenshot(page, "10-round-completed");
+    await page.locator('.progress[data-status="completed"]').waitFor({ timeout: 60_000 });
+    const again = page
+      .locator("tr[data-pairing]")
+      .filter({ has: page.getByRole("rowheader", { name: forbidden.mentee, exact: true }) });
+    for (const r of await again.all()) {
+      assert.notEqual((await cells(r)).mentor, forbidden.mentor, "a forbidden pair was proposed");
+    }
+    await screenshot(page, "11-round-completed");
     assert.deepEqual(problems, []);
     await page.close();
   });

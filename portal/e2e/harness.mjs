@@ -126,6 +126,9 @@ export async function signedIn(context, who) {
   return { page, problems };
 }
 
+/** The Relay global id of a service's own id. */
+export const globalId = (type, local) => Buffer.from(`${type}:${local}`).toString("base64");
+
 export const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export async function screenshot(page, name) {

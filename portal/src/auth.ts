@@ -28,6 +28,7 @@ export interface DemoUser {
   personId: string | null;
   roles: string[];
   token: string;
+  title?: string;
 }
 
 /** The demo organisation's users, when the platform was seeded (else null). */

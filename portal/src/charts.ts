@@ -28,6 +28,8 @@ export type ChartOption = echarts.EChartsCoreOption;
 /** Colours with at least 4.5:1 contrast on white. */
 export const PALETTE = ["#1f5fa8", "#b4460c", "#2e7031", "#6b4fa0", "#a61b4a", "#4b5563"];
 
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif';
+
 const live = new Set<echarts.ECharts>();
 const observers = new Set<ResizeObserver>();
 
@@ -81,7 +83,8 @@ export function chart(spec: ChartSpec): HTMLElement {
       color: PALETTE,
       aria: { enabled: true },
       animation: false,
-      textStyle: { fontFamily: "inherit", color: "#1f2933" },
+      // A concrete family: ECharts measures text with it (``inherit`` mismeasures).
+      textStyle: { fontFamily: FONT, color: "#1f2933" },
       tooltip: { trigger: "item" },
       ...spec.option,
     });
@@ -95,8 +98,11 @@ export function chart(spec: ChartSpec): HTMLElement {
 export function bars(
   categories: string[],
   series: { name: string; values: (number | null)[]; stack?: string }[],
-  opts: { horizontal?: boolean; percent?: boolean } = {},
+  opts: { horizontal?: boolean; percent?: boolean; decimals?: number } = {},
 ): ChartOption {
+  const digits = opts.decimals ?? 2;
+  const label = (v: number) =>
+    opts.percent ? `${Math.round(v * 100)}%` : String(Math.round(v * 10 ** digits) / 10 ** digits);
   const valueAxis = {
     type: "value",
     axisLabel: opts.percent ? { formatter: (v: number) => `${Math.round(v * 100)}%` } : {},
@@ -108,7 +114,7 @@ export function bars(
   };
   return {
     tooltip: { trigger: "axis" },
-    legend: series.length > 1 ? { top: 0 } : undefined,
+    legend: series.length > 1 ? { top: 0, itemGap: 16 } : undefined,
     grid: { left: 8, right: 16, top: series.length > 1 ? 32 : 12, bottom: 8, containLabel: true },
     xAxis: opts.horizontal ? valueAxis : categoryAxis,
     yAxis: opts.horizontal ? categoryAxis : valueAxis,
@@ -117,7 +123,11 @@ export function bars(
       name: s.name,
       stack: s.stack,
       data: s.values,
-      label: { show: true, position: s.stack ? "inside" : opts.horizontal ? "right" : "top" },
+      label: {
+        show: true,
+        position: s.stack ? "inside" : opts.horizontal ? "right" : "top",
+        formatter: (p: { value: number | null }) => (p.value === null ? "" : label(p.value)),
+      },
     })),
   };
 }

@@ -63,6 +63,7 @@ app.append(
 );
 
 let leaving: (() => void)[] = [];
+let visits = 0;
 
 export function href(path: string): string {
   return BASE + path.replace(/^\//, "");
@@ -142,29 +143,35 @@ async function render(): Promise<void> {
   renderChrome(route.nav);
   document.title = `${route.title} · Tandem`;
   const params = path.match(route.pattern)!.slice(1).map((p) => decodeURIComponent(p ?? ""));
+  // Each visit renders into its own element: a slow page that finishes after the
+  // reader has moved on writes into a detached element, never over the new page.
+  const visit = ++visits;
+  const root = h("div", { class: "page" });
   const ctx: PageContext = {
     params,
     query: new URLSearchParams(window.location.search),
     navigate,
     href,
-    onLeave: (stop) => leaving.push(stop),
+    onLeave: (stop) => (visit === visits ? leaving.push(stop) : stop()),
   };
-  clear(main, h("h1", {}, route.title), h("p", { class: "loading", role: "status" }, "Loading…"));
+  clear(root, h("h1", {}, route.title), h("p", { class: "loading", role: "status" }, "Loading…"));
+  clear(main, root);
   main.setAttribute("aria-busy", "true");
   try {
-    await route.page(main, ctx);
+    await route.page(root, ctx);
   } catch (err) {
+    if (visit !== visits) return;
     if (err instanceof ApiError && err.code === "Unauthenticated") {
       signOut();
       navigate("signin", true);
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
-    clear(main, h("h1", {}, route.title), notice("error", `This page could not be loaded: ${message}`));
+    clear(root, h("h1", {}, route.title), notice("error", `This page could not be loaded: ${message}`));
   } finally {
-    main.removeAttribute("aria-busy");
+    if (visit === visits) main.removeAttribute("aria-busy");
   }
-  main.focus({ preventScroll: true });
+  if (visit === visits) main.focus({ preventScroll: true });
 }
 
 // Same-origin links inside the dashboard are handled here, not by a page load.

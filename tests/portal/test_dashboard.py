@@ -48,19 +48,22 @@ SCENARIOS = {
     "scorecard": "the cohort scorecard shows its three perspectives as of a "
     "chosen date",
     "impact": "mentor impact per quarter exports the figures on screen as CSV",
-    "live-round": "a new round's progress is followed live until it completes",
+    "pin-forbid-live-round": "pin a pair and re-run, forbid a pair, then a new "
+    "round followed live",
 }
 SCREENSHOTS = (
     "01-sign-in",
     "02-overview",
     "03-relationship-health",
     "04-relationship-timeline",
+    "04b-relationship-timeline-notes",
     "05-matching-round",
     "06-matching-round-approved",
     "07-equity",
     "08-cohort-scorecard",
     "09-mentor-impact",
-    "10-round-completed",
+    "10-round-rerun-with-pin",
+    "11-round-completed",
 )
 SETUP_HINT = (
     "install Node.js >= 20.19 with npm, and run deploy/bootstrap.sh (it installs "

@@ -284,6 +284,31 @@ export const OverviewDocument = "query Overview {\n  programmeOperations {\n    
   OverviewQueryVariables
 >;
 
+export type ConfirmedPairingsQuery = {
+  pairings: {
+    pageInfo: {
+      hasNextPage: boolean;
+      endCursor: string | null;
+    };
+    edges: Array<{
+      node: {
+        mentee: {
+          id: string;
+        } | null;
+      };
+    }>;
+  };
+};
+
+export type ConfirmedPairingsQueryVariables = {
+  after?: string | null;
+};
+
+export const ConfirmedPairingsDocument = "query ConfirmedPairings($after: String) {\n  pairings(status: \"confirmed\", first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        mentee {\n          id\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
+  ConfirmedPairingsQuery,
+  ConfirmedPairingsQueryVariables
+>;
+
 export type OpenProposalsQuery = {
   pairings: {
     pageInfo: {

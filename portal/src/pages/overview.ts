@@ -1,6 +1,6 @@
 // Programme overview: participation, matched / waiting, time to match, mentor
 // utilisation, advisor hours vs contracts and cohort fill — one query, as charts.
-import { request } from "../api";
+import { all, request } from "../api";
 import { bars, chart } from "../charts";
 import {
   clear,
@@ -14,7 +14,11 @@ import {
   table,
   value,
 } from "../dom";
-import { OverviewDocument, type OverviewQuery } from "../generated/graphql";
+import {
+  ConfirmedPairingsDocument,
+  OverviewDocument,
+  type OverviewQuery,
+} from "../generated/graphql";
 import type { Page } from "../page";
 
 interface CohortFill {
@@ -62,33 +66,24 @@ function participation(ops: OverviewQuery["programmeOperations"]): HTMLElement {
   });
 }
 
-function matching(data: OverviewQuery, waiting: Partial<Waiting>): HTMLElement {
-  const total = data.equityReport.total;
+function matching(participants: number, matched: number, waiting: Partial<Waiting>): HTMLElement {
   const queued = waiting.length ?? 0;
-  if (total.suppressed || total.matched === null || total.participants === null) {
-    return h(
-      "figure",
-      { class: "chart", "data-chart": "matching" },
-      h("figcaption", {}, "Matched and waiting"),
-      h("p", {}, "Programme totals are ", suppressedBadge(), " (too few people to show)."),
-      table("Waiting list", ["Measure", "People"], [["On a waiting list", value(queued, count(queued))]]),
-    );
-  }
-  const awaiting = Math.max(total.participants - total.matched, 0);
+  const awaiting = Math.max(participants - matched, 0);
   return chart({
     key: "matching",
     title: "Matched and waiting",
-    summary: `${count(total.matched)} participants are matched, ${count(awaiting)} await a match and ${count(queued)} are on a cohort waiting list.`,
+    summary: `${count(matched)} participants are matched, ${count(awaiting)} await a match and ${count(queued)} are on a cohort waiting list.`,
     option: {
       tooltip: { trigger: "item" },
       legend: { bottom: 0 },
       series: [
         {
           type: "pie",
-          radius: ["40%", "70%"],
-          label: { formatter: "{b}: {c}" },
+          radius: ["38%", "62%"],
+          center: ["50%", "45%"],
+          label: { formatter: "{c}" },
           data: [
-            { name: "Matched", value: total.matched },
+            { name: "Matched", value: matched },
             { name: "Awaiting a match", value: awaiting },
             { name: "On a waiting list", value: queued },
           ],
@@ -96,7 +91,7 @@ function matching(data: OverviewQuery, waiting: Partial<Waiting>): HTMLElement {
       ],
     },
     data: table("Matched and waiting", ["Measure", "People"], [
-      ["Matched", value(total.matched, count(total.matched))],
+      ["Matched", value(matched, count(matched))],
       ["Awaiting a match", value(awaiting, count(awaiting))],
       ["On a waiting list", value(queued, count(queued))],
       ["Mean days on the waiting list", value(waiting.mean_age_days, num(waiting.mean_age_days))],
@@ -108,24 +103,34 @@ function timeToMatch(data: OverviewQuery): HTMLElement {
   const eq = data.equityReport;
   const shown = eq.groups.filter((g) => !g.suppressed && g.medianDaysToMatch !== null);
   const median = eq.total.suppressed ? null : eq.total.medianDaysToMatch;
+  // The largest unit in which the longest median is at least 2.
+  const longest = Math.max(0, ...shown.map((g) => g.medianDaysToMatch ?? 0), median ?? 0);
+  const units = [
+    ["days", 1],
+    ["hours", 24],
+    ["minutes", 24 * 60],
+    ["seconds", 24 * 3600],
+  ] as const;
+  const [unit, per] = units.find(([, f]) => longest * f >= 2) ?? units[3];
+  const inUnit = (days: number | null) => (days === null ? "—" : `${num(days * per)} ${unit}`);
   return chart({
     key: "time-to-match",
-    title: "Time to match (median days, by business unit)",
+    title: `Time to match (median ${unit}, by business unit)`,
     summary:
       median === null
-        ? "The programme median time to match is not available."
-        : `Participants wait ${num(median)} days for their first confirmed match (median).`,
+        ? `The programme-wide median is suppressed; ${shown.length} business units are shown.`
+        : `Participants wait ${inUnit(median)} for their first confirmed match (median).`,
     option: bars(
       shown.map((g) => g.group),
-      [{ name: "Median days", values: shown.map((g) => g.medianDaysToMatch) }],
+      [{ name: `Median ${unit}`, values: shown.map((g) => (g.medianDaysToMatch ?? 0) * per) }],
       { horizontal: true },
     ),
     height: Math.max(160, 40 + 28 * shown.length),
-    data: table("Median days to match", ["Business unit", "Median days"], [
-      ["All participants", eq.total.suppressed ? suppressedBadge() : value(median, num(median))],
+    data: table("Median time to match (raw values in days)", ["Business unit", "Median"], [
+      ["All participants", eq.total.suppressed ? suppressedBadge() : value(median, inUnit(median))],
       ...eq.groups.map((g) => [
         g.group,
-        g.suppressed ? suppressedBadge() : value(g.medianDaysToMatch, num(g.medianDaysToMatch)),
+        g.suppressed ? suppressedBadge() : value(g.medianDaysToMatch, inUnit(g.medianDaysToMatch)),
       ]),
     ]),
   });
@@ -146,7 +151,8 @@ function utilisation(u: Partial<Utilisation>): HTMLElement {
           progress: { show: true, width: 14 },
           axisLine: { lineStyle: { width: 14 } },
           axisLabel: { distance: 18 },
-          detail: { formatter: "{value}%", fontSize: 22, offsetCenter: [0, "60%"] },
+          title: { show: false },
+          detail: { formatter: "{value}%", fontSize: 22, offsetCenter: [0, "70%"] },
           data: [{ value: rate === null ? 0 : Math.round(rate * 1000) / 10, name: "seats used" }],
         },
       ],
@@ -218,7 +224,18 @@ function cohortFill(data: OverviewQuery, cohorts: CohortFill[]): HTMLElement {
 }
 
 export const overviewPage: Page = async (main) => {
-  const { data, errors } = await request(OverviewDocument);
+  const [{ data, errors }, confirmed] = await Promise.all([
+    request(OverviewDocument),
+    all(async (after) => {
+      const { data: page } = await request(ConfirmedPairingsDocument, { after });
+      const c = page.pairings;
+      return {
+        items: c.edges.map((e) => e.node.mentee?.id ?? null),
+        next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null,
+      };
+    }),
+  ]);
+  const matched = new Set(confirmed.filter((id): id is string => id !== null)).size;
   const ops = data.programmeOperations;
   const waiting = asObject<Waiting>(ops.waitingList);
   clear(
@@ -230,7 +247,7 @@ export const overviewPage: Page = async (main) => {
       "div",
       { class: "grid" },
       participation(ops),
-      matching(data, waiting),
+      matching(ops.participation.participants, matched, waiting),
       timeToMatch(data),
       utilisation(asObject<Utilisation>(ops.mentorUtilisation)),
       advisorHours(data, asList<Hours>(ops.advisorHours)),

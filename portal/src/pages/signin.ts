@@ -54,6 +54,7 @@ export const signInPage: Page = async (main, ctx) => {
                   onclick: () => void use(u.token, u.name),
                 },
                 h("strong", {}, u.name),
+                u.title ? h("span", { class: "roles" }, u.title) : null,
                 h("span", { class: "roles" }, u.roles.map(words).join(", ")),
               ),
             ),
