@@ -110,6 +110,7 @@ export function bars(
   const categoryAxis = {
     type: "category",
     data: categories,
+    inverse: Boolean(opts.horizontal), // first category on top, as in the table
     axisLabel: { interval: 0, width: 110, overflow: "truncate" },
   };
   return {

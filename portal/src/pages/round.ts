@@ -274,7 +274,7 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
               draw();
             },
           },
-          pinned ? "Pinned" : "Pin",
+          "Pin",
         ),
         forbidForm,
       ),

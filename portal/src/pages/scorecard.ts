@@ -71,7 +71,7 @@ function impact(card: Card): HTMLElement {
   return chart({
     key: "business-impact",
     title: "Business impact",
-    summary: `Of ${count(p.people)} participants, ${count(p.promoted)} were promoted (${pct(p.promotionRate)}), ${count(p.roleExpanded)} expanded their role and retention is ${pct(p.retentionRate)}${
+    summary: `Of ${count(p.people)} participants, ${count(p.promoted)} ${p.promoted === 1 ? "was" : "were"} promoted (${pct(p.promotionRate)}), ${count(p.roleExpanded)} expanded their role and retention is ${pct(p.retentionRate)}${
       c ? `; the comparison group: ${pct(c.promotionRate)} promoted` : ""
     }.`,
     option,
