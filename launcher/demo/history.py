@@ -3,7 +3,9 @@
 Relationships start when their pairing is confirmed (today), but the sessions
 service records when a session was held, the day of a check-in and a milestone's due
 date as given: sessions are scheduled and held on past dates, so insights sees
-months of meetings (mentor impact per quarter, days since the last session).
+months of meetings (mentor impact per quarter, days since the last session). They
+are written newest first, so no thriving pair ever looks stalled on the way: a
+warning, once raised, puts a re-pairing on the coordinator's desk.
 """
 
 from __future__ import annotations
@@ -108,14 +110,14 @@ class History:
         months = rng.randint(3, 6)
         count = min(8, months * 30 // every)
         last = rng.randint(2, 9)
-        held: list[str] = []
-        for k in reversed(range(count)):
+        held: list[str] = []  # newest first: the pair never looks stalled meanwhile
+        for k in range(count):
             day = _weekday(self.today - timedelta(days=last + k * every))
             held.append(await self.session(p, day))
         await self.session(
             p, _weekday(self.today + timedelta(days=every - last + 1)), held=False
         )
-        for session_id in held[-3:]:
+        for session_id in reversed(held[:3]):
             await self.rate(p, session_id, rng.choice((4, 4, 5, 5, 3)))
         await self.milestone(p, 0, rng, achieved=True)
         await self.milestone(p, 1, rng, achieved=False)
@@ -132,8 +134,8 @@ class History:
         """Two early sessions four months ago, then nothing: the warning case."""
         rng = self.rng(p)
         await self.contract(p, 14, rng)
-        first = await self.session(p, _weekday(self.today - timedelta(days=131)))
         await self.session(p, _weekday(self.today - timedelta(days=117)))
+        first = await self.session(p, _weekday(self.today - timedelta(days=131)))
         await self.rate(p, first, 3)
         milestone = await self.milestone(p, 0, rng, achieved=False)
         await self.api.post(

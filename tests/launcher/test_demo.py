@@ -1,0 +1,272 @@
+"""The demo organisation ``./tandem up`` seeds (embedded mode: SQLite, in-process bus).
+
+Seeded once for the module, as a new user's first ``./tandem up`` does, then asked
+what a coordinator would look at first: the stalled pair among the early warnings,
+the promotion in the business impact, the suppressed small group, the GraphiQL
+examples, and the sign-in tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from gateway.graphiql import EXAMPLES
+from launcher import cli
+from launcher.demo import STEPS, DemoFacts, load_facts, seed_demo
+from launcher.demo.facts import example_variables
+from launcher.embedded import build_platform
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@dataclass
+class Demo:
+    app: Any
+    client: httpx.AsyncClient
+    facts: DemoFacts
+    data: Path
+    steps: list[tuple[str, int, int]]
+    healthy_while_seeding: bool
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, role: str
+    ) -> dict[str, Any]:
+        token = self.facts.user(role).token
+        answer = await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+
+def gid(type_name: str, local: str) -> str:
+    return base64.b64encode(f"{type_name}:{local}".encode()).decode()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
+    data = tmp_path_factory.mktemp("demo")
+    app = build_platform(data)
+    steps: list[tuple[str, int, int]] = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://tandem", timeout=120
+        ) as client:
+            seeding = asyncio.create_task(
+                seed_demo(client, progress=lambda *step: steps.append(step))
+            )
+            while not steps and not seeding.done():
+                await asyncio.sleep(0.01)
+            health = await client.get("/healthz")
+            healthy = health.status_code == 200 and not seeding.done()
+            facts = await seeding
+            facts.save(data)
+            yield Demo(app, client, facts, data, steps, healthy)
+
+
+async def test_seeding_reports_every_step_and_keeps_the_platform_answering(demo):
+    assert demo.healthy_while_seeding
+    finished = [step for step, done, total in demo.steps if done == total]
+    assert [s for s in STEPS if s in finished] == list(STEPS)
+    lines = io.StringIO()
+    bar = cli.ProgressBar(lines)
+    for step in demo.steps:
+        bar(*step)
+    printed = lines.getvalue().splitlines()
+    assert len(printed) == len(finished)  # one line per finished step
+    assert "[ 1/12] competencies" in printed[0] and printed[0].endswith("10/10")
+
+
+async def test_the_organisation_is_realistic(demo):
+    facts = demo.facts
+    assert facts.counts["people"] >= 300
+    assert facts.counts["pairs"] >= 30 and facts.counts["sessions_held"] >= 100
+    assert {tuple(u.roles) for u in facts.users} >= {
+        ("admin", "sponsor"),
+        ("coordinator",),
+        ("mentee",),
+        ("mentor",),
+    }
+    data = await demo.graphql(
+        """{ cohorts(first: 10) { edges { node { name programmeType seatsTaken } } }
+             advisors(first: 10, status: "approved") { edges { node { name
+               checks { status } } } }
+             people(first: 100, businessUnit: "Technology") { edges { node {
+               geography } } } }""",
+        role="coordinator",
+    )
+    cohorts = {e["node"]["name"]: e["node"] for e in data["cohorts"]["edges"]}
+    assert set(cohorts) == set(facts.cohort_names.values())
+    assert cohorts["Reverse Mentoring: Digital & Culture"]["programmeType"] == "REVERSE"
+    advisors = [e["node"] for e in data["advisors"]["edges"]]
+    assert len(advisors) >= 3
+    assert all(c["status"] == "passed" for a in advisors for c in a["checks"])
+    countries = {e["node"]["geography"] for e in data["people"]["edges"]}
+    assert len(countries) >= 3
+
+
+async def test_first_round_confirmed_second_round_awaits_approval(demo):
+    facts = demo.facts
+    query = """query($r: ID!) { pairings(roundId: $r, first: 100) { edges { node {
+      status } } } }"""
+    statuses = {}
+    for key, round_id in facts.rounds.items():
+        data = await demo.graphql(
+            query, {"r": gid("MatchingRound", round_id)}, role="coordinator"
+        )
+        statuses[key] = {e["node"]["status"] for e in data["pairings"]["edges"]}
+    assert statuses["leadership"] == {"confirmed"}
+    assert statuses["reverse"] == {"proposed"}
+    assert facts.round_id == facts.rounds["reverse"]
+
+
+async def test_the_stalled_pair_is_at_risk_with_its_reason(demo):
+    facts = demo.facts
+    data = await demo.graphql(
+        """{ earlyWarnings(first: 50) { edges { node { relationshipId state reasons
+             idle mentee { id } mentor { id } } } } }""",
+        role="coordinator",
+    )
+    warnings = [e["node"] for e in data["earlyWarnings"]["edges"]]
+    at_risk = [w for w in warnings if w["state"] == "at_risk"]
+    assert [w["relationshipId"] for w in at_risk] == [facts.stalled_relationship_id]
+    stalled = at_risk[0]
+    assert stalled["idle"] is True
+    reasons = " ".join(stalled["reasons"])
+    assert re.search(r"no_session_for_\d+_days", reasons), reasons
+    assert re.search(r"idle_for_\d+_days", reasons), reasons
+    assert stalled["mentee"]["id"] == gid("Person", facts.stalled_mentee.person_id)
+    assert stalled["mentor"]["id"] == gid("Person", facts.stalled_mentor.person_id)
+    one = await demo.graphql(
+        """query($r: String!) { relationshipHealth(relationshipId: $r) {
+             state daysSinceSession } }""",
+        {"r": facts.stalled_relationship_id},
+        role="coordinator",
+    )
+    assert one["relationshipHealth"]["state"] == "at_risk"
+    assert one["relationshipHealth"]["daysSinceSession"] > 100  # four months of silence
+
+
+async def test_the_early_warning_puts_a_re_pairing_on_the_coordinators_desk(demo):
+    mentee = gid("Person", demo.facts.stalled_mentee.person_id)
+    query = """query($p: ID) { pairings(personId: $p, status: "proposed") { edges {
+      node { replaces { id } } } } }"""
+    for _ in range(200):  # matching acts on insights' warning asynchronously
+        data = await demo.graphql(query, {"p": mentee}, role="coordinator")
+        if data["pairings"]["edges"]:
+            break
+        await asyncio.sleep(0.05)
+    proposals = [e["node"] for e in data["pairings"]["edges"]]
+    assert proposals, "no re-pairing was proposed for the stalled mentee"
+    assert proposals[0]["replaces"]["id"] == gid(
+        "Pairing", demo.facts.stalled_relationship_id
+    )
+
+
+async def test_the_promotion_counts_in_the_business_impact(demo):
+    promoted = gid("Person", demo.facts.promoted.person_id)
+    data = await demo.graphql(
+        """query($m: ID!) {
+             menteeScorecard(menteeId: $m) { businessImpact { participants {
+               promoted } } mentee { level } }
+             programmeScorecard { businessImpact { participants { promoted }
+               comparison { people } lift { promotionRate } } } }""",
+        {"m": promoted},
+        role="sponsor",
+    )
+    mine = data["menteeScorecard"]
+    assert mine["businessImpact"]["participants"]["promoted"] == 1
+    programme = data["programmeScorecard"]["businessImpact"]
+    assert programme["participants"]["promoted"] == 1
+    assert programme["comparison"]["people"] >= 5
+    assert programme["lift"]["promotionRate"] > 0
+
+
+async def test_the_small_group_is_suppressed_in_equity(demo):
+    group = demo.facts.suppressed_group
+    data = await demo.graphql(
+        """query($d: String!) { equityReport(dimension: $d) { k groups { group
+             suppressed participants matchRate } } }""",
+        {"d": group["dimension"]},
+        role="sponsor",
+    )
+    groups = {g["group"]: g for g in data["equityReport"]["groups"]}
+    small = groups[group["value"]]
+    assert small["suppressed"] is True
+    assert small["participants"] is None and small["matchRate"] is None
+    shown = [g for name, g in groups.items() if name != group["value"]]
+    assert shown and not any(g["suppressed"] for g in shown)
+
+
+async def test_every_graphiql_example_runs_against_the_demo(demo):
+    variables = example_variables(demo.facts)
+    for example in EXAMPLES:
+        wanted = {name: variables[name] for name in example.variables}
+        data = await demo.graphql(example.query, wanted, role="coordinator")
+        assert all(value is not None for value in data.values()), example.title
+    page = await demo.client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    for example in EXAMPLES:
+        assert json.dumps(example.title) in page.text
+
+
+async def test_dev_tokens_sign_in_the_demo_users(demo):
+    answer = (await demo.client.get("/dev/tokens")).json()
+    assert answer["tenant"] == "demo"
+    assert answer["variables"] == example_variables(demo.facts)
+    mentee = next(u for u in answer["users"] if u["roles"] == ["mentee"])
+    me = await demo.client.post(
+        "/graphql",
+        json={"query": "{ me { id givenName familyName } }"},
+        headers={"Authorization": f"Bearer {mentee['token']}"},
+    )
+    person = me.json()["data"]["me"]
+    assert person["id"] == gid("Person", mentee["personId"])
+    assert f"{person['givenName']} {person['familyName']}" == mentee["name"]
+    # Only the embedded platform has it: not the gateway, not a service.
+    for app in (demo.app.state.gateway, *demo.app.state.apps.values()):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://x"
+        ) as c:
+            assert (await c.get("/dev/tokens")).status_code == 404
+
+
+async def test_dev_tokens_is_not_found_before_seeding(tmp_path):
+    app = build_platform(tmp_path)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tandem"
+    ) as c:
+        assert (await c.get("/dev/tokens")).status_code == 404
+
+
+async def test_a_second_up_on_the_same_folder_does_not_seed_again(demo, capsys):
+    before = json.loads((demo.data / "demo.json").read_text())
+    args = argparse.Namespace(no_seed=False, seed=7)
+    await cli.prepare(demo.app, demo.data, args, False, "http://127.0.0.1:8000")
+    out = capsys.readouterr().out
+    assert "already seeded" in out
+    assert demo.facts.stalled_mentee.name in out
+    assert json.loads((demo.data / "demo.json").read_text()) == before
+    again = load_facts(demo.data)
+    assert again is not None and again.cohorts == demo.facts.cohorts
+    data = await demo.graphql("{ cohorts(first: 10) { edges { node { id } } } }",
+                              role="coordinator")  # fmt: skip
+    assert len(data["cohorts"]["edges"]) == 2
