@@ -29,7 +29,14 @@ function row(g: Group, total = false): HTMLElement {
       "tr",
       { "data-group": g.group, "data-suppressed": "true" },
       head,
-      h("td", { colspan: 11 }, suppressedBadge(), " fewer people than the reporting threshold"),
+      h(
+        "td",
+        { colspan: 11 },
+        suppressedBadge(),
+        total
+          ? " withheld, so that a suppressed group cannot be worked out from it"
+          : " fewer people than the reporting threshold",
+      ),
     );
   }
   return h(
