@@ -216,12 +216,15 @@ async def test_the_small_group_is_suppressed_in_equity(demo):
     assert shown and not any(g["suppressed"] for g in shown)
 
 
-async def test_every_graphiql_example_runs_against_the_demo(demo):
+async def test_every_example_query_runs_against_the_demo(demo):
     variables = example_variables(demo.facts)
     for example in EXAMPLES:
         wanted = {name: variables[name] for name in example.variables}
         data = await demo.graphql(example.query, wanted, role="coordinator")
         assert all(value is not None for value in data.values()), example.title
+    for title, query in cli.EXAMPLES:  # the ones ./tandem up prints
+        data = await demo.graphql(query, role="coordinator")
+        assert all(value is not None for value in data.values()), title
     page = await demo.client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
     for example in EXAMPLES:
