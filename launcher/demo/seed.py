@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from launcher.demo import organisation as org
+from launcher.demo.advisors import onboard_advisors
 from launcher.demo.api import Api, SeedFailed, until
 from launcher.demo.facts import TENANT, DemoFacts, DemoUser, Person, dev_token
 from launcher.demo.history import History, Pair
@@ -49,12 +50,6 @@ STEPS = (
     "insights",
 )
 HISTORY_WRITERS = 4  # relationships written at once (each one's steps stay in order)
-ADVISORS = (
-    ("Helena Vasquez", "Vasquez Advisory", ["strategy", "finance"], "ES"),
-    ("Kwame Mensah", "Mensah Partners", ["change", "culture"], "GH"),
-    ("Ingrid Solberg", "Nordlys Board Services", ["influence", "data_ai"], "NO"),
-)
-ADVISOR_ZONES = {"ES": "Europe/Madrid", "GH": "Africa/Accra", "NO": "Europe/Oslo"}
 
 
 async def seed_demo(
@@ -96,7 +91,7 @@ class _Seeder:
         self.coordinator = self.token(self.org.coordinator, "coordinator")
         await self.mentors_and_intakes()
         await self.create_cohorts()
-        advisors = await self.advisors()
+        advisors = await onboard_advisors(self.api, self.coordinator, self.step)
         pairs = await self.leadership_round()
         stalled = pairs[self.rng.randrange(len(pairs))]
         history = await self.histories(pairs, stalled)
@@ -252,53 +247,6 @@ class _Seeder:
                 )
                 done += 1
                 self.step("cohorts", done, todo)
-
-    # -- advisors --------------------------------------------------------------------
-
-    async def advisors(self) -> list[str]:
-        ids = []
-        for n, (name, firm, expertise, country) in enumerate(ADVISORS, 1):
-            given, family = name.split(" ", 1)
-            made = await self.api.post(
-                "/advisors/advisors",
-                self.coordinator,
-                {
-                    "name": name,
-                    "email": f"{given.lower()}@{family.lower()}.example",
-                    "organisation": firm,
-                    "expertise_sought": expertise,
-                },
-            )
-            aid = made["advisor_id"]
-            path = f"/advisors/advisors/{aid}"
-            await self.api.post(f"{path}/diligence", self.coordinator)
-            await self.api.put(f"{path}/conflicts", self.coordinator, {})
-            for check in ("background", "conflict_of_interest", "confidentiality",
-                          "compliance"):  # fmt: skip
-                await self.api.put(
-                    f"{path}/checks/{check}",
-                    self.coordinator,
-                    {"status": "passed", "evidence": "Reviewed by Legal"},
-                )
-            await self.api.post(
-                f"{path}/approve",
-                self.coordinator,
-                {
-                    "geography": country,
-                    "time_zone": ADVISOR_ZONES[country],
-                    "languages": ["en"],
-                    "level": 11,
-                    "strengths": [
-                        {"competency_id": c, "proficiency": 5} for c in expertise
-                    ],
-                    "formats": ["one_to_one", "group"],
-                    "max_mentees": 2,
-                    "hours_per_month": 6,
-                },
-            )
-            ids.append(aid)
-            self.step("advisors", n, len(ADVISORS))
-        return ids
 
     # -- matching ----------------------------------------------------------------------
 
