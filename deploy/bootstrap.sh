@@ -5,6 +5,12 @@
 #   * Java runtime for the Kafka broker                       -> apt: openjdk-17-jre-headless
 #   * Maven, to resolve the Kafka broker jars                 -> apt: maven
 #   * Chromium, driven headless by the dashboard's browser tests -> apt: chromium
+#   * Node.js and npm (the dashboard's build, >= 20.19)        -> apt: nodejs npm (if absent)
+#   * Go (builds kustomize and the compose loader for the
+#     offline deployment checks in tests/deploy)              -> apt: golang-go (if absent)
+# Debian 12's nodejs and golang-go are older than the dashboard and kustomize need; a
+# machine without a newer Node.js/Go gets them as a last resort and the tests that need
+# more say so (tests/portal, tests/deploy).
 # Idempotent: when everything is present it does nothing (no apt-get update).
 # Run as root, or as a user with sudo.
 set -euo pipefail
@@ -33,9 +39,12 @@ command -v mvn >/dev/null 2>&1 || packages+=(maven)
 # The dashboard's browser tests (tests/portal) drive Debian's chromium through
 # playwright-core; they never download a browser of their own.
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+command -v go >/dev/null 2>&1 || packages+=(golang-go)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-    echo "bootstrap: PostgreSQL server, java, mvn and chromium are already installed."
+    echo "bootstrap: PostgreSQL server, java, mvn, chromium, node, npm and go are already installed."
     exit 0
 fi
 
