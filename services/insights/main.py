@@ -18,7 +18,15 @@ from chassis.envelope import Envelope
 from chassis.http import create_app
 from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
-from services.insights import batch, equity, facts, health, lag, scorecards
+from services.insights import (
+    batch,
+    equity,
+    facts,
+    health,
+    health_history,
+    lag,
+    scorecards,
+)
 from services.insights.settings import Settings
 
 __all__ = ["Settings", "build_app"]
@@ -92,4 +100,5 @@ def build_app(
     # projection lag low under a steady stream.
     runtime.consumer.batch_transactions = True
     app.include_router(batch.router)  # batch reads for the gateway
+    app.include_router(health_history.router)
     return app

@@ -1,0 +1,192 @@
+"""Relationship health over time: how many relationships stood in each state, by date.
+
+``GET /relationships/health/history?from=&to=&every=week|month[&cohort_id=]``
+(coordinators, sponsors, admins).
+
+Definition, for each point date ``d``:
+
+- The points step back from ``to`` by 7 days (``week``) or one calendar month
+  (``month``, the day clamped to the month's length: 31 March, 28 February, 31
+  January) while they are not before ``from``; they are answered oldest first, so the
+  last point is always ``to``. At most ``MAX_POINTS`` points.
+- A relationship is counted in the state ``domain.health.assess`` gives it as of the
+  END of ``d`` (23:59:59.999999 UTC) from the facts that occurred by then: exactly
+  what ``GET /relationships/{id}/health?as_of=d`` answers for it.
+- A relationship not yet started at ``d`` is not counted: its ``RelationshipStarted``
+  had not occurred by then, or its start day (``starts_on``) is after ``d``.
+- Only facts are read (never the ``relationship_health`` table): a person erased
+  since has no facts left, so their relationships are counted at no point.
+
+The tenant's health-relevant facts up to ``to`` are read once in time order and one
+fold (``domain.health.apply``) advances through the points, so a range costs one
+query and one assessment per started relationship and point.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import text
+
+from chassis.auth.fastapi import PrincipalDep
+from chassis.db import is_sqlite
+from chassis.errors import FieldError, ValidationFailed
+from services.insights.domain import health as domain
+from services.insights.health import HANDLED, OVERSEERS
+
+router = APIRouter(tags=["health"])
+MAX_POINTS = 60
+STATES = ("on_track", "needs_check_in", "at_risk", "too_early", "concluded")
+Interval = Literal["week", "month"]
+Fact = tuple[str, dict[str, Any], datetime]
+
+
+def _months_back(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def points(start: date, end: date, every: Interval) -> list[date]:
+    """The point dates from ``start`` to ``end``, oldest first, ending at ``end``.
+
+    Raises ``ValidationFailed`` when ``start`` is after ``end`` or there would be
+    more than ``MAX_POINTS`` points.
+    """
+    if start > end:
+        raise ValidationFailed([FieldError("from", "must not be after 'to'")])
+    out: list[date] = []
+    step = 0
+    while True:
+        day = (
+            end - timedelta(days=7 * step)
+            if every == "week"
+            else _months_back(end, step)
+        )
+        if day < start:
+            break
+        if len(out) == MAX_POINTS:
+            raise ValidationFailed(
+                [FieldError("from", f"at most {MAX_POINTS} points: shorten the range")]
+            )
+        out.append(day)
+        step += 1
+    return out[::-1]
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def counts_over(
+    facts: Iterable[Fact],
+    at: list[date],
+    *,
+    idle_days: int,
+    cohort_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Counts by state at the end of each day of ``at`` (ascending), from ``facts``.
+
+    ``facts`` are (type, data, occurred_at) in time order; the fold is the one
+    ``domain.health.fold`` does, advanced point by point instead of redone.
+    """
+    pending = iter(facts)
+    upcoming: Fact | None = next(pending, None)
+    folded: dict[str, domain.RelationshipFacts] = {}
+    by_pairing: dict[str, str] = {}
+    unmatched_ends: dict[str, list[Fact]] = {}  # pairing ended before its start
+    out: list[dict[str, Any]] = []
+    for day in at:
+        cut = end_of(day)
+        while upcoming is not None and upcoming[2] <= cut:
+            kind, data, when = upcoming
+            rid = data.get("relationship_id")
+            if kind == "PairingEnded":
+                pairing = str(data.get("pairing_id", ""))
+                rid = by_pairing.get(pairing)
+                if rid is None:
+                    unmatched_ends.setdefault(pairing, []).append(upcoming)
+            if rid:
+                facts_of = folded.setdefault(rid, domain.RelationshipFacts(rid))
+                domain.apply(facts_of, kind, data, when)
+                if kind == "RelationshipStarted" and data.get("pairing_id"):
+                    by_pairing[data["pairing_id"]] = rid
+                    for ended in unmatched_ends.pop(data["pairing_id"], []):
+                        domain.apply(facts_of, ended[0], ended[1], ended[2])
+            upcoming = next(pending, None)
+        counts: Counter[str] = Counter({s: 0 for s in STATES})
+        for f in folded.values():
+            if not f.mentor_id or not f.started_at:
+                continue  # facts of a relationship whose start is not (yet) known
+            if domain._day(f.started_at) > day:
+                continue
+            if cohort_id is not None and f.cohort_id != cohort_id:
+                continue
+            if f.concluded_at:  # applied up to the cut: concluded by then
+                counts["concluded"] += 1
+                continue
+            counts[domain.assess(f, cut, idle_days=idle_days).state] += 1
+        out.append(
+            {
+                "date": day.isoformat(),
+                "counts": {s: counts[s] for s in STATES},
+                "total": sum(counts.values()),
+            }
+        )
+    return out
+
+
+async def _facts(conn: Any, tenant: str, until: datetime) -> list[Fact]:
+    kinds = {f"k{n}": kind for n, kind in enumerate(HANDLED)}
+    stamp: Any = until.isoformat() if is_sqlite(conn.engine) else until
+    rows = await conn.execute(
+        text(
+            "SELECT type, data, occurred_at FROM facts WHERE tenant = :t "
+            f"AND type IN ({', '.join(':' + k for k in kinds)}) "
+            "AND occurred_at <= :until ORDER BY occurred_at, event_id"
+        ),
+        {"t": tenant, "until": stamp, **kinds},
+    )
+    return [
+        (
+            kind,
+            json.loads(data),
+            domain._at(at if isinstance(at, datetime) else datetime.fromisoformat(at)),
+        )
+        for kind, data, at in rows
+    ]
+
+
+@router.get("/relationships/health/history")
+async def health_history(
+    request: Request,
+    principal: PrincipalDep,
+    start: Annotated[date, Query(alias="from", description="YYYY-MM-DD")],
+    end: Annotated[date, Query(alias="to", description="YYYY-MM-DD")],
+    every: Interval = "week",
+    cohort_id: str | None = None,
+) -> dict[str, Any]:
+    """Relationships by health state at each point of a range (overseers)."""
+    principal.require(*OVERSEERS)
+    at = points(start, end, every)
+    async with request.app.state.runtime.engine.connect() as conn:
+        history = await _facts(conn, principal.tenant, end_of(end))
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "every": every,
+        "cohort_id": cohort_id,
+        "states": list(STATES),
+        "points": counts_over(
+            history,
+            at,
+            idle_days=request.app.state.settings.idle_days_to_flag,
+            cohort_id=cohort_id,
+        ),
+    }
