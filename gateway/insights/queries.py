@@ -18,6 +18,8 @@ from gateway.ids import local_id
 from gateway.insights.types import (
     EquityReport,
     GroupScorecard,
+    HealthCountsAt,
+    HealthInterval,
     MenteeScorecard,
     MentorImpactReport,
     PairingPatterns,
@@ -254,6 +256,34 @@ class InsightsQuery:
         return from_list(
             items, RelationshipHealth.from_data, first, after, c.settings.max_page_size
         )
+
+    @strawberry.field(
+        description="How many relationships stood in each health state at the end "
+        "of each point date, oldest first (overseers). The points step back from "
+        "`to` while not before `from`, so the last one is `to`; at most 60."
+    )
+    async def relationship_health_history(
+        self,
+        info: Info,
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First day (earliest).")
+        ],
+        to: Annotated[date, strawberry.argument(description="Last day (a point).")],
+        every: Annotated[
+            HealthInterval, strawberry.argument(description="Distance between points.")
+        ] = HealthInterval.WEEK,
+        cohort_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
+        ] = None,
+    ) -> list[HealthCountsAt]:
+        body = await ctx(info).caller.get(
+            "insights",
+            "/relationships/health/history",
+            **{"from": from_.isoformat(), "to": to.isoformat()},
+            every=every.value,
+            cohort_id=_cohort(cohort_id),
+        )
+        return [HealthCountsAt.from_data(p) for p in body.get("points", [])]
 
     @strawberry.field(
         description="A mentor's impact in a quarter (the mentor, overseers)."

@@ -8,7 +8,8 @@ denominator) are null, never 0.
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -381,6 +382,48 @@ class RelationshipHealth:
             as_of=str(d["as_of"]) if d.get("as_of") else None,
             _mentor_id=d.get("mentor_id"),
             _mentee_id=d.get("mentee_id"),
+        )
+
+
+@strawberry.enum(description="How far apart the points of a health history are.")
+class HealthInterval(enum.Enum):
+    WEEK = strawberry.enum_value("week", description="Every 7 days back from `to`.")
+    MONTH = strawberry.enum_value(
+        "month",
+        description="Every calendar month back from `to` (the day clamped to the "
+        "month's length).",
+    )
+
+
+@strawberry.type(
+    description="How many relationships stood in each health state at the end of "
+    "one day, judged from what was known by then. Relationships not yet started "
+    "that day are not counted."
+)
+class HealthCountsAt:
+    day: date = strawberry.field(name="date", description="The day (its end, UTC).")
+    on_track: int = strawberry.field(description="Relationships on track.")
+    needs_check_in: int = strawberry.field(
+        description="Relationships that needed a check-in."
+    )
+    at_risk: int = strawberry.field(description="Relationships at risk.")
+    too_early: int = strawberry.field(
+        description="Relationships started fewer than 28 days before."
+    )
+    concluded: int = strawberry.field(description="Relationships concluded by then.")
+    total: int = strawberry.field(description="Relationships started by then.")
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> HealthCountsAt:
+        counts = d.get("counts") or {}
+        return cls(
+            day=date.fromisoformat(d["date"]),
+            on_track=int(counts.get("on_track", 0)),
+            needs_check_in=int(counts.get("needs_check_in", 0)),
+            at_risk=int(counts.get("at_risk", 0)),
+            too_early=int(counts.get("too_early", 0)),
+            concluded=int(counts.get("concluded", 0)),
+            total=int(d.get("total", 0)),
         )
 
 

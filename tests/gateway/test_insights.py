@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from chassis.auth import Role
 from tests.gateway.platform import new_tenant, token
 from tests.gateway.test_matching import build_cohort, gid, subscribe
+from tests.insights.conftest import event, publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -109,3 +111,81 @@ async def test_health_subscriptions_are_for_coordinators_and_admins(platform):
         assert errors[0]["extensions"]["code"] == "Forbidden"
     finally:
         await ws.close()
+
+
+HISTORY = """query($from: Date!, $to: Date!, $every: HealthInterval, $cohort: ID) {
+  relationshipHealthHistory(from: $from, to: $to, every: $every, cohortId: $cohort) {
+    date onTrack needsCheckIn atRisk tooEarly concluded total } }"""
+
+
+async def test_health_history_is_the_services_answer(platform, kafka_bootstrap):
+    tenant = new_tenant()
+    coordinator = token("coordinator-1", tenant, Role.COORDINATOR)
+
+    def sessions(kind: str, rid: str, data: dict, day: int):
+        when = datetime(2025, 3, day, 10, tzinfo=UTC)
+        body = {"relationship_id": rid, **data}
+        return event("sessions", kind, rid, body, at=when, tenant=tenant)
+
+    planted = []
+    for n, cohort in enumerate(("c-1", "c-1", "c-2")):
+        rid = f"rel-{n}"
+        start = {"pairing_id": f"p-{n}", "mentor_id": f"m-{n}", "mentee_id": f"e-{n}"}
+        start |= {"cohort_id": cohort, "starts_on": "2025-03-03"}
+        planted.append(sessions("RelationshipStarted", rid, start, 3))
+    planted.append(sessions("SessionCancelled", "rel-0", {"session_id": "a"}, 10))
+    planted.append(sessions("SessionMissed", "rel-0", {"session_id": "b"}, 17))
+    await publish(kafka_bootstrap, planted)
+
+    async def service_answer(params: dict):
+        resp = await platform.service(
+            "insights",
+            "GET",
+            "/relationships/health/history",
+            bearer=coordinator,
+            params=params,
+        )
+        points = resp.json()["points"]
+        return points if points and points[-1]["total"] else None
+
+    weekly = {"from": "2025-03-01", "to": "2025-03-31"}
+    expected = await until(lambda: service_answer(weekly))
+    assert expected[-1]["counts"]["at_risk"] == 1  # rel-0: two sessions not held
+    body = await platform.graphql(
+        HISTORY, {"from": "2025-03-01", "to": "2025-03-31"}, bearer=coordinator
+    )
+    assert body["data"]["relationshipHealthHistory"] == [
+        {
+            "date": p["date"],
+            "onTrack": p["counts"]["on_track"],
+            "needsCheckIn": p["counts"]["needs_check_in"],
+            "atRisk": p["counts"]["at_risk"],
+            "tooEarly": p["counts"]["too_early"],
+            "concluded": p["counts"]["concluded"],
+            "total": p["total"],
+        }
+        for p in expected
+    ]
+    monthly = await platform.graphql(
+        HISTORY,
+        {
+            "from": "2025-01-31",
+            "to": "2025-03-31",
+            "every": "MONTH",
+            "cohort": gid("Cohort", "c-2"),
+        },
+        bearer=coordinator,
+    )
+    months = monthly["data"]["relationshipHealthHistory"]
+    assert [(m["date"], m["total"]) for m in months] == [
+        ("2025-01-31", 0),
+        ("2025-02-28", 0),
+        ("2025-03-31", 1),
+    ]
+    refused = await platform.graphql(
+        HISTORY,
+        {"from": "2025-03-31", "to": "2025-03-01"},
+        bearer=coordinator,
+        expect_errors=True,
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "ValidationError"
