@@ -78,6 +78,8 @@ class DemoFacts:
     suppressed_group: dict[str, str]  # {"dimension": …, "value": …}
     advisors: list[str]
     counts: dict[str, int] = field(default_factory=dict)
+    # advisor id → their agreement (absent from folders seeded before agreements)
+    agreements: dict[str, str] = field(default_factory=dict)
 
     @property
     def round_id(self) -> str:

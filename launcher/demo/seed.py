@@ -5,14 +5,16 @@ Steps (each reported to ``progress(step, done, total)``):
 1. competencies, then the HRIS import of 302 people (roles included);
 2. mentor profiles with capacity, intakes, and two cohorts: a leadership cohort
    (standard) and a reverse-mentoring cohort (senior executives, junior mentors);
-3. three external advisors taken through due diligence and approved;
+3. three external advisors taken through due diligence and approved, each with an
+   agreement begun months ago and the hours logged against it (``agreements.py``);
 4. the leadership cohort's matching round: run, approved by the coordinator,
    accepted by both sides, so sessions starts the relationships;
 5. months of history per relationship (``history.py``), one pair stalled;
 6. one promotion, by a second HRIS import (level up, effective today), and a
    re-assessment of some mentees' skills;
 7. the reverse cohort's round: run and left proposed for the coordinator;
-8. wait until insights shows the stalled pair at risk and counts the promotion.
+8. wait until insights shows the stalled pair at risk, counts the promotion and
+   has every advisor's hours.
 
 Deterministic for a seed: the same people, pairs' histories and planted facts (ids
 and dates are the services' own and today's).
@@ -30,6 +32,7 @@ import httpx
 
 from launcher.demo import organisation as org
 from launcher.demo.advisors import onboard_advisors
+from launcher.demo.agreements import Signed, sign_agreements
 from launcher.demo.api import Api, SeedFailed, until
 from launcher.demo.facts import TENANT, DemoFacts, DemoUser, Person, dev_token
 from launcher.demo.history import History, Pair
@@ -41,6 +44,7 @@ STEPS = (
     "mentors and intakes",
     "cohorts",
     "advisors",
+    "advisor agreements",
     "leadership round",
     "relationships",
     "history",
@@ -92,18 +96,23 @@ class _Seeder:
         await self.mentors_and_intakes()
         await self.create_cohorts()
         advisors = await onboard_advisors(self.api, self.coordinator, self.step)
+        signed = await sign_agreements(
+            self.api, self.coordinator, advisors, self.today, self.step
+        )
         pairs = await self.leadership_round()
         stalled = pairs[self.rng.randrange(len(pairs))]
         history = await self.histories(pairs, stalled)
         promoted = await self.promotion(pairs, stalled)
         proposed = await self.reverse_round()
-        await self.insights_caught_up(stalled, promoted)
+        await self.insights_caught_up(stalled, promoted, signed)
         self.counts.update(
             people=len(self.org.people),
             mentors=len(self.org.mentors),
             reverse_mentors=len(self.org.reverse_mentors),
             mentees=len(self.org.mentees) + len(self.org.executives),
             advisors=len(advisors),
+            agreements=len(signed.agreements),
+            advisor_minutes=sum(signed.minutes.values()),
             cohorts=len(self.cohorts),
             pairs=len(pairs),
             proposed_pairs=proposed,
@@ -111,7 +120,7 @@ class _Seeder:
             milestones=history.milestones,
             feedback=history.feedback,
         )
-        return self.facts(pairs, stalled, promoted, advisors)
+        return self.facts(pairs, stalled, promoted, advisors, signed)
 
     # -- people --------------------------------------------------------------------
 
@@ -380,8 +389,11 @@ class _Seeder:
             self.step("skill re-assessments", n + 1, len(candidates[::3]))
         return chosen
 
-    async def insights_caught_up(self, stalled: Pair, promoted: Pair) -> None:
-        """Wait until insights has judged the stalled pair and counted the promotion."""
+    async def insights_caught_up(
+        self, stalled: Pair, promoted: Pair, signed: Signed
+    ) -> None:
+        """Wait until insights has judged the stalled pair, counted the promotion
+        and summed every hour logged against the advisors' agreements."""
         sponsor = self.token(self.org.sponsor, "admin", "sponsor")
 
         async def at_risk() -> bool:
@@ -397,15 +409,32 @@ class _Seeder:
             )
             return bool(got["impact"]["promoted"])
 
+        async def hours() -> bool:
+            got = await self.api.get("/insights/operations", sponsor)
+            logged = {
+                h["agreement_id"]: h["hours_logged"] for h in got["advisor_hours"]
+            }
+            return all(
+                logged.get(aid) == round(minutes / 60, 2)
+                for aid, minutes in signed.minutes.items()
+            )
+
         await until(at_risk, "insights to flag the stalled pair")
-        self.step("insights", 1, 2)
+        self.step("insights", 1, 3)
         await until(counted, "insights to count the promotion")
-        self.step("insights", 2, 2)
+        self.step("insights", 2, 3)
+        await until(hours, "insights to sum the advisors' hours")
+        self.step("insights", 3, 3)
 
     # -- the facts -------------------------------------------------------------------------
 
     def facts(
-        self, pairs: list[Pair], stalled: Pair, promoted: Pair, advisors: list[str]
+        self,
+        pairs: list[Pair],
+        stalled: Pair,
+        promoted: Pair,
+        advisors: list[str],
+        signed: Signed,
     ) -> DemoFacts:
         o = self.org
         by_person = {self.pid(e): e for e in o.people}
@@ -441,5 +470,6 @@ class _Seeder:
             promoted=Person(promoted.mentee_id, mentee.name),
             suppressed_group={"dimension": "business_unit", "value": org.SMALL_UNIT},
             advisors=advisors,
+            agreements=dict(signed.agreements),
             counts=dict(self.counts),
         )

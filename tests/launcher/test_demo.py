@@ -92,7 +92,9 @@ async def test_seeding_reports_every_step_and_keeps_the_platform_answering(demo)
         bar(*step)
     printed = lines.getvalue().splitlines()
     assert len(printed) == len(finished)  # one line per finished step
-    assert "[ 1/12] competencies" in printed[0] and printed[0].endswith("10/10")
+    assert f"[ 1/{len(STEPS)}] competencies" in printed[0] and printed[0].endswith(
+        "10/10"
+    )
 
 
 async def test_the_organisation_is_realistic(demo):
@@ -121,6 +123,37 @@ async def test_the_organisation_is_realistic(demo):
     assert all(c["status"] == "passed" for a in advisors for c in a["checks"])
     countries = {e["node"]["geography"] for e in data["people"]["edges"]}
     assert len(countries) >= 3
+
+
+async def test_advisors_log_hours_against_their_agreements(demo):
+    facts = demo.facts
+    data = await demo.graphql(
+        """{ programmeOperations { asOf advisorHours }
+             advisors(first: 10, status: "approved") { edges { node { name
+               agreements { id advisorId status startsOn hoursPerMonth
+                 usage { totalMinutes } } } } } }""",
+        role="sponsor",
+    )
+    today = data["programmeOperations"]["asOf"]
+    signed: dict[str, tuple[str, int]] = {}  # agreement id → advisor, minutes
+    for edge in data["advisors"]["edges"]:
+        (agreement,) = edge["node"]["agreements"]  # one each, begun months ago
+        local = facts.agreements[agreement["advisorId"]]
+        assert agreement["id"] == gid("Agreement", local)
+        assert agreement["status"] == "active"
+        assert agreement["startsOn"] < f"{today[:7]}-01"
+        signed[local] = edge["node"]["name"], agreement["usage"]["totalMinutes"]
+    assert len(signed) == len(facts.advisors) == 3
+    rows = data["programmeOperations"]["advisorHours"]
+    assert {r["agreement_id"] for r in rows} == set(signed)
+    for row in rows:  # insights sums the same hours the advisors service holds
+        assert row["hours_logged"] == round(signed[row["agreement_id"]][1] / 60, 2)
+        assert 0 < row["hours_logged"] <= row["hours_contracted"]
+    total = sum(r["hours_logged"] for r in rows)
+    assert round(total * 60) == facts.counts["advisor_minutes"]
+    near = [signed[r["agreement_id"]][0] for r in rows if r["usage"] >= 0.9]
+    assert near == ["Ingrid Solberg"]  # close to the limit; the others well under
+    assert all(r["usage"] < 0.75 for r in rows if r["usage"] < 0.9)
 
 
 async def test_first_round_confirmed_second_round_awaits_approval(demo):
