@@ -141,6 +141,25 @@ describe("programme dashboard", () => {
     const reasons = await row.locator("[data-reason]").evaluateAll((els) => els.map((e) => e.getAttribute("data-reason")));
     assert.deepEqual(reasons, target.reasons);
     await chartsDrawn(page);
+
+    // The history chart: every week's counts, and so its last point (today), are the
+    // API's answer for the range the page asked for; today counts the at-risk pair.
+    const figure = page.locator('figure[data-chart="health-history"]');
+    const range = {
+      from: await figure.getAttribute("data-from"),
+      to: await figure.getAttribute("data-to"),
+      every: "WEEK",
+    };
+    const history = (await graphql(who.token, documentOf("HealthHistory"), range)).relationshipHealthHistory;
+    const today = history.at(-1);
+    assert.equal(today.date, range.to);
+    assert.ok(today.atRisk >= 1, "the at-risk pair is missing from today's count");
+    const columns = ["onTrack", "tooEarly", "needsCheckIn", "atRisk", "concluded", "total"];
+    for (const [n, field] of columns.entries()) {
+      const shown = await chartValues(page, "health-history", n + 1);
+      assert.deepEqual(shown, Object.fromEntries(history.map((p) => [p.date, p[field]])), field);
+      assert.equal(shown[today.date], today[field], `${field} today`);
+    }
     await screenshot(page, "03-relationship-health");
 
     await row.getByRole("link", { name: /Timeline/ }).click();

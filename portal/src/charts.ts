@@ -2,7 +2,7 @@
 // a <figure> with a caption, an accessible summary and its data as a table, so the
 // numbers can be read without seeing the drawing.
 import * as echarts from "echarts/core";
-import { BarChart, GaugeChart, PieChart } from "echarts/charts";
+import { BarChart, GaugeChart, LineChart, PieChart } from "echarts/charts";
 import {
   AriaComponent,
   GridComponent,
@@ -15,6 +15,7 @@ import { h } from "./dom";
 echarts.use([
   BarChart,
   GaugeChart,
+  LineChart,
   PieChart,
   AriaComponent,
   GridComponent,
@@ -129,6 +130,31 @@ export function bars(
         position: s.stack ? "inside" : opts.horizontal ? "right" : "top",
         formatter: (p: { value: number | null }) => (p.value === null ? "" : label(p.value)),
       },
+    })),
+  };
+}
+
+/** A stacked area chart option: one category axis (e.g. dates), one band per series. */
+export function stackedAreas(
+  categories: string[],
+  series: { name: string; values: number[]; color?: string }[],
+): ChartOption {
+  return {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, itemGap: 16 },
+    grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
+    xAxis: { type: "category", data: categories, boundaryGap: false },
+    yAxis: { type: "value", minInterval: 1 },
+    series: series.map((s) => ({
+      type: "line",
+      name: s.name,
+      stack: "total",
+      data: s.values,
+      ...(s.color ? { color: s.color } : {}),
+      areaStyle: { opacity: 0.35 },
+      symbol: "circle",
+      symbolSize: 5,
+      emphasis: { focus: "series" },
     })),
   };
 }

@@ -7,6 +7,8 @@ export type TypedDocument<TResult, TVariables> = string & {
   readonly __variables?: TVariables;
 };
 
+export type HealthInterval = "WEEK" | "MONTH";
+
 export type PathwayStage = "INTAKE" | "PAIRING" | "DEVELOPMENT" | "EVALUATION" | "CLOSED";
 
 export interface FairnessInput {
@@ -173,6 +175,29 @@ export type HealthChangesSubscriptionVariables = Record<string, never>;
 export const HealthChangesDocument = "subscription HealthChanges {\n  relationshipHealthChanges {\n    relationshipId\n    fromState\n    toState\n    reasons\n    at\n  }\n}" as TypedDocument<
   HealthChangesSubscription,
   HealthChangesSubscriptionVariables
+>;
+
+export type HealthHistoryQuery = {
+  relationshipHealthHistory: Array<{
+    date: string;
+    onTrack: number;
+    needsCheckIn: number;
+    atRisk: number;
+    tooEarly: number;
+    concluded: number;
+    total: number;
+  }>;
+};
+
+export type HealthHistoryQueryVariables = {
+  from: string;
+  to: string;
+  every?: HealthInterval | null;
+};
+
+export const HealthHistoryDocument = "query HealthHistory($from: Date!, $to: Date!, $every: HealthInterval) {\n  relationshipHealthHistory(from: $from, to: $to, every: $every) {\n    date\n    onTrack\n    needsCheckIn\n    atRisk\n    tooEarly\n    concluded\n    total\n  }\n}" as TypedDocument<
+  HealthHistoryQuery,
+  HealthHistoryQueryVariables
 >;
 
 export type MentorsQuery = {

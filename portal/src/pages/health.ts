@@ -1,13 +1,16 @@
 // Relationship health: how many relationships are in each state (live, through the
-// `relationshipHealthChanges` subscription) and the pairs that need attention, with
-// the reasons that fired and a link to each pair's timeline.
+// `relationshipHealthChanges` subscription), how many stood in each state week by
+// week over the last 12 weeks, and the pairs that need attention, with the reasons
+// that fired and a link to each pair's timeline.
 import { all, request, subscribe } from "../api";
-import { bars, chart } from "../charts";
+import { PALETTE, bars, chart, stackedAreas } from "../charts";
 import { clear, count, h, notice, personName, table, value, words } from "../dom";
 import {
   EarlyWarningsDocument,
   HealthChangesDocument,
+  HealthHistoryDocument,
   HealthStatesDocument,
+  type HealthHistoryQuery,
 } from "../generated/graphql";
 import type { Page } from "../page";
 
@@ -37,8 +40,61 @@ function stateChart(states: Map<string, string>): HTMLElement {
   });
 }
 
+/** The history's states, healthy first: (field of a point, state code, colour). */
+const HISTORY_STATES = [
+  ["onTrack", "on_track", PALETTE[2]],
+  ["tooEarly", "too_early", PALETTE[0]],
+  ["needsCheckIn", "needs_check_in", PALETTE[1]],
+  ["atRisk", "at_risk", PALETTE[4]],
+  ["concluded", "concluded", PALETTE[5]],
+] as const;
+const HISTORY_WEEKS = 12;
+
+type HistoryPoint = HealthHistoryQuery["relationshipHealthHistory"][number];
+
+const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
+
+function historyChart(points: HistoryPoint[], from: string, to: string): HTMLElement {
+  const [first, last] = [points[0], points.at(-1)];
+  const summary = first && last
+    ? `On ${last.date}, ${HISTORY_STATES.map(([field, code]) => `${words(code)}: ${count(last[field])}`).join(", ")} ` +
+      `(${count(last.total)} started); ${points.length} weekly points from ${first.date}.`
+    : "No relationships in this period.";
+  const figure = chart({
+    key: "health-history",
+    title: "Relationships by health state over time",
+    summary,
+    height: 280,
+    option: stackedAreas(
+      points.map((p) => p.date),
+      HISTORY_STATES.map(([field, code, color]) => ({
+        name: words(code),
+        values: points.map((p) => p[field]),
+        color,
+      })),
+    ),
+    data: table(
+      "Relationships by health state at the end of each week",
+      ["Week ending", ...HISTORY_STATES.map(([, code]) => words(code)), "Started"],
+      points.map((p) => [
+        p.date,
+        ...HISTORY_STATES.map(([field]) => value(p[field], count(p[field]))),
+        value(p.total, count(p.total)),
+      ]),
+    ),
+  });
+  figure.dataset.from = from;
+  figure.dataset.to = to;
+  return figure;
+}
+
 export const healthPage: Page = async (main, ctx) => {
-  const [states, warnings] = await Promise.all([
+  const to = new Date();
+  const range = {
+    from: isoDay(new Date(to.getTime() - HISTORY_WEEKS * 7 * 86_400_000)),
+    to: isoDay(to),
+  };
+  const [states, warnings, history] = await Promise.all([
     all(async (after) => {
       const { data } = await request(HealthStatesDocument, { after });
       const c = data.relationshipHealths;
@@ -55,6 +111,7 @@ export const healthPage: Page = async (main, ctx) => {
         next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null,
       };
     }),
+    request(HealthHistoryDocument, { ...range, every: "WEEK" }),
   ]);
   const byId = new Map(states.map((s) => [s.relationshipId, s.state]));
   const chartSlot = h("div", { class: "grid one" }, stateChart(byId));
@@ -115,6 +172,11 @@ export const healthPage: Page = async (main, ctx) => {
     h("h1", {}, "Relationship health"),
     chartSlot,
     live,
+    h(
+      "div",
+      { class: "grid one" },
+      historyChart(history.data.relationshipHealthHistory, range.from, range.to),
+    ),
     h("section", { "aria-labelledby": "warnings-title" }, h("h2", { id: "warnings-title" }, "Early warnings"), warnings.length ? list : h("p", {}, "No relationship needs attention.")),
   );
 
