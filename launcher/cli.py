@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Tandem (embedded: SQLite in {data}, in-process bus) on {base}")
     print(f"  platform: {base}/   health: {base}/healthz   ready: {base}/readyz")
     print(f"  GraphQL (GraphiQL in a browser): {base}/graphql")
+    print(f"  programme dashboard (sign in as a demo user): {base}/dashboard/")
     print(f"  demo sign-in tokens: {base}/dev/tokens")
     for name in app.state.services:
         print(f"  {name}: {base}/{name}/docs")
