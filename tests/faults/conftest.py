@@ -1,6 +1,8 @@
 """The fault tests' fleet: profiles (a writer) and insights (the consumer that
-projects everything), each a real process with its own database on the session's
-PostgreSQL server and the session's Kafka broker. One fleet per module keeps the
+projects everything), each a real process with its own database on this module's
+PostgreSQL server and Kafka broker. The faults module has servers of its own (unless
+``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` name external ones, which it cannot take
+down anyway), so a fault that is not undone cannot take the rest of the suite with it. One fleet per module keeps the
 start-up cost (two interpreters, a consumer group join) paid once; every test uses
 its own tenant, and leaves the fleet running and ready.
 """
@@ -8,6 +10,7 @@ its own tenant, and leaves the fleet running and ready.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +21,45 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.db import create_engine
+from deploy.local.kafka import KafkaBroker
+from deploy.local.postgres import PostgresServer
 from tests.faults.processes import ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def postgres_server(postgres_server: Any) -> Iterator[Any]:
+    """A PostgreSQL server of this module's own (the session's when external)."""
+    if os.environ.get("DATABASE_URL"):
+        yield postgres_server
+        return
+    server = PostgresServer()
+    server.start(durable=False)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def kafka_broker() -> Iterator[Any]:
+    """A Kafka broker of this module's own (an external one is used as it is)."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        from tests.conftest import ExternalKafkaBroker
+
+        yield ExternalKafkaBroker(external)
+        return
+    broker = KafkaBroker()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture(scope="module")
+def kafka_bootstrap(kafka_broker: Any) -> str:
+    return str(kafka_broker.bootstrap_servers)
 
 
 @dataclass

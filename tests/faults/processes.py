@@ -25,6 +25,19 @@ from deploy.local import Watchdog, free_port, log_tail
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_TAKEN: set[int] = set()
+
+
+def _unique_port() -> int:
+    """A free port no other process of this harness was given (``free_port`` alone
+    does not reserve it, so two processes could be handed the same one)."""
+    while True:
+        port = free_port()
+        if port not in _TAKEN:
+            _TAKEN.add(port)
+            return port
+
+
 class ServiceDied(RuntimeError):
     """The service process exited, or did not become ready in time."""
 
@@ -44,7 +57,7 @@ class ServiceProcess:
         self.service = service
         self.database_url = database_url
         self.kafka_bootstrap = kafka_bootstrap
-        self.port = free_port()
+        self.port = _unique_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = log_dir / f"{service}.log"
         self.extra_env = dict(env or {})
@@ -102,7 +115,17 @@ class ServiceProcess:
                 start_new_session=True,
             )
         self._watchdog = Watchdog(self._proc.pid, group=True)
-        self.wait_ready(timeout_s)
+        try:
+            self.wait_ready(timeout_s)
+        except ServiceDied:
+            # Something else took the port meanwhile: move, keep everything else.
+            if self.running or "address already in use" not in self.tail(5):
+                raise
+            self._forget()
+            self.port = _unique_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self._note(f"port taken; moving to {self.port}")
+            return self.start(timeout_s)
         return self
 
     def wait_ready(self, timeout_s: float = 90) -> None:
