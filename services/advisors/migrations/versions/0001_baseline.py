@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from chassis.migrations.baseline import create_chassis_tables, drop_chassis_tables
+
 revision = "0001"
 down_revision: str | None = None
 branch_labels: str | None = None
@@ -21,78 +23,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    op.execute(
-        """
-        CREATE TABLE events (
-            position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            tx_id BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
-            event_id UUID NOT NULL,
-            stream_id TEXT NOT NULL,
-            stream_type TEXT NOT NULL,
-            version INTEGER NOT NULL CHECK (version > 0),
-            event_type TEXT NOT NULL,
-            schema_version INTEGER NOT NULL DEFAULT 1,
-            tenant TEXT NOT NULL,
-            payload JSONB NOT NULL,
-            metadata JSONB NOT NULL,
-            event_time TIMESTAMPTZ NOT NULL,
-            recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-            CONSTRAINT events_stream_version UNIQUE (stream_id, version),
-            CONSTRAINT events_event_id UNIQUE (event_id)
-        )
-        """
-    )
-    op.execute("CREATE INDEX events_log_order ON events (tx_id, position)")
-    op.execute(
-        """
-        CREATE TABLE log_checkpoints (
-            name TEXT PRIMARY KEY,
-            tx_id BIGINT NOT NULL,
-            position BIGINT NOT NULL,
-            updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-        )
-        """
-    )
-    op.execute(
-        """
-        CREATE TABLE processed_events (
-            consumer TEXT NOT NULL,
-            event_id TEXT NOT NULL,
-            processed_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            PRIMARY KEY (consumer, event_id)
-        )
-        """
-    )
-    op.execute(
-        """
-        CREATE TABLE dead_letters (
-            id TEXT PRIMARY KEY,
-            consumer TEXT NOT NULL,
-            topic TEXT NOT NULL,
-            partition_no INTEGER NOT NULL,
-            offset_no BIGINT NOT NULL,
-            event_id TEXT,
-            event_type TEXT,
-            error TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            headers TEXT NOT NULL,
-            value TEXT,
-            created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            replayed_at TIMESTAMPTZ
-        )
-        """
-    )
-    op.execute(
-        """
-        CREATE TABLE person_keys (
-            person_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            wrapped_key TEXT,
-            created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            destroyed_at TIMESTAMPTZ
-        )
-        """
-    )
+    create_chassis_tables(person_keys=True)
     op.execute(
         """
         CREATE TABLE advisors (
@@ -167,8 +98,4 @@ def downgrade() -> None:
     op.execute("DROP TABLE advisor_engagements")
     op.execute("DROP TABLE advisor_agreements")
     op.execute("DROP TABLE advisors")
-    op.execute("DROP TABLE person_keys")
-    op.execute("DROP TABLE dead_letters")
-    op.execute("DROP TABLE processed_events")
-    op.execute("DROP TABLE log_checkpoints")
-    op.execute("DROP TABLE events")
+    drop_chassis_tables(person_keys=True)
