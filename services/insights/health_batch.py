@@ -28,8 +28,7 @@ class HealthBatch:
     """A rebuild's fold of ``relationship_health`` (``rebuild.Rebuilder``).
 
     Folds each relationship's facts in memory exactly as ``HealthBook.on_fact`` does
-    fact by fact (same ``domain.apply``, same order, ``PairingEnded`` found through
-    the pairing of the relationship started so far), then assesses each relationship
+    fact by fact (the same ``domain.Folder``, in the same order), then assesses each relationship
     once, as of now, writes all rows in one ``executemany`` and settles warnings
     against the ``health-…`` streams, all read in one query.
 
@@ -42,39 +41,19 @@ class HealthBatch:
 
     def __init__(self, book: HealthBook) -> None:
         self.book = book
-        self.relationships: dict[tuple[str, str], domain.RelationshipFacts] = {}
-        self.by_pairing: dict[tuple[str, str], str] = {}
-        # PairingEnded seen before its relationship started (applied when it does).
-        self.ended_early: dict[tuple[str, str], list[Envelope]] = {}
+        self.folders: dict[str, domain.Folder] = {}  # per tenant
 
     def fold(self, env: Envelope) -> None:
-        if env.type not in HANDLED_SET:
-            return
-        rid = env.data.get("relationship_id")
-        if env.type == "PairingEnded":
-            pairing = (env.tenant, env.data.get("pairing_id") or "")
-            rid = self.by_pairing.get(pairing)
-            if not rid:  # its relationship has not started yet in this history
-                self.ended_early.setdefault(pairing, []).append(env)
-                return
-        if not rid:
-            return
-        key = (env.tenant, rid)
-        facts = self.relationships.get(key)
-        if facts is None:
-            facts = self.relationships[key] = domain.RelationshipFacts(rid)
-        domain.apply(facts, env.type, env.data, env.time)
-        if facts.pairing_id:
-            pairing = (env.tenant, facts.pairing_id)
-            self.by_pairing[pairing] = rid
-            for ended in self.ended_early.pop(pairing, ()):
-                domain.apply(facts, ended.type, ended.data, ended.time)
+        if env.type in HANDLED_SET:
+            folder = self.folders.setdefault(env.tenant, domain.Folder())
+            folder.add(env.type, env.data, env.time)
 
     async def write(self, conn: AsyncConnection) -> None:
         now = utcnow()
         assessed = [
             (tenant, facts, domain.assess(facts, now, idle_days=self.book.idle_days))
-            for (tenant, _rid), facts in self.relationships.items()
+            for tenant, folder in self.folders.items()
+            for facts in folder.relationships.values()
         ]
         if assessed:
             await conn.execute(UPSERT, [row_params(*a) for a in assessed])

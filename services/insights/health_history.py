@@ -98,30 +98,15 @@ def counts_over(
     """
     pending = iter(facts)
     upcoming: Fact | None = next(pending, None)
-    folded: dict[str, domain.RelationshipFacts] = {}
-    by_pairing: dict[str, str] = {}
-    unmatched_ends: dict[str, list[Fact]] = {}  # pairing ended before its start
+    folder = domain.Folder()
     out: list[dict[str, Any]] = []
     for day in at:
         cut = end_of(day)
         while upcoming is not None and upcoming[2] <= cut:
-            kind, data, when = upcoming
-            rid = data.get("relationship_id")
-            if kind == "PairingEnded":
-                pairing = str(data.get("pairing_id", ""))
-                rid = by_pairing.get(pairing)
-                if rid is None:
-                    unmatched_ends.setdefault(pairing, []).append(upcoming)
-            if rid:
-                facts_of = folded.setdefault(rid, domain.RelationshipFacts(rid))
-                domain.apply(facts_of, kind, data, when)
-                if kind == "RelationshipStarted" and data.get("pairing_id"):
-                    by_pairing[data["pairing_id"]] = rid
-                    for ended in unmatched_ends.pop(data["pairing_id"], []):
-                        domain.apply(facts_of, ended[0], ended[1], ended[2])
+            folder.add(*upcoming)
             upcoming = next(pending, None)
         counts: Counter[str] = Counter({s: 0 for s in STATES})
-        for f in folded.values():
+        for f in folder.relationships.values():
             if not f.mentor_id or not f.started_at:
                 continue  # facts of a relationship whose start is not (yet) known
             if domain._day(f.started_at) > day:

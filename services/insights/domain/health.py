@@ -143,21 +143,45 @@ def apply(facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Any) ->
         facts.concluded_at = facts.concluded_at or at_s
 
 
-def fold(events: list[tuple[str, dict[str, Any], Any]]) -> dict[str, RelationshipFacts]:
-    """Every relationship's facts from (type, data, time) events."""
-    out: dict[str, RelationshipFacts] = {}
-    by_pairing: dict[str, str] = {}
-    for kind, data, _ in events:
-        if kind == "RelationshipStarted" and data.get("pairing_id"):
-            by_pairing[data["pairing_id"]] = data["relationship_id"]
-    for kind, data, at in events:
+class Folder:
+    """Folds events into relationships' facts one at a time, in arrival order.
+
+    A ``PairingEnded`` names a pairing, not a relationship: one that arrives before its
+    relationship's ``RelationshipStarted`` (another stream, another partition) is held
+    and applied when the start arrives. ``apply`` ignores order otherwise.
+    """
+
+    def __init__(self) -> None:
+        self.relationships: dict[str, RelationshipFacts] = {}
+        self._by_pairing: dict[str, str] = {}
+        self._ended_early: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+
+    def add(self, kind: str, data: dict[str, Any], at: Any) -> RelationshipFacts | None:
+        """Fold one event; the relationship it changed, or None (held, or not one)."""
         rid = data.get("relationship_id")
         if kind == "PairingEnded":
-            rid = by_pairing.get(data.get("pairing_id", ""))
+            pairing = str(data.get("pairing_id") or "")
+            rid = self._by_pairing.get(pairing)
+            if rid is None:
+                self._ended_early.setdefault(pairing, []).append((data, at))
+                return None
         if not rid:
-            continue
-        apply(out.setdefault(rid, RelationshipFacts(rid)), kind, data, at)
-    return out
+            return None
+        facts = self.relationships.setdefault(rid, RelationshipFacts(rid))
+        apply(facts, kind, data, at)
+        if facts.pairing_id:
+            self._by_pairing[facts.pairing_id] = rid
+            for ended, when in self._ended_early.pop(facts.pairing_id, ()):
+                apply(facts, "PairingEnded", ended, when)
+        return facts
+
+
+def fold(events: list[tuple[str, dict[str, Any], Any]]) -> dict[str, RelationshipFacts]:
+    """Every relationship's facts from (type, data, time) events."""
+    folder = Folder()
+    for kind, data, at in events:
+        folder.add(kind, data, at)
+    return folder.relationships
 
 
 def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
