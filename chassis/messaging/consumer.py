@@ -244,16 +244,21 @@ class ConsumerRunner:
                 exc,
             )
             return False
-        self.duplicates += duplicates
-        if duplicates:
-            duplicates_counter.add(duplicates, {"consumer": self.name})
-        now = datetime.now(UTC)
+        for _ in range(duplicates):
+            self._count_duplicate()
         for envelope in applied:
-            self.applied += 1
-            applied_counter.add(1, {"consumer": self.name, "type": envelope.type})
-            lag = (now - envelope.time).total_seconds() * 1000
-            consumer_lag_ms.record(lag, {"consumer": self.name})
+            self._count_applied(envelope)
         return True
+
+    def _count_duplicate(self) -> None:
+        self.duplicates += 1
+        duplicates_counter.add(1, {"consumer": self.name})
+
+    def _count_applied(self, envelope: Envelope) -> None:
+        self.applied += 1
+        applied_counter.add(1, {"consumer": self.name, "type": envelope.type})
+        lag = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
+        consumer_lag_ms.record(lag, {"consumer": self.name})
 
     async def handle(self, message: InboundMessage) -> None:
         """Apply one message exactly once, or dead-letter it."""
@@ -302,14 +307,10 @@ class ConsumerRunner:
                 await conn.execute(MARK_APPLIED, {"c": self.name, "e": envelope.id})
             ).first()
             if fresh is None:
-                self.duplicates += 1
-                duplicates_counter.add(1, {"consumer": self.name})
+                self._count_duplicate()
                 return
             await handler(envelope, conn)
-        self.applied += 1
-        applied_counter.add(1, {"consumer": self.name, "type": envelope.type})
-        lag = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
-        consumer_lag_ms.record(lag, {"consumer": self.name})
+        self._count_applied(envelope)
 
     async def _dead_letter(
         self,
