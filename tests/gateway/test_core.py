@@ -146,11 +146,12 @@ async def test_bad_input_is_a_typed_error_with_field_paths_and_changes_nothing(
 async def test_upstream_calls_do_not_grow_with_the_length_of_the_list(platform):
     tenant = new_tenant()
     admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
-    boss = await register(platform, admin, 0)
+    # The boss in a unit of her own, so every person listed has a manager to load.
+    boss = await register(platform, admin, 0, business_unit="Board")
     for n in range(1, 13):
         await register(platform, admin, n, manager_id=boss)
-    query = """query($n: Int!) { people(first: $n) { edges { node { givenName
-      manager { givenName manager { givenName } } } } } }"""
+    query = """query($n: Int!) { people(first: $n, businessUnit: "Retail") { edges {
+      node { givenName manager { givenName manager { givenName } } } } } }"""
     calls = {}
     for n in (1, 12):
         body = await platform.graphql(query, {"n": n}, bearer=admin)
