@@ -80,8 +80,28 @@ async def ping(engine: AsyncEngine) -> None:
 OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
+def sqlstate_of(exc: BaseException) -> str:
+    """The SQLSTATE a driver error carries (on itself or its ``orig``), or ''."""
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(exc, "sqlstate", "") or "")
+
+
 def sqlstate_is_outage(exc: BaseException) -> bool:
     """True when a driver error's SQLSTATE says the server is unavailable."""
-    orig = getattr(exc, "orig", None)
-    state = str(getattr(orig, "sqlstate", None) or getattr(exc, "sqlstate", "") or "")
+    state = sqlstate_of(exc)
     return state.startswith("08") or state in OUTAGE_SQLSTATES
+
+
+def is_bad_value(exc: BaseException) -> bool:
+    """True when the database refused a value itself (SQLSTATE class 22, "data
+    exception": out of range, NUL in text, right truncation) rather than the query.
+
+    Request models bound every value first (``chassis.inputs``); this is the net
+    under them, so a value that slips past is a typed 422, never a 500.
+    """
+    if sqlstate_of(exc).startswith("22"):
+        return True
+    orig = getattr(exc, "orig", None)
+    # asyncpg refuses some values before they reach the server (int32 overflow),
+    # as its own DataError without a SQLSTATE.
+    return type(orig).__name__ == "DataError" or type(exc).__name__ == "DataError"

@@ -151,3 +151,11 @@ class ErrorCatalogue:
     def register(self, cls: type[TandemError]) -> type[TandemError]:
         self.classes.append(cls)
         return cls
+
+
+class PayloadTooLarge(TandemError):
+    """The request body is larger than this endpoint accepts; nothing was read."""
+
+    code = "PayloadTooLarge"
+    status = 413
+    title = "Request body too large"

@@ -62,6 +62,9 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1)
     # PostgreSQL only: run the service's Alembic revisions up to head at start.
     migrate_on_start: bool = True
+    # The input guard (chassis.http.guard): JSON bodies and uploads (CSV imports).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import Lifespan
 
 from chassis.auth.tokens import TokenVerifier
+from chassis.http.guard import InputGuardMiddleware
 from chassis.http.health import CHECK_TIMEOUT_S, ReadinessCheck, health_router
 from chassis.http.problems import install_problem_handlers
 from chassis.http.request_id import RequestIdMiddleware
@@ -71,9 +72,15 @@ def create_app(
     app.state.readiness_checks = dict(readiness_checks or {})
 
     # add_middleware wraps what is already there, so the last one added runs first:
-    # request id (outermost, so every log and span has it) → server span → error net.
+    # request id (outermost, so every log and span has it) → input guard (hostile
+    # bytes refused before any parser) → server span → error net.
     install_problem_handlers(app)
     app.add_middleware(ServerSpanMiddleware, service_name=settings.service_name)
+    app.add_middleware(
+        InputGuardMiddleware,
+        max_body_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health_router(readiness_timeout_s))

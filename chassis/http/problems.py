@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chassis.db import sqlstate_is_outage
+from chassis.db import is_bad_value, sqlstate_is_outage
 from chassis.errors import (
     FieldError,
     ServiceUnavailable,
@@ -154,6 +154,13 @@ def error_for_exception(exc: BaseException, scope: Scope) -> TandemError:
             exc,
         )
         return ServiceUnavailable("the database is unavailable; retry shortly")
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and is_bad_value(exc):
+        logger.warning(
+            "value refused by the database (request %s): %s", request_id, exc
+        )
+        return ValidationFailed(
+            [FieldError("body", "a value is out of the range this field accepts")]
+        )
     logger.error(
         "unhandled error (request %s) on %s %s",
         request_id,
