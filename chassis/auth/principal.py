@@ -26,6 +26,10 @@ class Role(StrEnum):
     MENTEE = "mentee"
     ADVISOR = "advisor"
     INTEGRATION = "integration"
+    # The platform's operator: process-wide work across tenants (a full rebuild, the
+    # lag of every tenant). No tenant token carries it unless the identity provider
+    # grants it on purpose; an ``admin`` acts on their own organisation only.
+    OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
