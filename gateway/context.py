@@ -16,8 +16,25 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from chassis.auth import Principal, Role, TokenVerifier
+from chassis.errors import Unauthenticated
 from gateway.settings import GatewaySettings
 from gateway.upstream import Caller, UpstreamError, Upstreams
+
+# An ``Authorization`` header longer than this is refused before it is verified or
+# forwarded (a real token is well under 2 KB; a 4 MB one is an attack).
+MAX_AUTHORIZATION_BYTES = 8192
+
+
+def bearer_token(header: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header, size-checked first."""
+    if len(header) > MAX_AUTHORIZATION_BYTES:
+        raise Unauthenticated(
+            f"the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use an `Authorization: Bearer <token>` header")
+    return token.strip()
 
 
 class Context(BaseContext):
@@ -40,6 +57,8 @@ class Context(BaseContext):
             upstreams.caller(principal, request_id) if principal else None
         )
         self.hub = hub
+        # What this HTTP request's operations have cost so far (None: no budget).
+        self.spent_cost: int | None = None
         self._loaders: dict[Hashable, DataLoader] = {}
 
     def _from_connection_params(self) -> None:
@@ -47,8 +66,13 @@ class Context(BaseContext):
         params = self.connection_params
         if self.principal_or_none is not None or not isinstance(params, dict):
             return
-        raw = params.get("authorization") or params.get("Authorization") or ""
-        token = str(raw).removeprefix("Bearer ").strip()
+        raw = str(params.get("authorization") or params.get("Authorization") or "")
+        if len(raw) > MAX_AUTHORIZATION_BYTES:
+            raise GraphQLError(
+                f"the authorization is longer than {MAX_AUTHORIZATION_BYTES} bytes",
+                extensions={"code": "Unauthenticated"},
+            )
+        token = raw.removeprefix("Bearer ").strip()
         if token:
             self.principal_or_none = self.verifier.verify(token)
             self._caller = self.upstreams.caller(self.principal_or_none, None)

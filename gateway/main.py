@@ -12,18 +12,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from chassis.auth import TokenVerifier
-from chassis.errors import Unauthenticated, ValidationFailed
+from chassis.errors import ValidationFailed
 from chassis.http import create_app
 from chassis.http.request_id import request_id_of
 from chassis.messaging.transport import Transport
-from gateway.context import Context
+from gateway.context import Context, bearer_token
 from gateway.dashboard import mount_dashboard
 from gateway.graphiql import ide_html
 from gateway.hub import EventHub
@@ -46,6 +46,14 @@ class TandemGraphQLRouter(GraphQLRouter):
         return HTMLResponse(ide_html(self.graphql_ide_html))
 
     async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "GET":
+            # A query over GET could be triggered by any cross-site page (OWASP);
+            # GraphiQL's page (GET, text/html, no query) is answered before this.
+            raise HTTPException(
+                405,
+                "send GraphQL operations with POST (application/json)",
+                headers={"Allow": "POST"},
+            )
         data = await super().parse_http_body(request)
         items = data if isinstance(data, list) else [data]
         for item in items:
@@ -92,12 +100,13 @@ def build_app(
         principal = None
         header = conn.headers.get("authorization") if conn is not None else None
         if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthenticated("use an `Authorization: Bearer <token>` header")
-            principal = await verifier.averify(token.strip())
+            principal = await verifier.averify(bearer_token(header))
         request_id = request_id_of(conn.scope) if conn is not None else None
-        return Context(settings, upstreams, verifier, principal, request_id, hub)
+        context = Context(settings, upstreams, verifier, principal, request_id, hub)
+        # One cost budget per HTTP request; a websocket's operations are each
+        # bounded by ``max_cost`` alone.
+        context.spent_cost = 0 if request is not None else None
+        return context
 
     schema = build_schema(settings)
     router = TandemGraphQLRouter(

@@ -21,8 +21,9 @@ async def run(
 ) -> Any:
     """``ok(result of call)`` (awaited if a coroutine), or the typed error the service's refusal maps to.
 
-    A malformed global id in the input (found before any call) is a
-    ``ValidationError`` too, with the path of the field.
+    A malformed or wrong-type id in the input (found before any call) is a
+    ``ValidationError`` too, with ``code: InvalidId`` and the path of the field; a
+    value the gateway refuses itself (``InvalidInput``) likewise, with its path.
     """
     try:
         data = await call()
@@ -30,10 +31,10 @@ async def run(
         return error_data(exc, allowed)
     except GraphQLError as exc:
         ext = exc.extensions or {}
-        if ext.get("code") == "ValidationError":
+        if ext.get("code") in ("ValidationError", "InvalidId"):
             path = str(ext.get("path", "input"))
             return ValidationError(
-                code="ValidationError",
+                code=str(ext["code"]),
                 message=exc.message,
                 fields=[FieldProblem(path=path, message=exc.message)],
             )

@@ -21,8 +21,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway import advisors, errors, insights, matching, people, sessions
-from gateway.extensions import UpstreamCalls, UpstreamErrors
-from gateway.protection import cost_rule
+from gateway.extensions import TypedErrors, UpstreamCalls
+from gateway.inputs import VariableStrings, string_rule
+from gateway.protection import DocumentLimits, RequestBudget, cost_rule
 from gateway.settings import GatewaySettings
 
 FEATURES = (people, matching, sessions, advisors, insights)
@@ -60,17 +61,30 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     subscription = _merged(
         "Subscription", tuple(s for f in FEATURES for s in f.SUBSCRIPTIONS)
     )
-    rules = [cost_rule(settings.max_cost, settings.max_page_size)]
+    rules = [
+        cost_rule(settings.max_cost, settings.max_page_size),
+        string_rule(settings.max_string_length),
+    ]
     if settings.is_production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions = [
+        # First, so its exit sees every error of the operation.
+        lambda: TypedErrors(
+            reveal_internal_errors=settings.environment == "development"
+        ),
         lambda: ParserCache(maxsize=512),
+        lambda: DocumentLimits(max_directives=settings.max_directives),
         lambda: QueryDepthLimiter(max_depth=settings.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
-        UpstreamErrors,
+        # After the validation cache: it sees the validation errors already found.
+        lambda: RequestBudget(
+            max_request_cost=settings.max_request_cost,
+            max_page=settings.max_page_size,
+        ),
+        lambda: VariableStrings(max_string=settings.max_string_length),
         UpstreamCalls,
         # Resolver arguments carry personal data (names, e-mails): never in a trace.
         lambda: OpenTelemetryExtension(arg_filter=_no_arguments),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from chassis.inputs import MAX_TEXT
 from chassis.settings import ServiceSettings
 
 SERVICES = ("profiles", "matching", "sessions", "advisors", "insights")
@@ -26,7 +27,13 @@ class GatewaySettings(ServiceSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=3000, ge=1)
     max_cost: int = Field(default=5000, ge=1)
+    # One budget for every operation of one HTTP request (a batch).
+    max_request_cost: int = Field(default=5000, ge=1)
     max_batch: int = Field(default=5, ge=1)
+    max_directives: int = Field(default=50, ge=0)
+    # Strings in arguments and variables (bulk fields such as an inline HRIS
+    # export are bounded by the request body limit instead).
+    max_string_length: int = Field(default=MAX_TEXT, ge=1)
     max_page_size: int = Field(default=100, ge=1)
     # Persisted (trusted) queries: a JSON file mapping sha256 → document. In
     # production with ``trusted_queries_only`` no other document is executed.

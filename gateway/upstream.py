@@ -8,24 +8,63 @@ authorises the call again. A problem document (RFC 9457) from a service becomes 
 does not answer within the timeout becomes :class:`ServiceDown`. ``Caller.calls``
 counts the upstream requests of one GraphQL request (tests and the benchmark read it
 from the response's ``extensions``).
+
+Every upstream path is built by :func:`upstream_path` from a constant template and
+segments that are each checked (the services' id format, see ``gateway.ids``) and
+percent-escaped; :meth:`Caller.request` refuses any other path, so a caller's string
+can never become a path of its own (``../../admin``) or a query (``a?x=1``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import string
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from opentelemetry import propagate
 
 from chassis.auth import Principal
+from gateway.ids import InvalidId, is_local_id
 from gateway.settings import SERVICES, GatewaySettings
 
 log = logging.getLogger(__name__)
+
+_FORMATTER = string.Formatter()
+# What a built path may contain: "/"-separated segments of unreserved characters and
+# percent escapes, none of them "." or "..".
+_SAFE_PATH = re.compile(r"^(/[A-Za-z0-9_~%-][A-Za-z0-9._~%-]*)+$")
+
+
+def upstream_path(template: str, **segments: str) -> str:
+    """``template`` (a constant like ``"/notes/{note}/debrief"``) with each ``{name}``
+    replaced by ``segments[name]``, checked and percent-escaped as one path segment.
+
+    A segment outside the services' id format raises :class:`InvalidId` (nothing is
+    called). Resolvers parse ids with ``gateway.ids`` first, so this is the second
+    line of defence and the one place an upstream URL is assembled.
+    """
+    out: list[str] = []
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        if spec or conversion or name not in segments:
+            raise ValueError(f"bad upstream path template {template!r}")
+        value = segments[name]
+        if not is_local_id(value):
+            raise InvalidId(name, "id", "is not a valid id")
+        out.append(quote(value, safe=""))
+    path = "".join(out)
+    if not _SAFE_PATH.fullmatch(path):
+        raise ValueError(f"bad upstream path template {template!r}")
+    return path
 
 
 @dataclass
@@ -119,7 +158,12 @@ class Caller:
         content: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """One call; returns the decoded JSON body (``None`` for 204)."""
+        """One call; returns the decoded JSON body (``None`` for 204).
+
+        ``path`` must come from :func:`upstream_path` (or be a constant path).
+        """
+        if not _SAFE_PATH.fullmatch(path):
+            raise ValueError(f"unsafe upstream path {path!r}: use upstream_path()")
         client = self._upstreams.clients[service]
         self.calls += 1
         self.calls_by_service[service] += 1

@@ -26,24 +26,33 @@ from gateway.advisors.types import (
 )
 from gateway.context import ctx
 from gateway.errors import result_union
-from gateway.ids import local_id
+from gateway.ids import local_id, plain_id
+from gateway.inputs import InvalidInput
 from gateway.mutations import run
+from gateway.upstream import upstream_path
 
 A = "advisors"
+DECISIONS = ("accept", "reject", "implement")
 
 
 result = result_union
 
 
-def _aid(value: relay.GlobalID, path: str = "input.advisorId") -> str:
+def _aid(value: strawberry.ID, path: str = "input.advisorId") -> str:
     return local_id(value, "Advisor", path)
 
 
-def _cid(value: relay.GlobalID) -> str:
+def _cid(value: strawberry.ID) -> str:
     return local_id(value, "Council", "input.councilId")
 
 
-def _risk(value: relay.GlobalID) -> str:
+def _decision(value: str) -> str:
+    if value not in DECISIONS:
+        raise InvalidInput("input.decision", "must be accept, reject or implement")
+    return value
+
+
+def _risk(value: strawberry.ID) -> str:
     return local_id(value, "Risk", "input.riskId")
 
 
@@ -121,12 +130,12 @@ class OnboardAdvisorInput:
 
 @strawberry.input(description="An advisor.")
 class AdvisorInput:
-    advisor_id: relay.GlobalID = strawberry.field(description="The advisor.")
+    advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
 
 
 @strawberry.input(description="The result of one due diligence check.")
 class RecordCheckInput:
-    advisor_id: relay.GlobalID = strawberry.field(description="The advisor.")
+    advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     check: str = strawberry.field(description="The check's name, e.g. background.")
     status: str = strawberry.field(description="passed or failed.")
     evidence: str | None = strawberry.field(default=None, description="Evidence.")
@@ -138,7 +147,7 @@ class RecordCheckInput:
 
 @strawberry.input(description="Declared conflicts of interest.")
 class DeclareConflictsInput:
-    advisor_id: relay.GlobalID = strawberry.field(description="The advisor.")
+    advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     employers: list[str] = strawberry.field(
         default_factory=list, description="Employers."
     )
@@ -153,7 +162,7 @@ class DeclareConflictsInput:
 
 @strawberry.input(description="Approve an advisor with their expertise profile.")
 class ApproveAdvisorInput:
-    advisor_id: relay.GlobalID = strawberry.field(description="The advisor.")
+    advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     geography: str = strawberry.field(description="Country (ISO 3166-1 alpha-2).")
     time_zone: str = strawberry.field(description="IANA time zone.")
     languages: list[str] = strawberry.field(
@@ -171,7 +180,7 @@ class ApproveAdvisorInput:
 
 @strawberry.input(description="A status change with a reason.")
 class AdvisorReasonInput:
-    advisor_id: relay.GlobalID = strawberry.field(description="The advisor.")
+    advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     reason_code: str = strawberry.field(
         default="coordinator_decision", description="Why."
     )
@@ -179,7 +188,7 @@ class AdvisorReasonInput:
 
 @strawberry.input(description="An agreement with an approved advisor.")
 class SignAgreementInput:
-    advisor_id: relay.GlobalID = strawberry.field(description="The advisor.")
+    advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     starts_on: date = strawberry.field(description="First day.")
     ends_on: date = strawberry.field(description="Last day.")
     scope: str = strawberry.field(description="mentoring, council, sessions, mixed.")
@@ -201,7 +210,7 @@ class SignAgreementInput:
 
 @strawberry.input(description="Hours worked under an agreement.")
 class LogHoursInput:
-    agreement_id: relay.GlobalID = strawberry.field(description="The agreement.")
+    agreement_id: strawberry.ID = strawberry.field(description="The agreement.")
     on: date = strawberry.field(description="The day worked.")
     hours: Decimal | None = strawberry.field(
         default=None, description="Hours as a decimal (or give minutes)."
@@ -229,14 +238,14 @@ class CharterCouncilInput:
 
 @strawberry.input(description="A member for a council.")
 class CouncilMemberInput:
-    council_id: relay.GlobalID = strawberry.field(description="The council.")
+    council_id: strawberry.ID = strawberry.field(description="The council.")
     member_id: str = strawberry.field(description="The advisor's or sponsor's id.")
     kind: str = strawberry.field(description="advisor or sponsor.")
 
 
 @strawberry.input(description="A council meeting held.")
 class CouncilMeetingInput:
-    council_id: relay.GlobalID = strawberry.field(description="The council.")
+    council_id: strawberry.ID = strawberry.field(description="The council.")
     held_on: date = strawberry.field(description="When.")
     attendees: int = strawberry.field(description="How many attended.")
     agenda: list[str] = strawberry.field(
@@ -246,7 +255,7 @@ class CouncilMeetingInput:
 
 @strawberry.input(description="A recommendation made at a meeting.")
 class RecommendInput:
-    council_id: relay.GlobalID = strawberry.field(description="The council.")
+    council_id: strawberry.ID = strawberry.field(description="The council.")
     meeting_id: str = strawberry.field(description="The meeting.")
     title: str = strawberry.field(description="What is recommended.")
     made_by: str = strawberry.field(description="The member who recommends.")
@@ -273,14 +282,14 @@ class RegisterRiskInput:
 
 @strawberry.input(description="A new assessment of a risk.")
 class AssessRiskInput:
-    risk_id: relay.GlobalID = strawberry.field(description="The risk.")
+    risk_id: strawberry.ID = strawberry.field(description="The risk.")
     likelihood: int = strawberry.field(description="1 to 5.")
     impact: int = strawberry.field(description="1 to 5.")
 
 
 @strawberry.input(description="A mitigation plan.")
 class MitigateRiskInput:
-    risk_id: relay.GlobalID = strawberry.field(description="The risk.")
+    risk_id: strawberry.ID = strawberry.field(description="The risk.")
     mitigation: str = strawberry.field(description="The plan.")
     status: str = strawberry.field(
         default="mitigating", description="open or mitigating."
@@ -289,7 +298,7 @@ class MitigateRiskInput:
 
 @strawberry.input(description="A risk.")
 class RiskInput:
-    risk_id: relay.GlobalID = strawberry.field(description="The risk.")
+    risk_id: strawberry.ID = strawberry.field(description="The risk.")
 
 
 # -- mutations --------------------------------------------------------------------------
@@ -331,7 +340,11 @@ class AdvisorsMutation:
     async def start_diligence(self, info: Info, input: AdvisorInput) -> AdvisorResult:
         return await run(
             lambda: _call(
-                info, "POST", lambda: f"/advisors/{_aid(input.advisor_id)}/diligence"
+                info,
+                "POST",
+                lambda: upstream_path(
+                    "/advisors/{advisor}/diligence", advisor=_aid(input.advisor_id)
+                ),
             ),
             _advisor,
         )
@@ -350,7 +363,11 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "PUT",
-                lambda: f"/advisors/{_aid(input.advisor_id)}/checks/{input.check}",
+                lambda: upstream_path(
+                    "/advisors/{advisor}/checks/{check}",
+                    advisor=_aid(input.advisor_id),
+                    check=plain_id(input.check, "check", "input.check"),
+                ),
                 body,
             ),
             _advisor,
@@ -370,7 +387,9 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "PUT",
-                lambda: f"/advisors/{_aid(input.advisor_id)}/conflicts",
+                lambda: upstream_path(
+                    "/advisors/{advisor}/conflicts", advisor=_aid(input.advisor_id)
+                ),
                 body,
             ),
             _advisor,
@@ -399,7 +418,9 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "POST",
-                lambda: f"/advisors/{_aid(input.advisor_id)}/approve",
+                lambda: upstream_path(
+                    "/advisors/{advisor}/approve", advisor=_aid(input.advisor_id)
+                ),
                 body,
             ),
             _advisor,
@@ -467,7 +488,7 @@ class AdvisorsMutation:
     ) -> LogHoursResult:
         def path() -> str:
             agreement = local_id(input.agreement_id, "Agreement", "input.agreementId")
-            return f"/agreements/{agreement}/hours"
+            return upstream_path("/agreements/{agreement}/hours", agreement=agreement)
 
         body = _json(
             on=input.on, hours=input.hours, minutes=input.minutes, kind=input.kind
@@ -506,7 +527,9 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "POST",
-                lambda: f"/councils/{_cid(input.council_id)}/members",
+                lambda: upstream_path(
+                    "/councils/{council}/members", council=_cid(input.council_id)
+                ),
                 body,
             ),
             lambda d: _council(info, d["council_id"]),
@@ -523,7 +546,9 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "POST",
-                lambda: f"/councils/{_cid(input.council_id)}/meetings",
+                lambda: upstream_path(
+                    "/councils/{council}/meetings", council=_cid(input.council_id)
+                ),
                 body,
             ),
             lambda _d: _council(info, _cid(input.council_id)),
@@ -542,7 +567,10 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "POST",
-                lambda: f"/councils/{_cid(input.council_id)}/recommendations",
+                lambda: upstream_path(
+                    "/councils/{council}/recommendations",
+                    council=_cid(input.council_id),
+                ),
                 body,
             ),
             lambda d: RecommendationSuccess(recommendation=Recommendation.from_data(d)),
@@ -561,7 +589,15 @@ class AdvisorsMutation:
             lambda: _call(
                 info,
                 "POST",
-                f"/recommendations/{input.recommendation_id}/{input.decision}",
+                lambda: upstream_path(
+                    "/recommendations/{recommendation}/{segment}",
+                    recommendation=plain_id(
+                        input.recommendation_id,
+                        "Recommendation",
+                        "input.recommendationId",
+                    ),
+                    segment=_decision(input.decision),
+                ),
                 body,
             ),
             lambda d: RecommendationSuccess(recommendation=Recommendation.from_data(d)),
@@ -584,7 +620,12 @@ class AdvisorsMutation:
         body = {"likelihood": input.likelihood, "impact": input.impact}
         return await run(
             lambda: _call(
-                info, "PUT", lambda: f"/risks/{_risk(input.risk_id)}/assessment", body
+                info,
+                "PUT",
+                lambda: upstream_path(
+                    "/risks/{risk}/assessment", risk=_risk(input.risk_id)
+                ),
+                body,
             ),
             _risk_ok,
         )
@@ -594,7 +635,12 @@ class AdvisorsMutation:
         body = {"mitigation": input.mitigation, "status": input.status}
         return await run(
             lambda: _call(
-                info, "PUT", lambda: f"/risks/{_risk(input.risk_id)}/mitigation", body
+                info,
+                "PUT",
+                lambda: upstream_path(
+                    "/risks/{risk}/mitigation", risk=_risk(input.risk_id)
+                ),
+                body,
             ),
             _risk_ok,
         )
@@ -602,18 +648,29 @@ class AdvisorsMutation:
     @strawberry.mutation(description="Close a risk.")
     async def close_risk(self, info: Info, input: RiskInput) -> RiskResult:
         return await run(
-            lambda: _call(info, "POST", lambda: f"/risks/{_risk(input.risk_id)}/close"),
+            lambda: _call(
+                info,
+                "POST",
+                lambda: upstream_path("/risks/{risk}/close", risk=_risk(input.risk_id)),
+            ),
             _risk_ok,
         )
 
 
 async def _transition(
-    info: Info, advisor_id: relay.GlobalID, command: str, reason: str | None = None
+    info: Info, advisor_id: strawberry.ID, command: str, reason: str | None = None
 ) -> Any:
     body = {"reason_code": reason} if reason else None
     return await run(
         lambda: _call(
-            info, "POST", lambda: f"/advisors/{_aid(advisor_id)}/{command}", body
+            info,
+            "POST",
+            lambda: upstream_path(
+                "/advisors/{advisor}/{command}",
+                advisor=_aid(advisor_id),
+                command=command,
+            ),
+            body,
         ),
         _advisor,
     )

@@ -75,7 +75,7 @@ class AdvisorsQuery:
         first: First = None,
         after: After = None,
         advisor_id: Annotated[
-            relay.GlobalID | None,
+            strawberry.ID | None,
             strawberry.argument(description="Only this advisor's agreements."),
         ] = None,
     ) -> relay.Connection[Agreement]:

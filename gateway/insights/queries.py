@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from gateway.connections import from_list
 from gateway.context import ctx
-from gateway.ids import local_id
+from gateway.ids import local_id, node_or_plain_id
 from gateway.insights.types import (
     EquityReport,
     GroupScorecard,
@@ -27,6 +27,7 @@ from gateway.insights.types import (
     RelationshipHealth,
     RelationshipScorecard,
 )
+from gateway.upstream import upstream_path
 
 AsOf = Annotated[
     date | None,
@@ -82,7 +83,7 @@ def relationship_health(info: Info):
     return c.loader("insights.health", batch)
 
 
-def _cohort(value: relay.GlobalID | None) -> str | None:
+def _cohort(value: strawberry.ID | None) -> str | None:
     return local_id(value, "Cohort", "cohortId") if value else None
 
 
@@ -100,7 +101,7 @@ class InsightsQuery:
         self,
         info: Info,
         mentee_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The mentee (a Person).")
+            strawberry.ID, strawberry.argument(description="The mentee (a Person).")
         ],
         as_of: AsOf = None,
     ) -> MenteeScorecard | None:
@@ -116,7 +117,7 @@ class InsightsQuery:
         self,
         info: Info,
         mentee_ids: Annotated[
-            list[relay.GlobalID],
+            list[strawberry.ID],
             strawberry.argument(description="The mentees (Persons), at most 100."),
         ],
         as_of: AsOf = None,
@@ -142,13 +143,21 @@ class InsightsQuery:
         self,
         info: Info,
         relationship_id: Annotated[
-            str, strawberry.argument(description="The relationship.")
+            str,
+            strawberry.argument(
+                description="The relationship: its global id (or its `relationshipId`)."
+            ),
         ],
         as_of: AsOf = None,
     ) -> RelationshipScorecard:
         data = await ctx(info).caller.get(
             "insights",
-            f"/scorecards/relationships/{relationship_id}",
+            upstream_path(
+                "/scorecards/relationships/{relationship}",
+                relationship=node_or_plain_id(
+                    relationship_id, "Relationship", "relationshipId"
+                ),
+            ),
             as_of=_as_of(as_of),
         )
         return RelationshipScorecard.from_data(data)
@@ -158,13 +167,16 @@ class InsightsQuery:
         self,
         info: Info,
         cohort_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The cohort.")
+            strawberry.ID, strawberry.argument(description="The cohort.")
         ],
         as_of: AsOf = None,
     ) -> GroupScorecard:
         data = await ctx(info).caller.get(
             "insights",
-            f"/scorecards/cohorts/{local_id(cohort_id, 'Cohort', 'cohortId')}",
+            upstream_path(
+                "/scorecards/cohorts/{cohort}",
+                cohort=local_id(cohort_id, "Cohort", "cohortId"),
+            ),
             as_of=_as_of(as_of),
         )
         return GroupScorecard.from_data(data)
@@ -187,10 +199,14 @@ class InsightsQuery:
         self,
         info: Info,
         relationship_id: Annotated[
-            str, strawberry.argument(description="The relationship.")
+            str,
+            strawberry.argument(
+                description="The relationship: its global id (or its `relationshipId`)."
+            ),
         ],
     ) -> RelationshipHealth | None:
-        data = await relationship_health(info).load(relationship_id)
+        rid = node_or_plain_id(relationship_id, "Relationship", "relationshipId")
+        data = await relationship_health(info).load(rid)
         return RelationshipHealth.from_data(data)
 
     @strawberry.field(description="Every relationship's health (overseers), filtered.")
@@ -208,7 +224,7 @@ class InsightsQuery:
             str | None, strawberry.argument(description="Only this state.")
         ] = None,
         cohort_id: Annotated[
-            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
+            strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> relay.Connection[RelationshipHealth]:
         c = ctx(info)
@@ -241,7 +257,7 @@ class InsightsQuery:
             strawberry.argument(description="Cursor of the last edge already seen."),
         ] = None,
         cohort_id: Annotated[
-            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
+            strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> relay.Connection[RelationshipHealth]:
         c = ctx(info)
@@ -273,7 +289,7 @@ class InsightsQuery:
             HealthInterval, strawberry.argument(description="Distance between points.")
         ] = HealthInterval.WEEK,
         cohort_id: Annotated[
-            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
+            strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> list[HealthCountsAt]:
         body = await ctx(info).caller.get(
@@ -292,13 +308,13 @@ class InsightsQuery:
         self,
         info: Info,
         mentor_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The mentor (a Person).")
+            strawberry.ID, strawberry.argument(description="The mentor (a Person).")
         ],
         quarter: Annotated[str, strawberry.argument(description="e.g. 2027Q1.")],
     ) -> MentorImpactReport:
         pid = local_id(mentor_id, "Person", "mentorId")
         data = await ctx(info).caller.get(
-            "insights", f"/mentors/{pid}/impact", quarter=quarter
+            "insights", upstream_path("/mentors/{pid}/impact", pid=pid), quarter=quarter
         )
         return MentorImpactReport.from_data(data)
 
@@ -316,7 +332,7 @@ class InsightsQuery:
             ),
         ] = "business_unit",
         cohort_id: Annotated[
-            relay.GlobalID | None, strawberry.argument(description="Only this cohort.")
+            strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> EquityReport:
         data = await ctx(info).caller.get(

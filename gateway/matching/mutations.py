@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated, Any
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from gateway.context import ctx
@@ -34,6 +33,7 @@ from gateway.matching.types import (
     pairing_by_id,
 )
 from gateway.mutations import run
+from gateway.upstream import upstream_path
 
 WITH_CAPACITY = (*COMMON, CapacityExceeded)
 
@@ -43,8 +43,8 @@ WITH_CAPACITY = (*COMMON, CapacityExceeded)
 
 @strawberry.input(description="A pair the coordinator fixes for a round.")
 class PinInput:
-    mentee_id: relay.GlobalID = strawberry.field(description="The mentee (a Person).")
-    mentor_id: relay.GlobalID = strawberry.field(description="The mentor (a Person).")
+    mentee_id: strawberry.ID = strawberry.field(description="The mentee (a Person).")
+    mentor_id: strawberry.ID = strawberry.field(description="The mentor (a Person).")
 
 
 @strawberry.input(description="Fairness across mentee groups for a round.")
@@ -65,7 +65,7 @@ class FairnessInput:
 
 @strawberry.input(description="Start a matching round for a cohort.")
 class StartMatchingRoundInput:
-    cohort_id: relay.GlobalID = strawberry.field(description="The cohort to pair.")
+    cohort_id: strawberry.ID = strawberry.field(description="The cohort to pair.")
     mode: str = strawberry.field(
         default="quality",
         description="quality (best total) or coverage (most people matched).",
@@ -90,7 +90,7 @@ class StartMatchingRoundInput:
 
 @strawberry.input(description="Pair a finished round again around pinned pairs.")
 class RerunRoundInput:
-    round_id: relay.GlobalID = strawberry.field(description="The round to re-run.")
+    round_id: strawberry.ID = strawberry.field(description="The round to re-run.")
     pins: list[PinInput] = strawberry.field(
         default_factory=list, description="Pairs fixed by hand."
     )
@@ -98,12 +98,12 @@ class RerunRoundInput:
 
 @strawberry.input(description="A pairing to act on.")
 class PairingInput:
-    pairing_id: relay.GlobalID = strawberry.field(description="The pairing.")
+    pairing_id: strawberry.ID = strawberry.field(description="The pairing.")
 
 
 @strawberry.input(description="A pairing to act on, with an optional reason.")
 class DeclinePairingInput:
-    pairing_id: relay.GlobalID = strawberry.field(description="The pairing.")
+    pairing_id: strawberry.ID = strawberry.field(description="The pairing.")
     reason: str | None = strawberry.field(
         default=None, description="Why (shared with the coordinator only)."
     )
@@ -111,33 +111,33 @@ class DeclinePairingInput:
 
 @strawberry.input(description="A pairing to act on, with the reason (required).")
 class PairingReasonInput:
-    pairing_id: relay.GlobalID = strawberry.field(description="The pairing.")
+    pairing_id: strawberry.ID = strawberry.field(description="The pairing.")
     reason: str = strawberry.field(description="Why (1 to 1000 characters).")
 
 
 @strawberry.input(description="Rule a mentor-mentee pair out.")
 class ForbidPairInput:
-    mentor_id: relay.GlobalID = strawberry.field(description="The mentor (a Person).")
-    mentee_id: relay.GlobalID = strawberry.field(description="The mentee (a Person).")
+    mentor_id: strawberry.ID = strawberry.field(description="The mentor (a Person).")
+    mentee_id: strawberry.ID = strawberry.field(description="The mentee (a Person).")
     reason: str = strawberry.field(description="Why (kept for the record).")
-    cohort_id: relay.GlobalID | None = strawberry.field(
+    cohort_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only in this cohort (default: everywhere)."
     )
 
 
 @strawberry.input(description="Set a suggested mentor aside for good.")
 class DismissSuggestionInput:
-    mentee_id: relay.GlobalID = strawberry.field(description="The mentee (a Person).")
-    mentor_id: relay.GlobalID = strawberry.field(description="The mentor set aside.")
+    mentee_id: strawberry.ID = strawberry.field(description="The mentee (a Person).")
+    mentor_id: strawberry.ID = strawberry.field(description="The mentor set aside.")
 
 
 @strawberry.input(description="Plan a rotation through distinct mentors.")
 class PlanRotationInput:
-    mentee_id: relay.GlobalID = strawberry.field(description="The mentee (a Person).")
+    mentee_id: strawberry.ID = strawberry.field(description="The mentee (a Person).")
     cycles: int = strawberry.field(description="How many mentors, one per cycle.")
     cycle_weeks: int = strawberry.field(description="Weeks per cycle.")
     starts_on: date = strawberry.field(description="First day of the first cycle.")
-    cohort_id: relay.GlobalID | None = strawberry.field(
+    cohort_id: strawberry.ID | None = strawberry.field(
         default=None, description="The cohort (default: the mentee's)."
     )
 
@@ -231,7 +231,7 @@ def _pins(pins: list[PinInput], path: str) -> list[dict[str, str]]:
     ]
 
 
-def _cohort(value: relay.GlobalID | None) -> str | None:
+def _cohort(value: strawberry.ID | None) -> str | None:
     return local_id(value, "Cohort", "input.cohortId") if value else None
 
 
@@ -244,14 +244,18 @@ def _pairing(data: dict[str, Any]) -> PairingSuccess:
 
 
 async def _act(
-    info: Info, pairing_id: relay.GlobalID, action: str, body: Any = None
+    info: Info, pairing_id: strawberry.ID, action: str, body: Any = None
 ) -> Any:
     """One workflow step on a pairing; answers the pairing as it is after it."""
     c = ctx(info)
 
     async def call() -> Any:
         pid = local_id(pairing_id, "Pairing", "input.pairingId")
-        data = await c.caller.post("matching", f"/pairings/{pid}/{action}", body)
+        data = await c.caller.post(
+            "matching",
+            upstream_path("/pairings/{pid}/{action}", pid=pid, action=action),
+            body,
+        )
         return data if isinstance(data, dict) else pid
 
     async def ok(data: Any) -> PairingSuccess:
@@ -310,7 +314,7 @@ class MatchingMutation:
             rid = local_id(input.round_id, "MatchingRound", "input.roundId")
             return await c.caller.post(
                 "matching",
-                f"/rounds/{rid}/rerun",
+                upstream_path("/rounds/{rid}/rerun", rid=rid),
                 {"pins": _pins(input.pins, "input.pins")},
             )
 
@@ -385,7 +389,9 @@ class MatchingMutation:
         async def call() -> Any:
             pid = local_id(input.pairing_id, "Pairing", "input.pairingId")
             return await c.caller.post(
-                "matching", f"/pairings/{pid}/repair", {"reason": input.reason}
+                "matching",
+                upstream_path("/pairings/{pid}/repair", pid=pid),
+                {"reason": input.reason},
             )
 
         return await run(
@@ -409,7 +415,7 @@ class MatchingMutation:
             ids["mentor"] = local_id(input.mentor_id, "Person", "input.mentorId")
             await c.caller.post(
                 "matching",
-                f"/mentees/{ids['mentee']}/dismissed",
+                upstream_path("/mentees/{mentee}/dismissed", mentee=ids["mentee"]),
                 {"mentor_id": ids["mentor"]},
             )
 
@@ -434,7 +440,7 @@ class MatchingMutation:
             mentee = local_id(input.mentee_id, "Person", "input.menteeId")
             return await c.caller.post(
                 "matching",
-                f"/mentees/{mentee}/rotation",
+                upstream_path("/mentees/{mentee}/rotation", mentee=mentee),
                 {
                     "cycles": input.cycles,
                     "cycle_weeks": input.cycle_weeks,

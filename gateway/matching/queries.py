@@ -12,7 +12,7 @@ from gateway.connections import from_list
 from gateway.context import ctx
 from gateway.ids import local_id
 from gateway.matching.types import Pairing, RotationPlan, Suggestions
-from gateway.upstream import UpstreamError
+from gateway.upstream import UpstreamError, upstream_path
 
 First = Annotated[
     int | None, strawberry.argument(description="Page size (default 20).")
@@ -33,11 +33,11 @@ class MatchingQuery:
         first: First = None,
         after: After = None,
         person_id: Annotated[
-            relay.GlobalID | None,
+            strawberry.ID | None,
             strawberry.argument(description="Only pairings of this person."),
         ] = None,
         round_id: Annotated[
-            relay.GlobalID | None,
+            strawberry.ID | None,
             strawberry.argument(description="Only pairings proposed by this round."),
         ] = None,
         status: Annotated[
@@ -68,20 +68,20 @@ class MatchingQuery:
         self,
         info: Info,
         mentee_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The mentee.")
+            strawberry.ID, strawberry.argument(description="The mentee.")
         ],
         top: Annotated[
             int, strawberry.argument(description="How many mentors (1 to 20).")
         ] = 5,
         cohort_id: Annotated[
-            relay.GlobalID | None,
+            strawberry.ID | None,
             strawberry.argument(description="The cohort (default: the mentee's)."),
         ] = None,
     ) -> Suggestions:
         mentee = local_id(mentee_id, "Person", "menteeId")
         data = await ctx(info).caller.get(
             "matching",
-            f"/mentees/{mentee}/suggestions",
+            upstream_path("/mentees/{mentee}/suggestions", mentee=mentee),
             top=top,
             cohort_id=local_id(cohort_id, "Cohort", "cohortId") if cohort_id else None,
         )
@@ -92,12 +92,14 @@ class MatchingQuery:
         self,
         info: Info,
         mentee_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The mentee.")
+            strawberry.ID, strawberry.argument(description="The mentee.")
         ],
     ) -> RotationPlan | None:
         mentee = local_id(mentee_id, "Person", "menteeId")
         try:
-            data = await ctx(info).caller.get("matching", f"/mentees/{mentee}/rotation")
+            data = await ctx(info).caller.get(
+                "matching", upstream_path("/mentees/{mentee}/rotation", mentee=mentee)
+            )
         except UpstreamError as exc:
             if exc.status == 404:
                 return None

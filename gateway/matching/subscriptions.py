@@ -18,6 +18,7 @@ from gateway.context import ctx
 from gateway.ids import local_id
 from gateway.matching import loaders
 from gateway.matching.types import MatchingRound, Pairing
+from gateway.upstream import upstream_path
 
 KINDS = {
     "PairingProposed": "proposed",
@@ -95,7 +96,7 @@ class MatchingSubscription:
         self,
         info: Info,
         person_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The person (a Person).")
+            strawberry.ID, strawberry.argument(description="The person (a Person).")
         ],
     ) -> AsyncGenerator[PairingUpdate, None]:
         c = ctx(info)
@@ -136,7 +137,7 @@ class MatchingSubscription:
         self,
         info: Info,
         round_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The round.")
+            strawberry.ID, strawberry.argument(description="The round.")
         ],
     ) -> AsyncGenerator[RoundProgressUpdate, None]:
         c = ctx(info)
@@ -150,14 +151,18 @@ class MatchingSubscription:
             )
 
         async with c.hub.listen(principal.tenant, accepts) as queue:
-            now = await c.caller.get("matching", f"/rounds/{rid}")
+            now = await c.caller.get(
+                "matching", upstream_path("/rounds/{rid}", rid=rid)
+            )
             yield _round_update(now)
             if now["status"] != "running":
                 return
             while True:
                 env = await queue.get()
                 if env.type in ("RoundCompleted", "RoundFailed"):
-                    final = await c.caller.get("matching", f"/rounds/{rid}")
+                    final = await c.caller.get(
+                        "matching", upstream_path("/rounds/{rid}", rid=rid)
+                    )
                     yield _round_update(final)
                     return
                 yield RoundProgressUpdate(

@@ -26,7 +26,7 @@ from gateway.errors import (
     invalid,
     result_union,
 )
-from gateway.ids import global_id, local_id
+from gateway.ids import global_id, is_local_id, local_id
 from gateway.mutations import run
 from gateway.people.types import (
     CoachingFormat,
@@ -44,6 +44,7 @@ from gateway.people.types import (
     competency_by_id,
     person_by_id,
 )
+from gateway.upstream import upstream_path
 
 ALL = (*COMMON, NotEligible)
 
@@ -76,7 +77,7 @@ class PersonDetailsInput:
         default=None, description="The HRIS's employee id (unique)."
     )
     title: str | None = strawberry.field(default=None, description="Job title.")
-    manager_id: relay.GlobalID | None = strawberry.field(
+    manager_id: strawberry.ID | None = strawberry.field(
         default=None, description="The line manager (a Person)."
     )
     hire_date: date | None = strawberry.field(default=None, description="Hire date.")
@@ -115,7 +116,7 @@ class RegisterPersonInput:
 
 @strawberry.input(description="New HR details of a person (replacing the old).")
 class UpdatePersonInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     details: PersonDetailsInput = strawberry.field(description="HR details.")
     effective_on: date | None = strawberry.field(
         default=None, description="When a level or title change took effect."
@@ -124,7 +125,7 @@ class UpdatePersonInput:
 
 @strawberry.input(description="A person's programme roles (replacing the old).")
 class SetProgrammeRolesInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     roles: list[ProgrammeRole] = strawberry.field(description="The roles.")
 
 
@@ -143,7 +144,7 @@ class AvailabilityWindowInput:
 
 @strawberry.input(description="A mentor's catalogue entry.")
 class SetMentorProfileInput:
-    person_id: relay.GlobalID = strawberry.field(description="The mentor.")
+    person_id: strawberry.ID = strawberry.field(description="The mentor.")
     strengths: list[StrengthInput] = strawberry.field(
         description="Competencies offered (at least one)."
     )
@@ -174,7 +175,7 @@ class SetMentorProfileInput:
 
 @strawberry.input(description="A mentor's capacity.")
 class SetMentorCapacityInput:
-    person_id: relay.GlobalID = strawberry.field(description="The mentor.")
+    person_id: strawberry.ID = strawberry.field(description="The mentor.")
     max_mentees: int = strawberry.field(description="Mentees at most (0 to 50).")
     hours_per_month: int = strawberry.field(description="Hours a month (0 to 200).")
 
@@ -188,7 +189,7 @@ class DevelopmentGoalInput:
 
 @strawberry.input(description="A mentee's intake.")
 class SubmitIntakeInput:
-    person_id: relay.GlobalID = strawberry.field(description="The mentee.")
+    person_id: strawberry.ID = strawberry.field(description="The mentee.")
     goals: list[DevelopmentGoalInput] = strawberry.field(
         description="Development goals (at least one)."
     )
@@ -210,14 +211,14 @@ class SubmitIntakeInput:
 
 @strawberry.input(description="Consent given or withdrawn for a purpose.")
 class SetConsentInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     purpose: str = strawberry.field(description="The purpose, e.g. `demographics`.")
     given: bool = strawberry.field(description="True to give, false to withdraw.")
 
 
 @strawberry.input(description="Self-reported demographic attributes (with consent).")
 class ShareDemographicsInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     attributes: JSON = strawberry.field(
         description='Attribute → value, e.g. {"gender": "woman"}.'
     )
@@ -225,7 +226,7 @@ class ShareDemographicsInput:
 
 @strawberry.input(description="An HR outcome the HRIS did not send.")
 class RecordCareerOutcomeInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     kind: OutcomeKind = strawberry.field(description="What happened.")
     effective_on: date = strawberry.field(description="When it took effect.")
     to_level: int | None = strawberry.field(default=None, description="New level.")
@@ -234,7 +235,7 @@ class RecordCareerOutcomeInput:
 
 @strawberry.input(description="A person to deactivate.")
 class DeactivatePersonInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     reason: str = strawberry.field(
         default="inactive", description="Why (`departure` when they left the company)."
     )
@@ -242,7 +243,7 @@ class DeactivatePersonInput:
 
 @strawberry.input(description="A person identified by id.")
 class PersonRefInput:
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
 
 
 @strawberry.type(description="The person was changed (or registered).")
@@ -329,8 +330,8 @@ class CreateCohortInput:
 
 @strawberry.input(description="A person applying to a cohort.")
 class AdmitParticipantInput:
-    cohort_id: relay.GlobalID = strawberry.field(description="The cohort.")
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    cohort_id: strawberry.ID = strawberry.field(description="The cohort.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     role: ProgrammeRole = strawberry.field(
         default=ProgrammeRole.MENTEE, description="The role to join as."
     )
@@ -338,14 +339,14 @@ class AdmitParticipantInput:
 
 @strawberry.input(description="A person leaving a cohort (or its waiting list).")
 class WithdrawParticipantInput:
-    cohort_id: relay.GlobalID = strawberry.field(description="The cohort.")
-    person_id: relay.GlobalID = strawberry.field(description="The person.")
+    cohort_id: strawberry.ID = strawberry.field(description="The cohort.")
+    person_id: strawberry.ID = strawberry.field(description="The person.")
     reason: str | None = strawberry.field(default=None, description="Why.")
 
 
 @strawberry.input(description="A cohort's new number of mentee seats.")
 class SetCohortCapacityInput:
-    cohort_id: relay.GlobalID = strawberry.field(description="The cohort.")
+    cohort_id: strawberry.ID = strawberry.field(description="The cohort.")
     capacity: int = strawberry.field(
         description="Seats (at least 1, never below those taken)."
     )
@@ -353,7 +354,7 @@ class SetCohortCapacityInput:
 
 @strawberry.input(description="The stage a cohort moves on to.")
 class AdvanceCohortStageInput:
-    cohort_id: relay.GlobalID = strawberry.field(description="The cohort.")
+    cohort_id: strawberry.ID = strawberry.field(description="The cohort.")
     stage: PathwayStage = strawberry.field(description="A later stage.")
 
 
@@ -403,7 +404,7 @@ class DefineCompetencyInput:
 
 @strawberry.input(description="A competency to retire.")
 class RetireCompetencyInput:
-    id: relay.GlobalID = strawberry.field(description="The Competency.")
+    id: strawberry.ID = strawberry.field(description="The Competency.")
 
 
 @strawberry.type(description="The competency was defined or retired.")
@@ -511,7 +512,9 @@ class PeopleMutation:
                 **_details(input.details, "input.details"),
                 "effective_on": _iso(input.effective_on),
             }
-            await c.caller.put("profiles", f"/people/{pid}", body)
+            await c.caller.put(
+                "profiles", upstream_path("/people/{pid}", pid=pid), body
+            )
             return pid
 
         return await run(call, lambda pid: _person(info, pid), COMMON)
@@ -567,7 +570,7 @@ class PeopleMutation:
             pid = local_id(input.person_id, "Person", "input.personId")
             await c.caller.put(
                 "profiles",
-                f"/people/{pid}/capacity",
+                upstream_path("/people/{pid}/capacity", pid=pid),
                 {
                     "max_mentees": input.max_mentees,
                     "hours_per_month": input.hours_per_month,
@@ -604,14 +607,18 @@ class PeopleMutation:
 
     @strawberry.mutation(description="Give or withdraw consent for a purpose.")
     async def set_consent(self, info: Info, input: SetConsentInput) -> PersonResult:
-        if not input.purpose.strip():
-            return invalid("input.purpose", "must not be empty")
+        purpose = input.purpose.strip()
+        if not is_local_id(purpose):
+            return invalid(
+                "input.purpose", "must be a purpose's name, e.g. `demographics`"
+            )
         return await _on_person(
             info,
             input.person_id,
             "PUT",
-            f"/consents/{input.purpose.strip()}",
+            "/consents/{purpose}",
             {"given": input.given},
+            purpose=purpose,
         )
 
     @strawberry.mutation(
@@ -669,7 +676,7 @@ class PeopleMutation:
 
         async def call() -> str:
             pid = local_id(input.person_id, "Person", "input.personId")
-            await c.caller.delete("profiles", f"/people/{pid}")
+            await c.caller.delete("profiles", upstream_path("/people/{pid}", pid=pid))
             return pid
 
         return await run(
@@ -728,7 +735,7 @@ class PeopleMutation:
             pid = local_id(input.person_id, "Person", "input.personId")
             return await c.caller.post(
                 "profiles",
-                f"/cohorts/{cid}/participants",
+                upstream_path("/cohorts/{cid}/participants", cid=cid),
                 {"person_id": pid, "role": input.role.value},
             )
 
@@ -757,7 +764,7 @@ class PeopleMutation:
             await c.caller.request(
                 "profiles",
                 "DELETE",
-                f"/cohorts/{cid}/participants/{pid}",
+                upstream_path("/cohorts/{cid}/participants/{pid}", cid=cid, pid=pid),
                 json={"reason": input.reason},
             )
             return cid
@@ -819,7 +826,9 @@ class PeopleMutation:
 
         async def call() -> str:
             cid = local_id(input.id, "Competency", "input.id")
-            await c.caller.delete("profiles", f"/competencies/{cid}")
+            await c.caller.delete(
+                "profiles", upstream_path("/competencies/{cid}", cid=cid)
+            )
             return cid
 
         return await run(call, lambda cid: _competency(info, cid), COMMON)
@@ -887,26 +896,43 @@ async def _competency(info: Info, cid: str) -> CompetencySuccess:
 
 
 async def _on_person(
-    info: Info, person_id: relay.GlobalID, method: str, suffix: str, body: Any
+    info: Info,
+    person_id: strawberry.ID,
+    method: str,
+    suffix: str,
+    body: Any,
+    **segments: str,
 ) -> Any:
+    """``method /people/{pid}<suffix>``; ``suffix`` is a constant template whose
+    ``{names}`` are filled from ``segments`` (checked like every path segment)."""
     c = ctx(info)
 
     async def call() -> str:
         pid = local_id(person_id, "Person", "input.personId")
-        await c.caller.request("profiles", method, f"/people/{pid}{suffix}", json=body)
+        await c.caller.request(
+            "profiles",
+            method,
+            upstream_path("/people/{pid}" + suffix, pid=pid, **segments),
+            json=body,
+        )
         return pid
 
     return await run(call, lambda pid: _person(info, pid), COMMON)
 
 
 async def _on_cohort(
-    info: Info, cohort_id: relay.GlobalID, method: str, suffix: str, body: Any
+    info: Info, cohort_id: strawberry.ID, method: str, suffix: str, body: Any
 ) -> Any:
     c = ctx(info)
 
     async def call() -> str:
         cid = local_id(cohort_id, "Cohort", "input.cohortId")
-        await c.caller.request("profiles", method, f"/cohorts/{cid}{suffix}", json=body)
+        await c.caller.request(
+            "profiles",
+            method,
+            upstream_path("/cohorts/{cid}" + suffix, cid=cid),
+            json=body,
+        )
         return cid
 
     return await run(call, lambda cid: _cohort(info, cid), COMMON)

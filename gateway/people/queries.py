@@ -88,7 +88,7 @@ class PeopleQuery:
     async def cohort(
         self,
         info: Info,
-        id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")],
     ) -> Cohort | None:
         return await cohort_by_id(info, local_id(id, "Cohort", "id"))
 
@@ -113,6 +113,6 @@ class PeopleQuery:
     async def import_job(
         self,
         info: Info,
-        id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")],
     ) -> ImportJob | None:
         return await import_job_by_id(info, local_id(id, "ImportJob", "id"))

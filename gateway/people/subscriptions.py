@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from chassis.envelope import Envelope
@@ -15,7 +14,7 @@ from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import global_id, local_id
 from gateway.people.types import ImportCounts, ImportProgress, ImportStatus
-from gateway.upstream import UpstreamError
+from gateway.upstream import UpstreamError, upstream_path
 
 PROGRESS_EVENTS = ("ImportProgressed", "ImportFinished")
 RECHECK_S = 10.0  # without news for this long, ask the service (a lost event)
@@ -55,7 +54,7 @@ class PeopleSubscription:
         self,
         info: Info,
         job_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The ImportJob to follow.")
+            strawberry.ID, strawberry.argument(description="The ImportJob to follow.")
         ],
     ) -> AsyncGenerator[ImportProgress, None]:
         c = ctx(info)
@@ -68,7 +67,9 @@ class PeopleSubscription:
         async def report() -> ImportProgress:
             # The service authorises (tenant, provisioner roles) on every read.
             try:
-                body = await c.caller.get("profiles", f"/imports/{jid}", error_limit=1)
+                body = await c.caller.get(
+                    "profiles", upstream_path("/imports/{jid}", jid=jid), error_limit=1
+                )
             except UpstreamError as exc:
                 raise query_error(exc) from None
             return _from_report(body)

@@ -18,7 +18,7 @@ from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import local_id
 from gateway.people import loaders
-from gateway.upstream import UpstreamError
+from gateway.upstream import UpstreamError, upstream_path
 
 First = Annotated[
     int | None, strawberry.argument(description="Page size (default 20).")
@@ -470,7 +470,7 @@ class Cohort(relay.Node):
         self,
         info: Info,
         person_id: Annotated[
-            relay.GlobalID, strawberry.argument(description="The person.")
+            strawberry.ID, strawberry.argument(description="The person.")
         ],
         role: Annotated[
             ProgrammeRole, strawberry.argument(description="The role to join as.")
@@ -480,7 +480,11 @@ class Cohort(relay.Node):
         try:
             body = await ctx(info).caller.get(
                 "profiles",
-                f"/cohorts/{self.cohort_id}/eligibility/{pid}",
+                upstream_path(
+                    "/cohorts/{cohort}/eligibility/{pid}",
+                    cohort=self.cohort_id,
+                    pid=pid,
+                ),
                 role=role.value,
             )
         except UpstreamError as exc:
@@ -599,7 +603,7 @@ class ImportJob(relay.Node):
             try:
                 page = await c.caller.get(
                     "profiles",
-                    f"/imports/{self.job_id}/records",
+                    upstream_path("/imports/{job}/records", job=self.job_id),
                     outcome="failed",
                     after=int(upstream or 0),
                     limit=max(limit, 1),

@@ -11,12 +11,11 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from gateway.context import ctx
 from gateway.errors import COMMON, result_union
-from gateway.ids import local_id
+from gateway.ids import local_id, node_or_plain_id, parse_global_id, plain_id
 from gateway.mutations import run
 from gateway.sessions.queries import PulseSurvey
 from gateway.sessions.types import (
@@ -30,7 +29,7 @@ from gateway.sessions.types import (
     Session,
     relationship_by_id,
 )
-from gateway.upstream import UpstreamError
+from gateway.upstream import UpstreamError, upstream_path
 
 S = "sessions"
 
@@ -38,15 +37,15 @@ S = "sessions"
 result = result_union
 
 
-def _rid(value: relay.GlobalID) -> str:
+def _rid(value: strawberry.ID) -> str:
     return local_id(value, "Relationship", "input.relationshipId")
 
 
-def _sid(value: relay.GlobalID) -> str:
+def _sid(value: strawberry.ID) -> str:
     return local_id(value, "Session", "input.sessionId")
 
 
-def _mid(value: relay.GlobalID) -> str:
+def _mid(value: strawberry.ID) -> str:
     return local_id(value, "Milestone", "input.milestoneId")
 
 
@@ -154,7 +153,7 @@ CalendarFeedResult = result("CalendarFeedResult", CalendarFeedSuccess)
 
 @strawberry.input(description="A learning contract (or a change to it).")
 class ProposeContractInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     every_days: int = strawberry.field(description="A session every N days.")
     minutes: int = strawberry.field(description="Length of a session in minutes.")
     hours_per_month: int = strawberry.field(description="Hours a month (0 to 100).")
@@ -167,7 +166,7 @@ class ProposeContractInput:
 
 @strawberry.input(description="A signature on a version of the contract.")
 class SignContractInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     version: int = strawberry.field(
         description="The version you read; a newer one gives ConcurrencyConflict."
     )
@@ -175,7 +174,7 @@ class SignContractInput:
 
 @strawberry.input(description="A new session.")
 class ScheduleSessionInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     starts_at: datetime = strawberry.field(description="Start, with a time zone.")
     minutes: int = strawberry.field(default=60, description="Length (15 to 480).")
     format: str = strawberry.field(
@@ -189,7 +188,7 @@ class ScheduleSessionInput:
 
 @strawberry.input(description="A new time for a session.")
 class RescheduleSessionInput:
-    session_id: relay.GlobalID = strawberry.field(description="The session.")
+    session_id: strawberry.ID = strawberry.field(description="The session.")
     starts_at: datetime = strawberry.field(description="New start, with a time zone.")
     minutes: int | None = strawberry.field(
         default=None, description="New length (unchanged if omitted)."
@@ -201,7 +200,7 @@ class RescheduleSessionInput:
 
 @strawberry.input(description="Cancel a session.")
 class CancelSessionInput:
-    session_id: relay.GlobalID = strawberry.field(description="The session.")
+    session_id: strawberry.ID = strawberry.field(description="The session.")
     reason_code: str = strawberry.field(
         description="Why: illness, schedule_conflict, no_longer_needed …"
     )
@@ -212,7 +211,7 @@ class CancelSessionInput:
 
 @strawberry.input(description="A session took place.")
 class MarkSessionHeldInput:
-    session_id: relay.GlobalID = strawberry.field(description="The session.")
+    session_id: strawberry.ID = strawberry.field(description="The session.")
     held_at: datetime | None = strawberry.field(
         default=None, description="When (default: its planned start)."
     )
@@ -223,21 +222,21 @@ class MarkSessionHeldInput:
 
 @strawberry.input(description="A no-show.")
 class MarkSessionMissedInput:
-    session_id: relay.GlobalID = strawberry.field(description="The session.")
-    absent_ids: list[relay.GlobalID] = strawberry.field(
+    session_id: strawberry.ID = strawberry.field(description="The session.")
+    absent_ids: list[strawberry.ID] = strawberry.field(
         description="Who did not come (the mentor and/or the mentee)."
     )
 
 
 @strawberry.input(description="The agenda of a session.")
 class SetAgendaInput:
-    session_id: relay.GlobalID = strawberry.field(description="The session.")
+    session_id: strawberry.ID = strawberry.field(description="The session.")
     agenda: str = strawberry.field(description="The agenda (the pair only).")
 
 
 @strawberry.input(description="A milestone on an objective of the contract.")
 class SetMilestoneInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     objective_index: int = strawberry.field(
         description="Which objective of the contract (0-based)."
     )
@@ -248,7 +247,7 @@ class SetMilestoneInput:
 
 @strawberry.input(description="Progress on a milestone.")
 class UpdateMilestoneStatusInput:
-    milestone_id: relay.GlobalID = strawberry.field(description="The milestone.")
+    milestone_id: strawberry.ID = strawberry.field(description="The milestone.")
     status: str = strawberry.field(
         description="in_progress, at_risk, blocked, or missed (once overdue)."
     )
@@ -256,16 +255,16 @@ class UpdateMilestoneStatusInput:
 
 @strawberry.input(description="Confirm a milestone achieved.")
 class AchieveMilestoneInput:
-    milestone_id: relay.GlobalID = strawberry.field(description="The milestone.")
+    milestone_id: strawberry.ID = strawberry.field(description="The milestone.")
     evidence: str = strawberry.field(description="Evidence of achievement.")
 
 
 @strawberry.input(description="A monthly check-in or quarterly review.")
 class RecordCheckInInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     kind: str = strawberry.field(description="monthly or quarterly_review.")
     alignment: int = strawberry.field(description="Alignment, 1 to 5.")
-    sponsor_id: relay.GlobalID | None = strawberry.field(
+    sponsor_id: strawberry.ID | None = strawberry.field(
         default=None, description="The sponsor (required for a quarterly review)."
     )
     held_on: date | None = strawberry.field(
@@ -278,7 +277,7 @@ class RecordCheckInInput:
 
 @strawberry.input(description="A note, journal entry or after-action review.")
 class WriteNoteInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     kind: str = strawberry.field(description="session_note, journal or after_action.")
     body: str = strawberry.field(description="The text.")
     visibility: str = strawberry.field(
@@ -287,7 +286,7 @@ class WriteNoteInput:
     prompt_id: str | None = strawberry.field(
         default=None, description="A journal prompt answered."
     )
-    session_id: relay.GlobalID | None = strawberry.field(
+    session_id: strawberry.ID | None = strawberry.field(
         default=None, description="The session it is about."
     )
 
@@ -308,8 +307,8 @@ class DeleteNoteInput:
 
 @strawberry.input(description="A rating of a session or milestone.")
 class GiveFeedbackInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
-    subject_id: relay.GlobalID = strawberry.field(
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
+    subject_id: strawberry.ID = strawberry.field(
         description="The Session or Milestone rated."
     )
     rating: int = strawberry.field(description="1 to 5.")
@@ -320,8 +319,8 @@ class GiveFeedbackInput:
 
 @strawberry.input(description="A rotation of the mentee.")
 class AssignRotationInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
-    host_id: relay.GlobalID = strawberry.field(description="The host (a Person).")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
+    host_id: strawberry.ID = strawberry.field(description="The host (a Person).")
     starts_on: date = strawberry.field(description="First day.")
     ends_on: date = strawberry.field(description="Last day (two to four weeks on).")
     project_kind: str = strawberry.field(description="Kind of project.")
@@ -346,7 +345,7 @@ class CompleteRotationInput:
 
 @strawberry.input(description="A concern for the coordinator.")
 class RaiseEscalationInput:
-    relationship_id: relay.GlobalID = strawberry.field(description="The relationship.")
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     category: str = strawberry.field(description="What it is about.")
     detail: str | None = strawberry.field(default=None, description="The concern.")
 
@@ -365,7 +364,9 @@ class CreatePulseSurveyInput:
     questions: list[str] = strawberry.field(description="Questions (1 to 20).")
     closes_at: datetime = strawberry.field(description="Deadline.")
     cohort_id: str | None = strawberry.field(
-        default=None, description="A cohort (omit for the whole organisation)."
+        default=None,
+        description="A cohort: its global id or its cohort id (omit for the whole "
+        "organisation).",
     )
     k: int = strawberry.field(
         default=5, description="Fewest respondents ever reported (3 to 100)."
@@ -400,7 +401,10 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.put(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/contract",
+                upstream_path(
+                    "/relationships/{relationship}/contract",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(
                     cadence={"every_days": input.every_days, "minutes": input.minutes},
                     hours_per_month=input.hours_per_month,
@@ -425,7 +429,7 @@ class SessionsMutation:
             try:
                 return await c.caller.post(
                     S,
-                    f"/relationships/{rid}/contract/signatures",
+                    upstream_path("/relationships/{rid}/contract/signatures", rid=rid),
                     {"version": input.version},
                 )
             except UpstreamError as exc:
@@ -433,7 +437,11 @@ class SessionsMutation:
                 # client it read an old version (reload and sign again).
                 if exc.code != "InvalidTransition":
                     raise
-                current = (await c.caller.get(S, f"/relationships/{rid}"))["contract"]
+                current = (
+                    await c.caller.get(
+                        S, upstream_path("/relationships/{rid}", rid=rid)
+                    )
+                )["contract"]
                 if current.get("version") in (None, input.version):
                     raise
                 raise UpstreamError(
@@ -458,7 +466,10 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/sessions",
+                upstream_path(
+                    "/relationships/{relationship}/sessions",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(
                     starts_at=input.starts_at,
                     minutes=input.minutes,
@@ -528,7 +539,9 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.put(
                 S,
-                f"/sessions/{_sid(input.session_id)}/agenda",
+                upstream_path(
+                    "/sessions/{session}/agenda", session=_sid(input.session_id)
+                ),
                 {"agenda": input.agenda},
             )
 
@@ -545,7 +558,10 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/milestones",
+                upstream_path(
+                    "/relationships/{relationship}/milestones",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(
                     objective_index=input.objective_index,
                     label=input.label,
@@ -565,7 +581,9 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/milestones/{_mid(input.milestone_id)}/status",
+                upstream_path(
+                    "/milestones/{milestone}/status", milestone=_mid(input.milestone_id)
+                ),
                 {"status": input.status},
             )
 
@@ -583,7 +601,10 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/milestones/{_mid(input.milestone_id)}/achieve",
+                upstream_path(
+                    "/milestones/{milestone}/achieve",
+                    milestone=_mid(input.milestone_id),
+                ),
                 {"evidence": input.evidence},
             )
 
@@ -603,7 +624,10 @@ class SessionsMutation:
             )
             return await c.caller.post(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/check-ins",
+                upstream_path(
+                    "/relationships/{relationship}/check-ins",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(
                     kind=input.kind,
                     alignment=input.alignment,
@@ -627,7 +651,10 @@ class SessionsMutation:
             session = _sid(input.session_id) if input.session_id else None
             return await c.caller.post(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/notes",
+                upstream_path(
+                    "/relationships/{relationship}/notes",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(
                     kind=input.kind,
                     visibility=input.visibility,
@@ -646,7 +673,10 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.patch(
                 S,
-                f"/notes/{input.note_id}",
+                upstream_path(
+                    "/notes/{note}",
+                    note=plain_id(input.note_id, "Note", "input.noteId"),
+                ),
                 _json(body=input.body, visibility=input.visibility),
             )
 
@@ -657,7 +687,13 @@ class SessionsMutation:
         c = ctx(info)
 
         async def call() -> None:
-            await c.caller.delete(S, f"/notes/{input.note_id}")
+            await c.caller.delete(
+                S,
+                upstream_path(
+                    "/notes/{note}",
+                    note=plain_id(input.note_id, "Note", "input.noteId"),
+                ),
+            )
 
         return await run(
             call, lambda _d: DeleteNoteSuccess(deleted_note_id=input.note_id), COMMON
@@ -673,14 +709,19 @@ class SessionsMutation:
         c = ctx(info)
 
         async def call() -> dict[str, Any]:
-            subject = input.subject_id
-            if isinstance(subject, relay.GlobalID) and subject.type_name == "Milestone":
-                about, sid = "milestone", _mid(subject)
+            subject = parse_global_id(input.subject_id, "input.subjectId")
+            if subject.type_name == "Milestone":
+                about = "milestone"
+                sid = local_id(subject, "Milestone", "input.subjectId")
             else:
-                about, sid = "session", _sid(subject)
+                about = "session"
+                sid = local_id(subject, "Session", "input.subjectId")
             return await c.caller.post(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/feedback",
+                upstream_path(
+                    "/relationships/{relationship}/feedback",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(
                     about=about,
                     subject_id=sid,
@@ -726,7 +767,12 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/rotations/{input.rotation_id}/debrief",
+                upstream_path(
+                    "/rotations/{rotation}/debrief",
+                    rotation=plain_id(
+                        input.rotation_id, "Rotation", "input.rotationId"
+                    ),
+                ),
                 {
                     "reflection": input.reflection,
                     "goal_competency_ids": input.goal_competency_ids,
@@ -742,7 +788,15 @@ class SessionsMutation:
         c = ctx(info)
 
         async def call() -> dict[str, Any]:
-            return await c.caller.post(S, f"/rotations/{input.rotation_id}/complete")
+            return await c.caller.post(
+                S,
+                upstream_path(
+                    "/rotations/{rotation}/complete",
+                    rotation=plain_id(
+                        input.rotation_id, "Rotation", "input.rotationId"
+                    ),
+                ),
+            )
 
         return await run(call, _rotation, COMMON)
 
@@ -755,7 +809,10 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/relationships/{_rid(input.relationship_id)}/escalations",
+                upstream_path(
+                    "/relationships/{relationship}/escalations",
+                    relationship=_rid(input.relationship_id),
+                ),
                 _json(category=input.category, detail=input.detail),
             )
 
@@ -770,7 +827,12 @@ class SessionsMutation:
         async def call() -> dict[str, Any]:
             return await c.caller.post(
                 S,
-                f"/escalations/{input.escalation_id}/resolve",
+                upstream_path(
+                    "/escalations/{escalation}/resolve",
+                    escalation=plain_id(
+                        input.escalation_id, "Escalation", "input.escalationId"
+                    ),
+                ),
                 _json(outcome=input.outcome, note=input.note),
             )
 
@@ -789,7 +851,11 @@ class SessionsMutation:
                 _json(
                     questions=input.questions,
                     closes_at=input.closes_at,
-                    cohort_id=input.cohort_id,
+                    cohort_id=node_or_plain_id(
+                        input.cohort_id, "Cohort", "input.cohortId"
+                    )
+                    if input.cohort_id
+                    else None,
                     k=input.k,
                 ),
             )
@@ -805,7 +871,12 @@ class SessionsMutation:
         async def call() -> None:
             await c.caller.post(
                 S,
-                f"/pulse-surveys/{input.survey_id}/responses",
+                upstream_path(
+                    "/pulse-surveys/{pulse_survey}/responses",
+                    pulse_survey=plain_id(
+                        input.survey_id, "PulseSurvey", "input.surveyId"
+                    ),
+                ),
                 {"answers": input.answers},
             )
 
@@ -820,8 +891,24 @@ class SessionsMutation:
         c = ctx(info)
 
         async def call() -> dict[str, Any]:
-            await c.caller.post(S, f"/pulse-surveys/{input.survey_id}/close")
-            return await c.caller.get(S, f"/pulse-surveys/{input.survey_id}")
+            await c.caller.post(
+                S,
+                upstream_path(
+                    "/pulse-surveys/{pulse_survey}/close",
+                    pulse_survey=plain_id(
+                        input.survey_id, "PulseSurvey", "input.surveyId"
+                    ),
+                ),
+            )
+            return await c.caller.get(
+                S,
+                upstream_path(
+                    "/pulse-surveys/{pulse_survey}",
+                    pulse_survey=plain_id(
+                        input.survey_id, "PulseSurvey", "input.surveyId"
+                    ),
+                ),
+            )
 
         return await run(call, _survey, COMMON)
 
@@ -870,12 +957,18 @@ def _survey(data: dict[str, Any]) -> PulseSurveySuccess:
 
 
 async def _session_change(
-    info: Info, session_id: relay.GlobalID, action: str, body: Any
+    info: Info, session_id: strawberry.ID, action: str, body: Any
 ) -> Any:
     c = ctx(info)
 
     async def call() -> dict[str, Any]:
         payload = await body() if callable(body) else body
-        return await c.caller.post(S, f"/sessions/{_sid(session_id)}/{action}", payload)
+        return await c.caller.post(
+            S,
+            upstream_path(
+                "/sessions/{session}/{action}", session=_sid(session_id), action=action
+            ),
+            payload,
+        )
 
     return await run(call, _session, COMMON)

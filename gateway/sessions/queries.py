@@ -12,10 +12,10 @@ from strawberry.types import Info
 from gateway.connections import connection, decode_cursor, from_list, page_size
 from gateway.context import ctx
 from gateway.errors import query_error
-from gateway.ids import local_id
+from gateway.ids import local_id, plain_id
 from gateway.sessions import loaders
 from gateway.sessions.types import After, Escalation, First, Relationship
-from gateway.upstream import UpstreamError
+from gateway.upstream import UpstreamError, upstream_path
 
 
 @strawberry.type(description="An anonymous pulse survey of a cohort or the tenant.")
@@ -36,7 +36,10 @@ class PulseSurvey:
     async def results(self, info: Info) -> JSON | None:
         try:
             return await ctx(info).caller.get(
-                "sessions", f"/pulse-surveys/{self.survey_id}/results"
+                "sessions",
+                upstream_path(
+                    "/pulse-surveys/{pulse_survey}/results", pulse_survey=self.survey_id
+                ),
             )
         except UpstreamError as exc:
             raise query_error(exc) from None
@@ -65,7 +68,7 @@ class SessionsQuery:
         first: First = None,
         after: After = None,
         person_id: Annotated[
-            relay.GlobalID | None,
+            strawberry.ID | None,
             strawberry.argument(description="Only relationships of this person."),
         ] = None,
     ) -> relay.Connection[Relationship]:
@@ -117,7 +120,13 @@ class SessionsQuery:
         survey_id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")],
     ) -> PulseSurvey | None:
         try:
-            data = await ctx(info).caller.get("sessions", f"/pulse-surveys/{survey_id}")
+            data = await ctx(info).caller.get(
+                "sessions",
+                upstream_path(
+                    "/pulse-surveys/{survey}",
+                    survey=plain_id(survey_id, "PulseSurvey", "surveyId"),
+                ),
+            )
         except UpstreamError as exc:
             if exc.status == 404:
                 return None
