@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _LIMIT_CODES = (
     ("exceeds maximum operation depth", "QueryTooDeep"),
     ("aliases found", "TooManyAliases"),
-    ("tokens", "TooManyTokens"),
+    ("tokens. Parsing aborted", "TooManyTokens"),
 )
 
 

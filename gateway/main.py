@@ -25,6 +25,7 @@ from chassis.http.request_id import request_id_of
 from chassis.messaging.transport import Transport
 from gateway.context import Context, bearer_token
 from gateway.dashboard import mount_dashboard
+from gateway.extensions import typed_error
 from gateway.graphiql import ide_html
 from gateway.hub import EventHub
 from gateway.protection import PersistedQueries
@@ -41,9 +42,21 @@ class TandemGraphQLRouter(GraphQLRouter):
 
     persisted: PersistedQueries
     trusted_only: bool = False
+    reveal_internal_errors: bool = False
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide_html(self.graphql_ide_html))
+
+    async def process_result(self, request: Request, result: Any) -> Any:
+        # The last net: an error raised outside the operation's extensions (a
+        # document that does not parse, a limit refusing it) is typed here too.
+        if result.errors:
+            request_id = request_id_of(request.scope)
+            result.errors = [
+                typed_error(e, request_id, self.reveal_internal_errors)
+                for e in result.errors
+            ]
+        return await super().process_result(request, result)
 
     async def parse_http_body(self, request: Any) -> Any:
         if request.method == "GET":
@@ -120,6 +133,7 @@ def build_app(
         settings.persisted_queries_file
     )
     router.trusted_only = settings.trusted_queries_only and settings.is_production
+    router.reveal_internal_errors = settings.environment == "development"
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
