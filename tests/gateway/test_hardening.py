@@ -17,11 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import OperationDefinitionNode, parse
 
 from chassis.auth import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
 from gateway.ids import InvalidId
 from gateway.main import build_app
+from gateway.protection import operation_cost
+from gateway.schema import build_schema
 from gateway.settings import SERVICES, GatewaySettings
 from gateway.upstream import upstream_path
 
@@ -379,3 +382,18 @@ async def test_control_characters_and_long_strings_are_refused_before_any_call()
             },
         )
         assert [r.url.path for r in gw.seen] == ["/relationships/r-1/notes"]
+
+
+def test_every_dashboard_operation_fits_the_cost_limits():
+    """The weights refuse a flood of reports, never the dashboard's own pages."""
+    settings = GatewaySettings(environment="test")
+    schema = build_schema(settings)._schema
+    documents = sorted((ROOT / "portal" / "src" / "operations").glob("*.graphql"))
+    assert documents
+    for path in documents:
+        document = parse(path.read_text())
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                name = definition.name.value if definition.name else None
+                cost = operation_cost(schema, document, name, settings.max_page_size)
+                assert cost <= settings.max_cost, (path.name, name, cost)
