@@ -397,3 +397,17 @@ def test_every_dashboard_operation_fits_the_cost_limits():
                 name = definition.name.value if definition.name else None
                 cost = operation_cost(schema, document, name, settings.max_page_size)
                 assert cost <= settings.max_cost, (path.name, name, cost)
+
+
+async def test_an_inline_hris_export_may_be_longer_than_a_text_field():
+    rows = "\n".join(f"e{i},Ada,Lovelace,ada{i}@example.com" for i in range(2000))
+    csv = "employee_id,given_name,family_name,email\n" + rows
+    assert len(csv) > 20_000
+    async with gateway() as gw:
+        body = await gw.post(
+            """mutation($input: ImportPeopleInput!) {
+              importPeople(input: $input, idempotencyKey: "k-1") { __typename } }""",
+            {"input": {"format": "CSV", "content": csv}},
+        )
+        assert "ValidationError" not in codes(body)
+        assert [r.url.path for r in gw.seen] == ["/imports"]
