@@ -65,6 +65,10 @@ class ServiceSettings(BaseSettings):
     # The input guard (chassis.http.guard): JSON bodies and uploads (CSV imports).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # The largest event (payload + metadata) the store accepts: below what the
+    # broker takes (Kafka's message.max.bytes, ~1 MB by default), so the relay can
+    # always publish what was stored.
+    max_event_bytes: int = Field(default=900 * 1024, ge=1024)
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
