@@ -58,6 +58,8 @@ class ServiceSettings(BaseSettings):
     # NoDecode: accept "HS256,RS256" as well as a JSON list from the environment.
     jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwks_url: str | None = None
+    # The longest a bearer token may live (exp - iat), whoever issued it.
+    jwt_max_lifetime_s: int = Field(default=24 * 3600, ge=60)
     log_level: str = "INFO"
     topic_partitions: int = Field(default=3, ge=1)
     # PostgreSQL only: run the service's Alembic revisions up to head at start.

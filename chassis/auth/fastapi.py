@@ -22,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 
 from chassis.auth.principal import Principal, Role
-from chassis.auth.tokens import TokenVerifier
+from chassis.auth.tokens import MAX_TOKEN_BYTES, InvalidToken, TokenVerifier
 from chassis.errors import Unauthenticated
 
 # auto_error=False: we raise our own problem-details error instead of FastAPI's; the
@@ -37,8 +37,12 @@ async def get_principal(
     """Authenticate the request's ``Authorization: Bearer`` token.
 
     Raises ``Unauthenticated`` (401 with ``WWW-Authenticate: Bearer``) when the header
-    is missing or the token is invalid.
+    is missing or the token is invalid; a header longer than a token may be is refused
+    before anything else reads it.
     """
+    header = request.headers.get("authorization", "")
+    if len(header) > MAX_TOKEN_BYTES + len("Bearer "):
+        raise InvalidToken(f"authorization header longer than {MAX_TOKEN_BYTES} bytes")
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
