@@ -71,6 +71,13 @@ class ServiceSettings(BaseSettings):
     # broker takes (Kafka's message.max.bytes, ~1 MB by default), so the relay can
     # always publish what was stored.
     max_event_bytes: int = Field(default=900 * 1024, ge=1024)
+    # Rate limits (chassis.http.ratelimit): requests per minute per caller (tenant
+    # and subject) and per tenant, 0 = off; where the counters live (a `limits`
+    # storage URI or a PostgreSQL URL; unset: the service's PostgreSQL database in
+    # production, memory otherwise).
+    rate_limit_per_token_per_minute: int = Field(default=10_000, ge=0)
+    rate_limit_per_tenant_per_minute: int = Field(default=50_000, ge=0)
+    rate_limit_storage: str | None = None
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
@@ -87,7 +94,9 @@ class ServiceSettings(BaseSettings):
     def _upper_log_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("kafka_bootstrap_servers", "jwks_url", mode="before")
+    @field_validator(
+        "kafka_bootstrap_servers", "jwks_url", "rate_limit_storage", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         # An empty variable in a compose file means "not set", not "empty host list".

@@ -25,6 +25,8 @@ from chassis.auth.principal import Principal, Role
 from chassis.auth.tokens import MAX_TOKEN_BYTES, InvalidToken, TokenVerifier
 from chassis.errors import Unauthenticated
 
+VERIFIED = "tandem.verified"  # request-state key: (token, Principal) verified once
+
 # auto_error=False: we raise our own problem-details error instead of FastAPI's; the
 # scheme still shows up in OpenAPI so /docs offers an "Authorize" button.
 _bearer = HTTPBearer(auto_error=False, description="Tandem bearer JWT")
@@ -45,8 +47,13 @@ async def get_principal(
         raise InvalidToken(f"authorization header longer than {MAX_TOKEN_BYTES} bytes")
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal = await verifier.averify(credentials.credentials)
+    # The rate limiter verified this very token already (chassis.http.ratelimit).
+    verified = request.scope.get("state", {}).get(VERIFIED)
+    if verified is not None and verified[0] == credentials.credentials:
+        principal: Principal = verified[1]
+    else:
+        verifier: TokenVerifier = request.app.state.token_verifier
+        principal = await verifier.averify(credentials.credentials)
     request.state.principal = principal
     # The subject is left out of traces: some identity providers use e-mail addresses.
     trace.get_current_span().set_attribute("tandem.tenant", principal.tenant)
