@@ -297,7 +297,7 @@ class RateLimitMiddleware:
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
+        if scope["type"] != "http" or _route_path(scope) in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         principal = await self._principal(scope)
@@ -322,6 +322,12 @@ class RateLimitMiddleware:
             return None  # the route refuses it, with the reason
         scope.setdefault("state", {})[VERIFIED] = (token, principal)
         return principal
+
+
+def _route_path(scope: Scope) -> str:
+    """The path inside this app (a mounted app's ``path`` keeps the mount prefix)."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -85,6 +85,21 @@ async def test_a_caller_past_the_limit_gets_429_and_others_carry_on() -> None:
         assert (await c.get("/me")).status_code == 401
 
 
+async def test_probes_of_a_mounted_app_are_not_limited() -> None:
+    platform = FastAPI()
+    platform.mount(
+        "/profiles", create_app(settings(), title="t", version="1", routers=[router])
+    )
+    alice = bearer("alice", "acme")
+    async with client(platform) as c:
+        for _ in range(5):
+            assert (await c.get("/profiles/healthz", headers=alice)).status_code == 200
+        me = [
+            (await c.get("/profiles/me", headers=alice)).status_code for _ in range(4)
+        ]
+        assert me == [200, 200, 200, 429]
+
+
 async def test_limits_at_zero_are_off() -> None:
     app = create_app(
         settings(rate_limit_per_token_per_minute=0, rate_limit_per_tenant_per_minute=0),
