@@ -11,8 +11,10 @@ Values come from the environment. There is deliberately **no prefix** for the na
 every service shares, so one ``.env`` or one Kubernetes ConfigMap speaks the same
 language to all of them: ``SERVICE_NAME``, ``ENVIRONMENT``, ``DATABASE_URL``,
 ``KAFKA_BOOTSTRAP_SERVERS``, ``JWT_SECRET``, ``JWT_ISSUER``, ``JWT_AUDIENCE``,
-``JWT_ALGORITHMS`` (comma-separated or a JSON list), ``JWKS_URL``, ``LOG_LEVEL`` and
-``TOPIC_PARTITIONS``. Names are case-insensitive. A service that needs its own
+``JWT_ALGORITHMS`` (comma-separated or a JSON list), ``JWKS_URL``,
+``JWT_MAX_LIFETIME_S``, ``LOG_LEVEL``, ``TOPIC_PARTITIONS``, ``MAX_EVENT_BYTES``,
+``RATE_LIMIT_PER_TOKEN_PER_MINUTE``, ``RATE_LIMIT_PER_TENANT_PER_MINUTE`` and
+``RATE_LIMIT_STORAGE``. Names are case-insensitive. A service that needs its own
 variables should give them a distinctive name (``PROFILES_ERASURE_GRACE_DAYS``) via
 ``Field(validation_alias=...)`` rather than a prefix that would hide the shared ones.
 """
