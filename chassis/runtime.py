@@ -24,6 +24,7 @@ from chassis.messaging import (
     Relay,
     Transport,
     create_consumer_schema,
+    dead_letter_topic,
     kafka_transport,
     topic_for,
 )
@@ -51,7 +52,9 @@ class ServiceRuntime:
         self.settings = settings
         self.name = settings.service_name
         self.engine = engine or create_engine(settings.database_url)
-        self.store: EventStore = event_store_for(self.engine)
+        self.store: EventStore = event_store_for(
+            self.engine, max_event_bytes=settings.max_event_bytes
+        )
         if transport is None:
             servers = settings.kafka_bootstrap_servers
             transport = (
@@ -65,6 +68,8 @@ class ServiceRuntime:
             topic=self.topic,
             source=f"tandem/{self.name}",
             translate=translate,
+            # One quarantine per service: its consumer group's dead-letter topic.
+            quarantine_topic=dead_letter_topic(f"tandem.{self.name}"),
         )
         # A service that consumes topics has a consumer group; its handlers may be
         # added after construction (``consumer.handlers``), before ``start``.

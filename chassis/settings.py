@@ -11,8 +11,10 @@ Values come from the environment. There is deliberately **no prefix** for the na
 every service shares, so one ``.env`` or one Kubernetes ConfigMap speaks the same
 language to all of them: ``SERVICE_NAME``, ``ENVIRONMENT``, ``DATABASE_URL``,
 ``KAFKA_BOOTSTRAP_SERVERS``, ``JWT_SECRET``, ``JWT_ISSUER``, ``JWT_AUDIENCE``,
-``JWT_ALGORITHMS`` (comma-separated or a JSON list), ``JWKS_URL``, ``LOG_LEVEL`` and
-``TOPIC_PARTITIONS``. Names are case-insensitive. A service that needs its own
+``JWT_ALGORITHMS`` (comma-separated or a JSON list), ``JWKS_URL``,
+``JWT_MAX_LIFETIME_S``, ``LOG_LEVEL``, ``TOPIC_PARTITIONS``, ``MAX_EVENT_BYTES``,
+``RATE_LIMIT_PER_TOKEN_PER_MINUTE``, ``RATE_LIMIT_PER_TENANT_PER_MINUTE`` and
+``RATE_LIMIT_STORAGE``. Names are case-insensitive. A service that needs its own
 variables should give them a distinctive name (``PROFILES_ERASURE_GRACE_DAYS``) via
 ``Field(validation_alias=...)`` rather than a prefix that would hide the shared ones.
 """
@@ -58,6 +60,8 @@ class ServiceSettings(BaseSettings):
     # NoDecode: accept "HS256,RS256" as well as a JSON list from the environment.
     jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwks_url: str | None = None
+    # The longest a bearer token may live (exp - iat), whoever issued it.
+    jwt_max_lifetime_s: int = Field(default=24 * 3600, ge=60)
     log_level: str = "INFO"
     topic_partitions: int = Field(default=3, ge=1)
     # PostgreSQL only: run the service's Alembic revisions up to head at start.
@@ -65,6 +69,17 @@ class ServiceSettings(BaseSettings):
     # The input guard (chassis.http.guard): JSON bodies and uploads (CSV imports).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # The largest event (payload + metadata) the store accepts: below what the
+    # broker takes (Kafka's message.max.bytes, ~1 MB by default), so the relay can
+    # always publish what was stored.
+    max_event_bytes: int = Field(default=900 * 1024, ge=1024)
+    # Rate limits (chassis.http.ratelimit): requests per minute per caller (tenant
+    # and subject) and per tenant, 0 = off; where the counters live (a `limits`
+    # storage URI or a PostgreSQL URL; unset: the service's PostgreSQL database in
+    # production, memory otherwise).
+    rate_limit_per_token_per_minute: int = Field(default=10_000, ge=0)
+    rate_limit_per_tenant_per_minute: int = Field(default=50_000, ge=0)
+    rate_limit_storage: str | None = None
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
@@ -81,7 +96,9 @@ class ServiceSettings(BaseSettings):
     def _upper_log_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("kafka_bootstrap_servers", "jwks_url", mode="before")
+    @field_validator(
+        "kafka_bootstrap_servers", "jwks_url", "rate_limit_storage", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         # An empty variable in a compose file means "not set", not "empty host list".

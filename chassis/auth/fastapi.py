@@ -22,8 +22,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 
 from chassis.auth.principal import Principal, Role
-from chassis.auth.tokens import TokenVerifier
+from chassis.auth.tokens import MAX_TOKEN_BYTES, InvalidToken, TokenVerifier
 from chassis.errors import Unauthenticated
+
+VERIFIED = "tandem.verified"  # request-state key: (token, Principal) verified once
 
 # auto_error=False: we raise our own problem-details error instead of FastAPI's; the
 # scheme still shows up in OpenAPI so /docs offers an "Authorize" button.
@@ -37,12 +39,21 @@ async def get_principal(
     """Authenticate the request's ``Authorization: Bearer`` token.
 
     Raises ``Unauthenticated`` (401 with ``WWW-Authenticate: Bearer``) when the header
-    is missing or the token is invalid.
+    is missing or the token is invalid; a header longer than a token may be is refused
+    before anything else reads it.
     """
+    header = request.headers.get("authorization", "")
+    if len(header) > MAX_TOKEN_BYTES + len("Bearer "):
+        raise InvalidToken(f"authorization header longer than {MAX_TOKEN_BYTES} bytes")
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal = await verifier.averify(credentials.credentials)
+    # The rate limiter verified this very token already (chassis.http.ratelimit).
+    verified = request.scope.get("state", {}).get(VERIFIED)
+    if verified is not None and verified[0] == credentials.credentials:
+        principal: Principal = verified[1]
+    else:
+        verifier: TokenVerifier = request.app.state.token_verifier
+        principal = await verifier.averify(credentials.credentials)
     request.state.principal = principal
     # The subject is left out of traces: some identity providers use e-mail addresses.
     trace.get_current_span().set_attribute("tandem.tenant", principal.tenant)

@@ -5,12 +5,30 @@ Tokens carry OIDC-style claims: ``iss``, ``aud``, ``exp`` and ``sub`` as usual, 
 accepts HS256 tokens signed with the shared ``JWT_SECRET`` and, when ``JWKS_URL`` is
 set, asymmetric tokens (RS256, ES256, …) whose key it fetches from the identity
 provider's key set.
+
+What a token must look like, checked strictly (an attacker's token is refused with a
+typed 401 ``invalid_token``, never half-read):
+
+- at most ``MAX_TOKEN_BYTES`` (8 KiB), refused before any parsing or verification;
+- ``exp`` required, ``exp``/``iat``/``nbf`` JSON numbers (a string is refused, even
+  one holding digits);
+- a lifetime of at most ``max_lifetime_s`` (``JWT_MAX_LIFETIME_S``, default 24 h):
+  ``exp - iat`` when ``iat`` is there, else ``exp - now`` (a stolen token without
+  ``iat`` cannot live for years either);
+- ``sub`` and ``tenant`` non-empty strings of at most 128 characters in the shape of
+  a reference (letters, digits and ``. _ : @ + -``; ``sub`` may also hold ``|``, as
+  some identity providers' subjects do), so neither can smuggle a path, a control
+  character or a megabyte into logs, events or URLs;
+- ``roles`` absent or a list of at most 64 strings. Unknown role names are ignored,
+  not refused: an identity provider may put the roles of other systems in the same
+  claim, and an ignored name grants nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 import warnings
@@ -22,12 +40,21 @@ from pydantic import SecretStr
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import ServiceUnavailable, Unauthenticated
+from chassis.inputs import MAX_REF, REF_PATTERN
 from chassis.settings import DEFAULT_DEV_SECRET
 
 if TYPE_CHECKING:
     from chassis.settings import ServiceSettings
 
 _ROLE_VALUES = {role.value: role for role in Role}
+
+MAX_TOKEN_BYTES = 8 * 1024
+"""The longest bearer token (and ``Authorization`` header) read at all."""
+DEFAULT_MAX_LIFETIME_S = 24 * 3600
+MAX_ROLES = 64
+_TENANT = re.compile(REF_PATTERN)
+_SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+|-]*$")
+_TIMES = ("exp", "iat", "nbf")
 
 
 @contextlib.contextmanager
@@ -54,7 +81,8 @@ class TokenVerifier:
     ``secret`` verifies HMAC (HS*) tokens; ``jwks_url`` or ``public_key`` verifies
     asymmetric ones. Only algorithms listed in ``algorithms`` are accepted, and the key
     is chosen by algorithm family, so a public key can never be abused as an HMAC
-    secret. ``leeway_s`` tolerates clock skew between the issuer and this service.
+    secret. ``leeway_s`` tolerates clock skew between the issuer and this service;
+    ``max_lifetime_s`` is the longest a token may live (see the module's docstring).
     """
 
     def __init__(
@@ -67,6 +95,7 @@ class TokenVerifier:
         jwks_url: str | None = None,
         public_key: Any = None,
         leeway_s: float = 30.0,
+        max_lifetime_s: float = DEFAULT_MAX_LIFETIME_S,
     ) -> None:
         if isinstance(secret, SecretStr):
             secret = secret.get_secret_value()
@@ -74,6 +103,7 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = tuple(algorithms)
         self.leeway_s = leeway_s
+        self.max_lifetime_s = max_lifetime_s
         self._secret = secret or None
         self._public_key = public_key
         # PyJWKClient caches the key set and refetches on an unknown ``kid``.
@@ -97,6 +127,7 @@ class TokenVerifier:
             algorithms=settings.jwt_algorithms,
             secret=secret,
             jwks_url=settings.jwks_url,
+            max_lifetime_s=settings.jwt_max_lifetime_s,
         )
 
     @property
@@ -107,10 +138,13 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         """Verify ``token`` and return its principal; raise ``Unauthenticated`` if not.
 
-        Checks the signature, ``exp`` (required), ``iss``, ``aud``, and that ``sub``
-        and ``tenant`` are present. Unknown roles are ignored, so an identity provider
-        may put roles of other systems in the same claim.
+        Checks the size, the signature, ``exp`` (required), ``iss``, ``aud``, the
+        lifetime and the claims' types and shapes (see the module's docstring).
+        Unknown roles are ignored, so an identity provider may put roles of other
+        systems in the same claim.
         """
+        if len(token) > MAX_TOKEN_BYTES:
+            raise InvalidToken(f"token longer than {MAX_TOKEN_BYTES} bytes")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -144,7 +178,22 @@ class TokenVerifier:
             raise InvalidToken(f"missing {exc.claim} claim") from None
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(f"invalid token: {exc}") from None
-        return _principal_from_claims(claims, token)
+        principal = _principal_from_claims(claims, token)
+        self._check_lifetime(claims)
+        return principal
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        exp, iat = claims["exp"], claims.get("iat")
+        if iat is not None:
+            if exp - iat > self.max_lifetime_s:
+                raise InvalidToken(
+                    f"token lifetime exceeds {int(self.max_lifetime_s)} seconds"
+                )
+        elif exp - time.time() > self.max_lifetime_s + self.leeway_s:
+            raise InvalidToken(
+                f"token without iat expires more than {int(self.max_lifetime_s)} "
+                "seconds from now"
+            )
 
     async def averify(self, token: str) -> Principal:
         """``verify`` for async callers: a JWKS fetch must not block the event loop."""
@@ -170,17 +219,29 @@ class TokenVerifier:
 
 
 def _principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
+    for name in _TIMES:
+        value = claims.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            raise InvalidToken(f"{name} claim must be a number")
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise InvalidToken("missing sub claim")
+    if len(subject) > MAX_REF or not _SUBJECT.match(subject):
+        raise InvalidToken("sub claim is not a valid subject")
     tenant = claims.get("tenant")
     if not isinstance(tenant, str) or not tenant:
         raise InvalidToken("missing tenant claim")
+    if len(tenant) > MAX_REF or not _TENANT.match(tenant):
+        raise InvalidToken("tenant claim is not a valid tenant")
     raw_roles = claims.get("roles", [])
-    if not isinstance(raw_roles, list) or not all(
-        isinstance(r, str) for r in raw_roles
+    if (
+        not isinstance(raw_roles, list)
+        or len(raw_roles) > MAX_ROLES
+        or not all(isinstance(r, str) for r in raw_roles)
     ):
-        raise InvalidToken("roles claim must be a list of strings")
+        raise InvalidToken(f"roles claim must be a list of at most {MAX_ROLES} strings")
     roles = frozenset(_ROLE_VALUES[r] for r in raw_roles if r in _ROLE_VALUES)
     return Principal(subject=subject, tenant=tenant, roles=roles, token=token)
 

@@ -8,7 +8,7 @@ that commits late (see ``postgres.py`` for how).
 
 from __future__ import annotations
 
-from chassis.eventstore.base import EventStore, StreamTenantMismatch
+from chassis.eventstore.base import EventStore, EventTooLarge, StreamTenantMismatch
 from chassis.eventstore.factory import event_store_for
 
-__all__ = ["EventStore", "StreamTenantMismatch", "event_store_for"]
+__all__ = ["EventStore", "EventTooLarge", "StreamTenantMismatch", "event_store_for"]

@@ -13,7 +13,13 @@ from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.errors import ConcurrencyConflict, FieldError, Forbidden, ValidationFailed
+from chassis.errors import (
+    ConcurrencyConflict,
+    FieldError,
+    Forbidden,
+    PayloadTooLarge,
+    ValidationFailed,
+)
 from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
 
 # Columns every backend selects, in this order, for ``row_to_event``.
@@ -28,8 +34,13 @@ READ_STREAM = text(
     "WHERE stream_id = :stream_id AND version >= :from_version ORDER BY version"
 )
 
+READ_EVENT = text(f"SELECT {SELECT_COLUMNS} FROM events WHERE event_id = :event_id")
 
 _tracer = trace.get_tracer("tandem.eventstore")
+
+# Below Kafka's default ``message.max.bytes`` (1,048,588) and the producer's
+# ``max_request_size`` (1 MiB), leaving room for the envelope's headers and key.
+DEFAULT_MAX_EVENT_BYTES = 900 * 1024
 
 
 class StreamTenantMismatch(Forbidden):
@@ -37,11 +48,26 @@ class StreamTenantMismatch(Forbidden):
     title = "Stream belongs to another tenant"
 
 
-class EventStore(ABC):
-    """Append to streams, read a stream, follow the global log."""
+class EventTooLarge(PayloadTooLarge):
+    """An event is larger than the broker accepts: it would never be published."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    code = "EventTooLarge"
+    title = "Event too large"
+
+
+class EventStore(ABC):
+    """Append to streams, read a stream, follow the global log.
+
+    ``max_event_bytes`` bounds one event's serialised payload plus metadata: an
+    append holding a larger event raises ``EventTooLarge`` and writes nothing, so
+    the store never accepts what the relay could not hand to the broker.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    ) -> None:
         self.engine = engine
+        self.max_event_bytes = max_event_bytes
 
     @abstractmethod
     async def create_schema(self) -> None:
@@ -143,6 +169,45 @@ class EventStore(ABC):
     async def stream_version(self, stream_id: str, *, tenant: str | None = None) -> int:
         events = await self.read_stream(stream_id, tenant=tenant)
         return events[-1].version if events else 0
+
+    async def read_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+        """One event by its id (what an operator replays), or None."""
+        try:
+            wanted = uuid.UUID(str(event_id))
+        except ValueError:
+            return None
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(READ_EVENT, {"event_id": self._event_id(wanted)})
+            ).first()
+        return row_to_event(row) if row is not None else None
+
+    def _event_id(self, event_id: uuid.UUID) -> Any:
+        """The event id as the backend's column holds it."""
+        return event_id
+
+    def serialise(
+        self, events: Sequence[NewEvent], metadata: EventMetadata
+    ) -> tuple[list[str], str]:
+        """The events' payloads and the shared metadata as stored, size-checked.
+
+        Raises ``EventTooLarge`` (nothing written) for an event whose payload plus
+        metadata exceeds ``max_event_bytes``. ``dumps`` escapes non-ASCII, so a
+        string's length is its size in bytes.
+        """
+        meta = dumps({k: v for k, v in metadata.as_dict().items() if k != "tenant"})
+        payloads = [dumps(e.data) for e in events]
+        for event, payload in zip(events, payloads, strict=True):
+            size = len(payload) + len(meta)
+            if size > self.max_event_bytes:
+                raise EventTooLarge(
+                    f"a {event.event_type} event of {size} bytes is larger than the "
+                    f"{self.max_event_bytes} bytes an event may hold",
+                    event_type=event.event_type,
+                    size_bytes=size,
+                    max_bytes=self.max_event_bytes,
+                )
+        return payloads, meta
 
 
 def _validate_append(

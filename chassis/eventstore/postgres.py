@@ -38,7 +38,6 @@ from chassis.eventstore.base import (
     SELECT_COLUMNS,
     EventStore,
     conflict_from_head,
-    dumps,
     row_to_event,
 )
 
@@ -152,7 +151,7 @@ class PostgresEventStore(EventStore):
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
         params = _append_params(
-            stream_id, stream_type, expected_version, events, metadata
+            stream_id, stream_type, expected_version, events, metadata, self
         )
         try:
             rows = (await conn.execute(APPEND, params)).all()
@@ -175,7 +174,7 @@ class PostgresEventStore(EventStore):
         # statement is its own transaction, so it is as atomic as BEGIN/…/COMMIT and
         # costs one round trip instead of three (measured in bench/README.md).
         params = _append_params(
-            stream_id, stream_type, expected_version, events, metadata
+            stream_id, stream_type, expected_version, events, metadata, self
         )
         async with self.engine.connect() as sa_conn:
             driver = await _driver(sa_conn)
@@ -234,8 +233,9 @@ def _append_params(
     expected_version: int,
     events: Sequence[NewEvent],
     metadata: EventMetadata,
+    store: EventStore,
 ) -> dict[str, Any]:
-    meta = dumps({k: v for k, v in metadata.as_dict().items() if k != "tenant"})
+    payloads, meta = store.serialise(events, metadata)
     return {
         "stream_id": stream_id,
         "stream_type": stream_type,
@@ -244,7 +244,7 @@ def _append_params(
         "ids": [e.id for e in events],
         "types": [e.event_type for e in events],
         "schema_versions": [e.schema_version for e in events],
-        "payloads": [dumps(e.data) for e in events],
+        "payloads": payloads,
         "metas": [meta] * len(events),
         "times": [e.time for e in events],
     }

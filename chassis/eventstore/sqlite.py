@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,6 @@ from chassis.eventstore.base import (
     SELECT_COLUMNS,
     EventStore,
     conflict_from_head,
-    dumps,
     row_to_event,
 )
 
@@ -73,6 +73,9 @@ READ_LOG = text(
 
 
 class SQLiteEventStore(EventStore):
+    def _event_id(self, event_id: uuid.UUID) -> Any:
+        return str(event_id)  # a TEXT column here
+
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
             for ddl in SCHEMA:
@@ -87,15 +90,17 @@ class SQLiteEventStore(EventStore):
         events: Sequence[NewEvent],
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
+        payloads, meta = self.serialise(events, metadata)
         head = (await conn.execute(HEAD, {"stream_id": stream_id})).first()
         actual = head.version if head is not None else 0
         if actual != expected_version or (
             head is not None and head.tenant != metadata.tenant
         ):
             raise conflict_from_head(stream_id, expected_version, metadata.tenant, head)
-        meta = dumps({k: v for k, v in metadata.as_dict().items() if k != "tenant"})
         recorded = []
-        for offset, event in enumerate(events, start=1):
+        for offset, (event, payload) in enumerate(
+            zip(events, payloads, strict=True), start=1
+        ):
             version = expected_version + offset
             try:
                 position = (
@@ -109,7 +114,7 @@ class SQLiteEventStore(EventStore):
                             "event_type": event.event_type,
                             "schema_version": event.schema_version,
                             "tenant": metadata.tenant,
-                            "payload": dumps(event.data),
+                            "payload": payload,
                             "metadata": meta,
                             "event_time": event.time.isoformat(),
                         },

@@ -8,7 +8,8 @@ request, problem-details errors, health probes, OpenAPI, and the token verifier.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -18,6 +19,7 @@ from chassis.auth.tokens import TokenVerifier
 from chassis.http.guard import InputGuardMiddleware
 from chassis.http.health import CHECK_TIMEOUT_S, ReadinessCheck, health_router
 from chassis.http.problems import install_problem_handlers
+from chassis.http.ratelimit import RateLimiter, RateLimitMiddleware
 from chassis.http.request_id import RequestIdMiddleware
 from chassis.settings import ServiceSettings
 from chassis.telemetry import ServerSpanMiddleware, configure_process
@@ -57,6 +59,9 @@ def create_app(
     # The process's telemetry (resource with service.name and service.version, OTLP
     # export from OTEL_* variables); only the first app built in a process sets it.
     configure_process(settings.service_name, version)
+    limiter = RateLimiter.from_settings(settings)
+    if limiter is not None:
+        lifespan = _closing(limiter, lifespan)
     app = FastAPI(
         title=title,
         version=version,
@@ -73,8 +78,13 @@ def create_app(
 
     # add_middleware wraps what is already there, so the last one added runs first:
     # request id (outermost, so every log and span has it) → input guard (hostile
-    # bytes refused before any parser) → server span → error net.
+    # bytes refused before any parser) → server span → rate limit (a 429 is traced
+    # and measured like any answer) → error net.
     install_problem_handlers(app)
+    if limiter is not None:
+        app.add_middleware(
+            RateLimitMiddleware, limiter=limiter, service=settings.service_name
+        )
     app.add_middleware(ServerSpanMiddleware, service_name=settings.service_name)
     app.add_middleware(
         InputGuardMiddleware,
@@ -87,3 +97,22 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _closing(
+    limiter: RateLimiter, lifespan: Lifespan[FastAPI] | None
+) -> Lifespan[FastAPI]:
+    """``lifespan``, then the limiter's storage released at shutdown."""
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[Any]:
+        try:
+            if lifespan is None:
+                yield None
+            else:
+                async with lifespan(app) as state:
+                    yield state
+        finally:
+            await limiter.close()
+
+    return run

@@ -125,8 +125,9 @@ def problem_response(
     all_headers = dict(headers or {})
     if request_id:
         all_headers[REQUEST_ID_HEADER] = request_id
-    if isinstance(error, ServiceUnavailable):
-        all_headers["Retry-After"] = str(error.retry_after_s)
+    retry_after_s = getattr(error, "retry_after_s", None)  # 503, 429
+    if isinstance(retry_after_s, int):
+        all_headers["Retry-After"] = str(retry_after_s)
     if isinstance(error, Unauthenticated):
         challenge = "Bearer"
         bearer_error = getattr(error, "bearer_error", None)

@@ -5,6 +5,7 @@ from chassis.messaging.inprocess import InProcessBus
 from chassis.messaging.relay import CheckpointStore, Relay
 from chassis.messaging.transport import (
     InboundMessage,
+    MessageTooLarge,
     OutboundMessage,
     Subscriber,
     Transport,
@@ -18,6 +19,7 @@ __all__ = [
     "Handler",
     "InProcessBus",
     "InboundMessage",
+    "MessageTooLarge",
     "OutboundMessage",
     "Relay",
     "Subscriber",

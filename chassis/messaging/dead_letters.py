@@ -1,17 +1,20 @@
 """Dead letters for operators: list them, read one, replay it after the fix.
 
-The consumer runner (``consumer.py``) puts a message it could not apply on the
-dead-letter topic and into the ``dead_letters`` table. These admin routes read that
-table and re-publish a dead letter's original message (value and headers, keyed by its
-CloudEvents subject as the relay keys it) to its ORIGINAL topic, so the consumer meets
-it again once its cause is fixed. Every consumer group of that topic receives it again;
-the ``processed_events`` marks make that harmless for groups that applied it, and for
-this one after its first successful replay.
+Two things land in a service's ``dead_letters`` table. The consumer runner
+(``consumer.py``) puts there a message it could not apply (and on the dead-letter
+topic); replaying it re-publishes the original message (value and headers, keyed by
+its CloudEvents subject as the relay keys it) to its ORIGINAL topic, so the consumer
+meets it again once its cause is fixed. Every consumer group of that topic receives it
+again; the ``processed_events`` marks make that harmless for groups that applied it,
+and for this one after its first successful replay. The relay (``relay.py``) puts
+there an event of the service's own it could not publish (the quarantine); replaying
+it reads the event from the store again, translates and publishes it, or answers
+``EventUnpublishable`` (409) while its cause is not fixed.
 
-A dead letter belongs to the tenant of its ``ce_tenant`` header: an admin sees, reads
-and replays only their organisation's. Letters without a readable tenant (a message
-that is not a CloudEvent at all) are only counted (``unattributed``); the platform
-operator reads them on the dead-letter topic itself.
+A dead letter belongs to the tenant of its ``ce_tenant`` header: an ``admin`` sees,
+reads and replays only their organisation's. The platform ``operator`` sees every
+tenant's, and the letters without a readable tenant (a message that is not a
+CloudEvent at all), which an admin only sees counted (``unattributed``).
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ from chassis.errors import Conflict, NotFound, ServiceUnavailable
 from chassis.messaging.transport import OutboundMessage, Transport
 
 if TYPE_CHECKING:
+    from chassis.messaging.relay import Relay
     from chassis.runtime import ServiceRuntime
 
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPERATOR))]
 REPLAY_HEADER = "x-tandem-replay-of"
 COLUMNS = (
     "id, consumer, topic, partition_no, offset_no, event_id, event_type, error, "
@@ -66,6 +70,11 @@ def _tenant_of(row: Row[Any]) -> str | None:
     return None
 
 
+def _visible(row: Row[Any], principal: Principal) -> bool:
+    """An operator sees every tenant's letters; an admin their organisation's."""
+    return principal.has_role(Role.OPERATOR) or _tenant_of(row) == principal.tenant
+
+
 def _stamp(value: Any) -> str | None:
     if value is None:
         return None
@@ -83,6 +92,7 @@ def _summary(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "consumer": row.consumer,
+        "source": "relay" if row.partition_no < 0 else "consumer",
         "topic": row.topic,
         "partition": row.partition_no,
         "offset": row.offset_no,
@@ -125,24 +135,33 @@ def replay_message(row: Row[Any]) -> OutboundMessage:
 
 
 def dead_letter_router(
-    engine: AsyncEngine, transport: Transport, consumer: str
+    engine: AsyncEngine,
+    transport: Transport,
+    consumer: str | None,
+    *,
+    relay: Relay | None = None,
 ) -> APIRouter:
-    """``/admin/dead-letters`` routes over ``consumer``'s dead letters (admins only)."""
+    """``/admin/dead-letters`` routes over ``consumer``'s dead letters and ``relay``'s
+    quarantine (admins for their organisation, operators for all)."""
+    if consumer is None and relay is None:
+        raise ValueError("dead letters need a consumer or a relay")
     router = APIRouter(prefix="/admin/dead-letters", tags=["operations"])
+    owners = [name for name in (consumer, relay.name if relay else None) if name]
+    owned = "consumer IN ({})".format(", ".join(f":o{i}" for i in range(len(owners))))
+    owner_params: dict[str, Any] = {f"o{i}": name for i, name in enumerate(owners)}
 
     async def load(dead_letter_id: str, principal: Principal) -> Row[Any]:
         async with engine.connect() as conn:
             row = (
                 await conn.execute(
                     text(
-                        f"SELECT {COLUMNS} FROM dead_letters "
-                        "WHERE id = :id AND consumer = :c"
+                        f"SELECT {COLUMNS} FROM dead_letters WHERE id = :id AND {owned}"
                     ),
-                    {"id": dead_letter_id, "c": consumer},
+                    {"id": dead_letter_id, **owner_params},
                 )
             ).first()
         # Another organisation's letter is "not found": its existence is not ours.
-        if row is None or _tenant_of(row) != principal.tenant:
+        if row is None or not _visible(row, principal):
             raise NotFound(f"no dead letter {dead_letter_id}")
         return row
 
@@ -157,13 +176,13 @@ def dead_letter_router(
         ),
         limit: int = Query(50, ge=1, le=500),
     ) -> dict[str, Any]:
-        """A page of this organisation's dead letters, without their payloads."""
-        where = ["consumer = :c", "headers LIKE :tenant ESCAPE '\\'"]
-        params: dict[str, Any] = {
-            "c": consumer,
-            "tenant": _tenant_pattern(principal.tenant),
-            "limit": limit + 1,
-        }
+        """A page of this organisation's dead letters (every one for an operator),
+        without their payloads."""
+        where = [owned]
+        params: dict[str, Any] = {**owner_params, "limit": limit + 1}
+        if not principal.has_role(Role.OPERATOR):
+            where.append("headers LIKE :tenant ESCAPE '\\'")
+            params["tenant"] = _tenant_pattern(principal.tenant)
         if replayed is not None:
             where.append(f"replayed_at IS {'NOT ' if replayed else ''}NULL")
         if after:
@@ -186,16 +205,17 @@ def dead_letter_router(
             unattributed = (
                 await conn.execute(
                     text(
-                        "SELECT count(*) FROM dead_letters WHERE consumer = :c "
+                        f"SELECT count(*) FROM dead_letters WHERE {owned} "
                         "AND headers NOT LIKE '%\"ce\\_tenant\"%' ESCAPE '\\'"
                     ),
-                    {"c": consumer},
+                    owner_params,
                 )
             ).scalar_one()
         page = rows[:limit]
         return {
             "consumer": consumer,
-            "items": [_summary(r) for r in page if _tenant_of(r) == principal.tenant],
+            "relay": relay.name if relay else None,
+            "items": [_summary(r) for r in page if _visible(r, principal)],
             "next": page[-1].id if len(rows) > limit else None,
             "unattributed": unattributed,
         }
@@ -218,6 +238,13 @@ def dead_letter_router(
     ) -> dict[str, Any]:
         """Re-publish the message; the consumer applies it once its cause is fixed."""
         row = await load(dead_letter_id, principal)
+        quarantined = relay is not None and row.consumer == relay.name
+        # A quarantined event is translated and checked before anything is claimed.
+        messages = (
+            await relay.replay_messages(row.event_id)
+            if relay is not None and quarantined
+            else [replay_message(row)]
+        )
         now = datetime.now(UTC)
         stamp: Any = now.isoformat() if is_sqlite(engine) else now
         claim = "UPDATE dead_letters SET replayed_at = :now WHERE id = :id"
@@ -229,9 +256,11 @@ def dead_letter_router(
             claimed = (
                 await conn.execute(text(claim), {"now": stamp, "id": row.id})
             ).rowcount
-            if claimed:
+            if claimed and relay is not None and quarantined:
+                await relay.publish_replay(messages)
+            elif claimed:
                 try:
-                    await transport.publish([replay_message(row)])
+                    await transport.publish(messages)
                 except Exception as exc:
                     raise ServiceUnavailable(
                         f"the broker did not take the message ({type(exc).__name__}); "
@@ -250,7 +279,8 @@ def dead_letter_router(
 
 
 def router_for(runtime: ServiceRuntime) -> APIRouter:
-    """The dead-letter routes of a service's consumer group."""
-    if runtime.consumer is None:
-        raise ValueError(f"{runtime.name} has no consumer, hence no dead letters")
-    return dead_letter_router(runtime.engine, runtime.transport, runtime.consumer.name)
+    """The dead-letter routes of a service's consumer group and relay quarantine."""
+    consumer = runtime.consumer.name if runtime.consumer is not None else None
+    return dead_letter_router(
+        runtime.engine, runtime.transport, consumer, relay=runtime.relay
+    )

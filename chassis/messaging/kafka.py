@@ -8,10 +8,16 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    TopicAlreadyExistsError,
+)
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from chassis.messaging.transport import (
     InboundMessage,
+    MessageTooLarge,
     OutboundMessage,
     Subscriber,
     Transport,
@@ -20,11 +26,30 @@ from chassis.messaging.transport import (
 log = logging.getLogger(__name__)
 
 
+# The producer's ``max_request_size`` (aiokafka's default): a larger record is
+# refused before it is sent. Brokers take up to ``message.max.bytes`` (1,048,588 by
+# default); a topic or broker set lower refuses with MESSAGE_TOO_LARGE instead.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
 class KafkaTransport(Transport):
-    def __init__(self, bootstrap_servers: str, *, client_id: str = "tandem") -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "tandem",
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
+        self.max_request_bytes = max_request_bytes
         self._producer: AIOKafkaProducer | None = None
+
+    def fits(self, message: OutboundMessage) -> bool:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(
+            message.key, message.value, list(message.headers)
+        )
+        return bool(size <= self.max_request_bytes)
 
     async def start(self) -> None:
         await self._ensure_producer()
@@ -40,6 +65,7 @@ class KafkaTransport(Transport):
                 linger_ms=2,
                 request_timeout_ms=15_000,
                 retry_backoff_ms=200,
+                max_request_size=self.max_request_bytes,
             )
             try:
                 await producer.start()
@@ -57,6 +83,7 @@ class KafkaTransport(Transport):
     async def publish(self, messages: Sequence[OutboundMessage]) -> int:
         producer = await self._ensure_producer()
         futures = []
+        refused: BaseException | None = None  # a message too large to ever send
         try:
             for m in messages:
                 futures.append(
@@ -64,6 +91,10 @@ class KafkaTransport(Transport):
                         m.topic, m.value, key=m.key, headers=list(m.headers)
                     )
                 )
+        except MessageSizeTooLargeError as exc:
+            if not futures:
+                raise MessageTooLarge(str(exc)) from exc
+            refused = exc  # publish what came before it; it comes first next time
         except KafkaError:
             if not futures:
                 await self._reset()
@@ -72,22 +103,21 @@ class KafkaTransport(Transport):
         acknowledged = 0
         for result in results:
             if isinstance(result, BaseException):
+                refused = result if _too_large(result) else None
                 break
             acknowledged += 1
-        if acknowledged < len(messages):
+        if acknowledged < len(futures) or (
+            acknowledged < len(messages) and refused is None
+        ):
             # Start over with a fresh producer session: the failed tail is re-sent.
             await self._reset()
-            if acknowledged == 0:
-                first = (
-                    next(r for r in results if isinstance(r, BaseException))
-                    if results
-                    else None
-                )
-                raise (
-                    first
-                    if isinstance(first, Exception)
-                    else KafkaError("publish failed")
-                )
+        if acknowledged == 0 and messages:
+            if refused is not None:
+                raise MessageTooLarge(str(refused)) from refused
+            first = next((r for r in results if isinstance(r, BaseException)), None)
+            raise (
+                first if isinstance(first, Exception) else KafkaError("publish failed")
+            )
         return acknowledged
 
     async def _reset(self) -> None:
@@ -207,3 +237,7 @@ class KafkaSubscriber(Subscriber):
             if high is not None:
                 total += max(0, high - await self._consumer.position(tp))
         return total
+
+
+def _too_large(error: BaseException) -> bool:
+    return isinstance(error, MessageSizeTooLargeError)

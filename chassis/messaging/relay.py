@@ -6,11 +6,28 @@ what the broker acknowledged. While the broker is down, appends keep succeeding 
 relay keeps retrying from its checkpoint; nothing acknowledged by the store is lost.
 Only one relay per service publishes at a time (a PostgreSQL advisory lock).
 
+The relay never stalls on one event. An event that can never be published (its
+message is larger than the broker takes, or translating it to its contract fails
+``max_attempts`` times in a row for a reason other than a database outage) is moved
+to the service's quarantine: a row in ``dead_letters`` (owner = the relay's name,
+``partition_no`` -1, ``offset_no`` the event's log position, headers and value of the
+message it would have been) and a notice on the service's dead-letter topic (headers
+only: the value may be what the broker refused, or an internal event that must not
+leave the service). The checkpoint moves past it and publishing goes on in order.
+Operators inspect it and replay it after the fix (``/admin/dead-letters``, see
+``dead_letters.py``): the replay reads the event from the store again, translates and
+publishes it, late and out of its stream's order, which idempotent consumers accept.
+A message refused for its size inside a batch is sent again on its own before its
+event is quarantined, so a refusal never takes an innocent neighbour with it. When
+the broker (not the producer) refuses one, messages sent after it in the same round
+may have landed already and are sent again: at least once, as everywhere on the bus.
+
 Metrics (attribute ``topic``): ``tandem.relay.lag``, a histogram of the ms from an
 event's time (when the service recorded it) to the broker's acknowledgement;
 ``tandem.relay.backlog``, a gauge of the committed events after the checkpoint, not yet
 published (sampled at most every ``backlog_every_s``, also while the broker is down);
-``tandem.relay.published``, a counter.
+``tandem.relay.published``, a counter; ``tandem.relay.quarantined``, a counter of the
+events set aside (attribute ``reason``: ``too_large`` or ``untranslatable``).
 """
 
 from __future__ import annotations
@@ -18,8 +35,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -29,10 +48,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
+from chassis.errors import Conflict, NotFound, ServiceUnavailable
 from chassis.events import LogPosition, RecordedEvent
 from chassis.eventstore import EventStore
+from chassis.messaging.consumer import database_unavailable
 from chassis.messaging.tracing import publish_span
-from chassis.messaging.transport import OutboundMessage, Transport
+from chassis.messaging.transport import MessageTooLarge, OutboundMessage, Transport
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("tandem.messaging")
@@ -49,6 +70,11 @@ relay_backlog = meter.create_gauge(
     unit="{event}",
     description="Events recorded after the relay's checkpoint, not yet published",
 )
+relay_quarantined = meter.create_counter(
+    "tandem.relay.quarantined",
+    unit="{event}",
+    description="Events that could not be published, set aside in the quarantine",
+)
 # Row comparison in log order (transaction, position); SQLite's rows all have tx 0.
 COUNT_AFTER = text("SELECT count(*) FROM events WHERE (tx_id, position) > (:tx, :pos)")
 
@@ -57,6 +83,30 @@ COUNT_AFTER = text("SELECT count(*) FROM events WHERE (tx_id, position) > (:tx, 
 Translate = Callable[
     [RecordedEvent], Sequence[Envelope] | Awaitable[Sequence[Envelope]]
 ]
+QUARANTINE = text(
+    "INSERT INTO dead_letters (id, consumer, topic, partition_no, offset_no, "
+    "event_id, event_type, error, attempts, headers, value) "
+    "VALUES (:id, :consumer, :topic, -1, :offset_no, :event_id, :event_type, "
+    ":error, :attempts, :headers, :value) ON CONFLICT (id) DO NOTHING"
+)
+_QUARANTINE_IDS = uuid.UUID("5d0c51b6-8f57-4c43-9a53-5c0b0f3f1e77")
+
+
+class Unpublishable(Conflict):
+    """A quarantined event still cannot be published: fix the cause, then replay."""
+
+    code = "EventUnpublishable"
+    title = "Event still cannot be published"
+
+
+class _Refused(Exception):
+    """One event cannot be published; ``reason`` is the metric's attribute."""
+
+    def __init__(
+        self, reason: str, error: BaseException, messages: Sequence[OutboundMessage]
+    ) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.reason, self.error, self.messages = reason, error, messages
 
 
 class CheckpointStore:
@@ -120,6 +170,8 @@ class Relay:
         idle_wait_s: float = 0.25,
         max_backoff_s: float = 5.0,
         backlog_every_s: float = 5.0,
+        quarantine_topic: str | None = None,
+        max_attempts: int = 3,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -137,6 +189,12 @@ class Relay:
         self.position: LogPosition | None = None
         self.published = 0
         self.last_error: str | None = None
+        # The service's dead-letter topic (``tandem.<service>.dlt`` from the runtime).
+        self.quarantine_topic = quarantine_topic or f"{topic}.dlt"
+        self.max_attempts = max_attempts
+        self.quarantined = 0
+        self._failures: dict[uuid.UUID, int] = {}  # failed translations in a row
+        self._quarantine_ready = False
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
@@ -144,42 +202,248 @@ class Relay:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Publish the next batch after the checkpoint; returns how many it moved."""
+        """Publish the next batch after the checkpoint; returns how many it moved.
+
+        Moved counts the published events and the quarantined ones.
+        """
         if self.position is None:
             self.position = await self.checkpoints.load(self.name)
         events = await self.store.read_log(self.position, self.batch_size)
         if not events:
             self._set_backlog(0)  # nothing committed is left to publish
             return 0
-        messages: list[OutboundMessage] = []
-        owners: list[int] = []  # index of the event each message came from
-        for i, event in enumerate(events):
-            envelopes = self.translate(event)
-            if inspect.isawaitable(envelopes):
-                envelopes = await envelopes
-            for envelope in envelopes:
-                with publish_span(envelope, self.topic) as (_span, trace_headers):
-                    messages.append(
-                        OutboundMessage.of(self.topic, envelope, trace_headers)
-                    )
-                owners.append(i)
-        acknowledged = await self.transport.publish(messages) if messages else 0
-        if acknowledged == len(messages):
-            done = len(events)
-        else:  # only events whose every message was acknowledged count as done
-            done = owners[acknowledged] if acknowledged < len(owners) else len(events)
-        if done:
-            self.position = events[done - 1].position
-            await self.checkpoints.save(self.name, self.position)
-            now = datetime.now(UTC)
-            attributes = {"topic": self.topic}
-            for event in events[:done]:
-                lag = max(0.0, (now - event.time).total_seconds() * 1000)
-                relay_lag_ms.record(lag, attributes)
-            relay_published.add(done, attributes)
-            self.published += done
+        done = 0
+        try:
+            while done < len(events):
+                moved, error = await self._publish_from(events, done)
+                done += moved
+                if error is not None:
+                    raise error  # after saving what went before it (finally)
+                if not moved:
+                    break
+        finally:
+            if done:  # even when a later part failed: never publish twice
+                await self._advance(events[:done])
         await self.sample_backlog()
         return done
+
+    async def _publish_from(
+        self, events: list[RecordedEvent], start: int
+    ) -> tuple[int, Exception | None]:
+        """Publish events from ``start`` up to the first one that cannot be
+        published now, and quarantine it if it never can be.
+
+        Returns how many events moved on, and the error that stopped the rest for
+        now (a translation to retry later), if any.
+        """
+        messages: list[OutboundMessage] = []
+        owners: list[int] = []  # index of the event each message came from
+        refused: _Refused | None = None
+        error: Exception | None = None
+        end = len(events)
+        for i in range(start, len(events)):
+            try:
+                batch = await self._messages(events[i])
+            except _Refused as exc:
+                refused, end = exc, i
+                break
+            except Exception as exc:
+                error, end = exc, i
+                break
+            messages.extend(batch)
+            owners.extend([i] * len(batch))
+        if messages:
+            try:
+                acknowledged = await self.transport.publish(messages)
+            except MessageTooLarge as exc:
+                return await self._isolate(events, start, messages, owners, exc), None
+            if acknowledged < len(messages):
+                # Only events whose every message was acknowledged count as done.
+                end, refused, error = owners[acknowledged], None, None
+        self._published(events[start:end])
+        if refused is None:
+            return end - start, error
+        await self._quarantine(events[end], refused)
+        return end - start + 1, None
+
+    async def _isolate(
+        self,
+        events: list[RecordedEvent],
+        start: int,
+        messages: list[OutboundMessage],
+        owners: list[int],
+        error: MessageTooLarge,
+    ) -> int:
+        """The first message was refused for its size: its event alone decides."""
+        first = owners[0]
+        self._published(events[start:first])  # before it: events without messages
+        alone = [m for m, owner in zip(messages, owners, strict=True) if owner == first]
+        if len(alone) < len(messages):
+            try:
+                acknowledged = await self.transport.publish(alone)
+            except MessageTooLarge as again:
+                error = again
+            else:
+                if acknowledged < len(alone):
+                    return first - start
+                self._published(events[first : first + 1])
+                return first - start + 1
+        await self._quarantine(events[first], _Refused("too_large", error, alone))
+        return first - start + 1
+
+    async def _messages(self, event: RecordedEvent) -> list[OutboundMessage]:
+        """The messages ``event`` becomes; ``_Refused`` when it never can be sent."""
+        try:
+            envelopes = await self._translate(event)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # not the event's fault: the run loop retries
+            failures = self._failures.get(event.id, 0) + 1
+            self._failures[event.id] = failures
+            if failures < self.max_attempts:
+                raise
+            raw = Envelope.from_recorded(event, self.source)
+            raise _Refused(
+                "untranslatable", exc, [OutboundMessage.of(self.topic, raw)]
+            ) from exc
+        self._failures.pop(event.id, None)
+        messages: list[OutboundMessage] = []
+        for envelope in envelopes:
+            with publish_span(envelope, self.topic) as (_span, trace_headers):
+                messages.append(OutboundMessage.of(self.topic, envelope, trace_headers))
+        for message in messages:
+            if not self.transport.fits(message):
+                size = len(message.value) + len(message.key)
+                raise _Refused(
+                    "too_large",
+                    MessageTooLarge(
+                        f"a message of about {size} bytes is larger than the broker "
+                        "accepts"
+                    ),
+                    messages,
+                )
+        return messages
+
+    async def _translate(self, event: RecordedEvent) -> Sequence[Envelope]:
+        envelopes = self.translate(event)
+        if inspect.isawaitable(envelopes):
+            envelopes = await envelopes
+        return envelopes
+
+    async def _advance(self, events: Sequence[RecordedEvent]) -> None:
+        self.position = events[-1].position
+        await self.checkpoints.save(self.name, self.position)
+
+    def _published(self, events: Sequence[RecordedEvent]) -> None:
+        if not events:
+            return
+        now = datetime.now(UTC)
+        attributes = {"topic": self.topic}
+        for event in events:
+            lag = max(0.0, (now - event.time).total_seconds() * 1000)
+            relay_lag_ms.record(lag, attributes)
+        relay_published.add(len(events), attributes)
+        self.published += len(events)
+
+    def quarantine_id(self, event: RecordedEvent) -> str:
+        """The quarantine row of ``event`` (the same on every attempt: no doubles)."""
+        return str(uuid.uuid5(_QUARANTINE_IDS, f"{self.name}:{event.id}"))
+
+    async def _quarantine(self, event: RecordedEvent, refused: _Refused) -> None:
+        """Set ``event`` aside: a dead-letter row, a notice, a count."""
+        reason = str(refused)[:4000]
+        log.error(
+            "relay %s: quarantining event %s (%s at %s): %s",
+            self.name,
+            event.id,
+            event.event_type,
+            event.position,
+            reason,
+        )
+        message = refused.messages[0] if refused.messages else None
+        headers = list(message.headers) if message else []
+        async with self.store.engine.begin() as conn:
+            await conn.execute(
+                QUARANTINE,
+                {
+                    "id": self.quarantine_id(event),
+                    "consumer": self.name,
+                    "topic": self.topic,
+                    "offset_no": event.position.sequence,
+                    "event_id": str(event.id),
+                    "event_type": event.event_type,
+                    "error": reason,
+                    "attempts": self._failures.pop(event.id, 1),
+                    "headers": json.dumps(
+                        [[k, v.decode("utf-8", "replace")] for k, v in headers]
+                    ),
+                    "value": message.value.decode("utf-8", "replace")
+                    if message
+                    else None,
+                },
+            )
+        if not self._quarantine_ready:
+            await self.transport.ensure_topics([self.quarantine_topic])
+            self._quarantine_ready = True
+        notice = [
+            *[(k, v) for k, v in headers if k.startswith("ce_")],
+            ("x-tandem-error", reason.encode()),
+            ("x-tandem-error-type", type(refused.error).__name__.encode()),
+            ("x-tandem-relay", self.name.encode()),
+            ("x-tandem-quarantine-id", self.quarantine_id(event).encode()),
+            ("x-tandem-original-topic", self.topic.encode()),
+            ("x-tandem-log-position", str(event.position.sequence).encode()),
+        ]
+        await self.transport.publish(
+            [
+                OutboundMessage(
+                    topic=self.quarantine_topic,
+                    key=event.stream_id.encode(),
+                    value=b"",
+                    headers=notice,
+                )
+            ]
+        )
+        self.quarantined += 1
+        relay_quarantined.add(1, {"topic": self.topic, "reason": refused.reason})
+
+    async def replay_messages(self, event_id: str) -> list[OutboundMessage]:
+        """The messages a quarantined event becomes now (after the fix), checked.
+
+        Raises ``NotFound`` when the store has no such event and ``Unpublishable``
+        when it still cannot be translated or sent.
+        """
+        event = await self.store.read_event(event_id)
+        if event is None:
+            raise NotFound(f"the store holds no event {event_id}")
+        try:
+            envelopes = await self._translate(event)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise ServiceUnavailable("the database is unavailable") from exc
+            raise Unpublishable(
+                f"the event still cannot be translated ({type(exc).__name__}: {exc})"
+            ) from exc
+        messages = [OutboundMessage.of(self.topic, e) for e in envelopes]
+        if not all(self.transport.fits(m) for m in messages):
+            raise Unpublishable("the event is still larger than the broker accepts")
+        return messages
+
+    async def publish_replay(self, messages: Sequence[OutboundMessage]) -> None:
+        """Publish a replayed event's messages, all of them or a typed error."""
+        if not messages:
+            return
+        try:
+            acknowledged = await self.transport.publish(messages)
+        except MessageTooLarge as exc:
+            raise Unpublishable(f"the broker still refuses it: {exc}") from exc
+        except Exception as exc:
+            raise ServiceUnavailable(
+                f"the broker did not take the message ({type(exc).__name__}); "
+                "retry shortly"
+            ) from exc
+        if acknowledged < len(messages):
+            raise ServiceUnavailable("the broker took only part of it; retry shortly")
 
     async def sample_backlog(self, *, force: bool = False) -> int | None:
         """Count the events not yet published (at most every ``backlog_every_s``).

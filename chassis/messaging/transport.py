@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from chassis.envelope import Envelope, Headers
 
 
+class MessageTooLarge(Exception):
+    """The broker refuses a message for its size: sending it again cannot help."""
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     topic: str
@@ -79,8 +83,13 @@ class Transport(ABC):
     async def publish(self, messages: Sequence[OutboundMessage]) -> int:
         """Publish in order; returns how many leading messages were acknowledged.
 
-        Returns ``len(messages)`` when all were; raises only when none was.
+        Returns ``len(messages)`` when all were; raises only when none was, with
+        ``MessageTooLarge`` when the first message was refused for its size.
         """
+
+    def fits(self, message: OutboundMessage) -> bool:
+        """False when ``message`` is larger than this broker would ever accept."""
+        return True
 
     @abstractmethod
     def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any
@@ -341,3 +342,99 @@ def test_production_verifier_ignores_the_default_secret() -> None:
     dev_token = token(secret=production.jwt_secret)
     with pytest.raises(Unauthenticated, match="HMAC-signed tokens are not accepted"):
         TokenVerifier.from_settings(production).verify(dev_token)
+
+
+# --- The attacker's token: too big, too long-lived, claims of the wrong type ---
+
+
+def signed(claims: dict[str, Any]) -> str:
+    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tenant": "acme"}
+    now = int(time.time())
+    base.update(iat=now, exp=now + 600)
+    base.update(claims)
+    return jwt.encode(
+        {k: v for k, v in base.items() if v is not None}, SECRET, algorithm="HS256"
+    )
+
+
+async def test_a_huge_authorization_header_is_refused_before_verification(
+    app: FastAPI,
+) -> None:
+    huge = "x" * (4 * 1024 * 1024)
+    response = await get(app, "/me", huge)
+    assert_unauthenticated(response, "longer than 8192 bytes")
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    # A validly signed token padded past 8 KiB is refused by its size alone.
+    padded = token(extra_claims={"pad": "x" * 9000})
+    with pytest.raises(Unauthenticated, match="longer than 8192"):
+        TokenVerifier.from_settings(settings()).verify(padded)
+    assert (await get(app, "/me", token(extra_claims={"pad": "x" * 5000}))).is_success
+
+
+DAY = 24 * 3600
+
+
+@pytest.mark.parametrize(
+    ("iat", "exp", "accepted"),  # seconds from now; iat None: no iat claim
+    [
+        (0, DAY, True),  # exactly the maximum
+        (0, DAY + 1, False),
+        (-3600, DAY - 3600, True),
+        (-50 * 365 * DAY, 60, False),  # issued decades ago, still unexpired
+        (None, 3600, True),
+        (None, 75 * 365 * DAY, False),  # no iat, expires in decades
+    ],
+)
+async def test_a_token_lives_at_most_the_maximum_lifetime(
+    app: FastAPI, iat: int | None, exp: int, accepted: bool
+) -> None:
+    now = int(time.time())
+    claims = {"iat": None if iat is None else now + iat, "exp": now + exp}
+    response = await get(app, "/me", signed(claims))
+    if accepted:
+        assert response.status_code == 200, response.json()
+    else:
+        assert_unauthenticated(response, "seconds")
+
+
+def test_the_maximum_lifetime_is_a_setting() -> None:
+    short = settings().model_copy(update={"jwt_max_lifetime_s": 600})
+    verifier = TokenVerifier.from_settings(short)
+    assert verifier.verify(token(ttl_s=600)).subject == "alice"
+    with pytest.raises(Unauthenticated, match="lifetime exceeds 600"):
+        verifier.verify(token(ttl_s=601))
+
+
+@pytest.mark.parametrize(
+    ("claims", "detail"),
+    [
+        ({"exp": str(int(time.time()) + 600)}, "exp claim must be a number"),
+        ({"iat": str(int(time.time()))}, "iat claim must be a number"),
+        ({"nbf": str(int(time.time()) - 10)}, "nbf claim must be a number"),
+        ({"iat": True}, "iat claim must be a number"),
+        ({"sub": 42}, "Subject must be a string"),
+        ({"sub": "alice\x00"}, "not a valid subject"),
+        ({"sub": "../admin"}, "not a valid subject"),
+        ({"sub": "a" * 129}, "not a valid subject"),
+        ({"tenant": ["acme"]}, "missing tenant claim"),
+        ({"tenant": "acme/../globex"}, "not a valid tenant"),
+        ({"tenant": "acme corp"}, "not a valid tenant"),
+        ({"tenant": "acme|globex"}, "not a valid tenant"),
+        ({"tenant": "t" * 129}, "not a valid tenant"),
+        ({"roles": "admin"}, "roles claim must be a list"),
+        ({"roles": ["admin", 7]}, "roles claim must be a list"),
+        ({"roles": ["mentee"] * 65}, "roles claim must be a list"),
+    ],
+)
+async def test_claims_of_the_wrong_type_or_shape_are_refused(
+    app: FastAPI, claims: dict[str, Any], detail: str
+) -> None:
+    response = await get(app, "/me", signed(claims))
+    assert_unauthenticated(response, detail)
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_identity_provider_subjects_are_accepted(app: FastAPI) -> None:
+    for subject in ("auth0|5f7c8ec7c33c6c004bbafe82", "alice@acme.example", "00u1a2"):
+        response = await get(app, "/me", signed({"sub": subject, "roles": ["mentee"]}))
+        assert response.json()["subject"] == subject

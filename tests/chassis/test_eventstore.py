@@ -10,7 +10,13 @@ import pytest
 from chassis.db import create_engine
 from chassis.errors import ConcurrencyConflict, Conflict, ValidationFailed
 from chassis.events import EventMetadata, LogPosition, NewEvent
-from chassis.eventstore import EventStore, StreamTenantMismatch, event_store_for
+from chassis.eventstore import (
+    EventStore,
+    EventTooLarge,
+    StreamTenantMismatch,
+    event_store_for,
+)
+from chassis.eventstore.base import dumps
 
 ACME = EventMetadata(tenant="acme", actor="user-1", correlation_id="corr-1")
 GLOBEX = EventMetadata(tenant="globex", actor="user-9")
@@ -115,6 +121,43 @@ class EventStoreContract:
         positions = [e.position for e in log]
         assert positions == sorted(positions) and len(set(positions)) == 20
         assert await store.read_log(log[-1].position) == []
+
+    async def test_an_event_larger_than_the_broker_takes_is_refused_whole(self, store):
+        # Exactly at the limit is stored; one byte more (a non-ASCII character
+        # counts as what it takes serialised) refuses the whole append.
+        meta = dumps({k: v for k, v in ACME.as_dict().items() if k != "tenant"})
+        room = store.max_event_bytes - len(meta) - len(dumps({"t": ""}))
+        await store.append(
+            "s-0",
+            "Thing",
+            0,
+            [ev(0, "Fit"), NewEvent("FitHappened", {"t": "x" * room})],
+            ACME,
+        )
+        for filler in ("x" * (room + 1), "é" * (room // 6 + 1)):
+            with pytest.raises(EventTooLarge) as info:
+                await store.append(
+                    "s-1",
+                    "Thing",
+                    0,
+                    [ev(1), NewEvent("BigHappened", {"t": filler})],
+                    ACME,
+                )
+            assert info.value.status == 413
+            assert info.value.problem()["code"] == "EventTooLarge"
+            assert info.value.problem()["max_bytes"] == store.max_event_bytes
+        async with store.engine.begin() as conn:  # in a caller's transaction too
+            with pytest.raises(EventTooLarge):
+                await store.append(
+                    "s-1",
+                    "Thing",
+                    0,
+                    [NewEvent("BigHappened", {"t": "x" * (room + 1)})],
+                    ACME,
+                    connection=conn,
+                )
+        assert await store.read_stream("s-1") == []
+        assert [e.stream_id for e in await read_whole_log(store)] == ["s-0", "s-0"]
 
     async def test_append_inside_a_callers_transaction_rolls_back_with_it(self, store):
         with pytest.raises(RuntimeError):
