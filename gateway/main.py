@@ -19,6 +19,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from chassis.auth import TokenVerifier
+from chassis.auth.fastapi import VERIFIED
 from chassis.errors import ValidationFailed
 from chassis.http import create_app
 from chassis.http.request_id import request_id_of
@@ -113,7 +114,13 @@ def build_app(
         principal = None
         header = conn.headers.get("authorization") if conn is not None else None
         if header:
-            principal = await verifier.averify(bearer_token(header))
+            token = bearer_token(header)
+            # The rate limiter verified this very token already (chassis.http.ratelimit).
+            verified = conn.scope.get("state", {}).get(VERIFIED)
+            if verified is not None and verified[0] == token:
+                principal = verified[1]
+            else:
+                principal = await verifier.averify(token)
         request_id = request_id_of(conn.scope) if conn is not None else None
         context = Context(settings, upstreams, verifier, principal, request_id, hub)
         # One cost budget per HTTP request; a websocket's operations are each
