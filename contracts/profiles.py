@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chassis.events import ContractValue, EventPayload, EventRegistry
+from chassis.inputs import Code, FewItems, Name, Ref, SaneDate
 
 registry = EventRegistry()
 
@@ -57,14 +58,25 @@ class ProgrammeRolesChanged(EventPayload):
 
 
 class Strength(ContractValue):
-    competency_id: str
+    competency_id: Ref
     proficiency: int = Field(ge=1, le=5)
 
 
 class AvailabilityWindow(ContractValue):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")
-    end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM local")
+    end: str = Field(
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$",
+        description="HH:MM local, after start (24:00 = midnight at the day's end)",
+    )
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> AvailabilityWindow:
+        # A window lies within its weekday: 17:00-09:00 is refused, not read as
+        # overnight (send two windows, one on each day, for an evening and a morning).
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
 
 
 @registry.register
@@ -90,7 +102,7 @@ class MentorCapacityChanged(EventPayload):
 
 
 class DevelopmentGoal(ContractValue):
-    competency_id: str
+    competency_id: Ref
     current: int = Field(ge=1, le=5)
     target: int = Field(ge=1, le=5)
 
@@ -169,16 +181,18 @@ class CompetencyRetired(EventPayload):
 
 class PathwayPhase(ContractValue):
     stage: PathwayStage
-    starts_on: date
-    ends_on: date
+    starts_on: SaneDate
+    ends_on: SaneDate
 
 
 class EligibilityRules(ContractValue):
-    business_units: list[str] = Field(default_factory=list, description="empty = any")
+    business_units: FewItems[Name] = Field(
+        default_factory=list, description="empty = any"
+    )
     min_level: int | None = Field(None, ge=1, le=12)
     max_level: int | None = Field(None, ge=1, le=12)
-    geographies: list[str] = Field(default_factory=list, description="empty = any")
-    min_tenure_months: int | None = Field(None, ge=0)
+    geographies: FewItems[Code] = Field(default_factory=list, description="empty = any")
+    min_tenure_months: int | None = Field(None, ge=0, le=1200)
 
 
 @registry.register

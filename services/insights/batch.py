@@ -10,16 +10,17 @@ others and nothing of another tenant or another person leaks.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator
 from sqlalchemy import text
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Role
-from chassis.errors import Forbidden, TandemError
+from chassis.errors import Forbidden, TandemError, ValidationFailed
 from chassis.events import utcnow
+from chassis.inputs import Code, Ref, RequestBody
 from services.insights import health, scorecards
 from services.insights.domain import health as health_domain
 from services.insights.domain import scorecard
@@ -27,12 +28,20 @@ from services.insights.domain import scorecard
 router = APIRouter(tags=["batch"])
 
 
-class IdsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: list[str] = Field(max_length=200)
-    as_of: str | None = Field(
+class IdsIn(RequestBody):
+    ids: Annotated[list[Ref], Field(max_length=200)]
+    as_of: Code | None = Field(
         None, description="ISO date (end of that day, UTC) or date-time; default now"
     )
+
+    @field_validator("as_of")
+    @classmethod
+    def _sane(cls, value: str | None) -> str | None:
+        try:
+            scorecards.parse_as_of(value)
+        except ValidationFailed as exc:
+            raise ValueError(exc.errors[0].message) from None
+        return value
 
 
 def _refused(ident: str, exc: TandemError) -> dict[str, Any]:

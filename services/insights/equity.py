@@ -23,6 +23,7 @@ from chassis.auth.principal import Principal, Role
 from chassis.envelope import Envelope
 from chassis.errors import FieldError, ValidationFailed
 from chassis.events import utcnow
+from chassis.inputs import Code, Ref
 from services.insights.domain import equity as domain
 from services.insights.rebuild import Rebuilder
 
@@ -139,8 +140,14 @@ async def erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
         )
 
 
-async def reset(conn: AsyncConnection) -> None:
-    await conn.execute(text("DELETE FROM equity_people"))
+async def reset(conn: AsyncConnection, tenant: str | None) -> None:
+    """Clear the view for a rebuild: one tenant's rows, or (None) every tenant's."""
+    if tenant is None:
+        await conn.execute(text("DELETE FROM equity_people"))
+    else:
+        await conn.execute(
+            text("DELETE FROM equity_people WHERE tenant = :t"), {"t": tenant}
+        )
 
 
 async def people(request: Request, tenant: str) -> list[domain.Row]:
@@ -172,8 +179,8 @@ async def _report(
 async def equity(
     request: Request,
     principal: Overseer,
-    dimension: str = DIMENSION,
-    cohort_id: str | None = None,
+    dimension: Code = DIMENSION,
+    cohort_id: Ref | None = None,
 ) -> dict[str, Any]:
     """Participation, matching and outcomes per group, small groups suppressed."""
     return await _report(request, principal, dimension, cohort_id)
@@ -183,8 +190,8 @@ async def equity(
 async def equity_csv(
     request: Request,
     principal: Overseer,
-    dimension: str = DIMENSION,
-    cohort_id: str | None = None,
+    dimension: Code = DIMENSION,
+    cohort_id: Ref | None = None,
 ) -> Response:
     """The equity report as CSV (one row per group, then the total)."""
     report = await _report(request, principal, dimension, cohort_id)

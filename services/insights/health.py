@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,6 +26,7 @@ from chassis.auth.principal import Principal, Role
 from chassis.envelope import Envelope
 from chassis.errors import ConcurrencyConflict, Forbidden, NotFound
 from chassis.events import EventMetadata, NewEvent, RecordedEvent, utcnow
+from chassis.inputs import Code, Ref, SaneDate
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights import facts as fact_log
 from services.insights import impact, rebuild
@@ -319,8 +320,8 @@ def _view(row: Any, health: domain.Health | None = None) -> dict[str, Any]:
 async def list_health(
     request: Request,
     principal: PrincipalDep,
-    state: str | None = None,
-    cohort_id: str | None = None,
+    state: Code | None = None,
+    cohort_id: Ref | None = None,
 ) -> dict[str, Any]:
     """Every relationship's health with its reasons (overseers), filterable."""
     principal.require(*OVERSEERS)
@@ -344,10 +345,10 @@ async def list_health(
 
 @router.get("/relationships/{relationship_id}/health")
 async def relationship_health(
-    relationship_id: str,
+    relationship_id: Ref,
     request: Request,
     principal: PrincipalDep,
-    as_of: Annotated[date | None, Query(description="YYYY-MM-DD")] = None,
+    as_of: Annotated[SaneDate | None, Query(description="YYYY-MM-DD")] = None,
 ) -> dict[str, Any]:
     """One relationship's health now or as of the end of a day (the pair, overseers)."""
     book: HealthBook = request.app.state.health
@@ -380,8 +381,13 @@ async def _erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
     )
 
 
-async def _reset(conn: AsyncConnection) -> None:
-    await conn.execute(text("DELETE FROM relationship_health"))
+async def _reset(conn: AsyncConnection, tenant: str | None) -> None:
+    if tenant is None:
+        await conn.execute(text("DELETE FROM relationship_health"))
+    else:
+        await conn.execute(
+            text("DELETE FROM relationship_health WHERE tenant = :t"), {"t": tenant}
+        )
 
 
 def install(app: Any, runtime: Any) -> None:

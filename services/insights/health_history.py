@@ -37,6 +37,7 @@ from sqlalchemy import text
 from chassis.auth.fastapi import PrincipalDep
 from chassis.db import is_sqlite
 from chassis.errors import FieldError, ValidationFailed
+from chassis.inputs import Ref, SaneDate
 from services.insights.domain import health as domain
 from services.insights.health import HANDLED, OVERSEERS
 
@@ -152,10 +153,10 @@ async def _facts(conn: Any, tenant: str, until: datetime) -> list[Fact]:
 async def health_history(
     request: Request,
     principal: PrincipalDep,
-    start: Annotated[date, Query(alias="from", description="YYYY-MM-DD")],
-    end: Annotated[date, Query(alias="to", description="YYYY-MM-DD")],
+    start: Annotated[SaneDate, Query(alias="from", description="YYYY-MM-DD")],
+    end: Annotated[SaneDate, Query(alias="to", description="YYYY-MM-DD")],
     every: Interval = "week",
-    cohort_id: str | None = None,
+    cohort_id: Ref | None = None,
 ) -> dict[str, Any]:
     """Relationships by health state at each point of a range (overseers)."""
     principal.require(*OVERSEERS)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Role
 from chassis.errors import FieldError, Forbidden, ValidationFailed
+from chassis.inputs import Ref
 from services.insights import facts as fact_log
 from services.insights.domain import health as domain
 
@@ -20,7 +21,7 @@ OVERSEERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
 
 @router.get("/mentors/{mentor_id}/impact")
 async def mentor_impact(
-    mentor_id: str,
+    mentor_id: Ref,
     request: Request,
     principal: PrincipalDep,
     quarter: Annotated[str, Query(pattern=r"^\d{4}[Qq][1-4]$", examples=["2027Q1"])],

@@ -11,14 +11,17 @@
   ``tandem.consumer.offset_lag``. ``None`` with a transport that cannot tell.
 
 Both carry the attribute ``consumer`` (insights' consumer group). The chassis has no
-scrape endpoint (metrics leave by OTLP when configured); ``GET /admin/lag`` (admin)
-shows the same figures as JSON, with percentiles over the last ``WINDOW`` events.
+scrape endpoint (metrics leave by OTLP when configured); ``GET /admin/lag`` shows the
+same figures as JSON, with percentiles over the last ``WINDOW`` events. An admin sees
+their own organisation's projection lag only (its last ``TENANT_WINDOW`` events); the
+process-wide figures - every tenant's events, and the consumer's offset lag, which
+counts every tenant's messages - are the operator's (``?all_tenants=true``).
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,14 +29,16 @@ from fastapi import APIRouter, Request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.auth import Role
 from chassis.auth.fastapi import PrincipalDep
 from chassis.envelope import Envelope
 from chassis.telemetry import consumer_offset_lag, projection_lag_ms
+from services.insights.scope import ALL, AllTenants, Scope, scope_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 SAMPLE_S = 5.0
 WINDOW = 1000
+TENANT_WINDOW = 200  # recent lags kept per tenant
+MAX_TENANTS = 1000  # tenants whose recent lags are kept (least recently seen go)
 PENDING = "insights_lag_pending"  # connection info key: event times awaiting commit
 
 
@@ -45,6 +50,8 @@ class LagMonitor:
         self.consumer = runtime.consumer.name if runtime.consumer else "insights"
         self.recent: deque[float] = deque(maxlen=WINDOW)
         self.applied = 0
+        # tenant → (its recent lags, its events applied since start)
+        self.tenants: OrderedDict[str, tuple[deque[float], list[int]]] = OrderedDict()
         self.consumer_lag: int | None = None
         self.sampled_at: str | None = None
         sync_engine = runtime.engine.sync_engine
@@ -53,18 +60,30 @@ class LagMonitor:
 
     def applying(self, env: Envelope, conn: AsyncConnection) -> None:
         """Note an event whose effects ``conn``'s transaction is writing."""
-        conn.info.setdefault(PENDING, []).append(env.time)
+        conn.info.setdefault(PENDING, []).append((env.tenant, env.time))
 
     def _committed(self, conn: Any) -> None:
         times = conn.info.pop(PENDING, None)
         if not times:
             return
         now = datetime.now(UTC)
-        for at in times:
+        for tenant, at in times:
             ms = max(0.0, (now - at).total_seconds() * 1000)
             self.recent.append(ms)
             self.applied += 1
+            self._of(tenant, ms)
             projection_lag_ms.record(ms, {"consumer": self.consumer})
+
+    def _of(self, tenant: str, ms: float) -> None:
+        kept = self.tenants.get(tenant)
+        if kept is None:
+            kept = self.tenants[tenant] = (deque(maxlen=TENANT_WINDOW), [0])
+            if len(self.tenants) > MAX_TENANTS:
+                self.tenants.popitem(last=False)
+        else:
+            self.tenants.move_to_end(tenant)
+        kept[0].append(ms)
+        kept[1][0] += 1
 
     def _rolled_back(self, conn: Any) -> None:
         conn.info.pop(PENDING, None)
@@ -80,37 +99,54 @@ class LagMonitor:
         self.sampled_at = datetime.now(UTC).isoformat()
         consumer_offset_lag.set(self.consumer_lag, {"consumer": self.consumer})
 
-    def report(self) -> dict[str, Any]:
-        ordered = sorted(self.recent)
+    def report(self, scope: Scope = ALL) -> dict[str, Any]:
+        """Every tenant's figures (``ALL``), or one tenant's projection lag only."""
+        if scope is ALL:
+            recent, applied = self.recent, self.applied
+        else:
+            kept = self.tenants.get(scope)
+            recent, applied = (kept[0], kept[1][0]) if kept else (deque(), 0)
+        ordered = sorted(recent)
 
         def pct(q: float) -> float | None:
             if not ordered:
                 return None
             return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
+        everyone = scope is ALL
         return {
+            "scope": "all_tenants" if everyone else "tenant",
             "consumer": self.consumer,
-            "consumer_lag_messages": self.consumer_lag,
-            "consumer_lag_sampled_at": self.sampled_at,
+            # The broker's offsets count every tenant's messages: the operator's.
+            "consumer_lag_messages": self.consumer_lag if everyone else None,
+            "consumer_lag_sampled_at": self.sampled_at if everyone else None,
             "projection_lag_ms": {
                 "window": len(ordered),
-                "last": round(self.recent[-1], 1) if self.recent else None,
+                "last": round(recent[-1], 1) if recent else None,
                 "p50": pct(0.5),
                 "p99": pct(0.99),
                 "max": round(ordered[-1], 1) if ordered else None,
             },
-            "applied_since_start": self.applied,
+            "applied_since_start": applied,
         }
 
 
 @router.get("/lag")
-async def lag(request: Request, principal: PrincipalDep) -> dict[str, Any]:
-    """Consumer lag (messages) and projection lag (ms) of insights, now."""
-    principal.require(Role.ADMIN)
+async def lag(
+    request: Request, principal: PrincipalDep, all_tenants: AllTenants = False
+) -> dict[str, Any]:
+    """Projection lag (ms) of your organisation's events (admins); with
+    `all_tenants=true`, of every tenant's and the consumer's lag in messages
+    (operators)."""
+    scope = scope_of(principal, all_tenants, "the lag")
     monitor: LagMonitor = request.app.state.lag
     started = time.monotonic()
-    await monitor.sample()
-    return {**monitor.report(), "sample_ms": round(1000 * (time.monotonic() - started))}
+    if scope is ALL:
+        await monitor.sample()
+    return {
+        **monitor.report(scope),
+        "sample_ms": round(1000 * (time.monotonic() - started)),
+    }
 
 
 def install(app: Any, runtime: Any) -> LagMonitor:

@@ -1,8 +1,13 @@
 """Rebuild every insights read model from the facts, while the old ones keep serving.
 
-``POST /admin/rebuild`` (admin) starts it in the background; ``GET /admin/rebuild``
-reports ``status`` (idle, running, done, failed), ``phase``, ``processed`` and
-``total`` facts while it runs.
+``POST /admin/rebuild`` starts it in the background; ``GET /admin/rebuild`` reports
+``status`` (idle, queued, running, done, failed), ``phase``, ``processed`` and
+``total`` facts while it runs. An admin rebuilds their own organisation's read models
+from its own facts (every read model is keyed by tenant, and no fact of one tenant
+folds into another's rows); ``?all_tenants=true`` rebuilds every organisation's and is
+the operator's alone (``scope.py``). Rebuilds run one at a time (an in-process queue,
+and an advisory lock across replicas): two organisations' admins never refuse or
+disturb each other, they wait their turn.
 
 How: one database transaction first takes ``LOCK TABLE facts IN SHARE MODE``, then
 calls every part's resetter (``app.state.resetters``) and reads all facts, in the
@@ -29,9 +34,11 @@ Progress: ``phase`` (waiting for the facts lock, resetting, reading facts, repla
 writing, committing), with ``processed`` of ``total`` facts during the replay.
 
 Scorecards keep no tables (they are computed from facts on request), so they are
-trivially equal before and after. A rebuild covers every tenant: read models are
-derived data, and what any tenant sees is unchanged by it except for repairs.
-Progress lives in this process's memory: ask the replica that was told to rebuild.
+trivially equal before and after. What a tenant sees is unchanged by a rebuild except
+for repairs. The share lock on the facts pauses the consumer for every tenant while a
+rebuild runs (its events wait, none is lost): a tenant's rebuild reads only that
+tenant's facts, so the pause is as short as that history. Progress lives in this
+process's memory, per scope: ask the replica that was told to rebuild.
 """
 
 from __future__ import annotations
@@ -48,16 +55,18 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.auth import Role
 from chassis.auth.fastapi import PrincipalDep
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import Conflict
 from services.insights import facts
+from services.insights.scope import AllTenants, Scope, scope_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", tags=["admin"])
 YIELD_EVERY = 2000  # facts folded between yields, so progress requests get answered
+REBUILD_LOCK = 7_264_401  # advisory lock: one rebuild at a time across replicas
+Resetter = Callable[[AsyncConnection, str | None], Awaitable[None]]
 
 
 class Batch(Protocol):
@@ -88,15 +97,19 @@ def _idle() -> dict[str, Any]:
     }
 
 
-async def replay_into(app: Any, conn: AsyncConnection, progress: dict) -> None:
-    """Reset every part and replay all facts into it, within ``conn``."""
+async def replay_into(
+    app: Any, conn: AsyncConnection, progress: dict, tenant: str | None = None
+) -> None:
+    """Reset every part and replay the facts into it, within ``conn``: one tenant's
+    rows from that tenant's facts, or (``tenant`` None) every tenant's."""
     if not is_sqlite(conn.engine):
         await conn.execute(text("LOCK TABLE facts IN SHARE MODE"))
     progress["phase"] = "resetting"
-    for reset in app.state.resetters:
-        await reset(conn)
+    resetters: list[Resetter] = app.state.resetters
+    for reset in resetters:
+        await reset(conn, tenant)
     progress["phase"] = "reading facts"
-    history = await facts.replay(conn, None)
+    history = await facts.replay(conn, tenant)
     progress["total"] = len(history)
     progress["phase"] = "replaying"
     rebuilders: list[Rebuilder] = app.state.rebuilders
@@ -121,15 +134,22 @@ async def replay_into(app: Any, conn: AsyncConnection, progress: dict) -> None:
     progress["phase"] = "committing"
 
 
-async def run(app: Any) -> None:
-    """One rebuild, start to finish (the background task ``POST`` starts)."""
-    progress = app.state.rebuild
+async def run(app: Any, scope: Scope) -> None:
+    """One rebuild of ``scope`` (a tenant, or ``ALL``), start to finish (the
+    background task ``POST`` starts), after the rebuilds queued before it."""
+    progress = app.state.rebuilds[scope]
     try:
-        async with app.state.runtime.engine.begin() as conn:
-            await replay_into(app, conn, progress)
+        async with app.state.rebuild_turn:
+            progress.update(status="running", phase="waiting for the facts lock")
+            async with app.state.runtime.engine.begin() as conn:
+                if not is_sqlite(conn.engine):
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": REBUILD_LOCK}
+                    )
+                await replay_into(app, conn, progress, scope)
         progress["status"] = "done"
     except Exception as exc:  # reported to the operator, the old models keep serving
-        log.exception("insights rebuild failed")
+        log.exception("insights rebuild of %s failed", scope or "every tenant")
         progress.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     finally:
         progress["phase"] = None
@@ -137,39 +157,47 @@ async def run(app: Any) -> None:
 
 
 @router.post("/rebuild", status_code=202)
-async def start_rebuild(request: Request, principal: PrincipalDep) -> dict[str, Any]:
-    """Start rebuilding every read model from the facts."""
-    principal.require(Role.ADMIN)
+async def start_rebuild(
+    request: Request, principal: PrincipalDep, all_tenants: AllTenants = False
+) -> dict[str, Any]:
+    """Start rebuilding your organisation's read models from its facts (admins);
+    every organisation's with `all_tenants=true` (operators)."""
+    scope = scope_of(principal, all_tenants, "a rebuild")
     app = request.app
-    if app.state.rebuild["status"] == "running":
-        raise Conflict("a rebuild is already running")
-    app.state.rebuild = {
+    current = app.state.rebuilds.get(scope)
+    if current is not None and current["status"] in ("queued", "running"):
+        raise Conflict("a rebuild of these read models is already under way")
+    app.state.rebuilds[scope] = progress = {
         **_idle(),
-        "status": "running",
-        "phase": "waiting for the facts lock",
+        "status": "queued",
+        "phase": "waiting for the rebuilds before it",
         "started_at": datetime.now(UTC).isoformat(),
     }
-    task = asyncio.create_task(run(app))
-    app.state.rebuild_task = task
-    return dict(app.state.rebuild)
+    app.state.rebuild_tasks[scope] = asyncio.create_task(run(app, scope))
+    return dict(progress)
 
 
 @router.get("/rebuild")
-async def rebuild_progress(request: Request, principal: PrincipalDep) -> dict:
-    """Progress of the current (or last) rebuild."""
-    principal.require(Role.ADMIN)
-    return dict(request.app.state.rebuild)
+async def rebuild_progress(
+    request: Request, principal: PrincipalDep, all_tenants: AllTenants = False
+) -> dict:
+    """Progress of the current (or last) rebuild of your organisation's read models
+    (or, `all_tenants=true`, of the operator's full rebuild)."""
+    scope = scope_of(principal, all_tenants, "a rebuild's progress")
+    return dict(request.app.state.rebuilds.get(scope) or _idle())
 
 
 def install(app: Any, runtime: Any) -> None:
-    app.state.rebuild = _idle()
-    app.state.rebuild_task = None
+    app.state.rebuilds = {}  # scope (a tenant, or ALL) → progress of its last rebuild
+    app.state.rebuild_tasks = {}
+    app.state.rebuild_turn = asyncio.Lock()
     app.include_router(router)
 
     async def stop() -> None:  # a rebuild cut short rolls back: the old models stay
-        task = app.state.rebuild_task
-        if task is not None and not task.done():
+        tasks = [t for t in app.state.rebuild_tasks.values() if not t.done()]
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

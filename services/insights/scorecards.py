@@ -21,13 +21,14 @@ from fastapi import APIRouter, Query, Request, Response
 from chassis.auth import Principal, Role
 from chassis.auth.fastapi import PrincipalDep
 from chassis.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from chassis.inputs import EARLIEST, LATEST, Code, Ref
 from services.insights import exports, facts, rebuild
 from services.insights.domain import scorecard
 
 router = APIRouter(prefix="/scorecards", tags=["scorecards"])
 READERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
 AsOf = Annotated[
-    str | None,
+    Code | None,
     Query(description="ISO date (end of that day, UTC) or date-time; default now"),
 ]
 Format = Annotated[str, Query(pattern="^(json|csv)$")]
@@ -39,13 +40,19 @@ def parse_as_of(value: str | None) -> datetime:
         return datetime.now(UTC)
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
+            moment = datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(
             [FieldError("as_of", "expected an ISO 8601 date or date-time")]
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment.date() <= LATEST:
+        raise ValidationFailed(
+            [FieldError("as_of", f"must be between {EARLIEST} and {LATEST}")]
+        )
+    return moment
 
 
 async def load(request: Request, tenant: str, as_of: datetime) -> scorecard.Org:
@@ -127,7 +134,7 @@ async def programme(
 # CSV routes come first: ``{id}`` alone would also match ``x.csv``.
 @router.get("/mentees/{person_id}.csv", include_in_schema=False)
 async def mentee_csv(
-    request: Request, person_id: str, principal: PrincipalDep, as_of: AsOf = None
+    request: Request, person_id: Ref, principal: PrincipalDep, as_of: AsOf = None
 ) -> Any:
     return await mentee(request, person_id, principal, as_of, "csv")
 
@@ -135,7 +142,7 @@ async def mentee_csv(
 @router.get("/mentees/{person_id}")
 async def get_mentee(
     request: Request,
-    person_id: str,
+    person_id: Ref,
     principal: PrincipalDep,
     as_of: AsOf = None,
     format: Format = "json",
@@ -146,7 +153,7 @@ async def get_mentee(
 
 @router.get("/relationships/{rel_id}.csv", include_in_schema=False)
 async def relationship_csv(
-    request: Request, rel_id: str, principal: PrincipalDep, as_of: AsOf = None
+    request: Request, rel_id: Ref, principal: PrincipalDep, as_of: AsOf = None
 ) -> Any:
     return await relationship(request, rel_id, principal, as_of, "csv")
 
@@ -154,7 +161,7 @@ async def relationship_csv(
 @router.get("/relationships/{rel_id}")
 async def get_relationship(
     request: Request,
-    rel_id: str,
+    rel_id: Ref,
     principal: PrincipalDep,
     as_of: AsOf = None,
     format: Format = "json",
@@ -165,7 +172,7 @@ async def get_relationship(
 
 @router.get("/cohorts/{cohort_id}.csv", include_in_schema=False)
 async def cohort_csv(
-    request: Request, cohort_id: str, principal: PrincipalDep, as_of: AsOf = None
+    request: Request, cohort_id: Ref, principal: PrincipalDep, as_of: AsOf = None
 ) -> Any:
     return await cohort(request, cohort_id, principal, as_of, "csv")
 
@@ -173,7 +180,7 @@ async def cohort_csv(
 @router.get("/cohorts/{cohort_id}")
 async def get_cohort(
     request: Request,
-    cohort_id: str,
+    cohort_id: Ref,
     principal: PrincipalDep,
     as_of: AsOf = None,
     format: Format = "json",

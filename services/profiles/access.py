@@ -11,6 +11,14 @@ from __future__ import annotations
 from chassis.auth.principal import Principal, Role
 from chassis.errors import Forbidden
 
+
+class OperatorRequired(Forbidden):
+    """A process-wide operation (every tenant at once) asked by a tenant's admin."""
+
+    code = "OperatorRequired"
+    title = "Operator role required"
+
+
 MANAGERS = (Role.ADMIN, Role.COORDINATOR)
 PROVISIONERS = (Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION)
 
@@ -43,3 +51,12 @@ def sees_contact_details(principal: Principal, person_id: str) -> bool:
 
 def sees_demographics(principal: Principal, person_id: str) -> bool:
     return is_self(principal, person_id) or principal.has_role(Role.ADMIN)
+
+
+def require_operator(principal: Principal, what: str) -> None:
+    """Work across every tenant is the platform operator's, never a tenant admin's."""
+    if not principal.has_role(Role.OPERATOR):
+        raise OperatorRequired(
+            f"{what} acts on every organisation: it needs the operator role "
+            "(an admin acts on their own organisation only)"
+        )

@@ -8,7 +8,7 @@ one transaction, so readers see either the old tables or the new ones, never a m
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, LogPosition, RecordedEvent
+from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 
 PERSON_COLUMNS = (
     "employee_id", "given_name", "family_name", "email", "title", "level",
@@ -332,19 +333,67 @@ class ProfilesProjection:
 
 
 REBUILT_TABLES = ("people", "competencies", "cohorts", "cohort_members")
+READ_BATCH = 1000
+# The log as the rebuild's own transaction sees it (SQLite, below).
+_READ_LOG = (
+    f"SELECT {SELECT_COLUMNS} FROM events WHERE position > :position{{tenant}} "
+    "ORDER BY position LIMIT :limit"
+)
 
 
-async def rebuild(engine: AsyncEngine, store: Any, decode: Any) -> int:
-    """Replay the whole log into fresh tables, atomically; returns events replayed."""
+async def _log_batches(
+    conn: AsyncConnection, store: Any, tenant: str | None
+) -> AsyncIterator[list[RecordedEvent]]:
+    """The log in order, a batch at a time (only ``tenant``'s events if given).
+
+    SQLite: read through the rebuild's own connection. It holds the only write lock
+    (``BEGIN IMMEDIATE``) from its first ``DELETE``, so no event can commit meanwhile,
+    and a second connection would wait for that very lock: the rebuild used to wait on
+    itself for the 30 s busy timeout and fail with "database is locked".
+    PostgreSQL: the store's gap-safe log reader (a transaction committing late is never
+    skipped), on a connection of its own, which never waits on this one.
+    """
+    if is_sqlite(conn.engine):
+        query = text(_READ_LOG.format(tenant=" AND tenant = :t" if tenant else ""))
+        sequence = 0
+        while True:
+            params: dict[str, Any] = {"position": sequence, "limit": READ_BATCH}
+            if tenant:
+                params["t"] = tenant
+            batch = [row_to_event(r) for r in await conn.execute(query, params)]
+            if not batch:
+                return
+            yield batch
+            sequence = batch[-1].position.sequence
+    position = LogPosition.START
+    while batch := await store.read_log(position, READ_BATCH):
+        position = batch[-1].position
+        mine = [e for e in batch if tenant is None or e.tenant == tenant]
+        if mine:
+            yield mine
+
+
+async def rebuild(
+    engine: AsyncEngine, store: Any, decode: Any, tenant: str | None = None
+) -> int:
+    """Replay the log into fresh tables, atomically; returns the events replayed.
+
+    ``tenant``: rebuild that organisation's rows only, from its own events (every
+    table is keyed by tenant, and no event of one tenant touches another's rows);
+    ``None``: every tenant's.
+    """
     projection = ProfilesProjection()
     count = 0
     async with engine.begin() as conn:
         for table in REBUILT_TABLES:
-            await conn.execute(text(f"DELETE FROM {table}"))
-        position = LogPosition.START
-        while batch := await store.read_log(position, 1000):
+            if tenant is None:
+                await conn.execute(text(f"DELETE FROM {table}"))
+            else:
+                await conn.execute(
+                    text(f"DELETE FROM {table} WHERE tenant = :t"), {"t": tenant}
+                )
+        async for batch in _log_batches(conn, store, tenant):
             pairs = [(e, await decode(e, conn)) for e in batch]
             await projection.apply(pairs, conn)
-            position = batch[-1].position
             count += len(batch)
     return count

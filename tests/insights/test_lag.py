@@ -8,7 +8,17 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from chassis.telemetry import setup_telemetry
-from tests.insights.conftest import ADMIN, COORDINATOR, event, publish, until_facts
+from tests.insights.conftest import (
+    ADMIN,
+    COORDINATOR,
+    TENANT,
+    event,
+    publish,
+    until_facts,
+)
+from tests.profiles.conftest import token
+
+OPERATOR = token(TENANT, "operator", sub="platform-operator")
 
 pytestmark = pytest.mark.kafka
 
@@ -53,7 +63,14 @@ async def test_lag_figures_appear_as_metrics_and_on_the_admin_endpoint(
         )
         await until_facts(app, 5)
         assert (await client.get("/admin/lag", headers=COORDINATOR)).status_code == 403
-        report = (await client.get("/admin/lag", headers=ADMIN)).json()
+        # Every tenant's figures are the operator's; an admin sees their own.
+        refused = await client.get("/admin/lag?all_tenants=true", headers=ADMIN)
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "OperatorRequired"
+        own = (await client.get("/admin/lag", headers=ADMIN)).json()
+        report = (
+            await client.get("/admin/lag?all_tenants=true", headers=OPERATOR)
+        ).json()
         consumer = app.state.runtime.consumer.name
         histogram = [
             p
@@ -68,6 +85,10 @@ async def test_lag_figures_appear_as_metrics_and_on_the_admin_endpoint(
     finally:
         handle.shutdown()
 
+    assert own["scope"] == "tenant" and own["consumer_lag_messages"] is None
+    assert own["projection_lag_ms"]["window"] >= 5
+    assert own["applied_since_start"] <= report["applied_since_start"]
+    assert report["scope"] == "all_tenants"
     assert report["consumer"] == consumer
     lag = report["projection_lag_ms"]
     assert lag["window"] >= 5 and report["applied_since_start"] >= 5

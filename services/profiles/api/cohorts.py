@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
+from chassis.inputs import Ref
+from contracts.profiles import ProgrammeRole
 from services.profiles.api.deps import PrincipalDep, ProfilesDep
 from services.profiles.api.models import (
     BatchIn,
@@ -55,7 +57,7 @@ async def memberships(
 
 @router.get("/{cohort_id}")
 async def get_cohort(
-    cohort_id: str, principal: PrincipalDep, profiles: ProfilesDep
+    cohort_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> dict[str, Any]:
     """A cohort with its participants and its ordered waiting list."""
     return await profiles.cohort(principal, cohort_id)
@@ -63,7 +65,7 @@ async def get_cohort(
 
 @router.get("/{cohort_id}/waiting-list")
 async def waiting_list(
-    cohort_id: str, principal: PrincipalDep, profiles: ProfilesDep
+    cohort_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> list[dict[str, Any]]:
     """Who waits for a seat, first come first served, with their position."""
     return (await profiles.cohort(principal, cohort_id))["waiting_list"]
@@ -71,11 +73,11 @@ async def waiting_list(
 
 @router.get("/{cohort_id}/eligibility/{person_id}")
 async def eligibility(
-    cohort_id: str,
-    person_id: str,
+    cohort_id: Ref,
+    person_id: Ref,
     principal: PrincipalDep,
     profiles: ProfilesDep,
-    role: str = Query("mentee"),
+    role: ProgrammeRole = Query("mentee"),
 ) -> dict[str, Any]:
     """Whether the person could join, and every reason why not."""
     reasons = await profiles.eligibility(principal, cohort_id, person_id, role)
@@ -84,7 +86,7 @@ async def eligibility(
 
 @router.post("/{cohort_id}/participants", status_code=201)
 async def join(
-    cohort_id: str, body: JoinIn, principal: PrincipalDep, profiles: ProfilesDep
+    cohort_id: Ref, body: JoinIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> dict[str, Any]:
     """Apply to the cohort: admitted, or placed on the waiting list (NotEligible if not)."""
     return await profiles.join_cohort(principal, cohort_id, body.person_id, body.role)
@@ -92,8 +94,8 @@ async def join(
 
 @router.delete("/{cohort_id}/participants/{person_id}", status_code=204)
 async def leave(
-    cohort_id: str,
-    person_id: str,
+    cohort_id: Ref,
+    person_id: Ref,
     principal: PrincipalDep,
     profiles: ProfilesDep,
     body: LeaveIn | None = Body(None),
@@ -106,7 +108,7 @@ async def leave(
 
 @router.put("/{cohort_id}/capacity", status_code=204)
 async def change_capacity(
-    cohort_id: str,
+    cohort_id: Ref,
     body: CohortCapacityIn,
     principal: PrincipalDep,
     profiles: ProfilesDep,
@@ -117,7 +119,7 @@ async def change_capacity(
 
 @router.post("/{cohort_id}/stage", status_code=204)
 async def advance(
-    cohort_id: str, body: StageIn, principal: PrincipalDep, profiles: ProfilesDep
+    cohort_id: Ref, body: StageIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Move the cohort along its pathway (intake → pairing → development → evaluation)."""
     await profiles.advance_cohort(principal, cohort_id, body.stage)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from chassis.inputs import Ref
 from services.profiles.api.deps import PrincipalDep, ProfilesDep
 from services.profiles.api.models import CompetencyIn
 
@@ -33,7 +34,7 @@ async def define_competency(
 
 @router.delete("/{competency_id}", status_code=204)
 async def retire_competency(
-    competency_id: str, principal: PrincipalDep, profiles: ProfilesDep
+    competency_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Retire a competency: no new goals or strengths may name it."""
     await profiles.retire_competency(principal, competency_id)

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.errors import FieldError, NotFound, TandemError, ValidationFailed
+from chassis.inputs import Name, NonNegative, Ref
 from services.profiles import access
 from services.profiles.api.deps import PrincipalDep
 from services.profiles.imports import (
@@ -306,7 +307,7 @@ async def start_import(
     wait: Annotated[
         bool, Query(description="Answer with the finished report (small batches)")
     ] = False,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Name | None, Header()] = None,
 ) -> dict[str, Any]:
     """Start importing people (integrations, coordinators, admins); 202 with the job."""
     access.require_provisioner(principal)
@@ -332,7 +333,7 @@ async def start_import(
 
 class JobIds(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: list[str] = Field(max_length=200)
+    ids: Annotated[list[Ref], Field(max_length=200)]
 
 
 @router.post("/batch")
@@ -355,12 +356,12 @@ async def import_reports(
 
 @router.get("/{job_id}", name="import_report", response_model=ImportReport)
 async def import_report(
-    job_id: str,
+    job_id: Ref,
     request: Request,
     principal: PrincipalDep,
     imports: ImportsDep,
     errors_after: Annotated[
-        int, Query(ge=0, description="Cursor: the `errors_next` of the last page")
+        NonNegative, Query(description="Cursor: the `errors_next` of the last page")
     ] = 0,
     error_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -373,7 +374,7 @@ async def import_report(
 
 @router.get("/{job_id}/records", name="import_records", response_model=RecordPage)
 async def import_records(
-    job_id: str,
+    job_id: Ref,
     principal: PrincipalDep,
     imports: ImportsDep,
     outcome: Annotated[
@@ -382,7 +383,7 @@ async def import_records(
         Query(),
     ] = None,
     after: Annotated[
-        int, Query(ge=0, description="Cursor: the `next` of the last page")
+        NonNegative, Query(description="Cursor: the `next` of the last page")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:

@@ -1,11 +1,32 @@
-"""Request bodies of the profiles API (shapes only; business rules live in the domain)."""
+"""Request bodies of the profiles API (shapes only; business rules live in the domain).
+
+Every string, list, integer and date is one of the bounded types of ``chassis.inputs``
+(the one input policy), so a 1 MB name, a NUL byte or 2^31 is a typed 422 here and
+never reaches an event, a column or the broker.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from chassis.inputs import (
+    Code,
+    Email,
+    FewItems,
+    Hours,
+    Items,
+    Level,
+    Name,
+    NameMap,
+    Positive,
+    Ref,
+    RequestBody,
+    SaneDate,
+    Text,
+    TextMap,
+)
 from contracts.profiles import (
     AvailabilityWindow,
     CoachingFormat,
@@ -20,25 +41,31 @@ from contracts.profiles import (
 )
 from services.profiles.domain.person import PersonDetails
 
+Body = RequestBody  # the name the rest of the API imports
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# A mentor takes at most 50 mentees and gives at most 200 hours a month (the contract's
+# bounds); an intake's hours are the same figure seen from the mentee.
+MenteeSeats = Annotated[int, Field(ge=0, le=50)]
+MonthlyHours = Annotated[Hours, Field(le=200)]
+Country = Annotated[Code, Field(max_length=2, description="ISO 3166-1 alpha-2")]
 
 
 class PersonIn(Body):
-    given_name: str = Field(max_length=200)
-    family_name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    level: int
-    business_unit: str = Field(max_length=200)
-    function: str = Field(max_length=200)
-    geography: str = Field(max_length=2, description="ISO 3166-1 alpha-2")
-    time_zone: str = Field(max_length=64, description="IANA time zone")
-    employee_id: str | None = Field(None, max_length=100)
-    title: str | None = Field(None, max_length=200)
-    manager_id: str | None = None
-    hire_date: date | None = None
-    languages: list[str] = Field(default_factory=list)
+    given_name: Name
+    family_name: Name
+    email: Email
+    level: Level
+    business_unit: Name
+    function: Name
+    geography: Country
+    time_zone: Annotated[Code, Field(description="IANA time zone")]
+    employee_id: Ref | None = None
+    title: Name | None = None
+    manager_id: Ref | None = Field(
+        None, description="Person id of the line manager (a person of this tenant)"
+    )
+    hire_date: SaneDate | None = None
+    languages: FewItems[Code] = Field(default_factory=list)
 
     def details(self) -> PersonDetails:
         fields = self.model_dump(include=set(PersonIn.model_fields))
@@ -46,44 +73,44 @@ class PersonIn(Body):
 
 
 class RegisterPerson(PersonIn):
-    roles: list[ProgrammeRole] = Field(default_factory=list)
+    roles: FewItems[ProgrammeRole] = Field(default_factory=list)
 
 
 class UpdatePerson(PersonIn):
-    effective_on: date | None = Field(
+    effective_on: SaneDate | None = Field(
         None, description="When a level or title change took effect"
     )
 
 
 class Roles(Body):
-    roles: list[ProgrammeRole]
+    roles: FewItems[ProgrammeRole]
 
 
 class MentorProfileIn(Body):
-    strengths: list[Strength] = Field(min_length=1)
-    industries: list[str] = Field(default_factory=list)
-    markets: list[str] = Field(default_factory=list)
-    functions_led: list[str] = Field(default_factory=list)
-    crisis_experience: list[str] = Field(default_factory=list)
-    leadership_style: str | None = None
-    formats: list[CoachingFormat] = Field(min_length=1)
-    max_mentees: int = Field(ge=0, le=50)
-    hours_per_month: int = Field(ge=0, le=200)
-    availability: list[AvailabilityWindow] = Field(default_factory=list)
+    strengths: FewItems[Strength] = Field(min_length=1)
+    industries: FewItems[Name] = Field(default_factory=list)
+    markets: FewItems[Name] = Field(default_factory=list)
+    functions_led: FewItems[Name] = Field(default_factory=list)
+    crisis_experience: FewItems[Name] = Field(default_factory=list)
+    leadership_style: Name | None = None
+    formats: FewItems[CoachingFormat] = Field(min_length=1)
+    max_mentees: MenteeSeats
+    hours_per_month: MonthlyHours
+    availability: FewItems[AvailabilityWindow] = Field(default_factory=list)
 
 
 class CapacityIn(Body):
-    max_mentees: int = Field(ge=0, le=50)
-    hours_per_month: int = Field(ge=0, le=200)
+    max_mentees: MenteeSeats
+    hours_per_month: MonthlyHours
 
 
 class IntakeIn(Body):
-    goals: list[DevelopmentGoal] = Field(min_length=1)
-    learning_style: str | None = None
-    preferred_formats: list[CoachingFormat] = Field(default_factory=list)
-    hours_per_month: int = Field(ge=0, le=200)
-    experiences_lacking: list[str] = Field(default_factory=list)
-    motivations: dict[str, str] | None = Field(
+    goals: FewItems[DevelopmentGoal] = Field(min_length=1)
+    learning_style: Name | None = None
+    preferred_formats: FewItems[CoachingFormat] = Field(default_factory=list)
+    hours_per_month: MonthlyHours
+    experiences_lacking: FewItems[Name] = Field(default_factory=list)
+    motivations: TextMap | None = Field(
         None, description="Competency id → why it matters to the mentee (kept private)"
     )
 
@@ -93,43 +120,43 @@ class ConsentIn(Body):
 
 
 class DemographicsIn(Body):
-    attributes: dict[str, str]
+    attributes: NameMap
 
 
 class OutcomeIn(Body):
     kind: OutcomeKind
-    effective_on: date
-    to_level: int | None = Field(None, ge=1, le=12)
-    to_title: str | None = None
+    effective_on: SaneDate
+    to_level: Level | None = None
+    to_title: Name | None = None
 
 
 class DeactivateIn(Body):
-    reason: str = "inactive"
+    reason: Code = "inactive"
 
 
 class BatchIn(Body):
-    ids: list[str] = Field(max_length=500)
+    ids: Items[Ref]
 
 
 class CompetencyIn(Body):
-    competency_id: str
-    name: str
-    category: str | None = None
+    competency_id: Ref
+    name: Name
+    category: Name | None = None
 
 
 class CohortIn(Body):
-    name: str
+    name: Name
     programme_type: ProgrammeType = "standard"
-    strategic_priority: str | None = None
-    business_units: list[str] = Field(default_factory=list)
-    levels: list[int] = Field(default_factory=list)
-    capacity: int = Field(ge=1)
+    strategic_priority: Name | None = None
+    business_units: FewItems[Name] = Field(default_factory=list)
+    levels: FewItems[Level] = Field(default_factory=list)
+    capacity: Positive = Field(description="Mentee seats")
     eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
-    pathway: list[PathwayPhase] = Field(default_factory=list)
+    pathway: FewItems[PathwayPhase] = Field(default_factory=list)
 
 
 class CohortCapacityIn(Body):
-    capacity: int = Field(ge=1)
+    capacity: Positive
 
 
 class StageIn(Body):
@@ -137,9 +164,9 @@ class StageIn(Body):
 
 
 class JoinIn(Body):
-    person_id: str
+    person_id: Ref
     role: ProgrammeRole = "mentee"
 
 
 class LeaveIn(Body):
-    reason: str | None = None
+    reason: Text | None = None

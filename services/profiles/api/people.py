@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from chassis.inputs import Name, Ref
+from contracts.profiles import ProgrammeRole
 from services.profiles.api.deps import PrincipalDep, ProfilesDep
 from services.profiles.api.models import (
     BatchIn,
@@ -37,11 +39,11 @@ async def register_person(
 async def list_people(
     principal: PrincipalDep,
     profiles: ProfilesDep,
-    cohort_id: str | None = None,
-    business_unit: str | None = None,
-    role: str | None = None,
-    status: str | None = None,
-    after: str | None = Query(
+    cohort_id: Ref | None = None,
+    business_unit: Name | None = None,
+    role: ProgrammeRole | None = None,
+    status: Literal["active", "inactive", "erased"] | None = None,
+    after: Ref | None = Query(
         None, description="Cursor: the `next` of the previous page"
     ),
     limit: int = Query(50, ge=1, le=500),
@@ -68,7 +70,7 @@ async def people_by_ids(
 
 @router.get("/{person_id}")
 async def get_person(
-    person_id: str, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> dict[str, Any]:
     """One person, as the caller may see them."""
     return await profiles.person(principal, person_id)
@@ -76,7 +78,7 @@ async def get_person(
 
 @router.put("/{person_id}")
 async def update_person(
-    person_id: str, body: UpdatePerson, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: UpdatePerson, principal: PrincipalDep, profiles: ProfilesDep
 ) -> dict[str, Any]:
     """Replace HR details; a level or title change is recorded as a career outcome."""
     await profiles.update_details(
@@ -91,7 +93,7 @@ async def update_person(
 
 @router.put("/{person_id}/roles", status_code=204)
 async def change_roles(
-    person_id: str, body: Roles, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: Roles, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Set the person's programme roles."""
     await profiles.change_roles(principal, person_id, list(body.roles))
@@ -99,7 +101,7 @@ async def change_roles(
 
 @router.put("/{person_id}/mentor-profile", status_code=204)
 async def set_mentor_profile(
-    person_id: str,
+    person_id: Ref,
     body: MentorProfileIn,
     principal: PrincipalDep,
     profiles: ProfilesDep,
@@ -110,7 +112,7 @@ async def set_mentor_profile(
 
 @router.put("/{person_id}/capacity", status_code=204)
 async def change_capacity(
-    person_id: str, body: CapacityIn, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: CapacityIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Change a mentor's capacity; never below the mentees they have now."""
     await profiles.change_capacity(
@@ -120,7 +122,7 @@ async def change_capacity(
 
 @router.put("/{person_id}/intake", status_code=204)
 async def submit_intake(
-    person_id: str, body: IntakeIn, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: IntakeIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """A mentee's development goals and preferences."""
     await profiles.submit_intake(principal, person_id, body.model_dump())
@@ -128,8 +130,8 @@ async def submit_intake(
 
 @router.put("/{person_id}/consents/{purpose}", status_code=204)
 async def set_consent(
-    person_id: str,
-    purpose: str,
+    person_id: Ref,
+    purpose: Ref,
     body: ConsentIn,
     principal: PrincipalDep,
     profiles: ProfilesDep,
@@ -140,7 +142,7 @@ async def set_consent(
 
 @router.put("/{person_id}/demographics", status_code=204)
 async def share_demographics(
-    person_id: str, body: DemographicsIn, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: DemographicsIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Self-reported demographics, held only with consent (the person only)."""
     await profiles.share_demographics(principal, person_id, body.attributes)
@@ -148,7 +150,7 @@ async def share_demographics(
 
 @router.post("/{person_id}/outcomes", status_code=204)
 async def record_outcome(
-    person_id: str, body: OutcomeIn, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: OutcomeIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Record an HR outcome the HRIS did not send (coordinators)."""
     await profiles.record_outcome(
@@ -158,7 +160,7 @@ async def record_outcome(
 
 @router.post("/{person_id}/deactivate", status_code=204)
 async def deactivate(
-    person_id: str, body: DeactivateIn, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, body: DeactivateIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Deactivate (left the programme, or the company: reason `departure`)."""
     await profiles.deactivate(principal, person_id, body.reason)
@@ -166,7 +168,7 @@ async def deactivate(
 
 @router.post("/{person_id}/reactivate", status_code=204)
 async def reactivate(
-    person_id: str, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """Reactivate a deactivated person."""
     await profiles.reactivate(principal, person_id)
@@ -174,7 +176,7 @@ async def reactivate(
 
 @router.delete("/{person_id}", status_code=204)
 async def erase(
-    person_id: str, principal: PrincipalDep, profiles: ProfilesDep
+    person_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> Response:
     """Erase a person: their key is destroyed and every service forgets them."""
     await profiles.erase(principal, person_id)

@@ -15,12 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import Field
 from starlette.responses import JSONResponse
 
 from chassis.auth.fastapi import require_roles
 from chassis.auth.principal import Principal, Role
 from chassis.errors import ServiceUnavailable, TandemError, Unauthenticated
 from chassis.http.problems import error_for_exception
+from chassis.inputs import INT32_MAX, INT32_MIN, Ref
 from services.profiles.scim import (
     MAX_RESULTS,
     SCIM_JSON,
@@ -83,7 +85,11 @@ router = APIRouter(
 )
 
 Provisioner = Annotated[Principal, Depends(require_roles(Role.INTEGRATION, Role.ADMIN))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1000)]
+# startIndex below 1 reads as 1 and a negative count as 0 (RFC 7644 §3.4.2.4), but a
+# number no column holds is refused (invalidValue), never sent to the database.
+PageNumber = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
+MAX_FILTER = 2000
 _BODY = {
     "requestBody": {
         "required": True,
@@ -144,7 +150,7 @@ async def resource_types(request: Request, _: Provisioner) -> Response:
 
 
 @router.get("/ResourceTypes/{type_id}")
-async def one_resource_type(request: Request, type_id: str, _: Provisioner) -> Response:
+async def one_resource_type(request: Request, type_id: Ref, _: Provisioner) -> Response:
     """One resource type."""
     if type_id != "User":
         raise ScimError(404, None, f"no resource type {type_id}")
@@ -159,7 +165,7 @@ async def schemas(request: Request, _: Provisioner) -> Response:
 
 
 @router.get("/Schemas/{schema_id}")
-async def one_schema(request: Request, schema_id: str, _: Provisioner) -> Response:
+async def one_schema(request: Request, schema_id: Ref, _: Provisioner) -> Response:
     """One schema, by its URN (e.g. the Tandem extension's)."""
     for document in schema_documents(_base(request)):
         if document["id"].lower() == schema_id.lower():
@@ -181,9 +187,9 @@ async def list_users(
     request: Request,
     principal: Provisioner,
     users: UsersDep,
-    filter: str | None = None,
-    start_index: Annotated[int | None, Query(alias="startIndex")] = None,
-    count: int | None = None,
+    filter: Annotated[str | None, Query(max_length=MAX_FILTER)] = None,
+    start_index: Annotated[PageNumber | None, Query(alias="startIndex")] = None,
+    count: PageNumber | None = None,
 ) -> Response:
     """Users of the token's tenant, filtered (RFC 7644 §3.4.2.2), 1-based pages."""
     return await _search(request, principal, users, filter, start_index, count)
@@ -196,8 +202,18 @@ async def search_users(
     """The same query as GET /Users, sent as a SearchRequest body."""
     body = parse_json(await request.body())
     query, start, count = body.get("filter"), body.get("startIndex"), body.get("count")
-    if not all(v is None or isinstance(v, int) for v in (start, count)):
-        raise ScimError(400, "invalidValue", "startIndex and count are integers")
+    if not all(
+        v is None
+        or (
+            isinstance(v, int)
+            and not isinstance(v, bool)
+            and INT32_MIN <= v <= INT32_MAX
+        )
+        for v in (start, count)
+    ):
+        raise ScimError(
+            400, "invalidValue", f"startIndex and count are integers up to {INT32_MAX}"
+        )
     if not (query is None or isinstance(query, str)):
         raise ScimError(400, "invalidFilter", "filter is a string")
     return await _search(request, principal, users, query, start, count)
@@ -205,7 +221,7 @@ async def search_users(
 
 @router.get("/Users/{user_id}")
 async def get_user(
-    request: Request, user_id: str, principal: Provisioner, users: UsersDep
+    request: Request, user_id: Ref, principal: Provisioner, users: UsersDep
 ) -> Response:
     """One user (404 for another tenant's, or a deprovisioned one)."""
     return _user(request, await users.get(principal, user_id))
@@ -214,7 +230,7 @@ async def get_user(
 @router.put("/Users/{user_id}", openapi_extra=_BODY)
 async def replace_user(
     request: Request,
-    user_id: str,
+    user_id: Ref,
     principal: Provisioner,
     users: UsersDep,
     if_match: IfMatch = None,
@@ -227,7 +243,7 @@ async def replace_user(
 @router.patch("/Users/{user_id}", openapi_extra=_BODY)
 async def patch_user(
     request: Request,
-    user_id: str,
+    user_id: Ref,
     principal: Provisioner,
     users: UsersDep,
     if_match: IfMatch = None,
@@ -239,7 +255,7 @@ async def patch_user(
 
 @router.delete("/Users/{user_id}", status_code=204)
 async def delete_user(
-    user_id: str, principal: Provisioner, users: UsersDep, if_match: IfMatch = None
+    user_id: Ref, principal: Provisioner, users: UsersDep, if_match: IfMatch = None
 ) -> Response:
     """Deprovision: deactivate (reason deprovisioned) - not erasure, which is an
     admin's deliberate act on /people/{id}."""

@@ -7,6 +7,7 @@ it retry from a fresh load. Queries read the current-state tables.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
 from chassis.auth.principal import Principal
+from chassis.db import is_sqlite
 from chassis.errors import Conflict, NotFound
 from chassis.events import EventMetadata
 from chassis.personal_data import PersonalDataCipher
@@ -49,6 +51,12 @@ def _duplicate(exc: IntegrityError) -> Conflict:
 
 
 MetadataFor = Callable[[Principal], EventMetadata]
+
+
+def _lock_key(tenant: str, stream_id: str) -> int:
+    """A 64-bit advisory lock key for one tenant's stream."""
+    digest = hashlib.blake2b(f"profiles|{tenant}|{stream_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 class ProfilesBase:
@@ -95,9 +103,26 @@ class ProfilesBase:
         decide: Callable[[A, AsyncConnection], Awaitable[None] | None],
         *,
         create: Callable[[], A] | None = None,
+        serialised: bool = False,
     ) -> A:
+        """Load, decide, save in one transaction; a stale writer retries fresh.
+
+        ``serialised``: concurrent commands on this aggregate queue behind one another
+        (a transaction-scoped advisory lock per tenant and stream, taken before the
+        load) instead of racing and failing with ``ConcurrencyConflict`` once the
+        retries run out. For aggregates many people act on at once - a cohort's
+        seats. The unique (stream, version) key still guards every append; SQLite
+        needs no lock: ``BEGIN IMMEDIATE`` already makes each command's load, decision
+        and append one atomic step, one writer at a time.
+        """
+
         async def attempt() -> A:
             async with self.engine.begin() as conn:
+                if serialised and not is_sqlite(self.engine):
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": _lock_key(principal.tenant, stream_id)},
+                    )
                 agg = await repo.find(stream_id, principal.tenant, connection=conn)
                 if agg is None:
                     if create is None:

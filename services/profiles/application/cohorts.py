@@ -73,7 +73,9 @@ class CohortCommands(ProfilesBase):
             who = await self._applicant(conn, principal.tenant, person_id)
             cohort.apply(who, role, datetime.now(UTC).date())
 
-        cohort = await self._change(self.cohorts, cohort_id, principal, decide)
+        cohort = await self._change(
+            self.cohorts, cohort_id, principal, decide, serialised=True
+        )
         position = cohort.waiting_position(person_id)
         return {
             "cohort_id": cohort_id,
@@ -91,6 +93,7 @@ class CohortCommands(ProfilesBase):
             cohort_id,
             principal,
             lambda c, _: c.withdraw(person_id, reason),
+            serialised=True,
         )
 
     async def change_cohort_capacity(
@@ -98,7 +101,11 @@ class CohortCommands(ProfilesBase):
     ) -> None:
         access.require_manager(principal)
         await self._change(
-            self.cohorts, cohort_id, principal, lambda c, _: c.change_capacity(capacity)
+            self.cohorts,
+            cohort_id,
+            principal,
+            lambda c, _: c.change_capacity(capacity),
+            serialised=True,
         )
 
     async def advance_cohort(
@@ -106,7 +113,11 @@ class CohortCommands(ProfilesBase):
     ) -> None:
         access.require_manager(principal)
         await self._change(
-            self.cohorts, cohort_id, principal, lambda c, _: c.advance(stage)
+            self.cohorts,
+            cohort_id,
+            principal,
+            lambda c, _: c.advance(stage),
+            serialised=True,
         )
 
     async def cohort(self, principal: Principal, cohort_id: str) -> dict[str, Any]:

@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
-from chassis.errors import Conflict
+from chassis.errors import Conflict, FieldError, ValidationFailed
 from services.profiles import access
 from services.profiles.application.base import (
     ProfilesBase,
@@ -28,13 +29,20 @@ class PeopleCommands(ProfilesBase):
         roles: list[str],
         *,
         person_id: str | None = None,
+        manager_joining: bool = False,
     ) -> str:
+        """Register a person. ``manager_joining``: the manager is registered by the
+        same HRIS import (it checked the reference itself), perhaps not yet."""
         access.require_provisioner(principal)
         person_id = person_id or str(uuid.uuid4())
         async with self.engine.begin() as conn:
             await self._unique_employee(
                 conn, principal.tenant, details.employee_id, None
             )
+            if not manager_joining:
+                await self._known_manager(
+                    conn, principal.tenant, person_id, details.manager_id
+                )
             person = Person.register(person_id, principal.tenant, details, roles)
             try:
                 await self.people.save(
@@ -59,6 +67,35 @@ class PeopleCommands(ProfilesBase):
                 f"employee {employee_id} is already registered", person_id=holder
             )
 
+    async def _known_manager(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        person_id: str,
+        manager_id: str | None,
+    ) -> None:
+        """A manager is a known, non-erased person of the tenant, and not oneself."""
+        if not manager_id:
+            return
+        if manager_id == person_id:
+            raise ValidationFailed(
+                [FieldError("manager_id", "a person cannot be their own manager")]
+            )
+        status = (
+            await conn.execute(
+                text("SELECT status FROM people WHERE tenant = :t AND person_id = :m"),
+                {"t": tenant, "m": manager_id},
+            )
+        ).scalar_one_or_none()
+        if status is None or status == "erased":
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "manager_id", f"no person {manager_id} in this organisation"
+                    )
+                ]
+            )
+
     async def update_details(
         self,
         principal: Principal,
@@ -67,6 +104,7 @@ class PeopleCommands(ProfilesBase):
         *,
         source: str = "hris",
         effective_on: date | None = None,
+        manager_joining: bool = False,
     ) -> Person:
         access.require_provisioner(principal)
 
@@ -74,6 +112,11 @@ class PeopleCommands(ProfilesBase):
             await self._unique_employee(
                 conn, principal.tenant, details.employee_id, person_id
             )
+            current = person.details.manager_id if person.details else None
+            if not manager_joining and details.manager_id != current:
+                await self._known_manager(
+                    conn, principal.tenant, person_id, details.manager_id
+                )
             person.update_details(details, source=source, effective_on=effective_on)
 
         return await self._change(self.people, person_id, principal, decide)
@@ -207,5 +250,9 @@ class PeopleCommands(ProfilesBase):
         await self._change(self.people, person_id, principal, decide)
         for cohort_id in cohorts:
             await self._change(
-                self.cohorts, cohort_id, principal, lambda c, _: c.forget(person_id)
+                self.cohorts,
+                cohort_id,
+                principal,
+                lambda c, _: c.forget(person_id),
+                serialised=True,
             )

@@ -90,6 +90,15 @@ class PeopleQueries(ProfilesBase):
         async with self.engine.connect() as conn:
             return await _person_by_employee(conn, tenant, employee_id)
 
-    async def rebuild_projections(self, principal: Principal) -> int:
-        principal.require(access.Role.ADMIN)
-        return await rebuild(self.engine, self.store, self.people.decode)
+    async def rebuild_projections(
+        self, principal: Principal, *, all_tenants: bool = False
+    ) -> int:
+        """Rebuild the caller's organisation's tables (admins), or every
+        organisation's (``all_tenants``: the platform operator only)."""
+        if all_tenants:
+            access.require_operator(principal, "a rebuild of every tenant")
+            return await rebuild(self.engine, self.store, self.people.decode)
+        principal.require(access.Role.ADMIN, access.Role.OPERATOR)
+        return await rebuild(
+            self.engine, self.store, self.people.decode, tenant=principal.tenant
+        )

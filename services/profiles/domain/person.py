@@ -11,6 +11,15 @@ from zoneinfo import available_timezones
 
 from chassis.aggregate import Aggregate
 from chassis.errors import FieldError, ValidationFailed
+from chassis.inputs import (
+    EARLIEST,
+    FEW_ITEMS,
+    MAX_CODE,
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_REF,
+    has_control_characters,
+)
 from contracts import profiles as c
 from services.profiles.domain import events as ev
 from services.profiles.domain.errors import (
@@ -40,6 +49,40 @@ DEMOGRAPHICS = "demographics"
 _ZONES: set[str] = set()
 
 
+# The input policy's bound for each text field of a person, for what reaches the domain
+# without a request model (SCIM, HRIS imports): one-line, no control characters.
+DETAIL_LIMITS = {
+    "given_name": MAX_NAME,
+    "family_name": MAX_NAME,
+    "email": MAX_EMAIL,
+    "business_unit": MAX_NAME,
+    "function": MAX_NAME,
+    "geography": MAX_CODE,
+    "time_zone": MAX_CODE,
+    "employee_id": MAX_REF,
+    "title": MAX_NAME,
+    "manager_id": MAX_REF,
+}
+
+
+def _bounds(details: PersonDetails) -> list[FieldError]:
+    problems = []
+    for name, limit in DETAIL_LIMITS.items():
+        value = getattr(details, name)
+        if value is None:
+            continue
+        if len(value) > limit:
+            problems.append(FieldError(name, f"longer than {limit} characters"))
+        elif has_control_characters(value):
+            problems.append(FieldError(name, "must not hold control characters"))
+    if len(details.languages) > FEW_ITEMS:
+        problems.append(FieldError("languages", f"more than {FEW_ITEMS} languages"))
+    for i, language in enumerate(details.languages):
+        if len(language) > MAX_CODE or has_control_characters(language):
+            problems.append(FieldError(f"languages.{i}", "not a language code"))
+    return problems
+
+
 def _valid_zone(name: str) -> bool:
     if not _ZONES:
         _ZONES.update(available_timezones())
@@ -66,7 +109,9 @@ class PersonDetails:
 
     def validated(self) -> PersonDetails:
         """The details, or ``ValidationFailed`` naming every bad field."""
-        problems = []
+        problems = _bounds(self)
+        if problems:  # the rules below need sane values to say anything useful
+            raise ValidationFailed(problems)
         if not self.given_name.strip():
             problems.append(FieldError("given_name", "must not be empty"))
         if not self.family_name.strip():
@@ -93,6 +138,10 @@ class PersonDetails:
             )
         if self.hire_date and self.hire_date > datetime.now(UTC).date():
             problems.append(FieldError("hire_date", "must not be in the future"))
+        if self.hire_date and self.hire_date < EARLIEST:
+            problems.append(
+                FieldError("hire_date", f"must not be before {EARLIEST.isoformat()}")
+            )
         if problems:
             raise ValidationFailed(problems)
         return self

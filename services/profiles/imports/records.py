@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as ShapeError
 
 from chassis.errors import FieldError, TandemError, ValidationFailed
+from chassis.inputs import Code, Email, FewItems, Level, Name, Ref, SaneDate
 from contracts.profiles import ProgrammeRole
 from services.profiles.domain.person import PersonDetails, check_roles
 
@@ -21,25 +22,25 @@ class HrisRecord(BaseModel):
         extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True
     )
 
-    employee_id: str = Field(min_length=1, max_length=100)
-    given_name: str = Field(max_length=200)
-    family_name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    level: int
-    business_unit: str = Field(max_length=200)
-    function: str = Field(max_length=200)
-    geography: str = Field(max_length=2, description="ISO 3166-1 alpha-2")
-    time_zone: str = Field(max_length=64, description="IANA time zone")
-    title: str | None = Field(None, max_length=200)
-    manager_employee_id: str | None = Field(None, max_length=100)
-    hire_date: date | None = None
-    languages: list[str] = Field(default_factory=list)
-    roles: list[ProgrammeRole] | None = Field(
+    employee_id: Ref
+    given_name: Name
+    family_name: Name
+    email: Email
+    level: Level
+    business_unit: Name
+    function: Name
+    geography: Annotated[Code, Field(max_length=2, description="ISO 3166-1 alpha-2")]
+    time_zone: Annotated[Code, Field(description="IANA time zone")]
+    title: Name | None = None
+    manager_employee_id: Ref | None = None
+    hire_date: SaneDate | None = None
+    languages: FewItems[Code] = Field(default_factory=list)
+    roles: FewItems[ProgrammeRole] | None = Field(
         None, description="Programme roles; left as they are when absent"
     )
     active: bool = True
-    termination_date: date | None = None
-    effective_on: date | None = Field(
+    termination_date: SaneDate | None = None
+    effective_on: SaneDate | None = Field(
         None, description="When a level or title change took effect"
     )
 

@@ -304,6 +304,9 @@ class Imports(ImportJobs):
         except ValidationFailed as exc:
             return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
         details = dataclasses.replace(rec.details, manager_id=manager_id)
+        # A manager this import registers (perhaps later in the file) is not yet a
+        # person: the plan checked that reference; the command checks every other.
+        joining = manager_id is not None and rec.manager_employee_id not in known
         person = known.get(rec.employee_id)
         try:
             if person is None:
@@ -312,7 +315,11 @@ class Imports(ImportJobs):
                 person_id = plan.person_id(rec.employee_id)
                 if not dry_run:
                     await self.profiles.register(
-                        principal, details, rec.roles or [], person_id=person_id
+                        principal,
+                        details,
+                        rec.roles or [],
+                        person_id=person_id,
+                        manager_joining=joining,
                     )
                 return Outcome(
                     rec.row, rec.employee_id, "created", None if dry_run else person_id
@@ -333,6 +340,7 @@ class Imports(ImportJobs):
                         details,
                         source="hris",
                         effective_on=rec.effective_on,
+                        manager_joining=joining,
                     )
                 if new_roles:
                     await self.profiles.change_roles(principal, pid, rec.roles or [])

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from chassis.inputs import INT32_MAX, INT32_MIN, has_control_characters
 from services.profiles.scim.errors import ScimError
 from services.profiles.scim.mapping import _SCHEMAS, FIELDS, Field, _split, resolve
 from services.profiles.scim.protocol import CORE
@@ -23,6 +24,10 @@ _FILTER_EXTRA = {
         "lm", "meta.lastModified", "p.updated_at", "time"
     ),
 }
+
+
+MAX_LENGTH = 2000  # characters of one filter
+MAX_DEPTH = 16  # parentheses (and ``not``) nested in one filter; IdPs send one or two
 
 
 def _bad_filter(detail: str) -> ScimError:
@@ -44,6 +49,7 @@ class _FilterCompiler:
             self.tokens.append((kind, m[kind]))
             position = m.end()
         self.at = 0
+        self.depth = 0
         self.params: dict[str, Any] = {}
 
     def compile(self) -> tuple[str, dict[str, Any]]:
@@ -80,9 +86,15 @@ class _FilterCompiler:
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
     def _group(self) -> str:
+        # Bounded here, before recursing: a deep filter would otherwise exhaust the
+        # parser's stack or the database's (an outage-looking error, not a 400).
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _bad_filter(f"the filter nests deeper than {MAX_DEPTH} parentheses")
         inner = self._any()
         if self._next() != ("p", ")"):
             raise _bad_filter("a parenthesis is not closed")
+        self.depth -= 1
         return f"({inner})"
 
     def _one(self) -> str:
@@ -122,12 +134,20 @@ class _FilterCompiler:
     def _value(self) -> Any:
         kind, word = self._next()
         if kind == "s":
-            return json.loads(word)
+            try:
+                value = json.loads(word)
+            except ValueError as exc:
+                raise _bad_filter(f"{word[:80]} is not a JSON string") from exc
+            if has_control_characters(value):
+                raise _bad_filter("a filter value must not hold control characters")
+            return value
         literal = {"true": True, "false": False, "null": None}
         if kind == "w" and word.lower() in literal:
             return literal[word.lower()]
-        if kind == "w" and re.fullmatch(r"-?\d+", word):
-            return int(word)
+        if kind == "w" and re.fullmatch(r"-?\d{1,10}", word):
+            number = int(word)
+            if INT32_MIN <= number <= INT32_MAX:
+                return number
         raise _bad_filter(f"{word!r} is not a value")
 
     def _param(self, value: Any) -> str:
@@ -179,8 +199,10 @@ class _FilterCompiler:
 
 def compile_filter(source: str) -> tuple[str, dict[str, Any]]:
     """SQL condition and parameters of a SCIM filter, or ``invalidFilter``."""
-    if len(source) > 2000:
-        raise _bad_filter("the filter is longer than 2000 characters")
+    if len(source) > MAX_LENGTH:
+        raise _bad_filter(f"the filter is longer than {MAX_LENGTH} characters")
+    if has_control_characters(source):
+        raise _bad_filter("the filter must not hold control characters")
     compiler = _FilterCompiler(source)
     sql, params = compiler.compile()
     return sql, params

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from chassis.inputs import FEW_ITEMS, MAX_CODE, has_control_characters
 from services.profiles.domain.person import PersonDetails
 from services.profiles.scim.errors import ScimError, _invalid
 from services.profiles.scim.protocol import CORE, ENTERPRISE, TANDEM
@@ -172,7 +173,9 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
     elif field.kind == "strings":
         items = value if isinstance(value, list) else [value]
         items = [i.get("value") if isinstance(i, dict) else i for i in items]
-        if all(isinstance(i, str) and i.strip() for i in items):
+        if len(items) > FEW_ITEMS:
+            raise _invalid(f"{path}: more than {FEW_ITEMS} values")
+        if all(_one_line(i) and i.strip() for i in items):
             return list(dict.fromkeys(i.strip() for i in items))
     elif field.kind == "reference" and isinstance(value, dict):
         lowered = {str(k).lower(): v for k, v in value.items()}
@@ -182,9 +185,19 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
     elif isinstance(value, str):
         if len(value) > 320:
             raise _invalid(f"{path}: longer than 320 characters")
+        if has_control_characters(value):
+            raise _invalid(f"{path}: must not hold control characters")
         value = value.strip()
         return value.upper() if field.name == "geography" else value
     raise _invalid(f"{path}: {json.dumps(value)[:80]} is not a valid {field.kind}")
+
+
+def _one_line(item: Any) -> bool:
+    return (
+        isinstance(item, str)
+        and len(item) <= MAX_CODE
+        and not has_control_characters(item)
+    )
 
 
 def _country(value: Any) -> str | None:
