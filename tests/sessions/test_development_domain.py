@@ -37,6 +37,7 @@ from services.sessions.domain.rotation import (
 from services.sessions.publication import publication
 
 TODAY = date(2026, 3, 1)
+STARTED_ON = date(2026, 2, 1)  # the relationship's first day
 MENTOR, MENTEE, COORD = "mentor-1", "mentee-1", "coordinator-1"
 
 
@@ -51,6 +52,7 @@ def set_milestone(**overrides) -> Milestone:
         "label_text_id": "t-label",
         "criteria_text_id": "t-criteria",
         "today": TODAY,
+        "started_on": STARTED_ON,
     }
     return Milestone.set("m-1", "acme", **{**args, **overrides})
 
@@ -164,6 +166,7 @@ def assign(days: int = 21) -> Rotation:
         ends_on=TODAY + timedelta(days=days),
         project_kind="cost_to_serve_analysis",
         project_text_id=None,
+        started_on=STARTED_ON,
     )
 
 
@@ -203,6 +206,8 @@ def record_check_in(kind: str, sponsor_id: str | None) -> CheckIn:
         sponsor_id=sponsor_id,
         alignment=4,
         correction_text_id="t-correction",
+        started_on=STARTED_ON,
+        today=TODAY,
     )
 
 
