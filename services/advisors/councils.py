@@ -330,6 +330,7 @@ async def hold_meeting(
             held_on=body.held_on,
             attendees=body.attendees,
             agenda=body.agenda,
+            today=utcnow().date(),
         ),
     )
     return {"meeting_id": meeting_id, **body.model_dump(mode="json")}

@@ -14,6 +14,7 @@ from services.sessions.domain.checkin import (
     CheckIn,
     Escalation,
     NotCoordinator,
+    NotHeldYet,
     SponsorRequired,
 )
 from services.sessions.domain.events import registry
@@ -27,6 +28,7 @@ from services.sessions.domain.milestone import (
     MilestoneSet,
     UnknownObjective,
 )
+from services.sessions.domain.relationship import BeforeRelationshipStarted
 from services.sessions.domain.rotation import (
     DebriefRequired,
     GoalLinkRequired,
@@ -272,3 +274,70 @@ def test_published_escalations_carry_neither_text_ids_nor_who_raised_them():
         "by_role": "mentee",
         "category": "goals",
     }
+
+
+# -- dated within the relationship ---------------------------------------------------
+
+
+def test_a_milestone_cannot_fall_due_before_the_relationship_started():
+    # a relationship that starts later than today (confirmed ahead of its cycle)
+    with pytest.raises(BeforeRelationshipStarted):
+        set_milestone(started_on=date(2026, 4, 15), due_on=date(2026, 3, 30))
+    (event,) = set_milestone(started_on=date(2026, 3, 30)).pending_events
+    assert event.due_on == date(2026, 3, 30)
+
+
+def test_a_rotation_cannot_start_before_the_relationship_started():
+    with pytest.raises(BeforeRelationshipStarted):
+        Rotation.assign(
+            "r-1",
+            "acme",
+            relationship_id="rel-1",
+            mentee_id=MENTEE,
+            function="supply-chain",
+            market=None,
+            host_id="host-1",
+            starts_on=STARTED_ON - timedelta(days=1),
+            ends_on=STARTED_ON + timedelta(days=20),
+            project_kind="other",
+            project_text_id=None,
+            started_on=STARTED_ON,
+        )
+
+
+@pytest.mark.parametrize(
+    ("held_on", "error"),
+    [
+        (STARTED_ON - timedelta(days=1), BeforeRelationshipStarted),
+        (TODAY + timedelta(days=1), NotHeldYet),
+    ],
+)
+def test_a_check_in_is_held_during_the_relationship_and_not_in_the_future(
+    held_on, error
+):
+    with pytest.raises(error):
+        CheckIn.record(
+            "c-1",
+            "acme",
+            relationship_id="rel-1",
+            kind="monthly",
+            held_on=held_on,
+            sponsor_id=None,
+            alignment=4,
+            correction_text_id=None,
+            started_on=STARTED_ON,
+            today=TODAY,
+        )
+    (first_day,) = CheckIn.record(
+        "c-1",
+        "acme",
+        relationship_id="rel-1",
+        kind="monthly",
+        held_on=STARTED_ON,
+        sponsor_id=None,
+        alignment=4,
+        correction_text_id=None,
+        started_on=STARTED_ON,
+        today=TODAY,
+    ).pending_events
+    assert first_day.held_on == STARTED_ON
