@@ -14,7 +14,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.events import EventPayload, EventRegistry
-from chassis.inputs import Code, NonNegative
 
 registry = EventRegistry()
 
@@ -47,10 +46,10 @@ class Compensation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     pro_bono: bool = False
-    rate_minor_units: NonNegative | None = Field(None, description="per hour")
-    currency: Code | None = Field(None, description="ISO 4217 code")
-    cap_minor_units: NonNegative | None = None
-    cap_hours: NonNegative | None = None
+    rate_minor_units: int | None = Field(None, ge=0, description="per hour")
+    currency: str | None = Field(None, description="ISO 4217 code")
+    cap_minor_units: int | None = Field(None, ge=0)
+    cap_hours: int | None = Field(None, ge=0)
 
 
 @registry.register

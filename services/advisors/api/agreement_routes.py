@@ -17,6 +17,7 @@ from chassis.inputs import (
     Code,
     Hours,
     Minutes,
+    NonNegative,
     Positive,
     Ref,
     RequestBody,
@@ -52,6 +53,19 @@ def agreement_view(a: Agreement) -> dict[str, Any]:
     }
 
 
+class CompensationIn(RequestBody):
+    """``Compensation`` as a caller sends it, each amount bounded."""
+
+    pro_bono: bool = False
+    rate_minor_units: NonNegative | None = Field(None, description="per hour")
+    currency: Code | None = Field(None, description="ISO 4217 code")
+    cap_minor_units: NonNegative | None = None
+    cap_hours: NonNegative | None = None
+
+    def terms(self) -> Compensation:
+        return Compensation(**self.model_dump())
+
+
 class SignBody(RequestBody):
     advisor_id: Ref
     starts_on: SaneDate
@@ -59,7 +73,7 @@ class SignBody(RequestBody):
     scope: ScopeCategory
     scope_text: Annotated[Text, Field(max_length=4_000)] | None = None
     hours_per_month: Annotated[Hours, Field(ge=1, le=200)]
-    compensation: Compensation
+    compensation: CompensationIn
     renewable: bool = True
 
 
@@ -114,7 +128,8 @@ App = Annotated[Any, Depends(_agreements)]
 @router.post("/agreements", status_code=201)
 async def sign(app: App, body: SignBody, principal: Manager) -> dict[str, Any]:
     """Sign an agreement with an advisor."""
-    return agreement_view(await app.sign(principal, **dict(body)))
+    terms = dict(body) | {"compensation": body.compensation.terms()}
+    return agreement_view(await app.sign(principal, **terms))
 
 
 @router.get("/agreements")
