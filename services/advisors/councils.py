@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,6 +23,8 @@ from chassis.db import is_sqlite
 from chassis.errors import NotFound
 from chassis.events import EventPayload, RecordedEvent, utcnow
 from chassis.http import metadata_for
+from chassis.inputs import Code, Int32, Name, Ref, RequestBody, SaneDate, Text
+from chassis.inputs import Items as ListOf
 from chassis.repository import Repository, retrying
 from services.advisors import risks
 from services.advisors.domain.council import Council, Recommendation
@@ -150,7 +151,7 @@ class Councils:
         return council
 
     async def change(
-        self, principal: Principal, council_id: str, command: Any
+        self, principal: Principal, council_id: Ref, command: Any
     ) -> Council:
         """Load, decide (``command(council)``), save; again on a concurrent write."""
 
@@ -176,7 +177,7 @@ class Councils:
         return str(found)
 
     async def decide(
-        self, principal: Principal, recommendation_id: str, verb: str, **kw: Any
+        self, principal: Principal, recommendation_id: Ref, verb: str, **kw: Any
     ) -> dict[str, Any]:
         """Accept, reject or implement: a member sponsor or a coordinator decides."""
         council_id = await self.council_of(principal, recommendation_id)
@@ -232,40 +233,40 @@ def get_councils(request: Request) -> Councils:
 
 
 CouncilsDep = Annotated[Councils, Depends(get_councils)]
-Text = Annotated[str, Field(min_length=1, max_length=2_000)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+AgendaItem = Annotated[Text, Field(min_length=1, max_length=2_000)]
+Body = RequestBody
 
 
 class CharterIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    purpose: str = Field(min_length=1, max_length=5_000)
-    decision_rights: str = Field("advise", description="always 'advise'")
-    cadence_weeks: int = Field(description="a meeting every N weeks (1-52)")
+    name: Name
+    purpose: Annotated[Text, Field(min_length=1, max_length=5_000)]
+    decision_rights: Code = Field("advise", description="always 'advise'")
+    # the domain says what is out of 1..52 (CadenceOutOfRange); here only the column
+    cadence_weeks: Int32 = Field(description="a meeting every N weeks (1-52)")
     publish_decisions: bool = False
 
 
 class MemberIn(Body):
-    member_id: str = Field(min_length=1, max_length=200)
+    member_id: Ref
     kind: Literal["advisor", "sponsor"]
 
 
 class MeetingIn(Body):
-    held_on: date
-    attendees: int = Field(ge=1, le=500)
-    agenda: list[Text] = Field(default_factory=list, max_length=100)
+    held_on: SaneDate
+    attendees: Annotated[int, Field(ge=1, le=500)]
+    agenda: Annotated[ListOf[AgendaItem], Field(max_length=100)] = Field(
+        default_factory=list
+    )
 
 
 class RecommendationIn(Body):
-    meeting_id: str = Field(min_length=1)
-    title: str = Field(min_length=1, max_length=500)
-    made_by: str = Field(min_length=1, description="the member who recommends")
+    meeting_id: Ref
+    title: Name
+    made_by: Ref = Field(description="the member who recommends")
 
 
 class DecisionIn(Body):
-    rationale: str | None = Field(None, max_length=10_000)
+    rationale: Text | None = None
 
 
 @router.post("/councils", status_code=201)
@@ -286,7 +287,7 @@ async def list_councils(
 
 @router.get("/councils/{council_id}")
 async def get_council(
-    council_id: str, principal: PrincipalDep, councils: CouncilsDep
+    council_id: Ref, principal: PrincipalDep, councils: CouncilsDep
 ) -> dict[str, Any]:
     """Charter, members, meetings (with agendas) and the next meeting due."""
     return council_view(await councils.read(principal, council_id))
@@ -294,7 +295,7 @@ async def get_council(
 
 @router.post("/councils/{council_id}/members", status_code=201)
 async def add_member(
-    council_id: str, body: MemberIn, principal: PrincipalDep, councils: CouncilsDep
+    council_id: Ref, body: MemberIn, principal: PrincipalDep, councils: CouncilsDep
 ) -> dict[str, Any]:
     """Seat an advisor or an internal sponsor on the council."""
     principal.require(*MANAGERS)
@@ -306,7 +307,7 @@ async def add_member(
 
 @router.delete("/councils/{council_id}/members/{member_id}", status_code=204)
 async def remove_member(
-    council_id: str, member_id: str, principal: PrincipalDep, councils: CouncilsDep
+    council_id: Ref, member_id: Ref, principal: PrincipalDep, councils: CouncilsDep
 ) -> Response:
     """Take a member off the council (their recommendations stay)."""
     principal.require(*MANAGERS)
@@ -316,7 +317,7 @@ async def remove_member(
 
 @router.post("/councils/{council_id}/meetings", status_code=201)
 async def hold_meeting(
-    council_id: str, body: MeetingIn, principal: PrincipalDep, councils: CouncilsDep
+    council_id: Ref, body: MeetingIn, principal: PrincipalDep, councils: CouncilsDep
 ) -> dict[str, Any]:
     """Record a meeting: date, attendance and agenda (the agenda stays private)."""
     principal.require(*MANAGERS)
@@ -329,6 +330,7 @@ async def hold_meeting(
             held_on=body.held_on,
             attendees=body.attendees,
             agenda=body.agenda,
+            today=utcnow().date(),
         ),
     )
     return {"meeting_id": meeting_id, **body.model_dump(mode="json")}
@@ -336,7 +338,7 @@ async def hold_meeting(
 
 @router.post("/councils/{council_id}/recommendations", status_code=201)
 async def recommend(
-    council_id: str,
+    council_id: Ref,
     body: RecommendationIn,
     principal: PrincipalDep,
     councils: CouncilsDep,
@@ -355,7 +357,7 @@ async def recommend(
 
 @router.post("/recommendations/{recommendation_id}/{decision}")
 async def decide(
-    recommendation_id: str,
+    recommendation_id: Ref,
     decision: Literal["accept", "reject", "implement"],
     principal: PrincipalDep,
     councils: CouncilsDep,
@@ -368,7 +370,7 @@ async def decide(
 
 @router.get("/councils/{council_id}/recommendations")
 async def follow_up(
-    council_id: str,
+    council_id: Ref,
     principal: PrincipalDep,
     councils: CouncilsDep,
     status: Literal["open", "accepted", "rejected", "implemented"] | None = None,
@@ -383,7 +385,7 @@ async def follow_up(
 
 @router.get("/councils/{council_id}/decisions")
 async def decisions(
-    council_id: str, principal: PrincipalDep, councils: CouncilsDep
+    council_id: Ref, principal: PrincipalDep, councils: CouncilsDep
 ) -> list[dict[str, Any]]:
     """Each decided recommendation, its decision and rationale."""
     return await councils.decisions(principal, council_id)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,6 +21,7 @@ from chassis.db import is_sqlite
 from chassis.errors import Forbidden
 from chassis.events import EventPayload, RecordedEvent
 from chassis.http import metadata_for
+from chassis.inputs import Name, Rating, Ref, RequestBody, Text
 from chassis.repository import Repository, retrying
 from services.advisors.domain.events import registry
 from services.advisors.domain.risk import Risk, heat_map, ranked, severity
@@ -110,7 +111,7 @@ class Risks:
         return view(risk)
 
     async def _change(
-        self, principal: Principal, risk_id: str, change: Any, *, owner_may: bool
+        self, principal: Principal, risk_id: Ref, change: Any, *, owner_may: bool
     ) -> dict[str, Any]:
         async def command() -> Risk:
             risk = await self.repository.get(risk_id, principal.tenant)
@@ -123,7 +124,7 @@ class Risks:
         return view(await retrying(command))
 
     async def reassess(
-        self, principal: Principal, risk_id: str, likelihood: int, impact: int
+        self, principal: Principal, risk_id: Ref, likelihood: int, impact: int
     ) -> dict[str, Any]:
         return await self._change(
             principal,
@@ -133,7 +134,7 @@ class Risks:
         )
 
     async def mitigate(
-        self, principal: Principal, risk_id: str, mitigation: str, status: str
+        self, principal: Principal, risk_id: Ref, mitigation: str, status: str
     ) -> dict[str, Any]:
         return await self._change(
             principal,
@@ -179,20 +180,17 @@ def get_risks(request: Request) -> Risks:
 
 
 RisksDep = Annotated[Risks, Depends(get_risks)]
-Score = Annotated[int, Field(ge=1, le=5)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Score = Rating
+Body = RequestBody
 
 
 class RiskIn(Body):
-    title: str = Field(min_length=1, max_length=200)
-    category: str = Field(min_length=1, max_length=60)
+    title: Name
+    category: Annotated[Name, Field(max_length=60)]
     likelihood: Score
     impact: Score
-    owner_id: str = Field(min_length=1, max_length=200)
-    mitigation: str = Field("", max_length=10_000)
+    owner_id: Ref
+    mitigation: Text = ""
 
 
 class AssessmentIn(Body):
@@ -201,7 +199,7 @@ class AssessmentIn(Body):
 
 
 class MitigationIn(Body):
-    mitigation: str = Field(min_length=1, max_length=10_000)
+    mitigation: Annotated[Text, Field(min_length=1)]
     status: Literal["open", "mitigating"] = "mitigating"
 
 
@@ -223,7 +221,7 @@ async def list_risks(
 
 @router.get("/risks/{risk_id}")
 async def get_risk(
-    risk_id: str, principal: PrincipalDep, risks: RisksDep
+    risk_id: Ref, principal: PrincipalDep, risks: RisksDep
 ) -> dict[str, Any]:
     """One risk as it stands."""
     return await risks.get(principal, risk_id)
@@ -231,7 +229,7 @@ async def get_risk(
 
 @router.put("/risks/{risk_id}/assessment")
 async def reassess(
-    risk_id: str, body: AssessmentIn, principal: PrincipalDep, risks: RisksDep
+    risk_id: Ref, body: AssessmentIn, principal: PrincipalDep, risks: RisksDep
 ) -> dict[str, Any]:
     """Score the risk again."""
     return await risks.reassess(principal, risk_id, body.likelihood, body.impact)
@@ -239,7 +237,7 @@ async def reassess(
 
 @router.put("/risks/{risk_id}/mitigation")
 async def mitigate(
-    risk_id: str, body: MitigationIn, principal: PrincipalDep, risks: RisksDep
+    risk_id: Ref, body: MitigationIn, principal: PrincipalDep, risks: RisksDep
 ) -> dict[str, Any]:
     """Record the mitigation plan (its owner may too)."""
     return await risks.mitigate(principal, risk_id, body.mitigation, body.status)
@@ -247,7 +245,7 @@ async def mitigate(
 
 @router.post("/risks/{risk_id}/close")
 async def close(
-    risk_id: str, principal: PrincipalDep, risks: RisksDep
+    risk_id: Ref, principal: PrincipalDep, risks: RisksDep
 ) -> dict[str, Any]:
     """Close the risk: it leaves the register's open view."""
     return await risks.close(principal, risk_id)

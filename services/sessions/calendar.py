@@ -15,14 +15,15 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.errors import NotFound
+from chassis.inputs import Code, Ref
 from services.sessions.api.deps import PrincipalDep
 
 ICS = "text/calendar; charset=utf-8"
@@ -184,7 +185,9 @@ async def mint_token(principal: PrincipalDep, request: Request) -> dict[str, str
 
 
 @router.get("/calendar/{person_id}.ics", response_class=Response)
-async def feed(person_id: str, token: str, request: Request) -> Response:
+async def feed(
+    person_id: Ref, token: Annotated[Code, Query()], request: Request
+) -> Response:
     """A person's sessions as an iCalendar feed (the token is the credential)."""
     body = await request.app.state.calendar.feed(person_id, token)
     return Response(body, media_type=ICS, headers={"Cache-Control": "private"})
@@ -192,7 +195,7 @@ async def feed(person_id: str, token: str, request: Request) -> Response:
 
 @router.get("/sessions/{session_id}.ics", response_class=Response)
 async def session_ics(
-    session_id: str, principal: PrincipalDep, request: Request
+    session_id: Ref, principal: PrincipalDep, request: Request
 ) -> Response:
     """One session as an .ics file (for its pair)."""
     row, party = await request.app.state.meetings.row(principal, session_id)

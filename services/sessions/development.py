@@ -131,6 +131,7 @@ class Development:
                 )
                 or "",
                 today=today(),
+                started_on=rel.starts_on,
             )
 
         return await self.item(principal, await self._write(principal, decide))
@@ -206,6 +207,8 @@ class Development:
                 sponsor_id=body.sponsor_id,
                 alignment=body.alignment,
                 correction_text_id=await _put(conn, principal, body.correction),
+                started_on=rel.starts_on,
+                today=today(),
             )
 
         return await self.item(principal, await self._write(principal, decide))
@@ -229,6 +232,7 @@ class Development:
                 ends_on=body.ends_on,
                 project_kind=body.project_kind,
                 project_text_id=await _put(conn, principal, body.project),
+                started_on=rel.starts_on,
             )
 
         return await self.item(principal, await self._write(principal, decide))

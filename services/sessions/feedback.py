@@ -11,19 +11,20 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
-from chassis.repository import Repository
+from chassis.inputs import Int32, Ref, RequestBody, Text
+from chassis.repository import Repository, retrying
 from contracts.sessions.notes import FeedbackAbout
 from services.sessions import texts
 from services.sessions.api.deps import PrincipalDep
 from services.sessions.domain.events import registry
-from services.sessions.domain.notes import Feedback, require_rating
+from services.sessions.domain.notes import Feedback, Subject, require_rating
 from services.sessions.relationships import Relationships
 
 router = APIRouter(tags=["feedback"])
@@ -43,6 +44,27 @@ async def create_schema(engine: AsyncEngine) -> None:
             await conn.execute(text("SELECT pg_advisory_xact_lock(7264302)"))
         for statement in TABLES:
             await conn.execute(text(statement))
+
+
+async def find_subject(
+    conn: AsyncConnection, tenant: str, about: FeedbackAbout, subject_id: str
+) -> Subject | None:
+    """The session or milestone ``subject_id`` of ``tenant`` (None when there is
+    none), read in the command's transaction from this service's own tables."""
+    if about == "session":
+        sql = (
+            "SELECT relationship_id, state FROM sessions "
+            "WHERE tenant = :t AND session_id = :i"
+        )
+    else:
+        sql = (
+            "SELECT relationship_id, state FROM development_items "
+            "WHERE tenant = :t AND item_id = :i AND kind = 'milestone'"
+        )
+    row = (await conn.execute(text(sql), {"t": tenant, "i": subject_id})).first()
+    if row is None:
+        return None
+    return Subject(about, subject_id, row.relationship_id, row.state)
 
 
 FEEDBACK_COLUMNS = ("relationship_id", "from_role", "about", "subject_id", "rating")
@@ -103,37 +125,51 @@ class Feedbacks:
         comment: str | None,
     ) -> dict[str, Any]:
         require_rating(rating)  # before anything is written
-        async with self.engine.begin() as conn:
-            rel = await self.relationships.load(principal, relationship_id, conn)
-            rel.require_party(principal.subject)
-            role = "mentor" if principal.subject == rel.mentor_id else "mentee"
-            fid = Feedback.id_for(
-                principal.tenant, relationship_id, role, about, subject_id
-            )
-            feedback = await self.feedback.find(fid, principal.tenant, connection=conn)
-            if feedback is None:
-                feedback = Feedback(fid, principal.tenant)
-                feedback.initial_state()
-            comment_id = None
-            if comment:
-                comment_id = await texts.put(
-                    conn, principal.tenant, principal.subject, comment
+
+        async def attempt() -> str:
+            async with self.engine.begin() as conn:
+                rel = await self.relationships.load(principal, relationship_id, conn)
+                rel.require_party(principal.subject)
+                role = "mentor" if principal.subject == rel.mentor_id else "mentee"
+                fid = Feedback.id_for(
+                    principal.tenant, relationship_id, role, about, subject_id
                 )
-            feedback.give(
-                relationship_id=relationship_id,
-                from_role=role,  # type: ignore[arg-type]
-                about=about,
-                subject_id=subject_id,
-                rating=rating,
-                comment_text_id=comment_id,
-            )
-            # The author is not an attribute of the published (or stored) event.
-            meta = replace(self.relationships.metadata_for(principal), actor=None)
-            await self.feedback.save(feedback, meta, connection=conn)
-            await conn.execute(
-                text("UPDATE feedback SET author_id = :a WHERE feedback_id = :f"),
-                {"a": principal.subject, "f": fid},
-            )
+                feedback = await self.feedback.find(
+                    fid, principal.tenant, connection=conn
+                )
+                if feedback is None:
+                    feedback = Feedback(fid, principal.tenant)
+                    feedback.initial_state()
+                subject = await find_subject(conn, principal.tenant, about, subject_id)
+                comment_id = None
+                if comment:
+                    comment_id = await texts.put(
+                        conn, principal.tenant, principal.subject, comment
+                    )
+                feedback.give(
+                    relationship_id=relationship_id,
+                    from_role=role,  # type: ignore[arg-type]
+                    about=about,
+                    subject_id=subject_id,
+                    subject=subject,
+                    rating=rating,
+                    comment_text_id=comment_id,
+                )
+                # The author is not an attribute of the published (or stored) event.
+                meta = replace(self.relationships.metadata_for(principal), actor=None)
+                # Once per side: a concurrent giver appends at the same version of
+                # this stream, loses, and on retry finds the feedback given.
+                await self.feedback.save(feedback, meta, connection=conn)
+                await conn.execute(
+                    text("UPDATE feedback SET author_id = :a WHERE feedback_id = :f"),
+                    {"a": principal.subject, "f": fid},
+                )
+                return role
+
+        role = await retrying(attempt)
+        fid = Feedback.id_for(
+            principal.tenant, relationship_id, role, about, subject_id
+        )
         return {
             "feedback_id": fid,
             "relationship_id": relationship_id,
@@ -193,20 +229,17 @@ def get_feedback(request: Request) -> Feedbacks:
 FeedbackDep = Annotated[Feedbacks, Depends(get_feedback)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FeedbackIn(Body):
+class FeedbackIn(RequestBody):
     about: FeedbackAbout
-    subject_id: str = Field(min_length=1, description="the session or milestone")
-    rating: int = Field(description="1 to 5")
-    comment: str | None = Field(None, max_length=10_000)
+    subject_id: Ref = Field(description="the held session or the milestone")
+    # the domain says what is out of 1..5 (InvalidRating); here only the column
+    rating: Int32 = Field(description="1 to 5")
+    comment: Text | None = None
 
 
 @router.post("/relationships/{relationship_id}/feedback", status_code=201)
 async def give_feedback(
-    relationship_id: str, body: FeedbackIn, principal: PrincipalDep, fb: FeedbackDep
+    relationship_id: Ref, body: FeedbackIn, principal: PrincipalDep, fb: FeedbackDep
 ) -> dict[str, Any]:
     """Rate a session or milestone (either side, once each), with a private comment."""
     return await fb.give(principal, relationship_id, **body.model_dump())
@@ -214,7 +247,7 @@ async def give_feedback(
 
 @router.get("/relationships/{relationship_id}/feedback")
 async def list_feedback(
-    relationship_id: str, principal: PrincipalDep, fb: FeedbackDep
+    relationship_id: Ref, principal: PrincipalDep, fb: FeedbackDep
 ) -> list[dict[str, Any]]:
     """Feedback in a relationship: comments for the pair, ratings for overseers."""
     return await fb.list(principal, relationship_id)

@@ -205,11 +205,12 @@ class Meetings:
         return await self.change(
             principal,
             session_id,
-            lambda s, _r, _c: s.hold(
+            lambda s, r, _c: s.hold(
                 principal.subject,
                 now=datetime.now(UTC),
                 held_at=body.held_at,
                 minutes=body.minutes,
+                started_on=r.starts_on,
             ),
         )
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,6 +22,7 @@ from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
 from chassis.events import EventPayload, RecordedEvent
+from chassis.inputs import Ref, RequestBody, Text
 from chassis.repository import Repository, retrying
 from contracts.sessions.notes import NoteKind, Visibility
 from services.sessions import feedback, pulse, texts
@@ -169,6 +170,11 @@ class Notes:
         async with self.engine.begin() as conn:
             rel = await self.relationships.load(principal, relationship_id, conn)
             rel.require_party(principal.subject)
+            session = None
+            if session_id is not None:
+                session = await feedback.find_subject(
+                    conn, principal.tenant, "session", session_id
+                )
             text_id = await texts.put(conn, principal.tenant, principal.subject, body)
             note = Note.write(
                 principal.tenant,
@@ -179,6 +185,7 @@ class Notes:
                 body_text_id=text_id,
                 prompt_id=prompt_id,
                 session_id=session_id,
+                session=session,
             )
             await self.repo.save(
                 note, self.relationships.metadata_for(principal), connection=conn
@@ -311,19 +318,20 @@ def get_notes(request: Request) -> Notes:
 NotesDep = Annotated[Notes, Depends(get_notes)]
 
 
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+NoteText = Annotated[Text, Field(min_length=1)]
+
+
+class NoteIn(RequestBody):
     kind: NoteKind
     visibility: Visibility = "private"
-    body: str = Field(min_length=1, max_length=50_000)
-    prompt_id: str | None = Field(None, description="a journal prompt's id")
-    session_id: str | None = None
+    body: NoteText
+    prompt_id: Ref | None = Field(None, description="a journal prompt's id")
+    session_id: Ref | None = Field(None, description="a session of the relationship")
 
 
-class NoteChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NoteChange(RequestBody):
     visibility: Visibility | None = None
-    body: str | None = Field(None, min_length=1, max_length=50_000)
+    body: NoteText | None = None
 
 
 @router.get("/journal-prompts")
@@ -334,7 +342,7 @@ async def journal_prompts(_principal: PrincipalDep) -> list[dict[str, str]]:
 
 @router.post("/relationships/{relationship_id}/notes", status_code=201)
 async def write_note(
-    relationship_id: str, body: NoteIn, principal: PrincipalDep, notes: NotesDep
+    relationship_id: Ref, body: NoteIn, principal: PrincipalDep, notes: NotesDep
 ) -> dict[str, Any]:
     """Write a session note, journal entry or after-action review (the pair only)."""
     return await notes.write(
@@ -350,7 +358,7 @@ async def write_note(
 
 @router.get("/relationships/{relationship_id}/notes")
 async def list_notes(
-    relationship_id: str, principal: PrincipalDep, notes: NotesDep
+    relationship_id: Ref, principal: PrincipalDep, notes: NotesDep
 ) -> list[dict[str, Any]]:
     """Notes the caller may read; overseers get metadata of every note, no text."""
     return await notes.list(principal, relationship_id)
@@ -358,7 +366,7 @@ async def list_notes(
 
 @router.get("/notes/{note_id}")
 async def get_note(
-    note_id: str, principal: PrincipalDep, notes: NotesDep
+    note_id: Ref, principal: PrincipalDep, notes: NotesDep
 ) -> dict[str, Any]:
     """One note: its body for those who may read it, metadata for overseers."""
     return await notes.get(principal, note_id)
@@ -366,7 +374,7 @@ async def get_note(
 
 @router.patch("/notes/{note_id}")
 async def edit_note(
-    note_id: str, body: NoteChange, principal: PrincipalDep, notes: NotesDep
+    note_id: Ref, body: NoteChange, principal: PrincipalDep, notes: NotesDep
 ) -> dict[str, Any]:
     """Change a note's text or visibility (its author only)."""
     return await notes.edit(
@@ -375,7 +383,7 @@ async def edit_note(
 
 
 @router.delete("/notes/{note_id}", status_code=204)
-async def delete_note(note_id: str, principal: PrincipalDep, notes: NotesDep) -> None:
+async def delete_note(note_id: Ref, principal: PrincipalDep, notes: NotesDep) -> None:
     """Delete a note and its text (its author only)."""
     await notes.delete(principal, note_id)
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,6 +27,7 @@ from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.events import EventPayload, RecordedEvent
+from chassis.inputs import Count, FewItems, Int32, Name, Ref, RequestBody, SaneDateTime
 from chassis.repository import Repository
 from services.sessions.api.deps import PrincipalDep
 from services.sessions.domain.events import registry
@@ -282,19 +283,20 @@ def get_pulse(request: Request) -> PulseSurveys:
 PulseDep = Annotated[PulseSurveys, Depends(get_pulse)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SurveyIn(RequestBody):
+    cohort_id: Ref | None = Field(None, description="omit for the whole tenant")
+    questions: Annotated[FewItems[Name], Field(min_length=1, max_length=20)]
+    closes_at: SaneDateTime
+    k: Annotated[Count, Field(ge=3, le=100)] = Field(
+        5, description="fewest respondents ever reported"
+    )
 
 
-class SurveyIn(Body):
-    cohort_id: str | None = Field(None, description="omit for the whole tenant")
-    questions: list[str] = Field(min_length=1, max_length=20)
-    closes_at: AwareDatetime
-    k: int = Field(5, ge=3, le=100, description="fewest respondents ever reported")
-
-
-class ResponseIn(Body):
-    answers: list[int] = Field(description="one rating 1-5 per question, in order")
+class ResponseIn(RequestBody):
+    # the domain says what is out of 1..5 (InvalidAnswers); here only the column
+    answers: FewItems[Int32] = Field(
+        description="one rating 1-5 per question, in order"
+    )
 
 
 @router.post("/pulse-surveys", status_code=201)
@@ -307,7 +309,7 @@ async def open_survey(
 
 @router.get("/pulse-surveys/{survey_id}")
 async def get_survey(
-    survey_id: str, principal: PrincipalDep, pulse: PulseDep
+    survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
 ) -> dict[str, Any]:
     """The survey's questions, deadline and k."""
     return await pulse.survey(principal, survey_id)
@@ -315,7 +317,7 @@ async def get_survey(
 
 @router.post("/pulse-surveys/{survey_id}/responses", status_code=204)
 async def respond(
-    survey_id: str, body: ResponseIn, principal: PrincipalDep, pulse: PulseDep
+    survey_id: Ref, body: ResponseIn, principal: PrincipalDep, pulse: PulseDep
 ) -> None:
     """Answer once; the answer is stored with no link to who gave it."""
     await pulse.respond(principal, survey_id, body.answers)
@@ -323,7 +325,7 @@ async def respond(
 
 @router.post("/pulse-surveys/{survey_id}/close", status_code=204)
 async def close_survey(
-    survey_id: str, principal: PrincipalDep, pulse: PulseDep
+    survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
 ) -> None:
     """Close the survey; aggregates are published only over at least k respondents."""
     await pulse.close_survey(principal, survey_id)
@@ -331,7 +333,7 @@ async def close_survey(
 
 @router.get("/pulse-surveys/{survey_id}/results")
 async def results(
-    survey_id: str, principal: PrincipalDep, pulse: PulseDep
+    survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
 ) -> dict[str, Any]:
     """Aggregates when at least k answered; otherwise only that they are suppressed."""
     return await pulse.results(principal, survey_id)

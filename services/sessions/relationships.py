@@ -193,7 +193,9 @@ class Relationships:
         self, principal: Principal, relationship_id: str, until: date | None
     ) -> None:
         await self._party_or_coordinator(principal, relationship_id)
-        await self.change(principal, relationship_id, lambda rel, _c: rel.pause(until))
+        await self.change(
+            principal, relationship_id, lambda rel, _c: rel.pause(until, today=today())
+        )
 
     async def resume(self, principal: Principal, relationship_id: str) -> None:
         await self._party_or_coordinator(principal, relationship_id)

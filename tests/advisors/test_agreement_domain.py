@@ -171,3 +171,16 @@ def test_delivered_engagement_logs_its_hours_once() -> None:
     )
     with pytest.raises(Conflict):
         engagement.deliver(agreement, 90, date(2026, 3, 3))
+
+
+def test_a_termination_is_dated_within_the_term_and_after_the_hours_logged() -> None:
+    agreement = Agreement.rebuild(
+        "ag-1", "acme", [signing(), logged(60, date(2026, 5, 10), 20_000)]
+    )
+    for too_early in (date(2025, 12, 31), date(2026, 5, 9)):
+        with pytest.raises(ValidationFailed) as refused:
+            agreement.terminate(too_early, "budget")
+        assert refused.value.errors[0].path == "on"
+    assert agreement.pending_events == []
+    agreement.terminate(date(2026, 5, 10), "budget")
+    assert agreement.pending_events[0].on == date(2026, 5, 10)

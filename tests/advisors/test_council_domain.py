@@ -13,6 +13,7 @@ from services.advisors.domain.council import (
     CouncilMeetingHeld,
     DeciderNotEligible,
     DecisionRightsNotAdvisory,
+    MeetingNotHeldYet,
     NotAccepted,
     NotAMember,
     RationaleRequired,
@@ -215,3 +216,19 @@ def test_the_register_ranks_by_likelihood_times_impact_then_impact():
     assert cells[(5, 4)]["count"] == 1 and cells[(1, 1)]["count"] == 0
     assert cells[(5, 4)]["severity"] == "critical"
     assert sum(x["count"] for x in cells.values()) == 5
+
+
+def test_a_meeting_is_recorded_once_it_was_held():
+    council = given()
+    with pytest.raises(MeetingNotHeldYet):
+        council.hold_meeting(
+            "m2",
+            held_on=date(2026, 3, 3),
+            attendees=4,
+            agenda=[],
+            today=date(2026, 3, 2),
+        )
+    council.hold_meeting(
+        "m2", held_on=date(2026, 3, 2), attendees=4, agenda=[], today=date(2026, 3, 2)
+    )
+    assert council.pending_events[0].held_on == date(2026, 3, 2)

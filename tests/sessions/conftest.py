@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -44,8 +45,10 @@ def confirmation(
     mentee: str,
     tenant: str = "acme",
     cohort_id: str | None = None,
+    at: datetime | None = None,
 ) -> OutboundMessage:
-    """A PairingConfirmed as matching publishes it."""
+    """A PairingConfirmed as matching publishes it (at ``at``: the relationship's
+    first day)."""
     data = {"pairing_id": pairing_id, "mentor_id": mentor, "mentee_id": mentee}
     if cohort_id:
         data["cohort_id"] = cohort_id
@@ -56,17 +59,20 @@ def confirmation(
             source="tandem/matching",
             type="PairingConfirmed",
             subject=pairing_id,
-            time=utcnow(),
+            time=at or utcnow(),
             data=data,
             tenant=tenant,
         ),
     )
 
 
-async def confirm_pairing(app, kafka_bootstrap: str, *, twice: bool = False) -> dict:
-    """Publish a PairingConfirmed as matching does; wait until sessions started it."""
+async def confirm_pairing(
+    app, kafka_bootstrap: str, *, twice: bool = False, days_ago: int = 0
+) -> dict:
+    """Publish a PairingConfirmed as matching does; wait until sessions started it
+    (a relationship that started ``days_ago`` days ago)."""
     pid, mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    message = confirmation(pid, mentor, mentee)
+    message = confirmation(pid, mentor, mentee, at=utcnow() - timedelta(days=days_ago))
     transport = KafkaTransport(kafka_bootstrap)
     try:
         await transport.publish([message, message] if twice else [message])
@@ -119,3 +125,42 @@ async def signed(c, pair: dict) -> None:
             headers=pair[who],
         )
         assert resp.status_code == 200, resp.text
+
+
+async def held_session(c, pair: dict, *, hours_ago: int = 2) -> str:
+    """A session of the pair (contract signed) that took place ``hours_ago``; the
+    relationship must have started by then."""
+    starts_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
+    made = await c.post(
+        f"/relationships/{pair['id']}/sessions",
+        json={
+            "starts_at": starts_at.isoformat(),
+            "minutes": 60,
+            "outside_availability": True,
+        },
+        headers=pair["as_mentee"],
+    )
+    assert made.status_code == 201, made.text
+    session_id = made.json()["session_id"]
+    held = await c.post(
+        f"/sessions/{session_id}/held", json={}, headers=pair["as_mentor"]
+    )
+    assert held.status_code == 200, held.text
+    return session_id
+
+
+async def milestone(c, pair: dict) -> str:
+    """A milestone on the pair's first objective (contract signed), due in a month."""
+    due_on = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    made = await c.post(
+        f"/relationships/{pair['id']}/milestones",
+        json={
+            "objective_index": 0,
+            "label": "Present the strategic plan",
+            "due_on": due_on,
+            "criteria": ["Plan presented"],
+        },
+        headers=pair["as_mentee"],
+    )
+    assert made.status_code == 201, made.text
+    return made.json()["id"]

@@ -14,6 +14,7 @@ from services.sessions.domain.checkin import (
     CheckIn,
     Escalation,
     NotCoordinator,
+    NotHeldYet,
     SponsorRequired,
 )
 from services.sessions.domain.events import registry
@@ -27,6 +28,7 @@ from services.sessions.domain.milestone import (
     MilestoneSet,
     UnknownObjective,
 )
+from services.sessions.domain.relationship import BeforeRelationshipStarted
 from services.sessions.domain.rotation import (
     DebriefRequired,
     GoalLinkRequired,
@@ -37,6 +39,7 @@ from services.sessions.domain.rotation import (
 from services.sessions.publication import publication
 
 TODAY = date(2026, 3, 1)
+STARTED_ON = date(2026, 2, 1)  # the relationship's first day
 MENTOR, MENTEE, COORD = "mentor-1", "mentee-1", "coordinator-1"
 
 
@@ -51,6 +54,7 @@ def set_milestone(**overrides) -> Milestone:
         "label_text_id": "t-label",
         "criteria_text_id": "t-criteria",
         "today": TODAY,
+        "started_on": STARTED_ON,
     }
     return Milestone.set("m-1", "acme", **{**args, **overrides})
 
@@ -164,6 +168,7 @@ def assign(days: int = 21) -> Rotation:
         ends_on=TODAY + timedelta(days=days),
         project_kind="cost_to_serve_analysis",
         project_text_id=None,
+        started_on=STARTED_ON,
     )
 
 
@@ -203,6 +208,8 @@ def record_check_in(kind: str, sponsor_id: str | None) -> CheckIn:
         sponsor_id=sponsor_id,
         alignment=4,
         correction_text_id="t-correction",
+        started_on=STARTED_ON,
+        today=TODAY,
     )
 
 
@@ -267,3 +274,70 @@ def test_published_escalations_carry_neither_text_ids_nor_who_raised_them():
         "by_role": "mentee",
         "category": "goals",
     }
+
+
+# -- dated within the relationship ---------------------------------------------------
+
+
+def test_a_milestone_cannot_fall_due_before_the_relationship_started():
+    # a relationship that starts later than today (confirmed ahead of its cycle)
+    with pytest.raises(BeforeRelationshipStarted):
+        set_milestone(started_on=date(2026, 4, 15), due_on=date(2026, 3, 30))
+    (event,) = set_milestone(started_on=date(2026, 3, 30)).pending_events
+    assert event.due_on == date(2026, 3, 30)
+
+
+def test_a_rotation_cannot_start_before_the_relationship_started():
+    with pytest.raises(BeforeRelationshipStarted):
+        Rotation.assign(
+            "r-1",
+            "acme",
+            relationship_id="rel-1",
+            mentee_id=MENTEE,
+            function="supply-chain",
+            market=None,
+            host_id="host-1",
+            starts_on=STARTED_ON - timedelta(days=1),
+            ends_on=STARTED_ON + timedelta(days=20),
+            project_kind="other",
+            project_text_id=None,
+            started_on=STARTED_ON,
+        )
+
+
+@pytest.mark.parametrize(
+    ("held_on", "error"),
+    [
+        (STARTED_ON - timedelta(days=1), BeforeRelationshipStarted),
+        (TODAY + timedelta(days=1), NotHeldYet),
+    ],
+)
+def test_a_check_in_is_held_during_the_relationship_and_not_in_the_future(
+    held_on, error
+):
+    with pytest.raises(error):
+        CheckIn.record(
+            "c-1",
+            "acme",
+            relationship_id="rel-1",
+            kind="monthly",
+            held_on=held_on,
+            sponsor_id=None,
+            alignment=4,
+            correction_text_id=None,
+            started_on=STARTED_ON,
+            today=TODAY,
+        )
+    (first_day,) = CheckIn.record(
+        "c-1",
+        "acme",
+        relationship_id="rel-1",
+        kind="monthly",
+        held_on=STARTED_ON,
+        sponsor_id=None,
+        alignment=4,
+        correction_text_id=None,
+        started_on=STARTED_ON,
+        today=TODAY,
+    ).pending_events
+    assert first_day.held_on == STARTED_ON

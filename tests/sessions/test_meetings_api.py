@@ -44,11 +44,15 @@ async def until(app, sql: str, params: dict) -> None:
     raise AssertionError(f"timed out waiting for {sql} {params}")
 
 
-async def pair(app, kafka_bootstrap: str, *, mentor: str | None = None) -> dict:
-    """A confirmed pairing (optionally with a mentor already paired elsewhere)."""
+async def pair(
+    app, kafka_bootstrap: str, *, mentor: str | None = None, days_ago: int = 0
+) -> dict:
+    """A confirmed pairing (optionally with a mentor already paired elsewhere),
+    started ``days_ago`` days ago."""
     pid, mentee = str(uuid.uuid4()), str(uuid.uuid4())
     mentor = mentor or str(uuid.uuid4())
-    await publish(kafka_bootstrap, confirmation(pid, mentor, mentee))
+    at = utcnow() - timedelta(days=days_ago)
+    await publish(kafka_bootstrap, confirmation(pid, mentor, mentee, at=at))
     await until(
         app,
         "SELECT count(*) FROM relationships WHERE relationship_id = :r",
@@ -310,7 +314,8 @@ async def test_cadence_adherence_counts_held_sessions_against_the_contract(
     sessions, kafka_bootstrap
 ):
     app, c = sessions
-    p = await pair(app, kafka_bootstrap)
+    # started yesterday: sessions up to six hours ago fall inside the relationship
+    p = await pair(app, kafka_bootstrap, days_ago=1)
     await signed(c, p)  # every 14 days
     now = datetime.now(UTC).replace(microsecond=0)
     past = {"outside_availability": True}

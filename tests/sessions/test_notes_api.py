@@ -17,7 +17,13 @@ from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
 from services.sessions.domain.notes import Note, PulseSurvey
 from tests.profiles.conftest import token
-from tests.sessions.conftest import COORDINATOR, confirm_pairing
+from tests.sessions.conftest import (
+    COORDINATOR,
+    confirm_pairing,
+    held_session,
+    milestone,
+    signed,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -131,13 +137,19 @@ async def test_a_rating_outside_one_to_five_is_refused_and_writes_nothing(
     sessions, kafka_bootstrap
 ):
     app, c = sessions
-    pair = await confirm_pairing(app, kafka_bootstrap)
+    pair = await confirm_pairing(app, kafka_bootstrap, days_ago=1)
+    await signed(c, pair)
+    session_id = await held_session(c, pair)
+    async with app.state.runtime.engine.connect() as conn:
+        texts_before = (
+            await conn.execute(text("SELECT count(*) FROM private_texts"))
+        ).scalar_one()
     for rating in (0, 6):
         bad = await c.post(
             f"/relationships/{pair['id']}/feedback",
             json={
                 "about": "session",
-                "subject_id": "s-1",
+                "subject_id": session_id,
                 "rating": rating,
                 "comment": "Too vague.",
             },
@@ -153,13 +165,13 @@ async def test_a_rating_outside_one_to_five_is_refused_and_writes_nothing(
                 "SELECT count(*) FROM private_texts",
             )
         ]
-    assert counts == [0, 0, 0]
+    assert counts == [0, 0, texts_before]
 
     good = await c.post(
         f"/relationships/{pair['id']}/feedback",
         json={
             "about": "session",
-            "subject_id": "s-1",
+            "subject_id": session_id,
             "rating": 4,
             "comment": "Clear next steps.",
         },
@@ -168,7 +180,7 @@ async def test_a_rating_outside_one_to_five_is_refused_and_writes_nothing(
     assert good.status_code == 201 and good.json()["from_role"] == "mentee"
     again = await c.post(
         f"/relationships/{pair['id']}/feedback",
-        json={"about": "session", "subject_id": "s-1", "rating": 5},
+        json={"about": "session", "subject_id": session_id, "rating": 5},
         headers=pair["as_mentee"],
     )
     assert again.status_code == 409
@@ -270,11 +282,12 @@ async def test_erasing_a_person_deletes_their_words_and_unlinks_their_feedback(
     app, c = sessions
     pair = await confirm_pairing(app, kafka_bootstrap)
     shared = await write(c, pair, visibility="shared")
+    await signed(c, pair)
     given = await c.post(
         f"/relationships/{pair['id']}/feedback",
         json={
             "about": "milestone",
-            "subject_id": "m-1",
+            "subject_id": await milestone(c, pair),
             "rating": 2,
             "comment": "We keep postponing.",
         },

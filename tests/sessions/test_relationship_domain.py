@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from contracts.sessions import relationships as r
 from services.sessions.domain import events as ev
+from services.sessions.domain.meeting import NotYetDue, Session
 from services.sessions.domain.relationship import (
+    BeforeRelationshipStarted,
     ContractNotInForce,
     InvalidTransition,
     NotAParty,
+    PauseEndsInPast,
     Relationship,
 )
 
@@ -93,9 +96,9 @@ def test_only_the_pair_drafts_and_signs():
 
 def test_pause_resume_conclude_follow_the_states():
     rel = given(STARTED)
-    rel.pause()
+    rel.pause(today=date(2027, 3, 1))
     with pytest.raises(InvalidTransition):
-        rel.pause()
+        rel.pause(today=date(2027, 3, 1))
     rel.resume()
     rel.conclude("completed")
     with pytest.raises(InvalidTransition):
@@ -119,3 +122,78 @@ def test_a_concluded_relationship_takes_nothing_new():
     )
     with pytest.raises(InvalidTransition):
         rel.require_open()
+
+
+# -- nothing of a relationship is dated before it started --------------------------
+
+IN_FORCE = (
+    STARTED,
+    DRAFT,
+    r.ContractSigned(relationship_id="rel-1", version=1, person_id="mentee"),
+    r.ContractSigned(relationship_id="rel-1", version=1, person_id="mentor"),
+    r.ContractInForce(relationship_id="rel-1", version=1),
+)
+
+
+def schedule(rel: Relationship, starts_at: datetime) -> Session:
+    return Session.schedule(
+        rel,
+        session_id="s-1",
+        by="mentee",
+        starts_at=starts_at,
+        minutes=60,
+        format="one_to_one",
+        busy=[],
+        availability=None,
+    )
+
+
+def test_a_session_cannot_start_before_the_relationship_started():
+    rel = given(*IN_FORCE)
+    with pytest.raises(BeforeRelationshipStarted):
+        schedule(rel, datetime(2027, 1, 31, 23, 0, tzinfo=UTC))
+    (scheduled,) = schedule(rel, datetime(2027, 2, 1, 9, 0, tzinfo=UTC)).pending_events
+    assert scheduled.starts_at.date() == STARTED.starts_on
+
+
+def test_a_session_is_not_recorded_as_held_before_the_relationship_started():
+    session = Session.rebuild(
+        "s-1",
+        "acme",
+        schedule(given(*IN_FORCE), datetime(2027, 2, 2, 9, tzinfo=UTC)).pending_events,
+    )
+    now = datetime(2027, 2, 3, tzinfo=UTC)
+    with pytest.raises(BeforeRelationshipStarted):
+        session.hold(
+            "mentor",
+            now=now,
+            held_at=datetime(2027, 1, 20, 9, tzinfo=UTC),
+            minutes=None,
+            started_on=STARTED.starts_on,
+        )
+    assert session.pending_events == []
+
+
+def test_a_session_that_has_not_started_takes_no_held_record():
+    session = Session.rebuild(
+        "s-1",
+        "acme",
+        schedule(given(*IN_FORCE), datetime(2027, 3, 1, 9, tzinfo=UTC)).pending_events,
+    )
+    with pytest.raises(NotYetDue):
+        session.hold(
+            "mentor",
+            now=datetime(2027, 2, 20, tzinfo=UTC),
+            held_at=None,
+            minutes=None,
+            started_on=STARTED.starts_on,
+        )
+
+
+def test_a_pause_until_a_day_already_past_is_refused():
+    rel = given(STARTED)
+    for until in (date(2027, 2, 20), date(2027, 3, 1)):
+        with pytest.raises(PauseEndsInPast):
+            rel.pause(until, today=date(2027, 3, 1))
+    rel.pause(date(2027, 3, 15), today=date(2027, 3, 1))
+    assert rel.pending_events[-1].until == date(2027, 3, 15)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator
 
 from chassis.auth.fastapi import PrincipalDep, require_roles
 from chassis.auth.principal import Principal, Role
+from chassis.inputs import (
+    Code,
+    Count,
+    Email,
+    FewItems,
+    Hours,
+    Level,
+    Name,
+    Ref,
+    RequestBody,
+    SaneDate,
+    Text,
+)
+from chassis.inputs import Items as ListOf
 from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
 from services.advisors.api import advisor_table as table
 from services.advisors.api import batch_routes
@@ -26,8 +39,10 @@ Proposer = Annotated[
     Principal, Depends(require_roles(Role.COORDINATOR, Role.ADMIN, Role.SPONSOR))
 ]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Org = Annotated[str, Field(min_length=1, max_length=200)]
+Org = Name
+Long = Annotated[Text, Field(max_length=4_000)]
+# a check's name as the checklist spells it (``conflict_of_interest``)
+CheckName = Annotated[Code, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
 
 
 def _advisors(request: Request) -> Advisors:
@@ -35,65 +50,72 @@ def _advisors(request: Request) -> Advisors:
 
 
 AdvisorsDep = Annotated["Advisors", Depends(_advisors)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Body = RequestBody
 
 
 class Proposal(Body):
     name: Name
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: Email
     organisation: Org | None = None
-    bio: str | None = Field(None, max_length=4000)
-    expertise_sought: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        min_length=1, max_length=30
-    )
-    person_id: str | None = Field(None, min_length=1, max_length=100)
+    bio: Long | None = None
+    expertise_sought: Annotated[FewItems[Name], Field(min_length=1, max_length=30)]
+    person_id: Ref | None = None
 
 
 class CheckResult(Body):
     status: Literal["passed", "failed"]
-    evidence: str | None = Field(None, max_length=4000)
-    owner: str | None = Field(None, max_length=200)
-    expires_on: date | None = None
+    evidence: Long | None = None
+    owner: Name | None = None
+    expires_on: SaneDate | None = None
 
 
 class Conflicts(Body):
-    employers: list[Org] = Field(default_factory=list, max_length=50)
-    board_seats: list[Org] = Field(default_factory=list, max_length=50)
-    competitors: list[Org] = Field(default_factory=list, max_length=50)
-    vendors: list[Org] = Field(default_factory=list, max_length=50)
+    employers: FewItems[Org] = Field(default_factory=list)
+    board_seats: FewItems[Org] = Field(default_factory=list)
+    competitors: FewItems[Org] = Field(default_factory=list)
+    vendors: FewItems[Org] = Field(default_factory=list)
 
 
 class ExpertiseProfile(Body):
     """What matching needs to offer the advisor as an external mentor."""
 
-    geography: str = Field(min_length=2, max_length=64)
-    time_zone: str = Field(min_length=1, max_length=64)
-    languages: list[str] = Field(default_factory=list)
-    level: int = Field(10, ge=1, le=12)
-    strengths: list[Strength] = Field(default_factory=list)
-    industries: list[str] = Field(default_factory=list)
-    markets: list[str] = Field(default_factory=list)
-    functions_led: list[str] = Field(default_factory=list)
-    crisis_experience: list[str] = Field(default_factory=list)
-    formats: list[CoachingFormat] = Field(default_factory=list)
-    max_mentees: int = Field(0, ge=0, le=20)
-    hours_per_month: int = Field(0, ge=0, le=200)
-    availability: list[AvailabilityWindow] = Field(default_factory=list)
+    geography: Annotated[Code, Field(min_length=2)]
+    time_zone: Code
+    languages: FewItems[Code] = Field(default_factory=list)
+    level: Level = 10
+    strengths: FewItems[Strength] = Field(default_factory=list)
+    industries: FewItems[Name] = Field(default_factory=list)
+    markets: FewItems[Name] = Field(default_factory=list)
+    functions_led: FewItems[Name] = Field(default_factory=list)
+    crisis_experience: FewItems[Name] = Field(default_factory=list)
+    formats: FewItems[CoachingFormat] = Field(default_factory=list)
+    max_mentees: Annotated[Count, Field(le=20)] = 0
+    hours_per_month: Annotated[Hours, Field(le=200)] = 0
+    availability: FewItems[AvailabilityWindow] = Field(default_factory=list)
+
+    @field_validator("availability")
+    @classmethod
+    def _windows_end_after_they_start(
+        cls, windows: list[AvailabilityWindow]
+    ) -> list[AvailabilityWindow]:
+        for window in windows:
+            if window.end <= window.start:  # "HH:MM" compares as text
+                raise ValueError(
+                    f"a window ends after it starts ({window.start}-{window.end})"
+                )
+        return windows
 
 
 class Reason(Body):
-    reason_code: str = Field("coordinator_decision", min_length=1, max_length=64)
+    reason_code: Code = "coordinator_decision"
 
 
 class Checklist(Body):
-    checks: list[CheckSpec] = Field(min_length=1, max_length=30)
+    checks: Annotated[FewItems[CheckSpec], Field(min_length=1, max_length=30)]
 
 
 class Restricted(Body):
-    organisations: list[Org] = Field(max_length=1000)
+    organisations: ListOf[Org]
 
 
 @router.post("/advisors", status_code=201)
@@ -109,18 +131,20 @@ async def propose(
 async def list_advisors(
     principal: PrincipalDep,
     advisors: AdvisorsDep,
-    status: str | None = None,
+    status: Annotated[Code | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: str = "",
+    after: Annotated[Ref | None, Query()] = None,
 ) -> dict[str, Any]:
     """The tenant's advisors, by id (keyset pagination with ``after``)."""
-    items = await advisors.listing(principal, status, limit, after)
+    items = await advisors.listing(principal, status, limit, after or "")
     nxt = items[-1]["advisor_id"] if len(items) == limit else None
     return {"items": items, "next_after": nxt}
 
 
 class Ids(Body):
-    ids: list[str] = Field(max_length=200, description="advisor ids, at most 200")
+    ids: Annotated[ListOf[Ref], Field(max_length=200)] = Field(
+        description="advisor ids, at most 200"
+    )
 
 
 @router.post("/advisors/batch")
@@ -141,7 +165,7 @@ async def read_many(
 
 @router.get("/advisors/{advisor_id}")
 async def read(
-    advisor_id: str, principal: PrincipalDep, advisors: AdvisorsDep
+    advisor_id: Ref, principal: PrincipalDep, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """One advisor; personal fields for staff, sponsors and the advisor."""
     return await advisors.read(advisor_id, principal)
@@ -149,7 +173,7 @@ async def read(
 
 @router.post("/advisors/{advisor_id}/diligence")
 async def start_diligence(
-    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """Start due diligence with the tenant's checklist."""
     await advisors.start_diligence(advisor_id, principal)
@@ -158,8 +182,8 @@ async def start_diligence(
 
 @router.put("/advisors/{advisor_id}/checks/{check}")
 async def record_check(
-    advisor_id: str,
-    check: str,
+    advisor_id: Ref,
+    check: CheckName,
     body: CheckResult,
     principal: Staff,
     advisors: AdvisorsDep,
@@ -171,7 +195,7 @@ async def record_check(
 
 @router.put("/advisors/{advisor_id}/conflicts")
 async def declare_conflicts(
-    advisor_id: str, body: Conflicts, principal: PrincipalDep, advisors: AdvisorsDep
+    advisor_id: Ref, body: Conflicts, principal: PrincipalDep, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """Declare conflicts of interest (staff, or the advisor themself)."""
     if principal.subject != advisor_id:
@@ -182,7 +206,7 @@ async def declare_conflicts(
 
 @router.post("/advisors/{advisor_id}/approve")
 async def approve(
-    advisor_id: str, body: ExpertiseProfile, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, body: ExpertiseProfile, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """Approve: refused while any required check is open, failed or expired."""
     await advisors.approve(advisor_id, principal, body.model_dump())
@@ -198,7 +222,7 @@ async def _transition(
 
 @router.post("/advisors/{advisor_id}/reject")
 async def reject(
-    advisor_id: str, body: Reason, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, body: Reason, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """Reject a proposed advisor."""
     return await _transition(
@@ -208,7 +232,7 @@ async def reject(
 
 @router.post("/advisors/{advisor_id}/suspend")
 async def suspend(
-    advisor_id: str, body: Reason, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, body: Reason, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """Stop offering the advisor."""
     return await _transition(
@@ -218,7 +242,7 @@ async def suspend(
 
 @router.post("/advisors/{advisor_id}/reinstate")
 async def reinstate(
-    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """Offer a suspended advisor again (their required checks must be in date)."""
     return await _transition(advisors, advisor_id, principal, "reinstate")
@@ -226,7 +250,7 @@ async def reinstate(
 
 @router.post("/advisors/{advisor_id}/activate")
 async def activate(
-    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """The approved (or contracted) advisor starts working with the programme."""
     return await _transition(advisors, advisor_id, principal, "activate")
@@ -234,14 +258,14 @@ async def activate(
 
 @router.post("/advisors/{advisor_id}/offboard")
 async def offboard(
-    advisor_id: str, principal: Staff, advisors: AdvisorsDep
+    advisor_id: Ref, principal: Staff, advisors: AdvisorsDep
 ) -> dict[str, Any]:
     """End the advisor's engagement."""
     return await _transition(advisors, advisor_id, principal, "offboard")
 
 
 @router.delete("/advisors/{advisor_id}", status_code=204)
-async def erase(advisor_id: str, principal: Admin, advisors: AdvisorsDep) -> Response:
+async def erase(advisor_id: Ref, principal: Admin, advisors: AdvisorsDep) -> Response:
     """Erase the advisor: their key is destroyed, their personal data unreadable."""
     await advisors.erase(advisor_id, principal)
     return Response(status_code=204)

@@ -3,16 +3,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chassis.auth.fastapi import PrincipalDep, require_roles
 from chassis.auth.principal import Principal, Role
 from chassis.errors import FieldError, ValidationFailed
+from chassis.inputs import (
+    Code,
+    Hours,
+    Minutes,
+    NonNegative,
+    Positive,
+    Ref,
+    RequestBody,
+    SaneDate,
+    Text,
+)
 from contracts.advisors.agreements import (
     Compensation,
     EngagementTopic,
@@ -42,25 +53,36 @@ def agreement_view(a: Agreement) -> dict[str, Any]:
     }
 
 
-class SignBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    advisor_id: str = Field(min_length=1, max_length=200)
-    starts_on: date
-    ends_on: date
+class CompensationIn(RequestBody):
+    """``Compensation`` as a caller sends it, each amount bounded."""
+
+    pro_bono: bool = False
+    rate_minor_units: NonNegative | None = Field(None, description="per hour")
+    currency: Code | None = Field(None, description="ISO 4217 code")
+    cap_minor_units: NonNegative | None = None
+    cap_hours: NonNegative | None = None
+
+    def terms(self) -> Compensation:
+        return Compensation(**self.model_dump())
+
+
+class SignBody(RequestBody):
+    advisor_id: Ref
+    starts_on: SaneDate
+    ends_on: SaneDate
     scope: ScopeCategory
-    scope_text: str | None = Field(None, max_length=4000)
-    hours_per_month: int = Field(ge=1, le=200)
-    compensation: Compensation
+    scope_text: Annotated[Text, Field(max_length=4_000)] | None = None
+    hours_per_month: Annotated[Hours, Field(ge=1, le=200)]
+    compensation: CompensationIn
     renewable: bool = True
 
 
-class HoursBody(BaseModel):
+class HoursBody(RequestBody):
     """Hours as a decimal ("1.5") or whole minutes; exactly one of them."""
 
-    model_config = ConfigDict(extra="forbid")
-    hours: Decimal | None = Field(None, gt=0, le=744)
-    minutes: int | None = Field(None, gt=0, le=44_640)
-    on: date
+    hours: Decimal | None = Field(None, gt=0, le=744, max_digits=9, decimal_places=6)
+    minutes: Annotated[Minutes, Field(gt=0, le=44_640)] | None = None
+    on: SaneDate
     kind: HoursKind = HoursKind.MENTORING
 
     def total_minutes(self) -> int:
@@ -75,23 +97,20 @@ class HoursBody(BaseModel):
         return int(exact)
 
 
-class RenewBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ends_on: date
+class RenewBody(RequestBody):
+    ends_on: SaneDate
 
 
-class TerminateBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    on: date
-    reason_code: str = Field(min_length=1, max_length=80)
+class TerminateBody(RequestBody):
+    on: SaneDate
+    reason_code: Code
 
 
-class ScheduleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    advisor_id: str = Field(min_length=1, max_length=200)
+class ScheduleBody(RequestBody):
+    advisor_id: Ref
     topic: EngagementTopic
-    on: date
-    audience_size: int = Field(ge=1, le=10_000)
+    on: SaneDate
+    audience_size: Annotated[Positive, Field(le=10_000)]
 
 
 router = APIRouter(tags=["agreements"])
@@ -109,12 +128,13 @@ App = Annotated[Any, Depends(_agreements)]
 @router.post("/agreements", status_code=201)
 async def sign(app: App, body: SignBody, principal: Manager) -> dict[str, Any]:
     """Sign an agreement with an advisor."""
-    return agreement_view(await app.sign(principal, **dict(body)))
+    terms = dict(body) | {"compensation": body.compensation.terms()}
+    return agreement_view(await app.sign(principal, **terms))
 
 
 @router.get("/agreements")
 async def list_agreements(
-    app: App, principal: Reader, advisor_id: Annotated[str | None, Query()] = None
+    app: App, principal: Reader, advisor_id: Annotated[Ref | None, Query()] = None
 ) -> dict[str, Any]:
     """Agreements of the tenant (an advisor sees their own)."""
     return {"items": await app.listing(principal, advisor_id)}
@@ -122,7 +142,7 @@ async def list_agreements(
 
 @router.get("/agreements/{agreement_id}")
 async def get_agreement(
-    app: App, agreement_id: str, principal: Reader
+    app: App, agreement_id: Ref, principal: Reader
 ) -> dict[str, Any]:
     """One agreement with its terms."""
     return agreement_view(await app.load(principal, agreement_id))
@@ -131,9 +151,9 @@ async def get_agreement(
 @router.get("/agreements/{agreement_id}/usage")
 async def usage(
     app: App,
-    agreement_id: str,
+    agreement_id: Ref,
     principal: Reader,
-    on: Annotated[date | None, Query()] = None,
+    on: Annotated[SaneDate | None, Query()] = None,
 ) -> dict[str, Any]:
     """Hours this month, in total, cost so far and what is left."""
     agreement = await app.load(principal, agreement_id)
@@ -144,7 +164,7 @@ async def usage(
 
 @router.post("/agreements/{agreement_id}/hours", status_code=201)
 async def log_hours(
-    app: App, agreement_id: str, body: HoursBody, principal: PrincipalDep
+    app: App, agreement_id: Ref, body: HoursBody, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Log hours against the agreement (a coordinator, or the advisor themselves)."""
     minutes = body.total_minutes()
@@ -161,7 +181,7 @@ async def log_hours(
 
 @router.post("/agreements/{agreement_id}/renew")
 async def renew(
-    app: App, agreement_id: str, body: RenewBody, principal: Manager
+    app: App, agreement_id: Ref, body: RenewBody, principal: Manager
 ) -> dict[str, Any]:
     """Extend the term to a new end date."""
     change = app.change
@@ -172,7 +192,7 @@ async def renew(
 
 @router.post("/agreements/{agreement_id}/terminate")
 async def terminate(
-    app: App, agreement_id: str, body: TerminateBody, principal: Manager
+    app: App, agreement_id: Ref, body: TerminateBody, principal: Manager
 ) -> dict[str, Any]:
     """End the agreement early."""
     decide = lambda a: a.terminate(body.on, body.reason_code)  # noqa: E731
@@ -188,7 +208,7 @@ async def schedule(app: App, body: ScheduleBody, principal: Manager) -> dict[str
 
 @router.post("/engagements/{engagement_id}/deliver")
 async def deliver(
-    app: App, engagement_id: str, body: HoursBody, principal: PrincipalDep
+    app: App, engagement_id: Ref, body: HoursBody, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Record the session as given; its hours go on the advisor's agreement."""
     e = await app.deliver(principal, engagement_id, body.total_minutes(), body.on)
@@ -202,7 +222,7 @@ async def deliver(
 
 @router.get("/engagements")
 async def list_engagements(
-    app: App, principal: Reader, advisor_id: Annotated[str | None, Query()] = None
+    app: App, principal: Reader, advisor_id: Annotated[Ref | None, Query()] = None
 ) -> dict[str, Any]:
     """One-off engagements of the tenant (an advisor sees their own)."""
     return {"items": await app.engagement_list(principal, advisor_id)}

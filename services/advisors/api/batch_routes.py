@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.errors import Forbidden, NotFound
+from chassis.inputs import Items as ListOf
+from chassis.inputs import Ref, RequestBody
 
 router = APIRouter(tags=["batches"])
 
 
-class Ids(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: list[str] = Field(max_length=200, description="ids, at most 200")
+class Ids(RequestBody):
+    ids: Annotated[ListOf[Ref], Field(max_length=200)] = Field(
+        description="ids, at most 200"
+    )
 
 
 Items = dict[str, list[dict[str, Any]]]

@@ -116,6 +116,7 @@ class Agreement(Aggregate):
         self.compensation = Compensation(pro_bono=True)
         self.renewable = True
         self.minutes_by_month: dict[str, int] = {}
+        self.logged_on: set[date] = set()
         self.total_minutes = 0
         self.cost_minor_units = 0
         self.ending_soon_raised = False
@@ -241,8 +242,20 @@ class Agreement(Aggregate):
         )
 
     def terminate(self, on: date, reason_code: str) -> None:
+        """Ended early: on a day of its term, after the last hours logged."""
         if self.status != "active":
             raise Conflict(f"agreement {self.id} is already {self.status}")
+        last_logged = max(self.logged_on, default=self.starts_on)
+        if on < last_logged:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "on",
+                        f"must be on or after {last_logged.isoformat()} (the start "
+                        "of the term, or the last day hours were logged)",
+                    )
+                ]
+            )
         self._record(
             AgreementTerminated(
                 agreement_id=self.id,
@@ -313,6 +326,7 @@ class Agreement(Aggregate):
         self.renewable = e.renewable
 
     def when_HoursLogged(self, e: HoursLogged) -> None:
+        self.logged_on.add(e.on)
         month = e.on.strftime("%Y-%m")
         self.minutes_by_month[month] = self.minutes_by_month.get(month, 0) + e.minutes
         self.total_minutes += e.minutes

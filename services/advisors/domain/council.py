@@ -59,6 +59,11 @@ class UnknownMeeting(DomainError):
     title = "The council held no such meeting"
 
 
+class MeetingNotHeldYet(DomainError):
+    code = "MeetingNotHeldYet"
+    title = "A meeting is recorded once it has been held"
+
+
 class UnknownRecommendation(NotFound):
     code = "UnknownRecommendation"
     title = "No such recommendation"
@@ -166,8 +171,17 @@ class Council(Aggregate):
         self._record(c.CouncilMemberRemoved(council_id=self.id, member_id=member_id))
 
     def hold_meeting(
-        self, meeting_id: str, *, held_on: date, attendees: int, agenda: list[str]
+        self,
+        meeting_id: str,
+        *,
+        held_on: date,
+        attendees: int,
+        agenda: list[str],
+        today: date,
     ) -> None:
+        """Record a meeting that took place (not one still to come)."""
+        if held_on > today:
+            raise MeetingNotHeldYet(f"held_on {held_on} is after today ({today})")
         self._record(
             CouncilMeetingHeld(
                 council_id=self.id,

@@ -18,6 +18,7 @@ from pydantic import Field
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, FieldError, ValidationFailed
 from chassis.events import ContractValue, EventPayload
+from chassis.inputs import Code, Name
 from services.advisors.domain.events import registry
 
 CheckStatus = Literal["open", "passed", "failed"]
@@ -34,9 +35,9 @@ CHECK_NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 class CheckSpec(ContractValue):
     """One line of a tenant's checklist."""
 
-    name: str
+    name: Code
     required: bool = True
-    owner: str | None = None
+    owner: Name | None = None
 
 
 def default_checklist() -> list[CheckSpec]:

@@ -9,33 +9,32 @@ not exist. Each item carries its ``relationship_id`` so a caller can group them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import bindparam, text
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Principal
 from chassis.errors import DomainError, Forbidden, NotFound
+from chassis.inputs import Items as ListOf
+from chassis.inputs import Ref, RequestBody
 from services.sessions import bookings
 
 router = APIRouter(tags=["batches"])
 MAX_IDS = 200
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Ids = Annotated[ListOf[Ref], Field(max_length=MAX_IDS)]
 
 
-class IdsIn(Body):
-    ids: list[str] = Field(max_length=MAX_IDS, description="ids, at most 200")
+class IdsIn(RequestBody):
+    ids: Ids = Field(description="ids, at most 200")
 
 
-class RelationshipIdsIn(Body):
-    relationship_ids: list[str] = Field(
-        max_length=MAX_IDS, description="relationship ids, at most 200"
-    )
+class RelationshipIdsIn(RequestBody):
+    relationship_ids: Ids = Field(description="relationship ids, at most 200")
 
 
 class ItemsIn(RelationshipIdsIn):

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chassis.auth.fastapi import PrincipalDep
+from chassis.inputs import (
+    FewItems,
+    Index,
+    Int32,
+    Name,
+    OptionalName,
+    Ref,
+    RequestBody,
+    SaneDate,
+    Text,
+)
 from contracts.sessions import development as d
 
 router = APIRouter(tags=["development"])
@@ -20,18 +30,16 @@ def get_development(request: Request) -> Any:
 
 # the application imports these routes, so the alias cannot name its class at runtime
 DevelopmentDep = Annotated[Any, Depends(get_development)]
-Text = Field(None, max_length=20_000)
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Body = RequestBody
 
 
 class MilestoneIn(Body):
-    objective_index: int = Field(ge=0, description="which objective of the contract")
-    label: str = Field(min_length=1, max_length=500)
-    due_on: date
-    criteria: list[str] = Field(max_length=20, description="success criteria")
+    objective_index: Index = Field(description="which objective of the contract")
+    label: Name
+    due_on: SaneDate
+    criteria: Annotated[FewItems[OptionalName], Field(max_length=20)] = Field(
+        description="success criteria, one line each"
+    )
 
 
 class StatusIn(Body):
@@ -39,41 +47,42 @@ class StatusIn(Body):
 
 
 class AchieveIn(Body):
-    evidence: str = Field(max_length=20_000)
+    evidence: Text
 
 
 class CheckInIn(Body):
     kind: d.CheckInKind
-    alignment: int = Field(description="alignment with the objectives, 1 to 5")
-    sponsor_id: str | None = Field(None, description="required for a quarterly review")
-    held_on: date | None = None
-    correction: str | None = Text
+    # the domain says what is out of 1..5 (AlignmentOutOfRange); here only the column
+    alignment: Int32 = Field(description="alignment with the objectives, 1 to 5")
+    sponsor_id: Ref | None = Field(None, description="required for a quarterly review")
+    held_on: SaneDate | None = None
+    correction: Text | None = None
 
 
 class RotationIn(Body):
-    relationship_id: str
-    function: str | None = Field(None, max_length=100)
-    market: str | None = Field(None, max_length=100)
-    host_id: str = Field(min_length=1)
-    starts_on: date
-    ends_on: date
+    relationship_id: Ref
+    function: Name | None = None
+    market: Name | None = None
+    host_id: Ref
+    starts_on: SaneDate
+    ends_on: SaneDate
     project_kind: d.ProjectKind
-    project: str | None = Text
+    project: Text | None = None
 
 
 class DebriefIn(Body):
-    reflection: str = Field(max_length=20_000)
-    goal_competency_ids: list[str] = Field(max_length=50)
+    reflection: Text
+    goal_competency_ids: FewItems[Ref]
 
 
 class EscalationIn(Body):
     category: d.EscalationCategory
-    detail: str | None = Text
+    detail: Text | None = None
 
 
 class ResolutionIn(Body):
     outcome: d.EscalationOutcome
-    note: str | None = Text
+    note: Text | None = None
 
 
 Item = dict[str, Any]
@@ -81,7 +90,7 @@ Item = dict[str, Any]
 
 @router.post("/relationships/{relationship_id}/milestones", status_code=201)
 async def set_milestone(
-    relationship_id: str, body: MilestoneIn, p: PrincipalDep, dev: DevelopmentDep
+    relationship_id: Ref, body: MilestoneIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Set a milestone on an objective of the contract (the pair or a coordinator)."""
     return await dev.set_milestone(p, relationship_id, body)
@@ -89,7 +98,7 @@ async def set_milestone(
 
 @router.get("/relationships/{relationship_id}/milestones")
 async def list_milestones(
-    relationship_id: str, p: PrincipalDep, dev: DevelopmentDep
+    relationship_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> list[Item]:
     """The relationship's milestones."""
     return await dev.listed(p, "milestone", relationship_id)
@@ -97,7 +106,7 @@ async def list_milestones(
 
 @router.get("/milestones/{milestone_id}")
 async def get_milestone(
-    milestone_id: str, p: PrincipalDep, dev: DevelopmentDep
+    milestone_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """One milestone."""
     return await dev.item(p, milestone_id, "milestone")
@@ -105,7 +114,7 @@ async def get_milestone(
 
 @router.post("/milestones/{milestone_id}/status")
 async def change_status(
-    milestone_id: str, body: StatusIn, p: PrincipalDep, dev: DevelopmentDep
+    milestone_id: Ref, body: StatusIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Report progress, or mark the milestone missed once it is overdue."""
     return await dev.change_milestone(p, milestone_id, body.status)
@@ -113,21 +122,21 @@ async def change_status(
 
 @router.post("/milestones/{milestone_id}/achieve")
 async def achieve(
-    milestone_id: str, body: AchieveIn, p: PrincipalDep, dev: DevelopmentDep
+    milestone_id: Ref, body: AchieveIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Confirm achievement with evidence (the mentor or a coordinator)."""
     return await dev.achieve(p, milestone_id, body.evidence)
 
 
 @router.get("/milestones/{milestone_id}/certificate")
-async def certificate(milestone_id: str, p: PrincipalDep, dev: DevelopmentDep) -> Item:
+async def certificate(milestone_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> Item:
     """The certificate-ready record of an achieved milestone (ids, no names)."""
     return await dev.certificate(p, milestone_id)
 
 
 @router.post("/relationships/{relationship_id}/check-ins", status_code=201)
 async def check_in(
-    relationship_id: str, body: CheckInIn, p: PrincipalDep, dev: DevelopmentDep
+    relationship_id: Ref, body: CheckInIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Record a monthly alignment check or a quarterly review with the sponsor."""
     return await dev.check_in(p, relationship_id, body)
@@ -135,7 +144,7 @@ async def check_in(
 
 @router.get("/relationships/{relationship_id}/check-ins")
 async def list_check_ins(
-    relationship_id: str, p: PrincipalDep, dev: DevelopmentDep
+    relationship_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> list[Item]:
     """The relationship's check-ins."""
     return await dev.listed(p, "check_in", relationship_id)
@@ -151,35 +160,35 @@ async def assign_rotation(
 
 @router.get("/relationships/{relationship_id}/rotations")
 async def list_rotations(
-    relationship_id: str, p: PrincipalDep, dev: DevelopmentDep
+    relationship_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> list[Item]:
     """The relationship's rotations."""
     return await dev.listed(p, "rotation", relationship_id)
 
 
 @router.get("/rotations/{rotation_id}")
-async def get_rotation(rotation_id: str, p: PrincipalDep, dev: DevelopmentDep) -> Item:
+async def get_rotation(rotation_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> Item:
     """One rotation."""
     return await dev.item(p, rotation_id, "rotation")
 
 
 @router.post("/rotations/{rotation_id}/debrief")
 async def debrief(
-    rotation_id: str, body: DebriefIn, p: PrincipalDep, dev: DevelopmentDep
+    rotation_id: Ref, body: DebriefIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """The leader's reflective debrief, linked to their goals."""
     return await dev.debrief(p, rotation_id, body)
 
 
 @router.post("/rotations/{rotation_id}/complete")
-async def complete(rotation_id: str, p: PrincipalDep, dev: DevelopmentDep) -> Item:
+async def complete(rotation_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> Item:
     """Complete a debriefed rotation."""
     return await dev.complete_rotation(p, rotation_id)
 
 
 @router.post("/relationships/{relationship_id}/escalations", status_code=201)
 async def escalate(
-    relationship_id: str, body: EscalationIn, p: PrincipalDep, dev: DevelopmentDep
+    relationship_id: Ref, body: EscalationIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Raise a concern to the coordinator (the mentor or the mentee)."""
     return await dev.escalate(p, relationship_id, body)
@@ -197,7 +206,7 @@ async def list_escalations(
 
 @router.post("/escalations/{escalation_id}/resolve")
 async def resolve(
-    escalation_id: str, body: ResolutionIn, p: PrincipalDep, dev: DevelopmentDep
+    escalation_id: Ref, body: ResolutionIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Resolve an escalation; ``repair_requested`` asks matching to re-pair."""
     return await dev.resolve(p, escalation_id, body)

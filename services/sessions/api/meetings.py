@@ -3,54 +3,63 @@ cancelled, missed; free slots; cadence adherence (and the calendar routes)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chassis.auth.fastapi import PrincipalDep
+from chassis.inputs import (
+    FewItems,
+    Minutes,
+    Ref,
+    RequestBody,
+    SaneDate,
+    SaneDateTime,
+    Text,
+)
 from contracts.sessions.meetings import CancellationReason, SessionFormat
 from services.sessions import calendar
 from services.sessions.api import batches
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Body = RequestBody
+Length = Annotated[Minutes, Field(ge=15, le=480)]
 
 
 class ScheduleIn(Body):
-    starts_at: AwareDatetime
-    minutes: int = Field(60, ge=15, le=480)
+    starts_at: SaneDateTime
+    minutes: Length = 60
     format: SessionFormat = "one_to_one"
-    agenda: str | None = Field(None, max_length=10_000)
+    agenda: Text | None = None
     outside_availability: bool = Field(
         False, description="both agreed to meet outside their windows"
     )
 
 
 class RescheduleIn(Body):
-    starts_at: AwareDatetime
-    minutes: int | None = Field(None, ge=15, le=480)
+    starts_at: SaneDateTime
+    minutes: Length | None = None
     outside_availability: bool = False
 
 
 class CancelIn(Body):
     reason_code: CancellationReason
-    reason: str | None = Field(None, max_length=2_000, description="kept private")
+    reason: Annotated[Text, Field(max_length=2_000)] | None = Field(
+        None, description="kept private"
+    )
 
 
 class HeldIn(Body):
-    held_at: AwareDatetime | None = None
-    minutes: int | None = Field(None, ge=1, le=480)
+    held_at: SaneDateTime | None = None
+    minutes: Annotated[Minutes, Field(ge=1, le=480)] | None = None
 
 
 class MissedIn(Body):
-    absent_ids: list[str] = Field(min_length=1, max_length=2)
+    absent_ids: Annotated[FewItems[Ref], Field(min_length=1, max_length=2)]
 
 
 class AgendaIn(Body):
-    agenda: str = Field(min_length=1, max_length=10_000)
+    agenda: Annotated[Text, Field(min_length=1)]
 
 
 def get_meetings(request: Request) -> Any:
@@ -67,7 +76,7 @@ R = "/relationships/{relationship_id}"
 
 @router.post(R + "/sessions", status_code=201)
 async def schedule(
-    relationship_id: str, body: ScheduleIn, principal: PrincipalDep, m: MeetingsDep
+    relationship_id: Ref, body: ScheduleIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Schedule a session (contract in force, both free, inside their windows)."""
     return await m.schedule(principal, relationship_id, body)
@@ -75,7 +84,7 @@ async def schedule(
 
 @router.get(R + "/sessions")
 async def list_sessions(
-    relationship_id: str, principal: PrincipalDep, m: MeetingsDep
+    relationship_id: Ref, principal: PrincipalDep, m: MeetingsDep
 ) -> list[dict[str, Any]]:
     """The relationship's sessions, in time order."""
     return await m.list(principal, relationship_id)
@@ -83,12 +92,12 @@ async def list_sessions(
 
 @router.get(R + "/slots")
 async def slots(
-    relationship_id: str,
+    relationship_id: Ref,
     principal: PrincipalDep,
     m: MeetingsDep,
     count: Annotated[int, Query(ge=1, le=20)] = 3,
-    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    minutes: Annotated[int | None, Query(ge=15, le=480)] = None,
+    from_: Annotated[SaneDateTime | None, Query(alias="from")] = None,
+    minutes: Annotated[Length | None, Query()] = None,
 ) -> dict[str, Any]:
     """The next free slots inside both people's windows, in their time zones."""
     return await m.slots(
@@ -98,10 +107,10 @@ async def slots(
 
 @router.get(R + "/cadence")
 async def cadence(
-    relationship_id: str,
+    relationship_id: Ref,
     principal: PrincipalDep,
     m: MeetingsDep,
-    as_of: date | None = None,
+    as_of: SaneDate | None = None,
 ) -> dict[str, Any]:
     """Cadence adherence against the contract (see ``cadence_adherence``)."""
     return await m.cadence(principal, relationship_id, as_of)
@@ -109,7 +118,7 @@ async def cadence(
 
 @router.get("/sessions/{session_id}")
 async def get_session(
-    session_id: str, principal: PrincipalDep, m: MeetingsDep
+    session_id: Ref, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """One session; the agenda is shown to the pair only."""
     return await m.get(principal, session_id)
@@ -117,7 +126,7 @@ async def get_session(
 
 @router.post("/sessions/{session_id}/reschedule")
 async def reschedule(
-    session_id: str, body: RescheduleIn, principal: PrincipalDep, m: MeetingsDep
+    session_id: Ref, body: RescheduleIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Move the session (calendar SEQUENCE goes up)."""
     return await m.reschedule(principal, session_id, body)
@@ -125,7 +134,7 @@ async def reschedule(
 
 @router.put("/sessions/{session_id}/agenda")
 async def set_agenda(
-    session_id: str, body: AgendaIn, principal: PrincipalDep, m: MeetingsDep
+    session_id: Ref, body: AgendaIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Set the agenda (the pair only; kept out of events)."""
     return await m.set_agenda(principal, session_id, body.agenda)
@@ -133,7 +142,7 @@ async def set_agenda(
 
 @router.post("/sessions/{session_id}/cancel")
 async def cancel(
-    session_id: str, body: CancelIn, principal: PrincipalDep, m: MeetingsDep
+    session_id: Ref, body: CancelIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Cancel the session, with a reason code (and a private explanation)."""
     return await m.cancel(principal, session_id, body)
@@ -141,7 +150,7 @@ async def cancel(
 
 @router.post("/sessions/{session_id}/held")
 async def held(
-    session_id: str, body: HeldIn, principal: PrincipalDep, m: MeetingsDep
+    session_id: Ref, body: HeldIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Record that the session took place."""
     return await m.hold(principal, session_id, body)
@@ -149,7 +158,7 @@ async def held(
 
 @router.post("/sessions/{session_id}/missed")
 async def missed(
-    session_id: str, body: MissedIn, principal: PrincipalDep, m: MeetingsDep
+    session_id: Ref, body: MissedIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Record a no-show (who did not come)."""
     return await m.miss(principal, session_id, body.absent_ids)

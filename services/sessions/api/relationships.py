@@ -2,39 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import Field
 
+from chassis.inputs import (
+    FewItems,
+    Hours,
+    Name,
+    Positive,
+    Ref,
+    RequestBody,
+    SaneDate,
+    Text,
+)
 from contracts.sessions.relationships import Cadence
 from services.sessions.api.deps import PrincipalDep, RelationshipsDep
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Body = RequestBody
 
 
 class ContractIn(Body):
     cadence: Cadence
-    hours_per_month: int = Field(ge=0, le=100)
-    objectives: list[str] = Field(min_length=1, max_length=20)
-    terms: str | None = Field(
+    hours_per_month: Annotated[Hours, Field(le=100)]
+    objectives: Annotated[FewItems[Name], Field(min_length=1, max_length=20)]
+    terms: Text | None = Field(
         None,
-        max_length=20_000,
         description="mentor's role, confidentiality norms, feedback channels, escalation path",
     )
 
 
 class SignIn(Body):
-    version: int = Field(ge=1)
+    version: Positive
 
 
 class PauseIn(Body):
-    until: date | None = None
+    until: SaneDate | None = None
 
 
 class ConcludeIn(Body):
@@ -45,7 +50,7 @@ class ConcludeIn(Body):
 async def list_relationships(
     principal: PrincipalDep,
     relationships: RelationshipsDep,
-    person_id: str | None = None,
+    person_id: Annotated[Ref | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """Relationships: people see their own; coordinators and sponsors all."""
     return await relationships.list(principal, person_id)
@@ -53,7 +58,7 @@ async def list_relationships(
 
 @router.get("/{relationship_id}")
 async def get_relationship(
-    relationship_id: str, principal: PrincipalDep, relationships: RelationshipsDep
+    relationship_id: Ref, principal: PrincipalDep, relationships: RelationshipsDep
 ) -> dict[str, Any]:
     """One relationship; the contract's terms are shown to the pair only."""
     return await relationships.get(principal, relationship_id)
@@ -61,7 +66,7 @@ async def get_relationship(
 
 @router.put("/{relationship_id}/contract")
 async def draft_contract(
-    relationship_id: str,
+    relationship_id: Ref,
     body: ContractIn,
     principal: PrincipalDep,
     relationships: RelationshipsDep,
@@ -79,7 +84,7 @@ async def draft_contract(
 
 @router.post("/{relationship_id}/contract/signatures")
 async def sign_contract(
-    relationship_id: str,
+    relationship_id: Ref,
     body: SignIn,
     principal: PrincipalDep,
     relationships: RelationshipsDep,
@@ -90,7 +95,7 @@ async def sign_contract(
 
 @router.post("/{relationship_id}/pause", status_code=204)
 async def pause(
-    relationship_id: str,
+    relationship_id: Ref,
     body: PauseIn,
     principal: PrincipalDep,
     relationships: RelationshipsDep,
@@ -101,7 +106,7 @@ async def pause(
 
 @router.post("/{relationship_id}/resume", status_code=204)
 async def resume(
-    relationship_id: str, principal: PrincipalDep, relationships: RelationshipsDep
+    relationship_id: Ref, principal: PrincipalDep, relationships: RelationshipsDep
 ) -> None:
     """Resume a paused relationship."""
     await relationships.resume(principal, relationship_id)
@@ -109,7 +114,7 @@ async def resume(
 
 @router.post("/{relationship_id}/conclude", status_code=204)
 async def conclude(
-    relationship_id: str,
+    relationship_id: Ref,
     body: ConcludeIn,
     principal: PrincipalDep,
     relationships: RelationshipsDep,

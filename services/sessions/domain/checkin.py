@@ -11,6 +11,7 @@ from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, Forbidden
 from contracts.sessions import development as d
 from services.sessions.domain.events import registry
+from services.sessions.domain.relationship import require_not_before
 
 OPEN, RESOLVED = "open", "resolved"
 
@@ -51,6 +52,11 @@ class EscalationClosed(DomainError):
     title = "The escalation is already resolved"
 
 
+class NotHeldYet(DomainError):
+    code = "NotHeldYet"
+    title = "A check-in is recorded once it has been held"
+
+
 class CheckIn(Aggregate):
     def initial_state(self) -> None:
         self.recorded: CheckInRecorded | None = None
@@ -67,7 +73,13 @@ class CheckIn(Aggregate):
         sponsor_id: str | None,
         alignment: int,
         correction_text_id: str | None,
+        started_on: date,
+        today: date,
     ) -> CheckIn:
+        """A check that took place, during the relationship."""
+        require_not_before(held_on, started_on, "a check-in held")
+        if held_on > today:
+            raise NotHeldYet(f"held_on {held_on} is after today ({today})")
         if kind == "quarterly" and not sponsor_id:
             raise SponsorRequired("name the sponsor who took part in the review")
         if not 1 <= alignment <= 5:

@@ -18,6 +18,7 @@ from services.sessions.domain.relationship import (
     ACTIVE,
     InvalidTransition,
     Relationship,
+    require_not_before,
 )
 
 SCHEDULED, HELD, CANCELLED, MISSED = "scheduled", "held", "cancelled", "missed"
@@ -226,6 +227,7 @@ class Session(Aggregate):
             raise InvalidTransition(
                 f"relationship {relationship.id} is {relationship.state}"
             )
+        relationship.require_started_by(start.date(), "a session starting")
         end = start + timedelta(minutes=minutes)
         clashes = [
             b for b in busy if b.session_id != session_id and b.overlaps(start, end)
@@ -330,12 +332,23 @@ class Session(Aggregate):
         )
 
     def hold(
-        self, by: str, *, now: datetime, held_at: datetime | None, minutes: int | None
+        self,
+        by: str,
+        *,
+        now: datetime,
+        held_at: datetime | None,
+        minutes: int | None,
+        started_on: date,
     ) -> None:
-        """A session is recorded as held once it has started."""
+        """A session is recorded as held once it has started (and not as held
+        before its relationship started)."""
         self._require_scheduled()
         if now < self.starts_at or (held_at is not None and held_at > now):
             raise NotYetDue(f"session {self.id} starts at {self.starts_at.isoformat()}")
+        if held_at is not None:
+            require_not_before(
+                held_at.astimezone(UTC).date(), started_on, "a session held"
+            )
         self._record(
             m.SessionHeld(
                 session_id=self.id,

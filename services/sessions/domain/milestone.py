@@ -9,6 +9,7 @@ from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, Forbidden
 from contracts.sessions import development as d
 from services.sessions.domain.events import registry
+from services.sessions.domain.relationship import require_not_before
 
 OPEN, ACHIEVED, MISSED = "open", "achieved", "missed"
 
@@ -86,8 +87,10 @@ class Milestone(Aggregate):
         label_text_id: str,
         criteria_text_id: str,
         today: date,
+        started_on: date,
     ) -> Milestone:
-        """Tied to an objective of the contract, due in the future, with criteria."""
+        """Tied to an objective of the contract, due in the future (and after the
+        relationship started), with criteria."""
         if not 0 <= objective_index < objectives:
             raise UnknownObjective(
                 f"objective {objective_index} is not one of the {objectives} "
@@ -95,6 +98,7 @@ class Milestone(Aggregate):
             )
         if due_on <= today:
             raise DueDateInPast(f"due_on {due_on} is not after {today}")
+        require_not_before(due_on, started_on, "a milestone due")
         if not [c for c in criteria if c.strip()]:
             raise CriteriaRequired("list at least one success criterion")
         milestone = cls(milestone_id, tenant)

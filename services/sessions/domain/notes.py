@@ -7,6 +7,7 @@ in ``private_texts`` and only their ids are stored in these events.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
 
@@ -82,6 +83,21 @@ class InvalidAnswers(DomainError):
     title = "Answer every question with a rating from 1 to 5"
 
 
+class UnknownSubject(DomainError):
+    code = "UnknownSubject"
+    title = "No such session or milestone in this relationship"
+
+
+class SessionNotHeld(DomainError):
+    code = "SessionNotHeld"
+    title = "Feedback is given on a session once it has been held"
+
+
+class FeedbackAlreadyGiven(Conflict):
+    code = "FeedbackAlreadyGiven"
+    title = "This side already gave feedback on it"
+
+
 class AlreadyAnswered(Conflict):
     code = "AlreadyAnswered"
     title = "You have already answered this survey"
@@ -108,6 +124,36 @@ class FeedbackGiven(n.FeedbackGiven):
 @registry.override
 class PulseSurveyOpened(n.PulseSurveyOpened):
     question_texts: list[str] = []
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A session or milestone something refers to, as found in this tenant."""
+
+    about: n.FeedbackAbout
+    id: str
+    relationship_id: str
+    state: str
+
+
+def require_subject(
+    subject: Subject | None,
+    *,
+    about: n.FeedbackAbout,
+    subject_id: str,
+    relationship_id: str,
+) -> Subject:
+    """The subject exists, is what it is said to be and is of this relationship."""
+    if (
+        subject is None
+        or subject.about != about
+        or subject.id != subject_id
+        or subject.relationship_id != relationship_id
+    ):
+        raise UnknownSubject(
+            f"relationship {relationship_id} has no {about} {subject_id}"
+        )
+    return subject
 
 
 def require_rating(rating: int) -> None:
@@ -146,9 +192,18 @@ class Note(Aggregate):
         body_text_id: str,
         prompt_id: str | None = None,
         session_id: str | None = None,
+        session: Subject | None = None,
     ) -> Note:
+        """``session`` is the session ``session_id`` names, as found (if any)."""
         if prompt_id is not None and (kind != "journal" or prompt_id not in PROMPTS):
             raise UnknownPrompt(f"{prompt_id!r} is not a journal prompt")
+        if session_id is not None:
+            require_subject(
+                session,
+                about="session",
+                subject_id=session_id,
+                relationship_id=relationship_id,
+            )
         note = cls(str(uuid.uuid4()), tenant)
         note.initial_state()
         note._record(
@@ -239,12 +294,21 @@ class Feedback(Aggregate):
         from_role: n.PartyRole,
         about: n.FeedbackAbout,
         subject_id: str,
+        subject: Subject | None,
         rating: int,
         comment_text_id: str | None,
     ) -> None:
+        """Once per side, on a held session or a milestone of this relationship."""
         require_rating(rating)
+        found = require_subject(
+            subject, about=about, subject_id=subject_id, relationship_id=relationship_id
+        )
+        if about == "session" and found.state != "held":
+            raise SessionNotHeld(f"session {subject_id} is {found.state}")
         if self.given is not None:
-            raise Conflict(f"feedback on {about} {subject_id} was already given")
+            raise FeedbackAlreadyGiven(
+                f"feedback on {about} {subject_id} was already given"
+            )
         self._record(
             FeedbackGiven(
                 feedback_id=self.id,

@@ -23,9 +23,30 @@ class ContractNotInForce(DomainError):
     title = "The learning contract is not signed by both sides"
 
 
+class BeforeRelationshipStarted(DomainError):
+    code = "BeforeRelationshipStarted"
+    title = "The date is before the relationship started"
+
+
+class PauseEndsInPast(DomainError):
+    code = "PauseEndsInPast"
+    title = "A pause ends after today"
+
+
 class NotAParty(Forbidden):
     code = "NotAParty"
     title = "Only the mentor and the mentee of this relationship may do this"
+
+
+def require_not_before(day: date, starts_on: date, what: str) -> None:
+    """``what`` (dated ``day``) belongs to a relationship that started on
+    ``starts_on``: it cannot be dated earlier."""
+    if day < starts_on:
+        raise BeforeRelationshipStarted(
+            f"{what} on {day.isoformat()} is before the relationship started on "
+            f"{starts_on.isoformat()}",
+            starts_on=starts_on.isoformat(),
+        )
 
 
 class Relationship(Aggregate):
@@ -84,6 +105,11 @@ class Relationship(Aggregate):
         return self.started.mentee_id
 
     @property
+    def starts_on(self) -> date:
+        assert self.started is not None
+        return self.started.starts_on
+
+    @property
     def parties(self) -> tuple[str, str]:
         return (self.mentor_id, self.mentee_id)
 
@@ -109,6 +135,10 @@ class Relationship(Aggregate):
     def require_open(self) -> None:
         if self.state == CONCLUDED:
             raise InvalidTransition(f"relationship {self.id} is concluded")
+
+    def require_started_by(self, day: date, what: str) -> None:
+        """Nothing of a relationship happens before it started."""
+        require_not_before(day, self.starts_on, what)
 
     def draft_contract(
         self,
@@ -151,9 +181,14 @@ class Relationship(Aggregate):
         if self.signed_by == set(self.parties):
             self._record(r.ContractInForce(relationship_id=self.id, version=version))
 
-    def pause(self, until: date | None = None) -> None:
+    def pause(self, until: date | None = None, *, today: date) -> None:
+        """Paused now, until a later day if one is given."""
         if self.state != ACTIVE:
             raise InvalidTransition(f"relationship {self.id} is {self.state}")
+        if until is not None and until <= max(today, self.starts_on):
+            raise PauseEndsInPast(
+                f"a pause until {until.isoformat()} would be over already"
+            )
         self._record(r.RelationshipPaused(relationship_id=self.id, until=until))
 
     def resume(self) -> None:

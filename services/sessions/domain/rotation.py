@@ -11,6 +11,7 @@ from chassis.aggregate import Aggregate
 from chassis.errors import DomainError
 from contracts.sessions import development as d
 from services.sessions.domain.events import registry
+from services.sessions.domain.relationship import require_not_before
 
 MIN_DAYS, MAX_DAYS = 14, 28
 ASSIGNED, DEBRIEFED, COMPLETED = "assigned", "debriefed", "completed"
@@ -76,7 +77,10 @@ class Rotation(Aggregate):
         ends_on: date,
         project_kind: d.ProjectKind,
         project_text_id: str | None,
+        started_on: date,
     ) -> Rotation:
+        """Placed within the relationship: it starts on or after the relationship."""
+        require_not_before(starts_on, started_on, "a rotation starting")
         if not (function or market):
             raise PlacementRequired("name the function or the market of the placement")
         days = (ends_on - starts_on).days
