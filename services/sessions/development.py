@@ -207,7 +207,6 @@ class Development:
                 sponsor_id=body.sponsor_id,
                 alignment=body.alignment,
                 correction_text_id=await _put(conn, principal, body.correction),
-                started_on=rel.starts_on,
                 today=today(),
             )
 

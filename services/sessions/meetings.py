@@ -210,7 +210,6 @@ class Meetings:
                 now=datetime.now(UTC),
                 held_at=body.held_at,
                 minutes=body.minutes,
-                started_on=r.starts_on,
             ),
         )
 

@@ -10,7 +10,6 @@ from contracts.sessions import relationships as r
 from services.sessions.domain import events as ev
 from services.sessions.domain.meeting import NotYetDue, Session
 from services.sessions.domain.relationship import (
-    BeforeRelationshipStarted,
     ContractNotInForce,
     InvalidTransition,
     NotAParty,
@@ -148,32 +147,6 @@ def schedule(rel: Relationship, starts_at: datetime) -> Session:
     )
 
 
-def test_a_session_cannot_start_before_the_relationship_started():
-    rel = given(*IN_FORCE)
-    with pytest.raises(BeforeRelationshipStarted):
-        schedule(rel, datetime(2027, 1, 31, 23, 0, tzinfo=UTC))
-    (scheduled,) = schedule(rel, datetime(2027, 2, 1, 9, 0, tzinfo=UTC)).pending_events
-    assert scheduled.starts_at.date() == STARTED.starts_on
-
-
-def test_a_session_is_not_recorded_as_held_before_the_relationship_started():
-    session = Session.rebuild(
-        "s-1",
-        "acme",
-        schedule(given(*IN_FORCE), datetime(2027, 2, 2, 9, tzinfo=UTC)).pending_events,
-    )
-    now = datetime(2027, 2, 3, tzinfo=UTC)
-    with pytest.raises(BeforeRelationshipStarted):
-        session.hold(
-            "mentor",
-            now=now,
-            held_at=datetime(2027, 1, 20, 9, tzinfo=UTC),
-            minutes=None,
-            started_on=STARTED.starts_on,
-        )
-    assert session.pending_events == []
-
-
 def test_a_session_that_has_not_started_takes_no_held_record():
     session = Session.rebuild(
         "s-1",
@@ -186,7 +159,6 @@ def test_a_session_that_has_not_started_takes_no_held_record():
             now=datetime(2027, 2, 20, tzinfo=UTC),
             held_at=None,
             minutes=None,
-            started_on=STARTED.starts_on,
         )
 
 

@@ -11,7 +11,6 @@ from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, Forbidden
 from contracts.sessions import development as d
 from services.sessions.domain.events import registry
-from services.sessions.domain.relationship import require_not_before
 
 OPEN, RESOLVED = "open", "resolved"
 
@@ -73,11 +72,11 @@ class CheckIn(Aggregate):
         sponsor_id: str | None,
         alignment: int,
         correction_text_id: str | None,
-        started_on: date,
         today: date,
     ) -> CheckIn:
-        """A check that took place, during the relationship."""
-        require_not_before(held_on, started_on, "a check-in held")
+        """A check that took place (not in the future). One held before the
+        relationship's recorded start is accepted until relationships carry an
+        effective start date (issue 20), as for sessions."""
         if held_on > today:
             raise NotHeldYet(f"held_on {held_on} is after today ({today})")
         if kind == "quarterly" and not sponsor_id:

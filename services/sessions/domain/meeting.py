@@ -18,7 +18,6 @@ from services.sessions.domain.relationship import (
     ACTIVE,
     InvalidTransition,
     Relationship,
-    require_not_before,
 )
 
 SCHEDULED, HELD, CANCELLED, MISSED = "scheduled", "held", "cancelled", "missed"
@@ -227,7 +226,6 @@ class Session(Aggregate):
             raise InvalidTransition(
                 f"relationship {relationship.id} is {relationship.state}"
             )
-        relationship.require_started_by(start.date(), "a session starting")
         end = start + timedelta(minutes=minutes)
         clashes = [
             b for b in busy if b.session_id != session_id and b.overlaps(start, end)
@@ -338,17 +336,17 @@ class Session(Aggregate):
         now: datetime,
         held_at: datetime | None,
         minutes: int | None,
-        started_on: date,
     ) -> None:
-        """A session is recorded as held once it has started (and not as held
-        before its relationship started)."""
+        """A session is recorded as held once it has started, never in the future.
+
+        Not yet refused: a session held before the relationship's recorded start.
+        That start is the day the pairing was confirmed in Tandem, and programmes
+        record meetings a pair held before (the demo's history does); the rule comes
+        with effective start dates (issue 20).
+        """
         self._require_scheduled()
         if now < self.starts_at or (held_at is not None and held_at > now):
             raise NotYetDue(f"session {self.id} starts at {self.starts_at.isoformat()}")
-        if held_at is not None:
-            require_not_before(
-                held_at.astimezone(UTC).date(), started_on, "a session held"
-            )
         self._record(
             m.SessionHeld(
                 session_id=self.id,

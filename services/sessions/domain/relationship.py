@@ -136,10 +136,6 @@ class Relationship(Aggregate):
         if self.state == CONCLUDED:
             raise InvalidTransition(f"relationship {self.id} is concluded")
 
-    def require_started_by(self, day: date, what: str) -> None:
-        """Nothing of a relationship happens before it started."""
-        require_not_before(day, self.starts_on, what)
-
     def draft_contract(
         self,
         by: str,
