@@ -11,10 +11,12 @@ one of:
   organisation shows; a violation for a value the input policy refuses everywhere
   (NUL, 1 MB, 10,000 items, an integer beyond 32 bits, a date outside 1900-2199);
 - an untyped refusal: 4xx without a problem ``code``;
-- a server error: 5xx.
+- a server error: 5xx (also: a queued job that then crashed on the value).
 
 After every answer that is not a 2xx the service's state (event store and every
-projection table, see ``state``) must equal what it was before the request.
+projection table, see ``state``) must equal what it was before the request. A request
+naming another organisation's id must leave that organisation's state as it was, and
+must not find it where an unknown id is not found (a leak otherwise).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ from tests.hostile.schema_walk import (
 from tests.hostile.state import StateReader, changed_tables, settle
 
 ONE_MB = 1_000_000
+UNKNOWN = "unknown reference"
+FOREIGN = "other tenant's reference"
 URL_LONG = 60_000
 NUL = "hostile\x00value"
 MANY = 10_000
@@ -145,10 +149,10 @@ def hostile_values(
                 value = f"{day}T00:00:00+00:00" if timed else day
                 out.append(Hostile(f"date {day}", value, True))
         if looks_like_reference(slot.name, slot.schema, slot.location == "path"):
-            out.append(Hostile("unknown reference", str(uuid.uuid4()), False))
+            out.append(Hostile(UNKNOWN, str(uuid.uuid4()), False))
             key = reference_key(slot.name, route)
             if key and key in foreign:
-                out.append(Hostile("other tenant's reference", foreign[key], False))
+                out.append(Hostile(FOREIGN, foreign[key], False))
     if kinds & {"integer", "number"}:
         for label, number in (("2^31", 2**31), ("2^63", 2**63), ("-2^63", -(2**63))):
             out.append(Hostile(f"integer {label}", number, True))
@@ -356,20 +360,27 @@ class ServiceAttack:
         foreign_seeds: dict[str, str],
         callers: list[tuple[str, dict[str, str]]],
         logs: LogTap | None = None,
+        foreign_reader: StateReader | None = None,
     ) -> None:
         self.logs = logs or LogTap()
+        # The other organisation's state alone: a request naming one of its ids must
+        # leave it as it was, whatever the answer.
+        self.foreign_reader = foreign_reader
+        self._unknown_status: dict[tuple[str, str], int] = {}
         self.service = service
         self.doc = doc
         self.client = client
         self.reader = reader
         self.synth = Synthesiser(Resolver(doc), home_seeds)
-        self.foreign = foreign_seeds
         # Another organisation's ids that no answer to this caller may show.
         self.secrets = {
             v
             for v in foreign_seeds.values()
             if isinstance(v, str) and len(v) >= 16 and v not in home_seeds.values()
         }
+        # Wrong-tenant references: ids only the other organisation has (not names
+        # both share, such as a SCIM schema or a diligence check).
+        self.foreign = {k: v for k, v in foreign_seeds.items() if v in self.secrets}
         self.callers = callers  # the admin first, then the parties
         self.caller = callers[0][1]
         self.report = Report(service)
@@ -424,6 +435,11 @@ class ServiceAttack:
         if request.body is not None:
             kwargs["json"] = request.body
         mark = self.logs.mark()
+        theirs = (
+            await self.foreign_reader.snapshot()
+            if self.foreign_reader is not None and hostile.kind == FOREIGN
+            else None
+        )
         try:
             response = await self.client.request(
                 op.method, url_of(op, request), **kwargs
@@ -447,6 +463,25 @@ class ServiceAttack:
             who=who,
         )
         status = response.status_code
+        if hostile.kind == UNKNOWN:
+            self._unknown_status[(op.label, slot.describe())] = status
+        if theirs is not None and self.foreign_reader is not None:
+            await settle()
+            touched = changed_tables(theirs, await self.foreign_reader.snapshot())
+            if touched:
+                self.report.tally.leaks += 1
+                leak = Finding(
+                    self.service,
+                    op.label,
+                    slot.describe(),
+                    hostile.kind,
+                    status,
+                    code,
+                    _excerpt(response),
+                    who=who,
+                    note=f"changed the other organisation's {', '.join(touched)}",
+                )
+                self.report.leaks.append(leak)
         self.report.answers.setdefault(op.label, Counter())[
             f"{status} {code or ''}".strip()
         ] += 1
@@ -461,7 +496,7 @@ class ServiceAttack:
                 finding.note += " " + self.logs.error_since(mark)
                 self.report.server_errors.append(finding)
             elif verdict != "refused":
-                self._judge_accepted(op, hostile, response, finding)
+                self._judge_accepted(op, slot, hostile, response, finding)
             if op.method != "GET":
                 return await self.reader.snapshot(), status
             return before, status
@@ -523,13 +558,27 @@ class ServiceAttack:
         return "", ""
 
     def _judge_accepted(
-        self, op: Operation, hostile: Hostile, response: httpx.Response, f: Finding
+        self,
+        op: Operation,
+        slot: Slot,
+        hostile: Hostile,
+        response: httpx.Response,
+        f: Finding,
     ) -> None:
         body = response.text
         shown = {s for s in self.secrets if s in body and s != hostile.value}
-        if shown:
+        # Another organisation's id answered as found where an unknown one is not.
+        unknown = self._unknown_status.get((op.label, slot.describe()))
+        found = (
+            hostile.kind == FOREIGN and unknown is not None and not 200 <= unknown < 300
+        )
+        if shown or found:
             self.report.tally.leaks += 1
-            f.note = f"shows {len(shown)} id(s) of the other organisation"
+            f.note = (
+                f"shows {len(shown)} id(s) of the other organisation"
+                if shown
+                else f"found across organisations (an unknown id gets {unknown})"
+            )
             self.report.leaks.append(f)
         if hostile.must_refuse:
             self.report.tally.refused_values_accepted += 1

@@ -52,6 +52,7 @@ async def test_hostile_input_is_refused_typed_and_changes_nothing(
                 seeded.seeds[seeded.foreign],
                 seeded.callers(),
                 logs,
+                foreign_reader=StateReader(app.state.runtime.engine, [seeded.foreign]),
             )
             report = await attack.run()
     COLLECTED[service] = report
