@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from tests.hostile.runner import COLLECTED, total
+from tests.hostile.verdicts import COLLECTED, total
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -19,8 +19,9 @@ import pytest_asyncio
 
 from tests.apps import serving
 from tests.hostile.platform import SERVICES, Seeded, build, seed_platform
-from tests.hostile.runner import COLLECTED, ServiceAttack, tapped_logs
+from tests.hostile.runner import ServiceAttack
 from tests.hostile.state import StateReader, caught_up
+from tests.hostile.verdicts import COLLECTED, tapped_logs
 
 pytestmark = [
     pytest.mark.kafka,

@@ -27,8 +27,8 @@ import pytest
 from fastapi import FastAPI
 
 from chassis.inputs import Count, FewItems, Name, RequestBody, TextMap
+from tests.hostile.document import Resolver, kind_of, operations
 from tests.hostile.platform import SERVICES
-from tests.hostile.schema_walk import Resolver, kind_of, operations
 
 SELF_BOUNDED_FORMATS = {"date", "date-time", "time", "uuid"}
 

@@ -34,9 +34,9 @@ from schemathesis import GenerationMode
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.hostile.document import operations
 from tests.hostile.platform import CALLER_ROLES, SERVICES, build
-from tests.hostile.runner import SCIM_ERROR
-from tests.hostile.schema_walk import operations
+from tests.hostile.verdicts import SCIM_ERROR
 from tests.profiles.conftest import token
 
 pytestmark = [
