@@ -240,3 +240,27 @@ def doubly_paired(rows: list[Any]) -> dict[tuple[str, str], int]:
         if r.state in LIVE and r.pairing_id not in replaced
     )
     return {k: n for k, n in live.items() if n > 1}
+
+
+async def event_types(app: Any, tenant: str) -> Counter:
+    """How many events of each type the tenant's streams hold."""
+    async with app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT event_type FROM events WHERE tenant = :t"), {"t": tenant}
+        )
+        return Counter(r.event_type for r in rows)
+
+
+async def snapshot(app: Any, tenant: str) -> tuple[Any, ...]:
+    """Everything a refused command must leave as it was: the pairings (with who
+    accepted) and the count of every kind of event."""
+    async with app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT pairing_id, state, accepted_by FROM pairings WHERE tenant = :t "
+                "ORDER BY pairing_id"
+            ),
+            {"t": tenant},
+        )
+        table = tuple(tuple(r) for r in rows)
+    return table, tuple(sorted((await event_types(app, tenant)).items()))
