@@ -199,8 +199,8 @@ async def pairings(app: Any, tenant: str) -> list[Any]:
     async with app.state.runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
-                "SELECT pairing_id, cohort_id, mentor_id, mentee_id, state, replaces "
-                "FROM pairings WHERE tenant = :t ORDER BY pairing_id"
+                "SELECT pairing_id, cohort_id, mentor_id, mentee_id, state, replaces, "
+                "accepted_by FROM pairings WHERE tenant = :t ORDER BY pairing_id"
             ),
             {"t": tenant},
         )
