@@ -15,6 +15,7 @@ manager's manager's manager too. A cycle in the chart ends the walk.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,20 +91,43 @@ async def load_pool(
             {"c": cohort_id, "t": tenant},
         )
     ).all()
-    live = (
-        await conn.execute(
+    params = {"t": tenant, "c": cohort_id}
+    mentees_busy = Counter(
+        r.mentee_id
+        for r in await conn.execute(
             text(
-                "SELECT pairing_id, cohort_id, mentor_id, mentee_id FROM pairings "
-                "WHERE tenant = :t AND state IN ('proposed', 'approved', 'confirmed')"
+                "SELECT mentee_id FROM pairings WHERE tenant = :t AND cohort_id = :c "
+                "AND state IN ('proposed', 'approved', 'confirmed')"
             ),
-            {"t": tenant},
+            params,
         )
-    ).all()
-    live = [r for r in live if r.pairing_id not in released]
-    busy = {r.mentee_id for r in live if r.cohort_id == cohort_id}
-    seats: dict[str, int] = {}
-    for r in live:
-        seats[r.mentor_id] = seats.get(r.mentor_id, 0) + 1
+    )
+    seats = Counter(
+        {
+            r.mentor_id: r.n
+            for r in await conn.execute(
+                text(
+                    "SELECT mentor_id, count(*) AS n FROM pairings WHERE tenant = :t "
+                    "AND state IN ('proposed', 'approved', 'confirmed') "
+                    "GROUP BY mentor_id"
+                ),
+                params,
+            )
+        }
+    )
+    if released:  # as if already withdrawn: their seats and mentees are free
+        for r in await conn.execute(
+            text(
+                "SELECT mentor_id, mentee_id, cohort_id FROM pairings WHERE "
+                "tenant = :t AND pairing_id IN :ids "
+                "AND state IN ('proposed', 'approved', 'confirmed')"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"t": tenant, "ids": sorted(released)},
+        ):
+            seats[r.mentor_id] -= 1
+            if r.cohort_id == cohort_id:
+                mentees_busy[r.mentee_id] -= 1
+    busy = {mentee for mentee, n in mentees_busy.items() if n > 0}
     chains = await chains_of(conn, tenant, [r.person_id for r in members])
     for row in members:
         demographics = json.loads(row.demographics) if row.demographics else None

@@ -42,9 +42,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -54,8 +53,6 @@ from chassis.errors import Conflict
 from services.matching.domain.rules import CapacityExceeded
 
 log = logging.getLogger(__name__)
-LIVE = ("proposed", "approved", "confirmed")
-OPEN = ("proposed", "approved")
 
 
 class RoundInProgress(Conflict):
@@ -308,7 +305,3 @@ def _in_progress(cohort_id: str) -> RoundInProgress:
         f"a round for cohort {cohort_id} is running; wait for it to finish",
         cohort_id=cohort_id,
     )
-
-
-def pairs_by_mentor(pairs: Sequence[Any]) -> list[str]:
-    return sorted({p.mentor_id for p in pairs})
