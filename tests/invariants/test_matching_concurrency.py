@@ -17,12 +17,18 @@ import pytest
 
 from tests.invariants import matching_helpers
 from tests.invariants.matching_helpers import (
+    INTAKE,
     LIVE,
+    Org,
+    admit,
     build_org,
     capacities,
     doubly_paired,
+    feed,
+    new_id,
     over_capacity,
     pairings,
+    register,
     set_capacity,
 )
 
@@ -34,12 +40,13 @@ TYPED_REFUSALS = {"RoundInProgress", "CapacityExceeded", "InvalidTransition",
                   "PinsRefused", "NothingToMatch", "ProposalExpired"}  # fmt: skip
 
 
-def typed(resp) -> None:
-    """A call either worked or was refused with a typed 4xx problem."""
+def typed(resp) -> str:
+    """A call either worked or was refused with a typed 4xx problem; which?"""
     if resp.status_code < 300:
-        return
+        return "ok"
     assert 400 <= resp.status_code < 500, resp.text
     assert resp.json()["code"] in TYPED_REFUSALS, resp.text
+    return resp.json()["code"]
 
 
 async def approve_and_accept_everything(c, org) -> None:
@@ -85,7 +92,7 @@ async def assert_invariants(app, org, *, seats: int = 1) -> Counter:
 
 async def test_concurrent_rounds_then_approvals_never_overbook_a_mentor(matching_pg):
     app, c = matching_pg
-    confirmed = 0
+    confirmed, answers = 0, Counter()
     for _ in range(ROUNDS):
         org = await build_org(app, seats=[1], mentees=3)
         started = await asyncio.gather(
@@ -98,12 +105,12 @@ async def test_concurrent_rounds_then_approvals_never_overbook_a_mentor(matching
                 for _ in range(3)
             )
         )
-        for s in started:
-            typed(s)
+        answers.update(typed(s) for s in started)
         assert any(s.status_code == 202 for s in started)
         await approve_and_accept_everything(c, org)
         confirmed += (await assert_invariants(app, org))["confirmed"]
     assert confirmed == ROUNDS, "each cohort still gets its one pairing"
+    assert answers["RoundInProgress"], "the rounds did run at the same time"
 
 
 async def test_capacity_changes_during_approvals_never_overbook(matching_pg):
@@ -167,4 +174,34 @@ async def test_concurrent_reruns_and_approvals_never_overbook(matching_pg):
         for r in await asyncio.gather(*work):
             typed(r)
         await approve_and_accept_everything(c, org)
+        await assert_invariants(app, org)
+
+
+async def test_rounds_of_two_cohorts_sharing_a_mentor_never_overbook(matching_pg):
+    """Seats are the mentor's, not the cohort's: two cohorts' rounds at once (each
+    with a cohort of its own to run in) still give a one-seat mentor one pairing."""
+    app, c = matching_pg
+    for _ in range(ROUNDS):
+        org = await build_org(app, seats=[1], mentees=2)
+        other = Org(org.tenant, new_id("cohort"), org.mentors, [])
+        await feed(
+            app,
+            org.tenant,
+            "CohortCreated",
+            cohort_id=other.cohort,
+            name="Leaders B",
+            capacity=50,
+        )
+        await admit(app, other, org.mentors[0], "mentor")
+        for n in range(2):
+            mentee = new_id(f"b-mentee{n}")
+            await register(app, org.tenant, mentee, level=5, roles=["mentee"])
+            await feed(app, org.tenant, "IntakeSubmitted", person_id=mentee, **INTAKE)
+            await admit(app, other, mentee, "mentee")
+        for s in await asyncio.gather(start(c, org), start(c, other)):
+            typed(s)
+        await asyncio.gather(
+            approve_and_accept_everything(c, org),
+            approve_and_accept_everything(c, other),
+        )
         await assert_invariants(app, org)
