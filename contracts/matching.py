@@ -49,6 +49,15 @@ class RoundProgressed(EventPayload):
     total: int
 
 
+class NotProposed(ContractValue):
+    """A pair the optimiser chose that was not proposed after all: by the time the
+    round recorded it, the mentor's last seat or the mentee had been taken."""
+
+    mentee_id: str
+    mentor_id: str
+    reason: str
+
+
 @registry.register
 class RoundCompleted(EventPayload):
     round_id: str
@@ -57,6 +66,10 @@ class RoundCompleted(EventPayload):
     unmatched: list[str] = Field(default_factory=list, description="mentee ids")
     total_score: float
     fairness: dict[str, object] = Field(default_factory=dict)
+    not_proposed: list[NotProposed] = Field(
+        default_factory=list,
+        description="chosen pairs left out when recorded (their mentees are unmatched)",
+    )
 
 
 @registry.register

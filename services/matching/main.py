@@ -22,6 +22,11 @@ from services.matching.settings import Settings
 
 __all__ = ["Settings", "build_app"]
 VERSION = "0.1.0"
+# Inbound events that can take a mentor's seats away: surplus open pairings go.
+SEATS_CHANGE = (
+    "MentorCapacityChanged", "MentorProfileSet", "PersonDeactivated",
+    "AdvisorSuspended", "AdvisorOffboarded",
+)  # fmt: skip
 
 
 async def setup(engine: AsyncEngine) -> None:
@@ -50,7 +55,6 @@ def build_app(
     runtime.on_stop.append(rounds.stop)
     planning = Planning(pairings, rounds)
     pairings.on_freed.append(planning.offer_next)
-    pairings.on_confirmed.append(planning.end_replaced)
 
     async def sweep() -> None:
         await pairings.expire_everywhere()
@@ -74,4 +78,8 @@ def build_app(
     runtime.consumer.handlers["EscalationResolved"] = on_escalation_resolved(planning)
     runtime.consumer.handlers["EarlyWarningRaised"] = on_early_warning(planning)
     runtime.consumer.handlers.update(advisors.HANDLERS)
+    for kind in SEATS_CHANGE:
+        runtime.consumer.handlers[kind] = pairings.releasing(
+            runtime.consumer.handlers[kind]
+        )
     return app

@@ -17,7 +17,6 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.db import is_sqlite
 from chassis.errors import DomainError, FieldError, NotFound, ValidationFailed
 from contracts import matching as m
 from services.matching.domain.candidates import MenteeProfile
@@ -25,7 +24,7 @@ from services.matching.domain.config import MatchingConfig
 from services.matching.domain.round import run_round
 from services.matching.domain.scoring import Explanation
 from services.matching.domain.suggestions import Suggestion
-from services.matching.pool import Pool, _person, load_pool
+from services.matching.pool import Pool, _person, chains_of, load_pool
 
 
 class MenteeNotInCohort(NotFound):
@@ -91,15 +90,6 @@ def suggest(
 # -- reads on the candidate view and the pairings projection ----------------------------
 
 
-async def serialise(conn: AsyncConnection, tenant: str, cohort_id: str) -> None:
-    """One one-mentee proposal at a time per cohort (held to the transaction's end)."""
-    if not is_sqlite(conn.engine):
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-            {"k": f"matching-propose:{tenant}:{cohort_id}"},
-        )
-
-
 async def cohort_of(
     conn: AsyncConnection, tenant: str, mentee_id: str, cohort_id: str | None
 ) -> str:
@@ -160,8 +150,9 @@ async def mentee_profile(
     if not row.intake:
         raise IntakeMissing(f"{mentee_id} has not submitted an intake yet")
     demographics = json.loads(row.demographics) if row.demographics else None
+    chains = await chains_of(conn, tenant, [mentee_id])
     return MenteeProfile.from_records(
-        _person(row), json.loads(row.intake), demographics
+        _person(row, chains), json.loads(row.intake), demographics
     )
 
 

@@ -4,11 +4,18 @@ expire, end — and the queries over pairings.
 A coordinator (or admin) approves, withdraws and forbids; only the two people of a
 pairing accept or decline it. A decline frees the mentor's slot, and the mentee is
 offered the next best mentor straight away (through ``on_freed``).
+
+Approving and accepting check the mentor's seats and the mentee's one pairing in the
+cohort in the transaction that records the step (``services.matching.seats``): a
+refusal is typed (``CapacityExceeded``, ``MenteeAlreadyPaired``) and records nothing.
+A confirmed replacement ends the pairing it replaces in the same transaction, so a
+mentee never runs two. A mentor whose capacity goes down has their surplus open
+proposals withdrawn (``release_surplus``, on the profiles event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
+from chassis.envelope import Envelope
 from chassis.errors import Forbidden, NotFound
 from chassis.events import EventMetadata
+from chassis.messaging import Handler
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from services.matching.domain.choices import (
@@ -30,10 +39,13 @@ from services.matching.domain.choices import (
 from services.matching.domain.pairing import Pairing
 from services.matching.events import registry
 from services.matching.pairings_view import PairingsProjection, pairing_view
+from services.matching.seats import require_seat, require_single, surplus
 
 COORDINATORS = (Role.ADMIN, Role.COORDINATOR)
 MetadataFor = Callable[[Principal], EventMetadata]
 Freed = Callable[[Principal, Pairing], Awaitable[None]]
+Check = Callable[[AsyncConnection, Pairing], Coroutine[Any, Any, None]]
+REMATCHED = "rematched"
 
 
 def now() -> datetime:
@@ -55,23 +67,31 @@ class Pairings:
         for repo in (self.pairings, self.rules, self.choices):
             repo.on_saved.append(lambda _events: runtime.relay.notify())
         self.on_freed: list[Freed] = []
-        self.on_confirmed: list[Freed] = []  # e.g. a replacement ends what it replaces
+        self.on_confirmed: list[Freed] = []
 
     async def _change(
         self,
         pairing_id: str,
         principal: Principal,
         decide: Callable[[Pairing], object],
+        check: Check | None = None,
     ) -> Pairing:
+        """Load, decide, ``check`` (the cross-pairing rules, in this transaction),
+        save; a refusal at any step saves nothing."""
+
         async def attempt() -> Pairing:
             async with self.engine.begin() as conn:
                 pairing = await self.pairings.get(
                     pairing_id, principal.tenant, connection=conn
                 )
                 decide(pairing)
+                if check is not None and pairing.is_live:
+                    await check(conn, pairing)
                 await self.pairings.save(
                     pairing, self.metadata_for(principal), connection=conn
                 )
+                if pairing.state == "confirmed":
+                    await self._end_replaced(conn, principal, pairing)
                 return pairing
 
         return await retrying(attempt)
@@ -80,7 +100,9 @@ class Pairings:
 
     async def approve(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
         principal.require(*COORDINATORS)
-        await self._change(pairing_id, principal, lambda p: p.approve(now()))
+        await self._change(
+            pairing_id, principal, lambda p: p.approve(now()), self._fits
+        )
         return await self.get(principal, pairing_id)
 
     async def withdraw(
@@ -121,11 +143,70 @@ class Pairings:
         principal.require(*COORDINATORS)
         await self._change(pairing_id, principal, lambda p: p.end(reason))
 
+    async def _fits(self, conn: AsyncConnection, pairing: Pairing) -> None:
+        """The mentor has a seat for this pairing and the mentee no other pairing."""
+        assert pairing.proposal is not None
+        await require_seat(conn, pairing.tenant, pairing.mentor_id, pairing.id)
+        await require_single(
+            conn,
+            pairing.tenant,
+            pairing.proposal.cohort_id,
+            pairing.mentee_id,
+            pairing.id,
+            pairing.proposal.replaces,
+        )
+
+    async def _end_replaced(
+        self, conn: AsyncConnection, principal: Principal, pairing: Pairing
+    ) -> None:
+        """A confirmed replacement ends the pairing it replaces, as rematched."""
+        replaces = pairing.proposal.replaces if pairing.proposal else None
+        if not replaces:
+            return
+        old = await self.pairings.find(replaces, pairing.tenant, connection=conn)
+        if old is not None and old.state == "confirmed":
+            old.end(REMATCHED)
+            await self.pairings.save(
+                old,
+                self.metadata_for(system_principal(pairing.tenant)),
+                connection=conn,
+            )
+
+    async def release_surplus(
+        self, conn: AsyncConnection, tenant: str, mentor_id: str, reason: str
+    ) -> list[str]:
+        """Withdraw the mentor's open pairings beyond their capacity (in ``conn``,
+        the transaction that lowered it)."""
+        withdrawn = await surplus(conn, tenant, mentor_id)
+        meta = self.metadata_for(system_principal(tenant))
+        for pairing_id in withdrawn:
+            pairing = await self.pairings.get(pairing_id, tenant, connection=conn)
+            pairing.withdraw(reason)
+            await self.pairings.save(pairing, meta, connection=conn)
+        return withdrawn
+
+    def releasing(self, handler: Handler) -> Handler:
+        """``handler`` of an event that may take a mentor's seats away (capacity
+        lowered, profile replaced, deactivated), then the surplus withdrawn in the
+        same transaction."""
+
+        async def handle(env: Envelope, conn: AsyncConnection) -> None:
+            await handler(env, conn)
+            mentor_id = env.data.get("person_id") or env.data.get("advisor_id")
+            if mentor_id:
+                reason = f"the mentor's seats went down ({env.type})"
+                await self.release_surplus(conn, env.tenant, mentor_id, reason)
+
+        return handle
+
     # -- the two people -----------------------------------------------------------------
 
     async def accept(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
         pairing = await self._change(
-            pairing_id, principal, lambda p: p.accept(principal.subject, now())
+            pairing_id,
+            principal,
+            lambda p: p.accept(principal.subject, now()),
+            self._fits,
         )
         if pairing.state == "confirmed":
             for confirmed in self.on_confirmed:
@@ -269,15 +350,3 @@ def _may_see(principal: Principal, row: Any) -> bool:
 
 def _stamp(engine: Any, value: datetime) -> Any:
     return value.isoformat() if is_sqlite(engine) else value
-
-
-async def reserved_seats(conn: AsyncConnection, tenant: str) -> dict[str, int]:
-    """Seats each mentor has promised: open proposals and confirmed pairings."""
-    rows = await conn.execute(
-        text(
-            "SELECT mentor_id, count(*) AS n FROM pairings WHERE tenant = :t "
-            "AND state IN ('proposed', 'approved', 'confirmed') GROUP BY mentor_id"
-        ),
-        {"t": tenant},
-    )
-    return {r.mentor_id: r.n for r in rows}

@@ -8,7 +8,7 @@
 - Re-pairing: a confirmed pairing that is not working records ``RepairingRequested``
   on its own stream (so it stays in order with the pairing's other events on Kafka)
   and a replacement is proposed with ``replaces`` set; when the replacement is
-  confirmed (``Pairings.on_confirmed``) the old pairing ends as "rematched". The
+  confirmed the old pairing ends as "rematched" in the same transaction. The
   early warnings of insights (a ``RelationshipStalled``-style event) are meant to
   call the same ``repair`` with ``requested_by="insights"`` and a system principal.
 - Rotation plans: several distinct mentors for one mentee, one per cycle, recorded
@@ -16,7 +16,8 @@
 
 Every proposal here is a one-mentee round on the cohort's pool, run in a worker
 thread. Proposals are system actions; a cohort's one-mentee proposals are serialised
-(PostgreSQL advisory lock) so two at once cannot promise the same last seat.
+(the cohort's advisory lock) and each checks the mentor's seat and the mentee's one
+pairing again where it is recorded (``services.matching.seats``).
 """
 
 from __future__ import annotations
@@ -51,13 +52,13 @@ from services.matching.mentee_pool import (
     mentors_of,
     replacement_open,
     ruled_out,
-    serialise,
     suggest,
     waiting_elsewhere,
 )
 from services.matching.pairings import COORDINATORS, Pairings
 from services.matching.pool import Pool
 from services.matching.rounds import Rounds
+from services.matching.seats import lock_cohort, require_seat, require_single
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ NEXT_BEST = {
     "declined": "next best after a decline",
     "expired": "next best after an expiry",
 }
-REMATCHED = "rematched"
 
 
 class NoMentorLeft(DomainError):
@@ -214,7 +214,7 @@ class Planning:
 
         async def attempt() -> str | None:
             async with self.engine.begin() as conn:
-                await serialise(conn, pairing.tenant, cohort)
+                await lock_cohort(conn, pairing.tenant, cohort)
                 if await waiting_elsewhere(conn, pairing.tenant, cohort, proposal):
                     return None
                 # A replacement never repeats any mentor the mentee has had.
@@ -272,7 +272,7 @@ class Planning:
             cohort = current.proposal.cohort_id  # type: ignore[union-attr]
             if cohort is None:
                 raise MenteeNotInCohort(f"pairing {pairing_id} has no cohort")
-            await serialise(conn, tenant, cohort)
+            await lock_cohort(conn, tenant, cohort)
             if await replacement_open(conn, tenant, pairing_id):
                 raise RepairUnderway(f"pairing {pairing_id} is being re-paired")
             exclude = await ruled_out(conn, tenant, mentee)
@@ -298,18 +298,6 @@ class Planning:
 
         new_id = await retrying(attempt)
         return await self.pairings.get(principal, new_id)
-
-    async def end_replaced(self, principal: Principal, pairing: Pairing) -> None:
-        """A confirmed replacement ends the pairing it replaces, as rematched."""
-        replaces = pairing.proposal.replaces if pairing.proposal else None
-        if not replaces:
-            return
-        try:
-            await self.pairings.end(
-                system_principal(pairing.tenant), replaces, REMATCHED
-            )
-        except TandemError as exc:  # already ended by hand: nothing left to do
-            log.info("pairing %s not ended on rematch: %s", replaces, exc)
 
     # -- rotation ------------------------------------------------------------------------
 
@@ -392,6 +380,10 @@ class Planning:
         replaces: str | None,
         reason: str,
     ) -> str:
+        await require_seat(conn, system.tenant, best.mentor_id, None)
+        await require_single(
+            conn, system.tenant, pool.cohort_id, mentee_id, None, replaces
+        )
         pairing_id = str(uuid.uuid4())
         proposal = Pairing.propose(
             system.tenant,

@@ -3,22 +3,32 @@
 Mentees are the cohort's admitted mentees without an open or confirmed pairing in it.
 Mentors are the cohort's mentors (or, for the whole tenant, everyone with a mentor
 profile) whose seats are not all promised: open proposals and confirmed pairings both
-hold a seat, so a round can never push a mentor over capacity.
+hold a seat. The pool is a snapshot: whoever records a proposal from it checks the
+seats again in that transaction (``services.matching.seats``).
+
+Everyone carries their whole reporting chain, not only their direct manager: the
+chart is walked up through the candidate view (every person profiles registered,
+in the cohort or not) with a recursive query, so the reporting-line rule covers a
+manager's manager's manager too. A cycle in the chart ends the walk.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.errors import NotFound
 from services.matching.advisors import ADVISOR_ROLE
-from services.matching.domain.candidates import MenteeProfile, MentorProfile
-from services.matching.pairings import reserved_seats
+from services.matching.domain.candidates import (
+    MenteeProfile,
+    MentorProfile,
+    reporting_chains,
+)
 
 MENTOR_ROLES = ("mentor", "reverse_mentor")
 
@@ -33,8 +43,9 @@ class Pool:
     forbidden: list[tuple[str, str]] = field(default_factory=list)  # (mentee, mentor)
 
 
-def _person(row: Any) -> dict[str, Any]:
+def _person(row: Any, chains: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     return {
+        "reporting_chain": chains.get(row.person_id, ()),
         "person_id": row.person_id,
         "level": row.level,
         "business_unit": row.business_unit,
@@ -54,7 +65,10 @@ async def load_pool(
     *,
     only_mentees: set[str] | None = None,
     exclude_pairs: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    released: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Pool:
+    """The cohort's pool; ``released`` pairings count as already withdrawn (a
+    re-run checks its pins against the pool it is about to make)."""
     cohort = (
         await conn.execute(
             text(
@@ -77,31 +91,58 @@ async def load_pool(
             {"c": cohort_id, "t": tenant},
         )
     ).all()
-    busy = {
+    params = {"t": tenant, "c": cohort_id}
+    mentees_busy = Counter(
         r.mentee_id
         for r in await conn.execute(
             text(
                 "SELECT mentee_id FROM pairings WHERE tenant = :t AND cohort_id = :c "
                 "AND state IN ('proposed', 'approved', 'confirmed')"
             ),
-            {"t": tenant, "c": cohort_id},
+            params,
         )
-    }
-    seats = await reserved_seats(conn, tenant)
+    )
+    seats = Counter(
+        {
+            r.mentor_id: r.n
+            for r in await conn.execute(
+                text(
+                    "SELECT mentor_id, count(*) AS n FROM pairings WHERE tenant = :t "
+                    "AND state IN ('proposed', 'approved', 'confirmed') "
+                    "GROUP BY mentor_id"
+                ),
+                params,
+            )
+        }
+    )
+    if released:  # as if already withdrawn: their seats and mentees are free
+        for r in await conn.execute(
+            text(
+                "SELECT mentor_id, mentee_id, cohort_id FROM pairings WHERE "
+                "tenant = :t AND pairing_id IN :ids "
+                "AND state IN ('proposed', 'approved', 'confirmed')"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"t": tenant, "ids": sorted(released)},
+        ):
+            seats[r.mentor_id] -= 1
+            if r.cohort_id == cohort_id:
+                mentees_busy[r.mentee_id] -= 1
+    busy = {mentee for mentee, n in mentees_busy.items() if n > 0}
+    chains = await chains_of(conn, tenant, [r.person_id for r in members])
     for row in members:
         demographics = json.loads(row.demographics) if row.demographics else None
         if row.cohort_role == "mentee" and row.intake and row.person_id not in busy:
             if only_mentees is None or row.person_id in only_mentees:
                 pool.mentees.append(
                     MenteeProfile.from_records(
-                        _person(row), json.loads(row.intake), demographics
+                        _person(row, chains), json.loads(row.intake), demographics
                     )
                 )
         elif row.cohort_role in MENTOR_ROLES and row.mentor_profile:
             profile = json.loads(row.mentor_profile)
             pool.mentors.append(
                 MentorProfile.from_records(
-                    _person(row),
+                    _person(row, chains),
                     profile,
                     demographics,
                     active_mentees=min(
@@ -122,7 +163,7 @@ async def load_pool(
             profile = json.loads(row.mentor_profile)
             pool.mentors.append(
                 MentorProfile.from_records(
-                    _person(row),
+                    _person(row, chains),
                     profile,
                     None,
                     kind="external",
@@ -144,3 +185,29 @@ async def load_pool(
         exclude_pairs
     )
     return pool
+
+
+async def chains_of(
+    conn: AsyncConnection, tenant: str, person_ids: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """Each person's managers, nearest first, as far up as the candidate view knows.
+
+    The recursive query follows ``manager_id`` within the tenant; ``UNION`` keeps
+    each (person, manager) edge once, so it ends on a cyclic chart too."""
+    if not person_ids:
+        return {}
+    rows = await conn.execute(
+        text(
+            "WITH RECURSIVE up(person_id, manager_id) AS ("
+            " SELECT person_id, manager_id FROM candidates"
+            " WHERE tenant = :t AND person_id IN :ids AND manager_id IS NOT NULL"
+            " UNION"
+            " SELECT c.person_id, c.manager_id FROM candidates c"
+            " JOIN up ON c.person_id = up.manager_id"
+            " WHERE c.tenant = :t AND c.manager_id IS NOT NULL"
+            ") SELECT person_id, manager_id FROM up"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"t": tenant, "ids": sorted(set(person_ids))},
+    )
+    manager_of = {r.person_id: r.manager_id for r in rows}
+    return reporting_chains(person_ids, manager_of)

@@ -6,6 +6,11 @@ endpoint) and into ``RoundProgressed`` events at each phase. The proposals and
 ``RoundCompleted`` are appended in one transaction: a round's outcome appears whole.
 A re-run keeps approved pairs, withdraws the other open proposals of the round, and
 pairs the rest again around the pairs the coordinator pinned.
+
+Commands validate fully before they change anything: a start or a re-run checks the
+cohort is free (one round at a time, ``RoundGuard``), that someone can be paired and
+every pin, and refuses synchronously, typed, having recorded nothing. Only then does
+a re-run withdraw (in the transaction that records the new ``RoundStarted``).
 """
 
 from __future__ import annotations
@@ -13,22 +18,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import DomainError, FieldError, ValidationFailed
 from chassis.repository import Repository
 from contracts import matching as m
 from services.matching.domain.config import FairnessSettings, MatchingConfig
+from services.matching.domain.encoding import encode
 from services.matching.domain.pairing import Pairing
 from services.matching.domain.round import MatchingRound, run_round
 from services.matching.domain.round_record import Round, RoundNotFinished
+from services.matching.domain.rules import pin_refusals, refuse_pins
 from services.matching.events import registry
 from services.matching.pairings import COORDINATORS, Pairings
 from services.matching.pool import Pool, load_pool
+from services.matching.seats import (
+    Lease,
+    RoundGuard,
+    busy_mentees,
+    lock_cohort,
+    lock_mentors,
+    seats_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +64,18 @@ class Rounds:
         self.ttl = proposal_ttl
         self.rounds = Repository(self.runtime.store, registry, Round)
         self.rounds.on_saved.append(lambda _events: self.runtime.relay.notify())
+        self.guard = RoundGuard(self.engine)
         self.live: dict[str, dict[str, Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._leases: dict[str, Lease] = {}
 
     async def stop(self) -> None:
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        for lease in list(self._leases.values()):  # tasks cancelled before they ran
+            await lease.release()
+        self._leases.clear()
 
     # -- commands --------------------------------------------------------------------
 
@@ -69,71 +91,112 @@ class Rounds:
         pins: list[tuple[str, str]] = (),  # type: ignore[assignment]
         wait: bool = False,
     ) -> dict[str, Any]:
-        """Start a round for the cohort (coordinators); ``wait`` returns it finished."""
+        """Start a round for the cohort (coordinators); ``wait`` returns it finished.
+
+        Everything that can refuse it does so first, typed, with nothing recorded:
+        another round of the cohort still running (``RoundInProgress``), nobody to
+        pair, a bad mode or weight, pins that cannot be honoured (every bad one
+        listed, in ``PinsRefused`` or ``CapacityExceeded``)."""
         principal.require(*COORDINATORS)
-        async with self.engine.connect() as conn:
-            pool = await load_pool(conn, principal.tenant, cohort_id)
-        if not pool.mentees or not pool.mentors:
-            raise NothingToMatch(
-                f"cohort {cohort_id} has {len(pool.mentees)} mentees waiting and "
-                f"{len(pool.mentors)} mentors with a profile"
-            )
-        config = _config(pool, mode, weights, min_score, fairness)
-        round_id = str(uuid.uuid4())
-        started = Round.start(
-            principal.tenant,
-            m.RoundStarted(
-                round_id=round_id,
-                cohort_id=cohort_id,
-                mode=config.mode,
-                programme_type=config.programme_type,
-                mentees=len(pool.mentees),
-                mentors=len(pool.mentors),
-            ),
-            pins=list(pins),
+        lease = await self.guard.acquire(principal.tenant, cohort_id)
+        try:
+            async with self.engine.connect() as conn:
+                pool = await load_pool(conn, principal.tenant, cohort_id)
+            config = _config(pool, mode, weights, min_score, fairness)
+            pins = await _checked(pool, config, pins)
+            started = _started(principal, pool, config, pins)
+            await self.rounds.save(started, self.metadata_for(principal))
+        except BaseException:
+            await lease.release()
+            raise
+        return await self._launch(
+            principal, started.id, pool, config, pins, lease, wait
         )
-        await self.rounds.save(started, self.metadata_for(principal))
+
+    async def rerun(
+        self, principal: Principal, round_id: str, pins: list[tuple[str, str]]
+    ) -> dict[str, Any]:
+        """Keep approved pairs, withdraw the round's other open proposals, pair again.
+
+        The pins, seats and rules are checked first, against the pool as it will be
+        once those proposals are withdrawn; a refusal is a typed error and withdraws
+        nothing. The withdrawals and the new ``RoundStarted`` commit together."""
+        principal.require(*COORDINATORS)
+        tenant = principal.tenant
+        previous = await self.rounds.get(round_id, tenant)
+        if not previous.finished or previous.started is None:
+            raise RoundNotFinished(f"round {round_id} has not finished")
+        begun = previous.started
+        lease = await self.guard.acquire(tenant, begun.cohort_id)
+        try:
+            async with self.engine.connect() as conn:
+                open_ids = await _proposed_in(conn, tenant, round_id)
+                pool = await load_pool(
+                    conn, tenant, begun.cohort_id, released=set(open_ids)
+                )
+            config = _config(pool, begun.mode, None, 0.0, None)
+            pins = await _checked(pool, config, pins)
+            started = _started(principal, pool, config, pins)
+            meta = self.metadata_for(principal)
+            async with self.engine.begin() as conn:
+                for pairing_id in open_ids:
+                    pairing = await self.pairings.pairings.get(
+                        pairing_id, tenant, connection=conn
+                    )
+                    if pairing.state != "proposed":
+                        continue  # approved meanwhile: a re-run keeps it
+                    pairing.withdraw("round re-run")
+                    await self.pairings.pairings.save(pairing, meta, connection=conn)
+                await self.rounds.save(started, meta, connection=conn)
+        except BaseException:
+            await lease.release()
+            raise
+        return await self._launch(
+            principal, started.id, pool, config, pins, lease, True
+        )
+
+    async def _launch(
+        self,
+        principal: Principal,
+        round_id: str,
+        pool: Pool,
+        config: MatchingConfig,
+        pins: list[tuple[str, str]],
+        lease: Lease,
+        wait: bool,
+    ) -> dict[str, Any]:
         self.live[round_id] = {
             "status": "running",
             "phase": "queued",
             "done": 0,
             "total": 0,
         }
-        task = asyncio.create_task(
-            self._run(principal, round_id, pool, config, list(pins))
-        )
+        self._leases[round_id] = lease
+        task = asyncio.create_task(self._run(principal, round_id, pool, config, pins))
         self._tasks[round_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(round_id, None))
         if wait:
             await asyncio.shield(task)
         return await self.get(principal, round_id)
 
-    async def rerun(
-        self, principal: Principal, round_id: str, pins: list[tuple[str, str]]
-    ) -> dict[str, Any]:
-        """Keep approved pairs, withdraw the round's other open proposals, pair again."""
-        principal.require(*COORDINATORS)
-        previous = await self.rounds.get(round_id, principal.tenant)
-        if not previous.finished or previous.started is None:
-            raise RoundNotFinished(f"round {round_id} has not finished")
-        for proposal in await self.pairings.list(
-            principal, round_id=round_id, state="proposed"
-        ):
-            await self.pairings.withdraw(
-                principal, proposal["pairing_id"], "round re-run"
-            )
-        started = previous.started
-        return await self.start(
-            principal,
-            started.cohort_id,
-            mode=started.mode,
-            pins=pins,
-            wait=True,
-        )
-
     # -- the work ------------------------------------------------------------------------
 
     async def _run(
+        self,
+        principal: Principal,
+        round_id: str,
+        pool: Pool,
+        config: MatchingConfig,
+        pins: list[tuple[str, str]],
+    ) -> None:
+        try:
+            await self._work(principal, round_id, pool, config, pins)
+        finally:
+            lease = self._leases.pop(round_id, None)
+            if lease is not None:
+                await lease.release()
+
+    async def _work(
         self,
         principal: Principal,
         round_id: str,
@@ -206,12 +269,44 @@ class Rounds:
     async def _propose(
         self, principal: Principal, round_id: str, pool: Pool, result: MatchingRound
     ) -> None:
+        """Record the round's proposals and its outcome in one transaction.
+
+        The pool was read before the optimiser ran; under the cohort's and the
+        mentors' locks each pair is checked again. A pair whose mentor has no seat
+        left by now, or whose mentee was paired meanwhile, is not proposed: its
+        mentee stays unmatched and ``RoundCompleted.not_proposed`` says why. The
+        rest of the round stands (what a coordinator expects of a round of forty)."""
+        tenant = principal.tenant
         expires_at = datetime.now(UTC) + self.ttl
         meta = self.metadata_for(principal)
+        chosen = list(result.explained_pairs(pool.competency_names))
+        left_out: list[m.NotProposed] = []
         async with self.engine.begin() as conn:
-            for pair, explanation in result.explained_pairs(pool.competency_names):
+            await lock_cohort(conn, tenant, pool.cohort_id)
+            mentors = [pair.mentor_id for pair, _ in chosen]
+            await lock_mentors(conn, tenant, mentors)
+            seats = await seats_of(conn, tenant, mentors)
+            busy = await busy_mentees(conn, tenant, pool.cohort_id)
+            for pair, explanation in chosen:
+                held = seats[pair.mentor_id]
+                reason = (
+                    "the mentee was paired in the cohort while the round ran"
+                    if pair.mentee_id in busy
+                    else "the mentor's last seat was taken while the round ran"
+                    if held.free <= 0
+                    else None
+                )
+                if reason is not None:
+                    left_out.append(
+                        m.NotProposed(
+                            mentee_id=pair.mentee_id,
+                            mentor_id=pair.mentor_id,
+                            reason=reason,
+                        )
+                    )
+                    continue
                 proposal = Pairing.propose(
-                    principal.tenant,
+                    tenant,
                     m.PairingProposed(
                         pairing_id=str(uuid.uuid4()),
                         round_id=round_id,
@@ -225,15 +320,21 @@ class Rounds:
                     ),
                 )
                 await self.pairings.pairings.save(proposal, meta, connection=conn)
-            round_ = await self.rounds.get(round_id, principal.tenant, connection=conn)
+                held.held.append(proposal.id)
+                busy.add(pair.mentee_id)
+            round_ = await self.rounds.get(round_id, tenant, connection=conn)
             round_.complete(
                 m.RoundCompleted(
                     round_id=round_id,
                     cohort_id=pool.cohort_id,
-                    proposed=len(result.pairs),
-                    unmatched=list(result.unmatched),
+                    proposed=len(chosen) - len(left_out),
+                    unmatched=[
+                        *result.unmatched,
+                        *(n.mentee_id for n in left_out),
+                    ],
                     total_score=result.total_score,
                     fairness=result.fairness.as_dict() if result.fairness else {},
+                    not_proposed=left_out,
                 )
             )
             await self.rounds.save(round_, meta, connection=conn)
@@ -280,6 +381,7 @@ class Rounds:
                 unmatched=done.unmatched,
                 total_score=done.total_score,
                 fairness=done.fairness,
+                not_proposed=[n.model_dump() for n in done.not_proposed],
             )
         return view
 
@@ -312,3 +414,54 @@ def _config(
         min_score=min_score,
         fairness=settings,
     )
+
+
+async def _checked(
+    pool: Pool, config: MatchingConfig, pins: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The pins, once nobody-to-pair and every pin are checked (all bad pins listed)."""
+    if not pool.mentees or not pool.mentors:
+        raise NothingToMatch(
+            f"cohort {pool.cohort_id} has {len(pool.mentees)} mentees waiting and "
+            f"{len(pool.mentors)} mentors with a profile"
+        )
+    pins = list(dict.fromkeys((e, r) for e, r in pins))
+    if pins:
+
+        def check() -> None:
+            enc = encode(pool.mentees, pool.mentors, config, pool.competency_names)
+            refuse_pins(pin_refusals(enc, pins, pool.forbidden))
+
+        await asyncio.to_thread(check)
+    return pins
+
+
+def _started(
+    principal: Principal,
+    pool: Pool,
+    config: MatchingConfig,
+    pins: list[tuple[str, str]],
+) -> Round:
+    return Round.start(
+        principal.tenant,
+        m.RoundStarted(
+            round_id=str(uuid.uuid4()),
+            cohort_id=pool.cohort_id,
+            mode=config.mode,
+            programme_type=config.programme_type,
+            mentees=len(pool.mentees),
+            mentors=len(pool.mentors),
+        ),
+        pins=pins,
+    )
+
+
+async def _proposed_in(conn: AsyncConnection, tenant: str, round_id: str) -> list[str]:
+    rows = await conn.execute(
+        text(
+            "SELECT pairing_id FROM pairings WHERE tenant = :t AND round_id = :r "
+            "AND state = 'proposed' ORDER BY pairing_id"
+        ),
+        {"t": tenant, "r": round_id},
+    )
+    return [r.pairing_id for r in rows]

@@ -13,6 +13,7 @@ from chassis.auth.principal import system_principal
 from chassis.http import metadata_for
 from contracts import matching as m
 from services.matching.domain.pairing import Pairing
+from tests.invariants.matching_helpers import PROFILE, feed, register
 from tests.profiles.conftest import OTHER_TENANT, token
 
 pytestmark = pytest.mark.kafka
@@ -20,8 +21,11 @@ COORDINATOR = token("acme", "coordinator")
 
 
 async def propose(app, *, expires_in=timedelta(days=7)) -> tuple[str, str, str]:
-    """A proposal as a round makes one (the round itself is tested elsewhere)."""
+    """A proposal as a round makes one (the round itself is tested elsewhere), for a
+    mentor matching knows with one seat (approval and acceptance check the seat)."""
     pid, mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    await register(app, "acme", mentor, level=9, roles=["mentor"])
+    await feed(app, "acme", "MentorProfileSet", person_id=mentor, **PROFILE)
     pairing = Pairing.propose(
         "acme",
         m.PairingProposed(

@@ -1,12 +1,13 @@
-"""Dependency aliases of the matching API."""
+"""Dependency aliases and bounded parameter types of the matching API."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from chassis.auth.fastapi import PrincipalDep
+from chassis.inputs import MAX_REF, REF_PATTERN
 from services.matching.pairings import Pairings
 
 
@@ -16,4 +17,10 @@ def get_pairings(request: Request) -> Pairings:
 
 PairingsDep = Annotated[Pairings, Depends(get_pairings)]
 
-__all__ = ["PairingsDep", "PrincipalDep"]
+# Ids in a path or a query string, bounded as ``chassis.inputs.Ref`` is in bodies.
+RefPath = Annotated[str, Path(min_length=1, max_length=MAX_REF, pattern=REF_PATTERN)]
+RefQuery = Annotated[
+    str | None, Query(min_length=1, max_length=MAX_REF, pattern=REF_PATTERN)
+]
+
+__all__ = ["PairingsDep", "PrincipalDep", "RefPath", "RefQuery"]

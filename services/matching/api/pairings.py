@@ -2,55 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import Field
 
-from services.matching.api.deps import PairingsDep, PrincipalDep
+from chassis.inputs import Ref, RequestBody, Text
+from services.matching.api.deps import PairingsDep, PrincipalDep, RefPath, RefQuery
 from services.matching.pairings_view import pairings_by_ids
 
 router = APIRouter(tags=["pairings"])
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+RequiredText = Annotated[Text, Field(min_length=1)]
+State = Literal[
+    "proposed", "approved", "confirmed", "declined", "withdrawn", "expired", "ended"
+]
 
 
-class ReasonIn(Body):
-    reason: str | None = Field(None, max_length=1000)
+class ReasonIn(RequestBody):
+    reason: Text | None = None
 
 
-class RequiredReasonIn(Body):
-    reason: str = Field(min_length=1, max_length=1000)
+class RequiredReasonIn(RequestBody):
+    reason: RequiredText
 
 
-class ForbidIn(Body):
-    mentor_id: str
-    mentee_id: str
-    reason: str = Field(min_length=1, max_length=1000)
-    cohort_id: str | None = None
+class ForbidIn(RequestBody):
+    mentor_id: Ref
+    mentee_id: Ref
+    reason: RequiredText
+    cohort_id: Ref | None = None
 
 
-class DismissIn(Body):
-    mentor_id: str
+class DismissIn(RequestBody):
+    mentor_id: Ref
 
 
-class IdsIn(Body):
-    ids: list[str] = Field(max_length=500)
+class IdsIn(RequestBody):
+    ids: list[Ref] = Field(max_length=500)
 
 
 @router.get("/pairings")
 async def list_pairings(
     principal: PrincipalDep,
     pairings: PairingsDep,
-    person_id: str | None = None,
-    round_id: str | None = None,
-    state: str | None = None,
+    person_id: RefQuery = None,
+    round_id: RefQuery = None,
+    state: State | None = None,
+    limit: int = Query(200, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     """Pairings, filtered; people see their own, coordinators and sponsors all."""
     return await pairings.list(
-        principal, person_id=person_id, round_id=round_id, state=state
+        principal, person_id=person_id, round_id=round_id, state=state, limit=limit
     )
 
 
@@ -64,7 +68,7 @@ async def batch(
 
 @router.get("/pairings/{pairing_id}")
 async def get_pairing(
-    pairing_id: str, principal: PrincipalDep, pairings: PairingsDep
+    pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
 ) -> dict[str, Any]:
     """One pairing with its explained score."""
     return await pairings.get(principal, pairing_id)
@@ -72,7 +76,7 @@ async def get_pairing(
 
 @router.post("/pairings/{pairing_id}/approve")
 async def approve(
-    pairing_id: str, principal: PrincipalDep, pairings: PairingsDep
+    pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
 ) -> dict[str, Any]:
     """The coordinator approves a proposal; both people are asked next."""
     return await pairings.approve(principal, pairing_id)
@@ -80,7 +84,7 @@ async def approve(
 
 @router.post("/pairings/{pairing_id}/accept")
 async def accept(
-    pairing_id: str, principal: PrincipalDep, pairings: PairingsDep
+    pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
 ) -> dict[str, Any]:
     """The mentor or the mentee says yes; both yeses confirm the pairing."""
     return await pairings.accept(principal, pairing_id)
@@ -88,7 +92,7 @@ async def accept(
 
 @router.post("/pairings/{pairing_id}/decline")
 async def decline(
-    pairing_id: str, body: ReasonIn, principal: PrincipalDep, pairings: PairingsDep
+    pairing_id: RefPath, body: ReasonIn, principal: PrincipalDep, pairings: PairingsDep
 ) -> dict[str, Any]:
     """The mentor or the mentee says no; the mentee is offered the next best mentor."""
     return await pairings.decline(principal, pairing_id, body.reason)
@@ -96,7 +100,7 @@ async def decline(
 
 @router.post("/pairings/{pairing_id}/withdraw", status_code=204)
 async def withdraw(
-    pairing_id: str,
+    pairing_id: RefPath,
     body: RequiredReasonIn,
     principal: PrincipalDep,
     pairings: PairingsDep,
@@ -107,7 +111,7 @@ async def withdraw(
 
 @router.post("/pairings/{pairing_id}/end", status_code=204)
 async def end(
-    pairing_id: str,
+    pairing_id: RefPath,
     body: RequiredReasonIn,
     principal: PrincipalDep,
     pairings: PairingsDep,
@@ -129,7 +133,7 @@ async def forbid(
 
 @router.post("/mentees/{mentee_id}/dismissed", status_code=204)
 async def dismiss(
-    mentee_id: str, body: DismissIn, principal: PrincipalDep, pairings: PairingsDep
+    mentee_id: RefPath, body: DismissIn, principal: PrincipalDep, pairings: PairingsDep
 ) -> None:
     """A mentee sets a suggested mentor aside; it is not offered again."""
     await pairings.dismiss(principal, mentee_id, body.mentor_id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from services.matching.api.deps import PrincipalDep
+from chassis.inputs import Ref, RequestBody, SaneDate, Text
+from services.matching.api.deps import PrincipalDep, RefPath, RefQuery
 from services.matching.domain.rotation import (
     MAX_CYCLE_WEEKS,
     MAX_CYCLES,
@@ -27,28 +27,24 @@ def get_planning(request: Request) -> Planning:
 PlanningDep = Annotated[Planning, Depends(get_planning)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RepairIn(RequestBody):
+    reason: Annotated[Text, Field(min_length=1)]
 
 
-class RepairIn(Body):
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-class RotationIn(Body):
-    cohort_id: str | None = None
+class RotationIn(RequestBody):
+    cohort_id: Ref | None = None
     cycles: int = Field(ge=MIN_CYCLES, le=MAX_CYCLES)
     cycle_weeks: int = Field(ge=MIN_CYCLE_WEEKS, le=MAX_CYCLE_WEEKS)
-    starts_on: date
+    starts_on: SaneDate
 
 
 @router.get("/mentees/{mentee_id}/suggestions")
 async def suggestions(
-    mentee_id: str,
+    mentee_id: RefPath,
     principal: PrincipalDep,
     planning: PlanningDep,
     top: int = Query(5, ge=1, le=20),
-    cohort_id: str | None = None,
+    cohort_id: RefQuery = None,
 ) -> dict[str, Any]:
     """The mentee's top mentors, explained (the mentee themself or a coordinator)."""
     return await planning.suggestions(
@@ -58,7 +54,7 @@ async def suggestions(
 
 @router.post("/pairings/{pairing_id}/repair", status_code=201)
 async def repair(
-    pairing_id: str, body: RepairIn, principal: PrincipalDep, planning: PlanningDep
+    pairing_id: RefPath, body: RepairIn, principal: PrincipalDep, planning: PlanningDep
 ) -> dict[str, Any]:
     """Ask for a new mentor for a confirmed pairing; answers the proposed replacement."""
     return await planning.repair(principal, pairing_id, body.reason)
@@ -66,7 +62,7 @@ async def repair(
 
 @router.post("/mentees/{mentee_id}/rotation", status_code=201)
 async def plan_rotation(
-    mentee_id: str, body: RotationIn, principal: PrincipalDep, planning: PlanningDep
+    mentee_id: RefPath, body: RotationIn, principal: PrincipalDep, planning: PlanningDep
 ) -> dict[str, Any]:
     """Plan a rotation through distinct mentors, one per cycle (coordinators)."""
     return await planning.plan_rotation(
@@ -81,7 +77,7 @@ async def plan_rotation(
 
 @router.get("/mentees/{mentee_id}/rotation")
 async def rotation(
-    mentee_id: str, principal: PrincipalDep, planning: PlanningDep
+    mentee_id: RefPath, principal: PrincipalDep, planning: PlanningDep
 ) -> dict[str, Any]:
     """The mentee's latest rotation plan."""
     return await planning.rotation(principal, mentee_id)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from chassis.auth.principal import Principal, Role
+from chassis.auth.principal import Role
 from chassis.errors import NotFound
-from services.matching.api.deps import PrincipalDep
-from services.matching.domain.encoding import encode
-from services.matching.domain.rules import CapacityExceeded, feasibility
+from chassis.inputs import FEW_ITEMS, Code, Items, Positive, Ref, RequestBody
+from services.matching.api.deps import PrincipalDep, RefPath
 from services.matching.pairings import COORDINATORS
-from services.matching.pool import load_pool
-from services.matching.rounds import Rounds, _config
+from services.matching.rounds import Rounds
 
 router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -27,72 +24,42 @@ def get_rounds(request: Request) -> Rounds:
 RoundsDep = Annotated[Rounds, Depends(get_rounds)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
 
-class FairnessIn(Body):
-    group_by: str = Field(
+class FairnessIn(RequestBody):
+    group_by: Code = Field(
         "business_unit",
         description="business_unit, level_band, geography, function or demographics.<attribute>",
     )
     min_ratio: float = Field(0.9, gt=0, le=1)
-    min_group_size: int = Field(5, ge=1)
+    min_group_size: Positive = 5
 
 
-class Pin(Body):
-    mentee_id: str
-    mentor_id: str
+class Pin(RequestBody):
+    mentee_id: Ref
+    mentor_id: Ref
 
 
-class RoundIn(Body):
-    cohort_id: str
+class RoundIn(RequestBody):
+    cohort_id: Ref
     mode: Literal["quality", "coverage"] = Field(
         "quality", description="best total quality, or most people matched"
     )
-    weights: dict[str, float] | None = Field(None, description="criterion → weight")
+    weights: Annotated[dict[Code, Weight], Field(max_length=FEW_ITEMS)] | None = Field(
+        None, description="criterion → weight"
+    )
     min_score: float = Field(0.0, ge=0, le=1)
     fairness: FairnessIn | None = None
-    pins: list[Pin] = Field(default_factory=list)
+    pins: Items[Pin] = Field(default_factory=list)
 
 
-class RerunIn(Body):
-    pins: list[Pin] = Field(default_factory=list)
+class RerunIn(RequestBody):
+    pins: Items[Pin] = Field(default_factory=list)
 
 
-class IdsIn(Body):
-    ids: list[str] = Field(max_length=200)
-
-
-async def check_pins(rounds: Rounds, principal: Principal, body: RoundIn) -> None:
-    """Refuse pins the hard rules or the mentors' free seats do not allow, before
-    anything is recorded (the round itself checks them again)."""
-    if not body.pins:
-        return
-    principal.require(*COORDINATORS)
-    async with rounds.engine.connect() as conn:
-        pool = await load_pool(conn, principal.tenant, body.cohort_id)
-    config = _config(
-        pool,
-        body.mode,
-        body.weights,
-        body.min_score,
-        body.fairness.model_dump() if body.fairness else None,
-    )
-    pins = [(p.mentee_id, p.mentor_id) for p in body.pins]
-
-    def check() -> None:
-        enc = encode(pool.mentees, pool.mentors, config, pool.competency_names)
-        feasibility(enc, None, pool.forbidden, pins)
-
-    await asyncio.to_thread(check)
-
-
-def failed_pins(view: dict[str, Any]) -> None:
-    """A re-run whose pins the round refused answers that refusal, typed."""
-    error = str(view.get("error") or "")
-    if view.get("status") == "failed" and error.startswith("CapacityExceeded"):
-        raise CapacityExceeded(error.split(": ", 1)[-1])
+class IdsIn(RequestBody):
+    ids: list[Ref] = Field(max_length=200)
 
 
 @router.post("", status_code=202)
@@ -103,7 +70,6 @@ async def start_round(
     wait: bool = Query(False, description="answer when the round has finished"),
 ) -> dict[str, Any]:
     """Start a matching round for a cohort (coordinators); progress at GET /rounds/{id}."""
-    await check_pins(rounds, principal, body)
     return await rounds.start(
         principal,
         body.cohort_id,
@@ -134,7 +100,7 @@ async def batch(
 
 @router.get("/{round_id}")
 async def get_round(
-    round_id: str, principal: PrincipalDep, rounds: RoundsDep
+    round_id: RefPath, principal: PrincipalDep, rounds: RoundsDep
 ) -> dict[str, Any]:
     """A round's status, live progress, outcome and fairness report."""
     return await rounds.get(principal, round_id)
@@ -142,11 +108,10 @@ async def get_round(
 
 @router.post("/{round_id}/rerun")
 async def rerun(
-    round_id: str, body: RerunIn, principal: PrincipalDep, rounds: RoundsDep
+    round_id: RefPath, body: RerunIn, principal: PrincipalDep, rounds: RoundsDep
 ) -> dict[str, Any]:
-    """Keep approved pairs, withdraw the other proposals, pair again around the pins."""
-    view = await rounds.rerun(
+    """Keep approved pairs, withdraw the other proposals, pair again around the pins;
+    pins that cannot be honoured are refused (422, each listed) and nothing changes."""
+    return await rounds.rerun(
         principal, round_id, [(p.mentee_id, p.mentor_id) for p in body.pins]
     )
-    failed_pins(view)
-    return view

@@ -264,6 +264,7 @@ def _person_fields(
         "geography": person["geography"],
         "time_zone": person["time_zone"],
         "manager_id": person.get("manager_id"),
+        "reporting_chain": tuple(person.get("reporting_chain", ())),
         "languages": tuple(person.get("languages", ())),
         "generation": consented.get("generation"),
         "demographics": consented,
@@ -275,6 +276,29 @@ def _raise(found: list[FieldError], person_id: str) -> None:
         raise ValidationFailed(
             [FieldError(f"{person_id}.{e.path}", e.message) for e in found]
         )
+
+
+def reporting_chains(
+    people: Iterable[str], manager_of: Mapping[str, str | None]
+) -> dict[str, tuple[str, ...]]:
+    """Each person's managers, nearest first, up to the top of the known chart.
+
+    ``manager_of`` maps a person to their direct manager. A chart with a cycle (A
+    reports to B who reports to A, an HRIS import error) ends the chain where it
+    would repeat a person, so every walk stops after at most ``len(manager_of)``
+    steps; nobody is their own manager.
+    """
+    chains: dict[str, tuple[str, ...]] = {}
+    for person in people:
+        seen = {person}
+        chain: list[str] = []
+        boss = manager_of.get(person)
+        while boss and boss not in seen:
+            chain.append(boss)
+            seen.add(boss)
+            boss = manager_of.get(boss)
+        chains[person] = tuple(chain)
+    return chains
 
 
 def unique_ids(people: Iterable[Person], what: str) -> None:

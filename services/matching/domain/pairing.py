@@ -14,6 +14,7 @@ from chassis.errors import DomainError, Forbidden
 from contracts import matching as m
 
 OPEN = ("proposed", "approved")
+LIVE = (*OPEN, "confirmed")  # states that hold the mentor's seat
 
 
 class InvalidTransition(DomainError):
@@ -60,6 +61,11 @@ class Pairing(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN
+
+    @property
+    def is_live(self) -> bool:
+        """Holds a seat of the mentor's: proposed, approved or confirmed."""
+        return self.state in LIVE
 
     def is_due(self, now: datetime) -> bool:
         assert self.proposal is not None

@@ -45,6 +45,103 @@ class CapacityExceeded(DomainError):
     title = "Mentor capacity exceeded"
 
 
+class PinsRefused(PairNotAllowed):
+    """Pins a round cannot honour, every one of them with its reasons."""
+
+    code = "PinsRefused"
+    title = "Pins that cannot be honoured"
+
+    def __init__(self, refusals: list[PinRefusal]) -> None:
+        DomainError.__init__(
+            self, _describe(refusals), pins=[r.as_dict() for r in refusals]
+        )
+        self.refusals = refusals
+        self.reasons = [reason for r in refusals for reason in r.reasons]
+
+
+@dataclass(frozen=True)
+class PinRefusal:
+    """Why one pinned (mentee, mentor) pair cannot be honoured."""
+
+    mentee_id: str
+    mentor_id: str
+    reasons: tuple[str, ...]
+    seats_only: bool = False  # refused only because the mentor's seats run out
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mentee_id": self.mentee_id,
+            "mentor_id": self.mentor_id,
+            "reasons": list(self.reasons),
+        }
+
+
+NO_SEAT = "the mentor has no seat left"
+
+
+def pin_refusals(
+    enc: EncodedCohort,
+    pinned: Iterable[PairRef | tuple[str, str]],
+    forbidden: Iterable[PairRef | tuple[str, str]] = (),
+) -> list[PinRefusal]:
+    """Every pin that cannot be honoured, each with all its reasons: a person who is
+    not in the round, a hard rule, a mentee pinned twice, more pins than seats."""
+    forbidden = tuple(forbidden)
+    hard = hard_mask(enc, forbidden)
+    mentees, mentors = enc.mentee_index, enc.mentor_index
+    pinned_to: dict[str, str] = {}
+    load = np.zeros(enc.shape[1], dtype=np.int64)
+    refused: list[PinRefusal] = []
+    for ref in dict.fromkeys(PairRef(*p) for p in pinned):
+        reasons: list[str] = []
+        seats = False
+        i, j = mentees.get(ref.mentee_id), mentors.get(ref.mentor_id)
+        if i is None:
+            reasons.append("not a mentee of the cohort waiting for a mentor")
+        if j is None:
+            reasons.append("not a mentor of the cohort with a mentor profile")
+        if i is not None and j is not None:
+            if pinned_to.setdefault(ref.mentee_id, ref.mentor_id) != ref.mentor_id:
+                reasons.append("the mentee is pinned to another mentor too")
+            if not hard[i, j]:
+                broken = hard_violations(enc, i, j, forbidden)
+                reasons.extend(broken)
+                seats = broken == [NO_SEAT]
+            else:
+                load[j] += 1
+                if load[j] > enc.capacity[j]:
+                    reasons.append(
+                        f"the mentor has {int(enc.capacity[j])} seat(s) left, "
+                        "fewer than the pairs pinned to them"
+                    )
+                    seats = len(reasons) == 1
+        if reasons:
+            refused.append(
+                PinRefusal(ref.mentee_id, ref.mentor_id, tuple(reasons), seats)
+            )
+    return refused
+
+
+def refuse_pins(refusals: list[PinRefusal]) -> None:
+    """Raise the typed refusal of these pins, if any: ``CapacityExceeded`` when
+    seats are all that stand in the way, ``PinsRefused`` otherwise."""
+    if not refusals:
+        return
+    if all(r.seats_only for r in refusals):
+        raise CapacityExceeded(
+            _describe(refusals),
+            mentor_id=refusals[0].mentor_id,
+            pins=[r.as_dict() for r in refusals],
+        )
+    raise PinsRefused(refusals)
+
+
+def _describe(refusals: list[PinRefusal]) -> str:
+    return "; ".join(
+        f"{r.mentee_id} with {r.mentor_id}: {', '.join(r.reasons)}" for r in refusals
+    )
+
+
 def pair_indices(
     enc: EncodedCohort, pairs: Iterable[PairRef | tuple[str, str]], what: str
 ) -> list[tuple[int, int]]:
@@ -146,24 +243,10 @@ def feasibility(
 ) -> Feasibility:
     """The round's feasible pairs; pinned pairs are checked against the hard rules."""
     forbidden = tuple(forbidden)
+    pinned = tuple(dict.fromkeys(PairRef(*p) for p in pinned))
+    refuse_pins(pin_refusals(enc, pinned, forbidden))
     hard = hard_mask(enc, forbidden)
     pins = pair_indices(enc, pinned, "pinned")
-    seen: set[int] = set()
-    load = np.zeros(enc.shape[1], dtype=np.int64)
-    for i, j in pins:
-        pair = PairRef(enc.mentees[i].person_id, enc.mentors[j].person_id)
-        if i in seen:
-            raise PairNotAllowed(pair, ["the mentee is pinned to another mentor too"])
-        seen.add(i)
-        load[j] += 1
-        if not hard[i, j] and enc.capacity[j] > 0:
-            raise PairNotAllowed(pair, hard_violations(enc, i, j, forbidden))
-        if load[j] > enc.capacity[j]:
-            raise CapacityExceeded(
-                f"{pair.mentor_id} has {int(enc.capacity[j])} seat(s) left, "
-                f"fewer than the pairs pinned to them",
-                mentor_id=pair.mentor_id,
-            )
     return Feasibility(
         mask=hard & optional_mask(enc, scores), hard=hard, pinned=tuple(pins)
     )
@@ -187,7 +270,7 @@ def hard_violations(
     if PairRef(mentee.person_id, mentor.person_id) in {PairRef(*p) for p in forbidden}:
         found.append("a coordinator forbade this pair")
     if enc.capacity[j] <= 0:
-        found.append("the mentor has no seat left")
+        found.append(NO_SEAT)
     return found
 
 
