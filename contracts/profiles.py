@@ -64,8 +64,11 @@ class Strength(ContractValue):
 
 class AvailabilityWindow(ContractValue):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")
+    start: str = Field(
+        max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local"
+    )
     end: str = Field(
+        max_length=5,
         pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$",
         description="HH:MM local, after start (24:00 = midnight at the day's end)",
     )

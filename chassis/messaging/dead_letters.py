@@ -23,7 +23,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +32,7 @@ from chassis.auth import Principal, Role
 from chassis.auth.fastapi import require_roles
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, NotFound, ServiceUnavailable
+from chassis.inputs import MAX_REF, REF_PATTERN
 from chassis.messaging.transport import OutboundMessage, Transport
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from chassis.runtime import ServiceRuntime
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPERATOR))]
+DeadLetterId = Annotated[str, Path(max_length=MAX_REF, pattern=REF_PATTERN)]
 REPLAY_HEADER = "x-tandem-replay-of"
 COLUMNS = (
     "id, consumer, topic, partition_no, offset_no, event_id, event_type, error, "
@@ -172,7 +174,10 @@ def dead_letter_router(
             None, description="Only replayed (true) or not yet replayed (false) ones"
         ),
         after: str | None = Query(
-            None, description="Cursor: the `next` of the previous page"
+            None,
+            description="Cursor: the `next` of the previous page",
+            max_length=MAX_REF,
+            pattern=REF_PATTERN,
         ),
         limit: int = Query(50, ge=1, le=500),
     ) -> dict[str, Any]:
@@ -221,7 +226,9 @@ def dead_letter_router(
         }
 
     @router.get("/{dead_letter_id}", summary="One dead letter with its message")
-    async def get_dead_letter(dead_letter_id: str, principal: Admin) -> dict[str, Any]:
+    async def get_dead_letter(
+        dead_letter_id: DeadLetterId, principal: Admin
+    ) -> dict[str, Any]:
         """A dead letter with the original message's headers and payload."""
         return _detail(await load(dead_letter_id, principal))
 
@@ -232,7 +239,7 @@ def dead_letter_router(
         responses={409: {"description": "Already replayed (add ?force=true)"}},
     )
     async def replay_dead_letter(
-        dead_letter_id: str,
+        dead_letter_id: DeadLetterId,
         principal: Admin,
         force: bool = Query(False, description="Replay even if replayed before"),
     ) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Principal, Role
 from chassis.db import is_sqlite
-from chassis.errors import NotFound
+from chassis.errors import FieldError, NotFound, ValidationFailed
 from chassis.events import EventPayload, RecordedEvent, utcnow
 from chassis.http import metadata_for
 from chassis.inputs import Code, Int32, Name, Ref, RequestBody, SaneDate, Text
@@ -295,10 +295,24 @@ async def get_council(
 
 @router.post("/councils/{council_id}/members", status_code=201)
 async def add_member(
-    council_id: Ref, body: MemberIn, principal: PrincipalDep, councils: CouncilsDep
+    council_id: Ref,
+    body: MemberIn,
+    request: Request,
+    principal: PrincipalDep,
+    councils: CouncilsDep,
 ) -> dict[str, Any]:
     """Seat an advisor or an internal sponsor on the council."""
     principal.require(*MANAGERS)
+    if body.kind == "advisor":
+        # An advisor seat names an advisor of this organisation: an id from another
+        # tenant (or none at all) would otherwise become a member who can recommend.
+        known = await request.app.state.advisors.status(
+            principal.tenant, body.member_id
+        )
+        if known is None:
+            raise ValidationFailed(
+                [FieldError("member_id", "no such advisor in this organisation")]
+            )
     council = await councils.change(
         principal, council_id, lambda c: c.add_member(body.member_id, body.kind)
     )

@@ -23,7 +23,7 @@ from chassis.auth.principal import Principal, Role
 from chassis.envelope import Envelope
 from chassis.errors import FieldError, ValidationFailed
 from chassis.events import utcnow
-from chassis.inputs import Code, Ref
+from chassis.inputs import MAX_CODE, Ref
 from services.insights.domain import equity as domain
 from services.insights.rebuild import Rebuilder
 
@@ -31,11 +31,15 @@ router = APIRouter(tags=["equity"])
 Overseer = Annotated[
     Principal, Depends(require_roles(Role.COORDINATOR, Role.SPONSOR, Role.ADMIN))
 ]
-DIMENSION = Query(
-    "business_unit",
-    description="business_unit | level_band | tenure_band | geography | "
-    "demographics.<attribute>",
-)
+Dimension = Annotated[
+    str,
+    Query(
+        max_length=MAX_CODE,
+        pattern=r"^(business_unit|level_band|tenure_band|geography|demographics\.[A-Za-z0-9_]+)$",
+        description="business_unit | level_band | tenure_band | geography | "
+        "demographics.<attribute>",
+    ),
+]
 CSV_FIELDS = (
     "group",
     "suppressed",
@@ -179,7 +183,7 @@ async def _report(
 async def equity(
     request: Request,
     principal: Overseer,
-    dimension: Code = DIMENSION,
+    dimension: Dimension = "business_unit",
     cohort_id: Ref | None = None,
 ) -> dict[str, Any]:
     """Participation, matching and outcomes per group, small groups suppressed."""
@@ -190,7 +194,7 @@ async def equity(
 async def equity_csv(
     request: Request,
     principal: Overseer,
-    dimension: Code = DIMENSION,
+    dimension: Dimension = "business_unit",
     cohort_id: Ref | None = None,
 ) -> Response:
     """The equity report as CSV (one row per group, then the total)."""

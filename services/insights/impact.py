@@ -24,7 +24,9 @@ async def mentor_impact(
     mentor_id: Ref,
     request: Request,
     principal: PrincipalDep,
-    quarter: Annotated[str, Query(pattern=r"^\d{4}[Qq][1-4]$", examples=["2027Q1"])],
+    quarter: Annotated[
+        str, Query(max_length=6, pattern=r"^\d{4}[Qq][1-4]$", examples=["2027Q1"])
+    ],
 ) -> dict[str, Any]:
     """A mentor's quarter: mentees, sessions held vs expected, milestones, ratings."""
     if principal.subject != mentor_id and not principal.has_role(*OVERSEERS):

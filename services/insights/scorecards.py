@@ -31,7 +31,7 @@ AsOf = Annotated[
     Code | None,
     Query(description="ISO date (end of that day, UTC) or date-time; default now"),
 ]
-Format = Annotated[str, Query(pattern="^(json|csv)$")]
+Format = Annotated[str, Query(max_length=4, pattern="^(json|csv)$")]
 
 
 def parse_as_of(value: str | None) -> datetime:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from services.advisors.main import publication
 from tests.advisors.conftest import COORDINATOR, OTHER_TENANT, SPONSOR
+from tests.advisors.test_lifecycle_api import propose
 from tests.profiles.conftest import token
 
-ADVISOR = token("acme", "advisor", sub="adv-1")
+
+def as_advisor(advisor_id: str) -> dict[str, str]:
+    return token("acme", "advisor", sub=advisor_id)
+
+
 MENTEE = token("acme", "mentee", sub="mentee-1")
 
 
@@ -22,9 +27,13 @@ async def charter(client, **overrides) -> dict:
     return response.json()
 
 
-async def council_with_recommendation(client) -> tuple[str, str]:
+async def council_with_recommendation(client) -> tuple[str, str, str]:
+    """A council with an advisor (a real one of this tenant) and a sponsor seated,
+    a meeting held and the advisor's recommendation: (council, recommendation,
+    advisor)."""
     council = (await charter(client))["council_id"]
-    for member, kind in (("adv-1", "advisor"), ("sponsor-1", "sponsor")):
+    adv = await propose(client)
+    for member, kind in ((adv, "advisor"), ("sponsor-1", "sponsor")):
         r = await client.post(
             f"/councils/{council}/members",
             json={"member_id": member, "kind": kind},
@@ -40,16 +49,17 @@ async def council_with_recommendation(client) -> tuple[str, str]:
     meeting = r.json()["meeting_id"]
     r = await client.post(
         f"/councils/{council}/recommendations",
-        json={"meeting_id": meeting, "title": "Pair new VPs", "made_by": "adv-1"},
-        headers=ADVISOR,
+        json={"meeting_id": meeting, "title": "Pair new VPs", "made_by": adv},
+        headers=as_advisor(adv),
     )
     assert r.status_code == 201, r.text
-    return council, r.json()["recommendation_id"]
+    return council, r.json()["recommendation_id"], adv
 
 
 async def test_a_rejection_with_its_rationale_is_published(advisors):
     app, client = advisors
-    council, rec = await council_with_recommendation(client)
+    council, rec, adv = await council_with_recommendation(client)
+    advisor = as_advisor(adv)
     version = await app.state.runtime.store.stream_version(council)
 
     refused = await client.post(f"/recommendations/{rec}/reject", headers=SPONSOR)
@@ -62,7 +72,7 @@ async def test_a_rejection_with_its_rationale_is_published(advisors):
     assert await app.state.runtime.store.stream_version(council) == version
 
     by_advisor = await client.post(
-        f"/recommendations/{rec}/reject", json={"rationale": "no"}, headers=ADVISOR
+        f"/recommendations/{rec}/reject", json={"rationale": "no"}, headers=advisor
     )
     assert by_advisor.status_code == 403
     rejected = await client.post(
@@ -84,11 +94,11 @@ async def test_a_rejection_with_its_rationale_is_published(advisors):
     implement = await client.post(f"/recommendations/{rec}/implement", headers=SPONSOR)
     assert implement.json()["code"] == "RecommendationNotAccepted"
     follow_up = await client.get(
-        f"/councils/{council}/recommendations?status=rejected", headers=ADVISOR
+        f"/councils/{council}/recommendations?status=rejected", headers=advisor
     )
     assert [r["recommendation_id"] for r in follow_up.json()] == [rec]
     assert follow_up.json()[0]["age_days"] == 0
-    view = (await client.get(f"/councils/{council}", headers=ADVISOR)).json()
+    view = (await client.get(f"/councils/{council}", headers=advisor)).json()
     assert view["decision_rights"] == "advise"
     assert view["meetings"][0]["agenda"] == ["Retention"]
     assert view["next_meeting_due"] == "2026-04-12"
@@ -169,7 +179,7 @@ async def test_the_risk_register_ranks_risks_and_maps_their_heat(advisors):
 
 async def test_tenants_are_isolated_and_bad_input_gets_typed_errors(advisors):
     _, client = advisors
-    council, rec = await council_with_recommendation(client)
+    council, rec, adv = await council_with_recommendation(client)
     risk = (
         await client.post(
             "/risks",
@@ -229,7 +239,7 @@ async def test_tenants_are_isolated_and_bad_input_gets_typed_errors(advisors):
     assert by_sponsor.status_code == 403
     stranger = await client.post(
         f"/councils/{council}/members",
-        json={"member_id": "adv-1", "kind": "advisor"},
+        json={"member_id": adv, "kind": "advisor"},
         headers=COORDINATOR,
     )
     assert stranger.json()["code"] == "AlreadyMember"

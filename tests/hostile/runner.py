@@ -65,6 +65,8 @@ TERMINAL = (
     "rebuild",
 )
 
+CLIENT_CHOSEN_KEYS = frozenset({"competency"})
+
 
 def order(ops: list[Operation]) -> list[Operation]:
     """Reads first, then writes, then whatever ends or erases a resource."""
@@ -127,10 +129,16 @@ class ServiceAttack:
         self.reader = reader
         self.synth = Synthesiser(Resolver(doc), home_seeds)
         # Another organisation's ids that no answer to this caller may show.
+        # A competency id is a key the organisation chooses ("strategy"), not an id
+        # the platform mints: two organisations may define the same one, so it is
+        # neither secret nor a wrong-tenant reference.
         self.secrets = {
             v
-            for v in foreign_seeds.values()
-            if isinstance(v, str) and len(v) >= 16 and v not in home_seeds.values()
+            for k, v in foreign_seeds.items()
+            if k not in CLIENT_CHOSEN_KEYS
+            and isinstance(v, str)
+            and len(v) >= 16
+            and v not in home_seeds.values()
         }
         # Wrong-tenant references: ids only the other organisation has (not names
         # both share, such as a SCIM schema or a diligence check).

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from chassis.auth.fastapi import PrincipalDep, require_roles
 from chassis.auth.principal import Principal, Role
@@ -80,7 +80,26 @@ class SignBody(RequestBody):
 class HoursBody(RequestBody):
     """Hours as a decimal ("1.5") or whole minutes; exactly one of them."""
 
-    hours: Decimal | None = Field(None, gt=0, le=744, max_digits=9, decimal_places=6)
+    hours: (
+        Annotated[
+            Decimal,
+            Field(gt=0, le=744, max_digits=9, decimal_places=6),
+            # What is accepted, as integrators see it: a number, or a decimal string.
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "exclusiveMinimum": 0, "maximum": 744},
+                        {
+                            "type": "string",
+                            "maxLength": 10,
+                            "pattern": r"^\d{1,3}(\.\d{1,6})?$",
+                        },
+                    ]
+                }
+            ),
+        ]
+        | None
+    ) = None
     minutes: Annotated[Minutes, Field(gt=0, le=44_640)] | None = None
     on: SaneDate
     kind: HoursKind = HoursKind.MENTORING

@@ -22,7 +22,7 @@ from chassis.auth.fastapi import require_roles
 from chassis.auth.principal import Principal, Role
 from chassis.errors import ServiceUnavailable, TandemError, Unauthenticated
 from chassis.http.problems import error_for_exception
-from chassis.inputs import INT32_MAX, INT32_MIN, Ref
+from chassis.inputs import INT32_MAX, INT32_MIN, ONE_LINE, Ref
 from services.profiles.scim import (
     MAX_RESULTS,
     SCIM_JSON,
@@ -85,7 +85,9 @@ router = APIRouter(
 )
 
 Provisioner = Annotated[Principal, Depends(require_roles(Role.INTEGRATION, Role.ADMIN))]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1000)]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=1000, pattern=ONE_LINE)
+]
 # startIndex below 1 reads as 1 and a negative count as 0 (RFC 7644 §3.4.2.4), but a
 # number no column holds is refused (invalidValue), never sent to the database.
 PageNumber = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
@@ -187,7 +189,9 @@ async def list_users(
     request: Request,
     principal: Provisioner,
     users: UsersDep,
-    filter: Annotated[str | None, Query(max_length=MAX_FILTER)] = None,
+    filter: Annotated[
+        str | None, Query(max_length=MAX_FILTER, pattern=ONE_LINE)
+    ] = None,
     start_index: Annotated[PageNumber | None, Query(alias="startIndex")] = None,
     count: PageNumber | None = None,
 ) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -10,9 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as ShapeError
 
 from chassis.errors import FieldError, TandemError, ValidationFailed
-from chassis.inputs import Code, Email, FewItems, Level, Name, Ref, SaneDate
+from chassis.inputs import (
+    MAX_REF,
+    REF_PATTERN,
+    Code,
+    Email,
+    FewItems,
+    Level,
+    Name,
+    Ref,
+    SaneDate,
+)
 from contracts.profiles import ProgrammeRole
 from services.profiles.domain.person import PersonDetails, check_roles
+
+_REF = re.compile(REF_PATTERN)
 
 
 class HrisRecord(BaseModel):
@@ -85,6 +98,10 @@ def validate(item: Any, row: int, today: date) -> Record:
     """Check one raw record: shape first, then the domain's rules for a person."""
     employee_id = item.get("employee_id") if isinstance(item, dict) else None
     employee_id = str(employee_id).strip() if employee_id is not None else None
+    if employee_id is not None and not _REF.fullmatch(employee_id[: MAX_REF + 1]):
+        # A failed record is reported by its employee id; one the policy refuses
+        # (NUL, 1 MB) is not kept, so the report itself stays storable.
+        employee_id = None
     try:
         rec = HrisRecord.model_validate(item)
     except ShapeError as exc:
