@@ -262,15 +262,27 @@ async def test_a_council_recommends_and_a_risk_is_managed(platform):
         staff,
     )
     council = chartered["council"]["id"]
+    # An advisor seat names an advisor of this organisation (the service checks it).
+    advisor_gid = await approved_advisor(platform, staff)
+    adv = base64.b64decode(advisor_gid).decode().split(":", 1)[1]
+    unknown = await mutate(
+        platform,
+        "addCouncilMember",
+        "CouncilMemberInput",
+        "... on CouncilSuccess { council { id } }",
+        {"councilId": council, "memberId": "adv-unknown", "kind": "advisor"},
+        staff,
+    )
+    assert unknown["__typename"] == "ValidationError", unknown
     member = await mutate(
         platform,
         "addCouncilMember",
         "CouncilMemberInput",
         "... on CouncilSuccess { council { members { memberId kind } } }",
-        {"councilId": council, "memberId": "adv-1", "kind": "advisor"},
+        {"councilId": council, "memberId": adv, "kind": "advisor"},
         staff,
     )
-    assert member["council"]["members"] == [{"memberId": "adv-1", "kind": "advisor"}]
+    assert member["council"]["members"] == [{"memberId": adv, "kind": "advisor"}]
     met = await mutate(
         platform,
         "recordCouncilMeeting",
@@ -294,7 +306,7 @@ async def test_a_council_recommends_and_a_risk_is_managed(platform):
             "councilId": council,
             "meetingId": meeting,
             "title": "Adopt an AI policy",
-            "madeBy": "adv-1",
+            "madeBy": adv,
         },
         staff,
     )
