@@ -69,7 +69,7 @@ def build_app(
         demographic_attributes=set(settings.demographic_attributes),
         metadata_for=metadata_for,
     )
-    runtime.relay.translate = Publication(runtime.engine, profiles.cipher)
+    runtime.relay.translate = Publication(runtime.engine, profiles.codec)
     app = create_app(
         settings,
         title="Tandem profiles",

@@ -23,6 +23,7 @@ from chassis.events import EventMetadata
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from services.profiles.application.personal import PersonFields
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.competencies import CompetencyFramework
 from services.profiles.domain.events import registry
@@ -74,17 +75,18 @@ class ProfilesBase:
         self.engine = runtime.engine
         self.store = runtime.store
         self.cipher = PersonalDataCipher(master_key, registry)
+        self.codec = PersonFields(self.cipher)
         self.demographic_attributes = demographic_attributes
         self.metadata_for = metadata_for
         projection = ProfilesProjection()
         self.people = Repository(
-            self.store, registry, Person, codec=self.cipher, projections=[projection]
+            self.store, registry, Person, codec=self.codec, projections=[projection]
         )
         self.frameworks = Repository(
             self.store, registry, CompetencyFramework, projections=[projection]
         )
         self.cohorts = Repository(
-            self.store, registry, Cohort, projections=[projection]
+            self.store, registry, Cohort, codec=self.codec, projections=[projection]
         )
         for repo in (self.people, self.frameworks, self.cohorts):
             repo.on_saved.append(lambda _events: runtime.relay.notify())
