@@ -52,6 +52,7 @@ def build_app(
         assert profiles is not None
         await profiles.prepare()
         await scim_users.prepare()
+        await imports.prepare()
 
     runtime = ServiceRuntime(
         settings,
