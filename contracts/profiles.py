@@ -1,21 +1,29 @@
 """Integration events of the profiles service (topic ``tandem.profiles.v1``).
 
 These are what other services may know about people: pseudonymous person ids and the
-attributes matching, sessions and insights need. Never names, emails, employee ids or
-free text; demographics only where the person consented. The profiles service stores
-richer events of the same names (with the personal fields encrypted) and publishes
-each one projected onto the model below.
+attributes matching, sessions and insights need. Never names, emails or employee ids;
+demographics only where the person consented. The profiles service stores richer events
+of the same names and publishes each one projected onto the model below.
+
+A field in ``personal_fields`` is the person's own words or a sensitive attribute (a
+mentor's industries, a mentee's lacking experiences, a withdrawal's reason,
+demographics): profiles stores it encrypted with the key of the person the event is
+about (``person_id``), so erasure shreds it in the event store; it is published in
+clear because a consumer needs it (matching scores on it), and that consumer must
+forget it on ``PersonErased``. Every other string is declared ``@not_personal`` with
+why.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from chassis.events import ContractValue, EventPayload, EventRegistry
 from chassis.inputs import Code, FewItems, Name, Ref, SaneDate
+from contracts import not_personal
 
 registry = EventRegistry()
 
@@ -26,6 +34,16 @@ PathwayStage = Literal["intake", "pairing", "development", "evaluation", "closed
 ProgrammeType = Literal["standard", "reverse", "external", "group"]
 
 
+@not_personal(
+    person_id="pseudonymous id",
+    business_unit="organisational attribute, shared for matching and equity by design",
+    function="organisational attribute, shared for matching and equity by design",
+    geography="ISO country code",
+    time_zone="IANA time zone name",
+    manager_id="pseudonymous id",
+    tenure_start="year and month of hire only (eligibility by tenure)",
+    languages="language codes",
+)
 class PersonAttributes(EventPayload):
     """Organisational attributes shared with other services (no direct identifiers)."""
 
@@ -52,16 +70,19 @@ class PersonDetailsUpdated(PersonAttributes):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class ProgrammeRolesChanged(EventPayload):
     person_id: str
     roles: list[ProgrammeRole]
 
 
+@not_personal(competency_id="id in the tenant's competency framework")
 class Strength(ContractValue):
     competency_id: Ref
     proficiency: int = Field(ge=1, le=5)
 
 
+@not_personal(start="a time of day (HH:MM)", end="a time of day (HH:MM)")
 class AvailabilityWindow(ContractValue):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     start: str = Field(
@@ -83,7 +104,15 @@ class AvailabilityWindow(ContractValue):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class MentorProfileSet(EventPayload):
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        "industries",
+        "markets",
+        "functions_led",
+        "crisis_experience",
+        "leadership_style",
+    )
     person_id: str
     strengths: list[Strength]
     industries: list[str] = Field(default_factory=list)
@@ -98,12 +127,14 @@ class MentorProfileSet(EventPayload):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class MentorCapacityChanged(EventPayload):
     person_id: str
     max_mentees: int = Field(ge=0, le=50)
     hours_per_month: int = Field(ge=0, le=200)
 
 
+@not_personal(competency_id="id in the tenant's competency framework")
 class DevelopmentGoal(ContractValue):
     competency_id: Ref
     current: int = Field(ge=1, le=5)
@@ -111,7 +142,12 @@ class DevelopmentGoal(ContractValue):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class IntakeSubmitted(EventPayload):
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        "learning_style",
+        "experiences_lacking",
+    )
     person_id: str
     goals: list[DevelopmentGoal]
     learning_style: str | None = None
@@ -121,19 +157,23 @@ class IntakeSubmitted(EventPayload):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class DemographicsShared(EventPayload):
     """Consented self-reported attributes, for equity reporting only."""
 
+    personal_fields: ClassVar[tuple[str, ...]] = ("attributes",)
     person_id: str
     attributes: dict[str, str]
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class DemographicsWithdrawn(EventPayload):
     person_id: str
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class CareerOutcomeRecorded(EventPayload):
     """An HR outcome (from the HRIS or a coordinator), for business impact."""
 
@@ -146,17 +186,23 @@ class CareerOutcomeRecorded(EventPayload):
 
 
 @registry.register
+@not_personal(
+    person_id="pseudonymous id",
+    reason="a short code (inactive, departure, deprovisioned), not prose",
+)
 class PersonDeactivated(EventPayload):
     person_id: str
     reason: str = "inactive"
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class PersonReactivated(EventPayload):
     person_id: str
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id")
 class PersonErased(EventPayload):
     """Every service must forget or anonymise this person on receipt."""
 
@@ -168,6 +214,11 @@ class PersonErased(EventPayload):
 
 
 @registry.register
+@not_personal(
+    competency_id="id in the tenant's competency framework",
+    name="the organisation's name for a competency",
+    category="the organisation's grouping of competencies",
+)
 class CompetencyDefined(EventPayload):
     competency_id: str
     name: str
@@ -175,6 +226,7 @@ class CompetencyDefined(EventPayload):
 
 
 @registry.register
+@not_personal(competency_id="id in the tenant's competency framework")
 class CompetencyRetired(EventPayload):
     competency_id: str
 
@@ -188,6 +240,9 @@ class PathwayPhase(ContractValue):
     ends_on: SaneDate
 
 
+@not_personal(
+    business_units="the organisation's unit names", geographies="ISO country codes"
+)
 class EligibilityRules(ContractValue):
     business_units: FewItems[Name] = Field(
         default_factory=list, description="empty = any"
@@ -199,6 +254,12 @@ class EligibilityRules(ContractValue):
 
 
 @registry.register
+@not_personal(
+    cohort_id="id",
+    name="the programme's name for a cohort",
+    strategic_priority="the programme's stated priority, about no one",
+    business_units="the organisation's unit names",
+)
 class CohortCreated(EventPayload):
     cohort_id: str
     name: str
@@ -212,18 +273,21 @@ class CohortCreated(EventPayload):
 
 
 @registry.register
+@not_personal(cohort_id="id")
 class CohortCapacityChanged(EventPayload):
     cohort_id: str
     capacity: int = Field(ge=1)
 
 
 @registry.register
+@not_personal(cohort_id="id")
 class CohortStageAdvanced(EventPayload):
     cohort_id: str
     stage: PathwayStage
 
 
 @registry.register
+@not_personal(cohort_id="id", person_id="pseudonymous id")
 class ParticipantAdmitted(EventPayload):
     cohort_id: str
     person_id: str
@@ -232,6 +296,7 @@ class ParticipantAdmitted(EventPayload):
 
 
 @registry.register
+@not_personal(cohort_id="id", person_id="pseudonymous id")
 class ParticipantWaitlisted(EventPayload):
     cohort_id: str
     person_id: str
@@ -239,7 +304,11 @@ class ParticipantWaitlisted(EventPayload):
 
 
 @registry.register
+@not_personal(cohort_id="id", person_id="pseudonymous id")
 class ParticipantWithdrew(EventPayload):
+    """A participant left the cohort; ``reason`` is theirs, in their words."""
+
+    personal_fields: ClassVar[tuple[str, ...]] = ("reason",)
     cohort_id: str
     person_id: str
     reason: str | None = None
@@ -258,6 +327,7 @@ class ImportCounts(ContractValue):
 
 
 @registry.register
+@not_personal(job_id="id")
 class ImportProgressed(EventPayload):
     """An import job applied another chunk of its records (no personal data)."""
 
@@ -269,6 +339,9 @@ class ImportProgressed(EventPayload):
 
 
 @registry.register
+@not_personal(
+    job_id="id", error="the service's own fixed message, never a record's content"
+)
 class ImportFinished(EventPayload):
     """An import job ended: ``succeeded`` (every record handled) or ``failed``."""
 

@@ -52,6 +52,7 @@ def build_app(
         assert profiles is not None
         await profiles.prepare()
         await scim_users.prepare()
+        await imports.prepare()
 
     runtime = ServiceRuntime(
         settings,
@@ -69,7 +70,7 @@ def build_app(
         demographic_attributes=set(settings.demographic_attributes),
         metadata_for=metadata_for,
     )
-    runtime.relay.translate = Publication(runtime.engine, profiles.cipher)
+    runtime.relay.translate = Publication(runtime.engine, profiles.codec)
     app = create_app(
         settings,
         title="Tandem profiles",

@@ -119,6 +119,25 @@ def _person_values(payload: Any) -> dict[str, Any]:
     return values
 
 
+async def blank_person(conn: AsyncConnection, person_id: str) -> None:
+    """An erased person's row keeps their id, tenant, status and times, nothing else."""
+    blank = {c: None for c in PERSON_COLUMNS}
+    blank.update(
+        languages="[]",
+        roles="[]",
+        status="erased",
+        mentor_profile=None,
+        intake=None,
+        consents="[]",
+        demographics=None,
+    )
+    sets = ", ".join(f"{c} = :{c}" for c in blank)
+    await conn.execute(
+        text(f"UPDATE people SET {sets} WHERE person_id = :person_id"),
+        {**blank, "person_id": person_id},
+    )
+
+
 class ProfilesProjection:
     """People, competencies and cohorts as tables (one projection, one transaction)."""
 
@@ -224,25 +243,10 @@ class ProfilesProjection:
         await self._update(r, conn)
 
     async def on_PersonErased(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
-        blank = {c: None for c in PERSON_COLUMNS}
-        await self._update(
-            r,
-            conn,
-            **blank,
-            languages="[]",
-            roles="[]",
-            status="erased",
-            mentor_profile=None,
-            intake=None,
-            consents="[]",
-            demographics=None,
-        )
+        await self._update(r, conn)
+        await blank_person(conn, r.stream_id)
         await conn.execute(
             text("DELETE FROM cohort_members WHERE person_id = :p"), {"p": r.stream_id}
-        )
-        # The identity provider's id for the person goes too (SCIM externalId).
-        await conn.execute(
-            text("DELETE FROM scim_users WHERE person_id = :p"), {"p": r.stream_id}
         )
 
     # -- competencies -----------------------------------------------------------------

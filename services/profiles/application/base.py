@@ -8,6 +8,7 @@ it retry from a fresh load. Queries read the current-state tables.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -23,10 +24,13 @@ from chassis.events import EventMetadata
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from services.profiles import erasure
+from services.profiles.application.personal import PersonFields
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.competencies import CompetencyFramework
 from services.profiles.domain.events import registry
 from services.profiles.domain.person import Person
+from services.profiles.erasure import Erasers
 from services.profiles.projections import ProfilesProjection, create_schema
 
 A = TypeVar("A", bound=Aggregate)
@@ -74,17 +78,24 @@ class ProfilesBase:
         self.engine = runtime.engine
         self.store = runtime.store
         self.cipher = PersonalDataCipher(master_key, registry)
+        # A secret of its own for keyed hashes (import idempotency keys), derived
+        # from the master key so a deployment has one secret to keep, not two.
+        self.import_secret = hmac.new(
+            master_key, b"tandem/profiles/import-keys", hashlib.sha256
+        ).digest()
+        self.codec = PersonFields(self.cipher)
+        self.erasers = Erasers(self.engine, self.cipher)
         self.demographic_attributes = demographic_attributes
         self.metadata_for = metadata_for
         projection = ProfilesProjection()
         self.people = Repository(
-            self.store, registry, Person, codec=self.cipher, projections=[projection]
+            self.store, registry, Person, codec=self.codec, projections=[projection]
         )
         self.frameworks = Repository(
             self.store, registry, CompetencyFramework, projections=[projection]
         )
         self.cohorts = Repository(
-            self.store, registry, Cohort, projections=[projection]
+            self.store, registry, Cohort, codec=self.codec, projections=[projection]
         )
         for repo in (self.people, self.frameworks, self.cohorts):
             repo.on_saved.append(lambda _events: runtime.relay.notify())
@@ -92,6 +103,7 @@ class ProfilesBase:
     async def prepare(self, engine: Any = None) -> None:
         await PersonalDataCipher.create_schema(self.engine)
         await create_schema(self.engine)
+        await erasure.create_schema(self.engine)
 
     # -- the load-decide-save loop ------------------------------------------------------
 

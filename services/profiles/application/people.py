@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
-from chassis.errors import Conflict, FieldError, ValidationFailed
+from chassis.errors import Conflict, FieldError, NotFound, ValidationFailed
 from services.profiles import access
 from services.profiles.application.base import (
     ProfilesBase,
@@ -19,6 +19,7 @@ from services.profiles.application.base import (
     _person_by_employee,
 )
 from services.profiles.domain.person import Person, PersonDetails
+from services.profiles.erasure import Erasure
 
 
 class PeopleCommands(ProfilesBase):
@@ -236,6 +237,17 @@ class PeopleCommands(ProfilesBase):
             self.people, person_id, principal, lambda p, _: p.reactivate()
         )
 
+    async def erasure_report(
+        self, principal: Principal, person_id: str
+    ) -> dict[str, Any]:
+        """What the erasure of a person of the caller's organisation did, store by
+        store (admins)."""
+        principal.require(access.Role.ADMIN)
+        report = await self.erasers.report(principal.tenant, person_id)
+        if report is None:
+            raise NotFound(f"no erasure of person {person_id}")
+        return report
+
     async def erase(self, principal: Principal, person_id: str) -> None:
         """Right to erasure: destroy the person's key and tell every service to forget."""
         if not access.is_self(principal, person_id):
@@ -244,8 +256,17 @@ class PeopleCommands(ProfilesBase):
         cohorts = await self._cohorts_of(person_id)
 
         async def decide(person: Person, conn: AsyncConnection) -> None:
-            person.erase(datetime.now(UTC))
-            await self.cipher.destroy(person_id, conn)  # same transaction as the event
+            at = datetime.now(UTC)
+            whom = Erasure(
+                tenant=principal.tenant,
+                person_id=person_id,
+                employee_ids=frozenset(person.employee_ids),
+                at=at,
+            )
+            person.erase(at)
+            # Every store's eraser, the key's destruction among them, in the
+            # transaction that appends the event: all of it happens, or none.
+            await self.erasers.erase(conn, whom)
 
         await self._change(self.people, person_id, principal, decide)
         for cohort_id in cohorts:

@@ -122,9 +122,13 @@ class Cohort(Aggregate):
         self._record(c.CohortStageAdvanced(cohort_id=self.id, stage=stage))
 
     def forget(self, person_id: str) -> None:
-        """An erased person leaves the cohort (their seat goes to the waiting list)."""
+        """An erased person leaves the cohort (their seat goes to the waiting list).
+
+        No reason is recorded: anything said about them now would have to be sealed
+        with a key that no longer exists; their ``PersonErased`` says why.
+        """
         if person_id in self.participants or person_id in self.waiting:
-            self.withdraw(person_id, "erased")
+            self.withdraw(person_id)
 
     def _fill_seats(self) -> None:
         while (

@@ -4,14 +4,21 @@ Each one shares its name with the integration event in ``contracts.profiles`` an
 only what must stay here: fields named in ``personal_fields`` are stored encrypted with
 the person's key (``None`` once the person is erased) and are never published.
 Events without a contract counterpart (consent) are never published at all.
+
+A contract's own personal fields (a mentor's industries, a mentee's lacking
+experiences, a withdrawal's reason) are encrypted here too, with the key of the person
+the event is about; once that key is destroyed they read as empty.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from pydantic import field_validator
 
 from chassis.events import EventPayload, EventRegistry
+from contracts import not_personal
 from contracts import profiles as c
 
 registry = EventRegistry()
@@ -39,10 +46,26 @@ class PersonDetailsUpdated(c.PersonDetailsUpdated, _PersonPII):
     pass
 
 
+def _shredded_as_empty(value: Any) -> Any:
+    """An erased person's list reads as empty (its ciphertext no longer opens)."""
+    return [] if value is None else value
+
+
+@registry.register
+class MentorProfileSet(c.MentorProfileSet):
+    _lists = field_validator(
+        "industries", "markets", "functions_led", "crisis_experience", mode="before"
+    )(_shredded_as_empty)
+
+
 @registry.register
 class IntakeSubmitted(c.IntakeSubmitted):
-    personal_fields: ClassVar[tuple[str, ...]] = ("motivations",)
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        *c.IntakeSubmitted.personal_fields,
+        "motivations",
+    )
     motivations: dict[str, str] | None = None  # competency id → why, in their words
+    _lists = field_validator("experiences_lacking", mode="before")(_shredded_as_empty)
 
 
 @registry.register
@@ -59,6 +82,7 @@ class CareerOutcomeRecorded(c.CareerOutcomeRecorded):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id", purpose="a consent purpose code")
 class ConsentGiven(EventPayload):
     person_id: str
     purpose: str
@@ -66,6 +90,7 @@ class ConsentGiven(EventPayload):
 
 
 @registry.register
+@not_personal(person_id="pseudonymous id", purpose="a consent purpose code")
 class ConsentWithdrawn(EventPayload):
     person_id: str
     purpose: str
@@ -74,7 +99,6 @@ class ConsentWithdrawn(EventPayload):
 
 registry.register_all(
     c.ProgrammeRolesChanged,
-    c.MentorProfileSet,
     c.MentorCapacityChanged,
     c.DemographicsWithdrawn,
     c.PersonDeactivated,

@@ -185,6 +185,8 @@ class Person(Aggregate):
         self.inactive_reason: str | None = None
         self.erased = False
         self.outcomes: list[ev.CareerOutcomeRecorded] = []
+        # Every employee id the person was known by: what erasure must find them by.
+        self.employee_ids: set[str] = set()
 
     # -- commands --------------------------------------------------------------------
 
@@ -408,6 +410,8 @@ class Person(Aggregate):
         self._take_details(e)
 
     def _take_details(self, e: ev.PersonRegistered | ev.PersonDetailsUpdated) -> None:
+        if e.employee_id:
+            self.employee_ids.add(e.employee_id)
         self.details = PersonDetails(
             given_name=e.given_name or "",
             family_name=e.family_name or "",

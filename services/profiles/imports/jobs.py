@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,10 +30,24 @@ class Outcome:
     error: dict[str, Any] | None = None
 
 
-def fingerprint(people: list[Any], dry_run: bool) -> str:
-    """What an idempotency key promises: the same records, the same mode."""
+def fingerprint(people: list[Any], dry_run: bool, secret: bytes) -> str:
+    """What an idempotency key promises: the same records, the same mode.
+
+    Keyed (HMAC): without the service's secret, a reader of the table cannot test a
+    guessed batch of names and emails against it.
+    """
     doc = json.dumps([people, dry_run], sort_keys=True, default=str)
-    return hashlib.sha256(doc.encode()).hexdigest()
+    return hmac.new(secret, doc.encode(), hashlib.sha256).hexdigest()
+
+
+def keyed(secret: bytes, tenant: str, idempotency_key: str) -> str:
+    """The stored form of a client's Idempotency-Key: a keyed hash, never the key.
+
+    Integrators often send an employee id as the key; stored as such it would tie the
+    person's pseudonymous id to their employee id for ever, erasure or not.
+    """
+    message = f"{tenant}\x00{idempotency_key}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def _schema(sqlite: bool) -> list[str]:
@@ -79,13 +94,14 @@ class ImportJobs:
     """The ``import_jobs`` and ``import_records`` tables: a job's row, its progress and
     its per-record outcomes, which outlive the request (and the process) running it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, secret: bytes) -> None:
         self.engine = engine
+        self.secret = secret
         self._sqlite = is_sqlite(self.engine)
         self._ready = False
         self._ready_lock = asyncio.Lock()
 
-    async def _prepare(self) -> None:
+    async def prepare(self) -> None:
         async with self._ready_lock:
             if self._ready:
                 return
@@ -108,7 +124,7 @@ class ImportJobs:
                         "SELECT job_id, fingerprint FROM import_jobs "
                         "WHERE tenant = :t AND idempotency_key = :k"
                     ),
-                    {"t": tenant, "k": key},
+                    {"t": tenant, "k": keyed(self.secret, tenant, key)},
                 )
             ).first()
         if row is None:

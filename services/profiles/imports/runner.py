@@ -31,6 +31,7 @@ from services.profiles.imports.jobs import (
     ImportJobs,
     Outcome,
     fingerprint,
+    keyed,
 )
 from services.profiles.imports.plan import Known, Plan, _known
 from services.profiles.imports.records import Record, _failure, validate_all
@@ -135,7 +136,7 @@ class Imports(ImportJobs):
         chunk_size: int = CHUNK_SIZE,
         parallelism: int = PARALLELISM,
     ) -> None:
-        super().__init__(profiles.engine)
+        super().__init__(profiles.engine, profiles.import_secret)
         self.profiles = profiles
         self.chunk_size = chunk_size
         self.parallelism = parallelism
@@ -166,8 +167,8 @@ class Imports(ImportJobs):
                 f"{len(people)} records; at most {MAX_RECORDS} per import",
                 max_records=MAX_RECORDS,
             )
-        await self._prepare()
-        digest = fingerprint(people, dry_run)
+        await self.prepare()
+        digest = fingerprint(people, dry_run, self.secret)
         if idempotency_key:
             replay = await self._replay(principal.tenant, idempotency_key, digest)
             if replay:
@@ -186,7 +187,8 @@ class Imports(ImportJobs):
                     {
                         "j": job_id,
                         "t": principal.tenant,
-                        "k": idempotency_key,
+                        "k": idempotency_key
+                        and keyed(self.secret, principal.tenant, idempotency_key),
                         "f": digest,
                         "a": principal.subject,
                         "d": int(dry_run),
@@ -410,7 +412,7 @@ class Imports(ImportJobs):
 
     async def _job(self, principal: Principal, job_id: str) -> Any:
         access.require_provisioner(principal)
-        await self._prepare()
+        await self.prepare()
         for _ in range(2):
             async with self.engine.connect() as conn:
                 job = (
