@@ -32,7 +32,9 @@ class EventPayload(BaseModel):
     """Base class of every event payload model in ``contracts/``.
 
     ``personal_fields`` names the fields holding personal data: the owning service
-    stores them encrypted with the person's key and never publishes them.
+    stores them encrypted with the person's key, so erasure shreds them in its event
+    store. A contract publishes one only where a consumer needs it, and that consumer
+    must forget it on ``PersonErased`` (``contracts/__init__.py``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
