@@ -17,6 +17,11 @@ language to all of them: ``SERVICE_NAME``, ``ENVIRONMENT``, ``DATABASE_URL``,
 ``RATE_LIMIT_STORAGE``. Names are case-insensitive. A service that needs its own
 variables should give them a distinctive name (``PROFILES_ERASURE_GRACE_DAYS``) via
 ``Field(validation_alias=...)`` rather than a prefix that would hide the shared ones.
+
+**No ``ENVIRONMENT`` means production.** A process started without it refuses the
+public development secret (and so every token signed with it) and serves no
+development conveniences; development must be asked for: ``./tandem up``, ``./tandem
+real`` and the launcher set ``ENVIRONMENT=development``, the test fixtures ``test``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DEV_SECRET = "dev-secret-change-me"
-"""The HS256 secret used when none is configured; refused outside development/test."""
+"""The HS256 secret used when none is configured; refused outside development/test
+(and so whenever ``ENVIRONMENT`` is unset)."""
 
 Environment = Literal["development", "test", "production"]
 
@@ -50,7 +56,8 @@ class ServiceSettings(BaseSettings):
     )
 
     service_name: str
-    environment: Environment = "development"
+    # Fail closed: forgetting the variable must not open the development doors.
+    environment: Environment = "production"
     database_url: str = Field(default_factory=_default_database_url)
     # None means the embedded in-process bus instead of Kafka.
     kafka_bootstrap_servers: str | None = None

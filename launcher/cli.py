@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, get_args
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from chassis.settings import Environment
 from launcher.demo import STEPS, DemoFacts, load_facts, seed_demo
 from launcher.demo.facts import FILE_NAME, TENANT, dev_token
 from launcher.embedded import build_platform
@@ -82,13 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset:
         removed = reset(data)
         print(f"tandem: --reset removed {removed} file(s) from {data}", file=sys.stderr)
-    app = build_platform(data)
+    environment = embedded_environment(os.environ)
+    try:
+        app = build_platform(data, environment=environment)
+    except ValueError as exc:  # pydantic's ValidationError: a refused setting
+        print(
+            f"tandem: cannot start (ENVIRONMENT={environment}): {exc}", file=sys.stderr
+        )
+        return 2
     base = f"http://{args.host}:{args.port}"
     print(f"Tandem (embedded: SQLite in {data}, in-process bus) on {base}")
     print(f"  platform: {base}/   health: {base}/healthz   ready: {base}/readyz")
     print(f"  GraphQL (GraphiQL in a browser): {base}/graphql")
     print(f"  programme dashboard (sign in as a demo user): {base}/dashboard/")
-    print(f"  demo sign-in tokens: {base}/dev/tokens")
+    if environment == "development":
+        print(f"  demo sign-in tokens: {base}/dev/tokens")
     for name in app.state.services:
         print(f"  {name}: {base}/{name}/docs")
     sys.stdout.flush()
@@ -98,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def embedded_environment(environ: Mapping[str, str]) -> Environment:
+    """The launcher asks for development unless ``ENVIRONMENT`` says otherwise."""
+    value = environ.get("ENVIRONMENT", "").strip().lower() or "development"
+    if value not in get_args(Environment):
+        raise SystemExit(f"tandem: unknown ENVIRONMENT={value!r}")
+    return value  # type: ignore[return-value]
 
 
 def port_taken(host: str, port: int) -> str | None:

@@ -2,6 +2,10 @@
 
 Each service keeps its own database (an SQLite file of its own) and talks to the
 others only through the shared in-process bus, exactly as it would through Kafka.
+
+It is the development demo: built for ``development`` unless told otherwise, and
+only then does it serve ``/dev/tokens`` (the demo users with tokens signed by the
+public development secret). In any other environment that route does not exist.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import httpx
 from fastapi import FastAPI, HTTPException
 
 from chassis.messaging import InProcessBus
+from chassis.settings import Environment
 from gateway.main import build_app as build_gateway
 from gateway.settings import GatewaySettings
 from launcher.demo.facts import example_variables, load_facts
 from launcher.registry import SERVICES
 
 
-def build_platform(data_dir: str | Path) -> FastAPI:
+def build_platform(
+    data_dir: str | Path, *, environment: Environment = "development"
+) -> FastAPI:
+    """Every service and the gateway in one app, all in ``environment``."""
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     bus = InProcessBus()
@@ -30,6 +38,7 @@ def build_platform(data_dir: str | Path) -> FastAPI:
     for name, module_path in SERVICES.items():
         module = importlib.import_module(module_path)
         settings = module.Settings(
+            environment=environment,
             database_url=f"sqlite+aiosqlite:///{data / name}.db",
             kafka_bootstrap_servers=None,
         )
@@ -42,7 +51,9 @@ def build_platform(data_dir: str | Path) -> FastAPI:
         for name, app in apps.items()
     }
     gateway = build_gateway(
-        GatewaySettings(kafka_bootstrap_servers=None), clients=clients, transport=bus
+        GatewaySettings(environment=environment, kafka_bootstrap_servers=None),
+        clients=clients,
+        transport=bus,
     )
 
     @asynccontextmanager
@@ -59,6 +70,7 @@ def build_platform(data_dir: str | Path) -> FastAPI:
     platform.state.apps = apps
     platform.state.bus = bus
     platform.state.gateway = gateway
+    platform.state.environment = environment
 
     @platform.get("/")
     async def index() -> dict[str, Any]:
@@ -80,18 +92,20 @@ def build_platform(data_dir: str | Path) -> FastAPI:
         """Readiness of the platform process (each service answers its own /readyz)."""
         return {"status": "ok", "services": {n: f"/{n}/readyz" for n in apps}}
 
-    @platform.get("/dev/tokens")
-    async def dev_tokens() -> dict[str, Any]:
-        """Development only: the seeded demo's users with fresh tokens (sign-in page)."""
-        facts = load_facts(data)
-        if facts is None:
-            raise HTTPException(404, "the demo organisation is not seeded here")
-        return {
-            "tenant": facts.tenant,
-            "users": [user.public() for user in facts.users],
-            # Ready-made GraphQL variables for the GraphiQL examples.
-            "variables": example_variables(facts),
-        }
+    if environment == "development":
+
+        @platform.get("/dev/tokens")
+        async def dev_tokens() -> dict[str, Any]:
+            """Development only: the seeded demo's users with fresh tokens."""
+            facts = load_facts(data)
+            if facts is None:
+                raise HTTPException(404, "the demo organisation is not seeded here")
+            return {
+                "tenant": facts.tenant,
+                "users": [user.public() for user in facts.users],
+                # Ready-made GraphQL variables for the GraphiQL examples.
+                "variables": example_variables(facts),
+            }
 
     for name, app in apps.items():
         platform.mount(f"/{name}", app)

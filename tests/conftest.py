@@ -10,6 +10,8 @@ Nothing here is faked. By default the session starts its own servers:
   jars are resolved once into ``deploy/kafka/cache``). If it cannot start, the
   requesting tests ERROR - they are never skipped and never get a fake.
 
+``ENVIRONMENT`` is set to ``test`` for the whole session (below).
+
 Environment overrides (use servers that already run, e.g. CI services):
 
 * ``DATABASE_URL`` - any PostgreSQL URL (``postgresql://`` or
@@ -32,6 +34,12 @@ import pytest
 
 from deploy.local.kafka import KafkaBroker
 from deploy.local.postgres import PostgresServer
+
+# No ENVIRONMENT means production (chassis/settings.py): the suite asks for ``test``
+# (development tokens accepted, no development conveniences), for every settings
+# object it builds and every process it starts. A test that needs another one (the
+# embedded demo's /dev/tokens, production mode) says so itself.
+os.environ["ENVIRONMENT"] = "test"
 
 
 class ExternalKafkaBroker:

@@ -8,11 +8,13 @@
 #   export ADVISORS_DB_PASSWORD=... INSIGHTS_DB_PASSWORD=...
 #   export PROFILES_MASTER_KEY=$(openssl rand -base64 32)
 #   export ADVISORS_MASTER_KEY=$(openssl rand -base64 32)
+#   export SESSIONS_PULSE_KEY=$(openssl rand -base64 32)
 #   deploy/k8s/make-secrets.sh | kubectl apply -f -
 #
 # Each service gets its own database user (named like the service and its database)
 # and sees only its own credentials: tandem-jwt (JWT_SECRET) and <service>-secrets
-# (DATABASE_URL, plus the service's master key where it has one). Passwords go into a
+# (DATABASE_URL, plus the service's master key where it has one, and sessions' pulse
+# ledger key). Passwords go into a
 # URL: use URL-safe ones (openssl rand -hex 24). Master keys are 32 random bytes,
 # base64; losing one makes that service's encrypted personal data unreadable, so keep
 # them in your secret store, not only in the cluster.
@@ -37,6 +39,9 @@ for service in profiles matching sessions advisors insights; do
     case "$service" in
         profiles)
             extra=(--from-literal=PROFILES_MASTER_KEY="${PROFILES_MASTER_KEY:?set PROFILES_MASTER_KEY}")
+            ;;
+        sessions)
+            extra=(--from-literal=SESSIONS_PULSE_KEY="${SESSIONS_PULSE_KEY:?set SESSIONS_PULSE_KEY}")
             ;;
         advisors)
             extra=(--from-literal=ADVISORS_MASTER_KEY="${ADVISORS_MASTER_KEY:?set ADVISORS_MASTER_KEY}")

@@ -623,7 +623,7 @@ class PeopleMutation:
 
     @strawberry.mutation(
         description="Share self-reported demographics (held only with consent; "
-        "readable by administrators only)."
+        "readable by you and by administrators only)."
     )
     async def share_demographics(
         self, info: Info, input: ShareDemographicsInput

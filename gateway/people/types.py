@@ -165,8 +165,8 @@ class CohortMembership:
 @strawberry.type(
     description="A person of the organisation: executive, mentor, reverse mentor, "
     "coordinator … Contact details and intake are shown to the person themselves "
-    "and to coordinators; demographics only to administrators. An erased person "
-    "keeps only their id and `erased: true`."
+    "and to coordinators; demographics and consents only to the person themselves "
+    "and to administrators. An erased person keeps only their id and `erased: true`."
 )
 class Person(relay.Node):
     person_id: relay.NodeID[str] = strawberry.field(
@@ -203,16 +203,32 @@ class Person(relay.Node):
         description="Version of the profile, for optimistic concurrency."
     )
     _demographics: strawberry.Private[Any] = None
+    _consents: strawberry.Private[Any] = None
     _manager_id: strawberry.Private[str | None] = None
 
+    def _own_or_admin(self, info: Info) -> bool:
+        c = ctx(info)
+        caller = c.principal_or_none
+        own = caller is not None and caller.subject == self.person_id
+        return own or c.has_role(Role.ADMIN)
+
     @strawberry.field(
-        description="Consented demographic attributes; administrators only (null "
-        "for everyone else, and when not shared)."
+        description="Consented demographic attributes; the person themselves and "
+        "administrators only (null for everyone else, and when not shared)."
     )
     def demographics(self, info: Info) -> JSON | None:
-        if not ctx(info).has_role(Role.ADMIN):
+        # profiles decides too (it sends them to no one else); this is the second
+        # lock, so a coordinator never sees another person's values.
+        return self._demographics if self._own_or_admin(info) else None
+
+    @strawberry.field(
+        description="The purposes consent is given for (e.g. `demographics`); the "
+        "person themselves and administrators only (null for everyone else)."
+    )
+    def consents(self, info: Info) -> list[str] | None:
+        if self._consents is None or not self._own_or_admin(info):
             return None
-        return self._demographics
+        return list(self._consents)
 
     @strawberry.field(description="The person's line manager.")
     async def manager(self, info: Info) -> Person | None:
@@ -290,6 +306,7 @@ class Person(relay.Node):
             intake=data.get("intake"),
             version=data.get("version"),
             _demographics=data.get("demographics"),
+            _consents=data.get("consents"),
             _manager_id=data.get("manager_id"),
         )
 

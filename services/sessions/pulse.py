@@ -1,18 +1,35 @@
 """Anonymous pulse surveys (``PulseSurveys``) for a cohort or a whole tenant.
 
-A respondent is remembered only as a hash of their id with a per-survey salt (to
-refuse a second answer); the answers sit in another table with no reference to anyone
-and no time, so no query joins a person to what they answered. Results leave the
-service only as aggregates over at least ``k`` respondents (default 5); below that the
-caller learns only that they are suppressed. Answers are ratings, never free text.
+Anonymous means unlinkable even to someone who reads every table of the database:
+
+- **No answer of anyone is stored.** An answer is added, the moment it is given, to
+  the survey's counters (``pulse_tallies``: per question and rating, how many gave
+  it); no row per respondent or per answer exists. Every answer rewrites *every*
+  counter of its survey (adding 0 to most), so which rows a transaction touched, and
+  the rows' ``xmin``/``ctid``, are the same whatever was answered.
+- **Who answered is a keyed HMAC** (``pulse_respondents``), kept only to refuse a
+  second answer: HMAC-SHA256 over tenant, survey and person with
+  ``SESSIONS_PULSE_KEY``, a secret of the process, never of the database. Without
+  it a reader cannot test a person id against the ledger, nor tell that two surveys
+  were answered by the same person. The ledger has no time, no sequence and nothing
+  in common with the counters but the survey id.
+- **k is the organisation's** (``K_ANONYMITY``): an opener may raise it, never lower
+  it. Results are published only after closing and over at least k respondents;
+  below that the caller learns only that they are suppressed.
+- Answers are ratings 1-5, never free text (free text would identify by its words
+  and need batching; anonymous surveys do not offer it).
+
+What remains, documented rather than hidden: someone who can read the database
+*between two answers* (or the WAL) sees the counters move by one answer and the
+ledger grow by one row; that tells them what was answered in between, not by whom
+unless they also know who answered at that moment.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import secrets
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -31,7 +48,12 @@ from chassis.inputs import Count, FewItems, Int32, Name, Ref, RequestBody, SaneD
 from chassis.repository import Repository
 from services.sessions.api.deps import PrincipalDep
 from services.sessions.domain.events import registry
-from services.sessions.domain.notes import AlreadyAnswered, PulseSurvey, aggregate
+from services.sessions.domain.notes import (
+    RATINGS,
+    AlreadyAnswered,
+    PulseSurvey,
+    Tally,
+)
 from services.sessions.feedback import insert
 from services.sessions.relationships import OVERSEERS, Relationships
 
@@ -41,13 +63,14 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS pulse_surveys (
         survey_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, cohort_id TEXT,
         questions TEXT NOT NULL, closes_at TEXT NOT NULL, k INTEGER NOT NULL,
-        salt TEXT NOT NULL, closed INTEGER NOT NULL DEFAULT 0)""",
+        closed INTEGER NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS pulse_respondents (
-        survey_id TEXT NOT NULL, respondent_hash TEXT NOT NULL,
-        PRIMARY KEY (survey_id, respondent_hash))""",
-    """CREATE TABLE IF NOT EXISTS pulse_answers (
-        answer_id TEXT PRIMARY KEY, survey_id TEXT NOT NULL, answers TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS pulse_answers_survey ON pulse_answers (survey_id)",
+        survey_id TEXT NOT NULL, respondent_key TEXT NOT NULL,
+        PRIMARY KEY (survey_id, respondent_key))""",
+    """CREATE TABLE IF NOT EXISTS pulse_tallies (
+        survey_id TEXT NOT NULL, question INTEGER NOT NULL, rating INTEGER NOT NULL,
+        tally INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (survey_id, question, rating))""",
 ]
 
 
@@ -68,11 +91,23 @@ class SurveysProjection:
         for recorded, p in events:
             row = {"id": recorded.stream_id, "tenant": recorded.tenant}
             if recorded.event_type == "PulseSurveyOpened":
-                cols = ("cohort_id", "closes_at", "k", "questions", "salt")
+                cols = ("cohort_id", "closes_at", "k", "questions")
                 row |= p.model_dump(mode="json", include={*cols[:3]})
                 row["questions"] = json.dumps(p.question_texts)  # type: ignore[attr-defined]
-                row["salt"] = secrets.token_hex(16)  # a rebuild draws new salts
                 await insert(conn, "pulse_surveys", "survey_id", cols, row)
+                # Every counter exists from the start, at 0: an answer only ever
+                # updates rows, all of them, so no row appears because of a rating.
+                await conn.execute(
+                    text(
+                        "INSERT INTO pulse_tallies (survey_id, question, rating, tally) "
+                        "VALUES (:s, :q, :r, 0)"
+                    ),
+                    [
+                        {"s": recorded.stream_id, "q": q, "r": r}
+                        for q in range(p.questions)  # type: ignore[attr-defined]
+                        for r in RATINGS
+                    ],
+                )
             elif recorded.event_type == "PulseSurveyClosed":
                 await conn.execute(
                     text("UPDATE pulse_surveys SET closed = 1 WHERE survey_id = :id"),
@@ -80,14 +115,34 @@ class SurveysProjection:
                 )
 
 
-def respondent_hash(salt: str, person_id: str) -> str:
-    return hashlib.sha256(f"{salt}:{person_id}".encode()).hexdigest()
+def respondent_key(key: bytes, tenant: str, survey_id: str, person_id: str) -> str:
+    """The ledger's name for a person in one survey: unguessable without ``key``."""
+    message = "\x1f".join((tenant, survey_id, person_id)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def add_answers_sql(questions: int) -> str:
+    """One UPDATE that adds an answer to every counter of a survey (most get 0).
+
+    ``questions`` is the survey's own count (1-20), never caller text; the ratings
+    are bound as ``:a0``..``:aN``.
+    """
+    cases = " ".join(
+        f"WHEN {q} THEN CASE WHEN rating = :a{q} THEN 1 ELSE 0 END"
+        for q in range(questions)
+    )
+    return (
+        f"UPDATE pulse_tallies SET tally = tally + CASE question {cases} ELSE 0 END "
+        "WHERE survey_id = :s"
+    )
 
 
 class PulseSurveys:
     def __init__(self, runtime: Any, relationships: Relationships) -> None:
         self.engine = runtime.engine
         self.relationships = relationships
+        self.key: bytes = runtime.settings.pulse_key
+        self.k_floor: int = runtime.settings.k_anonymity
         self.surveys = Repository(
             runtime.store, registry, PulseSurvey, projections=[SurveysProjection()]
         )
@@ -100,7 +155,7 @@ class PulseSurveys:
         cohort_id: str | None,
         questions: list[str],
         closes_at: datetime,
-        k: int,
+        k: int | None,
     ) -> dict[str, Any]:
         principal.require(Role.ADMIN, Role.COORDINATOR)
         survey = PulseSurvey.open(
@@ -109,6 +164,7 @@ class PulseSurveys:
             questions=questions,
             closes_at=closes_at,
             k=k,
+            k_floor=self.k_floor,
             now=datetime.now(UTC),
         )
         await self.surveys.save(survey, self.relationships.metadata_for(principal))
@@ -140,20 +196,22 @@ class PulseSurveys:
                 survey.check_answers(answers, datetime.now(UTC))
                 if row.cohort_id is not None:
                     await self._require_in_cohort(conn, principal, row.cohort_id)
-                who = respondent_hash(row.salt, principal.subject)
+                who = respondent_key(
+                    self.key, principal.tenant, survey_id, principal.subject
+                )
+                # The ledger row and the counters commit together (an answer is
+                # counted exactly when its person is recorded), but nothing in the
+                # counters says which rating was this transaction's.
                 await conn.execute(
                     text(
-                        "INSERT INTO pulse_respondents (survey_id, respondent_hash) "
+                        "INSERT INTO pulse_respondents (survey_id, respondent_key) "
                         "VALUES (:s, :h)"
                     ),
                     {"s": survey_id, "h": who},
                 )
+                ratings = {f"a{q}": rating for q, rating in enumerate(answers)}
                 await conn.execute(
-                    text(
-                        "INSERT INTO pulse_answers (answer_id, survey_id, answers) "
-                        "VALUES (:i, :s, :a)"
-                    ),
-                    {"i": str(uuid.uuid4()), "s": survey_id, "a": json.dumps(answers)},
+                    text(add_answers_sql(len(answers))), {"s": survey_id, **ratings}
                 )
         except IntegrityError:
             raise AlreadyAnswered(
@@ -169,7 +227,7 @@ class PulseSurveys:
             )
             if survey.closed:
                 raise Conflict(f"pulse survey {survey_id} is already closed")
-            survey.close(await self._answers(conn, survey_id))
+            survey.close(await self._tally(conn, survey_id))
             meta = self.relationships.metadata_for(principal)
             await self.surveys.save(survey, meta, connection=conn)
 
@@ -196,22 +254,22 @@ class PulseSurveys:
         principal.require(*OVERSEERS)
         async with self.engine.connect() as conn:
             row = await self._row(conn, principal, survey_id)
-            answers = await self._answers(conn, survey_id)
+            tally = await self._tally(conn, survey_id)
         base = {"survey_id": survey_id, "k": row.k, "closed": bool(row.closed)}
         if not row.closed:
             # Figures that move while answers come in would let anyone who knows who
             # answered in between work out one person's answers: none before closing.
             return {**base, "suppressed": True, "respondents": "until closed"}
-        if len(answers) < row.k:
+        if tally.respondents < row.k:
             return {**base, "suppressed": True, "respondents": f"<{row.k}"}
         questions = json.loads(row.questions)
         return {
             **base,
             "suppressed": False,
-            "respondents": len(answers),
+            "respondents": tally.respondents,
             "questions": [
                 {**a.model_dump(), "text": questions[a.question]}
-                for a in aggregate(answers)
+                for a in tally.aggregates()
             ],
         }
 
@@ -233,12 +291,25 @@ class PulseSurveys:
             raise NotFound(f"pulse survey {survey_id} not found")
         return row
 
-    async def _answers(self, conn: AsyncConnection, survey_id: str) -> list[list[int]]:
-        rows = await conn.execute(
-            text("SELECT answers FROM pulse_answers WHERE survey_id = :s"),
-            {"s": survey_id},
+    async def _tally(self, conn: AsyncConnection, survey_id: str) -> Tally:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT question, rating, tally FROM pulse_tallies "
+                    "WHERE survey_id = :s"
+                ),
+                {"s": survey_id},
+            )
+        ).all()
+        counts: dict[int, dict[int, int]] = {}
+        for r in rows:
+            counts.setdefault(r.question, {})[r.rating] = r.tally
+        return Tally(
+            tuple(
+                tuple(counts[q].get(rating, 0) for rating in RATINGS)
+                for q in sorted(counts)
+            )
         )
-        return [json.loads(r.answers) for r in rows]
 
     async def _require_in_cohort(
         self, conn: AsyncConnection, principal: Principal, cohort_id: str
@@ -260,16 +331,23 @@ class PulseSurveys:
     ) -> None:
         """Forget even that they answered (what they answered was never theirs)."""
         surveys = await conn.execute(
-            text("SELECT survey_id, salt FROM pulse_surveys WHERE tenant = :t"),
+            text("SELECT survey_id FROM pulse_surveys WHERE tenant = :t"),
             {"t": tenant},
         )
-        for survey in surveys.all():
+        keys = [
+            {
+                "s": s.survey_id,
+                "h": respondent_key(self.key, tenant, s.survey_id, person_id),
+            }
+            for s in surveys.all()
+        ]
+        if keys:
             await conn.execute(
                 text(
                     "DELETE FROM pulse_respondents WHERE survey_id = :s "
-                    "AND respondent_hash = :h"
+                    "AND respondent_key = :h"
                 ),
-                {"s": survey.survey_id, "h": respondent_hash(survey.salt, person_id)},
+                keys,
             )
 
 
@@ -287,8 +365,10 @@ class SurveyIn(RequestBody):
     cohort_id: Ref | None = Field(None, description="omit for the whole tenant")
     questions: Annotated[FewItems[Name], Field(min_length=1, max_length=20)]
     closes_at: SaneDateTime
-    k: Annotated[Count, Field(ge=3, le=100)] = Field(
-        5, description="fewest respondents ever reported"
+    k: Annotated[Count, Field(ge=3, le=100)] | None = Field(
+        None,
+        description="fewest respondents ever reported: the organisation's k "
+        "(K_ANONYMITY) when omitted, and raised to it when lower",
     )
 
 

@@ -30,6 +30,18 @@ class ProfilesSettings(ServiceSettings):
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SHARED_VARS:
         monkeypatch.delenv(name, raising=False)
+    # development must be asked for (the test below shows what its absence means)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+
+
+def test_no_environment_means_production_and_refuses_the_dev_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT")
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        ProfilesSettings()
+    monkeypatch.setenv("JWT_SECRET", "a-real-secret-of-at-least-32-bytes!!")
+    assert ProfilesSettings().is_production
 
 
 def test_defaults_suit_embedded_development() -> None:

@@ -165,7 +165,9 @@ async def test_concurrent_answers_of_one_person_count_once(sessions):
         for refused in (r for r in codes if r != 204):
             assert refused == 409
         stored = await scalar(
-            app, "SELECT count(*) FROM pulse_answers WHERE survey_id = :s", s=sid
+            app,
+            "SELECT sum(tally) FROM pulse_tallies WHERE survey_id = :s",
+            s=sid,
         )
         respondents = await scalar(
             app, "SELECT count(*) FROM pulse_respondents WHERE survey_id = :s", s=sid

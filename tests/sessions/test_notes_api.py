@@ -15,7 +15,7 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
-from services.sessions.domain.notes import Note, PulseSurvey
+from services.sessions.domain.notes import Note, PulseSurvey, Tally
 from tests.profiles.conftest import token
 from tests.sessions.conftest import (
     COORDINATOR,
@@ -337,11 +337,12 @@ def test_closing_under_k_records_no_numbers_at_all():
         cohort_id=None,
         questions=["q1"],
         closes_at=utcnow() + timedelta(days=1),
-        k=5,
+        k=None,
+        k_floor=5,
         now=utcnow(),
     )
     survey.collect_pending()
-    survey.close([[5]] * 4)
+    survey.close(Tally.of([[5]] * 4, questions=1))
     [closed] = survey.collect_pending()
     assert closed.suppressed is True
     assert closed.respondents is None and closed.aggregates is None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import fmean
 
 from chassis.aggregate import Aggregate
 from chassis.errors import Conflict, DomainError, Forbidden
@@ -327,6 +326,51 @@ class Feedback(Aggregate):
 
 # -- pulse surveys --------------------------------------------------------------------
 
+RATINGS = range(1, 6)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """All a survey keeps of its answers: per question, how many gave each rating.
+
+    There is no answer per respondent to keep: each answer is added to the counters
+    the moment it is given, so what one person said exists nowhere on its own.
+    """
+
+    counts: tuple[tuple[int, ...], ...]  # counts[question][rating - 1]
+
+    @classmethod
+    def of(cls, answers: list[list[int]], questions: int) -> Tally:
+        return cls(
+            tuple(
+                tuple(sum(1 for a in answers if a[q] == r) for r in RATINGS)
+                for q in range(questions)
+            )
+        )
+
+    @property
+    def respondents(self) -> int:
+        # every respondent rates every question
+        return sum(self.counts[0]) if self.counts else 0
+
+    def aggregates(self) -> list[n.QuestionAggregate]:
+        """Count, mean and distribution per question."""
+        out = []
+        for q, column in enumerate(self.counts):
+            count = sum(column)
+            total = sum(r * c for r, c in zip(RATINGS, column, strict=True))
+            out.append(
+                n.QuestionAggregate(
+                    question=q,
+                    count=count,
+                    mean=round(total / count, 2) if count else 0.0,
+                    distribution={
+                        str(r): c for r, c in zip(RATINGS, column, strict=True)
+                    },
+                )
+            )
+        return out
+
 
 class PulseSurvey(Aggregate):
     def initial_state(self) -> None:
@@ -341,9 +385,11 @@ class PulseSurvey(Aggregate):
         cohort_id: str | None,
         questions: list[str],
         closes_at: datetime,
-        k: int,
+        k: int | None,
+        k_floor: int,
         now: datetime,
     ) -> PulseSurvey:
+        """Open a survey; its k is the organisation's k unless the opener asks more."""
         if closes_at <= now:
             raise SurveyClosed("a pulse survey must close in the future")
         survey = cls(str(uuid.uuid4()), tenant)
@@ -354,7 +400,7 @@ class PulseSurvey(Aggregate):
                 cohort_id=cohort_id,
                 questions=len(questions),
                 closes_at=closes_at,
-                k=k,
+                k=max(k or k_floor, k_floor),
                 question_texts=questions,
             )
         )
@@ -381,19 +427,19 @@ class PulseSurvey(Aggregate):
             except InvalidRating as exc:
                 raise InvalidAnswers(exc.detail) from None
 
-    def close(self, answers: list[list[int]]) -> None:
+    def close(self, tally: Tally) -> None:
         """Publish aggregates only when at least k people answered."""
         if self.closed:
             return
-        if len(answers) < self.k:
+        if tally.respondents < self.k:
             self._record(n.PulseSurveyClosed(survey_id=self.id, suppressed=True))
             return
         self._record(
             n.PulseSurveyClosed(
                 survey_id=self.id,
                 suppressed=False,
-                respondents=len(answers),
-                aggregates=aggregate(answers),
+                respondents=tally.respondents,
+                aggregates=tally.aggregates(),
             )
         )
 
@@ -402,17 +448,3 @@ class PulseSurvey(Aggregate):
 
     def when_PulseSurveyClosed(self, _e: n.PulseSurveyClosed) -> None:
         self.closed = True
-
-
-def aggregate(answers: list[list[int]]) -> list[n.QuestionAggregate]:
-    """Count, mean and distribution per question over every response."""
-    columns = list(zip(*answers, strict=True)) if answers else []
-    return [
-        n.QuestionAggregate(
-            question=i,
-            count=len(column),
-            mean=round(fmean(column), 2),
-            distribution={str(r): column.count(r) for r in range(1, 6)},
-        )
-        for i, column in enumerate(columns)
-    ]
