@@ -17,12 +17,15 @@ from pathlib import Path
 from graphql import BreakingChange, build_schema, find_breaking_changes
 
 from gateway.schema import build_schema as build_gateway_schema
+from gateway.settings import GatewaySettings
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def current_sdl() -> str:
-    return build_gateway_schema().as_str() + "\n"
+    # The SDL does not depend on the deployment: no secrets are needed to print it.
+    settings = GatewaySettings(environment="development")
+    return build_gateway_schema(settings).as_str() + "\n"
 
 
 def breaking_changes(old_sdl: str, new_sdl: str) -> list[BreakingChange]:

@@ -23,7 +23,9 @@ def service_ddl(service: str, database_url: str) -> Callable[[str], Awaitable[No
 
     async def create_in(schema: str) -> None:
         main = importlib.import_module(f"services.{service}.main")
+        # A scratch schema's DDL: no secrets of the deployment are involved.
         settings = main.Settings(
+            environment="development",
             database_url=database_url,
             migrate_on_start=False,
             kafka_bootstrap_servers=None,

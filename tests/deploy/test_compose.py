@@ -34,12 +34,14 @@ SECRETS = {
     "POSTGRES_PASSWORD",
     "PROFILES_MASTER_KEY",
     "ADVISORS_MASTER_KEY",
+    "SESSIONS_PULSE_KEY",
 }
 GIVEN = {
     "JWT_SECRET": "a-real-secret-" + "s" * 34,
     "POSTGRES_PASSWORD": "0123456789abcdef",
     "PROFILES_MASTER_KEY": base64.b64encode(b"p" * 32).decode(),
     "ADVISORS_MASTER_KEY": base64.b64encode(b"a" * 32).decode(),
+    "SESSIONS_PULSE_KEY": base64.b64encode(b"s" * 32).decode(),
 }
 VARIABLE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}"

@@ -166,6 +166,8 @@ def demo_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 str(data),
             ],
             cwd=ROOT,
+            # The demo signs people in through /dev/tokens: development only.
+            env={**os.environ, "ENVIRONMENT": "development"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
