@@ -59,6 +59,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free pages: an erased
+        # person's values must not survive in the file's bytes (see scrub()).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -66,6 +69,25 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+async def scrub(engine: AsyncEngine) -> None:
+    """After an erasure: leave no old copy of overwritten rows in the database files.
+
+    SQLite keeps old page images in its write-ahead log until a checkpoint; this
+    checkpoints and truncates it (``secure_delete`` already zeroes freed pages).
+    PostgreSQL keeps dead row versions until VACUUM, which autovacuum runs; nothing
+    is done here for it.
+    """
+    if not is_sqlite(engine):
+        return
+    async with engine.connect() as conn:
+        # On the driver's connection: a checkpoint cannot run inside the BEGIN
+        # IMMEDIATE that every SQLAlchemy transaction here opens.
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await cursor.close()
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
+from chassis.db import scrub
 from chassis.errors import Conflict, FieldError, NotFound, ValidationFailed
 from services.profiles import access
 from services.profiles.application.base import (
@@ -277,3 +278,4 @@ class PeopleCommands(ProfilesBase):
                 lambda c, _: c.forget(person_id),
                 serialised=True,
             )
+        await scrub(self.engine)
