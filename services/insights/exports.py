@@ -34,22 +34,24 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> str | int | float:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value  # a number, never mistaken for a formula (chassis.exports)
     return str(value)
 
 
-def report_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The figures of a report as CSV rows (see the module docstring)."""
     base = {
         "scope": report.get("scope", ""),
         "scope_id": _cell(report.get("id")),
         "as_of": _cell(report.get("as_of")),
     }
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
 
     def add(member: str, part: dict[str, Any]) -> None:
         for perspective in PERSPECTIVES:
