@@ -61,6 +61,11 @@ def organisation(sizes: dict[str, tuple[int, int]]) -> list[dict]:
     return fold(events)
 
 
+def near(value: int) -> set[int]:
+    """What a count may be published as: perturbed by at most 2, rounded to 5."""
+    return {5 * ((2 * (value + d) + 5) // 10) for d in range(-2, 3)}
+
+
 def by_group(report: dict) -> dict[str, dict]:
     return {g["group"]: g for g in report["groups"]}
 
@@ -80,7 +85,7 @@ def test_a_small_group_is_withheld_and_the_shown_counts_are_rounded_to_five():
     # group (Finance) is withheld with it (complementary suppression).
     assert finance == {"group": "Finance", "suppressed": True}
     assert report["suppressed_groups"] == 2
-    assert (retail["participants"], retail["matched"]) == (20, 20)  # 19 → 20
+    assert retail["participants"] in near(20) and retail["matched"] in near(19)
     assert retail["median_days_to_match"] == 10
     assert retail["mean_match_score"] == pytest.approx(
         round(sum(0.5 + i / 10 for i in range(19)) / 19, 2)
@@ -99,17 +104,20 @@ def test_two_small_groups_holding_k_together_need_no_complement():
     groups = by_group(report)
     assert groups["Legal"]["suppressed"] and groups["Tax"]["suppressed"]
     finance = groups["Finance"]
-    assert (finance["participants"], finance["matched"]) == (15, 10)  # 14, 9
+    assert finance["participants"] in near(14) and finance["matched"] in near(9)
     # Rates come from the published (rounded) counts: nothing finer leaks. (The
     # withheld groups hold 5 matched together: no complement needed there either.)
-    assert finance["match_rate"] == pytest.approx(10 / 15)
-    assert groups["Retail"]["match_rate"] == 1
-    assert finance["match_rate_impact"] == pytest.approx(10 / 15)
-    assert finance["match_rate_flagged"] is True
+    assert finance["match_rate"] == pytest.approx(
+        min(finance["matched"] / finance["participants"], 1)
+    )
+    retail = groups["Retail"]
+    assert retail["match_rate"] == min(retail["matched"] / retail["participants"], 1)
+    assert finance["match_rate_impact"] == pytest.approx(finance["match_rate"])
+    assert finance["match_rate_flagged"] is (finance["match_rate"] < 0.8)
     # The total is published rounded (39 participants → 40): it is a cell like the
     # others, and no exact figure remains to subtract the shown groups from.
-    assert report["total"]["participants"] == 40
-    assert report["total"]["registered"] == 40
+    assert report["total"]["participants"] in near(39)
+    assert report["total"]["registered"] == report["total"]["participants"]  # a set
 
 
 def test_small_counts_inside_a_shown_group_are_withheld_in_pairs():
@@ -127,7 +135,7 @@ def test_small_counts_inside_a_shown_group_are_withheld_in_pairs():
     )
     assert groups["Finance"]["matched"] is None
     assert groups["Retail"]["mean_match_score"] is None  # beside a withheld count
-    assert groups["Ops"]["matched"] == 10
+    assert groups["Ops"]["matched"] in near(12)
 
 
 def test_disclosure_rules():
@@ -141,6 +149,14 @@ def test_disclosure_rules():
     ]
     thresholds = {disclosure.threshold({f"p{i}", "q"}, 5, b"key") for i in range(200)}
     assert thresholds == {5, 6, 7, 8, 9}  # keyed: every value of k..k+4 occurs
+    offsets = {disclosure.offset({f"p{i}", "q"}, b"key") for i in range(200)}
+    assert offsets == {-2, -1, 0, 1, 2}
+    ten = {f"p{i}" for i in range(10)}
+    assert disclosure.published(ten, 5, b"key") in near(10)
+    assert disclosure.published(set(list(ten)[:4]), 5, b"key") is None  # under k
+    # Another key, other thresholds and offsets: a reader without it cannot
+    # recompute them from the members' ids.
+    assert len({disclosure.offset(ten, bytes([b])) for b in range(50)}) == 5
     assert disclosure.threshold({"a", "b"}, 5, b"key") == disclosure.threshold(
         ["b", "a"], 5, b"key"
     )  # a set, not an order
@@ -212,11 +228,8 @@ def test_demographics_count_only_people_who_consented_and_did_not_withdraw():
         list(by_id.values()), "demographics.gender", k=5, as_of=AS_OF
     )
     (woman,) = report["groups"]
-    assert (woman["group"], woman["registered"], woman["participants"]) == (
-        "woman",
-        10,
-        10,
-    )
+    assert woman["group"] == "woman" and woman["participants"] in near(10)
+    assert woman["registered"] == woman["participants"]  # the same ten people
     # No mean score or median days by demographic group: they would move with the
     # one person a coordinator just matched.
     assert woman["mean_match_score"] is None and woman["median_days_to_match"] is None
