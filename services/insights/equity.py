@@ -2,13 +2,12 @@
 
 Keeps ``equity_people``, the people view (one JSON row per person, folded from the
 facts by ``domain.equity.apply``); the reports are pure functions of it (definitions
-in ``domain/equity.py``; suppression below k in ``domain/stats.py``). Also installs
+in ``domain/equity.py``; disclosure control in ``domain/disclosure.py``). Also installs
 the pairing patterns and programme operations routes, which read the same view.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from chassis.auth.principal import Principal, Role
 from chassis.envelope import Envelope
 from chassis.errors import FieldError, ValidationFailed
 from chassis.events import utcnow
+from chassis.exports import SafeDictWriter
 from chassis.inputs import MAX_CODE, Ref
 from services.insights.domain import equity as domain
 from services.insights.rebuild import Rebuilder
@@ -176,6 +176,7 @@ async def _report(
         k=request.app.state.settings.k_anonymity,
         as_of=utcnow().date(),
         cohort_id=cohort_id,
+        key=request.app.state.settings.disclosure_key,
     )
 
 
@@ -186,7 +187,8 @@ async def equity(
     dimension: Dimension = "business_unit",
     cohort_id: Ref | None = None,
 ) -> dict[str, Any]:
-    """Participation, matching and outcomes per group, small groups suppressed."""
+    """Participation, matching and outcomes per group: counts rounded to 5, small
+    groups and cells withheld (docs/privacy.md)."""
     return await _report(request, principal, dimension, cohort_id)
 
 
@@ -200,7 +202,7 @@ async def equity_csv(
     """The equity report as CSV (one row per group, then the total)."""
     report = await _report(request, principal, dimension, cohort_id)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer = SafeDictWriter(out, CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for row in [*report["groups"], {"group": "total", **report["total"]}]:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})

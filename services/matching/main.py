@@ -51,7 +51,12 @@ def build_app(
         setup=setup,
     )
     pairings = Pairings(runtime, metadata_for=metadata_for)
-    rounds = Rounds(pairings, proposal_ttl=timedelta(hours=settings.proposal_ttl_hours))
+    rounds = Rounds(
+        pairings,
+        proposal_ttl=timedelta(hours=settings.proposal_ttl_hours),
+        k=settings.k_anonymity,
+        disclosure_key=settings.disclosure_key,
+    )
     runtime.on_stop.append(rounds.stop)
     planning = Planning(pairings, rounds)
     pairings.on_freed.append(planning.offer_next)

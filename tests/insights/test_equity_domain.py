@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.insights.domain import equity, stats
+from services.insights.domain import disclosure, equity, stats
 
 AS_OF = date(2027, 6, 1)
 
@@ -61,69 +61,119 @@ def organisation(sizes: dict[str, tuple[int, int]]) -> list[dict]:
     return fold(events)
 
 
+def near(value: int) -> set[int]:
+    """What a count may be published as: perturbed by at most 2, rounded to 5."""
+    return {5 * ((2 * (value + d) + 5) // 10) for d in range(-2, 3)}
+
+
 def by_group(report: dict) -> dict[str, dict]:
     return {g["group"]: g for g in report["groups"]}
 
 
-def test_a_small_planted_group_is_reported_as_suppressed_only():
+def test_a_small_group_is_withheld_and_the_shown_counts_are_rounded_to_five():
+    # Groups of nine or more clear every keyed threshold (k to k + 4).
     report = equity.equity_report(
-        organisation({"Retail": (6, 5), "Finance": (7, 3), "Legal": (2, 2)}),
+        organisation({"Retail": (20, 19), "Finance": (14, 9), "Legal": (2, 2)}),
         "business_unit",
         k=5,
         as_of=AS_OF,
     )
-    assert by_group(report)["Legal"] == {"group": "Legal", "suppressed": True}
-    retail = by_group(report)["Retail"]
-    assert (retail["participants"], retail["matched"]) == (6, 5)
+    legal = by_group(report)["Legal"]
+    assert legal == {"group": "Legal", "suppressed": True}
+    retail, finance = by_group(report)["Retail"], by_group(report)["Finance"]
+    # Legal alone withheld would be the total minus the rest: the next smallest
+    # group (Finance) is withheld with it (complementary suppression).
+    assert finance == {"group": "Finance", "suppressed": True}
+    assert report["suppressed_groups"] == 2
+    assert retail["participants"] in near(20) and retail["matched"] in near(19)
     assert retail["median_days_to_match"] == 10
     assert retail["mean_match_score"] == pytest.approx(
-        (0.5 + 0.6 + 0.7 + 0.8 + 0.9) / 5
+        round(sum(0.5 + i / 10 for i in range(19)) / 19, 2)
     )
 
 
-def test_the_total_is_withheld_when_it_would_reveal_the_one_suppressed_group():
+def test_two_small_groups_holding_k_together_need_no_complement():
     report = equity.equity_report(
-        organisation({"Retail": (6, 5), "Finance": (7, 3), "Legal": (2, 2)}),
+        organisation(
+            {"Retail": (20, 19), "Finance": (14, 9), "Legal": (2, 2), "Tax": (3, 3)}
+        ),
         "business_unit",
         k=5,
         as_of=AS_OF,
     )
-    # 15 participants in total minus 6 and 7 shown would give Legal's 2 (and its
-    # 2 matched): the total is withheld.
-    assert report["total"] == {"suppressed": True}
-
-
-def test_the_total_is_shown_when_the_suppressed_remainder_is_at_least_k():
-    rule = stats.suppress({"A": 10, "B": 3, "C": 2}, k=5)
-    assert rule.suppressed == {"B", "C"} and rule.total_shown
-    assert not stats.suppress({"A": 10, "B": 1, "C": 2}, k=5).total_shown
-    assert stats.suppress({"A": 10, "B": 6}, k=5) == stats.Suppression(
-        frozenset(), True
+    groups = by_group(report)
+    assert groups["Legal"]["suppressed"] and groups["Tax"]["suppressed"]
+    finance = groups["Finance"]
+    assert finance["participants"] in near(14) and finance["matched"] in near(9)
+    # Rates come from the published (rounded) counts: nothing finer leaks. (The
+    # withheld groups hold 5 matched together: no complement needed there either.)
+    assert finance["match_rate"] == pytest.approx(
+        min(finance["matched"] / finance["participants"], 1)
     )
+    retail = groups["Retail"]
+    assert retail["match_rate"] == min(retail["matched"] / retail["participants"], 1)
+    assert finance["match_rate_impact"] == pytest.approx(finance["match_rate"])
+    assert finance["match_rate_flagged"] is (finance["match_rate"] < 0.8)
+    # The total is published rounded (39 participants → 40): it is a cell like the
+    # others, and no exact figure remains to subtract the shown groups from.
+    assert report["total"]["participants"] in near(39)
+    assert report["total"]["registered"] == report["total"]["participants"]  # a set
+
+
+def test_small_counts_inside_a_shown_group_are_withheld_in_pairs():
+    # Retail's 2 matched and Finance's 3 are below any threshold: both withheld,
+    # together at least k (5), so matched in total minus the rest gives neither.
     report = equity.equity_report(
-        organisation({"Retail": (6, 5), "Legal": (3, 1), "Tax": (2, 0)}),
+        organisation({"Retail": (20, 2), "Finance": (14, 3), "Ops": (12, 12)}),
         "business_unit",
         k=5,
         as_of=AS_OF,
     )
-    assert report["total"]["participants"] == 11  # reveals only Legal + Tax together
-
-
-def test_adverse_impact_ratio_is_each_rate_over_the_best_and_flags_below_four_fifths():
-    report = equity.equity_report(
-        organisation({"Retail": (6, 5), "Finance": (6, 3)}),
-        "business_unit",
-        k=5,
-        as_of=AS_OF,
+    groups = by_group(report)
+    assert (
+        groups["Retail"]["matched"] is None and groups["Retail"]["match_rate"] is None
     )
-    finance, retail = by_group(report)["Finance"], by_group(report)["Retail"]
-    assert finance["match_rate"] == pytest.approx(0.5)
-    assert finance["match_rate_impact"] == pytest.approx(0.5 / (5 / 6))  # 0.6
-    assert finance["match_rate_flagged"] is True
-    assert retail["match_rate_impact"] == 1 and retail["match_rate_flagged"] is False
-    impacts = stats.adverse_impact({"a": 0.5, "b": 0.41, "c": 0.39})
-    assert impacts["b"].ratio == pytest.approx(0.82) and not impacts["b"].flagged
-    assert impacts["c"].flagged
+    assert groups["Finance"]["matched"] is None
+    assert groups["Retail"]["mean_match_score"] is None  # beside a withheld count
+    assert groups["Ops"]["matched"] in near(12)
+
+
+def test_disclosure_rules():
+    assert [disclosure.rounded(n) for n in (5, 7, 8, 12, 13, 19)] == [
+        5,
+        5,
+        10,
+        10,
+        15,
+        20,
+    ]
+    thresholds = {disclosure.threshold({f"p{i}", "q"}, 5, b"key") for i in range(200)}
+    assert thresholds == {5, 6, 7, 8, 9}  # keyed: every value of k..k+4 occurs
+    offsets = {disclosure.offset({f"p{i}", "q"}, b"key") for i in range(200)}
+    assert offsets == {-2, -1, 0, 1, 2}
+    ten = {f"p{i}" for i in range(10)}
+    assert disclosure.published(ten, 5, b"key") in near(10)
+    assert disclosure.published(set(list(ten)[:4]), 5, b"key") is None  # under k
+    # Another key, other thresholds and offsets: a reader without it cannot
+    # recompute them from the members' ids.
+    assert len({disclosure.offset(ten, bytes([b])) for b in range(50)}) == 5
+    assert disclosure.threshold({"a", "b"}, 5, b"key") == disclosure.threshold(
+        ["b", "a"], 5, b"key"
+    )  # a set, not an order
+    assert disclosure.complementary({"A": 10, "B": 3, "C": 2}, {"B", "C"}, 5) == {
+        "B",
+        "C",
+    }
+    assert disclosure.complementary({"A": 10, "B": 1, "C": 2}, {"B", "C"}, 5) == {
+        "A",
+        "B",
+        "C",
+    }
+    assert disclosure.complementary({"A": 10, "B": 6, "C": 2}, {"C"}, 5) == {
+        "B",
+        "C",
+    }
+    assert disclosure.complementary({"A": 10, "B": 6}, set(), 5) == frozenset()
 
 
 def test_wilson_interval_matches_known_values():
@@ -137,15 +187,23 @@ def test_wilson_interval_matches_known_values():
 
 
 def test_demographics_count_only_people_who_consented_and_did_not_withdraw():
-    rows = organisation({"Retail": (7, 4)})
+    rows = organisation({"Retail": (14, 4)})
+    # Eleven consent as "woman", one of them withdraws; one consents as "man".
     events = [
         (
             "DemographicsShared",
             {"person_id": f"Retail-{i}", "attributes": {"gender": "woman"}},
             "2027-02-01T00:00:00+00:00",
         )
-        for i in range(6)
+        for i in range(11)
     ]
+    events.append(
+        (
+            "DemographicsShared",
+            {"person_id": "Retail-13", "attributes": {"gender": "man"}},
+            "2027-02-01T00:00:00+00:00",
+        )
+    )
     events.append(
         (
             "DemographicsWithdrawn",
@@ -161,7 +219,20 @@ def test_demographics_count_only_people_who_consented_and_did_not_withdraw():
     report = equity.equity_report(
         list(by_id.values()), "demographics.gender", k=5, as_of=AS_OF
     )
-    assert [(g["group"], g["participants"]) for g in report["groups"]] == [("woman", 5)]
+    # The man is withheld, so the women must be too (one hidden group would be the
+    # total minus the other); a withheld demographic group is neither named nor
+    # counted.
+    assert report["groups"] == [] and report["suppressed_groups"] is None
+    del by_id["Retail-13"]  # without him, the ten women are shown
+    report = equity.equity_report(
+        list(by_id.values()), "demographics.gender", k=5, as_of=AS_OF
+    )
+    (woman,) = report["groups"]
+    assert woman["group"] == "woman" and woman["participants"] in near(10)
+    assert woman["registered"] == woman["participants"]  # the same ten people
+    # No mean score or median days by demographic group: they would move with the
+    # one person a coordinator just matched.
+    assert woman["mean_match_score"] is None and woman["median_days_to_match"] is None
 
 
 def test_bands():

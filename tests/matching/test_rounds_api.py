@@ -9,7 +9,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
-from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person, token
+from tests.profiles.conftest import (
+    ADMIN,
+    COORDINATOR,
+    OTHER_TENANT,
+    person,
+    token,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -222,35 +228,73 @@ async def test_nothing_to_match_is_a_typed_error(matching, client):
     assert bad.status_code == 422 and bad.json()["code"] == "ValidationError"
 
 
-async def test_a_fair_round_reports_each_group_and_suppresses_small_ones(
-    matching, client
-):
+async def test_a_fair_round_never_shows_a_coordinator_a_group_below_k(matching, client):
+    """Asking for groups of one is raised to the tenant's k (5), silently, and the
+    report says so; a withheld group is neither named nor sized anywhere in it."""
     app, c = matching
     org = await build_cohort(client)
+    # Three mentees share "woman", one "man" (each with their own token).
+    for i, mentee in enumerate(org["mentees"]):
+        own = token("acme", "mentee", sub=mentee)
+        given = await client.put(
+            f"/people/{mentee}/consents/demographics", json={"given": True}, headers=own
+        )
+        assert given.status_code == 204, given.text
+        shared = await client.put(
+            f"/people/{mentee}/demographics",
+            json={"attributes": {"gender": "man" if i == 0 else "woman"}},
+            headers=own,
+        )
+        assert shared.status_code == 204, shared.text
     await until_seen(app, org["cohort"], 6)
-    started = await c.post(
-        "/rounds?wait=true",
-        json={
-            "cohort_id": org["cohort"],
-            "fairness": {
-                "group_by": "business_unit",
-                "min_ratio": 0.8,
-                "min_group_size": 5,
+    await until_demographics(app, org["mentees"])
+    for group_by in ("demographics.gender", "business_unit"):
+        started = await c.post(
+            "/rounds?wait=true",
+            json={
+                "cohort_id": org["cohort"],
+                "fairness": {
+                    "group_by": group_by,
+                    "min_ratio": 0.8,
+                    "min_group_size": 1,
+                },
             },
-        },
-        headers=COORDINATOR,
-    )
-    result = started.json()
-    assert result["status"] == "completed", result
-    fairness = result["fairness"]
-    assert (fairness["group_by"], fairness["min_ratio"]) == ("business_unit", 0.8)
-    # Four mentees in one unit: a group under five is reported as suppressed, with
-    # none of its figures (they would single people out).
-    assert [g["group"] for g in fairness["groups"]] == ["Retail"]
-    (retail,) = fairness["groups"]
-    assert retail["suppressed"] is True and retail["size"] == 4
-    assert not {"mean", "match_rate", "p50"} & set(retail)
-    assert result["proposed"] == 3
+            headers=COORDINATOR,
+        )
+        result = started.json()
+        assert result["status"] == "completed", result
+        fairness = result["fairness"]
+        assert fairness["min_group_size"] == 5  # the floor, not the 1 asked for
+        assert fairness["groups"] == []
+        assert fairness["suppressed_groups"] == (
+            2 if group_by != "business_unit" else 1
+        )
+        text_of = str(fairness)
+        for secret in ("woman", "man", "Retail", "'size'", "p50"):
+            assert secret not in text_of
+        fetched = (
+            await c.get(f"/rounds/{result['round_id']}", headers=COORDINATOR)
+        ).json()
+        assert fetched["fairness"] == fairness
+
+
+async def until_demographics(app, people: list[str], timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        async with app.state.runtime.engine.connect() as conn:
+            ready = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM candidates WHERE person_id = ANY(:p) "
+                        "AND demographics IS NOT NULL"
+                    ),
+                    {"p": people},
+                )
+            ).scalar_one()
+        if ready == len(people):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("matching never saw the demographics")
 
 
 async def test_a_round_that_fails_says_so_and_records_it(matching, client, monkeypatch):

@@ -24,11 +24,19 @@ Equity report, per group of one dimension (``business_unit``, ``level_band``,
 - match_rate_impact / promotion_rate_impact: the group's rate ÷ the highest shown
   group's rate, ``flagged`` below 0.8 (see ``stats.adverse_impact``).
 
-A group with fewer than k participants is reported as ``{"group", "suppressed": true}``
-only, and the total is withheld by the complementary rule of ``stats.suppress``.
-Impact ratios are computed over shown groups only, so they reveal nothing suppressed.
-Not covered: differencing across reports (two dimensions, two cohorts, or the
-tenant-wide counts of ``/operations``) can still narrow a suppressed group down.
+Disclosure control (``disclosure``; method and anchors in docs/privacy.md): every
+count is a cell, withheld below a keyed threshold of at least k and otherwise
+perturbed by a keyed offset of at most 2 and rounded to the nearest 5; a group is shown only when both its registered and participants
+counts are, and withheld groups (and withheld cells of a column) are always two or
+more holding at least k people together (complementary suppression). Rates come from
+the published counts; impact ratios are computed over shown groups only. Median days
+and mean score (rounded) are shown only beside a shown matched count, and never for
+``demographics.*``, where their movement would tell a coordinator the group of the
+person they just matched. A withheld organisational group is listed as
+``{"group", "suppressed": true}`` and counted in ``suppressed_groups``; a withheld
+demographic group is neither named nor counted (which values anyone holds is itself
+a demographic fact). The total is published rounded, under the
+same threshold, as every other cell: it cannot unlock any cell it is the sum of.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import copy
 from datetime import date, datetime
 from typing import Any
 
-from services.insights.domain import stats
+from services.insights.domain import disclosure, stats
 
 Row = dict[str, Any]
 ORG_DIMENSIONS = ("business_unit", "level_band", "tenure_band", "geography")
@@ -244,40 +252,85 @@ def _outcome(row: Row, kind: str, since: str) -> bool:
 
 # -- the report ------------------------------------------------------------------
 
+COUNTS = ("registered", "participants", "matched", "promoted", "departed")
+GROUP_COUNTS = ("registered", "participants")  # a group is shown only with both
+INNER_COUNTS = ("matched", "promoted", "departed")
 
-def _measure(rows: list[Row], cohort_id: str | None) -> dict[str, Any]:
-    participants = matched = promoted = departed = 0
-    days: list[float] = []
-    scores: list[float] = []
-    for row in rows:
-        joined = joined_at(row, cohort_id)
-        if joined is None:
-            continue
-        participants += 1
-        promoted += _outcome(row, "promotion", joined)
-        departed += _outcome(row, "departure", joined)
-        match = first_match(row, cohort_id)
-        if match is None:
-            continue
-        matched += 1
-        gap = datetime.fromisoformat(match["confirmed_at"]) - datetime.fromisoformat(
-            joined
-        )
-        days.append(max(gap.total_seconds(), 0) / 86400)
-        if match.get("score") is not None:
-            scores.append(float(match["score"]))
+
+class _Cells:
+    """The people behind each count of one group, and the matched ones' figures."""
+
+    def __init__(self, rows: list[Row], cohort_id: str | None) -> None:
+        self.sets: dict[str, set[str]] = {c: set() for c in COUNTS}
+        self.days: list[float] = []
+        self.scores: list[float] = []
+        for row in rows:
+            pid = str(row["person_id"])
+            self.sets["registered"].add(pid)
+            joined = joined_at(row, cohort_id)
+            if joined is None:
+                continue
+            self.sets["participants"].add(pid)
+            if _outcome(row, "promotion", joined):
+                self.sets["promoted"].add(pid)
+            if _outcome(row, "departure", joined):
+                self.sets["departed"].add(pid)
+            match = first_match(row, cohort_id)
+            if match is None:
+                continue
+            self.sets["matched"].add(pid)
+            gap = datetime.fromisoformat(
+                match["confirmed_at"]
+            ) - datetime.fromisoformat(joined)
+            self.days.append(max(gap.total_seconds(), 0) / 86400)
+            if match.get("score") is not None:
+                self.scores.append(float(match["score"]))
+
+    def size(self, count: str) -> int:
+        return len(self.sets[count])
+
+
+def _figures(
+    cells: _Cells, published: dict[str, int | None], continuous: bool
+) -> dict[str, Any]:
+    """A shown group's (or the total's) figures from its published counts."""
+    matched_shown = published["matched"] is not None and continuous
+    days = stats.median(cells.days) if matched_shown else None
+    score = stats.mean(cells.scores) if matched_shown else None
     return {
-        "registered": len(rows),
-        "participants": participants,
-        "participation_rate": stats.rate(participants, len(rows)),
-        "matched": matched,
-        "match_rate": stats.rate(matched, participants),
-        "median_days_to_match": stats.median(days),
-        "mean_match_score": stats.mean(scores),
-        "promoted": promoted,
-        "promotion_rate": stats.rate(promoted, participants),
-        "departed": departed,
+        "registered": published["registered"],
+        "participants": published["participants"],
+        "participation_rate": disclosure.rate(
+            published["participants"], published["registered"]
+        ),
+        "matched": published["matched"],
+        "match_rate": disclosure.rate(published["matched"], published["participants"]),
+        "median_days_to_match": None if days is None else round(days),
+        "mean_match_score": None if score is None else round(score, 2),
+        "promoted": published["promoted"],
+        "promotion_rate": disclosure.rate(
+            published["promoted"], published["participants"]
+        ),
+        "departed": published["departed"],
     }
+
+
+def _hidden_groups(cells: dict[str, _Cells], k: int, key: bytes) -> frozenset[str]:
+    """Primary suppression of whole groups, then complementary suppression until
+    both group-size columns (registered, participants) are protected."""
+    hidden = frozenset(
+        g
+        for g, c in cells.items()
+        if not all(disclosure.shown(c.sets[n], k, key) for n in GROUP_COUNTS)
+    )
+    while True:
+        grown = hidden
+        for count in GROUP_COUNTS:
+            sizes = {g: c.size(count) for g, c in cells.items()}
+            grown = disclosure.complementary(sizes, grown, k)
+        if grown == hidden:
+            return hidden
+        hidden = grown
 
 
 def equity_report(
@@ -287,39 +340,67 @@ def equity_report(
     k: int,
     as_of: date,
     cohort_id: str | None = None,
+    key: bytes = b"",
 ) -> dict[str, Any]:
-    """The equity report of one dimension (definitions in the module docstring)."""
+    """The equity report of one dimension (definitions in the module docstring;
+    the disclosure control in ``disclosure`` and docs/privacy.md)."""
     groups: dict[str, list[Row]] = {}
     for row in rows:
         group = group_of(row, dimension, as_of)
         if group is not None:
             groups.setdefault(group, []).append(row)
-    measured = {g: _measure(members, cohort_id) for g, members in groups.items()}
-    sizes = {g: m["participants"] for g, m in measured.items()}
-    rule = stats.suppress(sizes, k)
-    shown = {g: m for g, m in measured.items() if g not in rule.suppressed}
+    cells = {g: _Cells(members, cohort_id) for g, members in groups.items()}
+    hidden = _hidden_groups(cells, k, key)
+    published: dict[str, dict[str, int | None]] = {g: {} for g in cells}
+    for count in COUNTS:
+        withheld = set(hidden) | {
+            g for g, c in cells.items() if not disclosure.shown(c.sets[count], k, key)
+        }
+        if count in INNER_COUNTS:
+            sizes = {g: c.size(count) for g, c in cells.items()}
+            withheld = set(disclosure.complementary(sizes, withheld, k))
+        for g, c in cells.items():
+            published[g][count] = (
+                None if g in withheld else disclosure.published(c.sets[count], k, key)
+            )
+    # Continuous figures move with any one person's match: a demographic group's
+    # mean would tell a coordinator the group of the person they just matched.
+    continuous = not dimension.startswith("demographics.")
+    shown = {
+        g: _figures(cells[g], published[g], continuous)
+        for g in cells
+        if g not in hidden
+    }
     impacts = {
         metric: stats.adverse_impact({g: m[metric] for g, m in shown.items()})
         for metric in ("match_rate", "promotion_rate")
     }
     out_groups: list[dict[str, Any]] = []
-    for group in sorted(measured):
-        if group in rule.suppressed:
-            out_groups.append({"group": group, "suppressed": True})
+    for group in sorted(cells):
+        if group in hidden:
+            if continuous:  # an organisational unit's name is no secret
+                out_groups.append({"group": group, "suppressed": True})
             continue
         item = {"group": group, "suppressed": False, **shown[group]}
         for metric, impact in impacts.items():
             item[f"{metric}_impact"] = impact[group].ratio
             item[f"{metric}_flagged"] = impact[group].flagged
         out_groups.append(item)
-    total: dict[str, Any] = {"suppressed": not rule.total_shown}
-    if rule.total_shown:
-        total.update(_measure([r for m in groups.values() for r in m], cohort_id))
+    everyone = _Cells([r for m in groups.values() for r in m], cohort_id)
+    total_counts = {n: disclosure.published(everyone.sets[n], k, key) for n in COUNTS}
+    total: dict[str, Any] = {
+        "suppressed": any(total_counts[n] is None for n in GROUP_COUNTS)
+    }
+    if not total["suppressed"]:
+        total.update(_figures(everyone, total_counts, continuous))
     return {
         "dimension": dimension,
         "cohort_id": cohort_id,
         "k": k,
         "groups": out_groups,
+        # How many demographic groups hide is withheld too: a count that drops
+        # when one person withdraws says their group has just emptied.
+        "suppressed_groups": len(hidden) if continuous else None,
         "total": total,
     }
 

@@ -9,13 +9,7 @@ can be checked by hand:
 - ``adverse_impact(rates)``: each group's rate divided by the highest group's rate
   (the "four-fifths rule"); a ratio below 0.8 is flagged. Undefined (``None``) when
   the highest rate is 0 or the group has no rate.
-- ``suppress(sizes, k)``: which groups and whether the total may be shown. A group
-  whose size is below ``k`` is suppressed. Complementary rule: the total is withheld
-  when the suppressed groups together hold between 1 and ``k - 1`` people, because
-  total minus the shown groups would otherwise reveal them (with exactly one small
-  group, that is always the case). When the suppressed groups together hold ``k`` or
-  more people the total is shown: subtraction reveals only an aggregate of at least
-  ``k`` people, never one suppressed group.
+- disclosure control of the equity counts lives in ``disclosure.py``.
 """
 
 from __future__ import annotations
@@ -69,21 +63,6 @@ def adverse_impact(
             ratio = rate / best
             out[group] = Impact(ratio, ratio < threshold)
     return out
-
-
-@dataclass(frozen=True)
-class Suppression:
-    suppressed: frozenset[str]
-    total_shown: bool
-
-
-def suppress(sizes: Mapping[str, int], k: int) -> Suppression:
-    """Groups below ``k`` and whether the total can be shown (see module docstring)."""
-    small = frozenset(g for g, n in sizes.items() if n < k)
-    hidden = sum(sizes[g] for g in small)
-    total = sum(sizes.values())
-    total_shown = (hidden == 0 or hidden >= k) and total >= k
-    return Suppression(small, total_shown)
 
 
 def mean(values: Iterable[float]) -> float | None:

@@ -33,7 +33,11 @@ class FairnessIn(RequestBody):
         description="business_unit, level_band, geography, function or demographics.<attribute>",
     )
     min_ratio: float = Field(0.9, gt=0, le=1)
-    min_group_size: Positive = 5
+    min_group_size: Positive = Field(
+        5,
+        description="smallest group reported; never below the tenant's k (a "
+        "smaller value is raised to k, and the report says which size it used)",
+    )
 
 
 class Pin(RequestBody):

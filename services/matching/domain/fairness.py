@@ -3,8 +3,18 @@
 ``distribution`` reports, for any grouping of mentees (business unit, level band,
 geography, function, or a consented demographic attribute), the group's size, how
 many were matched, and the mean and 10th/50th/90th percentiles of their match scores.
-Groups smaller than ``min_group_size`` (default 5) are suppressed: counted as
-suppressed, with no figures, so a report never singles people out.
+Groups smaller than ``min_group_size`` (default 5, never below the tenant's k: the
+service raises it) are suppressed.
+
+What leaves the service (``FairnessOutcome.as_dict``, recorded in ``RoundCompleted``
+and served by ``GET /rounds/{id}``) goes through ``disclose``, the same disclosure
+control as insights' equity reports (docs/privacy.md): a group is shown only when
+its size reaches both ``min_group_size`` and a keyed threshold between k and k + 4;
+withheld groups are at least two holding at least k mentees together (complementary
+suppression), are never named nor sized (``suppressed_groups`` counts them) and
+vanish from the iterations too; sizes and matched counts are perturbed by a keyed
+offset of at most 2 and rounded to the nearest 5, rates come from those counts, and
+means, percentiles and ratios are rounded to two decimals.
 
 ``rebalance`` keeps every group's mean match quality at or above ``min_ratio`` of
 the best group's. It re-solves the round with the scores of lagging groups boosted
@@ -20,8 +30,11 @@ paid in total score.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import hashlib
+import hmac
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,9 +74,18 @@ class GroupStats:
     p10: float | None = None
     p50: float | None = None
     p90: float | None = None
+    # Who is in the group and who of them was matched (row indices or person ids):
+    # keys of the disclosure thresholds, never rendered.
+    members: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    matched_members: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """Every figure, exact (internal: what leaves the service is ``disclose``)."""
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if v is not None and k not in ("members", "matched_members")
+        }
 
 
 def distribution(
@@ -72,14 +94,29 @@ def distribution(
     mentor_of: np.ndarray,
     min_group_size: int = 5,
     unmatched_counts_as_zero: bool = True,
+    ids: Sequence[str] | None = None,
 ) -> list[GroupStats]:
-    """Score distribution per group, small groups suppressed. Unknown labels skipped."""
+    """Score distribution per group, small groups suppressed. Unknown labels skipped.
+
+    Exact figures, for the optimiser and tests; ``disclose`` makes them publishable.
+    ``ids``: each mentee's person id (default: the row number)."""
     quality = match_quality(scores, mentor_of)
     matched = mentor_of != UNMATCHED
+    names = list(ids) if ids is not None else [str(i) for i in range(len(labels))]
     out: list[GroupStats] = []
     for group, members in _members(labels).items():
+        who = tuple(names[i] for i in members.tolist())
+        got_who = tuple(names[i] for i in members.tolist() if matched[i])
         if members.size < min_group_size:
-            out.append(GroupStats(group, int(members.size), suppressed=True))
+            out.append(
+                GroupStats(
+                    group,
+                    int(members.size),
+                    suppressed=True,
+                    members=who,
+                    matched_members=got_who,
+                )
+            )
             continue
         got = matched[members]
         counted = (
@@ -99,6 +136,8 @@ def distribution(
                 p10=float(p10),
                 p50=float(p50),
                 p90=float(p90),
+                members=who,
+                matched_members=got_who,
             )
         )
     return out
@@ -138,16 +177,29 @@ class FairnessOutcome:
     iterations: tuple[FairnessIteration, ...]
     report: tuple[GroupStats, ...]
 
-    def as_dict(self) -> dict[str, object]:
-        """A JSON-able summary (for ``RoundCompleted.fairness``)."""
-        return {
-            "group_by": self.settings.group_by,
-            "min_ratio": self.settings.min_ratio,
-            "satisfied": self.satisfied,
-            "chosen_iteration": self.chosen_iteration,
-            "iterations": [it.__dict__ for it in self.iterations],
-            "groups": [g.as_dict() for g in self.report],
-        }
+    def as_dict(self, key: bytes = b"") -> dict[str, object]:
+        """The publishable summary (for ``RoundCompleted.fairness``): ``disclose``d
+        with ``settings.min_group_size`` as k and ``key`` keying the thresholds."""
+        return disclose(
+            {
+                "group_by": self.settings.group_by,
+                "min_ratio": self.settings.min_ratio,
+                "min_group_size": self.settings.min_group_size,
+                "satisfied": self.satisfied,
+                "chosen_iteration": self.chosen_iteration,
+                "iterations": [dict(it.__dict__) for it in self.iterations],
+                "groups": [
+                    {
+                        **g.as_dict(),
+                        "members": g.members,
+                        "matched_members": g.matched_members,
+                    }
+                    for g in self.report
+                ],
+            },
+            self.settings.min_group_size,
+            key,
+        )
 
 
 Solver = Callable[[np.ndarray], Solution]  # boosted weights -> solution
@@ -159,6 +211,7 @@ def rebalance(
     settings: FairnessSettings,
     solver: Solver,
     progress: Progress | None = None,
+    ids: Sequence[str] | None = None,
 ) -> tuple[Solution, FairnessOutcome]:
     """Re-solve with lagging groups boosted until no group's mean is below the bar.
 
@@ -233,6 +286,7 @@ def rebalance(
                 solution.mentor_of,
                 settings.min_group_size,
                 settings.unmatched_counts_as_zero,
+                ids,
             )
         ),
     )
@@ -255,3 +309,134 @@ def _means(
         )
         out[g] = float(values.mean()) if values.size else 0.0
     return out
+
+
+# -- disclosure control of what leaves the service -----------------------------------
+
+BASE = 5  # shown counts are rounded to a multiple of this
+SHOWN_FIGURES = ("mean", "p10", "p50", "p90")
+
+
+def rounded(count: int) -> int:
+    """``count`` to the nearest multiple of ``BASE`` (halves up: 7 → 5, 8 → 10)."""
+    return ((2 * count + BASE) // (2 * BASE)) * BASE
+
+
+def _draw(members: Collection[str], key: bytes, purpose: bytes) -> int:
+    text = purpose + b"\0" + "\n".join(sorted(members)).encode()
+    digest = hmac.new(key, text, hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def threshold(members: Collection[str], k: int, key: bytes) -> int:
+    """The keyed suppression threshold (k to k + BASE - 1) of a set of mentees: the
+    same set always gets the same one, a set one person away an unrelated one."""
+    if not members:
+        return k
+    return k + _draw(members, key, b"threshold") % BASE
+
+
+def published(count: int, members: Collection[str], key: bytes) -> int:
+    """A shown count as published: plus a keyed offset of at most 2 (none without
+    members), rounded to the nearest multiple of ``BASE``."""
+    shift = _draw(members, key, b"offset") % BASE - BASE // 2 if members else 0
+    return rounded(count + shift)
+
+
+def _complementary(
+    sizes: Mapping[str, int], withheld: Collection[str], k: int
+) -> set[str]:
+    """Withheld cells: none, or two or more with at least k people together."""
+    hidden = set(withheld)
+    order = sorted((n, g) for g, n in sizes.items() if g not in hidden)
+    while hidden and order and (len(hidden) < 2 or sum(sizes[g] for g in hidden) < k):
+        hidden.add(order.pop(0)[1])
+    return hidden
+
+
+def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
+    """A fairness report fit for a coordinator (see the module docstring).
+
+    ``report["groups"]`` carry exact figures, and ``members``/``matched_members``
+    where known (reports recorded before this rule have none: the threshold is
+    then k itself). A report already disclosed (it has ``suppressed_groups``) is
+    only held to ``k`` again: groups that no longer reach it are withheld."""
+    groups = [dict(g) for g in report.get("groups") or []]
+    if "suppressed_groups" in report:
+        return _hold_to(report, k)
+    sizes = {str(g["group"]): int(g.get("size") or 0) for g in groups}
+    primary = {
+        str(g["group"])
+        for g in groups
+        if g.get("suppressed")
+        or int(g.get("size") or 0) < threshold(g.get("members") or (), k, key)
+    }
+    hidden = _complementary(sizes, primary, k)
+    visible = [g for g in groups if str(g["group"]) not in hidden]
+    matched = {str(g["group"]): int(g.get("matched") or 0) for g in visible}
+    small = {
+        str(g["group"])
+        for g in visible
+        if int(g.get("matched") or 0)
+        < threshold(g.get("matched_members") or (), k, key)
+    }
+    withheld_matched = _complementary(matched, small, k) if small else set()
+    shown: list[dict[str, Any]] = []
+    for g in visible:
+        name = str(g["group"])
+        size = published(int(g["size"]), g.get("members") or (), key)
+        got = (
+            None
+            if name in withheld_matched
+            else published(
+                int(g.get("matched") or 0), g.get("matched_members") or (), key
+            )
+        )
+        item: dict[str, Any] = {
+            "group": name,
+            "size": size,
+            "suppressed": False,
+            "matched": got,
+            "match_rate": None if got is None else min(got / size, 1.0),
+        }
+        for figure in SHOWN_FIGURES:
+            value = g.get(figure)
+            item[figure] = None if value is None else round(float(value), 2)
+        shown.append({k_: v for k_, v in item.items() if v is not None})
+    names = {g["group"] for g in shown}
+    return {
+        **{k_: v for k_, v in report.items() if k_ not in ("groups", "iterations")},
+        "groups": shown,
+        "suppressed_groups": len(hidden),
+        "iterations": [_iteration(it, names) for it in report.get("iterations") or []],
+    }
+
+
+def _iteration(it: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """An iteration's record with only the shown groups' boosts and means."""
+    out = dict(it)
+    for part, digits in (("boosts", 3), ("means", 2)):
+        out[part] = {
+            g: round(float(v), digits)
+            for g, v in (it.get(part) or {}).items()
+            if g in names
+        }
+    if it.get("worst_ratio") is not None:
+        out["worst_ratio"] = round(float(it["worst_ratio"]), 2)
+    return out
+
+
+def _hold_to(report: Mapping[str, Any], k: int) -> dict[str, Any]:
+    """A disclosed report under a k that may have risen since it was recorded."""
+    groups = [g for g in report.get("groups") or [] if int(g.get("size") or 0) >= k]
+    dropped = len(report.get("groups") or []) - len(groups)
+    if dropped and int(report["suppressed_groups"]) + dropped < 2:
+        groups = sorted(groups, key=lambda g: int(g["size"]))[1:]
+        dropped += 1
+    names = {g["group"] for g in groups}
+    return {
+        **report,
+        "groups": sorted(groups, key=lambda g: str(g["group"])),
+        "suppressed_groups": int(report["suppressed_groups"]) + dropped,
+        "iterations": [_iteration(it, names) for it in report.get("iterations") or []],
+    }

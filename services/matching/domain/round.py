@@ -140,7 +140,10 @@ def run_round(
     outcome = None
     if config.fairness is not None:
         labels = group_labels(enc, config.fairness.group_by)
-        solution, outcome = rebalance(scores, labels, config.fairness, solver, report)
+        ids = [p.person_id for p in enc.mentees]
+        solution, outcome = rebalance(
+            scores, labels, config.fairness, solver, report, ids
+        )
     else:
         solution = solver(scores)
     lap("optimise")
