@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from pydantic import Field, SecretStr
 
+from chassis.disclosure import key_for
 from chassis.settings import ServiceSettings
 
 
@@ -29,10 +27,9 @@ class Settings(ServiceSettings):
 
     @property
     def disclosure_key(self) -> bytes:
-        if self.disclosure_secret is not None:
-            return self.disclosure_secret.get_secret_value().encode()
-        return hmac.new(
-            self.jwt_secret.get_secret_value().encode(),
-            b"tandem matching disclosure",
-            hashlib.sha256,
-        ).digest()
+        secret = self.disclosure_secret
+        return key_for(
+            secret.get_secret_value() if secret is not None else None,
+            self.jwt_secret.get_secret_value(),
+            "matching",
+        )

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from services.insights.domain import disclosure, equity, stats
+from chassis import disclosure
+from services.insights.domain import equity, stats
 
 AS_OF = date(2027, 6, 1)
 

@@ -45,7 +45,8 @@ import copy
 from datetime import date, datetime
 from typing import Any
 
-from services.insights.domain import disclosure, stats
+from chassis import disclosure
+from services.insights.domain import stats
 
 Row = dict[str, Any]
 ORG_DIMENSIONS = ("business_unit", "level_band", "tenure_band", "geography")

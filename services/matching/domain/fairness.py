@@ -30,14 +30,13 @@ paid in total score.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from chassis.disclosure import complementary, perturbed, threshold
 from services.matching.domain.config import FairnessSettings
 from services.matching.domain.encoding import EncodedCohort, Progress, _no_progress
 from services.matching.domain.optimiser import UNMATCHED, Solution
@@ -313,45 +312,7 @@ def _means(
 
 # -- disclosure control of what leaves the service -----------------------------------
 
-BASE = 5  # shown counts are rounded to a multiple of this
 SHOWN_FIGURES = ("mean", "p10", "p50", "p90")
-
-
-def rounded(count: int) -> int:
-    """``count`` to the nearest multiple of ``BASE`` (halves up: 7 → 5, 8 → 10)."""
-    return ((2 * count + BASE) // (2 * BASE)) * BASE
-
-
-def _draw(members: Collection[str], key: bytes, purpose: bytes) -> int:
-    text = purpose + b"\0" + "\n".join(sorted(members)).encode()
-    digest = hmac.new(key, text, hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big")
-
-
-def threshold(members: Collection[str], k: int, key: bytes) -> int:
-    """The keyed suppression threshold (k to k + BASE - 1) of a set of mentees: the
-    same set always gets the same one, a set one person away an unrelated one."""
-    if not members:
-        return k
-    return k + _draw(members, key, b"threshold") % BASE
-
-
-def published(count: int, members: Collection[str], key: bytes) -> int:
-    """A shown count as published: plus a keyed offset of at most 2 (none without
-    members), rounded to the nearest multiple of ``BASE``."""
-    shift = _draw(members, key, b"offset") % BASE - BASE // 2 if members else 0
-    return rounded(count + shift)
-
-
-def _complementary(
-    sizes: Mapping[str, int], withheld: Collection[str], k: int
-) -> set[str]:
-    """Withheld cells: none, or two or more with at least k people together."""
-    hidden = set(withheld)
-    order = sorted((n, g) for g, n in sizes.items() if g not in hidden)
-    while hidden and order and (len(hidden) < 2 or sum(sizes[g] for g in hidden) < k):
-        hidden.add(order.pop(0)[1])
-    return hidden
 
 
 def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
@@ -371,7 +332,7 @@ def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
         if g.get("suppressed")
         or int(g.get("size") or 0) < threshold(g.get("members") or (), k, key)
     }
-    hidden = _complementary(sizes, primary, k)
+    hidden = set(complementary(sizes, primary, k))
     visible = [g for g in groups if str(g["group"]) not in hidden]
     matched = {str(g["group"]): int(g.get("matched") or 0) for g in visible}
     small = {
@@ -380,15 +341,15 @@ def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
         if int(g.get("matched") or 0)
         < threshold(g.get("matched_members") or (), k, key)
     }
-    withheld_matched = _complementary(matched, small, k) if small else set()
+    withheld_matched = set(complementary(matched, small, k)) if small else set()
     shown: list[dict[str, Any]] = []
     for g in visible:
         name = str(g["group"])
-        size = published(int(g["size"]), g.get("members") or (), key)
+        size = perturbed(int(g["size"]), g.get("members") or (), key)
         got = (
             None
             if name in withheld_matched
-            else published(
+            else perturbed(
                 int(g.get("matched") or 0), g.get("matched_members") or (), key
             )
         )

@@ -1,5 +1,8 @@
 """Statistical disclosure control of published counts (method in docs/privacy.md).
 
+Shared by every service that publishes counts of people: insights' equity reports and
+matching's fairness reports use the same rules and the same keyed draws.
+
 A published count is a *cell*: the number of people in a set (the women registered,
 the Retail participants matched, ...). Three rules, after the ONS and US Census
 practice, keep any one person's membership from being read off the figures:
@@ -49,12 +52,17 @@ def _draw(members: Collection[str], key: bytes, purpose: bytes) -> int:
 
 
 def threshold(members: Collection[str], k: int, key: bytes, base: int = BASE) -> int:
-    """The keyed primary-suppression threshold (k to k + base - 1) of a cell."""
+    """The keyed primary-suppression threshold (k to k + base - 1) of a cell: the
+    same set always gets the same one, a set one person away an unrelated one."""
+    if not members:
+        return k
     return k + _draw(members, key, b"threshold") % base
 
 
 def offset(members: Collection[str], key: bytes, base: int = BASE) -> int:
-    """The keyed perturbation (-base // 2 to +base // 2) of a cell."""
+    """The keyed perturbation (-base // 2 to +base // 2) of a cell (0 when empty)."""
+    if not members:
+        return 0
     return _draw(members, key, b"offset") % base - base // 2
 
 
@@ -67,7 +75,12 @@ def published(members: Collection[str], k: int, key: bytes) -> int | None:
     """The cell's published count: perturbed and rounded, or ``None`` withheld."""
     if not shown(members, k, key):
         return None
-    return rounded(len(members) + offset(members, key))
+    return perturbed(len(members), members, key)
+
+
+def perturbed(count: int, members: Collection[str], key: bytes) -> int:
+    """``count`` (of a cell of ``members``) plus the cell's keyed offset, rounded."""
+    return rounded(count + offset(members, key))
 
 
 def complementary(
@@ -88,3 +101,16 @@ def rate(part: int | None, whole: int | None) -> float | None:
     if part is None or not whole:
         return None
     return min(part / whole, 1.0)
+
+
+def key_for(secret: str | None, fallback_secret: str, purpose: str) -> bytes:
+    """The key of a service's draws: its own secret, or one derived from
+    ``fallback_secret`` (the token secret) for ``purpose``. Never in a report, so no
+    reader can recompute a threshold."""
+    if secret is not None:
+        return secret.encode()
+    return hmac.new(
+        fallback_secret.encode(),
+        f"tandem {purpose} disclosure".encode(),
+        hashlib.sha256,
+    ).digest()
