@@ -232,10 +232,13 @@ def test_revision_adds_an_empty_step_after_head(tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
     shutil.copytree(source, folder)
 
+    before = ScriptDirectory(str(folder)).get_current_head()
+    assert before is not None
+    after = f"{int(before) + 1:04d}"
     path = new_revision(folder, "Add people.pronouns")
-    assert path.name == "0002_add_people_pronouns.py"
+    assert path.name == f"{after}_add_people_pronouns.py"
     script = ScriptDirectory(str(folder))
-    assert script.get_current_head() == "0002"
-    assert script.get_revision("0002").down_revision == "0001"
+    assert script.get_current_head() == after
+    assert script.get_revision(after).down_revision == before
     with pytest.raises(MigrationError, match="needs a message"):
         new_revision(folder, "  ")

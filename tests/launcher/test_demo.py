@@ -245,8 +245,13 @@ async def test_the_small_group_is_suppressed_in_equity(demo):
     small = groups[group["value"]]
     assert small["suppressed"] is True
     assert small["participants"] is None and small["matchRate"] is None
-    shown = [g for name, g in groups.items() if name != group["value"]]
-    assert shown and not any(g["suppressed"] for g in shown)
+    # Complementary suppression withholds more units with it (so the small one
+    # cannot be derived from a total), and small units near k may be withheld by
+    # their keyed threshold (docs/privacy.md); the rest are shown with figures.
+    others = [g for name, g in groups.items() if name != group["value"]]
+    shown = [g for g in others if not g["suppressed"]]
+    assert shown and all(g["participants"] is not None for g in shown)
+    assert any(g["suppressed"] for g in others)
 
 
 async def test_every_example_query_runs_against_the_demo(demo):
