@@ -537,6 +537,10 @@ class EquityReport:
     total: EquityGroup = strawberry.field(
         description="Everyone (suppressed when it would reveal a small group)."
     )
+    suppressed_groups: int | None = strawberry.field(
+        description="How many groups were withheld; null for demographic dimensions, "
+        "where even the count could give a person away."
+    )
 
     @classmethod
     def from_data(cls, d: dict[str, Any]) -> EquityReport:
@@ -546,6 +550,7 @@ class EquityReport:
             k=int(d["k"]),
             groups=[EquityGroup.from_data(g) for g in d.get("groups") or []],
             total=EquityGroup.from_data(d.get("total") or {}, "total"),
+            suppressed_groups=d.get("suppressed_groups"),
         )
 
 

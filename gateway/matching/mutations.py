@@ -59,7 +59,9 @@ class FairnessInput:
         description="Lowest allowed group mean as a share of the best group's.",
     )
     min_group_size: int = strawberry.field(
-        default=5, description="Groups smaller than this are not reported."
+        default=5,
+        description="Groups smaller than this are not reported; a value below the "
+        "organisation's k is raised to k.",
     )
 
 

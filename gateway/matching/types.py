@@ -200,7 +200,17 @@ class FairnessReport:
     chosen_iteration: int | None = strawberry.field(
         description="Which rebalancing iteration was kept."
     )
-    groups: list[FairnessGroup] = strawberry.field(description="Each group's numbers.")
+    groups: list[FairnessGroup] = strawberry.field(
+        description="Each group large enough to report (counts perturbed and "
+        "rounded to 5; see docs/privacy.md)."
+    )
+    suppressed_groups: int | None = strawberry.field(
+        description="How many groups were withheld (never which, nor their sizes)."
+    )
+    min_group_size: int | None = strawberry.field(
+        description="The smallest group reported: the requested size, never below "
+        "the organisation's k."
+    )
     iterations: JSON | None = strawberry.field(
         description="The rebalancing iterations, as recorded."
     )
@@ -226,6 +236,8 @@ class FairnessReport:
                 )
                 for g in data.get("groups") or []
             ],
+            suppressed_groups=data.get("suppressed_groups"),
+            min_group_size=data.get("min_group_size"),
             iterations=data.get("iterations"),
         )
 
