@@ -4,11 +4,13 @@ shredded with the key on the author's erasure, and gone from the embedded files.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import event, text
 
 from chassis.envelope import Envelope
@@ -295,3 +297,19 @@ def person_erased(person_id: str) -> OutboundMessage:
             tenant="acme",
         ),
     )
+
+
+@pytest.mark.unit
+def test_production_refuses_the_development_master_key_and_a_short_one():
+    base = {
+        "environment": "production",
+        "jwt_secret": "a-real-secret-" + "s" * 34,
+        "sessions_pulse_key": "p" * 44,
+        "kafka_bootstrap_servers": None,
+    }
+    with pytest.raises(ValidationError, match="SESSIONS_MASTER_KEY must be set"):
+        Settings(**base)
+    with pytest.raises(ValidationError, match="32 bytes"):
+        Settings(**base, sessions_master_key=base64.b64encode(b"k" * 16).decode())
+    real = base64.b64encode(b"k" * 32).decode()
+    assert Settings(**base, sessions_master_key=real).master_key == b"k" * 32
