@@ -9,6 +9,7 @@
 #   export PROFILES_MASTER_KEY=$(openssl rand -base64 32)
 #   export ADVISORS_MASTER_KEY=$(openssl rand -base64 32)
 #   export SESSIONS_PULSE_KEY=$(openssl rand -base64 32)
+#   export SESSIONS_MASTER_KEY=$(openssl rand -base64 32)
 #   deploy/k8s/make-secrets.sh | kubectl apply -f -
 #
 # Each service gets its own database user (named like the service and its database)
@@ -41,7 +42,10 @@ for service in profiles matching sessions advisors insights; do
             extra=(--from-literal=PROFILES_MASTER_KEY="${PROFILES_MASTER_KEY:?set PROFILES_MASTER_KEY}")
             ;;
         sessions)
-            extra=(--from-literal=SESSIONS_PULSE_KEY="${SESSIONS_PULSE_KEY:?set SESSIONS_PULSE_KEY}")
+            extra=(
+                --from-literal=SESSIONS_PULSE_KEY="${SESSIONS_PULSE_KEY:?set SESSIONS_PULSE_KEY}"
+                --from-literal=SESSIONS_MASTER_KEY="${SESSIONS_MASTER_KEY:?set SESSIONS_MASTER_KEY}"
+            )
             ;;
         advisors)
             extra=(--from-literal=ADVISORS_MASTER_KEY="${ADVISORS_MASTER_KEY:?set ADVISORS_MASTER_KEY}")

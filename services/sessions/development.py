@@ -19,13 +19,13 @@ from chassis.aggregate import Aggregate
 from chassis.auth.principal import Principal
 from chassis.errors import Forbidden, NotFound
 from chassis.repository import Repository, retrying
-from services.sessions import texts
 from services.sessions.api.development import router
 from services.sessions.development_views import (
     COORDINATING,
     DevelopmentProjection,
     create_schema,
     item_view,
+    text_ids,
 )
 from services.sessions.domain.checkin import CheckIn, Escalation
 from services.sessions.domain.events import registry
@@ -123,8 +123,8 @@ class Development:
                 objectives=rel.contract.objectives,
                 due_on=body.due_on,
                 criteria=body.criteria,
-                label_text_id=await _put(conn, principal, body.label) or "",
-                criteria_text_id=await _put(
+                label_text_id=await self._put(conn, principal, body.label) or "",
+                criteria_text_id=await self._put(
                     conn,
                     principal,
                     "\n".join(c.strip() for c in body.criteria if c.strip()),
@@ -160,7 +160,7 @@ class Development:
                 principal.subject,
                 mentor_id=rel.mentor_id,
                 is_coordinator=principal.has_role(*COORDINATING),
-                evidence_text_id=await _put(conn, principal, evidence),
+                evidence_text_id=await self._put(conn, principal, evidence),
                 achieved_on=today(),
             )
             return milestone
@@ -175,7 +175,9 @@ class Development:
             milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
             achieved = milestone.require_achieved()
             assert milestone.set_event is not None
-            label = await texts.get(conn, milestone.set_event.label_text_id)
+            label = await self.relationships.texts.get(
+                conn, milestone.set_event.label_text_id
+            )
         return {
             "milestone_id": milestone.id,
             "relationship_id": rel.id,
@@ -206,7 +208,7 @@ class Development:
                 held_on=body.held_on or today(),
                 sponsor_id=body.sponsor_id,
                 alignment=body.alignment,
-                correction_text_id=await _put(conn, principal, body.correction),
+                correction_text_id=await self._put(conn, principal, body.correction),
                 today=today(),
             )
 
@@ -230,7 +232,7 @@ class Development:
                 starts_on=body.starts_on,
                 ends_on=body.ends_on,
                 project_kind=body.project_kind,
-                project_text_id=await _put(conn, principal, body.project),
+                project_text_id=await self._put(conn, principal, body.project),
                 started_on=rel.starts_on,
             )
 
@@ -244,7 +246,8 @@ class Development:
             if principal.subject != rel.mentee_id:
                 raise Forbidden("the leader on rotation writes the debrief")
             rotation.debrief(
-                body.goal_competency_ids, await _put(conn, principal, body.reflection)
+                body.goal_competency_ids,
+                await self._put(conn, principal, body.reflection),
             )
             return rotation
 
@@ -276,7 +279,7 @@ class Development:
                 mentor_id=rel.mentor_id,
                 mentee_id=rel.mentee_id,
                 category=body.category,
-                detail_text_id=await _put(conn, principal, body.detail),
+                detail_text_id=await self._put(conn, principal, body.detail),
             )
 
         return await self.item(principal, await self._write(principal, decide))
@@ -292,11 +295,22 @@ class Development:
                 principal.subject,
                 is_coordinator=principal.has_role(*COORDINATING),
                 outcome=body.outcome,
-                note_text_id=await _put(conn, principal, body.note),
+                note_text_id=await self._put(conn, principal, body.note),
             )
             return escalation
 
         return await self.item(principal, await self._write(principal, decide))
+
+    async def _put(
+        self, conn: AsyncConnection, principal: Principal, words: str | None
+    ) -> str | None:
+        """Seal non-blank text; its id (or None) goes into the event."""
+        words = (words or "").strip()
+        if not words:
+            return None
+        return await self.relationships.texts.put(
+            conn, principal.tenant, principal.subject, words
+        )
 
     # -- queries --------------------------------------------------------------------
 
@@ -342,7 +356,8 @@ class Development:
                     {**params, "t": principal.tenant},
                 )
             ).all()
-            out, rels = [], {}
+            visible: list[tuple[Any, Relationship]] = []
+            rels: dict[str, Relationship | None] = {}
             for row in rows:
                 if row.relationship_id not in rels:  # each relationship rebuilt once
                     rels[row.relationship_id] = await self.relationships.repo.find(
@@ -351,18 +366,11 @@ class Development:
                 rel = rels[row.relationship_id]
                 if rel is None or not _may_see(principal, rel):
                     continue
-                out.append(await item_view(conn, principal, rel, row))
-        return out
-
-
-async def _put(
-    conn: AsyncConnection, principal: Principal, words: str | None
-) -> str | None:
-    """Keep non-blank text privately; its id (or None) goes into the event."""
-    words = (words or "").strip()
-    if not words:
-        return None
-    return await texts.put(conn, principal.tenant, principal.subject, words)
+                visible.append((row, rel))
+            words = await self.relationships.texts.get_many(
+                conn, (i for row, _rel in visible for i in text_ids(row))
+            )
+        return [item_view(principal, rel, row, words) for row, rel in visible]
 
 
 def _may_see(principal: Principal, rel: Relationship) -> bool:

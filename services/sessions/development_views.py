@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role
 from chassis.events import EventPayload, RecordedEvent, encode
-from services.sessions import texts
 from services.sessions.domain.relationship import Relationship
 
 COORDINATING = (Role.ADMIN, Role.COORDINATOR)
@@ -118,9 +117,16 @@ class DevelopmentProjection:
             )
 
 
-async def item_view(
-    conn: AsyncConnection, principal: Principal, rel: Relationship, row: Any
+def text_ids(row: Any) -> list[str]:
+    """The private texts an item refers to (fetched for a whole page at once)."""
+    data = json.loads(row.view)
+    return [value for key, value in data.items() if key in TEXTS and value]
+
+
+def item_view(
+    principal: Principal, rel: Relationship, row: Any, words: dict[str, str | None]
 ) -> dict[str, Any]:
+    """The item as ``principal`` may see it; ``words``: its texts, by id."""
     data = json.loads(row.view)
     if row.kind == "escalation":
         readable = principal.subject == row.owner_id or principal.has_role(
@@ -134,7 +140,7 @@ async def item_view(
         if key not in TEXTS:
             view[key] = value
         elif readable:
-            words = await texts.get(conn, value)
+            said = words.get(value) if value else None
             field = TEXTS[key]
-            view[field] = words.split("\n") if field == "criteria" and words else words
+            view[field] = said.split("\n") if field == "criteria" and said else said
     return view

@@ -1,7 +1,8 @@
 """Feedback after sessions and milestones, both directions (``Feedbacks``).
 
 The event says which side rated what and how (1-5), never who: the comment lives in
-``private_texts`` and the author only in the ``feedback`` table, which erasure nulls.
+``private_texts``, sealed with its author's key (``services.sessions.texts``), and the
+author only in the ``feedback`` table, which erasure nulls.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from chassis.events import EventPayload, RecordedEvent
 from chassis.inputs import Int32, Ref, RequestBody, Text
 from chassis.repository import Repository, retrying
 from contracts.sessions.notes import FeedbackAbout
-from services.sessions import texts
 from services.sessions.api.deps import PrincipalDep
 from services.sessions.domain.events import registry
 from services.sessions.domain.notes import Feedback, Subject, require_rating
@@ -143,7 +143,7 @@ class Feedbacks:
                 subject = await find_subject(conn, principal.tenant, about, subject_id)
                 comment_id = None
                 if comment:
-                    comment_id = await texts.put(
+                    comment_id = await self.relationships.texts.put(
                         conn, principal.tenant, principal.subject, comment
                     )
                 feedback.give(
@@ -186,12 +186,21 @@ class Feedbacks:
         rel = await self.relationships.load(principal, relationship_id)
         party = principal.subject in rel.parties
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT * FROM feedback WHERE tenant = :t AND relationship_id = :r "
-                    "ORDER BY given_at, feedback_id"
-                ),
-                {"t": principal.tenant, "r": relationship_id},
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT * FROM feedback WHERE tenant = :t "
+                        "AND relationship_id = :r ORDER BY given_at, feedback_id"
+                    ),
+                    {"t": principal.tenant, "r": relationship_id},
+                )
+            ).all()
+            words = (
+                await self.relationships.texts.get_many(
+                    conn, (row.comment_text_id for row in rows)
+                )
+                if party
+                else {}
             )
             out = []
             for row in rows:
@@ -204,7 +213,9 @@ class Feedbacks:
                     "given_at": row.given_at,
                 }
                 if party:
-                    view["comment"] = await texts.get(conn, row.comment_text_id)
+                    view["comment"] = (
+                        words.get(row.comment_text_id) if row.comment_text_id else None
+                    )
                 out.append(view)
         return out
 

@@ -13,6 +13,7 @@ from services.sessions.api.relationships import router as relationships_router
 from services.sessions.publication import publication
 from services.sessions.relationships import Relationships
 from services.sessions.settings import Settings
+from services.sessions.texts import PrivateTexts
 
 __all__ = ["Settings", "build_app"]
 VERSION = "0.1.0"
@@ -30,6 +31,7 @@ def build_app(
         await texts.create_schema(engine)
         for extra in setups:
             await extra(engine)
+        await sealed_texts.seal_legacy()
 
     runtime = ServiceRuntime(
         settings,
@@ -38,7 +40,10 @@ def build_app(
         translate=publication,
         setup=setup,
     )
-    relationships = Relationships(runtime, metadata_for=metadata_for)
+    sealed_texts = PrivateTexts(runtime.engine, settings.master_key)
+    relationships = Relationships(
+        runtime, metadata_for=metadata_for, texts=sealed_texts
+    )
     assert runtime.consumer is not None
     runtime.consumer.handlers.update(
         {

@@ -22,7 +22,7 @@ from chassis.errors import NotFound
 from chassis.messaging import Handler
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from services.sessions import bookings, calendar, texts
+from services.sessions import bookings, calendar
 from services.sessions.api.meetings import router
 from services.sessions.domain.events import registry
 from services.sessions.domain.meeting import (
@@ -83,7 +83,7 @@ class Meetings:
                     windows = await bookings.availability(conn, rel)
                 agenda_id = None
                 if body.agenda:
-                    agenda_id = await texts.put(
+                    agenda_id = await self.relationships.texts.put(
                         conn, principal.tenant, principal.subject, body.agenda
                     )
                 session = Session.schedule(
@@ -182,7 +182,7 @@ class Meetings:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
             reason_id = None
             if body.reason:
-                reason_id = await texts.put(
+                reason_id = await self.relationships.texts.put(
                     conn, principal.tenant, principal.subject, body.reason
                 )
             s.cancel(principal.subject, body.reason_code, reason_id)
@@ -194,7 +194,9 @@ class Meetings:
     ) -> dict[str, Any]:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
             rel.require_party(principal.subject)
-            text_id = await texts.put(conn, principal.tenant, principal.subject, agenda)
+            text_id = await self.relationships.texts.put(
+                conn, principal.tenant, principal.subject, agenda
+            )
             s.set_agenda(principal.subject, text_id)
 
         return await self.change(principal, session_id, decide)
@@ -248,7 +250,7 @@ class Meetings:
         if not party:
             return bookings.session_view(row)
         async with self.engine.connect() as conn:
-            agenda = await texts.get(conn, row.agenda_text_id)
+            agenda = await self.relationships.texts.get(conn, row.agenda_text_id)
         return bookings.session_view(row, agenda=agenda or "")
 
     async def list(

@@ -3,8 +3,9 @@
 Reading rule: the author reads their private notes, the pair reads shared ones;
 coordinators, sponsors and admins see only that a note exists (id, kind, author's role,
 visibility, dates) — ``GET /notes/{id}`` answers them with that metadata, never a body.
-Free text lives in ``private_texts``; on ``PersonErased`` it is deleted, and the note
-stays as an erased entry without author or body.
+Free text lives in ``private_texts``, sealed with its author's key; on ``PersonErased``
+it is deleted and the key destroyed, and the note stays as an erased entry without
+author or body (a shared note reads as erased to the other party too).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from chassis.events import EventPayload, RecordedEvent
 from chassis.inputs import Ref, RequestBody, Text
 from chassis.repository import Repository, retrying
 from contracts.sessions.notes import NoteKind, Visibility
-from services.sessions import feedback, pulse, texts
+from services.sessions import feedback, pulse
 from services.sessions.api.deps import PrincipalDep
 from services.sessions.domain.events import registry
 from services.sessions.domain.notes import PROMPTS, Note, readable
@@ -126,13 +127,6 @@ class NotesProjection:
                 )
 
 
-async def forget_text(conn: AsyncConnection, text_id: str | None) -> None:
-    if text_id is not None:
-        await conn.execute(
-            text("DELETE FROM private_texts WHERE text_id = :i"), {"i": text_id}
-        )
-
-
 def metadata_view(row: Any) -> dict[str, Any]:
     """What anyone allowed to see the relationship may know: that a note exists."""
     return {
@@ -151,6 +145,7 @@ class Notes:
     def __init__(self, runtime: Any, relationships: Relationships) -> None:
         self.engine = runtime.engine
         self.relationships = relationships
+        self.texts = relationships.texts
         self.repo = Repository(
             runtime.store, registry, Note, projections=[NotesProjection()]
         )
@@ -175,7 +170,9 @@ class Notes:
                 session = await feedback.find_subject(
                     conn, principal.tenant, "session", session_id
                 )
-            text_id = await texts.put(conn, principal.tenant, principal.subject, body)
+            text_id = await self.texts.put(
+                conn, principal.tenant, principal.subject, body
+            )
             note = Note.write(
                 principal.tenant,
                 relationship_id=relationship_id,
@@ -206,7 +203,7 @@ class Notes:
                 old = note.body_text_id
                 new = None
                 if body is not None:
-                    new = await texts.put(
+                    new = await self.texts.put(
                         conn, principal.tenant, principal.subject, body
                     )
                 note.edit(
@@ -218,7 +215,7 @@ class Notes:
                     note, self.relationships.metadata_for(principal), connection=conn
                 )
                 if new is not None:
-                    await forget_text(conn, old)
+                    await self.texts.forget(conn, old)
 
         await retrying(attempt)
         return await self.get(principal, note_id)
@@ -230,7 +227,7 @@ class Notes:
             await self.repo.save(
                 note, self.relationships.metadata_for(principal), connection=conn
             )
-            await forget_text(conn, note.body_text_id)
+            await self.texts.forget(conn, note.body_text_id)
 
     async def _load(
         self, principal: Principal, note_id: str, conn: AsyncConnection
@@ -247,22 +244,27 @@ class Notes:
     ) -> list[dict[str, Any]]:
         rel = await self.relationships.load(principal, relationship_id)
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT * FROM notes WHERE tenant = :t AND relationship_id = :r "
-                    "AND deleted = 0 ORDER BY created_at, note_id"
-                ),
-                {"t": principal.tenant, "r": relationship_id},
-            )
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT * FROM notes WHERE tenant = :t "
+                        "AND relationship_id = :r AND deleted = 0 "
+                        "ORDER BY created_at, note_id"
+                    ),
+                    {"t": principal.tenant, "r": relationship_id},
+                )
+            ).all()
             if principal.subject not in rel.parties:
                 return [metadata_view(row) for row in rows]
-            return [
-                await self._full(conn, row)
+            mine = [
+                row
                 for row in rows
                 if readable(
                     row.author_id, row.visibility, principal.subject, rel.parties
                 )
             ]
+            words = await self.texts.get_many(conn, (r.body_text_id for r in mine))
+        return [_full(row, words) for row in mine]
 
     async def get(self, principal: Principal, note_id: str) -> dict[str, Any]:
         async with self.engine.connect() as conn:
@@ -284,21 +286,16 @@ class Notes:
                 row.author_id, row.visibility, principal.subject, rel.parties
             ):
                 raise NotFound(f"note {note_id} not found")
-            return await self._full(conn, row)
+            words = await self.texts.get_many(conn, [row.body_text_id])
+        return _full(row, words)
 
-    async def _full(self, conn: AsyncConnection, row: Any) -> dict[str, Any]:
-        return {
-            **metadata_view(row),
-            "author_id": row.author_id,
-            "prompt_id": row.prompt_id,
-            "prompt": PROMPTS[row.prompt_id]["prompt"] if row.prompt_id else None,
-            "session_id": row.session_id,
-            "body": await texts.get(conn, row.body_text_id),
-        }
-
-    async def on_person_erased(self, person_id: str, conn: AsyncConnection) -> None:
-        """The person's words go; their notes remain as erased, authorless entries."""
-        await texts.erase_author(conn, person_id)
+    async def on_person_erased(
+        self, tenant: str, person_id: str, conn: AsyncConnection
+    ) -> None:
+        """The person's words and key go (every part's texts: notes, journals,
+        feedback comments, escalations); their notes remain as erased, authorless
+        entries."""
+        await self.texts.erase_author(conn, tenant, person_id)
         await conn.execute(
             text(
                 "UPDATE notes SET author_id = NULL, body_text_id = NULL, erased = 1 "
@@ -306,6 +303,18 @@ class Notes:
             ),
             {"p": person_id},
         )
+
+
+def _full(row: Any, words: dict[str, str | None]) -> dict[str, Any]:
+    """The note as its readers see it; ``words``: the page's texts, by id."""
+    return {
+        **metadata_view(row),
+        "author_id": row.author_id,
+        "prompt_id": row.prompt_id,
+        "prompt": PROMPTS[row.prompt_id]["prompt"] if row.prompt_id else None,
+        "session_id": row.session_id,
+        "body": words.get(row.body_text_id) if row.body_text_id else None,
+    }
 
 
 # -- HTTP -------------------------------------------------------------------------------
@@ -404,7 +413,7 @@ def install(app: Any, runtime: Any, relationships: Relationships) -> None:
         if chained is not None:
             await chained(env, conn)
         person_id = env.data["person_id"]
-        await notes.on_person_erased(person_id, conn)
+        await notes.on_person_erased(env.tenant, person_id, conn)
         await app.state.feedback.on_person_erased(person_id, conn)
         await app.state.pulse_surveys.on_person_erased(env.tenant, person_id, conn)
 

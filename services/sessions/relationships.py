@@ -17,9 +17,9 @@ from chassis.events import EventMetadata
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from contracts.sessions.relationships import Cadence
-from services.sessions import texts
 from services.sessions.domain.events import registry
 from services.sessions.domain.relationship import Relationship
+from services.sessions.texts import PrivateTexts
 from services.sessions.views import RelationshipsProjection, relationship_view
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR, Role.SPONSOR)
@@ -27,8 +27,15 @@ MetadataFor = Callable[[Principal], EventMetadata]
 
 
 class Relationships:
-    def __init__(self, runtime: ServiceRuntime, *, metadata_for: MetadataFor) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        *,
+        metadata_for: MetadataFor,
+        texts: PrivateTexts,
+    ) -> None:
         self.runtime = runtime
+        self.texts = texts  # every part's sealed free text (services.sessions.texts)
         self.engine = runtime.engine
         self.metadata_for = metadata_for
         self.repo = Repository(
@@ -167,7 +174,9 @@ class Relationships:
         async def decide(rel: Relationship, conn: AsyncConnection) -> None:
             rel.require_party(principal.subject)
             body = "\n".join(["Objectives:", *objectives, "", terms or ""]).strip()
-            text_id = await texts.put(conn, principal.tenant, principal.subject, body)
+            text_id = await self.texts.put(
+                conn, principal.tenant, principal.subject, body
+            )
             rel.draft_contract(
                 principal.subject,
                 cadence=cadence,
@@ -235,7 +244,7 @@ class Relationships:
             ).first()
             view = relationship_view(row)
             if principal.subject in rel.parties and rel.contract is not None:
-                view["contract"]["terms"] = await texts.get(
+                view["contract"]["terms"] = await self.texts.get(
                     conn, rel.contract.terms_text_id
                 )
         return view

@@ -1,19 +1,45 @@
-"""Free text people write (contract terms, notes, reflections, comments), kept out of
-the events: an event refers to a text by id, so erasing a person deletes their texts
-while the event history stays whole (and never held the words)."""
+"""Free text people write (contract terms, notes, journals, reflections, feedback
+comments, escalations), kept out of the events and sealed with its author's key.
+
+An event refers to a text by id, so the event history never holds the words. The
+words themselves are stored encrypted (AES-256-GCM) with the author's data key, kept
+in ``person_keys`` and wrapped by the service's master key (``SESSIONS_MASTER_KEY``):
+the same key management as the profiles' personal fields (``chassis.personal_data``).
+A reader of the database sees ciphertext only. Erasing the author deletes their rows
+and destroys their key (crypto-shredding: a copy left anywhere, a backup included, no
+longer decrypts); the embedded database is then scrubbed so no old page or log frame
+keeps the key or the ciphertext.
+
+Each ciphertext is bound (as associated data) to its author and text id, so it cannot
+be moved to another row or person. Reads of a list fetch every text and its author's
+wrapped key in one query and decrypt in Python.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import logging
+import os
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import text
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
+from chassis.db import is_sqlite, scrub
+from chassis.errors import PersonGone
+from chassis.personal_data import PersonalDataCipher
+
+log = logging.getLogger(__name__)
 
 
 async def create_schema(engine: AsyncEngine) -> None:
     stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
+    await PersonalDataCipher.create_schema(engine)
     async with engine.begin() as conn:
         await conn.execute(
             text(
@@ -23,7 +49,8 @@ async def create_schema(engine: AsyncEngine) -> None:
                     tenant TEXT NOT NULL,
                     author_id TEXT NOT NULL,
                     body TEXT NOT NULL,
-                    created_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP
+                    created_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                    sealed INTEGER NOT NULL DEFAULT 1
                 )
                 """
             )
@@ -35,33 +62,200 @@ async def create_schema(engine: AsyncEngine) -> None:
         )
 
 
-async def put(conn: AsyncConnection, tenant: str, author_id: str, body: str) -> str:
-    text_id = str(uuid.uuid4())
-    await conn.execute(
-        text(
-            "INSERT INTO private_texts (text_id, tenant, author_id, body) "
-            "VALUES (:i, :t, :a, :b)"
-        ),
-        {"i": text_id, "t": tenant, "a": author_id, "b": body},
-    )
-    return text_id
+class _KeyRing(PersonalDataCipher):
+    """The chassis key management (wrap, unwrap, destroy), opened for many keys."""
+
+    def unwrap(self, person_id: str, wrapped: str) -> bytes:
+        return self._unwrap(person_id, wrapped)
+
+    def wrap(self, person_id: str, key: bytes) -> str:
+        return self._wrap(person_id, key)
 
 
-async def get(conn: AsyncConnection, text_id: str | None) -> str | None:
-    """The text, or None when it was erased (or never written)."""
-    if text_id is None:
-        return None
-    row = (
+_READ = text(
+    "SELECT t.text_id, t.author_id, t.body, k.wrapped_key "
+    "FROM private_texts t LEFT JOIN person_keys k ON k.person_id = t.author_id "
+    "WHERE t.text_id IN :ids AND t.sealed = 1"
+).bindparams(bindparam("ids", expanding=True))
+
+
+class PrivateTexts:
+    """The sealed text store of the sessions service (one per process)."""
+
+    def __init__(self, engine: AsyncEngine, master_key: bytes) -> None:
+        self.engine = engine
+        self._keys = _KeyRing(master_key, registry=None)  # type: ignore[arg-type]
+        self._scrubs: set[asyncio.Task[None]] = set()
+
+    async def put(
+        self, conn: AsyncConnection, tenant: str, author_id: str, body: str
+    ) -> str:
+        """Store ``body`` sealed with the author's key; its id goes into the event."""
+        key = await self._author_key(conn, tenant, author_id)
+        text_id = str(uuid.uuid4())
         await conn.execute(
-            text("SELECT body FROM private_texts WHERE text_id = :i"), {"i": text_id}
+            text(
+                "INSERT INTO private_texts (text_id, tenant, author_id, body) "
+                "VALUES (:i, :t, :a, :b)"
+            ),
+            {
+                "i": text_id,
+                "t": tenant,
+                "a": author_id,
+                "b": _seal(key, author_id, text_id, body),
+            },
         )
-    ).first()
-    return row.body if row else None
+        return text_id
+
+    async def get(self, conn: AsyncConnection, text_id: str | None) -> str | None:
+        """The text, or None when it was erased (or never written)."""
+        if text_id is None:
+            return None
+        return (await self.get_many(conn, [text_id])).get(text_id)
+
+    async def get_many(
+        self, conn: AsyncConnection, text_ids: Iterable[str | None]
+    ) -> dict[str, str | None]:
+        """Every text of a page, in one query (texts and their authors' keys)."""
+        ids = sorted({i for i in text_ids if i})
+        if not ids:
+            return {}
+        rows = (await conn.execute(_READ, {"ids": ids})).all()
+        keys: dict[str, AESGCM | None] = {}
+        out: dict[str, str | None] = {}
+        for row in rows:
+            if row.author_id not in keys:
+                keys[row.author_id] = (
+                    AESGCM(self._keys.unwrap(row.author_id, row.wrapped_key))
+                    if row.wrapped_key is not None
+                    else None
+                )
+            out[row.text_id] = _open(keys[row.author_id], row)
+        return out
+
+    async def seal_legacy(self) -> int:
+        """Seal texts stored in clear before texts were sealed (revision 0003 marks
+        them ``sealed = 0``); run once at start-up, before serving."""
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT text_id, tenant, author_id, body FROM private_texts "
+                        "WHERE sealed = 0"
+                    )
+                )
+            ).all()
+            for row in rows:
+                try:
+                    key = await self._author_key(conn, row.tenant, row.author_id)
+                except PersonGone:  # written by someone erased since: it goes
+                    await self.forget(conn, row.text_id)
+                    continue
+                await conn.execute(
+                    text(
+                        "UPDATE private_texts SET body = :b, sealed = 1 "
+                        "WHERE text_id = :i"
+                    ),
+                    {
+                        "i": row.text_id,
+                        "b": _seal(key, row.author_id, row.text_id, row.body),
+                    },
+                )
+        return len(rows)
+
+    async def forget(self, conn: AsyncConnection, text_id: str | None) -> None:
+        """Delete one text (its note was edited or deleted)."""
+        if text_id is not None:
+            await conn.execute(
+                text("DELETE FROM private_texts WHERE text_id = :i"), {"i": text_id}
+            )
+
+    async def erase_author(
+        self, conn: AsyncConnection, tenant: str, person_id: str
+    ) -> int:
+        """Their erasure: delete what they wrote and destroy their key, then (once
+        the transaction is committed) scrub the embedded database's files.
+
+        A person who never wrote gets a destroyed key too, so nothing can be sealed
+        for them afterwards (a write with their old token is refused as erased)."""
+        result = await conn.execute(
+            text("DELETE FROM private_texts WHERE author_id = :p"), {"p": person_id}
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                "VALUES (:p, :t, NULL) ON CONFLICT (person_id) DO NOTHING"
+            ),
+            {"p": person_id, "t": tenant},
+        )
+        await self._keys.destroy(person_id, conn)
+        self._scrub_after_commit()
+        return result.rowcount or 0
+
+    async def wait_scrubbed(self) -> None:
+        """Until every scrub started by an erasure has run (shutdown, tests)."""
+        while self._scrubs:
+            await asyncio.gather(*self._scrubs, return_exceptions=True)
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _author_key(
+        self, conn: AsyncConnection, tenant: str, author_id: str
+    ) -> bytes:
+        key = await self._keys.key(author_id, conn)
+        if key is not None:
+            return key
+        # No key yet (or a destroyed one): create it unless a row exists; a concurrent
+        # first write by the same author finds the other's key instead of failing.
+        await conn.execute(
+            text(
+                "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
+            ),
+            {
+                "p": author_id,
+                "t": tenant,
+                "k": self._keys.wrap(author_id, AESGCM.generate_key(bit_length=256)),
+            },
+        )
+        key = await self._keys.key(author_id, conn)
+        if key is None:
+            raise PersonGone(f"person {author_id} was erased")
+        return key
+
+    def _scrub_after_commit(self) -> None:
+        if not is_sqlite(self.engine):
+            return  # PostgreSQL: autovacuum reclaims dead rows (see chassis.db.scrub)
+        # The erasure's transaction holds SQLite's write lock until it commits; the
+        # checkpoint (TRUNCATE) waits for that writer, then rewrites the database file
+        # with the erased pages and empties the log.
+        task = asyncio.get_running_loop().create_task(self._scrub())
+        self._scrubs.add(task)
+        task.add_done_callback(self._scrubs.discard)
+
+    async def _scrub(self) -> None:
+        try:
+            await scrub(self.engine)
+        except Exception:  # the next erasure's scrub covers this one's pages too
+            log.exception("sessions: scrubbing after an erasure failed")
 
 
-async def erase_author(conn: AsyncConnection, person_id: str) -> int:
-    """Delete everything a person wrote (their erasure)."""
-    result = await conn.execute(
-        text("DELETE FROM private_texts WHERE author_id = :p"), {"p": person_id}
-    )
-    return result.rowcount or 0
+def _bound(author_id: str, text_id: str) -> bytes:
+    return f"{author_id}/{text_id}".encode()
+
+
+def _seal(key: bytes, author_id: str, text_id: str, body: str) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, body.encode(), _bound(author_id, text_id))
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def _open(aead: AESGCM | None, row: Any) -> str | None:
+    if aead is None:
+        return None  # the author was erased: their key is gone
+    raw = base64.b64decode(row.body)
+    try:
+        plain = aead.decrypt(raw[:12], raw[12:], _bound(row.author_id, row.text_id))
+    except InvalidTag:
+        return None
+    return plain.decode()

@@ -35,6 +35,7 @@ SECRETS = {
     "PROFILES_MASTER_KEY",
     "ADVISORS_MASTER_KEY",
     "SESSIONS_PULSE_KEY",
+    "SESSIONS_MASTER_KEY",
 }
 GIVEN = {
     "JWT_SECRET": "a-real-secret-" + "s" * 34,
@@ -42,6 +43,7 @@ GIVEN = {
     "PROFILES_MASTER_KEY": base64.b64encode(b"p" * 32).decode(),
     "ADVISORS_MASTER_KEY": base64.b64encode(b"a" * 32).decode(),
     "SESSIONS_PULSE_KEY": base64.b64encode(b"s" * 32).decode(),
+    "SESSIONS_MASTER_KEY": base64.b64encode(b"n" * 32).decode(),
 }
 VARIABLE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}"

@@ -39,7 +39,7 @@ SECRET_KEYS = {
     "tandem-jwt": {"JWT_SECRET"},
     "profiles-secrets": {"DATABASE_URL", "PROFILES_MASTER_KEY"},
     "matching-secrets": {"DATABASE_URL"},
-    "sessions-secrets": {"DATABASE_URL", "SESSIONS_PULSE_KEY"},
+    "sessions-secrets": {"DATABASE_URL", "SESSIONS_PULSE_KEY", "SESSIONS_MASTER_KEY"},
     "advisors-secrets": {"DATABASE_URL", "ADVISORS_MASTER_KEY"},
     "insights-secrets": {"DATABASE_URL"},
 }
@@ -50,6 +50,7 @@ PLACEHOLDER_SECRETS = {
     "PROFILES_MASTER_KEY": base64.b64encode(b"p" * 32).decode(),
     "ADVISORS_MASTER_KEY": base64.b64encode(b"a" * 32).decode(),
     "SESSIONS_PULSE_KEY": base64.b64encode(b"s" * 32).decode(),
+    "SESSIONS_MASTER_KEY": base64.b64encode(b"n" * 32).decode(),
 }
 # Set by the Deployment itself (downward API) or read by OpenTelemetry's SDK.
 NON_SETTINGS_ENV = re.compile(r"^(OTEL_[A-Z_]+|POD_NAME|POD_NAMESPACE)$")

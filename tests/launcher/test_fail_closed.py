@@ -54,6 +54,7 @@ async def test_without_environment_a_service_refuses_development_tokens(
 ):
     no_environment.setenv("JWT_SECRET", REAL_SECRET)
     no_environment.setenv("SESSIONS_PULSE_KEY", "p" * 44)
+    no_environment.setenv("SESSIONS_MASTER_KEY", "A" * 43 + "=")
     sessions = importlib.import_module(SERVICES["sessions"])
     settings = sessions.Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/sessions.db",

@@ -279,7 +279,12 @@ def test_production_refuses_the_development_pulse_key():
     secrets = {"jwt_secret": "a-real-secret-of-at-least-32-bytes!!"}
     with pytest.raises(ValidationError, match="SESSIONS_PULSE_KEY"):
         Settings(environment="production", **secrets)
-    assert Settings(environment="production", sessions_pulse_key="k" * 44, **secrets)
+    assert Settings(
+        environment="production",
+        sessions_pulse_key="k" * 44,
+        sessions_master_key="A" * 43 + "=",  # 32 bytes, base64: also required there
+        **secrets,
+    )
     assert Settings(environment="test").pulse_key == DEV_PULSE_KEY.encode()
 
 
