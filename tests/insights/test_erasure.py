@@ -190,6 +190,20 @@ async def dump(app) -> str:
     return "\n".join(out)
 
 
+async def park(app, ident: str, value: dict) -> None:
+    """A message parked in the dead letters (as the consumer parks one)."""
+    async with app.state.runtime.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO dead_letters (id, consumer, topic, partition_no, "
+                "offset_no, event_id, event_type, error, attempts, headers, value) "
+                "VALUES (:i, 'c', 'tandem.profiles.v1', 0, 0, :i, 'X', 'e', 3, "
+                "'[]', :v)"
+            ),
+            {"i": f"{ident}-{uuid.uuid4().hex}", "v": json.dumps(value)},
+        )
+
+
 async def equity_row(app, person: str):
     async with app.state.runtime.engine.connect() as conn:
         found = (
@@ -214,9 +228,17 @@ async def test_an_erased_mentee_leaves_no_trace_and_is_never_learnt_again(
     await publish(kafka_bootstrap, messages)
     await until_facts(app, len(messages))
 
+    await park(app, "own", {"person_id": p, "reason": f"{FREE} {tag}"})
+    await park(app, "theirs", {"pairing_id": "x", "mentor_id": m, "mentee_id": p})
     before = await dump(app)
     assert p in before and m in before  # every read model knows them
-    assert FREE not in before  # no personal free text is kept, even before erasure
+    stores = {line.split(":")[0] for line in before.splitlines() if p in line}
+    assert {"facts", "equity_people", "relationship_health", "events"} <= stores
+    assert {"fact_people", "dead_letters"} <= stores
+    # No personal free text is kept, even before erasure (a parked message is kept
+    # as it came, for its replay, until its person is erased).
+    kept = [line for line in before.splitlines() if not line.startswith("dead_")]
+    assert FREE not in "\n".join(kept)
     assert (await equity_row(app, p))["demographics"] == {"gender": f"g-{tag}"}
     health = await client.get(f"/relationships/rel-{tag}/health", headers=ADMIN)
     assert health.json()["mentee_id"] == p
@@ -291,6 +313,15 @@ async def test_an_erased_mentee_leaves_no_trace_and_is_never_learnt_again(
     after = await dump(app)
     assert p not in after and f"g-{tag}" not in after and FREE not in after
     assert await equity_row(app, p) is None
+    async with app.state.runtime.engine.connect() as conn:
+        parked = [
+            json.loads(v)
+            for (v,) in await conn.execute(
+                text("SELECT value FROM dead_letters WHERE value LIKE :m"),
+                {"m": f"%{m}%"},
+            )
+        ]
+    assert [v["mentee_id"][:7] for v in parked] == ["erased-"]  # own one dropped
     # The mentor keeps the pairings they mentored (the late one too), under the
     # pseudonym; the mentee's own facts (and the late ones) are gone.
     mentor = await equity_row(app, m)
