@@ -14,9 +14,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from chassis.envelope import Envelope
 from chassis.events import utcnow
+from chassis.migrations.runner import upgrade
 from services.insights import erasure
 from services.insights.main import build_app
 from services.insights.settings import Settings
@@ -436,3 +439,49 @@ def test_no_personal_free_text_of_any_contract_is_kept():
         )
         kept = set(erasure.strip(env).data) - {"person_id"}
         assert kept == set(erasure.KEPT.get(kind, ())), kind
+
+
+async def test_facts_kept_before_the_upgrade_lose_their_free_text(postgres_server):
+    engine = create_async_engine(postgres_server.create_database(), poolclass=NullPool)
+    try:
+        await upgrade(engine, "insights", "0001")
+        intake = {
+            "person_id": "p",
+            "learning_style": FREE,
+            "experiences_lacking": [FREE],
+        }
+        mentor = {"person_id": "m", "max_mentees": 2, "leadership_style": FREE}
+        async with engine.begin() as conn:
+            for n, (kind, data) in enumerate(
+                [("IntakeSubmitted", intake), ("MentorProfileSet", mentor)]
+            ):
+                await conn.execute(
+                    text("INSERT INTO facts VALUES (:i, 't', 's', :k, 'x', now(), :d)"),
+                    {"i": f"e{n}", "k": kind, "d": json.dumps(data)},
+                )
+            for person, row in (
+                ("p", {"person_id": "p", "learning_style": FREE}),
+                ("m", {"person_id": "m", "leadership_style": FREE}),
+            ):
+                await conn.execute(
+                    text("INSERT INTO equity_people VALUES ('t', :p, :d)"),
+                    {"p": person, "d": json.dumps(row)},
+                )
+        await upgrade(engine, "insights")
+        async with engine.connect() as conn:
+            facts = dict(
+                (await conn.execute(text("SELECT type, data FROM facts"))).all()
+            )
+            rows = dict(
+                (
+                    await conn.execute(
+                        text("SELECT person_id, data FROM equity_people")
+                    )
+                ).all()
+            )
+        assert FREE not in str(facts) and FREE not in str(rows)
+        assert json.loads(facts["MentorProfileSet"])["max_mentees"] == 2
+        assert json.loads(rows["p"]) == {"person_id": "p", "learning_style": None}
+        assert json.loads(rows["m"]) == {"person_id": "m"}
+    finally:
+        await engine.dispose()
