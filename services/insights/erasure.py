@@ -254,6 +254,11 @@ class Erasures:
     async def erase(self, conn: AsyncConnection, env: Envelope) -> None:
         """Forget the person in every store, then record the tombstone and receipt."""
         person = str(env.data[ERASURES[env.type]])
+        if not is_sqlite(conn.engine):
+            # Holds back every other transaction about to keep a fact (``screen``)
+            # until this erasure commits: none can slip a fact about the person in
+            # between (another partition, another replica).
+            await conn.execute(text("LOCK TABLE facts IN SHARE MODE"))
         if await self.receipt(conn, env.tenant, person) is not None:
             return  # already forgotten (a second erasure event changes nothing)
         pseudonym = ERASED_PREFIX + secrets.token_hex(8)
@@ -279,7 +284,13 @@ class Erasures:
 
     async def screen(self, conn: AsyncConnection, env: Envelope) -> Envelope | None:
         """The event as insights may keep it: None when it is an erased person's
-        own, else with every erased person's id replaced by their pseudonym."""
+        own, else with every erased person's id replaced by their pseudonym.
+
+        Takes the lock that keeping a fact takes anyway (``ROW EXCLUSIVE``), before
+        looking for tombstones: an erasure under way (``SHARE``) is waited for, and
+        its tombstone seen, rather than raced."""
+        if not is_sqlite(conn.engine):
+            await conn.execute(text("LOCK TABLE facts IN ROW EXCLUSIVE MODE"))
         candidates = strings_in(env.data) | {env.subject}
         keys = {self.person_key(env.tenant, c): c for c in candidates if c}
         if not keys:

@@ -8,7 +8,9 @@ figures count them as no one while their mentor keeps what the pair did.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -485,3 +487,84 @@ async def test_facts_kept_before_the_upgrade_lose_their_free_text(postgres_serve
         assert json.loads(rows["m"]) == {"person_id": "m"}
     finally:
         await engine.dispose()
+
+
+def envelope(kind: str, data: dict, source: str = "profiles") -> Envelope:
+    return Envelope(
+        id=str(uuid.uuid4()),
+        source=f"tandem/{source}",
+        type=kind,
+        subject="s",
+        time=utcnow() - timedelta(days=3),
+        data=data,
+        tenant="race",
+    )
+
+
+async def test_an_event_racing_the_erasure_waits_for_it_and_is_ignored(quiet_app):
+    """Another replica applies a late event while the erasure is uncommitted."""
+    on_event = quiet_app.state.runtime.consumer.fallback
+    engine = quiet_app.state.runtime.engine
+    mentor = f"m-{uuid.uuid4().hex[:6]}"
+    people = [f"p-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    for n, person in enumerate(people):
+        registered = {"person_id": person, "level": 3, "business_unit": "R"}
+        async with engine.begin() as conn:
+            await on_event(envelope("PersonRegistered", registered), conn)
+        async with engine.connect() as erasing:
+            await erasing.begin()
+            erased = {"person_id": person, "erased_at": utcnow().isoformat()}
+            await on_event(envelope("PersonErased", erased), erasing)
+
+            async def late(person: str = person, pairing: str = f"x{n}") -> None:
+                withdrew = {"cohort_id": "c", "person_id": person, "reason": FREE}
+                paired = {
+                    "pairing_id": pairing,
+                    "mentor_id": mentor,
+                    "mentee_id": person,
+                }
+                async with engine.begin() as conn:
+                    await on_event(envelope("ParticipantWithdrew", withdrew), conn)
+                    await on_event(
+                        envelope("PairingConfirmed", paired, "matching"), conn
+                    )
+
+            racing = asyncio.create_task(late())
+            await until_waiting_on_a_lock(engine)
+            await erasing.commit()
+            await racing
+    everything = await dump(quiet_app)
+    assert not any(p in everything for p in people) and FREE not in everything
+    assert all([await equity_row_in(quiet_app, "race", p) is None for p in people])
+    mentoring = (await equity_row_in(quiet_app, "race", mentor))["mentoring"]
+    assert sorted(mentoring) == ["x0", "x1", "x2"]
+    assert all(m.startswith("erased-") for m in mentoring.values())
+
+
+async def until_waiting_on_a_lock(engine, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                    "'Lock' AND datname = current_database()"
+                )
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the racing event never waited for the erasure")
+
+
+async def equity_row_in(app, tenant: str, person: str):
+    async with app.state.runtime.engine.connect() as conn:
+        found = (
+            await conn.execute(
+                text(
+                    "SELECT data FROM equity_people WHERE tenant = :t AND person_id = :p"
+                ),
+                {"t": tenant, "p": person},
+            )
+        ).scalar_one_or_none()
+    return json.loads(found) if found else None
