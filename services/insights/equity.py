@@ -121,8 +121,10 @@ class EquityBatch:
             )
 
 
-async def erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
-    """Drop the person's row and their id from the rows of the people they met."""
+async def erase(
+    conn: AsyncConnection, tenant: str, person_id: str, pseudonym: str
+) -> None:
+    """Drop the person's row; the people they met keep the pairing, pseudonymised."""
     await conn.execute(
         text("DELETE FROM equity_people WHERE tenant = :t AND person_id = :p"),
         {"t": tenant, "p": person_id},
@@ -135,7 +137,7 @@ async def erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
         {"t": tenant, "like": f"%{person_id}%"},
     )
     for other, data in rows.all():
-        row = domain.forget(json.loads(data), person_id)
+        row = domain.forget(json.loads(data), person_id, pseudonym)
         await conn.execute(
             text(
                 "UPDATE equity_people SET data = :d WHERE tenant = :t AND person_id = :p"
@@ -219,7 +221,7 @@ def install(app: Any, runtime: Any) -> None:
     app.state.schema_setups.append(create_schema)
     for kind in domain.EVENTS:
         app.state.fact_handlers[kind].append(on_fact)
-    app.state.erasers.append(erase)
+    app.state.stores["equity_people"] = erase
     app.state.resetters.append(reset)
     app.state.rebuilders.append(Rebuilder(frozenset({on_fact}), EquityBatch))
     # Imported here: both modules build on this one (its view and its guard).

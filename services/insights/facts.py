@@ -2,7 +2,8 @@
 computed from (rebuild = recompute from facts; "as of" = facts up to a date).
 
 Facts are stored once per event id (redelivery changes nothing) and indexed by the
-people they mention, so ``PersonErased`` can remove every trace of a person.
+people they mention. A fact holds no personal free text, and an erased person's facts
+are deleted or pseudonymised (the rule is in ``erasure.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
+from services.insights.domain.erasure import is_erased
 
 PERSON_KEYS = (
     "person_id",
@@ -69,7 +71,7 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 def people_in(data: dict[str, Any]) -> set[str]:
     """The person ids an event mentions (top-level id fields)."""
-    return {str(data[k]) for k in PERSON_KEYS if data.get(k)}
+    return {str(data[k]) for k in PERSON_KEYS if data.get(k) and not is_erased(data[k])}
 
 
 async def record(env: Envelope, conn: AsyncConnection) -> None:
@@ -97,24 +99,6 @@ async def record(env: Envelope, conn: AsyncConnection) -> None:
                 "ON CONFLICT DO NOTHING"
             ),
             {"i": env.id, "p": person},
-        )
-
-
-async def forget(conn: AsyncConnection, person_id: str) -> None:
-    """Erase every fact that mentions the person (their history leaves insights)."""
-    ids = [
-        r.event_id
-        for r in await conn.execute(
-            text("SELECT event_id FROM fact_people WHERE person_id = :p"),
-            {"p": person_id},
-        )
-    ]
-    for event_id in ids:
-        await conn.execute(
-            text("DELETE FROM fact_people WHERE event_id = :i"), {"i": event_id}
-        )
-        await conn.execute(
-            text("DELETE FROM facts WHERE event_id = :i"), {"i": event_id}
         )
 
 

@@ -31,6 +31,7 @@ from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights import facts as fact_log
 from services.insights import impact, rebuild
 from services.insights.domain import health as domain
+from services.insights.domain.erasure import replace_id
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -371,14 +372,33 @@ async def relationship_health(
     return _view(row, domain.assess(facts, moment, idle_days=book.idle_days))
 
 
-async def _erase(conn: AsyncConnection, tenant: str, person_id: str) -> None:
-    await conn.execute(
+async def _erase(
+    conn: AsyncConnection, tenant: str, person_id: str, pseudonym: str
+) -> None:
+    """The other side keeps the relationship's health; the person is a pseudonym."""
+    rows = await conn.execute(
         text(
-            "DELETE FROM relationship_health WHERE tenant = :t "
+            f"SELECT {COLUMNS} FROM relationship_health WHERE tenant = :t "
             "AND (mentor_id = :p OR mentee_id = :p)"
         ),
         {"t": tenant, "p": person_id},
     )
+    for row in rows.all():
+        facts = replace_id(json.loads(row.facts), person_id, pseudonym)
+        await conn.execute(
+            text(
+                "UPDATE relationship_health SET mentor_id = :mentor, "
+                "mentee_id = :mentee, facts = :f "
+                "WHERE tenant = :t AND relationship_id = :r"
+            ),
+            {
+                "t": tenant,
+                "r": row.relationship_id,
+                "mentor": pseudonym if row.mentor_id == person_id else row.mentor_id,
+                "mentee": pseudonym if row.mentee_id == person_id else row.mentee_id,
+                "f": json.dumps(facts, separators=(",", ":")),
+            },
+        )
 
 
 async def _reset(conn: AsyncConnection, tenant: str | None) -> None:
@@ -397,7 +417,7 @@ def install(app: Any, runtime: Any) -> None:
     app.state.schema_setups.append(create_schema)
     for kind in HANDLED:
         app.state.fact_handlers[kind].append(book.on_fact)
-    app.state.erasers.append(_erase)
+    app.state.stores["relationship_health"] = _erase
     app.state.resetters.append(_reset)
     # Imported here: the batch fold builds on this module.
     from services.insights.health_batch import HealthBatch

@@ -14,8 +14,9 @@ Definition, for each point date ``d``:
   what ``GET /relationships/{id}/health?as_of=d`` answers for it.
 - A relationship not yet started at ``d`` is not counted: its ``RelationshipStarted``
   had not occurred by then, or its start day (``starts_on``) is after ``d``.
-- Only facts are read (never the ``relationship_health`` table): a person erased
-  since has no facts left, so their relationships are counted at no point.
+- Only facts are read (never the ``relationship_health`` table): a relationship of
+  a person erased since is still counted, its facts naming them by a pseudonym
+  (``erasure.py``), so the other side's history does not change.
 
 The tenant's health-relevant facts up to ``to`` are read once in time order and one
 fold (``domain.health.apply``) advances through the points, so a range costs one

@@ -2,8 +2,9 @@
 
 insights consumes every service's topic. Each event is kept as a fact and then handed
 to every part's handlers (``app.state.fact_handlers``), all in the consumer's one
-transaction, so redelivery changes nothing. ``PersonErased`` and ``AdvisorErased``
-remove the person from the facts and from every part (``app.state.erasers``).
+transaction, so redelivery changes nothing. Every event is first screened and
+stripped of free text, and ``PersonErased`` / ``AdvisorErased`` forget the person in
+every store (``app.state.stores``, the registry of erasers): ``erasure.py``.
 Consumer and projection lag are measured by ``lag.py`` (metrics and ``/admin/lag``).
 """
 
@@ -21,6 +22,7 @@ from chassis.runtime import ServiceRuntime
 from services.insights import (
     batch,
     equity,
+    erasure,
     facts,
     health,
     health_history,
@@ -33,7 +35,6 @@ __all__ = ["Settings", "build_app"]
 VERSION = "0.1.0"
 PARTS = (health, equity, scorecards)
 TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "advisors")]
-ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
 # Events that report a job's progress (profiles' HRIS imports) rather than something
 # that happened to a person or a relationship: no read model is computed from them.
 TRANSIENT = frozenset({"ImportProgressed", "ImportFinished"})
@@ -43,9 +44,21 @@ def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    setups = [facts.create_schema]
+    setups = [facts.create_schema, erasure.create_schema]
     fact_handlers: dict[str, list[facts.FactHandler]] = defaultdict(list)
-    erasers: list = []
+    # Every table of insights → its eraser, or why it holds nothing about a person
+    # (tests/insights check this against the database's tables).
+    stores: dict[str, erasure.Eraser | str] = {
+        "facts": erasure.erase_facts,
+        "fact_people": "the people index of facts: erased with them (erase_facts)",
+        "events": erasure.erase_warnings,
+        "dead_letters": erasure.erase_dead_letters,
+        "processed_events": "event ids the consumer applied, nothing about anyone",
+        "log_checkpoints": "how far the relay published, positions only",
+        "erasure_receipts": "tombstones: a keyed HMAC of the id, never the id",
+        "alembic_version_insights": "the schema's revision",
+    }
+    erasures = erasure.Erasures(settings.tombstone_key, stores)
 
     async def setup(engine: AsyncEngine) -> None:
         for extra in setups:
@@ -55,12 +68,13 @@ def build_app(
         monitor.applying(env, conn)
         if env.type in TRANSIENT:  # progress reports of a job, not history
             return
-        if env.type in ERASURES:
-            person = env.data[ERASURES[env.type]]
-            await facts.forget(conn, person)
-            for erase in erasers:
-                await erase(conn, env.tenant, person)
+        if env.type in erasure.ERASURES:
+            await erasures.erase(conn, env)
             return
+        kept = await erasures.screen(conn, erasure.strip(env))
+        if kept is None:  # an erased person's own event, arrived after the erasure
+            return
+        env = kept
         await facts.record(env, conn)
         for handle in fact_handlers.get(env.type, ()):
             await handle(env, conn)
@@ -84,7 +98,8 @@ def build_app(
     monitor = lag.install(app, runtime)
     app.state.schema_setups = setups
     app.state.fact_handlers = fact_handlers
-    app.state.erasers = erasers
+    app.state.stores = stores
+    app.state.erasures = erasures
     # Each part clears its tables here so a rebuild can replay the facts through it,
     # and may fold them in memory there instead of one by one (``rebuild.Rebuilder``).
     app.state.resetters = []
@@ -101,4 +116,5 @@ def build_app(
     runtime.consumer.batch_transactions = True
     app.include_router(batch.router)  # batch reads for the gateway
     app.include_router(health_history.router)
+    app.include_router(erasure.router)
     return app

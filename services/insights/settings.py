@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from pydantic import Field, SecretStr
 
 from chassis.disclosure import key_for
@@ -28,3 +31,10 @@ class Settings(ServiceSettings):
             self.jwt_secret.get_secret_value(),
             "insights",
         )
+
+    @property
+    def tombstone_key(self) -> bytes:
+        """Keys the HMAC under which erased people are remembered (never their id)."""
+        return hmac.new(
+            self.disclosure_key, b"insights erasure tombstones", hashlib.sha256
+        ).digest()

@@ -1,8 +1,10 @@
-"""insights keeps every event once as a fact and forgets an erased person entirely."""
+"""insights keeps every event once as a fact and forgets an erased person: their own
+facts leave, the facts of the people they met keep a pseudonym in their place."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -57,6 +59,12 @@ async def test_facts_are_kept_once_and_erasure_leaves_no_trace(
         await asyncio.sleep(0.1)
     assert left == 0
     async with app.state.runtime.engine.connect() as conn:
-        assert (
-            await conn.execute(text("SELECT count(*) FROM facts"))
-        ).scalar_one() == 1
+        kept = [
+            json.loads(d)
+            for (d,) in await conn.execute(
+                text("SELECT data FROM facts WHERE type = 'PairingConfirmed'")
+            )
+        ]
+    # The mentor's pairing is still a fact; the erased mentee is a pseudonym in it.
+    assert len(kept) == 1 and kept[0]["mentor_id"] == "mentor-1"
+    assert kept[0]["mentee_id"].startswith("erased-")

@@ -120,7 +120,8 @@ async def test_counts_by_state_over_weeks_match_the_hand_worked_ones(
         f"/relationships/health/history?{RANGE}", headers=COORDINATOR
     )
     assert before.status_code == 200, before.text
-    # E (started 3 March, one session) is counted until its mentee is erased.
+    # E (started 3 March, one session) is counted, before and after its mentee's
+    # erasure.
     assert before.json()["points"][0]["counts"] == counts(too_early=4)
 
     await publish(
@@ -143,9 +144,25 @@ async def test_counts_by_state_over_weeks_match_the_hand_worked_ones(
         )
     ).json()
     assert body["states"] == list(STATES)
-    assert {p["date"]: p["counts"] for p in body["points"]} == EXPECTED
+    # E is still its mentor's relationship: counted as before, its mentee now a
+    # pseudonym. Without E (its state each day, as of that day), the hand-worked A-D.
+    assert body["points"] == before.json()["points"]
+    without_e = {}
+    for point in body["points"]:
+        e_then = (
+            await client.get(
+                f"/relationships/{e}/health?as_of={point['date']}",
+                headers=COORDINATOR,
+            )
+        ).json()
+        assert e_then["mentee_id"].startswith("erased-")
+        assert erased_mentee not in str(e_then)
+        without_e[point["date"]] = {
+            s: n - (s == e_then["state"]) for s, n in point["counts"].items()
+        }
+    assert without_e == EXPECTED
     assert [p["date"] for p in body["points"]] == sorted(EXPECTED)  # oldest first
-    assert body["points"][-1]["total"] == 4
+    assert body["points"][-1]["total"] == 5
 
     # The same answer as one relationship's health "as of" that day.
     as_of = await client.get(
@@ -175,7 +192,7 @@ async def test_counts_by_state_over_weeks_match_the_hand_worked_ones(
         "2025-05-05",
     ]
     assert monthly[0]["counts"] == counts()  # nothing had started yet
-    assert monthly[-1]["counts"] == EXPECTED["2025-05-05"]
+    assert monthly[-1]["counts"] == body["points"][-1]["counts"]  # A-D and E
 
 
 @pytest.mark.kafka

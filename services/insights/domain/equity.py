@@ -47,6 +47,7 @@ from typing import Any
 
 from chassis import disclosure
 from services.insights.domain import stats
+from services.insights.domain.erasure import is_erased, replace_id
 
 Row = dict[str, Any]
 ORG_DIMENSIONS = ("business_unit", "level_band", "tenure_band", "geography")
@@ -69,14 +70,16 @@ EVENTS = (*PERSON_EVENTS, *PAIRING_EVENTS)
 
 
 def touched(kind: str, data: dict[str, Any]) -> list[str]:
-    """The people whose rows an event changes."""
+    """The people whose rows an event changes (an erased person has no row)."""
     if kind in PERSON_EVENTS:
-        return [str(data["person_id"])] if data.get("person_id") else []
-    if kind == "PairingProposed":
-        return [str(data["mentee_id"])]
-    if kind in ("PairingConfirmed", "PairingEnded"):
-        return [str(data["mentee_id"]), str(data["mentor_id"])]
-    return []
+        people = [data.get("person_id")]
+    elif kind == "PairingProposed":
+        people = [data["mentee_id"]]
+    elif kind in ("PairingConfirmed", "PairingEnded"):
+        people = [data["mentee_id"], data["mentor_id"]]
+    else:
+        people = []
+    return [str(p) for p in people if p and not is_erased(p)]
 
 
 def new_row(person_id: str) -> Row:
@@ -441,13 +444,7 @@ def pairing_observations(rows: dict[str, Row]) -> list[dict[str, Any]]:
     return out
 
 
-def forget(row: Row, person_id: str) -> Row:
-    """The row without references to an erased person (their pairings stay counted)."""
-    row = copy.deepcopy(row)
-    row["mentoring"] = {
-        p: "erased" if m == person_id else m for p, m in row["mentoring"].items()
-    }
-    for pairing in row["pairings"].values():
-        if pairing.get("mentor_id") == person_id:
-            pairing["mentor_id"] = "erased"
-    return row
+def forget(row: Row, person_id: str, pseudonym: str) -> Row:
+    """The row with an erased person's id replaced by their pseudonym (the pairings
+    the row's person had with them stay counted)."""
+    return replace_id(row, person_id, pseudonym)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from services.insights.domain.erasure import is_erased
+
 REFLECTIONS = frozenset({"journal", "after_action_review"})
 PROGRAMME_ROLES = frozenset({"mentee", "mentor", "reverse_mentor"})
 MIN_COMPARISON = 5
@@ -74,11 +76,13 @@ class Org:
         people = set(self.admitted_any)
         for r in self.relationships.values():
             people |= {r.mentee_id, r.mentor_id}
-        return people | {p for p, rs in self.roles.items() if rs & PROGRAMME_ROLES}
+        people |= {p for p, rs in self.roles.items() if rs & PROGRAMME_ROLES}
+        return {p for p in people if not is_erased(p)}
 
     def mentees(self) -> set[str]:
         admitted = {p for c in self.admitted.values() for p in c}
-        return admitted | {r.mentee_id for r in self.relationships.values()}
+        mentees = admitted | {r.mentee_id for r in self.relationships.values()}
+        return {p for p in mentees if not is_erased(p)}
 
     def start_of(self, person: str) -> date | None:
         starts = [c[person] for c in self.admitted.values() if person in c]

@@ -1,0 +1,55 @@
+"""What insights keeps of a person once they are erased: a pseudonym, nothing else.
+
+An erased person's id is replaced everywhere by ``erased-<random>`` (one per erasure);
+the read models count no such id as an individual (no equity row, no participant or
+mentee of a scorecard), while the other side of a pairing or relationship keeps the
+figures the pair made together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERASED_PREFIX = "erased-"
+# The keys naming whom an event is about (its author, its subject): such an event is
+# the person's own, and leaves with them. Any other key naming them is the other
+# side's record and keeps a pseudonym instead.
+OWN_KEYS = ("person_id", "advisor_id", "author_id")
+
+
+def is_erased(person_id: Any) -> bool:
+    """Whether ``person_id`` is the pseudonym of an erased person."""
+    return isinstance(person_id, str) and person_id.startswith(ERASED_PREFIX)
+
+
+def belongs_to(data: dict[str, Any], person_id: str) -> bool:
+    """Whether the event is the person's own (about them, or written by them)."""
+    return any(data.get(key) == person_id for key in OWN_KEYS)
+
+
+def strings_in(value: Any) -> set[str]:
+    """Every string of a JSON value (keys and values, at any depth)."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        out: set[str] = set()
+        for k, v in value.items():
+            out |= {str(k)} | strings_in(v)
+        return out
+    if isinstance(value, list):
+        return set().union(*(strings_in(v) for v in value)) if value else set()
+    return set()
+
+
+def replace_id(value: Any, person_id: str, pseudonym: str) -> Any:
+    """``value`` (a JSON value) with every string equal to ``person_id`` replaced."""
+    if value == person_id:
+        return pseudonym
+    if isinstance(value, dict):
+        return {
+            (pseudonym if k == person_id else k): replace_id(v, person_id, pseudonym)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [replace_id(v, person_id, pseudonym) for v in value]
+    return value

@@ -1,0 +1,342 @@
+"""Erasure in insights: forget the person, keep a tombstone, confirm, never re-learn.
+
+The rule, for ``PersonErased`` (and ``AdvisorErased``) of person P in tenant T, applied
+in the consumer's transaction:
+
+- **Facts.** A fact that is P's own (P is its ``person_id``, ``advisor_id`` or
+  ``author_id``: their registration, demographics, intake, cohort moves, outcomes,
+  the notes they wrote) is deleted. Every other fact naming P anywhere (as mentor or
+  mentee of a pairing or relationship, as who scheduled or cancelled a session, ...)
+  keeps its figures, with P replaced by a pseudonym ``erased-<random>`` drawn once per
+  erasure. A rebuild from the facts therefore gives the same forgotten state as the
+  live erasers below: the other side keeps what the pair did together, and no read
+  model counts a pseudonym as an individual (no ``equity_people`` row, no scorecard
+  participant or mentee; ``domain.erasure.is_erased``).
+- **Read models and other stores.** ``STORES`` names every table of insights with its
+  eraser, or why it holds nothing about a person; ``tests/insights`` checks it against
+  the tables of a real database, so a new table without an eraser fails.
+- **Tombstone and receipt.** ``erasure_receipts`` keeps, per erased person, an HMAC of
+  (tenant, id) under a key from settings (never the id: a database reader cannot test
+  candidate ids against it), the pseudonym, when the erasure happened and when
+  insights finished it, and which stores it went through. ``GET
+  /admin/erasures/{person_id}`` (the tenant's admins) answers that confirmation.
+- **Afterwards.** Every event is screened before it becomes a fact (``screen``): one
+  that is an erased person's own is ignored, whatever its time (a late
+  ``ParticipantWithdrew`` from another partition re-creates nothing); one that names
+  them otherwise is kept with their pseudonym. Rebuilds replay only facts, which were
+  screened on the way in.
+
+No free text is kept at all (``strip``): before an event becomes a fact, the fields its
+contract declares ``personal_fields`` are dropped, except the consented demographics
+(``KEPT``) the equity reports group by, which live only in the person's own facts and
+row and leave with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+import contracts.advisors
+import contracts.matching
+import contracts.profiles
+import contracts.sessions
+from chassis.auth.fastapi import PrincipalDep
+from chassis.auth.principal import Role
+from chassis.db import is_sqlite
+from chassis.envelope import Envelope
+from chassis.errors import NotFound
+from chassis.events import EventRegistry, utcnow
+from chassis.inputs import Ref
+from services.insights.domain.erasure import (
+    ERASED_PREFIX,
+    belongs_to,
+    replace_id,
+    strings_in,
+)
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
+# Personal fields insights needs and keeps until the person is erased.
+KEPT = {"DemographicsShared": frozenset({"attributes"})}
+Eraser = Callable[[AsyncConnection, str, str, str], Awaitable[None]]
+
+_contracts = EventRegistry()
+for _registry in (
+    contracts.profiles.registry,
+    contracts.matching.registry,
+    contracts.sessions.registry,
+    contracts.advisors.registry,
+):
+    _contracts.include(_registry)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                """
+                CREATE TABLE IF NOT EXISTS erasure_receipts (
+                    tenant TEXT NOT NULL,
+                    person_key TEXT NOT NULL,
+                    pseudonym TEXT NOT NULL,
+                    erased_at TEXT NOT NULL,
+                    confirmed_at TEXT NOT NULL,
+                    stores TEXT NOT NULL,
+                    PRIMARY KEY (tenant, person_key)
+                )
+                """
+            )
+        )
+
+
+def strip(env: Envelope) -> Envelope:
+    """The event without the personal free text its contract declares."""
+    if env.type not in _contracts:
+        return env
+    drop = set(_contracts.model(env.type).personal_fields) - KEPT.get(
+        env.type, frozenset()
+    )
+    if not drop & env.data.keys():
+        return env
+    return replace(env, data={k: v for k, v in env.data.items() if k not in drop})
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _like(person_id: str) -> str:
+    """A LIKE pattern for JSON text holding ``person_id`` as a string."""
+    quoted = json.dumps(person_id)
+    escaped = quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+LIKE = "LIKE :like ESCAPE '\\'"
+
+
+# -- the erasers, one per table that can hold a person ---------------------------------
+
+
+async def erase_facts(
+    conn: AsyncConnection, tenant: str, person: str, pseudonym: str
+) -> None:
+    """The person's own facts go; the others keep their figures under the pseudonym."""
+    rows = await conn.execute(
+        text(
+            "SELECT event_id, subject, data FROM facts WHERE tenant = :t "
+            f"AND (data {LIKE} OR subject = :p)"
+        ),
+        {"t": tenant, "like": _like(person), "p": person},
+    )
+    for event_id, subject, data in rows.all():
+        parsed = json.loads(data)
+        await conn.execute(
+            text("DELETE FROM fact_people WHERE event_id = :i AND person_id = :p"),
+            {"i": event_id, "p": person},
+        )
+        if belongs_to(parsed, person) or (
+            subject == person and person not in strings_in(parsed)
+        ):
+            await conn.execute(
+                text("DELETE FROM fact_people WHERE event_id = :i"), {"i": event_id}
+            )
+            await conn.execute(
+                text("DELETE FROM facts WHERE event_id = :i"), {"i": event_id}
+            )
+            continue
+        await conn.execute(
+            text("UPDATE facts SET subject = :s, data = :d WHERE event_id = :i"),
+            {
+                "i": event_id,
+                "s": pseudonym if subject == person else subject,
+                "d": _json(replace_id(parsed, person, pseudonym)),
+            },
+        )
+    # Index rows of facts that mention the person where the scan above cannot see it.
+    await conn.execute(
+        text(
+            "DELETE FROM fact_people WHERE person_id = :p AND event_id IN "
+            "(SELECT event_id FROM facts WHERE tenant = :t)"
+        ),
+        {"p": person, "t": tenant},
+    )
+
+
+async def erase_warnings(
+    conn: AsyncConnection, tenant: str, person: str, pseudonym: str
+) -> None:
+    """insights' own events (health changes, early warnings) name the pair: the
+    person's id is replaced in the stored payloads (the one rewrite of this log)."""
+    rows = await conn.execute(
+        text(
+            "SELECT position, CAST(payload AS TEXT) AS payload FROM events "
+            f"WHERE tenant = :t AND CAST(payload AS TEXT) {LIKE}"
+        ),
+        {"t": tenant, "like": _like(person)},
+    )
+    cast = ":d" if is_sqlite(conn.engine) else "CAST(:d AS JSONB)"
+    for position, payload in rows.all():
+        await conn.execute(
+            text(f"UPDATE events SET payload = {cast} WHERE position = :n"),
+            {
+                "n": position,
+                "d": _json(replace_id(json.loads(payload), person, pseudonym)),
+            },
+        )
+
+
+async def erase_dead_letters(
+    conn: AsyncConnection, tenant: str, person: str, pseudonym: str
+) -> None:
+    """A parked message that is the person's own is dropped (replayed, it would be
+    ignored); one naming them otherwise keeps the pseudonym, like a fact."""
+    rows = await conn.execute(
+        text(
+            f"SELECT id, headers, value FROM dead_letters WHERE value {LIKE} "
+            f"OR headers {LIKE}"
+        ),
+        {"like": _like(person)},
+    )
+    for ident, headers, value in rows.all():
+        try:
+            parsed = json.loads(value) if value else None
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or belongs_to(parsed, person):
+            await conn.execute(
+                text("DELETE FROM dead_letters WHERE id = :i"), {"i": ident}
+            )
+            continue
+        await conn.execute(
+            text("UPDATE dead_letters SET headers = :h, value = :v WHERE id = :i"),
+            {
+                "i": ident,
+                "h": headers.replace(json.dumps(person), json.dumps(pseudonym)),
+                "v": _json(replace_id(parsed, person, pseudonym)),
+            },
+        )
+
+
+class Erasures:
+    """Tombstones, the erasure procedure and the screen of every later event."""
+
+    def __init__(self, key: bytes, stores: dict[str, Eraser | str]) -> None:
+        self.key = key
+        self.stores = stores
+
+    def person_key(self, tenant: str, person: str) -> str:
+        message = f"{tenant}\x00{person}".encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+
+    async def receipt(self, conn: AsyncConnection, tenant: str, person: str) -> Any:
+        return (
+            await conn.execute(
+                text(
+                    "SELECT pseudonym, erased_at, confirmed_at, stores "
+                    "FROM erasure_receipts WHERE tenant = :t AND person_key = :k"
+                ),
+                {"t": tenant, "k": self.person_key(tenant, person)},
+            )
+        ).first()
+
+    async def erase(self, conn: AsyncConnection, env: Envelope) -> None:
+        """Forget the person in every store, then record the tombstone and receipt."""
+        person = str(env.data[ERASURES[env.type]])
+        if not is_sqlite(conn.engine):
+            # Holds back every other transaction about to keep a fact (``screen``)
+            # until this erasure commits: none can slip a fact about the person in
+            # between (another partition, another replica).
+            await conn.execute(text("LOCK TABLE facts IN SHARE MODE"))
+        if await self.receipt(conn, env.tenant, person) is not None:
+            return  # already forgotten (a second erasure event changes nothing)
+        pseudonym = ERASED_PREFIX + secrets.token_hex(8)
+        erased = []
+        for table, eraser in self.stores.items():
+            if not isinstance(eraser, str):
+                await eraser(conn, env.tenant, person, pseudonym)
+                erased.append(table)
+        await conn.execute(
+            text(
+                "INSERT INTO erasure_receipts (tenant, person_key, pseudonym, "
+                "erased_at, confirmed_at, stores) VALUES (:t, :k, :p, :e, :c, :s)"
+            ),
+            {
+                "t": env.tenant,
+                "k": self.person_key(env.tenant, person),
+                "p": pseudonym,
+                "e": str(env.data.get("erased_at") or env.time.isoformat()),
+                "c": utcnow().isoformat(),
+                "s": _json(sorted(erased)),
+            },
+        )
+
+    async def screen(self, conn: AsyncConnection, env: Envelope) -> Envelope | None:
+        """The event as insights may keep it: None when it is an erased person's
+        own, else with every erased person's id replaced by their pseudonym.
+
+        Takes the lock that keeping a fact takes anyway (``ROW EXCLUSIVE``), before
+        looking for tombstones: an erasure under way (``SHARE``) is waited for, and
+        its tombstone seen, rather than raced."""
+        if not is_sqlite(conn.engine):
+            await conn.execute(text("LOCK TABLE facts IN ROW EXCLUSIVE MODE"))
+        candidates = strings_in(env.data) | {env.subject}
+        keys = {self.person_key(env.tenant, c): c for c in candidates if c}
+        if not keys:
+            return env
+        found = (
+            await conn.execute(
+                text(
+                    "SELECT person_key, pseudonym FROM erasure_receipts "
+                    "WHERE tenant = :t AND person_key IN :ks"
+                ).bindparams(bindparam("ks", expanding=True)),
+                {"t": env.tenant, "ks": list(keys)},
+            )
+        ).all()
+        data, subject = env.data, env.subject
+        for key, pseudonym in found:
+            person = keys[key]
+            if belongs_to(data, person):
+                return None
+            data = replace_id(data, person, pseudonym)
+            subject = pseudonym if subject == person else subject
+        return replace(env, data=data, subject=subject) if found else env
+
+
+class ErasureConfirmation(BaseModel):
+    person_id: str
+    service: str
+    confirmed_at: str
+    erased_at: str
+    stores: list[str]
+
+
+@router.get("/erasures/{person_id}")
+async def erasure_confirmation(
+    person_id: Ref, request: Request, principal: PrincipalDep
+) -> ErasureConfirmation:
+    """When insights finished forgetting the person, and in which stores (admins)."""
+    principal.require(Role.ADMIN)
+    erasures: Erasures = request.app.state.erasures
+    async with request.app.state.runtime.engine.connect() as conn:
+        row = await erasures.receipt(conn, principal.tenant, person_id)
+    if row is None:
+        raise NotFound("insights has not erased this person")
+    return ErasureConfirmation(
+        person_id=person_id,
+        service="insights",
+        confirmed_at=row.confirmed_at,
+        erased_at=row.erased_at,
+        stores=json.loads(row.stores),
+    )
