@@ -9,7 +9,9 @@ Usage in a route module::
     Coordinator = Annotated[Principal, Depends(require_roles(Role.COORDINATOR))]
 
 The verifier comes from ``request.app.state.token_verifier`` (set by ``create_app``),
-so tests and services configure it once in their composition root.
+so tests and services configure it once in their composition root. A service that
+sets ``app.state.revocations`` (``chassis.auth.revocation.Revocations``) has the
+tokens of erased and deactivated people refused here.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 
 from chassis.auth.principal import Principal, Role
+from chassis.auth.revocation import Revocations
 from chassis.auth.tokens import MAX_TOKEN_BYTES, InvalidToken, TokenVerifier
 from chassis.errors import Unauthenticated
 
@@ -54,6 +57,11 @@ async def get_principal(
     else:
         verifier: TokenVerifier = request.app.state.token_verifier
         principal = await verifier.averify(credentials.credentials)
+    # An erased or deactivated person's token still verifies: the service's
+    # revocation view (chassis.auth.revocation) refuses it, on either path above.
+    revocations: Revocations | None = getattr(request.app.state, "revocations", None)
+    if revocations is not None:
+        await revocations.check(principal)
     request.state.principal = principal
     # The subject is left out of traces: some identity providers use e-mail addresses.
     trace.get_current_span().set_attribute("tandem.tenant", principal.tenant)

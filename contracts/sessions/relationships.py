@@ -12,7 +12,7 @@ from chassis.events import ContractValue, EventPayload, EventRegistry
 registry = EventRegistry()
 
 RelationshipKind = Literal["standard", "reverse", "external", "group"]
-ConclusionReason = Literal["completed", "rematched", "withdrawn"]
+ConclusionReason = Literal["completed", "rematched", "withdrawn", "erased"]
 
 
 @registry.register

@@ -17,6 +17,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
+from chassis.auth.revocation import (
+    DEACTIVATED,
+    ERASED,
+    Revocations,
+    reinstating,
+    revoking,
+)
+from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
 from chassis.errors import NotFound, TandemError
 from chassis.events import EventMetadata
@@ -267,8 +275,15 @@ def install(app: Any, runtime: ServiceRuntime, cipher: PersonalDataCipher) -> No
     advisors = Advisors(runtime, cipher)
     app.state.advisors = advisors
     app.state.schema_setups.append(table.create_schema)
+    # The erased or deactivated person's tokens are refused (chassis revocation
+    # view), recorded in the transaction of the event's other effects.
+    app.state.schema_setups.append(create_revocation_schema)
+    app.state.revocations = Revocations(runtime.engine)
     if runtime.consumer is not None:
-        runtime.consumer.handlers["PersonErased"] = advisors.on_person_erased
+        handlers = runtime.consumer.handlers
+        handlers["PersonErased"] = revoking(ERASED, advisors.on_person_erased)
+        handlers["PersonDeactivated"] = revoking(DEACTIVATED)
+        handlers["PersonReactivated"] = reinstating()
 
     async def sweep() -> None:
         await advisors.sweep()

@@ -7,6 +7,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chassis.auth.revocation import (
+    DEACTIVATED,
+    ERASED,
+    Revocations,
+    reinstating,
+    revoking,
+)
+from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
@@ -30,6 +38,7 @@ SEATS_CHANGE = (
 
 
 async def setup(engine: AsyncEngine) -> None:
+    await create_revocation_schema(engine)
     await candidates.create_schema(engine)
     await pairings_view.create_schema(engine)
     await create_plans_schema(engine)
@@ -87,4 +96,12 @@ def build_app(
         runtime.consumer.handlers[kind] = pairings.releasing(
             runtime.consumer.handlers[kind]
         )
+    # The erased or deactivated person's tokens are refused from the same transaction.
+    handlers = runtime.consumer.handlers
+    handlers["PersonErased"] = revoking(
+        ERASED, pairings.closing_erased(handlers["PersonErased"])
+    )
+    handlers["PersonDeactivated"] = revoking(DEACTIVATED, handlers["PersonDeactivated"])
+    handlers["PersonReactivated"] = reinstating(handlers["PersonReactivated"])
+    app.state.revocations = Revocations(runtime.engine)
     return app

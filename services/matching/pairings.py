@@ -10,7 +10,8 @@ cohort in the transaction that records the step (``services.matching.seats``): a
 refusal is typed (``CapacityExceeded``, ``MenteeAlreadyPaired``) and records nothing.
 A confirmed replacement ends the pairing it replaces in the same transaction, so a
 mentee never runs two. A mentor whose capacity goes down has their surplus open
-proposals withdrawn (``release_surplus``, on the profiles event).
+proposals withdrawn (``release_surplus``, on the profiles event). An erased person's
+live pairings close with reason ``erased`` (``close_erased``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ MetadataFor = Callable[[Principal], EventMetadata]
 Freed = Callable[[Principal, Pairing], Awaitable[None]]
 Check = Callable[[AsyncConnection, Pairing], Coroutine[Any, Any, None]]
 REMATCHED = "rematched"
+ERASED = "erased"
 
 
 def now() -> datetime:
@@ -196,6 +198,41 @@ class Pairings:
             if mentor_id:
                 reason = f"the mentor's seats went down ({env.type})"
                 await self.release_surplus(conn, env.tenant, mentor_id, reason)
+
+        return handle
+
+    async def close_erased(
+        self, conn: AsyncConnection, tenant: str, person_id: str
+    ) -> list[str]:
+        """Every live pairing of an erased person closes with reason ``erased``: a
+        proposal is withdrawn, a confirmed pairing ended (in ``conn``, the transaction
+        that forgets the person). The other person keeps their history."""
+        rows = await conn.execute(
+            text(
+                "SELECT pairing_id FROM pairings WHERE tenant = :t "
+                "AND (mentor_id = :p OR mentee_id = :p) "
+                "AND state IN ('proposed', 'approved', 'confirmed') ORDER BY pairing_id"
+            ),
+            {"t": tenant, "p": person_id},
+        )
+        closed = [r.pairing_id for r in rows]
+        meta = self.metadata_for(system_principal(tenant))
+        for pairing_id in closed:
+            pairing = await self.pairings.get(pairing_id, tenant, connection=conn)
+            if pairing.is_open:
+                pairing.withdraw(ERASED)
+            else:
+                pairing.end(ERASED)
+            await self.pairings.save(pairing, meta, connection=conn)
+        return closed
+
+    def closing_erased(self, handler: Handler) -> Handler:
+        """``PersonErased``: the person's live pairings close, then ``handler``
+        forgets them, in the same transaction."""
+
+        async def handle(env: Envelope, conn: AsyncConnection) -> None:
+            await self.close_erased(conn, env.tenant, env.data["person_id"])
+            await handler(env, conn)
 
         return handle
 

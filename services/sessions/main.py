@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.auth.revocation import (
+    DEACTIVATED,
+    ERASED,
+    Revocations,
+    reinstating,
+    revoking,
+)
+from chassis.auth.revocation import create_schema as create_revocation_schema
+from chassis.envelope import Envelope
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
@@ -27,6 +36,7 @@ def build_app(
     setups = []
 
     async def setup(engine: AsyncEngine) -> None:
+        await create_revocation_schema(engine)
         await views.create_schema(engine)
         await texts.create_schema(engine)
         for extra in setups:
@@ -68,4 +78,17 @@ def build_app(
     app.state.schema_setups = setups
     for part in PARTS:
         part.install(app, runtime, relationships)
+    handlers = runtime.consumer.handlers
+    forget = handlers["PersonErased"]
+
+    async def on_person_erased(env: Envelope, conn: AsyncConnection) -> None:
+        # Conclude first (its tidy-up cancels the sessions to come), then forget.
+        await relationships.on_person_erased(env, conn)
+        await forget(env, conn)
+
+    # The erased or deactivated person's tokens are refused from the same transaction.
+    handlers["PersonErased"] = revoking(ERASED, on_person_erased)
+    handlers["PersonDeactivated"] = revoking(DEACTIVATED)
+    handlers["PersonReactivated"] = reinstating()
+    app.state.revocations = Revocations(runtime.engine)
     return app

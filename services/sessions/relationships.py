@@ -23,6 +23,7 @@ from services.sessions.texts import PrivateTexts
 from services.sessions.views import RelationshipsProjection, relationship_view
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR, Role.SPONSOR)
+ERASED = "erased"
 MetadataFor = Callable[[Principal], EventMetadata]
 
 
@@ -112,15 +113,42 @@ class Relationships:
         )
         if relationship is None or relationship.state == "concluded":
             return
-        reason = "rematched" if env.data.get("reason") == "rematched" else "completed"
+        ended = env.data.get("reason")
+        reason = ended if ended in ("rematched", ERASED) else "completed"
+        await self._conclude(conn, env.tenant, relationship, reason)
+
+    async def on_person_erased(self, env: Envelope, conn: AsyncConnection) -> None:
+        """Every open relationship of the erased person concludes with reason
+        ``erased`` (the other person's history stays); a redelivery finds none."""
+        rows = await conn.execute(
+            text(
+                "SELECT relationship_id FROM relationships WHERE tenant = :t "
+                "AND (mentor_id = :p OR mentee_id = :p) AND state <> 'concluded' "
+                "ORDER BY relationship_id"
+            ),
+            {"t": env.tenant, "p": env.data["person_id"]},
+        )
+        for relationship_id in [r.relationship_id for r in rows]:
+            relationship = await self.repo.get(
+                relationship_id, env.tenant, connection=conn
+            )
+            await self._conclude(conn, env.tenant, relationship, ERASED)
+
+    async def _conclude(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        relationship: Relationship,
+        reason: str,
+    ) -> None:
         relationship.conclude(reason)
         await self.repo.save(
             relationship,
-            self.metadata_for(system_principal(env.tenant)),
+            self.metadata_for(system_principal(tenant)),
             connection=conn,
         )
         for tidy in self.on_concluded:
-            await tidy(env.tenant, relationship.id, conn)
+            await tidy(tenant, relationship.id, conn)
 
     # -- commands ---------------------------------------------------------------------
 
