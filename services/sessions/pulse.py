@@ -68,7 +68,8 @@ TABLES = [
         survey_id TEXT NOT NULL, respondent_key TEXT NOT NULL,
         PRIMARY KEY (survey_id, respondent_key))""",
     """CREATE TABLE IF NOT EXISTS pulse_tallies (
-        survey_id TEXT NOT NULL, question INTEGER NOT NULL, rating INTEGER NOT NULL,
+        survey_id TEXT NOT NULL, tenant TEXT NOT NULL,
+        question INTEGER NOT NULL, rating INTEGER NOT NULL,
         tally INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (survey_id, question, rating))""",
 ]
@@ -99,11 +100,12 @@ class SurveysProjection:
                 # updates rows, all of them, so no row appears because of a rating.
                 await conn.execute(
                     text(
-                        "INSERT INTO pulse_tallies (survey_id, question, rating, tally) "
-                        "VALUES (:s, :q, :r, 0)"
+                        "INSERT INTO pulse_tallies "
+                        "(survey_id, tenant, question, rating, tally) "
+                        "VALUES (:s, :t, :q, :r, 0)"
                     ),
                     [
-                        {"s": recorded.stream_id, "q": q, "r": r}
+                        {"s": recorded.stream_id, "t": recorded.tenant, "q": q, "r": r}
                         for q in range(p.questions)  # type: ignore[attr-defined]
                         for r in RATINGS
                     ],

@@ -152,7 +152,7 @@ async def test_a_reader_of_every_table_cannot_attribute_any_answer(pulse):
         "respondent_key",
     }
     tally_columns = await columns(app, "pulse_tallies")
-    assert set(tally_columns) == {"survey_id", "question", "rating", "tally"}
+    assert set(tally_columns) == {"survey_id", "tenant", "question", "rating", "tally"}
     # no time, no sequence: nothing orders the counters or the ledger
     for table in ("pulse_respondents", "pulse_tallies"):
         for name, (kind, default) in (await columns(app, table)).items():

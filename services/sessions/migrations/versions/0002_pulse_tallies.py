@@ -26,15 +26,16 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE TABLE pulse_tallies (
-                survey_id TEXT NOT NULL, question INTEGER NOT NULL, rating INTEGER NOT NULL,
+                survey_id TEXT NOT NULL, tenant TEXT NOT NULL,
+                question INTEGER NOT NULL, rating INTEGER NOT NULL,
                 tally INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (survey_id, question, rating))
         """
     )
     op.execute(
         """
-        INSERT INTO pulse_tallies (survey_id, question, rating, tally)
-        SELECT s.survey_id, q, r, 0
+        INSERT INTO pulse_tallies (survey_id, tenant, question, rating, tally)
+        SELECT s.survey_id, s.tenant, q, r, 0
         FROM pulse_surveys s,
              generate_series(0, json_array_length(s.questions::json) - 1) AS q,
              generate_series(1, 5) AS r

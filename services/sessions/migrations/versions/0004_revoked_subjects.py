@@ -1,7 +1,7 @@
 """Revoked subjects: the tokens of erased and deactivated people are refused.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 
 The chassis's revocation view (``chassis.auth.revocation``), fed by profiles'
 ``PersonErased``, ``PersonDeactivated`` and ``PersonReactivated``. People erased
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision: str | None = "0002"
+revision = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
