@@ -4,31 +4,84 @@ The pairing lifecycle: a round proposes pairs, each explained criterion by crite
 a coordinator approves, pins or forbids; both people accept (or one declines); the pair
 is confirmed (sessions starts a relationship) and later ends. Matching holds no
 personal data: people appear by their pseudonymous person id only.
+
+No text a person typed and no sentence quoting a profile is an event here: a reason is
+a closed ``ReasonCode`` (the free text typed with it stays in matching's private
+``pairing_notes``, readable by coordinators and its author, deleted on erasure), and a
+score part carries numbers only (the sentence explaining it is kept beside the pairing
+in matching and wiped when either person is erased). Version 1 of the events that
+carried text is upcast on read (``upcast_v1_v2`` below); its old bytes stay in the
+store until an operator rewrites them (the upcaster only keeps them from being read).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import Field
 
 from chassis.events import ContractValue, EventPayload, EventRegistry
+from contracts import not_personal
 
 registry = EventRegistry()
 
 ProgrammeType = Literal["standard", "reverse", "external", "group"]
 Mode = Literal["quality", "coverage"]
+ReasonCode = Literal[
+    "concluded",  # a confirmed pairing ran its course
+    "rematched",  # its re-pairing was confirmed
+    "erased",  # one of the two people was erased
+    "inactive",  # one of the two people was deactivated
+    "round_rerun",  # a coordinator re-ran the round
+    "pair_forbidden",  # a coordinator ruled the pair out
+    "capacity_lowered",  # the mentor's seats went down
+    "next_best_after_decline",
+    "next_best_after_expiry",
+    "repairing",  # proposed to replace a pairing that is not working
+    "early_warning",  # insights saw the relationship stall
+    "declined_schedule",  # no time or no shared availability
+    "declined_fit",  # the person does not see the fit
+    "not_working",  # the relationship is not working
+    "conflict_of_interest",  # e.g. a reporting line or the same team
+    "other",  # see the note, where one was written
+]
+REASON_CODES: frozenset[str] = frozenset(get_args(ReasonCode))
+CODE = "a closed reason code"
+
+# The reason sentences of version 1, and the code each now is.
+_LEGACY_PREFIXES = (
+    ("round re-run", "round_rerun"),
+    ("pair forbidden", "pair_forbidden"),
+    ("the mentor's seats went down", "capacity_lowered"),
+    ("next best after a decline", "next_best_after_decline"),
+    ("next best after an expiry", "next_best_after_expiry"),
+    ("insights early warning", "early_warning"),
+)
+
+
+def legacy_code(reason: object) -> str | None:
+    """The code of a version-1 ``reason`` (free text becomes ``other``)."""
+    if reason is None:
+        return None
+    text = str(reason)
+    if text in REASON_CODES:
+        return text
+    for prefix, code in _LEGACY_PREFIXES:
+        if text.startswith(prefix):
+            return code
+    return "other"
 
 
 class ScorePart(ContractValue):
-    """One criterion's share of a pair's score, in words a coordinator can check."""
+    """One criterion's share of a pair's score, in numbers. The sentence a
+    coordinator reads is rendered by matching on read, never published: it quotes
+    the two people's profiles."""
 
     criterion: str
     weight: float = Field(ge=0, le=1)
     value: float = Field(ge=0, le=1)
     contribution: float = Field(ge=0, le=1, description="weight times value")
-    reason: str
 
 
 @registry.register
@@ -58,6 +111,11 @@ class NotProposed(ContractValue):
     reason: str
 
 
+@not_personal(
+    fairness="the disclosed fairness report (services/matching/domain/fairness.py "
+    "``disclose``): groups under the keyed threshold are never named nor sized, "
+    "sizes perturbed and rounded; no member lists"
+)
 @registry.register
 class RoundCompleted(EventPayload):
     round_id: str
@@ -93,7 +151,10 @@ class PairingProposed(EventPayload):
     parts: list[ScorePart] = Field(default_factory=list)
     expires_at: datetime
     replaces: str | None = Field(None, description="pairing this one re-pairs")
-    reason: str | None = Field(None, description="why it was proposed (re-pairing)")
+    reason: ReasonCode | None = Field(
+        None, description="why it was proposed outside a round"
+    )
+    schema_version: ClassVar[int] = 2
 
 
 @registry.register
@@ -113,7 +174,8 @@ class PairingAccepted(EventPayload):
 class PairingDeclined(EventPayload):
     pairing_id: str
     person_id: str
-    reason: str | None = None
+    reason: ReasonCode | None = None
+    schema_version: ClassVar[int] = 2
 
 
 @registry.register
@@ -126,7 +188,8 @@ class PairingWithdrawn(EventPayload):
     """A coordinator overrode a proposal (forbade the pair or re-ran the round)."""
 
     pairing_id: str
-    reason: str
+    reason: ReasonCode
+    schema_version: ClassVar[int] = 2
 
 
 @registry.register
@@ -148,7 +211,8 @@ class PairingEnded(EventPayload):
     pairing_id: str
     mentor_id: str
     mentee_id: str
-    reason: str = "concluded"
+    reason: ReasonCode = "concluded"
+    schema_version: ClassVar[int] = 2
 
 
 @registry.register
@@ -158,7 +222,8 @@ class PairForbidden(EventPayload):
     cohort_id: str | None = None
     mentor_id: str
     mentee_id: str
-    reason: str
+    reason: ReasonCode
+    schema_version: ClassVar[int] = 2
 
 
 @registry.register
@@ -182,8 +247,9 @@ class RepairingRequested(EventPayload):
 
     pairing_id: str
     mentee_id: str
-    reason: str
+    reason: ReasonCode
     requested_by: Literal["insights", "coordinator", "mentee", "mentor"]
+    schema_version: ClassVar[int] = 2
 
 
 class RotationCycle(ContractValue):
@@ -201,3 +267,38 @@ class RotationPlanned(EventPayload):
     mentee_id: str
     cohort_id: str | None = None
     cycles: list[RotationCycle]
+
+
+# -- upcasters: version 1 carried free text -----------------------------------------
+
+
+def _coded(data: dict[str, Any]) -> dict[str, Any]:
+    code = legacy_code(data.get("reason"))
+    if code is None:
+        data.pop("reason", None)
+    else:
+        data["reason"] = code
+    return data
+
+
+for _type in (
+    "PairingDeclined",
+    "PairingWithdrawn",
+    "PairingEnded",
+    "PairForbidden",
+    "RepairingRequested",
+):
+    registry.upcaster(_type, 1)(_coded)
+
+
+@registry.upcaster("PairingProposed", 1)
+def upcast_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 quoted the two people's profiles in each part's ``reason`` and
+    carried a re-pairing's free-text ``reason``: both are dropped on read (the
+    reason becomes its code). The stored bytes keep the old text until an operator
+    rewrites the events (not done by the service: the store is append-only)."""
+    data["parts"] = [
+        {k: v for k, v in part.items() if k != "reason"}
+        for part in data.get("parts") or []
+    ]
+    return _coded(data)

@@ -58,6 +58,7 @@ def on_early_warning(planning: Planning) -> Handler:
                 system_principal(env.tenant),
                 pairing_id,
                 reason,
+                code="early_warning",
                 requested_by="insights",
                 connection=conn,
             )

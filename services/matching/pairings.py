@@ -31,6 +31,7 @@ from chassis.events import EventMetadata
 from chassis.messaging import Handler
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.matching import ReasonCode
 from services.matching.domain.choices import (
     CohortRules,
     MenteeChoices,
@@ -39,6 +40,7 @@ from services.matching.domain.choices import (
 )
 from services.matching.domain.pairing import Pairing
 from services.matching.events import registry
+from services.matching.pairing_texts import keep_note, read_into, split_reason
 from services.matching.pairings_view import PairingsProjection, pairing_view
 from services.matching.seats import require_seat, require_single, surplus
 
@@ -46,8 +48,9 @@ COORDINATORS = (Role.ADMIN, Role.COORDINATOR)
 MetadataFor = Callable[[Principal], EventMetadata]
 Freed = Callable[[Principal, Pairing], Awaitable[None]]
 Check = Callable[[AsyncConnection, Pairing], Coroutine[Any, Any, None]]
-REMATCHED = "rematched"
-ERASED = "erased"
+Note = tuple[str, str | None, str | None]  # action, code, the text typed with it
+REMATCHED: ReasonCode = "rematched"
+ERASED: ReasonCode = "erased"
 
 
 def now() -> datetime:
@@ -77,9 +80,11 @@ class Pairings:
         principal: Principal,
         decide: Callable[[Pairing], object],
         check: Check | None = None,
+        note: Note | None = None,
     ) -> Pairing:
         """Load, decide, ``check`` (the cross-pairing rules, in this transaction),
-        save; a refusal at any step saves nothing."""
+        save, keep the ``note`` typed with the step (privately, never in the event);
+        a refusal at any step saves nothing."""
 
         async def attempt() -> Pairing:
             async with self.engine.begin() as conn:
@@ -92,6 +97,19 @@ class Pairings:
                 await self.pairings.save(
                     pairing, self.metadata_for(principal), connection=conn
                 )
+                if note is not None:
+                    action, code, body = note
+                    await keep_note(
+                        conn,
+                        pairing.tenant,
+                        pairing_id=pairing.id,
+                        mentor_id=pairing.mentor_id,
+                        mentee_id=pairing.mentee_id,
+                        action=action,
+                        code=code,
+                        author_id=principal.subject,
+                        body=body,
+                    )
                 if pairing.state == "confirmed":
                     await self._end_replaced(conn, principal, pairing)
                 return pairing
@@ -108,10 +126,21 @@ class Pairings:
         return await self.get(principal, pairing_id)
 
     async def withdraw(
-        self, principal: Principal, pairing_id: str, reason: str
+        self,
+        principal: Principal,
+        pairing_id: str,
+        reason: str,
+        code: ReasonCode | None = None,
     ) -> None:
+        """``reason``: a code, or text kept as a private note (``code`` or other)."""
         principal.require(*COORDINATORS)
-        await self._change(pairing_id, principal, lambda p: p.withdraw(reason))
+        coded, body = split_reason(reason, code)
+        await self._change(
+            pairing_id,
+            principal,
+            lambda p: p.withdraw(coded),  # type: ignore[arg-type]
+            note=("PairingWithdrawn", coded, body),
+        )
 
     async def forbid(
         self,
@@ -120,30 +149,59 @@ class Pairings:
         mentee_id: str,
         reason: str,
         *,
+        code: ReasonCode | None = None,
         cohort_id: str | None = None,
     ) -> list[str]:
-        """Rule a pair out for the cohort; open proposals of that pair are withdrawn."""
+        """Rule a pair out for the cohort; open proposals of that pair are withdrawn
+        (with the text typed, kept as their private note)."""
         principal.require(*COORDINATORS)
+        coded, body = split_reason(reason, code)
 
         async def attempt() -> None:
             async with self.engine.begin() as conn:
                 stream = cohort_rules_id(principal.tenant, cohort_id)
                 rules = await self.rules.find(stream, principal.tenant, connection=conn)
                 rules = rules or CohortRules.start(principal.tenant, cohort_id)
-                rules.forbid(mentor_id, mentee_id, reason)
+                rules.forbid(mentor_id, mentee_id, coded)  # type: ignore[arg-type]
                 await self.rules.save(
                     rules, self.metadata_for(principal), connection=conn
+                )
+                await keep_note(
+                    conn,
+                    principal.tenant,
+                    pairing_id=None,
+                    mentor_id=mentor_id,
+                    mentee_id=mentee_id,
+                    action="PairForbidden",
+                    code=coded,
+                    author_id=principal.subject,
+                    body=body,
                 )
 
         await retrying(attempt)
         open_ids = await self._open_pairings(principal.tenant, mentor_id, mentee_id)
         for pairing_id in open_ids:
-            await self.withdraw(principal, pairing_id, f"pair forbidden: {reason}")
+            await self.withdraw(
+                principal, pairing_id, body or "pair_forbidden", "pair_forbidden"
+            )
         return open_ids
 
-    async def end(self, principal: Principal, pairing_id: str, reason: str) -> None:
+    async def end(
+        self,
+        principal: Principal,
+        pairing_id: str,
+        reason: str,
+        code: ReasonCode | None = None,
+    ) -> None:
+        """``reason``: a code, or text kept as a private note (``code`` or other)."""
         principal.require(*COORDINATORS)
-        await self._change(pairing_id, principal, lambda p: p.end(reason))
+        coded, body = split_reason(reason, code)
+        await self._change(
+            pairing_id,
+            principal,
+            lambda p: p.end(coded),  # type: ignore[arg-type]
+            note=("PairingEnded", coded, body),
+        )
 
     async def _fits(self, conn: AsyncConnection, pairing: Pairing) -> None:
         """The mentor has a seat for this pairing and the mentee no other pairing."""
@@ -175,7 +233,11 @@ class Pairings:
             )
 
     async def release_surplus(
-        self, conn: AsyncConnection, tenant: str, mentor_id: str, reason: str
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        mentor_id: str,
+        reason: ReasonCode = "capacity_lowered",
     ) -> list[str]:
         """Withdraw the mentor's open pairings beyond their capacity (in ``conn``,
         the transaction that lowered it)."""
@@ -196,8 +258,9 @@ class Pairings:
             await handler(env, conn)
             mentor_id = env.data.get("person_id") or env.data.get("advisor_id")
             if mentor_id:
-                reason = f"the mentor's seats went down ({env.type})"
-                await self.release_surplus(conn, env.tenant, mentor_id, reason)
+                await self.release_surplus(
+                    conn, env.tenant, mentor_id, "capacity_lowered"
+                )
 
         return handle
 
@@ -251,10 +314,20 @@ class Pairings:
         return await self.get(principal, pairing_id)
 
     async def decline(
-        self, principal: Principal, pairing_id: str, reason: str | None
+        self,
+        principal: Principal,
+        pairing_id: str,
+        reason: str | None,
+        code: ReasonCode | None = None,
     ) -> dict[str, Any]:
+        """``reason``: the person's own words, kept as a private note read by
+        coordinators and them; the event holds ``code`` (or other)."""
+        coded, body = split_reason(reason, code)
         pairing = await self._change(
-            pairing_id, principal, lambda p: p.decline(principal.subject, reason)
+            pairing_id,
+            principal,
+            lambda p: p.decline(principal.subject, coded),  # type: ignore[arg-type]
+            note=("PairingDeclined", coded, body),
         )
         for offer_next in self.on_freed:
             await offer_next(principal, pairing)
@@ -335,7 +408,7 @@ class Pairings:
             ).first()
         if row is None or not _may_see(principal, row):
             raise NotFound(f"pairing {pairing_id} not found")
-        return pairing_view(row)
+        return (await read_into(self.engine, principal, [pairing_view(row)]))[0]
 
     async def list(
         self,
@@ -363,7 +436,7 @@ class Pairings:
         sql = f"SELECT * FROM pairings WHERE {' AND '.join(where)} ORDER BY proposed_at, pairing_id LIMIT :limit"
         async with self.engine.connect() as conn:
             rows = (await conn.execute(text(sql), params)).all()
-        return [pairing_view(r) for r in rows]
+        return await read_into(self.engine, principal, [pairing_view(r) for r in rows])
 
     async def _open_pairings(
         self, tenant: str, mentor_id: str, mentee_id: str

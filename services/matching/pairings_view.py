@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
+from services.matching import pairing_texts
 
 
 def schema(engine: AsyncEngine) -> list[str]:
@@ -56,6 +57,7 @@ def schema(engine: AsyncEngine) -> list[str]:
             PRIMARY KEY (tenant, mentee_id, mentor_id)
         )
         """,
+        *pairing_texts.schema(engine),
     ]
 
 
@@ -74,6 +76,7 @@ PERSON_TABLES: list[tuple[str, str]] = [
     ("forbidden_pairs", "mentee_id"),
     ("dismissed_suggestions", "mentee_id"),
     ("dismissed_suggestions", "mentor_id"),
+    *pairing_texts.PERSON_TABLES,
 ]
 
 STATE_OF = {
@@ -219,4 +222,5 @@ async def pairings_by_ids(
                 params,
             )
         ).all()
-    return [pairing_view(r) for r in rows if _may_see(principal, r)]
+    views = [pairing_view(r) for r in rows if _may_see(principal, r)]
+    return await pairing_texts.read_into(engine, principal, views)

@@ -55,6 +55,12 @@ from services.matching.mentee_pool import (
     suggest,
     waiting_elsewhere,
 )
+from services.matching.pairing_texts import (
+    PROPOSED,
+    keep_explanation,
+    keep_note,
+    split_reason,
+)
 from services.matching.pairings import COORDINATORS, Pairings
 from services.matching.pool import Pool
 from services.matching.rounds import Rounds
@@ -62,9 +68,9 @@ from services.matching.seats import lock_cohort, require_seat, require_single
 
 log = logging.getLogger(__name__)
 
-NEXT_BEST = {
-    "declined": "next best after a decline",
-    "expired": "next best after an expiry",
+NEXT_BEST: dict[str, m.ReasonCode] = {
+    "declined": "next_best_after_decline",
+    "expired": "next_best_after_expiry",
 }
 
 
@@ -190,7 +196,7 @@ class Planning:
                     "mentor_id": s.mentor_id,
                     "score": s.score,
                     "summary": s.explanation.summary,
-                    "parts": s.explanation.contract_parts(),
+                    "parts": s.explanation.described_parts(),
                 }
                 for s in listed
             ],
@@ -247,17 +253,23 @@ class Planning:
         pairing_id: str,
         reason: str,
         *,
+        code: m.ReasonCode | None = None,
         requested_by: str | None = None,
         connection: AsyncConnection | None = None,
     ) -> dict[str, Any]:
         """Ask for a new mentor for a confirmed pairing (coordinator or its mentee);
         the replacement never repeats a mentor the mentee has had.
 
+        ``reason``: a code, or the text typed, kept as a private note on both
+        pairings (read by coordinators and its author); the events hold ``code``
+        (``not_working`` by default).
+
         ``connection``: work inside the caller's transaction (a consumer's, so the
         re-pairing commits with the event's offset) and answer ``{"pairing_id"}``.
         Opening a transaction of its own there would wait on the caller's write lock
         under SQLite (embedded mode) until the busy timeout."""
         tenant = principal.tenant
+        coded, body = split_reason(reason, code, "not_working")
 
         async def decide(conn: AsyncConnection) -> str:
             current = await self.pairings.pairings.get(
@@ -268,7 +280,7 @@ class Planning:
             if not is_mentee and not principal.has_role(*COORDINATORS):
                 raise Forbidden("only a coordinator or the mentee may re-pair")
             by = requested_by or ("mentee" if is_mentee else "coordinator")
-            current.request_repairing(reason, by)
+            current.request_repairing(coded, by)  # type: ignore[arg-type]
             cohort = current.proposal.cohort_id  # type: ignore[union-attr]
             if cohort is None:
                 raise MenteeNotInCohort(f"pairing {pairing_id} has no cohort")
@@ -283,10 +295,20 @@ class Planning:
                 raise NoMentorLeft(f"no other mentor in {cohort} can take {mentee}")
             meta = self.metadata_for(principal)
             await self.pairings.pairings.save(current, meta, connection=conn)
-            return await self._propose(
+            new_id = await self._propose(
                 conn, system_principal(tenant), pool, mentee, best[0],
-                pairing_id, reason,
+                pairing_id, "repairing",
             )  # fmt: skip
+            for noted, action in (
+                (pairing_id, "RepairingRequested"),
+                (new_id, PROPOSED),
+            ):
+                await keep_note(
+                    conn, tenant, pairing_id=noted, mentor_id=current.mentor_id,
+                    mentee_id=mentee, action=action, code=coded,
+                    author_id=principal.subject, body=body,
+                )  # fmt: skip
+            return new_id
 
         if connection is not None:
             async with connection.begin_nested():  # a refusal leaves nothing behind
@@ -378,7 +400,7 @@ class Planning:
         mentee_id: str,
         best: Ranked,
         replaces: str | None,
-        reason: str,
+        reason: m.ReasonCode,
     ) -> str:
         await require_seat(conn, system.tenant, best.mentor_id, None)
         await require_single(
@@ -403,6 +425,10 @@ class Planning:
         await self.pairings.pairings.save(
             proposal, self.metadata_for(system), connection=conn
         )
+        await keep_explanation(
+            conn, system.tenant, pairing_id, best.mentor_id, mentee_id,
+            best.explanation.reasons(),
+        )  # fmt: skip
         return pairing_id
 
 

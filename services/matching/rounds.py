@@ -37,6 +37,7 @@ from services.matching.domain.round import MatchingRound, run_round
 from services.matching.domain.round_record import Round, RoundNotFinished
 from services.matching.domain.rules import pin_refusals, refuse_pins
 from services.matching.events import registry
+from services.matching.pairing_texts import keep_explanation
 from services.matching.pairings import COORDINATORS, Pairings
 from services.matching.pool import Pool, load_pool
 from services.matching.seats import (
@@ -155,7 +156,7 @@ class Rounds:
                     )
                     if pairing.state != "proposed":
                         continue  # approved meanwhile: a re-run keeps it
-                    pairing.withdraw("round re-run")
+                    pairing.withdraw("round_rerun")
                     await self.pairings.pairings.save(pairing, meta, connection=conn)
                 await self.rounds.save(started, meta, connection=conn)
         except BaseException:
@@ -330,6 +331,10 @@ class Rounds:
                     ),
                 )
                 await self.pairings.pairings.save(proposal, meta, connection=conn)
+                await keep_explanation(
+                    conn, tenant, proposal.id, pair.mentor_id, pair.mentee_id,
+                    explanation.reasons(),
+                )  # fmt: skip
                 held.held.append(proposal.id)
                 busy.add(pair.mentee_id)
             round_ = await self.rounds.get(round_id, tenant, connection=conn)

@@ -40,7 +40,6 @@ async def propose(app, *, expires_in=timedelta(days=7)) -> tuple[str, str, str]:
                     weight=0.8,
                     value=0.9,
                     contribution=0.72,
-                    reason="strong in Strategy (5/5) where the mentee wants to grow",
                 )
             ],
             expires_at=datetime.now(UTC) + expires_in,

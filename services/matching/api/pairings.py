@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from chassis.inputs import Ref, RequestBody, Text
+from contracts.matching import ReasonCode
 from services.matching.api.deps import PairingsDep, PrincipalDep, RefPath, RefQuery
 from services.matching.pairings_view import pairings_by_ids
 
@@ -21,17 +22,26 @@ State = Literal[
 
 
 class ReasonIn(RequestBody):
+    """``reason``: the person's words, kept privately (coordinators and the author
+    read them); ``reason_code``: what the published event says (else ``other``)."""
+
     reason: Text | None = None
+    reason_code: ReasonCode | None = None
 
 
 class RequiredReasonIn(RequestBody):
+    """``reason``: a code or free text (kept privately; the event says
+    ``reason_code``, else ``other``)."""
+
     reason: RequiredText
+    reason_code: ReasonCode | None = None
 
 
 class ForbidIn(RequestBody):
     mentor_id: Ref
     mentee_id: Ref
     reason: RequiredText
+    reason_code: ReasonCode | None = None
     cohort_id: Ref | None = None
 
 
@@ -95,7 +105,7 @@ async def decline(
     pairing_id: RefPath, body: ReasonIn, principal: PrincipalDep, pairings: PairingsDep
 ) -> dict[str, Any]:
     """The mentor or the mentee says no; the mentee is offered the next best mentor."""
-    return await pairings.decline(principal, pairing_id, body.reason)
+    return await pairings.decline(principal, pairing_id, body.reason, body.reason_code)
 
 
 @router.post("/pairings/{pairing_id}/withdraw", status_code=204)
@@ -106,7 +116,7 @@ async def withdraw(
     pairings: PairingsDep,
 ) -> None:
     """The coordinator withdraws an open proposal."""
-    await pairings.withdraw(principal, pairing_id, body.reason)
+    await pairings.withdraw(principal, pairing_id, body.reason, body.reason_code)
 
 
 @router.post("/pairings/{pairing_id}/end", status_code=204)
@@ -117,7 +127,7 @@ async def end(
     pairings: PairingsDep,
 ) -> None:
     """End a confirmed pairing (concluded, rematched, withdrawn)."""
-    await pairings.end(principal, pairing_id, body.reason)
+    await pairings.end(principal, pairing_id, body.reason, body.reason_code)
 
 
 @router.post("/forbidden-pairs", status_code=201)
@@ -126,7 +136,12 @@ async def forbid(
 ) -> dict[str, Any]:
     """Rule a pair out; open proposals of that pair are withdrawn."""
     withdrawn = await pairings.forbid(
-        principal, body.mentor_id, body.mentee_id, body.reason, cohort_id=body.cohort_id
+        principal,
+        body.mentor_id,
+        body.mentee_id,
+        body.reason,
+        code=body.reason_code,
+        cohort_id=body.cohort_id,
     )
     return {"withdrawn": withdrawn}
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
 from chassis.inputs import Ref, RequestBody, SaneDate, Text
+from contracts.matching import ReasonCode
 from services.matching.api.deps import PrincipalDep, RefPath, RefQuery
 from services.matching.domain.rotation import (
     MAX_CYCLE_WEEKS,
@@ -28,7 +29,11 @@ PlanningDep = Annotated[Planning, Depends(get_planning)]
 
 
 class RepairIn(RequestBody):
+    """``reason``: a code or free text (kept privately; the events say
+    ``reason_code``, else ``not_working``)."""
+
     reason: Annotated[Text, Field(min_length=1)]
+    reason_code: ReasonCode | None = None
 
 
 class RotationIn(RequestBody):
@@ -57,7 +62,9 @@ async def repair(
     pairing_id: RefPath, body: RepairIn, principal: PrincipalDep, planning: PlanningDep
 ) -> dict[str, Any]:
     """Ask for a new mentor for a confirmed pairing; answers the proposed replacement."""
-    return await planning.repair(principal, pairing_id, body.reason)
+    return await planning.repair(
+        principal, pairing_id, body.reason, code=body.reason_code
+    )
 
 
 @router.post("/mentees/{mentee_id}/rotation", status_code=201)

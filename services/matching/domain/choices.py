@@ -28,7 +28,7 @@ class CohortRules(Aggregate):
         rules.cohort_id = cohort_id
         return rules
 
-    def forbid(self, mentor_id: str, mentee_id: str, reason: str) -> None:
+    def forbid(self, mentor_id: str, mentee_id: str, reason: m.ReasonCode) -> None:
         if (mentor_id, mentee_id) not in self.forbidden:
             self._record(
                 m.PairForbidden(

@@ -114,14 +114,14 @@ class Pairing(Aggregate):
                 )
             )
 
-    def decline(self, person_id: str, reason: str | None = None) -> None:
+    def decline(self, person_id: str, reason: m.ReasonCode | None = None) -> None:
         self._party(person_id)
         self._require(*OPEN)
         self._record(
             m.PairingDeclined(pairing_id=self.id, person_id=person_id, reason=reason)
         )
 
-    def withdraw(self, reason: str) -> None:
+    def withdraw(self, reason: m.ReasonCode) -> None:
         self._require(*OPEN)
         self._record(m.PairingWithdrawn(pairing_id=self.id, reason=reason))
 
@@ -132,7 +132,7 @@ class Pairing(Aggregate):
         self._record(m.PairingExpired(pairing_id=self.id))
         return True
 
-    def end(self, reason: str = "concluded") -> None:
+    def end(self, reason: m.ReasonCode = "concluded") -> None:
         self._require("confirmed")
         self._record(
             m.PairingEnded(
@@ -143,7 +143,7 @@ class Pairing(Aggregate):
             )
         )
 
-    def request_repairing(self, reason: str, requested_by: str) -> None:
+    def request_repairing(self, reason: m.ReasonCode, requested_by: str) -> None:
         """A running pair that is not working asks for a new mentor; it runs on
         until the replacement is confirmed, then ends as rematched."""
         self._require("confirmed")

@@ -159,14 +159,18 @@ class Part:
     reason: str
 
     def as_contract(self) -> dict[str, object]:
-        """The ``ScorePart`` fields of the matching contract."""
+        """The ``ScorePart`` fields of the matching contract: numbers only (the
+        reason quotes the two profiles, so it never goes into an event)."""
         return {
             "criterion": self.criterion,
             "weight": self.weight,
             "value": self.value,
             "contribution": self.contribution,
-            "reason": self.reason,
         }
+
+    def described(self) -> dict[str, object]:
+        """The contract fields with the reason, for a reader allowed to see both."""
+        return {**self.as_contract(), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,14 @@ class Explanation:
     def contract_parts(self) -> list[dict[str, object]]:
         """The parts as ``ScorePart`` fields, for ``PairingProposed.parts``."""
         return [p.as_contract() for p in self.parts]
+
+    def described_parts(self) -> list[dict[str, object]]:
+        """The parts with their reasons (read models and answers, never events)."""
+        return [p.described() for p in self.parts]
+
+    def reasons(self) -> dict[str, str]:
+        """criterion -> the sentence explaining it (kept privately beside a pairing)."""
+        return {p.criterion: p.reason for p in self.parts}
 
     @property
     def summary(self) -> str:

@@ -1,0 +1,226 @@
+"""The words about a pairing, kept out of its events: explanations and notes.
+
+Events are kept forever and published, so they carry numbers and closed reason codes
+only (``contracts.matching``). The sentences live here, in two private tables that are
+never published and that lose a person's rows when they are erased
+(``PERSON_TABLES``, cleared by the ``PersonErased`` handler):
+
+- ``pairing_explanations``: per pairing, the sentence explaining each criterion of its
+  score. They quote the two people's profiles (the mentee's lacking experiences and
+  learning style, the mentor's experience and leadership style), so they are written
+  beside the proposal, in its transaction, and read back into the pairing's view; a
+  pairing whose texts are gone (an erased person, a proposal older than this table)
+  explains itself in numbers.
+- ``pairing_notes``: the free text typed with a reason (a decline, a withdrawal, an
+  ending, a ruled-out pair, a re-pairing request), with its author. Only coordinators
+  (and admins) and the note's author read it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.auth.principal import Principal, Role
+from chassis.db import is_sqlite
+from contracts.matching import REASON_CODES
+
+NOTE_READERS = (Role.ADMIN, Role.COORDINATOR)
+PROPOSED = "PairingProposed"
+
+
+def schema(engine: AsyncEngine) -> list[str]:
+    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
+    return [
+        """
+        CREATE TABLE IF NOT EXISTS pairing_explanations (
+            pairing_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            mentor_id TEXT NOT NULL,
+            mentee_id TEXT NOT NULL,
+            reasons TEXT NOT NULL
+        )
+        """,
+        f"""
+        CREATE TABLE IF NOT EXISTS pairing_notes (
+            note_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            pairing_id TEXT,
+            mentor_id TEXT NOT NULL,
+            mentee_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            code TEXT,
+            author_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            written_at {stamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS pairing_notes_pairing "
+        "ON pairing_notes (tenant, pairing_id)",
+    ]
+
+
+# An erased person's texts go: those they wrote and those about their pairings.
+PERSON_TABLES: list[tuple[str, str]] = [
+    ("pairing_explanations", "mentor_id"),
+    ("pairing_explanations", "mentee_id"),
+    ("pairing_notes", "author_id"),
+    ("pairing_notes", "mentor_id"),
+    ("pairing_notes", "mentee_id"),
+]
+
+
+async def keep_explanation(
+    conn: AsyncConnection,
+    tenant: str,
+    pairing_id: str,
+    mentor_id: str,
+    mentee_id: str,
+    reasons: Mapping[str, str],
+) -> None:
+    """The reason of each criterion of a new proposal (in its transaction)."""
+    await conn.execute(
+        text(
+            "INSERT INTO pairing_explanations "
+            "(pairing_id, tenant, mentor_id, mentee_id, reasons) "
+            "VALUES (:id, :t, :m, :e, :r)"
+        ),
+        {
+            "id": pairing_id,
+            "t": tenant,
+            "m": mentor_id,
+            "e": mentee_id,
+            "r": json.dumps(dict(reasons)),
+        },
+    )
+
+
+async def keep_note(
+    conn: AsyncConnection,
+    tenant: str,
+    *,
+    pairing_id: str | None,
+    mentor_id: str,
+    mentee_id: str,
+    action: str,
+    code: str | None,
+    author_id: str,
+    body: str | None,
+) -> None:
+    """What the author typed with ``action`` (nothing when they typed nothing)."""
+    if not body:
+        return
+    now = datetime.now(UTC)
+    await conn.execute(
+        text(
+            "INSERT INTO pairing_notes (note_id, tenant, pairing_id, mentor_id, "
+            "mentee_id, action, code, author_id, body, written_at) VALUES "
+            "(:n, :t, :p, :m, :e, :a, :c, :who, :b, :at)"
+        ),
+        {
+            "n": str(uuid.uuid4()),
+            "t": tenant,
+            "p": pairing_id,
+            "m": mentor_id,
+            "e": mentee_id,
+            "a": action,
+            "c": code,
+            "who": author_id,
+            "b": body,
+            "at": now.isoformat() if is_sqlite(conn.engine) else now,
+        },
+    )
+
+
+def split_reason(
+    typed: str | None, code: str | None, default: str = "other"
+) -> tuple[str | None, str | None]:
+    """(code for the event, text for the private note) from what a caller sent.
+
+    A typed reason that is itself a code is taken as the code (nothing to keep);
+    other text goes to the note, with ``code`` or else ``default`` in the event."""
+    if code is None and typed in REASON_CODES:
+        return typed, None
+    return code or (default if typed else None), typed or None
+
+
+def _fallback(part: Mapping[str, Any]) -> str:
+    return (
+        f"{part['criterion']}: {float(part['value']):.2f} of 1 "
+        "(its explanation is no longer kept)"
+    )
+
+
+async def read_into(
+    engine: AsyncEngine, principal: Principal, views: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``views`` with each part's reason, and the notes the caller may read.
+
+    Two statements whatever the number of pairings. A note is read by coordinators
+    and admins, and by its author; for them ``reason`` (why the pairing was
+    proposed) is the text typed with the proposal, for the others its closed code
+    (``reason_code`` for everyone)."""
+    ids = sorted({v["pairing_id"] for v in views})
+    if not ids:
+        return list(views)
+    marks = ", ".join(f":id{n}" for n in range(len(ids)))
+    params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(ids)}
+    params["t"] = principal.tenant
+    reader = principal.has_role(*NOTE_READERS)
+    params["who"] = principal.subject
+    async with engine.connect() as conn:
+        said = {
+            r.pairing_id: json.loads(r.reasons)
+            for r in await conn.execute(
+                text(
+                    "SELECT pairing_id, reasons FROM pairing_explanations "
+                    f"WHERE tenant = :t AND pairing_id IN ({marks})"
+                ),
+                params,
+            )
+        }
+        mine = "" if reader else " AND author_id = :who"
+        notes: dict[str, list[dict[str, Any]]] = {}
+        for r in await conn.execute(
+            text(
+                "SELECT pairing_id, action, code, author_id, body, written_at "
+                f"FROM pairing_notes WHERE tenant = :t AND pairing_id IN ({marks})"
+                f"{mine} ORDER BY written_at, note_id"
+            ),
+            params,
+        ):
+            notes.setdefault(r.pairing_id, []).append(
+                {
+                    "action": r.action,
+                    "code": r.code,
+                    "author_id": r.author_id,
+                    "text": r.body,
+                    "written_at": r.written_at
+                    if isinstance(r.written_at, str)
+                    else r.written_at.isoformat(),
+                }
+            )
+    out = []
+    for view in views:
+        reasons = said.get(view["pairing_id"], {})
+        kept = notes.get(view["pairing_id"], [])
+        typed = [n["text"] for n in kept if n["action"] == PROPOSED]
+        out.append(
+            {
+                **view,
+                "parts": [
+                    {**p, "reason": reasons.get(p["criterion"]) or _fallback(p)}
+                    for p in view["parts"]
+                ],
+                "reason_code": view["reason"],
+                "reason": typed[-1] if typed else view["reason"],
+                "notes": kept,
+            }
+        )
+    return out
