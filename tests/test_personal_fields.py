@@ -296,17 +296,6 @@ KNOWN_GAPS: dict[str, str] = {
     "advisors.lifecycle.AdvisorApproved.functions_led": "the advisor's own profile",
     "advisors.lifecycle.AdvisorApproved.crisis_experience": "the advisor's own profile",
     "advisors.lifecycle.AdvisorProposed.expertise_sought": "free text a sponsor writes",
-    "matching.PairForbidden.reason": "a coordinator's free text about two people",
-    "matching.PairingDeclined.reason": "the person's own words (Text)",
-    "matching.PairingEnded.reason": "free text (Text) beside codes like concluded",
-    "matching.PairingProposed.reason": "a re-pairing's free-text reason",
-    "matching.PairingWithdrawn.reason": "a coordinator's free text about a pair",
-    "matching.RepairingRequested.reason": "free text about a mentee's pairing",
-    "matching.RoundCompleted.fairness": "group sizes by demographic: small groups "
-    "single people out (issue 16, part 2)",
-    "matching.ScorePart.reason": "quotes the mentee's lacking experiences, learning "
-    "style and the mentor's experience and leadership style (profiles' personal "
-    "fields) in clear",
 }
 
 # Profiles declares everything on its models: no entry above may name it.

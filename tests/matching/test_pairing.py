@@ -69,8 +69,9 @@ def test_only_the_two_people_can_answer():
 
 def test_a_decline_closes_the_proposal():
     pairing = given(PROPOSED, APPROVED)
-    pairing.decline("mentor", "no time this quarter")
+    pairing.decline("mentor", "declined_schedule")
     assert pairing.state == "declined"
+    assert pairing.pending_events[-1].reason == "declined_schedule"
     with pytest.raises(InvalidTransition):
         pairing.accept("mentee", NOW)
 

@@ -138,7 +138,7 @@ async def test_a_decline_or_an_expiry_brings_the_next_best_mentor(matching, clie
     mine = (await c.get("/pairings", headers=as_person(mentee))).json()
     (offer,) = [p for p in mine if p["state"] == "proposed"]
     assert offer["mentor_id"] == org["a"] and offer["cohort_id"] == org["cohort"]
-    assert offer["reason"] == "next best after a decline"
+    assert offer["reason"] == "next_best_after_decline"
     assert offer["parts"] and all(p["reason"] for p in offer["parts"])
 
     # The mentor says no too: nobody in the cohort is left, so nothing is proposed.
@@ -156,7 +156,7 @@ async def test_a_decline_or_an_expiry_brings_the_next_best_mentor(matching, clie
     theirs = (await c.get("/pairings", headers=as_person(late))).json()
     (offer,) = [p for p in theirs if p["state"] == "proposed"]
     assert offer["mentor_id"] == org["a"]
-    assert offer["reason"] == "next best after an expiry"
+    assert offer["reason"] == "next_best_after_expiry"
 
 
 @kafka
