@@ -8,7 +8,7 @@ Each service answers ``GET /admin/erasures/{person}`` with its own confirmation
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -24,7 +24,7 @@ SERVICES = ("profiles", "matching", "sessions", "advisors", "insights")
 
 @strawberry.type(description="One service's confirmation that it erased the person.")
 class ServiceErasure:
-    service: str
+    service: str = strawberry.field(description="The service that answered.")
     confirmed: bool = strawberry.field(
         description="The service has forgotten the person in every store it names."
     )
@@ -40,8 +40,10 @@ class ServiceErasure:
     description="Where the erasure of a person stands, service by service."
 )
 class ErasureReport:
-    person_id: strawberry.ID
-    services: list[ServiceErasure]
+    person_id: strawberry.ID = strawberry.field(description="The erased Person's id.")
+    services: list[ServiceErasure] = strawberry.field(
+        description="Every service's answer, in a fixed order."
+    )
     complete: bool = strawberry.field(
         description="Every service has confirmed the erasure."
     )
@@ -82,7 +84,11 @@ class ErasureQuery:
         description="Each service's confirmation that it erased the person (admins)."
     )
     async def erasure_report(
-        self, info: Info, person_id: strawberry.ID
+        self,
+        info: Info,
+        person_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A Person's global id.")
+        ],
     ) -> ErasureReport:
         c = ctx(info)
         if not c.principal.has_role(Role.ADMIN):
