@@ -20,9 +20,11 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    # IF NOT EXISTS: a database the code's own DDL created before migrations (stamped
+    # at 0001 when first migrated) has the table already.
     op.execute(
         """
-        CREATE TABLE erasure_receipts (
+        CREATE TABLE IF NOT EXISTS erasure_receipts (
             tenant TEXT NOT NULL,
             person_id TEXT NOT NULL,
             confirmed_at TIMESTAMPTZ NOT NULL,

@@ -20,9 +20,11 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    # IF NOT EXISTS: a database the code's own DDL created before migrations (stamped
+    # at 0001 when first migrated) has the table already.
     op.execute(
         """
-        CREATE TABLE revoked_subjects (
+        CREATE TABLE IF NOT EXISTS revoked_subjects (
             tenant TEXT NOT NULL,
             subject TEXT NOT NULL,
             reason TEXT NOT NULL,
