@@ -5,12 +5,13 @@
 through an interface or a union (so the schema still knows them).
 """
 
+from gateway.people.erasure import ErasureQuery
 from gateway.people.mutations import PeopleMutation
 from gateway.people.queries import PeopleQuery
 from gateway.people.subscriptions import PeopleSubscription
 from gateway.people.types import Cohort, Competency, ImportJob, Person
 
-QUERIES: tuple[type, ...] = (PeopleQuery,)
+QUERIES: tuple[type, ...] = (PeopleQuery, ErasureQuery)
 MUTATIONS: tuple[type, ...] = (PeopleMutation,)
 SUBSCRIPTIONS: tuple[type, ...] = (PeopleSubscription,)
 TYPES: tuple[type, ...] = (Person, Cohort, Competency, ImportJob)

@@ -26,6 +26,9 @@ from chassis.auth.revocation import (
 )
 from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
+from chassis.erasure_receipts import confirming
+from chassis.erasure_receipts import create_schema as create_receipts_schema
+from chassis.erasure_receipts import router_for as erasures_router
 from chassis.errors import NotFound, TandemError
 from chassis.events import EventMetadata
 from chassis.http.context import metadata_for
@@ -279,9 +282,15 @@ def install(app: Any, runtime: ServiceRuntime, cipher: PersonalDataCipher) -> No
     # view), recorded in the transaction of the event's other effects.
     app.state.schema_setups.append(create_revocation_schema)
     app.state.revocations = Revocations(runtime.engine)
+    # The erasure is confirmed by a receipt (``GET /admin/erasures/{person_id}``).
+    app.state.schema_setups.append(create_receipts_schema)
+    app.include_router(erasures_router("advisors"))
     if runtime.consumer is not None:
         handlers = runtime.consumer.handlers
-        handlers["PersonErased"] = revoking(ERASED, advisors.on_person_erased)
+        handlers["PersonErased"] = confirming(
+            revoking(ERASED, advisors.on_person_erased),
+            ["advisors", "person_keys", "revoked_subjects"],
+        )
         handlers["PersonDeactivated"] = revoking(DEACTIVATED)
         handlers["PersonReactivated"] = reinstating()
 

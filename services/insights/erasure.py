@@ -53,6 +53,7 @@ import contracts.profiles
 import contracts.sessions
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Role
+from chassis.auth.revocation import DEACTIVATED, ERASED, Revocations, reinstate, revoke
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
@@ -312,6 +313,37 @@ class Erasures:
             data = replace_id(data, person, pseudonym)
             subject = pseudonym if subject == person else subject
         return replace(env, data=data, subject=subject) if found else env
+
+
+class KeyedRevocations(Revocations):
+    """The chassis's revocation view, with every subject kept as its keyed HMAC
+    (``Erasures.person_key``): insights keeps no erased person's id, not even here."""
+
+    def __init__(self, engine: AsyncEngine, erasures: Erasures) -> None:
+        super().__init__(engine)
+        self.erasures = erasures
+
+    async def reason(self, tenant: str, subject: str) -> str | None:
+        return await super().reason(tenant, self.erasures.person_key(tenant, subject))
+
+    async def apply(self, conn: AsyncConnection, env: Envelope) -> None:
+        """Follow profiles' (and advisors') events in the consumer's transaction:
+        an erasure or deactivation refuses the person's tokens, a reactivation
+        accepts them again (never an erased person's)."""
+        if env.type in ERASURES:
+            person, reason = str(env.data[ERASURES[env.type]]), ERASED
+        elif env.type in ("PersonDeactivated", "PersonReactivated"):
+            person, reason = str(env.data["person_id"]), DEACTIVATED
+        else:
+            return
+        key = self.erasures.person_key(env.tenant, person)
+        if env.type == "PersonReactivated":
+            await reinstate(conn, env.tenant, key)
+        else:
+            await revoke(conn, env.tenant, key, reason)
+
+
+REVOKING = frozenset({*ERASURES, "PersonDeactivated", "PersonReactivated"})
 
 
 class ErasureConfirmation(BaseModel):

@@ -15,6 +15,7 @@ from collections import defaultdict
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
 from chassis.http import create_app
 from chassis.messaging import Transport, dead_letters, topic_for
@@ -44,7 +45,7 @@ def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    setups = [facts.create_schema, erasure.create_schema]
+    setups = [facts.create_schema, erasure.create_schema, create_revocation_schema]
     fact_handlers: dict[str, list[facts.FactHandler]] = defaultdict(list)
     # Every table of insights → its eraser, or why it holds nothing about a person
     # (tests/insights check this against the database's tables).
@@ -56,6 +57,7 @@ def build_app(
         "processed_events": "event ids the consumer applied, nothing about anyone",
         "log_checkpoints": "how far the relay published, positions only",
         "erasure_receipts": "tombstones: a keyed HMAC of the id, never the id",
+        "revoked_subjects": "refused tokens: a keyed HMAC of the id, never the id",
         "alembic_version_insights": "the schema's revision",
     }
     erasures = erasure.Erasures(settings.tombstone_key, stores)
@@ -68,6 +70,8 @@ def build_app(
         monitor.applying(env, conn)
         if env.type in TRANSIENT:  # progress reports of a job, not history
             return
+        if env.type in erasure.REVOKING:
+            await revocations.apply(conn, env)
         if env.type in erasure.ERASURES:
             await erasures.erase(conn, env)
             return
@@ -82,6 +86,9 @@ def build_app(
     runtime = ServiceRuntime(
         settings, transport=transport, consumes=TOPICS, setup=setup
     )
+    # The erased or deactivated person's tokens are refused, from the transaction
+    # that applies the event (chassis revocation view, keyed like the tombstones).
+    revocations = erasure.KeyedRevocations(runtime.engine, erasures)
     app = create_app(
         settings,
         title="Tandem insights",
@@ -100,6 +107,7 @@ def build_app(
     app.state.fact_handlers = fact_handlers
     app.state.stores = stores
     app.state.erasures = erasures
+    app.state.revocations = revocations
     # Each part clears its tables here so a rebuild can replay the facts through it,
     # and may fold them in memory there instead of one by one (``rebuild.Rebuilder``).
     app.state.resetters = []

@@ -15,6 +15,9 @@ from chassis.auth.revocation import (
     revoking,
 )
 from chassis.auth.revocation import create_schema as create_revocation_schema
+from chassis.erasure_receipts import confirming
+from chassis.erasure_receipts import create_schema as create_receipts_schema
+from chassis.erasure_receipts import router_for as erasures_router
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
@@ -35,10 +38,16 @@ SEATS_CHANGE = (
     "MentorCapacityChanged", "MentorProfileSet", "PersonDeactivated",
     "AdvisorSuspended", "AdvisorOffboarded",
 )  # fmt: skip
+# What ``PersonErased`` goes through, as its receipt names them.
+ERASED_FROM = sorted(
+    {table for table, _ in candidates.PERSON_TABLES + pairings_view.PERSON_TABLES}
+    | {"pairings", "revoked_subjects"}
+)
 
 
 async def setup(engine: AsyncEngine) -> None:
     await create_revocation_schema(engine)
+    await create_receipts_schema(engine)
     await candidates.create_schema(engine)
     await pairings_view.create_schema(engine)
     await create_plans_schema(engine)
@@ -85,6 +94,7 @@ def build_app(
     )
     app.state.runtime = runtime
     app.include_router(dead_letters.router_for(runtime))
+    app.include_router(erasures_router("matching"))
     app.state.pairings = pairings
     app.state.rounds = rounds
     app.state.planning = planning
@@ -98,8 +108,10 @@ def build_app(
         )
     # The erased or deactivated person's tokens are refused from the same transaction.
     handlers = runtime.consumer.handlers
-    handlers["PersonErased"] = revoking(
-        ERASED, pairings.closing_erased(handlers["PersonErased"])
+    # ... and the erasure confirmed by a receipt (``GET /admin/erasures/{id}``).
+    handlers["PersonErased"] = confirming(
+        revoking(ERASED, pairings.closing_erased(handlers["PersonErased"])),
+        ERASED_FROM,
     )
     handlers["PersonDeactivated"] = revoking(DEACTIVATED, handlers["PersonDeactivated"])
     handlers["PersonReactivated"] = reinstating(handlers["PersonReactivated"])

@@ -136,6 +136,9 @@ def stores(cipher: PersonalDataCipher) -> dict[str, Store]:
         "competencies": Store("nothing held: the organisation's framework"),
         "cohorts": Store("nothing held: the programme's cohort definitions"),
         "erasure_receipts": Store("nothing held: pseudonymous id and times"),
+        "revoked_subjects": Store(
+            "nothing held: the pseudonymous id whose tokens are refused"
+        ),
         "processed_events": Store("nothing held: event ids"),
         "dead_letters": Store(
             "nothing held: failed inbound matching events carry pseudonymous ids only"

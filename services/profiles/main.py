@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.auth.revocation import Revocations
 from chassis.envelope import Envelope
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, dead_letters, topic_for
@@ -87,5 +88,8 @@ def build_app(
     app.state.imports = imports
     app.state.scim_users = scim_users
     app.state.runtime = runtime
+    # A deactivated or erased person's still-valid token is refused (the projection
+    # keeps ``revoked_subjects`` in the transaction of each event).
+    app.state.revocations = Revocations(runtime.engine)
     app.include_router(dead_letters.router_for(runtime))
     return app

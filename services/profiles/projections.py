@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.auth.revocation import DEACTIVATED, ERASED, reinstate, revoke
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, LogPosition, RecordedEvent
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
@@ -233,17 +234,22 @@ class ProfilesProjection:
     async def on_DemographicsWithdrawn(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn, demographics=None)
 
+    # The person's tokens are refused or accepted again from the transaction that
+    # appends the event (the chassis revocation view, like every other service's).
     async def on_PersonDeactivated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn, status="inactive")
+        await revoke(conn, r.tenant, r.stream_id, DEACTIVATED)
 
     async def on_PersonReactivated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn, status="active")
+        await reinstate(conn, r.tenant, r.stream_id)
 
     async def on_CareerOutcomeRecorded(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn)
 
     async def on_PersonErased(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn)
+        await revoke(conn, r.tenant, r.stream_id, ERASED)
         await blank_person(conn, r.stream_id)
         await conn.execute(
             text("DELETE FROM cohort_members WHERE person_id = :p"), {"p": r.stream_id}

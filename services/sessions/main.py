@@ -14,6 +14,9 @@ from chassis.auth.revocation import (
 )
 from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
+from chassis.erasure_receipts import confirming
+from chassis.erasure_receipts import create_schema as create_receipts_schema
+from chassis.erasure_receipts import router_for as erasures_router
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, dead_letters, topic_for
 from chassis.runtime import ServiceRuntime
@@ -27,6 +30,11 @@ from services.sessions.texts import PrivateTexts
 __all__ = ["Settings", "build_app"]
 VERSION = "0.1.0"
 PARTS = (meetings, notes, development)
+# What ``PersonErased`` goes through, as its receipt names them.
+ERASED_FROM = [
+    "feedback", "notes", "person_availability", "private_texts",
+    "pulse_respondents", "relationships", "revoked_subjects", "sessions",
+]  # fmt: skip
 
 
 def build_app(
@@ -37,6 +45,7 @@ def build_app(
 
     async def setup(engine: AsyncEngine) -> None:
         await create_revocation_schema(engine)
+        await create_receipts_schema(engine)
         await views.create_schema(engine)
         await texts.create_schema(engine)
         for extra in setups:
@@ -74,6 +83,7 @@ def build_app(
     )
     app.state.runtime = runtime
     app.include_router(dead_letters.router_for(runtime))
+    app.include_router(erasures_router("sessions"))
     app.state.relationships = relationships
     app.state.schema_setups = setups
     for part in PARTS:
@@ -87,7 +97,10 @@ def build_app(
         await forget(env, conn)
 
     # The erased or deactivated person's tokens are refused from the same transaction.
-    handlers["PersonErased"] = revoking(ERASED, on_person_erased)
+    # ... and the erasure confirmed by a receipt (``GET /admin/erasures/{id}``).
+    handlers["PersonErased"] = confirming(
+        revoking(ERASED, on_person_erased), ERASED_FROM
+    )
     handlers["PersonDeactivated"] = revoking(DEACTIVATED)
     handlers["PersonReactivated"] = reinstating()
     app.state.revocations = Revocations(runtime.engine)

@@ -193,7 +193,7 @@ async def test_the_erasure_report_lists_every_store_for_the_admin_only(app, clie
 
     for who, status in (
         (COORDINATOR, 403),
-        (token("acme", "mentee", sub=pid), 403),  # the erased person's own token
+        (token("acme", "mentee", sub=pid), 401),  # the erased person: token refused
         (OTHER_TENANT, 404),  # another organisation's admin learns nothing
     ):
         resp = await client.get(f"/admin/erasures/{pid}", headers=who)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
+from chassis.auth import revocation
 from chassis.auth.principal import Principal
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, NotFound
@@ -104,6 +105,7 @@ class ProfilesBase:
         await PersonalDataCipher.create_schema(self.engine)
         await create_schema(self.engine)
         await erasure.create_schema(self.engine)
+        await revocation.create_schema(self.engine)
 
     # -- the load-decide-save loop ------------------------------------------------------
 
