@@ -1,7 +1,7 @@
 """Erasure receipts: the service confirms, per erased person, when and in which stores.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 
 The chassis's receipt table (``chassis.erasure_receipts``), written by the
 ``PersonErased`` handler in its own transaction and read by
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision: str | None = "0002"
+revision = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
