@@ -10,7 +10,10 @@ or deactivated before this revision are not in it (no event brings them back).
 
 from __future__ import annotations
 
-from alembic import op
+from chassis.migrations.privacy_tables import (
+    create_revoked_subjects,
+    drop_revoked_subjects,
+)
 
 revision = "0002"
 down_revision: str | None = "0001"
@@ -19,18 +22,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    op.execute(
-        """
-        CREATE TABLE revoked_subjects (
-            tenant TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            revoked_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            PRIMARY KEY (tenant, subject)
-        )
-        """
-    )
+    create_revoked_subjects()
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE revoked_subjects")
+    drop_revoked_subjects()

@@ -11,7 +11,10 @@ never the id. People erased or deactivated before this revision are not in it.
 
 from __future__ import annotations
 
-from alembic import op
+from chassis.migrations.privacy_tables import (
+    create_revoked_subjects,
+    drop_revoked_subjects,
+)
 
 revision = "0003"
 down_revision: str | None = "0002"
@@ -20,20 +23,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    # IF NOT EXISTS: a database the code's own DDL created before migrations (stamped
-    # at 0001 when first migrated) has the table already.
-    op.execute(
-        """
-        CREATE TABLE IF NOT EXISTS revoked_subjects (
-            tenant TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            revoked_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            PRIMARY KEY (tenant, subject)
-        )
-        """
-    )
+    create_revoked_subjects()
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE revoked_subjects")
+    drop_revoked_subjects()

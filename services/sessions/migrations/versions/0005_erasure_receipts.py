@@ -11,7 +11,10 @@ receipt (their erasure happened; it was not recorded).
 
 from __future__ import annotations
 
-from alembic import op
+from chassis.migrations.privacy_tables import (
+    create_erasure_receipts,
+    drop_erasure_receipts,
+)
 
 revision = "0005"
 down_revision: str | None = "0004"
@@ -20,20 +23,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    # IF NOT EXISTS: a database the code's own DDL created before migrations (stamped
-    # at 0001 when first migrated) has the table already.
-    op.execute(
-        """
-        CREATE TABLE IF NOT EXISTS erasure_receipts (
-            tenant TEXT NOT NULL,
-            person_id TEXT NOT NULL,
-            confirmed_at TIMESTAMPTZ NOT NULL,
-            stores TEXT NOT NULL,
-            PRIMARY KEY (tenant, person_id)
-        )
-        """
-    )
+    create_erasure_receipts()
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE erasure_receipts")
+    drop_erasure_receipts()
