@@ -72,6 +72,10 @@ PLAIN_IDS = {
 }
 PERSON_REFS = ("mentor", "mentee", "host", "sponsor", "manager", "absent", "person")
 CONCURRENCY = 6
+# The one admin route the gateway calls on purpose (erasureReport, admins only), with a
+# validated id as its last segment; any other /admin path is a hostile argument that
+# escaped into a URL.
+INTENDED_ADMIN = re.compile(r"^/admin/erasures/[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 
 
 def _gid(type_name: str, local: str) -> str:
@@ -279,7 +283,7 @@ async def test_every_operation_answers_hostile_arguments_with_typed_errors(
     strays = [
         (service, method, path)
         for service, method, path in sent
-        if "/admin" in unquote(path)
+        if ("/admin" in unquote(path) and not INTENDED_ADMIN.match(path))
         or "%2F" in path.upper()
         or not _route_of(apps[service], method, unquote(path))
     ]
