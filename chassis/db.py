@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,38 @@ async def scrub(engine: AsyncEngine) -> None:
         assert raw is not None
         cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await cursor.close()
+
+
+class Scrubber:
+    """Scrubs a service's embedded database once an erasure's transaction commits.
+
+    ``soon()`` is called inside the erasure's transaction: on SQLite that transaction
+    holds the write lock, so the checkpoint the task runs waits (busy timeout) until
+    the transaction commits, then truncates the log with the erased pages in it. On
+    PostgreSQL it does nothing (see ``scrub``).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def soon(self) -> None:
+        if not is_sqlite(self.engine):
+            return
+        task = asyncio.get_running_loop().create_task(self._scrub())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self) -> None:
+        """Until every scrub started so far has run (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _scrub(self) -> None:
+        try:
+            await scrub(self.engine)
+        except Exception:  # the next erasure's scrub covers this one's pages too
+            logging.getLogger(__name__).exception("scrubbing after an erasure failed")
 
 
 async def ping(engine: AsyncEngine) -> None:

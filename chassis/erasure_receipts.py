@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Role
-from chassis.db import is_sqlite
+from chassis.db import Scrubber, is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
 from chassis.inputs import Ref
@@ -77,13 +77,18 @@ async def confirm(
     )
 
 
-def confirming(handler: Handler, stores: Sequence[str]) -> Handler:
+def confirming(
+    handler: Handler, stores: Sequence[str], scrubber: Scrubber | None = None
+) -> Handler:
     """A ``PersonErased`` handler that runs ``handler``, then records the receipt
-    naming ``stores`` in the same transaction."""
+    naming ``stores`` in the same transaction; ``scrubber`` (the service's) then
+    clears the embedded database's log of the erased values once it commits."""
 
     async def handle(env: Envelope, conn: AsyncConnection) -> None:
         await handler(env, conn)
         await confirm(conn, env.tenant, env.data["person_id"], stores)
+        if scrubber is not None:
+            scrubber.soon()
 
     return handle
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chassis.db import create_engine, ping
+from chassis.db import Scrubber, create_engine, ping
 from chassis.eventstore import EventStore, event_store_for
 from chassis.messaging import (
     ConsumerRunner,
@@ -52,6 +52,8 @@ class ServiceRuntime:
         self.settings = settings
         self.name = settings.service_name
         self.engine = engine or create_engine(settings.database_url)
+        # Clears the embedded database's log after an erasure (chassis.db.Scrubber).
+        self.scrubber = Scrubber(self.engine)
         self.store: EventStore = event_store_for(
             self.engine, max_event_bytes=settings.max_event_bytes
         )
@@ -147,6 +149,7 @@ class ServiceRuntime:
                 task.cancel()
         self._tasks = []
         await self.transport.stop()
+        await self.scrubber.wait()
         await self.engine.dispose()
 
     async def _run_relay(self) -> None:

@@ -290,6 +290,7 @@ def install(app: Any, runtime: ServiceRuntime, cipher: PersonalDataCipher) -> No
         handlers["PersonErased"] = confirming(
             revoking(ERASED, advisors.on_person_erased),
             ["advisors", "person_keys", "revoked_subjects"],
+            runtime.scrubber,
         )
         handlers["PersonDeactivated"] = revoking(DEACTIVATED)
         handlers["PersonReactivated"] = reinstating()

@@ -54,7 +54,7 @@ import contracts.sessions
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Role
 from chassis.auth.revocation import DEACTIVATED, ERASED, Revocations, reinstate, revoke
-from chassis.db import is_sqlite
+from chassis.db import Scrubber, is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
 from chassis.events import EventRegistry, utcnow
@@ -236,6 +236,8 @@ class Erasures:
     def __init__(self, key: bytes, stores: dict[str, Eraser | str]) -> None:
         self.key = key
         self.stores = stores
+        # The runtime's, once it exists: the embedded log is cleared after commit.
+        self.scrubber: Scrubber | None = None
 
     def person_key(self, tenant: str, person: str) -> str:
         message = f"{tenant}\x00{person}".encode()
@@ -282,6 +284,8 @@ class Erasures:
                 "s": _json(sorted(erased)),
             },
         )
+        if self.scrubber is not None:
+            self.scrubber.soon()
 
     async def screen(self, conn: AsyncConnection, env: Envelope) -> Envelope | None:
         """The event as insights may keep it: None when it is an erased person's

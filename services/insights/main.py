@@ -88,6 +88,7 @@ def build_app(
     )
     # The erased or deactivated person's tokens are refused, from the transaction
     # that applies the event (chassis revocation view, keyed like the tombstones).
+    erasures.scrubber = runtime.scrubber
     revocations = erasure.KeyedRevocations(runtime.engine, erasures)
     app = create_app(
         settings,

@@ -112,6 +112,7 @@ def build_app(
     handlers["PersonErased"] = confirming(
         revoking(ERASED, pairings.closing_erased(handlers["PersonErased"])),
         ERASED_FROM,
+        runtime.scrubber,
     )
     handlers["PersonDeactivated"] = revoking(DEACTIVATED, handlers["PersonDeactivated"])
     handlers["PersonReactivated"] = reinstating(handlers["PersonReactivated"])

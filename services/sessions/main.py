@@ -99,7 +99,7 @@ def build_app(
     # The erased or deactivated person's tokens are refused from the same transaction.
     # ... and the erasure confirmed by a receipt (``GET /admin/erasures/{id}``).
     handlers["PersonErased"] = confirming(
-        revoking(ERASED, on_person_erased), ERASED_FROM
+        revoking(ERASED, on_person_erased), ERASED_FROM, runtime.scrubber
     )
     handlers["PersonDeactivated"] = revoking(DEACTIVATED)
     handlers["PersonReactivated"] = reinstating()

@@ -17,9 +17,7 @@ wrapped key in one query and decrypt in Python.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import logging
 import os
 import uuid
 from collections.abc import Iterable
@@ -30,11 +28,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite, scrub
+from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.personal_data import PersonalDataCipher
-
-log = logging.getLogger(__name__)
 
 
 async def create_schema(engine: AsyncEngine) -> None:
@@ -85,7 +81,6 @@ class PrivateTexts:
     def __init__(self, engine: AsyncEngine, master_key: bytes) -> None:
         self.engine = engine
         self._keys = _KeyRing(master_key, registry=None)  # type: ignore[arg-type]
-        self._scrubs: set[asyncio.Task[None]] = set()
 
     async def put(
         self, conn: AsyncConnection, tenant: str, author_id: str, body: str
@@ -173,8 +168,9 @@ class PrivateTexts:
     async def erase_author(
         self, conn: AsyncConnection, tenant: str, person_id: str
     ) -> int:
-        """Their erasure: delete what they wrote and destroy their key, then (once
-        the transaction is committed) scrub the embedded database's files.
+        """Their erasure: delete what they wrote and destroy their key (the
+        service's ``PersonErased`` handler then has the runtime's scrubber clear the
+        embedded database's log once the transaction commits).
 
         A person who never wrote gets a destroyed key too, so nothing can be sealed
         for them afterwards (a write with their old token is refused as erased)."""
@@ -189,13 +185,7 @@ class PrivateTexts:
             {"p": person_id, "t": tenant},
         )
         await self._keys.destroy(person_id, conn)
-        self._scrub_after_commit()
         return result.rowcount or 0
-
-    async def wait_scrubbed(self) -> None:
-        """Until every scrub started by an erasure has run (shutdown, tests)."""
-        while self._scrubs:
-            await asyncio.gather(*self._scrubs, return_exceptions=True)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -222,22 +212,6 @@ class PrivateTexts:
         if key is None:
             raise PersonGone(f"person {author_id} was erased")
         return key
-
-    def _scrub_after_commit(self) -> None:
-        if not is_sqlite(self.engine):
-            return  # PostgreSQL: autovacuum reclaims dead rows (see chassis.db.scrub)
-        # The erasure's transaction holds SQLite's write lock until it commits; the
-        # checkpoint (TRUNCATE) waits for that writer, then rewrites the database file
-        # with the erased pages and empties the log.
-        task = asyncio.get_running_loop().create_task(self._scrub())
-        self._scrubs.add(task)
-        task.add_done_callback(self._scrubs.discard)
-
-    async def _scrub(self) -> None:
-        try:
-            await scrub(self.engine)
-        except Exception:  # the next erasure's scrub covers this one's pages too
-            log.exception("sessions: scrubbing after an erasure failed")
 
 
 def _bound(author_id: str, text_id: str) -> bytes:

@@ -269,7 +269,7 @@ async def test_embedded_files_keep_no_erased_text_nor_key(tmp_path: Path):
 
         await bus.publish([person_erased(mentee)])
         await until_shredded(engine, mentee)
-        await app.state.relationships.texts.wait_scrubbed()
+        await app.state.runtime.scrubber.wait()
 
         assert files_holding(tmp_path, wrapped) == []
         for words in WORDS.values():
