@@ -7,10 +7,7 @@ gateway; only waiting for asynchronous work looks at a service's state.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,23 +16,11 @@ from sqlalchemy import text
 from chassis.auth import Role
 from tests.gateway.platform import Platform, token
 from tests.profiles.conftest import person
+from tests.support.waiting import until
 
 
 def local(global_id: str) -> str:
     return base64.b64decode(global_id).decode().split(":", 1)[1]
-
-
-async def until(
-    check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 90
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ok(body: dict, field: str, success: str) -> dict:

@@ -28,8 +28,8 @@ from sqlalchemy import text
 
 from tests.apps import serving
 from tests.hostile.seeder import CALLER_ROLES, Seeder
-from tests.hostile.waiting import until
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 SERVICES = ("profiles", "matching", "sessions", "advisors", "insights")
 

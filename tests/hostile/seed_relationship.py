@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.hostile.waiting import until
+from tests.support.waiting import until
 
 
 class RelationshipSeeds:

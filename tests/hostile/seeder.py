@@ -20,8 +20,8 @@ from sqlalchemy import text
 
 from tests.hostile.seed_advisors import CHECKS, AdvisorSeeds
 from tests.hostile.seed_relationship import RelationshipSeeds
-from tests.hostile.waiting import until
 from tests.profiles.conftest import person, token
+from tests.support.waiting import until
 
 CALLER_ROLES = ("admin", "coordinator")
 

@@ -112,3 +112,21 @@ async def until_facts(app, count: int, timeout_s: float = 60) -> None:
     raise AssertionError(
         f"insights did not apply this test's {len(wanted)} events in time"
     )
+
+
+@pytest.fixture
+async def prepared_app(postgres_server):
+    """The insights app on its own database, tables created, no broker or consumer
+    running: tests feed it events themselves."""
+    app = build_app(
+        Settings(
+            environment="test",
+            database_url=postgres_server.create_database(),
+            kafka_bootstrap_servers=None,
+        )
+    )
+    await app.state.runtime.prepare()
+    try:
+        yield app
+    finally:
+        await app.state.runtime.engine.dispose()

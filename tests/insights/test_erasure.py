@@ -23,8 +23,6 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.migrations.runner import upgrade
 from services.insights import erasure
-from services.insights.main import build_app
-from services.insights.settings import Settings
 from tests.insights.conftest import (
     ADMIN,
     COORDINATOR,
@@ -396,19 +394,8 @@ async def test_an_erased_mentee_leaves_no_trace_and_is_never_learnt_again(
 
 
 @pytest.fixture
-async def quiet_app(postgres_server):
-    app = build_app(
-        Settings(
-            environment="test",
-            database_url=postgres_server.create_database(),
-            kafka_bootstrap_servers=None,
-        )
-    )
-    await app.state.runtime.prepare()
-    try:
-        yield app
-    finally:
-        await app.state.runtime.engine.dispose()
+def quiet_app(prepared_app):
+    return prepared_app
 
 
 async def test_every_table_has_an_eraser_or_a_reason(quiet_app):

@@ -14,26 +14,13 @@ from sqlalchemy import text
 from chassis.envelope import Envelope
 from chassis.events import utcnow
 from services.insights import facts, rebuild
-from services.insights.main import build_app
-from services.insights.settings import Settings
 from tests.insights.synthetic import generate, shuffled_twice
 from tests.insights.test_scorecards_api import read_models
 
 
 @pytest.fixture
-async def app(postgres_server):
-    app = build_app(
-        Settings(
-            environment="test",
-            database_url=postgres_server.create_database(),
-            kafka_bootstrap_servers=None,
-        )
-    )
-    await app.state.runtime.prepare()
-    try:
-        yield app
-    finally:
-        await app.state.runtime.engine.dispose()
+def app(prepared_app):
+    return prepared_app
 
 
 def sessions(tenant: str, kind: str, rid: str, data: dict, at) -> Envelope:
