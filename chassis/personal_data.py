@@ -11,13 +11,16 @@ advisors) uses this codec for the streams of people, keyed by the stream id.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
@@ -25,6 +28,7 @@ from chassis.errors import PersonGone
 from chassis.events import EventPayload, EventRegistry, JsonDict, RecordedEvent, encode
 
 ENCRYPTED = "$enc"
+SEALED = "sealed:v1:"  # the prefix of a sealed current-state column value
 
 
 def _schema(engine: AsyncEngine) -> str:
@@ -47,6 +51,9 @@ class PersonalDataCipher:
         if len(master_key) != 32:
             raise ValueError("the master key must be 32 bytes (base64 in settings)")
         self._master = AESGCM(master_key)
+        self._index_key = hmac.new(
+            master_key, b"tandem blind index v1", hashlib.sha256
+        ).digest()
         self.registry = registry
 
     @staticmethod
@@ -108,6 +115,80 @@ class PersonalDataCipher:
             {"p": person_id},
         )
 
+    # -- current-state columns -------------------------------------------------------
+    #
+    # A current-state table keeps a person's personal columns sealed with the same key
+    # as their events (``seal``), so a database reader, a backup or a dead row version
+    # holds ciphertext only, and destroying the key at erasure shreds every copy. A
+    # column that must be looked up or kept unique (an email, an employee id) gets a
+    # blind index beside it (``blind_index``: a keyed HMAC, not reversible without
+    # the master key). Reads of a page fetch every row's key in one query
+    # (``keys_for``) and open in Python (``open``).
+
+    async def seal(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        person_id: str,
+        table: str,
+        values: Mapping[str, Any],
+    ) -> dict[str, str | None]:
+        """``values`` sealed with the person's key (created if needed); None stays
+        None. Raises ``PersonGone`` when the person was erased."""
+        if all(v is None for v in values.values()):
+            return {c: None for c in values}
+        key = await self.key(person_id, conn, tenant=tenant)
+        if key is None:
+            raise PersonGone(f"person {person_id} was erased")
+        aead = AESGCM(key)
+        return {
+            column: None
+            if value is None
+            else _seal_column(aead, person_id, table, column, value)
+            for column, value in values.items()
+        }
+
+    async def keys_for(
+        self, conn: AsyncConnection, person_ids: Iterable[str]
+    ) -> dict[str, AESGCM | None]:
+        """The data keys of ``person_ids`` in one query (None: erased or unknown)."""
+        ids = sorted(set(person_ids))
+        if not ids:
+            return {}
+        rows = await conn.execute(
+            text(
+                "SELECT person_id, wrapped_key FROM person_keys WHERE person_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": ids},
+        )
+        found: dict[str, AESGCM | None] = {p: None for p in ids}
+        for row in rows:
+            if row.wrapped_key is not None:
+                found[row.person_id] = AESGCM(
+                    self._unwrap(row.person_id, row.wrapped_key)
+                )
+        return found
+
+    @staticmethod
+    def open(
+        aead: AESGCM | None, person_id: str, table: str, column: str, value: Any
+    ) -> Any:
+        """A sealed column's value (None once the key is gone or tampered with);
+        a value stored before sealing (no prefix) is returned as it is."""
+        if not isinstance(value, str) or not value.startswith(SEALED):
+            return value
+        if aead is None:
+            return None
+        return _open(aead, person_id, f"{table}.{column}", value[len(SEALED) :])
+
+    def blind_index(self, tenant: str, kind: str, value: str | None) -> str | None:
+        """A keyed, deterministic digest of ``value`` for equality look-ups and
+        uniqueness (``kind`` separates e.g. emails from employee ids)."""
+        if value is None:
+            return None
+        message = f"{tenant}\x1f{kind}\x1f{value}".encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
     # -- the codec ---------------------------------------------------------------------
 
     async def encode(
@@ -141,6 +222,15 @@ class PersonalDataCipher:
         for name in sealed:
             data[name] = _open(aead, event.stream_id, name, data[name][ENCRYPTED])
         return data
+
+
+def _seal_column(
+    aead: AESGCM, person_id: str, table: str, column: str, value: Any
+) -> str:
+    nonce = os.urandom(12)
+    plain = json.dumps(value, separators=(",", ":"), default=str).encode()
+    sealed = aead.encrypt(nonce, plain, f"{person_id}/{table}.{column}".encode())
+    return SEALED + base64.b64encode(nonce + sealed).decode()
 
 
 def _open(aead: AESGCM | None, person_id: str, name: str, blob: str) -> Any:
