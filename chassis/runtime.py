@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.db import Scrubber, create_engine, ping
@@ -73,24 +74,42 @@ class ServiceRuntime:
             # One quarantine per service: its consumer group's dead-letter topic.
             quarantine_topic=dead_letter_topic(f"tandem.{self.name}"),
         )
-        # A service that consumes topics has a consumer group; its handlers may be
-        # added after construction (``consumer.handlers``), before ``start``.
-        self.consumer = (
-            ConsumerRunner(
-                name=f"tandem.{self.name}",
-                topics=list(consumes),
-                engine=self.engine,
-                transport=self.transport,
-                handlers=handlers or {},
-            )
-            if consumes
-            else None
-        )
-        self._setup = setup
+        # A service that consumes topics has a consumer group.
+        self.consumer: ConsumerRunner | None = None
+        self.tables: MetaData | None = None
+        self._setups: list[Callable[[AsyncEngine], Awaitable[None]]] = []
+        self.mount(consumes=consumes, handlers=handlers or {}, translate=translate)
+        if setup is not None:
+            self._setups.append(setup)
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._background: list[tuple[str, Callable[[], Awaitable[None]], float]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def mount(
+        self,
+        *,
+        consumes: Sequence[str] = (),
+        handlers: Mapping[str, Handler] | None = None,
+        translate: Translate | None = None,
+        tables: MetaData | None = None,
+        setup: Sequence[Callable[[AsyncEngine], Awaitable[None]]] = (),
+    ) -> None:
+        """Give the runtime a service's moving parts (``chassis.service.serve`` does,
+        from the service's ``ServicePart``), before ``start``."""
+        if translate is not None:
+            self.relay.translate = translate
+        if consumes:
+            self.consumer = ConsumerRunner(
+                name=f"tandem.{self.name}",
+                topics=list(consumes),
+                engine=self.engine,
+                transport=self.transport,
+                handlers=dict(handlers or {}),
+            )
+        if tables is not None:
+            self.tables = tables
+        self._setups.extend(setup)
 
     async def prepare(self) -> None:
         """Migrate, then create the store's and the consumers' tables and the service's.
@@ -104,8 +123,12 @@ class ServiceRuntime:
             await migrate_on_start(self.engine, self.name)
         await self.store.create_schema()
         await create_consumer_schema(self.engine)
-        if self._setup is not None:
-            await self._setup(self.engine)
+        if self.tables is not None:
+            tables = self.tables
+            async with self.engine.begin() as conn:
+                await conn.run_sync(lambda sync: tables.create_all(sync))
+        for setup in self._setups:
+            await setup(self.engine)
 
     async def start(self) -> None:
         await self.prepare()

@@ -109,3 +109,48 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """SQLAlchemy aiosqlite URL of a database file in this test's tmp_path."""
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+# -- the quick selection ---------------------------------------------------------------
+
+# ``./tandem test -m unit`` runs the pure tests alone, in seconds: a test is pure when
+# it asks for no server, file or browser fixture (directly or through its fixtures),
+# is not marked as needing a server, and its module builds no app or process (imports
+# nothing below). A test may also say ``pytest.mark.unit`` itself.
+_NEEDS_A_SERVER_OR_FILES = {
+    "postgres_server", "kafka_broker", "kafka_bootstrap", "database_url",
+    "sqlite_url", "tmp_path", "tmp_path_factory", "page", "browser",
+}  # fmt: skip
+_BUILDS_AN_APP = (
+    "gateway", "launcher", "deploy", "bench", "tests.apps", "httpx", "subprocess",
+    "fastapi", "starlette", "schemathesis", "hypothesis",
+)  # fmt: skip
+
+
+def _builds_an_app(module: object) -> bool:
+    for value in vars(module).values():
+        name = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+        if not isinstance(name, str):
+            continue
+        if name.startswith(_BUILDS_AN_APP) or (
+            name.startswith("services.") and name.endswith(".main")
+        ):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    verdicts: dict[object, bool] = {}
+    for item in items:
+        if any(item.get_closest_marker(m) for m in ("kafka", "postgres", "unit")):
+            continue
+        if set(getattr(item, "fixturenames", ())) & _NEEDS_A_SERVER_OR_FILES:
+            continue
+        module = getattr(item, "module", None)
+        if module is None:
+            continue
+        if module not in verdicts:
+            verdicts[module] = _builds_an_app(module)
+        if not verdicts[module]:
+            item.add_marker(pytest.mark.unit)

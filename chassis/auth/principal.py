@@ -4,8 +4,11 @@ Framework-free so that application and domain code can take a ``Principal`` and 
 it without importing FastAPI.
 
 Tenant rule: a route takes the tenant from ``principal.tenant``, never from the request
-body or path; when it loads a resource it calls ``principal.require_tenant(resource
-tenant)`` so a token of one organisation can never read or change another's data.
+body or path, and every query and every aggregate load is scoped by it (``WHERE tenant
+= :t``; a stream of another tenant reads as not found), so a token of one organisation
+can never read or change another's data. ``require_tenant`` is for the rare resource
+that arrives with its own tenant (a message, a signed link) rather than by a scoped
+query.
 """
 
 from __future__ import annotations

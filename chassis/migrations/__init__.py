@@ -9,7 +9,8 @@ safety net and as the only path for the embedded SQLite demo. Operators and CI u
     python -m chassis.migrations upgrade --service profiles
     python -m chassis.migrations downgrade --service profiles --to 0001
     python -m chassis.migrations current --service profiles
-    python -m chassis.migrations check --service profiles
+    python -m chassis.migrations check --service profiles \\
+        --app services.profiles.main:build_app
     python -m chassis.migrations revision --service profiles -m "add people.pronouns"
 """
 

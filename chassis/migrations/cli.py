@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from chassis.migrations.code_ddl import service_ddl
+from chassis.migrations.code_ddl import app_ddl, app_factory
 from chassis.migrations.drift import drift
 from chassis.migrations.revisions import new_revision
 from chassis.migrations.runner import (
@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         "exit 1 unless the database is at head and the code's DDL creates nothing "
         "the migrations do not",
+    ).add_argument(
+        "--app",
+        required=True,
+        metavar="MODULE:FACTORY",
+        help="the service's app factory, e.g. services.profiles.main:build_app",
     )
     command(
         "revision", "add an empty revision after head", database=False
@@ -151,7 +156,8 @@ async def _dispatch(args: argparse.Namespace, engine: AsyncEngine, url: str) -> 
             f"`python -m chassis.migrations upgrade --service {service}`"
         )
         return BEHIND
-    found = await drift(engine, service_ddl(service, url))
+    build_app, settings_type = app_factory(args.app)
+    found = await drift(engine, app_ddl(build_app, settings_type, url))
     if not found.clean:
         _say(
             f"{service}: the code's DDL differs from the migrations; add a revision "

@@ -9,15 +9,8 @@ reading what people wrote.
 from __future__ import annotations
 
 from chassis.events import EventRegistry
-from contracts.sessions import relationships
+from contracts.sessions import development, meetings, notes, relationships
 
 registry = EventRegistry()
-registry.include(relationships.registry)
-
-# Each module below adds its events when it exists (built part by part).
-for _name in ("meetings", "notes", "development"):
-    try:
-        _module = __import__(f"contracts.sessions.{_name}", fromlist=["registry"])
-    except ModuleNotFoundError:
-        continue
+for _module in (relationships, meetings, notes, development):
     registry.include(_module.registry)

@@ -19,10 +19,11 @@ from chassis.erasure_receipts import create_schema as create_receipts_schema
 from chassis.erasure_receipts import router_for as erasures_router
 from chassis.http import create_app, metadata_for
 from chassis.messaging import Transport, dead_letters, topic_for
+from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
+from contracts.sessions import registry as contracts
 from services.sessions import development, meetings, notes, texts, views
 from services.sessions.api.relationships import router as relationships_router
-from services.sessions.publication import publication
 from services.sessions.relationships import Relationships
 from services.sessions.settings import Settings
 from services.sessions.texts import PrivateTexts
@@ -56,7 +57,7 @@ def build_app(
         settings,
         transport=transport,
         consumes=[topic_for("matching"), topic_for("profiles")],
-        translate=publication,
+        translate=Publication(contracts, "tandem/sessions"),
         setup=setup,
     )
     sealed_texts = PrivateTexts(runtime.engine, settings.master_key)

@@ -38,13 +38,18 @@ from chassis.migrations import (
     upgrade,
 )
 from chassis.migrations.cli import main as cli
-from chassis.migrations.code_ddl import service_ddl
+from chassis.migrations.code_ddl import app_ddl, app_factory
 from tests.apps import serving
 
 pytestmark = pytest.mark.postgres
 
 SERVICES = ["profiles", "matching", "sessions", "advisors", "insights"]
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def service_ddl(service: str, database_url: str):  # type: ignore[no-untyped-def]
+    """The service's start-up schema, its app factory named by the caller."""
+    return app_ddl(*app_factory(f"services.{service}.main:build_app"), database_url)
 
 
 @pytest.fixture
@@ -125,7 +130,8 @@ def test_check_exits_1_before_head_and_0_at_head(
 ) -> None:
     args = ["--service", "matching", "--database-url", database_url]
     top = head("matching")
-    assert cli(["check", *args]) == 1
+    check = ["check", "--app", "services.matching.main:build_app"]
+    assert cli([*check, *args]) == 1
     assert f"head is {top}" in capsys.readouterr().out
 
     # the exact start step the deployment runs
@@ -134,7 +140,7 @@ def test_check_exits_1_before_head_and_0_at_head(
     assert done.returncode == 0, out
     assert f"matching: upgraded none -> {top}" in out
 
-    assert cli(["check", *args]) == 0
+    assert cli([*check, *args]) == 0
     assert "schema matches the code's DDL" in capsys.readouterr().out
     assert cli(["current", *args]) == 0
     assert f"matching: {top} (head)" in capsys.readouterr().out

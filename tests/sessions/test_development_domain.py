@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
@@ -9,7 +10,9 @@ import pytest
 
 from chassis.errors import Forbidden
 from chassis.events import EventMetadata, LogPosition, RecordedEvent, encode, utcnow
+from chassis.publication import Publication
 from contracts.sessions import development as d
+from contracts.sessions import registry as contracts
 from services.sessions.domain.checkin import (
     CheckIn,
     Escalation,
@@ -36,7 +39,6 @@ from services.sessions.domain.rotation import (
     RotationAssigned,
     RotationLengthInvalid,
 )
-from services.sessions.publication import publication
 
 TODAY = date(2026, 3, 1)
 STARTED_ON = date(2026, 2, 1)  # the relationship's first day
@@ -266,7 +268,7 @@ def test_published_escalations_carry_neither_text_ids_nor_who_raised_them():
         time=utcnow(),
         position=LogPosition.START,
     )
-    (published,) = publication(recorded)
+    (published,) = asyncio.run(Publication(contracts, "tandem/sessions")(recorded))
     assert published.data == {
         "escalation_id": "e-1",
         "relationship_id": "rel-1",
