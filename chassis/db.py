@@ -7,9 +7,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import DateTime, Text, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+# The column type of a moment in time: ``TIMESTAMPTZ`` on PostgreSQL, ISO text on SQLite
+# (the embedded mode stores and compares ISO strings). Tables declared with SQLAlchemy
+# Core use it so that one definition creates the same columns the migrations do.
+STAMP = DateTime(timezone=True).with_variant(Text(), "sqlite")
+# ``CURRENT_TIMESTAMP`` as a server default, the same on both databases.
+NOW = text("CURRENT_TIMESTAMP")
 
 
 def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
