@@ -11,7 +11,6 @@ from sqlalchemy import DateTime, Text, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-
 # The column type of a moment in time: ``TIMESTAMPTZ`` on PostgreSQL, ISO text on SQLite
 # (the embedded mode stores and compares ISO strings). Tables declared with SQLAlchemy
 # Core use it so that one definition creates the same columns the migrations do.

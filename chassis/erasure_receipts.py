@@ -32,29 +32,15 @@ from chassis.db import Scrubber, is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
 from chassis.inputs import Ref
+from chassis.tables import create, erasure_receipts
 
 if TYPE_CHECKING:  # chassis.messaging imports chassis.auth: no cycle at run time
     from chassis.messaging import Handler
 
 
-def ddl(*, sqlite: bool = False) -> str:
-    """The table's idempotent DDL (a service's migrations create the same table)."""
-    stamp = "TEXT" if sqlite else "TIMESTAMPTZ"
-    return f"""
-        CREATE TABLE IF NOT EXISTS erasure_receipts (
-            tenant TEXT NOT NULL,
-            person_id TEXT NOT NULL,
-            confirmed_at {stamp} NOT NULL,
-            stores TEXT NOT NULL,
-            PRIMARY KEY (tenant, person_id)
-        )
-        """
-
-
 async def create_schema(engine: AsyncEngine) -> None:
     """Create ``erasure_receipts`` if it is missing (the start-up safety net)."""
-    async with engine.begin() as conn:
-        await conn.execute(text(ddl(sqlite=is_sqlite(engine))))
+    await create(engine, erasure_receipts)
 
 
 async def confirm(

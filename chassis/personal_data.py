@@ -23,25 +23,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.events import EventPayload, EventRegistry, JsonDict, RecordedEvent, encode
+from chassis.tables import create, person_keys
 
 ENCRYPTED = "$enc"
 SEALED = "sealed:v1:"  # the prefix of a sealed current-state column value
-
-
-def _schema(engine: AsyncEngine) -> str:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return f"""
-        CREATE TABLE IF NOT EXISTS person_keys (
-            person_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            wrapped_key TEXT,
-            created_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            destroyed_at {stamp}
-        )
-    """
 
 
 class PersonalDataCipher:
@@ -58,8 +45,7 @@ class PersonalDataCipher:
 
     @staticmethod
     async def create_schema(engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await conn.execute(text(_schema(engine)))
+        await create(engine, person_keys)
 
     # -- keys -------------------------------------------------------------------------
 

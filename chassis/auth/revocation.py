@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
 from chassis.auth.tokens import InvalidToken
-from chassis.db import is_sqlite
 from chassis.envelope import Envelope
+from chassis.tables import create, revoked_subjects
 
 if TYPE_CHECKING:  # chassis.messaging imports chassis.auth: no cycle at run time
     from chassis.messaging import Handler
@@ -51,24 +51,9 @@ _REINSTATE = text(
 _LOOKUP = text("SELECT reason FROM revoked_subjects WHERE tenant = :t AND subject = :s")
 
 
-def ddl(*, sqlite: bool = False) -> str:
-    """The table's idempotent DDL (a service's migrations create the same table)."""
-    stamp = "TEXT" if sqlite else "TIMESTAMPTZ"
-    return f"""
-        CREATE TABLE IF NOT EXISTS revoked_subjects (
-            tenant TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            revoked_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            PRIMARY KEY (tenant, subject)
-        )
-        """
-
-
 async def create_schema(engine: AsyncEngine) -> None:
     """Create ``revoked_subjects`` if it is missing (the start-up safety net)."""
-    async with engine.begin() as conn:
-        await conn.execute(text(ddl(sqlite=is_sqlite(engine))))
+    await create(engine, revoked_subjects)
 
 
 async def revoke(conn: AsyncConnection, tenant: str, subject: str, reason: str) -> None:

@@ -40,39 +40,7 @@ from chassis.eventstore.base import (
     conflict_from_head,
     row_to_event,
 )
-
-SCHEMA_LOCK_ID = 7_264_001  # advisory lock: one process creates the schema at a time
-
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS events (
-        position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        tx_id BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
-        event_id UUID NOT NULL,
-        stream_id TEXT NOT NULL,
-        stream_type TEXT NOT NULL,
-        version INTEGER NOT NULL CHECK (version > 0),
-        event_type TEXT NOT NULL,
-        schema_version INTEGER NOT NULL DEFAULT 1,
-        tenant TEXT NOT NULL,
-        payload JSONB NOT NULL,
-        metadata JSONB NOT NULL,
-        event_time TIMESTAMPTZ NOT NULL,
-        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        CONSTRAINT events_stream_version UNIQUE (stream_id, version),
-        CONSTRAINT events_event_id UNIQUE (event_id)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS events_log_order ON events (tx_id, position)",
-    """
-    CREATE TABLE IF NOT EXISTS log_checkpoints (
-        name TEXT PRIMARY KEY,
-        tx_id BIGINT NOT NULL,
-        position BIGINT NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )
-    """,
-]
+from chassis.tables import create, events, log_checkpoints
 
 APPEND_SQL = """
     WITH head AS (
@@ -136,10 +104,7 @@ DRIVER_READ_LOG, READ_LOG_PARAMS = positional(READ_LOG_SQL)
 
 class PostgresEventStore(EventStore):
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})"))
-            for ddl in SCHEMA:
-                await conn.execute(text(ddl))
+        await create(self.engine, events, log_checkpoints)
 
     async def _append(
         self,

@@ -23,35 +23,7 @@ from chassis.eventstore.base import (
     conflict_from_head,
     row_to_event,
 )
-
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS events (
-        position INTEGER PRIMARY KEY AUTOINCREMENT,
-        tx_id INTEGER NOT NULL DEFAULT 0,
-        event_id TEXT NOT NULL UNIQUE,
-        stream_id TEXT NOT NULL,
-        stream_type TEXT NOT NULL,
-        version INTEGER NOT NULL CHECK (version > 0),
-        event_type TEXT NOT NULL,
-        schema_version INTEGER NOT NULL DEFAULT 1,
-        tenant TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        metadata TEXT NOT NULL,
-        event_time TEXT NOT NULL,
-        recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-        UNIQUE (stream_id, version)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS log_checkpoints (
-        name TEXT PRIMARY KEY,
-        tx_id INTEGER NOT NULL,
-        position INTEGER NOT NULL,
-        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-    )
-    """,
-]
+from chassis.tables import create, events, log_checkpoints
 
 HEAD = text(
     "SELECT version, tenant FROM events WHERE stream_id = :stream_id "
@@ -77,9 +49,7 @@ class SQLiteEventStore(EventStore):
         return str(event_id)  # a TEXT column here
 
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
-            for ddl in SCHEMA:
-                await conn.execute(text(ddl))
+        await create(self.engine, events, log_checkpoints)
 
     async def _append(
         self,

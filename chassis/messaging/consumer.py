@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite, sqlstate_is_outage
+from chassis.db import sqlstate_is_outage
 from chassis.envelope import Envelope, MalformedMessage
 from chassis.errors import ConcurrencyConflict
 from chassis.events import UnknownEventType, UnsupportedSchemaVersion
@@ -45,6 +45,7 @@ from chassis.messaging.transport import (
     Transport,
     dead_letter_topic,
 )
+from chassis.tables import create, dead_letters, processed_events
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("tandem.messaging")
@@ -61,44 +62,9 @@ Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
 PERMANENT = (MalformedMessage, UnknownEventType, UnsupportedSchemaVersion)
 
 
-def _schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS processed_events (
-            consumer TEXT NOT NULL,
-            event_id TEXT NOT NULL,
-            processed_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            PRIMARY KEY (consumer, event_id)
-        )
-        """,
-        f"""
-        CREATE TABLE IF NOT EXISTS dead_letters (
-            id TEXT PRIMARY KEY,
-            consumer TEXT NOT NULL,
-            topic TEXT NOT NULL,
-            partition_no INTEGER NOT NULL,
-            offset_no BIGINT NOT NULL,
-            event_id TEXT,
-            event_type TEXT,
-            error TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            headers TEXT NOT NULL,
-            value TEXT,
-            created_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            replayed_at {stamp}
-        )
-        """,
-    ]
-
-
 async def create_consumer_schema(engine: AsyncEngine) -> None:
     """Create the applied-events and dead-letter tables (idempotent)."""
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264002)"))
-        for ddl in _schema(engine):
-            await conn.execute(text(ddl))
+    await create(engine, processed_events, dead_letters)
 
 
 def database_unavailable(exc: BaseException) -> bool:
