@@ -18,10 +18,16 @@ from sqlalchemy import event, text
 from chassis.personal_data import ENCRYPTED, SEALED, PersonalDataCipher
 from services.advisors.api.advisor_table import opened, seal_legacy
 from services.advisors.main import Publication
-from tests.advisors.conftest import ADMIN, COORDINATOR, SPONSOR
-from tests.advisors.test_lifecycle_api import diligence_passed, proposal, stored
+from tests.advisors.test_lifecycle_api import CHECKS, proposal, stored
+from tests.profiles.conftest import token
 
 pytestmark = pytest.mark.postgres
+# A tenant of its own: the advisors approved here reach the shared topic, and the
+# matching tests count on acme's external advisors being theirs alone.
+TENANT = "initech"
+COORDINATOR = token(TENANT, "coordinator")
+SPONSOR = token(TENANT, "sponsor", sub="sponsor-1")
+ADMIN = token(TENANT, "admin", sub="admin-1")
 
 PROFILE = {
     "geography": "GB",
@@ -58,6 +64,18 @@ CONTRACT_PERSONAL = {
     "AdvisorProposed": {"expertise_sought"},
     "AdvisorApproved": {"industries", "markets", "functions_led", "crisis_experience"},
 }
+
+
+async def diligence_passed(client, aid: str) -> None:
+    r = await client.post(f"/advisors/{aid}/diligence", headers=COORDINATOR)
+    assert r.status_code == 200, r.text
+    for check in CHECKS:
+        r = await client.put(
+            f"/advisors/{aid}/checks/{check}",
+            json={"status": "passed", "evidence": f"{check} file 42"},
+            headers=COORDINATOR,
+        )
+        assert r.status_code == 200, r.text
 
 
 async def approved_advisor(client) -> str:
