@@ -3,7 +3,8 @@ compensation, hours logged against it) and one-off engagements (a session on a
 high-leverage topic) whose hours count against that contract.
 
 Hours travel as whole minutes; money as integer minor units of an ISO 4217 currency.
-The free-text scope of a contract stays in the advisors service.
+The free-text scope of a contract stays in the advisors service. Every string here is
+an id, a code or a vocabulary word (``@not_personal``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.events import EventPayload, EventRegistry
+from contracts import not_personal
 
 registry = EventRegistry()
+ID = "pseudonymous id"
 
 
 class ScopeCategory(StrEnum):
@@ -40,6 +43,7 @@ class EngagementTopic(StrEnum):
     OTHER = "other"
 
 
+@not_personal(currency="ISO 4217 currency code")
 class Compensation(BaseModel):
     """Pro bono, or an hourly rate with an optional cap in money or in hours."""
 
@@ -53,6 +57,7 @@ class Compensation(BaseModel):
 
 
 @registry.register
+@not_personal(agreement_id=ID, advisor_id=ID)
 class AgreementSigned(EventPayload):
     agreement_id: str
     advisor_id: str
@@ -65,6 +70,7 @@ class AgreementSigned(EventPayload):
 
 
 @registry.register
+@not_personal(agreement_id=ID, advisor_id=ID, engagement_id=ID)
 class HoursLogged(EventPayload):
     agreement_id: str
     advisor_id: str
@@ -76,6 +82,7 @@ class HoursLogged(EventPayload):
 
 
 @registry.register
+@not_personal(agreement_id=ID, advisor_id=ID)
 class AgreementRenewed(EventPayload):
     agreement_id: str
     advisor_id: str
@@ -84,6 +91,7 @@ class AgreementRenewed(EventPayload):
 
 
 @registry.register
+@not_personal(agreement_id=ID, advisor_id=ID)
 class AgreementEndingSoon(EventPayload):
     """Raised once per term when the end of term is within the notice period."""
 
@@ -94,6 +102,7 @@ class AgreementEndingSoon(EventPayload):
 
 
 @registry.register
+@not_personal(agreement_id=ID, advisor_id=ID)
 class AgreementEnded(EventPayload):
     """The term ran out without renewal."""
 
@@ -103,6 +112,7 @@ class AgreementEnded(EventPayload):
 
 
 @registry.register
+@not_personal(agreement_id=ID, advisor_id=ID, reason_code="a reason code")
 class AgreementTerminated(EventPayload):
     agreement_id: str
     advisor_id: str
@@ -111,6 +121,7 @@ class AgreementTerminated(EventPayload):
 
 
 @registry.register
+@not_personal(engagement_id=ID, advisor_id=ID)
 class EngagementScheduled(EventPayload):
     engagement_id: str
     advisor_id: str
@@ -120,6 +131,7 @@ class EngagementScheduled(EventPayload):
 
 
 @registry.register
+@not_personal(engagement_id=ID, advisor_id=ID, agreement_id=ID)
 class EngagementDelivered(EventPayload):
     engagement_id: str
     advisor_id: str

@@ -1,9 +1,13 @@
 """Advisory councils and the programme's risk register.
 
-A council advises; it never decides. Its purpose and its recommendations' titles
-describe what the programme governs, not a person, so they travel. Judgements people
-write (meeting agendas, rationales, mitigation plans) stay in the advisors service:
-a council that does not publish its decisions must not leak them through its events.
+A council advises; it never decides. Its purpose, its recommendations' titles and the
+risks' titles are the organisation's records (a council's remit, a decision, an entry
+of its risk register), not a person's data: they travel, they are kept under the
+organisation's retention, and erasing the person who wrote one does not shred it
+(that would destroy the organisation's register). So they must name no one: people
+are referred to by their Tandem id (``docs/privacy.md``). Judgements people write
+(meeting agendas, rationales, mitigation plans) stay in the advisors service: a
+council that does not publish its decisions must not leak them through its events.
 Members and owners appear by their pseudonymous ids.
 """
 
@@ -15,14 +19,25 @@ from typing import Literal
 from pydantic import Field
 
 from chassis.events import EventPayload, EventRegistry
+from contracts import not_personal
 
 registry = EventRegistry()
+ID = "pseudonymous id"
+RECORD = (
+    "the organisation's record, kept under its retention: not shredded with its "
+    "author, so it names people by Tandem id only"
+)
 
 MemberKind = Literal["advisor", "sponsor"]
 RiskStatus = Literal["open", "mitigating", "closed"]
 
 
 @registry.register
+@not_personal(
+    council_id=ID,
+    name="the programme's name for a council",
+    purpose=RECORD + " (a council's remit)",
+)
 class CouncilChartered(EventPayload):
     council_id: str
     name: str
@@ -33,6 +48,7 @@ class CouncilChartered(EventPayload):
 
 
 @registry.register
+@not_personal(council_id=ID, member_id=ID)
 class CouncilMemberAdded(EventPayload):
     council_id: str
     member_id: str
@@ -40,12 +56,14 @@ class CouncilMemberAdded(EventPayload):
 
 
 @registry.register
+@not_personal(council_id=ID, member_id=ID)
 class CouncilMemberRemoved(EventPayload):
     council_id: str
     member_id: str
 
 
 @registry.register
+@not_personal(council_id=ID, meeting_id=ID)
 class CouncilMeetingHeld(EventPayload):
     council_id: str
     meeting_id: str
@@ -55,6 +73,13 @@ class CouncilMeetingHeld(EventPayload):
 
 
 @registry.register
+@not_personal(
+    council_id=ID,
+    recommendation_id=ID,
+    meeting_id=ID,
+    made_by=ID,
+    title=RECORD + " (a council's recommendation)",
+)
 class RecommendationMade(EventPayload):
     council_id: str
     recommendation_id: str
@@ -65,6 +90,7 @@ class RecommendationMade(EventPayload):
 
 
 @registry.register
+@not_personal(council_id=ID, recommendation_id=ID, accepted_by=ID)
 class RecommendationAccepted(EventPayload):
     council_id: str
     recommendation_id: str
@@ -73,6 +99,7 @@ class RecommendationAccepted(EventPayload):
 
 
 @registry.register
+@not_personal(council_id=ID, recommendation_id=ID, rejected_by=ID)
 class RecommendationRejected(EventPayload):
     council_id: str
     recommendation_id: str
@@ -81,6 +108,7 @@ class RecommendationRejected(EventPayload):
 
 
 @registry.register
+@not_personal(council_id=ID, recommendation_id=ID, implemented_by=ID)
 class RecommendationImplemented(EventPayload):
     council_id: str
     recommendation_id: str
@@ -89,6 +117,12 @@ class RecommendationImplemented(EventPayload):
 
 
 @registry.register
+@not_personal(
+    risk_id=ID,
+    owner_id=ID,
+    category="a risk category of the register",
+    title=RECORD + " (an entry of its risk register)",
+)
 class RiskRaised(EventPayload):
     risk_id: str
     title: str
@@ -99,6 +133,7 @@ class RiskRaised(EventPayload):
 
 
 @registry.register
+@not_personal(risk_id=ID)
 class RiskReassessed(EventPayload):
     risk_id: str
     likelihood: int = Field(ge=1, le=5)
@@ -106,11 +141,13 @@ class RiskReassessed(EventPayload):
 
 
 @registry.register
+@not_personal(risk_id=ID)
 class RiskMitigationUpdated(EventPayload):
     risk_id: str
     status: Literal["open", "mitigating"]
 
 
 @registry.register
+@not_personal(risk_id=ID)
 class RiskClosed(EventPayload):
     risk_id: str

@@ -1,30 +1,58 @@
 """An external advisor's lifecycle: proposed → due diligence → approved (or rejected)
-→ contracted → active → offboarded; suspended when a check lapses."""
+→ contracted → active → offboarded; suspended when a check lapses.
+
+A field in ``personal_fields`` is about the advisor (the expertise a sponsor seeks in
+them, their industries, markets, functions led and crises weathered): the advisors
+service stores it encrypted with the advisor's key (the stream id is the advisor id),
+so erasure shreds it; it is published in clear because matching scores on it, and a
+consumer that keeps it forgets it on ``AdvisorErased``. Every other string is declared
+``@not_personal`` with why.
+"""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from pydantic import Field
 
 from chassis.events import EventPayload, EventRegistry
+from contracts import not_personal
 from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
 
 registry = EventRegistry()
+ID = "pseudonymous id"
 
 
 @registry.register
+@not_personal(advisor_id=ID, proposed_by=ID)
 class AdvisorProposed(EventPayload):
+    personal_fields: ClassVar[tuple[str, ...]] = ("expertise_sought",)
     advisor_id: str
     expertise_sought: list[str] = Field(default_factory=list)
     proposed_by: str
 
 
 @registry.register
+@not_personal(
+    advisor_id=ID,
+    geography="ISO country code",
+    time_zone="IANA time zone name",
+    languages="language codes",
+)
 class AdvisorApproved(EventPayload):
     """Every required check passed: the advisor may be offered as an external mentor.
 
-    Carries what matching needs to score the advisor as a candidate (no personal data).
+    Carries what matching needs to score the advisor as a candidate, never a name,
+    email or organisation. The advisor's own experience (``personal_fields``) is
+    stored encrypted with their key; a consumer forgets it on ``AdvisorErased``.
     """
 
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        "industries",
+        "markets",
+        "functions_led",
+        "crisis_experience",
+    )
     advisor_id: str
     geography: str
     time_zone: str
@@ -42,12 +70,14 @@ class AdvisorApproved(EventPayload):
 
 
 @registry.register
+@not_personal(advisor_id=ID, reason_code="a reason code")
 class AdvisorRejected(EventPayload):
     advisor_id: str
     reason_code: str
 
 
 @registry.register
+@not_personal(advisor_id=ID, reason_code="a reason code")
 class AdvisorSuspended(EventPayload):
     """No longer offered (a check expired or failed, or a coordinator decided)."""
 
@@ -56,16 +86,19 @@ class AdvisorSuspended(EventPayload):
 
 
 @registry.register
+@not_personal(advisor_id=ID)
 class AdvisorReinstated(EventPayload):
     advisor_id: str
 
 
 @registry.register
+@not_personal(advisor_id=ID)
 class AdvisorOffboarded(EventPayload):
     advisor_id: str
 
 
 @registry.register
+@not_personal(advisor_id=ID)
 class AdvisorErased(EventPayload):
     """Every service forgets this advisor (crypto-shredded in the advisors service)."""
 
@@ -73,6 +106,7 @@ class AdvisorErased(EventPayload):
 
 
 @registry.register
+@not_personal(advisor_id=ID)
 class AdvisorContracted(EventPayload):
     """An agreement is in place; the advisor is not yet active."""
 
@@ -80,6 +114,7 @@ class AdvisorContracted(EventPayload):
 
 
 @registry.register
+@not_personal(advisor_id=ID)
 class AdvisorActivated(EventPayload):
     """The advisor has started working with the programme."""
 

@@ -1,8 +1,11 @@
 """Approved external advisors join matching's candidates (from ``tandem.advisors.v1``).
 
 An approved advisor is offered as an external mentor; a suspended or offboarded one is
-not (the row stays inactive so a reinstatement brings them back); an erased one leaves.
-Cohorts whose programme type is ``external`` draw their mentors from these advisors.
+not (the row stays inactive so a reinstatement brings them back); an erased one leaves
+every table an erased person leaves (their candidate row holds their industries,
+markets, functions and crises, personal fields of ``AdvisorApproved``; a pairing's
+explanation may quote them). Cohorts whose programme type is ``external`` draw their
+mentors from these advisors.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.envelope import Envelope
 from chassis.messaging import Handler
+from services.matching import candidates, pairings_view
 
 ADVISOR_ROLE = "external_advisor"
 PROFILE_FIELDS = (
@@ -59,10 +63,11 @@ def _active(value: int) -> Handler:
 
 
 async def on_erased(env: Envelope, conn: AsyncConnection) -> None:
-    await conn.execute(
-        text("DELETE FROM candidates WHERE person_id = :p"),
-        {"p": env.data["advisor_id"]},
-    )
+    for table, column in candidates.PERSON_TABLES + pairings_view.PERSON_TABLES:
+        await conn.execute(
+            text(f"DELETE FROM {table} WHERE {column} = :p"),
+            {"p": env.data["advisor_id"]},
+        )
 
 
 HANDLERS: dict[str, Handler] = {

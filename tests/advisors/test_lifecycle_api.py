@@ -157,7 +157,7 @@ async def test_erasure_shreds_the_key_and_reads_show_the_marker(advisors):
         ).one()
     assert key is None
     assert (decoded[0].name, decoded[0].email) == (None, None)
-    assert decoded[0].expertise_sought == proposal()["expertise_sought"]
+    assert decoded[0].expertise_sought == [], "shredded: reads as empty"
     assert all(getattr(e, "evidence", None) is None for e in decoded)
     assert (row.name, row.email, row.evidence) == (None, None, "{}")
     again = await client.post(f"/advisors/{aid}/reject", json={}, headers=COORDINATOR)

@@ -24,7 +24,6 @@ from chassis.inputs import (
 )
 from chassis.inputs import Items as ListOf
 from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
-from services.advisors.api import advisor_table as table
 from services.advisors.api import batch_routes
 from services.advisors.domain.diligence import CheckSpec
 
@@ -153,14 +152,8 @@ async def read_many(
 ) -> dict[str, Any]:
     """Several advisors, each as ``GET /advisors/{id}`` shows it; ids of another
     organisation (or unknown) are left out."""
-    async with advisors.engine.connect() as conn:
-        rows = await table.many(conn, principal.tenant, list(dict.fromkeys(body.ids)))
-    return {
-        "items": [
-            table.view(r, personal=advisors.may_read_personal(principal, r.advisor_id))
-            for r in rows
-        ]
-    }
+    ids = list(dict.fromkeys(body.ids))
+    return {"items": await advisors.read_many(principal, ids)}
 
 
 @router.get("/advisors/{advisor_id}")

@@ -1,14 +1,18 @@
 """An external advisor: proposed, put through due diligence, approved (or rejected),
 contracted, active, offboarded; suspended when a required check lapses; erasable.
 
-The stream id is the advisor id, so the advisor's personal fields are encrypted with
-their own key and erasure shreds them.
+The stream id is the advisor id, so the advisor's personal fields (the stored
+proposal's name, email, organisation and bio, and the contract's own: the expertise
+sought, the approved profile's industries, markets, functions led and crises) are
+encrypted with their own key and erasure shreds them; a shredded list reads as empty.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any, ClassVar
+
+from pydantic import field_validator
 
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, PersonGone
@@ -31,14 +35,30 @@ ADVISOR_PII = ("name", "email", "organisation", "bio")
 APPROVED_STATES = ("approved", "contracted", "active")
 
 
+def _shredded_as_empty(value: Any) -> Any:
+    """An erased advisor's list reads as empty (its ciphertext no longer opens)."""
+    return [] if value is None else value
+
+
 @registry.override
 class AdvisorProposed(c.AdvisorProposed):
-    personal_fields: ClassVar[tuple[str, ...]] = ADVISOR_PII
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        *c.AdvisorProposed.personal_fields,
+        *ADVISOR_PII,
+    )
     person_id: str | None = None
     name: str | None = None
     email: str | None = None
     organisation: str | None = None
     bio: str | None = None
+    _lists = field_validator("expertise_sought", mode="before")(_shredded_as_empty)
+
+
+@registry.override
+class AdvisorApproved(c.AdvisorApproved):
+    _lists = field_validator(*c.AdvisorApproved.personal_fields, mode="before")(
+        _shredded_as_empty
+    )
 
 
 class WrongStatus(DomainError):
@@ -157,7 +177,7 @@ class Advisor(Aggregate):
     def approve(self, profile: dict[str, Any], today: date) -> None:
         self._require("due_diligence")
         self._refuse_unless_clear(today)
-        self._record(c.AdvisorApproved(advisor_id=self.id, **profile))
+        self._record(AdvisorApproved(advisor_id=self.id, **profile))
 
     def reject(self, reason_code: str) -> None:
         self._require("proposed", "due_diligence")
@@ -282,6 +302,7 @@ class Advisor(Aggregate):
     def when_AdvisorErased(self, e: c.AdvisorErased) -> None:
         self.status = "erased"
         self.personal = {f: None for f in ADVISOR_PII}
+        self.expertise, self.profile = [], None
         self.conflicts = {}
         for check in self.checks.values():
             check.evidence = None
