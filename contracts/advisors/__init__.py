@@ -8,14 +8,8 @@ matching needs. One module per part; this package's ``registry`` holds them all.
 from __future__ import annotations
 
 from chassis.events import EventRegistry
-from contracts.advisors import lifecycle
+from contracts.advisors import agreements, councils, lifecycle
 
 registry = EventRegistry()
-registry.include(lifecycle.registry)
-
-for _name in ("agreements", "councils"):
-    try:
-        _module = __import__(f"contracts.advisors.{_name}", fromlist=["registry"])
-    except ModuleNotFoundError:
-        continue
+for _module in (lifecycle, agreements, councils):
     registry.include(_module.registry)
