@@ -9,7 +9,7 @@ import io
 import pytest
 
 from chassis.exports import SafeDictWriter, csv_safe
-from services.insights import exports
+from services.insights.application import exports
 
 ATTACKS = ["=1+1", "+1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)", "\tx", "\rx"]
 
