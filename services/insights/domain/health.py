@@ -35,6 +35,7 @@ for conclusion (``idle_for_N_days``), whatever its state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -43,6 +44,8 @@ DEFAULT_CADENCE_DAYS = 30
 TOO_EARLY_DAYS = 28
 ADHERENCE_WINDOW_DAYS = 90
 CHECK_IN_DAYS = 45
+# A moment as facts carry it: a datetime, or ISO 8601 text (naive = UTC).
+Moment = datetime | str
 # The events ``apply`` folds: what relationship health is computed from.
 HANDLED = (
     "RelationshipStarted",
@@ -109,13 +112,13 @@ class Health:
     as_of: str
 
 
-def moment(value: Any) -> datetime:
+def moment(value: Moment) -> datetime:
     """A stored moment (datetime or ISO text) as an aware datetime (naive = UTC)."""
     at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def day_of(value: Any) -> date:
+def day_of(value: Moment | date) -> date:
     """A stored date or moment as its UTC calendar day."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -124,7 +127,9 @@ def day_of(value: Any) -> date:
     return moment(value).astimezone(UTC).date()
 
 
-def apply(facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Any) -> None:
+def apply(
+    facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Moment
+) -> None:
     """Fold one event into the relationship's facts (order of arrival is irrelevant)."""
     at_s = moment(at).isoformat()
     if kind == "RelationshipStarted":
@@ -171,9 +176,11 @@ class Folder:
     def __init__(self) -> None:
         self.relationships: dict[str, RelationshipFacts] = {}
         self._by_pairing: dict[str, str] = {}
-        self._ended_early: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        self._ended_early: dict[str, list[tuple[dict[str, Any], Moment]]] = {}
 
-    def add(self, kind: str, data: dict[str, Any], at: Any) -> RelationshipFacts | None:
+    def add(
+        self, kind: str, data: dict[str, Any], at: Moment
+    ) -> RelationshipFacts | None:
         """Fold one event; the relationship it changed, or None (held, or not one)."""
         rid = data.get("relationship_id")
         if kind == "PairingEnded":
@@ -193,7 +200,9 @@ class Folder:
         return facts
 
 
-def fold(events: list[tuple[str, dict[str, Any], Any]]) -> dict[str, RelationshipFacts]:
+def fold(
+    events: Iterable[tuple[str, dict[str, Any], Moment]],
+) -> dict[str, RelationshipFacts]:
     """Every relationship's facts from (type, data, time) events."""
     folder = Folder()
     for kind, data, at in events:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.envelope import Envelope
 from services.insights.domain import equity as domain
+from services.insights.projections.tables import equity_people
 
 EVENTS = domain.EVENTS
 EVENT_SET = frozenset(EVENTS)
@@ -41,7 +42,7 @@ async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
 
 
 class EquityBatch:
-    """A rebuild's fold of ``equity_people`` (``rebuild.Rebuilder``): the same
+    """A rebuild's fold of ``equity_people`` (``read_models.Rebuilder``): the same
     ``domain.apply`` as ``on_fact``, on rows kept in memory, written once."""
 
     def __init__(self) -> None:
@@ -70,9 +71,9 @@ class EquityBatch:
 async def people(conn: AsyncConnection, tenant: str) -> list[domain.Row]:
     """The tenant's people view."""
     rows = await conn.execute(
-        text("SELECT data FROM equity_people WHERE tenant = :t"), {"t": tenant}
+        select(equity_people.c.data).where(equity_people.c.tenant == tenant)
     )
-    return [json.loads(r.data) for r in rows]
+    return [json.loads(data) for data in rows.scalars()]
 
 
 async def erase(
@@ -102,9 +103,7 @@ async def erase(
 
 async def reset(conn: AsyncConnection, tenant: str | None) -> None:
     """Clear the view for a rebuild: one tenant's rows, or (None) every tenant's."""
-    if tenant is None:
-        await conn.execute(text("DELETE FROM equity_people"))
-    else:
-        await conn.execute(
-            text("DELETE FROM equity_people WHERE tenant = :t"), {"t": tenant}
-        )
+    query = delete(equity_people)
+    if tenant is not None:
+        query = query.where(equity_people.c.tenant == tenant)
+    await conn.execute(query)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.envelope import Envelope
@@ -32,6 +32,7 @@ from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
+from services.insights.projections.tables import relationship_health as table
 
 log = logging.getLogger(__name__)
 STREAM_TYPE = "RelationshipHealth"
@@ -62,15 +63,10 @@ READ_HEALTH_STREAMS = text(
 
 async def relationship(conn: AsyncConnection, tenant: str, rid: str) -> Row[Any] | None:
     """One relationship's row, or None."""
-    return (
-        await conn.execute(
-            text(
-                f"SELECT {COLUMNS} FROM relationship_health "
-                "WHERE tenant = :t AND relationship_id = :r"
-            ),
-            {"t": tenant, "r": rid},
-        )
-    ).first()
+    found = await conn.execute(
+        select(table).where(table.c.tenant == tenant, table.c.relationship_id == rid)
+    )
+    return found.first()
 
 
 async def relationships(
@@ -81,21 +77,12 @@ async def relationships(
     cohort_id: str | None = None,
 ) -> list[Row[Any]]:
     """The tenant's rows, optionally in one state or cohort, by relationship id."""
-    where, params = ["tenant = :t"], {"t": tenant}
+    query = select(table).where(table.c.tenant == tenant)
     if state:
-        where.append("state = :s")
-        params["s"] = state
+        query = query.where(table.c.state == state)
     if cohort_id:
-        where.append("cohort_id = :c")
-        params["c"] = cohort_id
-    rows = await conn.execute(
-        text(
-            f"SELECT {COLUMNS} FROM relationship_health WHERE "
-            f"{' AND '.join(where)} ORDER BY relationship_id"
-        ),
-        params,
-    )
-    return list(rows.all())
+        query = query.where(table.c.cohort_id == cohort_id)
+    return list((await conn.execute(query.order_by(table.c.relationship_id))).all())
 
 
 async def relationships_in(
@@ -104,17 +91,10 @@ async def relationships_in(
     """The tenant's rows of ``ids`` (those that exist)."""
     if not ids:
         return []
-    marks = ", ".join(f":r{n}" for n in range(len(ids)))
-    params: dict[str, Any] = {f"r{n}": v for n, v in enumerate(ids)}
-    params["t"] = tenant
-    rows = await conn.execute(
-        text(
-            f"SELECT {COLUMNS} FROM relationship_health "
-            f"WHERE tenant = :t AND relationship_id IN ({marks})"
-        ),
-        params,
+    query = select(table).where(
+        table.c.tenant == tenant, table.c.relationship_id.in_(list(ids))
     )
-    return list(rows.all())
+    return list((await conn.execute(query)).all())
 
 
 def facts_of(row: Row[Any]) -> domain.RelationshipFacts:
@@ -317,7 +297,7 @@ def _warning(
 
 
 class HealthBatch:
-    """A rebuild's fold of ``relationship_health`` (``rebuild.Rebuilder``).
+    """A rebuild's fold of ``relationship_health`` (``read_models.Rebuilder``).
 
     Folds each relationship's facts in memory exactly as ``HealthBook.on_fact`` does
     fact by fact (the same ``domain.Folder``, in the same order), then assesses each
@@ -392,9 +372,7 @@ async def erase(
 
 async def reset(conn: AsyncConnection, tenant: str | None) -> None:
     """Clear the table for a rebuild: one tenant's rows, or (None) every tenant's."""
-    if tenant is None:
-        await conn.execute(text("DELETE FROM relationship_health"))
-    else:
-        await conn.execute(
-            text("DELETE FROM relationship_health WHERE tenant = :t"), {"t": tenant}
-        )
+    query = delete(table)
+    if tenant is not None:
+        query = query.where(table.c.tenant == tenant)
+    await conn.execute(query)
