@@ -12,8 +12,8 @@ private ones are stopped at the end.
 
 Contenders and measurements:
 
-* ``rebuild`` - the insights service's own rebuild (``services.insights.rebuild``:
-  one transaction, ``LOCK TABLE facts``, every part's resetter, then one pass over
+* ``rebuild`` - the insights service's own rebuild (``ReadModels.rebuild`` in
+  ``services.insights.projections.read_models``: one transaction, ``LOCK TABLE facts``, every part's resetter, then one pass over
   the facts in order, each part folding them in memory, then each part's rows
   written once) over a history of about 100,000
   facts: the synthetic organisation of ``tests/insights/synthetic.py`` generated for
@@ -64,9 +64,10 @@ from bench._infra import (
 )
 from chassis.envelope import Envelope
 from chassis.events import EventMetadata, NewEvent
-from services.insights import facts as fact_log
-from services.insights import rebuild
+from chassis.service import mounted
 from services.insights.main import build_app as build_insights
+from services.insights.projections import facts as fact_log
+from services.insights.projections import read_models as rebuild
 from services.insights.settings import Settings as InsightsSettings
 from services.sessions.main import build_app as build_sessions
 from services.sessions.settings import Settings as SessionsSettings
@@ -212,11 +213,12 @@ def instrument(app: Any, spent: dict[str, float]) -> None:
             await self.batch.write(conn)
             add(f"{self.part} (write)", t0)
 
-    app.state.rebuilders = [
+    models = mounted(app).provide(rebuild.ReadModels)
+    models.rebuilders = [
         rebuild.Rebuilder(r.handlers, lambda start=r.start: Timed(start()))
-        for r in app.state.rebuilders
+        for r in models.rebuilders
     ]
-    covered = frozenset().union(*(r.handlers for r in app.state.rebuilders))
+    covered = frozenset().union(*(r.handlers for r in models.rebuilders))
 
     def timed(handle: Any) -> Any:
         part = part_of(handle)
@@ -230,7 +232,7 @@ def instrument(app: Any, spent: dict[str, float]) -> None:
 
         return wrapper
 
-    handlers = app.state.fact_handlers
+    handlers = models.handlers
     for kind in list(handlers):
         handlers[kind] = [h if h in covered else timed(h) for h in handlers[kind]]
 
@@ -287,7 +289,7 @@ async def bench_rebuild(
             snap = meter.snapshot()
             started = time.perf_counter()
             async with runtime.engine.begin() as c:
-                await rebuild.replay_into(app, c, progress)
+                await mounted(app).provide(rebuild.ReadModels).rebuild(c, progress)
             seconds = time.perf_counter() - started
             client, server = meter.since(snap)
             assert progress["processed"] == len(facts), progress

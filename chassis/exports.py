@@ -8,6 +8,9 @@ service returns is written through :class:`SafeDictWriter` (or :func:`csv_safe`)
 which prefixes such text with a single quote, as OWASP recommends; the quote shows
 in the cell, the formula never runs.
 
+A route that answers the same report as JSON or as CSV renders it with
+:func:`rendered`: the report itself for JSON, its rows written as above for CSV.
+
 Only text is escaped. Numbers and booleans are written as they are (``-0.5`` stays a
 number a spreadsheet can sum): they come from the service's own arithmetic, never
 from a person's input.
@@ -16,10 +19,15 @@ from a person's input.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from starlette.responses import Response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+Report = TypeVar("Report")
 
 
 class _Writable(Protocol):
@@ -52,3 +60,32 @@ class SafeDictWriter:
     def writerows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             self.writerow(row)
+
+
+def rendered(
+    report: Report,
+    fmt: str,
+    rows: Callable[[Report], Iterable[Mapping[str, Any]]],
+    fieldnames: Sequence[str],
+    *,
+    filename: str | None = None,
+    **options: Any,
+) -> Report | Response:
+    """``report`` as a route answers it in ``fmt``: ``"json"`` answers the report as
+    it is (FastAPI serialises it); ``"csv"`` answers ``rows(report)`` written by
+    :class:`SafeDictWriter` (header first, ``options`` as ``csv.DictWriter`` takes
+    them) as ``text/csv``, an attachment named ``filename`` when one is given."""
+    if fmt == "json":
+        return report
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}")
+    out = io.StringIO()
+    writer = SafeDictWriter(out, fieldnames, **options)
+    writer.writeheader()
+    writer.writerows(rows(report))
+    headers = (
+        {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if filename
+        else None
+    )
+    return Response(out.getvalue(), media_type=CSV_MEDIA_TYPE, headers=headers)

@@ -1,52 +1,74 @@
 """Composition root of the insights service: ``uvicorn --factory services.insights.main:build_app``.
 
 insights consumes every service's topic. Each event is kept as a fact and then handed
-to every part's handlers (``app.state.fact_handlers``), all in the consumer's one
-transaction, so redelivery changes nothing. Every event is first screened and
-stripped of free text, and ``PersonErased`` / ``AdvisorErased`` forget the person in
-every store (``app.state.stores``, the registry of erasers): ``erasure.py``.
-Consumer and projection lag are measured by ``lag.py`` (metrics and ``/admin/lag``).
+to every read model that follows its type, all in the consumer's one transaction, so
+redelivery changes nothing (``projections/inbound.py``). Every event is first screened
+and stripped of free text, and ``PersonErased`` / ``AdvisorErased`` forget the person
+in every store named in ``stores`` below (``projections/erasure.py``). Consumer and
+projection lag are measured by ``application/lag.py`` (metrics and ``/admin/lag``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+import contracts.insights
 from chassis.auth.revocation import create_schema as create_revocation_schema
-from chassis.envelope import Envelope
-from chassis.http import create_app
-from chassis.messaging import Transport, dead_letters, topic_for
+from chassis.messaging import Transport, topic_for
+from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
-from services.insights import (
-    batch,
-    equity,
-    erasure,
-    facts,
-    health,
-    health_history,
-    lag,
-    scorecards,
-)
+from chassis.service import Background, ServicePart, serve
+from services.insights.api import admin, batch, equity, health, impact, scorecards
+from services.insights.application.equity import Equity
+from services.insights.application.erasure import ErasureReceipts
+from services.insights.application.health import Health
+from services.insights.application.impact import Impact
+from services.insights.application.lag import SAMPLE_S, LagMonitor
+from services.insights.application.operations import Operations
+from services.insights.application.patterns import Patterns
+from services.insights.application.rebuild import Rebuilds
+from services.insights.application.scorecards import Scorecards
+from services.insights.projections import equity as equity_view
+from services.insights.projections import erasure
+from services.insights.projections import health as health_view
+from services.insights.projections.inbound import Inbound
+from services.insights.projections.read_models import ReadModels
+from services.insights.projections.tables import metadata
 from services.insights.settings import Settings
 
-__all__ = ["Settings", "build_app"]
+__all__ = ["Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
-PARTS = (health, equity, scorecards)
 TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "advisors")]
-# Events that report a job's progress (profiles' HRIS imports) rather than something
-# that happened to a person or a relationship: no read model is computed from them.
-TRANSIENT = frozenset({"ImportProgressed", "ImportFinished"})
+HEALTH_SWEEP_S = 3600
 
 
 def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
-    settings = settings or Settings()
-    setups = [facts.create_schema, erasure.create_schema, create_revocation_schema]
-    fact_handlers: dict[str, list[facts.FactHandler]] = defaultdict(list)
+    return serve(settings or Settings(), build_part, transport=transport)
+
+
+def build_part(runtime: ServiceRuntime) -> ServicePart:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    engine = runtime.engine
+    book = health_view.HealthBook(engine, runtime.store, settings.idle_days_to_flag)
+
+    read_models = ReadModels()
+    read_models.add(
+        health_view.HANDLED,
+        book.on_fact,
+        reset=health_view.reset,
+        batch=lambda: health_view.HealthBatch(book),
+    )
+    read_models.add(
+        equity_view.EVENTS,
+        equity_view.on_fact,
+        reset=equity_view.reset,
+        batch=equity_view.EquityBatch,
+    )
+
     # Every table of insights → its eraser, or why it holds nothing about a person
     # (tests/insights check this against the database's tables).
     stores: dict[str, erasure.Eraser | str] = {
@@ -54,76 +76,68 @@ def build_app(
         "fact_people": "the people index of facts: erased with them (erase_facts)",
         "events": erasure.erase_warnings,
         "dead_letters": erasure.erase_dead_letters,
+        "relationship_health": health_view.erase,
+        "equity_people": equity_view.erase,
         "processed_events": "event ids the consumer applied, nothing about anyone",
         "log_checkpoints": "how far the relay published, positions only",
         "erasure_receipts": "tombstones: a keyed HMAC of the id, never the id",
         "revoked_subjects": "refused tokens: a keyed HMAC of the id, never the id",
         "alembic_version_insights": "the schema's revision",
     }
-    erasures = erasure.Erasures(settings.tombstone_key, stores)
-
-    async def setup(engine: AsyncEngine) -> None:
-        for extra in setups:
-            await extra(engine)
-
-    async def on_event(env: Envelope, conn: AsyncConnection) -> None:
-        monitor.applying(env, conn)
-        if env.type in TRANSIENT:  # progress reports of a job, not history
-            return
-        if env.type in erasure.REVOKING:
-            await revocations.apply(conn, env)
-        if env.type in erasure.ERASURES:
-            await erasures.erase(conn, env)
-            return
-        kept = await erasures.screen(conn, erasure.strip(env))
-        if kept is None:  # an erased person's own event, arrived after the erasure
-            return
-        env = kept
-        await facts.record(env, conn)
-        for handle in fact_handlers.get(env.type, ()):
-            await handle(env, conn)
-
-    runtime = ServiceRuntime(
-        settings, transport=transport, consumes=TOPICS, setup=setup
-    )
+    erasures = erasure.Erasures(settings.tombstone_key, stores, runtime.scrubber)
     # The erased or deactivated person's tokens are refused, from the transaction
     # that applies the event (chassis revocation view, keyed like the tombstones).
-    erasures.scrubber = runtime.scrubber
-    revocations = erasure.KeyedRevocations(runtime.engine, erasures)
-    app = create_app(
-        settings,
+    revocations = erasure.KeyedRevocations(engine, erasures)
+    monitor = LagMonitor(runtime)
+    inbound = Inbound(read_models, erasures, revocations, monitor.applying)
+    rebuilds = Rebuilds(engine, read_models)
+
+    async def consume_every_event(_engine: AsyncEngine) -> None:
+        """Every event reaches ``inbound.apply``, kept as a fact even when no read
+        model needs it yet (a later one computes from it on rebuild). Its handlers
+        write through the consumer's connection only, so a polled batch is applied
+        in one transaction (one commit, not one per event), which keeps the
+        projection lag low under a steady stream."""
+        consumer = runtime.consumer
+        assert consumer is not None, "insights consumes TOPICS"
+        consumer.fallback = inbound.apply
+        consumer.batch_transactions = True
+
+    return ServicePart(
         title="Tandem insights",
         version=VERSION,
         description="Scorecards, relationship health and early warnings, equity, "
         "impact and pairing patterns, computed from every service's events.",
-        routers=[part.router for part in PARTS],
-        readiness_checks=runtime.readiness_checks(),
-        lifespan=runtime.lifespan,
+        routers=[
+            health.router,
+            equity.router,
+            scorecards.router,
+            impact.router,
+            admin.router,
+            batch.router,
+        ],
+        tables=metadata,
+        consumes=TOPICS,
+        translate=Publication(contracts.insights.registry, "tandem/insights"),
+        setup=[create_revocation_schema, consume_every_event],
+        background=[
+            Background("health-sweep", book.sweep, HEALTH_SWEEP_S),
+            Background("lag-sample", monitor.sample, SAMPLE_S),
+        ],
+        on_stop=[rebuilds.stop],
+        provides=[
+            Health(engine, book),
+            Impact(engine),
+            Equity(engine, k=settings.k_anonymity, key=settings.disclosure_key),
+            Operations(engine),
+            Patterns(engine),
+            Scorecards(engine, min_comparison=settings.k_anonymity),
+            rebuilds,
+            monitor,
+            ErasureReceipts(engine, erasures),
+            revocations,
+            read_models,
+            erasures,
+            inbound,
+        ],
     )
-    app.state.runtime = runtime
-    app.include_router(dead_letters.router_for(runtime))
-    app.state.settings = settings
-    monitor = lag.install(app, runtime)
-    app.state.schema_setups = setups
-    app.state.fact_handlers = fact_handlers
-    app.state.stores = stores
-    app.state.erasures = erasures
-    app.state.revocations = revocations
-    # Each part clears its tables here so a rebuild can replay the facts through it,
-    # and may fold them in memory there instead of one by one (``rebuild.Rebuilder``).
-    app.state.resetters = []
-    app.state.rebuilders = []
-    for part in PARTS:
-        part.install(app, runtime)
-    assert runtime.consumer is not None
-    # Every event reaches ``on_event``: kept as a fact even when no part needs it yet
-    # (a later part computes from it on rebuild).
-    runtime.consumer.fallback = on_event
-    # Every handler writes through the consumer's connection only: a polled batch is
-    # applied in one transaction (one commit, not one per event), which keeps the
-    # projection lag low under a steady stream.
-    runtime.consumer.batch_transactions = True
-    app.include_router(batch.router)  # batch reads for the gateway
-    app.include_router(health_history.router)
-    app.include_router(erasure.router)
-    return app

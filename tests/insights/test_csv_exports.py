@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from chassis.exports import SafeDictWriter, csv_safe
-from services.insights import exports
+from chassis.exports import SafeDictWriter, csv_safe, rendered
+from services.insights.application import exports
 
 ATTACKS = ["=1+1", "+1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)", "\tx", "\rx"]
 
@@ -43,3 +43,18 @@ def test_a_scorecard_export_quotes_a_formula_in_any_cell():
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
     assert "'=cmd" in cells and "'@id" in cells and "'-2+3" in cells
     assert "-0.5" in cells  # a number stays a number
+
+
+def test_one_helper_answers_a_report_as_json_or_as_escaped_csv():
+    report = {"groups": [{"group": "=HYPERLINK(1)", "n": -0.5}]}
+
+    def rows(r):
+        return r["groups"]
+
+    assert rendered(report, "json", rows, ["group", "n"]) is report
+    answer = rendered(report, "csv", rows, ["group", "n"], filename="r.csv")
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"] == 'attachment; filename="r.csv"'
+    assert answer.body.decode() == "group,n\r\n'=HYPERLINK(1),-0.5\r\n"
+    with pytest.raises(ValueError):
+        rendered(report, "xml", rows, ["group", "n"])

@@ -22,7 +22,8 @@ from sqlalchemy.pool import NullPool
 from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.migrations.runner import upgrade
-from services.insights import erasure
+from chassis.service import mounted
+from services.insights.projections import erasure
 from tests.insights.conftest import (
     ADMIN,
     COORDINATOR,
@@ -406,15 +407,15 @@ async def test_every_table_has_an_eraser_or_a_reason(quiet_app):
                 text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             )
         }
-    stores = quiet_app.state.stores
+    stores = mounted(quiet_app).provide(erasure.Erasures).stores
     assert set(stores) == tables
     for table, eraser in stores.items():
         assert callable(eraser) or (isinstance(eraser, str) and eraser), table
 
 
 def test_no_personal_free_text_of_any_contract_is_kept():
-    for kind in erasure._contracts.event_types:
-        fields = erasure._contracts.model(kind).personal_fields
+    for kind in erasure.CONTRACTS.event_types:
+        fields = erasure.CONTRACTS.model(kind).personal_fields
         if not fields:
             continue
         env = Envelope(

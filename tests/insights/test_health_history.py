@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.insights.domain import health as domain
-from services.insights.health_history import STATES, counts_over, end_of, points
+from services.insights.domain.health_history import STATES, counts_over, end_of, points
 from tests.insights.conftest import event, publish, until_facts
 from tests.profiles.conftest import token
 
@@ -263,7 +263,7 @@ def test_advancing_the_fold_equals_folding_afresh_at_every_point():
             known = domain.fold([f for f in facts if f[2] <= cut])
             expected = counts()
             for f in known.values():
-                if f.mentor_id and domain._day(f.started_at) <= day:
+                if f.mentor_id and domain.day_of(f.started_at) <= day:
                     if cohort is None or f.cohort_id == cohort:
                         expected[domain.assess(f, cut).state] += 1
             assert point["counts"] == expected, day

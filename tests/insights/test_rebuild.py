@@ -13,7 +13,9 @@ from sqlalchemy import text
 
 from chassis.envelope import Envelope
 from chassis.events import utcnow
-from services.insights import facts, rebuild
+from chassis.service import mounted
+from services.insights.projections import facts
+from services.insights.projections.read_models import ReadModels
 from tests.insights.synthetic import generate, shuffled_twice
 from tests.insights.test_scorecards_api import read_models
 
@@ -94,7 +96,7 @@ async def apply_live(app, envelopes: list[Envelope]) -> None:
 async def rebuild_now(app) -> dict:
     progress: dict = {"processed": 0, "total": 0}
     async with app.state.runtime.engine.begin() as conn:
-        await rebuild.replay_into(app, conn, progress)
+        await mounted(app).provide(ReadModels).rebuild(conn, progress)
     return progress
 
 
@@ -143,7 +145,7 @@ async def test_batch_rebuild_equals_live_and_raises_no_warning_twice(app):
     assert await warnings_in_store(app) == raised
 
     # The batch path and the one-fact-at-a-time path give the same models.
-    app.state.rebuilders = []
+    mounted(app).provide(ReadModels).rebuilders = []
     await rebuild_now(app)
     assert await read_models(app) == live
 

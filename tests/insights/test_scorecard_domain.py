@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from services.insights import exports
+from services.insights.application import exports
 from services.insights.domain import scorecard
 from tests.insights.synthetic import generate, pick
 

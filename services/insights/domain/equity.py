@@ -192,7 +192,8 @@ def group_of(row: Row, dimension: str, as_of: date) -> str | None:
     if "business_unit" not in row:
         return None  # never registered (e.g. only seen in a pairing)
     if dimension.startswith("demographics."):
-        return row["demographics"].get(dimension.split(".", 1)[1])
+        group = row["demographics"].get(dimension.split(".", 1)[1])
+        return None if group is None else str(group)
     if dimension == "level_band":
         return level_band(row.get("level"))
     if dimension == "tenure_band":
@@ -217,8 +218,8 @@ def _day(stamp: str) -> date:
 
 def joined_at(row: Row, cohort_id: str | None) -> str | None:
     """When the person joined as a mentee; ``None``: not a participant."""
-    stamps = [
-        stamp
+    stamps: list[str] = [
+        str(stamp)
         for cid, entry in row["cohorts"].items()
         if entry.get("role") in (None, "mentee") and cohort_id in (None, cid)
         for stamp in (entry.get("admitted_at"), entry.get("waitlisted_at"))
@@ -226,8 +227,8 @@ def joined_at(row: Row, cohort_id: str | None) -> str | None:
     ]
     if stamps:
         return min(stamps)
-    proposed = [
-        p["proposed_at"] or p.get("confirmed_at")
+    proposed: list[str] = [
+        str(p["proposed_at"] or p.get("confirmed_at"))
         for p in _pairings(row, cohort_id)
         if p.get("proposed_at") or p.get("confirmed_at")
     ]
@@ -447,4 +448,5 @@ def pairing_observations(rows: dict[str, Row]) -> list[dict[str, Any]]:
 def forget(row: Row, person_id: str, pseudonym: str) -> Row:
     """The row with an erased person's id replaced by their pseudonym (the pairings
     the row's person had with them stay counted)."""
-    return replace_id(row, person_id, pseudonym)
+    forgotten: Row = replace_id(row, person_id, pseudonym)
+    return forgotten

@@ -35,6 +35,7 @@ for conclusion (``idle_for_N_days``), whatever its state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -43,6 +44,26 @@ DEFAULT_CADENCE_DAYS = 30
 TOO_EARLY_DAYS = 28
 ADHERENCE_WINDOW_DAYS = 90
 CHECK_IN_DAYS = 45
+# A moment as facts carry it: a datetime, or ISO 8601 text (naive = UTC).
+Moment = datetime | str
+# The events ``apply`` folds: what relationship health is computed from.
+HANDLED = (
+    "RelationshipStarted",
+    "ContractDrafted",
+    "ContractInForce",
+    "SessionScheduled",
+    "SessionRescheduled",
+    "SessionHeld",
+    "SessionCancelled",
+    "SessionMissed",
+    "FeedbackGiven",
+    "CheckInRecorded",
+    "EscalationRaised",
+    "EscalationResolved",
+    "MilestoneAchieved",
+    "RelationshipConcluded",
+    "PairingEnded",
+)
 RANK = {
     "on_track": 0,
     "too_early": 0,
@@ -91,25 +112,26 @@ class Health:
     as_of: str
 
 
-def _at(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def moment(value: Moment) -> datetime:
+    """A stored moment (datetime or ISO text) as an aware datetime (naive = UTC)."""
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _day(value: Any) -> date:
+def day_of(value: Moment | date) -> date:
+    """A stored date or moment as its UTC calendar day."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and len(value) == 10:
         return date.fromisoformat(value)
-    return _at(value).astimezone(UTC).date()
+    return moment(value).astimezone(UTC).date()
 
 
-def apply(facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Any) -> None:
+def apply(
+    facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Moment
+) -> None:
     """Fold one event into the relationship's facts (order of arrival is irrelevant)."""
-    at_s = _at(at).isoformat()
+    at_s = moment(at).isoformat()
     if kind == "RelationshipStarted":
         facts.pairing_id = data.get("pairing_id")
         facts.mentor_id = data.get("mentor_id")
@@ -154,9 +176,11 @@ class Folder:
     def __init__(self) -> None:
         self.relationships: dict[str, RelationshipFacts] = {}
         self._by_pairing: dict[str, str] = {}
-        self._ended_early: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        self._ended_early: dict[str, list[tuple[dict[str, Any], Moment]]] = {}
 
-    def add(self, kind: str, data: dict[str, Any], at: Any) -> RelationshipFacts | None:
+    def add(
+        self, kind: str, data: dict[str, Any], at: Moment
+    ) -> RelationshipFacts | None:
         """Fold one event; the relationship it changed, or None (held, or not one)."""
         rid = data.get("relationship_id")
         if kind == "PairingEnded":
@@ -176,7 +200,9 @@ class Folder:
         return facts
 
 
-def fold(events: list[tuple[str, dict[str, Any], Any]]) -> dict[str, RelationshipFacts]:
+def fold(
+    events: Iterable[tuple[str, dict[str, Any], Moment]],
+) -> dict[str, RelationshipFacts]:
     """Every relationship's facts from (type, data, time) events."""
     folder = Folder()
     for kind, data, at in events:
@@ -186,7 +212,7 @@ def fold(events: list[tuple[str, dict[str, Any], Any]]) -> dict[str, Relationshi
 
 def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
     """The facts known at ``as_of`` (later ones dropped), for "as of" questions."""
-    cut = _at(as_of)
+    cut = moment(as_of)
     return RelationshipFacts(
         relationship_id=facts.relationship_id,
         pairing_id=facts.pairing_id,
@@ -195,18 +221,18 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
         cohort_id=facts.cohort_id,
         started_at=facts.started_at,
         concluded_at=facts.concluded_at
-        if facts.concluded_at and _at(facts.concluded_at) <= cut
+        if facts.concluded_at and moment(facts.concluded_at) <= cut
         else None,
         cadences=dict(facts.cadences),
         in_force_version=facts.in_force_version,
         cadence_days=facts.cadence_days,
-        sessions={k: v for k, v in facts.sessions.items() if _at(v[1]) <= cut},
-        ratings=[r for r in facts.ratings if _at(r[0]) <= cut],
-        check_ins=[c for c in facts.check_ins if _day(c) <= cut.date()],
+        sessions={k: v for k, v in facts.sessions.items() if moment(v[1]) <= cut},
+        ratings=[r for r in facts.ratings if moment(r[0]) <= cut],
+        check_ins=[c for c in facts.check_ins if day_of(c) <= cut.date()],
         escalations={
-            k: [v[0], v[1] if v[1] and _at(v[1]) <= cut else None]
+            k: [v[0], v[1] if v[1] and moment(v[1]) <= cut else None]
             for k, v in facts.escalations.items()
-            if v[0] and _at(v[0]) <= cut
+            if v[0] and moment(v[0]) <= cut
         },
         milestones_achieved=dict(facts.milestones_achieved),
     )
@@ -215,10 +241,10 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
 def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) -> Health:
     """The relationship's health at ``as_of`` with the reasons that decided it."""
     f = _until(facts, as_of)
-    today = _at(as_of).date()
+    today = moment(as_of).date()
     cadence = f.cadence_days or DEFAULT_CADENCE_DAYS
-    start = _day(f.started_at) if f.started_at else None
-    outcomes = sorted((_at(at), outcome) for outcome, at in f.sessions.values())
+    start = day_of(f.started_at) if f.started_at else None
+    outcomes = sorted((moment(at), outcome) for outcome, at in f.sessions.values())
     held = [at for at, outcome in outcomes if outcome == "held"]
     last_held = held[-1] if held else None
     since = last_held.date() if last_held else start
@@ -262,12 +288,12 @@ def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) ->
         pct = round(100 * recent / expected)
         if pct < 50:
             needs.append(f"cadence_adherence_{pct}_pct")
-    ratings = [r[1] for r in sorted(f.ratings, key=lambda r: _at(r[0]))]
+    ratings = [r[1] for r in sorted(f.ratings, key=lambda r: moment(r[0]))]
     if len(ratings) >= 4:
         before, last = sum(ratings[-4:-2]) / 2, sum(ratings[-2:]) / 2
         if before - last >= 1.0:
             needs.append(f"ratings_fell_from_{before:g}_to_{last:g}")
-    check_since = max((_day(c) for c in f.check_ins), default=start)
+    check_since = max((day_of(c) for c in f.check_ins), default=start)
     if check_since and (today - check_since).days > CHECK_IN_DAYS:
         needs.append(f"no_check_in_for_{(today - check_since).days}_days")
     if needs:
@@ -324,8 +350,8 @@ def impact(
     for f in relationships:
         if f.mentor_id != mentor_id or not f.started_at:
             continue
-        live_from = max(first, _day(f.started_at))
-        live_to = min(last, _day(f.concluded_at)) if f.concluded_at else last
+        live_from = max(first, day_of(f.started_at))
+        live_to = min(last, day_of(f.concluded_at)) if f.concluded_at else last
         if live_to < live_from:
             continue
         if f.mentee_id:
@@ -335,15 +361,15 @@ def impact(
         held += sum(
             1
             for outcome, at in f.sessions.values()
-            if outcome == "held" and first <= _day(at) <= last
+            if outcome == "held" and first <= day_of(at) <= last
         )
         achieved += sum(
-            1 for on in f.milestones_achieved.values() if first <= _day(on) <= last
+            1 for on in f.milestones_achieved.values() if first <= day_of(on) <= last
         )
         ratings += [
             int(r[1])
             for r in f.ratings
-            if r[2] == "mentee" and first <= _day(r[0]) <= last
+            if r[2] == "mentee" and first <= day_of(r[0]) <= last
         ]
     return Impact(
         mentor_id=mentor_id,

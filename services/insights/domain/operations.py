@@ -80,7 +80,9 @@ def operations_report(
     }
 
 
-def _cohorts(rows: list[Row], cohorts: dict[str, dict[str, Any]]) -> list[dict]:
+def _cohorts(
+    rows: list[Row], cohorts: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     admitted: dict[str, int] = {}
     for row in rows:
         for cid, entry in row["cohorts"].items():
@@ -130,7 +132,7 @@ def _utilisation(rows: list[Row]) -> dict[str, Any]:
     }
 
 
-def _hours(agreements: dict[str, dict[str, Any]], as_of: date) -> list[dict]:
+def _hours(agreements: dict[str, dict[str, Any]], as_of: date) -> list[dict[str, Any]]:
     out = []
     for aid, a in sorted(agreements.items()):
         months = _months(a["starts_on"], min(as_of, a["ends_on"]))

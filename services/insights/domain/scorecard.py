@@ -38,10 +38,13 @@ Business impact (HRIS ``CareerOutcomeRecorded``)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from services.insights.domain.scorecard_state import MIN_COMPARISON, Org, day, fold
+
+Card = dict[str, Any]  # a scorecard, as JSON
 
 __all__ = [
     "Org",
@@ -61,7 +64,7 @@ def _ratio(num: int, den: int) -> float | None:
     return _r(num / den) if den else None
 
 
-def _mean(xs: list[float]) -> float | None:
+def _mean(xs: Sequence[float]) -> float | None:
     return _r(sum(xs) / len(xs)) if xs else None
 
 
@@ -80,12 +83,12 @@ def slope(ys: list[int]) -> float | None:
 
 def skill_growth(org: Org, person: str) -> dict[str, Any]:
     first: dict[str, int] = {}
-    last: dict[str, dict] = {}
-    for goals in org.assessments.get(person, []):
-        for g in goals:
+    last: dict[str, dict[str, Any]] = {}
+    for assessment in org.assessments.get(person, []):
+        for g in assessment:
             first.setdefault(g["competency_id"], int(g["current"]))
             last[g["competency_id"]] = g
-    goals = []
+    goals: list[dict[str, Any]] = []
     for comp in sorted(first):
         latest, target = int(last[comp]["current"]), int(last[comp]["target"])
         goals.append(
@@ -143,7 +146,9 @@ def behaviour(org: Org, rels: list[str], mentee: str, on: date) -> dict[str, Any
     }
 
 
-def _outcome_flags(org: Org, person: str, start: date | None, on: date) -> dict:
+def _outcome_flags(
+    org: Org, person: str, start: date | None, on: date
+) -> dict[str, bool]:
     kinds = {
         o["kind"]
         for o in org.outcomes.get(person, {}).values()
@@ -157,7 +162,7 @@ def _outcome_flags(org: Org, person: str, start: date | None, on: date) -> dict:
     }
 
 
-def _rates(flags: list[dict]) -> dict[str, Any]:
+def _rates(flags: list[dict[str, bool]]) -> dict[str, Any]:
     n = len(flags)
     return {
         "people": n,
@@ -213,11 +218,11 @@ def impact(
 # -- scopes --------------------------------------------------------------------------
 
 
-def _card(scope: str, ident: str | None, as_of: datetime, **parts: Any) -> dict:
+def _card(scope: str, ident: str | None, as_of: datetime, **parts: Any) -> Card:
     return {"scope": scope, "id": ident, "as_of": as_of.isoformat(), **parts}
 
 
-def mentee_card(org: Org, person: str, as_of: datetime, **kw: Any) -> dict | None:
+def mentee_card(org: Org, person: str, as_of: datetime, **kw: Any) -> Card | None:
     on = as_of.date()
     known = org.mentees() | set(org.assessments)
     if person not in known:
@@ -234,7 +239,7 @@ def mentee_card(org: Org, person: str, as_of: datetime, **kw: Any) -> dict | Non
     )
 
 
-def relationship_card(org: Org, rel: str, as_of: datetime, **kw: Any) -> dict | None:
+def relationship_card(org: Org, rel: str, as_of: datetime, **kw: Any) -> Card | None:
     r = org.relationships.get(rel)
     if r is None:
         return None
@@ -260,9 +265,9 @@ def _group(
     rels_of: dict[str, list[str]],
     as_of: datetime,
     **kw: Any,
-) -> dict:
+) -> Card:
     on = as_of.date()
-    members = []
+    members: list[dict[str, Any]] = []
     for p in sorted(mentees):
         members.append(
             {
@@ -271,14 +276,17 @@ def _group(
                 "behaviour": behaviour(org, rels_of.get(p, []), p, on),
             }
         )
-    skills = [m["skill_growth"] for m in members]
-    acts = [m["behaviour"] for m in members]
-    ms = {
-        k: sum(a["milestones"][k] for a in acts)
+    skills: list[dict[str, Any]] = [m["skill_growth"] for m in members]
+    acts: list[dict[str, Any]] = [m["behaviour"] for m in members]
+    counts = {
+        k: int(sum(a["milestones"][k] for a in acts))
         for k in ("set", "due", "achieved", "on_time", "missed")
     }
-    ms["completion_rate"] = _ratio(ms["achieved"], ms["due"])
-    ms["on_time_rate"] = _ratio(ms["on_time"], ms["achieved"])
+    ms: dict[str, float | None] = {
+        **counts,
+        "completion_rate": _ratio(counts["achieved"], counts["due"]),
+        "on_time_rate": _ratio(counts["on_time"], counts["achieved"]),
+    }
     trends = [
         a["feedback"]["trend"] for a in acts if a["feedback"]["trend"] is not None
     ]
@@ -317,7 +325,7 @@ def _group(
     )
 
 
-def cohort_card(org: Org, cohort: str, as_of: datetime, **kw: Any) -> dict | None:
+def cohort_card(org: Org, cohort: str, as_of: datetime, **kw: Any) -> Card | None:
     rels = {r: v for r, v in org.relationships.items() if v.cohort_id == cohort}
     mentees = set(org.admitted.get(cohort, {})) | {v.mentee_id for v in rels.values()}
     if cohort not in org.cohorts and not mentees:
@@ -330,7 +338,7 @@ def cohort_card(org: Org, cohort: str, as_of: datetime, **kw: Any) -> dict | Non
     return card
 
 
-def programme_card(org: Org, as_of: datetime, **kw: Any) -> dict:
+def programme_card(org: Org, as_of: datetime, **kw: Any) -> Card:
     rels_of: dict[str, list[str]] = defaultdict(list)
     for r, v in sorted(org.relationships.items()):
         rels_of[v.mentee_id].append(r)

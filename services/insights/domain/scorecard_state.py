@@ -21,10 +21,19 @@ MIN_COMPARISON = 5
 
 
 class Fact(Protocol):
-    id: str
-    type: str
-    time: datetime
-    data: dict[str, Any]
+    """A fact as the fold reads it (``chassis.envelope.Envelope`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -50,10 +59,10 @@ class Org:
 
     levels: dict[str, int] = field(default_factory=dict)
     roles: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    assessments: dict[str, list[list[dict]]] = field(
+    assessments: dict[str, list[list[dict[str, Any]]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    outcomes: dict[str, dict[str, dict]] = field(
+    outcomes: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(dict)
     )
     cohorts: set[str] = field(default_factory=set)

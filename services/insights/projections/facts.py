@@ -9,12 +9,12 @@ are deleted or pseudonymised (the rule is in ``erasure.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
@@ -29,44 +29,8 @@ PERSON_KEYS = (
     "owner_id",
 )
 FactHandler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264400)"))
-        await conn.execute(
-            text(
-                f"""
-                CREATE TABLE IF NOT EXISTS facts (
-                    event_id TEXT PRIMARY KEY,
-                    tenant TEXT NOT NULL,
-                    source TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    subject TEXT NOT NULL,
-                    occurred_at {stamp} NOT NULL,
-                    data TEXT NOT NULL
-                )
-                """
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE INDEX IF NOT EXISTS facts_type ON facts (tenant, type, occurred_at)"
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE TABLE IF NOT EXISTS fact_people (event_id TEXT NOT NULL, "
-                "person_id TEXT NOT NULL, PRIMARY KEY (event_id, person_id))"
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE INDEX IF NOT EXISTS fact_people_person ON fact_people (person_id)"
-            )
-        )
+# A fact as the domain's folds take it: (type, data, occurred_at).
+Fact = tuple[str, dict[str, Any], datetime]
 
 
 def people_in(data: dict[str, Any]) -> set[str]:
@@ -74,9 +38,17 @@ def people_in(data: dict[str, Any]) -> set[str]:
     return {str(data[k]) for k in PERSON_KEYS if data.get(k) and not is_erased(data[k])}
 
 
+def _stamp(conn: AsyncConnection, at: datetime) -> datetime | str:
+    """A moment as the column takes it (ISO text on SQLite)."""
+    return at.isoformat() if is_sqlite(conn.engine) else at
+
+
+def _moment(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 async def record(env: Envelope, conn: AsyncConnection) -> None:
     """Keep the event as a fact (the consumer runner already made this exactly once)."""
-    stamp: Any = env.time.isoformat() if is_sqlite(conn.engine) else env.time
     await conn.execute(
         text(
             "INSERT INTO facts (event_id, tenant, source, type, subject, occurred_at, data) "
@@ -88,7 +60,7 @@ async def record(env: Envelope, conn: AsyncConnection) -> None:
             "s": env.source,
             "y": env.type,
             "sub": env.subject,
-            "at": stamp,
+            "at": _stamp(conn, env.time),
             "d": json.dumps(env.data, separators=(",", ":")),
         },
     )
@@ -106,13 +78,14 @@ async def replay(
     conn: AsyncConnection, tenant: str | None, until: datetime | None = None
 ) -> list[Envelope]:
     """Facts in the order they happened, optionally up to a moment ("as of")."""
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if tenant:
         where.append("tenant = :t")
         params["t"] = tenant
     if until is not None:
         where.append("occurred_at <= :until")
-        params["until"] = until.isoformat() if is_sqlite(conn.engine) else until
+        params["until"] = _stamp(conn, until)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = await conn.execute(
         text(f"SELECT * FROM facts {clause} ORDER BY occurred_at, event_id"), params
@@ -123,11 +96,25 @@ async def replay(
             source=r.source,
             type=r.type,
             subject=r.subject,
-            time=r.occurred_at
-            if isinstance(r.occurred_at, datetime)
-            else datetime.fromisoformat(r.occurred_at),
+            time=_moment(r.occurred_at),
             data=json.loads(r.data),
             tenant=r.tenant,
         )
         for r in rows
     ]
+
+
+async def of_types(
+    conn: AsyncConnection, tenant: str, types: Iterable[str], until: datetime
+) -> list[Fact]:
+    """The tenant's facts of ``types`` up to ``until``, in the order they happened."""
+    kinds = {f"k{n}": kind for n, kind in enumerate(types)}
+    rows = await conn.execute(
+        text(
+            "SELECT type, data, occurred_at FROM facts WHERE tenant = :t "
+            f"AND type IN ({', '.join(':' + k for k in kinds)}) "
+            "AND occurred_at <= :until ORDER BY occurred_at, event_id"
+        ),
+        {"t": tenant, "until": _stamp(conn, until), **kinds},
+    )
+    return [(kind, json.loads(data), _moment(at)) for kind, data, at in rows]

@@ -26,27 +26,18 @@ query and one assessment per started relationship and point.
 from __future__ import annotations
 
 import calendar
-import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from sqlalchemy import text
-
-from chassis.auth.fastapi import PrincipalDep
-from chassis.db import is_sqlite
 from chassis.errors import FieldError, ValidationFailed
-from chassis.inputs import Ref, SaneDate
 from services.insights.domain import health as domain
-from services.insights.health import HANDLED, OVERSEERS
 
-router = APIRouter(tags=["health"])
 MAX_POINTS = 60
 STATES = ("on_track", "needs_check_in", "at_risk", "too_early", "concluded")
 Interval = Literal["week", "month"]
-Fact = tuple[str, dict[str, Any], datetime]
+Fact = tuple[str, dict[str, Any], datetime]  # (type, data, occurred_at)
 
 
 def _months_back(day: date, months: int) -> date:
@@ -111,7 +102,7 @@ def counts_over(
         for f in folder.relationships.values():
             if not f.mentor_id or not f.started_at:
                 continue  # facts of a relationship whose start is not (yet) known
-            if domain._day(f.started_at) > day:
+            if domain.day_of(f.started_at) > day:
                 continue
             if cohort_id is not None and f.cohort_id != cohort_id:
                 continue
@@ -127,53 +118,3 @@ def counts_over(
             }
         )
     return out
-
-
-async def _facts(conn: Any, tenant: str, until: datetime) -> list[Fact]:
-    kinds = {f"k{n}": kind for n, kind in enumerate(HANDLED)}
-    stamp: Any = until.isoformat() if is_sqlite(conn.engine) else until
-    rows = await conn.execute(
-        text(
-            "SELECT type, data, occurred_at FROM facts WHERE tenant = :t "
-            f"AND type IN ({', '.join(':' + k for k in kinds)}) "
-            "AND occurred_at <= :until ORDER BY occurred_at, event_id"
-        ),
-        {"t": tenant, "until": stamp, **kinds},
-    )
-    return [
-        (
-            kind,
-            json.loads(data),
-            domain._at(at if isinstance(at, datetime) else datetime.fromisoformat(at)),
-        )
-        for kind, data, at in rows
-    ]
-
-
-@router.get("/relationships/health/history")
-async def health_history(
-    request: Request,
-    principal: PrincipalDep,
-    start: Annotated[SaneDate, Query(alias="from", description="YYYY-MM-DD")],
-    end: Annotated[SaneDate, Query(alias="to", description="YYYY-MM-DD")],
-    every: Interval = "week",
-    cohort_id: Ref | None = None,
-) -> dict[str, Any]:
-    """Relationships by health state at each point of a range (overseers)."""
-    principal.require(*OVERSEERS)
-    at = points(start, end, every)
-    async with request.app.state.runtime.engine.connect() as conn:
-        history = await _facts(conn, principal.tenant, end_of(end))
-    return {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "every": every,
-        "cohort_id": cohort_id,
-        "states": list(STATES),
-        "points": counts_over(
-            history,
-            at,
-            idle_days=request.app.state.settings.idle_days_to_flag,
-            cohort_id=cohort_id,
-        ),
-    }

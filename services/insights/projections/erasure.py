@@ -12,14 +12,15 @@ in the consumer's transaction:
   live erasers below: the other side keeps what the pair did together, and no read
   model counts a pseudonym as an individual (no ``equity_people`` row, no scorecard
   participant or mentee; ``domain.erasure.is_erased``).
-- **Read models and other stores.** ``STORES`` names every table of insights with its
-  eraser, or why it holds nothing about a person; ``tests/insights`` checks it against
+- **Read models and other stores.** ``Erasures.stores`` (built in ``main.py``) names
+  every table of insights with its eraser, or why it holds nothing about a person; ``tests/insights`` checks it against
   the tables of a real database, so a new table without an eraser fails.
 - **Tombstone and receipt.** ``erasure_receipts`` keeps, per erased person, an HMAC of
   (tenant, id) under a key from settings (never the id: a database reader cannot test
   candidate ids against it), the pseudonym, when the erasure happened and when
   insights finished it, and which stores it went through. ``GET
-  /admin/erasures/{person_id}`` (the tenant's admins) answers that confirmation.
+  /admin/erasures/{person_id}`` (the tenant's admins) answers that confirmation
+  (``application/erasure.py``).
 - **Afterwards.** Every event is screened before it becomes a fact (``screen``): one
   that is an erased person's own is ignored, whatever its time (a late
   ``ParticipantWithdrew`` from another partition re-creates nothing); one that names
@@ -42,23 +43,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
-from sqlalchemy import bindparam, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import contracts.advisors
 import contracts.matching
 import contracts.profiles
 import contracts.sessions
-from chassis.auth.fastapi import PrincipalDep
-from chassis.auth.principal import Role
 from chassis.auth.revocation import DEACTIVATED, ERASED, Revocations, reinstate, revoke
 from chassis.db import Scrubber, is_sqlite
 from chassis.envelope import Envelope
-from chassis.errors import NotFound
 from chassis.events import EventRegistry, utcnow
-from chassis.inputs import Ref
 from services.insights.domain.erasure import (
     ERASED_PREFIX,
     belongs_to,
@@ -66,46 +61,26 @@ from services.insights.domain.erasure import (
     strings_in,
 )
 
-router = APIRouter(prefix="/admin", tags=["admin"])
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
 # Personal fields insights needs and keeps until the person is erased.
 KEPT = {"DemographicsShared": frozenset({"attributes"})}
 Eraser = Callable[[AsyncConnection, str, str, str], Awaitable[None]]
 
-_contracts = EventRegistry()
+CONTRACTS = EventRegistry()
 for _registry in (
     contracts.profiles.registry,
     contracts.matching.registry,
     contracts.sessions.registry,
     contracts.advisors.registry,
 ):
-    _contracts.include(_registry)
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                CREATE TABLE IF NOT EXISTS erasure_receipts (
-                    tenant TEXT NOT NULL,
-                    person_key TEXT NOT NULL,
-                    pseudonym TEXT NOT NULL,
-                    erased_at TEXT NOT NULL,
-                    confirmed_at TEXT NOT NULL,
-                    stores TEXT NOT NULL,
-                    PRIMARY KEY (tenant, person_key)
-                )
-                """
-            )
-        )
+    CONTRACTS.include(_registry)
 
 
 def strip(env: Envelope) -> Envelope:
     """The event without the personal free text its contract declares."""
-    if env.type not in _contracts:
+    if env.type not in CONTRACTS:
         return env
-    drop = set(_contracts.model(env.type).personal_fields) - KEPT.get(
+    drop = set(CONTRACTS.model(env.type).personal_fields) - KEPT.get(
         env.type, frozenset()
     )
     if not drop & env.data.keys():
@@ -233,17 +208,26 @@ async def erase_dead_letters(
 class Erasures:
     """Tombstones, the erasure procedure and the screen of every later event."""
 
-    def __init__(self, key: bytes, stores: dict[str, Eraser | str]) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        stores: dict[str, Eraser | str],
+        scrubber: Scrubber | None = None,
+    ) -> None:
         self.key = key
+        # Every table of insights → its eraser, or why it holds nothing about a
+        # person (tests/insights check this against the database's tables).
         self.stores = stores
-        # The runtime's, once it exists: the embedded log is cleared after commit.
-        self.scrubber: Scrubber | None = None
+        # The runtime's: the embedded log is cleared after the erasure commits.
+        self.scrubber = scrubber
 
     def person_key(self, tenant: str, person: str) -> str:
         message = f"{tenant}\x00{person}".encode()
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()
 
-    async def receipt(self, conn: AsyncConnection, tenant: str, person: str) -> Any:
+    async def receipt(
+        self, conn: AsyncConnection, tenant: str, person: str
+    ) -> Row[Any] | None:
         return (
             await conn.execute(
                 text(
@@ -348,31 +332,3 @@ class KeyedRevocations(Revocations):
 
 
 REVOKING = frozenset({*ERASURES, "PersonDeactivated", "PersonReactivated"})
-
-
-class ErasureConfirmation(BaseModel):
-    person_id: str
-    service: str
-    confirmed_at: str
-    erased_at: str
-    stores: list[str]
-
-
-@router.get("/erasures/{person_id}")
-async def erasure_confirmation(
-    person_id: Ref, request: Request, principal: PrincipalDep
-) -> ErasureConfirmation:
-    """When insights finished forgetting the person, and in which stores (admins)."""
-    principal.require(Role.ADMIN)
-    erasures: Erasures = request.app.state.erasures
-    async with request.app.state.runtime.engine.connect() as conn:
-        row = await erasures.receipt(conn, principal.tenant, person_id)
-    if row is None:
-        raise NotFound("insights has not erased this person")
-    return ErasureConfirmation(
-        person_id=person_id,
-        service="insights",
-        confirmed_at=row.confirmed_at,
-        erased_at=row.erased_at,
-        stores=json.loads(row.stores),
-    )

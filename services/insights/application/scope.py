@@ -9,20 +9,11 @@ else, it is a typed 403 ``OperatorRequired``.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query
-
 from chassis.auth.principal import Principal, Role
 from chassis.errors import Forbidden
 
 ALL = None  # the scope of an operation on every tenant (no tenant's name can be it)
 Scope = str | None  # a tenant, or ALL
-
-AllTenants = Annotated[
-    bool,
-    Query(description="Every organisation, not only the caller's (operators only)"),
-]
 
 
 class OperatorRequired(Forbidden):

@@ -25,16 +25,14 @@ from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.auth.fastapi import PrincipalDep
 from chassis.envelope import Envelope
+from chassis.runtime import ServiceRuntime
 from chassis.telemetry import consumer_offset_lag, projection_lag_ms
-from services.insights.scope import ALL, AllTenants, Scope, scope_of
+from services.insights.application.scope import ALL, Scope
 
-router = APIRouter(prefix="/admin", tags=["admin"])
 SAMPLE_S = 5.0
 WINDOW = 1000
 TENANT_WINDOW = 200  # recent lags kept per tenant
@@ -45,9 +43,8 @@ PENDING = "insights_lag_pending"  # connection info key: event times awaiting co
 class LagMonitor:
     """Keeps the recent projection lags and the last sampled consumer lag."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
-        self.consumer = runtime.consumer.name if runtime.consumer else "insights"
         self.recent: deque[float] = deque(maxlen=WINDOW)
         self.applied = 0
         # tenant → (its recent lags, its events applied since start)
@@ -58,11 +55,17 @@ class LagMonitor:
         event.listen(sync_engine, "commit", self._committed)
         event.listen(sync_engine, "rollback", self._rolled_back)
 
+    @property
+    def consumer(self) -> str:
+        """The consumer group the figures are of (the runtime's, once mounted)."""
+        consumer = self.runtime.consumer
+        return consumer.name if consumer is not None else self.runtime.name
+
     def applying(self, env: Envelope, conn: AsyncConnection) -> None:
         """Note an event whose effects ``conn``'s transaction is writing."""
         conn.info.setdefault(PENDING, []).append((env.tenant, env.time))
 
-    def _committed(self, conn: Any) -> None:
+    def _committed(self, conn: Connection) -> None:
         times = conn.info.pop(PENDING, None)
         if not times:
             return
@@ -85,7 +88,7 @@ class LagMonitor:
         kept[0].append(ms)
         kept[1][0] += 1
 
-    def _rolled_back(self, conn: Any) -> None:
+    def _rolled_back(self, conn: Connection) -> None:
         conn.info.pop(PENDING, None)
 
     async def sample(self) -> None:
@@ -130,28 +133,12 @@ class LagMonitor:
             "applied_since_start": applied,
         }
 
-
-@router.get("/lag")
-async def lag(
-    request: Request, principal: PrincipalDep, all_tenants: AllTenants = False
-) -> dict[str, Any]:
-    """Projection lag (ms) of your organisation's events (admins); with
-    `all_tenants=true`, of every tenant's and the consumer's lag in messages
-    (operators)."""
-    scope = scope_of(principal, all_tenants, "the lag")
-    monitor: LagMonitor = request.app.state.lag
-    started = time.monotonic()
-    if scope is ALL:
-        await monitor.sample()
-    return {
-        **monitor.report(scope),
-        "sample_ms": round(1000 * (time.monotonic() - started)),
-    }
-
-
-def install(app: Any, runtime: Any) -> LagMonitor:
-    monitor = LagMonitor(runtime)
-    app.state.lag = monitor
-    app.include_router(router)
-    runtime.every("lag-sample", monitor.sample, SAMPLE_S)
-    return monitor
+    async def figures(self, scope: Scope) -> dict[str, Any]:
+        """The report of ``scope``, the consumer's lag sampled first for ``ALL``."""
+        started = time.monotonic()
+        if scope is ALL:
+            await self.sample()
+        return {
+            **self.report(scope),
+            "sample_ms": round(1000 * (time.monotonic() - started)),
+        }

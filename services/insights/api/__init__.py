@@ -1,0 +1,1 @@
+"""The HTTP routes of insights, thin: parse, call the application, render."""

@@ -1,0 +1,78 @@
+"""Equity reports: who takes part, gets matched and progresses, per group.
+
+Computed from ``equity_people``, the people view (``projections/equity.py``); the
+reports are pure functions of it (definitions in ``domain/equity.py``; disclosure
+control in ``domain/disclosure.py``): counts rounded to 5, small groups and cells
+withheld (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.errors import FieldError, ValidationFailed
+from chassis.events import utcnow
+from services.insights.domain import equity as domain
+from services.insights.projections import equity as people_view
+
+CSV_FIELDS = (
+    "group",
+    "suppressed",
+    "registered",
+    "participants",
+    "participation_rate",
+    "matched",
+    "match_rate",
+    "match_rate_impact",
+    "match_rate_flagged",
+    "median_days_to_match",
+    "mean_match_score",
+    "promoted",
+    "promotion_rate",
+    "promotion_rate_impact",
+    "promotion_rate_flagged",
+    "departed",
+)
+Report = dict[str, Any]
+
+
+def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
+    """The report as CSV rows: one per group, then the total (empty for None)."""
+    for row in [*report["groups"], {"group": "total", **report["total"]}]:
+        yield {k: "" if v is None else v for k, v in row.items()}
+
+
+def csv_name(dimension: str) -> str:
+    return f"equity-{dimension}-{utcnow().date().isoformat()}.csv"
+
+
+class Equity:
+    """The equity report of a tenant (overseers: the route checks the role)."""
+
+    def __init__(self, engine: AsyncEngine, *, k: int, key: bytes) -> None:
+        self.engine = engine
+        self.k = k
+        self.key = key
+
+    async def people(self, tenant: str) -> list[domain.Row]:
+        """The tenant's people view."""
+        async with self.engine.connect() as conn:
+            return await people_view.people(conn, tenant)
+
+    async def report(
+        self, tenant: str, dimension: str, cohort_id: str | None
+    ) -> Report:
+        """Participation, matching and outcomes per group of ``dimension``."""
+        if not domain.valid_dimension(dimension):
+            raise ValidationFailed([FieldError("dimension", "unknown dimension")])
+        return domain.equity_report(
+            await self.people(tenant),
+            dimension,
+            k=self.k,
+            as_of=utcnow().date(),
+            cohort_id=cohort_id,
+            key=self.key,
+        )

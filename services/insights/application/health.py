@@ -1,0 +1,144 @@
+"""Relationship health as the pair and the programme team read it: now, as of a past
+day, many at once, and counted by state over time.
+
+The rows are kept by ``projections/health.py`` (states, thresholds and warnings:
+``domain/health.py``); a past day is recomputed from the facts up to its end. Health
+over time: ``domain/health_history.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.auth.principal import Principal, Role
+from chassis.errors import Forbidden, NotFound, TandemError
+from chassis.events import utcnow
+from services.insights.domain import health as domain
+from services.insights.domain import health_history as history
+from services.insights.projections import facts as fact_log
+from services.insights.projections import health as table
+from services.insights.projections.health import HealthBook
+
+OVERSEERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
+Item = dict[str, Any]
+
+
+def can_read(principal: Principal, *people: str | None) -> bool:
+    return principal.has_role(*OVERSEERS) or principal.subject in people
+
+
+def refused(ident: str, exc: TandemError) -> Item:
+    """An item of a batch answer the caller may not have (or that does not exist):
+    the error in its place, so one refusal never hides the others."""
+    return {"id": ident, "error": {"code": exc.code, "message": str(exc)}}
+
+
+def _view(row: Row[Any], health: domain.Health | None = None) -> Item:
+    return {
+        "relationship_id": row.relationship_id,
+        "mentor_id": row.mentor_id,
+        "mentee_id": row.mentee_id,
+        "cohort_id": row.cohort_id,
+        "state": health.state if health else row.state,
+        "reasons": health.reasons if health else json.loads(row.reasons),
+        "idle": health.idle if health else bool(row.idle),
+        "days_since_session": health.days_since_session if health else None,
+        "cancellation_streak": health.cancellation_streak if health else None,
+        "as_of": health.as_of if health else row.assessed_at,
+    }
+
+
+class Health:
+    """Reads of relationship health (the routes of ``api/health.py``)."""
+
+    def __init__(self, engine: AsyncEngine, book: HealthBook) -> None:
+        self.engine = engine
+        self.book = book
+
+    async def listed(
+        self, principal: Principal, state: str | None, cohort_id: str | None
+    ) -> list[Item]:
+        """Every relationship's health with its reasons (overseers), filterable."""
+        principal.require(*OVERSEERS)
+        async with self.engine.connect() as conn:
+            rows = await table.relationships(
+                conn, principal.tenant, state=state, cohort_id=cohort_id
+            )
+        return [_view(r) for r in rows]
+
+    async def one(
+        self, principal: Principal, relationship_id: str, as_of: date | None
+    ) -> Item:
+        """One relationship's health now or as of the end of a day (the pair,
+        overseers)."""
+        async with self.engine.connect() as conn:
+            row = await table.relationship(conn, principal.tenant, relationship_id)
+            if row is None:
+                raise NotFound("no such relationship")
+            if not can_read(principal, row.mentor_id, row.mentee_id):
+                raise Forbidden("only the pair and overseers see this relationship")
+            if as_of is None:
+                facts = table.facts_of(row)
+                moment = utcnow()
+            else:
+                moment = datetime.combine(as_of, time.max, tzinfo=UTC)
+                past = await fact_log.replay(conn, principal.tenant, moment)
+                folded = domain.fold([(e.type, e.data, e.time) for e in past])
+                facts = folded.get(relationship_id) or domain.RelationshipFacts(
+                    relationship_id
+                )
+        return _view(row, self.book.assess(facts, moment))
+
+    async def many(self, principal: Principal, ids: Sequence[str]) -> list[Item]:
+        """Several relationships' health now, in the order asked; an item the caller
+        may not read, or that does not exist, is an error in its place."""
+        ids = list(dict.fromkeys(ids))
+        items: dict[str, Item] = {}
+        async with self.engine.connect() as conn:
+            rows = await table.relationships_in(conn, principal.tenant, ids)
+        moment = utcnow()
+        for row in rows:
+            rid = row.relationship_id
+            if not can_read(principal, row.mentor_id, row.mentee_id):
+                items[rid] = refused(
+                    rid, Forbidden("only the pair and overseers see this relationship")
+                )
+                continue
+            assessed = self.book.assess(table.facts_of(row), moment)
+            items[rid] = {"id": rid, "health": _view(row, assessed)}
+        return [
+            items.get(i) or refused(i, NotFound("no such relationship")) for i in ids
+        ]
+
+    async def over_time(
+        self,
+        principal: Principal,
+        start: date,
+        end: date,
+        every: history.Interval,
+        cohort_id: str | None,
+    ) -> Item:
+        """Relationships by health state at each point of a range (overseers)."""
+        principal.require(*OVERSEERS)
+        at = history.points(start, end, every)
+        async with self.engine.connect() as conn:
+            kept = await fact_log.of_types(
+                conn, principal.tenant, domain.HANDLED, history.end_of(end)
+            )
+        facts = [(kind, data, domain.moment(on)) for kind, data, on in kept]
+        return {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "every": every,
+            "cohort_id": cohort_id,
+            "states": list(history.STATES),
+            "points": history.counts_over(
+                facts, at, idle_days=self.book.idle_days, cohort_id=cohort_id
+            ),
+        }

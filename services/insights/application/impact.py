@@ -1,0 +1,42 @@
+"""Mentor impact report per quarter, computed from the facts up to the quarter's end."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.auth.principal import Principal, Role
+from chassis.errors import FieldError, Forbidden, ValidationFailed
+from services.insights.domain import health as domain
+from services.insights.projections import facts as fact_log
+
+OVERSEERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
+
+
+class Impact:
+    """Impact reads the facts directly: no table of its own."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def of_mentor(
+        self, principal: Principal, mentor_id: str, quarter: str
+    ) -> dict[str, Any]:
+        """A mentor's quarter: mentees, sessions held vs expected, milestones,
+        ratings (the mentor and overseers)."""
+        if principal.subject != mentor_id and not principal.has_role(*OVERSEERS):
+            raise Forbidden("only the mentor and overseers see this report")
+        try:
+            _first, last = domain.quarter_bounds(quarter)
+        except ValueError:
+            raise ValidationFailed(
+                [FieldError("quarter", "must look like 2027Q1")]
+            ) from None
+        until = datetime.combine(last, time.max, tzinfo=UTC)
+        async with self.engine.connect() as conn:
+            history = await fact_log.replay(conn, principal.tenant, until)
+        relationships = domain.fold([(e.type, e.data, e.time) for e in history])
+        return asdict(domain.impact(mentor_id, quarter, list(relationships.values())))

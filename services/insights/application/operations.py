@@ -1,0 +1,33 @@
+"""Programme operations: participation, waiting list, mentor utilisation, advisor
+hours and pulse surveys (definitions in ``domain/operations.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chassis.events import utcnow
+from services.insights.domain import operations as domain
+from services.insights.projections import equity as people_view
+from services.insights.projections import facts as fact_log
+
+
+class Operations:
+    """The programme operations report of a tenant (overseers)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def report(self, tenant: str) -> dict[str, Any]:
+        """Participation vs eligible, waiting list, utilisation, hours, pulse surveys."""
+        async with self.engine.connect() as conn:
+            rows = await people_view.people(conn, tenant)
+            history = await fact_log.replay(conn, tenant)
+        facts = [
+            (e.type, e.data, e.time.isoformat())
+            for e in history
+            if e.type in domain.FACT_TYPES
+        ]
+        return domain.operations_report(rows, facts, utcnow().date())

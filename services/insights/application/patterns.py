@@ -1,0 +1,33 @@
+"""Pairing patterns: outcome rates by pairing characteristics, with Wilson intervals,
+and the weight changes they suggest to matching (definitions in ``domain/stats.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.insights.domain import stats
+from services.insights.domain.equity import pairing_observations
+from services.insights.projections import equity as people_view
+
+
+class Patterns:
+    """The pairing patterns of a tenant (overseers)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def report(self, tenant: str) -> dict[str, Any]:
+        """Outcome rates per pairing characteristic, and suggested matching weights."""
+        async with self.engine.connect() as conn:
+            rows = await people_view.people(conn, tenant)
+        observations = pairing_observations({r["person_id"]: r for r in rows})
+        rates = stats.pattern_rates(observations)
+        return {
+            "pairings": len(observations),
+            "confidence": 0.95,
+            "characteristics": rates,
+            "suggested_weights": stats.suggested_weights(rates),
+        }

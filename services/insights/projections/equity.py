@@ -1,0 +1,109 @@
+"""``equity_people``: the people view the equity, pattern and operations reports read.
+
+One JSON row per person, folded from the facts by ``domain.equity.apply``; the
+reports are pure functions of it (``domain/equity.py``, ``domain/stats.py``,
+``domain/operations.py``). A rebuild folds the facts in memory (``EquityBatch``) with
+the same ``apply``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.envelope import Envelope
+from services.insights.domain import equity as domain
+from services.insights.projections.tables import equity_people
+
+EVENTS = domain.EVENTS
+EVENT_SET = frozenset(EVENTS)
+UPSERT = text(
+    "INSERT INTO equity_people (tenant, person_id, data) VALUES (:t, :p, :d) "
+    "ON CONFLICT (tenant, person_id) DO UPDATE SET data = excluded.data"
+)
+
+
+async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
+    """Fold the event into the rows of the people it concerns."""
+    for person in domain.touched(env.type, env.data):
+        found = (
+            await conn.execute(
+                text(
+                    "SELECT data FROM equity_people WHERE tenant = :t AND person_id = :p"
+                ),
+                {"t": env.tenant, "p": person},
+            )
+        ).scalar_one_or_none()
+        row = json.loads(found) if found else domain.new_row(person)
+        row = domain.apply(row, person, env.type, env.data, env.time.isoformat())
+        await conn.execute(UPSERT, {"t": env.tenant, "p": person, "d": json.dumps(row)})
+
+
+class EquityBatch:
+    """A rebuild's fold of ``equity_people`` (``read_models.Rebuilder``): the same
+    ``domain.apply`` as ``on_fact``, on rows kept in memory, written once."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], domain.Row] = {}
+
+    def fold(self, env: Envelope) -> None:
+        if env.type not in EVENT_SET:
+            return
+        at = env.time.isoformat()
+        for person in domain.touched(env.type, env.data):
+            key = (env.tenant, person)
+            row = self.rows.get(key) or domain.new_row(person)
+            self.rows[key] = domain.apply(row, person, env.type, env.data, at)
+
+    async def write(self, conn: AsyncConnection) -> None:
+        if self.rows:
+            await conn.execute(
+                UPSERT,
+                [
+                    {"t": t, "p": p, "d": json.dumps(row)}
+                    for (t, p), row in self.rows.items()
+                ],
+            )
+
+
+async def people(conn: AsyncConnection, tenant: str) -> list[domain.Row]:
+    """The tenant's people view."""
+    rows = await conn.execute(
+        select(equity_people.c.data).where(equity_people.c.tenant == tenant)
+    )
+    return [json.loads(data) for data in rows.scalars()]
+
+
+async def erase(
+    conn: AsyncConnection, tenant: str, person_id: str, pseudonym: str
+) -> None:
+    """Drop the person's row; the people they met keep the pairing, pseudonymised."""
+    await conn.execute(
+        text("DELETE FROM equity_people WHERE tenant = :t AND person_id = :p"),
+        {"t": tenant, "p": person_id},
+    )
+    rows = await conn.execute(
+        text(
+            "SELECT person_id, data FROM equity_people WHERE tenant = :t "
+            "AND data LIKE :like"
+        ),
+        {"t": tenant, "like": f"%{person_id}%"},
+    )
+    for other, data in rows.all():
+        row = domain.forget(json.loads(data), person_id, pseudonym)
+        await conn.execute(
+            text(
+                "UPDATE equity_people SET data = :d WHERE tenant = :t AND person_id = :p"
+            ),
+            {"t": tenant, "p": other, "d": json.dumps(row)},
+        )
+
+
+async def reset(conn: AsyncConnection, tenant: str | None) -> None:
+    """Clear the view for a rebuild: one tenant's rows, or (None) every tenant's."""
+    query = delete(equity_people)
+    if tenant is not None:
+        query = query.where(equity_people.c.tenant == tenant)
+    await conn.execute(query)

@@ -1,0 +1,378 @@
+"""Relationship health: the ``relationship_health`` read model and early warnings.
+
+Each relevant fact is folded into the relationship's row (its facts as JSON) and the
+health is re-assessed as of now (``domain.health`` documents states and thresholds).
+When it worsens, or the relationship goes idle past ``idle_days_to_flag``, an
+``EarlyWarningRaised`` is appended to insights' own event store (stream
+``health-<tenant>-<relationship id>``) in the consumer's transaction; the relay
+publishes it on ``tandem.insights.v1``. What was already raised is read back from
+that stream, so redelivery, the hourly sweep and a rebuild never raise the same
+warning twice.
+
+A rebuild folds the facts in memory instead (``HealthBatch``), with the same
+``domain.health.Folder`` in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chassis.envelope import Envelope
+from chassis.errors import ConcurrencyConflict
+from chassis.events import EventMetadata, NewEvent, RecordedEvent, utcnow
+from chassis.eventstore import EventStore
+from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
+from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
+from services.insights.domain import health as domain
+from services.insights.domain.erasure import replace_id
+from services.insights.projections.tables import relationship_health as table
+
+log = logging.getLogger(__name__)
+STREAM_TYPE = "RelationshipHealth"
+HANDLED = domain.HANDLED
+HANDLED_SET = frozenset(HANDLED)
+COLUMNS = (
+    "tenant, relationship_id, pairing_id, mentor_id, mentee_id, cohort_id, state, "
+    "reasons, idle, facts, assessed_at"
+)
+UPSERT = text(
+    f"INSERT INTO relationship_health ({COLUMNS}) VALUES (:t, :r, :p, "
+    ":mentor, :mentee, :c, :s, :reasons, :idle, :f, :at) "
+    "ON CONFLICT (tenant, relationship_id) DO UPDATE SET "
+    "pairing_id = excluded.pairing_id, mentor_id = excluded.mentor_id, "
+    "mentee_id = excluded.mentee_id, cohort_id = excluded.cohort_id, "
+    "state = excluded.state, reasons = excluded.reasons, "
+    "idle = excluded.idle, facts = excluded.facts, "
+    "assessed_at = excluded.assessed_at"
+)
+READ_HEALTH_STREAMS = text(
+    f"SELECT {SELECT_COLUMNS} FROM events WHERE stream_type = :st "
+    "ORDER BY stream_id, version"
+)
+
+
+# -- reading the table ----------------------------------------------------------------
+
+
+async def relationship(conn: AsyncConnection, tenant: str, rid: str) -> Row[Any] | None:
+    """One relationship's row, or None."""
+    found = await conn.execute(
+        select(table).where(table.c.tenant == tenant, table.c.relationship_id == rid)
+    )
+    return found.first()
+
+
+async def relationships(
+    conn: AsyncConnection,
+    tenant: str,
+    *,
+    state: str | None = None,
+    cohort_id: str | None = None,
+) -> list[Row[Any]]:
+    """The tenant's rows, optionally in one state or cohort, by relationship id."""
+    query = select(table).where(table.c.tenant == tenant)
+    if state:
+        query = query.where(table.c.state == state)
+    if cohort_id:
+        query = query.where(table.c.cohort_id == cohort_id)
+    return list((await conn.execute(query.order_by(table.c.relationship_id))).all())
+
+
+async def relationships_in(
+    conn: AsyncConnection, tenant: str, ids: Sequence[str]
+) -> list[Row[Any]]:
+    """The tenant's rows of ``ids`` (those that exist)."""
+    if not ids:
+        return []
+    query = select(table).where(
+        table.c.tenant == tenant, table.c.relationship_id.in_(list(ids))
+    )
+    return list((await conn.execute(query)).all())
+
+
+def facts_of(row: Row[Any]) -> domain.RelationshipFacts:
+    """The relationship's folded facts kept in its row."""
+    return domain.RelationshipFacts.from_json(json.loads(row.facts))
+
+
+# -- keeping it -----------------------------------------------------------------------
+
+
+async def _pairing_ended(
+    conn: AsyncConnection, tenant: str, pairing_id: str
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The ``PairingEnded`` facts already kept for ``pairing_id``."""
+    rows = await conn.execute(
+        text(
+            "SELECT occurred_at, data FROM facts "
+            "WHERE tenant = :t AND type = 'PairingEnded' AND data LIKE :p"
+        ),
+        {"t": tenant, "p": f'%"pairing_id":{json.dumps(pairing_id)}%'},
+    )
+    found = [(at, json.loads(data)) for at, data in rows]
+    return [(at, data) for at, data in found if data.get("pairing_id") == pairing_id]
+
+
+def stream_of(tenant: str, relationship_id: str) -> str:
+    # The tenant is part of the id: relationship ids are only unique per tenant.
+    return f"health-{tenant}-{relationship_id}"
+
+
+def row_params(
+    tenant: str, facts: domain.RelationshipFacts, health: domain.Health
+) -> dict[str, Any]:
+    """The ``relationship_health`` row of a relationship, as ``UPSERT`` parameters."""
+    return {
+        "t": tenant,
+        "r": facts.relationship_id,
+        "p": facts.pairing_id,
+        "mentor": facts.mentor_id,
+        "mentee": facts.mentee_id,
+        "c": facts.cohort_id,
+        "s": health.state,
+        "reasons": json.dumps(health.reasons),
+        "idle": int(health.idle),
+        "f": json.dumps(facts.to_json(), separators=(",", ":")),
+        "at": utcnow().isoformat(),
+    }
+
+
+def memory(stream: Sequence[RecordedEvent]) -> tuple[str | None, int, bool]:
+    """(last state, rank already warned, idle already warned) from the stream.
+
+    A return to a healthy state clears what was warned, so a later relapse warns again.
+    """
+    last_state: str | None = None
+    warned_rank, idle_warned = 0, False
+    for recorded in stream:
+        if recorded.event_type == "RelationshipHealthChanged":
+            last_state = recorded.data["to_state"]
+            if domain.RANK.get(last_state or "", 0) == 0:
+                warned_rank, idle_warned = 0, False
+        elif recorded.event_type == "EarlyWarningRaised":
+            level = recorded.data["level"]
+            if level == "idle":
+                idle_warned = True
+            else:
+                warned_rank = max(warned_rank, domain.RANK[level])
+    return last_state, warned_rank, idle_warned
+
+
+class HealthBook:
+    """Keeps ``relationship_health`` and raises warnings; one per process."""
+
+    def __init__(self, engine: AsyncEngine, store: EventStore, idle_days: int) -> None:
+        self.engine = engine
+        self.store = store
+        self.idle_days = idle_days
+
+    def assess(self, facts: domain.RelationshipFacts, as_of: datetime) -> domain.Health:
+        return domain.assess(facts, as_of, idle_days=self.idle_days)
+
+    async def on_fact(self, env: Envelope, conn: AsyncConnection) -> None:
+        rid = env.data.get("relationship_id")
+        if env.type == "PairingEnded":
+            rid = (
+                await conn.execute(
+                    text(
+                        "SELECT relationship_id FROM relationship_health "
+                        "WHERE tenant = :t AND pairing_id = :p"
+                    ),
+                    {"t": env.tenant, "p": env.data.get("pairing_id")},
+                )
+            ).scalar()
+        if not rid:
+            return
+        row = await relationship(conn, env.tenant, rid)
+        facts = facts_of(row) if row else domain.RelationshipFacts(rid)
+        domain.apply(facts, env.type, env.data, env.time)
+        if env.type == "RelationshipStarted" and facts.pairing_id:
+            # The pairing may have ended before this arrived (another stream, another
+            # partition): its PairingEnded found no relationship then; apply it now.
+            for at, data in await _pairing_ended(conn, env.tenant, facts.pairing_id):
+                domain.apply(facts, "PairingEnded", data, at)
+        await self._settle(conn, env.tenant, facts, cause=env)
+
+    async def sweep(self) -> None:
+        """Re-assess every live relationship as of now (time passing makes idle)."""
+        async with self.engine.connect() as conn:
+            keys = (
+                await conn.execute(
+                    text(
+                        "SELECT tenant, relationship_id FROM relationship_health "
+                        "WHERE state <> 'concluded'"
+                    )
+                )
+            ).all()
+        for tenant, rid in keys:
+            try:
+                async with self.engine.begin() as conn:
+                    row = await relationship(conn, tenant, rid)
+                    if row is None:
+                        continue
+                    await self._settle(conn, tenant, facts_of(row))
+            except ConcurrencyConflict:
+                log.info("health sweep: %s moved on meanwhile; next sweep", rid)
+
+    async def _settle(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        facts: domain.RelationshipFacts,
+        cause: Envelope | None = None,
+    ) -> None:
+        health = self.assess(facts, utcnow())
+        await conn.execute(UPSERT, row_params(tenant, facts, health))
+        await self.warn(conn, tenant, facts, health, cause)
+
+    async def warn(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        facts: domain.RelationshipFacts,
+        health: domain.Health,
+        cause: Envelope | None,
+        stream: list[RecordedEvent] | None = None,
+    ) -> None:
+        """Append what changed since the stream's memory (read unless given)."""
+        if not (facts.mentor_id and facts.mentee_id):
+            return  # not started yet (events of one relationship may arrive first)
+        stream_id = stream_of(tenant, facts.relationship_id)
+        if stream is None:
+            stream = await self.store.read_stream(
+                stream_id, tenant=tenant, connection=conn
+            )
+        last_state, warned_rank, idle_warned = memory(stream)
+        new: list[RelationshipHealthChanged | EarlyWarningRaised] = []
+        if health.state != last_state:
+            new.append(
+                RelationshipHealthChanged(
+                    relationship_id=facts.relationship_id,
+                    from_state=last_state,
+                    to_state=health.state,
+                    reasons=health.reasons,
+                )
+            )
+        if domain.RANK[health.state] > warned_rank:
+            new.append(_warning(facts, health.state, health.reasons))
+        if health.idle and not idle_warned:
+            idle = [r for r in health.reasons if r.startswith("idle_for_")]
+            new.append(_warning(facts, "idle", idle))
+        if not new:
+            return
+        await self.store.append(
+            stream_id=stream_id,
+            stream_type=STREAM_TYPE,
+            expected_version=stream[-1].version if stream else 0,
+            events=[NewEvent.of(p) for p in new],
+            metadata=EventMetadata(
+                tenant=tenant,
+                actor="insights",
+                correlation_id=cause.correlation_id if cause else None,
+                causation_id=cause.id if cause else None,
+            ),
+            connection=conn,
+        )
+
+
+def _warning(
+    facts: domain.RelationshipFacts, level: str, reasons: list[str]
+) -> EarlyWarningRaised:
+    return EarlyWarningRaised.model_validate(
+        {
+            "relationship_id": facts.relationship_id,
+            "mentor_id": facts.mentor_id or "",
+            "mentee_id": facts.mentee_id or "",
+            "level": level,
+            "reasons": reasons,
+        }
+    )
+
+
+class HealthBatch:
+    """A rebuild's fold of ``relationship_health`` (``read_models.Rebuilder``).
+
+    Folds each relationship's facts in memory exactly as ``HealthBook.on_fact`` does
+    fact by fact (the same ``domain.Folder``, in the same order), then assesses each
+    relationship once, as of now, writes all rows in one ``executemany`` and settles
+    warnings against the ``health-…`` streams, all read in one query.
+
+    Warnings: only the relationship's health now is compared with what its stream
+    already says (``memory``). Replaying fact by fact, by contrast, assessed every
+    half-folded history as of now: a relationship seen with its start but not yet its
+    sessions looked stalled, was "warned", then healed (which clears the memory) and
+    was warned again at its real state: warnings already raised were raised again.
+    """
+
+    def __init__(self, book: HealthBook) -> None:
+        self.book = book
+        self.folders: dict[str, domain.Folder] = {}  # per tenant
+
+    def fold(self, env: Envelope) -> None:
+        if env.type in HANDLED_SET:
+            folder = self.folders.setdefault(env.tenant, domain.Folder())
+            folder.add(env.type, env.data, env.time)
+
+    async def write(self, conn: AsyncConnection) -> None:
+        now = utcnow()
+        assessed = [
+            (tenant, facts, self.book.assess(facts, now))
+            for tenant, folder in self.folders.items()
+            for facts in folder.relationships.values()
+        ]
+        if assessed:
+            await conn.execute(UPSERT, [row_params(*a) for a in assessed])
+        streams: dict[str, list[RecordedEvent]] = {}
+        for row in await conn.execute(READ_HEALTH_STREAMS, {"st": STREAM_TYPE}):
+            event = row_to_event(row)
+            streams.setdefault(event.stream_id, []).append(event)
+        for tenant, facts, health in assessed:
+            stream = streams.get(stream_of(tenant, facts.relationship_id), [])
+            await self.book.warn(conn, tenant, facts, health, None, stream)
+
+
+# -- erasure and rebuild --------------------------------------------------------------
+
+
+async def erase(
+    conn: AsyncConnection, tenant: str, person_id: str, pseudonym: str
+) -> None:
+    """The other side keeps the relationship's health; the person is a pseudonym."""
+    rows = await conn.execute(
+        text(
+            f"SELECT {COLUMNS} FROM relationship_health WHERE tenant = :t "
+            "AND (mentor_id = :p OR mentee_id = :p)"
+        ),
+        {"t": tenant, "p": person_id},
+    )
+    for row in rows.all():
+        facts = replace_id(json.loads(row.facts), person_id, pseudonym)
+        await conn.execute(
+            text(
+                "UPDATE relationship_health SET mentor_id = :mentor, "
+                "mentee_id = :mentee, facts = :f "
+                "WHERE tenant = :t AND relationship_id = :r"
+            ),
+            {
+                "t": tenant,
+                "r": row.relationship_id,
+                "mentor": pseudonym if row.mentor_id == person_id else row.mentor_id,
+                "mentee": pseudonym if row.mentee_id == person_id else row.mentee_id,
+                "f": json.dumps(facts, separators=(",", ":")),
+            },
+        )
+
+
+async def reset(conn: AsyncConnection, tenant: str | None) -> None:
+    """Clear the table for a rebuild: one tenant's rows, or (None) every tenant's."""
+    query = delete(table)
+    if tenant is not None:
+        query = query.where(table.c.tenant == tenant)
+    await conn.execute(query)

@@ -1,0 +1,116 @@
+"""The read models insights keeps from its facts, and their rebuild from the facts.
+
+Each read model registers (``ReadModels.add``) the fact types it follows and its
+handler, a resetter that clears its rows for a rebuild, and optionally a batch fold
+(``Rebuilder``) that stands in for the handler during a rebuild.
+
+``rebuild``: in the caller's transaction, first ``LOCK TABLE facts IN SHARE MODE``,
+then every resetter, then all facts read once in the order they happened. During that
+single pass each batch gets every fact (``fold``, no I/O) and writes its rows once at
+the end, in bulk (``write``); fact handlers no batch stands in for are replayed one
+fact at a time, as live. A batch must give exactly what its handler gives live for the
+same facts in the same order (``tests/insights`` compare rebuild with live); it reuses
+the domain's own ``apply`` so there is one definition of each fold. Why one
+transaction, and how it keeps serving meanwhile: ``application/rebuild.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.db import is_sqlite
+from chassis.envelope import Envelope
+from services.insights.projections import facts
+from services.insights.projections.facts import FactHandler
+
+YIELD_EVERY = 2000  # facts folded between yields, so progress requests get answered
+Resetter = Callable[[AsyncConnection, str | None], Awaitable[None]]
+# A rebuild's progress as the admin route reports it (phase, processed, total, ...).
+Progress = MutableMapping[str, object]
+
+
+class Batch(Protocol):
+    """One rebuild's in-memory fold of a read model."""
+
+    def fold(self, env: Envelope) -> None: ...
+
+    async def write(self, conn: AsyncConnection) -> None: ...
+
+
+@dataclass(frozen=True)
+class Rebuilder:
+    """Stands in for ``handlers`` during a rebuild with a fold in memory (``start``)."""
+
+    handlers: frozenset[FactHandler]
+    start: Callable[[], Batch]
+
+
+class ReadModels:
+    """Every read model kept from the facts: handlers by fact type, resetters and
+    rebuilders."""
+
+    def __init__(self) -> None:
+        self.handlers: defaultdict[str, list[FactHandler]] = defaultdict(list)
+        self.resetters: list[Resetter] = []
+        self.rebuilders: list[Rebuilder] = []
+
+    def add(
+        self,
+        kinds: Iterable[str],
+        handler: FactHandler,
+        *,
+        reset: Resetter,
+        batch: Callable[[], Batch] | None = None,
+    ) -> None:
+        """A read model that ``handler`` keeps from facts of ``kinds``."""
+        for kind in kinds:
+            self.handlers[kind].append(handler)
+        self.resetters.append(reset)
+        if batch is not None:
+            self.rebuilders.append(Rebuilder(frozenset({handler}), batch))
+
+    async def apply(self, env: Envelope, conn: AsyncConnection) -> None:
+        """Hand a new fact to every read model that follows its type."""
+        for handle in self.handlers.get(env.type, ()):
+            await handle(env, conn)
+
+    async def rebuild(
+        self, conn: AsyncConnection, progress: Progress, tenant: str | None = None
+    ) -> None:
+        """Reset every read model and replay the facts into it, within ``conn``: one
+        tenant's rows from that tenant's facts, or (``tenant`` None) every tenant's."""
+        if not is_sqlite(conn.engine):
+            await conn.execute(text("LOCK TABLE facts IN SHARE MODE"))
+        progress["phase"] = "resetting"
+        for reset in self.resetters:
+            await reset(conn, tenant)
+        progress["phase"] = "reading facts"
+        history = await facts.replay(conn, tenant)
+        progress["total"] = len(history)
+        progress["phase"] = "replaying"
+        batches = [r.start() for r in self.rebuilders]
+        covered = frozenset[FactHandler]().union(*(r.handlers for r in self.rebuilders))
+        one_by_one = {
+            kind: kept
+            for kind, handlers in self.handlers.items()
+            if (kept := [h for h in handlers if h not in covered])
+        }
+        for n, env in enumerate(history, 1):
+            for batch in batches:
+                batch.fold(env)
+            for handle in one_by_one.get(env.type, ()):
+                await handle(env, conn)
+            progress["processed"] = n
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        progress["phase"] = "writing"
+        for batch in batches:
+            await batch.write(conn)
+        progress["phase"] = "committing"
