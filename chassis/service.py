@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chassis.auth.principal import Principal
 from chassis.auth.revocation import (
     DEACTIVATED,
     ERASED,
@@ -59,6 +60,12 @@ class Background:
     name: str
     job: Job
     every_s: float
+
+
+class RevocationCheck(Protocol):
+    """Refuses (raises 401) a principal whose tokens were revoked."""
+
+    async def check(self, principal: Principal) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,14 @@ class ServicePart:
     on_stop: Sequence[Job] = ()
     readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     provides: Sequence[object] = ()
+    # The token check every route runs; with ``erasure`` and no check of its own, the
+    # chassis's revocation view (``chassis.auth.revocation.Revocations``).
+    revocations: RevocationCheck | None = None
+    # The handler of inbound events no entry of ``handlers`` names (insights keeps
+    # every event as a fact), and whether a polled batch is applied in one
+    # transaction (for handlers that write through the consumer's connection only).
+    fallback: Handler | None = None
+    batch_transactions: bool = False
 
     def all_handlers(self, runtime: ServiceRuntime) -> dict[str, Handler]:
         """The inbound handlers with the erasure wrapped the chassis's way."""
@@ -144,6 +159,9 @@ def serve(
         tables=part.tables,
         setup=[*_erasure_setup(part), *part.setup],
     )
+    if runtime.consumer is not None:
+        runtime.consumer.fallback = part.fallback
+        runtime.consumer.batch_transactions = part.batch_transactions
     for job in part.background:
         runtime.every(job.name, job.job, job.every_s)
     runtime.on_stop.extend(part.on_stop)
@@ -167,8 +185,10 @@ def serve(
     )
     app.state.service = Mounted(runtime, part)
     app.state.runtime = runtime
-    if part.erasure is not None:
-        # A deactivated or erased person's still-valid token is refused.
+    # A deactivated or erased person's still-valid token is refused, by every route.
+    if part.revocations is not None:
+        app.state.revocations = part.revocations
+    elif part.erasure is not None:
         app.state.revocations = Revocations(runtime.engine)
     return app
 
@@ -203,6 +223,7 @@ __all__ = [
     "Background",
     "Erasure",
     "Mounted",
+    "RevocationCheck",
     "ServicePart",
     "mounted",
     "provided",

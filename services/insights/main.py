@@ -11,7 +11,6 @@ projection lag are measured by ``application/lag.py`` (metrics and ``/admin/lag`
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import contracts.insights
 from chassis.auth.revocation import create_schema as create_revocation_schema
@@ -92,17 +91,6 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     inbound = Inbound(read_models, erasures, revocations, monitor.applying)
     rebuilds = Rebuilds(engine, read_models)
 
-    async def consume_every_event(_engine: AsyncEngine) -> None:
-        """Every event reaches ``inbound.apply``, kept as a fact even when no read
-        model needs it yet (a later one computes from it on rebuild). Its handlers
-        write through the consumer's connection only, so a polled batch is applied
-        in one transaction (one commit, not one per event), which keeps the
-        projection lag low under a steady stream."""
-        consumer = runtime.consumer
-        assert consumer is not None, "insights consumes TOPICS"
-        consumer.fallback = inbound.apply
-        consumer.batch_transactions = True
-
     return ServicePart(
         title="Tandem insights",
         version=VERSION,
@@ -119,7 +107,17 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         tables=metadata,
         consumes=TOPICS,
         translate=Publication(contracts.insights.registry, "tandem/insights"),
-        setup=[create_revocation_schema, consume_every_event],
+        setup=[create_revocation_schema],
+        # Every event reaches ``inbound.apply``, kept as a fact even when no read
+        # model needs it yet (a later one computes from it on rebuild). Its handlers
+        # write through the consumer's connection only, so a polled batch is applied
+        # in one transaction (one commit, not one per event), which keeps the
+        # projection lag low under a steady stream.
+        fallback=inbound.apply,
+        batch_transactions=True,
+        # Revoked subjects are kept as keyed hashes, like the tombstones: every
+        # route (the chassis's dead-letter routes too) asks this check.
+        revocations=revocations,
         background=[
             Background("health-sweep", book.sweep, HEALTH_SWEEP_S),
             Background("lag-sample", monitor.sample, SAMPLE_S),

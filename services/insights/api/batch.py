@@ -17,10 +17,10 @@ from pydantic import Field, field_validator
 from chassis.auth.fastapi import PrincipalDep
 from chassis.errors import ValidationFailed
 from chassis.inputs import Code, Ref, RequestBody
-from services.insights.api.deps import CALLER, HealthDep, ScorecardsDep
+from services.insights.api.deps import HealthDep, ScorecardsDep
 from services.insights.application.scorecards import parse_as_of
 
-router = APIRouter(tags=["batch"], dependencies=CALLER)
+router = APIRouter(tags=["batch"])
 
 
 class IdsIn(RequestBody):

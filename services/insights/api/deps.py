@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query
-from fastapi.params import Depends as Dependency
 
-from chassis.auth.fastapi import PrincipalDep, require_roles
+from chassis.auth.fastapi import require_roles
 from chassis.auth.principal import Principal, Role
-from chassis.auth.revocation import Revocations
 from chassis.service import provided
 from services.insights.application.equity import Equity
 from services.insights.application.erasure import ErasureReceipts
@@ -31,7 +29,6 @@ ScorecardsDep = Annotated[Scorecards, Depends(provided(Scorecards))]
 RebuildsDep = Annotated[Rebuilds, Depends(provided(Rebuilds))]
 LagDep = Annotated[LagMonitor, Depends(provided(LagMonitor))]
 ErasureReceiptsDep = Annotated[ErasureReceipts, Depends(provided(ErasureReceipts))]
-RevocationsDep = Annotated[Revocations, Depends(provided(Revocations))]
 
 Overseer = Annotated[
     Principal, Depends(require_roles(Role.COORDINATOR, Role.SPONSOR, Role.ADMIN))
@@ -40,16 +37,3 @@ AllTenants = Annotated[
     bool,
     Query(description="Every organisation, not only the caller's (operators only)"),
 ]
-
-
-async def refuse_revoked(principal: PrincipalDep, revocations: RevocationsDep) -> None:
-    """An erased or deactivated person's still-valid token is refused (401).
-
-    insights keeps the revoked subjects as keyed hashes (``KeyedRevocations``), which
-    the chassis's own check does not look up: every insights router asks here.
-    """
-    await revocations.check(principal)
-
-
-# The dependencies every insights router declares.
-CALLER: list[Dependency] = [Depends(refuse_revoked)]

@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from chassis.exports import rendered
 from chassis.inputs import MAX_CODE, Ref
 from services.insights.api.deps import (
-    CALLER,
     EquityDep,
     OperationsDep,
     Overseer,
@@ -18,7 +17,7 @@ from services.insights.api.deps import (
 )
 from services.insights.application.equity import CSV_FIELDS, csv_name, csv_rows
 
-router = APIRouter(tags=["equity"], dependencies=CALLER)
+router = APIRouter(tags=["equity"])
 Dimension = Annotated[
     str,
     Query(

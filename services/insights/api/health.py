@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.inputs import Code, Ref, SaneDate
-from services.insights.api.deps import CALLER, HealthDep
+from services.insights.api.deps import HealthDep
 from services.insights.domain.health_history import Interval
 
-router = APIRouter(tags=["health"], dependencies=CALLER)
+router = APIRouter(tags=["health"])
 
 
 @router.get("/relationships/health")

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.inputs import Ref
-from services.insights.api.deps import CALLER, ImpactDep
+from services.insights.api.deps import ImpactDep
 
-router = APIRouter(tags=["impact"], dependencies=CALLER)
+router = APIRouter(tags=["impact"])
 
 
 @router.get("/mentors/{mentor_id}/impact")

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Query
 from chassis.auth.fastapi import PrincipalDep
 from chassis.exports import rendered
 from chassis.inputs import Code, Ref
-from services.insights.api.deps import CALLER, ScorecardsDep
+from services.insights.api.deps import ScorecardsDep
 from services.insights.application.exports import COLUMNS, report_rows
 from services.insights.application.scorecards import Card
 
-router = APIRouter(prefix="/scorecards", tags=["scorecards"], dependencies=CALLER)
+router = APIRouter(prefix="/scorecards", tags=["scorecards"])
 AsOf = Annotated[
     Code | None,
     Query(description="ISO date (end of that day, UTC) or date-time; default now"),
