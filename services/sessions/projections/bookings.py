@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.events import EventPayload, RecordedEvent
-from services.sessions import calendar
 from services.sessions.domain.meeting import BLOCKING, Availability, Booking
 from services.sessions.domain.relationship import Relationship
 
@@ -52,7 +51,14 @@ async def create_schema(engine: AsyncEngine) -> None:
                 "DEFAULT '[]', PRIMARY KEY (tenant, person_id))"
             )
         )
-    await calendar.create_schema(engine)
+        stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
+        await conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS calendar_tokens (tenant TEXT NOT NULL, "
+                "person_id TEXT NOT NULL, token_hash TEXT NOT NULL, "
+                f"created_at {stamp} NOT NULL, PRIMARY KEY (tenant, person_id))"
+            )
+        )
 
 
 class SessionsProjection:

@@ -17,10 +17,13 @@ from chassis.events import EventMetadata
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from contracts.sessions.relationships import Cadence
+from services.sessions.application.texts import PrivateTexts
 from services.sessions.domain.events import registry
 from services.sessions.domain.relationship import Relationship
-from services.sessions.texts import PrivateTexts
-from services.sessions.views import RelationshipsProjection, relationship_view
+from services.sessions.projections.relationships import (
+    RelationshipsProjection,
+    relationship_view,
+)
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR, Role.SPONSOR)
 ERASED = "erased"
@@ -36,7 +39,7 @@ class Relationships:
         texts: PrivateTexts,
     ) -> None:
         self.runtime = runtime
-        self.texts = texts  # every part's sealed free text (services.sessions.texts)
+        self.texts = texts  # every part's sealed free text (application.texts)
         self.engine = runtime.engine
         self.metadata_for = metadata_for
         self.repo = Repository(
