@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.envelope import Envelope
 from chassis.http import metadata_for
 from chassis.messaging import Transport, topic_for
+from chassis.personal_data import PersonalDataCipher
 from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
@@ -26,7 +27,6 @@ from services.sessions.api import (
     pulse,
     relationships,
 )
-from services.sessions.application import texts
 from services.sessions.application.calendar import Calendar
 from services.sessions.application.development import Development
 from services.sessions.application.feedback import Feedbacks
@@ -36,11 +36,7 @@ from services.sessions.application.pulse import PulseSurveys
 from services.sessions.application.relationships import Relationships
 from services.sessions.application.texts import PrivateTexts
 from services.sessions.projections import bookings
-from services.sessions.projections import development as development_items
-from services.sessions.projections import feedback as feedback_table
-from services.sessions.projections import notes as notes_table
-from services.sessions.projections import pulse as pulse_tables
-from services.sessions.projections import relationships as relationships_table
+from services.sessions.projections.tables import metadata
 from services.sessions.settings import Settings
 
 __all__ = ["Settings", "build_app", "build_part"]
@@ -50,15 +46,6 @@ ERASED_FROM = [
     "feedback", "notes", "person_availability", "private_texts",
     "pulse_respondents", "relationships", "revoked_subjects", "sessions",
 ]  # fmt: skip
-SCHEMAS = (
-    relationships_table.create_schema,
-    texts.create_schema,
-    bookings.create_schema,
-    notes_table.create_schema,
-    feedback_table.create_schema,
-    pulse_tables.create_schema,
-    development_items.create_schema,
-)
 
 
 def build_app(
@@ -97,10 +84,6 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         await feedback_app.on_person_erased(person_id, conn)
         await pulse_app.on_person_erased(env.tenant, person_id, conn)
 
-    async def create_schemas(engine: AsyncEngine) -> None:
-        for create in SCHEMAS:
-            await create(engine)
-
     async def seal_legacy(_engine: AsyncEngine) -> None:
         await sealed_texts.seal_legacy()
 
@@ -131,7 +114,9 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         },
         translate=Publication(contracts, "tandem/sessions"),
         erasure=Erasure(stores=ERASED_FROM, forget=forget),
-        setup=[create_schemas, seal_legacy],
+        tables=metadata,
+        # The authors' keys (the chassis's table), then texts stored in clear sealed.
+        setup=[PersonalDataCipher.create_schema, seal_legacy],
         background=[Background("pulse-close", pulse_app.close_due, 60)],
         provides=[
             relationships_app,

@@ -8,29 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
 from contracts.sessions.notes import FeedbackAbout
 from services.sessions.domain.notes import Subject
-
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS feedback (
-        feedback_id TEXT PRIMARY KEY, tenant TEXT NOT NULL,
-        relationship_id TEXT NOT NULL, author_id TEXT, from_role TEXT NOT NULL,
-        about TEXT NOT NULL, subject_id TEXT NOT NULL, rating INTEGER NOT NULL,
-        comment_text_id TEXT, given_at TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS feedback_relationship ON feedback (relationship_id)",
-]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264302)"))
-        for statement in TABLES:
-            await conn.execute(text(statement))
 
 
 async def find_subject(

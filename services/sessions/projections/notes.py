@@ -7,42 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264301)"))
-        await conn.execute(
-            text(
-                """
-                CREATE TABLE IF NOT EXISTS notes (
-                    note_id TEXT PRIMARY KEY,
-                    tenant TEXT NOT NULL,
-                    relationship_id TEXT NOT NULL,
-                    author_id TEXT,
-                    author_role TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    visibility TEXT NOT NULL,
-                    prompt_id TEXT,
-                    session_id TEXT,
-                    body_text_id TEXT,
-                    created_at TEXT NOT NULL,
-                    edited_at TEXT,
-                    deleted INTEGER NOT NULL DEFAULT 0,
-                    erased INTEGER NOT NULL DEFAULT 0
-                )
-                """
-            )
-        )
-        for column in ("relationship_id", "author_id"):
-            await conn.execute(
-                text(f"CREATE INDEX IF NOT EXISTS notes_{column} ON notes ({column})")
-            )
 
 
 class NotesProjection:

@@ -8,35 +8,11 @@ import json
 from collections.abc import Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
 from services.sessions.domain.notes import RATINGS
 from services.sessions.projections.feedback import insert
-
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS pulse_surveys (
-        survey_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, cohort_id TEXT,
-        questions TEXT NOT NULL, closes_at TEXT NOT NULL, k INTEGER NOT NULL,
-        closed INTEGER NOT NULL DEFAULT 0)""",
-    """CREATE TABLE IF NOT EXISTS pulse_respondents (
-        survey_id TEXT NOT NULL, respondent_key TEXT NOT NULL,
-        PRIMARY KEY (survey_id, respondent_key))""",
-    """CREATE TABLE IF NOT EXISTS pulse_tallies (
-        survey_id TEXT NOT NULL, tenant TEXT NOT NULL,
-        question INTEGER NOT NULL, rating INTEGER NOT NULL,
-        tally INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (survey_id, question, rating))""",
-]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264303)"))
-        for statement in TABLES:
-            await conn.execute(text(statement))
 
 
 class SurveysProjection:
