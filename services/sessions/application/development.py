@@ -76,7 +76,11 @@ class Development:
         return await retrying(attempt)
 
     async def _load(
-        self, principal: Principal, kind: type[Aggregate], item_id: str, conn: Any
+        self,
+        principal: Principal,
+        kind: type[Aggregate],
+        item_id: str,
+        conn: AsyncConnection,
     ) -> tuple[Any, Relationship]:
         """The item and its relationship, if the principal may see that relationship."""
         item = await self.repos[kind].find(item_id, principal.tenant, connection=conn)
@@ -141,7 +145,7 @@ class Development:
             if status == "missed":
                 milestone.miss(today())
             else:
-                milestone.progress(status)  # type: ignore[arg-type]
+                milestone.progress(status)
             return milestone
 
         return await self.item(principal, await self._write(principal, decide))

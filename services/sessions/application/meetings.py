@@ -8,7 +8,7 @@ current state the overlap checks read, in the same transaction as the events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from services.sessions.domain.relationship import Relationship
 from services.sessions.projections import bookings
 
 __all__ = ["Meetings"]
+Views = list[dict[str, Any]]  # rendered sessions, as the API answers them
 
 
 class Meetings:
@@ -110,7 +111,9 @@ class Meetings:
         self,
         principal: Principal,
         session_id: str,
-        decide: Callable[[Session, Relationship, AsyncConnection], Any],
+        decide: Callable[
+            [Session, Relationship, AsyncConnection], Awaitable[None] | None
+        ],
     ) -> dict[str, Any]:
         """Load the session and its relationship, decide, save; one transaction."""
 
@@ -126,7 +129,7 @@ class Meetings:
                 )
                 self._require_actor(principal, rel)
                 outcome = decide(session, rel, conn)
-                if hasattr(outcome, "__await__"):
+                if outcome is not None:
                     await outcome
                 await self._save(principal, session, conn)
 
@@ -282,8 +285,8 @@ class Meetings:
             return [bookings.session_view(r) for r in rows]
 
     async def of_relationships(
-        self, principal: Principal, relationship_ids: list[str]
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> Views:
         """The sessions of several relationships (as each one's list shows them);
         a relationship the caller may not see adds nothing."""
         visible = []

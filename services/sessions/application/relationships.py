@@ -159,7 +159,7 @@ class Relationships:
         self,
         principal: Principal,
         relationship_id: str,
-        decide: Callable[[Relationship, AsyncConnection], Any],
+        decide: Callable[[Relationship, AsyncConnection], Awaitable[None] | None],
     ) -> Relationship:
         """Load, decide, save in one transaction; retried when another writer won."""
 
@@ -167,7 +167,7 @@ class Relationships:
             async with self.engine.begin() as conn:
                 relationship = await self.load(principal, relationship_id, conn)
                 outcome = decide(relationship, conn)
-                if hasattr(outcome, "__await__"):
+                if outcome is not None:
                     await outcome
                 await self.repo.save(
                     relationship, self.metadata_for(principal), connection=conn
