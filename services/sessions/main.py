@@ -1,36 +1,46 @@
-"""Composition root of the sessions service: ``uvicorn --factory services.sessions.main:build_app``."""
+"""Composition root of the sessions service: ``uvicorn --factory services.sessions.main:build_app``.
+
+The only module that wires: it builds the application objects over the runtime's
+engine and store and hands the chassis the service's typed ``ServicePart``.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.auth.revocation import (
-    DEACTIVATED,
-    ERASED,
-    Revocations,
-    reinstating,
-    revoking,
-)
-from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
-from chassis.erasure_receipts import confirming
-from chassis.erasure_receipts import create_schema as create_receipts_schema
-from chassis.erasure_receipts import router_for as erasures_router
-from chassis.http import create_app, metadata_for
-from chassis.messaging import Transport, dead_letters, topic_for
+from chassis.http import metadata_for
+from chassis.messaging import Transport, topic_for
+from chassis.personal_data import PersonalDataCipher
 from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
+from chassis.service import Background, Erasure, ServicePart, serve
 from contracts.sessions import registry as contracts
-from services.sessions import development, meetings, notes, texts, views
-from services.sessions.api.relationships import router as relationships_router
-from services.sessions.relationships import Relationships
+from services.sessions.api import (
+    batches,
+    calendar,
+    development,
+    feedback,
+    meetings,
+    notes,
+    pulse,
+    relationships,
+)
+from services.sessions.application.calendar import Calendar
+from services.sessions.application.development import Development
+from services.sessions.application.feedback import Feedbacks
+from services.sessions.application.meetings import Meetings
+from services.sessions.application.notes import Notes
+from services.sessions.application.pulse import PulseSurveys
+from services.sessions.application.relationships import Relationships
+from services.sessions.application.texts import PrivateTexts
+from services.sessions.projections import bookings
+from services.sessions.projections.tables import metadata
 from services.sessions.settings import Settings
-from services.sessions.texts import PrivateTexts
 
-__all__ = ["Settings", "build_app"]
+__all__ = ["Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
-PARTS = (meetings, notes, development)
 # What ``PersonErased`` goes through, as its receipt names them.
 ERASED_FROM = [
     "feedback", "notes", "person_availability", "private_texts",
@@ -41,68 +51,80 @@ ERASED_FROM = [
 def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
-    settings = settings or Settings()
-    setups = []
+    return serve(settings or Settings(), build_part, transport=transport)
 
-    async def setup(engine: AsyncEngine) -> None:
-        await create_revocation_schema(engine)
-        await create_receipts_schema(engine)
-        await views.create_schema(engine)
-        await texts.create_schema(engine)
-        for extra in setups:
-            await extra(engine)
-        await sealed_texts.seal_legacy()
 
-    runtime = ServiceRuntime(
-        settings,
-        transport=transport,
-        consumes=[topic_for("matching"), topic_for("profiles")],
-        translate=Publication(contracts, "tandem/sessions"),
-        setup=setup,
-    )
+def build_part(runtime: ServiceRuntime) -> ServicePart:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
     sealed_texts = PrivateTexts(runtime.engine, settings.master_key)
-    relationships = Relationships(
+    relationships_app = Relationships(
         runtime, metadata_for=metadata_for, texts=sealed_texts
     )
-    assert runtime.consumer is not None
-    runtime.consumer.handlers.update(
-        {
-            "PairingConfirmed": relationships.on_pairing_confirmed,
-            "PairingEnded": relationships.on_pairing_ended,
-            "CohortCreated": relationships.on_cohort_created,
-        }
+    meetings_app = Meetings(runtime, relationships_app)
+    # A concluded relationship's sessions still to come are cancelled with it.
+    relationships_app.on_concluded.append(meetings_app.cancel_upcoming)
+    calendar_app = Calendar(runtime.engine, meetings_app)
+    notes_app = Notes(runtime, relationships_app)
+    feedback_app = Feedbacks(runtime, relationships_app)
+    pulse_app = PulseSurveys(
+        runtime,
+        relationships_app,
+        key=settings.pulse_key,
+        k_floor=settings.k_anonymity,
     )
-    app = create_app(
-        settings,
+    development_app = Development(runtime, relationships_app)
+
+    async def forget(env: Envelope, conn: AsyncConnection) -> None:
+        # Conclude first (its tidy-up cancels the sessions to come), then forget.
+        await relationships_app.on_person_erased(env, conn)
+        await bookings.on_person_erased(env, conn)
+        person_id = env.data["person_id"]
+        await notes_app.on_person_erased(env.tenant, person_id, conn)
+        await feedback_app.on_person_erased(person_id, conn)
+        await pulse_app.on_person_erased(env.tenant, person_id, conn)
+
+    async def seal_legacy(_engine: AsyncEngine) -> None:
+        await sealed_texts.seal_legacy()
+
+    return ServicePart(
         title="Tandem sessions",
         version=VERSION,
         description="The mentoring relationship: contract, sessions, milestones, notes, "
         "check-ins, feedback, rotations, calendar.",
-        routers=[relationships_router, *(part.router for part in PARTS)],
-        readiness_checks=runtime.readiness_checks(),
-        lifespan=runtime.lifespan,
+        # The calendar's ``/sessions/{id}.ics`` goes before ``/sessions/{id}``.
+        routers=[
+            relationships.router,
+            calendar.router,
+            batches.router,
+            meetings.router,
+            feedback.router,
+            pulse.router,
+            notes.router,
+            development.router,
+        ],
+        consumes=[topic_for("matching"), topic_for("profiles")],
+        handlers={
+            "PairingConfirmed": relationships_app.on_pairing_confirmed,
+            "PairingEnded": relationships_app.on_pairing_ended,
+            "CohortCreated": relationships_app.on_cohort_created,
+            "PersonRegistered": bookings.on_person,
+            "PersonDetailsUpdated": bookings.on_person,
+            "MentorProfileSet": bookings.on_mentor_profile,
+        },
+        translate=Publication(contracts, "tandem/sessions"),
+        erasure=Erasure(stores=ERASED_FROM, forget=forget),
+        tables=metadata,
+        # The authors' keys (the chassis's table), then texts stored in clear sealed.
+        setup=[PersonalDataCipher.create_schema, seal_legacy],
+        background=[Background("pulse-close", pulse_app.close_due, 60)],
+        provides=[
+            relationships_app,
+            meetings_app,
+            calendar_app,
+            notes_app,
+            feedback_app,
+            pulse_app,
+            development_app,
+        ],
     )
-    app.state.runtime = runtime
-    app.include_router(dead_letters.router_for(runtime))
-    app.include_router(erasures_router("sessions"))
-    app.state.relationships = relationships
-    app.state.schema_setups = setups
-    for part in PARTS:
-        part.install(app, runtime, relationships)
-    handlers = runtime.consumer.handlers
-    forget = handlers["PersonErased"]
-
-    async def on_person_erased(env: Envelope, conn: AsyncConnection) -> None:
-        # Conclude first (its tidy-up cancels the sessions to come), then forget.
-        await relationships.on_person_erased(env, conn)
-        await forget(env, conn)
-
-    # The erased or deactivated person's tokens are refused from the same transaction.
-    # ... and the erasure confirmed by a receipt (``GET /admin/erasures/{id}``).
-    handlers["PersonErased"] = confirming(
-        revoking(ERASED, on_person_erased), ERASED_FROM, runtime.scrubber
-    )
-    handlers["PersonDeactivated"] = revoking(DEACTIVATED)
-    handlers["PersonReactivated"] = reinstating()
-    app.state.revocations = Revocations(runtime.engine)
-    return app

@@ -21,7 +21,7 @@ class Settings(ServiceSettings):
     # it lets people who answered a still-open survey answer it once more.
     sessions_pulse_key: SecretStr = SecretStr(DEV_PULSE_KEY)
     # Wraps each author's data key, which seals their notes, journals, feedback
-    # comments and escalations (services.sessions.texts); 32 bytes, base64.
+    # comments and escalations (application/texts.py); 32 bytes, base64.
     sessions_master_key: SecretStr = SecretStr(DEV_MASTER_KEY)
     # The organisation's k: a pulse survey never reports fewer respondents, whatever
     # its opener asked for (the same K_ANONYMITY the insights service reads).

@@ -15,6 +15,7 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
 from services.sessions.main import build_app
 from services.sessions.settings import Settings
 from tests.profiles.conftest import token
@@ -80,7 +81,7 @@ async def confirm_pairing(
         await transport.stop()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             found = (
                 await conn.execute(
                     text(

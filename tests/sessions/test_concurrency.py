@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from chassis.service import mounted
+from services.sessions.application.relationships import Relationships
 from tests.profiles.conftest import token
 from tests.sessions.conftest import (
     CONTRACT,
@@ -34,7 +36,7 @@ TYPED = {200, 201, 204, 409, 422}
 
 
 async def scalar(app, sql: str, **params) -> int:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (await conn.execute(text(sql), params)).scalar_one()
 
 
@@ -122,7 +124,7 @@ async def test_concurrent_signatures_put_one_contract_version_in_force(
             v=version,
         )
         assert in_force <= 1
-        rel = await app.state.relationships.repo.get(pair["id"], "acme")
+        rel = await mounted(app).provide(Relationships).repo.get(pair["id"], "acme")
         assert rel.contract_in_force == (rel.signed_by == set(rel.parties))
         if rel.contract.version == version:  # no change came in between
             assert in_force == 1 and rel.contract_in_force

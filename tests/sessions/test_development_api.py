@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from chassis.service import mounted
 from tests.profiles.conftest import token
 from tests.sessions.conftest import COORDINATOR, confirm_pairing, signed
 
@@ -40,7 +41,7 @@ MILESTONE = {
 
 async def events_of(app, relationship_id: str) -> list[tuple[str, dict]]:
     """The development events of one relationship, in the order they were stored."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT event_type, payload FROM events WHERE event_type = ANY(:types) "
@@ -52,7 +53,7 @@ async def events_of(app, relationship_id: str) -> list[tuple[str, dict]]:
 
 
 async def private_texts(app) -> int:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (
             await conn.execute(text("SELECT count(*) FROM private_texts"))
         ).scalar_one()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from chassis.service import mounted
 from tests.profiles.conftest import token
 from tests.sessions.conftest import (
     CONTRACT,
@@ -27,7 +28,7 @@ SOON = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
 
 
 async def footprint(app) -> tuple[int, ...]:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return tuple(
             [
                 (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()

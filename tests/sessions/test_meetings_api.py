@@ -16,6 +16,7 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
 from services.sessions.domain.meeting import Availability, cadence_adherence
 from tests.profiles.conftest import token
 from tests.sessions.conftest import COORDINATOR, confirmation, signed
@@ -37,7 +38,7 @@ async def until(app, sql: str, params: dict) -> None:
     """Wait (with a deadline) until the query counts at least one row."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             if (await conn.execute(text(sql), params)).scalar_one():
                 return
         await asyncio.sleep(0.05)
@@ -103,7 +104,7 @@ async def schedule(c, p: dict, starts_at: datetime, who: str = "as_mentee", **ex
 
 
 async def session_events(app, relationship_id: str) -> int:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (
             await conn.execute(
                 text(
@@ -133,7 +134,7 @@ async def test_a_session_needs_the_signed_contract_and_keeps_its_agenda_private(
     assert session["starts_at"] == "2027-01-04T10:00:00+00:00"
     seen = await c.get(f"/sessions/{session['session_id']}", headers=COORDINATOR)
     assert seen.status_code == 200 and "agenda" not in seen.json()
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         stored = (
             await conn.execute(
                 text(

@@ -15,6 +15,8 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
+from services.sessions.application.pulse import PulseSurveys
 from services.sessions.domain.notes import Note, PulseSurvey, Tally
 from tests.profiles.conftest import token
 from tests.sessions.conftest import (
@@ -59,7 +61,7 @@ async def test_coordinators_see_that_notes_exist_never_what_they_say(
     one = await c.get(f"/notes/{shared['note_id']}", headers=COORDINATOR)
     assert one.status_code == 200 and "body" not in one.json()
     assert SECRET not in one.text
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         stored = (
             await conn.execute(
                 text("SELECT payload::text FROM events WHERE stream_id = :s"),
@@ -140,7 +142,7 @@ async def test_a_rating_outside_one_to_five_is_refused_and_writes_nothing(
     pair = await confirm_pairing(app, kafka_bootstrap, days_ago=1)
     await signed(c, pair)
     session_id = await held_session(c, pair)
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         texts_before = (
             await conn.execute(text("SELECT count(*) FROM private_texts"))
         ).scalar_one()
@@ -156,7 +158,7 @@ async def test_a_rating_outside_one_to_five_is_refused_and_writes_nothing(
             headers=pair["as_mentee"],
         )
         assert bad.status_code == 422 and bad.json()["code"] == "InvalidRating"
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         counts = [
             (await conn.execute(text(sql))).scalar_one()
             for sql in (
@@ -245,7 +247,7 @@ async def test_pulse_results_are_suppressed_under_k_and_never_name_anyone(
         headers=token("acme", "mentor", sub=str(uuid.uuid4())),
     )
     assert late.status_code == 422 and late.json()["code"] == "SurveyClosed"
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         stored = (
             await conn.execute(
                 text("SELECT payload::text FROM events WHERE stream_id = :s"),
@@ -310,7 +312,7 @@ async def test_erasing_a_person_deletes_their_words_and_unlinks_their_feedback(
         await c.get(f"/relationships/{pair['id']}/feedback", headers=pair["as_mentor"])
     ).json()
     assert feedback[0]["rating"] == 2 and feedback[0]["comment"] is None
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         linked = (
             await conn.execute(
                 text(
@@ -376,6 +378,6 @@ async def test_a_survey_past_its_closing_time_is_closed_by_the_sweep(sessions):
     sid = opened.json()["survey_id"]
     while utcnow() <= closes_at:  # the closing time itself is the condition
         await asyncio.sleep(0.05)
-    await app.state.pulse_surveys.close_due()
+    await mounted(app).provide(PulseSurveys).close_due()
     results = (await c.get(f"/pulse-surveys/{sid}/results", headers=COORDINATOR)).json()
     assert results["closed"] is True and results["suppressed"] is True

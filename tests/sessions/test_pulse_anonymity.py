@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from chassis.migrations import upgrade
+from chassis.service import mounted
+from services.sessions.application.pulse import PulseSurveys
 from services.sessions.domain.notes import Tally
 from services.sessions.main import build_app
 from services.sessions.settings import DEV_PULSE_KEY, Settings
@@ -77,7 +79,7 @@ async def answer(c: httpx.AsyncClient, sid: str, person: str, answers: list[int]
 
 async def dump(app) -> dict[str, list[dict]]:
     """Every row of every table of the service's schema, with xmin and ctid."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         tables = (
             await conn.execute(
                 text(
@@ -99,7 +101,7 @@ async def dump(app) -> dict[str, list[dict]]:
 
 
 async def columns(app, table: str) -> dict[str, str | None]:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT column_name, data_type, column_default "
@@ -221,7 +223,7 @@ async def test_concurrent_answers_count_once_per_person(pulse):
         ]
         codes = sorted(r.status_code for r in await asyncio.gather(*attempts))
         assert codes == [204] * 3 + [409] * 6, codes
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             ledger = await conn.scalar(
                 text("SELECT count(*) FROM pulse_respondents WHERE survey_id = :s"),
                 {"s": sid},
@@ -262,9 +264,10 @@ async def test_erasure_forgets_that_they_answered_but_not_the_count(pulse):
     people = [str(uuid.uuid4()) for _ in ANSWERS]
     for person, given in zip(people, ANSWERS, strict=True):
         assert (await answer(c, sid, person, given)).status_code == 204
-    async with app.state.runtime.engine.begin() as conn:
-        await app.state.pulse_surveys.on_person_erased("acme", people[0], conn)
-    async with app.state.runtime.engine.connect() as conn:
+    surveys = mounted(app).provide(PulseSurveys)
+    async with mounted(app).runtime.engine.begin() as conn:
+        await surveys.on_person_erased("acme", people[0], conn)
+    async with mounted(app).runtime.engine.connect() as conn:
         ledger = await conn.scalar(
             text("SELECT count(*) FROM pulse_respondents WHERE survey_id = :s"),
             {"s": sid},

@@ -13,6 +13,7 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
 from tests.sessions.conftest import (
     CONTRACT,
     COORDINATOR,
@@ -31,7 +32,7 @@ async def test_a_confirmation_delivered_twice_starts_one_relationship(
     pair = await confirm_pairing(app, kafka_bootstrap, twice=True)
     mine = (await c.get("/relationships", headers=pair["as_mentee"])).json()
     assert [r["relationship_id"] for r in mine] == [pair["id"]]
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         started = (
             await conn.execute(
                 text(
@@ -129,7 +130,7 @@ async def test_a_relationship_runs_to_the_end_of_its_cohorts_development_phase(
         await transport.publish([OutboundMessage.of("tandem.profiles.v1", created)])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            async with app.state.runtime.engine.connect() as conn:
+            async with mounted(app).runtime.engine.connect() as conn:
                 if (
                     await conn.execute(
                         text("SELECT 1 FROM cohort_cycles WHERE cohort_id = :c"),

@@ -17,6 +17,8 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.inprocess import InProcessBus
+from chassis.service import mounted
+from services.sessions.application.relationships import Relationships
 from services.sessions.main import build_app
 from services.sessions.settings import Settings
 from tests.apps import serving
@@ -124,7 +126,7 @@ async def test_a_database_reader_finds_no_private_text_and_erasure_shreds_them(
     sessions, kafka_bootstrap
 ):
     app, c = sessions
-    engine = app.state.runtime.engine
+    engine = mounted(app).runtime.engine
     pair = await confirm_pairing(app, kafka_bootstrap)
     ids = await write_everything(c, pair)
 
@@ -179,9 +181,8 @@ async def test_a_database_reader_finds_no_private_text_and_erasure_shreds_them(
                 ),
                 {"i": row.text_id, "t": row.tenant, "a": row.author_id, "b": row.body},
             )
-        opened = await app.state.relationships.texts.get_many(
-            conn, [row.text_id for row in copy]
-        )
+        texts = mounted(app).provide(Relationships).texts
+        opened = await texts.get_many(conn, [row.text_id for row in copy])
     assert opened == {row.text_id: None for row in copy}
 
     # The other party sees the shared note as erased; the escalation lost its words.
@@ -206,7 +207,7 @@ async def test_one_query_reads_a_page_of_notes_whatever_its_length(
 ):
     app, c = sessions
     pair = await confirm_pairing(app, kafka_bootstrap)
-    engine = app.state.runtime.engine
+    engine = mounted(app).runtime.engine
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args) -> None:
@@ -253,7 +254,7 @@ async def test_embedded_files_keep_no_erased_text_nor_key(tmp_path: Path):
         "as_mentee": token("acme", "mentee", sub=mentee),
     }
     async with serving(app, "sessions") as c:
-        engine = app.state.runtime.engine
+        engine = mounted(app).runtime.engine
         await bus.publish([confirmation(pid, mentor, mentee)])
         deadline = time.monotonic() + 30
         while (
@@ -269,7 +270,7 @@ async def test_embedded_files_keep_no_erased_text_nor_key(tmp_path: Path):
 
         await bus.publish([person_erased(mentee)])
         await until_shredded(engine, mentee)
-        await app.state.runtime.scrubber.wait()
+        await mounted(app).runtime.scrubber.wait()
 
         assert files_holding(tmp_path, wrapped) == []
         for words in WORDS.values():

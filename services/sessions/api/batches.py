@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import bindparam, text
 
-from chassis.auth.fastapi import PrincipalDep
-from chassis.auth.principal import Principal
 from chassis.errors import DomainError, Forbidden, NotFound
 from chassis.inputs import Items as ListOf
 from chassis.inputs import Ref, RequestBody
-from services.sessions import bookings
+from services.sessions.api.deps import (
+    DevelopmentDep,
+    FeedbackDep,
+    MeetingsDep,
+    NotesDep,
+    PrincipalDep,
+    RelationshipsDep,
+)
 
 router = APIRouter(tags=["batches"])
 MAX_IDS = 200
@@ -55,20 +59,15 @@ async def _each(ids: list[str], read: Callable[[str], Awaitable[Any]]) -> list[A
     return found
 
 
-async def _visible(request: Request, p: Principal, relationship_ids: list[str]) -> list:
-    """The relationships among ``relationship_ids`` the caller may see."""
-    relationships = request.app.state.relationships
-    return await _each(relationship_ids, lambda r: relationships.load(p, r))
-
-
 @router.post("/relationships/batch")
-async def relationships_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
+async def relationships_batch(
+    body: IdsIn,
+    p: PrincipalDep,
+    relationships: RelationshipsDep,
+    meetings: MeetingsDep,
+) -> Items:
     """Several relationships, each as ``GET /relationships/{id}`` shows it, with its
     cadence adherence (``…/cadence``) once the contract is in force."""
-    relationships, meetings = (
-        request.app.state.relationships,
-        request.app.state.meetings,
-    )
 
     async def read(relationship_id: str) -> dict[str, Any]:
         view = await relationships.get(p, relationship_id)
@@ -86,74 +85,47 @@ async def relationships_batch(body: IdsIn, p: PrincipalDep, request: Request) ->
 
 
 @router.post("/sessions/batch")
-async def sessions_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
+async def sessions_batch(body: IdsIn, p: PrincipalDep, meetings: MeetingsDep) -> Items:
     """Several sessions, each as ``GET /sessions/{id}`` shows it."""
-    meetings = request.app.state.meetings
     return {"items": await _each(body.ids, lambda s: meetings.get(p, s))}
 
 
 @router.post("/sessions/batch-by-relationship")
 async def sessions_by_relationship(
-    body: RelationshipIdsIn, p: PrincipalDep, request: Request
+    body: RelationshipIdsIn, p: PrincipalDep, meetings: MeetingsDep
 ) -> Items:
     """The sessions of several relationships (as each one's list shows them)."""
-    rels = await _visible(request, p, body.relationship_ids)
-    if not rels:
-        return {"items": []}
-    query = text(
-        "SELECT * FROM sessions WHERE tenant = :t AND relationship_id IN :ids "
-        "ORDER BY starts_at, session_id"
-    ).bindparams(bindparam("ids", expanding=True))
-    async with request.app.state.runtime.engine.connect() as conn:
-        rows = await conn.execute(query, {"t": p.tenant, "ids": [r.id for r in rels]})
-        return {"items": [bookings.session_view(r) for r in rows]}
-
-
-def _in(column: str, values: list[str]) -> tuple[str, dict[str, str]]:
-    params = {f"v{i}": v for i, v in enumerate(dict.fromkeys(values))}
-    if not params:
-        return "1 = 0", {}
-    return f"{column} IN ({', '.join(':' + k for k in params)})", params
+    return {"items": await meetings.of_relationships(p, body.relationship_ids)}
 
 
 @router.post("/milestones/batch")
-async def milestones_batch(body: IdsIn, p: PrincipalDep, request: Request) -> Items:
+async def milestones_batch(body: IdsIn, p: PrincipalDep, dev: DevelopmentDep) -> Items:
     """Several milestones, each as ``GET /milestones/{id}`` shows it."""
-    where, params = _in("item_id", body.ids)
-    dev = request.app.state.development
-    return {"items": await dev._rows(p, f"kind = 'milestone' AND {where}", params)}
+    return {"items": await dev.milestones(p, body.ids)}
 
 
 @router.post("/development-items/batch-by-relationship")
 async def items_by_relationship(
-    body: ItemsIn, p: PrincipalDep, request: Request
+    body: ItemsIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Items:
     """Milestones, check-ins or rotations of several relationships."""
-    where, params = _in("relationship_id", body.relationship_ids)
-    dev = request.app.state.development
-    return {
-        "items": await dev._rows(
-            p, f"kind = :k AND {where}", {**params, "k": body.kind}
-        )
-    }
+    return {"items": await dev.of_relationships(p, body.kind, body.relationship_ids)}
 
 
 @router.post("/notes/batch-by-relationship")
 async def notes_by_relationship(
-    body: RelationshipIdsIn, p: PrincipalDep, request: Request
+    body: RelationshipIdsIn, p: PrincipalDep, notes: NotesDep
 ) -> Items:
     """Notes of several relationships: what each relationship's list shows."""
-    notes = request.app.state.notes
     lists = await _each(body.relationship_ids, lambda r: notes.list(p, r))
     return {"items": [note for found in lists for note in found]}
 
 
 @router.post("/feedback/batch-by-relationship")
 async def feedback_by_relationship(
-    body: RelationshipIdsIn, p: PrincipalDep, request: Request
+    body: RelationshipIdsIn, p: PrincipalDep, feedback: FeedbackDep
 ) -> Items:
     """Feedback of several relationships: what each relationship's list shows."""
-    feedback = request.app.state.feedback
 
     async def of(rid: str) -> list[dict[str, Any]]:
         return [{**f, "relationship_id": rid} for f in await feedback.list(p, rid)]

@@ -1,19 +1,37 @@
-"""Dependency aliases of the sessions API."""
+"""Dependency aliases of the sessions API: the principal and the application
+objects the service's part provides (``chassis.service.provided``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from chassis.auth.fastapi import PrincipalDep
-from services.sessions.relationships import Relationships
+from chassis.service import provided
+from services.sessions.application.calendar import Calendar
+from services.sessions.application.development import Development
+from services.sessions.application.feedback import Feedbacks
+from services.sessions.application.meetings import Meetings
+from services.sessions.application.notes import Notes
+from services.sessions.application.pulse import PulseSurveys
+from services.sessions.application.relationships import Relationships
 
+RelationshipsDep = Annotated[Relationships, Depends(provided(Relationships))]
+MeetingsDep = Annotated[Meetings, Depends(provided(Meetings))]
+CalendarDep = Annotated[Calendar, Depends(provided(Calendar))]
+NotesDep = Annotated[Notes, Depends(provided(Notes))]
+FeedbackDep = Annotated[Feedbacks, Depends(provided(Feedbacks))]
+PulseDep = Annotated[PulseSurveys, Depends(provided(PulseSurveys))]
+DevelopmentDep = Annotated[Development, Depends(provided(Development))]
 
-def get_relationships(request: Request) -> Relationships:
-    return request.app.state.relationships
-
-
-RelationshipsDep = Annotated[Relationships, Depends(get_relationships)]
-
-__all__ = ["PrincipalDep", "RelationshipsDep"]
+__all__ = [
+    "CalendarDep",
+    "DevelopmentDep",
+    "FeedbackDep",
+    "MeetingsDep",
+    "NotesDep",
+    "PrincipalDep",
+    "PulseDep",
+    "RelationshipsDep",
+]

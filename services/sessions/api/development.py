@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import Field
 
-from chassis.auth.fastapi import PrincipalDep
 from chassis.inputs import (
     FewItems,
     Index,
@@ -20,16 +19,11 @@ from chassis.inputs import (
     Text,
 )
 from contracts.sessions import development as d
+from services.sessions.api.deps import DevelopmentDep, PrincipalDep
 
 router = APIRouter(tags=["development"])
 
 
-def get_development(request: Request) -> Any:
-    return request.app.state.development
-
-
-# the application imports these routes, so the alias cannot name its class at runtime
-DevelopmentDep = Annotated[Any, Depends(get_development)]
 Body = RequestBody
 
 
@@ -93,7 +87,7 @@ async def set_milestone(
     relationship_id: Ref, body: MilestoneIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Set a milestone on an objective of the contract (the pair or a coordinator)."""
-    return await dev.set_milestone(p, relationship_id, body)
+    return await dev.set_milestone(p, relationship_id, **body.model_dump())
 
 
 @router.get("/relationships/{relationship_id}/milestones")
@@ -139,7 +133,7 @@ async def check_in(
     relationship_id: Ref, body: CheckInIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Record a monthly alignment check or a quarterly review with the sponsor."""
-    return await dev.check_in(p, relationship_id, body)
+    return await dev.check_in(p, relationship_id, **body.model_dump())
 
 
 @router.get("/relationships/{relationship_id}/check-ins")
@@ -155,7 +149,7 @@ async def assign_rotation(
     body: RotationIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Place the mentee for two to four weeks in another function or market."""
-    return await dev.assign_rotation(p, body)
+    return await dev.assign_rotation(p, **body.model_dump())
 
 
 @router.get("/relationships/{relationship_id}/rotations")
@@ -177,7 +171,7 @@ async def debrief(
     rotation_id: Ref, body: DebriefIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """The leader's reflective debrief, linked to their goals."""
-    return await dev.debrief(p, rotation_id, body)
+    return await dev.debrief(p, rotation_id, **body.model_dump())
 
 
 @router.post("/rotations/{rotation_id}/complete")
@@ -191,7 +185,7 @@ async def escalate(
     relationship_id: Ref, body: EscalationIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Raise a concern to the coordinator (the mentor or the mentee)."""
-    return await dev.escalate(p, relationship_id, body)
+    return await dev.escalate(p, relationship_id, **body.model_dump())
 
 
 @router.get("/escalations")
@@ -209,4 +203,4 @@ async def resolve(
     escalation_id: Ref, body: ResolutionIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Resolve an escalation; ``repair_requested`` asks matching to re-pair."""
-    return await dev.resolve(p, escalation_id, body)
+    return await dev.resolve(p, escalation_id, **body.model_dump())

@@ -1,14 +1,13 @@
 """Sessions of a relationship over HTTP: schedule, reschedule, agenda, held,
-cancelled, missed; free slots; cadence adherence (and the calendar routes)."""
+cancelled, missed; free slots; cadence adherence."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
 
-from chassis.auth.fastapi import PrincipalDep
 from chassis.inputs import (
     FewItems,
     Minutes,
@@ -19,8 +18,7 @@ from chassis.inputs import (
     Text,
 )
 from contracts.sessions.meetings import CancellationReason, SessionFormat
-from services.sessions import calendar
-from services.sessions.api import batches
+from services.sessions.api.deps import MeetingsDep, PrincipalDep
 
 Body = RequestBody
 Length = Annotated[Minutes, Field(ge=15, le=480)]
@@ -62,15 +60,7 @@ class AgendaIn(Body):
     agenda: Annotated[Text, Field(min_length=1)]
 
 
-def get_meetings(request: Request) -> Any:
-    return request.app.state.meetings
-
-
-# the application imports these routes, so the alias cannot name its class at runtime
-MeetingsDep = Annotated[Any, Depends(get_meetings)]
 router = APIRouter(tags=["sessions"])
-router.include_router(calendar.router)
-router.include_router(batches.router)
 R = "/relationships/{relationship_id}"
 
 
@@ -79,7 +69,15 @@ async def schedule(
     relationship_id: Ref, body: ScheduleIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Schedule a session (contract in force, both free, inside their windows)."""
-    return await m.schedule(principal, relationship_id, body)
+    return await m.schedule(
+        principal,
+        relationship_id,
+        starts_at=body.starts_at,
+        minutes=body.minutes,
+        format=body.format,
+        agenda=body.agenda,
+        outside_availability=body.outside_availability,
+    )
 
 
 @router.get(R + "/sessions")
@@ -129,7 +127,13 @@ async def reschedule(
     session_id: Ref, body: RescheduleIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Move the session (calendar SEQUENCE goes up)."""
-    return await m.reschedule(principal, session_id, body)
+    return await m.reschedule(
+        principal,
+        session_id,
+        starts_at=body.starts_at,
+        minutes=body.minutes,
+        outside_availability=body.outside_availability,
+    )
 
 
 @router.put("/sessions/{session_id}/agenda")
@@ -145,7 +149,9 @@ async def cancel(
     session_id: Ref, body: CancelIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Cancel the session, with a reason code (and a private explanation)."""
-    return await m.cancel(principal, session_id, body)
+    return await m.cancel(
+        principal, session_id, reason_code=body.reason_code, reason=body.reason
+    )
 
 
 @router.post("/sessions/{session_id}/held")
@@ -153,7 +159,9 @@ async def held(
     session_id: Ref, body: HeldIn, principal: PrincipalDep, m: MeetingsDep
 ) -> dict[str, Any]:
     """Record that the session took place."""
-    return await m.hold(principal, session_id, body)
+    return await m.hold(
+        principal, session_id, held_at=body.held_at, minutes=body.minutes
+    )
 
 
 @router.post("/sessions/{session_id}/missed")

@@ -85,7 +85,7 @@ class Relationship(Aggregate):
                 mentor_id=mentor_id,
                 mentee_id=mentee_id,
                 cohort_id=cohort_id,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 starts_on=starts_on,
                 planned_end_on=cycle_ends_on
                 if cycle_ends_on and cycle_ends_on > starts_on
@@ -194,7 +194,7 @@ class Relationship(Aggregate):
 
     def conclude(self, reason: str) -> None:
         self.require_open()
-        self._record(r.RelationshipConcluded(relationship_id=self.id, reason=reason))  # type: ignore[arg-type]
+        self._record(r.RelationshipConcluded(relationship_id=self.id, reason=reason))
 
     # -- state ----------------------------------------------------------------------
 

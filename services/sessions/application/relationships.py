@@ -17,10 +17,13 @@ from chassis.events import EventMetadata
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from contracts.sessions.relationships import Cadence
+from services.sessions.application.texts import PrivateTexts
 from services.sessions.domain.events import registry
 from services.sessions.domain.relationship import Relationship
-from services.sessions.texts import PrivateTexts
-from services.sessions.views import RelationshipsProjection, relationship_view
+from services.sessions.projections.relationships import (
+    RelationshipsProjection,
+    relationship_view,
+)
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR, Role.SPONSOR)
 ERASED = "erased"
@@ -36,7 +39,7 @@ class Relationships:
         texts: PrivateTexts,
     ) -> None:
         self.runtime = runtime
-        self.texts = texts  # every part's sealed free text (services.sessions.texts)
+        self.texts = texts  # every part's sealed free text (application.texts)
         self.engine = runtime.engine
         self.metadata_for = metadata_for
         self.repo = Repository(
@@ -156,7 +159,7 @@ class Relationships:
         self,
         principal: Principal,
         relationship_id: str,
-        decide: Callable[[Relationship, AsyncConnection], Any],
+        decide: Callable[[Relationship, AsyncConnection], Awaitable[None] | None],
     ) -> Relationship:
         """Load, decide, save in one transaction; retried when another writer won."""
 
@@ -164,7 +167,7 @@ class Relationships:
             async with self.engine.begin() as conn:
                 relationship = await self.load(principal, relationship_id, conn)
                 outcome = decide(relationship, conn)
-                if hasattr(outcome, "__await__"):
+                if outcome is not None:
                     await outcome
                 await self.repo.save(
                     relationship, self.metadata_for(principal), connection=conn

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role
 from chassis.events import EventPayload, RecordedEvent, encode
@@ -38,32 +38,6 @@ TEXTS = {  # private reference → the field the reader sees
     "detail_text_id": "detail",
     "note_text_id": "note",
 }
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                CREATE TABLE IF NOT EXISTS development_items (
-                    item_id TEXT PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    tenant TEXT NOT NULL,
-                    relationship_id TEXT NOT NULL,
-                    owner_id TEXT,
-                    state TEXT NOT NULL,
-                    recorded_at TEXT NOT NULL,
-                    view TEXT NOT NULL
-                )
-                """
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE INDEX IF NOT EXISTS development_items_relationship "
-                "ON development_items (relationship_id, kind)"
-            )
-        )
 
 
 class DevelopmentProjection:

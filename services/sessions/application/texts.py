@@ -28,34 +28,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.personal_data import PersonalDataCipher
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    await PersonalDataCipher.create_schema(engine)
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                f"""
-                CREATE TABLE IF NOT EXISTS private_texts (
-                    text_id TEXT PRIMARY KEY,
-                    tenant TEXT NOT NULL,
-                    author_id TEXT NOT NULL,
-                    body TEXT NOT NULL,
-                    created_at {stamp} NOT NULL DEFAULT CURRENT_TIMESTAMP,
-                    sealed INTEGER NOT NULL DEFAULT 1
-                )
-                """
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE INDEX IF NOT EXISTS private_texts_author ON private_texts (author_id)"
-            )
-        )
+from services.sessions.domain.events import registry
 
 
 class _KeyRing(PersonalDataCipher):
@@ -80,7 +55,7 @@ class PrivateTexts:
 
     def __init__(self, engine: AsyncEngine, master_key: bytes) -> None:
         self.engine = engine
-        self._keys = _KeyRing(master_key, registry=None)  # type: ignore[arg-type]
+        self._keys = _KeyRing(master_key, registry)
 
     async def put(
         self, conn: AsyncConnection, tenant: str, author_id: str, body: str

@@ -10,49 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.events import EventPayload, RecordedEvent
-from services.sessions import calendar
 from services.sessions.domain.meeting import BLOCKING, Availability, Booking
 from services.sessions.domain.relationship import Relationship
-
-COLUMNS = """
-    session_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, relationship_id TEXT NOT NULL,
-    mentor_id TEXT NOT NULL, mentee_id TEXT NOT NULL, starts_at {ts} NOT NULL,
-    ends_at {ts} NOT NULL, minutes INTEGER NOT NULL, format TEXT NOT NULL,
-    state TEXT NOT NULL, sequence INTEGER NOT NULL DEFAULT 0, scheduled_by TEXT NOT NULL,
-    agenda_text_id TEXT, cancelled_by TEXT, reason_code TEXT, reason_text_id TEXT,
-    held_at {ts}, held_minutes INTEGER, absent_ids TEXT, updated_at {ts} NOT NULL
-"""
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    ts = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264301)"))
-        await conn.execute(
-            text(f"CREATE TABLE IF NOT EXISTS sessions ({COLUMNS.format(ts=ts)})")
-        )
-        for name, cols in (
-            ("mentor", "mentor_id, starts_at"),
-            ("mentee", "mentee_id, starts_at"),
-            ("relationship", "relationship_id, starts_at"),
-        ):
-            await conn.execute(
-                text(f"CREATE INDEX IF NOT EXISTS sessions_{name} ON sessions ({cols})")
-            )
-        await conn.execute(
-            text(
-                "CREATE TABLE IF NOT EXISTS person_availability (tenant TEXT NOT NULL, "
-                "person_id TEXT NOT NULL, time_zone TEXT, windows TEXT NOT NULL "
-                "DEFAULT '[]', PRIMARY KEY (tenant, person_id))"
-            )
-        )
-    await calendar.create_schema(engine)
 
 
 class SessionsProjection:

@@ -30,23 +30,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.db import is_sqlite
 from chassis.errors import Conflict, Forbidden, NotFound
-from chassis.events import EventPayload, RecordedEvent
-from chassis.inputs import Count, FewItems, Int32, Name, Ref, RequestBody, SaneDateTime
 from chassis.repository import Repository
-from services.sessions.api.deps import PrincipalDep
+from chassis.runtime import ServiceRuntime
+from services.sessions.application.relationships import OVERSEERS, Relationships
 from services.sessions.domain.events import registry
 from services.sessions.domain.notes import (
     RATINGS,
@@ -54,67 +49,10 @@ from services.sessions.domain.notes import (
     PulseSurvey,
     Tally,
 )
-from services.sessions.feedback import insert
-from services.sessions.relationships import OVERSEERS, Relationships
+from services.sessions.projections.pulse import SurveysProjection
 
-router = APIRouter(tags=["pulse surveys"])
+__all__ = ["PulseSurveys", "respondent_key"]
 RESPONDENTS = (Role.MENTOR, Role.MENTEE, Role.ADVISOR)
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS pulse_surveys (
-        survey_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, cohort_id TEXT,
-        questions TEXT NOT NULL, closes_at TEXT NOT NULL, k INTEGER NOT NULL,
-        closed INTEGER NOT NULL DEFAULT 0)""",
-    """CREATE TABLE IF NOT EXISTS pulse_respondents (
-        survey_id TEXT NOT NULL, respondent_key TEXT NOT NULL,
-        PRIMARY KEY (survey_id, respondent_key))""",
-    """CREATE TABLE IF NOT EXISTS pulse_tallies (
-        survey_id TEXT NOT NULL, tenant TEXT NOT NULL,
-        question INTEGER NOT NULL, rating INTEGER NOT NULL,
-        tally INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (survey_id, question, rating))""",
-]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264303)"))
-        for statement in TABLES:
-            await conn.execute(text(statement))
-
-
-class SurveysProjection:
-    async def apply(
-        self,
-        events: Sequence[tuple[RecordedEvent, EventPayload]],
-        conn: AsyncConnection,
-    ) -> None:
-        for recorded, p in events:
-            row = {"id": recorded.stream_id, "tenant": recorded.tenant}
-            if recorded.event_type == "PulseSurveyOpened":
-                cols = ("cohort_id", "closes_at", "k", "questions")
-                row |= p.model_dump(mode="json", include={*cols[:3]})
-                row["questions"] = json.dumps(p.question_texts)  # type: ignore[attr-defined]
-                await insert(conn, "pulse_surveys", "survey_id", cols, row)
-                # Every counter exists from the start, at 0: an answer only ever
-                # updates rows, all of them, so no row appears because of a rating.
-                await conn.execute(
-                    text(
-                        "INSERT INTO pulse_tallies "
-                        "(survey_id, tenant, question, rating, tally) "
-                        "VALUES (:s, :t, :q, :r, 0)"
-                    ),
-                    [
-                        {"s": recorded.stream_id, "t": recorded.tenant, "q": q, "r": r}
-                        for q in range(p.questions)  # type: ignore[attr-defined]
-                        for r in RATINGS
-                    ],
-                )
-            elif recorded.event_type == "PulseSurveyClosed":
-                await conn.execute(
-                    text("UPDATE pulse_surveys SET closed = 1 WHERE survey_id = :id"),
-                    row,
-                )
 
 
 def respondent_key(key: bytes, tenant: str, survey_id: str, person_id: str) -> str:
@@ -140,11 +78,18 @@ def add_answers_sql(questions: int) -> str:
 
 
 class PulseSurveys:
-    def __init__(self, runtime: Any, relationships: Relationships) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        relationships: Relationships,
+        *,
+        key: bytes,
+        k_floor: int,
+    ) -> None:
         self.engine = runtime.engine
         self.relationships = relationships
-        self.key: bytes = runtime.settings.pulse_key
-        self.k_floor: int = runtime.settings.k_anonymity
+        self.key = key
+        self.k_floor = k_floor
         self.surveys = Repository(
             runtime.store, registry, PulseSurvey, projections=[SurveysProjection()]
         )
@@ -351,77 +296,3 @@ class PulseSurveys:
                 ),
                 keys,
             )
-
-
-# -- HTTP -------------------------------------------------------------------------------
-
-
-def get_pulse(request: Request) -> PulseSurveys:
-    return request.app.state.pulse_surveys
-
-
-PulseDep = Annotated[PulseSurveys, Depends(get_pulse)]
-
-
-class SurveyIn(RequestBody):
-    cohort_id: Ref | None = Field(None, description="omit for the whole tenant")
-    questions: Annotated[FewItems[Name], Field(min_length=1, max_length=20)]
-    closes_at: SaneDateTime
-    k: Annotated[Count, Field(ge=3, le=100)] | None = Field(
-        None,
-        description="fewest respondents ever reported: the organisation's k "
-        "(K_ANONYMITY) when omitted, and raised to it when lower",
-    )
-
-
-class ResponseIn(RequestBody):
-    # the domain says what is out of 1..5 (InvalidAnswers); here only the column
-    answers: FewItems[Int32] = Field(
-        description="one rating 1-5 per question, in order"
-    )
-
-
-@router.post("/pulse-surveys", status_code=201)
-async def open_survey(
-    body: SurveyIn, principal: PrincipalDep, pulse: PulseDep
-) -> dict[str, Any]:
-    """Open an anonymous pulse survey for a cohort or the tenant (coordinators)."""
-    return await pulse.open_survey(principal, **body.model_dump())
-
-
-@router.get("/pulse-surveys/{survey_id}")
-async def get_survey(
-    survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
-) -> dict[str, Any]:
-    """The survey's questions, deadline and k."""
-    return await pulse.survey(principal, survey_id)
-
-
-@router.post("/pulse-surveys/{survey_id}/responses", status_code=204)
-async def respond(
-    survey_id: Ref, body: ResponseIn, principal: PrincipalDep, pulse: PulseDep
-) -> None:
-    """Answer once; the answer is stored with no link to who gave it."""
-    await pulse.respond(principal, survey_id, body.answers)
-
-
-@router.post("/pulse-surveys/{survey_id}/close", status_code=204)
-async def close_survey(
-    survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
-) -> None:
-    """Close the survey; aggregates are published only over at least k respondents."""
-    await pulse.close_survey(principal, survey_id)
-
-
-@router.get("/pulse-surveys/{survey_id}/results")
-async def results(
-    survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
-) -> dict[str, Any]:
-    """Aggregates when at least k answered; otherwise only that they are suppressed."""
-    return await pulse.results(principal, survey_id)
-
-
-def install(app: Any, runtime: Any, relationships: Relationships) -> None:
-    surveys = app.state.pulse_surveys = PulseSurveys(runtime, relationships)
-    app.state.schema_setups.append(create_schema)
-    runtime.every("pulse-close", surveys.close_due, 60)

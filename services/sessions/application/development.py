@@ -1,6 +1,6 @@
 """Development in a relationship: milestones (with certificates), check-ins,
 rotations and escalations. ``Development`` is the application (routes in
-``api/development.py``, current state in ``development_views.py``).
+``api/development.py``, current state in ``projections/development.py``).
 
 Each milestone, check-in, rotation and escalation is its own stream. Free text goes to
 ``private_texts`` and is shown to the pair and coordinators (an escalation's words to
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,45 +20,33 @@ from chassis.aggregate import Aggregate
 from chassis.auth.principal import Principal
 from chassis.errors import Forbidden, NotFound
 from chassis.repository import Repository, retrying
-from services.sessions.api.development import router
-from services.sessions.development_views import (
-    COORDINATING,
-    DevelopmentProjection,
-    create_schema,
-    item_view,
-    text_ids,
+from chassis.runtime import ServiceRuntime
+from contracts.sessions import development as d
+from services.sessions.application.relationships import (
+    OVERSEERS,
+    Relationships,
+    today,
 )
 from services.sessions.domain.checkin import CheckIn, Escalation
 from services.sessions.domain.events import registry
 from services.sessions.domain.milestone import Milestone
 from services.sessions.domain.relationship import Relationship
 from services.sessions.domain.rotation import Rotation
-from services.sessions.relationships import OVERSEERS, Relationships, today
+from services.sessions.projections.development import (
+    COORDINATING,
+    DevelopmentProjection,
+    item_view,
+    text_ids,
+)
 
-if TYPE_CHECKING:
-    from services.sessions.api.development import (
-        CheckInIn,
-        DebriefIn,
-        EscalationIn,
-        MilestoneIn,
-        ResolutionIn,
-        RotationIn,
-    )
-
-__all__ = ["Development", "install", "router"]
-
-
-def install(app: Any, runtime: Any, relationships: Relationships) -> None:
-    """Add the development application and its table to the app."""
-    app.state.development = Development(runtime, relationships)
-    app.state.schema_setups.append(create_schema)
+__all__ = ["Development"]
 
 
 Decision = Callable[[AsyncConnection], Awaitable[Aggregate]]
 
 
 class Development:
-    def __init__(self, runtime: Any, relationships: Relationships) -> None:
+    def __init__(self, runtime: ServiceRuntime, relationships: Relationships) -> None:
         self.engine = runtime.engine
         self.relationships = relationships
         projection = DevelopmentProjection()
@@ -87,7 +76,11 @@ class Development:
         return await retrying(attempt)
 
     async def _load(
-        self, principal: Principal, kind: type[Aggregate], item_id: str, conn: Any
+        self,
+        principal: Principal,
+        kind: type[Aggregate],
+        item_id: str,
+        conn: AsyncConnection,
     ) -> tuple[Any, Relationship]:
         """The item and its relationship, if the principal may see that relationship."""
         item = await self.repos[kind].find(item_id, principal.tenant, connection=conn)
@@ -108,7 +101,14 @@ class Development:
     # -- milestones -----------------------------------------------------------------
 
     async def set_milestone(
-        self, principal: Principal, relationship_id: str, body: MilestoneIn
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        objective_index: int,
+        label: str,
+        due_on: date,
+        criteria: list[str],
     ) -> dict[str, Any]:
         async def decide(conn: AsyncConnection) -> Milestone:
             rel = await self._member(principal, relationship_id, conn)
@@ -119,15 +119,15 @@ class Development:
                 principal.tenant,
                 relationship_id=relationship_id,
                 mentee_id=rel.mentee_id,
-                objective_index=body.objective_index,
+                objective_index=objective_index,
                 objectives=rel.contract.objectives,
-                due_on=body.due_on,
-                criteria=body.criteria,
-                label_text_id=await self._put(conn, principal, body.label) or "",
+                due_on=due_on,
+                criteria=criteria,
+                label_text_id=await self._put(conn, principal, label) or "",
                 criteria_text_id=await self._put(
                     conn,
                     principal,
-                    "\n".join(c.strip() for c in body.criteria if c.strip()),
+                    "\n".join(c.strip() for c in criteria if c.strip()),
                 )
                 or "",
                 today=today(),
@@ -145,7 +145,7 @@ class Development:
             if status == "missed":
                 milestone.miss(today())
             else:
-                milestone.progress(status)  # type: ignore[arg-type]
+                milestone.progress(status)
             return milestone
 
         return await self.item(principal, await self._write(principal, decide))
@@ -196,7 +196,15 @@ class Development:
     # -- check-ins ------------------------------------------------------------------
 
     async def check_in(
-        self, principal: Principal, relationship_id: str, body: CheckInIn
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        kind: d.CheckInKind,
+        alignment: int,
+        sponsor_id: str | None,
+        held_on: date | None,
+        correction: str | None,
     ) -> dict[str, Any]:
         async def decide(conn: AsyncConnection) -> CheckIn:
             rel = await self._member(principal, relationship_id, conn)
@@ -204,11 +212,11 @@ class Development:
                 str(uuid.uuid4()),
                 principal.tenant,
                 relationship_id=rel.id,
-                kind=body.kind,
-                held_on=body.held_on or today(),
-                sponsor_id=body.sponsor_id,
-                alignment=body.alignment,
-                correction_text_id=await self._put(conn, principal, body.correction),
+                kind=kind,
+                held_on=held_on or today(),
+                sponsor_id=sponsor_id,
+                alignment=alignment,
+                correction_text_id=await self._put(conn, principal, correction),
                 today=today(),
             )
 
@@ -217,37 +225,52 @@ class Development:
     # -- rotations ------------------------------------------------------------------
 
     async def assign_rotation(
-        self, principal: Principal, body: RotationIn
+        self,
+        principal: Principal,
+        *,
+        relationship_id: str,
+        function: str | None,
+        market: str | None,
+        host_id: str,
+        starts_on: date,
+        ends_on: date,
+        project_kind: d.ProjectKind,
+        project: str | None,
     ) -> dict[str, Any]:
         async def decide(conn: AsyncConnection) -> Rotation:
-            rel = await self._member(principal, body.relationship_id, conn)
+            rel = await self._member(principal, relationship_id, conn)
             return Rotation.assign(
                 str(uuid.uuid4()),
                 principal.tenant,
                 relationship_id=rel.id,
                 mentee_id=rel.mentee_id,
-                function=body.function,
-                market=body.market,
-                host_id=body.host_id,
-                starts_on=body.starts_on,
-                ends_on=body.ends_on,
-                project_kind=body.project_kind,
-                project_text_id=await self._put(conn, principal, body.project),
+                function=function,
+                market=market,
+                host_id=host_id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                project_kind=project_kind,
+                project_text_id=await self._put(conn, principal, project),
                 started_on=rel.starts_on,
             )
 
         return await self.item(principal, await self._write(principal, decide))
 
     async def debrief(
-        self, principal: Principal, rotation_id: str, body: DebriefIn
+        self,
+        principal: Principal,
+        rotation_id: str,
+        *,
+        reflection: str,
+        goal_competency_ids: list[str],
     ) -> dict[str, Any]:
         async def decide(conn: AsyncConnection) -> Rotation:
             rotation, rel = await self._load(principal, Rotation, rotation_id, conn)
             if principal.subject != rel.mentee_id:
                 raise Forbidden("the leader on rotation writes the debrief")
             rotation.debrief(
-                body.goal_competency_ids,
-                await self._put(conn, principal, body.reflection),
+                goal_competency_ids,
+                await self._put(conn, principal, reflection),
             )
             return rotation
 
@@ -267,7 +290,12 @@ class Development:
     # -- escalations ----------------------------------------------------------------
 
     async def escalate(
-        self, principal: Principal, relationship_id: str, body: EscalationIn
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        category: d.EscalationCategory,
+        detail: str | None,
     ) -> dict[str, Any]:
         async def decide(conn: AsyncConnection) -> Escalation:
             rel = await self.relationships.load(principal, relationship_id, conn)
@@ -278,14 +306,19 @@ class Development:
                 by=principal.subject,
                 mentor_id=rel.mentor_id,
                 mentee_id=rel.mentee_id,
-                category=body.category,
-                detail_text_id=await self._put(conn, principal, body.detail),
+                category=category,
+                detail_text_id=await self._put(conn, principal, detail),
             )
 
         return await self.item(principal, await self._write(principal, decide))
 
     async def resolve(
-        self, principal: Principal, escalation_id: str, body: ResolutionIn
+        self,
+        principal: Principal,
+        escalation_id: str,
+        *,
+        outcome: d.EscalationOutcome,
+        note: str | None,
     ) -> dict[str, Any]:
         async def decide(conn: AsyncConnection) -> Escalation:
             escalation, _rel = await self._load(
@@ -294,8 +327,8 @@ class Development:
             escalation.resolve(
                 principal.subject,
                 is_coordinator=principal.has_role(*COORDINATING),
-                outcome=body.outcome,
-                note_text_id=await self._put(conn, principal, body.note),
+                outcome=outcome,
+                note_text_id=await self._put(conn, principal, note),
             )
             return escalation
 
@@ -343,6 +376,22 @@ class Development:
             where += " AND owner_id = :p"
         return await self._rows(principal, where, params)
 
+    async def milestones(
+        self, principal: Principal, milestone_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Several milestones, each as ``item`` shows it (unseen ones left out)."""
+        where, params = _in("item_id", milestone_ids)
+        return await self._rows(principal, f"kind = 'milestone' AND {where}", params)
+
+    async def of_relationships(
+        self, principal: Principal, kind: str, relationship_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Items of one kind of several relationships (unseen ones left out)."""
+        where, params = _in("relationship_id", relationship_ids)
+        return await self._rows(
+            principal, f"kind = :k AND {where}", {**params, "k": kind}
+        )
+
     async def _rows(
         self, principal: Principal, where: str, params: dict[str, Any]
     ) -> list[dict[str, Any]]:
@@ -380,3 +429,10 @@ def _may_see(principal: Principal, rel: Relationship) -> bool:
 def _require_member(principal: Principal, rel: Relationship) -> None:
     if principal.subject not in rel.parties and not principal.has_role(*COORDINATING):
         raise Forbidden("only the pair or a coordinator may do this")
+
+
+def _in(column: str, values: list[str]) -> tuple[str, dict[str, str]]:
+    params = {f"v{i}": v for i, v in enumerate(dict.fromkeys(values))}
+    if not params:
+        return "1 = 0", {}
+    return f"{column} IN ({', '.join(':' + k for k in params)})", params

@@ -8,22 +8,20 @@ current state the overlap checks read, in the same transaction as the events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
-from chassis.envelope import Envelope
-from chassis.errors import NotFound
-from chassis.messaging import Handler
+from chassis.errors import Forbidden, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from services.sessions import bookings, calendar
-from services.sessions.api.meetings import router
+from contracts.sessions.meetings import CancellationReason, SessionFormat
+from services.sessions.application.relationships import Relationships
 from services.sessions.domain.events import registry
 from services.sessions.domain.meeting import (
     NotAllowed,
@@ -32,17 +30,10 @@ from services.sessions.domain.meeting import (
     suggest_slots,
 )
 from services.sessions.domain.relationship import Relationship
-from services.sessions.relationships import Relationships
+from services.sessions.projections import bookings
 
-if TYPE_CHECKING:
-    from services.sessions.api.meetings import (
-        CancelIn,
-        HeldIn,
-        RescheduleIn,
-        ScheduleIn,
-    )
-
-__all__ = ["Meetings", "install", "router"]
+__all__ = ["Meetings"]
+Views = list[dict[str, Any]]  # rendered sessions, as the API answers them
 
 
 class Meetings:
@@ -67,11 +58,19 @@ class Meetings:
             raise NotAllowed("only the pair or a coordinator may do this")
 
     async def schedule(
-        self, principal: Principal, relationship_id: str, body: ScheduleIn
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        starts_at: datetime,
+        minutes: int,
+        format: SessionFormat,
+        agenda: str | None,
+        outside_availability: bool,
     ) -> dict[str, Any]:
         session_id = str(uuid.uuid4())
-        start = body.starts_at.astimezone(UTC)
-        end = start + timedelta(minutes=body.minutes)
+        start = starts_at.astimezone(UTC)
+        end = start + timedelta(minutes=minutes)
 
         async def attempt() -> None:
             async with self.engine.begin() as conn:
@@ -79,20 +78,20 @@ class Meetings:
                 self._require_actor(principal, rel)
                 busy = await bookings.busy(conn, rel, start, end)
                 windows = None
-                if not body.outside_availability:
+                if not outside_availability:
                     windows = await bookings.availability(conn, rel)
                 agenda_id = None
-                if body.agenda:
+                if agenda:
                     agenda_id = await self.relationships.texts.put(
-                        conn, principal.tenant, principal.subject, body.agenda
+                        conn, principal.tenant, principal.subject, agenda
                     )
                 session = Session.schedule(
                     rel,
                     session_id=session_id,
                     by=principal.subject,
                     starts_at=start,
-                    minutes=body.minutes,
-                    format=body.format,
+                    minutes=minutes,
+                    format=format,
                     busy=busy,
                     availability=windows,
                     agenda_text_id=agenda_id,
@@ -112,7 +111,9 @@ class Meetings:
         self,
         principal: Principal,
         session_id: str,
-        decide: Callable[[Session, Relationship, AsyncConnection], Any],
+        decide: Callable[
+            [Session, Relationship, AsyncConnection], Awaitable[None] | None
+        ],
     ) -> dict[str, Any]:
         """Load the session and its relationship, decide, save; one transaction."""
 
@@ -128,7 +129,7 @@ class Meetings:
                 )
                 self._require_actor(principal, rel)
                 outcome = decide(session, rel, conn)
-                if hasattr(outcome, "__await__"):
+                if outcome is not None:
                     await outcome
                 await self._save(principal, session, conn)
 
@@ -155,21 +156,27 @@ class Meetings:
                 await self._save(principal, session, conn)
 
     async def reschedule(
-        self, principal: Principal, session_id: str, body: RescheduleIn
+        self,
+        principal: Principal,
+        session_id: str,
+        *,
+        starts_at: datetime,
+        minutes: int | None,
+        outside_availability: bool,
     ) -> dict[str, Any]:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
-            minutes = body.minutes or s.minutes
-            start = body.starts_at.astimezone(UTC)
-            end = start + timedelta(minutes=minutes)
+            length = minutes or s.minutes
+            start = starts_at.astimezone(UTC)
+            end = start + timedelta(minutes=length)
             busy = await bookings.busy(conn, rel, start, end)
             windows = None
-            if not body.outside_availability:
+            if not outside_availability:
                 windows = await bookings.availability(conn, rel)
             s.reschedule(
                 rel,
                 by=principal.subject,
                 starts_at=start,
-                minutes=minutes,
+                minutes=length,
                 busy=busy,
                 availability=windows,
             )
@@ -177,15 +184,20 @@ class Meetings:
         return await self.change(principal, session_id, decide)
 
     async def cancel(
-        self, principal: Principal, session_id: str, body: CancelIn
+        self,
+        principal: Principal,
+        session_id: str,
+        *,
+        reason_code: CancellationReason,
+        reason: str | None,
     ) -> dict[str, Any]:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
             reason_id = None
-            if body.reason:
+            if reason:
                 reason_id = await self.relationships.texts.put(
-                    conn, principal.tenant, principal.subject, body.reason
+                    conn, principal.tenant, principal.subject, reason
                 )
-            s.cancel(principal.subject, body.reason_code, reason_id)
+            s.cancel(principal.subject, reason_code, reason_id)
 
         return await self.change(principal, session_id, decide)
 
@@ -202,7 +214,12 @@ class Meetings:
         return await self.change(principal, session_id, decide)
 
     async def hold(
-        self, principal: Principal, session_id: str, body: HeldIn
+        self,
+        principal: Principal,
+        session_id: str,
+        *,
+        held_at: datetime | None,
+        minutes: int | None,
     ) -> dict[str, Any]:
         return await self.change(
             principal,
@@ -210,8 +227,8 @@ class Meetings:
             lambda s, r, _c: s.hold(
                 principal.subject,
                 now=datetime.now(UTC),
-                held_at=body.held_at,
-                minutes=body.minutes,
+                held_at=held_at,
+                minutes=minutes,
             ),
         )
 
@@ -265,6 +282,28 @@ class Meetings:
                 ),
                 {"r": relationship_id, "t": principal.tenant},
             )
+            return [bookings.session_view(r) for r in rows]
+
+    async def of_relationships(
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> Views:
+        """The sessions of several relationships (as each one's list shows them);
+        a relationship the caller may not see adds nothing."""
+        visible = []
+        for relationship_id in dict.fromkeys(relationship_ids):
+            try:
+                rel = await self.relationships.load(principal, relationship_id)
+            except (NotFound, Forbidden):
+                continue
+            visible.append(rel.id)
+        if not visible:
+            return []
+        query = text(
+            "SELECT * FROM sessions WHERE tenant = :t AND relationship_id IN :ids "
+            "ORDER BY starts_at, session_id"
+        ).bindparams(bindparam("ids", expanding=True))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query, {"t": principal.tenant, "ids": visible})
             return [bookings.session_view(r) for r in rows]
 
     async def slots(
@@ -329,33 +368,6 @@ class Meetings:
         )
 
 
-def _chain(handlers: dict[str, Handler], event_type: str, handler: Handler) -> None:
-    """Add a handler, keeping one another part registered for the same event."""
-    previous = handlers.get(event_type)
-
-    async def both(env: Envelope, conn: AsyncConnection) -> None:
-        if previous is not None:
-            await previous(env, conn)
-        await handler(env, conn)
-
-    handlers[event_type] = both if previous else handler
-
-
-def _now_param(engine: Any) -> Any:
+def _now_param(engine: AsyncEngine) -> datetime | str:
     now = datetime.now(UTC)
     return now.isoformat() if is_sqlite(engine) else now
-
-
-def install(app: Any, runtime: ServiceRuntime, relationships: Relationships) -> None:
-    """Add this part's application object, consumer handlers and schema to the app."""
-    meetings = Meetings(runtime, relationships)
-    relationships.on_concluded.append(meetings.cancel_upcoming)
-    app.state.meetings = meetings
-    app.state.calendar = calendar.Calendar(runtime.engine)
-    app.state.schema_setups.append(bookings.create_schema)
-    assert runtime.consumer is not None
-    handlers = runtime.consumer.handlers
-    _chain(handlers, "PersonRegistered", bookings.on_person)
-    _chain(handlers, "PersonDetailsUpdated", bookings.on_person)
-    _chain(handlers, "MentorProfileSet", bookings.on_mentor_profile)
-    _chain(handlers, "PersonErased", bookings.on_person_erased)

@@ -15,16 +15,14 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
+from chassis.auth.principal import Principal
 from chassis.errors import NotFound
-from chassis.inputs import Code, Ref
-from services.sessions.api.deps import PrincipalDep
+from services.sessions.application.meetings import Meetings
 
 ICS = "text/calendar; charset=utf-8"
 PRODID = "-//Tandem//Mentoring sessions//EN"
@@ -34,18 +32,6 @@ FORMATS = {
     "shadowing": "Shadowing session",
     "project": "Mentoring project session",
 }
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "CREATE TABLE IF NOT EXISTS calendar_tokens (tenant TEXT NOT NULL, "
-                "person_id TEXT NOT NULL, token_hash TEXT NOT NULL, "
-                f"created_at {stamp} NOT NULL, PRIMARY KEY (tenant, person_id))"
-            )
-        )
 
 
 # -- RFC 5545 writing ---------------------------------------------------------------------
@@ -124,10 +110,19 @@ def _digest(token: str) -> str:
 
 
 class Calendar:
-    """Feed tokens (only their hashes are kept) and the rows a feed shows."""
+    """Feed tokens (only their hashes are kept), the rows a feed shows, and one
+    session's ``.ics`` for its pair."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, meetings: Meetings) -> None:
         self.engine = engine
+        self.meetings = meetings
+
+    async def session_ics(self, principal: Principal, session_id: str) -> str:
+        """One session as a VCALENDAR, for its pair only."""
+        row, party = await self.meetings.row(principal, session_id)
+        if not party:
+            raise NotFound(f"session {session_id} not found")
+        return render([row])
 
     async def mint(self, tenant: str, person_id: str) -> str:
         """A new secret for the person's feed; the previous one stops working."""
@@ -171,38 +166,3 @@ class Calendar:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-router = APIRouter(tags=["calendar"])
-
-
-@router.post("/calendar/token")
-async def mint_token(principal: PrincipalDep, request: Request) -> dict[str, str]:
-    """Mint (or rotate) the caller's secret calendar feed address."""
-    token = await request.app.state.calendar.mint(principal.tenant, principal.subject)
-    path = f"/calendar/{principal.subject}.ics?token={token}"
-    return {"person_id": principal.subject, "token": token, "feed_path": path}
-
-
-@router.get("/calendar/{person_id}.ics", response_class=Response)
-async def feed(
-    person_id: Ref, token: Annotated[Code, Query()], request: Request
-) -> Response:
-    """A person's sessions as an iCalendar feed (the token is the credential)."""
-    body = await request.app.state.calendar.feed(person_id, token)
-    return Response(body, media_type=ICS, headers={"Cache-Control": "private"})
-
-
-@router.get("/sessions/{session_id}.ics", response_class=Response)
-async def session_ics(
-    session_id: Ref, principal: PrincipalDep, request: Request
-) -> Response:
-    """One session as an .ics file (for its pair)."""
-    row, party = await request.app.state.meetings.row(principal, session_id)
-    if not party:
-        raise NotFound(f"session {session_id} not found")
-    return Response(
-        render([row]),
-        media_type=ICS,
-        headers={"Content-Disposition": f'attachment; filename="{session_id}.ics"'},
-    )

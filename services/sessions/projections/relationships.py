@@ -7,50 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264300)"))
-        await conn.execute(
-            text(
-                """
-                CREATE TABLE IF NOT EXISTS relationships (
-                    relationship_id TEXT PRIMARY KEY,
-                    tenant TEXT NOT NULL,
-                    mentor_id TEXT NOT NULL,
-                    mentee_id TEXT NOT NULL,
-                    cohort_id TEXT,
-                    kind TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    starts_on TEXT NOT NULL,
-                    planned_end_on TEXT NOT NULL,
-                    contract_version INTEGER,
-                    contract_in_force INTEGER NOT NULL DEFAULT 0,
-                    cadence TEXT,
-                    hours_per_month INTEGER,
-                    signed_by TEXT NOT NULL DEFAULT '[]'
-                )
-                """
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE TABLE IF NOT EXISTS cohort_cycles (cohort_id TEXT PRIMARY KEY, "
-                "tenant TEXT NOT NULL, starts_on TEXT NOT NULL, ends_on TEXT NOT NULL)"
-            )
-        )
-        for column in ("mentor_id", "mentee_id"):
-            await conn.execute(
-                text(
-                    f"CREATE INDEX IF NOT EXISTS relationships_{column} ON relationships ({column})"
-                )
-            )
+from contracts.sessions.relationships import (
+    ContractDrafted,
+    ContractSigned,
+    RelationshipStarted,
+)
 
 
 class RelationshipsProjection:
@@ -61,7 +25,7 @@ class RelationshipsProjection:
     ) -> None:
         for recorded, p in events:
             kind, rid = recorded.event_type, recorded.stream_id
-            if kind == "RelationshipStarted":
+            if isinstance(p, RelationshipStarted):
                 await conn.execute(
                     text(
                         "INSERT INTO relationships (relationship_id, tenant, mentor_id, "
@@ -71,25 +35,25 @@ class RelationshipsProjection:
                     {
                         "r": rid,
                         "t": recorded.tenant,
-                        "m": p.mentor_id,  # type: ignore[attr-defined]
-                        "e": p.mentee_id,  # type: ignore[attr-defined]
-                        "c": p.cohort_id,  # type: ignore[attr-defined]
-                        "k": p.kind,  # type: ignore[attr-defined]
-                        "s": p.starts_on.isoformat(),  # type: ignore[attr-defined]
-                        "p": p.planned_end_on.isoformat(),  # type: ignore[attr-defined]
+                        "m": p.mentor_id,
+                        "e": p.mentee_id,
+                        "c": p.cohort_id,
+                        "k": p.kind,
+                        "s": p.starts_on.isoformat(),
+                        "p": p.planned_end_on.isoformat(),
                     },
                 )
-            elif kind == "ContractDrafted":
+            elif isinstance(p, ContractDrafted):
                 await _set(
                     conn,
                     rid,
-                    contract_version=p.version,  # type: ignore[attr-defined]
+                    contract_version=p.version,
                     contract_in_force=0,
-                    cadence=json.dumps(p.cadence.model_dump()),  # type: ignore[attr-defined]
-                    hours_per_month=p.hours_per_month,  # type: ignore[attr-defined]
+                    cadence=json.dumps(p.cadence.model_dump()),
+                    hours_per_month=p.hours_per_month,
                     signed_by="[]",
                 )
-            elif kind == "ContractSigned":
+            elif isinstance(p, ContractSigned):
                 row = (
                     await conn.execute(
                         text(
@@ -100,7 +64,7 @@ class RelationshipsProjection:
                 ).first()
                 signed = (
                     sorted({*json.loads(row.signed_by), p.person_id}) if row else []
-                )  # type: ignore[attr-defined]
+                )
                 await _set(conn, rid, signed_by=json.dumps(signed))
             elif kind == "ContractInForce":
                 await _set(conn, rid, contract_in_force=1)

@@ -1,0 +1,1 @@
+"""The HTTP routes of the sessions service (thin: parse, call the application, render)."""

@@ -1,0 +1,1 @@
+"""Commands and queries of the sessions service, one module per area."""

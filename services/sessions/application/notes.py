@@ -1,0 +1,210 @@
+"""Notes, journals and after-action reviews (``Notes``).
+
+Reading rule: the author reads their private notes, the pair reads shared ones;
+coordinators, sponsors and admins see only that a note exists (id, kind, author's role,
+visibility, dates) — ``GET /notes/{id}`` answers them with that metadata, never a body.
+Free text lives in ``private_texts``, sealed with its author's key; on ``PersonErased``
+it is deleted and the key destroyed, and the note stays as an erased entry without
+author or body (a shared note reads as erased to the other party too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.auth.principal import Principal
+from chassis.errors import NotFound
+from chassis.repository import Repository, retrying
+from chassis.runtime import ServiceRuntime
+from contracts.sessions.notes import NoteKind, Visibility
+from services.sessions.application.relationships import Relationships
+from services.sessions.domain.events import registry
+from services.sessions.domain.notes import PROMPTS, Note, readable
+from services.sessions.projections.feedback import find_subject
+from services.sessions.projections.notes import NotesProjection, metadata_view
+
+__all__ = ["Notes"]
+
+
+class Notes:
+    def __init__(self, runtime: ServiceRuntime, relationships: Relationships) -> None:
+        self.engine = runtime.engine
+        self.relationships = relationships
+        self.texts = relationships.texts
+        self.repo = Repository(
+            runtime.store, registry, Note, projections=[NotesProjection()]
+        )
+        self.repo.on_saved.append(lambda _events: runtime.relay.notify())
+
+    @staticmethod
+    def journal_prompts() -> list[dict[str, str]]:
+        """The guided prompts for journals (bias, decision timelines, values, growth)."""
+        return [{"prompt_id": key, **value} for key, value in PROMPTS.items()]
+
+    async def write(
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        kind: NoteKind,
+        visibility: Visibility,
+        body: str,
+        prompt_id: str | None,
+        session_id: str | None,
+    ) -> dict[str, Any]:
+        async with self.engine.begin() as conn:
+            rel = await self.relationships.load(principal, relationship_id, conn)
+            rel.require_party(principal.subject)
+            session = None
+            if session_id is not None:
+                session = await find_subject(
+                    conn, principal.tenant, "session", session_id
+                )
+            text_id = await self.texts.put(
+                conn, principal.tenant, principal.subject, body
+            )
+            note = Note.write(
+                principal.tenant,
+                relationship_id=relationship_id,
+                author_id=principal.subject,
+                kind=kind,
+                visibility=visibility,
+                body_text_id=text_id,
+                prompt_id=prompt_id,
+                session_id=session_id,
+                session=session,
+            )
+            await self.repo.save(
+                note, self.relationships.metadata_for(principal), connection=conn
+            )
+        return await self.get(principal, note.id)
+
+    async def edit(
+        self,
+        principal: Principal,
+        note_id: str,
+        *,
+        visibility: Visibility | None,
+        body: str | None,
+    ) -> dict[str, Any]:
+        async def attempt() -> None:
+            async with self.engine.begin() as conn:
+                note = await self._load(principal, note_id, conn)
+                old = note.body_text_id
+                new = None
+                if body is not None:
+                    new = await self.texts.put(
+                        conn, principal.tenant, principal.subject, body
+                    )
+                note.edit(
+                    principal.subject,
+                    visibility=visibility or note.visibility,  # type: ignore[arg-type]
+                    body_text_id=new,
+                )
+                await self.repo.save(
+                    note, self.relationships.metadata_for(principal), connection=conn
+                )
+                if new is not None:
+                    await self.texts.forget(conn, old)
+
+        await retrying(attempt)
+        return await self.get(principal, note_id)
+
+    async def delete(self, principal: Principal, note_id: str) -> None:
+        async with self.engine.begin() as conn:
+            note = await self._load(principal, note_id, conn)
+            note.delete(principal.subject)
+            await self.repo.save(
+                note, self.relationships.metadata_for(principal), connection=conn
+            )
+            await self.texts.forget(conn, note.body_text_id)
+
+    async def _load(
+        self, principal: Principal, note_id: str, conn: AsyncConnection
+    ) -> Note:
+        note = await self.repo.find(note_id, principal.tenant, connection=conn)
+        if note is None or not note.readable_by(principal.subject, ()):
+            raise NotFound(f"note {note_id} not found")
+        return note
+
+    # -- reads ---------------------------------------------------------------------
+
+    async def list(
+        self, principal: Principal, relationship_id: str
+    ) -> list[dict[str, Any]]:
+        rel = await self.relationships.load(principal, relationship_id)
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT * FROM notes WHERE tenant = :t "
+                        "AND relationship_id = :r AND deleted = 0 "
+                        "ORDER BY created_at, note_id"
+                    ),
+                    {"t": principal.tenant, "r": relationship_id},
+                )
+            ).all()
+            if principal.subject not in rel.parties:
+                return [metadata_view(row) for row in rows]
+            mine = [
+                row
+                for row in rows
+                if readable(
+                    row.author_id, row.visibility, principal.subject, rel.parties
+                )
+            ]
+            words = await self.texts.get_many(conn, (r.body_text_id for r in mine))
+        return [_full(row, words) for row in mine]
+
+    async def get(self, principal: Principal, note_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT * FROM notes WHERE tenant = :t AND note_id = :n "
+                        "AND deleted = 0"
+                    ),
+                    {"t": principal.tenant, "n": note_id},
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"note {note_id} not found")
+            rel = await self.relationships.load(principal, row.relationship_id, conn)
+            if principal.subject not in rel.parties:
+                return metadata_view(row)
+            if not readable(
+                row.author_id, row.visibility, principal.subject, rel.parties
+            ):
+                raise NotFound(f"note {note_id} not found")
+            words = await self.texts.get_many(conn, [row.body_text_id])
+        return _full(row, words)
+
+    async def on_person_erased(
+        self, tenant: str, person_id: str, conn: AsyncConnection
+    ) -> None:
+        """The person's words and key go (every part's texts: notes, journals,
+        feedback comments, escalations); their notes remain as erased, authorless
+        entries."""
+        await self.texts.erase_author(conn, tenant, person_id)
+        await conn.execute(
+            text(
+                "UPDATE notes SET author_id = NULL, body_text_id = NULL, erased = 1 "
+                "WHERE author_id = :p"
+            ),
+            {"p": person_id},
+        )
+
+
+def _full(row: Any, words: dict[str, str | None]) -> dict[str, Any]:
+    """The note as its readers see it; ``words``: the page's texts, by id."""
+    return {
+        **metadata_view(row),
+        "author_id": row.author_id,
+        "prompt_id": row.prompt_id,
+        "prompt": PROMPTS[row.prompt_id]["prompt"] if row.prompt_id else None,
+        "session_id": row.session_id,
+        "body": words.get(row.body_text_id) if row.body_text_id else None,
+    }
