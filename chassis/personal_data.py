@@ -81,15 +81,25 @@ class PersonalDataCipher:
             )
         if tenant is None:
             return None
-        key = AESGCM.generate_key(bit_length=256)
+        # A concurrent first write for the same person finds the other's key
+        # instead of failing (or of replacing it).
         await conn.execute(
             text(
                 "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
-                "VALUES (:p, :t, :k)"
+                "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
             ),
-            {"p": person_id, "t": tenant, "k": self._wrap(person_id, key)},
+            {
+                "p": person_id,
+                "t": tenant,
+                "k": self._wrap(person_id, AESGCM.generate_key(bit_length=256)),
+            },
         )
-        return key
+        return await self.key(person_id, conn)
+
+    def open_key(self, person_id: str, wrapped: str | None) -> AESGCM | None:
+        """A person's key from its wrapped form, read by the caller's own query
+        (a page joining ``person_keys``); None when it was destroyed."""
+        return None if wrapped is None else AESGCM(self._unwrap(person_id, wrapped))
 
     async def destroy(self, person_id: str, conn: AsyncConnection) -> None:
         """Crypto-shred: without the key, no stored personal field decrypts again."""

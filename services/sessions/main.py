@@ -43,7 +43,7 @@ __all__ = ["Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
 # What ``PersonErased`` goes through, as its receipt names them.
 ERASED_FROM = [
-    "feedback", "notes", "person_availability", "private_texts",
+    "calendar_tokens", "feedback", "notes", "person_availability", "private_texts",
     "pulse_respondents", "relationships", "revoked_subjects", "sessions",
 ]  # fmt: skip
 

@@ -32,17 +32,6 @@ from chassis.errors import PersonGone
 from chassis.personal_data import PersonalDataCipher
 from services.sessions.domain.events import registry
 
-
-class _KeyRing(PersonalDataCipher):
-    """The chassis key management (wrap, unwrap, destroy), opened for many keys."""
-
-    def unwrap(self, person_id: str, wrapped: str) -> bytes:
-        return self._unwrap(person_id, wrapped)
-
-    def wrap(self, person_id: str, key: bytes) -> str:
-        return self._wrap(person_id, key)
-
-
 _READ = text(
     "SELECT t.text_id, t.author_id, t.body, k.wrapped_key "
     "FROM private_texts t LEFT JOIN person_keys k ON k.person_id = t.author_id "
@@ -55,7 +44,7 @@ class PrivateTexts:
 
     def __init__(self, engine: AsyncEngine, master_key: bytes) -> None:
         self.engine = engine
-        self._keys = _KeyRing(master_key, registry)
+        self._keys = PersonalDataCipher(master_key, registry)
 
     async def put(
         self, conn: AsyncConnection, tenant: str, author_id: str, body: str
@@ -95,10 +84,8 @@ class PrivateTexts:
         out: dict[str, str | None] = {}
         for row in rows:
             if row.author_id not in keys:
-                keys[row.author_id] = (
-                    AESGCM(self._keys.unwrap(row.author_id, row.wrapped_key))
-                    if row.wrapped_key is not None
-                    else None
+                keys[row.author_id] = self._keys.open_key(
+                    row.author_id, row.wrapped_key
                 )
             out[row.text_id] = _open(keys[row.author_id], row)
         return out
@@ -167,23 +154,7 @@ class PrivateTexts:
     async def _author_key(
         self, conn: AsyncConnection, tenant: str, author_id: str
     ) -> bytes:
-        key = await self._keys.key(author_id, conn)
-        if key is not None:
-            return key
-        # No key yet (or a destroyed one): create it unless a row exists; a concurrent
-        # first write by the same author finds the other's key instead of failing.
-        await conn.execute(
-            text(
-                "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
-                "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
-            ),
-            {
-                "p": author_id,
-                "t": tenant,
-                "k": self._keys.wrap(author_id, AESGCM.generate_key(bit_length=256)),
-            },
-        )
-        key = await self._keys.key(author_id, conn)
+        key = await self._keys.key(author_id, conn, tenant=tenant)
         if key is None:
             raise PersonGone(f"person {author_id} was erased")
         return key
