@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 
 import pytest
 from sqlalchemy import text
@@ -26,6 +24,7 @@ from chassis.messaging import InProcessBus, topic_for
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from chassis.settings import ServiceSettings
+from tests.support.waiting import until
 
 registry = EventRegistry()
 
@@ -266,9 +265,7 @@ async def test_embedded_runtimes_talk_over_the_in_process_bus(tmp_path):
         repo = Repository(producer.store, registry, MentorSeats)
         repo.on_saved.append(lambda _events: producer.relay.notify())
         await repo.save(MentorSeats.offer("m-7", "acme", seats=1), META)
-        deadline = time.monotonic() + 10
-        while not seen and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        await until(lambda: seen, "the offer consumed", 10, interval_s=0.02)
     finally:
         await consumer.stop()
         await producer.stop()

@@ -10,7 +10,6 @@ only remembers the highest position seen is shown to lose events in the same sce
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import Counter, defaultdict
 
@@ -23,6 +22,7 @@ from chassis.events import EventMetadata, LogPosition, NewEvent
 from chassis.eventstore import EventStore, event_store_for
 from chassis.messaging import Relay
 from chassis.messaging.kafka import KafkaTransport
+from tests.support.waiting import until
 
 WRITERS = 16
 STREAMS_PER_WRITER = 3
@@ -60,8 +60,12 @@ async def run_scenario(store: EventStore, during_hold=None) -> set[uuid.UUID]:
         writer(store, w, release, held) for w in range(WRITERS) if w not in HOLDERS
     ]
     await asyncio.gather(*others)
-    while len(held) < len(HOLDERS) * STREAMS_PER_WRITER:
-        await asyncio.sleep(0.01)
+    await until(
+        lambda: len(held) >= len(HOLDERS) * STREAMS_PER_WRITER,
+        "every holder's first events appended",
+        60,
+        interval_s=0.01,
+    )
     if during_hold is not None:
         await during_hold()
     release.set()
@@ -153,9 +157,12 @@ async def test_relay_publishes_late_commits_exactly_once_in_stream_order(
     relay_task = asyncio.create_task(relay.run(stop))
     try:
         await run_scenario(store)
-        deadline = time.monotonic() + 60
-        while relay.published < TOTAL and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: relay.published >= TOTAL,
+            "every event published",
+            60,
+            interval_s=0.05,
+        )
     finally:
         stop.set()
         await asyncio.wait_for(relay_task, timeout=30)
@@ -177,18 +184,21 @@ async def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: floa
     )
     await consumer.start()
     out: list[Envelope] = []
+
+    async def read() -> None:
+        batches = await consumer.getmany(timeout_ms=500)
+        for records in batches.values():
+            out.extend(Envelope.from_kafka(r.headers, r.value) for r in records)
+
+    async def enough() -> bool:
+        await read()  # waits up to 500 ms for records: no pause needed in between
+        return len(out) >= expected
+
     try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                out.extend(Envelope.from_kafka(r.headers, r.value) for r in records)
-            if len(out) >= expected:
-                # Read a little longer to catch any duplicate that would follow.
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    out.extend(Envelope.from_kafka(r.headers, r.value) for r in records)
-                break
+        await until(enough, f"{expected} messages on {topic}", timeout_s, interval_s=0)
+        # Read a little longer to catch any duplicate that would follow (a window on
+        # purpose: a duplicate is something that did not happen).
+        await read()
     finally:
         await consumer.stop()
     return out

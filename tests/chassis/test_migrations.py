@@ -7,13 +7,11 @@ written (``python -m chassis.migrations revision --service NAME -m ...``).
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from chassis.migrations import (
 from chassis.migrations.cli import main as cli
 from chassis.migrations.code_ddl import app_ddl, app_factory
 from tests.apps import serving
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.postgres
 
@@ -200,11 +199,8 @@ async def test_replicas_starting_together_take_turns(
         replicas = [
             run_cli(database_url, "upgrade", "--service", "sessions") for _ in "ab"
         ]
-        deadline = time.monotonic() + 60
-        waiting = 0
-        while waiting < 2:
-            assert time.monotonic() < deadline, "replicas never queued on the lock"
-            assert all(p.poll() is None for p in replicas), replicas[0].stdout
+
+        async def both_queued() -> bool:
             waiting = await holder.scalar(
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
@@ -212,7 +208,21 @@ async def test_replicas_starting_together_take_turns(
                 ),
                 {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
             )
-            await asyncio.sleep(0.05)
+            return bool(waiting >= 2)
+
+        def one_exited() -> str | None:
+            for p in replicas:
+                if p.poll() is not None:
+                    return f"a replica exited ({p.returncode}): {p.communicate()[0]}"
+            return None
+
+        await until(
+            both_queued,
+            "both replicas to queue on the lock",
+            60,
+            interval_s=0.05,
+            give_up=one_exited,
+        )
         assert await current(engine, "sessions") == ()
         await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         await holder.commit()

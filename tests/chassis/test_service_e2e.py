@@ -6,8 +6,6 @@ probes report both dependencies, auth is enforced, and one trace covers it all.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import httpx
@@ -25,6 +23,7 @@ from chassis.http import create_app, metadata_for
 from chassis.runtime import ServiceRuntime
 from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
 from chassis.telemetry import setup_telemetry
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -115,10 +114,10 @@ async def test_request_to_consumer_in_one_trace(postgres_server, kafka_bootstrap
                     headers=token("acme", "coordinator"),
                 )
                 assert created.status_code == 201, created.text
-            deadline = time.monotonic() + 60
-            while not seen and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            await watcher.stop()
+            try:
+                await until(lambda: seen, "the event consumed", 60, interval_s=0.05)
+            finally:
+                await watcher.stop()
     finally:
         telemetry.shutdown()
 

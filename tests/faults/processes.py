@@ -15,12 +15,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from deploy.local import Watchdog, free_port, log_tail
+from tests.support.waiting import until_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,27 +130,33 @@ class ServiceProcess:
 
     def wait_ready(self, timeout_s: float = 90) -> None:
         """Block until ``/readyz`` says every dependency answers."""
-        deadline = time.monotonic() + timeout_s
         last = "no answer yet"
+
+        def ready() -> bool:
+            nonlocal last
+            try:
+                response = client.get(f"{self.url}/readyz")
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+                return False
+            last = response.text
+            return response.status_code == 200
+
+        def exited() -> str | None:
+            return None if self.running else f"it exited ({self._returncode()})"
+
         with httpx.Client(timeout=5) as client:
-            while True:
-                if not self.running:
-                    raise ServiceDied(
-                        f"{self.service} exited ({self._returncode()}):\n{self.tail()}"
-                    )
-                try:
-                    response = client.get(f"{self.url}/readyz")
-                    if response.status_code == 200:
-                        return
-                    last = response.text
-                except httpx.HTTPError as exc:
-                    last = repr(exc)
-                if time.monotonic() > deadline:
-                    raise ServiceDied(
-                        f"{self.service} not ready in {timeout_s:g}s ({last}):\n"
-                        f"{self.tail()}"
-                    )
-                time.sleep(0.1)
+            try:
+                until_sync(
+                    ready,
+                    f"{self.service} to be ready",
+                    timeout_s,
+                    interval_s=0.1,
+                    give_up=exited,
+                    detail=lambda: f"last answer: {last}\n{self.tail()}",
+                )
+            except AssertionError as exc:
+                raise ServiceDied(str(exc)) from None
 
     def _returncode(self) -> int | None:
         return self._proc.returncode if self._proc is not None else None

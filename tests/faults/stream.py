@@ -20,18 +20,19 @@ profiles' event store, the topic and insights' facts:
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth import Role, mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
+from tests.support.waiting import TimedOut, until
 
 
 def bearer(tenant: str, *roles: Role, subject: str = "faults-1") -> dict[str, str]:
@@ -52,17 +53,6 @@ def person(marker: str) -> dict[str, object]:
         "geography": "FR",
         "time_zone": "Europe/Paris",
     }
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 90
-) -> None:
-    """Wait for ``condition`` with a deadline (a condition, never a fixed sleep)."""
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not before the deadline")
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -129,13 +119,19 @@ class Stream:
     async def until(
         self, condition: Callable[[], bool], timeout_s: float = 120
     ) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if self._next >= self.cap or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"the stream did not get there ({self._next} commands sent)"
-                )
-            await asyncio.sleep(0.02)
+        """Wait for ``condition`` while the stream sends; give up at its cap."""
+
+        def capped() -> str | None:
+            return "it reached its cap" if self._next >= self.cap else None
+
+        await until(
+            condition,
+            "the stream to get there",
+            timeout_s,
+            interval_s=0.02,
+            give_up=capped,
+            detail=lambda: f"{self._next} commands sent",
+        )
 
     async def around(
         self,
@@ -197,18 +193,22 @@ async def published(
                 if headers.get("ce_tenant", b"").decode() == tenant:
                     seen[headers["ce_id"].decode()] += 1
 
+    async def assigned() -> set[TopicPartition]:
+        await read()
+        return consumer.assignment()
+
+    async def at_the_end() -> bool:
+        await read()
+        return all([await consumer.position(tp) >= ends[tp] for tp in parts])
+
     try:
-        deadline = time.monotonic() + timeout_s
-        while not consumer.assignment():
-            await read()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no partitions of {topic} assigned")
-        parts = list(consumer.assignment())
+        # Each read waits up to 200 ms for records: no pause needed in between.
+        parts = list(
+            await until(assigned, f"partitions of {topic}", timeout_s, interval_s=0)
+        )
         ends = await consumer.end_offsets(parts)
-        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
-            await read()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic} not read to its end in time")
+        if any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            await until(at_the_end, f"{topic} read to its end", timeout_s, interval_s=0)
         return seen
     finally:
         await consumer.stop()
@@ -244,19 +244,33 @@ async def figures(
     kafka_bootstrap: str,
     timeout_s: float = 120,
 ) -> Figures:
-    """Wait until insights has every accepted command (or the deadline), then count."""
+    """Wait until insights has every accepted command (or the deadline), then count.
+
+    The wait is best effort: what has not arrived by then is counted as lost."""
     accepted = {o.marker for o in stream.accepted}
-    deadline = time.monotonic() + timeout_s
-    while True:
+    facts: Counter[str] = Counter()
+
+    async def insights_holds(markers: set[str]) -> bool:
+        nonlocal facts
         facts = await counts(insights_db, INSIGHTS_FACTS, stream.tenant)
-        if accepted <= facts.keys() or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
+        return markers <= facts.keys()
+
+    with contextlib.suppress(TimedOut):
+        await until(
+            lambda: insights_holds(accepted),
+            "insights to record every accepted command",
+            timeout_s,
+            interval_s=0.2,
+        )
     stored = await counts(profiles_db, PROFILES_EVENTS, stream.tenant)
     # Whatever profiles stored must reach insights too, answered or not.
-    while set(stored) - set(facts) and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        facts = await counts(insights_db, INSIGHTS_FACTS, stream.tenant)
+    with contextlib.suppress(TimedOut):
+        await until(
+            lambda: insights_holds(set(stored)),
+            "insights to record every stored command",
+            timeout_s,
+            interval_s=0.2,
+        )
     on_topic = await published(kafka_bootstrap, "tandem.profiles.v1", stream.tenant)
     unanswered = {o.marker for o in stream.outcomes if o.status is None}
     refused = {o.marker for o in stream.outcomes if o.status not in (None, 201)}

@@ -26,7 +26,7 @@ from chassis.messaging import ConsumerRunner, OutboundMessage
 from chassis.messaging.dead_letters import REPLAY_HEADER, dead_letter_router
 from chassis.messaging.kafka import KafkaTransport
 from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
-from tests.faults.stream import eventually
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -57,11 +57,13 @@ class Rig:
             ).scalar_one()
 
     async def until(self, done: Callable[[], bool], what: str) -> None:
+        """Poll the consumer (this test drives it) until ``done``."""
+
         async def step() -> bool:
             await self.runner.poll_once()
             return done()
 
-        await eventually(step, what)
+        await until(step, what, interval_s=0.05)
 
 
 def event(topic: str, tenant: str, **data: object) -> tuple[str, OutboundMessage]:

@@ -26,11 +26,11 @@ from tests.faults.stream import (
     Stream,
     bearer,
     counts,
-    eventually,
     figures,
     person,
     published,
 )
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -174,7 +174,7 @@ async def test_a_poison_event_is_dead_lettered_shown_and_replayed_once_after_the
             items = (await client.get(letters, headers=admin)).json()["items"]
             return bool(items)
 
-        await eventually(dead_lettered, "the poison event in the dead letters")
+        await until(dead_lettered, "the poison event in the dead letters")
         [letter] = (await client.get(letters, headers=admin)).json()["items"]
         assert letter["event_type"] == "PersonRegistered"
         assert letter["topic"] == "tandem.profiles.v1"
@@ -188,7 +188,7 @@ async def test_a_poison_event_is_dead_lettered_shown_and_replayed_once_after_the
         assert on_dead_letter_topic[letter["event_id"]] == 1
         # Its partition moved on: every later registration was projected.
         for marker in healthy:
-            await eventually(
+            await until(
                 lambda m=marker: _is_projected(databases, tenant, m),
                 f"{marker} projected past the poison",
             )
@@ -201,7 +201,7 @@ async def test_a_poison_event_is_dead_lettered_shown_and_replayed_once_after_the
 
     replay = await client.post(f"{letters}/{letter['id']}/replay", headers=admin)
     assert replay.status_code == 202, replay.text
-    await eventually(
+    await until(
         lambda: _is_projected(databases, tenant, poison), "the replayed event applied"
     )
     again = await client.post(f"{letters}/{letter['id']}/replay", headers=admin)
@@ -219,7 +219,7 @@ async def test_a_poison_event_is_dead_lettered_shown_and_replayed_once_after_the
         headers=bearer(tenant, Role.COORDINATOR),
     )
     assert update.status_code in (200, 204), update.text
-    await eventually(
+    await until(
         lambda: _has_fact(databases, tenant, "PersonDetailsUpdated", person_id),
         "the person's next event projected",
     )

@@ -24,6 +24,7 @@ from chassis.settings import DEFAULT_DEV_SECRET
 from gateway.main import build_app as build_gateway
 from gateway.settings import SERVICES, GatewaySettings
 from launcher.registry import SERVICES as SERVICE_MODULES
+from tests.support.waiting import until
 
 
 @asynccontextmanager
@@ -35,10 +36,12 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
-        for _ in range(600):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: server.started or task.done(),
+            "the server to start",
+            30,
+            interval_s=0.05,
+        )
         if task.done():
             task.result()  # raise its start-up error
         port = server.servers[0].sockets[0].getsockname()[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +14,7 @@ from chassis.auth import Role
 from tests.gateway.platform import new_tenant, token
 from tests.gateway.test_matching import build_cohort, gid, subscribe
 from tests.insights.conftest import event, publish
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -24,16 +24,6 @@ query($id: ID!) { menteeScorecard(menteeId: $id) { asOf mentee { givenName }
   behaviouralChange { milestones { set } feedback { count } }
   businessImpact { participants { people } comparison { people } comparisonNote } } }
 """
-
-
-async def until(check, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "insights did not catch up in time"
-        await asyncio.sleep(0.2)
 
 
 async def test_a_mentee_reads_their_own_scorecard_and_not_anothers(platform):
@@ -48,7 +38,7 @@ async def test_a_mentee_reads_their_own_scorecard_and_not_anothers(platform):
         )
         return body["data"]["menteeScorecard"]
 
-    card = await until(own)
+    card = await until(own, "insights to know the scorecard", 60, interval_s=0.2)
     assert card["mentee"]["givenName"] == "Ada110"
     assert card["skillGrowth"] is not None and card["businessImpact"] is not None
 
@@ -74,7 +64,9 @@ async def test_scorecards_of_many_mentees_take_one_upstream_call(platform):
         cards = body["data"]["menteeScorecards"]
         return body if all(cards) else None
 
-    many = await until(all_known)
+    many = await until(
+        all_known, "insights to know every scorecard", 60, interval_s=0.2
+    )
     one = await platform.graphql(query, {"ids": ids[:1]}, bearer=org["admin"])
     names = {c["mentee"]["givenName"] for c in many["data"]["menteeScorecards"]}
     assert names == {"Ada110", "Ada111", "Ada112"}
@@ -92,7 +84,7 @@ async def test_small_equity_groups_are_suppressed_as_nulls_not_zeros(platform):
         groups = body["data"]["equityReport"]["groups"]
         return groups or None
 
-    groups = await until(report)
+    groups = await until(report, "insights to report equity groups", 60, interval_s=0.2)
     assert all(g["suppressed"] for g in groups), "fewer than k people in each group"
     for g in groups:
         assert g["participants"] is None and g["matchRate"] is None
@@ -149,7 +141,12 @@ async def test_health_history_is_the_services_answer(platform, kafka_bootstrap):
         return points if points and points[-1]["total"] else None
 
     weekly = {"from": "2025-03-01", "to": "2025-03-31"}
-    expected = await until(lambda: service_answer(weekly))
+    expected = await until(
+        lambda: service_answer(weekly),
+        "insights to count the history",
+        60,
+        interval_s=0.2,
+    )
     assert expected[-1]["counts"]["at_risk"] == 1  # rel-0: two sessions not held
     body = await platform.graphql(
         HISTORY, {"from": "2025-03-01", "to": "2025-03-31"}, bearer=coordinator

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 import websockets
@@ -64,10 +63,9 @@ async def test_a_mentee_from_hris_import_to_an_updated_scorecard(platform):
 
     ws = await subscribe(platform, as_mentee, UPDATES, {"p": pair["mentee"]["id"]})
     hub = platform.gateway.state.hub
-    deadline = time.monotonic() + 10
-    while hub.listener_count == 0:
-        assert time.monotonic() < deadline, "the subscription did not start"
-        await asyncio.sleep(0.02)
+    await until(
+        lambda: hub.listener_count, "the subscription to start", 10, interval_s=0.02
+    )
     try:
         await journey.confirm(platform, tenant, coordinator, pair)
         kinds = []

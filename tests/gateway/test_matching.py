@@ -7,15 +7,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
 
 import pytest
 import websockets
-from sqlalchemy import text
 
 from chassis.auth import Role
+from tests.gateway.journey import until_matching_sees
 from tests.gateway.platform import new_tenant, token
 from tests.profiles.conftest import person
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -77,31 +77,8 @@ async def build_cohort(platform, tenant: str, mentees: int = 3) -> dict:
         await call("PUT", f"/people/{pid}/intake", INTAKE)
         await call("POST", f"/cohorts/{cohort}/participants", {"person_id": pid})
         people.append(pid)
-    await until_seen(platform, cohort, len(mentors) + len(people))
+    await until_matching_sees(platform, cohort, len(mentors) + len(people))
     return {"cohort": cohort, "mentors": mentors, "mentees": people, "admin": admin}
-
-
-async def until_seen(
-    platform, cohort: str, members: int, timeout_s: float = 90
-) -> None:
-    engine = platform.apps["matching"].state.runtime.engine
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        async with engine.connect() as conn:
-            ready = (
-                await conn.execute(
-                    text(
-                        "SELECT count(*) FROM cohort_members m JOIN candidates c "
-                        "ON c.person_id = m.person_id WHERE m.cohort_id = :c "
-                        "AND (c.intake IS NOT NULL OR c.mentor_profile IS NOT NULL)"
-                    ),
-                    {"c": cohort},
-                )
-            ).scalar_one()
-        if ready >= members:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("matching did not see the cohort in time")
 
 
 START = """
@@ -193,10 +170,12 @@ async def subscribe(platform, bearer: str, query: str, variables: dict):
 
 async def until_listening(platform, count: int, timeout_s: float = 10) -> None:
     hub = platform.gateway.state.hub
-    deadline = time.monotonic() + timeout_s
-    while len(hub._listeners) < count:
-        assert time.monotonic() < deadline, "the subscription did not start"
-        await asyncio.sleep(0.02)
+    await until(
+        lambda: len(hub._listeners) >= count,
+        "the subscription to start",
+        timeout_s,
+        interval_s=0.02,
+    )
 
 
 UPDATES = """
@@ -233,15 +212,27 @@ async def test_approval_and_both_acceptances_reach_the_subscriber(platform):
             )
             assert done["data"]["acceptPairing"]["__typename"] == "PairingSuccess"
         kinds = []
-        deadline = time.monotonic() + 60
-        while "confirmed" not in kinds:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no confirmation; saw {kinds}"
-            msg = json.loads(await asyncio.wait_for(ws.recv(), left))
+        updates = []
+
+        async def confirmed() -> bool:
+            try:  # cancelling recv loses no message
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 1))
+            except TimeoutError:
+                return False
             assert msg["type"] == "next", msg
-            update = msg["payload"]["data"]["pairingUpdates"]
-            assert update["pairingId"] == pair["id"]
-            kinds.append(update["kind"])
+            updates.append(msg["payload"]["data"]["pairingUpdates"])
+            assert updates[-1]["pairingId"] == pair["id"]
+            kinds.append(updates[-1]["kind"])
+            return "confirmed" in kinds
+
+        await until(
+            confirmed,
+            "the confirmation",
+            60,
+            interval_s=0,
+            detail=lambda: f"saw {kinds}",
+        )
+        update = updates[-1]
         assert update["pairing"]["status"] == "confirmed"
         assert update["pairing"]["mentee"]["givenName"] == "Ada110"
         assert kinds.index("approved") < kinds.index("confirmed")

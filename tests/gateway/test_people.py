@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
 
 import pytest
 import websockets
@@ -14,6 +13,7 @@ import websockets
 from chassis.auth import Role
 from tests.gateway.platform import new_tenant, token
 from tests.profiles.conftest import person
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -63,15 +63,15 @@ query($id: ID!) { importJob(id: $id) { id status dryRun format processed total
 
 
 async def finished_job(platform, bearer: str, job_id: str, deadline_s=30) -> dict:
-    until = time.monotonic() + deadline_s
-    while time.monotonic() < until:
+    async def finished() -> dict | None:
         job = (await platform.graphql(JOB, {"id": job_id}, bearer=bearer))["data"][
             "importJob"
         ]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"import {job_id} did not finish within {deadline_s}s")
+        return job if job["status"] in ("SUCCEEDED", "FAILED") else None
+
+    return await until(
+        finished, f"import {job_id} to finish", deadline_s, interval_s=0.05
+    )
 
 
 async def employee_ids(platform, bearer: str) -> list[str]:

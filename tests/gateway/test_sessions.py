@@ -5,9 +5,7 @@ calls that do not grow with the number of relationships."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,6 +16,7 @@ from chassis.messaging.kafka import KafkaTransport
 from tests.gateway.platform import new_tenant, token
 from tests.profiles.conftest import person
 from tests.sessions.conftest import confirmation
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -45,15 +44,15 @@ async def start_relationship(
     finally:
         await transport.stop()
     overseer = token("coord-wait", tenant, Role.COORDINATOR)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def started() -> bool:
         resp = await platform.service(
             "sessions", "GET", f"/relationships/{rid}", bearer=overseer
         )
-        if resp.status_code == 200:
-            return rid
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"relationship {rid} never started")
+        return resp.status_code == 200
+
+    await until(started, f"relationship {rid} to start", 60, interval_s=0.05)
+    return rid
 
 
 async def pair(platform, kafka_bootstrap: str, n: int = 1) -> dict:

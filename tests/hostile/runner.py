@@ -22,9 +22,7 @@ must not find it where an unknown id is not found (a leak otherwise).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -44,6 +42,7 @@ from tests.hostile.verdicts import (
     excerpt,
     problem_code,
 )
+from tests.support.waiting import TimedOut, until
 
 # Ends a lifecycle (or erases): sent last, so the seeded resources stay usable.
 TERMINAL = (
@@ -300,17 +299,23 @@ class ServiceAttack:
         if not isinstance(job_id, str):
             return "", ""
         url = f"{op.path.rstrip('/')}/{quote(job_id, safe='')}"
-        deadline = time.monotonic() + 30
-        while True:
+
+        async def ended() -> httpx.Response | None:
             job = await self.client.get(url, headers=self.caller)
-            if job.status_code != 200:
-                return "", ""
-            done = job.json()
-            if done.get("status") not in ("queued", "running"):
-                break
-            if time.monotonic() > deadline:
-                return "crashed", "the job did not finish in 30 s"
-            await asyncio.sleep(0.05)
+            if job.status_code != 200 or job.json().get("status") not in (
+                "queued",
+                "running",
+            ):
+                return job
+            return None
+
+        try:
+            job = await until(ended, "the job to end", 30, interval_s=0.05)
+        except TimedOut:
+            return "crashed", "the job did not finish in 30 s"
+        if job.status_code != 200:
+            return "", ""
+        done = job.json()
         failed = (done.get("counts") or {}).get("failed", 0)
         if failed:
             errors = done.get("errors") or [{}]

@@ -14,7 +14,7 @@ out: it moves when other services' events arrive, not because of a request.
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import services
+from tests.support.waiting import TimedOut, until
 
 BOOKKEEPING = {"processed_events", "log_checkpoints", "dead_letters"}
 SERVICES_DIR = str(Path(services.__file__).resolve().parent)
@@ -115,17 +116,21 @@ def service_work() -> list[asyncio.Task]:
 
 
 async def settle(timeout_s: float = 60) -> None:
-    """Wait until no background work started by a request is running."""
-    deadline = time.monotonic() + timeout_s
-    while service_work() and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    """Wait until no background work started by a request is running (at most
+    ``timeout_s``: what still runs then is left to the state comparison)."""
+    with contextlib.suppress(TimedOut):
+        await until(
+            lambda: not service_work(), "background work", timeout_s, interval_s=0.02
+        )
 
 
 async def caught_up(app: FastAPI, reader: StateReader, timeout_s: float = 90) -> None:
     """Wait until the service's consumer has read every message on its topics and
-    applied it: assigned partitions, no lag, and the state still for a while."""
+    applied it: assigned partitions, no lag, and the state still for a while.
+
+    Best effort, each step at most ``timeout_s``: a consumer that cannot report its
+    lag is waited for, then the state's stillness decides."""
     consumer = app.state.runtime.consumer
-    deadline = time.monotonic() + timeout_s
 
     async def no_lag() -> bool:
         if consumer is None:
@@ -140,15 +145,19 @@ async def caught_up(app: FastAPI, reader: StateReader, timeout_s: float = 90) ->
                 return False
         return await subscriber.lag() == 0
 
-    while time.monotonic() < deadline:
-        if await no_lag():
-            break
-        await asyncio.sleep(0.1)
+    with contextlib.suppress(TimedOut):
+        await until(no_lag, "no consumer lag", timeout_s)
     await settle()
-    last = await reader.snapshot()
-    still = 0
-    while still < 3 and time.monotonic() < deadline:
-        await asyncio.sleep(0.3)
+    # Still: three snapshots in a row, 0.3 s apart, equal to the one before.
+    last: object = None
+    still = -1  # the first snapshot has nothing to compare with
+
+    async def unchanged() -> bool:
+        nonlocal last, still
         now = await reader.snapshot()
-        still = still + 1 if now == last else 0
+        still = still + 1 if still >= 0 and now == last else 0
         last = now
+        return still >= 3
+
+    with contextlib.suppress(TimedOut):
+        await until(unchanged, "the state to stay still", timeout_s, interval_s=0.3)

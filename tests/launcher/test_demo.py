@@ -28,6 +28,7 @@ from launcher import cli
 from launcher.demo import STEPS, DemoFacts, load_facts, seed_demo
 from launcher.demo.facts import example_variables
 from launcher.embedded import build_platform
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -73,8 +74,12 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
             seeding = asyncio.create_task(
                 seed_demo(client, progress=lambda *step: steps.append(step))
             )
-            while not steps and not seeding.done():
-                await asyncio.sleep(0.01)
+            await until(
+                lambda: steps or seeding.done(),
+                "the first seeding step",
+                600,
+                interval_s=0.01,
+            )
             health = await client.get("/healthz")
             healthy = health.status_code == 200 and not seeding.done()
             facts = await seeding
@@ -202,13 +207,15 @@ async def test_the_early_warning_puts_a_re_pairing_on_the_coordinators_desk(demo
     mentee = gid("Person", demo.facts.stalled_mentee.person_id)
     query = """query($p: ID) { pairings(personId: $p, status: "proposed") { edges {
       node { replaces { id } } } } }"""
-    for _ in range(200):  # matching acts on insights' warning asynchronously
+
+    async def proposed() -> list[dict]:
         data = await demo.graphql(query, {"p": mentee}, role="coordinator")
-        if data["pairings"]["edges"]:
-            break
-        await asyncio.sleep(0.05)
-    proposals = [e["node"] for e in data["pairings"]["edges"]]
-    assert proposals, "no re-pairing was proposed for the stalled mentee"
+        return [e["node"] for e in data["pairings"]["edges"]]
+
+    # matching acts on insights' warning asynchronously
+    proposals = await until(
+        proposed, "a re-pairing proposed for the stalled mentee", 60, interval_s=0.05
+    )
     assert proposals[0]["replaces"]["id"] == gid(
         "Pairing", demo.facts.stalled_relationship_id
     )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 from sqlalchemy import text
 
@@ -12,6 +9,7 @@ from chassis.auth.tokens import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
 from launcher.embedded import build_platform
 from launcher.registry import SERVICES
+from tests.support.waiting import until
 
 
 async def test_embedded_platform_serves_the_services(tmp_path):
@@ -56,11 +54,10 @@ async def test_embedded_platform_serves_the_services(tmp_path):
             assert names == ["Demo"]
             # The in-process bus carries profiles' events to matching's candidate view.
             matching = app.state.apps["matching"].state.runtime.engine
-            deadline = time.monotonic() + 10
-            seen = 0
-            while not seen and time.monotonic() < deadline:
+
+            async def candidates() -> int:
                 async with matching.connect() as conn:
-                    seen = (
+                    return (
                         await conn.execute(
                             text(
                                 "SELECT count(*) FROM candidates WHERE person_id = :p"
@@ -68,6 +65,7 @@ async def test_embedded_platform_serves_the_services(tmp_path):
                             {"p": pid},
                         )
                     ).scalar_one()
-                await asyncio.sleep(0.05)
+
+            seen = await until(candidates, "matching's candidate", 10, interval_s=0.05)
             assert seen == 1
     assert (tmp_path / "data" / "profiles.db").exists()

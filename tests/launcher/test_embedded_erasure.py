@@ -3,8 +3,6 @@ holds the person's name, email, employee id or the free text they wrote."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from chassis.auth.tokens import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
 from launcher.embedded import build_platform
 from launcher.registry import SERVICES
+from tests.support.waiting import until
 
 
 def bearer(subject: str, *roles: str) -> dict[str, str]:
@@ -93,18 +92,18 @@ async def test_after_an_erasure_no_file_of_the_running_platform_holds_the_person
                         )
                     ).scalar_one()
 
-            deadline = time.monotonic() + 30
-            while await candidates() == 0 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # the in-process bus delivers meanwhile
-            assert await candidates() == 1, "matching never learnt the intake"
+            # The in-process bus delivers while this waits.
+            learnt = await until(candidates, "matching to learn the intake", 30)
+            assert learnt == 1, "matching learnt the intake more than once"
             assert files_holding(data, secrets[3:]), "the intake is nowhere on disk"
 
             erased = await c.delete(f"/profiles/people/{person}", headers=admin)
             assert erased.status_code == 204, erased.text
-            deadline = time.monotonic() + 30
-            while await candidates() and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            assert await candidates() == 0, "matching never forgot the person"
+
+            async def forgotten() -> bool:
+                return await candidates() == 0
+
+            await until(forgotten, "matching to forget the person", 30)
             for name in SERVICES:
                 await app.state.apps[name].state.runtime.scrubber.wait()
             # While the platform still runs: the databases and their logs.

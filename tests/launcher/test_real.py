@@ -13,9 +13,8 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +22,7 @@ import pytest
 
 from deploy.local import free_port, pid_alive
 from launcher.real import ORDER
+from tests.support.waiting import until_sync
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,14 +62,6 @@ def _children(pid: int) -> set[int]:
         frontier = {c for c, p in parents.items() if p in frontier} - found
         found |= frontier
     return found
-
-
-def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen within {timeout_s:.0f}s")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -119,11 +111,16 @@ def test_real_mode_runs_every_process_and_stops_them_all(runner) -> None:
     def text() -> str:
         return output.read_text(errors="replace")
 
-    def ready() -> bool:
-        assert process.poll() is None, text()
-        return "tandem real: ready" in text()
+    def exited() -> str | None:
+        return None if process.poll() is None else f"it exited ({process.returncode})"
 
-    _wait_for(ready, "the ready line", 240)
+    until_sync(
+        lambda: "tandem real: ready" in text(),
+        "the ready line",
+        240,
+        give_up=exited,
+        detail=text,
+    )
     banner = text()
     gateway = f"http://127.0.0.1:{base_port}"
     assert f"{gateway}/graphql" in banner
@@ -182,10 +179,12 @@ def test_real_mode_runs_every_process_and_stops_them_all(runner) -> None:
     )
     assert pid_line
     os.kill(int(pid_line.group(1)), signal.SIGKILL)
-    _wait_for(
+    until_sync(
         lambda: "insights exited with code -9; restarting" in text(),
         "the restart notice",
         60,
+        give_up=exited,
+        detail=text,
     )
 
     def insights_ready() -> bool:
@@ -195,7 +194,7 @@ def test_real_mode_runs_every_process_and_stops_them_all(runner) -> None:
         except httpx.HTTPError:
             return False
 
-    _wait_for(insights_ready, "insights ready again", 120)
+    until_sync(insights_ready, "insights ready again", 120, give_up=exited)
 
     # SIGTERM stops every child, then the runner, cleanly.
     children = _children(process.pid)

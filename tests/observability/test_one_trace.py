@@ -10,9 +10,8 @@ The same run checks that relay, consumer and projection lag reach a metric reade
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -24,6 +23,7 @@ from opentelemetry.trace import SpanKind
 
 from chassis.telemetry import SERVICE_ATTRIBUTE, setup_telemetry
 from tests.gateway.platform import new_tenant, running_platform, token
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -112,13 +112,11 @@ async def test_a_mutation_is_one_trace_to_the_insights_projection(
                     and s.context.trace_id in ours
                 ]
 
-            deadline = time.monotonic() + 60
-            while not consumed() and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            assert consumed(), "insights never projected PersonRegistered"
+            await until(
+                consumed, "insights to project PersonRegistered", 60, interval_s=0.05
+            )
 
-            # insights' lag report samples the consumer's offset lag now.
-            while time.monotonic() < deadline:
+            async def applied() -> dict[str, Any] | None:
                 # The broker's offset lag spans every tenant: an operator's view.
                 lag = await platform.service(
                     "insights",
@@ -127,10 +125,14 @@ async def test_a_mutation_is_one_trace_to_the_insights_projection(
                     bearer=operator,
                 )
                 assert lag.status_code == 200, lag.text
-                if lag.json()["applied_since_start"] >= 1:
-                    break
-                await asyncio.sleep(0.05)
-            assert lag.json()["consumer_lag_messages"] is not None
+                body: dict[str, Any] = lag.json()
+                return body if body["applied_since_start"] >= 1 else None
+
+            # insights' lag report samples the consumer's offset lag now.
+            lag = await until(
+                applied, "insights' lag report to count it", 60, interval_s=0.05
+            )
+            assert lag["consumer_lag_messages"] is not None
             metrics = exported(reader)
     finally:
         telemetry.shutdown()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,6 +21,7 @@ from chassis.eventstore import EventStore, event_store_for
 from chassis.messaging import Relay
 from chassis.messaging.kafka import KafkaTransport
 from chassis.telemetry import setup_telemetry
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 META = EventMetadata(tenant="acme", actor="coordinator-1")
@@ -123,10 +123,9 @@ async def test_backlog_is_exported_while_the_broker_is_unreachable(
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
     try:
-        deadline = time.monotonic() + 60
-        while relay.backlog != 3 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert relay.backlog == 3
+        await until(
+            lambda: relay.backlog == 3, "a backlog of three", 60, interval_s=0.05
+        )
         assert relay.last_error is not None, "it was waiting for the broker"
         [backlog] = points(reader, "tandem.relay.backlog", topic)
         assert backlog.value == 3, "all three wait for the broker"

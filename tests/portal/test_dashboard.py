@@ -19,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from fastapi import FastAPI
 
 from gateway.dashboard import mount_dashboard
 from gateway.settings import GatewaySettings
+from tests.support.waiting import until_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = ROOT / "portal"
@@ -133,17 +133,29 @@ def _free_port() -> int:
 
 def _wait_for_demo(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Until the platform answers /dev/tokens (the demo is seeded)."""
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the platform exited:\n{log.read_text()[-4000:]}")
+
+    def seeded() -> bool:
         try:
-            if httpx.get(f"{base}/dev/tokens", timeout=5).status_code == 200:
-                return
+            return httpx.get(f"{base}/dev/tokens", timeout=5).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the demo was not seeded in time:\n{log.read_text()[-4000:]}")
+            return False
+
+    def exited() -> str | None:
+        return (
+            None if proc.poll() is None else f"the platform exited ({proc.returncode})"
+        )
+
+    try:
+        until_sync(
+            seeded,
+            "the demo to be seeded",
+            600,
+            interval_s=0.5,
+            give_up=exited,
+            detail=lambda: log.read_text()[-4000:],
+        )
+    except AssertionError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
