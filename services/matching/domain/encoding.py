@@ -37,7 +37,7 @@ LEVELS = range(MIN_TARGET, 6)
 Progress = Callable[[str, int, int], None]
 
 
-def _no_progress(_phase: str, _done: int, _total: int) -> None:
+def no_progress(_phase: str, _done: int, _total: int) -> None:
     return None
 
 
@@ -138,7 +138,7 @@ def encode(
 ) -> EncodedCohort:
     """Encode both sides of a cohort for vectorised scoring."""
     config = (config or MatchingConfig()).validated()
-    report = progress or _no_progress
+    report = progress or no_progress
     unique_ids(mentees, "mentees")
     unique_ids(mentors, "mentors")
     report("encode", 0, 2)

@@ -22,8 +22,8 @@ from services.matching.domain.config import MatchingConfig
 from services.matching.domain.encoding import (
     EncodedCohort,
     Progress,
-    _no_progress,
     encode,
+    no_progress,
 )
 from services.matching.domain.fairness import FairnessOutcome, group_labels, rebalance
 from services.matching.domain.optimiser import UNMATCHED, Solution, with_pins
@@ -112,7 +112,7 @@ def run_round(
 ) -> MatchingRound:
     """Pair a whole cohort. ``forbidden`` and ``pinned`` are (mentee_id, mentor_id)."""
     config = (config or MatchingConfig()).validated()
-    report = progress or _no_progress
+    report = progress or no_progress
     forbidden = tuple(PairRef(*p) for p in forbidden)
     timings: dict[str, float] = {}
     clock = time.perf_counter()

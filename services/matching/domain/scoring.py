@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.matching.domain.config import CRITERIA, CRITERION_TITLES
-from services.matching.domain.encoding import EncodedCohort, Progress, _no_progress
+from services.matching.domain.encoding import EncodedCohort, Progress, no_progress
 from services.matching.domain.reasons import reason_for
 
 Index = slice | np.ndarray
@@ -113,7 +113,7 @@ def shared_hours(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
 
 def score_matrix(enc: EncodedCohort, progress: Progress | None = None) -> np.ndarray:
     """The (mentees x mentors) matrix of total scores, each in [0, 1]."""
-    report = progress or _no_progress
+    report = progress or no_progress
     n, m = enc.shape
     weights = enc.config.normalised_weights
     total = np.zeros((n, m), dtype=np.float64)
