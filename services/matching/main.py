@@ -20,8 +20,9 @@ from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
 from services.matching.domain.events import registry
-from services.matching.projections import advisors, candidates, rotation_plans
+from services.matching.projections import advisors, candidates
 from services.matching.projections import pairings as pairings_view
+from services.matching.projections.tables import metadata
 from services.matching.settings import Settings
 
 __all__ = ["Settings", "build_app", "build_part"]
@@ -76,6 +77,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         version=VERSION,
         description="Explainable, optimal, fair pairing for a whole cohort.",
         routers=[rounds_api.router, pairings_api.router, planning_api.router],
+        tables=metadata,
         consumes=[
             topic_for(s) for s in ("profiles", "sessions", "advisors", "insights")
         ],
@@ -84,11 +86,6 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         # The erased or deactivated person's tokens are refused from the same
         # transaction, and the erasure confirmed by a receipt.
         erasure=Erasure(stores=ERASED_FROM, forget=forget),
-        setup=[
-            candidates.create_schema,
-            pairings_view.create_schema,
-            rotation_plans.create_schema,
-        ],
         background=[Background("expiry-sweep", sweep, settings.expiry_sweep_s)],
         on_stop=[rounds.stop],
         provides=[pairings, rounds, planning],

@@ -15,62 +15,6 @@ from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
 from services.matching.projections import pairing_texts
 
-
-def schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS pairings (
-            pairing_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            round_id TEXT,
-            cohort_id TEXT,
-            mentor_id TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            programme_type TEXT NOT NULL,
-            state TEXT NOT NULL,
-            score DOUBLE PRECISION NOT NULL,
-            parts TEXT NOT NULL,
-            accepted_by TEXT NOT NULL DEFAULT '[]',
-            replaces TEXT,
-            reason TEXT,
-            expires_at {stamp} NOT NULL,
-            proposed_at {stamp} NOT NULL,
-            updated_at {stamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS pairings_mentor ON pairings (mentor_id, state)",
-        "CREATE INDEX IF NOT EXISTS pairings_mentee ON pairings (mentee_id, state)",
-        "CREATE INDEX IF NOT EXISTS pairings_round ON pairings (round_id)",
-        """
-        CREATE TABLE IF NOT EXISTS forbidden_pairs (
-            tenant TEXT NOT NULL,
-            mentor_id TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            PRIMARY KEY (tenant, mentor_id, mentee_id)
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS dismissed_suggestions (
-            tenant TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            mentor_id TEXT NOT NULL,
-            PRIMARY KEY (tenant, mentee_id, mentor_id)
-        )
-        """,
-        *pairing_texts.schema(engine),
-    ]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264201)"))
-        for ddl in schema(engine):
-            await conn.execute(text(ddl))
-
-
 # An erased person's pairings keep their ids (no personal data) for the programme's
 # history; what they chose or were kept from goes.
 PERSON_TABLES: list[tuple[str, str]] = [

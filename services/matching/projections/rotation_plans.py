@@ -8,33 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
 from contracts import matching as m
-
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS rotation_plans (
-        plan_id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        mentee_id TEXT NOT NULL,
-        cohort_id TEXT,
-        cycles TEXT NOT NULL,
-        planned_at TEXT NOT NULL,
-        seq BIGINT NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS rotation_plans_mentee "
-    "ON rotation_plans (tenant, mentee_id, seq)",
-]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264202)"))
-        for ddl in SCHEMA:
-            await conn.execute(text(ddl))
 
 
 class RotationPlansProjection:
