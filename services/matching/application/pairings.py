@@ -16,7 +16,7 @@ live pairings close with reason ``erased`` (``close_erased``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,7 +54,7 @@ from services.matching.projections.pairings import PairingsProjection, pairing_v
 
 MetadataFor = Callable[[Principal], EventMetadata]
 Freed = Callable[[Principal, Pairing], Awaitable[None]]
-Check = Callable[[AsyncConnection, Pairing], Coroutine[Any, Any, None]]
+Check = Callable[[AsyncConnection, Pairing], Awaitable[None]]
 Note = tuple[str, str | None, str | None]  # action, code, the text typed with it
 REMATCHED: ReasonCode = "rematched"
 ERASED: ReasonCode = "erased"

@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import DomainError, FieldError, NotFound, ValidationFailed
@@ -36,7 +36,7 @@ from services.matching.application.seats import (
     lock_mentors,
     seats_of,
 )
-from services.matching.domain.config import FairnessSettings, MatchingConfig
+from services.matching.domain.config import FairnessSettings, MatchingConfig, Mode
 from services.matching.domain.encoding import encode
 from services.matching.domain.events import registry
 from services.matching.domain.fairness import disclose
@@ -440,8 +440,8 @@ def _config(
         floor = max(int(fairness.get("min_group_size", k)), k)
         settings = FairnessSettings(**{**fairness, "min_group_size": floor})
     return MatchingConfig.for_programme(
-        pool.programme_type,  # type: ignore[arg-type]
-        mode=mode,
+        pool.programme_type,
+        mode=cast(Mode, mode),
         weights=weights or {},
         min_score=min_score,
         fairness=settings,

@@ -23,7 +23,7 @@ class Ranked:
 
 
 def _config(pool: Pool) -> MatchingConfig:
-    return MatchingConfig.for_programme(pool.programme_type)  # type: ignore[arg-type]
+    return MatchingConfig.for_programme(pool.programme_type)
 
 
 def best_mentors(pool: Pool, mentee_id: str, limit: int) -> list[Ranked]:

@@ -113,7 +113,7 @@ def run_round(
     """Pair a whole cohort. ``forbidden`` and ``pinned`` are (mentee_id, mentor_id)."""
     config = (config or MatchingConfig()).validated()
     report = progress or no_progress
-    forbidden = tuple(PairRef(*p) for p in forbidden)
+    refused = tuple(PairRef(*p) for p in forbidden)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -128,7 +128,7 @@ def run_round(
     scores = score_matrix(enc, report)
     lap("score")
     report("rules", 0, 1)
-    rules = feasibility(enc, scores, forbidden, pinned)
+    rules = feasibility(enc, scores, refused, pinned)
     report("rules", 1, 1)
     lap("rules")
 
@@ -174,5 +174,5 @@ def run_round(
         fairness=outcome,
         circles=groups,
         timings_s=timings,
-        forbidden=forbidden,
+        forbidden=refused,
     )

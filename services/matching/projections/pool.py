@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +28,7 @@ from services.matching.domain.candidates import (
     MentorProfile,
     reporting_chains,
 )
+from services.matching.domain.config import ProgrammeType
 from services.matching.projections.advisors import ADVISOR_ROLE
 
 MENTOR_ROLES = ("mentor", "reverse_mentor")
@@ -36,7 +37,7 @@ MENTOR_ROLES = ("mentor", "reverse_mentor")
 @dataclass
 class Pool:
     cohort_id: str
-    programme_type: str
+    programme_type: ProgrammeType
     mentees: list[MenteeProfile] = field(default_factory=list)
     mentors: list[MentorProfile] = field(default_factory=list)
     competency_names: dict[str, str] = field(default_factory=dict)
@@ -79,7 +80,7 @@ async def load_pool(
     ).first()
     if cohort is None:
         raise NotFound(f"cohort {cohort_id} not found")
-    pool = Pool(cohort_id, cohort.programme_type)
+    pool = Pool(cohort_id, cast(ProgrammeType, cohort.programme_type))
     members = (
         await conn.execute(
             text(
