@@ -21,7 +21,7 @@ from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
 from services.matching.domain.events import registry
 from services.matching.projections import advisors, candidates
-from services.matching.projections import pairings as pairings_view
+from services.matching.projections import pairings as pairings_projection
 from services.matching.projections.tables import metadata
 from services.matching.settings import Settings
 
@@ -34,7 +34,7 @@ SEATS_CHANGE = (
 )  # fmt: skip
 # What ``PersonErased`` goes through, as its receipt names them.
 ERASED_FROM = sorted(
-    {table for table, _ in candidates.PERSON_TABLES + pairings_view.PERSON_TABLES}
+    {table for table, _ in candidates.PERSON_TABLES + pairings_projection.PERSON_TABLES}
     | {"pairings", "revoked_subjects"}
 )
 
@@ -60,7 +60,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     pairings.on_freed.append(planning.offer_next)
 
     handlers = candidates.handlers(
-        candidates.PERSON_TABLES + pairings_view.PERSON_TABLES
+        candidates.PERSON_TABLES + pairings_projection.PERSON_TABLES
     )
     forget = pairings.closing_erased(handlers.pop("PersonErased"))
     handlers["EscalationResolved"] = on_escalation_resolved(planning)
