@@ -21,6 +21,7 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import topic_for
 from chassis.messaging.transport import InboundMessage
+from chassis.service import mounted
 from services.matching.main import build_app
 from services.matching.settings import Settings
 from tests.apps import serving
@@ -69,7 +70,7 @@ async def feed(app: Any, tenant: str, kind: str, **data: Any) -> None:
         data=data,
         tenant=tenant,
     )
-    consumer = app.state.runtime.consumer
+    consumer = mounted(app).runtime.consumer
     before = consumer.dead_letters
     await consumer.handle(
         InboundMessage(
@@ -196,7 +197,7 @@ async def set_capacity(app: Any, org: Org, mentor: str, seats: int) -> None:
 
 async def pairings(app: Any, tenant: str) -> list[Any]:
     """Every pairing of the tenant as the projection holds it."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT pairing_id, cohort_id, mentor_id, mentee_id, state, replaces, "
@@ -210,7 +211,7 @@ async def pairings(app: Any, tenant: str) -> list[Any]:
 async def capacities(app: Any, tenant: str) -> dict[str, int]:
     import json
 
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT person_id, mentor_profile FROM candidates WHERE tenant = :t "
@@ -244,7 +245,7 @@ def doubly_paired(rows: list[Any]) -> dict[tuple[str, str], int]:
 
 async def event_types(app: Any, tenant: str) -> Counter:
     """How many events of each type the tenant's streams hold."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT event_type FROM events WHERE tenant = :t"), {"t": tenant}
         )
@@ -254,7 +255,7 @@ async def event_types(app: Any, tenant: str) -> Counter:
 async def snapshot(app: Any, tenant: str) -> tuple[Any, ...]:
     """Everything a refused command must leave as it was: the pairings (with who
     accepted) and the count of every kind of event."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT pairing_id, state, accepted_by FROM pairings WHERE tenant = :t "

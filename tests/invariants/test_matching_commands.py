@@ -18,7 +18,10 @@ import pytest
 
 from chassis.auth.principal import system_principal
 from chassis.http import metadata_for
+from chassis.service import mounted
 from contracts import matching as m
+from services.matching.application.pairings import Pairings
+from services.matching.application.rounds import Rounds
 from services.matching.domain.pairing import Pairing
 from tests.invariants import matching_helpers
 from tests.invariants.matching_helpers import (
@@ -130,19 +133,23 @@ async def test_approval_and_acceptance_for_a_full_mentor_change_nothing(matching
     ids = []
     for mentee in org.mentees:
         pid = str(uuid.uuid4())
-        await app.state.pairings.pairings.save(
-            Pairing.propose(
-                org.tenant,
-                m.PairingProposed(
-                    pairing_id=pid,
-                    cohort_id=org.cohort,
-                    mentor_id=mentor,
-                    mentee_id=mentee,
-                    score=0.5,
-                    expires_at=datetime.now(UTC) + timedelta(days=7),
+        await (
+            mounted(app)
+            .provide(Pairings)
+            .pairings.save(
+                Pairing.propose(
+                    org.tenant,
+                    m.PairingProposed(
+                        pairing_id=pid,
+                        cohort_id=org.cohort,
+                        mentor_id=mentor,
+                        mentee_id=mentee,
+                        score=0.5,
+                        expires_at=datetime.now(UTC) + timedelta(days=7),
+                    ),
                 ),
-            ),
-            metadata_for(system_principal(org.tenant)),
+                metadata_for(system_principal(org.tenant)),
+            )
         )
         ids.append(pid)
     before = await snapshot(app, org.tenant)
@@ -207,13 +214,13 @@ async def test_a_second_round_of_a_running_cohort_is_round_in_progress(matching_
     app, c = matching_pg
     org = await build_org(app, seats=[1], mentees=2)
     gate = asyncio.Event()
-    real = app.state.rounds._work
+    real = mounted(app).provide(Rounds)._work
 
     async def held(*args, **kwargs):
         await gate.wait()
         await real(*args, **kwargs)
 
-    app.state.rounds._work = held
+    mounted(app).provide(Rounds)._work = held
     try:
         running = await c.post(
             "/rounds", json={"cohort_id": org.cohort}, headers=org.coordinator
@@ -232,8 +239,8 @@ async def test_a_second_round_of_a_running_cohort_is_round_in_progress(matching_
         assert rerun.status_code == 422 and rerun.json()["code"] == "RoundNotFinished"
     finally:
         gate.set()
-        app.state.rounds._work = real
-    while app.state.rounds._tasks:
+        mounted(app).provide(Rounds)._work = real
+    while mounted(app).provide(Rounds)._tasks:
         await asyncio.sleep(0.05)
     again = await c.post(
         "/rounds?wait=true", json={"cohort_id": org.cohort}, headers=org.coordinator

@@ -13,6 +13,7 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
 from tests.matching.test_rounds_api import INTAKE
 from tests.profiles.conftest import ADMIN, COORDINATOR, person
 
@@ -45,7 +46,7 @@ async def publish(bootstrap: str, *messages: OutboundMessage) -> None:
 async def until(app, sql: str, params: dict, want, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             if (await conn.execute(text(sql), params)).scalar_one() == want:
                 return
         await asyncio.sleep(0.1)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from chassis.messaging import topic_for
 from chassis.runtime import ServiceRuntime
 from chassis.settings import ServiceSettings
-from services.matching.candidates import create_schema, handlers
+from services.matching.projections.candidates import create_schema, handlers
 from tests.profiles.conftest import ADMIN, COORDINATOR, person
 
 pytestmark = pytest.mark.kafka

@@ -15,7 +15,8 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
-from services.matching.early_warnings import calls_for_repairing
+from chassis.service import mounted
+from services.matching.application.early_warnings import calls_for_repairing
 from tests.matching.test_planning_api import confirm, propose, ready_cohort
 from tests.profiles.conftest import COORDINATOR
 
@@ -53,12 +54,12 @@ def warning(pairing_id: str, level: str, reasons: list[str], mentee: str, mentor
 async def applied(app, ids: set[str], timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             done = {
                 r.event_id
                 for r in await conn.execute(
                     text("SELECT event_id FROM processed_events WHERE consumer = :c"),
-                    {"c": app.state.runtime.consumer.name},
+                    {"c": mounted(app).runtime.consumer.name},
                 )
             }
         if ids <= done:

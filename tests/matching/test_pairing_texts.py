@@ -17,7 +17,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from chassis.service import mounted
 from contracts import matching as m
+from services.matching.application.pairings import Pairings
 from tests.invariants.matching_helpers import (
     INTAKE,
     PROFILE,
@@ -77,7 +79,7 @@ async def declined_proposal(app, c):
 
 
 async def stored(app, tenant: str) -> list:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (
             await conn.execute(
                 text(
@@ -185,7 +187,7 @@ async def test_erasure_deletes_the_notes_and_the_explanation(matching):
     assert view.status_code == 200 and view.json()["notes"] == []
     assert holds_a_secret(view.text) == []
     assert all("no longer kept" in p["reason"] for p in view.json()["parts"])
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         for table in ("pairing_notes", "pairing_explanations"):
             left = await conn.execute(
                 text(f"SELECT count(*) FROM {table} WHERE tenant = :t"),
@@ -218,7 +220,7 @@ async def test_a_stored_v1_proposal_and_decline_are_read_without_their_words(
         "reason": DECLINE,
     }
     v1_declined = {"pairing_id": pid, "person_id": "e-1", "reason": DECLINE}
-    async with app.state.runtime.engine.begin() as conn:
+    async with mounted(app).runtime.engine.begin() as conn:
         for version, (kind, data) in enumerate(
             (("PairingProposed", v1_proposed), ("PairingDeclined", v1_declined)),
             start=1,
@@ -240,7 +242,7 @@ async def test_a_stored_v1_proposal_and_decline_are_read_without_their_words(
                 },
             )
 
-    pairing = await app.state.pairings.pairings.get(pid, tenant)
+    pairing = await mounted(app).provide(Pairings).pairings.get(pid, tenant)
 
     assert pairing.state == "declined" and pairing.closed_reason == "other"
     assert pairing.proposal is not None and pairing.proposal.reason == "other"

@@ -11,7 +11,9 @@ from aiokafka import AIOKafkaConsumer
 
 from chassis.auth.principal import system_principal
 from chassis.http import metadata_for
+from chassis.service import mounted
 from contracts import matching as m
+from services.matching.application.pairings import Pairings
 from services.matching.domain.pairing import Pairing
 from tests.invariants.matching_helpers import PROFILE, feed, register
 from tests.profiles.conftest import OTHER_TENANT, token
@@ -45,8 +47,10 @@ async def propose(app, *, expires_in=timedelta(days=7)) -> tuple[str, str, str]:
             expires_at=datetime.now(UTC) + expires_in,
         ),
     )
-    await app.state.pairings.pairings.save(
-        pairing, metadata_for(system_principal("acme"))
+    await (
+        mounted(app)
+        .provide(Pairings)
+        .pairings.save(pairing, metadata_for(system_principal("acme")))
     )
     return pid, mentor, mentee
 
@@ -153,7 +157,7 @@ async def test_proposals_expire(matching):
     pid, _mentor, _mentee = await propose(app, expires_in=timedelta(seconds=-1))
     late = await c.post(f"/pairings/{pid}/approve", headers=COORDINATOR)
     assert late.status_code == 422 and late.json()["code"] == "ProposalExpired"
-    expired = await app.state.pairings.expire_everywhere()
+    expired = await mounted(app).provide(Pairings).expire_everywhere()
     assert expired >= 1
     assert (await c.get(f"/pairings/{pid}", headers=COORDINATOR)).json()[
         "state"

@@ -16,7 +16,9 @@ from chassis.events import utcnow
 from chassis.http import metadata_for
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
 from contracts import matching as m
+from services.matching.application.pairings import Pairings
 from services.matching.domain.pairing import Pairing
 from services.matching.domain.rotation import RotationPlan, RotationRepeatsMentor
 from tests.matching import test_rounds_api as rounds_tests
@@ -54,8 +56,10 @@ async def propose(
             expires_at=datetime.now(UTC) + expires_in,
         ),
     )
-    await app.state.pairings.pairings.save(
-        pairing, metadata_for(system_principal("acme"))
+    await (
+        mounted(app)
+        .provide(Pairings)
+        .pairings.save(pairing, metadata_for(system_principal("acme")))
     )
     return pid
 
@@ -149,7 +153,7 @@ async def test_a_decline_or_an_expiry_brings_the_next_best_mentor(matching, clie
     assert len(mine) == 2 and {p["state"] for p in mine} == {"declined"}
 
     stale = await propose(app, org, late, org["b"], expires_in=timedelta(seconds=-1))
-    assert await app.state.pairings.expire_everywhere() >= 1
+    assert await mounted(app).provide(Pairings).expire_everywhere() >= 1
     assert (await c.get(f"/pairings/{stale}", headers=COORDINATOR)).json()[
         "state"
     ] == "expired"
@@ -190,7 +194,7 @@ async def test_repairing_proposes_a_new_mentor_and_ends_the_old_pair_as_rematche
         f"/pairings/{old_id}/repair", json={"reason": reason}, headers=COORDINATOR
     )
     assert again.status_code == 409 and again.json()["code"] == "RepairUnderway"
-    stream = await app.state.runtime.store.read_stream(old_id, tenant="acme")
+    stream = await mounted(app).runtime.store.read_stream(old_id, tenant="acme")
     assert stream[-1].event_type == "RepairingRequested"
     assert stream[-1].data["requested_by"] == "mentee"
     assert (await c.get(f"/pairings/{old_id}", headers=COORDINATOR)).json()[
@@ -201,7 +205,7 @@ async def test_repairing_proposes_a_new_mentor_and_ends_the_old_pair_as_rematche
     assert (await c.get(f"/pairings/{old_id}", headers=COORDINATOR)).json()[
         "state"
     ] == "ended"
-    ended = await app.state.pairings.pairings.get(old_id, "acme")
+    ended = await mounted(app).provide(Pairings).pairings.get(old_id, "acme")
     assert ended.closed_reason == "rematched"
 
     open_one = await propose(app, org, other, org["b"])

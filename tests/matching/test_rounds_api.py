@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
+from chassis.service import mounted
 from tests.profiles.conftest import (
     ADMIN,
     COORDINATOR,
@@ -92,7 +93,7 @@ async def build_cohort(client) -> dict:
 async def until_seen(app, cohort: str, members: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             ready = (
                 await conn.execute(
                     text(
@@ -281,7 +282,7 @@ async def test_a_fair_round_never_shows_a_coordinator_a_group_below_k(matching, 
 async def until_demographics(app, people: list[str], timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             ready = (
                 await conn.execute(
                     text(
@@ -307,7 +308,7 @@ async def test_a_round_that_fails_says_so_and_records_it(matching, client, monke
     def crash(*_args, **_kwargs):
         raise RuntimeError("the solver ran out of memory")
 
-    monkeypatch.setattr("services.matching.rounds.run_round", crash)
+    monkeypatch.setattr("services.matching.application.rounds.run_round", crash)
     resp = await c.post(
         "/rounds?wait=true", json={"cohort_id": org["cohort"]}, headers=COORDINATOR
     )
@@ -315,7 +316,7 @@ async def test_a_round_that_fails_says_so_and_records_it(matching, client, monke
     view = resp.json()
     assert view["status"] == "failed"
     assert "the solver ran out of memory" in view["error"]
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         kinds = (
             await conn.execute(
                 text(

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.inputs import MAX_REF, REF_PATTERN
-from services.matching.pairings import Pairings
+from chassis.service import provided
+from services.matching.application.pairings import Pairings
+from services.matching.application.planning import Planning
+from services.matching.application.rounds import Rounds
 
-
-def get_pairings(request: Request) -> Pairings:
-    return request.app.state.pairings
-
-
-PairingsDep = Annotated[Pairings, Depends(get_pairings)]
+PairingsDep = Annotated[Pairings, Depends(provided(Pairings))]
+RoundsDep = Annotated[Rounds, Depends(provided(Rounds))]
+PlanningDep = Annotated[Planning, Depends(provided(Planning))]
 
 # Ids in a path or a query string, bounded as ``chassis.inputs.Ref`` is in bodies.
 RefPath = Annotated[str, Path(min_length=1, max_length=MAX_REF, pattern=REF_PATTERN)]
@@ -23,4 +23,11 @@ RefQuery = Annotated[
     str | None, Query(min_length=1, max_length=MAX_REF, pattern=REF_PATTERN)
 ]
 
-__all__ = ["PairingsDep", "PrincipalDep", "RefPath", "RefQuery"]
+__all__ = [
+    "PairingsDep",
+    "PlanningDep",
+    "PrincipalDep",
+    "RefPath",
+    "RefQuery",
+    "RoundsDep",
+]

@@ -10,7 +10,6 @@ from pydantic import Field
 from chassis.inputs import Ref, RequestBody, Text
 from contracts.matching import ReasonCode
 from services.matching.api.deps import PairingsDep, PrincipalDep, RefPath, RefQuery
-from services.matching.pairings_view import pairings_by_ids
 
 router = APIRouter(tags=["pairings"])
 
@@ -73,7 +72,7 @@ async def batch(
     body: IdsIn, principal: PrincipalDep, pairings: PairingsDep
 ) -> dict[str, Any]:
     """Several pairings by id in one call; those you may not see are left out."""
-    return {"items": await pairings_by_ids(pairings.engine, principal, body.ids)}
+    return {"items": await pairings.some(principal, body.ids)}
 
 
 @router.get("/pairings/{pairing_id}")

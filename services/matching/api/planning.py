@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from chassis.inputs import Ref, RequestBody, SaneDate, Text
 from contracts.matching import ReasonCode
-from services.matching.api.deps import PrincipalDep, RefPath, RefQuery
+from services.matching.api.deps import PlanningDep, PrincipalDep, RefPath, RefQuery
 from services.matching.domain.rotation import (
     MAX_CYCLE_WEEKS,
     MAX_CYCLES,
     MIN_CYCLE_WEEKS,
     MIN_CYCLES,
 )
-from services.matching.planning import Planning
 
 router = APIRouter(tags=["planning"])
-
-
-def get_planning(request: Request) -> Planning:
-    return request.app.state.planning
-
-
-PlanningDep = Annotated[Planning, Depends(get_planning)]
 
 
 class RepairIn(RequestBody):

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
 
-from chassis.auth.principal import Role
-from chassis.errors import NotFound
 from chassis.inputs import FEW_ITEMS, Code, Items, Positive, Ref, RequestBody
-from services.matching.api.deps import PrincipalDep, RefPath
-from services.matching.pairings import COORDINATORS
-from services.matching.rounds import Rounds
+from services.matching.api.deps import PrincipalDep, RefPath, RoundsDep
 
 router = APIRouter(prefix="/rounds", tags=["rounds"])
-
-
-def get_rounds(request: Request) -> Rounds:
-    return request.app.state.rounds
-
-
-RoundsDep = Annotated[Rounds, Depends(get_rounds)]
 
 
 Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
@@ -92,14 +81,7 @@ async def batch(
 ) -> dict[str, Any]:
     """Several rounds by id in one call (as ``GET /rounds/{id}``); unknown ids and
     other tenants' rounds are left out."""
-    principal.require(*COORDINATORS, Role.SPONSOR)
-    items = []
-    for round_id in dict.fromkeys(body.ids):
-        try:
-            items.append(await rounds.get(principal, round_id))
-        except NotFound:
-            continue
-    return {"items": items}
+    return {"items": await rounds.some(principal, body.ids)}
 
 
 @router.get("/{round_id}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from chassis.errors import FieldError, ValidationFailed
 
@@ -165,6 +165,19 @@ class FairnessSettings:
     unmatched_counts_as_zero: bool = True
 
 
+class ConfigChanges(TypedDict, total=False):
+    """What a programme's configuration may set beyond its preset."""
+
+    weights: Mapping[str, float]
+    mode: Mode
+    rules: RuleSettings
+    min_score: float
+    fairness: FairnessSettings | None
+    target_overlap_hours: float
+    style_affinity: Mapping[tuple[str, str], float]
+    availability_week: date
+
+
 @dataclass(frozen=True)
 class MatchingConfig:
     programme_type: ProgrammeType = "standard"
@@ -183,7 +196,7 @@ class MatchingConfig:
 
     @classmethod
     def for_programme(
-        cls, programme_type: ProgrammeType, **overrides
+        cls, programme_type: ProgrammeType, **overrides: Unpack[ConfigChanges]
     ) -> MatchingConfig:
         return cls(programme_type=programme_type, **overrides).validated()
 
@@ -233,5 +246,5 @@ class MatchingConfig:
             raise ValidationFailed(found)
         return self
 
-    def with_(self, **changes) -> MatchingConfig:
+    def with_(self, **changes: Unpack[ConfigChanges]) -> MatchingConfig:
         return replace(self, **changes).validated()

@@ -37,7 +37,7 @@ LEVELS = range(MIN_TARGET, 6)
 Progress = Callable[[str, int, int], None]
 
 
-def _no_progress(_phase: str, _done: int, _total: int) -> None:
+def no_progress(_phase: str, _done: int, _total: int) -> None:
     return None
 
 
@@ -138,7 +138,7 @@ def encode(
 ) -> EncodedCohort:
     """Encode both sides of a cohort for vectorised scoring."""
     config = (config or MatchingConfig()).validated()
-    report = progress or _no_progress
+    report = progress or no_progress
     unique_ids(mentees, "mentees")
     unique_ids(mentors, "mentors")
     report("encode", 0, 2)
@@ -160,8 +160,8 @@ def encode(
     goal_weight = _rows_to_one(gap)
     by_target = np.concatenate([goal_weight * (target == t) for t in LEVELS], axis=1)
     proficiency = np.zeros((m, k), dtype=np.int8)
-    for r, p in enumerate(mentors):
-        for competency, level in p.strengths.items():
+    for r, mentor in enumerate(mentors):
+        for competency, level in mentor.strengths.items():
             proficiency[r, cidx[competency]] = level
     strong = np.clip((proficiency - 2) / 3.0, 0.0, 1.0)
     reaches = np.concatenate(
@@ -239,7 +239,8 @@ def encode(
 
 def _rows_to_one(a: np.ndarray) -> np.ndarray:
     sums = a.sum(axis=1, keepdims=True)
-    return np.divide(a, sums, out=np.zeros_like(a), where=sums > 0)
+    out: np.ndarray = np.divide(a, sums, out=np.zeros_like(a), where=sums > 0)
+    return out
 
 
 def _style_codes(vocabulary: Codes, items: Sequence[str | None]) -> np.ndarray:

@@ -38,7 +38,7 @@ import numpy as np
 
 from chassis.disclosure import complementary, perturbed, threshold
 from services.matching.domain.config import FairnessSettings
-from services.matching.domain.encoding import EncodedCohort, Progress, _no_progress
+from services.matching.domain.encoding import EncodedCohort, Progress, no_progress
 from services.matching.domain.optimiser import UNMATCHED, Solution
 
 MAX_STEP = 1.5  # the most one iteration may raise a group's boost
@@ -217,7 +217,7 @@ def rebalance(
     ``solver(weights)`` solves the round on the given (boosted) weights; everything
     else about the round (feasibility, capacities, pins, mode) is the solver's.
     """
-    report = progress or _no_progress
+    report = progress or no_progress
     members = {
         g: idx
         for g, idx in _members(labels).items()

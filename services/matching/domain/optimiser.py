@@ -38,7 +38,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from services.matching.domain.config import MODES, Mode
-from services.matching.domain.encoding import Progress, _no_progress
+from services.matching.domain.encoding import Progress, no_progress
 
 UNMATCHED = -1
 SEAT_BLOCK = 128  # mentors per block when building the seat matrix
@@ -69,7 +69,7 @@ def solve(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    report = progress or _no_progress
+    report = progress or no_progress
     weights = scores if weights is None else weights
     if weights.size and float(weights.min()) < 0:
         raise ValueError("scores and weights must not be negative")

@@ -79,9 +79,10 @@ class Pairing(Aggregate):
 
     def _check_expiry(self, now: datetime) -> None:
         if self.is_due(now):
+            assert self.proposal is not None
             raise ProposalExpired(
                 f"pairing {self.id} expired at {self.proposal.expires_at}"
-            )  # type: ignore[union-attr]
+            )
 
     def approve(self, now: datetime) -> None:
         """The coordinator accepts the proposal; both people are asked next."""

@@ -68,7 +68,8 @@ def _goals(p: _Pair, value: float) -> str:
     goals = p.mentee.growth_goals
     if not goals:
         return f"{p.who} stated no growth goals"
-    reached, short = [], []
+    reached: list[str] = []
+    short: list[str] = []
     for g in sorted(goals, key=lambda g: -g.gap):
         level = p.mentor.strengths.get(g.competency_id, 0)
         label = (

@@ -22,8 +22,8 @@ from services.matching.domain.config import MatchingConfig
 from services.matching.domain.encoding import (
     EncodedCohort,
     Progress,
-    _no_progress,
     encode,
+    no_progress,
 )
 from services.matching.domain.fairness import FairnessOutcome, group_labels, rebalance
 from services.matching.domain.optimiser import UNMATCHED, Solution, with_pins
@@ -112,8 +112,8 @@ def run_round(
 ) -> MatchingRound:
     """Pair a whole cohort. ``forbidden`` and ``pinned`` are (mentee_id, mentor_id)."""
     config = (config or MatchingConfig()).validated()
-    report = progress or _no_progress
-    forbidden = tuple(PairRef(*p) for p in forbidden)
+    report = progress or no_progress
+    refused = tuple(PairRef(*p) for p in forbidden)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -128,7 +128,7 @@ def run_round(
     scores = score_matrix(enc, report)
     lap("score")
     report("rules", 0, 1)
-    rules = feasibility(enc, scores, forbidden, pinned)
+    rules = feasibility(enc, scores, refused, pinned)
     report("rules", 1, 1)
     lap("rules")
 
@@ -174,5 +174,5 @@ def run_round(
         fairness=outcome,
         circles=groups,
         timings_s=timings,
-        forbidden=forbidden,
+        forbidden=refused,
     )

@@ -178,9 +178,9 @@ def hard_mask(
     mentees, mentors = enc.mentee_index, enc.mentor_index
     for pair in forbidden:
         ref = PairRef(*pair)
-        i, j = mentees.get(ref.mentee_id), mentors.get(ref.mentor_id)
-        if i is not None and j is not None:
-            mask[i, j] = False
+        row, col = mentees.get(ref.mentee_id), mentors.get(ref.mentor_id)
+        if row is not None and col is not None:
+            mask[row, col] = False
     return mask
 
 
@@ -193,11 +193,11 @@ def _same_or_reporting_line(enc: EncodedCohort) -> list[tuple[int, int]]:
             j = mentors.get(person)
             if j is not None:
                 out.append((i, j))
-    for j, p in enumerate(enc.mentors):
-        for person in p.managers:
-            i = mentees.get(person)
-            if i is not None:
-                out.append((i, j))
+    for j, mentor in enumerate(enc.mentors):
+        for person in mentor.managers:
+            row = mentees.get(person)
+            if row is not None:
+                out.append((row, j))
     return out
 
 

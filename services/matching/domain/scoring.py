@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.matching.domain.config import CRITERIA, CRITERION_TITLES
-from services.matching.domain.encoding import EncodedCohort, Progress, _no_progress
+from services.matching.domain.encoding import EncodedCohort, Progress, no_progress
 from services.matching.domain.reasons import reason_for
 
 Index = slice | np.ndarray
@@ -39,20 +39,26 @@ CHUNK_CELLS = 2_000_000  # pairs per chunk: bounds the temporaries to ~16 MB eac
 
 
 def skills(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
-    return np.clip(enc.goal_weight[rows] @ enc.strong[cols].T, 0.0, 1.0)
+    out: np.ndarray = np.clip(enc.goal_weight[rows] @ enc.strong[cols].T, 0.0, 1.0)
+    return out
 
 
 def goals(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
-    return np.clip(enc.goal_weight_by_target[rows] @ enc.reaches[cols].T, 0.0, 1.0)
+    weights = enc.goal_weight_by_target[rows]
+    out: np.ndarray = np.clip(weights @ enc.reaches[cols].T, 0.0, 1.0)
+    return out
 
 
 def experience(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
-    return np.clip(enc.lacking[rows] @ enc.experience[cols].T, 0.0, 1.0)
+    out: np.ndarray = np.clip(enc.lacking[rows] @ enc.experience[cols].T, 0.0, 1.0)
+    return out
 
 
 def perspective(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
     differs = np.not_equal.outer
-    out = differs(enc.mentee_unit[rows], enc.mentor_unit[cols]).astype(np.float64)
+    out: np.ndarray = differs(enc.mentee_unit[rows], enc.mentor_unit[cols]).astype(
+        np.float64
+    )
     out += differs(enc.mentee_geo[rows], enc.mentor_geo[cols])
     out += differs(enc.mentee_function[rows], enc.mentor_function[cols])
     gi, gj = enc.mentee_generation[rows], enc.mentor_generation[cols]
@@ -63,15 +69,16 @@ def perspective(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
 
 
 def style(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
-    return enc.style_affinity[
+    out: np.ndarray = enc.style_affinity[
         np.ix_(enc.learning_style[rows], enc.leadership_style[cols])
     ]
+    return out
 
 
 def formats(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
     wanted = enc.mentee_formats[rows]
     offered = enc.mentor_formats[cols]
-    out = np.clip(wanted @ offered.T, 0.0, 1.0)
+    out: np.ndarray = np.clip(wanted @ offered.T, 0.0, 1.0)
     # An unstated side is neutral: no preference fits all; no offer fits half.
     out[:, offered.sum(axis=1) == 0] = 0.5
     out[wanted.sum(axis=1) == 0, :] = 1.0
@@ -108,12 +115,14 @@ CRITERION_FUNCTIONS: dict[str, Criterion] = {
 
 def shared_hours(enc: EncodedCohort, rows: Index, cols: Index) -> np.ndarray:
     """Weekly hours both sides are available, from the distinct weekly patterns."""
-    return enc.shared_hours[np.ix_(enc.mentee_pattern[rows], enc.mentor_pattern[cols])]
+    patterns = np.ix_(enc.mentee_pattern[rows], enc.mentor_pattern[cols])
+    out: np.ndarray = enc.shared_hours[patterns]
+    return out
 
 
 def score_matrix(enc: EncodedCohort, progress: Progress | None = None) -> np.ndarray:
     """The (mentees x mentors) matrix of total scores, each in [0, 1]."""
-    report = progress or _no_progress
+    report = progress or no_progress
     n, m = enc.shape
     weights = enc.config.normalised_weights
     total = np.zeros((n, m), dtype=np.float64)

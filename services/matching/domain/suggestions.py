@@ -149,7 +149,12 @@ def exposure_plan(
                     if -loser != i:
                         next_active.add(-loser)
         active = sorted(next_active)
-    return [sorted(holding[i], key=lambda j, i=i: (-scores[i, j], j)) for i in range(n)]
+    return [_by_score(scores[i], holding[i]) for i in range(n)]
+
+
+def _by_score(row: np.ndarray, cols: set[int]) -> list[int]:
+    """``cols`` best first by ``row``'s score, then by index."""
+    return sorted(cols, key=lambda j: (-row[j], j))
 
 
 PREFERENCE_DEPTH = 4  # candidates ranked up front per mentee, in multiples of top_n
@@ -185,7 +190,8 @@ class _Preferences:
                 )
 
     def _ranked(self, i: int, cols: np.ndarray) -> list[int]:
-        return cols[np.lexsort((cols, -self.scores[i, cols]))].tolist()
+        ranked: list[int] = cols[np.lexsort((cols, -self.scores[i, cols]))].tolist()
+        return ranked
 
     def next(self, i: int) -> int | None:
         """Mentee ``i``'s next mentor to propose to, or None when none is left."""

@@ -6,7 +6,7 @@ pairing accept or decline it. A decline frees the mentor's slot, and the mentee 
 offered the next best mentor straight away (through ``on_freed``).
 
 Approving and accepting check the mentor's seats and the mentee's one pairing in the
-cohort in the transaction that records the step (``services.matching.seats``): a
+cohort in the transaction that records the step (``application.seats``): a
 refusal is typed (``CapacityExceeded``, ``MenteeAlreadyPaired``) and records nothing.
 A confirmed replacement ends the pairing it replaces in the same transaction, so a
 mentee never runs two. A mentor whose capacity goes down has their surplus open
@@ -16,15 +16,13 @@ live pairings close with reason ``erased`` (``close_erased``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import Forbidden, NotFound
 from chassis.events import EventMetadata
@@ -32,22 +30,31 @@ from chassis.messaging import Handler
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from contracts.matching import ReasonCode
+from services.matching.application.access import COORDINATORS, may_see
+from services.matching.application.seats import (
+    require_seat,
+    require_single,
+    surplus,
+)
 from services.matching.domain.choices import (
     CohortRules,
     MenteeChoices,
     choices_id,
     cohort_rules_id,
 )
+from services.matching.domain.events import registry
 from services.matching.domain.pairing import Pairing
-from services.matching.events import registry
-from services.matching.pairing_texts import keep_note, read_into, split_reason
-from services.matching.pairings_view import PairingsProjection, pairing_view
-from services.matching.seats import require_seat, require_single, surplus
+from services.matching.projections import pairings as view
+from services.matching.projections.pairing_texts import (
+    keep_note,
+    read_into,
+    split_reason,
+)
+from services.matching.projections.pairings import PairingsProjection, pairing_view
 
-COORDINATORS = (Role.ADMIN, Role.COORDINATOR)
 MetadataFor = Callable[[Principal], EventMetadata]
 Freed = Callable[[Principal, Pairing], Awaitable[None]]
-Check = Callable[[AsyncConnection, Pairing], Coroutine[Any, Any, None]]
+Check = Callable[[AsyncConnection, Pairing], Awaitable[None]]
 Note = tuple[str, str | None, str | None]  # action, code, the text typed with it
 REMATCHED: ReasonCode = "rematched"
 ERASED: ReasonCode = "erased"
@@ -179,7 +186,9 @@ class Pairings:
                 )
 
         await retrying(attempt)
-        open_ids = await self._open_pairings(principal.tenant, mentor_id, mentee_id)
+        open_ids = await view.open_between(
+            self.engine, principal.tenant, mentor_id, mentee_id
+        )
         for pairing_id in open_ids:
             await self.withdraw(
                 principal, pairing_id, body or "pair_forbidden", "pair_forbidden"
@@ -270,15 +279,7 @@ class Pairings:
         """Every live pairing of an erased person closes with reason ``erased``: a
         proposal is withdrawn, a confirmed pairing ended (in ``conn``, the transaction
         that forgets the person). The other person keeps their history."""
-        rows = await conn.execute(
-            text(
-                "SELECT pairing_id FROM pairings WHERE tenant = :t "
-                "AND (mentor_id = :p OR mentee_id = :p) "
-                "AND state IN ('proposed', 'approved', 'confirmed') ORDER BY pairing_id"
-            ),
-            {"t": tenant, "p": person_id},
-        )
-        closed = [r.pairing_id for r in rows]
+        closed = await view.live_of(conn, tenant, person_id)
         meta = self.metadata_for(system_principal(tenant))
         for pairing_id in closed:
             pairing = await self.pairings.get(pairing_id, tenant, connection=conn)
@@ -358,15 +359,7 @@ class Pairings:
 
     async def expire_due(self, principal: Principal) -> list[str]:
         """Expire every open proposal whose time has passed (run periodically)."""
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT pairing_id FROM pairings WHERE tenant = :t "
-                    "AND state IN ('proposed', 'approved') AND expires_at <= :now"
-                ),
-                {"t": principal.tenant, "now": _stamp(self.engine, now())},
-            )
-            due = [r.pairing_id for r in rows]
+        due = await view.due(self.engine, principal.tenant, now())
         expired = []
         for pairing_id in due:
             pairing = await self._change(
@@ -380,15 +373,7 @@ class Pairings:
 
     async def expire_everywhere(self) -> int:
         """The periodic sweep: expire due proposals in every tenant."""
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT DISTINCT tenant FROM pairings WHERE "
-                    "state IN ('proposed', 'approved') AND expires_at <= :now"
-                ),
-                {"now": _stamp(self.engine, now())},
-            )
-            tenants = [r.tenant for r in rows]
+        tenants = await view.tenants_due(self.engine, now())
         expired = 0
         for tenant in tenants:
             expired += len(await self.expire_due(system_principal(tenant)))
@@ -397,18 +382,23 @@ class Pairings:
     # -- queries -------------------------------------------------------------------------
 
     async def get(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT * FROM pairings WHERE pairing_id = :id AND tenant = :t"
-                    ),
-                    {"id": pairing_id, "t": principal.tenant},
-                )
-            ).first()
-        if row is None or not _may_see(principal, row):
+        row = await view.row_of(self.engine, principal.tenant, pairing_id)
+        if row is None or not may_see(principal, row.mentor_id, row.mentee_id):
             raise NotFound(f"pairing {pairing_id} not found")
         return (await read_into(self.engine, principal, [pairing_view(row)]))[0]
+
+    async def some(
+        self, principal: Principal, ids: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The pairings among ``ids`` the caller may see (tenant and party rules of
+        ``get``); the others are left out, as if they did not exist."""
+        rows = await view.rows_by_ids(self.engine, principal.tenant, ids)
+        views = [
+            pairing_view(r)
+            for r in rows
+            if may_see(principal, r.mentor_id, r.mentee_id)
+        ]
+        return await read_into(self.engine, principal, views)
 
     async def list(
         self,
@@ -423,40 +413,12 @@ class Pairings:
             if person_id not in (None, principal.subject):
                 raise Forbidden("you may list only your own pairings")
             person_id = principal.subject
-        where, params = ["tenant = :t"], {"t": principal.tenant, "limit": limit}
-        if person_id:
-            where.append("(mentor_id = :p OR mentee_id = :p)")
-            params["p"] = person_id
-        if round_id:
-            where.append("round_id = :r")
-            params["r"] = round_id
-        if state:
-            where.append("state = :s")
-            params["s"] = state
-        sql = f"SELECT * FROM pairings WHERE {' AND '.join(where)} ORDER BY proposed_at, pairing_id LIMIT :limit"
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(text(sql), params)).all()
+        rows = await view.rows_of(
+            self.engine,
+            principal.tenant,
+            person_id=person_id,
+            round_id=round_id,
+            state=state,
+            limit=limit,
+        )
         return await read_into(self.engine, principal, [pairing_view(r) for r in rows])
-
-    async def _open_pairings(
-        self, tenant: str, mentor_id: str, mentee_id: str
-    ) -> list[str]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT pairing_id FROM pairings WHERE tenant = :t AND mentor_id = :m "
-                    "AND mentee_id = :e AND state IN ('proposed', 'approved')"
-                ),
-                {"t": tenant, "m": mentor_id, "e": mentee_id},
-            )
-            return [r.pairing_id for r in rows]
-
-
-def _may_see(principal: Principal, row: Any) -> bool:
-    if principal.has_role(*COORDINATORS, Role.SPONSOR):
-        return True
-    return principal.subject in (row.mentor_id, row.mentee_id)
-
-
-def _stamp(engine: Any, value: datetime) -> Any:
-    return value.isoformat() if is_sqlite(engine) else value

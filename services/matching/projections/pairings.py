@@ -1,9 +1,11 @@
-"""Current state of pairings, overrides and dismissals (rebuildable from the events)."""
+"""Current state of pairings, overrides and dismissals (rebuildable from the events),
+and the reads over it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -11,63 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, RecordedEvent
-from services.matching import pairing_texts
-
-
-def schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS pairings (
-            pairing_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            round_id TEXT,
-            cohort_id TEXT,
-            mentor_id TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            programme_type TEXT NOT NULL,
-            state TEXT NOT NULL,
-            score DOUBLE PRECISION NOT NULL,
-            parts TEXT NOT NULL,
-            accepted_by TEXT NOT NULL DEFAULT '[]',
-            replaces TEXT,
-            reason TEXT,
-            expires_at {stamp} NOT NULL,
-            proposed_at {stamp} NOT NULL,
-            updated_at {stamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS pairings_mentor ON pairings (mentor_id, state)",
-        "CREATE INDEX IF NOT EXISTS pairings_mentee ON pairings (mentee_id, state)",
-        "CREATE INDEX IF NOT EXISTS pairings_round ON pairings (round_id)",
-        """
-        CREATE TABLE IF NOT EXISTS forbidden_pairs (
-            tenant TEXT NOT NULL,
-            mentor_id TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            PRIMARY KEY (tenant, mentor_id, mentee_id)
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS dismissed_suggestions (
-            tenant TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            mentor_id TEXT NOT NULL,
-            PRIMARY KEY (tenant, mentee_id, mentor_id)
-        )
-        """,
-        *pairing_texts.schema(engine),
-    ]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264201)"))
-        for ddl in schema(engine):
-            await conn.execute(text(ddl))
-
+from services.matching.projections import pairing_texts
 
 # An erased person's pairings keep their ids (no personal data) for the programme's
 # history; what they chose or were kept from goes.
@@ -200,27 +146,146 @@ def pairing_view(row: Any) -> dict[str, Any]:
     }
 
 
-async def pairings_by_ids(
-    engine: AsyncEngine, principal: Any, ids: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The pairings among ``ids`` the caller may see (tenant and party rules of
-    ``GET /pairings/{id}``); the others are left out, as if they did not exist."""
-    from services.matching.pairings import _may_see
+# -- reads ----------------------------------------------------------------------------
 
+
+def _stamp(engine: AsyncEngine, value: datetime) -> Any:
+    return value.isoformat() if is_sqlite(engine) else value
+
+
+async def row_of(engine: AsyncEngine, tenant: str, pairing_id: str) -> Any | None:
+    """The pairing's row in ``tenant``, or None."""
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT * FROM pairings WHERE pairing_id = :id AND tenant = :t"),
+                {"id": pairing_id, "t": tenant},
+            )
+        ).first()
+
+
+async def rows_of(
+    engine: AsyncEngine,
+    tenant: str,
+    *,
+    person_id: str | None = None,
+    round_id: str | None = None,
+    state: str | None = None,
+    limit: int = 200,
+) -> list[Any]:
+    """The tenant's pairings, filtered, oldest proposal first."""
+    where, params = ["tenant = :t"], {"t": tenant, "limit": limit}
+    if person_id:
+        where.append("(mentor_id = :p OR mentee_id = :p)")
+        params["p"] = person_id
+    if round_id:
+        where.append("round_id = :r")
+        params["r"] = round_id
+    if state:
+        where.append("state = :s")
+        params["s"] = state
+    sql = f"SELECT * FROM pairings WHERE {' AND '.join(where)} ORDER BY proposed_at, pairing_id LIMIT :limit"
+    async with engine.connect() as conn:
+        return list((await conn.execute(text(sql), params)).all())
+
+
+async def rows_by_ids(
+    engine: AsyncEngine, tenant: str, ids: Sequence[str]
+) -> list[Any]:
+    """The tenant's pairings among ``ids`` (unknown ids left out)."""
     wanted = sorted(set(ids))
     if not wanted:
         return []
     marks = ", ".join(f":id{n}" for n in range(len(wanted)))
     params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(wanted)}
-    params["t"] = principal.tenant
+    params["t"] = tenant
     async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    f"SELECT * FROM pairings WHERE tenant = :t AND pairing_id IN ({marks})"
-                ),
-                params,
-            )
-        ).all()
-    views = [pairing_view(r) for r in rows if _may_see(principal, r)]
-    return await pairing_texts.read_into(engine, principal, views)
+        return list(
+            (
+                await conn.execute(
+                    text(
+                        f"SELECT * FROM pairings WHERE tenant = :t AND pairing_id IN ({marks})"
+                    ),
+                    params,
+                )
+            ).all()
+        )
+
+
+async def open_between(
+    engine: AsyncEngine, tenant: str, mentor_id: str, mentee_id: str
+) -> list[str]:
+    """The open proposals (proposed or approved) of this mentor and mentee."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT pairing_id FROM pairings WHERE tenant = :t AND mentor_id = :m "
+                "AND mentee_id = :e AND state IN ('proposed', 'approved')"
+            ),
+            {"t": tenant, "m": mentor_id, "e": mentee_id},
+        )
+        return [r.pairing_id for r in rows]
+
+
+async def live_of(conn: AsyncConnection, tenant: str, person_id: str) -> list[str]:
+    """The person's live pairings (either side), in ``conn``."""
+    rows = await conn.execute(
+        text(
+            "SELECT pairing_id FROM pairings WHERE tenant = :t "
+            "AND (mentor_id = :p OR mentee_id = :p) "
+            "AND state IN ('proposed', 'approved', 'confirmed') ORDER BY pairing_id"
+        ),
+        {"t": tenant, "p": person_id},
+    )
+    return [r.pairing_id for r in rows]
+
+
+async def due(engine: AsyncEngine, tenant: str, now: datetime) -> list[str]:
+    """The tenant's open proposals whose time has passed."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT pairing_id FROM pairings WHERE tenant = :t "
+                "AND state IN ('proposed', 'approved') AND expires_at <= :now"
+            ),
+            {"t": tenant, "now": _stamp(engine, now)},
+        )
+        return [r.pairing_id for r in rows]
+
+
+async def tenants_due(engine: AsyncEngine, now: datetime) -> list[str]:
+    """Every tenant with an open proposal whose time has passed."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT DISTINCT tenant FROM pairings WHERE "
+                "state IN ('proposed', 'approved') AND expires_at <= :now"
+            ),
+            {"now": _stamp(engine, now)},
+        )
+        return [r.tenant for r in rows]
+
+
+async def proposed_in(conn: AsyncConnection, tenant: str, round_id: str) -> list[str]:
+    """The round's pairings still only proposed."""
+    rows = await conn.execute(
+        text(
+            "SELECT pairing_id FROM pairings WHERE tenant = :t AND round_id = :r "
+            "AND state = 'proposed' ORDER BY pairing_id"
+        ),
+        {"t": tenant, "r": round_id},
+    )
+    return [r.pairing_id for r in rows]
+
+
+async def rounds_of(engine: AsyncEngine, tenant: str, cohort_id: str) -> list[str]:
+    """The rounds that proposed pairings in the cohort."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT DISTINCT round_id FROM pairings WHERE tenant = :t "
+                "AND cohort_id = :c AND round_id IS NOT NULL"
+            ),
+            {"t": tenant, "c": cohort_id},
+        )
+        return [r.round_id for r in rows]

@@ -1,30 +1,27 @@
 """One mentee in the cohort's pool: which cohort, whom they have had, whom they
-dismissed, and the one-mentee round that ranks their mentors.
+dismissed (the ranking of their mentors is ``application.suggestions``).
 
 The pool itself (``load_pool``) leaves out mentees with an open or confirmed pairing;
 re-pairing and rotation plans are for exactly such mentees, so ``mentee_pool`` puts
-the mentee back in from the candidate view. The ranking runs on plain data and is
-meant for a worker thread.
+the mentee back in from the candidate view.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.errors import DomainError, FieldError, NotFound, ValidationFailed
 from contracts import matching as m
 from services.matching.domain.candidates import MenteeProfile
-from services.matching.domain.config import MatchingConfig
-from services.matching.domain.round import run_round
-from services.matching.domain.scoring import Explanation
-from services.matching.domain.suggestions import Suggestion
-from services.matching.pool import Pool, _person, chains_of, load_pool
+from services.matching.projections.pool import (
+    Pool,
+    chains_of,
+    load_pool,
+    person_record,
+)
 
 
 class MenteeNotInCohort(NotFound):
@@ -35,56 +32,6 @@ class MenteeNotInCohort(NotFound):
 class IntakeMissing(DomainError):
     code = "IntakeMissing"
     title = "The mentee has not submitted an intake"
-
-
-@dataclass(frozen=True)
-class Ranked:
-    mentor_id: str
-    score: float
-    explanation: Explanation
-
-
-def _config(pool: Pool) -> MatchingConfig:
-    return MatchingConfig.for_programme(pool.programme_type)  # type: ignore[arg-type]
-
-
-def best_mentors(pool: Pool, mentee_id: str, limit: int) -> list[Ranked]:
-    """A one-mentee round: the mentee's feasible mentors with a seat, best first."""
-    result = run_round(
-        pool.mentees,
-        pool.mentors,
-        _config(pool),
-        forbidden=pool.forbidden,
-        competency_names=pool.competency_names,
-    )
-    enc, i = result.encoded, result.encoded.mentee_index[mentee_id]
-    ok = np.flatnonzero(result.feasibility.mask[i] & (enc.capacity > 0))
-    order = ok[np.lexsort((ok, -result.scores[i, ok]))][:limit]
-    out = []
-    for j in order.tolist():
-        mentor_id = enc.mentors[j].person_id
-        out.append(
-            Ranked(
-                mentor_id,
-                float(result.scores[i, j]),
-                result.explain(mentee_id, mentor_id),
-            )
-        )
-    return out
-
-
-def suggest(
-    pool: Pool, mentee_id: str, top: int, dismissed: Mapping[str, set[str]]
-) -> list[Suggestion]:
-    """The cohort's suggestion board, read for one mentee."""
-    result = run_round(
-        pool.mentees,
-        pool.mentors,
-        _config(pool),
-        forbidden=pool.forbidden,
-        competency_names=pool.competency_names,
-    )
-    return result.suggestions(top, dismissed=dismissed).for_mentee(mentee_id)
 
 
 # -- reads on the candidate view and the pairings projection ----------------------------
@@ -152,7 +99,7 @@ async def mentee_profile(
     demographics = json.loads(row.demographics) if row.demographics else None
     chains = await chains_of(conn, tenant, [mentee_id])
     return MenteeProfile.from_records(
-        _person(row, chains), json.loads(row.intake), demographics
+        person_record(row, chains), json.loads(row.intake), demographics
     )
 
 

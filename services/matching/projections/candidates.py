@@ -15,56 +15,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.messaging import Handler
-
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS candidates (
-        person_id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        level INTEGER, business_unit TEXT, function TEXT, geography TEXT,
-        time_zone TEXT, manager_id TEXT, tenure_start TEXT,
-        languages TEXT NOT NULL DEFAULT '[]',
-        roles TEXT NOT NULL DEFAULT '[]',
-        active INTEGER NOT NULL DEFAULT 1,
-        mentor_profile TEXT,
-        intake TEXT,
-        demographics TEXT
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS candidates_tenant ON candidates (tenant)",
-    """
-    CREATE TABLE IF NOT EXISTS cohorts (
-        cohort_id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        name TEXT NOT NULL,
-        programme_type TEXT NOT NULL,
-        capacity INTEGER NOT NULL,
-        definition TEXT NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS cohort_members (
-        cohort_id TEXT NOT NULL,
-        person_id TEXT NOT NULL,
-        tenant TEXT NOT NULL,
-        role TEXT NOT NULL,
-        PRIMARY KEY (cohort_id, person_id)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS cohort_members_person ON cohort_members (person_id)",
-    """
-    CREATE TABLE IF NOT EXISTS competencies (
-        tenant TEXT NOT NULL,
-        competency_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        retired INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (tenant, competency_id)
-    )
-    """,
-]
+from services.matching.projections.tables import CANDIDATE_VIEW, metadata
 
 ATTRIBUTES = (
     "level", "business_unit", "function", "geography", "time_zone", "manager_id",
@@ -73,11 +26,12 @@ ATTRIBUTES = (
 
 
 async def create_schema(engine: AsyncEngine) -> None:
+    """The candidate view's tables, for a runtime that keeps only this view (the
+    service creates all of ``tables.metadata``)."""
     async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264200)"))
-        for ddl in SCHEMA:
-            await conn.execute(text(ddl))
+        await conn.run_sync(
+            lambda sync: metadata.create_all(sync, tables=list(CANDIDATE_VIEW))
+        )
 
 
 def _json(value: Any) -> str:

@@ -20,27 +20,15 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any, cast
 
 from chassis.auth.principal import Principal, Role
-from chassis.errors import DomainError, FieldError, ValidationFailed
+from chassis.errors import DomainError, FieldError, NotFound, ValidationFailed
 from chassis.repository import Repository
 from contracts import matching as m
-from services.matching.domain.config import FairnessSettings, MatchingConfig
-from services.matching.domain.encoding import encode
-from services.matching.domain.fairness import disclose
-from services.matching.domain.pairing import Pairing
-from services.matching.domain.round import MatchingRound, run_round
-from services.matching.domain.round_record import Round, RoundNotFinished
-from services.matching.domain.rules import pin_refusals, refuse_pins
-from services.matching.events import registry
-from services.matching.pairing_texts import keep_explanation
-from services.matching.pairings import COORDINATORS, Pairings
-from services.matching.pool import Pool, load_pool
-from services.matching.seats import (
+from services.matching.application.access import COORDINATORS
+from services.matching.application.pairings import Pairings
+from services.matching.application.seats import (
     Lease,
     RoundGuard,
     busy_mentees,
@@ -48,6 +36,17 @@ from services.matching.seats import (
     lock_mentors,
     seats_of,
 )
+from services.matching.domain.config import FairnessSettings, MatchingConfig, Mode
+from services.matching.domain.encoding import encode
+from services.matching.domain.events import registry
+from services.matching.domain.fairness import disclose
+from services.matching.domain.pairing import Pairing
+from services.matching.domain.round import MatchingRound, run_round
+from services.matching.domain.round_record import Round, RoundNotFinished
+from services.matching.domain.rules import pin_refusals, refuse_pins
+from services.matching.projections.pairing_texts import keep_explanation
+from services.matching.projections.pairings import proposed_in, rounds_of
+from services.matching.projections.pool import Pool, load_pool
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ class Rounds:
         lease = await self.guard.acquire(tenant, begun.cohort_id)
         try:
             async with self.engine.connect() as conn:
-                open_ids = await _proposed_in(conn, tenant, round_id)
+                open_ids = await proposed_in(conn, tenant, round_id)
                 pool = await load_pool(
                     conn, tenant, begun.cohort_id, released=set(open_ids)
                 )
@@ -324,7 +323,7 @@ class Rounds:
                         cohort_id=pool.cohort_id,
                         mentor_id=pair.mentor_id,
                         mentee_id=pair.mentee_id,
-                        programme_type=pool.programme_type,  # type: ignore[arg-type]
+                        programme_type=pool.programme_type,
                         score=min(1.0, pair.score),
                         parts=[m.ScorePart(**p) for p in explanation.contract_parts()],
                         expires_at=expires_at,
@@ -406,16 +405,22 @@ class Rounds:
             )
         return view
 
+    async def some(
+        self, principal: Principal, ids: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Several rounds by id (as ``get``); unknown ids and other tenants' rounds
+        are left out."""
+        principal.require(*COORDINATORS, Role.SPONSOR)
+        items = []
+        for round_id in dict.fromkeys(ids):
+            try:
+                items.append(await self.get(principal, round_id))
+            except NotFound:
+                continue
+        return items
+
     async def latest_for(self, principal: Principal, cohort_id: str) -> list[str]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT DISTINCT round_id FROM pairings WHERE tenant = :t "
-                    "AND cohort_id = :c AND round_id IS NOT NULL"
-                ),
-                {"t": principal.tenant, "c": cohort_id},
-            )
-            return [r.round_id for r in rows]
+        return await rounds_of(self.engine, principal.tenant, cohort_id)
 
 
 def _config(
@@ -435,8 +440,8 @@ def _config(
         floor = max(int(fairness.get("min_group_size", k)), k)
         settings = FairnessSettings(**{**fairness, "min_group_size": floor})
     return MatchingConfig.for_programme(
-        pool.programme_type,  # type: ignore[arg-type]
-        mode=mode,  # type: ignore[arg-type]
+        pool.programme_type,
+        mode=cast(Mode, mode),
         weights=weights or {},
         min_score=min_score,
         fairness=settings,
@@ -481,14 +486,3 @@ def _started(
         ),
         pins=pins,
     )
-
-
-async def _proposed_in(conn: AsyncConnection, tenant: str, round_id: str) -> list[str]:
-    rows = await conn.execute(
-        text(
-            "SELECT pairing_id FROM pairings WHERE tenant = :t AND round_id = :r "
-            "AND state = 'proposed' ORDER BY pairing_id"
-        ),
-        {"t": tenant, "r": round_id},
-    )
-    return [r.pairing_id for r in rows]

@@ -33,7 +33,7 @@ from chassis.auth.principal import system_principal
 from chassis.envelope import Envelope
 from chassis.errors import TandemError
 from chassis.messaging import Handler
-from services.matching.planning import Planning
+from services.matching.application.planning import Planning
 
 log = logging.getLogger(__name__)
 STALL_REASONS = ("no_session_for_", "cancellation_streak_")

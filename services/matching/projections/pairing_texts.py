@@ -35,37 +35,6 @@ NOTE_READERS = (Role.ADMIN, Role.COORDINATOR)
 PROPOSED = "PairingProposed"
 
 
-def schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        """
-        CREATE TABLE IF NOT EXISTS pairing_explanations (
-            pairing_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            mentor_id TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            reasons TEXT NOT NULL
-        )
-        """,
-        f"""
-        CREATE TABLE IF NOT EXISTS pairing_notes (
-            note_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            pairing_id TEXT,
-            mentor_id TEXT NOT NULL,
-            mentee_id TEXT NOT NULL,
-            action TEXT NOT NULL,
-            code TEXT,
-            author_id TEXT NOT NULL,
-            body TEXT NOT NULL,
-            written_at {stamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS pairing_notes_pairing "
-        "ON pairing_notes (tenant, pairing_id)",
-    ]
-
-
 # An erased person's texts go: those they wrote and those about their pairings.
 PERSON_TABLES: list[tuple[str, str]] = [
     ("pairing_explanations", "mentor_id"),

@@ -17,54 +17,56 @@
 Every proposal here is a one-mentee round on the cohort's pool, run in a worker
 thread. Proposals are system actions; a cohort's one-mentee proposals are serialised
 (the cohort's advisory lock) and each checks the mentor's seat and the mentee's one
-pairing again where it is recorded (``services.matching.seats``).
+pairing again where it is recorded (``application.seats``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.db import is_sqlite
 from chassis.errors import Conflict, DomainError, Forbidden, NotFound, TandemError
-from chassis.events import EventPayload, RecordedEvent
 from chassis.repository import Repository, retrying
 from contracts import matching as m
+from services.matching.application.access import COORDINATORS
+from services.matching.application.pairings import Pairings
+from services.matching.application.rounds import Rounds
+from services.matching.application.seats import (
+    lock_cohort,
+    require_seat,
+    require_single,
+)
+from services.matching.application.suggestions import Ranked, best_mentors, suggest
+from services.matching.domain.events import registry
 from services.matching.domain.pairing import Pairing
 from services.matching.domain.rotation import RotationPlan
-from services.matching.events import registry
-from services.matching.mentee_pool import (
+from services.matching.projections.mentee_pool import (
     MenteeNotInCohort,
-    Ranked,
-    best_mentors,
     cohort_of,
     dismissals,
     mentee_pool,
     mentors_of,
     replacement_open,
     ruled_out,
-    suggest,
     waiting_elsewhere,
 )
-from services.matching.pairing_texts import (
+from services.matching.projections.pairing_texts import (
     PROPOSED,
     keep_explanation,
     keep_note,
     split_reason,
 )
-from services.matching.pairings import COORDINATORS, Pairings
-from services.matching.pool import Pool
-from services.matching.rounds import Rounds
-from services.matching.seats import lock_cohort, require_seat, require_single
+from services.matching.projections.pool import Pool
+from services.matching.projections.rotation_plans import (
+    RotationPlansProjection,
+    latest_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,62 +89,6 @@ class NotEnoughMentors(DomainError):
 class RepairUnderway(Conflict):
     code = "RepairUnderway"
     title = "A replacement is already proposed"
-
-
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS rotation_plans (
-        plan_id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        mentee_id TEXT NOT NULL,
-        cohort_id TEXT,
-        cycles TEXT NOT NULL,
-        planned_at TEXT NOT NULL,
-        seq BIGINT NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS rotation_plans_mentee "
-    "ON rotation_plans (tenant, mentee_id, seq)",
-]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264202)"))
-        for ddl in SCHEMA:
-            await conn.execute(text(ddl))
-
-
-class RotationPlansProjection:
-    """The plans, newest last per mentee (rebuildable from ``RotationPlanned``)."""
-
-    async def apply(
-        self,
-        events: Sequence[tuple[RecordedEvent, EventPayload]],
-        conn: AsyncConnection,
-    ) -> None:
-        for recorded, payload in events:
-            if not isinstance(payload, m.RotationPlanned):
-                continue
-            await conn.execute(
-                text(
-                    "INSERT INTO rotation_plans (plan_id, tenant, mentee_id, cohort_id, "
-                    "cycles, planned_at, seq) VALUES (:id, :t, :e, :c, :cycles, :at, "
-                    ":seq) ON CONFLICT (plan_id) DO NOTHING"
-                ),
-                {
-                    "id": payload.plan_id,
-                    "t": recorded.tenant,
-                    "e": payload.mentee_id,
-                    "c": payload.cohort_id,
-                    "cycles": json.dumps(
-                        [c.model_dump(mode="json") for c in payload.cycles]
-                    ),
-                    "at": recorded.time.isoformat(),
-                    "seq": recorded.position.sequence,
-                },
-            )
 
 
 class Planning:
@@ -365,25 +311,11 @@ class Planning:
         """The mentee's latest rotation plan."""
         if principal.subject != mentee_id:
             principal.require(*COORDINATORS, Role.SPONSOR)
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT * FROM rotation_plans WHERE tenant = :t AND "
-                        "mentee_id = :e ORDER BY seq DESC LIMIT 1"
-                    ),
-                    {"t": principal.tenant, "e": mentee_id},
-                )
-            ).first()
-        if row is None:
+        found = await latest_plan(self.engine, principal.tenant, mentee_id)
+        if found is None:
             raise NotFound(f"no rotation plan for {mentee_id}")
-        planned = m.RotationPlanned(
-            plan_id=row.plan_id,
-            mentee_id=row.mentee_id,
-            cohort_id=row.cohort_id,
-            cycles=json.loads(row.cycles),
-        )
-        return _plan_view(planned, row.planned_at)
+        planned, planned_at = found
+        return _plan_view(planned, planned_at)
 
     # -- shared --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Mentees are the cohort's admitted mentees without an open or confirmed pairing i
 Mentors are the cohort's mentors (or, for the whole tenant, everyone with a mentor
 profile) whose seats are not all promised: open proposals and confirmed pairings both
 hold a seat. The pool is a snapshot: whoever records a proposal from it checks the
-seats again in that transaction (``services.matching.seats``).
+seats again in that transaction (``application.seats``).
 
 Everyone carries their whole reporting chain, not only their direct manager: the
 chart is walked up through the candidate view (every person profiles registered,
@@ -17,18 +17,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.errors import NotFound
-from services.matching.advisors import ADVISOR_ROLE
 from services.matching.domain.candidates import (
     MenteeProfile,
     MentorProfile,
     reporting_chains,
 )
+from services.matching.domain.config import ProgrammeType
+from services.matching.projections.advisors import ADVISOR_ROLE
 
 MENTOR_ROLES = ("mentor", "reverse_mentor")
 
@@ -36,14 +37,14 @@ MENTOR_ROLES = ("mentor", "reverse_mentor")
 @dataclass
 class Pool:
     cohort_id: str
-    programme_type: str
+    programme_type: ProgrammeType
     mentees: list[MenteeProfile] = field(default_factory=list)
     mentors: list[MentorProfile] = field(default_factory=list)
     competency_names: dict[str, str] = field(default_factory=dict)
     forbidden: list[tuple[str, str]] = field(default_factory=list)  # (mentee, mentor)
 
 
-def _person(row: Any, chains: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def person_record(row: Any, chains: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     return {
         "reporting_chain": chains.get(row.person_id, ()),
         "person_id": row.person_id,
@@ -79,7 +80,7 @@ async def load_pool(
     ).first()
     if cohort is None:
         raise NotFound(f"cohort {cohort_id} not found")
-    pool = Pool(cohort_id, cohort.programme_type)
+    pool = Pool(cohort_id, cast(ProgrammeType, cohort.programme_type))
     members = (
         await conn.execute(
             text(
@@ -135,14 +136,14 @@ async def load_pool(
             if only_mentees is None or row.person_id in only_mentees:
                 pool.mentees.append(
                     MenteeProfile.from_records(
-                        _person(row, chains), json.loads(row.intake), demographics
+                        person_record(row, chains), json.loads(row.intake), demographics
                     )
                 )
         elif row.cohort_role in MENTOR_ROLES and row.mentor_profile:
             profile = json.loads(row.mentor_profile)
             pool.mentors.append(
                 MentorProfile.from_records(
-                    _person(row, chains),
+                    person_record(row, chains),
                     profile,
                     demographics,
                     active_mentees=min(
@@ -163,7 +164,7 @@ async def load_pool(
             profile = json.loads(row.mentor_profile)
             pool.mentors.append(
                 MentorProfile.from_records(
-                    _person(row, chains),
+                    person_record(row, chains),
                     profile,
                     None,
                     kind="external",
