@@ -4,7 +4,9 @@ personal-data codec.
 
 A stored event whose type has a contract is projected onto that contract model: fields
 the contract does not name (names, emails, text ids, private references) never reach
-the topic, and an event without a contract is not published. Personal fields stored
+the topic, and an event without a contract is not published. An event stored at an
+older schema version is lifted by the contract's upcasters and published as the
+current one. Personal fields stored
 encrypted (``chassis.personal_data``) are decrypted for the consumers that need them;
 once the person is erased they cannot be: an optional field is published empty, and an
 event that needs one is withheld.
@@ -58,7 +60,13 @@ class Publication:
         if event.event_type not in self.contracts:
             return []
         model = self.contracts.model(event.event_type)
-        data = {k: v for k, v in event.data.items() if k in model.model_fields}
+        data = event.data
+        if event.schema_version < model.schema_version:
+            # Stored before the contract's current version: lifted by its upcasters,
+            # and published as the current version.
+            data = self.contracts.upcast(event.event_type, event.schema_version, data)
+            event = replace(event, data=data, schema_version=model.schema_version)
+        data = {k: v for k, v in data.items() if k in model.model_fields}
         sealed = [k for k, v in data.items() if isinstance(v, dict) and ENCRYPTED in v]
         if sealed:
             if self._engine is None or self._decoder is None:

@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from chassis.envelope import Envelope
 from chassis.events import utcnow
-from services.matching import advisors as matching_advisors
+from services.matching.projections import advisors as matching_advisors
 from services.matching import candidates, pairings_view
 
 pytestmark = pytest.mark.postgres

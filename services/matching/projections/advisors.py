@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.envelope import Envelope
 from chassis.messaging import Handler
-from services.matching import candidates, pairings_view
+from services.matching.projections import candidates, pairings
 
 ADVISOR_ROLE = "external_advisor"
 PROFILE_FIELDS = (
@@ -63,7 +63,7 @@ def _active(value: int) -> Handler:
 
 
 async def on_erased(env: Envelope, conn: AsyncConnection) -> None:
-    for table, column in candidates.PERSON_TABLES + pairings_view.PERSON_TABLES:
+    for table, column in candidates.PERSON_TABLES + pairings.PERSON_TABLES:
         await conn.execute(
             text(f"DELETE FROM {table} WHERE {column} = :p"),
             {"p": env.data["advisor_id"]},
