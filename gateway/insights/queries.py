@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry import relay
 from strawberry.types import Info
 
-from gateway.connections import from_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.ids import local_id, node_or_plain_id
 from gateway.insights.types import (
@@ -226,7 +225,7 @@ class InsightsQuery:
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
-    ) -> relay.Connection[RelationshipHealth]:
+    ) -> Connection[RelationshipHealth]:
         c = ctx(info)
         body = await c.caller.get(
             "insights",
@@ -259,7 +258,7 @@ class InsightsQuery:
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
-    ) -> relay.Connection[RelationshipHealth]:
+    ) -> Connection[RelationshipHealth]:
         c = ctx(info)
         body = await c.caller.get(
             "insights", "/relationships/health", cohort_id=_cohort(cohort_id)

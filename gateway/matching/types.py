@@ -13,6 +13,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway.connections import Connection, from_list
 from gateway.matching import loaders
 from gateway.people import loaders as people_loaders
 
@@ -305,8 +306,7 @@ class MatchingRound(relay.Node):
             str | None,
             strawberry.argument(description="Cursor of the last edge already seen."),
         ] = None,
-    ) -> relay.Connection[Pairing]:
-        from gateway.connections import from_list
+    ) -> Connection[Pairing]:
         from gateway.context import ctx
 
         c = ctx(info)

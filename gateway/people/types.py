@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from chassis.auth import Role
-from gateway.connections import from_list, from_pages
+from gateway.connections import Connection, Page, from_list, from_pages
 from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import local_id
@@ -268,7 +268,7 @@ class Person(relay.Node):
     )
     async def cohorts(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[CohortMembership]:
+    ) -> Connection[CohortMembership]:
         rows = await loaders.memberships(info).load(self.person_id)
         if isinstance(rows, UpstreamError):
             raise query_error(rows)
@@ -452,7 +452,7 @@ class Cohort(relay.Node):
     @strawberry.field(description="People with a seat, in order of admission.")
     def participants(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[CohortParticipant]:
+    ) -> Connection[CohortParticipant]:
         return from_list(
             self._data.get("participants") or [],
             lambda p: CohortParticipant(
@@ -468,7 +468,7 @@ class Cohort(relay.Node):
     @strawberry.field(description="People waiting for a seat, next in line first.")
     def waiting_list(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[WaitingListEntry]:
+    ) -> Connection[WaitingListEntry]:
         return from_list(
             self._data.get("waiting_list") or [],
             lambda w: WaitingListEntry(
@@ -613,10 +613,10 @@ class ImportJob(relay.Node):
     @strawberry.field(description="The records that could not be applied, by row.")
     async def errors(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[ImportRecordError]:
+    ) -> Connection[ImportRecordError]:
         c = ctx(info)
 
-        async def fetch(upstream: str | None, limit: int) -> dict:
+        async def fetch(upstream: str | None, limit: int) -> Page:
             try:
                 page = await c.caller.get(
                     "profiles",

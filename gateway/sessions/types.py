@@ -16,7 +16,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from gateway.connections import from_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.sessions import loaders
 
@@ -442,7 +442,7 @@ class Relationship(relay.Node):
                 description="true: only sessions still to come; false: only the rest."
             ),
         ] = None,
-    ) -> relay.Connection[Session]:
+    ) -> Connection[Session]:
         items = _upcoming_first(
             await loaders.sessions_of(info).load(self.relationship_id)
         )
@@ -453,7 +453,7 @@ class Relationship(relay.Node):
     @strawberry.field(description="Milestones, in the order they were set.")
     async def milestones(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Milestone]:
+    ) -> Connection[Milestone]:
         items = await loaders.items_of(info, "milestone").load(self.relationship_id)
         return from_list(items, Milestone.from_data, first, after, _max(info))
 
@@ -473,14 +473,14 @@ class Relationship(relay.Node):
     )
     async def notes(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Note]:
+    ) -> Connection[Note]:
         items = await loaders.notes_of(info).load(self.relationship_id)
         return from_list(items, Note.from_data, first, after, _max(info))
 
     @strawberry.field(description="Feedback given in this relationship.")
     async def feedback(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Feedback]:
+    ) -> Connection[Feedback]:
         items = await loaders.feedback_of(info).load(self.relationship_id)
         return from_list(items, Feedback.from_data, first, after, _max(info))
 
