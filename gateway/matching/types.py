@@ -4,7 +4,6 @@ batch per tick whatever the number of pairings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +14,7 @@ from strawberry.types import Info
 
 from gateway.connections import Connection, from_list
 from gateway.matching import loaders
+from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ScorePart:
     description="A proposed or agreed mentor-mentee pair, with its explained score. "
     "Visible to its two people, coordinators and sponsors."
 )
-class Pairing(relay.Node):
+class Pairing(BatchedNode, relay.Node):
     pairing_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the pairing."
     )
@@ -153,10 +153,8 @@ class Pairing(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Pairing | None]:
-        rows = await loaders.pairings(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Pairing | None]:
+        rows = await loaders.pairings(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -261,7 +259,7 @@ class PinnedPair:
     description="A matching round: a whole cohort paired at once (coordinators and "
     "sponsors)."
 )
-class MatchingRound(relay.Node):
+class MatchingRound(BatchedNode, relay.Node):
     round_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the round."
     )
@@ -344,10 +342,10 @@ class MatchingRound(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[MatchingRound | None]:
-        rows = await loaders.rounds(info).load_many(list(node_ids))
+        rows = await loaders.rounds(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 

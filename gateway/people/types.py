@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from gateway.connections import Connection, Page, from_list, from_pages
 from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import local_id
+from gateway.nodes import BatchedNode
 from gateway.people import loaders
 from gateway.upstream import UpstreamError, upstream_path
 
@@ -168,7 +168,7 @@ class CohortMembership:
     "and to coordinators; demographics and consents only to the person themselves "
     "and to administrators. An erased person keeps only their id and `erased: true`."
 )
-class Person(relay.Node):
+class Person(BatchedNode, relay.Node):
     person_id: relay.NodeID[str] = strawberry.field(
         description="The profiles service's id of the person."
     )
@@ -311,10 +311,8 @@ class Person(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Person | None]:
-        rows = await loaders.people(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Person | None]:
+        rows = await loaders.people(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -332,7 +330,7 @@ async def person_by_id(info: Info, person_id: str | None) -> Person | None:
 
 
 @strawberry.type(description="A competency of the organisation's framework.")
-class Competency(relay.Node):
+class Competency(BatchedNode, relay.Node):
     competency_id: relay.NodeID[str] = strawberry.field(
         description="The competency's own id, e.g. `strategic-thinking`."
     )
@@ -352,14 +350,14 @@ class Competency(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Competency | None]:
         rows = await loaders.competencies(info).load("all")
         if isinstance(rows, UpstreamError):
             raise query_error(rows)
         found = {r["competency_id"]: r for r in rows}
-        return [cls.from_data(found[i]) if i in found else None for i in list(node_ids)]
+        return [cls.from_data(found[i]) if i in found else None for i in node_ids]
 
 
 async def competency_by_id(info: Info, competency_id: str) -> Competency | None:
@@ -425,7 +423,7 @@ class Eligibility:
     description="A cohort: a segment of the programme with a pathway, mentee seats, "
     "eligibility rules and a waiting list served first come, first served."
 )
-class Cohort(relay.Node):
+class Cohort(BatchedNode, relay.Node):
     cohort_id: relay.NodeID[str] = strawberry.field(
         description="The profiles service's id of the cohort."
     )
@@ -540,10 +538,8 @@ class Cohort(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Cohort | None]:
-        rows = await loaders.cohorts(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Cohort | None]:
+        rows = await loaders.cohorts(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -598,7 +594,7 @@ class ImportRecordError:
 @strawberry.type(
     description="An HRIS import: its status, progress, counts and failed records."
 )
-class ImportJob(relay.Node):
+class ImportJob(BatchedNode, relay.Node):
     job_id: relay.NodeID[str] = strawberry.field(description="The job's id.")
     status: ImportStatus = strawberry.field(description="Where the job is.")
     dry_run: bool = strawberry.field(description="Validate and report only.")
@@ -651,10 +647,10 @@ class ImportJob(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[ImportJob | None]:
-        rows = await loaders.import_jobs(info).load_many(list(node_ids))
+        rows = await loaders.import_jobs(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 

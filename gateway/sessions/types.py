@@ -7,7 +7,6 @@ their sessions and milestones costs one upstream call per kind, whatever its len
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +17,7 @@ from strawberry.types import Info
 
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
+from gateway.nodes import BatchedNode
 from gateway.sessions import loaders
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class LearningContract:
 
 
 @strawberry.type(description="A mentoring session of a relationship.")
-class Session(relay.Node):
+class Session(BatchedNode, relay.Node):
     session_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the session."
     )
@@ -156,10 +156,8 @@ class Session(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Session | None]:
-        rows = await loaders.sessions(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Session | None]:
+        rows = await loaders.sessions(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -167,7 +165,7 @@ class Session(relay.Node):
     description="A milestone on an objective of the contract, with its success "
     "criteria; achieved when the mentor (or a coordinator) confirms it with evidence."
 )
-class Milestone(relay.Node):
+class Milestone(BatchedNode, relay.Node):
     milestone_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the milestone."
     )
@@ -216,10 +214,10 @@ class Milestone(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Milestone | None]:
-        rows = await loaders.milestones(info).load_many(list(node_ids))
+        rows = await loaders.milestones(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -395,7 +393,7 @@ def _upcoming_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     description="A mentoring relationship between a mentor and a mentee, started "
     "when their pairing is confirmed and run to the end of its programme cycle."
 )
-class Relationship(relay.Node):
+class Relationship(BatchedNode, relay.Node):
     relationship_id: relay.NodeID[str] = strawberry.field(
         description="The relationship's id (the id of the pairing it came from)."
     )
@@ -500,10 +498,10 @@ class Relationship(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Relationship | None]:
-        rows = await loaders.relationships(info).load_many(list(node_ids))
+        rows = await loaders.relationships(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
