@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.requests import HTTPConnection
 from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
@@ -106,13 +107,10 @@ def build_app(
     )
     verifier = TokenVerifier.from_settings(settings)
 
-    async def get_context(
-        request: Request = None,
-        websocket: WebSocket = None,  # type: ignore[assignment]
-    ) -> Context:
-        conn = request or websocket
+    async def get_context(conn: HTTPConnection) -> Context:
+        # FastAPI passes the HTTP request or the websocket, whichever this is.
         principal = None
-        header = conn.headers.get("authorization") if conn is not None else None
+        header = conn.headers.get("authorization")
         if header:
             token = bearer_token(header)
             # The rate limiter verified this very token already (chassis.http.ratelimit).
@@ -121,11 +119,11 @@ def build_app(
                 principal = verified[1]
             else:
                 principal = await verifier.averify(token)
-        request_id = request_id_of(conn.scope) if conn is not None else None
+        request_id = request_id_of(conn.scope)
         context = Context(settings, upstreams, verifier, principal, request_id, hub)
         # One cost budget per HTTP request; a websocket's operations are each
         # bounded by ``max_cost`` alone.
-        context.spent_cost = 0 if request is not None else None
+        context.spent_cost = 0 if isinstance(conn, Request) else None
         return context
 
     schema = build_schema(settings)

@@ -116,9 +116,7 @@ def _when(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _day(value: Any) -> date | None:
-    if not value:
-        return None
+def _on(value: str | date) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
@@ -242,7 +240,10 @@ class Person(BatchedNode, relay.Node):
         "coordinators; empty when no intake was submitted)."
     )
     def goals(self) -> list[DevelopmentGoal]:
-        goals = (self.intake or {}).get("goals") or []
+        intake = self.intake
+        goals: list[dict[str, Any]] = (
+            intake.get("goals") if isinstance(intake, dict) else None
+        ) or []
         return [
             DevelopmentGoal(
                 competency_id=g["competency_id"],
@@ -257,7 +258,10 @@ class Person(BatchedNode, relay.Node):
         "mentor profile)."
     )
     def strengths(self) -> list[Strength]:
-        found = (self.mentor_profile or {}).get("strengths") or []
+        profile = self.mentor_profile
+        found: list[dict[str, Any]] = (
+            profile.get("strengths") if isinstance(profile, dict) else None
+        ) or []
         return [
             Strength(competency_id=s["competency_id"], proficiency=s["proficiency"])
             for s in found
@@ -529,8 +533,8 @@ class Cohort(BatchedNode, relay.Node):
             pathway=[
                 PathwayPhase(
                     stage=PathwayStage(p["stage"]),
-                    starts_on=_day(p["starts_on"]),  # type: ignore[arg-type]
-                    ends_on=_day(p["ends_on"]),  # type: ignore[arg-type]
+                    starts_on=_on(p["starts_on"]),
+                    ends_on=_on(p["ends_on"]),
                 )
                 for p in data.get("pathway") or []
             ],
