@@ -7,9 +7,10 @@ command in the wrong status one with ``code: AdvisorStatusConflict``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -32,6 +33,9 @@ from gateway.mutations import run
 from gateway.upstream import upstream_path
 
 A = "advisors"
+
+# A request body (JSON object), or none.
+Body: TypeAlias = dict[str, Any] | None
 DECISIONS = ("accept", "reject", "implement")
 
 
@@ -319,7 +323,12 @@ def _risk_ok(data: dict[str, Any]) -> RiskSuccess:
     return RiskSuccess(risk=Risk.from_data(data))
 
 
-async def _call(info: Info, method: str, path: Any, body: Any = None) -> Any:
+async def _call(
+    info: Info,
+    method: str,
+    path: str | Callable[[], str],
+    body: Body | Callable[[], Body] = None,
+) -> Any:
     """One call; ``path`` and ``body`` may be functions (evaluated inside ``run``
     so a malformed id becomes a ValidationError)."""
     c = ctx(info)

@@ -15,7 +15,7 @@ from gateway.advisors import loaders
 from gateway.nodes import BatchedNode
 
 
-def _date(value: Any) -> date | None:
+def _date(value: object) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 

@@ -21,7 +21,7 @@ from gateway.context import ctx
 from gateway.matching.types import PersonRef, load_person
 
 
-def _stamp(value: Any) -> datetime | None:
+def _stamp(value: object) -> datetime | None:
     return datetime.fromisoformat(str(value)) if value else None
 
 

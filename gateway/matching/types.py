@@ -46,7 +46,7 @@ async def load_people(info: Info, person_ids: list[str]) -> list[Person]:
     return [Person.from_data(r) for r in rows if isinstance(r, dict)]
 
 
-def _stamp(value: Any) -> datetime | None:
+def _stamp(value: object) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):

@@ -903,7 +903,7 @@ async def _on_person(
     person_id: strawberry.ID,
     method: str,
     suffix: str,
-    body: Any,
+    body: dict[str, Any] | None,
     **segments: str,
 ) -> Any:
     """``method /people/{pid}<suffix>``; ``suffix`` is a constant template whose
@@ -924,7 +924,11 @@ async def _on_person(
 
 
 async def _on_cohort(
-    info: Info, cohort_id: strawberry.ID, method: str, suffix: str, body: Any
+    info: Info,
+    cohort_id: strawberry.ID,
+    method: str,
+    suffix: str,
+    body: dict[str, Any] | None,
 ) -> Any:
     c = ctx(info)
 

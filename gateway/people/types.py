@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -103,14 +103,17 @@ class ImportFormat(enum.Enum):
     CSV = strawberry.enum_value("csv", description="CSV text with a header row.")
 
 
-def _enum(cls: type[enum.Enum], value: Any) -> Any:
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _enum(cls: type[E], value: object) -> E | None:
     try:
         return cls(value)
     except ValueError:
         return None
 
 
-def _when(value: Any) -> datetime | None:
+def _when(value: str | datetime | None) -> datetime | None:
     if not value:
         return None
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)

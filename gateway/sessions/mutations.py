@@ -7,6 +7,7 @@ not yet due, no contract in force …) a ``RuleViolation`` naming the rule.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -976,7 +977,10 @@ def _survey(data: dict[str, Any]) -> PulseSurveySuccess:
 
 
 async def _session_change(
-    info: Info, session_id: strawberry.ID, action: str, body: Any
+    info: Info,
+    session_id: strawberry.ID,
+    action: str,
+    body: dict[str, Any] | Callable[[], Awaitable[dict[str, Any]]],
 ) -> Any:
     c = ctx(info)
 

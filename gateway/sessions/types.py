@@ -33,11 +33,11 @@ After = Annotated[
 ]
 
 
-def _date(value: Any) -> date | None:
+def _date(value: object) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(value: object) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(str(value))
