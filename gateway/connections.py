@@ -11,13 +11,37 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from graphql import GraphQLError
 from strawberry import relay
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+class Page(TypedDict):
+    """One page of an upstream list, as the services answer it."""
+
+    items: list[dict[str, Any]]
+    next: str | None
+
+
+if TYPE_CHECKING:
+
+    class Connection(relay.Connection[Any], Generic[T]):
+        """``relay.Connection`` as mypy checks it: a page of any object type.
+
+        Strawberry bounds the connection's type variable to ``relay.Node``, yet
+        pages any object type at run time, and the schema has connections of types
+        that are no ``Node`` (``NoteConnection``, ``FeedbackConnection`` …). This
+        view lifts the bound; at run time the name is ``relay.Connection`` itself, so
+        the schema is the same.
+        """
+
+else:
+    Connection = relay.Connection
 
 DEFAULT_PAGE = 20
 
@@ -57,17 +81,17 @@ def page_size(first: int | None, maximum: int) -> int:
 
 
 def connection(
-    items: Sequence[Any],
-    make: Callable[[Any], T],
+    items: Sequence[Item],
+    make: Callable[[Item], T],
     *,
     upstream: str | None,
     skip: int,
     first: int,
     upstream_next: str | None = None,
-) -> relay.Connection[T]:
+) -> Connection[T]:
     """Edges ``items[skip:skip+first]`` of one upstream page (or a whole list)."""
     window = list(items[skip : skip + first])
-    edges = []
+    edges: list[relay.Edge[Any]] = []
     for offset, item in enumerate(window, start=skip + 1):
         if offset == len(items) and upstream_next is not None:
             cursor = encode_cursor(upstream_next, 0)
@@ -77,7 +101,7 @@ def connection(
     has_next = len(items) > skip + first or (
         upstream_next is not None and len(window) == first
     )
-    return relay.Connection(
+    return Connection(
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=has_next,
@@ -89,12 +113,12 @@ def connection(
 
 
 def from_list(
-    items: Sequence[Any],
-    make: Callable[[Any], T],
+    items: Sequence[Item],
+    make: Callable[[Item], T],
     first: int | None,
     after: str | None,
     maximum: int = 100,
-) -> relay.Connection[T]:
+) -> Connection[T]:
     """A connection over a list already in hand (no upstream paging)."""
     _, skip = decode_cursor(after)
     return connection(
@@ -103,12 +127,12 @@ def from_list(
 
 
 async def from_pages(
-    fetch: Callable[[str | None, int], Any],
-    make: Callable[[Any], T],
+    fetch: Callable[[str | None, int], Awaitable[Page]],
+    make: Callable[[dict[str, Any]], T],
     first: int | None,
     after: str | None,
     maximum: int = 100,
-) -> relay.Connection[T]:
+) -> Connection[T]:
     """A connection over an upstream paged list.
 
     ``fetch(upstream_after, limit)`` returns the service's ``{"items", "next"}``.
@@ -126,4 +150,12 @@ async def from_pages(
     )
 
 
-__all__ = ["connection", "decode_cursor", "encode_cursor", "from_list", "from_pages"]
+__all__ = [
+    "Connection",
+    "Page",
+    "connection",
+    "decode_cursor",
+    "encode_cursor",
+    "from_list",
+    "from_pages",
+]

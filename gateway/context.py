@@ -8,7 +8,7 @@ callers' data and caches never outlive a request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
@@ -17,12 +17,21 @@ from strawberry.types import Info
 
 from chassis.auth import Principal, Role, TokenVerifier
 from chassis.errors import Unauthenticated
+from gateway.hub import EventHub
 from gateway.settings import GatewaySettings
 from gateway.upstream import Caller, UpstreamError, Upstreams
 
 # An ``Authorization`` header longer than this is refused before it is verified or
 # forwarded (a real token is well under 2 KB; a 4 MB one is an attack).
 MAX_AUTHORIZATION_BYTES = 8192
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# Loaders of upstream objects (decoded JSON), by the key they are asked for: one
+# object, ``None`` when the caller may not see it; or the list of objects of a key.
+ById: TypeAlias = DataLoader[str, dict[str, Any] | None]
+Grouped: TypeAlias = DataLoader[str, list[dict[str, Any]]]
 
 
 def bearer_token(header: str) -> str:
@@ -44,8 +53,8 @@ class Context(BaseContext):
         upstreams: Upstreams,
         verifier: TokenVerifier,
         principal: Principal | None,
-        request_id: str | None = None,
-        hub: Any = None,
+        request_id: str | None,
+        hub: EventHub,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -59,7 +68,7 @@ class Context(BaseContext):
         self.hub = hub
         # What this HTTP request's operations have cost so far (None: no budget).
         self.spent_cost: int | None = None
-        self._loaders: dict[Hashable, DataLoader] = {}
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
     def _from_connection_params(self) -> None:
         # graphql-transport-ws: the token travels in the connection_init payload.
@@ -100,8 +109,8 @@ class Context(BaseContext):
     def loader(
         self,
         key: Hashable,
-        batch: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]],
-    ) -> DataLoader:
+        batch: Callable[[list[K]], Awaitable[Sequence[V | BaseException]]],
+    ) -> DataLoader[K, V]:
         """The request's DataLoader named ``key`` (created on first use).
 
         ``batch`` receives every key asked for in one tick and must answer one value
@@ -110,26 +119,29 @@ class Context(BaseContext):
         found = self._loaders.get(key)
         if found is None:
 
-            async def load(keys: list[Any]) -> list[Any]:
+            async def load(keys: list[K]) -> list[V | BaseException]:
                 try:
                     return list(await batch(keys))
                 except UpstreamError as exc:
                     return [exc] * len(keys)
 
-            found = DataLoader(load_fn=load, max_batch_size=200)
-            self._loaders[key] = found
+            created = DataLoader(load_fn=load, max_batch_size=200)
+            self._loaders[key] = created
+            return created
         return found
 
-    def by_id(self, service: str, path: str, id_field: str) -> DataLoader:
+    def by_id(self, service: str, path: str, id_field: str) -> ById:
         """The loader over a service's batch endpoint ``POST path {"ids": [...]}``.
 
         The endpoint answers ``{"items": [...]}`` (those the caller may see, each
         carrying its id in ``id_field``); an id it leaves out loads as ``None``.
         """
 
-        async def batch(ids: Sequence[Any]) -> list[Any]:
+        async def batch(ids: Sequence[str]) -> list[dict[str, Any] | None]:
             body = await self.caller.post(service, path, {"ids": list(ids)})
-            found = {item[id_field]: item for item in body.get("items", [])}
+            found: dict[str, dict[str, Any]] = {
+                item[id_field]: item for item in body.get("items", [])
+            }
             return [found.get(i) for i in ids]
 
         return self.loader((service, path), batch)

@@ -12,7 +12,7 @@ answered.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Any, TypeAlias
 
 import strawberry
 from graphql import GraphQLError
@@ -98,13 +98,13 @@ COMMON = (
     RuleViolation,
     ServiceUnavailable,
 )
-_BY_CODE: dict[str, type] = {
+_BY_CODE: dict[str, type[Error]] = {
     "ValidationError": ValidationError,
     "NotEligible": NotEligible,
     "CapacityExceeded": CapacityExceeded,
     "ConcurrencyConflict": ConcurrencyConflict,
 }
-_BY_STATUS: dict[int, type] = {
+_BY_STATUS: dict[int, type[Error]] = {
     400: ValidationError,
     401: Forbidden,
     403: Forbidden,
@@ -116,12 +116,20 @@ _BY_STATUS: dict[int, type] = {
 }
 
 
-def result_union(name: str, success: type, *specific: type) -> Any:
-    """The union ``success | specific errors | the common typed errors``."""
-    return Annotated[Union[(success, *specific, *COMMON)], strawberry.union(name)]
+# The same errors as a type: a mutation's result is
+# ``Annotated[ItsSuccess | specific errors | CommonErrors, strawberry.union("Name")]``.
+CommonErrors: TypeAlias = (
+    ValidationError
+    | NotFound
+    | Forbidden
+    | ConcurrencyConflict
+    | Conflict
+    | RuleViolation
+    | ServiceUnavailable
+)
 
 
-def error_data(exc: UpstreamError, allowed: tuple[type, ...] = COMMON) -> Any:
+def error_data(exc: UpstreamError, allowed: tuple[type[Error], ...] = COMMON) -> Error:
     """The typed error object for ``exc``; raises when no allowed type fits."""
     if isinstance(exc, ServiceDown):
         return ServiceUnavailable(

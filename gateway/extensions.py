@@ -16,7 +16,7 @@ Every error of a response carries ``extensions.code``, so a client can switch on
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -80,7 +80,9 @@ def _pre_execution_code(message: str) -> str:
     return "InvalidQuery"
 
 
-def _with(err: GraphQLError, message: str, extensions: Any) -> GraphQLError:
+def _with(
+    err: GraphQLError, message: str, extensions: Mapping[str, Any] | None
+) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=err.nodes,

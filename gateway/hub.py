@@ -15,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chassis.envelope import Envelope, MalformedMessage
 from chassis.messaging import topic_for
 from chassis.messaging.transport import InboundMessage, Transport
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,8 @@ class EventHub:
         self._transport = transport
         self._topics = topics
         self._listeners: set[_Listener] = set()
-        self._task: asyncio.Task | None = None
-        self._consumer = None
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
         self.delivered = 0
 
@@ -120,13 +124,17 @@ class EventHub:
         finally:
             await sub.stop()
 
-    def _decode(self, headers, value) -> Envelope | None:
+    def _decode(
+        self, headers: Sequence[tuple[str, bytes]], value: bytes | None
+    ) -> Envelope | None:
         try:
             return Envelope.from_kafka(headers, value)
         except MalformedMessage:
             return None
 
-    def _dispatch_raw(self, headers, value) -> None:
+    def _dispatch_raw(
+        self, headers: Sequence[tuple[str, bytes]], value: bytes | None
+    ) -> None:
         env = self._decode(headers, value)
         if env is not None:
             self._dispatch(env)
@@ -173,7 +181,7 @@ class EventHub:
             await self._consumer.stop()
 
 
-async def _partitions(consumer, topic: str) -> set[int]:
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     for _ in range(50):
         found = consumer.partitions_for_topic(topic)
         if found:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from typing import TypeGuard
 
 from graphql import GraphQLError
 from strawberry import relay
@@ -44,7 +44,7 @@ class InvalidId(GraphQLError):
         self.expected = expected
 
 
-def is_local_id(value: Any) -> bool:
+def is_local_id(value: object) -> TypeGuard[str]:
     """True for a string in the services' id format (safe as one URL segment)."""
     return (
         isinstance(value, str)
@@ -53,7 +53,7 @@ def is_local_id(value: Any) -> bool:
     )
 
 
-def parse_global_id(value: Any, path: str = "id") -> relay.GlobalID:
+def parse_global_id(value: object, path: str = "id") -> relay.GlobalID:
     """``value`` decoded as a global id, any type; :class:`InvalidId` otherwise."""
     if isinstance(value, relay.GlobalID):
         return value
@@ -69,7 +69,7 @@ def parse_global_id(value: Any, path: str = "id") -> relay.GlobalID:
     return relay.GlobalID(type_name, local)
 
 
-def local_id(value: relay.GlobalID | str, type_name: str, path: str = "id") -> str:
+def local_id(value: object, type_name: str, path: str = "id") -> str:
     """The service id inside ``value``, which must be an id of ``type_name``."""
     try:
         gid = parse_global_id(value, path)
@@ -88,7 +88,7 @@ def local_id(value: relay.GlobalID | str, type_name: str, path: str = "id") -> s
     return gid.node_id
 
 
-def plain_id(value: Any, what: str, path: str) -> str:
+def plain_id(value: object, what: str, path: str) -> str:
     """A service's own id sent as is (``noteId``, ``surveyId`` …), checked.
 
     Types that are not yet ``Node`` take their service id directly; it must still be
@@ -99,7 +99,7 @@ def plain_id(value: Any, what: str, path: str) -> str:
     return str(value)
 
 
-def node_or_plain_id(value: Any, type_name: str, path: str) -> str:
+def node_or_plain_id(value: object, type_name: str, path: str) -> str:
     """A global id of ``type_name`` or, for older clients, its plain service id."""
     if is_local_id(value):
         try:

@@ -22,6 +22,7 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLSchema,
+    GraphQLType,
     ObjectFieldNode,
     OperationDefinitionNode,
     StringValueNode,
@@ -75,7 +76,11 @@ def check_variables(
 
 
 def _walk(
-    value: Any, gql_type: Any, path: str, field: str | None, max_string: int
+    value: Any,
+    gql_type: GraphQLType | None,
+    path: str,
+    field: str | None,
+    max_string: int,
 ) -> InvalidInput | None:
     while isinstance(gql_type, GraphQLNonNull):
         gql_type = gql_type.of_type

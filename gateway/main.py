@@ -7,16 +7,18 @@ and GraphiQL at ``/graphql`` in development. The gateway holds no domain state.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.requests import HTTPConnection
 from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from chassis.auth import TokenVerifier
 from chassis.auth.fastapi import VERIFIED
@@ -34,6 +36,10 @@ from gateway.schema import build_schema
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
+if TYPE_CHECKING:
+    # Strawberry's request adapter (its own dependency), named only in a signature.
+    from cross_web import AsyncHTTPRequestAdapter
+
 VERSION = "0.1.0"
 Settings = GatewaySettings
 
@@ -48,7 +54,9 @@ class TandemGraphQLRouter(GraphQLRouter):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide_html(self.graphql_ide_html))
 
-    async def process_result(self, request: Request, result: Any) -> Any:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         # The last net: an error raised outside the operation's extensions (a
         # document that does not parse, a limit refusing it) is typed here too.
         if result.errors:
@@ -59,7 +67,9 @@ class TandemGraphQLRouter(GraphQLRouter):
             ]
         return await super().process_result(request, result)
 
-    async def parse_http_body(self, request: Any) -> Any:
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "GET":
             # A query over GET could be triggered by any cross-site page (OWASP);
             # GraphiQL's page (GET, text/html, no query) is answered before this.
@@ -106,13 +116,10 @@ def build_app(
     )
     verifier = TokenVerifier.from_settings(settings)
 
-    async def get_context(
-        request: Request = None,
-        websocket: WebSocket = None,  # type: ignore[assignment]
-    ) -> Context:
-        conn = request or websocket
+    async def get_context(conn: HTTPConnection) -> Context:
+        # FastAPI passes the HTTP request or the websocket, whichever this is.
         principal = None
-        header = conn.headers.get("authorization") if conn is not None else None
+        header = conn.headers.get("authorization")
         if header:
             token = bearer_token(header)
             # The rate limiter verified this very token already (chassis.http.ratelimit).
@@ -121,11 +128,11 @@ def build_app(
                 principal = verified[1]
             else:
                 principal = await verifier.averify(token)
-        request_id = request_id_of(conn.scope) if conn is not None else None
+        request_id = request_id_of(conn.scope)
         context = Context(settings, upstreams, verifier, principal, request_id, hub)
         # One cost budget per HTTP request; a websocket's operations are each
         # bounded by ``max_cost`` alone.
-        context.spent_cost = 0 if request is not None else None
+        context.spent_cost = 0 if isinstance(conn, Request) else None
         return context
 
     schema = build_schema(settings)
@@ -170,7 +177,7 @@ def build_app(
     return app
 
 
-def _hub_ready(hub: EventHub):
+def _hub_ready(hub: EventHub) -> Callable[[], Awaitable[None]]:
     async def check() -> None:
         if not hub.ready.is_set():
             raise RuntimeError("the subscription consumer has not started")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLError
 
-from gateway.errors import COMMON, FieldProblem, ValidationError, error_data
+from gateway.errors import COMMON, Error, FieldProblem, ValidationError, error_data
 from gateway.upstream import UpstreamError
 
 T = TypeVar("T")
@@ -16,10 +16,14 @@ T = TypeVar("T")
 
 async def run(
     call: Callable[[], Awaitable[T]],
-    ok: Callable[[T], Any],
-    allowed: tuple[type, ...] = COMMON,
+    ok: Callable[[T], object],
+    allowed: tuple[type[Error], ...] = COMMON,
 ) -> Any:
     """``ok(result of call)`` (awaited if a coroutine), or the typed error the service's refusal maps to.
+
+    Answers ``Any``: which member of the mutation's result union comes back (what
+    ``ok`` made, or one of ``allowed``) is decided at run time; the mutation's
+    declared union is its static type.
 
     A malformed or wrong-type id in the input (found before any call) is a
     ``ValidationError`` too, with ``code: InvalidId`` and the path of the field; a

@@ -42,8 +42,10 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLType,
     InlineFragmentNode,
     IntValueNode,
+    Node,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -61,7 +63,7 @@ from gateway.connections import DEFAULT_PAGE
 LIST_GUESS = 10
 
 
-def _unwrap(t: Any) -> tuple[Any, bool]:
+def _unwrap(t: GraphQLType) -> tuple[GraphQLType, bool]:
     is_list = False
     while isinstance(t, (GraphQLNonNull, GraphQLList)):
         if isinstance(t, GraphQLList):
@@ -99,7 +101,7 @@ FIELD_WEIGHTS: dict[str, int] = {
 }
 
 
-def field_weight(parent: Any, name: str) -> int:
+def field_weight(parent: GraphQLType | None, name: str) -> int:
     """What one ``parent.name`` costs before its children (see ``FIELD_WEIGHTS``)."""
     parent_name = getattr(parent, "name", "")
     weight = FIELD_WEIGHTS.get(f"{parent_name}.{name}")
@@ -130,7 +132,10 @@ class CostModel:
         return self._selection_cost(root, node.selection_set, frozenset())
 
     def _selection_cost(
-        self, parent: Any, selections: SelectionSetNode | None, seen: frozenset
+        self,
+        parent: GraphQLType | None,
+        selections: SelectionSetNode | None,
+        seen: frozenset[str],
     ) -> int:
         if selections is None:
             return 0
@@ -152,7 +157,9 @@ class CostModel:
                 total += self._selection_cost(target, frag.selection_set, seen | {name})
         return total
 
-    def _field_cost(self, parent: Any, node: FieldNode, seen: frozenset) -> int:
+    def _field_cost(
+        self, parent: GraphQLType | None, node: FieldNode, seen: frozenset[str]
+    ) -> int:
         name = node.name.value
         if name.startswith("__"):
             return 0
@@ -182,7 +189,9 @@ class CostModel:
         )
 
 
-def too_expensive(cost: int, limit: int, node: Any = None, *, batch: bool = False):
+def too_expensive(
+    cost: int, limit: int, node: Node | None = None, *, batch: bool = False
+) -> GraphQLError:
     where = "this request's operations together cost" if batch else "query cost"
     return GraphQLError(
         f"{where} {cost}, more than the limit of {limit}: ask for smaller pages "

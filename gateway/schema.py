@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLResolveInfo, GraphQLUnionType
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
@@ -56,12 +56,14 @@ def _no_arguments(_args: dict[str, Any], _info: GraphQLResolveInfo) -> dict[str,
 def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     """The gateway's schema, protected according to ``settings``."""
     settings = settings or GatewaySettings()
-    query = _merged("Query", (_node_query(), *(q for f in FEATURES for q in f.QUERIES)))
+    query = merge_types(
+        "Query", (_node_query(), *(q for f in FEATURES for q in f.QUERIES))
+    )
     mutation = _merged("Mutation", tuple(m for f in FEATURES for m in f.MUTATIONS))
     subscription = _merged(
         "Subscription", tuple(s for f in FEATURES for s in f.SUBSCRIPTIONS)
     )
-    rules = [
+    rules: list[type[ASTValidationRule]] = [
         cost_rule(settings.max_cost, settings.max_page_size),
         string_rule(settings.max_string_length),
     ]

@@ -7,9 +7,10 @@ command in the wrong status one with ``code: AdvisorStatusConflict``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -25,17 +26,17 @@ from gateway.advisors.types import (
     Risk,
 )
 from gateway.context import ctx
-from gateway.errors import result_union
-from gateway.ids import local_id, plain_id
+from gateway.errors import CommonErrors
+from gateway.ids import local_id, parse_global_id, plain_id
 from gateway.inputs import InvalidInput
 from gateway.mutations import run
 from gateway.upstream import upstream_path
 
 A = "advisors"
+
+# A request body (JSON object), or none.
+Body: TypeAlias = dict[str, Any] | None
 DECISIONS = ("accept", "reject", "implement")
-
-
-result = result_union
 
 
 def _aid(value: strawberry.ID, path: str = "input.advisorId") -> str:
@@ -104,12 +105,22 @@ class RiskSuccess:
     risk: Risk = strawberry.field(description="The risk.")
 
 
-AdvisorResult = result("AdvisorResult", AdvisorSuccess)
-AgreementResult = result("AgreementResult", AgreementSuccess)
-LogHoursResult = result("LogHoursResult", LogHoursSuccess)
-CouncilResult = result("CouncilResult", CouncilSuccess)
-RecommendationResult = result("RecommendationResult", RecommendationSuccess)
-RiskResult = result("RiskResult", RiskSuccess)
+AdvisorResult = Annotated[
+    AdvisorSuccess | CommonErrors, strawberry.union("AdvisorResult")
+]
+AgreementResult = Annotated[
+    AgreementSuccess | CommonErrors, strawberry.union("AgreementResult")
+]
+LogHoursResult = Annotated[
+    LogHoursSuccess | CommonErrors, strawberry.union("LogHoursResult")
+]
+CouncilResult = Annotated[
+    CouncilSuccess | CommonErrors, strawberry.union("CouncilResult")
+]
+RecommendationResult = Annotated[
+    RecommendationSuccess | CommonErrors, strawberry.union("RecommendationResult")
+]
+RiskResult = Annotated[RiskSuccess | CommonErrors, strawberry.union("RiskResult")]
 
 
 # -- inputs -----------------------------------------------------------------------------
@@ -312,7 +323,12 @@ def _risk_ok(data: dict[str, Any]) -> RiskSuccess:
     return RiskSuccess(risk=Risk.from_data(data))
 
 
-async def _call(info: Info, method: str, path: Any, body: Any = None) -> Any:
+async def _call(
+    info: Info,
+    method: str,
+    path: str | Callable[[], str],
+    body: Body | Callable[[], Body] = None,
+) -> Any:
     """One call; ``path`` and ``body`` may be functions (evaluated inside ``run``
     so a malformed id becomes a ValidationError)."""
     c = ctx(info)
@@ -402,7 +418,7 @@ class AdvisorsMutation:
     async def approve_advisor(
         self, info: Info, input: ApproveAdvisorInput
     ) -> AdvisorResult:
-        extra = input.profile if isinstance(input.profile, dict) else {}
+        extra: dict[str, Any] = input.profile if isinstance(input.profile, dict) else {}
         body = {
             **extra,
             **_json(
@@ -496,7 +512,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(info, "POST", path, body),
             lambda d: LogHoursSuccess(
-                agreement_id=input.agreement_id,
+                agreement_id=parse_global_id(input.agreement_id, "input.agreementId"),
                 logged_hours=str(d["logged_hours"]),
                 usage=AgreementUsage.from_data(d),
             ),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.advisors import loaders
 from gateway.advisors.types import Advisor, Agreement, Council, Risk
 from gateway.connections import (
+    Connection,
+    Page,
     connection,
     decode_cursor,
     from_list,
@@ -51,8 +52,8 @@ class AdvisorsQuery:
             str | None,
             strawberry.argument(description="Only this status, e.g. approved."),
         ] = None,
-    ) -> relay.Connection[Advisor]:
-        async def fetch(upstream: str | None, limit: int) -> dict[str, Any]:
+    ) -> Connection[Advisor]:
+        async def fetch(upstream: str | None, limit: int) -> Page:
             body = await _get(
                 info,
                 "/advisors",
@@ -78,7 +79,7 @@ class AdvisorsQuery:
             strawberry.ID | None,
             strawberry.argument(description="Only this advisor's agreements."),
         ] = None,
-    ) -> relay.Connection[Agreement]:
+    ) -> Connection[Agreement]:
         aid = local_id(advisor_id, "Advisor", "advisorId") if advisor_id else None
         body = await _get(info, "/agreements", advisor_id=aid)
         return from_list(
@@ -92,7 +93,7 @@ class AdvisorsQuery:
     @strawberry.field(description="Advisory councils you may read.")
     async def councils(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Council]:
+    ) -> Connection[Council]:
         rows = await _get(info, "/councils")
         _, skip = decode_cursor(after)
         size = page_size(first, ctx(info).settings.max_page_size)
@@ -117,7 +118,7 @@ class AdvisorsQuery:
         include_closed: Annotated[
             bool, strawberry.argument(description="Include closed risks.")
         ] = False,
-    ) -> relay.Connection[Risk]:
+    ) -> Connection[Risk]:
         body = await _get(info, "/risks", include_closed=include_closed)
         return from_list(
             body["risks"],

@@ -3,7 +3,6 @@ agreements with hours and caps, advisory councils, and the programme's risks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -13,9 +12,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.advisors import loaders
+from gateway.nodes import BatchedNode
 
 
-def _date(value: Any) -> date | None:
+def _date(value: object) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
@@ -45,7 +45,7 @@ class DeclaredConflicts:
     "contracted, active, suspended, rejected or offboarded. Personal fields are "
     "shown to coordinators, admins, sponsors and the advisor themself."
 )
-class Advisor(relay.Node):
+class Advisor(BatchedNode, relay.Node):
     advisor_id: relay.NodeID[str] = strawberry.field(
         description="The advisors service's id of the advisor."
     )
@@ -113,10 +113,8 @@ class Advisor(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Advisor | None]:
-        rows = await loaders.advisors(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Advisor | None]:
+        rows = await loaders.advisors(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -157,7 +155,7 @@ class AgreementUsage:
     description="An agreement with an advisor: term, scope, hours a month and "
     "compensation with an optional cap."
 )
-class Agreement(relay.Node):
+class Agreement(BatchedNode, relay.Node):
     agreement_id: relay.NodeID[str] = strawberry.field(description="Its id.")
     advisor_id: str = strawberry.field(description="The advisor's id.")
     status: str = strawberry.field(description="active, ended or terminated.")
@@ -200,10 +198,10 @@ class Agreement(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Agreement | None]:
-        rows = await loaders.agreements(info).load_many(list(node_ids))
+        rows = await loaders.agreements(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -254,7 +252,7 @@ class Recommendation:
     description="An advisory council: charter (it advises, it does not decide), "
     "cadence, members, meetings, recommendations and the decisions taken on them."
 )
-class Council(relay.Node):
+class Council(BatchedNode, relay.Node):
     council_id: relay.NodeID[str] = strawberry.field(description="Its id.")
     name: str = strawberry.field(description="Name.")
     purpose: str = strawberry.field(description="Purpose, from the charter.")
@@ -305,15 +303,13 @@ class Council(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Council | None]:
-        rows = await loaders.councils(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Council | None]:
+        rows = await loaders.councils(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
 @strawberry.type(description="A risk of the programme's register.")
-class Risk(relay.Node):
+class Risk(BatchedNode, relay.Node):
     risk_id: relay.NodeID[str] = strawberry.field(description="Its id.")
     title: str = strawberry.field(description="What could go wrong.")
     category: str = strawberry.field(description="Its category.")
@@ -341,8 +337,6 @@ class Risk(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Risk | None]:
-        rows = await loaders.risks(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Risk | None]:
+        rows = await loaders.risks(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry import relay
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from gateway.connections import from_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.ids import local_id, node_or_plain_id
 from gateway.insights.types import (
@@ -44,12 +44,14 @@ def _refusal(item: dict[str, Any]) -> GraphQLError:
     )
 
 
-def mentee_scorecards(info: Info, as_of: date | None):
+def mentee_scorecards(
+    info: Info, as_of: date | None
+) -> DataLoader[str, dict[str, Any]]:
     """Mentee scorecards as of a day, many mentees in one call per tick."""
     c = ctx(info)
     moment = as_of.isoformat() if as_of else None
 
-    async def batch(ids: Sequence[str]) -> list[Any]:
+    async def batch(ids: Sequence[str]) -> list[dict[str, Any] | GraphQLError]:
         body = await c.caller.post(
             "insights", "/scorecards/mentees/batch", {"ids": list(ids), "as_of": moment}
         )
@@ -64,11 +66,11 @@ def mentee_scorecards(info: Info, as_of: date | None):
     return c.loader(("insights.mentee_scorecards", moment), batch)
 
 
-def relationship_health(info: Info):
+def relationship_health(info: Info) -> DataLoader[str, dict[str, Any]]:
     """Relationship health by id, many in one call per tick."""
     c = ctx(info)
 
-    async def batch(ids: Sequence[str]) -> list[Any]:
+    async def batch(ids: Sequence[str]) -> list[dict[str, Any] | GraphQLError]:
         body = await c.caller.post(
             "insights", "/relationships/health/batch", {"ids": list(ids)}
         )
@@ -226,7 +228,7 @@ class InsightsQuery:
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
-    ) -> relay.Connection[RelationshipHealth]:
+    ) -> Connection[RelationshipHealth]:
         c = ctx(info)
         body = await c.caller.get(
             "insights",
@@ -259,7 +261,7 @@ class InsightsQuery:
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
-    ) -> relay.Connection[RelationshipHealth]:
+    ) -> Connection[RelationshipHealth]:
         c = ctx(info)
         body = await c.caller.get(
             "insights", "/relationships/health", cohort_id=_cohort(cohort_id)

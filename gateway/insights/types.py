@@ -13,16 +13,15 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from gateway.connections import from_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.matching.types import PersonRef, load_person
 
 
-def _stamp(value: Any) -> datetime | None:
+def _stamp(value: object) -> datetime | None:
     return datetime.fromisoformat(str(value)) if value else None
 
 
@@ -300,7 +299,7 @@ class GroupScorecard:
             str | None,
             strawberry.argument(description="Cursor of the last edge already seen."),
         ] = None,
-    ) -> relay.Connection[ScorecardMember]:
+    ) -> Connection[ScorecardMember]:
         return from_list(
             self._members,
             lambda m: ScorecardMember(

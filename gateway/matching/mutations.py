@@ -246,7 +246,10 @@ def _pairing(data: dict[str, Any]) -> PairingSuccess:
 
 
 async def _act(
-    info: Info, pairing_id: strawberry.ID, action: str, body: Any = None
+    info: Info,
+    pairing_id: strawberry.ID,
+    action: str,
+    body: dict[str, Any] | None = None,
 ) -> Any:
     """One workflow step on a pairing; answers the pairing as it is after it."""
     c = ctx(info)

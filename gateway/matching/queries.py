@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
-from gateway.connections import from_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.ids import local_id
 from gateway.matching.types import Pairing, RotationPlan, Suggestions
@@ -46,7 +45,7 @@ class MatchingQuery:
                 description="Only this status (proposed, approved, confirmed …)."
             ),
         ] = None,
-    ) -> relay.Connection[Pairing]:
+    ) -> Connection[Pairing]:
         c = ctx(info)
         items = await c.caller.get(
             "matching",

@@ -166,7 +166,7 @@ class MatchingSubscription:
                     yield _round_update(final)
                     return
                 yield RoundProgressUpdate(
-                    round_id=round_id,
+                    round_id=relay.GlobalID("MatchingRound", rid),
                     status="running",
                     phase=str(env.data.get("phase")),
                     done=int(env.data.get("done") or 0),

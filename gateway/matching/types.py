@@ -4,7 +4,6 @@ batch per tick whatever the number of pairings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,7 +12,9 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway.connections import Connection, from_list
 from gateway.matching import loaders
+from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ async def load_people(info: Info, person_ids: list[str]) -> list[Person]:
     return [Person.from_data(r) for r in rows if isinstance(r, dict)]
 
 
-def _stamp(value: Any) -> datetime | None:
+def _stamp(value: object) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
@@ -78,7 +79,7 @@ class ScorePart:
     description="A proposed or agreed mentor-mentee pair, with its explained score. "
     "Visible to its two people, coordinators and sponsors."
 )
-class Pairing(relay.Node):
+class Pairing(BatchedNode, relay.Node):
     pairing_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the pairing."
     )
@@ -152,10 +153,8 @@ class Pairing(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Pairing | None]:
-        rows = await loaders.pairings(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Pairing | None]:
+        rows = await loaders.pairings(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -260,7 +259,7 @@ class PinnedPair:
     description="A matching round: a whole cohort paired at once (coordinators and "
     "sponsors)."
 )
-class MatchingRound(relay.Node):
+class MatchingRound(BatchedNode, relay.Node):
     round_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the round."
     )
@@ -305,8 +304,7 @@ class MatchingRound(relay.Node):
             str | None,
             strawberry.argument(description="Cursor of the last edge already seen."),
         ] = None,
-    ) -> relay.Connection[Pairing]:
-        from gateway.connections import from_list
+    ) -> Connection[Pairing]:
         from gateway.context import ctx
 
         c = ctx(info)
@@ -344,10 +342,10 @@ class MatchingRound(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[MatchingRound | None]:
-        rows = await loaders.rounds(info).load_many(list(node_ids))
+        rows = await loaders.rounds(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 

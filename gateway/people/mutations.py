@@ -15,6 +15,7 @@ from strawberry.types import Info
 from gateway.context import ctx
 from gateway.errors import (
     COMMON,
+    CommonErrors,
     ConcurrencyConflict,
     Conflict,
     Forbidden,
@@ -24,7 +25,6 @@ from gateway.errors import (
     ServiceUnavailable,
     ValidationError,
     invalid,
-    result_union,
 )
 from gateway.ids import global_id, is_local_id, local_id
 from gateway.mutations import run
@@ -47,9 +47,6 @@ from gateway.people.types import (
 from gateway.upstream import upstream_path
 
 ALL = (*COMMON, NotEligible)
-
-
-_result = result_union
 
 
 def _values(items: list[Any] | None) -> list[Any]:
@@ -258,7 +255,7 @@ class ErasePersonSuccess:
     )
 
 
-PersonResult = _result("PersonResult", PersonSuccess)
+PersonResult = Annotated[PersonSuccess | CommonErrors, strawberry.union("PersonResult")]
 
 
 @strawberry.type(description="The capacity was changed.")
@@ -276,7 +273,9 @@ SetMentorCapacityResult = Annotated[
     | ServiceUnavailable,
     strawberry.union("SetMentorCapacityResult"),
 ]
-ErasePersonResult = _result("ErasePersonResult", ErasePersonSuccess)
+ErasePersonResult = Annotated[
+    ErasePersonSuccess | CommonErrors, strawberry.union("ErasePersonResult")
+]
 
 
 # -- cohorts -------------------------------------------------------------------------
@@ -375,7 +374,7 @@ class AdmitParticipantSuccess:
     person: Person | None = strawberry.field(description="The person.")
 
 
-CohortResult = _result("CohortResult", CohortSuccess)
+CohortResult = Annotated[CohortSuccess | CommonErrors, strawberry.union("CohortResult")]
 AdmitParticipantResult = Annotated[
     AdmitParticipantSuccess
     | NotEligible
@@ -412,7 +411,9 @@ class CompetencySuccess:
     competency: Competency | None = strawberry.field(description="As now.")
 
 
-CompetencyResult = _result("CompetencyResult", CompetencySuccess)
+CompetencyResult = Annotated[
+    CompetencySuccess | CommonErrors, strawberry.union("CompetencyResult")
+]
 
 
 # -- imports -------------------------------------------------------------------------
@@ -449,7 +450,9 @@ class ImportPeopleSuccess:
     )
 
 
-ImportPeopleResult = _result("ImportPeopleResult", ImportPeopleSuccess)
+ImportPeopleResult = Annotated[
+    ImportPeopleSuccess | CommonErrors, strawberry.union("ImportPeopleResult")
+]
 
 
 def _import_body(input: ImportPeopleInput) -> tuple[bytes | None, Any, str]:
@@ -900,7 +903,7 @@ async def _on_person(
     person_id: strawberry.ID,
     method: str,
     suffix: str,
-    body: Any,
+    body: dict[str, Any] | None,
     **segments: str,
 ) -> Any:
     """``method /people/{pid}<suffix>``; ``suffix`` is a constant template whose
@@ -921,7 +924,11 @@ async def _on_person(
 
 
 async def _on_cohort(
-    info: Info, cohort_id: strawberry.ID, method: str, suffix: str, body: Any
+    info: Info,
+    cohort_id: strawberry.ID,
+    method: str,
+    suffix: str,
+    body: dict[str, Any] | None,
 ) -> Any:
     c = ctx(info)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
-from gateway.connections import from_list, from_pages
+from gateway.connections import Connection, Page, from_list, from_pages
 from gateway.context import ctx
 from gateway.ids import local_id
 from gateway.people import loaders
@@ -48,10 +47,10 @@ class PeopleQuery:
             str | None,
             strawberry.argument(description="Only this status (active, inactive)."),
         ] = None,
-    ) -> relay.Connection[Person]:
+    ) -> Connection[Person]:
         c = ctx(info)
 
-        async def fetch(upstream: str | None, limit: int) -> dict:
+        async def fetch(upstream: str | None, limit: int) -> Page:
             return await c.caller.get(
                 "profiles",
                 "/people",
@@ -69,7 +68,7 @@ class PeopleQuery:
     @strawberry.field(description="Your organisation's cohorts, by name.")
     async def cohorts(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Cohort]:
+    ) -> Connection[Cohort]:
         c = ctx(info)
         summaries = await c.caller.get("profiles", "/cohorts")
         # One batch call for every cohort's participants and waiting list.
@@ -101,7 +100,7 @@ class PeopleQuery:
         include_retired: Annotated[
             bool, strawberry.argument(description="Also list retired competencies.")
         ] = False,
-    ) -> relay.Connection[Competency]:
+    ) -> Connection[Competency]:
         rows = await loaders.competencies(info).load("all")
         if not include_retired:
             rows = [r for r in rows if not r.get("retired")]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -13,10 +12,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from chassis.auth import Role
-from gateway.connections import from_list, from_pages
+from gateway.connections import Connection, Page, from_list, from_pages
 from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import local_id
+from gateway.nodes import BatchedNode
 from gateway.people import loaders
 from gateway.upstream import UpstreamError, upstream_path
 
@@ -103,22 +103,23 @@ class ImportFormat(enum.Enum):
     CSV = strawberry.enum_value("csv", description="CSV text with a header row.")
 
 
-def _enum(cls: type[enum.Enum], value: Any) -> Any:
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _enum(cls: type[E], value: object) -> E | None:
     try:
         return cls(value)
     except ValueError:
         return None
 
 
-def _when(value: Any) -> datetime | None:
+def _when(value: str | datetime | None) -> datetime | None:
     if not value:
         return None
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _day(value: Any) -> date | None:
-    if not value:
-        return None
+def _on(value: str | date) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
@@ -168,7 +169,7 @@ class CohortMembership:
     "and to coordinators; demographics and consents only to the person themselves "
     "and to administrators. An erased person keeps only their id and `erased: true`."
 )
-class Person(relay.Node):
+class Person(BatchedNode, relay.Node):
     person_id: relay.NodeID[str] = strawberry.field(
         description="The profiles service's id of the person."
     )
@@ -242,7 +243,10 @@ class Person(relay.Node):
         "coordinators; empty when no intake was submitted)."
     )
     def goals(self) -> list[DevelopmentGoal]:
-        goals = (self.intake or {}).get("goals") or []
+        intake = self.intake
+        goals: list[dict[str, Any]] = (
+            intake.get("goals") if isinstance(intake, dict) else None
+        ) or []
         return [
             DevelopmentGoal(
                 competency_id=g["competency_id"],
@@ -257,7 +261,10 @@ class Person(relay.Node):
         "mentor profile)."
     )
     def strengths(self) -> list[Strength]:
-        found = (self.mentor_profile or {}).get("strengths") or []
+        profile = self.mentor_profile
+        found: list[dict[str, Any]] = (
+            profile.get("strengths") if isinstance(profile, dict) else None
+        ) or []
         return [
             Strength(competency_id=s["competency_id"], proficiency=s["proficiency"])
             for s in found
@@ -268,7 +275,7 @@ class Person(relay.Node):
     )
     async def cohorts(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[CohortMembership]:
+    ) -> Connection[CohortMembership]:
         rows = await loaders.memberships(info).load(self.person_id)
         if isinstance(rows, UpstreamError):
             raise query_error(rows)
@@ -311,10 +318,8 @@ class Person(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Person | None]:
-        rows = await loaders.people(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Person | None]:
+        rows = await loaders.people(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -332,7 +337,7 @@ async def person_by_id(info: Info, person_id: str | None) -> Person | None:
 
 
 @strawberry.type(description="A competency of the organisation's framework.")
-class Competency(relay.Node):
+class Competency(BatchedNode, relay.Node):
     competency_id: relay.NodeID[str] = strawberry.field(
         description="The competency's own id, e.g. `strategic-thinking`."
     )
@@ -352,14 +357,14 @@ class Competency(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Competency | None]:
         rows = await loaders.competencies(info).load("all")
         if isinstance(rows, UpstreamError):
             raise query_error(rows)
         found = {r["competency_id"]: r for r in rows}
-        return [cls.from_data(found[i]) if i in found else None for i in list(node_ids)]
+        return [cls.from_data(found[i]) if i in found else None for i in node_ids]
 
 
 async def competency_by_id(info: Info, competency_id: str) -> Competency | None:
@@ -425,7 +430,7 @@ class Eligibility:
     description="A cohort: a segment of the programme with a pathway, mentee seats, "
     "eligibility rules and a waiting list served first come, first served."
 )
-class Cohort(relay.Node):
+class Cohort(BatchedNode, relay.Node):
     cohort_id: relay.NodeID[str] = strawberry.field(
         description="The profiles service's id of the cohort."
     )
@@ -452,7 +457,7 @@ class Cohort(relay.Node):
     @strawberry.field(description="People with a seat, in order of admission.")
     def participants(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[CohortParticipant]:
+    ) -> Connection[CohortParticipant]:
         return from_list(
             self._data.get("participants") or [],
             lambda p: CohortParticipant(
@@ -468,7 +473,7 @@ class Cohort(relay.Node):
     @strawberry.field(description="People waiting for a seat, next in line first.")
     def waiting_list(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[WaitingListEntry]:
+    ) -> Connection[WaitingListEntry]:
         return from_list(
             self._data.get("waiting_list") or [],
             lambda w: WaitingListEntry(
@@ -531,8 +536,8 @@ class Cohort(relay.Node):
             pathway=[
                 PathwayPhase(
                     stage=PathwayStage(p["stage"]),
-                    starts_on=_day(p["starts_on"]),  # type: ignore[arg-type]
-                    ends_on=_day(p["ends_on"]),  # type: ignore[arg-type]
+                    starts_on=_on(p["starts_on"]),
+                    ends_on=_on(p["ends_on"]),
                 )
                 for p in data.get("pathway") or []
             ],
@@ -540,10 +545,8 @@ class Cohort(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Cohort | None]:
-        rows = await loaders.cohorts(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Cohort | None]:
+        rows = await loaders.cohorts(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -598,7 +601,7 @@ class ImportRecordError:
 @strawberry.type(
     description="An HRIS import: its status, progress, counts and failed records."
 )
-class ImportJob(relay.Node):
+class ImportJob(BatchedNode, relay.Node):
     job_id: relay.NodeID[str] = strawberry.field(description="The job's id.")
     status: ImportStatus = strawberry.field(description="Where the job is.")
     dry_run: bool = strawberry.field(description="Validate and report only.")
@@ -613,10 +616,10 @@ class ImportJob(relay.Node):
     @strawberry.field(description="The records that could not be applied, by row.")
     async def errors(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[ImportRecordError]:
+    ) -> Connection[ImportRecordError]:
         c = ctx(info)
 
-        async def fetch(upstream: str | None, limit: int) -> dict:
+        async def fetch(upstream: str | None, limit: int) -> Page:
             try:
                 page = await c.caller.get(
                     "profiles",
@@ -651,10 +654,10 @@ class ImportJob(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[ImportJob | None]:
-        rows = await loaders.import_jobs(info).load_many(list(node_ids))
+        rows = await loaders.import_jobs(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 

@@ -7,14 +7,15 @@ not yet due, no contract in force …) a ``RuleViolation`` naming the rule.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.context import ctx
-from gateway.errors import COMMON, result_union
+from gateway.errors import COMMON, CommonErrors
 from gateway.ids import local_id, node_or_plain_id, parse_global_id, plain_id
 from gateway.mutations import run
 from gateway.sessions.queries import PulseSurvey
@@ -32,9 +33,6 @@ from gateway.sessions.types import (
 from gateway.upstream import UpstreamError, upstream_path
 
 S = "sessions"
-
-
-result = result_union
 
 
 def _rid(value: strawberry.ID) -> str:
@@ -134,18 +132,40 @@ class CalendarFeedSuccess:
     )
 
 
-RelationshipResult = result("RelationshipResult", RelationshipSuccess)
-SessionResult = result("SessionResult", SessionSuccess)
-MilestoneResult = result("MilestoneResult", MilestoneSuccess)
-CheckInResult = result("CheckInResult", CheckInSuccess)
-NoteResult = result("NoteResult", NoteSuccess)
-DeleteNoteResult = result("DeleteNoteResult", DeleteNoteSuccess)
-FeedbackResult = result("FeedbackResult", FeedbackSuccess)
-RotationResult = result("RotationResult", RotationSuccess)
-EscalationResult = result("EscalationResult", EscalationSuccess)
-PulseSurveyResult = result("PulseSurveyResult", PulseSurveySuccess)
-PulseResponseResult = result("PulseResponseResult", PulseResponseSuccess)
-CalendarFeedResult = result("CalendarFeedResult", CalendarFeedSuccess)
+RelationshipResult = Annotated[
+    RelationshipSuccess | CommonErrors, strawberry.union("RelationshipResult")
+]
+SessionResult = Annotated[
+    SessionSuccess | CommonErrors, strawberry.union("SessionResult")
+]
+MilestoneResult = Annotated[
+    MilestoneSuccess | CommonErrors, strawberry.union("MilestoneResult")
+]
+CheckInResult = Annotated[
+    CheckInSuccess | CommonErrors, strawberry.union("CheckInResult")
+]
+NoteResult = Annotated[NoteSuccess | CommonErrors, strawberry.union("NoteResult")]
+DeleteNoteResult = Annotated[
+    DeleteNoteSuccess | CommonErrors, strawberry.union("DeleteNoteResult")
+]
+FeedbackResult = Annotated[
+    FeedbackSuccess | CommonErrors, strawberry.union("FeedbackResult")
+]
+RotationResult = Annotated[
+    RotationSuccess | CommonErrors, strawberry.union("RotationResult")
+]
+EscalationResult = Annotated[
+    EscalationSuccess | CommonErrors, strawberry.union("EscalationResult")
+]
+PulseSurveyResult = Annotated[
+    PulseSurveySuccess | CommonErrors, strawberry.union("PulseSurveyResult")
+]
+PulseResponseResult = Annotated[
+    PulseResponseSuccess | CommonErrors, strawberry.union("PulseResponseResult")
+]
+CalendarFeedResult = Annotated[
+    CalendarFeedSuccess | CommonErrors, strawberry.union("CalendarFeedResult")
+]
 
 
 # -- inputs -----------------------------------------------------------------------------
@@ -957,7 +977,10 @@ def _survey(data: dict[str, Any]) -> PulseSurveySuccess:
 
 
 async def _session_change(
-    info: Info, session_id: strawberry.ID, action: str, body: Any
+    info: Info,
+    session_id: strawberry.ID,
+    action: str,
+    body: dict[str, Any] | Callable[[], Awaitable[dict[str, Any]]],
 ) -> Any:
     c = ctx(info)
 

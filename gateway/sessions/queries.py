@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from gateway.connections import connection, decode_cursor, from_list, page_size
+from gateway.connections import (
+    Connection,
+    connection,
+    decode_cursor,
+    from_list,
+    page_size,
+)
 from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import local_id, plain_id
@@ -71,7 +76,7 @@ class SessionsQuery:
             strawberry.ID | None,
             strawberry.argument(description="Only relationships of this person."),
         ] = None,
-    ) -> relay.Connection[Relationship]:
+    ) -> Connection[Relationship]:
         c = ctx(info)
         pid = local_id(person_id, "Person", "personId") if person_id else None
         try:
@@ -103,7 +108,7 @@ class SessionsQuery:
         state: Annotated[
             str | None, strawberry.argument(description="open or resolved.")
         ] = None,
-    ) -> relay.Connection[Escalation]:
+    ) -> Connection[Escalation]:
         c = ctx(info)
         try:
             rows = await c.caller.get("sessions", "/escalations", state=state)

@@ -7,7 +7,6 @@ their sessions and milestones costs one upstream call per kind, whatever its len
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,8 +15,9 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from gateway.connections import from_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
+from gateway.nodes import BatchedNode
 from gateway.sessions import loaders
 
 if TYPE_CHECKING:
@@ -33,11 +33,11 @@ After = Annotated[
 ]
 
 
-def _date(value: Any) -> date | None:
+def _date(value: object) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(value: object) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(str(value))
@@ -101,7 +101,7 @@ class LearningContract:
 
 
 @strawberry.type(description="A mentoring session of a relationship.")
-class Session(relay.Node):
+class Session(BatchedNode, relay.Node):
     session_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the session."
     )
@@ -156,10 +156,8 @@ class Session(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Session | None]:
-        rows = await loaders.sessions(info).load_many(list(node_ids))
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Session | None]:
+        rows = await loaders.sessions(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -167,7 +165,7 @@ class Session(relay.Node):
     description="A milestone on an objective of the contract, with its success "
     "criteria; achieved when the mentor (or a coordinator) confirms it with evidence."
 )
-class Milestone(relay.Node):
+class Milestone(BatchedNode, relay.Node):
     milestone_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the milestone."
     )
@@ -216,10 +214,10 @@ class Milestone(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Milestone | None]:
-        rows = await loaders.milestones(info).load_many(list(node_ids))
+        rows = await loaders.milestones(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
@@ -395,7 +393,7 @@ def _upcoming_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     description="A mentoring relationship between a mentor and a mentee, started "
     "when their pairing is confirmed and run to the end of its programme cycle."
 )
-class Relationship(relay.Node):
+class Relationship(BatchedNode, relay.Node):
     relationship_id: relay.NodeID[str] = strawberry.field(
         description="The relationship's id (the id of the pairing it came from)."
     )
@@ -442,7 +440,7 @@ class Relationship(relay.Node):
                 description="true: only sessions still to come; false: only the rest."
             ),
         ] = None,
-    ) -> relay.Connection[Session]:
+    ) -> Connection[Session]:
         items = _upcoming_first(
             await loaders.sessions_of(info).load(self.relationship_id)
         )
@@ -453,7 +451,7 @@ class Relationship(relay.Node):
     @strawberry.field(description="Milestones, in the order they were set.")
     async def milestones(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Milestone]:
+    ) -> Connection[Milestone]:
         items = await loaders.items_of(info, "milestone").load(self.relationship_id)
         return from_list(items, Milestone.from_data, first, after, _max(info))
 
@@ -473,14 +471,14 @@ class Relationship(relay.Node):
     )
     async def notes(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Note]:
+    ) -> Connection[Note]:
         items = await loaders.notes_of(info).load(self.relationship_id)
         return from_list(items, Note.from_data, first, after, _max(info))
 
     @strawberry.field(description="Feedback given in this relationship.")
     async def feedback(
         self, info: Info, first: First = None, after: After = None
-    ) -> relay.Connection[Feedback]:
+    ) -> Connection[Feedback]:
         items = await loaders.feedback_of(info).load(self.relationship_id)
         return from_list(items, Feedback.from_data, first, after, _max(info))
 
@@ -500,10 +498,10 @@ class Relationship(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
     ) -> list[Relationship | None]:
-        rows = await loaders.relationships(info).load_many(list(node_ids))
+        rows = await loaders.relationships(info).load_many(node_ids)
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
