@@ -17,31 +17,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.auth.revocation import (
-    DEACTIVATED,
-    ERASED,
-    Revocations,
-    reinstating,
-    revoking,
-)
-from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
-from chassis.erasure_receipts import confirming
-from chassis.erasure_receipts import create_schema as create_receipts_schema
-from chassis.erasure_receipts import router_for as erasures_router
 from chassis.errors import NotFound, TandemError
 from chassis.events import EventMetadata
 from chassis.http.context import metadata_for
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from services.advisors.api import advisor_table as table
-from services.advisors.api.advisor_routes import router
 from services.advisors.domain.advisor import Advisor
 from services.advisors.domain.diligence import CheckSpec, DiligencePolicy
 from services.advisors.domain.events import registry
+from services.advisors.projections import advisors as table
 
-__all__ = ["Advisors", "install", "router"]
+__all__ = ["READERS", "Advisors"]
 READERS = (Role.COORDINATOR, Role.ADMIN, Role.SPONSOR)
 log = logging.getLogger(__name__)
 
@@ -292,32 +280,3 @@ class Advisors:
         sealed = await table.seal_legacy(engine, self.cipher)
         if sealed:
             log.info("sealed the personal columns of %d advisors rows", sealed)
-
-
-def install(app: Any, runtime: ServiceRuntime, cipher: PersonalDataCipher) -> None:
-    """Add the lifecycle's application object, consumer handler, sweep and table."""
-    advisors = Advisors(runtime, cipher)
-    app.state.advisors = advisors
-    app.state.schema_setups.append(table.create_schema)
-    app.state.schema_setups.append(advisors.seal_legacy)
-    # The erased or deactivated person's tokens are refused (chassis revocation
-    # view), recorded in the transaction of the event's other effects.
-    app.state.schema_setups.append(create_revocation_schema)
-    app.state.revocations = Revocations(runtime.engine)
-    # The erasure is confirmed by a receipt (``GET /admin/erasures/{person_id}``).
-    app.state.schema_setups.append(create_receipts_schema)
-    app.include_router(erasures_router("advisors"))
-    if runtime.consumer is not None:
-        handlers = runtime.consumer.handlers
-        handlers["PersonErased"] = confirming(
-            revoking(ERASED, advisors.on_person_erased),
-            ["advisors", "person_keys", "revoked_subjects"],
-            runtime.scrubber,
-        )
-        handlers["PersonDeactivated"] = revoking(DEACTIVATED)
-        handlers["PersonReactivated"] = reinstating()
-
-    async def sweep() -> None:
-        await advisors.sweep()
-
-    runtime.every("diligence-expiry", sweep, app.state.settings.expiry_sweep_s)
