@@ -129,7 +129,11 @@ async def decide(
     body: DecisionIn | None = None,
 ) -> dict[str, Any]:
     """Accept (optionally saying why), reject (saying why) or mark implemented."""
-    kw = {} if decision == "implement" else {"rationale": body and body.rationale}
+    kw = (
+        {}
+        if decision == "implement"
+        else {"rationale": body.rationale if body else None}
+    )
     return await councils.decide(principal, recommendation_id, decision, **kw)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
+
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.errors import (
     ConcurrencyConflict,
@@ -25,6 +27,7 @@ from chassis.errors import (
 from chassis.http import metadata_for
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.advisors.agreements import Compensation, EngagementTopic, ScopeCategory
 from services.advisors.domain.agreement import NOTICE_DAYS, Agreement
 from services.advisors.domain.engagement import Engagement
 from services.advisors.domain.events import registry
@@ -81,9 +84,32 @@ class Agreements:
 
     # -- agreements -------------------------------------------------------------------
 
-    async def sign(self, principal: Principal, **terms: Any) -> Agreement:
-        await self.check_advisor(principal.tenant, terms["advisor_id"])
-        agreement = Agreement.sign(str(uuid.uuid4()), principal.tenant, **terms)
+    async def sign(
+        self,
+        principal: Principal,
+        *,
+        advisor_id: str,
+        starts_on: date,
+        ends_on: date,
+        scope: ScopeCategory,
+        hours_per_month: int,
+        compensation: Compensation,
+        scope_text: str | None = None,
+        renewable: bool = True,
+    ) -> Agreement:
+        await self.check_advisor(principal.tenant, advisor_id)
+        agreement = Agreement.sign(
+            str(uuid.uuid4()),
+            principal.tenant,
+            advisor_id=advisor_id,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            scope=scope,
+            hours_per_month=hours_per_month,
+            compensation=compensation,
+            scope_text=scope_text,
+            renewable=renewable,
+        )
         await self.repo.save(agreement, metadata_for(principal))
         return agreement
 
@@ -137,7 +163,7 @@ class Agreements:
         for row in due:
             system = system_principal(row.tenant, "agreements-sweep")
 
-            async def attempt(row: Any = row, system: Principal = system) -> int:
+            async def attempt(row: Row[Any] = row, system: Principal = system) -> int:
                 agreement = await self.repo.get(row.agreement_id, row.tenant)
                 agreement.check_term(today, self.notice_days)
                 return len(await self.repo.save(agreement, metadata_for(system)))
@@ -150,9 +176,24 @@ class Agreements:
 
     # -- engagements ------------------------------------------------------------------
 
-    async def schedule(self, principal: Principal, **fields: Any) -> Engagement:
-        await self.check_advisor(principal.tenant, fields["advisor_id"])
-        engagement = Engagement.schedule(str(uuid.uuid4()), principal.tenant, **fields)
+    async def schedule(
+        self,
+        principal: Principal,
+        *,
+        advisor_id: str,
+        topic: EngagementTopic,
+        on: date,
+        audience_size: int,
+    ) -> Engagement:
+        await self.check_advisor(principal.tenant, advisor_id)
+        engagement = Engagement.schedule(
+            str(uuid.uuid4()),
+            principal.tenant,
+            advisor_id=advisor_id,
+            topic=topic,
+            on=on,
+            audience_size=audience_size,
+        )
         await self.engagements.save(engagement, metadata_for(principal))
         return engagement
 

@@ -91,9 +91,26 @@ class Councils:
         self.repository.on_saved.append(lambda _events: runtime.relay.notify())
         self.advisor_status: StatusOf | None = None
 
-    async def charter(self, principal: Principal, **fields: Any) -> dict[str, Any]:
+    async def charter(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        purpose: str,
+        decision_rights: str,
+        cadence_weeks: int,
+        publish_decisions: bool,
+    ) -> dict[str, Any]:
         principal.require(*MANAGERS)
-        council = Council.charter_new(str(uuid.uuid4()), principal.tenant, **fields)
+        council = Council.charter_new(
+            str(uuid.uuid4()),
+            principal.tenant,
+            name=name,
+            purpose=purpose,
+            decision_rights=decision_rights,
+            cadence_weeks=cadence_weeks,
+            publish_decisions=publish_decisions,
+        )
         await self.repository.save(council, metadata_for(principal))
         return council_view(council)
 
@@ -207,7 +224,11 @@ class Councils:
         return found
 
     async def decide(
-        self, principal: Principal, recommendation_id: str, verb: str, **kw: Any
+        self,
+        principal: Principal,
+        recommendation_id: str,
+        verb: str,
+        **kw: str | None,
     ) -> dict[str, Any]:
         """Accept, reject or implement: a member sponsor or a coordinator decides."""
         council_id = await self.council_of(principal, recommendation_id)

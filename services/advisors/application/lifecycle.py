@@ -8,6 +8,7 @@ fields with their own key; erasure destroys that key in the same transaction.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 from collections.abc import Callable
@@ -57,7 +58,7 @@ class Advisors:
         self,
         advisor_id: str,
         principal: Principal,
-        decide: Callable[[Advisor, AsyncConnection], Any],
+        decide: Callable[[Advisor, AsyncConnection], object],
         *,
         connection: AsyncConnection | None = None,
         metadata: EventMetadata | None = None,
@@ -69,7 +70,7 @@ class Advisors:
             if advisor is None:
                 raise NotFound(f"advisor {advisor_id} not found")
             outcome = decide(advisor, conn)
-            if hasattr(outcome, "__await__"):
+            if inspect.isawaitable(outcome):
                 await outcome
             await self._save(advisor, metadata or metadata_for(principal), conn)
             return advisor
@@ -98,9 +99,27 @@ class Advisors:
 
     # -- commands --------------------------------------------------------------------
 
-    async def propose(self, principal: Principal, **fields: Any) -> Advisor:
+    async def propose(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        email: str,
+        expertise_sought: list[str],
+        organisation: str | None = None,
+        bio: str | None = None,
+        person_id: str | None = None,
+    ) -> Advisor:
         advisor = Advisor.propose(
-            str(uuid.uuid4()), principal.tenant, proposed_by=principal.subject, **fields
+            str(uuid.uuid4()),
+            principal.tenant,
+            proposed_by=principal.subject,
+            name=name,
+            email=email,
+            expertise_sought=expertise_sought,
+            organisation=organisation,
+            bio=bio,
+            person_id=person_id,
         )
         async with self.engine.begin() as conn:
             await self._save(advisor, metadata_for(principal), conn)
@@ -114,13 +133,28 @@ class Advisors:
         return await self._change(advisor_id, principal, decide)
 
     async def record_check(
-        self, advisor_id: str, check: str, principal: Principal, **result: Any
+        self,
+        advisor_id: str,
+        check: str,
+        principal: Principal,
+        *,
+        status: str,
+        evidence: str | None = None,
+        owner: str | None = None,
+        expires_on: date | None = None,
     ) -> Advisor:
         today = self.clock()
         return await self._change(
             advisor_id,
             principal,
-            lambda a, _c: a.record_check(check, today=today, **result),
+            lambda a, _c: a.record_check(
+                check,
+                status=status,
+                today=today,
+                evidence=evidence,
+                owner=owner,
+                expires_on=expires_on,
+            ),
         )
 
     async def declare_conflicts(
@@ -141,7 +175,7 @@ class Advisors:
         )
 
     async def transition(
-        self, advisor_id: str, principal: Principal, command: str, *args: Any
+        self, advisor_id: str, principal: Principal, command: str, *args: object
     ) -> Advisor:
         """reject, suspend, reinstate, mark_contracted, activate or offboard."""
         if command == "reinstate":

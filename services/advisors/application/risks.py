@@ -51,9 +51,28 @@ class Risks:
         )
         self.repository.on_saved.append(lambda _events: runtime.relay.notify())
 
-    async def raise_risk(self, principal: Principal, **fields: Any) -> dict[str, Any]:
+    async def raise_risk(
+        self,
+        principal: Principal,
+        *,
+        title: str,
+        category: str,
+        likelihood: int,
+        impact: int,
+        owner_id: str,
+        mitigation: str = "",
+    ) -> dict[str, Any]:
         principal.require(*MANAGERS)
-        risk = Risk.raise_new(str(uuid.uuid4()), principal.tenant, **fields)
+        risk = Risk.raise_new(
+            str(uuid.uuid4()),
+            principal.tenant,
+            title=title,
+            category=category,
+            likelihood=likelihood,
+            impact=impact,
+            owner_id=owner_id,
+            mitigation=mitigation,
+        )
         await self.repository.save(risk, metadata_for(principal))
         return view(risk)
 

@@ -162,7 +162,7 @@ class Council(Aggregate):
             c.CouncilMemberAdded(
                 council_id=self.id,
                 member_id=member_id,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
             )
         )
 

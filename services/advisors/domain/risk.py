@@ -123,7 +123,7 @@ class Risk(Aggregate):
             RiskMitigationUpdated(
                 risk_id=self.id,
                 mitigation=mitigation,
-                status=status,  # type: ignore[arg-type]
+                status=status,
             )
         )
 
