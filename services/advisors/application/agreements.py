@@ -20,7 +20,6 @@ from sqlalchemy import Row
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.errors import (
     ConcurrencyConflict,
-    DomainError,
     Forbidden,
     NotFound,
 )
@@ -28,7 +27,12 @@ from chassis.http import metadata_for
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from contracts.advisors.agreements import Compensation, EngagementTopic, ScopeCategory
-from services.advisors.domain.agreement import NOTICE_DAYS, Agreement
+from services.advisors.domain.agreement import (
+    NOTICE_DAYS,
+    AdvisorNotApproved,
+    Agreement,
+    NoActiveAgreement,
+)
 from services.advisors.domain.engagement import Engagement
 from services.advisors.domain.events import registry
 from services.advisors.projections import agreements as table
@@ -46,16 +50,6 @@ MANAGERS = (Role.ADMIN, Role.COORDINATOR)
 READERS = (*MANAGERS, Role.SPONSOR)
 ELIGIBLE = frozenset({"approved", "contracted", "active"})
 StatusOf = Callable[[str, str], Awaitable[str | None]]
-
-
-class AdvisorNotApproved(DomainError):
-    code = "AdvisorNotApproved"
-    title = "Advisor not approved"
-
-
-class NoActiveAgreement(DomainError):
-    code = "NoActiveAgreement"
-    title = "No agreement in force"
 
 
 class Agreements:
