@@ -1,100 +1,85 @@
-"""Composition root of the advisors service: ``uvicorn --factory services.advisors.main:build_app``."""
+"""Composition root of the advisors service: ``uvicorn --factory services.advisors.main:build_app``.
+
+The only module that wires: it builds the application objects over the runtime's
+engine and store and hands the chassis the service's typed ``ServicePart``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chassis.envelope import Envelope
-from chassis.events import RecordedEvent, encode
-from chassis.http import create_app
-from chassis.messaging import Transport, dead_letters, topic_for
-from chassis.personal_data import ENCRYPTED, PersonalDataCipher
+from chassis.messaging import Transport, topic_for
+from chassis.personal_data import PersonalDataCipher
+from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
-from contracts.advisors import registry as public
-from services.advisors import agreements, councils, lifecycle
+from chassis.service import Background, Erasure, ServicePart, serve
+from contracts.advisors import registry as contracts
+from services.advisors.api import advisors, agreements, batches, councils, risks
+from services.advisors.application.agreements import Agreements
+from services.advisors.application.councils import Councils
+from services.advisors.application.lifecycle import Advisors
+from services.advisors.application.risks import Risks
 from services.advisors.domain.events import registry
+from services.advisors.projections.tables import metadata
 from services.advisors.settings import Settings
 
-__all__ = ["Settings", "build_app"]
+__all__ = ["SOURCE", "Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
-PARTS = (lifecycle, agreements, councils)
 SOURCE = "tandem/advisors"
-
-
-def publication(event: RecordedEvent) -> list[Envelope]:
-    """Each event (its data in clear) projected onto its contract: the stored-only
-    personal fields (names, emails, evidence, agendas) never leave."""
-    if event.event_type not in public:
-        return []
-    model = public.model(event.event_type)
-    payload = model.model_validate(
-        {k: v for k, v in event.data.items() if k in model.model_fields}
-    )
-    return [replace(Envelope.from_recorded(event, SOURCE), data=encode(payload))]
-
-
-class Publication:
-    """The relay's translation: a contract's own personal fields (the expertise
-    sought, an approved advisor's industries, markets, functions and crises) are
-    stored encrypted with the advisor's key and opened here for matching, which
-    scores on them. Once the advisor is erased they cannot be: the event is withheld
-    (its ``AdvisorErased`` says the rest)."""
-
-    def __init__(self, engine: AsyncEngine, cipher: PersonalDataCipher) -> None:
-        self.engine = engine
-        self.cipher = cipher
-
-    async def __call__(self, event: RecordedEvent) -> list[Envelope]:
-        if event.event_type not in public:
-            return []
-        model = public.model(event.event_type)
-        data = {k: v for k, v in event.data.items() if k in model.model_fields}
-        sealed = [k for k, v in data.items() if isinstance(v, dict) and ENCRYPTED in v]
-        if sealed:
-            async with self.engine.connect() as conn:
-                data = await self.cipher.decode(replace(event, data=data), conn)
-            if any(data.get(k) is None for k in sealed):
-                return []  # erased: what it said is gone
-        return publication(replace(event, data=data))
+# What ``PersonErased`` goes through (a linked advisor is erased), as its receipt
+# names them.
+ERASED_FROM = ["advisors", "person_keys", "revoked_subjects"]
 
 
 def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
-    settings = settings or Settings()
-    setups = []
+    return serve(settings or Settings(), build_part, transport=transport)
 
-    async def setup(engine: AsyncEngine) -> None:
-        await PersonalDataCipher.create_schema(engine)
-        for extra in setups:
-            await extra(engine)
 
-    runtime = ServiceRuntime(
-        settings,
-        transport=transport,
-        consumes=[topic_for("profiles")],
-        setup=setup,
-    )
+def build_part(runtime: ServiceRuntime) -> ServicePart:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    # The advisors' (and councils') personal fields, sealed with their own keys.
     cipher = PersonalDataCipher(settings.master_key, registry)
-    runtime.relay.translate = Publication(runtime.engine, cipher)
-    app = create_app(
-        settings,
+    advisors_app = Advisors(runtime, cipher)
+    agreements_app = Agreements(runtime)
+    councils_app = Councils(runtime, cipher)
+    risks_app = Risks(runtime)
+    # Only an approved advisor is contracted; only a known one sits on a council.
+    agreements_app.advisor_status = advisors_app.status
+    councils_app.advisor_status = advisors_app.status
+
+    async def diligence_expiry() -> None:
+        await advisors_app.sweep()
+
+    async def agreement_terms() -> None:
+        await agreements_app.sweep()
+
+    return ServicePart(
         title="Tandem advisors",
         version=VERSION,
         description="External advisors under due diligence, contracts, councils and "
         "the programme's risk register.",
-        routers=[part.router for part in PARTS],
-        readiness_checks=runtime.readiness_checks(),
-        lifespan=runtime.lifespan,
+        # The batch reads go first, as they always have.
+        routers=[
+            batches.router,
+            advisors.router,
+            agreements.router,
+            councils.router,
+            risks.router,
+        ],
+        tables=metadata,
+        consumes=[topic_for("profiles")],
+        # The contracts' personal fields are opened for matching, which scores on
+        # them; an erased advisor's events that need one are withheld.
+        translate=Publication(contracts, SOURCE, engine=runtime.engine, decoder=cipher),
+        erasure=Erasure(stores=ERASED_FROM, forget=advisors_app.on_person_erased),
+        # The keys' table, then the ``advisors`` rows written in clear sealed.
+        setup=[PersonalDataCipher.create_schema, advisors_app.seal_legacy],
+        background=[
+            Background("diligence-expiry", diligence_expiry, settings.expiry_sweep_s),
+            Background("agreement-terms", agreement_terms, settings.expiry_sweep_s),
+        ],
+        provides=[advisors_app, agreements_app, councils_app, risks_app],
     )
-    app.state.runtime = runtime
-    app.include_router(dead_letters.router_for(runtime))
-    app.state.cipher = cipher
-    app.state.schema_setups = setups
-    app.state.settings = settings
-    for part in PARTS:
-        part.install(app, runtime, cipher)
-    return app

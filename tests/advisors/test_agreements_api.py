@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.advisors.main import publication
+from chassis.service import mounted
+from services.advisors.application.agreements import Agreements
 from tests.advisors.conftest import ADMIN, COORDINATOR, OTHER_TENANT, SPONSOR
 from tests.profiles.conftest import token
 
@@ -30,18 +31,18 @@ TERMS = {
 @pytest.fixture
 async def app_client(advisors):
     """The advisors app with a lifecycle stand-in: only ``adv-pending`` is not
-    approved (the real lifecycle part answers through ``app.state.advisors``)."""
+    approved (the real lifecycle part answers through ``Advisors.status``)."""
     app, client = advisors
 
     async def status(tenant: str, advisor_id: str) -> str:
         return "due_diligence" if advisor_id == "adv-pending" else "approved"
 
-    app.state.agreements.advisor_status = status
+    mounted(app).provide(Agreements).advisor_status = status
     return app, client
 
 
 async def events_of(app, stream_id: str, tenant: str = "acme") -> list[str]:
-    store = app.state.runtime.store
+    store = mounted(app).runtime.store
     return [e.event_type for e in await store.read_stream(stream_id, tenant=tenant)]
 
 
@@ -92,8 +93,13 @@ async def test_hours_are_logged_until_the_cap_and_usage_adds_up(app_client) -> N
     assert usage["remaining_minutes_this_month"] == 120
     terms = (await client.get(url, headers=ADVISOR)).json()
     assert terms["scope_text"] == TERMS["scope_text"]
-    signed = (await app.state.runtime.store.read_stream(agreement_id, tenant="acme"))[0]
-    assert "scope_text" not in publication(signed)[0].data  # the scope stays here
+    signed = (
+        await mounted(app).runtime.store.read_stream(agreement_id, tenant="acme")
+    )[0]
+    publication = mounted(app).part.translate
+    assert (
+        "scope_text" not in (await publication(signed))[0].data
+    )  # the scope stays here
     assert (await client.get(url, headers=OTHER_ADVISOR)).status_code == 404
     mine = (await client.get("/agreements", headers=ADVISOR)).json()["items"]
     assert [a["agreement_id"] for a in mine] == [agreement_id]
@@ -103,7 +109,7 @@ async def test_ending_soon_once_then_renewal_and_termination(app_client) -> None
     """Terms lie in 2030: the service's own periodic sweep (real today) leaves them alone."""
     app, client = app_client
     agreement_id = await sign(client)
-    sweep = app.state.agreements.sweep
+    sweep = mounted(app).provide(Agreements).sweep
 
     assert await sweep(date(2030, 12, 5)) == 1
     assert await sweep(date(2030, 12, 6)) == 0

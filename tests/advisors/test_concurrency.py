@@ -14,6 +14,8 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
+from chassis.service import mounted
+from services.advisors.application.agreements import Agreements
 from tests.advisors.conftest import COORDINATOR
 from tests.advisors.test_agreements_api import ADVISOR, TERMS
 
@@ -22,7 +24,7 @@ CAP_HOURS = 10
 
 
 async def logged_minutes(app, agreement_id: str) -> int:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (
             await conn.execute(
                 text(
@@ -49,7 +51,7 @@ async def client(advisors):
     async def approved(tenant: str, advisor_id: str) -> str:
         return "approved"
 
-    app.state.agreements.advisor_status = approved
+    mounted(app).provide(Agreements).advisor_status = approved
     return app, client
 
 
@@ -127,6 +129,8 @@ async def test_concurrent_logs_and_deliveries_keep_the_month_and_money_caps(
         minutes = await logged_minutes(app, agreement_id)
         assert minutes <= 6 * 60  # the month's commitment
         assert minutes * 25_000 // 60 <= 150_000  # the money cap
-        agreement = await app.state.agreements.repo.get(agreement_id, "acme")
+        agreement = (
+            await mounted(app).provide(Agreements).repo.get(agreement_id, "acme")
+        )
         assert agreement.total_minutes == minutes
         assert agreement.cost_minor_units <= 150_000

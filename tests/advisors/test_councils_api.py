@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.advisors.main import publication
+from chassis.service import mounted
 from tests.advisors.conftest import COORDINATOR, OTHER_TENANT, SPONSOR
 from tests.advisors.test_lifecycle_api import propose
 from tests.profiles.conftest import token
@@ -60,7 +60,7 @@ async def test_a_rejection_with_its_rationale_is_published(advisors):
     app, client = advisors
     council, rec, adv = await council_with_recommendation(client)
     advisor = as_advisor(adv)
-    version = await app.state.runtime.store.stream_version(council)
+    version = await mounted(app).runtime.store.stream_version(council)
 
     refused = await client.post(f"/recommendations/{rec}/reject", headers=SPONSOR)
     assert refused.status_code == 422
@@ -69,7 +69,7 @@ async def test_a_rejection_with_its_rationale_is_published(advisors):
         f"/recommendations/{rec}/reject", json={"rationale": " "}, headers=SPONSOR
     )
     assert blank.json()["code"] == "RationaleRequired"
-    assert await app.state.runtime.store.stream_version(council) == version
+    assert await mounted(app).runtime.store.stream_version(council) == version
 
     by_advisor = await client.post(
         f"/recommendations/{rec}/reject", json={"rationale": "no"}, headers=advisor
@@ -104,9 +104,10 @@ async def test_a_rejection_with_its_rationale_is_published(advisors):
     assert view["next_meeting_due"] == "2026-04-12"
 
     # The agenda is stored encrypted; neither it nor the rationale is published.
-    stored = await app.state.runtime.store.read_stream(council)
+    stored = await mounted(app).runtime.store.read_stream(council)
     assert "Retention" not in str([e.data for e in stored])
-    published = [env.data for e in stored for env in publication(e)]
+    publication = mounted(app).part.translate
+    published = [env.data for e in stored for env in await publication(e)]
     assert len(published) == len(stored)
     assert "Retention" not in str(published) and "budget" not in str(published)
 

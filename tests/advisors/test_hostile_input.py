@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from chassis.service import mounted
+from services.advisors.application.agreements import Agreements
 from tests.advisors.conftest import COORDINATOR, OTHER_TENANT
 from tests.advisors.test_agreements_api import ADVISOR, TERMS
 
@@ -27,12 +29,12 @@ async def client(advisors):
     async def approved(tenant: str, advisor_id: str) -> str:
         return "approved"
 
-    app.state.agreements.advisor_status = approved
+    mounted(app).provide(Agreements).advisor_status = approved
     return app, client
 
 
 async def events(app) -> int:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
 
 

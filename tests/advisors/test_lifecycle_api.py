@@ -16,6 +16,8 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
+from services.advisors.application.lifecycle import Advisors
 from tests.advisors.conftest import ADMIN, COORDINATOR, OTHER_TENANT, SPONSOR
 
 pytestmark = pytest.mark.kafka
@@ -61,7 +63,7 @@ async def diligence_passed(client, aid: str) -> None:
 
 
 async def stored(app, aid: str) -> list:
-    return await app.state.runtime.store.read_stream(aid)
+    return await mounted(app).runtime.store.read_stream(aid)
 
 
 async def topic_messages(bootstrap: str, key: str, want: set[str], timeout_s=30):
@@ -138,7 +140,7 @@ async def test_erasure_shreds_the_key_and_reads_show_the_marker(advisors):
     }
     events = await stored(app, aid)
     assert events[-1].event_type == "AdvisorErased"
-    lifecycle = app.state.advisors
+    lifecycle = mounted(app).provide(Advisors)
     async with lifecycle.engine.connect() as conn:
         key = (
             await conn.execute(
@@ -191,7 +193,7 @@ async def test_bad_input_gets_a_typed_error_and_writes_nothing(advisors):
         headers=SPONSOR,
     )
     assert bad.status_code == 422 and bad.json()["code"] == "ValidationError"
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         count = (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
     assert count == 0
 
@@ -281,7 +283,7 @@ async def test_restricted_organisation_sweep_and_person_erasure(
     aid = await propose(client, person_id=person)
     await diligence_passed(client, aid)
     await client.post(f"/advisors/{aid}/approve", json=PROFILE, headers=COORDINATOR)
-    lifecycle = app.state.advisors
+    lifecycle = mounted(app).provide(Advisors)
     lifecycle.clock = lambda: date.today() + timedelta(days=400)
     assert await lifecycle.sweep() == 1
     seen = (await client.get(f"/advisors/{aid}", headers=COORDINATOR)).json()

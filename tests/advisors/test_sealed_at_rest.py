@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import event, text
 
 from chassis.personal_data import ENCRYPTED, SEALED, PersonalDataCipher
-from services.advisors.api.advisor_table import opened, seal_legacy
-from services.advisors.main import Publication
+from chassis.service import mounted
+from services.advisors.application.lifecycle import Advisors
+from services.advisors.projections.advisors import opened, seal_legacy
 from tests.advisors.test_lifecycle_api import CHECKS, proposal, stored
 from tests.profiles.conftest import token
 
@@ -133,7 +134,7 @@ async def advisor_row(engine, aid: str):
 async def test_a_database_reader_finds_no_advisor_text_in_clear(advisors):
     app, client = advisors
     aid = await approved_advisor(client)
-    engine = app.state.runtime.engine
+    engine = mounted(app).runtime.engine
 
     seen = (await client.get(f"/advisors/{aid}", headers=SPONSOR)).json()
     assert (seen["name"], seen["email"]) == (PERSON["name"], PERSON["email"])
@@ -161,7 +162,7 @@ async def test_a_database_reader_finds_no_advisor_text_in_clear(advisors):
         assert all(ENCRYPTED in events[kind].data[f] for f in fields), kind
 
     # Published in clear all the same: matching scores on them.
-    publish = Publication(engine, app.state.cipher)
+    publish = mounted(app).part.translate
     (approved,) = await publish(events["AdvisorApproved"])
     assert approved.data["industries"] == PROFILE["industries"]
     assert approved.data["crisis_experience"] == PROFILE["crisis_experience"]
@@ -173,7 +174,7 @@ async def test_a_database_reader_finds_no_advisor_text_in_clear(advisors):
 async def test_after_erasure_the_captured_ciphertexts_no_longer_open(advisors):
     app, client = advisors
     aid = await approved_advisor(client)
-    engine, cipher = app.state.runtime.engine, app.state.cipher
+    engine, cipher = mounted(app).runtime.engine, mounted(app).provide(Advisors).cipher
     captured = await advisor_row(engine, aid)
     events = await stored(app, aid)
     async with engine.connect() as conn:
@@ -213,7 +214,7 @@ async def test_after_erasure_the_captured_ciphertexts_no_longer_open(advisors):
         "erased": True,
     }
     # An erased advisor's events are no longer published (a relay replay included).
-    publish = Publication(engine, cipher)
+    publish = mounted(app).part.translate
     approved = next(e for e in events if e.event_type == "AdvisorApproved")
     assert await publish(approved) == []
 
@@ -222,7 +223,7 @@ async def test_rows_written_in_clear_are_sealed_once_at_start(advisors):
     """A row an older release wrote in clear is sealed by the start-up step; the
     API reads both kinds alike."""
     app, client = advisors
-    engine, cipher = app.state.runtime.engine, app.state.cipher
+    engine, cipher = mounted(app).runtime.engine, mounted(app).provide(Advisors).cipher
     aid = await approved_advisor(client)
     gone = await approved_advisor(client)
     assert (await client.delete(f"/advisors/{gone}", headers=ADMIN)).status_code == 204
@@ -293,7 +294,7 @@ async def test_pages_of_1_and_30_advisors_cost_the_same_statements(advisors):
         if seen is not None:
             seen.append(statement)
 
-    sync_engine = app.state.runtime.engine.sync_engine
+    sync_engine = mounted(app).runtime.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", count)
     try:
         one, page1 = await statements(
@@ -322,7 +323,7 @@ async def test_a_sealed_value_opens_only_for_its_advisor_and_column(advisors):
     app, client = advisors
     aid = await approved_advisor(client)
     other = await approved_advisor(client)
-    engine, cipher = app.state.runtime.engine, app.state.cipher
+    engine, cipher = mounted(app).runtime.engine, mounted(app).provide(Advisors).cipher
     row = await advisor_row(engine, aid)
     async with engine.connect() as conn:
         keys = await cipher.keys_for(conn, [aid, other])

@@ -1,1 +1,1 @@
-"""HTTP routes and current-state tables of the advisors service."""
+"""The advisors service's HTTP routes: thin routers over the application."""

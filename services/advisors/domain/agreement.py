@@ -51,6 +51,18 @@ class AgreementNotActive(DomainError):
     title = "Agreement not in force"
 
 
+class AdvisorNotApproved(DomainError):
+    """An agreement or engagement needs an approved, contracted or active advisor."""
+
+    code = "AdvisorNotApproved"
+    title = "Advisor not approved"
+
+
+class NoActiveAgreement(DomainError):
+    code = "NoActiveAgreement"
+    title = "No agreement in force"
+
+
 @registry.override
 class StoredAgreementSigned(AgreementSigned):
     """As stored: with the scope written out, which is never published."""

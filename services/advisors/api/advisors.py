@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, field_validator
 
 from chassis.auth.fastapi import PrincipalDep, require_roles
@@ -24,14 +24,11 @@ from chassis.inputs import (
 )
 from chassis.inputs import Items as ListOf
 from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
-from services.advisors.api import batch_routes
+from services.advisors.api.deps import AdvisorsDep
+from services.advisors.application.lifecycle import Advisors
 from services.advisors.domain.diligence import CheckSpec
 
-if TYPE_CHECKING:
-    from services.advisors.lifecycle import Advisors
-
 router = APIRouter(tags=["advisors"])
-router.include_router(batch_routes.router)
 
 Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.ADMIN))]
 Proposer = Annotated[
@@ -42,13 +39,6 @@ Org = Name
 Long = Annotated[Text, Field(max_length=4_000)]
 # a check's name as the checklist spells it (``conflict_of_interest``)
 CheckName = Annotated[Code, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
-
-
-def _advisors(request: Request) -> Advisors:
-    return request.app.state.advisors
-
-
-AdvisorsDep = Annotated["Advisors", Depends(_advisors)]
 Body = RequestBody
 
 

@@ -1,5 +1,6 @@
 """The ``advisors`` current-state table: written from the aggregate in the same
-transaction as its events, rebuildable from the streams, read by the API.
+transaction as its events, rebuildable from the streams, read by the lifecycle's
+queries (``application/lifecycle.py``).
 
 The personal columns (``SEALED``: name, email, organisation, bio, the expertise
 sought, the diligence evidence, the declared conflicts and the approved profile) are
@@ -26,36 +27,11 @@ from chassis.events import utcnow
 from chassis.personal_data import SEALED as SEALED_PREFIX
 from chassis.personal_data import PersonalDataCipher
 from services.advisors.domain.advisor import ADVISOR_PII, APPROVED_STATES, Advisor
+from services.advisors.projections import tables
 
-SCHEMA = """
-    CREATE TABLE IF NOT EXISTS advisors (
-        advisor_id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        status TEXT NOT NULL,
-        expertise TEXT NOT NULL DEFAULT '[]',
-        person_id TEXT,
-        name TEXT, email TEXT, organisation TEXT, bio TEXT,
-        checks TEXT NOT NULL DEFAULT '{}',
-        evidence TEXT NOT NULL DEFAULT '{}',
-        conflicts TEXT NOT NULL DEFAULT '{}',
-        profile TEXT,
-        reason_code TEXT,
-        next_expiry TEXT,
-        version INTEGER NOT NULL,
-        updated_at TEXT NOT NULL
-    )
-"""
-INDEXES = (
-    "CREATE INDEX IF NOT EXISTS advisors_tenant ON advisors (tenant, advisor_id)",
-    "CREATE INDEX IF NOT EXISTS advisors_person ON advisors (tenant, person_id)",
-    "CREATE INDEX IF NOT EXISTS advisors_expiry ON advisors (next_expiry)",
-)
-COLUMNS = (
-    "advisor_id", "tenant", "status", "expertise", "person_id", *ADVISOR_PII,
-    "checks", "evidence", "conflicts", "profile", "reason_code", "next_expiry",
-    "version", "updated_at",
-)  # fmt: skip
-TABLE = "advisors"
+# Every column, in the table's order (``tables.advisors`` is the schema).
+COLUMNS = tuple(column.name for column in tables.advisors.columns)
+TABLE = tables.advisors.name
 # The personal columns, sealed with the advisor's key (the JSON ones hold JSON text).
 SEALED = (*ADVISOR_PII, "expertise", "evidence", "conflicts", "profile")
 # What an erased advisor's row keeps of them.
@@ -66,13 +42,6 @@ ERASED: dict[str, str | None] = {
     "conflicts": "{}",
     "profile": None,
 }
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text(SCHEMA))
-        for ddl in INDEXES:
-            await conn.execute(text(ddl))
 
 
 def _next_expiry(advisor: Advisor) -> str | None:

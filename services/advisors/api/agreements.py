@@ -1,5 +1,5 @@
-"""Routes of agreements and engagements (the ``Agreements`` application object is
-``app.state.agreements``, built by ``services.advisors.agreements``)."""
+"""Routes of agreements and engagements, over the ``Agreements`` application object
+(``application/agreements.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import Field, WithJsonSchema
 
 from chassis.auth.fastapi import PrincipalDep, require_roles
@@ -30,10 +30,9 @@ from contracts.advisors.agreements import (
     HoursKind,
     ScopeCategory,
 )
+from services.advisors.api.deps import AgreementsDep as App
+from services.advisors.application.agreements import MANAGERS, READERS
 from services.advisors.domain.agreement import Agreement, hours
-
-MANAGERS = (Role.ADMIN, Role.COORDINATOR)
-READERS = (*MANAGERS, Role.SPONSOR)
 
 
 def agreement_view(a: Agreement) -> dict[str, Any]:
@@ -135,13 +134,6 @@ class ScheduleBody(RequestBody):
 router = APIRouter(tags=["agreements"])
 Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
 Reader = Annotated[Principal, Depends(require_roles(*READERS, Role.ADVISOR))]
-
-
-def _agreements(request: Request) -> Any:
-    return request.app.state.agreements
-
-
-App = Annotated[Any, Depends(_agreements)]
 
 
 @router.post("/agreements", status_code=201)

@@ -8,6 +8,7 @@ fields with their own key; erasure destroys that key in the same transaction.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 from collections.abc import Callable
@@ -17,31 +18,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.auth.revocation import (
-    DEACTIVATED,
-    ERASED,
-    Revocations,
-    reinstating,
-    revoking,
-)
-from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.envelope import Envelope
-from chassis.erasure_receipts import confirming
-from chassis.erasure_receipts import create_schema as create_receipts_schema
-from chassis.erasure_receipts import router_for as erasures_router
 from chassis.errors import NotFound, TandemError
 from chassis.events import EventMetadata
 from chassis.http.context import metadata_for
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from services.advisors.api import advisor_table as table
-from services.advisors.api.advisor_routes import router
 from services.advisors.domain.advisor import Advisor
 from services.advisors.domain.diligence import CheckSpec, DiligencePolicy
 from services.advisors.domain.events import registry
+from services.advisors.projections import advisors as table
 
-__all__ = ["Advisors", "install", "router"]
+__all__ = ["READERS", "Advisors"]
 READERS = (Role.COORDINATOR, Role.ADMIN, Role.SPONSOR)
 log = logging.getLogger(__name__)
 
@@ -69,7 +58,7 @@ class Advisors:
         self,
         advisor_id: str,
         principal: Principal,
-        decide: Callable[[Advisor, AsyncConnection], Any],
+        decide: Callable[[Advisor, AsyncConnection], object],
         *,
         connection: AsyncConnection | None = None,
         metadata: EventMetadata | None = None,
@@ -81,7 +70,7 @@ class Advisors:
             if advisor is None:
                 raise NotFound(f"advisor {advisor_id} not found")
             outcome = decide(advisor, conn)
-            if hasattr(outcome, "__await__"):
+            if inspect.isawaitable(outcome):
                 await outcome
             await self._save(advisor, metadata or metadata_for(principal), conn)
             return advisor
@@ -110,9 +99,27 @@ class Advisors:
 
     # -- commands --------------------------------------------------------------------
 
-    async def propose(self, principal: Principal, **fields: Any) -> Advisor:
+    async def propose(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        email: str,
+        expertise_sought: list[str],
+        organisation: str | None = None,
+        bio: str | None = None,
+        person_id: str | None = None,
+    ) -> Advisor:
         advisor = Advisor.propose(
-            str(uuid.uuid4()), principal.tenant, proposed_by=principal.subject, **fields
+            str(uuid.uuid4()),
+            principal.tenant,
+            proposed_by=principal.subject,
+            name=name,
+            email=email,
+            expertise_sought=expertise_sought,
+            organisation=organisation,
+            bio=bio,
+            person_id=person_id,
         )
         async with self.engine.begin() as conn:
             await self._save(advisor, metadata_for(principal), conn)
@@ -126,13 +133,28 @@ class Advisors:
         return await self._change(advisor_id, principal, decide)
 
     async def record_check(
-        self, advisor_id: str, check: str, principal: Principal, **result: Any
+        self,
+        advisor_id: str,
+        check: str,
+        principal: Principal,
+        *,
+        status: str,
+        evidence: str | None = None,
+        owner: str | None = None,
+        expires_on: date | None = None,
     ) -> Advisor:
         today = self.clock()
         return await self._change(
             advisor_id,
             principal,
-            lambda a, _c: a.record_check(check, today=today, **result),
+            lambda a, _c: a.record_check(
+                check,
+                status=status,
+                today=today,
+                evidence=evidence,
+                owner=owner,
+                expires_on=expires_on,
+            ),
         )
 
     async def declare_conflicts(
@@ -153,7 +175,7 @@ class Advisors:
         )
 
     async def transition(
-        self, advisor_id: str, principal: Principal, command: str, *args: Any
+        self, advisor_id: str, principal: Principal, command: str, *args: object
     ) -> Advisor:
         """reject, suspend, reinstate, mark_contracted, activate or offboard."""
         if command == "reinstate":
@@ -292,32 +314,3 @@ class Advisors:
         sealed = await table.seal_legacy(engine, self.cipher)
         if sealed:
             log.info("sealed the personal columns of %d advisors rows", sealed)
-
-
-def install(app: Any, runtime: ServiceRuntime, cipher: PersonalDataCipher) -> None:
-    """Add the lifecycle's application object, consumer handler, sweep and table."""
-    advisors = Advisors(runtime, cipher)
-    app.state.advisors = advisors
-    app.state.schema_setups.append(table.create_schema)
-    app.state.schema_setups.append(advisors.seal_legacy)
-    # The erased or deactivated person's tokens are refused (chassis revocation
-    # view), recorded in the transaction of the event's other effects.
-    app.state.schema_setups.append(create_revocation_schema)
-    app.state.revocations = Revocations(runtime.engine)
-    # The erasure is confirmed by a receipt (``GET /admin/erasures/{person_id}``).
-    app.state.schema_setups.append(create_receipts_schema)
-    app.include_router(erasures_router("advisors"))
-    if runtime.consumer is not None:
-        handlers = runtime.consumer.handlers
-        handlers["PersonErased"] = confirming(
-            revoking(ERASED, advisors.on_person_erased),
-            ["advisors", "person_keys", "revoked_subjects"],
-            runtime.scrubber,
-        )
-        handlers["PersonDeactivated"] = revoking(DEACTIVATED)
-        handlers["PersonReactivated"] = reinstating()
-
-    async def sweep() -> None:
-        await advisors.sweep()
-
-    runtime.every("diligence-expiry", sweep, app.state.settings.expiry_sweep_s)

@@ -11,13 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import Field
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.errors import Forbidden, NotFound
 from chassis.inputs import Items as ListOf
 from chassis.inputs import Ref, RequestBody
+from services.advisors.api.agreements import agreement_view
+from services.advisors.api.deps import AgreementsDep, CouncilsDep, RisksDep
 
 router = APIRouter(tags=["batches"])
 
@@ -42,37 +44,28 @@ async def _each(ids: list[str], read: Callable[[str], Awaitable[Any]]) -> list[A
 
 
 @router.post("/councils/batch")
-async def councils_batch(body: Ids, p: PrincipalDep, request: Request) -> Items:
+async def councils_batch(body: Ids, p: PrincipalDep, councils: CouncilsDep) -> Items:
     """Several councils as ``GET /councils/{id}`` shows them, each with its
     recommendations (oldest first) as ``…/recommendations`` lists them."""
-    from services.advisors.councils import council_view, recommendation_view
-
-    councils = request.app.state.councils
 
     async def read(council_id: str) -> dict[str, Any]:
-        council = await councils.read(p, council_id)
-        recs = sorted(council.recommendations.values(), key=lambda r: r.made_at)
-        return council_view(council) | {
-            "recommendation_list": [recommendation_view(r) for r in recs]
-        }
+        return await councils.read_with_recommendations(p, council_id)
 
     return {"items": await _each(body.ids, read)}
 
 
 @router.post("/risks/batch")
-async def risks_batch(body: Ids, p: PrincipalDep, request: Request) -> Items:
+async def risks_batch(body: Ids, p: PrincipalDep, risks: RisksDep) -> Items:
     """Several risks, each as ``GET /risks/{id}`` shows it."""
-    risks = request.app.state.risks
     return {"items": await _each(body.ids, lambda r: risks.get(p, r))}
 
 
 @router.post("/agreements/batch")
-async def agreements_batch(body: Ids, p: PrincipalDep, request: Request) -> Items:
+async def agreements_batch(
+    body: Ids, p: PrincipalDep, agreements: AgreementsDep
+) -> Items:
     """Several agreements as ``GET /agreements/{id}`` shows them, each with this
     month's usage as ``…/usage`` reports it."""
-    from services.advisors.api.agreement_routes import agreement_view
-
-    agreements = request.app.state.agreements
     today = datetime.now(UTC).date()
 
     async def read(agreement_id: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Commands and queries of the advisors service, one module per area."""
