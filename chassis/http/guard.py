@@ -139,7 +139,7 @@ def _declared_length(scope: Scope) -> int | None:
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
-            kind = value.split(b";", 1)[0].strip().lower()
+            kind = bytes(value).split(b";", 1)[0].strip().lower()
             return kind == b"application/json" or kind.endswith(b"+json")
     # No content type: FastAPI parses a body as JSON anyway.
     return True

@@ -27,7 +27,8 @@ def current_request_id() -> str | None:
 
 def request_id_of(scope: Scope) -> str | None:
     """The id stored on a request's scope (works after the middleware has returned)."""
-    return scope.get("state", {}).get("request_id")
+    found = scope.get("state", {}).get("request_id")
+    return found if isinstance(found, str) else None
 
 
 def _incoming_id(scope: Scope) -> str | None:

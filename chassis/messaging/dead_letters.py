@@ -85,9 +85,10 @@ def _stamp(value: Any) -> str | None:
             value = datetime.fromisoformat(str(value))
         except ValueError:
             return str(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    moment: datetime = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _summary(row: Row[Any]) -> dict[str, Any]:

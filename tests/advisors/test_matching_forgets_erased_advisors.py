@@ -16,7 +16,8 @@ from sqlalchemy.pool import NullPool
 from chassis.envelope import Envelope
 from chassis.events import utcnow
 from services.matching.projections import advisors as matching_advisors
-from services.matching import candidates, pairings_view
+from services.matching.projections import candidates, pairings
+from services.matching.projections.tables import metadata
 
 pytestmark = pytest.mark.postgres
 
@@ -43,8 +44,8 @@ async def test_an_erased_advisor_leaves_every_table_of_matching(database_url):
         "crisis_experience": ["the great widget recall"],
     }
     try:
-        await candidates.create_schema(engine)
-        await pairings_view.create_schema(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
         handlers = matching_advisors.HANDLERS
         async with engine.begin() as conn:
             for aid in (advisor, kept):
@@ -85,8 +86,7 @@ async def test_an_erased_advisor_leaves_every_table_of_matching(database_url):
                         {"a": advisor},
                     )
                 ).scalar_one()
-                for table, column in candidates.PERSON_TABLES
-                + pairings_view.PERSON_TABLES
+                for table, column in candidates.PERSON_TABLES + pairings.PERSON_TABLES
             }
             others = (
                 await conn.execute(

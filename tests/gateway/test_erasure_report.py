@@ -13,9 +13,9 @@ import base64
 import pytest
 
 from chassis.auth import Role
-from tests.faults.stream import eventually
 from tests.gateway.platform import new_tenant, token
 from tests.profiles.conftest import person
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -57,7 +57,7 @@ async def test_the_report_is_complete_once_every_service_confirms(platform):
     async def complete() -> bool:
         return bool((await report())["complete"])
 
-    await eventually(complete, "every service confirms the erasure")
+    await until(complete, "every service confirms the erasure")
     after = await report()
     for s in after["services"]:
         assert s["confirmed"] and s["confirmedAt"] and s["stores"], s
