@@ -15,6 +15,7 @@ from chassis.auth.tokens import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
 from launcher.embedded import build_platform
 from launcher.registry import SERVICES
+from tests.support.waiting import until
 
 
 def bearer(subject: str, *roles: str) -> dict[str, str]:
@@ -97,7 +98,13 @@ async def test_after_an_erasure_no_file_of_the_running_platform_holds_the_person
             while await candidates() == 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)  # the in-process bus delivers meanwhile
             assert await candidates() == 1, "matching never learnt the intake"
-            assert files_holding(data, secrets[3:]), "the intake is nowhere on disk"
+
+            # Profiles keeps it sealed; matching's copy reaches disk when it has
+            # applied the intake (its candidate row exists from the registration).
+            async def on_disk() -> dict[str, list[str]]:
+                return files_holding(data, secrets[3:])
+
+            await until(on_disk, "the intake on disk", 30)
 
             erased = await c.delete(f"/profiles/people/{person}", headers=admin)
             assert erased.status_code == 204, erased.text
