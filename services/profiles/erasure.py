@@ -7,9 +7,11 @@ and appends ``PersonErased``, and leaves a receipt per store in ``erasure_receip
 ``GET /admin/erasures/{person_id}`` reads them back. A test compares ``STORES`` with
 the tables the database really has: a new table without an entry here fails it.
 
-Current-state tables are wiped, not encrypted: a person's row keeps only their
+Current-state tables are wiped as well as sealed: a person's row keeps only their
 pseudonymous id, tenant, status and times; an import record keeps its row number and
-outcome, nothing that names whom it was about.
+outcome, nothing that names whom it was about. Their personal columns were sealed with
+the person's key (``services.profiles.sealed``), so a row version the database still
+keeps, or a backup, no longer opens once the key is destroyed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.db import is_sqlite
 from chassis.personal_data import PersonalDataCipher
 from services.profiles.projections import blank_person
+from services.profiles.sealed import employee_index
 
 SERVICE = "profiles"
 
@@ -65,27 +68,46 @@ def _deleting(table: str, column: str) -> Eraser:
     return erase
 
 
-async def _import_records(conn: AsyncConnection, e: Erasure) -> None:
+def _import_records(cipher: PersonalDataCipher) -> Eraser:
+    async def erase(conn: AsyncConnection, e: Erasure) -> None:
+        await _erase_import_records(cipher, conn, e)
+
+    return erase
+
+
+async def _erase_import_records(
+    cipher: PersonalDataCipher, conn: AsyncConnection, e: Erasure
+) -> None:
     """Each record about the person keeps its row number and outcome, no identifier:
-    no employee id, no person id, no changed-field list, an error's code only."""
-    match = "person_id = :p"
+    no employee id, no person id, no changed-field list, an error's code only.
+
+    A record is theirs by person id (shown, or kept as its owner), or by one of their
+    employee ids: through its blind index, or as stored in clear (a record about
+    nobody Tandem knew then)."""
+    match = "person_id = :p OR owner_id = :p"
     params: dict[str, Any] = {"t": e.tenant, "p": e.person_id}
     if e.employee_ids:
-        match += " OR employee_id IN :ids"
+        match += " OR employee_index IN :indexes OR employee_id IN :ids"
         params["ids"] = sorted(e.employee_ids)
+        params["indexes"] = sorted(
+            employee_index(cipher, e.tenant, i) for i in e.employee_ids
+        )
     query = text(
         "SELECT job_id, record_no, error FROM import_records "
         f"WHERE tenant = :t AND ({match})"
     )
     if e.employee_ids:
-        query = query.bindparams(bindparam("ids", expanding=True))
+        query = query.bindparams(
+            bindparam("ids", expanding=True), bindparam("indexes", expanding=True)
+        )
     rows = (await conn.execute(query, params)).all()
     if not rows:
         return
     await conn.execute(
         text(
-            "UPDATE import_records SET employee_id = NULL, person_id = NULL, "
-            "changes = '[]', error = :err WHERE job_id = :j AND record_no = :n"
+            "UPDATE import_records SET employee_id = NULL, employee_index = NULL, "
+            "owner_id = NULL, person_id = NULL, changes = '[]', error = :err "
+            "WHERE job_id = :j AND record_no = :n"
         ),
         [
             {"j": r.job_id, "n": r.record_no, "err": _error_code_only(r.error)}
@@ -116,18 +138,24 @@ def stores(cipher: PersonalDataCipher) -> dict[str, Store]:
             "personal fields crypto-shredded (sealed with the destroyed key); "
             "the rest are pseudonymous ids, codes and organisational attributes"
         ),
-        "people": Store("row wiped to id, tenant, status and times", _people),
+        "people": Store(
+            "row wiped to id, tenant, status and times (its personal columns were "
+            "sealed with the destroyed key, old row versions included)",
+            _people,
+        ),
         "cohort_members": Store(
             "memberships deleted", _deleting("cohort_members", "person_id")
         ),
         "scim_users": Store(
-            "identity provider's id deleted", _deleting("scim_users", "person_id")
+            "identity provider's id deleted (sealed with the destroyed key)",
+            _deleting("scim_users", "person_id"),
         ),
         "mentor_load": Store(
             "seat counts deleted", _deleting("mentor_load", "mentor_id")
         ),
         "import_records": Store(
-            "records kept as row and outcome, identifiers cleared", _import_records
+            "records kept as row and outcome, identifiers cleared",
+            _import_records(cipher),
         ),
         "import_jobs": Store(
             "nothing held: idempotency keys and fingerprints are keyed hashes, the "

@@ -16,6 +16,7 @@ from services.profiles.application import Profiles
 from services.profiles.imports import Imports
 from services.profiles.integration import Publication
 from services.profiles.scim import ScimUsers
+from services.profiles.sealed import seal_legacy
 from services.profiles.settings import Settings
 
 __all__ = ["Settings", "build_app"]
@@ -54,6 +55,8 @@ def build_app(
         await profiles.prepare()
         await scim_users.prepare()
         await imports.prepare()
+        # Rows written in clear by an older version are sealed once, before serving.
+        await seal_legacy(runtime.engine, profiles.cipher)
 
     runtime = ServiceRuntime(
         settings,

@@ -3,6 +3,10 @@
 They are written in the same transaction as the append (so reads see writes) and can
 be rebuilt from the event store at any time: ``rebuild`` replays every event inside
 one transaction, so readers see either the old tables or the new ones, never a mix.
+
+A person's personal columns are sealed with their key as they are written
+(``services.profiles.sealed``); an email and an employee id are unique through their
+blind indexes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from chassis.auth.revocation import DEACTIVATED, ERASED, reinstate, revoke
 from chassis.db import is_sqlite
 from chassis.events import EventPayload, LogPosition, RecordedEvent
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
+from chassis.personal_data import PersonalDataCipher
+from services.profiles.sealed import PEOPLE, add_columns_sqlite, seal_person
 
 PERSON_COLUMNS = (
     "employee_id", "given_name", "family_name", "email", "title", "level",
@@ -43,13 +49,17 @@ def schema(engine: AsyncEngine) -> list[str]:
             demographics TEXT,
             version INTEGER NOT NULL DEFAULT 0,
             created_at {stamp} NOT NULL,
-            updated_at {stamp} NOT NULL
+            updated_at {stamp} NOT NULL,
+            email_index TEXT,
+            employee_index TEXT
         )
         """,
-        "CREATE UNIQUE INDEX IF NOT EXISTS people_employee ON people (tenant, employee_id)",
-        # One person per email in a tenant (SCIM userName); erased rows hold NULL.
-        "CREATE UNIQUE INDEX IF NOT EXISTS people_email_unique "
-        "ON people (tenant, lower(email))",
+        # One person per employee id, and per email (SCIM userName), in a tenant:
+        # on the blind indexes, as the values are sealed. Erased rows hold NULL.
+        "CREATE UNIQUE INDEX IF NOT EXISTS people_employee_index "
+        "ON people (tenant, employee_index)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS people_email_index "
+        "ON people (tenant, email_index)",
         "CREATE INDEX IF NOT EXISTS people_tenant ON people (tenant, person_id)",
         """
         CREATE TABLE IF NOT EXISTS competencies (
@@ -99,6 +109,8 @@ async def create_schema(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         if not is_sqlite(engine):
             await conn.execute(text("SELECT pg_advisory_xact_lock(7264100)"))
+        else:  # no migrations: the columns a newer version needs, added here
+            await add_columns_sqlite(conn)
         for ddl in schema(engine):
             await conn.execute(text(ddl))
 
@@ -122,8 +134,10 @@ def _person_values(payload: Any) -> dict[str, Any]:
 
 async def blank_person(conn: AsyncConnection, person_id: str) -> None:
     """An erased person's row keeps their id, tenant, status and times, nothing else."""
-    blank = {c: None for c in PERSON_COLUMNS}
+    blank: dict[str, Any] = {c: None for c in PERSON_COLUMNS}
     blank.update(
+        email_index=None,
+        employee_index=None,
         languages="[]",
         roles="[]",
         status="erased",
@@ -142,6 +156,14 @@ async def blank_person(conn: AsyncConnection, person_id: str) -> None:
 class ProfilesProjection:
     """People, competencies and cohorts as tables (one projection, one transaction)."""
 
+    def __init__(self, cipher: PersonalDataCipher) -> None:
+        self.cipher = cipher
+
+    async def _sealed(
+        self, r: RecordedEvent, conn: AsyncConnection, **values: Any
+    ) -> dict[str, Any]:
+        return await seal_person(self.cipher, conn, r.tenant, r.stream_id, values)
+
     async def apply(
         self,
         events: Sequence[tuple[RecordedEvent, EventPayload]],
@@ -157,7 +179,7 @@ class ProfilesProjection:
     async def on_PersonRegistered(
         self, r: RecordedEvent, p: Any, conn: AsyncConnection
     ) -> None:
-        values = _person_values(p)
+        values = await self._sealed(r, conn, **_person_values(p))
         cols = ", ".join(values)
         marks = ", ".join(f":{c}" for c in values)
         await conn.execute(
@@ -189,13 +211,15 @@ class ProfilesProjection:
         )
 
     async def on_PersonDetailsUpdated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
-        await self._update(r, conn, **_person_values(p))
+        await self._update(r, conn, **await self._sealed(r, conn, **_person_values(p)))
 
     async def on_ProgrammeRolesChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn, roles=_dump(list(p.roles)))
 
     async def on_MentorProfileSet(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
-        await self._update(r, conn, mentor_profile=_dump(p))
+        await self._update(
+            r, conn, **await self._sealed(r, conn, mentor_profile=_dump(p))
+        )
 
     async def on_MentorCapacityChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         row = (
@@ -204,12 +228,24 @@ class ProfilesProjection:
                 {"p": r.stream_id},
             )
         ).first()
-        profile = json.loads(row.mentor_profile) if row and row.mentor_profile else {}
+        stored = None
+        if row is not None and row.mentor_profile is not None:
+            keys = await self.cipher.keys_for(conn, [r.stream_id])
+            stored = PersonalDataCipher.open(
+                keys[r.stream_id],
+                r.stream_id,
+                PEOPLE,
+                "mentor_profile",
+                row.mentor_profile,
+            )
+        profile = json.loads(stored) if stored else {}
         profile.update(max_mentees=p.max_mentees, hours_per_month=p.hours_per_month)
-        await self._update(r, conn, mentor_profile=_dump(profile))
+        await self._update(
+            r, conn, **await self._sealed(r, conn, mentor_profile=_dump(profile))
+        )
 
     async def on_IntakeSubmitted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
-        await self._update(r, conn, intake=_dump(p))
+        await self._update(r, conn, **await self._sealed(r, conn, intake=_dump(p)))
 
     async def _consents(self, r: RecordedEvent, conn: AsyncConnection) -> set[str]:
         row = (
@@ -229,7 +265,9 @@ class ProfilesProjection:
         await self._update(r, conn, consents=_dump(sorted(consents)))
 
     async def on_DemographicsShared(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
-        await self._update(r, conn, demographics=_dump(p.attributes))
+        await self._update(
+            r, conn, **await self._sealed(r, conn, demographics=_dump(p.attributes))
+        )
 
     async def on_DemographicsWithdrawn(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
         await self._update(r, conn, demographics=None)
@@ -384,7 +422,11 @@ async def _log_batches(
 
 
 async def rebuild(
-    engine: AsyncEngine, store: Any, decode: Any, tenant: str | None = None
+    engine: AsyncEngine,
+    store: Any,
+    decode: Any,
+    cipher: PersonalDataCipher,
+    tenant: str | None = None,
 ) -> int:
     """Replay the log into fresh tables, atomically; returns the events replayed.
 
@@ -392,7 +434,7 @@ async def rebuild(
     table is keyed by tenant, and no event of one tenant touches another's rows);
     ``None``: every tenant's.
     """
-    projection = ProfilesProjection()
+    projection = ProfilesProjection(cipher)
     count = 0
     async with engine.begin() as conn:
         for table in REBUILT_TABLES:

@@ -33,15 +33,26 @@ async def tamper(app) -> None:
 
 
 async def names(app, tenant: str) -> list[str]:
+    """Cohort names and people's given names (opened: they are sealed)."""
     async with app.state.runtime.engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT name FROM cohorts WHERE tenant = :t UNION ALL "
-                "SELECT given_name FROM people WHERE tenant = :t"
-            ),
-            {"t": tenant},
+        cohorts = await conn.execute(
+            text("SELECT name FROM cohorts WHERE tenant = :t"), {"t": tenant}
         )
-        return sorted(r[0] for r in rows)
+        found = [r.name for r in cohorts]
+        people = (
+            await conn.execute(
+                text("SELECT person_id, given_name FROM people WHERE tenant = :t"),
+                {"t": tenant},
+            )
+        ).all()
+        cipher = app.state.profiles.cipher
+        keys = await cipher.keys_for(conn, [r.person_id for r in people])
+        found += [
+            cipher.open(keys[r.person_id], r.person_id, "people", "given_name",
+                        r.given_name)
+            for r in people
+        ]  # fmt: skip
+        return sorted(found)
 
 
 async def test_an_admin_rebuilds_their_organisation_only(app, client):

@@ -33,20 +33,9 @@ from services.profiles.domain.events import registry
 from services.profiles.domain.person import Person
 from services.profiles.erasure import Erasers
 from services.profiles.projections import ProfilesProjection, create_schema
+from services.profiles.sealed import employee_index
 
 A = TypeVar("A", bound=Aggregate)
-
-
-async def _person_by_employee(
-    conn: AsyncConnection, tenant: str, employee_id: str
-) -> str | None:
-    row = (
-        await conn.execute(
-            text("SELECT person_id FROM people WHERE tenant = :t AND employee_id = :e"),
-            {"t": tenant, "e": employee_id},
-        )
-    ).first()
-    return row.person_id if row else None
 
 
 def _duplicate(exc: IntegrityError) -> Conflict:
@@ -88,7 +77,7 @@ class ProfilesBase:
         self.erasers = Erasers(self.engine, self.cipher)
         self.demographic_attributes = demographic_attributes
         self.metadata_for = metadata_for
-        projection = ProfilesProjection()
+        projection = ProfilesProjection(self.cipher)
         self.people = Repository(
             self.store, registry, Person, codec=self.codec, projections=[projection]
         )
@@ -156,6 +145,21 @@ class ProfilesBase:
         return await retrying(attempt)
 
     # -- lookups several groups of commands need ------------------------------
+
+    async def _person_by_employee(
+        self, conn: AsyncConnection, tenant: str, employee_id: str
+    ) -> str | None:
+        """Who holds an employee id in the tenant (through its blind index)."""
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT person_id FROM people "
+                    "WHERE tenant = :t AND employee_index = :e"
+                ),
+                {"t": tenant, "e": employee_index(self.cipher, tenant, employee_id)},
+            )
+        ).first()
+        return row.person_id if row else None
 
     async def _competency_ids(self, conn: AsyncConnection, tenant: str) -> set[str]:
         rows = await conn.execute(

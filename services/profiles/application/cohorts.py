@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
 from chassis.errors import NotFound
+from chassis.personal_data import PersonalDataCipher
 from services.profiles import access
 from services.profiles.application.base import ProfilesBase
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.eligibility import Applicant
+from services.profiles.sealed import PEOPLE
 
 
 class CohortCommands(ProfilesBase):
@@ -42,12 +44,16 @@ class CohortCommands(ProfilesBase):
         ).first()
         if row is None or row.status == "erased":
             raise NotFound(f"person {person_id} not found")
+        keys = await self.cipher.keys_for(conn, [person_id])
+        hire_date = PersonalDataCipher.open(
+            keys[person_id], person_id, PEOPLE, "hire_date", row.hire_date
+        )
         return Applicant(
             person_id=person_id,
             level=row.level,
             business_unit=row.business_unit,
             geography=row.geography,
-            hire_date=date.fromisoformat(row.hire_date) if row.hire_date else None,
+            hire_date=date.fromisoformat(hire_date) if hire_date else None,
             roles=tuple(json.loads(row.roles)),
             active=row.status == "active",
         )

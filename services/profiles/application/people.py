@@ -14,11 +14,7 @@ from chassis.auth.principal import Principal
 from chassis.db import scrub
 from chassis.errors import Conflict, FieldError, NotFound, ValidationFailed
 from services.profiles import access
-from services.profiles.application.base import (
-    ProfilesBase,
-    _duplicate,
-    _person_by_employee,
-)
+from services.profiles.application.base import ProfilesBase, _duplicate
 from services.profiles.domain.person import Person, PersonDetails
 from services.profiles.erasure import Erasure
 
@@ -63,7 +59,7 @@ class PeopleCommands(ProfilesBase):
     ) -> None:
         if not employee_id:
             return
-        holder = await _person_by_employee(conn, tenant, employee_id)
+        holder = await self._person_by_employee(conn, tenant, employee_id)
         if holder is not None and holder != person_id:
             raise Conflict(
                 f"employee {employee_id} is already registered", person_id=holder

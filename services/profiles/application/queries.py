@@ -1,4 +1,8 @@
-"""Reads of the current-state tables, and their rebuild."""
+"""Reads of the current-state tables, and their rebuild.
+
+A page of people is read in two statements whatever its size: the rows, then every
+row's key (``services.profiles.sealed.open_rows``); their sealed columns open in Python.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from sqlalchemy import text
 from chassis.auth.principal import Principal
 from chassis.errors import NotFound
 from services.profiles import access
-from services.profiles.application.base import ProfilesBase, _person_by_employee
+from services.profiles.application.base import ProfilesBase
 from services.profiles.projections import rebuild
+from services.profiles.sealed import open_rows
 from services.profiles.views import person_view
 
 
@@ -33,16 +38,15 @@ class PeopleQueries(ProfilesBase):
         marks = ", ".join(f":i{n}" for n in range(len(ids)))
         params = {f"i{n}": v for n, v in enumerate(ids)}
         async with self.engine.connect() as conn:
-            return list(
-                (
-                    await conn.execute(
-                        text(
-                            f"SELECT * FROM people WHERE tenant = :t AND person_id IN ({marks})"
-                        ),
-                        {"t": tenant, **params},
-                    )
-                ).all()
-            )
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT * FROM people WHERE tenant = :t AND person_id IN ({marks})"
+                    ),
+                    {"t": tenant, **params},
+                )
+            ).all()
+            return list(await open_rows(self.cipher, conn, rows))
 
     async def list_people(
         self,
@@ -80,7 +84,7 @@ class PeopleQueries(ProfilesBase):
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(text(sql), params)).all()
-        page = rows[:limit]
+            page = await open_rows(self.cipher, conn, rows[:limit])
         return {
             "items": [person_view(r, principal) for r in page],
             "next": page[-1].person_id if len(rows) > limit else None,
@@ -88,7 +92,7 @@ class PeopleQueries(ProfilesBase):
 
     async def find_by_employee(self, tenant: str, employee_id: str) -> str | None:
         async with self.engine.connect() as conn:
-            return await _person_by_employee(conn, tenant, employee_id)
+            return await self._person_by_employee(conn, tenant, employee_id)
 
     async def rebuild_projections(
         self, principal: Principal, *, all_tenants: bool = False
@@ -97,8 +101,14 @@ class PeopleQueries(ProfilesBase):
         organisation's (``all_tenants``: the platform operator only)."""
         if all_tenants:
             access.require_operator(principal, "a rebuild of every tenant")
-            return await rebuild(self.engine, self.store, self.people.decode)
+            return await rebuild(
+                self.engine, self.store, self.people.decode, self.cipher
+            )
         principal.require(access.Role.ADMIN, access.Role.OPERATOR)
         return await rebuild(
-            self.engine, self.store, self.people.decode, tenant=principal.tenant
+            self.engine,
+            self.store,
+            self.people.decode,
+            self.cipher,
+            tenant=principal.tenant,
         )

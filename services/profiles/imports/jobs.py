@@ -1,4 +1,12 @@
-"""Import jobs as the service's own tables keep them: created, advanced, read."""
+"""Import jobs as the service's own tables keep them: created, advanced, read.
+
+A record about a person Tandem knows (``owner_id``: the person it created or
+changed, or whom a failed record was about) keeps their employee id sealed with their
+key, so erasing them shreds it; a record about nobody Tandem knows (a malformed
+record, a dry run's new employee, a leaver never registered) keeps it as given. Every
+record's employee id has a blind index beside it, so erasure finds the records about
+someone by any employee id they had.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
+from chassis.errors import PersonGone
+from chassis.personal_data import PersonalDataCipher
 from services.profiles.imports.errors import IdempotencyKeyReused
+from services.profiles.sealed import IMPORT_RECORDS, employee_index, keys_of
 
 OUTCOMES = ("created", "updated", "unchanged", "deactivated", "skipped", "failed")
 FINISHED = ("succeeded", "failed")
@@ -28,6 +39,9 @@ class Outcome:
     person_id: str | None = None
     changes: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # The person the record is about, when Tandem knows them (a failed record's too):
+    # their key seals its employee id. Kept beside the record, never shown.
+    owner_id: str | None = None
 
 
 def fingerprint(people: list[Any], dry_run: bool, secret: bytes) -> str:
@@ -84,6 +98,8 @@ def _schema(sqlite: bool) -> list[str]:
             person_id TEXT,
             changes TEXT NOT NULL DEFAULT '[]',
             error TEXT,
+            employee_index TEXT,
+            owner_id TEXT,
             PRIMARY KEY (job_id, record_no)
         )
         """,
@@ -94,9 +110,12 @@ class ImportJobs:
     """The ``import_jobs`` and ``import_records`` tables: a job's row, its progress and
     its per-record outcomes, which outlive the request (and the process) running it."""
 
-    def __init__(self, engine: AsyncEngine, secret: bytes) -> None:
+    def __init__(
+        self, engine: AsyncEngine, secret: bytes, cipher: PersonalDataCipher
+    ) -> None:
         self.engine = engine
         self.secret = secret
+        self.cipher = cipher
         self._sqlite = is_sqlite(self.engine)
         self._ready = False
         self._ready_lock = asyncio.Lock()
@@ -149,25 +168,28 @@ class ImportJobs:
         now = self._now()
         async with self.engine.begin() as conn:
             if outcomes:
+                rows = [
+                    {
+                        "j": job_id,
+                        "n": o.row,
+                        "t": tenant,
+                        "e": await self._employee_id(conn, tenant, o),
+                        "i": employee_index(self.cipher, tenant, o.employee_id),
+                        "w": o.owner_id or o.person_id,
+                        "o": o.outcome,
+                        "p": o.person_id,
+                        "c": json.dumps(o.changes),
+                        "err": json.dumps(o.error) if o.error else None,
+                    }
+                    for o in outcomes
+                ]
                 await conn.execute(
                     text(
                         "INSERT INTO import_records (job_id, record_no, tenant, "
-                        "employee_id, outcome, person_id, changes, error) VALUES "
-                        "(:j, :n, :t, :e, :o, :p, :c, :err)"
+                        "employee_id, employee_index, owner_id, outcome, person_id, "
+                        "changes, error) VALUES (:j, :n, :t, :e, :i, :w, :o, :p, :c, :err)"
                     ),
-                    [
-                        {
-                            "j": job_id,
-                            "n": o.row,
-                            "t": tenant,
-                            "e": o.employee_id,
-                            "o": o.outcome,
-                            "p": o.person_id,
-                            "c": json.dumps(o.changes),
-                            "err": json.dumps(o.error) if o.error else None,
-                        }
-                        for o in outcomes
-                    ],
+                    rows,
                 )
             await conn.execute(
                 text(
@@ -183,6 +205,26 @@ class ImportJobs:
                     "j": job_id,
                 },
             )
+
+    async def _employee_id(
+        self, conn: AsyncConnection, tenant: str, outcome: Outcome
+    ) -> str | None:
+        """The employee id as stored: sealed with the key of the person the record is
+        about; as given when Tandem knows nobody it could be (no key to seal with)."""
+        owner = outcome.owner_id or outcome.person_id
+        if owner is None or outcome.employee_id is None:
+            return outcome.employee_id
+        try:
+            sealed = await self.cipher.seal(
+                conn,
+                tenant,
+                owner,
+                IMPORT_RECORDS,
+                {"employee_id": outcome.employee_id},
+            )
+        except PersonGone:  # erased while the import ran
+            return None
+        return sealed["employee_id"]
 
     async def _fail(self, job_id: str, reason: str, *, seen: Any = None) -> None:
         now = self._now()
@@ -210,18 +252,26 @@ class ImportJobs:
                 await conn.execute(
                     text(
                         "SELECT record_no, employee_id, outcome, person_id, changes, "
-                        f"error FROM import_records WHERE {where} "
+                        "error, COALESCE(owner_id, person_id) AS owner_id "
+                        f"FROM import_records WHERE {where} "
                         "ORDER BY record_no LIMIT :n"
                     ),
                     params,
                 )
             ).all()
-        page = rows[:limit]
+            page = rows[:limit]
+            keys = await keys_of(self.cipher, conn, (r.owner_id for r in page))
         return {
             "items": [
                 {
                     "row": r.record_no,
-                    "employee_id": r.employee_id,
+                    "employee_id": PersonalDataCipher.open(
+                        keys.get(r.owner_id),
+                        r.owner_id,
+                        IMPORT_RECORDS,
+                        "employee_id",
+                        r.employee_id,
+                    ),
                     "outcome": r.outcome,
                     "person_id": r.person_id,
                     "changes": json.loads(r.changes),

@@ -52,6 +52,10 @@ back, history intact.
 Filters take every operator of RFC 7644 §3.4.2.2 with ``and``/``or``/``not`` and
 parentheses, on the attributes above plus ``id``, ``emails.value`` and
 ``meta.created``/``meta.lastModified`` (no value paths such as ``emails[type eq …]``).
+A person's names, userName, title, employeeNumber, hireDate and externalId are sealed
+in the database: ``userName``/``externalId`` ``eq``/``ne`` use their blind indexes, and
+a filter SQL cannot decide (``userName co …``, a name) is evaluated over the opened
+rows of the tenant (``filters``).
 Pages are 1-based (``startIndex``/``count``, at most 200 a page); ETags are weak and
 change with every write; ``If-Match`` is honoured on PUT, PATCH and DELETE.
 """
@@ -71,7 +75,7 @@ from services.profiles.scim.documents import (
     user_resource,
 )
 from services.profiles.scim.errors import ScimError
-from services.profiles.scim.filters import compile_filter
+from services.profiles.scim.filters import Filter, compile_filter, parse_filter
 from services.profiles.scim.mapping import (
     DETAIL_PATHS,
     FIELDS,
@@ -131,6 +135,7 @@ __all__ = [
     "USERS",
     "VISIBLE",
     "Field",
+    "Filter",
     "ScimError",
     "ScimUsers",
     "apply_patch",
@@ -140,6 +145,7 @@ __all__ = [
     "etag",
     "list_response",
     "new_record",
+    "parse_filter",
     "parse_json",
     "read_user",
     "record_of",

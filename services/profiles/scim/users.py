@@ -1,5 +1,12 @@
 """The SCIM Users service: reads from the ``people`` table, writes through
-``Profiles``, and the ``scim_users`` side table for what SCIM keeps beside a person."""
+``Profiles``, and the ``scim_users`` side table for what SCIM keeps beside a person.
+
+Rows are opened as they are read (their personal columns are sealed, the keys of a
+page fetched in one query); a ``userName`` or ``employeeNumber`` is looked up through
+its blind index, and ``externalId`` is kept sealed with the person's key beside its
+own. A filter SQL cannot decide (``userName co "x"``, a name) is evaluated in Python
+over the rows its SQL part lets through (``scim.filters``).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from services.profiles.application import Profiles
 from services.profiles.domain.person import PersonDetails, check_roles
 from services.profiles.scim.documents import etag
 from services.profiles.scim.errors import ScimError, _invalid
-from services.profiles.scim.filters import compile_filter
+from services.profiles.scim.filters import parse_filter
 from services.profiles.scim.mapping import (
     FIELDS,
     IDP_OWNED,
@@ -29,6 +36,13 @@ from services.profiles.scim.mapping import (
     require_complete,
 )
 from services.profiles.scim.patch import apply_patch
+from services.profiles.sealed import (
+    SCIM_USERS,
+    email_index,
+    employee_index,
+    external_index,
+    open_rows,
+)
 
 DEACTIVATED = "inactive"
 DEPROVISIONED = "deprovisioned"
@@ -40,10 +54,12 @@ SCHEMA_DDL = (
         tenant TEXT NOT NULL,
         external_id TEXT,
         deprovisioned INTEGER NOT NULL DEFAULT 0,
-        revision INTEGER NOT NULL DEFAULT 0
+        revision INTEGER NOT NULL DEFAULT 0,
+        external_index TEXT
     )
     """,
-    "CREATE INDEX IF NOT EXISTS scim_users_external ON scim_users (tenant, external_id)",
+    "CREATE INDEX IF NOT EXISTS scim_users_external_index "
+    "ON scim_users (tenant, external_index)",
 )
 USERS = (
     "SELECT p.*, s.external_id AS scim_external_id, "
@@ -62,6 +78,7 @@ class ScimUsers:
     def __init__(self, profiles: Profiles) -> None:
         self.profiles = profiles
         self.engine = profiles.engine
+        self.cipher = profiles.cipher
         self._ready = False
         self._preparing = asyncio.Lock()
 
@@ -82,9 +99,18 @@ class ScimUsers:
     # -- reads -------------------------------------------------------------------------
 
     async def _rows(self, where: str, params: dict[str, Any], tail: str = "") -> list:
+        """The users of a condition, opened (their keys read in one query)."""
         await self.prepare()
         async with self.engine.connect() as conn:
-            return list((await conn.execute(text(USERS + where + tail), params)).all())
+            rows = (await conn.execute(text(USERS + where + tail), params)).all()
+            return list(await open_rows(self.cipher, conn, rows))
+
+    def _indexer(self, tenant: str) -> Any:
+        def index(column: str, value: str) -> str:
+            of = email_index if column == "p.email" else external_index
+            return str(of(self.cipher, tenant, value))
+
+        return index
 
     async def get(self, principal: Principal, user_id: str) -> Any:
         rows = await self._rows(
@@ -97,10 +123,21 @@ class ScimUsers:
     async def search(
         self, principal: Principal, filter: str | None, start: int, count: int
     ) -> tuple[int, list[Any]]:
-        """(totalResults, the page) of the tenant's users matching ``filter``."""
-        where, params = compile_filter(filter) if filter else ("TRUE", {})
+        """(totalResults, the page) of the tenant's users matching ``filter``.
+
+        A filter with a term SQL cannot decide reads every user the rest lets
+        through, opens them and counts and pages in Python."""
+        where, params, left = (
+            parse_filter(filter).plan(self._indexer(principal.tenant))
+            if filter
+            else ("TRUE", {}, None)
+        )
         params["t"] = principal.tenant
         condition = f"{VISIBLE} AND ({where})"
+        order = " ORDER BY p.created_at, p.person_id"
+        if left is not None:
+            matches = [r for r in await self._rows(condition, params, order) if left(r)]
+            return len(matches), matches[start - 1 : start - 1 + count]
         await self.prepare()
         async with self.engine.connect() as conn:
             counted = text(
@@ -112,7 +149,7 @@ class ScimUsers:
         if count == 0:
             return total, []
         page = {**params, "limit": count, "offset": start - 1}
-        tail = " ORDER BY p.created_at, p.person_id LIMIT :limit OFFSET :offset"
+        tail = f"{order} LIMIT :limit OFFSET :offset"
         return total, await self._rows(condition, page, tail)
 
     async def _holder(self, tenant: str, where: str, value: str) -> Any:
@@ -128,10 +165,14 @@ class ScimUsers:
         tenant, number = principal.tenant, record["employeeNumber"]
         async with self._claim(tenant, record["userName"]):
             by_name = await self._holder(
-                tenant, "lower(p.email) = lower(:v)", details.email
+                tenant,
+                "p.email_index = :v",
+                email_index(self.cipher, tenant, details.email),
             )
             by_number = number and await self._holder(
-                tenant, "p.employee_id = :v", number
+                tenant,
+                "p.employee_index = :v",
+                employee_index(self.cipher, tenant, number),
             )
             for holder, what in ((by_name, "userName"), (by_number, "employeeNumber")):
                 if holder and not holder.scim_deprovisioned:
@@ -218,7 +259,9 @@ class ScimUsers:
         async with claim:
             if renamed:
                 holder = await self._holder(
-                    principal.tenant, "lower(p.email) = lower(:v)", details.email
+                    principal.tenant,
+                    "p.email_index = :v",
+                    email_index(self.cipher, principal.tenant, details.email),
                 )
                 if holder and holder.person_id != row.person_id:
                     raise ScimError(
@@ -255,17 +298,24 @@ class ScimUsers:
     ) -> None:
         await self.prepare()
         async with self.engine.begin() as conn:
+            sealed = await self.cipher.seal(
+                conn, tenant, person_id, SCIM_USERS, {"external_id": external_id}
+            )
             await conn.execute(
                 text(
-                    "INSERT INTO scim_users (person_id, tenant, external_id, deprovisioned) "
-                    "VALUES (:p, :t, :x, :d) ON CONFLICT (person_id) DO UPDATE SET "
-                    "external_id = excluded.external_id, deprovisioned = excluded.deprovisioned, "
+                    "INSERT INTO scim_users (person_id, tenant, external_id, "
+                    "external_index, deprovisioned) VALUES (:p, :t, :x, :i, :d) "
+                    "ON CONFLICT (person_id) DO UPDATE SET "
+                    "external_id = excluded.external_id, "
+                    "external_index = excluded.external_index, "
+                    "deprovisioned = excluded.deprovisioned, "
                     "revision = scim_users.revision + 1"
                 ),
                 {
                     "p": person_id,
                     "t": tenant,
-                    "x": external_id,
+                    "x": sealed["external_id"],
+                    "i": external_index(self.cipher, tenant, external_id),
                     "d": int(deprovisioned),
                 },
             )
