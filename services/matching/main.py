@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chassis.envelope import Envelope
 from chassis.http import metadata_for
 from chassis.messaging import Transport, topic_for
 from chassis.publication import Publication
@@ -66,6 +68,15 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     handlers["EscalationResolved"] = on_escalation_resolved(planning)
     handlers["EarlyWarningRaised"] = on_early_warning(planning)
     handlers.update(advisors.HANDLERS)
+    forget_advisor = handlers["AdvisorErased"]
+
+    async def advisor_erased(env: Envelope, conn: AsyncConnection) -> None:
+        # An erased external advisor's live pairings close like a person's
+        # (withdrawn or ended with reason ``erased``), then matching forgets them.
+        await pairings.close_erased(conn, env.tenant, env.data["advisor_id"])
+        await forget_advisor(env, conn)
+
+    handlers["AdvisorErased"] = advisor_erased
     for kind in SEATS_CHANGE:
         handlers[kind] = pairings.releasing(handlers[kind])
 

@@ -198,6 +198,21 @@ async def test_matching_erasure_withdraws_a_proposal_with_reason_erased(matching
     assert await closings(app, proposal.pairing_id) == [("PairingWithdrawn", "erased")]
 
 
+async def test_matching_closes_an_erased_advisors_pairings(matching):
+    app, c = matching
+    org = await build_org(app, seats=[1], mentees=1)
+    (mentor,) = org.mentors
+    await c.post(
+        "/rounds?wait=true", json={"cohort_id": org.cohort}, headers=org.coordinator
+    )
+    (proposal,) = await pairings(app, org.tenant)
+    # The mentor is an external advisor, erased by the advisors service.
+    await deliver(app, envelope("AdvisorErased", org.tenant, advisor_id=mentor))
+    seen = await c.get(f"/pairings/{proposal.pairing_id}", headers=org.coordinator)
+    assert seen.json()["state"] == "withdrawn"
+    assert await closings(app, proposal.pairing_id) == [("PairingWithdrawn", "erased")]
+
+
 async def test_matching_deactivation_refuses_the_token_until_reactivation(matching):
     app, c = matching
     org = await build_org(app, seats=[1], mentees=1)
