@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import pytest
@@ -16,6 +14,7 @@ from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
 from tests.matching.test_rounds_api import INTAKE
 from tests.profiles.conftest import ADMIN, COORDINATOR, person
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -43,14 +42,12 @@ async def publish(bootstrap: str, *messages: OutboundMessage) -> None:
         await transport.stop()
 
 
-async def until(app, sql: str, params: dict, want, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+async def until_gives(app, sql: str, params: dict, want, timeout_s: float = 60) -> None:
+    async def gives() -> bool:
         async with mounted(app).runtime.engine.connect() as conn:
-            if (await conn.execute(text(sql), params)).scalar_one() == want:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{sql} never gave {want}")
+            return bool((await conn.execute(text(sql), params)).scalar_one() == want)
+
+    await until(gives, f"{sql} to give {want}", timeout_s)
 
 
 async def test_approved_advisors_are_paired_and_suspended_ones_are_not(
@@ -102,13 +99,13 @@ async def test_approved_advisors_are_paired_and_suspended_ones_are_not(
             hours_per_month=4,
         ),
     )
-    await until(
+    await until_gives(
         app,
         "SELECT count(*) FROM candidates WHERE person_id = :a AND active = 1",
         {"a": advisor},
         1,
     )
-    await until(
+    await until_gives(
         app,
         "SELECT count(*) FROM cohort_members m JOIN candidates c ON c.person_id = "
         "m.person_id WHERE m.cohort_id = :c AND c.intake IS NOT NULL",
@@ -133,7 +130,7 @@ async def test_approved_advisors_are_paired_and_suspended_ones_are_not(
         kafka_bootstrap,
         advisor_event("AdvisorSuspended", advisor, reason_code="check_expired"),
     )
-    await until(
+    await until_gives(
         app, "SELECT active FROM candidates WHERE person_id = :a", {"a": advisor}, 0
     )
     again = await c.post("/rounds", json={"cohort_id": cohort}, headers=COORDINATOR)

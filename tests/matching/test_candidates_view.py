@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +12,7 @@ from chassis.runtime import ServiceRuntime
 from chassis.settings import ServiceSettings
 from services.matching.projections.candidates import create_schema, handlers
 from tests.profiles.conftest import ADMIN, COORDINATOR, person
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -37,8 +36,7 @@ async def view(postgres_server, kafka_bootstrap):
 
 
 async def row_of(view, person_id: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def profiled():
         async with view.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -46,10 +44,11 @@ async def row_of(view, person_id: str, timeout_s: float = 60):
                     {"p": person_id},
                 )
             ).first()
-        if row is not None and (row.mentor_profile or row.intake):
-            return row
-        await asyncio.sleep(0.1)
-    return None
+        return row if row is not None and (row.mentor_profile or row.intake) else None
+
+    return await until(
+        profiled, "the mentor to reach matching's candidate view", timeout_s
+    )
 
 
 async def test_candidates_arrive_with_their_profile_and_leave_on_erasure(view, client):
@@ -87,16 +86,14 @@ async def test_candidates_arrive_with_their_profile_and_leave_on_erasure(view, c
     assert "Lovelace" not in str(tuple(row)), "no personal data in matching"
 
     assert (await client.delete(f"/people/{pid}", headers=ADMIN)).status_code == 204
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def gone() -> bool:
         async with view.engine.connect() as conn:
-            gone = (
+            return (
                 await conn.execute(
                     text("SELECT count(*) FROM candidates WHERE person_id = :p"),
                     {"p": pid},
                 )
             ).scalar_one() == 0
-        if gone:
-            break
-        await asyncio.sleep(0.1)
-    assert gone, "an erased person leaves the candidate view"
+
+    await until(gone, "an erased person to leave the candidate view", 60)

@@ -4,8 +4,6 @@ and redeliveries change nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import pytest
@@ -19,6 +17,7 @@ from chassis.service import mounted
 from services.matching.application.early_warnings import calls_for_repairing
 from tests.matching.test_planning_api import confirm, propose, ready_cohort
 from tests.profiles.conftest import COORDINATOR
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -52,8 +51,7 @@ def warning(pairing_id: str, level: str, reasons: list[str], mentee: str, mentor
 
 
 async def applied(app, ids: set[str], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def done_all() -> bool:
         async with mounted(app).runtime.engine.connect() as conn:
             done = {
                 r.event_id
@@ -62,10 +60,9 @@ async def applied(app, ids: set[str], timeout_s: float = 60) -> None:
                     {"c": mounted(app).runtime.consumer.name},
                 )
             }
-        if ids <= done:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("matching did not apply the warnings in time")
+        return ids <= done
+
+    await until(done_all, "matching to apply the warnings", timeout_s)
 
 
 async def test_a_stalled_relationship_gets_one_re_pairing_awaiting_approval(
@@ -103,9 +100,8 @@ async def test_a_stalled_relationship_gets_one_re_pairing_awaiting_approval(
         mine = await c.get(f"/pairings?person_id={mentee}", headers=COORDINATOR)
         return [p for p in mine.json() if p["replaces"] == old_id]
 
-    deadline = time.monotonic() + 60
-    while not (found := await replacements()) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)  # the pairings view follows the store
+    # The pairings view follows the store.
+    await until(replacements, "the re-pairing proposal", 60)
     found = await replacements()
     assert len(found) == 1, "one proposal, whatever the warnings and repeats"
     new = found[0]

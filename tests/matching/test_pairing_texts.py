@@ -9,7 +9,6 @@ the person is erased. Events stored before (version 1) are upcast on read.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +29,7 @@ from tests.invariants.matching_helpers import (
     register,
 )
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -99,13 +99,16 @@ async def published(bootstrap: str, pairing_id: str, wanted: set[str]) -> dict:
     found: dict[str, bytes] = {}
     await consumer.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and set(found) != wanted:
+
+        async def all_found() -> bool:
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 for r in records:
                     kind = dict(r.headers)["ce_type"].decode()
                     if r.key == pairing_id.encode() and kind in wanted:
                         found[kind] = r.value
+            return set(found) == wanted
+
+        await until(all_found, f"{sorted(wanted)} of {pairing_id} published", 60)
     finally:
         await consumer.stop()
     return found

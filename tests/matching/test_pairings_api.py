@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from services.matching.application.pairings import Pairings
 from services.matching.domain.pairing import Pairing
 from tests.invariants.matching_helpers import PROFILE, feed, register
 from tests.profiles.conftest import OTHER_TENANT, token
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 COORDINATOR = token("acme", "coordinator")
@@ -104,8 +104,8 @@ async def read_confirmations(bootstrap: str, pairing_id: str, timeout_s: float =
     )
     await consumer.start()
     try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        async def confirmation() -> dict | None:
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 for r in records:
                     headers = dict(r.headers)
@@ -115,10 +115,12 @@ async def read_confirmations(bootstrap: str, pairing_id: str, timeout_s: float =
                     ):
                         import json
 
-                        return json.loads(r.value)
+                        return dict(json.loads(r.value))
+            return None
+
+        return await until(confirmation, "PairingConfirmed published", timeout_s)
     finally:
         await consumer.stop()
-    return None
 
 
 async def test_a_decline_closes_and_a_forbidden_pair_is_withdrawn(matching):

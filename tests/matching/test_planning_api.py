@@ -3,8 +3,6 @@ suggestions, the next best after a decline or an expiry, re-pairing, rotation pl
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +21,7 @@ from services.matching.domain.pairing import Pairing
 from services.matching.domain.rotation import RotationPlan, RotationRepeatsMentor
 from tests.matching import test_rounds_api as rounds_tests
 from tests.profiles.conftest import COORDINATOR, OTHER_TENANT, token
+from tests.support.waiting import until
 
 kafka = pytest.mark.kafka
 # The cohort the rounds tests pair.
@@ -312,13 +311,12 @@ async def test_an_escalation_resolved_with_repair_re_pairs_the_mentee(
         )
     finally:
         await transport.stop()
-    deadline = time.monotonic() + 60
-    replacement = []
-    while not replacement and time.monotonic() < deadline:
+
+    async def replacements() -> list[dict]:
         mine = (
             await c.get(f"/pairings?person_id={mentee}", headers=COORDINATOR)
         ).json()
-        replacement = [p for p in mine if p["replaces"] == old_id]
-        await asyncio.sleep(0.1)
-    assert replacement, "matching proposed a new mentor"
+        return [p for p in mine if p["replaces"] == old_id]
+
+    replacement = await until(replacements, "matching to propose a new mentor", 60)
     assert replacement[0]["mentor_id"] != org["b"]

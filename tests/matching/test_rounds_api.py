@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
 
 import pytest
@@ -17,6 +15,7 @@ from tests.profiles.conftest import (
     person,
     token,
 )
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -91,8 +90,7 @@ async def build_cohort(client) -> dict:
 
 
 async def until_seen(app, cohort: str, members: int, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def seen() -> bool:
         async with mounted(app).runtime.engine.connect() as conn:
             ready = (
                 await conn.execute(
@@ -104,10 +102,9 @@ async def until_seen(app, cohort: str, members: int, timeout_s: float = 90) -> N
                     {"c": cohort},
                 )
             ).scalar_one()
-        if ready >= members:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("matching did not see the cohort in time")
+        return bool(ready >= members)
+
+    await until(seen, "matching to see the cohort", timeout_s)
 
 
 async def test_a_round_pairs_the_cohort_under_every_rule(matching, client):
@@ -280,8 +277,7 @@ async def test_a_fair_round_never_shows_a_coordinator_a_group_below_k(matching, 
 
 
 async def until_demographics(app, people: list[str], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def seen() -> bool:
         async with mounted(app).runtime.engine.connect() as conn:
             ready = (
                 await conn.execute(
@@ -292,10 +288,9 @@ async def until_demographics(app, people: list[str], timeout_s: float = 90) -> N
                     {"p": people},
                 )
             ).scalar_one()
-        if ready == len(people):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("matching never saw the demographics")
+        return bool(ready == len(people))
+
+    await until(seen, "matching to see the demographics", timeout_s)
 
 
 async def test_a_round_that_fails_says_so_and_records_it(matching, client, monkeypatch):
