@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +17,7 @@ from chassis.service import mounted
 from services.sessions.main import build_app
 from services.sessions.settings import Settings
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 COORDINATOR = token("acme", "coordinator")
 
@@ -79,20 +78,22 @@ async def confirm_pairing(
         await transport.publish([message, message] if twice else [message])
     finally:
         await transport.stop()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def started() -> bool:
         async with mounted(app).runtime.engine.connect() as conn:
-            found = (
-                await conn.execute(
-                    text(
-                        "SELECT count(*) FROM relationships WHERE relationship_id = :r"
-                    ),
-                    {"r": pid},
-                )
-            ).scalar_one()
-        if found:
-            break
-        await asyncio.sleep(0.05)
+            return bool(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM relationships "
+                            "WHERE relationship_id = :r"
+                        ),
+                        {"r": pid},
+                    )
+                ).scalar_one()
+            )
+
+    await until(started, "sessions to start the relationship", 60, interval_s=0.05)
     return {
         "id": pid,
         "mentor": mentor,

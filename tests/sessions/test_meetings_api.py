@@ -3,8 +3,6 @@ people's windows and time zones, exported as iCalendar, measured against the cad
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,6 +18,7 @@ from chassis.service import mounted
 from services.sessions.domain.meeting import Availability, cadence_adherence
 from tests.profiles.conftest import token
 from tests.sessions.conftest import COORDINATOR, confirmation, signed
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -34,15 +33,14 @@ async def publish(kafka_bootstrap: str, *messages: OutboundMessage) -> None:
         await transport.stop()
 
 
-async def until(app, sql: str, params: dict) -> None:
+async def until_counted(app, sql: str, params: dict) -> None:
     """Wait (with a deadline) until the query counts at least one row."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def counted() -> bool:
         async with mounted(app).runtime.engine.connect() as conn:
-            if (await conn.execute(text(sql), params)).scalar_one():
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {sql} {params}")
+            return bool((await conn.execute(text(sql), params)).scalar_one())
+
+    await until(counted, f"{sql} {params}", 60, interval_s=0.05)
 
 
 async def pair(
@@ -54,7 +52,7 @@ async def pair(
     mentor = mentor or str(uuid.uuid4())
     at = utcnow() - timedelta(days=days_ago)
     await publish(kafka_bootstrap, confirmation(pid, mentor, mentee, at=at))
-    await until(
+    await until_counted(
         app,
         "SELECT count(*) FROM relationships WHERE relationship_id = :r",
         {"r": pid},
@@ -280,13 +278,13 @@ async def test_slots_fall_inside_both_windows_in_each_time_zone(
         ),
         profile_event("PersonRegistered", person(p["mentee"], "Europe/London")),
     )
-    await until(
+    await until_counted(
         app,
         "SELECT count(*) FROM person_availability WHERE person_id = :p "
         "AND windows <> '[]' AND time_zone = 'Asia/Tokyo'",
         {"p": p["mentor"]},
     )
-    await until(
+    await until_counted(
         app,
         "SELECT count(*) FROM person_availability WHERE person_id = :p",
         {"p": p["mentee"]},

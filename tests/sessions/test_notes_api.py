@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from datetime import timedelta
 
@@ -26,6 +24,7 @@ from tests.sessions.conftest import (
     milestone,
     signed,
 )
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -298,14 +297,13 @@ async def test_erasing_a_person_deletes_their_words_and_unlinks_their_feedback(
     assert given.status_code == 201
 
     await erase(kafka_bootstrap, pair["mentee"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        note = (
-            await c.get(f"/notes/{shared['note_id']}", headers=pair["as_mentor"])
-        ).json()
-        if note.get("erased"):
-            break
-        await asyncio.sleep(0.05)
+
+    async def erased() -> dict | None:
+        got = await c.get(f"/notes/{shared['note_id']}", headers=pair["as_mentor"])
+        note = got.json()
+        return note if note.get("erased") else None
+
+    note = await until(erased, "the shared note to show as erased", 60, interval_s=0.05)
     assert note["erased"] is True and note["body"] is None
     assert note["author_id"] is None
     feedback = (
@@ -376,8 +374,8 @@ async def test_a_survey_past_its_closing_time_is_closed_by_the_sweep(sessions):
         headers=COORDINATOR,
     )
     sid = opened.json()["survey_id"]
-    while utcnow() <= closes_at:  # the closing time itself is the condition
-        await asyncio.sleep(0.05)
+    # The closing time itself is the condition.
+    await until(lambda: utcnow() > closes_at, "the closing time", 30, interval_s=0.05)
     await mounted(app).provide(PulseSurveys).close_due()
     results = (await c.get(f"/pulse-surveys/{sid}/results", headers=COORDINATOR)).json()
     assert results["closed"] is True and results["suppressed"] is True

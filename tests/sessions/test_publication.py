@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from tests.sessions.conftest import CONTRACT, confirm_pairing, signed
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 AGENDA = "Walk through the board deck line by line"
@@ -24,12 +24,20 @@ async def published_for(
     await consumer.start()
     found: dict[str, bytes] = {}
     try:
-        deadline = time.monotonic() + timeout_s
-        while not types <= set(found) and time.monotonic() < deadline:
+
+        async def all_found() -> bool:
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 for r in records:
                     if relationship_id.encode() in r.value:
                         found[dict(r.headers)["ce_type"].decode()] = r.value
+            return types <= set(found)
+
+        await until(
+            all_found,
+            f"{sorted(types)} of {relationship_id} published",
+            timeout_s,
+            detail=lambda: f"found {sorted(found)}",
+        )
     finally:
         await consumer.stop()
     return found

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import pytest
@@ -21,6 +19,7 @@ from tests.sessions.conftest import (
     confirmation,
     signed,
 )
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -128,17 +127,17 @@ async def test_a_relationship_runs_to_the_end_of_its_cohorts_development_phase(
     transport = KafkaTransport(kafka_bootstrap)
     try:
         await transport.publish([OutboundMessage.of("tandem.profiles.v1", created)])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        async def cycle_known() -> bool:
             async with mounted(app).runtime.engine.connect() as conn:
-                if (
+                return (
                     await conn.execute(
                         text("SELECT 1 FROM cohort_cycles WHERE cohort_id = :c"),
                         {"c": cohort},
                     )
-                ).first():
-                    break
-            await asyncio.sleep(0.05)
+                ).first() is not None
+
+        await until(cycle_known, "sessions to learn the cohort's cycle", 60)
         pid = str(uuid.uuid4())
         message = confirmation(
             pid, str(uuid.uuid4()), str(uuid.uuid4()), cohort_id=cohort
@@ -146,11 +145,11 @@ async def test_a_relationship_runs_to_the_end_of_its_cohorts_development_phase(
         await transport.publish([message])
     finally:
         await transport.stop()
-    deadline = time.monotonic() + 60
-    seen = None
-    while seen is None and time.monotonic() < deadline:
-        listed = (await c.get("/relationships", headers=COORDINATOR)).json()
-        seen = next((r for r in listed if r["relationship_id"] == pid), None)
-        await asyncio.sleep(0.05)
-    assert seen is not None and seen["cohort_id"] == cohort
+
+    async def listed() -> dict | None:
+        rows = (await c.get("/relationships", headers=COORDINATOR)).json()
+        return next((r for r in rows if r["relationship_id"] == pid), None)
+
+    seen = await until(listed, "the relationship in the coordinator's list", 60)
+    assert seen["cohort_id"] == cohort
     assert seen["planned_end_on"] == "2027-07-30"

@@ -3,9 +3,7 @@ shredded with the key on the author's erasure, and gone from the embedded files.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import time
 import uuid
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from tests.sessions.conftest import (
     signed,
 )
 from tests.sessions.test_notes_api import erase
+from tests.support.waiting import until
 
 # What the mentee writes: every kind of private text sessions keeps.
 WORDS = {
@@ -112,13 +111,13 @@ async def key_row(engine, person_id: str):
 
 
 async def until_shredded(engine, person_id: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def shredded() -> bool:
         row = await key_row(engine, person_id)
-        if row is not None and row.wrapped_key is None:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the key of {person_id} was not destroyed in time")
+        return row is not None and row.wrapped_key is None
+
+    await until(
+        shredded, f"the key of {person_id} to be destroyed", timeout_s, interval_s=0.05
+    )
 
 
 @pytest.mark.kafka
@@ -256,12 +255,12 @@ async def test_embedded_files_keep_no_erased_text_nor_key(tmp_path: Path):
     async with serving(app, "sessions") as c:
         engine = mounted(app).runtime.engine
         await bus.publish([confirmation(pid, mentor, mentee)])
-        deadline = time.monotonic() + 30
-        while (
-            await c.get(f"/relationships/{pid}", headers=pair["as_mentee"])
-        ).status_code != 200:
-            assert time.monotonic() < deadline, "the relationship never started"
-            await asyncio.sleep(0.05)
+
+        async def started() -> bool:
+            got = await c.get(f"/relationships/{pid}", headers=pair["as_mentee"])
+            return got.status_code == 200
+
+        await until(started, "the relationship to start", 30, interval_s=0.05)
         await write_everything(c, pair)
         wrapped = (await key_row(engine, mentee)).wrapped_key.encode()
         assert files_holding(tmp_path, wrapped), "the search must see the key"
