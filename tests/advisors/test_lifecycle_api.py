@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from datetime import date, timedelta
 
@@ -19,6 +17,7 @@ from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
 from services.advisors.application.lifecycle import Advisors
 from tests.advisors.conftest import ADMIN, COORDINATOR, OTHER_TENANT, SPONSOR
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 CHECKS = ("background", "conflict_of_interest", "confidentiality", "compliance")
@@ -73,13 +72,14 @@ async def topic_messages(bootstrap: str, key: str, want: set[str], timeout_s=30)
     await consumer.start()
     found = []
     try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        async def all_found() -> bool:
+            nonlocal found
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 found += [r for r in records if r.key == key.encode()]
-            types = {dict(m.headers)["ce_type"].decode() for m in found}
-            if want <= types:
-                break
+            return want <= {dict(m.headers)["ce_type"].decode() for m in found}
+
+        await until(all_found, f"{sorted(want)} of {key} published", timeout_s)
     finally:
         await consumer.stop()
     return found
@@ -310,10 +310,10 @@ async def test_restricted_organisation_sweep_and_person_erasure(
         )
     finally:
         await transport.stop()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    async def erased() -> dict | None:
         seen = (await client.get(f"/advisors/{aid}", headers=ADMIN)).json()
-        if seen["status"] == "erased":
-            break
-        await asyncio.sleep(0.2)
+        return seen if seen["status"] == "erased" else None
+
+    seen = await until(erased, "the advisor to show as erased", 30, interval_s=0.2)
     assert seen == {"advisor_id": aid, "status": "erased", "erased": True}
