@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import datetime
 
@@ -18,6 +16,7 @@ from services.insights.main import build_app
 from services.insights.settings import Settings
 from tests.apps import serving
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 # insights aggregates whole tenants and reads every topic, where other tests publish
 # for "acme": its tests use an organisation of their own.
@@ -93,8 +92,8 @@ async def until_facts(app, count: int, timeout_s: float = 60) -> None:
     ``count`` is kept as a floor on the number of facts.
     """
     wanted = set(_published)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    async def all_applied() -> bool:
         async with app.state.runtime.engine.connect() as conn:
             applied = {
                 r.event_id
@@ -106,11 +105,10 @@ async def until_facts(app, count: int, timeout_s: float = 60) -> None:
             facts = (
                 await conn.execute(text("SELECT count(*) FROM facts"))
             ).scalar_one()
-        if wanted <= applied and facts >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(
-        f"insights did not apply this test's {len(wanted)} events in time"
+        return wanted <= applied and facts >= count
+
+    await until(
+        all_applied, f"insights to apply this test's {len(wanted)} events", timeout_s
     )
 
 

@@ -6,7 +6,6 @@ facts go through the consumer's own handler, as the consumer applies them."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import httpx
@@ -14,6 +13,7 @@ from sqlalchemy import text
 
 from tests.insights.test_rebuild import app, apply_live, planted  # noqa: F401
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 
 def tenant() -> str:
@@ -55,15 +55,24 @@ def client_for(service) -> httpx.AsyncClient:
 
 
 async def finished(client, headers, **params) -> dict:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        progress = (
+    last: dict = {}
+
+    async def ended() -> dict | None:
+        nonlocal last
+        last = (
             await client.get("/admin/rebuild", headers=headers, params=params)
         ).json()
-        if progress["status"] not in ("queued", "running"):
-            return progress
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"rebuild still running: {progress}")
+        return last if last["status"] not in ("queued", "running") else None
+
+    return dict(
+        await until(
+            ended,
+            "the rebuild to end",
+            60,
+            interval_s=0.05,
+            detail=lambda: f"rebuild still running: {last}",
+        )
+    )
 
 
 async def test_an_admin_rebuilds_their_organisation_and_no_other(app):  # noqa: F811

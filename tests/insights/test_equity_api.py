@@ -3,10 +3,8 @@ numbers worked out by hand for a planted organisation."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +21,7 @@ from tests.insights.conftest import (
     until_facts,
 )
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 JOINED = datetime(2027, 3, 1, tzinfo=UTC)
@@ -215,8 +214,8 @@ async def test_patterns_and_operations_are_served_to_overseers(
         {"person_id": "retail-0", "erased_at": "2027-06-01T00:00:00+00:00"},
     )
     await publish(kafka_bootstrap, [erased])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def forgotten() -> bool:
         async with app.state.runtime.engine.connect() as conn:
             mentions = (
                 await conn.execute(
@@ -224,10 +223,10 @@ async def test_patterns_and_operations_are_served_to_overseers(
                     {"p": "%retail-0%"},
                 )
             ).scalar_one()
-        if mentions == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert mentions == 0  # neither their row nor the mentor's link to them is left
+        return bool(mentions == 0)
+
+    # Neither their row nor the mentor's link to them is left.
+    await until(forgotten, "equity to forget the erased person", 60)
     report = (await client.get("/equity", headers=COORDINATOR)).json()
     assert {g["group"]: g for g in report["groups"]}["Retail"]["participants"] in near(
         13

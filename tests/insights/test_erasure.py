@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from datetime import timedelta
 
@@ -34,6 +33,7 @@ from tests.insights.conftest import (
 )
 from tests.insights.test_scorecards_api import read_models, rebuilt
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 FREE = "FREETEXT"  # every personal free-text value below contains it
 
@@ -530,19 +530,20 @@ async def test_an_event_racing_the_erasure_waits_for_it_and_is_ignored(quiet_app
 
 
 async def until_waiting_on_a_lock(engine, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def waiting() -> bool:
         async with engine.connect() as conn:
-            waiting = await conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                    "'Lock' AND datname = current_database()"
+            return bool(
+                await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
+                        "= 'Lock' AND datname = current_database()"
+                    )
                 )
             )
-        if waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the racing event never waited for the erasure")
+
+    await until(
+        waiting, "the racing event to wait for the erasure", timeout_s, interval_s=0.01
+    )
 
 
 async def equity_row_in(app, tenant: str, person: str):

@@ -3,14 +3,13 @@ facts leave, the facts of the people they met keep a pseudonym in their place.""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
 import pytest
 from sqlalchemy import text
 
 from tests.insights.conftest import event, publish, until_facts
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -46,18 +45,17 @@ async def test_facts_are_kept_once_and_erasure_leaves_no_trace(
             )
         ],
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def forgotten() -> bool:
         async with app.state.runtime.engine.connect() as conn:
             left = (
                 await conn.execute(
                     text("SELECT count(*) FROM facts WHERE data LIKE '%mentee-1%'")
                 )
             ).scalar_one()
-        if left == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert left == 0
+        return bool(left == 0)
+
+    await until(forgotten, "no fact to mention the erased mentee", 60)
     async with app.state.runtime.engine.connect() as conn:
         kept = [
             json.loads(d)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +18,7 @@ from tests.insights.conftest import (
     until_facts,
 )
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 
@@ -71,15 +70,6 @@ def cancelled(rid: str, at: datetime):
     )
 
 
-async def until(check, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 async def warnings(app, rid: str) -> list[dict]:
     async with app.state.runtime.engine.connect() as conn:
         rows = await conn.execute(
@@ -112,7 +102,7 @@ async def test_a_stalled_relationship_is_listed_at_risk_and_warned_once(
     ).json()["items"]
     listed = [r for r in listed if r["relationship_id"] == rid]
     assert listed[0]["reasons"] == ["no_session_for_42_days", "cancellation_streak_2"]
-    raised = await until(lambda: warnings(app, rid))
+    raised = await until(lambda: warnings(app, rid), "the early warning", 60)
     at_risk = [w for w in raised if w["level"] == "at_risk"]
     assert len(at_risk) == 1
     assert at_risk[0]["mentor_id"] == "mentor-1"
@@ -131,7 +121,7 @@ async def test_a_stalled_relationship_is_listed_at_risk_and_warned_once(
         return "cancellation_streak_3" in mine[0]["reasons"] and mine[0]
 
     # Keyed by the relationship, the redelivered events were applied before this one.
-    latest = await until(third_cancellation_seen)
+    latest = await until(third_cancellation_seen, "the third cancellation", 60)
     assert latest["reasons"] == ["no_session_for_42_days", "cancellation_streak_3"]
     assert await warnings(app, rid) == raised
     mentee = token(TENANT, "mentee", sub="mentee-1")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 
 import pytest
@@ -18,6 +17,7 @@ from tests.insights.conftest import publish
 from tests.insights.synthetic import END, generate, pick, shuffled_twice
 from tests.insights.test_scorecard_domain import card
 from tests.profiles.conftest import token
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
 # Tables that are not read models: facts themselves and the chassis' bookkeeping.
@@ -43,18 +43,24 @@ def path(scope: str, ident: str | None) -> str:
 
 
 async def until_tenant_facts(app, tenant: str, count: int, timeout_s=90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    held = 0
+
+    async def arrived() -> bool:
+        nonlocal held
         async with app.state.runtime.engine.connect() as conn:
             held = (
                 await conn.execute(
                     text("SELECT count(*) FROM facts WHERE tenant = :t"), {"t": tenant}
                 )
             ).scalar_one()
-        if held >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{tenant}: {held} of {count} facts arrived")
+        return bool(held >= count)
+
+    await until(
+        arrived,
+        f"{count} facts of {tenant}",
+        timeout_s,
+        detail=lambda: f"{tenant}: {held} of {count} facts arrived",
+    )
 
 
 def canonical(value):
@@ -107,15 +113,24 @@ async def rebuilt(client, headers, **params) -> dict:
     """Start a rebuild and wait for its end; returns its last progress report."""
     started = await client.post("/admin/rebuild", headers=headers, params=params)
     assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        progress = (
+    last: dict = {}
+
+    async def ended() -> dict | None:
+        nonlocal last
+        last = (
             await client.get("/admin/rebuild", headers=headers, params=params)
         ).json()
-        if progress["status"] not in ("queued", "running"):
-            return progress
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"rebuild still running: {progress}")
+        return last if last["status"] not in ("queued", "running") else None
+
+    return dict(
+        await until(
+            ended,
+            "the rebuild to end",
+            60,
+            interval_s=0.05,
+            detail=lambda: f"rebuild still running: {last}",
+        )
+    )
 
 
 async def scorecards(client, org, headers) -> dict:
