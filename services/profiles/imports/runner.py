@@ -92,7 +92,7 @@ class _Announcer:
         payload: ImportProgressed | ImportFinished = (
             ImportProgressed(**common)
             if status == "running"
-            else ImportFinished(**common, status=status, error=error)  # type: ignore[arg-type]
+            else ImportFinished(**common, status=status, error=error)
         )
         self.version += 1
         event_id = str(uuid.uuid4())

@@ -52,10 +52,23 @@ FIELDS = {
         Field("languages", f"{TANDEM}:languages", "p.languages", "strings"),
     )
 }
-REQUIRED = ("userName", "givenName", "familyName", "active", "department", "level")
+REQUIRED: tuple[str, ...] = (
+    "userName",
+    "givenName",
+    "familyName",
+    "active",
+    "department",
+    "level",
+)
 REQUIRED += ("function", "geography")
 # What a PUT replaces; the rest (Tandem's own, timezone, active) keep their value.
-IDP_OWNED = ("userName", "externalId", "givenName", "familyName", "title")
+IDP_OWNED: tuple[str, ...] = (
+    "userName",
+    "externalId",
+    "givenName",
+    "familyName",
+    "title",
+)
 IDP_OWNED += ("employeeNumber", "department", "manager")
 RESET = {"timezone": "UTC", "roles": [], "languages": []}
 # PersonDetails field → the SCIM attribute to name in an error.
