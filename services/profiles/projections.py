@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.revocation import DEACTIVATED, ERASED, reinstate, revoke
 from chassis.db import is_sqlite
+from chassis.envelope import Envelope
 from chassis.events import EventPayload, LogPosition, RecordedEvent
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 from chassis.personal_data import PersonalDataCipher
@@ -501,3 +502,27 @@ async def rebuild(
             await projection.apply(pairs, conn)
             count += len(batch)
     return count
+
+
+# -- inbound: a mentor's current pairings (matching's events) -----------------------
+
+
+async def on_pairing_confirmed(envelope: Envelope, conn: AsyncConnection) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO mentor_load (pairing_id, tenant, mentor_id) VALUES (:p, :t, :m) "
+            "ON CONFLICT (pairing_id) DO NOTHING"
+        ),
+        {
+            "p": envelope.data["pairing_id"],
+            "t": envelope.tenant,
+            "m": envelope.data["mentor_id"],
+        },
+    )
+
+
+async def on_pairing_ended(envelope: Envelope, conn: AsyncConnection) -> None:
+    await conn.execute(
+        text("DELETE FROM mentor_load WHERE pairing_id = :p"),
+        {"p": envelope.data["pairing_id"]},
+    )

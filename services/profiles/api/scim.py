@@ -23,6 +23,7 @@ from chassis.auth.principal import Principal, Role
 from chassis.errors import ServiceUnavailable, TandemError, Unauthenticated
 from chassis.http.problems import error_for_exception
 from chassis.inputs import INT32_MAX, INT32_MIN, ONE_LINE, Ref
+from services.profiles.api.deps import UsersDep
 from services.profiles.scim import (
     MAX_RESULTS,
     SCIM_JSON,
@@ -98,16 +99,6 @@ _BODY = {
         "content": {SCIM_JSON: {"schema": {"type": "object"}}},
     }
 }
-
-
-def get_users(request: Request) -> ScimUsers:
-    state = request.app.state
-    if getattr(state, "scim_users", None) is None:
-        state.scim_users = ScimUsers(state.profiles)
-    return state.scim_users
-
-
-UsersDep = Annotated[ScimUsers, Depends(get_users)]
 
 
 def _base(request: Request) -> str:

@@ -35,7 +35,6 @@ from services.profiles.imports.jobs import (
 )
 from services.profiles.imports.plan import Known, Plan, _known
 from services.profiles.imports.records import Record, _failure, validate_all
-from services.profiles.integration import SOURCE
 from services.profiles.projections import PERSON_COLUMNS
 from services.profiles.sealed import employee_index, open_rows
 
@@ -46,6 +45,8 @@ PARALLELISM = 8  # people written at once; well inside the engine's connection p
 MAX_RECORDS = 100_000
 STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
+
+SOURCE = "tandem/profiles"  # the envelopes' source, as the relay publishes them
 
 
 class _Announcer:
