@@ -10,18 +10,22 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth.revocation import Revocations
+from chassis.auth.revocation import create_schema as create_revocation_schema
 from chassis.http import metadata_for
 from chassis.messaging import Transport, topic_for
+from chassis.personal_data import PersonalDataCipher
 from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import ServicePart, serve
 from contracts.profiles import registry as contracts
-from services.profiles.api import routers
+from services.profiles.api import admin, cohorts, competencies, imports, people, scim
 from services.profiles.application import Profiles
-from services.profiles.imports import Imports
-from services.profiles.projections import on_pairing_confirmed, on_pairing_ended
-from services.profiles.scim import ScimUsers
-from services.profiles.sealed import seal_legacy
+from services.profiles.application.imports import Imports
+from services.profiles.application.imports.runner import SOURCE
+from services.profiles.application.scim import ScimUsers
+from services.profiles.projections import mentor_load
+from services.profiles.projections.sealed import seal_legacy, upgrade_sqlite
+from services.profiles.projections.tables import metadata
 from services.profiles.settings import Settings
 
 __all__ = ["Settings", "build_app", "build_part"]
@@ -43,34 +47,46 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         demographic_attributes=set(settings.demographic_attributes),
         metadata_for=metadata_for,
     )
-    imports = Imports(profiles)
+    imports_app = Imports(profiles)
     scim_users = ScimUsers(profiles)
 
-    async def setup(_engine: AsyncEngine) -> None:
-        await profiles.prepare()
-        await scim_users.prepare()
-        await imports.prepare()
+    async def seal_rows_in_clear(engine: AsyncEngine) -> None:
         # Rows written in clear by an older version are sealed once, before serving.
-        await seal_legacy(runtime.engine, profiles.cipher)
+        await seal_legacy(engine, profiles.cipher)
 
     return ServicePart(
         title="Tandem profiles",
         version=VERSION,
         description="People, competencies, cohorts, HRIS import, SCIM, consent and erasure.",
-        routers=routers(),
+        routers=[
+            people.router,
+            competencies.router,
+            cohorts.router,
+            imports.router,
+            scim.router,
+            admin.router,
+        ],
         consumes=[topic_for("matching")],
         handlers={
-            "PairingConfirmed": on_pairing_confirmed,
-            "PairingEnded": on_pairing_ended,
+            "PairingConfirmed": mentor_load.on_pairing_confirmed,
+            "PairingEnded": mentor_load.on_pairing_ended,
         },
         # Profiles is where ``PersonErased`` comes from: its own commands erase, so no
         # ``Erasure`` of an inbound event here.
         translate=Publication(
-            contracts, "tandem/profiles", engine=runtime.engine, decoder=profiles.codec
+            contracts, SOURCE, engine=runtime.engine, decoder=profiles.codec
         ),
-        setup=[setup],
-        on_stop=[imports.stop],
-        provides=[profiles, imports, scim_users],
+        tables=metadata,
+        # The people's keys and the revocation view (the chassis's tables), revision
+        # 0004 on an older embedded database, then rows stored in clear sealed.
+        setup=[
+            PersonalDataCipher.create_schema,
+            create_revocation_schema,
+            upgrade_sqlite,
+            seal_rows_in_clear,
+        ],
+        on_stop=[imports_app.stop],
+        provides=[profiles, imports_app, scim_users],
         # A deactivated or erased person's still-valid token is refused (the projection
         # keeps ``revoked_subjects`` in the transaction of each event).
         revocations=Revocations(runtime.engine),

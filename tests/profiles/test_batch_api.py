@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from chassis.envelope import Envelope
 from chassis.messaging import topic_for
 from chassis.service import mounted
-from services.profiles.imports import Imports
+from services.profiles.application.imports import Imports
 from tests.profiles.conftest import (
     COORDINATOR,
     INTEGRATION,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from chassis.service import mounted
-from services.profiles.scim import ERROR
+from services.profiles.application.scim import ERROR
 from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person
 from tests.profiles.test_cohorts_api import register
 from tests.profiles.test_import import counts, hris, records, run_import

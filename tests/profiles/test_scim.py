@@ -9,7 +9,7 @@ import httpx
 
 from chassis.service import mounted
 from services.profiles.application import Profiles
-from services.profiles.scim import CORE, ENTERPRISE, ERROR, PATCH_OP, TANDEM
+from services.profiles.application.scim import CORE, ENTERPRISE, ERROR, PATCH_OP, TANDEM
 from tests.profiles.conftest import ADMIN, INTEGRATION, OTHER_TENANT, person, token
 
 SCIM_JSON = "application/scim+json"

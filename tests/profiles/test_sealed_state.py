@@ -24,9 +24,9 @@ from chassis.migrations import upgrade
 from chassis.personal_data import SEALED, PersonalDataCipher
 from chassis.service import mounted
 from services.profiles.application import Profiles
+from services.profiles.application.scim import ENTERPRISE, TANDEM, parse_filter
 from services.profiles.main import build_app
-from services.profiles.scim import ENTERPRISE, TANDEM, parse_filter
-from services.profiles.sealed import SEALED_PEOPLE
+from services.profiles.projections.sealed import SEALED_PEOPLE
 from services.profiles.settings import Settings
 from tests.apps import serving
 from tests.profiles.conftest import ADMIN, COORDINATOR, person, token

@@ -9,8 +9,8 @@ from fastapi import Depends
 from chassis.auth.fastapi import PrincipalDep
 from chassis.service import provided
 from services.profiles.application import Profiles
-from services.profiles.imports import Imports
-from services.profiles.scim import ScimUsers
+from services.profiles.application.imports import Imports
+from services.profiles.application.scim import ScimUsers
 
 ProfilesDep = Annotated[Profiles, Depends(provided(Profiles))]
 # One job runner per app (built in main.py) so its tasks outlive each request.

@@ -2,7 +2,7 @@
 
 This module reads the batch in whichever form it arrives - a JSON document, a CSV
 body, or a CSV/JSON file in a multipart form - and hands plain records to
-``services.profiles.imports``, which validates and applies them.
+``services.profiles.application.imports``, which validates and applies them.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.errors import FieldError, NotFound, TandemError, ValidationFailed
 from chassis.inputs import Name, NonNegative, Ref
-from services.profiles import access
 from services.profiles.api.deps import ImportsDep, PrincipalDep
-from services.profiles.imports import (
+from services.profiles.application.imports import (
     FINISHED,
     MAX_RECORDS,
     RECORD_FIELDS,
@@ -30,6 +29,7 @@ from services.profiles.imports import (
     ImportTooLarge,
     UnreadableImport,
 )
+from services.profiles.domain import access
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 

@@ -21,11 +21,9 @@ from chassis.http.problems import is_database_outage
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import OutboundMessage
 from contracts.profiles import ImportCounts, ImportFinished, ImportProgressed
-from services.profiles import access
 from services.profiles.application import Profiles
-from services.profiles.domain.person import PersonDetails
-from services.profiles.imports.errors import ImportTooLarge
-from services.profiles.imports.jobs import (
+from services.profiles.application.imports.errors import ImportTooLarge
+from services.profiles.application.imports.jobs import (
     FINISHED,
     OUTCOMES,
     ImportJobs,
@@ -33,10 +31,12 @@ from services.profiles.imports.jobs import (
     fingerprint,
     keyed,
 )
-from services.profiles.imports.plan import Known, Plan, _known
-from services.profiles.imports.records import Record, _failure, validate_all
-from services.profiles.projections import PERSON_COLUMNS
-from services.profiles.sealed import employee_index, open_rows
+from services.profiles.application.imports.plan import Known, Plan, _known
+from services.profiles.application.imports.records import Record, _failure, validate_all
+from services.profiles.domain import access
+from services.profiles.domain.person import PersonDetails
+from services.profiles.projections.people import PERSON_COLUMNS
+from services.profiles.projections.sealed import employee_index, open_rows
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,6 @@ class Imports(ImportJobs):
                 f"{len(people)} records; at most {MAX_RECORDS} per import",
                 max_records=MAX_RECORDS,
             )
-        await self.prepare()
         digest = fingerprint(people, dry_run, self.secret)
         if idempotency_key:
             replay = await self._replay(principal.tenant, idempotency_key, digest)
@@ -421,7 +420,6 @@ class Imports(ImportJobs):
 
     async def _job(self, principal: Principal, job_id: str) -> Any:
         access.require_provisioner(principal)
-        await self.prepare()
         for _ in range(2):
             async with self.engine.connect() as conn:
                 job = (

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from chassis.inputs import FEW_ITEMS, MAX_CODE, has_control_characters
+from services.profiles.application.scim.errors import ScimError, _invalid
+from services.profiles.application.scim.protocol import CORE, ENTERPRISE, TANDEM
 from services.profiles.domain.person import PersonDetails
-from services.profiles.scim.errors import ScimError, _invalid
-from services.profiles.scim.protocol import CORE, ENTERPRISE, TANDEM
 
 # -- attributes ------------------------------------------------------------------------
 

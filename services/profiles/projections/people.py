@@ -5,7 +5,7 @@ be rebuilt from the event store at any time: ``rebuild`` replays every event ins
 one transaction, so readers see either the old tables or the new ones, never a mix.
 
 A person's personal columns are sealed with their key as they are written
-(``services.profiles.sealed``); an email and an employee id are unique through their
+(``services.profiles.projections.sealed``); an email and an employee id are unique through their
 blind indexes.
 """
 
@@ -20,102 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.revocation import DEACTIVATED, ERASED, reinstate, revoke
 from chassis.db import is_sqlite
-from chassis.envelope import Envelope
 from chassis.events import EventPayload, LogPosition, RecordedEvent
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 from chassis.personal_data import PersonalDataCipher
 from contracts import profiles as c
 from services.profiles.domain import events as ev
-from services.profiles.sealed import PEOPLE, add_columns_sqlite, seal_person
+from services.profiles.projections.sealed import PEOPLE, seal_person
 
 PERSON_COLUMNS = (
     "employee_id", "given_name", "family_name", "email", "title", "level",
     "business_unit", "function", "geography", "time_zone", "manager_id", "hire_date",
 )  # fmt: skip
-
-
-def schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS people (
-            person_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            employee_id TEXT, given_name TEXT, family_name TEXT, email TEXT, title TEXT,
-            level INTEGER, business_unit TEXT, function TEXT, geography TEXT,
-            time_zone TEXT, manager_id TEXT, hire_date TEXT,
-            languages TEXT NOT NULL DEFAULT '[]',
-            roles TEXT NOT NULL DEFAULT '[]',
-            status TEXT NOT NULL DEFAULT 'active',
-            mentor_profile TEXT, intake TEXT,
-            consents TEXT NOT NULL DEFAULT '[]',
-            demographics TEXT,
-            version INTEGER NOT NULL DEFAULT 0,
-            created_at {stamp} NOT NULL,
-            updated_at {stamp} NOT NULL,
-            email_index TEXT,
-            employee_index TEXT
-        )
-        """,
-        # One person per employee id, and per email (SCIM userName), in a tenant:
-        # on the blind indexes, as the values are sealed. Erased rows hold NULL.
-        "CREATE UNIQUE INDEX IF NOT EXISTS people_employee_index "
-        "ON people (tenant, employee_index)",
-        "CREATE UNIQUE INDEX IF NOT EXISTS people_email_index "
-        "ON people (tenant, email_index)",
-        "CREATE INDEX IF NOT EXISTS people_tenant ON people (tenant, person_id)",
-        """
-        CREATE TABLE IF NOT EXISTS competencies (
-            tenant TEXT NOT NULL,
-            competency_id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            category TEXT,
-            retired INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (tenant, competency_id)
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS cohorts (
-            cohort_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            name TEXT NOT NULL,
-            definition TEXT NOT NULL,
-            capacity INTEGER NOT NULL,
-            stage TEXT NOT NULL
-        )
-        """,
-        f"""
-        CREATE TABLE IF NOT EXISTS cohort_members (
-            cohort_id TEXT NOT NULL,
-            person_id TEXT NOT NULL,
-            tenant TEXT NOT NULL,
-            role TEXT NOT NULL,
-            status TEXT NOT NULL,
-            arrival BIGINT NOT NULL,
-            since {stamp} NOT NULL,
-            PRIMARY KEY (cohort_id, person_id)
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS cohort_members_person ON cohort_members (person_id)",
-        """
-        CREATE TABLE IF NOT EXISTS mentor_load (
-            pairing_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            mentor_id TEXT NOT NULL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS mentor_load_mentor ON mentor_load (mentor_id)",
-    ]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264100)"))
-        else:  # no migrations: the columns a newer version needs, added here
-            await add_columns_sqlite(conn)
-        for ddl in schema(engine):
-            await conn.execute(text(ddl))
 
 
 def _dump(value: Any) -> str | None:
@@ -502,27 +417,3 @@ async def rebuild(
             await projection.apply(pairs, conn)
             count += len(batch)
     return count
-
-
-# -- inbound: a mentor's current pairings (matching's events) -----------------------
-
-
-async def on_pairing_confirmed(envelope: Envelope, conn: AsyncConnection) -> None:
-    await conn.execute(
-        text(
-            "INSERT INTO mentor_load (pairing_id, tenant, mentor_id) VALUES (:p, :t, :m) "
-            "ON CONFLICT (pairing_id) DO NOTHING"
-        ),
-        {
-            "p": envelope.data["pairing_id"],
-            "t": envelope.tenant,
-            "m": envelope.data["mentor_id"],
-        },
-    )
-
-
-async def on_pairing_ended(envelope: Envelope, conn: AsyncConnection) -> None:
-    await conn.execute(
-        text("DELETE FROM mentor_load WHERE pairing_id = :p"),
-        {"p": envelope.data["pairing_id"]},
-    )

@@ -9,8 +9,8 @@ from datetime import date
 from typing import Any
 
 from chassis.errors import FieldError, ValidationFailed
+from services.profiles.application.imports.records import Record
 from services.profiles.domain.person import PersonDetails
-from services.profiles.imports.records import Record
 
 
 @dataclass(frozen=True)
