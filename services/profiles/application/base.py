@@ -36,7 +36,7 @@ from services.profiles.projections.sealed import employee_index
 A = TypeVar("A", bound=Aggregate)
 
 
-def _duplicate(exc: IntegrityError) -> Conflict:
+def duplicate_of(exc: IntegrityError) -> Conflict:
     """A unique index refused the write: name what is taken."""
     what = "email" if "email" in str(exc.orig) else "employee id"
     return Conflict(f"a person with this {what} is already registered", field=what)
@@ -131,7 +131,7 @@ class ProfilesBase:
                 try:
                     await repo.save(agg, self.metadata_for(principal), connection=conn)
                 except IntegrityError as exc:  # a unique index of the current state
-                    raise _duplicate(exc) from exc
+                    raise duplicate_of(exc) from exc
                 return agg
 
         return await retrying(attempt)

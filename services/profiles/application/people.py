@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.auth.principal import Principal, Role
 from chassis.db import scrub
 from chassis.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from services.profiles.application.base import ProfilesBase, _duplicate
+from services.profiles.application.base import ProfilesBase, duplicate_of
 from services.profiles.application.erasure import Erasure
 from services.profiles.domain import access
 from services.profiles.domain.person import Person, PersonDetails
@@ -47,7 +47,7 @@ class PeopleCommands(ProfilesBase):
                     person, self.metadata_for(principal), connection=conn
                 )
             except IntegrityError as exc:  # the same person registered concurrently
-                raise _duplicate(exc) from exc
+                raise duplicate_of(exc) from exc
         return person_id
 
     async def _unique_employee(

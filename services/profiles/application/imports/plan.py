@@ -23,7 +23,7 @@ class Known:
     details: PersonDetails
 
 
-def _known(row: Any) -> Known:
+def known_of(row: Any) -> Known:
     details = PersonDetails(
         given_name=row.given_name or "",
         family_name=row.family_name or "",

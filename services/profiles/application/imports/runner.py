@@ -31,8 +31,12 @@ from services.profiles.application.imports.jobs import (
     fingerprint,
     keyed,
 )
-from services.profiles.application.imports.plan import Known, Plan, _known
-from services.profiles.application.imports.records import Record, _failure, validate_all
+from services.profiles.application.imports.plan import Known, Plan, known_of
+from services.profiles.application.imports.records import (
+    Record,
+    failure_of,
+    validate_all,
+)
 from services.profiles.domain import access
 from services.profiles.domain.person import PersonDetails
 from services.profiles.projections.people import PERSON_COLUMNS
@@ -297,7 +301,7 @@ class Imports(ImportJobs):
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query, {"t": tenant, "ids": list(wanted)})).all()
             opened = await open_rows(self.cipher, conn, rows)
-        return {wanted[r.employee_index]: _known(r) for r in opened}
+        return {wanted[r.employee_index]: known_of(r) for r in opened}
 
     async def _apply(
         self,
@@ -312,7 +316,7 @@ class Imports(ImportJobs):
         try:
             manager_id = plan.manager(rec.manager_employee_id, known)
         except ValidationFailed as exc:
-            return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
+            return Outcome(rec.row, rec.employee_id, "failed", error=failure_of(exc))
         details = dataclasses.replace(rec.details, manager_id=manager_id)
         # A manager this import registers (perhaps later in the file) is not yet a
         # person: the plan checked that reference; the command checks every other.
@@ -359,7 +363,7 @@ class Imports(ImportJobs):
                         principal, pid, "departure", effective_on=rec.termination_date
                     )
         except TandemError as exc:
-            return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
+            return Outcome(rec.row, rec.employee_id, "failed", error=failure_of(exc))
         except Exception as exc:
             if is_database_outage(exc):
                 raise

@@ -24,11 +24,11 @@ from typing import Any, Union
 from chassis.inputs import INT32_MAX, INT32_MIN, has_control_characters
 from services.profiles.application.scim.errors import ScimError
 from services.profiles.application.scim.mapping import (
-    _SCHEMAS,
     FIELDS,
+    SCHEMAS,
     Field,
-    _split,
     resolve,
+    split_path,
 )
 from services.profiles.application.scim.protocol import CORE
 
@@ -180,8 +180,8 @@ class _Parser:
         return _checked(field, op, self._value())
 
     def _field(self, path: str) -> Field:
-        urn, rest = _split(path)
-        for schema in (urn,) if urn else _SCHEMAS:
+        urn, rest = split_path(path)
+        for schema in (urn,) if urn else SCHEMAS:
             extra = _FILTER_EXTRA.get((schema, rest.lower()))
             if extra is not None:
                 return extra

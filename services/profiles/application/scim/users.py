@@ -21,7 +21,7 @@ from chassis.auth.principal import Principal
 from chassis.db import is_sqlite
 from chassis.errors import NotFound
 from services.profiles.application import Profiles
-from services.profiles.application.scim.errors import ScimError, _invalid
+from services.profiles.application.scim.errors import ScimError, invalid_value
 from services.profiles.application.scim.filters import parse_filter
 from services.profiles.application.scim.mapping import (
     FIELDS,
@@ -212,11 +212,11 @@ class ScimUsers:
         check_roles(record["roles"])
         manager, path = record["manager"], FIELDS["manager"].path
         if manager and manager == user_id:
-            raise _invalid(f"{path}: a user cannot be their own manager")
+            raise invalid_value(f"{path}: a user cannot be their own manager")
         if manager and not await self._rows(
             " AND p.person_id = :m", {"t": principal.tenant, "m": manager}
         ):
-            raise _invalid(f"{path}: no user {manager} in this organisation")
+            raise invalid_value(f"{path}: no user {manager} in this organisation")
         return details
 
     async def _save(
