@@ -1,98 +1,93 @@
-"""Composition root of the profiles service: ``uvicorn --factory services.profiles.main:build_app``."""
+"""Composition root of the profiles service: ``uvicorn --factory services.profiles.main:build_app``.
+
+The only module that wires: it builds the application objects over the runtime's
+engine and store and hands the chassis the service's typed ``ServicePart``.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth.revocation import Revocations
-from chassis.envelope import Envelope
-from chassis.http import create_app, metadata_for
-from chassis.messaging import Transport, dead_letters, topic_for
+from chassis.auth.revocation import create_schema as create_revocation_schema
+from chassis.http import metadata_for
+from chassis.messaging import Transport, topic_for
+from chassis.personal_data import PersonalDataCipher
+from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
-from services.profiles.api import routers
+from chassis.service import ServicePart, serve
+from contracts.profiles import registry as contracts
+from services.profiles.api import admin, cohorts, competencies, imports, people, scim
 from services.profiles.application import Profiles
-from services.profiles.imports import Imports
-from services.profiles.integration import Publication
-from services.profiles.scim import ScimUsers
-from services.profiles.sealed import seal_legacy
+from services.profiles.application.imports import Imports
+from services.profiles.application.imports.runner import SOURCE
+from services.profiles.application.scim import ScimUsers
+from services.profiles.projections import mentor_load
+from services.profiles.projections.sealed import seal_legacy, upgrade_sqlite
+from services.profiles.projections.tables import metadata
 from services.profiles.settings import Settings
 
-__all__ = ["Settings", "build_app"]
+__all__ = ["Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
-
-
-async def on_pairing_confirmed(envelope: Envelope, conn: AsyncConnection) -> None:
-    await conn.execute(
-        text(
-            "INSERT INTO mentor_load (pairing_id, tenant, mentor_id) VALUES (:p, :t, :m) "
-            "ON CONFLICT (pairing_id) DO NOTHING"
-        ),
-        {
-            "p": envelope.data["pairing_id"],
-            "t": envelope.tenant,
-            "m": envelope.data["mentor_id"],
-        },
-    )
-
-
-async def on_pairing_ended(envelope: Envelope, conn: AsyncConnection) -> None:
-    await conn.execute(
-        text("DELETE FROM mentor_load WHERE pairing_id = :p"),
-        {"p": envelope.data["pairing_id"]},
-    )
 
 
 def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
-    settings = settings or Settings()
-    profiles: Profiles | None = None
+    return serve(settings or Settings(), build_part, transport=transport)
 
-    async def setup(_engine: AsyncEngine) -> None:
-        assert profiles is not None
-        await profiles.prepare()
-        await scim_users.prepare()
-        await imports.prepare()
-        # Rows written in clear by an older version are sealed once, before serving.
-        await seal_legacy(runtime.engine, profiles.cipher)
 
-    runtime = ServiceRuntime(
-        settings,
-        transport=transport,
-        consumes=[topic_for("matching")],
-        handlers={
-            "PairingConfirmed": on_pairing_confirmed,
-            "PairingEnded": on_pairing_ended,
-        },
-        setup=setup,
-    )
+def build_part(runtime: ServiceRuntime) -> ServicePart:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
     profiles = Profiles(
         runtime,
         master_key=settings.master_key,
         demographic_attributes=set(settings.demographic_attributes),
         metadata_for=metadata_for,
     )
-    runtime.relay.translate = Publication(runtime.engine, profiles.codec)
-    app = create_app(
-        settings,
+    imports_app = Imports(profiles)
+    scim_users = ScimUsers(profiles)
+
+    async def seal_rows_in_clear(engine: AsyncEngine) -> None:
+        # Rows written in clear by an older version are sealed once, before serving.
+        await seal_legacy(engine, profiles.cipher)
+
+    return ServicePart(
         title="Tandem profiles",
         version=VERSION,
         description="People, competencies, cohorts, HRIS import, SCIM, consent and erasure.",
-        routers=routers(),
-        readiness_checks=runtime.readiness_checks(),
-        lifespan=runtime.lifespan,
+        routers=[
+            people.router,
+            competencies.router,
+            cohorts.router,
+            imports.router,
+            scim.router,
+            admin.router,
+        ],
+        consumes=[topic_for("matching")],
+        handlers={
+            "PairingConfirmed": mentor_load.on_pairing_confirmed,
+            "PairingEnded": mentor_load.on_pairing_ended,
+        },
+        # Profiles is where ``PersonErased`` comes from: its own commands erase, so no
+        # ``Erasure`` of an inbound event here.
+        translate=Publication(
+            contracts, SOURCE, engine=runtime.engine, decoder=profiles.codec
+        ),
+        tables=metadata,
+        # The people's keys and the revocation view (the chassis's tables), revision
+        # 0004 on an older embedded database, then rows stored in clear sealed.
+        setup=[
+            PersonalDataCipher.create_schema,
+            create_revocation_schema,
+            upgrade_sqlite,
+            seal_rows_in_clear,
+        ],
+        on_stop=[imports_app.stop],
+        provides=[profiles, imports_app, scim_users],
+        # A deactivated or erased person's still-valid token is refused (the projection
+        # keeps ``revoked_subjects`` in the transaction of each event).
+        revocations=Revocations(runtime.engine),
     )
-    imports = Imports(profiles)
-    scim_users = ScimUsers(profiles)
-    runtime.on_stop.append(imports.stop)
-    app.state.profiles = profiles
-    app.state.imports = imports
-    app.state.scim_users = scim_users
-    app.state.runtime = runtime
-    # A deactivated or erased person's still-valid token is refused (the projection
-    # keeps ``revoked_subjects`` in the transaction of each event).
-    app.state.revocations = Revocations(runtime.engine)
-    app.include_router(dead_letters.router_for(runtime))
-    return app

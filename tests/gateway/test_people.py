@@ -11,6 +11,8 @@ import pytest
 import websockets
 
 from chassis.auth import Role
+from chassis.service import mounted
+from services.profiles.application.imports import Imports
 from tests.gateway.platform import new_tenant, token
 from tests.profiles.conftest import person
 from tests.support.waiting import until
@@ -491,7 +493,7 @@ async def subscribe(platform, bearer: str, query: str, variables: dict):
 async def test_import_progress_reaches_a_subscriber_until_the_job_finishes(platform):
     tenant = new_tenant()
     hr = token("hris-1", tenant, Role.INTEGRATION)
-    imports = platform.apps["profiles"].state.imports
+    imports = mounted(platform.apps["profiles"]).provide(Imports)
     release = asyncio.Event()
     apply_chunk = imports._apply_chunk
 

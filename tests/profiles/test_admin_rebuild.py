@@ -6,6 +6,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from chassis.messaging.inprocess import InProcessBus
+from chassis.service import mounted
+from services.profiles.application import Profiles
 from services.profiles.main import build_app
 from services.profiles.settings import Settings
 from tests.apps import serving
@@ -27,14 +29,14 @@ async def cohort(client, name: str, headers) -> str:
 
 async def tamper(app) -> None:
     """Damage every organisation's rows behind the projection's back."""
-    async with app.state.runtime.engine.begin() as conn:
+    async with mounted(app).runtime.engine.begin() as conn:
         await conn.execute(text("UPDATE cohorts SET name = 'tampered'"))
         await conn.execute(text("UPDATE people SET given_name = 'tampered'"))
 
 
 async def names(app, tenant: str) -> list[str]:
     """Cohort names and people's given names (opened: they are sealed)."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         cohorts = await conn.execute(
             text("SELECT name FROM cohorts WHERE tenant = :t"), {"t": tenant}
         )
@@ -45,7 +47,7 @@ async def names(app, tenant: str) -> list[str]:
                 {"t": tenant},
             )
         ).all()
-        cipher = app.state.profiles.cipher
+        cipher = mounted(app).provide(Profiles).cipher
         keys = await cipher.keys_for(conn, [r.person_id for r in people])
         found += [
             cipher.open(keys[r.person_id], r.person_id, "people", "given_name",

@@ -9,6 +9,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from chassis.envelope import Envelope
 from chassis.messaging import topic_for
+from chassis.service import mounted
+from services.profiles.application.imports import Imports
 from tests.profiles.conftest import (
     COORDINATOR,
     INTEGRATION,
@@ -130,7 +132,7 @@ async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
 async def test_an_import_publishes_its_progress_and_its_end(
     app, client, kafka_bootstrap
 ):
-    app.state.imports.chunk_size = 2  # several chunks from a small batch
+    mounted(app).provide(Imports).chunk_size = 2  # several chunks from a small batch
     consumer = await _consumer(kafka_bootstrap)
     try:
         people = [person(n) for n in range(1, 6)]

@@ -7,6 +7,7 @@ import asyncio
 
 from sqlalchemy import text
 
+from chassis.service import mounted
 from tests.profiles.conftest import COORDINATOR
 from tests.profiles.test_cohorts_api import new_cohort, register
 
@@ -16,7 +17,7 @@ RIVALS = 5
 
 async def admitted_mentees(app, cohort: str) -> int:
     """Mentees admitted and not withdrawn, counted from the event store itself."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT event_type, payload FROM events WHERE stream_id = :c "

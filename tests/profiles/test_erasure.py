@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from chassis.service import mounted
+from services.profiles.application import Profiles
 from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person, token
 from tests.profiles.test_import import hris, run_import
 
 
 async def table_names(app) -> set[str]:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         )
@@ -26,7 +28,7 @@ async def table_names(app) -> set[str]:
 async def dump(app) -> str:
     """Every row of every table as text (JSONB event payloads as stored)."""
     parts = []
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         for table in sorted(await table_names(app)):
             rows = await conn.execute(text(f'SELECT t::text AS row FROM "{table}" t'))
             parts += [f"{table}: {r.row}" for r in rows]
@@ -34,7 +36,7 @@ async def dump(app) -> str:
 
 
 async def test_every_table_of_the_database_has_an_eraser_or_a_reason(app, client):
-    stores = app.state.profiles.erasers.stores
+    stores = mounted(app).provide(Profiles).erasers.stores
     assert await table_names(app) == set(stores), (
         "a table without an entry in services/profiles/erasure.py (or an entry "
         "for a table that no longer exists)"
@@ -194,7 +196,7 @@ async def test_the_erasure_report_lists_every_store_for_the_admin_only(app, clie
     assert report["person_id"] == pid and report["key_destroyed_at"] is not None
     mine = report["services"]["profiles"]
     assert mine["complete"] is True
-    stores = app.state.profiles.erasers.stores
+    stores = mounted(app).provide(Profiles).erasers.stores
     assert {s["store"] for s in mine["stores"]} == set(stores)
     assert all(s["confirmed_at"] and s["action"] for s in mine["stores"])
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from services.profiles.scim import ERROR
+from chassis.service import mounted
+from services.profiles.application.scim import ERROR
 from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person
 from tests.profiles.test_cohorts_api import register
 from tests.profiles.test_import import counts, hris, records, run_import
@@ -21,7 +22,7 @@ NUL = "Ada\x00Lovelace"
 
 
 async def event_count(app) -> int:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
 
 

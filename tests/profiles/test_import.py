@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import text
 
+from chassis.service import mounted
 from tests.profiles.conftest import (
     ADMIN,
     COORDINATOR,
@@ -61,7 +62,7 @@ async def records(client, report: dict, headers=INTEGRATION) -> dict[str, dict]:
 
 
 async def scalar(app, sql: str, **params):
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         return (await conn.execute(text(sql), params)).scalar_one()
 
 

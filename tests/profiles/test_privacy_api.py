@@ -14,13 +14,15 @@ from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
+from chassis.service import mounted
+from services.profiles.application import Profiles
 from tests.profiles.conftest import ADMIN, COORDINATOR, person, token
 
 SECRET_BITS = ("Lovelace", "acme.example", "E0007", "Finance Director", "woman")
 
 
 async def raw_events(app, stream_id: str) -> list[str]:
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT payload::text AS p FROM events WHERE stream_id = :s ORDER BY version"
@@ -85,7 +87,7 @@ async def test_erasure_shreds_the_events_and_reads_show_the_marker(app, client):
         "erased": True,
     }
     # The stored events are still there, but nothing personal in them decrypts.
-    profiles = app.state.profiles
+    profiles = mounted(app).provide(Profiles)
     events = await profiles.store.read_stream(pid)
     async with profiles.engine.connect() as conn:
         decoded = [await profiles.people.decode(e, conn) for e in events]
@@ -208,7 +210,7 @@ async def test_mentor_capacity_cannot_fall_below_confirmed_pairings(
         )
     finally:
         await transport.stop()
-    profiles = app.state.profiles
+    profiles = mounted(app).provide(Profiles)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         async with profiles.engine.connect() as conn:

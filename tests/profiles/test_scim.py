@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 
-from services.profiles.scim import CORE, ENTERPRISE, ERROR, PATCH_OP, TANDEM
+from chassis.service import mounted
+from services.profiles.application import Profiles
+from services.profiles.application.scim import CORE, ENTERPRISE, ERROR, PATCH_OP, TANDEM
 from tests.profiles.conftest import ADMIN, INTEGRATION, OTHER_TENANT, person, token
 
 SCIM_JSON = "application/scim+json"
@@ -73,7 +75,9 @@ async def create(client: httpx.AsyncClient, n: int = 1, **overrides: Any) -> dic
 
 
 async def outcomes(app, person_id: str) -> list[dict[str, Any]]:
-    events = await app.state.profiles.store.read_stream(person_id, tenant="acme")
+    events = (
+        await mounted(app).provide(Profiles).store.read_stream(person_id, tenant="acme")
+    )
     return [e.data for e in events if e.event_type == "CareerOutcomeRecorded"]
 
 
@@ -289,7 +293,7 @@ async def test_stale_etag_is_refused_and_deprovisioned_user_can_return(client, a
     assert_scim_error(again, 412, None)
     assert (await scim(client, "DELETE", f"{USERS}/{uid}")).status_code == 204
     assert_scim_error(await scim(client, "DELETE", f"{USERS}/{uid}"), 404, None)
-    events = await app.state.profiles.store.read_stream(uid, tenant="acme")
+    events = await mounted(app).provide(Profiles).store.read_stream(uid, tenant="acme")
     [gone] = [e.data for e in events if e.event_type == "PersonDeactivated"]
     assert gone["reason"] == "deprovisioned"
     back = await scim(client, "POST", USERS, user(1))

@@ -22,9 +22,11 @@ from sqlalchemy.pool import NullPool
 from chassis.messaging.inprocess import InProcessBus
 from chassis.migrations import upgrade
 from chassis.personal_data import SEALED, PersonalDataCipher
+from chassis.service import mounted
+from services.profiles.application import Profiles
+from services.profiles.application.scim import ENTERPRISE, TANDEM, parse_filter
 from services.profiles.main import build_app
-from services.profiles.scim import ENTERPRISE, TANDEM, parse_filter
-from services.profiles.sealed import SEALED_PEOPLE
+from services.profiles.projections.sealed import SEALED_PEOPLE
 from services.profiles.settings import Settings
 from tests.apps import serving
 from tests.profiles.conftest import ADMIN, COORDINATOR, person, token
@@ -34,7 +36,7 @@ from tests.profiles.test_scim import USERS, create, scim, user
 
 async def row_of(app, table: str, person_id: str) -> dict[str, Any]:
     """A row as a reader of the database sees it (every column, and all as text)."""
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         row = (
             await conn.execute(
                 text(f"SELECT * FROM {table} WHERE person_id = :p"), {"p": person_id}
@@ -128,7 +130,7 @@ async def test_scim_external_id_and_import_records_are_sealed_too(app, client, u
     report = await run_import(client, [hris(7, employee_id=f"HR-{unique}")])
     page = (await client.get(report["links"]["records"], headers=ADMIN)).json()
     assert page["items"][0]["employee_id"] == f"HR-{unique}"  # opened for the API
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         stored = (
             await conn.execute(
                 text("SELECT r::text FROM import_records r WHERE job_id = :j"),
@@ -141,10 +143,10 @@ async def test_scim_external_id_and_import_records_are_sealed_too(app, client, u
 async def test_after_erasure_the_old_sealed_values_no_longer_open(app, client, unique):
     pid, said = await with_history(client, unique)
     before = await row_of(app, "people", pid)  # as a backup or a dead row keeps it
-    cipher: PersonalDataCipher = app.state.profiles.cipher
+    cipher: PersonalDataCipher = mounted(app).provide(Profiles).cipher
 
     async def opened() -> dict[str, Any]:
-        async with app.state.runtime.engine.connect() as conn:
+        async with mounted(app).runtime.engine.connect() as conn:
             key = (await cipher.keys_for(conn, [pid]))[pid]
         return {c: cipher.open(key, pid, "people", c, before[c]) for c in SEALED_PEOPLE}
 
@@ -155,7 +157,7 @@ async def test_after_erasure_the_old_sealed_values_no_longer_open(app, client, u
 
     assert (await client.delete(f"/people/{pid}", headers=ADMIN)).status_code == 204
     assert await opened() == {c: None for c in SEALED_PEOPLE}
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         wrapped = await conn.scalar(
             text("SELECT wrapped_key FROM person_keys WHERE person_id = :p"), {"p": pid}
         )
@@ -357,7 +359,7 @@ FILTERS = st.recursive(
 
 
 async def test_a_page_of_people_reads_its_keys_in_one_query(app, client):
-    engine = app.state.runtime.engine
+    engine = mounted(app).runtime.engine
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args) -> None:
@@ -536,7 +538,7 @@ async def legacy_rows_work_sealed(app, client) -> None:
         ("OLD-7", "legacy-1"),
         ("NOBODY-3", None),
     ]
-    async with app.state.runtime.engine.connect() as conn:
+    async with mounted(app).runtime.engine.connect() as conn:
         stored = [
             tuple(r)
             for r in await conn.execute(

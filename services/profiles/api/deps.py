@@ -1,19 +1,20 @@
-"""Dependency aliases of the profiles API."""
+"""Dependency aliases of the profiles API: the application objects ``main.py`` built."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from chassis.auth.fastapi import PrincipalDep
+from chassis.service import provided
 from services.profiles.application import Profiles
+from services.profiles.application.imports import Imports
+from services.profiles.application.scim import ScimUsers
 
+ProfilesDep = Annotated[Profiles, Depends(provided(Profiles))]
+# One job runner per app (built in main.py) so its tasks outlive each request.
+ImportsDep = Annotated[Imports, Depends(provided(Imports))]
+UsersDep = Annotated[ScimUsers, Depends(provided(ScimUsers))]
 
-def get_profiles(request: Request) -> Profiles:
-    return request.app.state.profiles
-
-
-ProfilesDep = Annotated[Profiles, Depends(get_profiles)]
-
-__all__ = ["PrincipalDep", "ProfilesDep"]
+__all__ = ["ImportsDep", "PrincipalDep", "ProfilesDep", "UsersDep"]

@@ -2,7 +2,7 @@
 
 This module reads the batch in whichever form it arrives - a JSON document, a CSV
 body, or a CSV/JSON file in a multipart form - and hands plain records to
-``services.profiles.imports``, which validates and applies them.
+``services.profiles.application.imports``, which validates and applies them.
 """
 
 from __future__ import annotations
@@ -15,22 +15,21 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.errors import FieldError, NotFound, TandemError, ValidationFailed
 from chassis.inputs import Name, NonNegative, Ref
-from services.profiles import access
-from services.profiles.api.deps import PrincipalDep
-from services.profiles.imports import (
+from services.profiles.api.deps import ImportsDep, PrincipalDep
+from services.profiles.application.imports import (
     FINISHED,
     MAX_RECORDS,
     RECORD_FIELDS,
     HrisRecord,
-    Imports,
     ImportTooLarge,
     UnreadableImport,
 )
+from services.profiles.domain import access
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -43,14 +42,6 @@ class UnsupportedMediaType(TandemError):
     code = "UnsupportedMediaType"
     status = 415
     title = "Unsupported media type"
-
-
-def get_imports(request: Request) -> Imports:
-    # One job runner per app (built in main.py) so its tasks outlive each request.
-    return request.app.state.imports
-
-
-ImportsDep = Annotated[Imports, Depends(get_imports)]
 
 
 # -- reading the batch ---------------------------------------------------------------

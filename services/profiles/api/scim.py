@@ -1,6 +1,6 @@
 """SCIM 2.0 provisioning (RFC 7643/7644) for identity providers and HR suites.
 
-Thin routes over ``services.profiles.scim`` (mapping, defaults and deprovisioning are
+Thin routes over ``services.profiles.application.scim`` (mapping, defaults and deprovisioning are
 documented there). Callers need the ``integration`` or ``admin`` role. Every error on
 these routes - Tandem's typed errors included - is answered in SCIM's error format
 (RFC 7644 §3.12) as ``application/scim+json``; the app-wide problem-details handlers
@@ -23,20 +23,25 @@ from chassis.auth.principal import Principal, Role
 from chassis.errors import ServiceUnavailable, TandemError, Unauthenticated
 from chassis.http.problems import error_for_exception
 from chassis.inputs import INT32_MAX, INT32_MIN, ONE_LINE, Ref
-from services.profiles.scim import (
+from services.profiles.api.deps import UsersDep
+from services.profiles.api.scim_discovery import (
+    resource_type,
+    schema_documents,
+    service_provider_config,
+)
+from services.profiles.api.scim_documents import (
+    error_document,
+    list_response,
+    parse_json,
+    user_resource,
+)
+from services.profiles.application.scim import (
     MAX_RESULTS,
     SCIM_JSON,
     TANDEM,
     ScimError,
     ScimUsers,
-    error_document,
     etag,
-    list_response,
-    parse_json,
-    resource_type,
-    schema_documents,
-    service_provider_config,
-    user_resource,
 )
 
 
@@ -98,16 +103,6 @@ _BODY = {
         "content": {SCIM_JSON: {"schema": {"type": "object"}}},
     }
 }
-
-
-def get_users(request: Request) -> ScimUsers:
-    state = request.app.state
-    if getattr(state, "scim_users", None) is None:
-        state.scim_users = ScimUsers(state.profiles)
-    return state.scim_users
-
-
-UsersDep = Annotated[ScimUsers, Depends(get_users)]
 
 
 def _base(request: Request) -> str:

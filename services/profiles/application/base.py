@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
-from chassis.auth import revocation
 from chassis.auth.principal import Principal
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, NotFound
@@ -25,20 +24,19 @@ from chassis.events import EventMetadata
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from services.profiles import erasure
+from services.profiles.application.erasure import Erasers
 from services.profiles.application.personal import PersonFields
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.competencies import CompetencyFramework
 from services.profiles.domain.events import registry
 from services.profiles.domain.person import Person
-from services.profiles.erasure import Erasers
-from services.profiles.projections import ProfilesProjection, create_schema
-from services.profiles.sealed import employee_index
+from services.profiles.projections.people import ProfilesProjection
+from services.profiles.projections.sealed import employee_index
 
 A = TypeVar("A", bound=Aggregate)
 
 
-def _duplicate(exc: IntegrityError) -> Conflict:
+def duplicate_of(exc: IntegrityError) -> Conflict:
     """A unique index refused the write: name what is taken."""
     what = "email" if "email" in str(exc.orig) else "employee id"
     return Conflict(f"a person with this {what} is already registered", field=what)
@@ -90,12 +88,6 @@ class ProfilesBase:
         for repo in (self.people, self.frameworks, self.cohorts):
             repo.on_saved.append(lambda _events: runtime.relay.notify())
 
-    async def prepare(self, engine: Any = None) -> None:
-        await PersonalDataCipher.create_schema(self.engine)
-        await create_schema(self.engine)
-        await erasure.create_schema(self.engine)
-        await revocation.create_schema(self.engine)
-
     # -- the load-decide-save loop ------------------------------------------------------
 
     async def _change(
@@ -139,7 +131,7 @@ class ProfilesBase:
                 try:
                     await repo.save(agg, self.metadata_for(principal), connection=conn)
                 except IntegrityError as exc:  # a unique index of the current state
-                    raise _duplicate(exc) from exc
+                    raise duplicate_of(exc) from exc
                 return agg
 
         return await retrying(attempt)

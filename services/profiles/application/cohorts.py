@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.auth.principal import Principal
 from chassis.errors import NotFound
 from chassis.personal_data import PersonalDataCipher
-from services.profiles import access
 from services.profiles.application.base import ProfilesBase
+from services.profiles.domain import access
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.eligibility import Applicant
-from services.profiles.sealed import PEOPLE
+from services.profiles.projections.sealed import PEOPLE
 
 
 class CohortCommands(ProfilesBase):

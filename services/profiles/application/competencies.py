@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import text
 
 from chassis.auth.principal import Principal
-from services.profiles import access
 from services.profiles.application.base import ProfilesBase
+from services.profiles.domain import access
 from services.profiles.domain.competencies import CompetencyFramework, framework_id
 
 

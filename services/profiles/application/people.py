@@ -10,13 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chassis.auth.principal import Principal
+from chassis.auth.principal import Principal, Role
 from chassis.db import scrub
-from chassis.errors import Conflict, FieldError, NotFound, ValidationFailed
-from services.profiles import access
-from services.profiles.application.base import ProfilesBase, _duplicate
+from chassis.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from services.profiles.application.base import ProfilesBase, duplicate_of
+from services.profiles.application.erasure import Erasure
+from services.profiles.domain import access
 from services.profiles.domain.person import Person, PersonDetails
-from services.profiles.erasure import Erasure
 
 
 class PeopleCommands(ProfilesBase):
@@ -47,7 +47,7 @@ class PeopleCommands(ProfilesBase):
                     person, self.metadata_for(principal), connection=conn
                 )
             except IntegrityError as exc:  # the same person registered concurrently
-                raise _duplicate(exc) from exc
+                raise duplicate_of(exc) from exc
         return person_id
 
     async def _unique_employee(
@@ -185,7 +185,7 @@ class PeopleCommands(ProfilesBase):
         self, principal: Principal, person_id: str, attributes: dict[str, str]
     ) -> None:
         if not access.is_self(principal, person_id):
-            raise access.Forbidden("only the person can share their demographics")
+            raise Forbidden("only the person can share their demographics")
         await self._change(
             self.people,
             person_id,
@@ -239,7 +239,7 @@ class PeopleCommands(ProfilesBase):
     ) -> dict[str, Any]:
         """What the erasure of a person of the caller's organisation did, store by
         store (admins)."""
-        principal.require(access.Role.ADMIN)
+        principal.require(Role.ADMIN)
         report = await self.erasers.report(principal.tenant, person_id)
         if report is None:
             raise NotFound(f"no erasure of person {person_id}")
@@ -248,7 +248,7 @@ class PeopleCommands(ProfilesBase):
     async def erase(self, principal: Principal, person_id: str) -> None:
         """Right to erasure: destroy the person's key and tell every service to forget."""
         if not access.is_self(principal, person_id):
-            principal.require(access.Role.ADMIN)
+            principal.require(Role.ADMIN)
 
         cohorts = await self._cohorts_of(person_id)
 

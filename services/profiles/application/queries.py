@@ -1,7 +1,7 @@
 """Reads of the current-state tables, and their rebuild.
 
 A page of people is read in two statements whatever its size: the rows, then every
-row's key (``services.profiles.sealed.open_rows``); their sealed columns open in Python.
+row's key (``services.profiles.projections.sealed.open_rows``); their sealed columns open in Python.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import text
 
-from chassis.auth.principal import Principal
+from chassis.auth.principal import Principal, Role
 from chassis.errors import NotFound
-from services.profiles import access
 from services.profiles.application.base import ProfilesBase
-from services.profiles.projections import rebuild
-from services.profiles.sealed import open_rows
-from services.profiles.views import person_view
+from services.profiles.domain import access
+from services.profiles.projections.people import rebuild
+from services.profiles.projections.sealed import open_rows
+from services.profiles.projections.views import person_view
 
 
 class PeopleQueries(ProfilesBase):
@@ -104,7 +104,7 @@ class PeopleQueries(ProfilesBase):
             return await rebuild(
                 self.engine, self.store, self.people.decode, self.cipher
             )
-        principal.require(access.Role.ADMIN, access.Role.OPERATOR)
+        principal.require(Role.ADMIN, Role.OPERATOR)
         return await rebuild(
             self.engine,
             self.store,

@@ -359,7 +359,7 @@ class Person(Aggregate):
         self._record(
             ev.CareerOutcomeRecorded(
                 person_id=self.id,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 from_level=self.details.level,
                 to_level=to_level,
                 from_title=self.details.title,

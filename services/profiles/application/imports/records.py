@@ -81,7 +81,7 @@ class Record:
     error: dict[str, Any] | None = None
 
 
-def _failure(error: TandemError) -> dict[str, Any]:
+def failure_of(error: TandemError) -> dict[str, Any]:
     fields = error.errors if isinstance(error, ValidationFailed) else []
     return {
         "code": error.code,
@@ -91,7 +91,7 @@ def _failure(error: TandemError) -> dict[str, Any]:
 
 
 def _invalid(path: str, message: str) -> dict[str, Any]:
-    return _failure(ValidationFailed([FieldError(path, message)]))
+    return failure_of(ValidationFailed([FieldError(path, message)]))
 
 
 def validate(item: Any, row: int, today: date) -> Record:
@@ -109,7 +109,7 @@ def validate(item: Any, row: int, today: date) -> Record:
             FieldError(".".join(str(p) for p in e["loc"]) or "record", e["msg"])
             for e in exc.errors()
         ]
-        return Record(row, employee_id, error=_failure(ValidationFailed(problems)))
+        return Record(row, employee_id, error=failure_of(ValidationFailed(problems)))
     details = PersonDetails(
         given_name=rec.given_name,
         family_name=rec.family_name,
@@ -134,7 +134,9 @@ def validate(item: Any, row: int, today: date) -> Record:
             FieldError("manager_employee_id", "a person cannot be their own manager")
         )
     if problems:
-        return Record(row, rec.employee_id, error=_failure(ValidationFailed(problems)))
+        return Record(
+            row, rec.employee_id, error=failure_of(ValidationFailed(problems))
+        )
     leaving = not rec.active or (
         rec.termination_date is not None and rec.termination_date <= today
     )

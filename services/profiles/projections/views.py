@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chassis.auth.principal import Principal
-from services.profiles import access
+from services.profiles.domain import access
 
 CONTACT = ("employee_id", "email", "hire_date")
 

@@ -10,7 +10,7 @@ the tables the database really has: a new table without an entry here fails it.
 Current-state tables are wiped as well as sealed: a person's row keeps only their
 pseudonymous id, tenant, status and times; an import record keeps its row number and
 outcome, nothing that names whom it was about. Their personal columns were sealed with
-the person's key (``services.profiles.sealed``), so a row version the database still
+the person's key (``services.profiles.projections.sealed``), so a row version the database still
 keeps, or a backup, no longer opens once the key is destroyed.
 """
 
@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.personal_data import PersonalDataCipher
-from services.profiles.projections import blank_person
-from services.profiles.sealed import employee_index
+from services.profiles.projections.people import blank_person
+from services.profiles.projections.sealed import employee_index
 
 SERVICE = "profiles"
 
@@ -174,29 +174,6 @@ def stores(cipher: PersonalDataCipher) -> dict[str, Store]:
         "log_checkpoints": Store("nothing held: log positions"),
         "alembic_version_profiles": Store("nothing held: the schema version"),
     }
-
-
-def schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS erasure_receipts (
-            person_id TEXT NOT NULL,
-            store TEXT NOT NULL,
-            tenant TEXT NOT NULL,
-            action TEXT NOT NULL,
-            erased_at {stamp} NOT NULL,
-            confirmed_at {stamp} NOT NULL,
-            PRIMARY KEY (person_id, store)
-        )
-        """
-    ]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        for ddl in schema(engine):
-            await conn.execute(text(ddl))
 
 
 class Erasers:

@@ -62,21 +62,13 @@ change with every write; ``If-Match`` is honoured on PUT, PATCH and DELETE.
 
 from __future__ import annotations
 
-from services.profiles.scim.discovery import (
-    resource_type,
-    schema_documents,
-    service_provider_config,
+from services.profiles.application.scim.errors import ScimError
+from services.profiles.application.scim.filters import (
+    Filter,
+    compile_filter,
+    parse_filter,
 )
-from services.profiles.scim.documents import (
-    error_document,
-    etag,
-    list_response,
-    parse_json,
-    user_resource,
-)
-from services.profiles.scim.errors import ScimError
-from services.profiles.scim.filters import Filter, compile_filter, parse_filter
-from services.profiles.scim.mapping import (
+from services.profiles.application.scim.mapping import (
     DETAIL_PATHS,
     FIELDS,
     IDP_OWNED,
@@ -93,8 +85,8 @@ from services.profiles.scim.mapping import (
     resolve,
     write,
 )
-from services.profiles.scim.patch import apply_patch
-from services.profiles.scim.protocol import (
+from services.profiles.application.scim.patch import apply_patch
+from services.profiles.application.scim.protocol import (
     CORE,
     ENTERPRISE,
     ERROR,
@@ -104,13 +96,13 @@ from services.profiles.scim.protocol import (
     SCIM_JSON,
     TANDEM,
 )
-from services.profiles.scim.users import (
+from services.profiles.application.scim.users import (
     DEACTIVATED,
     DEPROVISIONED,
-    SCHEMA_DDL,
     USERS,
     VISIBLE,
     ScimUsers,
+    etag,
 )
 
 __all__ = [
@@ -129,7 +121,6 @@ __all__ = [
     "READ_ONLY",
     "REQUIRED",
     "RESET",
-    "SCHEMA_DDL",
     "SCIM_JSON",
     "TANDEM",
     "USERS",
@@ -141,19 +132,12 @@ __all__ = [
     "apply_patch",
     "compile_filter",
     "details_of",
-    "error_document",
     "etag",
-    "list_response",
     "new_record",
     "parse_filter",
-    "parse_json",
     "read_user",
     "record_of",
     "require_complete",
     "resolve",
-    "resource_type",
-    "schema_documents",
-    "service_provider_config",
-    "user_resource",
     "write",
 ]

@@ -26,12 +26,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.personal_data import SEALED, PersonalDataCipher
+from services.profiles.projections.tables import metadata
 
 PEOPLE = "people"
 SCIM_USERS = "scim_users"
@@ -147,6 +148,22 @@ async def add_columns_sqlite(conn: AsyncConnection) -> None:
                 )
     for index in _REPLACED_INDEXES:
         await conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+
+
+async def upgrade_sqlite(engine: AsyncEngine) -> None:
+    """SQLite (no migrations): revision 0004's columns and indexes on the tables an
+    older start created (``metadata.create_all`` skips a table that exists)."""
+    if not is_sqlite(engine):
+        return
+    async with engine.begin() as conn:
+        await add_columns_sqlite(conn)
+        await conn.run_sync(_create_indexes)
+
+
+def _create_indexes(sync: Connection) -> None:
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(sync, checkfirst=True)
 
 
 def _clear(column: str) -> str:

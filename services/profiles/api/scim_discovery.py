@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.profiles.application.scim.protocol import (
+    CORE,
+    ENTERPRISE,
+    MAX_RESULTS,
+    TANDEM,
+)
 from services.profiles.domain.person import ROLES
-from services.profiles.scim.protocol import CORE, ENTERPRISE, MAX_RESULTS, TANDEM
 
 
 def _attr(name: str, description: str, type_: str = "string", **spec: Any) -> dict:

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from chassis.inputs import FEW_ITEMS, MAX_CODE, has_control_characters
+from services.profiles.application.scim.errors import ScimError, invalid_value
+from services.profiles.application.scim.protocol import CORE, ENTERPRISE, TANDEM
 from services.profiles.domain.person import PersonDetails
-from services.profiles.scim.errors import ScimError, _invalid
-from services.profiles.scim.protocol import CORE, ENTERPRISE, TANDEM
 
 # -- attributes ------------------------------------------------------------------------
 
@@ -52,10 +52,23 @@ FIELDS = {
         Field("languages", f"{TANDEM}:languages", "p.languages", "strings"),
     )
 }
-REQUIRED = ("userName", "givenName", "familyName", "active", "department", "level")
+REQUIRED: tuple[str, ...] = (
+    "userName",
+    "givenName",
+    "familyName",
+    "active",
+    "department",
+    "level",
+)
 REQUIRED += ("function", "geography")
 # What a PUT replaces; the rest (Tandem's own, timezone, active) keep their value.
-IDP_OWNED = ("userName", "externalId", "givenName", "familyName", "title")
+IDP_OWNED: tuple[str, ...] = (
+    "userName",
+    "externalId",
+    "givenName",
+    "familyName",
+    "title",
+)
 IDP_OWNED += ("employeeNumber", "department", "manager")
 RESET = {"timezone": "UTC", "roles": [], "languages": []}
 # PersonDetails field → the SCIM attribute to name in an error.
@@ -97,17 +110,17 @@ _IGNORED = {
     ).split()
 } | {(ENTERPRISE, "costcenter"), (ENTERPRISE, "organization"), (ENTERPRISE, "manager")}
 _READ_ONLY = {(CORE, "id"), (CORE, "meta"), (CORE, "groups"), (CORE, "schemas")}
-_SCHEMAS = (CORE, ENTERPRISE, TANDEM)
+SCHEMAS = (CORE, ENTERPRISE, TANDEM)
 _SELECTOR = re.compile(
     r"^(?P<head>[^\[\]]+)(?:\[(?P<sel>[^\]]*)\](?P<tail>\.[^\[\]]+)?)?$"
 )
 _VALUE_EQ = re.compile(r'^\s*value\s+eq\s+"(?P<v>[^"]*)"\s*$', re.IGNORECASE)
 
 
-def _split(path: str) -> tuple[str, str]:
+def split_path(path: str) -> tuple[str, str]:
     """(schema URN or "", attribute path) of a SCIM path; the URN match ignores case."""
     low = path.strip().lower()
-    for urn in _SCHEMAS:
+    for urn in SCHEMAS:
         u = urn.lower()
         if low == u:
             return urn, ""
@@ -130,7 +143,7 @@ def _lookup(urn: str, attr: str) -> str | None:
 
 def resolve(path: str, scim_type: str = "invalidPath") -> tuple[str, str, str | None]:
     """(target, schema, value selector) of a path; unqualified names try core first."""
-    urn, rest = _split(path)
+    urn, rest = split_path(path)
     if not urn and rest.lower().startswith("urn:"):
         raise ScimError(400, scim_type, f"unknown schema in {path!r}")
     m = _SELECTOR.match(rest) if rest else None
@@ -138,7 +151,7 @@ def resolve(path: str, scim_type: str = "invalidPath") -> tuple[str, str, str | 
         raise ScimError(400, scim_type, f"cannot parse the path {path!r}")
     attr = (m["head"] + (m["tail"] or "")).strip().lower() if m else ""
     selector = m["sel"] if m else None
-    for schema in (urn,) if urn else _SCHEMAS:
+    for schema in (urn,) if urn else SCHEMAS:
         target = _lookup(schema, attr)
         if target is not None:
             return target, schema, selector
@@ -174,7 +187,7 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
         items = value if isinstance(value, list) else [value]
         items = [i.get("value") if isinstance(i, dict) else i for i in items]
         if len(items) > FEW_ITEMS:
-            raise _invalid(f"{path}: more than {FEW_ITEMS} values")
+            raise invalid_value(f"{path}: more than {FEW_ITEMS} values")
         if all(_one_line(i) and i.strip() for i in items):
             return list(dict.fromkeys(i.strip() for i in items))
     elif field.kind == "reference" and isinstance(value, dict):
@@ -184,12 +197,12 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
         return str(value)  # e.g. an employee number sent as a number
     elif isinstance(value, str):
         if len(value) > 320:
-            raise _invalid(f"{path}: longer than 320 characters")
+            raise invalid_value(f"{path}: longer than 320 characters")
         if has_control_characters(value):
-            raise _invalid(f"{path}: must not hold control characters")
+            raise invalid_value(f"{path}: must not hold control characters")
         value = value.strip()
         return value.upper() if field.name == "geography" else value
-    raise _invalid(f"{path}: {json.dumps(value)[:80]} is not a valid {field.kind}")
+    raise invalid_value(f"{path}: {json.dumps(value)[:80]} is not a valid {field.kind}")
 
 
 def _one_line(item: Any) -> bool:
@@ -227,7 +240,7 @@ def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
                     record[f.name] = RESET.get(f.name)
             return
         if not isinstance(value, dict):
-            raise _invalid(f"{path}: expected an object")
+            raise invalid_value(f"{path}: expected an object")
         for key, sub_value in value.items():
             write(record, prefix + str(key), sub_value, op)
         return
@@ -295,14 +308,14 @@ def read_user(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         except ScimError as exc:
             if exc.scim_type != "invalidPath":  # a PATCH notion; here it's the value
                 raise
-            raise _invalid(exc.detail) from exc
+            raise invalid_value(exc.detail) from exc
     return record
 
 
 def require_complete(record: dict[str, Any]) -> None:
     missing = [FIELDS[n].path for n in REQUIRED if record[n] in (None, "")]
     if missing:
-        raise _invalid("required attribute missing: " + ", ".join(missing))
+        raise invalid_value("required attribute missing: " + ", ".join(missing))
 
 
 def details_of(record: dict[str, Any]) -> PersonDetails:

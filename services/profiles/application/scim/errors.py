@@ -16,5 +16,5 @@ class ScimError(TandemError):
         self.scim_type = scim_type
 
 
-def _invalid(detail: str) -> ScimError:
+def invalid_value(detail: str) -> ScimError:
     return ScimError(400, "invalidValue", detail)

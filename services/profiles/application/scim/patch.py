@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.profiles.scim.errors import ScimError
-from services.profiles.scim.mapping import write
-from services.profiles.scim.protocol import PATCH_OP, TANDEM
+from services.profiles.application.scim.errors import ScimError
+from services.profiles.application.scim.mapping import write
+from services.profiles.application.scim.protocol import PATCH_OP, TANDEM
 
 
 def apply_patch(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """SCIM filters (RFC 7644 §3.4.2.2): parsed, then decided by SQL where it can.
 
 A person's names, email, title, employee number, hire date and the IdP's externalId
-are sealed in the database (``services.profiles.sealed``), so SQL cannot compare them.
+are sealed in the database (``services.profiles.projections.sealed``), so SQL cannot compare them.
 A filter is planned (``Filter.plan``): what SQL can decide becomes a condition - every
 comparison of a clear attribute, ``eq``/``ne`` on ``userName`` (``emails.value``) and
 ``externalId`` through their blind indexes, and ``eq null``/``ne null`` on any
@@ -22,9 +22,15 @@ from datetime import UTC, datetime
 from typing import Any, Union
 
 from chassis.inputs import INT32_MAX, INT32_MIN, has_control_characters
-from services.profiles.scim.errors import ScimError
-from services.profiles.scim.mapping import _SCHEMAS, FIELDS, Field, _split, resolve
-from services.profiles.scim.protocol import CORE
+from services.profiles.application.scim.errors import ScimError
+from services.profiles.application.scim.mapping import (
+    FIELDS,
+    SCHEMAS,
+    Field,
+    resolve,
+    split_path,
+)
+from services.profiles.application.scim.protocol import CORE
 
 _TOKEN = re.compile(r'\s*(?:(?P<p>[()])|(?P<s>"(?:[^"\\]|\\.)*")|(?P<w>[^\s()"]+))')
 _OPS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"}
@@ -174,8 +180,8 @@ class _Parser:
         return _checked(field, op, self._value())
 
     def _field(self, path: str) -> Field:
-        urn, rest = _split(path)
-        for schema in (urn,) if urn else _SCHEMAS:
+        urn, rest = split_path(path)
+        for schema in (urn,) if urn else SCHEMAS:
             extra = _FILTER_EXTRA.get((schema, rest.lower()))
             if extra is not None:
                 return extra

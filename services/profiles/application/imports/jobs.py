@@ -10,7 +10,6 @@ someone by any employee id they had.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -24,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.personal_data import PersonalDataCipher
-from services.profiles.imports.errors import IdempotencyKeyReused
-from services.profiles.sealed import IMPORT_RECORDS, employee_index, keys_of
+from services.profiles.application.imports.errors import IdempotencyKeyReused
+from services.profiles.projections.sealed import IMPORT_RECORDS, employee_index, keys_of
 
 OUTCOMES = ("created", "updated", "unchanged", "deactivated", "skipped", "failed")
 FINISHED = ("succeeded", "failed")
@@ -64,48 +63,6 @@ def keyed(secret: bytes, tenant: str, idempotency_key: str) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def _schema(sqlite: bool) -> list[str]:
-    stamp = "TEXT" if sqlite else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS import_jobs (
-            job_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            idempotency_key TEXT,
-            fingerprint TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            dry_run INTEGER NOT NULL,
-            source_format TEXT NOT NULL,
-            status TEXT NOT NULL,
-            total INTEGER NOT NULL,
-            processed INTEGER NOT NULL DEFAULT 0,
-            counts TEXT NOT NULL,
-            error TEXT,
-            created_at {stamp} NOT NULL,
-            updated_at {stamp} NOT NULL,
-            finished_at {stamp}
-        )
-        """,
-        "CREATE UNIQUE INDEX IF NOT EXISTS import_jobs_key "
-        "ON import_jobs (tenant, idempotency_key)",
-        """
-        CREATE TABLE IF NOT EXISTS import_records (
-            job_id TEXT NOT NULL,
-            record_no INTEGER NOT NULL,
-            tenant TEXT NOT NULL,
-            employee_id TEXT,
-            outcome TEXT NOT NULL,
-            person_id TEXT,
-            changes TEXT NOT NULL DEFAULT '[]',
-            error TEXT,
-            employee_index TEXT,
-            owner_id TEXT,
-            PRIMARY KEY (job_id, record_no)
-        )
-        """,
-    ]
-
-
 class ImportJobs:
     """The ``import_jobs`` and ``import_records`` tables: a job's row, its progress and
     its per-record outcomes, which outlive the request (and the process) running it."""
@@ -117,19 +74,6 @@ class ImportJobs:
         self.secret = secret
         self.cipher = cipher
         self._sqlite = is_sqlite(self.engine)
-        self._ready = False
-        self._ready_lock = asyncio.Lock()
-
-    async def prepare(self) -> None:
-        async with self._ready_lock:
-            if self._ready:
-                return
-            async with self.engine.begin() as conn:
-                if not self._sqlite:
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(7264101)"))
-                for ddl in _schema(self._sqlite):
-                    await conn.execute(text(ddl))
-            self._ready = True
 
     def _now(self) -> Any:
         now = datetime.now(UTC)

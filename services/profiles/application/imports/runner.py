@@ -21,11 +21,9 @@ from chassis.http.problems import is_database_outage
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import OutboundMessage
 from contracts.profiles import ImportCounts, ImportFinished, ImportProgressed
-from services.profiles import access
 from services.profiles.application import Profiles
-from services.profiles.domain.person import PersonDetails
-from services.profiles.imports.errors import ImportTooLarge
-from services.profiles.imports.jobs import (
+from services.profiles.application.imports.errors import ImportTooLarge
+from services.profiles.application.imports.jobs import (
     FINISHED,
     OUTCOMES,
     ImportJobs,
@@ -33,11 +31,16 @@ from services.profiles.imports.jobs import (
     fingerprint,
     keyed,
 )
-from services.profiles.imports.plan import Known, Plan, _known
-from services.profiles.imports.records import Record, _failure, validate_all
-from services.profiles.integration import SOURCE
-from services.profiles.projections import PERSON_COLUMNS
-from services.profiles.sealed import employee_index, open_rows
+from services.profiles.application.imports.plan import Known, Plan, known_of
+from services.profiles.application.imports.records import (
+    Record,
+    failure_of,
+    validate_all,
+)
+from services.profiles.domain import access
+from services.profiles.domain.person import PersonDetails
+from services.profiles.projections.people import PERSON_COLUMNS
+from services.profiles.projections.sealed import employee_index, open_rows
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ PARALLELISM = 8  # people written at once; well inside the engine's connection p
 MAX_RECORDS = 100_000
 STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
+
+SOURCE = "tandem/profiles"  # the envelopes' source, as the relay publishes them
 
 
 class _Announcer:
@@ -92,7 +97,7 @@ class _Announcer:
         payload: ImportProgressed | ImportFinished = (
             ImportProgressed(**common)
             if status == "running"
-            else ImportFinished(**common, status=status, error=error)  # type: ignore[arg-type]
+            else ImportFinished(**common, status=status, error=error)
         )
         self.version += 1
         event_id = str(uuid.uuid4())
@@ -168,7 +173,6 @@ class Imports(ImportJobs):
                 f"{len(people)} records; at most {MAX_RECORDS} per import",
                 max_records=MAX_RECORDS,
             )
-        await self.prepare()
         digest = fingerprint(people, dry_run, self.secret)
         if idempotency_key:
             replay = await self._replay(principal.tenant, idempotency_key, digest)
@@ -297,7 +301,7 @@ class Imports(ImportJobs):
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query, {"t": tenant, "ids": list(wanted)})).all()
             opened = await open_rows(self.cipher, conn, rows)
-        return {wanted[r.employee_index]: _known(r) for r in opened}
+        return {wanted[r.employee_index]: known_of(r) for r in opened}
 
     async def _apply(
         self,
@@ -312,7 +316,7 @@ class Imports(ImportJobs):
         try:
             manager_id = plan.manager(rec.manager_employee_id, known)
         except ValidationFailed as exc:
-            return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
+            return Outcome(rec.row, rec.employee_id, "failed", error=failure_of(exc))
         details = dataclasses.replace(rec.details, manager_id=manager_id)
         # A manager this import registers (perhaps later in the file) is not yet a
         # person: the plan checked that reference; the command checks every other.
@@ -359,7 +363,7 @@ class Imports(ImportJobs):
                         principal, pid, "departure", effective_on=rec.termination_date
                     )
         except TandemError as exc:
-            return Outcome(rec.row, rec.employee_id, "failed", error=_failure(exc))
+            return Outcome(rec.row, rec.employee_id, "failed", error=failure_of(exc))
         except Exception as exc:
             if is_database_outage(exc):
                 raise
@@ -420,7 +424,6 @@ class Imports(ImportJobs):
 
     async def _job(self, principal: Principal, job_id: str) -> Any:
         access.require_provisioner(principal)
-        await self.prepare()
         for _ in range(2):
             async with self.engine.connect() as conn:
                 job = (

@@ -9,8 +9,8 @@ from datetime import date
 from typing import Any
 
 from chassis.errors import FieldError, ValidationFailed
+from services.profiles.application.imports.records import Record
 from services.profiles.domain.person import PersonDetails
-from services.profiles.imports.records import Record
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Known:
     details: PersonDetails
 
 
-def _known(row: Any) -> Known:
+def known_of(row: Any) -> Known:
     details = PersonDetails(
         given_name=row.given_name or "",
         family_name=row.family_name or "",

@@ -13,21 +13,26 @@ tables, so the report outlives the request that started the job.
 
 from __future__ import annotations
 
-from services.profiles.imports.errors import (
+from services.profiles.application.imports.errors import (
     IdempotencyKeyReused,
     ImportTooLarge,
     UnreadableImport,
 )
-from services.profiles.imports.jobs import FINISHED, OUTCOMES, Outcome, fingerprint
-from services.profiles.imports.plan import Known, Plan
-from services.profiles.imports.records import (
+from services.profiles.application.imports.jobs import (
+    FINISHED,
+    OUTCOMES,
+    Outcome,
+    fingerprint,
+)
+from services.profiles.application.imports.plan import Known, Plan
+from services.profiles.application.imports.records import (
     RECORD_FIELDS,
     HrisRecord,
     Record,
     validate,
     validate_all,
 )
-from services.profiles.imports.runner import (
+from services.profiles.application.imports.runner import (
     CHUNK_SIZE,
     DETAIL_FIELDS,
     MAX_RECORDS,

@@ -5,7 +5,7 @@ be rebuilt from the event store at any time: ``rebuild`` replays every event ins
 one transaction, so readers see either the old tables or the new ones, never a mix.
 
 A person's personal columns are sealed with their key as they are written
-(``services.profiles.sealed``); an email and an employee id are unique through their
+(``services.profiles.projections.sealed``); an email and an employee id are unique through their
 blind indexes.
 """
 
@@ -23,96 +23,14 @@ from chassis.db import is_sqlite
 from chassis.events import EventPayload, LogPosition, RecordedEvent
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 from chassis.personal_data import PersonalDataCipher
-from services.profiles.sealed import PEOPLE, add_columns_sqlite, seal_person
+from contracts import profiles as c
+from services.profiles.domain import events as ev
+from services.profiles.projections.sealed import PEOPLE, seal_person
 
 PERSON_COLUMNS = (
     "employee_id", "given_name", "family_name", "email", "title", "level",
     "business_unit", "function", "geography", "time_zone", "manager_id", "hire_date",
 )  # fmt: skip
-
-
-def schema(engine: AsyncEngine) -> list[str]:
-    stamp = "TEXT" if is_sqlite(engine) else "TIMESTAMPTZ"
-    return [
-        f"""
-        CREATE TABLE IF NOT EXISTS people (
-            person_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            employee_id TEXT, given_name TEXT, family_name TEXT, email TEXT, title TEXT,
-            level INTEGER, business_unit TEXT, function TEXT, geography TEXT,
-            time_zone TEXT, manager_id TEXT, hire_date TEXT,
-            languages TEXT NOT NULL DEFAULT '[]',
-            roles TEXT NOT NULL DEFAULT '[]',
-            status TEXT NOT NULL DEFAULT 'active',
-            mentor_profile TEXT, intake TEXT,
-            consents TEXT NOT NULL DEFAULT '[]',
-            demographics TEXT,
-            version INTEGER NOT NULL DEFAULT 0,
-            created_at {stamp} NOT NULL,
-            updated_at {stamp} NOT NULL,
-            email_index TEXT,
-            employee_index TEXT
-        )
-        """,
-        # One person per employee id, and per email (SCIM userName), in a tenant:
-        # on the blind indexes, as the values are sealed. Erased rows hold NULL.
-        "CREATE UNIQUE INDEX IF NOT EXISTS people_employee_index "
-        "ON people (tenant, employee_index)",
-        "CREATE UNIQUE INDEX IF NOT EXISTS people_email_index "
-        "ON people (tenant, email_index)",
-        "CREATE INDEX IF NOT EXISTS people_tenant ON people (tenant, person_id)",
-        """
-        CREATE TABLE IF NOT EXISTS competencies (
-            tenant TEXT NOT NULL,
-            competency_id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            category TEXT,
-            retired INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (tenant, competency_id)
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS cohorts (
-            cohort_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            name TEXT NOT NULL,
-            definition TEXT NOT NULL,
-            capacity INTEGER NOT NULL,
-            stage TEXT NOT NULL
-        )
-        """,
-        f"""
-        CREATE TABLE IF NOT EXISTS cohort_members (
-            cohort_id TEXT NOT NULL,
-            person_id TEXT NOT NULL,
-            tenant TEXT NOT NULL,
-            role TEXT NOT NULL,
-            status TEXT NOT NULL,
-            arrival BIGINT NOT NULL,
-            since {stamp} NOT NULL,
-            PRIMARY KEY (cohort_id, person_id)
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS cohort_members_person ON cohort_members (person_id)",
-        """
-        CREATE TABLE IF NOT EXISTS mentor_load (
-            pairing_id TEXT PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            mentor_id TEXT NOT NULL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS mentor_load_mentor ON mentor_load (mentor_id)",
-    ]
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if not is_sqlite(engine):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7264100)"))
-        else:  # no migrations: the columns a newer version needs, added here
-            await add_columns_sqlite(conn)
-        for ddl in schema(engine):
-            await conn.execute(text(ddl))
 
 
 def _dump(value: Any) -> str | None:
@@ -123,7 +41,9 @@ def _dump(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-def _person_values(payload: Any) -> dict[str, Any]:
+def _person_values(
+    payload: ev.PersonRegistered | ev.PersonDetailsUpdated,
+) -> dict[str, Any]:
     values = {c: getattr(payload, c) for c in PERSON_COLUMNS}
     values["hire_date"] = (
         values["hire_date"].isoformat() if values["hire_date"] else None
@@ -177,7 +97,7 @@ class ProfilesProjection:
     # -- people -------------------------------------------------------------------------
 
     async def on_PersonRegistered(
-        self, r: RecordedEvent, p: Any, conn: AsyncConnection
+        self, r: RecordedEvent, p: ev.PersonRegistered, conn: AsyncConnection
     ) -> None:
         values = await self._sealed(r, conn, **_person_values(p))
         cols = ", ".join(values)
@@ -210,18 +130,26 @@ class ProfilesProjection:
             {**values, "version": r.version, "at": r.time, "person_id": r.stream_id},
         )
 
-    async def on_PersonDetailsUpdated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_PersonDetailsUpdated(
+        self, r: RecordedEvent, p: ev.PersonDetailsUpdated, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn, **await self._sealed(r, conn, **_person_values(p)))
 
-    async def on_ProgrammeRolesChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_ProgrammeRolesChanged(
+        self, r: RecordedEvent, p: c.ProgrammeRolesChanged, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn, roles=_dump(list(p.roles)))
 
-    async def on_MentorProfileSet(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_MentorProfileSet(
+        self, r: RecordedEvent, p: ev.MentorProfileSet, conn: AsyncConnection
+    ) -> None:
         await self._update(
             r, conn, **await self._sealed(r, conn, mentor_profile=_dump(p))
         )
 
-    async def on_MentorCapacityChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_MentorCapacityChanged(
+        self, r: RecordedEvent, p: c.MentorCapacityChanged, conn: AsyncConnection
+    ) -> None:
         row = (
             await conn.execute(
                 text("SELECT mentor_profile FROM people WHERE person_id = :p"),
@@ -244,7 +172,9 @@ class ProfilesProjection:
             r, conn, **await self._sealed(r, conn, mentor_profile=_dump(profile))
         )
 
-    async def on_IntakeSubmitted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_IntakeSubmitted(
+        self, r: RecordedEvent, p: ev.IntakeSubmitted, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn, **await self._sealed(r, conn, intake=_dump(p)))
 
     async def _consents(self, r: RecordedEvent, conn: AsyncConnection) -> set[str]:
@@ -256,36 +186,52 @@ class ProfilesProjection:
         ).first()
         return set(json.loads(row.consents)) if row else set()
 
-    async def on_ConsentGiven(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_ConsentGiven(
+        self, r: RecordedEvent, p: ev.ConsentGiven, conn: AsyncConnection
+    ) -> None:
         consents = await self._consents(r, conn) | {p.purpose}
         await self._update(r, conn, consents=_dump(sorted(consents)))
 
-    async def on_ConsentWithdrawn(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_ConsentWithdrawn(
+        self, r: RecordedEvent, p: ev.ConsentWithdrawn, conn: AsyncConnection
+    ) -> None:
         consents = await self._consents(r, conn) - {p.purpose}
         await self._update(r, conn, consents=_dump(sorted(consents)))
 
-    async def on_DemographicsShared(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_DemographicsShared(
+        self, r: RecordedEvent, p: ev.DemographicsShared, conn: AsyncConnection
+    ) -> None:
         await self._update(
             r, conn, **await self._sealed(r, conn, demographics=_dump(p.attributes))
         )
 
-    async def on_DemographicsWithdrawn(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_DemographicsWithdrawn(
+        self, r: RecordedEvent, p: c.DemographicsWithdrawn, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn, demographics=None)
 
     # The person's tokens are refused or accepted again from the transaction that
     # appends the event (the chassis revocation view, like every other service's).
-    async def on_PersonDeactivated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_PersonDeactivated(
+        self, r: RecordedEvent, p: c.PersonDeactivated, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn, status="inactive")
         await revoke(conn, r.tenant, r.stream_id, DEACTIVATED)
 
-    async def on_PersonReactivated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_PersonReactivated(
+        self, r: RecordedEvent, p: c.PersonReactivated, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn, status="active")
         await reinstate(conn, r.tenant, r.stream_id)
 
-    async def on_CareerOutcomeRecorded(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_CareerOutcomeRecorded(
+        self, r: RecordedEvent, p: ev.CareerOutcomeRecorded, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn)
 
-    async def on_PersonErased(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_PersonErased(
+        self, r: RecordedEvent, p: c.PersonErased, conn: AsyncConnection
+    ) -> None:
         await self._update(r, conn)
         await revoke(conn, r.tenant, r.stream_id, ERASED)
         await blank_person(conn, r.stream_id)
@@ -295,7 +241,9 @@ class ProfilesProjection:
 
     # -- competencies -----------------------------------------------------------------
 
-    async def on_CompetencyDefined(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_CompetencyDefined(
+        self, r: RecordedEvent, p: c.CompetencyDefined, conn: AsyncConnection
+    ) -> None:
         await conn.execute(
             text(
                 "INSERT INTO competencies (tenant, competency_id, name, category) "
@@ -309,7 +257,9 @@ class ProfilesProjection:
             },
         )
 
-    async def on_CompetencyRetired(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_CompetencyRetired(
+        self, r: RecordedEvent, p: c.CompetencyRetired, conn: AsyncConnection
+    ) -> None:
         await conn.execute(
             text(
                 "UPDATE competencies SET retired = 1 WHERE tenant = :t AND competency_id = :id"
@@ -319,7 +269,9 @@ class ProfilesProjection:
 
     # -- cohorts -------------------------------------------------------------------------
 
-    async def on_CohortCreated(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_CohortCreated(
+        self, r: RecordedEvent, p: c.CohortCreated, conn: AsyncConnection
+    ) -> None:
         await conn.execute(
             text(
                 "INSERT INTO cohorts (cohort_id, tenant, name, definition, capacity, stage) "
@@ -334,19 +286,29 @@ class ProfilesProjection:
             },
         )
 
-    async def on_CohortCapacityChanged(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_CohortCapacityChanged(
+        self, r: RecordedEvent, p: c.CohortCapacityChanged, conn: AsyncConnection
+    ) -> None:
         await conn.execute(
             text("UPDATE cohorts SET capacity = :c WHERE cohort_id = :id"),
             {"c": p.capacity, "id": p.cohort_id},
         )
 
-    async def on_CohortStageAdvanced(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_CohortStageAdvanced(
+        self, r: RecordedEvent, p: c.CohortStageAdvanced, conn: AsyncConnection
+    ) -> None:
         await conn.execute(
             text("UPDATE cohorts SET stage = :s WHERE cohort_id = :id"),
             {"s": p.stage, "id": p.cohort_id},
         )
 
-    async def _member(self, r, p, conn, status: str) -> None:  # type: ignore[no-untyped-def]
+    async def _member(
+        self,
+        r: RecordedEvent,
+        p: c.ParticipantAdmitted | c.ParticipantWaitlisted,
+        conn: AsyncConnection,
+        status: str,
+    ) -> None:
         await conn.execute(
             text("DELETE FROM cohort_members WHERE cohort_id = :c AND person_id = :p"),
             {"c": p.cohort_id, "p": p.person_id},
@@ -367,13 +329,19 @@ class ProfilesProjection:
             },
         )
 
-    async def on_ParticipantAdmitted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_ParticipantAdmitted(
+        self, r: RecordedEvent, p: c.ParticipantAdmitted, conn: AsyncConnection
+    ) -> None:
         await self._member(r, p, conn, "admitted")
 
-    async def on_ParticipantWaitlisted(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_ParticipantWaitlisted(
+        self, r: RecordedEvent, p: c.ParticipantWaitlisted, conn: AsyncConnection
+    ) -> None:
         await self._member(r, p, conn, "waiting")
 
-    async def on_ParticipantWithdrew(self, r, p, conn) -> None:  # type: ignore[no-untyped-def]
+    async def on_ParticipantWithdrew(
+        self, r: RecordedEvent, p: c.ParticipantWithdrew, conn: AsyncConnection
+    ) -> None:
         await conn.execute(
             text("DELETE FROM cohort_members WHERE cohort_id = :c AND person_id = :p"),
             {"c": p.cohort_id, "p": p.person_id},

@@ -14,16 +14,17 @@ from chassis.errors import (
     TandemError,
     ValidationFailed,
 )
-from services.profiles.domain.errors import PersonGone
-from services.profiles.scim.errors import ScimError
-from services.profiles.scim.mapping import DETAIL_PATHS
-from services.profiles.scim.protocol import (
+from services.profiles.application.scim.errors import ScimError
+from services.profiles.application.scim.mapping import DETAIL_PATHS
+from services.profiles.application.scim.protocol import (
     CORE,
     ENTERPRISE,
     ERROR,
     LIST_RESPONSE,
     TANDEM,
 )
+from services.profiles.application.scim.users import etag
+from services.profiles.domain.errors import PersonGone
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
@@ -45,11 +46,6 @@ def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(value)
-
-
-def etag(row: Any) -> str:
-    """The person's stream version, and the revision of what SCIM keeps beside it."""
-    return f'W/"{row.version}.{row.scim_revision}"'
 
 
 def user_resource(row: Any, base: str) -> dict[str, Any]:

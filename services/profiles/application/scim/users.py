@@ -10,7 +10,6 @@ over the rows its SQL part lets through (``scim.filters``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
@@ -22,11 +21,9 @@ from chassis.auth.principal import Principal
 from chassis.db import is_sqlite
 from chassis.errors import NotFound
 from services.profiles.application import Profiles
-from services.profiles.domain.person import PersonDetails, check_roles
-from services.profiles.scim.documents import etag
-from services.profiles.scim.errors import ScimError, _invalid
-from services.profiles.scim.filters import parse_filter
-from services.profiles.scim.mapping import (
+from services.profiles.application.scim.errors import ScimError, invalid_value
+from services.profiles.application.scim.filters import parse_filter
+from services.profiles.application.scim.mapping import (
     FIELDS,
     IDP_OWNED,
     details_of,
@@ -35,8 +32,9 @@ from services.profiles.scim.mapping import (
     record_of,
     require_complete,
 )
-from services.profiles.scim.patch import apply_patch
-from services.profiles.sealed import (
+from services.profiles.application.scim.patch import apply_patch
+from services.profiles.domain.person import PersonDetails, check_roles
+from services.profiles.projections.sealed import (
     SCIM_USERS,
     email_index,
     employee_index,
@@ -47,20 +45,6 @@ from services.profiles.sealed import (
 DEACTIVATED = "inactive"
 DEPROVISIONED = "deprovisioned"
 
-SCHEMA_DDL = (
-    """
-    CREATE TABLE IF NOT EXISTS scim_users (
-        person_id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        external_id TEXT,
-        deprovisioned INTEGER NOT NULL DEFAULT 0,
-        revision INTEGER NOT NULL DEFAULT 0,
-        external_index TEXT
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS scim_users_external_index "
-    "ON scim_users (tenant, external_index)",
-)
 USERS = (
     "SELECT p.*, s.external_id AS scim_external_id, "
     "COALESCE(s.deprovisioned, 0) AS scim_deprovisioned, "
@@ -72,6 +56,11 @@ USERS = (
 VISIBLE = " AND COALESCE(s.deprovisioned, 0) = 0"
 
 
+def etag(row: Any) -> str:
+    """The person's stream version, and the revision of what SCIM keeps beside it."""
+    return f'W/"{row.version}.{row.scim_revision}"'
+
+
 class ScimUsers:
     """SCIM User operations for one profiles service."""
 
@@ -79,28 +68,11 @@ class ScimUsers:
         self.profiles = profiles
         self.engine = profiles.engine
         self.cipher = profiles.cipher
-        self._ready = False
-        self._preparing = asyncio.Lock()
-
-    async def prepare(self) -> None:
-        """Create the SCIM side table (``externalId``, deprovisioning) if missing."""
-        if self._ready:
-            return
-        async with self._preparing:
-            if self._ready:
-                return
-            async with self.engine.begin() as conn:
-                if not is_sqlite(self.engine):
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(7264101)"))
-                for ddl in SCHEMA_DDL:
-                    await conn.execute(text(ddl))
-            self._ready = True
 
     # -- reads -------------------------------------------------------------------------
 
     async def _rows(self, where: str, params: dict[str, Any], tail: str = "") -> list:
         """The users of a condition, opened (their keys read in one query)."""
-        await self.prepare()
         async with self.engine.connect() as conn:
             rows = (await conn.execute(text(USERS + where + tail), params)).all()
             return list(await open_rows(self.cipher, conn, rows))
@@ -138,7 +110,6 @@ class ScimUsers:
         if left is not None:
             matches = [r for r in await self._rows(condition, params, order) if left(r)]
             return len(matches), matches[start - 1 : start - 1 + count]
-        await self.prepare()
         async with self.engine.connect() as conn:
             counted = text(
                 "SELECT count(*) FROM people p LEFT JOIN scim_users s "
@@ -241,11 +212,11 @@ class ScimUsers:
         check_roles(record["roles"])
         manager, path = record["manager"], FIELDS["manager"].path
         if manager and manager == user_id:
-            raise _invalid(f"{path}: a user cannot be their own manager")
+            raise invalid_value(f"{path}: a user cannot be their own manager")
         if manager and not await self._rows(
             " AND p.person_id = :m", {"t": principal.tenant, "m": manager}
         ):
-            raise _invalid(f"{path}: no user {manager} in this organisation")
+            raise invalid_value(f"{path}: no user {manager} in this organisation")
         return details
 
     async def _save(
@@ -296,7 +267,6 @@ class ScimUsers:
     async def _mark(
         self, tenant: str, person_id: str, external_id: str | None, deprovisioned: bool
     ) -> None:
-        await self.prepare()
         async with self.engine.begin() as conn:
             sealed = await self.cipher.seal(
                 conn, tenant, person_id, SCIM_USERS, {"external_id": external_id}

@@ -1,0 +1,1 @@
+"""The current-state tables of the profiles service and what keeps them."""
