@@ -117,7 +117,7 @@ def _iso(value: Any) -> str:
     return value if isinstance(value, str) else str(value.isoformat())
 
 
-def router_for(service: str) -> APIRouter:
+def router_for(service: str, engine: AsyncEngine) -> APIRouter:
     """``GET /admin/erasures/{person_id}``: the service's confirmation (admins of
     the person's tenant; 404 when it has not erased them)."""
     router = APIRouter(prefix="/admin", tags=["admin"])
@@ -128,9 +128,7 @@ def router_for(service: str) -> APIRouter:
     ) -> ErasureConfirmation:
         """When this service finished forgetting the person, and in which stores."""
         principal.require(Role.ADMIN)
-        found = await receipt(
-            request.app.state.runtime.engine, service, principal.tenant, person_id
-        )
+        found = await receipt(engine, service, principal.tenant, person_id)
         if found is None:
             raise NotFound(f"{service} has not erased this person")
         return found

@@ -41,9 +41,9 @@ from chassis.erasure_receipts import confirming
 from chassis.erasure_receipts import create_schema as create_receipts_schema
 from chassis.erasure_receipts import router_for as erasures_router
 from chassis.http import create_app
+from chassis.http.dead_letters import dead_letter_router
 from chassis.http.health import ReadinessCheck
 from chassis.messaging import Handler, Transport
-from chassis.messaging.dead_letters import dead_letter_router
 from chassis.messaging.relay import Translate
 from chassis.runtime import ServiceRuntime
 from chassis.settings import ServiceSettings
@@ -167,7 +167,7 @@ def serve(
     runtime.on_stop.extend(part.on_stop)
     routers = list(part.routers)
     if part.erasure is not None:
-        routers.append(erasures_router(settings.service_name))
+        routers.append(erasures_router(settings.service_name, runtime.engine))
     app = create_app(
         settings,
         title=part.title,

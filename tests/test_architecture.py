@@ -135,21 +135,7 @@ MAY_IMPORT = {
     "api": {"domain", "application", "api"},
     "migrations": {"migrations", "projections"},
 }
-# Services not yet moved onto the plan (issue 17): their checks may fail; a service
-# that arrives is taken off this list, and from then on every check holds for it.
-NOT_YET: set[str] = set()
-
-
-def _on_plan(service: str) -> list[object]:
-    marks = (
-        [pytest.mark.xfail(strict=False, reason="not yet on the floor plan")]
-        if service in NOT_YET
-        else []
-    )
-    return [pytest.param(service, marks=marks)]
-
-
-PLAN = [p for s in SERVICES for p in _on_plan(s)]
+PLAN = SERVICES
 
 
 def module_name(path: Path) -> str:

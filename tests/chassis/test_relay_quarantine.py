@@ -27,8 +27,8 @@ from chassis.envelope import Envelope
 from chassis.events import EventMetadata, NewEvent, RecordedEvent
 from chassis.eventstore import EventStore, event_store_for
 from chassis.http import create_app
+from chassis.http.dead_letters import dead_letter_router
 from chassis.messaging import InProcessBus, Relay, create_consumer_schema
-from chassis.messaging.dead_letters import dead_letter_router
 from chassis.messaging.kafka import KafkaTransport
 from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
 from chassis.telemetry import setup_telemetry

@@ -22,8 +22,8 @@ from chassis.db import create_engine
 from chassis.envelope import Envelope
 from chassis.events import NewEvent
 from chassis.http import create_app
+from chassis.http.dead_letters import REPLAY_HEADER, dead_letter_router
 from chassis.messaging import ConsumerRunner, OutboundMessage
-from chassis.messaging.dead_letters import REPLAY_HEADER, dead_letter_router
 from chassis.messaging.kafka import KafkaTransport
 from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
 from tests.support.waiting import until

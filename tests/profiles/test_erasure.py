@@ -38,7 +38,7 @@ async def dump(app) -> str:
 async def test_every_table_of_the_database_has_an_eraser_or_a_reason(app, client):
     stores = mounted(app).provide(Profiles).erasers.stores
     assert await table_names(app) == set(stores), (
-        "a table without an entry in services/profiles/erasure.py (or an entry "
+        "a table without an entry in services/profiles/application/erasure.py (or an entry "
         "for a table that no longer exists)"
     )
     assert all(store.action.strip() for store in stores.values())

@@ -16,7 +16,7 @@ record's person included, never shown).
 
 A migration does not hold the master key: rows written before this revision stay in
 clear, with no index, until the service starts and seals them once, before it serves
-(``services.profiles.sealed.seal_legacy``). PostgreSQL keeps the old row versions
+(``services.profiles.projections.sealed.seal_legacy``). PostgreSQL keeps the old row versions
 until (auto)vacuum reclaims them.
 
 Downgrade restores the former columns' indexes; values sealed meanwhile stay sealed

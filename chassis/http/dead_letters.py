@@ -6,7 +6,7 @@ topic); replaying it re-publishes the original message (value and headers, keyed
 its CloudEvents subject as the relay keys it) to its ORIGINAL topic, so the consumer
 meets it again once its cause is fixed. Every consumer group of that topic receives it
 again; the ``processed_events`` marks make that harmless for groups that applied it,
-and for this one after its first successful replay. The relay (``relay.py``) puts
+and for this one after its first successful replay. The relay (``chassis/messaging/relay.py``) puts
 there an event of the service's own it could not publish (the quarantine); replaying
 it reads the event from the store again, translates and publishes it, or answers
 ``EventUnpublishable`` (409) while its cause is not fixed.
@@ -37,7 +37,6 @@ from chassis.messaging.transport import OutboundMessage, Transport
 
 if TYPE_CHECKING:
     from chassis.messaging.relay import Relay
-    from chassis.runtime import ServiceRuntime
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPERATOR))]
 DeadLetterId = Annotated[str, Path(max_length=MAX_REF, pattern=REF_PATTERN)]
@@ -284,11 +283,3 @@ def dead_letter_router(
         return _detail(await load(dead_letter_id, principal))
 
     return router
-
-
-def router_for(runtime: ServiceRuntime) -> APIRouter:
-    """The dead-letter routes of a service's consumer group and relay quarantine."""
-    consumer = runtime.consumer.name if runtime.consumer is not None else None
-    return dead_letter_router(
-        runtime.engine, runtime.transport, consumer, relay=runtime.relay
-    )
