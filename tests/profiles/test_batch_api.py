@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from chassis.envelope import Envelope
@@ -18,6 +15,7 @@ from tests.profiles.conftest import (
     person,
     token,
 )
+from tests.support.waiting import until
 
 
 async def register(client, n: int, headers=COORDINATOR, **overrides) -> str:
@@ -114,14 +112,17 @@ async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
     await consumer.start()
-    partitions = []
-    for _ in range(100):
+
+    async def known() -> set[int] | None:
         found = consumer.partitions_for_topic(topic)
-        if found:
-            partitions = [TopicPartition(topic, p) for p in found]
-            break
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
+        if not found:
+            await consumer._client.force_metadata_update()
+        return found or None
+
+    partitions = [
+        TopicPartition(topic, p)
+        for p in await until(known, "the topic's partitions", 10)
+    ]
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
     for tp in partitions:
@@ -145,16 +146,17 @@ async def test_an_import_publishes_its_progress_and_its_end(
         job_id = resp.json()["job_id"]
 
         seen: list[Envelope] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        async def finished() -> bool:
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for r in records:
                     env = Envelope.from_kafka(list(r.headers or ()), r.value)
                     if env.data.get("job_id") == job_id:
                         seen.append(env)
-            if seen and seen[-1].type == "ImportFinished":
-                break
+            return bool(seen) and seen[-1].type == "ImportFinished"
+
+        await until(finished, f"import {job_id}'s progress events", 30)
     finally:
         await consumer.stop()
     assert [e.type for e in seen] == ["ImportProgressed"] * 4 + ["ImportFinished"]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from sqlalchemy import text
 
 from chassis.service import mounted
@@ -16,6 +13,7 @@ from tests.profiles.conftest import (
     person,
     token,
 )
+from tests.support.waiting import until
 
 CSV_HEADER = (
     "employee_id,given_name,family_name,email,level,business_unit,function,"
@@ -46,13 +44,12 @@ async def run_import(client, people, *, headers=INTEGRATION, **params) -> dict:
 
 async def finished(client, job_id: str, headers=INTEGRATION, deadline_s=30) -> dict:
     """Poll the job until it has finished (or fail after the deadline)."""
-    until = time.monotonic() + deadline_s
-    while time.monotonic() < until:
+
+    async def done() -> dict | None:
         report = (await client.get(f"/imports/{job_id}", headers=headers)).json()
-        if report["status"] in ("succeeded", "failed"):
-            return report
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"import {job_id} did not finish within {deadline_s}s")
+        return report if report["status"] in ("succeeded", "failed") else None
+
+    return await until(done, f"import {job_id} to finish", deadline_s, interval_s=0.05)
 
 
 async def records(client, report: dict, headers=INTEGRATION) -> dict[str, dict]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
-import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer
@@ -17,6 +16,7 @@ from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
 from services.profiles.application import Profiles
 from tests.profiles.conftest import ADMIN, COORDINATOR, person, token
+from tests.support.waiting import TimedOut, until
 
 SECRET_BITS = ("Lovelace", "acme.example", "E0007", "Finance Director", "woman")
 
@@ -41,10 +41,14 @@ async def topic_messages(
     await consumer.start()
     found = []
     try:
-        deadline = time.monotonic() + timeout_s
-        while len(found) < at_least and time.monotonic() < deadline:
+
+        async def enough() -> bool:
             for records in (await consumer.getmany(timeout_ms=300)).values():
-                found += [r for r in records if r.key == subject.encode()]
+                found.extend(r for r in records if r.key == subject.encode())
+            return len(found) >= at_least
+
+        with contextlib.suppress(TimedOut):  # the caller asserts on what came
+            await until(enough, f"{at_least} messages about {subject}", timeout_s)
     finally:
         await consumer.stop()
     return found
@@ -211,12 +215,13 @@ async def test_mentor_capacity_cannot_fall_below_confirmed_pairings(
     finally:
         await transport.stop()
     profiles = mounted(app).provide(Profiles)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    async def loaded() -> bool:
         async with profiles.engine.connect() as conn:
-            if await profiles._mentor_load(conn, mentor) == 2:
-                break
-        await asyncio.sleep(0.1)
+            return await profiles._mentor_load(conn, mentor) == 2
+
+    with contextlib.suppress(TimedOut):  # the refusal below says what it saw
+        await until(loaded, "the mentor's two confirmed pairings", 30)
 
     low = await client.put(
         f"/people/{mentor}/capacity",
