@@ -38,6 +38,41 @@ from chassis.db import NOW, STAMP, is_sqlite
 
 metadata = MetaData()
 
+
+# -- column shapes every service's tables use ------------------------------------------
+
+
+def key_column(name: str) -> Column[str]:
+    """A text primary-key column (part of a composite key when given twice)."""
+    return Column(name, Text, primary_key=True)
+
+
+def text_column(
+    name: str, *, nullable: bool = False, default: str | None = None
+) -> Column[str]:
+    return Column(
+        name,
+        Text,
+        nullable=nullable,
+        server_default=None if default is None else text(f"'{default}'"),
+    )
+
+
+def int_column(
+    name: str, *, nullable: bool = False, default: int | None = None
+) -> Column[int]:
+    return Column(
+        name,
+        Integer,
+        nullable=nullable,
+        server_default=None if default is None else text(str(default)),
+    )
+
+
+def stamp_column(name: str, *, nullable: bool = False) -> Column[object]:
+    return Column(name, STAMP, nullable=nullable)
+
+
 BIG = BigInteger().with_variant(Integer(), "sqlite")
 JSONB = Text().with_variant(postgresql.JSONB(), "postgresql")
 UUID = Text().with_variant(postgresql.UUID(), "postgresql")

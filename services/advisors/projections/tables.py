@@ -12,28 +12,17 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
-    Integer,
     MetaData,
     Table,
     Text,
     false,
 )
 
+from chassis.tables import int_column as _number
+from chassis.tables import key_column as _key
+from chassis.tables import text_column as _text
+
 metadata = MetaData()
-
-
-def _key(name: str) -> Column[str]:
-    return Column(name, Text, primary_key=True)
-
-
-def _text(
-    name: str, *, nullable: bool = False, default: str | None = None
-) -> Column[str]:
-    return Column(name, Text, nullable=nullable, server_default=default)
-
-
-def _number(name: str, *, nullable: bool = False) -> Column[int]:
-    return Column(name, Integer, nullable=nullable)
 
 
 # -- the advisor lifecycle (personal columns sealed: projections/advisors.py) ---------

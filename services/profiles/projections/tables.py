@@ -11,41 +11,14 @@ is looked up or unique is a blind index (``email_index``, ``employee_index``,
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
 
-from chassis.db import STAMP
+from chassis.tables import int_column as _number
+from chassis.tables import key_column as _key
+from chassis.tables import stamp_column as _stamp
+from chassis.tables import text_column as _text
 
 metadata = MetaData()
-
-
-def _key(name: str) -> Column[str]:
-    return Column(name, Text, primary_key=True)
-
-
-def _text(
-    name: str, *, nullable: bool = False, default: str | None = None
-) -> Column[str]:
-    return Column(
-        name,
-        Text,
-        nullable=nullable,
-        server_default=None if default is None else text(f"'{default}'"),
-    )
-
-
-def _number(
-    name: str, *, nullable: bool = False, default: int | None = None
-) -> Column[int]:
-    return Column(
-        name,
-        Integer,
-        nullable=nullable,
-        server_default=None if default is None else text(str(default)),
-    )
-
-
-def _stamp(name: str, *, nullable: bool = False) -> Column[object]:
-    return Column(name, STAMP, nullable=nullable)
 
 
 # -- people (sealed personal columns; revision 0004's blind indexes) ------------------

@@ -7,30 +7,14 @@ The person keys, revoked subjects and erasure receipts are the chassis's tables.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, Table, Text, text
+from sqlalchemy import Column, Index, Integer, MetaData, Table, Text
 
 from chassis.db import NOW, STAMP
+from chassis.tables import int_column as _number
+from chassis.tables import key_column as _key
+from chassis.tables import text_column as _text
 
 metadata = MetaData()
-
-
-def _key(name: str) -> Column[str]:
-    return Column(name, Text, primary_key=True)
-
-
-def _text(name: str, *, nullable: bool = False) -> Column[str]:
-    return Column(name, Text, nullable=nullable)
-
-
-def _number(
-    name: str, *, nullable: bool = True, default: int | None = None
-) -> Column[int]:
-    return Column(
-        name,
-        Integer,
-        nullable=nullable,
-        server_default=None if default is None else text(str(default)),
-    )
 
 
 # -- relationships (and the cohorts' development phase that bounds them) ---------------
@@ -47,10 +31,10 @@ relationships = Table(
     _text("state"),
     _text("starts_on"),
     _text("planned_end_on"),
-    _number("contract_version"),
+    _number("contract_version", nullable=True),
     _number("contract_in_force", nullable=False, default=0),
     _text("cadence", nullable=True),
-    _number("hours_per_month"),
+    _number("hours_per_month", nullable=True),
     Column("signed_by", Text, nullable=False, server_default="[]"),
     Index("relationships_mentor_id", "mentor_id"),
     Index("relationships_mentee_id", "mentee_id"),
@@ -101,7 +85,7 @@ sessions = Table(
     _text("reason_code", nullable=True),
     _text("reason_text_id", nullable=True),
     Column("held_at", STAMP, nullable=True),
-    _number("held_minutes"),
+    _number("held_minutes", nullable=True),
     _text("absent_ids", nullable=True),
     Column("updated_at", STAMP, nullable=False),
     Index("sessions_mentor", "mentor_id", "starts_at"),
