@@ -18,6 +18,7 @@ from starlette.types import Lifespan
 from chassis.auth.tokens import TokenVerifier
 from chassis.http.guard import InputGuardMiddleware
 from chassis.http.health import CHECK_TIMEOUT_S, ReadinessCheck, health_router
+from chassis.http.openapi import install_openapi
 from chassis.http.problems import install_problem_handlers
 from chassis.http.ratelimit import RateLimiter, RateLimitMiddleware
 from chassis.http.request_id import RequestIdMiddleware
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(health_router(readiness_timeout_s))
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     return app
 
 
