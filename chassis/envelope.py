@@ -2,19 +2,27 @@
 
 Attribute names follow the CloudEvents rule (lower-case letters and digits only), so the
 Python fields ``correlation_id``/``causation_id`` travel as the extension attributes
-``correlationid``/``causationid``. On Kafka the binary content mode is used: every
-attribute is a ``ce_<name>`` header, the payload is the JSON message value, and the
-message key is the stream id (the ``partitionkey`` extension), which keeps one
-aggregate's events in order on one partition.
+``correlationid``/``causationid``. On Kafka the binary content mode of the CloudEvents
+Kafka protocol binding is used: ``datacontenttype`` is the Kafka ``content-type``
+header and nothing else (§3.2.1), every other attribute is a ``ce_<name>`` header
+(§3.2.3), the payload is the JSON message value, and the message key is the stream id
+(the ``partitionkey`` extension, still sent as ``ce_partitionkey`` per §3.1), which
+keeps one aggregate's events in order on one partition. A message whose
+``content-type`` is ``application/cloudevents+json`` is read in structured mode.
+
+The ``type`` attribute on the wire is reverse-DNS prefixed and versioned,
+``org.tandem.<producer>.<EventName>.v<schema version>`` (``ce_type`` below); in memory
+``Envelope.type`` is the bare event name, which every handler is keyed by.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chassis.errors import TandemError
@@ -22,6 +30,11 @@ from chassis.events import EventMetadata, JsonDict, RecordedEvent
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
+# The Kafka header that carries ``datacontenttype`` in binary mode (binding §3.2.1).
+CONTENT_TYPE_HEADER = "content-type"
+# A ``content-type`` with this prefix means structured mode (binding §3).
+STRUCTURED_MEDIA_TYPE = "application/cloudevents"
+TYPE_PREFIX = "org.tandem"
 
 Headers = list[tuple[str, bytes]]
 
@@ -32,6 +45,75 @@ class MalformedMessage(TandemError):
     code = "MalformedMessage"
     status = 422
     title = "Malformed event message"
+
+
+# -- The event type on the wire ------------------------------------------------------
+#
+# The one place that maps event names to ``ce_type`` values and back.
+#
+# LEGACY ALIAS (issue 18): up to release 0.1.0 messages carried the bare event name
+# (``ce_type: PersonRegistered``) and a ``ce_datacontenttype`` header besides
+# ``content-type``. Releases after 0.1.0 send only the prefixed form; the release right
+# after 0.1.0 still reads the old shape, decoded to the same envelope. The alias (the
+# ``_BARE_NAME`` branch of ``parse_ce_type`` and ``LEGACY_HEADERS``) can go in the
+# release after that, once every topic's retention has passed the last old-shaped
+# message and no old-shaped consumer dead letter is left to replay
+# (``/admin/dead-letters`` replays a message with its original headers).
+
+_NAME = r"[A-Za-z][A-Za-z0-9_]*"
+_WIRE_TYPE = re.compile(
+    rf"{re.escape(TYPE_PREFIX)}\.(?P<producer>[a-z0-9][a-z0-9-]*)"
+    rf"\.(?P<name>{_NAME})\.v(?P<version>[1-9][0-9]*)"
+)
+_BARE_NAME = re.compile(_NAME)  # legacy alias, see above
+# Old headers read and ignored during the alias release (``content-type`` rules).
+LEGACY_HEADERS = frozenset({"ce_datacontenttype"})
+
+
+def producer_of(source: str) -> str:
+    """The producing service of a ``source`` (``tandem/profiles`` → ``profiles``):
+    the service whose event store holds the event's stream and publishes it."""
+    name = source.removeprefix("tandem/").lower()
+    return re.sub(r"[^a-z0-9-]+", "-", name).strip("-") or "unknown"
+
+
+def ce_type(producer: str, event: str, schema_version: int) -> str:
+    """``org.tandem.<producer>.<EventName>.v<schema_version>``."""
+    return f"{TYPE_PREFIX}.{producer}.{event}.v{schema_version}"
+
+
+def parse_ce_type(value: str) -> tuple[str, int | None]:
+    """The bare event name and schema version of a ``ce_type``; the version is
+    ``None`` for the legacy bare name. Raises ``MalformedMessage`` for anything
+    else."""
+    wire = _WIRE_TYPE.fullmatch(value)
+    if wire:
+        return wire["name"], int(wire["version"])
+    if _BARE_NAME.fullmatch(value):  # legacy alias
+        return value, None
+    raise MalformedMessage(
+        f"event type {value!r} is not {TYPE_PREFIX}.<producer>.<EventName>.v<N>"
+    )
+
+
+def event_name(value: str) -> str:
+    """The bare event name of a ``ce_type`` in either form (``value`` if neither)."""
+    try:
+        return parse_ce_type(value)[0]
+    except MalformedMessage:
+        return value
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` in UTC as RFC 3339 (a time without a zone is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _is_json(media_type: str) -> bool:
+    essence = media_type.split(";", 1)[0].strip().lower()
+    return essence == CONTENT_TYPE or essence.endswith("+json")
 
 
 @dataclass(frozen=True)
@@ -83,23 +165,28 @@ class Envelope:
             traceparent=meta.traceparent,
         )
 
+    @property
+    def ce_type(self) -> str:
+        """The ``type`` attribute as sent: ``org.tandem.<producer>.<Event>.v<N>``."""
+        return ce_type(producer_of(self.source), self.type, self.schema_version)
+
     def attributes(self) -> dict[str, str]:
-        """CloudEvents context attributes (required, optional and extensions)."""
+        """CloudEvents context attributes (required, optional and extensions) except
+        ``datacontenttype``, which each content mode carries in its own way."""
         attrs = {
             "specversion": SPEC_VERSION,
             "id": self.id,
             "source": self.source,
-            "type": self.type,
-            "subject": self.subject,
-            "time": self.time.isoformat(),
-            "datacontenttype": CONTENT_TYPE,
+            "type": self.ce_type,
+            "time": rfc3339(self.time),
             "tenant": self.tenant,
             "schemaversion": str(self.schema_version),
-            "streamtype": self.stream_type,
             "streamversion": str(self.stream_version),
-            "partitionkey": self.subject,
         }
         for name, value in (
+            ("subject", self.subject),
+            ("streamtype", self.stream_type),
+            ("partitionkey", self.subject),
             ("actor", self.actor),
             ("correlationid", self.correlation_id),
             ("causationid", self.causation_id),
@@ -110,8 +197,8 @@ class Envelope:
         return attrs
 
     def to_json(self) -> JsonDict:
-        """Structured-mode CloudEvent (used by the in-process bus and dead letters)."""
-        return {**self.attributes(), "data": self.data}
+        """Structured-mode CloudEvent (JSON event format)."""
+        return {**self.attributes(), "datacontenttype": CONTENT_TYPE, "data": self.data}
 
     # -- Kafka binary content mode -------------------------------------------------
 
@@ -122,23 +209,38 @@ class Envelope:
         return json.dumps(self.data, separators=(",", ":"), default=str).encode()
 
     def kafka_headers(self) -> Headers:
-        headers = [(f"ce_{k}", v.encode()) for k, v in self.attributes().items()]
-        headers.append(("content-type", CONTENT_TYPE.encode()))
-        return headers
+        """Binary mode: ``content-type`` (the ``datacontenttype``), then one
+        ``ce_<name>`` header per other attribute."""
+        return [
+            (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),
+            *((f"ce_{k}", v.encode()) for k, v in self.attributes().items()),
+        ]
 
     @classmethod
     def from_kafka(
         cls, headers: Sequence[tuple[str, bytes]], value: bytes | None
     ) -> Envelope:
-        """Decode a binary-mode CloudEvent; raises MalformedMessage if it is not one."""
+        """Decode a CloudEvent from a Kafka message (binary mode, or structured mode
+        when ``content-type`` says so); raises MalformedMessage if it is not one."""
         attrs: dict[str, str] = {}
+        content_type: str | None = None
         for key, raw in headers or ():
-            if key.startswith("ce_") and raw is not None:
+            if raw is None:
+                continue
+            if key.lower() == CONTENT_TYPE_HEADER:
+                content_type = raw.decode("utf-8", errors="replace")
+            elif key.startswith("ce_") and key not in LEGACY_HEADERS:
                 attrs[key[3:]] = raw.decode("utf-8", errors="replace")
         try:
             data = json.loads(value) if value else {}
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedMessage(f"message value is not JSON: {exc}") from exc
+        if content_type and content_type.lower().startswith(STRUCTURED_MEDIA_TYPE):
+            if not _is_json(content_type) or not isinstance(data, dict):
+                raise MalformedMessage(f"unreadable event format {content_type!r}")
+            return cls.from_json(data)
+        if content_type and not _is_json(content_type):
+            raise MalformedMessage(f"event data of type {content_type!r}, not JSON")
         return cls.from_attributes(attrs, data)
 
     @classmethod
@@ -156,16 +258,28 @@ class Envelope:
             )
         if not isinstance(data, dict):
             raise MalformedMessage("event data must be a JSON object")
+        content_type = attrs.get("datacontenttype")
+        if content_type and not _is_json(str(content_type)):
+            raise MalformedMessage(f"event data of type {content_type!r}, not JSON")
+        name, typed_version = parse_ce_type(str(attrs["type"]))
+        try:
+            schema_version = int(attrs.get("schemaversion") or typed_version or 1)
+        except (ValueError, TypeError) as exc:
+            raise MalformedMessage(f"bad CloudEvents attribute: {exc}") from exc
+        if typed_version is not None and typed_version != schema_version:
+            raise MalformedMessage(
+                f"type {attrs['type']} disagrees with schemaversion {schema_version}"
+            )
         try:
             return cls(
                 id=str(attrs["id"]),
                 source=str(attrs["source"]),
-                type=str(attrs["type"]),
+                type=name,
                 subject=str(attrs.get("subject") or ""),
                 time=datetime.fromisoformat(str(attrs["time"])),
                 data=data,
                 tenant=str(attrs["tenant"]),
-                schema_version=int(attrs.get("schemaversion") or 1),
+                schema_version=schema_version,
                 stream_type=str(attrs.get("streamtype") or ""),
                 stream_version=int(attrs.get("streamversion") or 0),
                 actor=attrs.get("actor"),

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import sqlstate_is_outage
-from chassis.envelope import Envelope, MalformedMessage
+from chassis.envelope import Envelope, MalformedMessage, event_name
 from chassis.errors import ConcurrencyConflict
 from chassis.events import UnknownEventType, UnsupportedSchemaVersion
 from chassis.messaging.tracing import consume_span
@@ -325,6 +325,7 @@ class ConsumerRunner:
         reason: str,
         attempts: int,
     ) -> None:
+        raw_type = message.header("ce_type")
         row = {
             "id": str(uuid.uuid4()),
             "consumer": self.name,
@@ -332,7 +333,10 @@ class ConsumerRunner:
             "partition_no": message.partition,
             "offset_no": message.offset,
             "event_id": envelope.id if envelope else message.header("ce_id"),
-            "event_type": envelope.type if envelope else message.header("ce_type"),
+            # The bare event name, as handlers and the relay's quarantine name it.
+            "event_type": envelope.type
+            if envelope
+            else (event_name(raw_type) if raw_type else None),
             "error": reason,
             "attempts": attempts,
             "headers": json.dumps(

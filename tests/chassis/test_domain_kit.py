@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
 from chassis.db import create_engine
-from chassis.envelope import Envelope, MalformedMessage
+from chassis.envelope import Envelope, MalformedMessage, event_name
 from chassis.errors import ConcurrencyConflict, DomainError
 from chassis.events import (
     EventMetadata,
@@ -194,9 +195,52 @@ def test_kafka_binding_round_trips_every_attribute():
     assert all(re.fullmatch(r"[a-z0-9]+", name) for name in env.attributes())
 
 
+def test_kafka_headers_follow_the_binary_content_mode():
+    """``datacontenttype`` is the ``content-type`` header alone; every other
+    attribute one ``ce_`` header; the type prefixed by its producer and versioned."""
+    env = sample_envelope()
+    names = [name for name, _ in env.kafka_headers()]
+    assert len(names) == len(set(names))
+    assert "ce_datacontenttype" not in names
+    assert [n for n in names if not n.startswith("ce_")] == ["content-type"]
+    assert {n.removeprefix("ce_") for n in names if n != "content-type"} == set(
+        env.attributes()
+    )
+    headers = dict(env.kafka_headers())
+    assert headers["ce_type"] == b"org.tandem.matching.PairingConfirmed.v2"
+    assert re.fullmatch(
+        rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", headers["ce_time"]
+    )
+
+
+def test_the_old_shape_decodes_to_the_same_envelope():
+    """Bare ``ce_type`` and ``ce_datacontenttype`` (sent up to 0.1.0) still read."""
+    env = sample_envelope()
+    old = [
+        (k, b"PairingConfirmed" if k == "ce_type" else v)
+        for k, v in env.kafka_headers()
+    ] + [("ce_datacontenttype", b"application/json")]
+    assert Envelope.from_kafka(old, env.kafka_value()) == env
+    assert event_name("PairingConfirmed") == "PairingConfirmed"
+    assert event_name("org.tandem.matching.PairingConfirmed.v2") == "PairingConfirmed"
+
+
 def test_structured_json_round_trips():
     env = sample_envelope()
     assert Envelope.from_json(env.to_json()) == env
+    assert env.to_json()["datacontenttype"] == "application/json"
+    assert env.to_json()["type"] == "org.tandem.matching.PairingConfirmed.v2"
+    # ... and a Kafka message in structured mode is read as one (binding §3).
+    structured = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
+    value = json.dumps(env.to_json(), default=str).encode()
+    assert Envelope.from_kafka(structured, value) == env
+
+
+def _with(**changed: bytes) -> list[tuple[str, bytes]]:
+    return [
+        (k, changed.get(k.replace("-", "_"), v))
+        for k, v in sample_envelope().kafka_headers()
+    ]
 
 
 @pytest.mark.parametrize(
@@ -213,6 +257,12 @@ def test_structured_json_round_trips():
             ],
             b"{}",
         ),
+        # a type neither prefixed nor a bare event name
+        (_with(ce_type=b"com.example.PairingConfirmed"), b"{}"),
+        # the type's version disagrees with the schema version
+        (_with(ce_type=b"org.tandem.matching.PairingConfirmed.v3"), b"{}"),
+        # data that is not JSON by its content type
+        (_with(content_type=b"application/avro"), b"{}"),
     ],
 )
 def test_malformed_messages_are_named_as_such(headers, value):

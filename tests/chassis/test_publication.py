@@ -69,3 +69,6 @@ def test_an_event_stored_at_an_older_version_is_published_as_the_current_one():
     )
     assert out.data == {"thing_id": "t", "reason_code": "busy"}
     assert out.schema_version == 2
+    # ... and typed on the wire as the current version, prefixed by its producer.
+    assert out.type == "ThingDeclined"
+    assert out.ce_type == "org.tandem.test.ThingDeclined.v2"

@@ -5,19 +5,37 @@ embedded mode's) keep the same promises the relay and the consumers rely on.
   headers intact, in publication order for one key;
 - a group resumes after what it committed: committed messages are not delivered to
   the group again, uncommitted ones are;
-- ``poll`` answers empty when nothing comes in time; ``ping`` answers when up.
+- ``poll`` answers empty when nothing comes in time; ``ping`` answers when up;
+- an event the relay publishes is a CloudEvent in the Kafka binding's binary content
+  mode, headers exactly the binding's; a message in the shape sent before the
+  prefixed ``ce_type`` is still consumed, as the same envelope.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.messaging import InProcessBus, OutboundMessage, Transport
+from chassis.db import create_engine
+from chassis.envelope import Envelope
+from chassis.events import EventMetadata, EventPayload, EventRegistry, NewEvent
+from chassis.eventstore import event_store_for
+from chassis.messaging import (
+    ConsumerRunner,
+    InProcessBus,
+    OutboundMessage,
+    Relay,
+    Transport,
+)
 from chassis.messaging.kafka import KafkaTransport
 from chassis.messaging.transport import InboundMessage, Subscriber
+from chassis.publication import Publication
 from tests.support.waiting import until
 
 
@@ -133,3 +151,200 @@ async def test_poll_answers_empty_in_time_and_ping_answers(
     finally:
         await subscriber.stop()
     await transport.ping()
+
+
+# -- the CloudEvents Kafka protocol binding, binary content mode ------------------------
+
+contracts = EventRegistry()
+
+
+@contracts.register
+class PersonRegistered(EventPayload):
+    """v2 renamed ``grade`` to ``level``."""
+
+    schema_version: ClassVar[int] = 2
+    person_id: str
+    level: int
+
+
+@contracts.upcaster("PersonRegistered", 1)
+def _grade_became_level(data: dict) -> dict:
+    return {"person_id": data["person_id"], "level": data["grade"]}
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+# The CloudEvents attributes an event with an actor, a correlation and a trace
+# context carries, each once, as ``ce_`` headers (no ``ce_datacontenttype``).
+CE_HEADERS = {
+    "ce_specversion",
+    "ce_id",
+    "ce_source",
+    "ce_type",
+    "ce_time",
+    "ce_subject",
+    "ce_tenant",
+    "ce_schemaversion",
+    "ce_streamtype",
+    "ce_streamversion",
+    "ce_partitionkey",
+    "ce_actor",
+    "ce_correlationid",
+    "ce_traceparent",
+}
+# Besides them: the data's content type, and the publish span's W3C trace context.
+OTHER_HEADERS = {"content-type"}
+TRACE_HEADERS = {"traceparent", "tracestate"}
+
+
+@pytest.fixture
+async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    made = create_engine(sqlite_url)
+    yield made
+    await made.dispose()
+
+
+async def test_a_published_event_carries_exactly_the_bindings_headers(
+    transport: Transport, topic: str, engine: AsyncEngine
+) -> None:
+    store = event_store_for(engine)
+    await store.create_schema()
+    meta = EventMetadata(tenant="acme", actor="coordinator-1", traceparent=TRACEPARENT)
+    (recorded,) = await store.append(
+        "person-1",
+        "Person",
+        0,
+        [NewEvent("PersonRegistered", {"person_id": "person-1", "grade": 7})],
+        meta,
+    )
+    relay = Relay(
+        store,
+        transport,
+        topic=topic,
+        source="tandem/profiles",
+        translate=Publication(contracts, "tandem/profiles"),
+    )
+    assert await relay.run_once() == 1
+
+    subscriber = transport.subscriber(f"binding-{topic}", [topic])
+    await subscriber.start()
+    try:
+        (message,) = await drain(subscriber, 1)
+    finally:
+        await subscriber.stop()
+
+    names = [name for name, _ in message.headers]
+    assert len(names) == len(set(names)), f"a header sent twice: {names}"
+    assert {n for n in names if n.startswith("ce_")} == CE_HEADERS
+    assert OTHER_HEADERS <= set(names) <= CE_HEADERS | OTHER_HEADERS | TRACE_HEADERS
+    header = message.header
+    assert header("content-type") == "application/json"  # the datacontenttype
+    assert header("ce_specversion") == "1.0"
+    assert header("ce_id") == str(recorded.id)
+    assert header("ce_source") == "tandem/profiles"
+    assert header("ce_type") == "org.tandem.profiles.PersonRegistered.v2"
+    assert header("ce_schemaversion") == "2"
+    assert RFC3339.fullmatch(header("ce_time") or ""), header("ce_time")
+    assert header("ce_subject") == header("ce_partitionkey") == "person-1"
+    assert message.key == b"person-1"
+    assert (header("ce_tenant"), header("ce_actor")) == ("acme", "coordinator-1")
+    assert (header("ce_streamtype"), header("ce_streamversion")) == ("Person", "1")
+    assert header("ce_traceparent") == TRACEPARENT
+    assert message.value is not None
+    assert json.loads(message.value) == {"person_id": "person-1", "level": 7}
+
+    got = Envelope.from_kafka(message.headers, message.value)
+    assert (got.type, got.schema_version) == ("PersonRegistered", 2)
+    assert got.time == recorded.time
+
+
+def _old_shape(envelope: Envelope) -> OutboundMessage:
+    """``envelope`` as the releases up to 0.1.0 sent it: a bare ``ce_type``, and the
+    content type twice (``ce_datacontenttype`` and ``content-type``)."""
+    attrs = {
+        "specversion": "1.0",
+        "id": envelope.id,
+        "source": envelope.source,
+        "type": envelope.type,
+        "subject": envelope.subject,
+        "time": envelope.time.isoformat(),
+        "datacontenttype": "application/json",
+        "tenant": envelope.tenant,
+        "schemaversion": str(envelope.schema_version),
+        "streamtype": envelope.stream_type,
+        "streamversion": str(envelope.stream_version),
+        "partitionkey": envelope.subject,
+        "actor": envelope.actor or "",
+        "correlationid": envelope.correlation_id or "",
+    }
+    return OutboundMessage(
+        topic="",
+        key=envelope.kafka_key(),
+        value=envelope.kafka_value(),
+        headers=[
+            *[(f"ce_{k}", v.encode()) for k, v in attrs.items()],
+            ("content-type", b"application/json"),
+        ],
+    )
+
+
+def registered(n: int, schema_version: int = 2) -> Envelope:
+    return Envelope(
+        id=str(uuid.uuid4()),
+        source="tandem/profiles",
+        type="PersonRegistered",
+        subject=f"person-{n}",
+        time=NewEvent("x", {}).time,
+        data={"person_id": f"person-{n}", "level": n},
+        tenant="acme",
+        schema_version=schema_version,
+        stream_type="Person",
+        stream_version=1,
+        actor="coordinator-1",
+        correlation_id=f"corr-{n}",
+    )
+
+
+async def test_a_message_in_the_old_shape_is_still_consumed_as_the_same_envelope(
+    transport: Transport, topic: str, engine: AsyncEngine
+) -> None:
+    old, new = registered(1), registered(2)
+    old_message = _old_shape(old)
+    assert dict(old_message.headers)["ce_type"] == b"PersonRegistered"
+    assert (
+        await transport.publish(
+            [
+                OutboundMessage(
+                    topic, old_message.key, old_message.value, old_message.headers
+                ),
+                OutboundMessage.of(topic, new),
+            ]
+        )
+        == 2
+    )
+
+    seen: list[Envelope] = []
+
+    async def on_registered(envelope: Envelope, conn: AsyncConnection) -> None:
+        seen.append(envelope)
+
+    runner = ConsumerRunner(
+        name=f"legacy-{topic}",
+        topics=[topic],
+        engine=engine,
+        transport=transport,
+        handlers={"PersonRegistered": on_registered},  # keyed by the bare name
+        poll_timeout_s=0.2,
+    )
+    await runner.start()
+    try:
+
+        async def both() -> bool:
+            await runner.poll_once()
+            return runner.applied >= 2
+
+        await until(both, "both messages applied", timeout_s=60)
+    finally:
+        await runner.stop()
+    assert runner.dead_letters == 0
+    assert sorted(seen, key=lambda e: e.subject) == [old, new]
