@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from chassis.envelope import event_name
 from chassis.service import mounted
 from contracts import matching as m
 from services.matching.application.pairings import Pairings
@@ -103,7 +104,7 @@ async def published(bootstrap: str, pairing_id: str, wanted: set[str]) -> dict:
         async def all_found() -> bool:
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 for r in records:
-                    kind = dict(r.headers)["ce_type"].decode()
+                    kind = event_name(dict(r.headers)["ce_type"].decode())
                     if r.key == pairing_id.encode() and kind in wanted:
                         found[kind] = r.value
             return set(found) == wanted

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from chassis.auth.principal import system_principal
+from chassis.envelope import event_name
 from chassis.http import metadata_for
 from chassis.service import mounted
 from contracts import matching as m
@@ -111,7 +112,8 @@ async def read_confirmations(bootstrap: str, pairing_id: str, timeout_s: float =
                     headers = dict(r.headers)
                     if (
                         r.key == pairing_id.encode()
-                        and headers["ce_type"] == b"PairingConfirmed"
+                        and event_name(headers["ce_type"].decode())
+                        == "PairingConfirmed"
                     ):
                         import json
 

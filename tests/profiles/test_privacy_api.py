@@ -9,7 +9,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
-from chassis.envelope import Envelope
+from chassis.envelope import Envelope, event_name
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
@@ -125,7 +125,7 @@ async def test_the_topic_carries_no_personal_data(app, client, kafka_bootstrap):
     await client.delete(f"/people/{pid}", headers=ADMIN)
     # Registered, consent (internal, not published), demographics, erased.
     messages = await topic_messages(kafka_bootstrap, pid, at_least=3)
-    types = [dict(m.headers)["ce_type"].decode() for m in messages]
+    types = [event_name(dict(m.headers)["ce_type"].decode()) for m in messages]
     assert types[0] == "PersonRegistered" and types[-1] == "PersonErased"
     assert "ConsentGiven" not in types
     for m in messages:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from chassis.envelope import event_name
 from tests.sessions.conftest import CONTRACT, confirm_pairing, signed
 from tests.support.waiting import until
 
@@ -29,7 +30,7 @@ async def published_for(
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 for r in records:
                     if relationship_id.encode() in r.value:
-                        found[dict(r.headers)["ce_type"].decode()] = r.value
+                        found[event_name(dict(r.headers)["ce_type"].decode())] = r.value
             return types <= set(found)
 
         await until(
