@@ -12,6 +12,7 @@ deactivates with a PATCH of ``active``. Okta looks up with
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from services.profiles.application.scim import CORE, ENTERPRISE, PATCH_OP, TANDEM
 from tests.profiles.conftest import ADMIN
@@ -29,7 +30,7 @@ async def test_entra_id_provisioning_cycle(client):
         upn = f"alex{n}@contoso.example"
         looked_up = await scim(client, "GET", USERS, filter=f'userName eq "{upn}"')
         assert looked_up.json()["Resources"] == []
-        body = {
+        body: dict[str, Any] = {
             "schemas": [CORE, ENTERPRISE, TANDEM],
             "externalId": f"alex{n}",
             "userName": upn,
