@@ -35,7 +35,9 @@ VERSION = "0.1.0"
 def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
-    return serve(settings or Settings(), build_part, transport=transport)
+    app = serve(settings or Settings(), build_part, transport=transport)
+    app.add_middleware(scim.ScimErrors)  # errors before routing, SCIM-shaped
+    return app
 
 
 def build_part(runtime: ServiceRuntime) -> ServicePart:

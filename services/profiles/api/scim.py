@@ -9,14 +9,18 @@ stay as they are for every other route.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import Field
+from pydantic import Field, ValidationError
+from scim2_models import Error, SearchRequest
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chassis.auth.fastapi import require_roles
 from chassis.auth.principal import Principal, Role
@@ -33,6 +37,7 @@ from services.profiles.api.scim_documents import (
     error_document,
     list_response,
     parse_json,
+    scim_error,
     user_resource,
 )
 from services.profiles.application.scim import (
@@ -43,6 +48,9 @@ from services.profiles.application.scim import (
     ScimUsers,
     etag,
 )
+from services.profiles.application.scim.resources import response_parameters
+
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 class ScimResponse(JSONResponse):
@@ -82,6 +90,91 @@ class ScimRoute(APIRoute):
         return scim_handler
 
 
+_PROBLEM_TYPES = {  # problem code -> RFC 7644 §3.12 scimType
+    "ValidationFailed": "invalidValue",
+    "PayloadTooLarge": None,
+}
+
+
+class ScimErrors:
+    """ASGI middleware: every error answered under ``/scim/v2`` is a SCIM error.
+
+    The routes answer SCIM errors themselves (``ScimRoute``); this covers what is
+    answered before a route runs, in ``application/problem+json``: an unknown path
+    (404) or method (405, its ``Allow`` kept), the input guard (413, a URL with
+    control bytes) and rate limits (429, ``Retry-After`` kept). A 422 from the guard
+    becomes 400 ``invalidValue`` (RFC 7644 §3.12 has no 422)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _under_scim(scope):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = Headers(raw=message["headers"])
+                if headers.get("content-type", "").startswith(
+                    "application/problem+json"
+                ):
+                    start = message
+                    return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            status, body = _scim_of_problem(start["status"], b"".join(chunks))
+            raw = json.dumps(body).encode()
+            kept = [
+                (k, v)
+                for k, v in start["headers"]
+                if k.lower() not in (b"content-type", b"content-length")
+            ]
+            kept += [
+                (b"content-type", SCIM_JSON.encode()),
+                (b"content-length", str(len(raw)).encode()),
+            ]
+            await send({**start, "status": status, "headers": kept})
+            await send({"type": "http.response.body", "body": raw})
+
+        await self.app(scope, receive, rewrite)
+
+
+def _under_scim(scope: Scope) -> bool:
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path == "/scim/v2" or path.startswith("/scim/v2/")
+
+
+def _scim_of_problem(status: int, raw: bytes) -> tuple[int, dict[str, Any]]:
+    try:
+        problem = json.loads(raw)
+    except ValueError:
+        problem = {}
+    problem = problem if isinstance(problem, dict) else {}
+    code = str(problem.get("code") or "")
+    detail = str(problem.get("detail") or problem.get("title") or "error")
+    errors = problem.get("errors")
+    if isinstance(errors, list) and errors:
+        detail = "; ".join(
+            f"{e.get('path')}: {e.get('message')}"
+            for e in errors
+            if isinstance(e, dict)
+        )
+    scim_type = _PROBLEM_TYPES.get(code)
+    if status == 422:
+        status, scim_type = 400, "invalidValue"
+    return status, scim_error(status, scim_type, detail)
+
+
 router = APIRouter(
     prefix="/scim/v2",
     tags=["scim"],
@@ -105,16 +198,57 @@ _BODY = {
 }
 
 
+Attributes = Annotated[str | None, Query(max_length=MAX_FILTER, pattern=ONE_LINE)]
+Excluded = Annotated[
+    str | None,
+    Query(alias="excludedAttributes", max_length=MAX_FILTER, pattern=ONE_LINE),
+]
+IfNoneMatch = Annotated[
+    str | None, Header(alias="If-None-Match", max_length=1000, pattern=ONE_LINE)
+]
+
+
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + router.prefix
+    """The absolute ``…/scim/v2`` this request came through.
+
+    Scheme and host are the request's (uvicorn rewrites the scheme from
+    ``X-Forwarded-Proto`` only for the proxies ``--forwarded-allow-ips`` trusts; a
+    proxy passes the ``Host`` through), and the path is the app's ``root_path``: the
+    mount prefix in the embedded mode (``/profiles``) and ``--root-path`` behind a
+    proxy, so links resolve where the caller is."""
+    url = request.url
+    root = str(request.scope.get("root_path") or "").rstrip("/")
+    return f"{url.scheme}://{url.netloc}{root}{router.prefix}"
 
 
-def _user(request: Request, row: Any, status_code: int = 200) -> Response:
-    resource = user_resource(row, _base(request))
-    headers = {"ETag": etag(row)}
+def _tags(header: str | None) -> set[str]:
+    return {tag.strip() for tag in (header or "").split(",") if tag.strip()}
+
+
+def _user(
+    request: Request,
+    row: Any,
+    status_code: int = 200,
+    params: Any = None,
+    if_none_match: str | None = None,
+) -> Response:
+    version = etag(row)
+    headers = {"ETag": version}
+    wanted = _tags(if_none_match)
+    if wanted and ("*" in wanted or version in wanted):
+        return Response(status_code=304, headers=headers)  # RFC 7232 §4.1
+    resource = user_resource(row, _base(request), params)
     if status_code == 201:
         headers["Location"] = resource["meta"]["location"]
     return ScimResponse(resource, status_code=status_code, headers=headers)
+
+
+def _page_number(value: int | None) -> int | None:
+    if value is not None and not INT32_MIN <= value <= INT32_MAX:
+        raise ScimError(
+            400, "invalidValue", f"startIndex and count are integers up to {INT32_MAX}"
+        )
+    return value
 
 
 async def _search(
@@ -124,13 +258,49 @@ async def _search(
     filter: str | None,
     start_index: int | None,
     count: int | None,
+    params: Any = None,
 ) -> Response:
+    """A page of users (RFC 7644 §3.4.2.4): a startIndex below 1 reads as 1, a
+    negative count as 0 and a count above ``maxResults`` as ``maxResults``."""
     start = max(start_index or 1, 1)
     size = MAX_RESULTS if count is None else min(max(count, 0), MAX_RESULTS)
     total, rows = await users.search(principal, filter, start, size)
     base = _base(request)
     return ScimResponse(
-        list_response([user_resource(r, base) for r in rows], total, start)
+        list_response([user_resource(r, base, params) for r in rows], total, start)
+    )
+
+
+async def _search_request(
+    request: Request, principal: Principal, users: ScimUsers
+) -> Response:
+    """A SearchRequest body (RFC 7644 §3.4.3), read by scim2-models."""
+    body = parse_json(await request.body())
+    if "schemas" not in body:  # identity providers often leave it out
+        body["schemas"] = [SEARCH_REQUEST]
+    try:
+        search: SearchRequest[Any] = SearchRequest.model_validate(body)
+    except ValidationError as exc:
+        error = Error.from_validation_errors(exc)[0]
+        raise ScimError(
+            int(error.status or 400),
+            error.scim_type or "invalidValue",
+            error.detail or "invalid SearchRequest",
+        ) from exc
+    # sortBy/sortOrder are ignored: sort.supported is false (RFC 7644 §3.4.2.3).
+    params = response_parameters(
+        [str(a) for a in search.attributes or ()],
+        [str(a) for a in search.excluded_attributes or ()],
+    )
+    query = None if search.filter is None else str(search.filter)
+    return await _search(
+        request,
+        principal,
+        users,
+        query,
+        _page_number(search.start_index),
+        _page_number(search.count),
+        params,
     )
 
 
@@ -170,13 +340,26 @@ async def one_schema(request: Request, schema_id: Ref, _: Provisioner) -> Respon
     raise ScimError(404, None, f"no schema {schema_id} (Tandem's is {TANDEM})")
 
 
-@router.post("/Users", status_code=201, openapi_extra=_BODY)
-async def create_user(
+@router.post("/.search", openapi_extra=_BODY)
+async def search_root(
     request: Request, principal: Provisioner, users: UsersDep
 ) -> Response:
+    """A SearchRequest over every resource type (RFC 7644 §3.4.3): Users only."""
+    return await _search_request(request, principal, users)
+
+
+@router.post("/Users", status_code=201, openapi_extra=_BODY)
+async def create_user(
+    request: Request,
+    principal: Provisioner,
+    users: UsersDep,
+    attributes: Attributes = None,
+    excluded: Excluded = None,
+) -> Response:
     """Provision a user (409 uniqueness when userName or employeeNumber is taken)."""
+    params = response_parameters(attributes, excluded)
     row = await users.create(principal, parse_json(await request.body()))
-    return _user(request, row, 201)
+    return _user(request, row, 201, params)
 
 
 @router.get("/Users")
@@ -189,41 +372,38 @@ async def list_users(
     ] = None,
     start_index: Annotated[PageNumber | None, Query(alias="startIndex")] = None,
     count: PageNumber | None = None,
+    attributes: Attributes = None,
+    excluded: Excluded = None,
 ) -> Response:
-    """Users of the token's tenant, filtered (RFC 7644 §3.4.2.2), 1-based pages."""
-    return await _search(request, principal, users, filter, start_index, count)
+    """Users of the token's tenant, filtered (RFC 7644 §3.4.2.2), 1-based pages,
+    projected by ``attributes``/``excludedAttributes`` (§3.4.2.5)."""
+    params = response_parameters(attributes, excluded)
+    return await _search(request, principal, users, filter, start_index, count, params)
 
 
 @router.post("/Users/.search", openapi_extra=_BODY)
 async def search_users(
     request: Request, principal: Provisioner, users: UsersDep
 ) -> Response:
-    """The same query as GET /Users, sent as a SearchRequest body."""
-    body = parse_json(await request.body())
-    query, start, count = body.get("filter"), body.get("startIndex"), body.get("count")
-    if not all(
-        v is None
-        or (
-            isinstance(v, int)
-            and not isinstance(v, bool)
-            and INT32_MIN <= v <= INT32_MAX
-        )
-        for v in (start, count)
-    ):
-        raise ScimError(
-            400, "invalidValue", f"startIndex and count are integers up to {INT32_MAX}"
-        )
-    if not (query is None or isinstance(query, str)):
-        raise ScimError(400, "invalidFilter", "filter is a string")
-    return await _search(request, principal, users, query, start, count)
+    """The same query as GET /Users, sent as a SearchRequest body (§3.4.3)."""
+    return await _search_request(request, principal, users)
 
 
 @router.get("/Users/{user_id}")
 async def get_user(
-    request: Request, user_id: Ref, principal: Provisioner, users: UsersDep
+    request: Request,
+    user_id: Ref,
+    principal: Provisioner,
+    users: UsersDep,
+    attributes: Attributes = None,
+    excluded: Excluded = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
-    """One user (404 for another tenant's, or a deprovisioned one)."""
-    return _user(request, await users.get(principal, user_id))
+    """One user (404 for another tenant's, or a deprovisioned one); 304 when
+    ``If-None-Match`` names its current ETag."""
+    params = response_parameters(attributes, excluded)
+    row = await users.get(principal, user_id)
+    return _user(request, row, params=params, if_none_match=if_none_match)
 
 
 @router.put("/Users/{user_id}", openapi_extra=_BODY)
@@ -233,10 +413,14 @@ async def replace_user(
     principal: Provisioner,
     users: UsersDep,
     if_match: IfMatch = None,
+    attributes: Attributes = None,
+    excluded: Excluded = None,
 ) -> Response:
     """Replace a user; Tandem's own attributes are kept when the IdP omits them."""
+    params = response_parameters(attributes, excluded)
     body = parse_json(await request.body())
-    return _user(request, await users.replace(principal, user_id, body, if_match))
+    row = await users.replace(principal, user_id, body, if_match)
+    return _user(request, row, params=params)
 
 
 @router.patch("/Users/{user_id}", openapi_extra=_BODY)
@@ -246,10 +430,15 @@ async def patch_user(
     principal: Provisioner,
     users: UsersDep,
     if_match: IfMatch = None,
+    attributes: Attributes = None,
+    excluded: Excluded = None,
 ) -> Response:
-    """Add, replace or remove attributes (PatchOp); active false deactivates."""
+    """Add, replace or remove attributes (PatchOp, RFC 7644 §3.5.2); active false
+    deactivates."""
+    params = response_parameters(attributes, excluded)
     body = parse_json(await request.body())
-    return _user(request, await users.patch(principal, user_id, body, if_match))
+    row = await users.patch(principal, user_id, body, if_match)
+    return _user(request, row, params=params)
 
 
 @router.delete("/Users/{user_id}", status_code=204)

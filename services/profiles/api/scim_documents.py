@@ -4,8 +4,9 @@ list responses, ETags and error bodies written."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
+
+from scim2_models import Context, Error
 
 from chassis.errors import (
     ConcurrencyConflict,
@@ -16,13 +17,8 @@ from chassis.errors import (
 )
 from services.profiles.application.scim.errors import ScimError
 from services.profiles.application.scim.mapping import DETAIL_PATHS
-from services.profiles.application.scim.protocol import (
-    CORE,
-    ENTERPRISE,
-    ERROR,
-    LIST_RESPONSE,
-    TANDEM,
-)
+from services.profiles.application.scim.protocol import LIST_RESPONSE
+from services.profiles.application.scim.resources import dump_user, user_model
 from services.profiles.application.scim.users import etag
 from services.profiles.domain.errors import PersonGone
 
@@ -38,68 +34,10 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _present(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v not in (None, {}, "")}
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return str(value)
-
-
-def user_resource(row: Any, base: str) -> dict[str, Any]:
-    """The SCIM User of a ``people`` row; ``base`` is the absolute ``…/scim/v2``."""
-    location = f"{base}/Users/{row.person_id}"
-    manager = row.manager_id
-    return _present(
-        {
-            "schemas": [CORE, ENTERPRISE, TANDEM],
-            "id": row.person_id,
-            "externalId": row.scim_external_id,
-            "userName": row.email,
-            "name": _present(
-                {
-                    "givenName": row.given_name,
-                    "familyName": row.family_name,
-                    "formatted": f"{row.given_name} {row.family_name}",
-                }
-            ),
-            "displayName": f"{row.given_name} {row.family_name}",
-            "title": row.title,
-            "active": row.status == "active",
-            "timezone": row.time_zone,
-            "emails": [{"value": row.email, "type": "work", "primary": True}],
-            "addresses": [{"type": "work", "country": row.geography, "primary": True}],
-            ENTERPRISE: _present(
-                {
-                    "employeeNumber": row.employee_id,
-                    "department": row.business_unit,
-                    "division": row.function,
-                    "manager": {"value": manager, "$ref": f"{base}/Users/{manager}"}
-                    if manager
-                    else None,
-                }
-            ),
-            TANDEM: _present(
-                {
-                    "level": row.level,
-                    "function": row.function,
-                    "geography": row.geography,
-                    "roles": json.loads(row.roles),
-                    "hireDate": row.hire_date,
-                    "languages": json.loads(row.languages),
-                }
-            ),
-            "meta": {
-                "resourceType": "User",
-                "created": _iso(row.created_at),
-                "lastModified": _iso(row.updated_at),
-                "location": location,
-                "version": etag(row),
-            },
-        }
-    )
+def user_resource(row: Any, base: str, params: Any = None) -> dict[str, Any]:
+    """The SCIM User of a ``people`` row, projected by ``params`` (RFC 7644
+    §3.4.2.5); ``base`` is the absolute ``…/scim/v2`` the request came through."""
+    return dump_user(user_model(row, base, etag(row)), params)
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start: int) -> dict:
@@ -130,7 +68,10 @@ def error_document(error: TandemError) -> tuple[int, dict[str, Any]]:
         status = 404
     elif isinstance(error, DomainError):
         status = 400
-    body = {"schemas": [ERROR], "status": str(status), "detail": detail}
-    if scim_type:
-        body["scimType"] = scim_type
-    return status, body
+    return status, scim_error(status, scim_type, detail)
+
+
+def scim_error(status: int, scim_type: str | None, detail: str) -> dict[str, Any]:
+    """An RFC 7644 §3.12 error body (scim2-models' ``Error``)."""
+    error = Error(status=status, scim_type=scim_type or None, detail=detail)
+    return error.model_dump(scim_ctx=Context.DEFAULT)

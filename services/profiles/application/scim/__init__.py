@@ -30,7 +30,10 @@ Defaults, for identity providers that know nothing of Tandem:
   tandem ``level``, ``function`` (or enterprise ``division``) and ``geography`` (or
   ``addresses[0].country``). The Tandem extension wins where both are sent.
 - ``active`` defaults to true, ``timezone`` to ``UTC``, ``roles`` and ``languages`` to
-  none (a coordinator assigns programme roles).
+  none (a coordinator assigns programme roles). These are also what an attribute
+  reads as once unassigned: a PATCH ``remove`` (or a ``null``) of ``active`` or
+  ``timezone`` restores the default; removing a required attribute is refused
+  (``mutability``, RFC 7644 §3.5.2.2) and the whole PATCH changes nothing.
 - PUT replaces what an identity provider owns (core and enterprise attributes); the
   Tandem attributes and ``timezone``/``active`` keep their value when a PUT omits them,
   so an IdP that does not send them never wipes them.
@@ -56,8 +59,11 @@ A person's names, userName, title, employeeNumber, hireDate and externalId are s
 in the database: ``userName``/``externalId`` ``eq``/``ne`` use their blind indexes, and
 a filter SQL cannot decide (``userName co …``, a name) is evaluated over the opened
 rows of the tenant (``filters``).
-Pages are 1-based (``startIndex``/``count``, at most 200 a page); ETags are weak and
-change with every write; ``If-Match`` is honoured on PUT, PATCH and DELETE.
+Pages are 1-based (``startIndex``/``count``, at most ``maxResults`` = 200 a page);
+ETags are weak and change with every write; ``If-Match`` is honoured on PUT, PATCH
+and DELETE, ``If-None-Match`` on GET. Responses are built and projected
+(``attributes``/``excludedAttributes``) by ``resources`` with scim2-models, whose
+models ``/Schemas`` is generated from.
 """
 
 from __future__ import annotations

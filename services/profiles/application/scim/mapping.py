@@ -56,7 +56,6 @@ REQUIRED: tuple[str, ...] = (
     "userName",
     "givenName",
     "familyName",
-    "active",
     "department",
     "level",
 )
@@ -70,7 +69,13 @@ IDP_OWNED: tuple[str, ...] = (
     "title",
 )
 IDP_OWNED += ("employeeNumber", "department", "manager")
-RESET = {"timezone": "UTC", "roles": [], "languages": []}
+# What an attribute reads as when unassigned (never sent, or removed by a PATCH).
+RESET: dict[str, Any] = {
+    "timezone": "UTC",
+    "roles": [],
+    "languages": [],
+    "active": True,
+}
 # PersonDetails field → the SCIM attribute to name in an error.
 DETAIL_PATHS = {
     "given_name": "name.givenName",
@@ -234,10 +239,16 @@ def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
     if target in ("@schema", "@name"):
         prefix = f"{schema}:" if target == "@schema" else f"{schema}:name."
         if op == "remove":
-            for f in FIELDS.values():
-                sub = f.path if ":" in f.path else f"{CORE}:{f.path}"
-                if sub.lower().startswith(prefix.lower()):
-                    record[f.name] = RESET.get(f.name)
+            cleared = [
+                f
+                for f in FIELDS.values()
+                if (f.path if ":" in f.path else f"{CORE}:{f.path}")
+                .lower()
+                .startswith(prefix.lower())
+            ]
+            for f in cleared:
+                _removable(f, path)
+                record[f.name] = RESET.get(f.name)
             return
         if not isinstance(value, dict):
             raise invalid_value(f"{path}: expected an object")
@@ -245,11 +256,15 @@ def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
             write(record, prefix + str(key), sub_value, op)
         return
     if target == "@addresses":
-        country = None if op == "remove" else _country(value)
-        if country or op == "remove":
+        if op == "remove":
+            _removable(FIELDS["geography"], path)
+        country = _country(value)
+        if country:
             write(record, FIELDS["geography"].path, country, "replace")
         return
     field = FIELDS[target]
+    if op == "remove" and not (field.kind == "strings" and (selector or value)):
+        _removable(field, path)
     if op == "remove" and field.kind == "strings" and (selector or value):
         match = _VALUE_EQ.match(selector or "")
         if selector and not match:
@@ -262,11 +277,20 @@ def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
         added = _coerce(field, value, path)
         record[field.name] = list(dict.fromkeys([*record[field.name], *added]))
     else:
-        record[field.name] = _coerce(field, value, path)
+        coerced = _coerce(field, value, path)  # null unassigns (RFC 7644 §3.5.2.3)
+        record[field.name] = RESET.get(field.name) if coerced is None else coerced
+
+
+def _removable(field: Field, path: str) -> None:
+    """A required attribute cannot be unassigned (RFC 7644 §3.5.2.2, §3.12)."""
+    if field.name in REQUIRED:
+        raise ScimError(
+            400, "mutability", f"{path}: {field.path} is required and cannot be removed"
+        )
 
 
 def new_record() -> dict[str, Any]:
-    return {**{name: None for name in FIELDS}, **RESET, "active": True}
+    return {**{name: None for name in FIELDS}, **RESET}
 
 
 def record_of(row: Any) -> dict[str, Any]:
