@@ -16,6 +16,7 @@ from services.insights.api.deps import (
     RebuildsDep,
 )
 from services.insights.application.lag import Figures
+from services.insights.application.rebuild import Progress
 from services.insights.application.scope import scope_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 )
 async def start_rebuild(
     rebuilds: RebuildsDep, principal: PrincipalDep, all_tenants: AllTenants = False
-) -> dict[str, object]:
+) -> Progress:
     """Start rebuilding your organisation's read models from its facts (admins);
     every organisation's with `all_tenants=true` (operators)."""
     return rebuilds.start(scope_of(principal, all_tenants, "a rebuild"))
@@ -38,7 +39,7 @@ async def start_rebuild(
 @router.get("/rebuild", response_model=RebuildProgress, responses=problems(403))
 async def rebuild_progress(
     rebuilds: RebuildsDep, principal: PrincipalDep, all_tenants: AllTenants = False
-) -> dict[str, object]:
+) -> Progress:
     """Progress of the current (or last) rebuild of your organisation's read models
     (or, `all_tenants=true`, of the operator's full rebuild)."""
     return rebuilds.progress_of(
