@@ -7,14 +7,55 @@ never free text or personal data.
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from chassis.events import EventPayload, EventRegistry
 
 registry = EventRegistry()
 
-HealthState = Literal["on_track", "needs_check_in", "at_risk", "too_early", "concluded"]
-WarningLevel = Literal["needs_check_in", "at_risk", "idle"]
+
+class HealthState(StrEnum):
+    """A relationship's health (``services/insights/domain/health.py`` decides it)."""
+
+    ON_TRACK = "on_track"
+    NEEDS_CHECK_IN = "needs_check_in"
+    AT_RISK = "at_risk"
+    TOO_EARLY = "too_early"
+    CONCLUDED = "concluded"
+
+
+class WarningLevel(StrEnum):
+    """How urgent an early warning is: a worse health state, or idle too long."""
+
+    NEEDS_CHECK_IN = "needs_check_in"
+    AT_RISK = "at_risk"
+    IDLE = "idle"
+
+
+class HealthInterval(StrEnum):
+    """How far apart the points of a health history are."""
+
+    WEEK = "week"  # every 7 days back from ``to``
+    MONTH = "month"  # every calendar month back from ``to`` (day clamped)
+
+
+class ScorecardScope(StrEnum):
+    """What a balanced scorecard is about."""
+
+    MENTEE = "mentee"
+    RELATIONSHIP = "relationship"
+    COHORT = "cohort"
+    PROGRAMME = "programme"
+
+
+class EquityDimension(StrEnum):
+    """The organisational dimensions an equity report groups people by (besides
+    ``demographics.<attribute>``, one per attribute people consented to share)."""
+
+    BUSINESS_UNIT = "business_unit"
+    LEVEL_BAND = "level_band"
+    TENURE_BAND = "tenure_band"
+    GEOGRAPHY = "geography"
 
 
 @registry.register

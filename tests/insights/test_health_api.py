@@ -102,6 +102,8 @@ async def test_a_stalled_relationship_is_listed_at_risk_and_warned_once(
     ).json()["items"]
     listed = [r for r in listed if r["relationship_id"] == rid]
     assert listed[0]["reasons"] == ["no_session_for_42_days", "cancellation_streak_2"]
+    unknown = await client.get("/relationships/health?state=fine", headers=COORDINATOR)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "ValidationError"
     raised = await until(lambda: warnings(app, rid), "the early warning", 60)
     at_risk = [w for w in raised if w["level"] == "at_risk"]
     assert len(at_risk) == 1

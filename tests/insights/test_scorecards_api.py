@@ -244,6 +244,10 @@ async def test_who_reads_what_as_of_when_and_csv(insights, kafka_bootstrap):
         headers=coordinator,
     )
     assert by_query.text == as_csv.text
+    as_xml = await client.get(
+        "/scorecards/programme", params={"format": "xml"}, headers=coordinator
+    )
+    assert as_xml.status_code == 422 and as_xml.json()["code"] == "ValidationError"
     for url in ("/scorecards/programme.csv", "/scorecards/mentees/mentee-stalled.csv"):
         r = await client.get(url, headers=coordinator)
         assert r.status_code == 200 and r.text.count("\n") > 10, url

@@ -3,45 +3,43 @@ rebuild of the read models, the lag, and the confirmation of an erasure."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from chassis.auth.fastapi import PrincipalDep
+from chassis.http.openapi import problems
 from chassis.inputs import Ref
+from contracts.api.insights import ErasureConfirmation, Lag, RebuildProgress
 from services.insights.api.deps import (
     AllTenants,
     ErasureReceiptsDep,
     LagDep,
     RebuildsDep,
 )
+from services.insights.application.lag import Figures
+from services.insights.application.rebuild import Progress
 from services.insights.application.scope import scope_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-class ErasureConfirmation(BaseModel):
-    person_id: str
-    service: str
-    confirmed_at: str
-    erased_at: str
-    stores: list[str]
-
-
-@router.post("/rebuild", status_code=202)
+@router.post(
+    "/rebuild",
+    status_code=202,
+    response_model=RebuildProgress,
+    responses=problems(403, 409),
+)
 async def start_rebuild(
     rebuilds: RebuildsDep, principal: PrincipalDep, all_tenants: AllTenants = False
-) -> dict[str, Any]:
+) -> Progress:
     """Start rebuilding your organisation's read models from its facts (admins);
     every organisation's with `all_tenants=true` (operators)."""
     return rebuilds.start(scope_of(principal, all_tenants, "a rebuild"))
 
 
-@router.get("/rebuild")
+@router.get("/rebuild", response_model=RebuildProgress, responses=problems(403))
 async def rebuild_progress(
     rebuilds: RebuildsDep, principal: PrincipalDep, all_tenants: AllTenants = False
-) -> dict[str, Any]:
+) -> Progress:
     """Progress of the current (or last) rebuild of your organisation's read models
     (or, `all_tenants=true`, of the operator's full rebuild)."""
     return rebuilds.progress_of(
@@ -49,17 +47,17 @@ async def rebuild_progress(
     )
 
 
-@router.get("/lag")
+@router.get("/lag", response_model=Lag, responses=problems(403))
 async def lag(
     monitor: LagDep, principal: PrincipalDep, all_tenants: AllTenants = False
-) -> dict[str, Any]:
+) -> Figures:
     """Projection lag (ms) of your organisation's events (admins); with
     `all_tenants=true`, of every tenant's and the consumer's lag in messages
     (operators)."""
     return await monitor.figures(scope_of(principal, all_tenants, "the lag"))
 
 
-@router.get("/erasures/{person_id}")
+@router.get("/erasures/{person_id}", responses=problems(403, 404))
 async def erasure_confirmation(
     person_id: Ref, receipts: ErasureReceiptsDep, principal: PrincipalDep
 ) -> ErasureConfirmation:

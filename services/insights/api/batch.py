@@ -9,7 +9,7 @@ others and nothing of another tenant or another person leaks.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import Field, field_validator
@@ -17,13 +17,17 @@ from pydantic import Field, field_validator
 from chassis.auth.fastapi import PrincipalDep
 from chassis.errors import ValidationFailed
 from chassis.inputs import Code, Ref, RequestBody
+from contracts.api.insights import HealthBatch, MenteeScorecardBatch
 from services.insights.api.deps import HealthDep, ScorecardsDep
+from services.insights.application import health, scorecards
 from services.insights.application.scorecards import parse_as_of
 
 router = APIRouter(tags=["batch"])
 
 
 class IdsIn(RequestBody):
+    """The ids of a batch read (each authorised like its single-item route)."""
+
     ids: Annotated[list[Ref], Field(max_length=200)]
     as_of: Code | None = Field(
         None, description="ISO date (end of that day, UTC) or date-time; default now"
@@ -39,17 +43,17 @@ class IdsIn(RequestBody):
         return value
 
 
-@router.post("/scorecards/mentees/batch")
+@router.post("/scorecards/mentees/batch", response_model=MenteeScorecardBatch)
 async def mentee_scorecards(
     body: IdsIn, cards: ScorecardsDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> dict[str, list[scorecards.Found | health.Refused]]:
     """Several mentees' balanced scorecards as of one moment, in the order asked."""
     return {"items": await cards.mentees(principal, body.ids, body.as_of)}
 
 
-@router.post("/relationships/health/batch")
+@router.post("/relationships/health/batch", response_model=HealthBatch)
 async def relationships_health(
-    body: IdsIn, health: HealthDep, principal: PrincipalDep
-) -> dict[str, Any]:
+    body: IdsIn, book: HealthDep, principal: PrincipalDep
+) -> dict[str, list[health.Found | health.Refused]]:
     """Several relationships' health now, in the order asked (the pair, overseers)."""
-    return {"items": await health.many(principal, body.ids)}
+    return {"items": await book.many(principal, body.ids)}

@@ -9,7 +9,6 @@ withheld (docs/privacy.md).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,12 +35,13 @@ CSV_FIELDS = (
     "promotion_rate_flagged",
     "departed",
 )
-Report = dict[str, Any]
+Report = domain.Report
 
 
-def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
+def csv_rows(report: Report) -> Iterator[dict[str, object]]:
     """The report as CSV rows: one per group, then the total (empty for None)."""
-    for row in [*report["groups"], {"group": "total", **report["total"]}]:
+    total: dict[str, object] = {"group": "total", **report["total"]}
+    for row in [*report["groups"], total]:
         yield {k: "" if v is None else v for k, v in row.items()}
 
 

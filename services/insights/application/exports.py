@@ -11,8 +11,7 @@ competency id of a goal is kept in its own column. Text cells are written throug
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
 
 from chassis.exports import SafeDictWriter
 
@@ -20,7 +19,10 @@ COLUMNS = ("scope", "scope_id", "as_of", "member", "perspective", "measure", "va
 PERSPECTIVES = ("skill_growth", "behaviour", "impact")
 
 
-def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+Cell = str | int | float
+
+
+def _flatten(value: object, prefix: str) -> Iterator[tuple[str, object]]:
     if isinstance(value, dict):
         for key, inner in value.items():
             yield from _flatten(inner, f"{prefix}.{key}" if prefix else str(key))
@@ -34,7 +36,7 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def _cell(value: Any) -> str | int | float:
+def _cell(value: object) -> Cell:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -44,16 +46,16 @@ def _cell(value: Any) -> str | int | float:
     return str(value)
 
 
-def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def report_rows(report: Mapping[str, object]) -> list[dict[str, Cell]]:
     """The figures of a report as CSV rows (see the module docstring)."""
-    base = {
-        "scope": report.get("scope", ""),
+    base: dict[str, Cell] = {
+        "scope": _cell(report.get("scope", "")),
         "scope_id": _cell(report.get("id")),
         "as_of": _cell(report.get("as_of")),
     }
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Cell]] = []
 
-    def add(member: str, part: dict[str, Any]) -> None:
+    def add(member: str, part: Mapping[str, object]) -> None:
         for perspective in PERSPECTIVES:
             for measure, value in _flatten(part.get(perspective, {}), ""):
                 if measure.endswith(".competency_id"):
@@ -69,12 +71,13 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                 )
 
     add("", report)
-    for member in report.get("members", []):
+    members = report.get("members")
+    for member in members if isinstance(members, list) else []:
         add(str(member.get("mentee_id", "")), member)
     return rows
 
 
-def to_csv(report: dict[str, Any]) -> str:
+def to_csv(report: Mapping[str, object]) -> str:
     """One report as CSV text (header row first)."""
     out = io.StringIO()
     writer = SafeDictWriter(out, fieldnames=COLUMNS, lineterminator="\n")

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TypedDict
 
-from sqlalchemy import Row
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import Forbidden, NotFound, TandemError
 from chassis.events import utcnow
+from contracts.insights import HealthInterval, HealthState
 from services.insights.domain import health as domain
 from services.insights.domain import health_history as history
 from services.insights.projections import facts as fact_log
@@ -26,31 +27,75 @@ from services.insights.projections import health as table
 from services.insights.projections.health import HealthBook
 
 OVERSEERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
-Item = dict[str, Any]
+
+
+class View(TypedDict):
+    """A relationship's health as the routes answer it."""
+
+    relationship_id: str
+    mentor_id: str | None
+    mentee_id: str | None
+    cohort_id: str | None
+    state: HealthState
+    reasons: list[str]
+    idle: bool
+    days_since_session: int | None
+    cancellation_streak: int | None
+    as_of: str | None
+
+
+class ItemError(TypedDict):
+    code: str
+    message: str
+
+
+class Refused(TypedDict):
+    """An item of a batch answer the caller may not have, in its place."""
+
+    id: str
+    error: ItemError
+
+
+class Found(TypedDict):
+    id: str
+    health: View
+
+
+History = TypedDict(
+    "History",
+    {
+        "from": str,
+        "to": str,
+        "every": HealthInterval,
+        "cohort_id": str | None,
+        "states": list[HealthState],
+        "points": list[history.CountsAt],
+    },
+)
 
 
 def can_read(principal: Principal, *people: str | None) -> bool:
     return principal.has_role(*OVERSEERS) or principal.subject in people
 
 
-def refused(ident: str, exc: TandemError) -> Item:
+def refused(ident: str, exc: TandemError) -> Refused:
     """An item of a batch answer the caller may not have (or that does not exist):
     the error in its place, so one refusal never hides the others."""
     return {"id": ident, "error": {"code": exc.code, "message": str(exc)}}
 
 
-def _view(row: Row[Any], health: domain.Health | None = None) -> Item:
+def _view(row: RowMapping, health: domain.Health | None = None) -> View:
     return {
-        "relationship_id": row.relationship_id,
-        "mentor_id": row.mentor_id,
-        "mentee_id": row.mentee_id,
-        "cohort_id": row.cohort_id,
-        "state": health.state if health else row.state,
-        "reasons": health.reasons if health else json.loads(row.reasons),
-        "idle": health.idle if health else bool(row.idle),
+        "relationship_id": row["relationship_id"],
+        "mentor_id": row["mentor_id"],
+        "mentee_id": row["mentee_id"],
+        "cohort_id": row["cohort_id"],
+        "state": health.state if health else HealthState(row["state"]),
+        "reasons": health.reasons if health else json.loads(row["reasons"]),
+        "idle": health.idle if health else bool(row["idle"]),
         "days_since_session": health.days_since_session if health else None,
         "cancellation_streak": health.cancellation_streak if health else None,
-        "as_of": health.as_of if health else row.assessed_at,
+        "as_of": health.as_of if health else row["assessed_at"],
     }
 
 
@@ -62,19 +107,22 @@ class Health:
         self.book = book
 
     async def listed(
-        self, principal: Principal, state: str | None, cohort_id: str | None
-    ) -> list[Item]:
+        self,
+        principal: Principal,
+        state: HealthState | None,
+        cohort_id: str | None,
+    ) -> list[View]:
         """Every relationship's health with its reasons (overseers), filterable."""
         principal.require(*OVERSEERS)
         async with self.engine.connect() as conn:
             rows = await table.relationships(
                 conn, principal.tenant, state=state, cohort_id=cohort_id
             )
-        return [_view(r) for r in rows]
+        return [_view(r._mapping) for r in rows]
 
     async def one(
         self, principal: Principal, relationship_id: str, as_of: date | None
-    ) -> Item:
+    ) -> View:
         """One relationship's health now or as of the end of a day (the pair,
         overseers)."""
         async with self.engine.connect() as conn:
@@ -93,13 +141,15 @@ class Health:
                 facts = folded.get(relationship_id) or domain.RelationshipFacts(
                     relationship_id
                 )
-        return _view(row, self.book.assess(facts, moment))
+        return _view(row._mapping, self.book.assess(facts, moment))
 
-    async def many(self, principal: Principal, ids: Sequence[str]) -> list[Item]:
+    async def many(
+        self, principal: Principal, ids: Sequence[str]
+    ) -> list[Found | Refused]:
         """Several relationships' health now, in the order asked; an item the caller
         may not read, or that does not exist, is an error in its place."""
         ids = list(dict.fromkeys(ids))
-        items: dict[str, Item] = {}
+        items: dict[str, Found | Refused] = {}
         async with self.engine.connect() as conn:
             rows = await table.relationships_in(conn, principal.tenant, ids)
         moment = utcnow()
@@ -111,7 +161,7 @@ class Health:
                 )
                 continue
             assessed = self.book.assess(table.facts_of(row), moment)
-            items[rid] = {"id": rid, "health": _view(row, assessed)}
+            items[rid] = {"id": rid, "health": _view(row._mapping, assessed)}
         return [
             items.get(i) or refused(i, NotFound("no such relationship")) for i in ids
         ]
@@ -121,9 +171,9 @@ class Health:
         principal: Principal,
         start: date,
         end: date,
-        every: history.Interval,
+        every: HealthInterval,
         cohort_id: str | None,
-    ) -> Item:
+    ) -> History:
         """Relationships by health state at each point of a range (overseers)."""
         principal.require(*OVERSEERS)
         at = history.points(start, end, every)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime, time
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,7 +22,7 @@ class Impact:
 
     async def of_mentor(
         self, principal: Principal, mentor_id: str, quarter: str
-    ) -> dict[str, Any]:
+    ) -> domain.Impact:
         """A mentor's quarter: mentees, sessions held vs expected, milestones,
         ratings (the mentor and overseers)."""
         if principal.subject != mentor_id and not principal.has_role(*OVERSEERS):
@@ -39,4 +37,4 @@ class Impact:
         async with self.engine.connect() as conn:
             history = await fact_log.replay(conn, principal.tenant, until)
         relationships = domain.fold([(e.type, e.data, e.time) for e in history])
-        return asdict(domain.impact(mentor_id, quarter, list(relationships.values())))
+        return domain.impact(mentor_id, quarter, list(relationships.values()))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.envelope import Envelope
 from chassis.runtime import ServiceRuntime
 from chassis.telemetry import consumer_offset_lag, projection_lag_ms
+from contracts.api.insights import LagScope
 from services.insights.application.scope import ALL, Scope
 
 SAMPLE_S = 5.0
@@ -38,6 +39,27 @@ WINDOW = 1000
 TENANT_WINDOW = 200  # recent lags kept per tenant
 MAX_TENANTS = 1000  # tenants whose recent lags are kept (least recently seen go)
 PENDING = "insights_lag_pending"  # connection info key: event times awaiting commit
+
+
+class ProjectionLag(TypedDict):
+    window: int
+    last: float | None
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+class Report(TypedDict):
+    scope: LagScope
+    consumer: str
+    consumer_lag_messages: int | None
+    consumer_lag_sampled_at: str | None
+    projection_lag_ms: ProjectionLag
+    applied_since_start: int
+
+
+class Figures(Report):
+    sample_ms: int
 
 
 class LagMonitor:
@@ -102,7 +124,7 @@ class LagMonitor:
         self.sampled_at = datetime.now(UTC).isoformat()
         consumer_offset_lag.set(self.consumer_lag, {"consumer": self.consumer})
 
-    def report(self, scope: Scope = ALL) -> dict[str, Any]:
+    def report(self, scope: Scope = ALL) -> Report:
         """Every tenant's figures (``ALL``), or one tenant's projection lag only."""
         if scope is ALL:
             recent, applied = self.recent, self.applied
@@ -118,7 +140,7 @@ class LagMonitor:
 
         everyone = scope is ALL
         return {
-            "scope": "all_tenants" if everyone else "tenant",
+            "scope": LagScope.ALL_TENANTS if everyone else LagScope.TENANT,
             "consumer": self.consumer,
             # The broker's offsets count every tenant's messages: the operator's.
             "consumer_lag_messages": self.consumer_lag if everyone else None,
@@ -133,7 +155,7 @@ class LagMonitor:
             "applied_since_start": applied,
         }
 
-    async def figures(self, scope: Scope) -> dict[str, Any]:
+    async def figures(self, scope: Scope) -> Figures:
         """The report of ``scope``, the consumer's lag sampled first for ``ALL``."""
         started = time.monotonic()
         if scope is ALL:

@@ -4,8 +4,6 @@ hours and pulse surveys (definitions in ``domain/operations.py``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.events import utcnow
@@ -20,7 +18,7 @@ class Operations:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def report(self, tenant: str) -> dict[str, Any]:
+    async def report(self, tenant: str) -> domain.Report:
         """Participation vs eligible, waiting list, utilisation, hours, pulse surveys."""
         async with self.engine.connect() as conn:
             rows = await people_view.people(conn, tenant)

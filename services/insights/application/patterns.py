@@ -4,7 +4,7 @@ and the weight changes they suggest to matching (definitions in ``domain/stats.p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,13 +13,22 @@ from services.insights.domain.equity import pairing_observations
 from services.insights.projections import equity as people_view
 
 
+class Report(TypedDict):
+    """Outcome rates per pairing characteristic, and suggested matching weights."""
+
+    pairings: int
+    confidence: float
+    characteristics: stats.Rates
+    suggested_weights: list[stats.Suggestion]
+
+
 class Patterns:
     """The pairing patterns of a tenant (overseers)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def report(self, tenant: str) -> dict[str, Any]:
+    async def report(self, tenant: str) -> Report:
         """Outcome rates per pairing characteristic, and suggested matching weights."""
         async with self.engine.connect() as conn:
             rows = await people_view.people(conn, tenant)

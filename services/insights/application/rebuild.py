@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.errors import Conflict
+from contracts.api.insights import RebuildStatus
 from services.insights.application.scope import Scope
 from services.insights.projections.read_models import Progress, ReadModels
 
@@ -57,9 +58,9 @@ log = logging.getLogger(__name__)
 REBUILD_LOCK = 7_264_401  # advisory lock: one rebuild at a time across replicas
 
 
-def _idle() -> dict[str, object]:
+def _idle() -> Progress:
     return {
-        "status": "idle",
+        "status": RebuildStatus.IDLE,
         "phase": None,
         "processed": 0,
         "total": 0,
@@ -79,24 +80,28 @@ class Rebuilds:
         self.tasks: dict[Scope, asyncio.Task[None]] = {}
         self.turn = asyncio.Lock()
 
-    def start(self, scope: Scope) -> dict[str, object]:
+    def start(self, scope: Scope) -> Progress:
         """Queue a rebuild of ``scope`` (a tenant, or ``ALL``) in the background;
         ``Conflict`` while one of the same scope is queued or running."""
         current = self.progress.get(scope)
-        if current is not None and current["status"] in ("queued", "running"):
+        if current is not None and current["status"] in (
+            RebuildStatus.QUEUED,
+            RebuildStatus.RUNNING,
+        ):
             raise Conflict("a rebuild of these read models is already under way")
-        self.progress[scope] = progress = {
+        progress: Progress = {
             **_idle(),
-            "status": "queued",
+            "status": RebuildStatus.QUEUED,
             "phase": "waiting for the rebuilds before it",
             "started_at": datetime.now(UTC).isoformat(),
         }
+        self.progress[scope] = progress
         self.tasks[scope] = asyncio.create_task(self.run(scope))
-        return dict(progress)
+        return progress.copy()
 
-    def progress_of(self, scope: Scope) -> dict[str, object]:
+    def progress_of(self, scope: Scope) -> Progress:
         """Progress of the current (or last) rebuild of ``scope``."""
-        return dict(self.progress.get(scope) or _idle())
+        return (self.progress.get(scope) or _idle()).copy()
 
     async def run(self, scope: Scope) -> None:
         """One rebuild of ``scope``, start to finish (the background task ``start``
@@ -104,7 +109,8 @@ class Rebuilds:
         progress = self.progress[scope]
         try:
             async with self.turn:
-                progress.update(status="running", phase="waiting for the facts lock")
+                progress["status"] = RebuildStatus.RUNNING
+                progress["phase"] = "waiting for the facts lock"
                 async with self.engine.begin() as conn:
                     if not is_sqlite(conn.engine):
                         await conn.execute(
@@ -112,12 +118,13 @@ class Rebuilds:
                             {"k": REBUILD_LOCK},
                         )
                     await self.read_models.rebuild(conn, progress, scope)
-            progress["status"] = "done"
+            progress["status"] = RebuildStatus.DONE
         except (
             Exception
         ) as exc:  # reported to the operator, the old models keep serving
             log.exception("insights rebuild of %s failed", scope or "every tenant")
-            progress.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            progress["status"] = RebuildStatus.FAILED
+            progress["error"] = f"{type(exc).__name__}: {exc}"
         finally:
             progress["phase"] = None
             progress["finished_at"] = datetime.now(UTC).isoformat()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TypedDict, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,12 +28,20 @@ from chassis.errors import (
     ValidationFailed,
 )
 from chassis.inputs import EARLIEST, LATEST
-from services.insights.application.health import Item, refused
+from services.insights.application.health import Refused, refused
 from services.insights.domain import scorecard
 from services.insights.projections import facts
 
 READERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
-Card = dict[str, Any]
+Card = scorecard.Card
+C = TypeVar("C", bound=Card)
+
+
+class Found(TypedDict):
+    """A mentee's scorecard in a batch answer."""
+
+    id: str
+    card: scorecard.MenteeCard
 
 
 def parse_as_of(value: str | None) -> datetime:
@@ -57,7 +65,7 @@ def parse_as_of(value: str | None) -> datetime:
     return moment
 
 
-def _found(card: Card | None, what: str) -> Card:
+def _found(card: C | None, what: str) -> C:
     if card is None:
         raise NotFound(f"no {what} as of that date")
     return card
@@ -90,7 +98,7 @@ class Scorecards:
 
     async def mentee(
         self, principal: Principal, person_id: str, as_of: str | None
-    ) -> Card:
+    ) -> scorecard.MenteeCard:
         """One mentee's balanced scorecard."""
         _mentee_reader(principal, person_id)
         moment = parse_as_of(as_of)
@@ -102,13 +110,13 @@ class Scorecards:
 
     async def mentees(
         self, principal: Principal, ids: Sequence[str], as_of: str | None
-    ) -> list[Item]:
+    ) -> list[Found | Refused]:
         """Several mentees' scorecards as of one moment, in the order asked; each
         authorised like ``mentee``, a refusal or an unknown one in its place."""
         moment = parse_as_of(as_of)
         ids = list(dict.fromkeys(ids))
         readable: list[str] = []
-        items: dict[str, Item] = {}
+        items: dict[str, Found | Refused] = {}
         for ident in ids:
             try:
                 _mentee_reader(principal, ident)
@@ -130,7 +138,7 @@ class Scorecards:
 
     async def relationship(
         self, principal: Principal, rel_id: str, as_of: str | None
-    ) -> Card:
+    ) -> scorecard.RelationshipCard:
         """One relationship's balanced scorecard."""
         moment = parse_as_of(as_of)
         org = await self._org(principal.tenant, moment)
@@ -143,7 +151,7 @@ class Scorecards:
 
     async def cohort(
         self, principal: Principal, cohort_id: str, as_of: str | None
-    ) -> Card:
+    ) -> scorecard.CohortCard:
         """A cohort's balanced scorecard, with one row per mentee."""
         principal.require(*READERS)
         moment = parse_as_of(as_of)
@@ -153,10 +161,12 @@ class Scorecards:
         )
         return _found(card, "such cohort")
 
-    async def programme(self, principal: Principal, as_of: str | None) -> Card:
+    async def programme(
+        self, principal: Principal, as_of: str | None
+    ) -> scorecard.ProgrammeCard:
         """The whole programme's balanced scorecard."""
         principal.require(*READERS)
         moment = parse_as_of(as_of)
         org = await self._org(principal.tenant, moment)
         card = scorecard.programme_card(org, moment, min_comparison=self.min_comparison)
-        return _found(card, "programme")
+        return card

@@ -43,13 +43,61 @@ from __future__ import annotations
 
 import copy
 from datetime import date, datetime
-from typing import Any
+from typing import Required, TypedDict
 
 from chassis import disclosure
+from chassis.events import JsonDict
 from services.insights.domain import stats
 from services.insights.domain.erasure import is_erased, replace_id
 
-Row = dict[str, Any]
+
+class CohortEntry(TypedDict, total=False):
+    """A person's participation in one cohort (ISO 8601 times)."""
+
+    role: str | None
+    admitted_at: str
+    waitlisted_at: str
+    withdrew_at: str
+
+
+class PairingEntry(TypedDict, total=False):
+    """A pairing of the person as mentee."""
+
+    mentor_id: Required[str]
+    proposed_at: str | None
+    score: float | None
+    confirmed_at: str
+    ended_at: str
+    end_reason: str | None
+    cohort_id: str
+    programme_type: str
+
+
+class Outcome(TypedDict):
+    kind: str
+    effective_on: str
+
+
+class Row(TypedDict, total=False):
+    """One person's row of the people view (stored as JSON)."""
+
+    person_id: Required[str]
+    demographics: Required[dict[str, str]]
+    cohorts: Required[dict[str, CohortEntry]]
+    pairings: Required[dict[str, PairingEntry]]
+    mentoring: Required[dict[str, str]]  # pairing → mentee, as mentor
+    outcomes: Required[list[Outcome]]
+    business_unit: str | None
+    level: int | None
+    geography: str | None
+    function: str | None
+    tenure_start: str | None
+    registered_at: str
+    max_mentees: int | None
+    leadership_style: str | None
+    learning_style: str | None
+
+
 ORG_DIMENSIONS = ("business_unit", "level_band", "tenure_band", "geography")
 UNKNOWN = "unknown"
 ATTRIBUTE_EVENTS = ("PersonRegistered", "PersonDetailsUpdated")
@@ -69,7 +117,7 @@ PAIRING_EVENTS = ("PairingProposed", "PairingConfirmed", "PairingEnded")
 EVENTS = (*PERSON_EVENTS, *PAIRING_EVENTS)
 
 
-def touched(kind: str, data: dict[str, Any]) -> list[str]:
+def touched(kind: str, data: JsonDict) -> list[str]:
     """The people whose rows an event changes (an erased person has no row)."""
     if kind in PERSON_EVENTS:
         people = [data.get("person_id")]
@@ -93,13 +141,20 @@ def new_row(person_id: str) -> Row:
     }
 
 
-def apply(row: Row, person_id: str, kind: str, data: dict[str, Any], at: str) -> Row:
+def apply(row: Row, person_id: str, kind: str, data: JsonDict, at: str) -> Row:
     """The row after one event (``at``: the event's ISO 8601 time)."""
     row = copy.deepcopy(row)
     if kind in ATTRIBUTE_EVENTS:
-        for key in ("business_unit", "level", "geography", "function", "tenure_start"):
-            if key in data:
-                row[key] = data[key]
+        if "business_unit" in data:
+            row["business_unit"] = data["business_unit"]
+        if "level" in data:
+            row["level"] = data["level"]
+        if "geography" in data:
+            row["geography"] = data["geography"]
+        if "function" in data:
+            row["function"] = data["function"]
+        if "tenure_start" in data:
+            row["tenure_start"] = data["tenure_start"]
         row.setdefault("registered_at", at)
     elif kind == "DemographicsShared":
         row["demographics"] = {str(k): str(v) for k, v in data["attributes"].items()}
@@ -112,14 +167,13 @@ def apply(row: Row, person_id: str, kind: str, data: dict[str, Any], at: str) ->
     ):
         entry = row["cohorts"].setdefault(str(data["cohort_id"]), {})
         entry.setdefault("role", data.get("role"))
-        field = {
-            "ParticipantAdmitted": "admitted_at",
-            "ParticipantWaitlisted": "waitlisted_at",
-            "ParticipantWithdrew": "withdrew_at",
-        }[kind]
-        entry[field] = at
         if kind == "ParticipantAdmitted":
+            entry["admitted_at"] = at
             entry.pop("withdrew_at", None)
+        elif kind == "ParticipantWaitlisted":
+            entry["waitlisted_at"] = at
+        else:
+            entry["withdrew_at"] = at
     elif kind == "CareerOutcomeRecorded":
         row["outcomes"].append(
             {"kind": data["kind"], "effective_on": str(data["effective_on"])}
@@ -136,7 +190,7 @@ def apply(row: Row, person_id: str, kind: str, data: dict[str, Any], at: str) ->
 
 
 def _apply_pairing(
-    row: Row, person_id: str, kind: str, data: dict[str, Any], at: str
+    row: Row, person_id: str, kind: str, data: JsonDict, at: str
 ) -> None:
     pid = str(data["pairing_id"])
     if str(data["mentee_id"]) != person_id:  # the mentor's side
@@ -156,15 +210,16 @@ def _apply_pairing(
     elif kind == "PairingEnded":
         pairing["ended_at"] = at
         pairing["end_reason"] = data.get("reason")
-    for key in ("cohort_id", "programme_type"):
-        if data.get(key) is not None:
-            pairing[key] = data[key]
+    if data.get("cohort_id") is not None:
+        pairing["cohort_id"] = data["cohort_id"]
+    if data.get("programme_type") is not None:
+        pairing["programme_type"] = data["programme_type"]
 
 
 # -- grouping ----------------------------------------------------------------------
 
 
-def level_band(level: Any) -> str:
+def level_band(level: object) -> str:
     if not isinstance(level, int):
         return UNKNOWN
     low = ((level - 1) // 3) * 3 + 1
@@ -174,7 +229,7 @@ def level_band(level: Any) -> str:
 TENURE_BANDS = ((1, "<1y"), (3, "1-3y"), (5, "3-5y"), (10, "5-10y"))
 
 
-def tenure_band(tenure_start: Any, as_of: date) -> str:
+def tenure_band(tenure_start: object, as_of: date) -> str:
     """Whole years since the hire month (YYYY-MM) at ``as_of``."""
     try:
         year, month = (int(p) for p in str(tenure_start).split("-")[:2])
@@ -235,7 +290,7 @@ def joined_at(row: Row, cohort_id: str | None) -> str | None:
     return min(proposed, default=None) if cohort_id is None else None
 
 
-def _pairings(row: Row, cohort_id: str | None) -> list[dict[str, Any]]:
+def _pairings(row: Row, cohort_id: str | None) -> list[PairingEntry]:
     return [
         {"proposed_at": None, **p}
         for p in row["pairings"].values()
@@ -243,7 +298,7 @@ def _pairings(row: Row, cohort_id: str | None) -> list[dict[str, Any]]:
     ]
 
 
-def first_match(row: Row, cohort_id: str | None) -> dict[str, Any] | None:
+def first_match(row: Row, cohort_id: str | None) -> PairingEntry | None:
     confirmed = [p for p in _pairings(row, cohort_id) if p.get("confirmed_at")]
     return min(confirmed, key=lambda p: p["confirmed_at"], default=None)
 
@@ -288,16 +343,65 @@ class _Cells:
                 match["confirmed_at"]
             ) - datetime.fromisoformat(joined)
             self.days.append(max(gap.total_seconds(), 0) / 86400)
-            if match.get("score") is not None:
-                self.scores.append(float(match["score"]))
+            score = match.get("score")
+            if score is not None:
+                self.scores.append(float(score))
 
     def size(self, count: str) -> int:
         return len(self.sets[count])
 
 
+class Figures(TypedDict):
+    """A shown group's (or the total's) figures; a withheld count is None."""
+
+    registered: int | None
+    participants: int | None
+    participation_rate: float | None
+    matched: int | None
+    match_rate: float | None
+    median_days_to_match: int | None
+    mean_match_score: float | None
+    promoted: int | None
+    promotion_rate: float | None
+    departed: int | None
+
+
+class ShownGroup(Figures):
+    group: str
+    suppressed: bool  # False
+    match_rate_impact: float | None
+    match_rate_flagged: bool
+    promotion_rate_impact: float | None
+    promotion_rate_flagged: bool
+
+
+class HiddenGroup(TypedDict):
+    group: str
+    suppressed: bool  # True
+
+
+class ShownTotal(Figures):
+    suppressed: bool  # False
+
+
+class HiddenTotal(TypedDict):
+    suppressed: bool  # True
+
+
+class Report(TypedDict):
+    """The equity report of one dimension."""
+
+    dimension: str
+    cohort_id: str | None
+    k: int
+    groups: list[ShownGroup | HiddenGroup]
+    suppressed_groups: int | None
+    total: ShownTotal | HiddenTotal
+
+
 def _figures(
     cells: _Cells, published: dict[str, int | None], continuous: bool
-) -> dict[str, Any]:
+) -> Figures:
     """A shown group's (or the total's) figures from its published counts."""
     matched_shown = published["matched"] is not None and continuous
     days = stats.median(cells.days) if matched_shown else None
@@ -346,7 +450,7 @@ def equity_report(
     as_of: date,
     cohort_id: str | None = None,
     key: bytes = b"",
-) -> dict[str, Any]:
+) -> Report:
     """The equity report of one dimension (definitions in the module docstring;
     the disclosure control in ``disclosure`` and docs/privacy.md)."""
     groups: dict[str, list[Row]] = {}
@@ -376,28 +480,33 @@ def equity_report(
         for g in cells
         if g not in hidden
     }
-    impacts = {
-        metric: stats.adverse_impact({g: m[metric] for g, m in shown.items()})
-        for metric in ("match_rate", "promotion_rate")
-    }
-    out_groups: list[dict[str, Any]] = []
+    matching = stats.adverse_impact({g: m["match_rate"] for g, m in shown.items()})
+    promotion = stats.adverse_impact({g: m["promotion_rate"] for g, m in shown.items()})
+    out_groups: list[ShownGroup | HiddenGroup] = []
     for group in sorted(cells):
         if group in hidden:
             if continuous:  # an organisational unit's name is no secret
                 out_groups.append({"group": group, "suppressed": True})
             continue
-        item = {"group": group, "suppressed": False, **shown[group]}
-        for metric, impact in impacts.items():
-            item[f"{metric}_impact"] = impact[group].ratio
-            item[f"{metric}_flagged"] = impact[group].flagged
-        out_groups.append(item)
+        out_groups.append(
+            {
+                "group": group,
+                "suppressed": False,
+                **shown[group],
+                "match_rate_impact": matching[group].ratio,
+                "match_rate_flagged": matching[group].flagged,
+                "promotion_rate_impact": promotion[group].ratio,
+                "promotion_rate_flagged": promotion[group].flagged,
+            }
+        )
     everyone = _Cells([r for m in groups.values() for r in m], cohort_id)
     total_counts = {n: disclosure.published(everyone.sets[n], k, key) for n in COUNTS}
-    total: dict[str, Any] = {
-        "suppressed": any(total_counts[n] is None for n in GROUP_COUNTS)
-    }
-    if not total["suppressed"]:
-        total.update(_figures(everyone, total_counts, continuous))
+    total: ShownTotal | HiddenTotal = {"suppressed": True}
+    if not any(total_counts[n] is None for n in GROUP_COUNTS):
+        total = {
+            "suppressed": False,
+            **_figures(everyone, total_counts, continuous),
+        }
     return {
         "dimension": dimension,
         "cohort_id": cohort_id,
@@ -413,17 +522,22 @@ def equity_report(
 # -- pairing observations (for stats.pattern_rates) -----------------------------------
 
 
-def pairing_observations(rows: dict[str, Row]) -> list[dict[str, Any]]:
+def pairing_observations(rows: dict[str, Row]) -> list[stats.Observation]:
     """One observation per confirmed pairing, seen from its mentee's row."""
-    out = []
+    out: list[stats.Observation] = []
     for mentee in rows.values():
         for pairing in mentee["pairings"].values():
-            if not pairing.get("confirmed_at"):
+            confirmed_at = pairing.get("confirmed_at")
+            if not confirmed_at:
                 continue
-            mentor = rows.get(pairing["mentor_id"], {})
+            mentor = rows.get(pairing["mentor_id"])
             kind = pairing.get("programme_type") or "standard"
-            functions = (mentor.get("function"), mentee.get("function"))
+            functions = (
+                mentor.get("function") if mentor else None,
+                mentee.get("function"),
+            )
             same = functions[0] == functions[1]
+            leadership = mentor.get("leadership_style") if mentor else None
             out.append(
                 {
                     "traits": {
@@ -432,11 +546,11 @@ def pairing_observations(rows: dict[str, Row]) -> list[dict[str, Any]]:
                         else ("same_function" if same else "cross_function"),
                         "direction": "reverse" if kind == "reverse" else "standard",
                         "source": "external" if kind == "external" else "internal",
-                        "style": f"{mentor.get('leadership_style') or UNKNOWN}/"
+                        "style": f"{leadership or UNKNOWN}/"
                         f"{mentee.get('learning_style') or UNKNOWN}",
                     },
                     "progressed": any(
-                        _outcome(mentee, kind, pairing["confirmed_at"])
+                        _outcome(mentee, kind, confirmed_at)
                         for kind in ("promotion", "role_change")
                     ),
                     "completed": pairing.get("end_reason") == "concluded",

@@ -38,7 +38,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+
+from chassis.events import JsonDict
+from contracts.insights import HealthState
 
 DEFAULT_CADENCE_DAYS = 30
 TOO_EARLY_DAYS = 28
@@ -64,13 +66,17 @@ HANDLED = (
     "RelationshipConcluded",
     "PairingEnded",
 )
-RANK = {
-    "on_track": 0,
-    "too_early": 0,
-    "concluded": 0,
-    "needs_check_in": 1,
-    "at_risk": 2,
+RANK: dict[str, int] = {
+    HealthState.ON_TRACK: 0,
+    HealthState.TOO_EARLY: 0,
+    HealthState.CONCLUDED: 0,
+    HealthState.NEEDS_CHECK_IN: 1,
+    HealthState.AT_RISK: 2,
 }
+# A rating as kept: (at, rating, the rater's role).
+Rating = tuple[str, int, str | None]
+# An escalation as kept: [raised at, resolved at] (either unknown yet).
+Escalation = list[str | None]
 
 
 @dataclass
@@ -88,23 +94,25 @@ class RelationshipFacts:
     in_force_version: str | None = None
     cadence_days: int | None = None
     sessions: dict[str, list[str]] = field(default_factory=dict)  # id → [outcome, at]
-    ratings: list[list[Any]] = field(default_factory=list)  # [at, rating, from_role]
+    ratings: list[Rating] = field(default_factory=list)
     check_ins: list[str] = field(default_factory=list)  # held_on dates
-    escalations: dict[str, list[Any]] = field(default_factory=dict)  # [raised, ended]
+    escalations: dict[str, Escalation] = field(default_factory=dict)
     milestones_achieved: dict[str, str] = field(default_factory=dict)  # id → on
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RelationshipFacts:
-        return cls(**data)
+    def from_json(cls, data: JsonDict) -> RelationshipFacts:
+        """The facts as ``to_json`` wrote them (decoded JSON: lists for tuples)."""
+        ratings = [(str(at), int(r), role) for at, r, role in data.get("ratings", ())]
+        return cls(**{**data, "ratings": ratings})
 
 
 @dataclass(frozen=True)
 class Health:
     relationship_id: str
-    state: str
+    state: HealthState
     reasons: list[str]
     idle: bool
     days_since_session: int | None
@@ -127,9 +135,7 @@ def day_of(value: Moment | date) -> date:
     return moment(value).astimezone(UTC).date()
 
 
-def apply(
-    facts: RelationshipFacts, kind: str, data: dict[str, Any], at: Moment
-) -> None:
+def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> None:
     """Fold one event into the relationship's facts (order of arrival is irrelevant)."""
     at_s = moment(at).isoformat()
     if kind == "RelationshipStarted":
@@ -152,7 +158,7 @@ def apply(
         outcome = "cancelled" if kind == "SessionCancelled" else "missed"
         facts.sessions[data["session_id"]] = [outcome, at_s]
     elif kind == "FeedbackGiven":
-        facts.ratings.append([at_s, int(data["rating"]), data.get("from_role")])
+        facts.ratings.append((at_s, int(data["rating"]), data.get("from_role")))
     elif kind == "CheckInRecorded":
         facts.check_ins.append(str(data["held_on"]))
     elif kind == "EscalationRaised":
@@ -176,11 +182,9 @@ class Folder:
     def __init__(self) -> None:
         self.relationships: dict[str, RelationshipFacts] = {}
         self._by_pairing: dict[str, str] = {}
-        self._ended_early: dict[str, list[tuple[dict[str, Any], Moment]]] = {}
+        self._ended_early: dict[str, list[tuple[JsonDict, Moment]]] = {}
 
-    def add(
-        self, kind: str, data: dict[str, Any], at: Moment
-    ) -> RelationshipFacts | None:
+    def add(self, kind: str, data: JsonDict, at: Moment) -> RelationshipFacts | None:
         """Fold one event; the relationship it changed, or None (held, or not one)."""
         rid = data.get("relationship_id")
         if kind == "PairingEnded":
@@ -201,7 +205,7 @@ class Folder:
 
 
 def fold(
-    events: Iterable[tuple[str, dict[str, Any], Moment]],
+    events: Iterable[tuple[str, JsonDict, Moment]],
 ) -> dict[str, RelationshipFacts]:
     """Every relationship's facts from (type, data, time) events."""
     folder = Folder()
@@ -255,8 +259,8 @@ def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) ->
         if outcome in ("cancelled", "missed") and (last_held is None or at > last_held)
     )
 
-    def health(state: str, reasons: list[str]) -> Health:
-        idle = state != "concluded" and gap is not None and gap >= idle_days
+    def health(state: HealthState, reasons: list[str]) -> Health:
+        idle = state != HealthState.CONCLUDED and gap is not None and gap >= idle_days
         if idle:
             reasons = [*reasons, f"idle_for_{gap}_days"]
         return Health(
@@ -264,7 +268,7 @@ def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) ->
         )
 
     if f.concluded_at:
-        return health("concluded", ["concluded"])
+        return health(HealthState.CONCLUDED, ["concluded"])
     at_risk: list[str] = []
     if gap is not None and gap > 2 * cadence:
         at_risk.append(f"no_session_for_{gap}_days")
@@ -274,10 +278,10 @@ def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) ->
     if open_escalations:
         at_risk.append(f"open_escalations_{open_escalations}")
     if at_risk:
-        return health("at_risk", at_risk)
+        return health(HealthState.AT_RISK, at_risk)
     age = (today - start).days if start else 0
     if age < TOO_EARLY_DAYS:
-        return health("too_early", [f"started_{age}_days_ago"])
+        return health(HealthState.TOO_EARLY, [f"started_{age}_days_ago"])
     needs: list[str] = []
     if gap is not None and gap > 1.5 * cadence:
         needs.append(f"no_session_for_{gap}_days")
@@ -297,8 +301,8 @@ def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) ->
     if check_since and (today - check_since).days > CHECK_IN_DAYS:
         needs.append(f"no_check_in_for_{(today - check_since).days}_days")
     if needs:
-        return health("needs_check_in", needs)
-    return health("on_track", [])
+        return health(HealthState.NEEDS_CHECK_IN, needs)
+    return health(HealthState.ON_TRACK, [])
 
 
 def worsened(previous: str | None, current: str) -> bool:

@@ -29,15 +29,25 @@ import calendar
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import TypedDict
 
 from chassis.errors import FieldError, ValidationFailed
+from chassis.events import JsonDict
+from contracts.insights import HealthInterval, HealthState
 from services.insights.domain import health as domain
 
 MAX_POINTS = 60
-STATES = ("on_track", "needs_check_in", "at_risk", "too_early", "concluded")
-Interval = Literal["week", "month"]
-Fact = tuple[str, dict[str, Any], datetime]  # (type, data, occurred_at)
+STATES = tuple(HealthState)  # in the order the answer lists them
+Interval = HealthInterval
+Fact = tuple[str, JsonDict, datetime]  # (type, data, occurred_at)
+
+
+class CountsAt(TypedDict):
+    """Relationships by state at the end of one day."""
+
+    date: str
+    counts: dict[HealthState, int]
+    total: int
 
 
 def _months_back(day: date, months: int) -> date:
@@ -59,7 +69,7 @@ def points(start: date, end: date, every: Interval) -> list[date]:
     while True:
         day = (
             end - timedelta(days=7 * step)
-            if every == "week"
+            if every == HealthInterval.WEEK
             else _months_back(end, step)
         )
         if day < start:
@@ -83,7 +93,7 @@ def counts_over(
     *,
     idle_days: int,
     cohort_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CountsAt]:
     """Counts by state at the end of each day of ``at`` (ascending), from ``facts``.
 
     ``facts`` are (type, data, occurred_at) in time order; the fold is the one
@@ -92,13 +102,13 @@ def counts_over(
     pending = iter(facts)
     upcoming: Fact | None = next(pending, None)
     folder = domain.Folder()
-    out: list[dict[str, Any]] = []
+    out: list[CountsAt] = []
     for day in at:
         cut = end_of(day)
         while upcoming is not None and upcoming[2] <= cut:
             folder.add(*upcoming)
             upcoming = next(pending, None)
-        counts: Counter[str] = Counter({s: 0 for s in STATES})
+        counts: Counter[HealthState] = Counter({s: 0 for s in STATES})
         for f in folder.relationships.values():
             if not f.mentor_id or not f.started_at:
                 continue  # facts of a relationship whose start is not (yet) known
@@ -107,7 +117,7 @@ def counts_over(
             if cohort_id is not None and f.cohort_id != cohort_id:
                 continue
             if f.concluded_at:  # applied up to the cut: concluded by then
-                counts["concluded"] += 1
+                counts[HealthState.CONCLUDED] += 1
                 continue
             counts[domain.assess(f, cut, idle_days=idle_days).state] += 1
         out.append(

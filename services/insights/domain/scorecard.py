@@ -40,13 +40,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 
+from chassis.events import JsonDict
+from contracts.insights import ScorecardScope
 from services.insights.domain.scorecard_state import MIN_COMPARISON, Org, day, fold
 
-Card = dict[str, Any]  # a scorecard, as JSON
-
 __all__ = [
+    "Card",
     "Org",
     "cohort_card",
     "fold",
@@ -54,6 +55,125 @@ __all__ = [
     "programme_card",
     "relationship_card",
 ]
+
+
+class Goal(TypedDict):
+    competency_id: str
+    baseline: int
+    latest: int
+    target: int
+    change: int
+    reached: bool
+
+
+class SkillGrowth(TypedDict):
+    goals: list[Goal]
+    mean_change: float | None
+    goals_reached: int
+    reassessed: bool
+
+
+class GroupSkillGrowth(TypedDict):
+    mean_change: float | None
+    goals: int
+    goals_reached: int
+    reassessed: int
+
+
+class Milestones(TypedDict):
+    set: int
+    due: int
+    achieved: int
+    on_time: int
+    missed: int
+    completion_rate: float | None
+    on_time_rate: float | None
+
+
+class Feedback(TypedDict):
+    count: int
+    mean: float | None
+    trend: float | None
+
+
+class Behaviour(TypedDict):
+    milestones: Milestones
+    feedback: Feedback
+    reflections: int
+    rotations: int
+    debriefs: int
+
+
+class OutcomeRates(TypedDict):
+    people: int
+    promoted: int
+    role_expanded: int
+    departed: int
+    promotion_rate: float | None
+    role_expansion_rate: float | None
+    retention_rate: float | None
+
+
+class Lift(TypedDict):
+    promotion_rate: float | None
+    role_expansion_rate: float | None
+    retention_rate: float | None
+
+
+class Impact(OutcomeRates):
+    comparison: OutcomeRates | None
+    lift: Lift | None
+    comparison_note: str | None
+
+
+class Member(TypedDict):
+    mentee_id: str
+    skill_growth: SkillGrowth
+    behaviour: Behaviour
+
+
+class MenteeCard(TypedDict):
+    scope: ScorecardScope
+    id: str
+    as_of: str
+    relationships: list[str]
+    skill_growth: SkillGrowth
+    behaviour: Behaviour
+    impact: Impact
+
+
+class RelationshipCard(TypedDict):
+    scope: ScorecardScope
+    id: str
+    as_of: str
+    mentee_id: str
+    mentor_id: str
+    cohort_id: str | None
+    skill_growth: SkillGrowth
+    behaviour: Behaviour
+    impact: Impact
+
+
+class GroupCard(TypedDict):
+    scope: ScorecardScope
+    id: str | None
+    as_of: str
+    mentees: int
+    skill_growth: GroupSkillGrowth
+    behaviour: Behaviour
+    impact: Impact
+    members: list[Member]
+
+
+class CohortCard(GroupCard):
+    withdrawn: int
+
+
+class ProgrammeCard(GroupCard):
+    cohorts: int
+
+
+Card = MenteeCard | RelationshipCard | CohortCard | ProgrammeCard  # one, as JSON
 
 
 def _r(x: float | None) -> float | None:
@@ -81,14 +201,14 @@ def slope(ys: list[int]) -> float | None:
 # -- the three perspectives --------------------------------------------------------
 
 
-def skill_growth(org: Org, person: str) -> dict[str, Any]:
+def skill_growth(org: Org, person: str) -> SkillGrowth:
     first: dict[str, int] = {}
-    last: dict[str, dict[str, Any]] = {}
+    last: dict[str, JsonDict] = {}
     for assessment in org.assessments.get(person, []):
         for g in assessment:
             first.setdefault(g["competency_id"], int(g["current"]))
             last[g["competency_id"]] = g
-    goals: list[dict[str, Any]] = []
+    goals: list[Goal] = []
     for comp in sorted(first):
         latest, target = int(last[comp]["current"]), int(last[comp]["target"])
         goals.append(
@@ -109,7 +229,7 @@ def skill_growth(org: Org, person: str) -> dict[str, Any]:
     }
 
 
-def behaviour(org: Org, rels: list[str], mentee: str, on: date) -> dict[str, Any]:
+def behaviour(org: Org, rels: list[str], mentee: str, on: date) -> Behaviour:
     wanted = set(rels)
     ms = [m for m in org.milestones.values() if m.relationship_id in wanted]
     due = [
@@ -162,7 +282,7 @@ def _outcome_flags(
     }
 
 
-def _rates(flags: list[dict[str, bool]]) -> dict[str, Any]:
+def _rates(flags: list[dict[str, bool]]) -> OutcomeRates:
     n = len(flags)
     return {
         "people": n,
@@ -180,7 +300,7 @@ def impact(
     starts: dict[str, date | None],
     on: date,
     min_comparison: int = MIN_COMPARISON,
-) -> dict[str, Any]:
+) -> Impact:
     """Outcomes of the people in ``starts`` (person → start), with a comparison."""
     result = _rates([_outcome_flags(org, p, s, on) for p, s in sorted(starts.items())])
     known = [s for s in starts.values() if s is not None]
@@ -198,76 +318,89 @@ def impact(
             continue
         pool.append(_outcome_flags(org, person, window, on))
     if len(pool) < min_comparison:
-        result["comparison"] = None
-        result["lift"] = None
-        result["comparison_note"] = (
-            f"{len(pool)} comparable non-participants; at least {min_comparison} "
-            "are needed"
-        )
-        return result
+        return {
+            **result,
+            "comparison": None,
+            "lift": None,
+            "comparison_note": f"{len(pool)} comparable non-participants; at least "
+            f"{min_comparison} are needed",
+        }
     comparison = _rates(pool)
-    result["comparison"] = comparison
-    result["lift"] = {
-        k: _r(result[k] - comparison[k]) if result[k] is not None else None
-        for k in ("promotion_rate", "role_expansion_rate", "retention_rate")
+
+    def lift(ours: float | None, theirs: float | None) -> float | None:
+        return _r(ours - theirs) if ours is not None and theirs is not None else None
+
+    return {
+        **result,
+        "comparison": comparison,
+        "lift": {
+            "promotion_rate": lift(
+                result["promotion_rate"], comparison["promotion_rate"]
+            ),
+            "role_expansion_rate": lift(
+                result["role_expansion_rate"], comparison["role_expansion_rate"]
+            ),
+            "retention_rate": lift(
+                result["retention_rate"], comparison["retention_rate"]
+            ),
+        },
+        "comparison_note": None,
     }
-    result["comparison_note"] = None
-    return result
 
 
 # -- scopes --------------------------------------------------------------------------
 
 
-def _card(scope: str, ident: str | None, as_of: datetime, **parts: Any) -> Card:
-    return {"scope": scope, "id": ident, "as_of": as_of.isoformat(), **parts}
-
-
-def mentee_card(org: Org, person: str, as_of: datetime, **kw: Any) -> Card | None:
+def mentee_card(
+    org: Org, person: str, as_of: datetime, *, min_comparison: int = MIN_COMPARISON
+) -> MenteeCard | None:
     on = as_of.date()
     known = org.mentees() | set(org.assessments)
     if person not in known:
         return None
     rels = sorted(r for r, v in org.relationships.items() if v.mentee_id == person)
-    return _card(
-        "mentee",
-        person,
-        as_of,
-        relationships=rels,
-        skill_growth=skill_growth(org, person),
-        behaviour=behaviour(org, rels, person, on),
-        impact=impact(org, {person: org.start_of(person)}, on, **kw),
-    )
+    return {
+        "scope": ScorecardScope.MENTEE,
+        "id": person,
+        "as_of": as_of.isoformat(),
+        "relationships": rels,
+        "skill_growth": skill_growth(org, person),
+        "behaviour": behaviour(org, rels, person, on),
+        "impact": impact(org, {person: org.start_of(person)}, on, min_comparison),
+    }
 
 
-def relationship_card(org: Org, rel: str, as_of: datetime, **kw: Any) -> Card | None:
+def relationship_card(
+    org: Org, rel: str, as_of: datetime, *, min_comparison: int = MIN_COMPARISON
+) -> RelationshipCard | None:
     r = org.relationships.get(rel)
     if r is None:
         return None
     on = as_of.date()
-    return _card(
-        "relationship",
-        rel,
-        as_of,
-        mentee_id=r.mentee_id,
-        mentor_id=r.mentor_id,
-        cohort_id=r.cohort_id,
-        skill_growth=skill_growth(org, r.mentee_id),
-        behaviour=behaviour(org, [rel], r.mentee_id, on),
-        impact=impact(org, {r.mentee_id: r.starts_on}, on, **kw),
-    )
+    return {
+        "scope": ScorecardScope.RELATIONSHIP,
+        "id": rel,
+        "as_of": as_of.isoformat(),
+        "mentee_id": r.mentee_id,
+        "mentor_id": r.mentor_id,
+        "cohort_id": r.cohort_id,
+        "skill_growth": skill_growth(org, r.mentee_id),
+        "behaviour": behaviour(org, [rel], r.mentee_id, on),
+        "impact": impact(org, {r.mentee_id: r.starts_on}, on, min_comparison),
+    }
 
 
 def _group(
     org: Org,
-    scope: str,
+    scope: ScorecardScope,
     ident: str | None,
     mentees: set[str],
     rels_of: dict[str, list[str]],
     as_of: datetime,
-    **kw: Any,
-) -> Card:
+    min_comparison: int,
+) -> GroupCard:
     on = as_of.date()
-    members: list[dict[str, Any]] = []
+    members: list[Member] = []
     for p in sorted(mentees):
         members.append(
             {
@@ -276,32 +409,36 @@ def _group(
                 "behaviour": behaviour(org, rels_of.get(p, []), p, on),
             }
         )
-    skills: list[dict[str, Any]] = [m["skill_growth"] for m in members]
-    acts: list[dict[str, Any]] = [m["behaviour"] for m in members]
-    counts = {
-        k: int(sum(a["milestones"][k] for a in acts))
-        for k in ("set", "due", "achieved", "on_time", "missed")
-    }
-    ms: dict[str, float | None] = {
-        **counts,
-        "completion_rate": _ratio(counts["achieved"], counts["due"]),
-        "on_time_rate": _ratio(counts["on_time"], counts["achieved"]),
+    skills = [m["skill_growth"] for m in members]
+    acts = [m["behaviour"] for m in members]
+    milestones = [a["milestones"] for a in acts]
+    achieved = sum(m["achieved"] for m in milestones)
+    due = sum(m["due"] for m in milestones)
+    on_time = sum(m["on_time"] for m in milestones)
+    ms: Milestones = {
+        "set": sum(m["set"] for m in milestones),
+        "due": due,
+        "achieved": achieved,
+        "on_time": on_time,
+        "missed": sum(m["missed"] for m in milestones),
+        "completion_rate": _ratio(achieved, due),
+        "on_time_rate": _ratio(on_time, achieved),
     }
     trends = [
         a["feedback"]["trend"] for a in acts if a["feedback"]["trend"] is not None
     ]
     ratings = sum(a["feedback"]["count"] for a in acts)
     rating_sum = sum(
-        a["feedback"]["mean"] * a["feedback"]["count"]
+        (a["feedback"]["mean"] or 0) * a["feedback"]["count"]
         for a in acts
         if a["feedback"]["count"]
     )
-    return _card(
-        scope,
-        ident,
-        as_of,
-        mentees=len(members),
-        skill_growth={
+    return {
+        "scope": scope,
+        "id": ident,
+        "as_of": as_of.isoformat(),
+        "mentees": len(members),
+        "skill_growth": {
             "mean_change": _mean(
                 [s["mean_change"] for s in skills if s["mean_change"] is not None]
             ),
@@ -309,7 +446,7 @@ def _group(
             "goals_reached": sum(s["goals_reached"] for s in skills),
             "reassessed": sum(s["reassessed"] for s in skills),
         },
-        behaviour={
+        "behaviour": {
             "milestones": ms,
             "feedback": {
                 "count": ratings,
@@ -320,12 +457,16 @@ def _group(
             "rotations": sum(a["rotations"] for a in acts),
             "debriefs": sum(a["debriefs"] for a in acts),
         },
-        impact=impact(org, {p: org.start_of(p) for p in mentees}, on, **kw),
-        members=members,
-    )
+        "impact": impact(
+            org, {p: org.start_of(p) for p in mentees}, on, min_comparison
+        ),
+        "members": members,
+    }
 
 
-def cohort_card(org: Org, cohort: str, as_of: datetime, **kw: Any) -> Card | None:
+def cohort_card(
+    org: Org, cohort: str, as_of: datetime, *, min_comparison: int = MIN_COMPARISON
+) -> CohortCard | None:
     rels = {r: v for r, v in org.relationships.items() if v.cohort_id == cohort}
     mentees = set(org.admitted.get(cohort, {})) | {v.mentee_id for v in rels.values()}
     if cohort not in org.cohorts and not mentees:
@@ -333,15 +474,25 @@ def cohort_card(org: Org, cohort: str, as_of: datetime, **kw: Any) -> Card | Non
     rels_of: dict[str, list[str]] = defaultdict(list)
     for r, v in sorted(rels.items()):
         rels_of[v.mentee_id].append(r)
-    card = _group(org, "cohort", cohort, mentees, rels_of, as_of, **kw)
-    card["withdrawn"] = len(org.withdrawn.get(cohort, set()) & mentees)
-    return card
+    card = _group(
+        org, ScorecardScope.COHORT, cohort, mentees, rels_of, as_of, min_comparison
+    )
+    return {**card, "withdrawn": len(org.withdrawn.get(cohort, set()) & mentees)}
 
 
-def programme_card(org: Org, as_of: datetime, **kw: Any) -> Card:
+def programme_card(
+    org: Org, as_of: datetime, *, min_comparison: int = MIN_COMPARISON
+) -> ProgrammeCard:
     rels_of: dict[str, list[str]] = defaultdict(list)
     for r, v in sorted(org.relationships.items()):
         rels_of[v.mentee_id].append(r)
-    card = _group(org, "programme", None, org.mentees(), rels_of, as_of, **kw)
-    card["cohorts"] = len(org.cohorts)
-    return card
+    card = _group(
+        org,
+        ScorecardScope.PROGRAMME,
+        None,
+        org.mentees(),
+        rels_of,
+        as_of,
+        min_comparison,
+    )
+    return {**card, "cohorts": len(org.cohorts)}

@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from chassis.events import JsonDict
 from services.insights.domain.erasure import is_erased
 
 REFLECTIONS = frozenset({"journal", "after_action_review"})
@@ -33,7 +34,7 @@ class Fact(Protocol):
     def time(self) -> datetime: ...
 
     @property
-    def data(self) -> dict[str, Any]: ...
+    def data(self) -> JsonDict: ...
 
 
 @dataclass
@@ -59,10 +60,10 @@ class Org:
 
     levels: dict[str, int] = field(default_factory=dict)
     roles: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    assessments: dict[str, list[list[dict[str, Any]]]] = field(
+    assessments: dict[str, list[list[JsonDict]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    outcomes: dict[str, dict[str, dict[str, Any]]] = field(
+    outcomes: dict[str, dict[str, JsonDict]] = field(
         default_factory=lambda: defaultdict(dict)
     )
     cohorts: set[str] = field(default_factory=set)
@@ -101,7 +102,7 @@ class Org:
         return min(starts, default=None)
 
 
-def day(value: Any) -> date:
+def day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 

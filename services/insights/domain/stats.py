@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 Z_95 = 1.959963984540054
 FOUR_FIFTHS = 0.8
@@ -100,29 +100,67 @@ STEP = 0.05
 OUTCOMES = ("progressed", "completed")
 
 
-def pattern_rates(observations: list[dict[str, Any]]) -> dict[str, Any]:
+class Observation(TypedDict):
+    """One confirmed pairing: its characteristics and its two outcomes."""
+
+    traits: dict[str, str]
+    progressed: bool
+    completed: bool
+
+
+class OutcomeCell(TypedDict):
+    count: int
+    rate: float | None
+    interval: tuple[float, float] | None
+
+
+class PatternValue(TypedDict):
+    """The pairings with one value of a characteristic, and their outcomes."""
+
+    value: str
+    pairings: int
+    progressed: OutcomeCell
+    completed: OutcomeCell
+
+
+Rates = dict[str, list[PatternValue]]  # characteristic → its values
+
+
+class Suggestion(TypedDict):
+    criterion: str
+    change: float
+    basis: str
+    reason: str
+
+
+def _cell(count: int, pairings: int) -> OutcomeCell:
+    return {
+        "count": count,
+        "rate": rate(count, pairings),
+        "interval": wilson_interval(count, pairings),
+    }
+
+
+def pattern_rates(observations: list[Observation]) -> Rates:
     """Per characteristic and value: counts, rates and Wilson intervals."""
-    table: dict[str, dict[str, dict[str, int]]] = {}
+    table: dict[str, dict[str, list[int]]] = {}  # → [pairings, progressed, completed]
     for obs in observations:
         for trait, value in obs["traits"].items():
-            cell = table.setdefault(trait, {}).setdefault(
-                str(value), {"pairings": 0, **{o: 0 for o in OUTCOMES}}
-            )
-            cell["pairings"] += 1
-            for outcome in OUTCOMES:
-                cell[outcome] += bool(obs[outcome])
-    out: dict[str, Any] = {}
+            cell = table.setdefault(trait, {}).setdefault(str(value), [0, 0, 0])
+            cell[0] += 1
+            cell[1] += bool(obs["progressed"])
+            cell[2] += bool(obs["completed"])
+    out: Rates = {}
     for trait, values in sorted(table.items()):
-        out[trait] = []
-        for value, cell in sorted(values.items()):
-            item: dict[str, Any] = {"value": value, "pairings": cell["pairings"]}
-            for outcome in OUTCOMES:
-                item[outcome] = {
-                    "count": cell[outcome],
-                    "rate": rate(cell[outcome], cell["pairings"]),
-                    "interval": wilson_interval(cell[outcome], cell["pairings"]),
-                }
-            out[trait].append(item)
+        out[trait] = [
+            {
+                "value": value,
+                "pairings": n,
+                "progressed": _cell(progressed, n),
+                "completed": _cell(completed, n),
+            }
+            for value, (n, progressed, completed) in sorted(values.items())
+        ]
     return out
 
 
@@ -138,7 +176,7 @@ def _compare(a: tuple[int, int], b: tuple[int, int]) -> int:
     return 0
 
 
-def suggested_weights(rates: dict[str, Any]) -> list[dict[str, Any]]:
+def suggested_weights(rates: Rates) -> list[Suggestion]:
     """Weight changes for matching, only where the evidence separates (see above)."""
 
     def cell(trait: str, value: str) -> tuple[int, int]:
@@ -165,7 +203,7 @@ def suggested_weights(rates: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _suggestion(criterion: str, sign: int, basis: str) -> dict[str, Any]:
+def _suggestion(criterion: str, sign: int, basis: str) -> Suggestion:
     return {
         "criterion": criterion,
         "change": round(sign * STEP, 2),

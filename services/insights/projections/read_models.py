@@ -18,22 +18,34 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
+from contracts.api.insights import RebuildStatus
 from services.insights.projections import facts
 from services.insights.projections.facts import FactHandler
 
 YIELD_EVERY = 2000  # facts folded between yields, so progress requests get answered
 Resetter = Callable[[AsyncConnection, str | None], Awaitable[None]]
 # A rebuild's progress as the admin route reports it (phase, processed, total, ...).
-Progress = MutableMapping[str, object]
+
+
+class Progress(TypedDict):
+    """Where a rebuild stands (``application/rebuild.py``; ``GET /admin/rebuild``)."""
+
+    status: RebuildStatus
+    phase: str | None
+    processed: int
+    total: int
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
 
 
 class Batch(Protocol):
