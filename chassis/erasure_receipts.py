@@ -31,6 +31,7 @@ from chassis.auth.principal import Role
 from chassis.db import Scrubber, is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import NotFound
+from chassis.http.openapi import problems
 from chassis.inputs import Ref
 from chassis.tables import create, erasure_receipts
 
@@ -122,7 +123,7 @@ def router_for(service: str, engine: AsyncEngine) -> APIRouter:
     the person's tenant; 404 when it has not erased them)."""
     router = APIRouter(prefix="/admin", tags=["admin"])
 
-    @router.get("/erasures/{person_id}")
+    @router.get("/erasures/{person_id}", responses=problems(403, 404))
     async def erasure_confirmation(
         person_id: Ref, request: Request, principal: PrincipalDep
     ) -> ErasureConfirmation:

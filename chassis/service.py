@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from chassis.auth.principal import Principal
 from chassis.auth.revocation import (
@@ -109,6 +110,9 @@ class ServicePart:
     # transaction (for handlers that write through the consumer's connection only).
     fallback: Handler | None = None
     batch_transactions: bool = False
+    # ASGI middleware of this service only (SCIM's error format under /scim/v2),
+    # outermost: it sees every answer, the chassis's own 413 and 429 included.
+    middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
 
     def all_handlers(self, runtime: ServiceRuntime) -> dict[str, Handler]:
         """The inbound handlers with the erasure wrapped the chassis's way."""
@@ -177,6 +181,8 @@ def serve(
         readiness_checks={**runtime.readiness_checks(), **part.readiness},
         lifespan=runtime.lifespan,
     )
+    for middleware in part.middleware:
+        app.add_middleware(middleware)
     consumer = runtime.consumer.name if runtime.consumer is not None else None
     app.include_router(
         dead_letter_router(

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field, JsonValue
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +33,7 @@ from chassis.auth import Principal, Role
 from chassis.auth.fastapi import require_roles
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, NotFound, ServiceUnavailable
+from chassis.http.openapi import problems
 from chassis.inputs import MAX_REF, REF_PATTERN
 from chassis.messaging.transport import OutboundMessage, Transport
 
@@ -90,35 +92,78 @@ def _stamp(value: Any) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
-def _summary(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "consumer": row.consumer,
-        "source": "relay" if row.partition_no < 0 else "consumer",
-        "topic": row.topic,
-        "partition": row.partition_no,
-        "offset": row.offset_no,
-        "event_id": row.event_id,
-        "event_type": row.event_type,
-        "tenant": _tenant_of(row),
-        "reason": row.error,
-        "attempts": row.attempts,
-        "dead_lettered_at": _stamp(row.created_at),
-        "replayed_at": _stamp(row.replayed_at),
-    }
+class DeadLetterHeader(BaseModel):
+    name: str
+    value: str | None
 
 
-def _detail(row: Row[Any]) -> dict[str, Any]:
+class DeadLetterSummary(BaseModel):
+    """A message this service could not apply (or, from the relay, publish)."""
+
+    id: str
+    consumer: str
+    source: Literal["consumer", "relay"] = Field(
+        description="`relay`: an own event quarantined before publication"
+    )
+    topic: str
+    partition: int = Field(description="-1 for a relay quarantine")
+    offset: int
+    event_id: str | None
+    event_type: str | None
+    tenant: str | None = Field(description="null when the message named none")
+    reason: str | None = Field(description="The error that dead-lettered it")
+    attempts: int
+    dead_lettered_at: str | None = Field(description="RFC 3339")
+    replayed_at: str | None = Field(description="RFC 3339; null until replayed")
+
+
+class DeadLetter(DeadLetterSummary):
+    """A dead letter with the original message."""
+
+    headers: list[DeadLetterHeader]
+    payload: JsonValue = Field(description="The message value decoded, if JSON")
+    value: str | None = Field(description="The message value as received")
+
+
+class DeadLetterPage(BaseModel):
+    consumer: str | None = Field(description="This service's consumer group")
+    relay: str | None = Field(description="This service's relay, if it has one")
+    items: list[DeadLetterSummary]
+    next: str | None = Field(description="Cursor of the next page (`after=`)")
+    unattributed: int = Field(
+        description="Dead letters that name no organisation (operators read them)"
+    )
+
+
+def _summary(row: Row[Any]) -> DeadLetterSummary:
+    return DeadLetterSummary(
+        id=str(row.id),
+        consumer=row.consumer,
+        source="relay" if row.partition_no < 0 else "consumer",
+        topic=row.topic,
+        partition=row.partition_no,
+        offset=row.offset_no,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        tenant=_tenant_of(row),
+        reason=row.error,
+        attempts=row.attempts,
+        dead_lettered_at=_stamp(row.created_at),
+        replayed_at=_stamp(row.replayed_at),
+    )
+
+
+def _detail(row: Row[Any]) -> DeadLetter:
     try:
         payload = json.loads(row.value) if row.value else None
     except ValueError:
         payload = None
-    return {
-        **_summary(row),
-        "headers": [{"name": k, "value": v} for k, v in _headers(row)],
-        "payload": payload,
-        "value": row.value,
-    }
+    return DeadLetter(
+        **_summary(row).model_dump(),
+        headers=[DeadLetterHeader(name=k, value=v) for k, v in _headers(row)],
+        payload=payload,
+        value=row.value,
+    )
 
 
 def replay_message(row: Row[Any]) -> OutboundMessage:
@@ -167,7 +212,11 @@ def dead_letter_router(
             raise NotFound(f"no dead letter {dead_letter_id}")
         return row
 
-    @router.get("", summary="Dead letters of this service's consumer, newest first")
+    @router.get(
+        "",
+        summary="Dead letters of this service's consumer, newest first",
+        responses=problems(403),
+    )
     async def list_dead_letters(
         principal: Admin,
         replayed: bool | None = Query(
@@ -180,7 +229,7 @@ def dead_letter_router(
             pattern=REF_PATTERN,
         ),
         limit: int = Query(50, ge=1, le=500),
-    ) -> dict[str, Any]:
+    ) -> DeadLetterPage:
         """A page of this organisation's dead letters (every one for an operator),
         without their payloads."""
         where = [owned]
@@ -217,18 +266,22 @@ def dead_letter_router(
                 )
             ).scalar_one()
         page = rows[:limit]
-        return {
-            "consumer": consumer,
-            "relay": relay.name if relay else None,
-            "items": [_summary(r) for r in page if _visible(r, principal)],
-            "next": page[-1].id if len(rows) > limit else None,
-            "unattributed": unattributed,
-        }
+        return DeadLetterPage(
+            consumer=consumer,
+            relay=relay.name if relay else None,
+            items=[_summary(r) for r in page if _visible(r, principal)],
+            next=str(page[-1].id) if len(rows) > limit else None,
+            unattributed=unattributed,
+        )
 
-    @router.get("/{dead_letter_id}", summary="One dead letter with its message")
+    @router.get(
+        "/{dead_letter_id}",
+        summary="One dead letter with its message",
+        responses=problems(403, 404),
+    )
     async def get_dead_letter(
         dead_letter_id: DeadLetterId, principal: Admin
-    ) -> dict[str, Any]:
+    ) -> DeadLetter:
         """A dead letter with the original message's headers and payload."""
         return _detail(await load(dead_letter_id, principal))
 
@@ -236,13 +289,13 @@ def dead_letter_router(
         "/{dead_letter_id}/replay",
         status_code=202,
         summary="Publish the original message again to its original topic",
-        responses={409: {"description": "Already replayed (add ?force=true)"}},
+        responses=problems(403, 404, 409),
     )
     async def replay_dead_letter(
         dead_letter_id: DeadLetterId,
         principal: Admin,
         force: bool = Query(False, description="Replay even if replayed before"),
-    ) -> dict[str, Any]:
+    ) -> DeadLetter:
         """Re-publish the message; the consumer applies it once its cause is fixed."""
         row = await load(dead_letter_id, principal)
         quarantined = relay is not None and row.consumer == relay.name

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """A probe that returns when its dependency is usable and raises when it is not."""
@@ -40,6 +41,17 @@ async def run_readiness_checks(
     return dict(zip(names, results, strict=True))
 
 
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Each check's result: ``ok``, or why the dependency is unusable."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(description="Check name → `ok` or the failure")
+
+
 def health_router(timeout_s: float = CHECK_TIMEOUT_S) -> APIRouter:
     """The ``/healthz`` and ``/readyz`` routes.
 
@@ -49,13 +61,20 @@ def health_router(timeout_s: float = CHECK_TIMEOUT_S) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness: the process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Liveness:
+        return Liveness()
 
     @router.get(
         "/readyz",
         summary="Readiness: every dependency answers",
-        responses={503: {"description": "At least one readiness check failed"}},
+        response_model=Readiness,
+        responses={
+            503: {
+                "model": Readiness,
+                "description": "At least one readiness check failed",
+                "content": {"application/json": {}},
+            }
+        },
     )
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks

@@ -29,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_JSON = "application/problem+json"
 _PROBLEM_REF = "#/components/schemas/Problem"
+# What FastAPI documents for a 422 the services never send (they answer problems).
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 _PROBES = frozenset({"/healthz", "/readyz"})
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -141,7 +143,16 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if not status[:1].isdigit() or int(status) < 400:
                 continue
             content = response.get("content") or {}
-            if not set(content) - {"application/json", PROBLEM_JSON}:
+            # A route that answers an error in its own shape (``/readyz``'s 503, SCIM)
+            # keeps it; every other error is a problem document.
+            own = {
+                kind
+                for kind, media in content.items()
+                if kind != PROBLEM_JSON
+                and (media.get("schema") or {}).get("$ref")
+                not in (_PROBLEM_REF, _FASTAPI_422)
+            }
+            if not own:
                 response["content"] = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
             if response.get("description") in (None, "", "Validation Error"):
                 response["description"] = WHY.get(int(status), "Error")

@@ -35,9 +35,7 @@ VERSION = "0.1.0"
 def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
-    app = serve(settings or Settings(), build_part, transport=transport)
-    app.add_middleware(scim.ScimErrors)  # errors before routing, SCIM-shaped
-    return app
+    return serve(settings or Settings(), build_part, transport=transport)
 
 
 def build_part(runtime: ServiceRuntime) -> ServicePart:
@@ -68,6 +66,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             scim.router,
             admin.router,
         ],
+        middleware=[scim.ScimErrors],  # SCIM errors under /scim/v2, even 413/429
         consumes=[topic_for("matching")],
         handlers={
             "PairingConfirmed": mentor_load.on_pairing_confirmed,
