@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,6 +58,13 @@ class ExternalKafkaBroker:
         return f"<ExternalKafkaBroker {self.bootstrap_servers}>"
 
 
+def _say_if_slow(server: str, started: float) -> None:
+    """Suite time is watched: a server slow to stop says so in the output."""
+    took = time.monotonic() - started
+    if took > 10:
+        print(f"\n{server} took {took:.0f} s to stop and clean up")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """The session's PostgreSQL server (own cluster, or ``$DATABASE_URL``'s)."""
@@ -69,7 +77,9 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
+        started = time.monotonic()
         server.close()
+        _say_if_slow("PostgreSQL", started)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +94,9 @@ def kafka_broker() -> Iterator[KafkaBroker | ExternalKafkaBroker]:
     try:
         yield broker
     finally:
+        started = time.monotonic()
         broker.close()
+        _say_if_slow("Kafka", started)
 
 
 @pytest.fixture(scope="session")
