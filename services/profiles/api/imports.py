@@ -197,6 +197,27 @@ def _with_links(
     )
 
 
+def _inlined(schema: dict[str, object]) -> dict[str, object]:
+    """``schema`` with its local ``$defs`` (the enums it names) written in place: the
+    OpenAPI document has no ``$defs`` for it to point at."""
+    defs = schema.pop("$defs", {})
+    assert isinstance(defs, dict)
+
+    def resolve(node: object) -> object:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved = resolve(schema)
+    assert isinstance(resolved, dict)
+    return resolved
+
+
 _BODY = {
     "requestBody": {
         "required": True,
@@ -209,7 +230,7 @@ _BODY = {
                         "people": {
                             "type": "array",
                             "maxItems": MAX_RECORDS,
-                            "items": HrisRecord.model_json_schema(),
+                            "items": _inlined(HrisRecord.model_json_schema()),
                         }
                     },
                 }

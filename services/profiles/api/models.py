@@ -34,17 +34,34 @@ from contracts.profiles import (
     PathwayStage,
     ProgrammeRole,
 )
+from services.profiles.domain.competencies import COMPETENCY_ID
 from services.profiles.domain.person import PersonDetails
 
 Body = RequestBody  # the name the rest of the API imports
 
-Country = Annotated[Code, Field(max_length=2, description="ISO 3166-1 alpha-2")]
+Country = Annotated[
+    Code,
+    Field(
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 country code, upper case (XK for Kosovo)",
+    ),
+]
+# The domain's rule for an email address (a dot in the domain part), shown as the
+# schema's format; the input policy's pattern still refuses control characters.
+PersonEmail = Annotated[Email, Field(json_schema_extra={"format": "email"})]
+# The domain's rule for a competency id (2-64 lower-case letters, digits, _ . -).
+CompetencyId = Annotated[
+    str,
+    Field(min_length=2, max_length=64, pattern=COMPETENCY_ID.pattern),
+]
 
 
 class PersonIn(Body):
     given_name: Name
     family_name: Name
-    email: Email
+    email: PersonEmail
     level: Level
     business_unit: Name
     function: Name
@@ -55,7 +72,7 @@ class PersonIn(Body):
     manager_id: Ref | None = Field(
         None, description="Person id of the line manager (a person of this tenant)"
     )
-    hire_date: SaneDate | None = None
+    hire_date: SaneDate | None = Field(None, description="Not in the future")
     languages: FewItems[Code] = Field(default_factory=list)
 
     def details(self) -> PersonDetails:
@@ -106,7 +123,7 @@ class BatchIn(Body):
 
 
 class CompetencyIn(Body):
-    competency_id: Ref
+    competency_id: CompetencyId
     name: Name
     category: Name | None = None
 
