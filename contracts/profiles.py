@@ -17,6 +17,7 @@ why.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -27,11 +28,103 @@ from contracts import not_personal
 
 registry = EventRegistry()
 
-ProgrammeRole = Literal["mentee", "mentor", "reverse_mentor", "sponsor", "coordinator"]
-CoachingFormat = Literal["one_to_one", "group", "shadowing", "project"]
-OutcomeKind = Literal["promotion", "role_change", "lateral_move", "departure"]
-PathwayStage = Literal["intake", "pairing", "development", "evaluation", "closed"]
-ProgrammeType = Literal["standard", "reverse", "external", "group"]
+
+class ProgrammeRole(StrEnum):
+    """A part a person plays in the mentoring programme (a person may have several)."""
+
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    REVERSE_MENTOR = "reverse_mentor"
+    SPONSOR = "sponsor"
+    COORDINATOR = "coordinator"
+
+
+class CoachingFormat(StrEnum):
+    """How a mentor coaches, or how a mentee prefers to be coached."""
+
+    ONE_TO_ONE = "one_to_one"
+    GROUP = "group"
+    SHADOWING = "shadowing"
+    PROJECT = "project"
+
+
+class OutcomeKind(StrEnum):
+    """A career outcome of a person (for business impact)."""
+
+    PROMOTION = "promotion"
+    ROLE_CHANGE = "role_change"
+    LATERAL_MOVE = "lateral_move"
+    DEPARTURE = "departure"
+
+
+class PathwayStage(StrEnum):
+    """A stage of a cohort's pathway, in this order."""
+
+    INTAKE = "intake"
+    PAIRING = "pairing"
+    DEVELOPMENT = "development"
+    EVALUATION = "evaluation"
+    CLOSED = "closed"
+
+
+class ProgrammeType(StrEnum):
+    """The kind of mentoring programme a cohort runs."""
+
+    STANDARD = "standard"
+    REVERSE = "reverse"
+    EXTERNAL = "external"
+    GROUP = "group"
+
+
+class ChangeSource(StrEnum):
+    """Who reported a change of a person's HR details: the HRIS import, SCIM
+    provisioning or a coordinator."""
+
+    HRIS = "hris"
+    SCIM = "scim"
+    COORDINATOR = "coordinator"
+
+
+class PersonStatus(StrEnum):
+    """Where a person stands: active, deactivated (``inactive``) or erased."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    ERASED = "erased"
+
+
+class MembershipStatus(StrEnum):
+    """A person's place in a cohort: holding a seat, or on the waiting list."""
+
+    ADMITTED = "admitted"
+    WAITING = "waiting"
+
+
+class ImportStatus(StrEnum):
+    """The state of an HRIS import job; ``succeeded`` and ``failed`` are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ImportFormat(StrEnum):
+    """The form an HRIS import arrived in."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
+class RecordOutcome(StrEnum):
+    """What an import did (or, in a dry run, would do) to one record."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DEACTIVATED = "deactivated"
+    SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 @not_personal(
@@ -182,7 +275,7 @@ class CareerOutcomeRecorded(EventPayload):
     from_level: int | None = None
     to_level: int | None = None
     effective_on: date
-    source: Literal["hris", "scim", "coordinator"] = "hris"
+    source: ChangeSource = ChangeSource.HRIS
 
 
 @registry.register
@@ -263,7 +356,7 @@ class EligibilityRules(ContractValue):
 class CohortCreated(EventPayload):
     cohort_id: str
     name: str
-    programme_type: ProgrammeType = "standard"
+    programme_type: ProgrammeType = ProgrammeType.STANDARD
     strategic_priority: str | None = None
     business_units: list[str] = Field(default_factory=list)
     levels: list[int] = Field(default_factory=list)
@@ -347,7 +440,7 @@ class ImportFinished(EventPayload):
 
     job_id: str
     dry_run: bool = False
-    status: Literal["succeeded", "failed"]
+    status: Literal[ImportStatus.SUCCEEDED, ImportStatus.FAILED]
     processed: int = Field(ge=0)
     total: int = Field(ge=0)
     counts: ImportCounts = Field(default_factory=lambda: ImportCounts())

@@ -8,6 +8,7 @@ import pytest
 
 from chassis.errors import Conflict, ValidationFailed
 from contracts import profiles as c
+from contracts.api.profiles import CohortIn, IntakeIn, MentorProfileIn
 from services.profiles.domain import events as ev
 from services.profiles.domain.cohort import Cohort
 from services.profiles.domain.competencies import CompetencyFramework
@@ -114,12 +115,14 @@ def test_departure_is_recorded_as_an_outcome():
     assert outcome.kind == "departure"
 
 
-PROFILE = {
-    "strengths": [{"competency_id": "strategy", "proficiency": 5}],
-    "formats": ["one_to_one"],
-    "max_mentees": 2,
-    "hours_per_month": 6,
-}
+PROFILE = MentorProfileIn.model_validate(
+    {
+        "strengths": [{"competency_id": "strategy", "proficiency": 5}],
+        "formats": ["one_to_one"],
+        "max_mentees": 2,
+        "hours_per_month": 6,
+    }
+)
 
 
 def test_mentor_profile_needs_known_competencies():
@@ -153,10 +156,12 @@ def test_only_mentors_have_a_mentor_profile():
 
 def test_intake_goals_must_aim_above_the_current_level():
     person = given(registered())
-    intake = {
-        "goals": [{"competency_id": "strategy", "current": 3, "target": 3}],
-        "hours_per_month": 4,
-    }
+    intake = IntakeIn.model_validate(
+        {
+            "goals": [{"competency_id": "strategy", "current": 3, "target": 3}],
+            "hours_per_month": 4,
+        }
+    )
     with pytest.raises(ValidationFailed) as info:
         person.submit_intake(intake, {"strategy"})
     assert info.value.errors[0].path == "goals.0.target"
@@ -222,7 +227,9 @@ def cohort(capacity: int = 2, **eligibility) -> Cohort:
     return Cohort.create(
         "c-1",
         "acme",
-        {"name": "Leaders 2027", "capacity": capacity, "eligibility": eligibility},
+        CohortIn.model_validate(
+            {"name": "Leaders 2027", "capacity": capacity, "eligibility": eligibility}
+        ),
     )
 
 

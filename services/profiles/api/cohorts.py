@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Body, Query
 
+from chassis.http.openapi import problems
 from chassis.inputs import Ref
+from contracts.api.profiles import (
+    Cohort,
+    CohortIn,
+    Cohorts,
+    CohortSummary,
+    CreatedCohort,
+    Eligibility,
+    JoinedCohort,
+    Memberships,
+    WaitingEntry,
+)
 from contracts.profiles import ProgrammeRole
 from services.profiles.api.deps import PrincipalDep, ProfilesDep
 from services.profiles.api.models import (
     BatchIn,
     CohortCapacityIn,
-    CohortIn,
     JoinIn,
     LeaveIn,
     StageIn,
@@ -20,19 +29,23 @@ from services.profiles.api.models import (
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
+# A command on a cohort: not the caller's to change (403), no such cohort or person
+# (404), a concurrent change or a second application (409).
+_COMMAND = problems(403, 404, 409)
 
-@router.post("", status_code=201)
+
+@router.post("", status_code=201, responses=problems(403))
 async def create_cohort(
     body: CohortIn, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, str]:
+) -> CreatedCohort:
     """Create a cohort (coordinators, admins)."""
-    return {"cohort_id": await profiles.create_cohort(principal, body.model_dump())}
+    return CreatedCohort(cohort_id=await profiles.create_cohort(principal, body))
 
 
 @router.get("")
 async def list_cohorts(
     principal: PrincipalDep, profiles: ProfilesDep
-) -> list[dict[str, Any]]:
+) -> list[CohortSummary]:
     """The tenant's cohorts."""
     return await profiles.cohorts_list(principal)
 
@@ -40,59 +53,61 @@ async def list_cohorts(
 @router.post("/batch")
 async def cohorts_by_ids(
     body: BatchIn, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> Cohorts:
     """Several cohorts in one call, in the order asked, each with its participants and
     waiting list (unknown ids, and other organisations' cohorts, are left out)."""
-    return {"items": await profiles.cohorts_by_ids(principal, body.ids)}
+    return Cohorts(items=await profiles.cohorts_by_ids(principal, body.ids))
 
 
 @router.post("/memberships")
 async def memberships(
     body: BatchIn, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> Memberships:
     """The cohorts each of several people (`ids`) participates or waits in, in one
     call: items of `{person_id, cohort_id, role, status, since}` in arrival order."""
-    return {"items": await profiles.memberships(principal, body.ids)}
+    return Memberships(items=await profiles.memberships(principal, body.ids))
 
 
-@router.get("/{cohort_id}")
+@router.get("/{cohort_id}", responses=problems(404))
 async def get_cohort(
     cohort_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> Cohort:
     """A cohort with its participants and its ordered waiting list."""
     return await profiles.cohort(principal, cohort_id)
 
 
-@router.get("/{cohort_id}/waiting-list")
+@router.get("/{cohort_id}/waiting-list", responses=problems(404))
 async def waiting_list(
     cohort_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
-) -> list[dict[str, Any]]:
+) -> list[WaitingEntry]:
     """Who waits for a seat, first come first served, with their position."""
-    return (await profiles.cohort(principal, cohort_id))["waiting_list"]
+    return (await profiles.cohort(principal, cohort_id)).waiting_list
 
 
-@router.get("/{cohort_id}/eligibility/{person_id}")
+@router.get("/{cohort_id}/eligibility/{person_id}", responses=problems(403, 404))
 async def eligibility(
     cohort_id: Ref,
     person_id: Ref,
     principal: PrincipalDep,
     profiles: ProfilesDep,
-    role: ProgrammeRole = Query("mentee"),
-) -> dict[str, Any]:
+    role: ProgrammeRole = Query(ProgrammeRole.MENTEE),
+) -> Eligibility:
     """Whether the person could join, and every reason why not."""
     reasons = await profiles.eligibility(principal, cohort_id, person_id, role)
-    return {"eligible": not reasons, "reasons": reasons}
+    return Eligibility(eligible=not reasons, reasons=reasons)
 
 
-@router.post("/{cohort_id}/participants", status_code=201)
+@router.post("/{cohort_id}/participants", status_code=201, responses=_COMMAND)
 async def join(
     cohort_id: Ref, body: JoinIn, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> JoinedCohort:
     """Apply to the cohort: admitted, or placed on the waiting list (NotEligible if not)."""
     return await profiles.join_cohort(principal, cohort_id, body.person_id, body.role)
 
 
-@router.delete("/{cohort_id}/participants/{person_id}", status_code=204)
+@router.delete(
+    "/{cohort_id}/participants/{person_id}", status_code=204, responses=_COMMAND
+)
 async def leave(
     cohort_id: Ref,
     person_id: Ref,
@@ -106,7 +121,7 @@ async def leave(
     )
 
 
-@router.put("/{cohort_id}/capacity", status_code=204)
+@router.put("/{cohort_id}/capacity", status_code=204, responses=_COMMAND)
 async def change_capacity(
     cohort_id: Ref,
     body: CohortCapacityIn,
@@ -117,7 +132,7 @@ async def change_capacity(
     await profiles.change_cohort_capacity(principal, cohort_id, body.capacity)
 
 
-@router.post("/{cohort_id}/stage", status_code=204)
+@router.post("/{cohort_id}/stage", status_code=204, responses=_COMMAND)
 async def advance(
     cohort_id: Ref, body: StageIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:

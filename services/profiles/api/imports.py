@@ -13,13 +13,22 @@ import json
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.errors import FieldError, NotFound, TandemError, ValidationFailed
+from chassis.http.openapi import problems
 from chassis.inputs import Name, NonNegative, Ref
+from contracts.api.profiles import (
+    ImportLinks,
+    ImportReport,
+    ImportReports,
+    ImportState,
+    RecordPage,
+)
+from contracts.profiles import ImportFormat, RecordOutcome
 from services.profiles.api.deps import ImportsDep, PrincipalDep
 from services.profiles.application.imports import (
     FINISHED,
@@ -47,7 +56,7 @@ class UnsupportedMediaType(TandemError):
 # -- reading the batch ---------------------------------------------------------------
 
 
-def people_from_json(data: bytes) -> list[Any]:
+def people_from_json(data: bytes) -> list[object]:
     """The ``people`` array of ``{"people": [...]}``."""
     try:
         doc = json.loads(data)
@@ -60,10 +69,11 @@ def people_from_json(data: bytes) -> list[Any]:
     extra = sorted(set(doc) - {"people"})
     if extra:
         raise ValidationFailed([FieldError(k, "unknown member") for k in extra])
-    return doc["people"]
+    people: list[object] = doc["people"]
+    return people
 
 
-def people_from_csv(data: bytes) -> list[dict[str, Any]]:
+def people_from_csv(data: bytes) -> list[object]:
     """Records of a CSV with a header row of record field names."""
     try:
         content = data.decode("utf-8-sig")  # Excel writes a byte-order mark
@@ -77,7 +87,7 @@ def people_from_csv(data: bytes) -> list[dict[str, Any]]:
         if not any(header):
             raise UnreadableImport("the CSV is empty: a header row is required")
         _check_header(header)
-        people = []
+        people: list[object] = []
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
@@ -112,8 +122,8 @@ def _check_header(header: list[str]) -> None:
         raise ValidationFailed(problems)
 
 
-def _csv_record(header: list[str], cells: list[str]) -> dict[str, Any]:
-    record: dict[str, Any] = {}
+def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str]]:
+    record: dict[str, str | list[str]] = {}
     for name, raw in zip(header, cells, strict=True):
         value = raw.strip()
         if not value:  # an empty cell is an absent field
@@ -147,7 +157,7 @@ def _is_json(media_type: str, filename: str = "") -> bool:
     )
 
 
-async def read_people(request: Request) -> tuple[list[Any], str]:
+async def read_people(request: Request) -> tuple[list[object], ImportFormat]:
     """The batch's records and its format, from JSON, CSV or a multipart file."""
     data = await request.body()
     if len(data) > MAX_BODY_BYTES:
@@ -159,12 +169,12 @@ async def read_people(request: Request) -> tuple[list[Any], str]:
         data = part.get_payload(decode=True) or b""  # type: ignore[assignment]
         media_type = part.get_content_type()
         if _is_json(media_type, part.get_filename() or ""):
-            return people_from_json(data), "json"
-        return people_from_csv(data), "csv"
+            return people_from_json(data), ImportFormat.JSON
+        return people_from_csv(data), ImportFormat.CSV
     if _is_json(media_type):
-        return people_from_json(data), "json"
+        return people_from_json(data), ImportFormat.JSON
     if media_type in ("text/csv", "application/csv"):
-        return people_from_csv(data), "csv"
+        return people_from_csv(data), ImportFormat.CSV
     raise UnsupportedMediaType(
         "send application/json, text/csv or multipart/form-data with a file"
     )
@@ -173,73 +183,39 @@ async def read_people(request: Request) -> tuple[list[Any], str]:
 # -- responses -----------------------------------------------------------------------
 
 
-class FieldProblem(BaseModel):
-    path: str
-    message: str
+def _with_links(
+    request: Request, state: ImportState, *, replayed: bool = False
+) -> ImportReport:
+    job_id = state.job_id
+    return ImportReport(
+        **state.model_dump(),
+        links=ImportLinks(
+            self=request.url_for("import_report", job_id=job_id).path,
+            records=request.url_for("import_records", job_id=job_id).path,
+        ),
+        replayed=replayed,
+    )
 
 
-class RecordError(BaseModel):
-    row: int
-    employee_id: str | None
-    code: str
-    message: str
-    fields: list[FieldProblem]
+def _inlined(schema: dict[str, object]) -> dict[str, object]:
+    """``schema`` with its local ``$defs`` (the enums it names) written in place: the
+    OpenAPI document has no ``$defs`` for it to point at."""
+    defs = schema.pop("$defs", {})
+    assert isinstance(defs, dict)
 
+    def resolve(node: object) -> object:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
 
-class Progress(BaseModel):
-    processed: int
-    total: int
-
-
-class Counts(BaseModel):
-    created: int
-    updated: int
-    unchanged: int
-    deactivated: int
-    skipped: int
-    failed: int
-
-
-class ImportReport(BaseModel):
-    job_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
-    dry_run: bool
-    format: Literal["json", "csv"]
-    progress: Progress
-    counts: Counts
-    errors: list[RecordError]
-    errors_next: int | None
-    error: str | None
-    created_at: str
-    updated_at: str
-    finished_at: str | None
-    links: dict[str, str]
-    replayed: bool = False
-
-
-class RecordOutcome(BaseModel):
-    row: int
-    employee_id: str | None
-    outcome: Literal[
-        "created", "updated", "unchanged", "deactivated", "skipped", "failed"
-    ]
-    person_id: str | None
-    changes: list[str]
-    error: dict[str, Any] | None
-
-
-class RecordPage(BaseModel):
-    items: list[RecordOutcome]
-    next: int | None
-
-
-def _with_links(request: Request, report: dict[str, Any]) -> dict[str, Any]:
-    job_id = report["job_id"]
-    report["links"] = {
-        "self": request.url_for("import_report", job_id=job_id).path,
-        "records": request.url_for("import_records", job_id=job_id).path,
-    }
-    return report
+    resolved = resolve(schema)
+    assert isinstance(resolved, dict)
+    return resolved
 
 
 _BODY = {
@@ -254,7 +230,7 @@ _BODY = {
                         "people": {
                             "type": "array",
                             "maxItems": MAX_RECORDS,
-                            "items": HrisRecord.model_json_schema(),
+                            "items": _inlined(HrisRecord.model_json_schema()),
                         }
                     },
                 }
@@ -283,9 +259,11 @@ _BODY = {
 @router.post(
     "",
     status_code=202,
-    response_model=ImportReport,
     openapi_extra=_BODY,
-    responses={200: {"model": ImportReport, "description": "Finished (`wait=true`)"}},
+    responses={
+        200: {"model": ImportReport, "description": "Finished (`wait=true`)"},
+        **problems(403, 415),
+    },
 )
 async def start_import(
     request: Request,
@@ -299,7 +277,7 @@ async def start_import(
         bool, Query(description="Answer with the finished report (small batches)")
     ] = False,
     idempotency_key: Annotated[Name | None, Header()] = None,
-) -> dict[str, Any]:
+) -> ImportReport:
     """Start importing people (integrations, coordinators, admins); 202 with the job."""
     access.require_provisioner(principal)
     people, source_format = await read_people(request)
@@ -312,12 +290,13 @@ async def start_import(
     )
     if wait:
         await imports.wait(job_id, WAIT_S)
-    report = _with_links(request, await imports.report(principal, job_id))
-    response.headers["Location"] = report["links"]["self"]
+    report = _with_links(
+        request, await imports.report(principal, job_id), replayed=replayed
+    )
+    response.headers["Location"] = report.links.self
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-        report["replayed"] = True
-    if wait and report["status"] in FINISHED:
+    if wait and report.status in FINISHED:
         response.status_code = 200
     return report
 
@@ -327,10 +306,10 @@ class JobIds(BaseModel):
     ids: Annotated[list[Ref], Field(max_length=200)]
 
 
-@router.post("/batch")
+@router.post("/batch", responses=problems(403))
 async def import_reports(
     body: JobIds, request: Request, principal: PrincipalDep, imports: ImportsDep
-) -> dict[str, Any]:
+) -> ImportReports:
     """Several jobs' reports in one call, in the order asked (unknown ids, and other
     organisations' jobs, are left out); each with at most one failed record (page
     through ``/imports/{id}/records?outcome=failed`` for the rest)."""
@@ -342,10 +321,10 @@ async def import_reports(
         except NotFound:
             continue
         items.append(_with_links(request, report))
-    return {"items": items}
+    return ImportReports(items=items)
 
 
-@router.get("/{job_id}", name="import_report", response_model=ImportReport)
+@router.get("/{job_id}", name="import_report", responses=problems(403, 404))
 async def import_report(
     job_id: Ref,
     request: Request,
@@ -355,7 +334,7 @@ async def import_report(
         NonNegative, Query(description="Cursor: the `errors_next` of the last page")
     ] = 0,
     error_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> ImportReport:
     """An import's status, progress, counts and a page of its failed records."""
     report = await imports.report(
         principal, job_id, errors_after=errors_after, error_limit=error_limit
@@ -363,21 +342,17 @@ async def import_report(
     return _with_links(request, report)
 
 
-@router.get("/{job_id}/records", name="import_records", response_model=RecordPage)
+@router.get("/{job_id}/records", name="import_records", responses=problems(403, 404))
 async def import_records(
     job_id: Ref,
     principal: PrincipalDep,
     imports: ImportsDep,
-    outcome: Annotated[
-        Literal["created", "updated", "unchanged", "deactivated", "skipped", "failed"]
-        | None,
-        Query(),
-    ] = None,
+    outcome: Annotated[RecordOutcome | None, Query()] = None,
     after: Annotated[
         NonNegative, Query(description="Cursor: the `next` of the last page")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> RecordPage:
     """What happened (or, in a dry run, would happen) to each record, by row."""
     return await imports.records(
         principal, job_id, outcome=outcome, after=after, limit=limit

@@ -1,5 +1,8 @@
 """Request bodies of the profiles API (shapes only; business rules live in the domain).
 
+The bodies the domain takes as they are (a mentor profile, an intake, a cohort) live in
+``contracts.api.profiles`` with the answers.
+
 Every string, list, integer and date is one of the bounded types of ``chassis.inputs``
 (the one input policy), so a 1 MB name, a NUL byte or 2^31 is a typed 422 here and
 never reaches an event, a column or the broker.
@@ -15,7 +18,6 @@ from chassis.inputs import (
     Code,
     Email,
     FewItems,
-    Hours,
     Items,
     Level,
     Name,
@@ -25,35 +27,41 @@ from chassis.inputs import (
     RequestBody,
     SaneDate,
     Text,
-    TextMap,
 )
+from contracts.api.profiles import MenteeSeats, MonthlyHours
 from contracts.profiles import (
-    AvailabilityWindow,
-    CoachingFormat,
-    DevelopmentGoal,
-    EligibilityRules,
     OutcomeKind,
-    PathwayPhase,
     PathwayStage,
     ProgrammeRole,
-    ProgrammeType,
-    Strength,
 )
+from services.profiles.domain.competencies import COMPETENCY_ID
 from services.profiles.domain.person import PersonDetails
 
 Body = RequestBody  # the name the rest of the API imports
 
-# A mentor takes at most 50 mentees and gives at most 200 hours a month (the contract's
-# bounds); an intake's hours are the same figure seen from the mentee.
-MenteeSeats = Annotated[int, Field(ge=0, le=50)]
-MonthlyHours = Annotated[Hours, Field(le=200)]
-Country = Annotated[Code, Field(max_length=2, description="ISO 3166-1 alpha-2")]
+Country = Annotated[
+    Code,
+    Field(
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 country code, upper case (XK for Kosovo)",
+    ),
+]
+# The domain's rule for an email address (a dot in the domain part), shown as the
+# schema's format; the input policy's pattern still refuses control characters.
+PersonEmail = Annotated[Email, Field(json_schema_extra={"format": "email"})]
+# The domain's rule for a competency id (2-64 lower-case letters, digits, _ . -).
+CompetencyId = Annotated[
+    str,
+    Field(min_length=2, max_length=64, pattern=COMPETENCY_ID.pattern),
+]
 
 
 class PersonIn(Body):
     given_name: Name
     family_name: Name
-    email: Email
+    email: PersonEmail
     level: Level
     business_unit: Name
     function: Name
@@ -64,7 +72,7 @@ class PersonIn(Body):
     manager_id: Ref | None = Field(
         None, description="Person id of the line manager (a person of this tenant)"
     )
-    hire_date: SaneDate | None = None
+    hire_date: SaneDate | None = Field(None, description="Not in the future")
     languages: FewItems[Code] = Field(default_factory=list)
 
     def details(self) -> PersonDetails:
@@ -86,33 +94,9 @@ class Roles(Body):
     roles: FewItems[ProgrammeRole]
 
 
-class MentorProfileIn(Body):
-    strengths: FewItems[Strength] = Field(min_length=1)
-    industries: FewItems[Name] = Field(default_factory=list)
-    markets: FewItems[Name] = Field(default_factory=list)
-    functions_led: FewItems[Name] = Field(default_factory=list)
-    crisis_experience: FewItems[Name] = Field(default_factory=list)
-    leadership_style: Name | None = None
-    formats: FewItems[CoachingFormat] = Field(min_length=1)
-    max_mentees: MenteeSeats
-    hours_per_month: MonthlyHours
-    availability: FewItems[AvailabilityWindow] = Field(default_factory=list)
-
-
 class CapacityIn(Body):
     max_mentees: MenteeSeats
     hours_per_month: MonthlyHours
-
-
-class IntakeIn(Body):
-    goals: FewItems[DevelopmentGoal] = Field(min_length=1)
-    learning_style: Name | None = None
-    preferred_formats: FewItems[CoachingFormat] = Field(default_factory=list)
-    hours_per_month: MonthlyHours
-    experiences_lacking: FewItems[Name] = Field(default_factory=list)
-    motivations: TextMap | None = Field(
-        None, description="Competency id → why it matters to the mentee (kept private)"
-    )
 
 
 class ConsentIn(Body):
@@ -139,20 +123,9 @@ class BatchIn(Body):
 
 
 class CompetencyIn(Body):
-    competency_id: Ref
+    competency_id: CompetencyId
     name: Name
     category: Name | None = None
-
-
-class CohortIn(Body):
-    name: Name
-    programme_type: ProgrammeType = "standard"
-    strategic_priority: Name | None = None
-    business_units: FewItems[Name] = Field(default_factory=list)
-    levels: FewItems[Level] = Field(default_factory=list)
-    capacity: Positive = Field(description="Mentee seats")
-    eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
-    pathway: FewItems[PathwayPhase] = Field(default_factory=list)
 
 
 class CohortCapacityIn(Body):
@@ -165,7 +138,7 @@ class StageIn(Body):
 
 class JoinIn(Body):
     person_id: Ref
-    role: ProgrammeRole = "mentee"
+    role: ProgrammeRole = ProgrammeRole.MENTEE
 
 
 class LeaveIn(Body):

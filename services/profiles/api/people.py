@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 from fastapi import APIRouter, Query, Response
 
+from chassis.http.openapi import problems
 from chassis.inputs import Name, Ref
-from contracts.profiles import ProgrammeRole
+from contracts.api.profiles import (
+    IntakeIn,
+    MentorProfileIn,
+    People,
+    Person,
+    PersonPage,
+    RegisteredPerson,
+)
+from contracts.profiles import ChangeSource, PersonStatus, ProgrammeRole
 from services.profiles.api.deps import PrincipalDep, ProfilesDep
 from services.profiles.api.models import (
     BatchIn,
@@ -15,8 +22,6 @@ from services.profiles.api.models import (
     ConsentIn,
     DeactivateIn,
     DemographicsIn,
-    IntakeIn,
-    MentorProfileIn,
     OutcomeIn,
     RegisterPerson,
     Roles,
@@ -25,29 +30,36 @@ from services.profiles.api.models import (
 
 router = APIRouter(prefix="/people", tags=["people"])
 
+# A command on a person: not theirs to change (403), no such person (404), a concurrent
+# change won (409), the person was erased (410).
+_COMMAND = problems(403, 404, 409, 410)
+# A person answers only the fields the caller may see (``Person``): the routes answering
+# people leave the unset fields out (``response_model_exclude_unset``), not null.
 
-@router.post("", status_code=201)
+
+@router.post("", status_code=201, responses=problems(403, 409))
 async def register_person(
     body: RegisterPerson, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, str]:
-    """Register a person (coordinators, admins, integrations)."""
+) -> RegisteredPerson:
+    """Register a person (coordinators, admins, integrations); 409 when the email or
+    the employee id is already registered."""
     person_id = await profiles.register(principal, body.details(), list(body.roles))
-    return {"person_id": person_id}
+    return RegisteredPerson(person_id=person_id)
 
 
-@router.get("")
+@router.get("", response_model_exclude_unset=True)
 async def list_people(
     principal: PrincipalDep,
     profiles: ProfilesDep,
     cohort_id: Ref | None = None,
     business_unit: Name | None = None,
     role: ProgrammeRole | None = None,
-    status: Literal["active", "inactive", "erased"] | None = None,
+    status: PersonStatus | None = None,
     after: Ref | None = Query(
         None, description="Cursor: the `next` of the previous page"
     ),
     limit: int = Query(50, ge=1, le=500),
-) -> dict[str, Any]:
+) -> PersonPage:
     """A page of people, filtered; follow `next` for the following page."""
     return await profiles.list_people(
         principal,
@@ -60,38 +72,38 @@ async def list_people(
     )
 
 
-@router.post("/batch")
+@router.post("/batch", response_model_exclude_unset=True)
 async def people_by_ids(
     body: BatchIn, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> People:
     """Several people in one call, in the order asked (unknown ids are left out)."""
-    return {"items": await profiles.people_by_ids(principal, body.ids)}
+    return People(items=await profiles.people_by_ids(principal, body.ids))
 
 
-@router.get("/{person_id}")
+@router.get("/{person_id}", responses=problems(404), response_model_exclude_unset=True)
 async def get_person(
     person_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> Person:
     """One person, as the caller may see them."""
     return await profiles.person(principal, person_id)
 
 
-@router.put("/{person_id}")
+@router.put("/{person_id}", responses=_COMMAND, response_model_exclude_unset=True)
 async def update_person(
     person_id: Ref, body: UpdatePerson, principal: PrincipalDep, profiles: ProfilesDep
-) -> dict[str, Any]:
+) -> Person:
     """Replace HR details; a level or title change is recorded as a career outcome."""
     await profiles.update_details(
         principal,
         person_id,
         body.details(),
-        source="coordinator",
+        source=ChangeSource.COORDINATOR,
         effective_on=body.effective_on,
     )
     return await profiles.person(principal, person_id)
 
 
-@router.put("/{person_id}/roles", status_code=204)
+@router.put("/{person_id}/roles", status_code=204, responses=_COMMAND)
 async def change_roles(
     person_id: Ref, body: Roles, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
@@ -99,7 +111,7 @@ async def change_roles(
     await profiles.change_roles(principal, person_id, list(body.roles))
 
 
-@router.put("/{person_id}/mentor-profile", status_code=204)
+@router.put("/{person_id}/mentor-profile", status_code=204, responses=_COMMAND)
 async def set_mentor_profile(
     person_id: Ref,
     body: MentorProfileIn,
@@ -107,10 +119,10 @@ async def set_mentor_profile(
     profiles: ProfilesDep,
 ) -> None:
     """List a mentor in the catalogue: strengths, experience, formats, capacity."""
-    await profiles.set_mentor_profile(principal, person_id, body.model_dump())
+    await profiles.set_mentor_profile(principal, person_id, body)
 
 
-@router.put("/{person_id}/capacity", status_code=204)
+@router.put("/{person_id}/capacity", status_code=204, responses=_COMMAND)
 async def change_capacity(
     person_id: Ref, body: CapacityIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
@@ -120,15 +132,15 @@ async def change_capacity(
     )
 
 
-@router.put("/{person_id}/intake", status_code=204)
+@router.put("/{person_id}/intake", status_code=204, responses=_COMMAND)
 async def submit_intake(
     person_id: Ref, body: IntakeIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
     """A mentee's development goals and preferences."""
-    await profiles.submit_intake(principal, person_id, body.model_dump())
+    await profiles.submit_intake(principal, person_id, body)
 
 
-@router.put("/{person_id}/consents/{purpose}", status_code=204)
+@router.put("/{person_id}/consents/{purpose}", status_code=204, responses=_COMMAND)
 async def set_consent(
     person_id: Ref,
     purpose: Ref,
@@ -140,7 +152,7 @@ async def set_consent(
     await profiles.set_consent(principal, person_id, purpose, body.given)
 
 
-@router.put("/{person_id}/demographics", status_code=204)
+@router.put("/{person_id}/demographics", status_code=204, responses=_COMMAND)
 async def share_demographics(
     person_id: Ref, body: DemographicsIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
@@ -148,7 +160,7 @@ async def share_demographics(
     await profiles.share_demographics(principal, person_id, body.attributes)
 
 
-@router.post("/{person_id}/outcomes", status_code=204)
+@router.post("/{person_id}/outcomes", status_code=204, responses=_COMMAND)
 async def record_outcome(
     person_id: Ref, body: OutcomeIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
@@ -158,7 +170,7 @@ async def record_outcome(
     )
 
 
-@router.post("/{person_id}/deactivate", status_code=204)
+@router.post("/{person_id}/deactivate", status_code=204, responses=_COMMAND)
 async def deactivate(
     person_id: Ref, body: DeactivateIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
@@ -166,7 +178,7 @@ async def deactivate(
     await profiles.deactivate(principal, person_id, body.reason)
 
 
-@router.post("/{person_id}/reactivate", status_code=204)
+@router.post("/{person_id}/reactivate", status_code=204, responses=_COMMAND)
 async def reactivate(
     person_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
@@ -174,7 +186,7 @@ async def reactivate(
     await profiles.reactivate(principal, person_id)
 
 
-@router.delete("/{person_id}", status_code=204)
+@router.delete("/{person_id}", status_code=204, responses=_COMMAND)
 async def erase(
     person_id: Ref, principal: PrincipalDep, profiles: ProfilesDep
 ) -> Response:

@@ -7,12 +7,30 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
 from chassis.errors import NotFound
 from chassis.personal_data import PersonalDataCipher
+from contracts.api.profiles import (
+    Cohort as CohortView,
+)
+from contracts.api.profiles import (
+    CohortIn,
+    CohortSummary,
+    CohortWithDates,
+    JoinedCohort,
+    Membership,
+    Participant,
+    WaitingEntry,
+)
+from contracts.profiles import (
+    MembershipStatus,
+    PathwayStage,
+    PersonStatus,
+    ProgrammeRole,
+)
 from services.profiles.application.base import ProfilesBase
 from services.profiles.domain import access
 from services.profiles.domain.cohort import Cohort
@@ -21,9 +39,7 @@ from services.profiles.projections.sealed import PEOPLE
 
 
 class CohortCommands(ProfilesBase):
-    async def create_cohort(
-        self, principal: Principal, definition: dict[str, Any]
-    ) -> str:
+    async def create_cohort(self, principal: Principal, definition: CohortIn) -> str:
         access.require_manager(principal)
         cohort_id = str(uuid.uuid4())
         cohort = Cohort.create(cohort_id, principal.tenant, definition)
@@ -42,7 +58,7 @@ class CohortCommands(ProfilesBase):
                 {"p": person_id, "t": tenant},
             )
         ).first()
-        if row is None or row.status == "erased":
+        if row is None or row.status == PersonStatus.ERASED:
             raise NotFound(f"person {person_id} not found")
         keys = await self.cipher.keys_for(conn, [person_id])
         hire_date = PersonalDataCipher.open(
@@ -55,11 +71,15 @@ class CohortCommands(ProfilesBase):
             geography=row.geography,
             hire_date=date.fromisoformat(hire_date) if hire_date else None,
             roles=tuple(json.loads(row.roles)),
-            active=row.status == "active",
+            active=row.status == PersonStatus.ACTIVE,
         )
 
     async def eligibility(
-        self, principal: Principal, cohort_id: str, person_id: str, role: str
+        self,
+        principal: Principal,
+        cohort_id: str,
+        person_id: str,
+        role: ProgrammeRole,
     ) -> list[str]:
         """Why this person could not join (empty = they could)."""
         access.require_self_or_manager(principal, person_id)
@@ -71,8 +91,12 @@ class CohortCommands(ProfilesBase):
         return cohort.check(who, role, datetime.now(UTC).date())
 
     async def join_cohort(
-        self, principal: Principal, cohort_id: str, person_id: str, role: str
-    ) -> dict[str, Any]:
+        self,
+        principal: Principal,
+        cohort_id: str,
+        person_id: str,
+        role: ProgrammeRole,
+    ) -> JoinedCohort:
         access.require_self_or_manager(principal, person_id)
 
         async def decide(cohort: Cohort, conn: AsyncConnection) -> None:
@@ -83,12 +107,12 @@ class CohortCommands(ProfilesBase):
             self.cohorts, cohort_id, principal, decide, serialised=True
         )
         position = cohort.waiting_position(person_id)
-        return {
-            "cohort_id": cohort_id,
-            "person_id": person_id,
-            "status": "waiting" if position else "admitted",
-            "waiting_position": position,
-        }
+        return JoinedCohort(
+            cohort_id=cohort_id,
+            person_id=person_id,
+            status=MembershipStatus.WAITING if position else MembershipStatus.ADMITTED,
+            waiting_position=position,
+        )
 
     async def leave_cohort(
         self, principal: Principal, cohort_id: str, person_id: str, reason: str | None
@@ -115,7 +139,7 @@ class CohortCommands(ProfilesBase):
         )
 
     async def advance_cohort(
-        self, principal: Principal, cohort_id: str, stage: str
+        self, principal: Principal, cohort_id: str, stage: PathwayStage
     ) -> None:
         access.require_manager(principal)
         await self._change(
@@ -126,26 +150,28 @@ class CohortCommands(ProfilesBase):
             serialised=True,
         )
 
-    async def cohort(self, principal: Principal, cohort_id: str) -> dict[str, Any]:
+    async def cohort(self, principal: Principal, cohort_id: str) -> CohortView:
         """A cohort with its participants and waiting list (the shape the single-cohort
         routes have always answered: no dates; the batch answers them)."""
         found = await self.cohorts_by_ids(principal, [cohort_id])
         if not found:
             raise NotFound(f"cohort {cohort_id} not found")
         view = found[0]
-        view["participants"] = [
-            {"person_id": m["person_id"], "role": m["role"]}
-            for m in view["participants"]
-        ]
-        view["waiting_list"] = [
-            {"person_id": m["person_id"], "position": m["position"]}
-            for m in view["waiting_list"]
-        ]
-        return view
+        return CohortView(
+            **view.model_dump(exclude={"participants", "waiting_list"}),
+            participants=[
+                Participant(person_id=m.person_id, role=m.role)
+                for m in view.participants
+            ],
+            waiting_list=[
+                WaitingEntry(person_id=m.person_id, position=m.position)
+                for m in view.waiting_list
+            ],
+        )
 
     async def cohorts_by_ids(
         self, principal: Principal, ids: list[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[CohortWithDates]:
         """Cohorts of the caller's tenant with these ids, in the order asked (unknown
         or another tenant's ids are left out), each with its participants and its
         ordered waiting list; two queries whatever the number of ids."""
@@ -172,7 +198,7 @@ class CohortCommands(ProfilesBase):
                     {"t": principal.tenant, "ids": [r.cohort_id for r in rows]},
                 )
             ).all()
-        by_cohort: dict[str, list[Any]] = {}
+        by_cohort: dict[str, list[Row[Any]]] = {}
         for m in members:
             by_cohort.setdefault(m.cohort_id, []).append(m)
         views = {
@@ -182,7 +208,7 @@ class CohortCommands(ProfilesBase):
 
     async def memberships(
         self, principal: Principal, person_ids: list[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[Membership]:
         """Where each of these people participates or waits, in one query."""
         if not person_ids:
             return []
@@ -198,17 +224,17 @@ class CohortCommands(ProfilesBase):
                 )
             ).all()
         return [
-            {
-                "person_id": r.person_id,
-                "cohort_id": r.cohort_id,
-                "role": r.role,
-                "status": r.status,
-                "since": _iso(r.since),
-            }
+            Membership(
+                person_id=r.person_id,
+                cohort_id=r.cohort_id,
+                role=r.role,
+                status=r.status,
+                since=_iso(r.since),
+            )
             for r in rows
         ]
 
-    async def cohorts_list(self, principal: Principal) -> list[dict[str, Any]]:
+    async def cohorts_list(self, principal: Principal) -> list[CohortSummary]:
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -219,34 +245,38 @@ class CohortCommands(ProfilesBase):
                     {"t": principal.tenant},
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [CohortSummary.model_validate(r._mapping) for r in rows]
 
 
-def _iso(value: Any) -> str:
+def _iso(value: str | datetime) -> str:
+    """A stored time as the API has always answered it (PostgreSQL: ``isoformat``;
+    SQLite stores the text)."""
     return value if isinstance(value, str) else value.isoformat()
 
 
-def _cohort_view(row: Any, members: list[Any]) -> dict[str, Any]:
-    definition = json.loads(row.definition)
-    admitted = [m for m in members if m.status == "admitted"]
-    waiting = [m for m in members if m.status == "waiting"]
-    return {
-        **definition,
-        "cohort_id": row.cohort_id,
-        "capacity": row.capacity,
-        "stage": row.stage,
-        "seats_taken": sum(1 for m in admitted if m.role == "mentee"),
-        "participants": [
-            {"person_id": m.person_id, "role": m.role, "since": _iso(m.since)}
-            for m in admitted
-        ],
-        "waiting_list": [
-            {
-                "person_id": m.person_id,
-                "role": m.role,
-                "position": i + 1,
-                "since": _iso(m.since),
-            }
-            for i, m in enumerate(waiting)
-        ],
-    }
+def _cohort_view(row: Row[Any], members: list[Row[Any]]) -> CohortWithDates:
+    definition: dict[str, object] = json.loads(row.definition)
+    admitted = [m for m in members if m.status == MembershipStatus.ADMITTED]
+    waiting = [m for m in members if m.status == MembershipStatus.WAITING]
+    return CohortWithDates.model_validate(
+        {
+            **definition,
+            "cohort_id": row.cohort_id,
+            "capacity": row.capacity,
+            "stage": row.stage,
+            "seats_taken": sum(1 for m in admitted if m.role == ProgrammeRole.MENTEE),
+            "participants": [
+                {"person_id": m.person_id, "role": m.role, "since": _iso(m.since)}
+                for m in admitted
+            ],
+            "waiting_list": [
+                {
+                    "person_id": m.person_id,
+                    "role": m.role,
+                    "position": i + 1,
+                    "since": _iso(m.since),
+                }
+                for i, m in enumerate(waiting)
+            ],
+        }
+    )

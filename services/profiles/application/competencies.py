@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import text
 
 from chassis.auth.principal import Principal
+from contracts.api.profiles import Competency
 from services.profiles.application.base import ProfilesBase
 from services.profiles.domain import access
 from services.profiles.domain.competencies import CompetencyFramework, framework_id
@@ -34,7 +33,7 @@ class CompetencyCommands(ProfilesBase):
             lambda f, _: f.retire(competency_id),
         )
 
-    async def competencies(self, principal: Principal) -> list[dict[str, Any]]:
+    async def competencies(self, principal: Principal) -> list[Competency]:
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -46,11 +45,11 @@ class CompetencyCommands(ProfilesBase):
                 )
             ).all()
         return [
-            {
-                "competency_id": r.competency_id,
-                "name": r.name,
-                "category": r.category,
-                "retired": bool(r.retired),
-            }
+            Competency(
+                competency_id=r.competency_id,
+                name=r.name,
+                category=r.category,
+                retired=bool(r.retired),
+            )
             for r in rows
         ]

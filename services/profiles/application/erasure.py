@@ -20,13 +20,17 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
 from chassis.personal_data import PersonalDataCipher
+from contracts.api.profiles import (
+    ErasureReport,
+    ServiceConfirmation,
+    StoreConfirmation,
+)
 from services.profiles.projections.people import blank_person
 from services.profiles.projections.sealed import employee_index
 
@@ -85,7 +89,7 @@ async def _erase_import_records(
     employee ids: through its blind index, or as stored in clear (a record about
     nobody Tandem knew then)."""
     match = "person_id = :p OR owner_id = :p"
-    params: dict[str, Any] = {"t": e.tenant, "p": e.person_id}
+    params: dict[str, object] = {"t": e.tenant, "p": e.person_id}
     if e.employee_ids:
         match += " OR employee_index IN :indexes OR employee_id IN :ids"
         params["ids"] = sorted(e.employee_ids)
@@ -184,7 +188,7 @@ class Erasers:
         self.stores = stores(cipher)
         self._sqlite = is_sqlite(engine)
 
-    def _stamp(self, at: datetime) -> Any:
+    def _stamp(self, at: datetime) -> datetime | str:
         return at.isoformat() if self._sqlite else at
 
     async def erase(self, conn: AsyncConnection, erasure: Erasure) -> None:
@@ -215,7 +219,7 @@ class Erasers:
             receipts,
         )
 
-    async def report(self, tenant: str, person_id: str) -> dict[str, Any] | None:
+    async def report(self, tenant: str, person_id: str) -> ErasureReport | None:
         """The erasure of a person of ``tenant`` as its receipts tell it, or None."""
         async with self.engine.connect() as conn:
             rows = (
@@ -240,28 +244,27 @@ class Erasers:
         if not rows:
             return None
         confirmed = {r.store for r in rows}
-        return {
-            "person_id": person_id,
-            "erased_at": _iso(rows[0].erased_at),
-            "key_destroyed_at": _iso(destroyed),
-            "services": {
-                SERVICE: {
-                    "confirmed_at": max(_iso(r.confirmed_at) or "" for r in rows),
-                    "complete": set(self.stores) <= confirmed,
-                    "stores": [
-                        {
-                            "store": r.store,
-                            "action": r.action,
-                            "confirmed_at": _iso(r.confirmed_at),
-                        }
+        return ErasureReport(
+            person_id=person_id,
+            erased_at=_time(rows[0].erased_at),
+            key_destroyed_at=_time(destroyed) if destroyed is not None else None,
+            services={
+                SERVICE: ServiceConfirmation(
+                    confirmed_at=max(_time(r.confirmed_at) for r in rows),
+                    complete=set(self.stores) <= confirmed,
+                    stores=[
+                        StoreConfirmation(
+                            store=r.store,
+                            action=r.action,
+                            confirmed_at=_time(r.confirmed_at),
+                        )
                         for r in rows
                     ],
-                }
+                )
             },
-        }
+        )
 
 
-def _iso(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value.isoformat())
+def _time(value: datetime | str) -> datetime:
+    """A stored time (SQLite keeps ISO 8601 text)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

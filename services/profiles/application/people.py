@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.auth.principal import Principal, Role
 from chassis.db import scrub
 from chassis.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from contracts.api.profiles import ErasureReport, IntakeIn, MentorProfileIn
+from contracts.profiles import ChangeSource, OutcomeKind, PersonStatus
 from services.profiles.application.base import ProfilesBase, duplicate_of
 from services.profiles.application.erasure import Erasure
 from services.profiles.domain import access
@@ -24,7 +26,7 @@ class PeopleCommands(ProfilesBase):
         self,
         principal: Principal,
         details: PersonDetails,
-        roles: list[str],
+        roles: Sequence[str],
         *,
         person_id: str | None = None,
         manager_joining: bool = False,
@@ -85,7 +87,7 @@ class PeopleCommands(ProfilesBase):
                 {"t": tenant, "m": manager_id},
             )
         ).scalar_one_or_none()
-        if status is None or status == "erased":
+        if status is None or status == PersonStatus.ERASED:
             raise ValidationFailed(
                 [
                     FieldError(
@@ -100,7 +102,7 @@ class PeopleCommands(ProfilesBase):
         person_id: str,
         details: PersonDetails,
         *,
-        source: str = "hris",
+        source: str = ChangeSource.HRIS,
         effective_on: date | None = None,
         manager_joining: bool = False,
     ) -> Person:
@@ -120,7 +122,7 @@ class PeopleCommands(ProfilesBase):
         return await self._change(self.people, person_id, principal, decide)
 
     async def change_roles(
-        self, principal: Principal, person_id: str, roles: list[str]
+        self, principal: Principal, person_id: str, roles: Sequence[str]
     ) -> None:
         access.require_provisioner(principal)
         await self._change(
@@ -128,7 +130,7 @@ class PeopleCommands(ProfilesBase):
         )
 
     async def set_mentor_profile(
-        self, principal: Principal, person_id: str, profile: dict[str, Any]
+        self, principal: Principal, person_id: str, profile: MentorProfileIn
     ) -> None:
         access.require_self_or_manager(principal, person_id)
 
@@ -155,7 +157,7 @@ class PeopleCommands(ProfilesBase):
         await self._change(self.people, person_id, principal, decide)
 
     async def submit_intake(
-        self, principal: Principal, person_id: str, intake: dict[str, Any]
+        self, principal: Principal, person_id: str, intake: IntakeIn
     ) -> None:
         access.require_self_or_manager(principal, person_id)
 
@@ -197,7 +199,7 @@ class PeopleCommands(ProfilesBase):
         self,
         principal: Principal,
         person_id: str,
-        kind: str,
+        kind: OutcomeKind,
         effective_on: date,
         to_level: int | None = None,
         to_title: str | None = None,
@@ -236,7 +238,7 @@ class PeopleCommands(ProfilesBase):
 
     async def erasure_report(
         self, principal: Principal, person_id: str
-    ) -> dict[str, Any]:
+    ) -> ErasureReport:
         """What the erasure of a person of the caller's organisation did, store by
         store (admins)."""
         principal.require(Role.ADMIN)

@@ -6,12 +6,14 @@ row's key (``services.profiles.projections.sealed.open_rows``); their sealed col
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
 
 from sqlalchemy import text
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import NotFound
+from contracts.api.profiles import Person, PersonPage
+from contracts.profiles import PersonStatus, ProgrammeRole
 from services.profiles.application.base import ProfilesBase
 from services.profiles.domain import access
 from services.profiles.projections.people import rebuild
@@ -20,19 +22,17 @@ from services.profiles.projections.views import person_view
 
 
 class PeopleQueries(ProfilesBase):
-    async def person(self, principal: Principal, person_id: str) -> dict[str, Any]:
+    async def person(self, principal: Principal, person_id: str) -> Person:
         rows = await self._people_rows(principal.tenant, [person_id])
         if not rows:
             raise NotFound(f"person {person_id} not found")
         return person_view(rows[0], principal)
 
-    async def people_by_ids(
-        self, principal: Principal, ids: list[str]
-    ) -> list[dict[str, Any]]:
+    async def people_by_ids(self, principal: Principal, ids: list[str]) -> list[Person]:
         rows = {r.person_id: r for r in await self._people_rows(principal.tenant, ids)}
         return [person_view(rows[i], principal) for i in ids if i in rows]
 
-    async def _people_rows(self, tenant: str, ids: list[str]) -> list[Any]:
+    async def _people_rows(self, tenant: str, ids: list[str]) -> list[SimpleNamespace]:
         if not ids:
             return []
         marks = ", ".join(f":i{n}" for n in range(len(ids)))
@@ -54,14 +54,14 @@ class PeopleQueries(ProfilesBase):
         *,
         cohort_id: str | None = None,
         business_unit: str | None = None,
-        role: str | None = None,
-        status: str | None = None,
+        role: ProgrammeRole | None = None,
+        status: PersonStatus | None = None,
         after: str | None = None,
         limit: int = 50,
-    ) -> dict[str, Any]:
+    ) -> PersonPage:
         """A page of people in person-id order; ``next`` is the cursor of the next page."""
         where = ["p.tenant = :t"]
-        params: dict[str, Any] = {"t": principal.tenant, "limit": limit + 1}
+        params: dict[str, object] = {"t": principal.tenant, "limit": limit + 1}
         join = ""
         if cohort_id:
             join = "JOIN cohort_members m ON m.person_id = p.person_id AND m.cohort_id = :c"
@@ -85,10 +85,10 @@ class PeopleQueries(ProfilesBase):
         async with self.engine.connect() as conn:
             rows = (await conn.execute(text(sql), params)).all()
             page = await open_rows(self.cipher, conn, rows[:limit])
-        return {
-            "items": [person_view(r, principal) for r in page],
-            "next": page[-1].person_id if len(rows) > limit else None,
-        }
+        return PersonPage(
+            items=[person_view(r, principal) for r in page],
+            next=page[-1].person_id if len(rows) > limit else None,
+        )
 
     async def find_by_employee(self, tenant: str, employee_id: str) -> str | None:
         async with self.engine.connect() as conn:

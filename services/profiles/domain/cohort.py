@@ -4,11 +4,12 @@ rules and a visible waiting list served first come, first served."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from chassis.aggregate import Aggregate
 from chassis.errors import FieldError, NotFound, ValidationFailed
 from contracts import profiles as c
+from contracts.api.profiles import CohortIn
+from contracts.profiles import PathwayStage, ProgrammeRole
 from services.profiles.domain.eligibility import Applicant, reasons_not_eligible
 from services.profiles.domain.errors import (
     AlreadyParticipating,
@@ -17,22 +18,22 @@ from services.profiles.domain.errors import (
     NotEligible,
 )
 
-STAGES = ("intake", "pairing", "development", "evaluation", "closed")
+STAGES = tuple(PathwayStage)  # in pathway order
 
 
 class Cohort(Aggregate):
     def initial_state(self) -> None:
         self.definition: c.CohortCreated | None = None
         self.capacity = 0
-        self.stage = "intake"
-        self.participants: dict[str, str] = {}  # person id → role (admitted)
+        self.stage = PathwayStage.INTAKE
+        self.participants: dict[str, ProgrammeRole] = {}  # person id → role (admitted)
         self.waiting: list[str] = []  # person ids in arrival order
 
     @classmethod
-    def create(cls, cohort_id: str, tenant: str, definition: dict[str, Any]) -> Cohort:
+    def create(cls, cohort_id: str, tenant: str, definition: CohortIn) -> Cohort:
         cohort = cls(cohort_id, tenant)
         cohort.initial_state()
-        event = c.CohortCreated(cohort_id=cohort_id, **definition)
+        event = c.CohortCreated(cohort_id=cohort_id, **definition.model_dump())
         problems = []
         if not event.name.strip():
             problems.append(FieldError("name", "must not be empty"))
@@ -56,26 +57,28 @@ class Cohort(Aggregate):
 
     @property
     def mentees(self) -> list[str]:
-        return [p for p, role in self.participants.items() if role == "mentee"]
+        return [
+            p for p, role in self.participants.items() if role == ProgrammeRole.MENTEE
+        ]
 
     def waiting_position(self, person_id: str) -> int | None:
         return self.waiting.index(person_id) + 1 if person_id in self.waiting else None
 
-    def check(self, who: Applicant, role: str, today: date) -> list[str]:
+    def check(self, who: Applicant, role: ProgrammeRole, today: date) -> list[str]:
         """Why ``who`` could not join as ``role`` (empty when they could)."""
         assert self.definition is not None
         reasons = []
         if role not in who.roles:
             reasons.append(f"the person does not hold the {role} role")
-        if role == "mentee":
+        if role == ProgrammeRole.MENTEE:
             reasons += reasons_not_eligible(self.definition.eligibility, who, today)
         elif not who.active:
             reasons.append("the person is not active")
-        if self.stage == "closed":
+        if self.stage == PathwayStage.CLOSED:
             reasons.append("the cohort is closed")
         return reasons
 
-    def apply(self, who: Applicant, role: str, today: date) -> None:
+    def apply(self, who: Applicant, role: ProgrammeRole, today: date) -> None:
         """Admit an eligible applicant, or queue a mentee when every seat is taken."""
         if who.person_id in self.participants or who.person_id in self.waiting:
             raise AlreadyParticipating(
@@ -84,7 +87,7 @@ class Cohort(Aggregate):
         reasons = self.check(who, role, today)
         if reasons:
             raise NotEligible(reasons)
-        if role == "mentee" and len(self.mentees) >= self.capacity:
+        if role == ProgrammeRole.MENTEE and len(self.mentees) >= self.capacity:
             self._record(
                 c.ParticipantWaitlisted(
                     cohort_id=self.id, person_id=who.person_id, role=role
@@ -112,7 +115,7 @@ class Cohort(Aggregate):
             self._record(c.CohortCapacityChanged(cohort_id=self.id, capacity=capacity))
             self._fill_seats()
 
-    def advance(self, stage: str) -> None:
+    def advance(self, stage: PathwayStage) -> None:
         if stage not in STAGES:
             raise ValidationFailed([FieldError("stage", f"one of {', '.join(STAGES)}")])
         if STAGES.index(stage) <= STAGES.index(self.stage):
@@ -134,13 +137,13 @@ class Cohort(Aggregate):
         while (
             self.waiting
             and len(self.mentees) < self.capacity
-            and self.stage != "closed"
+            and self.stage != PathwayStage.CLOSED
         ):
             self._record(
                 c.ParticipantAdmitted(
                     cohort_id=self.id,
                     person_id=self.waiting[0],
-                    role="mentee",
+                    role=ProgrammeRole.MENTEE,
                     from_waiting_list=True,
                 )
             )

@@ -13,7 +13,7 @@ the event is about; once that key is destroyed they read as empty.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import field_validator
 
@@ -46,7 +46,7 @@ class PersonDetailsUpdated(c.PersonDetailsUpdated, _PersonPII):
     pass
 
 
-def _shredded_as_empty(value: Any) -> Any:
+def _shredded_as_empty(value: object) -> object:
     """An erased person's list reads as empty (its ciphertext no longer opens)."""
     return [] if value is None else value
 

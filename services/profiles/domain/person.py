@@ -4,9 +4,9 @@ consent and demographics, outcomes, and erasure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import available_timezones
 
 from chassis.aggregate import Aggregate
@@ -21,6 +21,8 @@ from chassis.inputs import (
     has_control_characters,
 )
 from contracts import profiles as c
+from contracts.api.profiles import IntakeIn, MentorProfileIn
+from contracts.profiles import ChangeSource, OutcomeKind, ProgrammeRole
 from services.profiles.domain import events as ev
 from services.profiles.domain.errors import (
     CapacityBelowLoad,
@@ -44,7 +46,8 @@ COUNTRIES = frozenset(
     TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU
     WF WS YE YT ZA ZM ZW XK""".split()
 )
-ROLES = ("mentee", "mentor", "reverse_mentor", "sponsor", "coordinator")
+ROLES = tuple(ProgrammeRole)
+SOURCES = frozenset(ChangeSource)
 DEMOGRAPHICS = "demographics"
 _ZONES: set[str] = set()
 
@@ -146,7 +149,7 @@ class PersonDetails:
             raise ValidationFailed(problems)
         return self
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> dict[str, object]:
         data = asdict(self)
         data["languages"] = list(self.languages)
         data["tenure_start"] = (
@@ -155,7 +158,9 @@ class PersonDetails:
         return data
 
 
-def check_roles(roles: list[str]) -> list[str]:
+def check_roles(roles: Sequence[str]) -> list[ProgrammeRole]:
+    """The roles as enums, sorted and once each; ``ValidationFailed`` for any other
+    word (SCIM and HRIS imports send roles as plain text)."""
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise ValidationFailed(
@@ -164,7 +169,7 @@ def check_roles(roles: list[str]) -> list[str]:
                 for r in unknown
             ]
         )
-    return sorted(set(roles))
+    return sorted({ProgrammeRole(r) for r in roles})
 
 
 def check_competencies(ids: list[str], known: set[str]) -> None:
@@ -176,7 +181,7 @@ def check_competencies(ids: list[str], known: set[str]) -> None:
 class Person(Aggregate):
     def initial_state(self) -> None:
         self.details: PersonDetails | None = None
-        self.roles: list[str] = []
+        self.roles: list[ProgrammeRole] = []
         self.mentor_profile: c.MentorProfileSet | None = None
         self.intake: ev.IntakeSubmitted | None = None
         self.consents: set[str] = set()
@@ -192,7 +197,7 @@ class Person(Aggregate):
 
     @classmethod
     def register(
-        cls, person_id: str, tenant: str, details: PersonDetails, roles: list[str]
+        cls, person_id: str, tenant: str, details: PersonDetails, roles: Sequence[str]
     ) -> Person:
         person = cls(person_id, tenant)
         person.initial_state()
@@ -208,7 +213,7 @@ class Person(Aggregate):
         self,
         details: PersonDetails,
         *,
-        source: str = "hris",
+        source: str = ChangeSource.HRIS,
         effective_on: date | None = None,
     ) -> None:
         """Apply new HR details; a level or title change also records the outcome."""
@@ -226,16 +231,16 @@ class Person(Aggregate):
             return
         kind = None
         if details.level > before.level:
-            kind = "promotion"
+            kind = OutcomeKind.PROMOTION
         elif details.level < before.level or (details.title or "") != (
             before.title or ""
         ):
-            kind = "role_change"
+            kind = OutcomeKind.ROLE_CHANGE
         elif (
             details.business_unit != before.business_unit
             or details.function != before.function
         ):
-            kind = "lateral_move"
+            kind = OutcomeKind.LATERAL_MOVE
         if kind:
             self._record(
                 ev.CareerOutcomeRecorded(
@@ -246,28 +251,28 @@ class Person(Aggregate):
                     from_title=before.title,
                     to_title=details.title,
                     effective_on=effective_on or datetime.now(UTC).date(),
-                    source=source
-                    if source in ("hris", "scim", "coordinator")
-                    else "hris",
+                    source=ChangeSource(source)
+                    if source in SOURCES
+                    else ChangeSource.HRIS,
                 )
             )
 
-    def change_roles(self, roles: list[str]) -> None:
+    def change_roles(self, roles: Sequence[str]) -> None:
         self._alive()
-        roles = check_roles(roles)
-        if roles != self.roles:
-            self._record(c.ProgrammeRolesChanged(person_id=self.id, roles=roles))
+        checked = check_roles(roles)
+        if checked != self.roles:
+            self._record(c.ProgrammeRolesChanged(person_id=self.id, roles=checked))
 
     def set_mentor_profile(
-        self, profile: dict[str, Any], known_competencies: set[str], current_load: int
+        self, profile: MentorProfileIn, known_competencies: set[str], current_load: int
     ) -> None:
         """List this person in the mentor catalogue (strengths, formats, capacity)."""
         self._alive()
-        if not {"mentor", "reverse_mentor"} & set(self.roles):
+        if not {ProgrammeRole.MENTOR, ProgrammeRole.REVERSE_MENTOR} & set(self.roles):
             raise InvalidTransition(
                 "only a mentor or reverse mentor has a mentor profile"
             )
-        event = c.MentorProfileSet(person_id=self.id, **profile)
+        event = c.MentorProfileSet(person_id=self.id, **profile.model_dump())
         check_competencies(
             [s.competency_id for s in event.strengths], known_competencies
         )
@@ -291,12 +296,10 @@ class Person(Aggregate):
             )
         )
 
-    def submit_intake(
-        self, intake: dict[str, Any], known_competencies: set[str]
-    ) -> None:
+    def submit_intake(self, intake: IntakeIn, known_competencies: set[str]) -> None:
         """Record the mentee's development goals and preferences."""
         self._alive()
-        event = ev.IntakeSubmitted(person_id=self.id, **intake)
+        event = ev.IntakeSubmitted(person_id=self.id, **intake.model_dump())
         if not event.goals:
             raise ValidationFailed(
                 [FieldError("goals", "at least one goal is required")]
@@ -347,7 +350,7 @@ class Person(Aggregate):
 
     def record_outcome(
         self,
-        kind: str,
+        kind: OutcomeKind,
         effective_on: date,
         *,
         to_level: int | None = None,
@@ -365,7 +368,7 @@ class Person(Aggregate):
                 from_title=self.details.title,
                 to_title=to_title,
                 effective_on=effective_on,
-                source="coordinator",
+                source=ChangeSource.COORDINATOR,
             )
         )
 
@@ -380,10 +383,10 @@ class Person(Aggregate):
             self._record(
                 ev.CareerOutcomeRecorded(
                     person_id=self.id,
-                    kind="departure",
+                    kind=OutcomeKind.DEPARTURE,
                     from_level=self.details.level if self.details else None,
                     effective_on=effective_on or datetime.now(UTC).date(),
-                    source="hris",
+                    source=ChangeSource.HRIS,
                 )
             )
 

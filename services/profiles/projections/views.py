@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import SimpleNamespace
 
 from chassis.auth.principal import Principal
+from contracts.api.profiles import Person
+from contracts.profiles import PersonStatus
 from services.profiles.domain import access
 
 CONTACT = ("employee_id", "email", "hire_date")
 
 
-def person_view(row: Any, principal: Principal) -> dict[str, Any]:
-    """A person as ``principal`` may see them; an erased person is only a marker."""
-    if row.status == "erased":
-        return {"person_id": row.person_id, "status": "erased", "erased": True}
-    view: dict[str, Any] = {
+def person_view(row: SimpleNamespace, principal: Principal) -> Person:
+    """A person as ``principal`` may see them; an erased person is only a marker.
+
+    Only the fields the caller may see are set (the API answers the set fields)."""
+    if row.status == PersonStatus.ERASED:
+        return Person(person_id=row.person_id, status=PersonStatus.ERASED, erased=True)
+    view: dict[str, object] = {
         "person_id": row.person_id,
         "status": row.status,
         "erased": False,
@@ -43,4 +47,4 @@ def person_view(row: Any, principal: Principal) -> dict[str, Any]:
         view["demographics"] = (
             json.loads(row.demographics) if row.demographics else None
         )
-    return view
+    return Person.model_validate(view)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,27 +23,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.personal_data import PersonalDataCipher
+from contracts.api.profiles import RecordFailure, RecordPage, RecordResult
+from contracts.profiles import ImportStatus, RecordOutcome
 from services.profiles.application.imports.errors import IdempotencyKeyReused
 from services.profiles.projections.sealed import IMPORT_RECORDS, employee_index, keys_of
 
-OUTCOMES = ("created", "updated", "unchanged", "deactivated", "skipped", "failed")
-FINISHED = ("succeeded", "failed")
+OUTCOMES = tuple(RecordOutcome)
+FINISHED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
 
 
 @dataclass
 class Outcome:
     row: int
     employee_id: str | None
-    outcome: str
+    outcome: RecordOutcome
     person_id: str | None = None
     changes: list[str] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: RecordFailure | None = None
     # The person the record is about, when Tandem knows them (a failed record's too):
     # their key seals its employee id. Kept beside the record, never shown.
     owner_id: str | None = None
 
 
-def fingerprint(people: list[Any], dry_run: bool, secret: bytes) -> str:
+def fingerprint(people: Sequence[object], dry_run: bool, secret: bytes) -> str:
     """What an idempotency key promises: the same records, the same mode.
 
     Keyed (HMAC): without the service's secret, a reader of the table cannot test a
@@ -75,7 +77,7 @@ class ImportJobs:
         self.cipher = cipher
         self._sqlite = is_sqlite(self.engine)
 
-    def _now(self) -> Any:
+    def _now(self) -> datetime | str:
         now = datetime.now(UTC)
         return now.isoformat() if self._sqlite else now
 
@@ -103,8 +105,8 @@ class ImportJobs:
         self,
         job_id: str,
         tenant: str,
-        status: str,
-        counts: dict[str, int],
+        status: ImportStatus,
+        counts: dict[RecordOutcome, int],
         processed: int,
         outcomes: list[Outcome],
     ) -> None:
@@ -123,7 +125,7 @@ class ImportJobs:
                         "o": o.outcome,
                         "p": o.person_id,
                         "c": json.dumps(o.changes),
-                        "err": json.dumps(o.error) if o.error else None,
+                        "err": json.dumps(o.error.model_dump()) if o.error else None,
                     }
                     for o in outcomes
                 ]
@@ -170,7 +172,9 @@ class ImportJobs:
             return None
         return sealed["employee_id"]
 
-    async def _fail(self, job_id: str, reason: str, *, seen: Any = None) -> None:
+    async def _fail(
+        self, job_id: str, reason: str, *, seen: datetime | str | None = None
+    ) -> None:
         now = self._now()
         guard = " AND updated_at = :seen" if seen is not None else ""
         async with self.engine.begin() as conn:
@@ -184,10 +188,10 @@ class ImportJobs:
             )
 
     async def _records(
-        self, job_id: str, outcome: str | None, after: int, limit: int
-    ) -> dict[str, Any]:
+        self, job_id: str, outcome: RecordOutcome | None, after: int, limit: int
+    ) -> RecordPage:
         where = "job_id = :j AND record_no > :after"
-        params: dict[str, Any] = {"j": job_id, "after": after, "n": limit + 1}
+        params: dict[str, object] = {"j": job_id, "after": after, "n": limit + 1}
         if outcome:
             where += " AND outcome = :o"
             params["o"] = outcome
@@ -205,23 +209,25 @@ class ImportJobs:
             ).all()
             page = rows[:limit]
             keys = await keys_of(self.cipher, conn, (r.owner_id for r in page))
-        return {
-            "items": [
-                {
-                    "row": r.record_no,
-                    "employee_id": PersonalDataCipher.open(
+        return RecordPage(
+            items=[
+                RecordResult(
+                    row=r.record_no,
+                    employee_id=PersonalDataCipher.open(
                         keys.get(r.owner_id),
                         r.owner_id,
                         IMPORT_RECORDS,
                         "employee_id",
                         r.employee_id,
                     ),
-                    "outcome": r.outcome,
-                    "person_id": r.person_id,
-                    "changes": json.loads(r.changes),
-                    "error": json.loads(r.error) if r.error else None,
-                }
+                    outcome=r.outcome,
+                    person_id=r.person_id,
+                    changes=json.loads(r.changes),
+                    error=RecordFailure.model_validate_json(r.error)
+                    if r.error
+                    else None,
+                )
                 for r in page
             ],
-            "next": page[-1].record_no if len(rows) > limit else None,
-        }
+            next=page[-1].record_no if len(rows) > limit else None,
+        )

@@ -6,9 +6,10 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from types import SimpleNamespace
 
 from chassis.errors import FieldError, ValidationFailed
+from contracts.profiles import PersonStatus
 from services.profiles.application.imports.records import Record
 from services.profiles.domain.person import PersonDetails
 
@@ -23,7 +24,7 @@ class Known:
     details: PersonDetails
 
 
-def known_of(row: Any) -> Known:
+def known_of(row: SimpleNamespace) -> Known:
     details = PersonDetails(
         given_name=row.given_name or "",
         family_name=row.family_name or "",
@@ -39,7 +40,8 @@ def known_of(row: Any) -> Known:
         hire_date=date.fromisoformat(row.hire_date) if row.hire_date else None,
         languages=tuple(json.loads(row.languages)),
     )
-    return Known(row.person_id, row.status == "active", json.loads(row.roles), details)
+    active = row.status == PersonStatus.ACTIVE
+    return Known(row.person_id, active, json.loads(row.roles), details)
 
 
 class Plan:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as ShapeError
@@ -22,6 +23,7 @@ from chassis.inputs import (
     Ref,
     SaneDate,
 )
+from contracts.api.profiles import FieldProblem, RecordFailure
 from contracts.profiles import ProgrammeRole
 from services.profiles.domain.person import PersonDetails, check_roles
 
@@ -74,28 +76,29 @@ class Record:
     employee_id: str | None
     details: PersonDetails | None = None
     manager_employee_id: str | None = None
-    roles: list[str] | None = None
+    roles: list[ProgrammeRole] | None = None
     leaving: bool = False
     effective_on: date | None = None
     termination_date: date | None = None
-    error: dict[str, Any] | None = None
+    error: RecordFailure | None = None
 
 
-def failure_of(error: TandemError) -> dict[str, Any]:
+def failure_of(error: TandemError) -> RecordFailure:
     fields = error.errors if isinstance(error, ValidationFailed) else []
-    return {
-        "code": error.code,
-        "message": error.detail,
-        "fields": [f.as_dict() for f in fields],
-    }
+    return RecordFailure(
+        code=error.code,
+        message=error.detail,
+        fields=[FieldProblem(path=f.path, message=f.message) for f in fields],
+    )
 
 
-def _invalid(path: str, message: str) -> dict[str, Any]:
+def _invalid(path: str, message: str) -> RecordFailure:
     return failure_of(ValidationFailed([FieldError(path, message)]))
 
 
-def validate(item: Any, row: int, today: date) -> Record:
-    """Check one raw record: shape first, then the domain's rules for a person."""
+def validate(item: object, row: int, today: date) -> Record:
+    """Check one raw record (a decoded JSON value or CSV row of unknown shape): shape
+    first, then the domain's rules for a person."""
     employee_id = item.get("employee_id") if isinstance(item, dict) else None
     employee_id = str(employee_id).strip() if employee_id is not None else None
     if employee_id is not None and not _REF.fullmatch(employee_id[: MAX_REF + 1]):
@@ -152,7 +155,7 @@ def validate(item: Any, row: int, today: date) -> Record:
     )
 
 
-def validate_all(people: list[Any], today: date) -> list[Record]:
+def validate_all(people: Sequence[object], today: date) -> list[Record]:
     """Every record checked; a repeated employee id fails after its first record."""
     records = []
     first_row: dict[str, int] = {}

@@ -7,10 +7,11 @@ import dataclasses
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from chassis.auth.principal import Principal
@@ -20,7 +21,23 @@ from chassis.events import encode
 from chassis.http.problems import is_database_outage
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import OutboundMessage
-from contracts.profiles import ImportCounts, ImportFinished, ImportProgressed
+from contracts.api.profiles import (
+    Counts,
+    ImportState,
+    Progress,
+    RecordError,
+    RecordFailure,
+    RecordPage,
+)
+from contracts.profiles import (
+    ChangeSource,
+    ImportCounts,
+    ImportFinished,
+    ImportFormat,
+    ImportProgressed,
+    ImportStatus,
+    RecordOutcome,
+)
 from services.profiles.application import Profiles
 from services.profiles.application.imports.errors import ImportTooLarge
 from services.profiles.application.imports.jobs import (
@@ -49,6 +66,10 @@ PARALLELISM = 8  # people written at once; well inside the engine's connection p
 MAX_RECORDS = 100_000
 STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
+
+FAILED = RecordOutcome.FAILED
+# A failed record always carries its failure; a row without one reads as this.
+_NO_ERROR = RecordFailure(code="InternalError", message="unexpected error", fields=[])
 
 SOURCE = "tandem/profiles"  # the envelopes' source, as the relay publishes them
 
@@ -82,9 +103,9 @@ class _Announcer:
 
     async def __call__(
         self,
-        status: str,
+        status: ImportStatus,
         processed: int,
-        counts: dict[str, int],
+        counts: dict[RecordOutcome, int],
         error: str | None = None,
     ) -> None:
         common = {
@@ -96,7 +117,7 @@ class _Announcer:
         }
         payload: ImportProgressed | ImportFinished = (
             ImportProgressed(**common)
-            if status == "running"
+            if status == ImportStatus.RUNNING
             else ImportFinished(**common, status=status, error=error)
         )
         self.version += 1
@@ -126,7 +147,8 @@ class _Announcer:
             log.warning("import %s: progress not published (%s)", self.job_id, exc)
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: datetime | str | None) -> str | None:
+    """A stored time as the report has always answered it (SQLite stores the text)."""
     if value is None or isinstance(value, str):
         return value
     return value.isoformat()
@@ -160,9 +182,9 @@ class Imports(ImportJobs):
     async def submit(
         self,
         principal: Principal,
-        people: list[Any],
+        people: Sequence[object],
         *,
-        source_format: str,
+        source_format: ImportFormat,
         dry_run: bool = False,
         idempotency_key: str | None = None,
     ) -> tuple[str, bool]:
@@ -221,14 +243,19 @@ class Imports(ImportJobs):
     # -- the job ---------------------------------------------------------------------
 
     async def _run(
-        self, job_id: str, principal: Principal, people: list[Any], dry_run: bool
+        self,
+        job_id: str,
+        principal: Principal,
+        people: Sequence[object],
+        dry_run: bool,
     ) -> None:
         counts = dict.fromkeys(OUTCOMES, 0)
         announce = _Announcer(self.profiles, principal, job_id, dry_run, len(people))
         processed = 0
         try:
-            await self._progress(job_id, principal.tenant, "running", counts, 0, [])
-            await announce("running", 0, counts)
+            running = ImportStatus.RUNNING
+            await self._progress(job_id, principal.tenant, running, counts, 0, [])
+            await announce(running, 0, counts)
             records = validate_all(people, datetime.now(UTC).date())
             plan = Plan(records)
             for start in range(0, len(records), self.chunk_size):
@@ -238,13 +265,14 @@ class Imports(ImportJobs):
                     counts[o.outcome] += 1
                 processed = start + len(chunk)
                 await self._progress(
-                    job_id, principal.tenant, "running", counts, processed, outcomes
+                    job_id, principal.tenant, running, counts, processed, outcomes
                 )
-                await announce("running", processed, counts)
+                await announce(running, processed, counts)
+            done = ImportStatus.SUCCEEDED
             await self._progress(
-                job_id, principal.tenant, "succeeded", counts, len(records), []
+                job_id, principal.tenant, done, counts, len(records), []
             )
-            await announce("succeeded", len(records), counts)
+            await announce(done, len(records), counts)
         except Exception as exc:
             log.exception("import job %s stopped", job_id)
             reason = (
@@ -257,7 +285,7 @@ class Imports(ImportJobs):
                 await self._fail(job_id, error)
             except Exception:
                 log.exception("could not record the failure of import job %s", job_id)
-            await announce("failed", processed, counts, error)
+            await announce(ImportStatus.FAILED, processed, counts, error)
         finally:
             self._tasks.pop(job_id, None)
 
@@ -287,7 +315,7 @@ class Imports(ImportJobs):
             outcomes.append(result)
         return outcomes
 
-    async def _known(self, tenant: str, employee_ids: set[Any]) -> dict[str, Known]:
+    async def _known(self, tenant: str, employee_ids: set[str]) -> dict[str, Known]:
         """The tenant's people with these employee ids (found by blind index), in two
         queries per chunk: the rows, then their keys."""
         if not employee_ids:
@@ -312,11 +340,11 @@ class Imports(ImportJobs):
         dry_run: bool,
     ) -> Outcome:
         if rec.error is not None or rec.details is None or rec.employee_id is None:
-            return Outcome(rec.row, rec.employee_id, "failed", error=rec.error)
+            return Outcome(rec.row, rec.employee_id, FAILED, error=rec.error)
         try:
             manager_id = plan.manager(rec.manager_employee_id, known)
         except ValidationFailed as exc:
-            return Outcome(rec.row, rec.employee_id, "failed", error=failure_of(exc))
+            return Outcome(rec.row, rec.employee_id, FAILED, error=failure_of(exc))
         details = dataclasses.replace(rec.details, manager_id=manager_id)
         # A manager this import registers (perhaps later in the file) is not yet a
         # person: the plan checked that reference; the command checks every other.
@@ -325,7 +353,7 @@ class Imports(ImportJobs):
         try:
             if person is None:
                 if rec.leaving:  # a leaver Tandem never knew: nothing to register
-                    return Outcome(rec.row, rec.employee_id, "skipped")
+                    return Outcome(rec.row, rec.employee_id, RecordOutcome.SKIPPED)
                 person_id = plan.person_id(rec.employee_id)
                 if not dry_run:
                     await self.profiles.register(
@@ -336,7 +364,10 @@ class Imports(ImportJobs):
                         manager_joining=joining,
                     )
                 return Outcome(
-                    rec.row, rec.employee_id, "created", None if dry_run else person_id
+                    rec.row,
+                    rec.employee_id,
+                    RecordOutcome.CREATED,
+                    None if dry_run else person_id,
                 )
             changes = [
                 name
@@ -352,7 +383,7 @@ class Imports(ImportJobs):
                         principal,
                         pid,
                         details,
-                        source="hris",
+                        source=ChangeSource.HRIS,
                         effective_on=rec.effective_on,
                         manager_joining=joining,
                     )
@@ -360,22 +391,29 @@ class Imports(ImportJobs):
                     await self.profiles.change_roles(principal, pid, rec.roles or [])
                 if leaves:
                     await self.profiles.deactivate(
-                        principal, pid, "departure", effective_on=rec.termination_date
+                        principal,
+                        pid,
+                        "departure",
+                        effective_on=rec.termination_date,
                     )
         except TandemError as exc:
-            return Outcome(rec.row, rec.employee_id, "failed", error=failure_of(exc))
+            return Outcome(rec.row, rec.employee_id, FAILED, error=failure_of(exc))
         except Exception as exc:
             if is_database_outage(exc):
                 raise
             log.exception("import of row %s failed", rec.row)
-            error = {
-                "code": "InternalError",
-                "message": "unexpected error",
-                "fields": [],
-            }
-            return Outcome(rec.row, rec.employee_id, "failed", error=error)
+            error = RecordFailure(
+                code="InternalError", message="unexpected error", fields=[]
+            )
+            return Outcome(rec.row, rec.employee_id, FAILED, error=error)
         changes += ["roles"] * new_roles + ["status"] * leaves
-        outcome = "deactivated" if leaves else "updated" if changes else "unchanged"
+        outcome = (
+            RecordOutcome.DEACTIVATED
+            if leaves
+            else RecordOutcome.UPDATED
+            if changes
+            else RecordOutcome.UNCHANGED
+        )
         return Outcome(rec.row, rec.employee_id, outcome, person.person_id, changes)
 
     # -- queries ---------------------------------------------------------------------
@@ -387,42 +425,46 @@ class Imports(ImportJobs):
         *,
         errors_after: int = 0,
         error_limit: int = 100,
-    ) -> dict[str, Any]:
+    ) -> ImportState:
         """The job's state, counts and a page of its failed records (by row)."""
         job = await self._job(principal, job_id)
-        page = await self._records(job_id, "failed", errors_after, error_limit)
-        return {
-            "job_id": job.job_id,
-            "status": job.status,
-            "dry_run": bool(job.dry_run),
-            "format": job.source_format,
-            "progress": {"processed": job.processed, "total": job.total},
-            "counts": json.loads(job.counts),
-            "errors": [
-                {"row": r["row"], "employee_id": r["employee_id"], **r["error"]}
-                for r in page["items"]
+        page = await self._records(job_id, FAILED, errors_after, error_limit)
+        return ImportState(
+            job_id=job.job_id,
+            status=job.status,
+            dry_run=bool(job.dry_run),
+            format=job.source_format,
+            progress=Progress(processed=job.processed, total=job.total),
+            counts=Counts.model_validate_json(job.counts),
+            errors=[
+                RecordError(
+                    row=r.row,
+                    employee_id=r.employee_id,
+                    **(r.error or _NO_ERROR).model_dump(),
+                )
+                for r in page.items
             ],
-            "errors_next": page["next"],
-            "error": job.error,
-            "created_at": _iso(job.created_at),
-            "updated_at": _iso(job.updated_at),
-            "finished_at": _iso(job.finished_at),
-        }
+            errors_next=page.next,
+            error=job.error,
+            created_at=_iso(job.created_at) or "",
+            updated_at=_iso(job.updated_at) or "",
+            finished_at=_iso(job.finished_at),
+        )
 
     async def records(
         self,
         principal: Principal,
         job_id: str,
         *,
-        outcome: str | None = None,
+        outcome: RecordOutcome | None = None,
         after: int = 0,
         limit: int = 100,
-    ) -> dict[str, Any]:
+    ) -> RecordPage:
         """A page of the job's per-record outcomes in row order."""
         await self._job(principal, job_id)
         return await self._records(job_id, outcome, after, limit)
 
-    async def _job(self, principal: Principal, job_id: str) -> Any:
+    async def _job(self, principal: Principal, job_id: str) -> Row[Any]:
         access.require_provisioner(principal)
         for _ in range(2):
             async with self.engine.connect() as conn:
@@ -444,9 +486,10 @@ class Imports(ImportJobs):
                 "(it is idempotent)",
                 seen=job.updated_at,
             )
+        assert job is not None  # the loop ran; the job is read as it was last seen
         return job
 
-    def _orphaned(self, job: Any) -> bool:
+    def _orphaned(self, job: Row[Any]) -> bool:
         if job.status in FINISHED or job.job_id in self._tasks:
             return False
         seen = job.updated_at
