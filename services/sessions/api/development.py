@@ -94,7 +94,7 @@ Item = api.DevelopmentItem
 @router.post(
     "/relationships/{relationship_id}/milestones",
     status_code=201,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def set_milestone(
@@ -142,7 +142,7 @@ async def change_status(
 
 @router.post(
     "/milestones/{milestone_id}/achieve",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def achieve(
@@ -154,7 +154,7 @@ async def achieve(
 
 @router.get(
     "/milestones/{milestone_id}/certificate",
-    responses=problems(404, 409),
+    responses=problems(404),
 )
 async def certificate(
     milestone_id: Ref, p: PrincipalDep, dev: DevelopmentDep
@@ -166,7 +166,7 @@ async def certificate(
 @router.post(
     "/relationships/{relationship_id}/check-ins",
     status_code=201,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def check_in(
@@ -191,7 +191,7 @@ async def list_check_ins(
 @router.post(
     "/rotations",
     status_code=201,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def assign_rotation(
@@ -225,7 +225,7 @@ async def get_rotation(rotation_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -
 
 @router.post(
     "/rotations/{rotation_id}/debrief",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def debrief(
@@ -248,7 +248,7 @@ async def complete(rotation_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> It
 @router.post(
     "/relationships/{relationship_id}/escalations",
     status_code=201,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def escalate(
@@ -273,7 +273,7 @@ async def list_escalations(
 
 @router.post(
     "/escalations/{escalation_id}/resolve",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def resolve(

@@ -28,7 +28,7 @@ class FeedbackIn(RequestBody):
 @router.post(
     "/relationships/{relationship_id}/feedback",
     status_code=201,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def give_feedback(

@@ -69,7 +69,7 @@ R = "/relationships/{relationship_id}"
 @router.post(
     R + "/sessions",
     status_code=201,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def schedule(
@@ -153,7 +153,7 @@ async def reschedule(
 
 @router.put(
     "/sessions/{session_id}/agenda",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def set_agenda(
@@ -165,7 +165,7 @@ async def set_agenda(
 
 @router.post(
     "/sessions/{session_id}/cancel",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def cancel(

@@ -44,7 +44,7 @@ async def journal_prompts(
 @router.post(
     "/relationships/{relationship_id}/notes",
     status_code=201,
-    responses=problems(403, 404),
+    responses=problems(403, 404, 410),
     response_model_exclude_unset=True,
 )
 async def write_note(
@@ -84,7 +84,7 @@ async def get_note(note_id: Ref, principal: PrincipalDep, notes: NotesDep) -> ap
 
 @router.patch(
     "/notes/{note_id}",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def edit_note(

@@ -70,7 +70,7 @@ async def get_relationship(
 
 @router.put(
     "/{relationship_id}/contract",
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 410),
     response_model_exclude_unset=True,
 )
 async def draft_contract(
