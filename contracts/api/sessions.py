@@ -5,13 +5,14 @@ Several answers show a field only to some readers (the contract's ``terms``, a
 session's ``agenda``, a note's ``body``, a feedback ``comment``, a development item's
 words): such a field is *absent* for the others, not null, so the routes render with
 ``response_model_exclude_unset`` and the application sets exactly the fields a reader
-may see. Timestamps are ISO 8601 strings as stored; dates are ``YYYY-MM-DD``.
+may see. Timestamps are RFC 3339 strings as stored; dates are ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +32,8 @@ from contracts.sessions.relationships import (
     RelationshipState,
 )
 
-Stamp = str  # an ISO 8601 timestamp with its offset, as stored
+# An RFC 3339 timestamp with its offset, as stored (``…+00:00`` or ``…Z``).
+Stamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 ONLY_PAIR = "absent unless the caller is the mentor or the mentee"
 
