@@ -8,28 +8,65 @@ ratings and counts.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
 from chassis.events import EventPayload, EventRegistry
+from contracts.sessions.notes import PartyRole
 
 registry = EventRegistry()
 
-MilestoneStatus = Literal["in_progress", "at_risk", "blocked"]
-ConfirmerRole = Literal["mentor", "coordinator"]
-CheckInKind = Literal["monthly", "quarterly"]
-ProjectKind = Literal[
-    "cross_functional_launch",
-    "cost_to_serve_analysis",
-    "market_entry",
-    "process_redesign",
-    "other",
-]
-EscalationCategory = Literal[
-    "chemistry", "availability", "confidentiality", "goals", "conduct", "other"
-]
-EscalationOutcome = Literal["resolved", "repair_requested", "concluded"]
+
+class MilestoneStatus(StrEnum):
+    """Progress reported on an open milestone."""
+
+    IN_PROGRESS = "in_progress"
+    AT_RISK = "at_risk"
+    BLOCKED = "blocked"
+
+
+class ConfirmerRole(StrEnum):
+    """Who confirmed a milestone's achievement."""
+
+    MENTOR = "mentor"
+    COORDINATOR = "coordinator"
+
+
+class CheckInKind(StrEnum):
+    """A monthly alignment check or a quarterly review with the sponsor."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class ProjectKind(StrEnum):
+    """The kind of project a rotation carries."""
+
+    CROSS_FUNCTIONAL_LAUNCH = "cross_functional_launch"
+    COST_TO_SERVE_ANALYSIS = "cost_to_serve_analysis"
+    MARKET_ENTRY = "market_entry"
+    PROCESS_REDESIGN = "process_redesign"
+    OTHER = "other"
+
+
+class EscalationCategory(StrEnum):
+    """What a concern raised to the coordinator is about."""
+
+    CHEMISTRY = "chemistry"
+    AVAILABILITY = "availability"
+    CONFIDENTIALITY = "confidentiality"
+    GOALS = "goals"
+    CONDUCT = "conduct"
+    OTHER = "other"
+
+
+class EscalationOutcome(StrEnum):
+    """How an escalation was resolved (``repair_requested`` asks matching to re-pair)."""
+
+    RESOLVED = "resolved"
+    REPAIR_REQUESTED = "repair_requested"
+    CONCLUDED = "concluded"
 
 
 @registry.register
@@ -121,7 +158,7 @@ class EscalationRaised(EventPayload):
 
     escalation_id: str
     relationship_id: str
-    by_role: Literal["mentor", "mentee"]
+    by_role: PartyRole
     category: EscalationCategory
 
 

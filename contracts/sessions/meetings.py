@@ -8,7 +8,7 @@ client must pick up (reschedule, cancellation).
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
@@ -16,15 +16,34 @@ from chassis.events import EventPayload, EventRegistry
 
 registry = EventRegistry()
 
-SessionFormat = Literal["one_to_one", "group", "shadowing", "project"]
-CancellationReason = Literal[
-    "schedule_conflict",
-    "illness",
-    "business_priority",
-    "no_longer_needed",
-    "relationship_paused",
-    "other",
-]
+
+class SessionFormat(StrEnum):
+    """How a session is held."""
+
+    ONE_TO_ONE = "one_to_one"
+    GROUP = "group"
+    SHADOWING = "shadowing"
+    PROJECT = "project"
+
+
+class CancellationReason(StrEnum):
+    """Why a session was cancelled (the explanation itself stays private)."""
+
+    SCHEDULE_CONFLICT = "schedule_conflict"
+    ILLNESS = "illness"
+    BUSINESS_PRIORITY = "business_priority"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    RELATIONSHIP_PAUSED = "relationship_paused"
+    OTHER = "other"
+
+
+class SessionState(StrEnum):
+    """Where a session stands: scheduled, then held, cancelled or missed."""
+
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
 
 
 @registry.register
@@ -33,7 +52,7 @@ class SessionScheduled(EventPayload):
     relationship_id: str
     starts_at: AwareDatetime = Field(description="UTC start")
     minutes: int = Field(ge=15, le=480)
-    format: SessionFormat = "one_to_one"
+    format: SessionFormat = SessionFormat.ONE_TO_ONE
     scheduled_by: str
     sequence: int = Field(0, ge=0)
 

@@ -7,7 +7,7 @@ pulse survey answers never leave it, only aggregates over at least ``k`` respond
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -15,10 +15,34 @@ from chassis.events import ContractValue, EventPayload, EventRegistry
 
 registry = EventRegistry()
 
-NoteKind = Literal["session_note", "journal", "after_action_review"]
-Visibility = Literal["private", "shared"]
-PartyRole = Literal["mentor", "mentee"]
-FeedbackAbout = Literal["session", "milestone"]
+
+class NoteKind(StrEnum):
+    """What a note is: a session note, a journal entry or an after-action review."""
+
+    SESSION_NOTE = "session_note"
+    JOURNAL = "journal"
+    AFTER_ACTION_REVIEW = "after_action_review"
+
+
+class Visibility(StrEnum):
+    """Who reads a note: its author alone (private) or the pair (shared)."""
+
+    PRIVATE = "private"
+    SHARED = "shared"
+
+
+class PartyRole(StrEnum):
+    """A side of the relationship."""
+
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+class FeedbackAbout(StrEnum):
+    """What feedback rates: a held session or a milestone."""
+
+    SESSION = "session"
+    MILESTONE = "milestone"
 
 
 @registry.register

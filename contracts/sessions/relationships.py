@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -11,8 +11,31 @@ from chassis.events import ContractValue, EventPayload, EventRegistry
 
 registry = EventRegistry()
 
-RelationshipKind = Literal["standard", "reverse", "external", "group"]
-ConclusionReason = Literal["completed", "rematched", "withdrawn", "erased"]
+
+class RelationshipKind(StrEnum):
+    """The programme type the relationship came from."""
+
+    STANDARD = "standard"
+    REVERSE = "reverse"
+    EXTERNAL = "external"
+    GROUP = "group"
+
+
+class ConclusionReason(StrEnum):
+    """Why a relationship concluded."""
+
+    COMPLETED = "completed"
+    REMATCHED = "rematched"
+    WITHDRAWN = "withdrawn"
+    ERASED = "erased"
+
+
+class RelationshipState(StrEnum):
+    """Where a relationship stands: active, paused or concluded."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CONCLUDED = "concluded"
 
 
 @registry.register
@@ -24,7 +47,7 @@ class RelationshipStarted(EventPayload):
     mentor_id: str
     mentee_id: str
     cohort_id: str | None = None
-    kind: RelationshipKind = "standard"
+    kind: RelationshipKind = RelationshipKind.STANDARD
     starts_on: date
     planned_end_on: date
 

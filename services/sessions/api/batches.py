@@ -9,26 +9,26 @@ not exist. Each item carries its ``relationship_id`` so a caller can group them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter
 from pydantic import Field
 
-from chassis.errors import DomainError, Forbidden, NotFound
+from chassis.errors import Forbidden, NotFound
 from chassis.inputs import Items as ListOf
 from chassis.inputs import Ref, RequestBody
+from contracts.api import sessions as api
 from services.sessions.api.deps import (
     DevelopmentDep,
     FeedbackDep,
     MeetingsDep,
     NotesDep,
     PrincipalDep,
-    RelationshipsDep,
 )
 
 router = APIRouter(tags=["batches"])
 MAX_IDS = 200
-
+T = TypeVar("T")
 
 Ids = Annotated[ListOf[Ref], Field(max_length=MAX_IDS)]
 
@@ -42,13 +42,10 @@ class RelationshipIdsIn(RequestBody):
 
 
 class ItemsIn(RelationshipIdsIn):
-    kind: Literal["milestone", "check_in", "rotation"]
+    kind: api.BatchItemKind
 
 
-Items = dict[str, list[dict[str, Any]]]
-
-
-async def _each(ids: list[str], read: Callable[[str], Awaitable[Any]]) -> list[Any]:
+async def _each(ids: list[str], read: Callable[[str], Awaitable[T]]) -> list[T]:
     """``read(id)`` for each distinct id, leaving out those the caller may not see."""
     found = []
     for item_id in dict.fromkeys(ids):
@@ -59,76 +56,73 @@ async def _each(ids: list[str], read: Callable[[str], Awaitable[Any]]) -> list[A
     return found
 
 
-@router.post("/relationships/batch")
+@router.post("/relationships/batch", response_model_exclude_unset=True)
 async def relationships_batch(
-    body: IdsIn,
-    p: PrincipalDep,
-    relationships: RelationshipsDep,
-    meetings: MeetingsDep,
-) -> Items:
+    body: IdsIn, p: PrincipalDep, meetings: MeetingsDep
+) -> api.Relationships:
     """Several relationships, each as ``GET /relationships/{id}`` shows it, with its
     cadence adherence (``…/cadence``) once the contract is in force."""
-
-    async def read(relationship_id: str) -> dict[str, Any]:
-        view = await relationships.get(p, relationship_id)
-        view["cadence_adherence"] = None
-        if view["contract"]["in_force"]:
-            try:
-                view["cadence_adherence"] = await meetings.cadence(
-                    p, relationship_id, None
-                )
-            except DomainError:
-                pass
-        return view
-
-    return {"items": await _each(body.ids, read)}
+    return api.Relationships(
+        items=await _each(body.ids, lambda r: meetings.relationship(p, r))
+    )
 
 
-@router.post("/sessions/batch")
-async def sessions_batch(body: IdsIn, p: PrincipalDep, meetings: MeetingsDep) -> Items:
+@router.post("/sessions/batch", response_model_exclude_unset=True)
+async def sessions_batch(
+    body: IdsIn, p: PrincipalDep, meetings: MeetingsDep
+) -> api.Sessions:
     """Several sessions, each as ``GET /sessions/{id}`` shows it."""
-    return {"items": await _each(body.ids, lambda s: meetings.get(p, s))}
+    return api.Sessions(items=await _each(body.ids, lambda s: meetings.get(p, s)))
 
 
-@router.post("/sessions/batch-by-relationship")
+@router.post("/sessions/batch-by-relationship", response_model_exclude_unset=True)
 async def sessions_by_relationship(
     body: RelationshipIdsIn, p: PrincipalDep, meetings: MeetingsDep
-) -> Items:
+) -> api.Sessions:
     """The sessions of several relationships (as each one's list shows them)."""
-    return {"items": await meetings.of_relationships(p, body.relationship_ids)}
+    return api.Sessions(items=await meetings.of_relationships(p, body.relationship_ids))
 
 
-@router.post("/milestones/batch")
-async def milestones_batch(body: IdsIn, p: PrincipalDep, dev: DevelopmentDep) -> Items:
+@router.post("/milestones/batch", response_model_exclude_unset=True)
+async def milestones_batch(
+    body: IdsIn, p: PrincipalDep, dev: DevelopmentDep
+) -> api.DevelopmentItems:
     """Several milestones, each as ``GET /milestones/{id}`` shows it."""
-    return {"items": await dev.milestones(p, body.ids)}
+    return api.DevelopmentItems(items=await dev.milestones(p, body.ids))
 
 
-@router.post("/development-items/batch-by-relationship")
+@router.post(
+    "/development-items/batch-by-relationship", response_model_exclude_unset=True
+)
 async def items_by_relationship(
     body: ItemsIn, p: PrincipalDep, dev: DevelopmentDep
-) -> Items:
+) -> api.DevelopmentItems:
     """Milestones, check-ins or rotations of several relationships."""
-    return {"items": await dev.of_relationships(p, body.kind, body.relationship_ids)}
+    return api.DevelopmentItems(
+        items=await dev.of_relationships(p, body.kind, body.relationship_ids)
+    )
 
 
-@router.post("/notes/batch-by-relationship")
+@router.post("/notes/batch-by-relationship", response_model_exclude_unset=True)
 async def notes_by_relationship(
     body: RelationshipIdsIn, p: PrincipalDep, notes: NotesDep
-) -> Items:
+) -> api.Notes:
     """Notes of several relationships: what each relationship's list shows."""
     lists = await _each(body.relationship_ids, lambda r: notes.list(p, r))
-    return {"items": [note for found in lists for note in found]}
+    return api.Notes(items=[note for found in lists for note in found])
 
 
-@router.post("/feedback/batch-by-relationship")
+@router.post("/feedback/batch-by-relationship", response_model_exclude_unset=True)
 async def feedback_by_relationship(
     body: RelationshipIdsIn, p: PrincipalDep, feedback: FeedbackDep
-) -> Items:
+) -> api.FeedbackItems:
     """Feedback of several relationships: what each relationship's list shows."""
 
-    async def of(rid: str) -> list[dict[str, Any]]:
-        return [{**f, "relationship_id": rid} for f in await feedback.list(p, rid)]
+    async def of(rid: str) -> list[api.Feedback]:
+        given = await feedback.list(p, rid)
+        for item in given:
+            item.relationship_id = rid
+        return given
 
     lists = await _each(body.relationship_ids, of)
-    return {"items": [item for found in lists for item in found]}
+    return api.FeedbackItems(items=[item for found in lists for item in found])

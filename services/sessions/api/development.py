@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import (
     FewItems,
     Index,
@@ -18,6 +19,7 @@ from chassis.inputs import (
     SaneDate,
     Text,
 )
+from contracts.api import sessions as api
 from contracts.sessions import development as d
 from services.sessions.api.deps import DevelopmentDep, PrincipalDep
 
@@ -31,13 +33,16 @@ class MilestoneIn(Body):
     objective_index: Index = Field(description="which objective of the contract")
     label: Name
     due_on: SaneDate
+    # at least one non-blank: the domain refuses fewer (CriteriaRequired, its own
+    # typed problem); the schema shows the rule
     criteria: Annotated[FewItems[OptionalName], Field(max_length=20)] = Field(
-        description="success criteria, one line each"
+        description="success criteria, one line each (at least one non-blank)",
+        json_schema_extra={"minItems": 1},
     )
 
 
 class StatusIn(Body):
-    status: Literal["in_progress", "at_risk", "blocked", "missed"]
+    status: api.MilestoneReport
 
 
 class AchieveIn(Body):
@@ -46,8 +51,12 @@ class AchieveIn(Body):
 
 class CheckInIn(Body):
     kind: d.CheckInKind
-    # the domain says what is out of 1..5 (AlignmentOutOfRange); here only the column
-    alignment: Int32 = Field(description="alignment with the objectives, 1 to 5")
+    # the domain refuses what is out of 1..5 (AlignmentOutOfRange, its own typed
+    # problem); the schema shows the rule, the model checks only the column
+    alignment: Int32 = Field(
+        description="alignment with the objectives, 1 to 5",
+        json_schema_extra={"minimum": 1, "maximum": 5},
+    )
     sponsor_id: Ref | None = Field(None, description="required for a quarterly review")
     held_on: SaneDate | None = None
     correction: Text | None = None
@@ -79,10 +88,15 @@ class ResolutionIn(Body):
     note: Text | None = None
 
 
-Item = dict[str, Any]
+Item = api.DevelopmentItem
 
 
-@router.post("/relationships/{relationship_id}/milestones", status_code=201)
+@router.post(
+    "/relationships/{relationship_id}/milestones",
+    status_code=201,
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def set_milestone(
     relationship_id: Ref, body: MilestoneIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -90,23 +104,35 @@ async def set_milestone(
     return await dev.set_milestone(p, relationship_id, **body.model_dump())
 
 
-@router.get("/relationships/{relationship_id}/milestones")
+@router.get(
+    "/relationships/{relationship_id}/milestones",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def list_milestones(
     relationship_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> list[Item]:
     """The relationship's milestones."""
-    return await dev.listed(p, "milestone", relationship_id)
+    return await dev.listed(p, api.ItemKind.MILESTONE, relationship_id)
 
 
-@router.get("/milestones/{milestone_id}")
+@router.get(
+    "/milestones/{milestone_id}",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def get_milestone(
     milestone_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """One milestone."""
-    return await dev.item(p, milestone_id, "milestone")
+    return await dev.item(p, milestone_id, api.ItemKind.MILESTONE)
 
 
-@router.post("/milestones/{milestone_id}/status")
+@router.post(
+    "/milestones/{milestone_id}/status",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def change_status(
     milestone_id: Ref, body: StatusIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -114,7 +140,11 @@ async def change_status(
     return await dev.change_milestone(p, milestone_id, body.status)
 
 
-@router.post("/milestones/{milestone_id}/achieve")
+@router.post(
+    "/milestones/{milestone_id}/achieve",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def achieve(
     milestone_id: Ref, body: AchieveIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -122,13 +152,23 @@ async def achieve(
     return await dev.achieve(p, milestone_id, body.evidence)
 
 
-@router.get("/milestones/{milestone_id}/certificate")
-async def certificate(milestone_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> Item:
+@router.get(
+    "/milestones/{milestone_id}/certificate",
+    responses=problems(404),
+)
+async def certificate(
+    milestone_id: Ref, p: PrincipalDep, dev: DevelopmentDep
+) -> api.Certificate:
     """The certificate-ready record of an achieved milestone (ids, no names)."""
     return await dev.certificate(p, milestone_id)
 
 
-@router.post("/relationships/{relationship_id}/check-ins", status_code=201)
+@router.post(
+    "/relationships/{relationship_id}/check-ins",
+    status_code=201,
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def check_in(
     relationship_id: Ref, body: CheckInIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -136,15 +176,24 @@ async def check_in(
     return await dev.check_in(p, relationship_id, **body.model_dump())
 
 
-@router.get("/relationships/{relationship_id}/check-ins")
+@router.get(
+    "/relationships/{relationship_id}/check-ins",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def list_check_ins(
     relationship_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> list[Item]:
     """The relationship's check-ins."""
-    return await dev.listed(p, "check_in", relationship_id)
+    return await dev.listed(p, api.ItemKind.CHECK_IN, relationship_id)
 
 
-@router.post("/rotations", status_code=201)
+@router.post(
+    "/rotations",
+    status_code=201,
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def assign_rotation(
     body: RotationIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -152,21 +201,33 @@ async def assign_rotation(
     return await dev.assign_rotation(p, **body.model_dump())
 
 
-@router.get("/relationships/{relationship_id}/rotations")
+@router.get(
+    "/relationships/{relationship_id}/rotations",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def list_rotations(
     relationship_id: Ref, p: PrincipalDep, dev: DevelopmentDep
 ) -> list[Item]:
     """The relationship's rotations."""
-    return await dev.listed(p, "rotation", relationship_id)
+    return await dev.listed(p, api.ItemKind.ROTATION, relationship_id)
 
 
-@router.get("/rotations/{rotation_id}")
+@router.get(
+    "/rotations/{rotation_id}",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def get_rotation(rotation_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> Item:
     """One rotation."""
-    return await dev.item(p, rotation_id, "rotation")
+    return await dev.item(p, rotation_id, api.ItemKind.ROTATION)
 
 
-@router.post("/rotations/{rotation_id}/debrief")
+@router.post(
+    "/rotations/{rotation_id}/debrief",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def debrief(
     rotation_id: Ref, body: DebriefIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -174,13 +235,22 @@ async def debrief(
     return await dev.debrief(p, rotation_id, **body.model_dump())
 
 
-@router.post("/rotations/{rotation_id}/complete")
+@router.post(
+    "/rotations/{rotation_id}/complete",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def complete(rotation_id: Ref, p: PrincipalDep, dev: DevelopmentDep) -> Item:
     """Complete a debriefed rotation."""
     return await dev.complete_rotation(p, rotation_id)
 
 
-@router.post("/relationships/{relationship_id}/escalations", status_code=201)
+@router.post(
+    "/relationships/{relationship_id}/escalations",
+    status_code=201,
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def escalate(
     relationship_id: Ref, body: EscalationIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
@@ -188,17 +258,24 @@ async def escalate(
     return await dev.escalate(p, relationship_id, **body.model_dump())
 
 
-@router.get("/escalations")
+@router.get(
+    "/escalations",
+    response_model_exclude_unset=True,
+)
 async def list_escalations(
     p: PrincipalDep,
     dev: DevelopmentDep,
-    state: Literal["open", "resolved"] | None = None,
+    state: api.EscalationState | None = None,
 ) -> list[Item]:
     """Coordinators: every escalation of the tenant; others: those they raised."""
     return await dev.escalations(p, state)
 
 
-@router.post("/escalations/{escalation_id}/resolve")
+@router.post(
+    "/escalations/{escalation_id}/resolve",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def resolve(
     escalation_id: Ref, body: ResolutionIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:

@@ -3,11 +3,12 @@ cancelled, missed; free slots; cadence adherence."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import (
     FewItems,
     Minutes,
@@ -17,6 +18,7 @@ from chassis.inputs import (
     SaneDateTime,
     Text,
 )
+from contracts.api import sessions as api
 from contracts.sessions.meetings import CancellationReason, SessionFormat
 from services.sessions.api.deps import MeetingsDep, PrincipalDep
 
@@ -27,7 +29,7 @@ Length = Annotated[Minutes, Field(ge=15, le=480)]
 class ScheduleIn(Body):
     starts_at: SaneDateTime
     minutes: Length = 60
-    format: SessionFormat = "one_to_one"
+    format: SessionFormat = SessionFormat.ONE_TO_ONE
     agenda: Text | None = None
     outside_availability: bool = Field(
         False, description="both agreed to meet outside their windows"
@@ -64,10 +66,15 @@ router = APIRouter(tags=["sessions"])
 R = "/relationships/{relationship_id}"
 
 
-@router.post(R + "/sessions", status_code=201)
+@router.post(
+    R + "/sessions",
+    status_code=201,
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def schedule(
     relationship_id: Ref, body: ScheduleIn, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """Schedule a session (contract in force, both free, inside their windows)."""
     return await m.schedule(
         principal,
@@ -80,15 +87,15 @@ async def schedule(
     )
 
 
-@router.get(R + "/sessions")
+@router.get(R + "/sessions", responses=problems(404))
 async def list_sessions(
     relationship_id: Ref, principal: PrincipalDep, m: MeetingsDep
-) -> list[dict[str, Any]]:
+) -> list[api.Session]:
     """The relationship's sessions, in time order."""
     return await m.list(principal, relationship_id)
 
 
-@router.get(R + "/slots")
+@router.get(R + "/slots", responses=problems(404))
 async def slots(
     relationship_id: Ref,
     principal: PrincipalDep,
@@ -96,36 +103,44 @@ async def slots(
     count: Annotated[int, Query(ge=1, le=20)] = 3,
     from_: Annotated[SaneDateTime | None, Query(alias="from")] = None,
     minutes: Annotated[Length | None, Query()] = None,
-) -> dict[str, Any]:
+) -> api.Slots:
     """The next free slots inside both people's windows, in their time zones."""
     return await m.slots(
         principal, relationship_id, count=count, after=from_, minutes=minutes
     )
 
 
-@router.get(R + "/cadence")
+@router.get(R + "/cadence", responses=problems(404))
 async def cadence(
     relationship_id: Ref,
     principal: PrincipalDep,
     m: MeetingsDep,
     as_of: SaneDate | None = None,
-) -> dict[str, Any]:
+) -> api.CadenceAdherence:
     """Cadence adherence against the contract (see ``cadence_adherence``)."""
     return await m.cadence(principal, relationship_id, as_of)
 
 
-@router.get("/sessions/{session_id}")
+@router.get(
+    "/sessions/{session_id}",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def get_session(
     session_id: Ref, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """One session; the agenda is shown to the pair only."""
     return await m.get(principal, session_id)
 
 
-@router.post("/sessions/{session_id}/reschedule")
+@router.post(
+    "/sessions/{session_id}/reschedule",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def reschedule(
     session_id: Ref, body: RescheduleIn, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """Move the session (calendar SEQUENCE goes up)."""
     return await m.reschedule(
         principal,
@@ -136,37 +151,53 @@ async def reschedule(
     )
 
 
-@router.put("/sessions/{session_id}/agenda")
+@router.put(
+    "/sessions/{session_id}/agenda",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def set_agenda(
     session_id: Ref, body: AgendaIn, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """Set the agenda (the pair only; kept out of events)."""
     return await m.set_agenda(principal, session_id, body.agenda)
 
 
-@router.post("/sessions/{session_id}/cancel")
+@router.post(
+    "/sessions/{session_id}/cancel",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def cancel(
     session_id: Ref, body: CancelIn, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """Cancel the session, with a reason code (and a private explanation)."""
     return await m.cancel(
         principal, session_id, reason_code=body.reason_code, reason=body.reason
     )
 
 
-@router.post("/sessions/{session_id}/held")
+@router.post(
+    "/sessions/{session_id}/held",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def held(
     session_id: Ref, body: HeldIn, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """Record that the session took place."""
     return await m.hold(
         principal, session_id, held_at=body.held_at, minutes=body.minutes
     )
 
 
-@router.post("/sessions/{session_id}/missed")
+@router.post(
+    "/sessions/{session_id}/missed",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def missed(
     session_id: Ref, body: MissedIn, principal: PrincipalDep, m: MeetingsDep
-) -> dict[str, Any]:
+) -> api.Session:
     """Record a no-show (who did not come)."""
     return await m.miss(principal, session_id, body.absent_ids)

@@ -3,12 +3,14 @@ application's: ``application/notes.py``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import Ref, RequestBody, Text
+from contracts.api import sessions as api
 from contracts.sessions.notes import NoteKind, Visibility
 from services.sessions.api.deps import NotesDep, PrincipalDep
 
@@ -20,7 +22,7 @@ NoteText = Annotated[Text, Field(min_length=1)]
 
 class NoteIn(RequestBody):
     kind: NoteKind
-    visibility: Visibility = "private"
+    visibility: Visibility = Visibility.PRIVATE
     body: NoteText
     prompt_id: Ref | None = Field(None, description="a journal prompt's id")
     session_id: Ref | None = Field(None, description="a session of the relationship")
@@ -34,15 +36,20 @@ class NoteChange(RequestBody):
 @router.get("/journal-prompts")
 async def journal_prompts(
     _principal: PrincipalDep, notes: NotesDep
-) -> list[dict[str, str]]:
+) -> list[api.JournalPrompt]:
     """The guided prompts for journals (bias, decision timelines, values, growth)."""
     return notes.journal_prompts()
 
 
-@router.post("/relationships/{relationship_id}/notes", status_code=201)
+@router.post(
+    "/relationships/{relationship_id}/notes",
+    status_code=201,
+    responses=problems(403, 404, 410),
+    response_model_exclude_unset=True,
+)
 async def write_note(
     relationship_id: Ref, body: NoteIn, principal: PrincipalDep, notes: NotesDep
-) -> dict[str, Any]:
+) -> api.Note:
     """Write a session note, journal entry or after-action review (the pair only)."""
     return await notes.write(
         principal,
@@ -55,33 +62,41 @@ async def write_note(
     )
 
 
-@router.get("/relationships/{relationship_id}/notes")
+@router.get(
+    "/relationships/{relationship_id}/notes",
+    responses=problems(404),
+    response_model_exclude_unset=True,
+)
 async def list_notes(
     relationship_id: Ref, principal: PrincipalDep, notes: NotesDep
-) -> list[dict[str, Any]]:
+) -> list[api.Note]:
     """Notes the caller may read; overseers get metadata of every note, no text."""
     return await notes.list(principal, relationship_id)
 
 
-@router.get("/notes/{note_id}")
-async def get_note(
-    note_id: Ref, principal: PrincipalDep, notes: NotesDep
-) -> dict[str, Any]:
+@router.get(
+    "/notes/{note_id}", responses=problems(404), response_model_exclude_unset=True
+)
+async def get_note(note_id: Ref, principal: PrincipalDep, notes: NotesDep) -> api.Note:
     """One note: its body for those who may read it, metadata for overseers."""
     return await notes.get(principal, note_id)
 
 
-@router.patch("/notes/{note_id}")
+@router.patch(
+    "/notes/{note_id}",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def edit_note(
     note_id: Ref, body: NoteChange, principal: PrincipalDep, notes: NotesDep
-) -> dict[str, Any]:
+) -> api.Note:
     """Change a note's text or visibility (its author only)."""
     return await notes.edit(
         principal, note_id, visibility=body.visibility, body=body.body
     )
 
 
-@router.delete("/notes/{note_id}", status_code=204)
+@router.delete("/notes/{note_id}", status_code=204, responses=problems(403, 404, 409))
 async def delete_note(note_id: Ref, principal: PrincipalDep, notes: NotesDep) -> None:
     """Delete a note and its text (its author only)."""
     await notes.delete(principal, note_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import Count, FewItems, Int32, Name, Ref, RequestBody, SaneDateTime
+from contracts.api import sessions as api
 from services.sessions.api.deps import PrincipalDep, PulseDep
 
 router = APIRouter(tags=["pulse surveys"])
@@ -25,29 +27,34 @@ class SurveyIn(RequestBody):
 
 
 class ResponseIn(RequestBody):
-    # the domain says what is out of 1..5 (InvalidAnswers); here only the column
-    answers: FewItems[Int32] = Field(
-        description="one rating 1-5 per question, in order"
-    )
+    # the domain refuses what is out of 1..5 (InvalidAnswers, its own typed problem);
+    # the schema shows the rule, the model checks only the column
+    answers: FewItems[
+        Annotated[Int32, Field(json_schema_extra={"minimum": 1, "maximum": 5})]
+    ] = Field(description="one rating 1-5 per question, in order")
 
 
-@router.post("/pulse-surveys", status_code=201)
+@router.post("/pulse-surveys", status_code=201, responses=problems(403))
 async def open_survey(
     body: SurveyIn, principal: PrincipalDep, pulse: PulseDep
-) -> dict[str, Any]:
+) -> api.PulseSurvey:
     """Open an anonymous pulse survey for a cohort or the tenant (coordinators)."""
     return await pulse.open_survey(principal, **body.model_dump())
 
 
-@router.get("/pulse-surveys/{survey_id}")
+@router.get("/pulse-surveys/{survey_id}", responses=problems(404))
 async def get_survey(
     survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
-) -> dict[str, Any]:
+) -> api.PulseSurvey:
     """The survey's questions, deadline and k."""
     return await pulse.survey(principal, survey_id)
 
 
-@router.post("/pulse-surveys/{survey_id}/responses", status_code=204)
+@router.post(
+    "/pulse-surveys/{survey_id}/responses",
+    status_code=204,
+    responses=problems(403, 404, 409),
+)
 async def respond(
     survey_id: Ref, body: ResponseIn, principal: PrincipalDep, pulse: PulseDep
 ) -> None:
@@ -55,7 +62,11 @@ async def respond(
     await pulse.respond(principal, survey_id, body.answers)
 
 
-@router.post("/pulse-surveys/{survey_id}/close", status_code=204)
+@router.post(
+    "/pulse-surveys/{survey_id}/close",
+    status_code=204,
+    responses=problems(403, 404, 409),
+)
 async def close_survey(
     survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
 ) -> None:
@@ -63,9 +74,13 @@ async def close_survey(
     await pulse.close_survey(principal, survey_id)
 
 
-@router.get("/pulse-surveys/{survey_id}/results")
+@router.get(
+    "/pulse-surveys/{survey_id}/results",
+    responses=problems(403, 404),
+    response_model_exclude_unset=True,
+)
 async def results(
     survey_id: Ref, principal: PrincipalDep, pulse: PulseDep
-) -> dict[str, Any]:
+) -> api.PulseResults:
     """Aggregates when at least k answered; otherwise only that they are suppressed."""
     return await pulse.results(principal, survey_id)

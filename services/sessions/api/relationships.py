@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import (
     FewItems,
     Hours,
@@ -17,6 +18,7 @@ from chassis.inputs import (
     SaneDate,
     Text,
 )
+from contracts.api import sessions as api
 from contracts.sessions.relationships import Cadence
 from services.sessions.api.deps import PrincipalDep, RelationshipsDep
 
@@ -43,34 +45,40 @@ class PauseIn(Body):
 
 
 class ConcludeIn(Body):
-    reason: Literal["completed", "rematched", "withdrawn"]
+    reason: api.ConcludeReason
 
 
-@router.get("")
+@router.get("", responses=problems(403), response_model_exclude_unset=True)
 async def list_relationships(
     principal: PrincipalDep,
     relationships: RelationshipsDep,
     person_id: Annotated[Ref | None, Query()] = None,
-) -> list[dict[str, Any]]:
+) -> list[api.Relationship]:
     """Relationships: people see their own; coordinators and sponsors all."""
     return await relationships.list(principal, person_id)
 
 
-@router.get("/{relationship_id}")
+@router.get(
+    "/{relationship_id}", responses=problems(404), response_model_exclude_unset=True
+)
 async def get_relationship(
     relationship_id: Ref, principal: PrincipalDep, relationships: RelationshipsDep
-) -> dict[str, Any]:
+) -> api.Relationship:
     """One relationship; the contract's terms are shown to the pair only."""
     return await relationships.get(principal, relationship_id)
 
 
-@router.put("/{relationship_id}/contract")
+@router.put(
+    "/{relationship_id}/contract",
+    responses=problems(403, 404, 409, 410),
+    response_model_exclude_unset=True,
+)
 async def draft_contract(
     relationship_id: Ref,
     body: ContractIn,
     principal: PrincipalDep,
     relationships: RelationshipsDep,
-) -> dict[str, Any]:
+) -> api.Relationship:
     """Propose the learning contract (or a change): both must sign the new version."""
     return await relationships.draft_contract(
         principal,
@@ -82,18 +90,24 @@ async def draft_contract(
     )
 
 
-@router.post("/{relationship_id}/contract/signatures")
+@router.post(
+    "/{relationship_id}/contract/signatures",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def sign_contract(
     relationship_id: Ref,
     body: SignIn,
     principal: PrincipalDep,
     relationships: RelationshipsDep,
-) -> dict[str, Any]:
+) -> api.Relationship:
     """Sign the current version; with both signatures it is in force."""
     return await relationships.sign(principal, relationship_id, body.version)
 
 
-@router.post("/{relationship_id}/pause", status_code=204)
+@router.post(
+    "/{relationship_id}/pause", status_code=204, responses=problems(403, 404, 409)
+)
 async def pause(
     relationship_id: Ref,
     body: PauseIn,
@@ -104,7 +118,9 @@ async def pause(
     await relationships.pause(principal, relationship_id, body.until)
 
 
-@router.post("/{relationship_id}/resume", status_code=204)
+@router.post(
+    "/{relationship_id}/resume", status_code=204, responses=problems(403, 404, 409)
+)
 async def resume(
     relationship_id: Ref, principal: PrincipalDep, relationships: RelationshipsDep
 ) -> None:
@@ -112,7 +128,11 @@ async def resume(
     await relationships.resume(principal, relationship_id)
 
 
-@router.post("/{relationship_id}/conclude", status_code=204)
+@router.post(
+    "/{relationship_id}/conclude",
+    status_code=204,
+    responses=problems(403, 404, 409),
+)
 async def conclude(
     relationship_id: Ref,
     body: ConcludeIn,

@@ -15,9 +15,8 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
@@ -59,7 +58,7 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def _utc(value: Any) -> str:
+def _utc(value: datetime | str) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
@@ -67,26 +66,26 @@ def _utc(value: Any) -> str:
     return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def vevent(row: Any) -> list[str]:
+def vevent(row: RowMapping) -> list[str]:
     """One session as a VEVENT."""
-    cancelled = row.state == "cancelled"
+    cancelled = row["state"] == "cancelled"
     return [
         "BEGIN:VEVENT",
-        f"UID:{row.session_id}@sessions.tandem",
-        f"DTSTAMP:{_utc(row.updated_at)}",
-        f"LAST-MODIFIED:{_utc(row.updated_at)}",
-        f"DTSTART:{_utc(row.starts_at)}",
-        f"DURATION:PT{row.minutes}M",
-        f"SEQUENCE:{row.sequence}",
+        f"UID:{row['session_id']}@sessions.tandem",
+        f"DTSTAMP:{_utc(row['updated_at'])}",
+        f"LAST-MODIFIED:{_utc(row['updated_at'])}",
+        f"DTSTART:{_utc(row['starts_at'])}",
+        f"DURATION:PT{row['minutes']}M",
+        f"SEQUENCE:{row['sequence']}",
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        f"SUMMARY:{_escape(FORMATS.get(row.format, 'Mentoring session'))}",
-        f"CATEGORIES:{_escape(row.format)}",
+        f"SUMMARY:{_escape(FORMATS.get(row['format'], 'Mentoring session'))}",
+        f"CATEGORIES:{_escape(row['format'])}",
         "TRANSP:OPAQUE",
         "END:VEVENT",
     ]
 
 
-def render(rows: Iterable[Any], *, name: str = "Mentoring sessions") -> str:
+def render(rows: Iterable[RowMapping], *, name: str = "Mentoring sessions") -> str:
     """A VCALENDAR holding the given session rows."""
     lines = [
         "BEGIN:VCALENDAR",
@@ -149,7 +148,7 @@ class Calendar:
                 ),
                 {"t": tenant, "p": person_id},
             )
-            return render(rows)
+            return render(rows.mappings())
 
     async def _tenant_of(
         self, conn: AsyncConnection, person_id: str, token: str

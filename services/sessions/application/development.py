@@ -9,11 +9,11 @@ whoever raised it and coordinators)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
@@ -21,6 +21,7 @@ from chassis.auth.principal import Principal
 from chassis.errors import Forbidden, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.api import sessions as api
 from contracts.sessions import development as d
 from services.sessions.application.relationships import (
     OVERSEERS,
@@ -40,8 +41,10 @@ from services.sessions.projections.development import (
 )
 
 __all__ = ["Development"]
+Items = list[api.DevelopmentItem]
 
 
+Item = TypeVar("Item", Milestone, Rotation, CheckIn, Escalation)
 Decision = Callable[[AsyncConnection], Awaitable[Aggregate]]
 
 
@@ -78,10 +81,10 @@ class Development:
     async def _load(
         self,
         principal: Principal,
-        kind: type[Aggregate],
+        kind: type[Item],
         item_id: str,
         conn: AsyncConnection,
-    ) -> tuple[Any, Relationship]:
+    ) -> tuple[Item, Relationship]:
         """The item and its relationship, if the principal may see that relationship."""
         item = await self.repos[kind].find(item_id, principal.tenant, connection=conn)
         if item is None:
@@ -109,7 +112,7 @@ class Development:
         label: str,
         due_on: date,
         criteria: list[str],
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Milestone:
             rel = await self._member(principal, relationship_id, conn)
             rel.require_contract()
@@ -137,22 +140,22 @@ class Development:
         return await self.item(principal, await self._write(principal, decide))
 
     async def change_milestone(
-        self, principal: Principal, milestone_id: str, status: str
-    ) -> dict[str, Any]:
+        self, principal: Principal, milestone_id: str, status: api.MilestoneReport
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Milestone:
             milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
             _require_member(principal, rel)
-            if status == "missed":
+            if status == api.MilestoneReport.MISSED:
                 milestone.miss(today())
             else:
-                milestone.progress(status)
+                milestone.progress(d.MilestoneStatus(status))
             return milestone
 
         return await self.item(principal, await self._write(principal, decide))
 
     async def achieve(
         self, principal: Principal, milestone_id: str, evidence: str
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Milestone:
             milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
             _require_member(principal, rel)
@@ -169,7 +172,7 @@ class Development:
 
     async def certificate(
         self, principal: Principal, milestone_id: str
-    ) -> dict[str, Any]:
+    ) -> api.Certificate:
         """A certificate-ready record: ids, label, dates, who confirmed; no names."""
         async with self.engine.connect() as conn:
             milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
@@ -178,20 +181,20 @@ class Development:
             label = await self.relationships.texts.get(
                 conn, milestone.set_event.label_text_id
             )
-        return {
-            "milestone_id": milestone.id,
-            "relationship_id": rel.id,
-            "mentee_id": rel.mentee_id,
-            "mentor_id": rel.mentor_id,
-            "label": label,
-            "objective_index": milestone.set_event.objective_index,
-            "criteria": milestone.set_event.criteria,
-            "due_on": milestone.due_on.isoformat(),
-            "achieved_on": achieved.achieved_on.isoformat(),
-            "on_time": achieved.on_time,
-            "confirmed_by": achieved.confirmed_by,
-            "confirmer_role": achieved.confirmer_role,
-        }
+        return api.Certificate(
+            milestone_id=milestone.id,
+            relationship_id=rel.id,
+            mentee_id=rel.mentee_id,
+            mentor_id=rel.mentor_id,
+            label=label,
+            objective_index=milestone.set_event.objective_index,
+            criteria=milestone.set_event.criteria,
+            due_on=milestone.due_on,
+            achieved_on=achieved.achieved_on,
+            on_time=achieved.on_time,
+            confirmed_by=achieved.confirmed_by,
+            confirmer_role=achieved.confirmer_role,
+        )
 
     # -- check-ins ------------------------------------------------------------------
 
@@ -205,7 +208,7 @@ class Development:
         sponsor_id: str | None,
         held_on: date | None,
         correction: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> CheckIn:
             rel = await self._member(principal, relationship_id, conn)
             return CheckIn.record(
@@ -236,7 +239,7 @@ class Development:
         ends_on: date,
         project_kind: d.ProjectKind,
         project: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Rotation:
             rel = await self._member(principal, relationship_id, conn)
             return Rotation.assign(
@@ -263,7 +266,7 @@ class Development:
         *,
         reflection: str,
         goal_competency_ids: list[str],
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Rotation:
             rotation, rel = await self._load(principal, Rotation, rotation_id, conn)
             if principal.subject != rel.mentee_id:
@@ -278,7 +281,7 @@ class Development:
 
     async def complete_rotation(
         self, principal: Principal, rotation_id: str
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Rotation:
             rotation, rel = await self._load(principal, Rotation, rotation_id, conn)
             _require_member(principal, rel)
@@ -296,7 +299,7 @@ class Development:
         *,
         category: d.EscalationCategory,
         detail: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Escalation:
             rel = await self.relationships.load(principal, relationship_id, conn)
             return Escalation.raise_concern(
@@ -319,7 +322,7 @@ class Development:
         *,
         outcome: d.EscalationOutcome,
         note: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Escalation:
             escalation, _rel = await self._load(
                 principal, Escalation, escalation_id, conn
@@ -348,16 +351,16 @@ class Development:
     # -- queries --------------------------------------------------------------------
 
     async def item(
-        self, principal: Principal, item_id: str, kind: str | None = None
-    ) -> dict[str, Any]:
-        found = await self._rows(principal, "item_id = :i", {"i": item_id})
-        if not found or kind not in (None, found[0]["kind"]):
+        self, principal: Principal, item_id: str, kind: api.ItemKind | None = None
+    ) -> api.DevelopmentItem:
+        found = await self._rows(principal, "item_id = :i", {"i": item_id}, kind)
+        if not found:
             raise NotFound(f"{item_id} not found")
         return found[0]
 
     async def listed(
-        self, principal: Principal, kind: str, relationship_id: str
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, kind: api.ItemKind, relationship_id: str
+    ) -> Items:
         await self.relationships.load(principal, relationship_id)
         return await self._rows(
             principal,
@@ -366,8 +369,8 @@ class Development:
         )
 
     async def escalations(
-        self, principal: Principal, state: str | None
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, state: api.EscalationState | None
+    ) -> Items:
         """Coordinators see every escalation in their tenant; others those they raised."""
         where, params = "kind = 'escalation'", {"s": state, "p": principal.subject}
         if state:
@@ -376,16 +379,17 @@ class Development:
             where += " AND owner_id = :p"
         return await self._rows(principal, where, params)
 
-    async def milestones(
-        self, principal: Principal, milestone_ids: list[str]
-    ) -> list[dict[str, Any]]:
+    async def milestones(self, principal: Principal, milestone_ids: list[str]) -> Items:
         """Several milestones, each as ``item`` shows it (unseen ones left out)."""
         where, params = _in("item_id", milestone_ids)
         return await self._rows(principal, f"kind = 'milestone' AND {where}", params)
 
     async def of_relationships(
-        self, principal: Principal, kind: str, relationship_ids: list[str]
-    ) -> list[dict[str, Any]]:
+        self,
+        principal: Principal,
+        kind: api.BatchItemKind,
+        relationship_ids: list[str],
+    ) -> Items:
         """Items of one kind of several relationships (unseen ones left out)."""
         where, params = _in("relationship_id", relationship_ids)
         return await self._rows(
@@ -393,8 +397,14 @@ class Development:
         )
 
     async def _rows(
-        self, principal: Principal, where: str, params: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+        self,
+        principal: Principal,
+        where: str,
+        params: Mapping[str, str | None],
+        kind: api.ItemKind | None = None,
+    ) -> Items:
+        """The items ``where`` selects that the caller may see (of ``kind``, if
+        given: the stored kind, which a check-in's answer shows as its own kind)."""
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -405,7 +415,7 @@ class Development:
                     {**params, "t": principal.tenant},
                 )
             ).all()
-            visible: list[tuple[Any, Relationship]] = []
+            visible: list[tuple[Row[Any], Relationship]] = []
             rels: dict[str, Relationship | None] = {}
             for row in rows:
                 if row.relationship_id not in rels:  # each relationship rebuilt once
@@ -414,6 +424,8 @@ class Development:
                     )
                 rel = rels[row.relationship_id]
                 if rel is None or not _may_see(principal, rel):
+                    continue
+                if kind is not None and row.kind != kind:
                     continue
                 visible.append((row, rel))
             words = await self.relationships.texts.get_many(

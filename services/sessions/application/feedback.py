@@ -8,7 +8,6 @@ author only in the ``feedback`` table, which erasure nulls.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.auth.principal import Principal
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from contracts.sessions.notes import FeedbackAbout
+from contracts.api import sessions as api
+from contracts.sessions.notes import FeedbackAbout, PartyRole
 from services.sessions.application.relationships import Relationships
 from services.sessions.domain.events import registry
 from services.sessions.domain.notes import Feedback, require_rating
@@ -43,14 +43,18 @@ class Feedbacks:
         subject_id: str,
         rating: int,
         comment: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.Feedback:
         require_rating(rating)  # before anything is written
 
-        async def attempt() -> str:
+        async def attempt() -> PartyRole:
             async with self.engine.begin() as conn:
                 rel = await self.relationships.load(principal, relationship_id, conn)
                 rel.require_party(principal.subject)
-                role = "mentor" if principal.subject == rel.mentor_id else "mentee"
+                role = (
+                    PartyRole.MENTOR
+                    if principal.subject == rel.mentor_id
+                    else PartyRole.MENTEE
+                )
                 fid = Feedback.id_for(
                     principal.tenant, relationship_id, role, about, subject_id
                 )
@@ -68,7 +72,7 @@ class Feedbacks:
                     )
                 feedback.give(
                     relationship_id=relationship_id,
-                    from_role=role,  # type: ignore[arg-type]
+                    from_role=role,
                     about=about,
                     subject_id=subject_id,
                     subject=subject,
@@ -90,18 +94,18 @@ class Feedbacks:
         fid = Feedback.id_for(
             principal.tenant, relationship_id, role, about, subject_id
         )
-        return {
-            "feedback_id": fid,
-            "relationship_id": relationship_id,
-            "from_role": role,
-            "about": about,
-            "subject_id": subject_id,
-            "rating": rating,
-        }
+        return api.Feedback(
+            feedback_id=fid,
+            relationship_id=relationship_id,
+            from_role=role,
+            about=about,
+            subject_id=subject_id,
+            rating=rating,
+        )
 
     async def list(
         self, principal: Principal, relationship_id: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[api.Feedback]:
         """The pair reads ratings and comments; overseers ratings only."""
         rel = await self.relationships.load(principal, relationship_id)
         party = principal.subject in rel.parties
@@ -124,16 +128,16 @@ class Feedbacks:
             )
             out = []
             for row in rows:
-                view = {
-                    "feedback_id": row.feedback_id,
-                    "from_role": row.from_role,
-                    "about": row.about,
-                    "subject_id": row.subject_id,
-                    "rating": row.rating,
-                    "given_at": row.given_at,
-                }
+                view = api.Feedback(
+                    feedback_id=row.feedback_id,
+                    from_role=row.from_role,
+                    about=row.about,
+                    subject_id=row.subject_id,
+                    rating=row.rating,
+                    given_at=row.given_at,
+                )
                 if party:
-                    view["comment"] = (
+                    view.comment = (
                         words.get(row.comment_text_id) if row.comment_text_id else None
                     )
                 out.append(view)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
-from chassis.errors import Forbidden, NotFound
+from chassis.errors import DomainError, Forbidden, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.api import sessions as api
 from contracts.sessions.meetings import CancellationReason, SessionFormat
 from services.sessions.application.relationships import Relationships
 from services.sessions.domain.events import registry
@@ -33,7 +33,7 @@ from services.sessions.domain.relationship import Relationship
 from services.sessions.projections import bookings
 
 __all__ = ["Meetings"]
-Views = list[dict[str, Any]]  # rendered sessions, as the API answers them
+Views = list[api.Session]  # rendered sessions, as the API answers them
 
 
 class Meetings:
@@ -67,7 +67,7 @@ class Meetings:
         format: SessionFormat,
         agenda: str | None,
         outside_availability: bool,
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         session_id = str(uuid.uuid4())
         start = starts_at.astimezone(UTC)
         end = start + timedelta(minutes=minutes)
@@ -114,7 +114,7 @@ class Meetings:
         decide: Callable[
             [Session, Relationship, AsyncConnection], Awaitable[None] | None
         ],
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         """Load the session and its relationship, decide, save; one transaction."""
 
         async def attempt() -> None:
@@ -152,7 +152,9 @@ class Meetings:
         for row in rows.all():
             session = await self.repo.find(row.session_id, tenant, connection=conn)
             if session is not None:
-                session.cancel(principal.subject, "no_longer_needed", None)
+                session.cancel(
+                    principal.subject, CancellationReason.NO_LONGER_NEEDED, None
+                )
                 await self._save(principal, session, conn)
 
     async def reschedule(
@@ -163,7 +165,7 @@ class Meetings:
         starts_at: datetime,
         minutes: int | None,
         outside_availability: bool,
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
             length = minutes or s.minutes
             start = starts_at.astimezone(UTC)
@@ -190,7 +192,7 @@ class Meetings:
         *,
         reason_code: CancellationReason,
         reason: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
             reason_id = None
             if reason:
@@ -203,7 +205,7 @@ class Meetings:
 
     async def set_agenda(
         self, principal: Principal, session_id: str, agenda: str
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         async def decide(s: Session, rel: Relationship, conn: AsyncConnection) -> None:
             rel.require_party(principal.subject)
             text_id = await self.relationships.texts.put(
@@ -220,7 +222,7 @@ class Meetings:
         *,
         held_at: datetime | None,
         minutes: int | None,
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         return await self.change(
             principal,
             session_id,
@@ -234,7 +236,7 @@ class Meetings:
 
     async def miss(
         self, principal: Principal, session_id: str, absent_ids: list[str]
-    ) -> dict[str, Any]:
+    ) -> api.Session:
         return await self.change(
             principal,
             session_id,
@@ -245,34 +247,38 @@ class Meetings:
 
     # -- queries ---------------------------------------------------------------------
 
-    async def row(self, principal: Principal, session_id: str) -> tuple[Any, bool]:
+    async def row(
+        self, principal: Principal, session_id: str
+    ) -> tuple[RowMapping, bool]:
         """The session's row, and whether the caller is one of its pair."""
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(
-                    text(
-                        "SELECT * FROM sessions WHERE session_id = :s AND tenant = :t"
-                    ),
-                    {"s": session_id, "t": principal.tenant},
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT * FROM sessions WHERE session_id = :s AND tenant = :t"
+                        ),
+                        {"s": session_id, "t": principal.tenant},
+                    )
                 )
-            ).first()
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFound(f"session {session_id} not found")
-        rel = await self.relationships.load(principal, row.relationship_id)
+        rel = await self.relationships.load(principal, row["relationship_id"])
         return row, principal.subject in rel.parties
 
-    async def get(self, principal: Principal, session_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, session_id: str) -> api.Session:
         """The session; its agenda only for the pair."""
         row, party = await self.row(principal, session_id)
         if not party:
             return bookings.session_view(row)
         async with self.engine.connect() as conn:
-            agenda = await self.relationships.texts.get(conn, row.agenda_text_id)
+            agenda = await self.relationships.texts.get(conn, row["agenda_text_id"])
         return bookings.session_view(row, agenda=agenda or "")
 
-    async def list(
-        self, principal: Principal, relationship_id: str
-    ) -> list[dict[str, Any]]:
+    async def list(self, principal: Principal, relationship_id: str) -> Views:
         await self.relationships.load(principal, relationship_id)
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -282,7 +288,7 @@ class Meetings:
                 ),
                 {"r": relationship_id, "t": principal.tenant},
             )
-            return [bookings.session_view(r) for r in rows]
+            return [bookings.session_view(r) for r in rows.mappings()]
 
     async def of_relationships(
         self, principal: Principal, relationship_ids: Sequence[str]
@@ -304,7 +310,23 @@ class Meetings:
         ).bindparams(bindparam("ids", expanding=True))
         async with self.engine.connect() as conn:
             rows = await conn.execute(query, {"t": principal.tenant, "ids": visible})
-            return [bookings.session_view(r) for r in rows]
+            return [bookings.session_view(r) for r in rows.mappings()]
+
+    async def relationship(
+        self, principal: Principal, relationship_id: str
+    ) -> api.Relationship:
+        """The relationship as ``Relationships.get`` shows it, with its cadence
+        adherence once the contract is in force (else null)."""
+        view = await self.relationships.get(principal, relationship_id)
+        view.cadence_adherence = None
+        if view.contract.in_force:
+            try:
+                view.cadence_adherence = await self.cadence(
+                    principal, relationship_id, None
+                )
+            except DomainError:
+                pass
+        return view
 
     async def slots(
         self,
@@ -314,7 +336,7 @@ class Meetings:
         count: int,
         after: datetime | None,
         minutes: int | None,
-    ) -> dict[str, Any]:
+    ) -> api.Slots:
         rel = await self.relationships.load(principal, relationship_id)
         now = datetime.now(UTC)
         after = max(after.astimezone(UTC) if after else now, now)
@@ -325,27 +347,27 @@ class Meetings:
                 conn, rel, after, after + timedelta(days=29), lock=False
             )
         found = suggest_slots(people, busy, minutes=length, after=after, count=count)
-        return {
-            "minutes": length,
-            "time_zones": {
+        return api.Slots(
+            minutes=length,
+            time_zones={
                 p: a.time_zone for p, a in zip(rel.parties, people, strict=True)
             },
-            "slots": [
-                {
-                    "starts_at": s.isoformat(),
-                    "ends_at": (s + timedelta(minutes=length)).isoformat(),
-                    "local": {
+            slots=[
+                api.Slot(
+                    starts_at=s.isoformat(),
+                    ends_at=(s + timedelta(minutes=length)).isoformat(),
+                    local={
                         p: s.astimezone(a.zone).isoformat()
                         for p, a in zip(rel.parties, people, strict=True)
                     },
-                }
+                )
                 for s in found
             ],
-        }
+        )
 
     async def cadence(
         self, principal: Principal, relationship_id: str, as_of: date | None
-    ) -> dict[str, Any]:
+    ) -> api.CadenceAdherence:
         rel = await self.relationships.load(principal, relationship_id)
         rel.require_contract()
         assert rel.contract is not None and rel.started is not None
@@ -360,11 +382,13 @@ class Meetings:
                     {"r": relationship_id},
                 )
             ]
-        return cadence_adherence(
-            starts_on=rel.started.starts_on,
-            every_days=rel.contract.cadence.every_days,
-            held=held,
-            as_of=as_of or datetime.now(UTC).date(),
+        return api.CadenceAdherence.model_validate(
+            cadence_adherence(
+                starts_on=rel.started.starts_on,
+                every_days=rel.contract.cadence.every_days,
+                held=held,
+                as_of=as_of or datetime.now(UTC).date(),
+            )
         )
 
 

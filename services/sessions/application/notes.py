@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
 from chassis.errors import NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from contracts.sessions.notes import NoteKind, Visibility
+from contracts.api import sessions as api
+from contracts.sessions.notes import FeedbackAbout, NoteKind, Visibility
 from services.sessions.application.relationships import Relationships
 from services.sessions.domain.events import registry
 from services.sessions.domain.notes import PROMPTS, Note, readable
@@ -40,9 +41,14 @@ class Notes:
         self.repo.on_saved.append(lambda _events: runtime.relay.notify())
 
     @staticmethod
-    def journal_prompts() -> list[dict[str, str]]:
+    def journal_prompts() -> list[api.JournalPrompt]:
         """The guided prompts for journals (bias, decision timelines, values, growth)."""
-        return [{"prompt_id": key, **value} for key, value in PROMPTS.items()]
+        return [
+            api.JournalPrompt(
+                prompt_id=key, theme=value["theme"], prompt=value["prompt"]
+            )
+            for key, value in PROMPTS.items()
+        ]
 
     async def write(
         self,
@@ -54,14 +60,14 @@ class Notes:
         body: str,
         prompt_id: str | None,
         session_id: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.Note:
         async with self.engine.begin() as conn:
             rel = await self.relationships.load(principal, relationship_id, conn)
             rel.require_party(principal.subject)
             session = None
             if session_id is not None:
                 session = await find_subject(
-                    conn, principal.tenant, "session", session_id
+                    conn, principal.tenant, FeedbackAbout.SESSION, session_id
                 )
             text_id = await self.texts.put(
                 conn, principal.tenant, principal.subject, body
@@ -89,7 +95,7 @@ class Notes:
         *,
         visibility: Visibility | None,
         body: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.Note:
         async def attempt() -> None:
             async with self.engine.begin() as conn:
                 note = await self._load(principal, note_id, conn)
@@ -101,7 +107,7 @@ class Notes:
                     )
                 note.edit(
                     principal.subject,
-                    visibility=visibility or note.visibility,  # type: ignore[arg-type]
+                    visibility=visibility or note.visibility,
                     body_text_id=new,
                 )
                 await self.repo.save(
@@ -132,9 +138,7 @@ class Notes:
 
     # -- reads ---------------------------------------------------------------------
 
-    async def list(
-        self, principal: Principal, relationship_id: str
-    ) -> list[dict[str, Any]]:
+    async def list(self, principal: Principal, relationship_id: str) -> list[api.Note]:
         rel = await self.relationships.load(principal, relationship_id)
         async with self.engine.connect() as conn:
             rows = (
@@ -159,7 +163,7 @@ class Notes:
             words = await self.texts.get_many(conn, (r.body_text_id for r in mine))
         return [_full(row, words) for row in mine]
 
-    async def get(self, principal: Principal, note_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, note_id: str) -> api.Note:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -198,13 +202,12 @@ class Notes:
         )
 
 
-def _full(row: Any, words: dict[str, str | None]) -> dict[str, Any]:
+def _full(row: Row[Any], words: dict[str, str | None]) -> api.Note:
     """The note as its readers see it; ``words``: the page's texts, by id."""
-    return {
-        **metadata_view(row),
-        "author_id": row.author_id,
-        "prompt_id": row.prompt_id,
-        "prompt": PROMPTS[row.prompt_id]["prompt"] if row.prompt_id else None,
-        "session_id": row.session_id,
-        "body": words.get(row.body_text_id) if row.body_text_id else None,
-    }
+    view = metadata_view(row)
+    view.author_id = row.author_id
+    view.prompt_id = row.prompt_id
+    view.prompt = PROMPTS[row.prompt_id]["prompt"] if row.prompt_id else None
+    view.session_id = row.session_id
+    view.body = words.get(row.body_text_id) if row.body_text_id else None
+    return view

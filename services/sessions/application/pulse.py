@@ -31,9 +31,8 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,6 +40,7 @@ from chassis.auth.principal import Principal, Role, system_principal
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.repository import Repository
 from chassis.runtime import ServiceRuntime
+from contracts.api import sessions as api
 from services.sessions.application.relationships import OVERSEERS, Relationships
 from services.sessions.domain.events import registry
 from services.sessions.domain.notes import (
@@ -103,7 +103,7 @@ class PulseSurveys:
         questions: list[str],
         closes_at: datetime,
         k: int | None,
-    ) -> dict[str, Any]:
+    ) -> api.PulseSurvey:
         principal.require(Role.ADMIN, Role.COORDINATOR)
         survey = PulseSurvey.open(
             principal.tenant,
@@ -117,17 +117,17 @@ class PulseSurveys:
         await self.surveys.save(survey, self.relationships.metadata_for(principal))
         return await self.survey(principal, survey.id)
 
-    async def survey(self, principal: Principal, survey_id: str) -> dict[str, Any]:
+    async def survey(self, principal: Principal, survey_id: str) -> api.PulseSurvey:
         async with self.engine.connect() as conn:
             row = await self._row(conn, principal, survey_id)
-        return {
-            "survey_id": row.survey_id,
-            "cohort_id": row.cohort_id,
-            "questions": json.loads(row.questions),
-            "closes_at": row.closes_at,
-            "k": row.k,
-            "closed": bool(row.closed),
-        }
+        return api.PulseSurvey(
+            survey_id=row["survey_id"],
+            cohort_id=row["cohort_id"],
+            questions=json.loads(row["questions"]),
+            closes_at=row["closes_at"],
+            k=row["k"],
+            closed=bool(row["closed"]),
+        )
 
     async def respond(
         self, principal: Principal, survey_id: str, answers: list[int]
@@ -141,8 +141,8 @@ class PulseSurveys:
                     survey_id, principal.tenant, connection=conn
                 )
                 survey.check_answers(answers, datetime.now(UTC))
-                if row.cohort_id is not None:
-                    await self._require_in_cohort(conn, principal, row.cohort_id)
+                if row["cohort_id"] is not None:
+                    await self._require_in_cohort(conn, principal, row["cohort_id"])
                 who = respondent_key(
                     self.key, principal.tenant, survey_id, principal.subject
                 )
@@ -196,29 +196,43 @@ class PulseSurveys:
                 except Conflict:
                     pass  # closed by a coordinator meanwhile
 
-    async def results(self, principal: Principal, survey_id: str) -> dict[str, Any]:
+    async def results(self, principal: Principal, survey_id: str) -> api.PulseResults:
         """Aggregates of a closed survey over at least k respondents, else nothing."""
         principal.require(*OVERSEERS)
         async with self.engine.connect() as conn:
             row = await self._row(conn, principal, survey_id)
             tally = await self._tally(conn, survey_id)
-        base = {"survey_id": survey_id, "k": row.k, "closed": bool(row.closed)}
-        if not row.closed:
+        k, closed = row["k"], bool(row["closed"])
+        if not closed:
             # Figures that move while answers come in would let anyone who knows who
             # answered in between work out one person's answers: none before closing.
-            return {**base, "suppressed": True, "respondents": "until closed"}
-        if tally.respondents < row.k:
-            return {**base, "suppressed": True, "respondents": f"<{row.k}"}
-        questions = json.loads(row.questions)
-        return {
-            **base,
-            "suppressed": False,
-            "respondents": tally.respondents,
-            "questions": [
-                {**a.model_dump(), "text": questions[a.question]}
+            return api.PulseResults(
+                survey_id=survey_id,
+                k=k,
+                closed=closed,
+                suppressed=True,
+                respondents="until closed",
+            )
+        if tally.respondents < k:
+            return api.PulseResults(
+                survey_id=survey_id,
+                k=k,
+                closed=closed,
+                suppressed=True,
+                respondents=f"<{k}",
+            )
+        questions = json.loads(row["questions"])
+        return api.PulseResults(
+            survey_id=survey_id,
+            k=k,
+            closed=closed,
+            suppressed=False,
+            respondents=tally.respondents,
+            questions=[
+                api.QuestionResult(**a.model_dump(), text=questions[a.question])
                 for a in tally.aggregates()
             ],
-        }
+        )
 
     async def _row(
         self,
@@ -227,13 +241,15 @@ class PulseSurveys:
         survey_id: str,
         *,
         lock: bool = False,
-    ) -> Any:
+    ) -> RowMapping:
         sql = "SELECT * FROM pulse_surveys WHERE tenant = :t AND survey_id = :s"
         if lock and conn.dialect.name == "postgresql":
             sql += " FOR UPDATE"
         row = (
-            await conn.execute(text(sql), {"t": principal.tenant, "s": survey_id})
-        ).first()
+            (await conn.execute(text(sql), {"t": principal.tenant, "s": survey_id}))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"pulse survey {survey_id} not found")
         return row

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +15,8 @@ from chassis.errors import ConcurrencyConflict, Forbidden, NotFound
 from chassis.events import EventMetadata
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from contracts.sessions.relationships import Cadence
+from contracts.api import sessions as api
+from contracts.sessions.relationships import Cadence, ConclusionReason
 from services.sessions.application.texts import PrivateTexts
 from services.sessions.domain.events import registry
 from services.sessions.domain.relationship import Relationship
@@ -26,7 +26,7 @@ from services.sessions.projections.relationships import (
 )
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR, Role.SPONSOR)
-ERASED = "erased"
+ERASED = ConclusionReason.ERASED
 MetadataFor = Callable[[Principal], EventMetadata]
 
 
@@ -117,7 +117,11 @@ class Relationships:
         if relationship is None or relationship.state == "concluded":
             return
         ended = env.data.get("reason")
-        reason = ended if ended in ("rematched", ERASED) else "completed"
+        reason = (
+            ConclusionReason(ended)
+            if ended in (ConclusionReason.REMATCHED, ERASED)
+            else ConclusionReason.COMPLETED
+        )
         await self._conclude(conn, env.tenant, relationship, reason)
 
     async def on_person_erased(self, env: Envelope, conn: AsyncConnection) -> None:
@@ -142,7 +146,7 @@ class Relationships:
         conn: AsyncConnection,
         tenant: str,
         relationship: Relationship,
-        reason: str,
+        reason: ConclusionReason,
     ) -> None:
         relationship.conclude(reason)
         await self.repo.save(
@@ -201,7 +205,7 @@ class Relationships:
         hours_per_month: int,
         objectives: list[str],
         terms: str | None,
-    ) -> dict[str, Any]:
+    ) -> api.Relationship:
         async def decide(rel: Relationship, conn: AsyncConnection) -> None:
             rel.require_party(principal.subject)
             body = "\n".join(["Objectives:", *objectives, "", terms or ""]).strip()
@@ -221,7 +225,7 @@ class Relationships:
 
     async def sign(
         self, principal: Principal, relationship_id: str, version: int
-    ) -> dict[str, Any]:
+    ) -> api.Relationship:
         await self.change(
             principal,
             relationship_id,
@@ -242,12 +246,15 @@ class Relationships:
         await self.change(principal, relationship_id, lambda rel, _c: rel.resume())
 
     async def conclude(
-        self, principal: Principal, relationship_id: str, reason: str
+        self,
+        principal: Principal,
+        relationship_id: str,
+        reason: api.ConcludeReason,
     ) -> None:
         principal.require(Role.ADMIN, Role.COORDINATOR)
 
         async def decide(rel: Relationship, conn: AsyncConnection) -> None:
-            rel.conclude(reason)
+            rel.conclude(ConclusionReason(reason))
             for tidy in self.on_concluded:
                 await tidy(principal.tenant, rel.id, conn)
 
@@ -264,25 +271,29 @@ class Relationships:
 
     # -- queries -----------------------------------------------------------------------
 
-    async def get(self, principal: Principal, relationship_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, relationship_id: str) -> api.Relationship:
         rel = await self.load(principal, relationship_id)
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(
-                    text("SELECT * FROM relationships WHERE relationship_id = :r"),
-                    {"r": relationship_id},
+                (
+                    await conn.execute(
+                        text("SELECT * FROM relationships WHERE relationship_id = :r"),
+                        {"r": relationship_id},
+                    )
                 )
-            ).first()
+                .mappings()
+                .one()
+            )
             view = relationship_view(row)
             if principal.subject in rel.parties and rel.contract is not None:
-                view["contract"]["terms"] = await self.texts.get(
+                view.contract.terms = await self.texts.get(
                     conn, rel.contract.terms_text_id
                 )
         return view
 
     async def list(
         self, principal: Principal, person_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[api.Relationship]:
         if not principal.has_role(*OVERSEERS):
             if person_id not in (None, principal.subject):
                 raise Forbidden("you may list only your own relationships")
@@ -298,7 +309,7 @@ class Relationships:
                 ),
                 params,
             )
-            return [relationship_view(r) for r in rows]
+            return [relationship_view(r) for r in rows.mappings()]
 
 
 def today() -> date:

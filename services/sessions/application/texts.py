@@ -25,7 +25,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import bindparam, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.errors import PersonGone
@@ -170,7 +170,7 @@ def _seal(key: bytes, author_id: str, text_id: str, body: str) -> str:
     return base64.b64encode(nonce + sealed).decode()
 
 
-def _open(aead: AESGCM | None, row: Any) -> str | None:
+def _open(aead: AESGCM | None, row: Row[Any]) -> str | None:
     if aead is None:
         return None  # the author was erased: their key is gone
     raw = base64.b64decode(row.body)

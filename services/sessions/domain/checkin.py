@@ -5,11 +5,11 @@ side raises to the coordinator, which may end in re-pairing."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, Forbidden
 from contracts.sessions import development as d
+from contracts.sessions.notes import PartyRole
 from services.sessions.domain.events import registry
 
 OPEN, RESOLVED = "open", "resolved"
@@ -123,9 +123,9 @@ class Escalation(Aggregate):
     ) -> Escalation:
         """Either side of the relationship may raise a concern."""
         if by == mentor_id:
-            role: Literal["mentor", "mentee"] = "mentor"
+            role = PartyRole.MENTOR
         elif by == mentee_id:
-            role = "mentee"
+            role = PartyRole.MENTEE
         else:
             raise Forbidden("only the mentor or the mentee raises an escalation")
         escalation = cls(escalation_id, tenant)

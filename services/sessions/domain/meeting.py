@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chassis.aggregate import Aggregate
@@ -20,7 +20,12 @@ from services.sessions.domain.relationship import (
     Relationship,
 )
 
-SCHEDULED, HELD, CANCELLED, MISSED = "scheduled", "held", "cancelled", "missed"
+SCHEDULED, HELD, CANCELLED, MISSED = (
+    m.SessionState.SCHEDULED,
+    m.SessionState.HELD,
+    m.SessionState.CANCELLED,
+    m.SessionState.MISSED,
+)
 BLOCKING = (SCHEDULED, HELD)  # states that keep a slot taken
 
 
@@ -96,6 +101,14 @@ def _minute(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+class WindowSpec(TypedDict):
+    """A window as profiles publishes it: weekday 0-6 (Monday 0), ``HH:MM`` times."""
+
+    weekday: int
+    start: str
+    end: str
+
+
 @dataclass(frozen=True)
 class Availability:
     """When a person can meet, in their own time zone (weekdays 08-18 if unstated)."""
@@ -104,9 +117,7 @@ class Availability:
     windows: tuple[Window, ...] = ()
 
     @classmethod
-    def of(
-        cls, time_zone: str | None, windows: Iterable[dict[str, Any]]
-    ) -> Availability:
+    def of(cls, time_zone: str | None, windows: Iterable[WindowSpec]) -> Availability:
         return cls(
             time_zone or "UTC",
             tuple(
@@ -172,9 +183,22 @@ def suggest_slots(
     return found
 
 
+class Adherence(TypedDict):
+    """What :func:`cadence_adherence` finds (``as_of`` as ``YYYY-MM-DD``)."""
+
+    as_of: str
+    every_days: int
+    days_elapsed: int
+    expected: int
+    held: int
+    adherence: float | None
+    on_track: bool
+    days_since_last_held: int | None
+
+
 def cadence_adherence(
     *, starts_on: date, every_days: int, held: Sequence[datetime], as_of: date
-) -> dict[str, Any]:
+) -> Adherence:
     """How well the pair keeps the contract's rhythm, as of a day.
 
     One session is expected per *completed* period of ``every_days`` days since the

@@ -167,9 +167,9 @@ class Milestone(Aggregate):
         """The mentor or a coordinator confirms, with evidence; the mentee alone can't."""
         self._require_open()
         if by == mentor_id:
-            role: d.ConfirmerRole = "mentor"
+            role = d.ConfirmerRole.MENTOR
         elif is_coordinator:
-            role = "coordinator"
+            role = d.ConfirmerRole.COORDINATOR
         else:
             raise ConfirmerNotEligible(
                 "the mentor or a coordinator must confirm this milestone"

@@ -175,7 +175,7 @@ def readable(
 class Note(Aggregate):
     def initial_state(self) -> None:
         self.written: NoteWritten | None = None
-        self.visibility: str = "private"
+        self.visibility = n.Visibility.PRIVATE
         self.body_text_id: str | None = None
         self.deleted = False
 
@@ -199,7 +199,7 @@ class Note(Aggregate):
         if session_id is not None:
             require_subject(
                 session,
-                about="session",
+                about=n.FeedbackAbout.SESSION,
                 subject_id=session_id,
                 relationship_id=relationship_id,
             )

@@ -10,7 +10,11 @@ from chassis.errors import DomainError, Forbidden
 from contracts.sessions import relationships as r
 from services.sessions.domain import events as ev
 
-ACTIVE, PAUSED, CONCLUDED = "active", "paused", "concluded"
+ACTIVE, PAUSED, CONCLUDED = (
+    r.RelationshipState.ACTIVE,
+    r.RelationshipState.PAUSED,
+    r.RelationshipState.CONCLUDED,
+)
 
 
 class InvalidTransition(DomainError):
@@ -192,7 +196,7 @@ class Relationship(Aggregate):
             raise InvalidTransition(f"relationship {self.id} is {self.state}")
         self._record(r.RelationshipResumed(relationship_id=self.id))
 
-    def conclude(self, reason: str) -> None:
+    def conclude(self, reason: r.ConclusionReason) -> None:
         self.require_open()
         self._record(r.RelationshipConcluded(relationship_id=self.id, reason=reason))
 

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.events import EventPayload, RecordedEvent
+from contracts.api import sessions as api
 from services.sessions.domain.meeting import BLOCKING, Availability, Booking
 from services.sessions.domain.relationship import Relationship
 
@@ -100,37 +101,39 @@ class SessionsProjection:
             )
 
 
-def aware(value: Any) -> datetime:
+def aware(value: datetime | str) -> datetime:
     """A stored timestamp as aware UTC (SQLite hands back text)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def session_view(row: Any, *, agenda: str | None = None) -> dict[str, Any]:
-    view = {
-        k: getattr(row, k)
-        for k in (
-            "session_id",
-            "relationship_id",
-            "mentor_id",
-            "mentee_id",
-            "minutes",
-            "format",
-            "state",
-            "sequence",
-            "scheduled_by",
-            "cancelled_by",
-            "reason_code",
-            "held_minutes",
-        )
-    }
-    for k in ("starts_at", "ends_at", "held_at"):
-        value = getattr(row, k)
-        view[k] = aware(value).isoformat() if value is not None else None
-    view["absent_ids"] = json.loads(row.absent_ids) if row.absent_ids else []
+def _stamp(value: datetime | str | None) -> str | None:
+    return aware(value).isoformat() if value is not None else None
+
+
+def session_view(row: RowMapping, *, agenda: str | None = None) -> api.Session:
+    """A ``sessions`` row as the API shows it; ``agenda`` (the pair's) set if given."""
+    view = api.Session(
+        session_id=row["session_id"],
+        relationship_id=row["relationship_id"],
+        mentor_id=row["mentor_id"],
+        mentee_id=row["mentee_id"],
+        minutes=row["minutes"],
+        format=row["format"],
+        state=row["state"],
+        sequence=row["sequence"],
+        scheduled_by=row["scheduled_by"],
+        cancelled_by=row["cancelled_by"],
+        reason_code=row["reason_code"],
+        held_minutes=row["held_minutes"],
+        starts_at=aware(row["starts_at"]).isoformat(),
+        ends_at=aware(row["ends_at"]).isoformat(),
+        held_at=_stamp(row["held_at"]),
+        absent_ids=json.loads(row["absent_ids"]) if row["absent_ids"] else [],
+    )
     if agenda is not None:
-        view["agenda"] = agenda
+        view.agenda = agenda
     return view
 
 
@@ -208,7 +211,7 @@ async def busy(
     rows = await conn.execute(
         text(
             "SELECT session_id, starts_at, ends_at FROM sessions WHERE tenant = :t "
-            f"AND state IN {BLOCKING!r} AND starts_at < :end AND ends_at > :start "
+            f"AND state IN {tuple(map(str, BLOCKING))!r} AND starts_at < :end AND ends_at > :start "
             "AND (mentor_id IN (:a, :b) OR mentee_id IN (:a, :b))"
         ),
         {

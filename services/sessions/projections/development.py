@@ -7,11 +7,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role
 from chassis.events import EventPayload, RecordedEvent, encode
+from contracts.api import sessions as api
 from services.sessions.domain.relationship import Relationship
 
 COORDINATING = (Role.ADMIN, Role.COORDINATOR)
@@ -91,15 +92,18 @@ class DevelopmentProjection:
             )
 
 
-def text_ids(row: Any) -> list[str]:
+def text_ids(row: Row[Any]) -> list[str]:
     """The private texts an item refers to (fetched for a whole page at once)."""
     data = json.loads(row.view)
     return [value for key, value in data.items() if key in TEXTS and value]
 
 
 def item_view(
-    principal: Principal, rel: Relationship, row: Any, words: dict[str, str | None]
-) -> dict[str, Any]:
+    principal: Principal,
+    rel: Relationship,
+    row: Row[Any],
+    words: dict[str, str | None],
+) -> api.DevelopmentItem:
     """The item as ``principal`` may see it; ``words``: its texts, by id."""
     data = json.loads(row.view)
     if row.kind == "escalation":
@@ -109,7 +113,7 @@ def item_view(
         data.pop("raised_by", None)
     else:
         readable = principal.subject in rel.parties or principal.has_role(*COORDINATING)
-    view = {"id": row.item_id, "kind": row.kind, "state": row.state}
+    view: dict[str, object] = {"id": row.item_id, "kind": row.kind, "state": row.state}
     for key, value in data.items():
         if key not in TEXTS:
             view[key] = value
@@ -117,4 +121,4 @@ def item_view(
             said = words.get(value) if value else None
             field = TEXTS[key]
             view[field] = said.split("\n") if field == "criteria" and said else said
-    return view
+    return api.DevelopmentItem.model_validate(view)

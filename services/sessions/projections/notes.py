@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.events import EventPayload, RecordedEvent
+from contracts.api import sessions as api
 
 
 class NotesProjection:
@@ -70,15 +71,15 @@ class NotesProjection:
                 )
 
 
-def metadata_view(row: Any) -> dict[str, Any]:
+def metadata_view(row: Row[Any]) -> api.Note:
     """What anyone allowed to see the relationship may know: that a note exists."""
-    return {
-        "note_id": row.note_id,
-        "relationship_id": row.relationship_id,
-        "kind": row.kind,
-        "author_role": row.author_role,
-        "visibility": row.visibility,
-        "created_at": row.created_at,
-        "edited_at": row.edited_at,
-        "erased": bool(row.erased),
-    }
+    return api.Note(
+        note_id=row.note_id,
+        relationship_id=row.relationship_id,
+        kind=row.kind,
+        author_role=row.author_role,
+        visibility=row.visibility,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        erased=bool(row.erased),
+    )

@@ -6,11 +6,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.events import EventPayload, RecordedEvent
+from contracts.api import sessions as api
 from contracts.sessions.relationships import (
+    Cadence,
     ContractDrafted,
     ContractSigned,
     RelationshipStarted,
@@ -87,21 +89,24 @@ async def _set(conn: AsyncConnection, rid: str, **values: Any) -> None:
     )
 
 
-def relationship_view(row: Any) -> dict[str, Any]:
-    return {
-        "relationship_id": row.relationship_id,
-        "mentor_id": row.mentor_id,
-        "mentee_id": row.mentee_id,
-        "cohort_id": row.cohort_id,
-        "kind": row.kind,
-        "state": row.state,
-        "starts_on": row.starts_on,
-        "planned_end_on": row.planned_end_on,
-        "contract": {
-            "version": row.contract_version,
-            "in_force": bool(row.contract_in_force),
-            "cadence": json.loads(row.cadence) if row.cadence else None,
-            "hours_per_month": row.hours_per_month,
-            "signed_by": json.loads(row.signed_by),
-        },
-    }
+def relationship_view(row: RowMapping) -> api.Relationship:
+    """A ``relationships`` row as the API shows it (the contract's terms unset)."""
+    return api.Relationship(
+        relationship_id=row["relationship_id"],
+        mentor_id=row["mentor_id"],
+        mentee_id=row["mentee_id"],
+        cohort_id=row["cohort_id"],
+        kind=row["kind"],
+        state=row["state"],
+        starts_on=row["starts_on"],
+        planned_end_on=row["planned_end_on"],
+        contract=api.LearningContract(
+            version=row["contract_version"],
+            in_force=bool(row["contract_in_force"]),
+            cadence=Cadence.model_validate_json(row["cadence"])
+            if row["cadence"]
+            else None,
+            hours_per_month=row["hours_per_month"],
+            signed_by=json.loads(row["signed_by"]),
+        ),
+    )
