@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from contracts.advisors import lifecycle as c
+from contracts.api.advisors import ExpertiseProfile
 from services.advisors.domain.advisor import Advisor, AdvisorProposed, WrongStatus
 from services.advisors.domain.diligence import (
     ApprovalBlocked,
@@ -17,7 +18,7 @@ from services.advisors.domain.diligence import (
 )
 
 TODAY = date(2026, 11, 21)
-PROFILE = {"geography": "GB", "time_zone": "Europe/London", "languages": ["en"]}
+PROFILE = ExpertiseProfile(geography="GB", time_zone="Europe/London", languages=["en"])
 
 
 def given(*events) -> Advisor:
@@ -116,7 +117,7 @@ def test_an_expired_check_suspends_an_active_advisor_in_the_sweep():
         proposed(),
         started(),
         *(passed(s.name, expiry) for s in default_checklist()),
-        c.AdvisorApproved(advisor_id="adv-1", **PROFILE),
+        c.AdvisorApproved(advisor_id="adv-1", **PROFILE.model_dump()),
         c.AdvisorActivated(advisor_id="adv-1"),
     )
 
