@@ -118,7 +118,11 @@ class IdsIn(RequestBody):
 class CheckSpec(ContractValue):
     """One line of a tenant's due-diligence checklist."""
 
-    name: Code = Field(description="The check (lower-case letters, digits and _)")
+    # The domain refuses another shape with the field named (validate_checklist).
+    name: Code = Field(
+        description="The check (lower-case letters, digits and _)",
+        json_schema_extra={"pattern": r"^[a-z][a-z0-9_]{1,47}$"},
+    )
     required: bool = Field(True, description="Approval waits for it to pass")
     owner: Name | None = Field(None, description="Who is responsible for it")
 
@@ -310,7 +314,10 @@ class CompensationIn(RequestBody):
 
     pro_bono: bool = False
     rate_minor_units: NonNegative | None = Field(None, description="per hour")
-    currency: Code | None = Field(None, description="ISO 4217 code")
+    # The domain checks the code against ISO 4217 (``compensation.currency``).
+    currency: (
+        Annotated[Code, Field(json_schema_extra={"pattern": "^[A-Z]{3}$"})] | None
+    ) = Field(None, description="ISO 4217 code (EUR, USD); required unless pro bono")
     cap_minor_units: NonNegative | None = None
     cap_hours: NonNegative | None = None
 
@@ -502,14 +509,17 @@ class EngagementList(BaseModel):
 class CharterIn(RequestBody):
     name: Name
     purpose: Annotated[Text, Field(min_length=1, max_length=5_000)]
+    # The domain refuses what the schema does not allow with its own problems
+    # (DecisionRightsNotAdvisory, CadenceOutOfRange); the schema shows the rule.
     decision_rights: Code = Field(
         "advise",
         description="always 'advise': anything else is refused "
         "(DecisionRightsNotAdvisory)",
+        json_schema_extra={"enum": [DecisionRights.ADVISE.value]},
     )
-    # the domain says what is out of 1..52 (CadenceOutOfRange); here only the column
     cadence_weeks: Int32 = Field(
-        description="a meeting every N weeks (1-52; else CadenceOutOfRange)"
+        description="a meeting every N weeks (1-52; else CadenceOutOfRange)",
+        json_schema_extra={"minimum": 1, "maximum": 52},
     )
     publish_decisions: bool = False
 

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from contracts.advisors import lifecycle as c
-from contracts.api.advisors import ExpertiseProfile
+from contracts.api.advisors import (
+    AdvisorProfile,
+    CheckState,
+    DeclaredConflicts,
+    ExpertiseProfile,
+)
 from services.advisors.domain.advisor import Advisor, AdvisorProposed, WrongStatus
 from services.advisors.domain.diligence import (
     ApprovalBlocked,
+    Check,
+    ConflictsDeclared,
     DiligenceCheckRecorded,
     DiligencePolicy,
     DiligenceStarted,
     default_checklist,
 )
+from services.advisors.projections.advisors import row_of
 
 TODAY = date(2026, 11, 21)
 PROFILE = ExpertiseProfile(geography="GB", time_zone="Europe/London", languages=["en"])
@@ -171,3 +180,18 @@ def test_the_tenant_checklist_is_the_default_until_configured():
     ]
     policy.restrict([" Globex ", "globex", "Initech"])
     assert sorted(o.casefold() for o in policy.restricted) == ["globex", "initech"]
+
+
+def test_the_api_views_carry_every_field_the_advisor_state_keeps():
+    """A response model drops what it does not name: the views name every field."""
+    assert set(AdvisorProfile.model_fields) == set(c.AdvisorApproved.model_fields) - {
+        "advisor_id"
+    }
+    assert set(DeclaredConflicts.model_fields) == set(
+        ConflictsDeclared.model_fields
+    ) - {"advisor_id", "restricted_matches"}
+    assert set(ExpertiseProfile.model_fields) == set(AdvisorProfile.model_fields)
+    advisor = given(proposed(), DiligenceStarted(advisor_id="adv-1", checks=[]))
+    advisor.checks["background"] = Check(name="background")
+    (check,) = json.loads(row_of(advisor)["checks"]).values()
+    assert set(CheckState.model_fields) == set(check) | {"evidence"}
