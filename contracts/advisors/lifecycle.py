@@ -47,6 +47,14 @@ class CheckStatus(StrEnum):
     FAILED = "failed"
 
 
+class CheckBlocker(StrEnum):
+    """Why a required check stops an approval (``ApprovalBlocked.blockers``)."""
+
+    OPEN = "open"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
 @registry.register
 @not_personal(advisor_id=ID, proposed_by=ID)
 class AdvisorProposed(EventPayload):

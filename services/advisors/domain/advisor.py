@@ -17,7 +17,7 @@ from pydantic import field_validator
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, PersonGone
 from contracts.advisors import lifecycle as c
-from contracts.advisors.lifecycle import AdvisorStatus, CheckStatus
+from contracts.advisors.lifecycle import AdvisorStatus, CheckBlocker, CheckStatus
 from contracts.api.advisors import ExpertiseProfile
 from services.advisors.domain.diligence import (
     CONFLICT_CHECK,
@@ -211,7 +211,11 @@ class Advisor(Aggregate):
         """Suspend an approved advisor whose required check has expired."""
         if self.status not in APPROVED_STATES:
             return False
-        expired = [b for b in blockers(self.checks, today) if b["state"] == "expired"]
+        expired = [
+            b
+            for b in blockers(self.checks, today)
+            if b["state"] == CheckBlocker.EXPIRED
+        ]
         if not expired:
             return False
         self.suspend("check_expired")

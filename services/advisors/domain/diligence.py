@@ -18,7 +18,7 @@ from pydantic import Field
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, FieldError, ValidationFailed
 from chassis.events import EventPayload
-from contracts.advisors.lifecycle import CheckStatus
+from contracts.advisors.lifecycle import CheckBlocker, CheckStatus
 from contracts.api.advisors import CheckSpec as CheckSpec  # checklists' one shape
 from services.advisors.domain.events import registry
 
@@ -59,18 +59,20 @@ class Check:
     expires_on: date | None = None
     reason_code: str | None = None
 
-    def blocker(self, today: date) -> str | None:
+    def blocker(self, today: date) -> CheckBlocker | None:
         """Why this check stops approval (open, failed, expired), or None."""
         if not self.required:
             return None
         if self.status != CheckStatus.PASSED:
-            return self.status.value
+            return CheckBlocker(self.status)
         if self.expires_on is not None and self.expires_on < today:
-            return "expired"
+            return CheckBlocker.EXPIRED
         return None
 
 
 def blockers(checks: dict[str, Check], today: date) -> list[dict[str, str]]:
+    """Each required check that stops approval: ``{"check": name, "state": why}``
+    (``why`` a ``CheckBlocker``)."""
     found = []
     for check in checks.values():
         why = check.blocker(today)
