@@ -22,6 +22,8 @@ ID = "pseudonymous id"
 
 
 class ScopeCategory(StrEnum):
+    """What an agreement engages the advisor for."""
+
     MENTORING = "mentoring"
     COUNCIL = "council"
     SESSIONS = "sessions"
@@ -29,18 +31,37 @@ class ScopeCategory(StrEnum):
 
 
 class HoursKind(StrEnum):
+    """What hours logged against an agreement were spent on."""
+
     MENTORING = "mentoring"
     COUNCIL = "council"
     SESSION = "session"
 
 
 class EngagementTopic(StrEnum):
+    """The high-leverage topic of a one-off engagement."""
+
     TRANSFORMATION = "transformation"
     STRATEGIC_RISK = "strategic_risk"
     GOVERNANCE = "governance"
     CRISIS_LEADERSHIP = "crisis_leadership"
     INNOVATION = "innovation"
     OTHER = "other"
+
+
+class AgreementStatus(StrEnum):
+    """An agreement in force, run out, or ended early."""
+
+    ACTIVE = "active"
+    ENDED = "ended"
+    TERMINATED = "terminated"
+
+
+class EngagementStatus(StrEnum):
+    """A one-off engagement to come, or given."""
+
+    SCHEDULED = "scheduled"
+    DELIVERED = "delivered"
 
 
 @not_personal(currency="ISO 4217 currency code")

@@ -14,7 +14,7 @@ Members and owners appear by their pseudonymous ids.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -28,8 +28,51 @@ RECORD = (
     "author, so it names people by Tandem id only"
 )
 
-MemberKind = Literal["advisor", "sponsor"]
-RiskStatus = Literal["open", "mitigating", "closed"]
+
+class MemberKind(StrEnum):
+    """Who sits on a council: an external advisor or an internal sponsor."""
+
+    ADVISOR = "advisor"
+    SPONSOR = "sponsor"
+
+
+class DecisionRights(StrEnum):
+    """What a council may do with its recommendations: advise, never decide."""
+
+    ADVISE = "advise"
+
+
+class RecommendationStatus(StrEnum):
+    """Where a council's recommendation stands."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IMPLEMENTED = "implemented"
+
+
+class RiskStatus(StrEnum):
+    """Where a risk of the register stands."""
+
+    OPEN = "open"
+    MITIGATING = "mitigating"
+    CLOSED = "closed"
+
+
+class MitigationStatus(StrEnum):
+    """The status a mitigation leaves a risk in (closing is its own command)."""
+
+    OPEN = "open"
+    MITIGATING = "mitigating"
+
+
+class RiskSeverity(StrEnum):
+    """The band of a risk's 5x5 score (likelihood x impact)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
 
 
 @registry.register
@@ -42,7 +85,7 @@ class CouncilChartered(EventPayload):
     council_id: str
     name: str
     purpose: str
-    decision_rights: Literal["advise"] = "advise"
+    decision_rights: DecisionRights = DecisionRights.ADVISE
     cadence_weeks: int = Field(ge=1, le=52, description="a meeting every N weeks")
     publish_decisions: bool = False
 
@@ -144,7 +187,7 @@ class RiskReassessed(EventPayload):
 @not_personal(risk_id=ID)
 class RiskMitigationUpdated(EventPayload):
     risk_id: str
-    status: Literal["open", "mitigating"]
+    status: MitigationStatus
 
 
 @registry.register

@@ -11,6 +11,7 @@ consumer that keeps it forgets it on ``AdvisorErased``. Every other string is de
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
@@ -21,6 +22,37 @@ from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
 
 registry = EventRegistry()
 ID = "pseudonymous id"
+
+
+class AdvisorStatus(StrEnum):
+    """Where an external advisor is in their lifecycle."""
+
+    NEW = "new"  # before the proposal is recorded: never stored nor answered
+    PROPOSED = "proposed"
+    DUE_DILIGENCE = "due_diligence"
+    APPROVED = "approved"
+    CONTRACTED = "contracted"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REJECTED = "rejected"
+    OFFBOARDED = "offboarded"
+    ERASED = "erased"
+
+
+class CheckStatus(StrEnum):
+    """Where one due-diligence check of an advisor stands."""
+
+    OPEN = "open"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class CheckBlocker(StrEnum):
+    """Why a required check stops an approval (``ApprovalBlocked.blockers``)."""
+
+    OPEN = "open"
+    FAILED = "failed"
+    EXPIRED = "expired"
 
 
 @registry.register

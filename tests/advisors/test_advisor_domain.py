@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from contracts.advisors import lifecycle as c
+from contracts.api.advisors import (
+    AdvisorProfile,
+    CheckState,
+    DeclaredConflicts,
+    ExpertiseProfile,
+)
 from services.advisors.domain.advisor import Advisor, AdvisorProposed, WrongStatus
 from services.advisors.domain.diligence import (
     ApprovalBlocked,
+    Check,
+    ConflictsDeclared,
     DiligenceCheckRecorded,
     DiligencePolicy,
     DiligenceStarted,
     default_checklist,
 )
+from services.advisors.projections.advisors import row_of
 
 TODAY = date(2026, 11, 21)
-PROFILE = {"geography": "GB", "time_zone": "Europe/London", "languages": ["en"]}
+PROFILE = ExpertiseProfile(geography="GB", time_zone="Europe/London", languages=["en"])
 
 
 def given(*events) -> Advisor:
@@ -116,7 +126,7 @@ def test_an_expired_check_suspends_an_active_advisor_in_the_sweep():
         proposed(),
         started(),
         *(passed(s.name, expiry) for s in default_checklist()),
-        c.AdvisorApproved(advisor_id="adv-1", **PROFILE),
+        c.AdvisorApproved(advisor_id="adv-1", **PROFILE.model_dump()),
         c.AdvisorActivated(advisor_id="adv-1"),
     )
 
@@ -170,3 +180,18 @@ def test_the_tenant_checklist_is_the_default_until_configured():
     ]
     policy.restrict([" Globex ", "globex", "Initech"])
     assert sorted(o.casefold() for o in policy.restricted) == ["globex", "initech"]
+
+
+def test_the_api_views_carry_every_field_the_advisor_state_keeps():
+    """A response model drops what it does not name: the views name every field."""
+    assert set(AdvisorProfile.model_fields) == set(c.AdvisorApproved.model_fields) - {
+        "advisor_id"
+    }
+    assert set(DeclaredConflicts.model_fields) == set(
+        ConflictsDeclared.model_fields
+    ) - {"advisor_id", "restricted_matches"}
+    assert set(ExpertiseProfile.model_fields) == set(AdvisorProfile.model_fields)
+    advisor = given(proposed(), DiligenceStarted(advisor_id="adv-1", checks=[]))
+    advisor.checks["background"] = Check(name="background")
+    (check,) = json.loads(row_of(advisor)["checks"]).values()
+    assert set(CheckState.model_fields) == set(check) | {"evidence"}

@@ -21,6 +21,7 @@ from services.advisors.domain.agreement import (
     Agreement,
     AgreementNotActive,
     HoursOverCap,
+    hours,
 )
 from services.advisors.domain.engagement import Engagement
 
@@ -82,7 +83,7 @@ def test_cost_beyond_the_cap_is_refused_with_what_is_left() -> None:
     assert "20000 EUR minor units left" in refused.value.detail
     assert agreement.pending_events == []
     agreement.log_hours(60, date(2026, 2, 2), HoursKind.COUNCIL)
-    assert agreement.usage(date(2026, 2, 10))["remaining_minor_units"] == 0
+    assert agreement.usage(date(2026, 2, 10)).remaining_minor_units == 0
 
 
 def test_pro_bono_has_no_cost_cap_but_keeps_the_hours_commitment() -> None:
@@ -94,6 +95,8 @@ def test_pro_bono_has_no_cost_cap_but_keeps_the_hours_commitment() -> None:
     assert isinstance(event, HoursLogged) and event.cost_minor_units == 0
     with pytest.raises(HoursOverCap):
         agreement.log_hours(1, date(2026, 5, 4), HoursKind.SESSION)
+    used = agreement.usage(date(2026, 5, 31))
+    assert (used.hours_this_month, used.total_hours) == ("10", "10")  # not "1E+1"
 
 
 def test_cap_in_hours_counts_across_months() -> None:
@@ -184,3 +187,14 @@ def test_a_termination_is_dated_within_the_term_and_after_the_hours_logged() -> 
     assert agreement.pending_events == []
     agreement.terminate(date(2026, 5, 10), "budget")
     assert agreement.pending_events[0].on == date(2026, 5, 10)
+
+
+def test_hours_read_as_plain_decimals() -> None:
+    assert [hours(m) for m in (0, 30, 90, 600, 6_000, 61)] == [
+        "0",
+        "0.5",
+        "1.5",
+        "10",
+        "100",
+        "1.02",
+    ]

@@ -211,11 +211,11 @@ def test_the_register_ranks_by_likelihood_times_impact_then_impact():
         Scored("e", likelihood=4, impact=5),
     ]
     assert [r.risk_id for r in ranked(risks)] == ["e", "b", "c", "d", "a"]
-    cells = {(x["likelihood"], x["impact"]): x for x in heat_map(risks)}
+    cells = {(x.likelihood, x.impact): x for x in heat_map(risks)}
     assert len(cells) == 25
-    assert cells[(5, 4)]["count"] == 1 and cells[(1, 1)]["count"] == 0
-    assert cells[(5, 4)]["severity"] == "critical"
-    assert sum(x["count"] for x in cells.values()) == 5
+    assert cells[(5, 4)].count == 1 and cells[(1, 1)].count == 0
+    assert cells[(5, 4)].severity == "critical"
+    assert sum(x.count for x in cells.values()) == 5
 
 
 def test_a_meeting_is_recorded_once_it_was_held():

@@ -17,6 +17,7 @@ from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
 from services.advisors.application.lifecycle import Advisors
 from tests.advisors.conftest import ADMIN, COORDINATOR, OTHER_TENANT, SPONSOR
+from tests.profiles.conftest import token
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
@@ -319,3 +320,47 @@ async def test_restricted_organisation_sweep_and_person_erasure(
 
     seen = await until(erased, "the advisor to show as erased", 30, interval_s=0.2)
     assert seen == {"advisor_id": aid, "status": "erased", "erased": True}
+
+
+async def test_a_reader_without_rights_sees_no_personal_field_and_staff_see_all(
+    advisors,
+):
+    """The view leaves out (not nulls) what the caller may not see."""
+    _app, client = advisors
+    aid = await propose(client)
+    await diligence_passed(client, aid)
+    mentor = token("acme", "mentor", sub="mentor-1")
+
+    seen = (await client.get(f"/advisors/{aid}", headers=mentor)).json()
+    assert set(seen) == {
+        "advisor_id",
+        "status",
+        "expertise_sought",
+        "reason_code",
+        "profile",
+        "erased",
+        "checks",
+    }
+    assert seen["profile"] is None and seen["reason_code"] is None
+    assert all("evidence" not in check for check in seen["checks"].values())
+
+    staff = (await client.get(f"/advisors/{aid}", headers=COORDINATOR)).json()
+    assert set(staff) == set(seen) | {
+        "name",
+        "email",
+        "organisation",
+        "bio",
+        "person_id",
+        "conflicts",
+    }
+    assert staff["person_id"] is None and staff["conflicts"] == {}
+    assert staff["checks"]["background"] == {
+        "required": True,
+        "status": "passed",
+        "owner": "compliance-1",
+        "expires_on": (date.today() + timedelta(days=365)).isoformat(),
+        "reason_code": None,
+        "evidence": "background file 42",
+    }
+    page = (await client.get("/advisors", headers=mentor)).json()
+    assert page["next_after"] is None and set(page["items"][0]) == set(seen)

@@ -13,9 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Row
 
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.errors import (
@@ -26,12 +23,27 @@ from chassis.errors import (
 from chassis.http import metadata_for
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from contracts.advisors.agreements import Compensation, EngagementTopic, ScopeCategory
+from contracts.advisors.agreements import (
+    Compensation,
+    EngagementTopic,
+    HoursKind,
+    ScopeCategory,
+)
+from contracts.advisors.lifecycle import AdvisorStatus
+from contracts.api.advisors import (
+    AgreementSummary,
+    AgreementUsage,
+    AgreementView,
+    AgreementWithUsage,
+    EngagementView,
+    HoursLogged,
+)
 from services.advisors.domain.agreement import (
     NOTICE_DAYS,
     AdvisorNotApproved,
     Agreement,
     NoActiveAgreement,
+    hours,
 )
 from services.advisors.domain.engagement import Engagement
 from services.advisors.domain.events import registry
@@ -45,11 +57,32 @@ __all__ = [
     "AdvisorNotApproved",
     "Agreements",
     "NoActiveAgreement",
+    "agreement_view",
 ]
 MANAGERS = (Role.ADMIN, Role.COORDINATOR)
 READERS = (*MANAGERS, Role.SPONSOR)
-ELIGIBLE = frozenset({"approved", "contracted", "active"})
-StatusOf = Callable[[str, str], Awaitable[str | None]]
+ELIGIBLE = frozenset(
+    {AdvisorStatus.APPROVED, AdvisorStatus.CONTRACTED, AdvisorStatus.ACTIVE}
+)
+StatusOf = Callable[[str, str], Awaitable[AdvisorStatus | None]]
+
+
+def agreement_view(a: Agreement) -> AgreementView:
+    """The agreement with its terms, as its routes answer it."""
+    return AgreementView(
+        agreement_id=a.id,
+        advisor_id=a.advisor_id,
+        status=a.status,
+        starts_on=a.starts_on,
+        ends_on=a.ends_on,
+        scope=a.scope,
+        scope_text=a.scope_text,
+        hours_per_month=a.hours_per_month,
+        compensation=a.compensation,
+        renewable=a.renewable,
+        ending_soon=a.ending_soon_raised,
+        version=a.version,
+    )
 
 
 class Agreements:
@@ -115,6 +148,51 @@ class Agreements:
             raise NotFound(f"Agreement {agreement_id} not found")
         return agreement
 
+    @staticmethod
+    def view(agreement: Agreement) -> AgreementView:
+        return agreement_view(agreement)
+
+    async def read(self, principal: Principal, agreement_id: str) -> AgreementView:
+        return agreement_view(await self.load(principal, agreement_id))
+
+    async def read_with_usage(
+        self, principal: Principal, agreement_id: str, on: date
+    ) -> AgreementWithUsage:
+        """The agreement as ``read`` shows it, with ``on``'s month of usage."""
+        agreement = await self.load(principal, agreement_id)
+        return AgreementWithUsage(
+            **agreement_view(agreement).model_dump(), usage=agreement.usage(on)
+        )
+
+    async def usage(
+        self, principal: Principal, agreement_id: str, on: date
+    ) -> AgreementUsage:
+        agreement = await self.load(principal, agreement_id)
+        return AgreementUsage(
+            agreement_id=agreement_id, **agreement.usage(on).model_dump()
+        )
+
+    async def log_hours(
+        self,
+        principal: Principal,
+        agreement_id: str,
+        minutes: int,
+        on: date,
+        kind: HoursKind,
+    ) -> HoursLogged:
+        """Hours against the agreement (a coordinator, or the advisor themself)."""
+        agreement = await self.change(
+            principal,
+            agreement_id,
+            lambda a: a.log_hours(minutes, on, kind),
+            advisor_may=True,
+        )
+        return HoursLogged(
+            agreement_id=agreement_id,
+            logged_hours=hours(minutes),
+            **agreement.usage(on).model_dump(),
+        )
+
     async def change(
         self,
         principal: Principal,
@@ -141,11 +219,12 @@ class Agreements:
 
     async def listing(
         self, principal: Principal, advisor_id: str | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[AgreementSummary]:
         if not principal.has_role(*READERS):
             advisor_id = principal.subject  # an advisor sees their own
         async with self.engine.connect() as conn:
-            return await table.agreements_of(conn, principal.tenant, advisor_id)
+            rows = await table.agreements_of(conn, principal.tenant, advisor_id)
+        return [AgreementSummary.model_validate(row) for row in rows]
 
     async def sweep(self, today: date | None = None) -> int:
         """Raise ending-soon and ended events that are due; safe to run repeatedly."""
@@ -154,11 +233,15 @@ class Agreements:
         async with self.engine.connect() as conn:
             due = await table.due(conn, horizon, today)
         raised = 0
-        for row in due:
-            system = system_principal(row.tenant, "agreements-sweep")
+        for agreement_id, tenant in due:
+            system = system_principal(tenant, "agreements-sweep")
 
-            async def attempt(row: Row[Any] = row, system: Principal = system) -> int:
-                agreement = await self.repo.get(row.agreement_id, row.tenant)
+            async def attempt(
+                agreement_id: str = agreement_id,
+                tenant: str = tenant,
+                system: Principal = system,
+            ) -> int:
+                agreement = await self.repo.get(agreement_id, tenant)
                 agreement.check_term(today, self.notice_days)
                 return len(await self.repo.save(agreement, metadata_for(system)))
 
@@ -225,8 +308,9 @@ class Agreements:
 
     async def engagement_list(
         self, principal: Principal, advisor_id: str | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[EngagementView]:
         if not principal.has_role(*READERS):
             advisor_id = principal.subject
         async with self.engine.connect() as conn:
-            return await table.engagements_of(conn, principal.tenant, advisor_id)
+            rows = await table.engagements_of(conn, principal.tenant, advisor_id)
+        return [EngagementView.model_validate(row) for row in rows]

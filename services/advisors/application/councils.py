@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import FieldError, NotFound, ValidationFailed
@@ -22,6 +21,18 @@ from chassis.http import metadata_for
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.advisors.councils import MemberKind, RecommendationStatus
+from contracts.advisors.lifecycle import AdvisorStatus
+from contracts.api.advisors import (
+    CouncilSummary,
+    CouncilView,
+    CouncilWithRecommendations,
+    DecidedRecommendation,
+    MeetingView,
+    MemberView,
+    RecommendationVerb,
+    RecommendationView,
+)
 from services.advisors.domain.council import Council, Recommendation
 from services.advisors.domain.events import registry
 from services.advisors.projections import councils as table
@@ -30,50 +41,50 @@ from services.advisors.projections.councils import CouncilProjection
 __all__ = ["MANAGERS", "READERS", "Councils", "council_view", "recommendation_view"]
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 READERS = (*MANAGERS, Role.SPONSOR)
-StatusOf = Callable[[str, str], Awaitable[str | None]]
+StatusOf = Callable[[str, str], Awaitable[AdvisorStatus | None]]
 
 
-def recommendation_view(rec: Recommendation) -> dict[str, Any]:
-    return {
-        "recommendation_id": rec.id,
-        "meeting_id": rec.meeting_id,
-        "title": rec.title,
-        "made_by": rec.made_by,
-        "made_at": rec.made_at.isoformat(),
-        "status": rec.status,
-        "age_days": rec.age_days(utcnow()),
-        "decided_by": rec.decided_by,
-        "decided_at": rec.decided_at.isoformat() if rec.decided_at else None,
-        "rationale": rec.rationale,
-    }
+def recommendation_view(rec: Recommendation) -> RecommendationView:
+    return RecommendationView(
+        recommendation_id=rec.id,
+        meeting_id=rec.meeting_id,
+        title=rec.title,
+        made_by=rec.made_by,
+        made_at=rec.made_at,
+        status=rec.status,
+        age_days=rec.age_days(utcnow()),
+        decided_by=rec.decided_by,
+        decided_at=rec.decided_at,
+        rationale=rec.rationale,
+    )
 
 
-def council_view(council: Council) -> dict[str, Any]:
+def council_view(council: Council) -> CouncilView:
     charter = council.charter
     assert charter is not None
     due = council.next_meeting_due()
-    return {
-        "council_id": council.id,
-        "name": charter.name,
-        "purpose": charter.purpose,
-        "decision_rights": charter.decision_rights,
-        "cadence_weeks": charter.cadence_weeks,
-        "publish_decisions": charter.publish_decisions,
-        "members": [{"member_id": m, "kind": k} for m, k in council.members.items()],
-        "meetings": [
-            {
-                "meeting_id": m.meeting_id,
-                "held_on": m.held_on.isoformat(),
-                "attendees": m.attendees,
-                "agenda_items": m.agenda_items,
-                "agenda": m.agenda,
-            }
+    return CouncilView(
+        council_id=council.id,
+        name=charter.name,
+        purpose=charter.purpose,
+        decision_rights=charter.decision_rights,
+        cadence_weeks=charter.cadence_weeks,
+        publish_decisions=charter.publish_decisions,
+        members=[MemberView(member_id=m, kind=k) for m, k in council.members.items()],
+        meetings=[
+            MeetingView(
+                meeting_id=m.meeting_id,
+                held_on=m.held_on,
+                attendees=m.attendees,
+                agenda_items=m.agenda_items,
+                agenda=m.agenda,
+            )
             for m in council.meetings.values()
         ],
-        "next_meeting_due": due.isoformat() if due else None,
-        "meeting_overdue": bool(due and due < utcnow().date()),
-        "recommendations": len(council.recommendations),
-    }
+        next_meeting_due=due,
+        meeting_overdue=bool(due and due < utcnow().date()),
+        recommendations=len(council.recommendations),
+    )
 
 
 class Councils:
@@ -100,7 +111,7 @@ class Councils:
         decision_rights: str,
         cadence_weeks: int,
         publish_decisions: bool,
-    ) -> dict[str, Any]:
+    ) -> CouncilView:
         principal.require(*MANAGERS)
         council = Council.charter_new(
             str(uuid.uuid4()),
@@ -123,14 +134,15 @@ class Councils:
 
     async def read_with_recommendations(
         self, principal: Principal, council_id: str
-    ) -> dict[str, Any]:
+    ) -> CouncilWithRecommendations:
         """The council as ``read`` shows it, with its recommendations oldest first."""
         council = await self.read(principal, council_id)
-        return council_view(council) | {
-            "recommendation_list": [
+        return CouncilWithRecommendations(
+            **dict(council_view(council)),
+            recommendation_list=[
                 recommendation_view(r) for r in recommendations_of(council)
-            ]
-        }
+            ],
+        )
 
     async def change(
         self, principal: Principal, council_id: str, command: Callable[[Council], None]
@@ -146,11 +158,11 @@ class Councils:
         return await retrying(attempt)
 
     async def add_member(
-        self, principal: Principal, council_id: str, member_id: str, kind: str
+        self, principal: Principal, council_id: str, member_id: str, kind: MemberKind
     ) -> Council:
         """Seat an advisor or an internal sponsor (coordinators and admins)."""
         principal.require(*MANAGERS)
-        if kind == "advisor" and self.advisor_status is not None:
+        if kind == MemberKind.ADVISOR and self.advisor_status is not None:
             # An advisor seat names an advisor of this organisation: an id from another
             # tenant (or none at all) would otherwise become a member who can recommend.
             known = await self.advisor_status(principal.tenant, member_id)
@@ -202,7 +214,7 @@ class Councils:
         meeting_id: str,
         title: str,
         made_by: str,
-    ) -> dict[str, Any]:
+    ) -> RecommendationView:
         """A member's recommendation (recorded by a coordinator, or the member)."""
         if made_by != principal.subject:
             principal.require(*MANAGERS)
@@ -227,15 +239,15 @@ class Councils:
         self,
         principal: Principal,
         recommendation_id: str,
-        verb: str,
+        verb: RecommendationVerb,
         **kw: str | None,
-    ) -> dict[str, Any]:
+    ) -> RecommendationView:
         """Accept, reject or implement: a member sponsor or a coordinator decides."""
         council_id = await self.council_of(principal, recommendation_id)
         overseer = principal.has_role(*MANAGERS)
 
         def command(council: Council) -> None:
-            getattr(council, verb)(
+            getattr(council, verb.value)(
                 recommendation_id,
                 by=principal.subject,
                 overseer=overseer,
@@ -246,15 +258,19 @@ class Councils:
         council = await self.change(principal, council_id, command)
         return recommendation_view(council.recommendation(recommendation_id))
 
-    async def listing(self, principal: Principal) -> list[dict[str, Any]]:
+    async def listing(self, principal: Principal) -> list[CouncilSummary]:
         """Every council for coordinators and sponsors; a member's own otherwise."""
         member = None if principal.has_role(*READERS) else principal.subject
         async with self.engine.connect() as conn:
-            return await table.councils_of(conn, principal.tenant, member)
+            rows = await table.councils_of(conn, principal.tenant, member)
+        return [CouncilSummary.model_validate(row) for row in rows]
 
     async def follow_up(
-        self, principal: Principal, council_id: str, status: str | None
-    ) -> list[dict[str, Any]]:
+        self,
+        principal: Principal,
+        council_id: str,
+        status: RecommendationStatus | None,
+    ) -> list[RecommendationView]:
         """Recommendations with their status and age in days, oldest first."""
         council = await self.read(principal, council_id)
         return [
@@ -265,14 +281,14 @@ class Councils:
 
     async def decisions(
         self, principal: Principal, council_id: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[DecidedRecommendation]:
         """Decided recommendations with their rationale; any tenant member may read
         them when the charter publishes decisions."""
         council = await self.repository.get(council_id, principal.tenant)
         if not (council.publishes_decisions or council.is_member(principal.subject)):
             principal.require(*READERS)
         return [
-            recommendation_view(r) | {"decision": r.decision}
+            DecidedRecommendation(**dict(recommendation_view(r)), decision=r.decision)
             for r in council.recommendations.values()
             if r.decision is not None
         ]

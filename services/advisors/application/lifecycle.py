@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,6 +24,8 @@ from chassis.http.context import metadata_for
 from chassis.personal_data import PersonalDataCipher
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.advisors.lifecycle import AdvisorStatus, CheckStatus
+from contracts.api.advisors import AdvisorView, CheckOutcome, ExpertiseProfile
 from services.advisors.domain.advisor import Advisor
 from services.advisors.domain.diligence import CheckSpec, DiligencePolicy
 from services.advisors.domain.events import registry
@@ -138,7 +139,7 @@ class Advisors:
         check: str,
         principal: Principal,
         *,
-        status: str,
+        status: CheckOutcome,
         evidence: str | None = None,
         owner: str | None = None,
         expires_on: date | None = None,
@@ -149,7 +150,7 @@ class Advisors:
             principal,
             lambda a, _c: a.record_check(
                 check,
-                status=status,
+                status=CheckStatus(status),
                 today=today,
                 evidence=evidence,
                 owner=owner,
@@ -167,7 +168,7 @@ class Advisors:
         return await self._change(advisor_id, principal, decide)
 
     async def approve(
-        self, advisor_id: str, principal: Principal, profile: dict[str, Any]
+        self, advisor_id: str, principal: Principal, profile: ExpertiseProfile
     ) -> Advisor:
         today = self.clock()
         return await self._change(
@@ -245,7 +246,7 @@ class Advisors:
             except TandemError as exc:  # one advisor must not stall the others
                 log.warning("expiry sweep skipped advisor %s: %s", advisor_id, exc)
                 continue
-            suspended += changed.status == "suspended"
+            suspended += changed.status == AdvisorStatus.SUSPENDED
         return suspended
 
     async def on_person_erased(self, env: Envelope, conn: AsyncConnection) -> None:
@@ -265,11 +266,11 @@ class Advisors:
 
     # -- queries ---------------------------------------------------------------------
 
-    async def status(self, tenant: str, advisor_id: str) -> str | None:
+    async def status(self, tenant: str, advisor_id: str) -> AdvisorStatus | None:
         """The advisor's lifecycle status (None when unknown in this tenant)."""
         async with self.engine.connect() as conn:
             row = await table.one(conn, tenant, advisor_id)
-        return row.status if row is not None else None
+        return AdvisorStatus(row.status) if row is not None else None
 
     async def mark_contracted(self, advisor_id: str, principal: Principal) -> Advisor:
         """For the agreements part: an approved advisor's agreement is signed."""
@@ -279,7 +280,7 @@ class Advisors:
     def may_read_personal(principal: Principal, advisor_id: str) -> bool:
         return principal.has_role(*READERS) or principal.subject == advisor_id
 
-    async def read(self, advisor_id: str, principal: Principal) -> dict[str, Any]:
+    async def read(self, advisor_id: str, principal: Principal) -> AdvisorView:
         async with self.engine.connect() as conn:
             row = await table.one(conn, principal.tenant, advisor_id)
             if row is None:
@@ -291,7 +292,7 @@ class Advisors:
 
     async def read_many(
         self, principal: Principal, advisor_ids: list[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[AdvisorView]:
         """The advisors of ``advisor_ids`` in the caller's tenant, as ``read`` shows
         each (others' ids find nothing); two queries, whatever their number."""
         async with self.engine.connect() as conn:
@@ -301,8 +302,12 @@ class Advisors:
             )
 
     async def listing(
-        self, principal: Principal, status: str | None, limit: int, after: str
-    ) -> list[dict[str, Any]]:
+        self,
+        principal: Principal,
+        status: AdvisorStatus | None,
+        limit: int,
+        after: str,
+    ) -> list[AdvisorView]:
         """A page of the tenant's advisors: two queries, whatever its size."""
         personal = principal.has_role(*READERS)
         async with self.engine.connect() as conn:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import Forbidden
 from chassis.http import metadata_for
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
+from contracts.advisors.councils import MitigationStatus
+from contracts.api.advisors import RegisteredRisk, RiskRegister, RiskView
 from services.advisors.domain.events import registry
 from services.advisors.domain.risk import Risk, heat_map, ranked, severity
 from services.advisors.projections import risks as table
@@ -25,20 +26,19 @@ MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 READERS = (*MANAGERS, Role.SPONSOR)
 
 
-def view(risk: Any) -> dict[str, Any]:
-    score = risk.likelihood * risk.impact
-    return {
-        "risk_id": risk.risk_id,
-        "title": risk.title,
-        "category": risk.category,
-        "likelihood": risk.likelihood,
-        "impact": risk.impact,
-        "score": score,
-        "severity": severity(score),
-        "owner_id": risk.owner_id,
-        "mitigation": risk.mitigation,
-        "status": risk.status,
-    }
+def view(risk: Risk) -> RiskView:
+    return RiskView(
+        risk_id=risk.risk_id,
+        title=risk.title,
+        category=risk.category,
+        likelihood=risk.likelihood,
+        impact=risk.impact,
+        score=risk.score,
+        severity=severity(risk.score),
+        owner_id=risk.owner_id,
+        mitigation=risk.mitigation,
+        status=risk.status,
+    )
 
 
 class Risks:
@@ -61,7 +61,7 @@ class Risks:
         impact: int,
         owner_id: str,
         mitigation: str = "",
-    ) -> dict[str, Any]:
+    ) -> RiskView:
         principal.require(*MANAGERS)
         risk = Risk.raise_new(
             str(uuid.uuid4()),
@@ -83,7 +83,7 @@ class Risks:
         change: Callable[[Risk], None],
         *,
         owner_may: bool,
-    ) -> dict[str, Any]:
+    ) -> RiskView:
         async def command() -> Risk:
             risk = await self.repository.get(risk_id, principal.tenant)
             if not (owner_may and risk.owner_id == principal.subject):
@@ -96,7 +96,7 @@ class Risks:
 
     async def reassess(
         self, principal: Principal, risk_id: str, likelihood: int, impact: int
-    ) -> dict[str, Any]:
+    ) -> RiskView:
         return await self._change(
             principal,
             risk_id,
@@ -105,8 +105,12 @@ class Risks:
         )
 
     async def mitigate(
-        self, principal: Principal, risk_id: str, mitigation: str, status: str
-    ) -> dict[str, Any]:
+        self,
+        principal: Principal,
+        risk_id: str,
+        mitigation: str,
+        status: MitigationStatus,
+    ) -> RiskView:
         return await self._change(
             principal,
             risk_id,
@@ -114,12 +118,12 @@ class Risks:
             owner_may=True,
         )
 
-    async def close(self, principal: Principal, risk_id: str) -> dict[str, Any]:
+    async def close(self, principal: Principal, risk_id: str) -> RiskView:
         return await self._change(
             principal, risk_id, lambda r: r.close(), owner_may=False
         )
 
-    async def get(self, principal: Principal, risk_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, risk_id: str) -> RiskView:
         risk = await self.repository.get(risk_id, principal.tenant)
         if risk.owner_id != principal.subject:
             principal.require(*READERS)
@@ -127,7 +131,7 @@ class Risks:
 
     async def register(
         self, principal: Principal, *, include_closed: bool = False
-    ) -> dict[str, Any]:
+    ) -> RiskRegister:
         """The register ranked by likelihood x impact, with its heat map."""
         if not principal.has_role(*READERS):
             raise Forbidden("the risk register is read by coordinators and sponsors")
@@ -135,8 +139,12 @@ class Risks:
             rows = await table.register(
                 conn, principal.tenant, include_closed=include_closed
             )
-        listed = ranked(rows)
-        return {
-            "risks": [view(r) | {"raised_at": r.raised_at} for r in listed],
-            "heat_map": heat_map(listed),
-        }
+        listed = ranked(
+            RegisteredRisk(
+                **row,
+                score=row["likelihood"] * row["impact"],
+                severity=severity(row["likelihood"] * row["impact"]),
+            )
+            for row in rows
+        )
+        return RiskRegister(risks=listed, heat_map=heat_map(listed))

@@ -10,13 +10,15 @@ encrypted with their own key and erasure shreds them; a shredded list reads as e
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import field_validator
 
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, PersonGone
 from contracts.advisors import lifecycle as c
+from contracts.advisors.lifecycle import AdvisorStatus, CheckBlocker, CheckStatus
+from contracts.api.advisors import ExpertiseProfile
 from services.advisors.domain.diligence import (
     CONFLICT_CHECK,
     ApprovalBlocked,
@@ -32,10 +34,16 @@ from services.advisors.domain.diligence import (
 from services.advisors.domain.events import registry
 
 ADVISOR_PII = ("name", "email", "organisation", "bio")
-APPROVED_STATES = ("approved", "contracted", "active")
+APPROVED_STATES = (
+    AdvisorStatus.APPROVED,
+    AdvisorStatus.CONTRACTED,
+    AdvisorStatus.ACTIVE,
+)
+# The approved profile as stored and answered: decoded JSON of ``AdvisorApproved``.
+JsonObject = dict[str, object]
 
 
-def _shredded_as_empty(value: Any) -> Any:
+def _shredded_as_empty(value: object) -> object:
     """An erased advisor's list reads as empty (its ciphertext no longer opens)."""
     return [] if value is None else value
 
@@ -73,15 +81,15 @@ class Advisor(Aggregate):
         self.initial_state()
 
     def initial_state(self) -> None:
-        self.status = "new"
+        self.status = AdvisorStatus.NEW
         self.expertise: list[str] = []
         self.person_id: str | None = None
         self.proposed_by: str | None = None
-        self.personal: dict[str, Any] = {}
+        self.personal: dict[str, str | None] = {}
         self.checks: dict[str, Check] = {}
         self.conflicts: dict[str, list[str] | None] = {}
-        self.profile: dict[str, Any] | None = None
-        self.suspended_from: str | None = None
+        self.profile: JsonObject | None = None
+        self.suspended_from: AdvisorStatus | None = None
         self.reason_code: str | None = None
 
     # -- commands ---------------------------------------------------------------------
@@ -116,25 +124,35 @@ class Advisor(Aggregate):
         return advisor
 
     def start_diligence(self, checklist: list[CheckSpec]) -> None:
-        self._require("proposed")
+        self._require(AdvisorStatus.PROPOSED)
         self._record(DiligenceStarted(advisor_id=self.id, checks=checklist))
 
     def record_check(
         self,
         check: str,
         *,
-        status: str,
+        status: CheckStatus,
         today: date,
         evidence: str | None = None,
         owner: str | None = None,
         expires_on: date | None = None,
     ) -> None:
-        self._require("due_diligence", "suspended", *APPROVED_STATES)
+        self._require(
+            AdvisorStatus.DUE_DILIGENCE, AdvisorStatus.SUSPENDED, *APPROVED_STATES
+        )
         if check not in self.checks:
             raise UnknownCheck(f"{check} is not on this advisor's checklist")
-        if status == "passed" and expires_on is not None and expires_on < today:
+        if (
+            status == CheckStatus.PASSED
+            and expires_on is not None
+            and expires_on < today
+        ):
             raise DomainError("a check cannot pass with an expiry in the past")
-        if status == "passed" and check == CONFLICT_CHECK and self._restricted_hit():
+        if (
+            status == CheckStatus.PASSED
+            and check == CONFLICT_CHECK
+            and self._restricted_hit()
+        ):
             raise DomainError(
                 "declared organisations are restricted: the conflict check cannot pass"
             )
@@ -153,7 +171,9 @@ class Advisor(Aggregate):
         self, restricted: list[str], **declared: list[str]
     ) -> list[str]:
         """Record the declaration; a restricted organisation fails the conflict check."""
-        self._require("due_diligence", "suspended", *APPROVED_STATES)
+        self._require(
+            AdvisorStatus.DUE_DILIGENCE, AdvisorStatus.SUSPENDED, *APPROVED_STATES
+        )
         every = [org for orgs in declared.values() for org in orgs]
         hits = restricted_matches(every, restricted)
         self._record(
@@ -166,7 +186,7 @@ class Advisor(Aggregate):
                 DiligenceCheckRecorded(
                     advisor_id=self.id,
                     check=CONFLICT_CHECK,
-                    status="failed",
+                    status=CheckStatus.FAILED,
                     owner="system",
                     reason_code="restricted_organisation",
                     evidence="restricted: " + ", ".join(hits),
@@ -174,13 +194,13 @@ class Advisor(Aggregate):
             )
         return hits
 
-    def approve(self, profile: dict[str, Any], today: date) -> None:
-        self._require("due_diligence")
+    def approve(self, profile: ExpertiseProfile, today: date) -> None:
+        self._require(AdvisorStatus.DUE_DILIGENCE)
         self._refuse_unless_clear(today)
-        self._record(AdvisorApproved(advisor_id=self.id, **profile))
+        self._record(AdvisorApproved(advisor_id=self.id, **profile.model_dump()))
 
     def reject(self, reason_code: str) -> None:
-        self._require("proposed", "due_diligence")
+        self._require(AdvisorStatus.PROPOSED, AdvisorStatus.DUE_DILIGENCE)
         self._record(c.AdvisorRejected(advisor_id=self.id, reason_code=reason_code))
 
     def suspend(self, reason_code: str) -> None:
@@ -191,38 +211,42 @@ class Advisor(Aggregate):
         """Suspend an approved advisor whose required check has expired."""
         if self.status not in APPROVED_STATES:
             return False
-        expired = [b for b in blockers(self.checks, today) if b["state"] == "expired"]
+        expired = [
+            b
+            for b in blockers(self.checks, today)
+            if b["state"] == CheckBlocker.EXPIRED
+        ]
         if not expired:
             return False
         self.suspend("check_expired")
         return True
 
     def reinstate(self, today: date) -> None:
-        self._require("suspended")
+        self._require(AdvisorStatus.SUSPENDED)
         self._refuse_unless_clear(today)
         self._record(c.AdvisorReinstated(advisor_id=self.id))
 
     def mark_contracted(self) -> None:
-        self._require("approved")
+        self._require(AdvisorStatus.APPROVED)
         self._record(c.AdvisorContracted(advisor_id=self.id))
 
     def activate(self) -> None:
-        self._require("approved", "contracted")
+        self._require(AdvisorStatus.APPROVED, AdvisorStatus.CONTRACTED)
         self._record(c.AdvisorActivated(advisor_id=self.id))
 
     def offboard(self) -> None:
-        self._require("suspended", *APPROVED_STATES)
+        self._require(AdvisorStatus.SUSPENDED, *APPROVED_STATES)
         self._record(c.AdvisorOffboarded(advisor_id=self.id))
 
     def erase(self) -> None:
-        if self.status == "erased":
+        if self.status == AdvisorStatus.ERASED:
             raise PersonGone(f"advisor {self.id} was erased")
         self._record(c.AdvisorErased(advisor_id=self.id))
 
     # -- rules ------------------------------------------------------------------------
 
-    def _require(self, *states: str) -> None:
-        if self.status == "erased":
+    def _require(self, *states: AdvisorStatus) -> None:
+        if self.status == AdvisorStatus.ERASED:
             raise PersonGone(f"advisor {self.id} was erased")
         if self.status not in states:
             raise WrongStatus(
@@ -242,14 +266,14 @@ class Advisor(Aggregate):
     # -- state ------------------------------------------------------------------------
 
     def when_AdvisorProposed(self, e: AdvisorProposed) -> None:
-        self.status = "proposed"
+        self.status = AdvisorStatus.PROPOSED
         self.expertise = list(e.expertise_sought)
         self.proposed_by = e.proposed_by
         self.person_id = e.person_id
         self.personal = {f: getattr(e, f) for f in ADVISOR_PII}
 
     def when_DiligenceStarted(self, e: DiligenceStarted) -> None:
-        self.status = "due_diligence"
+        self.status = AdvisorStatus.DUE_DILIGENCE
         self.checks = {
             s.name: Check(name=s.name, required=s.required, owner=s.owner)
             for s in e.checks
@@ -274,33 +298,34 @@ class Advisor(Aggregate):
         if not e.restricted_matches:
             check = self.checks.get(CONFLICT_CHECK)
             if check is not None and check.reason_code == "restricted_organisation":
-                check.status, check.reason_code = "open", None
+                check.status, check.reason_code = CheckStatus.OPEN, None
 
     def when_AdvisorApproved(self, e: c.AdvisorApproved) -> None:
-        self.status = "approved"
+        self.status = AdvisorStatus.APPROVED
         self.profile = e.model_dump(mode="json", exclude={"advisor_id"})
 
     def when_AdvisorRejected(self, e: c.AdvisorRejected) -> None:
-        self.status, self.reason_code = "rejected", e.reason_code
+        self.status, self.reason_code = AdvisorStatus.REJECTED, e.reason_code
 
     def when_AdvisorSuspended(self, e: c.AdvisorSuspended) -> None:
-        self.suspended_from, self.status = self.status, "suspended"
+        self.suspended_from, self.status = self.status, AdvisorStatus.SUSPENDED
         self.reason_code = e.reason_code
 
     def when_AdvisorReinstated(self, e: c.AdvisorReinstated) -> None:
-        self.status, self.reason_code = self.suspended_from or "approved", None
+        self.status = self.suspended_from or AdvisorStatus.APPROVED
+        self.reason_code = None
 
     def when_AdvisorContracted(self, e: c.AdvisorContracted) -> None:
-        self.status = "contracted"
+        self.status = AdvisorStatus.CONTRACTED
 
     def when_AdvisorActivated(self, e: c.AdvisorActivated) -> None:
-        self.status = "active"
+        self.status = AdvisorStatus.ACTIVE
 
     def when_AdvisorOffboarded(self, e: c.AdvisorOffboarded) -> None:
-        self.status = "offboarded"
+        self.status = AdvisorStatus.OFFBOARDED
 
     def when_AdvisorErased(self, e: c.AdvisorErased) -> None:
-        self.status = "erased"
+        self.status = AdvisorStatus.ERASED
         self.personal = {f: None for f in ADVISOR_PII}
         self.expertise, self.profile = [], None
         self.conflicts = {}

@@ -15,12 +15,14 @@ from contracts.advisors.agreements import (
     AgreementEndingSoon,
     AgreementRenewed,
     AgreementSigned,
+    AgreementStatus,
     AgreementTerminated,
     Compensation,
     HoursKind,
     HoursLogged,
     ScopeCategory,
 )
+from contracts.api.advisors import Usage
 from services.advisors.domain.events import registry
 
 NOTICE_DAYS = 30
@@ -74,7 +76,8 @@ class StoredAgreementSigned(AgreementSigned):
 
 def hours(minutes: int) -> str:
     """Minutes as an hours string for people ("1.5")."""
-    return str((Decimal(minutes) / 60).quantize(Decimal("0.01")).normalize())
+    # ``normalize`` alone writes 600 minutes as "1E+1": format as a plain decimal.
+    return format((Decimal(minutes) / 60).quantize(Decimal("0.01")).normalize(), "f")
 
 
 def validate_terms(
@@ -119,7 +122,7 @@ class Agreement(Aggregate):
 
     def initial_state(self) -> None:
         self.advisor_id = ""
-        self.status = "active"
+        self.status = AgreementStatus.ACTIVE
         self.starts_on = date.min
         self.ends_on = date.min
         self.scope = ScopeCategory.MENTORING
@@ -169,7 +172,10 @@ class Agreement(Aggregate):
         return agreement
 
     def in_force_on(self, day: date) -> bool:
-        return self.status == "active" and self.starts_on <= day <= self.ends_on
+        return (
+            self.status == AgreementStatus.ACTIVE
+            and self.starts_on <= day <= self.ends_on
+        )
 
     def cost_of(self, minutes: int) -> int:
         rate = self.compensation.rate_minor_units or 0
@@ -236,7 +242,7 @@ class Agreement(Aggregate):
         )
 
     def renew(self, ends_on: date) -> None:
-        if self.status == "terminated":
+        if self.status == AgreementStatus.TERMINATED:
             raise AgreementNotActive(f"agreement {self.id} was terminated")
         if not self.renewable:
             raise AgreementNotActive(f"agreement {self.id} is not renewable")
@@ -255,7 +261,7 @@ class Agreement(Aggregate):
 
     def terminate(self, on: date, reason_code: str) -> None:
         """Ended early: on a day of its term, after the last hours logged."""
-        if self.status != "active":
+        if self.status != AgreementStatus.ACTIVE:
             raise Conflict(f"agreement {self.id} is already {self.status}")
         last_logged = max(self.logged_on, default=self.starts_on)
         if on < last_logged:
@@ -279,7 +285,7 @@ class Agreement(Aggregate):
 
     def check_term(self, today: date, notice_days: int = NOTICE_DAYS) -> None:
         """The sweep's rule: warn once near the end of term, end it when it is past."""
-        if self.status != "active":
+        if self.status != AgreementStatus.ACTIVE:
             return
         if today > self.ends_on:
             self._record(
@@ -303,30 +309,29 @@ class Agreement(Aggregate):
 
     # -- state ----------------------------------------------------------------------
 
-    def usage(self, today: date) -> dict[str, object]:
+    def usage(self, today: date) -> Usage:
+        """Hours and money used in ``today``'s month and over the whole term."""
         pay = self.compensation
         month = today.strftime("%Y-%m")
         used = self.minutes_by_month.get(month, 0)
-        view: dict[str, object] = {
-            "month": month,
-            "minutes_this_month": used,
-            "hours_this_month": hours(used),
-            "remaining_minutes_this_month": max(self.hours_per_month * 60 - used, 0),
-            "total_minutes": self.total_minutes,
-            "total_hours": hours(self.total_minutes),
-            "cost_minor_units": self.cost_minor_units,
-            "currency": pay.currency,
-            "remaining_minor_units": None,
-            "remaining_cap_minutes": None,
-        }
+        left_money = None
         if pay.cap_minor_units is not None and not pay.pro_bono:
-            left = max(pay.cap_minor_units - self.cost_minor_units, 0)
-            view["remaining_minor_units"] = left
+            left_money = max(pay.cap_minor_units - self.cost_minor_units, 0)
+        left_minutes = None
         if pay.cap_hours is not None:
-            view["remaining_cap_minutes"] = max(
-                pay.cap_hours * 60 - self.total_minutes, 0
-            )
-        return view
+            left_minutes = max(pay.cap_hours * 60 - self.total_minutes, 0)
+        return Usage(
+            month=month,
+            minutes_this_month=used,
+            hours_this_month=hours(used),
+            remaining_minutes_this_month=max(self.hours_per_month * 60 - used, 0),
+            total_minutes=self.total_minutes,
+            total_hours=hours(self.total_minutes),
+            cost_minor_units=self.cost_minor_units,
+            currency=pay.currency,
+            remaining_minor_units=left_money,
+            remaining_cap_minutes=left_minutes,
+        )
 
     def when_AgreementSigned(self, e: AgreementSigned) -> None:
         self.advisor_id = e.advisor_id
@@ -346,14 +351,14 @@ class Agreement(Aggregate):
 
     def when_AgreementRenewed(self, e: AgreementRenewed) -> None:
         self.ends_on = e.ends_on
-        self.status = "active"
+        self.status = AgreementStatus.ACTIVE
         self.ending_soon_raised = False
 
     def when_AgreementEndingSoon(self, _e: AgreementEndingSoon) -> None:
         self.ending_soon_raised = True
 
     def when_AgreementEnded(self, _e: AgreementEnded) -> None:
-        self.status = "ended"
+        self.status = AgreementStatus.ENDED
 
     def when_AgreementTerminated(self, _e: AgreementTerminated) -> None:
-        self.status = "terminated"
+        self.status = AgreementStatus.TERMINATED

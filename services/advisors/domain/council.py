@@ -9,11 +9,19 @@ from datetime import date, datetime, timedelta
 from chassis.aggregate import Aggregate
 from chassis.errors import Conflict, DomainError, Forbidden, NotFound
 from contracts.advisors import councils as c
+from contracts.advisors.councils import (
+    DecisionRights,
+    MemberKind,
+    RecommendationStatus,
+)
 from services.advisors.domain.events import registry
 
-ADVISE = "advise"
-OPEN, ACCEPTED, REJECTED, IMPLEMENTED = "open", "accepted", "rejected", "implemented"
-STATUSES = (OPEN, ACCEPTED, REJECTED, IMPLEMENTED)
+ADVISE = DecisionRights.ADVISE
+OPEN = RecommendationStatus.OPEN
+ACCEPTED = RecommendationStatus.ACCEPTED
+REJECTED = RecommendationStatus.REJECTED
+IMPLEMENTED = RecommendationStatus.IMPLEMENTED
+STATUSES = tuple(RecommendationStatus)
 
 
 @registry.override
@@ -105,7 +113,7 @@ class Recommendation:
         self.implemented_at: datetime | None = None
 
     @property
-    def decision(self) -> str | None:
+    def decision(self) -> RecommendationStatus | None:
         if self.status == OPEN:
             return None
         return REJECTED if self.status == REJECTED else ACCEPTED
@@ -117,7 +125,7 @@ class Recommendation:
 class Council(Aggregate):
     def initial_state(self) -> None:
         self.charter: c.CouncilChartered | None = None
-        self.members: dict[str, str] = {}  # member id → advisor | sponsor
+        self.members: dict[str, MemberKind] = {}
         self.meetings: dict[str, CouncilMeetingHeld] = {}
         self.recommendations: dict[str, Recommendation] = {}
 
@@ -155,7 +163,7 @@ class Council(Aggregate):
         )
         return council
 
-    def add_member(self, member_id: str, kind: str) -> None:
+    def add_member(self, member_id: str, kind: MemberKind) -> None:
         if member_id in self.members:
             raise AlreadyMember(f"{member_id} is already a member")
         self._record(
@@ -289,7 +297,7 @@ class Council(Aggregate):
             raise NotAMember(f"{member_id} is not a member of this council")
 
     def _require_decider(self, by: str, overseer: bool) -> None:
-        if not overseer and self.members.get(by) != "sponsor":
+        if not overseer and self.members.get(by) != MemberKind.SPONSOR:
             raise DeciderNotEligible()
 
     def _open_for_decision(

@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, FieldError, ValidationFailed
-from chassis.events import ContractValue, EventPayload
-from chassis.inputs import Code, Name
+from chassis.events import EventPayload
+from contracts.advisors.lifecycle import CheckBlocker, CheckStatus
+from contracts.api.advisors import CheckSpec as CheckSpec  # checklists' one shape
 from services.advisors.domain.events import registry
 
-CheckStatus = Literal["open", "passed", "failed"]
 CONFLICT_CHECK = "conflict_of_interest"
 DEFAULT_CHECKLIST = (
     "background",
@@ -30,14 +30,6 @@ DEFAULT_CHECKLIST = (
     "compliance",
 )
 CHECK_NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
-
-
-class CheckSpec(ContractValue):
-    """One line of a tenant's checklist."""
-
-    name: Code
-    required: bool = True
-    owner: Name | None = None
 
 
 def default_checklist() -> list[CheckSpec]:
@@ -62,23 +54,25 @@ class Check:
     name: str
     required: bool = True
     owner: str | None = None
-    status: CheckStatus = "open"
+    status: CheckStatus = CheckStatus.OPEN
     evidence: str | None = None
     expires_on: date | None = None
     reason_code: str | None = None
 
-    def blocker(self, today: date) -> str | None:
+    def blocker(self, today: date) -> CheckBlocker | None:
         """Why this check stops approval (open, failed, expired), or None."""
         if not self.required:
             return None
-        if self.status != "passed":
-            return self.status
+        if self.status != CheckStatus.PASSED:
+            return CheckBlocker(self.status)
         if self.expires_on is not None and self.expires_on < today:
-            return "expired"
+            return CheckBlocker.EXPIRED
         return None
 
 
 def blockers(checks: dict[str, Check], today: date) -> list[dict[str, str]]:
+    """Each required check that stops approval: ``{"check": name, "state": why}``
+    (``why`` a ``CheckBlocker``)."""
     found = []
     for check in checks.values():
         why = check.blocker(today)

@@ -10,6 +10,7 @@ from chassis.errors import Conflict
 from contracts.advisors.agreements import (
     EngagementDelivered,
     EngagementScheduled,
+    EngagementStatus,
     EngagementTopic,
     HoursKind,
 )
@@ -22,7 +23,7 @@ class Engagement(Aggregate):
         self.topic = EngagementTopic.OTHER
         self.on = date.min
         self.audience_size = 0
-        self.status = "scheduled"
+        self.status = EngagementStatus.SCHEDULED
         self.agreement_id: str | None = None
         self.minutes = 0
 
@@ -52,7 +53,7 @@ class Engagement(Aggregate):
 
     def deliver(self, agreement: Agreement, minutes: int, on: date) -> None:
         """Delivered once; its hours go on the agreement under the agreement's caps."""
-        if self.status == "delivered":
+        if self.status == EngagementStatus.DELIVERED:
             raise Conflict(f"engagement {self.id} was already delivered")
         if agreement.advisor_id != self.advisor_id:
             raise Conflict("the agreement belongs to another advisor")
@@ -74,6 +75,6 @@ class Engagement(Aggregate):
         self.audience_size = e.audience_size
 
     def when_EngagementDelivered(self, e: EngagementDelivered) -> None:
-        self.status = "delivered"
+        self.status = EngagementStatus.DELIVERED
         self.agreement_id = e.agreement_id
         self.minutes = e.minutes

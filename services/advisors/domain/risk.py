@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypeVar
 
 from chassis.aggregate import Aggregate
 from chassis.errors import Conflict, DomainError
 from contracts.advisors import councils as c
+from contracts.advisors.councils import MitigationStatus, RiskSeverity, RiskStatus
+from contracts.api.advisors import HeatCell
 from services.advisors.domain.events import registry
 
-OPEN, MITIGATING, CLOSED = "open", "mitigating", "closed"
+OPEN, MITIGATING, CLOSED = RiskStatus.OPEN, RiskStatus.MITIGATING, RiskStatus.CLOSED
 SCALE = range(1, 6)
 
 
@@ -50,15 +52,15 @@ def require_score(likelihood: int, impact: int) -> None:
         raise ScoreOutOfRange(f"likelihood {likelihood}, impact {impact}")
 
 
-def severity(score: int) -> str:
+def severity(score: int) -> RiskSeverity:
     """The band of a 5x5 score, as most programme risk registers colour it."""
     if score >= 20:
-        return "critical"
+        return RiskSeverity.CRITICAL
     if score >= 10:
-        return "high"
+        return RiskSeverity.HIGH
     if score >= 5:
-        return "medium"
-    return "low"
+        return RiskSeverity.MEDIUM
+    return RiskSeverity.LOW
 
 
 class Risk(Aggregate):
@@ -115,9 +117,11 @@ class Risk(Aggregate):
             c.RiskReassessed(risk_id=self.id, likelihood=likelihood, impact=impact)
         )
 
-    def update_mitigation(self, mitigation: str, status: str = MITIGATING) -> None:
+    def update_mitigation(
+        self, mitigation: str, status: MitigationStatus = MitigationStatus.MITIGATING
+    ) -> None:
         self._require_open()
-        if status not in (OPEN, MITIGATING):
+        if status not in tuple(MitigationStatus):
             raise InvalidRiskStatus(f"status {status!r}")
         self._record(
             RiskMitigationUpdated(
@@ -147,7 +151,7 @@ class Risk(Aggregate):
         self.likelihood, self.impact = e.likelihood, e.impact
 
     def when_RiskMitigationUpdated(self, e: RiskMitigationUpdated) -> None:
-        self.mitigation, self.status = e.mitigation, e.status
+        self.mitigation, self.status = e.mitigation, RiskStatus(e.status)
 
     def when_RiskClosed(self, _e: c.RiskClosed) -> None:
         self.status = CLOSED
@@ -166,7 +170,21 @@ class Scored:
         return self.likelihood * self.impact
 
 
-def ranked(risks: Iterable[Any]) -> list[Any]:
+class Rated(Protocol):
+    """What ranking and the heat map read of a risk (an aggregate or a view)."""
+
+    @property
+    def risk_id(self) -> str: ...
+    @property
+    def likelihood(self) -> int: ...
+    @property
+    def impact(self) -> int: ...
+
+
+R = TypeVar("R", bound=Rated)
+
+
+def ranked(risks: Iterable[R]) -> list[R]:
     """Highest likelihood x impact first; on a tie the greater impact, then likelihood;
     then by id, so the order is stable."""
     return sorted(
@@ -175,17 +193,17 @@ def ranked(risks: Iterable[Any]) -> list[Any]:
     )
 
 
-def heat_map(risks: Iterable[Any]) -> list[dict[str, Any]]:
+def heat_map(risks: Iterable[Rated]) -> list[HeatCell]:
     """Every cell of the 5x5 grid with the number of risks in it."""
     counts = Counter((r.likelihood, r.impact) for r in risks)
     return [
-        {
-            "likelihood": likelihood,
-            "impact": impact,
-            "score": likelihood * impact,
-            "severity": severity(likelihood * impact),
-            "count": counts[(likelihood, impact)],
-        }
+        HeatCell(
+            likelihood=likelihood,
+            impact=impact,
+            score=likelihood * impact,
+            severity=severity(likelihood * impact),
+            count=counts[(likelihood, impact)],
+        )
         for likelihood in SCALE
         for impact in SCALE
     ]

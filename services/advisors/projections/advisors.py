@@ -26,6 +26,8 @@ from chassis.errors import PersonGone
 from chassis.events import utcnow
 from chassis.personal_data import SEALED as SEALED_PREFIX
 from chassis.personal_data import PersonalDataCipher
+from contracts.advisors.lifecycle import AdvisorStatus
+from contracts.api.advisors import AdvisorView
 from services.advisors.domain.advisor import ADVISOR_PII, APPROVED_STATES, Advisor
 from services.advisors.projections import tables
 
@@ -59,7 +61,7 @@ def row_of(advisor: Advisor) -> dict[str, Any]:
     checks = {
         c.name: {
             "required": c.required,
-            "status": c.status,
+            "status": str(c.status),
             "owner": c.owner,
             "expires_on": c.expires_on.isoformat() if c.expires_on else None,
             "reason_code": c.reason_code,
@@ -70,7 +72,7 @@ def row_of(advisor: Advisor) -> dict[str, Any]:
     return {
         "advisor_id": advisor.id,
         "tenant": advisor.tenant,
-        "status": advisor.status,
+        "status": str(advisor.status),
         "expertise": json.dumps(advisor.expertise),
         "person_id": advisor.person_id,
         **{f: advisor.personal.get(f) for f in ADVISOR_PII},
@@ -136,10 +138,13 @@ async def opened(
     return found
 
 
-def view(row: Mapping[str, Any], *, personal: bool) -> dict[str, Any]:
-    """The API's view of an opened row; personal fields only when ``personal``."""
+def view(row: Mapping[str, Any], *, personal: bool) -> AdvisorView:
+    """The API's view of an opened row; personal fields only when ``personal`` (the
+    fields left out are unset in the model, so the route leaves them out)."""
     if row["status"] == "erased":
-        return {"advisor_id": row["advisor_id"], "status": "erased", "erased": True}
+        return AdvisorView.model_validate(
+            {"advisor_id": row["advisor_id"], "status": "erased", "erased": True}
+        )
     body: dict[str, Any] = {
         "advisor_id": row["advisor_id"],
         "status": row["status"],
@@ -157,7 +162,7 @@ def view(row: Mapping[str, Any], *, personal: bool) -> dict[str, Any]:
         body["person_id"] = row["person_id"]
         body["conflicts"] = _json(row["conflicts"], {})
     body["checks"] = checks
-    return body
+    return AdvisorView.model_validate(body)
 
 
 def _json(value: str | None, empty: Any) -> Any:
@@ -170,7 +175,7 @@ async def views(
     cipher: PersonalDataCipher,
     rows: Sequence[Any],
     personal: Callable[[str], bool],
-) -> list[dict[str, Any]]:
+) -> list[AdvisorView]:
     """The API's views of ``rows``; ``personal(advisor_id)`` says who sees what."""
     return [
         view(r, personal=personal(r["advisor_id"]))
@@ -233,13 +238,17 @@ async def many(conn: AsyncConnection, tenant: str, advisor_ids: list[str]) -> li
 
 
 async def page(
-    conn: AsyncConnection, tenant: str, status: str | None, limit: int, after: str
+    conn: AsyncConnection,
+    tenant: str,
+    status: AdvisorStatus | None,
+    limit: int,
+    after: str,
 ) -> list[Any]:
     where = "tenant = :t AND advisor_id > :after"
     params: dict[str, Any] = {"t": tenant, "after": after, "n": limit}
     if status:
         where += " AND status = :s"
-        params["s"] = status
+        params["s"] = str(status)
     rows = await conn.execute(
         text(f"SELECT * FROM advisors WHERE {where} ORDER BY advisor_id LIMIT :n"),
         params,

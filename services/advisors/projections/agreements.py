@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.events import EventPayload, RecordedEvent
@@ -94,9 +94,12 @@ async def agreements_of(
     ]
 
 
-async def due(conn: AsyncConnection, horizon: date, today: date) -> list[Row[Any]]:
-    """Active agreements ending by ``horizon`` not yet warned, or already past."""
-    return list(
+async def due(
+    conn: AsyncConnection, horizon: date, today: date
+) -> list[tuple[str, str]]:
+    """Active agreements ending by ``horizon`` not yet warned, or already past:
+    (agreement id, tenant) each."""
+    rows = (
         await conn.execute(
             text(
                 "SELECT agreement_id, tenant FROM advisor_agreements "
@@ -105,7 +108,8 @@ async def due(conn: AsyncConnection, horizon: date, today: date) -> list[Row[Any
             ),
             {"h": horizon.isoformat(), "today": today.isoformat()},
         )
-    )
+    ).all()
+    return [(row.agreement_id, row.tenant) for row in rows]
 
 
 async def in_force(

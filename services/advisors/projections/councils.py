@@ -37,7 +37,7 @@ class CouncilProjection:
         for recorded, p in events:
             sql = PROJECTED.get(recorded.event_type)
             if sql is not None:
-                row = p.model_dump() | {"tenant": recorded.tenant}
+                row = p.model_dump(mode="json") | {"tenant": recorded.tenant}
                 await conn.execute(text(sql), row | {"at": recorded.time.isoformat()})
 
 

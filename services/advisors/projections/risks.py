@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.events import EventPayload, RecordedEvent
@@ -36,7 +36,7 @@ class RiskProjection:
                 row |= p.model_dump(include={"likelihood", "impact"})
                 sql = "UPDATE risks SET likelihood = :likelihood, impact = :impact"
             elif isinstance(p, RiskMitigationUpdated):
-                row |= {"m": p.mitigation, "s": p.status}
+                row |= {"m": p.mitigation, "s": str(p.status)}
                 sql = "UPDATE risks SET mitigation = :m, status = :s"
             elif kind == "RiskClosed":
                 sql = "UPDATE risks SET status = 'closed'"
@@ -47,11 +47,18 @@ class RiskProjection:
             await conn.execute(text(sql), row)
 
 
+REGISTER_COLUMNS = (
+    "risk_id, title, category, likelihood, impact, owner_id, mitigation, status, "
+    "raised_at"
+)
+
+
 async def register(
     conn: AsyncConnection, tenant: str, *, include_closed: bool
-) -> list[Row[Any]]:
-    """The tenant's risks (the closed ones too when ``include_closed``)."""
-    sql = "SELECT * FROM risks WHERE tenant = :t"
+) -> list[RowMapping]:
+    """The tenant's risks (the closed ones too when ``include_closed``): what the
+    register shows of each."""
+    sql = f"SELECT {REGISTER_COLUMNS} FROM risks WHERE tenant = :t"
     if not include_closed:
         sql += " AND status <> 'closed'"
-    return list((await conn.execute(text(sql), {"t": tenant})).all())
+    return list((await conn.execute(text(sql), {"t": tenant})).mappings().all())
