@@ -156,3 +156,16 @@ def test_the_breaking_change_check_catches_what_breaks_a_client() -> None:
         )
         == []
     )
+
+
+def test_a_value_dropped_from_a_nullable_enum_input_is_breaking() -> None:
+    def document(values: list[str]) -> dict[str, Any]:
+        status = {"anyOf": [{"enum": values, "type": "string"}, {"type": "null"}]}
+        parameter = {"in": "query", "name": "status", "schema": status}
+        operation = {"parameters": [parameter], "responses": {}}
+        return {"paths": {"/things": {"get": operation}}}
+
+    assert breaking_changes(document(["open", "closed"]), document(["open"])) == [
+        "GET /things query status: no longer accepts ['closed']"
+    ]
+    assert breaking_changes(document(["open"]), document(["open", "closed"])) == []

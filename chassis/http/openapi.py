@@ -159,9 +159,12 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
         operation["responses"] = dict(
             sorted(responses.items(), key=lambda item: item[0])
         )
-    used = _referenced(schema)
+    # FastAPI's own 422 models, gone once nothing refers to them (HTTPValidationError
+    # first: it is what refers to ValidationError).
     for name in ("HTTPValidationError", "ValidationError"):
-        if name in components and f"#/components/schemas/{name}" not in used:
+        if name in components and f"#/components/schemas/{name}" not in _referenced(
+            schema
+        ):
             del components[name]
     return schema
 
@@ -241,6 +244,29 @@ def _types(doc: Mapping[str, Any], schema: Mapping[str, Any]) -> set[str]:
     return {kind} if kind else {"any"}
 
 
+def _enum(doc: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Any] | None:
+    """The values a schema allows when it is a closed set (``anyOf`` of enums and
+    ``null``, ``const`` included); None when any value of its type is allowed."""
+    schema = _resolve(doc, schema)
+    if "enum" in schema:
+        return list(schema["enum"])
+    if "const" in schema:
+        return [schema["const"]]
+    options = schema.get("anyOf", []) + schema.get("oneOf", [])
+    if not options:
+        return None
+    values: list[Any] = []
+    for option in options:
+        if _resolve(doc, option).get("type") == "null":
+            values.append(None)
+            continue
+        allowed = _enum(doc, option)
+        if allowed is None:
+            return None
+        values += allowed
+    return values
+
+
 def _output(
     where: str,
     old_doc: Mapping[str, Any],
@@ -258,7 +284,7 @@ def _output(
         if not new_types <= old_types:
             return [f"{where}: type {sorted(old_types)} became {sorted(new_types)}"]
     found: list[str] = []
-    old_enum, new_enum = old.get("enum"), new.get("enum")
+    old_enum, new_enum = _enum(old_doc, old), _enum(new_doc, new)
     if old_enum is not None and new_enum is not None:
         added = set(map(str, new_enum)) - set(map(str, old_enum))
         if added:
@@ -301,7 +327,7 @@ def _input(
         ):
             return [f"{where}: type {sorted(old_types)} became {sorted(new_types)}"]
     found: list[str] = []
-    old_enum, new_enum = old.get("enum"), new.get("enum")
+    old_enum, new_enum = _enum(old_doc, old), _enum(new_doc, new)
     if new_enum is not None:
         removed = set(map(str, old_enum or [])) - set(map(str, new_enum))
         if old_enum is None or removed:
