@@ -33,15 +33,15 @@ __all__ = [
     "NoFairness",
     "NoteAction",
     "PairRuledOut",
+    "PairingBatch",
     "PairingNote",
     "PairingView",
-    "Pairings",
     "PinnedPair",
     "RotationPlanView",
+    "RoundBatch",
     "RoundProgress",
     "RoundStatus",
     "RoundView",
-    "Rounds",
     "ScorePartView",
     "Suggestion",
     "Suggestions",
@@ -121,7 +121,7 @@ class PairingView(_Answer):
     )
 
 
-class Pairings(_Answer):
+class PairingBatch(_Answer):
     """Several pairings (those the caller may not see left out)."""
 
     items: list[PairingView]
@@ -247,7 +247,7 @@ class RoundView(_Answer):
     )
 
 
-class Rounds(_Answer):
+class RoundBatch(_Answer):
     """Several rounds (unknown ids and other organisations' rounds left out)."""
 
     items: list[RoundView]

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from chassis.http.openapi import problems
 from chassis.inputs import Ref, RequestBody, Text
-from contracts.api.matching import Pairings, PairingView, PairRuledOut
+from contracts.api.matching import PairingBatch, PairingView, PairRuledOut
 from contracts.matching import PairingState, ReasonCode
 from services.matching.api.deps import PairingsDep, PrincipalDep, RefPath, RefQuery
 
@@ -69,9 +69,9 @@ async def list_pairings(
 @router.post("/pairings/batch")
 async def batch(
     body: IdsIn, principal: PrincipalDep, pairings: PairingsDep
-) -> Pairings:
+) -> PairingBatch:
     """Several pairings by id in one call; those you may not see are left out."""
-    return Pairings(items=await pairings.some(principal, body.ids))
+    return PairingBatch(items=await pairings.some(principal, body.ids))
 
 
 @router.get("/pairings/{pairing_id}", responses=problems(404))

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from chassis.http.openapi import problems
 from chassis.inputs import FEW_ITEMS, MAX_CODE, Code, Items, Positive, Ref, RequestBody
-from contracts.api.matching import Rounds, RoundView
+from contracts.api.matching import RoundBatch, RoundView
 from contracts.matching import Mode
 from services.matching.api.deps import PrincipalDep, RefPath, RoundsDep
 from services.matching.domain.config import FairnessSettings
@@ -96,10 +96,10 @@ async def start_round(
 
 
 @router.post("/batch", responses=problems(403), response_model_exclude_unset=True)
-async def batch(body: IdsIn, principal: PrincipalDep, rounds: RoundsDep) -> Rounds:
+async def batch(body: IdsIn, principal: PrincipalDep, rounds: RoundsDep) -> RoundBatch:
     """Several rounds by id in one call (as ``GET /rounds/{id}``); unknown ids and
     other tenants' rounds are left out."""
-    return Rounds(items=await rounds.some(principal, body.ids))
+    return RoundBatch(items=await rounds.some(principal, body.ids))
 
 
 @router.get(
