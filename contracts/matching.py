@@ -66,6 +66,18 @@ class ReasonCode(StrEnum):
     OTHER = "other"  # see the note, where one was written
 
 
+class Criterion(StrEnum):
+    """What a pair's score is made of, one part each (summed in this order)."""
+
+    SKILLS = "skills"  # the mentor is strong where the mentee wants to grow
+    EXPERIENCE = "experience"  # the mentor has what the mentee lacks
+    PERSPECTIVE = "perspective"  # a different vantage point (unit, geography …)
+    STYLE = "style"  # leadership style suits learning style
+    FORMATS = "formats"  # shared formats (one to one, shadowing …)
+    AVAILABILITY = "availability"  # shared weekly hours
+    GOALS = "goals"  # the mentee's goals meet the mentor's strengths
+
+
 class PairingState(StrEnum):
     """Where a pairing is in its life: proposed → approved → confirmed → ended, or
     closed early (declined, withdrawn, expired)."""
@@ -120,7 +132,7 @@ class ScorePart(ContractValue):
     coordinator reads is rendered by matching on read, never published: it quotes
     the two people's profiles."""
 
-    criterion: str
+    criterion: Criterion
     weight: float = Field(ge=0, le=1)
     value: float = Field(ge=0, le=1)
     contribution: float = Field(ge=0, le=1, description="weight times value")

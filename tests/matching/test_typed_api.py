@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.api.matching import RoundStatus
-from contracts.matching import Mode, PairingState, ReasonCode
+from contracts.matching import Criterion, Mode, PairingState, ReasonCode
 from tests.invariants import matching_helpers
 from tests.invariants.matching_helpers import build_org, event_types
 
@@ -73,17 +73,21 @@ async def test_the_answers_keep_their_shape(matching_pg):
     assert (note["action"], note["code"]) == ("PairingWithdrawn", "other")
 
 
-async def test_an_unknown_grouping_is_a_typed_422_and_starts_nothing(matching_pg):
+async def test_an_unknown_grouping_or_criterion_is_a_typed_422_and_starts_nothing(
+    matching_pg,
+):
     app, c = matching_pg
     org = await build_org(app, seats=[1], mentees=1)
     before = await event_types(app, org.tenant)
-    for group_by in ("shoe_size", "demographics.", "demographics.a\u0000"):
+    bodies = [
+        {"fairness": {"group_by": group_by}}
+        for group_by in ("shoe_size", "demographics.", "demographics.a\u0000")
+    ] + [{"weights": {"charisma": 1}}, {"mode": "speed"}]
+    for body in bodies:
         resp = await c.post(
-            "/rounds",
-            json={"cohort_id": org.cohort, "fairness": {"group_by": group_by}},
-            headers=org.coordinator,
+            "/rounds", json={"cohort_id": org.cohort, **body}, headers=org.coordinator
         )
-        assert resp.status_code == 422, (group_by, resp.text)
+        assert resp.status_code == 422, (body, resp.text)
         assert resp.json()["code"] == "ValidationError"
     assert await event_types(app, org.tenant) == before, "nothing was recorded"
 
@@ -95,6 +99,7 @@ async def test_the_document_names_the_closed_sets_and_the_errors(matching_pg):
     assert schemas["PairingState"]["enum"] == [s.value for s in PairingState]
     assert schemas["ReasonCode"]["enum"] == [r.value for r in ReasonCode]
     assert schemas["Mode"]["enum"] == [m.value for m in Mode]
+    assert schemas["Criterion"]["enum"] == [c.value for c in Criterion]
     assert schemas["RoundStatus"]["enum"] == [s.value for s in RoundStatus]
     for name in ("PairingState", "ReasonCode", "RoundStatus"):
         assert schemas[name].get("description"), name

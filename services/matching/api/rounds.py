@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from chassis.http.openapi import problems
-from chassis.inputs import FEW_ITEMS, MAX_CODE, Code, Items, Positive, Ref, RequestBody
+from chassis.inputs import FEW_ITEMS, MAX_CODE, Items, Positive, Ref, RequestBody
 from contracts.api.matching import RoundBatch, RoundView
-from contracts.matching import Mode
+from contracts.matching import Criterion, Mode
 from services.matching.api.deps import PrincipalDep, RefPath, RoundsDep
 from services.matching.domain.config import FairnessSettings
 
@@ -50,8 +50,8 @@ class RoundIn(RequestBody):
     mode: Mode = Field(
         Mode.QUALITY, description="best total quality, or most people matched"
     )
-    weights: Annotated[dict[Code, Weight], Field(max_length=FEW_ITEMS)] | None = Field(
-        None, description="criterion → weight"
+    weights: Annotated[dict[Criterion, Weight], Field(max_length=FEW_ITEMS)] | None = (
+        Field(None, description="criterion → weight (the programme's preset if none)")
     )
     min_score: float = Field(0.0, ge=0, le=1)
     fairness: FairnessIn | None = None

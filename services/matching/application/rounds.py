@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +34,7 @@ from contracts.api.matching import (
     RoundStatus,
     RoundView,
 )
-from contracts.matching import Mode, PairingState, ReasonCode
+from contracts.matching import Criterion, Mode, PairingState, ReasonCode
 from services.matching.application.access import COORDINATORS
 from services.matching.application.pairings import Pairings
 from services.matching.application.seats import (
@@ -115,7 +115,7 @@ class Rounds:
         cohort_id: str,
         *,
         mode: Mode = Mode.QUALITY,
-        weights: dict[str, float] | None = None,
+        weights: Mapping[Criterion, float] | None = None,
         min_score: float = 0.0,
         fairness: FairnessSettings | None = None,
         pins: Sequence[tuple[str, str]] = (),
@@ -450,7 +450,7 @@ class Rounds:
 def _config(
     pool: Pool,
     mode: Mode,
-    weights: dict[str, float] | None,
+    weights: Mapping[Criterion, float] | None,
     min_score: float,
     fairness: FairnessSettings | None,
     k: int,
@@ -464,7 +464,7 @@ def _config(
     return MatchingConfig.for_programme(
         pool.programme_type,
         mode=mode,
-        weights=weights or {},
+        weights={c.value: w for c, w in (weights or {}).items()},
         min_score=min_score,
         fairness=fairness,
     )

@@ -14,21 +14,13 @@ from datetime import date, timedelta
 from typing import TypedDict, Unpack
 
 from chassis.errors import FieldError, ValidationFailed
-from contracts.matching import Mode, ProgrammeType
+from contracts.matching import Criterion, Mode, ProgrammeType
 
 PROGRAMME_TYPES: tuple[str, ...] = tuple(ProgrammeType)
 MODES: tuple[str, ...] = tuple(Mode)
 
 # The scoring criteria, in the (fixed) order in which a total is summed.
-CRITERIA: tuple[str, ...] = (
-    "skills",
-    "experience",
-    "perspective",
-    "style",
-    "formats",
-    "availability",
-    "goals",
-)
+CRITERIA: tuple[str, ...] = tuple(Criterion)
 CRITERION_TITLES: dict[str, str] = {
     "skills": "Skill complementarity",
     "experience": "Experiential breadth",
