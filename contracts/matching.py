@@ -132,7 +132,10 @@ class ScorePart(ContractValue):
     coordinator reads is rendered by matching on read, never published: it quotes
     the two people's profiles."""
 
-    criterion: Criterion
+    criterion: str = Field(
+        description="a ``Criterion`` (a string here: events are kept forever, and "
+        "one recorded under another name must still be read)"
+    )
     weight: float = Field(ge=0, le=1)
     value: float = Field(ge=0, le=1)
     contribution: float = Field(ge=0, le=1, description="weight times value")

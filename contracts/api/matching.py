@@ -18,7 +18,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.matching import (
-    Criterion,
     Mode,
     NotProposed,
     PairingState,
@@ -70,7 +69,10 @@ class NoteAction(StrEnum):
 class ScorePartView(_Answer):
     """One criterion's share of a pair's score, with the sentence explaining it."""
 
-    criterion: Criterion = Field(description="What was compared")
+    criterion: str = Field(
+        description="What was compared: a `Criterion` (a string, as recorded in the "
+        "proposal's event)"
+    )
     weight: float = Field(ge=0, le=1, description="The criterion's weight (0 to 1)")
     value: float = Field(ge=0, le=1, description="How well the pair meets it (0 to 1)")
     contribution: float = Field(ge=0, le=1, description="weight times value")
