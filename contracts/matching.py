@@ -17,7 +17,8 @@ store until an operator rewrites them (the upcaster only keeps them from being r
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal, get_args
+from enum import StrEnum
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -26,51 +27,104 @@ from contracts import not_personal
 
 registry = EventRegistry()
 
-ProgrammeType = Literal["standard", "reverse", "external", "group"]
-Mode = Literal["quality", "coverage"]
-ReasonCode = Literal[
-    "concluded",  # a confirmed pairing ran its course
-    "rematched",  # its re-pairing was confirmed
-    "erased",  # one of the two people was erased
-    "inactive",  # one of the two people was deactivated
-    "round_rerun",  # a coordinator re-ran the round
-    "pair_forbidden",  # a coordinator ruled the pair out
-    "capacity_lowered",  # the mentor's seats went down
-    "next_best_after_decline",
-    "next_best_after_expiry",
-    "repairing",  # proposed to replace a pairing that is not working
-    "early_warning",  # insights saw the relationship stall
-    "declined_schedule",  # no time or no shared availability
-    "declined_fit",  # the person does not see the fit
-    "not_working",  # the relationship is not working
-    "conflict_of_interest",  # e.g. a reporting line or the same team
-    "other",  # see the note, where one was written
-]
-REASON_CODES: frozenset[str] = frozenset(get_args(ReasonCode))
+
+class ProgrammeType(StrEnum):
+    """The kind of programme a cohort runs (as profiles defines the cohort)."""
+
+    STANDARD = "standard"  # a senior mentor grows a junior mentee
+    REVERSE = "reverse"  # a junior mentor teaches a senior (technology, culture)
+    EXTERNAL = "external"  # an external advisor mentors
+    GROUP = "group"  # one mentor for a circle of mentees with shared goals
+
+
+class Mode(StrEnum):
+    """What a matching round optimises."""
+
+    QUALITY = "quality"  # the best total match quality
+    COVERAGE = "coverage"  # the most people matched
+
+
+class ReasonCode(StrEnum):
+    """Why a pairing was proposed, declined, withdrawn, ended or re-paired: the closed
+    code its events carry (the words typed with it stay private in matching)."""
+
+    CONCLUDED = "concluded"  # a confirmed pairing ran its course
+    REMATCHED = "rematched"  # its re-pairing was confirmed
+    ERASED = "erased"  # one of the two people was erased
+    INACTIVE = "inactive"  # one of the two people was deactivated
+    ROUND_RERUN = "round_rerun"  # a coordinator re-ran the round
+    PAIR_FORBIDDEN = "pair_forbidden"  # a coordinator ruled the pair out
+    CAPACITY_LOWERED = "capacity_lowered"  # the mentor's seats went down
+    NEXT_BEST_AFTER_DECLINE = "next_best_after_decline"
+    NEXT_BEST_AFTER_EXPIRY = "next_best_after_expiry"
+    REPAIRING = "repairing"  # proposed to replace a pairing that is not working
+    EARLY_WARNING = "early_warning"  # insights saw the relationship stall
+    DECLINED_SCHEDULE = "declined_schedule"  # no time or no shared availability
+    DECLINED_FIT = "declined_fit"  # the person does not see the fit
+    NOT_WORKING = "not_working"  # the relationship is not working
+    CONFLICT_OF_INTEREST = "conflict_of_interest"  # e.g. a reporting line, same team
+    OTHER = "other"  # see the note, where one was written
+
+
+class Criterion(StrEnum):
+    """What a pair's score is made of, one part each (summed in this order)."""
+
+    SKILLS = "skills"  # the mentor is strong where the mentee wants to grow
+    EXPERIENCE = "experience"  # the mentor has what the mentee lacks
+    PERSPECTIVE = "perspective"  # a different vantage point (unit, geography …)
+    STYLE = "style"  # leadership style suits learning style
+    FORMATS = "formats"  # shared formats (one to one, shadowing …)
+    AVAILABILITY = "availability"  # shared weekly hours
+    GOALS = "goals"  # the mentee's goals meet the mentor's strengths
+
+
+class PairingState(StrEnum):
+    """Where a pairing is in its life: proposed → approved → confirmed → ended, or
+    closed early (declined, withdrawn, expired)."""
+
+    PROPOSED = "proposed"  # waiting for the coordinator's approval
+    APPROVED = "approved"  # approved; waiting for both people to accept
+    CONFIRMED = "confirmed"  # both accepted: the relationship runs
+    DECLINED = "declined"  # one of the two said no
+    WITHDRAWN = "withdrawn"  # a coordinator (or the system) withdrew the proposal
+    EXPIRED = "expired"  # not answered in time
+    ENDED = "ended"  # a confirmed pairing is over
+
+
+class RequestedBy(StrEnum):
+    """Who asked for a new mentor (``RepairingRequested``)."""
+
+    INSIGHTS = "insights"  # an early warning of a stalled relationship
+    COORDINATOR = "coordinator"
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+
+
+REASON_CODES: frozenset[str] = frozenset(ReasonCode)
 CODE = "a closed reason code"
 
 # The reason sentences of version 1, and the code each now is.
 _LEGACY_PREFIXES = (
-    ("round re-run", "round_rerun"),
-    ("pair forbidden", "pair_forbidden"),
-    ("the mentor's seats went down", "capacity_lowered"),
-    ("next best after a decline", "next_best_after_decline"),
-    ("next best after an expiry", "next_best_after_expiry"),
-    ("insights early warning", "early_warning"),
+    ("round re-run", ReasonCode.ROUND_RERUN),
+    ("pair forbidden", ReasonCode.PAIR_FORBIDDEN),
+    ("the mentor's seats went down", ReasonCode.CAPACITY_LOWERED),
+    ("next best after a decline", ReasonCode.NEXT_BEST_AFTER_DECLINE),
+    ("next best after an expiry", ReasonCode.NEXT_BEST_AFTER_EXPIRY),
+    ("insights early warning", ReasonCode.EARLY_WARNING),
 )
 
 
-def legacy_code(reason: object) -> str | None:
+def legacy_code(reason: object) -> ReasonCode | None:
     """The code of a version-1 ``reason`` (free text becomes ``other``)."""
     if reason is None:
         return None
     text = str(reason)
     if text in REASON_CODES:
-        return text
+        return ReasonCode(text)
     for prefix, code in _LEGACY_PREFIXES:
         if text.startswith(prefix):
             return code
-    return "other"
+    return ReasonCode.OTHER
 
 
 class ScorePart(ContractValue):
@@ -78,7 +132,10 @@ class ScorePart(ContractValue):
     coordinator reads is rendered by matching on read, never published: it quotes
     the two people's profiles."""
 
-    criterion: str
+    criterion: str = Field(
+        description="a ``Criterion`` (a string here: events are kept forever, and "
+        "one recorded under another name must still be read)"
+    )
     weight: float = Field(ge=0, le=1)
     value: float = Field(ge=0, le=1)
     contribution: float = Field(ge=0, le=1, description="weight times value")
@@ -88,8 +145,8 @@ class ScorePart(ContractValue):
 class RoundStarted(EventPayload):
     round_id: str
     cohort_id: str
-    mode: Mode = "quality"
-    programme_type: ProgrammeType = "standard"
+    mode: Mode = Mode.QUALITY
+    programme_type: ProgrammeType = ProgrammeType.STANDARD
     mentees: int
     mentors: int
 
@@ -146,7 +203,7 @@ class PairingProposed(EventPayload):
     cohort_id: str | None = None
     mentor_id: str
     mentee_id: str
-    programme_type: ProgrammeType = "standard"
+    programme_type: ProgrammeType = ProgrammeType.STANDARD
     score: float = Field(ge=0, le=1)
     parts: list[ScorePart] = Field(default_factory=list)
     expires_at: datetime
@@ -200,7 +257,7 @@ class PairingConfirmed(EventPayload):
     mentor_id: str
     mentee_id: str
     cohort_id: str | None = None
-    programme_type: ProgrammeType = "standard"
+    programme_type: ProgrammeType = ProgrammeType.STANDARD
     score: float | None = None
 
 
@@ -211,7 +268,7 @@ class PairingEnded(EventPayload):
     pairing_id: str
     mentor_id: str
     mentee_id: str
-    reason: ReasonCode = "concluded"
+    reason: ReasonCode = ReasonCode.CONCLUDED
     schema_version: ClassVar[int] = 2
 
 
@@ -248,7 +305,7 @@ class RepairingRequested(EventPayload):
     pairing_id: str
     mentee_id: str
     reason: ReasonCode
-    requested_by: Literal["insights", "coordinator", "mentee", "mentor"]
+    requested_by: RequestedBy
     schema_version: ClassVar[int] = 2
 
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import Ref, RequestBody, Text
-from contracts.matching import ReasonCode
+from contracts.api.matching import PairingBatch, PairingView, PairRuledOut
+from contracts.matching import PairingState, ReasonCode
 from services.matching.api.deps import PairingsDep, PrincipalDep, RefPath, RefQuery
 
 router = APIRouter(tags=["pairings"])
 
 
 RequiredText = Annotated[Text, Field(min_length=1)]
-State = Literal[
-    "proposed", "approved", "confirmed", "declined", "withdrawn", "expired", "ended"
-]
 
 
 class ReasonIn(RequestBody):
@@ -52,15 +51,15 @@ class IdsIn(RequestBody):
     ids: list[Ref] = Field(max_length=500)
 
 
-@router.get("/pairings")
+@router.get("/pairings", responses=problems(403))
 async def list_pairings(
     principal: PrincipalDep,
     pairings: PairingsDep,
     person_id: RefQuery = None,
     round_id: RefQuery = None,
-    state: State | None = None,
+    state: PairingState | None = None,
     limit: int = Query(200, ge=1, le=500),
-) -> list[dict[str, Any]]:
+) -> list[PairingView]:
     """Pairings, filtered; people see their own, coordinators and sponsors all."""
     return await pairings.list(
         principal, person_id=person_id, round_id=round_id, state=state, limit=limit
@@ -70,44 +69,48 @@ async def list_pairings(
 @router.post("/pairings/batch")
 async def batch(
     body: IdsIn, principal: PrincipalDep, pairings: PairingsDep
-) -> dict[str, Any]:
+) -> PairingBatch:
     """Several pairings by id in one call; those you may not see are left out."""
-    return {"items": await pairings.some(principal, body.ids)}
+    return PairingBatch(items=await pairings.some(principal, body.ids))
 
 
-@router.get("/pairings/{pairing_id}")
+@router.get("/pairings/{pairing_id}", responses=problems(404))
 async def get_pairing(
     pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
-) -> dict[str, Any]:
+) -> PairingView:
     """One pairing with its explained score."""
     return await pairings.get(principal, pairing_id)
 
 
-@router.post("/pairings/{pairing_id}/approve")
+@router.post("/pairings/{pairing_id}/approve", responses=problems(403, 404, 409))
 async def approve(
     pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
-) -> dict[str, Any]:
+) -> PairingView:
     """The coordinator approves a proposal; both people are asked next."""
     return await pairings.approve(principal, pairing_id)
 
 
-@router.post("/pairings/{pairing_id}/accept")
+@router.post("/pairings/{pairing_id}/accept", responses=problems(403, 404, 409))
 async def accept(
     pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
-) -> dict[str, Any]:
+) -> PairingView:
     """The mentor or the mentee says yes; both yeses confirm the pairing."""
     return await pairings.accept(principal, pairing_id)
 
 
-@router.post("/pairings/{pairing_id}/decline")
+@router.post("/pairings/{pairing_id}/decline", responses=problems(403, 404, 409))
 async def decline(
     pairing_id: RefPath, body: ReasonIn, principal: PrincipalDep, pairings: PairingsDep
-) -> dict[str, Any]:
+) -> PairingView:
     """The mentor or the mentee says no; the mentee is offered the next best mentor."""
     return await pairings.decline(principal, pairing_id, body.reason, body.reason_code)
 
 
-@router.post("/pairings/{pairing_id}/withdraw", status_code=204)
+@router.post(
+    "/pairings/{pairing_id}/withdraw",
+    status_code=204,
+    responses=problems(403, 404, 409),
+)
 async def withdraw(
     pairing_id: RefPath,
     body: RequiredReasonIn,
@@ -118,7 +121,9 @@ async def withdraw(
     await pairings.withdraw(principal, pairing_id, body.reason, body.reason_code)
 
 
-@router.post("/pairings/{pairing_id}/end", status_code=204)
+@router.post(
+    "/pairings/{pairing_id}/end", status_code=204, responses=problems(403, 404, 409)
+)
 async def end(
     pairing_id: RefPath,
     body: RequiredReasonIn,
@@ -129,10 +134,10 @@ async def end(
     await pairings.end(principal, pairing_id, body.reason, body.reason_code)
 
 
-@router.post("/forbidden-pairs", status_code=201)
+@router.post("/forbidden-pairs", status_code=201, responses=problems(403, 409))
 async def forbid(
     body: ForbidIn, principal: PrincipalDep, pairings: PairingsDep
-) -> dict[str, Any]:
+) -> PairRuledOut:
     """Rule a pair out; open proposals of that pair are withdrawn."""
     withdrawn = await pairings.forbid(
         principal,
@@ -142,10 +147,14 @@ async def forbid(
         code=body.reason_code,
         cohort_id=body.cohort_id,
     )
-    return {"withdrawn": withdrawn}
+    return PairRuledOut(withdrawn=withdrawn)
 
 
-@router.post("/mentees/{mentee_id}/dismissed", status_code=204)
+@router.post(
+    "/mentees/{mentee_id}/dismissed",
+    status_code=204,
+    responses=problems(403, 404, 409),
+)
 async def dismiss(
     mentee_id: RefPath, body: DismissIn, principal: PrincipalDep, pairings: PairingsDep
 ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from chassis.http.openapi import problems
 from chassis.inputs import Ref, RequestBody, SaneDate, Text
+from contracts.api.matching import PairingView, RotationPlanView, Suggestions
 from contracts.matching import ReasonCode
 from services.matching.api.deps import PlanningDep, PrincipalDep, RefPath, RefQuery
 from services.matching.domain.rotation import (
@@ -35,34 +37,42 @@ class RotationIn(RequestBody):
     starts_on: SaneDate
 
 
-@router.get("/mentees/{mentee_id}/suggestions")
+@router.get("/mentees/{mentee_id}/suggestions", responses=problems(403, 404))
 async def suggestions(
     mentee_id: RefPath,
     principal: PrincipalDep,
     planning: PlanningDep,
     top: int = Query(5, ge=1, le=20),
     cohort_id: RefQuery = None,
-) -> dict[str, Any]:
+) -> Suggestions:
     """The mentee's top mentors, explained (the mentee themself or a coordinator)."""
     return await planning.suggestions(
         principal, mentee_id, top=top, cohort_id=cohort_id
     )
 
 
-@router.post("/pairings/{pairing_id}/repair", status_code=201)
+@router.post(
+    "/pairings/{pairing_id}/repair",
+    status_code=201,
+    responses=problems(403, 404, 409),
+)
 async def repair(
     pairing_id: RefPath, body: RepairIn, principal: PrincipalDep, planning: PlanningDep
-) -> dict[str, Any]:
+) -> PairingView:
     """Ask for a new mentor for a confirmed pairing; answers the proposed replacement."""
     return await planning.repair(
         principal, pairing_id, body.reason, code=body.reason_code
     )
 
 
-@router.post("/mentees/{mentee_id}/rotation", status_code=201)
+@router.post(
+    "/mentees/{mentee_id}/rotation",
+    status_code=201,
+    responses=problems(403, 404, 409),
+)
 async def plan_rotation(
     mentee_id: RefPath, body: RotationIn, principal: PrincipalDep, planning: PlanningDep
-) -> dict[str, Any]:
+) -> RotationPlanView:
     """Plan a rotation through distinct mentors, one per cycle (coordinators)."""
     return await planning.plan_rotation(
         principal,
@@ -74,9 +84,9 @@ async def plan_rotation(
     )
 
 
-@router.get("/mentees/{mentee_id}/rotation")
+@router.get("/mentees/{mentee_id}/rotation", responses=problems(403, 404))
 async def rotation(
     mentee_id: RefPath, principal: PrincipalDep, planning: PlanningDep
-) -> dict[str, Any]:
+) -> RotationPlanView:
     """The mentee's latest rotation plan."""
     return await planning.rotation(principal, mentee_id)

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from chassis.inputs import FEW_ITEMS, Code, Items, Positive, Ref, RequestBody
+from chassis.http.openapi import problems
+from chassis.inputs import FEW_ITEMS, MAX_CODE, Items, Positive, Ref, RequestBody
+from contracts.api.matching import RoundBatch, RoundView
+from contracts.matching import Criterion, Mode
 from services.matching.api.deps import PrincipalDep, RefPath, RoundsDep
+from services.matching.domain.config import FairnessSettings
 
 router = APIRouter(prefix="/rounds", tags=["rounds"])
 
 
 Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+# What a fairness check may group mentees by (``domain.fairness.group_labels``).
+GROUP_BY = (
+    r"^(business_unit|level_band|geography|function"
+    r"|demographics\.[^\u0000-\u001f\u007f]+)$"
+)
 
 
 class FairnessIn(RequestBody):
-    group_by: Code = Field(
+    group_by: Annotated[
+        str, Field(min_length=1, max_length=MAX_CODE, pattern=GROUP_BY)
+    ] = Field(
         "business_unit",
         description="business_unit, level_band, geography, function or demographics.<attribute>",
     )
@@ -36,11 +47,11 @@ class Pin(RequestBody):
 
 class RoundIn(RequestBody):
     cohort_id: Ref
-    mode: Literal["quality", "coverage"] = Field(
-        "quality", description="best total quality, or most people matched"
+    mode: Mode = Field(
+        Mode.QUALITY, description="best total quality, or most people matched"
     )
-    weights: Annotated[dict[Code, Weight], Field(max_length=FEW_ITEMS)] | None = Field(
-        None, description="criterion → weight"
+    weights: Annotated[dict[Criterion, Weight], Field(max_length=FEW_ITEMS)] | None = (
+        Field(None, description="criterion → weight (the programme's preset if none)")
     )
     min_score: float = Field(0.0, ge=0, le=1)
     fairness: FairnessIn | None = None
@@ -55,13 +66,20 @@ class IdsIn(RequestBody):
     ids: list[Ref] = Field(max_length=200)
 
 
-@router.post("", status_code=202)
+# A round's answer leaves out what does not apply yet (``error``, the outcome):
+# those fields are absent rather than null.
+@router.post(
+    "",
+    status_code=202,
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def start_round(
     body: RoundIn,
     principal: PrincipalDep,
     rounds: RoundsDep,
     wait: bool = Query(False, description="answer when the round has finished"),
-) -> dict[str, Any]:
+) -> RoundView:
     """Start a matching round for a cohort (coordinators); progress at GET /rounds/{id}."""
     return await rounds.start(
         principal,
@@ -69,33 +87,39 @@ async def start_round(
         mode=body.mode,
         weights=body.weights,
         min_score=body.min_score,
-        fairness=body.fairness.model_dump() if body.fairness else None,
+        fairness=FairnessSettings(**body.fairness.model_dump())
+        if body.fairness
+        else None,
         pins=[(p.mentee_id, p.mentor_id) for p in body.pins],
         wait=wait,
     )
 
 
-@router.post("/batch")
-async def batch(
-    body: IdsIn, principal: PrincipalDep, rounds: RoundsDep
-) -> dict[str, Any]:
+@router.post("/batch", responses=problems(403), response_model_exclude_unset=True)
+async def batch(body: IdsIn, principal: PrincipalDep, rounds: RoundsDep) -> RoundBatch:
     """Several rounds by id in one call (as ``GET /rounds/{id}``); unknown ids and
     other tenants' rounds are left out."""
-    return {"items": await rounds.some(principal, body.ids)}
+    return RoundBatch(items=await rounds.some(principal, body.ids))
 
 
-@router.get("/{round_id}")
+@router.get(
+    "/{round_id}", responses=problems(403, 404), response_model_exclude_unset=True
+)
 async def get_round(
     round_id: RefPath, principal: PrincipalDep, rounds: RoundsDep
-) -> dict[str, Any]:
+) -> RoundView:
     """A round's status, live progress, outcome and fairness report."""
     return await rounds.get(principal, round_id)
 
 
-@router.post("/{round_id}/rerun")
+@router.post(
+    "/{round_id}/rerun",
+    responses=problems(403, 404, 409),
+    response_model_exclude_unset=True,
+)
 async def rerun(
     round_id: RefPath, body: RerunIn, principal: PrincipalDep, rounds: RoundsDep
-) -> dict[str, Any]:
+) -> RoundView:
     """Keep approved pairs, withdraw the other proposals, pair again around the pins;
     pins that cannot be honoured are refused (422, each listed) and nothing changes."""
     return await rounds.rerun(

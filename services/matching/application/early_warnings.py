@@ -33,6 +33,7 @@ from chassis.auth.principal import system_principal
 from chassis.envelope import Envelope
 from chassis.errors import TandemError
 from chassis.messaging import Handler
+from contracts.matching import ReasonCode, RequestedBy
 from services.matching.application.planning import Planning
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,13 @@ def on_early_warning(planning: Planning) -> Handler:
         pairing_id = env.data["relationship_id"]
         reason = f"insights early warning {level}: {', '.join(reasons)}"
         try:
-            await planning.repair(
+            await planning.repair_within(
+                conn,
                 system_principal(env.tenant),
                 pairing_id,
                 reason,
-                code="early_warning",
-                requested_by="insights",
-                connection=conn,
+                code=ReasonCode.EARLY_WARNING,
+                requested_by=RequestedBy.INSIGHTS,
             )
         except TandemError as exc:  # under way already, ended, nobody left
             log.info("no re-pairing for %s on %s: %s", pairing_id, level, exc)

@@ -11,6 +11,7 @@ from chassis.auth.principal import system_principal
 from chassis.envelope import Envelope
 from chassis.errors import TandemError
 from chassis.messaging import Handler
+from contracts.matching import RequestedBy
 from services.matching.application.planning import Planning
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,12 @@ def on_escalation_resolved(planning: Planning) -> Handler:
         if env.data.get("outcome") != "repair_requested":
             return
         try:
-            await planning.repair(
+            await planning.repair_within(
+                conn,
                 system_principal(env.tenant),
                 env.data["relationship_id"],
                 REASON,
-                requested_by="coordinator",
-                connection=conn,
+                requested_by=RequestedBy.COORDINATOR,
             )
         except TandemError as exc:  # under way already, nobody left, not confirmed
             log.info("no re-pairing for %s: %s", env.data["relationship_id"], exc)

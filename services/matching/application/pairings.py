@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,7 +28,8 @@ from chassis.events import EventMetadata
 from chassis.messaging import Handler
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
-from contracts.matching import ReasonCode
+from contracts.api.matching import PairingView
+from contracts.matching import PairingState, ReasonCode
 from services.matching.application.access import COORDINATORS, may_see
 from services.matching.application.seats import (
     require_seat,
@@ -55,9 +55,7 @@ from services.matching.projections.pairings import PairingsProjection, pairing_v
 MetadataFor = Callable[[Principal], EventMetadata]
 Freed = Callable[[Principal, Pairing], Awaitable[None]]
 Check = Callable[[AsyncConnection, Pairing], Awaitable[None]]
-Note = tuple[str, str | None, str | None]  # action, code, the text typed with it
-REMATCHED: ReasonCode = "rematched"
-ERASED: ReasonCode = "erased"
+Note = tuple[str, ReasonCode | None, str | None]  # action, code, the text typed
 
 
 def now() -> datetime:
@@ -117,7 +115,7 @@ class Pairings:
                         author_id=principal.subject,
                         body=body,
                     )
-                if pairing.state == "confirmed":
+                if pairing.state == PairingState.CONFIRMED:
                     await self._end_replaced(conn, principal, pairing)
                 return pairing
 
@@ -125,7 +123,7 @@ class Pairings:
 
     # -- coordinator ------------------------------------------------------------------
 
-    async def approve(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
+    async def approve(self, principal: Principal, pairing_id: str) -> PairingView:
         principal.require(*COORDINATORS)
         await self._change(
             pairing_id, principal, lambda p: p.approve(now()), self._fits
@@ -145,7 +143,7 @@ class Pairings:
         await self._change(
             pairing_id,
             principal,
-            lambda p: p.withdraw(coded),  # type: ignore[arg-type]
+            lambda p: p.withdraw(coded or ReasonCode.OTHER),
             note=("PairingWithdrawn", coded, body),
         )
 
@@ -169,7 +167,7 @@ class Pairings:
                 stream = cohort_rules_id(principal.tenant, cohort_id)
                 rules = await self.rules.find(stream, principal.tenant, connection=conn)
                 rules = rules or CohortRules.start(principal.tenant, cohort_id)
-                rules.forbid(mentor_id, mentee_id, coded)  # type: ignore[arg-type]
+                rules.forbid(mentor_id, mentee_id, coded or ReasonCode.OTHER)
                 await self.rules.save(
                     rules, self.metadata_for(principal), connection=conn
                 )
@@ -191,7 +189,10 @@ class Pairings:
         )
         for pairing_id in open_ids:
             await self.withdraw(
-                principal, pairing_id, body or "pair_forbidden", "pair_forbidden"
+                principal,
+                pairing_id,
+                body or ReasonCode.PAIR_FORBIDDEN,
+                ReasonCode.PAIR_FORBIDDEN,
             )
         return open_ids
 
@@ -208,7 +209,7 @@ class Pairings:
         await self._change(
             pairing_id,
             principal,
-            lambda p: p.end(coded),  # type: ignore[arg-type]
+            lambda p: p.end(coded or ReasonCode.OTHER),
             note=("PairingEnded", coded, body),
         )
 
@@ -233,8 +234,8 @@ class Pairings:
         if not replaces:
             return
         old = await self.pairings.find(replaces, pairing.tenant, connection=conn)
-        if old is not None and old.state == "confirmed":
-            old.end(REMATCHED)
+        if old is not None and old.state == PairingState.CONFIRMED:
+            old.end(ReasonCode.REMATCHED)
             await self.pairings.save(
                 old,
                 self.metadata_for(system_principal(pairing.tenant)),
@@ -246,7 +247,7 @@ class Pairings:
         conn: AsyncConnection,
         tenant: str,
         mentor_id: str,
-        reason: ReasonCode = "capacity_lowered",
+        reason: ReasonCode = ReasonCode.CAPACITY_LOWERED,
     ) -> list[str]:
         """Withdraw the mentor's open pairings beyond their capacity (in ``conn``,
         the transaction that lowered it)."""
@@ -268,7 +269,7 @@ class Pairings:
             mentor_id = env.data.get("person_id") or env.data.get("advisor_id")
             if mentor_id:
                 await self.release_surplus(
-                    conn, env.tenant, mentor_id, "capacity_lowered"
+                    conn, env.tenant, mentor_id, ReasonCode.CAPACITY_LOWERED
                 )
 
         return handle
@@ -284,9 +285,9 @@ class Pairings:
         for pairing_id in closed:
             pairing = await self.pairings.get(pairing_id, tenant, connection=conn)
             if pairing.is_open:
-                pairing.withdraw(ERASED)
+                pairing.withdraw(ReasonCode.ERASED)
             else:
-                pairing.end(ERASED)
+                pairing.end(ReasonCode.ERASED)
             await self.pairings.save(pairing, meta, connection=conn)
         return closed
 
@@ -302,14 +303,14 @@ class Pairings:
 
     # -- the two people -----------------------------------------------------------------
 
-    async def accept(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
+    async def accept(self, principal: Principal, pairing_id: str) -> PairingView:
         pairing = await self._change(
             pairing_id,
             principal,
             lambda p: p.accept(principal.subject, now()),
             self._fits,
         )
-        if pairing.state == "confirmed":
+        if pairing.state == PairingState.CONFIRMED:
             for confirmed in self.on_confirmed:
                 await confirmed(principal, pairing)
         return await self.get(principal, pairing_id)
@@ -320,14 +321,14 @@ class Pairings:
         pairing_id: str,
         reason: str | None,
         code: ReasonCode | None = None,
-    ) -> dict[str, Any]:
+    ) -> PairingView:
         """``reason``: the person's own words, kept as a private note read by
         coordinators and them; the event holds ``code`` (or other)."""
         coded, body = split_reason(reason, code)
         pairing = await self._change(
             pairing_id,
             principal,
-            lambda p: p.decline(principal.subject, coded),  # type: ignore[arg-type]
+            lambda p: p.decline(principal.subject, coded),
             note=("PairingDeclined", coded, body),
         )
         for offer_next in self.on_freed:
@@ -365,7 +366,7 @@ class Pairings:
             pairing = await self._change(
                 pairing_id, principal, lambda p: p.expire(now())
             )
-            if pairing.state == "expired":
+            if pairing.state == PairingState.EXPIRED:
                 expired.append(pairing_id)
                 for offer_next in self.on_freed:
                     await offer_next(principal, pairing)
@@ -381,15 +382,13 @@ class Pairings:
 
     # -- queries -------------------------------------------------------------------------
 
-    async def get(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, pairing_id: str) -> PairingView:
         row = await view.row_of(self.engine, principal.tenant, pairing_id)
         if row is None or not may_see(principal, row.mentor_id, row.mentee_id):
             raise NotFound(f"pairing {pairing_id} not found")
         return (await read_into(self.engine, principal, [pairing_view(row)]))[0]
 
-    async def some(
-        self, principal: Principal, ids: Sequence[str]
-    ) -> list[dict[str, Any]]:
+    async def some(self, principal: Principal, ids: Sequence[str]) -> list[PairingView]:
         """The pairings among ``ids`` the caller may see (tenant and party rules of
         ``get``); the others are left out, as if they did not exist."""
         rows = await view.rows_by_ids(self.engine, principal.tenant, ids)
@@ -406,9 +405,9 @@ class Pairings:
         *,
         person_id: str | None = None,
         round_id: str | None = None,
-        state: str | None = None,
+        state: PairingState | None = None,
         limit: int = 200,
-    ) -> list[dict[str, Any]]:
+    ) -> list[PairingView]:
         if not principal.has_role(*COORDINATORS, Role.SPONSOR):
             if person_id not in (None, principal.subject):
                 raise Forbidden("you may list only your own pairings")

@@ -10,7 +10,7 @@
   and a replacement is proposed with ``replaces`` set; when the replacement is
   confirmed the old pairing ends as "rematched" in the same transaction. The
   early warnings of insights (a ``RelationshipStalled``-style event) are meant to
-  call the same ``repair`` with ``requested_by="insights"`` and a system principal.
+  call ``repair_within`` (the consumer's transaction) with ``requested_by`` insights.
 - Rotation plans: several distinct mentors for one mentee, one per cycle, recorded
   as ``RotationPlanned`` on a ``RotationPlan`` stream of its own.
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +34,14 @@ from chassis.auth.principal import Principal, Role, system_principal
 from chassis.errors import Conflict, DomainError, Forbidden, NotFound, TandemError
 from chassis.repository import Repository, retrying
 from contracts import matching as m
+from contracts.api.matching import (
+    PairingView,
+    RotationPlanView,
+    ScorePartView,
+    Suggestion,
+    Suggestions,
+)
+from contracts.matching import PairingState, ReasonCode, RequestedBy
 from services.matching.application.access import COORDINATORS
 from services.matching.application.pairings import Pairings
 from services.matching.application.rounds import Rounds
@@ -70,9 +78,9 @@ from services.matching.projections.rotation_plans import (
 
 log = logging.getLogger(__name__)
 
-NEXT_BEST: dict[str, m.ReasonCode] = {
-    "declined": "next_best_after_decline",
-    "expired": "next_best_after_expiry",
+NEXT_BEST: dict[PairingState | None, ReasonCode] = {
+    PairingState.DECLINED: ReasonCode.NEXT_BEST_AFTER_DECLINE,
+    PairingState.EXPIRED: ReasonCode.NEXT_BEST_AFTER_EXPIRY,
 }
 
 
@@ -115,7 +123,7 @@ class Planning:
         *,
         top: int = 5,
         cohort_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Suggestions:
         """The mentee's top mentors (for the mentee themself or a coordinator)."""
         if principal.subject != mentee_id:
             principal.require(*COORDINATORS)
@@ -133,20 +141,23 @@ class Planning:
             if pool.mentors
             else []
         )
-        return {
-            "mentee_id": mentee_id,
-            "cohort_id": cohort,
-            "suggestions": [
-                {
-                    "rank": s.rank,
-                    "mentor_id": s.mentor_id,
-                    "score": s.score,
-                    "summary": s.explanation.summary,
-                    "parts": s.explanation.described_parts(),
-                }
+        return Suggestions(
+            mentee_id=mentee_id,
+            cohort_id=cohort,
+            suggestions=[
+                Suggestion(
+                    rank=s.rank,
+                    mentor_id=s.mentor_id,
+                    score=s.score,
+                    summary=s.explanation.summary,
+                    parts=[
+                        ScorePartView.model_validate(p)
+                        for p in s.explanation.described_parts()
+                    ],
+                )
                 for s in listed
             ],
-        }
+        )
 
     # -- next best -----------------------------------------------------------------------
 
@@ -199,23 +210,55 @@ class Planning:
         pairing_id: str,
         reason: str,
         *,
-        code: m.ReasonCode | None = None,
-        requested_by: str | None = None,
-        connection: AsyncConnection | None = None,
-    ) -> dict[str, Any]:
+        code: ReasonCode | None = None,
+        requested_by: RequestedBy | None = None,
+    ) -> PairingView:
         """Ask for a new mentor for a confirmed pairing (coordinator or its mentee);
-        the replacement never repeats a mentor the mentee has had.
+        the replacement never repeats a mentor the mentee has had: answers the
+        proposed replacement.
 
         ``reason``: a code, or the text typed, kept as a private note on both
         pairings (read by coordinators and its author); the events hold ``code``
-        (``not_working`` by default).
+        (``not_working`` by default)."""
+        decide = self._repairing(principal, pairing_id, reason, code, requested_by)
 
-        ``connection``: work inside the caller's transaction (a consumer's, so the
-        re-pairing commits with the event's offset) and answer ``{"pairing_id"}``.
+        async def attempt() -> str:
+            async with self.engine.begin() as conn:
+                return await decide(conn)
+
+        new_id = await retrying(attempt)
+        return await self.pairings.get(principal, new_id)
+
+    async def repair_within(
+        self,
+        connection: AsyncConnection,
+        principal: Principal,
+        pairing_id: str,
+        reason: str,
+        *,
+        code: ReasonCode | None = None,
+        requested_by: RequestedBy | None = None,
+    ) -> str:
+        """``repair`` inside the caller's transaction (a consumer's, so the
+        re-pairing commits with the event's offset); answers the replacement's id.
         Opening a transaction of its own there would wait on the caller's write lock
         under SQLite (embedded mode) until the busy timeout."""
+        decide = self._repairing(principal, pairing_id, reason, code, requested_by)
+        async with connection.begin_nested():  # a refusal leaves nothing behind
+            return await decide(connection)
+
+    def _repairing(
+        self,
+        principal: Principal,
+        pairing_id: str,
+        reason: str,
+        code: ReasonCode | None,
+        requested_by: RequestedBy | None,
+    ) -> Callable[[AsyncConnection], Awaitable[str]]:
+        """The re-pairing decision, to run in a transaction."""
         tenant = principal.tenant
-        coded, body = split_reason(reason, code, "not_working")
+        coded, body = split_reason(reason, code, ReasonCode.NOT_WORKING)
+        assert coded is not None  # a reason is always given
 
         async def decide(conn: AsyncConnection) -> str:
             current = await self.pairings.pairings.get(
@@ -225,9 +268,12 @@ class Planning:
             is_mentee = principal.subject == mentee
             if not is_mentee and not principal.has_role(*COORDINATORS):
                 raise Forbidden("only a coordinator or the mentee may re-pair")
-            by = requested_by or ("mentee" if is_mentee else "coordinator")
-            current.request_repairing(coded, by)  # type: ignore[arg-type]
-            cohort = current.proposal.cohort_id  # type: ignore[union-attr]
+            by = requested_by or (
+                RequestedBy.MENTEE if is_mentee else RequestedBy.COORDINATOR
+            )
+            current.request_repairing(coded, by)
+            assert current.proposal is not None
+            cohort = current.proposal.cohort_id
             if cohort is None:
                 raise MenteeNotInCohort(f"pairing {pairing_id} has no cohort")
             await lock_cohort(conn, tenant, cohort)
@@ -243,7 +289,7 @@ class Planning:
             await self.pairings.pairings.save(current, meta, connection=conn)
             new_id = await self._propose(
                 conn, system_principal(tenant), pool, mentee, best[0],
-                pairing_id, "repairing",
+                pairing_id, ReasonCode.REPAIRING,
             )  # fmt: skip
             for noted, action in (
                 (pairing_id, "RepairingRequested"),
@@ -256,16 +302,7 @@ class Planning:
                 )  # fmt: skip
             return new_id
 
-        if connection is not None:
-            async with connection.begin_nested():  # a refusal leaves nothing behind
-                return {"pairing_id": await decide(connection)}
-
-        async def attempt() -> str:
-            async with self.engine.begin() as conn:
-                return await decide(conn)
-
-        new_id = await retrying(attempt)
-        return await self.pairings.get(principal, new_id)
+        return decide
 
     # -- rotation ------------------------------------------------------------------------
 
@@ -278,7 +315,7 @@ class Planning:
         cycle_weeks: int,
         starts_on: date,
         cohort_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> RotationPlanView:
         """Distinct mentors, best first, none the mentee has had (coordinators)."""
         principal.require(*COORDINATORS)
         tenant = principal.tenant
@@ -307,7 +344,7 @@ class Planning:
         assert plan.planned is not None
         return _plan_view(plan.planned, recorded.time.isoformat())
 
-    async def rotation(self, principal: Principal, mentee_id: str) -> dict[str, Any]:
+    async def rotation(self, principal: Principal, mentee_id: str) -> RotationPlanView:
         """The mentee's latest rotation plan."""
         if principal.subject != mentee_id:
             principal.require(*COORDINATORS, Role.SPONSOR)
@@ -332,7 +369,7 @@ class Planning:
         mentee_id: str,
         best: Ranked,
         replaces: str | None,
-        reason: m.ReasonCode,
+        reason: ReasonCode,
     ) -> str:
         await require_seat(conn, system.tenant, best.mentor_id, None)
         await require_single(
@@ -364,11 +401,11 @@ class Planning:
         return pairing_id
 
 
-def _plan_view(planned: m.RotationPlanned, planned_at: str) -> dict[str, Any]:
-    return {
-        "plan_id": planned.plan_id,
-        "mentee_id": planned.mentee_id,
-        "cohort_id": planned.cohort_id,
-        "planned_at": planned_at,
-        "cycles": [c.model_dump(mode="json") for c in planned.cycles],
-    }
+def _plan_view(planned: m.RotationPlanned, planned_at: str) -> RotationPlanView:
+    return RotationPlanView(
+        plan_id=planned.plan_id,
+        mentee_id=planned.mentee_id,
+        cohort_id=planned.cohort_id,
+        planned_at=planned_at,
+        cycles=list(planned.cycles),
+    )

@@ -18,14 +18,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import DomainError, FieldError, NotFound, ValidationFailed
 from chassis.repository import Repository
 from contracts import matching as m
+from contracts.api.matching import (
+    FairnessReport,
+    NoFairness,
+    PinnedPair,
+    RoundProgress,
+    RoundStatus,
+    RoundView,
+)
+from contracts.matching import Criterion, Mode, PairingState, ReasonCode
 from services.matching.application.access import COORDINATORS
 from services.matching.application.pairings import Pairings
 from services.matching.application.seats import (
@@ -36,7 +45,7 @@ from services.matching.application.seats import (
     lock_mentors,
     seats_of,
 )
-from services.matching.domain.config import FairnessSettings, MatchingConfig, Mode
+from services.matching.domain.config import MODES, FairnessSettings, MatchingConfig
 from services.matching.domain.encoding import encode
 from services.matching.domain.events import registry
 from services.matching.domain.fairness import disclose
@@ -54,6 +63,17 @@ log = logging.getLogger(__name__)
 class NothingToMatch(DomainError):
     code = "NothingToMatch"
     title = "Nobody to pair"
+
+
+@dataclass
+class LiveRound:
+    """A round running in this process: what ``get`` shows before it is recorded."""
+
+    status: RoundStatus = RoundStatus.RUNNING
+    phase: str = "queued"
+    done: int = 0
+    total: int = 0
+    error: str | None = None
 
 
 class Rounds:
@@ -75,7 +95,7 @@ class Rounds:
         self.rounds = Repository(self.runtime.store, registry, Round)
         self.rounds.on_saved.append(lambda _events: self.runtime.relay.notify())
         self.guard = RoundGuard(self.engine)
-        self.live: dict[str, dict[str, Any]] = {}
+        self.live: dict[str, LiveRound] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._leases: dict[str, Lease] = {}
 
@@ -94,13 +114,13 @@ class Rounds:
         principal: Principal,
         cohort_id: str,
         *,
-        mode: str = "quality",
-        weights: dict[str, float] | None = None,
+        mode: Mode = Mode.QUALITY,
+        weights: Mapping[Criterion, float] | None = None,
         min_score: float = 0.0,
-        fairness: dict[str, Any] | None = None,
-        pins: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        fairness: FairnessSettings | None = None,
+        pins: Sequence[tuple[str, str]] = (),
         wait: bool = False,
-    ) -> dict[str, Any]:
+    ) -> RoundView:
         """Start a round for the cohort (coordinators); ``wait`` returns it finished.
 
         Everything that can refuse it does so first, typed, with nothing recorded:
@@ -113,19 +133,19 @@ class Rounds:
             async with self.engine.connect() as conn:
                 pool = await load_pool(conn, principal.tenant, cohort_id)
             config = _config(pool, mode, weights, min_score, fairness, self.k)
-            pins = await _checked(pool, config, pins)
-            started = _started(principal, pool, config, pins)
+            pinned = await _checked(pool, config, pins)
+            started = _started(principal, pool, config, pinned)
             await self.rounds.save(started, self.metadata_for(principal))
         except BaseException:
             await lease.release()
             raise
         return await self._launch(
-            principal, started.id, pool, config, pins, lease, wait
+            principal, started.id, pool, config, pinned, lease, wait
         )
 
     async def rerun(
         self, principal: Principal, round_id: str, pins: list[tuple[str, str]]
-    ) -> dict[str, Any]:
+    ) -> RoundView:
         """Keep approved pairs, withdraw the round's other open proposals, pair again.
 
         The pins, seats and rules are checked first, against the pool as it will be
@@ -153,9 +173,9 @@ class Rounds:
                     pairing = await self.pairings.pairings.get(
                         pairing_id, tenant, connection=conn
                     )
-                    if pairing.state != "proposed":
+                    if pairing.state != PairingState.PROPOSED:
                         continue  # approved meanwhile: a re-run keeps it
-                    pairing.withdraw("round_rerun")
+                    pairing.withdraw(ReasonCode.ROUND_RERUN)
                     await self.pairings.pairings.save(pairing, meta, connection=conn)
                 await self.rounds.save(started, meta, connection=conn)
         except BaseException:
@@ -174,13 +194,8 @@ class Rounds:
         pins: list[tuple[str, str]],
         lease: Lease,
         wait: bool,
-    ) -> dict[str, Any]:
-        self.live[round_id] = {
-            "status": "running",
-            "phase": "queued",
-            "done": 0,
-            "total": 0,
-        }
+    ) -> RoundView:
+        self.live[round_id] = LiveRound()
         self._leases[round_id] = lease
         task = asyncio.create_task(self._run(principal, round_id, pool, config, pins))
         self._tasks[round_id] = task
@@ -239,17 +254,19 @@ class Rounds:
                     phase_now, done, total = await asyncio.wait_for(queue.get(), 0.25)
                 except TimeoutError:
                     continue
-                self.live[round_id].update(phase=phase_now, done=done, total=total)
+                live = self.live[round_id]
+                live.phase, live.done, live.total = phase_now, done, total
                 if phase_now != phase:  # one event per phase; the endpoint has the rest
                     phase = phase_now
                     await self._record(principal, round_id, phase_now, done, total)
             result = await work
             await self._propose(principal, round_id, pool, result)
-            self.live[round_id]["status"] = "completed"
+            self.live[round_id].status = RoundStatus.COMPLETED
         except Exception as exc:  # recorded for the coordinator, then logged
             log.exception("round %s failed", round_id)
             error = f"{type(exc).__name__}: {exc}"
-            self.live[round_id].update(status="failed", error=error)
+            live = self.live[round_id]
+            live.status, live.error = RoundStatus.FAILED, error
             await self._fail(principal, round_id, error)
 
     async def _fail(self, principal: Principal, round_id: str, error: str) -> None:
@@ -357,57 +374,64 @@ class Rounds:
 
     # -- queries -------------------------------------------------------------------------
 
-    async def get(self, principal: Principal, round_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, round_id: str) -> RoundView:
         principal.require(*COORDINATORS, Role.SPONSOR)
         round_ = await self.rounds.get(round_id, principal.tenant)
         assert round_.started is not None
-        live = self.live.get(round_id, {})
+        live = self.live.get(round_id)
         done = round_.completed
         status = (
-            "completed"
+            RoundStatus.COMPLETED
             if done
-            else "failed"
+            else RoundStatus.FAILED
             if round_.failed
-            else live.get("status", "interrupted")
+            else live.status
+            if live is not None
+            else RoundStatus.INTERRUPTED
         )
-        view: dict[str, Any] = {
-            "round_id": round_id,
-            "cohort_id": round_.started.cohort_id,
-            "mode": round_.started.mode,
-            "programme_type": round_.started.programme_type,
-            "mentees": round_.started.mentees,
-            "mentors": round_.started.mentors,
-            "status": status,
-            "progress": {
-                "phase": live.get("phase", round_.phase),
-                "done": live.get("done", round_.done),
-                "total": live.get("total", round_.total),
-            },
-            "pinned": [
-                {"mentee_id": e, "mentor_id": r} for e, r in sorted(round_.pinned)
-            ],
-        }
-        if "error" in live:
-            view["error"] = live["error"]
+        # Fields set only when they apply (an absent one is not answered as null).
+        outcome: dict[str, object] = {}
+        if live is not None and live.error is not None:
+            outcome["error"] = live.error
         elif round_.failed is not None:
-            view["error"] = round_.failed.error
+            outcome["error"] = round_.failed.error
         if done is not None:
-            view.update(
+            # Rounds recorded before the disclosure rule, or under a lower k, are
+            # held to today's k on the way out.
+            outcome.update(
                 proposed=done.proposed,
                 unmatched=done.unmatched,
                 total_score=done.total_score,
-                # Rounds recorded before the disclosure rule, or under a lower k,
-                # are held to today's k on the way out.
-                fairness=disclose(done.fairness, self.k, self.disclosure_key)
+                fairness=FairnessReport.model_validate(
+                    disclose(done.fairness, self.k, self.disclosure_key)
+                )
                 if done.fairness
-                else done.fairness,
-                not_proposed=[n.model_dump() for n in done.not_proposed],
+                else NoFairness(),
+                not_proposed=done.not_proposed,
             )
-        return view
+        return RoundView.model_validate(
+            {
+                "round_id": round_id,
+                "cohort_id": round_.started.cohort_id,
+                "mode": round_.started.mode,
+                "programme_type": round_.started.programme_type,
+                "mentees": round_.started.mentees,
+                "mentors": round_.started.mentors,
+                "status": status,
+                "progress": RoundProgress(
+                    phase=live.phase if live is not None else round_.phase,
+                    done=live.done if live is not None else round_.done,
+                    total=live.total if live is not None else round_.total,
+                ),
+                "pinned": [
+                    PinnedPair(mentee_id=e, mentor_id=r)
+                    for e, r in sorted(round_.pinned)
+                ],
+                **outcome,
+            }
+        )
 
-    async def some(
-        self, principal: Principal, ids: Sequence[str]
-    ) -> list[dict[str, Any]]:
+    async def some(self, principal: Principal, ids: Sequence[str]) -> list[RoundView]:
         """Several rounds by id (as ``get``); unknown ids and other tenants' rounds
         are left out."""
         principal.require(*COORDINATORS, Role.SPONSOR)
@@ -425,26 +449,24 @@ class Rounds:
 
 def _config(
     pool: Pool,
-    mode: str,
-    weights: dict[str, float] | None,
+    mode: Mode,
+    weights: Mapping[Criterion, float] | None,
     min_score: float,
-    fairness: dict[str, Any] | None,
+    fairness: FairnessSettings | None,
     k: int,
 ) -> MatchingConfig:
-    if mode not in ("quality", "coverage"):
+    if mode not in MODES:
         raise ValidationFailed([FieldError("mode", "quality or coverage")])
-    settings = None
-    if fairness:
+    if fairness is not None:
         # The tenant's k is a floor: a smaller min_group_size is raised to it
         # silently (the report says which size it used), a larger one is kept.
-        floor = max(int(fairness.get("min_group_size", k)), k)
-        settings = FairnessSettings(**{**fairness, "min_group_size": floor})
+        fairness = replace(fairness, min_group_size=max(fairness.min_group_size, k))
     return MatchingConfig.for_programme(
         pool.programme_type,
-        mode=cast(Mode, mode),
-        weights=weights or {},
+        mode=mode,
+        weights={c.value: w for c, w in (weights or {}).items()},
         min_score=min_score,
-        fairness=settings,
+        fairness=fairness,
     )
 
 

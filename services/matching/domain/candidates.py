@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict, Unpack
 from zoneinfo import available_timezones
 
 from chassis.errors import FieldError, ValidationFailed
+from services.matching.domain.decoded import JsonObject
 
 MentorKind = Literal["internal", "reverse", "external"]
 MENTOR_KINDS: tuple[str, ...] = ("internal", "reverse", "external")
@@ -139,10 +140,9 @@ class MenteeProfile(Person):
     @classmethod
     def from_records(
         cls,
-        person: Mapping[str, Any],
-        intake: Mapping[str, Any] | None = None,
+        person: JsonObject,
+        intake: JsonObject | None = None,
         demographics: Mapping[str, str] | None = None,
-        **extra: Any,
     ) -> MenteeProfile:
         """From ``PersonAttributes`` and ``IntakeSubmitted`` payload dictionaries."""
         intake = intake or {}
@@ -156,7 +156,6 @@ class MenteeProfile(Person):
             learning_style=intake.get("learning_style"),
             preferred_formats=tuple(intake.get("preferred_formats", ())),
             hours_per_month=int(intake.get("hours_per_month", 0)),
-            **extra,
         )
 
 
@@ -214,10 +213,10 @@ class MentorProfile(Person):
     @classmethod
     def from_records(
         cls,
-        person: Mapping[str, Any],
-        profile: Mapping[str, Any],
+        person: JsonObject,
+        profile: JsonObject,
         demographics: Mapping[str, str] | None = None,
-        **extra: Any,
+        **extra: Unpack[MentorExtras],
     ) -> MentorProfile:
         """From ``PersonAttributes`` and ``MentorProfileSet`` payload dictionaries."""
         # A reverse mentor who is also a mentor stays "internal": reverse programmes
@@ -252,9 +251,32 @@ def fold(token: str) -> str:
     return " ".join(token.casefold().split())
 
 
+class PersonFields(TypedDict):
+    """The ``Person`` fields read from a ``PersonAttributes`` payload."""
+
+    person_id: str
+    level: int
+    business_unit: str
+    function: str
+    geography: str
+    time_zone: str
+    manager_id: str | None
+    reporting_chain: tuple[str, ...]
+    languages: tuple[str, ...]
+    generation: str | None
+    demographics: Mapping[str, str]
+
+
+class MentorExtras(TypedDict, total=False):
+    """What a caller of ``MentorProfile.from_records`` knows beyond the payloads."""
+
+    kind: MentorKind
+    active_mentees: int
+
+
 def _person_fields(
-    person: Mapping[str, Any], demographics: Mapping[str, str] | None
-) -> dict[str, Any]:
+    person: JsonObject, demographics: Mapping[str, str] | None
+) -> PersonFields:
     consented = dict(demographics or {})
     return {
         "person_id": person["person_id"],

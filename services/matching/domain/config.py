@@ -11,25 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Literal, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 from chassis.errors import FieldError, ValidationFailed
+from contracts.matching import Criterion, Mode, ProgrammeType
 
-ProgrammeType = Literal["standard", "reverse", "external", "group"]
-Mode = Literal["quality", "coverage"]
-PROGRAMME_TYPES: tuple[str, ...] = ("standard", "reverse", "external", "group")
-MODES: tuple[str, ...] = ("quality", "coverage")
+PROGRAMME_TYPES: tuple[str, ...] = tuple(ProgrammeType)
+MODES: tuple[str, ...] = tuple(Mode)
 
 # The scoring criteria, in the (fixed) order in which a total is summed.
-CRITERIA: tuple[str, ...] = (
-    "skills",
-    "experience",
-    "perspective",
-    "style",
-    "formats",
-    "availability",
-    "goals",
-)
+CRITERIA: tuple[str, ...] = tuple(Criterion)
 CRITERION_TITLES: dict[str, str] = {
     "skills": "Skill complementarity",
     "experience": "Experiential breadth",
@@ -180,9 +171,9 @@ class ConfigChanges(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class MatchingConfig:
-    programme_type: ProgrammeType = "standard"
+    programme_type: ProgrammeType = ProgrammeType.STANDARD
     weights: Mapping[str, float] = field(default_factory=dict)  # empty: the preset
-    mode: Mode = "quality"
+    mode: Mode = Mode.QUALITY
     rules: RuleSettings = field(default_factory=RuleSettings)
     min_score: float = 0.0
     fairness: FairnessSettings | None = None

@@ -30,14 +30,14 @@ paid in total score.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from chassis.disclosure import complementary, perturbed, threshold
 from services.matching.domain.config import FairnessSettings
+from services.matching.domain.decoded import JsonObject
 from services.matching.domain.encoding import EncodedCohort, Progress, no_progress
 from services.matching.domain.optimiser import UNMATCHED, Solution
 
@@ -315,7 +315,7 @@ def _means(
 SHOWN_FIGURES = ("mean", "p10", "p50", "p90")
 
 
-def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
+def disclose(report: JsonObject, k: int, key: bytes) -> dict[str, object]:
     """A fairness report fit for a coordinator (see the module docstring).
 
     ``report["groups"]`` carry exact figures, and ``members``/``matched_members``
@@ -342,7 +342,7 @@ def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
         < threshold(g.get("matched_members") or (), k, key)
     }
     withheld_matched = set(complementary(matched, small, k)) if small else set()
-    shown: list[dict[str, Any]] = []
+    shown: list[dict[str, object]] = []
     for g in visible:
         name = str(g["group"])
         size = perturbed(int(g["size"]), g.get("members") or (), key)
@@ -353,7 +353,7 @@ def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
                 int(g.get("matched") or 0), g.get("matched_members") or (), key
             )
         )
-        item: dict[str, Any] = {
+        item: dict[str, object] = {
             "group": name,
             "size": size,
             "suppressed": False,
@@ -364,7 +364,7 @@ def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
             value = g.get(figure)
             item[figure] = None if value is None else round(float(value), 2)
         shown.append({k_: v for k_, v in item.items() if v is not None})
-    names = {g["group"] for g in shown}
+    names = {str(g["group"]) for g in shown}
     return {
         **{k_: v for k_, v in report.items() if k_ not in ("groups", "iterations")},
         "groups": shown,
@@ -373,7 +373,7 @@ def disclose(report: Mapping[str, Any], k: int, key: bytes) -> dict[str, Any]:
     }
 
 
-def _iteration(it: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+def _iteration(it: JsonObject, names: Collection[str]) -> dict[str, object]:
     """An iteration's record with only the shown groups' boosts and means."""
     out = dict(it)
     for part, digits in (("boosts", 3), ("means", 2)):
@@ -387,7 +387,7 @@ def _iteration(it: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
     return out
 
 
-def _hold_to(report: Mapping[str, Any], k: int) -> dict[str, Any]:
+def _hold_to(report: JsonObject, k: int) -> dict[str, object]:
     """A disclosed report under a k that may have risen since it was recorded."""
     groups = [g for g in report.get("groups") or [] if int(g.get("size") or 0) >= k]
     dropped = len(report.get("groups") or []) - len(groups)

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from services.matching.domain.config import MODES, Mode
+from contracts.matching import Mode
+from services.matching.domain.config import MODES
 from services.matching.domain.encoding import Progress, no_progress
 
 UNMATCHED = -1
@@ -57,7 +58,7 @@ def solve(
     scores: np.ndarray,
     feasible: np.ndarray,
     capacity: np.ndarray,
-    mode: Mode = "quality",
+    mode: Mode = Mode.QUALITY,
     progress: Progress | None = None,
     weights: np.ndarray | None = None,
 ) -> Solution:
@@ -135,7 +136,7 @@ def with_pins(
     feasible: np.ndarray,
     capacity: np.ndarray,
     pinned: tuple[tuple[int, int], ...],
-    mode: Mode = "quality",
+    mode: Mode = Mode.QUALITY,
     progress: Progress | None = None,
     weights: np.ndarray | None = None,
 ) -> Solution:

@@ -12,9 +12,10 @@ from datetime import datetime
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, Forbidden
 from contracts import matching as m
+from contracts.matching import PairingState, ReasonCode, RequestedBy
 
-OPEN = ("proposed", "approved")
-LIVE = (*OPEN, "confirmed")  # states that hold the mentor's seat
+OPEN = (PairingState.PROPOSED, PairingState.APPROVED)
+LIVE = (*OPEN, PairingState.CONFIRMED)  # states that hold the mentor's seat
 
 
 class InvalidTransition(DomainError):
@@ -35,9 +36,9 @@ class NotAParty(Forbidden):
 class Pairing(Aggregate):
     def initial_state(self) -> None:
         self.proposal: m.PairingProposed | None = None
-        self.state = "new"
+        self.state: PairingState | None = None  # None: not proposed yet
         self.accepted_by: set[str] = set()
-        self.closed_reason: str | None = None
+        self.closed_reason: ReasonCode | None = None
 
     @classmethod
     def propose(cls, tenant: str, proposal: m.PairingProposed) -> Pairing:
@@ -71,7 +72,7 @@ class Pairing(Aggregate):
         assert self.proposal is not None
         return self.is_open and now >= self.proposal.expires_at
 
-    def _require(self, *states: str) -> None:
+    def _require(self, *states: PairingState) -> None:
         if self.state not in states:
             raise InvalidTransition(
                 f"pairing {self.id} is {self.state}; this needs it {' or '.join(states)}"
@@ -86,7 +87,7 @@ class Pairing(Aggregate):
 
     def approve(self, now: datetime) -> None:
         """The coordinator accepts the proposal; both people are asked next."""
-        self._require("proposed")
+        self._require(PairingState.PROPOSED)
         self._check_expiry(now)
         self._record(
             m.PairingApproved(
@@ -97,7 +98,7 @@ class Pairing(Aggregate):
     def accept(self, person_id: str, now: datetime) -> None:
         """One person says yes; when both have, the pairing is confirmed."""
         self._party(person_id)
-        self._require("approved")
+        self._require(PairingState.APPROVED)
         self._check_expiry(now)
         if person_id in self.accepted_by:
             return
@@ -115,14 +116,14 @@ class Pairing(Aggregate):
                 )
             )
 
-    def decline(self, person_id: str, reason: m.ReasonCode | None = None) -> None:
+    def decline(self, person_id: str, reason: ReasonCode | None = None) -> None:
         self._party(person_id)
         self._require(*OPEN)
         self._record(
             m.PairingDeclined(pairing_id=self.id, person_id=person_id, reason=reason)
         )
 
-    def withdraw(self, reason: m.ReasonCode) -> None:
+    def withdraw(self, reason: ReasonCode) -> None:
         self._require(*OPEN)
         self._record(m.PairingWithdrawn(pairing_id=self.id, reason=reason))
 
@@ -133,8 +134,8 @@ class Pairing(Aggregate):
         self._record(m.PairingExpired(pairing_id=self.id))
         return True
 
-    def end(self, reason: m.ReasonCode = "concluded") -> None:
-        self._require("confirmed")
+    def end(self, reason: ReasonCode = ReasonCode.CONCLUDED) -> None:
+        self._require(PairingState.CONFIRMED)
         self._record(
             m.PairingEnded(
                 pairing_id=self.id,
@@ -144,10 +145,10 @@ class Pairing(Aggregate):
             )
         )
 
-    def request_repairing(self, reason: m.ReasonCode, requested_by: str) -> None:
+    def request_repairing(self, reason: ReasonCode, requested_by: RequestedBy) -> None:
         """A running pair that is not working asks for a new mentor; it runs on
         until the replacement is confirmed, then ends as rematched."""
-        self._require("confirmed")
+        self._require(PairingState.CONFIRMED)
         self._record(
             m.RepairingRequested(
                 pairing_id=self.id,
@@ -165,28 +166,28 @@ class Pairing(Aggregate):
 
     def when_PairingProposed(self, e: m.PairingProposed) -> None:
         self.proposal = e
-        self.state = "proposed"
+        self.state = PairingState.PROPOSED
 
     def when_PairingApproved(self, _e: m.PairingApproved) -> None:
-        self.state = "approved"
+        self.state = PairingState.APPROVED
 
     def when_PairingAccepted(self, e: m.PairingAccepted) -> None:
         self.accepted_by.add(e.person_id)
 
     def when_PairingConfirmed(self, _e: m.PairingConfirmed) -> None:
-        self.state = "confirmed"
+        self.state = PairingState.CONFIRMED
 
     def when_PairingDeclined(self, e: m.PairingDeclined) -> None:
-        self.state = "declined"
+        self.state = PairingState.DECLINED
         self.closed_reason = e.reason
 
     def when_PairingWithdrawn(self, e: m.PairingWithdrawn) -> None:
-        self.state = "withdrawn"
+        self.state = PairingState.WITHDRAWN
         self.closed_reason = e.reason
 
     def when_PairingExpired(self, _e: m.PairingExpired) -> None:
-        self.state = "expired"
+        self.state = PairingState.EXPIRED
 
     def when_PairingEnded(self, e: m.PairingEnded) -> None:
-        self.state = "ended"
+        self.state = PairingState.ENDED
         self.closed_reason = e.reason

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role
 from chassis.db import is_sqlite
-from contracts.matching import REASON_CODES
+from contracts.api.matching import PairingView
+from contracts.matching import REASON_CODES, ReasonCode
 
 NOTE_READERS = (Role.ADMIN, Role.COORDINATOR)
 PROPOSED = "PairingProposed"
@@ -78,7 +79,7 @@ async def keep_note(
     mentor_id: str,
     mentee_id: str,
     action: str,
-    code: str | None,
+    code: ReasonCode | None,
     author_id: str,
     body: str | None,
 ) -> None:
@@ -108,14 +109,16 @@ async def keep_note(
 
 
 def split_reason(
-    typed: str | None, code: str | None, default: str = "other"
-) -> tuple[str | None, str | None]:
+    typed: str | None,
+    code: ReasonCode | None,
+    default: ReasonCode = ReasonCode.OTHER,
+) -> tuple[ReasonCode | None, str | None]:
     """(code for the event, text for the private note) from what a caller sent.
 
     A typed reason that is itself a code is taken as the code (nothing to keep);
     other text goes to the note, with ``code`` or else ``default`` in the event."""
-    if code is None and typed in REASON_CODES:
-        return typed, None
+    if code is None and typed is not None and typed in REASON_CODES:
+        return ReasonCode(typed), None
     return code or (default if typed else None), typed or None
 
 
@@ -128,7 +131,7 @@ def _fallback(part: Mapping[str, Any]) -> str:
 
 async def read_into(
     engine: AsyncEngine, principal: Principal, views: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[PairingView]:
     """``views`` with each part's reason, and the notes the caller may read.
 
     Two statements whatever the number of pairings. A note is read by coordinators
@@ -137,7 +140,7 @@ async def read_into(
     (``reason_code`` for everyone)."""
     ids = sorted({v["pairing_id"] for v in views})
     if not ids:
-        return list(views)
+        return []
     marks = ", ".join(f":id{n}" for n in range(len(ids)))
     params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(ids)}
     params["t"] = principal.tenant
@@ -181,15 +184,17 @@ async def read_into(
         kept = notes.get(view["pairing_id"], [])
         typed = [n["text"] for n in kept if n["action"] == PROPOSED]
         out.append(
-            {
-                **view,
-                "parts": [
-                    {**p, "reason": reasons.get(p["criterion"]) or _fallback(p)}
-                    for p in view["parts"]
-                ],
-                "reason_code": view["reason"],
-                "reason": typed[-1] if typed else view["reason"],
-                "notes": kept,
-            }
+            PairingView.model_validate(
+                {
+                    **view,
+                    "parts": [
+                        {**p, "reason": reasons.get(p["criterion"]) or _fallback(p)}
+                        for p in view["parts"]
+                    ],
+                    "reason_code": view["reason"],
+                    "reason": typed[-1] if typed else view["reason"],
+                    "notes": kept,
+                }
+            )
         )
     return out

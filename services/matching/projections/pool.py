@@ -17,18 +17,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.errors import NotFound
+from contracts.matching import ProgrammeType
 from services.matching.domain.candidates import (
     MenteeProfile,
     MentorProfile,
     reporting_chains,
 )
-from services.matching.domain.config import ProgrammeType
 from services.matching.projections.advisors import ADVISOR_ROLE
 
 MENTOR_ROLES = ("mentor", "reverse_mentor")
@@ -80,7 +80,7 @@ async def load_pool(
     ).first()
     if cohort is None:
         raise NotFound(f"cohort {cohort_id} not found")
-    pool = Pool(cohort_id, cast(ProgrammeType, cohort.programme_type))
+    pool = Pool(cohort_id, ProgrammeType(cohort.programme_type))
     members = (
         await conn.execute(
             text(
