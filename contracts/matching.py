@@ -25,16 +25,10 @@ from pydantic import Field
 from chassis.events import ContractValue, EventPayload, EventRegistry
 from contracts import not_personal
 
+# The cohort's programme type is profiles' (matching reads cohorts from it).
+from contracts.profiles import ProgrammeType
+
 registry = EventRegistry()
-
-
-class ProgrammeType(StrEnum):
-    """The kind of programme a cohort runs (as profiles defines the cohort)."""
-
-    STANDARD = "standard"  # a senior mentor grows a junior mentee
-    REVERSE = "reverse"  # a junior mentor teaches a senior (technology, culture)
-    EXTERNAL = "external"  # an external advisor mentors
-    GROUP = "group"  # one mentor for a circle of mentees with shared goals
 
 
 class Mode(StrEnum):

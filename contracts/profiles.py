@@ -70,10 +70,10 @@ class PathwayStage(StrEnum):
 class ProgrammeType(StrEnum):
     """The kind of mentoring programme a cohort runs."""
 
-    STANDARD = "standard"
-    REVERSE = "reverse"
-    EXTERNAL = "external"
-    GROUP = "group"
+    STANDARD = "standard"  # a senior mentor grows a junior mentee
+    REVERSE = "reverse"  # a junior mentor teaches a senior (technology, culture)
+    EXTERNAL = "external"  # an external advisor mentors
+    GROUP = "group"  # one mentor for a circle of mentees with shared goals
 
 
 class ChangeSource(StrEnum):
