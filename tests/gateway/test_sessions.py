@@ -131,7 +131,7 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     )
     edges = mine["data"]["relationships"]["edges"]
     assert [e["node"]["id"] for e in edges] == [p["gid"]]
-    assert edges[0]["node"]["status"] == "active"
+    assert edges[0]["node"]["status"] == "ACTIVE"
     assert edges[0]["node"]["contract"] is None
     stranger = token(str(uuid.uuid4()), p["tenant"], Role.MENTEE)
     theirs = await platform.graphql(
@@ -181,7 +181,7 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     held = await platform.graphql(
         HELD, {"input": {"sessionId": past["id"]}}, bearer=p["as_mentor"]
     )
-    assert held["data"]["markSessionHeld"]["session"]["state"] == "held"
+    assert held["data"]["markSessionHeld"]["session"]["state"] == "HELD"
     assert held["data"]["markSessionHeld"]["session"]["heldMinutes"] == 60
 
     # Upcoming, then the same slot again: a typed Conflict.
@@ -228,7 +228,7 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
         bearer=p["as_mentor"],
     )
     assert achieved["data"]["achieveMilestone"]["milestone"] == {
-        "state": "achieved",
+        "state": "ACHIEVED",
         "evidence": "Board minutes, item 4",
         "onTime": True,
     }
@@ -247,9 +247,9 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     assert node["mentee"]["givenName"] == "Ada201"
     assert node["cadenceAdherence"]["held"] == 1
     assert [e["node"]["id"] for e in node["next"]["edges"]] == [session["id"]]
-    assert [e["node"]["state"] for e in node["all"]["edges"]] == ["scheduled", "held"]
+    assert [e["node"]["state"] for e in node["all"]["edges"]] == ["SCHEDULED", "HELD"]
     assert node["milestones"]["edges"][0]["node"] == {
-        "state": "achieved",
+        "state": "ACHIEVED",
         "label": "Plan presented",
     }
 
@@ -282,22 +282,22 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     p = await pair(platform, kafka_bootstrap)
     write = """mutation($input: WriteNoteInput!) { writeNote(input: $input) {
       __typename ... on Error { code message }
-      ... on NoteSuccess { note { noteId body readable visibility } } } }"""
+      ... on NoteSuccess { note { id body readable visibility } } } }"""
     written = await platform.graphql(
         write,
         {
             "input": {
                 "relationshipId": p["gid"],
-                "kind": "journal",
+                "kind": "JOURNAL",
                 "body": "I doubt my CFO will back the plan.",
             }
         },
         bearer=p["as_mentee"],
     )
     note = written["data"]["writeNote"]["note"]
-    assert note["readable"] is True and note["visibility"] == "private"
+    assert note["readable"] is True and note["visibility"] == "PRIVATE"
     notes = """query($id: ID!) { node(id: $id) { ... on Relationship {
-      notes { edges { node { noteId visibility readable body } } } } } }"""
+      notes { edges { node { id visibility readable body } } } } } }"""
 
     coordinator = await platform.graphql(
         notes, {"id": p["gid"]}, bearer=p["coordinator"]
@@ -305,8 +305,8 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     assert coordinator["data"]["node"]["notes"]["edges"] == [
         {
             "node": {
-                "noteId": note["noteId"],
-                "visibility": "private",
+                "id": note["id"],
+                "visibility": "PRIVATE",
                 "readable": False,
                 "body": None,
             }
@@ -321,7 +321,7 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     deleted = await platform.graphql(
         """mutation($input: DeleteNoteInput!) { deleteNote(input: $input) {
           __typename ... on DeleteNoteSuccess { deletedNoteId } } }""",
-        {"input": {"noteId": note["noteId"]}},
+        {"input": {"noteId": note["id"]}},
         bearer=p["as_mentor"],
     )
     assert deleted["data"]["deleteNote"]["__typename"] in ("Forbidden", "NotFound")
