@@ -167,7 +167,7 @@ class AdvisorInput:
 class RecordCheckInput:
     advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     check: str = strawberry.field(description="The check's name, e.g. background.")
-    status: CheckResult = strawberry.field(description="passed or failed.")
+    status: CheckResult = strawberry.field(description="The result.")
     evidence: str | None = strawberry.field(default=None, description="Evidence.")
     owner: str | None = strawberry.field(default=None, description="Who checked.")
     expires_on: date | None = strawberry.field(
@@ -221,9 +221,7 @@ class SignAgreementInput:
     advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     starts_on: date = strawberry.field(description="First day.")
     ends_on: date = strawberry.field(description="Last day.")
-    scope: AgreementScope = strawberry.field(
-        description="mentoring, council, sessions, mixed."
-    )
+    scope: AgreementScope = strawberry.field(description="What the agreement covers.")
     hours_per_month: int = strawberry.field(description="Hours a month (1 to 200).")
     pro_bono: bool = strawberry.field(default=False, description="Unpaid.")
     rate_minor_units: int | None = strawberry.field(
@@ -251,7 +249,7 @@ class LogHoursInput:
         default=None, description="Whole minutes (or give hours)."
     )
     kind: HoursKind = strawberry.field(
-        default=HoursKind.MENTORING, description="mentoring, council or session."
+        default=HoursKind.MENTORING, description="What the hours were spent on."
     )
 
 
@@ -275,7 +273,7 @@ class CouncilMemberInput:
     member_id: strawberry.ID = strawberry.field(
         description="The member: an Advisor (kind advisor) or a Person (kind sponsor)."
     )
-    kind: CouncilMemberKind = strawberry.field(description="advisor or sponsor.")
+    kind: CouncilMemberKind = strawberry.field(description="An advisor or a sponsor.")
 
 
 @strawberry.input(description="A council meeting held.")
@@ -302,7 +300,7 @@ class RecommendInput:
 class DecideRecommendationInput:
     recommendation_id: strawberry.ID = strawberry.field(description="It.")
     decision: RecommendationDecision = strawberry.field(
-        description="accept, reject or implement."
+        description="The decision (a rationale is required to reject)."
     )
     rationale: str | None = strawberry.field(
         default=None, description="Why (required to reject)."
@@ -331,7 +329,8 @@ class MitigateRiskInput:
     risk_id: strawberry.ID = strawberry.field(description="The risk.")
     mitigation: str = strawberry.field(description="The plan.")
     status: MitigationStatus = strawberry.field(
-        default=MitigationStatus.MITIGATING, description="open or mitigating."
+        default=MitigationStatus.MITIGATING,
+        description="The risk's status after this plan.",
     )
 
 

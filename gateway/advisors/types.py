@@ -36,9 +36,7 @@ def _date(value: object) -> date | None:
 class DiligenceCheck:
     name: str = strawberry.field(description="The check, e.g. background.")
     required: bool = strawberry.field(description="Required for approval.")
-    status: CheckStatus = strawberry.field(
-        description="open, passed, failed or expired."
-    )
+    status: CheckStatus = strawberry.field(description="Where the check stands.")
     owner: str | None = strawberry.field(description="Who is responsible for it.")
     expires_on: date | None = strawberry.field(description="When it must be redone.")
     evidence: str | None = strawberry.field(
@@ -178,13 +176,11 @@ class Agreement(BatchedNode, relay.Node):
         description="The advisor's id.", deprecation_reason="Use `advisor { id }`."
     )
     status: AgreementStatus = strawberry.field(
-        description="active, ended or terminated."
+        description="Where the agreement stands."
     )
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
-    scope: AgreementScope = strawberry.field(
-        description="mentoring, council, sessions, mixed."
-    )
+    scope: AgreementScope = strawberry.field(description="What the agreement covers.")
     scope_text: str | None = strawberry.field(description="The scope, as written.")
     hours_per_month: int = strawberry.field(description="Hours a month at most.")
     compensation: JSON | None = strawberry.field(
@@ -234,7 +230,7 @@ class CouncilMember:
         description="The advisor's or sponsor's service id.",
         deprecation_reason="Use `advisor` or `sponsor`.",
     )
-    kind: CouncilMemberKind = strawberry.field(description="advisor or sponsor.")
+    kind: CouncilMemberKind = strawberry.field(description="An advisor or a sponsor.")
 
     @strawberry.field(description="The member, if an advisor.")
     async def advisor(self, info: Info) -> Advisor | None:
@@ -274,7 +270,7 @@ class Recommendation(BatchedNode, relay.Node):
     title: str = strawberry.field(description="What is recommended.")
     made_by: str = strawberry.field(description="The member who recommended it.")
     status: RecommendationStatus = strawberry.field(
-        description="open, accepted, rejected or implemented."
+        description="Where the recommendation stands."
     )
     age_days: int | None = strawberry.field(description="Days since it was made.")
     decided_by: str | None = strawberry.field(description="Who decided.")
@@ -374,9 +370,7 @@ class Risk(BatchedNode, relay.Node):
     likelihood: int = strawberry.field(description="Likelihood, 1 to 5.")
     impact: int = strawberry.field(description="Impact, 1 to 5.")
     score: int = strawberry.field(description="Likelihood x impact.")
-    severity: RiskSeverity = strawberry.field(
-        description="low, medium, high or critical."
-    )
+    severity: RiskSeverity = strawberry.field(description="The band of its score.")
     owner_id: str = strawberry.field(
         description="Who owns it.", deprecation_reason="Use `owner { id }`."
     )
@@ -386,7 +380,7 @@ class Risk(BatchedNode, relay.Node):
         return await refs.person(info, self.owner_id)
 
     mitigation: str = strawberry.field(description="The mitigation plan.")
-    status: RiskStatus = strawberry.field(description="open, mitigating or closed.")
+    status: RiskStatus = strawberry.field(description="Where the risk stands.")
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Risk:

@@ -47,9 +47,7 @@ class EarlyWarning:
     async def relationship(self, info: Info) -> RelationshipRef | None:
         return await refs.relationship(info, self.relationship_id)
 
-    level: WarningLevel = strawberry.field(
-        description="needs_check_in, at_risk or idle."
-    )
+    level: WarningLevel = strawberry.field(description="How urgent it is.")
     reasons: list[str] = strawberry.field(description="Machine reason codes.")
     at: datetime = strawberry.field(description="When it was raised.")
     _mentor_id: strawberry.Private[str]

@@ -296,7 +296,7 @@ class ScorecardMember:
 
 @strawberry.type(description="A cohort's or the programme's balanced scorecard.")
 class GroupScorecard:
-    scope: ScorecardScope = strawberry.field(description="cohort or programme.")
+    scope: ScorecardScope = strawberry.field(description="What it covers.")
     cohort_id: str | None = strawberry.field(
         description="The cohort (if a cohort).",
         deprecation_reason="Use `cohort { id }`.",
@@ -388,9 +388,7 @@ class RelationshipHealth:
     async def cohort(self, info: Info) -> CohortRef | None:
         return await refs.cohort(info, self.cohort_id)
 
-    state: HealthState = strawberry.field(
-        description="on_track, needs_check_in, at_risk, too_early or concluded."
-    )
+    state: HealthState = strawberry.field(description="The health.")
     reasons: list[str] = strawberry.field(
         description="Machine reason codes, e.g. no_session_for_42_days."
     )

@@ -70,7 +70,7 @@ class StartMatchingRoundInput:
     cohort_id: strawberry.ID = strawberry.field(description="The cohort to pair.")
     mode: MatchingMode = strawberry.field(
         default=MatchingMode.QUALITY,
-        description="quality (best total) or coverage (most people matched).",
+        description="What the round optimises.",
     )
     weights: strawberry.scalars.JSON | None = strawberry.field(
         default=None, description="Criterion → weight, overriding the defaults."

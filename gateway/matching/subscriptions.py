@@ -40,10 +40,7 @@ def forbidden(message: str) -> GraphQLError:
 
 @strawberry.type(description="Something happened to one of a person's pairings.")
 class PairingUpdate:
-    kind: PairingUpdateKind = strawberry.field(
-        description="proposed, approved, accepted, confirmed, declined, expired, "
-        "withdrawn or ended."
-    )
+    kind: PairingUpdateKind = strawberry.field(description="What happened.")
     pairing_id: relay.GlobalID = strawberry.field(description="The pairing's id.")
     at: datetime = strawberry.field(description="When it happened.")
     _pairing_id: strawberry.Private[str]
@@ -60,7 +57,7 @@ class PairingUpdate:
 @strawberry.type(description="A round moved on (a phase, or its end).")
 class RoundProgressUpdate:
     round_id: relay.GlobalID = strawberry.field(description="The round's id.")
-    status: RoundStatus = strawberry.field(description="running, completed or failed.")
+    status: RoundStatus = strawberry.field(description="Where the round stands.")
     phase: str = strawberry.field(description="The phase reached.")
     done: int = strawberry.field(description="Steps done in this phase.")
     total: int = strawberry.field(description="Steps in this phase.")

@@ -85,16 +85,13 @@ class Pairing(BatchedNode, relay.Node):
     pairing_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the pairing."
     )
-    status: PairingStatus = strawberry.field(
-        description="proposed, approved, confirmed, declined, expired, withdrawn "
-        "or ended."
-    )
+    status: PairingStatus = strawberry.field(description="Where the pairing stands.")
     score: float = strawberry.field(description="Overall match score (0 to 1).")
     explanation: list[ScorePart] = strawberry.field(
         description="The score criterion by criterion; contributions add up to it."
     )
     programme_type: ProgrammeType = strawberry.field(
-        description="standard, reverse, external or group."
+        description="The kind of programme."
     )
     cohort_id: str | None = strawberry.field(
         description="The cohort paired in.", deprecation_reason="Use `cohort { id }`."
@@ -270,10 +267,8 @@ class MatchingRound(BatchedNode, relay.Node):
     cohort_id: str = strawberry.field(
         description="The cohort paired.", deprecation_reason="Use `cohort { id }`."
     )
-    status: RoundStatus = strawberry.field(
-        description="running, completed, failed or interrupted."
-    )
-    mode: MatchingMode = strawberry.field(description="quality or coverage.")
+    status: RoundStatus = strawberry.field(description="Where the round stands.")
+    mode: MatchingMode = strawberry.field(description="What the round optimises.")
     programme_type: ProgrammeType = strawberry.field(
         description="The cohort's programme type."
     )

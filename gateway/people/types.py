@@ -109,7 +109,7 @@ class Person(BatchedNode, relay.Node):
     person_id: relay.NodeID[str] = strawberry.field(
         description="The profiles service's id of the person."
     )
-    status: PersonStatus = strawberry.field(description="active, inactive or erased.")
+    status: PersonStatus = strawberry.field(description="Where the account stands.")
     erased: bool = strawberry.field(description="True once the person was erased.")
     given_name: str | None = strawberry.field(description="Given name.")
     family_name: str | None = strawberry.field(description="Family name.")
@@ -126,9 +126,7 @@ class Person(BatchedNode, relay.Node):
         description="Country (ISO 3166-1 alpha-2)."
     )
     time_zone: str | None = strawberry.field(description="IANA time zone.")
-    roles: list[ProgrammeRole] = strawberry.field(
-        description="Programme roles: mentee, mentor, reverse_mentor, coordinator …"
-    )
+    roles: list[ProgrammeRole] = strawberry.field(description="Programme roles.")
     languages: list[str] = strawberry.field(description="Languages spoken.")
     mentor_profile: JSON | None = strawberry.field(
         description="Strengths, formats and capacity offered as a mentor."

@@ -212,7 +212,7 @@ class ScheduleSessionInput:
     starts_at: datetime = strawberry.field(description="Start, with a time zone.")
     minutes: int = strawberry.field(default=60, description="Length (15 to 480).")
     format: SessionFormat = strawberry.field(
-        default=SessionFormat.ONE_TO_ONE, description="one_to_one, group, shadowing …"
+        default=SessionFormat.ONE_TO_ONE, description="How it takes place."
     )
     agenda: str | None = strawberry.field(default=None, description="The agenda.")
     outside_availability: bool = strawberry.field(
@@ -236,7 +236,7 @@ class RescheduleSessionInput:
 class CancelSessionInput:
     session_id: strawberry.ID = strawberry.field(description="The session.")
     reason_code: CancellationReason = strawberry.field(
-        description="Why: illness, schedule_conflict, no_longer_needed …"
+        description="Why (a code; the explanation stays private)."
     )
     reason: str | None = strawberry.field(
         default=None, description="An explanation, kept private."
@@ -283,7 +283,7 @@ class SetMilestoneInput:
 class UpdateMilestoneStatusInput:
     milestone_id: strawberry.ID = strawberry.field(description="The milestone.")
     status: MilestoneProgress = strawberry.field(
-        description="in_progress, at_risk, blocked, or missed (once overdue)."
+        description="The progress (missed only once overdue)."
     )
 
 
@@ -296,7 +296,9 @@ class AchieveMilestoneInput:
 @strawberry.input(description="A monthly check-in or quarterly review.")
 class RecordCheckInInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
-    kind: CheckInKind = strawberry.field(description="monthly or quarterly_review.")
+    kind: CheckInKind = strawberry.field(
+        description="A monthly check or a quarterly review."
+    )
     alignment: int = strawberry.field(description="Alignment, 1 to 5.")
     sponsor_id: strawberry.ID | None = strawberry.field(
         default=None, description="The sponsor (required for a quarterly review)."
@@ -312,13 +314,11 @@ class RecordCheckInInput:
 @strawberry.input(description="A note, journal entry or after-action review.")
 class WriteNoteInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
-    kind: NoteKind = strawberry.field(
-        description="session_note, journal or after_action."
-    )
+    kind: NoteKind = strawberry.field(description="What kind of note.")
     body: str = strawberry.field(description="The text.")
     visibility: NoteVisibility = strawberry.field(
         default=NoteVisibility.PRIVATE,
-        description="private (you alone) or shared (the pair).",
+        description="Who may read it (default: you alone).",
     )
     prompt_id: str | None = strawberry.field(
         default=None, description="A journal prompt answered."
@@ -390,9 +390,7 @@ class RaiseEscalationInput:
 @strawberry.input(description="The resolution of an escalation.")
 class ResolveEscalationInput:
     escalation_id: strawberry.ID = strawberry.field(description="The escalation.")
-    outcome: EscalationOutcome = strawberry.field(
-        description="How: resolved, coaching, repair_requested …"
-    )
+    outcome: EscalationOutcome = strawberry.field(description="How it was resolved.")
     note: str | None = strawberry.field(default=None, description="A note.")
 
 

@@ -41,7 +41,9 @@ class PulseSurvey(BatchedNode, relay.Node):
     k: int | None = strawberry.field(
         description="Fewest respondents ever reported (smaller groups are suppressed)."
     )
-    state: SurveyState | None = strawberry.field(description="open or closed.")
+    state: SurveyState | None = strawberry.field(
+        description="Whether it still takes answers."
+    )
     cohort_id: str | None = strawberry.field(
         description="Its cohort's service id (null: tenant).",
         deprecation_reason="Use `cohort { id }`.",

@@ -134,12 +134,8 @@ class Session(BatchedNode, relay.Node):
     starts_at: datetime = strawberry.field(description="Start (UTC).")
     ends_at: datetime = strawberry.field(description="End (UTC).")
     minutes: int = strawberry.field(description="Planned length in minutes.")
-    format: SessionFormat = strawberry.field(
-        description="one_to_one, group, shadowing …"
-    )
-    state: SessionState = strawberry.field(
-        description="scheduled, held, cancelled or missed."
-    )
+    format: SessionFormat = strawberry.field(description="How it takes place.")
+    state: SessionState = strawberry.field(description="Where the session stands.")
     sequence: int = strawberry.field(
         description="Calendar SEQUENCE: goes up with every change."
     )
@@ -217,9 +213,9 @@ class Milestone(BatchedNode, relay.Node):
         description="Success criteria (the pair and coordinators)."
     )
     due_on: date | None = strawberry.field(description="Due date.")
-    state: MilestoneState = strawberry.field(description="open, achieved or missed.")
+    state: MilestoneState = strawberry.field(description="Where the milestone stands.")
     progress: MilestoneProgress | None = strawberry.field(
-        description="Last reported progress: in_progress, at_risk, blocked, missed."
+        description="Last reported progress."
     )
     evidence: str | None = strawberry.field(
         description="Evidence given on achievement (the pair and coordinators)."
@@ -275,7 +271,9 @@ class CheckIn(BatchedNode, relay.Node):
     check_in_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the check-in."
     )
-    kind: CheckInKind = strawberry.field(description="monthly or quarterly_review.")
+    kind: CheckInKind = strawberry.field(
+        description="A monthly check or a quarterly review."
+    )
     held_on: date | None = strawberry.field(description="When it was held.")
     alignment: int | None = strawberry.field(
         description="Alignment with the objectives, 1 to 5."
@@ -316,9 +314,7 @@ class Rotation(BatchedNode, relay.Node):
     rotation_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the rotation."
     )
-    state: RotationState = strawberry.field(
-        description="assigned, debriefed or completed."
-    )
+    state: RotationState = strawberry.field(description="Where the rotation stands.")
     function: str | None = strawberry.field(description="Host function.")
     market: str | None = strawberry.field(description="Host market.")
     host_id: str | None = strawberry.field(
@@ -368,11 +364,13 @@ class Escalation(BatchedNode, relay.Node):
         description="Its relationship's service id.",
         deprecation_reason="Use `relationship { id }`.",
     )
-    state: EscalationState = strawberry.field(description="open or resolved.")
+    state: EscalationState = strawberry.field(
+        description="Where the escalation stands."
+    )
     category: EscalationCategory | None = strawberry.field(
         description="What the concern is about."
     )
-    by_role: PartyRole | None = strawberry.field(description="mentor or mentee.")
+    by_role: PartyRole | None = strawberry.field(description="Which side of the pair.")
     detail: str | None = strawberry.field(description="The concern, as written.")
     outcome: EscalationOutcome | None = strawberry.field(
         description="How it was resolved."
@@ -414,11 +412,11 @@ class Note(BatchedNode, relay.Node):
     note_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the note."
     )
-    kind: NoteKind = strawberry.field(
-        description="session_note, journal, after_action …"
+    kind: NoteKind = strawberry.field(description="What kind of note.")
+    visibility: NoteVisibility = strawberry.field(description="Who may read it.")
+    author_role: PartyRole | None = strawberry.field(
+        description="Which side of the pair."
     )
-    visibility: NoteVisibility = strawberry.field(description="private or shared.")
-    author_role: PartyRole | None = strawberry.field(description="mentor or mentee.")
     created_at: datetime | None = strawberry.field(description="When it was written.")
     edited_at: datetime | None = strawberry.field(description="Last edit.")
     erased: bool = strawberry.field(description="Its author was erased.")
@@ -470,7 +468,7 @@ class Feedback(BatchedNode, relay.Node):
         description="The sessions service's id of the feedback."
     )
     from_role: PartyRole = strawberry.field(description="Which side gave it.")
-    about: FeedbackAbout = strawberry.field(description="session or milestone.")
+    about: FeedbackAbout = strawberry.field(description="What is rated.")
     subject_id: str = strawberry.field(
         description="The session's or milestone's service id.",
         deprecation_reason="Use `session` or `milestone`.",
@@ -535,11 +533,9 @@ class Relationship(BatchedNode, relay.Node):
     relationship_id: relay.NodeID[str] = strawberry.field(
         description="The relationship's id (the id of the pairing it came from)."
     )
-    kind: ProgrammeType = strawberry.field(
-        description="Programme type: standard, reverse, external …"
-    )
+    kind: ProgrammeType = strawberry.field(description="The kind of programme.")
     status: RelationshipStatus = strawberry.field(
-        description="active, paused or concluded."
+        description="Where the relationship stands."
     )
     cohort_id: str | None = strawberry.field(
         description="Its cohort's service id, if any.",

@@ -34,13 +34,20 @@ async def register(platform, admin: str, n: int, **overrides) -> str:
 
 
 async def start_relationship(
-    platform, kafka_bootstrap: str, tenant: str, mentor: str, mentee: str
+    platform,
+    kafka_bootstrap: str,
+    tenant: str,
+    mentor: str,
+    mentee: str,
+    cohort_id: str | None = None,
 ) -> str:
     """Publish PairingConfirmed as matching does; wait until sessions started it."""
     rid = str(uuid.uuid4())
     transport = KafkaTransport(kafka_bootstrap)
     try:
-        await transport.publish([confirmation(rid, mentor, mentee, tenant=tenant)])
+        await transport.publish(
+            [confirmation(rid, mentor, mentee, tenant=tenant, cohort_id=cohort_id)]
+        )
     finally:
         await transport.stop()
     overseer = token("coord-wait", tenant, Role.COORDINATOR)
@@ -365,3 +372,54 @@ async def test_another_tenants_relationship_is_not_found(platform, kafka_bootstr
         "{ relationships { edges { node { id } } } }", bearer=intruder
     )
     assert listed["data"]["relationships"]["edges"] == []
+
+
+async def test_a_pulse_survey_of_a_cohort_by_its_global_id_is_answered_by_its_pairs(
+    platform, kafka_bootstrap
+):
+    tenant = new_tenant()
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+    mentor = await register(platform, admin, 400, roles=["mentor"])
+    mentee = await register(platform, admin, 401)
+    cohort = str(uuid.uuid4())
+    await start_relationship(platform, kafka_bootstrap, tenant, mentor, mentee, cohort)
+    created = await platform.graphql(
+        """mutation($input: CreatePulseSurveyInput!) { createPulseSurvey(input: $input) {
+          __typename ... on Error { code message }
+          ... on PulseSurveySuccess { survey { id state cohortId } } } }""",
+        {
+            "input": {
+                "questions": ["How is it going?"],
+                "closesAt": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+                "cohortId": gid("Cohort", cohort),
+                "k": 3,
+            }
+        },
+        bearer=admin,
+    )
+    survey = created["data"]["createPulseSurvey"]["survey"]
+    assert survey["state"] == "OPEN" and survey["cohortId"] == cohort
+    answer = """mutation($input: RespondToPulseSurveyInput!) {
+      respondToPulseSurvey(input: $input) { __typename ... on Error { code message }
+        ... on PulseResponseSuccess { surveyId } } }"""
+    answered = await platform.graphql(
+        answer,
+        {"input": {"surveyId": survey["id"], "answers": [4]}},
+        bearer=token(mentee, tenant, Role.MENTEE),
+    )
+    assert answered["data"]["respondToPulseSurvey"] == {
+        "__typename": "PulseResponseSuccess",
+        "surveyId": survey["id"],
+    }
+    raw = await platform.graphql(
+        answer,
+        {"input": {"surveyId": gid("Cohort", cohort), "answers": [4]}},
+        bearer=token(mentor, tenant, Role.MENTOR),
+    )
+    assert raw["data"]["respondToPulseSurvey"]["code"] == "InvalidId"
+    read = await platform.graphql(
+        "query($id: ID!) { node(id: $id) { ... on PulseSurvey { id state } } }",
+        {"id": survey["id"]},
+        bearer=admin,
+    )
+    assert read["data"]["node"] == {"id": survey["id"], "state": "OPEN"}
