@@ -501,7 +501,9 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         enums.CoachingFormat: lit(profiles.CoachingFormat),
         enums.OutcomeKind: lit(profiles.OutcomeKind),
         enums.PathwayStage: lit(profiles.PathwayStage),
-        enums.ProgrammeType: lit(profiles.ProgrammeType) | lit(matching.ProgrammeType),
+        enums.ProgrammeType: lit(profiles.ProgrammeType)
+        | lit(matching.ProgrammeType)
+        | lit(relationships.RelationshipKind),
         enums.MatchingMode: lit(matching.Mode),
         enums.ImportStatus: _openapi(
             "profiles", "components", "schemas", "ImportReport", "properties", "status"
