@@ -12,10 +12,20 @@ answered.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 import strawberry
-from graphql import GraphQLError
+from graphql import (
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    get_named_type,
+)
 
 from gateway.upstream import ServiceDown, UpstreamError
 
@@ -156,18 +166,138 @@ def error_data(exc: UpstreamError, allowed: tuple[type[Error], ...] = COMMON) ->
     return cls(code=exc.code, message=exc.message)
 
 
+_SNAKE = re.compile(
+    r"\b(?:body\.)?[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.[a-z][a-z0-9_]*)*\b"
+)
+_ORIGINS = ("body", "query", "path", "input")
+
+# Where a mutation's input names a field differently from the service's request:
+# the service's field (camelCase) -> the input field the client sent.
+PATH_ALIASES: dict[str, dict[str, str]] = {
+    "giveFeedback": {"sessionId": "subjectId", "milestoneId": "subjectId"},
+}
+
+
 def _input_path(path: str) -> str:
     # FastAPI reports body fields as "body.max_mentees"; the GraphQL client sent
-    # "input.maxMentees".
+    # "input.maxMentees". The path is checked against the input type afterwards
+    # (:func:`graphql_paths`), which knows where the field really is.
     parts = [p for p in path.split(".") if p]
-    if parts and parts[0] == "body":
+    if parts and parts[0] in _ORIGINS:
         parts = parts[1:]
     return ".".join(["input", *(_camel(p) for p in parts)])
 
 
 def _camel(name: str) -> str:
+    if name.isdigit():
+        return name
     head, *rest = name.split("_")
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _fields_of(input_type: Any) -> dict[str, Any]:
+    named = get_named_type(input_type)
+    return dict(named.fields) if isinstance(named, GraphQLInputObjectType) else {}
+
+
+def _resolves(input_type: Any, segments: list[str]) -> bool:
+    current = input_type
+    for segment in segments:
+        while isinstance(current, GraphQLNonNull):
+            current = current.of_type
+        if isinstance(current, GraphQLList):
+            if not segment.isdigit():
+                return False
+            current = current.of_type
+            continue
+        fields = _fields_of(current)
+        if segment not in fields:
+            return False
+        current = fields[segment].type
+    return True
+
+
+def _leaves(input_type: Any, prefix: tuple[str, ...] = (), depth: int = 0) -> Any:
+    """Every field path of an input type (a few levels deep)."""
+    if depth > 4:
+        return
+    for name, field in _fields_of(input_type).items():
+        yield (*prefix, name)
+        yield from _leaves(field.type, (*prefix, name), depth + 1)
+
+
+def graphql_path(path: str, input_type: Any, aliases: Mapping[str, str]) -> str:
+    """``path`` (``input.…`` from a service's field) as a path of ``input_type``.
+
+    Kept when it names a field of the input; else the one field of the input with
+    the same name (or its alias) wherever it is nested (``input.geography`` ->
+    ``input.details.geography``); else ``input`` itself.
+    """
+    segments = path.split(".")[1:]
+    if _resolves(input_type, segments):
+        return path
+    if segments:
+        leaf = aliases.get(segments[-1], segments[-1])
+        found = [p for p in _leaves(input_type) if p[-1] == leaf]
+        if len(found) == 1:
+            return ".".join(["input", *found[0]])
+        if len(found) > 1 and len(segments) > 1:
+            parent = aliases.get(segments[-2], segments[-2])
+            near = [p for p in found if len(p) > 1 and p[-2] == parent]
+            if len(near) == 1:
+                return ".".join(["input", *near[0]])
+    return "input"
+
+
+def _readable(
+    message: str, names: set[str], values: frozenset[str] | set[str] = frozenset()
+) -> str:
+    """``message`` with the service's snake_case field names in GraphQL's words."""
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        parts = [p for p in token.split(".") if p]
+        if parts and parts[0] in _ORIGINS:
+            parts = parts[1:]
+        camel = [_camel(p) for p in parts]
+        if camel and (camel[-1] in names or token.startswith("body.")):
+            return ".".join(camel)
+        if token.upper() in values:
+            return token.upper()
+        return token.replace("_", " ") if len(parts) == 1 else token
+
+    return _SNAKE.sub(swap, message)
+
+
+def graphql_paths(error: Error, field: GraphQLField, mutation: str) -> None:
+    """Rewrite ``error`` (from a service) in the names of the mutation's input."""
+    arg = field.args.get("input")
+    if arg is None:
+        return
+    names: set[str] = set()
+    values: set[str] = set()
+    for leaf in _leaves(arg.type):
+        names.add(leaf[-1])
+    for enum_type in _enums(arg.type):
+        values.update(enum_type.values)
+    aliases = PATH_ALIASES.get(mutation, {})
+    problems: list[FieldProblem] = getattr(error, "fields", None) or []
+    for problem in problems:
+        problem.path = graphql_path(problem.path, arg.type, aliases)
+        problem.message = _readable(problem.message, names, values)
+    if isinstance(error, ValidationError) and error.code == "ValidationError":
+        error.message = "; ".join(f"{f.path}: {f.message}" for f in problems)
+    else:
+        error.message = _readable(error.message, names, values)
+
+
+def _enums(input_type: Any, depth: int = 0) -> Any:
+    for field in _fields_of(input_type).values():
+        named = get_named_type(field.type)
+        if isinstance(named, GraphQLEnumType):
+            yield named
+        elif depth < 4:
+            yield from _enums(named, depth + 1)
 
 
 def invalid(path: str, message: str) -> ValidationError:

@@ -15,15 +15,16 @@ Every error of a response carries ``extensions.code``, so a client can switch on
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
 
-from gateway.errors import query_error
+from gateway.errors import Error, graphql_paths, query_error
 from gateway.upstream import UpstreamError
 
 log = logging.getLogger(__name__)
@@ -121,3 +122,34 @@ class UpstreamCalls(SchemaExtension):
             "upstreamCalls": caller.calls,
             "upstreamCallsByService": dict(caller.calls_by_service),
         }
+
+
+class InputPaths(SchemaExtension):
+    """A mutation's typed errors speak the names of its input.
+
+    A service reports a bad field by its own path (``body.max_mentees``,
+    ``details.geography``); the mutation's answer names the input field the client
+    sent (``input.maxMentees``, ``input.details.geography``), checked against the
+    mutation's input type, and its message loses the service's snake_case names.
+    """
+
+    def resolve(
+        self,
+        _next: Callable[..., Any],
+        root: Any,
+        info: GraphQLResolveInfo,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        result = _next(root, info, *args, **kwargs)
+        if info.parent_type is not info.schema.mutation_type:
+            return result
+        field = info.parent_type.fields[info.field_name]
+
+        async def rewritten() -> Any:
+            value = await result if inspect.isawaitable(result) else result
+            if isinstance(value, Error):
+                graphql_paths(value, field, info.field_name)
+            return value
+
+        return rewritten()

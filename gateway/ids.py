@@ -53,19 +53,25 @@ def is_local_id(value: object) -> TypeGuard[str]:
     )
 
 
-def parse_global_id(value: object, path: str = "id") -> relay.GlobalID:
-    """``value`` decoded as a global id, any type; :class:`InvalidId` otherwise."""
+def parse_global_id(
+    value: object, path: str = "id", expected: str = "Node"
+) -> relay.GlobalID:
+    """``value`` decoded as a global id, any type; :class:`InvalidId` otherwise
+    (naming ``expected``, e.g. ``"Session or Milestone"``)."""
     if isinstance(value, relay.GlobalID):
         return value
+    message = "is not a global id" + (
+        f" (expected the id of a {expected})" if expected != "Node" else ""
+    )
     if not isinstance(value, str) or not 0 < len(value) <= 4 * MAX_REF:
-        raise InvalidId(path, "Node", "is not a global id")
+        raise InvalidId(path, expected, message)
     try:
         decoded = base64.b64decode(value.encode("ascii"), validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidId(path, "Node", "is not a global id") from None
+        raise InvalidId(path, expected, message) from None
     type_name, sep, local = decoded.partition(":")
     if not sep or not type_name or not local:
-        raise InvalidId(path, "Node", "is not a global id")
+        raise InvalidId(path, expected, message)
     return relay.GlobalID(type_name, local)
 
 
@@ -86,29 +92,6 @@ def local_id(value: object, type_name: str, path: str = "id") -> str:
     if not is_local_id(gid.node_id):
         raise InvalidId(path, type_name, f"is not a valid {type_name} id")
     return gid.node_id
-
-
-def plain_id(value: object, what: str, path: str) -> str:
-    """A service's own id sent as is (``noteId``, ``surveyId`` …), checked.
-
-    Types that are not yet ``Node`` take their service id directly; it must still be
-    in the services' id format before it goes anywhere.
-    """
-    if not is_local_id(value):
-        raise InvalidId(path, what, f"is not a valid {what} id")
-    return str(value)
-
-
-def node_or_plain_id(value: object, type_name: str, path: str) -> str:
-    """A global id of ``type_name`` or, for older clients, its plain service id."""
-    if is_local_id(value):
-        try:
-            gid = parse_global_id(value, path)
-        except InvalidId:
-            return str(value)
-        if gid.type_name != type_name:
-            return str(value)
-    return local_id(value, type_name, path)
 
 
 def _printable(name: str) -> str:

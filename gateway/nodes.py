@@ -8,8 +8,9 @@ that does not exist or is not visible, an error instead when every id is require
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Literal, Self, overload
+from typing import Any, Literal, Self, overload
 
 from graphql import GraphQLError
 from strawberry.types import Info
@@ -54,3 +55,28 @@ class BatchedNode:
                 f"{cls.__name__} not found", extensions={"code": "NotFound"}
             )
         return present
+
+
+async def get_each(
+    info: Info, service: str, template: str, node_ids: list[str]
+) -> list[dict[str, Any] | None]:
+    """One ``GET template`` per id (``{id}`` in the template), ``None`` when the
+    service answers that the object does not exist or is not visible.
+
+    For node types whose service reads them one by one (no batch route).
+    """
+    from gateway.context import ctx
+    from gateway.upstream import UpstreamError, upstream_path
+
+    caller = ctx(info).caller
+
+    async def one(node_id: str) -> dict[str, Any] | None:
+        try:
+            body = await caller.get(service, upstream_path(template, id=node_id))
+        except UpstreamError as exc:
+            if exc.status in (403, 404, 410):
+                return None
+            raise
+        return body if isinstance(body, dict) else None
+
+    return list(await asyncio.gather(*(one(i) for i in node_ids)))

@@ -21,7 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway import advisors, errors, insights, matching, people, sessions
-from gateway.extensions import TypedErrors, UpstreamCalls
+from gateway.extensions import InputPaths, TypedErrors, UpstreamCalls
 from gateway.inputs import VariableStrings, string_rule
 from gateway.protection import DocumentLimits, RequestBudget, cost_rule
 from gateway.settings import GatewaySettings
@@ -88,6 +88,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         ),
         lambda: VariableStrings(max_string=settings.max_string_length),
         UpstreamCalls,
+        InputPaths,
         # Resolver arguments carry personal data (names, e-mails): never in a trace.
         lambda: OpenTelemetryExtension(arg_filter=_no_arguments),
     ]

@@ -12,6 +12,8 @@ accepted by a locally running platform. It refuses to run with
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,13 +32,29 @@ class TokenCliSettings(ServiceSettings):
     service_name: str = "tandem-token"
 
 
+def _subject(value: str) -> str:
+    """The person id in ``value``: a GraphQL global id (base64 of ``Person:<id>``)
+    is decoded; anything else is the id itself."""
+    try:
+        decoded = base64.b64decode(value.encode("ascii"), validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        return value
+    type_name, sep, local = decoded.partition(":")
+    return local if sep and type_name == "Person" and local else value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tandem-token", description="Mint Tandem development tokens."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     mint = commands.add_parser("mint", help="print a signed development token")
-    mint.add_argument("--sub", required=True, help="subject (user id)")
+    mint.add_argument(
+        "--sub",
+        required=True,
+        type=_subject,
+        help="subject: a person's id, or their GraphQL global id (Person:<id>)",
+    )
     mint.add_argument("--tenant", required=True, help="organisation the token is for")
     mint.add_argument(
         "--role",

@@ -7,12 +7,14 @@ command in the wrong status one with ``code: AdvisorStatusConflict``.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, TypeAlias
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -26,9 +28,17 @@ from gateway.advisors.types import (
     Risk,
 )
 from gateway.context import ctx
+from gateway.enums import (
+    AgreementScope,
+    CheckResult,
+    CouncilMemberKind,
+    DecisionRights,
+    HoursKind,
+    MitigationStatus,
+    RecommendationDecision,
+)
 from gateway.errors import CommonErrors
-from gateway.ids import local_id, parse_global_id, plain_id
-from gateway.inputs import InvalidInput
+from gateway.ids import is_local_id, local_id, parse_global_id
 from gateway.mutations import run
 from gateway.upstream import upstream_path
 
@@ -36,7 +46,16 @@ A = "advisors"
 
 # A request body (JSON object), or none.
 Body: TypeAlias = dict[str, Any] | None
-DECISIONS = ("accept", "reject", "implement")
+
+
+def _check_name(value: str) -> str:
+    """A check's name (``background`` …): one safe URL segment, else invalid."""
+    if not is_local_id(value):
+        raise GraphQLError(
+            "`input.check` is not a check name",
+            extensions={"code": "ValidationError", "path": "input.check"},
+        )
+    return value
 
 
 def _aid(value: strawberry.ID, path: str = "input.advisorId") -> str:
@@ -47,10 +66,8 @@ def _cid(value: strawberry.ID) -> str:
     return local_id(value, "Council", "input.councilId")
 
 
-def _decision(value: str) -> str:
-    if value not in DECISIONS:
-        raise InvalidInput("input.decision", "must be accept, reject or implement")
-    return value
+def _decision(value: RecommendationDecision) -> str:
+    return value.value
 
 
 def _risk(value: strawberry.ID) -> str:
@@ -62,6 +79,8 @@ def _json(**values: Any) -> dict[str, Any]:
     for key, value in values.items():
         if value is None:
             continue
+        if isinstance(value, enum.Enum):
+            value = value.value
         if isinstance(value, date):
             value = value.isoformat()
         elif isinstance(value, Decimal):
@@ -148,7 +167,7 @@ class AdvisorInput:
 class RecordCheckInput:
     advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     check: str = strawberry.field(description="The check's name, e.g. background.")
-    status: str = strawberry.field(description="passed or failed.")
+    status: CheckResult = strawberry.field(description="The result.")
     evidence: str | None = strawberry.field(default=None, description="Evidence.")
     owner: str | None = strawberry.field(default=None, description="Who checked.")
     expires_on: date | None = strawberry.field(
@@ -202,7 +221,7 @@ class SignAgreementInput:
     advisor_id: strawberry.ID = strawberry.field(description="The advisor.")
     starts_on: date = strawberry.field(description="First day.")
     ends_on: date = strawberry.field(description="Last day.")
-    scope: str = strawberry.field(description="mentoring, council, sessions, mixed.")
+    scope: AgreementScope = strawberry.field(description="What the agreement covers.")
     hours_per_month: int = strawberry.field(description="Hours a month (1 to 200).")
     pro_bono: bool = strawberry.field(default=False, description="Unpaid.")
     rate_minor_units: int | None = strawberry.field(
@@ -229,8 +248,8 @@ class LogHoursInput:
     minutes: int | None = strawberry.field(
         default=None, description="Whole minutes (or give hours)."
     )
-    kind: str = strawberry.field(
-        default="mentoring", description="mentoring, council or session."
+    kind: HoursKind = strawberry.field(
+        default=HoursKind.MENTORING, description="What the hours were spent on."
     )
 
 
@@ -239,8 +258,9 @@ class CharterCouncilInput:
     name: str = strawberry.field(description="Name.")
     purpose: str = strawberry.field(description="Purpose.")
     cadence_weeks: int = strawberry.field(description="A meeting every N weeks.")
-    decision_rights: str = strawberry.field(
-        default="advise", description="Always `advise`: councils do not decide."
+    decision_rights: DecisionRights = strawberry.field(
+        default=DecisionRights.ADVISE,
+        description="Always `advise`: councils do not decide.",
     )
     publish_decisions: bool = strawberry.field(
         default=False, description="Publish decisions."
@@ -250,8 +270,10 @@ class CharterCouncilInput:
 @strawberry.input(description="A member for a council.")
 class CouncilMemberInput:
     council_id: strawberry.ID = strawberry.field(description="The council.")
-    member_id: str = strawberry.field(description="The advisor's or sponsor's id.")
-    kind: str = strawberry.field(description="advisor or sponsor.")
+    member_id: strawberry.ID = strawberry.field(
+        description="The member: an Advisor (kind advisor) or a Person (kind sponsor)."
+    )
+    kind: CouncilMemberKind = strawberry.field(description="An advisor or a sponsor.")
 
 
 @strawberry.input(description="A council meeting held.")
@@ -269,13 +291,17 @@ class RecommendInput:
     council_id: strawberry.ID = strawberry.field(description="The council.")
     meeting_id: str = strawberry.field(description="The meeting.")
     title: str = strawberry.field(description="What is recommended.")
-    made_by: str = strawberry.field(description="The member who recommends.")
+    made_by: strawberry.ID = strawberry.field(
+        description="The member who recommends: an Advisor or a Person (a sponsor)."
+    )
 
 
 @strawberry.input(description="A decision on a recommendation.")
 class DecideRecommendationInput:
     recommendation_id: strawberry.ID = strawberry.field(description="It.")
-    decision: str = strawberry.field(description="accept, reject or implement.")
+    decision: RecommendationDecision = strawberry.field(
+        description="The decision (a rationale is required to reject)."
+    )
     rationale: str | None = strawberry.field(
         default=None, description="Why (required to reject)."
     )
@@ -287,7 +313,7 @@ class RegisterRiskInput:
     category: str = strawberry.field(description="Its category.")
     likelihood: int = strawberry.field(description="1 to 5.")
     impact: int = strawberry.field(description="1 to 5.")
-    owner_id: str = strawberry.field(description="Who owns it.")
+    owner_id: strawberry.ID = strawberry.field(description="Who owns it (a Person).")
     mitigation: str = strawberry.field(default="", description="Mitigation plan.")
 
 
@@ -302,8 +328,9 @@ class AssessRiskInput:
 class MitigateRiskInput:
     risk_id: strawberry.ID = strawberry.field(description="The risk.")
     mitigation: str = strawberry.field(description="The plan.")
-    status: str = strawberry.field(
-        default="mitigating", description="open or mitigating."
+    status: MitigationStatus = strawberry.field(
+        default=MitigationStatus.MITIGATING,
+        description="The risk's status after this plan.",
     )
 
 
@@ -382,7 +409,7 @@ class AdvisorsMutation:
                 lambda: upstream_path(
                     "/advisors/{advisor}/checks/{check}",
                     advisor=_aid(input.advisor_id),
-                    check=plain_id(input.check, "check", "input.check"),
+                    check=_check_name(input.check),
                 ),
                 body,
             ),
@@ -538,7 +565,14 @@ class AdvisorsMutation:
     async def add_council_member(
         self, info: Info, input: CouncilMemberInput
     ) -> CouncilResult:
-        body = {"member_id": input.member_id, "kind": input.kind}
+        def body() -> Body:
+            member = local_id(
+                input.member_id,
+                "Advisor" if input.kind is CouncilMemberKind.ADVISOR else "Person",
+                "input.memberId",
+            )
+            return {"member_id": member, "kind": input.kind.value}
+
         return await run(
             lambda: _call(
                 info,
@@ -574,11 +608,15 @@ class AdvisorsMutation:
     async def make_recommendation(
         self, info: Info, input: RecommendInput
     ) -> RecommendationResult:
-        body = {
-            "meeting_id": input.meeting_id,
-            "title": input.title,
-            "made_by": input.made_by,
-        }
+        def body() -> Body:
+            member = parse_global_id(input.made_by, "input.madeBy", "Advisor or Person")
+            kind = "Advisor" if member.type_name == "Advisor" else "Person"
+            return {
+                "meeting_id": input.meeting_id,
+                "title": input.title,
+                "made_by": local_id(member, kind, "input.madeBy"),
+            }
+
         return await run(
             lambda: _call(
                 info,
@@ -599,7 +637,9 @@ class AdvisorsMutation:
         self, info: Info, input: DecideRecommendationInput
     ) -> RecommendationResult:
         body = (
-            _json(rationale=input.rationale) if input.decision != "implement" else None
+            _json(rationale=input.rationale)
+            if input.decision is not RecommendationDecision.IMPLEMENT
+            else None
         )
         return await run(
             lambda: _call(
@@ -607,7 +647,7 @@ class AdvisorsMutation:
                 "POST",
                 lambda: upstream_path(
                     "/recommendations/{recommendation}/{segment}",
-                    recommendation=plain_id(
+                    recommendation=local_id(
                         input.recommendation_id,
                         "Recommendation",
                         "input.recommendationId",
@@ -626,10 +666,16 @@ class AdvisorsMutation:
             category=input.category,
             likelihood=input.likelihood,
             impact=input.impact,
-            owner_id=input.owner_id,
             mitigation=input.mitigation,
         )
-        return await run(lambda: _call(info, "POST", "/risks", body), _risk_ok)
+
+        def with_owner() -> Body:
+            return {
+                **body,
+                "owner_id": local_id(input.owner_id, "Person", "input.ownerId"),
+            }
+
+        return await run(lambda: _call(info, "POST", "/risks", with_owner), _risk_ok)
 
     @strawberry.mutation(description="Score a risk again.")
     async def assess_risk(self, info: Info, input: AssessRiskInput) -> RiskResult:
@@ -648,7 +694,7 @@ class AdvisorsMutation:
 
     @strawberry.mutation(description="Record a risk's mitigation plan.")
     async def mitigate_risk(self, info: Info, input: MitigateRiskInput) -> RiskResult:
-        body = {"mitigation": input.mitigation, "status": input.status}
+        body = {"mitigation": input.mitigation, "status": input.status.value}
         return await run(
             lambda: _call(
                 info,

@@ -20,6 +20,7 @@ from gateway.connections import (
     page_size,
 )
 from gateway.context import ctx
+from gateway.enums import AdvisorStatus
 from gateway.errors import query_error
 from gateway.ids import local_id
 from gateway.upstream import UpstreamError
@@ -49,7 +50,7 @@ class AdvisorsQuery:
         first: First = None,
         after: After = None,
         status: Annotated[
-            str | None,
+            AdvisorStatus | None,
             strawberry.argument(description="Only this status, e.g. approved."),
         ] = None,
     ) -> Connection[Advisor]:
@@ -59,7 +60,7 @@ class AdvisorsQuery:
                 "/advisors",
                 after=upstream,
                 limit=min(max(limit, 1), 200),
-                status=status,
+                status=status.value if status else None,
             )
             return {"items": body["items"], "next": body.get("next_after")}
 

@@ -11,8 +11,21 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway import refs
 from gateway.advisors import loaders
+from gateway.enums import (
+    AdvisorStatus,
+    AgreementScope,
+    AgreementStatus,
+    CheckStatus,
+    CouncilMemberKind,
+    DecisionRights,
+    RecommendationStatus,
+    RiskSeverity,
+    RiskStatus,
+)
 from gateway.nodes import BatchedNode
+from gateway.refs import PersonRef
 
 
 def _date(value: object) -> date | None:
@@ -23,7 +36,7 @@ def _date(value: object) -> date | None:
 class DiligenceCheck:
     name: str = strawberry.field(description="The check, e.g. background.")
     required: bool = strawberry.field(description="Required for approval.")
-    status: str = strawberry.field(description="open, passed, failed or expired.")
+    status: CheckStatus = strawberry.field(description="Where the check stands.")
     owner: str | None = strawberry.field(description="Who is responsible for it.")
     expires_on: date | None = strawberry.field(description="When it must be redone.")
     evidence: str | None = strawberry.field(
@@ -49,7 +62,9 @@ class Advisor(BatchedNode, relay.Node):
     advisor_id: relay.NodeID[str] = strawberry.field(
         description="The advisors service's id of the advisor."
     )
-    status: str = strawberry.field(description="Where the advisor is in onboarding.")
+    status: AdvisorStatus = strawberry.field(
+        description="Where the advisor is in onboarding."
+    )
     erased: bool = strawberry.field(description="True once the advisor was erased.")
     name: str | None = strawberry.field(description="Full name.")
     email: str | None = strawberry.field(description="Email.")
@@ -81,7 +96,7 @@ class Advisor(BatchedNode, relay.Node):
         checks = data.get("checks") or {}
         return cls(
             advisor_id=data["advisor_id"],
-            status=data["status"],
+            status=AdvisorStatus(data["status"]),
             erased=bool(data.get("erased")),
             name=data.get("name"),
             email=data.get("email"),
@@ -94,7 +109,7 @@ class Advisor(BatchedNode, relay.Node):
                 DiligenceCheck(
                     name=name,
                     required=bool(c.get("required")),
-                    status=c.get("status") or "open",
+                    status=CheckStatus(c.get("status") or "open"),
                     owner=c.get("owner"),
                     expires_on=_date(c.get("expires_on")),
                     evidence=c.get("evidence"),
@@ -157,11 +172,15 @@ class AgreementUsage:
 )
 class Agreement(BatchedNode, relay.Node):
     agreement_id: relay.NodeID[str] = strawberry.field(description="Its id.")
-    advisor_id: str = strawberry.field(description="The advisor's id.")
-    status: str = strawberry.field(description="active, ended or terminated.")
+    advisor_id: str = strawberry.field(
+        description="The advisor's id.", deprecation_reason="Use `advisor { id }`."
+    )
+    status: AgreementStatus = strawberry.field(
+        description="Where the agreement stands."
+    )
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
-    scope: str = strawberry.field(description="mentoring, council, sessions, mixed.")
+    scope: AgreementScope = strawberry.field(description="What the agreement covers.")
     scope_text: str | None = strawberry.field(description="The scope, as written.")
     hours_per_month: int = strawberry.field(description="Hours a month at most.")
     compensation: JSON | None = strawberry.field(
@@ -186,10 +205,10 @@ class Agreement(BatchedNode, relay.Node):
         return cls(
             agreement_id=data["agreement_id"],
             advisor_id=data["advisor_id"],
-            status=data["status"],
+            status=AgreementStatus(data["status"]),
             starts_on=_date(data.get("starts_on")),
             ends_on=_date(data.get("ends_on")),
-            scope=data.get("scope") or "",
+            scope=AgreementScope(data.get("scope") or ""),
             scope_text=data.get("scope_text"),
             hours_per_month=data.get("hours_per_month") or 0,
             compensation=data.get("compensation"),
@@ -207,8 +226,26 @@ class Agreement(BatchedNode, relay.Node):
 
 @strawberry.type(description="A member of a council.")
 class CouncilMember:
-    member_id: str = strawberry.field(description="The advisor's or sponsor's id.")
-    kind: str = strawberry.field(description="advisor or sponsor.")
+    member_id: str = strawberry.field(
+        description="The advisor's or sponsor's service id.",
+        deprecation_reason="Use `advisor` or `sponsor`.",
+    )
+    kind: CouncilMemberKind = strawberry.field(description="An advisor or a sponsor.")
+
+    @strawberry.field(description="The member, if an advisor.")
+    async def advisor(self, info: Info) -> Advisor | None:
+        if self.kind is not CouncilMemberKind.ADVISOR:
+            return None
+        rows = await Advisor.load_nodes(info, [self.member_id])
+        return rows[0]
+
+    @strawberry.field(description="The member, if a sponsor.")
+    async def sponsor(self, info: Info) -> PersonRef | None:
+        return (
+            await refs.person(info, self.member_id)
+            if self.kind is CouncilMemberKind.SPONSOR
+            else None
+        )
 
 
 @strawberry.type(description="A council meeting.")
@@ -221,14 +258,19 @@ class CouncilMeeting:
     )
 
 
-@strawberry.type(description="A recommendation of a council and what became of it.")
-class Recommendation:
-    recommendation_id: strawberry.ID = strawberry.field(description="Its id.")
+@strawberry.type(
+    description="A recommendation of a council and what became of it (read through "
+    "its council: `node(id:)` answers null for it)."
+)
+class Recommendation(BatchedNode, relay.Node):
+    recommendation_id: relay.NodeID[str] = strawberry.field(
+        description="The advisors service's id of the recommendation."
+    )
     meeting_id: str = strawberry.field(description="The meeting it was made at.")
     title: str = strawberry.field(description="What is recommended.")
     made_by: str = strawberry.field(description="The member who recommended it.")
-    status: str = strawberry.field(
-        description="open, accepted, rejected or implemented."
+    status: RecommendationStatus = strawberry.field(
+        description="Where the recommendation stands."
     )
     age_days: int | None = strawberry.field(description="Days since it was made.")
     decided_by: str | None = strawberry.field(description="Who decided.")
@@ -237,15 +279,22 @@ class Recommendation:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Recommendation:
         return cls(
-            recommendation_id=strawberry.ID(data["recommendation_id"]),
+            recommendation_id=str(data["recommendation_id"]),
             meeting_id=data["meeting_id"],
             title=data["title"],
             made_by=data["made_by"],
-            status=data["status"],
+            status=RecommendationStatus(data["status"]),
             age_days=data.get("age_days"),
             decided_by=data.get("decided_by"),
             rationale=data.get("rationale"),
         )
+
+    @classmethod
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
+    ) -> list[Recommendation | None]:
+        # No read of one recommendation upstream: read it through its council.
+        return [None for _ in node_ids]
 
 
 @strawberry.type(
@@ -256,7 +305,7 @@ class Council(BatchedNode, relay.Node):
     council_id: relay.NodeID[str] = strawberry.field(description="Its id.")
     name: str = strawberry.field(description="Name.")
     purpose: str = strawberry.field(description="Purpose, from the charter.")
-    decision_rights: str = strawberry.field(description="Always `advise`.")
+    decision_rights: DecisionRights = strawberry.field(description="Always `advise`.")
     cadence_weeks: int = strawberry.field(description="A meeting every N weeks.")
     publish_decisions: bool = strawberry.field(
         description="Whether decisions are published."
@@ -281,10 +330,15 @@ class Council(BatchedNode, relay.Node):
             council_id=data["council_id"],
             name=data["name"],
             purpose=data["purpose"],
-            decision_rights=data.get("decision_rights") or "advise",
+            decision_rights=DecisionRights(data.get("decision_rights") or "advise"),
             cadence_weeks=data["cadence_weeks"],
             publish_decisions=bool(data.get("publish_decisions")),
-            members=[CouncilMember(**m) for m in data.get("members") or []],
+            members=[
+                CouncilMember(
+                    member_id=m["member_id"], kind=CouncilMemberKind(m["kind"])
+                )
+                for m in data.get("members") or []
+            ],
             meetings=[
                 CouncilMeeting(
                     meeting_id=m["meeting_id"],
@@ -316,10 +370,17 @@ class Risk(BatchedNode, relay.Node):
     likelihood: int = strawberry.field(description="Likelihood, 1 to 5.")
     impact: int = strawberry.field(description="Impact, 1 to 5.")
     score: int = strawberry.field(description="Likelihood x impact.")
-    severity: str = strawberry.field(description="low, medium, high or critical.")
-    owner_id: str = strawberry.field(description="Who owns it.")
+    severity: RiskSeverity = strawberry.field(description="The band of its score.")
+    owner_id: str = strawberry.field(
+        description="Who owns it.", deprecation_reason="Use `owner { id }`."
+    )
+
+    @strawberry.field(description="Who owns it.")
+    async def owner(self, info: Info) -> PersonRef | None:
+        return await refs.person(info, self.owner_id)
+
     mitigation: str = strawberry.field(description="The mitigation plan.")
-    status: str = strawberry.field(description="open, mitigating or closed.")
+    status: RiskStatus = strawberry.field(description="Where the risk stands.")
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Risk:
@@ -330,10 +391,10 @@ class Risk(BatchedNode, relay.Node):
             likelihood=data["likelihood"],
             impact=data["impact"],
             score=data["score"],
-            severity=data["severity"],
+            severity=RiskSeverity(data["severity"]),
             owner_id=data["owner_id"],
             mitigation=data.get("mitigation") or "",
-            status=data["status"],
+            status=RiskStatus(data["status"]),
         )
 
     @classmethod

@@ -14,7 +14,8 @@ from strawberry.types import Info
 
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
-from gateway.ids import local_id, node_or_plain_id
+from gateway.enums import HealthState
+from gateway.ids import local_id
 from gateway.insights.types import (
     EquityReport,
     GroupScorecard,
@@ -145,10 +146,8 @@ class InsightsQuery:
         self,
         info: Info,
         relationship_id: Annotated[
-            str,
-            strawberry.argument(
-                description="The relationship: its global id (or its `relationshipId`)."
-            ),
+            strawberry.ID,
+            strawberry.argument(description="The relationship (a Relationship)."),
         ],
         as_of: AsOf = None,
     ) -> RelationshipScorecard:
@@ -156,7 +155,7 @@ class InsightsQuery:
             "insights",
             upstream_path(
                 "/scorecards/relationships/{relationship}",
-                relationship=node_or_plain_id(
+                relationship=local_id(
                     relationship_id, "Relationship", "relationshipId"
                 ),
             ),
@@ -201,13 +200,11 @@ class InsightsQuery:
         self,
         info: Info,
         relationship_id: Annotated[
-            str,
-            strawberry.argument(
-                description="The relationship: its global id (or its `relationshipId`)."
-            ),
+            strawberry.ID,
+            strawberry.argument(description="The relationship (a Relationship)."),
         ],
     ) -> RelationshipHealth | None:
-        rid = node_or_plain_id(relationship_id, "Relationship", "relationshipId")
+        rid = local_id(relationship_id, "Relationship", "relationshipId")
         data = await relationship_health(info).load(rid)
         return RelationshipHealth.from_data(data)
 
@@ -223,7 +220,7 @@ class InsightsQuery:
             strawberry.argument(description="Cursor of the last edge already seen."),
         ] = None,
         state: Annotated[
-            str | None, strawberry.argument(description="Only this state.")
+            HealthState | None, strawberry.argument(description="Only this state.")
         ] = None,
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
@@ -233,7 +230,7 @@ class InsightsQuery:
         body = await c.caller.get(
             "insights",
             "/relationships/health",
-            state=state,
+            state=state.value if state else None,
             cohort_id=_cohort(cohort_id),
         )
         return from_list(

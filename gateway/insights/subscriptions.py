@@ -11,26 +11,43 @@ from strawberry.types import Info
 
 from chassis.auth import Role
 from chassis.envelope import Envelope
+from gateway import refs
 from gateway.context import ctx
+from gateway.enums import HealthState, WarningLevel, wire_enum
 from gateway.matching.subscriptions import forbidden
 from gateway.matching.types import PersonRef, load_person
+from gateway.refs import RelationshipRef
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR)
 
 
 @strawberry.type(description="A relationship's health changed.")
 class RelationshipHealthChange:
-    relationship_id: str = strawberry.field(description="The relationship.")
-    from_state: str | None = strawberry.field(description="The state before.")
-    to_state: str = strawberry.field(description="The state now.")
+    relationship_id: str = strawberry.field(
+        description="The relationship.", deprecation_reason="Use `relationship { id }`."
+    )
+
+    @strawberry.field(description="The relationship.")
+    async def relationship(self, info: Info) -> RelationshipRef | None:
+        return await refs.relationship(info, self.relationship_id)
+
+    from_state: HealthState | None = strawberry.field(description="The state before.")
+    to_state: HealthState = strawberry.field(description="The state now.")
     reasons: list[str] = strawberry.field(description="Machine reason codes.")
     at: datetime = strawberry.field(description="When it changed.")
 
 
 @strawberry.type(description="A relationship worsened or went idle: act on it.")
 class EarlyWarning:
-    relationship_id: str = strawberry.field(description="The relationship.")
-    level: str = strawberry.field(description="needs_check_in, at_risk or idle.")
+    relationship_id: str = strawberry.field(
+        description="The relationship.", deprecation_reason="Use `relationship { id }`."
+    )
+
+    @strawberry.field(description="The relationship.")
+    async def relationship(self, info: Info) -> RelationshipRef | None:
+        return await refs.relationship(info, self.relationship_id)
+
+    level: WarningLevel = strawberry.field(description="How urgent it is.")
     reasons: list[str] = strawberry.field(description="Machine reason codes.")
     at: datetime = strawberry.field(description="When it was raised.")
     _mentor_id: strawberry.Private[str]
@@ -70,8 +87,8 @@ class InsightsSubscription:
                 env = await queue.get()
                 yield RelationshipHealthChange(
                     relationship_id=env.data["relationship_id"],
-                    from_state=env.data.get("from_state"),
-                    to_state=env.data["to_state"],
+                    from_state=wire_enum(HealthState, env.data.get("from_state")),
+                    to_state=HealthState(env.data["to_state"]),
                     reasons=list(env.data.get("reasons") or []),
                     at=env.time,
                 )
@@ -92,7 +109,7 @@ class InsightsSubscription:
                 env = await queue.get()
                 yield EarlyWarning(
                     relationship_id=env.data["relationship_id"],
-                    level=env.data["level"],
+                    level=WarningLevel(env.data["level"]),
                     reasons=list(env.data.get("reasons") or []),
                     at=env.time,
                     _mentor_id=env.data["mentor_id"],

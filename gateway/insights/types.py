@@ -16,9 +16,12 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway import refs
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
+from gateway.enums import HealthState, ScorecardScope
 from gateway.matching.types import PersonRef, load_person
+from gateway.refs import CohortRef, RelationshipRef
 
 
 def _stamp(value: object) -> datetime | None:
@@ -198,8 +201,14 @@ def _skill(d: dict[str, Any]) -> SkillGrowth:
 class MenteeScorecard:
     as_of: datetime = strawberry.field(description="The moment it describes.")
     relationship_ids: list[str] = strawberry.field(
-        description="The mentee's relationships."
+        description="The mentee's relationships.",
+        deprecation_reason="Use `relationships`.",
     )
+
+    @strawberry.field(description="The mentee's relationships.")
+    async def relationships(self, info: Info) -> list[RelationshipRef]:
+        return await refs.relationships(info, self.relationship_ids)
+
     skill_growth: SkillGrowth = strawberry.field(description="Perspective 1.")
     behavioural_change: BehaviouralChange = strawberry.field(
         description="Perspective 2."
@@ -225,8 +234,22 @@ class MenteeScorecard:
 
 @strawberry.type(description="A relationship's balanced scorecard as of a date.")
 class RelationshipScorecard:
-    relationship_id: str = strawberry.field(description="The relationship.")
-    cohort_id: str | None = strawberry.field(description="Its cohort.")
+    relationship_id: str = strawberry.field(
+        description="The relationship.", deprecation_reason="Use `relationship { id }`."
+    )
+
+    @strawberry.field(description="The relationship.")
+    async def relationship(self, info: Info) -> RelationshipRef | None:
+        return await refs.relationship(info, self.relationship_id)
+
+    cohort_id: str | None = strawberry.field(
+        description="Its cohort.", deprecation_reason="Use `cohort { id }`."
+    )
+
+    @strawberry.field(description="Its cohort.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await refs.cohort(info, self.cohort_id)
+
     as_of: datetime = strawberry.field(description="The moment it describes.")
     skill_growth: SkillGrowth = strawberry.field(description="Perspective 1.")
     behavioural_change: BehaviouralChange = strawberry.field(
@@ -273,8 +296,16 @@ class ScorecardMember:
 
 @strawberry.type(description="A cohort's or the programme's balanced scorecard.")
 class GroupScorecard:
-    scope: str = strawberry.field(description="cohort or programme.")
-    cohort_id: str | None = strawberry.field(description="The cohort (if a cohort).")
+    scope: ScorecardScope = strawberry.field(description="What it covers.")
+    cohort_id: str | None = strawberry.field(
+        description="The cohort (if a cohort).",
+        deprecation_reason="Use `cohort { id }`.",
+    )
+
+    @strawberry.field(description="The cohort (if a cohort).")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await refs.cohort(info, self.cohort_id)
+
     as_of: datetime = strawberry.field(description="The moment it describes.")
     mentee_count: int = strawberry.field(description="Mentees counted.")
     withdrawn: int | None = strawberry.field(
@@ -318,7 +349,7 @@ class GroupScorecard:
     def from_data(cls, d: dict[str, Any]) -> GroupScorecard:
         sg = d.get("skill_growth") or {}
         return cls(
-            scope=d["scope"],
+            scope=ScorecardScope(d["scope"]),
             cohort_id=d.get("id"),
             as_of=datetime.fromisoformat(d["as_of"]),
             mentee_count=int(d.get("mentees", 0)),
@@ -341,11 +372,23 @@ class GroupScorecard:
 
 @strawberry.type(description="A relationship's health and why.")
 class RelationshipHealth:
-    relationship_id: str = strawberry.field(description="The relationship.")
-    cohort_id: str | None = strawberry.field(description="Its cohort.")
-    state: str = strawberry.field(
-        description="on_track, needs_check_in, at_risk, too_early or concluded."
+    relationship_id: str = strawberry.field(
+        description="The relationship.", deprecation_reason="Use `relationship { id }`."
     )
+
+    @strawberry.field(description="The relationship.")
+    async def relationship(self, info: Info) -> RelationshipRef | None:
+        return await refs.relationship(info, self.relationship_id)
+
+    cohort_id: str | None = strawberry.field(
+        description="Its cohort.", deprecation_reason="Use `cohort { id }`."
+    )
+
+    @strawberry.field(description="Its cohort.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await refs.cohort(info, self.cohort_id)
+
+    state: HealthState = strawberry.field(description="The health.")
     reasons: list[str] = strawberry.field(
         description="Machine reason codes, e.g. no_session_for_42_days."
     )
@@ -373,7 +416,7 @@ class RelationshipHealth:
         return cls(
             relationship_id=d["relationship_id"],
             cohort_id=d.get("cohort_id"),
-            state=d["state"],
+            state=HealthState(d["state"]),
             reasons=list(d.get("reasons") or []),
             idle=bool(d.get("idle")),
             days_since_session=d.get("days_since_session"),
@@ -530,7 +573,14 @@ class EquityGroup:
 @strawberry.type(description="Equity of the programme along one dimension.")
 class EquityReport:
     dimension: str = strawberry.field(description="How people were grouped.")
-    cohort_id: str | None = strawberry.field(description="Only this cohort.")
+    cohort_id: str | None = strawberry.field(
+        description="Only this cohort.", deprecation_reason="Use `cohort { id }`."
+    )
+
+    @strawberry.field(description="Only this cohort.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await refs.cohort(info, self.cohort_id)
+
     k: int = strawberry.field(description="The anonymity threshold.")
     groups: list[EquityGroup] = strawberry.field(description="Each group.")
     total: EquityGroup = strawberry.field(

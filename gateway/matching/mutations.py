@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import ctx
+from gateway.enums import MatchingMode
 from gateway.errors import (
     COMMON,
     CapacityExceeded,
@@ -20,7 +21,6 @@ from gateway.errors import (
     RuleViolation,
     ServiceUnavailable,
     ValidationError,
-    invalid,
 )
 from gateway.ids import local_id
 from gateway.matching import loaders
@@ -68,9 +68,9 @@ class FairnessInput:
 @strawberry.input(description="Start a matching round for a cohort.")
 class StartMatchingRoundInput:
     cohort_id: strawberry.ID = strawberry.field(description="The cohort to pair.")
-    mode: str = strawberry.field(
-        default="quality",
-        description="quality (best total) or coverage (most people matched).",
+    mode: MatchingMode = strawberry.field(
+        default=MatchingMode.QUALITY,
+        description="What the round optimises.",
     )
     weights: strawberry.scalars.JSON | None = strawberry.field(
         default=None, description="Criterion → weight, overriding the defaults."
@@ -281,13 +281,11 @@ class MatchingMutation:
         self, info: Info, input: StartMatchingRoundInput
     ) -> RoundResult:
         c = ctx(info)
-        if input.mode not in ("quality", "coverage"):
-            return invalid("input.mode", "quality or coverage")
 
         async def call() -> Any:
             body: dict[str, Any] = {
                 "cohort_id": local_id(input.cohort_id, "Cohort", "input.cohortId"),
-                "mode": input.mode,
+                "mode": input.mode.value,
                 "min_score": input.min_score,
                 "pins": _pins(input.pins, "input.pins"),
             }

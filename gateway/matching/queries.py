@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
+from gateway.enums import PairingStatus
 from gateway.ids import local_id
 from gateway.matching.types import Pairing, RotationPlan, Suggestions
 from gateway.upstream import UpstreamError, upstream_path
@@ -40,7 +41,7 @@ class MatchingQuery:
             strawberry.argument(description="Only pairings proposed by this round."),
         ] = None,
         status: Annotated[
-            str | None,
+            PairingStatus | None,
             strawberry.argument(
                 description="Only this status (proposed, approved, confirmed …)."
             ),
@@ -54,7 +55,7 @@ class MatchingQuery:
             round_id=local_id(round_id, "MatchingRound", "roundId")
             if round_id
             else None,
-            state=status,
+            state=status.value if status else None,
         )
         return from_list(
             items, Pairing.from_data, first, after, c.settings.max_page_size

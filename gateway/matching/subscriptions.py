@@ -15,6 +15,7 @@ from strawberry.types import Info
 from chassis.auth import Role
 from chassis.envelope import Envelope
 from gateway.context import ctx
+from gateway.enums import PairingUpdateKind, RoundStatus
 from gateway.ids import local_id
 from gateway.matching import loaders
 from gateway.matching.types import MatchingRound, Pairing
@@ -39,10 +40,7 @@ def forbidden(message: str) -> GraphQLError:
 
 @strawberry.type(description="Something happened to one of a person's pairings.")
 class PairingUpdate:
-    kind: str = strawberry.field(
-        description="proposed, approved, accepted, confirmed, declined, expired, "
-        "withdrawn or ended."
-    )
+    kind: PairingUpdateKind = strawberry.field(description="What happened.")
     pairing_id: relay.GlobalID = strawberry.field(description="The pairing's id.")
     at: datetime = strawberry.field(description="When it happened.")
     _pairing_id: strawberry.Private[str]
@@ -59,7 +57,7 @@ class PairingUpdate:
 @strawberry.type(description="A round moved on (a phase, or its end).")
 class RoundProgressUpdate:
     round_id: relay.GlobalID = strawberry.field(description="The round's id.")
-    status: str = strawberry.field(description="running, completed or failed.")
+    status: RoundStatus = strawberry.field(description="Where the round stands.")
     phase: str = strawberry.field(description="The phase reached.")
     done: int = strawberry.field(description="Steps done in this phase.")
     total: int = strawberry.field(description="Steps in this phase.")
@@ -78,7 +76,7 @@ def _round_update(data: dict[str, Any]) -> RoundProgressUpdate:
     progress = data.get("progress") or {}
     return RoundProgressUpdate(
         round_id=relay.GlobalID("MatchingRound", data["round_id"]),
-        status=data["status"],
+        status=RoundStatus(data["status"]),
         phase=str(progress.get("phase") or ""),
         done=int(progress.get("done") or 0),
         total=int(progress.get("total") or 0),
@@ -123,7 +121,7 @@ class MatchingSubscription:
                 env = await queue.get()
                 pid = str(env.data.get("pairing_id") or env.subject)
                 yield PairingUpdate(
-                    kind=KINDS[env.type],
+                    kind=PairingUpdateKind(KINDS[env.type]),
                     pairing_id=relay.GlobalID("Pairing", pid),
                     at=env.time,
                     _pairing_id=pid,
@@ -167,7 +165,7 @@ class MatchingSubscription:
                     return
                 yield RoundProgressUpdate(
                     round_id=relay.GlobalID("MatchingRound", rid),
-                    status="running",
+                    status=RoundStatus.RUNNING,
                     phase=str(env.data.get("phase")),
                     done=int(env.data.get("done") or 0),
                     total=int(env.data.get("total") or 0),

@@ -12,7 +12,9 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway import refs
 from gateway.connections import Connection, from_list
+from gateway.enums import MatchingMode, PairingStatus, ProgrammeType, RoundStatus
 from gateway.matching import loaders
 from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
@@ -83,18 +85,17 @@ class Pairing(BatchedNode, relay.Node):
     pairing_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the pairing."
     )
-    status: str = strawberry.field(
-        description="proposed, approved, confirmed, declined, expired, withdrawn "
-        "or ended."
-    )
+    status: PairingStatus = strawberry.field(description="Where the pairing stands.")
     score: float = strawberry.field(description="Overall match score (0 to 1).")
     explanation: list[ScorePart] = strawberry.field(
         description="The score criterion by criterion; contributions add up to it."
     )
-    programme_type: str = strawberry.field(
-        description="standard, reverse, external or group."
+    programme_type: ProgrammeType = strawberry.field(
+        description="The kind of programme."
     )
-    cohort_id: str | None = strawberry.field(description="The cohort paired in.")
+    cohort_id: str | None = strawberry.field(
+        description="The cohort paired in.", deprecation_reason="Use `cohort { id }`."
+    )
     expires_at: datetime | None = strawberry.field(
         description="When an open proposal expires unanswered."
     )
@@ -138,10 +139,10 @@ class Pairing(BatchedNode, relay.Node):
     def from_data(cls, data: dict[str, Any]) -> Pairing:
         return cls(
             pairing_id=data["pairing_id"],
-            status=data["state"],
+            status=PairingStatus(data["state"]),
             score=float(data["score"]),
             explanation=[ScorePart.from_data(p) for p in data.get("parts") or []],
-            programme_type=data.get("programme_type") or "standard",
+            programme_type=ProgrammeType(data.get("programme_type") or "standard"),
             cohort_id=data.get("cohort_id"),
             expires_at=_stamp(data.get("expires_at")),
             reason=data.get("reason"),
@@ -263,12 +264,14 @@ class MatchingRound(BatchedNode, relay.Node):
     round_id: relay.NodeID[str] = strawberry.field(
         description="The matching service's id of the round."
     )
-    cohort_id: str = strawberry.field(description="The cohort paired.")
-    status: str = strawberry.field(
-        description="running, completed, failed or interrupted."
+    cohort_id: str = strawberry.field(
+        description="The cohort paired.", deprecation_reason="Use `cohort { id }`."
     )
-    mode: str = strawberry.field(description="quality or coverage.")
-    programme_type: str = strawberry.field(description="The cohort's programme type.")
+    status: RoundStatus = strawberry.field(description="Where the round stands.")
+    mode: MatchingMode = strawberry.field(description="What the round optimises.")
+    programme_type: ProgrammeType = strawberry.field(
+        description="The cohort's programme type."
+    )
     progress: RoundProgress = strawberry.field(description="Live progress.")
     mentee_count: int = strawberry.field(description="Mentees in the pool.")
     mentor_count: int = strawberry.field(description="Mentors in the pool.")
@@ -320,9 +323,9 @@ class MatchingRound(BatchedNode, relay.Node):
         return cls(
             round_id=data["round_id"],
             cohort_id=data["cohort_id"],
-            status=data["status"],
-            mode=data.get("mode", "quality"),
-            programme_type=data.get("programme_type", "standard"),
+            status=RoundStatus(data["status"]),
+            mode=MatchingMode(data.get("mode", "quality")),
+            programme_type=ProgrammeType(data.get("programme_type", "standard")),
             progress=RoundProgress(
                 phase=str(progress.get("phase") or "queued"),
                 done=int(progress.get("done") or 0),
@@ -366,7 +369,14 @@ class Suggestion:
 
 @strawberry.type(description="A mentee's suggested mentors (self-service).")
 class Suggestions:
-    cohort_id: str | None = strawberry.field(description="The cohort planned in.")
+    cohort_id: str | None = strawberry.field(
+        description="The cohort planned in.", deprecation_reason="Use `cohort { id }`."
+    )
+
+    @strawberry.field(description="The cohort planned in.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await refs.cohort(info, self.cohort_id)
+
     items: list[Suggestion] = strawberry.field(
         description="The top mentors, best first (at most 20)."
     )
@@ -409,7 +419,14 @@ class RotationCycle:
 @strawberry.type(description="A mentee's rotation through distinct mentors.")
 class RotationPlan:
     plan_id: str = strawberry.field(description="The plan's id.")
-    cohort_id: str | None = strawberry.field(description="The cohort planned in.")
+    cohort_id: str | None = strawberry.field(
+        description="The cohort planned in.", deprecation_reason="Use `cohort { id }`."
+    )
+
+    @strawberry.field(description="The cohort planned in.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        return await refs.cohort(info, self.cohort_id)
+
     planned_at: datetime | None = strawberry.field(description="When it was planned.")
     cycles: list[RotationCycle] = strawberry.field(description="The cycles, in order.")
     _mentee_id: strawberry.Private[str]

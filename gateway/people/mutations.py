@@ -13,6 +13,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.context import ctx
+from gateway.enums import (
+    CoachingFormat,
+    ImportFormat,
+    MembershipStatus,
+    OutcomeKind,
+    PathwayStage,
+    ProgrammeRole,
+    ProgrammeType,
+)
 from gateway.errors import (
     COMMON,
     CommonErrors,
@@ -29,17 +38,10 @@ from gateway.errors import (
 from gateway.ids import global_id, is_local_id, local_id
 from gateway.mutations import run
 from gateway.people.types import (
-    CoachingFormat,
     Cohort,
     Competency,
-    ImportFormat,
     ImportJob,
-    MembershipStatus,
-    OutcomeKind,
-    PathwayStage,
     Person,
-    ProgrammeRole,
-    ProgrammeType,
     cohort_by_id,
     competency_by_id,
     person_by_id,

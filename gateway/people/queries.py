@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from gateway.connections import Connection, Page, from_list, from_pages
 from gateway.context import ctx
+from gateway.enums import PersonStatus, ProgrammeRole
 from gateway.ids import local_id
 from gateway.people import loaders
 from gateway.people.types import (
@@ -40,11 +41,11 @@ class PeopleQuery:
             str | None, strawberry.argument(description="Only this business unit.")
         ] = None,
         role: Annotated[
-            str | None,
+            ProgrammeRole | None,
             strawberry.argument(description="Only people holding this programme role."),
         ] = None,
         status: Annotated[
-            str | None,
+            PersonStatus | None,
             strawberry.argument(description="Only this status (active, inactive)."),
         ] = None,
     ) -> Connection[Person]:
@@ -57,8 +58,8 @@ class PeopleQuery:
                 after=upstream,
                 limit=limit,
                 business_unit=business_unit,
-                role=role,
-                status=status,
+                role=role.value if role else None,
+                status=status.value if status else None,
             )
 
         return await from_pages(

@@ -14,6 +14,15 @@ from strawberry.types import Info
 from chassis.auth import Role
 from gateway.connections import Connection, Page, from_list, from_pages
 from gateway.context import ctx
+from gateway.enums import (
+    ImportFormat,
+    ImportStatus,
+    MembershipStatus,
+    PathwayStage,
+    PersonStatus,
+    ProgrammeRole,
+    ProgrammeType,
+)
 from gateway.errors import query_error
 from gateway.ids import local_id
 from gateway.nodes import BatchedNode
@@ -26,81 +35,6 @@ First = Annotated[
 After = Annotated[
     str | None, strawberry.argument(description="Cursor of the last edge already seen.")
 ]
-
-
-# -- enums ---------------------------------------------------------------------------
-
-
-@strawberry.enum(description="A role a person holds in the mentoring programme.")
-class ProgrammeRole(enum.Enum):
-    MENTEE = strawberry.enum_value("mentee", description="Is mentored.")
-    MENTOR = strawberry.enum_value("mentor", description="Mentors others.")
-    REVERSE_MENTOR = strawberry.enum_value(
-        "reverse_mentor", description="Mentors someone more senior."
-    )
-    SPONSOR = strawberry.enum_value("sponsor", description="Sponsors a mentee.")
-    COORDINATOR = strawberry.enum_value(
-        "coordinator", description="Runs the programme."
-    )
-
-
-@strawberry.enum(description="How mentoring takes place.")
-class CoachingFormat(enum.Enum):
-    ONE_TO_ONE = strawberry.enum_value("one_to_one", description="One to one.")
-    GROUP = strawberry.enum_value("group", description="In a group.")
-    SHADOWING = strawberry.enum_value("shadowing", description="Shadowing the mentor.")
-    PROJECT = strawberry.enum_value("project", description="On a shared project.")
-
-
-@strawberry.enum(description="An HR outcome in a person's career.")
-class OutcomeKind(enum.Enum):
-    PROMOTION = strawberry.enum_value("promotion", description="Promoted.")
-    ROLE_CHANGE = strawberry.enum_value("role_change", description="Changed role.")
-    LATERAL_MOVE = strawberry.enum_value("lateral_move", description="Moved sideways.")
-    DEPARTURE = strawberry.enum_value("departure", description="Left the company.")
-
-
-@strawberry.enum(description="A stage of a cohort's pathway, in this order.")
-class PathwayStage(enum.Enum):
-    INTAKE = strawberry.enum_value("intake", description="Applications and intake.")
-    PAIRING = strawberry.enum_value("pairing", description="Mentors are matched.")
-    DEVELOPMENT = strawberry.enum_value(
-        "development", description="The relationships run."
-    )
-    EVALUATION = strawberry.enum_value("evaluation", description="Outcomes measured.")
-    CLOSED = strawberry.enum_value("closed", description="The cohort is over.")
-
-
-@strawberry.enum(description="The kind of programme a cohort runs.")
-class ProgrammeType(enum.Enum):
-    STANDARD = strawberry.enum_value("standard", description="Senior mentors junior.")
-    REVERSE = strawberry.enum_value("reverse", description="Junior mentors senior.")
-    EXTERNAL = strawberry.enum_value("external", description="External advisors.")
-    GROUP = strawberry.enum_value("group", description="Group mentoring.")
-
-
-@strawberry.enum(description="Where a person stands in a cohort.")
-class MembershipStatus(enum.Enum):
-    ADMITTED = strawberry.enum_value("admitted", description="Has a seat.")
-    WAITING = strawberry.enum_value("waiting", description="On the waiting list.")
-
-
-@strawberry.enum(description="Where an import job is.")
-class ImportStatus(enum.Enum):
-    QUEUED = strawberry.enum_value("queued", description="Accepted, not started.")
-    RUNNING = strawberry.enum_value("running", description="Applying records.")
-    SUCCEEDED = strawberry.enum_value(
-        "succeeded", description="Every record was handled (some may have failed)."
-    )
-    FAILED = strawberry.enum_value(
-        "failed", description="The job stopped; submit it again (it is idempotent)."
-    )
-
-
-@strawberry.enum(description="The format of an HRIS export.")
-class ImportFormat(enum.Enum):
-    JSON = strawberry.enum_value("json", description="A list of record objects.")
-    CSV = strawberry.enum_value("csv", description="CSV text with a header row.")
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -149,7 +83,9 @@ class Strength:
 
 @strawberry.type(description="A person's seat or place in line in a cohort.")
 class CohortMembership:
-    role: str = strawberry.field(description="The programme role they joined as.")
+    role: ProgrammeRole = strawberry.field(
+        description="The programme role they joined as."
+    )
     status: MembershipStatus = strawberry.field(
         description="Admitted, or on the waiting list."
     )
@@ -173,7 +109,7 @@ class Person(BatchedNode, relay.Node):
     person_id: relay.NodeID[str] = strawberry.field(
         description="The profiles service's id of the person."
     )
-    status: str = strawberry.field(description="active, inactive or erased.")
+    status: PersonStatus = strawberry.field(description="Where the account stands.")
     erased: bool = strawberry.field(description="True once the person was erased.")
     given_name: str | None = strawberry.field(description="Given name.")
     family_name: str | None = strawberry.field(description="Family name.")
@@ -190,9 +126,7 @@ class Person(BatchedNode, relay.Node):
         description="Country (ISO 3166-1 alpha-2)."
     )
     time_zone: str | None = strawberry.field(description="IANA time zone.")
-    roles: list[str] = strawberry.field(
-        description="Programme roles: mentee, mentor, reverse_mentor, coordinator …"
-    )
+    roles: list[ProgrammeRole] = strawberry.field(description="Programme roles.")
     languages: list[str] = strawberry.field(description="Languages spoken.")
     mentor_profile: JSON | None = strawberry.field(
         description="Strengths, formats and capacity offered as a mentor."
@@ -282,7 +216,7 @@ class Person(BatchedNode, relay.Node):
         return from_list(
             rows,
             lambda m: CohortMembership(
-                role=m["role"],
+                role=ProgrammeRole(m["role"]),
                 status=MembershipStatus(m["status"]),
                 since=_when(m.get("since")),
                 _cohort_id=m["cohort_id"],
@@ -296,7 +230,7 @@ class Person(BatchedNode, relay.Node):
     def from_data(cls, data: dict[str, Any]) -> Person:
         return cls(
             person_id=data["person_id"],
-            status=data.get("status", "active"),
+            status=PersonStatus(data.get("status", "active")),
             erased=bool(data.get("erased", False)),
             given_name=data.get("given_name"),
             family_name=data.get("family_name"),
@@ -307,7 +241,7 @@ class Person(BatchedNode, relay.Node):
             function=data.get("function"),
             geography=data.get("geography"),
             time_zone=data.get("time_zone"),
-            roles=list(data.get("roles") or []),
+            roles=[ProgrammeRole(x) for x in list(data.get("roles") or [])],
             languages=list(data.get("languages") or []),
             mentor_profile=data.get("mentor_profile"),
             intake=data.get("intake"),
@@ -395,7 +329,9 @@ class PathwayPhase:
 
 @strawberry.type(description="A person with a seat in a cohort.")
 class CohortParticipant:
-    role: str = strawberry.field(description="The programme role they joined as.")
+    role: ProgrammeRole = strawberry.field(
+        description="The programme role they joined as."
+    )
     since: datetime | None = strawberry.field(description="When they were admitted.")
     _person_id: strawberry.Private[str]
 
@@ -407,7 +343,9 @@ class CohortParticipant:
 @strawberry.type(description="A person waiting for a seat, first come first served.")
 class WaitingListEntry:
     position: int = strawberry.field(description="Place in line, 1 = next.")
-    role: str = strawberry.field(description="The programme role they wait for.")
+    role: ProgrammeRole = strawberry.field(
+        description="The programme role they wait for."
+    )
     since: datetime | None = strawberry.field(
         description="When they joined the waiting list."
     )
@@ -461,7 +399,7 @@ class Cohort(BatchedNode, relay.Node):
         return from_list(
             self._data.get("participants") or [],
             lambda p: CohortParticipant(
-                role=p.get("role", "mentee"),
+                role=ProgrammeRole(p.get("role", "mentee")),
                 since=_when(p.get("since")),
                 _person_id=p["person_id"],
             ),
@@ -478,7 +416,7 @@ class Cohort(BatchedNode, relay.Node):
             self._data.get("waiting_list") or [],
             lambda w: WaitingListEntry(
                 position=w["position"],
-                role=w.get("role", "mentee"),
+                role=ProgrammeRole(w.get("role", "mentee")),
                 since=_when(w.get("since")),
                 _person_id=w["person_id"],
             ),

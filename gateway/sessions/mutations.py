@@ -7,6 +7,7 @@ not yet due, no contract in force …) a ``RuleViolation`` naming the rule.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -15,8 +16,19 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import ctx
+from gateway.enums import (
+    CancellationReason,
+    CheckInKind,
+    EscalationCategory,
+    EscalationOutcome,
+    MilestoneProgress,
+    NoteKind,
+    NoteVisibility,
+    ProjectKind,
+    SessionFormat,
+)
 from gateway.errors import COMMON, CommonErrors
-from gateway.ids import local_id, node_or_plain_id, parse_global_id, plain_id
+from gateway.ids import local_id, parse_global_id
 from gateway.mutations import run
 from gateway.sessions.queries import PulseSurvey
 from gateway.sessions.types import (
@@ -53,6 +65,8 @@ def _json(**values: Any) -> dict[str, Any]:
     for key, value in values.items():
         if value is None:
             continue
+        if isinstance(value, enum.Enum):
+            value = value.value
         out[key] = value.isoformat() if isinstance(value, date | datetime) else value
     return out
 
@@ -197,8 +211,8 @@ class ScheduleSessionInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
     starts_at: datetime = strawberry.field(description="Start, with a time zone.")
     minutes: int = strawberry.field(default=60, description="Length (15 to 480).")
-    format: str = strawberry.field(
-        default="one_to_one", description="one_to_one, group, shadowing …"
+    format: SessionFormat = strawberry.field(
+        default=SessionFormat.ONE_TO_ONE, description="How it takes place."
     )
     agenda: str | None = strawberry.field(default=None, description="The agenda.")
     outside_availability: bool = strawberry.field(
@@ -221,8 +235,8 @@ class RescheduleSessionInput:
 @strawberry.input(description="Cancel a session.")
 class CancelSessionInput:
     session_id: strawberry.ID = strawberry.field(description="The session.")
-    reason_code: str = strawberry.field(
-        description="Why: illness, schedule_conflict, no_longer_needed …"
+    reason_code: CancellationReason = strawberry.field(
+        description="Why (a code; the explanation stays private)."
     )
     reason: str | None = strawberry.field(
         default=None, description="An explanation, kept private."
@@ -268,8 +282,8 @@ class SetMilestoneInput:
 @strawberry.input(description="Progress on a milestone.")
 class UpdateMilestoneStatusInput:
     milestone_id: strawberry.ID = strawberry.field(description="The milestone.")
-    status: str = strawberry.field(
-        description="in_progress, at_risk, blocked, or missed (once overdue)."
+    status: MilestoneProgress = strawberry.field(
+        description="The progress (missed only once overdue)."
     )
 
 
@@ -282,7 +296,9 @@ class AchieveMilestoneInput:
 @strawberry.input(description="A monthly check-in or quarterly review.")
 class RecordCheckInInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
-    kind: str = strawberry.field(description="monthly or quarterly_review.")
+    kind: CheckInKind = strawberry.field(
+        description="A monthly check or a quarterly review."
+    )
     alignment: int = strawberry.field(description="Alignment, 1 to 5.")
     sponsor_id: strawberry.ID | None = strawberry.field(
         default=None, description="The sponsor (required for a quarterly review)."
@@ -298,10 +314,11 @@ class RecordCheckInInput:
 @strawberry.input(description="A note, journal entry or after-action review.")
 class WriteNoteInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
-    kind: str = strawberry.field(description="session_note, journal or after_action.")
+    kind: NoteKind = strawberry.field(description="What kind of note.")
     body: str = strawberry.field(description="The text.")
-    visibility: str = strawberry.field(
-        default="private", description="private (you alone) or shared (the pair)."
+    visibility: NoteVisibility = strawberry.field(
+        default=NoteVisibility.PRIVATE,
+        description="Who may read it (default: you alone).",
     )
     prompt_id: str | None = strawberry.field(
         default=None, description="A journal prompt answered."
@@ -315,7 +332,7 @@ class WriteNoteInput:
 class EditNoteInput:
     note_id: strawberry.ID = strawberry.field(description="The note.")
     body: str | None = strawberry.field(default=None, description="New text.")
-    visibility: str | None = strawberry.field(
+    visibility: NoteVisibility | None = strawberry.field(
         default=None, description="New visibility."
     )
 
@@ -343,7 +360,7 @@ class AssignRotationInput:
     host_id: strawberry.ID = strawberry.field(description="The host (a Person).")
     starts_on: date = strawberry.field(description="First day.")
     ends_on: date = strawberry.field(description="Last day (two to four weeks on).")
-    project_kind: str = strawberry.field(description="Kind of project.")
+    project_kind: ProjectKind = strawberry.field(description="Kind of project.")
     function: str | None = strawberry.field(default=None, description="Function.")
     market: str | None = strawberry.field(default=None, description="Market.")
     project: str | None = strawberry.field(default=None, description="The project.")
@@ -366,16 +383,14 @@ class CompleteRotationInput:
 @strawberry.input(description="A concern for the coordinator.")
 class RaiseEscalationInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
-    category: str = strawberry.field(description="What it is about.")
+    category: EscalationCategory = strawberry.field(description="What it is about.")
     detail: str | None = strawberry.field(default=None, description="The concern.")
 
 
 @strawberry.input(description="The resolution of an escalation.")
 class ResolveEscalationInput:
     escalation_id: strawberry.ID = strawberry.field(description="The escalation.")
-    outcome: str = strawberry.field(
-        description="How: resolved, coaching, repair_requested …"
-    )
+    outcome: EscalationOutcome = strawberry.field(description="How it was resolved.")
     note: str | None = strawberry.field(default=None, description="A note.")
 
 
@@ -383,10 +398,9 @@ class ResolveEscalationInput:
 class CreatePulseSurveyInput:
     questions: list[str] = strawberry.field(description="Questions (1 to 20).")
     closes_at: datetime = strawberry.field(description="Deadline.")
-    cohort_id: str | None = strawberry.field(
+    cohort_id: strawberry.ID | None = strawberry.field(
         default=None,
-        description="A cohort: its global id or its cohort id (omit for the whole "
-        "organisation).",
+        description="The cohort (a Cohort; omit for the whole organisation).",
     )
     k: int = strawberry.field(
         default=5, description="Fewest respondents ever reported (3 to 100)."
@@ -604,7 +618,7 @@ class SessionsMutation:
                 upstream_path(
                     "/milestones/{milestone}/status", milestone=_mid(input.milestone_id)
                 ),
-                {"status": input.status},
+                {"status": input.status.value},
             )
 
         return await run(call, _milestone, COMMON)
@@ -695,7 +709,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/notes/{note}",
-                    note=plain_id(input.note_id, "Note", "input.noteId"),
+                    note=local_id(input.note_id, "Note", "input.noteId"),
                 ),
                 _json(body=input.body, visibility=input.visibility),
             )
@@ -711,7 +725,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/notes/{note}",
-                    note=plain_id(input.note_id, "Note", "input.noteId"),
+                    note=local_id(input.note_id, "Note", "input.noteId"),
                 ),
             )
 
@@ -729,7 +743,9 @@ class SessionsMutation:
         c = ctx(info)
 
         async def call() -> dict[str, Any]:
-            subject = parse_global_id(input.subject_id, "input.subjectId")
+            subject = parse_global_id(
+                input.subject_id, "input.subjectId", "Session or Milestone"
+            )
             if subject.type_name == "Milestone":
                 about = "milestone"
                 sid = local_id(subject, "Milestone", "input.subjectId")
@@ -789,7 +805,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/rotations/{rotation}/debrief",
-                    rotation=plain_id(
+                    rotation=local_id(
                         input.rotation_id, "Rotation", "input.rotationId"
                     ),
                 ),
@@ -812,7 +828,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/rotations/{rotation}/complete",
-                    rotation=plain_id(
+                    rotation=local_id(
                         input.rotation_id, "Rotation", "input.rotationId"
                     ),
                 ),
@@ -849,7 +865,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/escalations/{escalation}/resolve",
-                    escalation=plain_id(
+                    escalation=local_id(
                         input.escalation_id, "Escalation", "input.escalationId"
                     ),
                 ),
@@ -871,9 +887,7 @@ class SessionsMutation:
                 _json(
                     questions=input.questions,
                     closes_at=input.closes_at,
-                    cohort_id=node_or_plain_id(
-                        input.cohort_id, "Cohort", "input.cohortId"
-                    )
+                    cohort_id=local_id(input.cohort_id, "Cohort", "input.cohortId")
                     if input.cohort_id
                     else None,
                     k=input.k,
@@ -893,7 +907,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/pulse-surveys/{pulse_survey}/responses",
-                    pulse_survey=plain_id(
+                    pulse_survey=local_id(
                         input.survey_id, "PulseSurvey", "input.surveyId"
                     ),
                 ),
@@ -915,7 +929,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/pulse-surveys/{pulse_survey}/close",
-                    pulse_survey=plain_id(
+                    pulse_survey=local_id(
                         input.survey_id, "PulseSurvey", "input.surveyId"
                     ),
                 ),
@@ -924,7 +938,7 @@ class SessionsMutation:
                 S,
                 upstream_path(
                     "/pulse-surveys/{pulse_survey}",
-                    pulse_survey=plain_id(
+                    pulse_survey=local_id(
                         input.survey_id, "PulseSurvey", "input.surveyId"
                     ),
                 ),

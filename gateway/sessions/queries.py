@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -16,23 +17,43 @@ from gateway.connections import (
     page_size,
 )
 from gateway.context import ctx
+from gateway.enums import EscalationState, SurveyState, wire_enum
 from gateway.errors import query_error
-from gateway.ids import local_id, plain_id
+from gateway.ids import local_id
+from gateway.nodes import BatchedNode, get_each
 from gateway.sessions import loaders
 from gateway.sessions.types import After, Escalation, First, Relationship
 from gateway.upstream import UpstreamError, upstream_path
 
+if TYPE_CHECKING:
+    from gateway.people.types import Cohort
+
+CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
+
 
 @strawberry.type(description="An anonymous pulse survey of a cohort or the tenant.")
-class PulseSurvey:
-    survey_id: strawberry.ID = strawberry.field(description="Its id.")
+class PulseSurvey(BatchedNode, relay.Node):
+    survey_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the survey."
+    )
     questions: list[str] = strawberry.field(description="Questions, in order.")
     closes_at: str | None = strawberry.field(description="Deadline (ISO 8601).")
     k: int | None = strawberry.field(
         description="Fewest respondents ever reported (smaller groups are suppressed)."
     )
-    state: str | None = strawberry.field(description="open or closed.")
-    cohort_id: str | None = strawberry.field(description="Its cohort (null: tenant).")
+    state: SurveyState | None = strawberry.field(
+        description="Whether it still takes answers."
+    )
+    cohort_id: str | None = strawberry.field(
+        description="Its cohort's service id (null: tenant).",
+        deprecation_reason="Use `cohort { id }`.",
+    )
+
+    @strawberry.field(description="Its cohort (null: the whole organisation).")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        from gateway.people.types import cohort_by_id
+
+        return await cohort_by_id(info, self.cohort_id)
 
     @strawberry.field(
         description="Aggregated answers once at least k responded (otherwise only "
@@ -52,13 +73,20 @@ class PulseSurvey:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> PulseSurvey:
         return cls(
-            survey_id=strawberry.ID(data["survey_id"]),
+            survey_id=str(data["survey_id"]),
             questions=list(data.get("questions") or []),
             closes_at=data.get("closes_at"),
             k=data.get("k"),
-            state="closed" if data.get("closed") else "open",
+            state=wire_enum(SurveyState, "closed" if data.get("closed") else "open"),
             cohort_id=data.get("cohort_id"),
         )
+
+    @classmethod
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
+    ) -> list[PulseSurvey | None]:
+        rows = await get_each(info, "sessions", "/pulse-surveys/{id}", node_ids)
+        return [cls.from_data(r) if r else None for r in rows]
 
 
 @strawberry.type
@@ -106,12 +134,15 @@ class SessionsQuery:
         first: First = None,
         after: After = None,
         state: Annotated[
-            str | None, strawberry.argument(description="open or resolved.")
+            EscalationState | None,
+            strawberry.argument(description="Only escalations in this state."),
         ] = None,
     ) -> Connection[Escalation]:
         c = ctx(info)
         try:
-            rows = await c.caller.get("sessions", "/escalations", state=state)
+            rows = await c.caller.get(
+                "sessions", "/escalations", state=state.value if state else None
+            )
         except UpstreamError as exc:
             raise query_error(exc) from None
         return from_list(
@@ -122,14 +153,16 @@ class SessionsQuery:
     async def pulse_survey(
         self,
         info: Info,
-        survey_id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")],
+        survey_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Its id (a PulseSurvey).")
+        ],
     ) -> PulseSurvey | None:
         try:
             data = await ctx(info).caller.get(
                 "sessions",
                 upstream_path(
                     "/pulse-surveys/{survey}",
-                    survey=plain_id(survey_id, "PulseSurvey", "surveyId"),
+                    survey=local_id(survey_id, "PulseSurvey", "surveyId"),
                 ),
             )
         except UpstreamError as exc:

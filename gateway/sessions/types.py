@@ -17,13 +17,34 @@ from strawberry.types import Info
 
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
-from gateway.nodes import BatchedNode
+from gateway.enums import (
+    CancellationReason,
+    CheckInKind,
+    EscalationCategory,
+    EscalationOutcome,
+    EscalationState,
+    FeedbackAbout,
+    MilestoneProgress,
+    MilestoneState,
+    NoteKind,
+    NoteVisibility,
+    PartyRole,
+    ProgrammeType,
+    ProjectKind,
+    RelationshipStatus,
+    RotationState,
+    SessionFormat,
+    SessionState,
+    wire_enum,
+)
+from gateway.nodes import BatchedNode, get_each
 from gateway.sessions import loaders
 
 if TYPE_CHECKING:
-    from gateway.people.types import Person
+    from gateway.people.types import Cohort, Person
 
 PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
+CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
 First = Annotated[
     int | None, strawberry.argument(description="Page size (default 20).")
 ]
@@ -75,7 +96,8 @@ class LearningContract:
     cadence: Cadence | None = strawberry.field(description="Agreed meeting rhythm.")
     hours_per_month: int | None = strawberry.field(description="Hours a month.")
     signed_by_ids: list[str] = strawberry.field(
-        description="Ids of the people who signed the current version."
+        description="Ids of the people who signed the current version.",
+        deprecation_reason="Use `signatories` (people with global ids).",
     )
     terms: str | None = strawberry.field(
         description="Objectives and terms as written (the pair only; null for others)."
@@ -105,12 +127,15 @@ class Session(BatchedNode, relay.Node):
     session_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the session."
     )
-    relationship_id: str = strawberry.field(description="Its relationship's id.")
+    relationship_id: str = strawberry.field(
+        description="Its relationship's service id.",
+        deprecation_reason="Use `relationship { id }`.",
+    )
     starts_at: datetime = strawberry.field(description="Start (UTC).")
     ends_at: datetime = strawberry.field(description="End (UTC).")
     minutes: int = strawberry.field(description="Planned length in minutes.")
-    format: str = strawberry.field(description="one_to_one, group, shadowing …")
-    state: str = strawberry.field(description="scheduled, held, cancelled or missed.")
+    format: SessionFormat = strawberry.field(description="How it takes place.")
+    state: SessionState = strawberry.field(description="Where the session stands.")
     sequence: int = strawberry.field(
         description="Calendar SEQUENCE: goes up with every change."
     )
@@ -119,11 +144,12 @@ class Session(BatchedNode, relay.Node):
     )
     held_at: datetime | None = strawberry.field(description="When it took place.")
     held_minutes: int | None = strawberry.field(description="How long it took.")
-    reason_code: str | None = strawberry.field(
+    reason_code: CancellationReason | None = strawberry.field(
         description="Why it was cancelled (a code; the explanation stays private)."
     )
     absent_ids: list[str] = strawberry.field(
-        description="Who did not come (a missed session)."
+        description="Who did not come (a missed session), as service ids.",
+        deprecation_reason="Use `absent` (people with global ids).",
     )
     upcoming: bool = strawberry.field(
         description="Still to come: scheduled and not yet started."
@@ -131,8 +157,12 @@ class Session(BatchedNode, relay.Node):
 
     @strawberry.field(description="The relationship the session belongs to.")
     async def relationship(self, info: Info) -> Relationship | None:
-        data = await loaders.relationships(info).load(self.relationship_id)
-        return Relationship.from_data(data) if data else None
+        return await relationship_by_id(info, self.relationship_id)
+
+    @strawberry.field(description="Who did not come (a missed session).")
+    async def absent(self, info: Info) -> list[PersonRef]:
+        people = [await _person(info, p) for p in self.absent_ids]
+        return [p for p in people if p is not None]
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Session:
@@ -144,13 +174,13 @@ class Session(BatchedNode, relay.Node):
             starts_at=starts_at,
             ends_at=_datetime(data["ends_at"]) or starts_at,
             minutes=data["minutes"],
-            format=data.get("format") or "one_to_one",
-            state=data["state"],
+            format=SessionFormat(data.get("format") or "one_to_one"),
+            state=SessionState(data["state"]),
             sequence=data.get("sequence") or 0,
             agenda=data.get("agenda"),
             held_at=_datetime(data.get("held_at")),
             held_minutes=data.get("held_minutes"),
-            reason_code=data.get("reason_code"),
+            reason_code=wire_enum(CancellationReason, data.get("reason_code")),
             absent_ids=list(data.get("absent_ids") or []),
             upcoming=data["state"] == "scheduled" and starts_at > datetime.now(UTC),
         )
@@ -169,7 +199,10 @@ class Milestone(BatchedNode, relay.Node):
     milestone_id: relay.NodeID[str] = strawberry.field(
         description="The sessions service's id of the milestone."
     )
-    relationship_id: str = strawberry.field(description="Its relationship's id.")
+    relationship_id: str = strawberry.field(
+        description="Its relationship's service id.",
+        deprecation_reason="Use `relationship { id }`.",
+    )
     objective_index: int | None = strawberry.field(
         description="Which objective of the contract (0-based)."
     )
@@ -180,9 +213,9 @@ class Milestone(BatchedNode, relay.Node):
         description="Success criteria (the pair and coordinators)."
     )
     due_on: date | None = strawberry.field(description="Due date.")
-    state: str = strawberry.field(description="open, achieved or missed.")
-    progress: str | None = strawberry.field(
-        description="Last reported progress: in_progress, at_risk, blocked, missed."
+    state: MilestoneState = strawberry.field(description="Where the milestone stands.")
+    progress: MilestoneProgress | None = strawberry.field(
+        description="Last reported progress."
     )
     evidence: str | None = strawberry.field(
         description="Evidence given on achievement (the pair and coordinators)."
@@ -192,8 +225,17 @@ class Milestone(BatchedNode, relay.Node):
         description="Whether it was achieved by its due date."
     )
     confirmed_by_id: str | None = strawberry.field(
-        description="Who confirmed the achievement."
+        description="Who confirmed the achievement (service id).",
+        deprecation_reason="Use `confirmedBy`.",
     )
+
+    @strawberry.field(description="The relationship the milestone belongs to.")
+    async def relationship(self, info: Info) -> Relationship | None:
+        return await relationship_by_id(info, self.relationship_id)
+
+    @strawberry.field(description="Who confirmed the achievement.")
+    async def confirmed_by(self, info: Info) -> PersonRef | None:
+        return await _person(info, self.confirmed_by_id)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Milestone:
@@ -205,8 +247,8 @@ class Milestone(BatchedNode, relay.Node):
             label=data.get("label"),
             criteria=[c for c in criteria if c] if isinstance(criteria, list) else [],
             due_on=_date(data.get("due_on")),
-            state=data["state"],
-            progress=data.get("status"),
+            state=MilestoneState(data["state"]),
+            progress=wire_enum(MilestoneProgress, data.get("status")),
             evidence=data.get("evidence"),
             achieved_on=_date(data.get("achieved_on")),
             on_time=data.get("on_time"),
@@ -221,16 +263,24 @@ class Milestone(BatchedNode, relay.Node):
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
-@strawberry.type(description="A monthly alignment check or a quarterly review.")
-class CheckIn:
-    check_in_id: strawberry.ID = strawberry.field(description="Its id.")
-    kind: str = strawberry.field(description="monthly or quarterly_review.")
+@strawberry.type(
+    description="A monthly alignment check or a quarterly review (read through its "
+    "relationship: `node(id:)` answers null for it)."
+)
+class CheckIn(BatchedNode, relay.Node):
+    check_in_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the check-in."
+    )
+    kind: CheckInKind = strawberry.field(
+        description="A monthly check or a quarterly review."
+    )
     held_on: date | None = strawberry.field(description="When it was held.")
     alignment: int | None = strawberry.field(
         description="Alignment with the objectives, 1 to 5."
     )
     sponsor_id: str | None = strawberry.field(
-        description="The sponsor present (quarterly review)."
+        description="The sponsor present (quarterly review), as a service id.",
+        deprecation_reason="Use `sponsor`.",
     )
     correction: str | None = strawberry.field(
         description="The course correction agreed (the pair and coordinators)."
@@ -239,27 +289,40 @@ class CheckIn:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> CheckIn:
         return cls(
-            check_in_id=strawberry.ID(data["id"]),
-            kind=data.get("kind_of_check_in") or data.get("kind") or "",
+            check_in_id=str(data["id"]),
+            kind=CheckInKind(data.get("kind_of_check_in") or data.get("kind") or ""),
             held_on=_date(data.get("held_on")),
             alignment=data.get("alignment"),
             sponsor_id=data.get("sponsor_id"),
             correction=data.get("correction"),
         )
 
+    @strawberry.field(description="The sponsor present (quarterly review).")
+    async def sponsor(self, info: Info) -> PersonRef | None:
+        return await _person(info, self.sponsor_id)
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[CheckIn | None]:
+        # No read of one check-in upstream: read them through their relationship.
+        return [None for _ in node_ids]
+
 
 @strawberry.type(
     description="Two to four weeks for the mentee in another function or market."
 )
-class Rotation:
-    rotation_id: strawberry.ID = strawberry.field(description="Its id.")
-    state: str = strawberry.field(description="assigned, debriefed or completed.")
+class Rotation(BatchedNode, relay.Node):
+    rotation_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the rotation."
+    )
+    state: RotationState = strawberry.field(description="Where the rotation stands.")
     function: str | None = strawberry.field(description="Host function.")
     market: str | None = strawberry.field(description="Host market.")
-    host_id: str | None = strawberry.field(description="The host.")
+    host_id: str | None = strawberry.field(
+        description="The host (service id).", deprecation_reason="Use `host`."
+    )
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
-    project_kind: str | None = strawberry.field(description="Kind of project.")
+    project_kind: ProjectKind | None = strawberry.field(description="Kind of project.")
     project: str | None = strawberry.field(description="The project, as written.")
     reflection: str | None = strawberry.field(description="The leader's debrief.")
     goal_competency_ids: list[str] = strawberry.field(
@@ -269,43 +332,75 @@ class Rotation:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Rotation:
         return cls(
-            rotation_id=strawberry.ID(data["id"]),
-            state=data["state"],
+            rotation_id=str(data["id"]),
+            state=RotationState(data["state"]),
             function=data.get("function"),
             market=data.get("market"),
             host_id=data.get("host_id"),
             starts_on=_date(data.get("starts_on")),
             ends_on=_date(data.get("ends_on")),
-            project_kind=data.get("project_kind"),
+            project_kind=wire_enum(ProjectKind, data.get("project_kind")),
             project=data.get("project"),
             reflection=data.get("reflection"),
             goal_competency_ids=list(data.get("goal_competency_ids") or []),
         )
 
+    @strawberry.field(description="The host.")
+    async def host(self, info: Info) -> PersonRef | None:
+        return await _person(info, self.host_id)
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Rotation | None]:
+        rows = await get_each(info, "sessions", "/rotations/{id}", node_ids)
+        return [cls.from_data(r) if r else None for r in rows]
+
 
 @strawberry.type(description="A concern raised to the coordinator.")
-class Escalation:
-    escalation_id: strawberry.ID = strawberry.field(description="Its id.")
-    relationship_id: str = strawberry.field(description="Its relationship's id.")
-    state: str = strawberry.field(description="open or resolved.")
-    category: str | None = strawberry.field(description="What the concern is about.")
-    by_role: str | None = strawberry.field(description="mentor or mentee.")
+class Escalation(BatchedNode, relay.Node):
+    escalation_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the escalation."
+    )
+    relationship_id: str = strawberry.field(
+        description="Its relationship's service id.",
+        deprecation_reason="Use `relationship { id }`.",
+    )
+    state: EscalationState = strawberry.field(
+        description="Where the escalation stands."
+    )
+    category: EscalationCategory | None = strawberry.field(
+        description="What the concern is about."
+    )
+    by_role: PartyRole | None = strawberry.field(description="Which side of the pair.")
     detail: str | None = strawberry.field(description="The concern, as written.")
-    outcome: str | None = strawberry.field(description="How it was resolved.")
+    outcome: EscalationOutcome | None = strawberry.field(
+        description="How it was resolved."
+    )
     note: str | None = strawberry.field(description="The resolution note.")
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Escalation:
         return cls(
-            escalation_id=strawberry.ID(data["id"]),
+            escalation_id=str(data["id"]),
             relationship_id=data["relationship_id"],
-            state=data["state"],
-            category=data.get("category"),
-            by_role=data.get("by_role"),
+            state=EscalationState(data["state"]),
+            category=wire_enum(EscalationCategory, data.get("category")),
+            by_role=wire_enum(PartyRole, data.get("by_role")),
             detail=data.get("detail"),
-            outcome=data.get("outcome"),
+            outcome=wire_enum(EscalationOutcome, data.get("outcome")),
             note=data.get("note"),
         )
+
+    @strawberry.field(description="The relationship the concern is about.")
+    async def relationship(self, info: Info) -> Relationship | None:
+        return await relationship_by_id(info, self.relationship_id)
+
+    @classmethod
+    async def load_nodes(
+        cls, info: Info, node_ids: list[str]
+    ) -> list[Escalation | None]:
+        rows = await ctx(info).caller.get("sessions", "/escalations")
+        by_id = {str(r["id"]): r for r in rows or [] if isinstance(r, dict)}
+        return [cls.from_data(by_id[i]) if i in by_id else None for i in node_ids]
 
 
 @strawberry.type(
@@ -313,11 +408,15 @@ class Escalation:
     "notes are read by their author alone, shared ones by the pair; a coordinator "
     "sees that a note exists (kind, visibility, dates), never its text."
 )
-class Note:
-    note_id: strawberry.ID = strawberry.field(description="Its id.")
-    kind: str = strawberry.field(description="session_note, journal, after_action …")
-    visibility: str = strawberry.field(description="private or shared.")
-    author_role: str | None = strawberry.field(description="mentor or mentee.")
+class Note(BatchedNode, relay.Node):
+    note_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the note."
+    )
+    kind: NoteKind = strawberry.field(description="What kind of note.")
+    visibility: NoteVisibility = strawberry.field(description="Who may read it.")
+    author_role: PartyRole | None = strawberry.field(
+        description="Which side of the pair."
+    )
     created_at: datetime | None = strawberry.field(description="When it was written.")
     edited_at: datetime | None = strawberry.field(description="Last edit.")
     erased: bool = strawberry.field(description="Its author was erased.")
@@ -328,16 +427,19 @@ class Note:
         description="The text (null unless you may read it)."
     )
     prompt: str | None = strawberry.field(description="The journal prompt answered.")
-    session_id: str | None = strawberry.field(description="The session it is about.")
+    session_id: str | None = strawberry.field(
+        description="The session it is about (service id).",
+        deprecation_reason="Use `session { id }`.",
+    )
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Note:
         readable = "body" in data
         return cls(
-            note_id=strawberry.ID(data["note_id"]),
-            kind=data["kind"],
-            visibility=data["visibility"],
-            author_role=data.get("author_role"),
+            note_id=str(data["note_id"]),
+            kind=NoteKind(data["kind"]),
+            visibility=NoteVisibility(data["visibility"]),
+            author_role=wire_enum(PartyRole, data.get("author_role")),
             created_at=_datetime(data.get("created_at")),
             edited_at=_datetime(data.get("edited_at")),
             erased=bool(data.get("erased")),
@@ -347,13 +449,30 @@ class Note:
             session_id=data.get("session_id"),
         )
 
+    @strawberry.field(description="The session it is about.")
+    async def session(self, info: Info) -> Session | None:
+        return await session_by_id(info, self.session_id) if self.session_id else None
 
-@strawberry.type(description="A rating of a session or milestone, 1 to 5.")
-class Feedback:
-    feedback_id: strawberry.ID = strawberry.field(description="Its id.")
-    from_role: str = strawberry.field(description="Which side gave it.")
-    about: str = strawberry.field(description="session or milestone.")
-    subject_id: str = strawberry.field(description="The session or milestone id.")
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Note | None]:
+        rows = await get_each(info, "sessions", "/notes/{id}", node_ids)
+        return [cls.from_data(r) if r else None for r in rows]
+
+
+@strawberry.type(
+    description="A rating of a session or milestone, 1 to 5 (read through its "
+    "relationship: `node(id:)` answers null for it)."
+)
+class Feedback(BatchedNode, relay.Node):
+    feedback_id: relay.NodeID[str] = strawberry.field(
+        description="The sessions service's id of the feedback."
+    )
+    from_role: PartyRole = strawberry.field(description="Which side gave it.")
+    about: FeedbackAbout = strawberry.field(description="What is rated.")
+    subject_id: str = strawberry.field(
+        description="The session's or milestone's service id.",
+        deprecation_reason="Use `session` or `milestone`.",
+    )
     rating: int = strawberry.field(description="1 to 5.")
     given_at: datetime | None = strawberry.field(description="When it was given.")
     comment: str | None = strawberry.field(
@@ -363,14 +482,31 @@ class Feedback:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Feedback:
         return cls(
-            feedback_id=strawberry.ID(data["feedback_id"]),
-            from_role=data["from_role"],
-            about=data["about"],
+            feedback_id=str(data["feedback_id"]),
+            from_role=PartyRole(data["from_role"]),
+            about=FeedbackAbout(data["about"]),
             subject_id=data["subject_id"],
             rating=data["rating"],
             given_at=_datetime(data.get("given_at")),
             comment=data.get("comment"),
         )
+
+    @strawberry.field(description="The session rated (null for a milestone).")
+    async def session(self, info: Info) -> Session | None:
+        if self.about is not FeedbackAbout.SESSION:
+            return None
+        return await session_by_id(info, self.subject_id)
+
+    @strawberry.field(description="The milestone rated (null for a session).")
+    async def milestone(self, info: Info) -> Milestone | None:
+        if self.about is not FeedbackAbout.MILESTONE:
+            return None
+        return await milestone_by_id(info, self.subject_id)
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Feedback | None]:
+        # No read of one feedback upstream: read it through its relationship.
+        return [None for _ in node_ids]
 
 
 def _upcoming_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -397,17 +533,26 @@ class Relationship(BatchedNode, relay.Node):
     relationship_id: relay.NodeID[str] = strawberry.field(
         description="The relationship's id (the id of the pairing it came from)."
     )
-    kind: str = strawberry.field(
-        description="Programme type: standard, reverse, external …"
+    kind: ProgrammeType = strawberry.field(description="The kind of programme.")
+    status: RelationshipStatus = strawberry.field(
+        description="Where the relationship stands."
     )
-    status: str = strawberry.field(description="active, paused or concluded.")
-    cohort_id: str | None = strawberry.field(description="Its cohort, if any.")
+    cohort_id: str | None = strawberry.field(
+        description="Its cohort's service id, if any.",
+        deprecation_reason="Use `cohort { id }`.",
+    )
     starts_on: date | None = strawberry.field(description="First day.")
     planned_end_on: date | None = strawberry.field(
         description="Planned last day (the end of the cohort's development phase)."
     )
-    mentor_id: str = strawberry.field(description="The mentor's person id.")
-    mentee_id: str = strawberry.field(description="The mentee's person id.")
+    mentor_id: str = strawberry.field(
+        description="The mentor's service id.",
+        deprecation_reason="Use `mentor { id }`.",
+    )
+    mentee_id: str = strawberry.field(
+        description="The mentee's service id.",
+        deprecation_reason="Use `mentee { id }`.",
+    )
     contract: LearningContract | None = strawberry.field(
         description="The learning contract (null until one is proposed)."
     )
@@ -424,6 +569,12 @@ class Relationship(BatchedNode, relay.Node):
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
         return await _person(info, self.mentee_id)
+
+    @strawberry.field(description="Its cohort, if any.")
+    async def cohort(self, info: Info) -> CohortRef | None:
+        from gateway.people.types import cohort_by_id
+
+        return await cohort_by_id(info, self.cohort_id)
 
     @strawberry.field(
         description="Sessions: upcoming ones first (soonest first), then the rest "
@@ -486,8 +637,8 @@ class Relationship(BatchedNode, relay.Node):
     def from_data(cls, data: dict[str, Any]) -> Relationship:
         return cls(
             relationship_id=data["relationship_id"],
-            kind=data.get("kind") or "standard",
-            status=data["state"],
+            kind=ProgrammeType(data.get("kind") or "standard"),
+            status=RelationshipStatus(data["state"]),
             cohort_id=data.get("cohort_id"),
             starts_on=_date(data.get("starts_on")),
             planned_end_on=_date(data.get("planned_end_on")),
@@ -505,16 +656,24 @@ class Relationship(BatchedNode, relay.Node):
         return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
 
 
-async def relationship_by_id(info: Info, relationship_id: str) -> Relationship | None:
+async def relationship_by_id(
+    info: Info, relationship_id: str | None
+) -> Relationship | None:
+    if not relationship_id:
+        return None
     data = await loaders.relationships(info).load(relationship_id)
     return Relationship.from_data(data) if isinstance(data, dict) else None
 
 
-async def session_by_id(info: Info, session_id: str) -> Session | None:
+async def session_by_id(info: Info, session_id: str | None) -> Session | None:
+    if not session_id:
+        return None
     data = await loaders.sessions(info).load(session_id)
     return Session.from_data(data) if isinstance(data, dict) else None
 
 
-async def milestone_by_id(info: Info, milestone_id: str) -> Milestone | None:
+async def milestone_by_id(info: Info, milestone_id: str | None) -> Milestone | None:
+    if not milestone_id:
+        return None
     data = await loaders.milestones(info).load(milestone_id)
     return Milestone.from_data(data) if isinstance(data, dict) else None

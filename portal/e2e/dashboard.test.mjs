@@ -127,15 +127,15 @@ describe("programme dashboard", () => {
     const warnings = await allPages(who.token, "EarlyWarnings", "earlyWarnings");
     const stalled = facts.stalled_relationship_id;
     const target = stalled
-      ? warnings.find((w) => w.relationshipId === stalled)
-      : warnings.find((w) => w.state === "at_risk");
+      ? warnings.find((w) => w.relationship?.id === globalId("Relationship", stalled))
+      : warnings.find((w) => w.state === "AT_RISK");
     assert.ok(target, "the API reports no at-risk relationship");
-    assert.equal(target.state, "at_risk");
+    assert.equal(target.state, "AT_RISK");
     assert.ok(target.reasons.length > 0);
 
     const { page, problems } = await signedIn(browser.context, who);
     await page.getByRole("navigation").getByRole("link", { name: "Relationship health" }).click();
-    const row = page.locator(`tr[data-relationship="${target.relationshipId}"]`);
+    const row = page.locator(`tr[data-relationship="${target.relationship.id}"]`);
     await row.waitFor();
     assert.equal(await row.getAttribute("data-state"), "at_risk");
     const reasons = await row.locator("[data-reason]").evaluateAll((els) => els.map((e) => e.getAttribute("data-reason")));
@@ -170,9 +170,9 @@ describe("programme dashboard", () => {
     // A pair that keeps a journal: the coordinator sees that each note exists, and
     // nothing of what it says.
     const states = await allPages(who.token, "HealthStates", "relationshipHealths");
-    const other = states.find((s) => s.relationshipId !== target.relationshipId);
+    const other = states.find((s) => s.relationship && s.relationship.id !== target.relationship.id);
     assert.ok(other, "the demo has one relationship only");
-    await page.goto(`${DASHBOARD}relationships/${encodeURIComponent(other.relationshipId)}`);
+    await page.goto(`${DASHBOARD}relationships/${encodeURIComponent(other.relationship.id)}`);
     await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
     const notes = page.locator('li[data-kind="note"]');
     assert.ok((await notes.count()) > 0, "no note in the timeline");
@@ -208,7 +208,7 @@ describe("programme dashboard", () => {
     const data = await graphql(who.token, "query($id: ID!) { node(id: $id) { ... on Pairing { status } } }", {
       id: pairingId,
     });
-    assert.equal(data.node.status, "approved");
+    assert.equal(data.node.status, "APPROVED");
     await screenshot(page, "06-matching-round-approved");
     assert.deepEqual(problems, []);
     await page.close();

@@ -64,8 +64,12 @@ export function personName(p: Named | null | undefined): string {
   return [p.givenName, p.familyName].filter(Boolean).join(" ") || "(no name)";
 }
 
-/** Plain words for a machine code such as `cadence_missed`. */
-export const words = (code: string): string => code.replace(/[_.]+/g, " ");
+/** Plain words for a machine code such as `cadence_missed` or an enum value (`AT_RISK`). */
+export const words = (code: string): string => code.replace(/[_.]+/g, " ").toLowerCase();
+
+/** The lower-case code of a GraphQL enum value (`AT_RISK` -> `at_risk`), for CSS
+ * classes and `data-` attributes. */
+export const code = (value: string): string => value.toLowerCase();
 
 /** The service's own id inside a Relay global id (`base64("Type:local")`). */
 export function localId(globalId: string): string {
@@ -75,6 +79,15 @@ export function localId(globalId: string): string {
     return at >= 0 ? decoded.slice(at + 1) : globalId;
   } catch {
     return globalId;
+  }
+}
+
+/** Whether `value` is a global id of `type`. */
+export function isGlobalId(value: string, type: string): boolean {
+  try {
+    return atob(value).startsWith(`${type}:`);
+  } catch {
+    return false;
   }
 }
 

@@ -314,7 +314,7 @@ async def develop(
             "markSessionHeld",
             "SessionSuccess",
         )
-        assert held["session"]["state"] == "held"
+        assert held["session"]["state"] == "HELD"
     milestone = ok(
         await p.graphql(
             MILESTONE,
@@ -346,5 +346,5 @@ async def develop(
         "achieveMilestone",
         "MilestoneSuccess",
     )
-    assert achieved["milestone"]["state"] == "achieved"
+    assert achieved["milestone"]["state"] == "ACHIEVED"
     return milestone

@@ -54,23 +54,25 @@ STRING_PROFILES = {
     "1 MB string": "x" * 1_000_000,
 }
 OTHER_PROFILES = ("2^63", "year 9999")
-# Plain service ids (types that are not yet a Node) and free references.
+# Free references that are not objects of their own (codes, keys, HR ids).
 PLAIN_IDS = {
-    "noteId",
-    "rotationId",
-    "escalationId",
-    "surveyId",
-    "recommendationId",
     "meetingId",
-    "memberId",
-    "ownerId",
     "promptId",
     "employeeId",
     "competencyId",
     "goalCompetencyIds",
-    "relationshipId",
 }
-PERSON_REFS = ("mentor", "mentee", "host", "sponsor", "manager", "absent", "person")
+PERSON_REFS = (
+    "mentor",
+    "mentee",
+    "host",
+    "sponsor",
+    "manager",
+    "absent",
+    "person",
+    "owner",
+    "member",
+)
 CONCURRENCY = 6
 # The one admin route the gateway calls on purpose (erasureReport, admins only), with a
 # validated id as its last segment; any other /admin path is a hostile argument that
@@ -89,6 +91,8 @@ def _type_of_id(name: str) -> str:
         return "Person"
     if stem == "subject":
         return "Session"
+    if stem == "survey":
+        return "PulseSurvey"
     if stem == "round":
         return "MatchingRound"
     if stem in ("job",):

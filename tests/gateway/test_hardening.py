@@ -232,7 +232,7 @@ async def test_a_valid_id_is_escaped_into_its_own_path_segment():
     async with gateway() as gw:
         await gw.post(
             """mutation($id: ID!) { deleteNote(input: {noteId: $id}) { __typename } }""",
-            {"id": "n:1@x+y"},
+            {"id": gid("Note", "n:1@x+y")},
         )
         (request,) = gw.seen
         assert request.method == "DELETE"
@@ -289,7 +289,9 @@ async def test_an_unexpected_exception_is_masked_with_a_request_id(environment):
             )
             headers = {"authorization": f"Bearer {jwt}"}
         body = await gw.post(
-            '{ pulseSurvey(surveyId: "s-1") { surveyId } }', None, headers
+            "query($id: ID!) { pulseSurvey(surveyId: $id) { id } }",
+            {"id": gid("PulseSurvey", "s-1")},
+            headers,
         )
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "InternalError"
@@ -359,9 +361,9 @@ async def test_control_characters_and_long_strings_are_refused_before_any_call()
             {
                 "input": {
                     "relationshipId": gid("Relationship", "r-1"),
-                    "kind": "journal",
+                    "kind": "JOURNAL",
                     "body": "line\x00",
-                    "visibility": "private",
+                    "visibility": "PRIVATE",
                 }
             },
         )
@@ -375,9 +377,9 @@ async def test_control_characters_and_long_strings_are_refused_before_any_call()
             {
                 "input": {
                     "relationshipId": gid("Relationship", "r-1"),
-                    "kind": "journal",
+                    "kind": "JOURNAL",
                     "body": "line one\n\tline two",
-                    "visibility": "private",
+                    "visibility": "PRIVATE",
                 }
             },
         )

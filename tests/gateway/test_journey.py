@@ -69,7 +69,7 @@ async def test_a_mentee_from_hris_import_to_an_updated_scorecard(platform):
     try:
         await journey.confirm(platform, tenant, coordinator, pair)
         kinds = []
-        while "confirmed" not in kinds:
+        while "CONFIRMED" not in kinds:
             message = json.loads(await asyncio.wait_for(ws.recv(), 30))
             assert message["type"] == "next", message
             update = message["payload"]["data"]["pairingUpdates"]
@@ -77,8 +77,8 @@ async def test_a_mentee_from_hris_import_to_an_updated_scorecard(platform):
             kinds.append(update["kind"])
         # (The round's "proposed" may still be on its way when the subscription
         # starts.)
-        assert "approved" in kinds and kinds[-1] == "confirmed"
-        assert kinds.index("approved") < kinds.index("confirmed")
+        assert "APPROVED" in kinds and kinds[-1] == "CONFIRMED"
+        assert kinds.index("APPROVED") < kinds.index("CONFIRMED")
     finally:
         await ws.close()
 

@@ -112,13 +112,13 @@ async def test_a_round_proposes_explained_pairs_with_people(platform):
     result = await run_round(platform, org)
     assert result["__typename"] == "MatchingRoundSuccess", result
     rnd = result["round"]
-    assert rnd["status"] == "completed" and rnd["progress"]["phase"] == "done"
+    assert rnd["status"] == "COMPLETED" and rnd["progress"]["phase"] == "done"
     assert (rnd["menteeCount"], rnd["mentorCount"]) == (3, 2)
     assert rnd["cohort"]["name"] == "Leaders"
     pairs = [e["node"] for e in rnd["proposedPairs"]["edges"]]
     assert len(pairs) == rnd["proposedCount"] == 3
     for p in pairs:
-        assert p["status"] == "proposed"
+        assert p["status"] == "PROPOSED"
         assert p["mentor"]["givenName"].startswith("Ada10")
         assert p["mentee"]["givenName"].startswith("Ada11")
         assert p["score"] == pytest.approx(
@@ -203,7 +203,7 @@ async def test_approval_and_both_acceptances_reach_the_subscriber(platform):
             {"input": {"pairingId": pair["id"]}},
             bearer=org["admin"],
         )
-        assert approved["data"]["approvePairing"]["pairing"]["status"] == "approved"
+        assert approved["data"]["approvePairing"]["pairing"]["status"] == "APPROVED"
         for bearer in (mentee_token, mentor_token):
             done = await platform.graphql(
                 ACT % "acceptPairing",
@@ -223,7 +223,7 @@ async def test_approval_and_both_acceptances_reach_the_subscriber(platform):
             updates.append(msg["payload"]["data"]["pairingUpdates"])
             assert updates[-1]["pairingId"] == pair["id"]
             kinds.append(updates[-1]["kind"])
-            return "confirmed" in kinds
+            return "CONFIRMED" in kinds
 
         await until(
             confirmed,
@@ -233,9 +233,9 @@ async def test_approval_and_both_acceptances_reach_the_subscriber(platform):
             detail=lambda: f"saw {kinds}",
         )
         update = updates[-1]
-        assert update["pairing"]["status"] == "confirmed"
+        assert update["pairing"]["status"] == "CONFIRMED"
         assert update["pairing"]["mentee"]["givenName"] == "Ada110"
-        assert kinds.index("approved") < kinds.index("confirmed")
+        assert kinds.index("APPROVED") < kinds.index("CONFIRMED")
     finally:
         await ws.close()
 
@@ -293,7 +293,7 @@ async def test_a_rerun_keeps_the_pins_and_strangers_cannot_accept(platform):
     )
     again = body["data"]["rerunRound"]
     assert again["__typename"] == "MatchingRoundSuccess", again
-    assert again["round"]["status"] == "completed"
+    assert again["round"]["status"] == "COMPLETED"
     assert again["round"]["pinned"] == [
         {"mentee": {"id": mentee}, "mentor": {"id": mentor}}
     ]

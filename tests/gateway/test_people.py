@@ -403,7 +403,7 @@ async def test_a_person_is_profiled_and_erased_through_graphql(platform):
         bearer=admin,
     )
     node = profile["data"]["node"]
-    assert node["level"] == 7 and node["status"] == "active"
+    assert node["level"] == 7 and node["status"] == "ACTIVE"
     assert node["goals"] == [
         {
             "competencyId": "strategy",

@@ -34,13 +34,20 @@ async def register(platform, admin: str, n: int, **overrides) -> str:
 
 
 async def start_relationship(
-    platform, kafka_bootstrap: str, tenant: str, mentor: str, mentee: str
+    platform,
+    kafka_bootstrap: str,
+    tenant: str,
+    mentor: str,
+    mentee: str,
+    cohort_id: str | None = None,
 ) -> str:
     """Publish PairingConfirmed as matching does; wait until sessions started it."""
     rid = str(uuid.uuid4())
     transport = KafkaTransport(kafka_bootstrap)
     try:
-        await transport.publish([confirmation(rid, mentor, mentee, tenant=tenant)])
+        await transport.publish(
+            [confirmation(rid, mentor, mentee, tenant=tenant, cohort_id=cohort_id)]
+        )
     finally:
         await transport.stop()
     overseer = token("coord-wait", tenant, Role.COORDINATOR)
@@ -131,7 +138,7 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     )
     edges = mine["data"]["relationships"]["edges"]
     assert [e["node"]["id"] for e in edges] == [p["gid"]]
-    assert edges[0]["node"]["status"] == "active"
+    assert edges[0]["node"]["status"] == "ACTIVE"
     assert edges[0]["node"]["contract"] is None
     stranger = token(str(uuid.uuid4()), p["tenant"], Role.MENTEE)
     theirs = await platform.graphql(
@@ -181,7 +188,7 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     held = await platform.graphql(
         HELD, {"input": {"sessionId": past["id"]}}, bearer=p["as_mentor"]
     )
-    assert held["data"]["markSessionHeld"]["session"]["state"] == "held"
+    assert held["data"]["markSessionHeld"]["session"]["state"] == "HELD"
     assert held["data"]["markSessionHeld"]["session"]["heldMinutes"] == 60
 
     # Upcoming, then the same slot again: a typed Conflict.
@@ -228,7 +235,7 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
         bearer=p["as_mentor"],
     )
     assert achieved["data"]["achieveMilestone"]["milestone"] == {
-        "state": "achieved",
+        "state": "ACHIEVED",
         "evidence": "Board minutes, item 4",
         "onTime": True,
     }
@@ -247,9 +254,9 @@ async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     assert node["mentee"]["givenName"] == "Ada201"
     assert node["cadenceAdherence"]["held"] == 1
     assert [e["node"]["id"] for e in node["next"]["edges"]] == [session["id"]]
-    assert [e["node"]["state"] for e in node["all"]["edges"]] == ["scheduled", "held"]
+    assert [e["node"]["state"] for e in node["all"]["edges"]] == ["SCHEDULED", "HELD"]
     assert node["milestones"]["edges"][0]["node"] == {
-        "state": "achieved",
+        "state": "ACHIEVED",
         "label": "Plan presented",
     }
 
@@ -282,22 +289,22 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     p = await pair(platform, kafka_bootstrap)
     write = """mutation($input: WriteNoteInput!) { writeNote(input: $input) {
       __typename ... on Error { code message }
-      ... on NoteSuccess { note { noteId body readable visibility } } } }"""
+      ... on NoteSuccess { note { id body readable visibility } } } }"""
     written = await platform.graphql(
         write,
         {
             "input": {
                 "relationshipId": p["gid"],
-                "kind": "journal",
+                "kind": "JOURNAL",
                 "body": "I doubt my CFO will back the plan.",
             }
         },
         bearer=p["as_mentee"],
     )
     note = written["data"]["writeNote"]["note"]
-    assert note["readable"] is True and note["visibility"] == "private"
+    assert note["readable"] is True and note["visibility"] == "PRIVATE"
     notes = """query($id: ID!) { node(id: $id) { ... on Relationship {
-      notes { edges { node { noteId visibility readable body } } } } } }"""
+      notes { edges { node { id visibility readable body } } } } } }"""
 
     coordinator = await platform.graphql(
         notes, {"id": p["gid"]}, bearer=p["coordinator"]
@@ -305,8 +312,8 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     assert coordinator["data"]["node"]["notes"]["edges"] == [
         {
             "node": {
-                "noteId": note["noteId"],
-                "visibility": "private",
+                "id": note["id"],
+                "visibility": "PRIVATE",
                 "readable": False,
                 "body": None,
             }
@@ -321,7 +328,7 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     deleted = await platform.graphql(
         """mutation($input: DeleteNoteInput!) { deleteNote(input: $input) {
           __typename ... on DeleteNoteSuccess { deletedNoteId } } }""",
-        {"input": {"noteId": note["noteId"]}},
+        {"input": {"noteId": note["id"]}},
         bearer=p["as_mentor"],
     )
     assert deleted["data"]["deleteNote"]["__typename"] in ("Forbidden", "NotFound")
@@ -365,3 +372,54 @@ async def test_another_tenants_relationship_is_not_found(platform, kafka_bootstr
         "{ relationships { edges { node { id } } } }", bearer=intruder
     )
     assert listed["data"]["relationships"]["edges"] == []
+
+
+async def test_a_pulse_survey_of_a_cohort_by_its_global_id_is_answered_by_its_pairs(
+    platform, kafka_bootstrap
+):
+    tenant = new_tenant()
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+    mentor = await register(platform, admin, 400, roles=["mentor"])
+    mentee = await register(platform, admin, 401)
+    cohort = str(uuid.uuid4())
+    await start_relationship(platform, kafka_bootstrap, tenant, mentor, mentee, cohort)
+    created = await platform.graphql(
+        """mutation($input: CreatePulseSurveyInput!) { createPulseSurvey(input: $input) {
+          __typename ... on Error { code message }
+          ... on PulseSurveySuccess { survey { id state cohortId } } } }""",
+        {
+            "input": {
+                "questions": ["How is it going?"],
+                "closesAt": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+                "cohortId": gid("Cohort", cohort),
+                "k": 3,
+            }
+        },
+        bearer=admin,
+    )
+    survey = created["data"]["createPulseSurvey"]["survey"]
+    assert survey["state"] == "OPEN" and survey["cohortId"] == cohort
+    answer = """mutation($input: RespondToPulseSurveyInput!) {
+      respondToPulseSurvey(input: $input) { __typename ... on Error { code message }
+        ... on PulseResponseSuccess { surveyId } } }"""
+    answered = await platform.graphql(
+        answer,
+        {"input": {"surveyId": survey["id"], "answers": [4]}},
+        bearer=token(mentee, tenant, Role.MENTEE),
+    )
+    assert answered["data"]["respondToPulseSurvey"] == {
+        "__typename": "PulseResponseSuccess",
+        "surveyId": survey["id"],
+    }
+    raw = await platform.graphql(
+        answer,
+        {"input": {"surveyId": gid("Cohort", cohort), "answers": [4]}},
+        bearer=token(mentor, tenant, Role.MENTOR),
+    )
+    assert raw["data"]["respondToPulseSurvey"]["code"] == "InvalidId"
+    read = await platform.graphql(
+        "query($id: ID!) { node(id: $id) { ... on PulseSurvey { id state } } }",
+        {"id": survey["id"]},
+        bearer=admin,
+    )
+    assert read["data"]["node"] == {"id": survey["id"], "state": "OPEN"}

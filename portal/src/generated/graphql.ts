@@ -7,9 +7,41 @@ export type TypedDocument<TResult, TVariables> = string & {
   readonly __variables?: TVariables;
 };
 
+export type CancellationReason = "SCHEDULE_CONFLICT" | "ILLNESS" | "BUSINESS_PRIORITY" | "NO_LONGER_NEEDED" | "RELATIONSHIP_PAUSED" | "OTHER";
+
+export type CheckInKind = "MONTHLY" | "QUARTERLY";
+
 export type HealthInterval = "WEEK" | "MONTH";
 
+export type HealthState = "ON_TRACK" | "NEEDS_CHECK_IN" | "AT_RISK" | "TOO_EARLY" | "CONCLUDED";
+
+export type MatchingMode = "QUALITY" | "COVERAGE";
+
+export type MilestoneProgress = "IN_PROGRESS" | "AT_RISK" | "BLOCKED" | "MISSED";
+
+export type MilestoneState = "OPEN" | "ACHIEVED" | "MISSED";
+
+export type NoteKind = "SESSION_NOTE" | "JOURNAL" | "AFTER_ACTION_REVIEW";
+
+export type NoteVisibility = "PRIVATE" | "SHARED";
+
+export type PairingStatus = "PROPOSED" | "APPROVED" | "CONFIRMED" | "DECLINED" | "EXPIRED" | "WITHDRAWN" | "ENDED";
+
+export type PartyRole = "MENTOR" | "MENTEE";
+
 export type PathwayStage = "INTAKE" | "PAIRING" | "DEVELOPMENT" | "EVALUATION" | "CLOSED";
+
+export type ProgrammeRole = "MENTEE" | "MENTOR" | "REVERSE_MENTOR" | "SPONSOR" | "COORDINATOR";
+
+export type ProgrammeType = "STANDARD" | "REVERSE" | "EXTERNAL" | "GROUP";
+
+export type RelationshipStatus = "ACTIVE" | "PAUSED" | "CONCLUDED";
+
+export type RoundStatus = "RUNNING" | "COMPLETED" | "FAILED" | "INTERRUPTED";
+
+export type SessionFormat = "ONE_TO_ONE" | "GROUP" | "SHADOWING" | "PROJECT";
+
+export type SessionState = "SCHEDULED" | "HELD" | "CANCELLED" | "MISSED";
 
 export interface FairnessInput {
   groupBy?: string;
@@ -36,7 +68,7 @@ export interface RerunRoundInput {
 
 export interface StartMatchingRoundInput {
   cohortId: string;
-  mode?: string;
+  mode?: MatchingMode;
   weights?: unknown | null;
   minScore?: number;
   fairness?: FairnessInput | null;
@@ -47,7 +79,9 @@ export interface StartMatchingRoundInput {
 export type EquityQuery = {
   equityReport: {
     dimension: string;
-    cohortId: string | null;
+    cohort: {
+      id: string;
+    } | null;
     k: number;
     groups: Array<{
       group: string;
@@ -89,7 +123,7 @@ export type EquityQueryVariables = {
   cohortId?: string | null;
 };
 
-export const EquityDocument = "query Equity($dimension: String!, $cohortId: ID) {\n  equityReport(dimension: $dimension, cohortId: $cohortId) {\n    dimension\n    cohortId\n    k\n    groups {\n      ...EquityFields\n    }\n    total {\n      ...EquityFields\n    }\n  }\n}\n\nfragment EquityFields on EquityGroup {\n  group\n  suppressed\n  registered\n  participants\n  participationRate\n  matched\n  matchRate\n  matchRateImpact\n  matchRateFlagged\n  medianDaysToMatch\n  promoted\n  promotionRate\n  promotionRateImpact\n  promotionRateFlagged\n}" as TypedDocument<
+export const EquityDocument = "query Equity($dimension: String!, $cohortId: ID) {\n  equityReport(dimension: $dimension, cohortId: $cohortId) {\n    dimension\n    cohort {\n      id\n    }\n    k\n    groups {\n      ...EquityFields\n    }\n    total {\n      ...EquityFields\n    }\n  }\n}\n\nfragment EquityFields on EquityGroup {\n  group\n  suppressed\n  registered\n  participants\n  participationRate\n  matched\n  matchRate\n  matchRateImpact\n  matchRateFlagged\n  medianDaysToMatch\n  promoted\n  promotionRate\n  promotionRateImpact\n  promotionRateFlagged\n}" as TypedDocument<
   EquityQuery,
   EquityQueryVariables
 >;
@@ -102,8 +136,10 @@ export type HealthStatesQuery = {
     };
     edges: Array<{
       node: {
-        relationshipId: string;
-        state: string;
+        relationship: {
+          id: string;
+        } | null;
+        state: HealthState;
       };
     }>;
   };
@@ -113,7 +149,7 @@ export type HealthStatesQueryVariables = {
   after?: string | null;
 };
 
-export const HealthStatesDocument = "query HealthStates($after: String) {\n  relationshipHealths(first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        relationshipId\n        state\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
+export const HealthStatesDocument = "query HealthStates($after: String) {\n  relationshipHealths(first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        relationship {\n          id\n        }\n        state\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
   HealthStatesQuery,
   HealthStatesQueryVariables
 >;
@@ -126,9 +162,13 @@ export type EarlyWarningsQuery = {
     };
     edges: Array<{
       node: {
-        relationshipId: string;
-        cohortId: string | null;
-        state: string;
+        relationship: {
+          id: string;
+        } | null;
+        cohort: {
+          id: string;
+        } | null;
+        state: HealthState;
         reasons: string[];
         idle: boolean;
         daysSinceSession: number | null;
@@ -155,16 +195,18 @@ export type EarlyWarningsQueryVariables = {
   after?: string | null;
 };
 
-export const EarlyWarningsDocument = "query EarlyWarnings($after: String) {\n  earlyWarnings(first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        ...HealthFields\n      }\n    }\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationshipId\n  cohortId\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentor {\n    ...PersonName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+export const EarlyWarningsDocument = "query EarlyWarnings($after: String) {\n  earlyWarnings(first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        ...HealthFields\n      }\n    }\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentor {\n    ...PersonName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
   EarlyWarningsQuery,
   EarlyWarningsQueryVariables
 >;
 
 export type HealthChangesSubscription = {
   relationshipHealthChanges: {
-    relationshipId: string;
-    fromState: string | null;
-    toState: string;
+    relationship: {
+      id: string;
+    } | null;
+    fromState: HealthState | null;
+    toState: HealthState;
     reasons: string[];
     at: string;
   };
@@ -172,7 +214,7 @@ export type HealthChangesSubscription = {
 
 export type HealthChangesSubscriptionVariables = Record<string, never>;
 
-export const HealthChangesDocument = "subscription HealthChanges {\n  relationshipHealthChanges {\n    relationshipId\n    fromState\n    toState\n    reasons\n    at\n  }\n}" as TypedDocument<
+export const HealthChangesDocument = "subscription HealthChanges {\n  relationshipHealthChanges {\n    relationship {\n      id\n    }\n    fromState\n    toState\n    reasons\n    at\n  }\n}" as TypedDocument<
   HealthChangesSubscription,
   HealthChangesSubscriptionVariables
 >;
@@ -221,7 +263,7 @@ export type MentorsQueryVariables = {
   after?: string | null;
 };
 
-export const MentorsDocument = "query Mentors($after: String) {\n  people(role: \"mentor\", first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        ...PersonName\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+export const MentorsDocument = "query Mentors($after: String) {\n  people(role: MENTOR, first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        ...PersonName\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
   MentorsQuery,
   MentorsQueryVariables
 >;
@@ -329,7 +371,7 @@ export type ConfirmedPairingsQueryVariables = {
   after?: string | null;
 };
 
-export const ConfirmedPairingsDocument = "query ConfirmedPairings($after: String) {\n  pairings(status: \"confirmed\", first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        mentee {\n          id\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
+export const ConfirmedPairingsDocument = "query ConfirmedPairings($after: String) {\n  pairings(status: CONFIRMED, first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        mentee {\n          id\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
   ConfirmedPairingsQuery,
   ConfirmedPairingsQueryVariables
 >;
@@ -345,7 +387,7 @@ export type OpenProposalsQuery = {
         id: string;
         round: {
           id: string;
-          status: string;
+          status: RoundStatus;
           cohort: {
             name: string;
           } | null;
@@ -359,7 +401,7 @@ export type OpenProposalsQueryVariables = {
   after?: string | null;
 };
 
-export const OpenProposalsDocument = "query OpenProposals($after: String) {\n  pairings(status: \"proposed\", first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        id\n        round {\n          id\n          status\n          cohort {\n            name\n          }\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
+export const OpenProposalsDocument = "query OpenProposals($after: String) {\n  pairings(status: PROPOSED, first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        id\n        round {\n          id\n          status\n          cohort {\n            name\n          }\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
   OpenProposalsQuery,
   OpenProposalsQueryVariables
 >;
@@ -367,13 +409,13 @@ export const OpenProposalsDocument = "query OpenProposals($after: String) {\n  p
 export type RoundQuery = {
   node: (
     | {
-      __typename: "Advisor" | "Agreement" | "Cohort" | "Competency" | "Council" | "ImportJob" | "Milestone" | "Pairing" | "Person" | "Relationship" | "Risk" | "Session";
+      __typename: "Advisor" | "Agreement" | "CheckIn" | "Cohort" | "Competency" | "Council" | "Escalation" | "Feedback" | "ImportJob" | "Milestone" | "Note" | "Pairing" | "Person" | "PulseSurvey" | "Recommendation" | "Relationship" | "Risk" | "Rotation" | "Session";
     }
     | {
       __typename: "MatchingRound";
       id: string;
-      status: string;
-      mode: string;
+      status: RoundStatus;
+      mode: MatchingMode;
       menteeCount: number;
       mentorCount: number;
       proposedCount: number | null;
@@ -430,7 +472,7 @@ export type RoundPairsQuery = {
     edges: Array<{
       node: {
         id: string;
-        status: string;
+        status: PairingStatus;
         score: number;
         mentor: {
           id: string;
@@ -472,7 +514,7 @@ export type StartRoundMutation = {
       __typename: "MatchingRoundSuccess";
       round: {
         id: string;
-        status: string;
+        status: RoundStatus;
       };
     }
     | {
@@ -498,7 +540,7 @@ export type RerunRoundMutation = {
       __typename: "MatchingRoundSuccess";
       round: {
         id: string;
-        status: string;
+        status: RoundStatus;
       };
     }
     | {
@@ -524,7 +566,7 @@ export type ApprovePairingMutation = {
       __typename: "PairingSuccess";
       pairing: {
         id: string;
-        status: string;
+        status: PairingStatus;
       } | null;
     }
     | {
@@ -550,7 +592,7 @@ export type ForbidPairMutation = {
       __typename: "ForbidPairSuccess";
       withdrawn: Array<{
         id: string;
-        status: string;
+        status: PairingStatus;
       }>;
     }
     | {
@@ -573,7 +615,7 @@ export const ForbidPairDocument = "mutation ForbidPair($input: ForbidPairInput!)
 export type RoundProgressSubscription = {
   roundProgress: {
     roundId: string;
-    status: string;
+    status: RoundStatus;
     phase: string;
     done: number;
     total: number;
@@ -612,7 +654,9 @@ export const CohortsDocument = "query Cohorts {\n  cohorts(first: 100) {\n    ed
 
 export type CohortScorecardQuery = {
   cohortScorecard: {
-    cohortId: string | null;
+    cohort: {
+      id: string;
+    } | null;
     asOf: string;
     menteeCount: number;
     withdrawn: number | null;
@@ -675,7 +719,7 @@ export type CohortScorecardQueryVariables = {
   asOf?: string | null;
 };
 
-export const CohortScorecardDocument = "query CohortScorecard($cohortId: ID!, $asOf: Date) {\n  cohortScorecard(cohortId: $cohortId, asOf: $asOf) {\n    cohortId\n    asOf\n    menteeCount\n    withdrawn\n    skillGrowth {\n      meanChange\n      goals\n      goalsReached\n      reassessed\n    }\n    behaviouralChange {\n      milestones {\n        set\n        due\n        achieved\n        onTime\n        missed\n        completionRate\n        onTimeRate\n      }\n      feedback {\n        count\n        mean\n        trend\n      }\n      reflections\n      rotations\n      debriefs\n    }\n    businessImpact {\n      participants {\n        ...Rates\n      }\n      comparison {\n        ...Rates\n      }\n      lift {\n        promotionRate\n        roleExpansionRate\n        retentionRate\n      }\n      comparisonNote\n    }\n  }\n}\n\nfragment Rates on OutcomeRates {\n  people\n  promoted\n  roleExpanded\n  departed\n  promotionRate\n  roleExpansionRate\n  retentionRate\n}" as TypedDocument<
+export const CohortScorecardDocument = "query CohortScorecard($cohortId: ID!, $asOf: Date) {\n  cohortScorecard(cohortId: $cohortId, asOf: $asOf) {\n    cohort {\n      id\n    }\n    asOf\n    menteeCount\n    withdrawn\n    skillGrowth {\n      meanChange\n      goals\n      goalsReached\n      reassessed\n    }\n    behaviouralChange {\n      milestones {\n        set\n        due\n        achieved\n        onTime\n        missed\n        completionRate\n        onTimeRate\n      }\n      feedback {\n        count\n        mean\n        trend\n      }\n      reflections\n      rotations\n      debriefs\n    }\n    businessImpact {\n      participants {\n        ...Rates\n      }\n      comparison {\n        ...Rates\n      }\n      lift {\n        promotionRate\n        roleExpansionRate\n        retentionRate\n      }\n      comparisonNote\n    }\n  }\n}\n\nfragment Rates on OutcomeRates {\n  people\n  promoted\n  roleExpanded\n  departed\n  promotionRate\n  roleExpansionRate\n  retentionRate\n}" as TypedDocument<
   CohortScorecardQuery,
   CohortScorecardQueryVariables
 >;
@@ -686,7 +730,7 @@ export type MeQuery = {
     givenName: string | null;
     familyName: string | null;
     erased: boolean;
-    roles: string[];
+    roles: ProgrammeRole[];
   } | null;
 };
 
@@ -700,13 +744,13 @@ export const MeDocument = "query Me {\n  me {\n    ...PersonName\n    roles\n  }
 export type TimelineQuery = {
   node: (
     | {
-      __typename: "Advisor" | "Agreement" | "Cohort" | "Competency" | "Council" | "ImportJob" | "MatchingRound" | "Milestone" | "Pairing" | "Person" | "Risk" | "Session";
+      __typename: "Advisor" | "Agreement" | "CheckIn" | "Cohort" | "Competency" | "Council" | "Escalation" | "Feedback" | "ImportJob" | "MatchingRound" | "Milestone" | "Note" | "Pairing" | "Person" | "PulseSurvey" | "Recommendation" | "Risk" | "Rotation" | "Session";
     }
     | {
       __typename: "Relationship";
       id: string;
-      kind: string;
-      status: string;
+      kind: ProgrammeType;
+      status: RelationshipStatus;
       startsOn: string | null;
       plannedEndOn: string | null;
       mentor: {
@@ -736,10 +780,10 @@ export type TimelineQuery = {
             id: string;
             startsAt: string;
             minutes: number;
-            format: string;
-            state: string;
+            format: SessionFormat;
+            state: SessionState;
             heldAt: string | null;
-            reasonCode: string | null;
+            reasonCode: CancellationReason | null;
           };
         }>;
       };
@@ -749,16 +793,16 @@ export type TimelineQuery = {
             id: string;
             label: string | null;
             dueOn: string | null;
-            state: string;
-            progress: string | null;
+            state: MilestoneState;
+            progress: MilestoneProgress | null;
             achievedOn: string | null;
             onTime: boolean | null;
           };
         }>;
       };
       checkIns: Array<{
-        checkInId: string;
-        kind: string;
+        id: string;
+        kind: CheckInKind;
         heldOn: string | null;
         alignment: number | null;
         correction: string | null;
@@ -766,10 +810,10 @@ export type TimelineQuery = {
       notes: {
         edges: Array<{
           node: {
-            noteId: string;
-            kind: string;
-            visibility: string;
-            authorRole: string | null;
+            id: string;
+            kind: NoteKind;
+            visibility: NoteVisibility;
+            authorRole: PartyRole | null;
             createdAt: string | null;
             readable: boolean;
             body: string | null;
@@ -779,9 +823,13 @@ export type TimelineQuery = {
     }
   ) | null;
   relationshipHealth: {
-    relationshipId: string;
-    cohortId: string | null;
-    state: string;
+    relationship: {
+      id: string;
+    } | null;
+    cohort: {
+      id: string;
+    } | null;
+    state: HealthState;
     reasons: string[];
     idle: boolean;
     daysSinceSession: number | null;
@@ -804,10 +852,9 @@ export type TimelineQuery = {
 
 export type TimelineQueryVariables = {
   id: string;
-  relationshipId: string;
 };
 
-export const TimelineDocument = "query Timeline($id: ID!, $relationshipId: String!) {\n  node(id: $id) {\n    __typename\n    ... on Relationship {\n      id\n      kind\n      status\n      startsOn\n      plannedEndOn\n      mentor {\n        ...PersonName\n      }\n      mentee {\n        ...PersonName\n      }\n      contract {\n        version\n        inForce\n        hoursPerMonth\n        cadence {\n          everyDays\n          minutes\n        }\n      }\n      sessions(first: 100) {\n        edges {\n          node {\n            id\n            startsAt\n            minutes\n            format\n            state\n            heldAt\n            reasonCode\n          }\n        }\n      }\n      milestones(first: 100) {\n        edges {\n          node {\n            id\n            label\n            dueOn\n            state\n            progress\n            achievedOn\n            onTime\n          }\n        }\n      }\n      checkIns {\n        checkInId\n        kind\n        heldOn\n        alignment\n        correction\n      }\n      notes(first: 100) {\n        edges {\n          node {\n            noteId\n            kind\n            visibility\n            authorRole\n            createdAt\n            readable\n            body\n          }\n        }\n      }\n    }\n  }\n  relationshipHealth(relationshipId: $relationshipId) {\n    ...HealthFields\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationshipId\n  cohortId\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentor {\n    ...PersonName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+export const TimelineDocument = "query Timeline($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on Relationship {\n      id\n      kind\n      status\n      startsOn\n      plannedEndOn\n      mentor {\n        ...PersonName\n      }\n      mentee {\n        ...PersonName\n      }\n      contract {\n        version\n        inForce\n        hoursPerMonth\n        cadence {\n          everyDays\n          minutes\n        }\n      }\n      sessions(first: 100) {\n        edges {\n          node {\n            id\n            startsAt\n            minutes\n            format\n            state\n            heldAt\n            reasonCode\n          }\n        }\n      }\n      milestones(first: 100) {\n        edges {\n          node {\n            id\n            label\n            dueOn\n            state\n            progress\n            achievedOn\n            onTime\n          }\n        }\n      }\n      checkIns {\n        id\n        kind\n        heldOn\n        alignment\n        correction\n      }\n      notes(first: 100) {\n        edges {\n          node {\n            id\n            kind\n            visibility\n            authorRole\n            createdAt\n            readable\n            body\n          }\n        }\n      }\n    }\n  }\n  relationshipHealth(relationshipId: $id) {\n    ...HealthFields\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentor {\n    ...PersonName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
   TimelineQuery,
   TimelineQueryVariables
 >;

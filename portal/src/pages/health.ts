@@ -4,7 +4,7 @@
 // that fired and a link to each pair's timeline.
 import { all, request, subscribe } from "../api";
 import { PALETTE, bars, chart, stackedAreas } from "../charts";
-import { clear, count, h, notice, personName, table, value, words } from "../dom";
+import { clear, code, count, h, notice, personName, table, value, words } from "../dom";
 import {
   EarlyWarningsDocument,
   HealthChangesDocument,
@@ -113,12 +113,14 @@ export const healthPage: Page = async (main, ctx) => {
     }),
     request(HealthHistoryDocument, { ...range, every: "WEEK" }),
   ]);
-  const byId = new Map(states.map((s) => [s.relationshipId, s.state]));
+  const byId = new Map(
+    states.filter((s) => s.relationship).map((s) => [s.relationship!.id, code(s.state)]),
+  );
   const chartSlot = h("div", { class: "grid one" }, stateChart(byId));
   const live = h("p", { class: "live", "aria-live": "polite" }, "Live: waiting for changes…");
 
   const atRiskFirst = [...warnings].sort(
-    (a, b) => Number(b.state === "at_risk") - Number(a.state === "at_risk"),
+    (a, b) => Number(b.state === "AT_RISK") - Number(a.state === "AT_RISK"),
   );
   const list = h(
     "table",
@@ -141,9 +143,9 @@ export const healthPage: Page = async (main, ctx) => {
       atRiskFirst.map((w) =>
         h(
           "tr",
-          { "data-relationship": w.relationshipId, "data-state": w.state },
+          { "data-relationship": w.relationship?.id ?? "", "data-state": code(w.state) },
           h("th", { scope: "row" }, `${personName(w.mentor)} → ${personName(w.mentee)}`),
-          h("td", {}, h("span", { class: `badge state-${w.state}` }, words(w.state)), w.idle ? " (idle)" : ""),
+          h("td", {}, h("span", { class: `badge state-${code(w.state)}` }, words(w.state)), w.idle ? " (idle)" : ""),
           h(
             "td",
             {},
@@ -157,7 +159,7 @@ export const healthPage: Page = async (main, ctx) => {
             {},
             h(
               "a",
-              { href: ctx.href(`relationships/${encodeURIComponent(w.relationshipId)}`) },
+              { href: ctx.href(`relationships/${encodeURIComponent(w.relationship?.id ?? "")}`) },
               "Timeline",
               h("span", { class: "visually-hidden" }, ` of ${personName(w.mentor)} and ${personName(w.mentee)}`),
             ),
@@ -183,9 +185,9 @@ export const healthPage: Page = async (main, ctx) => {
   const sub = subscribe(HealthChangesDocument, {}, {
     next(data) {
       const change = data.relationshipHealthChanges;
-      byId.set(change.relationshipId, change.toState);
+      if (change.relationship) byId.set(change.relationship.id, code(change.toState));
       clear(chartSlot, stateChart(byId));
-      live.textContent = `Live: ${change.relationshipId.slice(0, 8)} moved to ${words(change.toState)}${
+      live.textContent = `Live: a relationship moved to ${words(change.toState)}${
         change.reasons.length ? ` (${change.reasons.map(words).join(", ")})` : ""
       }.`;
     },

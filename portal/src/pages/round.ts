@@ -2,7 +2,7 @@
 // proposed pairs — approve, forbid (with a reason) or pin and re-run — each pair with
 // its score explained criterion by criterion.
 import { all, mutationError, request, subscribe } from "../api";
-import { clear, count, h, notice, num, personName, words } from "../dom";
+import { clear, code, count, globalId, h, isGlobalId, notice, num, personName, words } from "../dom";
 import {
   ApprovePairingDocument,
   CohortsDocument,
@@ -16,6 +16,7 @@ import {
   type PinInput,
   type RoundPairsQuery,
   type RoundQuery,
+  type MatchingMode,
 } from "../generated/graphql";
 import type { Page, PageContext } from "../page";
 
@@ -58,8 +59,8 @@ export const roundsPage: Page = async (main, ctx) => {
   const mode = h(
     "select",
     { id: "round-mode", name: "mode" },
-    h("option", { value: "quality" }, "Quality (best total score)"),
-    h("option", { value: "coverage" }, "Coverage (match as many as possible)"),
+    h("option", { value: "QUALITY" }, "Quality (best total score)"),
+    h("option", { value: "COVERAGE" }, "Coverage (match as many as possible)"),
   );
   const start = h(
     "form",
@@ -70,7 +71,7 @@ export const roundsPage: Page = async (main, ctx) => {
         event.preventDefault();
         clear(status, h("p", { role: "status" }, "Starting…"));
         const { data } = await request(StartRoundDocument, {
-          input: { cohortId: cohort.value, mode: mode.value, wait: false },
+          input: { cohortId: cohort.value, mode: mode.value as MatchingMode, wait: false },
         });
         const r = data.startMatchingRound;
         if (r.__typename === "MatchingRoundSuccess") ctx.navigate(`rounds/${encodeURIComponent(r.round.id)}`);
@@ -153,17 +154,20 @@ async function loadRound(id: string): Promise<Loaded | null> {
 }
 
 function progressView(r: { status: string; phase: string; done: number; total: number }): HTMLElement {
-  const finished = r.status !== "running";
+  const finished = r.status !== "RUNNING";
   return h(
     "div",
-    { class: "progress", "data-status": r.status },
+    { class: "progress", "data-status": code(r.status) },
     h("label", { for: "round-progress" }, `${words(r.status)}: ${words(r.phase)} (${r.done} of ${r.total})`),
     h("progress", { id: "round-progress", max: Math.max(r.total, 1), value: finished ? Math.max(r.total, 1) : r.done }),
   );
 }
 
 export const roundPage: Page = async (main, ctx: PageContext) => {
-  const id = ctx.params[0]!;
+  // The route names the round by its global id; an older link with the service's
+  // own id still opens it.
+  const param = ctx.params[0]!;
+  const id = isGlobalId(param, "MatchingRound") ? param : globalId("MatchingRound", param);
   const status = h("div", { class: "status-line", "aria-live": "polite" });
   const progress = h("div", {});
   const body = h("div", {});
@@ -231,14 +235,14 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
       h("button", { type: "submit" }, "Forbid this pair"),
     );
     const pinned = pins.some((x) => x.menteeId === p.mentee?.id && x.mentorId === p.mentor?.id);
-    const open = p.status === "proposed";
+    const open = p.status === "PROPOSED";
     return h(
       "tr",
-      { "data-pairing": p.id, "data-status": p.status },
+      { "data-pairing": p.id, "data-status": code(p.status) },
       h("th", { scope: "row" }, personName(p.mentee)),
       h("td", {}, personName(p.mentor)),
       h("td", { "data-value": String(p.score) }, num(p.score), explanation(p)),
-      h("td", { class: "pair-status" }, h("span", { class: `badge status-${p.status}` }, words(p.status))),
+      h("td", { class: "pair-status" }, h("span", { class: `badge status-${code(p.status)}` }, words(p.status))),
       h(
         "td",
         { class: "actions" },
@@ -320,7 +324,7 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
             h("thead", {}, h("tr", {}, ["Mentee", "Mentor", "Score", "Status", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
             h("tbody", {}, pairs.map(pairRow)),
           )
-        : h("p", {}, r.status === "running" ? "Pairs appear when the round completes." : "This round proposed no pairs."),
+        : h("p", {}, r.status === "RUNNING" ? "Pairs appear when the round completes." : "This round proposed no pairs."),
     );
   }
 
@@ -334,12 +338,12 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
   );
   draw();
 
-  if (loaded.round.status === "running") {
+  if (loaded.round.status === "RUNNING") {
     const sub = subscribe(RoundProgressDocument, { roundId: id }, {
       next(data) {
         const u = data.roundProgress;
         clear(progress, progressView(u));
-        if (u.status !== "running") {
+        if (u.status !== "RUNNING") {
           void loadRound(id).then((r) => {
             if (r) loaded = r;
             draw();

@@ -1,7 +1,7 @@
 // One pair's timeline: sessions, milestones, check-ins and notes in date order. A
 // note the reader may not read (a coordinator's case) shows only that it exists.
 import { request } from "../api";
-import { clear, h, globalId, notice, personName, words } from "../dom";
+import { clear, code, h, globalId, isGlobalId, notice, personName, words } from "../dom";
 import { TimelineDocument, type TimelineQuery } from "../generated/graphql";
 import type { Page } from "../page";
 
@@ -18,7 +18,7 @@ const day = (iso: string | null | undefined): string => (iso ? iso.slice(0, 10) 
 function entries(rel: Rel): Entry[] {
   const out: Entry[] = [];
   for (const { node: s } of rel.sessions.edges) {
-    const detail = s.state === "cancelled" && s.reasonCode ? ` (${words(s.reasonCode)})` : "";
+    const detail = s.state === "CANCELLED" && s.reasonCode ? ` (${words(s.reasonCode)})` : "";
     out.push({
       at: s.heldAt ?? s.startsAt,
       kind: "session",
@@ -28,8 +28,8 @@ function entries(rel: Rel): Entry[] {
   for (const { node: m } of rel.milestones.edges) {
     const when = m.achievedOn ?? m.dueOn;
     if (!when) continue;
-    const progress = m.progress && m.state === "open" ? `, ${words(m.progress)}` : "";
-    const late = m.state === "achieved" && m.onTime === false ? " (late)" : "";
+    const progress = m.progress && m.state === "OPEN" ? `, ${words(m.progress)}` : "";
+    const late = m.state === "ACHIEVED" && m.onTime === false ? " (late)" : "";
     out.push({
       at: when,
       kind: "milestone",
@@ -42,7 +42,7 @@ function entries(rel: Rel): Entry[] {
       at: c.heldOn,
       kind: "check-in",
       text: [
-        `${c.kind === "quarterly_review" ? "Quarterly review" : "Monthly check-in"}, alignment ${c.alignment ?? "—"} of 5`,
+        `${c.kind === "QUARTERLY" ? "Quarterly review" : "Monthly check-in"}, alignment ${c.alignment ?? "—"} of 5`,
         c.correction ? `: ${c.correction}` : "",
       ],
     });
@@ -53,19 +53,19 @@ function entries(rel: Rel): Entry[] {
       at: n.createdAt,
       kind: "note",
       text: n.readable
-        ? [`${words(n.kind)} (${n.visibility}) by the ${n.authorRole ?? "pair"}: ${n.body ?? ""}`]
-        : [h("span", { class: "note-exists", "data-note": "exists" }, `A ${words(n.kind)} exists`), ` (${n.visibility}, by the ${n.authorRole ?? "pair"}; its text is not shown to you)`],
+        ? [`${words(n.kind)} (${words(n.visibility)}) by the ${n.authorRole ? words(n.authorRole) : "pair"}: ${n.body ?? ""}`]
+        : [h("span", { class: "note-exists", "data-note": "exists" }, `A ${words(n.kind)} exists`), ` (${words(n.visibility)}, by the ${n.authorRole ? words(n.authorRole) : "pair"}; its text is not shown to you)`],
     });
   }
   return out.sort((a, b) => b.at.localeCompare(a.at));
 }
 
 export const timelinePage: Page = async (main, ctx) => {
-  const id = ctx.params[0]!;
-  const { data, errors } = await request(TimelineDocument, {
-    id: globalId("Relationship", id),
-    relationshipId: id,
-  });
+  // The route names the relationship by its global id; an older link with the
+  // service's own id still opens it.
+  const param = ctx.params[0]!;
+  const id = isGlobalId(param, "Relationship") ? param : globalId("Relationship", param);
+  const { data, errors } = await request(TimelineDocument, { id });
   const rel = data.node?.__typename === "Relationship" ? (data.node as Rel) : null;
   if (!rel) {
     clear(main, h("h1", {}, "Relationship timeline"), notice("error", "No such relationship, or you may not see it."), h("a", { href: ctx.href("health") }, "Back to relationship health"));
@@ -102,8 +102,8 @@ export const timelinePage: Page = async (main, ctx) => {
       h("dt", {}, "Health"),
       h(
         "dd",
-        { "data-health": health?.state ?? "" },
-        health ? h("span", { class: `badge state-${health.state}` }, words(health.state)) : "unknown",
+        { "data-health": health ? code(health.state) : "" },
+        health ? h("span", { class: `badge state-${code(health.state)}` }, words(health.state)) : "unknown",
         health?.reasons.length ? ` — ${health.reasons.map(words).join(", ")}` : "",
       ),
     ),
