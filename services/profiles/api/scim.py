@@ -37,6 +37,7 @@ from services.profiles.api.scim_discovery import (
 from services.profiles.api.scim_documents import (
     REF,
     SCHEMAS,
+    check_bounds,
     error_document,
     list_response,
     parse_json,
@@ -337,6 +338,7 @@ async def _search_request(
 ) -> Response:
     """A SearchRequest body (RFC 7644 §3.4.3), read by scim2-models."""
     body = parse_json(await request.body())
+    check_bounds(body, "ScimSearchRequestIn")
     if "schemas" not in body:  # identity providers often leave it out
         body["schemas"] = [SEARCH_REQUEST]
     try:
@@ -403,7 +405,7 @@ async def one_schema(request: Request, schema_id: Ref, _: Provisioner) -> Respon
     raise ScimError(404, None, f"no schema {schema_id} (Tandem's is {TANDEM})")
 
 
-@router.post("/.search", **documented("ScimUserList", body="ScimSearchRequest"))
+@router.post("/.search", **documented("ScimUserList", body="ScimSearchRequestIn"))
 async def search_root(
     request: Request, principal: Provisioner, users: UsersDep
 ) -> Response:
@@ -414,7 +416,7 @@ async def search_root(
 @router.post(
     "/Users",
     status_code=201,
-    **documented("ScimUser", 409, status=201, body="ScimUser", body_note=_IGNORED),
+    **documented("ScimUser", 409, status=201, body="ScimUserIn", body_note=_IGNORED),
 )
 async def create_user(
     request: Request,
@@ -425,7 +427,9 @@ async def create_user(
 ) -> Response:
     """Provision a user (409 uniqueness when userName or employeeNumber is taken)."""
     params = response_parameters(attributes, excluded)
-    row = await users.create(principal, parse_json(await request.body()))
+    body = parse_json(await request.body())
+    check_bounds(body, "ScimUserIn")
+    row = await users.create(principal, body)
     return _user(request, row, 201, params)
 
 
@@ -448,7 +452,7 @@ async def list_users(
     return await _search(request, principal, users, filter, start_index, count, params)
 
 
-@router.post("/Users/.search", **documented("ScimUserList", body="ScimSearchRequest"))
+@router.post("/Users/.search", **documented("ScimUserList", body="ScimSearchRequestIn"))
 async def search_users(
     request: Request, principal: Provisioner, users: UsersDep
 ) -> Response:
@@ -475,7 +479,7 @@ async def get_user(
 
 @router.put(
     "/Users/{user_id}",
-    **documented("ScimUser", 404, 409, 412, body="ScimUser", body_note=_IGNORED),
+    **documented("ScimUser", 404, 409, 412, body="ScimUserIn", body_note=_IGNORED),
 )
 async def replace_user(
     request: Request,
@@ -489,12 +493,13 @@ async def replace_user(
     """Replace a user; Tandem's own attributes are kept when the IdP omits them."""
     params = response_parameters(attributes, excluded)
     body = parse_json(await request.body())
+    check_bounds(body, "ScimUserIn")
     row = await users.replace(principal, user_id, body, if_match)
     return _user(request, row, params=params)
 
 
 @router.patch(
-    "/Users/{user_id}", **documented("ScimUser", 404, 409, 412, body="ScimPatchOp")
+    "/Users/{user_id}", **documented("ScimUser", 404, 409, 412, body="ScimPatchOpIn")
 )
 async def patch_user(
     request: Request,
@@ -509,6 +514,7 @@ async def patch_user(
     deactivates."""
     params = response_parameters(attributes, excluded)
     body = parse_json(await request.body())
+    check_bounds(body, "ScimPatchOpIn")
     row = await users.patch(principal, user_id, body, if_match)
     return _user(request, row, params=params)
 
