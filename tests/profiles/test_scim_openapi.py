@@ -12,7 +12,7 @@ import referencing.jsonschema
 
 from services.profiles.application.scim import ERROR, PATCH_OP
 from tests.profiles.conftest import INTEGRATION, token
-from tests.profiles.test_scim import SCIM_JSON, USERS, scim, user
+from tests.profiles.test_scim import SCIM_JSON, USERS, assert_scim_error, scim, user
 
 USER = "/scim/v2/Users/{user_id}"
 
@@ -137,3 +137,34 @@ def test_scim_errors_are_documented_as_scim_errors(app):
     assert document["components"]["schemas"]["ScimError"]["properties"]["status"][
         "anyOf"
     ][0] == {"type": "string"}  # RFC 7644 §3.12: the status as a JSON string
+
+
+async def test_bodies_past_their_documented_bounds_are_refused(client):
+    """The bounds the document shows for a body are the ones enforced: a value past
+    them is 400 invalidValue (a SCIM error) and nothing is provisioned."""
+    long_title = await scim(client, "POST", USERS, user(1, title="x" * 2001))
+    assert_scim_error(long_title, 400, "invalidValue")
+    assert "title" in long_title.json()["detail"]
+    control = await scim(client, "POST", USERS, user(1, displayName="a\x01b"))
+    assert_scim_error(control, 400, "invalidValue")
+    many = await scim(client, "POST", USERS, user(1, emails=[{"value": "a"}] * 501))
+    assert_scim_error(many, 400, "invalidValue")
+    listed = (await scim(client, "GET", USERS)).json()
+    assert listed["totalResults"] == 0
+
+    for search in (
+        {"startIndex": 2**31},
+        {"count": -(2**63)},
+        {"attributes": ["userName"] * 501},
+        {"sortBy": "x" * 2001},
+    ):
+        resp = await scim(client, "POST", "/scim/v2/Users/.search", search)
+        assert_scim_error(resp, 400, "invalidValue")
+
+    created = (await scim(client, "POST", USERS, user(1))).json()
+    value = {"op": "replace", "path": "title", "value": "x" * 2001}
+    patch = {"schemas": [PATCH_OP], "Operations": [value]}
+    resp = await scim(client, "PATCH", f"{USERS}/{created['id']}", patch)
+    assert_scim_error(resp, 400, "invalidValue")
+    got = (await scim(client, "GET", f"{USERS}/{created['id']}")).json()
+    assert got["title"] == "Head of Engineering"
