@@ -11,7 +11,10 @@ documents a 422 ``HTTPValidationError`` the services never send and no other err
 - the statuses the chassis itself can answer on any route are added where they apply:
   401 (the route takes a bearer token), 413 (it takes a body), 422 (it takes any
   input), 429 (rate limits) and 503 (the database is unavailable);
-- what a route adds (403, 404, 409, 410, 412 …) it declares with :func:`problems`.
+- what a route adds (403, 404, 409, 410, 412 …) it declares with :func:`problems`;
+- a route that answers its errors in a format of its own (SCIM) says so with
+  :func:`own_format`: its errors, the common ones included, are documented in that
+  format, and the schemas it brings (models FastAPI cannot describe) are added.
 
 :func:`breaking_changes` compares two documents for what would break a client that
 was written against the old one (an operation or response field gone, a field's type
@@ -20,6 +23,7 @@ changed, a new required input, an enum value gone from an input …).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -84,6 +88,33 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+_OWN_FORMAT = "x-own-format"  # read and removed by document_errors
+
+
+def own_format(
+    media_type: str,
+    error: str,
+    schemas: Mapping[str, Any],
+    invalid_input: int = 422,
+) -> dict[str, Any]:
+    """``openapi_extra=`` for a route whose errors are not problem documents.
+
+    Every error the route documents without content, and every common one (401,
+    413, 429, 503), is documented as ``media_type`` with the schema component
+    ``error``; invalid input as ``invalid_input`` instead of 422 (FastAPI's
+    ``HTTPValidationError`` 422 is dropped). ``schemas`` are added to the
+    document's components (``#/components/schemas/<name>``): what the route's
+    ``error`` and other documents refer to."""
+    return {
+        _OWN_FORMAT: {
+            "media_type": media_type,
+            "error": error,
+            "schemas": dict(schemas),
+            "invalid_input": invalid_input,
+        }
+    }
+
+
 def documented(app: FastAPI) -> dict[str, Any]:
     """``app``'s OpenAPI document with its errors as they really are (cached)."""
     if app.openapi_schema is None:
@@ -128,6 +159,17 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     for path, _, operation in operations(schema):
         responses = operation.setdefault("responses", {})
         takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
+        error_content: dict[str, Any] = {
+            PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}
+        }
+        invalid = 422
+        if own_format_ := operation.pop(_OWN_FORMAT, None):
+            components.update(own_format_["schemas"])
+            error_ref = f"#/components/schemas/{own_format_['error']}"
+            error_content = {own_format_["media_type"]: {"schema": {"$ref": error_ref}}}
+            invalid = int(own_format_["invalid_input"])
+            if invalid != 422 and _FASTAPI_422 in str(responses.get("422")):
+                del responses["422"]
         common: list[int] = []
         if path not in _PROBES:
             common += [429, 503]
@@ -136,7 +178,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if operation.get("requestBody"):
                 common.append(413)
             if takes_input:
-                common.append(422)
+                common.append(invalid)
         for status in common:
             responses.setdefault(str(status), {"description": WHY[status]})
         for status, response in responses.items():
@@ -153,7 +195,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 not in (_PROBLEM_REF, _FASTAPI_422)
             }
             if not own:
-                response["content"] = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
+                response["content"] = copy.deepcopy(error_content)
             if response.get("description") in (None, "", "Validation Error"):
                 response["description"] = WHY.get(int(status), "Error")
         operation["responses"] = dict(

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chassis.auth.fastapi import require_roles
 from chassis.auth.principal import Principal, Role
 from chassis.errors import ServiceUnavailable, TandemError, Unauthenticated
+from chassis.http.openapi import own_format
 from chassis.http.problems import error_for_exception
 from chassis.inputs import INT32_MAX, INT32_MIN, ONE_LINE, Ref
 from services.profiles.api.deps import UsersDep
@@ -34,6 +35,9 @@ from services.profiles.api.scim_discovery import (
     service_provider_config,
 )
 from services.profiles.api.scim_documents import (
+    REF,
+    SCHEMAS,
+    check_bounds,
     error_document,
     list_response,
     parse_json,
@@ -190,12 +194,70 @@ IfMatch = Annotated[
 # number no column holds is refused (invalidValue), never sent to the database.
 PageNumber = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
 MAX_FILTER = 2000
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {SCIM_JSON: {"schema": {"type": "object"}}},
-    }
+# What an error means on these routes (RFC 7644 §3.12 ``scimType``); 401, 413, 429
+# and 503 are the chassis' own (``own_format`` documents them as SCIM errors).
+WHY = {
+    400: "Invalid input: `scimType` is invalidFilter, invalidSyntax, invalidPath, "
+    "invalidValue, noTarget, mutability or tooMany",
+    403: "The token has neither the integration nor the admin role",
+    404: "No such resource in the token's organisation (a deprovisioned User included)",
+    409: "`uniqueness`: userName or employeeNumber is another User's; or a "
+    "concurrent change won (retry)",
+    412: "The `If-Match` ETag is not the User's current version",
 }
+_FORMAT = own_format(SCIM_JSON, "ScimError", SCHEMAS, invalid_input=400)
+
+
+def documented(
+    answer: str | None,
+    *errors: int,
+    status: int = 200,
+    body: str | None = None,
+    body_note: str = "",
+    not_modified: bool = False,
+    bare: bool = False,
+) -> dict[str, Any]:
+    """``responses=`` and ``openapi_extra=`` of a SCIM route: its answer (the
+    component ``answer`` of :data:`SCHEMAS`, as ``application/scim+json``), its
+    body (``body``, sent as ``application/scim+json`` or ``application/json``) and
+    its errors, every one an RFC 7644 §3.12 Error (the common 401, 413, 429 and 503
+    included, by ``own_format``): 400 unless the route takes no input (``bare``),
+    403, and ``errors``."""
+    responses: dict[int | str, dict[str, Any]] = {
+        code: {"description": WHY[code]}
+        for code in ((403, *errors) if bare else (400, 403, *errors))
+    }
+    if answer is not None:
+        schema = {"$ref": f"{REF}{answer}"}
+        responses[status] = {"content": {SCIM_JSON: {"schema": schema}}}
+        if answer == "ScimUser":
+            responses[status]["headers"] = {
+                "ETag": {
+                    "description": "The User's version (weak), for `If-Match` and "
+                    "`If-None-Match`",
+                    "schema": {"type": "string"},
+                }
+            }
+    if not_modified:
+        responses[304] = {
+            "description": "`If-None-Match` names the current ETag: no body",
+            "headers": {"ETag": {"schema": {"type": "string"}}},  # unchanged
+        }
+    extra: dict[str, Any] = dict(_FORMAT)
+    if body is not None:
+        media = {"schema": {"$ref": f"{REF}{body}"}}
+        extra["requestBody"] = {
+            "required": True,
+            "content": {SCIM_JSON: media, "application/json": media},
+            **({"description": body_note} if body_note else {}),
+        }
+    return {"responses": responses, "openapi_extra": extra}
+
+
+_IGNORED = (
+    "Attributes of the core and enterprise schemas that Tandem does not keep are "
+    "accepted and ignored; `id`, `meta` and read-only attributes sent are ignored."
+)
 
 
 Attributes = Annotated[str | None, Query(max_length=MAX_FILTER, pattern=ONE_LINE)]
@@ -276,6 +338,7 @@ async def _search_request(
 ) -> Response:
     """A SearchRequest body (RFC 7644 §3.4.3), read by scim2-models."""
     body = parse_json(await request.body())
+    check_bounds(body, "ScimSearchRequestIn")
     if "schemas" not in body:  # identity providers often leave it out
         body["schemas"] = [SEARCH_REQUEST]
     try:
@@ -304,19 +367,21 @@ async def _search_request(
     )
 
 
-@router.get("/ServiceProviderConfig")
+@router.get(
+    "/ServiceProviderConfig", **documented("ScimServiceProviderConfig", bare=True)
+)
 async def service_provider(request: Request, _: Provisioner) -> Response:
     """What this SCIM service supports (PATCH, filters, ETags; no bulk, no sort)."""
     return ScimResponse(service_provider_config(_base(request)))
 
 
-@router.get("/ResourceTypes")
+@router.get("/ResourceTypes", **documented("ScimResourceTypeList", bare=True))
 async def resource_types(request: Request, _: Provisioner) -> Response:
     """The resource types: User, with the enterprise and Tandem extensions."""
     return ScimResponse(list_response([resource_type(_base(request))], 1, 1))
 
 
-@router.get("/ResourceTypes/{type_id}")
+@router.get("/ResourceTypes/{type_id}", **documented("ScimResourceType", 404))
 async def one_resource_type(request: Request, type_id: Ref, _: Provisioner) -> Response:
     """One resource type."""
     if type_id != "User":
@@ -324,14 +389,14 @@ async def one_resource_type(request: Request, type_id: Ref, _: Provisioner) -> R
     return ScimResponse(resource_type(_base(request)))
 
 
-@router.get("/Schemas")
+@router.get("/Schemas", **documented("ScimSchemaList", bare=True))
 async def schemas(request: Request, _: Provisioner) -> Response:
     """The core User, enterprise and Tandem extension schemas as Tandem supports them."""
     documents = schema_documents(_base(request))
     return ScimResponse(list_response(documents, len(documents), 1))
 
 
-@router.get("/Schemas/{schema_id}")
+@router.get("/Schemas/{schema_id}", **documented("ScimSchema", 404))
 async def one_schema(request: Request, schema_id: Ref, _: Provisioner) -> Response:
     """One schema, by its URN (e.g. the Tandem extension's)."""
     for document in schema_documents(_base(request)):
@@ -340,7 +405,7 @@ async def one_schema(request: Request, schema_id: Ref, _: Provisioner) -> Respon
     raise ScimError(404, None, f"no schema {schema_id} (Tandem's is {TANDEM})")
 
 
-@router.post("/.search", openapi_extra=_BODY)
+@router.post("/.search", **documented("ScimUserList", body="ScimSearchRequestIn"))
 async def search_root(
     request: Request, principal: Provisioner, users: UsersDep
 ) -> Response:
@@ -348,7 +413,11 @@ async def search_root(
     return await _search_request(request, principal, users)
 
 
-@router.post("/Users", status_code=201, openapi_extra=_BODY)
+@router.post(
+    "/Users",
+    status_code=201,
+    **documented("ScimUser", 409, status=201, body="ScimUserIn", body_note=_IGNORED),
+)
 async def create_user(
     request: Request,
     principal: Provisioner,
@@ -358,11 +427,13 @@ async def create_user(
 ) -> Response:
     """Provision a user (409 uniqueness when userName or employeeNumber is taken)."""
     params = response_parameters(attributes, excluded)
-    row = await users.create(principal, parse_json(await request.body()))
+    body = parse_json(await request.body())
+    check_bounds(body, "ScimUserIn")
+    row = await users.create(principal, body)
     return _user(request, row, 201, params)
 
 
-@router.get("/Users")
+@router.get("/Users", **documented("ScimUserList"))
 async def list_users(
     request: Request,
     principal: Provisioner,
@@ -381,7 +452,7 @@ async def list_users(
     return await _search(request, principal, users, filter, start_index, count, params)
 
 
-@router.post("/Users/.search", openapi_extra=_BODY)
+@router.post("/Users/.search", **documented("ScimUserList", body="ScimSearchRequestIn"))
 async def search_users(
     request: Request, principal: Provisioner, users: UsersDep
 ) -> Response:
@@ -389,7 +460,7 @@ async def search_users(
     return await _search_request(request, principal, users)
 
 
-@router.get("/Users/{user_id}")
+@router.get("/Users/{user_id}", **documented("ScimUser", 404, not_modified=True))
 async def get_user(
     request: Request,
     user_id: Ref,
@@ -406,7 +477,10 @@ async def get_user(
     return _user(request, row, params=params, if_none_match=if_none_match)
 
 
-@router.put("/Users/{user_id}", openapi_extra=_BODY)
+@router.put(
+    "/Users/{user_id}",
+    **documented("ScimUser", 404, 409, 412, body="ScimUserIn", body_note=_IGNORED),
+)
 async def replace_user(
     request: Request,
     user_id: Ref,
@@ -419,11 +493,14 @@ async def replace_user(
     """Replace a user; Tandem's own attributes are kept when the IdP omits them."""
     params = response_parameters(attributes, excluded)
     body = parse_json(await request.body())
+    check_bounds(body, "ScimUserIn")
     row = await users.replace(principal, user_id, body, if_match)
     return _user(request, row, params=params)
 
 
-@router.patch("/Users/{user_id}", openapi_extra=_BODY)
+@router.patch(
+    "/Users/{user_id}", **documented("ScimUser", 404, 409, 412, body="ScimPatchOpIn")
+)
 async def patch_user(
     request: Request,
     user_id: Ref,
@@ -437,11 +514,12 @@ async def patch_user(
     deactivates."""
     params = response_parameters(attributes, excluded)
     body = parse_json(await request.body())
+    check_bounds(body, "ScimPatchOpIn")
     row = await users.patch(principal, user_id, body, if_match)
     return _user(request, row, params=params)
 
 
-@router.delete("/Users/{user_id}", status_code=204)
+@router.delete("/Users/{user_id}", status_code=204, **documented(None, 404, 409, 412))
 async def delete_user(
     user_id: Ref, principal: Provisioner, users: UsersDep, if_match: IfMatch = None
 ) -> Response:

@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    ETag,
+    Filter,
+    Meta,
+    Patch,
+    ResourceType,
+    SchemaExtension,
+    ServiceProviderConfig,
+    Sort,
+)
+
 from services.profiles.application.scim import resources
 from services.profiles.application.scim.protocol import (
     CORE,
@@ -33,45 +48,45 @@ def schema_documents(base: str) -> list[dict[str, Any]]:
 
 
 def resource_type(base: str) -> dict[str, Any]:
-    return {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "A person of the programme",
-        "schema": CORE,
-        "schemaExtensions": [
-            {"schema": ENTERPRISE, "required": False},
-            {"schema": TANDEM, "required": True},
+    """The User resource type (RFC 7643 §6), built as scim2-models' ``ResourceType``."""
+    document = ResourceType(
+        id="User",
+        name="User",
+        endpoint="/Users",
+        description="A person of the programme",
+        schema_=CORE,
+        schema_extensions=[
+            SchemaExtension(schema_=ENTERPRISE, required=False),
+            SchemaExtension(schema_=TANDEM, required=True),
         ],
-        "meta": {
-            "resourceType": "ResourceType",
-            "location": f"{base}/ResourceTypes/User",
-        },
-    }
+        meta=Meta(resource_type="ResourceType", location=f"{base}/ResourceTypes/User"),
+    )
+    return document.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
 
 
 def service_provider_config(base: str) -> dict[str, Any]:
-    return {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": f"{base}/Schemas",
-        "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+    """What this SCIM service supports (RFC 7643 §5), built as scim2-models'
+    ``ServiceProviderConfig``."""
+    document = ServiceProviderConfig(
+        documentation_uri=f"{base}/Schemas",
+        patch=Patch(supported=True),
+        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
         # maxResults is also the largest page: a larger count reads as this one.
-        "filter": {"supported": True, "maxResults": MAX_RESULTS},
-        "changePassword": {"supported": False},
-        "sort": {"supported": False},
-        "etag": {"supported": True},
-        "authenticationSchemes": [
-            {
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "A Tandem bearer JWT with the integration (or admin) role",
-                "primary": True,
-            }
+        filter=Filter(supported=True, max_results=MAX_RESULTS),
+        change_password=ChangePassword(supported=False),
+        sort=Sort(supported=False),
+        etag=ETag(supported=True),
+        authentication_schemes=[
+            AuthenticationScheme(
+                type=AuthenticationScheme.Type.oauthbearertoken,
+                name="OAuth Bearer Token",
+                description="A Tandem bearer JWT with the integration (or admin) role",
+                primary=True,
+            )
         ],
-        "meta": {
-            "resourceType": "ServiceProviderConfig",
-            "location": f"{base}/ServiceProviderConfig",
-        },
-    }
+        meta=Meta(
+            resource_type="ServiceProviderConfig",
+            location=f"{base}/ServiceProviderConfig",
+        ),
+    )
+    return document.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
