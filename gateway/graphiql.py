@@ -45,7 +45,7 @@ query ProgrammeOverview {
     }
   }
   programmeOperations { participation { eligible participants rate } }
-  advisors(first: 10, status: "approved") {
+  advisors(first: 10, status: APPROVED) {
     edges { node { name organisation status checks { name status } } }
   }
 }
@@ -59,7 +59,7 @@ query AtRiskRelationships {
   earlyWarnings(first: 10) {
     edges {
       node {
-        relationshipId
+        relationship { id }
         state
         reasons
         idle
@@ -69,8 +69,8 @@ query AtRiskRelationships {
       }
     }
   }
-  atRisk: relationshipHealths(state: "at_risk", first: 10) {
-    edges { node { relationshipId reasons } }
+  atRisk: relationshipHealths(state: AT_RISK, first: 10) {
+    edges { node { relationship { id } reasons } }
   }
 }
 """,

@@ -122,7 +122,7 @@ def example_variables(facts: DemoFacts) -> dict[str, str]:
     return {
         "cohortId": global_id("Cohort", facts.cohorts["leadership"]),
         "roundId": global_id("MatchingRound", facts.round_id),
-        "relationshipId": facts.stalled_relationship_id,
+        "relationshipId": global_id("Relationship", facts.stalled_relationship_id),
         "menteeId": global_id("Person", facts.promoted.person_id),
     }
 

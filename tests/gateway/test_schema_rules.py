@@ -458,24 +458,38 @@ def test_the_leaves_of_an_input_are_its_fields():
 # -- enums carry their source's values --------------------------------------------------
 
 
+def _document(service: str) -> Any:
+    return json.loads((ROOT / "docs" / "openapi" / f"{service}.json").read_text())
+
+
+def _values(document: Any, schema: Any) -> set[str]:
+    """The enum a schema allows, through ``$ref`` and a nullable ``anyOf``."""
+
+    def resolved(node: Any) -> Any:
+        while "$ref" in node:
+            node = document["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+        return node
+
+    schema = resolved(schema)
+    if "anyOf" in schema:
+        schema = next(resolved(d) for d in schema["anyOf"] if "enum" in resolved(d))
+    return set(schema["enum"])
+
+
 def _openapi(service: str, *path: str) -> set[str]:
-    doc: Any = json.loads((ROOT / "docs" / "openapi" / f"{service}.json").read_text())
+    document = _document(service)
+    node = document
     for key in path:
-        doc = doc[key]
-    if "anyOf" in doc:
-        doc = next(d for d in doc["anyOf"] if "enum" in d)
-    return set(doc["enum"])
+        node = node[key]
+    return _values(document, node)
 
 
 def _param(service: str, route: str, name: str) -> set[str]:
-    doc: Any = json.loads((ROOT / "docs" / "openapi" / f"{service}.json").read_text())
-    for op in doc["paths"][route].values():
+    document = _document(service)
+    for op in document["paths"][route].values():
         for param in op.get("parameters", []):
             if param["name"] == name:
-                schema = param["schema"]
-                if "anyOf" in schema:
-                    schema = next(d for d in schema["anyOf"] if "enum" in d)
-                return set(schema["enum"])
+                return _values(document, param["schema"])
     raise KeyError(name)
 
 
@@ -494,6 +508,9 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
     )
 
     def lit(t: Any) -> set[str]:
+        """The values of a contract's closed set (a StrEnum, or a Literal)."""
+        if isinstance(t, type) and issubclass(t, enum.Enum):
+            return {str(member.value) for member in t}
         return set(get_args(t))
 
     return {

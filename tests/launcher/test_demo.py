@@ -114,7 +114,7 @@ async def test_the_organisation_is_realistic(demo):
     }
     data = await demo.graphql(
         """{ cohorts(first: 10) { edges { node { name programmeType seatsTaken } } }
-             advisors(first: 10, status: "approved") { edges { node { name
+             advisors(first: 10, status: APPROVED) { edges { node { name
                checks { status } } } }
              people(first: 100, businessUnit: "Technology") { edges { node {
                geography } } } }""",
@@ -125,7 +125,7 @@ async def test_the_organisation_is_realistic(demo):
     assert cohorts["Reverse Mentoring: Digital & Culture"]["programmeType"] == "REVERSE"
     advisors = [e["node"] for e in data["advisors"]["edges"]]
     assert len(advisors) >= 3
-    assert all(c["status"] == "passed" for a in advisors for c in a["checks"])
+    assert all(c["status"] == "PASSED" for a in advisors for c in a["checks"])
     countries = {e["node"]["geography"] for e in data["people"]["edges"]}
     assert len(countries) >= 3
 
@@ -134,7 +134,7 @@ async def test_advisors_log_hours_against_their_agreements(demo):
     facts = demo.facts
     data = await demo.graphql(
         """{ programmeOperations { asOf advisorHours }
-             advisors(first: 10, status: "approved") { edges { node { name
+             advisors(first: 10, status: APPROVED) { edges { node { name
                agreements { id advisorId status startsOn hoursPerMonth
                  usage { totalMinutes } } } } } }""",
         role="sponsor",
@@ -145,7 +145,7 @@ async def test_advisors_log_hours_against_their_agreements(demo):
         (agreement,) = edge["node"]["agreements"]  # one each, begun months ago
         local = facts.agreements[agreement["advisorId"]]
         assert agreement["id"] == gid("Agreement", local)
-        assert agreement["status"] == "active"
+        assert agreement["status"] == "ACTIVE"
         assert agreement["startsOn"] < f"{today[:7]}-01"
         signed[local] = edge["node"]["name"], agreement["usage"]["totalMinutes"]
     assert len(signed) == len(facts.advisors) == 3
@@ -171,8 +171,8 @@ async def test_first_round_confirmed_second_round_awaits_approval(demo):
             query, {"r": gid("MatchingRound", round_id)}, role="coordinator"
         )
         statuses[key] = {e["node"]["status"] for e in data["pairings"]["edges"]}
-    assert statuses["leadership"] == {"confirmed"}
-    assert statuses["reverse"] == {"proposed"}
+    assert statuses["leadership"] == {"CONFIRMED"}
+    assert statuses["reverse"] == {"PROPOSED"}
     assert facts.round_id == facts.rounds["reverse"]
 
 
@@ -184,7 +184,7 @@ async def test_the_stalled_pair_is_at_risk_with_its_reason(demo):
         role="coordinator",
     )
     warnings = [e["node"] for e in data["earlyWarnings"]["edges"]]
-    at_risk = [w for w in warnings if w["state"] == "at_risk"]
+    at_risk = [w for w in warnings if w["state"] == "AT_RISK"]
     assert [w["relationshipId"] for w in at_risk] == [facts.stalled_relationship_id]
     stalled = at_risk[0]
     assert stalled["idle"] is True
@@ -194,18 +194,18 @@ async def test_the_stalled_pair_is_at_risk_with_its_reason(demo):
     assert stalled["mentee"]["id"] == gid("Person", facts.stalled_mentee.person_id)
     assert stalled["mentor"]["id"] == gid("Person", facts.stalled_mentor.person_id)
     one = await demo.graphql(
-        """query($r: String!) { relationshipHealth(relationshipId: $r) {
+        """query($r: ID!) { relationshipHealth(relationshipId: $r) {
              state daysSinceSession } }""",
-        {"r": facts.stalled_relationship_id},
+        {"r": gid("Relationship", facts.stalled_relationship_id)},
         role="coordinator",
     )
-    assert one["relationshipHealth"]["state"] == "at_risk"
+    assert one["relationshipHealth"]["state"] == "AT_RISK"
     assert one["relationshipHealth"]["daysSinceSession"] > 100  # four months of silence
 
 
 async def test_the_early_warning_puts_a_re_pairing_on_the_coordinators_desk(demo):
     mentee = gid("Person", demo.facts.stalled_mentee.person_id)
-    query = """query($p: ID) { pairings(personId: $p, status: "proposed") { edges {
+    query = """query($p: ID) { pairings(personId: $p, status: PROPOSED) { edges {
       node { replaces { id } } } } }"""
 
     async def proposed() -> list[dict]:
