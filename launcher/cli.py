@@ -41,7 +41,7 @@ EXAMPLES = (
     ),
     (
         "Pairs awaiting approval, explained",
-        '{ pairings(status: PROPOSED, first: 3) { edges { node { score '
+        "{ pairings(status: PROPOSED, first: 3) { edges { node { score "
         "mentee { givenName } mentor { givenName } "
         "explanation { criterion contribution reason } } } } }",
     ),
