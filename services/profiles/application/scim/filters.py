@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Union
+from typing import Union
 
 from chassis.inputs import INT32_MAX, INT32_MIN, has_control_characters
 from services.profiles.application.scim.errors import ScimError
@@ -31,6 +31,7 @@ from services.profiles.application.scim.mapping import (
     split_path,
 )
 from services.profiles.application.scim.protocol import CORE
+from services.profiles.application.scim.rows import UserRow
 
 _TOKEN = re.compile(r'\s*(?:(?P<p>[()])|(?P<s>"(?:[^"\\]|\\.)*")|(?P<w>[^\s()"]+))')
 _OPS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"}
@@ -63,7 +64,17 @@ SEALED_COLUMNS = frozenset(
 INDEXES = {"p.email": "p.email_index", "s.external_id": "s.external_index"}
 # The blind index of a value of one of ``INDEXES``: (column, value) -> index.
 Indexer = Callable[[str, str], str]
-_PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+# The parameters of a filter's SQL condition (``:f0``, ``:f1``, …).
+SqlParams = dict[str, object]
+# A value as a filter writes it (a JSON string, true, false, null or an integer) and
+# as a comparison keeps it, checked and normalised (lower-cased, a time parsed).
+FilterLiteral = str | bool | int | None
+Operand = FilterLiteral | datetime
+# An attribute's value in an opened row (``_actual``), and what orders (integers,
+# times and strings; a bool is an int).
+Actual = str | int | datetime | list[str] | None
+Ordered = str | int | datetime
+_PY_COMPARE: dict[str, Callable[[Ordered, Ordered], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "gt": operator.gt,
@@ -77,7 +88,7 @@ _PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 class _Compare:
     field: Field
     op: str  # one of _OPS, or "pr"
-    value: Any  # checked and normalised (lower-cased, a time parsed) when parsed
+    value: Operand  # checked and normalised (lower-cased, a time parsed) when parsed
 
 
 @dataclass(frozen=True)
@@ -190,11 +201,11 @@ class _Parser:
             raise _bad_filter(f"cannot filter on {path!r}")
         return FIELDS[target]
 
-    def _value(self) -> Any:
+    def _value(self) -> FilterLiteral:
         kind, word = self._next()
         if kind == "s":
             try:
-                value = json.loads(word)
+                value: str = json.loads(word)
             except ValueError as exc:
                 raise _bad_filter(f"{word[:80]} is not a JSON string") from exc
             if has_control_characters(value):
@@ -210,7 +221,7 @@ class _Parser:
         raise _bad_filter(f"{word!r} is not a value")
 
 
-def _checked(field: Field, op: str, value: Any) -> _Compare:
+def _checked(field: Field, op: str, value: FilterLiteral) -> _Compare:
     """A comparison whose operator and value suit the attribute, or ``invalidFilter``."""
     if value is None and op in ("eq", "ne"):
         return _Compare(field, op, None)
@@ -249,9 +260,9 @@ class _NeedsPython(Exception):
 class _Sql:
     def __init__(self, index: Indexer | None) -> None:
         self.index = index
-        self.params: dict[str, Any] = {}
+        self.params: SqlParams = {}
 
-    def _param(self, value: Any) -> str:
+    def _param(self, value: object) -> str:
         name = f"f{len(self.params)}"
         self.params[name] = value
         return f":{name}"
@@ -279,7 +290,8 @@ class _Sql:
         if value is None:  # None stays None when sealed
             return f"{column} IS {'' if op == 'eq' else 'NOT '}NULL"
         if column in SEALED_COLUMNS:
-            if column not in INDEXES or op not in ("eq", "ne") or self.index is None:
+            indexed = column in INDEXES and op in ("eq", "ne")
+            if not indexed or self.index is None or not isinstance(value, str):
                 raise _NeedsPython
             index = INDEXES[column]
             sql = f"{index} = {self._param(self.index(column, value))}"
@@ -296,7 +308,7 @@ class _Sql:
         if op in _COMPARE:
             sql = f"{column} {_COMPARE[op]} {self._param(value)}"
             return f"({column} IS NULL OR {sql})" if op == "ne" else sql
-        escaped = re.sub(r"([\\%_])", r"\\\1", value)
+        escaped = re.sub(r"([\\%_])", r"\\\1", str(value))  # a string
         pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
         return f"{column} LIKE {self._param(pattern)} ESCAPE '\\'"
 
@@ -304,7 +316,7 @@ class _Sql:
 # -- Python ------------------------------------------------------------------------
 
 
-def _actual(field: Field, row: Any) -> Any:
+def _actual(field: Field, row: UserRow) -> Actual:
     """The attribute's value in an opened row (see ``sealed.open_row``)."""
     if field.kind == "boolean":
         return row.status == "active"
@@ -321,7 +333,7 @@ def _actual(field: Field, row: Any) -> Any:
     return value
 
 
-def _holds(node: _Node, row: Any) -> bool | None:
+def _holds(node: _Node, row: UserRow) -> bool | None:
     """The node's truth for ``row`` as SQL would have it (None: unknown)."""
     if isinstance(node, _Group):
         return _holds(node.inner, row)
@@ -336,7 +348,7 @@ def _holds(node: _Node, row: Any) -> bool | None:
     return _compare(node, _actual(node.field, row))
 
 
-def _compare(c: _Compare, actual: Any) -> bool | None:
+def _compare(c: _Compare, actual: Actual) -> bool | None:
     field, op, value = c.field, c.op, c.value
     if op == "pr":
         if field.kind == "boolean":
@@ -347,20 +359,21 @@ def _compare(c: _Compare, actual: Any) -> bool | None:
     if value is None:
         return (actual is None) == (op == "eq")
     if field.kind == "boolean":
-        return actual if value == (op == "eq") else not actual
+        return bool(actual) if value == (op == "eq") else not actual
     if actual is None:
         return True if op == "ne" and field.kind not in _NOT_NULL_NE else None
-    if field.kind == "strings":
+    if isinstance(actual, list):  # the strings kind
         return (value in actual) == (op == "eq")
     if field.kind in ("integer", "time"):
         return _PY_COMPARE[op](actual, value)
+    text, wanted = str(actual), str(value)  # the string kinds: strings already
     if not field.case_exact:
-        actual = actual.lower()
+        text = text.lower()
     if op in _PY_COMPARE:
-        return _PY_COMPARE[op](actual, value)
+        return _PY_COMPARE[op](text, wanted)
     if op == "co":
-        return value in actual
-    return actual.startswith(value) if op == "sw" else actual.endswith(value)
+        return wanted in text
+    return text.startswith(wanted) if op == "sw" else text.endswith(wanted)
 
 
 # ``ne`` of these kinds is a plain SQL comparison: unknown, not true, on NULL.
@@ -369,7 +382,7 @@ _NOT_NULL_NE = ("strings", "integer", "time")
 
 # -- the plan ----------------------------------------------------------------------
 
-Predicate = Callable[[Any], bool]
+Predicate = Callable[[UserRow], bool]
 
 
 @dataclass(frozen=True)
@@ -380,7 +393,7 @@ class Filter:
 
     def plan(
         self, index: Indexer | None = None
-    ) -> tuple[str, dict[str, Any], Predicate | None]:
+    ) -> tuple[str, SqlParams, Predicate | None]:
         """(SQL condition, its parameters, the predicate left for Python or None).
 
         The whole filter goes to SQL when it can; otherwise its top-level ``and``
@@ -420,7 +433,7 @@ def parse_filter(source: str) -> Filter:
     return Filter(_Parser(source).parse())
 
 
-def compile_filter(source: str) -> tuple[str, dict[str, Any]]:
+def compile_filter(source: str) -> tuple[str, SqlParams]:
     """SQL condition and parameters of a filter SQL decides alone (clear attributes,
     ``null`` tests), or ``invalidFilter``; the users service plans with indexes."""
     where, params, left = parse_filter(source).plan()
