@@ -52,7 +52,8 @@ from services.profiles.application.scim import (
     ScimUsers,
     etag,
 )
-from services.profiles.application.scim.resources import response_parameters
+from services.profiles.application.scim.resources import Params, response_parameters
+from services.profiles.application.scim.rows import UserRow
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -289,9 +290,9 @@ def _tags(header: str | None) -> set[str]:
 
 def _user(
     request: Request,
-    row: Any,
+    row: UserRow,
     status_code: int = 200,
-    params: Any = None,
+    params: Params | None = None,
     if_none_match: str | None = None,
 ) -> Response:
     version = etag(row)
@@ -320,7 +321,7 @@ async def _search(
     filter: str | None,
     start_index: int | None,
     count: int | None,
-    params: Any = None,
+    params: Params | None = None,
 ) -> Response:
     """A page of users (RFC 7644 §3.4.2.4): a startIndex below 1 reads as 1, a
     negative count as 0 and a count above ``maxResults`` as ``maxResults``."""
@@ -400,7 +401,7 @@ async def schemas(request: Request, _: Provisioner) -> Response:
 async def one_schema(request: Request, schema_id: Ref, _: Provisioner) -> Response:
     """One schema, by its URN (e.g. the Tandem extension's)."""
     for document in schema_documents(_base(request)):
-        if document["id"].lower() == schema_id.lower():
+        if str(document["id"]).lower() == schema_id.lower():
             return ScimResponse(document)
     raise ScimError(404, None, f"no schema {schema_id} (Tandem's is {TANDEM})")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -25,29 +23,37 @@ from services.profiles.application.scim.protocol import (
     ENTERPRISE,
     MAX_RESULTS,
     TANDEM,
+    JsonObject,
+    JsonValue,
 )
 
 
-def _tidy(attributes: list[dict[str, Any]]) -> None:
+def _one_line(description: JsonValue) -> str:
+    return " ".join(str(description).split())
+
+
+def _tidy(attributes: JsonValue) -> None:
     """Descriptions on one line (they come from the models' docstrings)."""
-    for attribute in attributes:
+    for attribute in attributes if isinstance(attributes, list) else []:
+        if not isinstance(attribute, dict):
+            continue
         if attribute.get("description"):
-            attribute["description"] = " ".join(attribute["description"].split())
+            attribute["description"] = _one_line(attribute["description"])
         _tidy(attribute.get("subAttributes") or [])
 
 
-def schema_documents(base: str) -> list[dict[str, Any]]:
+def schema_documents(base: str) -> list[JsonObject]:
     """The core User, enterprise and Tandem extension schemas: generated from the
     models responses are built from (``scim.resources``), so they advertise every
     attribute returned, with the rules the server enforces."""
     documents = resources.schema_documents(base)
     for document in documents:
-        document["description"] = " ".join(document["description"].split())
+        document["description"] = _one_line(document["description"])
         _tidy(document["attributes"])
     return documents
 
 
-def resource_type(base: str) -> dict[str, Any]:
+def resource_type(base: str) -> JsonObject:
     """The User resource type (RFC 7643 §6), built as scim2-models' ``ResourceType``."""
     document = ResourceType(
         id="User",
@@ -64,7 +70,7 @@ def resource_type(base: str) -> dict[str, Any]:
     return document.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
 
 
-def service_provider_config(base: str) -> dict[str, Any]:
+def service_provider_config(base: str) -> JsonObject:
     """What this SCIM service supports (RFC 7643 §5), built as scim2-models'
     ``ServiceProviderConfig``."""
     document = ServiceProviderConfig(

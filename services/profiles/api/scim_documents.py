@@ -34,10 +34,12 @@ from services.profiles.application.scim.errors import ScimError
 from services.profiles.application.scim.mapping import DETAIL_PATHS
 from services.profiles.application.scim.protocol import LIST_RESPONSE
 from services.profiles.application.scim.resources import (
+    Params,
     ScimUser,
     dump_user,
     user_model,
 )
+from services.profiles.application.scim.rows import UserRow
 from services.profiles.application.scim.users import etag
 from services.profiles.domain.errors import PersonGone
 
@@ -53,7 +55,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def user_resource(row: Any, base: str, params: Any = None) -> dict[str, Any]:
+def user_resource(
+    row: UserRow, base: str, params: Params | None = None
+) -> dict[str, Any]:
     """The SCIM User of a ``people`` row, projected by ``params`` (RFC 7644
     §3.4.2.5); ``base`` is the absolute ``…/scim/v2`` the request came through."""
     return dump_user(user_model(row, base, etag(row)), params)

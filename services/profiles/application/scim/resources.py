@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field as PydanticField
 from pydantic import ValidationError
@@ -45,7 +45,13 @@ from scim2_models import (
 
 from chassis.inputs import EARLIEST
 from services.profiles.application.scim.errors import ScimError
-from services.profiles.application.scim.protocol import CORE, ENTERPRISE, TANDEM
+from services.profiles.application.scim.protocol import (
+    CORE,
+    ENTERPRISE,
+    TANDEM,
+    JsonObject,
+)
+from services.profiles.application.scim.rows import UserRow
 from services.profiles.domain.person import COUNTRIES, ROLES
 
 
@@ -200,7 +206,7 @@ Params = ResponseParameters[ScimUser]
 ALWAYS = ("schemas", "id", "meta")
 
 
-def stamp(value: Any) -> datetime | None:
+def stamp(value: datetime | str | None) -> datetime | None:
     """A database time as an aware UTC datetime (RFC 3339 when dumped)."""
     if value is None:
         return None
@@ -209,7 +215,7 @@ def stamp(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def user_model(row: Any, base: str, version: str) -> Any:
+def user_model(row: UserRow, base: str, version: str) -> ScimUser:
     """The SCIM User of a ``people`` row; ``base`` is the absolute ``…/scim/v2``."""
     full = f"{row.given_name} {row.family_name}"
     manager = row.manager_id
@@ -256,7 +262,7 @@ def user_model(row: Any, base: str, version: str) -> Any:
 
 def response_parameters(
     attributes: str | list[str] | None, excluded: str | list[str] | None
-) -> Any:
+) -> Params | None:
     """RFC 7644 §3.4.2.5 ``attributes``/``excludedAttributes`` (comma-separated or a
     list), or ``invalidValue``/``invalidPath``; None when neither is given."""
     if not attributes and not excluded:
@@ -271,10 +277,10 @@ def response_parameters(
         raise ScimError(400, kind, f"attributes: {detail}") from exc
 
 
-def dump_user(user: Any, params: Any = None) -> dict[str, Any]:
+def dump_user(user: ScimUser, params: Params | None = None) -> JsonObject:
     """The User's JSON, projected by ``params``; ``id``, ``schemas`` and ``meta``
     are always returned (RFC 7643 §3.1, RFC 7644 §3.4.2.5)."""
-    body: dict[str, Any] = user.model_dump(
+    body: JsonObject = user.model_dump(
         scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=params
     )
     if params is None:
@@ -286,16 +292,20 @@ def dump_user(user: Any, params: Any = None) -> dict[str, Any]:
     return {**ordered, **body}
 
 
-def schema_models() -> tuple[type[Resource[Any]] | type[Extension], ...]:
-    return (TandemCoreUser, TandemEnterpriseUser, TandemUser)
+def schemas() -> tuple[Schema, ...]:
+    """The schemas of the core User and its two extensions, from their models."""
+    return (
+        TandemCoreUser.to_schema(),
+        TandemEnterpriseUser.to_schema(),
+        TandemUser.to_schema(),
+    )
 
 
-def schema_documents(base: str) -> list[dict[str, Any]]:
+def schema_documents(base: str) -> list[JsonObject]:
     """The core User, enterprise and Tandem schemas (RFC 7643 §7) as enforced."""
     names = {CORE: "User", ENTERPRISE: "EnterpriseUser", TANDEM: "TandemUser"}
     documents = []
-    for model in schema_models():
-        schema: Schema = model.to_schema()
+    for schema in schemas():
         urn = str(schema.id)
         schema.name = names[urn]
         schema.meta = Meta(resource_type="Schema", location=f"{base}/Schemas/{urn}")
