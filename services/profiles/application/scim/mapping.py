@@ -1,20 +1,29 @@
 """SCIM attributes ⇄ Tandem's person: paths resolved, values coerced, records built.
 
-A *record* is a SCIM User flattened to the attributes Tandem keeps (``FIELDS``); it is
-what PUT, POST and PATCH change and what turns into ``PersonDetails``.
+A *record* is a SCIM User flattened to the attributes Tandem keeps (``FIELDS``,
+``UserRecord``); it is what PUT, POST and PATCH change and what turns into
+``PersonDetails``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TypedDict, TypeGuard, cast
 
 from chassis.inputs import FEW_ITEMS, MAX_CODE, has_control_characters
 from services.profiles.application.scim.errors import ScimError, invalid_value
-from services.profiles.application.scim.protocol import CORE, ENTERPRISE, TANDEM
+from services.profiles.application.scim.protocol import (
+    CORE,
+    ENTERPRISE,
+    TANDEM,
+    JsonObject,
+    JsonValue,
+)
+from services.profiles.application.scim.rows import UserRow
 from services.profiles.domain.person import PersonDetails
 
 # -- attributes ------------------------------------------------------------------------
@@ -69,8 +78,42 @@ IDP_OWNED: tuple[str, ...] = (
     "title",
 )
 IDP_OWNED += ("employeeNumber", "department", "manager")
+
+
+class UserRecord(TypedDict):
+    """A SCIM User flattened to what Tandem keeps: one key per ``FIELDS`` name."""
+
+    userName: str | None
+    externalId: str | None
+    givenName: str | None
+    familyName: str | None
+    title: str | None
+    active: bool
+    timezone: str | None
+    employeeNumber: str | None
+    department: str | None
+    manager: str | None
+    level: int | None
+    function: str | None
+    geography: str | None
+    roles: list[str]
+    hireDate: str | None  # an ISO 8601 date
+    languages: list[str]
+
+
+# A value of a record, whichever its attribute.
+RecordValue = str | int | bool | list[str] | None
+
+
+def _slots(record: UserRecord) -> MutableMapping[str, RecordValue]:
+    """The record addressed by a ``Field.name`` known only when a path is resolved
+    (``FIELDS`` and ``UserRecord`` have the same keys; ``_coerce`` gives the value the
+    attribute's kind)."""
+    return cast("MutableMapping[str, RecordValue]", record)
+
+
 # What an attribute reads as when unassigned (never sent, or removed by a PATCH).
-RESET: dict[str, Any] = {
+RESET: dict[str, RecordValue] = {
     "timezone": "UTC",
     "roles": [],
     "languages": [],
@@ -166,12 +209,14 @@ def resolve(path: str, scim_type: str = "invalidPath") -> tuple[str, str, str | 
 # -- values ----------------------------------------------------------------------------
 
 
-def _coerce(field: Field, value: Any, path: str) -> Any:
+def _coerce(field: Field, value: JsonValue, path: str) -> RecordValue:
     """The value in the record's form, or ``invalidValue`` naming the attribute."""
-    if isinstance(value, str) and not value.strip() and field.kind != "strings":
+    if field.kind == "strings":
+        return _strings(field, value, path)
+    if isinstance(value, str) and not value.strip():
         return None
     if value is None:
-        return [] if field.kind == "strings" else None
+        return None
     if field.kind == "boolean":
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"  # Entra ID sends "False" as a string
@@ -188,13 +233,6 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
                 return date.fromisoformat(value[:10]).isoformat()
             except ValueError:
                 pass
-    elif field.kind == "strings":
-        items = value if isinstance(value, list) else [value]
-        items = [i.get("value") if isinstance(i, dict) else i for i in items]
-        if len(items) > FEW_ITEMS:
-            raise invalid_value(f"{path}: more than {FEW_ITEMS} values")
-        if all(_one_line(i) and i.strip() for i in items):
-            return list(dict.fromkeys(i.strip() for i in items))
     elif field.kind == "reference" and isinstance(value, dict):
         lowered = {str(k).lower(): v for k, v in value.items()}
         return _coerce(field, lowered.get("value"), path)
@@ -207,10 +245,30 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
             raise invalid_value(f"{path}: must not hold control characters")
         value = value.strip()
         return value.upper() if field.name == "geography" else value
-    raise invalid_value(f"{path}: {json.dumps(value)[:80]} is not a valid {field.kind}")
+    raise _not_valid(field, value, path)
 
 
-def _one_line(item: Any) -> bool:
+def _strings(field: Field, value: JsonValue, path: str) -> list[str]:
+    """A ``strings`` attribute's value: its items (or their ``value``) once each."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    items = [i.get("value") if isinstance(i, dict) else i for i in items]
+    if len(items) > FEW_ITEMS:
+        raise invalid_value(f"{path}: more than {FEW_ITEMS} values")
+    texts = [i.strip() for i in items if _one_line(i)]
+    if len(texts) == len(items) and all(texts):
+        return list(dict.fromkeys(texts))
+    raise _not_valid(field, value, path)
+
+
+def _not_valid(field: Field, value: JsonValue, path: str) -> ScimError:
+    return invalid_value(
+        f"{path}: {json.dumps(value)[:80]} is not a valid {field.kind}"
+    )
+
+
+def _one_line(item: JsonValue) -> TypeGuard[str]:
     return (
         isinstance(item, str)
         and len(item) <= MAX_CODE
@@ -218,19 +276,21 @@ def _one_line(item: Any) -> bool:
     )
 
 
-def _country(value: Any) -> str | None:
+def _country(value: JsonValue) -> JsonValue:
+    """The country of the primary (else the first) address that names one."""
     entries = value if isinstance(value, list) else [value]
-    entries = [e for e in entries if isinstance(e, dict)]
-    entries.sort(key=lambda e: not e.get("primary"))
-    for entry in entries:
+    objects = [e for e in entries if isinstance(e, dict)]
+    objects.sort(key=lambda e: not e.get("primary"))
+    for entry in objects:
         country = {str(k).lower(): v for k, v in entry.items()}.get("country")
         if country:
             return country
     return None
 
 
-def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
+def write(record: UserRecord, path: str, value: JsonValue, op: str) -> None:
     """Apply one add/replace/remove of ``path`` to a user record."""
+    slots = _slots(record)
     target, schema, selector = resolve(path)
     if target == IGNORE:
         return
@@ -248,7 +308,7 @@ def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
             ]
             for f in cleared:
                 _removable(f, path)
-                record[f.name] = RESET.get(f.name)
+                slots[f.name] = RESET.get(f.name)
             return
         if not isinstance(value, dict):
             raise invalid_value(f"{path}: expected an object")
@@ -269,16 +329,22 @@ def write(record: dict[str, Any], path: str, value: Any, op: str) -> None:
         match = _VALUE_EQ.match(selector or "")
         if selector and not match:
             raise ScimError(400, "invalidPath", f"unsupported selector in {path!r}")
-        gone = {match["v"]} if match else set(_coerce(field, value, path))
-        record[field.name] = [v for v in record[field.name] if v not in gone]
+        gone = {match["v"]} if match else set(_strings(field, value, path))
+        slots[field.name] = [v for v in _listed(slots[field.name]) if v not in gone]
     elif op == "remove":
-        record[field.name] = RESET.get(field.name)
+        slots[field.name] = RESET.get(field.name)
     elif op == "add" and field.kind == "strings":
-        added = _coerce(field, value, path)
-        record[field.name] = list(dict.fromkeys([*record[field.name], *added]))
+        added = _strings(field, value, path)
+        kept = _listed(slots[field.name])
+        slots[field.name] = list(dict.fromkeys([*kept, *added]))
     else:
         coerced = _coerce(field, value, path)  # null unassigns (RFC 7644 §3.5.2.3)
-        record[field.name] = RESET.get(field.name) if coerced is None else coerced
+        slots[field.name] = RESET.get(field.name) if coerced is None else coerced
+
+
+def _listed(value: RecordValue) -> list[str]:
+    """A ``strings`` attribute's value (a list; never None in a record)."""
+    return value if isinstance(value, list) else []
 
 
 def _removable(field: Field, path: str) -> None:
@@ -289,11 +355,19 @@ def _removable(field: Field, path: str) -> None:
         )
 
 
-def new_record() -> dict[str, Any]:
-    return {**{name: None for name in FIELDS}, **RESET}
+def new_record() -> UserRecord:
+    """A record of nothing sent: every attribute unassigned (``RESET``'s defaults)."""
+    return cast(UserRecord, {**dict.fromkeys(FIELDS), **RESET})
 
 
-def record_of(row: Any) -> dict[str, Any]:
+def unassigned(record: UserRecord, names: Iterable[str]) -> UserRecord:
+    """A copy of ``record`` with the attributes ``names`` unassigned (None)."""
+    copy = record.copy()
+    _slots(copy).update(dict.fromkeys(names))
+    return copy
+
+
+def record_of(row: UserRow) -> UserRecord:
     """The user record of a ``people`` row (joined with ``scim_users``)."""
     return {
         "userName": row.email,
@@ -315,12 +389,12 @@ def record_of(row: Any) -> dict[str, Any]:
     }
 
 
-def read_user(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+def read_user(body: JsonObject, base: UserRecord) -> UserRecord:
     """A full User resource (POST, PUT) applied over ``base``."""
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or CORE not in schemas):
         raise ScimError(400, "invalidSyntax", f"schemas must include {CORE}")
-    record = dict(base)
+    record = base.copy()
     skip = {"schemas", "id", "meta", "groups"}
     # The Tandem extension goes last: it wins over division and addresses.
     keys = sorted(body, key=lambda k: k.lower() == TANDEM.lower())
@@ -336,13 +410,14 @@ def read_user(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def require_complete(record: dict[str, Any]) -> None:
-    missing = [FIELDS[n].path for n in REQUIRED if record[n] in (None, "")]
+def require_complete(record: UserRecord) -> None:
+    values: Mapping[str, object] = record
+    missing = [FIELDS[n].path for n in REQUIRED if values[n] in (None, "")]
     if missing:
         raise invalid_value("required attribute missing: " + ", ".join(missing))
 
 
-def details_of(record: dict[str, Any]) -> PersonDetails:
+def details_of(record: UserRecord) -> PersonDetails:
     return PersonDetails(
         given_name=record["givenName"] or "",
         family_name=record["familyName"] or "",

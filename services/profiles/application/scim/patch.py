@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.profiles.application.scim.errors import ScimError
-from services.profiles.application.scim.mapping import write
-from services.profiles.application.scim.protocol import PATCH_OP, TANDEM
+from services.profiles.application.scim.mapping import UserRecord, write
+from services.profiles.application.scim.protocol import PATCH_OP, TANDEM, JsonObject
 
 
-def apply_patch(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def apply_patch(record: UserRecord, body: JsonObject) -> UserRecord:
     """A PatchOp (RFC 7644 §3.5.2) applied to a copy of ``record``."""
     ops = body.get("Operations", body.get("operations"))
-    if PATCH_OP not in (body.get("schemas") or []) or not isinstance(ops, list):
+    schemas = body.get("schemas") or []
+    if (
+        not isinstance(schemas, (list, str, dict))
+        or PATCH_OP not in schemas
+        or not isinstance(ops, list)
+    ):
         raise ScimError(400, "invalidSyntax", f"expected a {PATCH_OP} with Operations")
-    record = {k: list(v) if isinstance(v, list) else v for k, v in record.items()}
+    record = record.copy()
+    record["roles"] = list(record["roles"])
+    record["languages"] = list(record["languages"])
     for op in ops:
         if not isinstance(op, dict):
             raise ScimError(400, "invalidSyntax", "each operation must be an object")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from typing import Any
 
 from sqlalchemy import text
 
@@ -22,17 +21,26 @@ from chassis.db import is_sqlite
 from chassis.errors import NotFound
 from services.profiles.application import Profiles
 from services.profiles.application.scim.errors import ScimError, invalid_value
-from services.profiles.application.scim.filters import parse_filter
+from services.profiles.application.scim.filters import (
+    Indexer,
+    Predicate,
+    SqlParams,
+    parse_filter,
+)
 from services.profiles.application.scim.mapping import (
     FIELDS,
     IDP_OWNED,
+    UserRecord,
     details_of,
     new_record,
     read_user,
     record_of,
     require_complete,
+    unassigned,
 )
 from services.profiles.application.scim.patch import apply_patch
+from services.profiles.application.scim.protocol import JsonObject
+from services.profiles.application.scim.rows import UserRow
 from services.profiles.domain.person import PersonDetails, check_roles
 from services.profiles.projections.sealed import (
     SCIM_USERS,
@@ -56,7 +64,7 @@ USERS = (
 VISIBLE = " AND COALESCE(s.deprovisioned, 0) = 0"
 
 
-def etag(row: Any) -> str:
+def etag(row: UserRow) -> str:
     """The person's stream version, and the revision of what SCIM keeps beside it."""
     return f'W/"{row.version}.{row.scim_revision}"'
 
@@ -71,20 +79,22 @@ class ScimUsers:
 
     # -- reads -------------------------------------------------------------------------
 
-    async def _rows(self, where: str, params: dict[str, Any], tail: str = "") -> list:
+    async def _rows(
+        self, where: str, params: SqlParams, tail: str = ""
+    ) -> list[UserRow]:
         """The users of a condition, opened (their keys read in one query)."""
         async with self.engine.connect() as conn:
             rows = (await conn.execute(text(USERS + where + tail), params)).all()
-            return list(await open_rows(self.cipher, conn, rows))
+            return [UserRow.of(r) for r in await open_rows(self.cipher, conn, rows)]
 
-    def _indexer(self, tenant: str) -> Any:
+    def _indexer(self, tenant: str) -> Indexer:
         def index(column: str, value: str) -> str:
             of = email_index if column == "p.email" else external_index
             return str(of(self.cipher, tenant, value))
 
         return index
 
-    async def get(self, principal: Principal, user_id: str) -> Any:
+    async def get(self, principal: Principal, user_id: str) -> UserRow:
         rows = await self._rows(
             VISIBLE + " AND p.person_id = :id", {"t": principal.tenant, "id": user_id}
         )
@@ -94,16 +104,17 @@ class ScimUsers:
 
     async def search(
         self, principal: Principal, filter: str | None, start: int, count: int
-    ) -> tuple[int, list[Any]]:
+    ) -> tuple[int, list[UserRow]]:
         """(totalResults, the page) of the tenant's users matching ``filter``.
 
         A filter with a term SQL cannot decide reads every user the rest lets
         through, opens them and counts and pages in Python."""
-        where, params, left = (
+        plan: tuple[str, SqlParams, Predicate | None] = (
             parse_filter(filter).plan(self._indexer(principal.tenant))
             if filter
             else ("TRUE", {}, None)
         )
+        where, params, left = plan
         params["t"] = principal.tenant
         condition = f"{VISIBLE} AND ({where})"
         order = " ORDER BY p.created_at, p.person_id"
@@ -123,27 +134,31 @@ class ScimUsers:
         tail = f"{order} LIMIT :limit OFFSET :offset"
         return total, await self._rows(condition, page, tail)
 
-    async def _holder(self, tenant: str, where: str, value: str) -> Any:
+    async def _holder(self, tenant: str, where: str, value: str) -> UserRow | None:
         rows = await self._rows(f" AND {where}", {"t": tenant, "v": value})
         return rows[0] if rows else None
 
     # -- writes ------------------------------------------------------------------------
 
-    async def create(self, principal: Principal, body: dict[str, Any]) -> Any:
+    async def create(self, principal: Principal, body: JsonObject) -> UserRow:
         """Provision a user (or bring back a deprovisioned one with the same keys)."""
         record = read_user(body, new_record())
         details = await self._checked(principal, record, None)
         tenant, number = principal.tenant, record["employeeNumber"]
-        async with self._claim(tenant, record["userName"]):
+        async with self._claim(tenant, record["userName"] or ""):
             by_name = await self._holder(
                 tenant,
                 "p.email_index = :v",
                 email_index(self.cipher, tenant, details.email),
             )
-            by_number = number and await self._holder(
-                tenant,
-                "p.employee_index = :v",
-                employee_index(self.cipher, tenant, number),
+            by_number = (
+                await self._holder(
+                    tenant,
+                    "p.employee_index = :v",
+                    employee_index(self.cipher, tenant, number),
+                )
+                if number
+                else None
             )
             for holder, what in ((by_name, "userName"), (by_number, "employeeNumber")):
                 if holder and not holder.scim_deprovisioned:
@@ -169,21 +184,21 @@ class ScimUsers:
         self,
         principal: Principal,
         user_id: str,
-        body: dict[str, Any],
+        body: JsonObject,
         if_match: str | None,
-    ) -> Any:
+    ) -> UserRow:
         """PUT: the IdP-owned attributes are replaced, Tandem's kept when omitted."""
         row = await self._current(principal, user_id, if_match)
-        base = {**record_of(row), **{name: None for name in IDP_OWNED}}
+        base = unassigned(record_of(row), IDP_OWNED)
         return await self._save(principal, row, read_user(body, base))
 
     async def patch(
         self,
         principal: Principal,
         user_id: str,
-        body: dict[str, Any],
+        body: JsonObject,
         if_match: str | None,
-    ) -> Any:
+    ) -> UserRow:
         row = await self._current(principal, user_id, if_match)
         return await self._save(principal, row, apply_patch(record_of(row), body))
 
@@ -197,7 +212,7 @@ class ScimUsers:
 
     async def _current(
         self, principal: Principal, user_id: str, if_match: str | None
-    ) -> Any:
+    ) -> UserRow:
         row = await self.get(principal, user_id)
         wanted = {tag.strip() for tag in (if_match or "").split(",") if tag.strip()}
         if wanted and "*" not in wanted and etag(row) not in wanted:
@@ -205,7 +220,7 @@ class ScimUsers:
         return row
 
     async def _checked(
-        self, principal: Principal, record: dict[str, Any], user_id: str | None
+        self, principal: Principal, record: UserRecord, user_id: str | None
     ) -> PersonDetails:
         require_complete(record)
         details = details_of(record).validated()
@@ -220,8 +235,8 @@ class ScimUsers:
         return details
 
     async def _save(
-        self, principal: Principal, row: Any, record: dict[str, Any]
-    ) -> Any:
+        self, principal: Principal, row: UserRow, record: UserRecord
+    ) -> UserRow:
         details = await self._checked(principal, record, row.person_id)
         renamed = details.email.lower() != (row.email or "").lower()
         claim = (
@@ -244,8 +259,8 @@ class ScimUsers:
     async def _apply(
         self,
         principal: Principal,
-        row: Any,
-        record: dict[str, Any],
+        row: UserRow,
+        record: UserRecord,
         details: PersonDetails,
     ) -> None:
         """Turn the difference between ``row`` and ``record`` into Profiles commands."""
