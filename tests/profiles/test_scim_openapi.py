@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import pytest
 import referencing
 import referencing.jsonschema
 
@@ -168,3 +169,12 @@ async def test_bodies_past_their_documented_bounds_are_refused(client):
     assert_scim_error(resp, 400, "invalidValue")
     got = (await scim(client, "GET", f"{USERS}/{created['id']}")).json()
     assert got["title"] == "Head of Engineering"
+
+
+@pytest.mark.unit
+def test_the_flattened_record_has_one_key_per_filterable_attribute() -> None:
+    """``mapping.write`` finds a record's key by an attribute's name at run time:
+    the record type and the attribute table must name the same keys."""
+    from services.profiles.application.scim.mapping import FIELDS, UserRecord
+
+    assert set(UserRecord.__annotations__) == set(FIELDS)
