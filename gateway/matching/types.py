@@ -16,6 +16,7 @@ from gateway import refs
 from gateway.connections import Connection, from_list
 from gateway.enums import MatchingMode, PairingStatus, ProgrammeType, RoundStatus
 from gateway.matching import loaders
+from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
 
@@ -108,9 +109,19 @@ class Pairing(BatchedNode, relay.Node):
     _replaces: strawberry.Private[str | None] = None
     _accepted_by: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
 
-    @strawberry.field(description="The mentor.")
+    @strawberry.field(
+        description="The mentor when a person of the organisation (null for an "
+        "external advisor: read `mentorParty`)."
+    )
     async def mentor(self, info: Info) -> PersonRef | None:
         return await load_person(info, self._mentor_id)
+
+    @strawberry.field(
+        description="The mentor, whoever they are: a `Person`, or an `Advisor` in "
+        "an external programme."
+    )
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, self.programme_type)
 
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:

@@ -15,6 +15,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway import refs
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import (
@@ -37,6 +38,7 @@ from gateway.enums import (
     SessionState,
     wire_enum,
 )
+from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode, get_each
 from gateway.sessions import loaders
 
@@ -562,9 +564,19 @@ class Relationship(BatchedNode, relay.Node):
         "in force)."
     )
 
-    @strawberry.field(description="The mentor.")
+    @strawberry.field(
+        description="The mentor when a person of the organisation (null for an "
+        "external advisor: read `mentorParty`)."
+    )
     async def mentor(self, info: Info) -> PersonRef | None:
         return await _person(info, self.mentor_id)
+
+    @strawberry.field(
+        description="The mentor, whoever they are: a `Person`, or an `Advisor` in "
+        "an external programme."
+    )
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self.mentor_id, self.kind)
 
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:

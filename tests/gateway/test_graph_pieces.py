@@ -1,0 +1,267 @@
+"""The pieces of the graph that were missing: advisor mentors, pairing reasons, group
+circles, milestone certificates and open slots, the same health in a list as alone,
+councils for every role that may read them, and milestone progress.
+
+End to end over HTTP against the real services, one platform for the module.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from chassis.auth import Role
+from tests.gateway.journey import until_matching_sees
+from tests.gateway.platform import new_tenant, token
+from tests.gateway.test_advisors import CHECKS, mutate
+from tests.profiles.conftest import person
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+INTAKE = {
+    "goals": [{"competency_id": "strategy", "current": 2, "target": 4}],
+    "experiences_lacking": ["APAC"],
+    "preferred_formats": ["one_to_one"],
+    "hours_per_month": 4,
+}
+
+
+def gid(type_name: str, local: str) -> str:
+    return base64.b64encode(f"{type_name}:{local}".encode()).decode()
+
+
+def local(global_id: str) -> str:
+    return base64.b64decode(global_id).decode().split(":", 1)[1]
+
+
+async def rest(platform, service: str, method: str, path: str, bearer: str, body=None):
+    resp = await platform.service(service, method, path, bearer=bearer, json=body)
+    assert resp.status_code < 300, resp.text
+    return resp.json() if resp.content else {}
+
+
+async def advisor_with_seats(platform, staff: str, name: str) -> str:
+    """An advisor through due diligence, approved with two seats; their global id."""
+    onboarded = await mutate(
+        platform,
+        "onboardAdvisor",
+        "OnboardAdvisorInput",
+        "... on AdvisorSuccess { advisor { id } }",
+        {
+            "name": name,
+            "email": "helena@vasquez.example",
+            "organisation": "Vasquez Advisory",
+            "expertiseSought": ["strategy"],
+        },
+        staff,
+    )
+    advisor = onboarded["advisor"]["id"]
+    await mutate(
+        platform,
+        "startDiligence",
+        "AdvisorInput",
+        "... on AdvisorSuccess { advisor { status } }",
+        {"advisorId": advisor},
+        staff,
+    )
+    for check in CHECKS:
+        await mutate(
+            platform,
+            "recordDiligenceCheck",
+            "RecordCheckInput",
+            "... on AdvisorSuccess { advisor { status } }",
+            {
+                "advisorId": advisor,
+                "check": check,
+                "status": "PASSED",
+                "evidence": "file 42",
+                "owner": "compliance-1",
+                "expiresOn": (date.today() + timedelta(days=365)).isoformat(),
+            },
+            staff,
+        )
+    approved = await mutate(
+        platform,
+        "approveAdvisor",
+        "ApproveAdvisorInput",
+        "... on AdvisorSuccess { advisor { status } }",
+        {
+            "advisorId": advisor,
+            "geography": "ES",
+            "timeZone": "Europe/Madrid",
+            "level": 11,
+            "maxMentees": 2,
+            "hoursPerMonth": 6,
+            "profile": {
+                "strengths": [{"competency_id": "strategy", "proficiency": 5}],
+                "formats": ["one_to_one"],
+            },
+        },
+        staff,
+    )
+    assert approved["advisor"]["status"] == "APPROVED", approved
+    return advisor
+
+
+async def until_candidate(platform, candidate_id: str) -> None:
+    engine = platform.apps["matching"].state.runtime.engine
+
+    async def seen() -> bool:
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                text("SELECT count(*) FROM candidates WHERE person_id = :p"),
+                {"p": candidate_id},
+            )
+            return bool(found.scalar_one())
+
+    await until(seen, "matching to see the advisor")
+
+
+async def cohort_of(
+    platform, admin: str, kind: str, mentees: int, mentors: int = 0
+) -> dict:
+    """A cohort of ``kind`` with mentees (and person mentors), set up directly."""
+    await rest(
+        platform,
+        "profiles",
+        "POST",
+        "/competencies",
+        admin,
+        {"competency_id": "strategy", "name": "Strategy"},
+    )
+    cohort = (
+        await rest(
+            platform,
+            "profiles",
+            "POST",
+            "/cohorts",
+            admin,
+            {"name": f"{kind} cohort", "capacity": 20, "programme_type": kind},
+        )
+    )["cohort_id"]
+    made: dict[str, list[str]] = {"mentors": [], "mentees": []}
+    for n in range(mentors):
+        pid = (
+            await rest(
+                platform,
+                "profiles",
+                "POST",
+                "/people",
+                admin,
+                person(500 + n, level=10, roles=["mentor"]),
+            )
+        )["person_id"]
+        await rest(
+            platform,
+            "profiles",
+            "PUT",
+            f"/people/{pid}/mentor-profile",
+            admin,
+            {
+                "strengths": [{"competency_id": "strategy", "proficiency": 5}],
+                "formats": ["one_to_one", "group"],
+                "max_mentees": 3,
+                "hours_per_month": 6,
+            },
+        )
+        await rest(
+            platform,
+            "profiles",
+            "POST",
+            f"/cohorts/{cohort}/participants",
+            admin,
+            {"person_id": pid, "role": "mentor"},
+        )
+        made["mentors"].append(pid)
+    for n in range(mentees):
+        pid = (
+            await rest(platform, "profiles", "POST", "/people", admin, person(600 + n))
+        )["person_id"]
+        await rest(platform, "profiles", "PUT", f"/people/{pid}/intake", admin, INTAKE)
+        await rest(
+            platform,
+            "profiles",
+            "POST",
+            f"/cohorts/{cohort}/participants",
+            admin,
+            {"person_id": pid},
+        )
+        made["mentees"].append(pid)
+    await until_matching_sees(platform, cohort, mentors + mentees)
+    return {"cohort": cohort, **made}
+
+
+ROUND = """
+mutation($input: StartMatchingRoundInput!) { startMatchingRound(input: $input) {
+  __typename ... on Error { code message }
+  ... on MatchingRoundSuccess { round { id status programmeType %s
+    proposedPairs(first: 10) { edges { node { id status
+      mentor { id }
+      mentorParty { __typename ... on Advisor { id name } ... on Person { id } }
+      mentee { id } } } } } } } }
+"""
+
+
+async def run_round(platform, admin: str, cohort: str, extra: str = "") -> dict:
+    body = await platform.graphql(
+        ROUND % extra,
+        {"input": {"cohortId": gid("Cohort", cohort), "wait": True}},
+        bearer=admin,
+    )
+    result = body["data"]["startMatchingRound"]
+    assert result["__typename"] == "MatchingRoundSuccess", result
+    return result["round"]
+
+
+async def test_an_advisor_who_mentors_is_the_mentor_of_the_pairing(platform):
+    tenant = new_tenant()
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+    advisor = await advisor_with_seats(platform, admin, "Helena Vasquez")
+    await until_candidate(platform, local(advisor))
+    org = await cohort_of(platform, admin, "external", mentees=1)
+    round_ = await run_round(platform, admin, org["cohort"])
+    assert round_["programmeType"] == "EXTERNAL"
+    [pair] = [e["node"] for e in round_["proposedPairs"]["edges"]]
+    assert pair["mentorParty"] == {
+        "__typename": "Advisor",
+        "id": advisor,
+        "name": "Helena Vasquez",
+    }
+    assert pair["mentor"] is None  # `mentor` stays a Person: none here
+    assert pair["mentee"]["id"] == gid("Person", org["mentees"][0])
+
+    # The relationship it starts names the same mentor.
+    await platform.graphql(
+        "mutation($i: PairingInput!) { approvePairing(input: $i) { __typename } }",
+        {"i": {"pairingId": pair["id"]}},
+        bearer=admin,
+    )
+    sides = ((local(advisor), Role.MENTOR), (org["mentees"][0], Role.MENTEE))
+    for who, role in sides:
+        accepted = await platform.graphql(
+            "mutation($i: PairingInput!) { acceptPairing(input: $i) { __typename "
+            "... on Error { code message } } }",
+            {"i": {"pairingId": pair["id"]}},
+            bearer=token(who, tenant, role),
+        )
+        assert accepted["data"]["acceptPairing"]["__typename"] == "PairingSuccess"
+    relationship = gid("Relationship", local(pair["id"]))
+
+    async def started() -> bool:
+        body = await platform.graphql(
+            "query($id: ID!) { node(id: $id) { ... on Relationship { "
+            "mentorParty { __typename ... on Advisor { name } } } } }",
+            {"id": relationship},
+            bearer=admin,
+        )
+        node = body["data"]["node"]
+        return node is not None and node["mentorParty"] == {
+            "__typename": "Advisor",
+            "name": "Helena Vasquez",
+        }
+
+    await until(started, "the relationship to start with its advisor mentor")
