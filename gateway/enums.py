@@ -135,6 +135,16 @@ class PairingUpdateKind(enum.Enum):
     ENDED = v("ended", "It ended.")
 
 
+@strawberry.enum(description="The step of a pairing a reason was given with.")
+class PairingStep(enum.Enum):
+    PROPOSED = v("PairingProposed", "Proposed outside a round (a re-pairing).")
+    DECLINED = v("PairingDeclined", "Declined by one of the two.")
+    WITHDRAWN = v("PairingWithdrawn", "Withdrawn by a coordinator.")
+    ENDED = v("PairingEnded", "Ended by a coordinator.")
+    FORBIDDEN = v("PairForbidden", "The pair was ruled out.")
+    REPAIRING_REQUESTED = v("RepairingRequested", "A new mentor was asked for.")
+
+
 @strawberry.enum(description="Where a matching round stands.")
 class RoundStatus(enum.Enum):
     RUNNING = v("running", "Scoring and pairing.")

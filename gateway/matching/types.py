@@ -14,7 +14,14 @@ from strawberry.types import Info
 
 from gateway import refs
 from gateway.connections import Connection, from_list
-from gateway.enums import MatchingMode, PairingStatus, ProgrammeType, RoundStatus
+from gateway.enums import (
+    MatchingMode,
+    PairingStatus,
+    PairingStep,
+    ProgrammeType,
+    RoundStatus,
+    wire_enum,
+)
 from gateway.matching import loaders
 from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode
@@ -79,6 +86,43 @@ class ScorePart:
 
 
 @strawberry.type(
+    description="A reason given with a step of a pairing: the code its event "
+    "carries and the words typed with it. Read by coordinators, admins and its "
+    "author (the words are kept privately)."
+)
+class PairingReason:
+    step: PairingStep = strawberry.field(description="The step it was given with.")
+    code: str | None = strawberry.field(
+        description="The reason code the step's event carries, e.g. `other`."
+    )
+    text: str = strawberry.field(description="The words typed with it.")
+    written_at: datetime | None = strawberry.field(description="When it was given.")
+    _author_id: strawberry.Private[str]
+
+    @strawberry.field(description="Who gave it.")
+    async def author(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._author_id)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PairingReason | None:
+        step = wire_enum(PairingStep, data.get("action"))
+        if step is None:
+            return None
+        return cls(
+            step=step,
+            code=data.get("code"),
+            text=str(data.get("text") or ""),
+            written_at=_stamp(data.get("written_at")),
+            _author_id=str(data.get("author_id") or ""),
+        )
+
+
+def _last(reasons: list[PairingReason], step: PairingStep) -> PairingReason | None:
+    given = [r for r in reasons if r.step is step]
+    return given[-1] if given else None
+
+
+@strawberry.type(
     description="A proposed or agreed mentor-mentee pair, with its explained score. "
     "Visible to its two people, coordinators and sponsors."
 )
@@ -101,13 +145,45 @@ class Pairing(BatchedNode, relay.Node):
         description="When an open proposal expires unanswered."
     )
     reason: str | None = strawberry.field(
-        description="Why it was proposed outside a round (re-pairing, next best)."
+        description="Why it was proposed outside a round (re-pairing, next best): "
+        "for coordinators and its author the words typed with it, for the others "
+        "its code."
+    )
+    reason_code: str | None = strawberry.field(
+        description="The code of why it was proposed outside a round, e.g. "
+        "`next_best_after_decline` (everyone who sees the pairing)."
     )
     _mentor_id: strawberry.Private[str] = ""
     _mentee_id: strawberry.Private[str] = ""
     _round_id: strawberry.Private[str | None] = None
     _replaces: strawberry.Private[str | None] = None
+    reasons: list[PairingReason] = strawberry.field(
+        default_factory=list,
+        description="Every reason given with a step of the pairing that you may "
+        "read (coordinators and admins: all; others: their own), oldest first.",
+    )
     _accepted_by: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
+
+    @strawberry.field(
+        description="Why it was declined (null when not declined, no words were "
+        "typed, or you may not read them)."
+    )
+    def decline_reason(self) -> PairingReason | None:
+        return _last(self.reasons, PairingStep.DECLINED)
+
+    @strawberry.field(
+        description="Why it was ended (null when not ended, no words were typed, or "
+        "you may not read them)."
+    )
+    def end_reason(self) -> PairingReason | None:
+        return _last(self.reasons, PairingStep.ENDED)
+
+    @strawberry.field(
+        description="Why a coordinator withdrew it (null when not withdrawn, no "
+        "words were typed, or you may not read them)."
+    )
+    def withdrawal_reason(self) -> PairingReason | None:
+        return _last(self.reasons, PairingStep.WITHDRAWN)
 
     @strawberry.field(
         description="The mentor when a person of the organisation (null for an "
@@ -157,11 +233,17 @@ class Pairing(BatchedNode, relay.Node):
             cohort_id=data.get("cohort_id"),
             expires_at=_stamp(data.get("expires_at")),
             reason=data.get("reason"),
+            reason_code=data.get("reason_code"),
             _mentor_id=data["mentor_id"],
             _mentee_id=data["mentee_id"],
             _round_id=data.get("round_id"),
             _replaces=data.get("replaces"),
             _accepted_by=list(data.get("accepted_by") or []),
+            reasons=[
+                r
+                for r in (PairingReason.from_data(n) for n in data.get("notes") or [])
+                if r is not None
+            ],
         )
 
     @classmethod

@@ -265,3 +265,95 @@ async def test_an_advisor_who_mentors_is_the_mentor_of_the_pairing(platform):
         }
 
     await until(started, "the relationship to start with its advisor mentor")
+
+
+REASONS = """query($id: ID!) { node(id: $id) { ... on Pairing { status reasonCode
+  declineReason { step code text author { id } }
+  endReason { step code text }
+  reasons { step } } } }"""
+
+
+async def act(platform, name: str, input_type: str, value: dict, bearer: str) -> str:
+    body = await platform.graphql(
+        f"mutation($i: {input_type}!) {{ {name}(input: $i) {{ __typename "
+        "... on Error { code message } } }",
+        {"i": value},
+        bearer=bearer,
+    )
+    return body["data"][name]["__typename"]
+
+
+async def test_decline_and_end_reasons_are_read_by_those_who_may(platform):
+    tenant = new_tenant()
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+    org = await cohort_of(platform, admin, "standard", mentees=2, mentors=1)
+    round_ = await run_round(platform, admin, org["cohort"])
+    pairs = {
+        local(e["node"]["mentee"]["id"]): e["node"]["id"]
+        for e in round_["proposedPairs"]["edges"]
+    }
+    declined_by, ended_for = org["mentees"]
+    mentor = org["mentors"][0]
+    as_decliner = token(declined_by, tenant, Role.MENTEE)
+    assert (
+        await act(
+            platform,
+            "declinePairing",
+            "DeclinePairingInput",
+            {"pairingId": pairs[declined_by], "reason": "Our weeks never overlap"},
+            as_decliner,
+        )
+        == "PairingSuccess"
+    )
+    ended = pairs[ended_for]
+    await act(platform, "approvePairing", "PairingInput", {"pairingId": ended}, admin)
+    for who, role in ((mentor, Role.MENTOR), (ended_for, Role.MENTEE)):
+        accepted = await act(
+            platform,
+            "acceptPairing",
+            "PairingInput",
+            {"pairingId": ended},
+            token(who, tenant, role),
+        )
+        assert accepted == "PairingSuccess"
+    assert (
+        await act(
+            platform,
+            "endPairing",
+            "PairingReasonInput",
+            {"pairingId": ended, "reason": "The mentee moved to the Lisbon office"},
+            admin,
+        )
+        == "PairingSuccess"
+    )
+
+    seen = await platform.graphql(REASONS, {"id": pairs[declined_by]}, bearer=admin)
+    declined = seen["data"]["node"]
+    assert declined["status"] == "DECLINED"
+    assert declined["declineReason"] == {
+        "step": "DECLINED",
+        "code": "other",
+        "text": "Our weeks never overlap",
+        "author": {"id": gid("Person", declined_by)},
+    }
+    assert declined["endReason"] is None
+    own = await platform.graphql(
+        REASONS, {"id": pairs[declined_by]}, bearer=as_decliner
+    )
+    assert own["data"]["node"]["declineReason"]["text"] == "Our weeks never overlap"
+    # The mentor sees the pairing, not the words its mentee typed.
+    theirs = await platform.graphql(
+        REASONS, {"id": pairs[declined_by]}, bearer=token(mentor, tenant, Role.MENTOR)
+    )
+    assert theirs["data"]["node"]["status"] == "DECLINED"
+    assert theirs["data"]["node"]["declineReason"] is None
+    assert theirs["data"]["node"]["reasons"] == []
+
+    over = await platform.graphql(REASONS, {"id": ended}, bearer=admin)
+    assert over["data"]["node"]["status"] == "ENDED"
+    assert over["data"]["node"]["endReason"] == {
+        "step": "ENDED",
+        "code": "other",
+        "text": "The mentee moved to the Lisbon office",
+    }
+    assert over["data"]["node"]["declineReason"] is None

@@ -482,6 +482,7 @@ def _param(service: str, route: str, name: str) -> set[str]:
 def _sources() -> dict[type[enum.Enum], set[str]]:
     from contracts import insights, matching, profiles
     from contracts.advisors import councils
+    from contracts.api.matching import NoteAction
     from contracts.sessions import development, meetings, notes, relationships
     from services.advisors.domain import council as council_domain
     from services.advisors.domain import diligence
@@ -513,6 +514,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         ),
         enums.PersonStatus: _param("profiles", "/people", "status"),
         enums.PairingStatus: _param("matching", "/pairings", "state"),
+        enums.PairingStep: {a.value for a in NoteAction},
         enums.RelationshipStatus: {
             relationship.ACTIVE,
             relationship.PAUSED,
