@@ -259,6 +259,81 @@ async def pairing_by_id(info: Info, pairing_id: str | None) -> Pairing | None:
     return Pairing.from_data(data) if isinstance(data, dict) else None
 
 
+LEFT = (PairingStatus.DECLINED, PairingStatus.EXPIRED, PairingStatus.WITHDRAWN)
+
+
+@strawberry.type(
+    description="A circle of a group programme: one mentor and the mentees a round "
+    "placed with them, who meet together. Made of the round's pairings you may see "
+    "(a coordinator sees every member; a mentor their circle; a mentee themself)."
+)
+class Circle:
+    pairings: list[Pairing] = strawberry.field(
+        description="The members' pairings (declined, expired and withdrawn ones "
+        "left out), in the order proposed."
+    )
+    _mentor_id: strawberry.Private[str]
+    _programme: strawberry.Private[ProgrammeType]
+
+    @strawberry.field(description="How many mentees are in the circle.")
+    def size(self) -> int:
+        return len(self.pairings)
+
+    @strawberry.field(description="The circle's mentor (a person).")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The circle's mentor, whoever they are.")
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, self._programme)
+
+    @strawberry.field(description="The circle's mentees.")
+    async def mentees(self, info: Info) -> list[PersonRef]:
+        return await load_people(info, [p._mentee_id for p in self.pairings])
+
+
+def circles_of(pairings: list[Pairing], smallest: int = 2) -> list[Circle]:
+    """The circles of a group round's pairings: its mentors with at least
+    ``smallest`` mentees still in (as the matching service forms them)."""
+    members: dict[str, list[Pairing]] = {}
+    for p in pairings:
+        if p.status not in LEFT:
+            members.setdefault(p._mentor_id, []).append(p)
+    return [
+        Circle(pairings=kept, _mentor_id=mentor, _programme=kept[0].programme_type)
+        for mentor, kept in members.items()
+        if len(kept) >= smallest
+    ]
+
+
+async def round_pairings(info: Info, round_id: str) -> list[Pairing]:
+    """The pairings of a round the caller may see (one call per round and request)."""
+    from gateway.context import ctx
+
+    c = ctx(info)
+
+    async def batch(round_ids: list[str]) -> list[list[dict[str, Any]]]:
+        return [
+            await c.caller.get("matching", "/pairings", round_id=r) for r in round_ids
+        ]
+
+    rows = await c.loader(("matching", "round-pairings"), batch).load(round_id)
+    return [Pairing.from_data(r) for r in rows]
+
+
+async def circle_of_pairing(info: Info, pairing_id: str) -> Circle | None:
+    """The circle the pairing is in (null outside a group round's circle)."""
+    data = await loaders.pairings(info).load(pairing_id)
+    if not isinstance(data, dict) or not data.get("round_id"):
+        return None
+    if data.get("programme_type") != ProgrammeType.GROUP.value:
+        return None
+    for circle in circles_of(await round_pairings(info, data["round_id"]), 1):
+        if any(p.pairing_id == pairing_id for p in circle.pairings):
+            return circle
+    return None
+
+
 @strawberry.type(description="How far a running round has come.")
 class RoundProgress:
     phase: str = strawberry.field(
@@ -388,6 +463,15 @@ class MatchingRound(BatchedNode, relay.Node):
     @strawberry.field(description="Mentees left without a mentor.")
     async def unmatched(self, info: Info) -> list[PersonRef]:
         return await load_people(info, self._unmatched)
+
+    @strawberry.field(
+        description="The circles of a group programme's round: each mentor with two "
+        "or more of its mentees still in (empty for other programmes)."
+    )
+    async def circles(self, info: Info) -> list[Circle]:
+        if self.programme_type is not ProgrammeType.GROUP:
+            return []
+        return circles_of(await round_pairings(info, self.round_id))
 
     @strawberry.field(description="The pairs this round proposed, in any state now.")
     async def proposed_pairs(

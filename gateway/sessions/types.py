@@ -43,10 +43,12 @@ from gateway.nodes import BatchedNode, get_each
 from gateway.sessions import loaders
 
 if TYPE_CHECKING:
+    from gateway.matching.types import Circle
     from gateway.people.types import Cohort, Person
 
 PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
 CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
+CircleRef = Annotated["Circle", strawberry.lazy("gateway.matching.types")]
 First = Annotated[
     int | None, strawberry.argument(description="Page size (default 20).")
 ]
@@ -581,6 +583,17 @@ class Relationship(BatchedNode, relay.Node):
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
         return await _person(info, self.mentee_id)
+
+    @strawberry.field(
+        description="The group circle the relationship is part of (a group "
+        "programme; null otherwise), with the members you may see."
+    )
+    async def circle(self, info: Info) -> CircleRef | None:
+        from gateway.matching.types import circle_of_pairing
+
+        if self.kind is not ProgrammeType.GROUP:
+            return None
+        return await circle_of_pairing(info, self.relationship_id)
 
     @strawberry.field(description="Its cohort, if any.")
     async def cohort(self, info: Info) -> CohortRef | None:

@@ -357,3 +357,67 @@ async def test_decline_and_end_reasons_are_read_by_those_who_may(platform):
         "text": "The mentee moved to the Lisbon office",
     }
     assert over["data"]["node"]["declineReason"] is None
+
+
+CIRCLES = """circles { size mentor { id } mentorParty { __typename }
+  mentees { id } pairings { id } }"""
+
+
+async def test_a_group_round_exposes_its_circles_and_a_relationship_its_own(platform):
+    tenant = new_tenant()
+    admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
+    org = await cohort_of(platform, admin, "group", mentees=3, mentors=1)
+    round_ = await run_round(platform, admin, org["cohort"], CIRCLES)
+    assert round_["programmeType"] == "GROUP"
+    mentor = gid("Person", org["mentors"][0])
+    [circle] = round_["circles"]
+    assert circle["size"] == 3
+    assert circle["mentor"] == {"id": mentor}
+    assert circle["mentorParty"] == {"__typename": "Person"}
+    assert sorted(m["id"] for m in circle["mentees"]) == sorted(
+        gid("Person", m) for m in org["mentees"]
+    )
+    pairing = circle["pairings"][0]["id"]
+
+    await act(platform, "approvePairing", "PairingInput", {"pairingId": pairing}, admin)
+    mentee = local(
+        next(
+            e["node"]["mentee"]["id"]
+            for e in round_["proposedPairs"]["edges"]
+            if e["node"]["id"] == pairing
+        )
+    )
+    for who, role in ((org["mentors"][0], Role.MENTOR), (mentee, Role.MENTEE)):
+        accepted = await act(
+            platform,
+            "acceptPairing",
+            "PairingInput",
+            {"pairingId": pairing},
+            token(who, tenant, role),
+        )
+        assert accepted == "PairingSuccess"
+    relationship = gid("Relationship", local(pairing))
+    query = (
+        "query($id: ID!) { node(id: $id) { ... on Relationship { kind "
+        "circle { size mentor { id } mentees { id } } } } }"
+    )
+
+    async def started() -> bool:
+        body = await platform.graphql(query, {"id": relationship}, bearer=admin)
+        return body["data"]["node"] is not None
+
+    await until(started, "the group relationship to start")
+    seen = await platform.graphql(query, {"id": relationship}, bearer=admin)
+    node = seen["data"]["node"]
+    assert node["kind"] == "GROUP"
+    assert node["circle"]["size"] == 3 and node["circle"]["mentor"] == {"id": mentor}
+    # Its mentee sees the circle with the members they may see: themself.
+    own = await platform.graphql(
+        query, {"id": relationship}, bearer=token(mentee, tenant, Role.MENTEE)
+    )
+    assert own["data"]["node"]["circle"]["mentees"] == [{"id": gid("Person", mentee)}]
+    # The round of a standard programme has no circles.
+    elsewhere = token("admin-1", new_tenant(), Role.ADMIN, Role.COORDINATOR)
+    other = await cohort_of(platform, elsewhere, "standard", mentees=2, mentors=1)
+    standard = await run_round(platform, elsewhere, other["cohort"], CIRCLES)
+    assert standard["circles"] == []
