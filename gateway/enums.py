@@ -209,6 +209,12 @@ class MilestoneProgress(enum.Enum):
     MISSED = v("missed", "It will not be achieved.")
 
 
+@strawberry.enum(description="Who confirmed a milestone's achievement.")
+class ConfirmerRole(enum.Enum):
+    MENTOR = v("mentor", "The mentor.")
+    COORDINATOR = v("coordinator", "A coordinator.")
+
+
 @strawberry.enum(description="The kind of a check-in.")
 class CheckInKind(enum.Enum):
     MONTHLY = v("monthly", "The monthly alignment check of the pair.")

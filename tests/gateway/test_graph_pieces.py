@@ -421,3 +421,66 @@ async def test_a_group_round_exposes_its_circles_and_a_relationship_its_own(plat
     other = await cohort_of(platform, elsewhere, "standard", mentees=2, mentors=1)
     standard = await run_round(platform, elsewhere, other["cohort"], CIRCLES)
     assert standard["circles"] == []
+
+
+async def test_a_certificate_and_open_slots_are_in_the_graph(platform, kafka_bootstrap):
+    from tests.gateway.test_sessions import pair, signed
+
+    p = await pair(platform, kafka_bootstrap, n=7)
+    await signed(platform, p)
+    slots = await platform.graphql(
+        """query($id: ID!) { node(id: $id) { ... on Relationship {
+          openSlots(count: 2) { minutes slots { startsAt endsAt
+            local { timeZone startsAt person { id } } } } } } }""",
+        {"id": p["gid"]},
+        bearer=p["as_mentee"],
+    )
+    open_ = slots["data"]["node"]["openSlots"]
+    assert open_["minutes"] == 60  # the contract's session length
+    assert len(open_["slots"]) == 2
+    first = open_["slots"][0]
+    assert first["startsAt"] < first["endsAt"]
+    assert sorted(t["person"]["id"] for t in first["local"]) == sorted(
+        [gid("Person", p["mentor"]), gid("Person", p["mentee"])]
+    )
+    assert {t["timeZone"] for t in first["local"]} == {"Europe/London"}
+
+    set_ = await mutate(
+        platform,
+        "setMilestone",
+        "SetMilestoneInput",
+        "... on MilestoneSuccess { milestone { id certificate { label } } }",
+        {
+            "relationshipId": p["gid"],
+            "objectiveIndex": 0,
+            "label": "Plan presented",
+            "dueOn": (date.today() + timedelta(days=30)).isoformat(),
+            "criteria": ["Deck reviewed", "Presented"],
+        },
+        p["as_mentee"],
+    )
+    assert set_["milestone"]["certificate"] is None  # not achieved yet
+    achieved = await mutate(
+        platform,
+        "achieveMilestone",
+        "AchieveMilestoneInput",
+        """... on MilestoneSuccess { milestone { certificate { label objectiveIndex
+          criteriaCount dueOn achievedOn onTime confirmerRole
+          mentee { id } mentor { __typename ... on Person { id } }
+          confirmedBy { id } relationship { id } } } }""",
+        {"milestoneId": set_["milestone"]["id"], "evidence": "Board minutes"},
+        p["as_mentor"],
+    )
+    assert achieved["milestone"]["certificate"] == {
+        "label": "Plan presented",
+        "objectiveIndex": 0,
+        "criteriaCount": 2,
+        "dueOn": (date.today() + timedelta(days=30)).isoformat(),
+        "achievedOn": date.today().isoformat(),
+        "onTime": True,
+        "confirmerRole": "MENTOR",
+        "mentee": {"id": gid("Person", p["mentee"])},
+        "mentor": {"__typename": "Person", "id": gid("Person", p["mentor"])},
+        "confirmedBy": {"id": gid("Person", p["mentor"])},
+        "relationship": {"id": p["gid"]},
+    }

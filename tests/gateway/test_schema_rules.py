@@ -484,6 +484,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
     from contracts.advisors import councils
     from contracts.api.matching import NoteAction
     from contracts.sessions import development, meetings, notes, relationships
+    from contracts.sessions.development import ConfirmerRole
     from services.advisors.domain import council as council_domain
     from services.advisors.domain import diligence
     from services.sessions.domain import (
@@ -534,6 +535,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
             "sessions", "components", "schemas", "StatusIn", "properties", "status"
         ),
         enums.CheckInKind: lit(development.CheckInKind),
+        enums.ConfirmerRole: {r.value for r in ConfirmerRole},
         enums.RotationState: {
             rotation.ASSIGNED,
             rotation.DEBRIEFED,
