@@ -484,3 +484,71 @@ async def test_a_certificate_and_open_slots_are_in_the_graph(platform, kafka_boo
         "confirmedBy": {"id": gid("Person", p["mentor"])},
         "relationship": {"id": p["gid"]},
     }
+
+
+# `relationshipId` (deprecated): the relationships are planted in insights only.
+HEALTH = "daysSinceSession cancellationStreak state reasons idle relationshipId"
+
+
+async def test_a_health_in_the_list_has_the_fields_of_one_alone(
+    platform, kafka_bootstrap
+):
+    import uuid
+    from datetime import UTC, datetime
+
+    from tests.insights.conftest import event, publish
+
+    tenant = new_tenant()
+    coordinator = token("coordinator-1", tenant, Role.COORDINATOR)
+    start = datetime.now(UTC) - timedelta(days=20)
+    planted = []
+    rids = [str(uuid.uuid4()) for _ in range(2)]
+    for n, rid in enumerate(rids):
+        body = {
+            "relationship_id": rid,
+            "pairing_id": rid,
+            "mentor_id": f"m-{n}",
+            "mentee_id": f"e-{n}",
+            "starts_on": start.date().isoformat(),
+        }
+        planted.append(
+            event("sessions", "RelationshipStarted", rid, body, at=start, tenant=tenant)
+        )
+    later = start + timedelta(days=5)
+    for kind, session in (("SessionCancelled", "s-1"), ("SessionMissed", "s-2")):
+        planted.append(
+            event(
+                "sessions",
+                kind,
+                rids[0],
+                {"relationship_id": rids[0], "session_id": session},
+                at=later,
+                tenant=tenant,
+            )
+        )
+    await publish(kafka_bootstrap, planted)
+
+    async def listed():
+        body = await platform.graphql(
+            f"{{ relationshipHealths {{ edges {{ node {{ {HEALTH} }} }} }} }}",
+            bearer=coordinator,
+        )
+        edges = body["data"]["relationshipHealths"]["edges"]
+        return edges if len(edges) == 2 else None
+
+    edges = await until(listed, "insights to assess both relationships")
+    for edge in edges:
+        node = edge["node"]
+        alone = await platform.graphql(
+            f"query($id: ID!) {{ relationshipHealth(relationshipId: $id) {{ {HEALTH} }} }}",
+            {"id": gid("Relationship", node["relationshipId"])},
+            bearer=coordinator,
+        )
+        one = alone["data"]["relationshipHealth"]
+        assert node["daysSinceSession"] is not None
+        assert node["daysSinceSession"] == one["daysSinceSession"] == 20
+        assert node["cancellationStreak"] == one["cancellationStreak"]
+    streaks = {
+        e["node"]["relationshipId"]: e["node"]["cancellationStreak"] for e in edges
+    }
+    assert streaks == {rids[0]: 2, rids[1]: 0}
