@@ -552,3 +552,105 @@ async def test_a_health_in_the_list_has_the_fields_of_one_alone(
         e["node"]["relationshipId"]: e["node"]["cancellationStreak"] for e in edges
     }
     assert streaks == {rids[0]: 2, rids[1]: 0}
+
+
+async def decided_council(platform, staff: str, name: str, publish: bool) -> str:
+    """A council with a sponsor seated, a meeting and an accepted recommendation."""
+    chartered = await mutate(
+        platform,
+        "charterCouncil",
+        "CharterCouncilInput",
+        "... on CouncilSuccess { council { id } }",
+        {
+            "name": name,
+            "purpose": "Advise on AI",
+            "cadenceWeeks": 6,
+            "publishDecisions": publish,
+        },
+        staff,
+    )
+    council = chartered["council"]["id"]
+    sponsor = gid("Person", "sponsor-1")
+    await mutate(
+        platform,
+        "addCouncilMember",
+        "CouncilMemberInput",
+        "... on CouncilSuccess { council { id } }",
+        {"councilId": council, "memberId": sponsor, "kind": "SPONSOR"},
+        staff,
+    )
+    met = await mutate(
+        platform,
+        "recordCouncilMeeting",
+        "CouncilMeetingInput",
+        "... on CouncilSuccess { council { meetings { meetingId } } }",
+        {
+            "councilId": council,
+            "heldOn": date.today().isoformat(),
+            "attendees": 3,
+            "agenda": ["AI policy"],
+        },
+        staff,
+    )
+    made = await mutate(
+        platform,
+        "makeRecommendation",
+        "RecommendInput",
+        "... on RecommendationSuccess { recommendation { id } }",
+        {
+            "councilId": council,
+            "meetingId": met["council"]["meetings"][0]["meetingId"],
+            "title": f"{name}: adopt an AI policy",
+            "madeBy": sponsor,
+        },
+        staff,
+    )
+    decided = await mutate(
+        platform,
+        "decideRecommendation",
+        "DecideRecommendationInput",
+        "... on RecommendationSuccess { recommendation { status } }",
+        {
+            "recommendationId": made["recommendation"]["id"],
+            "decision": "ACCEPT",
+            "rationale": "Low cost",
+        },
+        staff,
+    )
+    assert decided["recommendation"]["status"] == "ACCEPTED", decided
+    return council
+
+
+COUNCILS = """{ councils { edges { node { id name publishDecisions
+  members { kind } decisions { title status rationale } } } } }"""
+
+
+async def test_a_mentee_reads_the_councils_that_publish_their_decisions(platform):
+    tenant = new_tenant()
+    staff = token("coord-1", tenant, Role.COORDINATOR, Role.ADMIN)
+    public = await decided_council(platform, staff, "Open council", True)
+    await decided_council(platform, staff, "Closed council", False)
+
+    mentee = token("mentee-1", tenant, Role.MENTEE)
+    body = await platform.graphql(COUNCILS, bearer=mentee)
+    assert [e["node"] for e in body["data"]["councils"]["edges"]] == [
+        {
+            "id": public,
+            "name": "Open council",
+            "publishDecisions": True,
+            "members": [],  # the rest stays with its members and the staff
+            "decisions": [
+                {
+                    "title": "Open council: adopt an AI policy",
+                    "status": "ACCEPTED",
+                    "rationale": "Low cost",
+                }
+            ],
+        }
+    ]
+    # Staff still read every council in full.
+    every = await platform.graphql(COUNCILS, bearer=staff)
+    nodes = [e["node"] for e in every["data"]["councils"]["edges"]]
+    assert [n["name"] for n in nodes] == ["Open council", "Closed council"]
+    assert all(n["members"] == [{"kind": "SPONSOR"}] for n in nodes)
+    assert all(len(n["decisions"]) == 1 for n in nodes)
