@@ -654,3 +654,45 @@ async def test_a_mentee_reads_the_councils_that_publish_their_decisions(platform
     assert [n["name"] for n in nodes] == ["Open council", "Closed council"]
     assert all(n["members"] == [{"kind": "SPONSOR"}] for n in nodes)
     assert all(len(n["decisions"]) == 1 for n in nodes)
+
+
+async def test_the_first_progress_report_of_a_milestone_is_recorded(
+    platform, kafka_bootstrap
+):
+    from tests.gateway.test_sessions import pair, signed
+
+    p = await pair(platform, kafka_bootstrap, n=8)
+    await signed(platform, p)
+    set_ = await mutate(
+        platform,
+        "setMilestone",
+        "SetMilestoneInput",
+        "... on MilestoneSuccess { milestone { id progress } }",
+        {
+            "relationshipId": p["gid"],
+            "objectiveIndex": 0,
+            "label": "Plan drafted",
+            "dueOn": (date.today() + timedelta(days=30)).isoformat(),
+            "criteria": ["Draft shared"],
+        },
+        p["as_mentee"],
+    )
+    milestone = set_["milestone"]["id"]
+    assert set_["milestone"]["progress"] is None  # nothing reported yet
+    fields = "... on MilestoneSuccess { milestone { progress } }"
+    for status in ("IN_PROGRESS", "AT_RISK", "IN_PROGRESS"):
+        reported = await mutate(
+            platform,
+            "updateMilestoneStatus",
+            "UpdateMilestoneStatusInput",
+            fields,
+            {"milestoneId": milestone, "status": status},
+            p["as_mentee"],
+        )
+        assert reported["milestone"]["progress"] == status
+    again = await platform.graphql(
+        "query($id: ID!) { node(id: $id) { ... on Milestone { progress } } }",
+        {"id": milestone},
+        bearer=p["as_mentor"],
+    )
+    assert again["data"]["node"]["progress"] == "IN_PROGRESS"
