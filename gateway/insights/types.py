@@ -22,6 +22,7 @@ from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import HealthState, ScorecardScope
 from gateway.matching.types import PersonRef, load_person
+from gateway.mentors import Mentor
 from gateway.refs import CohortRef, RelationshipRef
 
 
@@ -430,9 +431,16 @@ class RelationshipHealth:
         now = await self._now(info)
         return now.get("cancellation_streak") if now else None
 
-    @strawberry.field(description="The mentor.")
+    @strawberry.field(
+        description="The mentor when a person of the organisation (null for an "
+        "external advisor: read `mentorParty`)."
+    )
     async def mentor(self, info: Info) -> PersonRef | None:
         return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The mentor, whoever they are.")
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, None)
 
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
