@@ -135,6 +135,16 @@ class PairingUpdateKind(enum.Enum):
     ENDED = v("ended", "It ended.")
 
 
+@strawberry.enum(description="The step of a pairing a reason was given with.")
+class PairingStep(enum.Enum):
+    PROPOSED = v("PairingProposed", "Proposed outside a round (a re-pairing).")
+    DECLINED = v("PairingDeclined", "Declined by one of the two.")
+    WITHDRAWN = v("PairingWithdrawn", "Withdrawn by a coordinator.")
+    ENDED = v("PairingEnded", "Ended by a coordinator.")
+    FORBIDDEN = v("PairForbidden", "The pair was ruled out.")
+    REPAIRING_REQUESTED = v("RepairingRequested", "A new mentor was asked for.")
+
+
 @strawberry.enum(description="Where a matching round stands.")
 class RoundStatus(enum.Enum):
     RUNNING = v("running", "Scoring and pairing.")
@@ -197,6 +207,12 @@ class MilestoneProgress(enum.Enum):
     AT_RISK = v("at_risk", "It may not be achieved on time.")
     BLOCKED = v("blocked", "Something prevents it.")
     MISSED = v("missed", "It will not be achieved.")
+
+
+@strawberry.enum(description="Who confirmed a milestone's achievement.")
+class ConfirmerRole(enum.Enum):
+    MENTOR = v("mentor", "The mentor.")
+    COORDINATOR = v("coordinator", "A coordinator.")
 
 
 @strawberry.enum(description="The kind of a check-in.")

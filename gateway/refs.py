@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from gateway.enums import ProgrammeType
+
 if TYPE_CHECKING:
+    from gateway.advisors.types import Advisor
     from gateway.people.types import Cohort, Person
     from gateway.sessions.types import Relationship
 
@@ -32,6 +35,32 @@ async def people(info: Info, person_ids: list[str]) -> list[Person]:
     """Several people, those not visible left out."""
     found = [await person(info, p) for p in person_ids]
     return [p for p in found if p is not None]
+
+
+async def advisor(info: Info, advisor_id: str | None) -> Advisor | None:
+    """The external advisor (``None``: none, or not visible)."""
+    from gateway.advisors import loaders
+    from gateway.advisors.types import Advisor
+
+    if not advisor_id:
+        return None
+    data = await loaders.advisors(info).load(advisor_id)
+    return Advisor.from_data(data) if isinstance(data, dict) else None
+
+
+async def mentor(
+    info: Info, mentor_id: str | None, programme: ProgrammeType | None
+) -> Person | Advisor | None:
+    """The mentor a pairing or relationship names: an advisor in an external
+    programme, a person otherwise (each tried second when the first finds none)."""
+    if not mentor_id:
+        return None
+    found: Person | Advisor | None
+    if programme is ProgrammeType.EXTERNAL:
+        found = await advisor(info, mentor_id)
+        return found if found is not None else await person(info, mentor_id)
+    found = await person(info, mentor_id)
+    return found if found is not None else await advisor(info, mentor_id)
 
 
 async def cohort(info: Info, cohort_id: str | None) -> Cohort | None:

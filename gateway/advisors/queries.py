@@ -91,7 +91,11 @@ class AdvisorsQuery:
             ctx(info).settings.max_page_size,
         )
 
-    @strawberry.field(description="Advisory councils you may read.")
+    @strawberry.field(
+        description="Advisory councils you may read: every council for "
+        "coordinators, admins and sponsors; for the others those they sit on and "
+        "those that publish their decisions (whose `decisions` everyone reads)."
+    )
     async def councils(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Council]:
@@ -104,7 +108,9 @@ class AdvisorsQuery:
 
         def make(row: dict[str, Any]) -> Council:
             data = full.get(row["council_id"])
-            return Council.from_data(data if isinstance(data, dict) else row)
+            if isinstance(data, dict):
+                return Council.from_data(data)
+            return Council.from_summary(row)
 
         return connection(rows, make, upstream=None, skip=skip, first=size)
 

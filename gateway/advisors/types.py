@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from gateway import refs
 from gateway.advisors import loaders
+from gateway.context import ctx
 from gateway.enums import (
     AdvisorStatus,
     AgreementScope,
@@ -26,6 +27,7 @@ from gateway.enums import (
 )
 from gateway.nodes import BatchedNode
 from gateway.refs import PersonRef
+from gateway.upstream import UpstreamError, upstream_path
 
 
 def _date(value: object) -> date | None:
@@ -320,9 +322,34 @@ class Council(BatchedNode, relay.Node):
         description="Recommendations, oldest first."
     )
 
-    @strawberry.field(description="Recommendations decided (accepted or rejected).")
-    def decisions(self) -> list[Recommendation]:
-        return [r for r in self.recommendations if r.decided_by]
+    _summary: strawberry.Private[bool] = False
+
+    @strawberry.field(
+        description="Recommendations decided (accepted or rejected), with their "
+        "rationale. Everyone in the organisation reads those of a council that "
+        "publishes its decisions; the rest of such a council (members, meetings, "
+        "open recommendations) stays with its members, coordinators and sponsors."
+    )
+    async def decisions(self, info: Info) -> list[Recommendation]:
+        if not self._summary:
+            return [r for r in self.recommendations if r.decided_by]
+        if not self.publish_decisions:
+            return []
+        path = upstream_path("/councils/{c}/decisions", c=self.council_id)
+        try:
+            rows = await ctx(info).caller.get("advisors", path)
+        except UpstreamError as exc:
+            if exc.status in (403, 404):
+                return []
+            raise
+        return [Recommendation.from_data(r) for r in rows]
+
+    @classmethod
+    def from_summary(cls, data: dict[str, Any]) -> Council:
+        """A council the caller sees listed only (it publishes its decisions)."""
+        council = cls.from_data(data)
+        council._summary = True
+        return council
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Council:

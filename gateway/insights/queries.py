@@ -235,7 +235,7 @@ class InsightsQuery:
         )
         return from_list(
             body.get("items", []),
-            RelationshipHealth.from_data,
+            RelationshipHealth.from_listed,
             first,
             after,
             c.settings.max_page_size,
@@ -269,7 +269,11 @@ class InsightsQuery:
             if i.get("state") in WARNING_STATES or i.get("idle")
         ]
         return from_list(
-            items, RelationshipHealth.from_data, first, after, c.settings.max_page_size
+            items,
+            RelationshipHealth.from_listed,
+            first,
+            after,
+            c.settings.max_page_size,
         )
 
     @strawberry.field(

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -21,6 +22,7 @@ from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import HealthState, ScorecardScope
 from gateway.matching.types import PersonRef, load_person
+from gateway.mentors import Mentor
 from gateway.refs import CohortRef, RelationshipRef
 
 
@@ -393,19 +395,52 @@ class RelationshipHealth:
         description="Machine reason codes, e.g. no_session_for_42_days."
     )
     idle: bool = strawberry.field(description="No activity past the idle limit.")
-    days_since_session: int | None = strawberry.field(
-        description="Days since the last session held."
-    )
-    cancellation_streak: int | None = strawberry.field(
-        description="Cancellations in a row."
-    )
     as_of: str | None = strawberry.field(description="When it was assessed.")
     _mentor_id: strawberry.Private[str | None]
     _mentee_id: strawberry.Private[str | None]
+    _days_since_session: strawberry.Private[int | None] = None
+    _cancellation_streak: strawberry.Private[int | None] = None
+    _listed: strawberry.Private[bool] = False
 
-    @strawberry.field(description="The mentor.")
+    async def _now(self, info: Info) -> dict[str, Any] | None:
+        """The relationship's health now, for a list item (the list answers the
+        stored assessment without these figures): batched with the page's others."""
+        from gateway.insights.queries import relationship_health
+
+        try:
+            found = await relationship_health(info).load(self.relationship_id)
+        except GraphQLError:
+            return None
+        return found if isinstance(found, dict) else None
+
+    @strawberry.field(
+        description="Days since the last session held (since the start when none)."
+    )
+    async def days_since_session(self, info: Info) -> int | None:
+        if not self._listed:
+            return self._days_since_session
+        now = await self._now(info)
+        return now.get("days_since_session") if now else None
+
+    @strawberry.field(
+        description="Cancelled or missed sessions in a row since the last held one."
+    )
+    async def cancellation_streak(self, info: Info) -> int | None:
+        if not self._listed:
+            return self._cancellation_streak
+        now = await self._now(info)
+        return now.get("cancellation_streak") if now else None
+
+    @strawberry.field(
+        description="The mentor when a person of the organisation (null for an "
+        "external advisor: read `mentorParty`)."
+    )
     async def mentor(self, info: Info) -> PersonRef | None:
         return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The mentor, whoever they are.")
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, None)
 
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
@@ -419,12 +454,20 @@ class RelationshipHealth:
             state=HealthState(d["state"]),
             reasons=list(d.get("reasons") or []),
             idle=bool(d.get("idle")),
-            days_since_session=d.get("days_since_session"),
-            cancellation_streak=d.get("cancellation_streak"),
             as_of=str(d["as_of"]) if d.get("as_of") else None,
             _mentor_id=d.get("mentor_id"),
             _mentee_id=d.get("mentee_id"),
+            _days_since_session=d.get("days_since_session"),
+            _cancellation_streak=d.get("cancellation_streak"),
         )
+
+    @classmethod
+    def from_listed(cls, d: dict[str, Any]) -> RelationshipHealth:
+        """An item of a list: its figures are read as ``relationshipHealth`` reads
+        them (the list itself answers them as null)."""
+        health = cls.from_data(d)
+        health._listed = True
+        return health
 
 
 @strawberry.enum(description="How far apart the points of a health history are.")

@@ -14,8 +14,16 @@ from strawberry.types import Info
 
 from gateway import refs
 from gateway.connections import Connection, from_list
-from gateway.enums import MatchingMode, PairingStatus, ProgrammeType, RoundStatus
+from gateway.enums import (
+    MatchingMode,
+    PairingStatus,
+    PairingStep,
+    ProgrammeType,
+    RoundStatus,
+    wire_enum,
+)
 from gateway.matching import loaders
+from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
 
@@ -78,6 +86,43 @@ class ScorePart:
 
 
 @strawberry.type(
+    description="A reason given with a step of a pairing: the code its event "
+    "carries and the words typed with it. Read by coordinators, admins and its "
+    "author (the words are kept privately)."
+)
+class PairingReason:
+    step: PairingStep = strawberry.field(description="The step it was given with.")
+    code: str | None = strawberry.field(
+        description="The reason code the step's event carries, e.g. `other`."
+    )
+    text: str = strawberry.field(description="The words typed with it.")
+    written_at: datetime | None = strawberry.field(description="When it was given.")
+    _author_id: strawberry.Private[str]
+
+    @strawberry.field(description="Who gave it.")
+    async def author(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._author_id)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PairingReason | None:
+        step = wire_enum(PairingStep, data.get("action"))
+        if step is None:
+            return None
+        return cls(
+            step=step,
+            code=data.get("code"),
+            text=str(data.get("text") or ""),
+            written_at=_stamp(data.get("written_at")),
+            _author_id=str(data.get("author_id") or ""),
+        )
+
+
+def _last(reasons: list[PairingReason], step: PairingStep) -> PairingReason | None:
+    given = [r for r in reasons if r.step is step]
+    return given[-1] if given else None
+
+
+@strawberry.type(
     description="A proposed or agreed mentor-mentee pair, with its explained score. "
     "Visible to its two people, coordinators and sponsors."
 )
@@ -100,17 +145,59 @@ class Pairing(BatchedNode, relay.Node):
         description="When an open proposal expires unanswered."
     )
     reason: str | None = strawberry.field(
-        description="Why it was proposed outside a round (re-pairing, next best)."
+        description="Why it was proposed outside a round (re-pairing, next best): "
+        "for coordinators and its author the words typed with it, for the others "
+        "its code."
+    )
+    reason_code: str | None = strawberry.field(
+        description="The code of why it was proposed outside a round, e.g. "
+        "`next_best_after_decline` (everyone who sees the pairing)."
     )
     _mentor_id: strawberry.Private[str] = ""
     _mentee_id: strawberry.Private[str] = ""
     _round_id: strawberry.Private[str | None] = None
     _replaces: strawberry.Private[str | None] = None
+    reasons: list[PairingReason] = strawberry.field(
+        default_factory=list,
+        description="Every reason given with a step of the pairing that you may "
+        "read (coordinators and admins: all; others: their own), oldest first.",
+    )
     _accepted_by: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
 
-    @strawberry.field(description="The mentor.")
+    @strawberry.field(
+        description="Why it was declined (null when not declined, no words were "
+        "typed, or you may not read them)."
+    )
+    def decline_reason(self) -> PairingReason | None:
+        return _last(self.reasons, PairingStep.DECLINED)
+
+    @strawberry.field(
+        description="Why it was ended (null when not ended, no words were typed, or "
+        "you may not read them)."
+    )
+    def end_reason(self) -> PairingReason | None:
+        return _last(self.reasons, PairingStep.ENDED)
+
+    @strawberry.field(
+        description="Why a coordinator withdrew it (null when not withdrawn, no "
+        "words were typed, or you may not read them)."
+    )
+    def withdrawal_reason(self) -> PairingReason | None:
+        return _last(self.reasons, PairingStep.WITHDRAWN)
+
+    @strawberry.field(
+        description="The mentor when a person of the organisation (null for an "
+        "external advisor: read `mentorParty`)."
+    )
     async def mentor(self, info: Info) -> PersonRef | None:
         return await load_person(info, self._mentor_id)
+
+    @strawberry.field(
+        description="The mentor, whoever they are: a `Person`, or an `Advisor` in "
+        "an external programme."
+    )
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, self.programme_type)
 
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
@@ -146,11 +233,17 @@ class Pairing(BatchedNode, relay.Node):
             cohort_id=data.get("cohort_id"),
             expires_at=_stamp(data.get("expires_at")),
             reason=data.get("reason"),
+            reason_code=data.get("reason_code"),
             _mentor_id=data["mentor_id"],
             _mentee_id=data["mentee_id"],
             _round_id=data.get("round_id"),
             _replaces=data.get("replaces"),
             _accepted_by=list(data.get("accepted_by") or []),
+            reasons=[
+                r
+                for r in (PairingReason.from_data(n) for n in data.get("notes") or [])
+                if r is not None
+            ],
         )
 
     @classmethod
@@ -164,6 +257,81 @@ async def pairing_by_id(info: Info, pairing_id: str | None) -> Pairing | None:
         return None
     data = await loaders.pairings(info).load(pairing_id)
     return Pairing.from_data(data) if isinstance(data, dict) else None
+
+
+LEFT = (PairingStatus.DECLINED, PairingStatus.EXPIRED, PairingStatus.WITHDRAWN)
+
+
+@strawberry.type(
+    description="A circle of a group programme: one mentor and the mentees a round "
+    "placed with them, who meet together. Made of the round's pairings you may see "
+    "(a coordinator sees every member; a mentor their circle; a mentee themself)."
+)
+class Circle:
+    pairings: list[Pairing] = strawberry.field(
+        description="The members' pairings (declined, expired and withdrawn ones "
+        "left out), in the order proposed."
+    )
+    _mentor_id: strawberry.Private[str]
+    _programme: strawberry.Private[ProgrammeType]
+
+    @strawberry.field(description="How many mentees are in the circle.")
+    def size(self) -> int:
+        return len(self.pairings)
+
+    @strawberry.field(description="The circle's mentor (a person).")
+    async def mentor(self, info: Info) -> PersonRef | None:
+        return await load_person(info, self._mentor_id)
+
+    @strawberry.field(description="The circle's mentor, whoever they are.")
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, self._programme)
+
+    @strawberry.field(description="The circle's mentees.")
+    async def mentees(self, info: Info) -> list[PersonRef]:
+        return await load_people(info, [p._mentee_id for p in self.pairings])
+
+
+def circles_of(pairings: list[Pairing], smallest: int = 2) -> list[Circle]:
+    """The circles of a group round's pairings: its mentors with at least
+    ``smallest`` mentees still in (as the matching service forms them)."""
+    members: dict[str, list[Pairing]] = {}
+    for p in pairings:
+        if p.status not in LEFT:
+            members.setdefault(p._mentor_id, []).append(p)
+    return [
+        Circle(pairings=kept, _mentor_id=mentor, _programme=kept[0].programme_type)
+        for mentor, kept in members.items()
+        if len(kept) >= smallest
+    ]
+
+
+async def round_pairings(info: Info, round_id: str) -> list[Pairing]:
+    """The pairings of a round the caller may see (one call per round and request)."""
+    from gateway.context import ctx
+
+    c = ctx(info)
+
+    async def batch(round_ids: list[str]) -> list[list[dict[str, Any]]]:
+        return [
+            await c.caller.get("matching", "/pairings", round_id=r) for r in round_ids
+        ]
+
+    rows = await c.loader(("matching", "round-pairings"), batch).load(round_id)
+    return [Pairing.from_data(r) for r in rows]
+
+
+async def circle_of_pairing(info: Info, pairing_id: str) -> Circle | None:
+    """The circle the pairing is in (null outside a group round's circle)."""
+    data = await loaders.pairings(info).load(pairing_id)
+    if not isinstance(data, dict) or not data.get("round_id"):
+        return None
+    if data.get("programme_type") != ProgrammeType.GROUP.value:
+        return None
+    for circle in circles_of(await round_pairings(info, data["round_id"]), 1):
+        if any(p.pairing_id == pairing_id for p in circle.pairings):
+            return circle
+    return None
 
 
 @strawberry.type(description="How far a running round has come.")
@@ -295,6 +463,15 @@ class MatchingRound(BatchedNode, relay.Node):
     @strawberry.field(description="Mentees left without a mentor.")
     async def unmatched(self, info: Info) -> list[PersonRef]:
         return await load_people(info, self._unmatched)
+
+    @strawberry.field(
+        description="The circles of a group programme's round: each mentor with two "
+        "or more of its mentees still in (empty for other programmes)."
+    )
+    async def circles(self, info: Info) -> list[Circle]:
+        if self.programme_type is not ProgrammeType.GROUP:
+            return []
+        return circles_of(await round_pairings(info, self.round_id))
 
     @strawberry.field(description="The pairs this round proposed, in any state now.")
     async def proposed_pairs(

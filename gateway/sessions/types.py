@@ -15,11 +15,13 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway import refs
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import (
     CancellationReason,
     CheckInKind,
+    ConfirmerRole,
     EscalationCategory,
     EscalationOutcome,
     EscalationState,
@@ -37,14 +39,18 @@ from gateway.enums import (
     SessionState,
     wire_enum,
 )
+from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode, get_each
 from gateway.sessions import loaders
+from gateway.upstream import UpstreamError, upstream_path
 
 if TYPE_CHECKING:
+    from gateway.matching.types import Circle
     from gateway.people.types import Cohort, Person
 
 PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
 CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
+CircleRef = Annotated["Circle", strawberry.lazy("gateway.matching.types")]
 First = Annotated[
     int | None, strawberry.argument(description="Page size (default 20).")
 ]
@@ -192,6 +198,115 @@ class Session(BatchedNode, relay.Node):
 
 
 @strawberry.type(
+    description="The certificate-ready record of an achieved milestone: who, what, "
+    "when and who confirmed it."
+)
+class MilestoneCertificate:
+    label: str | None = strawberry.field(
+        description="What was achieved (null once its author was erased)."
+    )
+    objective_index: int = strawberry.field(
+        description="Which objective of the contract (0-based)."
+    )
+    criteria_count: int = strawberry.field(description="How many success criteria.")
+    due_on: date = strawberry.field(description="Its due date.")
+    achieved_on: date = strawberry.field(description="When it was achieved.")
+    on_time: bool = strawberry.field(description="Achieved by its due date.")
+    confirmer_role: ConfirmerRole = strawberry.field(
+        description="Who confirmed it: the mentor or a coordinator."
+    )
+    _mentee_id: strawberry.Private[str]
+    _mentor_id: strawberry.Private[str]
+    _confirmed_by: strawberry.Private[str]
+    _relationship_id: strawberry.Private[str]
+
+    @strawberry.field(description="The mentee who achieved it.")
+    async def mentee(self, info: Info) -> PersonRef | None:
+        return await _person(info, self._mentee_id)
+
+    @strawberry.field(description="The mentor, whoever they are.")
+    async def mentor(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self._mentor_id, None)
+
+    @strawberry.field(description="Who confirmed the achievement.")
+    async def confirmed_by(self, info: Info) -> PersonRef | None:
+        return await _person(info, self._confirmed_by)
+
+    @strawberry.field(description="The relationship.")
+    async def relationship(self, info: Info) -> Relationship | None:
+        return await relationship_by_id(info, self._relationship_id)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> MilestoneCertificate:
+        return cls(
+            label=data.get("label"),
+            objective_index=int(data["objective_index"]),
+            criteria_count=int(data["criteria"]),
+            due_on=date.fromisoformat(str(data["due_on"])[:10]),
+            achieved_on=date.fromisoformat(str(data["achieved_on"])[:10]),
+            on_time=bool(data["on_time"]),
+            confirmer_role=ConfirmerRole(data["confirmer_role"]),
+            _mentee_id=data["mentee_id"],
+            _mentor_id=data["mentor_id"],
+            _confirmed_by=data["confirmed_by"],
+            _relationship_id=data["relationship_id"],
+        )
+
+
+@strawberry.type(description="A time in one person's own time zone.")
+class LocalTime:
+    time_zone: str | None = strawberry.field(description="Their IANA time zone.")
+    starts_at: datetime = strawberry.field(
+        description="The slot's start in that time zone (with its offset)."
+    )
+    _person_id: strawberry.Private[str]
+
+    @strawberry.field(description="Whose time it is.")
+    async def person(self, info: Info) -> PersonRef | None:
+        return await _person(info, self._person_id)
+
+
+@strawberry.type(description="A free slot inside both people's windows.")
+class OpenSlot:
+    starts_at: datetime = strawberry.field(description="Start (UTC).")
+    ends_at: datetime = strawberry.field(description="End (UTC).")
+    local: list[LocalTime] = strawberry.field(
+        description="The start in each person's time zone."
+    )
+
+
+@strawberry.type(
+    description="The next free slots of a relationship: times inside the mentor's "
+    "and the mentee's windows, clear of their sessions."
+)
+class OpenSlots:
+    minutes: int = strawberry.field(description="Length of each slot.")
+    slots: list[OpenSlot] = strawberry.field(description="The slots, soonest first.")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> OpenSlots:
+        zones = data.get("time_zones") or {}
+        return cls(
+            minutes=int(data["minutes"]),
+            slots=[
+                OpenSlot(
+                    starts_at=_datetime(s["starts_at"]) or datetime.now(UTC),
+                    ends_at=_datetime(s["ends_at"]) or datetime.now(UTC),
+                    local=[
+                        LocalTime(
+                            time_zone=zones.get(person),
+                            starts_at=datetime.fromisoformat(str(at)),
+                            _person_id=person,
+                        )
+                        for person, at in (s.get("local") or {}).items()
+                    ],
+                )
+                for s in data.get("slots") or []
+            ],
+        )
+
+
+@strawberry.type(
     description="A milestone on an objective of the contract, with its success "
     "criteria; achieved when the mentor (or a coordinator) confirms it with evidence."
 )
@@ -236,6 +351,22 @@ class Milestone(BatchedNode, relay.Node):
     @strawberry.field(description="Who confirmed the achievement.")
     async def confirmed_by(self, info: Info) -> PersonRef | None:
         return await _person(info, self.confirmed_by_id)
+
+    @strawberry.field(
+        description="The certificate-ready record once achieved (null before, or "
+        "when you may not read it)."
+    )
+    async def certificate(self, info: Info) -> MilestoneCertificate | None:
+        if self.state is not MilestoneState.ACHIEVED:
+            return None
+        path = upstream_path("/milestones/{m}/certificate", m=self.milestone_id)
+        try:
+            data = await ctx(info).caller.get("sessions", path)
+        except UpstreamError as exc:
+            if exc.status in (403, 404, 409, 410):
+                return None
+            raise
+        return MilestoneCertificate.from_data(data)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Milestone:
@@ -562,13 +693,34 @@ class Relationship(BatchedNode, relay.Node):
         "in force)."
     )
 
-    @strawberry.field(description="The mentor.")
+    @strawberry.field(
+        description="The mentor when a person of the organisation (null for an "
+        "external advisor: read `mentorParty`)."
+    )
     async def mentor(self, info: Info) -> PersonRef | None:
         return await _person(info, self.mentor_id)
+
+    @strawberry.field(
+        description="The mentor, whoever they are: a `Person`, or an `Advisor` in "
+        "an external programme."
+    )
+    async def mentor_party(self, info: Info) -> Mentor | None:
+        return await refs.mentor(info, self.mentor_id, self.kind)
 
     @strawberry.field(description="The mentee.")
     async def mentee(self, info: Info) -> PersonRef | None:
         return await _person(info, self.mentee_id)
+
+    @strawberry.field(
+        description="The group circle the relationship is part of (a group "
+        "programme; null otherwise), with the members you may see."
+    )
+    async def circle(self, info: Info) -> CircleRef | None:
+        from gateway.matching.types import circle_of_pairing
+
+        if self.kind is not ProgrammeType.GROUP:
+            return None
+        return await circle_of_pairing(info, self.relationship_id)
 
     @strawberry.field(description="Its cohort, if any.")
     async def cohort(self, info: Info) -> CohortRef | None:
@@ -598,6 +750,38 @@ class Relationship(BatchedNode, relay.Node):
         if upcoming is not None:
             items = [s for s in items if Session.from_data(s).upcoming == upcoming]
         return from_list(items, Session.from_data, first, after, _max(info))
+
+    @strawberry.field(
+        description="The next free slots inside the mentor's and the mentee's "
+        "windows, clear of their sessions (looking 4 weeks ahead)."
+    )
+    async def open_slots(
+        self,
+        info: Info,
+        count: Annotated[
+            int, strawberry.argument(description="How many (1 to 20).")
+        ] = 3,
+        after: Annotated[
+            datetime | None,
+            strawberry.argument(description="Not before this time (default: now)."),
+        ] = None,
+        minutes: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Length of a slot (default: the contract's session "
+                "length, else 60)."
+            ),
+        ] = None,
+    ) -> OpenSlots:
+        path = upstream_path("/relationships/{r}/slots", r=self.relationship_id)
+        data = await ctx(info).caller.get(
+            "sessions",
+            path,
+            count=count,
+            minutes=minutes,
+            **{"from": after.isoformat() if after else None},
+        )
+        return OpenSlots.from_data(data)
 
     @strawberry.field(description="Milestones, in the order they were set.")
     async def milestones(

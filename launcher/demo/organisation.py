@@ -112,6 +112,8 @@ MENTEES_PER_UNIT = 5
 SMALL_UNIT_MENTEES = 3
 MENTORS = 14
 EXECUTIVES = 8  # the reverse-mentoring cohort's mentees (and its reverse mentors)
+BOARD_MENTEES = 2  # directors mentored by the external advisors
+CIRCLE_MENTEES = 3  # one group circle's mentees (and its one mentor)
 
 
 @dataclass
@@ -173,6 +175,10 @@ class Organisation:
     mentees: list[Employee]  # first cohort
     executives: list[Employee]  # second cohort's mentees
     reverse_mentors: list[Employee]  # second cohort's mentors
+    # Drawn last, without the random source (the rest of the story is unchanged):
+    board: list[Employee] = field(default_factory=list)  # external cohort's mentees
+    circle_mentor: Employee | None = None  # the group cohort's mentor
+    circle: list[Employee] = field(default_factory=list)  # the group cohort's mentees
 
 
 def title_for(level: int, function: str) -> str:
@@ -272,6 +278,17 @@ def organisation(seed: int = 7) -> Organisation:
         p.roles = ["reverse_mentor"]
     sponsor.roles = ["sponsor"]
     coordinator.roles = ["coordinator"]
+    # The external and group cohorts: people of the main units with no role yet.
+    spare = [p for p in people if not p.roles and p.business_unit in UNITS]
+    board = [p for p in spare if p.level == 8][:BOARD_MENTEES]
+    circle = [p for p in spare if p.level == 5][:CIRCLE_MENTEES]
+    units_of_circle = {p.business_unit for p in circle}
+    circle_mentor = next(  # outside the mentees' reporting lines
+        p for p in spare if p.level == 9 and p.business_unit not in units_of_circle
+    )
+    for p in board + circle:
+        p.roles = ["mentee"]
+    circle_mentor.roles = ["mentor"]
     return Organisation(
         people=people,
         ceo=ceo,
@@ -281,4 +298,7 @@ def organisation(seed: int = 7) -> Organisation:
         mentees=mentees,
         executives=executives,
         reverse_mentors=reverse_mentors,
+        board=board,
+        circle_mentor=circle_mentor,
+        circle=circle,
     )

@@ -14,7 +14,9 @@ Steps (each reported to ``progress(step, done, total)``):
    re-assessment of some mentees' skills;
 7. the reverse cohort's round: run and left proposed for the coordinator;
 8. wait until insights shows the stalled pair at risk, counts the promotion and
-   has every advisor's hours.
+   has every advisor's hours;
+9. two small cohorts left proposed: directors mentored by the external advisors
+   (one declines, with a reason) and a group circle of three with one mentor.
 
 Deterministic for a seed: the same people, pairs' histories and planted facts (ids
 and dates are the services' own and today's).
@@ -52,7 +54,12 @@ STEPS = (
     "skill re-assessments",
     "reverse-mentoring round",
     "insights",
+    "external and group rounds",
 )
+EXTERNAL_COHORT = "Board Readiness with External Advisors"
+GROUP_COHORT = "Graduate Circles"
+ADVISED = ("strategy", "finance", "change", "influence")  # the advisors' expertise
+DECLINE_REASON = "Our calendars never overlap before the board cycle"
 HISTORY_WRITERS = 4  # relationships written at once (each one's steps stay in order)
 
 
@@ -105,6 +112,7 @@ class _Seeder:
         promoted = await self.promotion(pairs, stalled)
         proposed = await self.reverse_round()
         await self.insights_caught_up(stalled, promoted, signed)
+        await self.external_and_group_rounds()
         self.counts.update(
             people=len(self.org.people),
             mentors=len(self.org.mentors),
@@ -336,6 +344,50 @@ class _Seeder:
         self.step("reverse-mentoring round", proposed, proposed)
         return proposed
 
+    async def external_and_group_rounds(self) -> None:
+        """Directors paired with the external advisors, one of whom declines with a
+        reason; and one mentor's circle of three (both rounds left proposed)."""
+        o = self.org
+        assert o.circle_mentor is not None
+        step = "external and group rounds"
+        await self.mentor_profile(o.circle_mentor, org.LEADERSHIP, len(o.circle))
+        for e in o.board:
+            await self.intake(e, ADVISED)
+        for e in o.circle:
+            await self.intake(e, org.LEADERSHIP)
+        specs = (
+            ("external", EXTERNAL_COHORT, "external", [], o.board),
+            ("group", GROUP_COHORT, "group", [o.circle_mentor], o.circle),
+        )
+        for key, name, kind, mentors, mentees in specs:
+            made = await self.api.post(
+                "/profiles/cohorts",
+                self.coordinator,
+                {"name": name, "programme_type": kind, "capacity": len(mentees) + 2},
+            )
+            self.cohorts[key] = made["cohort_id"]
+            for e, role in [(m, "mentor") for m in mentors] + [
+                (m, "mentee") for m in mentees
+            ]:
+                await self.api.post(
+                    f"/profiles/cohorts/{made['cohort_id']}/participants",
+                    self.coordinator,
+                    {"person_id": self.pid(e), "role": role},
+                )
+            await self.run_round(key, mentees)
+            self.step(step, len(self.rounds) - 2, 2)
+        declining = o.board[0]
+        [pairing] = [
+            p
+            for p in await self.proposals("external")
+            if p["mentee_id"] == self.pid(declining)
+        ]
+        await self.api.post(
+            f"/matching/pairings/{pairing['pairing_id']}/decline",
+            self.token(declining, "mentee"),
+            {"reason": DECLINE_REASON},
+        )
+
     # -- relationships ---------------------------------------------------------------
 
     async def histories(self, pairs: list[Pair], stalled: Pair) -> History:
@@ -462,6 +514,8 @@ class _Seeder:
             cohort_names={
                 "leadership": "Leadership Accelerator 2027",
                 "reverse": "Reverse Mentoring: Digital & Culture",
+                "external": EXTERNAL_COHORT,
+                "group": GROUP_COHORT,
             },
             rounds=dict(self.rounds),
             stalled_relationship_id=stalled.relationship_id,

@@ -214,6 +214,52 @@ describe("programme dashboard", () => {
     await page.close();
   });
 
+  test("advisor mentors, group circles and decline reasons show on their rounds", async () => {
+    // The demo leaves an external round (one director declined, with a reason) and a
+    // group round proposed.
+    assert.ok(facts.rounds?.external && facts.rounds?.group, "the demo has no external and group rounds");
+    const external = globalId("MatchingRound", facts.rounds.external);
+    const group = globalId("MatchingRound", facts.rounds.group);
+    const pairs = await allPages(who.token, "RoundPairs", "pairings", { roundId: external });
+    const advised = pairs.filter((p) => p.mentorParty?.__typename === "Advisor");
+    assert.ok(advised.length >= 2, "no pairs with an external advisor");
+    const declined = pairs.find((p) => p.declineReason);
+    assert.ok(declined, "no declined pair with its reason");
+
+    const { page, problems } = await signedIn(browser.context, who);
+    await page.goto(`${DASHBOARD}rounds/${encodeURIComponent(external)}`);
+    await page.locator('table[data-table="proposed-pairs"]').waitFor();
+    for (const p of advised) {
+      const mentor = await page.locator(`tr[data-pairing="${p.id}"] td.pair-mentor`).textContent();
+      assert.equal(mentor.trim(), `${p.mentorParty.name} (external advisor)`);
+    }
+    assert.equal(await page.getByText("(unknown)").count(), 0, "a mentor is shown as unknown");
+    const row = page.locator(`tr[data-pairing="${declined.id}"]`);
+    assert.equal(await row.getAttribute("data-status"), "declined");
+    const reason = await row.locator(".pair-reason").textContent();
+    assert.ok(reason.includes(declined.declineReason.text), reason);
+    await screenshot(page, "12-external-round-advisors");
+
+    const { node: round } = await graphql(who.token, documentOf("Round"), { id: group });
+    assert.equal(round.programmeType, "GROUP");
+    assert.ok(round.circles.length > 0, "the group round has no circle");
+    await page.goto(`${DASHBOARD}rounds/${encodeURIComponent(group)}`);
+    const rows = page.locator('table[data-table="circles"] tbody tr[data-circle]');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), round.circles.length);
+    for (const [n, c] of round.circles.entries()) {
+      const shown = rows.nth(n);
+      const name = [c.mentorParty.givenName, c.mentorParty.familyName].filter(Boolean).join(" ");
+      assert.equal((await shown.locator("th").textContent()).trim(), name);
+      assert.equal((await shown.locator("td").first().textContent()).trim(), String(c.size));
+      const mentees = c.mentees.map((m) => [m.givenName, m.familyName].filter(Boolean).join(" ")).join(", ");
+      assert.equal((await shown.locator(".circle-mentees").textContent()).trim(), mentees);
+    }
+    await screenshot(page, "13-group-round-circles");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   test("a suppressed equity group shows as suppressed, never as zero", async () => {
     const given = facts.suppressedGroup ?? facts.suppressed_group;
     let dimension = given?.dimension ?? "business_unit";

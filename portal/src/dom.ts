@@ -64,6 +64,18 @@ export function personName(p: Named | null | undefined): string {
   return [p.givenName, p.familyName].filter(Boolean).join(" ") || "(no name)";
 }
 
+/** A mentor as the API names them: a person, or an external advisor. */
+export type MentorNamed =
+  | ({ __typename: "Person" } & Named)
+  | { __typename: "Advisor"; name: string | null; erased: boolean };
+
+/** A mentor's name: a person's, or an external advisor's (marked as such). */
+export function mentorName(m: MentorNamed | null | undefined): string {
+  if (!m || m.__typename === "Person") return personName(m);
+  if (m.erased) return "(erased)";
+  return `${m.name || "(no name)"} (external advisor)`;
+}
+
 /** Plain words for a machine code such as `cadence_missed` or an enum value (`AT_RISK`). */
 export const words = (code: string): string => code.replace(/[_.]+/g, " ").toLowerCase();
 

@@ -496,7 +496,9 @@ def _param(service: str, route: str, name: str) -> set[str]:
 def _sources() -> dict[type[enum.Enum], set[str]]:
     from contracts import insights, matching, profiles
     from contracts.advisors import councils
+    from contracts.api.matching import NoteAction
     from contracts.sessions import development, meetings, notes, relationships
+    from contracts.sessions.development import ConfirmerRole
     from services.advisors.domain import council as council_domain
     from services.advisors.domain import diligence
     from services.sessions.domain import (
@@ -530,6 +532,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         ),
         enums.PersonStatus: _param("profiles", "/people", "status"),
         enums.PairingStatus: _param("matching", "/pairings", "state"),
+        enums.PairingStep: {a.value for a in NoteAction},
         enums.RelationshipStatus: {
             relationship.ACTIVE,
             relationship.PAUSED,
@@ -549,6 +552,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
             "sessions", "components", "schemas", "StatusIn", "properties", "status"
         ),
         enums.CheckInKind: lit(development.CheckInKind),
+        enums.ConfirmerRole: {r.value for r in ConfirmerRole},
         enums.RotationState: {
             rotation.ASSIGNED,
             rotation.DEBRIEFED,

@@ -44,6 +44,8 @@ SCENARIOS = {
     "at-risk": "an at-risk pair is listed with the reasons that fired, "
     "and its timeline opens",
     "approve": "a coordinator approves a proposed pair and the page updates",
+    "advisors-circles-reasons": "advisor mentors, group circles and decline "
+    "reasons show on their rounds",
     "equity": "a suppressed equity group shows as suppressed, never as zero",
     "scorecard": "the cohort scorecard shows its three perspectives as of a "
     "chosen date",
@@ -64,6 +66,8 @@ SCREENSHOTS = (
     "09-mentor-impact",
     "10-round-rerun-with-pin",
     "11-round-completed",
+    "12-external-round-advisors",
+    "13-group-round-circles",
 )
 SETUP_HINT = (
     "install Node.js >= 20.19 with npm, and run deploy/bootstrap.sh (it installs "

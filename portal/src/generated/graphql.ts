@@ -174,12 +174,21 @@ export type EarlyWarningsQuery = {
         daysSinceSession: number | null;
         cancellationStreak: number | null;
         asOf: string | null;
-        mentor: {
-          id: string;
-          givenName: string | null;
-          familyName: string | null;
-          erased: boolean;
-        } | null;
+        mentorParty: (
+          | {
+            __typename: "Person";
+            id: string;
+            givenName: string | null;
+            familyName: string | null;
+            erased: boolean;
+          }
+          | {
+            __typename: "Advisor";
+            id: string;
+            name: string | null;
+            erased: boolean;
+          }
+        ) | null;
         mentee: {
           id: string;
           givenName: string | null;
@@ -195,7 +204,7 @@ export type EarlyWarningsQueryVariables = {
   after?: string | null;
 };
 
-export const EarlyWarningsDocument = "query EarlyWarnings($after: String) {\n  earlyWarnings(first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        ...HealthFields\n      }\n    }\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentor {\n    ...PersonName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+export const EarlyWarningsDocument = "query EarlyWarnings($after: String) {\n  earlyWarnings(first: 100, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        ...HealthFields\n      }\n    }\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentorParty {\n    ...MentorName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
   EarlyWarningsQuery,
   EarlyWarningsQueryVariables
 >;
@@ -450,6 +459,31 @@ export type RoundQuery = {
         familyName: string | null;
         erased: boolean;
       }>;
+      programmeType: ProgrammeType;
+      circles: Array<{
+        size: number;
+        mentorParty: (
+          | {
+            __typename: "Person";
+            id: string;
+            givenName: string | null;
+            familyName: string | null;
+            erased: boolean;
+          }
+          | {
+            __typename: "Advisor";
+            id: string;
+            name: string | null;
+            erased: boolean;
+          }
+        ) | null;
+        mentees: Array<{
+          id: string;
+          givenName: string | null;
+          familyName: string | null;
+          erased: boolean;
+        }>;
+      }>;
     }
   ) | null;
 };
@@ -458,7 +492,7 @@ export type RoundQueryVariables = {
   id: string;
 };
 
-export const RoundDocument = "query Round($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on MatchingRound {\n      ...RoundFields\n    }\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment RoundFields on MatchingRound {\n  id\n  status\n  mode\n  menteeCount\n  mentorCount\n  proposedCount\n  totalScore\n  error\n  progress {\n    phase\n    done\n    total\n  }\n  cohort {\n    id\n    name\n  }\n  pinned {\n    mentee {\n      ...PersonName\n    }\n    mentor {\n      ...PersonName\n    }\n  }\n  unmatched {\n    ...PersonName\n  }\n}" as TypedDocument<
+export const RoundDocument = "query Round($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on MatchingRound {\n      ...RoundFields\n    }\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment RoundFields on MatchingRound {\n  id\n  status\n  mode\n  menteeCount\n  mentorCount\n  proposedCount\n  totalScore\n  error\n  progress {\n    phase\n    done\n    total\n  }\n  cohort {\n    id\n    name\n  }\n  pinned {\n    mentee {\n      ...PersonName\n    }\n    mentor {\n      ...PersonName\n    }\n  }\n  unmatched {\n    ...PersonName\n  }\n  programmeType\n  circles {\n    size\n    mentorParty {\n      ...MentorName\n    }\n    mentees {\n      ...PersonName\n    }\n  }\n}" as TypedDocument<
   RoundQuery,
   RoundQueryVariables
 >;
@@ -474,17 +508,38 @@ export type RoundPairsQuery = {
         id: string;
         status: PairingStatus;
         score: number;
-        mentor: {
-          id: string;
-          givenName: string | null;
-          familyName: string | null;
-          erased: boolean;
-        } | null;
+        mentorParty: (
+          | {
+            __typename: "Person";
+            id: string;
+            givenName: string | null;
+            familyName: string | null;
+            erased: boolean;
+          }
+          | {
+            __typename: "Advisor";
+            id: string;
+            name: string | null;
+            erased: boolean;
+          }
+        ) | null;
         mentee: {
           id: string;
           givenName: string | null;
           familyName: string | null;
           erased: boolean;
+        } | null;
+        declineReason: {
+          code: string | null;
+          text: string;
+        } | null;
+        withdrawalReason: {
+          code: string | null;
+          text: string;
+        } | null;
+        endReason: {
+          code: string | null;
+          text: string;
         } | null;
         explanation: Array<{
           criterion: string;
@@ -503,7 +558,7 @@ export type RoundPairsQueryVariables = {
   after?: string | null;
 };
 
-export const RoundPairsDocument = "query RoundPairs($roundId: ID!, $after: String) {\n  pairings(roundId: $roundId, first: 40, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        id\n        status\n        score\n        mentor {\n          ...PersonName\n        }\n        mentee {\n          ...PersonName\n        }\n        explanation {\n          criterion\n          weight\n          value\n          contribution\n          reason\n        }\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+export const RoundPairsDocument = "query RoundPairs($roundId: ID!, $after: String) {\n  pairings(roundId: $roundId, first: 40, after: $after) {\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        id\n        status\n        score\n        mentorParty {\n          ...MentorName\n        }\n        mentee {\n          ...PersonName\n        }\n        declineReason {\n          ...Reason\n        }\n        withdrawalReason {\n          ...Reason\n        }\n        endReason {\n          ...Reason\n        }\n        explanation {\n          criterion\n          weight\n          value\n          contribution\n          reason\n        }\n      }\n    }\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment Reason on PairingReason {\n  code\n  text\n}" as TypedDocument<
   RoundPairsQuery,
   RoundPairsQueryVariables
 >;
@@ -753,12 +808,21 @@ export type TimelineQuery = {
       status: RelationshipStatus;
       startsOn: string | null;
       plannedEndOn: string | null;
-      mentor: {
-        id: string;
-        givenName: string | null;
-        familyName: string | null;
-        erased: boolean;
-      } | null;
+      mentorParty: (
+        | {
+          __typename: "Person";
+          id: string;
+          givenName: string | null;
+          familyName: string | null;
+          erased: boolean;
+        }
+        | {
+          __typename: "Advisor";
+          id: string;
+          name: string | null;
+          erased: boolean;
+        }
+      ) | null;
       mentee: {
         id: string;
         givenName: string | null;
@@ -835,12 +899,21 @@ export type TimelineQuery = {
     daysSinceSession: number | null;
     cancellationStreak: number | null;
     asOf: string | null;
-    mentor: {
-      id: string;
-      givenName: string | null;
-      familyName: string | null;
-      erased: boolean;
-    } | null;
+    mentorParty: (
+      | {
+        __typename: "Person";
+        id: string;
+        givenName: string | null;
+        familyName: string | null;
+        erased: boolean;
+      }
+      | {
+        __typename: "Advisor";
+        id: string;
+        name: string | null;
+        erased: boolean;
+      }
+    ) | null;
     mentee: {
       id: string;
       givenName: string | null;
@@ -854,7 +927,7 @@ export type TimelineQueryVariables = {
   id: string;
 };
 
-export const TimelineDocument = "query Timeline($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on Relationship {\n      id\n      kind\n      status\n      startsOn\n      plannedEndOn\n      mentor {\n        ...PersonName\n      }\n      mentee {\n        ...PersonName\n      }\n      contract {\n        version\n        inForce\n        hoursPerMonth\n        cadence {\n          everyDays\n          minutes\n        }\n      }\n      sessions(first: 100) {\n        edges {\n          node {\n            id\n            startsAt\n            minutes\n            format\n            state\n            heldAt\n            reasonCode\n          }\n        }\n      }\n      milestones(first: 100) {\n        edges {\n          node {\n            id\n            label\n            dueOn\n            state\n            progress\n            achievedOn\n            onTime\n          }\n        }\n      }\n      checkIns {\n        id\n        kind\n        heldOn\n        alignment\n        correction\n      }\n      notes(first: 100) {\n        edges {\n          node {\n            id\n            kind\n            visibility\n            authorRole\n            createdAt\n            readable\n            body\n          }\n        }\n      }\n    }\n  }\n  relationshipHealth(relationshipId: $id) {\n    ...HealthFields\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentor {\n    ...PersonName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+export const TimelineDocument = "query Timeline($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on Relationship {\n      id\n      kind\n      status\n      startsOn\n      plannedEndOn\n      mentorParty {\n        ...MentorName\n      }\n      mentee {\n        ...PersonName\n      }\n      contract {\n        version\n        inForce\n        hoursPerMonth\n        cadence {\n          everyDays\n          minutes\n        }\n      }\n      sessions(first: 100) {\n        edges {\n          node {\n            id\n            startsAt\n            minutes\n            format\n            state\n            heldAt\n            reasonCode\n          }\n        }\n      }\n      milestones(first: 100) {\n        edges {\n          node {\n            id\n            label\n            dueOn\n            state\n            progress\n            achievedOn\n            onTime\n          }\n        }\n      }\n      checkIns {\n        id\n        kind\n        heldOn\n        alignment\n        correction\n      }\n      notes(first: 100) {\n        edges {\n          node {\n            id\n            kind\n            visibility\n            authorRole\n            createdAt\n            readable\n            body\n          }\n        }\n      }\n    }\n  }\n  relationshipHealth(relationshipId: $id) {\n    ...HealthFields\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentorParty {\n    ...MentorName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
   TimelineQuery,
   TimelineQueryVariables
 >;

@@ -4,7 +4,7 @@
 // that fired and a link to each pair's timeline.
 import { all, request, subscribe } from "../api";
 import { PALETTE, bars, chart, stackedAreas } from "../charts";
-import { clear, code, count, h, notice, personName, table, value, words } from "../dom";
+import { clear, code, count, h, notice, mentorName, personName, table, value, words } from "../dom";
 import {
   EarlyWarningsDocument,
   HealthChangesDocument,
@@ -144,7 +144,7 @@ export const healthPage: Page = async (main, ctx) => {
         h(
           "tr",
           { "data-relationship": w.relationship?.id ?? "", "data-state": code(w.state) },
-          h("th", { scope: "row" }, `${personName(w.mentor)} → ${personName(w.mentee)}`),
+          h("th", { scope: "row" }, `${mentorName(w.mentorParty)} → ${personName(w.mentee)}`),
           h("td", {}, h("span", { class: `badge state-${code(w.state)}` }, words(w.state)), w.idle ? " (idle)" : ""),
           h(
             "td",
@@ -161,7 +161,7 @@ export const healthPage: Page = async (main, ctx) => {
               "a",
               { href: ctx.href(`relationships/${encodeURIComponent(w.relationship?.id ?? "")}`) },
               "Timeline",
-              h("span", { class: "visually-hidden" }, ` of ${personName(w.mentor)} and ${personName(w.mentee)}`),
+              h("span", { class: "visually-hidden" }, ` of ${mentorName(w.mentorParty)} and ${personName(w.mentee)}`),
             ),
           ),
         ),

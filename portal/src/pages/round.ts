@@ -2,7 +2,7 @@
 // proposed pairs — approve, forbid (with a reason) or pin and re-run — each pair with
 // its score explained criterion by criterion.
 import { all, mutationError, request, subscribe } from "../api";
-import { clear, code, count, globalId, h, isGlobalId, notice, num, personName, words } from "../dom";
+import { clear, code, count, globalId, h, isGlobalId, mentorName, notice, num, personName, words } from "../dom";
 import {
   ApprovePairingDocument,
   CohortsDocument,
@@ -22,6 +22,15 @@ import type { Page, PageContext } from "../page";
 
 type Round = Extract<NonNullable<RoundQuery["node"]>, { __typename: "MatchingRound" }>;
 type Pair = RoundPairsQuery["pairings"]["edges"][number]["node"];
+type Circle = Round["circles"][number];
+
+/** The mentor as a person (pins and forbidden pairs name people), or null for an
+ * external advisor. */
+const personMentor = (p: Pair) => (p.mentorParty?.__typename === "Person" ? p.mentorParty : null);
+
+/** Why the pair was declined, withdrawn or ended, when the caller may read it. */
+const reasonOf = (p: Pair) => p.declineReason ?? p.withdrawalReason ?? p.endReason;
+
 interface Loaded {
   round: Round;
   pairs: Pair[];
@@ -116,7 +125,7 @@ function explanation(p: Pair): HTMLElement {
     h(
       "table",
       {},
-      h("caption", { class: "visually-hidden" }, `Score of ${personName(p.mentee)} with ${personName(p.mentor)}`),
+      h("caption", { class: "visually-hidden" }, `Score of ${personName(p.mentee)} with ${mentorName(p.mentorParty)}`),
       h("thead", {}, h("tr", {}, ["Criterion", "Weight", "Value", "Contribution", "Reason"].map((c) => h("th", { scope: "col" }, c)))),
       h(
         "tbody",
@@ -151,6 +160,29 @@ async function loadRound(id: string): Promise<Loaded | null> {
   ]);
   const round = data.node?.__typename === "MatchingRound" ? (data.node as Round) : null;
   return round ? { round, pairs } : null;
+}
+
+/** A group round's circles: one mentor and the mentees who meet with them. */
+function circlesTable(circles: Circle[]): HTMLElement {
+  return h(
+    "table",
+    { class: "pairs", "data-table": "circles" },
+    h("caption", {}, `Circles (${circles.length})`),
+    h("thead", {}, h("tr", {}, ["Mentor", "Members", "Mentees"].map((c) => h("th", { scope: "col" }, c)))),
+    h(
+      "tbody",
+      {},
+      circles.map((c) =>
+        h(
+          "tr",
+          { "data-circle": c.mentorParty?.id ?? "" },
+          h("th", { scope: "row" }, mentorName(c.mentorParty)),
+          h("td", {}, count(c.size)),
+          h("td", { class: "circle-mentees" }, c.mentees.map(personName).join(", ")),
+        ),
+      ),
+    ),
+  );
 }
 
 function progressView(r: { status: string; phase: string; done: number; total: number }): HTMLElement {
@@ -193,17 +225,18 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
   };
 
   const approve = (p: Pair) =>
-    act(`Approving ${personName(p.mentee)} with ${personName(p.mentor)}`, async () => {
+    act(`Approving ${personName(p.mentee)} with ${mentorName(p.mentorParty)}`, async () => {
       const r = (await request(ApprovePairingDocument, { pairingId: p.id })).data.approvePairing;
       return r.__typename === "PairingSuccess" ? null : mutationError(r);
     });
 
   const forbid = (p: Pair, reason: string) =>
-    act(`Forbidding ${personName(p.mentee)} with ${personName(p.mentor)}`, async () => {
-      if (!p.mentor || !p.mentee) return "the pair's people are not visible";
+    act(`Forbidding ${personName(p.mentee)} with ${mentorName(p.mentorParty)}`, async () => {
+      const mentor = personMentor(p);
+      if (!mentor || !p.mentee) return "the pair's people are not visible";
       const r = (
         await request(ForbidPairDocument, {
-          input: { mentorId: p.mentor.id, menteeId: p.mentee.id, reason, cohortId: loaded!.round.cohort?.id ?? null },
+          input: { mentorId: mentor.id, menteeId: p.mentee.id, reason, cohortId: loaded!.round.cohort?.id ?? null },
         })
       ).data.forbidPair;
       return r.__typename === "ForbidPairSuccess" ? null : mutationError(r);
@@ -218,7 +251,9 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
   };
 
   function pairRow(p: Pair): HTMLElement {
-    const who = `${personName(p.mentee)} with ${personName(p.mentor)}`;
+    const who = `${personName(p.mentee)} with ${mentorName(p.mentorParty)}`;
+    const mentor = personMentor(p);
+    const why = reasonOf(p);
     const reason = h("input", { type: "text", id: `reason-${p.id}`, name: "reason", required: true, minlength: 3 });
     const forbidForm = h(
       "form",
@@ -234,15 +269,26 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
       reason,
       h("button", { type: "submit" }, "Forbid this pair"),
     );
-    const pinned = pins.some((x) => x.menteeId === p.mentee?.id && x.mentorId === p.mentor?.id);
+    const pinned = pins.some((x) => x.menteeId === p.mentee?.id && x.mentorId === mentor?.id);
     const open = p.status === "PROPOSED";
     return h(
       "tr",
       { "data-pairing": p.id, "data-status": code(p.status) },
       h("th", { scope: "row" }, personName(p.mentee)),
-      h("td", {}, personName(p.mentor)),
+      h("td", { class: "pair-mentor" }, mentorName(p.mentorParty)),
       h("td", { "data-value": String(p.score) }, num(p.score), explanation(p)),
-      h("td", { class: "pair-status" }, h("span", { class: `badge status-${code(p.status)}` }, words(p.status))),
+      h(
+        "td",
+        { class: "pair-status" },
+        h("span", { class: `badge status-${code(p.status)}` }, words(p.status)),
+        why
+          ? h(
+              "p",
+              { class: "pair-reason", "data-reason": why.code ?? "" },
+              `Reason: ${why.text}${why.code ? ` (${words(why.code)})` : ""}`,
+            )
+          : null,
+      ),
       h(
         "td",
         { class: "actions" },
@@ -252,7 +298,7 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
           {
             type: "button",
             class: "secondary",
-            disabled: !open,
+            disabled: !open || !mentor,
             "aria-label": `Forbid ${who}`,
             "aria-expanded": "false",
             onclick: (e: Event) => {
@@ -270,11 +316,11 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
             class: "secondary",
             "aria-pressed": String(pinned),
             "aria-label": `Pin ${who}`,
-            disabled: !p.mentee || !p.mentor,
+            disabled: !p.mentee || !mentor,
             onclick: () => {
-              const at = pins.findIndex((x) => x.menteeId === p.mentee!.id && x.mentorId === p.mentor!.id);
+              const at = pins.findIndex((x) => x.menteeId === p.mentee!.id && x.mentorId === mentor!.id);
               if (at >= 0) pins.splice(at, 1);
-              else pins.push({ menteeId: p.mentee!.id, mentorId: p.mentor!.id });
+              else pins.push({ menteeId: p.mentee!.id, mentorId: mentor!.id });
               draw();
             },
           },
@@ -308,6 +354,7 @@ export const roundPage: Page = async (main, ctx: PageContext) => {
         h("dd", {}, r.unmatched.length ? r.unmatched.map(personName).join(", ") : "none"),
       ),
       r.error ? notice("error", `The round failed: ${r.error}`) : null,
+      r.circles.length ? circlesTable(r.circles) : null,
       pins.length
         ? h(
             "p",

@@ -1,7 +1,7 @@
 // One pair's timeline: sessions, milestones, check-ins and notes in date order. A
 // note the reader may not read (a coordinator's case) shows only that it exists.
 import { request } from "../api";
-import { clear, code, h, globalId, isGlobalId, notice, personName, words } from "../dom";
+import { clear, code, h, globalId, isGlobalId, notice, mentorName, personName, words } from "../dom";
 import { TimelineDocument, type TimelineQuery } from "../generated/graphql";
 import type { Page } from "../page";
 
@@ -72,7 +72,7 @@ export const timelinePage: Page = async (main, ctx) => {
     return;
   }
   const health = data.relationshipHealth;
-  const pair = `${personName(rel.mentor)} and ${personName(rel.mentee)}`;
+  const pair = `${mentorName(rel.mentorParty)} and ${personName(rel.mentee)}`;
   const items = entries(rel);
   const contract = rel.contract;
   clear(

@@ -259,7 +259,8 @@ class Councils:
         return recommendation_view(council.recommendation(recommendation_id))
 
     async def listing(self, principal: Principal) -> list[CouncilSummary]:
-        """Every council for coordinators and sponsors; a member's own otherwise."""
+        """Every council for coordinators and sponsors; for the others, those they
+        sit on and those that publish their decisions (as ``decisions`` allows)."""
         member = None if principal.has_role(*READERS) else principal.subject
         async with self.engine.connect() as conn:
             rows = await table.councils_of(conn, principal.tenant, member)

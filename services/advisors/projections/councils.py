@@ -58,12 +58,14 @@ async def council_of(
 async def councils_of(
     conn: AsyncConnection, tenant: str, member: str | None
 ) -> list[dict[str, Any]]:
-    """The tenant's councils (those ``member`` sits on, when given), oldest first."""
+    """The tenant's councils, oldest first; when ``member`` is given, those they sit
+    on and those that publish their decisions (any member of the tenant reads
+    those)."""
     sql = "SELECT c.* FROM councils c WHERE c.tenant = :t"
     if member is not None:
         sql += (
-            " AND EXISTS (SELECT 1 FROM council_members m WHERE "
-            "m.council_id = c.council_id AND m.member_id = :s)"
+            " AND (c.publish_decisions OR EXISTS (SELECT 1 FROM council_members m "
+            "WHERE m.council_id = c.council_id AND m.member_id = :s))"
         )
     rows = await conn.execute(
         text(sql + " ORDER BY c.chartered_at, c.council_id"),

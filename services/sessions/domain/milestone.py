@@ -69,7 +69,9 @@ class Milestone(Aggregate):
     def initial_state(self) -> None:
         self.set_event: MilestoneSet | None = None
         self.state = OPEN
-        self.status = "in_progress"
+        # No progress reported yet: the first report, in_progress included, is
+        # recorded (the read model has no progress until one is).
+        self.status: str | None = None
         self.achieved: MilestoneAchieved | None = None
 
     @classmethod
