@@ -20,6 +20,10 @@ class GatewaySettings(ServiceSettings):
     sessions_url: str = "http://localhost:8003"
     advisors_url: str = "http://localhost:8004"
     insights_url: str = "http://localhost:8005"
+    # Where clients reach the sessions service (a calendar application fetches the
+    # feed there): an absolute URL, or a path on the gateway's own host (the
+    # one-process platform mounts sessions at /sessions). Default: ``sessions_url``.
+    sessions_public_url: str | None = None
     upstream_timeout_s: float = Field(default=5.0, gt=0)
     upstream_connections: int = Field(default=100, ge=1)
     # Protection against abusive queries.

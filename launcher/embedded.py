@@ -51,7 +51,11 @@ def build_platform(
         for name, app in apps.items()
     }
     gateway = build_gateway(
-        GatewaySettings(environment=environment, kafka_bootstrap_servers=None),
+        GatewaySettings(
+            environment=environment,
+            kafka_bootstrap_servers=None,
+            sessions_public_url="/sessions",  # mounted below, on the same host
+        ),
         clients=clients,
         transport=bus,
     )

@@ -42,6 +42,7 @@ from gateway.sessions.types import (
     Session,
     relationship_by_id,
 )
+from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamError, upstream_path
 
 S = "sessions"
@@ -138,8 +139,8 @@ class PulseResponseSuccess:
 @strawberry.type(description="Your secret calendar feed (the token is the key).")
 class CalendarFeedSuccess:
     url: str = strawberry.field(
-        description="Path of the iCalendar feed on the sessions service, with its "
-        "token; subscribe to it from a calendar application."
+        description="Absolute address of the iCalendar feed, with its token; "
+        "subscribe to it from a calendar application."
     )
     token: str = strawberry.field(
         description="The feed's secret token (minting again revokes the old one)."
@@ -957,9 +958,22 @@ class SessionsMutation:
 
         return await run(
             call,
-            lambda d: CalendarFeedSuccess(url=d["feed_path"], token=d["token"]),
+            lambda d: CalendarFeedSuccess(
+                url=public_url(info, c.settings, d["feed_path"]), token=d["token"]
+            ),
             COMMON,
         )
+
+
+def public_url(info: Info, settings: GatewaySettings, path: str) -> str:
+    """``path`` on the sessions service as a client reaches it: under
+    ``sessions_public_url``, which may be a path on the host the client called
+    (scheme, host and root path of this request, as the proxy forwarded them)."""
+    base = settings.sessions_public_url or settings.sessions_url
+    if base.startswith("/"):
+        request = info.context.request
+        base = str(request.base_url).rstrip("/") + base
+    return base.rstrip("/") + "/" + path.lstrip("/")
 
 
 async def _relationship(info: Info, data: dict[str, Any]) -> RelationshipSuccess:
