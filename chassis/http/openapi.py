@@ -9,8 +9,9 @@ documents a 422 ``HTTPValidationError`` the services never send and no other err
   schema (a route that answers in another error format, such as SCIM's
   ``application/scim+json``, keeps the content it declares);
 - the statuses the chassis itself can answer on any route are added where they apply:
-  401 (the route takes a bearer token), 413 (it takes a body), 422 (it takes any
-  input), 429 (rate limits) and 503 (the database is unavailable);
+  401 (the route takes a bearer token), 400 and 413 (it takes a body: one that is
+  not JSON, one too large), 422 (it takes any input), 429 (rate limits) and 503 (the
+  database is unavailable);
 - what a route adds (403, 404, 409, 410, 412 …) it declares with :func:`problems`;
 - a route that answers its errors in a format of its own (SCIM) says so with
   :func:`own_format`: its errors, the common ones included, are documented in that
@@ -39,7 +40,8 @@ _PROBES = frozenset({"/healthz", "/readyz"})
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 WHY: dict[int, str] = {
-    400: "The request is malformed",
+    400: "The body could not be parsed (not JSON, or not in its declared "
+    "encoding)",
     401: "No valid bearer token (`WWW-Authenticate` says why)",
     403: "The caller's roles or relation to the resource do not allow this",
     404: "No such resource in the caller's organisation",
@@ -176,7 +178,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if operation.get("security"):
                 common.append(401)
             if operation.get("requestBody"):
-                common.append(413)
+                common += [400, 413]  # a body that is not JSON; too large
             if takes_input:
                 common.append(invalid)
         for status in common:

@@ -12,11 +12,10 @@ What is checked on every answer:
   documents, or the one the request named: ``/equity.csv``, ``?format=csv``, ``.ics``),
   ``application/problem+json`` with a ``code`` for a 4xx (on the SCIM routes, the
   SCIM error ``application/scim+json`` that RFC 7644 prescribes);
+- every status is one the operation documents (405, a method the path does not
+  have, is the router's), and an error comes in the media type documented for it;
 - a 2xx matches the response schema the operation documents for its status
-  (schemathesis' ``response_schema_conformance``), where it documents one. Error
-  answers are not held to FastAPI's generated ``HTTPValidationError`` schema, which
-  the services do not use (they answer problem details); documenting every status of
-  every route is issue 18's work, and then this check covers them too.
+  (schemathesis' ``response_schema_conformance``).
 
 All failures of a service are collected and reported together (not shrunk), so one
 run lists every operation that breaks.
@@ -74,14 +73,20 @@ def judge(operation: Any, case: Any, response: Any) -> str | None:
     status = response.status_code
     if status >= 500:
         return f"{status} server error"
+    if not documented(operation, status) and status != 405:
+        return f"{status} is not a status the operation documents"
     if status == 204 or not response.content:
         return None
     kind = media_type(response)
     scim = operation.path.startswith("/scim/")
-    if 400 <= status < 500:
-        # SCIM routes answer SCIM errors (RFC 7644 section 3.12), the rest problems.
+    if 400 <= status < 600:
+        # SCIM routes answer SCIM errors (RFC 7644 section 3.12), the rest problems;
+        # either way, in the media type the operation documents for the status.
         if kind not in ("application/problem+json", *((SCIM_JSON,) if scim else ())):
             return f"{status} answered as {kind or 'no content type'}, not problem+json"
+        promised = set(documented(operation, status).get("content", {}))
+        if status != 405 and promised and kind not in promised:
+            return f"{status} answered as {kind}, documented as {sorted(promised)}"
         try:
             body = response.json()
         except ValueError:
