@@ -40,8 +40,7 @@ _PROBES = frozenset({"/healthz", "/readyz"})
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 WHY: dict[int, str] = {
-    400: "The body could not be parsed (not JSON, or not in its declared "
-    "encoding)",
+    400: "The body could not be parsed (not JSON, or not in its declared encoding)",
     401: "No valid bearer token (`WWW-Authenticate` says why)",
     403: "The caller's roles or relation to the resource do not allow this",
     404: "No such resource in the caller's organisation",
