@@ -15,7 +15,7 @@ from contracts.api import insights as api
 from gateway.answers import read
 from gateway.upstream import UpstreamError
 from tests.gateway.platform import new_tenant, token
-from tests.gateway.test_matching import build_cohort, gid, subscribe
+from tests.gateway.test_matching import build_cohort, gid, subscribe, until_listening
 from tests.insights.conftest import event, publish
 from tests.support.waiting import until
 
@@ -188,6 +188,49 @@ async def test_a_malformed_answer_is_the_services_failure_not_a_null():
         "insights",
     )
     assert impact.mentees == ["e-1"] and impact.mean_rating is None
+
+
+async def test_a_health_change_reaches_the_coordinator_and_a_malformed_one_does_not(
+    platform, kafka_bootstrap
+):
+    tenant = new_tenant()
+    coordinator = token("coordinator-1", tenant, Role.COORDINATOR)
+    query = """subscription { relationshipHealthChanges {
+      relationshipId fromState toState reasons } }"""
+    before = len(platform.gateway.state.hub._listeners)
+    ws = await subscribe(platform, coordinator, query, {})
+    try:
+        await until_listening(platform, before + 1)
+        changed = {"relationship_id": "rel-1", "to_state": "at_risk"}
+        await publish(
+            kafka_bootstrap,
+            [
+                event(
+                    "insights",
+                    "RelationshipHealthChanged",
+                    "rel-0",
+                    {"relationship_id": "rel-0", "reasons": []},
+                    tenant=tenant,
+                ),
+                event(
+                    "insights",
+                    "RelationshipHealthChanged",
+                    "rel-1",
+                    {**changed, "from_state": None, "reasons": ["idle"]},
+                    tenant=tenant,
+                ),
+            ],
+        )
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
+        assert msg["type"] == "next", msg
+        assert msg["payload"]["data"]["relationshipHealthChanges"] == {
+            "relationshipId": "rel-1",
+            "fromState": None,
+            "toState": "AT_RISK",
+            "reasons": ["idle"],
+        }
+    finally:
+        await ws.close()
 
 
 HISTORY = """query($from: Date!, $to: Date!, $every: HealthInterval, $cohort: ID) {
