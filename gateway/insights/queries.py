@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from contracts.api import insights as api
+from gateway.answers import read
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import HealthState
@@ -37,51 +39,71 @@ AsOf = Annotated[
 WARNING_STATES = ("needs_check_in", "at_risk")
 
 
-def _refusal(item: dict[str, Any]) -> GraphQLError:
-    error = item.get("error") or {}
+def _refusal(item: api.Refused | None) -> GraphQLError:
+    """A batch item refused (or missing from the answer) as the field's error."""
+    error = item.error if item else None
     return GraphQLError(
-        str(error.get("message") or "not readable"),
-        extensions={"code": error.get("code") or "Forbidden", "service": "insights"},
+        error.message if error and error.message else "not readable",
+        extensions={
+            "code": error.code if error and error.code else "Forbidden",
+            "service": "insights",
+        },
     )
 
 
 def mentee_scorecards(
     info: Info, as_of: date | None
-) -> DataLoader[str, dict[str, Any]]:
+) -> DataLoader[str, api.MenteeScorecard]:
     """Mentee scorecards as of a day, many mentees in one call per tick."""
     c = ctx(info)
     moment = as_of.isoformat() if as_of else None
 
-    async def batch(ids: Sequence[str]) -> list[dict[str, Any] | GraphQLError]:
-        body = await c.caller.post(
-            "insights", "/scorecards/mentees/batch", {"ids": list(ids), "as_of": moment}
+    async def batch(ids: Sequence[str]) -> list[api.MenteeScorecard | GraphQLError]:
+        body = read(
+            api.MenteeScorecardBatch,
+            await c.caller.post(
+                "insights",
+                "/scorecards/mentees/batch",
+                {"ids": list(ids), "as_of": moment},
+            ),
+            "insights",
         )
-        found = {i["id"]: i for i in body.get("items", [])}
-        return [
-            found[i]["card"]
-            if "card" in found.get(i, {})
-            else _refusal(found.get(i, {}))
-            for i in ids
-        ]
+        found = {i.id: i for i in body.items}
+        out: list[api.MenteeScorecard | GraphQLError] = []
+        for i in ids:
+            item = found.get(i)
+            if isinstance(item, api.MenteeScorecardFound):
+                out.append(item.card)
+            else:
+                out.append(_refusal(item))
+        return out
 
     return c.loader(("insights.mentee_scorecards", moment), batch)
 
 
-def relationship_health(info: Info) -> DataLoader[str, dict[str, Any]]:
+def relationship_health(info: Info) -> DataLoader[str, api.RelationshipHealth]:
     """Relationship health by id, many in one call per tick."""
     c = ctx(info)
 
-    async def batch(ids: Sequence[str]) -> list[dict[str, Any] | GraphQLError]:
-        body = await c.caller.post(
-            "insights", "/relationships/health/batch", {"ids": list(ids)}
+    async def batch(
+        ids: Sequence[str],
+    ) -> list[api.RelationshipHealth | GraphQLError]:
+        body = read(
+            api.HealthBatch,
+            await c.caller.post(
+                "insights", "/relationships/health/batch", {"ids": list(ids)}
+            ),
+            "insights",
         )
-        found = {i["id"]: i for i in body.get("items", [])}
-        return [
-            found[i]["health"]
-            if "health" in found.get(i, {})
-            else _refusal(found.get(i, {}))
-            for i in ids
-        ]
+        found = {i.id: i for i in body.items}
+        out: list[api.RelationshipHealth | GraphQLError] = []
+        for i in ids:
+            item = found.get(i)
+            if isinstance(item, api.HealthFound):
+                out.append(item.health)
+            else:
+                out.append(_refusal(item))
+        return out
 
     return c.loader("insights.health", batch)
 
@@ -109,8 +131,8 @@ class InsightsQuery:
         as_of: AsOf = None,
     ) -> MenteeScorecard | None:
         pid = local_id(mentee_id, "Person", "menteeId")
-        data = await mentee_scorecards(info, as_of).load(pid)
-        return MenteeScorecard.from_data(data)
+        card = await mentee_scorecards(info, as_of).load(pid)
+        return MenteeScorecard.from_model(card)
 
     @strawberry.field(
         description="Several mentees' scorecards in the order asked (one upstream "
@@ -138,7 +160,10 @@ class InsightsQuery:
             *(loader.load(i) for i in ids), return_exceptions=True
         )
         return [
-            MenteeScorecard.from_data(r) if isinstance(r, dict) else None for r in rows
+            MenteeScorecard.from_model(r)
+            if isinstance(r, api.MenteeScorecard)
+            else None
+            for r in rows
         ]
 
     @strawberry.field(description="A relationship's balanced scorecard.")
@@ -161,7 +186,9 @@ class InsightsQuery:
             ),
             as_of=_as_of(as_of),
         )
-        return RelationshipScorecard.from_data(data)
+        return RelationshipScorecard.from_model(
+            read(api.RelationshipScorecard, data, "insights")
+        )
 
     @strawberry.field(description="A cohort's balanced scorecard (programme team).")
     async def cohort_scorecard(
@@ -180,7 +207,7 @@ class InsightsQuery:
             ),
             as_of=_as_of(as_of),
         )
-        return GroupScorecard.from_data(data)
+        return GroupScorecard.from_model(read(api.CohortScorecard, data, "insights"))
 
     @strawberry.field(
         description="The programme's balanced scorecard (programme team)."
@@ -191,7 +218,7 @@ class InsightsQuery:
         data = await ctx(info).caller.get(
             "insights", "/scorecards/programme", as_of=_as_of(as_of)
         )
-        return GroupScorecard.from_data(data)
+        return GroupScorecard.from_model(read(api.ProgrammeScorecard, data, "insights"))
 
     @strawberry.field(
         description="A relationship's health now (its pair and overseers)."
@@ -205,8 +232,8 @@ class InsightsQuery:
         ],
     ) -> RelationshipHealth | None:
         rid = local_id(relationship_id, "Relationship", "relationshipId")
-        data = await relationship_health(info).load(rid)
-        return RelationshipHealth.from_data(data)
+        health = await relationship_health(info).load(rid)
+        return RelationshipHealth.from_model(health)
 
     @strawberry.field(description="Every relationship's health (overseers), filtered.")
     async def relationship_healths(
@@ -227,14 +254,18 @@ class InsightsQuery:
         ] = None,
     ) -> Connection[RelationshipHealth]:
         c = ctx(info)
-        body = await c.caller.get(
+        body = read(
+            api.HealthList,
+            await c.caller.get(
+                "insights",
+                "/relationships/health",
+                state=state.value if state else None,
+                cohort_id=_cohort(cohort_id),
+            ),
             "insights",
-            "/relationships/health",
-            state=state.value if state else None,
-            cohort_id=_cohort(cohort_id),
         )
         return from_list(
-            body.get("items", []),
+            body.items,
             RelationshipHealth.from_listed,
             first,
             after,
@@ -260,14 +291,14 @@ class InsightsQuery:
         ] = None,
     ) -> Connection[RelationshipHealth]:
         c = ctx(info)
-        body = await c.caller.get(
-            "insights", "/relationships/health", cohort_id=_cohort(cohort_id)
+        body = read(
+            api.HealthList,
+            await c.caller.get(
+                "insights", "/relationships/health", cohort_id=_cohort(cohort_id)
+            ),
+            "insights",
         )
-        items = [
-            i
-            for i in body.get("items", [])
-            if i.get("state") in WARNING_STATES or i.get("idle")
-        ]
+        items = [i for i in body.items if i.state in WARNING_STATES or i.idle]
         return from_list(
             items,
             RelationshipHealth.from_listed,
@@ -295,14 +326,15 @@ class InsightsQuery:
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> list[HealthCountsAt]:
-        body = await ctx(info).caller.get(
+        data = await ctx(info).caller.get(
             "insights",
             "/relationships/health/history",
             **{"from": from_.isoformat(), "to": to.isoformat()},
             every=every.value,
             cohort_id=_cohort(cohort_id),
         )
-        return [HealthCountsAt.from_data(p) for p in body.get("points", [])]
+        history = read(api.HealthHistory, data, "insights")
+        return [HealthCountsAt.from_model(p) for p in history.points]
 
     @strawberry.field(
         description="A mentor's impact in a quarter (the mentor, overseers)."
@@ -319,7 +351,7 @@ class InsightsQuery:
         data = await ctx(info).caller.get(
             "insights", upstream_path("/mentors/{pid}/impact", pid=pid), quarter=quarter
         )
-        return MentorImpactReport.from_data(data)
+        return MentorImpactReport.from_model(read(api.MentorImpact, data, "insights"))
 
     @strawberry.field(
         description="Equity along one dimension (overseers); small groups suppressed."
@@ -341,18 +373,18 @@ class InsightsQuery:
         data = await ctx(info).caller.get(
             "insights", "/equity", dimension=dimension, cohort_id=_cohort(cohort_id)
         )
-        return EquityReport.from_data(data)
+        return EquityReport.from_model(read(api.EquityReport, data, "insights"))
 
     @strawberry.field(
         description="Outcome rates by pairing characteristic (overseers)."
     )
     async def pairing_patterns(self, info: Info) -> PairingPatterns:
-        return PairingPatterns.from_data(
-            await ctx(info).caller.get("insights", "/patterns")
-        )
+        data = await ctx(info).caller.get("insights", "/patterns")
+        return PairingPatterns.from_model(read(api.PairingPatterns, data, "insights"))
 
     @strawberry.field(description="How the programme runs (overseers).")
     async def programme_operations(self, info: Info) -> ProgrammeOperations:
-        return ProgrammeOperations.from_data(
-            await ctx(info).caller.get("insights", "/operations")
+        data = await ctx(info).caller.get("insights", "/operations")
+        return ProgrammeOperations.from_model(
+            read(api.ProgrammeOperations, data, "insights")
         )

@@ -3,14 +3,20 @@ changes and early warnings, for coordinators and admins only."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
+from pydantic import ValidationError
 from strawberry.types import Info
 
 from chassis.auth import Role
 from chassis.envelope import Envelope
+from chassis.errors import TandemError
+from chassis.events import EventPayload
+from contracts import insights as events
 from gateway import refs
 from gateway.context import ctx
 from gateway.enums import HealthState, WarningLevel, wire_enum
@@ -19,6 +25,21 @@ from gateway.matching.types import PersonRef, load_person
 from gateway.refs import RelationshipRef
 
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR)
+log = logging.getLogger(__name__)
+P = TypeVar("P", bound=EventPayload)
+
+
+def _payload(env: Envelope, model: type[P]) -> P | None:
+    """The event's data as its contract (lifted to the current version); ``None``
+    (logged, skipped) when it does not fit."""
+    try:
+        payload = events.registry.decode(env.type, env.schema_version, env.data)
+    except (ValidationError, TandemError) as exc:
+        log.error(
+            "insights event %s %s does not fit its contract: %s", env.type, env.id, exc
+        )
+        return None
+    return payload if isinstance(payload, model) else None
 
 
 @strawberry.type(description="A relationship's health changed.")
@@ -85,11 +106,17 @@ class InsightsSubscription:
         async with c.hub.listen(c.principal.tenant, accepts) as queue:
             while True:
                 env = await queue.get()
+                changed = _payload(env, events.RelationshipHealthChanged)
+                if changed is None:
+                    continue
                 yield RelationshipHealthChange(
-                    relationship_id=env.data["relationship_id"],
-                    from_state=wire_enum(HealthState, env.data.get("from_state")),
-                    to_state=HealthState(env.data["to_state"]),
-                    reasons=list(env.data.get("reasons") or []),
+                    relationship_id=changed.relationship_id,
+                    from_state=wire_enum(
+                        HealthState,
+                        changed.from_state.value if changed.from_state else None,
+                    ),
+                    to_state=HealthState(changed.to_state.value),
+                    reasons=list(changed.reasons),
                     at=env.time,
                 )
 
@@ -107,11 +134,14 @@ class InsightsSubscription:
         async with c.hub.listen(c.principal.tenant, accepts) as queue:
             while True:
                 env = await queue.get()
+                warning = _payload(env, events.EarlyWarningRaised)
+                if warning is None:
+                    continue
                 yield EarlyWarning(
-                    relationship_id=env.data["relationship_id"],
-                    level=WarningLevel(env.data["level"]),
-                    reasons=list(env.data.get("reasons") or []),
+                    relationship_id=warning.relationship_id,
+                    level=WarningLevel(warning.level.value),
+                    reasons=list(warning.reasons),
                     at=env.time,
-                    _mentor_id=env.data["mentor_id"],
-                    _mentee_id=env.data["mentee_id"],
+                    _mentor_id=warning.mentor_id,
+                    _mentee_id=warning.mentee_id,
                 )

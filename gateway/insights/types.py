@@ -14,9 +14,11 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from pydantic import BaseModel
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import insights as api
 from gateway import refs
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
@@ -24,11 +26,6 @@ from gateway.enums import HealthState, ScorecardScope
 from gateway.matching.types import PersonRef, load_person
 from gateway.mentors import Mentor
 from gateway.refs import CohortRef, RelationshipRef
-
-
-def _stamp(value: object) -> datetime | None:
-    return datetime.fromisoformat(str(value)) if value else None
-
 
 # -- scorecards: the three perspectives -----------------------------------------------
 
@@ -92,26 +89,22 @@ class BehaviouralChange:
     debriefs: int = strawberry.field(description="Debriefs held.")
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> BehaviouralChange:
-        ms, fb = d.get("milestones") or {}, d.get("feedback") or {}
+    def from_model(cls, m: api.Behaviour) -> BehaviouralChange:
+        ms, fb = m.milestones, m.feedback
         return cls(
             milestones=MilestoneStats(
-                set=int(ms.get("set", 0)),
-                due=int(ms.get("due", 0)),
-                achieved=int(ms.get("achieved", 0)),
-                on_time=int(ms.get("on_time", 0)),
-                missed=int(ms.get("missed", 0)),
-                completion_rate=ms.get("completion_rate"),
-                on_time_rate=ms.get("on_time_rate"),
+                set=ms.set,
+                due=ms.due,
+                achieved=ms.achieved,
+                on_time=ms.on_time,
+                missed=ms.missed,
+                completion_rate=ms.completion_rate,
+                on_time_rate=ms.on_time_rate,
             ),
-            feedback=FeedbackStats(
-                count=int(fb.get("count", 0)),
-                mean=fb.get("mean"),
-                trend=fb.get("trend"),
-            ),
-            reflections=int(d.get("reflections", 0)),
-            rotations=int(d.get("rotations", 0)),
-            debriefs=int(d.get("debriefs", 0)),
+            feedback=FeedbackStats(count=fb.count, mean=fb.mean, trend=fb.trend),
+            reflections=m.reflections,
+            rotations=m.rotations,
+            debriefs=m.debriefs,
         )
 
 
@@ -128,15 +121,15 @@ class OutcomeRates:
     retention_rate: float | None = strawberry.field(description="Stayed ÷ people.")
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> OutcomeRates:
+    def from_model(cls, m: api.OutcomeRates) -> OutcomeRates:
         return cls(
-            people=int(d.get("people", 0)),
-            promoted=int(d.get("promoted", 0)),
-            role_expanded=int(d.get("role_expanded", 0)),
-            departed=int(d.get("departed", 0)),
-            promotion_rate=d.get("promotion_rate"),
-            role_expansion_rate=d.get("role_expansion_rate"),
-            retention_rate=d.get("retention_rate"),
+            people=m.people,
+            promoted=m.promoted,
+            role_expanded=m.role_expanded,
+            departed=m.departed,
+            promotion_rate=m.promotion_rate,
+            role_expansion_rate=m.role_expansion_rate,
+            retention_rate=m.retention_rate,
         )
 
 
@@ -164,38 +157,38 @@ class BusinessImpact:
     )
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> BusinessImpact:
-        comparison, lift = d.get("comparison"), d.get("lift")
+    def from_model(cls, m: api.BusinessImpact) -> BusinessImpact:
+        comparison, lift = m.comparison, m.lift
         return cls(
-            participants=OutcomeRates.from_data(d),
-            comparison=OutcomeRates.from_data(comparison) if comparison else None,
+            participants=OutcomeRates.from_model(m),
+            comparison=OutcomeRates.from_model(comparison) if comparison else None,
             lift=Lift(
-                promotion_rate=lift.get("promotion_rate"),
-                role_expansion_rate=lift.get("role_expansion_rate"),
-                retention_rate=lift.get("retention_rate"),
+                promotion_rate=lift.promotion_rate,
+                role_expansion_rate=lift.role_expansion_rate,
+                retention_rate=lift.retention_rate,
             )
             if lift
             else None,
-            comparison_note=d.get("comparison_note"),
+            comparison_note=m.comparison_note,
         )
 
 
-def _skill(d: dict[str, Any]) -> SkillGrowth:
+def _skill(m: api.SkillGrowth) -> SkillGrowth:
     return SkillGrowth(
         goals=[
             GoalProgress(
-                competency_id=g["competency_id"],
-                baseline=g.get("baseline"),
-                latest=g.get("latest"),
-                target=g.get("target"),
-                change=g.get("change"),
-                reached=bool(g.get("reached")),
+                competency_id=g.competency_id,
+                baseline=g.baseline,
+                latest=g.latest,
+                target=g.target,
+                change=g.change,
+                reached=g.reached,
             )
-            for g in d.get("goals") or []
+            for g in m.goals
         ],
-        mean_change=d.get("mean_change"),
-        goals_reached=int(d.get("goals_reached", 0)),
-        reassessed=bool(d.get("reassessed")),
+        mean_change=m.mean_change,
+        goals_reached=m.goals_reached,
+        reassessed=m.reassessed,
     )
 
 
@@ -223,14 +216,14 @@ class MenteeScorecard:
         return await load_person(info, self._mentee_id)
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> MenteeScorecard:
+    def from_model(cls, m: api.MenteeScorecard) -> MenteeScorecard:
         return cls(
-            as_of=datetime.fromisoformat(d["as_of"]),
-            relationship_ids=list(d.get("relationships") or []),
-            skill_growth=_skill(d.get("skill_growth") or {}),
-            behavioural_change=BehaviouralChange.from_data(d.get("behaviour") or {}),
-            business_impact=BusinessImpact.from_data(d.get("impact") or {}),
-            _mentee_id=d["id"],
+            as_of=datetime.fromisoformat(m.as_of),
+            relationship_ids=list(m.relationships),
+            skill_growth=_skill(m.skill_growth),
+            behavioural_change=BehaviouralChange.from_model(m.behaviour),
+            business_impact=BusinessImpact.from_model(m.impact),
+            _mentee_id=m.id,
         )
 
 
@@ -270,16 +263,16 @@ class RelationshipScorecard:
         return await load_person(info, self._mentor_id)
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> RelationshipScorecard:
+    def from_model(cls, m: api.RelationshipScorecard) -> RelationshipScorecard:
         return cls(
-            relationship_id=d["id"],
-            cohort_id=d.get("cohort_id"),
-            as_of=datetime.fromisoformat(d["as_of"]),
-            skill_growth=_skill(d.get("skill_growth") or {}),
-            behavioural_change=BehaviouralChange.from_data(d.get("behaviour") or {}),
-            business_impact=BusinessImpact.from_data(d.get("impact") or {}),
-            _mentee_id=d.get("mentee_id"),
-            _mentor_id=d.get("mentor_id"),
+            relationship_id=m.id,
+            cohort_id=m.cohort_id,
+            as_of=datetime.fromisoformat(m.as_of),
+            skill_growth=_skill(m.skill_growth),
+            behavioural_change=BehaviouralChange.from_model(m.behaviour),
+            business_impact=BusinessImpact.from_model(m.impact),
+            _mentee_id=m.mentee_id,
+            _mentor_id=m.mentor_id,
         )
 
 
@@ -319,7 +312,7 @@ class GroupScorecard:
         description="Perspective 2."
     )
     business_impact: BusinessImpact = strawberry.field(description="Perspective 3.")
-    _members: strawberry.Private[list[dict[str, Any]]]
+    _members: strawberry.Private[list[api.ScorecardMember]]
 
     @strawberry.field(description="One line per mentee.")
     def members(
@@ -336,11 +329,9 @@ class GroupScorecard:
         return from_list(
             self._members,
             lambda m: ScorecardMember(
-                skill_growth=_skill(m.get("skill_growth") or {}),
-                behavioural_change=BehaviouralChange.from_data(
-                    m.get("behaviour") or {}
-                ),
-                _mentee_id=m["mentee_id"],
+                skill_growth=_skill(m.skill_growth),
+                behavioural_change=BehaviouralChange.from_model(m.behaviour),
+                _mentee_id=m.mentee_id,
             ),
             first,
             after,
@@ -348,24 +339,28 @@ class GroupScorecard:
         )
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> GroupScorecard:
-        sg = d.get("skill_growth") or {}
+    def from_model(
+        cls, m: api.CohortScorecard | api.ProgrammeScorecard
+    ) -> GroupScorecard:
+        sg = m.skill_growth
+        cohort = m if isinstance(m, api.CohortScorecard) else None
+        programme = m if isinstance(m, api.ProgrammeScorecard) else None
         return cls(
-            scope=ScorecardScope(d["scope"]),
-            cohort_id=d.get("id"),
-            as_of=datetime.fromisoformat(d["as_of"]),
-            mentee_count=int(d.get("mentees", 0)),
-            withdrawn=d.get("withdrawn"),
-            cohorts=d.get("cohorts"),
+            scope=ScorecardScope(m.scope.value),
+            cohort_id=m.id,
+            as_of=datetime.fromisoformat(m.as_of),
+            mentee_count=m.mentees,
+            withdrawn=cohort.withdrawn if cohort else None,
+            cohorts=programme.cohorts if programme else None,
             skill_growth=GroupSkillGrowth(
-                mean_change=sg.get("mean_change"),
-                goals=int(sg.get("goals", 0)),
-                goals_reached=int(sg.get("goals_reached", 0)),
-                reassessed=int(sg.get("reassessed", 0)),
+                mean_change=sg.mean_change,
+                goals=sg.goals,
+                goals_reached=sg.goals_reached,
+                reassessed=sg.reassessed,
             ),
-            behavioural_change=BehaviouralChange.from_data(d.get("behaviour") or {}),
-            business_impact=BusinessImpact.from_data(d.get("impact") or {}),
-            _members=list(d.get("members") or []),
+            behavioural_change=BehaviouralChange.from_model(m.behaviour),
+            business_impact=BusinessImpact.from_model(m.impact),
+            _members=list(m.members),
         )
 
 
@@ -402,7 +397,7 @@ class RelationshipHealth:
     _cancellation_streak: strawberry.Private[int | None] = None
     _listed: strawberry.Private[bool] = False
 
-    async def _now(self, info: Info) -> dict[str, Any] | None:
+    async def _now(self, info: Info) -> api.RelationshipHealth | None:
         """The relationship's health now, for a list item (the list answers the
         stored assessment without these figures): batched with the page's others."""
         from gateway.insights.queries import relationship_health
@@ -411,7 +406,7 @@ class RelationshipHealth:
             found = await relationship_health(info).load(self.relationship_id)
         except GraphQLError:
             return None
-        return found if isinstance(found, dict) else None
+        return found if isinstance(found, api.RelationshipHealth) else None
 
     @strawberry.field(
         description="Days since the last session held (since the start when none)."
@@ -420,7 +415,7 @@ class RelationshipHealth:
         if not self._listed:
             return self._days_since_session
         now = await self._now(info)
-        return now.get("days_since_session") if now else None
+        return now.days_since_session if now else None
 
     @strawberry.field(
         description="Cancelled or missed sessions in a row since the last held one."
@@ -429,7 +424,7 @@ class RelationshipHealth:
         if not self._listed:
             return self._cancellation_streak
         now = await self._now(info)
-        return now.get("cancellation_streak") if now else None
+        return now.cancellation_streak if now else None
 
     @strawberry.field(
         description="The mentor when a person of the organisation (null for an "
@@ -447,25 +442,25 @@ class RelationshipHealth:
         return await load_person(info, self._mentee_id)
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> RelationshipHealth:
+    def from_model(cls, m: api.RelationshipHealth) -> RelationshipHealth:
         return cls(
-            relationship_id=d["relationship_id"],
-            cohort_id=d.get("cohort_id"),
-            state=HealthState(d["state"]),
-            reasons=list(d.get("reasons") or []),
-            idle=bool(d.get("idle")),
-            as_of=str(d["as_of"]) if d.get("as_of") else None,
-            _mentor_id=d.get("mentor_id"),
-            _mentee_id=d.get("mentee_id"),
-            _days_since_session=d.get("days_since_session"),
-            _cancellation_streak=d.get("cancellation_streak"),
+            relationship_id=m.relationship_id,
+            cohort_id=m.cohort_id,
+            state=HealthState(m.state.value),
+            reasons=list(m.reasons),
+            idle=m.idle,
+            as_of=m.as_of or None,
+            _mentor_id=m.mentor_id,
+            _mentee_id=m.mentee_id,
+            _days_since_session=m.days_since_session,
+            _cancellation_streak=m.cancellation_streak,
         )
 
     @classmethod
-    def from_listed(cls, d: dict[str, Any]) -> RelationshipHealth:
+    def from_listed(cls, m: api.RelationshipHealth) -> RelationshipHealth:
         """An item of a list: its figures are read as ``relationshipHealth`` reads
         them (the list itself answers them as null)."""
-        health = cls.from_data(d)
+        health = cls.from_model(m)
         health._listed = True
         return health
 
@@ -499,16 +494,16 @@ class HealthCountsAt:
     total: int = strawberry.field(description="Relationships started by then.")
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> HealthCountsAt:
-        counts = d.get("counts") or {}
+    def from_model(cls, m: api.HealthCountsAt) -> HealthCountsAt:
+        counts = m.counts
         return cls(
-            day=date.fromisoformat(d["date"]),
-            on_track=int(counts.get("on_track", 0)),
-            needs_check_in=int(counts.get("needs_check_in", 0)),
-            at_risk=int(counts.get("at_risk", 0)),
-            too_early=int(counts.get("too_early", 0)),
-            concluded=int(counts.get("concluded", 0)),
-            total=int(d.get("total", 0)),
+            day=date.fromisoformat(m.date),
+            on_track=counts.on_track,
+            needs_check_in=counts.needs_check_in,
+            at_risk=counts.at_risk,
+            too_early=counts.too_early,
+            concluded=counts.concluded,
+            total=m.total,
         )
 
 
@@ -540,17 +535,17 @@ class MentorImpactReport:
         return await load_people(info, self._mentees)
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> MentorImpactReport:
+    def from_model(cls, m: api.MentorImpact) -> MentorImpactReport:
         return cls(
-            quarter=d["quarter"],
-            sessions_held=int(d.get("sessions_held", 0)),
-            sessions_expected=int(d.get("sessions_expected", 0)),
-            milestones_achieved=int(d.get("milestones_achieved", 0)),
-            mean_rating=d.get("mean_rating"),
-            ratings=int(d.get("ratings", 0)),
-            recognitions=int(d.get("recognitions", 0)),
-            _mentor_id=d["mentor_id"],
-            _mentees=list(d.get("mentees") or []),
+            quarter=m.quarter,
+            sessions_held=m.sessions_held,
+            sessions_expected=m.sessions_expected,
+            milestones_achieved=m.milestones_achieved,
+            mean_rating=m.mean_rating,
+            ratings=m.ratings,
+            recognitions=m.recognitions,
+            _mentor_id=m.mentor_id,
+            _mentees=list(m.mentees),
         )
 
 
@@ -592,24 +587,51 @@ class EquityGroup:
     departed: int | None = strawberry.field(description="Participants who left.")
 
     @classmethod
-    def from_data(cls, d: dict[str, Any], group: str = "") -> EquityGroup:
+    def suppressed_group(cls, group: str) -> EquityGroup:
+        """A withheld group (or total): every number null, never 0."""
         return cls(
-            group=str(d.get("group", group)),
-            suppressed=bool(d.get("suppressed")),
-            registered=d.get("registered"),
-            participants=d.get("participants"),
-            participation_rate=d.get("participation_rate"),
-            matched=d.get("matched"),
-            match_rate=d.get("match_rate"),
-            match_rate_impact=d.get("match_rate_impact"),
-            match_rate_flagged=d.get("match_rate_flagged"),
-            median_days_to_match=d.get("median_days_to_match"),
-            mean_match_score=d.get("mean_match_score"),
-            promoted=d.get("promoted"),
-            promotion_rate=d.get("promotion_rate"),
-            promotion_rate_impact=d.get("promotion_rate_impact"),
-            promotion_rate_flagged=d.get("promotion_rate_flagged"),
-            departed=d.get("departed"),
+            group=group,
+            suppressed=True,
+            registered=None,
+            participants=None,
+            participation_rate=None,
+            matched=None,
+            match_rate=None,
+            match_rate_impact=None,
+            match_rate_flagged=None,
+            median_days_to_match=None,
+            mean_match_score=None,
+            promoted=None,
+            promotion_rate=None,
+            promotion_rate_impact=None,
+            promotion_rate_flagged=None,
+            departed=None,
+        )
+
+    @classmethod
+    def from_model(
+        cls, m: api.EquityGroup | api.SuppressedGroup | api.EquityTotal
+    ) -> EquityGroup:
+        if isinstance(m, api.SuppressedGroup):
+            return cls.suppressed_group(m.group)
+        shown = m if isinstance(m, api.EquityGroup) else None
+        return cls(
+            group=shown.group if shown else "total",
+            suppressed=False,
+            registered=m.registered,
+            participants=m.participants,
+            participation_rate=m.participation_rate,
+            matched=m.matched,
+            match_rate=m.match_rate,
+            match_rate_impact=shown.match_rate_impact if shown else None,
+            match_rate_flagged=shown.match_rate_flagged if shown else None,
+            median_days_to_match=m.median_days_to_match,
+            mean_match_score=m.mean_match_score,
+            promoted=m.promoted,
+            promotion_rate=m.promotion_rate,
+            promotion_rate_impact=shown.promotion_rate_impact if shown else None,
+            promotion_rate_flagged=shown.promotion_rate_flagged if shown else None,
+            departed=m.departed,
         )
 
 
@@ -635,14 +657,17 @@ class EquityReport:
     )
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> EquityReport:
+    def from_model(cls, m: api.EquityReport) -> EquityReport:
+        total = m.total
         return cls(
-            dimension=d["dimension"],
-            cohort_id=d.get("cohort_id"),
-            k=int(d["k"]),
-            groups=[EquityGroup.from_data(g) for g in d.get("groups") or []],
-            total=EquityGroup.from_data(d.get("total") or {}, "total"),
-            suppressed_groups=d.get("suppressed_groups"),
+            dimension=m.dimension,
+            cohort_id=m.cohort_id,
+            k=m.k,
+            groups=[EquityGroup.from_model(g) for g in m.groups],
+            total=EquityGroup.suppressed_group("total")
+            if isinstance(total, api.SuppressedTotal)
+            else EquityGroup.from_model(total),
+            suppressed_groups=m.suppressed_groups,
         )
 
 
@@ -682,11 +707,11 @@ class WeightSuggestion:
     reason: str = strawberry.field(description="Why (or why not).")
 
 
-def _outcome(d: dict[str, Any]) -> PatternOutcome:
-    interval = d.get("interval")
+def _outcome(m: api.PatternOutcome) -> PatternOutcome:
+    interval = m.interval
     return PatternOutcome(
-        count=int(d.get("count", 0)),
-        rate=d.get("rate"),
+        count=m.count,
+        rate=m.rate,
         interval=Interval(low=interval[0], high=interval[1]) if interval else None,
     )
 
@@ -703,29 +728,29 @@ class PairingPatterns:
     )
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> PairingPatterns:
+    def from_model(cls, m: api.PairingPatterns) -> PairingPatterns:
         return cls(
-            pairings=int(d.get("pairings", 0)),
-            confidence=float(d.get("confidence", 0.95)),
+            pairings=m.pairings,
+            confidence=m.confidence,
             characteristics=[
                 PatternValue(
                     characteristic=trait,
-                    value=str(item["value"]),
-                    pairings=int(item["pairings"]),
-                    progressed=_outcome(item.get("progressed") or {}),
-                    completed=_outcome(item.get("completed") or {}),
+                    value=item.value,
+                    pairings=item.pairings,
+                    progressed=_outcome(item.progressed),
+                    completed=_outcome(item.completed),
                 )
-                for trait, items in (d.get("characteristics") or {}).items()
+                for trait, items in m.characteristics.items()
                 for item in items
             ],
             suggested_weights=[
                 WeightSuggestion(
-                    criterion=w["criterion"],
-                    change=float(w["change"]),
-                    basis=str(w.get("basis", "")),
-                    reason=str(w.get("reason", "")),
+                    criterion=w.criterion.value,
+                    change=w.change,
+                    basis=w.basis,
+                    reason=w.reason,
                 )
-                for w in d.get("suggested_weights") or []
+                for w in m.suggested_weights
             ],
         )
 
@@ -754,18 +779,25 @@ class ProgrammeOperations:
     pulse_surveys: JSON | None = strawberry.field(description="Pulse survey results.")
 
     @classmethod
-    def from_data(cls, d: dict[str, Any]) -> ProgrammeOperations:
-        p = d.get("participation") or {}
+    def from_model(cls, m: api.ProgrammeOperations) -> ProgrammeOperations:
+        p = m.participation
         return cls(
-            as_of=str(d.get("as_of")),
+            as_of=m.as_of,
             participation=Participation(
-                eligible=int(p.get("eligible", 0)),
-                participants=int(p.get("participants", 0)),
-                rate=p.get("rate"),
-                cohorts=p.get("cohorts"),
+                eligible=p.eligible,
+                participants=p.participants,
+                rate=p.rate,
+                cohorts=_json(p.cohorts),
             ),
-            waiting_list=d.get("waiting_list"),
-            mentor_utilisation=d.get("mentor_utilisation"),
-            advisor_hours=d.get("advisor_hours"),
-            pulse_surveys=d.get("pulse_surveys"),
+            waiting_list=_json(m.waiting_list),
+            mentor_utilisation=_json(m.mentor_utilisation),
+            advisor_hours=_json(m.advisor_hours),
+            pulse_surveys=_json(m.pulse_surveys),
         )
+
+
+def _json(value: BaseModel | list[Any]) -> Any:
+    """A model (or a list of them) as the JSON the service answered."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return [_json(v) if isinstance(v, BaseModel) else v for v in value]

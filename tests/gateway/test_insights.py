@@ -11,8 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from chassis.auth import Role
+from contracts.api import insights as api
+from gateway.answers import read
+from gateway.upstream import UpstreamError
 from tests.gateway.platform import new_tenant, token
-from tests.gateway.test_matching import build_cohort, gid, subscribe
+from tests.gateway.test_matching import build_cohort, gid, subscribe, until_listening
 from tests.insights.conftest import event, publish
 from tests.support.waiting import until
 
@@ -101,6 +104,131 @@ async def test_health_subscriptions_are_for_coordinators_and_admins(platform):
         msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
         errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "Forbidden"
+    finally:
+        await ws.close()
+
+
+REPORTS = """query($cohort: ID!, $mentor: ID!) {
+  mentorImpact(mentorId: $mentor, quarter: "2027Q1") { quarter sessionsHeld
+    meanRating mentees { id } }
+  cohortScorecard(cohortId: $cohort) { scope cohortId menteeCount withdrawn cohorts
+    skillGrowth { goals } members { edges { node { mentee { id } } } } }
+  programmeScorecard { scope cohortId cohorts withdrawn behaviouralChange {
+    milestones { set completionRate } feedback { count mean } } }
+  equityReport { k total { group suppressed participants } }
+  pairingPatterns { pairings confidence characteristics { characteristic value }
+    suggestedWeights { criterion change } }
+  programmeOperations { asOf participation { eligible participants rate cohorts }
+    waitingList mentorUtilisation advisorHours pulseSurveys } }"""
+
+
+async def test_every_report_is_read_from_the_services_answer(platform):
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant, mentees=2)
+    admin = org["admin"]
+
+    async def known():
+        body = await platform.graphql(
+            REPORTS,
+            {
+                "cohort": gid("Cohort", org["cohort"]),
+                "mentor": gid("Person", org["mentors"][0]),
+            },
+            bearer=admin,
+        )
+        members = body["data"]["cohortScorecard"]["members"]["edges"]
+        return body["data"] if len(members) == 2 else None
+
+    data = await until(known, "insights to know the cohort", 60, interval_s=0.2)
+    cohort, programme = data["cohortScorecard"], data["programmeScorecard"]
+    impact = data["mentorImpact"]
+    assert impact["quarter"] == "2027Q1" and impact["sessionsHeld"] == 0
+    assert impact["meanRating"] is None and impact["mentees"] == []
+    assert (cohort["scope"], cohort["cohortId"]) == ("COHORT", org["cohort"])
+    assert cohort["cohorts"] is None and cohort["withdrawn"] == 0
+    assert programme["scope"] == "PROGRAMME" and programme["cohortId"] is None
+    assert programme["withdrawn"] is None and programme["cohorts"] >= 1
+    assert data["equityReport"]["total"]["group"] == "total"
+    patterns = data["pairingPatterns"]
+    assert patterns["confidence"] == 0.95
+    assert {w["criterion"] for w in patterns["suggestedWeights"]} <= {
+        "perspective",
+        "style",
+    }
+    ops = (
+        await platform.service("insights", "GET", "/operations", bearer=admin)
+    ).json()
+    got = data["programmeOperations"]
+    assert got["asOf"] == ops["as_of"]
+    assert got["participation"]["cohorts"] == ops["participation"]["cohorts"]
+    assert got["waitingList"] == ops["waiting_list"]
+    assert got["mentorUtilisation"] == ops["mentor_utilisation"]
+    assert got["advisorHours"] == ops["advisor_hours"]
+    assert got["pulseSurveys"] == ops["pulse_surveys"]
+
+
+async def test_a_malformed_answer_is_the_services_failure_not_a_null():
+    with pytest.raises(UpstreamError) as raised:
+        read(api.MentorImpact, {"mentor_id": "m-1", "quarter": "2027Q1"}, "insights")
+    assert (raised.value.code, raised.value.status) == ("InternalError", 502)
+    assert "MentorImpact" in raised.value.message
+    impact = read(
+        api.MentorImpact,
+        {
+            "mentor_id": "m-1",
+            "quarter": "2027Q1",
+            "mentees": ["e-1"],
+            "sessions_held": 3,
+            "sessions_expected": 4,
+            "milestones_achieved": 1,
+            "mean_rating": None,
+            "ratings": 0,
+            "recognitions": 1,
+        },
+        "insights",
+    )
+    assert impact.mentees == ["e-1"] and impact.mean_rating is None
+
+
+async def test_a_health_change_reaches_the_coordinator_and_a_malformed_one_does_not(
+    platform, kafka_bootstrap
+):
+    tenant = new_tenant()
+    coordinator = token("coordinator-1", tenant, Role.COORDINATOR)
+    query = """subscription { relationshipHealthChanges {
+      relationshipId fromState toState reasons } }"""
+    before = len(platform.gateway.state.hub._listeners)
+    ws = await subscribe(platform, coordinator, query, {})
+    try:
+        await until_listening(platform, before + 1)
+        changed = {"relationship_id": "rel-1", "to_state": "at_risk"}
+        await publish(
+            kafka_bootstrap,
+            [
+                event(
+                    "insights",
+                    "RelationshipHealthChanged",
+                    "rel-0",
+                    {"relationship_id": "rel-0", "reasons": []},
+                    tenant=tenant,
+                ),
+                event(
+                    "insights",
+                    "RelationshipHealthChanged",
+                    "rel-1",
+                    {**changed, "from_state": None, "reasons": ["idle"]},
+                    tenant=tenant,
+                ),
+            ],
+        )
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
+        assert msg["type"] == "next", msg
+        assert msg["payload"]["data"]["relationshipHealthChanges"] == {
+            "relationshipId": "rel-1",
+            "fromState": None,
+            "toState": "AT_RISK",
+            "reasons": ["idle"],
+        }
     finally:
         await ws.close()
 
