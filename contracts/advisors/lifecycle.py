@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from chassis.events import EventPayload, EventRegistry
 from contracts import not_personal
@@ -64,6 +64,25 @@ class AdvisorProposed(EventPayload):
     proposed_by: str
 
 
+class ApprovedProfile(BaseModel):
+    """What an advisor brings as a mentor, given at approval: the part of
+    ``AdvisorApproved`` the advisors service answers as the advisor's profile."""
+
+    geography: str = Field(description="ISO country code")
+    time_zone: str = Field(description="IANA time zone name")
+    languages: list[str] = Field(default_factory=list)
+    level: int = Field(10, ge=1, le=12, description="Seniority on the tenant's scale")
+    strengths: list[Strength] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    markets: list[str] = Field(default_factory=list)
+    functions_led: list[str] = Field(default_factory=list)
+    crisis_experience: list[str] = Field(default_factory=list)
+    formats: list[CoachingFormat] = Field(default_factory=list)
+    max_mentees: int = Field(0, ge=0, le=20)
+    hours_per_month: int = Field(0, ge=0, le=200)
+    availability: list[AvailabilityWindow] = Field(default_factory=list)
+
+
 @registry.register
 @not_personal(
     advisor_id=ID,
@@ -71,7 +90,7 @@ class AdvisorProposed(EventPayload):
     time_zone="IANA time zone name",
     languages="language codes",
 )
-class AdvisorApproved(EventPayload):
+class AdvisorApproved(EventPayload, ApprovedProfile):
     """Every required check passed: the advisor may be offered as an external mentor.
 
     Carries what matching needs to score the advisor as a candidate, never a name,
@@ -86,19 +105,6 @@ class AdvisorApproved(EventPayload):
         "crisis_experience",
     )
     advisor_id: str
-    geography: str
-    time_zone: str
-    languages: list[str] = Field(default_factory=list)
-    level: int = Field(10, ge=1, le=12, description="seniority on the tenant's scale")
-    strengths: list[Strength] = Field(default_factory=list)
-    industries: list[str] = Field(default_factory=list)
-    markets: list[str] = Field(default_factory=list)
-    functions_led: list[str] = Field(default_factory=list)
-    crisis_experience: list[str] = Field(default_factory=list)
-    formats: list[CoachingFormat] = Field(default_factory=list)
-    max_mentees: int = Field(0, ge=0, le=20)
-    hours_per_month: int = Field(0, ge=0, le=200)
-    availability: list[AvailabilityWindow] = Field(default_factory=list)
 
 
 @registry.register

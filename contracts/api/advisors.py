@@ -62,7 +62,7 @@ from contracts.advisors.councils import (
     RiskSeverity,
     RiskStatus,
 )
-from contracts.advisors.lifecycle import AdvisorStatus, CheckStatus
+from contracts.advisors.lifecycle import AdvisorStatus, ApprovedProfile, CheckStatus
 from contracts.profiles import AvailabilityWindow, CoachingFormat, Strength
 
 # A moment as the service has always written it: ``datetime.isoformat()``.
@@ -200,22 +200,8 @@ class Restricted(RequestBody):
     organisations: ListOf[Org]
 
 
-class AdvisorProfile(BaseModel):
+class AdvisorProfile(ApprovedProfile):
     """The expertise profile given at approval, as stored."""
-
-    geography: str = Field(description="ISO country code")
-    time_zone: str = Field(description="IANA time zone name")
-    languages: list[str] = Field(default_factory=list)
-    level: int = Field(10, ge=1, le=12, description="Seniority on the tenant's scale")
-    strengths: list[Strength] = Field(default_factory=list)
-    industries: list[str] = Field(default_factory=list)
-    markets: list[str] = Field(default_factory=list)
-    functions_led: list[str] = Field(default_factory=list)
-    crisis_experience: list[str] = Field(default_factory=list)
-    formats: list[CoachingFormat] = Field(default_factory=list)
-    max_mentees: int = Field(0, ge=0, le=20)
-    hours_per_month: int = Field(0, ge=0, le=200)
-    availability: list[AvailabilityWindow] = Field(default_factory=list)
 
 
 class CheckState(BaseModel):
