@@ -37,9 +37,10 @@ from graphql import (
 
 from gateway import enums
 from gateway.errors import _leaves
+from gateway.main import build_app
 from gateway.schema import build_schema
 from gateway.settings import GatewaySettings
-from tests.gateway.test_hardening import gateway, gid
+from tests.gateway.test_hardening import SERVICES, bearer, gateway, gid, not_found
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = build_schema(GatewaySettings(environment="test"))._schema
@@ -179,12 +180,95 @@ def raw_id_cases() -> list[tuple[str, str, tuple[str, ...]]]:
 RAW_ID_CASES = raw_id_cases()
 
 
+def subscription_id_cases() -> list[tuple[str, tuple[str, ...]]]:
+    root = SCHEMA.subscription_type
+    assert root is not None
+    return [
+        (name, where)
+        for name, field in root.fields.items()
+        for where in id_locations(field)
+    ]
+
+
+SUBSCRIPTION_ID_CASES = subscription_id_cases()
+
+
 def test_the_walk_finds_the_id_arguments():
     names = {(k, n) for k, n, _ in RAW_ID_CASES}
     assert ("query", "relationshipHealth") in names
     assert ("mutation", "createPulseSurvey") in names
     assert ("mutation", "deleteNote") in names
     assert len(RAW_ID_CASES) > 100
+    subscribed = {n for n, _ in SUBSCRIPTION_ID_CASES}
+    assert {"pairingUpdates", "roundProgress", "importProgress"} <= subscribed
+
+
+# Starlette's test client warns that it would rather run on another HTTP library.
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_no_subscription_id_argument_accepts_a_raw_uuid():
+    """Every ID argument of a subscription, a raw UUID: the subscription ends with a
+    typed InvalidId naming the type expected, and no service is asked anything."""
+    from starlette.testclient import TestClient
+
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return not_found(request)
+
+    transport = httpx.MockTransport(record)
+    clients = {
+        name: httpx.AsyncClient(transport=transport, base_url=f"http://{name}")
+        for name in SERVICES
+    }
+    settings = GatewaySettings(environment="test", kafka_bootstrap_servers=None)
+    failures: list[str] = []
+    with TestClient(build_app(settings, clients=clients)) as client:
+        for n, (name, where) in enumerate(SUBSCRIPTION_ID_CASES):
+            root = SCHEMA.subscription_type
+            assert root is not None
+            field = root.fields[name]
+            values = Values(where)
+            variables = {
+                a: values.value(arg.type, (a,)) for a, arg in field.args.items()
+            }
+            label = f"{name}({'.'.join(where)})"
+            with client.websocket_connect(
+                "/graphql", subprotocols=["graphql-transport-ws"]
+            ) as ws:
+                ws.send_json({"type": "connection_init", "payload": bearer()})
+                assert ws.receive_json()["type"] == "connection_ack"
+                ws.send_json(
+                    {
+                        "id": str(n),
+                        "type": "subscribe",
+                        "payload": {
+                            "query": document("subscription", name, field),
+                            "variables": variables,
+                        },
+                    }
+                )
+                answer = ws.receive_json()
+            payload = answer.get("payload")
+            errors = (
+                payload
+                if isinstance(payload, list)
+                else ((payload or {}).get("errors") or [])
+            )
+            found = [
+                e
+                for e in errors
+                if (e.get("extensions") or {}).get("code") == "InvalidId"
+            ]
+            expected = id_type(where[-1])
+            if not found:
+                failures.append(f"{label}: no InvalidId in {answer}")
+            elif expected != "Node" and (
+                found[0]["extensions"].get("expectedType") != expected
+            ):
+                failures.append(f"{label}: expected {expected}, got {found[0]}")
+    assert seen == [], [str(r.url) for r in seen]
+    assert failures == [], "\n".join(failures)
 
 
 @pytest.mark.asyncio(loop_scope="module")
