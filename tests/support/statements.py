@@ -12,25 +12,29 @@ tests measure a route at two list lengths and compare::
         ...
     assert_constant("/relationships/{id}/sessions", small, statements)
 
-Every statement the engine sends is counted, in any connection of any task, while
-the block runs; run nothing else on the engine meanwhile.
+Only the block's own statements are counted: those sent from its task and from the
+tasks it starts (a context variable marks them), not a relay or a consumer working
+beside it on the same engine. Requests must run in the test's task, as
+``httpx.ASGITransport`` runs them.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 IGNORED = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+_COUNTING: ContextVar[list[str] | None] = ContextVar("counting", default=None)
 
 
 @asynccontextmanager
 async def counted(engine: AsyncEngine) -> AsyncIterator[list[str]]:
-    """The statements ``engine`` sends while the block runs, in order."""
+    """The statements ``engine`` sends for the block's own work, in order."""
     statements: list[str] = []
 
     def count(
@@ -41,14 +45,18 @@ async def counted(engine: AsyncEngine) -> AsyncIterator[list[str]]:
         _context: object,
         _executemany: bool,
     ) -> None:
-        if not statement.lstrip().upper().startswith(IGNORED):
+        if _COUNTING.get() is statements and not statement.lstrip().upper().startswith(
+            IGNORED
+        ):
             statements.append(" ".join(statement.split()))
 
+    mark = _COUNTING.set(statements)
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+        _COUNTING.reset(mark)
 
 
 def assert_constant(
