@@ -200,3 +200,31 @@ async def test_import_reports_in_one_call_and_replays_say_so(client):
         "/imports/batch", json={"ids": [job_id]}, headers=mentee
     )
     assert refused.status_code == 403
+
+
+async def test_each_report_in_a_batch_is_the_report_of_its_job(client):
+    """Jobs with 0, 1 and 3 failed records: each batch item is its own report with
+    its first failure and the cursor to the next (as ``error_limit=1`` shows it)."""
+    jobs = []
+    for failing in (0, 1, 3):
+        people = [person(n) for n in range(1, 3)]
+        people += [person(10 + n, level=99) for n in range(failing)]
+        made = await client.post(
+            "/imports",
+            params={"wait": "true"},
+            json={"people": people},
+            headers={**INTEGRATION, "Idempotency-Key": f"batch-fail-{failing}"},
+        )
+        assert made.status_code in (200, 422), made.text
+        jobs.append(made.json()["job_id"])
+    resp = await client.post("/imports/batch", json={"ids": jobs}, headers=INTEGRATION)
+    assert resp.status_code == 200, resp.text
+    items = resp.json()["items"]
+    assert [i["job_id"] for i in items] == jobs
+    for job_id, item in zip(jobs, items, strict=True):
+        alone = await client.get(
+            f"/imports/{job_id}", params={"error_limit": 1}, headers=INTEGRATION
+        )
+        assert item == alone.json()
+    assert [len(i["errors"]) for i in items] == [0, 1, 1]
+    assert [i["errors_next"] is not None for i in items] == [False, False, True]

@@ -16,8 +16,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.db import is_sqlite
@@ -199,35 +200,74 @@ class ImportJobs:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT record_no, employee_id, outcome, person_id, changes, "
-                        "error, COALESCE(owner_id, person_id) AS owner_id "
-                        f"FROM import_records WHERE {where} "
-                        "ORDER BY record_no LIMIT :n"
+                        f"SELECT job_id, {_RECORD_COLUMNS} FROM import_records "
+                        f"WHERE {where} ORDER BY record_no LIMIT :n"
                     ),
                     params,
                 )
             ).all()
-            page = rows[:limit]
-            keys = await keys_of(self.cipher, conn, (r.owner_id for r in page))
-        return RecordPage(
-            items=[
-                RecordResult(
-                    row=r.record_no,
-                    employee_id=PersonalDataCipher.open(
-                        keys.get(r.owner_id),
-                        r.owner_id,
-                        IMPORT_RECORDS,
-                        "employee_id",
-                        r.employee_id,
-                    ),
-                    outcome=r.outcome,
-                    person_id=r.person_id,
-                    changes=json.loads(r.changes),
-                    error=RecordFailure.model_validate_json(r.error)
-                    if r.error
-                    else None,
+            pages = await self._pages(conn, rows, limit)
+        return pages.get(job_id, RecordPage(items=[], next=None))
+
+    async def _first_records(
+        self, job_ids: Sequence[str], outcome: RecordOutcome, limit: int
+    ) -> dict[str, RecordPage]:
+        """The first ``limit`` records of ``outcome`` of each job, in one statement."""
+        if not job_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT * FROM (SELECT job_id, {_RECORD_COLUMNS}, "
+                        "ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY record_no) "
+                        "AS nth FROM import_records "
+                        "WHERE job_id IN :jobs AND outcome = :o) AS firsts "
+                        "WHERE nth <= :n ORDER BY job_id, record_no"
+                    ).bindparams(bindparam("jobs", expanding=True)),
+                    {"jobs": list(job_ids), "o": outcome, "n": limit + 1},
                 )
-                for r in page
-            ],
-            next=page[-1].record_no if len(rows) > limit else None,
-        )
+            ).all()
+            return await self._pages(conn, rows, limit)
+
+    async def _pages(
+        self, conn: AsyncConnection, rows: Sequence[Row[Any]], limit: int
+    ) -> dict[str, RecordPage]:
+        """Record rows (ordered by job, then row) as each job's page of ``limit``;
+        every owner's key read in one statement."""
+        by_job: dict[str, list[Row[Any]]] = {}
+        for r in rows:
+            by_job.setdefault(r.job_id, []).append(r)
+        shown = [r for found in by_job.values() for r in found[:limit]]
+        keys = await keys_of(self.cipher, conn, (r.owner_id for r in shown))
+        return {
+            job: RecordPage(
+                items=[
+                    RecordResult(
+                        row=r.record_no,
+                        employee_id=PersonalDataCipher.open(
+                            keys.get(r.owner_id),
+                            r.owner_id,
+                            IMPORT_RECORDS,
+                            "employee_id",
+                            r.employee_id,
+                        ),
+                        outcome=r.outcome,
+                        person_id=r.person_id,
+                        changes=json.loads(r.changes),
+                        error=RecordFailure.model_validate_json(r.error)
+                        if r.error
+                        else None,
+                    )
+                    for r in found[:limit]
+                ],
+                next=found[limit - 1].record_no if len(found) > limit else None,
+            )
+            for job, found in by_job.items()
+        }
+
+
+_RECORD_COLUMNS = (
+    "record_no, employee_id, outcome, person_id, changes, error, "
+    "COALESCE(owner_id, person_id) AS owner_id"
+)
