@@ -39,3 +39,18 @@ def read(model: type[M], data: object, service: str) -> M:
             "InternalError",
             f"the {service} service answered a malformed {model.__name__}",
         ) from None
+
+
+def read_list(model: type[M], data: object, service: str) -> list[M]:
+    """``data`` (a decoded JSON list answered by ``service``) as a list of
+    ``model``; not a list, or an item that does not fit, is an upstream
+    ``InternalError`` as for :func:`read`."""
+    if not isinstance(data, list):
+        log.error("%s answered a %s, not a list", service, type(data).__name__)
+        raise UpstreamError(
+            service,
+            502,
+            "InternalError",
+            f"the {service} service answered a malformed list of {model.__name__}",
+        )
+    return [read(model, item, service) for item in data]

@@ -53,7 +53,7 @@ async def load_people(info: Info, person_ids: list[str]) -> list[Person]:
     from gateway.people.types import Person
 
     rows = await people_loaders.people(info).load_many(person_ids)
-    return [Person.from_data(r) for r in rows if isinstance(r, dict)]
+    return [Person.from_model(r) for r in rows if r is not None]
 
 
 def _stamp(value: object) -> datetime | None:

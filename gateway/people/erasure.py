@@ -8,13 +8,17 @@ Each service answers ``GET /admin/erasures/{person}`` with its own confirmation
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
 from chassis.auth.principal import Role
+from chassis.erasure_receipts import ErasureConfirmation
+from contracts.api import insights as insights_api
+from contracts.api import profiles as profiles_api
+from gateway.answers import read
 from gateway.context import ctx
 from gateway.ids import local_id
 from gateway.upstream import Caller, UpstreamError, upstream_path
@@ -49,33 +53,48 @@ class ErasureReport:
     )
 
 
-def _confirmation(service: str, body: dict[str, Any]) -> ServiceErasure:
-    if service == "profiles":  # profiles answers store by store, with its actions
-        own = body["services"]["profiles"]
+def _unconfirmed(service: str) -> ServiceErasure:
+    return ServiceErasure(
+        service=service, confirmed=False, confirmed_at=None, stores=[]
+    )
+
+
+def _confirmation(service: str, answer: object) -> ServiceErasure:
+    """The service's answer read through its model: profiles answers an
+    ``ErasureReport`` store by store (with its actions); insights and the chassis's
+    route of the other services answer an ``ErasureConfirmation``."""
+    if service == "profiles":
+        report = read(profiles_api.ErasureReport, answer, service)
+        own = report.services.get(service)
+        if own is None:
+            return _unconfirmed(service)
         return ServiceErasure(
             service=service,
-            confirmed=bool(own["complete"]),
-            confirmed_at=own["confirmed_at"],
-            stores=[s["store"] for s in own["stores"]],
+            confirmed=own.complete,
+            confirmed_at=own.confirmed_at.isoformat(),
+            stores=[s.store for s in own.stores],
         )
+    confirmation: insights_api.ErasureConfirmation | ErasureConfirmation
+    if service == "insights":
+        confirmation = read(insights_api.ErasureConfirmation, answer, service)
+    else:
+        confirmation = read(ErasureConfirmation, answer, service)
     return ServiceErasure(
         service=service,
         confirmed=True,
-        confirmed_at=body["confirmed_at"],
-        stores=list(body["stores"]),
+        confirmed_at=confirmation.confirmed_at,
+        stores=list(confirmation.stores),
     )
 
 
 async def _ask(caller: Caller, service: str, path: str) -> ServiceErasure:
     try:
-        body = await caller.get(service, path)
+        answer = await caller.get(service, path)
     except UpstreamError as exc:
         if exc.status != 404:
             raise
-        return ServiceErasure(
-            service=service, confirmed=False, confirmed_at=None, stores=[]
-        )
-    return _confirmation(service, body)
+        return _unconfirmed(service)
+    return _confirmation(service, answer)
 
 
 @strawberry.type

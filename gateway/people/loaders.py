@@ -1,52 +1,83 @@
-"""Batched reads from the profiles service, one upstream call per tick."""
+"""Batched reads from the profiles service, one upstream call per tick.
+
+Each loader reads the service's answer through its response model
+(``contracts.api.profiles``) where it is received and hands out models: a
+malformed answer is an upstream ``InternalError`` for every key of the batch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from gateway.context import ById, Grouped, ctx
+from contracts.api import profiles as api
+from gateway.answers import read, read_list
+from gateway.context import ctx
+
+SERVICE = "profiles"
 
 
-def people(info: Info) -> ById:
+def people(info: Info) -> DataLoader[str, api.Person | None]:
     """Person (as the caller may see them) by id; ``None`` when not visible."""
-    return ctx(info).by_id("profiles", "/people/batch", "person_id")
+    c = ctx(info)
+
+    async def batch(ids: Sequence[str]) -> list[api.Person | None]:
+        answer = await c.caller.post(SERVICE, "/people/batch", {"ids": list(ids)})
+        found = {p.person_id: p for p in read(api.People, answer, SERVICE).items}
+        return [found.get(i) for i in ids]
+
+    return c.loader("profiles.people", batch)
 
 
-def cohorts(info: Info) -> ById:
+def cohorts(info: Info) -> DataLoader[str, api.CohortWithDates | None]:
     """Cohort (with participants and waiting list) by id; ``None`` when not found."""
-    return ctx(info).by_id("profiles", "/cohorts/batch", "cohort_id")
+    c = ctx(info)
+
+    async def batch(ids: Sequence[str]) -> list[api.CohortWithDates | None]:
+        answer = await c.caller.post(SERVICE, "/cohorts/batch", {"ids": list(ids)})
+        found = {k.cohort_id: k for k in read(api.Cohorts, answer, SERVICE).items}
+        return [found.get(i) for i in ids]
+
+    return c.loader("profiles.cohorts", batch)
 
 
-def memberships(info: Info) -> Grouped:
+def memberships(info: Info) -> DataLoader[str, list[api.Membership]]:
     """A person's cohort memberships (admitted or waiting), by person id."""
     c = ctx(info)
 
-    async def batch(ids: Sequence[str]) -> list[list[dict[str, Any]]]:
-        body = await c.caller.post(
-            "profiles", "/cohorts/memberships", {"ids": list(ids)}
+    async def batch(ids: Sequence[str]) -> list[list[api.Membership]]:
+        answer = await c.caller.post(
+            SERVICE, "/cohorts/memberships", {"ids": list(ids)}
         )
-        found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        for m in body.get("items", []):
-            found.setdefault(m["person_id"], []).append(m)
+        found: dict[str, list[api.Membership]] = {i: [] for i in ids}
+        for m in read(api.Memberships, answer, SERVICE).items:
+            found.setdefault(m.person_id, []).append(m)
         return [found[i] for i in ids]
 
     return c.loader("profiles.memberships", batch)
 
 
-def import_jobs(info: Info) -> ById:
+def import_jobs(info: Info) -> DataLoader[str, api.ImportReport | None]:
     """Import job report by job id; ``None`` when not found."""
-    return ctx(info).by_id("profiles", "/imports/batch", "job_id")
+    c = ctx(info)
+
+    async def batch(ids: Sequence[str]) -> list[api.ImportReport | None]:
+        answer = await c.caller.post(SERVICE, "/imports/batch", {"ids": list(ids)})
+        found = {j.job_id: j for j in read(api.ImportReports, answer, SERVICE).items}
+        return [found.get(i) for i in ids]
+
+    return c.loader("profiles.import_jobs", batch)
 
 
-def competencies(info: Info) -> Grouped:
+def competencies(info: Info) -> DataLoader[str, list[api.Competency]]:
     """The tenant's whole competency framework (one call, whatever is asked)."""
     c = ctx(info)
 
-    async def batch(keys: Sequence[str]) -> list[list[dict[str, Any]]]:
-        rows: list[dict[str, Any]] = await c.caller.get("profiles", "/competencies")
+    async def batch(keys: Sequence[str]) -> list[list[api.Competency]]:
+        answer = await c.caller.get(SERVICE, "/competencies")
+        rows = read_list(api.Competency, answer, SERVICE)
         return [rows for _ in keys]
 
     return c.loader("profiles.competencies", batch)

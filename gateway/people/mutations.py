@@ -12,6 +12,8 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import profiles as api
+from gateway.answers import read
 from gateway.context import ctx
 from gateway.enums import (
     CoachingFormat,
@@ -49,6 +51,7 @@ from gateway.people.types import (
 from gateway.upstream import upstream_path
 
 ALL = (*COMMON, NotEligible)
+SERVICE = "profiles"
 
 
 def _values(items: list[Any] | None) -> list[Any]:
@@ -500,7 +503,8 @@ class PeopleMutation:
                 **_details(input.details, "input.details"),
                 "roles": _values(input.roles),
             }
-            return (await c.caller.post("profiles", "/people", body))["person_id"]
+            answer = await c.caller.post(SERVICE, "/people", body)
+            return read(api.RegisteredPerson, answer, SERVICE).person_id
 
         return await run(call, lambda pid: _person(info, pid), COMMON)
 
@@ -721,7 +725,8 @@ class PeopleMutation:
         }
 
         async def call() -> str:
-            return (await c.caller.post("profiles", "/cohorts", body))["cohort_id"]
+            answer = await c.caller.post(SERVICE, "/cohorts", body)
+            return read(api.CreatedCohort, answer, SERVICE).cohort_id
 
         return await run(call, lambda cid: _cohort(info, cid), COMMON)
 
@@ -735,21 +740,22 @@ class PeopleMutation:
     ) -> AdmitParticipantResult:
         c = ctx(info)
 
-        async def call() -> dict:
+        async def call() -> api.JoinedCohort:
             cid = local_id(input.cohort_id, "Cohort", "input.cohortId")
             pid = local_id(input.person_id, "Person", "input.personId")
-            return await c.caller.post(
-                "profiles",
+            answer = await c.caller.post(
+                SERVICE,
                 upstream_path("/cohorts/{cid}/participants", cid=cid),
                 {"person_id": pid, "role": input.role.value},
             )
+            return read(api.JoinedCohort, answer, SERVICE)
 
-        async def ok(body: dict) -> AdmitParticipantSuccess:
+        async def ok(joined: api.JoinedCohort) -> AdmitParticipantSuccess:
             return AdmitParticipantSuccess(
-                status=MembershipStatus(body["status"]),
-                waiting_position=body.get("waiting_position"),
-                cohort=await cohort_by_id(info, body["cohort_id"]),
-                person=await person_by_id(info, body["person_id"]),
+                status=MembershipStatus(joined.status),
+                waiting_position=joined.waiting_position,
+                cohort=await cohort_by_id(info, joined.cohort_id),
+                person=await person_by_id(info, joined.person_id),
             )
 
         return await run(call, ok, ALL)
@@ -815,9 +821,8 @@ class PeopleMutation:
                 "name": input.name,
                 "category": input.category,
             }
-            return (await c.caller.post("profiles", "/competencies", body))[
-                "competency_id"
-            ]
+            answer = await c.caller.post(SERVICE, "/competencies", body)
+            return read(api.DefinedCompetency, answer, SERVICE).competency_id
 
         return await run(call, lambda cid: _competency(info, cid), COMMON)
 
@@ -867,9 +872,9 @@ class PeopleMutation:
         except _Invalid as exc:
             return exc.error
 
-        async def call() -> tuple[dict, bool]:
-            report = await c.caller.request(
-                "profiles",
+        async def call() -> api.ImportReport:
+            answer = await c.caller.request(
+                SERVICE,
                 "POST",
                 "/imports",
                 params={"dry_run": str(input.dry_run).lower()},
@@ -877,12 +882,11 @@ class PeopleMutation:
                 content=content,
                 headers={"idempotency-key": key, "content-type": media},
             )
-            return report, bool(report.get("replayed"))
+            return read(api.ImportReport, answer, SERVICE)
 
-        def ok(result: tuple[dict, bool]) -> ImportPeopleSuccess:
-            report, replayed = result
+        def ok(report: api.ImportReport) -> ImportPeopleSuccess:
             return ImportPeopleSuccess(
-                job=ImportJob.from_data(report), replayed=replayed
+                job=ImportJob.from_model(report), replayed=report.replayed
             )
 
         return await run(call, ok, COMMON)

@@ -7,7 +7,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway.connections import Connection, Page, from_list, from_pages
+from contracts.api import profiles as api
+from gateway.answers import read, read_list
+from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import PersonStatus, ProgrammeRole
 from gateway.ids import local_id
@@ -21,8 +23,11 @@ from gateway.people.types import (
     Person,
     cohort_by_id,
     import_job_by_id,
+    paged,
     person_by_id,
 )
+
+SERVICE = "profiles"
 
 
 @strawberry.type
@@ -51,9 +56,11 @@ class PeopleQuery:
     ) -> Connection[Person]:
         c = ctx(info)
 
-        async def fetch(upstream: str | None, limit: int) -> Page:
-            return await c.caller.get(
-                "profiles",
+        async def fetch(
+            upstream: str | None, limit: int
+        ) -> tuple[list[api.Person], str | None]:
+            answer = await c.caller.get(
+                SERVICE,
                 "/people",
                 after=upstream,
                 limit=limit,
@@ -61,9 +68,11 @@ class PeopleQuery:
                 role=role.value if role else None,
                 status=status.value if status else None,
             )
+            page = read(api.PersonPage, answer, SERVICE)
+            return page.items, page.next
 
-        return await from_pages(
-            fetch, Person.from_data, first, after, c.settings.max_page_size
+        return await paged(
+            fetch, Person.from_model, first, after, c.settings.max_page_size
         )
 
     @strawberry.field(description="Your organisation's cohorts, by name.")
@@ -71,14 +80,14 @@ class PeopleQuery:
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Cohort]:
         c = ctx(info)
-        summaries = await c.caller.get("profiles", "/cohorts")
-        # One batch call for every cohort's participants and waiting list.
-        found = await loaders.cohorts(info).load_many(
-            [s["cohort_id"] for s in summaries]
+        summaries = read_list(
+            api.CohortSummary, await c.caller.get(SERVICE, "/cohorts"), SERVICE
         )
+        # One batch call for every cohort's participants and waiting list.
+        found = await loaders.cohorts(info).load_many([s.cohort_id for s in summaries])
         return from_list(
-            [f for f in found if isinstance(f, dict)],
-            Cohort.from_data,
+            [f for f in found if isinstance(f, api.CohortWithDates)],
+            Cohort.from_model,
             first,
             after,
             c.settings.max_page_size,
@@ -104,9 +113,9 @@ class PeopleQuery:
     ) -> Connection[Competency]:
         rows = await loaders.competencies(info).load("all")
         if not include_retired:
-            rows = [r for r in rows if not r.get("retired")]
+            rows = [r for r in rows if not r.retired]
         return from_list(
-            rows, Competency.from_data, first, after, ctx(info).settings.max_page_size
+            rows, Competency.from_model, first, after, ctx(info).settings.max_page_size
         )
 
     @strawberry.field(description="An HRIS import job (null when it does not exist).")

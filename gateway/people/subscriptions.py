@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
+from pydantic import ValidationError
 from strawberry.types import Info
 
 from chassis.envelope import Envelope
+from chassis.errors import TandemError
+from contracts import profiles as events
+from contracts.api import profiles as api
+from gateway.answers import read
 from gateway.context import ctx
 from gateway.errors import query_error
 from gateway.ids import global_id, local_id
@@ -18,30 +24,50 @@ from gateway.upstream import UpstreamError, upstream_path
 
 PROGRESS_EVENTS = ("ImportProgressed", "ImportFinished")
 RECHECK_S = 10.0  # without news for this long, ask the service (a lost event)
+SERVICE = "profiles"
+log = logging.getLogger(__name__)
+
+Progressed = events.ImportProgressed | events.ImportFinished
 
 
-def _progress(job_id: str, data: dict[str, Any], status: str) -> ImportProgress:
+def _payload(env: Envelope) -> Progressed | None:
+    """An import event's data as its contract (lifted to the current version);
+    ``None`` (logged, skipped) when it is no progress event or does not fit."""
+    if env.type not in PROGRESS_EVENTS:
+        return None
+    try:
+        payload = events.registry.decode(env.type, env.schema_version, env.data)
+    except (ValidationError, TandemError) as exc:
+        log.error(
+            "profiles event %s %s does not fit its contract: %s", env.type, env.id, exc
+        )
+        return None
+    if isinstance(payload, events.ImportProgressed | events.ImportFinished):
+        return payload
+    return None
+
+
+def _from_report(report: api.ImportState) -> ImportProgress:
     return ImportProgress(
-        job_id=global_id("ImportJob", job_id),
-        status=ImportStatus(status),
-        processed=int(data.get("processed", 0)),
-        total=int(data.get("total", 0)),
-        counts=ImportCounts.from_data(data.get("counts")),
-        error=data.get("error"),
+        job_id=global_id("ImportJob", report.job_id),
+        status=ImportStatus(report.status),
+        processed=report.progress.processed,
+        total=report.progress.total,
+        counts=ImportCounts.from_model(report.counts),
+        error=report.error,
     )
 
 
-def _from_report(report: dict[str, Any]) -> ImportProgress:
-    return _progress(
-        report["job_id"],
-        {**report.get("progress", {}), **report},
-        report["status"],
+def _from_event(payload: Progressed) -> ImportProgress:
+    finished = payload if isinstance(payload, events.ImportFinished) else None
+    return ImportProgress(
+        job_id=global_id("ImportJob", payload.job_id),
+        status=ImportStatus(finished.status) if finished else ImportStatus.RUNNING,
+        processed=payload.processed,
+        total=payload.total,
+        counts=ImportCounts.from_model(payload.counts),
+        error=finished.error if finished else None,
     )
-
-
-def _from_event(env: Envelope) -> ImportProgress:
-    status = env.data.get("status", "running")
-    return _progress(env.data["job_id"], env.data, status)
 
 
 @strawberry.type
@@ -62,17 +88,18 @@ class PeopleSubscription:
         jid = local_id(job_id, "ImportJob", "jobId")
 
         def accepts(env: Envelope) -> bool:
-            return env.type in PROGRESS_EVENTS and env.data.get("job_id") == jid
+            payload = _payload(env)
+            return payload is not None and payload.job_id == jid
 
         async def report() -> ImportProgress:
             # The service authorises (tenant, provisioner roles) on every read.
             try:
-                body = await c.caller.get(
-                    "profiles", upstream_path("/imports/{jid}", jid=jid), error_limit=1
+                answer = await c.caller.get(
+                    SERVICE, upstream_path("/imports/{jid}", jid=jid), error_limit=1
                 )
+                return _from_report(read(api.ImportReport, answer, SERVICE))
             except UpstreamError as exc:
                 raise query_error(exc) from None
-            return _from_report(body)
 
         async with c.hub.listen(principal.tenant, accepts) as queue:
             last = await report()  # listening first: nothing falls in between
@@ -80,9 +107,13 @@ class PeopleSubscription:
             while not last.finished():
                 try:
                     env = await asyncio.wait_for(queue.get(), RECHECK_S)
-                    news = _from_event(env)
                 except TimeoutError:
                     news = await report()
+                else:
+                    payload = _payload(env)
+                    if payload is None:
+                        continue
+                    news = _from_event(payload)
                 if news.processed < last.processed and not news.finished():
                     continue  # older than what was already said
                 if (news.status, news.processed) == (last.status, last.processed):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import enum
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -12,7 +13,16 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from chassis.auth import Role
-from gateway.connections import Connection, Page, from_list, from_pages
+from contracts import profiles as events
+from contracts.api import profiles as api
+from gateway.answers import read
+from gateway.connections import (
+    Connection,
+    connection,
+    decode_cursor,
+    from_list,
+    page_size,
+)
 from gateway.context import ctx
 from gateway.enums import (
     ImportFormat,
@@ -37,24 +47,37 @@ After = Annotated[
 ]
 
 
-E = TypeVar("E", bound=enum.Enum)
+SERVICE = "profiles"
+T = TypeVar("T")
+Item = TypeVar("Item")
 
 
-def _enum(cls: type[E], value: object) -> E | None:
-    try:
-        return cls(value)
-    except ValueError:
-        return None
+def _when(value: str | None) -> datetime | None:
+    """A timestamp the service answers as stored text (ISO 8601)."""
+    return datetime.fromisoformat(value) if value else None
 
 
-def _when(value: str | datetime | None) -> datetime | None:
-    if not value:
-        return None
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
-def _on(value: str | date) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+async def paged(
+    fetch: Callable[[str | None, int], Awaitable[tuple[Sequence[Item], str | None]]],
+    make: Callable[[Item], T],
+    first: int | None,
+    after: str | None,
+    maximum: int,
+) -> Connection[T]:
+    """A connection over an upstream paged list read as models: ``fetch(upstream
+    after, limit)`` answers one page's items and the cursor of the next page
+    (``gateway.connections.from_pages`` for typed items)."""
+    upstream, skip = decode_cursor(after)
+    size = page_size(first, maximum)
+    items, upstream_next = await fetch(upstream, min(skip + size, 500))
+    return connection(
+        items,
+        make,
+        upstream=upstream,
+        skip=skip,
+        first=size,
+        upstream_next=upstream_next,
+    )
 
 
 # -- people --------------------------------------------------------------------------
@@ -137,9 +160,15 @@ class Person(BatchedNode, relay.Node):
     version: int | None = strawberry.field(
         description="Version of the profile, for optimistic concurrency."
     )
-    _demographics: strawberry.Private[Any] = None
-    _consents: strawberry.Private[Any] = None
+    _demographics: strawberry.Private[dict[str, str] | None] = None
+    _consents: strawberry.Private[list[str] | None] = None
     _manager_id: strawberry.Private[str | None] = None
+    _goals: strawberry.Private[list[events.DevelopmentGoal]] = dataclasses.field(
+        default_factory=list
+    )
+    _strengths: strawberry.Private[list[events.Strength]] = dataclasses.field(
+        default_factory=list
+    )
 
     def _own_or_admin(self, info: Info) -> bool:
         c = ctx(info)
@@ -154,7 +183,9 @@ class Person(BatchedNode, relay.Node):
     def demographics(self, info: Info) -> JSON | None:
         # profiles decides too (it sends them to no one else); this is the second
         # lock, so a coordinator never sees another person's values.
-        return self._demographics if self._own_or_admin(info) else None
+        if self._demographics is None or not self._own_or_admin(info):
+            return None
+        return JSON(dict(self._demographics))
 
     @strawberry.field(
         description="The purposes consent is given for (e.g. `demographics`); the "
@@ -169,25 +200,19 @@ class Person(BatchedNode, relay.Node):
     async def manager(self, info: Info) -> Person | None:
         if not self._manager_id:
             return None
-        data = await loaders.people(info).load(self._manager_id)
-        return Person.from_data(data) if data else None
+        found = await loaders.people(info).load(self._manager_id)
+        return Person.from_model(found) if found else None
 
     @strawberry.field(
         description="Development goals of the intake, typed (the person and "
         "coordinators; empty when no intake was submitted)."
     )
     def goals(self) -> list[DevelopmentGoal]:
-        intake = self.intake
-        goals: list[dict[str, Any]] = (
-            intake.get("goals") if isinstance(intake, dict) else None
-        ) or []
         return [
             DevelopmentGoal(
-                competency_id=g["competency_id"],
-                current=g.get("current", 1),
-                target=g.get("target", 1),
+                competency_id=g.competency_id, current=g.current, target=g.target
             )
-            for g in goals
+            for g in self._goals
         ]
 
     @strawberry.field(
@@ -195,13 +220,9 @@ class Person(BatchedNode, relay.Node):
         "mentor profile)."
     )
     def strengths(self) -> list[Strength]:
-        profile = self.mentor_profile
-        found: list[dict[str, Any]] = (
-            profile.get("strengths") if isinstance(profile, dict) else None
-        ) or []
         return [
-            Strength(competency_id=s["competency_id"], proficiency=s["proficiency"])
-            for s in found
+            Strength(competency_id=s.competency_id, proficiency=s.proficiency)
+            for s in self._strengths
         ]
 
     @strawberry.field(
@@ -211,15 +232,13 @@ class Person(BatchedNode, relay.Node):
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[CohortMembership]:
         rows = await loaders.memberships(info).load(self.person_id)
-        if isinstance(rows, UpstreamError):
-            raise query_error(rows)
         return from_list(
             rows,
             lambda m: CohortMembership(
-                role=ProgrammeRole(m["role"]),
-                status=MembershipStatus(m["status"]),
-                since=_when(m.get("since")),
-                _cohort_id=m["cohort_id"],
+                role=ProgrammeRole(m.role),
+                status=MembershipStatus(m.status),
+                since=_when(m.since),
+                _cohort_id=m.cohort_id,
             ),
             first,
             after,
@@ -227,44 +246,59 @@ class Person(BatchedNode, relay.Node):
         )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Person:
+    def from_model(cls, m: api.Person) -> Person:
+        profile, intake = m.mentor_profile, m.intake
         return cls(
-            person_id=data["person_id"],
-            status=PersonStatus(data.get("status", "active")),
-            erased=bool(data.get("erased", False)),
-            given_name=data.get("given_name"),
-            family_name=data.get("family_name"),
-            email=data.get("email"),
-            title=data.get("title"),
-            level=data.get("level"),
-            business_unit=data.get("business_unit"),
-            function=data.get("function"),
-            geography=data.get("geography"),
-            time_zone=data.get("time_zone"),
-            roles=[ProgrammeRole(x) for x in list(data.get("roles") or [])],
-            languages=list(data.get("languages") or []),
-            mentor_profile=data.get("mentor_profile"),
-            intake=data.get("intake"),
-            version=data.get("version"),
-            _demographics=data.get("demographics"),
-            _consents=data.get("consents"),
-            _manager_id=data.get("manager_id"),
+            person_id=m.person_id,
+            status=PersonStatus(m.status),
+            erased=m.erased,
+            given_name=m.given_name,
+            family_name=m.family_name,
+            email=m.email,
+            title=m.title,
+            level=m.level,
+            business_unit=m.business_unit,
+            function=m.function,
+            geography=m.geography,
+            time_zone=m.time_zone,
+            roles=[ProgrammeRole(r) for r in m.roles or []],
+            languages=list(m.languages or []),
+            mentor_profile=_json(profile),
+            intake=_json(intake),
+            version=m.version,
+            _demographics=m.demographics,
+            _consents=m.consents,
+            _manager_id=m.manager_id,
+            _goals=list(intake.goals or []) if intake else [],
+            _strengths=list(profile.strengths or []) if profile else [],
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Person | None]:
         rows = await loaders.people(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if isinstance(r, api.Person) else None for r in rows]
+
+
+def _json(value: api.MentorProfile | api.Intake | None) -> JSON | None:
+    """The entry as the service answered it: the fields it left out stay out."""
+    return JSON(value.model_dump(mode="json", exclude_unset=True)) if value else None
 
 
 async def person_by_id(info: Info, person_id: str | None) -> Person | None:
     """The person with ``person_id`` as the caller may see them (batched)."""
     if not person_id:
         return None
-    data = await loaders.people(info).load(person_id)
-    if isinstance(data, UpstreamError):
-        raise query_error(data)
-    return Person.from_data(data) if data else None
+    try:
+        found = await loaders.people(info).load(person_id)
+    except UpstreamError as exc:
+        raise query_error(exc) from None
+    return Person.from_model(found) if found else None
+
+
+async def people_by_ids(info: Info, person_ids: list[str]) -> list[Person]:
+    """Several people in one batch, those not visible left out."""
+    rows = await loaders.people(info).load_many(person_ids)
+    return [Person.from_model(r) for r in rows if isinstance(r, api.Person)]
 
 
 # -- competencies --------------------------------------------------------------------
@@ -282,23 +316,24 @@ class Competency(BatchedNode, relay.Node):
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Competency:
+    def from_model(cls, m: api.Competency) -> Competency:
         return cls(
-            competency_id=data["competency_id"],
-            name=data["name"],
-            category=data.get("category"),
-            retired=bool(data.get("retired")),
+            competency_id=m.competency_id,
+            name=m.name,
+            category=m.category,
+            retired=m.retired,
         )
 
     @classmethod
     async def load_nodes(
         cls, info: Info, node_ids: list[str]
     ) -> list[Competency | None]:
-        rows = await loaders.competencies(info).load("all")
-        if isinstance(rows, UpstreamError):
-            raise query_error(rows)
-        found = {r["competency_id"]: r for r in rows}
-        return [cls.from_data(found[i]) if i in found else None for i in node_ids]
+        try:
+            rows = await loaders.competencies(info).load("all")
+        except UpstreamError as exc:
+            raise query_error(exc) from None
+        found = {r.competency_id: r for r in rows}
+        return [cls.from_model(found[i]) if i in found else None for i in node_ids]
 
 
 async def competency_by_id(info: Info, competency_id: str) -> Competency | None:
@@ -390,18 +425,19 @@ class Cohort(BatchedNode, relay.Node):
     pathway: list[PathwayPhase] = strawberry.field(
         description="The stages with their dates."
     )
-    _data: strawberry.Private[dict[str, Any]]
+    _participants: strawberry.Private[list[api.DatedParticipant]]
+    _waiting_list: strawberry.Private[list[api.DatedWaitingEntry]]
 
     @strawberry.field(description="People with a seat, in order of admission.")
     def participants(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[CohortParticipant]:
         return from_list(
-            self._data.get("participants") or [],
+            self._participants,
             lambda p: CohortParticipant(
-                role=ProgrammeRole(p.get("role", "mentee")),
-                since=_when(p.get("since")),
-                _person_id=p["person_id"],
+                role=ProgrammeRole(p.role),
+                since=_when(p.since),
+                _person_id=p.person_id,
             ),
             first,
             after,
@@ -413,12 +449,12 @@ class Cohort(BatchedNode, relay.Node):
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[WaitingListEntry]:
         return from_list(
-            self._data.get("waiting_list") or [],
+            self._waiting_list,
             lambda w: WaitingListEntry(
-                position=w["position"],
-                role=ProgrammeRole(w.get("role", "mentee")),
-                since=_when(w.get("since")),
-                _person_id=w["person_id"],
+                position=w.position,
+                role=ProgrammeRole(w.role),
+                since=_when(w.since),
+                _person_id=w.person_id,
             ),
             first,
             after,
@@ -438,8 +474,8 @@ class Cohort(BatchedNode, relay.Node):
     ) -> Eligibility:
         pid = local_id(person_id, "Person", "personId")
         try:
-            body = await ctx(info).caller.get(
-                "profiles",
+            answer = await ctx(info).caller.get(
+                SERVICE,
                 upstream_path(
                     "/cohorts/{cohort}/eligibility/{pid}",
                     cohort=self.cohort_id,
@@ -447,55 +483,61 @@ class Cohort(BatchedNode, relay.Node):
                 ),
                 role=role.value,
             )
+            found = read(api.Eligibility, answer, SERVICE)
         except UpstreamError as exc:
             raise query_error(exc) from None
-        return Eligibility(eligible=body["eligible"], reasons=list(body["reasons"]))
+        return Eligibility(eligible=found.eligible, reasons=list(found.reasons))
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Cohort:
-        rules = data.get("eligibility") or {}
+    def from_model(cls, m: api.CohortWithDates) -> Cohort:
+        rules = m.eligibility
         return cls(
-            cohort_id=data["cohort_id"],
-            name=data.get("name", ""),
-            programme_type=_enum(ProgrammeType, data.get("programme_type")),
-            strategic_priority=data.get("strategic_priority"),
-            business_units=list(data.get("business_units") or []),
-            levels=list(data.get("levels") or []),
-            capacity=data.get("capacity", 0),
-            seats_taken=data.get("seats_taken", 0),
-            stage=_enum(PathwayStage, data.get("stage")),
+            cohort_id=m.cohort_id,
+            name=m.name,
+            programme_type=ProgrammeType(m.programme_type),
+            strategic_priority=m.strategic_priority,
+            business_units=list(m.business_units),
+            levels=list(m.levels),
+            capacity=m.capacity,
+            seats_taken=m.seats_taken,
+            stage=PathwayStage(m.stage),
             eligibility_rules=EligibilityRules(
-                business_units=list(rules.get("business_units") or []),
-                min_level=rules.get("min_level"),
-                max_level=rules.get("max_level"),
-                geographies=list(rules.get("geographies") or []),
-                min_tenure_months=rules.get("min_tenure_months"),
+                business_units=list(rules.business_units),
+                min_level=rules.min_level,
+                max_level=rules.max_level,
+                geographies=list(rules.geographies),
+                min_tenure_months=rules.min_tenure_months,
             ),
             pathway=[
                 PathwayPhase(
-                    stage=PathwayStage(p["stage"]),
-                    starts_on=_on(p["starts_on"]),
-                    ends_on=_on(p["ends_on"]),
+                    stage=PathwayStage(p.stage),
+                    starts_on=p.starts_on,
+                    ends_on=p.ends_on,
                 )
-                for p in data.get("pathway") or []
+                for p in m.pathway
             ],
-            _data=data,
+            _participants=list(m.participants),
+            _waiting_list=list(m.waiting_list),
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Cohort | None]:
         rows = await loaders.cohorts(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [
+            cls.from_model(r) if isinstance(r, api.CohortWithDates) else None
+            for r in rows
+        ]
 
 
 async def cohort_by_id(info: Info, cohort_id: str | None) -> Cohort | None:
     """The cohort with ``cohort_id`` (batched); ``None`` when not found."""
     if not cohort_id:
         return None
-    data = await loaders.cohorts(info).load(cohort_id)
-    if isinstance(data, UpstreamError):
-        raise query_error(data)
-    return Cohort.from_data(data) if data else None
+    try:
+        found = await loaders.cohorts(info).load(cohort_id)
+    except UpstreamError as exc:
+        raise query_error(exc) from None
+    return Cohort.from_model(found) if found else None
 
 
 # -- imports -------------------------------------------------------------------------
@@ -511,12 +553,15 @@ class ImportCounts:
     failed: int = strawberry.field(description="Records that could not be applied.")
 
     @classmethod
-    def from_data(cls, data: dict[str, Any] | None) -> ImportCounts:
-        data = data or {}
-        return cls(**{k: int(data.get(k, 0)) for k in _COUNT_NAMES})
-
-
-_COUNT_NAMES = ("created", "updated", "unchanged", "deactivated", "skipped", "failed")
+    def from_model(cls, m: api.Counts | events.ImportCounts) -> ImportCounts:
+        return cls(
+            created=m.created,
+            updated=m.updated,
+            unchanged=m.unchanged,
+            deactivated=m.deactivated,
+            skipped=m.skipped,
+            failed=m.failed,
+        )
 
 
 @strawberry.type(description="One invalid field of a record.")
@@ -557,38 +602,37 @@ class ImportJob(BatchedNode, relay.Node):
     ) -> Connection[ImportRecordError]:
         c = ctx(info)
 
-        async def fetch(upstream: str | None, limit: int) -> Page:
+        async def fetch(
+            upstream: str | None, limit: int
+        ) -> tuple[list[api.RecordResult], str | None]:
             try:
-                page = await c.caller.get(
-                    "profiles",
+                answer = await c.caller.get(
+                    SERVICE,
                     upstream_path("/imports/{job}/records", job=self.job_id),
                     outcome="failed",
                     after=int(upstream or 0),
                     limit=max(limit, 1),
                 )
+                page = read(api.RecordPage, answer, SERVICE)
             except UpstreamError as exc:
                 raise query_error(exc) from None
-            nxt = page.get("next")
-            return {"items": page["items"], "next": None if nxt is None else str(nxt)}
+            return page.items, None if page.next is None else str(page.next)
 
-        return await from_pages(
-            fetch, _record_error, first, after, c.settings.max_page_size
-        )
+        return await paged(fetch, _record_error, first, after, c.settings.max_page_size)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ImportJob:
-        progress = data.get("progress") or {}
+    def from_model(cls, m: api.ImportState) -> ImportJob:
         return cls(
-            job_id=data["job_id"],
-            status=ImportStatus(data["status"]),
-            dry_run=bool(data.get("dry_run")),
-            format=ImportFormat(data.get("format", "json")),
-            processed=int(progress.get("processed", 0)),
-            total=int(progress.get("total", 0)),
-            counts=ImportCounts.from_data(data.get("counts")),
-            error=data.get("error"),
-            created_at=_when(data.get("created_at")),
-            finished_at=_when(data.get("finished_at")),
+            job_id=m.job_id,
+            status=ImportStatus(m.status),
+            dry_run=m.dry_run,
+            format=ImportFormat(m.format),
+            processed=m.progress.processed,
+            total=m.progress.total,
+            counts=ImportCounts.from_model(m.counts),
+            error=m.error,
+            created_at=_when(m.created_at),
+            finished_at=_when(m.finished_at),
         )
 
     @classmethod
@@ -596,28 +640,31 @@ class ImportJob(BatchedNode, relay.Node):
         cls, info: Info, node_ids: list[str]
     ) -> list[ImportJob | None]:
         rows = await loaders.import_jobs(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [
+            cls.from_model(r) if isinstance(r, api.ImportReport) else None for r in rows
+        ]
 
 
-def _record_error(r: dict[str, Any]) -> ImportRecordError:
-    err = r.get("error") or {}
+def _record_error(r: api.RecordResult) -> ImportRecordError:
+    err = r.error
     return ImportRecordError(
-        row=r["row"],
-        employee_id=r.get("employee_id"),
-        code=err.get("code", "Invalid"),
-        message=err.get("message", ""),
+        row=r.row,
+        employee_id=r.employee_id,
+        code=err.code if err else "Invalid",
+        message=err.message if err else "",
         fields=[
-            ImportFieldProblem(path=f.get("path", ""), message=f.get("message", ""))
-            for f in err.get("fields") or []
+            ImportFieldProblem(path=f.path, message=f.message)
+            for f in (err.fields if err else [])
         ],
     )
 
 
 async def import_job_by_id(info: Info, job_id: str) -> ImportJob | None:
-    data = await loaders.import_jobs(info).load(job_id)
-    if isinstance(data, UpstreamError):
-        raise query_error(data)
-    return ImportJob.from_data(data) if data else None
+    try:
+        found = await loaders.import_jobs(info).load(job_id)
+    except UpstreamError as exc:
+        raise query_error(exc) from None
+    return ImportJob.from_model(found) if found else None
 
 
 @strawberry.type(description="Live progress of an import job.")
