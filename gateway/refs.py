@@ -44,8 +44,8 @@ async def advisor(info: Info, advisor_id: str | None) -> Advisor | None:
 
     if not advisor_id:
         return None
-    data = await loaders.advisors(info).load(advisor_id)
-    return Advisor.from_data(data) if isinstance(data, dict) else None
+    found = await loaders.advisors(info).load(advisor_id)
+    return Advisor.from_model(found) if found is not None else None
 
 
 async def mentor(

@@ -11,14 +11,17 @@ import enum
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from pydantic import BaseModel
 from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import advisors as api
+from gateway.advisors import loaders
 from gateway.advisors.types import (
     Advisor,
     Agreement,
@@ -27,6 +30,7 @@ from gateway.advisors.types import (
     Recommendation,
     Risk,
 )
+from gateway.answers import read
 from gateway.context import ctx
 from gateway.enums import (
     AgreementScope,
@@ -46,6 +50,7 @@ A = "advisors"
 
 # A request body (JSON object), or none.
 Body: TypeAlias = dict[str, Any] | None
+M = TypeVar("M", bound=BaseModel)
 
 
 def _check_name(value: str) -> str:
@@ -342,26 +347,28 @@ class RiskInput:
 # -- mutations --------------------------------------------------------------------------
 
 
-def _advisor(data: dict[str, Any]) -> AdvisorSuccess:
-    return AdvisorSuccess(advisor=Advisor.from_data(data))
+def _advisor(m: api.AdvisorView) -> AdvisorSuccess:
+    return AdvisorSuccess(advisor=Advisor.from_model(m))
 
 
-def _risk_ok(data: dict[str, Any]) -> RiskSuccess:
-    return RiskSuccess(risk=Risk.from_data(data))
+def _risk_ok(m: api.RiskView) -> RiskSuccess:
+    return RiskSuccess(risk=Risk.from_model(m))
 
 
 async def _call(
     info: Info,
+    answer: type[M],
     method: str,
     path: str | Callable[[], str],
     body: Body | Callable[[], Body] = None,
-) -> Any:
-    """One call; ``path`` and ``body`` may be functions (evaluated inside ``run``
-    so a malformed id becomes a ValidationError)."""
+) -> M:
+    """One call, its answer read as ``answer``; ``path`` and ``body`` may be
+    functions (evaluated inside ``run`` so a malformed id becomes a
+    ValidationError)."""
     c = ctx(info)
     real_path = path() if callable(path) else path
     real_body = body() if callable(body) else body
-    return await c.caller.request(A, method, real_path, json=real_body)
+    return read(answer, await c.caller.request(A, method, real_path, json=real_body), A)
 
 
 @strawberry.type
@@ -377,13 +384,16 @@ class AdvisorsMutation:
             organisation=input.organisation,
             bio=input.bio,
         )
-        return await run(lambda: _call(info, "POST", "/advisors", body), _advisor)
+        return await run(
+            lambda: _call(info, api.AdvisorView, "POST", "/advisors", body), _advisor
+        )
 
     @strawberry.mutation(description="Start due diligence with the checklist.")
     async def start_diligence(self, info: Info, input: AdvisorInput) -> AdvisorResult:
         return await run(
             lambda: _call(
                 info,
+                api.AdvisorView,
                 "POST",
                 lambda: upstream_path(
                     "/advisors/{advisor}/diligence", advisor=_aid(input.advisor_id)
@@ -405,6 +415,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.AdvisorView,
                 "PUT",
                 lambda: upstream_path(
                     "/advisors/{advisor}/checks/{check}",
@@ -429,6 +440,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.AdvisorView,
                 "PUT",
                 lambda: upstream_path(
                     "/advisors/{advisor}/conflicts", advisor=_aid(input.advisor_id)
@@ -460,6 +472,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.AdvisorView,
                 "POST",
                 lambda: upstream_path(
                     "/advisors/{advisor}/approve", advisor=_aid(input.advisor_id)
@@ -518,8 +531,8 @@ class AdvisorsMutation:
             )
 
         return await run(
-            lambda: _call(info, "POST", "/agreements", body),
-            lambda d: AgreementSuccess(agreement=Agreement.from_data(d)),
+            lambda: _call(info, api.AgreementView, "POST", "/agreements", body),
+            lambda m: AgreementSuccess(agreement=Agreement.from_model(m)),
         )
 
     @strawberry.mutation(
@@ -537,11 +550,11 @@ class AdvisorsMutation:
             on=input.on, hours=input.hours, minutes=input.minutes, kind=input.kind
         )
         return await run(
-            lambda: _call(info, "POST", path, body),
-            lambda d: LogHoursSuccess(
+            lambda: _call(info, api.HoursLogged, "POST", path, body),
+            lambda m: LogHoursSuccess(
                 agreement_id=parse_global_id(input.agreement_id, "input.agreementId"),
-                logged_hours=str(d["logged_hours"]),
-                usage=AgreementUsage.from_data(d),
+                logged_hours=m.logged_hours,
+                usage=AgreementUsage.from_model(m),
             ),
         )
 
@@ -557,8 +570,8 @@ class AdvisorsMutation:
             publish_decisions=input.publish_decisions,
         )
         return await run(
-            lambda: _call(info, "POST", "/councils", body),
-            lambda d: CouncilSuccess(council=Council.from_data(d)),
+            lambda: _call(info, api.CouncilView, "POST", "/councils", body),
+            lambda m: CouncilSuccess(council=Council.from_model(m)),
         )
 
     @strawberry.mutation(description="Seat an advisor or sponsor on a council.")
@@ -576,13 +589,14 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.CouncilView,
                 "POST",
                 lambda: upstream_path(
                     "/councils/{council}/members", council=_cid(input.council_id)
                 ),
                 body,
             ),
-            lambda d: _council(info, d["council_id"]),
+            lambda m: _council(info, m.council_id),
         )
 
     @strawberry.mutation(description="Record a council meeting.")
@@ -595,6 +609,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.MeetingRecorded,
                 "POST",
                 lambda: upstream_path(
                     "/councils/{council}/meetings", council=_cid(input.council_id)
@@ -620,6 +635,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.RecommendationView,
                 "POST",
                 lambda: upstream_path(
                     "/councils/{council}/recommendations",
@@ -627,7 +643,9 @@ class AdvisorsMutation:
                 ),
                 body,
             ),
-            lambda d: RecommendationSuccess(recommendation=Recommendation.from_data(d)),
+            lambda m: RecommendationSuccess(
+                recommendation=Recommendation.from_model(m)
+            ),
         )
 
     @strawberry.mutation(
@@ -644,6 +662,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.RecommendationView,
                 "POST",
                 lambda: upstream_path(
                     "/recommendations/{recommendation}/{segment}",
@@ -656,7 +675,9 @@ class AdvisorsMutation:
                 ),
                 body,
             ),
-            lambda d: RecommendationSuccess(recommendation=Recommendation.from_data(d)),
+            lambda m: RecommendationSuccess(
+                recommendation=Recommendation.from_model(m)
+            ),
         )
 
     @strawberry.mutation(description="Add a risk to the programme's register.")
@@ -675,7 +696,9 @@ class AdvisorsMutation:
                 "owner_id": local_id(input.owner_id, "Person", "input.ownerId"),
             }
 
-        return await run(lambda: _call(info, "POST", "/risks", with_owner), _risk_ok)
+        return await run(
+            lambda: _call(info, api.RiskView, "POST", "/risks", with_owner), _risk_ok
+        )
 
     @strawberry.mutation(description="Score a risk again.")
     async def assess_risk(self, info: Info, input: AssessRiskInput) -> RiskResult:
@@ -683,6 +706,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.RiskView,
                 "PUT",
                 lambda: upstream_path(
                     "/risks/{risk}/assessment", risk=_risk(input.risk_id)
@@ -698,6 +722,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.RiskView,
                 "PUT",
                 lambda: upstream_path(
                     "/risks/{risk}/mitigation", risk=_risk(input.risk_id)
@@ -712,6 +737,7 @@ class AdvisorsMutation:
         return await run(
             lambda: _call(
                 info,
+                api.RiskView,
                 "POST",
                 lambda: upstream_path("/risks/{risk}/close", risk=_risk(input.risk_id)),
             ),
@@ -726,6 +752,7 @@ async def _transition(
     return await run(
         lambda: _call(
             info,
+            api.AdvisorView,
             "POST",
             lambda: upstream_path(
                 "/advisors/{advisor}/{command}",
@@ -739,11 +766,9 @@ async def _transition(
 
 
 async def _council(info: Info, council_id: str) -> CouncilSuccess:
-    from gateway.advisors import loaders
-
-    data = await loaders.councils(info).load(council_id)
+    found = await loaders.councils(info).load(council_id)
     return CouncilSuccess(
-        council=Council.from_data(data) if isinstance(data, dict) else None
+        council=Council.from_model(found) if found is not None else None
     )
 
 

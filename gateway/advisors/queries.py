@@ -8,15 +8,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import advisors as api
 from gateway.advisors import loaders
 from gateway.advisors.types import Advisor, Agreement, Council, Risk
+from gateway.answers import read, read_list
 from gateway.connections import (
     Connection,
-    Page,
     connection,
     decode_cursor,
     from_list,
-    from_pages,
     page_size,
 )
 from gateway.context import ctx
@@ -54,18 +54,26 @@ class AdvisorsQuery:
             strawberry.argument(description="Only this status, e.g. approved."),
         ] = None,
     ) -> Connection[Advisor]:
-        async def fetch(upstream: str | None, limit: int) -> Page:
-            body = await _get(
+        upstream, skip = decode_cursor(after)
+        size = page_size(first, ctx(info).settings.max_page_size)
+        page = read(
+            api.AdvisorPage,
+            await _get(
                 info,
                 "/advisors",
                 after=upstream,
-                limit=min(max(limit, 1), 200),
+                limit=min(max(skip + size, 1), 200),
                 status=status.value if status else None,
-            )
-            return {"items": body["items"], "next": body.get("next_after")}
-
-        return await from_pages(
-            fetch, Advisor.from_data, first, after, ctx(info).settings.max_page_size
+            ),
+            A,
+        )
+        return connection(
+            page.items,
+            Advisor.from_model,
+            upstream=upstream,
+            skip=skip,
+            first=size,
+            upstream_next=page.next_after,
         )
 
     @strawberry.field(
@@ -82,10 +90,12 @@ class AdvisorsQuery:
         ] = None,
     ) -> Connection[Agreement]:
         aid = local_id(advisor_id, "Advisor", "advisorId") if advisor_id else None
-        body = await _get(info, "/agreements", advisor_id=aid)
+        body = read(
+            api.AgreementSummaries, await _get(info, "/agreements", advisor_id=aid), A
+        )
         return from_list(
-            body["items"],
-            Agreement.from_data,
+            body.items,
+            Agreement.from_summary,
             first,
             after,
             ctx(info).settings.max_page_size,
@@ -99,17 +109,17 @@ class AdvisorsQuery:
     async def councils(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Council]:
-        rows = await _get(info, "/councils")
+        rows = read_list(api.CouncilSummary, await _get(info, "/councils"), A)
         _, skip = decode_cursor(after)
         size = page_size(first, ctx(info).settings.max_page_size)
-        window = [r["council_id"] for r in rows[skip : skip + size]]
+        window = [r.council_id for r in rows[skip : skip + size]]
         loaded = await loaders.councils(info).load_many(window)
         full = dict(zip(window, loaded, strict=True))
 
-        def make(row: dict[str, Any]) -> Council:
-            data = full.get(row["council_id"])
-            if isinstance(data, dict):
-                return Council.from_data(data)
+        def make(row: api.CouncilSummary) -> Council:
+            found = full.get(row.council_id)
+            if found is not None:
+                return Council.from_model(found)
             return Council.from_summary(row)
 
         return connection(rows, make, upstream=None, skip=skip, first=size)
@@ -126,10 +136,14 @@ class AdvisorsQuery:
             bool, strawberry.argument(description="Include closed risks.")
         ] = False,
     ) -> Connection[Risk]:
-        body = await _get(info, "/risks", include_closed=include_closed)
+        body = read(
+            api.RiskRegister,
+            await _get(info, "/risks", include_closed=include_closed),
+            A,
+        )
         return from_list(
-            body["risks"],
-            Risk.from_data,
+            body.risks,
+            Risk.from_model,
             first,
             after,
             ctx(info).settings.max_page_size,
@@ -139,4 +153,5 @@ class AdvisorsQuery:
         description="The register's 5x5 heat map: open risks by likelihood and impact."
     )
     async def risk_heat_map(self, info: Info) -> JSON:
-        return (await _get(info, "/risks"))["heat_map"]
+        register = read(api.RiskRegister, await _get(info, "/risks"), A)
+        return JSON([cell.model_dump(mode="json") for cell in register.heat_map])

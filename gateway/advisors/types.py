@@ -4,15 +4,16 @@ agreements with hours and caps, advisory councils, and the programme's risks."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import advisors as api
 from gateway import refs
 from gateway.advisors import loaders
+from gateway.answers import read_list
 from gateway.context import ctx
 from gateway.enums import (
     AdvisorStatus,
@@ -28,10 +29,6 @@ from gateway.enums import (
 from gateway.nodes import BatchedNode
 from gateway.refs import PersonRef
 from gateway.upstream import UpstreamError, upstream_path
-
-
-def _date(value: object) -> date | None:
-    return date.fromisoformat(str(value)[:10]) if value else None
 
 
 @strawberry.type(description="One check of the due diligence checklist.")
@@ -90,49 +87,51 @@ class Advisor(BatchedNode, relay.Node):
     @strawberry.field(description="The advisor's agreements, oldest first.")
     async def agreements(self, info: Info) -> list[Agreement]:
         items = await loaders.agreements_of(info).load(self.advisor_id)
-        return [Agreement.from_data(a) for a in items]
+        return [Agreement.from_summary(a) for a in items]
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Advisor:
-        conflicts = data.get("conflicts")
-        checks = data.get("checks") or {}
+    def from_model(cls, m: api.AdvisorView) -> Advisor:
+        conflicts = m.conflicts
         return cls(
-            advisor_id=data["advisor_id"],
-            status=AdvisorStatus(data["status"]),
-            erased=bool(data.get("erased")),
-            name=data.get("name"),
-            email=data.get("email"),
-            organisation=data.get("organisation"),
-            bio=data.get("bio"),
-            expertise_sought=list(data.get("expertise_sought") or []),
-            reason_code=data.get("reason_code"),
-            profile=data.get("profile"),
+            advisor_id=m.advisor_id,
+            status=AdvisorStatus(m.status.value),
+            erased=m.erased,
+            name=m.name,
+            email=m.email,
+            organisation=m.organisation,
+            bio=m.bio,
+            expertise_sought=list(m.expertise_sought),
+            reason_code=m.reason_code,
+            # The profile as the service answered it (the fields it set).
+            profile=JSON(m.profile.model_dump(mode="json", exclude_unset=True))
+            if m.profile is not None
+            else None,
             checks=[
                 DiligenceCheck(
                     name=name,
-                    required=bool(c.get("required")),
-                    status=CheckStatus(c.get("status") or "open"),
-                    owner=c.get("owner"),
-                    expires_on=_date(c.get("expires_on")),
-                    evidence=c.get("evidence"),
-                    reason_code=c.get("reason_code"),
+                    required=c.required,
+                    status=CheckStatus(c.status.value),
+                    owner=c.owner,
+                    expires_on=c.expires_on,
+                    evidence=c.evidence,
+                    reason_code=c.reason_code,
                 )
-                for name, c in checks.items()
+                for name, c in m.checks.items()
             ],
             conflicts=DeclaredConflicts(
-                employers=list(conflicts.get("employers") or []),
-                board_seats=list(conflicts.get("board_seats") or []),
-                competitors=list(conflicts.get("competitors") or []),
-                vendors=list(conflicts.get("vendors") or []),
+                employers=list(conflicts.employers or []),
+                board_seats=list(conflicts.board_seats or []),
+                competitors=list(conflicts.competitors or []),
+                vendors=list(conflicts.vendors or []),
             )
-            if isinstance(conflicts, dict)
+            if conflicts is not None
             else None,
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Advisor | None]:
         rows = await loaders.advisors(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r is not None else None for r in rows]
 
 
 @strawberry.type(description="Hours and money used under an agreement.")
@@ -155,17 +154,41 @@ class AgreementUsage:
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> AgreementUsage:
+    def from_model(cls, m: api.Usage) -> AgreementUsage:
         return cls(
-            month=data["month"],
-            minutes_this_month=data["minutes_this_month"],
-            remaining_minutes_this_month=data["remaining_minutes_this_month"],
-            total_minutes=data["total_minutes"],
-            cost_minor_units=data.get("cost_minor_units"),
-            currency=data.get("currency"),
-            remaining_minor_units=data.get("remaining_minor_units"),
-            remaining_cap_minutes=data.get("remaining_cap_minutes"),
+            month=m.month,
+            minutes_this_month=m.minutes_this_month,
+            remaining_minutes_this_month=m.remaining_minutes_this_month,
+            total_minutes=m.total_minutes,
+            cost_minor_units=m.cost_minor_units,
+            currency=m.currency,
+            remaining_minor_units=m.remaining_minor_units,
+            remaining_cap_minutes=m.remaining_cap_minutes,
         )
+
+
+async def _terms(root: Agreement, info: Info) -> api.AgreementView | None:
+    """The agreement's terms: as read, or (listed as a summary) from its batch."""
+    if root._terms is not None:
+        return root._terms
+    return await loaders.agreements(info).load(root.agreement_id)
+
+
+async def _scope_text(root: Agreement, info: Info) -> str | None:
+    terms = await _terms(root, info)
+    return terms.scope_text if terms is not None else None
+
+
+async def _compensation(root: Agreement, info: Info) -> JSON | None:
+    terms = await _terms(root, info)
+    if terms is None:
+        return None
+    return JSON(terms.compensation.model_dump(mode="json"))
+
+
+async def _renewable(root: Agreement, info: Info) -> bool:
+    terms = await _terms(root, info)
+    return terms.renewable if terms is not None else False
 
 
 @strawberry.type(
@@ -183,39 +206,53 @@ class Agreement(BatchedNode, relay.Node):
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
     scope: AgreementScope = strawberry.field(description="What the agreement covers.")
-    scope_text: str | None = strawberry.field(description="The scope, as written.")
+    # The list of agreements answers summaries: these three are read from the
+    # agreement's terms (loaded in one batch for every listed agreement).
+    scope_text: str | None = strawberry.field(
+        resolver=_scope_text, description="The scope, as written."
+    )
     hours_per_month: int = strawberry.field(description="Hours a month at most.")
     compensation: JSON | None = strawberry.field(
-        description="Pro bono, or a rate with an optional cap in money or hours."
+        resolver=_compensation,
+        description="Pro bono, or a rate with an optional cap in money or hours.",
     )
-    renewable: bool = strawberry.field(description="Whether it may be renewed.")
+    renewable: bool = strawberry.field(
+        resolver=_renewable, description="Whether it may be renewed."
+    )
     ending_soon: bool = strawberry.field(description="Ends within the notice period.")
+
+    _terms: strawberry.Private[api.AgreementView | None] = None
 
     @strawberry.field(description="Hours and money used (this month and in total).")
     async def usage(self, info: Info) -> AgreementUsage | None:
-        data = await loaders.agreements(info).load(self.agreement_id)
-        usage = data.get("usage") if isinstance(data, dict) else None
-        return AgreementUsage.from_data(usage) if usage else None
+        terms = self._terms
+        if not isinstance(terms, api.AgreementWithUsage):
+            terms = await loaders.agreements(info).load(self.agreement_id)
+        return AgreementUsage.from_model(terms.usage) if terms is not None else None
 
     @strawberry.field(description="The advisor.")
     async def advisor(self, info: Info) -> Advisor | None:
-        data = await loaders.advisors(info).load(self.advisor_id)
-        return Advisor.from_data(data) if isinstance(data, dict) else None
+        found = await loaders.advisors(info).load(self.advisor_id)
+        return Advisor.from_model(found) if found is not None else None
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Agreement:
+    def from_model(cls, m: api.AgreementView) -> Agreement:
+        agreement = cls.from_summary(m)
+        agreement._terms = m
+        return agreement
+
+    @classmethod
+    def from_summary(cls, m: api.AgreementSummary | api.AgreementView) -> Agreement:
+        """An agreement as listed: its terms are read when asked for."""
         return cls(
-            agreement_id=data["agreement_id"],
-            advisor_id=data["advisor_id"],
-            status=AgreementStatus(data["status"]),
-            starts_on=_date(data.get("starts_on")),
-            ends_on=_date(data.get("ends_on")),
-            scope=AgreementScope(data.get("scope") or ""),
-            scope_text=data.get("scope_text"),
-            hours_per_month=data.get("hours_per_month") or 0,
-            compensation=data.get("compensation"),
-            renewable=bool(data.get("renewable")),
-            ending_soon=bool(data.get("ending_soon")),
+            agreement_id=m.agreement_id,
+            advisor_id=m.advisor_id,
+            status=AgreementStatus(m.status.value),
+            starts_on=m.starts_on,
+            ends_on=m.ends_on,
+            scope=m.scope,
+            hours_per_month=m.hours_per_month,
+            ending_soon=m.ending_soon,
         )
 
     @classmethod
@@ -223,7 +260,7 @@ class Agreement(BatchedNode, relay.Node):
         cls, info: Info, node_ids: list[str]
     ) -> list[Agreement | None]:
         rows = await loaders.agreements(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r is not None else None for r in rows]
 
 
 @strawberry.type(description="A member of a council.")
@@ -279,16 +316,16 @@ class Recommendation(BatchedNode, relay.Node):
     rationale: str | None = strawberry.field(description="Why, as decided.")
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Recommendation:
+    def from_model(cls, m: api.RecommendationView) -> Recommendation:
         return cls(
-            recommendation_id=str(data["recommendation_id"]),
-            meeting_id=data["meeting_id"],
-            title=data["title"],
-            made_by=data["made_by"],
-            status=RecommendationStatus(data["status"]),
-            age_days=data.get("age_days"),
-            decided_by=data.get("decided_by"),
-            rationale=data.get("rationale"),
+            recommendation_id=m.recommendation_id,
+            meeting_id=m.meeting_id,
+            title=m.title,
+            made_by=m.made_by,
+            status=RecommendationStatus(m.status.value),
+            age_days=m.age_days,
+            decided_by=m.decided_by,
+            rationale=m.rationale,
         )
 
     @classmethod
@@ -342,51 +379,68 @@ class Council(BatchedNode, relay.Node):
             if exc.status in (403, 404):
                 return []
             raise
-        return [Recommendation.from_data(r) for r in rows]
+        decided = read_list(api.DecidedRecommendation, rows, "advisors")
+        return [Recommendation.from_model(r) for r in decided]
 
     @classmethod
-    def from_summary(cls, data: dict[str, Any]) -> Council:
+    def from_summary(cls, m: api.CouncilSummary) -> Council:
         """A council the caller sees listed only (it publishes its decisions)."""
-        council = cls.from_data(data)
+        council = cls(
+            council_id=m.council_id,
+            name=m.name,
+            purpose=m.purpose,
+            decision_rights=DecisionRights.ADVISE,
+            cadence_weeks=m.cadence_weeks,
+            publish_decisions=m.publish_decisions,
+            members=[],
+            meetings=[],
+            next_meeting_due=None,
+            meeting_overdue=False,
+            recommendations=[],
+        )
         council._summary = True
         return council
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Council:
+    def from_model(cls, m: api.CouncilView) -> Council:
+        """A council as read; its recommendations when the answer lists them."""
+        listed = (
+            m.recommendation_list
+            if isinstance(m, api.CouncilWithRecommendations)
+            else []
+        )
         return cls(
-            council_id=data["council_id"],
-            name=data["name"],
-            purpose=data["purpose"],
-            decision_rights=DecisionRights(data.get("decision_rights") or "advise"),
-            cadence_weeks=data["cadence_weeks"],
-            publish_decisions=bool(data.get("publish_decisions")),
+            council_id=m.council_id,
+            name=m.name,
+            purpose=m.purpose,
+            decision_rights=DecisionRights(m.decision_rights.value),
+            cadence_weeks=m.cadence_weeks,
+            publish_decisions=m.publish_decisions,
             members=[
                 CouncilMember(
-                    member_id=m["member_id"], kind=CouncilMemberKind(m["kind"])
+                    member_id=member.member_id,
+                    kind=CouncilMemberKind(member.kind.value),
                 )
-                for m in data.get("members") or []
+                for member in m.members
             ],
             meetings=[
                 CouncilMeeting(
-                    meeting_id=m["meeting_id"],
-                    held_on=_date(m.get("held_on")),
-                    attendees=m.get("attendees") or 0,
-                    agenda=list(m.get("agenda") or []),
+                    meeting_id=meeting.meeting_id,
+                    held_on=meeting.held_on,
+                    attendees=meeting.attendees,
+                    agenda=list(meeting.agenda or []),
                 )
-                for m in data.get("meetings") or []
+                for meeting in m.meetings
             ],
-            next_meeting_due=_date(data.get("next_meeting_due")),
-            meeting_overdue=bool(data.get("meeting_overdue")),
-            recommendations=[
-                Recommendation.from_data(r)
-                for r in data.get("recommendation_list") or []
-            ],
+            next_meeting_due=m.next_meeting_due,
+            meeting_overdue=m.meeting_overdue,
+            recommendations=[Recommendation.from_model(r) for r in listed],
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Council | None]:
         rows = await loaders.councils(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r is not None else None for r in rows]
 
 
 @strawberry.type(description="A risk of the programme's register.")
@@ -410,21 +464,21 @@ class Risk(BatchedNode, relay.Node):
     status: RiskStatus = strawberry.field(description="Where the risk stands.")
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Risk:
+    def from_model(cls, m: api.RiskView) -> Risk:
         return cls(
-            risk_id=data["risk_id"],
-            title=data["title"],
-            category=data["category"],
-            likelihood=data["likelihood"],
-            impact=data["impact"],
-            score=data["score"],
-            severity=RiskSeverity(data["severity"]),
-            owner_id=data["owner_id"],
-            mitigation=data.get("mitigation") or "",
-            status=RiskStatus(data["status"]),
+            risk_id=m.risk_id,
+            title=m.title,
+            category=m.category,
+            likelihood=m.likelihood,
+            impact=m.impact,
+            score=m.score,
+            severity=RiskSeverity(m.severity.value),
+            owner_id=m.owner_id,
+            mitigation=m.mitigation,
+            status=RiskStatus(m.status.value),
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Risk | None]:
         rows = await loaders.risks(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r is not None else None for r in rows]
