@@ -45,12 +45,18 @@ def read_list(model: type[M], data: object, service: str) -> list[M]:
     """``data`` (a decoded JSON list answered by ``service``) as a list of
     ``model``; not a list, or an item that does not fit, is an upstream
     ``InternalError`` as for :func:`read`."""
-    if not isinstance(data, list):
-        log.error("%s answered a %s, not a list", service, type(data).__name__)
-        raise UpstreamError(
-            service,
-            502,
-            "InternalError",
-            f"the {service} service answered a malformed list of {model.__name__}",
-        )
-    return [read(model, item, service) for item in data]
+    problem: object = f"a {type(data).__name__}, not a list"
+    if isinstance(data, list):
+        try:
+            return [model.model_validate(item) for item in data]
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False, include_input=False)
+    log.error(
+        "%s answered a malformed list of %s: %s", service, model.__name__, problem
+    )
+    raise UpstreamError(
+        service,
+        502,
+        "InternalError",
+        f"the {service} service answered a malformed list of {model.__name__}",
+    )
