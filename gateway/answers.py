@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gateway.upstream import UpstreamError
 
@@ -38,4 +38,25 @@ def read(model: type[M], data: object, service: str) -> M:
             502,
             "InternalError",
             f"the {service} service answered a malformed {model.__name__}",
+        ) from None
+
+
+def read_list(model: type[M], data: object, service: str) -> list[M]:
+    """``data`` (a decoded JSON array answered by ``service``) as a list of
+    ``model``; a malformed answer is an ``InternalError`` as for :func:`read`."""
+    adapter: TypeAdapter[list[M]] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        log.error(
+            "%s answered a malformed list of %s: %s",
+            service,
+            model.__name__,
+            exc.errors(include_url=False, include_input=False),
+        )
+        raise UpstreamError(
+            service,
+            502,
+            "InternalError",
+            f"the {service} service answered a malformed list of {model.__name__}",
         ) from None
