@@ -28,12 +28,14 @@ from gateway.matching import loaders
 from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
+from gateway.upstream import UpstreamError
 
 if TYPE_CHECKING:
-    from gateway.people.types import Cohort, Person
+    from gateway.people.types import Cohort, Competency, Person
 
 PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
 CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
+CompetencyRef = Annotated["Competency", strawberry.lazy("gateway.people.types")]
 
 
 async def load_cohort(info: Info, cohort_id: str | None) -> Cohort | None:
@@ -102,7 +104,9 @@ class PairingReason:
     code: str | None = strawberry.field(
         description="The reason code the step's event carries, e.g. `other`."
     )
-    text: str = strawberry.field(description="The words typed with it.")
+    text: str = strawberry.field(
+        description="The words typed with it (empty when given as a code only)."
+    )
     written_at: datetime | None = strawberry.field(description="When it was given.")
     _author_id: strawberry.Private[str]
 
@@ -172,22 +176,22 @@ class Pairing(BatchedNode, relay.Node):
     _accepted_by: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
 
     @strawberry.field(
-        description="Why it was declined (null when not declined, no words were "
-        "typed, or you may not read them)."
+        description="Why it was declined (null when not declined, no reason was "
+        "given, or you may not read it)."
     )
     def decline_reason(self) -> PairingReason | None:
         return _last(self.reasons, PairingStep.DECLINED)
 
     @strawberry.field(
-        description="Why it was ended (null when not ended, no words were typed, or "
-        "you may not read them)."
+        description="Why it was ended (null when not ended, no reason was given, or "
+        "you may not read it)."
     )
     def end_reason(self) -> PairingReason | None:
         return _last(self.reasons, PairingStep.ENDED)
 
     @strawberry.field(
         description="Why a coordinator withdrew it (null when not withdrawn, no "
-        "words were typed, or you may not read them)."
+        "reason was given, or you may not read it)."
     )
     def withdrawal_reason(self) -> PairingReason | None:
         return _last(self.reasons, PairingStep.WITHDRAWN)
@@ -271,6 +275,25 @@ async def pairing_by_id(info: Info, pairing_id: str | None) -> Pairing | None:
 LEFT = (PairingStatus.DECLINED, PairingStatus.EXPIRED, PairingStatus.WITHDRAWN)
 
 
+@strawberry.type(description="A goal two or more of a circle's mentees share.")
+class SharedGoal:
+    name: str = strawberry.field(description="The competency's name.")
+    members: int = strawberry.field(
+        description="How many of the circle's mentees want to develop it."
+    )
+    _competency_id: strawberry.Private[str]
+
+    @strawberry.field(description="The competency, from the tenant's framework.")
+    async def competency(self, info: Info) -> CompetencyRef | None:
+        from gateway.people.types import competency_by_id
+
+        return await competency_by_id(info, self._competency_id)
+
+    @classmethod
+    def from_model(cls, m: api.SharedGoal) -> SharedGoal:
+        return cls(name=m.name, members=m.members, _competency_id=m.competency_id)
+
+
 @strawberry.type(
     description="A circle of a group programme: one mentor and the mentees a round "
     "placed with them, who meet together. Made of the round's pairings you may see "
@@ -299,6 +322,28 @@ class Circle:
     @strawberry.field(description="The circle's mentees.")
     async def mentees(self, info: Info) -> list[PersonRef]:
         return await load_people(info, [p._mentee_id for p in self.pairings])
+
+    @strawberry.field(
+        description="The goals two or more of the circle's mentees share (all its "
+        "members, not only those you see), the most shared first, as matching finds "
+        "them. Null when you may not read the round (coordinators and sponsors may)."
+    )
+    async def shared_goals(self, info: Info) -> list[SharedGoal] | None:
+        round_id = next((p._round_id for p in self.pairings if p._round_id), None)
+        if round_id is None:
+            return None
+        try:
+            found = await loaders.rounds(info).load(round_id)
+        except UpstreamError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        if found is None:
+            return None
+        for circle in found.circles or []:
+            if circle.mentor_id == self._mentor_id:
+                return [SharedGoal.from_model(g) for g in circle.shared_goals]
+        return []
 
 
 def circles_of(pairings: list[Pairing], smallest: int = 2) -> list[Circle]:
