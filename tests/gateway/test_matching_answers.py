@@ -10,6 +10,7 @@ as a code only, and the goals a group circle shares.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -23,6 +24,8 @@ from gateway.upstream import UpstreamError
 from tests.gateway.platform import new_tenant, token
 from tests.gateway.test_graph_pieces import act, cohort_of, gid, local, run_round
 from tests.gateway.test_hardening import gateway, not_found
+from tests.gateway.test_matching import subscribe, until_listening
+from tests.insights.conftest import event, publish
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -466,3 +469,46 @@ async def test_a_group_circle_shows_the_goals_its_mentees_share(platform):
         bearer=elsewhere,
     )
     assert "circles" not in standard.json()
+
+
+async def test_a_pairing_event_that_does_not_fit_its_contract_is_skipped(
+    platform, kafka_bootstrap
+):
+    tenant = new_tenant()
+    coordinator = token("coordinator-1", tenant, Role.COORDINATOR)
+    before = len(platform.gateway.state.hub._listeners)
+    ws = await subscribe(
+        platform,
+        coordinator,
+        "subscription($p: ID!) { pairingUpdates(personId: $p) { kind pairingId } }",
+        {"p": gid("Person", "e-1")},
+    )
+    try:
+        await until_listening(platform, before + 1)
+        await publish(
+            kafka_bootstrap,
+            [
+                event(
+                    "matching",
+                    "PairingApproved",
+                    "p-bad",
+                    {"pairing_id": "p-bad", "mentee_id": "e-1"},  # no mentor_id
+                    tenant=tenant,
+                ),
+                event(
+                    "matching",
+                    "PairingApproved",
+                    "p-good",
+                    {"pairing_id": "p-good", "mentor_id": "m-1", "mentee_id": "e-1"},
+                    tenant=tenant,
+                ),
+            ],
+        )
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
+        assert msg["type"] == "next", msg
+        assert msg["payload"]["data"]["pairingUpdates"] == {
+            "kind": "APPROVED",
+            "pairingId": gid("Pairing", "p-good"),
+        }
+    finally:
+        await ws.close()
