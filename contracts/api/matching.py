@@ -27,6 +27,7 @@ from contracts.matching import (
 )
 
 __all__ = [
+    "CircleView",
     "FairnessGroup",
     "FairnessIteration",
     "FairnessReport",
@@ -43,6 +44,7 @@ __all__ = [
     "RoundStatus",
     "RoundView",
     "ScorePartView",
+    "SharedGoal",
     "Suggestion",
     "Suggestions",
 ]
@@ -83,13 +85,15 @@ class ScorePartView(_Answer):
 
 
 class PairingNote(_Answer):
-    """Words typed with a step of the pairing, kept privately: read by coordinators,
-    admins and its author only."""
+    """The reason given with a step of the pairing, kept privately: read by
+    coordinators, admins and its author only."""
 
     action: NoteAction
     code: ReasonCode | None = Field(description="The code the step's event carries")
-    author_id: str = Field(description="Person id of who typed it")
-    text: str
+    author_id: str = Field(description="Person id of who gave it")
+    text: str = Field(
+        description="The words typed with it (empty when given as a code only)"
+    )
     written_at: str = Field(description="ISO 8601 time it was written")
 
 
@@ -217,6 +221,30 @@ class NoFairness(_Answer):
     """An empty object: the round was run without a fairness check."""
 
 
+class SharedGoal(_Answer):
+    """A competency two or more members of a circle want to grow."""
+
+    competency_id: str
+    name: str = Field(description="The competency's name (its id if it has none)")
+    members: int = Field(ge=2, description="How many of the circle's mentees want it")
+
+
+class CircleView(_Answer):
+    """A circle of a group round: a mentor and the mentees still placed with them
+    (declined, expired and withdrawn proposals left out), with what they share."""
+
+    mentor_id: str
+    mentee_ids: list[str] = Field(description="In the order proposed")
+    shared_goals: list[SharedGoal] = Field(
+        description="The goals two or more members share, the most shared first"
+    )
+    affinity: float = Field(
+        ge=0,
+        le=1,
+        description="How much the members' goal sets overlap (mean pairwise Jaccard)",
+    )
+
+
 class RoundView(_Answer):
     """A matching round: status, live progress and, once completed, its outcome."""
 
@@ -247,6 +275,11 @@ class RoundView(_Answer):
     not_proposed: list[NotProposed] | None = Field(
         None,
         description="Chosen pairs left out when recorded (present once completed)",
+    )
+    circles: list[CircleView] | None = Field(
+        None,
+        description="A group programme's circles: each mentor with two or more "
+        "mentees still in (present once a group round completed)",
     )
 
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from contracts.api import matching as api
+from gateway.answers import read
 from gateway.context import ctx
 from gateway.enums import MatchingMode
 from gateway.errors import (
@@ -237,12 +239,8 @@ def _cohort(value: strawberry.ID | None) -> str | None:
     return local_id(value, "Cohort", "input.cohortId") if value else None
 
 
-def _round(data: dict[str, Any]) -> MatchingRoundSuccess:
-    return MatchingRoundSuccess(round=MatchingRound.from_data(data))
-
-
-def _pairing(data: dict[str, Any]) -> PairingSuccess:
-    return PairingSuccess(pairing=Pairing.from_data(data))
+def _round(answer: api.RoundView) -> MatchingRoundSuccess:
+    return MatchingRoundSuccess(round=MatchingRound.from_model(answer))
 
 
 async def _act(
@@ -251,22 +249,23 @@ async def _act(
     action: str,
     body: dict[str, Any] | None = None,
 ) -> Any:
-    """One workflow step on a pairing; answers the pairing as it is after it."""
+    """One workflow step on a pairing; answers the pairing as it is after it (the
+    service answers it, or nothing for a step that answers 204: then it is read)."""
     c = ctx(info)
 
-    async def call() -> Any:
+    async def call() -> api.PairingView | str:
         pid = local_id(pairing_id, "Pairing", "input.pairingId")
         data = await c.caller.post(
             "matching",
             upstream_path("/pairings/{pid}/{action}", pid=pid, action=action),
             body,
         )
-        return data if isinstance(data, dict) else pid
+        return pid if data is None else read(api.PairingView, data, "matching")
 
-    async def ok(data: Any) -> PairingSuccess:
-        if isinstance(data, dict):
-            return _pairing(data)
-        return PairingSuccess(pairing=await pairing_by_id(info, data))
+    async def ok(answer: api.PairingView | str) -> PairingSuccess:
+        if isinstance(answer, api.PairingView):
+            return PairingSuccess(pairing=Pairing.from_model(answer))
+        return PairingSuccess(pairing=await pairing_by_id(info, answer))
 
     return await run(call, ok, WITH_CAPACITY)
 
@@ -282,7 +281,7 @@ class MatchingMutation:
     ) -> RoundResult:
         c = ctx(info)
 
-        async def call() -> Any:
+        async def call() -> api.RoundView:
             body: dict[str, Any] = {
                 "cohort_id": local_id(input.cohort_id, "Cohort", "input.cohortId"),
                 "mode": input.mode.value,
@@ -297,11 +296,15 @@ class MatchingMutation:
                     "min_ratio": input.fairness.min_ratio,
                     "min_group_size": input.fairness.min_group_size,
                 }
-            return await c.caller.post(
+            return read(
+                api.RoundView,
+                await c.caller.post(
+                    "matching",
+                    "/rounds",
+                    body,
+                    params={"wait": "true" if input.wait else "false"},
+                ),
                 "matching",
-                "/rounds",
-                body,
-                params={"wait": "true" if input.wait else "false"},
             )
 
         return await run(call, _round, WITH_CAPACITY)
@@ -313,12 +316,16 @@ class MatchingMutation:
     async def rerun_round(self, info: Info, input: RerunRoundInput) -> RoundResult:
         c = ctx(info)
 
-        async def call() -> Any:
+        async def call() -> api.RoundView:
             rid = local_id(input.round_id, "MatchingRound", "input.roundId")
-            return await c.caller.post(
+            return read(
+                api.RoundView,
+                await c.caller.post(
+                    "matching",
+                    upstream_path("/rounds/{rid}/rerun", rid=rid),
+                    {"pins": _pins(input.pins, "input.pins")},
+                ),
                 "matching",
-                upstream_path("/rounds/{rid}/rerun", rid=rid),
-                {"pins": _pins(input.pins, "input.pins")},
             )
 
         return await run(call, _round, WITH_CAPACITY)
@@ -360,22 +367,34 @@ class MatchingMutation:
     async def forbid_pair(self, info: Info, input: ForbidPairInput) -> ForbidPairResult:
         c = ctx(info)
 
-        async def call() -> Any:
-            return await c.caller.post(
+        async def call() -> api.PairRuledOut:
+            return read(
+                api.PairRuledOut,
+                await c.caller.post(
+                    "matching",
+                    "/forbidden-pairs",
+                    {
+                        "mentor_id": local_id(
+                            input.mentor_id, "Person", "input.mentorId"
+                        ),
+                        "mentee_id": local_id(
+                            input.mentee_id, "Person", "input.menteeId"
+                        ),
+                        "reason": input.reason,
+                        "cohort_id": _cohort(input.cohort_id),
+                    },
+                ),
                 "matching",
-                "/forbidden-pairs",
-                {
-                    "mentor_id": local_id(input.mentor_id, "Person", "input.mentorId"),
-                    "mentee_id": local_id(input.mentee_id, "Person", "input.menteeId"),
-                    "reason": input.reason,
-                    "cohort_id": _cohort(input.cohort_id),
-                },
             )
 
-        async def ok(data: Any) -> ForbidPairSuccess:
-            rows = await loaders.pairings(info).load_many(data.get("withdrawn", []))
+        async def ok(answer: api.PairRuledOut) -> ForbidPairSuccess:
+            rows = await loaders.pairings(info).load_many(answer.withdrawn)
             return ForbidPairSuccess(
-                withdrawn=[Pairing.from_data(r) for r in rows if isinstance(r, dict)]
+                withdrawn=[
+                    Pairing.from_model(r)
+                    for r in rows
+                    if isinstance(r, api.PairingView)
+                ]
             )
 
         return await run(call, ok, COMMON)
@@ -389,17 +408,21 @@ class MatchingMutation:
     ) -> RepairPairingResult:
         c = ctx(info)
 
-        async def call() -> Any:
+        async def call() -> api.PairingView:
             pid = local_id(input.pairing_id, "Pairing", "input.pairingId")
-            return await c.caller.post(
+            return read(
+                api.PairingView,
+                await c.caller.post(
+                    "matching",
+                    upstream_path("/pairings/{pid}/repair", pid=pid),
+                    {"reason": input.reason},
+                ),
                 "matching",
-                upstream_path("/pairings/{pid}/repair", pid=pid),
-                {"reason": input.reason},
             )
 
         return await run(
             call,
-            lambda d: RepairPairingSuccess(replacement=Pairing.from_data(d)),
+            lambda m: RepairPairingSuccess(replacement=Pairing.from_model(m)),
             WITH_CAPACITY,
         )
 
@@ -439,19 +462,25 @@ class MatchingMutation:
     ) -> PlanRotationResult:
         c = ctx(info)
 
-        async def call() -> Any:
+        async def call() -> api.RotationPlanView:
             mentee = local_id(input.mentee_id, "Person", "input.menteeId")
-            return await c.caller.post(
+            return read(
+                api.RotationPlanView,
+                await c.caller.post(
+                    "matching",
+                    upstream_path("/mentees/{mentee}/rotation", mentee=mentee),
+                    {
+                        "cycles": input.cycles,
+                        "cycle_weeks": input.cycle_weeks,
+                        "starts_on": input.starts_on.isoformat(),
+                        "cohort_id": _cohort(input.cohort_id),
+                    },
+                ),
                 "matching",
-                upstream_path("/mentees/{mentee}/rotation", mentee=mentee),
-                {
-                    "cycles": input.cycles,
-                    "cycle_weeks": input.cycle_weeks,
-                    "starts_on": input.starts_on.isoformat(),
-                    "cohort_id": _cohort(input.cohort_id),
-                },
             )
 
         return await run(
-            call, lambda d: PlanRotationSuccess(plan=RotationPlan.from_data(d)), COMMON
+            call,
+            lambda m: PlanRotationSuccess(plan=RotationPlan.from_model(m)),
+            COMMON,
         )

@@ -7,6 +7,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from contracts.api import matching as api
+from gateway.answers import read, read_list
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import PairingStatus
@@ -48,17 +50,23 @@ class MatchingQuery:
         ] = None,
     ) -> Connection[Pairing]:
         c = ctx(info)
-        items = await c.caller.get(
+        items = read_list(
+            api.PairingView,
+            await c.caller.get(
+                "matching",
+                "/pairings",
+                person_id=local_id(person_id, "Person", "personId")
+                if person_id
+                else None,
+                round_id=local_id(round_id, "MatchingRound", "roundId")
+                if round_id
+                else None,
+                state=status.value if status else None,
+            ),
             "matching",
-            "/pairings",
-            person_id=local_id(person_id, "Person", "personId") if person_id else None,
-            round_id=local_id(round_id, "MatchingRound", "roundId")
-            if round_id
-            else None,
-            state=status.value if status else None,
         )
         return from_list(
-            items, Pairing.from_data, first, after, c.settings.max_page_size
+            items, Pairing.from_model, first, after, c.settings.max_page_size
         )
 
     @strawberry.field(
@@ -85,7 +93,7 @@ class MatchingQuery:
             top=top,
             cohort_id=local_id(cohort_id, "Cohort", "cohortId") if cohort_id else None,
         )
-        return Suggestions.from_data(data)
+        return Suggestions.from_model(read(api.Suggestions, data, "matching"))
 
     @strawberry.field(description="A mentee's latest rotation plan (null when none).")
     async def rotation_plan(
@@ -104,4 +112,6 @@ class MatchingQuery:
             if exc.status == 404:
                 return None
             raise
-        return RotationPlan.from_data(data) if data else None
+        if data is None:
+            return None
+        return RotationPlan.from_model(read(api.RotationPlanView, data, "matching"))

@@ -1,19 +1,30 @@
-"""Live matching news from the broker (``tandem.matching.v1``) via the event hub."""
+"""Live matching news from the broker (``tandem.matching.v1``) via the event hub.
+
+Events are read through their contracts (``contracts.matching``, lifted to the
+current version); one that does not fit is logged and skipped. The service's answers
+are read through ``contracts.api.matching``."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
+from pydantic import ValidationError
 from strawberry import relay
 from strawberry.types import Info
 
 from chassis.auth import Role
 from chassis.envelope import Envelope
+from chassis.errors import TandemError
+from chassis.events import EventPayload
+from contracts import matching as events
+from contracts.api import matching as api
+from gateway.answers import read, read_list
 from gateway.context import ctx
 from gateway.enums import PairingUpdateKind, RoundStatus
 from gateway.ids import local_id
@@ -32,6 +43,46 @@ KINDS = {
     "PairingEnded": "ended",
 }
 OVERSEERS = (Role.ADMIN, Role.COORDINATOR)
+log = logging.getLogger(__name__)
+
+# The events that say which two people a pairing is between.
+BETWEEN = (
+    events.PairingProposed,
+    events.PairingApproved,
+    events.PairingConfirmed,
+    events.PairingEnded,
+)
+PairingEvent = (
+    events.PairingProposed
+    | events.PairingApproved
+    | events.PairingAccepted
+    | events.PairingConfirmed
+    | events.PairingDeclined
+    | events.PairingExpired
+    | events.PairingWithdrawn
+    | events.PairingEnded
+)
+ROUND_ENDS = ("RoundCompleted", "RoundFailed")
+
+
+def _payload(env: Envelope) -> EventPayload | None:
+    """The event's data as its contract (lifted to the current version); ``None``
+    (logged) when it does not fit."""
+    try:
+        return events.registry.decode(env.type, env.schema_version, env.data)
+    except (ValidationError, TandemError) as exc:
+        log.error(
+            "matching event %s %s does not fit its contract: %s", env.type, env.id, exc
+        )
+        return None
+
+
+def _pairing_event(env: Envelope) -> PairingEvent | None:
+    """A pairing's step, read through its contract (``None`` for anything else)."""
+    if env.type not in KINDS:
+        return None
+    payload = _payload(env)
+    return payload if isinstance(payload, PairingEvent) else None
 
 
 def forbidden(message: str) -> GraphQLError:
@@ -50,8 +101,8 @@ class PairingUpdate:
         loader = loaders.pairings(info)
         with contextlib.suppress(KeyError):  # a subscription lives long: read afresh
             loader.clear(self._pairing_id)
-        data = await loader.load(self._pairing_id)
-        return Pairing.from_data(data) if isinstance(data, dict) else None
+        found = await loader.load(self._pairing_id)
+        return Pairing.from_model(found) if found else None
 
 
 @strawberry.type(description="A round moved on (a phase, or its end).")
@@ -68,19 +119,18 @@ class RoundProgressUpdate:
         loader = loaders.rounds(info)
         with contextlib.suppress(KeyError):
             loader.clear(self._round_id)
-        data = await loader.load(self._round_id)
-        return MatchingRound.from_data(data) if isinstance(data, dict) else None
+        found = await loader.load(self._round_id)
+        return MatchingRound.from_model(found) if found else None
 
 
-def _round_update(data: dict[str, Any]) -> RoundProgressUpdate:
-    progress = data.get("progress") or {}
+def _round_update(answer: api.RoundView) -> RoundProgressUpdate:
     return RoundProgressUpdate(
-        round_id=relay.GlobalID("MatchingRound", data["round_id"]),
-        status=RoundStatus(data["status"]),
-        phase=str(progress.get("phase") or ""),
-        done=int(progress.get("done") or 0),
-        total=int(progress.get("total") or 0),
-        _round_id=data["round_id"],
+        round_id=relay.GlobalID("MatchingRound", answer.round_id),
+        status=RoundStatus(answer.status.value),
+        phase=answer.progress.phase,
+        done=answer.progress.done,
+        total=answer.progress.total,
+        _round_id=answer.round_id,
     )
 
 
@@ -105,21 +155,28 @@ class MatchingSubscription:
         known: set[str] = set()
 
         def accepts(env: Envelope) -> bool:
-            if env.type not in KINDS:
+            step = _pairing_event(env)
+            if step is None:
                 return False
-            data = env.data
-            if person in (data.get("mentor_id"), data.get("mentee_id")):
-                known.add(str(data.get("pairing_id")))
+            if isinstance(step, BETWEEN) and person in (step.mentor_id, step.mentee_id):
+                known.add(step.pairing_id)
                 return True
-            return str(data.get("pairing_id") or env.subject) in known
+            return step.pairing_id in known
 
         async with c.hub.listen(principal.tenant, accepts) as queue:
             # Listening first, then learning the pairings so far: nothing is missed.
-            mine = await c.caller.get("matching", "/pairings", person_id=person)
-            known.update(p["pairing_id"] for p in mine)
+            mine = read_list(
+                api.PairingView,
+                await c.caller.get("matching", "/pairings", person_id=person),
+                "matching",
+            )
+            known.update(p.pairing_id for p in mine)
             while True:
                 env = await queue.get()
-                pid = str(env.data.get("pairing_id") or env.subject)
+                step = _pairing_event(env)
+                if step is None:
+                    continue
+                pid = step.pairing_id
                 yield PairingUpdate(
                     kind=PairingUpdateKind(KINDS[env.type]),
                     pairing_id=relay.GlobalID("Pairing", pid),
@@ -143,31 +200,42 @@ class MatchingSubscription:
         rid = local_id(round_id, "MatchingRound", "roundId")
 
         def accepts(env: Envelope) -> bool:
+            if env.type not in ("RoundProgressed", *ROUND_ENDS):
+                return False
+            payload = _payload(env)
             return (
-                env.type in ("RoundProgressed", "RoundCompleted", "RoundFailed")
-                and env.data.get("round_id") == rid
+                isinstance(
+                    payload,
+                    events.RoundProgressed | events.RoundCompleted | events.RoundFailed,
+                )
+                and payload.round_id == rid
+            )
+
+        async def now() -> api.RoundView:
+            return read(
+                api.RoundView,
+                await c.caller.get("matching", upstream_path("/rounds/{rid}", rid=rid)),
+                "matching",
             )
 
         async with c.hub.listen(principal.tenant, accepts) as queue:
-            now = await c.caller.get(
-                "matching", upstream_path("/rounds/{rid}", rid=rid)
-            )
-            yield _round_update(now)
-            if now["status"] != "running":
+            current = await now()
+            yield _round_update(current)
+            if current.status is not api.RoundStatus.RUNNING:
                 return
             while True:
                 env = await queue.get()
-                if env.type in ("RoundCompleted", "RoundFailed"):
-                    final = await c.caller.get(
-                        "matching", upstream_path("/rounds/{rid}", rid=rid)
-                    )
-                    yield _round_update(final)
+                if env.type in ROUND_ENDS:
+                    yield _round_update(await now())
                     return
+                progressed = _payload(env)
+                if not isinstance(progressed, events.RoundProgressed):
+                    continue
                 yield RoundProgressUpdate(
                     round_id=relay.GlobalID("MatchingRound", rid),
                     status=RoundStatus.RUNNING,
-                    phase=str(env.data.get("phase")),
-                    done=int(env.data.get("done") or 0),
-                    total=int(env.data.get("total") or 0),
+                    phase=progressed.phase,
+                    done=progressed.done,
+                    total=progressed.total,
                     _round_id=rid,
                 )

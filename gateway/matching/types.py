@@ -12,7 +12,9 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import matching as api
 from gateway import refs
+from gateway.answers import read_list
 from gateway.connections import Connection, from_list
 from gateway.enums import (
     MatchingMode,
@@ -26,12 +28,14 @@ from gateway.matching import loaders
 from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode
 from gateway.people import loaders as people_loaders
+from gateway.upstream import UpstreamError
 
 if TYPE_CHECKING:
-    from gateway.people.types import Cohort, Person
+    from gateway.people.types import Cohort, Competency, Person
 
 PersonRef = Annotated["Person", strawberry.lazy("gateway.people.types")]
 CohortRef = Annotated["Cohort", strawberry.lazy("gateway.people.types")]
+CompetencyRef = Annotated["Competency", strawberry.lazy("gateway.people.types")]
 
 
 async def load_cohort(info: Info, cohort_id: str | None) -> Cohort | None:
@@ -56,6 +60,11 @@ async def load_people(info: Info, person_ids: list[str]) -> list[Person]:
     return [Person.from_model(r) for r in rows if r is not None]
 
 
+def _json(value: list[dict[str, Any]]) -> Any:
+    """Models dumped as the JSON the service answered (a ``JSON`` field's value)."""
+    return value
+
+
 def _stamp(value: object) -> datetime | None:
     if not value:
         return None
@@ -75,13 +84,13 @@ class ScorePart:
     reason: str = strawberry.field(description="Why, in words a coordinator can check.")
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ScorePart:
+    def from_model(cls, m: api.ScorePartView) -> ScorePart:
         return cls(
-            criterion=data["criterion"],
-            weight=data["weight"],
-            value=data["value"],
-            contribution=data["contribution"],
-            reason=data["reason"],
+            criterion=m.criterion,
+            weight=m.weight,
+            value=m.value,
+            contribution=m.contribution,
+            reason=m.reason,
         )
 
 
@@ -95,7 +104,9 @@ class PairingReason:
     code: str | None = strawberry.field(
         description="The reason code the step's event carries, e.g. `other`."
     )
-    text: str = strawberry.field(description="The words typed with it.")
+    text: str = strawberry.field(
+        description="The words typed with it (empty when given as a code only)."
+    )
     written_at: datetime | None = strawberry.field(description="When it was given.")
     _author_id: strawberry.Private[str]
 
@@ -104,16 +115,16 @@ class PairingReason:
         return await load_person(info, self._author_id)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> PairingReason | None:
-        step = wire_enum(PairingStep, data.get("action"))
+    def from_model(cls, m: api.PairingNote) -> PairingReason | None:
+        step = wire_enum(PairingStep, m.action.value)
         if step is None:
             return None
         return cls(
             step=step,
-            code=data.get("code"),
-            text=str(data.get("text") or ""),
-            written_at=_stamp(data.get("written_at")),
-            _author_id=str(data.get("author_id") or ""),
+            code=m.code.value if m.code else None,
+            text=m.text,
+            written_at=_stamp(m.written_at),
+            _author_id=m.author_id,
         )
 
 
@@ -165,22 +176,22 @@ class Pairing(BatchedNode, relay.Node):
     _accepted_by: strawberry.Private[list[str]] = strawberry.field(default_factory=list)
 
     @strawberry.field(
-        description="Why it was declined (null when not declined, no words were "
-        "typed, or you may not read them)."
+        description="Why it was declined (null when not declined, no reason was "
+        "given, or you may not read it)."
     )
     def decline_reason(self) -> PairingReason | None:
         return _last(self.reasons, PairingStep.DECLINED)
 
     @strawberry.field(
-        description="Why it was ended (null when not ended, no words were typed, or "
-        "you may not read them)."
+        description="Why it was ended (null when not ended, no reason was given, or "
+        "you may not read it)."
     )
     def end_reason(self) -> PairingReason | None:
         return _last(self.reasons, PairingStep.ENDED)
 
     @strawberry.field(
         description="Why a coordinator withdrew it (null when not withdrawn, no "
-        "words were typed, or you may not read them)."
+        "reason was given, or you may not read it)."
     )
     def withdrawal_reason(self) -> PairingReason | None:
         return _last(self.reasons, PairingStep.WITHDRAWN)
@@ -215,33 +226,33 @@ class Pairing(BatchedNode, relay.Node):
     async def round(self, info: Info) -> MatchingRound | None:
         if not self._round_id:
             return None
-        data = await loaders.rounds(info).load(self._round_id)
-        return MatchingRound.from_data(data) if isinstance(data, dict) else None
+        found = await loaders.rounds(info).load(self._round_id)
+        return MatchingRound.from_model(found) if found else None
 
     @strawberry.field(description="The pairing this one replaces (re-pairing).")
     async def replaces(self, info: Info) -> Pairing | None:
         return await pairing_by_id(info, self._replaces)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Pairing:
+    def from_model(cls, m: api.PairingView) -> Pairing:
         return cls(
-            pairing_id=data["pairing_id"],
-            status=PairingStatus(data["state"]),
-            score=float(data["score"]),
-            explanation=[ScorePart.from_data(p) for p in data.get("parts") or []],
-            programme_type=ProgrammeType(data.get("programme_type") or "standard"),
-            cohort_id=data.get("cohort_id"),
-            expires_at=_stamp(data.get("expires_at")),
-            reason=data.get("reason"),
-            reason_code=data.get("reason_code"),
-            _mentor_id=data["mentor_id"],
-            _mentee_id=data["mentee_id"],
-            _round_id=data.get("round_id"),
-            _replaces=data.get("replaces"),
-            _accepted_by=list(data.get("accepted_by") or []),
+            pairing_id=m.pairing_id,
+            status=PairingStatus(m.state.value),
+            score=m.score,
+            explanation=[ScorePart.from_model(p) for p in m.parts],
+            programme_type=ProgrammeType(m.programme_type.value),
+            cohort_id=m.cohort_id,
+            expires_at=_stamp(m.expires_at),
+            reason=m.reason,
+            reason_code=m.reason_code.value if m.reason_code else None,
+            _mentor_id=m.mentor_id,
+            _mentee_id=m.mentee_id,
+            _round_id=m.round_id,
+            _replaces=m.replaces,
+            _accepted_by=list(m.accepted_by),
             reasons=[
                 r
-                for r in (PairingReason.from_data(n) for n in data.get("notes") or [])
+                for r in (PairingReason.from_model(n) for n in m.notes)
                 if r is not None
             ],
         )
@@ -249,17 +260,38 @@ class Pairing(BatchedNode, relay.Node):
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Pairing | None]:
         rows = await loaders.pairings(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [
+            cls.from_model(r) if isinstance(r, api.PairingView) else None for r in rows
+        ]
 
 
 async def pairing_by_id(info: Info, pairing_id: str | None) -> Pairing | None:
     if not pairing_id:
         return None
-    data = await loaders.pairings(info).load(pairing_id)
-    return Pairing.from_data(data) if isinstance(data, dict) else None
+    found = await loaders.pairings(info).load(pairing_id)
+    return Pairing.from_model(found) if found else None
 
 
 LEFT = (PairingStatus.DECLINED, PairingStatus.EXPIRED, PairingStatus.WITHDRAWN)
+
+
+@strawberry.type(description="A goal two or more of a circle's mentees share.")
+class SharedGoal:
+    name: str = strawberry.field(description="The competency's name.")
+    members: int = strawberry.field(
+        description="How many of the circle's mentees want to develop it."
+    )
+    _competency_id: strawberry.Private[str]
+
+    @strawberry.field(description="The competency, from the tenant's framework.")
+    async def competency(self, info: Info) -> CompetencyRef | None:
+        from gateway.people.types import competency_by_id
+
+        return await competency_by_id(info, self._competency_id)
+
+    @classmethod
+    def from_model(cls, m: api.SharedGoal) -> SharedGoal:
+        return cls(name=m.name, members=m.members, _competency_id=m.competency_id)
 
 
 @strawberry.type(
@@ -291,6 +323,28 @@ class Circle:
     async def mentees(self, info: Info) -> list[PersonRef]:
         return await load_people(info, [p._mentee_id for p in self.pairings])
 
+    @strawberry.field(
+        description="The goals two or more of the circle's mentees share (all its "
+        "members, not only those you see), the most shared first, as matching finds "
+        "them. Null when you may not read the round (coordinators and sponsors may)."
+    )
+    async def shared_goals(self, info: Info) -> list[SharedGoal] | None:
+        round_id = next((p._round_id for p in self.pairings if p._round_id), None)
+        if round_id is None:
+            return None
+        try:
+            found = await loaders.rounds(info).load(round_id)
+        except UpstreamError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        if found is None:
+            return None
+        for circle in found.circles or []:
+            if circle.mentor_id == self._mentor_id:
+                return [SharedGoal.from_model(g) for g in circle.shared_goals]
+        return []
+
 
 def circles_of(pairings: list[Pairing], smallest: int = 2) -> list[Circle]:
     """The circles of a group round's pairings: its mentors with at least
@@ -312,23 +366,28 @@ async def round_pairings(info: Info, round_id: str) -> list[Pairing]:
 
     c = ctx(info)
 
-    async def batch(round_ids: list[str]) -> list[list[dict[str, Any]]]:
+    async def batch(round_ids: list[str]) -> list[list[api.PairingView]]:
         return [
-            await c.caller.get("matching", "/pairings", round_id=r) for r in round_ids
+            read_list(
+                api.PairingView,
+                await c.caller.get("matching", "/pairings", round_id=r),
+                "matching",
+            )
+            for r in round_ids
         ]
 
     rows = await c.loader(("matching", "round-pairings"), batch).load(round_id)
-    return [Pairing.from_data(r) for r in rows]
+    return [Pairing.from_model(r) for r in rows]
 
 
 async def circle_of_pairing(info: Info, pairing_id: str) -> Circle | None:
     """The circle the pairing is in (null outside a group round's circle)."""
-    data = await loaders.pairings(info).load(pairing_id)
-    if not isinstance(data, dict) or not data.get("round_id"):
+    found = await loaders.pairings(info).load(pairing_id)
+    if found is None or not found.round_id:
         return None
-    if data.get("programme_type") != ProgrammeType.GROUP.value:
+    if found.programme_type.value != ProgrammeType.GROUP.value:
         return None
-    for circle in circles_of(await round_pairings(info, data["round_id"]), 1):
+    for circle in circles_of(await round_pairings(info, found.round_id), 1):
         if any(p.pairing_id == pairing_id for p in circle.pairings):
             return circle
     return None
@@ -384,29 +443,29 @@ class FairnessReport:
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> FairnessReport:
+    def from_model(cls, m: api.FairnessReport) -> FairnessReport:
         return cls(
-            group_by=data.get("group_by"),
-            min_ratio=data.get("min_ratio"),
-            satisfied=data.get("satisfied"),
-            chosen_iteration=data.get("chosen_iteration"),
+            group_by=m.group_by,
+            min_ratio=m.min_ratio,
+            satisfied=m.satisfied,
+            chosen_iteration=m.chosen_iteration,
             groups=[
                 FairnessGroup(
-                    group=str(g.get("group")),
-                    size=int(g.get("size", 0)),
-                    suppressed=bool(g.get("suppressed", False)),
-                    matched=g.get("matched"),
-                    match_rate=g.get("match_rate"),
-                    mean=g.get("mean"),
-                    p10=g.get("p10"),
-                    p50=g.get("p50"),
-                    p90=g.get("p90"),
+                    group=g.group,
+                    size=g.size,
+                    suppressed=g.suppressed,
+                    matched=g.matched,
+                    match_rate=g.match_rate,
+                    mean=g.mean,
+                    p10=g.p10,
+                    p50=g.p50,
+                    p90=g.p90,
                 )
-                for g in data.get("groups") or []
+                for g in m.groups
             ],
-            suppressed_groups=data.get("suppressed_groups"),
-            min_group_size=data.get("min_group_size"),
-            iterations=data.get("iterations"),
+            suppressed_groups=m.suppressed_groups,
+            min_group_size=m.min_group_size,
+            iterations=_json([i.model_dump(mode="json") for i in m.iterations]),
         )
 
 
@@ -488,37 +547,41 @@ class MatchingRound(BatchedNode, relay.Node):
         from gateway.context import ctx
 
         c = ctx(info)
-        items = await c.caller.get("matching", "/pairings", round_id=self.round_id)
+        items = read_list(
+            api.PairingView,
+            await c.caller.get("matching", "/pairings", round_id=self.round_id),
+            "matching",
+        )
         return from_list(
-            items, Pairing.from_data, first, after, c.settings.max_page_size
+            items, Pairing.from_model, first, after, c.settings.max_page_size
         )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> MatchingRound:
-        progress = data.get("progress") or {}
-        fairness = data.get("fairness")
+    def from_model(cls, m: api.RoundView) -> MatchingRound:
         return cls(
-            round_id=data["round_id"],
-            cohort_id=data["cohort_id"],
-            status=RoundStatus(data["status"]),
-            mode=MatchingMode(data.get("mode", "quality")),
-            programme_type=ProgrammeType(data.get("programme_type", "standard")),
+            round_id=m.round_id,
+            cohort_id=m.cohort_id,
+            status=RoundStatus(m.status.value),
+            mode=MatchingMode(m.mode.value),
+            programme_type=ProgrammeType(m.programme_type.value),
             progress=RoundProgress(
-                phase=str(progress.get("phase") or "queued"),
-                done=int(progress.get("done") or 0),
-                total=int(progress.get("total") or 0),
+                phase=m.progress.phase or "queued",
+                done=m.progress.done,
+                total=m.progress.total,
             ),
-            mentee_count=int(data.get("mentees", 0)),
-            mentor_count=int(data.get("mentors", 0)),
-            proposed_count=data.get("proposed"),
-            total_score=data.get("total_score"),
-            error=data.get("error"),
-            fairness=FairnessReport.from_data(fairness) if fairness else None,
+            mentee_count=m.mentees,
+            mentor_count=m.mentors,
+            proposed_count=m.proposed,
+            total_score=m.total_score,
+            error=m.error,
+            fairness=FairnessReport.from_model(m.fairness)
+            if isinstance(m.fairness, api.FairnessReport)
+            else None,
             pinned=[
-                PinnedPair(_mentee_id=p["mentee_id"], _mentor_id=p["mentor_id"])
-                for p in data.get("pinned") or []
+                PinnedPair(_mentee_id=p.mentee_id, _mentor_id=p.mentor_id)
+                for p in m.pinned
             ],
-            _unmatched=list(data.get("unmatched") or []),
+            _unmatched=list(m.unmatched or []),
         )
 
     @classmethod
@@ -526,7 +589,9 @@ class MatchingRound(BatchedNode, relay.Node):
         cls, info: Info, node_ids: list[str]
     ) -> list[MatchingRound | None]:
         rows = await loaders.rounds(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [
+            cls.from_model(r) if isinstance(r, api.RoundView) else None for r in rows
+        ]
 
 
 @strawberry.type(description="A mentor suggested to a mentee, explained.")
@@ -564,19 +629,19 @@ class Suggestions:
         return await load_person(info, self._mentee_id)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Suggestions:
+    def from_model(cls, m: api.Suggestions) -> Suggestions:
         return cls(
-            cohort_id=data.get("cohort_id"),
-            _mentee_id=data["mentee_id"],
+            cohort_id=m.cohort_id,
+            _mentee_id=m.mentee_id,
             items=[
                 Suggestion(
-                    rank=int(s["rank"]),
-                    score=float(s["score"]),
-                    summary=s.get("summary"),
-                    explanation=[ScorePart.from_data(p) for p in s.get("parts") or []],
-                    _mentor_id=s["mentor_id"],
+                    rank=s.rank,
+                    score=s.score,
+                    summary=s.summary,
+                    explanation=[ScorePart.from_model(p) for p in s.parts],
+                    _mentor_id=s.mentor_id,
                 )
-                for s in data.get("suggestions") or []
+                for s in m.suggestions
             ],
         )
 
@@ -613,19 +678,19 @@ class RotationPlan:
         return await load_person(info, self._mentee_id)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> RotationPlan:
+    def from_model(cls, m: api.RotationPlanView) -> RotationPlan:
         return cls(
-            plan_id=data["plan_id"],
-            cohort_id=data.get("cohort_id"),
-            planned_at=_stamp(data.get("planned_at")),
-            _mentee_id=data["mentee_id"],
+            plan_id=m.plan_id,
+            cohort_id=m.cohort_id,
+            planned_at=_stamp(m.planned_at),
+            _mentee_id=m.mentee_id,
             cycles=[
                 RotationCycle(
-                    cycle=int(c["cycle"]),
-                    starts_on=date.fromisoformat(str(c["starts_on"])),
-                    ends_on=date.fromisoformat(str(c["ends_on"])),
-                    _mentor_id=c["mentor_id"],
+                    cycle=c.cycle,
+                    starts_on=c.starts_on,
+                    ends_on=c.ends_on,
+                    _mentor_id=c.mentor_id,
                 )
-                for c in data.get("cycles") or []
+                for c in m.cycles
             ],
         )

@@ -34,7 +34,13 @@ from contracts.api.matching import (
     RoundStatus,
     RoundView,
 )
-from contracts.matching import Criterion, Mode, PairingState, ReasonCode
+from contracts.matching import (
+    Criterion,
+    Mode,
+    PairingState,
+    ProgrammeType,
+    ReasonCode,
+)
 from services.matching.application.access import COORDINATORS
 from services.matching.application.pairings import Pairings
 from services.matching.application.seats import (
@@ -53,6 +59,7 @@ from services.matching.domain.pairing import Pairing
 from services.matching.domain.round import MatchingRound, run_round
 from services.matching.domain.round_record import Round, RoundNotFinished
 from services.matching.domain.rules import pin_refusals, refuse_pins
+from services.matching.projections.circles import circles_of_round
 from services.matching.projections.pairing_texts import keep_explanation
 from services.matching.projections.pairings import proposed_in, rounds_of
 from services.matching.projections.pool import Pool, load_pool
@@ -409,6 +416,11 @@ class Rounds:
                 else NoFairness(),
                 not_proposed=done.not_proposed,
             )
+            if round_.started.programme_type == ProgrammeType.GROUP:
+                async with self.engine.connect() as conn:
+                    outcome["circles"] = await circles_of_round(
+                        conn, principal.tenant, round_id
+                    )
         return RoundView.model_validate(
             {
                 "round_id": round_id,

@@ -11,9 +11,10 @@ never published and that lose a person's rows when they are erased
   beside the proposal, in its transaction, and read back into the pairing's view; a
   pairing whose texts are gone (an erased person, a proposal older than this table)
   explains itself in numbers.
-- ``pairing_notes``: the free text typed with a reason (a decline, a withdrawal, an
-  ending, a ruled-out pair, a re-pairing request), with its author. Only coordinators
-  (and admins) and the note's author read it.
+- ``pairing_notes``: the reason given with a step (a decline, a withdrawal, an
+  ending, a ruled-out pair, a re-pairing request): its code, the free text typed with
+  it (empty when the reason was given as a code only), its author and when. Only
+  coordinators (and admins) and the note's author read it.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ async def keep_note(
     author_id: str,
     body: str | None,
 ) -> None:
-    """What the author typed with ``action`` (nothing when they typed nothing)."""
-    if not body:
+    """The reason the author gave with ``action``: its code and what they typed
+    (``""`` for a code alone; nothing is kept when they gave neither)."""
+    if not body and code is None:
         return
     now = datetime.now(UTC)
     await conn.execute(
@@ -102,7 +104,7 @@ async def keep_note(
             "a": action,
             "c": code,
             "who": author_id,
-            "b": body,
+            "b": body or "",
             "at": now.isoformat() if is_sqlite(conn.engine) else now,
         },
     )
@@ -115,9 +117,10 @@ def split_reason(
 ) -> tuple[ReasonCode | None, str | None]:
     """(code for the event, text for the private note) from what a caller sent.
 
-    A typed reason that is itself a code is taken as the code (nothing to keep);
-    other text goes to the note, with ``code`` or else ``default`` in the event."""
-    if code is None and typed is not None and typed in REASON_CODES:
+    A typed reason that is itself a code is taken as the code (no text to keep),
+    as is one that repeats ``code``; other text goes to the note, with ``code`` or
+    else ``default`` in the event."""
+    if typed is not None and typed in REASON_CODES and code in (None, typed):
         return ReasonCode(typed), None
     return code or (default if typed else None), typed or None
 
@@ -182,7 +185,7 @@ async def read_into(
     for view in views:
         reasons = said.get(view["pairing_id"], {})
         kept = notes.get(view["pairing_id"], [])
-        typed = [n["text"] for n in kept if n["action"] == PROPOSED]
+        typed = [n["text"] for n in kept if n["action"] == PROPOSED and n["text"]]
         out.append(
             PairingView.model_validate(
                 {
