@@ -254,7 +254,13 @@ describe("programme dashboard", () => {
       assert.equal((await shown.locator("td").first().textContent()).trim(), String(c.size));
       const mentees = c.mentees.map((m) => [m.givenName, m.familyName].filter(Boolean).join(" ")).join(", ");
       assert.equal((await shown.locator(".circle-mentees").textContent()).trim(), mentees);
+      const goals = (c.sharedGoals ?? []).map((g) => `${g.name} (${g.members})`).join(", ") || "—";
+      assert.equal((await shown.locator(".circle-goals").textContent()).trim(), goals);
     }
+    assert.ok(
+      round.circles.some((c) => c.sharedGoals?.length),
+      "no circle of the group round shows a shared goal",
+    );
     await screenshot(page, "13-group-round-circles");
     assert.deepEqual(problems, []);
     await page.close();

@@ -483,6 +483,10 @@ export type RoundQuery = {
           familyName: string | null;
           erased: boolean;
         }>;
+        sharedGoals: Array<{
+          name: string;
+          members: number;
+        }> | null;
       }>;
     }
   ) | null;
@@ -492,7 +496,7 @@ export type RoundQueryVariables = {
   id: string;
 };
 
-export const RoundDocument = "query Round($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on MatchingRound {\n      ...RoundFields\n    }\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment RoundFields on MatchingRound {\n  id\n  status\n  mode\n  menteeCount\n  mentorCount\n  proposedCount\n  totalScore\n  error\n  progress {\n    phase\n    done\n    total\n  }\n  cohort {\n    id\n    name\n  }\n  pinned {\n    mentee {\n      ...PersonName\n    }\n    mentor {\n      ...PersonName\n    }\n  }\n  unmatched {\n    ...PersonName\n  }\n  programmeType\n  circles {\n    size\n    mentorParty {\n      ...MentorName\n    }\n    mentees {\n      ...PersonName\n    }\n  }\n}" as TypedDocument<
+export const RoundDocument = "query Round($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on MatchingRound {\n      ...RoundFields\n    }\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}\n\nfragment RoundFields on MatchingRound {\n  id\n  status\n  mode\n  menteeCount\n  mentorCount\n  proposedCount\n  totalScore\n  error\n  progress {\n    phase\n    done\n    total\n  }\n  cohort {\n    id\n    name\n  }\n  pinned {\n    mentee {\n      ...PersonName\n    }\n    mentor {\n      ...PersonName\n    }\n  }\n  unmatched {\n    ...PersonName\n  }\n  programmeType\n  circles {\n    size\n    mentorParty {\n      ...MentorName\n    }\n    mentees {\n      ...PersonName\n    }\n    sharedGoals {\n      name\n      members\n    }\n  }\n}" as TypedDocument<
   RoundQuery,
   RoundQueryVariables
 >;

@@ -162,13 +162,14 @@ async function loadRound(id: string): Promise<Loaded | null> {
   return round ? { round, pairs } : null;
 }
 
-/** A group round's circles: one mentor and the mentees who meet with them. */
+/** A group round's circles: one mentor, the mentees who meet with them and the goals
+ * they share (most shared first, as the service orders them). */
 function circlesTable(circles: Circle[]): HTMLElement {
   return h(
     "table",
     { class: "pairs", "data-table": "circles" },
     h("caption", {}, `Circles (${circles.length})`),
-    h("thead", {}, h("tr", {}, ["Mentor", "Members", "Mentees"].map((c) => h("th", { scope: "col" }, c)))),
+    h("thead", {}, h("tr", {}, ["Mentor", "Members", "Mentees", "Shared goals"].map((c) => h("th", { scope: "col" }, c)))),
     h(
       "tbody",
       {},
@@ -179,10 +180,16 @@ function circlesTable(circles: Circle[]): HTMLElement {
           h("th", { scope: "row" }, mentorName(c.mentorParty)),
           h("td", {}, count(c.size)),
           h("td", { class: "circle-mentees" }, c.mentees.map(personName).join(", ")),
+          h("td", { class: "circle-goals" }, sharedGoals(c.sharedGoals)),
         ),
       ),
     ),
   );
+}
+
+function sharedGoals(goals: Circle["sharedGoals"]): string {
+  if (!goals?.length) return "—";
+  return goals.map((g) => `${g.name} (${g.members})`).join(", ");
 }
 
 function progressView(r: { status: string; phase: string; done: number; total: number }): HTMLElement {
