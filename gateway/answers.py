@@ -39,3 +39,28 @@ def read(model: type[M], data: object, service: str) -> M:
             "InternalError",
             f"the {service} service answered a malformed {model.__name__}",
         ) from None
+
+
+def read_list(model: type[M], data: object, service: str) -> list[M]:
+    """``data`` (a decoded JSON array answered by ``service``) as a list of
+    ``model``; an answer that is not a list of them is malformed, as for
+    :func:`read`."""
+    if not isinstance(data, list):
+        errors: object = f"a {type(data).__name__}, not a list"
+    else:
+        items: list[M] = []
+        for index, item in enumerate(data):
+            try:
+                items.append(model.model_validate(item))
+            except ValidationError as exc:
+                errors = {index: exc.errors(include_url=False, include_input=False)}
+                break
+        else:
+            return items
+    log.error("%s answered a malformed list of %s: %s", service, model.__name__, errors)
+    raise UpstreamError(
+        service,
+        502,
+        "InternalError",
+        f"the {service} service answered a malformed list of {model.__name__}",
+    )
