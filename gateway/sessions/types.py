@@ -3,10 +3,14 @@ sessions, milestones, check-ins, rotations, notes, feedback, escalations.
 
 Nested lists go through the by-relationship loaders, so a page of relationships with
 their sessions and milestones costs one upstream call per kind, whatever its length.
+Every answer is read through its response model (``contracts.api.sessions``) and the
+types are built from the model's attributes (``from_model``); an answer that does not
+fit is the service's failure (``InternalError``), never a silent null.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -65,6 +69,7 @@ After = Annotated[
 
 
 E = TypeVar("E", bound=Enum)
+log = logging.getLogger(__name__)
 
 
 def _stamp(value: str) -> datetime:
@@ -83,8 +88,19 @@ def as_json(m: BaseModel) -> Any:
 
 
 def _enum(cls: type[E], value: StrEnum) -> E:
-    """The GraphQL member of a contract's member (the same wire value)."""
-    return cls(value.value)
+    """The GraphQL member of a contract's member (the same wire value). A value
+    this field cannot take (a check-in's state for a milestone) is the service's
+    malformed answer, as :func:`gateway.answers.read` reports it."""
+    try:
+        return cls(value.value)
+    except ValueError:
+        log.error("sessions answered %r for a %s", value.value, cls.__name__)
+        raise UpstreamError(
+            "sessions",
+            502,
+            "InternalError",
+            f"the sessions service answered a malformed {cls.__name__}",
+        ) from None
 
 
 def _maybe(cls: type[E], value: StrEnum | None) -> E | None:
