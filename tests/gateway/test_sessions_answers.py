@@ -6,14 +6,18 @@ answered, and an answer that does not fit its model is the service's failure, an
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts.api import sessions as api
 from gateway.answers import read_list
 from gateway.upstream import Caller, UpstreamError
+from tests.gateway.test_hardening import bearer
+from tests.gateway.test_hardening import gateway as hardened
 from tests.gateway.test_sessions import gid, pair, register, signed
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -534,6 +538,28 @@ async def test_a_malformed_answer_is_an_internal_error_not_a_null(
     )
     assert wrote["data"] is None or wrote["data"]["writeNote"] is None
     assert codes(wrote) == ["InternalError"]
+
+
+def broken_survey(request: httpx.Request) -> httpx.Response:
+    # The service answers 200 with a body that is not a PulseSurvey.
+    return httpx.Response(200, json={"unexpected": ["shape"]})
+
+
+@pytest.mark.parametrize("environment", ["test", "development"])
+async def test_a_malformed_answer_names_the_service_and_nothing_of_the_answer(
+    environment,
+):
+    async with hardened(broken_survey, environment=environment) as gw:
+        body = await gw.post(
+            "query($id: ID!) { pulseSurvey(surveyId: $id) { id } }",
+            {"id": gid("PulseSurvey", "s-1")},
+            bearer(),
+        )
+    assert body["data"] == {"pulseSurvey": None}
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "InternalError", "service": "sessions"}
+    assert error["message"] == "the sessions service answered a malformed PulseSurvey"
+    assert "unexpected" not in json.dumps(body)
 
 
 async def test_read_list_takes_a_list_of_the_model_or_fails_as_the_service():
