@@ -72,9 +72,24 @@ E = TypeVar("E", bound=Enum)
 log = logging.getLogger(__name__)
 
 
+def _malformed(value: str, what: str) -> UpstreamError:
+    """A value of the answer this field cannot take: the service's malformed
+    answer, reported as :func:`gateway.answers.read` reports one."""
+    log.error("sessions answered %r for a %s", value, what)
+    return UpstreamError(
+        "sessions",
+        502,
+        "InternalError",
+        f"the sessions service answered a malformed {what}",
+    )
+
+
 def _stamp(value: str) -> datetime:
     """An RFC 3339 stamp of the service (UTC when it carries no offset)."""
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _malformed(value, "timestamp") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -88,19 +103,12 @@ def as_json(m: BaseModel) -> Any:
 
 
 def _enum(cls: type[E], value: StrEnum) -> E:
-    """The GraphQL member of a contract's member (the same wire value). A value
-    this field cannot take (a check-in's state for a milestone) is the service's
-    malformed answer, as :func:`gateway.answers.read` reports it."""
+    """The GraphQL member of a contract's member (the same wire value); one this
+    field cannot take (a check-in's state for a milestone) is malformed."""
     try:
         return cls(value.value)
     except ValueError:
-        log.error("sessions answered %r for a %s", value.value, cls.__name__)
-        raise UpstreamError(
-            "sessions",
-            502,
-            "InternalError",
-            f"the sessions service answered a malformed {cls.__name__}",
-        ) from None
+        raise _malformed(value.value, cls.__name__) from None
 
 
 def _maybe(cls: type[E], value: StrEnum | None) -> E | None:
@@ -331,7 +339,7 @@ class OpenSlots:
                     local=[
                         LocalTime(
                             time_zone=m.time_zones.get(person),
-                            starts_at=datetime.fromisoformat(at),
+                            starts_at=_stamp(at),
                             _person_id=person,
                         )
                         for person, at in s.local.items()

@@ -588,3 +588,46 @@ async def test_read_list_takes_a_list_of_the_model_or_fails_as_the_service():
         "sessions",
     )
     assert [k.kind.value for k in kinds] == ["monthly", "milestone"]
+
+
+async def test_a_timestamp_or_value_a_field_cannot_take_is_the_services_failure():
+    from contracts.sessions.meetings import SessionFormat, SessionState
+    from gateway.sessions.types import CheckIn, Session
+
+    session = api.Session(
+        session_id="s-1",
+        relationship_id="r-1",
+        mentor_id="m-1",
+        mentee_id="e-1",
+        minutes=60,
+        format=SessionFormat.ONE_TO_ONE,
+        state=SessionState.HELD,
+        sequence=2,
+        scheduled_by="m-1",
+        cancelled_by=None,
+        reason_code=None,
+        held_minutes=55,
+        starts_at="2027-01-04T09:00:00Z",
+        ends_at="2027-01-04T10:00:00Z",
+        held_at="2027-01-04T10:00:00",
+        absent_ids=[],
+    )
+    made = Session.from_model(session)
+    assert made.starts_at == datetime(2027, 1, 4, 9, tzinfo=UTC)
+    assert made.held_at == datetime(2027, 1, 4, 10, tzinfo=UTC)  # no offset: UTC
+    assert (made.held_minutes, made.sequence, made.upcoming) == (55, 2, False)
+    assert made.agenda is None and made.reason_code is None
+    for bad in (
+        lambda: Session.from_model(session.model_copy(update={"ends_at": "soon"})),
+        lambda: CheckIn.from_model(
+            api.DevelopmentItem(
+                id="c-1",
+                kind=api.ItemKind.CHECK_IN,
+                state="recorded",
+                relationship_id="r-1",
+            )
+        ),
+    ):
+        with pytest.raises(UpstreamError) as raised:
+            bad()
+        assert (raised.value.code, raised.value.status) == ("InternalError", 502)
