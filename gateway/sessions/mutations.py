@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from contracts.api import sessions as api
+from gateway.answers import read
 from gateway.context import ctx
 from gateway.enums import (
     CancellationReason,
@@ -433,7 +435,7 @@ class SessionsMutation:
     ) -> RelationshipResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.put(
                 S,
                 upstream_path(
@@ -459,7 +461,7 @@ class SessionsMutation:
     ) -> RelationshipResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             rid = _rid(input.relationship_id)
             try:
                 return await c.caller.post(
@@ -472,19 +474,21 @@ class SessionsMutation:
                 # client it read an old version (reload and sign again).
                 if exc.code != "InvalidTransition":
                     raise
-                current = (
+                current = read(
+                    api.Relationship,
                     await c.caller.get(
                         S, upstream_path("/relationships/{rid}", rid=rid)
-                    )
-                )["contract"]
-                if current.get("version") in (None, input.version):
+                    ),
+                    S,
+                ).contract.version
+                if current in (None, input.version):
                     raise
                 raise UpstreamError(
                     S,
                     409,
                     "ConcurrencyConflict",
                     f"version {input.version} of the contract is no longer current "
-                    f"(now {current['version']}); reload it and sign again",
+                    f"(now {current}); reload it and sign again",
                 ) from None
 
         return await run(call, lambda d: _relationship(info, d), COMMON)
@@ -498,7 +502,7 @@ class SessionsMutation:
     ) -> SessionResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -571,7 +575,7 @@ class SessionsMutation:
     async def set_agenda(self, info: Info, input: SetAgendaInput) -> SessionResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.put(
                 S,
                 upstream_path(
@@ -590,7 +594,7 @@ class SessionsMutation:
     ) -> MilestoneResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -613,7 +617,7 @@ class SessionsMutation:
     ) -> MilestoneResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -633,7 +637,7 @@ class SessionsMutation:
     ) -> MilestoneResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -651,7 +655,7 @@ class SessionsMutation:
     ) -> CheckInResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             sponsor = (
                 local_id(input.sponsor_id, "Person", "input.sponsorId")
                 if input.sponsor_id
@@ -673,7 +677,11 @@ class SessionsMutation:
             )
 
         return await run(
-            call, lambda d: CheckInSuccess(check_in=CheckIn.from_data(d)), COMMON
+            call,
+            lambda d: CheckInSuccess(
+                check_in=CheckIn.from_model(read(api.DevelopmentItem, d, S))
+            ),
+            COMMON,
         )
 
     @strawberry.mutation(
@@ -682,7 +690,7 @@ class SessionsMutation:
     async def write_note(self, info: Info, input: WriteNoteInput) -> NoteResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             session = _sid(input.session_id) if input.session_id else None
             return await c.caller.post(
                 S,
@@ -699,13 +707,13 @@ class SessionsMutation:
                 ),
             )
 
-        return await run(call, lambda d: NoteSuccess(note=Note.from_data(d)), COMMON)
+        return await run(call, _note, COMMON)
 
     @strawberry.mutation(description="Change your note's text or visibility.")
     async def edit_note(self, info: Info, input: EditNoteInput) -> NoteResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.patch(
                 S,
                 upstream_path(
@@ -715,7 +723,7 @@ class SessionsMutation:
                 _json(body=input.body, visibility=input.visibility),
             )
 
-        return await run(call, lambda d: NoteSuccess(note=Note.from_data(d)), COMMON)
+        return await run(call, _note, COMMON)
 
     @strawberry.mutation(description="Delete your note and its text.")
     async def delete_note(self, info: Info, input: DeleteNoteInput) -> DeleteNoteResult:
@@ -743,7 +751,7 @@ class SessionsMutation:
     ) -> FeedbackResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             subject = parse_global_id(
                 input.subject_id, "input.subjectId", "Session or Milestone"
             )
@@ -768,7 +776,11 @@ class SessionsMutation:
             )
 
         return await run(
-            call, lambda d: FeedbackSuccess(feedback=Feedback.from_data(d)), COMMON
+            call,
+            lambda d: FeedbackSuccess(
+                feedback=Feedback.from_model(read(api.Feedback, d, S))
+            ),
+            COMMON,
         )
 
     @strawberry.mutation(description="Assign a rotation to the mentee.")
@@ -777,7 +789,7 @@ class SessionsMutation:
     ) -> RotationResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 "/rotations",
@@ -801,7 +813,7 @@ class SessionsMutation:
     ) -> RotationResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -824,7 +836,7 @@ class SessionsMutation:
     ) -> RotationResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -843,7 +855,7 @@ class SessionsMutation:
     ) -> EscalationResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -861,7 +873,7 @@ class SessionsMutation:
     ) -> EscalationResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 upstream_path(
@@ -881,7 +893,7 @@ class SessionsMutation:
     ) -> PulseSurveyResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(
                 S,
                 "/pulse-surveys",
@@ -925,7 +937,7 @@ class SessionsMutation:
     ) -> PulseSurveyResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             await c.caller.post(
                 S,
                 upstream_path(
@@ -953,16 +965,16 @@ class SessionsMutation:
     async def create_calendar_feed(self, info: Info) -> CalendarFeedResult:
         c = ctx(info)
 
-        async def call() -> dict[str, Any]:
+        async def call() -> object:
             return await c.caller.post(S, "/calendar/token")
 
-        return await run(
-            call,
-            lambda d: CalendarFeedSuccess(
-                url=public_url(info, c.settings, d["feed_path"]), token=d["token"]
-            ),
-            COMMON,
-        )
+        def feed(data: object) -> CalendarFeedSuccess:
+            minted = read(api.CalendarToken, data, S)
+            return CalendarFeedSuccess(
+                url=public_url(info, c.settings, minted.feed_path), token=minted.token
+            )
+
+        return await run(call, feed, COMMON)
 
 
 def public_url(info: Info, settings: GatewaySettings, path: str) -> str:
@@ -976,32 +988,48 @@ def public_url(info: Info, settings: GatewaySettings, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
-async def _relationship(info: Info, data: dict[str, Any]) -> RelationshipSuccess:
+# The payloads of the service's answers, each read through its response model.
+
+
+async def _relationship(info: Info, data: object) -> RelationshipSuccess:
+    written = read(api.Relationship, data, S)
     # The write answers the relationship without its cadence; read it in full.
     return RelationshipSuccess(
-        relationship=await relationship_by_id(info, data["relationship_id"])
-        or Relationship.from_data(data)
+        relationship=await relationship_by_id(info, written.relationship_id)
+        or Relationship.from_model(written)
     )
 
 
-def _session(data: dict[str, Any]) -> SessionSuccess:
-    return SessionSuccess(session=Session.from_data(data))
+def _session(data: object) -> SessionSuccess:
+    return SessionSuccess(session=Session.from_model(read(api.Session, data, S)))
 
 
-def _milestone(data: dict[str, Any]) -> MilestoneSuccess:
-    return MilestoneSuccess(milestone=Milestone.from_data(data))
+def _milestone(data: object) -> MilestoneSuccess:
+    return MilestoneSuccess(
+        milestone=Milestone.from_model(read(api.DevelopmentItem, data, S))
+    )
 
 
-def _rotation(data: dict[str, Any]) -> RotationSuccess:
-    return RotationSuccess(rotation=Rotation.from_data(data))
+def _rotation(data: object) -> RotationSuccess:
+    return RotationSuccess(
+        rotation=Rotation.from_model(read(api.DevelopmentItem, data, S))
+    )
 
 
-def _escalation(data: dict[str, Any]) -> EscalationSuccess:
-    return EscalationSuccess(escalation=Escalation.from_data(data))
+def _escalation(data: object) -> EscalationSuccess:
+    return EscalationSuccess(
+        escalation=Escalation.from_model(read(api.DevelopmentItem, data, S))
+    )
 
 
-def _survey(data: dict[str, Any]) -> PulseSurveySuccess:
-    return PulseSurveySuccess(survey=PulseSurvey.from_data(data))
+def _note(data: object) -> NoteSuccess:
+    return NoteSuccess(note=Note.from_model(read(api.Note, data, S)))
+
+
+def _survey(data: object) -> PulseSurveySuccess:
+    return PulseSurveySuccess(
+        survey=PulseSurvey.from_model(read(api.PulseSurvey, data, S))
+    )
 
 
 async def _session_change(
@@ -1012,7 +1040,7 @@ async def _session_change(
 ) -> Any:
     c = ctx(info)
 
-    async def call() -> dict[str, Any]:
+    async def call() -> object:
         payload = await body() if callable(body) else body
         return await c.caller.post(
             S,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import sessions as api
+from gateway.answers import read, read_list
 from gateway.connections import (
     Connection,
     connection,
@@ -17,12 +19,12 @@ from gateway.connections import (
     page_size,
 )
 from gateway.context import ctx
-from gateway.enums import EscalationState, SurveyState, wire_enum
+from gateway.enums import EscalationState, SurveyState
 from gateway.errors import query_error
 from gateway.ids import local_id
 from gateway.nodes import BatchedNode, get_each
 from gateway.sessions import loaders
-from gateway.sessions.types import After, Escalation, First, Relationship
+from gateway.sessions.types import After, Escalation, First, Relationship, as_json
 from gateway.upstream import UpstreamError, upstream_path
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ class PulseSurvey(BatchedNode, relay.Node):
     )
     async def results(self, info: Info) -> JSON | None:
         try:
-            return await ctx(info).caller.get(
+            data = await ctx(info).caller.get(
                 "sessions",
                 upstream_path(
                     "/pulse-surveys/{pulse_survey}/results", pulse_survey=self.survey_id
@@ -69,16 +71,17 @@ class PulseSurvey(BatchedNode, relay.Node):
             )
         except UpstreamError as exc:
             raise query_error(exc) from None
+        return as_json(read(api.PulseResults, data, "sessions"))
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> PulseSurvey:
+    def from_model(cls, m: api.PulseSurvey) -> PulseSurvey:
         return cls(
-            survey_id=str(data["survey_id"]),
-            questions=list(data.get("questions") or []),
-            closes_at=data.get("closes_at"),
-            k=data.get("k"),
-            state=wire_enum(SurveyState, "closed" if data.get("closed") else "open"),
-            cohort_id=data.get("cohort_id"),
+            survey_id=m.survey_id,
+            questions=list(m.questions),
+            closes_at=m.closes_at,
+            k=m.k,
+            state=SurveyState.CLOSED if m.closed else SurveyState.OPEN,
+            cohort_id=m.cohort_id,
         )
 
     @classmethod
@@ -86,7 +89,10 @@ class PulseSurvey(BatchedNode, relay.Node):
         cls, info: Info, node_ids: list[str]
     ) -> list[PulseSurvey | None]:
         rows = await get_each(info, "sessions", "/pulse-surveys/{id}", node_ids)
-        return [cls.from_data(r) if r else None for r in rows]
+        return [
+            cls.from_model(read(api.PulseSurvey, r, "sessions")) if r else None
+            for r in rows
+        ]
 
 
 @strawberry.type
@@ -108,19 +114,19 @@ class SessionsQuery:
         c = ctx(info)
         pid = local_id(person_id, "Person", "personId") if person_id else None
         try:
-            rows = await c.caller.get("sessions", "/relationships", person_id=pid)
+            data = await c.caller.get("sessions", "/relationships", person_id=pid)
         except UpstreamError as exc:
             raise query_error(exc) from None
+        rows = read_list(api.Relationship, data, "sessions")
         # The list names them; the page's window is read in full in one batch.
         _, skip = decode_cursor(after)
         size = page_size(first, c.settings.max_page_size)
-        window = [r["relationship_id"] for r in rows[skip : skip + size]]
+        window = [r.relationship_id for r in rows[skip : skip + size]]
         loaded = await loaders.relationships(info).load_many(window)
         full = dict(zip(window, loaded, strict=True))
 
-        def make(row: dict[str, Any]) -> Relationship:
-            data = full.get(row["relationship_id"])
-            return Relationship.from_data(data if isinstance(data, dict) else row)
+        def make(row: api.Relationship) -> Relationship:
+            return Relationship.from_model(full.get(row.relationship_id) or row)
 
         return connection(rows, make, upstream=None, skip=skip, first=size)
 
@@ -140,13 +146,14 @@ class SessionsQuery:
     ) -> Connection[Escalation]:
         c = ctx(info)
         try:
-            rows = await c.caller.get(
+            data = await c.caller.get(
                 "sessions", "/escalations", state=state.value if state else None
             )
         except UpstreamError as exc:
             raise query_error(exc) from None
+        rows = read_list(api.DevelopmentItem, data, "sessions")
         return from_list(
-            rows, Escalation.from_data, first, after, c.settings.max_page_size
+            rows, Escalation.from_model, first, after, c.settings.max_page_size
         )
 
     @strawberry.field(description="A pulse survey by its id.")
@@ -169,4 +176,4 @@ class SessionsQuery:
             if exc.status == 404:
                 return None
             raise query_error(exc) from None
-        return PulseSurvey.from_data(data)
+        return PulseSurvey.from_model(read(api.PulseSurvey, data, "sessions"))

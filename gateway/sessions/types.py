@@ -3,19 +3,28 @@ sessions, milestones, check-ins, rotations, notes, feedback, escalations.
 
 Nested lists go through the by-relationship loaders, so a page of relationships with
 their sessions and milestones costs one upstream call per kind, whatever its length.
+Every answer is read through its response model (``contracts.api.sessions``) and the
+types are built from the model's attributes (``from_model``); an answer that does not
+fit is the service's failure (``InternalError``), never a silent null.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
+from pydantic import BaseModel
 from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from contracts.api import sessions as api
+from contracts.sessions import meetings as api_meetings
 from gateway import refs
+from gateway.answers import read, read_list
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
 from gateway.enums import (
@@ -37,7 +46,6 @@ from gateway.enums import (
     RotationState,
     SessionFormat,
     SessionState,
-    wire_enum,
 )
 from gateway.mentors import Mentor
 from gateway.nodes import BatchedNode, get_each
@@ -60,15 +68,51 @@ After = Annotated[
 ]
 
 
-def _date(value: object) -> date | None:
-    return date.fromisoformat(str(value)[:10]) if value else None
+E = TypeVar("E", bound=Enum)
+log = logging.getLogger(__name__)
 
 
-def _datetime(value: object) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value))
+def _malformed(value: str, what: str) -> UpstreamError:
+    """A value of the answer this field cannot take: the service's malformed
+    answer, reported as :func:`gateway.answers.read` reports one."""
+    log.error("sessions answered %r for a %s", value, what)
+    return UpstreamError(
+        "sessions",
+        502,
+        "InternalError",
+        f"the sessions service answered a malformed {what}",
+    )
+
+
+def _stamp(value: str) -> datetime:
+    """An RFC 3339 stamp of the service (UTC when it carries no offset)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _malformed(value, "timestamp") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return _stamp(value) if value else None
+
+
+def as_json(m: BaseModel) -> Any:
+    """A model as the JSON the service answered (fields it left out stay out)."""
+    return m.model_dump(mode="json", exclude_unset=True)
+
+
+def _enum(cls: type[E], value: StrEnum) -> E:
+    """The GraphQL member of a contract's member (the same wire value); one this
+    field cannot take (a check-in's state for a milestone) is malformed."""
+    try:
+        return cls(value.value)
+    except ValueError:
+        raise _malformed(value.value, cls.__name__) from None
+
+
+def _maybe(cls: type[E], value: StrEnum | None) -> E | None:
+    return None if value is None else _enum(cls, value)
 
 
 async def _person(info: Info, person_id: str | None) -> Person | None:
@@ -114,17 +158,19 @@ class LearningContract:
         return [await _person(info, p) for p in self.signed_by_ids]
 
     @classmethod
-    def from_data(cls, data: dict[str, Any] | None) -> LearningContract | None:
-        if not data or data.get("version") is None:
+    def from_model(cls, m: api.LearningContract) -> LearningContract | None:
+        """The contract, or ``None`` before a first version is drafted."""
+        if m.version is None:
             return None
-        cadence = data.get("cadence")
         return cls(
-            version=data["version"],
-            in_force=bool(data.get("in_force")),
-            cadence=Cadence(**cadence) if cadence else None,
-            hours_per_month=data.get("hours_per_month"),
-            signed_by_ids=list(data.get("signed_by") or []),
-            terms=data.get("terms"),
+            version=m.version,
+            in_force=m.in_force,
+            cadence=Cadence(every_days=m.cadence.every_days, minutes=m.cadence.minutes)
+            if m.cadence
+            else None,
+            hours_per_month=m.hours_per_month,
+            signed_by_ids=list(m.signed_by),
+            terms=m.terms,
         )
 
 
@@ -171,30 +217,29 @@ class Session(BatchedNode, relay.Node):
         return [p for p in people if p is not None]
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Session:
-        starts_at = _datetime(data["starts_at"])
-        assert starts_at is not None
+    def from_model(cls, m: api.Session) -> Session:
+        starts_at = _stamp(m.starts_at)
         return cls(
-            session_id=data["session_id"],
-            relationship_id=data["relationship_id"],
+            session_id=m.session_id,
+            relationship_id=m.relationship_id,
             starts_at=starts_at,
-            ends_at=_datetime(data["ends_at"]) or starts_at,
-            minutes=data["minutes"],
-            format=SessionFormat(data.get("format") or "one_to_one"),
-            state=SessionState(data["state"]),
-            sequence=data.get("sequence") or 0,
-            agenda=data.get("agenda"),
-            held_at=_datetime(data.get("held_at")),
-            held_minutes=data.get("held_minutes"),
-            reason_code=wire_enum(CancellationReason, data.get("reason_code")),
-            absent_ids=list(data.get("absent_ids") or []),
-            upcoming=data["state"] == "scheduled" and starts_at > datetime.now(UTC),
+            ends_at=_stamp(m.ends_at),
+            minutes=m.minutes,
+            format=_enum(SessionFormat, m.format),
+            state=_enum(SessionState, m.state),
+            sequence=m.sequence,
+            agenda=m.agenda,
+            held_at=_datetime(m.held_at),
+            held_minutes=m.held_minutes,
+            reason_code=_maybe(CancellationReason, m.reason_code),
+            absent_ids=list(m.absent_ids),
+            upcoming=_upcoming(m),
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Session | None]:
         rows = await loaders.sessions(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r else None for r in rows]
 
 
 @strawberry.type(
@@ -237,19 +282,19 @@ class MilestoneCertificate:
         return await relationship_by_id(info, self._relationship_id)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> MilestoneCertificate:
+    def from_model(cls, m: api.Certificate) -> MilestoneCertificate:
         return cls(
-            label=data.get("label"),
-            objective_index=int(data["objective_index"]),
-            criteria_count=int(data["criteria"]),
-            due_on=date.fromisoformat(str(data["due_on"])[:10]),
-            achieved_on=date.fromisoformat(str(data["achieved_on"])[:10]),
-            on_time=bool(data["on_time"]),
-            confirmer_role=ConfirmerRole(data["confirmer_role"]),
-            _mentee_id=data["mentee_id"],
-            _mentor_id=data["mentor_id"],
-            _confirmed_by=data["confirmed_by"],
-            _relationship_id=data["relationship_id"],
+            label=m.label,
+            objective_index=m.objective_index,
+            criteria_count=m.criteria,
+            due_on=m.due_on,
+            achieved_on=m.achieved_on,
+            on_time=m.on_time,
+            confirmer_role=_enum(ConfirmerRole, m.confirmer_role),
+            _mentee_id=m.mentee_id,
+            _mentor_id=m.mentor_id,
+            _confirmed_by=m.confirmed_by,
+            _relationship_id=m.relationship_id,
         )
 
 
@@ -284,24 +329,23 @@ class OpenSlots:
     slots: list[OpenSlot] = strawberry.field(description="The slots, soonest first.")
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> OpenSlots:
-        zones = data.get("time_zones") or {}
+    def from_model(cls, m: api.Slots) -> OpenSlots:
         return cls(
-            minutes=int(data["minutes"]),
+            minutes=m.minutes,
             slots=[
                 OpenSlot(
-                    starts_at=_datetime(s["starts_at"]) or datetime.now(UTC),
-                    ends_at=_datetime(s["ends_at"]) or datetime.now(UTC),
+                    starts_at=_stamp(s.starts_at),
+                    ends_at=_stamp(s.ends_at),
                     local=[
                         LocalTime(
-                            time_zone=zones.get(person),
-                            starts_at=datetime.fromisoformat(str(at)),
+                            time_zone=m.time_zones.get(person),
+                            starts_at=_stamp(at),
                             _person_id=person,
                         )
-                        for person, at in (s.get("local") or {}).items()
+                        for person, at in s.local.items()
                     ],
                 )
-                for s in data.get("slots") or []
+                for s in m.slots
             ],
         )
 
@@ -366,24 +410,27 @@ class Milestone(BatchedNode, relay.Node):
             if exc.status in (403, 404, 409, 410):
                 return None
             raise
-        return MilestoneCertificate.from_data(data)
+        return MilestoneCertificate.from_model(read(api.Certificate, data, "sessions"))
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Milestone:
-        criteria = data.get("criteria")
+    def from_model(cls, m: api.DevelopmentItem) -> Milestone:
+        """A milestone item (``criteria`` is a count for a reader who may not read
+        them: no criteria then)."""
         return cls(
-            milestone_id=data["id"],
-            relationship_id=data["relationship_id"],
-            objective_index=data.get("objective_index"),
-            label=data.get("label"),
-            criteria=[c for c in criteria if c] if isinstance(criteria, list) else [],
-            due_on=_date(data.get("due_on")),
-            state=MilestoneState(data["state"]),
-            progress=wire_enum(MilestoneProgress, data.get("status")),
-            evidence=data.get("evidence"),
-            achieved_on=_date(data.get("achieved_on")),
-            on_time=data.get("on_time"),
-            confirmed_by_id=data.get("confirmed_by"),
+            milestone_id=m.id,
+            relationship_id=m.relationship_id,
+            objective_index=m.objective_index,
+            label=m.label,
+            criteria=[c for c in m.criteria if c]
+            if isinstance(m.criteria, list)
+            else [],
+            due_on=m.due_on,
+            state=_enum(MilestoneState, m.state),
+            progress=_maybe(MilestoneProgress, m.status),
+            evidence=m.evidence,
+            achieved_on=m.achieved_on,
+            on_time=m.on_time,
+            confirmed_by_id=m.confirmed_by,
         )
 
     @classmethod
@@ -391,7 +438,7 @@ class Milestone(BatchedNode, relay.Node):
         cls, info: Info, node_ids: list[str]
     ) -> list[Milestone | None]:
         rows = await loaders.milestones(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r else None for r in rows]
 
 
 @strawberry.type(
@@ -418,14 +465,16 @@ class CheckIn(BatchedNode, relay.Node):
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> CheckIn:
+    def from_model(cls, m: api.DevelopmentItem) -> CheckIn:
+        """A check-in item (its ``kind`` is the check-in's own: monthly or
+        quarterly)."""
         return cls(
-            check_in_id=str(data["id"]),
-            kind=CheckInKind(data.get("kind_of_check_in") or data.get("kind") or ""),
-            held_on=_date(data.get("held_on")),
-            alignment=data.get("alignment"),
-            sponsor_id=data.get("sponsor_id"),
-            correction=data.get("correction"),
+            check_in_id=m.id,
+            kind=_enum(CheckInKind, m.kind),
+            held_on=m.held_on,
+            alignment=m.alignment,
+            sponsor_id=m.sponsor_id,
+            correction=m.correction,
         )
 
     @strawberry.field(description="The sponsor present (quarterly review).")
@@ -461,19 +510,19 @@ class Rotation(BatchedNode, relay.Node):
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Rotation:
+    def from_model(cls, m: api.DevelopmentItem) -> Rotation:
         return cls(
-            rotation_id=str(data["id"]),
-            state=RotationState(data["state"]),
-            function=data.get("function"),
-            market=data.get("market"),
-            host_id=data.get("host_id"),
-            starts_on=_date(data.get("starts_on")),
-            ends_on=_date(data.get("ends_on")),
-            project_kind=wire_enum(ProjectKind, data.get("project_kind")),
-            project=data.get("project"),
-            reflection=data.get("reflection"),
-            goal_competency_ids=list(data.get("goal_competency_ids") or []),
+            rotation_id=m.id,
+            state=_enum(RotationState, m.state),
+            function=m.function,
+            market=m.market,
+            host_id=m.host_id,
+            starts_on=m.starts_on,
+            ends_on=m.ends_on,
+            project_kind=_maybe(ProjectKind, m.project_kind),
+            project=m.project,
+            reflection=m.reflection,
+            goal_competency_ids=list(m.goal_competency_ids or []),
         )
 
     @strawberry.field(description="The host.")
@@ -483,7 +532,10 @@ class Rotation(BatchedNode, relay.Node):
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Rotation | None]:
         rows = await get_each(info, "sessions", "/rotations/{id}", node_ids)
-        return [cls.from_data(r) if r else None for r in rows]
+        return [
+            cls.from_model(read(api.DevelopmentItem, r, "sessions")) if r else None
+            for r in rows
+        ]
 
 
 @strawberry.type(description="A concern raised to the coordinator.")
@@ -509,16 +561,16 @@ class Escalation(BatchedNode, relay.Node):
     note: str | None = strawberry.field(description="The resolution note.")
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Escalation:
+    def from_model(cls, m: api.DevelopmentItem) -> Escalation:
         return cls(
-            escalation_id=str(data["id"]),
-            relationship_id=data["relationship_id"],
-            state=EscalationState(data["state"]),
-            category=wire_enum(EscalationCategory, data.get("category")),
-            by_role=wire_enum(PartyRole, data.get("by_role")),
-            detail=data.get("detail"),
-            outcome=wire_enum(EscalationOutcome, data.get("outcome")),
-            note=data.get("note"),
+            escalation_id=m.id,
+            relationship_id=m.relationship_id,
+            state=_enum(EscalationState, m.state),
+            category=_maybe(EscalationCategory, m.category),
+            by_role=_maybe(PartyRole, m.by_role),
+            detail=m.detail,
+            outcome=_maybe(EscalationOutcome, m.outcome),
+            note=m.note,
         )
 
     @strawberry.field(description="The relationship the concern is about.")
@@ -529,9 +581,13 @@ class Escalation(BatchedNode, relay.Node):
     async def load_nodes(
         cls, info: Info, node_ids: list[str]
     ) -> list[Escalation | None]:
-        rows = await ctx(info).caller.get("sessions", "/escalations")
-        by_id = {str(r["id"]): r for r in rows or [] if isinstance(r, dict)}
-        return [cls.from_data(by_id[i]) if i in by_id else None for i in node_ids]
+        rows = read_list(
+            api.DevelopmentItem,
+            await ctx(info).caller.get("sessions", "/escalations"),
+            "sessions",
+        )
+        by_id = {r.id: r for r in rows}
+        return [cls.from_model(by_id[i]) if i in by_id else None for i in node_ids]
 
 
 @strawberry.type(
@@ -564,20 +620,21 @@ class Note(BatchedNode, relay.Node):
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Note:
-        readable = "body" in data
+    def from_model(cls, m: api.Note) -> Note:
+        """A note; readable when the answer carries its ``body`` (absent for a
+        reader who sees only that it exists)."""
         return cls(
-            note_id=str(data["note_id"]),
-            kind=NoteKind(data["kind"]),
-            visibility=NoteVisibility(data["visibility"]),
-            author_role=wire_enum(PartyRole, data.get("author_role")),
-            created_at=_datetime(data.get("created_at")),
-            edited_at=_datetime(data.get("edited_at")),
-            erased=bool(data.get("erased")),
-            readable=readable,
-            body=data.get("body") if readable else None,
-            prompt=data.get("prompt"),
-            session_id=data.get("session_id"),
+            note_id=m.note_id,
+            kind=_enum(NoteKind, m.kind),
+            visibility=_enum(NoteVisibility, m.visibility),
+            author_role=_enum(PartyRole, m.author_role),
+            created_at=_stamp(m.created_at),
+            edited_at=_datetime(m.edited_at),
+            erased=m.erased,
+            readable="body" in m.model_fields_set,
+            body=m.body,
+            prompt=m.prompt,
+            session_id=m.session_id,
         )
 
     @strawberry.field(description="The session it is about.")
@@ -587,7 +644,9 @@ class Note(BatchedNode, relay.Node):
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: list[str]) -> list[Note | None]:
         rows = await get_each(info, "sessions", "/notes/{id}", node_ids)
-        return [cls.from_data(r) if r else None for r in rows]
+        return [
+            cls.from_model(read(api.Note, r, "sessions")) if r else None for r in rows
+        ]
 
 
 @strawberry.type(
@@ -611,15 +670,15 @@ class Feedback(BatchedNode, relay.Node):
     )
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Feedback:
+    def from_model(cls, m: api.Feedback) -> Feedback:
         return cls(
-            feedback_id=str(data["feedback_id"]),
-            from_role=PartyRole(data["from_role"]),
-            about=FeedbackAbout(data["about"]),
-            subject_id=data["subject_id"],
-            rating=data["rating"],
-            given_at=_datetime(data.get("given_at")),
-            comment=data.get("comment"),
+            feedback_id=m.feedback_id,
+            from_role=_enum(PartyRole, m.from_role),
+            about=_enum(FeedbackAbout, m.about),
+            subject_id=m.subject_id,
+            rating=m.rating,
+            given_at=_datetime(m.given_at),
+            comment=m.comment,
         )
 
     @strawberry.field(description="The session rated (null for a milestone).")
@@ -640,17 +699,21 @@ class Feedback(BatchedNode, relay.Node):
         return [None for _ in node_ids]
 
 
-def _upcoming_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _upcoming(s: api.Session, now: datetime | None = None) -> bool:
+    """Still to come: scheduled and not yet started."""
+    return s.state is api_meetings.SessionState.SCHEDULED and _stamp(s.starts_at) > (
+        now or datetime.now(UTC)
+    )
+
+
+def _upcoming_first(items: list[api.Session]) -> list[api.Session]:
     now = datetime.now(UTC)
-
-    def is_upcoming(s: dict[str, Any]) -> bool:
-        start = _datetime(s["starts_at"])
-        return s["state"] == "scheduled" and start is not None and start > now
-
-    coming = sorted((s for s in items if is_upcoming(s)), key=lambda s: s["starts_at"])
+    coming = sorted(
+        (s for s in items if _upcoming(s, now)), key=lambda s: _stamp(s.starts_at)
+    )
     past = sorted(
-        (s for s in items if not is_upcoming(s)),
-        key=lambda s: s["starts_at"],
+        (s for s in items if not _upcoming(s, now)),
+        key=lambda s: _stamp(s.starts_at),
         reverse=True,
     )
     return coming + past
@@ -748,8 +811,8 @@ class Relationship(BatchedNode, relay.Node):
             await loaders.sessions_of(info).load(self.relationship_id)
         )
         if upcoming is not None:
-            items = [s for s in items if Session.from_data(s).upcoming == upcoming]
-        return from_list(items, Session.from_data, first, after, _max(info))
+            items = [s for s in items if _upcoming(s) == upcoming]
+        return from_list(items, Session.from_model, first, after, _max(info))
 
     @strawberry.field(
         description="The next free slots inside the mentor's and the mentee's "
@@ -781,24 +844,30 @@ class Relationship(BatchedNode, relay.Node):
             minutes=minutes,
             **{"from": after.isoformat() if after else None},
         )
-        return OpenSlots.from_data(data)
+        return OpenSlots.from_model(read(api.Slots, data, "sessions"))
 
     @strawberry.field(description="Milestones, in the order they were set.")
     async def milestones(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Milestone]:
-        items = await loaders.items_of(info, "milestone").load(self.relationship_id)
-        return from_list(items, Milestone.from_data, first, after, _max(info))
+        items = await loaders.items_of(info, api.BatchItemKind.MILESTONE).load(
+            self.relationship_id
+        )
+        return from_list(items, Milestone.from_model, first, after, _max(info))
 
     @strawberry.field(description="Check-ins and quarterly reviews, oldest first.")
     async def check_ins(self, info: Info) -> list[CheckIn]:
-        items = await loaders.items_of(info, "check_in").load(self.relationship_id)
-        return [CheckIn.from_data(i) for i in items]
+        items = await loaders.items_of(info, api.BatchItemKind.CHECK_IN).load(
+            self.relationship_id
+        )
+        return [CheckIn.from_model(i) for i in items]
 
     @strawberry.field(description="Rotations of the mentee, oldest first.")
     async def rotations(self, info: Info) -> list[Rotation]:
-        items = await loaders.items_of(info, "rotation").load(self.relationship_id)
-        return [Rotation.from_data(i) for i in items]
+        items = await loaders.items_of(info, api.BatchItemKind.ROTATION).load(
+            self.relationship_id
+        )
+        return [Rotation.from_model(i) for i in items]
 
     @strawberry.field(
         description="Notes you may know of: your own and shared ones in full; as a "
@@ -808,28 +877,30 @@ class Relationship(BatchedNode, relay.Node):
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Note]:
         items = await loaders.notes_of(info).load(self.relationship_id)
-        return from_list(items, Note.from_data, first, after, _max(info))
+        return from_list(items, Note.from_model, first, after, _max(info))
 
     @strawberry.field(description="Feedback given in this relationship.")
     async def feedback(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Feedback]:
         items = await loaders.feedback_of(info).load(self.relationship_id)
-        return from_list(items, Feedback.from_data, first, after, _max(info))
+        return from_list(items, Feedback.from_model, first, after, _max(info))
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Relationship:
+    def from_model(cls, m: api.Relationship) -> Relationship:
         return cls(
-            relationship_id=data["relationship_id"],
-            kind=ProgrammeType(data.get("kind") or "standard"),
-            status=RelationshipStatus(data["state"]),
-            cohort_id=data.get("cohort_id"),
-            starts_on=_date(data.get("starts_on")),
-            planned_end_on=_date(data.get("planned_end_on")),
-            mentor_id=data["mentor_id"],
-            mentee_id=data["mentee_id"],
-            contract=LearningContract.from_data(data.get("contract")),
-            cadence_adherence=data.get("cadence_adherence"),
+            relationship_id=m.relationship_id,
+            kind=_enum(ProgrammeType, m.kind),
+            status=_enum(RelationshipStatus, m.state),
+            cohort_id=m.cohort_id,
+            starts_on=m.starts_on,
+            planned_end_on=m.planned_end_on,
+            mentor_id=m.mentor_id,
+            mentee_id=m.mentee_id,
+            contract=LearningContract.from_model(m.contract),
+            cadence_adherence=as_json(m.cadence_adherence)
+            if m.cadence_adherence
+            else None,
         )
 
     @classmethod
@@ -837,7 +908,7 @@ class Relationship(BatchedNode, relay.Node):
         cls, info: Info, node_ids: list[str]
     ) -> list[Relationship | None]:
         rows = await loaders.relationships(info).load_many(node_ids)
-        return [cls.from_data(r) if isinstance(r, dict) else None for r in rows]
+        return [cls.from_model(r) if r else None for r in rows]
 
 
 async def relationship_by_id(
@@ -845,19 +916,19 @@ async def relationship_by_id(
 ) -> Relationship | None:
     if not relationship_id:
         return None
-    data = await loaders.relationships(info).load(relationship_id)
-    return Relationship.from_data(data) if isinstance(data, dict) else None
+    found = await loaders.relationships(info).load(relationship_id)
+    return Relationship.from_model(found) if found else None
 
 
 async def session_by_id(info: Info, session_id: str | None) -> Session | None:
     if not session_id:
         return None
-    data = await loaders.sessions(info).load(session_id)
-    return Session.from_data(data) if isinstance(data, dict) else None
+    found = await loaders.sessions(info).load(session_id)
+    return Session.from_model(found) if found else None
 
 
 async def milestone_by_id(info: Info, milestone_id: str | None) -> Milestone | None:
     if not milestone_id:
         return None
-    data = await loaders.milestones(info).load(milestone_id)
-    return Milestone.from_data(data) if isinstance(data, dict) else None
+    found = await loaders.milestones(info).load(milestone_id)
+    return Milestone.from_model(found) if found else None

@@ -266,17 +266,34 @@ def test_no_upstream_path_is_an_f_string():
 # -- internal errors are masked -------------------------------------------------------------
 
 
-def broken_survey(request: httpx.Request) -> httpx.Response:
-    # A service answering 200 with a body the gateway cannot read: a bug, not input.
-    return httpx.Response(200, json={"unexpected": ["shape"]})
+def a_survey(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "survey_id": "s-1",
+            "cohort_id": None,
+            "questions": ["How is it going?"],
+            "closes_at": "2027-01-01T00:00:00+00:00",
+            "k": 5,
+            "closed": False,
+        },
+    )
 
 
 @pytest.mark.parametrize("environment", ["test", "production", "development"])
-async def test_an_unexpected_exception_is_masked_with_a_request_id(environment):
+async def test_an_unexpected_exception_is_masked_with_a_request_id(
+    environment, monkeypatch
+):
+    from gateway.sessions.queries import PulseSurvey
+
+    def bug(cls: type, m: object) -> None:  # a bug in the gateway, not input
+        raise KeyError("survey_id")
+
+    monkeypatch.setattr(PulseSurvey, "from_model", classmethod(bug))
     overrides: dict[str, Any] = {"environment": environment}
     if environment == "production":
         overrides["jwt_secret"] = DEFAULT_DEV_SECRET + "-but-a-real-one-0123456789"
-    async with gateway(broken_survey, **overrides) as gw:
+    async with gateway(a_survey, **overrides) as gw:
         headers = bearer()
         if environment == "production":
             jwt = mint_token(
