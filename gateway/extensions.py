@@ -44,7 +44,11 @@ def typed_error(
     original = err.original_error
     if isinstance(original, UpstreamError):
         mapped = query_error(original)
-        return _with(err, mapped.message, mapped.extensions)
+        extensions = dict(mapped.extensions or {})
+        if extensions.get("code") == "InternalError" and request_id:
+            # A service's failure: the id an operator finds it by in the logs.
+            extensions.setdefault("requestId", request_id)
+        return _with(err, mapped.message, extensions)
     if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
         return _with(err, original.message, original.extensions)
     if (err.extensions or {}).get("code"):

@@ -483,6 +483,8 @@ async def test_a_malformed_answer_is_an_internal_error_not_a_null(
     assert body["data"]["node"] is None
     assert codes(body) == ["InternalError"]
     assert "malformed Relationships" in body["errors"][0]["message"]
+    # The operator finds the service's failure by the request's id.
+    assert body["errors"][0]["extensions"]["requestId"]
 
     monkeypatch.undo()
     tamper(monkeypatch, "/relationships", lambda answer: {"items": answer})
@@ -557,7 +559,12 @@ async def test_a_malformed_answer_names_the_service_and_nothing_of_the_answer(
         )
     assert body["data"] == {"pulseSurvey": None}
     (error,) = body["errors"]
-    assert error["extensions"] == {"code": "InternalError", "service": "sessions"}
+    assert error["extensions"] == {
+        "code": "InternalError",
+        "service": "sessions",
+        "requestId": error["extensions"]["requestId"],
+    }
+    assert error["extensions"]["requestId"]
     assert error["message"] == "the sessions service answered a malformed PulseSurvey"
     assert "unexpected" not in json.dumps(body)
 
