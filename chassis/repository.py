@@ -86,6 +86,20 @@ class Repository(Generic[A]):
         data = await self.codec.decode(event, conn) if self.codec else event.data
         return self.registry.decode(event.event_type, event.schema_version, data)
 
+    async def decode_all(
+        self, events: Sequence[RecordedEvent], conn: AsyncConnection
+    ) -> list[EventPayload]:
+        """``decode`` for each event; a codec that decodes many at once (one key
+        look-up for them all, say) is asked once."""
+        many = getattr(self.codec, "decode_many", None)
+        if many is None:
+            return [await self.decode(e, conn) for e in events]
+        datas = await many(events, conn)
+        return [
+            self.registry.decode(e.event_type, e.schema_version, data)
+            for e, data in zip(events, datas, strict=True)
+        ]
+
     async def find(
         self, id: str, tenant: str, *, connection: AsyncConnection | None = None
     ) -> A | None:
@@ -94,8 +108,32 @@ class Repository(Generic[A]):
             recorded = await self.store.read_stream(id, tenant=tenant, connection=conn)
             if not recorded:
                 return None
-            payloads = [await self.decode(e, conn) for e in recorded]
+            payloads = await self.decode_all(recorded, conn)
         return self.aggregate.rebuild(id, tenant, payloads)
+
+    async def find_many(
+        self,
+        ids: Sequence[str],
+        tenant: str,
+        *,
+        connection: AsyncConnection | None = None,
+    ) -> dict[str, A]:
+        """The aggregates of ``ids`` (those not found, or another tenant's, left
+        out), by id in the order asked: their events in one statement, however
+        many."""
+        async with self._connection(connection, write=False) as conn:
+            streams = await self.store.read_streams(ids, tenant=tenant, connection=conn)
+            every = [e for events in streams.values() for e in events]
+            payloads = iter(await self.decode_all(every, conn))
+            decoded = {
+                sid: [next(payloads) for _e in events]
+                for sid, events in streams.items()
+            }
+        return {
+            id: self.aggregate.rebuild(id, tenant, decoded[id])
+            for id in dict.fromkeys(ids)
+            if id in decoded
+        }
 
     async def get(
         self, id: str, tenant: str, *, connection: AsyncConnection | None = None

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.errors import (
@@ -33,6 +33,11 @@ READ_STREAM = text(
     f"SELECT {SELECT_COLUMNS} FROM events "
     "WHERE stream_id = :stream_id AND version >= :from_version ORDER BY version"
 )
+
+READ_STREAMS = text(
+    f"SELECT {SELECT_COLUMNS} FROM events WHERE stream_id IN :stream_ids "
+    "ORDER BY stream_id, version"
+).bindparams(bindparam("stream_ids", expanding=True))
 
 READ_EVENT = text(f"SELECT {SELECT_COLUMNS} FROM events WHERE event_id = :event_id")
 
@@ -159,6 +164,33 @@ class EventStore(ABC):
         if tenant is not None and rows and rows[0].tenant != tenant:
             return []
         return [row_to_event(r) for r in rows]
+
+    async def read_streams(
+        self,
+        stream_ids: Sequence[str],
+        *,
+        tenant: str | None = None,
+        connection: AsyncConnection | None = None,
+    ) -> dict[str, list[RecordedEvent]]:
+        """Several streams' events in one statement, by stream in version order
+        (those with none, or another tenant's, left out)."""
+        ids = sorted(set(stream_ids))
+        if not ids:
+            return {}
+        params = {"stream_ids": ids}
+        if connection is not None:
+            rows = (await connection.execute(READ_STREAMS, params)).all()
+        else:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(READ_STREAMS, params)).all()
+        found: dict[str, list[RecordedEvent]] = {}
+        for row in rows:
+            found.setdefault(row.stream_id, []).append(row_to_event(row))
+        return {
+            sid: events
+            for sid, events in found.items()
+            if tenant is None or events[0].tenant == tenant
+        }
 
     @abstractmethod
     async def read_log(

@@ -353,7 +353,7 @@ class Development:
     async def item(
         self, principal: Principal, item_id: str, kind: api.ItemKind | None = None
     ) -> api.DevelopmentItem:
-        found = await self._rows(principal, "item_id = :i", {"i": item_id}, kind)
+        found = await self._rows(principal, "d.item_id = :i", {"i": item_id}, kind)
         if not found:
             raise NotFound(f"{item_id} not found")
         return found[0]
@@ -364,7 +364,7 @@ class Development:
         await self.relationships.load(principal, relationship_id)
         return await self._rows(
             principal,
-            "kind = :k AND relationship_id = :r",
+            "d.kind = :k AND d.relationship_id = :r",
             {"k": kind, "r": relationship_id},
         )
 
@@ -372,17 +372,17 @@ class Development:
         self, principal: Principal, state: api.EscalationState | None
     ) -> Items:
         """Coordinators see every escalation in their tenant; others those they raised."""
-        where, params = "kind = 'escalation'", {"s": state, "p": principal.subject}
+        where, params = "d.kind = 'escalation'", {"s": state, "p": principal.subject}
         if state:
-            where += " AND state = :s"
+            where += " AND d.state = :s"
         if not principal.has_role(*COORDINATING):
-            where += " AND owner_id = :p"
+            where += " AND d.owner_id = :p"
         return await self._rows(principal, where, params)
 
     async def milestones(self, principal: Principal, milestone_ids: list[str]) -> Items:
         """Several milestones, each as ``item`` shows it (unseen ones left out)."""
-        where, params = _in("item_id", milestone_ids)
-        return await self._rows(principal, f"kind = 'milestone' AND {where}", params)
+        where, params = _in("d.item_id", milestone_ids)
+        return await self._rows(principal, f"d.kind = 'milestone' AND {where}", params)
 
     async def of_relationships(
         self,
@@ -391,9 +391,9 @@ class Development:
         relationship_ids: list[str],
     ) -> Items:
         """Items of one kind of several relationships (unseen ones left out)."""
-        where, params = _in("relationship_id", relationship_ids)
+        where, params = _in("d.relationship_id", relationship_ids)
         return await self._rows(
-            principal, f"kind = :k AND {where}", {**params, "k": kind}
+            principal, f"d.kind = :k AND {where}", {**params, "k": kind}
         )
 
     async def _rows(
@@ -403,39 +403,40 @@ class Development:
         params: Mapping[str, str | None],
         kind: api.ItemKind | None = None,
     ) -> Items:
-        """The items ``where`` selects that the caller may see (of ``kind``, if
-        given: the stored kind, which a check-in's answer shows as its own kind)."""
+        """The items ``where`` selects (over ``development_items d``) that the
+        caller may see (of ``kind``, if given: the stored kind, which a check-in's
+        answer shows as its own kind). Each item's pair comes with it (a join on the
+        ``relationships`` rows), its texts in one more statement: two statements,
+        however many items and relationships."""
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
                     text(
-                        f"SELECT * FROM development_items WHERE tenant = :t AND {where}"
-                        " ORDER BY recorded_at, item_id"
+                        "SELECT d.*, r.mentor_id AS pair_mentor_id, "
+                        "r.mentee_id AS pair_mentee_id FROM development_items d "
+                        "JOIN relationships r ON r.relationship_id = d.relationship_id "
+                        f"AND r.tenant = d.tenant WHERE d.tenant = :t AND {where}"
+                        " ORDER BY d.recorded_at, d.item_id"
                     ),
                     {**params, "t": principal.tenant},
                 )
             ).all()
-            visible: list[tuple[Row[Any], Relationship]] = []
-            rels: dict[str, Relationship | None] = {}
+            visible: list[tuple[Row[Any], tuple[str, str]]] = []
             for row in rows:
-                if row.relationship_id not in rels:  # each relationship rebuilt once
-                    rels[row.relationship_id] = await self.relationships.repo.find(
-                        row.relationship_id, principal.tenant, connection=conn
-                    )
-                rel = rels[row.relationship_id]
-                if rel is None or not _may_see(principal, rel):
+                parties = (row.pair_mentor_id, row.pair_mentee_id)
+                if not _may_see(principal, parties):
                     continue
                 if kind is not None and row.kind != kind:
                     continue
-                visible.append((row, rel))
+                visible.append((row, parties))
             words = await self.relationships.texts.get_many(
-                conn, (i for row, _rel in visible for i in text_ids(row))
+                conn, (i for row, _pair in visible for i in text_ids(row))
             )
-        return [item_view(principal, rel, row, words) for row, rel in visible]
+        return [item_view(principal, pair, row, words) for row, pair in visible]
 
 
-def _may_see(principal: Principal, rel: Relationship) -> bool:
-    return principal.subject in rel.parties or principal.has_role(*OVERSEERS)
+def _may_see(principal: Principal, parties: tuple[str, str]) -> bool:
+    return principal.subject in parties or principal.has_role(*OVERSEERS)
 
 
 def _require_member(principal: Principal, rel: Relationship) -> None:

@@ -7,9 +7,11 @@ author only in the ``feedback`` table, which erasure nulls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
@@ -23,6 +25,7 @@ from services.sessions.domain.notes import Feedback, require_rating
 from services.sessions.projections.feedback import FeedbackProjection, find_subject
 
 __all__ = ["Feedbacks"]
+FeedbackViews = list[api.Feedback]  # rendered, as the API answers them
 
 
 class Feedbacks:
@@ -108,7 +111,6 @@ class Feedbacks:
     ) -> list[api.Feedback]:
         """The pair reads ratings and comments; overseers ratings only."""
         rel = await self.relationships.load(principal, relationship_id)
-        party = principal.subject in rel.parties
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -119,28 +121,71 @@ class Feedbacks:
                     {"t": principal.tenant, "r": relationship_id},
                 )
             ).all()
-            words = (
-                await self.relationships.texts.get_many(
-                    conn, (row.comment_text_id for row in rows)
-                )
-                if party
-                else {}
+            return await self._shown(conn, principal, [(rel.parties, rows)])
+
+    async def of_relationships(
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> FeedbackViews:
+        """The feedback of several relationships, each relationship's as ``list``
+        shows it (with its ``relationship_id``), in the order asked (one the caller
+        may not see adds nothing): three statements, however many."""
+        query = text(
+            "SELECT * FROM feedback WHERE tenant = :t AND relationship_id IN :ids "
+            "ORDER BY given_at, feedback_id"
+        ).bindparams(bindparam("ids", expanding=True))
+        async with self.engine.connect() as conn:
+            rels = await self.relationships.visible(principal, relationship_ids, conn)
+            if not rels:
+                return []
+            by_rel: dict[str, list[Row[Any]]] = {rid: [] for rid in rels}
+            for row in await conn.execute(
+                query, {"t": principal.tenant, "ids": list(rels)}
+            ):
+                by_rel[row.relationship_id].append(row)
+            shown = await self._shown(
+                conn,
+                principal,
+                [
+                    ((rel["mentor_id"], rel["mentee_id"]), by_rel[rid])
+                    for rid, rel in rels.items()
+                ],
             )
-            out = []
-            for row in rows:
-                view = api.Feedback(
-                    feedback_id=row.feedback_id,
-                    from_role=row.from_role,
-                    about=row.about,
-                    subject_id=row.subject_id,
-                    rating=row.rating,
-                    given_at=row.given_at,
+        rids = [rid for rid in rels for _row in by_rel[rid]]
+        for view, rid in zip(shown, rids, strict=True):
+            view.relationship_id = rid
+        return shown
+
+    async def _shown(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        pages: Sequence[tuple[tuple[str, str], Sequence[Row[Any]]]],
+    ) -> FeedbackViews:
+        """Each relationship's feedback (its pair, its rows): comments for the pair,
+        ratings for overseers; every comment in one statement."""
+        shown = [
+            (row, principal.subject in parties)
+            for parties, rows in pages
+            for row in rows
+        ]
+        words = await self.relationships.texts.get_many(
+            conn, (row.comment_text_id for row, party in shown if party)
+        )
+        out = []
+        for row, party in shown:
+            view = api.Feedback(
+                feedback_id=row.feedback_id,
+                from_role=row.from_role,
+                about=row.about,
+                subject_id=row.subject_id,
+                rating=row.rating,
+                given_at=row.given_at,
+            )
+            if party:
+                view.comment = (
+                    words.get(row.comment_text_id) if row.comment_text_id else None
                 )
-                if party:
-                    view.comment = (
-                        words.get(row.comment_text_id) if row.comment_text_id else None
-                    )
-                out.append(view)
+            out.append(view)
         return out
 
     async def on_person_erased(self, person_id: str, conn: AsyncConnection) -> None:

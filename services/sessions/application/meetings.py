@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
 from chassis.db import is_sqlite
-from chassis.errors import DomainError, Forbidden, NotFound
+from chassis.errors import DomainError, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
 from contracts.api import sessions as api
@@ -34,6 +34,7 @@ from services.sessions.projections import bookings
 
 __all__ = ["Meetings"]
 Views = list[api.Session]  # rendered sessions, as the API answers them
+RelationshipViews = list[api.Relationship]
 
 
 class Meetings:
@@ -290,26 +291,65 @@ class Meetings:
             )
             return [bookings.session_view(r) for r in rows.mappings()]
 
+    async def get_many(self, principal: Principal, session_ids: Sequence[str]) -> Views:
+        """Several sessions, each as ``get`` shows it (those of a relationship the
+        caller may not see left out), in the order asked: three statements."""
+        ids = list(dict.fromkeys(session_ids))
+        if not ids:
+            return []
+        query = text(
+            "SELECT * FROM sessions WHERE tenant = :t AND session_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        async with self.engine.connect() as conn:
+            found = {
+                row["session_id"]: row
+                for row in (
+                    await conn.execute(query, {"t": principal.tenant, "ids": ids})
+                ).mappings()
+            }
+            rels = await self.relationships.visible(
+                principal, [row["relationship_id"] for row in found.values()], conn
+            )
+            rows = [
+                found[i]
+                for i in ids
+                if i in found and found[i]["relationship_id"] in rels
+            ]
+            pair = {
+                row["session_id"]
+                for row in rows
+                if principal.subject in _parties(rels[row["relationship_id"]])
+            }
+            agendas = await self.relationships.texts.get_many(
+                conn, (r["agenda_text_id"] for r in rows if r["session_id"] in pair)
+            )
+        return [
+            bookings.session_view(
+                row, agenda=agendas.get(row["agenda_text_id"] or "") or ""
+            )
+            if row["session_id"] in pair
+            else bookings.session_view(row)
+            for row in rows
+        ]
+
     async def of_relationships(
         self, principal: Principal, relationship_ids: Sequence[str]
     ) -> Views:
         """The sessions of several relationships (as each one's list shows them);
         a relationship the caller may not see adds nothing."""
-        visible = []
-        for relationship_id in dict.fromkeys(relationship_ids):
-            try:
-                rel = await self.relationships.load(principal, relationship_id)
-            except (NotFound, Forbidden):
-                continue
-            visible.append(rel.id)
-        if not visible:
-            return []
         query = text(
             "SELECT * FROM sessions WHERE tenant = :t AND relationship_id IN :ids "
             "ORDER BY starts_at, session_id"
         ).bindparams(bindparam("ids", expanding=True))
         async with self.engine.connect() as conn:
-            rows = await conn.execute(query, {"t": principal.tenant, "ids": visible})
+            visible = await self.relationships.visible(
+                principal, relationship_ids, conn
+            )
+            if not visible:
+                return []
+            rows = await conn.execute(
+                query, {"t": principal.tenant, "ids": list(visible)}
+            )
             return [bookings.session_view(r) for r in rows.mappings()]
 
     async def relationship(
@@ -327,6 +367,42 @@ class Meetings:
             except DomainError:
                 pass
         return view
+
+    async def relationships_with_cadence(
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> RelationshipViews:
+        """Several relationships, each as ``relationship`` shows it (unseen ones left
+        out), in the order asked: the rows, their terms and their held sessions in
+        three statements, however many."""
+        views = await self.relationships.views(principal, relationship_ids)
+        in_force = [v.relationship_id for v in views if v.contract.in_force]
+        held: dict[str, list[datetime]] = {rid: [] for rid in in_force}
+        if in_force:
+            query = text(
+                "SELECT relationship_id, held_at FROM sessions "
+                "WHERE relationship_id IN :ids AND state = 'held'"
+            ).bindparams(bindparam("ids", expanding=True))
+            async with self.engine.connect() as conn:
+                for row in await conn.execute(query, {"ids": in_force}):
+                    held[row.relationship_id].append(bookings.aware(row.held_at))
+        as_of = datetime.now(UTC).date()
+        for view in views:
+            view.cadence_adherence = None
+            cadence = view.contract.cadence
+            if not view.contract.in_force or cadence is None:
+                continue
+            try:
+                view.cadence_adherence = api.CadenceAdherence.model_validate(
+                    cadence_adherence(
+                        starts_on=view.starts_on,
+                        every_days=cadence.every_days,
+                        held=held[view.relationship_id],
+                        as_of=as_of,
+                    )
+                )
+            except DomainError:
+                pass
+        return views
 
     async def slots(
         self,
@@ -390,6 +466,10 @@ class Meetings:
                 as_of=as_of or datetime.now(UTC).date(),
             )
         )
+
+
+def _parties(row: RowMapping) -> tuple[str, str]:
+    return (row["mentor_id"], row["mentee_id"])
 
 
 def _now_param(engine: AsyncEngine) -> datetime | str:

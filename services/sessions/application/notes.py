@@ -10,9 +10,10 @@ author or body (a shared note reads as erased to the other party too).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
@@ -28,6 +29,7 @@ from services.sessions.projections.feedback import find_subject
 from services.sessions.projections.notes import NotesProjection, metadata_view
 
 __all__ = ["Notes"]
+NoteViews = list[api.Note]  # rendered, as the API answers them
 
 
 class Notes:
@@ -151,17 +153,61 @@ class Notes:
                     {"t": principal.tenant, "r": relationship_id},
                 )
             ).all()
-            if principal.subject not in rel.parties:
-                return [metadata_view(row) for row in rows]
-            mine = [
-                row
+            return await self._shown(conn, principal, [(rel.parties, rows)])
+
+    async def of_relationships(
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> NoteViews:
+        """The notes of several relationships, each relationship's as ``list`` shows
+        them, in the order asked (one the caller may not see adds nothing): three
+        statements, however many."""
+        query = text(
+            "SELECT * FROM notes WHERE tenant = :t AND relationship_id IN :ids "
+            "AND deleted = 0 ORDER BY created_at, note_id"
+        ).bindparams(bindparam("ids", expanding=True))
+        async with self.engine.connect() as conn:
+            rels = await self.relationships.visible(principal, relationship_ids, conn)
+            if not rels:
+                return []
+            by_rel: dict[str, list[Row[Any]]] = {rid: [] for rid in rels}
+            for row in await conn.execute(
+                query, {"t": principal.tenant, "ids": list(rels)}
+            ):
+                by_rel[row.relationship_id].append(row)
+            return await self._shown(
+                conn,
+                principal,
+                [
+                    ((rel["mentor_id"], rel["mentee_id"]), by_rel[rid])
+                    for rid, rel in rels.items()
+                ],
+            )
+
+    async def _shown(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        pages: Sequence[tuple[tuple[str, str], Sequence[Row[Any]]]],
+    ) -> NoteViews:
+        """Each relationship's notes (its pair, its rows) as the principal may see
+        them: metadata for overseers, what they may read for one of the pair; every
+        body in one statement."""
+        shown: list[tuple[Row[Any], bool]] = []
+        for parties, rows in pages:
+            if principal.subject not in parties:
+                shown += [(row, False) for row in rows]
+                continue
+            shown += [
+                (row, True)
                 for row in rows
-                if readable(
-                    row.author_id, row.visibility, principal.subject, rel.parties
-                )
+                if readable(row.author_id, row.visibility, principal.subject, parties)
             ]
-            words = await self.texts.get_many(conn, (r.body_text_id for r in mine))
-        return [_full(row, words) for row in mine]
+        words = await self.texts.get_many(
+            conn, (row.body_text_id for row, full in shown if full)
+        )
+        return [
+            _full(row, words) if full else metadata_view(row) for row, full in shown
+        ]
 
     async def get(self, principal: Principal, note_id: str) -> api.Note:
         async with self.engine.connect() as conn:

@@ -3,10 +3,10 @@ pause, resume, conclude; and who may see what of it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
@@ -290,6 +290,54 @@ class Relationships:
                     conn, rel.contract.terms_text_id
                 )
         return view
+
+    async def visible(
+        self,
+        principal: Principal,
+        relationship_ids: Sequence[str],
+        conn: AsyncConnection,
+    ) -> dict[str, RowMapping]:
+        """The ``relationships`` rows of those ids the principal may see, as ``load``
+        decides it (one of the pair, or an overseer), by id in the order asked: one
+        statement, however many ids."""
+        ids = list(dict.fromkeys(relationship_ids))
+        if not ids:
+            return {}
+        sql = (
+            "SELECT * FROM relationships WHERE tenant = :t AND relationship_id IN :ids"
+        )
+        if not principal.has_role(*OVERSEERS):
+            sql += " AND (mentor_id = :p OR mentee_id = :p)"
+        query = text(sql).bindparams(bindparam("ids", expanding=True))
+        rows = await conn.execute(
+            query, {"t": principal.tenant, "ids": ids, "p": principal.subject}
+        )
+        found = {row["relationship_id"]: row for row in rows.mappings()}
+        return {i: found[i] for i in ids if i in found}
+
+    async def views(
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> list[api.Relationship]:
+        """Several relationships, each as ``get`` shows it (unseen ones left out):
+        the rows, then every terms text the caller may read, in two statements."""
+        async with self.engine.connect() as conn:
+            rows = await self.visible(principal, relationship_ids, conn)
+            readable = [
+                row
+                for row in rows.values()
+                if principal.subject in (row["mentor_id"], row["mentee_id"])
+                and row["contract_version"] is not None
+            ]
+            words = await self.texts.get_many(
+                conn, (row["terms_text_id"] for row in readable)
+            )
+        views = {rid: relationship_view(row) for rid, row in rows.items()}
+        for row in readable:
+            text_id = row["terms_text_id"]
+            views[row["relationship_id"]].contract.terms = (
+                words.get(text_id) if text_id else None
+            )
+        return list(views.values())
 
     async def list(
         self, principal: Principal, person_id: str | None = None

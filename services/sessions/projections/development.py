@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.auth.principal import Principal, Role
 from chassis.events import EventPayload, RecordedEvent, encode
 from contracts.api import sessions as api
-from services.sessions.domain.relationship import Relationship
 
 COORDINATING = (Role.ADMIN, Role.COORDINATOR)
 # event type → (kind of item, its state afterwards; None keeps the state)
@@ -100,11 +99,12 @@ def text_ids(row: Row[Any]) -> list[str]:
 
 def item_view(
     principal: Principal,
-    rel: Relationship,
+    parties: tuple[str, str],
     row: Row[Any],
     words: dict[str, str | None],
 ) -> api.DevelopmentItem:
-    """The item as ``principal`` may see it; ``words``: its texts, by id."""
+    """The item as ``principal`` may see it (``parties``: its relationship's
+    mentor and mentee); ``words``: its texts, by id."""
     data = json.loads(row.view)
     if row.kind == "escalation":
         readable = principal.subject == row.owner_id or principal.has_role(
@@ -112,7 +112,7 @@ def item_view(
         )
         data.pop("raised_by", None)
     else:
-        readable = principal.subject in rel.parties or principal.has_role(*COORDINATING)
+        readable = principal.subject in parties or principal.has_role(*COORDINATING)
     view: dict[str, object] = {"id": row.item_id, "kind": row.kind, "state": row.state}
     for key, value in data.items():
         if key not in TEXTS:

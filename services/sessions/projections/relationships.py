@@ -54,6 +54,8 @@ class RelationshipsProjection:
                     cadence=json.dumps(p.cadence.model_dump()),
                     hours_per_month=p.hours_per_month,
                     signed_by="[]",
+                    # the stored event's private reference (the published one has none)
+                    terms_text_id=getattr(p, "terms_text_id", None),
                 )
             elif isinstance(p, ContractSigned):
                 row = (

@@ -36,6 +36,9 @@ relationships = Table(
     _text("cadence", nullable=True),
     _number("hours_per_month", nullable=True),
     Column("signed_by", Text, nullable=False, server_default="[]"),
+    # the current contract's terms (a ``private_texts`` id): a page of
+    # relationships reads its terms in one statement
+    _text("terms_text_id", nullable=True),
     Index("relationships_mentor_id", "mentor_id"),
     Index("relationships_mentee_id", "mentee_id"),
 )
