@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chassis.db import Scrubber, create_engine, ping
+from chassis.db import Scrubber, create_engine, is_sqlite, ping
 from chassis.eventstore import EventStore, event_store_for
 from chassis.messaging import (
     ConsumerRunner,
@@ -32,6 +32,7 @@ from chassis.messaging import (
 from chassis.messaging.relay import Translate
 from chassis.migrations import migrate_on_start
 from chassis.settings import ServiceSettings
+from chassis.tables import add_missing_columns
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,12 @@ class ServiceRuntime:
             tables = self.tables
             async with self.engine.begin() as conn:
                 await conn.run_sync(lambda sync: tables.create_all(sync))
+                if is_sqlite(self.engine):
+                    added = await conn.run_sync(
+                        lambda sync: add_missing_columns(sync, tables)
+                    )
+                    if added:
+                        log.info("%s: added columns %s", self.name, added)
         for setup in self._setups:
             await setup(self.engine)
 

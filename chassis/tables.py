@@ -26,11 +26,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -211,3 +214,31 @@ async def create(engine: AsyncEngine, *tables: Table) -> None:
         await conn.run_sync(
             lambda sync: metadata.create_all(sync, tables=list(tables), checkfirst=True)
         )
+
+
+def add_missing_columns(sync: Connection, schema: MetaData) -> list[str]:
+    """SQLite only (the embedded demo, which has no migrations): add the columns of
+    ``schema`` that an older data folder's tables lack, so a demo kept across an
+    upgrade still opens. Only nullable columns or columns with a server default can
+    be added this way (SQLite's ``ALTER TABLE ADD COLUMN``); a new column that needs
+    a value computed from the events stays NULL until ``--reset`` (the read paths
+    treat NULL as unknown). Returns ``table.column`` for each column added."""
+    inspector = inspect(sync)
+    present = set(inspector.get_table_names())
+    added: list[str] = []
+    for table in schema.sorted_tables:
+        if table.name not in present:
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(
+                    f"{table.name}.{column.name} is new and required: this data "
+                    "folder predates it; start over with --reset"
+                )
+            ddl = CreateColumn(column).compile(dialect=sync.dialect)
+            sync.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')
+            added.append(f"{table.name}.{column.name}")
+    return added
