@@ -51,6 +51,24 @@ class EventStoreContract:
         assert events[0].metadata.correlation_id == "corr-1"
         assert events[0].time.tzinfo is not None
 
+    async def test_several_streams_are_read_at_once_each_in_version_order(
+        self, store: EventStore
+    ):
+        await store.append("s-1", "Thing", 0, [ev(1), ev(2)], ACME)
+        await store.append("s-2", "Thing", 0, [ev(3)], ACME)
+        await store.append("s-1", "Thing", 2, [ev(4)], ACME)
+        await store.append("g-1", "Thing", 0, [ev(5)], GLOBEX)
+
+        both = await store.read_streams(["s-2", "s-1", "s-1", "nope", "g-1"])
+        assert {k: [e.data["n"] for e in v] for k, v in both.items()} == {
+            "s-1": [1, 2, 4],
+            "s-2": [3],
+            "g-1": [5],
+        }
+        mine = await store.read_streams(["s-1", "g-1"], tenant="acme")
+        assert list(mine) == ["s-1"]  # another tenant's stream is left out
+        assert await store.read_streams([]) == {}
+
     async def test_every_event_carries_its_tenant(self, store: EventStore):
         await store.append("a-1", "Thing", 0, [ev(1)], ACME)
         await store.append("g-1", "Thing", 0, [ev(2)], GLOBEX)
