@@ -411,6 +411,22 @@ class WarningLevel(enum.Enum):
     IDLE = v("idle", "No activity past the idle limit.")
 
 
+@strawberry.enum(
+    description="What an equity report groups people by: an organisational "
+    "dimension, or one demographic attribute (named by `attribute`)."
+)
+class EquityDimension(enum.Enum):
+    BUSINESS_UNIT = v("business_unit", "Business unit.")
+    LEVEL_BAND = v("level_band", "Band of grade levels.")
+    TENURE_BAND = v("tenure_band", "Band of years since hire.")
+    GEOGRAPHY = v("geography", "Country (ISO 3166-1).")
+    DEMOGRAPHICS = v(
+        "demographics",
+        "A demographic attribute people consented to share: in aggregate only, "
+        "small groups withheld.",
+    )
+
+
 @strawberry.enum(description="What a group scorecard covers.")
 class ScorecardScope(enum.Enum):
     COHORT = v("cohort", "One cohort.")

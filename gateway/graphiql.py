@@ -144,7 +144,7 @@ query ProposedPairs($roundId: ID!) {
         """# Participation, matching and promotion by business unit; groups smaller
 # than k are suppressed (their figures are null).
 query Equity {
-  equityReport(dimension: "business_unit") {
+  equityReport(by: BUSINESS_UNIT) {
     k
     groups {
       group

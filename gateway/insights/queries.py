@@ -16,7 +16,7 @@ from contracts.api import insights as api
 from gateway.answers import read
 from gateway.connections import Connection, from_list
 from gateway.context import ctx
-from gateway.enums import HealthState
+from gateway.enums import EquityDimension, HealthState
 from gateway.ids import local_id
 from gateway.insights.types import (
     EquityReport,
@@ -359,19 +359,36 @@ class InsightsQuery:
     async def equity_report(
         self,
         info: Info,
+        by: Annotated[
+            EquityDimension | None,
+            strawberry.argument(
+                description="What to group people by (default BUSINESS_UNIT)."
+            ),
+        ] = None,
+        attribute: Annotated[
+            str | None,
+            strawberry.argument(
+                description="With `by: DEMOGRAPHICS`: the attribute, e.g. `gender`."
+            ),
+        ] = None,
         dimension: Annotated[
-            str,
+            str | None,
             strawberry.argument(
                 description="business_unit, level_band, tenure_band, geography or "
-                "demographics.<attribute>."
+                "demographics.<attribute>.",
+                deprecation_reason="Use `by` (and `attribute`).",
             ),
-        ] = "business_unit",
+        ] = None,
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
     ) -> EquityReport:
+        cohort = _cohort(cohort_id)  # a bad id first, as everywhere
         data = await ctx(info).caller.get(
-            "insights", "/equity", dimension=dimension, cohort_id=_cohort(cohort_id)
+            "insights",
+            "/equity",
+            dimension=_dimension(by, attribute, dimension),
+            cohort_id=cohort,
         )
         return EquityReport.from_model(read(api.EquityReport, data, "insights"))
 
@@ -388,3 +405,27 @@ class InsightsQuery:
         return ProgrammeOperations.from_model(
             read(api.ProgrammeOperations, data, "insights")
         )
+
+
+def _dimension(
+    by: EquityDimension | None, attribute: str | None, dimension: str | None
+) -> str:
+    """The service's dimension (``demographics.<attribute>`` for a demographic)."""
+    if dimension is not None:
+        if by is not None or attribute is not None:
+            raise _invalid("give `by` (and `attribute`), not `dimension` too", "by")
+        return dimension
+    chosen = by or EquityDimension.BUSINESS_UNIT
+    if chosen is EquityDimension.DEMOGRAPHICS:
+        if not attribute:
+            raise _invalid("`by: DEMOGRAPHICS` needs the `attribute`", "attribute")
+        return f"demographics.{attribute}"
+    if attribute is not None:
+        raise _invalid("`attribute` goes with `by: DEMOGRAPHICS` only", "attribute")
+    return str(chosen.value)
+
+
+def _invalid(message: str, argument: str) -> GraphQLError:
+    return GraphQLError(
+        message, extensions={"code": "ValidationError", "path": argument}
+    )

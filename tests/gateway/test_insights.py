@@ -8,6 +8,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from chassis.auth import Role
@@ -314,3 +315,50 @@ async def test_health_history_is_the_services_answer(platform, kafka_bootstrap):
         expect_errors=True,
     )
     assert refused["errors"][0]["extensions"]["code"] == "ValidationError"
+
+
+async def test_an_equity_report_is_asked_for_by_an_enum_and_an_attribute():
+    """``by`` names the dimension (``attribute`` with DEMOGRAPHICS); the deprecated
+    ``dimension`` string still works; a wrong combination is a typed error that
+    asks the service nothing."""
+    from tests.gateway.test_hardening import gateway
+
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["dimension"])
+        return httpx.Response(
+            200,
+            json={
+                "dimension": request.url.params["dimension"],
+                "cohort_id": None,
+                "k": 5,
+                "groups": [],
+                "total": {"group": "total", "suppressed": True},
+                "suppressed_groups": 0,
+            },
+        )
+
+    query = """query($by: EquityDimension, $a: String, $d: String) {
+      equityReport(by: $by, attribute: $a, dimension: $d) { k } }"""
+    async with gateway(answer) as gw:
+        for variables, sent in (
+            ({}, "business_unit"),
+            ({"by": "LEVEL_BAND"}, "level_band"),
+            ({"by": "DEMOGRAPHICS", "a": "gender"}, "demographics.gender"),
+            ({"d": "tenure_band"}, "tenure_band"),
+        ):
+            asked.clear()
+            body = await gw.post(query, variables)
+            assert asked == [sent], (variables, body)
+            assert body["data"] == {"equityReport": {"k": 5}}, body
+        for variables, path in (
+            ({"by": "DEMOGRAPHICS"}, "attribute"),
+            ({"by": "GEOGRAPHY", "a": "gender"}, "attribute"),
+            ({"by": "GEOGRAPHY", "d": "geography"}, "by"),
+        ):
+            asked.clear()
+            body = await gw.post(query, variables)
+            [error] = body["errors"]
+            assert error["extensions"] == {"code": "ValidationError", "path": path}
+            assert asked == []

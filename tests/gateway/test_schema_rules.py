@@ -608,6 +608,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         | lit(matching.ProgrammeType)
         | lit(relationships.RelationshipKind),
         enums.MatchingMode: lit(matching.Mode),
+        enums.EquityDimension: lit(insights.EquityDimension) | {"demographics"},
         enums.ImportStatus: _openapi(
             "profiles", "components", "schemas", "ImportReport", "properties", "status"
         ),

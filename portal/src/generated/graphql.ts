@@ -11,6 +11,8 @@ export type CancellationReason = "SCHEDULE_CONFLICT" | "ILLNESS" | "BUSINESS_PRI
 
 export type CheckInKind = "MONTHLY" | "QUARTERLY";
 
+export type EquityDimension = "BUSINESS_UNIT" | "LEVEL_BAND" | "TENURE_BAND" | "GEOGRAPHY" | "DEMOGRAPHICS";
+
 export type HealthInterval = "WEEK" | "MONTH";
 
 export type HealthState = "ON_TRACK" | "NEEDS_CHECK_IN" | "AT_RISK" | "TOO_EARLY" | "CONCLUDED";
@@ -119,11 +121,11 @@ export type EquityQuery = {
 };
 
 export type EquityQueryVariables = {
-  dimension: string;
+  by: EquityDimension;
   cohortId?: string | null;
 };
 
-export const EquityDocument = "query Equity($dimension: String!, $cohortId: ID) {\n  equityReport(dimension: $dimension, cohortId: $cohortId) {\n    dimension\n    cohort {\n      id\n    }\n    k\n    groups {\n      ...EquityFields\n    }\n    total {\n      ...EquityFields\n    }\n  }\n}\n\nfragment EquityFields on EquityGroup {\n  group\n  suppressed\n  registered\n  participants\n  participationRate\n  matched\n  matchRate\n  matchRateImpact\n  matchRateFlagged\n  medianDaysToMatch\n  promoted\n  promotionRate\n  promotionRateImpact\n  promotionRateFlagged\n}" as TypedDocument<
+export const EquityDocument = "query Equity($by: EquityDimension!, $cohortId: ID) {\n  equityReport(by: $by, cohortId: $cohortId) {\n    dimension\n    cohort {\n      id\n    }\n    k\n    groups {\n      ...EquityFields\n    }\n    total {\n      ...EquityFields\n    }\n  }\n}\n\nfragment EquityFields on EquityGroup {\n  group\n  suppressed\n  registered\n  participants\n  participationRate\n  matched\n  matchRate\n  matchRateImpact\n  matchRateFlagged\n  medianDaysToMatch\n  promoted\n  promotionRate\n  promotionRateImpact\n  promotionRateFlagged\n}" as TypedDocument<
   EquityQuery,
   EquityQueryVariables
 >;
@@ -355,7 +357,7 @@ export type OverviewQuery = {
 
 export type OverviewQueryVariables = Record<string, never>;
 
-export const OverviewDocument = "query Overview {\n  programmeOperations {\n    asOf\n    participation {\n      eligible\n      participants\n      rate\n      cohorts\n    }\n    waitingList\n    mentorUtilisation\n    advisorHours\n  }\n  equityReport(dimension: \"business_unit\") {\n    k\n    total {\n      suppressed\n      registered\n      participants\n      matched\n      matchRate\n      medianDaysToMatch\n    }\n    groups {\n      group\n      suppressed\n      matched\n      medianDaysToMatch\n    }\n  }\n  advisorAgreements(first: 100) {\n    edges {\n      node {\n        id\n        hoursPerMonth\n        advisor {\n          name\n        }\n      }\n    }\n  }\n  cohorts(first: 100) {\n    edges {\n      node {\n        id\n        name\n      }\n    }\n  }\n}" as TypedDocument<
+export const OverviewDocument = "query Overview {\n  programmeOperations {\n    asOf\n    participation {\n      eligible\n      participants\n      rate\n      cohorts\n    }\n    waitingList\n    mentorUtilisation\n    advisorHours\n  }\n  equityReport(by: BUSINESS_UNIT) {\n    k\n    total {\n      suppressed\n      registered\n      participants\n      matched\n      matchRate\n      medianDaysToMatch\n    }\n    groups {\n      group\n      suppressed\n      matched\n      medianDaysToMatch\n    }\n  }\n  advisorAgreements(first: 100) {\n    edges {\n      node {\n        id\n        hoursPerMonth\n        advisor {\n          name\n        }\n      }\n    }\n  }\n  cohorts(first: 100) {\n    edges {\n      node {\n        id\n        name\n      }\n    }\n  }\n}" as TypedDocument<
   OverviewQuery,
   OverviewQueryVariables
 >;

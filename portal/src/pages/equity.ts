@@ -3,7 +3,7 @@
 import { request } from "../api";
 import { bars, chart } from "../charts";
 import { clear, count, h, num, pct, suppressedBadge, value } from "../dom";
-import { CohortsDocument, EquityDocument, type EquityQuery } from "../generated/graphql";
+import { CohortsDocument, EquityDocument, type EquityDimension, type EquityQuery } from "../generated/graphql";
 import type { Page } from "../page";
 
 type Group = EquityQuery["equityReport"]["groups"][number];
@@ -14,6 +14,12 @@ const DIMENSIONS: [string, string][] = [
   ["tenure_band", "Tenure band"],
   ["geography", "Geography"],
 ];
+
+/** The query's dimension (the page's address keeps the readable wire value). */
+function enumOf(dimension: string): EquityDimension {
+  const known = DIMENSIONS.find(([v]) => v === dimension)?.[0] ?? "business_unit";
+  return known.toUpperCase() as EquityDimension;
+}
 
 function ratio(raw: number | null, flagged: boolean | null): HTMLElement {
   const text = num(raw);
@@ -64,7 +70,7 @@ export const equityPage: Page = async (main, ctx) => {
   const cohortId = ctx.query.get("cohort") ?? "";
   const [{ data: cohortData }, { data }] = await Promise.all([
     request(CohortsDocument),
-    request(EquityDocument, { dimension, cohortId: cohortId || null }),
+    request(EquityDocument, { by: enumOf(dimension), cohortId: cohortId || null }),
   ]);
   const report = data.equityReport;
   const dim = h(
