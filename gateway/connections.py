@@ -12,20 +12,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from graphql import GraphQLError
 from strawberry import relay
 
 T = TypeVar("T")
 Item = TypeVar("Item")
-
-
-class Page(TypedDict):
-    """One page of an upstream list, as the services answer it."""
-
-    items: list[dict[str, Any]]
-    next: str | None
 
 
 if TYPE_CHECKING:
@@ -127,32 +120,37 @@ def from_list(
 
 
 async def from_pages(
-    fetch: Callable[[str | None, int], Awaitable[Page]],
-    make: Callable[[dict[str, Any]], T],
+    fetch: Callable[[str | None, int], Awaitable[tuple[Sequence[Item], str | None]]],
+    make: Callable[[Item], T],
     first: int | None,
     after: str | None,
     maximum: int = 100,
+    *,
+    upstream_limit: int = 500,
 ) -> Connection[T]:
-    """A connection over an upstream paged list.
+    """A connection over an upstream paged list read as models.
 
-    ``fetch(upstream_after, limit)`` returns the service's ``{"items", "next"}``.
+    ``fetch(upstream_after, limit)`` answers one page's items and the service's
+    cursor of the next page (None at the end); ``upstream_limit`` is the largest
+    page the service serves.
     """
     upstream, skip = decode_cursor(after)
     size = page_size(first, maximum)
-    page = await fetch(upstream, min(skip + size, 500))
+    items, upstream_next = await fetch(
+        upstream, min(max(skip + size, 1), upstream_limit)
+    )
     return connection(
-        page.get("items", []),
+        items,
         make,
         upstream=upstream,
         skip=skip,
         first=size,
-        upstream_next=page.get("next"),
+        upstream_next=upstream_next,
     )
 
 
 __all__ = [
     "Connection",
-    "Page",
     "connection",
     "decode_cursor",
     "encode_cursor",

@@ -30,7 +30,6 @@ V = TypeVar("V")
 
 # Loaders of upstream objects (decoded JSON), by the key they are asked for: one
 # object, ``None`` when the caller may not see it; or the list of objects of a key.
-ById: TypeAlias = DataLoader[str, dict[str, Any] | None]
 Grouped: TypeAlias = DataLoader[str, list[dict[str, Any]]]
 
 
@@ -129,22 +128,6 @@ class Context(BaseContext):
             self._loaders[key] = created
             return created
         return found
-
-    def by_id(self, service: str, path: str, id_field: str) -> ById:
-        """The loader over a service's batch endpoint ``POST path {"ids": [...]}``.
-
-        The endpoint answers ``{"items": [...]}`` (those the caller may see, each
-        carrying its id in ``id_field``); an id it leaves out loads as ``None``.
-        """
-
-        async def batch(ids: Sequence[str]) -> list[dict[str, Any] | None]:
-            body = await self.caller.post(service, path, {"ids": list(ids)})
-            found: dict[str, dict[str, Any]] = {
-                item[id_field]: item for item in body.get("items", [])
-            }
-            return [found.get(i) for i in ids]
-
-        return self.loader((service, path), batch)
 
 
 def ctx(info: Info) -> Context:

@@ -17,6 +17,7 @@ from gateway.connections import (
     connection,
     decode_cursor,
     from_list,
+    from_pages,
     page_size,
 )
 from gateway.context import ctx
@@ -54,26 +55,29 @@ class AdvisorsQuery:
             strawberry.argument(description="Only this status, e.g. approved."),
         ] = None,
     ) -> Connection[Advisor]:
-        upstream, skip = decode_cursor(after)
-        size = page_size(first, ctx(info).settings.max_page_size)
-        page = read(
-            api.AdvisorPage,
-            await _get(
-                info,
-                "/advisors",
-                after=upstream,
-                limit=min(max(skip + size, 1), 200),
-                status=status.value if status else None,
-            ),
-            A,
-        )
-        return connection(
-            page.items,
+        async def fetch(
+            upstream: str | None, limit: int
+        ) -> tuple[list[api.AdvisorView], str | None]:
+            page = read(
+                api.AdvisorPage,
+                await _get(
+                    info,
+                    "/advisors",
+                    after=upstream,
+                    limit=limit,
+                    status=status.value if status else None,
+                ),
+                A,
+            )
+            return page.items, page.next_after
+
+        return await from_pages(
+            fetch,
             Advisor.from_model,
-            upstream=upstream,
-            skip=skip,
-            first=size,
-            upstream_next=page.next_after,
+            first,
+            after,
+            ctx(info).settings.max_page_size,
+            upstream_limit=200,
         )
 
     @strawberry.field(

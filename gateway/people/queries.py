@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from contracts.api import profiles as api
 from gateway.answers import read, read_list
-from gateway.connections import Connection, from_list
+from gateway.connections import Connection, from_list, from_pages
 from gateway.context import ctx
 from gateway.enums import PersonStatus, ProgrammeRole
 from gateway.ids import local_id
@@ -23,7 +23,6 @@ from gateway.people.types import (
     Person,
     cohort_by_id,
     import_job_by_id,
-    paged,
     person_by_id,
 )
 
@@ -71,7 +70,7 @@ class PeopleQuery:
             page = read(api.PersonPage, answer, SERVICE)
             return page.items, page.next
 
-        return await paged(
+        return await from_pages(
             fetch, Person.from_model, first, after, c.settings.max_page_size
         )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, TypeVar
 
@@ -18,10 +17,8 @@ from contracts.api import profiles as api
 from gateway.answers import read
 from gateway.connections import (
     Connection,
-    connection,
-    decode_cursor,
     from_list,
-    page_size,
+    from_pages,
 )
 from gateway.context import ctx
 from gateway.enums import (
@@ -55,29 +52,6 @@ Item = TypeVar("Item")
 def _when(value: str | None) -> datetime | None:
     """A timestamp the service answers as stored text (ISO 8601)."""
     return datetime.fromisoformat(value) if value else None
-
-
-async def paged(
-    fetch: Callable[[str | None, int], Awaitable[tuple[Sequence[Item], str | None]]],
-    make: Callable[[Item], T],
-    first: int | None,
-    after: str | None,
-    maximum: int,
-) -> Connection[T]:
-    """A connection over an upstream paged list read as models: ``fetch(upstream
-    after, limit)`` answers one page's items and the cursor of the next page
-    (``gateway.connections.from_pages`` for typed items)."""
-    upstream, skip = decode_cursor(after)
-    size = page_size(first, maximum)
-    items, upstream_next = await fetch(upstream, min(skip + size, 500))
-    return connection(
-        items,
-        make,
-        upstream=upstream,
-        skip=skip,
-        first=size,
-        upstream_next=upstream_next,
-    )
 
 
 # -- people --------------------------------------------------------------------------
@@ -618,7 +592,9 @@ class ImportJob(BatchedNode, relay.Node):
                 raise query_error(exc) from None
             return page.items, None if page.next is None else str(page.next)
 
-        return await paged(fetch, _record_error, first, after, c.settings.max_page_size)
+        return await from_pages(
+            fetch, _record_error, first, after, c.settings.max_page_size
+        )
 
     @classmethod
     def from_model(cls, m: api.ImportState) -> ImportJob:
