@@ -318,6 +318,15 @@ async def test_every_list_and_batch_read_is_constant_in_statements(matching):
             for r in world.group_rounds
         ]
         assert batch.json()["items"] == one_by_one
+        # The notes stay the coordinator's (and their author's): not the mentor's.
+        ids = {"ids": world.withdrawn}
+        for reader, texts in (
+            (world.coordinator, ["The mentee changed roles"]),
+            (token(world.tenant, "mentor", sub=world.mentor), []),
+        ):
+            items = await client.post("/pairings/batch", json=ids, headers=reader)
+            notes = [[n["text"] for n in p["notes"]] for p in items.json()["items"]]
+            assert notes == [texts] * size
     print(
         "statements per read (small → large):",
         {
