@@ -23,10 +23,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from chassis.auth.principal import Principal, Role
-from chassis.errors import DomainError, FieldError, NotFound, ValidationFailed
+from chassis.errors import DomainError, FieldError, ValidationFailed
 from chassis.repository import Repository
 from contracts import matching as m
 from contracts.api.matching import (
+    CircleView,
     FairnessReport,
     NoFairness,
     PinnedPair,
@@ -59,10 +60,11 @@ from services.matching.domain.pairing import Pairing
 from services.matching.domain.round import MatchingRound, run_round
 from services.matching.domain.round_record import Round, RoundNotFinished
 from services.matching.domain.rules import pin_refusals, refuse_pins
-from services.matching.projections.circles import circles_of_round
+from services.matching.projections.circles import circles_of_rounds
 from services.matching.projections.pairing_texts import keep_explanation
 from services.matching.projections.pairings import proposed_in, rounds_of
 from services.matching.projections.pool import Pool, load_pool
+from services.matching.projections.rounds import round_streams
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +386,52 @@ class Rounds:
     async def get(self, principal: Principal, round_id: str) -> RoundView:
         principal.require(*COORDINATORS, Role.SPONSOR)
         round_ = await self.rounds.get(round_id, principal.tenant)
+        return (await self._views(principal, [round_]))[0]
+
+    async def some(self, principal: Principal, ids: Sequence[str]) -> list[RoundView]:
+        """Several rounds by id (as ``get``); unknown ids and other tenants' rounds
+        are left out. Their streams come in one statement, the circles of the group
+        rounds among them in three, however many rounds are asked for."""
+        principal.require(*COORDINATORS, Role.SPONSOR)
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        async with self.engine.connect() as conn:
+            streams = await round_streams(conn, principal.tenant, wanted)
+            found = {
+                round_id: Round.rebuild(
+                    round_id,
+                    principal.tenant,
+                    [await self.rounds.decode(e, conn) for e in recorded],
+                )
+                for round_id, recorded in streams.items()
+            }
+        return await self._views(
+            principal,
+            [found[r] for r in wanted if r in found and found[r].started is not None],
+        )
+
+    async def _views(
+        self, principal: Principal, rounds: Sequence[Round]
+    ) -> list[RoundView]:
+        """The rounds as ``get`` answers them; the circles of the completed group
+        rounds among them are read together."""
+        grouped = [
+            r.id
+            for r in rounds
+            if r.completed is not None
+            and r.started is not None
+            and r.started.programme_type == ProgrammeType.GROUP
+        ]
+        circles: dict[str, list[CircleView]] = {}
+        if grouped:
+            async with self.engine.connect() as conn:
+                circles = await circles_of_rounds(conn, principal.tenant, grouped)
+        return [self._view(r, circles.get(r.id)) for r in rounds]
+
+    def _view(self, round_: Round, circles: list[CircleView] | None) -> RoundView:
         assert round_.started is not None
+        round_id = round_.id
         live = self.live.get(round_id)
         done = round_.completed
         status = (
@@ -416,11 +463,8 @@ class Rounds:
                 else NoFairness(),
                 not_proposed=done.not_proposed,
             )
-            if round_.started.programme_type == ProgrammeType.GROUP:
-                async with self.engine.connect() as conn:
-                    outcome["circles"] = await circles_of_round(
-                        conn, principal.tenant, round_id
-                    )
+            if circles is not None:
+                outcome["circles"] = circles
         return RoundView.model_validate(
             {
                 "round_id": round_id,
@@ -442,18 +486,6 @@ class Rounds:
                 **outcome,
             }
         )
-
-    async def some(self, principal: Principal, ids: Sequence[str]) -> list[RoundView]:
-        """Several rounds by id (as ``get``); unknown ids and other tenants' rounds
-        are left out."""
-        principal.require(*COORDINATORS, Role.SPONSOR)
-        items = []
-        for round_id in dict.fromkeys(ids):
-            try:
-                items.append(await self.get(principal, round_id))
-            except NotFound:
-                continue
-        return items
 
     async def latest_for(self, principal: Principal, cohort_id: str) -> list[str]:
         return await rounds_of(self.engine, principal.tenant, cohort_id)
