@@ -22,7 +22,7 @@ delivered in any order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -172,39 +172,86 @@ def dump(org: Org) -> JsonDict:
     return {k: v for k, v in out.items() if v}
 
 
-def merge(org: Org, part: JsonDict) -> None:
-    """Add one part's slice to ``org`` (slices of different keys never overlap)."""
-    org.levels.update(part.get("levels", {}))
-    for p, roles in part.get("roles", {}).items():
+def _roles(org: Org, value: Any) -> None:
+    for p, roles in value.items():
         org.roles[p] |= set(roles)
-    org.assessments.update(part.get("assessments", {}))
-    for p, outcomes in part.get("outcomes", {}).items():
+
+
+def _outcomes(org: Org, value: Any) -> None:
+    for p, outcomes in value.items():
         org.outcomes[p].update(outcomes)
-    org.cohorts.update(part.get("cohorts", ()))
-    for c, people in part.get("admitted", {}).items():
+
+
+def _admitted(org: Org, value: Any) -> None:
+    for c, people in value.items():
         org.admitted[c].update({p: date.fromisoformat(d) for p, d in people.items()})
-    for c, people in part.get("withdrawn", {}).items():
+
+
+def _withdrawn(org: Org, value: Any) -> None:
+    for c, people in value.items():
         org.withdrawn[c].update(people)
-    org.admitted_any.update(part.get("admitted_any", ()))
-    for r, (mentee, mentor, cohort, starts) in part.get("relationships", {}).items():
+
+
+def _relationships(org: Org, value: Any) -> None:
+    for r, (mentee, mentor, cohort, starts) in value.items():
         org.relationships[r] = Relationship(
             mentee, mentor, cohort, date.fromisoformat(starts)
         )
-    for m, (rel, due, achieved, on_time, missed) in part.get("milestones", {}).items():
+
+
+def _milestones(org: Org, value: Any) -> None:
+    for m, (rel, due, achieved, on_time, missed) in value.items():
         org.milestones[m] = Milestone(
             rel, date.fromisoformat(due) if due else None, achieved, on_time, missed
         )
-    for r, by in part.get("ratings", {}).items():
+
+
+def _ratings(org: Org, value: Any) -> None:
+    for r, by in value.items():
         org.ratings[r].update(
             {f: (datetime.fromisoformat(t), i, n) for f, (t, i, n) in by.items()}
         )
-    for n, (rel, who) in part.get("notes", {}).items():
+
+
+def _notes(org: Org, value: Any) -> None:
+    for n, (rel, who) in value.items():
         org.notes[n] = (rel, who)
-    org.deleted_notes.update(part.get("deleted_notes", ()))
-    for r, rotations in part.get("rotations", {}).items():
+
+
+def _rotations(org: Org, value: Any) -> None:
+    for r, rotations in value.items():
         org.rotations[r].update(rotations)
-    for r, rotations in part.get("debriefs", {}).items():
+
+
+def _debriefs(org: Org, value: Any) -> None:
+    for r, rotations in value.items():
         org.debriefs[r].update(rotations)
+
+
+# How each field of a slice (``dump``) adds to the organisation.
+MERGE: dict[str, Callable[[Org, Any], None]] = {
+    "levels": lambda org, v: org.levels.update(v),
+    "roles": _roles,
+    "assessments": lambda org, v: org.assessments.update(v),
+    "outcomes": _outcomes,
+    "cohorts": lambda org, v: org.cohorts.update(v),
+    "admitted": _admitted,
+    "withdrawn": _withdrawn,
+    "admitted_any": lambda org, v: org.admitted_any.update(v),
+    "relationships": _relationships,
+    "milestones": _milestones,
+    "ratings": _ratings,
+    "notes": _notes,
+    "deleted_notes": lambda org, v: org.deleted_notes.update(v),
+    "rotations": _rotations,
+    "debriefs": _debriefs,
+}
+
+
+def merge(org: Org, part: JsonDict) -> None:
+    """Add one part's slice to ``org`` (slices of different keys never overlap)."""
+    for field, value in part.items():
+        MERGE[field](org, value)
 
 
 def assemble(slices: Iterable[JsonDict | None]) -> Org | None:

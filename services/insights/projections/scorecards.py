@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import TextClause, delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import scorecard_parts as domain
 from services.insights.domain.scorecard_state import Org
@@ -36,7 +37,6 @@ UPSERT = text(
     "facts = excluded.facts, slice = excluded.slice, latest = excluded.latest"
 )
 READ_FACTS = text("SELECT facts FROM scorecard_parts WHERE tenant = :t AND part = :k")
-READ_SLICES = text("SELECT slice, latest FROM scorecard_parts WHERE tenant = :t")
 
 
 def _json(value: Any) -> str:
@@ -96,11 +96,22 @@ async def organisation(
 ) -> tuple[Org | None, datetime | None]:
     """The tenant's organisation as every fact kept so far folds it (None when some
     part's facts do not fold), and the latest moment of those facts (None without
-    any): one statement, no fold."""
-    rows = (await conn.execute(READ_SLICES, {"t": tenant})).all()
-    org = domain.assemble(json.loads(s) for s, _ in rows)
-    latest = max((datetime.fromisoformat(at) for _, at in rows), default=None)
-    return org, latest
+    any): one statement and one JSON document, no fold."""
+    sqlite = is_sqlite(conn.engine)
+    together = "group_concat(slice, ',')" if sqlite else "string_agg(slice, ',')"
+    latest_text = "latest" if sqlite else 'latest COLLATE "C"'  # byte order
+    # Every latest is ISO 8601 in UTC (``domain.utc``): the greatest text is the latest.
+    slices, latest = (
+        await conn.execute(
+            text(
+                f"SELECT {together}, max({latest_text}) FROM scorecard_parts "
+                "WHERE tenant = :t"
+            ),
+            {"t": tenant},
+        )
+    ).one()
+    org = domain.assemble(json.loads(f"[{slices or ''}]"))
+    return org, datetime.fromisoformat(latest) if latest else None
 
 
 def tenant_facts(tenant: str) -> tuple[TextClause, dict[str, str]]:
