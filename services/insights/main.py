@@ -31,6 +31,7 @@ from services.insights.application.scorecards import Scorecards
 from services.insights.projections import equity as equity_view
 from services.insights.projections import erasure
 from services.insights.projections import health as health_view
+from services.insights.projections import scorecards as scorecard_view
 from services.insights.projections.inbound import Inbound
 from services.insights.projections.read_models import ReadModels
 from services.insights.projections.tables import metadata
@@ -67,6 +68,12 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         reset=equity_view.reset,
         batch=equity_view.EquityBatch,
     )
+    read_models.add(
+        scorecard_view.EVENTS,
+        scorecard_view.on_fact,
+        reset=scorecard_view.reset,
+        batch=scorecard_view.ScorecardBatch,
+    )
 
     # Every table of insights → its eraser, or why it holds nothing about a person
     # (tests/insights check this against the database's tables).
@@ -77,6 +84,8 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         "dead_letters": erasure.erase_dead_letters,
         "relationship_health": health_view.erase,
         "equity_people": equity_view.erase,
+        # Refolded from the facts: after "facts" (the erasers run in this order).
+        "scorecard_parts": scorecard_view.erase,
         "processed_events": "event ids the consumer applied, nothing about anyone",
         "log_checkpoints": "how far the relay published, positions only",
         "erasure_receipts": "tombstones: a keyed HMAC of the id, never the id",

@@ -30,8 +30,9 @@ first, before touching any read model, keeps this free of deadlocks.
 Progress: ``phase`` (waiting for the facts lock, resetting, reading facts, replaying,
 writing, committing), with ``processed`` of ``total`` facts during the replay.
 
-Scorecards keep no tables (they are computed from facts on request), so they are
-trivially equal before and after. What a tenant sees is unchanged by a rebuild except
+Scorecards "now" read ``scorecard_parts``, rebuilt here like every read model;
+scorecards "as of" a moment fold the facts, so they are trivially equal before and
+after. What a tenant sees is unchanged by a rebuild except
 for repairs. The share lock on the facts pauses the consumer for every tenant while a
 rebuild runs (its events wait, none is lost): a tenant's rebuild reads only that
 tenant's facts, so the pause is as short as that history. Progress lives in this

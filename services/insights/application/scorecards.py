@@ -1,10 +1,19 @@
 """Balanced scorecards per mentee, relationship, cohort and the programme.
 
-Computed on request from the facts (``facts.replay`` up to ``as_of``) by the pure
-functions of ``domain.scorecard``; no scorecard table is kept. That makes "as of a
-past date" the same computation as "now", and a rebuild (``rebuild.py``) can never
-leave scorecards out of step with the facts. The cost is one pass over the tenant's
-facts per request, which is fine at programme scale (hundreds of people).
+Computed by the pure functions of ``domain.scorecard`` from the organisation the
+facts describe (``domain.scorecard_state.Org``):
+
+- **now** (no ``as_of``): the organisation kept by the projection
+  (``projections/scorecards.py``, table ``scorecard_parts``), read in one statement and
+  merged, no fact read or folded. Should a fact be dated after the request's moment
+  (another service's clock ahead of ours), the request folds the facts instead, so
+  the answer is always the fold of the facts up to that moment (the same when some
+  fact does not fold: a field missing; the fold then fails as it always did).
+- **as of** a moment: ``facts.replay`` up to it, folded (``scorecard.fold``).
+
+Both give the same organisation for the same facts (``tests/insights`` compare them
+over varied histories delivered in any order), and a rebuild (``rebuild.py``) rebuilds
+the kept one from the facts.
 
 Who may read: coordinators, sponsors and admins every scorecard; a mentee their own
 (and their relationships'); a mentor their relationships'. Every card is also
@@ -31,6 +40,7 @@ from chassis.inputs import EARLIEST, LATEST
 from services.insights.application.health import Refused, refused
 from services.insights.domain import scorecard
 from services.insights.projections import facts
+from services.insights.projections import scorecards as kept
 
 READERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
 Card = scorecard.Card
@@ -92,8 +102,16 @@ class Scorecards:
         self.engine = engine
         self.min_comparison = min_comparison
 
-    async def _org(self, tenant: str, as_of: datetime) -> scorecard.Org:
+    async def _org(
+        self, tenant: str, as_of: datetime, asked: str | None
+    ) -> scorecard.Org:
+        """The organisation at ``as_of``: kept by the projection for "now" (``asked``
+        None), else (or when a fact is dated after now) folded from the facts."""
         async with self.engine.connect() as conn:
+            if not asked:
+                org, latest = await kept.organisation(conn, tenant)
+                if org is not None and (latest is None or latest <= as_of):
+                    return org
             return scorecard.fold(await facts.replay(conn, tenant, as_of))
 
     async def mentee(
@@ -102,7 +120,7 @@ class Scorecards:
         """One mentee's balanced scorecard."""
         _mentee_reader(principal, person_id)
         moment = parse_as_of(as_of)
-        org = await self._org(principal.tenant, moment)
+        org = await self._org(principal.tenant, moment, as_of)
         card = scorecard.mentee_card(
             org, person_id, moment, min_comparison=self.min_comparison
         )
@@ -124,7 +142,7 @@ class Scorecards:
             except TandemError as exc:
                 items[ident] = refused(ident, exc)
         if readable:
-            org = await self._org(principal.tenant, moment)
+            org = await self._org(principal.tenant, moment, as_of)
             for ident in readable:
                 card = scorecard.mentee_card(
                     org, ident, moment, min_comparison=self.min_comparison
@@ -141,7 +159,7 @@ class Scorecards:
     ) -> scorecard.RelationshipCard:
         """One relationship's balanced scorecard."""
         moment = parse_as_of(as_of)
-        org = await self._org(principal.tenant, moment)
+        org = await self._org(principal.tenant, moment, as_of)
         rel = org.relationships.get(rel_id)
         _reader(principal, *((rel.mentee_id, rel.mentor_id) if rel else ()))
         card = scorecard.relationship_card(
@@ -155,7 +173,7 @@ class Scorecards:
         """A cohort's balanced scorecard, with one row per mentee."""
         principal.require(*READERS)
         moment = parse_as_of(as_of)
-        org = await self._org(principal.tenant, moment)
+        org = await self._org(principal.tenant, moment, as_of)
         card = scorecard.cohort_card(
             org, cohort_id, moment, min_comparison=self.min_comparison
         )
@@ -167,6 +185,6 @@ class Scorecards:
         """The whole programme's balanced scorecard."""
         principal.require(*READERS)
         moment = parse_as_of(as_of)
-        org = await self._org(principal.tenant, moment)
+        org = await self._org(principal.tenant, moment, as_of)
         card = scorecard.programme_card(org, moment, min_comparison=self.min_comparison)
         return card

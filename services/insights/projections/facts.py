@@ -105,16 +105,25 @@ async def replay(
 
 
 async def of_types(
-    conn: AsyncConnection, tenant: str, types: Iterable[str], until: datetime
+    conn: AsyncConnection,
+    tenant: str,
+    types: Iterable[str],
+    until: datetime | None = None,
 ) -> list[Fact]:
-    """The tenant's facts of ``types`` up to ``until``, in the order they happened."""
+    """The tenant's facts of ``types`` (up to ``until`` if given), in the order they
+    happened."""
     kinds = {f"k{n}": kind for n, kind in enumerate(types)}
+    params: dict[str, Any] = {"t": tenant, **kinds}
+    upto = ""
+    if until is not None:
+        upto = "AND occurred_at <= :until "
+        params["until"] = _stamp(conn, until)
     rows = await conn.execute(
         text(
             "SELECT type, data, occurred_at FROM facts WHERE tenant = :t "
             f"AND type IN ({', '.join(':' + k for k in kinds)}) "
-            "AND occurred_at <= :until ORDER BY occurred_at, event_id"
+            f"{upto}ORDER BY occurred_at, event_id"
         ),
-        {"t": tenant, "until": _stamp(conn, until), **kinds},
+        params,
     )
     return [(kind, json.loads(data), _moment(at)) for kind, data, at in rows]

@@ -62,6 +62,18 @@ equity_people = Table(
     Column("data", Text, nullable=False),
 )
 
+# The scorecard's organisation in parts, one per key (``domain/scorecard_parts.py``):
+# the key's facts, the slice of the organisation they fold to, their latest moment.
+scorecard_parts = Table(
+    "scorecard_parts",
+    metadata,
+    Column("tenant", Text, primary_key=True),
+    Column("part", Text, primary_key=True),
+    Column("facts", Text, nullable=False),
+    Column("slice", Text, nullable=False),
+    Column("latest", Text, nullable=False),
+)
+
 # Tombstones and receipts of erasures: a keyed HMAC of (tenant, id), never the id.
 erasure_receipts = Table(
     "erasure_receipts",
