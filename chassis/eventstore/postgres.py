@@ -15,6 +15,18 @@ Every transaction below that horizon has finished, so its rows are either all vi
 rolled back, and any future row gets a larger ``tx_id``: nothing can ever appear behind
 a reader's position. A transaction held open delays readers; it never makes them skip.
 
+Waking the relay
+----------------
+A relay with nothing to publish sleeps holding the advisory lock ``RELAY_ASLEEP_KEY``
+(exclusive) while it listens on ``WAKE_CHANNEL``. Every append tries to take that
+lock shared for its transaction: it gets it while the relay is awake (and then
+notifies nobody), and fails while the relay sleeps or is about to, and then sends a
+notification, delivered when its transaction commits. The relay takes the lock only
+after every writer holding it shared has committed, and reads the log once more before
+it sleeps, so an append that did not notify is never left behind. A notification
+makes PostgreSQL serialise the commits that send one, so writers send it only while
+the relay sleeps: under load the relay is busy and appends stay silent (coalesced).
+
 Per-stream order survives the (tx_id, position) ordering because an append also checks
 that the stream's head was written by a transaction no newer than its own. That only
 fails when a transaction took its id long before it appended to a stream that someone
@@ -42,12 +54,18 @@ from chassis.eventstore.base import (
 )
 from chassis.tables import create, events, log_checkpoints
 
-APPEND_SQL = """
+# The relay's wake-up call (see "Waking the relay" above); both are per database.
+WAKE_CHANNEL = "tandem_events"
+RELAY_ASLEEP_KEY = 0x7A6E_6465_6D5F_7A7A  # a constant advisory-lock key
+
+APPEND_SQL = f"""
     WITH head AS (
         SELECT version, tenant, tx_id FROM events
         WHERE stream_id = :stream_id ORDER BY version DESC LIMIT 1
     ), me AS (
-        SELECT pg_current_xact_id()::text::bigint AS tx
+        SELECT pg_current_xact_id()::text::bigint AS tx,
+               CASE WHEN pg_try_advisory_xact_lock_shared({RELAY_ASLEEP_KEY}) THEN 0
+                    ELSE (SELECT 1 FROM pg_notify('{WAKE_CHANNEL}', '')) END AS woke
     )
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type,
                         schema_version, tenant, payload, metadata, event_time, tx_id)
@@ -63,6 +81,7 @@ APPEND_SQL = """
     WHERE coalesce((SELECT version FROM head), 0) = :expected
       AND coalesce((SELECT tenant FROM head), :tenant) = :tenant
       AND coalesce((SELECT tx_id FROM head), 0) <= me.tx
+      AND me.woke IS NOT NULL
     ORDER BY e.ord
     RETURNING position, tx_id, version
 """
