@@ -390,31 +390,135 @@ def sa_raw_append(engine: AsyncEngine, stream_of: dict[int, str]) -> Append:
     return append
 
 
-def driver_raw_append(engine: AsyncEngine, stream_of: dict[int, str]) -> Append:
-    """The limit on Tandem's own access path: one autocommit INSERT on the pooled
-    asyncpg connection (exactly how Tandem's standalone append reaches the server)."""
-    raw_sql = positional(RAW_INSERT_SQL, RAW_COLUMNS)
-
-    async def append(w: int, i: int) -> None:
-        async with engine.connect() as sa_conn:
-            conn = (await sa_conn.get_raw_connection()).driver_connection
-            p = raw_params(stream_of[w], w, i)
-            await conn.execute(raw_sql, *[p[c] for c in RAW_COLUMNS])
-
-    return append
-
-
-async def bench_raw(meter: CpuMeter, url: str, writers: int, per_writer: int) -> Run:
+async def bench_sa_text(
+    meter: CpuMeter, url: str, writers: int, per_writer: int
+) -> Run:
+    """The raw INSERT through SQLAlchemy ``text()`` in ``engine.begin()`` (second line)."""
     engine = create_engine(url, pool_size=writers)
     try:
         async with engine.begin() as conn:
             await conn.execute(text(RAW_TABLE))
-        warm = driver_raw_append(engine, streams("warm", writers))
+        warm = sa_raw_append(engine, streams("warm", writers))
         await run_tasks(meter, "warmup", writers, WARMUP_PER_WRITER, warm)
-        timed = driver_raw_append(engine, streams("bench", writers))
-        return await run_tasks(meter, "raw", writers, per_writer, timed)
+        timed = sa_raw_append(engine, streams("bench", writers))
+        return await run_tasks(meter, "sa_text", writers, per_writer, timed)
     finally:
         await engine.dispose()
+
+
+async def driver_connect(url: str) -> Any:
+    import asyncpg
+
+    p = pg_params(url)
+    return await asyncpg.connect(
+        host=p.host, port=p.port, user=p.user, password=p.password, database=p.dbname
+    )
+
+
+@contextlib.asynccontextmanager
+async def bare_driver(url: str, writers: int) -> AsyncIterator[list[Any]]:
+    """One asyncpg connection per writer, each with the INSERT prepared on it."""
+    conns = [await driver_connect(url) for _ in range(writers)]
+    try:
+        await conns[0].execute(RAW_TABLE)
+        insert = positional(RAW_INSERT_SQL, RAW_COLUMNS)
+        yield [(c, await c.prepare(insert)) for c in conns]
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def bench_driver(meter: CpuMeter, url: str, writers: int, per_writer: int) -> Run:
+    """The limit: the bare driver, a prepared INSERT, one autocommit row per append."""
+    async with bare_driver(url, writers) as prepared:
+
+        def make(stream_of: dict[int, str]) -> Append:
+            async def append(w: int, i: int) -> None:
+                p = raw_params(stream_of[w], w, i)
+                await prepared[w][1].fetch(*[p[c] for c in RAW_COLUMNS])
+
+            return append
+
+        await run_tasks(
+            meter, "warmup", writers, WARMUP_PER_WRITER, make(streams("warm", writers))
+        )
+        return await run_tasks(
+            meter, "driver", writers, per_writer, make(streams("bench", writers))
+        )
+
+
+# -- batched appends: BATCH events in one transaction ---------------------------------
+
+BATCH = 100
+BATCH_WRITERS = 16
+
+
+async def bench_tandem_batch(
+    meter: CpuMeter, url: str, writers: int, batches: int
+) -> tuple[Run, str]:
+    """``store.append`` of BATCH events at once; Run counts events, not calls."""
+    engine = create_engine(url, pool_size=writers)
+    store = event_store_for(engine)
+    try:
+        await store.create_schema()
+        appended: list[uuid.UUID] = []
+
+        def make(stream_of: dict[int, str]) -> Append:
+            async def append(w: int, b: int) -> None:
+                events = [
+                    NewEvent(EVENT_TYPE, payload(w, b * BATCH + k))
+                    for k in range(BATCH)
+                ]
+                await store.append(
+                    stream_of[w], STREAM_TYPE, b * BATCH, events, METADATA
+                )
+                appended.extend(e.id for e in events)
+
+            return append
+
+        await run_tasks(meter, "warmup", writers, 2, make(streams("warm", writers)))
+        timed = streams("bench", writers)
+        run = await run_tasks(meter, "tandem_batch", writers, batches, make(timed))
+        check = await check_log(store, appended, timed, batches * BATCH)
+        return _per_event(run), check
+    finally:
+        await engine.dispose()
+
+
+async def bench_driver_batch(
+    meter: CpuMeter, url: str, writers: int, batches: int
+) -> Run:
+    """The limit for a batch: ``executemany`` of the prepared INSERT in a transaction."""
+    async with bare_driver(url, writers) as prepared:
+
+        def make(stream_of: dict[int, str]) -> Append:
+            async def append(w: int, b: int) -> None:
+                rows = []
+                for k in range(BATCH):
+                    p = raw_params(stream_of[w], w, b * BATCH + k)
+                    rows.append([p[c] for c in RAW_COLUMNS])
+                conn, insert = prepared[w]
+                async with conn.transaction():
+                    await insert.executemany(rows)
+
+            return append
+
+        await run_tasks(meter, "warmup", writers, 2, make(streams("warm", writers)))
+        run = await run_tasks(
+            meter, "driver_batch", writers, batches, make(streams("bench", writers))
+        )
+        return _per_event(run)
+
+
+def _per_event(run: Run) -> Run:
+    return Run(
+        run.contender,
+        run.writers,
+        run.appends * BATCH,
+        run.seconds,
+        run.client_cpu,
+        run.server_cpu,
+    )
 
 
 # -- diagnostics: where does Tandem's time per append go? ------------------------------
@@ -834,6 +938,10 @@ async def diagnose_reads(meter: CpuMeter, server: Any) -> dict[str, float]:
 # -- main ----------------------------------------------------------------------------
 
 
+def fmt_load(load: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in load)
+
+
 def fmt_us(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
@@ -863,6 +971,9 @@ async def main(args: argparse.Namespace) -> None:
         runs: dict[tuple[str, int], list[Run]] = {}
         reads: dict[str, list[float]] = {"tandem": [], "peer": []}
         checks: list[str] = []
+        batch_checks: list[str] = []
+        load_before = os.getloadavg()
+        print(f"Load average before: {fmt_load(load_before)}", flush=True)
         for round_no in range(1, args.rounds + 1):
             for writers in WRITER_COUNTS:
                 n = per_writer[writers]
@@ -888,10 +999,30 @@ async def main(args: argparse.Namespace) -> None:
                 progress(p.run)
                 if p.read_rate is not None:
                     reads["peer"].append(p.read_rate)
-                async with fresh_database(server, "bench_raw") as url:
-                    r = await bench_raw(meter, url, writers, n)
-                runs.setdefault(("raw", writers), []).append(r)
+                async with fresh_database(server, "bench_driver") as url:
+                    r = await bench_driver(meter, url, writers, n)
+                runs.setdefault(("driver", writers), []).append(r)
                 progress(r)
+                async with fresh_database(server, "bench_sa_text") as url:
+                    r = await bench_sa_text(meter, url, writers, n)
+                runs.setdefault(("sa_text", writers), []).append(r)
+                progress(r)
+            print(
+                f"round {round_no}/{args.rounds}: batches of {BATCH} events, "
+                f"{BATCH_WRITERS} writers x {args.batches} batches each ...",
+                flush=True,
+            )
+            async with fresh_database(server, "bench_tandem_batch") as url:
+                tb, check = await bench_tandem_batch(
+                    meter, url, BATCH_WRITERS, args.batches
+                )
+            runs.setdefault(("tandem_batch", BATCH_WRITERS), []).append(tb)
+            progress(tb)
+            batch_checks.append(check)
+            async with fresh_database(server, "bench_driver_batch") as url:
+                r = await bench_driver_batch(meter, url, BATCH_WRITERS, args.batches)
+            runs.setdefault(("driver_batch", BATCH_WRITERS), []).append(r)
+            progress(r)
 
         diag: dict[str, Any] = {}
         if args.diagnose:
@@ -913,15 +1044,22 @@ async def main(args: argparse.Namespace) -> None:
         f"{'contender':<10} {'writers':>7} {'appends':>8} {'appends/s':>10} "
         f"{'client CPU us':>13} {'server CPU us':>13}   all rounds (appends/s)"
     )
-    for writers in WRITER_COUNTS:
-        for contender in ("tandem", "peer", "raw"):
+    rows = [
+        (c, w) for w in WRITER_COUNTS for c in ("tandem", "peer", "driver", "sa_text")
+    ]
+    rows += [("tandem_batch", BATCH_WRITERS), ("driver_batch", BATCH_WRITERS)]
+    for contender, writers in rows:
+        if True:
             r = median[contender, writers]
             every = ", ".join(f"{x.rate:.0f}" for x in runs[contender, writers])
             print(
                 f"{contender:<10} {writers:>7} {r.appends:>8} {r.rate:>10.0f} "
                 f"{r.client_us:>13.0f} {fmt_us(r.server_us):>13}   {every}"
             )
-    print("(CPU columns: CPU time per append of this process / of the server)")
+    print(
+        "(CPU columns: CPU time per append of this process / of the server; "
+        f"batch rows count events, {BATCH} per transaction)"
+    )
     print(
         f"\nGlobal log read (pages of {READ_PAGE}, {READ_PASSES} passes over the "
         f"{max(WRITER_COUNTS)}-writer database; median of {args.rounds})"
@@ -929,22 +1067,45 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  tandem  store.read_log          {read['tandem']:>10.0f} events/s")
     print(f"  peer    select_notifications    {read['peer']:>10.0f} events/s")
     ratio = rate["tandem", 16] / rate["peer", 16]
-    ratio_limit = rate["tandem", 16] / rate["raw", 16]
-    print(
-        f"\nAt 16 writers: Tandem = {ratio:.2f}x the peer (goal >= 4), "
-        f"{ratio_limit:.2f}x the raw-insert limit (goal >= 0.5)"
+    ratio_limit = rate["tandem", 16] / rate["driver", 16]
+    ratio_sa = rate["tandem", 16] / rate["sa_text", 16]
+    ratio_batch = (
+        rate["tandem_batch", BATCH_WRITERS] / rate["driver_batch", BATCH_WRITERS]
     )
-    passed = len(checks) == args.rounds
+    load_after = os.getloadavg()
+    print(
+        f"\nAt 16 writers: Tandem = {ratio:.2f}x the peer (goal >= 8), "
+        f"{ratio_limit:.2f}x the bare driver (the limit; goal >= 0.7), "
+        f"{ratio_sa:.2f}x the SQLAlchemy text() INSERT"
+    )
+    print(
+        f"Batches of {BATCH} at {BATCH_WRITERS} writers: Tandem = {ratio_batch:.2f}x "
+        "the bare driver's executemany (goal >= 0.5)"
+    )
+    passed = len(checks) == args.rounds and len(batch_checks) == args.rounds
     print(f"Gap-free check: {len(checks)}/{args.rounds} rounds - {checks[-1]}")
+    print(f"Gap-free check (batches): {len(batch_checks)}/{args.rounds} rounds")
+    print(
+        f"Load average (1, 5, 15 min): before {fmt_load(load_before)}, after "
+        f"{fmt_load(load_after)} on {os.cpu_count()} cores"
+    )
     print(f"Durable commits (fsync + synchronous_commit on): {settings.durable}")
     result: dict[str, Any] = {
         f"{c}_appends_per_s_{w}": round(rate[c, w], 1)
-        for c in ("tandem", "peer", "raw")
+        for c in ("tandem", "peer", "driver", "sa_text")
         for w in WRITER_COUNTS
     }
     result.update(
         ratio_16=round(ratio, 3),
         ratio_to_limit_16=round(ratio_limit, 3),
+        ratio_to_sa_text_16=round(ratio_sa, 3),
+        tandem_batch_events_per_s=round(rate["tandem_batch", BATCH_WRITERS], 1),
+        driver_batch_events_per_s=round(rate["driver_batch", BATCH_WRITERS], 1),
+        ratio_batch_to_limit=round(ratio_batch, 3),
+        batch_events=BATCH,
+        batch_writers=BATCH_WRITERS,
+        load_average_before=[round(x, 2) for x in load_before],
+        load_average_after=[round(x, 2) for x in load_after],
         tandem_read_events_per_s=round(read["tandem"], 1),
         peer_read_events_per_s=round(read["peer"], 1),
         durable=settings.durable,
@@ -985,6 +1146,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-writer-1", type=int, default=2000)
     parser.add_argument("--per-writer-16", type=int, default=400)
+    parser.add_argument(
+        "--batches", type=int, default=20, help=f"batches of {BATCH} per writer"
+    )
     parser.add_argument(
         "--diagnose",
         action="store_true",

@@ -62,8 +62,10 @@ from bench._infra import (
     pg_params,
     postgres_server,
 )
+from chassis.db import create_engine
 from chassis.envelope import Envelope
 from chassis.events import EventMetadata, NewEvent
+from chassis.eventstore import event_store_for
 from chassis.service import mounted
 from services.insights.main import build_app as build_insights
 from services.insights.projections import facts as fact_log
@@ -73,8 +75,11 @@ from services.sessions.main import build_app as build_sessions
 from services.sessions.settings import Settings as SessionsSettings
 from tests.insights.synthetic import generate
 
-GOAL_REBUILD = 5000.0
-GOAL_P99_MS = 500.0
+GOAL_RATIO = 0.5  # rebuild / the bare insert limit
+GOAL_P99_MS = 250.0
+GOAL_ACHIEVED = 0.95  # of the offered rate
+RELATIONSHIPS = 200
+DRAIN_S = 60.0  # after the last append, how long the lag run waits for the rest
 POLL_S = 0.005
 SESSIONS_PER_RELATIONSHIP = 8
 
@@ -409,9 +414,12 @@ async def bench_lag(
     )
     sent: dict[str, float] = {}  # event id -> append start (perf_counter)
     seen: dict[str, float] = {}
-    relationships = [f"rel-{i}" for i in range(50)]
+    done: list[float] = []  # when each append returned
+    relationships = [f"rel-{i}" for i in range(RELATIONSHIPS)]
     versions = dict.fromkeys(relationships, 0)
-    meta = EventMetadata(tenant="acme", actor="bench")
+    locks = {rid: asyncio.Lock() for rid in relationships}
+    meta = EventMetadata(tenant="acme")
+    writer: dict[str, Any] = {}
 
     async def append(n: int) -> None:
         rid = relationships[n % len(relationships)]
@@ -426,14 +434,15 @@ async def bench_lag(
             },
         )
         t0 = time.perf_counter()
-        version = versions[rid]
-        versions[rid] = version + 1
-        recorded = await srt.store.append(
-            f"CheckIns-{rid}", "CheckIns", version, [event], meta
-        )
-        srt.relay.notify()
-        for r in recorded:
-            sent[str(r.id)] = t0
+        sent[str(event.id)] = t0
+        async with locks[rid]:  # one append at a time per stream (its version)
+            # Another engine than the service's (another replica's connections):
+            # the relay hears of it through PostgreSQL, not through ``notify``.
+            await writer["store"].append(
+                f"CheckIns-{rid}", "CheckIns", versions[rid], [event], meta
+            )
+            versions[rid] += 1
+        done.append(time.perf_counter())
 
     async def poller(stop: asyncio.Event) -> None:
         conn = await pg_connect(insights_url)
@@ -453,32 +462,68 @@ async def bench_lag(
             await conn.close()
 
     async with running(insights), running(sessions) as srt:
-        # Warm up: the first events wait for topic creation and group assignment.
-        warm_stop = asyncio.Event()
-        warm_task = asyncio.create_task(poller(warm_stop))
-        for n in range(20):
-            await append(-1 - n)
-        warm_stop.set()
-        await asyncio.wait_for(warm_task, 120)
-        sent.clear()
-        seen.clear()
-        print("  warm-up done (20 events through relay, Kafka and consumer)")
-        stop = asyncio.Event()
-        poll = asyncio.create_task(poller(stop))
-        total = int(rate * seconds)
-        snap = meter.snapshot()
-        started = time.perf_counter()
-        for n in range(total):
-            due = started + n / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await append(n)
-        driven = time.perf_counter() - started
-        client_cpu, server_cpu = meter.since(snap)
-        stop.set()
-        await asyncio.wait_for(poll, 120)
-    lags = [(seen[i] - t0) * 1000 for i, t0 in sent.items()]
+        consumer = insights.state.runtime.consumer
+
+        async def report(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                await asyncio.sleep(5)
+                print(
+                    f"    appended {len(done)}, published {srt.relay.published}, "
+                    f"applied {consumer.applied if consumer else '-'}, "
+                    f"visible {len(seen)}",
+                    flush=True,
+                )
+
+        writer_engine = create_engine(sessions_url, pool_size=16)
+        writer["store"] = event_store_for(writer_engine)
+        try:
+            # Warm up: the first events wait for topic creation and group assignment.
+            warm_stop = asyncio.Event()
+            warm_task = asyncio.create_task(poller(warm_stop))
+            for n in range(20):
+                await append(-1 - n)
+            warm_stop.set()
+            await asyncio.wait_for(warm_task, 120)
+            sent.clear()
+            seen.clear()
+            done.clear()
+            print("  warm-up done (20 events through relay, Kafka and consumer)")
+            stop = asyncio.Event()
+            poll = asyncio.create_task(poller(stop))
+            quiet = asyncio.Event()
+            reporter = asyncio.create_task(report(quiet))
+            total = int(rate * seconds)
+            snap = meter.snapshot()
+            started = time.perf_counter()
+            # Open loop: each append starts when it is due, whether or not the ones
+            # before it have returned (as requests from many users would).
+            tasks = []
+            for n in range(total):
+                due = started + n / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(append(n)))
+            await asyncio.gather(*tasks)
+            driven = max(done) - started
+            client_cpu, server_cpu = meter.since(snap)
+            print(f"  appends done in {driven:.1f} s; waiting for the rest", flush=True)
+            stop.set()
+            try:
+                await asyncio.wait_for(poll, DRAIN_S)
+            except TimeoutError:  # report what arrived; the rest count as unseen
+                print(
+                    f"  {len(sent) - len(seen)} events not visible after "
+                    f"{DRAIN_S:.0f} s: counted at that lag (a lower bound)"
+                )
+            finally:
+                quiet.set()
+                await reporter
+        finally:
+            await writer_engine.dispose()
+    end = time.perf_counter()
+    unseen = sum(1 for i in sent if i not in seen)
+    lags = [(seen.get(i, end) - t0) * 1000 for i, t0 in sent.items()]
     # Lag by window of the run (sent order = append order): does a backlog build?
     window = max(1, int(rate * 5))
     windows = [
@@ -487,6 +532,7 @@ async def bench_lag(
     ]
     out = {
         "events": len(lags),
+        "unseen": unseen,
         "offered_rate": rate,
         "achieved_rate": total / driven,
         "seconds": driven,
@@ -521,6 +567,8 @@ async def bench_lag(
 
 async def main(args: argparse.Namespace) -> None:
     started_all = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    print(f"Load average (1, 5, 15 min) before: {load_before}", flush=True)
     envelopes, tenants = history(args.events)
     envelopes.sort(key=lambda e: (e.time, e.id))
     facts, people = fact_rows(envelopes)
@@ -544,6 +592,13 @@ async def main(args: argparse.Namespace) -> None:
             flush=True,
         )
         print("\nrebuild ...", flush=True)
+        if args.lag_only:
+            async with (
+                fresh_database(server, "bench_sessions") as s_url,
+                fresh_database(server, "bench_insights_lag") as i_url,
+            ):
+                await bench_lag(s_url, i_url, bootstrap, args.rate, args.seconds, meter)
+            return
         async with fresh_database(server, "bench_insights") as url:
             rb = await bench_rebuild(
                 url, facts, people, meter, breakdown=args.breakdown
@@ -583,12 +638,19 @@ async def main(args: argparse.Namespace) -> None:
         f"p99 {lag['p99_ms']:.0f} ms, max {lag['max_ms']:.0f} ms "
         f"(poll every {POLL_S * 1000:.0f} ms)"
     )
-    goal_rebuild = rebuild_rate >= GOAL_REBUILD
+    goal_rebuild = ratio >= GOAL_RATIO
     goal_lag = lag["p99_ms"] < GOAL_P99_MS
+    goal_rate = lag["achieved_rate"] >= GOAL_ACHIEVED * args.rate
     print(
-        f"Goals: rebuild >= {GOAL_REBUILD:.0f} events/s: "
-        f"{'MET' if goal_rebuild else 'MISSED'}; p99 lag < {GOAL_P99_MS:.0f} ms at "
-        f"{args.rate:.0f} events/s: {'MET' if goal_lag else 'MISSED'}"
+        f"Goals: rebuild >= {GOAL_RATIO}x the limit: "
+        f"{'MET' if goal_rebuild else 'MISSED'}; p99 lag < {GOAL_P99_MS:.0f} ms: "
+        f"{'MET' if goal_lag else 'MISSED'}; achieved >= {GOAL_ACHIEVED:.0%} of the "
+        f"{args.rate:.0f} events/s offered: {'MET' if goal_rate else 'MISSED'}"
+    )
+    load = os.getloadavg()
+    print(
+        f"Load average (1, 5, 15 min) at the end: {load[0]:.2f}, {load[1]:.2f}, "
+        f"{load[2]:.2f} on {os.cpu_count()} cores (before: {load_before})"
     )
     print(f"Durable commits: {settings.durable}; whole benchmark {total_s:.0f} s")
     result = {
@@ -600,6 +662,7 @@ async def main(args: argparse.Namespace) -> None:
         "lag_p99_ms": round(lag["p99_ms"], 1),
         "lag_max_ms": round(lag["max_ms"], 1),
         "lag_events": lag["events"],
+        "lag_unseen_events": lag["unseen"],
         "lag_offered_events_per_s": args.rate,
         "lag_achieved_events_per_s": round(lag["achieved_rate"], 1),
         "lag_seconds": round(lag["seconds"], 1),
@@ -618,10 +681,14 @@ async def main(args: argparse.Namespace) -> None:
         if first["server_cpu_s"] is None
         else round(first["server_cpu_s"], 2),
         "limit_seconds": round(limit["seconds"], 2),
-        "goal_rebuild_events_per_s": GOAL_REBUILD,
+        "goal_ratio_to_limit": GOAL_RATIO,
         "goal_rebuild_met": goal_rebuild,
         "goal_lag_p99_ms": GOAL_P99_MS,
         "goal_lag_met": goal_lag,
+        "goal_achieved_share": GOAL_ACHIEVED,
+        "goal_achieved_met": goal_rate,
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in load],
         "durable": settings.durable,
         "server_settings": str(settings),
         "cpu_cores": os.cpu_count(),
@@ -635,8 +702,11 @@ async def main(args: argparse.Namespace) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--lag-only", action="store_true", help="only the lag run (diagnostics)"
+    )
     parser.add_argument(
         "--breakdown",
         action="store_true",

@@ -97,6 +97,19 @@ class EventStore(ABC):
         effect together with its applied-event record, for example).
         """
         _validate_append(stream_id, stream_type, expected_version, events, metadata)
+        if not _tracing():  # the hot path without telemetry: no span to build
+            if connection is not None:
+                return await self._append(
+                    connection,
+                    stream_id,
+                    stream_type,
+                    expected_version,
+                    events,
+                    metadata,
+                )
+            return await self._append_standalone(
+                stream_id, stream_type, expected_version, events, metadata
+            )
         # A child of the request (or consumer) span: one trace shows the append.
         with _tracer.start_as_current_span(
             f"append {stream_type}",
@@ -311,5 +324,17 @@ def row_to_event(row: Any) -> RecordedEvent:
     )
 
 
+# One encoder for every event (``json.dumps`` with options builds one per call).
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), default=str)
+    return _encode(data)
+
+
+def _tracing() -> bool:
+    """False while no tracer provider is installed: a span would record nothing."""
+    return not isinstance(
+        trace.get_tracer_provider(),
+        (trace.ProxyTracerProvider, trace.NoOpTracerProvider),
+    )

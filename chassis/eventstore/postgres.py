@@ -15,6 +15,18 @@ Every transaction below that horizon has finished, so its rows are either all vi
 rolled back, and any future row gets a larger ``tx_id``: nothing can ever appear behind
 a reader's position. A transaction held open delays readers; it never makes them skip.
 
+Waking the relay
+----------------
+A relay with nothing to publish sleeps holding the advisory lock ``RELAY_ASLEEP_KEY``
+(exclusive) while it listens on ``WAKE_CHANNEL``. Every append tries to take that
+lock shared for its transaction: it gets it while the relay is awake (and then
+notifies nobody), and fails while the relay sleeps or is about to, and then sends a
+notification, delivered when its transaction commits. The relay takes the lock only
+after every writer holding it shared has committed, and reads the log once more before
+it sleeps, so an append that did not notify is never left behind. A notification
+makes PostgreSQL serialise the commits that send one, so writers send it only while
+the relay sleeps: under load the relay is busy and appends stay silent (coalesced).
+
 Per-stream order survives the (tx_id, position) ordering because an append also checks
 that the stream's head was written by a transaction no newer than its own. That only
 fails when a transaction took its id long before it appended to a stream that someone
@@ -23,16 +35,17 @@ else has appended to meanwhile: it gets a ``ConcurrencyConflict`` and retries fr
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.errors import ConcurrencyConflict, Conflict, Forbidden
+from chassis.errors import ConcurrencyConflict, Conflict
 from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
 from chassis.eventstore.base import (
     SELECT_COLUMNS,
@@ -42,12 +55,18 @@ from chassis.eventstore.base import (
 )
 from chassis.tables import create, events, log_checkpoints
 
-APPEND_SQL = """
+# The relay's wake-up call (see "Waking the relay" above); both are per database.
+WAKE_CHANNEL = "tandem_events"
+RELAY_ASLEEP_KEY = 0x7A6E_6465_6D5F_7A7A  # a constant advisory-lock key
+
+APPEND_SQL = f"""
     WITH head AS (
         SELECT version, tenant, tx_id FROM events
         WHERE stream_id = :stream_id ORDER BY version DESC LIMIT 1
     ), me AS (
-        SELECT pg_current_xact_id()::text::bigint AS tx
+        SELECT pg_current_xact_id()::text::bigint AS tx,
+               CASE WHEN pg_try_advisory_xact_lock_shared({RELAY_ASLEEP_KEY}) THEN 0
+                    ELSE (SELECT 1 FROM pg_notify('{WAKE_CHANNEL}', '')) END AS woke
     )
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type,
                         schema_version, tenant, payload, metadata, event_time, tx_id)
@@ -63,6 +82,7 @@ APPEND_SQL = """
     WHERE coalesce((SELECT version FROM head), 0) = :expected
       AND coalesce((SELECT tenant FROM head), :tenant) = :tenant
       AND coalesce((SELECT tx_id FROM head), 0) <= me.tx
+      AND me.woke IS NOT NULL
     ORDER BY e.ord
     RETURNING position, tx_id, version
 """
@@ -102,7 +122,77 @@ DRIVER_HEAD, _ = positional(HEAD_SQL)
 DRIVER_READ_LOG, READ_LOG_PARAMS = positional(READ_LOG_SQL)
 
 
+# Connection options of SQLAlchemy's asyncpg dialect that asyncpg does not take.
+_DIALECT_ONLY = ("async_fallback", "async_creator_fn", "prepared_statement_name_func")
+
+
+class DriverPool:
+    """Bare asyncpg connections for the store's one-statement appends and log reads.
+
+    The hot path needs neither SQLAlchemy's pool nor its connection objects: taking
+    a connection here is a list pop, giving it back a list push (no reset query: the
+    statements are single autocommit ones, so nothing is left open). The connections
+    come from the engine's URL, as SQLAlchemy's dialect reads it; there are at most
+    ``size``, opened on demand, and closed when the engine is disposed.
+    """
+
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        _, params = engine.dialect.create_connect_args(engine.url)
+        params = dict(params)
+        for key in _DIALECT_ONLY:
+            params.pop(key, None)
+        cache = params.pop("prepared_statement_cache_size", None)
+        if cache is not None:
+            params["statement_cache_size"] = int(cache)
+        self._params = params
+        self._size = size
+        self._idle: list[asyncpg.Connection] = []
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        event.listen(engine.sync_engine, "engine_disposed", self._disposed)
+
+    def _for_this_loop(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:
+            # Connections belong to the loop they were opened on: start afresh.
+            self._idle, self._loop = [], loop
+            self._slots = asyncio.Semaphore(self._size)
+        return self._slots
+
+    async def acquire(self) -> asyncpg.Connection:
+        slots = self._for_this_loop()
+        await slots.acquire()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+            return await asyncpg.connect(**self._params)
+        except BaseException:
+            slots.release()
+            raise
+
+    def release(self, conn: asyncpg.Connection, *, reusable: bool = True) -> None:
+        """Give ``conn`` back; one whose state is unknown is closed, not reused."""
+        if reusable and not conn.is_closed() and not conn.is_in_transaction():
+            self._idle.append(conn)
+        else:
+            conn.terminate()
+        if self._slots is not None and self._loop is asyncio.get_running_loop():
+            self._slots.release()
+
+    def _disposed(self, _engine: Any) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.terminate()
+
+
 class PostgresEventStore(EventStore):
+    def __init__(self, engine: AsyncEngine, **options: Any) -> None:
+        super().__init__(engine, **options)
+        size = getattr(engine.pool, "size", lambda: 5)()
+        self.driver = DriverPool(engine, size)
+
     async def create_schema(self) -> None:
         await create(self.engine, events, log_checkpoints)
 
@@ -138,25 +228,26 @@ class PostgresEventStore(EventStore):
         # The hot path: one autocommit statement on the pooled driver connection. The
         # statement is its own transaction, so it is as atomic as BEGIN/…/COMMIT and
         # costs one round trip instead of three (measured in bench/README.md).
-        params = _append_params(
+        args = _append_args(
             stream_id, stream_type, expected_version, events, metadata, self
         )
-        async with self.engine.connect() as sa_conn:
-            driver = await _driver(sa_conn)
-            try:
-                rows = await driver.fetch(
-                    DRIVER_APPEND, *[params[n] for n in APPEND_PARAMS]
-                )
-                if not rows:
-                    head = await driver.fetchrow(DRIVER_HEAD, stream_id)
-                    raise _refusal(stream_id, expected_version, metadata, head)
-            except asyncpg.UniqueViolationError as exc:
-                raise _conflict(exc, stream_id, expected_version) from exc
-            except (asyncpg.PostgresError, ConcurrencyConflict, Forbidden):
-                raise
-            except BaseException:
-                await sa_conn.invalidate()  # state unknown: never reuse this connection
-                raise
+        driver = await self.driver.acquire()
+        reusable = False  # state unknown after anything but a server's answer
+        try:
+            rows = await driver.fetch(DRIVER_APPEND, *args)
+            if not rows:
+                head = await driver.fetchrow(DRIVER_HEAD, stream_id)
+                reusable = True
+                raise _refusal(stream_id, expected_version, metadata, head)
+            reusable = True
+        except asyncpg.UniqueViolationError as exc:
+            reusable = True
+            raise _conflict(exc, stream_id, expected_version) from exc
+        except asyncpg.PostgresError:
+            reusable = True
+            raise
+        finally:
+            self.driver.release(driver, reusable=reusable)
         return _recorded(stream_id, stream_type, events, metadata, rows)
 
     async def read_log(
@@ -167,17 +258,18 @@ class PostgresEventStore(EventStore):
             "position": after.sequence,
             "limit": limit,
         }
-        async with self.engine.connect() as sa_conn:
-            driver = await _driver(sa_conn)
-            try:
-                rows = await driver.fetch(
-                    DRIVER_READ_LOG, *[params[n] for n in READ_LOG_PARAMS]
-                )
-            except asyncpg.PostgresError:
-                raise
-            except BaseException:
-                await sa_conn.invalidate()
-                raise
+        driver = await self.driver.acquire()
+        reusable = False
+        try:
+            rows = await driver.fetch(
+                DRIVER_READ_LOG, *[params[n] for n in READ_LOG_PARAMS]
+            )
+            reusable = True
+        except asyncpg.PostgresError:
+            reusable = True
+            raise
+        finally:
+            self.driver.release(driver, reusable=reusable)
         return [row_to_event(r) for r in rows]
 
 
@@ -186,10 +278,19 @@ def _mapping(row: Any) -> Any:
     return row._mapping if hasattr(row, "_mapping") else row
 
 
-async def _driver(sa_conn: AsyncConnection) -> Any:
-    """The asyncpg connection under a pooled SQLAlchemy connection."""
-    fairy = await sa_conn.get_raw_connection()
-    return fairy.driver_connection
+def _append_args(
+    stream_id: str,
+    stream_type: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    metadata: EventMetadata,
+    store: EventStore,
+) -> list[Any]:
+    """``_append_params`` in the driver statement's ``$n`` order."""
+    params = _append_params(
+        stream_id, stream_type, expected_version, events, metadata, store
+    )
+    return [params[n] for n in APPEND_PARAMS]
 
 
 def _append_params(

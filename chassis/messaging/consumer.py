@@ -71,6 +71,10 @@ def database_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` means the database cannot be reached (not a bad message)."""
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return True
+    if sqlstate_is_outage(exc):  # the bare driver's own errors (the event store's)
+        return True
+    if type(exc).__name__ == "ConnectionDoesNotExistError":  # asyncpg, mid-query
+        return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated or sqlstate_is_outage(exc):
             return True

@@ -6,6 +6,13 @@ what the broker acknowledged. While the broker is down, appends keep succeeding 
 relay keeps retrying from its checkpoint; nothing acknowledged by the store is lost.
 Only one relay per service publishes at a time (a PostgreSQL advisory lock).
 
+The relay wakes, it does not poll. On PostgreSQL it listens for the notification an
+append sends while the relay sleeps (``chassis.eventstore.postgres``, "Waking the
+relay"), so an append from any process or connection is published at once; in one
+process (SQLite, the embedded demo) the repositories wake it with ``notify``. The
+timed wait (``safety_net_s`` while listening, ``idle_wait_s`` otherwise) is only a
+safety net.
+
 The relay never stalls on one event. An event that can never be published (its
 message is larger than the broker takes, or translating it to its contract fails
 ``max_attempts`` times in a row for a reason other than a database outage) is moved
@@ -40,8 +47,11 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 from opentelemetry import metrics
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -51,6 +61,7 @@ from chassis.envelope import Envelope
 from chassis.errors import Conflict, NotFound, ServiceUnavailable
 from chassis.events import LogPosition, RecordedEvent
 from chassis.eventstore import EventStore
+from chassis.eventstore.postgres import RELAY_ASLEEP_KEY, WAKE_CHANNEL
 from chassis.messaging.consumer import database_unavailable
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import MessageTooLarge, OutboundMessage, Transport
@@ -168,6 +179,7 @@ class Relay:
         translate: Translate | None = None,
         batch_size: int = 500,
         idle_wait_s: float = 0.25,
+        safety_net_s: float = 5.0,
         max_backoff_s: float = 5.0,
         backlog_every_s: float = 5.0,
         quarantine_topic: str | None = None,
@@ -180,7 +192,8 @@ class Relay:
         self.name = name or f"relay:{topic}"
         self.translate = translate or (lambda e: [Envelope.from_recorded(e, source)])
         self.batch_size = batch_size
-        self.idle_wait_s = idle_wait_s
+        self.idle_wait_s = idle_wait_s  # without a listener (SQLite, in-process)
+        self.safety_net_s = safety_net_s  # while listening for appends' notifications
         self.max_backoff_s = max_backoff_s
         self.backlog_every_s = backlog_every_s
         self.backlog: int | None = None  # last sampled (None: not yet)
@@ -488,8 +501,7 @@ class Relay:
                         self.last_error = None
                         backoff = 0.1
                         if moved < self.batch_size:
-                            self._wake.clear()
-                            await _wait_any(stop, self._wake, self.idle_wait_s)
+                            await self._idle(stop, leader)
             except asyncio.CancelledError:
                 raise
             except (
@@ -502,20 +514,105 @@ class Relay:
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
 
+    async def _idle(self, stop: asyncio.Event, leader: _Leader) -> None:
+        """Wait for the next append: woken by it, or by the safety net's timeout."""
+        self._wake.clear()
+        if leader.listener is None:
+            await _wait_any(stop, self._wake, self.idle_wait_s)
+            return
+        if not await leader.listener.doze():
+            # A writer kept its transaction open: the log waits for it anyway.
+            await _wait_any(stop, self._wake, self.idle_wait_s)
+            return
+        try:
+            # Every append that did not ask to wake us has committed: publish it
+            # before sleeping; every later one sends a notification.
+            if await self.run_once():
+                return
+            # Committed events an older transaction still holds back (the log's
+            # horizon) wake nobody when it ends: look again soon.
+            held = await leader.listener.held_back(self.position or LogPosition.START)
+            wait = self.idle_wait_s if held else self.safety_net_s
+            await _wait_any(stop, self._wake, wait)
+        finally:
+            await leader.listener.rise()
+
     def _leadership(self) -> _Leadership:
-        return _Leadership(self.store.engine, _lock_key(self.name))
+        return _Leadership(self.store.engine, _lock_key(self.name), self._wake)
+
+
+class _Listener:
+    """The leader's connection listening for appends' notifications (PostgreSQL)."""
+
+    LOCK_TIMEOUT_MS = 1000  # how long to wait for writers still holding the lock
+
+    def __init__(self, driver: Any, wake: asyncio.Event) -> None:
+        self.driver, self.wake = driver, wake
+
+    def _woken(self, *_: object) -> None:
+        self.wake.set()
+
+    async def start(self) -> None:
+        await self.driver.add_listener(WAKE_CHANNEL, self._woken)
+        self.driver.add_termination_listener(self._woken)
+
+    async def stop(self) -> None:
+        self.driver.remove_termination_listener(self._woken)
+        await self.driver.remove_listener(WAKE_CHANNEL, self._woken)
+
+    async def doze(self) -> bool:
+        """Take the "relay asleep" lock once every writer holding it has committed.
+
+        False when a writer held it longer than ``LOCK_TIMEOUT_MS``.
+        """
+        try:
+            await self.driver.execute(
+                "SELECT pg_advisory_lock($1) FROM (SELECT set_config("
+                f"'lock_timeout', '{self.LOCK_TIMEOUT_MS}', true)) AS local_timeout",
+                RELAY_ASLEEP_KEY,
+            )
+        except asyncpg.LockNotAvailableError:
+            return False
+        return True
+
+    async def held_back(self, after: LogPosition) -> bool:
+        """True when the log has rows after ``after`` that it does not return yet."""
+        return bool(
+            await self.driver.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, position) > "
+                "($1::bigint, $2::bigint))",
+                after.transaction,
+                after.sequence,
+            )
+        )
+
+    async def rise(self) -> None:
+        await self.driver.execute("SELECT pg_advisory_unlock($1)", RELAY_ASLEEP_KEY)
+
+
+@dataclass
+class _Leader:
+    """Whether this relay leads, and (on PostgreSQL) how it hears of appends."""
+
+    leads: bool
+    listener: _Listener | None = None
+
+    def __bool__(self) -> bool:
+        return self.leads
 
 
 class _Leadership:
-    """Holds a session advisory lock while the relay publishes (PostgreSQL only)."""
+    """Holds a session advisory lock while the relay publishes (PostgreSQL only),
+    and listens on that connection for appends' notifications."""
 
-    def __init__(self, engine: AsyncEngine, key: int) -> None:
-        self.engine, self.key = engine, key
+    def __init__(self, engine: AsyncEngine, key: int, wake: asyncio.Event) -> None:
+        self.engine, self.key, self.wake = engine, key, wake
         self._conn: AsyncConnection | None = None
+        self._listener: _Listener | None = None
 
-    async def __aenter__(self) -> bool:
+    async def __aenter__(self) -> _Leader:
         if is_sqlite(self.engine):
-            return True
+            return _Leader(True)
         self._conn = await self.engine.connect()
         got = (
             await self._conn.execute(
@@ -523,16 +620,25 @@ class _Leadership:
             )
         ).scalar_one()
         await self._conn.commit()
-        return bool(got)
+        if not got:
+            return _Leader(False)
+        driver = (await self._conn.get_raw_connection()).driver_connection
+        listener = _Listener(driver, self.wake)
+        await listener.start()
+        self._listener = listener
+        return _Leader(True, listener)
 
     async def __aexit__(self, *exc: object) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
+            listener, self._listener = self._listener, None
             try:
+                if listener is not None:
+                    await listener.stop()
                 await conn.execute(text("SELECT pg_advisory_unlock_all()"))
                 await conn.commit()
-            except Exception:  # the connection is gone; so is its lock
-                pass
+            except Exception:  # the connection is gone; so are its lock and listener
+                await conn.invalidate()
             finally:
                 await conn.close()
 
