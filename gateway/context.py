@@ -8,15 +8,17 @@ callers' data and caches never outlive a request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 from graphql import GraphQLError
+from pydantic import BaseModel
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from chassis.auth import Principal, Role, TokenVerifier
 from chassis.errors import Unauthenticated
+from gateway.answers import read
 from gateway.hub import EventHub
 from gateway.settings import GatewaySettings
 from gateway.upstream import Caller, UpstreamError, Upstreams
@@ -28,9 +30,8 @@ MAX_AUTHORIZATION_BYTES = 8192
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-# Loaders of upstream objects (decoded JSON), by the key they are asked for: one
-# object, ``None`` when the caller may not see it; or the list of objects of a key.
-Grouped: TypeAlias = DataLoader[str, list[dict[str, Any]]]
+Item = TypeVar("Item")
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 def bearer_token(header: str) -> str:
@@ -128,6 +129,29 @@ class Context(BaseContext):
             self._loaders[key] = created
             return created
         return found
+
+    def by_id(
+        self,
+        service: str,
+        path: str,
+        answer: type[Answer],
+        items: Callable[[Answer], Sequence[Item]],
+        key: Callable[[Item], str],
+    ) -> DataLoader[str, Item | None]:
+        """The loader over a service's batch read ``POST path {"ids": [...]}``,
+        whose answer (read as ``answer``) lists the ``items`` the caller may see,
+        each carrying its id (``key``); an id left out loads as ``None``."""
+
+        async def batch(ids: Sequence[str]) -> list[Item | None]:
+            body = read(
+                answer,
+                await self.caller.post(service, path, {"ids": list(ids)}),
+                service,
+            )
+            found = {key(item): item for item in items(body)}
+            return [found.get(i) for i in ids]
+
+        return self.loader((service, "by_id", path), batch)
 
 
 def ctx(info: Info) -> Context:

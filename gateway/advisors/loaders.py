@@ -7,7 +7,7 @@ of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -23,61 +23,43 @@ SERVICE = "advisors"
 M = TypeVar("M", bound=BaseModel)
 
 
-def _by_id(
-    info: Info,
-    path: str,
-    items: Callable[[object], Sequence[M]],
-    key: Callable[[M], str],
-) -> DataLoader[str, M | None]:
-    """The loader over ``POST path {"ids": [...]}``: ``items`` reads the answer,
-    ``key`` names each item's id; an id the service leaves out loads as ``None``."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[M | None]:
-        answer = await c.caller.post(SERVICE, path, {"ids": list(ids)})
-        found = {key(item): item for item in items(answer)}
-        return [found.get(i) for i in ids]
-
-    return c.loader((SERVICE, path, "typed"), batch)
-
-
 def advisors(info: Info) -> DataLoader[str, api.AdvisorView | None]:
     """Advisor by id (personal fields as the caller may see them)."""
-    return _by_id(
-        info,
+    return ctx(info).by_id(
+        SERVICE,
         "/advisors/batch",
-        lambda answer: read(api.AdvisorList, answer, SERVICE).items,
+        api.AdvisorList,
+        lambda b: b.items,
         lambda a: a.advisor_id,
     )
 
 
 def agreements(info: Info) -> DataLoader[str, api.AgreementWithUsage | None]:
     """Agreement by id, with this month's usage."""
-    return _by_id(
-        info,
+    return ctx(info).by_id(
+        SERVICE,
         "/agreements/batch",
-        lambda answer: read(api.AgreementList, answer, SERVICE).items,
+        api.AgreementList,
+        lambda b: b.items,
         lambda a: a.agreement_id,
     )
 
 
 def councils(info: Info) -> DataLoader[str, api.CouncilWithRecommendations | None]:
     """Council by id, with its recommendations."""
-    return _by_id(
-        info,
+    return ctx(info).by_id(
+        SERVICE,
         "/councils/batch",
-        lambda answer: read(api.CouncilList, answer, SERVICE).items,
+        api.CouncilList,
+        lambda b: b.items,
         lambda c: c.council_id,
     )
 
 
 def risks(info: Info) -> DataLoader[str, api.RiskView | None]:
     """Risk by id."""
-    return _by_id(
-        info,
-        "/risks/batch",
-        lambda answer: read(api.RiskList, answer, SERVICE).items,
-        lambda r: r.risk_id,
+    return ctx(info).by_id(
+        SERVICE, "/risks/batch", api.RiskList, lambda b: b.items, lambda r: r.risk_id
     )
 
 

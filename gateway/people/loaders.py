@@ -21,26 +21,16 @@ SERVICE = "profiles"
 
 def people(info: Info) -> DataLoader[str, api.Person | None]:
     """Person (as the caller may see them) by id; ``None`` when not visible."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[api.Person | None]:
-        answer = await c.caller.post(SERVICE, "/people/batch", {"ids": list(ids)})
-        found = {p.person_id: p for p in read(api.People, answer, SERVICE).items}
-        return [found.get(i) for i in ids]
-
-    return c.loader("profiles.people", batch)
+    return ctx(info).by_id(
+        SERVICE, "/people/batch", api.People, lambda b: b.items, lambda p: p.person_id
+    )
 
 
 def cohorts(info: Info) -> DataLoader[str, api.CohortWithDates | None]:
     """Cohort (with participants and waiting list) by id; ``None`` when not found."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[api.CohortWithDates | None]:
-        answer = await c.caller.post(SERVICE, "/cohorts/batch", {"ids": list(ids)})
-        found = {k.cohort_id: k for k in read(api.Cohorts, answer, SERVICE).items}
-        return [found.get(i) for i in ids]
-
-    return c.loader("profiles.cohorts", batch)
+    return ctx(info).by_id(
+        SERVICE, "/cohorts/batch", api.Cohorts, lambda b: b.items, lambda k: k.cohort_id
+    )
 
 
 def memberships(info: Info) -> DataLoader[str, list[api.Membership]]:
@@ -61,14 +51,13 @@ def memberships(info: Info) -> DataLoader[str, list[api.Membership]]:
 
 def import_jobs(info: Info) -> DataLoader[str, api.ImportReport | None]:
     """Import job report by job id; ``None`` when not found."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[api.ImportReport | None]:
-        answer = await c.caller.post(SERVICE, "/imports/batch", {"ids": list(ids)})
-        found = {j.job_id: j for j in read(api.ImportReports, answer, SERVICE).items}
-        return [found.get(i) for i in ids]
-
-    return c.loader("profiles.import_jobs", batch)
+    return ctx(info).by_id(
+        SERVICE,
+        "/imports/batch",
+        api.ImportReports,
+        lambda b: b.items,
+        lambda j: j.job_id,
+    )
 
 
 def competencies(info: Info) -> DataLoader[str, list[api.Competency]]:

@@ -32,18 +32,8 @@ def _by_id(
     items: Callable[[Answer], Sequence[Item]],
     key: Callable[[Item], str],
 ) -> DataLoader[str, Item | None]:
-    """The loader over ``POST path {"ids": [...]}`` answering ``answer``: the
-    items the caller may see, each carrying its id (``key``)."""
-    c = ctx(info)
-
-    async def batch(ids: Sequence[str]) -> list[Item | None]:
-        body = read(
-            answer, await c.caller.post(SERVICE, path, {"ids": list(ids)}), SERVICE
-        )
-        found = {key(item): item for item in items(body)}
-        return [found.get(i) for i in ids]
-
-    return c.loader((SERVICE, "model", path), batch)
+    """The loader over ``POST path {"ids": [...]}`` answering ``answer``."""
+    return ctx(info).by_id(SERVICE, path, answer, items, key)
 
 
 def _by_relationship(
