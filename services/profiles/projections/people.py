@@ -25,6 +25,7 @@ from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 from chassis.personal_data import PersonalDataCipher
 from contracts import profiles as c
 from services.profiles.domain import events as ev
+from services.profiles.projections.bulk import insert_rows
 from services.profiles.projections.sealed import PEOPLE, seal_person
 
 PERSON_COLUMNS = (
@@ -136,15 +137,9 @@ class ProfilesProjection:
 
     @staticmethod
     async def _insert_people(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        fixed = ("person_id", "tenant", "roles", "version", "at")
-        cols = [c for c in rows[0] if c not in fixed]
-        await conn.execute(
-            text(
-                f"INSERT INTO people (person_id, tenant, roles, version, created_at, "
-                f"updated_at, {', '.join(cols)}) VALUES (:person_id, :tenant, :roles, "
-                f":version, :at, :at, {', '.join(f':{c}' for c in cols)})"
-            ),
-            rows if len(rows) > 1 else rows[0],
+        columns = [c if c != "at" else "created_at" for c in rows[0]] + ["updated_at"]
+        await insert_rows(
+            conn, "people", columns, [(*row.values(), row["at"]) for row in rows]
         )
 
     async def _update(

@@ -82,25 +82,34 @@ class ChunkWriter:
         self.cipher = profiles.cipher
 
     async def known(
-        self, conn: AsyncConnection, tenant: str, employee_ids: set[str]
-    ) -> tuple[dict[str, Known], dict[str, Any]]:
-        """The tenant's people with these employee ids (by blind index) and their
-        keys: two queries per chunk."""
-        if not employee_ids:
-            return {}, {}
-        wanted = {employee_index(self.cipher, tenant, e): e for e in employee_ids}
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        employee_ids: set[str],
+        managers: set[str],
+    ) -> tuple[dict[str, Known], dict[str, str], dict[str, Any]]:
+        """The tenant's people with these employee ids (by blind index) as they are,
+        the person ids of these managers, and the people's keys: two queries per
+        chunk. A manager's row is not opened: only their id is needed."""
+        wanted = {
+            employee_index(self.cipher, tenant, e): e for e in employee_ids | managers
+        }
+        if not wanted:
+            return {}, {}, {}
         cols = ", ".join(PERSON_COLUMNS)
         query = text(
             f"SELECT person_id, status, roles, languages, employee_index, {cols} "
             "FROM people WHERE tenant = :t AND employee_index IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
         rows = (await conn.execute(query, {"t": tenant, "ids": list(wanted)})).all()
-        keys = await keys_of(self.cipher, conn, (r.person_id for r in rows))
+        ids = {wanted[r.employee_index]: r.person_id for r in rows}
+        mine = [r for r in rows if wanted[r.employee_index] in employee_ids]
+        keys = await keys_of(self.cipher, conn, (r.person_id for r in mine))
         known = {
             wanted[r.employee_index]: known_of(open_row(keys.get(r.person_id), r))
-            for r in rows
+            for r in mine
         }
-        return known, keys
+        return known, ids, keys
 
     async def apply(
         self,
@@ -111,13 +120,14 @@ class ChunkWriter:
         dry_run: bool,
     ) -> Applied:
         tenant = principal.tenant
-        wanted = set()
-        for rec in chunk:
-            if rec.employee_id is not None:  # a failed record's too: whom it is about
-                wanted.add(rec.employee_id)
-            if rec.error is None and rec.manager_employee_id:
-                wanted.add(rec.manager_employee_id)
-        known, keys = await self.known(conn, tenant, wanted)
+        # A failed record's person too: whom it is about.
+        wanted = {rec.employee_id for rec in chunk if rec.employee_id is not None}
+        managers = {
+            rec.manager_employee_id
+            for rec in chunk
+            if rec.error is None and rec.manager_employee_id
+        }
+        known, ids, keys = await self.known(conn, tenant, wanted, managers)
         outcomes: list[Outcome | None] = []
         creating: list[tuple[int, Record, PersonDetails]] = []
         changing: list[_Change] = []
@@ -130,7 +140,7 @@ class ChunkWriter:
                 )
                 continue
             try:
-                manager_id = plan.manager(rec.manager_employee_id, known)
+                manager_id = plan.manager(rec.manager_employee_id, ids)
             except ValidationFailed as exc:
                 outcomes[index] = Outcome(
                     rec.row, rec.employee_id, FAILED, error=failure_of(exc)
@@ -148,11 +158,15 @@ class ChunkWriter:
                 else:
                     creating.append((index, rec, details))
                 continue
-            changes = [
-                name
-                for name in DETAIL_FIELDS
-                if getattr(details, name) != getattr(person.details, name)
-            ]
+            changes = (
+                []
+                if details == person.details
+                else [
+                    name
+                    for name in DETAIL_FIELDS
+                    if getattr(details, name) != getattr(person.details, name)
+                ]
+            )
             new_roles = rec.roles is not None and rec.roles != sorted(person.roles)
             leaves = rec.leaving and person.active
             if changes or new_roles or leaves:

@@ -27,9 +27,14 @@ from chassis.personal_data import PersonalDataCipher
 from contracts.api.profiles import RecordFailure, RecordPage, RecordResult
 from contracts.profiles import ImportStatus, RecordOutcome
 from services.profiles.application.imports.errors import IdempotencyKeyReused
+from services.profiles.projections.bulk import insert_rows
 from services.profiles.projections.sealed import IMPORT_RECORDS, employee_index, keys_of
 
 OUTCOMES = tuple(RecordOutcome)
+RECORD_COLUMNS = (
+    "job_id", "record_no", "tenant", "employee_id", "employee_index", "owner_id",
+    "outcome", "person_id", "changes", "error",
+)  # fmt: skip
 FINISHED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
 
 
@@ -126,28 +131,21 @@ class ImportJobs:
         now = self._now()
         if outcomes:
             rows = [
-                {
-                    "j": job_id,
-                    "n": o.row,
-                    "t": tenant,
-                    "e": await self._employee_id(conn, tenant, o, keys or {}),
-                    "i": employee_index(self.cipher, tenant, o.employee_id),
-                    "w": o.owner_id or o.person_id,
-                    "o": o.outcome,
-                    "p": o.person_id,
-                    "c": json.dumps(o.changes),
-                    "err": json.dumps(o.error.model_dump()) if o.error else None,
-                }
+                (
+                    job_id,
+                    o.row,
+                    tenant,
+                    await self._employee_id(conn, tenant, o, keys or {}),
+                    employee_index(self.cipher, tenant, o.employee_id),
+                    o.owner_id or o.person_id,
+                    o.outcome.value,
+                    o.person_id,
+                    json.dumps(o.changes),
+                    json.dumps(o.error.model_dump()) if o.error else None,
+                )
                 for o in outcomes
             ]
-            await conn.execute(
-                text(
-                    "INSERT INTO import_records (job_id, record_no, tenant, "
-                    "employee_id, employee_index, owner_id, outcome, person_id, "
-                    "changes, error) VALUES (:j, :n, :t, :e, :i, :w, :o, :p, :c, :err)"
-                ),
-                rows,
-            )
+            await insert_rows(conn, "import_records", RECORD_COLUMNS, rows)
         await conn.execute(
             text(
                 "UPDATE import_jobs SET status = :s, counts = :c, processed = :p, "

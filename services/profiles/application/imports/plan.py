@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
@@ -97,11 +97,16 @@ class Plan:
     def person_id(self, employee_id: str) -> str:
         return self._ids.setdefault(employee_id, str(uuid.uuid4()))
 
-    def manager(self, employee_id: str | None, known: dict[str, Known]) -> str | None:
+    def manager(
+        self, employee_id: str | None, known: Mapping[str, Known | str]
+    ) -> str | None:
+        """The person id of a record's manager: a person the tenant has (``known``:
+        by employee id, the person or their id), or one this import registers."""
         if not employee_id:
             return None
         if employee_id in known:
-            return known[employee_id].person_id
+            found = known[employee_id]
+            return found if isinstance(found, str) else found.person_id
         if employee_id in self.joining:
             return self.person_id(employee_id)
         if employee_id in self.leaving:  # a manager who left before Tandem knew them
