@@ -23,11 +23,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.events import EventPayload, EventRegistry, JsonDict, RecordedEvent, encode
 from chassis.tables import create, person_keys
 
 ENCRYPTED = "$enc"
+# Compact JSON of a sealed value, built once (``json.dumps`` with arguments builds an
+# encoder per call, and a bulk write seals a dozen values per person).
+_JSON = json.JSONEncoder(separators=(",", ":"))
+_JSON_STR = json.JSONEncoder(separators=(",", ":"), default=str)
 SEALED = "sealed:v1:"  # the prefix of a sealed current-state column value
 
 
@@ -168,24 +173,40 @@ class PersonalDataCipher:
         if not ids:
             return {}
         found = await self._wrapped_keys(conn, ids)
+        created: dict[str, AESGCM] = {}
         missing = [p for p in ids if p not in found]
         if missing:
-            await conn.execute(
-                text(
-                    "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
-                    "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
-                ),
-                [
+            fresh = {p: AESGCM.generate_key(bit_length=256) for p in missing}
+            rows = [(p, tenant, self._wrap(p, key)) for p, key in fresh.items()]
+            if is_sqlite(conn.engine):
+                await conn.execute(
+                    text(
+                        "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                        "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
+                    ),
+                    [{"p": p, "t": t, "k": k} for p, t, k in rows],
+                )
+                stored: set[str] = set()
+            else:  # one statement; the keys it stored need no reading back
+                result = await conn.execute(
+                    text(
+                        "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                        "SELECT * FROM unnest(CAST(:p AS text[]), CAST(:t AS text[]), "
+                        "CAST(:k AS text[])) ON CONFLICT (person_id) DO NOTHING "
+                        "RETURNING person_id"
+                    ),
                     {
-                        "p": p,
-                        "t": tenant,
-                        "k": self._wrap(p, AESGCM.generate_key(bit_length=256)),
-                    }
-                    for p in missing
-                ],
-            )
-            found.update(await self._wrapped_keys(conn, missing))
-        return {p: self.open_key(p, found.get(p)) for p in ids}
+                        "p": [r[0] for r in rows],
+                        "t": [r[1] for r in rows],
+                        "k": [r[2] for r in rows],
+                    },
+                )
+                stored = {r.person_id for r in result}
+            created = {p: AESGCM(fresh[p]) for p in stored}
+            others = [p for p in missing if p not in stored]
+            if others:  # written meanwhile by another writer (or SQLite): read
+                found.update(await self._wrapped_keys(conn, others))
+        return {p: created.get(p) or self.open_key(p, found.get(p)) for p in ids}
 
     async def _wrapped_keys(
         self, conn: AsyncConnection, ids: list[str]
@@ -287,7 +308,7 @@ def _encrypt(
         raise PersonGone(f"person {stream_id} was erased")
     for name in fields:
         nonce = os.urandom(12)
-        plain = json.dumps(data[name], separators=(",", ":")).encode()
+        plain = _JSON.encode(data[name]).encode()
         sealed = aead.encrypt(nonce, plain, f"{stream_id}/{name}".encode())
         data[name] = {ENCRYPTED: base64.b64encode(nonce + sealed).decode()}
     return data
@@ -297,7 +318,7 @@ def _seal_column(
     aead: AESGCM, person_id: str, table: str, column: str, value: Any
 ) -> str:
     nonce = os.urandom(12)
-    plain = json.dumps(value, separators=(",", ":"), default=str).encode()
+    plain = _JSON_STR.encode(value).encode()
     sealed = aead.encrypt(nonce, plain, f"{person_id}/{table}.{column}".encode())
     return SEALED + base64.b64encode(nonce + sealed).decode()
 

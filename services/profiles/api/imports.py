@@ -98,11 +98,15 @@ class CsvSource(RecordSource):
         self.spool = spool
         self._fingerprint = fingerprint
         self.total = 0
+        self.managers = set()
         for chunk in self.chunks(1000):
             self.total += len(chunk)
-            if fingerprint is not None:
-                for record in chunk:
+            for record in chunk:
+                if fingerprint is not None:
                     fingerprint.add(record)
+                manager = record.get("manager_employee_id")  # type: ignore[attr-defined]
+                if isinstance(manager, str):
+                    self.managers.add(manager)
 
     def chunks(self, size: int) -> Iterator[list[object]]:
         self.spool.seek(0)

@@ -34,12 +34,15 @@ PERSON_COLUMNS = (
 )  # fmt: skip
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def _dump(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, EventPayload):
         value = value.model_dump(mode="json")
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return _JSON.encode(value)
 
 
 def _person_values(

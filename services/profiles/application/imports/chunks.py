@@ -146,7 +146,11 @@ class ChunkWriter:
                     rec.row, rec.employee_id, FAILED, error=failure_of(exc)
                 )
                 continue
-            details = dataclasses.replace(rec.details, manager_id=manager_id)
+            details = (
+                rec.details
+                if manager_id == rec.details.manager_id
+                else dataclasses.replace(rec.details, manager_id=manager_id)
+            )
             # A manager this import registers (perhaps later in the file) is not yet
             # a person: the plan checked that reference, and every other.
             person = known.get(rec.employee_id)

@@ -71,12 +71,14 @@ class Plan:
     @classmethod
     def scan(cls, source: RecordSource, size: int, today: date) -> Plan:
         """The plan of a source's records: its managers' first valid records."""
-        managers: set[str] = set()
-        for chunk in source.chunks(size):
-            for item in chunk:
-                manager = raw_employee_id(item, "manager_employee_id")
-                if manager:
-                    managers.add(manager)
+        managers = source.managers
+        if managers is None:
+            managers = set()
+            for chunk in source.chunks(size):
+                for item in chunk:
+                    manager = raw_employee_id(item, "manager_employee_id")
+                    if manager:
+                        managers.add(manager)
         plan = cls()
         if not managers:
             return plan

@@ -16,6 +16,9 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 
+# ``json.dumps(..., sort_keys=True, default=str)``, as ``fingerprint`` writes a record.
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+
 
 class Fingerprint:
     """``fingerprint(people, dry_run, secret)`` computed one record at a time."""
@@ -27,7 +30,7 @@ class Fingerprint:
     def add(self, record: object) -> None:
         if self.count:
             self._mac.update(b", ")
-        self._mac.update(json.dumps(record, sort_keys=True, default=str).encode())
+        self._mac.update(_CANONICAL.encode(record).encode())
         self.count += 1
 
     def digest(self, dry_run: bool) -> str:
@@ -40,6 +43,9 @@ class RecordSource(ABC):
     """The raw records of one import, in file order, readable more than once."""
 
     total: int
+    # The employee ids named as someone's manager, when the source noted them as it
+    # was first read (the plan reads the file for them otherwise).
+    managers: set[str] | None = None
 
     @abstractmethod
     def chunks(self, size: int) -> Iterator[list[object]]:
