@@ -11,10 +11,14 @@ import random
 from sqlalchemy import event, text
 
 from chassis.auth.principal import Principal, Role
+from chassis.messaging.inprocess import InProcessBus
 from chassis.service import mounted
 from services.profiles.application import Profiles
 from services.profiles.application.imports import Imports
 from services.profiles.domain.person import PersonDetails
+from services.profiles.main import build_app
+from services.profiles.settings import Settings
+from tests.apps import serving
 from tests.profiles.conftest import ADMIN, INTEGRATION
 from tests.profiles.test_import import CSV_HEADER, counts, finished, records
 
@@ -257,3 +261,23 @@ async def test_a_chunk_costs_the_same_statements_for_3_people_as_for_60(app, cli
     first, second, unchanged = statements
     assert first == second, statements
     assert unchanged < first
+
+
+async def test_the_embedded_mode_imports_a_file_in_chunks_too(tmp_path):
+    """SQLite: the same chunks without COPY or unnest (one writer at a time)."""
+    settings = Settings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'profiles.db'}",
+        service_name="profiles",
+    )
+    app = build_app(settings, transport=InProcessBus())
+    async with serving(app, "profiles") as client:
+        mounted(app).provide(Imports).chunk_size = 6
+        body = as_csv(organisation(15))
+        report = await upload(client, body)
+        assert report["counts"] == counts(created=15)
+        listed = (await client.get("/people?limit=100", headers=ADMIN)).json()
+        assert len(listed["items"]) == 15
+        again = await upload(client, body)
+        assert again["counts"] == counts(unchanged=15)
+        assert await scalar(app, "SELECT count(*) FROM events") == 15
