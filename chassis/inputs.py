@@ -108,10 +108,15 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_CONTROL_BUT_NEWLINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:
-    """True when ``value`` holds a character the policy refuses (NUL, C0, DEL)."""
-    allowed = "\t\n\r" if allow_newlines else ""
-    return any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in value)
+    """True when ``value`` holds a character the policy refuses (NUL, C0, DEL); tab,
+    line feed and carriage return too unless ``allow_newlines``."""
+    pattern = _CONTROL_BUT_NEWLINES if allow_newlines else _CONTROL
+    return pattern.search(value) is not None
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)

@@ -23,11 +23,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.events import EventPayload, EventRegistry, JsonDict, RecordedEvent, encode
 from chassis.tables import create, person_keys
 
 ENCRYPTED = "$enc"
+# Compact JSON of a sealed value, built once (``json.dumps`` with arguments builds an
+# encoder per call, and a bulk write seals a dozen values per person).
+_JSON = json.JSONEncoder(separators=(",", ":"))
+_JSON_STR = json.JSONEncoder(separators=(",", ":"), default=str)
 SEALED = "sealed:v1:"  # the prefix of a sealed current-state column value
 
 
@@ -134,15 +139,85 @@ class PersonalDataCipher:
         if all(v is None for v in values.values()):
             return {c: None for c in values}
         key = await self.key(person_id, conn, tenant=tenant)
-        if key is None:
+        return self.seal_with(
+            None if key is None else AESGCM(key), person_id, table, values
+        )
+
+    @staticmethod
+    def seal_with(
+        aead: AESGCM | None, person_id: str, table: str, values: Mapping[str, Any]
+    ) -> dict[str, str | None]:
+        """``seal`` with the person's key in hand (from ``keys_for_writing``);
+        ``PersonGone`` when it was destroyed."""
+        if all(v is None for v in values.values()):
+            return {c: None for c in values}
+        if aead is None:
             raise PersonGone(f"person {person_id} was erased")
-        aead = AESGCM(key)
         return {
             column: None
             if value is None
             else _seal_column(aead, person_id, table, column, value)
             for column, value in values.items()
         }
+
+    async def keys_for_writing(
+        self, conn: AsyncConnection, tenant: str, person_ids: Iterable[str]
+    ) -> dict[str, AESGCM | None]:
+        """The data keys of ``person_ids``, created for those who have none, in at
+        most three statements whatever their number (None: the key was destroyed).
+
+        What a bulk write (an HRIS import) seals with, instead of one ``key`` look-up
+        per value; a concurrent first write for the same person finds the other's key.
+        """
+        ids = sorted(set(person_ids))
+        if not ids:
+            return {}
+        found = await self._wrapped_keys(conn, ids)
+        created: dict[str, AESGCM] = {}
+        missing = [p for p in ids if p not in found]
+        if missing:
+            fresh = {p: AESGCM.generate_key(bit_length=256) for p in missing}
+            rows = [(p, tenant, self._wrap(p, key)) for p, key in fresh.items()]
+            if is_sqlite(conn.engine):
+                await conn.execute(
+                    text(
+                        "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                        "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
+                    ),
+                    [{"p": p, "t": t, "k": k} for p, t, k in rows],
+                )
+                stored: set[str] = set()
+            else:  # one statement; the keys it stored need no reading back
+                result = await conn.execute(
+                    text(
+                        "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                        "SELECT * FROM unnest(CAST(:p AS text[]), CAST(:t AS text[]), "
+                        "CAST(:k AS text[])) ON CONFLICT (person_id) DO NOTHING "
+                        "RETURNING person_id"
+                    ),
+                    {
+                        "p": [r[0] for r in rows],
+                        "t": [r[1] for r in rows],
+                        "k": [r[2] for r in rows],
+                    },
+                )
+                stored = {r.person_id for r in result}
+            created = {p: AESGCM(fresh[p]) for p in stored}
+            others = [p for p in missing if p not in stored]
+            if others:  # written meanwhile by another writer (or SQLite): read
+                found.update(await self._wrapped_keys(conn, others))
+        return {p: created.get(p) or self.open_key(p, found.get(p)) for p in ids}
+
+    async def _wrapped_keys(
+        self, conn: AsyncConnection, ids: list[str]
+    ) -> dict[str, str | None]:
+        rows = await conn.execute(
+            text(
+                "SELECT person_id, wrapped_key FROM person_keys WHERE person_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": ids},
+        )
+        return {row.person_id: row.wrapped_key for row in rows}
 
     async def keys_for(
         self, conn: AsyncConnection, person_ids: Iterable[str]
@@ -195,15 +270,16 @@ class PersonalDataCipher:
         if not fields:
             return data
         key = await self.key(stream_id, conn, tenant=tenant)
-        if key is None:
-            raise PersonGone(f"person {stream_id} was erased")
-        aead = AESGCM(key)
-        for name in fields:
-            nonce = os.urandom(12)
-            plain = json.dumps(data[name], separators=(",", ":")).encode()
-            sealed = aead.encrypt(nonce, plain, f"{stream_id}/{name}".encode())
-            data[name] = {ENCRYPTED: base64.b64encode(nonce + sealed).decode()}
-        return data
+        return _encrypt(None if key is None else AESGCM(key), stream_id, data, fields)
+
+    @staticmethod
+    def encode_with(
+        aead: AESGCM | None, stream_id: str, payload: EventPayload
+    ) -> JsonDict:
+        """``encode`` with the stream's key in hand; ``PersonGone`` when destroyed."""
+        data = encode(payload)
+        fields = [f for f in payload.personal_fields if data.get(f) is not None]
+        return _encrypt(aead, stream_id, data, fields) if fields else data
 
     async def decode_many(
         self, events: Sequence[RecordedEvent], conn: AsyncConnection
@@ -236,18 +312,36 @@ class PersonalDataCipher:
         if not sealed:
             return event.data
         key = await self.key(event.stream_id, conn)
+        return self.decode_with(AESGCM(key) if key is not None else None, event)
+
+    @staticmethod
+    def decode_with(aead: AESGCM | None, event: RecordedEvent) -> JsonDict:
+        """``decode`` with the stream's key in hand (None: destroyed)."""
         data = dict(event.data)
-        aead = AESGCM(key) if key is not None else None
-        for name in sealed:
-            data[name] = _open(aead, event.stream_id, name, data[name][ENCRYPTED])
+        for name, value in event.data.items():
+            if isinstance(value, dict) and ENCRYPTED in value:
+                data[name] = _open(aead, event.stream_id, name, value[ENCRYPTED])
         return data
+
+
+def _encrypt(
+    aead: AESGCM | None, stream_id: str, data: JsonDict, fields: list[str]
+) -> JsonDict:
+    if aead is None:
+        raise PersonGone(f"person {stream_id} was erased")
+    for name in fields:
+        nonce = os.urandom(12)
+        plain = _JSON.encode(data[name]).encode()
+        sealed = aead.encrypt(nonce, plain, f"{stream_id}/{name}".encode())
+        data[name] = {ENCRYPTED: base64.b64encode(nonce + sealed).decode()}
+    return data
 
 
 def _seal_column(
     aead: AESGCM, person_id: str, table: str, column: str, value: Any
 ) -> str:
     nonce = os.urandom(12)
-    plain = json.dumps(value, separators=(",", ":"), default=str).encode()
+    plain = _JSON_STR.encode(value).encode()
     sealed = aead.encrypt(nonce, plain, f"{person_id}/{table}.{column}".encode())
     return SEALED + base64.b64encode(nonce + sealed).decode()
 

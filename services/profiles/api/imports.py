@@ -7,16 +7,19 @@ body, or a CSV/JSON file in a multipart form - and hands plain records to
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from typing import Annotated
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from chassis.errors import FieldError, TandemError, ValidationFailed
 from chassis.http.openapi import problems
@@ -38,6 +41,7 @@ from services.profiles.application.imports import (
     ImportTooLarge,
     UnreadableImport,
 )
+from services.profiles.application.imports.source import Fingerprint, RecordSource
 from services.profiles.domain import access
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -45,6 +49,7 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 WAIT_S = 60.0  # ``?wait=true`` answers within this, finished or not
 MAX_BODY_BYTES = 64 * 1024 * 1024
 LIST_FIELDS = ("languages", "roles")  # ``;``-separated in a CSV cell
+SPOOL_IN_MEMORY = 1024 * 1024  # a CSV past this is spooled to a temporary file
 
 
 class UnsupportedMediaType(TandemError):
@@ -75,13 +80,56 @@ def people_from_json(data: bytes) -> list[object]:
 
 def people_from_csv(data: bytes) -> list[object]:
     """Records of a CSV with a header row of record field names."""
-    try:
-        content = data.decode("utf-8-sig")  # Excel writes a byte-order mark
-    except UnicodeDecodeError as exc:
-        raise UnreadableImport(
-            f"the CSV is not UTF-8 text (bad byte at offset {exc.start})"
-        ) from exc
-    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        spool.write(data)
+        return [r for chunk in CsvSource(spool, None).chunks(1000) for r in chunk]
+
+
+class CsvSource(RecordSource):
+    """The records of a CSV export kept in a (spooled) file and read a chunk at a
+    time: the job never holds the whole file as records.
+
+    Made with a ``Fingerprint``, the file is read through once as it is built: a
+    malformed file is refused (``UnreadableImport``, nothing imported) before any
+    job exists, and the records are counted and fingerprinted on the way.
+    """
+
+    def __init__(self, spool: IO[bytes], fingerprint: Fingerprint | None) -> None:
+        self.spool = spool
+        self._fingerprint = fingerprint
+        self.total = 0
+        self.managers = set()
+        for chunk in self.chunks(1000):
+            self.total += len(chunk)
+            for record in chunk:
+                if fingerprint is not None:
+                    fingerprint.add(record)
+                manager = record.get("manager_employee_id")  # type: ignore[attr-defined]
+                if isinstance(manager, str):
+                    self.managers.add(manager)
+
+    def chunks(self, size: int) -> Iterator[list[object]]:
+        self.spool.seek(0)
+        text = io.TextIOWrapper(self.spool, encoding="utf-8-sig", newline="")
+        try:
+            yield from _csv_chunks(text, size)
+        except UnicodeDecodeError as exc:
+            raise UnreadableImport(
+                f"the CSV is not UTF-8 text (bad byte at offset {exc.start})"
+            ) from exc
+        finally:
+            text.detach()  # the spool stays open for the next reading
+
+    def digest(self, dry_run: bool, secret: bytes) -> str:
+        assert self._fingerprint is not None, "a source made without a fingerprint"
+        return self._fingerprint.digest(dry_run)
+
+    def close(self) -> None:
+        self.spool.close()
+
+
+def _csv_chunks(lines: Iterable[str], size: int) -> Iterator[list[object]]:
+    reader = csv.reader(lines, strict=True)
     try:
         header = [h.strip() for h in next(reader, [])]
         if not any(header):
@@ -98,12 +146,16 @@ def people_from_csv(data: bytes) -> list[object]:
                     line=reader.line_num,
                 )
             people.append(_csv_record(header, cells))
+            if len(people) == size:
+                yield people
+                people = []
     except csv.Error as exc:
         raise UnreadableImport(
             f"the CSV is malformed at line {reader.line_num}: {exc}",
             line=reader.line_num,
         ) from exc
-    return people
+    if people:
+        yield people
 
 
 def _check_header(header: list[str]) -> None:
@@ -135,20 +187,6 @@ def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str
     return record
 
 
-def _file_part(data: bytes, content_type: str) -> EmailMessage:
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = BytesParser(policy=policy.HTTP).parsebytes(head + data)
-    if not isinstance(message, EmailMessage) or not message.is_multipart():
-        raise UnreadableImport("the multipart body could not be read")
-    parts = list(message.iter_parts())
-    for part in parts:
-        if part.get_filename() or part.get_param(
-            "name", header="content-disposition"
-        ) in ("file", "people"):
-            return part  # type: ignore[return-value]
-    raise UnreadableImport("the form has no file part (send the export as `file`)")
-
-
 def _is_json(media_type: str, filename: str = "") -> bool:
     return (
         media_type == "application/json"
@@ -157,27 +195,90 @@ def _is_json(media_type: str, filename: str = "") -> bool:
     )
 
 
-async def read_people(request: Request) -> tuple[list[object], ImportFormat]:
-    """The batch's records and its format, from JSON, CSV or a multipart file."""
-    data = await request.body()
-    if len(data) > MAX_BODY_BYTES:
-        raise ImportTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+async def _spool(chunks: AsyncIterator[bytes]) -> IO[bytes]:
+    """The body written to a spooled file (to disk past ``SPOOL_IN_MEMORY``)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    size = 0
+    try:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ImportTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+async def _file_part(request: Request) -> UploadFile | str:
+    """The form's file part (``file`` or ``people``, or any part with a file name),
+    streamed to a spooled file as the form is parsed."""
+    try:
+        form = await request.form(max_files=1, max_fields=100)
+    except (MultiPartException, HTTPException, ValueError) as exc:
+        detail = getattr(exc, "detail", None) or getattr(exc, "message", exc)
+        raise UnreadableImport(
+            f"the multipart body could not be read: {detail}"
+        ) from exc
+    named = None
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile) and value.filename:
+            return value
+        if name in ("file", "people"):
+            named = value
+    if named is None:
+        raise UnreadableImport("the form has no file part (send the export as `file`)")
+    return named
+
+
+async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(1024 * 1024):
+        yield chunk
+
+
+async def read_people(
+    request: Request, fingerprint: Fingerprint
+) -> tuple[list[object] | RecordSource, ImportFormat]:
+    """The batch's records and its format, from JSON, CSV or a multipart file. A CSV
+    is streamed to a spooled file and read from there a chunk at a time."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
-        part = _file_part(data, content_type)
-        data = part.get_payload(decode=True) or b""  # type: ignore[assignment]
-        media_type = part.get_content_type()
-        if _is_json(media_type, part.get_filename() or ""):
+        part = await _file_part(request)
+        if isinstance(part, str):
+            data = part.encode()
+            if data.lstrip().startswith((b"{", b"[")):
+                return people_from_json(data), ImportFormat.JSON
+            return people_from_csv(data), ImportFormat.CSV
+        if _is_json(
+            (part.content_type or "").split(";")[0].strip().lower(),
+            part.filename or "",
+        ):
+            data = b"".join([c async for c in _upload_chunks(part)])
             return people_from_json(data), ImportFormat.JSON
-        return people_from_csv(data), ImportFormat.CSV
+        return await _csv_source(_upload_chunks(part), fingerprint), ImportFormat.CSV
     if _is_json(media_type):
+        data = await request.body()
+        if len(data) > MAX_BODY_BYTES:
+            raise ImportTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
         return people_from_json(data), ImportFormat.JSON
     if media_type in ("text/csv", "application/csv"):
-        return people_from_csv(data), ImportFormat.CSV
+        return await _csv_source(request.stream(), fingerprint), ImportFormat.CSV
     raise UnsupportedMediaType(
         "send application/json, text/csv or multipart/form-data with a file"
     )
+
+
+async def _csv_source(
+    chunks: AsyncIterator[bytes], fingerprint: Fingerprint
+) -> CsvSource:
+    spool = await _spool(chunks)
+    try:
+        return await asyncio.to_thread(CsvSource, spool, fingerprint)
+    except BaseException:
+        spool.close()
+        raise
 
 
 # -- responses -----------------------------------------------------------------------
@@ -280,7 +381,7 @@ async def start_import(
 ) -> ImportReport:
     """Start importing people (integrations, coordinators, admins); 202 with the job."""
     access.require_provisioner(principal)
-    people, source_format = await read_people(request)
+    people, source_format = await read_people(request, imports.fingerprint())
     job_id, replayed = await imports.submit(
         principal,
         people,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from zoneinfo import available_timezones
 
@@ -150,7 +150,8 @@ class PersonDetails:
         return self
 
     def event_fields(self) -> dict[str, object]:
-        data = asdict(self)
+        # Shallow (every value is immutable): ``asdict`` deep-copies each one.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["languages"] = list(self.languages)
         data["tenure_start"] = (
             self.hire_date.strftime("%Y-%m") if self.hire_date else None

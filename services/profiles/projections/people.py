@@ -12,7 +12,7 @@ blind indexes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -25,6 +25,7 @@ from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
 from chassis.personal_data import PersonalDataCipher
 from contracts import profiles as c
 from services.profiles.domain import events as ev
+from services.profiles.projections.bulk import insert_rows
 from services.profiles.projections.sealed import PEOPLE, seal_person
 
 PERSON_COLUMNS = (
@@ -33,12 +34,15 @@ PERSON_COLUMNS = (
 )  # fmt: skip
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def _dump(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, EventPayload):
         value = value.model_dump(mode="json")
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return _JSON.encode(value)
 
 
 def _person_values(
@@ -74,48 +78,71 @@ async def blank_person(conn: AsyncConnection, person_id: str) -> None:
 
 
 class ProfilesProjection:
-    """People, competencies and cohorts as tables (one projection, one transaction)."""
+    """People, competencies and cohorts as tables (one projection, one transaction).
 
-    def __init__(self, cipher: PersonalDataCipher) -> None:
+    ``keys``: the data keys of the people a bulk write touches, fetched once for the
+    batch (an HRIS import), so sealing a row costs no look-up; without them each row's
+    key is read as it is sealed. Consecutive registrations are inserted in one
+    statement.
+    """
+
+    def __init__(
+        self, cipher: PersonalDataCipher, keys: Mapping[str, Any] | None = None
+    ) -> None:
         self.cipher = cipher
+        self.keys = keys
 
     async def _sealed(
         self, r: RecordedEvent, conn: AsyncConnection, **values: Any
     ) -> dict[str, Any]:
-        return await seal_person(self.cipher, conn, r.tenant, r.stream_id, values)
+        return await seal_person(
+            self.cipher, conn, r.tenant, r.stream_id, values, self.keys
+        )
 
     async def apply(
         self,
         events: Sequence[tuple[RecordedEvent, EventPayload]],
         conn: AsyncConnection,
     ) -> None:
+        registered: list[dict[str, Any]] = []
         for recorded, payload in events:
+            if isinstance(payload, ev.PersonRegistered):
+                registered.append(await self._registration(recorded, payload, conn))
+                continue
+            if registered:  # in log order: the rows before the next event's change
+                await self._insert_people(conn, registered)
+                registered = []
             handler = getattr(self, f"on_{recorded.event_type}", None)
             if handler is not None:
                 await handler(recorded, payload, conn)
+        if registered:
+            await self._insert_people(conn, registered)
 
     # -- people -------------------------------------------------------------------------
 
     async def on_PersonRegistered(
         self, r: RecordedEvent, p: ev.PersonRegistered, conn: AsyncConnection
     ) -> None:
+        await self._insert_people(conn, [await self._registration(r, p, conn)])
+
+    async def _registration(
+        self, r: RecordedEvent, p: ev.PersonRegistered, conn: AsyncConnection
+    ) -> dict[str, Any]:
         values = await self._sealed(r, conn, **_person_values(p))
-        cols = ", ".join(values)
-        marks = ", ".join(f":{c}" for c in values)
-        await conn.execute(
-            text(
-                f"INSERT INTO people (person_id, tenant, roles, version, created_at, "
-                f"updated_at, {cols}) VALUES (:person_id, :tenant, :roles, :version, "
-                f":at, :at, {marks})"
-            ),
-            {
-                **values,
-                "person_id": r.stream_id,
-                "tenant": r.tenant,
-                "roles": _dump(list(p.roles)),
-                "version": r.version,
-                "at": r.time,
-            },
+        return {
+            **values,
+            "person_id": r.stream_id,
+            "tenant": r.tenant,
+            "roles": _dump(list(p.roles)),
+            "version": r.version,
+            "at": r.time,
+        }
+
+    @staticmethod
+    async def _insert_people(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        columns = [c if c != "at" else "created_at" for c in rows[0]] + ["updated_at"]
+        await insert_rows(
+            conn, "people", columns, [(*row.values(), row["at"]) for row in rows]
         )
 
     async def _update(

@@ -65,9 +65,12 @@ async def seal_person(
     tenant: str,
     person_id: str,
     values: Mapping[str, Any],
+    keys: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``values`` (columns of ``people``) with the personal ones sealed and the blind
-    indexes of an email and an employee id beside them.
+    indexes of an email and an employee id beside them. ``keys``: the data keys a bulk
+    write fetched at once (``PersonalDataCipher.keys_for_writing``), used when they
+    hold this person's.
 
     A person whose key was destroyed (a rebuild replaying an erased person's history)
     keeps nothing: their personal columns and indexes are None.
@@ -79,7 +82,11 @@ async def seal_person(
     if "employee_id" in values:
         out["employee_index"] = employee_index(cipher, tenant, values["employee_id"])
     try:
-        out.update(await cipher.seal(conn, tenant, person_id, PEOPLE, personal))
+        if keys is not None and person_id in keys:
+            sealed = cipher.seal_with(keys[person_id], person_id, PEOPLE, personal)
+        else:
+            sealed = await cipher.seal(conn, tenant, person_id, PEOPLE, personal)
+        out.update(sealed)
     except PersonGone:
         out.update({c: None for c in personal})
         out.update({c: None for c in ("email_index", "employee_index") if c in out})

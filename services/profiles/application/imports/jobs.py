@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,9 +27,14 @@ from chassis.personal_data import PersonalDataCipher
 from contracts.api.profiles import RecordFailure, RecordPage, RecordResult
 from contracts.profiles import ImportStatus, RecordOutcome
 from services.profiles.application.imports.errors import IdempotencyKeyReused
+from services.profiles.projections.bulk import insert_rows
 from services.profiles.projections.sealed import IMPORT_RECORDS, employee_index, keys_of
 
 OUTCOMES = tuple(RecordOutcome)
+RECORD_COLUMNS = (
+    "job_id", "record_no", "tenant", "employee_id", "employee_index", "owner_id",
+    "outcome", "person_id", "changes", "error",
+)  # fmt: skip
 FINISHED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
 
 
@@ -110,65 +115,74 @@ class ImportJobs:
         counts: dict[RecordOutcome, int],
         processed: int,
         outcomes: list[Outcome],
+        *,
+        conn: AsyncConnection | None = None,
+        keys: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a chunk's outcomes and the job's progress in one transaction."""
-        now = self._now()
-        async with self.engine.begin() as conn:
-            if outcomes:
-                rows = [
-                    {
-                        "j": job_id,
-                        "n": o.row,
-                        "t": tenant,
-                        "e": await self._employee_id(conn, tenant, o),
-                        "i": employee_index(self.cipher, tenant, o.employee_id),
-                        "w": o.owner_id or o.person_id,
-                        "o": o.outcome,
-                        "p": o.person_id,
-                        "c": json.dumps(o.changes),
-                        "err": json.dumps(o.error.model_dump()) if o.error else None,
-                    }
-                    for o in outcomes
-                ]
-                await conn.execute(
-                    text(
-                        "INSERT INTO import_records (job_id, record_no, tenant, "
-                        "employee_id, employee_index, owner_id, outcome, person_id, "
-                        "changes, error) VALUES (:j, :n, :t, :e, :i, :w, :o, :p, :c, :err)"
-                    ),
-                    rows,
+        """Record a chunk's outcomes and the job's progress in one transaction (the
+        caller's, when given: the one that applied the chunk). ``keys``: the data
+        keys of the people the records are about, when the caller has them."""
+        if conn is None:
+            async with self.engine.begin() as own:
+                await self._progress(
+                    job_id, tenant, status, counts, processed, outcomes, conn=own
                 )
-            await conn.execute(
-                text(
-                    "UPDATE import_jobs SET status = :s, counts = :c, processed = :p, "
-                    "updated_at = :now, finished_at = :fin WHERE job_id = :j"
-                ),
-                {
-                    "s": status,
-                    "c": json.dumps(counts),
-                    "p": processed,
-                    "now": now,
-                    "fin": now if status in FINISHED else None,
-                    "j": job_id,
-                },
-            )
+            return
+        now = self._now()
+        if outcomes:
+            rows = [
+                (
+                    job_id,
+                    o.row,
+                    tenant,
+                    await self._employee_id(conn, tenant, o, keys or {}),
+                    employee_index(self.cipher, tenant, o.employee_id),
+                    o.owner_id or o.person_id,
+                    o.outcome.value,
+                    o.person_id,
+                    json.dumps(o.changes),
+                    json.dumps(o.error.model_dump()) if o.error else None,
+                )
+                for o in outcomes
+            ]
+            await insert_rows(conn, "import_records", RECORD_COLUMNS, rows)
+        await conn.execute(
+            text(
+                "UPDATE import_jobs SET status = :s, counts = :c, processed = :p, "
+                "updated_at = :now, finished_at = :fin WHERE job_id = :j"
+            ),
+            {
+                "s": status,
+                "c": json.dumps(counts),
+                "p": processed,
+                "now": now,
+                "fin": now if status in FINISHED else None,
+                "j": job_id,
+            },
+        )
 
     async def _employee_id(
-        self, conn: AsyncConnection, tenant: str, outcome: Outcome
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        outcome: Outcome,
+        keys: Mapping[str, Any],
     ) -> str | None:
         """The employee id as stored: sealed with the key of the person the record is
         about; as given when Tandem knows nobody it could be (no key to seal with)."""
         owner = outcome.owner_id or outcome.person_id
         if owner is None or outcome.employee_id is None:
             return outcome.employee_id
+        values = {"employee_id": outcome.employee_id}
         try:
-            sealed = await self.cipher.seal(
-                conn,
-                tenant,
-                owner,
-                IMPORT_RECORDS,
-                {"employee_id": outcome.employee_id},
-            )
+            if owner in keys:
+                sealed = self.cipher.seal_with(
+                    keys[owner], owner, IMPORT_RECORDS, values
+                )
+            else:
+                sealed = await self.cipher.seal(
+                    conn, tenant, owner, IMPORT_RECORDS, values
+                )
         except PersonGone:  # erased while the import ran
             return None
         return sealed["employee_id"]

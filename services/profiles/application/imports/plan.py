@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
 from chassis.errors import FieldError, ValidationFailed
 from contracts.profiles import PersonStatus
-from services.profiles.application.imports.records import Record
+from services.profiles.application.imports.records import (
+    Record,
+    raw_employee_id,
+    validate,
+)
+from services.profiles.application.imports.source import RecordSource
 from services.profiles.domain.person import PersonDetails
 
 
@@ -50,22 +56,59 @@ class Plan:
     A new employee's id is chosen the first time anyone needs it - their own record
     or a report naming them as manager - so a report can point at a manager who is
     registered later in the same import (or, in a dry run, never).
+
+    Only the employees named as someone's manager need to be known in advance: the
+    plan of a file is made by reading it twice (``scan``), first for the managers it
+    names, then for those managers' own records, never holding the file's records.
     """
 
-    def __init__(self, records: list[Record]) -> None:
-        self.joining = {r.employee_id for r in records if r.error is None}
-        self.leaving = {r.employee_id for r in records if r.error is None and r.leaving}
-        self.joining -= self.leaving
+    def __init__(self, records: Sequence[Record] = ()) -> None:
+        valid = [r for r in records if r.error is None and r.employee_id]
+        self.leaving = {r.employee_id for r in valid if r.leaving}
+        self.joining = {r.employee_id for r in valid} - self.leaving
         self._ids: dict[str, str] = {}
+
+    @classmethod
+    def scan(cls, source: RecordSource, size: int, today: date) -> Plan:
+        """The plan of a source's records: its managers' first valid records."""
+        managers = source.managers
+        if managers is None:
+            managers = set()
+            for chunk in source.chunks(size):
+                for item in chunk:
+                    manager = raw_employee_id(item, "manager_employee_id")
+                    if manager:
+                        managers.add(manager)
+        plan = cls()
+        if not managers:
+            return plan
+        decided: set[str] = set()
+        row = 0
+        for chunk in source.chunks(size):
+            for item in chunk:
+                row += 1
+                employee_id = raw_employee_id(item)
+                if employee_id not in managers or employee_id in decided:
+                    continue
+                rec = validate(item, row, today)
+                if rec.error is None and rec.employee_id == employee_id:
+                    decided.add(employee_id)
+                    (plan.leaving if rec.leaving else plan.joining).add(employee_id)
+        return plan
 
     def person_id(self, employee_id: str) -> str:
         return self._ids.setdefault(employee_id, str(uuid.uuid4()))
 
-    def manager(self, employee_id: str | None, known: dict[str, Known]) -> str | None:
+    def manager(
+        self, employee_id: str | None, known: Mapping[str, Known | str]
+    ) -> str | None:
+        """The person id of a record's manager: a person the tenant has (``known``:
+        by employee id, the person or their id), or one this import registers."""
         if not employee_id:
             return None
         if employee_id in known:
-            return known[employee_id].person_id
+            found = known[employee_id]
+            return found if isinstance(found, str) else found.person_id
         if employee_id in self.joining:
             return self.person_id(employee_id)
         if employee_id in self.leaving:  # a manager who left before Tandem knew them

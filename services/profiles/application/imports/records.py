@@ -155,18 +155,33 @@ def validate(item: object, row: int, today: date) -> Record:
     )
 
 
-def validate_all(people: Sequence[object], today: date) -> list[Record]:
-    """Every record checked; a repeated employee id fails after its first record."""
-    records = []
-    first_row: dict[str, int] = {}
-    for row, item in enumerate(people, start=1):
-        rec = validate(item, row, today)
+def raw_employee_id(item: object, name: str = "employee_id") -> str | None:
+    """An employee id as a raw record gives it (before validation), or None."""
+    value = item.get(name) if isinstance(item, dict) else None
+    return str(value).strip() or None if value is not None else None
+
+
+class Validator:
+    """Records checked in file order, a chunk at a time; a repeated employee id fails
+    after its first valid record (the ids seen are all it keeps of earlier chunks)."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self._first_row: dict[str, int] = {}
+
+    def __call__(self, item: object, row: int) -> Record:
+        rec = validate(item, row, self.today)
         if rec.error is None and rec.employee_id is not None:
-            first = first_row.setdefault(rec.employee_id, row)
+            first = self._first_row.setdefault(rec.employee_id, row)
             if first != row:
                 rec.error = _invalid(
                     "employee_id",
                     f"appears again in this import (first at row {first})",
                 )
-        records.append(rec)
-    return records
+        return rec
+
+
+def validate_all(people: Sequence[object], today: date) -> list[Record]:
+    """Every record checked; a repeated employee id fails after its first record."""
+    check = Validator(today)
+    return [check(item, row) for row, item in enumerate(people, start=1)]

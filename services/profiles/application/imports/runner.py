@@ -13,10 +13,16 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
 from chassis.envelope import Envelope
-from chassis.errors import NotFound, TandemError, ValidationFailed
+from chassis.errors import (
+    ConcurrencyConflict,
+    NotFound,
+    TandemError,
+    ValidationFailed,
+)
 from chassis.events import encode
 from chassis.http.problems import is_database_outage
 from chassis.messaging.tracing import publish_span
@@ -39,20 +45,25 @@ from contracts.profiles import (
     RecordOutcome,
 )
 from services.profiles.application import Profiles
+from services.profiles.application.imports.chunks import Applied, ChunkWriter
 from services.profiles.application.imports.errors import ImportTooLarge
 from services.profiles.application.imports.jobs import (
     FINISHED,
     OUTCOMES,
     ImportJobs,
     Outcome,
-    fingerprint,
     keyed,
 )
 from services.profiles.application.imports.plan import Known, Plan, known_of
 from services.profiles.application.imports.records import (
     Record,
+    Validator,
     failure_of,
-    validate_all,
+)
+from services.profiles.application.imports.source import (
+    Fingerprint,
+    ListSource,
+    RecordSource,
 )
 from services.profiles.domain import access
 from services.profiles.domain.person import PersonDetails
@@ -61,8 +72,9 @@ from services.profiles.projections.sealed import employee_index, open_rows
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 500
-PARALLELISM = 8  # people written at once; well inside the engine's connection pool
+CHUNK_SIZE = 1000  # records applied in one transaction
+ATTEMPTS = 3  # a chunk's transactions before it is applied record by record
+PARALLELISM = 8  # record by record: people written at once, inside the pool
 MAX_RECORDS = 100_000
 STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
@@ -168,6 +180,7 @@ class Imports(ImportJobs):
         self.profiles = profiles
         self.chunk_size = chunk_size
         self.parallelism = parallelism
+        self.writer = ChunkWriter(profiles)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def stop(self) -> None:
@@ -182,20 +195,51 @@ class Imports(ImportJobs):
     async def submit(
         self,
         principal: Principal,
-        people: Sequence[object],
+        people: Sequence[object] | RecordSource,
         *,
         source_format: ImportFormat,
         dry_run: bool = False,
         idempotency_key: str | None = None,
     ) -> tuple[str, bool]:
-        """Start an import job; ``(job id, replayed)`` - the same key, the same job."""
+        """Start an import job; ``(job id, replayed)`` - the same key, the same job.
+
+        ``people``: the records, or a source reading them from a file a chunk at a
+        time; the job owns the source from here (and closes it).
+        """
+        source = people if isinstance(people, RecordSource) else ListSource(people)
+        try:
+            job_id, replayed = await self._submit(
+                principal, source, source_format, dry_run, idempotency_key
+            )
+        except BaseException:
+            source.close()
+            raise
+        if replayed:
+            source.close()
+            return job_id, True
+        task = asyncio.create_task(self._run(job_id, principal, source, dry_run))
+        self._tasks[job_id] = task
+        return job_id, False
+
+    def fingerprint(self) -> Fingerprint:
+        """What a source read from a file fingerprints its records with."""
+        return Fingerprint(self.secret)
+
+    async def _submit(
+        self,
+        principal: Principal,
+        source: RecordSource,
+        source_format: ImportFormat,
+        dry_run: bool,
+        idempotency_key: str | None,
+    ) -> tuple[str, bool]:
         access.require_provisioner(principal)
-        if len(people) > MAX_RECORDS:
+        if source.total > MAX_RECORDS:
             raise ImportTooLarge(
-                f"{len(people)} records; at most {MAX_RECORDS} per import",
+                f"{source.total} records; at most {MAX_RECORDS} per import",
                 max_records=MAX_RECORDS,
             )
-        digest = fingerprint(people, dry_run, self.secret)
+        digest = source.digest(dry_run, self.secret)
         if idempotency_key:
             replay = await self._replay(principal.tenant, idempotency_key, digest)
             if replay:
@@ -220,7 +264,7 @@ class Imports(ImportJobs):
                         "a": principal.subject,
                         "d": int(dry_run),
                         "fmt": source_format,
-                        "n": len(people),
+                        "n": source.total,
                         "c": json.dumps(dict.fromkeys(OUTCOMES, 0)),
                         "now": now,
                     },
@@ -230,8 +274,6 @@ class Imports(ImportJobs):
             if replay:
                 return replay, True
             raise
-        task = asyncio.create_task(self._run(job_id, principal, people, dry_run))
-        self._tasks[job_id] = task
         return job_id, False
 
     async def wait(self, job_id: str, timeout_s: float) -> None:
@@ -246,33 +288,28 @@ class Imports(ImportJobs):
         self,
         job_id: str,
         principal: Principal,
-        people: Sequence[object],
+        source: RecordSource,
         dry_run: bool,
     ) -> None:
         counts = dict.fromkeys(OUTCOMES, 0)
-        announce = _Announcer(self.profiles, principal, job_id, dry_run, len(people))
+        announce = _Announcer(self.profiles, principal, job_id, dry_run, source.total)
         processed = 0
         try:
             running = ImportStatus.RUNNING
             await self._progress(job_id, principal.tenant, running, counts, 0, [])
             await announce(running, 0, counts)
-            records = validate_all(people, datetime.now(UTC).date())
-            plan = Plan(records)
-            for start in range(0, len(records), self.chunk_size):
-                chunk = records[start : start + self.chunk_size]
-                outcomes = await self._apply_chunk(principal, chunk, plan, dry_run)
-                for o in outcomes:
-                    counts[o.outcome] += 1
-                processed = start + len(chunk)
-                await self._progress(
-                    job_id, principal.tenant, running, counts, processed, outcomes
-                )
+            today = datetime.now(UTC).date()
+            # Off the event loop: the plan reads the whole file (twice).
+            plan = await asyncio.to_thread(Plan.scan, source, self.chunk_size, today)
+            check = Validator(today)
+            for items in source.chunks(self.chunk_size):
+                chunk = [check(item, processed + n) for n, item in enumerate(items, 1)]
+                processed += len(chunk)
+                await self._write(job_id, principal, chunk, plan, dry_run, counts)
                 await announce(running, processed, counts)
             done = ImportStatus.SUCCEEDED
-            await self._progress(
-                job_id, principal.tenant, done, counts, len(records), []
-            )
-            await announce(done, len(records), counts)
+            await self._progress(job_id, principal.tenant, done, counts, processed, [])
+            await announce(done, processed, counts)
         except Exception as exc:
             log.exception("import job %s stopped", job_id)
             reason = (
@@ -287,9 +324,73 @@ class Imports(ImportJobs):
                 log.exception("could not record the failure of import job %s", job_id)
             await announce(ImportStatus.FAILED, processed, counts, error)
         finally:
+            source.close()
             self._tasks.pop(job_id, None)
 
+    async def _write(
+        self,
+        job_id: str,
+        principal: Principal,
+        chunk: list[Record],
+        plan: Plan,
+        dry_run: bool,
+        counts: dict[RecordOutcome, int],
+    ) -> None:
+        """Apply a chunk and record its outcomes and the job's progress in one
+        transaction. A concurrent writer that wins a race with it (the same person
+        registered meanwhile) rolls it back; it is tried again fresh, and after
+        ``ATTEMPTS`` record by record, each record in a transaction of its own."""
+        tenant, running = principal.tenant, ImportStatus.RUNNING
+        processed = chunk[-1].row if chunk else 0
+        for attempt in range(1, ATTEMPTS + 1):
+            tally = dict(counts)
+            try:
+                async with self.engine.begin() as conn:
+                    applied = await self._apply_chunk(
+                        principal, chunk, plan, dry_run, conn=conn
+                    )
+                    for o in applied.outcomes:
+                        tally[o.outcome] += 1
+                    await self._progress(
+                        job_id,
+                        tenant,
+                        running,
+                        tally,
+                        processed,
+                        applied.outcomes,
+                        conn=conn,
+                        keys=applied.keys,
+                    )
+            except (ConcurrencyConflict, IntegrityError) as exc:
+                log.info(
+                    "import %s: chunk attempt %d lost a race (%s)", job_id, attempt, exc
+                )
+                continue
+            counts.update(tally)
+            if applied.events:
+                for listener in self.profiles.people.on_saved:
+                    listener(applied.events)
+            return
+        outcomes = await self._apply_one_by_one(principal, chunk, plan, dry_run)
+        for o in outcomes:
+            counts[o.outcome] += 1
+        await self._progress(job_id, tenant, running, counts, processed, outcomes)
+
     async def _apply_chunk(
+        self,
+        principal: Principal,
+        chunk: list[Record],
+        plan: Plan,
+        dry_run: bool,
+        *,
+        conn: AsyncConnection,
+    ) -> Applied:
+        """A chunk applied in the caller's transaction (``ChunkWriter``)."""
+        return await self.writer.apply(conn, principal, chunk, plan, dry_run)
+
+    # -- record by record: the way out of a chunk that keeps losing races -----------
+
+    async def _apply_one_by_one(
         self, principal: Principal, chunk: list[Record], plan: Plan, dry_run: bool
     ) -> list[Outcome]:
         wanted = set()

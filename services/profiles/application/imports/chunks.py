@@ -1,0 +1,399 @@
+"""One chunk of an import applied in one transaction, in a number of statements that
+does not grow with the chunk.
+
+The chunk's people are read at once (by blind index, with their keys), every record is
+decided in Python through the ``Person`` aggregate - registered, its details updated,
+its roles changed, deactivated - and what they recorded is saved together: the keys of
+new people created in one statement, every event sealed with its person's key in
+Python, appended to all the streams in one statement
+(``chassis.eventstore.batch.append_streams``), and the ``people`` rows written by the
+projection with the keys in hand (new rows in one statement). A record that changes
+nothing appends nothing, so a re-sent file is harmless; a record the domain refuses
+is a failed outcome and the others go ahead.
+
+What would make a write fail for one record is checked before anything is written: an
+email another person holds (one look-up for the chunk) or one an earlier record of the
+chunk took. A writer racing the chunk (the same file sent twice at once, a SCIM
+client) makes the transaction fail as a whole; the runner then tries it again fresh,
+and at last record by record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.auth.principal import Principal
+from chassis.errors import Conflict, TandemError, ValidationFailed
+from chassis.events import NewEvent, RecordedEvent
+from chassis.eventstore.batch import StreamAppend, append_streams
+from contracts.profiles import ChangeSource, RecordOutcome
+from services.profiles.application import Profiles
+from services.profiles.application.imports.jobs import Outcome
+from services.profiles.application.imports.plan import Known, Plan, known_of
+from services.profiles.application.imports.records import Record, failure_of
+from services.profiles.domain.person import Person, PersonDetails
+from services.profiles.projections.people import PERSON_COLUMNS, ProfilesProjection
+from services.profiles.projections.sealed import (
+    email_index,
+    employee_index,
+    keys_of,
+    open_row,
+)
+
+FAILED = RecordOutcome.FAILED
+DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
+EMAIL_TAKEN = "a person with this email is already registered"
+
+
+@dataclass
+class Applied:
+    """What a chunk did: per-record outcomes, the keys of the people it is about (to
+    seal their import records) and the events it appended."""
+
+    outcomes: list[Outcome]
+    keys: dict[str, Any] = field(default_factory=dict)
+    events: list[RecordedEvent] = field(default_factory=list)
+
+
+@dataclass
+class _Change:
+    """A known person whom a record changes."""
+
+    index: int
+    rec: Record
+    person: Known
+    details: PersonDetails
+    changes: list[str]
+    new_roles: bool
+    leaves: bool
+
+
+class ChunkWriter:
+    """Applies chunks of import records for ``Profiles``."""
+
+    def __init__(self, profiles: Profiles) -> None:
+        self.profiles = profiles
+        self.cipher = profiles.cipher
+
+    async def known(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        employee_ids: set[str],
+        managers: set[str],
+    ) -> tuple[dict[str, Known], dict[str, str], dict[str, Any]]:
+        """The tenant's people with these employee ids (by blind index) as they are,
+        the person ids of these managers, and the people's keys: two queries per
+        chunk. A manager's row is not opened: only their id is needed."""
+        wanted = {
+            employee_index(self.cipher, tenant, e): e for e in employee_ids | managers
+        }
+        if not wanted:
+            return {}, {}, {}
+        cols = ", ".join(PERSON_COLUMNS)
+        query = text(
+            f"SELECT person_id, status, roles, languages, employee_index, {cols} "
+            "FROM people WHERE tenant = :t AND employee_index IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        rows = (await conn.execute(query, {"t": tenant, "ids": list(wanted)})).all()
+        ids = {wanted[r.employee_index]: r.person_id for r in rows}
+        mine = [r for r in rows if wanted[r.employee_index] in employee_ids]
+        keys = await keys_of(self.cipher, conn, (r.person_id for r in mine))
+        known = {
+            wanted[r.employee_index]: known_of(open_row(keys.get(r.person_id), r))
+            for r in mine
+        }
+        return known, ids, keys
+
+    async def apply(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        chunk: list[Record],
+        plan: Plan,
+        dry_run: bool,
+    ) -> Applied:
+        tenant = principal.tenant
+        # A failed record's person too: whom it is about.
+        wanted = {rec.employee_id for rec in chunk if rec.employee_id is not None}
+        managers = {
+            rec.manager_employee_id
+            for rec in chunk
+            if rec.error is None and rec.manager_employee_id
+        }
+        known, ids, keys = await self.known(conn, tenant, wanted, managers)
+        outcomes: list[Outcome | None] = []
+        creating: list[tuple[int, Record, PersonDetails]] = []
+        changing: list[_Change] = []
+        for rec in chunk:
+            index = len(outcomes)
+            outcomes.append(None)
+            if rec.error is not None or rec.details is None or not rec.employee_id:
+                outcomes[index] = Outcome(
+                    rec.row, rec.employee_id, FAILED, error=rec.error
+                )
+                continue
+            try:
+                manager_id = plan.manager(rec.manager_employee_id, ids)
+            except ValidationFailed as exc:
+                outcomes[index] = Outcome(
+                    rec.row, rec.employee_id, FAILED, error=failure_of(exc)
+                )
+                continue
+            details = (
+                rec.details
+                if manager_id == rec.details.manager_id
+                else dataclasses.replace(rec.details, manager_id=manager_id)
+            )
+            # A manager this import registers (perhaps later in the file) is not yet
+            # a person: the plan checked that reference, and every other.
+            person = known.get(rec.employee_id)
+            if person is None:
+                if rec.leaving:  # a leaver Tandem never knew: nothing to register
+                    outcomes[index] = Outcome(
+                        rec.row, rec.employee_id, RecordOutcome.SKIPPED
+                    )
+                else:
+                    creating.append((index, rec, details))
+                continue
+            changes = (
+                []
+                if details == person.details
+                else [
+                    name
+                    for name in DETAIL_FIELDS
+                    if getattr(details, name) != getattr(person.details, name)
+                ]
+            )
+            new_roles = rec.roles is not None and rec.roles != sorted(person.roles)
+            leaves = rec.leaving and person.active
+            if changes or new_roles or leaves:
+                changing.append(
+                    _Change(
+                        index,
+                        rec,
+                        person,
+                        details,
+                        changes,
+                        new_roles,
+                        leaves,
+                    )
+                )
+            else:
+                outcomes[index] = Outcome(
+                    rec.row,
+                    rec.employee_id,
+                    RecordOutcome.UNCHANGED,
+                    person.person_id,
+                    [],
+                )
+        emails = await self._emails(
+            conn,
+            tenant,
+            [d.email for _, _, d in creating]
+            + [c.details.email for c in changing if "email" in c.changes],
+        )
+        people: list[tuple[int, Person]] = []
+        for change in changing:  # before registrations: an email may move on
+            outcome, changed = await self._change(
+                conn, principal, change, keys, emails, dry_run
+            )
+            outcomes[change.index] = outcome
+            if changed is not None:
+                people.append((change.index, changed))
+        for index, rec, details in creating:
+            outcome, registered = self._register(
+                principal, rec, details, plan, emails, dry_run
+            )
+            outcomes[index] = outcome
+            if registered is not None:
+                people.append((index, registered))
+        applied = Applied([o for o in outcomes if o is not None], keys)
+        if people and not dry_run:  # changes first: an email one frees is free
+            applied.events = await self._save(
+                conn, principal, [p for _, p in people], keys
+            )
+        for o in applied.outcomes:
+            about = known.get(o.employee_id) if o.employee_id else None
+            o.owner_id = o.person_id or (about.person_id if about else None)
+        return applied
+
+    # -- deciding ----------------------------------------------------------------------
+
+    async def _emails(
+        self, conn: AsyncConnection, tenant: str, emails: list[str]
+    ) -> dict[str, str | None]:
+        """Who holds each of these emails now (by blind index); what the chunk's own
+        records claim and release is kept in the same map as they are decided."""
+        indexes = sorted({email_index(self.cipher, tenant, e) for e in emails})
+        if not indexes:
+            return {}
+        rows = await conn.execute(
+            text(
+                "SELECT email_index, person_id FROM people "
+                "WHERE tenant = :t AND email_index IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"t": tenant, "ids": indexes},
+        )
+        return {r.email_index: r.person_id for r in rows}
+
+    def _claim(
+        self,
+        emails: dict[str, str | None],
+        tenant: str,
+        email: str,
+        person_id: str,
+        before: str | None = None,
+    ) -> bool:
+        """Take ``email`` for ``person_id`` (releasing ``before``); False when another
+        person holds it."""
+        index = email_index(self.cipher, tenant, email)
+        holder = emails.get(index)
+        if holder is not None and holder != person_id:
+            return False
+        emails[index] = person_id
+        if before is not None:
+            old = email_index(self.cipher, tenant, before)
+            if old != index and emails.get(old) == person_id:
+                emails[old] = None
+        return True
+
+    def _register(
+        self,
+        principal: Principal,
+        rec: Record,
+        details: PersonDetails,
+        plan: Plan,
+        emails: dict[str, str | None],
+        dry_run: bool,
+    ) -> tuple[Outcome, Person | None]:
+        assert rec.employee_id is not None
+        person_id = plan.person_id(rec.employee_id)
+        try:
+            person = Person.register(
+                person_id, principal.tenant, details, rec.roles or []
+            )
+        except TandemError as exc:
+            error = failure_of(exc)
+            return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
+        if not self._claim(emails, principal.tenant, details.email, person_id):
+            error = failure_of(Conflict(EMAIL_TAKEN, field="email"))
+            return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
+        outcome = Outcome(
+            rec.row,
+            rec.employee_id,
+            RecordOutcome.CREATED,
+            None if dry_run else person_id,
+        )
+        return outcome, None if dry_run else person
+
+    async def _change(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        c: _Change,
+        keys: dict[str, Any],
+        emails: dict[str, str | None],
+        dry_run: bool,
+    ) -> tuple[Outcome, Person | None]:
+        rec, pid = c.rec, c.person.person_id
+        if "email" in c.changes and not self._claim(
+            emails, principal.tenant, c.details.email, pid, c.person.details.email
+        ):
+            error = failure_of(Conflict(EMAIL_TAKEN, field="email"))
+            return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
+        person = None
+        if not dry_run:
+            try:
+                person = await self._load(conn, principal.tenant, pid, keys)
+                if c.changes:
+                    person.update_details(
+                        c.details,
+                        source=ChangeSource.HRIS,
+                        effective_on=rec.effective_on,
+                    )
+                if c.new_roles:
+                    person.change_roles(rec.roles or [])
+                if c.leaves:
+                    person.deactivate("departure", effective_on=rec.termination_date)
+            except TandemError as exc:  # nothing of this record is saved
+                error = failure_of(exc)
+                return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
+        changes = c.changes + ["roles"] * c.new_roles + ["status"] * c.leaves
+        outcome = (
+            RecordOutcome.DEACTIVATED
+            if c.leaves
+            else RecordOutcome.UPDATED
+            if changes
+            else RecordOutcome.UNCHANGED
+        )
+        return Outcome(rec.row, rec.employee_id, outcome, pid, changes), person
+
+    async def _load(
+        self, conn: AsyncConnection, tenant: str, person_id: str, keys: dict[str, Any]
+    ) -> Person:
+        """A known person as their stream leaves them (opened with the chunk's keys:
+        one statement for the stream, none for its keys)."""
+        profiles = self.profiles
+        recorded = await profiles.store.read_stream(
+            person_id, tenant=tenant, connection=conn
+        )
+        payloads = [
+            profiles.people.registry.decode(
+                e.event_type, e.schema_version, profiles.codec.decode_with(keys, e)
+            )
+            for e in recorded
+        ]
+        return Person.rebuild(person_id, tenant, payloads)
+
+    # -- saving ------------------------------------------------------------------------
+
+    async def _save(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        people: Iterable[Person],
+        keys: dict[str, Any],
+    ) -> list[RecordedEvent]:
+        """Every person's pending events appended and projected together."""
+        people = list(people)
+        new = [p.id for p in people if p.stored_version == 0]
+        keys.update(await self.cipher.keys_for_writing(conn, principal.tenant, new))
+        appends = []
+        pending = []
+        for person in people:
+            expected = person.stored_version
+            payloads = person.collect_pending()
+            pending.append(payloads)
+            appends.append(
+                StreamAppend(
+                    person.id,
+                    person.stream_type,
+                    expected,
+                    [
+                        NewEvent(
+                            event_type=p.event_type,
+                            data=self.profiles.codec.encode_with(keys, person.id, p),
+                            schema_version=p.schema_version,
+                        )
+                        for p in payloads
+                    ],
+                )
+            )
+        metadata = self.profiles.metadata_for(principal)
+        recorded = await append_streams(
+            self.profiles.store, appends, metadata, connection=conn
+        )
+        pairs = [
+            pair
+            for events, payloads in zip(recorded, pending, strict=True)
+            for pair in zip(events, payloads, strict=True)
+        ]
+        await ProfilesProjection(self.cipher, keys).apply(pairs, conn)
+        return [r for r, _ in pairs]

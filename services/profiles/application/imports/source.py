@@ -1,0 +1,78 @@
+"""Where an import's records come from: a list in memory, or a file read a chunk at a
+time (a CSV upload spooled to disk), so a 100,000-person export never sits in memory
+as 100,000 records.
+
+A source can be read more than once (the plan reads it before the records are
+applied). Its fingerprint - what an idempotency key promises - is taken as the records
+are first read, by a ``Fingerprint`` fed one record at a time: the same digest as
+``fingerprint`` of the whole list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+
+# ``json.dumps(..., sort_keys=True, default=str)``, as ``fingerprint`` writes a record.
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+
+
+class Fingerprint:
+    """``fingerprint(people, dry_run, secret)`` computed one record at a time."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._mac = hmac.new(secret, b"[[", hashlib.sha256)
+        self.count = 0
+
+    def add(self, record: object) -> None:
+        if self.count:
+            self._mac.update(b", ")
+        self._mac.update(_CANONICAL.encode(record).encode())
+        self.count += 1
+
+    def digest(self, dry_run: bool) -> str:
+        mac = self._mac.copy()
+        mac.update(f"], {json.dumps(dry_run)}]".encode())
+        return mac.hexdigest()
+
+
+class RecordSource(ABC):
+    """The raw records of one import, in file order, readable more than once."""
+
+    total: int
+    # The employee ids named as someone's manager, when the source noted them as it
+    # was first read (the plan reads the file for them otherwise).
+    managers: set[str] | None = None
+
+    @abstractmethod
+    def chunks(self, size: int) -> Iterator[list[object]]:
+        """The records, ``size`` at a time (the last chunk may be shorter)."""
+
+    @abstractmethod
+    def digest(self, dry_run: bool, secret: bytes) -> str:
+        """The fingerprint of the records and the mode (see ``fingerprint``)."""
+
+    def close(self) -> None:
+        """Let go of what holds the records (a spooled file); idempotent."""
+        return None
+
+
+class ListSource(RecordSource):
+    """Records already in memory (a JSON body, a GraphQL mutation's input)."""
+
+    def __init__(self, people: Sequence[object]) -> None:
+        self.people = people
+        self.total = len(people)
+
+    def chunks(self, size: int) -> Iterator[list[object]]:
+        for start in range(0, self.total, size):
+            yield list(self.people[start : start + size])
+
+    def digest(self, dry_run: bool, secret: bytes) -> str:
+        fp = Fingerprint(secret)
+        for record in self.people:
+            fp.add(record)
+        return fp.digest(dry_run)

@@ -1,0 +1,283 @@
+"""HRIS imports at scale: a CSV file applied a chunk at a time, one transaction per
+chunk in a number of statements that does not grow with it, and each record still
+idempotent and judged on its own (real PostgreSQL and Kafka, over HTTP)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+
+from sqlalchemy import event, text
+
+from chassis.auth.principal import Principal, Role
+from chassis.messaging.inprocess import InProcessBus
+from chassis.service import mounted
+from services.profiles.application import Profiles
+from services.profiles.application.imports import Imports
+from services.profiles.domain.person import PersonDetails
+from services.profiles.main import build_app
+from services.profiles.settings import Settings
+from tests.apps import serving
+from tests.profiles.conftest import ADMIN, INTEGRATION
+from tests.profiles.test_import import CSV_HEADER, counts, finished, records
+
+COLUMNS = CSV_HEADER.split(",")
+
+
+def organisation(size: int) -> list[dict[str, str]]:
+    """``size`` employees, E00001 at the top, each reporting to an earlier one, in
+    a shuffled file (reports often before their managers)."""
+    rng = random.Random(size)
+    people = []
+    for n in range(1, size + 1):
+        people.append(
+            {
+                "employee_id": f"E{n:05d}",
+                "given_name": f"Ada{n}",
+                "family_name": "Lovelace",
+                "email": f"ada{n}@acme.example",
+                "level": str(max(1, 12 - n.bit_length())),
+                "business_unit": "Retail",
+                "function": "Finance",
+                "geography": "GB",
+                "time_zone": "Europe/London",
+                "title": f"Analyst {n}",
+                "manager_employee_id": f"E{rng.randint(1, n - 1):05d}" if n > 1 else "",
+                "hire_date": "2015-03-01",
+                "languages": "en;fr",
+                "roles": "mentee",
+            }
+        )
+    rng.shuffle(people)
+    return people
+
+
+def as_csv(people: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(people)
+    return out.getvalue().encode()
+
+
+async def upload(client, body: bytes, **params) -> dict:
+    """The file as an integration sends it (multipart), the job followed to its end."""
+    resp = await client.post(
+        "/imports",
+        params=params,
+        files={"file": ("workday.csv", body, "text/csv")},
+        headers=INTEGRATION,
+    )
+    assert resp.status_code == 202, resp.text
+    report = await finished(client, resp.json()["job_id"], deadline_s=60)
+    assert report["status"] == "succeeded", report
+    return report
+
+
+async def scalar(app, sql: str, **params):
+    async with mounted(app).runtime.engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar_one()
+
+
+async def snapshot(app) -> list[tuple]:
+    """Every person row as stored (sealed columns included) and every event."""
+    async with mounted(app).runtime.engine.connect() as conn:
+        people = (await conn.execute(text("SELECT * FROM people ORDER BY 1"))).all()
+        events = (
+            await conn.execute(text("SELECT event_id FROM events ORDER BY position"))
+        ).all()
+    return [tuple(r) for r in people] + [tuple(r) for r in events]
+
+
+async def test_a_file_in_several_chunks_registers_everyone_with_their_managers(
+    app, client
+):
+    mounted(app).provide(Imports).chunk_size = 7
+    people = organisation(30)
+    report = await upload(client, as_csv(people))
+    assert report["counts"] == counts(created=30)
+    assert report["progress"] == {"processed": 30, "total": 30}
+    listed = (await client.get("/people?limit=100", headers=ADMIN)).json()["items"]
+    by_employee = {p["employee_id"]: p for p in listed}
+    assert len(by_employee) == 30
+    for record in people:  # managers resolved across chunks, whatever the order
+        manager = record["manager_employee_id"]
+        got = by_employee[record["employee_id"]]
+        assert got["given_name"] == record["given_name"]
+        assert got["languages"] == ["en", "fr"] and got["roles"] == ["mentee"]
+        expected = by_employee[manager]["person_id"] if manager else None
+        assert got["manager_id"] == expected
+    registered = await scalar(
+        app, "SELECT count(*) FROM events WHERE event_type = 'PersonRegistered'"
+    )
+    assert registered == 30
+    # Sealed as ever: no name in clear in the rows or the events.
+    assert (
+        await scalar(app, "SELECT count(*) FROM people WHERE given_name LIKE 'Ada%'")
+        == 0
+    )
+    assert (
+        await scalar(
+            app, "SELECT count(*) FROM events WHERE payload::text LIKE '%Ada1%'"
+        )
+        == 0
+    )
+
+
+async def test_reimporting_the_same_file_changes_nothing_and_appends_no_event(
+    app, client
+):
+    mounted(app).provide(Imports).chunk_size = 8
+    body = as_csv(organisation(25))
+    await upload(client, body)
+    before = await snapshot(app)
+    again = await upload(client, body)
+    assert again["counts"] == counts(unchanged=25)
+    assert await snapshot(app) == before  # not a row version, not an event
+    outcome = await records(client, again)
+    assert all(r["changes"] == [] for r in outcome.values())
+
+
+async def test_one_bad_row_in_a_chunk_fails_alone_and_the_rest_is_kept(app, client):
+    mounted(app).provide(Imports).chunk_size = 4
+    holder = (
+        await client.post(
+            "/people",
+            json={
+                "given_name": "Grace",
+                "family_name": "Hopper",
+                "email": "grace@acme.example",
+                "level": 8,
+                "business_unit": "Navy",
+                "function": "Engineering",
+                "geography": "US",
+                "time_zone": "America/New_York",
+            },
+            headers=INTEGRATION,
+        )
+    ).json()["person_id"]
+    people = sorted(organisation(10), key=lambda p: p["employee_id"])
+    for p in people:
+        p["manager_employee_id"] = ""
+    people[5]["email"] = "GRACE@acme.example"  # another person's, as the index sees it
+    people[8]["level"] = "13"  # the shape's own refusal
+    report = await upload(client, as_csv(people))
+    assert report["counts"] == counts(created=8, failed=2)
+    errors = {e["row"]: e for e in report["errors"]}
+    assert set(errors) == {6, 9}
+    assert errors[6]["code"] == "Conflict" and errors[6]["employee_id"] == "E00006"
+    assert errors[9]["code"] == "ValidationError"
+    listed = (await client.get("/people?limit=100", headers=ADMIN)).json()["items"]
+    assert {p["employee_id"] for p in listed} == {
+        p["employee_id"] for p in people if p["employee_id"] not in ("E00006", "E00009")
+    } | {None}
+    assert holder in {p["person_id"] for p in listed}
+
+
+async def test_a_chunk_that_loses_a_race_is_applied_again_and_each_record_once(
+    app, client
+):
+    """Someone registers an employee of the file while its chunk is being decided:
+    the chunk's transaction fails as a whole and is tried again, fresh."""
+    imports = mounted(app).provide(Imports)
+    profiles = mounted(app).provide(Profiles)
+    writer_known = imports.writer.known
+    people = sorted(organisation(6), key=lambda p: p["employee_id"])
+    raced = {"done": False}
+
+    async def known(conn, tenant, employee_ids, managers):
+        found = await writer_known(conn, tenant, employee_ids, managers)
+        if not raced["done"]:  # the other writer commits after the chunk looked
+            raced["done"] = True
+            await profiles.register(
+                principal_of(tenant),
+                PersonDetails(
+                    given_name="Ada3",
+                    family_name="Lovelace",
+                    email="someone.else@acme.example",
+                    level=int(people[2]["level"]),
+                    business_unit="Retail",
+                    function="Finance",
+                    geography="GB",
+                    time_zone="Europe/London",
+                    employee_id="E00003",
+                ),
+                ["mentee"],
+            )
+        return found
+
+    imports.writer.known = known  # type: ignore[method-assign]
+    try:
+        report = await upload(client, as_csv(people))
+    finally:
+        del imports.writer.known
+    assert raced["done"]
+    assert report["counts"]["created"] == 5, report["errors"]
+    assert report["counts"]["updated"] + report["counts"]["unchanged"] == 1, report[
+        "errors"
+    ]
+    registered = await scalar(
+        app, "SELECT count(*) FROM events WHERE event_type = 'PersonRegistered'"
+    )
+    assert registered == 6  # E00003 once, by the other writer
+    assert await scalar(app, "SELECT count(*) FROM people") == 6
+
+
+def principal_of(tenant: str) -> Principal:
+    return Principal(
+        subject="scim-1", tenant=tenant, roles=frozenset({Role.INTEGRATION})
+    )
+
+
+async def test_a_chunk_costs_the_same_statements_for_3_people_as_for_60(app, client):
+    imports = mounted(app).provide(Imports)
+    apply_chunk = imports._apply_chunk
+    statements: list[int] = []
+
+    async def counted(*args, conn, **kwargs):
+        seen = [0]
+
+        def count(*_args) -> None:
+            seen[0] += 1
+
+        event.listen(conn.sync_connection, "before_cursor_execute", count)
+        try:
+            return await apply_chunk(*args, conn=conn, **kwargs)
+        finally:
+            event.remove(conn.sync_connection, "before_cursor_execute", count)
+            statements.append(seen[0])
+
+    imports._apply_chunk = counted  # type: ignore[method-assign]
+    try:
+        everyone = organisation(63)
+        small = [p for p in everyone if p["employee_id"] <= "E00003"]
+        big = [p for p in everyone if p["employee_id"] > "E00003"]
+        await upload(client, as_csv(small))
+        await upload(client, as_csv(big))
+        await upload(client, as_csv(big))  # unchanged: fewer still
+    finally:
+        del imports._apply_chunk
+    first, second, unchanged = statements
+    assert first == second, statements
+    assert unchanged < first
+
+
+async def test_the_embedded_mode_imports_a_file_in_chunks_too(tmp_path):
+    """SQLite: the same chunks without COPY or unnest (one writer at a time)."""
+    settings = Settings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'profiles.db'}",
+        service_name="profiles",
+    )
+    app = build_app(settings, transport=InProcessBus())
+    async with serving(app, "profiles") as client:
+        mounted(app).provide(Imports).chunk_size = 6
+        body = as_csv(organisation(15))
+        report = await upload(client, body)
+        assert report["counts"] == counts(created=15)
+        listed = (await client.get("/people?limit=100", headers=ADMIN)).json()
+        assert len(listed["items"]) == 15
+        again = await upload(client, body)
+        assert again["counts"] == counts(unchanged=15)
+        assert await scalar(app, "SELECT count(*) FROM events") == 15
