@@ -135,7 +135,12 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         provides=[
             Health(engine, book),
             Impact(engine),
-            Equity(engine, k=settings.k_anonymity, key=settings.disclosure_key),
+            Equity(
+                engine,
+                k=settings.k_anonymity,
+                key=settings.disclosure_key,
+                alpha=settings.equity_significance,
+            ),
             Operations(engine),
             Patterns(engine),
             Scorecards(engine, min_comparison=settings.k_anonymity),

@@ -362,3 +362,51 @@ async def test_an_equity_report_is_asked_for_by_an_enum_and_an_attribute():
             [error] = body["errors"]
             assert error["extensions"] == {"code": "ValidationError", "path": path}
             assert asked == []
+
+
+async def test_a_health_list_answers_the_services_figures_in_one_call():
+    """The service's list answers each item's days since a session and cancellation
+    streak (assessed as one alone is): the gateway forwards them and asks nothing
+    more (it used to ask the batch of single healths for them)."""
+    from tests.gateway.test_hardening import gateway
+
+    asked: list[str] = []
+    item = {
+        "relationship_id": "rel-1",
+        "mentor_id": "m-1",
+        "mentee_id": "e-1",
+        "cohort_id": None,
+        "state": "at_risk",
+        "reasons": ["cancellation_streak_2"],
+        "idle": False,
+        "days_since_session": 6,
+        "cancellation_streak": 2,
+        "as_of": "2027-03-01",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"items": [item]})
+
+    query = """{ relationshipHealths { edges { node { state daysSinceSession
+      cancellationStreak } } }
+      earlyWarnings { edges { node { daysSinceSession cancellationStreak } } } }"""
+    async with gateway(answer) as gw:
+        body = await gw.post(query, {})
+    assert body["data"] == {
+        "relationshipHealths": {
+            "edges": [
+                {
+                    "node": {
+                        "state": "AT_RISK",
+                        "daysSinceSession": 6,
+                        "cancellationStreak": 2,
+                    }
+                }
+            ]
+        },
+        "earlyWarnings": {
+            "edges": [{"node": {"daysSinceSession": 6, "cancellationStreak": 2}}]
+        },
+    }, body
+    assert asked == ["/relationships/health", "/relationships/health"]

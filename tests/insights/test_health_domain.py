@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from services.insights.domain.health import assess, fold, impact, quarter_bounds
+from services.insights.domain.health_history import counts_over
 
 AS_OF = datetime(2027, 3, 1, 12, tzinfo=UTC)
 
@@ -229,3 +230,84 @@ def test_quarters_have_their_calendar_bounds():
         "2026-10-01",
         "2026-12-31",
     ]
+
+
+def scheduled(rid: str, sid: str, starts: str, recorded: str, sequence=0) -> list:
+    data = {
+        "relationship_id": rid,
+        "session_id": sid,
+        "starts_at": at(starts).isoformat(),
+        "minutes": 60,
+        "scheduled_by": "m-1",
+        "sequence": sequence,
+    }
+    kind = "SessionRescheduled" if sequence else "SessionScheduled"
+    return [(kind, data, at(recorded))]
+
+
+def missed(rid: str, sid: str, recorded: str) -> list:
+    data = {"relationship_id": rid, "session_id": sid, "absent_ids": ["e-1"]}
+    return [("SessionMissed", data, at(recorded))]
+
+
+def test_misses_before_the_last_held_session_make_no_streak():
+    # Sessions planned on day -7 and -6 (22 and 23 Feb) were missed, but both
+    # misses were reported on day 0 (1 Mar, after the session held on day -4, 25 Feb):
+    # they came before the session held, so the streak is 0 and nothing is at risk.
+    facts = (
+        REGULAR
+        + scheduled("r-ok", "s-7", "2027-02-22", "2027-02-10")
+        + scheduled("r-ok", "s-6", "2027-02-23", "2027-02-10")
+        + held("r-ok", "2027-02-25")
+        + missed("r-ok", "s-7", "2027-03-01")
+        + missed("r-ok", "s-6", "2027-03-01")
+    )
+    health = assess(fold(facts)["r-ok"], AS_OF)
+    assert (health.state, health.reasons) == ("on_track", [])
+    assert (health.days_since_session, health.cancellation_streak) == (4, 0)
+    # As of 24 Feb (before the session held) the two misses were the latest: a
+    # no-show happened at its session, whenever it was reported.
+    before = assess(fold(facts)["r-ok"], datetime(2027, 2, 24, 23, tzinfo=UTC))
+    assert before.cancellation_streak == 2
+    assert "cancellation_streak_2" in before.reasons
+
+
+def test_a_streak_follows_the_planned_order_of_sessions():
+    # Held 25 Feb; s-a (planned 20 Feb, moved to 27 Feb by a reschedule) and s-b
+    # (planned 28 Feb) cancelled on 26 Feb: both come after the held one (2), and
+    # a cancellation made ahead of time counts once it was made.
+    facts = (
+        REGULAR
+        + scheduled("r-ok", "s-a", "2027-02-20", "2027-02-01")
+        + scheduled("r-ok", "s-a", "2027-02-27", "2027-02-15", sequence=1)
+        + scheduled("r-ok", "s-b", "2027-02-28", "2027-02-01")
+        + held("r-ok", "2027-02-25")
+        + cancelled("r-ok", "2027-02-26")  # a session of unknown schedule: its day
+    )
+    facts += [
+        ("SessionCancelled", {"relationship_id": "r-ok", "session_id": s}, at(d))
+        for s, d in (("s-a", "2027-02-26"), ("s-b", "2027-02-26"))
+    ]
+    health = assess(fold(facts)["r-ok"], AS_OF)
+    assert health.cancellation_streak == 3
+    shuffled = list(facts)
+    random.Random(3).shuffle(shuffled)
+    assert assess(fold(shuffled)["r-ok"], AS_OF) == health
+
+
+def test_the_health_history_follows_the_planned_order_of_sessions():
+    facts = (
+        REGULAR
+        + scheduled("r-ok", "s-7", "2027-02-22", "2027-02-10")
+        + scheduled("r-ok", "s-6", "2027-02-23", "2027-02-10")
+        + held("r-ok", "2027-02-25")
+        + missed("r-ok", "s-7", "2027-03-01")
+        + missed("r-ok", "s-6", "2027-03-01")
+    )
+    facts.sort(key=lambda f: f[2])
+    days = [date(2027, 2, 24), date(2027, 3, 1)]
+    got = counts_over(facts, days, idle_days=45)
+    # 24 Feb: the fold holds no miss yet (reported 1 Mar), so nothing is at risk
+    # then; 1 Mar: the misses came before the session held on 25 Feb: on track.
+    assert [p["counts"]["at_risk"] for p in got] == [0, 0]
+    assert [p["counts"]["on_track"] for p in got] == [1, 1]
