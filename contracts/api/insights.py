@@ -17,6 +17,7 @@ from contracts.insights import (
     HealthInterval,
     HealthState,
     ImpactVerdict,
+    MentorStatus,
     ScorecardScope,
 )
 
@@ -159,12 +160,25 @@ class MentorImpact(BaseModel):
     mentees: list[str]
     sessions_held: int
     sessions_expected: int = Field(
-        description="Per relationship, its live days in the quarter ÷ its cadence"
+        description="Per relationship, the sum over the days it was active in the "
+        "quarter (started, not concluded, not paused, the mentor not away; up to "
+        "today in the current quarter) of 1 ÷ the cadence agreed that day, rounded "
+        "down; the mentor's total is the sum"
     )
     milestones_achieved: int
     mean_rating: float | None = Field(description="Mean of the mentees' ratings")
     ratings: int
     recognitions: int = Field(description="Milestones the mentees achieved")
+    mentor_status: MentorStatus = Field(
+        MentorStatus.ACTIVE,
+        description="The mentor as of the report's last day: an inactive mentor "
+        "(deactivated or deprovisioned, departed, erased) is marked, not left out; "
+        "the days they were away expect no session; an erased mentor's report is "
+        "empty",
+    )
+    active_days: int = Field(
+        0, description="Days any of the mentor's relationships was active"
+    )
 
 
 # -- scorecards ------------------------------------------------------------------------

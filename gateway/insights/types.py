@@ -476,12 +476,37 @@ class HealthCountsAt:
 # -- reports -----------------------------------------------------------------------
 
 
+@strawberry.enum(description="Whether a mentor took part, as of a report's last day.")
+class MentorStatus(enum.Enum):
+    ACTIVE = strawberry.enum_value("active", description="Taking part.")
+    DEACTIVATED = strawberry.enum_value(
+        "deactivated",
+        description="Deactivated or deprovisioned (not reactivated since).",
+    )
+    DEPARTED = strawberry.enum_value(
+        "departed", description="Left the organisation (an HRIS departure)."
+    )
+    ERASED = strawberry.enum_value(
+        "erased", description="Erased at their request: nothing of theirs is shown."
+    )
+
+
 @strawberry.type(description="A mentor's quarter.")
 class MentorImpactReport:
     quarter: str = strawberry.field(description="e.g. 2027Q1.")
     sessions_held: int = strawberry.field(description="Sessions held.")
     sessions_expected: int = strawberry.field(
-        description="Sessions the agreed cadences called for."
+        description="Sessions the agreed cadences called for: per relationship, "
+        "over the days it was active in the quarter (up to today), 1 ÷ the cadence "
+        "agreed that day, summed and rounded down."
+    )
+    mentor_status: MentorStatus = strawberry.field(
+        default=MentorStatus.ACTIVE,
+        description="An inactive mentor is marked, not left out: the days they were "
+        "away expect no session.",
+    )
+    active_days: int = strawberry.field(
+        default=0, description="Days any of the mentor's relationships was active."
     )
     milestones_achieved: int = strawberry.field(description="Mentees' milestones.")
     mean_rating: float | None = strawberry.field(description="Mean feedback rating.")
@@ -510,6 +535,8 @@ class MentorImpactReport:
             mean_rating=m.mean_rating,
             ratings=m.ratings,
             recognitions=m.recognitions,
+            mentor_status=MentorStatus(m.mentor_status.value),
+            active_days=m.active_days,
             _mentor_id=m.mentor_id,
             _mentees=list(m.mentees),
         )

@@ -134,7 +134,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         on_stop=[rebuilds.stop],
         provides=[
             Health(engine, book),
-            Impact(engine),
+            Impact(engine, erasures),
             Equity(
                 engine,
                 k=settings.k_anonymity,

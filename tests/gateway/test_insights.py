@@ -410,3 +410,37 @@ async def test_a_health_list_answers_the_services_figures_in_one_call():
         },
     }, body
     assert asked == ["/relationships/health", "/relationships/health"]
+
+
+async def test_mentor_impact_marks_an_inactive_mentor():
+    from tests.gateway.test_hardening import gateway
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/mentors/m-1/impact"
+        return httpx.Response(
+            200,
+            json={
+                "mentor_id": "m-1",
+                "quarter": "2026Q2",
+                "mentees": [],
+                "sessions_held": 1,
+                "sessions_expected": 5,
+                "milestones_achieved": 0,
+                "mean_rating": None,
+                "ratings": 0,
+                "recognitions": 0,
+                "mentor_status": "deactivated",
+                "active_days": 76,
+            },
+        )
+
+    query = """query($id: ID!) { mentorImpact(mentorId: $id, quarter: "2026Q2") {
+      sessionsHeld sessionsExpected mentorStatus activeDays } }"""
+    async with gateway(answer) as gw:
+        body = await gw.post(query, {"id": gid("Person", "m-1")})
+    assert body["data"]["mentorImpact"] == {
+        "sessionsHeld": 1,
+        "sessionsExpected": 5,
+        "mentorStatus": "DEACTIVATED",
+        "activeDays": 76,
+    }, body

@@ -669,6 +669,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         enums.HealthState: lit(insights.HealthState),
         enums.WarningLevel: lit(insights.WarningLevel),
         insights_types.ImpactVerdict: lit(insights.ImpactVerdict),
+        insights_types.MentorStatus: lit(insights.MentorStatus),
     }
 
 

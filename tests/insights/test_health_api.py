@@ -193,6 +193,7 @@ async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
     assert (report["sessions_held"], report["sessions_expected"]) == (5, 7)
     assert report["milestones_achieved"] == report["recognitions"] == 1
     assert (report["mean_rating"], report["ratings"]) == (4.0, 2)
+    assert (report["mentor_status"], report["active_days"]) == ("active", 91)
     other = token(TENANT, "mentor", sub="mentor-8")
     assert (
         await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=other)
@@ -287,3 +288,36 @@ async def test_misses_reported_after_a_session_held_make_no_streak(
         )
     ).json()
     assert past["state"] == "on_track" and past["cancellation_streak"] == 0
+
+
+async def test_a_deprovisioned_mentor_is_marked_and_expects_nothing_while_away(
+    insights, kafka_bootstrap
+):
+    app, client = insights
+    sfx = uuid.uuid4().hex[:8]
+    a, b, mentor_id = f"rel-a-{sfx}", f"rel-b-{sfx}", f"mentor-{sfx}"
+    messages = [
+        *relationship(a, mentor_id, f"mentee-a-{sfx}", q2(3, 15), 14),
+        *relationship(b, mentor_id, f"mentee-b-{sfx}", q2(6, 1)),
+        held(a, q2(4, 2)),
+        event(
+            "profiles",
+            "PersonDeactivated",
+            mentor_id,
+            {"person_id": mentor_id, "reason": "deprovisioned"},
+            at=q2(6, 16),
+        ),
+    ]
+    await publish(kafka_bootstrap, messages)
+    await until_facts(app, len(messages))
+    report = (
+        await client.get(
+            f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=COORDINATOR
+        )
+    ).json()
+    # Away from 16 June. rel-a (14 days): 1 April - 15 June = 30 + 31 + 15 = 76
+    # days / 14 = 5.43 → 5; rel-b (no contract: 30 days): 1-15 June = 15 / 30 = 0.5
+    # → 0. Total 5 (the code before: 91 // 14 + 30 // 30 = 7), over 76 days.
+    assert report["mentor_status"] == "deactivated"
+    assert (report["sessions_held"], report["sessions_expected"]) == (1, 5)
+    assert report["active_days"] == 76
