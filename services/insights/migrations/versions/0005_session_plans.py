@@ -1,7 +1,11 @@
-"""Relationship health keeps each session's planned start (``planned``).
+"""Relationship health keeps each session's planned start (``planned``), the contract
+versions in force over time (``in_force``) and the pauses (``pauses``).
 
 Revision ID: 0005
 Revises: 0004
+
+(``in_force`` and ``pauses`` serve mentor impact's expected sessions, which reads the
+facts themselves; the kept rows gain them here all the same, as a rebuild gives them.)
 
 The cancellation streak now follows the order in which sessions were planned, not the
 order their outcomes were recorded (``services/insights/domain/health.py``): a
