@@ -58,6 +58,29 @@ class EquityDimension(StrEnum):
     GEOGRAPHY = "geography"
 
 
+class MentorStatus(StrEnum):
+    """Whether a mentor took part as of a mentor impact report's last day."""
+
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"  # deactivated or deprovisioned (not yet reactivated)
+    DEPARTED = "departed"  # left the organisation (an HRIS departure)
+    ERASED = "erased"  # erased at their request: nothing of theirs is reported
+
+
+class ImpactVerdict(StrEnum):
+    """What an equity report concludes of one group's rate against the best group's
+    (``services/insights/domain/stats.py``: ``compare_rates``)."""
+
+    # Impact ratio below 0.8 AND Fisher's exact test against the best group
+    # significant (p below the configured level, 0.05 by default).
+    ADVERSE_IMPACT = "adverse_impact"
+    # Impact ratio below 0.8 but not significant: these numbers cannot tell a real
+    # difference from chance.
+    TOO_FEW_TO_TELL = "too_few_to_tell"
+    # Impact ratio 0.8 or more (the best group itself included).
+    NO_ADVERSE_IMPACT = "no_adverse_impact"
+
+
 @registry.register
 class EarlyWarningRaised(EventPayload):
     """A relationship's health worsened (or it went idle past the configured limit)."""

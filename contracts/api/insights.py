@@ -13,7 +13,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.insights import HealthInterval, HealthState, ScorecardScope
+from contracts.insights import (
+    HealthInterval,
+    HealthState,
+    ImpactVerdict,
+    MentorStatus,
+    ScorecardScope,
+)
 
 Rate = float | None
 Number = int | float
@@ -84,11 +90,11 @@ class RelationshipHealth(BaseModel):
     idle: bool = Field(description="No session held for the configured idle limit")
     days_since_session: int | None = Field(
         description="Days since the last held session (since the start when none); "
-        "null in a list, which shows the stored assessment"
+        "in a list too (each item is assessed now, as one alone is)"
     )
     cancellation_streak: int | None = Field(
-        description="Cancelled or missed sessions since the last held one; null in "
-        "a list"
+        description="Cancelled or missed sessions since the last held one, in the "
+        "order the sessions were planned; in a list too"
     )
     as_of: str | None = Field(description="When it was assessed (date or moment)")
 
@@ -154,12 +160,25 @@ class MentorImpact(BaseModel):
     mentees: list[str]
     sessions_held: int
     sessions_expected: int = Field(
-        description="Per relationship, its live days in the quarter ÷ its cadence"
+        description="Per relationship, the sum over the days it was active in the "
+        "quarter (started, not concluded, not paused, the mentor not away; up to "
+        "today in the current quarter) of 1 ÷ the cadence agreed that day, rounded "
+        "down; the mentor's total is the sum"
     )
     milestones_achieved: int
     mean_rating: float | None = Field(description="Mean of the mentees' ratings")
     ratings: int
     recognitions: int = Field(description="Milestones the mentees achieved")
+    mentor_status: MentorStatus = Field(
+        MentorStatus.ACTIVE,
+        description="The mentor as of the report's last day: an inactive mentor "
+        "(deactivated or deprovisioned, departed, erased) is marked, not left out; "
+        "the days they were away expect no session; an erased mentor's report is "
+        "empty",
+    )
+    active_days: int = Field(
+        0, description="Days any of the mentor's relationships was active"
+    )
 
 
 # -- scorecards ------------------------------------------------------------------------
@@ -201,7 +220,10 @@ class Milestones(BaseModel):
     due: int = Field(description="Due by the date, or already achieved or missed")
     achieved: int
     on_time: int
-    missed: int
+    missed: int = Field(
+        description="Due and not achieved by the date of the figure, marked missed "
+        "or not (due = achieved + missed; one achieved late counts as achieved)"
+    )
     completion_rate: Rate = Field(description="Achieved ÷ due")
     on_time_rate: Rate = Field(description="On time ÷ achieved")
 
@@ -346,17 +368,45 @@ class _EquityFigures(BaseModel):
     departed: int | None
 
 
+Interval = tuple[float, float] | None
+INTERVAL = (
+    "Wilson 95% interval (low, high) of the rate, from the published counts; null "
+    "without a rate"
+)
+P_VALUE = (
+    "Fisher's exact test (two-sided) of the group's published counts against the "
+    "best group's; null for the best group itself and without a ratio"
+)
+VERDICT = (
+    "adverse_impact: ratio below 0.8 AND p below the significance level; "
+    "too_few_to_tell: ratio below 0.8, not significant; no_adverse_impact: ratio "
+    "0.8 or more; null without a ratio"
+)
+
+
 class EquityGroup(_EquityFigures):
-    """A shown group: counts rounded to 5, a withheld cell null."""
+    """A shown group: counts rounded to 5, a withheld cell null. Intervals, tests
+    and verdicts are computed from the published counts only."""
 
     group: str
     suppressed: Literal[False]
+    match_rate_interval: Interval = Field(None, description=INTERVAL)
     match_rate_impact: Rate = Field(
-        description="The group's match rate ÷ the highest shown group's"
+        description="The group's match rate ÷ the best shown group's"
     )
-    match_rate_flagged: bool = Field(description="Impact ratio below 0.8")
+    match_rate_p_value: Rate = Field(None, description=P_VALUE)
+    match_rate_verdict: ImpactVerdict | None = Field(None, description=VERDICT)
+    match_rate_flagged: bool = Field(
+        description="The verdict is adverse_impact (impact ratio below 0.8 and the "
+        "difference significant); a ratio below 0.8 alone is not flagged"
+    )
+    promotion_rate_interval: Interval = Field(None, description=INTERVAL)
     promotion_rate_impact: Rate
-    promotion_rate_flagged: bool
+    promotion_rate_p_value: Rate = Field(None, description=P_VALUE)
+    promotion_rate_verdict: ImpactVerdict | None = Field(None, description=VERDICT)
+    promotion_rate_flagged: bool = Field(
+        description="The verdict is adverse_impact, as for match_rate_flagged"
+    )
 
 
 class SuppressedGroup(BaseModel):
@@ -387,6 +437,9 @@ class EquityReport(BaseModel):
     )
     cohort_id: str | None
     k: int = Field(description="The anonymity threshold")
+    alpha: float = Field(
+        0.05, description="The significance level of the tests (a setting)"
+    )
     groups: list[EquityGroup | SuppressedGroup]
     suppressed_groups: int | None = Field(
         description="Groups withheld; null for demographic dimensions"

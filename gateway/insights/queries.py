@@ -266,7 +266,7 @@ class InsightsQuery:
         )
         return from_list(
             body.items,
-            RelationshipHealth.from_listed,
+            RelationshipHealth.from_model,
             first,
             after,
             c.settings.max_page_size,
@@ -301,7 +301,7 @@ class InsightsQuery:
         items = [i for i in body.items if i.state in WARNING_STATES or i.idle]
         return from_list(
             items,
-            RelationshipHealth.from_listed,
+            RelationshipHealth.from_model,
             first,
             after,
             c.settings.max_page_size,

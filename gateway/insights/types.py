@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
 from pydantic import BaseModel
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -391,40 +390,15 @@ class RelationshipHealth:
     )
     idle: bool = strawberry.field(description="No activity past the idle limit.")
     as_of: str | None = strawberry.field(description="When it was assessed.")
-    _mentor_id: strawberry.Private[str | None]
-    _mentee_id: strawberry.Private[str | None]
-    _days_since_session: strawberry.Private[int | None] = None
-    _cancellation_streak: strawberry.Private[int | None] = None
-    _listed: strawberry.Private[bool] = False
-
-    async def _now(self, info: Info) -> api.RelationshipHealth | None:
-        """The relationship's health now, for a list item (the list answers the
-        stored assessment without these figures): batched with the page's others."""
-        from gateway.insights.queries import relationship_health
-
-        try:
-            found = await relationship_health(info).load(self.relationship_id)
-        except GraphQLError:
-            return None
-        return found if isinstance(found, api.RelationshipHealth) else None
-
-    @strawberry.field(
+    days_since_session: int | None = strawberry.field(
         description="Days since the last session held (since the start when none)."
     )
-    async def days_since_session(self, info: Info) -> int | None:
-        if not self._listed:
-            return self._days_since_session
-        now = await self._now(info)
-        return now.days_since_session if now else None
-
-    @strawberry.field(
-        description="Cancelled or missed sessions in a row since the last held one."
+    cancellation_streak: int | None = strawberry.field(
+        description="Cancelled or missed sessions in a row since the last held one, "
+        "in the order the sessions were planned."
     )
-    async def cancellation_streak(self, info: Info) -> int | None:
-        if not self._listed:
-            return self._cancellation_streak
-        now = await self._now(info)
-        return now.cancellation_streak if now else None
+    _mentor_id: strawberry.Private[str | None]
+    _mentee_id: strawberry.Private[str | None]
 
     @strawberry.field(
         description="The mentor when a person of the organisation (null for an "
@@ -452,17 +426,9 @@ class RelationshipHealth:
             as_of=m.as_of or None,
             _mentor_id=m.mentor_id,
             _mentee_id=m.mentee_id,
-            _days_since_session=m.days_since_session,
-            _cancellation_streak=m.cancellation_streak,
+            days_since_session=m.days_since_session,
+            cancellation_streak=m.cancellation_streak,
         )
-
-    @classmethod
-    def from_listed(cls, m: api.RelationshipHealth) -> RelationshipHealth:
-        """An item of a list: its figures are read as ``relationshipHealth`` reads
-        them (the list itself answers them as null)."""
-        health = cls.from_model(m)
-        health._listed = True
-        return health
 
 
 @strawberry.enum(description="How far apart the points of a health history are.")
@@ -510,12 +476,37 @@ class HealthCountsAt:
 # -- reports -----------------------------------------------------------------------
 
 
+@strawberry.enum(description="Whether a mentor took part, as of a report's last day.")
+class MentorStatus(enum.Enum):
+    ACTIVE = strawberry.enum_value("active", description="Taking part.")
+    DEACTIVATED = strawberry.enum_value(
+        "deactivated",
+        description="Deactivated or deprovisioned (not reactivated since).",
+    )
+    DEPARTED = strawberry.enum_value(
+        "departed", description="Left the organisation (an HRIS departure)."
+    )
+    ERASED = strawberry.enum_value(
+        "erased", description="Erased at their request: nothing of theirs is shown."
+    )
+
+
 @strawberry.type(description="A mentor's quarter.")
 class MentorImpactReport:
     quarter: str = strawberry.field(description="e.g. 2027Q1.")
     sessions_held: int = strawberry.field(description="Sessions held.")
     sessions_expected: int = strawberry.field(
-        description="Sessions the agreed cadences called for."
+        description="Sessions the agreed cadences called for: per relationship, "
+        "over the days it was active in the quarter (up to today), 1 ÷ the cadence "
+        "agreed that day, summed and rounded down."
+    )
+    mentor_status: MentorStatus = strawberry.field(
+        default=MentorStatus.ACTIVE,
+        description="An inactive mentor is marked, not left out: the days they were "
+        "away expect no session.",
+    )
+    active_days: int = strawberry.field(
+        default=0, description="Days any of the mentor's relationships was active."
     )
     milestones_achieved: int = strawberry.field(description="Mentees' milestones.")
     mean_rating: float | None = strawberry.field(description="Mean feedback rating.")
@@ -544,9 +535,47 @@ class MentorImpactReport:
             mean_rating=m.mean_rating,
             ratings=m.ratings,
             recognitions=m.recognitions,
+            mentor_status=MentorStatus(m.mentor_status.value),
+            active_days=m.active_days,
             _mentor_id=m.mentor_id,
             _mentees=list(m.mentees),
         )
+
+
+@strawberry.type(description="A Wilson confidence interval.")
+class Interval:
+    low: float = strawberry.field(description="Lower bound.")
+    high: float = strawberry.field(description="Upper bound.")
+
+
+@strawberry.enum(
+    description="What an equity report concludes of a group's rate against the "
+    "best group's."
+)
+class ImpactVerdict(enum.Enum):
+    ADVERSE_IMPACT = strawberry.enum_value(
+        "adverse_impact",
+        description="Impact ratio below 0.8 AND the difference significant "
+        "(Fisher's exact test against the best group, p below the significance "
+        "level).",
+    )
+    TOO_FEW_TO_TELL = strawberry.enum_value(
+        "too_few_to_tell",
+        description="Impact ratio below 0.8 but not significant: this sample cannot "
+        "tell the difference from chance.",
+    )
+    NO_ADVERSE_IMPACT = strawberry.enum_value(
+        "no_adverse_impact",
+        description="Impact ratio 0.8 or more (the best group itself included).",
+    )
+
+
+def _verdict(value: str | None) -> ImpactVerdict | None:
+    return ImpactVerdict(value) if value is not None else None
+
+
+def _interval(value: tuple[float, float] | None) -> Interval | None:
+    return Interval(low=value[0], high=value[1]) if value else None
 
 
 @strawberry.type(
@@ -568,7 +597,9 @@ class EquityGroup:
         description="Adverse-impact ratio: match rate ÷ the best group's."
     )
     match_rate_flagged: bool | None = strawberry.field(
-        description="Below the four-fifths rule."
+        description="The verdict is ADVERSE_IMPACT: below the four-fifths rule AND "
+        "the difference significant (a ratio below 0.8 alone is not flagged: read "
+        "`matchRateVerdict`)."
     )
     median_days_to_match: float | None = strawberry.field(
         description="Median days from joining to a match."
@@ -582,9 +613,35 @@ class EquityGroup:
         description="Adverse-impact ratio: promotion rate ÷ the best group's."
     )
     promotion_rate_flagged: bool | None = strawberry.field(
-        description="Below the four-fifths rule."
+        description="The verdict is ADVERSE_IMPACT, as for `matchRateFlagged`."
     )
     departed: int | None = strawberry.field(description="Participants who left.")
+    match_rate_interval: Interval | None = strawberry.field(
+        default=None,
+        description="95% Wilson interval of the match rate, from the published "
+        "counts (null without a rate, and for a suppressed group or the total).",
+    )
+    match_rate_p_value: float | None = strawberry.field(
+        default=None,
+        description="Fisher's exact test (two-sided) of the match rate against the "
+        "best group's, from the published counts (null for the best group itself).",
+    )
+    match_rate_verdict: ImpactVerdict | None = strawberry.field(
+        default=None, description="What the match rate's comparison concludes."
+    )
+    promotion_rate_interval: Interval | None = strawberry.field(
+        default=None,
+        description="95% Wilson interval of the promotion rate (as for the match "
+        "rate).",
+    )
+    promotion_rate_p_value: float | None = strawberry.field(
+        default=None,
+        description="Fisher's exact test of the promotion rate against the best "
+        "group's.",
+    )
+    promotion_rate_verdict: ImpactVerdict | None = strawberry.field(
+        default=None, description="What the promotion rate's comparison concludes."
+    )
 
     @classmethod
     def suppressed_group(cls, group: str) -> EquityGroup:
@@ -632,6 +689,16 @@ class EquityGroup:
             promotion_rate_impact=shown.promotion_rate_impact if shown else None,
             promotion_rate_flagged=shown.promotion_rate_flagged if shown else None,
             departed=m.departed,
+            match_rate_interval=_interval(shown.match_rate_interval) if shown else None,
+            match_rate_p_value=shown.match_rate_p_value if shown else None,
+            match_rate_verdict=_verdict(shown.match_rate_verdict) if shown else None,
+            promotion_rate_interval=_interval(shown.promotion_rate_interval)
+            if shown
+            else None,
+            promotion_rate_p_value=shown.promotion_rate_p_value if shown else None,
+            promotion_rate_verdict=_verdict(shown.promotion_rate_verdict)
+            if shown
+            else None,
         )
 
 
@@ -647,6 +714,10 @@ class EquityReport:
         return await refs.cohort(info, self.cohort_id)
 
     k: int = strawberry.field(description="The anonymity threshold.")
+    significance: float = strawberry.field(
+        description="The significance level of the groups' tests (a setting, 0.05 "
+        "by default)."
+    )
     groups: list[EquityGroup] = strawberry.field(description="Each group.")
     total: EquityGroup = strawberry.field(
         description="Everyone (suppressed when it would reveal a small group)."
@@ -663,18 +734,13 @@ class EquityReport:
             dimension=m.dimension,
             cohort_id=m.cohort_id,
             k=m.k,
+            significance=m.alpha,
             groups=[EquityGroup.from_model(g) for g in m.groups],
             total=EquityGroup.suppressed_group("total")
             if isinstance(total, api.SuppressedTotal)
             else EquityGroup.from_model(total),
             suppressed_groups=m.suppressed_groups,
         )
-
-
-@strawberry.type(description="A Wilson confidence interval.")
-class Interval:
-    low: float = strawberry.field(description="Lower bound.")
-    high: float = strawberry.field(description="Upper bound.")
 
 
 @strawberry.type(description="How often an outcome happened.")

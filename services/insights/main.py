@@ -134,8 +134,13 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         on_stop=[rebuilds.stop],
         provides=[
             Health(engine, book),
-            Impact(engine),
-            Equity(engine, k=settings.k_anonymity, key=settings.disclosure_key),
+            Impact(engine, erasures),
+            Equity(
+                engine,
+                k=settings.k_anonymity,
+                key=settings.disclosure_key,
+                alpha=settings.equity_significance,
+            ),
             Operations(engine),
             Patterns(engine),
             Scorecards(engine, min_comparison=settings.k_anonymity),

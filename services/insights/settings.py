@@ -17,6 +17,15 @@ class Settings(ServiceSettings):
         default=5, ge=2, description="smallest group ever reported"
     )
     idle_days_to_flag: int = Field(default=45, ge=1)
+    # Equity: a group is flagged "adverse impact" only when Fisher's exact test
+    # against the best group gives p below this (domain/stats.py compare_rates).
+    equity_significance: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        validation_alias="INSIGHTS_EQUITY_SIGNIFICANCE",
+        description="significance level of the equity report's tests",
+    )
     # Keys the suppression thresholds of equity cells (domain/disclosure.py); unset:
     # derived from JWT_SECRET. Never in a report, so no reader can recompute them.
     disclosure_secret: SecretStr | None = Field(

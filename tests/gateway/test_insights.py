@@ -362,3 +362,85 @@ async def test_an_equity_report_is_asked_for_by_an_enum_and_an_attribute():
             [error] = body["errors"]
             assert error["extensions"] == {"code": "ValidationError", "path": path}
             assert asked == []
+
+
+async def test_a_health_list_answers_the_services_figures_in_one_call():
+    """The service's list answers each item's days since a session and cancellation
+    streak (assessed as one alone is): the gateway forwards them and asks nothing
+    more (it used to ask the batch of single healths for them)."""
+    from tests.gateway.test_hardening import gateway
+
+    asked: list[str] = []
+    item = {
+        "relationship_id": "rel-1",
+        "mentor_id": "m-1",
+        "mentee_id": "e-1",
+        "cohort_id": None,
+        "state": "at_risk",
+        "reasons": ["cancellation_streak_2"],
+        "idle": False,
+        "days_since_session": 6,
+        "cancellation_streak": 2,
+        "as_of": "2027-03-01",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"items": [item]})
+
+    query = """{ relationshipHealths { edges { node { state daysSinceSession
+      cancellationStreak } } }
+      earlyWarnings { edges { node { daysSinceSession cancellationStreak } } } }"""
+    async with gateway(answer) as gw:
+        body = await gw.post(query, {})
+    assert body["data"] == {
+        "relationshipHealths": {
+            "edges": [
+                {
+                    "node": {
+                        "state": "AT_RISK",
+                        "daysSinceSession": 6,
+                        "cancellationStreak": 2,
+                    }
+                }
+            ]
+        },
+        "earlyWarnings": {
+            "edges": [{"node": {"daysSinceSession": 6, "cancellationStreak": 2}}]
+        },
+    }, body
+    assert asked == ["/relationships/health", "/relationships/health"]
+
+
+async def test_mentor_impact_marks_an_inactive_mentor():
+    from tests.gateway.test_hardening import gateway
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/mentors/m-1/impact"
+        return httpx.Response(
+            200,
+            json={
+                "mentor_id": "m-1",
+                "quarter": "2026Q2",
+                "mentees": [],
+                "sessions_held": 1,
+                "sessions_expected": 5,
+                "milestones_achieved": 0,
+                "mean_rating": None,
+                "ratings": 0,
+                "recognitions": 0,
+                "mentor_status": "deactivated",
+                "active_days": 76,
+            },
+        )
+
+    query = """query($id: ID!) { mentorImpact(mentorId: $id, quarter: "2026Q2") {
+      sessionsHeld sessionsExpected mentorStatus activeDays } }"""
+    async with gateway(answer) as gw:
+        body = await gw.post(query, {"id": gid("Person", "m-1")})
+    assert body["data"]["mentorImpact"] == {
+        "sessionsHeld": 1,
+        "sessionsExpected": 5,
+        "mentorStatus": "DEACTIVATED",
+        "activeDays": 76,
+    }, body

@@ -583,6 +583,7 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
     from contracts.api.matching import NoteAction
     from contracts.sessions import development, meetings, notes, relationships
     from contracts.sessions.development import ConfirmerRole
+    from gateway.insights import types as insights_types
     from services.advisors.domain import council as council_domain
     from services.advisors.domain import diligence
     from services.sessions.domain import (
@@ -667,6 +668,8 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         ),
         enums.HealthState: lit(insights.HealthState),
         enums.WarningLevel: lit(insights.WarningLevel),
+        insights_types.ImpactVerdict: lit(insights.ImpactVerdict),
+        insights_types.MentorStatus: lit(insights.MentorStatus),
     }
 
 

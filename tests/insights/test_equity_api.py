@@ -122,6 +122,20 @@ async def test_equity_by_business_unit_matches_the_hand_computed_numbers(
     assert retail["match_rate"] == min(retail["matched"] / retail["participants"], 1)
     best = max(retail["match_rate"], finance["match_rate"])
     assert finance["match_rate_impact"] == pytest.approx(finance["match_rate"] / best)
+    # Evidence beside each rate, from the published counts: the interval, Fisher's
+    # exact test against the best group and the verdict; groups of 12-14 people
+    # with rates this close are never a significant difference.
+    for group in (retail, finance):
+        x, n = group["matched"], group["participants"]
+        low, high = stats.wilson_interval(min(x, n), n) or (0, 0)
+        assert group["match_rate_interval"] == pytest.approx([low, high])
+        assert group["match_rate_verdict"] in ("no_adverse_impact", "too_few_to_tell")
+        assert group["match_rate_flagged"] is False
+    worse = finance if finance["match_rate"] < best else retail
+    if worse["match_rate"] < best:
+        assert 0.05 <= worse["match_rate_p_value"] <= 1
+    assert report["alpha"] == 0.05
+    assert groups["Legal"].keys() == {"group", "suppressed"}  # nothing to leak
     assert retail["median_days_to_match"] == 10
     assert retail["mean_match_score"] == pytest.approx(0.6)
     # Counts are published perturbed and rounded, the total too: no exact figure
@@ -135,6 +149,11 @@ async def test_equity_by_business_unit_matches_the_hand_computed_numbers(
     assert rows["Legal"]["suppressed"] == "True" and rows["Legal"]["participants"] == ""
     assert rows["Finance"]["matched"] == str(finance["matched"])
     assert rows["Retail"]["participants"] == str(retail["participants"])
+    assert float(rows["Retail"]["match_rate_low"]) == pytest.approx(
+        retail["match_rate_interval"][0]
+    )
+    assert rows["Retail"]["match_rate_verdict"] == retail["match_rate_verdict"]
+    assert rows["Legal"]["match_rate_low"] == rows["Legal"]["match_rate_verdict"] == ""
     assert rows["total"]["participants"] == str(report["total"]["participants"])
     # The imported unit named like a formula comes back as text a spreadsheet shows.
     assert "'" + FORMULA in rows

@@ -3,6 +3,7 @@ adverse-impact ratios and Wilson intervals (pure functions, no infrastructure)."
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
@@ -268,3 +269,162 @@ def test_pattern_rates_carry_counts_and_intervals_and_weights_need_evidence():
     assert weights["perspective"]["change"] == 0.05
     few = stats.pattern_rates(obs[:3] + obs[20:23])
     assert stats.suggested_weights(few)[0]["change"] == 0
+
+
+# -- evidence: Wilson intervals, Fisher's exact test, verdicts --------------------
+
+
+def test_fisher_and_wilson_equal_the_hand_computed_values():
+    # Small (5 of 10) against Big (15 of 20). Fixed margins: 20 successes, 10
+    # failures, 30 people; the number k of Small's successes is hypergeometric:
+    # P(k) = C(10, k) C(20, 20 - k) / C(30, 20), C(30, 20) = 30045015, numerators
+    # (k = 0..10): 1, 200, 8550, 136800, 1017450, 3907008, 8139600, 9302400,
+    # 5668650, 1679600, 184756 (they add up to 30045015). Two-sided p: every k no
+    # more likely than the observed 5 (3907008): k = 0..5, 9, 10:
+    # (1 + 200 + 8550 + 136800 + 1017450 + 3907008 + 1679600 + 184756) / 30045015
+    # = 6934365 / 30045015 = 0.230800...
+    assert stats.fisher_p((5, 10), (15, 20)) == pytest.approx(6934365 / 30045015)
+    # Wilson, z = 1.959964, z² = 3.841459: 15 of 20: p̂ = 0.75,
+    # centre = (0.75 + 3.841459 / 40) / (1 + 3.841459 / 20) = 0.846036 / 1.192073
+    #        = 0.709719,
+    # half = 1.959964 · sqrt(0.75 · 0.25 / 20 + 3.841459 / 1600) / 1.192073
+    #      = 1.959964 · 0.108517 / 1.192073 = 0.178420: (0.5313, 0.8881).
+    low, high = stats.wilson_interval(15, 20)
+    assert (round(low, 4), round(high, 4)) == (0.5313, 0.8881)
+
+
+def _hypergeometric_p(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Fisher's two-sided p written out from its definition (not scipy)."""
+    n1, n2, x = a[1], b[1], a[0]
+    successes = a[0] + b[0]
+    total = math.comb(n1 + n2, successes)
+    prob = {
+        k: math.comb(n1, k) * math.comb(n2, successes - k) / total
+        for k in range(max(0, successes - n2), min(n1, successes) + 1)
+    }
+    return sum(p for p in prob.values() if p <= prob[x] * (1 + 1e-7))
+
+
+def test_a_small_group_with_a_lower_rate_is_too_few_to_tell():
+    # k = 1 so every cell is shown: this is about the statistics, not disclosure.
+    # Counts are multiples of 5, which a perturbation of ±2 and rounding to 5
+    # leave as they are: the published counts are the true ones here.
+    report = equity.equity_report(
+        organisation({"Big": (20, 15), "Small": (10, 5)}),
+        "business_unit",
+        k=1,
+        as_of=AS_OF,
+    )
+    big, small = by_group(report)["Big"], by_group(report)["Small"]
+    assert (small["participants"], small["matched"]) == (10, 5)
+    # ratio (5/10) / (15/20) = 0.5 / 0.75 = 2/3 < 0.8, but p = 0.2308 >= 0.05.
+    assert small["match_rate_impact"] == pytest.approx(2 / 3)
+    assert small["match_rate_p_value"] == pytest.approx(6934365 / 30045015)
+    assert small["match_rate_verdict"] == "too_few_to_tell"
+    assert small["match_rate_flagged"] is False  # was True: ratio below 0.8 alone
+    assert small["match_rate_interval"] == pytest.approx((0.236593, 0.763407))
+    # The best group is the reference: ratio 1, not tested against itself.
+    assert big["match_rate_impact"] == 1.0 and big["match_rate_p_value"] is None
+    assert big["match_rate_verdict"] == "no_adverse_impact"
+    assert big["match_rate_interval"] == pytest.approx((0.531299, 0.888138))
+    # Nobody promoted: the empty cell is withheld, so no rate, interval, test or
+    # verdict.
+    assert small["promoted"] is None and small["promotion_rate"] is None
+    assert small["promotion_rate_verdict"] is None
+    assert small["promotion_rate_p_value"] is None
+    assert small["promotion_rate_interval"] is None
+    assert small["promotion_rate_flagged"] is False
+    assert report["alpha"] == 0.05
+
+
+def test_a_large_group_with_a_significantly_lower_rate_is_flagged():
+    report = equity.equity_report(
+        organisation({"Big": (100, 75), "Lagging": (100, 40), "Near": (100, 65)}),
+        "business_unit",
+        k=5,
+        as_of=AS_OF,
+    )
+    groups = by_group(report)
+    lagging, near = groups["Lagging"], groups["Near"]
+    # Lagging: 40/100 against 75/100: ratio 0.4 / 0.75 = 0.5333; Fisher, from its
+    # definition: p = 8.83e-07 < 0.05: adverse impact.
+    assert lagging["match_rate_impact"] == pytest.approx(0.4 / 0.75)
+    want = _hypergeometric_p((40, 100), (75, 100))
+    assert want == pytest.approx(8.826e-07, rel=1e-3)
+    assert lagging["match_rate_p_value"] == pytest.approx(want)
+    assert lagging["match_rate_verdict"] == "adverse_impact"
+    assert lagging["match_rate_flagged"] is True
+    # Wilson of 40/100: centre (0.4 + 0.019207) / 1.038415 = 0.403700, half
+    # 1.959964 · sqrt(0.0024 + 0.0000960) / 1.038415 = 0.094330: (0.3094, 0.4980).
+    low, high = lagging["match_rate_interval"]
+    assert (round(low, 4), round(high, 4)) == (0.3094, 0.4980)
+    # Near: 0.65 / 0.75 = 0.8667 >= 0.8: no adverse impact whatever p says.
+    assert near["match_rate_verdict"] == "no_adverse_impact"
+    assert near["match_rate_p_value"] == pytest.approx(
+        _hypergeometric_p((65, 100), (75, 100))
+    )
+
+
+def test_the_significance_level_is_a_setting():
+    rows = organisation({"Big": (20, 15), "Small": (10, 5)})
+    lax = equity.equity_report(rows, "business_unit", k=1, as_of=AS_OF, alpha=0.25)
+    assert by_group(lax)["Small"]["match_rate_verdict"] == "adverse_impact"
+    assert lax["alpha"] == 0.25
+
+
+def test_a_suppressed_group_shows_no_interval_or_test():
+    # Legal (2 people) and Finance (its complement) are withheld: their entries are
+    # exactly as before, with no interval, p-value or verdict to leak a count.
+    report = equity.equity_report(
+        organisation({"Retail": (20, 19), "Finance": (14, 9), "Legal": (2, 2)}),
+        "business_unit",
+        k=5,
+        as_of=AS_OF,
+    )
+    groups = by_group(report)
+    assert groups["Legal"] == {"group": "Legal", "suppressed": True}
+    assert groups["Finance"] == {"group": "Finance", "suppressed": True}
+    # A withheld count inside a shown group has no rate, interval or verdict.
+    small_cells = equity.equity_report(
+        organisation({"Retail": (20, 2), "Finance": (14, 3), "Ops": (12, 12)}),
+        "business_unit",
+        k=5,
+        as_of=AS_OF,
+    )
+    retail = by_group(small_cells)["Retail"]
+    assert retail["matched"] is None
+    assert retail["match_rate_interval"] is None
+    assert retail["match_rate_p_value"] is None and retail["match_rate_verdict"] is None
+
+
+def test_intervals_and_tests_come_from_the_published_counts():
+    # Finance's 9 matched of 14 are published perturbed and rounded: the interval
+    # is the one of the published counts, never of the true 9 and 14.
+    report = equity.equity_report(
+        organisation(
+            {"Retail": (20, 19), "Finance": (14, 9), "Legal": (2, 2), "Tax": (3, 3)}
+        ),
+        "business_unit",
+        k=5,
+        as_of=AS_OF,
+    )
+    finance = by_group(report)["Finance"]
+    x, n = finance["matched"], finance["participants"]
+    assert finance["match_rate_interval"] == pytest.approx(
+        stats.wilson_interval(min(x, n), n)
+    )
+    if (x, n) != (9, 14):
+        assert finance["match_rate_interval"] != pytest.approx(
+            stats.wilson_interval(9, 14)
+        )
+
+
+def test_every_group_at_a_best_rate_of_zero_has_no_verdict():
+    got = stats.compare_rates({"A": (0, 10), "B": (0, 20), "C": (None, 5)})
+    assert got["A"].ratio is None and got["A"].verdict is None
+    # 0 of 10: (0, z² / (10 + z²)) = (0, 3.841459 / 13.841459) = (0, 0.277533)
+    assert got["A"].interval == pytest.approx((0.0, 0.277533))
+    assert got["C"] == stats.Comparison(None, None, None, None, None)
+    # A tie at the best rate goes to the larger group (more evidence).
+    tie = stats.compare_rates({"A": (5, 10), "B": (10, 20)})
+    assert tie["B"].p_value is None and tie["A"].p_value == pytest.approx(1.0)

@@ -102,6 +102,17 @@ async def test_a_stalled_relationship_is_listed_at_risk_and_warned_once(
     ).json()["items"]
     listed = [r for r in listed if r["relationship_id"] == rid]
     assert listed[0]["reasons"] == ["no_session_for_42_days", "cancellation_streak_2"]
+    # A list item has the figures one alone has (they were null in a list).
+    assert (listed[0]["days_since_session"], listed[0]["cancellation_streak"]) == (
+        42,
+        2,
+    )
+    alone = (
+        await client.get(f"/relationships/{rid}/health", headers=COORDINATOR)
+    ).json()
+    assert {k: v for k, v in listed[0].items() if k != "as_of"} == {
+        k: v for k, v in alone.items() if k != "as_of"
+    }
     unknown = await client.get("/relationships/health?state=fine", headers=COORDINATOR)
     assert unknown.status_code == 422 and unknown.json()["code"] == "ValidationError"
     raised = await until(lambda: warnings(app, rid), "the early warning", 60)
@@ -182,6 +193,7 @@ async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
     assert (report["sessions_held"], report["sessions_expected"]) == (5, 7)
     assert report["milestones_achieved"] == report["recognitions"] == 1
     assert (report["mean_rating"], report["ratings"]) == (4.0, 2)
+    assert (report["mentor_status"], report["active_days"]) == ("active", 91)
     other = token(TENANT, "mentor", sub="mentor-8")
     assert (
         await client.get(f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=other)
@@ -203,3 +215,109 @@ async def test_mentor_impact_and_who_may_read_health(insights, kafka_bootstrap):
     assert (
         await client.get("/relationships/nope/health", headers=COORDINATOR)
     ).status_code == 404
+
+
+def scheduled(rid: str, sid: str, starts: datetime, at: datetime):
+    data = {"session_id": sid, "starts_at": starts.isoformat(), "minutes": 60}
+    return sessions(
+        "SessionScheduled", rid, {**data, "scheduled_by": "x", "sequence": 0}, at
+    )
+
+
+def missed(rid: str, sid: str, at: datetime):
+    data = {"session_id": sid, "absent_ids": ["mentee-3"], "reported_by": "x"}
+    return sessions("SessionMissed", rid, data, at)
+
+
+async def test_misses_reported_after_a_session_held_make_no_streak(
+    insights, kafka_bootstrap
+):
+    # Sessions planned on day -7 and -6 were missed, one was held on day -4, and the
+    # two misses were reported today: the streak is 0 in the list, alone, in the
+    # at-risk filter, in the health history and in the warnings.
+    app, client = insights
+    now = utcnow()
+    rid = f"rel-misses-{uuid.uuid4().hex[:8]}"
+    day = lambda n: now - timedelta(days=n)  # noqa: E731
+    history = [
+        *relationship(rid, "mentor-3", "mentee-3", day(60), 14),
+        held(rid, day(32), 1),
+        held(rid, day(18), 2),
+        sessions(
+            "CheckInRecorded",
+            rid,
+            {
+                "check_in_id": f"ci-{rid}",
+                "kind": "monthly",
+                "held_on": day(20).date().isoformat(),
+                "alignment": 4,
+            },
+            day(20),
+        ),
+        scheduled(rid, f"{rid}-m7", day(7), day(30)),
+        scheduled(rid, f"{rid}-m6", day(6), day(30)),
+        held(rid, day(4), 3),
+        missed(rid, f"{rid}-m7", now - timedelta(minutes=2)),
+        missed(rid, f"{rid}-m6", now - timedelta(minutes=1)),
+    ]
+    await publish(kafka_bootstrap, history)
+    await until_facts(app, 10)
+
+    async def listed(query: str = "") -> list[dict]:
+        items = (
+            await client.get(f"/relationships/health{query}", headers=COORDINATOR)
+        ).json()["items"]
+        return [r for r in items if r["relationship_id"] == rid]
+
+    item = (await until(listed, "the relationship listed", 60))[0]
+    assert (item["state"], item["reasons"]) == ("on_track", [])
+    assert (item["days_since_session"], item["cancellation_streak"]) == (4, 0)
+    alone = (
+        await client.get(f"/relationships/{rid}/health", headers=COORDINATOR)
+    ).json()
+    assert (alone["state"], alone["cancellation_streak"]) == ("on_track", 0)
+    assert await listed("?state=at_risk") == []
+    # (Facts applied one at a time are assessed as of now: the start alone looks
+    # stalled for a moment. No warning ever names a cancellation streak.)
+    reasons = [r for w in await warnings(app, rid) for r in w["reasons"]]
+    assert not [r for r in reasons if r.startswith("cancellation_streak")], reasons
+    today = now.date().isoformat()
+    past = (
+        await client.get(
+            f"/relationships/{rid}/health?as_of={today}", headers=COORDINATOR
+        )
+    ).json()
+    assert past["state"] == "on_track" and past["cancellation_streak"] == 0
+
+
+async def test_a_deprovisioned_mentor_is_marked_and_expects_nothing_while_away(
+    insights, kafka_bootstrap
+):
+    app, client = insights
+    sfx = uuid.uuid4().hex[:8]
+    a, b, mentor_id = f"rel-a-{sfx}", f"rel-b-{sfx}", f"mentor-{sfx}"
+    messages = [
+        *relationship(a, mentor_id, f"mentee-a-{sfx}", q2(3, 15), 14),
+        *relationship(b, mentor_id, f"mentee-b-{sfx}", q2(6, 1)),
+        held(a, q2(4, 2)),
+        event(
+            "profiles",
+            "PersonDeactivated",
+            mentor_id,
+            {"person_id": mentor_id, "reason": "deprovisioned"},
+            at=q2(6, 16),
+        ),
+    ]
+    await publish(kafka_bootstrap, messages)
+    await until_facts(app, len(messages))
+    report = (
+        await client.get(
+            f"/mentors/{mentor_id}/impact?quarter=2026Q2", headers=COORDINATOR
+        )
+    ).json()
+    # Away from 16 June. rel-a (14 days): 1 April - 15 June = 30 + 31 + 15 = 76
+    # days / 14 = 5.43 → 5; rel-b (no contract: 30 days): 1-15 June = 15 / 30 = 0.5
+    # → 0. Total 5 (the code before: 91 // 14 + 30 // 30 = 7), over 76 days.
+    assert report["mentor_status"] == "deactivated"
+    assert (report["sessions_held"], report["sessions_expected"]) == (1, 5)
+    assert report["active_days"] == 76

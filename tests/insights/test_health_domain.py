@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from services.insights.domain.health import assess, fold, impact, quarter_bounds
+from services.insights.domain.health import (
+    assess,
+    fold,
+    impact,
+    mentor_activity,
+    quarter_bounds,
+)
+from services.insights.domain.health_history import counts_over
 
 AS_OF = datetime(2027, 3, 1, 12, tzinfo=UTC)
 
@@ -229,3 +236,187 @@ def test_quarters_have_their_calendar_bounds():
         "2026-10-01",
         "2026-12-31",
     ]
+
+
+def scheduled(rid: str, sid: str, starts: str, recorded: str, sequence=0) -> list:
+    data = {
+        "relationship_id": rid,
+        "session_id": sid,
+        "starts_at": at(starts).isoformat(),
+        "minutes": 60,
+        "scheduled_by": "m-1",
+        "sequence": sequence,
+    }
+    kind = "SessionRescheduled" if sequence else "SessionScheduled"
+    return [(kind, data, at(recorded))]
+
+
+def missed(rid: str, sid: str, recorded: str) -> list:
+    data = {"relationship_id": rid, "session_id": sid, "absent_ids": ["e-1"]}
+    return [("SessionMissed", data, at(recorded))]
+
+
+def test_misses_before_the_last_held_session_make_no_streak():
+    # Sessions planned on day -7 and -6 (22 and 23 Feb) were missed, but both
+    # misses were reported on day 0 (1 Mar, after the session held on day -4, 25 Feb):
+    # they came before the session held, so the streak is 0 and nothing is at risk.
+    facts = (
+        REGULAR
+        + scheduled("r-ok", "s-7", "2027-02-22", "2027-02-10")
+        + scheduled("r-ok", "s-6", "2027-02-23", "2027-02-10")
+        + held("r-ok", "2027-02-25")
+        + missed("r-ok", "s-7", "2027-03-01")
+        + missed("r-ok", "s-6", "2027-03-01")
+    )
+    health = assess(fold(facts)["r-ok"], AS_OF)
+    assert (health.state, health.reasons) == ("on_track", [])
+    assert (health.days_since_session, health.cancellation_streak) == (4, 0)
+    # As of 24 Feb (before the session held) the two misses were the latest: a
+    # no-show happened at its session, whenever it was reported.
+    before = assess(fold(facts)["r-ok"], datetime(2027, 2, 24, 23, tzinfo=UTC))
+    assert before.cancellation_streak == 2
+    assert "cancellation_streak_2" in before.reasons
+
+
+def test_a_streak_follows_the_planned_order_of_sessions():
+    # Held 25 Feb; s-a (planned 20 Feb, moved to 27 Feb by a reschedule) and s-b
+    # (planned 28 Feb) cancelled on 26 Feb: both come after the held one (2), and
+    # a cancellation made ahead of time counts once it was made.
+    facts = (
+        REGULAR
+        + scheduled("r-ok", "s-a", "2027-02-20", "2027-02-01")
+        + scheduled("r-ok", "s-a", "2027-02-27", "2027-02-15", sequence=1)
+        + scheduled("r-ok", "s-b", "2027-02-28", "2027-02-01")
+        + held("r-ok", "2027-02-25")
+        + cancelled("r-ok", "2027-02-26")  # a session of unknown schedule: its day
+    )
+    facts += [
+        ("SessionCancelled", {"relationship_id": "r-ok", "session_id": s}, at(d))
+        for s, d in (("s-a", "2027-02-26"), ("s-b", "2027-02-26"))
+    ]
+    health = assess(fold(facts)["r-ok"], AS_OF)
+    assert health.cancellation_streak == 3
+    shuffled = list(facts)
+    random.Random(3).shuffle(shuffled)
+    assert assess(fold(shuffled)["r-ok"], AS_OF) == health
+
+
+def test_the_health_history_follows_the_planned_order_of_sessions():
+    facts = (
+        REGULAR
+        + scheduled("r-ok", "s-7", "2027-02-22", "2027-02-10")
+        + scheduled("r-ok", "s-6", "2027-02-23", "2027-02-10")
+        + held("r-ok", "2027-02-25")
+        + missed("r-ok", "s-7", "2027-03-01")
+        + missed("r-ok", "s-6", "2027-03-01")
+    )
+    facts.sort(key=lambda f: f[2])
+    days = [date(2027, 2, 24), date(2027, 3, 1)]
+    got = counts_over(facts, days, idle_days=45)
+    # 24 Feb: the fold holds no miss yet (reported 1 Mar), so nothing is at risk
+    # then; 1 Mar: the misses came before the session held on 25 Feb: on track.
+    assert [p["counts"]["at_risk"] for p in got] == [0, 0]
+    assert [p["counts"]["on_track"] for p in got] == [1, 1]
+
+
+# -- mentor impact: the agreed cadence over the days a relationship was active ------
+
+
+def _impact_facts() -> list:
+    cadence_7 = {"every_days": 7, "minutes": 60}
+    return [
+        # r-a: 14-day contract in force since November, a 7-day one from 29 Jan.
+        *started("r-a", "2026-11-01"),
+        *contract("r-a", 14, "2026-11-01"),
+        (
+            "ContractDrafted",
+            {"relationship_id": "r-a", "version": 2, "cadence": cadence_7},
+            at("2027-01-20"),
+        ),
+        ("ContractInForce", {"relationship_id": "r-a", "version": 2}, at("2027-01-29")),
+        *held("r-a", "2027-01-10", "2027-02-01", "2027-02-08"),
+        # r-b: 10-day contract from 1 Feb, paused 11-20 Feb, concluded 10 Mar.
+        *started("r-b", "2027-02-01", mentee="e-2"),
+        *contract("r-b", 10, "2027-02-01"),
+        (
+            "RelationshipPaused",
+            {"relationship_id": "r-b", "until": "2027-03-01"},
+            at("2027-02-11"),
+        ),
+        ("RelationshipResumed", {"relationship_id": "r-b"}, at("2027-02-21")),
+        (
+            "RelationshipConcluded",
+            {"relationship_id": "r-b", "reason": "completed"},
+            at("2027-03-10"),
+        ),
+        *held("r-b", "2027-02-05"),
+    ]
+
+
+def test_expected_sessions_follow_the_agreed_cadence_over_the_active_days():
+    rels = list(fold(_impact_facts()).values())
+    report = impact("m-1", "2027Q1", rels)
+    # r-a: 1-28 Jan (28 days) at 14 days = 2, 29 Jan - 31 Mar (3 + 28 + 31 = 62
+    #      days) at 7 = 8.857: 10.857 → 10.
+    # r-b: 1-10 Feb (10 days) + 21 Feb - 10 Mar (8 + 10 = 18 days): 28 days at 10
+    #      = 2.8 → 2 (the 10 paused days and the days after it concluded expect
+    #      nothing). Total 12 (the code before read 90 // 7 + 38 // 10 = 15).
+    assert (report.sessions_held, report.sessions_expected) == (4, 12)
+    assert report.mentor_status == "active" and report.active_days == 90
+    # Asked on 14 Feb (the current quarter): the rest of the quarter expects
+    # nothing yet. r-a: 2 + 17 days (29 Jan - 14 Feb) / 7 = 4.43 → 4; r-b: 10 days
+    # (1-10 Feb; 11-14 Feb paused) / 10 = 1. Total 5.
+    today = impact("m-1", "2027Q1", rels, as_of=date(2027, 2, 14))
+    assert today.sessions_expected == 5 and today.active_days == 45
+
+
+def test_an_inactive_mentor_is_marked_and_expects_nothing_while_away():
+    rels = list(fold(_impact_facts()).values())
+    person = [
+        (
+            "PersonDeactivated",
+            {"person_id": "m-1", "reason": "deprovisioned"},
+            at("2027-03-01"),
+        ),
+        ("PersonDeactivated", {"person_id": "m-9"}, at("2027-01-01")),  # another
+    ]
+    away = mentor_activity("m-1", person, date(2027, 3, 31))
+    assert away.status == "deactivated"
+    report = impact("m-1", "2027Q1", rels, activity=away)
+    # Away from 1 Mar. r-a: 2 + 31 days (29 Jan - 28 Feb) / 7 = 6.43 → 6; r-b: 10 +
+    # 8 days (21-28 Feb) = 18 / 10 = 1.8 → 1. Total 7, over 59 active days.
+    assert (report.sessions_expected, report.active_days) == (7, 59)
+    assert report.mentor_status == "deactivated"
+    # Reactivated on 15 Mar: away 1-14 Mar only, active again as of 31 Mar.
+    back = [*person, ("PersonReactivated", {"person_id": "m-1"}, at("2027-03-15"))]
+    assert mentor_activity("m-1", back, date(2027, 3, 31)).status == "active"
+    # r-a: 6.43 + 17 days (15-31 Mar) / 7 = 8.86 → 8; r-b: 18 / 10 → 1. Total 9.
+    again = impact(
+        "m-1", "2027Q1", rels, activity=mentor_activity("m-1", back, date(2027, 3, 31))
+    )
+    assert again.sessions_expected == 9
+    # A departure (HRIS) from 1 Feb: away from then on.
+    left = [
+        (
+            "CareerOutcomeRecorded",
+            {"person_id": "m-1", "kind": "departure", "effective_on": "2027-02-01"},
+            at("2027-02-03"),
+        )
+    ]
+    gone = mentor_activity("m-1", left, date(2027, 3, 31))
+    assert gone.status == "departed"
+    # r-a: 2 + 3 days (29-31 Jan) / 7 = 2.43 → 2; r-b nothing. Total 2.
+    assert impact("m-1", "2027Q1", rels, activity=gone).sessions_expected == 2
+    # An erased mentor: marked, and nothing of theirs is reported.
+    erased = impact(
+        "m-1",
+        "2027Q1",
+        rels,
+        activity=mentor_activity("m-1", [], date(2027, 3, 31), erased=True),
+    )
+    assert erased.mentor_status == "erased"
+    assert (erased.sessions_expected, erased.sessions_held, erased.mentees) == (
+        0,
+        0,
+        [],
+    )

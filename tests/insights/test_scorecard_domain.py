@@ -11,6 +11,7 @@ import pytest
 
 from services.insights.application import exports
 from services.insights.domain import scorecard
+from services.insights.domain.scorecard_parts import Kept
 from tests.insights.synthetic import generate, pick
 
 ORG = generate(seed=7)
@@ -98,3 +99,92 @@ def test_csv_export_holds_every_figure_of_the_report():
     assert member["goals.strategy.change"] == "2"
     assert member["goals.strategy.reached"] == "true"
     assert {r["scope"] for r in rows} == {"cohort"}
+
+
+def _fact(n: int, kind: str, day: str, **data: object) -> Kept:
+    return Kept(f"f-{n:03d}", kind, as_of(day).replace(hour=9), dict(data))
+
+
+def test_a_milestone_due_and_not_achieved_is_missed_whether_or_not_marked():
+    # Six milestones of one relationship, due 1-6 March; by 31 March four were
+    # achieved (ms-3 late, on 20 March), ms-5 was marked missed and ms-6 nobody
+    # marked: missed = due - achieved = 6 - 4 = 2. ms-7 is due in April (not due).
+    rel = {"relationship_id": "rel-1"}
+    facts = [
+        _fact(
+            1,
+            "RelationshipStarted",
+            "2027-02-01",
+            **rel,
+            mentee_id="me",
+            mentor_id="mo",
+            starts_on="2027-02-01",
+        ),
+    ]
+    for i in range(1, 8):
+        due = f"2027-03-0{i}" if i < 7 else "2027-04-15"
+        facts.append(
+            _fact(
+                10 + i,
+                "MilestoneSet",
+                "2027-02-02",
+                **rel,
+                milestone_id=f"ms-{i}",
+                due_on=due,
+            )
+        )
+    for i, day, on_time in (
+        (1, "2027-03-01", True),
+        (2, "2027-03-02", True),
+        (3, "2027-03-20", False),
+        (4, "2027-02-28", True),
+    ):
+        facts.append(
+            _fact(
+                20 + i,
+                "MilestoneAchieved",
+                day,
+                **rel,
+                milestone_id=f"ms-{i}",
+                on_time=on_time,
+            )
+        )
+    facts.append(
+        _fact(
+            30,
+            "MilestoneMissed",
+            "2027-03-06",
+            **rel,
+            milestone_id="ms-5",
+            due_on="2027-03-05",
+        )
+    )
+
+    def milestones(day: str) -> dict:
+        moment = as_of(day)
+        org = scorecard.fold(f for f in facts if f.time <= moment)
+        got = scorecard.relationship_card(org, "rel-1", moment)
+        assert got is not None
+        return dict(got["behaviour"]["milestones"])
+
+    assert milestones("2027-03-31") == {
+        "set": 7,
+        "due": 6,
+        "achieved": 4,
+        "on_time": 3,
+        "missed": 2,
+        "completion_rate": round(4 / 6, 4),
+        "on_time_rate": 0.75,
+    }
+    # As of 10 March ms-3 was not yet achieved (its late achievement came on the
+    # 20th): due 6, achieved 3 (ms-1, ms-2, ms-4), missed 3 (ms-3, ms-5, ms-6).
+    on_10th = milestones("2027-03-10")
+    assert (on_10th["due"], on_10th["achieved"], on_10th["missed"]) == (6, 3, 3)
+    # As of 3 March: ms-1..ms-3 due (ms-4 achieved early counts as due): due 4,
+    # achieved 3, missed 1 (ms-3, due on the 3rd and not achieved by its end).
+    on_3rd = milestones("2027-03-03")
+    assert (on_3rd["due"], on_3rd["achieved"], on_3rd["missed"]) == (4, 3, 1)
+    # A group adds its mentees' figures: the programme says the same.
+    moment = as_of("2027-03-31")
+    programme = scorecard.programme_card(scorecard.fold(facts), moment)
+    assert programme["behaviour"]["milestones"]["missed"] == 2

@@ -17,6 +17,8 @@ export type HealthInterval = "WEEK" | "MONTH";
 
 export type HealthState = "ON_TRACK" | "NEEDS_CHECK_IN" | "AT_RISK" | "TOO_EARLY" | "CONCLUDED";
 
+export type ImpactVerdict = "ADVERSE_IMPACT" | "TOO_FEW_TO_TELL" | "NO_ADVERSE_IMPACT";
+
 export type MatchingMode = "QUALITY" | "COVERAGE";
 
 export type MilestoneProgress = "IN_PROGRESS" | "AT_RISK" | "BLOCKED" | "MISSED";
@@ -85,6 +87,7 @@ export type EquityQuery = {
       id: string;
     } | null;
     k: number;
+    significance: number;
     groups: Array<{
       group: string;
       suppressed: boolean;
@@ -95,11 +98,19 @@ export type EquityQuery = {
       matchRate: number | null;
       matchRateImpact: number | null;
       matchRateFlagged: boolean | null;
+      matchRateInterval: {
+        low: number;
+        high: number;
+      } | null;
+      matchRatePValue: number | null;
+      matchRateVerdict: ImpactVerdict | null;
       medianDaysToMatch: number | null;
       promoted: number | null;
       promotionRate: number | null;
       promotionRateImpact: number | null;
       promotionRateFlagged: boolean | null;
+      promotionRatePValue: number | null;
+      promotionRateVerdict: ImpactVerdict | null;
     }>;
     total: {
       group: string;
@@ -111,11 +122,19 @@ export type EquityQuery = {
       matchRate: number | null;
       matchRateImpact: number | null;
       matchRateFlagged: boolean | null;
+      matchRateInterval: {
+        low: number;
+        high: number;
+      } | null;
+      matchRatePValue: number | null;
+      matchRateVerdict: ImpactVerdict | null;
       medianDaysToMatch: number | null;
       promoted: number | null;
       promotionRate: number | null;
       promotionRateImpact: number | null;
       promotionRateFlagged: boolean | null;
+      promotionRatePValue: number | null;
+      promotionRateVerdict: ImpactVerdict | null;
     };
   };
 };
@@ -125,7 +144,7 @@ export type EquityQueryVariables = {
   cohortId?: string | null;
 };
 
-export const EquityDocument = "query Equity($by: EquityDimension!, $cohortId: ID) {\n  equityReport(by: $by, cohortId: $cohortId) {\n    dimension\n    cohort {\n      id\n    }\n    k\n    groups {\n      ...EquityFields\n    }\n    total {\n      ...EquityFields\n    }\n  }\n}\n\nfragment EquityFields on EquityGroup {\n  group\n  suppressed\n  registered\n  participants\n  participationRate\n  matched\n  matchRate\n  matchRateImpact\n  matchRateFlagged\n  medianDaysToMatch\n  promoted\n  promotionRate\n  promotionRateImpact\n  promotionRateFlagged\n}" as TypedDocument<
+export const EquityDocument = "query Equity($by: EquityDimension!, $cohortId: ID) {\n  equityReport(by: $by, cohortId: $cohortId) {\n    dimension\n    cohort {\n      id\n    }\n    k\n    significance\n    groups {\n      ...EquityFields\n    }\n    total {\n      ...EquityFields\n    }\n  }\n}\n\nfragment EquityFields on EquityGroup {\n  group\n  suppressed\n  registered\n  participants\n  participationRate\n  matched\n  matchRate\n  matchRateImpact\n  matchRateFlagged\n  matchRateInterval {\n    low\n    high\n  }\n  matchRatePValue\n  matchRateVerdict\n  medianDaysToMatch\n  promoted\n  promotionRate\n  promotionRateImpact\n  promotionRateFlagged\n  promotionRatePValue\n  promotionRateVerdict\n}" as TypedDocument<
   EquityQuery,
   EquityQueryVariables
 >;

@@ -1,9 +1,18 @@
-// Equity along one dimension: each group's rates and adverse-impact ratios. A group
-// below k is shown as "suppressed", never as zero, and is left out of the chart.
+// Equity along one dimension: each group's rates and adverse-impact ratios, with the
+// evidence behind them (a Wilson interval, Fisher's exact test against the best group,
+// a verdict). A ratio below 0.8 is flagged only when the difference is significant;
+// otherwise it reads "too few to tell". A group below k is shown as "suppressed",
+// never as zero, and is left out of the chart.
 import { request } from "../api";
 import { bars, chart } from "../charts";
 import { clear, count, h, num, pct, suppressedBadge, value } from "../dom";
-import { CohortsDocument, EquityDocument, type EquityDimension, type EquityQuery } from "../generated/graphql";
+import {
+  CohortsDocument,
+  EquityDocument,
+  type EquityDimension,
+  type EquityQuery,
+  type ImpactVerdict,
+} from "../generated/graphql";
 import type { Page } from "../page";
 
 type Group = EquityQuery["equityReport"]["groups"][number];
@@ -21,11 +30,40 @@ function enumOf(dimension: string): EquityDimension {
   return known.toUpperCase() as EquityDimension;
 }
 
-function ratio(raw: number | null, flagged: boolean | null): HTMLElement {
+function ratio(raw: number | null, flagged: boolean | null, p?: number | null): HTMLElement {
   const text = num(raw);
+  const pText = p === null || p === undefined ? "" : ` (p = ${p < 0.001 ? "< 0.001" : p.toFixed(3)})`;
   return flagged
-    ? h("span", { class: "flag", "data-value": String(raw) }, text, " ⚠", h("span", { class: "visually-hidden" }, " below four-fifths"))
-    : value(raw, text);
+    ? h(
+        "span",
+        { class: "flag", "data-value": String(raw) },
+        text,
+        pText,
+        " ⚠",
+        h("span", { class: "visually-hidden" }, " below four-fifths and significant"),
+      )
+    : value(raw, text + pText);
+}
+
+function rateWithInterval(g: Group): HTMLElement {
+  const i = g.matchRateInterval;
+  return value(g.matchRate, i ? `${pct(g.matchRate)} (${pct(i.low)}–${pct(i.high)})` : pct(g.matchRate));
+}
+
+const FINDINGS: Record<ImpactVerdict, number> = {
+  ADVERSE_IMPACT: 2,
+  TOO_FEW_TO_TELL: 1,
+  NO_ADVERSE_IMPACT: 0,
+};
+
+/** The stronger of the two verdicts, in words. */
+function finding(g: Group): string {
+  const verdicts = [g.matchRateVerdict, g.promotionRateVerdict].filter((v): v is ImpactVerdict => v != null);
+  if (!verdicts.length) return "—";
+  const worst = verdicts.reduce((a, b) => (FINDINGS[b] > FINDINGS[a] ? b : a));
+  if (worst === "ADVERSE_IMPACT") return "adverse impact";
+  if (worst === "TOO_FEW_TO_TELL") return "too few to tell";
+  return "no adverse impact";
 }
 
 function row(g: Group, total = false): HTMLElement {
@@ -54,14 +92,14 @@ function row(g: Group, total = false): HTMLElement {
       value(g.participants, count(g.participants)),
       value(g.participationRate, pct(g.participationRate)),
       value(g.matched, count(g.matched)),
-      value(g.matchRate, pct(g.matchRate)),
-      ratio(g.matchRateImpact, g.matchRateFlagged),
+      rateWithInterval(g),
+      ratio(g.matchRateImpact, g.matchRateFlagged, g.matchRatePValue),
       value(g.medianDaysToMatch, num(g.medianDaysToMatch)),
       value(g.promoted, count(g.promoted)),
       value(g.promotionRate, pct(g.promotionRate)),
-      ratio(g.promotionRateImpact, g.promotionRateFlagged),
+      ratio(g.promotionRateImpact, g.promotionRateFlagged, g.promotionRatePValue),
     ].map((c) => h("td", {}, c)),
-    h("td", {}, g.matchRateFlagged || g.promotionRateFlagged ? "adverse impact" : "—"),
+    h("td", {}, total ? "—" : finding(g)),
   );
 }
 
@@ -129,7 +167,7 @@ export const equityPage: Page = async (main, ctx) => {
     h(
       "p",
       { class: "hint" },
-      `Groups with fewer than ${report.k} participants are suppressed. An impact ratio is a group's rate divided by the best shown group's; below 0.8 is flagged (four-fifths rule).`,
+      `Groups with fewer than ${report.k} participants are suppressed. An impact ratio is a group's rate divided by the best shown group's. A ratio below 0.8 is flagged "adverse impact" only when Fisher's exact test against the best group finds the difference significant (p < ${report.significance}); otherwise it reads "too few to tell": these numbers cannot tell it from chance. Match rates show their 95% interval.`,
     ),
     h("div", { class: "grid one" }, figure),
     h(
@@ -148,7 +186,7 @@ export const equityPage: Page = async (main, ctx) => {
             "Participants",
             "Participation",
             "Matched",
-            "Match rate",
+            "Match rate (95% interval)",
             "Match impact ratio",
             "Median days to match",
             "Promoted",

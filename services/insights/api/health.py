@@ -24,7 +24,8 @@ async def list_health(
     state: HealthState | None = None,
     cohort_id: Ref | None = None,
 ) -> dict[str, list[View]]:
-    """Every relationship's health with its reasons (overseers), filterable."""
+    """Every relationship's health now, with its reasons and figures (overseers),
+    filterable by that state."""
     return {"items": await health.listed(principal, state, cohort_id)}
 
 

@@ -8,7 +8,7 @@ withheld (docs/privacy.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,24 +25,46 @@ CSV_FIELDS = (
     "participation_rate",
     "matched",
     "match_rate",
+    "match_rate_low",
+    "match_rate_high",
     "match_rate_impact",
+    "match_rate_p_value",
+    "match_rate_verdict",
     "match_rate_flagged",
     "median_days_to_match",
     "mean_match_score",
     "promoted",
     "promotion_rate",
+    "promotion_rate_low",
+    "promotion_rate_high",
     "promotion_rate_impact",
+    "promotion_rate_p_value",
+    "promotion_rate_verdict",
     "promotion_rate_flagged",
     "departed",
 )
 Report = domain.Report
 
 
+def _flat(row: Mapping[str, object]) -> dict[str, object]:
+    """A row with each interval as its two bounds (``*_low``, ``*_high``)."""
+    out: dict[str, object] = {}
+    for name, value in row.items():
+        if name.endswith("_interval"):
+            low, high = value if isinstance(value, tuple | list) else (None, None)
+            out[f"{name.removesuffix('_interval')}_low"] = low
+            out[f"{name.removesuffix('_interval')}_high"] = high
+        else:
+            out[name] = value
+    return out
+
+
 def csv_rows(report: Report) -> Iterator[dict[str, object]]:
-    """The report as CSV rows: one per group, then the total (empty for None)."""
+    """The report as CSV rows: one per group, then the total (empty for None); an
+    interval as its two bounds."""
     total: dict[str, object] = {"group": "total", **report["total"]}
     for row in [*report["groups"], total]:
-        yield {k: "" if v is None else v for k, v in row.items()}
+        yield {k: "" if v is None else v for k, v in _flat(row).items()}
 
 
 def csv_name(dimension: str) -> str:
@@ -52,10 +74,13 @@ def csv_name(dimension: str) -> str:
 class Equity:
     """The equity report of a tenant (overseers: the route checks the role)."""
 
-    def __init__(self, engine: AsyncEngine, *, k: int, key: bytes) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, k: int, key: bytes, alpha: float = 0.05
+    ) -> None:
         self.engine = engine
         self.k = k
         self.key = key
+        self.alpha = alpha
 
     async def people(self, tenant: str) -> list[domain.Row]:
         """The tenant's people view."""
@@ -75,4 +100,5 @@ class Equity:
             as_of=utcnow().date(),
             cohort_id=cohort_id,
             key=self.key,
+            alpha=self.alpha,
         )

@@ -112,13 +112,21 @@ class Health:
         state: HealthState | None,
         cohort_id: str | None,
     ) -> list[View]:
-        """Every relationship's health with its reasons (overseers), filterable."""
+        """Every relationship's health now with its reasons and figures (overseers),
+        filterable: each assessed from its kept facts as ``one`` and ``many`` assess
+        it, so a list item says what the relationship alone says (state, reasons,
+        days since a session, cancellation streak), and ``state`` filters on that
+        assessment."""
         principal.require(*OVERSEERS)
         async with self.engine.connect() as conn:
             rows = await table.relationships(
-                conn, principal.tenant, state=state, cohort_id=cohort_id
+                conn, principal.tenant, cohort_id=cohort_id
             )
-        return [_view(r._mapping) for r in rows]
+        moment = utcnow()
+        views = [
+            _view(r._mapping, self.book.assess(table.facts_of(r), moment)) for r in rows
+        ]
+        return [v for v in views if state is None or v["state"] == state]
 
     async def one(
         self, principal: Principal, relationship_id: str, as_of: date | None

@@ -1,4 +1,5 @@
-"""Mentor impact report per quarter, computed from the facts up to the quarter's end."""
+"""Mentor impact report per quarter, computed from the facts up to the quarter's end
+(or up to now, for the current quarter: days still to come expect nothing yet)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth.principal import Principal, Role
 from chassis.errors import FieldError, Forbidden, ValidationFailed
+from chassis.events import utcnow
 from services.insights.domain import health as domain
 from services.insights.projections import facts as fact_log
+from services.insights.projections.erasure import Erasures
 
 OVERSEERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
 
@@ -17,8 +20,9 @@ OVERSEERS = (Role.COORDINATOR, Role.SPONSOR, Role.ADMIN)
 class Impact:
     """Impact reads the facts directly: no table of its own."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, erasures: Erasures | None = None) -> None:
         self.engine = engine
+        self.erasures = erasures
 
     async def of_mentor(
         self, principal: Principal, mentor_id: str, quarter: str
@@ -33,8 +37,27 @@ class Impact:
             raise ValidationFailed(
                 [FieldError("quarter", "must look like 2027Q1")]
             ) from None
-        until = datetime.combine(last, time.max, tzinfo=UTC)
+        today = utcnow().date()
+        on = min(last, today)
+        until = datetime.combine(on, time.max, tzinfo=UTC)
         async with self.engine.connect() as conn:
             history = await fact_log.replay(conn, principal.tenant, until)
-        relationships = domain.fold([(e.type, e.data, e.time) for e in history])
-        return domain.impact(mentor_id, quarter, list(relationships.values()))
+            erased = self.erasures is not None and (
+                await self.erasures.receipt(conn, principal.tenant, mentor_id)
+                is not None
+            )
+        events = [(e.type, e.data, e.time) for e in history]
+        relationships = domain.fold(events)
+        activity = domain.mentor_activity(
+            mentor_id,
+            [e for e in events if e[0] in domain.PERSON_STATUS],
+            on,
+            erased=erased,
+        )
+        return domain.impact(
+            mentor_id,
+            quarter,
+            list(relationships.values()),
+            as_of=on,
+            activity=activity,
+        )

@@ -21,8 +21,20 @@ Equity report, per group of one dimension (``business_unit``, ``level_band``,
   when the confirmation carries none), over matched participants with a score.
 - promoted / departed: participants with a ``promotion`` / ``departure`` outcome
   effective on or after joining; promotion_rate = promoted / participants.
-- match_rate_impact / promotion_rate_impact: the group's rate ÷ the highest shown
-  group's rate, ``flagged`` below 0.8 (see ``stats.adverse_impact``).
+- match_rate_impact / promotion_rate_impact: the group's rate ÷ the best shown
+  group's rate; with the rate's Wilson 95% interval (``*_interval``), the p-value of
+  Fisher's exact test of the group against the best group (``*_p_value``) and a
+  verdict (``*_verdict``): ``adverse_impact`` when the ratio is below 0.8 AND the
+  difference is significant (p below ``alpha``, 0.05 by default), ``too_few_to_tell``
+  when the ratio is below 0.8 but not significant, ``no_adverse_impact`` otherwise
+  (``stats.compare_rates``). ``*_flagged`` is true exactly for ``adverse_impact``
+  (it was "ratio below 0.8" alone: a four-fifths flag on a handful of people is
+  noise, not evidence).
+
+  Interval, test and verdict are computed from the PUBLISHED counts (perturbed and
+  rounded, as the rates are), never the true ones, so they tell nothing the shown
+  counts do not: a withheld group has none, and a group whose count is withheld has
+  no rate, interval, p-value or verdict for that count.
 
 Disclosure control (``disclosure``; method and anchors in docs/privacy.md): every
 count is a cell, withheld below a keyed threshold of at least k and otherwise
@@ -47,6 +59,7 @@ from typing import Required, TypedDict
 
 from chassis import disclosure
 from chassis.events import JsonDict
+from contracts.insights import ImpactVerdict
 from services.insights.domain import stats
 from services.insights.domain.erasure import is_erased, replace_id
 
@@ -369,9 +382,15 @@ class Figures(TypedDict):
 class ShownGroup(Figures):
     group: str
     suppressed: bool  # False
+    match_rate_interval: tuple[float, float] | None
     match_rate_impact: float | None
+    match_rate_p_value: float | None
+    match_rate_verdict: ImpactVerdict | None
     match_rate_flagged: bool
+    promotion_rate_interval: tuple[float, float] | None
     promotion_rate_impact: float | None
+    promotion_rate_p_value: float | None
+    promotion_rate_verdict: ImpactVerdict | None
     promotion_rate_flagged: bool
 
 
@@ -394,6 +413,7 @@ class Report(TypedDict):
     dimension: str
     cohort_id: str | None
     k: int
+    alpha: float
     groups: list[ShownGroup | HiddenGroup]
     suppressed_groups: int | None
     total: ShownTotal | HiddenTotal
@@ -450,6 +470,7 @@ def equity_report(
     as_of: date,
     cohort_id: str | None = None,
     key: bytes = b"",
+    alpha: float = stats.ALPHA,
 ) -> Report:
     """The equity report of one dimension (definitions in the module docstring;
     the disclosure control in ``disclosure`` and docs/privacy.md)."""
@@ -480,8 +501,13 @@ def equity_report(
         for g in cells
         if g not in hidden
     }
-    matching = stats.adverse_impact({g: m["match_rate"] for g, m in shown.items()})
-    promotion = stats.adverse_impact({g: m["promotion_rate"] for g, m in shown.items()})
+    # The published counts only (``_figures`` made the rates of the same).
+    matching = stats.compare_rates(
+        {g: (m["matched"], m["participants"]) for g, m in shown.items()}, alpha=alpha
+    )
+    promotion = stats.compare_rates(
+        {g: (m["promoted"], m["participants"]) for g, m in shown.items()}, alpha=alpha
+    )
     out_groups: list[ShownGroup | HiddenGroup] = []
     for group in sorted(cells):
         if group in hidden:
@@ -493,9 +519,15 @@ def equity_report(
                 "group": group,
                 "suppressed": False,
                 **shown[group],
+                "match_rate_interval": matching[group].interval,
                 "match_rate_impact": matching[group].ratio,
+                "match_rate_p_value": matching[group].p_value,
+                "match_rate_verdict": matching[group].verdict,
                 "match_rate_flagged": matching[group].flagged,
+                "promotion_rate_interval": promotion[group].interval,
                 "promotion_rate_impact": promotion[group].ratio,
+                "promotion_rate_p_value": promotion[group].p_value,
+                "promotion_rate_verdict": promotion[group].verdict,
                 "promotion_rate_flagged": promotion[group].flagged,
             }
         )
@@ -511,6 +543,7 @@ def equity_report(
         "dimension": dimension,
         "cohort_id": cohort_id,
         "k": k,
+        "alpha": alpha,
         "groups": out_groups,
         # How many demographic groups hide is withheld too: a count that drops
         # when one person withdraws says their group has just emptied.

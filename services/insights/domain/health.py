@@ -8,7 +8,15 @@ between UTC dates.
 Signals (``cadence`` is the contract's ``every_days``; 30 when no contract is in force):
 
 - ``gap``: days since the last held session (since the start when none was held).
-- ``cancellation streak``: cancelled or missed sessions since the last held one.
+- ``cancellation streak``: cancelled or missed sessions since the last held one, in
+  the order the sessions were planned: a session held is placed at ``held_at``, one
+  cancelled or missed at its planned start (``starts_at`` of its latest schedule),
+  whenever either was recorded. Missed on day -7 and -6 and held on day -4 is a
+  streak of 0, even when the misses were reported after the session held. A session
+  whose schedule is unknown is placed when its cancellation or absence was recorded.
+  "As of" a moment, a cancelled or missed session counts once it was known: at the
+  earlier of its recording and its planned start (a no-show reported later happened
+  at the session; a cancellation made ahead of time is known when it was made).
 - ``adherence``: sessions held in the last 90 days (or since the start, if shorter)
   divided by the sessions the cadence expects in that window (window // cadence).
 - ``falling ratings``: the mean of the last two ratings is at least 1.0 below the
@@ -35,12 +43,14 @@ for conclusion (``idle_for_N_days``), whatever its state.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 from chassis.events import JsonDict
-from contracts.insights import HealthState
+from contracts.insights import HealthState, MentorStatus
 
 DEFAULT_CADENCE_DAYS = 30
 TOO_EARLY_DAYS = 28
@@ -65,7 +75,11 @@ HANDLED = (
     "MilestoneAchieved",
     "RelationshipConcluded",
     "PairingEnded",
+    "RelationshipPaused",
+    "RelationshipResumed",
 )
+# The person events mentor impact reads (whether the mentor was active).
+PERSON_STATUS = ("PersonDeactivated", "PersonReactivated", "CareerOutcomeRecorded")
 RANK: dict[str, int] = {
     HealthState.ON_TRACK: 0,
     HealthState.TOO_EARLY: 0,
@@ -94,10 +108,16 @@ class RelationshipFacts:
     in_force_version: str | None = None
     cadence_days: int | None = None
     sessions: dict[str, list[str]] = field(default_factory=dict)  # id → [outcome, at]
+    # id → [sequence, starts_at] of the session's latest schedule (its planned start)
+    planned: dict[str, list[int | str]] = field(default_factory=dict)
     ratings: list[Rating] = field(default_factory=list)
     check_ins: list[str] = field(default_factory=list)  # held_on dates
     escalations: dict[str, Escalation] = field(default_factory=dict)
     milestones_achieved: dict[str, str] = field(default_factory=dict)  # id → on
+    # [since, version] of each contract version that came in force, in time order
+    in_force: list[list[str]] = field(default_factory=list)
+    # [from, to] of each pause (to: resumed at, or the pause's ``until``; None: open)
+    pauses: list[list[str | None]] = field(default_factory=list)
 
     def to_json(self) -> JsonDict:
         return asdict(self)
@@ -150,8 +170,29 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
     elif kind == "ContractInForce":
         facts.in_force_version = str(data["version"])
         facts.cadence_days = facts.cadences.get(facts.in_force_version)
+        entry = [at_s, str(data["version"])]
+        if entry not in facts.in_force:
+            facts.in_force = sorted([*facts.in_force, entry])
+    elif kind == "RelationshipPaused":
+        until = str(data["until"]) if data.get("until") else None
+        if not any(p[0] == at_s for p in facts.pauses):
+            facts.pauses = sorted(
+                [*facts.pauses, [at_s, until]], key=lambda p: str(p[0])
+            )
+    elif kind == "RelationshipResumed":
+        for pause in facts.pauses:
+            if moment(str(pause[0])) <= moment(at_s) and (
+                pause[1] is None or day_of(str(pause[1])) > day_of(at_s)
+            ):
+                pause[1] = at_s
     elif kind in ("SessionScheduled", "SessionRescheduled"):
         facts.sessions.setdefault(data["session_id"], ["scheduled", at_s])
+        if data.get("starts_at"):
+            sequence = int(data.get("sequence") or 0)
+            known = facts.planned.get(data["session_id"])
+            if known is None or int(known[0]) <= sequence:
+                starts = moment(str(data["starts_at"])).isoformat()
+                facts.planned[data["session_id"]] = [sequence, starts]
     elif kind == "SessionHeld":
         facts.sessions[data["session_id"]] = ["held", str(data.get("held_at") or at_s)]
     elif kind in ("SessionCancelled", "SessionMissed"):
@@ -230,7 +271,8 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
         cadences=dict(facts.cadences),
         in_force_version=facts.in_force_version,
         cadence_days=facts.cadence_days,
-        sessions={k: v for k, v in facts.sessions.items() if moment(v[1]) <= cut},
+        sessions={k: v for k, v in facts.sessions.items() if _known(facts, k) <= cut},
+        planned=dict(facts.planned),
         ratings=[r for r in facts.ratings if moment(r[0]) <= cut],
         check_ins=[c for c in facts.check_ins if day_of(c) <= cut.date()],
         escalations={
@@ -239,6 +281,44 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
             if v[0] and moment(v[0]) <= cut
         },
         milestones_achieved=dict(facts.milestones_achieved),
+    )
+
+
+def _planned(facts: RelationshipFacts, session_id: str) -> datetime | None:
+    found = facts.planned.get(session_id)
+    return moment(str(found[1])) if found else None
+
+
+def _known(facts: RelationshipFacts, session_id: str) -> datetime:
+    """When the session's outcome was known: held at ``held_at``; cancelled or missed
+    at the earlier of its recording and its planned start."""
+    outcome, at = facts.sessions[session_id]
+    recorded = moment(at)
+    planned = _planned(facts, session_id)
+    if outcome in ("cancelled", "missed") and planned is not None:
+        return min(recorded, planned)
+    return recorded
+
+
+def _placed(facts: RelationshipFacts, session_id: str) -> datetime:
+    """Where the session stands in the sequence of sessions: held at ``held_at``,
+    cancelled or missed at its planned start (its recording when unknown)."""
+    outcome, at = facts.sessions[session_id]
+    planned = _planned(facts, session_id)
+    if outcome in ("cancelled", "missed") and planned is not None:
+        return planned
+    return moment(at)
+
+
+def streak_of(facts: RelationshipFacts) -> int:
+    """Cancelled or missed sessions placed after the last held one (see above)."""
+    placed = [(_placed(facts, k), v[0]) for k, v in facts.sessions.items()]
+    held = [at for at, outcome in placed if outcome == "held"]
+    last_held = max(held, default=None)
+    return sum(
+        1
+        for at, outcome in placed
+        if outcome in ("cancelled", "missed") and (last_held is None or at > last_held)
     )
 
 
@@ -253,11 +333,7 @@ def assess(facts: RelationshipFacts, as_of: datetime, *, idle_days: int = 45) ->
     last_held = held[-1] if held else None
     since = last_held.date() if last_held else start
     gap = (today - since).days if since else None
-    streak = sum(
-        1
-        for at, outcome in outcomes
-        if outcome in ("cancelled", "missed") and (last_held is None or at > last_held)
-    )
+    streak = streak_of(f)
 
     def health(state: HealthState, reasons: list[str]) -> Health:
         idle = state != HealthState.CONCLUDED and gap is not None and gap >= idle_days
@@ -335,22 +411,152 @@ class Impact:
     mean_rating: float | None
     ratings: int
     recognitions: int
+    mentor_status: MentorStatus = MentorStatus.ACTIVE
+    active_days: int = 0
+
+
+@dataclass(frozen=True)
+class MentorActivity:
+    """Whether the mentor took part, from their person facts (``mentor_activity``):
+    the days they were away and what they were as of the report's last day."""
+
+    away: list[tuple[date, date | None]]  # [first day away, first day back)
+    status: MentorStatus
+
+
+def mentor_activity(
+    mentor_id: str,
+    events: Iterable[tuple[str, JsonDict, Moment]],
+    on: date,
+    *,
+    erased: bool = False,
+) -> MentorActivity:
+    """The mentor's spans away and status as of ``on``.
+
+    Away: from the day of a ``PersonDeactivated`` (deprovisioned, inactive, left) to
+    the day of the next ``PersonReactivated`` (exclusive), and from the
+    ``effective_on`` of a ``departure`` outcome onwards. Status as of ``on``:
+    ``erased`` when insights erased them, else ``departed`` after a departure, else
+    ``deactivated`` while deactivated, else ``active``.
+    """
+    changes: list[tuple[date, bool]] = []  # (day, away from then on)
+    departed: date | None = None
+    for kind, data, at in events:
+        if data.get("person_id") != mentor_id:
+            continue
+        if kind == "PersonDeactivated":
+            changes.append((day_of(at), True))
+        elif kind == "PersonReactivated":
+            changes.append((day_of(at), False))
+        elif kind == "CareerOutcomeRecorded" and data.get("kind") == "departure":
+            left = day_of(str(data["effective_on"]))
+            departed = left if departed is None else min(departed, left)
+    away: list[tuple[date, date | None]] = []
+    since: date | None = None
+    for when, is_away in sorted(changes, key=lambda c: (c[0], not c[1])):
+        if is_away and since is None:
+            since = when
+        elif not is_away and since is not None:
+            if when > since:
+                away.append((since, when))
+            since = None
+    if since is not None:
+        away.append((since, None))
+    if departed is not None:
+        away.append((departed, None))
+    if erased:
+        status = MentorStatus.ERASED
+    elif departed is not None and departed <= on:
+        status = MentorStatus.DEPARTED
+    elif any(a <= on and (b is None or on < b) for a, b in away):
+        status = MentorStatus.DEACTIVATED
+    else:
+        status = MentorStatus.ACTIVE
+    return MentorActivity(away, status)
+
+
+def cadence_on(facts: RelationshipFacts, on: date) -> int:
+    """The agreed cadence (days) on a day: that of the contract version last in
+    force by then; ``DEFAULT_CADENCE_DAYS`` before any was (or, for facts kept
+    without the history of versions in force, the version in force now)."""
+    if not facts.in_force:
+        return facts.cadence_days or DEFAULT_CADENCE_DAYS
+    version = None
+    for since, v in facts.in_force:
+        if day_of(since) <= on:
+            version = v
+    cadence = facts.cadences.get(version or "") if version else None
+    return cadence or DEFAULT_CADENCE_DAYS
+
+
+def _paused(facts: RelationshipFacts, on: date) -> bool:
+    """Paused on that day: from the pause's day to the day it ended (exclusive)."""
+    return any(
+        day_of(str(start)) <= on and (end is None or on < day_of(str(end)))
+        for start, end in facts.pauses
+    )
+
+
+def active_days(
+    facts: RelationshipFacts,
+    first: date,
+    last: date,
+    away: Iterable[tuple[date, date | None]] = (),
+) -> list[date]:
+    """The days from ``first`` to ``last`` the relationship was active: started,
+    not concluded (its conclusion day counts), not paused, its mentor not away."""
+    if not facts.started_at:
+        return []
+    spans = list(away)
+    begin = max(first, day_of(facts.started_at))
+    end = min(last, day_of(facts.concluded_at)) if facts.concluded_at else last
+    out = []
+    on = begin
+    while on <= end:
+        if not _paused(facts, on) and not any(
+            a <= on and (b is None or on < b) for a, b in spans
+        ):
+            out.append(on)
+        on += timedelta(days=1)
+    return out
 
 
 def impact(
-    mentor_id: str, quarter: str, relationships: list[RelationshipFacts]
+    mentor_id: str,
+    quarter: str,
+    relationships: list[RelationshipFacts],
+    *,
+    as_of: date | None = None,
+    activity: MentorActivity | None = None,
 ) -> Impact:
     """A mentor's quarter: mentees, sessions held vs the contracts' cadence, outcomes.
 
-    Expected sessions: for each relationship, its days live within the quarter
-    (start to conclusion, inclusive) divided by its cadence, rounded down. Ratings are
-    those the mentees gave within the quarter; recognitions are the milestones their
-    mentees achieved within it.
+    Expected sessions, per relationship: over the days it was active in the quarter
+    up to ``as_of`` (started, not concluded, not paused, the mentor not away:
+    ``active_days``), each day counts 1 / the cadence agreed that day
+    (``cadence_on``); the sum is rounded down. A 14-day cadence over a whole
+    90-day quarter expects 6; one that moved from 14 to 7 days after 28 days
+    expects 28/14 + 62/7 = 10.86 → 10. The mentor's total is the sum over their
+    relationships. Days after ``as_of`` (the rest of the current quarter) expect
+    nothing yet. ``active_days`` is the number of distinct days any of their
+    relationships was active.
+
+    An inactive mentor (deactivated or deprovisioned, departed, erased) is marked
+    (``mentor_status``), not left out: the days they were away expect nothing, and
+    an erased mentor's report is empty (their relationships were handed to a
+    pseudonym). Ratings are those the mentees gave within the quarter;
+    recognitions are the milestones their mentees achieved within it.
     """
     first, last = quarter_bounds(quarter)
+    if as_of is not None:
+        last = min(last, as_of)
+    activity = activity or MentorActivity([], MentorStatus.ACTIVE)
     mentees: set[str] = set()
     held = expected = achieved = 0
+    days: set[date] = set()
     ratings: list[int] = []
+    if activity.status == MentorStatus.ERASED:
+        relationships = []
     for f in relationships:
         if f.mentor_id != mentor_id or not f.started_at:
             continue
@@ -360,8 +566,9 @@ def impact(
             continue
         if f.mentee_id:
             mentees.add(f.mentee_id)
-        days = (live_to - live_from).days + 1
-        expected += days // (f.cadence_days or DEFAULT_CADENCE_DAYS)
+        active = active_days(f, first, last, activity.away)
+        days.update(active)
+        expected += math.floor(sum(Fraction(1, cadence_on(f, d)) for d in active))
         held += sum(
             1
             for outcome, at in f.sessions.values()
@@ -385,4 +592,6 @@ def impact(
         mean_rating=round(sum(ratings) / len(ratings), 2) if ratings else None,
         ratings=len(ratings),
         recognitions=achieved,
+        mentor_status=activity.status,
+        active_days=len(days),
     )

@@ -14,8 +14,15 @@ Skill growth (per goal competency)
              goals; a group's is the mean of its mentees' means (each mentee counts
              once), ``goals``/``goals_reached``/``reassessed`` are totals.
 Behavioural change (over the scope's relationships)
-  milestones ``due`` = set milestones whose ``due_on`` has passed plus any achieved or
-             missed (a missed one later achieved counts as achieved);
+  milestones ``due`` = set milestones whose ``due_on`` is on or before the date of the
+             figure, plus any achieved or marked missed by then (a missed one
+             later achieved counts as achieved);
+             ``missed`` = due and not achieved by the date of the figure, whether or
+             not anyone marked it missed (``MilestoneMissed``): due = achieved +
+             missed. A milestone achieved late counts as achieved (not on time),
+             never as missed; asked as of a day before its late achievement, it is
+             missed. One due on the very day of the figure and not achieved by then
+             is missed (the figure is as of the end of that day);
              completion_rate = achieved / due; on_time_rate = achieved on time /
              achieved (``None`` when the denominator is 0).
   feedback   every ``FeedbackGiven`` rating in time order: count, mean and ``trend``
@@ -251,7 +258,7 @@ def behaviour(org: Org, rels: list[str], mentee: str, on: date) -> Behaviour:
             "due": len(due),
             "achieved": len(achieved),
             "on_time": sum(m.on_time for m in achieved),
-            "missed": sum(1 for m in due if m.missed and not m.achieved),
+            "missed": len(due) - len(achieved),
             "completion_rate": _ratio(len(achieved), len(due)),
             "on_time_rate": _ratio(sum(m.on_time for m in achieved), len(achieved)),
         },

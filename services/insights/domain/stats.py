@@ -8,7 +8,25 @@ can be checked by hand:
   about small samples: 5 of 10 gives (0.2366, 0.7634), 0 of 3 gives (0, 0.5615).
 - ``adverse_impact(rates)``: each group's rate divided by the highest group's rate
   (the "four-fifths rule"); a ratio below 0.8 is flagged. Undefined (``None``) when
-  the highest rate is 0 or the group has no rate.
+  the highest rate is 0 or the group has no rate. Ratios alone, no evidence: the
+  equity report uses ``compare_rates``.
+- ``compare_rates(counts)``: per group of (successes, trials), the rate with its
+  Wilson 95% interval, the impact ratio against the best group, and Fisher's exact
+  test (two-sided, ``scipy.stats.fisher_exact``) of the group's 2x2 table against
+  the best group's. The best group (the reference) is the one with the highest rate;
+  a tie goes to the one with more trials, then to the first name. Verdict
+  (``ImpactVerdict``):
+
+  - ``adverse_impact``: ratio below 0.8 AND p below ``alpha`` (0.05 by default,
+    the setting ``INSIGHTS_EQUITY_SIGNIFICANCE``): the only one ``flagged``;
+  - ``too_few_to_tell``: ratio below 0.8 and p at or above ``alpha``: a difference
+    this sample cannot tell from chance (a group of 5-8 people usually);
+  - ``no_adverse_impact``: ratio 0.8 or more (the reference itself: ratio 1, no
+    p-value, as it is not tested against itself).
+
+  A group without a rate (no trials, or a withheld count), or every group when the
+  best rate is 0, has no interval-less verdict: ratio, p-value and verdict are
+  ``None`` (its interval too when it has no rate).
 - disclosure control of the equity counts lives in ``disclosure.py``.
 """
 
@@ -19,8 +37,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypedDict
 
+from scipy import stats as scipy_stats
+
+from contracts.insights import ImpactVerdict
+
 Z_95 = 1.959963984540054
 FOUR_FIFTHS = 0.8
+ALPHA = 0.05  # the significance level of the equity report's tests (a setting)
 
 
 def wilson_interval(
@@ -62,6 +85,77 @@ def adverse_impact(
         else:
             ratio = rate / best
             out[group] = Impact(ratio, ratio < threshold)
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One group's rate against the best group's (``compare_rates``)."""
+
+    rate: float | None
+    interval: tuple[float, float] | None
+    ratio: float | None
+    p_value: float | None
+    verdict: ImpactVerdict | None
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict == ImpactVerdict.ADVERSE_IMPACT
+
+
+def fisher_p(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Two-sided p-value of Fisher's exact test of (successes, trials) ``a`` vs ``b``."""
+    table = [[a[0], a[1] - a[0]], [b[0], b[1] - b[0]]]
+    return float(scipy_stats.fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def compare_rates(
+    counts: Mapping[str, tuple[int | None, int | None]],
+    *,
+    alpha: float = ALPHA,
+    threshold: float = FOUR_FIFTHS,
+) -> dict[str, Comparison]:
+    """Each group's (successes, trials) against the best group's (see above).
+
+    A count above its trials (each is perturbed on its own when published) is read
+    as the trials (a rate of 1), as ``disclosure.rate`` reads it."""
+    known: dict[str, tuple[int, int]] = {
+        g: (min(x, n), n) for g, (x, n) in counts.items() if x is not None and n
+    }
+    best: str | None = None
+    for group in sorted(known):  # exact comparison of rates: x/n > bx/bn
+        x, n = known[group]
+        if best is None:
+            best = group
+            continue
+        bx, bn = known[best]
+        if x * bn > bx * n or (x * bn == bx * n and n > bn):
+            best = group
+    best_rate = known[best][0] / known[best][1] if best is not None else 0.0
+    out: dict[str, Comparison] = {}
+    for group in counts:
+        if group not in known:
+            out[group] = Comparison(None, None, None, None, None)
+            continue
+        x, n = known[group]
+        rate_, interval = x / n, wilson_interval(x, n)
+        if best is None or best_rate <= 0:
+            out[group] = Comparison(rate_, interval, None, None, None)
+            continue
+        ratio = rate_ / best_rate
+        if group == best:
+            out[group] = Comparison(
+                rate_, interval, ratio, None, ImpactVerdict.NO_ADVERSE_IMPACT
+            )
+            continue
+        p = fisher_p((x, n), known[best])
+        if ratio >= threshold:
+            verdict = ImpactVerdict.NO_ADVERSE_IMPACT
+        elif p < alpha:
+            verdict = ImpactVerdict.ADVERSE_IMPACT
+        else:
+            verdict = ImpactVerdict.TOO_FEW_TO_TELL
+        out[group] = Comparison(rate_, interval, ratio, p, verdict)
     return out
 
 
