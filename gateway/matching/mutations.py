@@ -352,8 +352,16 @@ class MatchingMutation:
     )
     async def accept_pairing(self, info: Info, input: PairingInput) -> PairingResult:
         if input.starts_on is not None:
-            return invalid(
-                "input.startsOn", "is set on approval (approvePairing), not here"
+
+            async def check_id() -> None:  # a bad id first, as everywhere
+                local_id(input.pairing_id, "Pairing", "input.pairingId")
+
+            return await run(
+                check_id,
+                lambda _: invalid(
+                    "input.startsOn", "is set on approval (approvePairing), not here"
+                ),
+                WITH_CAPACITY,
             )
         return await _act(info, input.pairing_id, "accept")
 
