@@ -213,6 +213,11 @@ class PairingApproved(EventPayload):
     pairing_id: str
     mentor_id: str
     mentee_id: str
+    starts_on: date | None = Field(
+        None,
+        description="The day the relationship starts (or started), as the "
+        "coordinator set it on approval; null: it starts when confirmed",
+    )
 
 
 @registry.register
@@ -245,7 +250,11 @@ class PairingWithdrawn(EventPayload):
 
 @registry.register
 class PairingConfirmed(EventPayload):
-    """Both people accepted: the relationship starts (sessions listens for this)."""
+    """Both people accepted: the relationship starts (sessions listens for this).
+
+    ``starts_on`` is the effective start the coordinator set on approval (it may be
+    in the past, for a programme's history); null (and every event recorded before
+    the field existed) means the relationship starts the day of this event."""
 
     pairing_id: str
     mentor_id: str
@@ -253,6 +262,9 @@ class PairingConfirmed(EventPayload):
     cohort_id: str | None = None
     programme_type: ProgrammeType = ProgrammeType.STANDARD
     score: float | None = None
+    starts_on: date | None = Field(
+        None, description="The relationship's effective start; null: this day"
+    )
 
 
 @registry.register

@@ -382,10 +382,19 @@ class CohortStageAdvanced(EventPayload):
 @registry.register
 @not_personal(cohort_id="id", person_id="pseudonymous id")
 class ParticipantAdmitted(EventPayload):
+    """A person took a seat (or a mentor's place) in the cohort.
+
+    ``admitted_on`` is the day it happened, which may be before the day it was
+    recorded (a programme's history); null on events recorded before the field
+    existed, which were admitted the day they were recorded."""
+
     cohort_id: str
     person_id: str
     role: ProgrammeRole
     from_waiting_list: bool = False
+    admitted_on: date | None = Field(
+        None, description="The day the person was admitted; null: the event's day"
+    )
 
 
 @registry.register

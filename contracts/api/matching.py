@@ -13,6 +13,7 @@ the figures that may be disclosed: an absent field is not sent as ``null``.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,6 +124,11 @@ class PairingView(_Answer):
         description="Why it was proposed outside a round (re-pairing, next best)"
     )
     expires_at: str = Field(description="ISO 8601 time an open proposal expires")
+    starts_on: date | None = Field(
+        None,
+        description="The relationship's start as the coordinator set it on approval "
+        "(null: it starts when both have accepted)",
+    )
     notes: list[PairingNote] = Field(
         description="The private notes the caller may read"
     )

@@ -281,6 +281,9 @@ class JoinedCohort(BaseModel):
     waiting_position: int | None = Field(
         description="Place on the waiting list (1 = next), null when admitted"
     )
+    admitted_on: date | None = Field(
+        None, description="The day the admission took effect, null when waiting"
+    )
 
 
 # -- HRIS imports ----------------------------------------------------------------

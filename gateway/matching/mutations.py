@@ -23,6 +23,7 @@ from gateway.errors import (
     RuleViolation,
     ServiceUnavailable,
     ValidationError,
+    invalid,
 )
 from gateway.ids import local_id
 from gateway.matching import loaders
@@ -103,6 +104,13 @@ class RerunRoundInput:
 @strawberry.input(description="A pairing to act on.")
 class PairingInput:
     pairing_id: strawberry.ID = strawberry.field(description="The pairing.")
+    starts_on: date | None = strawberry.field(
+        default=None,
+        description="approvePairing only: the day the relationship starts (past "
+        "days allowed, for a programme's history; at most a year ahead), carried "
+        "by its confirmation. Omitted: it starts when both have accepted. Refused "
+        "(ValidationError) on any other step.",
+    )
 
 
 @strawberry.input(description="A pairing to act on, with an optional reason.")
@@ -334,12 +342,27 @@ class MatchingMutation:
         description="Approve a proposal (coordinators); both people are asked next."
     )
     async def approve_pairing(self, info: Info, input: PairingInput) -> PairingResult:
-        return await _act(info, input.pairing_id, "approve")
+        body = None
+        if input.starts_on is not None:
+            body = {"starts_on": input.starts_on.isoformat()}
+        return await _act(info, input.pairing_id, "approve", body)
 
     @strawberry.mutation(
         description="Accept a pairing (its mentor or mentee); both yeses confirm it."
     )
     async def accept_pairing(self, info: Info, input: PairingInput) -> PairingResult:
+        if input.starts_on is not None:
+
+            async def check_id() -> None:  # a bad id first, as everywhere
+                local_id(input.pairing_id, "Pairing", "input.pairingId")
+
+            return await run(
+                check_id,
+                lambda _: invalid(
+                    "input.startsOn", "is set on approval (approvePairing), not here"
+                ),
+                WITH_CAPACITY,
+            )
         return await _act(info, input.pairing_id, "accept")
 
     @strawberry.mutation(

@@ -164,6 +164,11 @@ class Pairing(BatchedNode, relay.Node):
         description="The code of why it was proposed outside a round, e.g. "
         "`next_best_after_decline` (everyone who sees the pairing)."
     )
+    starts_on: date | None = strawberry.field(
+        default=None,
+        description="The relationship's start as the coordinator set it on "
+        "approval, possibly in the past (null: it starts when both have accepted).",
+    )
     _mentor_id: strawberry.Private[str] = ""
     _mentee_id: strawberry.Private[str] = ""
     _round_id: strawberry.Private[str | None] = None
@@ -245,6 +250,7 @@ class Pairing(BatchedNode, relay.Node):
             expires_at=_stamp(m.expires_at),
             reason=m.reason,
             reason_code=m.reason_code.value if m.reason_code else None,
+            starts_on=m.starts_on,
             _mentor_id=m.mentor_id,
             _mentee_id=m.mentee_id,
             _round_id=m.round_id,

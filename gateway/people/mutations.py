@@ -339,6 +339,12 @@ class AdmitParticipantInput:
     role: ProgrammeRole = strawberry.field(
         default=ProgrammeRole.MENTEE, description="The role to join as."
     )
+    admitted_on: date | None = strawberry.field(
+        default=None,
+        description="The day the admission took effect (coordinators and admins): "
+        "default today; a past day records a programme's history (not before the "
+        "person's hire date, and only when a seat is free); never in the future.",
+    )
 
 
 @strawberry.input(description="A person leaving a cohort (or its waiting list).")
@@ -374,6 +380,10 @@ class AdmitParticipantSuccess:
     )
     waiting_position: int | None = strawberry.field(
         description="Place in line when waiting."
+    )
+    admitted_on: date | None = strawberry.field(
+        default=None,
+        description="The day the admission took effect (null when waiting).",
     )
     cohort: Cohort | None = strawberry.field(description="The cohort, as now.")
     person: Person | None = strawberry.field(description="The person.")
@@ -743,10 +753,11 @@ class PeopleMutation:
         async def call() -> api.JoinedCohort:
             cid = local_id(input.cohort_id, "Cohort", "input.cohortId")
             pid = local_id(input.person_id, "Person", "input.personId")
+            body: dict[str, Any] = {"person_id": pid, "role": input.role.value}
+            if input.admitted_on is not None:
+                body["admitted_on"] = input.admitted_on.isoformat()
             answer = await c.caller.post(
-                SERVICE,
-                upstream_path("/cohorts/{cid}/participants", cid=cid),
-                {"person_id": pid, "role": input.role.value},
+                SERVICE, upstream_path("/cohorts/{cid}/participants", cid=cid), body
             )
             return read(api.JoinedCohort, answer, SERVICE)
 
@@ -754,6 +765,7 @@ class PeopleMutation:
             return AdmitParticipantSuccess(
                 status=MembershipStatus(joined.status),
                 waiting_position=joined.waiting_position,
+                admitted_on=joined.admitted_on,
                 cohort=await cohort_by_id(info, joined.cohort_id),
                 person=await person_by_id(info, joined.person_id),
             )

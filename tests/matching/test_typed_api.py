@@ -17,7 +17,7 @@ matching_pg = matching_helpers.matching_pg  # the fixture
 PAIRING_FIELDS = {
     "pairing_id", "round_id", "cohort_id", "mentor_id", "mentee_id",
     "programme_type", "state", "score", "parts", "accepted_by", "replaces",
-    "reason", "reason_code", "expires_at", "notes",
+    "reason", "reason_code", "expires_at", "notes", "starts_on",
 }  # fmt: skip
 ROUND_FIELDS = {
     "round_id", "cohort_id", "mode", "programme_type", "mentees", "mentors",

@@ -3,6 +3,8 @@ model drops no field, adds no null, and the closed sets answer their wire values
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.profiles.conftest import ADMIN, COORDINATOR, person, token
 
 CONTACT = {"employee_id", "email", "hire_date", "intake", "consents"}
@@ -82,6 +84,7 @@ async def test_a_cohort_answers_its_definition_seats_and_lists(client):
         "person_id": mentee,
         "status": "admitted",
         "waiting_position": None,
+        "admitted_on": datetime.now(UTC).date().isoformat(),
     }
 
     one = (await client.get(f"/cohorts/{cohort}", headers=COORDINATOR)).json()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from chassis.http.openapi import problems
-from chassis.inputs import Ref, RequestBody, Text
+from chassis.inputs import Ref, RequestBody, SaneDate, Text
 from contracts.api.matching import PairingBatch, PairingView, PairRuledOut
 from contracts.matching import PairingState, ReasonCode
 from services.matching.api.deps import PairingsDep, PrincipalDep, RefPath, RefQuery
@@ -82,12 +82,26 @@ async def get_pairing(
     return await pairings.get(principal, pairing_id)
 
 
-@router.post("/pairings/{pairing_id}/approve", responses=problems(403, 404, 409))
+class ApproveIn(RequestBody):
+    starts_on: SaneDate | None = Field(
+        None,
+        description="The day the relationship starts: past days are allowed (a "
+        "programme's history), at most a year ahead; carried by PairingConfirmed. "
+        "Omitted: it starts when both have accepted",
+    )
+
+
+@router.post("/pairings/{pairing_id}/approve", responses=problems(403, 404, 409, 422))
 async def approve(
-    pairing_id: RefPath, principal: PrincipalDep, pairings: PairingsDep
+    pairing_id: RefPath,
+    principal: PrincipalDep,
+    pairings: PairingsDep,
+    body: ApproveIn | None = None,
 ) -> PairingView:
-    """The coordinator approves a proposal; both people are asked next."""
-    return await pairings.approve(principal, pairing_id)
+    """The coordinator approves a proposal (optionally with the relationship's
+    start date); both people are asked next."""
+    starts_on = body.starts_on if body else None
+    return await pairings.approve(principal, pairing_id, starts_on)
 
 
 @router.post("/pairings/{pairing_id}/accept", responses=problems(403, 404, 409))

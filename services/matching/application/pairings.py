@@ -17,7 +17,7 @@ live pairings close with reason ``erased`` (``close_erased``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -123,10 +123,14 @@ class Pairings:
 
     # -- coordinator ------------------------------------------------------------------
 
-    async def approve(self, principal: Principal, pairing_id: str) -> PairingView:
+    async def approve(
+        self, principal: Principal, pairing_id: str, starts_on: date | None = None
+    ) -> PairingView:
+        """``starts_on``: the relationship's effective start (past allowed, at most
+        a year ahead), carried by ``PairingConfirmed``."""
         principal.require(*COORDINATORS)
         await self._change(
-            pairing_id, principal, lambda p: p.approve(now()), self._fits
+            pairing_id, principal, lambda p: p.approve(now(), starts_on), self._fits
         )
         return await self.get(principal, pairing_id)
 

@@ -7,15 +7,17 @@ time expires. Each step is an event other services can react to.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from chassis.aggregate import Aggregate
-from chassis.errors import DomainError, Forbidden
+from chassis.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from contracts import matching as m
 from contracts.matching import PairingState, ReasonCode, RequestedBy
 
 OPEN = (PairingState.PROPOSED, PairingState.APPROVED)
 LIVE = (*OPEN, PairingState.CONFIRMED)  # states that hold the mentor's seat
+# How far ahead a coordinator may set a relationship's start on approval.
+LATEST_START = timedelta(days=366)
 
 
 class InvalidTransition(DomainError):
@@ -39,6 +41,7 @@ class Pairing(Aggregate):
         self.state: PairingState | None = None  # None: not proposed yet
         self.accepted_by: set[str] = set()
         self.closed_reason: ReasonCode | None = None
+        self.starts_on: date | None = None  # set on approval
 
     @classmethod
     def propose(cls, tenant: str, proposal: m.PairingProposed) -> Pairing:
@@ -85,13 +88,33 @@ class Pairing(Aggregate):
                 f"pairing {self.id} expired at {self.proposal.expires_at}"
             )
 
-    def approve(self, now: datetime) -> None:
-        """The coordinator accepts the proposal; both people are asked next."""
+    def approve(self, now: datetime, starts_on: date | None = None) -> None:
+        """The coordinator accepts the proposal; both people are asked next.
+
+        ``starts_on`` is the day the relationship starts, carried by
+        ``PairingConfirmed`` once both have accepted. A past day is allowed (a
+        programme brought over from last year records when its pairs really
+        started); a day more than a year after ``now`` is refused
+        (``ValidationFailed`` naming ``starts_on``). None: it starts when
+        confirmed."""
         self._require(PairingState.PROPOSED)
         self._check_expiry(now)
+        if starts_on is not None and starts_on > now.date() + LATEST_START:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "starts_on",
+                        "must not be more than a year ahead "
+                        f"(latest {(now.date() + LATEST_START).isoformat()})",
+                    )
+                ]
+            )
         self._record(
             m.PairingApproved(
-                pairing_id=self.id, mentor_id=self.mentor_id, mentee_id=self.mentee_id
+                pairing_id=self.id,
+                mentor_id=self.mentor_id,
+                mentee_id=self.mentee_id,
+                starts_on=starts_on,
             )
         )
 
@@ -113,6 +136,7 @@ class Pairing(Aggregate):
                     cohort_id=self.proposal.cohort_id,
                     programme_type=self.proposal.programme_type,
                     score=self.proposal.score,
+                    starts_on=self.starts_on,
                 )
             )
 
@@ -168,8 +192,9 @@ class Pairing(Aggregate):
         self.proposal = e
         self.state = PairingState.PROPOSED
 
-    def when_PairingApproved(self, _e: m.PairingApproved) -> None:
+    def when_PairingApproved(self, e: m.PairingApproved) -> None:
         self.state = PairingState.APPROVED
+        self.starts_on = e.starts_on
 
     def when_PairingAccepted(self, e: m.PairingAccepted) -> None:
         self.accepted_by.add(e.person_id)

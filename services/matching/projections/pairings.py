@@ -47,6 +47,8 @@ class PairingsProjection:
                 await self._proposed(recorded, payload, conn)
             elif kind in STATE_OF:
                 await self._state(recorded, STATE_OF[kind], conn)
+                if kind == "PairingApproved":
+                    await self._starts_on(recorded, payload, conn)
             elif kind == "PairingAccepted":
                 await self._accepted(recorded, payload, conn)
             elif kind == "PairForbidden":
@@ -109,6 +111,15 @@ class PairingsProjection:
             {"s": state, "at": r.time, "id": r.stream_id},
         )
 
+    async def _starts_on(self, r: RecordedEvent, p: Any, conn: AsyncConnection) -> None:
+        await conn.execute(
+            text("UPDATE pairings SET starts_on = :d WHERE pairing_id = :id"),
+            {
+                "d": p.starts_on.isoformat() if p.starts_on else None,
+                "id": r.stream_id,
+            },
+        )
+
     async def _accepted(self, r: RecordedEvent, p: Any, conn: AsyncConnection) -> None:
         row = (
             await conn.execute(
@@ -143,6 +154,7 @@ def pairing_view(row: Any) -> dict[str, Any]:
         "expires_at": row.expires_at
         if isinstance(row.expires_at, str)
         else row.expires_at.isoformat(),
+        "starts_on": row.starts_on,
     }
 
 

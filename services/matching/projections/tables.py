@@ -101,6 +101,7 @@ pairings = Table(
     Column("expires_at", STAMP, nullable=False),
     Column("proposed_at", STAMP, nullable=False),
     Column("updated_at", STAMP, nullable=False),
+    Column("starts_on", Text),  # ISO date set on approval; null: starts when confirmed
     Index("pairings_mentor", "mentor_id", "state"),
     Index("pairings_mentee", "mentee_id", "state"),
     Index("pairings_round", "round_id"),

@@ -102,7 +102,9 @@ async def join(
     cohort_id: Ref, body: JoinIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> JoinedCohort:
     """Apply to the cohort: admitted, or placed on the waiting list (NotEligible if not)."""
-    return await profiles.join_cohort(principal, cohort_id, body.person_id, body.role)
+    return await profiles.join_cohort(
+        principal, cohort_id, body.person_id, body.role, body.admitted_on
+    )
 
 
 @router.delete(

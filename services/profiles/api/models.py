@@ -139,6 +139,12 @@ class StageIn(Body):
 class JoinIn(Body):
     person_id: Ref
     role: ProgrammeRole = ProgrammeRole.MENTEE
+    admitted_on: SaneDate | None = Field(
+        None,
+        description="The day the admission took effect (coordinators and admins): "
+        "default today; a past day records history (not before the person's hire "
+        "date, and only when a seat is free); never in the future",
+    )
 
 
 class LeaveIn(Body):

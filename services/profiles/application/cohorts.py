@@ -96,12 +96,18 @@ class CohortCommands(ProfilesBase):
         cohort_id: str,
         person_id: str,
         role: ProgrammeRole,
+        admitted_on: date | None = None,
     ) -> JoinedCohort:
+        """Admit or queue the person; ``admitted_on`` (coordinators and admins only:
+        a person joining themself joins today) dates a past admission."""
         access.require_self_or_manager(principal, person_id)
+        if admitted_on is not None:
+            access.require_manager(principal)
+        today = datetime.now(UTC).date()
 
         async def decide(cohort: Cohort, conn: AsyncConnection) -> None:
             who = await self._applicant(conn, principal.tenant, person_id)
-            cohort.apply(who, role, datetime.now(UTC).date())
+            cohort.apply(who, role, today, admitted_on)
 
         cohort = await self._change(
             self.cohorts, cohort_id, principal, decide, serialised=True
@@ -112,6 +118,7 @@ class CohortCommands(ProfilesBase):
             person_id=person_id,
             status=MembershipStatus.WAITING if position else MembershipStatus.ADMITTED,
             waiting_position=position,
+            admitted_on=None if position else (admitted_on or today),
         )
 
     async def leave_cohort(

@@ -3,7 +3,7 @@ rules and a visible waiting list served first come, first served."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from chassis.aggregate import Aggregate
 from chassis.errors import FieldError, NotFound, ValidationFailed
@@ -78,16 +78,55 @@ class Cohort(Aggregate):
             reasons.append("the cohort is closed")
         return reasons
 
-    def apply(self, who: Applicant, role: ProgrammeRole, today: date) -> None:
-        """Admit an eligible applicant, or queue a mentee when every seat is taken."""
+    def apply(
+        self,
+        who: Applicant,
+        role: ProgrammeRole,
+        today: date,
+        admitted_on: date | None = None,
+    ) -> None:
+        """Admit an eligible applicant, or queue a mentee when every seat is taken.
+
+        ``admitted_on`` is the day the admission took effect (default ``today``),
+        carried by ``ParticipantAdmitted``. A past day records history (a programme
+        brought over from last year); eligibility is then judged as of that day
+        (tenure). A day before the cohort was created in Tandem is allowed: the
+        cohort's record is younger than the programme it holds. Refused, with a
+        ``ValidationFailed`` naming ``admitted_on`` and nothing recorded: a day
+        after ``today``, a day before the person's hire date, and a dated admission
+        when every seat is taken (a fact of the past does not wait in a queue).
+        """
         if who.person_id in self.participants or who.person_id in self.waiting:
             raise AlreadyParticipating(
                 f"{who.person_id} is already in cohort {self.id}"
             )
-        reasons = self.check(who, role, today)
+        day = admitted_on or today
+        problems = []
+        if day > today:
+            problems.append(FieldError("admitted_on", "must not be in the future"))
+        elif who.hire_date is not None and day < who.hire_date:
+            problems.append(
+                FieldError(
+                    "admitted_on",
+                    f"before the person's hire date ({who.hire_date.isoformat()})",
+                )
+            )
+        if problems:
+            raise ValidationFailed(problems)
+        reasons = self.check(who, role, day)
         if reasons:
             raise NotEligible(reasons)
         if role == ProgrammeRole.MENTEE and len(self.mentees) >= self.capacity:
+            if admitted_on is not None and admitted_on < today:
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "admitted_on",
+                            "every seat is taken: a past admission cannot be "
+                            "placed on the waiting list (raise the capacity first)",
+                        )
+                    ]
+                )
             self._record(
                 c.ParticipantWaitlisted(
                     cohort_id=self.id, person_id=who.person_id, role=role
@@ -95,7 +134,12 @@ class Cohort(Aggregate):
             )
             return
         self._record(
-            c.ParticipantAdmitted(cohort_id=self.id, person_id=who.person_id, role=role)
+            c.ParticipantAdmitted(
+                cohort_id=self.id,
+                person_id=who.person_id,
+                role=role,
+                admitted_on=day,
+            )
         )
 
     def withdraw(self, person_id: str, reason: str | None = None) -> None:
@@ -134,6 +178,8 @@ class Cohort(Aggregate):
             self.withdraw(person_id)
 
     def _fill_seats(self) -> None:
+        """People waiting take freed seats, admitted the day they take them."""
+        today = datetime.now(UTC).date()
         while (
             self.waiting
             and len(self.mentees) < self.capacity
@@ -145,6 +191,7 @@ class Cohort(Aggregate):
                     person_id=self.waiting[0],
                     role=ProgrammeRole.MENTEE,
                     from_waiting_list=True,
+                    admitted_on=today,
                 )
             )
 

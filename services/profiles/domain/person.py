@@ -185,6 +185,8 @@ class Person(Aggregate):
         self.roles: list[ProgrammeRole] = []
         self.mentor_profile: c.MentorProfileSet | None = None
         self.intake: ev.IntakeSubmitted | None = None
+        # Every goal of every intake, in order: what a reassessment may revisit.
+        self.assessed_goals: list[c.DevelopmentGoal] = []
         self.consents: set[str] = set()
         self.demographics: dict[str, str] | None = None
         self.active = True
@@ -217,18 +219,20 @@ class Person(Aggregate):
         source: str = ChangeSource.HRIS,
         effective_on: date | None = None,
     ) -> None:
-        """Apply new HR details; a level or title change also records the outcome."""
+        """Apply new HR details; a level or title change also records the outcome,
+        dated ``effective_on`` (default today; not before the hire date)."""
         self._alive()
         details = details.validated()
         before = self.details
         if details == before:
             return
-        self._record(
+        events: list[ev.PersonDetailsUpdated | ev.CareerOutcomeRecorded] = [
             ev.PersonDetailsUpdated(
                 person_id=self.id, roles=self.roles, **details.event_fields()
             )
-        )
+        ]
         if before is None:
+            self._record(events[0])
             return
         kind = None
         if details.level > before.level:
@@ -243,7 +247,10 @@ class Person(Aggregate):
         ):
             kind = OutcomeKind.LATERAL_MOVE
         if kind:
-            self._record(
+            problems = self._dated_after_hire(effective_on, details.hire_date)
+            if problems:
+                raise ValidationFailed(problems)
+            events.append(
                 ev.CareerOutcomeRecorded(
                     person_id=self.id,
                     kind=kind,
@@ -257,6 +264,8 @@ class Person(Aggregate):
                     else ChangeSource.HRIS,
                 )
             )
+        for event in events:
+            self._record(event)
 
     def change_roles(self, roles: Sequence[str]) -> None:
         self._alive()
@@ -298,7 +307,14 @@ class Person(Aggregate):
         )
 
     def submit_intake(self, intake: IntakeIn, known_competencies: set[str]) -> None:
-        """Record the mentee's development goals and preferences."""
+        """Record the mentee's development goals and preferences.
+
+        A later intake is a reassessment: a goal whose competency an earlier intake
+        of this person already named may record its level at or above the target
+        (the goal is reached; insights reads ``reached`` from the latest
+        assessment). A goal assessed for the first time must still aim above its
+        current level: a goal already reached is not a development goal.
+        """
         self._alive()
         event = ev.IntakeSubmitted(person_id=self.id, **intake.model_dump())
         if not event.goals:
@@ -306,10 +322,15 @@ class Person(Aggregate):
                 [FieldError("goals", "at least one goal is required")]
             )
         check_competencies([g.competency_id for g in event.goals], known_competencies)
+        assessed = {g.competency_id for g in self.assessed_goals}
         bad = [
-            FieldError(f"goals.{i}.target", "target must be above the current level")
+            FieldError(
+                f"goals.{i}.target",
+                "target must be above the current level (only a reassessment of a "
+                "goal named in an earlier intake may record it reached)",
+            )
             for i, g in enumerate(event.goals)
-            if g.target <= g.current
+            if g.target <= g.current and g.competency_id not in assessed
         ]
         if bad:
             raise ValidationFailed(bad)
@@ -357,9 +378,20 @@ class Person(Aggregate):
         to_level: int | None = None,
         to_title: str | None = None,
     ) -> None:
-        """A coordinator records an HR outcome the HRIS did not send."""
+        """A coordinator records an HR outcome the HRIS did not send.
+
+        ``effective_on`` is the day it happened (a promotion of last year is
+        recorded with last year's date). Refused, with a ``ValidationFailed``
+        naming ``effective_on``: a day in the future (an outcome is recorded once
+        it has happened) and a day before the person's hire date.
+        """
         self._alive()
         assert self.details is not None
+        problems = self._dated_after_hire(effective_on)
+        if effective_on > datetime.now(UTC).date():
+            problems.append(FieldError("effective_on", "must not be in the future"))
+        if problems:
+            raise ValidationFailed(problems)
         self._record(
             ev.CareerOutcomeRecorded(
                 person_id=self.id,
@@ -379,6 +411,10 @@ class Person(Aggregate):
         self._alive()
         if not self.active and reason == self.inactive_reason:
             return  # already inactive for this reason; a new reason is recorded
+        if reason == "departure":
+            problems = self._dated_after_hire(effective_on)
+            if problems:
+                raise ValidationFailed(problems)
         self._record(c.PersonDeactivated(person_id=self.id, reason=reason))
         if reason == "departure":
             self._record(
@@ -399,6 +435,22 @@ class Person(Aggregate):
     def erase(self, at: datetime) -> None:
         self._alive()
         self._record(c.PersonErased(person_id=self.id, erased_at=at))
+
+    def _dated_after_hire(
+        self, day: date | None, hire_date: date | None = None
+    ) -> list[FieldError]:
+        """``effective_on`` dated before the person was hired is an impossible
+        history (``hire_date``: the one the same change brings, else the known
+        one)."""
+        hired = hire_date or (self.details.hire_date if self.details else None)
+        if day is not None and hired is not None and day < hired:
+            return [
+                FieldError(
+                    "effective_on",
+                    f"before the person's hire date ({hired.isoformat()})",
+                )
+            ]
+        return []
 
     def _alive(self) -> None:
         if self.erased:
@@ -449,6 +501,7 @@ class Person(Aggregate):
 
     def when_IntakeSubmitted(self, e: ev.IntakeSubmitted) -> None:
         self.intake = e
+        self.assessed_goals.extend(e.goals)
 
     def when_ConsentGiven(self, e: ev.ConsentGiven) -> None:
         self.consents.add(e.purpose)
@@ -479,3 +532,4 @@ class Person(Aggregate):
         self.details = None
         self.demographics = None
         self.intake = None
+        self.assessed_goals = []
