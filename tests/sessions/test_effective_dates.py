@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from chassis.messaging.inprocess import InProcessBus
 from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
 from contracts.sessions import registry as contracts
 from services.sessions.domain.milestone import Milestone
 from services.sessions.domain.notes import BeforeSubject, Feedback, Subject
 from services.sessions.domain.relationship import DateInFuture
+from services.sessions.main import build_app
+from services.sessions.settings import Settings
+from tests.apps import serving
 from tests.profiles.conftest import token
 from tests.sessions.conftest import confirm_pairing, confirmation, signed
 from tests.support.waiting import until
@@ -433,3 +438,80 @@ async def test_impossible_histories_are_refused_naming_the_field(
         assert (problem["code"], problem["field"]) == (code, field), problem
         assert field in problem["detail"]
     assert await stored(app, rid) == before  # nothing was written
+
+
+async def test_the_embedded_sqlite_mode_keeps_a_history(tmp_path: Path):
+    """The same facts on the embedded SQLite files (the demo's mode)."""
+    bus = InProcessBus()
+    app = build_app(
+        Settings(
+            environment="test",
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'sessions.db'}",
+        ),
+        transport=bus,
+    )
+    pid, mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    pair = {
+        "id": pid,
+        "mentor": mentor,
+        "mentee": mentee,
+        "as_mentor": token("acme", "mentor", sub=mentor),
+        "as_mentee": token("acme", "mentee", sub=mentee),
+    }
+    async with serving(app, "sessions") as c:
+        await bus.publish([confirmation(pid, mentor, mentee, starts_on=day(-30))])
+
+        async def started() -> bool:
+            got = await c.get(f"/relationships/{pid}", headers=pair["as_mentee"])
+            return got.status_code == 200
+
+        await until(started, "the relationship to start", 30, interval_s=0.05)
+        assert (await c.get(f"/relationships/{pid}", headers=pair["as_mentee"])).json()[
+            "starts_on"
+        ] == day(-30).isoformat()
+        await signed(c, pair)
+        session_id = await schedule(c, pair, at(-20))
+        held = await c.post(
+            f"/sessions/{session_id}/held", json={}, headers=pair["as_mentor"]
+        )
+        assert held.status_code == 200, held.text
+        feedback = {"about": "session", "subject_id": session_id, "rating": 4}
+        early = await c.post(
+            f"/relationships/{pid}/feedback",
+            json={**feedback, "given_at": at(-21).isoformat()},
+            headers=pair["as_mentee"],
+        )
+        assert (early.status_code, early.json()["code"]) == (422, "BeforeSubject")
+        given = await c.post(
+            f"/relationships/{pid}/feedback",
+            json={**feedback, "given_at": at(-19).isoformat()},
+            headers=pair["as_mentee"],
+        )
+        assert given.status_code == 201, given.text
+        listed = await c.get(
+            f"/relationships/{pid}/feedback", headers=pair["as_mentee"]
+        )
+        assert [datetime.fromisoformat(f["given_at"]) for f in listed.json()] == [
+            at(-19)
+        ]
+        set_ = await c.post(
+            f"/relationships/{pid}/milestones",
+            json={
+                **MILESTONE,
+                "set_on": day(-15).isoformat(),
+                "due_on": TODAY.isoformat(),
+            },
+            headers=pair["as_mentee"],
+        )
+        assert set_.status_code == 201, set_.text
+        rated = await c.post(
+            f"/relationships/{pid}/feedback",
+            json={
+                "about": "milestone",
+                "subject_id": set_.json()["id"],
+                "rating": 5,
+                "given_at": at(-16).isoformat(),
+            },
+            headers=pair["as_mentee"],
+        )
+        assert (rated.status_code, rated.json()["code"]) == (422, "BeforeSubject")
