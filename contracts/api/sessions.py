@@ -198,7 +198,10 @@ class Session(Answer):
     held_minutes: int | None = Field(description="How long it actually lasted")
     starts_at: Stamp = Field(description="Start, UTC")
     ends_at: Stamp = Field(description="End, UTC")
-    held_at: Stamp | None
+    held_at: Stamp | None = Field(
+        description="When it took place (its effective time, UTC: may be long "
+        "before it was recorded)"
+    )
     absent_ids: list[str] = Field(description="Who did not come (a missed session)")
     agenda: str | None = Field(
         None, description="The agenda ('' when none); " + ONLY_PAIR + " (single reads)"
@@ -291,7 +294,11 @@ class Feedback(Answer):
     about: FeedbackAbout
     subject_id: str = Field(description="The session's or milestone's id")
     rating: int = Field(ge=1, le=5)
-    given_at: Stamp | None = Field(None, description="Absent in the answer to giving")
+    given_at: Stamp | None = Field(
+        None,
+        description="When it was given (its effective time: for feedback recorded "
+        "after the fact, earlier than its recording)",
+    )
     comment: str | None = Field(
         None, description="The private comment; absent for overseers (lists only)"
     )
@@ -366,6 +373,9 @@ class DevelopmentItem(Answer):
     mentee_id: str | None = None
     objective_index: int | None = Field(None, description="Which contract objective")
     due_on: date | None = None
+    set_on: date | None = Field(
+        None, description="The day the milestone was set (its effective date)"
+    )
     criteria: list[str] | int | None = Field(
         None,
         description="The success criteria, one line each; for a reader who may not "
@@ -375,12 +385,16 @@ class DevelopmentItem(Answer):
     status: MilestoneStatus | None = Field(None, description="Last reported progress")
     confirmed_by: str | None = None
     confirmer_role: ConfirmerRole | None = None
-    achieved_on: date | None = None
+    achieved_on: date | None = Field(
+        None, description="The day it was achieved (its effective date)"
+    )
     on_time: bool | None = None
     evidence: str | None = None
     # check-ins
     check_in_id: str | None = None
-    held_on: date | None = None
+    held_on: date | None = Field(
+        None, description="The day the check-in took place (its effective date)"
+    )
     sponsor_id: str | None = None
     alignment: int | None = Field(None, ge=1, le=5)
     correction_recorded: bool | None = None

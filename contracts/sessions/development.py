@@ -79,6 +79,12 @@ class MilestoneSet(EventPayload):
     objective_index: int = Field(ge=0, description="which contract objective")
     due_on: date
     criteria: int = Field(ge=1, description="how many success criteria")
+    set_on: date | None = Field(
+        None,
+        description="the day it was agreed (effective date, on or before the day it "
+        "was recorded); absent in events recorded before effective dates: the day "
+        "the event was recorded",
+    )
 
 
 @registry.register
@@ -97,7 +103,10 @@ class MilestoneAchieved(EventPayload):
     mentee_id: str
     confirmed_by: str
     confirmer_role: ConfirmerRole
-    achieved_on: date
+    achieved_on: date = Field(
+        description="the day it was achieved (effective date: on or after the day it "
+        "was set, never after the day it was recorded)"
+    )
     on_time: bool
 
 
@@ -115,7 +124,10 @@ class CheckInRecorded(EventPayload):
     check_in_id: str
     relationship_id: str
     kind: CheckInKind
-    held_on: date
+    held_on: date = Field(
+        description="the day it took place (effective date: on or after the "
+        "relationship's start, never after the day it was recorded)"
+    )
     sponsor_id: str | None = None
     alignment: int = Field(ge=1, le=5)
     correction_recorded: bool = False

@@ -80,7 +80,10 @@ class SessionAgendaSet(EventPayload):
 class SessionHeld(EventPayload):
     session_id: str
     relationship_id: str
-    held_at: AwareDatetime
+    held_at: AwareDatetime = Field(
+        description="when it took place (effective time, UTC: may be long before the "
+        "event was recorded; never before the relationship started)"
+    )
     minutes: int = Field(ge=1, le=480, description="how long it actually lasted")
     recorded_by: str
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from chassis.events import ContractValue, EventPayload, EventRegistry
 
@@ -81,6 +81,12 @@ class FeedbackGiven(EventPayload):
     about: FeedbackAbout
     subject_id: str = Field(description="the session's or milestone's id")
     rating: int = Field(ge=1, le=5)
+    given_at: AwareDatetime | None = Field(
+        None,
+        description="when it was given (effective time: not before the session it "
+        "rates was held or the milestone was set); absent in events recorded before "
+        "effective dates: the time the event was recorded",
+    )
 
 
 @registry.register

@@ -250,7 +250,9 @@ class CancelSessionInput:
 class MarkSessionHeldInput:
     session_id: strawberry.ID = strawberry.field(description="The session.")
     held_at: datetime | None = strawberry.field(
-        default=None, description="When (default: its planned start)."
+        default=None,
+        description="When it took place (default: its planned start); not in the "
+        "future, not before the relationship started.",
     )
     minutes: int | None = strawberry.field(
         default=None, description="How long (default: as planned)."
@@ -278,8 +280,15 @@ class SetMilestoneInput:
         description="Which objective of the contract (0-based)."
     )
     label: str = strawberry.field(description="What is to be achieved.")
-    due_on: date = strawberry.field(description="Due date (not in the past).")
+    due_on: date = strawberry.field(
+        description="Due date: today or later (UTC), or on or after `setOn`."
+    )
     criteria: list[str] = strawberry.field(description="Success criteria (1 to 20).")
+    set_on: date | None = strawberry.field(
+        default=None,
+        description="The day it was agreed, when recording history (default today, "
+        "UTC); not in the future, not before the relationship started.",
+    )
 
 
 @strawberry.input(description="Progress on a milestone.")
@@ -294,6 +303,11 @@ class UpdateMilestoneStatusInput:
 class AchieveMilestoneInput:
     milestone_id: strawberry.ID = strawberry.field(description="The milestone.")
     evidence: str = strawberry.field(description="Evidence of achievement.")
+    achieved_on: date | None = strawberry.field(
+        default=None,
+        description="The day it was achieved (default today, UTC); not in the "
+        "future, not before it was set.",
+    )
 
 
 @strawberry.input(description="A monthly check-in or quarterly review.")
@@ -307,7 +321,9 @@ class RecordCheckInInput:
         default=None, description="The sponsor (required for a quarterly review)."
     )
     held_on: date | None = strawberry.field(
-        default=None, description="When (default today)."
+        default=None,
+        description="When (default today, UTC); not in the future, not before the "
+        "relationship started.",
     )
     correction: str | None = strawberry.field(
         default=None, description="A course correction agreed."
@@ -354,6 +370,11 @@ class GiveFeedbackInput:
     rating: int = strawberry.field(description="1 to 5.")
     comment: str | None = strawberry.field(
         default=None, description="A private comment (the pair reads it)."
+    )
+    given_at: datetime | None = strawberry.field(
+        default=None,
+        description="When it was given, when recording history (default now); not "
+        "in the future, not before the session was held or the milestone set.",
     )
 
 
@@ -606,6 +627,7 @@ class SessionsMutation:
                     label=input.label,
                     due_on=input.due_on,
                     criteria=input.criteria,
+                    set_on=input.set_on,
                 ),
             )
 
@@ -644,7 +666,7 @@ class SessionsMutation:
                     "/milestones/{milestone}/achieve",
                     milestone=_mid(input.milestone_id),
                 ),
-                {"evidence": input.evidence},
+                _json(evidence=input.evidence, achieved_on=input.achieved_on),
             )
 
         return await run(call, _milestone, COMMON)
@@ -772,6 +794,7 @@ class SessionsMutation:
                     subject_id=sid,
                     rating=input.rating,
                     comment=input.comment,
+                    given_at=input.given_at,
                 ),
             )
 

@@ -194,7 +194,10 @@ class Session(BatchedNode, relay.Node):
     agenda: str | None = strawberry.field(
         description="The agenda (the pair only; null for others)."
     )
-    held_at: datetime | None = strawberry.field(description="When it took place.")
+    held_at: datetime | None = strawberry.field(
+        description="When it took place (its effective time: may be long before it "
+        "was recorded)."
+    )
     held_minutes: int | None = strawberry.field(description="How long it took.")
     reason_code: CancellationReason | None = strawberry.field(
         description="Why it was cancelled (a code; the explanation stays private)."
@@ -372,6 +375,11 @@ class Milestone(BatchedNode, relay.Node):
         description="Success criteria (the pair and coordinators)."
     )
     due_on: date | None = strawberry.field(description="Due date.")
+    set_on: date | None = strawberry.field(
+        default=None,
+        description="The day it was set (its effective date: earlier than its "
+        "recording for history).",
+    )
     state: MilestoneState = strawberry.field(description="Where the milestone stands.")
     progress: MilestoneProgress | None = strawberry.field(
         description="Last reported progress."
@@ -379,7 +387,9 @@ class Milestone(BatchedNode, relay.Node):
     evidence: str | None = strawberry.field(
         description="Evidence given on achievement (the pair and coordinators)."
     )
-    achieved_on: date | None = strawberry.field(description="When it was achieved.")
+    achieved_on: date | None = strawberry.field(
+        description="When it was achieved (its effective date)."
+    )
     on_time: bool | None = strawberry.field(
         description="Whether it was achieved by its due date."
     )
@@ -425,6 +435,7 @@ class Milestone(BatchedNode, relay.Node):
             if isinstance(m.criteria, list)
             else [],
             due_on=m.due_on,
+            set_on=m.set_on,
             state=_enum(MilestoneState, m.state),
             progress=_maybe(MilestoneProgress, m.status),
             evidence=m.evidence,
@@ -452,7 +463,9 @@ class CheckIn(BatchedNode, relay.Node):
     kind: CheckInKind = strawberry.field(
         description="A monthly check or a quarterly review."
     )
-    held_on: date | None = strawberry.field(description="When it was held.")
+    held_on: date | None = strawberry.field(
+        description="When it was held (its effective date)."
+    )
     alignment: int | None = strawberry.field(
         description="Alignment with the objectives, 1 to 5."
     )
@@ -664,7 +677,9 @@ class Feedback(BatchedNode, relay.Node):
         deprecation_reason="Use `session` or `milestone`.",
     )
     rating: int = strawberry.field(description="1 to 5.")
-    given_at: datetime | None = strawberry.field(description="When it was given.")
+    given_at: datetime | None = strawberry.field(
+        description="When it was given (its effective time)."
+    )
     comment: str | None = strawberry.field(
         description="The private comment (the pair only)."
     )

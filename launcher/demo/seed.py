@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -61,6 +61,10 @@ GROUP_COHORT = "Graduate Circles"
 ADVISED = ("strategy", "finance", "change", "influence")  # the advisors' expertise
 DECLINE_REASON = "Our calendars never overlap before the board cycle"
 HISTORY_WRITERS = 4  # relationships written at once (each one's steps stay in order)
+# The leadership relationships started this long ago (the coordinator's starts_on on
+# approval): sessions are held only after their relationship started, and the
+# histories (launcher.demo.history) reach back up to 30 weeks.
+STARTED_DAYS_AGO = 210
 
 
 async def seed_demo(
@@ -317,7 +321,15 @@ class _Seeder:
         pairs = []
         for n, pairing in enumerate(proposed, 1):
             pid = pairing["pairing_id"]
-            await self.api.post(f"/matching/pairings/{pid}/approve", self.coordinator)
+            await self.api.post(
+                f"/matching/pairings/{pid}/approve",
+                self.coordinator,
+                {
+                    "starts_on": (
+                        self.today - timedelta(days=STARTED_DAYS_AGO)
+                    ).isoformat()
+                },
+            )
             mentor, mentee = (
                 by_person[pairing["mentor_id"]],
                 by_person[pairing["mentee_id"]],

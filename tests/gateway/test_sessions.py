@@ -40,13 +40,24 @@ async def start_relationship(
     mentor: str,
     mentee: str,
     cohort_id: str | None = None,
+    starts_on: date | None = None,
 ) -> str:
-    """Publish PairingConfirmed as matching does; wait until sessions started it."""
+    """Publish PairingConfirmed as matching does (with the coordinator's
+    ``starts_on`` when given); wait until sessions started it."""
     rid = str(uuid.uuid4())
     transport = KafkaTransport(kafka_bootstrap)
     try:
         await transport.publish(
-            [confirmation(rid, mentor, mentee, tenant=tenant, cohort_id=cohort_id)]
+            [
+                confirmation(
+                    rid,
+                    mentor,
+                    mentee,
+                    tenant=tenant,
+                    cohort_id=cohort_id,
+                    starts_on=starts_on,
+                )
+            ]
         )
     finally:
         await transport.stop()
@@ -62,12 +73,24 @@ async def start_relationship(
     return rid
 
 
-async def pair(platform, kafka_bootstrap: str, n: int = 1) -> dict:
+async def pair(
+    platform, kafka_bootstrap: str, n: int = 1, *, days_ago: int = 0
+) -> dict:
+    """A relationship of two new people (started ``days_ago`` days ago: sessions
+    are held only after it started)."""
     tenant = new_tenant()
     admin = token("admin-1", tenant, Role.ADMIN, Role.COORDINATOR)
     mentor = await register(platform, admin, 100 + n, roles=["mentor"])
     mentee = await register(platform, admin, 200 + n)
-    rid = await start_relationship(platform, kafka_bootstrap, tenant, mentor, mentee)
+    starts_on = datetime.now(UTC).date() - timedelta(days=days_ago)
+    rid = await start_relationship(
+        platform,
+        kafka_bootstrap,
+        tenant,
+        mentor,
+        mentee,
+        starts_on=starts_on if days_ago else None,
+    )
     return {
         "tenant": tenant,
         "id": rid,
@@ -130,7 +153,7 @@ async def signed(platform, p: dict) -> None:
 async def test_a_pair_signs_holds_sessions_and_achieves_a_milestone(
     platform, kafka_bootstrap
 ):
-    p = await pair(platform, kafka_bootstrap)
+    p = await pair(platform, kafka_bootstrap, days_ago=7)
     mine = await platform.graphql(
         "{ relationships { edges { node { id status startsOn plannedEndOn "
         "contract { version } } } } }",

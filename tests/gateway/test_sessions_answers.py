@@ -56,7 +56,7 @@ async def lived_in(platform, kafka_bootstrap) -> dict:
     """A relationship with a contract in force, a held, a cancelled and a missed
     session, a check-in, a milestone, feedback, a shared note, a rotation and an
     escalation."""
-    p = await pair(platform, kafka_bootstrap, n=31)
+    p = await pair(platform, kafka_bootstrap, n=31, days_ago=7)
     await signed(platform, p)
     p["host"] = await register(platform, p["admin"], 531, roles=["mentor"])
     at = (datetime.now(UTC) - timedelta(days=2)).replace(

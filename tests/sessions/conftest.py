@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -46,12 +46,15 @@ def confirmation(
     tenant: str = "acme",
     cohort_id: str | None = None,
     at: datetime | None = None,
+    starts_on: date | None = None,
 ) -> OutboundMessage:
     """A PairingConfirmed as matching publishes it (at ``at``: the relationship's
-    first day)."""
+    first day, unless the coordinator set ``starts_on``)."""
     data = {"pairing_id": pairing_id, "mentor_id": mentor, "mentee_id": mentee}
     if cohort_id:
         data["cohort_id"] = cohort_id
+    if starts_on:
+        data["starts_on"] = starts_on.isoformat()
     return OutboundMessage.of(
         "tandem.matching.v1",
         Envelope(

@@ -42,6 +42,7 @@ from services.sessions.domain.rotation import (
 
 TODAY = date(2026, 3, 1)
 STARTED_ON = date(2026, 2, 1)  # the relationship's first day
+LATER = date(2026, 4, 30)  # a day when achievements are recorded
 MENTOR, MENTEE, COORD = "mentor-1", "mentee-1", "coordinator-1"
 
 
@@ -75,14 +76,13 @@ def test_a_milestone_is_set_on_an_objective_with_counted_criteria():
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
-        ({"due_on": TODAY}, DueDateInPast),
         ({"due_on": TODAY - timedelta(days=3)}, DueDateInPast),
         ({"criteria": []}, CriteriaRequired),
         ({"criteria": ["  "]}, CriteriaRequired),
         ({"objective_index": 2}, UnknownObjective),
     ],
 )
-def test_a_milestone_needs_a_future_due_date_criteria_and_a_real_objective(
+def test_a_milestone_needs_a_due_date_not_past_criteria_and_a_real_objective(
     overrides, error
 ):
     with pytest.raises(error):
@@ -97,6 +97,8 @@ def test_the_mentor_confirms_achievement_with_evidence_on_time():
         is_coordinator=False,
         evidence_text_id="t-evidence",
         achieved_on=date(2026, 3, 28),
+        today=LATER,
+        started_on=STARTED_ON,
     )
     (event,) = milestone.pending_events
     assert event.confirmed_by == MENTOR and event.confirmer_role == "mentor"
@@ -112,6 +114,8 @@ def test_a_coordinator_may_confirm_and_lateness_is_recorded():
         is_coordinator=True,
         evidence_text_id="t-evidence",
         achieved_on=date(2026, 4, 2),
+        today=LATER,
+        started_on=STARTED_ON,
     )
     (event,) = milestone.pending_events
     assert event.confirmer_role == "coordinator" and event.on_time is False
@@ -126,6 +130,8 @@ def test_the_mentee_alone_cannot_confirm_and_evidence_is_required():
             is_coordinator=False,
             evidence_text_id="t-evidence",
             achieved_on=TODAY,
+            today=LATER,
+            started_on=STARTED_ON,
         )
     with pytest.raises(EvidenceRequired):
         milestone.achieve(
@@ -134,6 +140,8 @@ def test_the_mentee_alone_cannot_confirm_and_evidence_is_required():
             is_coordinator=False,
             evidence_text_id=None,
             achieved_on=TODAY,
+            today=LATER,
+            started_on=STARTED_ON,
         )
     assert milestone.pending_events == []
 
@@ -146,6 +154,8 @@ def test_an_achieved_milestone_is_closed():
         is_coordinator=False,
         evidence_text_id="t",
         achieved_on=TODAY,
+        today=LATER,
+        started_on=STARTED_ON,
     )
     with pytest.raises(MilestoneClosed):
         milestone.progress("at_risk")
@@ -211,6 +221,7 @@ def record_check_in(kind: str, sponsor_id: str | None) -> CheckIn:
         alignment=4,
         correction_text_id="t-correction",
         today=TODAY,
+        started_on=STARTED_ON,
     )
 
 
@@ -318,6 +329,7 @@ def test_a_check_in_is_not_dated_in_the_future():
             alignment=4,
             correction_text_id=None,
             today=TODAY,
+            started_on=STARTED_ON,
         )
 
     with pytest.raises(NotHeldYet):

@@ -3,6 +3,8 @@ relationship: given what was found → when the command → then the refusal."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from services.sessions.domain.notes import (
@@ -15,6 +17,7 @@ from services.sessions.domain.notes import (
 )
 
 HELD = Subject("session", "s-1", "rel-1", "held")
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def give(subject: Subject | None, *, about="session", subject_id="s-1") -> Feedback:
@@ -28,6 +31,7 @@ def give(subject: Subject | None, *, about="session", subject_id="s-1") -> Feedb
         subject=subject,
         rating=4,
         comment_text_id=None,
+        now=NOW,
     )
     return feedback
 
@@ -75,6 +79,7 @@ def test_each_side_gives_feedback_once():
             subject=HELD,
             rating=5,
             comment_text_id=None,
+            now=NOW,
         )
 
 

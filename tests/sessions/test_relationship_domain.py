@@ -159,6 +159,7 @@ def test_a_session_that_has_not_started_takes_no_held_record():
             now=datetime(2027, 2, 20, tzinfo=UTC),
             held_at=None,
             minutes=None,
+            started_on=date(2027, 2, 1),
         )
 
 

@@ -32,12 +32,19 @@ Body = RequestBody
 class MilestoneIn(Body):
     objective_index: Index = Field(description="which objective of the contract")
     label: Name
-    due_on: SaneDate
+    due_on: SaneDate = Field(
+        description="on or after the day it is set (today, UTC, unless set_on)"
+    )
     # at least one non-blank: the domain refuses fewer (CriteriaRequired, its own
     # typed problem); the schema shows the rule
     criteria: Annotated[FewItems[OptionalName], Field(max_length=20)] = Field(
         description="success criteria, one line each (at least one non-blank)",
         json_schema_extra={"minItems": 1},
+    )
+    set_on: SaneDate | None = Field(
+        None,
+        description="the day it was agreed, when recording history (not after "
+        "today, not before the relationship started); default today (UTC)",
     )
 
 
@@ -47,6 +54,11 @@ class StatusIn(Body):
 
 class AchieveIn(Body):
     evidence: Text
+    achieved_on: SaneDate | None = Field(
+        None,
+        description="the day it was achieved (not after today, not before it was "
+        "set); default today (UTC)",
+    )
 
 
 class CheckInIn(Body):
@@ -58,7 +70,11 @@ class CheckInIn(Body):
         json_schema_extra={"minimum": 1, "maximum": 5},
     )
     sponsor_id: Ref | None = Field(None, description="required for a quarterly review")
-    held_on: SaneDate | None = None
+    held_on: SaneDate | None = Field(
+        None,
+        description="the day it took place (not after today, not before the "
+        "relationship started); default today (UTC)",
+    )
     correction: Text | None = None
 
 
@@ -149,7 +165,7 @@ async def achieve(
     milestone_id: Ref, body: AchieveIn, p: PrincipalDep, dev: DevelopmentDep
 ) -> Item:
     """Confirm achievement with evidence (the mentor or a coordinator)."""
-    return await dev.achieve(p, milestone_id, body.evidence)
+    return await dev.achieve(p, milestone_id, body.evidence, body.achieved_on)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from chassis.http.openapi import problems
-from chassis.inputs import Int32, Ref, RequestBody, Text
+from chassis.inputs import Int32, Ref, RequestBody, SaneDateTime, Text
 from contracts.api import sessions as api
 from contracts.sessions.notes import FeedbackAbout
 from services.sessions.api.deps import FeedbackDep, PrincipalDep
@@ -23,6 +23,12 @@ class FeedbackIn(RequestBody):
         description="1 to 5", json_schema_extra={"minimum": 1, "maximum": 5}
     )
     comment: Text | None = None
+    given_at: SaneDateTime | None = Field(
+        None,
+        description="when it was given, when recording history (not in the future, "
+        "not before the session it rates was held or the milestone was set); "
+        "default now",
+    )
 
 
 @router.post(

@@ -50,7 +50,11 @@ class CancelIn(Body):
 
 
 class HeldIn(Body):
-    held_at: SaneDateTime | None = None
+    held_at: SaneDateTime | None = Field(
+        None,
+        description="when it took place (not in the future, not before the "
+        "relationship started); default its planned start",
+    )
     minutes: Annotated[Minutes, Field(ge=1, le=480)] | None = None
 
 

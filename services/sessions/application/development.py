@@ -112,6 +112,7 @@ class Development:
         label: str,
         due_on: date,
         criteria: list[str],
+        set_on: date | None = None,
     ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Milestone:
             rel = await self._member(principal, relationship_id, conn)
@@ -135,6 +136,7 @@ class Development:
                 or "",
                 today=today(),
                 started_on=rel.starts_on,
+                set_on=set_on,
             )
 
         return await self.item(principal, await self._write(principal, decide))
@@ -154,7 +156,11 @@ class Development:
         return await self.item(principal, await self._write(principal, decide))
 
     async def achieve(
-        self, principal: Principal, milestone_id: str, evidence: str
+        self,
+        principal: Principal,
+        milestone_id: str,
+        evidence: str,
+        achieved_on: date | None = None,
     ) -> api.DevelopmentItem:
         async def decide(conn: AsyncConnection) -> Milestone:
             milestone, rel = await self._load(principal, Milestone, milestone_id, conn)
@@ -164,7 +170,9 @@ class Development:
                 mentor_id=rel.mentor_id,
                 is_coordinator=principal.has_role(*COORDINATING),
                 evidence_text_id=await self._put(conn, principal, evidence),
-                achieved_on=today(),
+                achieved_on=achieved_on or today(),
+                today=today(),
+                started_on=rel.starts_on,
             )
             return milestone
 
@@ -221,6 +229,7 @@ class Development:
                 alignment=alignment,
                 correction_text_id=await self._put(conn, principal, correction),
                 today=today(),
+                started_on=rel.starts_on,
             )
 
         return await self.item(principal, await self._write(principal, decide))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, text
@@ -46,10 +47,11 @@ class Feedbacks:
         subject_id: str,
         rating: int,
         comment: str | None,
+        given_at: datetime | None = None,
     ) -> api.Feedback:
         require_rating(rating)  # before anything is written
 
-        async def attempt() -> PartyRole:
+        async def attempt() -> tuple[PartyRole, datetime]:
             async with self.engine.begin() as conn:
                 rel = await self.relationships.load(principal, relationship_id, conn)
                 rel.require_party(principal.subject)
@@ -81,7 +83,11 @@ class Feedbacks:
                     subject=subject,
                     rating=rating,
                     comment_text_id=comment_id,
+                    now=datetime.now(UTC),
+                    given_at=given_at,
+                    started_on=rel.starts_on,
                 )
+                assert feedback.given is not None and feedback.given.given_at
                 # The author is not an attribute of the published (or stored) event.
                 meta = replace(self.relationships.metadata_for(principal), actor=None)
                 # Once per side: a concurrent giver appends at the same version of
@@ -91,9 +97,9 @@ class Feedbacks:
                     text("UPDATE feedback SET author_id = :a WHERE feedback_id = :f"),
                     {"a": principal.subject, "f": fid},
                 )
-                return role
+                return role, feedback.given.given_at
 
-        role = await retrying(attempt)
+        role, when = await retrying(attempt)
         fid = Feedback.id_for(
             principal.tenant, relationship_id, role, about, subject_id
         )
@@ -104,6 +110,7 @@ class Feedbacks:
             about=about,
             subject_id=subject_id,
             rating=rating,
+            given_at=when.isoformat(),
         )
 
     async def list(

@@ -232,6 +232,7 @@ class Meetings:
                 now=datetime.now(UTC),
                 held_at=held_at,
                 minutes=minutes,
+                started_on=r.starts_on,
             ),
         )
 

@@ -81,7 +81,7 @@ class Relationships:
             mentee_id=d["mentee_id"],
             cohort_id=d.get("cohort_id"),
             kind=d.get("programme_type", "standard"),
-            starts_on=env.time.date(),
+            starts_on=start_date(env),
         )
         meta = EventMetadata(
             tenant=env.tenant,
@@ -358,6 +358,18 @@ class Relationships:
                 params,
             )
             return [relationship_view(r) for r in rows.mappings()]
+
+
+def start_date(env: Envelope) -> date:
+    """A relationship starts on the day its pairing's confirmation says
+    (``starts_on``, set by the coordinator: the effective start, earlier for a
+    programme's history), else on the day the pairing was confirmed (UTC)."""
+    starts_on = env.data.get("starts_on")
+    if starts_on:
+        return (
+            starts_on if isinstance(starts_on, date) else date.fromisoformat(starts_on)
+        )
+    return env.time.date()
 
 
 def today() -> date:

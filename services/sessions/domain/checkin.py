@@ -11,6 +11,7 @@ from chassis.errors import DomainError, Forbidden
 from contracts.sessions import development as d
 from contracts.sessions.notes import PartyRole
 from services.sessions.domain.events import registry
+from services.sessions.domain.relationship import require_not_before
 
 OPEN, RESOLVED = "open", "resolved"
 
@@ -73,12 +74,15 @@ class CheckIn(Aggregate):
         alignment: int,
         correction_text_id: str | None,
         today: date,
+        started_on: date,
     ) -> CheckIn:
-        """A check that took place (not in the future). One held before the
-        relationship's recorded start is accepted until relationships carry an
-        effective start date (issue 20), as for sessions."""
+        """A check that took place: ``held_on`` (its effective date) is not after
+        ``today`` (UTC) and not before the relationship started (``started_on``)."""
         if held_on > today:
-            raise NotHeldYet(f"held_on {held_on} is after today ({today})")
+            raise NotHeldYet(
+                f"held_on {held_on} is after today ({today})", field="held_on"
+            )
+        require_not_before(held_on, started_on, "a check-in held", "held_on")
         if kind == "quarterly" and not sponsor_id:
             raise SponsorRequired("name the sponsor who took part in the review")
         if not 1 <= alignment <= 5:

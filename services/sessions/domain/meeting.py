@@ -18,6 +18,7 @@ from services.sessions.domain.relationship import (
     ACTIVE,
     InvalidTransition,
     Relationship,
+    require_not_before,
 )
 
 SCHEDULED, HELD, CANCELLED, MISSED = (
@@ -360,22 +361,28 @@ class Session(Aggregate):
         now: datetime,
         held_at: datetime | None,
         minutes: int | None,
+        started_on: date,
     ) -> None:
         """A session is recorded as held once it has started, never in the future.
 
-        Not yet refused: a session held before the relationship's recorded start.
-        That start is the day the pairing was confirmed in Tandem, and programmes
-        record meetings a pair held before (the demo's history does); the rule comes
-        with effective start dates (issue 20).
+        ``held_at`` is when it took place (its effective time, defaulting to the
+        planned start): it may be long before it is recorded, but not after
+        ``now`` and not before the relationship started (``started_on``, a UTC day).
         """
         self._require_scheduled()
-        if now < self.starts_at or (held_at is not None and held_at > now):
+        if held_at is not None and held_at > now:
+            raise NotYetDue(
+                f"held_at {held_at.isoformat()} is in the future", field="held_at"
+            )
+        if now < self.starts_at:
             raise NotYetDue(f"session {self.id} starts at {self.starts_at.isoformat()}")
+        when = (held_at or self.starts_at).astimezone(UTC)
+        require_not_before(when.date(), started_on, "a session held", "held_at")
         self._record(
             m.SessionHeld(
                 session_id=self.id,
                 relationship_id=self.relationship_id,
-                held_at=(held_at or self.starts_at).astimezone(UTC),
+                held_at=when,
                 minutes=minutes or self.minutes,
                 recorded_by=by,
             )

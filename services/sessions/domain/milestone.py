@@ -9,7 +9,10 @@ from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, Forbidden
 from contracts.sessions import development as d
 from services.sessions.domain.events import registry
-from services.sessions.domain.relationship import require_not_before
+from services.sessions.domain.relationship import (
+    require_not_after,
+    require_not_before,
+)
 
 OPEN, ACHIEVED, MISSED = "open", "achieved", "missed"
 
@@ -27,7 +30,12 @@ class MilestoneAchieved(d.MilestoneAchieved):
 
 class DueDateInPast(DomainError):
     code = "DueDateInPast"
-    title = "A milestone is due in the future when it is set"
+    title = "A milestone is due on or after the day it is set"
+
+
+class BeforeMilestoneSet(DomainError):
+    code = "BeforeMilestoneSet"
+    title = "A milestone is achieved on or after the day it was set"
 
 
 class CriteriaRequired(DomainError):
@@ -90,16 +98,30 @@ class Milestone(Aggregate):
         criteria_text_id: str,
         today: date,
         started_on: date,
+        set_on: date | None = None,
     ) -> Milestone:
-        """Tied to an objective of the contract, due in the future (and after the
-        relationship started), with criteria."""
+        """Tied to an objective of the contract, with criteria, due on or after the
+        day it is set (and after the relationship started).
+
+        ``today`` is the UTC calendar day (the service's day everywhere: sessions
+        keep no tenant time zone), so a milestone due today is accepted. ``set_on``
+        records one agreed earlier (history): not after today, not before the
+        relationship started; absent, it was set ``today``.
+        """
         if not 0 <= objective_index < objectives:
             raise UnknownObjective(
                 f"objective {objective_index} is not one of the {objectives} "
                 "objectives of the contract"
             )
-        if due_on <= today:
-            raise DueDateInPast(f"due_on {due_on} is not after {today}")
+        if set_on is not None:
+            require_not_after(set_on, today, "set_on")
+            require_not_before(set_on, started_on, "a milestone set", "set_on")
+        agreed = set_on or today
+        if due_on < agreed:
+            raise DueDateInPast(
+                f"due_on {due_on} is before the day it is set ({agreed})",
+                field="due_on",
+            )
         require_not_before(due_on, started_on, "a milestone due")
         if not [c for c in criteria if c.strip()]:
             raise CriteriaRequired("list at least one success criterion")
@@ -115,6 +137,7 @@ class Milestone(Aggregate):
                 criteria=len([c for c in criteria if c.strip()]),
                 label_text_id=label_text_id,
                 criteria_text_id=criteria_text_id,
+                set_on=agreed,
             )
         )
         return milestone
@@ -123,6 +146,12 @@ class Milestone(Aggregate):
     def relationship_id(self) -> str:
         assert self.set_event is not None
         return self.set_event.relationship_id
+
+    @property
+    def set_on(self) -> date | None:
+        """The day it was set (None in events recorded before effective dates)."""
+        assert self.set_event is not None
+        return self.set_event.set_on
 
     @property
     def due_on(self) -> date:
@@ -165,8 +194,14 @@ class Milestone(Aggregate):
         is_coordinator: bool,
         evidence_text_id: str | None,
         achieved_on: date,
+        today: date,
+        started_on: date,
     ) -> None:
-        """The mentor or a coordinator confirms, with evidence; the mentee alone can't."""
+        """The mentor or a coordinator confirms, with evidence; the mentee alone can't.
+
+        ``achieved_on`` (effective date) is not after ``today`` and not before the
+        milestone was set (when its event says; else not before ``started_on``, the
+        relationship's start)."""
         self._require_open()
         if by == mentor_id:
             role = d.ConfirmerRole.MENTOR
@@ -178,6 +213,17 @@ class Milestone(Aggregate):
             )
         if not evidence_text_id:
             raise EvidenceRequired("describe the evidence of achievement")
+        require_not_after(achieved_on, today, "achieved_on")
+        if self.set_on is not None and achieved_on < self.set_on:
+            raise BeforeMilestoneSet(
+                f"achieved_on {achieved_on} is before the milestone was set on "
+                f"{self.set_on}",
+                field="achieved_on",
+                set_on=self.set_on.isoformat(),
+            )
+        require_not_before(
+            achieved_on, started_on, "a milestone achieved", "achieved_on"
+        )
         assert self.set_event is not None
         self._record(
             MilestoneAchieved(

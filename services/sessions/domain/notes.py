@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from chassis.aggregate import Aggregate
 from chassis.errors import Conflict, DomainError, Forbidden
 from contracts.sessions import notes as n
 from services.sessions.domain.events import registry
+from services.sessions.domain.relationship import (
+    DateInFuture,
+    require_not_before,
+)
 
 PROMPTS: dict[str, dict[str, str]] = {
     "bias-check": {
@@ -92,6 +96,11 @@ class SessionNotHeld(DomainError):
     title = "Feedback is given on a session once it has been held"
 
 
+class BeforeSubject(DomainError):
+    code = "BeforeSubject"
+    title = "Feedback is given after the session it rates (or the milestone's setting)"
+
+
 class FeedbackAlreadyGiven(Conflict):
     code = "FeedbackAlreadyGiven"
     title = "This side already gave feedback on it"
@@ -133,6 +142,9 @@ class Subject:
     id: str
     relationship_id: str
     state: str
+    # when it became something to rate: a session's held_at, a milestone's setting
+    # (None when unknown)
+    since: datetime | None = None
 
 
 def require_subject(
@@ -296,14 +308,35 @@ class Feedback(Aggregate):
         subject: Subject | None,
         rating: int,
         comment_text_id: str | None,
+        now: datetime,
+        given_at: datetime | None = None,
+        started_on: date | None = None,
     ) -> None:
-        """Once per side, on a held session or a milestone of this relationship."""
+        """Once per side, on a held session or a milestone of this relationship.
+
+        ``given_at`` (effective time, default ``now``) is not after ``now``, not
+        before the session it rates was held (or the milestone was set) and not
+        before the relationship started (``started_on``)."""
         require_rating(rating)
         found = require_subject(
             subject, about=about, subject_id=subject_id, relationship_id=relationship_id
         )
         if about == "session" and found.state != "held":
             raise SessionNotHeld(f"session {subject_id} is {found.state}")
+        when = (given_at or now).astimezone(UTC)
+        if when > now:
+            raise DateInFuture(
+                f"given_at {when.isoformat()} is in the future", field="given_at"
+            )
+        if found.since is not None and when < found.since:
+            held = "was held" if about == "session" else "was set"
+            raise BeforeSubject(
+                f"given_at {when.isoformat()} is before the {about} it rates {held} "
+                f"({found.since.isoformat()})",
+                field="given_at",
+            )
+        if started_on is not None:
+            require_not_before(when.date(), started_on, "feedback given", "given_at")
         if self.given is not None:
             raise FeedbackAlreadyGiven(
                 f"feedback on {about} {subject_id} was already given"
@@ -317,6 +350,7 @@ class Feedback(Aggregate):
                 subject_id=subject_id,
                 rating=rating,
                 comment_text_id=comment_text_id,
+                given_at=when,
             )
         )
 

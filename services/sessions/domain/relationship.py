@@ -32,6 +32,11 @@ class BeforeRelationshipStarted(DomainError):
     title = "The date is before the relationship started"
 
 
+class DateInFuture(DomainError):
+    code = "DateInFuture"
+    title = "A fact is recorded once it has happened, never ahead of time"
+
+
 class PauseEndsInPast(DomainError):
     code = "PauseEndsInPast"
     title = "A pause ends after today"
@@ -42,14 +47,28 @@ class NotAParty(Forbidden):
     title = "Only the mentor and the mentee of this relationship may do this"
 
 
-def require_not_before(day: date, starts_on: date, what: str) -> None:
+def require_not_before(
+    day: date, starts_on: date, what: str, field: str | None = None
+) -> None:
     """``what`` (dated ``day``) belongs to a relationship that started on
-    ``starts_on``: it cannot be dated earlier."""
+    ``starts_on``: it cannot be dated earlier. ``field`` names the input that
+    carried the date (in the message and the problem's ``field``)."""
     if day < starts_on:
+        said = f"{field} {day.isoformat()}" if field else f"{what} on {day}"
         raise BeforeRelationshipStarted(
-            f"{what} on {day.isoformat()} is before the relationship started on "
-            f"{starts_on.isoformat()}",
+            f"{said} is before the relationship started on {starts_on.isoformat()}"
+            + (f" ({what})" if field else ""),
             starts_on=starts_on.isoformat(),
+            **({"field": field} if field else {}),
+        )
+
+
+def require_not_after(day: date, today: date, field: str) -> None:
+    """A fact dated ``day`` (input ``field``) has happened by ``today``."""
+    if day > today:
+        raise DateInFuture(
+            f"{field} {day.isoformat()} is after today ({today.isoformat()})",
+            field=field,
         )
 
 

@@ -114,6 +114,9 @@ def item_view(
     else:
         readable = principal.subject in parties or principal.has_role(*COORDINATING)
     view: dict[str, object] = {"id": row.item_id, "kind": row.kind, "state": row.state}
+    if row.kind == "milestone" and not data.get("set_on"):
+        # set before effective dates: the day its MilestoneSet was recorded
+        data["set_on"] = str(row.recorded_at)[:10]
     for key, value in data.items():
         if key not in TEXTS:
             view[key] = value

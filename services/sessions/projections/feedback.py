@@ -4,7 +4,9 @@ service's own tables."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -22,18 +24,37 @@ async def find_subject(
     none), read in the command's transaction from this service's own tables."""
     if about == "session":
         sql = (
-            "SELECT relationship_id, state FROM sessions "
+            "SELECT relationship_id, state, held_at FROM sessions "
             "WHERE tenant = :t AND session_id = :i"
         )
     else:
         sql = (
-            "SELECT relationship_id, state FROM development_items "
+            "SELECT relationship_id, state, recorded_at, view FROM development_items "
             "WHERE tenant = :t AND item_id = :i AND kind = 'milestone'"
         )
     row = (await conn.execute(text(sql), {"t": tenant, "i": subject_id})).first()
     if row is None:
         return None
-    return Subject(about, subject_id, row.relationship_id, row.state)
+    since: datetime | None
+    if about == "session":
+        since = _aware(row.held_at) if row.held_at else None
+    else:
+        since = milestone_set_at(row.view, row.recorded_at)
+    return Subject(about, subject_id, row.relationship_id, row.state, since)
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def milestone_set_at(view: str, recorded_at: str) -> datetime:
+    """The start of the day a milestone was set: its ``set_on`` (effective date),
+    else the day its MilestoneSet was recorded."""
+    set_on = json.loads(view).get("set_on")
+    day = date.fromisoformat(set_on) if set_on else _aware(recorded_at).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 FEEDBACK_COLUMNS = ("relationship_id", "from_role", "about", "subject_id", "rating")
@@ -52,7 +73,9 @@ class FeedbackProjection:
                 row = {"id": recorded.stream_id, "tenant": recorded.tenant}
                 cols = (*FEEDBACK_COLUMNS, "comment_text_id", "given_at")
                 row |= p.model_dump(include={*cols})
-                row["given_at"] = recorded.time.isoformat()
+                # the effective time (events recorded before it: the recording time)
+                given_at = getattr(p, "given_at", None) or recorded.time
+                row["given_at"] = given_at.astimezone(UTC).isoformat()
                 await insert(conn, "feedback", "feedback_id", cols, row)
 
 
