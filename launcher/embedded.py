@@ -26,6 +26,12 @@ from gateway.settings import GatewaySettings
 from launcher.demo.facts import example_variables, load_facts
 from launcher.registry import SERVICES
 
+# The one-process demo writes months of history in about a minute: insights holds
+# early warnings while a relationship's past is being written, and re-assesses often.
+EMBEDDED: dict[str, dict[str, float]] = {
+    "insights": {"history_grace_s": 45.0, "health_sweep_s": 5.0},
+}
+
 
 def build_platform(
     data_dir: str | Path, *, environment: Environment = "development"
@@ -41,6 +47,7 @@ def build_platform(
             environment=environment,
             database_url=f"sqlite+aiosqlite:///{data / name}.db",
             kafka_bootstrap_servers=None,
+            **EMBEDDED.get(name, {}),
         )
         apps[name] = module.build_app(settings, transport=bus)
     # The gateway reaches each service in-process (ASGI), exactly as over HTTP.

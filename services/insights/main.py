@@ -40,7 +40,6 @@ from services.insights.settings import Settings
 __all__ = ["Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
 TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "advisors")]
-HEALTH_SWEEP_S = 3600
 
 
 def build_app(
@@ -53,7 +52,12 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     engine = runtime.engine
-    book = health_view.HealthBook(engine, runtime.store, settings.idle_days_to_flag)
+    book = health_view.HealthBook(
+        engine,
+        runtime.store,
+        settings.idle_days_to_flag,
+        history_grace_s=settings.history_grace_s,
+    )
 
     read_models = ReadModels()
     read_models.add(
@@ -128,7 +132,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         # route (the chassis's dead-letter routes too) asks this check.
         revocations=revocations,
         background=[
-            Background("health-sweep", book.sweep, HEALTH_SWEEP_S),
+            Background("health-sweep", book.sweep, settings.health_sweep_s),
             Background("lag-sample", monitor.sample, SAMPLE_S),
         ],
         on_stop=[rebuilds.stop],

@@ -17,6 +17,11 @@ class Settings(ServiceSettings):
         default=5, ge=2, description="smallest group ever reported"
     )
     idle_days_to_flag: int = Field(default=45, ge=1)
+    # Early warnings wait while a relationship's past is being written (a fact dated
+    # in the past recorded less than this ago: a history import, a demo seeding);
+    # the health sweep, every ``health_sweep_s``, raises them afterwards.
+    history_grace_s: float = Field(default=600.0, ge=0)
+    health_sweep_s: float = Field(default=300.0, gt=0)
     # Equity: a group is flagged "adverse impact" only when Fisher's exact test
     # against the best group gives p below this (domain/stats.py compare_rates).
     equity_significance: float = Field(

@@ -227,12 +227,16 @@ async def until_matching_sees(p: Platform, cohort: str, members: int) -> None:
     await until(seen, "matching to see the whole cohort")
 
 
+# The journey's relationship started a week ago: its sessions are held in the past.
+STARTED_ON = datetime.now(UTC).date() - timedelta(days=7)
+
+
 async def confirm(p: Platform, tenant: str, coordinator: str, pair: dict) -> None:
     """Coordinator approves; mentor and mentee accept (each with their own token)."""
     ok(
         await p.graphql(
             PAIRING % "approvePairing",
-            {"i": {"pairingId": pair["id"]}},
+            {"i": {"pairingId": pair["id"], "startsOn": STARTED_ON.isoformat()}},
             bearer=coordinator,
         ),
         "approvePairing",

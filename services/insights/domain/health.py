@@ -118,6 +118,9 @@ class RelationshipFacts:
     in_force: list[list[str]] = field(default_factory=list)
     # [from, to] of each pause (to: resumed at, or the pause's ``until``; None: open)
     pauses: list[list[str | None]] = field(default_factory=list)
+    # When the latest fact dated in the past (a day or more before it was recorded:
+    # history being written) was recorded; early warnings wait while it is recent.
+    history_recorded_at: str | None = None
 
     def to_json(self) -> JsonDict:
         return asdict(self)
@@ -155,9 +158,40 @@ def day_of(value: Moment | date) -> date:
     return moment(value).astimezone(UTC).date()
 
 
+# The fields that date a fact in the world (its effective date), by any event.
+EFFECTIVE_FIELDS = (
+    "starts_on",
+    "held_at",
+    "held_on",
+    "achieved_on",
+    "given_at",
+    "set_on",
+    "effective_on",
+)
+
+
+def backdated(data: JsonDict, at: Moment) -> bool:
+    """Whether the fact happened a day or more before it was recorded (``at``)."""
+    recorded = day_of(at)
+    for key in EFFECTIVE_FIELDS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            try:
+                if (recorded - day_of(value)).days >= 1:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
 def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> None:
     """Fold one event into the relationship's facts (order of arrival is irrelevant)."""
     at_s = moment(at).isoformat()
+    if backdated(data, at) and (
+        facts.history_recorded_at is None
+        or moment(facts.history_recorded_at) < moment(at)
+    ):
+        facts.history_recorded_at = at_s
     if kind == "RelationshipStarted":
         facts.pairing_id = data.get("pairing_id")
         facts.mentor_id = data.get("mentor_id")

@@ -168,10 +168,17 @@ def memory(stream: Sequence[RecordedEvent]) -> tuple[str | None, int, bool]:
 class HealthBook:
     """Keeps ``relationship_health`` and raises warnings; one per process."""
 
-    def __init__(self, engine: AsyncEngine, store: EventStore, idle_days: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        idle_days: int,
+        history_grace_s: float = 600.0,
+    ) -> None:
         self.engine = engine
         self.store = store
         self.idle_days = idle_days
+        self.history_grace_s = history_grace_s
 
     def assess(self, facts: domain.RelationshipFacts, as_of: datetime) -> domain.Health:
         return domain.assess(facts, as_of, idle_days=self.idle_days)
@@ -199,6 +206,17 @@ class HealthBook:
             for at, data in await _pairing_ended(conn, env.tenant, facts.pairing_id):
                 domain.apply(facts, "PairingEnded", data, at)
         await self._settle(conn, env.tenant, facts, cause=env)
+
+    def _writing_history(self, facts: domain.RelationshipFacts) -> bool:
+        """Whether the relationship's past is still being written: a fact dated in
+        the past was recorded less than ``history_grace_s`` ago. Its state is kept
+        honestly meanwhile, but no early warning is raised (matching acts on them: a
+        relationship brought over from last year, its sessions still arriving, is
+        not stalled); the sweep raises what is still due once the history is in."""
+        if facts.history_recorded_at is None:
+            return False
+        since = utcnow() - domain.moment(facts.history_recorded_at)
+        return since.total_seconds() < self.history_grace_s
 
     async def sweep(self) -> None:
         """Re-assess every live relationship as of now (time passing makes idle)."""
@@ -260,9 +278,10 @@ class HealthBook:
                     reasons=health.reasons,
                 )
             )
-        if domain.RANK[health.state] > warned_rank:
+        writing_history = self._writing_history(facts)
+        if domain.RANK[health.state] > warned_rank and not writing_history:
             new.append(_warning(facts, health.state, health.reasons))
-        if health.idle and not idle_warned:
+        if health.idle and not idle_warned and not writing_history:
             idle = [r for r in health.reasons if r.startswith("idle_for_")]
             new.append(_warning(facts, "idle", idle))
         if not new:
