@@ -1,7 +1,8 @@
 """Read benchmark: each service's heaviest portal read against its bare limit.
 
-    python -m bench.reads                       # about 4 minutes on 2 cores
-    python -m bench.reads --clients 32 --seconds 8
+    python -m bench.reads                       # about 8 minutes on 2 cores
+    python -m bench.reads --rounds 1 --seconds 4 --only sessions milestones
+    python -m bench.reads --profile-below 0.5   # and profile the reads below 0.5
 
 Deployed as Tandem is deployed (``bench.gateway.separate_platform``: every service
 and the gateway their own ``uvicorn`` process, ``python -m launcher.real``, on the
@@ -30,10 +31,14 @@ people      profiles ``POST /people/batch`` (50 ids)             a coordinator
 proposals   matching ``GET /pairings?round_id=...`` (50 pairs)   a coordinator
 ==========  ===================================================  ================
 
-The load comes from separate processes (``bench.gateway.load``). Printed per read:
-req/s, p50 and p99 of both, and the ratio service / bare; last line JSON with
-``ratio_min`` (the worst read's ratio) and each read's figures. Goal (a target, not
-a test): every ratio >= 0.5.
+The load comes from separate processes (``bench.gateway.load``). ``--rounds``
+(default 3): the contenders take turns in every round, and the median round of each
+is shown. Printed per read: req/s, p50 and p99 of both, and the ratio service /
+bare; last line JSON with ``ratio_min`` (the worst read's ratio) and each read's
+figures. Goal (a target, not a test): every ratio >= 0.5. ``--profile-below 0.5``
+then runs a second process of each such read's service under cProfile (CPU time)
+with the same load, and prints where its time goes and the SQL statements it sends
+per request (``--profile NAME`` for a given read).
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
+import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -74,6 +82,7 @@ from chassis.auth import InvalidToken, Principal, Role, TokenVerifier
 from chassis.personal_data import PersonalDataCipher
 from contracts.api.matching import PairingView, ScorePartView
 from gateway.settings import SERVICES
+from launcher.registry import SERVICES as SERVICE_MODULES
 from services.insights.domain import scorecard
 from services.insights.projections.erasure import Erasures
 from services.insights.settings import Settings as InsightsSettings
@@ -547,6 +556,117 @@ async def bare_process(databases: dict[str, str], logs: str) -> AsyncIterator[st
             await _stop(process)
 
 
+# -- where a service's time goes (--profile) ------------------------------------------
+
+_PATH: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "path", default="(background)"
+)
+
+
+def serve_profiled(factory: str, port: int, out: str) -> None:
+    """Run a service's app under cProfile (``--profile``), counting per request path
+    the requests and the SQL statements sent (SQLAlchemy engine events); on exit
+    (SIGTERM) the profile goes to ``out`` and the counts to ``out``.json."""
+    import cProfile
+    import importlib
+
+    import uvicorn
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    requests: dict[str, int] = {}
+    statements: dict[str, int] = {}
+
+    def count(*_args: Any) -> None:
+        path = _PATH.get()
+        statements[path] = statements.get(path, 0) + 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    module, name = factory.split(":")
+    app = getattr(importlib.import_module(module), name)()
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            requests[scope["path"]] = requests.get(scope["path"], 0) + 1
+            _PATH.set(scope["path"])
+        await app(scope, receive, send)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    # uvicorn re-raises the signal it stopped on once it has shut down: exit
+    # through ``finally`` then, so the profile is written.
+    signal.signal(signal.SIGTERM, stop)
+    profiler = cProfile.Profile(time.process_time)  # CPU time, not wall time
+    profiler.enable()
+    try:
+        uvicorn.run(counted, host="127.0.0.1", port=port, log_level="info")
+    finally:
+        profiler.disable()
+        profiler.dump_stats(out)
+        Path(out + ".json").write_text(
+            json.dumps({"requests": requests, "statements": statements})
+        )
+
+
+async def profile_service(
+    read: Read, databases: dict[str, str], kafka: str, logs: str, args: Any
+) -> dict[str, Any]:
+    """A second process of ``read``'s service on the same database, under cProfile,
+    loaded as in the timed run; prints where its time went and the statements per
+    request."""
+    import pstats
+
+    port = _free_port_block(1)
+    out = os.path.join(logs, f"{read.name}.prof")
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
+        "DATABASE_URL": databases[read.service],
+    }
+    factory = f"{SERVICE_MODULES[read.service]}:build_app"
+    with _log(logs, f"{read.name}.profiled.log") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.reads", "--serve-profiled", factory,
+            "--port", str(port), "--out", out,
+            env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await _ready(url, read.service)
+            figures = await load(
+                {
+                    "warmup_s": args.warmup,
+                    "seconds": args.seconds,
+                    "headers": {"authorization": f"Bearer {read.bearer}"},
+                    "method": read.method,
+                    "url": url + read.path,
+                    "params": read.params,
+                    "json": read.body,
+                },
+                args.clients,
+                args.load_processes,
+            )
+        finally:
+            await _stop(process)
+    counts = json.loads(await asyncio.to_thread(Path(out + ".json").read_text))
+    served = counts["requests"].get(read.path, 0)
+    sent = counts["statements"].get(read.path, 0)
+    per_request = round(sent / served, 1) if served else None
+    print(
+        f"{read.name} under cProfile: {figures['rps']} req/s, {served} requests, "
+        f"{per_request} SQL statements per request; CPU time by function (own, then the "
+        "project's code cumulative):"
+    )
+    stats = pstats.Stats(out)
+    stats.sort_stats("tottime").print_stats(args.profile_lines)
+    stats.sort_stats("cumulative").print_stats("services/|chassis/", args.profile_lines)
+    return {"statements_per_request": per_request, "profile": out}
+
+
 # -- seeding --------------------------------------------------------------------------
 
 
@@ -781,37 +901,75 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         differ.append(str(exc))
                 if differ:
                     raise AssertionError("\n".join(differ))
+                rounds: dict[str, dict[str, list[dict[str, Any]]]] = {
+                    read.name: {"service": [], "bare": []} for read in selected
+                }
+                loads: dict[str, list[float]] = {read.name: [] for read in selected}
+                for n in range(args.rounds):
+                    for read in selected:
+                        for contender, base in urls_of[read.name].items():
+                            print(
+                                f"round {n + 1}/{args.rounds} {read.name}: "
+                                f"{contender}, {args.clients} clients from "
+                                f"{args.load_processes} load processes, "
+                                f"{args.seconds}s",
+                                flush=True,
+                            )
+                            rounds[read.name][contender].append(
+                                await load(
+                                    {
+                                        "warmup_s": args.warmup,
+                                        "seconds": args.seconds,
+                                        "headers": {
+                                            "authorization": f"Bearer {read.bearer}"
+                                        },
+                                        "method": read.method,
+                                        "url": base + read.path,
+                                        "params": read.params,
+                                        "json": read.body,
+                                    },
+                                    args.clients,
+                                    args.load_processes,
+                                )
+                            )
+                        loads[read.name].append(os.getloadavg()[0])
                 for read in selected:
-                    urls = urls_of[read.name]
                     figures: dict[str, Any] = {"items": counts[read.name]}
-                    for contender, base in urls.items():
-                        print(
-                            f"{read.name}: {contender}, {args.clients} clients from "
-                            f"{args.load_processes} load processes, {args.seconds}s",
-                            flush=True,
-                        )
-                        figures[contender] = await load(
-                            {
-                                "warmup_s": args.warmup,
-                                "seconds": args.seconds,
-                                "headers": {"authorization": f"Bearer {read.bearer}"},
-                                "method": read.method,
-                                "url": base + read.path,
-                                "params": read.params,
-                                "json": read.body,
-                            },
-                            args.clients,
-                            args.load_processes,
-                        )
+                    for contender, runs in rounds[read.name].items():
+                        figures[contender] = median_round(runs)
                     bare_rps = figures["bare"]["rps"]
                     figures["ratio"] = (
                         round(figures["service"]["rps"] / bare_rps, 3)
                         if bare_rps
                         else None
                     )
-                    figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+                    figures["load_average_1m"] = round(
+                        statistics.median(loads[read.name]), 2
+                    )
                     results[read.name] = figures
+                for read in selected:
+                    ratio = results[read.name]["ratio"]
+                    if read.name in (args.profile or ()) or (
+                        args.profile_below and ratio is not None
+                        and ratio < args.profile_below
+                    ):  # fmt: skip
+                        try:
+                            results[read.name]["profiled"] = await profile_service(
+                                read, databases, kafka, logs, args
+                            )
+                        except Exception as exc:  # the figures stand without it
+                            print(f"{read.name}: profiling failed: {exc!r}")
     return report(results, args)
+
+
+def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median req/s (its latencies), every round's req/s and
+    the errors of all rounds."""
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rounds_rps"] = [r["rps"] for r in runs]
+    chosen["errors"] = sum(r["errors"] for r in runs)
+    return chosen
 
 
 def report(
@@ -852,7 +1010,18 @@ def report(
                 "bare_p50_ms": f["bare"]["p50_ms"],
                 "bare_p99_ms": f["bare"]["p99_ms"],
                 "errors": f["service"]["errors"] + f["bare"]["errors"],
+                "service_rounds_rps": f["service"]["rounds_rps"],
+                "bare_rounds_rps": f["bare"]["rounds_rps"],
                 "load_average_1m": f["load_average_1m"],
+                **(
+                    {
+                        "service_statements_per_request": f["profiled"][
+                            "statements_per_request"
+                        ]
+                    }
+                    if "profiled" in f
+                    else {}
+                ),
             }
             for name, f in results.items()
         },
@@ -860,6 +1029,7 @@ def report(
         "clients": args.clients,
         "load_processes": args.load_processes,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "cpu_cores": os.cpu_count(),
         "load_average_1m": round(load_avg[0], 2),
     }
@@ -872,8 +1042,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds; the contenders take turns in each, the median round is shown",
+    )
     parser.add_argument("--items", type=int, default=ITEMS)
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument(
+        "--profile",
+        nargs="*",
+        help="reads whose service to profile afterwards (cProfile, SQL statements)",
+    )
+    parser.add_argument(
+        "--profile-below",
+        type=float,
+        default=0.0,
+        help="also profile every read whose ratio is below this (e.g. 0.5)",
+    )
+    parser.add_argument("--profile-lines", type=int, default=25)
+    parser.add_argument("--serve-profiled", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
         nargs="*",
@@ -883,4 +1074,8 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    arguments = parse_args()
+    if arguments.serve_profiled:
+        serve_profiled(arguments.serve_profiled, arguments.port, arguments.out)
+    else:
+        asyncio.run(main(arguments))
