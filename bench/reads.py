@@ -324,16 +324,16 @@ class Bare:
     async def scorecard(self, request: Request) -> Response:
         who = self.principal(request)
         person = request.path_params["person_id"]
-        if not who.has_role(*SCORECARD_READERS) and not (
-            who.subject == person and who.has_role(Role.MENTEE)
-        ):
-            raise Refused(403, "only the mentee reads their own scorecard")
         as_of = request.query_params.get("as_of")
         moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
         async with self.pools["insights"].acquire() as conn:
             key = self.tombstones.person_key(who.tenant, who.subject)
             if await conn.fetchval(CHECK_REVOKED, who.tenant, key) is not None:
                 raise Refused(401, "token refused")
+            if not who.has_role(*SCORECARD_READERS) and not (
+                who.subject == person and who.has_role(Role.MENTEE)
+            ):
+                raise Refused(403, "only the mentee reads their own scorecard")
             card = await mentee_scorecard(
                 conn, who.tenant, person, moment, self.min_comparison
             )
