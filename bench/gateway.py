@@ -207,10 +207,13 @@ async def _ready(url: str, what: str, timeout_s: float = 180) -> None:
 
 
 @contextlib.asynccontextmanager
-async def separate_platform(pg: Any, kafka: str, logs: str) -> AsyncIterator[Platform]:
-    """``launcher.real``: the five services and the gateway, one process each."""
+async def separate_platform(
+    pg: Any, kafka: str, logs: str, prefix: str | None = None
+) -> AsyncIterator[Platform]:
+    """``launcher.real``: the five services and the gateway, one process each; their
+    databases are ``<prefix>_<service>`` on ``pg`` (a fresh prefix unless given)."""
     base = _free_port_block(len(SERVICES) + 1)
-    prefix = f"bench_{uuid.uuid4().hex[:8]}"
+    prefix = prefix or f"bench_{uuid.uuid4().hex[:8]}"
     with _log(logs, "launcher.log") as log:
         runner = await _spawn(
             "-m",
