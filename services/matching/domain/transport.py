@@ -37,25 +37,58 @@ def candidates(
     per_col: np.ndarray,
 ) -> np.ndarray:
     """(n x m) bool: feasible pairs among a row's ``per_row`` best or a column's
-    ``per_col[k]`` best (ties kept)."""
+    ``per_col[k]`` best (ties kept). One pass in memory order: each row's threshold
+    by partition, each column's best so far in a small min-heap."""
     n, m = weights.shape
+    width = max(1, per_col.max())
+    heap = np.empty((m, width))
+    size = np.zeros(m, np.int64)
+    seen = np.zeros(m, np.int64)
     row_t = np.empty(n)
-    buf = np.empty(max(n, m))
+    buf = np.empty(m)
     for i in range(n):
         c = 0
         for k in range(m):
-            if feasible[i, k]:
-                buf[c] = weights[i, k]
-                c += 1
+            if not feasible[i, k]:
+                continue
+            w = weights[i, k]
+            buf[c] = w
+            c += 1
+            seen[k] += 1
+            keep = per_col[k]
+            if keep <= 0:
+                continue
+            h = heap[k]
+            if size[k] < keep:  # push
+                p = size[k]
+                size[k] += 1
+                while p > 0:
+                    q = (p - 1) >> 1
+                    if h[q] <= w:
+                        break
+                    h[p] = h[q]
+                    p = q
+                h[p] = w
+            elif w > h[0]:  # replace the smallest kept
+                p = 0
+                while True:
+                    q = 2 * p + 1
+                    if q >= keep:
+                        break
+                    if q + 1 < keep and h[q + 1] < h[q]:
+                        q += 1
+                    if h[q] >= w:
+                        break
+                    h[p] = h[q]
+                    p = q
+                h[p] = w
         row_t[i] = _top_threshold(buf[:c].copy(), per_row)
-    col_t = np.empty(m)
+    col_t = np.full(m, np.inf)
     for k in range(m):
-        c = 0
-        for i in range(n):
-            if feasible[i, k]:
-                buf[c] = weights[i, k]
-                c += 1
-        col_t[k] = _top_threshold(buf[:c].copy(), per_col[k])
+        if seen[k] <= per_col[k]:
+            col_t[k] = -np.inf
+        elif per_col[k] > 0:
+            col_t[k] = heap[k, 0]
     out = np.zeros((n, m), np.bool_)
     for i in range(n):
         for k in range(m):
