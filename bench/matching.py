@@ -5,6 +5,7 @@ Run from the repository root::
     python -m bench.matching                    # 1,000x200, 5,000x1,000, 10,000x2,000
     python -m bench.matching --sizes 1000x200   # one size, quicker
     python -m bench.matching --rounds 1         # one timed round per size
+    python -m bench.matching --no-api           # skip the round through the service
 
 For each size a deterministic synthetic cohort (seeded numpy; mentors have capacity
 1-5; one mentee in five reports to a mentor of the cohort; n/10 coordinator-forbidden
@@ -26,6 +27,24 @@ The three sizes have about 3 seats per mentor, so 10,000 mentees compete for abo
 6,000 seats. A fourth cohort, 6,000 x 2,000 (``--no-balanced`` skips it), is sized to
 its seats, as programmes usually are; it is context for the greedy comparison and
 does not enter ``optimal`` or ``greedy_quality_ratio``.
+
+Tandem's optimise phase is compared with the reference's time per size and mode
+(``faster_than_reference`` in the last line).
+
+The round through the service (``--no-api`` skips it): PostgreSQL and Kafka are
+started (or taken from ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS``), the matching
+service runs as its own uvicorn process (``launcher.real --services matching``), and
+its pool is fed the 10,000 x 2,000 cohort as profiles would feed it: 36,041
+integration events (cohort, competencies, people with their roles, mentor profiles,
+intakes, admissions) published straight to the profiles topic, then waited for in
+matching's candidate view (not timed). Timed: ``POST /rounds`` until every proposal
+is readable, i.e. published on the matching topic (a consumer in the benchmark
+counts them) and answered by ``POST /pairings/batch``. Phases: load pool (the POST
+itself: pool, checks, ``RoundStarted``), score (encode, score, rules: until the
+progress says ``optimise``), optimise (until ``done``), persist (until the round
+reads ``completed``: proposals, explanations and ``RoundCompleted`` in one
+transaction), publish (until the last proposal is on the topic), read. The
+coordinator's forbidden pairs are not seeded there (they are matching's own data).
 
 OR-Tools is installed with ``python -m pip install -q "ortools>=9.8"`` if missing (the
 ``bench`` extra lists it). The last line printed is one JSON object.
