@@ -5,6 +5,7 @@ Run from the repository root::
     python -m bench.matching                    # 1,000x200, 5,000x1,000, 10,000x2,000
     python -m bench.matching --sizes 1000x200   # one size, quicker
     python -m bench.matching --rounds 1         # one timed round per size
+    python -m bench.matching --no-api           # skip the round through the service
 
 For each size a deterministic synthetic cohort (seeded numpy; mentors have capacity
 1-5; one mentee in five reports to a mentor of the cohort; n/10 coordinator-forbidden
@@ -27,6 +28,24 @@ The three sizes have about 3 seats per mentor, so 10,000 mentees compete for abo
 its seats, as programmes usually are; it is context for the greedy comparison and
 does not enter ``optimal`` or ``greedy_quality_ratio``.
 
+Tandem's optimise phase is compared with the reference's time per size and mode
+(``faster_than_reference`` in the last line).
+
+The round through the service (``--no-api`` skips it): PostgreSQL and Kafka are
+started (or taken from ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS``), the matching
+service runs as its own uvicorn process (``launcher.real --services matching``), and
+its pool is fed the 10,000 x 2,000 cohort as profiles would feed it: 36,041
+integration events (cohort, competencies, people with their roles, mentor profiles,
+intakes, admissions) published straight to the profiles topic, then waited for in
+matching's candidate view (not timed). Timed: ``POST /rounds`` until every proposal
+is readable, i.e. published on the matching topic (a consumer in the benchmark
+counts them) and answered by ``POST /pairings/batch``. Phases: load pool (the POST
+itself: pool, checks, ``RoundStarted``), score (encode, score, rules: until the
+progress says ``optimise``), optimise (until ``done``), persist (until the round
+reads ``completed``: proposals, explanations and ``RoundCompleted`` in one
+transaction), publish (until the last proposal is on the topic), read. The
+coordinator's forbidden pairs are not seeded there (they are matching's own data).
+
 OR-Tools is installed with ``python -m pip install -q "ortools>=9.8"`` if missing (the
 ``bench`` extra lists it). The last line printed is one JSON object.
 """
@@ -34,16 +53,23 @@ OR-Tools is installed with ``python -m pip install -q "ortools>=9.8"`` if missin
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import importlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
+from services.matching.domain import optimiser
 from services.matching.domain.candidates import (
     Goal,
     MenteeProfile,
@@ -390,6 +416,368 @@ def run_size(n: int, m: int, rounds: int) -> dict[str, object]:
     }
 
 
+# -- the round through the service ---------------------------------------------------
+
+API_SIZE = (10_000, 2_000)
+PROFILES_TOPIC = "tandem.profiles.v1"
+MATCHING_TOPIC = "tandem.matching.v1"
+
+
+def _profile_events(
+    tenant: str,
+    cohort_id: str,
+    mentees: list[MenteeProfile],
+    mentors: list[MentorProfile],
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """What profiles would publish for the cohort: (subject, event, data)."""
+    from contracts import profiles as p
+
+    def person(who: MenteeProfile | MentorProfile, role: str) -> p.PersonRegistered:
+        return p.PersonRegistered(
+            person_id=who.person_id,
+            level=who.level,
+            business_unit=who.business_unit,
+            function=who.function,
+            geography=who.geography,
+            time_zone=who.time_zone,
+            manager_id=getattr(who, "manager_id", None),
+            languages=list(who.languages),
+            roles=[p.ProgrammeRole(role)],
+        )
+
+    out: list[tuple[str, str, Any]] = [
+        (
+            cohort_id,
+            "CohortCreated",
+            p.CohortCreated(
+                cohort_id=cohort_id, name="Bench cohort", capacity=len(mentees)
+            ),
+        )
+    ]
+    for c in range(COMPETENCIES):
+        out.append(
+            (
+                f"C{c:02d}",
+                "CompetencyDefined",
+                p.CompetencyDefined(competency_id=f"C{c:02d}", name=f"Competency {c}"),
+            )
+        )
+    for r in mentors:
+        windows = [
+            p.AvailabilityWindow(weekday=w.weekday, start=w.start, end=w.end)
+            for w in r.availability
+        ]
+        out += [
+            (r.person_id, "PersonRegistered", person(r, "mentor")),
+            (
+                r.person_id,
+                "MentorProfileSet",
+                p.MentorProfileSet(
+                    person_id=r.person_id,
+                    strengths=[
+                        p.Strength(competency_id=k, proficiency=v)
+                        for k, v in r.strengths.items()
+                    ],
+                    industries=list(r.industries),
+                    markets=list(r.markets),
+                    functions_led=list(r.functions_led),
+                    crisis_experience=list(r.crisis_experience),
+                    leadership_style=r.leadership_style,
+                    formats=list(r.formats),
+                    max_mentees=r.capacity,
+                    hours_per_month=r.hours_per_month,
+                    availability=windows,
+                ),
+            ),
+            (
+                r.person_id,
+                "ParticipantAdmitted",
+                p.ParticipantAdmitted(
+                    cohort_id=cohort_id, person_id=r.person_id, role="mentor"
+                ),
+            ),
+        ]
+    for e in mentees:
+        out += [
+            (e.person_id, "PersonRegistered", person(e, "mentee")),
+            (
+                e.person_id,
+                "IntakeSubmitted",
+                p.IntakeSubmitted(
+                    person_id=e.person_id,
+                    goals=[
+                        p.DevelopmentGoal(
+                            competency_id=g.competency_id,
+                            current=g.current,
+                            target=g.target,
+                        )
+                        for g in e.goals
+                    ],
+                    learning_style=e.learning_style,
+                    preferred_formats=list(e.preferred_formats),
+                    hours_per_month=e.hours_per_month,
+                    experiences_lacking=list(e.experiences_lacking),
+                ),
+            ),
+            (
+                e.person_id,
+                "ParticipantAdmitted",
+                p.ParticipantAdmitted(
+                    cohort_id=cohort_id, person_id=e.person_id, role="mentee"
+                ),
+            ),
+        ]
+    return [(s, kind, d.model_dump(mode="json")) for s, kind, d in out]
+
+
+async def _publish_profiles(
+    kafka: str, tenant: str, events: list[tuple[str, str, dict[str, Any]]]
+) -> float:
+    """Publish the events to the profiles topic as profiles' relay would; seconds."""
+    from aiokafka import AIOKafkaProducer
+
+    from chassis.envelope import Envelope
+
+    started = time.perf_counter()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka, linger_ms=20, max_batch_size=1 << 20, acks="all"
+    )
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        sends = []
+        for version, (subject, kind, data) in enumerate(events, start=1):
+            env = Envelope(
+                id=str(uuid.uuid4()),
+                source="tandem/profiles",
+                type=kind,
+                subject=subject,
+                time=now,
+                data=data,
+                tenant=tenant,
+                stream_type="Cohort" if kind == "CohortCreated" else "Person",
+                stream_version=version,
+            )
+            sends.append(
+                await producer.send(
+                    PROFILES_TOPIC,
+                    env.kafka_value(),
+                    key=env.kafka_key(),
+                    headers=env.kafka_headers(),
+                )
+            )
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def _until_pool(url: str, tenant: str, cohort: str, n: int, m: int) -> None:
+    """Wait until matching's candidate view holds the whole cohort."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    sql = text(
+        "SELECT count(*) FILTER (WHERE m.role = 'mentee' AND c.intake IS NOT NULL) "
+        "AS mentees, count(*) FILTER (WHERE m.role = 'mentor' "
+        "AND c.mentor_profile IS NOT NULL) AS mentors FROM cohort_members m "
+        "JOIN candidates c ON c.person_id = m.person_id "
+        "WHERE m.cohort_id = :c AND m.tenant = :t"
+    )
+    last = time.monotonic()
+    try:
+        while True:
+            async with engine.connect() as conn:
+                row = (await conn.execute(sql, {"c": cohort, "t": tenant})).one()
+            if row.mentees >= n and row.mentors >= m:
+                return
+            if time.monotonic() - last > 10:
+                print(f"  pool so far: {row.mentees} mentees, {row.mentors} mentors")
+                last = time.monotonic()
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+
+
+async def _watch_proposals(
+    kafka: str, round_ids: list[str], seen: dict[str, float], ready: asyncio.Event
+) -> None:
+    """Record when each PairingProposed of the round reaches the matching topic."""
+    from aiokafka import AIOKafkaConsumer
+
+    from chassis.envelope import Envelope
+
+    consumer = AIOKafkaConsumer(
+        MATCHING_TOPIC,
+        bootstrap_servers=kafka,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        await consumer.seek_to_end()
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+        ready.set()
+        while True:
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    env = Envelope.from_kafka(record.headers, record.value)
+                    if (
+                        env.type == "PairingProposed"
+                        and round_ids
+                        and (env.data.get("round_id") == round_ids[0])
+                    ):
+                        seen[env.data["pairing_id"]] = now
+    finally:
+        await consumer.stop()
+
+
+async def api_round(n: int, m: int) -> dict[str, Any]:
+    """Seed matching's pool through the broker, then one round through its API."""
+    import httpx
+
+    from bench._infra import postgres_server
+    from bench.gateway import (
+        _free_port_block,
+        _log,
+        _ready,
+        _spawn,
+        _stop,
+        kafka_broker,
+    )
+    from chassis.auth import Role
+    from tests.gateway.platform import token
+
+    mentees, mentors, _forbidden = synthetic_cohort(n, m)
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    cohort = f"bench-{uuid.uuid4().hex[:8]}"
+    events = _profile_events(tenant, cohort, mentees, mentors)
+    logs = tempfile.mkdtemp(prefix="bench-matching-")
+    out: dict[str, Any] = {"mentees": n, "mentors": m, "events_seeded": len(events)}
+    with postgres_server() as pg, kafka_broker() as kafka:
+        base = _free_port_block(7)
+        prefix = f"bench_{uuid.uuid4().hex[:8]}"
+        with _log(logs, "launcher.log") as log:
+            runner = await _spawn(
+                "-m", "launcher.real", "--services", "matching",
+                "--database-url", pg.admin_url, "--kafka", kafka,
+                "--base-port", str(base), "--database-prefix", prefix,
+                "--data", logs, log=log,
+            )  # fmt: skip
+            try:
+                url = f"http://127.0.0.1:{base + 2}"  # gateway, profiles, matching
+                await _ready(url, "matching")
+                print(f"  matching: its own uvicorn process at {url}", flush=True)
+                published = await _publish_profiles(kafka, tenant, events)
+                print(
+                    f"  published {len(events)} profiles events in {published:.1f} s;"
+                    " waiting for matching's pool ...",
+                    flush=True,
+                )
+                started = time.perf_counter()
+                await _until_pool(
+                    pg.url_for(f"{prefix}_matching"), tenant, cohort, n, m
+                )
+                out["seed_s"] = round(published + time.perf_counter() - started, 1)
+                print(f"  pool fed in {out['seed_s']} s (not timed)", flush=True)
+                out.update(await _timed_round(url, kafka, tenant, cohort, token(
+                    "bench-coordinator", tenant, Role.COORDINATOR
+                ), httpx))  # fmt: skip
+            except BaseException:
+                print(f"  logs kept in {logs}", flush=True)
+                raise
+            finally:
+                await _stop(runner)
+    return out
+
+
+async def _timed_round(
+    url: str, kafka: str, tenant: str, cohort: str, jwt: str, httpx: Any
+) -> dict[str, Any]:
+    """Start the round, follow its phases, wait until every proposal is readable."""
+    seen: dict[str, float] = {}
+    round_ids: list[str] = []
+    listening = asyncio.Event()
+    watcher = asyncio.create_task(_watch_proposals(kafka, round_ids, seen, listening))
+    await asyncio.wait_for(listening.wait(), 60)
+    phases: dict[str, float] = {}
+    async with httpx.AsyncClient(
+        base_url=url, headers={"authorization": f"Bearer {jwt}"}, timeout=120
+    ) as http:
+        t0 = time.perf_counter()
+        answer = await http.post("/rounds", json={"cohort_id": cohort})
+        t_started = time.perf_counter()
+        answer.raise_for_status()
+        view = answer.json()
+        round_ids.append(view["round_id"])
+        while view["status"] == "running":
+            phase = view["progress"]["phase"]
+            phases.setdefault(phase, time.perf_counter())
+            await asyncio.sleep(0.05)
+            got = await http.get(f"/rounds/{round_ids[0]}")
+            got.raise_for_status()
+            view = got.json()
+        t_done = time.perf_counter()
+        if view["status"] != "completed":
+            raise RuntimeError(f"round ended {view['status']}: {view.get('error')}")
+        proposed = int(view["proposed"])
+        while len(seen) < proposed:
+            if time.perf_counter() - t_done > 300:
+                raise TimeoutError(f"{len(seen)} of {proposed} proposals published")
+            await asyncio.sleep(0.02)
+        t_published = max(seen.values())
+        ids = sorted(seen)
+        read = 0
+        for a in range(0, len(ids), 500):
+            batch = await http.post("/pairings/batch", json={"ids": ids[a : a + 500]})
+            batch.raise_for_status()
+            read += len(batch.json()["items"])
+        t_read = time.perf_counter()
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    if read != proposed:
+        raise RuntimeError(f"{read} of {proposed} proposals readable")
+    t_opt = phases.get("optimise", t_done)
+    t_end_opt = phases.get("done", t_done)
+    return {
+        "round_s": round(t_read - t0, 3),
+        "phases_s": {
+            "load_pool": round(t_started - t0, 3),
+            "score": round(t_opt - t_started, 3),  # encode, score, rules
+            "optimise": round(t_end_opt - t_opt, 3),
+            "persist": round(t_done - t_end_opt, 3),
+            "publish": round(max(t_published - t_done, 0.0), 3),
+            "read": round(t_read - max(t_published, t_done), 3),
+        },
+        "phases_seen": sorted(phases, key=phases.__getitem__),
+        "proposed": proposed,
+        "unmatched": len(view["unmatched"]),
+        "total_score": view["total_score"],
+        "readable": read,
+    }
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in avg) + " (1, 5, 15 min)"
+
+
+def warm_kernels() -> float | None:
+    """Compile the optimiser's kernels (or load them from their cache): seconds."""
+    if optimiser.transport is None:
+        return None
+    started = time.perf_counter()
+    solve(np.ones((3, 2)), np.ones((3, 2), dtype=bool), np.array([1, 1]))
+    return time.perf_counter() - started
+
+
 def main(args: argparse.Namespace) -> None:
     sizes = (
         [tuple(int(x) for x in s.split("x")) for s in args.sizes]
@@ -409,6 +797,26 @@ def main(args: argparse.Namespace) -> None:
         f"{ortools_version} {mcf.SimpleMinCostFlow.__name__}",
         flush=True,
     )
+    load_before = os.getloadavg()
+    print(f"Load average at the start: {_load(load_before)}", flush=True)
+    compiled = warm_kernels()
+    if compiled is None:
+        print("Optimiser kernels: numba missing, SciPy's dense solver only", flush=True)
+    else:
+        print(
+            f"Optimiser kernels (numba {importlib.import_module('numba').__version__}):"
+            f" ready in {compiled:.1f} s (compiled once, then cached beside the module)",
+            flush=True,
+        )
+    api = None
+    if args.api:
+        n, m = API_SIZE
+        print(
+            f"{n}x{m} through the matching service (uvicorn process, PostgreSQL,"
+            " Kafka): seeding its pool from profiles events ...",
+            flush=True,
+        )
+        api = asyncio.run(api_round(n, m))
     results = []
     for n, m in sizes:
         print(f"{n}x{m}: generating, then {args.rounds} round(s) ...", flush=True)
@@ -462,12 +870,48 @@ def main(args: argparse.Namespace) -> None:
             f" {r['coverage_reference_total']:.6f} ({r['coverage_reference_s']:.1f} s)"
             f" -> {'equal' if r['coverage_optimal'] else 'DIFFERENT'}"
         )
+    print()
+    print("Optimiser against the reference on the same matrix (s; quality, coverage):")
+    versus = {}
+    for r in results + ([balanced] if balanced else []):
+        key = f"{r['mentees']}x{r['mentors']}"
+        mine = (r["phases_s"]["optimise"], r["coverage_optimise_s"])
+        theirs = (r["reference_s"], r["coverage_reference_s"])
+        faster = mine[0] <= theirs[0] and mine[1] <= theirs[1]
+        versus[key] = {"tandem_s": mine, "reference_s": theirs, "faster": faster}
+        print(
+            f"  {key}: Tandem {mine[0]:.2f}, {mine[1]:.2f}; OR-Tools {theirs[0]:.2f},"
+            f" {theirs[1]:.2f} -> {'faster' if faster else 'SLOWER'}"
+        )
+    if api:
+        print()
+        print(
+            f"Round through the service, {api['mentees']}x{api['mentors']}"
+            f" (pool fed by {api['events_seeded']} profiles events in"
+            f" {api['seed_s']} s, not timed):"
+        )
+        print(
+            "  POST /rounds until every proposal is readable (POST /pairings/batch):"
+            f" {api['round_s']:.2f} s (goal < 30 s); {api['proposed']} proposed,"
+            f" {api['unmatched']} unmatched, total {api['total_score']:.6f}"
+        )
+        print(
+            "  phases: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in api["phases_s"].items())
+            + f" (progress seen: {', '.join(api['phases_seen'])})"
+        )
+    load_after = os.getloadavg()
+    print()
+    print(f"Load average at the end: {_load(load_after)}")
     largest = results[-1]
     summary: dict[str, object] = {
         "benchmark": "matching",
         "optimal": all(r["optimal"] for r in results),
         "coverage_optimal": all(r["coverage_optimal"] for r in results),
+        "faster_than_reference": all(v["faster"] for v in versus.values()),
     }
+    if api:
+        summary[f"round_s_api_{api['mentees']}x{api['mentors']}"] = api["round_s"]
     for r in results:
         key = f"{r['mentees']}x{r['mentors']}"
         summary[f"round_s_{key}"] = r["round_s"]
@@ -480,8 +924,14 @@ def main(args: argparse.Namespace) -> None:
             "rounds": args.rounds,
             "reference": f"OR-Tools {ortools_version} SimpleMinCostFlow, costs x{COST_SCALE:g}",
             "sizes": {f"{r['mentees']}x{r['mentors']}": r for r in results},
+            "optimiser_vs_reference": versus,
+            "kernel_ready_s": None if compiled is None else round(compiled, 2),
+            "load_average_start": [round(x, 2) for x in load_before],
+            "load_average_end": [round(x, 2) for x in load_after],
         }
     )
+    if api:
+        summary["api"] = api
     if balanced:
         summary["balanced"] = balanced
         summary["greedy_quality_ratio_balanced"] = round(
@@ -497,6 +947,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", help="e.g. 1000x200 5000x1000")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per size")
+    parser.add_argument(
+        "--no-api",
+        dest="api",
+        action="store_false",
+        help="skip the 10,000x2,000 round through the matching service",
+    )
     parser.add_argument(
         "--no-balanced",
         dest="balanced",
