@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from services.matching.application.escalations import on_escalation_resolved
 from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
+from services.matching.domain import optimiser
 from services.matching.domain.events import registry
 from services.matching.projections import advisors, candidates
 from services.matching.projections import pairings as pairings_projection
@@ -45,6 +47,10 @@ def build_app(
     settings: Settings | None = None, *, transport: Transport | None = None
 ) -> FastAPI:
     return serve(settings or Settings(), build_part, transport=transport)
+
+
+async def _warm_optimiser(_engine: object) -> None:
+    threading.Thread(target=optimiser.warm, name="optimiser-warm", daemon=True).start()
 
 
 def build_part(runtime: ServiceRuntime) -> ServicePart:
@@ -98,6 +104,8 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         # transaction, and the erasure confirmed by a receipt.
         erasure=Erasure(stores=ERASED_FROM, forget=forget),
         background=[Background("expiry-sweep", sweep, settings.expiry_sweep_s)],
+        # The optimiser's compiled kernels, ready before the first round asks.
+        setup=[_warm_optimiser],
         on_stop=[rounds.stop],
         provides=[pairings, rounds, planning],
     )

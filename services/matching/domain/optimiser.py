@@ -253,3 +253,16 @@ def with_pins(
 def loads(mentor_of: np.ndarray, m: int) -> np.ndarray:
     """How many mentees each mentor has in an assignment."""
     return np.bincount(mentor_of[mentor_of != UNMATCHED], minlength=m)
+
+
+def warm() -> None:
+    """Compile the kernels now (a fresh install compiles them on first use, 15-50 s
+    on 2 cores; later starts load them from numba's cache): a small cohort, both
+    layouts, solved once. Run at a service's start, in a thread."""
+    if transport is None:
+        return
+    rng = np.random.default_rng(0)
+    for n, m, seats in ((12, 4, 1), (12, 4, 5)):
+        scores = rng.random((n, m))
+        feasible = np.ones((n, m), dtype=bool)
+        solve(scores, feasible, np.full(m, seats), Mode.QUALITY)
