@@ -24,7 +24,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from services.insights.domain import health
+from services.insights.projections import health
 
 revision = "0005"
 down_revision: str | None = "0004"
