@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
@@ -120,7 +120,8 @@ class RelationshipFacts:
     pauses: list[list[str | None]] = field(default_factory=list)
 
     def to_json(self) -> JsonDict:
-        return asdict(self)
+        """The fields as JSON takes them (shared, not copied: encode it right away)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json(cls, data: JsonDict) -> RelationshipFacts:

@@ -64,7 +64,7 @@ async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
         for person in people:
             key = (env.tenant, person)
             row = rows.get(key) or domain.new_row(person)
-            rows[key] = domain.apply(row, person, env.type, env.data, at)
+            rows[key] = domain.apply(row, person, env.type, env.data, at, in_place=True)
     await conn.execute(
         UPSERT,
         [
@@ -89,7 +89,9 @@ class EquityBatch:
         for person in domain.touched(env.type, env.data):
             key = (env.tenant, person)
             row = self.rows.get(key) or domain.new_row(person)
-            self.rows[key] = domain.apply(row, person, env.type, env.data, at)
+            self.rows[key] = domain.apply(
+                row, person, env.type, env.data, at, in_place=True
+            )
 
     async def write(self, conn: AsyncConnection) -> None:
         if self.rows:

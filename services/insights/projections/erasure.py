@@ -64,6 +64,7 @@ from services.insights.domain.erasure import (
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
 # Personal fields insights needs and keeps until the person is erased.
 KEPT = {"DemographicsShared": frozenset({"attributes"})}
+KEYS_KEPT = 50_000  # keys of the strings events carried lately, computed once
 Eraser = Callable[[AsyncConnection, str, str, str], Awaitable[None]]
 
 CONTRACTS = EventRegistry()
@@ -220,10 +221,17 @@ class Erasures:
         self.stores = stores
         # The runtime's: the embedded log is cleared after the erasure commits.
         self.scrubber = scrubber
+        self._keys: dict[tuple[str, str], str] = {}  # (tenant, string) → its key
 
     def person_key(self, tenant: str, person: str) -> str:
-        message = f"{tenant}\x00{person}".encode()
-        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+        known = self._keys.get((tenant, person))
+        if known is None:
+            message = f"{tenant}\x00{person}".encode()
+            known = hmac.new(self.key, message, hashlib.sha256).hexdigest()
+            if len(self._keys) >= KEYS_KEPT:  # every string of every event is keyed
+                self._keys.clear()
+            self._keys[(tenant, person)] = known
+        return known
 
     async def receipt(
         self, conn: AsyncConnection, tenant: str, person: str
@@ -241,6 +249,7 @@ class Erasures:
     async def erase(self, conn: AsyncConnection, env: Envelope) -> None:
         """Forget the person in every store, then record the tombstone and receipt."""
         person = str(env.data[ERASURES[env.type]])
+        self._keys.clear()  # the person's id is not kept, not even in memory
         if not is_sqlite(conn.engine):
             # Holds back every other transaction about to keep a fact (``screen``)
             # until this erasure commits: none can slip a fact about the person in
