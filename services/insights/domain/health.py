@@ -48,6 +48,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from chassis.events import JsonDict
 from contracts.insights import HealthState, MentorStatus
@@ -151,7 +152,14 @@ def day_of(value: Moment | date) -> date:
     """A stored date or moment as its UTC calendar day."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str):
+        return _day_of_text(value)  # the same texts again at every assessment
+    return moment(value).astimezone(UTC).date()
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_of_text(value: str) -> date:
+    if len(value) == 10:
         return date.fromisoformat(value)
     return moment(value).astimezone(UTC).date()
 
@@ -259,6 +267,7 @@ def fold(
 def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
     """The facts known at ``as_of`` (later ones dropped), for "as of" questions."""
     cut = moment(as_of)
+    day = cut.date()
     return RelationshipFacts(
         relationship_id=facts.relationship_id,
         pairing_id=facts.pairing_id,
@@ -275,7 +284,7 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
         sessions={k: v for k, v in facts.sessions.items() if _known(facts, k) <= cut},
         planned=dict(facts.planned),
         ratings=[r for r in facts.ratings if moment(r[0]) <= cut],
-        check_ins=[c for c in facts.check_ins if day_of(c) <= cut.date()],
+        check_ins=[c for c in facts.check_ins if _day_of_text(c) <= day],
         escalations={
             k: [v[0], v[1] if v[1] and moment(v[1]) <= cut else None]
             for k, v in facts.escalations.items()

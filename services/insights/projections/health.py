@@ -367,7 +367,7 @@ class HealthBook:
         # PairingEnded facts kept before this batch, for the relationships it starts.
         before = await _pairings_ended(conn, started, {env.id for env in envs})
         now, sqlite = utcnow(), is_sqlite(conn.engine)
-        settled: dict[tuple[str, str], domain.Health] = {}
+        settled: dict[tuple[str, str], domain.Health | None] = {}
         told: list[tuple[str, domain.RelationshipFacts, domain.Health, Envelope]] = []
         for env in envs:
             tenant = env.tenant
@@ -387,15 +387,21 @@ class HealthBook:
                     domain.apply(facts, "PairingEnded", data, at)
             if facts.pairing_id:
                 by_pairing.setdefault((tenant, facts.pairing_id), rid)
-            health = self.assess(facts, now)
-            settled[(tenant, rid)] = health
-            if facts.mentor_id and facts.mentee_id:
+            if facts.mentor_id and facts.mentee_id:  # what it says now may warn
+                health = self.assess(facts, now)
+                settled[(tenant, rid)] = health
                 told.append((tenant, copy.copy(facts), health, env))  # its ids now
+            else:  # only its last health is kept: assessed once, below
+                settled[(tenant, rid)] = None
         if settled:
             await conn.execute(
                 UPSERT,
                 [
-                    row_params(tenant, known[(tenant, rid)], health)
+                    row_params(
+                        tenant,
+                        known[(tenant, rid)],
+                        health or self.assess(known[(tenant, rid)], now),
+                    )
                     for (tenant, rid), health in settled.items()
                 ],
             )
