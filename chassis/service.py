@@ -45,6 +45,7 @@ from chassis.http import create_app
 from chassis.http.dead_letters import dead_letter_router
 from chassis.http.health import ReadinessCheck
 from chassis.messaging import Handler, Transport
+from chassis.messaging.consumer import BatchHandler
 from chassis.messaging.relay import Translate
 from chassis.runtime import ServiceRuntime
 from chassis.settings import ServiceSettings
@@ -110,6 +111,8 @@ class ServicePart:
     # transaction (for handlers that write through the consumer's connection only).
     fallback: Handler | None = None
     batch_transactions: bool = False
+    # With ``batch_transactions``: applies a polled batch's fresh events in one call.
+    batch_handler: BatchHandler | None = None
     # ASGI middleware of this service only (SCIM's error format under /scim/v2),
     # outermost: it sees every answer, the chassis's own 413 and 429 included.
     middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
@@ -166,6 +169,7 @@ def serve(
     if runtime.consumer is not None:
         runtime.consumer.fallback = part.fallback
         runtime.consumer.batch_transactions = part.batch_transactions
+        runtime.consumer.batch_handler = part.batch_handler
     for job in part.background:
         runtime.every(job.name, job.job, job.every_s)
     runtime.on_stop.extend(part.on_stop)

@@ -65,18 +65,21 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         book.on_fact,
         reset=health_view.reset,
         batch=lambda: health_view.HealthBatch(book),
+        many=book.on_facts,
     )
     read_models.add(
         equity_view.EVENTS,
         equity_view.on_fact,
         reset=equity_view.reset,
         batch=equity_view.EquityBatch,
+        many=equity_view.on_facts,
     )
     read_models.add(
         scorecard_view.EVENTS,
         scorecard_view.on_fact,
         reset=scorecard_view.reset,
         batch=scorecard_view.ScorecardBatch,
+        many=scorecard_view.on_facts,
     )
 
     # Every table of insights → its eraser, or why it holds nothing about a person
@@ -128,6 +131,8 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         # projection lag low under a steady stream.
         fallback=inbound.apply,
         batch_transactions=True,
+        # ... with its statements grouped per table (``Inbound.apply_many``).
+        batch_handler=inbound.apply_many,
         # Revoked subjects are kept as keyed hashes, like the tombstones: every
         # route (the chassis's dead-letter routes too) asks this check.
         revocations=revocations,

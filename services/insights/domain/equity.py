@@ -154,9 +154,18 @@ def new_row(person_id: str) -> Row:
     }
 
 
-def apply(row: Row, person_id: str, kind: str, data: JsonDict, at: str) -> Row:
-    """The row after one event (``at``: the event's ISO 8601 time)."""
-    row = copy.deepcopy(row)
+def apply(
+    row: Row,
+    person_id: str,
+    kind: str,
+    data: JsonDict,
+    at: str,
+    *,
+    in_place: bool = False,
+) -> Row:
+    """The row after one event (``at``: the event's ISO 8601 time); ``in_place``
+    changes ``row`` itself (a fold that owns its rows) instead of a copy."""
+    row = row if in_place else copy.deepcopy(row)
     if kind in ATTRIBUTE_EVENTS:
         if "business_unit" in data:
             row["business_unit"] = data["business_unit"]

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from chassis.events import JsonDict
 from contracts.insights import HealthState, MentorStatus
@@ -123,7 +124,8 @@ class RelationshipFacts:
     history_recorded_at: str | None = None
 
     def to_json(self) -> JsonDict:
-        return asdict(self)
+        """The fields as JSON takes them (shared, not copied: encode it right away)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json(cls, data: JsonDict) -> RelationshipFacts:
@@ -153,7 +155,14 @@ def day_of(value: Moment | date) -> date:
     """A stored date or moment as its UTC calendar day."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str):
+        return _day_of_text(value)  # the same texts again at every assessment
+    return moment(value).astimezone(UTC).date()
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_of_text(value: str) -> date:
+    if len(value) == 10:
         return date.fromisoformat(value)
     return moment(value).astimezone(UTC).date()
 
@@ -292,6 +301,7 @@ def fold(
 def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
     """The facts known at ``as_of`` (later ones dropped), for "as of" questions."""
     cut = moment(as_of)
+    day = cut.date()
     return RelationshipFacts(
         relationship_id=facts.relationship_id,
         pairing_id=facts.pairing_id,
@@ -308,7 +318,7 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
         sessions={k: v for k, v in facts.sessions.items() if _known(facts, k) <= cut},
         planned=dict(facts.planned),
         ratings=[r for r in facts.ratings if moment(r[0]) <= cut],
-        check_ins=[c for c in facts.check_ins if day_of(c) <= cut.date()],
+        check_ins=[c for c in facts.check_ins if _day_of_text(c) <= day],
         escalations={
             k: [v[0], v[1] if v[1] and moment(v[1]) <= cut else None]
             for k, v in facts.escalations.items()

@@ -305,6 +305,19 @@ def with_fact(facts: list[Part], fact: Kept) -> State | None:
     return state_of([*known, fact])
 
 
+def with_facts(facts: list[Part], new: Iterable[Kept]) -> State | None:
+    """The part after ``new`` arrive one after another (``with_fact`` of each in
+    turn, folded once); None when it holds every one of them already."""
+    known = [decode(p) for p in facts]
+    ids = {f.id for f in known}
+    added: list[Kept] = []
+    for fact in new:
+        if fact.id not in ids:
+            ids.add(fact.id)
+            added.append(fact)
+    return state_of([*known, *added]) if added else None
+
+
 def parts_of(facts: Iterable[Kept]) -> dict[str, State]:
     """Every part of a tenant's facts (a rebuild's fold, in memory)."""
     by_key: dict[str, list[Kept]] = {}

@@ -9,8 +9,9 @@ the same ``apply``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.envelope import Envelope
@@ -41,6 +42,39 @@ async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
         await conn.execute(UPSERT, {"t": env.tenant, "p": person, "d": json.dumps(row)})
 
 
+async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """``on_fact`` of each event in turn: the rows they touch read in one statement,
+    folded in memory in order, written in one statement."""
+    touched = [(env, domain.touched(env.type, env.data)) for env in envs]
+    keys = {(env.tenant, person) for env, people in touched for person in people}
+    if not keys:
+        return
+    found = await conn.execute(
+        text(
+            "SELECT tenant, person_id, data FROM equity_people "
+            "WHERE tenant IN :ts AND person_id IN :ps"
+        ).bindparams(bindparam("ts", expanding=True), bindparam("ps", expanding=True)),
+        {"ts": sorted({t for t, _ in keys}), "ps": sorted({p for _, p in keys})},
+    )
+    rows: dict[tuple[str, str], domain.Row] = {
+        (t, p): json.loads(d) for t, p, d in found if (t, p) in keys
+    }
+    for env, people in touched:
+        at = env.time.isoformat()
+        for person in people:
+            key = (env.tenant, person)
+            row = rows.get(key) or domain.new_row(person)
+            rows[key] = domain.apply(row, person, env.type, env.data, at, in_place=True)
+    await conn.execute(
+        UPSERT,
+        [
+            {"t": t, "p": p, "d": json.dumps(row)}
+            for (t, p), row in rows.items()
+            if (t, p) in keys
+        ],
+    )
+
+
 class EquityBatch:
     """A rebuild's fold of ``equity_people`` (``read_models.Rebuilder``): the same
     ``domain.apply`` as ``on_fact``, on rows kept in memory, written once."""
@@ -55,7 +89,9 @@ class EquityBatch:
         for person in domain.touched(env.type, env.data):
             key = (env.tenant, person)
             row = self.rows.get(key) or domain.new_row(person)
-            self.rows[key] = domain.apply(row, person, env.type, env.data, at)
+            self.rows[key] = domain.apply(
+                row, person, env.type, env.data, at, in_place=True
+            )
 
     async def write(self, conn: AsyncConnection) -> None:
         if self.rows:

@@ -39,7 +39,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -64,6 +64,7 @@ from services.insights.domain.erasure import (
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
 # Personal fields insights needs and keeps until the person is erased.
 KEPT = {"DemographicsShared": frozenset({"attributes"})}
+KEYS_KEPT = 50_000  # keys of the strings events carried lately, computed once
 Eraser = Callable[[AsyncConnection, str, str, str], Awaitable[None]]
 
 CONTRACTS = EventRegistry()
@@ -220,10 +221,17 @@ class Erasures:
         self.stores = stores
         # The runtime's: the embedded log is cleared after the erasure commits.
         self.scrubber = scrubber
+        self._keys: dict[tuple[str, str], str] = {}  # (tenant, string) → its key
 
     def person_key(self, tenant: str, person: str) -> str:
-        message = f"{tenant}\x00{person}".encode()
-        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+        known = self._keys.get((tenant, person))
+        if known is None:
+            message = f"{tenant}\x00{person}".encode()
+            known = hmac.new(self.key, message, hashlib.sha256).hexdigest()
+            if len(self._keys) >= KEYS_KEPT:  # every string of every event is keyed
+                self._keys.clear()
+            self._keys[(tenant, person)] = known
+        return known
 
     async def receipt(
         self, conn: AsyncConnection, tenant: str, person: str
@@ -241,6 +249,7 @@ class Erasures:
     async def erase(self, conn: AsyncConnection, env: Envelope) -> None:
         """Forget the person in every store, then record the tombstone and receipt."""
         person = str(env.data[ERASURES[env.type]])
+        self._keys.clear()  # the person's id is not kept, not even in memory
         if not is_sqlite(conn.engine):
             # Holds back every other transaction about to keep a fact (``screen``)
             # until this erasure commits: none can slip a fact about the person in
@@ -278,21 +287,53 @@ class Erasures:
         Takes the lock that keeping a fact takes anyway (``ROW EXCLUSIVE``), before
         looking for tombstones: an erasure under way (``SHARE``) is waited for, and
         its tombstone seen, rather than raced."""
+        return (await self.screen_many(conn, [env]))[0]
+
+    async def screen_many(
+        self, conn: AsyncConnection, envs: Sequence[Envelope]
+    ) -> list[Envelope | None]:
+        """``screen`` of each event (the lock taken once, the tombstones of every
+        event read in one statement)."""
+        if not envs:
+            return []
         if not is_sqlite(conn.engine):
             await conn.execute(text("LOCK TABLE facts IN ROW EXCLUSIVE MODE"))
-        candidates = strings_in(env.data) | {env.subject}
-        keys = {self.person_key(env.tenant, c): c for c in candidates if c}
-        if not keys:
-            return env
-        found = (
-            await conn.execute(
+        wanted: list[dict[str, str]] = []
+        for env in envs:
+            candidates = strings_in(env.data) | {env.subject}
+            wanted.append({self.person_key(env.tenant, c): c for c in candidates if c})
+        pairs = {
+            (env.tenant, key)
+            for env, keys in zip(envs, wanted, strict=True)
+            for key in keys
+        }
+        found: dict[str, list[tuple[str, str]]] = {}
+        if pairs:
+            rows = await conn.execute(
                 text(
-                    "SELECT person_key, pseudonym FROM erasure_receipts "
-                    "WHERE tenant = :t AND person_key IN :ks"
-                ).bindparams(bindparam("ks", expanding=True)),
-                {"t": env.tenant, "ks": list(keys)},
+                    "SELECT tenant, person_key, pseudonym FROM erasure_receipts "
+                    "WHERE tenant IN :ts AND person_key IN :ks"
+                ).bindparams(
+                    bindparam("ts", expanding=True), bindparam("ks", expanding=True)
+                ),
+                {
+                    "ts": sorted({t for t, _ in pairs}),
+                    "ks": sorted({k for _, k in pairs}),
+                },
             )
-        ).all()
+            for tenant, key, pseudonym in rows.all():
+                if (tenant, key) in pairs:
+                    found.setdefault(tenant, []).append((key, pseudonym))
+        out: list[Envelope | None] = []
+        for env, keys in zip(envs, wanted, strict=True):
+            mine = [(k, p) for k, p in found.get(env.tenant, ()) if k in keys]
+            out.append(self._screened(env, keys, mine))
+        return out
+
+    @staticmethod
+    def _screened(
+        env: Envelope, keys: dict[str, str], found: list[tuple[str, str]]
+    ) -> Envelope | None:
         data, subject = env.data, env.subject
         for key, pseudonym in found:
             person = keys[key]

@@ -9,7 +9,7 @@ are deleted or pseudonymised (the rule is in ``erasure.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,31 +47,45 @@ def _moment(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+INSERT_FACT = text(
+    "INSERT INTO facts (event_id, tenant, source, type, subject, occurred_at, data) "
+    "VALUES (:i, :t, :s, :y, :sub, :at, :d) ON CONFLICT (event_id) DO NOTHING"
+)
+INSERT_PERSON = text(
+    "INSERT INTO fact_people (event_id, person_id) VALUES (:i, :p) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 async def record(env: Envelope, conn: AsyncConnection) -> None:
     """Keep the event as a fact (the consumer runner already made this exactly once)."""
+    await record_many([env], conn)
+
+
+async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """Keep the events as facts: one ``executemany`` per table, whatever their number."""
+    if not envs:
+        return
     await conn.execute(
-        text(
-            "INSERT INTO facts (event_id, tenant, source, type, subject, occurred_at, data) "
-            "VALUES (:i, :t, :s, :y, :sub, :at, :d) ON CONFLICT (event_id) DO NOTHING"
-        ),
-        {
-            "i": env.id,
-            "t": env.tenant,
-            "s": env.source,
-            "y": env.type,
-            "sub": env.subject,
-            "at": _stamp(conn, env.time),
-            "d": json.dumps(env.data, separators=(",", ":")),
-        },
+        INSERT_FACT,
+        [
+            {
+                "i": env.id,
+                "t": env.tenant,
+                "s": env.source,
+                "y": env.type,
+                "sub": env.subject,
+                "at": _stamp(conn, env.time),
+                "d": json.dumps(env.data, separators=(",", ":")),
+            }
+            for env in envs
+        ],
     )
-    for person in people_in(env.data):
-        await conn.execute(
-            text(
-                "INSERT INTO fact_people (event_id, person_id) VALUES (:i, :p) "
-                "ON CONFLICT DO NOTHING"
-            ),
-            {"i": env.id, "p": person},
-        )
+    people = [
+        {"i": env.id, "p": person} for env in envs for person in people_in(env.data)
+    ]
+    if people:
+        await conn.execute(INSERT_PERSON, people)
 
 
 async def replay(

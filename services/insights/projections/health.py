@@ -15,15 +15,17 @@ A rebuild folds the facts in memory instead (``HealthBatch``), with the same
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, text
+from sqlalchemy import Row, Text, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import ConcurrencyConflict
 from chassis.events import EventMetadata, NewEvent, RecordedEvent, utcnow
@@ -120,6 +122,34 @@ async def _pairing_ended(
     return [(at, data) for at, data in found if data.get("pairing_id") == pairing_id]
 
 
+async def _pairings_ended(
+    conn: AsyncConnection, pairings: set[tuple[str, Any]], besides: set[str]
+) -> dict[tuple[str, Any], list[tuple[Any, dict[str, Any]]]]:
+    """``_pairing_ended`` of each (tenant, pairing) in one statement, leaving out the
+    facts ``besides`` (those of the batch being applied)."""
+    if not pairings:
+        return {}
+    likes = {
+        f"p{n}": f'%"pairing_id":{json.dumps(p)}%' for n, (_, p) in enumerate(pairings)
+    }
+    rows = await conn.execute(
+        text(
+            "SELECT event_id, tenant, occurred_at, data FROM facts "
+            "WHERE tenant IN :ts AND type = 'PairingEnded' AND ("
+            + " OR ".join(f"data LIKE :{k}" for k in likes)
+            + ")"
+        ).bindparams(bindparam("ts", expanding=True)),
+        {"ts": sorted({t for t, _ in pairings}), **likes},
+    )
+    found: dict[tuple[str, Any], list[tuple[Any, dict[str, Any]]]] = {}
+    for event_id, tenant, at, data in rows:
+        parsed = json.loads(data)
+        key = (tenant, parsed.get("pairing_id"))
+        if event_id not in besides and key in pairings:
+            found.setdefault(key, []).append((at, parsed))
+    return found
+
+
 def stream_of(tenant: str, relationship_id: str) -> str:
     # The tenant is part of the id: relationship ids are only unique per tenant.
     return f"health-{tenant}-{relationship_id}"
@@ -144,25 +174,75 @@ def row_params(
     }
 
 
-def memory(stream: Sequence[RecordedEvent]) -> tuple[str | None, int, bool]:
+Memory = tuple[str | None, int, bool]  # last state, rank warned, idle warned
+FORGOTTEN: Memory = (None, 0, False)
+
+
+def remember(memory: Memory, event_type: str, data: dict[str, Any]) -> Memory:
+    """The memory after one more event of the stream."""
+    last_state, warned_rank, idle_warned = memory
+    if event_type == "RelationshipHealthChanged":
+        last_state = data["to_state"]
+        if domain.RANK.get(last_state or "", 0) == 0:
+            warned_rank, idle_warned = 0, False
+    elif event_type == "EarlyWarningRaised":
+        level = data["level"]
+        if level == "idle":
+            idle_warned = True
+        else:
+            warned_rank = max(warned_rank, domain.RANK[level])
+    return last_state, warned_rank, idle_warned
+
+
+def memory(stream: Sequence[RecordedEvent]) -> Memory:
     """(last state, rank already warned, idle already warned) from the stream.
 
     A return to a healthy state clears what was warned, so a later relapse warns again.
     """
-    last_state: str | None = None
-    warned_rank, idle_warned = 0, False
+    remembered = FORGOTTEN
     for recorded in stream:
-        if recorded.event_type == "RelationshipHealthChanged":
-            last_state = recorded.data["to_state"]
-            if domain.RANK.get(last_state or "", 0) == 0:
-                warned_rank, idle_warned = 0, False
-        elif recorded.event_type == "EarlyWarningRaised":
-            level = recorded.data["level"]
-            if level == "idle":
-                idle_warned = True
-            else:
-                warned_rank = max(warned_rank, domain.RANK[level])
-    return last_state, warned_rank, idle_warned
+        remembered = remember(remembered, recorded.event_type, recorded.data)
+    return remembered
+
+
+def changes(
+    facts: domain.RelationshipFacts,
+    health: domain.Health,
+    remembered: Memory,
+    *,
+    hold: bool = False,
+) -> list[RelationshipHealthChanged | EarlyWarningRaised]:
+    """What to append to the relationship's stream, given what it remembers;
+    ``hold``: its past is still being written, no warning yet (the state change is
+    recorded all the same)."""
+    last_state, warned_rank, idle_warned = remembered
+    new: list[RelationshipHealthChanged | EarlyWarningRaised] = []
+    if health.state != last_state:
+        new.append(
+            RelationshipHealthChanged(
+                relationship_id=facts.relationship_id,
+                from_state=last_state,
+                to_state=health.state,
+                reasons=health.reasons,
+            )
+        )
+    if hold:
+        return new
+    if domain.RANK[health.state] > warned_rank:
+        new.append(_warning(facts, health.state, health.reasons))
+    if health.idle and not idle_warned:
+        idle = [r for r in health.reasons if r.startswith("idle_for_")]
+        new.append(_warning(facts, "idle", idle))
+    return new
+
+
+def _metadata(tenant: str, cause: Envelope | None) -> EventMetadata:
+    return EventMetadata(
+        tenant=tenant,
+        actor="insights",
+        correlation_id=cause.correlation_id if cause else None,
+        causation_id=cause.id if cause else None,
+    )
 
 
 class HealthBook:
@@ -267,23 +347,7 @@ class HealthBook:
             stream = await self.store.read_stream(
                 stream_id, tenant=tenant, connection=conn
             )
-        last_state, warned_rank, idle_warned = memory(stream)
-        new: list[RelationshipHealthChanged | EarlyWarningRaised] = []
-        if health.state != last_state:
-            new.append(
-                RelationshipHealthChanged(
-                    relationship_id=facts.relationship_id,
-                    from_state=last_state,
-                    to_state=health.state,
-                    reasons=health.reasons,
-                )
-            )
-        writing_history = self._writing_history(facts)
-        if domain.RANK[health.state] > warned_rank and not writing_history:
-            new.append(_warning(facts, health.state, health.reasons))
-        if health.idle and not idle_warned and not writing_history:
-            idle = [r for r in health.reasons if r.startswith("idle_for_")]
-            new.append(_warning(facts, "idle", idle))
+        new = changes(facts, health, memory(stream), hold=self._writing_history(facts))
         if not new:
             return
         await self.store.append(
@@ -291,14 +355,123 @@ class HealthBook:
             stream_type=STREAM_TYPE,
             expected_version=stream[-1].version if stream else 0,
             events=[NewEvent.of(p) for p in new],
-            metadata=EventMetadata(
-                tenant=tenant,
-                actor="insights",
-                correlation_id=cause.correlation_id if cause else None,
-                causation_id=cause.id if cause else None,
-            ),
+            metadata=_metadata(tenant, cause),
             connection=conn,
         )
+
+    async def on_facts(self, envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+        """``on_fact`` of each fact in turn, with statements that do not grow with
+        them: the rows they touch (and those of the pairings they end) read in one
+        statement, each fact folded and assessed in memory in order, every touched
+        row written once, the streams of those that may warn read in one statement,
+        and what each fact makes them say appended as ``on_fact`` appends it."""
+        tenants = sorted({env.tenant for env in envs})
+        rids = {str(r) for env in envs if (r := env.data.get("relationship_id"))}
+        ended = [env for env in envs if env.type == "PairingEnded"]
+        pairings = {str(env.data.get("pairing_id")) for env in ended}
+        started = {
+            (env.tenant, env.data["pairing_id"])
+            for env in envs
+            if env.type == "RelationshipStarted" and env.data.get("pairing_id")
+        }
+        known: dict[tuple[str, str], domain.RelationshipFacts] = {}
+        by_pairing: dict[tuple[str, Any], str] = {}
+        for row in await conn.execute(
+            text(
+                f"SELECT {COLUMNS} FROM relationship_health WHERE tenant IN :ts "
+                "AND (relationship_id IN :rs OR pairing_id IN :ps)"
+            ).bindparams(
+                bindparam("ts", expanding=True, type_=Text()),
+                bindparam("rs", expanding=True, type_=Text()),
+                bindparam("ps", expanding=True, type_=Text()),
+            ),
+            {"ts": tenants, "rs": sorted(rids), "ps": sorted(pairings)},
+        ):
+            known[(row.tenant, row.relationship_id)] = facts_of(row)
+            if row.pairing_id is not None:
+                by_pairing.setdefault((row.tenant, row.pairing_id), row.relationship_id)
+        # PairingEnded facts kept before this batch, for the relationships it starts.
+        before = await _pairings_ended(conn, started, {env.id for env in envs})
+        now, sqlite = utcnow(), is_sqlite(conn.engine)
+        settled: dict[tuple[str, str], domain.Health | None] = {}
+        told: list[tuple[str, domain.RelationshipFacts, domain.Health, Envelope]] = []
+        for env in envs:
+            tenant = env.tenant
+            rid = env.data.get("relationship_id")
+            if env.type == "PairingEnded":
+                pairing = env.data.get("pairing_id")
+                # As ``_pairing_ended`` reads it back once kept (``facts.record``).
+                at = env.time.isoformat() if sqlite else env.time.astimezone(UTC)
+                before.setdefault((tenant, pairing), []).append((at, env.data))
+                rid = by_pairing.get((tenant, pairing))
+            if not rid:
+                continue
+            facts = known.setdefault((tenant, rid), domain.RelationshipFacts(rid))
+            domain.apply(facts, env.type, env.data, env.time)
+            if env.type == "RelationshipStarted" and facts.pairing_id:
+                for at, data in before.get((tenant, facts.pairing_id), ()):
+                    domain.apply(facts, "PairingEnded", data, at)
+            if facts.pairing_id:
+                by_pairing.setdefault((tenant, facts.pairing_id), rid)
+            if facts.mentor_id and facts.mentee_id:  # what it says now may warn
+                health = self.assess(facts, now)
+                settled[(tenant, rid)] = health
+                told.append((tenant, copy.copy(facts), health, env))  # its ids now
+            else:  # only its last health is kept: assessed once, below
+                settled[(tenant, rid)] = None
+        if settled:
+            await conn.execute(
+                UPSERT,
+                [
+                    row_params(
+                        tenant,
+                        known[(tenant, rid)],
+                        health or self.assess(known[(tenant, rid)], now),
+                    )
+                    for (tenant, rid), health in settled.items()
+                ],
+            )
+        await self._warn_many(conn, told)
+
+    async def _warn_many(
+        self,
+        conn: AsyncConnection,
+        told: list[tuple[str, domain.RelationshipFacts, domain.Health, Envelope]],
+    ) -> None:
+        """``warn`` of each assessment in turn, the streams read in one statement."""
+        if not told:
+            return
+        ids = {stream_of(t, f.relationship_id): t for t, f, _, _ in told}
+        streams = await self.store.read_streams(list(ids), connection=conn)
+        remembered: dict[str, Memory] = {}
+        versions: dict[str, int] = {}
+        for sid, tenant in ids.items():
+            stream = streams.get(sid, [])
+            if stream and stream[0].tenant != tenant:
+                stream = []  # another tenant's stream reads empty (``read_stream``)
+            remembered[sid] = memory(stream)
+            versions[sid] = stream[-1].version if stream else 0
+        for tenant, facts, health, cause in told:
+            sid = stream_of(tenant, facts.relationship_id)
+            new = changes(
+                facts, health, remembered[sid], hold=self._writing_history(facts)
+            )
+            if not new:
+                continue
+            events = [NewEvent.of(p) for p in new]
+            await self.store.append(
+                stream_id=sid,
+                stream_type=STREAM_TYPE,
+                expected_version=versions[sid],
+                events=events,
+                metadata=_metadata(tenant, cause),
+                connection=conn,
+            )
+            versions[sid] += len(events)
+            for event in events:
+                remembered[sid] = remember(
+                    remembered[sid], event.event_type, event.data
+                )
 
 
 def _warning(

@@ -6,11 +6,18 @@ Each event is screened and stripped of free text (``erasure.py``), kept as a fac
 nothing. ``PersonErased`` / ``AdvisorErased`` forget the person in every store instead,
 and they, ``PersonDeactivated`` and ``PersonReactivated`` keep the keyed revocation
 view (the person's tokens refused) from the same transaction.
+
+``apply_many`` does the same for a polled batch (the consumer's ``batch_handler``)
+with a number of statements that does not grow with the batch: the events between two
+erasures are screened together, kept as facts in one ``executemany`` per table and
+handed to each read model together (``ReadModels.apply_many``), which reads the rows
+they touch in one statement, folds each row once and writes them in one statement. An
+erasure in the batch is applied in its place, between the events before and after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,3 +69,28 @@ class Inbound:
             return
         await facts.record(kept, conn)
         await self.read_models.apply(kept, conn)
+
+    async def apply_many(self, envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+        """``apply`` of each event, in order, with the statements grouped."""
+        run: list[Envelope] = []  # the events since the last erasure
+        for env in envs:
+            self.applying(env, conn)
+            if env.type in TRANSIENT:
+                continue
+            if env.type in REVOKING:  # read by no read model: in place is the same
+                await self.revocations.apply(conn, env)
+            if env.type in ERASURES:
+                await self._keep(run, conn)
+                run = []
+                await self.erasures.erase(conn, env)
+                continue
+            run.append(env)
+        await self._keep(run, conn)
+
+    async def _keep(self, envs: list[Envelope], conn: AsyncConnection) -> None:
+        if not envs:
+            return
+        screened = await self.erasures.screen_many(conn, [strip(e) for e in envs])
+        kept = [e for e in screened if e is not None]
+        await facts.record_many(kept, conn)
+        await self.read_models.apply_many(kept, conn)

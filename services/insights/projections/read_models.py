@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypedDict
 
@@ -33,6 +33,9 @@ from services.insights.projections.facts import FactHandler
 
 YIELD_EVERY = 2000  # facts folded between yields, so progress requests get answered
 Resetter = Callable[[AsyncConnection, str | None], Awaitable[None]]
+# A read model's handler of several new facts at once (in order): the same rows as its
+# ``FactHandler`` applied to each in turn.
+ManyHandler = Callable[[Sequence[Envelope], AsyncConnection], Awaitable[None]]
 # A rebuild's progress as the admin route reports it (phase, processed, total, ...).
 
 
@@ -72,6 +75,8 @@ class ReadModels:
         self.handlers: defaultdict[str, list[FactHandler]] = defaultdict(list)
         self.resetters: list[Resetter] = []
         self.rebuilders: list[Rebuilder] = []
+        # Per read model: the kinds it follows, its handler, its handler of many.
+        self.models: list[tuple[frozenset[str], FactHandler, ManyHandler | None]] = []
 
     def add(
         self,
@@ -80,8 +85,12 @@ class ReadModels:
         *,
         reset: Resetter,
         batch: Callable[[], Batch] | None = None,
+        many: ManyHandler | None = None,
     ) -> None:
-        """A read model that ``handler`` keeps from facts of ``kinds``."""
+        """A read model that ``handler`` keeps from facts of ``kinds`` (``many``: the
+        same for several facts at once, with statements that do not grow with them)."""
+        kinds = tuple(kinds)
+        self.models.append((frozenset(kinds), handler, many))
         for kind in kinds:
             self.handlers[kind].append(handler)
         self.resetters.append(reset)
@@ -92,6 +101,19 @@ class ReadModels:
         """Hand a new fact to every read model that follows its type."""
         for handle in self.handlers.get(env.type, ()):
             await handle(env, conn)
+
+    async def apply_many(self, envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+        """``apply`` of each new fact in turn, read model by read model (each reads
+        and writes its own rows only, so the order across read models is free)."""
+        for kinds, handle, many in self.models:
+            mine = [env for env in envs if env.type in kinds]
+            if not mine:
+                continue
+            if many is not None:
+                await many(mine, conn)
+            else:
+                for env in mine:
+                    await handle(env, conn)
 
     async def rebuild(
         self, conn: AsyncConnection, progress: Progress, tenant: str | None = None

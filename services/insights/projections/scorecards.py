@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import TextClause, delete, text
+from sqlalchemy import TextClause, bindparam, delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.db import is_sqlite
@@ -68,6 +68,36 @@ async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
     state = domain.with_fact(json.loads(found) if found else [], kept(env))
     if state is not None:
         await conn.execute(UPSERT, _params(env.tenant, key, state))
+
+
+async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """``on_fact`` of each fact in turn: the parts they touch read in one statement,
+    each folded once with all its new facts, written in one statement."""
+    arrived: dict[tuple[str, str], list[domain.Kept]] = {}
+    for env in envs:
+        key = domain.key_of(env.type, env.data)
+        if key is not None:
+            arrived.setdefault((env.tenant, key), []).append(kept(env))
+    if not arrived:
+        return
+    rows = await conn.execute(
+        text(
+            "SELECT tenant, part, facts FROM scorecard_parts "
+            "WHERE tenant IN :ts AND part IN :ks"
+        ).bindparams(bindparam("ts", expanding=True), bindparam("ks", expanding=True)),
+        {
+            "ts": sorted({t for t, _ in arrived}),
+            "ks": sorted({k for _, k in arrived}),
+        },
+    )
+    stored = {(t, k): json.loads(f) for t, k, f in rows if (t, k) in arrived}
+    params = []
+    for (tenant, key), new in arrived.items():
+        state = domain.with_facts(stored.get((tenant, key), []), new)
+        if state is not None:
+            params.append(_params(tenant, key, state))
+    if params:
+        await conn.execute(UPSERT, params)
 
 
 class ScorecardBatch:
