@@ -70,12 +70,24 @@ def confirmation(
 
 
 async def confirm_pairing(
-    app, kafka_bootstrap: str, *, twice: bool = False, days_ago: int = 0
+    app,
+    kafka_bootstrap: str,
+    *,
+    twice: bool = False,
+    days_ago: int = 0,
+    starts_on: date | None = None,
 ) -> dict:
     """Publish a PairingConfirmed as matching does; wait until sessions started it
-    (a relationship that started ``days_ago`` days ago)."""
+    (a relationship confirmed ``days_ago`` days ago; starting on ``starts_on`` when
+    the coordinator set it)."""
     pid, mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    message = confirmation(pid, mentor, mentee, at=utcnow() - timedelta(days=days_ago))
+    message = confirmation(
+        pid,
+        mentor,
+        mentee,
+        at=utcnow() - timedelta(days=days_ago),
+        starts_on=starts_on,
+    )
     transport = KafkaTransport(kafka_bootstrap)
     try:
         await transport.publish([message, message] if twice else [message])

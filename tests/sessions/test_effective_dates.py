@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import text
 
 from chassis.messaging.inprocess import InProcessBus
-from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
 from contracts.sessions import registry as contracts
 from services.sessions.domain.milestone import Milestone
@@ -137,35 +136,7 @@ pytestmark_kafka = pytest.mark.kafka
 async def confirm_starting(app, kafka_bootstrap: str, starts_on: date) -> dict:
     """A PairingConfirmed carrying the coordinator's ``starts_on`` (matching's
     optional field), confirmed now."""
-    pid, mentor, mentee = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    message = confirmation(pid, mentor, mentee, starts_on=starts_on)
-    transport = KafkaTransport(kafka_bootstrap)
-    try:
-        await transport.publish([message])
-    finally:
-        await transport.stop()
-
-    async def started() -> bool:
-        async with mounted(app).runtime.engine.connect() as conn:
-            return bool(
-                (
-                    await conn.execute(
-                        text(
-                            "SELECT count(*) FROM relationships WHERE relationship_id = :r"
-                        ),
-                        {"r": pid},
-                    )
-                ).scalar_one()
-            )
-
-    await until(started, "sessions to start the relationship", 60, interval_s=0.05)
-    return {
-        "id": pid,
-        "mentor": mentor,
-        "mentee": mentee,
-        "as_mentor": token("acme", "mentor", sub=mentor),
-        "as_mentee": token("acme", "mentee", sub=mentee),
-    }
+    return await confirm_pairing(app, kafka_bootstrap, starts_on=starts_on)
 
 
 async def stored(app, relationship_id: str) -> list[tuple[str, dict]]:
