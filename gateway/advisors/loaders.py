@@ -8,9 +8,7 @@ of the batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
-from pydantic import BaseModel
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
@@ -19,8 +17,6 @@ from gateway.answers import read
 from gateway.context import ctx
 
 SERVICE = "advisors"
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def advisors(info: Info) -> DataLoader[str, api.AdvisorView | None]:
