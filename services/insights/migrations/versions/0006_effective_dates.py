@@ -10,7 +10,8 @@ scorecard's parts (``scorecard_parts``: intakes by ``assessed_on``, admissions b
 ``admitted_on``, each part's latest moment); joining, matching and ends in the people
 view (``equity_people``). The rows kept before this revision are folded again here
 from the facts, per tenant, by the projections' own folds (what ``POST
-/admin/rebuild`` gives). Health states are re-assessed by the next fact or the sweep.
+/admin/rebuild`` gives): every health row and scorecard part, and the people view's
+rows of the people an admission, a confirmation or an end names. Health states are re-assessed by the next fact or the sweep.
 Downgrading leaves the rows as they are (the older code reads them as it did).
 """
 
@@ -66,6 +67,11 @@ def _scorecards(bind: sa.Connection, tenant: str) -> None:
         bind.execute(scorecards.UPSERT, rows)
 
 
+# The people view's facts whose dates changed: only the rows of the people they name
+# are folded again (the others are as a rebuild gives them already).
+DATED = frozenset({"ParticipantAdmitted", "PairingConfirmed", "PairingEnded"})
+
+
 def _equity(bind: sa.Connection, tenant: str) -> None:
     kinds = {f"k{n}": kind for n, kind in enumerate(equity.EVENTS)}
     rows = bind.execute(
@@ -77,27 +83,27 @@ def _equity(bind: sa.Connection, tenant: str) -> None:
         {"t": tenant, **kinds},
     )
     batch = equity.EquityBatch()
+    dated: set[str] = set()
     for ident, source, kind, subject, at, data in rows:
-        batch.fold(
-            Envelope(
-                id=ident,
-                source=source,
-                type=kind,
-                subject=subject,
-                time=at if isinstance(at, datetime) else datetime.fromisoformat(at),
-                data=json.loads(data),
-                tenant=tenant,
-            )
+        env = Envelope(
+            id=ident,
+            source=source,
+            type=kind,
+            subject=subject,
+            time=at if isinstance(at, datetime) else datetime.fromisoformat(at),
+            data=json.loads(data),
+            tenant=tenant,
         )
-    bind.execute(sa.text("DELETE FROM equity_people WHERE tenant = :t"), {"t": tenant})
-    if batch.rows:
-        bind.execute(
-            equity.UPSERT,
-            [
-                {"t": t, "p": p, "d": json.dumps(row)}
-                for (t, p), row in batch.rows.items()
-            ],
-        )
+        if kind in DATED:
+            dated.update(equity.domain.touched(kind, env.data))
+        batch.fold(env)
+    params = [
+        {"t": t, "p": p, "d": json.dumps(row)}
+        for (t, p), row in batch.rows.items()
+        if p in dated
+    ]
+    if params:
+        bind.execute(equity.UPSERT, params)
 
 
 def upgrade() -> None:
