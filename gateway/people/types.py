@@ -87,7 +87,8 @@ class CohortMembership:
         description="Admitted, or on the waiting list."
     )
     since: datetime | None = strawberry.field(
-        description="When they were admitted, or joined the waiting list."
+        description="When they were admitted (the day the admission took effect, "
+        "`admittedOn`, at 00:00 UTC), or joined the waiting list."
     )
     _cohort_id: strawberry.Private[str]
 
@@ -341,7 +342,10 @@ class CohortParticipant:
     role: ProgrammeRole = strawberry.field(
         description="The programme role they joined as."
     )
-    since: datetime | None = strawberry.field(description="When they were admitted.")
+    since: datetime | None = strawberry.field(
+        description="When they were admitted: the day the admission took effect "
+        "(`admittedOn`, at 00:00 UTC), not when it was recorded."
+    )
     _person_id: strawberry.Private[str]
 
     @strawberry.field(description="The participant.")

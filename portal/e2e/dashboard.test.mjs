@@ -14,6 +14,8 @@ import {
   globalId,
   graphql,
   launch,
+  overlappingLabels,
+  participant,
   screenshot,
   signedIn,
 } from "./harness.mjs";
@@ -118,6 +120,24 @@ describe("programme dashboard", () => {
       Object.values(fill).sort(),
       ops.participation.cohorts.map((c) => c.admitted).sort(),
     );
+    // Time to match reads in days, whatever its size.
+    const ttmTitle = await page.locator('figure[data-chart="time-to-match"] figcaption').textContent();
+    assert.match(ttmTitle, /median days/);
+    const ttmCells = await page
+      .locator('figure[data-chart="time-to-match"] table tbody td [data-value]')
+      .allTextContents();
+    for (const cell of ttmCells) assert.match(cell, /^(—|[\d.,]+ days?)$/, cell);
+
+    // Every category label of the overview's bar charts is shown, none on another.
+    for (const [key, categories] of [
+      ["participation", ["Eligible", "Participants"]],
+      ["advisor-hours", null],
+      ["cohort-fill", null],
+    ]) {
+      const { names, shown, overlapping } = await overlappingLabels(page, key, categories);
+      assert.deepEqual(overlapping, [], `${key}: labels overlap`);
+      assert.equal(shown, names, `${key}: ${names - shown} labels are not shown`);
+    }
     await screenshot(page, "02-overview");
     assert.deepEqual(problems, []);
     await page.close();
@@ -160,11 +180,22 @@ describe("programme dashboard", () => {
       assert.deepEqual(shown, Object.fromEntries(history.map((p) => [p.date, p[field]])), field);
       assert.equal(shown[today.date], today[field], `${field} today`);
     }
+    // The stack: healthiest at the bottom, "at risk" the top band, and the total
+    // drawn and named above it (never read as "at risk").
+    assert.equal(await figure.getAttribute("data-stack"), "on_track,too_early,needs_check_in,at_risk");
+    assert.equal(await figure.getAttribute("data-lines"), "live_total,concluded");
+    // The demo has a past: relationships stood in their states twelve weeks ago too.
+    assert.ok(history[0].total > 0, `nothing had started by ${history[0].date}`);
     await screenshot(page, "03-relationship-health");
 
     await row.getByRole("link", { name: /Timeline/ }).click();
     await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
     assert.equal(await page.locator("[data-health]").getAttribute("data-health"), "at_risk");
+    // The header dates the relationship by its own start: no session held before it.
+    const { node: rel } = await graphql(who.token, documentOf("Timeline"), { id: target.relationship.id });
+    assert.equal(await page.locator("[data-starts-on]").getAttribute("data-starts-on"), rel.startsOn);
+    const heldDays = rel.sessions.edges.map((e) => e.node.heldAt).filter(Boolean).map((at) => at.slice(0, 10));
+    for (const held of heldDays) assert.ok(held >= rel.startsOn, `a session held on ${held}, before ${rel.startsOn}`);
     await screenshot(page, "04-relationship-timeline");
 
     // A pair that keeps a journal: the coordinator sees that each note exists, and
@@ -325,6 +356,22 @@ describe("programme dashboard", () => {
     const impact = await chartValues(page, "business-impact");
     assert.equal(impact["People"], api.businessImpact.participants.people);
     await screenshot(page, "08-cohort-scorecard");
+
+    // The demo's past: the leadership cohort as of 60 days ago has mentees and
+    // figures (its relationships started months before, whenever recorded).
+    const leadership = facts.cohorts?.leadership ? globalId("Cohort", facts.cohorts.leadership) : cohort.id;
+    const past = new Date(Date.now() - 60 * 86_400_000).toISOString().slice(0, 10);
+    const then = (await graphql(who.token, documentOf("CohortScorecard"), { cohortId: leadership, asOf: past }))
+      .cohortScorecard;
+    assert.ok(then.menteeCount > 0, `no mentees as of ${past}`);
+    await page.getByLabel("Cohort").selectOption(leadership);
+    await page.getByLabel(/^As of/).fill(past);
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator(`[data-as-of="${then.asOf}"]`).waitFor();
+    await chartsDrawn(page);
+    const pastBehaviour = await chartValues(page, "behavioural-change");
+    assert.equal(pastBehaviour["Achieved"], then.behaviouralChange.milestones.achieved);
+    await screenshot(page, "08b-cohort-scorecard-past");
     assert.deepEqual(problems, []);
     await page.close();
   });
@@ -350,6 +397,18 @@ describe("programme dashboard", () => {
     assert.equal(Number(first[4]), api.sessionsHeld);
     assert.equal(Number(first[5]), api.sessionsExpected);
     await screenshot(page, "09-mentor-impact");
+
+    // The last quarter, with the sessions held in it (dated when they were held).
+    const now = new Date();
+    const q = Math.floor(now.getUTCMonth() / 3);
+    const previous = q === 0 ? `${now.getUTCFullYear() - 1}Q4` : `${now.getUTCFullYear()}Q${q}`;
+    await page.goto(`${DASHBOARD}impact?quarter=${previous}`);
+    await page.locator('table[data-table="mentor-impact"]').waitFor();
+    const held = await page
+      .locator('table[data-table="mentor-impact"] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => Number(r.children[2]?.querySelector("[data-value]")?.getAttribute("data-value") ?? 0)));
+    assert.ok(held.some((n) => n > 0), `no session held in ${previous}`);
+    await screenshot(page, "09b-mentor-impact-last-quarter");
     assert.deepEqual(problems, []);
     await page.close();
   });
@@ -405,5 +464,55 @@ describe("programme dashboard", () => {
     await screenshot(page, "11-round-completed");
     assert.deepEqual(problems, []);
     await page.close();
+  });
+  test("a mentee and a mentor signing in see their own page", async () => {
+    for (const [role, shot] of [
+      ["mentee", "14-my-mentoring-mentee"],
+      ["mentor", "15-my-mentoring-mentor"],
+    ]) {
+      const person = await participant(role);
+      assert.ok(person, `the demo has no ${role} user`);
+      const { page, problems } = await signedIn(browser.context, person, "My mentoring");
+      const me = (await graphql(person.token, documentOf("Me"))).me;
+      const rels = (await graphql(person.token, documentOf("MyRelationships"), { personId: me.id })).relationships.edges.map(
+        (e) => e.node,
+      );
+      assert.ok(rels.length > 0, `the demo ${role} has no relationship`);
+      // The team's pages are not offered, and the overview sends them home.
+      const nav = await page.getByRole("navigation").locator("a").allTextContents();
+      assert.deepEqual(nav, ["My mentoring"]);
+      for (const rel of rels) {
+        const section = page.locator(`section[data-relationship="${rel.id}"]`);
+        await section.waitFor();
+        assert.equal(await section.locator("[data-starts-on]").getAttribute("data-starts-on"), rel.startsOn);
+        assert.equal(await section.locator("tr[data-milestone]").count(), rel.milestones.edges.length);
+        const next = rel.upcoming.edges.filter((e) => e.node.state === "SCHEDULED");
+        assert.equal(await section.locator("li[data-session]").count(), next.length);
+        assert.notEqual(await section.locator("[data-health]").getAttribute("data-health"), "");
+      }
+      const drawn = await chartsDrawn(page);
+      assert.ok(drawn >= 1, "no scorecard drawn");
+      if (role === "mentee") {
+        const card = (await graphql(person.token, documentOf("MyMenteeScorecard"), { menteeId: me.id })).menteeScorecard;
+        const shown = await chartValues(page, "my-scorecard");
+        assert.equal(shown["Achieved"], card.behaviouralChange.milestones.achieved);
+        assert.equal(shown["Milestones due"], card.behaviouralChange.milestones.due);
+        assert.equal(shown["Goals at target"], card.skillGrowth.goalsReached);
+      }
+      await page.getByRole("button", { name: "Get my calendar feed address" }).click();
+      const feed = page.locator('a[data-feed="link"]');
+      await feed.waitFor();
+      assert.match(await feed.getAttribute("href"), /\/calendar\/.+\.ics\?token=/);
+      const ics = await fetch(await feed.getAttribute("href"));
+      assert.equal(ics.status, 200);
+      assert.match(await ics.text(), /BEGIN:VCALENDAR/);
+      await screenshot(page, shot);
+
+      await page.goto(DASHBOARD);
+      await page.getByRole("heading", { level: 1, name: "My mentoring" }).waitFor();
+      assert.ok(!page.url().endsWith("/overview"));
+      assert.deepEqual(problems, []);
+      await page.close();
+    }
   });
 });

@@ -92,6 +92,40 @@ export async function demoUsers() {
   return (await resp.json()).users ?? null;
 }
 
+/** A demo user holding `role` and none of the programme team's roles, or null. */
+export async function participant(role) {
+  const users = await demoUsers();
+  const team = ["coordinator", "sponsor", "admin"];
+  const user = users?.find((u) => u.roles.includes(role) && !u.roles.some((r) => team.includes(r)));
+  return user ? { name: user.name, token: user.token, personId: user.personId ?? user.person_id, demo: true } : null;
+}
+
+/**
+ * Pairs of axis labels of a chart that overlap on screen: the SVG texts that name
+ * one of the chart's categories (`categories`, else the first column of its data
+ * table; a label cut short ends in "..."), compared by their bounding boxes; with
+ * how many categories there are and how many labels are shown.
+ */
+export async function overlappingLabels(page, key, categories = null) {
+  return page.locator(`figure[data-chart="${key}"]`).evaluate((figure, given) => {
+    const names = given ?? [...figure.querySelectorAll("table tbody tr")].map((r) => r.children[0].textContent.trim());
+    const isName = (t) => names.some((n) => n === t || (t.endsWith("...") && n.startsWith(t.slice(0, -3))));
+    const boxes = [...figure.querySelectorAll(".chart-canvas svg text")]
+      .filter((t) => isName(t.textContent.trim()) && t.getAttribute("display") !== "none")
+      .map((t) => ({ text: t.textContent.trim(), box: t.getBoundingClientRect() }))
+      .filter(({ box }) => box.width > 0);
+    const out = [];
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i].box, boxes[j].box];
+        const apart = a.right <= b.left + 1 || b.right <= a.left + 1 || a.bottom <= b.top + 1 || b.bottom <= a.top + 1;
+        if (!apart) out.push([boxes[i].text, boxes[j].text]);
+      }
+    }
+    return { names: names.length, shown: boxes.length, overlapping: out };
+  }, categories);
+}
+
 /** A coordinator: { name, token } from the demo users, else TANDEM_TOKEN. */
 export async function coordinator() {
   const users = await demoUsers();
@@ -105,7 +139,7 @@ export async function coordinator() {
  * A new tab signed in through the sign-in page, as a person would: a click on the
  * demo user, or the token pasted. Page errors and console errors are collected.
  */
-export async function signedIn(context, who) {
+export async function signedIn(context, who, landing = "Programme overview") {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
@@ -122,7 +156,7 @@ export async function signedIn(context, who) {
     await page.getByLabel(/^Token/).fill(who.token);
     await page.getByRole("button", { name: "Sign in" }).click();
   }
-  await page.getByRole("heading", { level: 1, name: "Programme overview" }).waitFor();
+  await page.getByRole("heading", { level: 1, name: landing }).waitFor();
   return { page, problems };
 }
 

@@ -49,3 +49,43 @@ export async function demoUsers(): Promise<DemoUser[] | null> {
 export function apiBase(): string {
   return new URL(import.meta.env.BASE_URL, window.location.origin).href;
 }
+
+/** Roles that see the programme team's pages (the services check every request). */
+export const TEAM_ROLES = ["coordinator", "sponsor", "admin"];
+
+/**
+ * The roles the signed-in token carries (its `roles` claim), only to choose which
+ * pages to offer: the API still decides what may be read. Empty when unreadable.
+ */
+export function roles(): string[] {
+  const token = session()?.token;
+  const payload = token?.split(".")[1];
+  if (!payload) return [];
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const claims = JSON.parse(json) as { roles?: unknown };
+    return Array.isArray(claims.roles) ? claims.roles.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether the signed-in person only takes part (a mentee or mentor, not on the
+ * programme team): their own page is their home. A token whose roles cannot be read
+ * is treated as the team's, whose pages say what they may not see.
+ */
+export function takesPartOnly(): boolean {
+  const held = roles();
+  return held.length > 0 && !held.some((r) => TEAM_ROLES.includes(r));
+}
+
+/** Whether the signed-in person mentors or is mentored (their own page applies). */
+export function takesPart(): boolean {
+  return roles().some((r) => r === "mentee" || r === "mentor");
+}
+
+/** The page to land on after signing in. */
+export function home(): string {
+  return takesPartOnly() ? "me" : "overview";
+}

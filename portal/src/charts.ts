@@ -112,7 +112,9 @@ export function bars(
     type: "category",
     data: categories,
     inverse: Boolean(opts.horizontal), // first category on top, as in the table
-    axisLabel: { interval: 0, width: 110, overflow: "truncate" },
+    axisLabel: opts.horizontal
+      ? { interval: 0, width: 110, overflow: "truncate" }
+      : categoryLabels(categories),
   };
   return {
     tooltip: { trigger: "axis" },
@@ -134,27 +136,63 @@ export function bars(
   };
 }
 
-/** A stacked area chart option: one category axis (e.g. dates), one band per series. */
+/** Labels of a vertical bar chart's categories: every one shown, turned when they
+ * are many or long (ECharts then hides any that would still collide), and cut to a
+ * width with an ellipsis (the full text is in the table). Charts whose categories
+ * are names (cohorts, agreements, business units) are drawn horizontally instead:
+ * one row per name, so names never run into each other. */
+export function categoryLabels(categories: string[]): Record<string, unknown> {
+  const longest = Math.max(0, ...categories.map((c) => c.length));
+  const turn = longest > 12 || categories.length * longest > 40;
+  return turn
+    ? { interval: 0, rotate: 30, width: 120, overflow: "truncate", hideOverlap: true }
+    : { interval: 0, width: 90, overflow: "truncate", hideOverlap: true };
+}
+
+/**
+ * A stacked area chart option: one category axis (e.g. dates), one band per
+ * `stacked` series, the first at the bottom; then `lines`, drawn on their own (not
+ * stacked, no area): a total on top of the stack, a series outside it. So the top of
+ * the stack is labelled as the total it is, never read as its last band.
+ */
 export function stackedAreas(
   categories: string[],
-  series: { name: string; values: number[]; color?: string }[],
+  stacked: { name: string; values: number[]; color?: string }[],
+  lines: { name: string; values: number[]; color?: string; dashed?: boolean }[] = [],
 ): ChartOption {
   return {
     tooltip: { trigger: "axis" },
     legend: { top: 0, itemGap: 16 },
     grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
-    xAxis: { type: "category", data: categories, boundaryGap: false },
+    xAxis: {
+      type: "category",
+      data: categories,
+      boundaryGap: false,
+      axisLabel: { hideOverlap: true, rotate: categories.length > 8 ? 30 : 0 },
+    },
     yAxis: { type: "value", minInterval: 1 },
-    series: series.map((s) => ({
-      type: "line",
-      name: s.name,
-      stack: "total",
-      data: s.values,
-      ...(s.color ? { color: s.color } : {}),
-      areaStyle: { opacity: 0.35 },
-      symbol: "circle",
-      symbolSize: 5,
-      emphasis: { focus: "series" },
-    })),
+    series: [
+      ...stacked.map((s) => ({
+        type: "line",
+        name: s.name,
+        stack: "total",
+        data: s.values,
+        ...(s.color ? { color: s.color } : {}),
+        areaStyle: { opacity: 0.35 },
+        symbol: "circle",
+        symbolSize: 5,
+        emphasis: { focus: "series" },
+      })),
+      ...lines.map((s) => ({
+        type: "line",
+        name: s.name,
+        data: s.values,
+        ...(s.color ? { color: s.color } : {}),
+        lineStyle: { width: 2, type: s.dashed ? "dashed" : "solid" },
+        symbol: "circle",
+        symbolSize: 4,
+        z: 3,
+      })),
+    ],
   };
 }

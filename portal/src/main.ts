@@ -3,12 +3,13 @@
 // route, so a reload or a shared link lands on the same page.
 import "./styles.css";
 import { ApiError } from "./api";
-import { session, signOut } from "./auth";
+import { home, session, signOut, takesPart, takesPartOnly } from "./auth";
 import { disposeCharts } from "./charts";
 import { clear, h, notice } from "./dom";
 import { equityPage } from "./pages/equity";
 import { healthPage } from "./pages/health";
 import { impactPage } from "./pages/impact";
+import { minePage } from "./pages/mine";
 import { overviewPage } from "./pages/overview";
 import { roundPage, roundsPage } from "./pages/round";
 import { scorecardPage } from "./pages/scorecard";
@@ -24,27 +25,31 @@ interface Route {
   nav?: string;
   title: string;
   open?: boolean; // reachable without signing in
+  team?: boolean; // the programme team's page (coordinators, sponsors, admins)
 }
 
 const ROUTES: Route[] = [
   { pattern: /^signin$/, page: signInPage, title: "Sign in", open: true },
-  { pattern: /^(overview)?$/, page: overviewPage, nav: "overview", title: "Programme overview" },
-  { pattern: /^health$/, page: healthPage, nav: "health", title: "Relationship health" },
+  { pattern: /^(overview)?$/, page: overviewPage, nav: "overview", title: "Programme overview", team: true },
+  { pattern: /^me$/, page: minePage, nav: "me", title: "My mentoring" },
+  { pattern: /^health$/, page: healthPage, nav: "health", title: "Relationship health", team: true },
   { pattern: /^relationships\/([^/]+)$/, page: timelinePage, title: "Relationship timeline" },
-  { pattern: /^scorecard$/, page: scorecardPage, nav: "scorecard", title: "Cohort scorecard" },
-  { pattern: /^equity$/, page: equityPage, nav: "equity", title: "Equity" },
-  { pattern: /^rounds$/, page: roundsPage, nav: "rounds", title: "Matching rounds" },
-  { pattern: /^rounds\/([^/]+)$/, page: roundPage, title: "Matching round" },
-  { pattern: /^impact$/, page: impactPage, nav: "impact", title: "Mentor impact" },
+  { pattern: /^scorecard$/, page: scorecardPage, nav: "scorecard", title: "Cohort scorecard", team: true },
+  { pattern: /^equity$/, page: equityPage, nav: "equity", title: "Equity", team: true },
+  { pattern: /^rounds$/, page: roundsPage, nav: "rounds", title: "Matching rounds", team: true },
+  { pattern: /^rounds\/([^/]+)$/, page: roundPage, title: "Matching round", team: true },
+  { pattern: /^impact$/, page: impactPage, nav: "impact", title: "Mentor impact", team: true },
 ];
 
-const NAV: [string, string][] = [
-  ["overview", "Overview"],
-  ["health", "Relationship health"],
-  ["scorecard", "Scorecard"],
-  ["equity", "Equity"],
-  ["rounds", "Matching rounds"],
-  ["impact", "Mentor impact"],
+// [path, label, the programme team's page]
+const NAV: [string, string, boolean][] = [
+  ["overview", "Overview", true],
+  ["me", "My mentoring", false],
+  ["health", "Relationship health", true],
+  ["scorecard", "Scorecard", true],
+  ["equity", "Equity", true],
+  ["rounds", "Matching rounds", true],
+  ["impact", "Mentor impact", true],
 ];
 
 const app = document.getElementById("app")!;
@@ -89,7 +94,7 @@ function renderChrome(active: string | undefined): void {
       ? h(
           "ul",
           {},
-          NAV.map(([path, label]) =>
+          NAV.filter(([, , team]) => (team ? !takesPartOnly() : takesPart())).map(([path, label]) =>
             h(
               "li",
               {},
@@ -138,6 +143,12 @@ async function render(): Promise<void> {
   }
   if (!route.open && !session()) {
     navigate("signin", true);
+    return;
+  }
+  // A mentee or mentor lands on their own page, not on the team's (which the API
+  // would refuse them: "requires one of the roles").
+  if (route.team && takesPartOnly()) {
+    navigate(home(), true);
     return;
   }
   renderChrome(route.nav);

@@ -313,10 +313,13 @@ def test_the_health_history_follows_the_planned_order_of_sessions():
     facts.sort(key=lambda f: f[2])
     days = [date(2027, 2, 24), date(2027, 3, 1)]
     got = counts_over(facts, days, idle_days=45)
-    # 24 Feb: the fold holds no miss yet (reported 1 Mar), so nothing is at risk
-    # then; 1 Mar: the misses came before the session held on 25 Feb: on track.
-    assert [p["counts"]["at_risk"] for p in got] == [0, 0]
-    assert [p["counts"]["on_track"] for p in got] == [1, 1]
+    # 24 Feb: the two no-shows (22 and 23 Feb, reported 1 Mar) had happened, as
+    # the health as of that day says (effective dates, issue 20): at risk; 1 Mar:
+    # the misses came before the session held on 25 Feb: on track.
+    assert [p["counts"]["at_risk"] for p in got] == [1, 0]
+    assert [p["counts"]["on_track"] for p in got] == [0, 1]
+    as_of = assess(fold(facts)["r-ok"], datetime(2027, 2, 24, 23, tzinfo=UTC))
+    assert as_of.state == "at_risk"
 
 
 # -- mentor impact: the agreed cadence over the days a relationship was active ------

@@ -319,7 +319,8 @@ def test_parts_kept_fact_by_fact_merge_to_the_fold_of_all_facts(seed):
 
 async def folded_cards(service, tenant: str, envelopes, moment: datetime) -> dict:
     async with service.state.runtime.engine.connect() as conn:
-        org = scorecard.fold(await fact_log.replay(conn, tenant, moment))
+        # what had happened by then (effective dates), whenever recorded
+        org = scorecard.fold(await fact_log.replay(conn, tenant), until=moment)
     return cards(org, envelopes, moment)
 
 
@@ -411,23 +412,58 @@ async def test_kept_cards_now_equal_the_fold_of_the_facts(app):  # noqa: F811
 
 
 async def test_a_fact_dated_after_now_is_not_counted_yet(app):  # noqa: F811
-    """Another service's clock ahead of ours: "now" is still the fold up to now."""
+    """Another service's clock ahead of ours: "now" is still the fold of what had
+    happened by now. A rating recorded ahead, naming no day of its own, has not
+    happened yet; a promotion recorded ahead that took effect last year has (its
+    ``effective_on``, issue 20); one taking effect next month has not."""
     tenant = f"rm-{uuid.uuid4().hex[:8]}"
     envelopes = generate(seed=3, tenant=tenant).envelopes
-    ahead = Envelope(
-        id=str(uuid.uuid4()),
-        source="tandem/profiles",
-        type="CareerOutcomeRecorded",
-        subject="mentee-stalled",
-        time=utcnow() + timedelta(minutes=10),
-        data={
-            "person_id": "mentee-stalled",
-            "kind": "promotion",
-            "effective_on": "2025-09-01",
-        },
-        tenant=tenant,
+    soon = utcnow() + timedelta(minutes=10)
+
+    def ahead(event_type: str, **data: object) -> Envelope:
+        return Envelope(
+            id=str(uuid.uuid4()),
+            source="tandem/profiles",
+            type=event_type,
+            subject="mentee-stalled",
+            time=soon,
+            data=data,
+            tenant=tenant,
+        )
+
+    later = [
+        ahead(
+            "FeedbackGiven",
+            feedback_id="fb-ahead",
+            relationship_id="rel-stalled",
+            from_role="mentee",
+            about="session",
+            subject_id="session-ahead",
+            rating=5,
+        ),
+        ahead(
+            "CareerOutcomeRecorded",
+            person_id="mentee-stalled",
+            kind="role_change",
+            effective_on=(soon + timedelta(days=30)).date().isoformat(),
+        ),
+    ]
+    before = None
+    async with client_for(app) as client:
+        await apply_live(app, envelopes)
+        before = (
+            await client.get(
+                "/scorecards/mentees/mentee-stalled",
+                headers=token(tenant, "coordinator"),
+            )
+        ).json()
+    past = ahead(
+        "CareerOutcomeRecorded",
+        person_id="mentee-stalled",
+        kind="promotion",
+        effective_on="2025-09-01",
     )
-    await apply_live(app, [*envelopes, ahead])
+    await apply_live(app, [*later, past])
     async with client_for(app) as client:
         card = (
             await client.get(
@@ -435,8 +471,11 @@ async def test_a_fact_dated_after_now_is_not_counted_yet(app):  # noqa: F811
                 headers=token(tenant, "coordinator"),
             )
         ).json()
-        assert card["impact"]["promoted"] == 0
-        await assert_kept_equals_folded(app, client, tenant, [*envelopes, ahead])
+        feedback = card["behaviour"]["feedback"]
+        assert feedback["count"] == before["behaviour"]["feedback"]["count"]
+        assert card["impact"]["role_expanded"] == before["impact"]["role_expanded"]
+        assert card["impact"]["promoted"] == before["impact"]["promoted"] + 1
+        await assert_kept_equals_folded(app, client, tenant, [*envelopes, *later, past])
 
 
 async def test_the_migration_folds_the_facts_kept_before_it(postgres_server):

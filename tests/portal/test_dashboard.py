@@ -52,6 +52,7 @@ SCENARIOS = {
     "impact": "mentor impact per quarter exports the figures on screen as CSV",
     "pin-forbid-live-round": "pin a pair and re-run, forbid a pair, then a new "
     "round followed live",
+    "own-page": "a mentee and a mentor signing in see their own page",
 }
 SCREENSHOTS = (
     "01-sign-in",
@@ -63,11 +64,15 @@ SCREENSHOTS = (
     "06-matching-round-approved",
     "07-equity",
     "08-cohort-scorecard",
+    "08b-cohort-scorecard-past",
     "09-mentor-impact",
+    "09b-mentor-impact-last-quarter",
     "10-round-rerun-with-pin",
     "11-round-completed",
     "12-external-round-advisors",
     "13-group-round-circles",
+    "14-my-mentoring-mentee",
+    "15-my-mentoring-mentor",
 )
 SETUP_HINT = (
     "install Node.js >= 20.19 with npm, and run deploy/bootstrap.sh (it installs "

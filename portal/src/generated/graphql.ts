@@ -323,6 +323,208 @@ export const MentorImpactDocument = "query MentorImpact($mentorId: ID!, $quarter
   MentorImpactQueryVariables
 >;
 
+export type MyRelationshipsQuery = {
+  relationships: {
+    edges: Array<{
+      node: {
+        id: string;
+        kind: ProgrammeType;
+        status: RelationshipStatus;
+        startsOn: string | null;
+        plannedEndOn: string | null;
+        mentorParty: (
+          | {
+            __typename: "Person";
+            id: string;
+            givenName: string | null;
+            familyName: string | null;
+            erased: boolean;
+          }
+          | {
+            __typename: "Advisor";
+            id: string;
+            name: string | null;
+            erased: boolean;
+          }
+        ) | null;
+        mentee: {
+          id: string;
+          givenName: string | null;
+          familyName: string | null;
+          erased: boolean;
+        } | null;
+        contract: {
+          version: number;
+          inForce: boolean;
+          cadence: {
+            everyDays: number;
+            minutes: number;
+          } | null;
+        } | null;
+        upcoming: {
+          edges: Array<{
+            node: {
+              id: string;
+              startsAt: string;
+              minutes: number;
+              format: SessionFormat;
+              state: SessionState;
+            };
+          }>;
+        };
+        milestones: {
+          edges: Array<{
+            node: {
+              id: string;
+              label: string | null;
+              dueOn: string | null;
+              state: MilestoneState;
+              progress: MilestoneProgress | null;
+              achievedOn: string | null;
+              onTime: boolean | null;
+            };
+          }>;
+        };
+      };
+    }>;
+  };
+};
+
+export type MyRelationshipsQueryVariables = {
+  personId: string;
+};
+
+export const MyRelationshipsDocument = "query MyRelationships($personId: ID!) {\n  relationships(personId: $personId, first: 5) {\n    edges {\n      node {\n        id\n        kind\n        status\n        startsOn\n        plannedEndOn\n        mentorParty {\n          ...MentorName\n        }\n        mentee {\n          ...PersonName\n        }\n        contract {\n          version\n          inForce\n          cadence {\n            everyDays\n            minutes\n          }\n        }\n        upcoming: sessions(first: 5, upcoming: true) {\n          edges {\n            node {\n              id\n              startsAt\n              minutes\n              format\n              state\n            }\n          }\n        }\n        milestones(first: 30) {\n          edges {\n            node {\n              id\n              label\n              dueOn\n              state\n              progress\n              achievedOn\n              onTime\n            }\n          }\n        }\n      }\n    }\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
+  MyRelationshipsQuery,
+  MyRelationshipsQueryVariables
+>;
+
+export type MyRelationshipHealthQuery = {
+  relationshipHealth: {
+    state: HealthState;
+    reasons: string[];
+    daysSinceSession: number | null;
+  } | null;
+};
+
+export type MyRelationshipHealthQueryVariables = {
+  relationshipId: string;
+};
+
+export const MyRelationshipHealthDocument = "query MyRelationshipHealth($relationshipId: ID!) {\n  relationshipHealth(relationshipId: $relationshipId) {\n    state\n    reasons\n    daysSinceSession\n  }\n}" as TypedDocument<
+  MyRelationshipHealthQuery,
+  MyRelationshipHealthQueryVariables
+>;
+
+export type MyMenteeScorecardQuery = {
+  menteeScorecard: {
+    asOf: string;
+    skillGrowth: {
+      goals: Array<{
+        competencyId: string;
+        baseline: number | null;
+        latest: number | null;
+        target: number | null;
+        change: number | null;
+        reached: boolean;
+      }>;
+      meanChange: number | null;
+      goalsReached: number;
+      reassessed: boolean;
+    };
+    behaviouralChange: {
+      milestones: {
+        set: number;
+        due: number;
+        achieved: number;
+        onTime: number;
+        missed: number;
+        completionRate: number | null;
+      };
+      feedback: {
+        count: number;
+        mean: number | null;
+        trend: number | null;
+      };
+      reflections: number;
+    };
+  } | null;
+};
+
+export type MyMenteeScorecardQueryVariables = {
+  menteeId: string;
+};
+
+export const MyMenteeScorecardDocument = "query MyMenteeScorecard($menteeId: ID!) {\n  menteeScorecard(menteeId: $menteeId) {\n    asOf\n    skillGrowth {\n      ...MyGoals\n    }\n    behaviouralChange {\n      ...MyCardFigures\n    }\n  }\n}\n\nfragment MyCardFigures on BehaviouralChange {\n  milestones {\n    set\n    due\n    achieved\n    onTime\n    missed\n    completionRate\n  }\n  feedback {\n    count\n    mean\n    trend\n  }\n  reflections\n}\n\nfragment MyGoals on SkillGrowth {\n  goals {\n    competencyId\n    baseline\n    latest\n    target\n    change\n    reached\n  }\n  meanChange\n  goalsReached\n  reassessed\n}" as TypedDocument<
+  MyMenteeScorecardQuery,
+  MyMenteeScorecardQueryVariables
+>;
+
+export type MyRelationshipScorecardQuery = {
+  relationshipScorecard: {
+    asOf: string;
+    skillGrowth: {
+      goals: Array<{
+        competencyId: string;
+        baseline: number | null;
+        latest: number | null;
+        target: number | null;
+        change: number | null;
+        reached: boolean;
+      }>;
+      meanChange: number | null;
+      goalsReached: number;
+      reassessed: boolean;
+    };
+    behaviouralChange: {
+      milestones: {
+        set: number;
+        due: number;
+        achieved: number;
+        onTime: number;
+        missed: number;
+        completionRate: number | null;
+      };
+      feedback: {
+        count: number;
+        mean: number | null;
+        trend: number | null;
+      };
+      reflections: number;
+    };
+  };
+};
+
+export type MyRelationshipScorecardQueryVariables = {
+  relationshipId: string;
+};
+
+export const MyRelationshipScorecardDocument = "query MyRelationshipScorecard($relationshipId: ID!) {\n  relationshipScorecard(relationshipId: $relationshipId) {\n    asOf\n    skillGrowth {\n      ...MyGoals\n    }\n    behaviouralChange {\n      ...MyCardFigures\n    }\n  }\n}\n\nfragment MyCardFigures on BehaviouralChange {\n  milestones {\n    set\n    due\n    achieved\n    onTime\n    missed\n    completionRate\n  }\n  feedback {\n    count\n    mean\n    trend\n  }\n  reflections\n}\n\nfragment MyGoals on SkillGrowth {\n  goals {\n    competencyId\n    baseline\n    latest\n    target\n    change\n    reached\n  }\n  meanChange\n  goalsReached\n  reassessed\n}" as TypedDocument<
+  MyRelationshipScorecardQuery,
+  MyRelationshipScorecardQueryVariables
+>;
+
+export type MyCalendarFeedMutation = {
+  createCalendarFeed: (
+    | {
+      __typename: "CalendarFeedSuccess";
+      url: string;
+    }
+    | {
+      __typename: "ValidationError" | "NotFound" | "Forbidden" | "ConcurrencyConflict" | "Conflict" | "RuleViolation" | "ServiceUnavailable";
+      code: string;
+      message: string;
+    }
+  );
+};
+
+export type MyCalendarFeedMutationVariables = Record<string, never>;
+
+export const MyCalendarFeedDocument = "mutation MyCalendarFeed {\n  createCalendarFeed {\n    __typename\n    ... on CalendarFeedSuccess {\n      url\n    }\n    ... on Error {\n      code\n      message\n    }\n  }\n}" as TypedDocument<
+  MyCalendarFeedMutation,
+  MyCalendarFeedMutationVariables
+>;
+
 export type OverviewQuery = {
   programmeOperations: {
     asOf: string;

@@ -60,18 +60,27 @@ function historyChart(points: HistoryPoint[], from: string, to: string): HTMLEle
     ? `On ${last.date}, ${HISTORY_STATES.map(([field, code]) => `${words(code)}: ${count(last[field])}`).join(", ")} ` +
       `(${count(last.total)} started); ${points.length} weekly points from ${first.date}.`
     : "No relationships in this period.";
+  // Live relationships stacked from the healthiest at the bottom to "at risk" at the
+  // top of the stack, with their total drawn and named above them, so the top of the
+  // stack reads as the total it is; concluded ones as a line of their own.
+  const stacked = HISTORY_STATES.filter(([, code]) => code !== "concluded");
+  const live = points.map((p) => stacked.reduce((sum, [field]) => sum + p[field], 0));
   const figure = chart({
     key: "health-history",
     title: "Relationships by health state over time",
     summary,
-    height: 280,
+    height: 300,
     option: stackedAreas(
       points.map((p) => p.date),
-      HISTORY_STATES.map(([field, code, color]) => ({
+      stacked.map(([field, code, color]) => ({
         name: words(code),
         values: points.map((p) => p[field]),
         color,
       })),
+      [
+        { name: "all live (total)", values: live, color: "#1f2933", dashed: true },
+        { name: "concluded", values: points.map((p) => p.concluded), color: PALETTE[5] },
+      ],
     ),
     data: table(
       "Relationships by health state at the end of each week",
@@ -85,6 +94,8 @@ function historyChart(points: HistoryPoint[], from: string, to: string): HTMLEle
   });
   figure.dataset.from = from;
   figure.dataset.to = to;
+  figure.dataset.stack = stacked.map(([, code]) => code).join(",");
+  figure.dataset.lines = "live_total,concluded";
   return figure;
 }
 

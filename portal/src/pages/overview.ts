@@ -103,34 +103,28 @@ function timeToMatch(data: OverviewQuery): HTMLElement {
   const eq = data.equityReport;
   const shown = eq.groups.filter((g) => !g.suppressed && g.medianDaysToMatch !== null);
   const median = eq.total.suppressed ? null : eq.total.medianDaysToMatch;
-  // The largest unit in which the longest median is at least 2.
-  const longest = Math.max(0, ...shown.map((g) => g.medianDaysToMatch ?? 0), median ?? 0);
-  const units = [
-    ["days", 1],
-    ["hours", 24],
-    ["minutes", 24 * 60],
-    ["seconds", 24 * 3600],
-  ] as const;
-  const [unit, per] = units.find(([, f]) => longest * f >= 2) ?? units[3];
-  const inUnit = (days: number | null) => (days === null ? "—" : `${num(days * per)} ${unit}`);
+  // Always in days: a programme's wait is read in days, and a wait under a day is
+  // a fraction of one (the figures are from joining to the first confirmation).
+  const inDays = (days: number | null) =>
+    days === null ? "—" : `${num(Math.round(days * 10) / 10)} ${days === 1 ? "day" : "days"}`;
   return chart({
     key: "time-to-match",
-    title: `Time to match (median ${unit}, by business unit)`,
+    title: "Time to match (median days, by business unit)",
     summary:
       median === null
         ? `The programme-wide median is suppressed; ${shown.length} business units are shown.`
-        : `Participants wait ${inUnit(median)} for their first confirmed match (median).`,
+        : `Participants wait ${inDays(median)} for their first confirmed match (median).`,
     option: bars(
       shown.map((g) => g.group),
-      [{ name: `Median ${unit}`, values: shown.map((g) => (g.medianDaysToMatch ?? 0) * per) }],
-      { horizontal: true },
+      [{ name: "Median days", values: shown.map((g) => g.medianDaysToMatch ?? 0) }],
+      { horizontal: true, decimals: 1 },
     ),
     height: Math.max(160, 40 + 28 * shown.length),
     data: table("Median time to match (raw values in days)", ["Business unit", "Median"], [
-      ["All participants", eq.total.suppressed ? suppressedBadge() : value(median, inUnit(median))],
+      ["All participants", eq.total.suppressed ? suppressedBadge() : value(median, inDays(median))],
       ...eq.groups.map((g) => [
         g.group,
-        g.suppressed ? suppressedBadge() : value(g.medianDaysToMatch, inUnit(g.medianDaysToMatch)),
+        g.suppressed ? suppressedBadge() : value(g.medianDaysToMatch, inDays(g.medianDaysToMatch)),
       ]),
     ]),
   });
@@ -180,10 +174,16 @@ function advisorHours(data: OverviewQuery, hours: Hours[]): HTMLElement {
     summary: hours.length
       ? `${num(logged)} hours logged against ${count(contracted)} contracted across ${hours.length} agreements.`
       : "No advisor agreements yet.",
-    option: bars(hours.map(label), [
-      { name: "Hours logged", values: hours.map((r) => r.hours_logged) },
-      { name: "Hours contracted", values: hours.map((r) => r.hours_contracted) },
-    ]),
+    // Horizontal: one row per agreement, so names never run into each other.
+    option: bars(
+      hours.map(label),
+      [
+        { name: "Hours logged", values: hours.map((r) => r.hours_logged) },
+        { name: "Hours contracted", values: hours.map((r) => r.hours_contracted) },
+      ],
+      { horizontal: true },
+    ),
+    height: Math.max(180, 60 + 44 * hours.length),
     data: table(
       "Advisor hours",
       ["Agreement", "Hours logged", "Hours contracted", "Usage"],
@@ -206,10 +206,16 @@ function cohortFill(data: OverviewQuery, cohorts: CohortFill[]): HTMLElement {
     summary: cohorts
       .map((c) => `${label(c)}: ${count(c.admitted)} of ${count(c.capacity)} seats`)
       .join("; ") || "No cohorts yet.",
-    option: bars(cohorts.map(label), [
-      { name: "Admitted", values: cohorts.map((c) => c.admitted) },
-      { name: "Seats", values: cohorts.map((c) => c.capacity) },
-    ]),
+    // Horizontal: one row per cohort, so long names never run into each other.
+    option: bars(
+      cohorts.map(label),
+      [
+        { name: "Admitted", values: cohorts.map((c) => c.admitted) },
+        { name: "Seats", values: cohorts.map((c) => c.capacity) },
+      ],
+      { horizontal: true },
+    ),
+    height: Math.max(180, 60 + 44 * cohorts.length),
     data: table(
       "Cohort seats",
       ["Cohort", "Admitted", "Seats", "Filled"],

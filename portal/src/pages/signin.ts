@@ -1,5 +1,5 @@
 import { ApiError, request } from "../api";
-import { demoUsers, signIn, signOut, type DemoUser } from "../auth";
+import { demoUsers, home, signIn, signOut, type DemoUser } from "../auth";
 import { clear, h, notice, personName, words } from "../dom";
 import { MeDocument } from "../generated/graphql";
 import type { Page } from "../page";
@@ -26,7 +26,7 @@ export const signInPage: Page = async (main, ctx) => {
     clear(status, h("p", { role: "status" }, "Checking…"));
     try {
       await verify(token, name);
-      ctx.navigate("overview");
+      ctx.navigate(home());
     } catch (err) {
       const why = err instanceof ApiError ? err.message : String(err);
       clear(status, notice("error", `That token was refused: ${why}`));

@@ -1,6 +1,7 @@
 // One pair's timeline: sessions, milestones, check-ins and notes in date order. A
 // note the reader may not read (a coordinator's case) shows only that it exists.
 import { request } from "../api";
+import { takesPartOnly } from "../auth";
 import { clear, code, h, globalId, isGlobalId, notice, mentorName, personName, words } from "../dom";
 import { TimelineDocument, type TimelineQuery } from "../generated/graphql";
 import type { Page } from "../page";
@@ -60,6 +61,17 @@ function entries(rel: Rel): Entry[] {
   return out.sort((a, b) => b.at.localeCompare(a.at));
 }
 
+/** The first and the last session held, by when they were held. */
+function heldSpan(rel: Rel): string {
+  const held = rel.sessions.edges
+    .map((e) => e.node.heldAt)
+    .filter((at): at is string => Boolean(at))
+    .sort();
+  if (!held.length) return "none yet";
+  const [first, last] = [day(held[0]), day(held.at(-1))];
+  return held.length === 1 ? `1, on ${first}` : `${held.length}, from ${first} to ${last}`;
+}
+
 export const timelinePage: Page = async (main, ctx) => {
   // The route names the relationship by its global id; an older link with the
   // service's own id still opens it.
@@ -77,7 +89,9 @@ export const timelinePage: Page = async (main, ctx) => {
   const contract = rel.contract;
   clear(
     main,
-    h("p", { class: "crumbs" }, h("a", { href: ctx.href("health") }, "Relationship health"), " › timeline"),
+    takesPartOnly()
+      ? h("p", { class: "crumbs" }, h("a", { href: ctx.href("me") }, "My mentoring"), " › timeline")
+      : h("p", { class: "crumbs" }, h("a", { href: ctx.href("health") }, "Relationship health"), " › timeline"),
     h("h1", {}, `Timeline of ${pair}`),
     errors.length ? notice("error", `Some parts are missing: ${errors[0]!.message}`) : null,
     h(
@@ -87,8 +101,14 @@ export const timelinePage: Page = async (main, ctx) => {
       h("dd", {}, words(rel.status)),
       h("dt", {}, "Kind"),
       h("dd", {}, words(rel.kind)),
-      h("dt", {}, "Runs"),
-      h("dd", {}, `${rel.startsOn ?? "?"} to ${rel.plannedEndOn ?? "?"}`),
+      // The relationship's own dates (its effective start, set by the coordinator
+      // or brought over with its history), not when it was recorded.
+      h("dt", {}, "Started"),
+      h("dd", { "data-starts-on": rel.startsOn ?? "" }, rel.startsOn ?? "—"),
+      h("dt", {}, rel.status === "CONCLUDED" ? "Was planned to end" : "Planned to end"),
+      h("dd", { "data-planned-end-on": rel.plannedEndOn ?? "" }, rel.plannedEndOn ?? "—"),
+      h("dt", {}, "Sessions held"),
+      h("dd", {}, heldSpan(rel)),
       h("dt", {}, "Contract"),
       h(
         "dd",

@@ -1,9 +1,8 @@
-"""Mentor impact report per quarter, computed from the facts up to the quarter's end
-(or up to now, for the current quarter: days still to come expect nothing yet)."""
+"""Mentor impact report per quarter, computed from the facts that happened by the
+quarter's end (or by today, for the current quarter: days still to come expect
+nothing yet), each on its effective day whenever it was recorded."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,14 +38,17 @@ class Impact:
             ) from None
         today = utcnow().date()
         on = min(last, today)
-        until = datetime.combine(on, time.max, tzinfo=UTC)
         async with self.engine.connect() as conn:
-            history = await fact_log.replay(conn, principal.tenant, until)
+            # every fact: one recorded after the quarter may have happened in it
+            # (the fold places each at its effective day; later days count nothing)
+            history = await fact_log.of_types(
+                conn, principal.tenant, (*domain.HANDLED, *domain.PERSON_STATUS)
+            )
             erased = self.erasures is not None and (
                 await self.erasures.receipt(conn, principal.tenant, mentor_id)
                 is not None
             )
-        events = [(e.type, e.data, e.time) for e in history]
+        events = [(kind, data, at) for kind, data, at in history]
         relationships = domain.fold(events)
         activity = domain.mentor_activity(
             mentor_id,

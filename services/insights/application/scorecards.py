@@ -9,7 +9,8 @@ facts describe (``domain.scorecard_state.Org``):
   (another service's clock ahead of ours), the request folds the facts instead, so
   the answer is always the fold of the facts up to that moment (the same when some
   fact does not fold: a field missing; the fold then fails as it always did).
-- **as of** a moment: ``facts.replay`` up to it, folded (``scorecard.fold``).
+- **as of** a moment: ``facts.replay``, folded with the facts that had happened by
+  then (``scorecard.fold(..., until=)``: effective dates, whenever recorded).
 
 Both give the same organisation for the same facts (``tests/insights`` compare them
 over varied histories delivered in any order), and a rebuild (``rebuild.py``) rebuilds
@@ -112,7 +113,8 @@ class Scorecards:
                 org, latest = await kept.organisation(conn, tenant)
                 if org is not None and (latest is None or latest <= as_of):
                     return org
-            return scorecard.fold(await facts.replay(conn, tenant, as_of))
+            # every fact, folded as of the moment by when each happened
+            return scorecard.fold(await facts.replay(conn, tenant), until=as_of)
 
     async def mentee(
         self, principal: Principal, person_id: str, as_of: str | None

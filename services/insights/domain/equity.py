@@ -16,7 +16,11 @@ Equity report, per group of one dimension (``business_unit``, ``level_band``,
 - participation_rate = participants / registered.
 - matched: participants with a confirmed pairing; match_rate = matched / participants.
 - median_days_to_match: median days from joining (first admission or waitlisting;
-  else first proposal) to the first confirmation, over matched participants.
+  else first proposal) to the first confirmation, over matched participants. An
+  admission dates from its ``admitted_on``, a confirmation from the relationship's
+  ``starts_on`` when that is earlier than its recording, an end from its
+  ``ended_on`` (``domain.effective``: a programme's history imported later keeps
+  its days).
 - mean_match_score: mean score of the first confirmed pairing (its proposal's score
   when the confirmation carries none), over matched participants with a score.
 - promoted / departed: participants with a ``promotion`` / ``departure`` outcome
@@ -61,6 +65,7 @@ from chassis import disclosure
 from chassis.events import JsonDict
 from contracts.insights import ImpactVerdict
 from services.insights.domain import stats
+from services.insights.domain.effective import effective_at
 from services.insights.domain.erasure import is_erased, replace_id
 
 
@@ -190,7 +195,7 @@ def apply(
         entry = row["cohorts"].setdefault(str(data["cohort_id"]), {})
         entry.setdefault("role", data.get("role"))
         if kind == "ParticipantAdmitted":
-            entry["admitted_at"] = at
+            entry["admitted_at"] = _happened(kind, data, at)
             entry.pop("withdrew_at", None)
         elif kind == "ParticipantWaitlisted":
             entry["waitlisted_at"] = at
@@ -211,6 +216,13 @@ def apply(
     return row
 
 
+def _happened(kind: str, data: JsonDict, at: str) -> str:
+    """When the fact happened (``domain.effective``: an admission's ``admitted_on``,
+    a confirmation by its ``starts_on``, an end's ``ended_on``), as ISO 8601 text;
+    ``at`` (its recording) when it names no day."""
+    return effective_at(kind, data, datetime.fromisoformat(at)).isoformat()
+
+
 def _apply_pairing(
     row: Row, person_id: str, kind: str, data: JsonDict, at: str
 ) -> None:
@@ -226,11 +238,11 @@ def _apply_pairing(
         pairing.setdefault("proposed_at", at)
         pairing["score"] = data.get("score")
     elif kind == "PairingConfirmed":
-        pairing["confirmed_at"] = at
+        pairing["confirmed_at"] = _happened(kind, data, at)
         if data.get("score") is not None:
             pairing["score"] = data["score"]
     elif kind == "PairingEnded":
-        pairing["ended_at"] = at
+        pairing["ended_at"] = _happened(kind, data, at)
         pairing["end_reason"] = data.get("reason")
     if data.get("cohort_id") is not None:
         pairing["cohort_id"] = data["cohort_id"]

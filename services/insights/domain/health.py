@@ -52,6 +52,7 @@ from functools import lru_cache
 
 from chassis.events import JsonDict
 from contracts.insights import HealthState, MentorStatus
+from services.insights.domain.effective import DATE_FIELDS, effective_at, effective_day
 
 DEFAULT_CADENCE_DAYS = 30
 TOO_EARLY_DAYS = 28
@@ -168,15 +169,7 @@ def _day_of_text(value: str) -> date:
 
 
 # The fields that date a fact in the world (its effective date), by any event.
-EFFECTIVE_FIELDS = (
-    "starts_on",
-    "held_at",
-    "held_on",
-    "achieved_on",
-    "given_at",
-    "set_on",
-    "effective_on",
-)
+EFFECTIVE_FIELDS = DATE_FIELDS
 
 
 def backdated(data: JsonDict, at: Moment) -> bool:
@@ -194,8 +187,14 @@ def backdated(data: JsonDict, at: Moment) -> bool:
 
 
 def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> None:
-    """Fold one event into the relationship's facts (order of arrival is irrelevant)."""
+    """Fold one event into the relationship's facts (order of arrival is irrelevant).
+
+    Each fact is kept at its effective moment (``domain.effective``): a pause from
+    its ``paused_on``, a resumption at its ``resumed_on``, an end at the pairing's
+    ``ended_on`` (the earliest end wins), a rating at its ``given_at``; the
+    recording where the event names no day of its own."""
     at_s = moment(at).isoformat()
+    on_s = effective_at(kind, data, moment(at)).isoformat()
     if backdated(data, at) and (
         facts.history_recorded_at is None
         or moment(facts.history_recorded_at) < moment(at)
@@ -218,16 +217,16 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
             facts.in_force = sorted([*facts.in_force, entry])
     elif kind == "RelationshipPaused":
         until = str(data["until"]) if data.get("until") else None
-        if not any(p[0] == at_s for p in facts.pauses):
+        if not any(p[0] == on_s for p in facts.pauses):
             facts.pauses = sorted(
-                [*facts.pauses, [at_s, until]], key=lambda p: str(p[0])
+                [*facts.pauses, [on_s, until]], key=lambda p: moment(str(p[0]))
             )
     elif kind == "RelationshipResumed":
         for pause in facts.pauses:
-            if moment(str(pause[0])) <= moment(at_s) and (
-                pause[1] is None or day_of(str(pause[1])) > day_of(at_s)
+            if moment(str(pause[0])) <= moment(on_s) and (
+                pause[1] is None or day_of(str(pause[1])) > day_of(on_s)
             ):
-                pause[1] = at_s
+                pause[1] = on_s
     elif kind in ("SessionScheduled", "SessionRescheduled"):
         facts.sessions.setdefault(data["session_id"], ["scheduled", at_s])
         if data.get("starts_at"):
@@ -242,7 +241,7 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
         outcome = "cancelled" if kind == "SessionCancelled" else "missed"
         facts.sessions[data["session_id"]] = [outcome, at_s]
     elif kind == "FeedbackGiven":
-        facts.ratings.append((at_s, int(data["rating"]), data.get("from_role")))
+        facts.ratings.append((on_s, int(data["rating"]), data.get("from_role")))
     elif kind == "CheckInRecorded":
         facts.check_ins.append(str(data["held_on"]))
     elif kind == "EscalationRaised":
@@ -252,7 +251,8 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
     elif kind == "MilestoneAchieved":
         facts.milestones_achieved[data["milestone_id"]] = str(data["achieved_on"])
     elif kind in ("RelationshipConcluded", "PairingEnded"):
-        facts.concluded_at = facts.concluded_at or at_s
+        if facts.concluded_at is None or moment(on_s) < moment(facts.concluded_at):
+            facts.concluded_at = on_s
 
 
 class Folder:
@@ -299,9 +299,17 @@ def fold(
 
 
 def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
-    """The facts known at ``as_of`` (later ones dropped), for "as of" questions."""
+    """The facts that had happened by ``as_of`` (later ones dropped), for "as of"
+    questions: each at its effective moment, whenever it was recorded (a session
+    held in July and imported in December counts as of August). The cadence is the
+    one agreed by then."""
     cut = moment(as_of)
     day = cut.date()
+    in_force = [e for e in facts.in_force if moment(e[0]) <= cut]
+    cadence_days = facts.cadence_days
+    if facts.in_force:  # the version last in force by then, if any was
+        version = in_force[-1][1] if in_force else None
+        cadence_days = facts.cadences.get(version) if version else None
     return RelationshipFacts(
         relationship_id=facts.relationship_id,
         pairing_id=facts.pairing_id,
@@ -313,8 +321,8 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
         if facts.concluded_at and moment(facts.concluded_at) <= cut
         else None,
         cadences=dict(facts.cadences),
-        in_force_version=facts.in_force_version,
-        cadence_days=facts.cadence_days,
+        in_force_version=in_force[-1][1] if in_force else facts.in_force_version,
+        cadence_days=cadence_days,
         sessions={k: v for k, v in facts.sessions.items() if _known(facts, k) <= cut},
         planned=dict(facts.planned),
         ratings=[r for r in facts.ratings if moment(r[0]) <= cut],
@@ -324,7 +332,15 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
             for k, v in facts.escalations.items()
             if v[0] and moment(v[0]) <= cut
         },
-        milestones_achieved=dict(facts.milestones_achieved),
+        milestones_achieved={
+            k: v for k, v in facts.milestones_achieved.items() if day_of(v) <= day
+        },
+        in_force=in_force,
+        pauses=[
+            [start, end if end is None or moment(end) <= cut else None]
+            for start, end in facts.pauses
+            if start is not None and moment(start) <= cut
+        ],
     )
 
 
@@ -477,8 +493,9 @@ def mentor_activity(
 ) -> MentorActivity:
     """The mentor's spans away and status as of ``on``.
 
-    Away: from the day of a ``PersonDeactivated`` (deprovisioned, inactive, left) to
-    the day of the next ``PersonReactivated`` (exclusive), and from the
+    Away: from the effective day of a ``PersonDeactivated`` (deprovisioned,
+    inactive, left: its ``deactivated_on`` when it names one, else the day it was
+    recorded) to that of the next ``PersonReactivated`` (exclusive), and from the
     ``effective_on`` of a ``departure`` outcome onwards. Status as of ``on``:
     ``erased`` when insights erased them, else ``departed`` after a departure, else
     ``deactivated`` while deactivated, else ``active``.
@@ -489,9 +506,9 @@ def mentor_activity(
         if data.get("person_id") != mentor_id:
             continue
         if kind == "PersonDeactivated":
-            changes.append((day_of(at), True))
+            changes.append((effective_day(kind, data, moment(at)), True))
         elif kind == "PersonReactivated":
-            changes.append((day_of(at), False))
+            changes.append((effective_day(kind, data, moment(at)), False))
         elif kind == "CareerOutcomeRecorded" and data.get("kind") == "departure":
             left = day_of(str(data["effective_on"]))
             departed = left if departed is None else min(departed, left)

@@ -10,17 +10,21 @@ Definition, for each point date ``d``:
   January) while they are not before ``from``; they are answered oldest first, so the
   last point is always ``to``. At most ``MAX_POINTS`` points.
 - A relationship is counted in the state ``domain.health.assess`` gives it as of the
-  END of ``d`` (23:59:59.999999 UTC) from the facts that occurred by then: exactly
-  what ``GET /relationships/{id}/health?as_of=d`` answers for it.
-- A relationship not yet started at ``d`` is not counted: its ``RelationshipStarted``
-  had not occurred by then, or its start day (``starts_on``) is after ``d``.
+  END of ``d`` (23:59:59.999999 UTC) from the facts that had happened by then, each
+  at its effective moment whenever it was recorded (``domain.effective``: a session
+  held in July and imported in December counts in July): exactly what
+  ``GET /relationships/{id}/health?as_of=d`` answers for it.
+- A relationship not yet started at ``d`` is not counted: its start day
+  (``starts_on``, else the day its ``RelationshipStarted`` was recorded) is after
+  ``d``. One that ended by ``d`` (its end's effective day) is ``concluded``.
 - Only facts are read (never the ``relationship_health`` table): a relationship of
   a person erased since is still counted, its facts naming them by a pseudonym
   (``erasure.py``), so the other side's history does not change.
 
-The tenant's health-relevant facts up to ``to`` are read once in time order and one
-fold (``domain.health.apply``) advances through the points, so a range costs one
-query and one assessment per started relationship and point.
+The tenant's health-relevant facts are read once (all of them: a fact recorded after
+``to`` may have happened before it) and folded once (``domain.health.apply``); each
+point assesses every relationship as of its end, so a range costs one query, one
+fold and one assessment per started relationship and point.
 """
 
 from __future__ import annotations
@@ -96,28 +100,21 @@ def counts_over(
 ) -> list[CountsAt]:
     """Counts by state at the end of each day of ``at`` (ascending), from ``facts``.
 
-    ``facts`` are (type, data, occurred_at) in time order; the fold is the one
-    ``domain.health.fold`` does, advanced point by point instead of redone.
+    ``facts`` are (type, data, recorded at) in the order they were recorded; they
+    are folded once (``domain.health.fold``) and every relationship is assessed as
+    of the end of each point, from the facts that had happened by then.
     """
-    pending = iter(facts)
-    upcoming: Fact | None = next(pending, None)
-    folder = domain.Folder()
+    relationships = domain.fold(facts)
     out: list[CountsAt] = []
     for day in at:
         cut = end_of(day)
-        while upcoming is not None and upcoming[2] <= cut:
-            folder.add(*upcoming)
-            upcoming = next(pending, None)
         counts: Counter[HealthState] = Counter({s: 0 for s in STATES})
-        for f in folder.relationships.values():
+        for f in relationships.values():
             if not f.mentor_id or not f.started_at:
-                continue  # facts of a relationship whose start is not (yet) known
+                continue  # facts of a relationship whose start is not known
             if domain.day_of(f.started_at) > day:
                 continue
             if cohort_id is not None and f.cohort_id != cohort_id:
-                continue
-            if f.concluded_at:  # applied up to the cut: concluded by then
-                counts[HealthState.CONCLUDED] += 1
                 continue
             counts[domain.assess(f, cut, idle_days=idle_days).state] += 1
         out.append(

@@ -4,11 +4,13 @@
 branches changes the state of ONE key only: a person (registration, roles, intakes,
 outcomes), a cohort (its creation), a person in a cohort (admission, withdrawal), a
 relationship (its start), a milestone, a feedback, a note, a rotation of a
-relationship. So the fold of all facts is the union of the folds of each key's own
-facts, and each key can be kept on its own:
+relationship (an admission also names its cohort as begun: a set, so the union of
+slices is the same whichever part names it). So the fold of all facts is the union
+of the folds of each key's own facts, and each key can be kept on its own:
 
-- a part holds its key's facts (id, type, time, data), sorted by (time, id), and the
-  slice of the organisation that ``fold`` gives for exactly those facts (``dump``);
+- a part holds its key's facts (id, type, time, data), in the fold's order
+  (``scorecard_state.order``: when it happened, when recorded, id), and the slice of
+  the organisation that ``fold`` gives for exactly those facts (``dump``);
 - a new fact re-folds only its key's few facts (``with_fact``), so arrival order and
   duplicates change nothing, exactly as for the whole fold;
 - the organisation is the merge of every part's slice (``assemble``), with no fact
@@ -34,6 +36,8 @@ from services.insights.domain.scorecard_state import (
     Org,
     Relationship,
     fold,
+    happened,
+    order,
 )
 
 PERSON = (
@@ -122,7 +126,7 @@ def ordered(facts: Iterable[Kept]) -> list[Kept]:
     """The facts in the fold's order, each id once (the first kept, as the fold does)."""
     seen: set[str] = set()
     out: list[Kept] = []
-    for f in sorted(facts, key=lambda f: (f.time, f.id)):
+    for f in sorted(facts, key=order):
         if f.id not in seen:
             seen.add(f.id)
             out.append(f)
@@ -271,7 +275,9 @@ def assemble(slices: Iterable[JsonDict | None]) -> Org | None:
 @dataclass(frozen=True)
 class State:
     """A part as its row keeps it: facts, the slice they fold to (None when the fold
-    fails on them: a fact lacks a field it reads), the latest moment."""
+    fails on them: a fact lacks a field it reads), the latest moment (of recording
+    or of happening: a reader "now" before a fact dated ahead folds the facts up to
+    now instead of taking the slice)."""
 
     facts: list[Part]
     slice: JsonDict | None
@@ -293,7 +299,7 @@ def state_of(facts: Iterable[Kept]) -> State:
     return State(
         facts=[encode(f) for f in kept],
         slice=folded,
-        latest=utc(kept[-1].time).isoformat(),
+        latest=max(utc(max(f.time, happened(f))) for f in kept).isoformat(),
     )
 
 

@@ -1,8 +1,11 @@
 """The organisation as the facts describe it, for the scorecard (pure, no framework).
 
-``fold`` reads facts in (time, id) order and keys everything by the facts' own ids
+``fold`` reads facts in the order they happened (``order``: effective moment, then
+recording, then id; ``domain.effective``) and keys everything by the facts' own ids
 (milestone, feedback, note, rotation ids), so duplicate or reordered delivery
-folds to the same state.
+folds to the same state. "As of" a moment it folds the facts that had happened by
+then, whenever they were recorded: an intake assessed last spring is a baseline
+before one assessed in the autumn, an admission counts from its ``admitted_on``.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from chassis.events import JsonDict
+from services.insights.domain.effective import effective_at
 from services.insights.domain.erasure import is_erased
 
 REFLECTIONS = frozenset({"journal", "after_action_review"})
@@ -106,14 +110,27 @@ def day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def fold(facts: Iterable[Fact]) -> Org:
-    """Fold facts (any order, duplicates allowed) into the organisation's state."""
+def happened(f: Fact) -> datetime:
+    """When the fact happened (``domain.effective``)."""
+    return effective_at(f.type, f.data, f.time)
+
+
+def order(f: Fact) -> tuple[datetime, datetime, str]:
+    """The fold's order: when it happened, then when it was recorded, then its id."""
+    return happened(f), f.time, f.id
+
+
+def fold(facts: Iterable[Fact], until: datetime | None = None) -> Org:
+    """Fold facts (any order, duplicates allowed) into the organisation's state; with
+    ``until``, only those that had happened by then (whenever recorded)."""
     org = Org()
     seen: set[str] = set()
-    for f in sorted(facts, key=lambda f: (f.time, f.id)):
+    for f in sorted(facts, key=order):
         if f.id in seen:
             continue
         seen.add(f.id)
+        if until is not None and happened(f) > until:
+            continue
         _apply(org, f)
     return org
 
@@ -132,9 +149,12 @@ def _apply(org: Org, f: Fact) -> None:  # one branch per event type
     elif kind == "CohortCreated":
         org.cohorts.add(d["cohort_id"])
     elif kind == "ParticipantAdmitted":
+        org.cohorts.add(d["cohort_id"])  # it had begun by its first admission
         org.admitted_any.add(d["person_id"])
         if d.get("role") == "mentee":
-            org.admitted[d["cohort_id"]].setdefault(d["person_id"], f.time.date())
+            org.admitted[d["cohort_id"]].setdefault(
+                d["person_id"], happened(f).astimezone(UTC).date()
+            )
     elif kind == "ParticipantWithdrew":
         org.withdrawn[d["cohort_id"]].add(d["person_id"])
     elif kind == "RelationshipStarted":
@@ -157,7 +177,7 @@ def _apply(org: Org, f: Fact) -> None:  # one branch per event type
             m.due_on = m.due_on or day(d["due_on"])
     elif kind == "FeedbackGiven":
         org.ratings[d["relationship_id"]][d["feedback_id"]] = (
-            f.time,
+            happened(f),
             f.id,
             int(d["rating"]),
         )

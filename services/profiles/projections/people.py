@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import text
@@ -352,7 +353,7 @@ class ProfilesProjection:
                 "role": p.role,
                 "status": status,
                 "arrival": r.position.sequence,
-                "at": r.time,
+                "at": _since(r, p),
             },
         )
 
@@ -373,6 +374,18 @@ class ProfilesProjection:
             text("DELETE FROM cohort_members WHERE cohort_id = :c AND person_id = :p"),
             {"c": p.cohort_id, "p": p.person_id},
         )
+
+
+def _since(
+    r: RecordedEvent, p: c.ParticipantAdmitted | c.ParticipantWaitlisted
+) -> datetime:
+    """Since when a member holds their place: an admission from its ``admitted_on``
+    (the day it happened, at 00:00 UTC; a programme's history may be recorded
+    later), anything else from when it was recorded."""
+    admitted_on = getattr(p, "admitted_on", None)
+    if admitted_on is None:
+        return r.time
+    return datetime.combine(admitted_on, time.min, tzinfo=UTC)
 
 
 REBUILT_TABLES = ("people", "competencies", "cohorts", "cohort_members")
