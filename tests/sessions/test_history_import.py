@@ -14,11 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from chassis.envelope import Envelope
+from chassis.events import utcnow
+from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
+from services.sessions.application.history import HistoryImports
 from tests.profiles.conftest import token
 from tests.sessions.conftest import COORDINATOR, confirm_pairing, confirmation
 from tests.sessions.test_publication import published_for
+from tests.support.statements import counted
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
@@ -548,3 +553,85 @@ async def test_an_idempotency_key_replays_its_job(sessions, kafka_bootstrap):
     )
     assert other.status_code == 422
     assert other.json()["code"] == "IdempotencyKeyReused"
+
+
+async def end_pairing(app, kafka_bootstrap: str, pairing_id: str) -> None:
+    """Matching's PairingEnded; wait until sessions concluded the relationship."""
+    message = OutboundMessage.of(
+        "tandem.matching.v1",
+        Envelope(
+            id=str(uuid.uuid4()),
+            source="tandem/matching",
+            type="PairingEnded",
+            subject=pairing_id,
+            time=utcnow(),
+            data={"pairing_id": pairing_id, "reason": "concluded"},
+            tenant="acme",
+        ),
+    )
+    transport = KafkaTransport(kafka_bootstrap)
+    try:
+        await transport.publish([message])
+    finally:
+        await transport.stop()
+
+    async def concluded() -> bool:
+        async with mounted(app).runtime.engine.connect() as conn:
+            state = await conn.execute(
+                text("SELECT state FROM relationships WHERE relationship_id = :r"),
+                {"r": pairing_id},
+            )
+            return state.scalar_one() == "concluded"
+
+    await until(concluded, "sessions to conclude the relationship", 60)
+
+
+async def test_a_concluded_relationships_past_is_imported_chunk_by_chunk(
+    sessions, kafka_bootstrap
+):
+    """The usual case: matching's history ended the pairing before sessions'
+    import arrives. Small chunks: feedback finds sessions of earlier chunks."""
+    app, c = sessions
+    mounted(app).provide(HistoryImports).chunk_size = 2
+    pair = await confirm_pairing(app, kafka_bootstrap, starts_on=day(-200))
+    rid = pair["id"]
+    await end_pairing(app, kafka_bootstrap, rid)
+    job, records = await run(c, history(rid))
+    assert set(outcomes(records).values()) == {"created"}, records
+    assert job["counts"]["feedback"]["created"] == 2
+    rel = (await c.get(f"/relationships/{rid}", headers=pair["as_mentor"])).json()
+    assert rel["state"] == "concluded" and rel["contract"]["in_force"]
+    listed = (
+        await c.get(f"/relationships/{rid}/sessions", headers=pair["as_mentor"])
+    ).json()
+    assert sorted(s["state"] for s in listed) == ["cancelled", "held", "missed"]
+
+
+async def test_a_chunks_records_are_appended_together(sessions, kafka_bootstrap):
+    """A year of sessions is not appended one statement per session."""
+    app, c = sessions
+    pair = await confirm_pairing(app, kafka_bootstrap, starts_on=day(-400))
+    rid = pair["id"]
+    doc = history(rid)
+    doc["sessions"] = [
+        {
+            "key": f"S{n}-{rid}",
+            "relationship_id": rid,
+            "starts_at": at(-380 + 7 * n).isoformat(),
+            "minutes": 60,
+            "status": "held",
+        }
+        for n in range(52)
+    ]
+    doc["feedback"] = doc["milestones"] = doc["check_ins"] = []
+    async with counted(mounted(app).runtime.engine) as statements:
+        job, _records = await run(c, doc)
+    assert job["counts"]["sessions"]["created"] == 52
+    appends = [s for s in statements if "INSERT INTO events" in s]
+    # the contract's chunk, then the sessions' chunk: at most two statements each
+    # (the first stream as ``append`` writes it, the others in one)
+    assert 2 <= len(appends) <= 3, appends
+    listed = (
+        await c.get(f"/relationships/{rid}/sessions", headers=pair["as_mentor"])
+    ).json()
+    assert len(listed) == 52 and {s["state"] for s in listed} == {"held"}
