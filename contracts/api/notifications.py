@@ -1,0 +1,82 @@
+"""The notifications service's HTTP API: a person's inbox and their preferences.
+
+Every route is the caller's own: the person is the token's subject, the organisation
+its tenant; another person's notification reads as not found. A notification's
+``facts`` are ids, moments (RFC 3339 with an offset) and numbers as text, never text a
+person typed. Quiet hours are local ``HH:MM`` times in the person's time zone (the one
+profiles holds for them).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chassis.inputs import Email, RequestBody
+from contracts.notifications import Channel, NotificationKind
+
+
+class NotificationView(BaseModel):
+    """One notification in the person's inbox."""
+
+    notification_id: str
+    kind: NotificationKind
+    subject_id: str = Field(description="the pairing, session or relationship told of")
+    facts: dict[str, str] = Field(
+        description="ids and moments of what happened (kind-specific keys)"
+    )
+    created_at: str
+    read: bool
+    read_at: str | None = None
+
+
+class Inbox(BaseModel):
+    """A page of the person's notifications, newest first."""
+
+    items: list[NotificationView]
+    unread: int = Field(description="all the person's unread notifications")
+    next_cursor: str | None = Field(
+        None, description="pass as ``before`` for the next page; null: no more"
+    )
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="notifications that were unread and now are read")
+
+
+class QuietHoursModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: time = Field(description="local time the quiet hours begin, HH:MM")
+    end: time = Field(description="local time they end (may be the next day)")
+
+
+class PreferencesIn(RequestBody):
+    """What a person chooses; in-app is always on and needs no mention."""
+
+    channels: list[Channel] = Field(
+        default_factory=lambda: [Channel.IN_APP, Channel.EMAIL], max_length=4
+    )
+    unsubscribed: bool = Field(
+        False, description="silence everything but what the programme requires"
+    )
+    quiet_hours: QuietHoursModel | None = None
+    daily_digest: bool = Field(
+        False, description="gather what is not required into one message a day"
+    )
+    locale: str = Field("en", pattern="^(en|fr|de)$")
+    email: Email | None = Field(None, description="where the email channel writes")
+
+
+class PreferencesView(BaseModel):
+    channels: list[Channel]
+    unsubscribed: bool
+    quiet_hours: QuietHoursModel | None
+    daily_digest: bool
+    locale: str
+    time_zone: str = Field(description="the person's IANA zone, from profiles")
+    email: str | None
+    required_kinds: list[NotificationKind] = Field(
+        description="what the person hears even when unsubscribed"
+    )

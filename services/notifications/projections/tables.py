@@ -1,0 +1,84 @@
+"""Every current-state table of the notifications service: the one schema source.
+
+The chassis creates them at start (``ServicePart.tables``); the Alembic revisions in
+``migrations/`` create the same schema on PostgreSQL, which the drift test checks.
+Moments are ISO 8601 UTC text (fixed width, so they sort as they compare). Who may not
+be told (erased or deactivated people) is the chassis's ``revoked_subjects``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Index, MetaData, Table, UniqueConstraint, false
+
+from chassis.tables import key_column as _key
+from chassis.tables import text_column as _text
+
+metadata = MetaData()
+
+# Each person's time zone, from profiles (quiet hours and the digest are local).
+notification_people = Table(
+    "notification_people",
+    metadata,
+    _key("tenant"),
+    _key("person_id"),
+    _text("time_zone", default="UTC"),
+)
+
+# The pair of each relationship, from sessions' RelationshipStarted: a session names
+# its relationship only.
+notification_relationships = Table(
+    "notification_relationships",
+    metadata,
+    _key("tenant"),
+    _key("relationship_id"),
+    _text("mentor_id"),
+    _text("mentee_id"),
+)
+
+# Sessions' events that arrived before their relationship (another partition): kept
+# until RelationshipStarted comes, then told.
+notification_parked = Table(
+    "notification_parked",
+    metadata,
+    _key("tenant"),
+    _key("event_id"),
+    _text("relationship_id"),
+    _text("person_id", nullable=True),
+    _text("event_type"),
+    _text("schema_version"),
+    _text("data"),
+    Index("notification_parked_relationship", "tenant", "relationship_id"),
+)
+
+# The in-app inbox: one row per (event, recipient), its id derived from both, so the
+# idempotency key is stored with the effect.
+notifications = Table(
+    "notifications",
+    metadata,
+    _key("notification_id"),
+    _text("tenant"),
+    _text("recipient_id"),
+    _text("kind"),
+    _text("event_id"),
+    _text("subject_id"),
+    _text("facts", default="{}"),
+    _text("created_at"),
+    _text("read_at", nullable=True),
+    UniqueConstraint("tenant", "event_id", "recipient_id", name="notifications_once"),
+    Index("notifications_inbox", "tenant", "recipient_id", "created_at"),
+)
+
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    _key("tenant"),
+    _key("person_id"),
+    _text("channels"),
+    Column("unsubscribed", Boolean, nullable=False, server_default=false()),
+    _text("quiet_start", nullable=True),
+    _text("quiet_end", nullable=True),
+    Column("daily_digest", Boolean, nullable=False, server_default=false()),
+    _text("locale", default="en"),
+    _text("email", nullable=True),
+    _text("updated_at"),
+)
