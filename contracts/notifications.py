@@ -40,3 +40,11 @@ class Channel(StrEnum):
 REQUIRED_KINDS = frozenset(
     {NotificationKind.PAIRING_PROPOSED, NotificationKind.PAIRING_CONFIRMED}
 )
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery through a channel stands in the outbox."""
+
+    PENDING = "pending"  # due now or later (quiet hours, digest, a retry's backoff)
+    SENT = "sent"
+    DEAD = "dead"  # failed every attempt; kept for operators, never dropped

@@ -80,3 +80,19 @@ class PreferencesView(BaseModel):
     required_kinds: list[NotificationKind] = Field(
         description="what the person hears even when unsubscribed"
     )
+
+
+class TemplateIn(RequestBody):
+    """A tenant's wording of one kind of message (Jinja2, rendered sandboxed with
+    ``kind``, ``facts`` and ``link``)."""
+
+    subject: str = Field(min_length=1, max_length=8000)
+    body: str = Field(min_length=1, max_length=8000)
+
+
+class TemplateView(BaseModel):
+    kind: NotificationKind
+    channel: Channel
+    locale: str
+    subject: str
+    body: str

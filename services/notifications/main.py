@@ -13,10 +13,14 @@ from fastapi import FastAPI
 
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
-from chassis.service import Erasure, ServicePart, serve
-from services.notifications.api import me
+from chassis.service import Background, Erasure, ServicePart, serve
+from services.notifications.api import me, templates
+from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
+from services.notifications.application.outbox import Outbox
 from services.notifications.application.telling import Telling
+from services.notifications.application.templates import Templates
+from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.projections.tables import metadata
 from services.notifications.settings import Settings
 
@@ -30,6 +34,7 @@ ERASED_FROM = [
     "notification_people",
     "notification_relationships",
     "notification_parked",
+    "deliveries",
     "revoked_subjects",
 ]
 # Every other table, and why it holds nothing about a person.
@@ -39,6 +44,7 @@ NOTHING_PERSONAL = {
     "processed_events": "event ids the consumer applied",
     "dead_letters": "events that failed, kept for operators; erased in the producer",
     "erasure_receipts": "which stores forgot whom: the receipt itself",
+    "notification_templates": "a tenant's wording: placeholders, no person",
     "alembic_version_notifications": "the schema's revision",
 }
 
@@ -52,16 +58,51 @@ def build_app(
 def build_part(runtime: ServiceRuntime) -> ServicePart:
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    telling = Telling()
+    email = None
+    if settings.smtp_host:
+        password = settings.smtp_password
+        email = EmailSender(
+            SmtpServer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                starttls=settings.smtp_starttls,
+                username=settings.smtp_username,
+                password=password.get_secret_value() if password else None,
+                sender=settings.smtp_from,
+                ca_file=settings.smtp_ca_file,
+                timeout_s=settings.smtp_timeout_s,
+            )
+        )
+    wording = Templates(runtime.engine, link=settings.portal_url)
+    outbox = Outbox(
+        runtime.engine,
+        wording,
+        email=email,
+        policy=RetryPolicy(
+            base_s=settings.retry_base_s,
+            cap_s=settings.retry_cap_s,
+            max_attempts=settings.retry_max_attempts,
+        ),
+        batch=settings.delivery_batch,
+        send_timeout_s=settings.delivery_timeout_s,
+    )
+    telling = Telling(outbox=outbox)
+
+    async def deliver() -> None:
+        # Drain what is due, batch after batch, then wait for the next poll.
+        while await outbox.dispatch() >= settings.delivery_batch:
+            pass
+
     return ServicePart(
         title="Tandem notifications",
         version=VERSION,
         description="Who is told what: a person's in-app notifications and their "
         "preferences, from the pairing, session and early-warning events.",
-        routers=[me.router],
+        routers=[me.router, templates.router],
         tables=metadata,
         consumes=TOPICS,
         handlers=telling.handlers(),
         erasure=Erasure(stores=ERASED_FROM, forget=telling.forget),
-        provides=[Notifications(runtime), telling],
+        background=[Background("deliveries", deliver, settings.delivery_poll_s)],
+        provides=[Notifications(runtime), telling, outbox, wording],
     )

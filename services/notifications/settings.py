@@ -2,8 +2,43 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
+
 from chassis.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     service_name: str = "notifications"
+    # The email channel: unset host = no email goes out (deliveries wait, then die).
+    smtp_host: str | None = Field(None, validation_alias="NOTIFICATIONS_SMTP_HOST")
+    smtp_port: int = Field(
+        587, ge=1, le=65535, validation_alias="NOTIFICATIONS_SMTP_PORT"
+    )
+    smtp_starttls: bool = Field(True, validation_alias="NOTIFICATIONS_SMTP_STARTTLS")
+    smtp_username: str | None = Field(
+        None, validation_alias="NOTIFICATIONS_SMTP_USERNAME"
+    )
+    smtp_password: SecretStr | None = Field(
+        None, validation_alias="NOTIFICATIONS_SMTP_PASSWORD"
+    )
+    smtp_from: str = Field(
+        "tandem@localhost", validation_alias="NOTIFICATIONS_SMTP_FROM"
+    )
+    # A CA bundle to trust for STARTTLS besides the system's (a private relay).
+    smtp_ca_file: str | None = Field(
+        None, validation_alias="NOTIFICATIONS_SMTP_CA_FILE"
+    )
+    smtp_timeout_s: float = Field(10.0, gt=0, le=120)
+    # The outbox: how often it looks for due deliveries, how many per batch, retries.
+    delivery_poll_s: float = Field(1.0, gt=0, validation_alias="NOTIFICATIONS_POLL_S")
+    delivery_batch: int = Field(100, ge=1, le=10_000)
+    delivery_timeout_s: float = Field(15.0, gt=0, le=300)
+    retry_base_s: float = Field(
+        5.0, gt=0, validation_alias="NOTIFICATIONS_RETRY_BASE_S"
+    )
+    retry_cap_s: float = Field(3600.0, gt=0)
+    retry_max_attempts: int = Field(
+        8, ge=1, le=100, validation_alias="NOTIFICATIONS_RETRY_MAX_ATTEMPTS"
+    )
+    # Where a message's link points (the portal's inbox); unset: no link.
+    portal_url: str | None = Field(None, validation_alias="NOTIFICATIONS_PORTAL_URL")

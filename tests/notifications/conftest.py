@@ -7,7 +7,8 @@ with every other test of the session, and so is the consumer group's position.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,6 +42,26 @@ async def notifications(postgres_server, kafka_bootstrap):
     )
     async with serving(app, "notifications") as c:
         yield app, c
+
+
+@pytest.fixture
+def notifications_with(postgres_server, kafka_bootstrap):
+    """Serve a notifications app with more settings (by their variable names)."""
+
+    @asynccontextmanager
+    async def serve(**variables: object) -> AsyncIterator[tuple[object, object]]:
+        settings = Settings(
+            environment="test",
+            database_url=postgres_server.create_database(),
+            kafka_bootstrap_servers=kafka_bootstrap,
+            NOTIFICATIONS_POLL_S=0.05,
+            **variables,
+        )
+        app = build_app(settings)
+        async with serving(app, "notifications") as c:
+            yield app, c
+
+    return serve
 
 
 def person_token(tenant: str, person_id: str, role: str = "mentee") -> dict[str, str]:

@@ -25,9 +25,11 @@ from contracts import matching as m
 from contracts import sessions as s
 from contracts.sessions import meetings
 from contracts.sessions import relationships as r
+from services.notifications.application.outbox import Outbox
 from services.notifications.domain import notices
 from services.notifications.domain.notices import Notice
 from services.notifications.projections import inbox, people, preferences
+from services.notifications.projections import outbox as deliveries
 
 _REVOKED = text("SELECT 1 FROM revoked_subjects WHERE tenant = :t AND subject = :s")
 
@@ -43,8 +45,11 @@ def inbound_registry() -> EventRegistry:
 class Telling:
     """Decides who is told what, and keeps it, from each inbound event."""
 
-    def __init__(self, registry: EventRegistry | None = None) -> None:
+    def __init__(
+        self, registry: EventRegistry | None = None, outbox: Outbox | None = None
+    ) -> None:
         self.registry = registry or inbound_registry()
+        self.outbox = outbox
 
     def handlers(self) -> dict[str, Handler]:
         """The consumer's handlers of the events notifications follows."""
@@ -129,7 +134,10 @@ class Telling:
                 facts=notice.facts,
                 at=now,
             )
-            kept += fresh
+            if fresh:
+                kept += 1
+                if self.outbox is not None:
+                    await self.outbox.enqueue(conn, tenant, notice, nid, chosen, now)
         return kept
 
     async def forget(self, env: Envelope, conn: AsyncConnection) -> None:
@@ -138,3 +146,4 @@ class Telling:
         await inbox.forget(conn, tenant, person)
         await preferences.forget(conn, tenant, person)
         await people.forget(conn, tenant, person)
+        await deliveries.forget(conn, tenant, person)

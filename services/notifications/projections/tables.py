@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, MetaData, Table, UniqueConstraint, false
 
+from chassis.tables import int_column as _number
 from chassis.tables import key_column as _key
 from chassis.tables import text_column as _text
 
@@ -80,5 +81,42 @@ notification_preferences = Table(
     Column("daily_digest", Boolean, nullable=False, server_default=false()),
     _text("locale", default="en"),
     _text("email", nullable=True),
+    _text("updated_at"),
+)
+
+# The delivery outbox: one row per (notification, channel), written in the
+# transaction that keeps the notification, so nothing told is lost; the dispatcher
+# sends what is due and retries with backoff (domain/delivery.py).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    _key("delivery_id"),
+    _text("tenant"),
+    _text("notification_id"),
+    _text("recipient_id"),
+    _text("channel"),
+    _text("status", default="pending"),
+    Column("digest", Boolean, nullable=False, server_default=false()),
+    _number("attempts", default=0),
+    _text("next_attempt_at"),
+    _text("last_error", nullable=True),
+    _text("created_at"),
+    _text("sent_at", nullable=True),
+    Index("deliveries_due", "status", "next_attempt_at"),
+    Index("deliveries_notification", "tenant", "notification_id"),
+    Index("deliveries_recipient", "tenant", "recipient_id"),
+)
+
+# A tenant's own wording of a kind of message, per channel and locale (Jinja2,
+# rendered sandboxed); the built-in wording stands where there is none.
+notification_templates = Table(
+    "notification_templates",
+    metadata,
+    _key("tenant"),
+    _key("kind"),
+    _key("channel"),
+    _key("locale"),
+    _text("subject"),
+    _text("body"),
     _text("updated_at"),
 )
