@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from chassis.inputs import Email, RequestBody
 from contracts.notifications import Channel, NotificationKind
@@ -67,6 +67,12 @@ class PreferencesIn(RequestBody):
     )
     locale: str = Field("en", pattern="^(en|fr|de)$")
     email: Email | None = Field(None, description="where the email channel writes")
+    slack_webhook: HttpUrl | None = Field(
+        None, description="a Slack incoming-webhook URL for the slack channel"
+    )
+    teams_webhook: HttpUrl | None = Field(
+        None, description="a Teams incoming-webhook URL for the teams channel"
+    )
 
 
 class PreferencesView(BaseModel):
@@ -77,6 +83,8 @@ class PreferencesView(BaseModel):
     locale: str
     time_zone: str = Field(description="the person's IANA zone, from profiles")
     email: str | None
+    slack_connected: bool = Field(description="a Slack webhook is set (never shown)")
+    teams_connected: bool = Field(description="a Teams webhook is set (never shown)")
     required_kinds: list[NotificationKind] = Field(
         description="what the person hears even when unsubscribed"
     )

@@ -9,12 +9,14 @@ through. notifications publishes no event of its own yet.
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
 from services.notifications.api import me, templates
+from services.notifications.application.chat import ChatSender, WebhookHosts
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
 from services.notifications.application.outbox import Outbox
@@ -74,10 +76,13 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             )
         )
     wording = Templates(runtime.engine, link=settings.portal_url)
+    hooks = WebhookHosts(settings.webhook_hosts, allow_http=settings.webhook_allow_http)
+    http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
     outbox = Outbox(
         runtime.engine,
         wording,
         email=email,
+        chat=ChatSender(http),
         policy=RetryPolicy(
             base_s=settings.retry_base_s,
             cap_s=settings.retry_cap_s,
@@ -104,5 +109,6 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         handlers=telling.handlers(),
         erasure=Erasure(stores=ERASED_FROM, forget=telling.forget),
         background=[Background("deliveries", deliver, settings.delivery_poll_s)],
-        provides=[Notifications(runtime), telling, outbox, wording],
+        on_stop=[http.aclose],
+        provides=[Notifications(runtime, hooks), telling, outbox, wording],
     )

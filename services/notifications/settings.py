@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from chassis.settings import ServiceSettings
+
+DEFAULT_HOSTS = ("hooks.slack.com", "*.webhook.office.com", "*.logic.azure.com")
 
 
 class Settings(ServiceSettings):
@@ -40,5 +45,27 @@ class Settings(ServiceSettings):
     retry_max_attempts: int = Field(
         8, ge=1, le=100, validation_alias="NOTIFICATIONS_RETRY_MAX_ATTEMPTS"
     )
+    # The chat channels: which incoming-webhook hosts a person may connect
+    # (comma-separated patterns), and plain HTTP (tests' loopback receivers only).
+    webhook_hosts: Annotated[list[str], NoDecode] = Field(
+        default=list(DEFAULT_HOSTS), validation_alias="NOTIFICATIONS_WEBHOOK_HOSTS"
+    )
+    webhook_allow_http: bool = Field(
+        False, validation_alias="NOTIFICATIONS_WEBHOOK_ALLOW_HTTP"
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120)
     # Where a message's link points (the portal's inbox); unset: no link.
     portal_url: str | None = Field(None, validation_alias="NOTIFICATIONS_PORTAL_URL")
+
+    @field_validator("webhook_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _no_plain_http_in_production(self) -> Settings:
+        if self.is_production and self.webhook_allow_http:
+            raise ValueError("NOTIFICATIONS_WEBHOOK_ALLOW_HTTP is for tests only")
+        return self

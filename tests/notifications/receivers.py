@@ -1,5 +1,6 @@
 """Real receivers on loopback for the channel tests: an SMTP server (aiosmtpd) that
-insists on STARTTLS with a certificate made here, and can refuse chosen recipients."""
+insists on STARTTLS with a certificate made here, and can refuse chosen recipients;
+an HTTP server recording what the Slack, Teams and webhook channels post."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import datetime as dt
 import email
 import email.policy
 import ipaddress
+import json
 import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +131,62 @@ def smtp_receiver(folder: Path, *, started: bool = True) -> Iterator[SmtpReceive
         yield receiver
     finally:
         receiver.stop()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class HttpReceiver:
+    """An HTTP server on loopback recording every POST; ``status[path]`` answers
+    (200 by default)."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.status: dict[str, int] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                code = receiver.status.get(self.path, 200)
+                receiver.received.append(
+                    Received(
+                        self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    )
+                )
+                self.send_response(code)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if code < 300 else b"no")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def at(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.path == path]
+
+
+@contextmanager
+def http_receiver() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    receiver.thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

@@ -127,6 +127,8 @@ async def test_preferences_default_then_chosen_and_unsubscribe_keeps_the_require
         "locale": "en",
         "time_zone": "Europe/Paris",
         "email": None,
+        "slack_connected": False,
+        "teams_connected": False,
         "required_kinds": ["pairing_confirmed", "pairing_proposed"],
     }
     chosen = {

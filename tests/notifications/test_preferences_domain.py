@@ -23,13 +23,27 @@ def test_someone_who_chose_nothing_hears_everything_in_app():
         assert chosen.channels_for(kind) == [Channel.IN_APP]  # no address: no email
 
 
+def test_a_chat_channel_is_used_only_once_connected():
+    chosen = Preferences(channels=frozenset({Channel.SLACK, Channel.TEAMS}))
+    assert chosen.channels_for(K.EARLY_WARNING) == [Channel.IN_APP]
+    chosen = Preferences(
+        channels=frozenset({Channel.SLACK, Channel.TEAMS}),
+        teams_webhook="https://x.webhook.office.com/y",
+    )
+    assert chosen.channels_for(K.EARLY_WARNING) == [Channel.IN_APP, Channel.TEAMS]
+
+
 def test_email_is_used_only_with_an_address():
     chosen = Preferences(email="a@acme.example")
     assert chosen.channels_for(K.EARLY_WARNING) == [Channel.IN_APP, Channel.EMAIL]
 
 
 def test_unsubscribed_hears_only_what_the_programme_requires():
-    chosen = Preferences(unsubscribed=True, channels=frozenset({Channel.SLACK}))
+    chosen = Preferences(
+        unsubscribed=True,
+        channels=frozenset({Channel.SLACK}),
+        slack_webhook="https://hooks.slack.com/x",
+    )
     assert chosen.channels_for(K.EARLY_WARNING) == []
     assert chosen.channels_for(K.SESSION_SCHEDULED) == []
     assert chosen.channels_for(K.PAIRING_PROPOSED) == [Channel.IN_APP, Channel.SLACK]

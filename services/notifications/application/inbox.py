@@ -24,6 +24,7 @@ from contracts.api.notifications import (
     QuietHoursModel,
 )
 from contracts.notifications import REQUIRED_KINDS, Channel
+from services.notifications.application.chat import WebhookHosts
 from services.notifications.domain.preferences import Preferences, QuietHours
 from services.notifications.projections import inbox, preferences
 from services.notifications.projections.inbox import Row
@@ -77,6 +78,8 @@ def _preferences_view(chosen: Preferences) -> PreferencesView:
         locale=chosen.locale,
         time_zone=chosen.time_zone,
         email=chosen.email,
+        slack_connected=chosen.slack_webhook is not None,
+        teams_connected=chosen.teams_webhook is not None,
         required_kinds=sorted(REQUIRED_KINDS),
     )
 
@@ -84,8 +87,9 @@ def _preferences_view(chosen: Preferences) -> PreferencesView:
 class Notifications:
     """The inbox and preferences of the calling person."""
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: ServiceRuntime, hooks: WebhookHosts) -> None:
         self.engine = runtime.engine
+        self.hooks = hooks
 
     async def inbox(
         self,
@@ -146,6 +150,8 @@ class Notifications:
                 locale=body.locale,
                 time_zone=zone,
                 email=body.email,
+                slack_webhook=self.hooks.check("slack_webhook", body.slack_webhook),
+                teams_webhook=self.hooks.check("teams_webhook", body.teams_webhook),
             )
             await preferences.save(conn, me.tenant, me.subject, chosen, utcnow())
         return _preferences_view(chosen)

@@ -23,7 +23,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.events import utcnow
-from contracts.notifications import REQUIRED_KINDS, Channel
+from contracts.notifications import REQUIRED_KINDS, Channel, NotificationKind
+from services.notifications.application.chat import (
+    Button,
+    ChatSender,
+    slack_message,
+    teams_message,
+)
 from services.notifications.application.email import DeliveryFailed, EmailSender
 from services.notifications.application.templates import Templates
 from services.notifications.domain.delivery import RetryPolicy
@@ -64,6 +70,7 @@ class Outbox:
         templates: Templates,
         *,
         email: EmailSender | None,
+        chat: ChatSender | None = None,
         policy: RetryPolicy,
         batch: int = 100,
         send_timeout_s: float = 15.0,
@@ -71,11 +78,16 @@ class Outbox:
         self.engine = engine
         self.templates = templates
         self.email = email
+        self.chat = chat
         self.policy = policy
         self.batch = batch
         self.send_timeout_s = send_timeout_s
         self.random = random.Random()
-        self.senders: dict[Channel, ChannelSender] = {Channel.EMAIL: self._send_email}
+        self.senders: dict[Channel, ChannelSender] = {
+            Channel.EMAIL: self._send_email,
+            Channel.SLACK: self._send_slack,
+            Channel.TEAMS: self._send_teams,
+        }
 
     async def enqueue(
         self,
@@ -181,6 +193,59 @@ class Outbox:
             body = "\n\n".join(f"{s}\n{b}" for s, b in parts)
         key = group[0].delivery_id
         await self.email.send(chosen.email, subject, body, idempotency_key=key)
+
+    async def _chat_parts(
+        self,
+        conn: AsyncConnection,
+        group: Sequence[Claimed],
+        channel: Channel,
+        chosen: Preferences,
+    ) -> tuple[str, str, list[Button]]:
+        parts = [await self._render(conn, d, channel, chosen.locale) for d in group]
+        if len(parts) == 1 and not group[0].digest:
+            subject, body = parts[0]
+            return subject, body, self.buttons(group[0])
+        subject = self.templates.digest_subject(chosen.locale, len(parts))
+        return subject, "\n\n".join(f"*{s}*\n{b}" for s, b in parts), []
+
+    def buttons(self, d: Claimed) -> list[Button]:
+        """Open the notification in the portal; answer a proposal from the message."""
+        link = self.templates.link
+        if not link:
+            return []
+        base = link.rstrip("/")
+        facts = d.facts or {}
+        if d.kind == NotificationKind.PAIRING_PROPOSED and facts.get("pairing_id"):
+            pairing = f"{base}/pairings/{facts['pairing_id']}"
+            return [
+                Button("Accept", f"{pairing}?answer=accept", "primary"),
+                Button("Decline", f"{pairing}?answer=decline", "danger"),
+            ]
+        return [Button("Open", f"{base}/notifications/{d.notification_id}")]
+
+    async def _send_slack(
+        self, conn: AsyncConnection, group: Sequence[Claimed], chosen: Preferences
+    ) -> None:
+        if self.chat is None or not chosen.slack_webhook:
+            raise DeliveryFailed("no Slack webhook to post to")
+        subject, body, buttons = await self._chat_parts(
+            conn, group, Channel.SLACK, chosen
+        )
+        await self.chat.post(
+            chosen.slack_webhook, slack_message(subject, body, buttons)
+        )
+
+    async def _send_teams(
+        self, conn: AsyncConnection, group: Sequence[Claimed], chosen: Preferences
+    ) -> None:
+        if self.chat is None or not chosen.teams_webhook:
+            raise DeliveryFailed("no Teams webhook to post to")
+        subject, body, buttons = await self._chat_parts(
+            conn, group, Channel.TEAMS, chosen
+        )
+        await self.chat.post(
+            chosen.teams_webhook, teams_message(subject, body, buttons)
+        )
 
     async def _render(
         self, conn: AsyncConnection, d: Claimed, channel: Channel, locale: str

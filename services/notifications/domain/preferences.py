@@ -70,6 +70,9 @@ class Preferences:
     time_zone: str = "UTC"
     # The person's own address for the email channel (they typed it; erased with them).
     email: str | None = field(default=None, repr=False)
+    # Their Slack and Teams incoming webhooks (secrets in the URL: never shown back).
+    slack_webhook: str | None = field(default=None, repr=False)
+    teams_webhook: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.locale not in LOCALES:
@@ -86,8 +89,12 @@ class Preferences:
         if not self.receives(kind):
             return []
         others = sorted(c for c in self.channels if c is not Channel.IN_APP)
-        if Channel.EMAIL in others and not self.email:
-            others.remove(Channel.EMAIL)
+        reachable = {
+            Channel.EMAIL: self.email,
+            Channel.SLACK: self.slack_webhook,
+            Channel.TEAMS: self.teams_webhook,
+        }
+        others = [c for c in others if reachable.get(c)]
         return [Channel.IN_APP, *others]
 
     def deliver_at(self, now: datetime, kind: NotificationKind) -> datetime:

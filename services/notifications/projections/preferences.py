@@ -14,7 +14,7 @@ from services.notifications.projections.inbox import stamp
 
 _LOAD = text(
     "SELECT p.channels, p.unsubscribed, p.quiet_start, p.quiet_end, p.daily_digest, "
-    "p.locale, p.email, z.time_zone FROM (SELECT CAST(:t AS TEXT) AS tenant, "
+    "p.locale, p.email, p.slack_webhook, p.teams_webhook, z.time_zone FROM (SELECT CAST(:t AS TEXT) AS tenant, "
     "CAST(:p AS TEXT) AS person_id) k "
     "LEFT JOIN notification_preferences p "
     "ON p.tenant = k.tenant AND p.person_id = k.person_id "
@@ -23,12 +23,14 @@ _LOAD = text(
 )
 _SAVE = text(
     "INSERT INTO notification_preferences (tenant, person_id, channels, unsubscribed, "
-    "quiet_start, quiet_end, daily_digest, locale, email, updated_at) "
-    "VALUES (:t, :p, :c, :u, :qs, :qe, :d, :l, :e, :at) "
+    "quiet_start, quiet_end, daily_digest, locale, email, slack_webhook, "
+    "teams_webhook, updated_at) VALUES (:t, :p, :c, :u, :qs, :qe, :d, :l, :e, :sw, "
+    ":tw, :at) "
     "ON CONFLICT (tenant, person_id) DO UPDATE SET channels = excluded.channels, "
     "unsubscribed = excluded.unsubscribed, quiet_start = excluded.quiet_start, "
     "quiet_end = excluded.quiet_end, daily_digest = excluded.daily_digest, "
     "locale = excluded.locale, email = excluded.email, "
+    "slack_webhook = excluded.slack_webhook, teams_webhook = excluded.teams_webhook, "
     "updated_at = excluded.updated_at"
 )
 
@@ -52,6 +54,8 @@ async def load(conn: AsyncConnection, tenant: str, person_id: str) -> Preference
         locale=r.locale,
         time_zone=zone,
         email=r.email,
+        slack_webhook=r.slack_webhook,
+        teams_webhook=r.teams_webhook,
     )
 
 
@@ -75,6 +79,8 @@ async def save(
             "d": chosen.daily_digest,
             "l": chosen.locale,
             "e": chosen.email,
+            "sw": chosen.slack_webhook,
+            "tw": chosen.teams_webhook,
             "at": stamp(at),
         },
     )

@@ -82,6 +82,8 @@ notification_preferences = Table(
     _text("locale", default="en"),
     _text("email", nullable=True),
     _text("updated_at"),
+    _text("slack_webhook", nullable=True),
+    _text("teams_webhook", nullable=True),
 )
 
 # The delivery outbox: one row per (notification, channel), written in the
