@@ -104,3 +104,65 @@ class TemplateView(BaseModel):
     locale: str
     subject: str
     body: str
+
+
+# -- outbound webhooks (Standard Webhooks) -------------------------------------------
+
+
+class EndpointIn(RequestBody):
+    """An integrator's endpoint: where signed webhook events are posted."""
+
+    url: HttpUrl = Field(description="https URL of a public host")
+    event_types: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the webhook types it takes (e.g. pairing.confirmed); none: all",
+    )
+    description: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class RotateIn(RequestBody):
+    overlap_s: int = Field(
+        24 * 3600, ge=0, le=30 * 24 * 3600, description="the old secret keeps signing"
+    )
+
+
+class EndpointView(BaseModel):
+    endpoint_id: str
+    url: str
+    event_types: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None = Field(
+        None, description="why delivery stopped (sustained failure)"
+    )
+    failing_since: str | None = None
+    created_at: str
+
+
+class EndpointCreated(BaseModel):
+    endpoint: EndpointView
+    secret: str = Field(description="the signing secret (whsec_...), shown this once")
+
+
+class WebhookAttemptView(BaseModel):
+    at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class WebhookDeliveryView(BaseModel):
+    delivery_id: str = Field(description="the webhook-id header of every attempt")
+    event_type: str
+    status: str = Field(description="pending, sent or dead")
+    attempts: int
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    next_attempt_at: str | None
+    log: list[WebhookAttemptView]
+
+
+class WebhookLog(BaseModel):
+    items: list[WebhookDeliveryView]

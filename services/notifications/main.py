@@ -16,12 +16,14 @@ from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
 from services.notifications.api import me, templates
+from services.notifications.api import webhooks as webhooks_api
 from services.notifications.application.chat import ChatSender, WebhookHosts
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
 from services.notifications.application.outbox import Outbox
 from services.notifications.application.telling import Telling
 from services.notifications.application.templates import Templates
+from services.notifications.application.webhooks import Webhooks
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.projections.tables import metadata
 from services.notifications.settings import Settings
@@ -37,6 +39,8 @@ ERASED_FROM = [
     "notification_relationships",
     "notification_parked",
     "deliveries",
+    "webhook_deliveries",
+    "webhook_attempts",
     "revoked_subjects",
 ]
 # Every other table, and why it holds nothing about a person.
@@ -47,6 +51,8 @@ NOTHING_PERSONAL = {
     "dead_letters": "events that failed, kept for operators; erased in the producer",
     "erasure_receipts": "which stores forgot whom: the receipt itself",
     "notification_templates": "a tenant's wording: placeholders, no person",
+    "webhook_endpoints": "an integrator's URL and filters, no person",
+    "webhook_secrets": "signing secrets of the endpoints",
     "alembic_version_notifications": "the schema's revision",
 }
 
@@ -91,11 +97,28 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         batch=settings.delivery_batch,
         send_timeout_s=settings.delivery_timeout_s,
     )
-    telling = Telling(outbox=outbox)
+    webhooks = Webhooks(
+        runtime.engine,
+        http,
+        policy=RetryPolicy(
+            base_s=settings.webhook_retry_base_s,
+            cap_s=settings.webhook_retry_cap_s,
+            max_attempts=settings.webhook_max_attempts,
+        ),
+        allow_http=settings.webhook_allow_http,
+        disable_after_s=settings.webhook_disable_after_s,
+        batch=settings.delivery_batch,
+        timeout_s=settings.webhook_timeout_s,
+    )
+    telling = Telling(outbox=outbox, webhooks=webhooks)
 
     async def deliver() -> None:
         # Drain what is due, batch after batch, then wait for the next poll.
         while await outbox.dispatch() >= settings.delivery_batch:
+            pass
+
+    async def post_webhooks() -> None:
+        while await webhooks.dispatch() >= settings.delivery_batch:
             pass
 
     return ServicePart(
@@ -103,12 +126,16 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         version=VERSION,
         description="Who is told what: a person's in-app notifications and their "
         "preferences, from the pairing, session and early-warning events.",
-        routers=[me.router, templates.router],
+        routers=[me.router, templates.router, webhooks_api.router],
         tables=metadata,
         consumes=TOPICS,
         handlers=telling.handlers(),
         erasure=Erasure(stores=ERASED_FROM, forget=telling.forget),
-        background=[Background("deliveries", deliver, settings.delivery_poll_s)],
+        # Two loops: a hanging SMTP server never delays the integrators' webhooks.
+        background=[
+            Background("deliveries", deliver, settings.delivery_poll_s),
+            Background("webhooks", post_webhooks, settings.delivery_poll_s),
+        ],
         on_stop=[http.aclose],
-        provides=[Notifications(runtime, hooks), telling, outbox, wording],
+        provides=[Notifications(runtime, hooks), telling, outbox, wording, webhooks],
     )

@@ -54,6 +54,18 @@ class Settings(ServiceSettings):
         False, validation_alias="NOTIFICATIONS_WEBHOOK_ALLOW_HTTP"
     )
     webhook_timeout_s: float = Field(10.0, gt=0, le=120)
+    # Outbound webhooks: retries (Standard Webhooks' schedule runs to ~1.5 days),
+    # and how long an endpoint may fail without a success before it is disabled.
+    webhook_retry_base_s: float = Field(
+        5.0, gt=0, validation_alias="NOTIFICATIONS_WEBHOOK_RETRY_BASE_S"
+    )
+    webhook_retry_cap_s: float = Field(10 * 3600.0, gt=0)
+    webhook_max_attempts: int = Field(
+        12, ge=1, le=100, validation_alias="NOTIFICATIONS_WEBHOOK_MAX_ATTEMPTS"
+    )
+    webhook_disable_after_s: float = Field(
+        5 * 24 * 3600.0, ge=0, validation_alias="NOTIFICATIONS_WEBHOOK_DISABLE_AFTER_S"
+    )
     # Where a message's link points (the portal's inbox); unset: no link.
     portal_url: str | None = Field(None, validation_alias="NOTIFICATIONS_PORTAL_URL")
 

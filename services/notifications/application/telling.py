@@ -26,8 +26,10 @@ from contracts import sessions as s
 from contracts.sessions import meetings
 from contracts.sessions import relationships as r
 from services.notifications.application.outbox import Outbox
+from services.notifications.application.webhooks import Webhooks
 from services.notifications.domain import notices
 from services.notifications.domain.notices import Notice
+from services.notifications.domain.webhooks import webhook_event
 from services.notifications.projections import inbox, people, preferences
 from services.notifications.projections import outbox as deliveries
 
@@ -46,10 +48,14 @@ class Telling:
     """Decides who is told what, and keeps it, from each inbound event."""
 
     def __init__(
-        self, registry: EventRegistry | None = None, outbox: Outbox | None = None
+        self,
+        registry: EventRegistry | None = None,
+        outbox: Outbox | None = None,
+        webhooks: Webhooks | None = None,
     ) -> None:
         self.registry = registry or inbound_registry()
         self.outbox = outbox
+        self.webhooks = webhooks
 
     def handlers(self) -> dict[str, Handler]:
         """The consumer's handlers of the events notifications follows."""
@@ -69,7 +75,9 @@ class Telling:
 
     def _simple(self, decide: Callable[..., list[Notice]]) -> Handler:
         async def handle(env: Envelope, conn: AsyncConnection) -> None:
-            await self.tell(conn, env.tenant, env.id, decide(self._decode(env)))
+            payload = self._decode(env)
+            await self.tell(conn, env.tenant, env.id, decide(payload))
+            await self._integrators(conn, env.tenant, env.id, payload)
 
         handle.__name__ = f"on_{decide.__name__}"
         return handle
@@ -96,12 +104,21 @@ class Telling:
         came on another partition) waits for it."""
         e = self._decode(env)
         assert isinstance(e, meetings.SessionScheduled)
+        await self._integrators(conn, env.tenant, env.id, e)
         pair = await people.pair_of(conn, env.tenant, e.relationship_id)
         if pair is None:
             await people.park(conn, env, e.relationship_id, e.scheduled_by)
             return
         told = notices.session_scheduled(e, *pair)
         await self.tell(conn, env.tenant, env.id, told)
+
+    async def _integrators(
+        self, conn: AsyncConnection, tenant: str, event_id: str, payload: EventPayload
+    ) -> None:
+        """The tenant's webhook endpoints hear of it too."""
+        told = webhook_event(payload)
+        if self.webhooks is not None and told is not None:
+            await self.webhooks.enqueue(conn, tenant, event_id, told)
 
     async def tell(
         self,
@@ -147,3 +164,5 @@ class Telling:
         await preferences.forget(conn, tenant, person)
         await people.forget(conn, tenant, person)
         await deliveries.forget(conn, tenant, person)
+        if self.webhooks is not None:
+            await self.webhooks.forget(conn, tenant, person)

@@ -122,3 +122,67 @@ notification_templates = Table(
     _text("body"),
     _text("updated_at"),
 )
+
+# -- outbound webhooks (Standard Webhooks) ----------------------------------------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _key("endpoint_id"),
+    _text("tenant"),
+    _text("url"),
+    _text("event_types", default="[]"),
+    _text("description", default=""),
+    Column("enabled", Boolean, nullable=False),
+    _text("disabled_reason", nullable=True),
+    _text("failing_since", nullable=True),
+    _text("created_at"),
+    Index("webhook_endpoints_tenant", "tenant"),
+)
+
+# Signing secrets; a rotated-out one keeps signing until ``expires_at``.
+webhook_secrets = Table(
+    "webhook_secrets",
+    metadata,
+    _key("endpoint_id"),
+    _key("secret_id"),
+    _text("secret"),
+    _text("created_at"),
+    _text("expires_at", nullable=True),
+)
+
+# One message per (endpoint, event): its id is the ``webhook-id`` of every attempt.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _key("delivery_id"),
+    _text("tenant"),
+    _text("endpoint_id"),
+    _text("event_id"),
+    _text("event_type"),
+    _text("body"),
+    _text("people", default=""),
+    _text("status", default="pending"),
+    _number("attempts", default=0),
+    _text("next_attempt_at"),
+    _text("last_error", nullable=True),
+    _text("created_at"),
+    _text("sent_at", nullable=True),
+    UniqueConstraint("endpoint_id", "event_id", name="webhook_deliveries_once"),
+    Index("webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("webhook_deliveries_endpoint", "tenant", "endpoint_id", "created_at"),
+)
+
+# The delivery log: every attempt and what the receiver answered.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    _key("attempt_id"),
+    _text("tenant"),
+    _text("delivery_id"),
+    _text("at"),
+    _number("status_code", nullable=True),
+    _text("error", nullable=True),
+    _number("duration_ms"),
+    Index("webhook_attempts_delivery", "delivery_id", "at"),
+)
