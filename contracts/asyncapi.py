@@ -21,7 +21,14 @@ import yaml
 from chassis.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER, SPEC_VERSION, ce_type
 from chassis.events import EventRegistry
 from chassis.messaging import topic_for
-from contracts import advisors, insights, matching, profiles, sessions
+from contracts import (
+    advisors,
+    insights,
+    matching,
+    notifications,
+    profiles,
+    sessions,
+)
 
 PRODUCERS: dict[str, EventRegistry] = {
     "profiles": profiles.registry,
@@ -29,6 +36,7 @@ PRODUCERS: dict[str, EventRegistry] = {
     "sessions": sessions.registry,
     "advisors": advisors.registry,
     "insights": insights.registry,
+    "notifications": notifications.registry,
 }
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
 

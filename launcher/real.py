@@ -7,8 +7,8 @@ Starts PostgreSQL and Kafka with ``deploy.local`` (unless ``--database-url`` /
 ``--kafka`` name servers that already run), creates one database per service
 (``<prefix>_<service>``, kept if it exists), then runs each service and the gateway as
 ``uvicorn --factory <module>:build_app`` on a fixed port: the gateway on the base port,
-profiles, matching, sessions, advisors and insights on the next five (whether or not
-all of them run). Each process logs to ``<data>/logs/<name>.log``; stdout shows the
+profiles, matching, sessions, advisors, insights and notifications on the next six
+(whether or not all of them run). Each process logs to ``<data>/logs/<name>.log``; stdout shows the
 merged tail, each line prefixed with its process's name.
 
 Once every ``/readyz`` answers 200 it prints the URLs and a development token, then a
@@ -45,7 +45,9 @@ from gateway.settings import SERVICES
 from launcher.registry import SERVICES as SERVICE_MODULES
 
 GATEWAY = "gateway"
-ORDER = (GATEWAY, *SERVICES)  # port offsets from --base-port
+# Port offsets from --base-port: the gateway, the services it calls, then any other
+# registered service (notifications, which the gateway does not call yet).
+ORDER = (GATEWAY, *SERVICES, *(s for s in SERVICE_MODULES if s not in SERVICES))
 STOP_GRACE_S = 20.0
 MAX_BACKOFF_S = 30.0
 STABLE_S = 60.0  # a child that ran this long restarts after 1 s again

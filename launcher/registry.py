@@ -10,4 +10,5 @@ SERVICES: dict[str, str] = {
     "sessions": "services.sessions.main",
     "advisors": "services.advisors.main",
     "insights": "services.insights.main",
+    "notifications": "services.notifications.main",
 }

@@ -124,7 +124,14 @@ def test_the_check_sees_imports(tmp_path, source, expected):
 
 # -- the floor plan inside a service (DESIGN.md "Inside a service") --------------------
 
-SERVICES = ["profiles", "matching", "sessions", "advisors", "insights"]
+SERVICES = [
+    "profiles",
+    "matching",
+    "sessions",
+    "advisors",
+    "insights",
+    "notifications",
+]
 ROOMS = {"domain", "application", "projections", "api", "migrations"}
 ROOT_MODULES = {"__init__.py", "main.py", "settings.py"}
 # What each room may import of its own service (besides itself).

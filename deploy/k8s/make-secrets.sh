@@ -33,7 +33,7 @@ secret() {
 secret tandem-jwt \
     --from-literal=JWT_SECRET="${JWT_SECRET:?set JWT_SECRET (openssl rand -base64 48)}"
 
-for service in profiles matching sessions advisors insights; do
+for service in profiles matching sessions advisors insights notifications; do
     var="${service^^}_DB_PASSWORD"
     password="${!var:?set $var (URL-safe, e.g. openssl rand -hex 24)}"
     extra=()

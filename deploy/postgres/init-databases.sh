@@ -3,7 +3,7 @@
 # (docker-entrypoint-initdb.d runs this once, on an empty data directory). Each service
 # owns its database; none reads another's. Safe to run again: existing ones are kept.
 set -euo pipefail
-for db in ${TANDEM_DATABASES:-profiles matching sessions advisors insights}; do
+for db in ${TANDEM_DATABASES:-profiles matching sessions advisors insights notifications}; do
     if [[ ! "$db" =~ ^[a-z][a-z0-9_]*$ ]]; then
         echo "init-databases: refusing database name '$db'" >&2
         exit 1

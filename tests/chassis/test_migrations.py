@@ -42,7 +42,14 @@ from tests.support.waiting import until
 
 pytestmark = pytest.mark.postgres
 
-SERVICES = ["profiles", "matching", "sessions", "advisors", "insights"]
+SERVICES = [
+    "profiles",
+    "matching",
+    "sessions",
+    "advisors",
+    "insights",
+    "notifications",
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -23,6 +23,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from launcher.registry import SERVICES
 from tests.deploy.conftest import (
     K8S,
     OVERLAYS,
@@ -42,6 +43,7 @@ SECRET_KEYS = {
     "sessions-secrets": {"DATABASE_URL", "SESSIONS_PULSE_KEY", "SESSIONS_MASTER_KEY"},
     "advisors-secrets": {"DATABASE_URL", "ADVISORS_MASTER_KEY"},
     "insights-secrets": {"DATABASE_URL"},
+    "notifications-secrets": {"DATABASE_URL"},
 }
 PLACEHOLDER_SECRETS = {
     "JWT_SECRET": "not-the-development-default-" + "s" * 24,
@@ -276,7 +278,7 @@ def test_no_secret_value_is_committed_and_every_reference_is_documented(
     generator = (K8S / "make-secrets.sh").read_text()
     assert "secret tandem-jwt" in generator
     assert 'secret "$service-secrets"' in generator
-    for service in ("profiles", "matching", "sessions", "advisors", "insights"):
+    for service in SERVICES:
         assert service in generator
 
 
@@ -372,7 +374,7 @@ def test_consumers_never_outnumber_partitions(
 
 def test_the_kustomize_base_alone_renders(kustomize: list[str]) -> None:
     objects = render(kustomize, K8S / "base")
-    assert len(of_kind(objects, "Deployment")) == 6
+    assert len(of_kind(objects, "Deployment")) == len(SERVICES) + 1  # the gateway
 
 
 def test_the_production_image_is_a_pinned_release(

@@ -1,0 +1,168 @@
+"""The notifications service's HTTP API: a person's inbox and their preferences.
+
+Every route is the caller's own: the person is the token's subject, the organisation
+its tenant; another person's notification reads as not found. A notification's
+``facts`` are ids, moments (RFC 3339 with an offset) and numbers as text, never text a
+person typed. Quiet hours are local ``HH:MM`` times in the person's time zone (the one
+profiles holds for them).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from chassis.inputs import Email, RequestBody
+from contracts.notifications import Channel, NotificationKind
+
+
+class NotificationView(BaseModel):
+    """One notification in the person's inbox."""
+
+    notification_id: str
+    kind: NotificationKind
+    subject_id: str = Field(description="the pairing, session or relationship told of")
+    facts: dict[str, str] = Field(
+        description="ids and moments of what happened (kind-specific keys)"
+    )
+    created_at: str
+    read: bool
+    read_at: str | None = None
+
+
+class Inbox(BaseModel):
+    """A page of the person's notifications, newest first."""
+
+    items: list[NotificationView]
+    unread: int = Field(description="all the person's unread notifications")
+    next_cursor: str | None = Field(
+        None, description="pass as ``before`` for the next page; null: no more"
+    )
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="notifications that were unread and now are read")
+
+
+class QuietHoursModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: time = Field(description="local time the quiet hours begin, HH:MM")
+    end: time = Field(description="local time they end (may be the next day)")
+
+
+class PreferencesIn(RequestBody):
+    """What a person chooses; in-app is always on and needs no mention."""
+
+    channels: list[Channel] = Field(
+        default_factory=lambda: [Channel.IN_APP, Channel.EMAIL], max_length=4
+    )
+    unsubscribed: bool = Field(
+        False, description="silence everything but what the programme requires"
+    )
+    quiet_hours: QuietHoursModel | None = None
+    daily_digest: bool = Field(
+        False, description="gather what is not required into one message a day"
+    )
+    locale: str = Field("en", pattern="^(en|fr|de)$")
+    email: Email | None = Field(None, description="where the email channel writes")
+    slack_webhook: HttpUrl | None = Field(
+        None, description="a Slack incoming-webhook URL for the slack channel"
+    )
+    teams_webhook: HttpUrl | None = Field(
+        None, description="a Teams incoming-webhook URL for the teams channel"
+    )
+
+
+class PreferencesView(BaseModel):
+    channels: list[Channel]
+    unsubscribed: bool
+    quiet_hours: QuietHoursModel | None
+    daily_digest: bool
+    locale: str
+    time_zone: str = Field(description="the person's IANA zone, from profiles")
+    email: str | None
+    slack_connected: bool = Field(description="a Slack webhook is set (never shown)")
+    teams_connected: bool = Field(description="a Teams webhook is set (never shown)")
+    required_kinds: list[NotificationKind] = Field(
+        description="what the person hears even when unsubscribed"
+    )
+
+
+class TemplateIn(RequestBody):
+    """A tenant's wording of one kind of message (Jinja2, rendered sandboxed with
+    ``kind``, ``facts`` and ``link``)."""
+
+    subject: str = Field(min_length=1, max_length=8000)
+    body: str = Field(min_length=1, max_length=8000)
+
+
+class TemplateView(BaseModel):
+    kind: NotificationKind
+    channel: Channel
+    locale: str
+    subject: str
+    body: str
+
+
+# -- outbound webhooks (Standard Webhooks) -------------------------------------------
+
+
+class EndpointIn(RequestBody):
+    """An integrator's endpoint: where signed webhook events are posted."""
+
+    url: HttpUrl = Field(description="https URL of a public host")
+    event_types: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the webhook types it takes (e.g. pairing.confirmed); none: all",
+    )
+    description: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class RotateIn(RequestBody):
+    overlap_s: int = Field(
+        24 * 3600, ge=0, le=30 * 24 * 3600, description="the old secret keeps signing"
+    )
+
+
+class EndpointView(BaseModel):
+    endpoint_id: str
+    url: str
+    event_types: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None = Field(
+        None, description="why delivery stopped (sustained failure)"
+    )
+    failing_since: str | None = None
+    created_at: str
+
+
+class EndpointCreated(BaseModel):
+    endpoint: EndpointView
+    secret: str = Field(description="the signing secret (whsec_...), shown this once")
+
+
+class WebhookAttemptView(BaseModel):
+    at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class WebhookDeliveryView(BaseModel):
+    delivery_id: str = Field(description="the webhook-id header of every attempt")
+    event_type: str
+    status: str = Field(description="pending, sent or dead")
+    attempts: int
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    next_attempt_at: str | None
+    log: list[WebhookAttemptView]
+
+
+class WebhookLog(BaseModel):
+    items: list[WebhookDeliveryView]

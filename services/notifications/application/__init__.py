@@ -1,0 +1,1 @@
+"""Commands, queries and inbound-event reactions of the notifications service."""

@@ -1,0 +1,1 @@
+"""Rules of who is told what, and when: no framework here."""

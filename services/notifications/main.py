@@ -1,0 +1,141 @@
+"""Composition root of the notifications service:
+``uvicorn --factory services.notifications.main:build_app``.
+
+The only module that wires: the inbound handlers of ``Telling`` over the consumer
+(matching's pairings, sessions' relationships and sessions, insights' early warnings,
+profiles' people), the inbox and preferences routes, and what ``PersonErased`` goes
+through. notifications publishes no event of its own yet.
+"""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from chassis.messaging import Transport, topic_for
+from chassis.runtime import ServiceRuntime
+from chassis.service import Background, Erasure, ServicePart, serve
+from services.notifications.api import me, templates
+from services.notifications.api import webhooks as webhooks_api
+from services.notifications.application.chat import ChatSender, WebhookHosts
+from services.notifications.application.email import EmailSender, SmtpServer
+from services.notifications.application.inbox import Notifications
+from services.notifications.application.outbox import Outbox
+from services.notifications.application.telling import Telling
+from services.notifications.application.templates import Templates
+from services.notifications.application.webhooks import Webhooks
+from services.notifications.domain.delivery import RetryPolicy
+from services.notifications.projections.tables import metadata
+from services.notifications.settings import Settings
+
+__all__ = ["ERASED_FROM", "NOTHING_PERSONAL", "Settings", "build_app", "build_part"]
+VERSION = "0.1.0"
+TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "insights")]
+# What ``PersonErased`` goes through, as its receipt names them.
+ERASED_FROM = [
+    "notifications",
+    "notification_preferences",
+    "notification_people",
+    "notification_relationships",
+    "notification_parked",
+    "deliveries",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "revoked_subjects",
+]
+# Every other table, and why it holds nothing about a person.
+NOTHING_PERSONAL = {
+    "events": "notifications appends no event of its own",
+    "log_checkpoints": "how far the relay published, positions only",
+    "processed_events": "event ids the consumer applied",
+    "dead_letters": "events that failed, kept for operators; erased in the producer",
+    "erasure_receipts": "which stores forgot whom: the receipt itself",
+    "notification_templates": "a tenant's wording: placeholders, no person",
+    "webhook_endpoints": "an integrator's URL and filters, no person",
+    "webhook_secrets": "signing secrets of the endpoints",
+    "alembic_version_notifications": "the schema's revision",
+}
+
+
+def build_app(
+    settings: Settings | None = None, *, transport: Transport | None = None
+) -> FastAPI:
+    return serve(settings or Settings(), build_part, transport=transport)
+
+
+def build_part(runtime: ServiceRuntime) -> ServicePart:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    email = None
+    if settings.smtp_host:
+        password = settings.smtp_password
+        email = EmailSender(
+            SmtpServer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                starttls=settings.smtp_starttls,
+                username=settings.smtp_username,
+                password=password.get_secret_value() if password else None,
+                sender=settings.smtp_from,
+                ca_file=settings.smtp_ca_file,
+                timeout_s=settings.smtp_timeout_s,
+            )
+        )
+    wording = Templates(runtime.engine, link=settings.portal_url)
+    hooks = WebhookHosts(settings.webhook_hosts, allow_http=settings.webhook_allow_http)
+    http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+    outbox = Outbox(
+        runtime.engine,
+        wording,
+        email=email,
+        chat=ChatSender(http),
+        policy=RetryPolicy(
+            base_s=settings.retry_base_s,
+            cap_s=settings.retry_cap_s,
+            max_attempts=settings.retry_max_attempts,
+        ),
+        batch=settings.delivery_batch,
+        send_timeout_s=settings.delivery_timeout_s,
+    )
+    webhooks = Webhooks(
+        runtime.engine,
+        http,
+        policy=RetryPolicy(
+            base_s=settings.webhook_retry_base_s,
+            cap_s=settings.webhook_retry_cap_s,
+            max_attempts=settings.webhook_max_attempts,
+        ),
+        allow_http=settings.webhook_allow_http,
+        disable_after_s=settings.webhook_disable_after_s,
+        batch=settings.delivery_batch,
+        timeout_s=settings.webhook_timeout_s,
+    )
+    telling = Telling(outbox=outbox, webhooks=webhooks)
+
+    async def deliver() -> None:
+        # Drain what is due, batch after batch, then wait for the next poll.
+        while await outbox.dispatch() >= settings.delivery_batch:
+            pass
+
+    async def post_webhooks() -> None:
+        while await webhooks.dispatch() >= settings.delivery_batch:
+            pass
+
+    return ServicePart(
+        title="Tandem notifications",
+        version=VERSION,
+        description="Who is told what: a person's in-app notifications and their "
+        "preferences, from the pairing, session and early-warning events.",
+        routers=[me.router, templates.router, webhooks_api.router],
+        tables=metadata,
+        consumes=TOPICS,
+        handlers=telling.handlers(),
+        erasure=Erasure(stores=ERASED_FROM, forget=telling.forget),
+        # Two loops: a hanging SMTP server never delays the integrators' webhooks.
+        background=[
+            Background("deliveries", deliver, settings.delivery_poll_s),
+            Background("webhooks", post_webhooks, settings.delivery_poll_s),
+        ],
+        on_stop=[http.aclose],
+        provides=[Notifications(runtime, hooks), telling, outbox, wording, webhooks],
+    )

@@ -1,0 +1,1 @@
+"""The notifications service's current-state tables and the handlers keeping them."""

@@ -1,0 +1,83 @@
+"""Settings of the notifications process."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from chassis.settings import ServiceSettings
+
+DEFAULT_HOSTS = ("hooks.slack.com", "*.webhook.office.com", "*.logic.azure.com")
+
+
+class Settings(ServiceSettings):
+    service_name: str = "notifications"
+    # The email channel: unset host = no email goes out (deliveries wait, then die).
+    smtp_host: str | None = Field(None, validation_alias="NOTIFICATIONS_SMTP_HOST")
+    smtp_port: int = Field(
+        587, ge=1, le=65535, validation_alias="NOTIFICATIONS_SMTP_PORT"
+    )
+    smtp_starttls: bool = Field(True, validation_alias="NOTIFICATIONS_SMTP_STARTTLS")
+    smtp_username: str | None = Field(
+        None, validation_alias="NOTIFICATIONS_SMTP_USERNAME"
+    )
+    smtp_password: SecretStr | None = Field(
+        None, validation_alias="NOTIFICATIONS_SMTP_PASSWORD"
+    )
+    smtp_from: str = Field(
+        "tandem@localhost", validation_alias="NOTIFICATIONS_SMTP_FROM"
+    )
+    # A CA bundle to trust for STARTTLS besides the system's (a private relay).
+    smtp_ca_file: str | None = Field(
+        None, validation_alias="NOTIFICATIONS_SMTP_CA_FILE"
+    )
+    smtp_timeout_s: float = Field(10.0, gt=0, le=120)
+    # The outbox: how often it looks for due deliveries, how many per batch, retries.
+    delivery_poll_s: float = Field(1.0, gt=0, validation_alias="NOTIFICATIONS_POLL_S")
+    delivery_batch: int = Field(100, ge=1, le=10_000)
+    delivery_timeout_s: float = Field(15.0, gt=0, le=300)
+    retry_base_s: float = Field(
+        5.0, gt=0, validation_alias="NOTIFICATIONS_RETRY_BASE_S"
+    )
+    retry_cap_s: float = Field(3600.0, gt=0)
+    retry_max_attempts: int = Field(
+        8, ge=1, le=100, validation_alias="NOTIFICATIONS_RETRY_MAX_ATTEMPTS"
+    )
+    # The chat channels: which incoming-webhook hosts a person may connect
+    # (comma-separated patterns), and plain HTTP (tests' loopback receivers only).
+    webhook_hosts: Annotated[list[str], NoDecode] = Field(
+        default=list(DEFAULT_HOSTS), validation_alias="NOTIFICATIONS_WEBHOOK_HOSTS"
+    )
+    webhook_allow_http: bool = Field(
+        False, validation_alias="NOTIFICATIONS_WEBHOOK_ALLOW_HTTP"
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120)
+    # Outbound webhooks: retries (Standard Webhooks' schedule runs to ~1.5 days),
+    # and how long an endpoint may fail without a success before it is disabled.
+    webhook_retry_base_s: float = Field(
+        5.0, gt=0, validation_alias="NOTIFICATIONS_WEBHOOK_RETRY_BASE_S"
+    )
+    webhook_retry_cap_s: float = Field(10 * 3600.0, gt=0)
+    webhook_max_attempts: int = Field(
+        12, ge=1, le=100, validation_alias="NOTIFICATIONS_WEBHOOK_MAX_ATTEMPTS"
+    )
+    webhook_disable_after_s: float = Field(
+        5 * 24 * 3600.0, ge=0, validation_alias="NOTIFICATIONS_WEBHOOK_DISABLE_AFTER_S"
+    )
+    # Where a message's link points (the portal's inbox); unset: no link.
+    portal_url: str | None = Field(None, validation_alias="NOTIFICATIONS_PORTAL_URL")
+
+    @field_validator("webhook_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _no_plain_http_in_production(self) -> Settings:
+        if self.is_production and self.webhook_allow_http:
+            raise ValueError("NOTIFICATIONS_WEBHOOK_ALLOW_HTTP is for tests only")
+        return self
