@@ -1,0 +1,317 @@
+"""Running a programme-history import across the three owning services.
+
+The steps follow the data: profiles creates the cohorts (and the outcomes); the
+gateway resolves the pairings' employee ids and cohort keys to ids; matching records
+the pairings; once sessions has heard of every relationship (``PairingConfirmed``
+travels through Kafka, so this is a bounded wait), sessions records the contracts,
+sessions, milestones, feedback and check-ins. Each service job is idempotent per
+record, so a run that stops half-way (the gateway restarted, a service was down) is
+finished by importing the same document again: what was written answers
+``unchanged``.
+
+The job lives in the gateway process that accepted it: the gateway keeps no domain
+state, and everything the job wrote is in the services. What the gateway keeps is
+the report, for ``programmeHistoryImport(id)`` to read, for ``retention_s`` after
+the job ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from chassis.auth import Principal
+from contracts.api import history_imports as api
+from contracts.api import profiles as profiles_api
+from gateway.answers import read
+from gateway.history import document as doc
+from gateway.history.document import Line
+from gateway.upstream import Caller, UpstreamError, upstream_path
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+PATH = "/history-imports"
+PAGE = 500
+BATCH = 200
+
+# Stages, in order; the job's ``stage`` says which one runs (or where it stopped).
+STAGES = ("profiles", "resolving", "matching", "waiting", "sessions", "done")
+
+
+@dataclass
+class Job:
+    """One import: who asked, where it is, and its report so far."""
+
+    job_id: str
+    tenant: str
+    subject: str
+    dry_run: bool
+    status: str = "queued"
+    stage: str = "profiles"
+    error: str | None = None
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    service_jobs: dict[str, str] = field(default_factory=dict)
+    lines: list[Line] = field(default_factory=list)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def visible_to(self, principal: Principal) -> bool:
+        return principal.tenant == self.tenant
+
+
+@dataclass(frozen=True)
+class Timing:
+    step_timeout_s: float = 300.0
+    relationship_wait_s: float = 60.0
+    poll_s: float = 0.2
+    retention_s: float = 24 * 3600.0
+
+
+class HistoryImports:
+    """The imports this gateway process runs (the composition root holds one)."""
+
+    def __init__(self, timing: Timing | None = None) -> None:
+        self.timing = timing or Timing()
+        self._jobs: dict[str, Job] = {}
+
+    def start(self, caller: Caller, document: Mapping[str, Any], dry_run: bool) -> Job:
+        self._forget_old()
+        p = caller.principal
+        job = Job(uuid.uuid4().hex, p.tenant, p.subject, dry_run)
+        self._jobs[job.job_id] = job
+        job.task = asyncio.create_task(
+            _Run(job, caller, document, self.timing).run(),
+            name=f"history-import-{job.job_id}",
+        )
+        return job
+
+    def get(self, job_id: str, principal: Principal) -> Job | None:
+        job = self._jobs.get(job_id)
+        return job if job is not None and job.visible_to(principal) else None
+
+    async def wait(self, job_id: str) -> None:
+        """Until the job ended (tests, the demo seeder)."""
+        job = self._jobs.get(job_id)
+        if job is not None and job.task is not None:
+            await asyncio.shield(job.task)
+
+    async def aclose(self) -> None:
+        tasks = [j.task for j in self._jobs.values() if j.task and not j.task.done()]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+    def _forget_old(self) -> None:
+        horizon = time.time() - self.timing.retention_s
+        for job_id, job in list(self._jobs.items()):
+            if job.finished_at is not None and job.finished_at < horizon:
+                del self._jobs[job_id]
+
+
+class _Known(BaseModel):
+    relationship_id: str
+
+
+class _KnownRelationships(BaseModel):
+    """Of sessions' ``POST /relationships/batch`` answer, only which ids it knows."""
+
+    items: list[_Known]
+
+
+class _Stop(Exception):
+    """The job cannot go on (a service refused a body, failed, or timed out)."""
+
+
+class _Run:
+    def __init__(
+        self,
+        job: Job,
+        caller: Caller,
+        document: Mapping[str, Any],
+        timing: Timing,
+    ) -> None:
+        self.job = job
+        self.caller = caller
+        self.document = document
+        self.timing = timing
+
+    async def run(self) -> None:
+        job = self.job
+        job.status = "running"
+        try:
+            await self._steps()
+            job.status = "succeeded"
+            job.stage = "done"
+        except _Stop as exc:
+            job.status = "failed"
+            job.error = str(exc)
+        except UpstreamError as exc:
+            job.status = "failed"
+            job.error = f"{exc.service}: {exc.message}"
+        except Exception:  # the report says it failed; the log says why
+            log.exception("history import %s failed", job.job_id)
+            job.status = "failed"
+            job.error = "the import failed unexpectedly; import the document again"
+        finally:
+            job.finished_at = time.time()
+
+    async def _steps(self) -> None:
+        job, document = self.job, self.document
+        job.stage = "profiles"
+        profiles = await self._service_job("profiles", doc.profiles_body(document))
+        self._report(profiles)
+        cohorts = {ln.key: ln for ln in profiles if ln.section == "cohorts"}
+
+        job.stage = "resolving"
+        people = await self._people(doc.employee_ids(document))
+        pairings_body, refused = doc.matching_body(document, cohorts, people)
+        self._report(refused)
+
+        job.stage = "matching"
+        matched = await self._service_job(
+            "matching", {"pairings": pairings_body} if pairings_body else {}
+        )
+        self._report(matched)
+        pairings = {ln.key: ln for ln in [*matched, *refused]}
+
+        sessions_body, blocked = doc.sessions_body(document, pairings)
+        self._report(blocked)
+        if not job.dry_run and sessions_body:
+            job.stage = "waiting"
+            await self._relationships_known(doc.relationship_ids(sessions_body))
+        job.stage = "sessions"
+        self._report(await self._service_job("sessions", sessions_body))
+
+    def _report(self, lines: list[Line]) -> None:
+        self.job.lines = doc.ordered(self.document, [*self.job.lines, *lines])
+
+    async def _service_job(self, service: str, body: dict[str, Any]) -> list[Line]:
+        """Run ``service``'s job on ``body`` to its end; its per-record lines."""
+        if not any(body.values()):
+            return []
+        job = self.job
+        accepted = read(
+            api.HistoryImportAccepted,
+            await self.caller.request(
+                service,
+                "POST",
+                PATH,
+                params={"dry_run": str(job.dry_run).lower()},
+                json=body,
+                headers={"idempotency-key": f"{job.job_id}-{service}"},
+            ),
+            service,
+        )
+        job.service_jobs[service] = accepted.job_id
+        state = await self._finished(service, accepted.job_id, accepted.status)
+        lines = await self._records(service, accepted.job_id)
+        if state.status == "failed":
+            self._report(lines)
+            raise _Stop(f"{service}: {state.error or 'the job failed'}")
+        return lines
+
+    async def _finished(
+        self, service: str, job_id: str, status: str
+    ) -> api.HistoryImportJob:
+        path = upstream_path(PATH + "/{job}", job=job_id)
+        deadline = time.monotonic() + self.timing.step_timeout_s
+        pause = self.timing.poll_s
+        while True:
+            state = read(
+                api.HistoryImportJob, await self.caller.get(service, path), service
+            )
+            if state.status in api.FINISHED:
+                return state
+            if time.monotonic() > deadline:
+                raise _Stop(
+                    f"{service}: its job {job_id} did not end within "
+                    f"{self.timing.step_timeout_s:.0f} s; import the document again"
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+    async def _records(self, service: str, job_id: str) -> list[Line]:
+        path = upstream_path(PATH + "/{job}/records", job=job_id)
+        lines: list[Line] = []
+        after: str | int | None = None
+        while True:
+            page = read(
+                api.HistoryRecordPage,
+                await self.caller.get(service, path, after=after, limit=PAGE),
+                service,
+            )
+            lines.extend(_line(r) for r in page.items)
+            if page.next is None or not page.items:
+                return lines
+            after = page.next
+
+    async def _people(self, wanted: set[str]) -> dict[str, str]:
+        """Person id by employee id, for the ``wanted`` employee ids."""
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}
+        after: str | None = None
+        while True:
+            page = read(
+                profiles_api.PersonPage,
+                await self.caller.get("profiles", "/people", after=after, limit=500),
+                "profiles",
+            )
+            for person in page.items:
+                if person.employee_id in wanted:
+                    found[person.employee_id] = person.person_id
+            if page.next is None or len(found) == len(wanted):
+                return found
+            after = page.next
+
+    async def _relationships_known(self, ids: list[str]) -> None:
+        """Until sessions knows every relationship of ``ids`` (bounded: those still
+        unknown then are the sessions job's ``unknown_relationship`` records)."""
+        deadline = time.monotonic() + self.timing.relationship_wait_s
+        missing = list(ids)
+        while missing and time.monotonic() < deadline:
+            still: list[str] = []
+            for i in range(0, len(missing), BATCH):
+                chunk = missing[i : i + BATCH]
+                known = read(
+                    _KnownRelationships,
+                    await self.caller.post(
+                        "sessions", "/relationships/batch", {"ids": chunk}
+                    ),
+                    "sessions",
+                )
+                seen = {r.relationship_id for r in known.items}
+                still.extend(r for r in chunk if r not in seen)
+            missing = still
+            if missing:
+                await asyncio.sleep(self.timing.poll_s)
+        if missing:
+            log.warning(
+                "history import %s: sessions does not know %d relationships yet",
+                self.job.job_id,
+                len(missing),
+            )
+
+
+def _line(r: api.HistoryRecord) -> Line:
+    err = r.error
+    return Line(
+        section=r.section,
+        key=r.key,
+        outcome=r.outcome,
+        code=err.code if err else None,
+        field=err.field if err else None,
+        message=err.message if err else None,
+        id=r.id,
+    )
