@@ -18,8 +18,17 @@ from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import ServicePart, serve
 from contracts.profiles import registry as contracts
-from services.profiles.api import admin, cohorts, competencies, imports, people, scim
+from services.profiles.api import (
+    admin,
+    cohorts,
+    competencies,
+    history,
+    imports,
+    people,
+    scim,
+)
 from services.profiles.application import Profiles
+from services.profiles.application.history import ProfilesHistory
 from services.profiles.application.imports import Imports
 from services.profiles.application.imports.runner import SOURCE
 from services.profiles.application.scim import ScimUsers
@@ -48,6 +57,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         metadata_for=metadata_for,
     )
     imports_app = Imports(profiles)
+    history_app = ProfilesHistory(profiles)
     scim_users = ScimUsers(profiles)
 
     async def seal_rows_in_clear(engine: AsyncEngine) -> None:
@@ -63,6 +73,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             competencies.router,
             cohorts.router,
             imports.router,
+            history.router,
             scim.router,
             admin.router,
         ],
@@ -86,8 +97,8 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             upgrade_sqlite,
             seal_rows_in_clear,
         ],
-        on_stop=[imports_app.stop],
-        provides=[profiles, imports_app, scim_users],
+        on_stop=[imports_app.stop, history_app.stop],
+        provides=[profiles, imports_app, history_app, scim_users],
         # A deactivated or erased person's still-valid token is refused (the projection
         # keeps ``revoked_subjects`` in the transaction of each event).
         revocations=Revocations(runtime.engine),

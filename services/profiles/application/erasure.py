@@ -72,6 +72,32 @@ def _deleting(table: str, column: str) -> Eraser:
     return erase
 
 
+def _clearing(table: str) -> Eraser:
+    """A history import's records that created something of the person's keep their
+    section, key and outcome, not whose it was."""
+
+    async def erase(conn: AsyncConnection, e: Erasure) -> None:
+        await conn.execute(
+            text(
+                f"UPDATE {table} SET entity_id = NULL "
+                "WHERE tenant = :t AND entity_id = :p"
+            ),
+            {"t": e.tenant, "p": e.person_id},
+        )
+
+    return erase
+
+
+def _deleting_entity(table: str) -> Eraser:
+    async def erase(conn: AsyncConnection, e: Erasure) -> None:
+        await conn.execute(
+            text(f"DELETE FROM {table} WHERE tenant = :t AND entity_id = :p"),
+            {"t": e.tenant, "p": e.person_id},
+        )
+
+    return erase
+
+
 def _import_records(cipher: PersonalDataCipher) -> Eraser:
     async def erase(conn: AsyncConnection, e: Erasure) -> None:
         await _erase_import_records(cipher, conn, e)
@@ -164,6 +190,18 @@ def stores(cipher: PersonalDataCipher) -> dict[str, Store]:
         "import_jobs": Store(
             "nothing held: idempotency keys and fingerprints are keyed hashes, the "
             "actor a pseudonymous id"
+        ),
+        "history_jobs": Store(
+            "nothing held: idempotency keys and fingerprints are keyed hashes, the "
+            "actor a pseudonymous id"
+        ),
+        "history_job_records": Store(
+            "records kept as section, key and outcome; the person's id cleared",
+            _clearing("history_job_records"),
+        ),
+        "history_records": Store(
+            "the person's imported outcomes forgotten (their content a keyed hash)",
+            _deleting_entity("history_records"),
         ),
         "competencies": Store("nothing held: the organisation's framework"),
         "cohorts": Store("nothing held: the programme's cohort definitions"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
 
+from chassis.history_jobs import history_tables
 from chassis.tables import int_column as _number
 from chassis.tables import key_column as _key
 from chassis.tables import stamp_column as _stamp
@@ -171,3 +172,7 @@ erasure_receipts = Table(
     _stamp("erased_at"),
     _stamp("confirmed_at"),
 )
+
+# -- history imports (``chassis.history_jobs``; revision 0005) ------------------------
+
+history_jobs, history_job_records, history_records = history_tables(metadata)
