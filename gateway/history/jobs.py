@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from chassis.auth import Principal
-from contracts.api import history_imports as api
+from contracts.api import history as api
 from contracts.api import profiles as profiles_api
 from gateway.answers import read
 from gateway.history import document as doc
@@ -44,6 +44,7 @@ PAGE = 500
 BATCH = 200
 
 # Stages, in order; the job's ``stage`` says which one runs (or where it stopped).
+FINISHED = frozenset({api.HistoryJobStatus.SUCCEEDED, api.HistoryJobStatus.FAILED})
 STAGES = ("profiles", "resolving", "matching", "waiting", "sessions", "done")
 
 
@@ -201,29 +202,29 @@ class _Run:
         if not any(body.values()):
             return []
         job = self.job
-        accepted = read(
-            api.HistoryImportAccepted,
-            await self.caller.request(
+        try:
+            answer = await self.caller.request(
                 service,
                 "POST",
                 PATH,
                 params={"dry_run": str(job.dry_run).lower()},
                 json=body,
                 headers={"idempotency-key": f"{job.job_id}-{service}"},
-            ),
-            service,
-        )
+            )
+        except UpstreamError as exc:
+            if exc.status != 422:
+                raise
+            raise _Stop(_refusal(service, exc, body)) from None
+        accepted = read(api.HistoryImportJob, answer, service)
         job.service_jobs[service] = accepted.job_id
-        state = await self._finished(service, accepted.job_id, accepted.status)
+        state = await self._finished(service, accepted.job_id)
         lines = await self._records(service, accepted.job_id)
         if state.status == "failed":
             self._report(lines)
             raise _Stop(f"{service}: {state.error or 'the job failed'}")
         return lines
 
-    async def _finished(
-        self, service: str, job_id: str, status: str
-    ) -> api.HistoryImportJob:
+    async def _finished(self, service: str, job_id: str) -> api.HistoryImportJob:
         path = upstream_path(PATH + "/{job}", job=job_id)
         deadline = time.monotonic() + self.timing.step_timeout_s
         pause = self.timing.poll_s
@@ -231,7 +232,7 @@ class _Run:
             state = read(
                 api.HistoryImportJob, await self.caller.get(service, path), service
             )
-            if state.status in api.FINISHED:
+            if state.status in FINISHED:
                 return state
             if time.monotonic() > deadline:
                 raise _Stop(
@@ -244,7 +245,7 @@ class _Run:
     async def _records(self, service: str, job_id: str) -> list[Line]:
         path = upstream_path(PATH + "/{job}/records", job=job_id)
         lines: list[Line] = []
-        after: str | int | None = None
+        after: int | None = None
         while True:
             page = read(
                 api.HistoryRecordPage,
@@ -304,12 +305,37 @@ class _Run:
             )
 
 
-def _line(r: api.HistoryRecord) -> Line:
+def _refusal(service: str, exc: UpstreamError, body: Mapping[str, Any]) -> str:
+    """``service``'s refusal of the whole body, each problem named by the record's
+    section and key (the body's positions are not the document's)."""
+    named: list[str] = []
+    for problem in exc.fields[:20]:
+        parts = str(problem.get("path", "")).split(".")
+        if parts and parts[0] == "body":
+            parts = parts[1:]
+        where = ".".join(parts)
+        if len(parts) >= 2 and parts[1].isdigit():
+            records = body.get(parts[0]) or []
+            index = int(parts[1])
+            if index < len(records):
+                rest = ".".join(parts[2:])
+                where = f"{parts[0]} {records[index].get('key')!r}" + (
+                    f" {rest}" if rest else ""
+                )
+        named.append(f"{where}: {problem.get('message', '')}")
+    detail = "; ".join(named) or exc.message
+    return (
+        f"{service} refused the records it was sent (nothing of them written): "
+        + detail
+    )
+
+
+def _line(r: api.HistoryRecordResult) -> Line:
     err = r.error
     return Line(
         section=r.section,
         key=r.key,
-        outcome=r.outcome,
+        outcome=r.outcome.value,
         code=err.code if err else None,
         field=err.field if err else None,
         message=err.message if err else None,

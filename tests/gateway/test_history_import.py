@@ -162,26 +162,27 @@ class Services:
                 )
         return out
 
+    def job(self, service: str, status: str) -> dict[str, Any]:
+        failed = status == "failed"
+        return {
+            "job_id": f"{service}-job",
+            "status": status,
+            "dry_run": self.params[service]["dry_run"] == "true",
+            "counts": {},
+            "total": 0,
+            "created_at": "2026-12-03T06:00:00+00:00",
+            "error": "the database is gone" if failed else None,
+        }
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         service, path = request.url.host, request.url.path
         if path == "/history-imports" and request.method == "POST":
             self.sent[service] = json.loads(request.content)
             self.params[service] = dict(request.url.params)
-            return httpx.Response(
-                202, json={"job_id": f"{service}-job", "status": "queued"}
-            )
+            return httpx.Response(202, json=self.job(service, "queued"))
         if path == f"/history-imports/{service}-job":
-            failed = self.fail == service
-            return httpx.Response(
-                200,
-                json={
-                    "job_id": f"{service}-job",
-                    "status": "failed" if failed else "succeeded",
-                    "dry_run": self.params[service]["dry_run"] == "true",
-                    "counts": {},
-                    "error": "the database is gone" if failed else None,
-                },
-            )
+            status = "failed" if self.fail == service else "succeeded"
+            return httpx.Response(200, json=self.job(service, status))
         if path == f"/history-imports/{service}-job/records":
             dry = self.params[service]["dry_run"] == "true"
             return httpx.Response(
@@ -432,3 +433,29 @@ async def test_another_organisation_sees_no_such_job():
         )
     assert body["data"]["programmeHistoryImport"] is None
     assert node["data"]["node"] is None
+
+
+async def test_a_body_a_service_refuses_fails_the_job_naming_the_records():
+    def refusing(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "profiles" and request.url.path == "/history-imports":
+            return httpx.Response(
+                422,
+                json={
+                    "status": 422,
+                    "code": "ValidationError",
+                    "detail": "invalid",
+                    "errors": [
+                        {"path": "body.cohorts.1.starts_on", "message": "not a date"}
+                    ],
+                },
+                headers={"content-type": "application/problem+json"},
+            )
+        return Services()(request)
+
+    async with gateway(refusing) as gw:
+        job = await finished(gw, (await start(gw, DOCUMENT))["job"]["id"])
+    assert job["status"] == "FAILED" and job["stage"] == "PROFILES"
+    assert job["error"] == (
+        "profiles refused the records it was sent (nothing of them written): "
+        "cohorts 'C-BAD' starts_on: not a date"
+    )
