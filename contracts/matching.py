@@ -198,7 +198,12 @@ class PairingProposed(EventPayload):
     mentor_id: str
     mentee_id: str
     programme_type: ProgrammeType = ProgrammeType.STANDARD
-    score: float = Field(ge=0, le=1)
+    score: float | None = Field(
+        ge=0,
+        le=1,
+        description="The pair's match score; null: a pairing recorded from the "
+        "programme's history, never scored",
+    )
     parts: list[ScorePart] = Field(default_factory=list)
     expires_at: datetime
     replaces: str | None = Field(None, description="pairing this one re-pairs")
@@ -269,12 +274,19 @@ class PairingConfirmed(EventPayload):
 
 @registry.register
 class PairingEnded(EventPayload):
-    """A confirmed pairing is over; the mentor's seat is free again."""
+    """A confirmed pairing is over; the mentor's seat is free again.
+
+    ``ended_on`` is the day it really ended, when that is not the day of this event (a
+    pairing recorded from the programme's history); null (and every event recorded
+    before the field existed) means it ended the day of this event."""
 
     pairing_id: str
     mentor_id: str
     mentee_id: str
     reason: ReasonCode = ReasonCode.CONCLUDED
+    ended_on: date | None = Field(
+        None, description="The day the pairing ended; null: this day"
+    )
     schema_version: ClassVar[int] = 2
 
 

@@ -444,6 +444,97 @@ class Certificate(Answer):
     confirmer_role: ConfirmerRole
 
 
+# -- programme history imports (``/sessions/history-imports``) ------------------------
+
+
+class HistorySection(StrEnum):
+    """The sections of a programme's history the sessions service imports."""
+
+    CONTRACTS = "contracts"
+    SESSIONS = "sessions"
+    MILESTONES = "milestones"
+    FEEDBACK = "feedback"
+    CHECK_INS = "check_ins"
+
+
+class HistoryJobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class HistoryOutcome(StrEnum):
+    """What a record did: created, already there (``unchanged``), refused
+    (``failed``), or in a dry run what it would do (``would_create``)."""
+
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    WOULD_CREATE = "would_create"
+
+
+class HistoryCounts(Answer):
+    """How many records of a section had each outcome so far."""
+
+    created: int
+    unchanged: int
+    failed: int
+    would_create: int = Field(description="Dry runs only: records it would create")
+
+
+class HistorySectionCounts(Answer):
+    contracts: HistoryCounts
+    sessions: HistoryCounts
+    milestones: HistoryCounts
+    feedback: HistoryCounts
+    check_ins: HistoryCounts
+
+
+class HistoryImportJob(Answer):
+    """A history import job: where it stands and its counts per section."""
+
+    job_id: str
+    status: HistoryJobStatus
+    dry_run: bool
+    total: int = Field(description="Records in the document, every section")
+    counts: HistorySectionCounts
+    error: str | None = Field(description="Why the job as a whole failed")
+    created_at: Stamp
+    updated_at: Stamp
+    finished_at: Stamp | None
+    replayed: bool = Field(
+        False, description="True when an Idempotency-Key replayed an earlier job"
+    )
+
+
+class HistoryRecordError(Answer):
+    """Why a record was refused; ``field`` names the input at fault when one is."""
+
+    code: str = Field(
+        description="`unknown_relationship`, `conflict`, `ValidationError` or a "
+        "domain rule's code (`BeforeRelationshipStarted`, `DateInFuture`, ...)"
+    )
+    field: str | None
+    message: str
+
+
+class HistoryRecord(Answer):
+    section: HistorySection
+    key: str | None = Field(description="The record's key in its section (the file's)")
+    outcome: HistoryOutcome
+    error: HistoryRecordError | None
+    id: str | None = Field(
+        description="The entity it created or found (session, milestone, feedback, "
+        "check-in id; a contract's relationship id); null when failed or a dry run"
+    )
+
+
+class HistoryRecordPage(Answer):
+    items: list[HistoryRecord]
+    next: int | None = Field(description="Cursor of the next page (`after`), if any")
+
+
 __all__ = [
     "BatchItemKind",
     "CadenceAdherence",
@@ -455,6 +546,15 @@ __all__ = [
     "EscalationState",
     "Feedback",
     "FeedbackItems",
+    "HistoryCounts",
+    "HistoryImportJob",
+    "HistoryJobStatus",
+    "HistoryOutcome",
+    "HistoryRecord",
+    "HistoryRecordError",
+    "HistoryRecordPage",
+    "HistorySection",
+    "HistorySectionCounts",
     "ItemKind",
     "ItemState",
     "JournalPrompt",

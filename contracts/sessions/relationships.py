@@ -83,6 +83,12 @@ class ContractInForce(EventPayload):
 
     relationship_id: str
     version: int
+    signed_on: date | None = Field(
+        None,
+        description="the day the last side signed (effective date, when the contract "
+        "was recorded afterwards, as a programme's history); absent: the day the "
+        "event was recorded",
+    )
 
 
 @registry.register

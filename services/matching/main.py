@@ -14,11 +14,13 @@ from chassis.messaging import Transport, topic_for
 from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
+from services.matching.api import history as history_api
 from services.matching.api import pairings as pairings_api
 from services.matching.api import planning as planning_api
 from services.matching.api import rounds as rounds_api
 from services.matching.application.early_warnings import on_early_warning
 from services.matching.application.escalations import on_escalation_resolved
+from services.matching.application.history import MatchingHistory
 from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
@@ -65,6 +67,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         disclosure_key=settings.disclosure_key,
     )
     planning = Planning(pairings, rounds)
+    history = MatchingHistory(pairings)
     pairings.on_freed.append(planning.offer_next)
 
     handlers = candidates.handlers(
@@ -93,7 +96,12 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         title="Tandem matching",
         version=VERSION,
         description="Explainable, optimal, fair pairing for a whole cohort.",
-        routers=[rounds_api.router, pairings_api.router, planning_api.router],
+        routers=[
+            rounds_api.router,
+            pairings_api.router,
+            planning_api.router,
+            history_api.router,
+        ],
         tables=metadata,
         consumes=[
             topic_for(s) for s in ("profiles", "sessions", "advisors", "insights")
@@ -106,6 +114,6 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         background=[Background("expiry-sweep", sweep, settings.expiry_sweep_s)],
         # The optimiser's compiled kernels, ready before the first round asks.
         setup=[_warm_optimiser],
-        on_stop=[rounds.stop],
-        provides=[pairings, rounds, planning],
+        on_stop=[rounds.stop, history.stop],
+        provides=[pairings, rounds, planning, history],
     )

@@ -22,6 +22,7 @@ from services.sessions.api import (
     calendar,
     development,
     feedback,
+    history,
     meetings,
     notes,
     pulse,
@@ -30,6 +31,7 @@ from services.sessions.api import (
 from services.sessions.application.calendar import Calendar
 from services.sessions.application.development import Development
 from services.sessions.application.feedback import Feedbacks
+from services.sessions.application.history import HistoryImports, HistoryWriter
 from services.sessions.application.meetings import Meetings
 from services.sessions.application.notes import Notes
 from services.sessions.application.pulse import PulseSurveys
@@ -74,6 +76,11 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         k_floor=settings.k_anonymity,
     )
     development_app = Development(runtime, relationships_app)
+    history_app = HistoryImports(
+        runtime,
+        HistoryWriter(relationships_app, meetings_app, development_app, feedback_app),
+        secret=settings.master_key,
+    )
 
     async def forget(env: Envelope, conn: AsyncConnection) -> None:
         # Conclude first (its tidy-up cancels the sessions to come), then forget.
@@ -94,6 +101,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         "check-ins, feedback, rotations, calendar.",
         # The calendar's ``/sessions/{id}.ics`` goes before ``/sessions/{id}``.
         routers=[
+            history.router,  # ``/sessions/history-imports`` before ``/sessions/{id}``
             relationships.router,
             calendar.router,
             batches.router,
@@ -118,6 +126,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         # The authors' keys (the chassis's table), then texts stored in clear sealed.
         setup=[PersonalDataCipher.create_schema, seal_legacy],
         background=[Background("pulse-close", pulse_app.close_due, 60)],
+        on_stop=[history_app.stop],
         provides=[
             relationships_app,
             meetings_app,
@@ -126,5 +135,6 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             feedback_app,
             pulse_app,
             development_app,
+            history_app,
         ],
     )

@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Query
 from chassis.auth.fastapi import PrincipalDep
 from chassis.inputs import MAX_REF, REF_PATTERN
 from chassis.service import provided
+from services.matching.application.history import MatchingHistory
 from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
@@ -16,6 +17,7 @@ from services.matching.application.rounds import Rounds
 PairingsDep = Annotated[Pairings, Depends(provided(Pairings))]
 RoundsDep = Annotated[Rounds, Depends(provided(Rounds))]
 PlanningDep = Annotated[Planning, Depends(provided(Planning))]
+HistoryDep = Annotated[MatchingHistory, Depends(provided(MatchingHistory))]
 
 # Ids in a path or a query string, bounded as ``chassis.inputs.Ref`` is in bodies.
 RefPath = Annotated[str, Path(min_length=1, max_length=MAX_REF, pattern=REF_PATTERN)]
@@ -24,6 +26,7 @@ RefQuery = Annotated[
 ]
 
 __all__ = [
+    "HistoryDep",
     "PairingsDep",
     "PlanningDep",
     "PrincipalDep",

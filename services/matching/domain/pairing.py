@@ -7,12 +7,14 @@ time expires. Each step is an event other services can react to.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from chassis.aggregate import Aggregate
 from chassis.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from contracts import matching as m
 from contracts.matching import PairingState, ReasonCode, RequestedBy
+from contracts.profiles import ProgrammeType
 
 OPEN = (PairingState.PROPOSED, PairingState.APPROVED)
 LIVE = (*OPEN, PairingState.CONFIRMED)  # states that hold the mentor's seat
@@ -33,6 +35,21 @@ class ProposalExpired(DomainError):
 class NotAParty(Forbidden):
     code = "NotAParty"
     title = "Only the two people of a pairing can answer it"
+
+
+@dataclass(frozen=True)
+class PastPairing:
+    """A pairing as the programme's history tells it (``Pairing.recorded``)."""
+
+    pairing_id: str
+    cohort_id: str
+    mentor_id: str
+    mentee_id: str
+    programme_type: ProgrammeType
+    approved_on: date
+    starts_on: date
+    ended_on: date | None = None
+    end_reason: ReasonCode | None = None
 
 
 class Pairing(Aggregate):
@@ -158,7 +175,10 @@ class Pairing(Aggregate):
         self._record(m.PairingExpired(pairing_id=self.id))
         return True
 
-    def end(self, reason: ReasonCode = ReasonCode.CONCLUDED) -> None:
+    def end(
+        self, reason: ReasonCode = ReasonCode.CONCLUDED, ended_on: date | None = None
+    ) -> None:
+        """``ended_on``: the day it really ended, when not today (history)."""
         self._require(PairingState.CONFIRMED)
         self._record(
             m.PairingEnded(
@@ -166,8 +186,60 @@ class Pairing(Aggregate):
                 mentor_id=self.mentor_id,
                 mentee_id=self.mentee_id,
                 reason=reason,
+                ended_on=ended_on,
             )
         )
+
+    @classmethod
+    def recorded(cls, tenant: str, past: PastPairing, today: date) -> Pairing:
+        """A pairing of the programme's past, recorded with the events a live one
+        records, dated: proposed, approved and accepted by both on ``approved_on``,
+        confirmed to start on ``starts_on`` and, when ``ended_on`` is given, ended
+        that day. It has no match score (it was never scored).
+
+        Refused, with a ``ValidationFailed`` naming the field and nothing recorded:
+        a person paired with themself, a day after ``today``, a start before the
+        approval, an end before the start, an end reason without an end."""
+        problems = []
+        if past.mentee_id == past.mentor_id:
+            problems.append(FieldError("mentee_id", "the same person as the mentor"))
+        days = (
+            ("approved_on", past.approved_on),
+            ("starts_on", past.starts_on),
+            ("ended_on", past.ended_on),
+        )
+        problems += [
+            FieldError(name, "must not be in the future")
+            for name, day in days
+            if day is not None and day > today
+        ]
+        if past.starts_on < past.approved_on:
+            problems.append(FieldError("starts_on", "before approved_on"))
+        if past.ended_on is not None and past.ended_on < past.starts_on:
+            problems.append(FieldError("ended_on", "before starts_on"))
+        if past.end_reason is not None and past.ended_on is None:
+            problems.append(FieldError("end_reason", "given without ended_on"))
+        if problems:
+            raise ValidationFailed(problems)
+        at = datetime.combine(past.approved_on, time(), UTC)
+        pairing = cls.propose(
+            tenant,
+            m.PairingProposed(
+                pairing_id=past.pairing_id,
+                cohort_id=past.cohort_id,
+                mentor_id=past.mentor_id,
+                mentee_id=past.mentee_id,
+                programme_type=past.programme_type,
+                score=None,
+                expires_at=at + timedelta(days=1),
+            ),
+        )
+        pairing.approve(at, past.starts_on)
+        pairing.accept(past.mentee_id, at)
+        pairing.accept(past.mentor_id, at)
+        if past.ended_on is not None:
+            pairing.end(past.end_reason or ReasonCode.CONCLUDED, past.ended_on)
+        return pairing
 
     def request_repairing(self, reason: ReasonCode, requested_by: RequestedBy) -> None:
         """A running pair that is not working asks for a new mentor; it runs on

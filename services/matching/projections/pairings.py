@@ -94,7 +94,7 @@ class PairingsProjection:
                 "mentor": p.mentor_id,
                 "mentee": p.mentee_id,
                 "type": p.programme_type,
-                "score": p.score,
+                "score": p.score if p.score is not None else 0.0,  # never scored
                 "parts": json.dumps([part.model_dump() for part in p.parts]),
                 "replaces": p.replaces,
                 "reason": p.reason,

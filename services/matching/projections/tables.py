@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from chassis.db import STAMP
+from chassis.history_jobs import history_tables
 
 metadata = MetaData()
 
@@ -171,3 +172,7 @@ rotation_plans = Table(
 
 # The tables the candidate view alone needs (a runtime that keeps only that view).
 CANDIDATE_VIEW = (candidates, cohorts, cohort_members, competencies)
+
+# -- history imports (``chassis.history_jobs``; revision 0006) -------------------------
+
+history_jobs, history_job_records, history_records = history_tables(metadata)

@@ -12,6 +12,7 @@ from chassis.service import provided
 from services.sessions.application.calendar import Calendar
 from services.sessions.application.development import Development
 from services.sessions.application.feedback import Feedbacks
+from services.sessions.application.history import HistoryImports
 from services.sessions.application.meetings import Meetings
 from services.sessions.application.notes import Notes
 from services.sessions.application.pulse import PulseSurveys
@@ -22,6 +23,7 @@ MeetingsDep = Annotated[Meetings, Depends(provided(Meetings))]
 CalendarDep = Annotated[Calendar, Depends(provided(Calendar))]
 NotesDep = Annotated[Notes, Depends(provided(Notes))]
 FeedbackDep = Annotated[Feedbacks, Depends(provided(Feedbacks))]
+HistoryDep = Annotated[HistoryImports, Depends(provided(HistoryImports))]
 PulseDep = Annotated[PulseSurveys, Depends(provided(PulseSurveys))]
 DevelopmentDep = Annotated[Development, Depends(provided(Development))]
 
@@ -29,6 +31,7 @@ __all__ = [
     "CalendarDep",
     "DevelopmentDep",
     "FeedbackDep",
+    "HistoryDep",
     "MeetingsDep",
     "NotesDep",
     "PrincipalDep",

@@ -300,6 +300,68 @@ class Session(Aggregate):
         )
         return session
 
+    @classmethod
+    def record_past(
+        cls,
+        relationship: Relationship,
+        *,
+        session_id: str,
+        by: str,
+        starts_at: datetime,
+        minutes: int,
+        outcome: m.SessionState,
+        now: datetime,
+        absent_ids: Sequence[str] = (),
+        reason_code: m.CancellationReason = m.CancellationReason.OTHER,
+    ) -> Session:
+        """A session that took place (or was cancelled, or missed) before it was
+        recorded (a programme's history, ``by`` a coordinator): it started by
+        ``now``, not before the relationship started, under a contract in force. It
+        is scheduled and closed at once; the relationship may have concluded since,
+        and no one's availability or calendar is consulted: it is the past."""
+        start = starts_at.astimezone(UTC)
+        if start > now:
+            raise NotYetDue(
+                f"starts_at {start.isoformat()} is in the future", field="starts_at"
+            )
+        require_not_before(
+            start.date(), relationship.starts_on, "a session", "starts_at"
+        )
+        relationship.require_contract()
+        if outcome == MISSED:
+            strangers = set(absent_ids) - set(relationship.parties)
+            if strangers or not absent_ids:
+                raise NotInSession(
+                    "absent_ids must name the mentor and/or the mentee",
+                    field="absent",
+                )
+        elif outcome not in (HELD, CANCELLED):
+            raise SessionClosed(
+                f"a past session is held, cancelled or missed, not {outcome}"
+            )
+        session = cls(session_id, relationship.tenant)
+        session.initial_state()
+        session._record(
+            SessionScheduled(
+                session_id=session_id,
+                relationship_id=relationship.id,
+                starts_at=start,
+                minutes=minutes,
+                format=m.SessionFormat.ONE_TO_ONE,
+                scheduled_by=by,
+            )
+        )
+        if outcome == HELD:
+            session.hold(
+                by, now=now, held_at=start, minutes=minutes,
+                started_on=relationship.starts_on,
+            )  # fmt: skip
+        elif outcome == CANCELLED:
+            session.cancel(by, reason_code, None)
+        else:
+            session.miss(by, list(absent_ids), relationship.parties, now)
+        return session
+
     def _require_scheduled(self) -> None:
         if self.state != SCHEDULED:
             raise SessionClosed(f"session {self.id} is {self.state}")

@@ -183,6 +183,49 @@ class Relationship(Aggregate):
             )
         )
 
+    def record_contract(
+        self,
+        by: str,
+        *,
+        cadence: r.Cadence,
+        hours_per_month: int,
+        objectives: int,
+        terms_text_id: str | None,
+        signed_on: date,
+        today: date,
+    ) -> None:
+        """A contract both people signed on ``signed_on``, recorded afterwards (a
+        programme's history, ``by`` a coordinator): not after today, not before the
+        relationship started, and only as its first contract. The relationship may
+        have concluded since: the contract ran while it was live."""
+        require_not_after(signed_on, today, "signed_on")
+        require_not_before(signed_on, self.starts_on, "a contract signed", "signed_on")
+        if self.contract is not None:
+            raise InvalidTransition(
+                f"relationship {self.id} already has a learning contract "
+                f"(version {self.contract.version})",
+                field="relationship_id",
+            )
+        self._record(
+            ev.ContractDrafted(
+                relationship_id=self.id,
+                version=1,
+                cadence=cadence,
+                hours_per_month=hours_per_month,
+                objectives=objectives,
+                terms_text_id=terms_text_id,
+            )
+        )
+        for person_id in self.parties:
+            self._record(
+                r.ContractSigned(
+                    relationship_id=self.id, version=1, person_id=person_id
+                )
+            )
+        self._record(
+            r.ContractInForce(relationship_id=self.id, version=1, signed_on=signed_on)
+        )
+
     def sign(self, person_id: str, version: int) -> None:
         self.require_party(person_id)
         self.require_open()
