@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from chassis.auth import Principal
 from contracts.api import history as api
 from contracts.api import profiles as profiles_api
+from contracts.api import sessions as sessions_api
 from gateway.answers import read
 from gateway.history import document as doc
 from gateway.history.document import Line
@@ -39,12 +40,30 @@ from gateway.upstream import Caller, UpstreamError, upstream_path
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
-PATH = "/history-imports"
+# Each service's job routes (sessions keeps its own under ``/sessions``), and the
+# models its answers are read with.
+PATH = {
+    "profiles": "/history-imports",
+    "matching": "/history-imports",
+    "sessions": "/sessions/history-imports",
+}
+JOB: dict[str, type[api.HistoryImportJob] | type[sessions_api.HistoryImportJob]] = {
+    "profiles": api.HistoryImportJob,
+    "matching": api.HistoryImportJob,
+    "sessions": sessions_api.HistoryImportJob,
+}
+PAGE_OF: dict[
+    str, type[api.HistoryRecordPage] | type[sessions_api.HistoryRecordPage]
+] = {
+    "profiles": api.HistoryRecordPage,
+    "matching": api.HistoryRecordPage,
+    "sessions": sessions_api.HistoryRecordPage,
+}
 PAGE = 500
 BATCH = 200
 
 # Stages, in order; the job's ``stage`` says which one runs (or where it stopped).
-FINISHED = frozenset({api.HistoryJobStatus.SUCCEEDED, api.HistoryJobStatus.FAILED})
+FINISHED = frozenset({"succeeded", "failed"})
 STAGES = ("profiles", "resolving", "matching", "waiting", "sessions", "done")
 
 
@@ -206,7 +225,7 @@ class _Run:
             answer = await self.caller.request(
                 service,
                 "POST",
-                PATH,
+                PATH[service],
                 params={"dry_run": str(job.dry_run).lower()},
                 json=body,
                 headers={"idempotency-key": f"{job.job_id}-{service}"},
@@ -215,7 +234,7 @@ class _Run:
             if exc.status != 422:
                 raise
             raise _Stop(_refusal(service, exc, body)) from None
-        accepted = read(api.HistoryImportJob, answer, service)
+        accepted = read(JOB[service], answer, service)
         job.service_jobs[service] = accepted.job_id
         state = await self._finished(service, accepted.job_id)
         lines = await self._records(service, accepted.job_id)
@@ -224,14 +243,14 @@ class _Run:
             raise _Stop(f"{service}: {state.error or 'the job failed'}")
         return lines
 
-    async def _finished(self, service: str, job_id: str) -> api.HistoryImportJob:
-        path = upstream_path(PATH + "/{job}", job=job_id)
+    async def _finished(
+        self, service: str, job_id: str
+    ) -> api.HistoryImportJob | sessions_api.HistoryImportJob:
+        path = upstream_path(PATH[service] + "/{job}", job=job_id)
         deadline = time.monotonic() + self.timing.step_timeout_s
         pause = self.timing.poll_s
         while True:
-            state = read(
-                api.HistoryImportJob, await self.caller.get(service, path), service
-            )
+            state = read(JOB[service], await self.caller.get(service, path), service)
             if state.status in FINISHED:
                 return state
             if time.monotonic() > deadline:
@@ -243,12 +262,12 @@ class _Run:
             pause = min(pause * 2, 2.0)
 
     async def _records(self, service: str, job_id: str) -> list[Line]:
-        path = upstream_path(PATH + "/{job}/records", job=job_id)
+        path = upstream_path(PATH[service] + "/{job}/records", job=job_id)
         lines: list[Line] = []
         after: int | None = None
         while True:
             page = read(
-                api.HistoryRecordPage,
+                PAGE_OF[service],
                 await self.caller.get(service, path, after=after, limit=PAGE),
                 service,
             )
@@ -330,11 +349,11 @@ def _refusal(service: str, exc: UpstreamError, body: Mapping[str, Any]) -> str:
     )
 
 
-def _line(r: api.HistoryRecordResult) -> Line:
+def _line(r: api.HistoryRecordResult | sessions_api.HistoryRecord) -> Line:
     err = r.error
     return Line(
-        section=r.section,
-        key=r.key,
+        section=str(r.section),
+        key=r.key or "",
         outcome=r.outcome.value,
         code=err.code if err else None,
         field=err.field if err else None,

@@ -120,6 +120,9 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
+SESSIONS_SECTIONS = ("contracts", "sessions", "milestones", "feedback", "check_ins")
+
+
 class Services:
     """profiles, matching and sessions answering their history-import jobs."""
 
@@ -164,18 +167,24 @@ class Services:
 
     def job(self, service: str, status: str) -> dict[str, Any]:
         failed = status == "failed"
+        zero = {"created": 0, "unchanged": 0, "failed": 0, "would_create": 0}
+        sections = SESSIONS_SECTIONS if service == "sessions" else ()
         return {
             "job_id": f"{service}-job",
             "status": status,
             "dry_run": self.params[service]["dry_run"] == "true",
-            "counts": {},
+            "counts": {s: zero for s in sections},
             "total": 0,
             "created_at": "2026-12-03T06:00:00+00:00",
+            "updated_at": "2026-12-03T06:00:00+00:00",
+            "finished_at": None,
             "error": "the database is gone" if failed else None,
         }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         service, path = request.url.host, request.url.path
+        if service == "sessions":  # sessions keeps its routes under /sessions
+            path = path.replace("/sessions/history-imports", "/history-imports")
         if path == "/history-imports" and request.method == "POST":
             self.sent[service] = json.loads(request.content)
             self.params[service] = dict(request.url.params)
@@ -265,12 +274,12 @@ async def test_the_steps_run_in_order_with_ids_resolved_and_one_report():
         order = [
             (r.url.host, r.url.path)
             for r in gw.seen
-            if r.method == "POST" and r.url.path == "/history-imports"
+            if r.method == "POST" and r.url.path.endswith("/history-imports")
         ]
     assert order == [
         ("profiles", "/history-imports"),
         ("matching", "/history-imports"),
-        ("sessions", "/history-imports"),
+        ("sessions", "/sessions/history-imports"),
     ]
     assert services.sent["profiles"] == {
         "cohorts": DOCUMENT["cohorts"],
