@@ -62,6 +62,15 @@ PAGE_OF: dict[
 PAGE = 500
 BATCH = 200
 
+# A record refused for one of these codes names something its service has not heard
+# of yet (profiles' and matching's events travel through Kafka): it is sent again,
+# alone, until it is known or the wait is over.
+NOT_YET = {
+    "profiles": frozenset[str](),
+    "matching": frozenset({"unknown_cohort", "unknown_person"}),
+    "sessions": frozenset({"unknown_relationship"}),
+}
+
 # Stages, in order; the job's ``stage`` says which one runs (or where it stopped).
 FINISHED = frozenset({"succeeded", "failed"})
 STAGES = ("profiles", "resolving", "matching", "waiting", "sessions", "done")
@@ -199,7 +208,7 @@ class _Run:
         self._report(refused)
 
         job.stage = "matching"
-        matched = await self._service_job(
+        matched = await self._until_known(
             "matching", {"pairings": pairings_body} if pairings_body else {}
         )
         self._report(matched)
@@ -211,12 +220,40 @@ class _Run:
             job.stage = "waiting"
             await self._relationships_known(doc.relationship_ids(sessions_body))
         job.stage = "sessions"
-        self._report(await self._service_job("sessions", sessions_body))
+        self._report(await self._until_known("sessions", sessions_body))
 
     def _report(self, lines: list[Line]) -> None:
         self.job.lines = doc.ordered(self.document, [*self.job.lines, *lines])
 
-    async def _service_job(self, service: str, body: dict[str, Any]) -> list[Line]:
+    async def _until_known(self, service: str, body: dict[str, Any]) -> list[Line]:
+        """``service``'s job on ``body``; the records it refused for naming what it
+        has not heard of yet are sent again (bounded by ``relationship_wait_s``)."""
+        lines = await self._service_job(service, body)
+        deadline = time.monotonic() + self.timing.relationship_wait_s
+        pause, attempt = self.timing.poll_s, 0
+        while True:
+            waiting = {
+                (ln.section, ln.key)
+                for ln in lines
+                if ln.outcome == "failed" and ln.code in NOT_YET[service]
+            }
+            if not waiting or time.monotonic() > deadline:
+                return lines
+            await asyncio.sleep(pause)
+            pause, attempt = min(pause * 2, 2.0), attempt + 1
+            again = {
+                section: [r for r in records if (section, r["key"]) in waiting]
+                for section, records in body.items()
+            }
+            redone = {
+                (ln.section, ln.key): ln
+                for ln in await self._service_job(service, again, attempt)
+            }
+            lines = [redone.get((ln.section, ln.key), ln) for ln in lines]
+
+    async def _service_job(
+        self, service: str, body: dict[str, Any], attempt: int = 0
+    ) -> list[Line]:
         """Run ``service``'s job on ``body`` to its end; its per-record lines."""
         if not any(body.values()):
             return []
@@ -228,7 +265,7 @@ class _Run:
                 PATH[service],
                 params={"dry_run": str(job.dry_run).lower()},
                 json=body,
-                headers={"idempotency-key": f"{job.job_id}-{service}"},
+                headers={"idempotency-key": f"{job.job_id}-{service}-{attempt}"},
             )
         except UpstreamError as exc:
             if exc.status != 422:

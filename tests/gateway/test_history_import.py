@@ -126,7 +126,12 @@ SESSIONS_SECTIONS = ("contracts", "sessions", "milestones", "feedback", "check_i
 class Services:
     """profiles, matching and sessions answering their history-import jobs."""
 
-    def __init__(self, *, fail: str | None = None, known_after: int = 0) -> None:
+    def __init__(
+        self, *, fail: str | None = None, known_after: int = 0, late: int = 0
+    ) -> None:
+        # matching has not heard of the cohort for this many jobs
+        self.late = late
+        self.bodies: dict[str, list[Any]] = {}
         self.sent: dict[str, Any] = {}
         self.params: dict[str, dict[str, str]] = {}
         self.fail = fail
@@ -136,8 +141,24 @@ class Services:
 
     def records(self, service: str, body: dict[str, Any], dry: bool) -> list[dict]:
         out: list[dict[str, Any]] = []
+        late = service == "matching" and len(self.bodies[service]) <= self.late
         for section, items in body.items():
             for r in items:
+                if late:
+                    out.append(
+                        {
+                            "section": section,
+                            "key": r["key"],
+                            "outcome": "failed",
+                            "id": None,
+                            "error": {
+                                "code": "unknown_cohort",
+                                "field": "cohort_id",
+                                "message": "matching knows no such cohort",
+                            },
+                        }
+                    )
+                    continue
                 if section == "cohorts" and r["key"] == "C-BAD":
                     out.append(
                         {
@@ -187,6 +208,7 @@ class Services:
             path = path.replace("/sessions/history-imports", "/history-imports")
         if path == "/history-imports" and request.method == "POST":
             self.sent[service] = json.loads(request.content)
+            self.bodies.setdefault(service, []).append(self.sent[service])
             self.params[service] = dict(request.url.params)
             return httpx.Response(202, json=self.job(service, "queued"))
         if path == f"/history-imports/{service}-job":
@@ -468,3 +490,23 @@ async def test_a_body_a_service_refuses_fails_the_job_naming_the_records():
         "profiles refused the records it was sent (nothing of them written): "
         "cohorts 'C-BAD' starts_on: not a date"
     )
+
+
+async def test_a_pairing_whose_cohort_matching_has_not_heard_of_yet_is_sent_again():
+    services = Services(late=2)
+    async with gateway(services) as gw:
+        job = await finished(gw, (await start(gw, DOCUMENT))["job"]["id"])
+        keys = [
+            r.headers["idempotency-key"].rsplit("-", 2)[1:]
+            for r in gw.seen
+            if r.method == "POST" and r.url.host == "matching"
+        ]
+    # Refused twice (unknown_cohort), then created; each attempt is its own job.
+    assert keys == [["matching", "0"], ["matching", "1"], ["matching", "2"]]
+    assert [b["pairings"][0]["key"] for b in services.bodies["matching"]] == [
+        "P-1",
+        "P-1",
+        "P-1",
+    ]
+    assert ("PAIRINGS", "P-1", "CREATED", None) in report(job)
+    assert ("SESSIONS", "S-1", "CREATED", None) in report(job)
