@@ -35,7 +35,7 @@ from contracts.api import sessions as sessions_api
 from gateway.answers import read
 from gateway.history import document as doc
 from gateway.history.document import Line
-from gateway.upstream import Caller, UpstreamError, upstream_path
+from gateway.upstream import Caller, ServiceDown, UpstreamError, upstream_path
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,28 @@ class _Run:
     def _report(self, lines: list[Line]) -> None:
         self.job.lines = doc.ordered(self.document, [*self.job.lines, *lines])
 
+    async def _call(self, service: str, method: str, path: str, **kw: Any) -> Any:
+        """One call; a service that is down or slow is asked again (the job calls
+        are idempotent: the same key answers the same job) until the step's time
+        is up."""
+        deadline = time.monotonic() + self.timing.step_timeout_s
+        pause = self.timing.poll_s
+        while True:
+            try:
+                return await self.caller.request(service, method, path, **kw)
+            except ServiceDown:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("history import %s: %s is down", self.job.job_id, service)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+    async def _call_get(self, service: str, path: str, **params: Any) -> Any:
+        return await self._call(service, "GET", path, params=params)
+
+    async def _call_post(self, service: str, path: str, json: Any) -> Any:
+        return await self._call(service, "POST", path, json=json)
+
     async def _until_known(self, service: str, body: dict[str, Any]) -> list[Line]:
         """``service``'s job on ``body``; the records it refused for naming what it
         has not heard of yet are sent again (bounded by ``relationship_wait_s``)."""
@@ -259,7 +281,7 @@ class _Run:
             return []
         job = self.job
         try:
-            answer = await self.caller.request(
+            answer = await self._call(
                 service,
                 "POST",
                 PATH[service],
@@ -287,7 +309,7 @@ class _Run:
         deadline = time.monotonic() + self.timing.step_timeout_s
         pause = self.timing.poll_s
         while True:
-            state = read(JOB[service], await self.caller.get(service, path), service)
+            state = read(JOB[service], await self._call_get(service, path), service)
             if state.status in FINISHED:
                 return state
             if time.monotonic() > deadline:
@@ -305,7 +327,7 @@ class _Run:
         while True:
             page = read(
                 PAGE_OF[service],
-                await self.caller.get(service, path, after=after, limit=PAGE),
+                await self._call_get(service, path, after=after, limit=PAGE),
                 service,
             )
             lines.extend(_line(r) for r in page.items)
@@ -322,7 +344,7 @@ class _Run:
         while True:
             page = read(
                 profiles_api.PersonPage,
-                await self.caller.get("profiles", "/people", after=after, limit=500),
+                await self._call_get("profiles", "/people", after=after, limit=500),
                 "profiles",
             )
             for person in page.items:
@@ -343,7 +365,7 @@ class _Run:
                 chunk = missing[i : i + BATCH]
                 known = read(
                     _KnownRelationships,
-                    await self.caller.post(
+                    await self._call_post(
                         "sessions", "/relationships/batch", {"ids": chunk}
                     ),
                     "sessions",

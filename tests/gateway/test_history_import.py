@@ -510,3 +510,20 @@ async def test_a_pairing_whose_cohort_matching_has_not_heard_of_yet_is_sent_agai
     ]
     assert ("PAIRINGS", "P-1", "CREATED", None) in report(job)
     assert ("SESSIONS", "S-1", "CREATED", None) in report(job)
+
+
+async def test_a_service_that_does_not_answer_is_asked_again_with_the_same_key():
+    services = Services()
+    calls: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "profiles" and request.method == "POST":
+            calls.append(request.headers["idempotency-key"])
+            if len(calls) == 1:
+                raise httpx.ConnectError("profiles is restarting")
+        return services(request)
+
+    async with gateway(flaky) as gw:
+        job = await finished(gw, (await start(gw, DOCUMENT))["job"]["id"])
+    assert len(calls) == 2 and calls[0] == calls[1]
+    assert job["status"] == "SUCCEEDED"
