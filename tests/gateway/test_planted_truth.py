@@ -437,11 +437,12 @@ class Org:
         return next(n for n, g in self.person.items() if g == person_gid)
 
 
-async def import_history(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
+async def import_history(
+    org: Org, doc: dict[str, Any], *, dry_run: bool = False
+) -> dict[str, Any]:
     """Run the import to its end; its status, counts and every record."""
-    answer = (await org.ask(IMPORT_HISTORY, {"i": {"document": doc}}))[
-        "importProgrammeHistory"
-    ]
+    variables = {"i": {"document": doc, "dryRun": dry_run}}
+    answer = (await org.ask(IMPORT_HISTORY, variables))["importProgrammeHistory"]
     assert answer["__typename"] == "ImportProgrammeHistorySuccess", answer
     job_id = answer["job"]["id"]
 
