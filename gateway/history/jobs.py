@@ -194,6 +194,7 @@ class _Run:
             job.error = "the import failed unexpectedly; import the document again"
         finally:
             job.finished_at = time.time()
+            self.document = {}  # the report is kept for a day; the document is not
 
     async def _steps(self) -> None:
         job, document = self.job, self.document
