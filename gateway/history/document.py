@@ -99,12 +99,16 @@ def profiles_body(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def employee_ids(document: Mapping[str, Any]) -> set[str]:
-    """The employee ids the pairings name (the gateway resolves them)."""
+    """The employee ids the pairings and check-ins name (the gateway resolves
+    them; profiles resolves those of its own sections)."""
     found: set[str] = set()
     for p in records(document, "pairings"):
         for side in ("mentor", "mentee"):
             if isinstance(p.get(side), str):
                 found.add(p[side])
+    for c in records(document, "check_ins"):
+        if isinstance(c.get("sponsor"), str):
+            found.add(c["sponsor"])
     return found
 
 
@@ -208,11 +212,15 @@ def matching_body(
 
 
 def sessions_body(
-    document: Mapping[str, Any], pairings: Mapping[str, Line]
+    document: Mapping[str, Any],
+    pairings: Mapping[str, Line],
+    people: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[Line]]:
     """``(sections for sessions, lines of the records not sent)``: each record's
-    ``pairing`` key becomes the pairing's id (``relationship_id``); a pairing's
+    ``pairing`` key becomes the pairing's id (``relationship_id``), a check-in's
+    ``sponsor`` (employee id) the sponsor's person id (``sponsor_id``); a pairing's
     ``contract`` becomes a record of ``contracts`` under the pairing's key."""
+    people = people or {}
     body: dict[str, list[dict[str, Any]]] = {}
     lines: list[Line] = []
     for p in records(document, "pairings"):
@@ -244,8 +252,23 @@ def sessions_body(
             if blocked is not None:
                 lines.append(blocked)
                 continue
-            item = {k: v for k, v in record.items() if k != "pairing"}
+            item = {k: v for k, v in record.items() if k not in ("pairing", "sponsor")}
             item["relationship_id"] = pairings[record["pairing"]].id
+            if record.get("sponsor") is not None:
+                sponsor = record["sponsor"]
+                if not isinstance(sponsor, str) or sponsor not in people:
+                    lines.append(
+                        Line(
+                            section,
+                            key,
+                            "failed",
+                            "unknown_person",
+                            "sponsor",
+                            f"sponsor: no person with employee id {sponsor!r}",
+                        )
+                    )
+                    continue
+                item["sponsor_id"] = people[sponsor]
             body.setdefault(section, []).append(item)
     return body, lines
 

@@ -215,7 +215,7 @@ class _Run:
         self._report(matched)
         pairings = {ln.key: ln for ln in [*matched, *refused]}
 
-        sessions_body, blocked = doc.sessions_body(document, pairings)
+        sessions_body, blocked = doc.sessions_body(document, pairings, people)
         self._report(blocked)
         if not job.dry_run and sessions_body:
             job.stage = "waiting"

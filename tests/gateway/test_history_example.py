@@ -57,7 +57,7 @@ async def test_the_example_imports_and_reads_back(platform):
         return job if job["status"] in ("SUCCEEDED", "FAILED") else None
 
     assert (await until(people_done, "the HRIS import"))["counts"] == {
-        "created": 5,
+        "created": 6,
         "failed": 0,
     }
     emails = {

@@ -527,3 +527,27 @@ async def test_a_service_that_does_not_answer_is_asked_again_with_the_same_key()
         job = await finished(gw, (await start(gw, DOCUMENT))["job"]["id"])
     assert len(calls) == 2 and calls[0] == calls[1]
     assert job["status"] == "SUCCEEDED"
+
+
+def test_a_check_ins_sponsor_is_sent_as_the_persons_id():
+    from gateway.history.document import Line, sessions_body
+
+    document = {
+        "check_ins": [
+            {"key": "K-1", "pairing": "P-1", "kind": "quarterly", "sponsor": "E7",
+             "held_on": "2025-03-01", "alignment": 4},
+            {"key": "K-2", "pairing": "P-1", "kind": "quarterly", "sponsor": "E404",
+             "held_on": "2025-06-01", "alignment": 4},
+        ]
+    }  # fmt: skip
+    pairings = {"P-1": Line("pairings", "P-1", "created", id="r-1")}
+    body, lines = sessions_body(document, pairings, {"E7": "p-7"})
+    assert body == {
+        "check_ins": [
+            {"key": "K-1", "kind": "quarterly", "held_on": "2025-03-01",
+             "alignment": 4, "relationship_id": "r-1", "sponsor_id": "p-7"}
+        ]
+    }  # fmt: skip
+    assert [(ln.key, ln.outcome, ln.code, ln.field) for ln in lines] == [
+        ("K-2", "failed", "unknown_person", "sponsor")
+    ]
