@@ -6,6 +6,7 @@ refusal is a typed per-record error naming its field; coordinators only."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import uuid
@@ -635,3 +636,27 @@ async def test_a_chunks_records_are_appended_together(sessions, kafka_bootstrap)
         await c.get(f"/relationships/{rid}/sessions", headers=pair["as_mentor"])
     ).json()
     assert len(listed) == 52 and {s["state"] for s in listed} == {"held"}
+
+
+async def test_two_coordinators_importing_the_same_file_at_once_create_it_once(
+    sessions, kafka_bootstrap
+):
+    app, c = sessions
+    pair = await confirm_pairing(app, kafka_bootstrap, starts_on=day(-200))
+    rid = pair["id"]
+    doc = history(rid)
+    other = token("acme", "coordinator", sub="coordinator-2")
+    (_a, first), (_b, second) = await asyncio.gather(
+        run(c, doc), run(c, doc, headers=other)
+    )
+    assert set(first) == set(second)
+    for key in first:  # each record created by one job, found by the other
+        pair_of = sorted([first[key]["outcome"], second[key]["outcome"]])
+        assert pair_of == ["created", "unchanged"], (key, pair_of)
+        assert first[key]["id"] == second[key]["id"]
+    listed = (
+        await c.get(f"/relationships/{rid}/sessions", headers=pair["as_mentor"])
+    ).json()
+    assert len(listed) == 3
+    rel = (await c.get(f"/relationships/{rid}", headers=pair["as_mentor"])).json()
+    assert rel["contract"]["version"] == 1

@@ -159,7 +159,6 @@ class HistoryWriter:
         records = [
             r for _no, _key, r in parsed if not isinstance(r, HistoryRecordError)
         ]
-        stored = await _ledger(conn, tenant, section, [r.key for r in records])
         rels = await self._relationships(
             conn, tenant, {r.relationship_id for r in records}, memory
         )
@@ -168,6 +167,10 @@ class HistoryWriter:
             await context.prepare_feedback(
                 [r for r in records if isinstance(r, FeedbackRecord)]
             )
+        # The streams first, the keys after: a concurrent import of the same keys
+        # that commits in between is then seen in the keys ("unchanged"), and one
+        # that commits later makes this chunk's append (or key) fail and be retried.
+        stored = await _ledger(conn, tenant, section, [r.key for r in records])
         learned = Memory()
         outcomes: list[Outcome] = []
         saving: dict[str, Aggregate] = {}
