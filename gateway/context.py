@@ -8,7 +8,7 @@ callers' data and caches never outlive a request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from graphql import GraphQLError
 from pydantic import BaseModel
@@ -26,6 +26,9 @@ from gateway.upstream import Caller, UpstreamError, Upstreams
 # An ``Authorization`` header longer than this is refused before it is verified or
 # forwarded (a real token is well under 2 KB; a 4 MB one is an attack).
 MAX_AUTHORIZATION_BYTES = 8192
+
+if TYPE_CHECKING:  # gateway.history's resolvers import this module
+    from gateway.history.jobs import HistoryImports
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -55,6 +58,7 @@ class Context(BaseContext):
         principal: Principal | None,
         request_id: str | None,
         hub: EventHub,
+        history: HistoryImports | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -66,6 +70,8 @@ class Context(BaseContext):
             upstreams.caller(principal, request_id) if principal else None
         )
         self.hub = hub
+        # The programme-history imports this process runs (gateway.history).
+        self._history = history
         # What this HTTP request's operations have cost so far (None: no budget).
         self.spent_cost: int | None = None
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
@@ -102,6 +108,15 @@ class Context(BaseContext):
         self.principal  # noqa: B018 — authentication first
         assert self._caller is not None
         return self._caller
+
+    @property
+    def history(self) -> HistoryImports:
+        """The programme-history imports of this process (the app's)."""
+        if self._history is None:
+            from gateway.history.jobs import HistoryImports
+
+            self._history = HistoryImports()
+        return self._history
 
     def has_role(self, *roles: Role) -> bool:
         return self.principal_or_none is not None and self.principal.has_role(*roles)

@@ -30,6 +30,7 @@ from gateway.context import Context, bearer_token
 from gateway.dashboard import mount_dashboard
 from gateway.extensions import typed_error
 from gateway.graphiql import ide_html
+from gateway.history.jobs import HistoryImports
 from gateway.hub import EventHub
 from gateway.protection import PersistedQueries
 from gateway.schema import build_schema
@@ -115,6 +116,7 @@ def build_app(
         transport=transport if settings.kafka_bootstrap_servers is None else None,
     )
     verifier = TokenVerifier.from_settings(settings)
+    history = HistoryImports()
 
     async def get_context(conn: HTTPConnection) -> Context:
         # FastAPI passes the HTTP request or the websocket, whichever this is.
@@ -129,7 +131,9 @@ def build_app(
             else:
                 principal = await verifier.averify(token)
         request_id = request_id_of(conn.scope)
-        context = Context(settings, upstreams, verifier, principal, request_id, hub)
+        context = Context(
+            settings, upstreams, verifier, principal, request_id, hub, history
+        )
         # One cost budget per HTTP request; a websocket's operations are each
         # bounded by ``max_cost`` alone.
         context.spent_cost = 0 if isinstance(conn, Request) else None
@@ -156,6 +160,7 @@ def build_app(
             yield
         finally:
             await hub.stop()
+            await history.aclose()
             await upstreams.aclose()
 
     app = create_app(
@@ -173,6 +178,7 @@ def build_app(
     app.state.schema = schema
     app.state.upstreams = upstreams
     app.state.hub = hub
+    app.state.history = history
     app.state.persisted = router.persisted
     return app
 

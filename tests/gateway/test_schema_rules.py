@@ -580,9 +580,13 @@ def _param(service: str, route: str, name: str) -> set[str]:
 def _sources() -> dict[type[enum.Enum], set[str]]:
     from contracts import insights, matching, profiles
     from contracts.advisors import councils
+    from contracts.api import history as history_api
     from contracts.api.matching import NoteAction
     from contracts.sessions import development, meetings, notes, relationships
     from contracts.sessions.development import ConfirmerRole
+    from gateway.history import document as history_document
+    from gateway.history import jobs as history_jobs
+    from gateway.history import types as history_types
     from gateway.insights import types as insights_types
     from services.advisors.domain import council as council_domain
     from services.advisors.domain import diligence
@@ -670,6 +674,10 @@ def _sources() -> dict[type[enum.Enum], set[str]]:
         enums.WarningLevel: lit(insights.WarningLevel),
         insights_types.ImpactVerdict: lit(insights.ImpactVerdict),
         insights_types.MentorStatus: lit(insights.MentorStatus),
+        history_types.HistoryRecordOutcome: lit(history_api.HistoryOutcome)
+        | {history_document.NOT_CHECKED},
+        history_types.HistorySection: set(history_document.SECTIONS),
+        history_types.HistoryImportStage: set(history_jobs.STAGES),
     }
 
 

@@ -212,7 +212,10 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
     elif kind == "ContractInForce":
         facts.in_force_version = str(data["version"])
         facts.cadence_days = facts.cadences.get(facts.in_force_version)
-        entry = [at_s, str(data["version"])]
+        # In force from the day it was signed (a contract of a programme's history
+        # carries ``signed_on``), else from when it was recorded.
+        signed = str(data["signed_on"]) if data.get("signed_on") else None
+        entry = [moment(signed).isoformat() if signed else at_s, str(data["version"])]
         if entry not in facts.in_force:
             facts.in_force = sorted([*facts.in_force, entry])
     elif kind == "RelationshipPaused":
