@@ -252,6 +252,7 @@ async def bench_rebuild(
     meter: CpuMeter,
     *,
     breakdown: bool,
+    profile: bool = False,
 ) -> dict[str, Any]:
     app = build_insights(
         InsightsSettings(
@@ -294,11 +295,23 @@ async def bench_rebuild(
             if label == "instrumented":
                 instrument(app, spent)
             progress: dict[str, Any] = {"processed": 0, "total": 0}
+            profiler = None
+            if profile and label == "first":
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             snap = meter.snapshot()
             started = time.perf_counter()
             async with runtime.engine.begin() as c:
                 await mounted(app).provide(rebuild.ReadModels).rebuild(c, progress)
             seconds = time.perf_counter() - started
+            if profiler is not None:
+                import pstats
+
+                profiler.disable()
+                print("  profile of the rebuild (cProfile, by own time):")
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
             client, server = meter.since(snap)
             assert progress["processed"] == len(facts), progress
             async with runtime.engine.connect() as c:
@@ -725,7 +738,12 @@ async def main(args: argparse.Namespace) -> None:
             return
         async with fresh_database(server, "bench_insights") as url:
             rb = await bench_rebuild(
-                url, facts, people, meter, breakdown=args.breakdown
+                url,
+                facts,
+                people,
+                meter,
+                breakdown=args.breakdown,
+                profile=args.profile,
             )
         print("limit ...", flush=True)
         async with fresh_database(server, "bench_limit") as url:
@@ -853,7 +871,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="cProfile the pipeline process (relay + consumer) during the lag run",
+        help="cProfile the rebuild, and the pipeline process (relay + consumer) "
+        "during the lag run",
     )
     parser.add_argument(
         "--breakdown",
