@@ -40,7 +40,9 @@ import argparse
 import asyncio
 import contextlib
 import importlib.metadata
+import itertools
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -81,6 +83,7 @@ GOAL_ACHIEVED = 0.95  # of the offered rate
 RELATIONSHIPS = 200
 DRAIN_S = 60.0  # after the last append, how long the lag run waits for the rest
 POLL_S = 0.005
+POLL_BATCH = 500  # ids asked per poll (the oldest unseen)
 SESSIONS_PER_RELATIONSHIP = 8
 
 
@@ -249,6 +252,7 @@ async def bench_rebuild(
     meter: CpuMeter,
     *,
     breakdown: bool,
+    profile: bool = False,
 ) -> dict[str, Any]:
     app = build_insights(
         InsightsSettings(
@@ -291,11 +295,23 @@ async def bench_rebuild(
             if label == "instrumented":
                 instrument(app, spent)
             progress: dict[str, Any] = {"processed": 0, "total": 0}
+            profiler = None
+            if profile and label == "first":
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             snap = meter.snapshot()
             started = time.perf_counter()
             async with runtime.engine.begin() as c:
                 await mounted(app).provide(rebuild.ReadModels).rebuild(c, progress)
             seconds = time.perf_counter() - started
+            if profiler is not None:
+                import pstats
+
+                profiler.disable()
+                print("  profile of the rebuild (cProfile, by own time):")
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
             client, server = meter.since(snap)
             assert progress["processed"] == len(facts), progress
             async with runtime.engine.connect() as c:
@@ -390,6 +406,149 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+LAG_NAMESPACE = uuid.UUID("6f1c2a4e-19a0-4c5b-9b0e-3f4d5e6a7b8c")
+
+
+def lag_event_id(n: int) -> str:
+    """The id of the lag run's n-th event: the driver and the poller agree on it
+    without talking (negative n: the warm-up's)."""
+    return str(uuid.uuid5(LAG_NAMESPACE, f"lag-{n}"))
+
+
+def lag_event(n: int) -> tuple[str, NewEvent]:
+    """The lag run's n-th event and its stream."""
+    rid = f"rel-{n % RELATIONSHIPS}" if n >= 0 else f"warm-{-n}"
+    return f"CheckIns-{rid}", NewEvent(
+        "CheckInRecorded",
+        {
+            "check_in_id": f"ci-{n}",
+            "relationship_id": rid,
+            "kind": "monthly",
+            "held_on": "2026-01-15",
+            "alignment": 1 + n % 5,
+        },
+        id=uuid.UUID(lag_event_id(n)),
+    )
+
+
+def _child(role: str, conn: Any, *args: Any) -> None:
+    """A child process of the lag run (spawned): the load driver or the poller.
+
+    It says ``ready``, receives the start moment (``time.perf_counter``, which is
+    CLOCK_MONOTONIC, shared by every process of the machine), runs, and sends back
+    its per-event times and its own CPU."""
+    conn.send("ready")
+    start_at = conn.recv()
+    run = _drive if role == "driver" else _poll
+    cpu0 = time.process_time()
+    times, extra = asyncio.run(run(start_at, *args))
+    conn.send((times, time.process_time() - cpu0, extra))
+    conn.close()
+
+
+async def _drive(
+    start_at: float, url: str, rate: float, total: int, appended: Any, _: Any
+) -> tuple[dict[int, float], dict[str, Any]]:
+    """Append ``total`` events at ``rate``, open loop, through its own engine (another
+    replica's connections: the relay hears of them through PostgreSQL only)."""
+    engine = create_engine(url, pool_size=16)
+    store = event_store_for(engine)
+    meta = EventMetadata(tenant="acme")
+    sent: dict[int, float] = {}
+    versions = [0] * RELATIONSHIPS
+    locks = [asyncio.Lock() for _ in range(RELATIONSHIPS)]
+
+    async def append(n: int) -> None:
+        stream, event = lag_event(n)
+        k = n % RELATIONSHIPS
+        sent[n] = time.perf_counter()
+        async with locks[k]:  # one append at a time per stream (its version)
+            await store.append(stream, "CheckIns", versions[k], [event], meta)
+            versions[k] += 1
+        appended.value += 1
+
+    # Connect the pool before the start (not part of the pipeline).
+    await asyncio.gather(*(store.read_log(limit=1) for _ in range(16)))
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    tasks = []
+    for n in range(total):
+        delay = start_at + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(append(n)))
+    await asyncio.gather(*tasks)
+    ended = time.perf_counter()
+    await engine.dispose()
+    return sent, {"ended": ended}
+
+
+async def _poll(
+    start_at: float, url: str, rate: float, total: int, visible: Any, appended: Any
+) -> tuple[dict[int, float], dict[str, Any]]:
+    """Every ``POLL_S``, ask insights' ``facts`` for the events due by now and not
+    yet seen (by their ids: the driver's ids are known in advance), the oldest
+    ``POLL_BATCH`` of them: under a backlog a newer event is seen late (its lag
+    over-counted, never under), and the poller's own queries stay cheap."""
+    conn = await pg_connect(url)
+    seen: dict[int, float] = {}
+    unseen: dict[str, int] = {}
+    due = 0
+    polls = 0
+    # Gives up DRAIN_S after the schedule's end and after the last append or sight.
+    deadline = start_at + total / rate + DRAIN_S
+    progress = (-1, -1)
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+        while len(seen) < total and time.perf_counter() < deadline:
+            now = time.perf_counter()
+            if (appended.value, len(seen)) != progress:
+                progress = (appended.value, len(seen))
+                deadline = max(deadline, now + DRAIN_S)
+            while due < total and start_at + due / rate <= now:
+                unseen[lag_event_id(due)] = due
+                due += 1
+            if unseen:
+                rows = await conn.fetch(
+                    "SELECT event_id FROM facts WHERE event_id = ANY($1::text[])",
+                    list(itertools.islice(unseen, POLL_BATCH)),
+                )
+                polls += 1
+                at = time.perf_counter()
+                for r in rows:
+                    seen[unseen.pop(r["event_id"])] = at
+                visible.value = len(seen)
+            await asyncio.sleep(POLL_S)
+    finally:
+        await conn.close()
+    return seen, {"polls": polls}
+
+
+async def warm_up(sessions_url: str, insights_url: str) -> None:
+    """The first events wait for topic creation and group assignment."""
+    engine = create_engine(sessions_url, pool_size=2)
+    store = event_store_for(engine)
+    meta = EventMetadata(tenant="acme")
+    ids = []
+    for n in range(1, 21):
+        stream, event = lag_event(-n)
+        ids.append(str(event.id))
+        await store.append(stream, "CheckIns", 0, [event], meta)
+    await engine.dispose()
+    conn = await pg_connect(insights_url)
+    try:
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            got = await conn.fetchval(
+                "SELECT count(*) FROM facts WHERE event_id = ANY($1::text[])", ids
+            )
+            if got == len(ids):
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("warm-up events not visible in insights after 120 s")
+    finally:
+        await conn.close()
+
+
 async def bench_lag(
     sessions_url: str,
     insights_url: str,
@@ -397,6 +556,8 @@ async def bench_lag(
     rate: float,
     seconds: float,
     meter: CpuMeter,
+    *,
+    profile: bool = False,
 ) -> dict[str, Any]:
     sessions = build_sessions(
         SessionsSettings(
@@ -412,55 +573,24 @@ async def bench_lag(
             kafka_bootstrap_servers=bootstrap,
         )
     )
-    sent: dict[str, float] = {}  # event id -> append start (perf_counter)
-    seen: dict[str, float] = {}
-    done: list[float] = []  # when each append returned
-    relationships = [f"rel-{i}" for i in range(RELATIONSHIPS)]
-    versions = dict.fromkeys(relationships, 0)
-    locks = {rid: asyncio.Lock() for rid in relationships}
-    meta = EventMetadata(tenant="acme")
-    writer: dict[str, Any] = {}
-
-    async def append(n: int) -> None:
-        rid = relationships[n % len(relationships)]
-        event = NewEvent(
-            "CheckInRecorded",
-            {
-                "check_in_id": f"ci-{n}",
-                "relationship_id": rid,
-                "kind": "monthly",
-                "held_on": "2026-01-15",
-                "alignment": 1 + n % 5,
-            },
+    total = int(rate * seconds)
+    ctx = multiprocessing.get_context("spawn")
+    appended = ctx.Value("l", 0, lock=False)
+    visible = ctx.Value("l", 0, lock=False)
+    children = {}
+    for role, url, counters in (
+        ("driver", sessions_url, (appended, visible)),
+        ("poller", insights_url, (visible, appended)),
+    ):
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(
+            target=_child,
+            args=(role, theirs, url, rate, total, *counters),
+            name=f"lag-{role}",
+            daemon=True,
         )
-        t0 = time.perf_counter()
-        sent[str(event.id)] = t0
-        async with locks[rid]:  # one append at a time per stream (its version)
-            # Another engine than the service's (another replica's connections):
-            # the relay hears of it through PostgreSQL, not through ``notify``.
-            await writer["store"].append(
-                f"CheckIns-{rid}", "CheckIns", versions[rid], [event], meta
-            )
-            versions[rid] += 1
-        done.append(time.perf_counter())
-
-    async def poller(stop: asyncio.Event) -> None:
-        conn = await pg_connect(insights_url)
-        try:
-            while not stop.is_set() or len(seen) < len(sent):
-                pending = [i for i in sent if i not in seen]
-                if pending:
-                    rows = await conn.fetch(
-                        "SELECT event_id FROM facts WHERE event_id = ANY($1::text[])",
-                        pending,
-                    )
-                    now = time.perf_counter()
-                    for r in rows:
-                        seen[r["event_id"]] = now
-                await asyncio.sleep(POLL_S)
-        finally:
-            await conn.close()
-
+        proc.start()
+        children[role] = (proc, mine)
     async with running(insights), running(sessions) as srt:
         consumer = insights.state.runtime.consumer
 
@@ -468,62 +598,58 @@ async def bench_lag(
             while not stop.is_set():
                 await asyncio.sleep(5)
                 print(
-                    f"    appended {len(done)}, published {srt.relay.published}, "
+                    f"    appended {appended.value}, published {srt.relay.published}, "
                     f"applied {consumer.applied if consumer else '-'}, "
-                    f"visible {len(seen)}",
+                    f"visible {visible.value}",
                     flush=True,
                 )
 
-        writer_engine = create_engine(sessions_url, pool_size=16)
-        writer["store"] = event_store_for(writer_engine)
+        await warm_up(sessions_url, insights_url)
+        print("  warm-up done (20 events through relay, Kafka and consumer)")
+        loop = asyncio.get_running_loop()
+        for _, pipe in children.values():
+            assert await loop.run_in_executor(None, pipe.recv) == "ready"
+        start_at = time.perf_counter() + 0.5
+        for _, pipe in children.values():
+            pipe.send(start_at)
+        quiet = asyncio.Event()
+        reporter = asyncio.create_task(report(quiet))
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        snap = meter.snapshot()
         try:
-            # Warm up: the first events wait for topic creation and group assignment.
-            warm_stop = asyncio.Event()
-            warm_task = asyncio.create_task(poller(warm_stop))
-            for n in range(20):
-                await append(-1 - n)
-            warm_stop.set()
-            await asyncio.wait_for(warm_task, 120)
-            sent.clear()
-            seen.clear()
-            done.clear()
-            print("  warm-up done (20 events through relay, Kafka and consumer)")
-            stop = asyncio.Event()
-            poll = asyncio.create_task(poller(stop))
-            quiet = asyncio.Event()
-            reporter = asyncio.create_task(report(quiet))
-            total = int(rate * seconds)
-            snap = meter.snapshot()
-            started = time.perf_counter()
-            # Open loop: each append starts when it is due, whether or not the ones
-            # before it have returned (as requests from many users would).
-            tasks = []
-            for n in range(total):
-                due = started + n / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(append(n)))
-            await asyncio.gather(*tasks)
-            driven = max(done) - started
-            client_cpu, server_cpu = meter.since(snap)
-            print(f"  appends done in {driven:.1f} s; waiting for the rest", flush=True)
-            stop.set()
-            try:
-                await asyncio.wait_for(poll, DRAIN_S)
-            except TimeoutError:  # report what arrived; the rest count as unseen
-                print(
-                    f"  {len(sent) - len(seen)} events not visible after "
-                    f"{DRAIN_S:.0f} s: counted at that lag (a lower bound)"
-                )
-            finally:
-                quiet.set()
-                await reporter
+            results = {
+                role: await loop.run_in_executor(None, pipe.recv)
+                for role, (_, pipe) in children.items()
+            }
         finally:
-            await writer_engine.dispose()
+            quiet.set()
+            await reporter
+        client_cpu, server_cpu = meter.since(snap)
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            print("  profile of the pipeline process (relay + consumer), cumulative:")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    for proc, _ in children.values():
+        proc.join(10)
     end = time.perf_counter()
-    unseen = sum(1 for i in sent if i not in seen)
-    lags = [(seen.get(i, end) - t0) * 1000 for i, t0 in sent.items()]
+    sent, driver_cpu, driver_extra = results["driver"]
+    seen, poller_cpu, poller_extra = results["poller"]
+    driven = driver_extra["ended"] - start_at
+    unseen = sum(1 for n in sent if n not in seen)
+    if unseen:
+        print(
+            f"  {unseen} events not visible {DRAIN_S:.0f} s after the last append "
+            "or sight: counted at that lag (a lower bound)"
+        )
+    lags = [(seen.get(n, end) - t0) * 1000 for n, t0 in sorted(sent.items())]
     # Lag by window of the run (sent order = append order): does a backlog build?
     window = max(1, int(rate * 5))
     windows = [
@@ -542,9 +668,10 @@ async def bench_lag(
         "mean_ms": statistics.fmean(lags),
         "windows_5s_p50_p99_ms": windows,
         "client_cpu_share": client_cpu / driven,
+        "driver_cpu_share": driver_cpu / driven,
+        "poller_cpu_share": poller_cpu / driven,
         "server_cpu_share": None if server_cpu is None else server_cpu / driven,
-        "sent": sent,  # per event, for diagnostics (not printed)
-        "seen": seen,
+        "polls": poller_extra["polls"],
     }
     print(
         f"  lag: {out['events']} events at {out['achieved_rate']:.0f}/s over "
@@ -554,9 +681,11 @@ async def bench_lag(
     )
     server_share = "-" if server_cpu is None else f"{server_cpu / driven:.2f}"
     print(
-        f"  per 5 s window [p50, p99] ms: {windows}; CPU while driving: this "
-        f"process (relay + consumer + driver + poller) {client_cpu / driven:.2f} "
-        f"core, PostgreSQL {server_share} core",
+        f"  per 5 s window [p50, p99] ms: {windows}; CPU while driving: pipeline "
+        f"process (relay + consumer) {client_cpu / driven:.2f} core, driver process "
+        f"{driver_cpu / driven:.2f}, poller process {poller_cpu / driven:.2f}, "
+        f"PostgreSQL {server_share} core; load average now "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         flush=True,
     )
     return out
@@ -597,22 +726,49 @@ async def main(args: argparse.Namespace) -> None:
                 fresh_database(server, "bench_sessions") as s_url,
                 fresh_database(server, "bench_insights_lag") as i_url,
             ):
-                await bench_lag(s_url, i_url, bootstrap, args.rate, args.seconds, meter)
+                await bench_lag(
+                    s_url,
+                    i_url,
+                    bootstrap,
+                    args.rate,
+                    args.seconds,
+                    meter,
+                    profile=args.profile,
+                )
             return
         async with fresh_database(server, "bench_insights") as url:
             rb = await bench_rebuild(
-                url, facts, people, meter, breakdown=args.breakdown
+                url,
+                facts,
+                people,
+                meter,
+                breakdown=args.breakdown,
+                profile=args.profile,
             )
         print("limit ...", flush=True)
         async with fresh_database(server, "bench_limit") as url:
             limit = await bench_limit(url, facts)
+        if args.no_lag:
+            print(
+                f"rebuild {rb['runs'][0]['rate']:.0f} events/s, limit "
+                f"{limit['rate']:.0f} rows/s: ratio "
+                f"{rb['runs'][0]['rate'] / limit['rate']:.3f}; load average "
+                f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            )
+            return
         print("lag ...", flush=True)
         async with (
             fresh_database(server, "bench_sessions") as s_url,
             fresh_database(server, "bench_insights_lag") as i_url,
         ):
             lag = await bench_lag(
-                s_url, i_url, bootstrap, args.rate, args.seconds, meter
+                s_url,
+                i_url,
+                bootstrap,
+                args.rate,
+                args.seconds,
+                meter,
+                profile=args.profile,
             )
     total_s = time.perf_counter() - started_all
 
@@ -669,6 +825,8 @@ async def main(args: argparse.Namespace) -> None:
         "lag_poll_ms": POLL_S * 1000,
         "lag_windows_5s_p50_p99_ms": lag["windows_5s_p50_p99_ms"],
         "lag_client_cpu_cores": round(lag["client_cpu_share"], 2),
+        "lag_driver_cpu_cores": round(lag["driver_cpu_share"], 2),
+        "lag_poller_cpu_cores": round(lag["poller_cpu_share"], 2),
         "lag_server_cpu_cores": None
         if lag["server_cpu_share"] is None
         else round(lag["server_cpu_share"], 2),
@@ -706,6 +864,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument(
         "--lag-only", action="store_true", help="only the lag run (diagnostics)"
+    )
+    parser.add_argument(
+        "--no-lag", action="store_true", help="rebuild and limit only (diagnostics)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the rebuild, and the pipeline process (relay + consumer) "
+        "during the lag run",
     )
     parser.add_argument(
         "--breakdown",

@@ -17,6 +17,7 @@ The ``type`` attribute on the wire is reverse-DNS prefixed and versioned,
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -70,6 +71,7 @@ _BARE_NAME = re.compile(_NAME)  # legacy alias, see above
 LEGACY_HEADERS = frozenset({"ce_datacontenttype"})
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of sources; asked once per message
 def producer_of(source: str) -> str:
     """The producing service of a ``source`` (``tandem/profiles`` → ``profiles``):
     the service whose event store holds the event's stream and publishes it."""

@@ -55,6 +55,7 @@ class Publication:
         self.source = source
         self._engine = engine
         self._decoder = decoder
+        self._fields: dict[type, frozenset[str]] = {}  # per contract model
 
     async def __call__(self, event: RecordedEvent) -> list[Envelope]:
         if event.event_type not in self.contracts:
@@ -66,7 +67,10 @@ class Publication:
             # and published as the current version.
             data = self.contracts.upcast(event.event_type, event.schema_version, data)
             event = replace(event, data=data, schema_version=model.schema_version)
-        data = {k: v for k, v in data.items() if k in model.model_fields}
+        fields = self._fields.get(model)
+        if fields is None:
+            fields = self._fields[model] = frozenset(model.model_fields)
+        data = {k: v for k, v in data.items() if k in fields}
         sealed = [k for k, v in data.items() if isinstance(v, dict) and ENCRYPTED in v]
         if sealed:
             if self._engine is None or self._decoder is None:

@@ -21,6 +21,7 @@ from chassis.errors import (
     ValidationFailed,
 )
 from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
+from chassis.telemetry import spans_recorded
 
 # Columns every backend selects, in this order, for ``row_to_event``.
 SELECT_COLUMNS = (
@@ -333,8 +334,6 @@ def dumps(data: Any) -> str:
 
 
 def _tracing() -> bool:
-    """False while no tracer provider is installed: a span would record nothing."""
-    return not isinstance(
-        trace.get_tracer_provider(),
-        (trace.ProxyTracerProvider, trace.NoOpTracerProvider),
-    )
+    """False while a span would reach nobody (``chassis.telemetry.spans_recorded``):
+    no tracer provider, or one with nothing attached to export or capture."""
+    return spans_recorded()

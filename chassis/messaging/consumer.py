@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import sqlstate_is_outage
+from chassis.db import is_sqlite, sqlstate_is_outage
 from chassis.envelope import Envelope, MalformedMessage, event_name
 from chassis.errors import ConcurrencyConflict
 from chassis.events import UnknownEventType, UnsupportedSchemaVersion
@@ -89,6 +89,14 @@ def database_unavailable(exc: BaseException) -> bool:
         )
     return False
 
+
+MARK_MANY_APPLIED = text(
+    "INSERT INTO processed_events (consumer, event_id) "
+    "SELECT :c, e FROM unnest(CAST(:ids AS text[])) AS e "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+# The most records a consumer with a ``batch_handler`` applies in one transaction.
+BATCH_HANDLER_RECORDS = 1000
 
 MARK_APPLIED = text(
     "INSERT INTO processed_events (consumer, event_id) VALUES (:c, :e) "
@@ -159,7 +167,15 @@ class ConsumerRunner:
     async def poll_once(self) -> int:
         """Apply one batch and commit its offsets; returns how many it handled."""
         assert self._subscriber is not None, "start() the runner first"
-        batch = await self._subscriber.poll(self.poll_timeout_s, self.batch_size)
+        # A batch handler's statements do not grow with the batch: take what the
+        # fetcher holds, up to ``BATCH_HANDLER_RECORDS`` (a backlog drains in few,
+        # large transactions; while keeping up, batches stay small by themselves).
+        most = (
+            max(self.batch_size, BATCH_HANDLER_RECORDS)
+            if self.batch_transactions and self.batch_handler is not None
+            else self.batch_size
+        )
+        batch = await self._subscriber.poll(self.poll_timeout_s, most)
         if not (
             self.batch_transactions and len(batch) > 1 and await self._apply_all(batch)
         ):
@@ -226,8 +242,7 @@ class ConsumerRunner:
             return False
         for _ in range(duplicates):
             self._count_duplicate()
-        for envelope in applied:
-            self._count_applied(envelope)
+        self._count_applied_many(applied)
         return True
 
     async def _apply_together(
@@ -241,19 +256,19 @@ class ConsumerRunner:
         assert self.batch_handler is not None
         if not work:
             return 0
-        values = ", ".join(f"(:c, :e{n})" for n in range(len(work)))
-        params = {"c": self.name, **{f"e{n}": e.id for n, (_, e, _) in enumerate(work)}}
-        fresh_ids = set(
-            (
-                await conn.execute(
-                    text(
-                        "INSERT INTO processed_events (consumer, event_id) "
-                        f"VALUES {values} ON CONFLICT DO NOTHING RETURNING event_id"
-                    ),
-                    params,
-                )
-            ).scalars()
-        )
+        ids = [e.id for _, e, _ in work]
+        if is_sqlite(conn.engine):
+            values = ", ".join(f"(:c, :e{n})" for n in range(len(ids)))
+            marked = await conn.execute(
+                text(
+                    "INSERT INTO processed_events (consumer, event_id) "
+                    f"VALUES {values} ON CONFLICT DO NOTHING RETURNING event_id"
+                ),
+                {"c": self.name, **{f"e{n}": i for n, i in enumerate(ids)}},
+            )
+        else:  # one statement text whatever the batch's size (prepared once)
+            marked = await conn.execute(MARK_MANY_APPLIED, {"c": self.name, "ids": ids})
+        fresh_ids = set(marked.scalars())
         fresh: list[Envelope] = []
         for message, envelope, _ in work:
             if envelope.id not in fresh_ids:
@@ -268,6 +283,21 @@ class ConsumerRunner:
     def _count_duplicate(self) -> None:
         self.duplicates += 1
         duplicates_counter.add(1, {"consumer": self.name})
+
+    def _count_applied_many(self, envelopes: Sequence[Envelope]) -> None:
+        """``_count_applied`` of each, the counter added once per event type."""
+        if not envelopes:
+            return
+        self.applied += len(envelopes)
+        per_type: dict[str, int] = {}
+        now = datetime.now(UTC)
+        attributes = {"consumer": self.name}
+        for envelope in envelopes:
+            per_type[envelope.type] = per_type.get(envelope.type, 0) + 1
+            lag = (now - envelope.time).total_seconds() * 1000
+            consumer_lag_ms.record(lag, attributes)
+        for kind, count in per_type.items():
+            applied_counter.add(count, {"consumer": self.name, "type": kind})
 
     def _count_applied(self, envelope: Envelope) -> None:
         self.applied += 1

@@ -17,6 +17,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from chassis.envelope import Envelope, Headers
 from chassis.messaging.transport import InboundMessage
+from chassis.telemetry import spans_recorded
 
 tracer = trace.get_tracer("tandem.messaging")
 
@@ -29,7 +30,14 @@ def _context_from_traceparent(traceparent: str | None) -> Context | None:
 
 @contextmanager
 def publish_span(envelope: Envelope, topic: str) -> Iterator[tuple[Span, Headers]]:
-    """A PRODUCER span for one event, and the headers that carry it on."""
+    """A PRODUCER span for one event, and the headers that carry it on.
+
+    While no span is recorded (``spans_recorded``), none is built: the headers carry
+    the event's own ``traceparent`` on, so the trace still continues downstream."""
+    if not spans_recorded():
+        carried = envelope.traceparent
+        yield trace.INVALID_SPAN, [("traceparent", carried.encode())] if carried else []
+        return
     parent = _context_from_traceparent(envelope.traceparent)
     with tracer.start_as_current_span(
         f"publish {envelope.type}",
@@ -51,7 +59,11 @@ def publish_span(envelope: Envelope, topic: str) -> Iterator[tuple[Span, Headers
 def consume_span(
     message: InboundMessage, envelope: Envelope, consumer: str
 ) -> Iterator[Span]:
-    """A CONSUMER span continuing the trace carried in the message headers."""
+    """A CONSUMER span continuing the trace carried in the message headers (none
+    while no span is recorded, ``spans_recorded``)."""
+    if not spans_recorded():
+        yield trace.INVALID_SPAN
+        return
     carrier = {
         k: v.decode() for k, v in message.headers if k in ("traceparent", "tracestate")
     }

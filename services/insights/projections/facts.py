@@ -62,9 +62,45 @@ async def record(env: Envelope, conn: AsyncConnection) -> None:
     await record_many([env], conn)
 
 
+# PostgreSQL: a batch's facts as arrays, one statement (prepared once) per table.
+INSERT_FACTS = text(
+    "INSERT INTO facts (event_id, tenant, source, type, subject, occurred_at, data) "
+    "SELECT * FROM unnest(CAST(:i AS text[]), CAST(:t AS text[]), "
+    "CAST(:s AS text[]), CAST(:y AS text[]), CAST(:sub AS text[]), "
+    "CAST(:at AS timestamptz[]), CAST(:d AS text[])) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+INSERT_PEOPLE = text(
+    "INSERT INTO fact_people (event_id, person_id) "
+    "SELECT * FROM unnest(CAST(:i AS text[]), CAST(:p AS text[])) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
-    """Keep the events as facts: one ``executemany`` per table, whatever their number."""
+    """Keep the events as facts: one statement per table, whatever their number
+    (on PostgreSQL the rows go as arrays; on SQLite one ``executemany``)."""
     if not envs:
+        return
+    if not is_sqlite(conn.engine):
+        await conn.execute(
+            INSERT_FACTS,
+            {
+                "i": [env.id for env in envs],
+                "t": [env.tenant for env in envs],
+                "s": [env.source for env in envs],
+                "y": [env.type for env in envs],
+                "sub": [env.subject for env in envs],
+                "at": [env.time for env in envs],
+                "d": [json.dumps(env.data, separators=(",", ":")) for env in envs],
+            },
+        )
+        pairs = [(env.id, person) for env in envs for person in people_in(env.data)]
+        if pairs:
+            await conn.execute(
+                INSERT_PEOPLE,
+                {"i": [i for i, _ in pairs], "p": [p for _, p in pairs]},
+            )
         return
     await conn.execute(
         INSERT_FACT,
@@ -101,6 +137,8 @@ async def replay(
         where.append("occurred_at <= :until")
         params["until"] = _stamp(conn, until)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
+    if not is_sqlite(conn.engine):
+        return await _replay_driver(conn, tenant, until)
     rows = await conn.execute(
         text(f"SELECT * FROM facts {clause} ORDER BY occurred_at, event_id"), params
     )
@@ -115,6 +153,42 @@ async def replay(
             tenant=r.tenant,
         )
         for r in rows
+    ]
+
+
+async def _replay_driver(
+    conn: AsyncConnection, tenant: str | None, until: datetime | None
+) -> list[Envelope]:
+    """``replay`` on PostgreSQL: the rows straight from the driver (inside ``conn``'s
+    transaction), without SQLAlchemy's result objects (a rebuild reads them all)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    where: list[str] = []
+    args: list[Any] = []
+    if tenant:
+        args.append(tenant)
+        where.append(f"tenant = ${len(args)}")
+    if until is not None:
+        args.append(until)
+        where.append(f"occurred_at <= ${len(args)}")
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = await driver.fetch(
+        "SELECT event_id, source, type, subject, occurred_at, data, tenant "
+        f"FROM facts {clause} ORDER BY occurred_at, event_id",
+        *args,
+    )
+    loads = json.loads
+    return [
+        Envelope(
+            id=event_id,
+            source=source,
+            type=kind,
+            subject=subject,
+            time=at,
+            data=loads(data),
+            tenant=tenant_of,
+        )
+        for event_id, source, kind, subject, at, data, tenant_of in rows
     ]
 
 

@@ -31,6 +31,7 @@ from chassis.errors import ConcurrencyConflict
 from chassis.events import EventMetadata, NewEvent, RecordedEvent, utcnow
 from chassis.eventstore import EventStore
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
+from chassis.eventstore.batch import StreamAppend, append_streams
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
@@ -525,9 +526,30 @@ class HealthBatch:
         for row in await conn.execute(READ_HEALTH_STREAMS, {"st": STREAM_TYPE}):
             event = row_to_event(row)
             streams.setdefault(event.stream_id, []).append(event)
+        # What each relationship's stream lacks, appended per tenant in one
+        # multi-stream append (``append_streams``) instead of one append each.
+        appends: dict[str, list[StreamAppend]] = {}
         for tenant, facts, health in assessed:
-            stream = streams.get(stream_of(tenant, facts.relationship_id), [])
-            await self.book.warn(conn, tenant, facts, health, None, stream)
+            if not (facts.mentor_id and facts.mentee_id):
+                continue  # not started: ``warn`` says nothing either
+            stream_id = stream_of(tenant, facts.relationship_id)
+            stream = streams.get(stream_id, [])
+            new = changes(
+                facts, health, memory(stream), hold=self.book._writing_history(facts)
+            )
+            if new:
+                appends.setdefault(tenant, []).append(
+                    StreamAppend(
+                        stream_id,
+                        STREAM_TYPE,
+                        stream[-1].version if stream else 0,
+                        [NewEvent.of(p) for p in new],
+                    )
+                )
+        for tenant, batch in appends.items():
+            await append_streams(
+                self.book.store, batch, _metadata(tenant, None), connection=conn
+            )
 
 
 # -- erasure and rebuild --------------------------------------------------------------

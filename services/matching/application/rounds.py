@@ -22,8 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from chassis.auth.principal import Principal, Role
 from chassis.errors import DomainError, FieldError, ValidationFailed
+from chassis.events import EventMetadata, NewEvent
+from chassis.events import encode as encode_payload
+from chassis.eventstore.batch import StreamAppend, append_streams
 from chassis.repository import Repository
 from contracts import matching as m
 from contracts.api.matching import (
@@ -61,7 +66,7 @@ from services.matching.domain.round import MatchingRound, run_round
 from services.matching.domain.round_record import Round, RoundNotFinished
 from services.matching.domain.rules import pin_refusals, refuse_pins
 from services.matching.projections.circles import circles_of_rounds
-from services.matching.projections.pairing_texts import keep_explanation
+from services.matching.projections.pairing_texts import keep_explanations
 from services.matching.projections.pairings import proposed_in, rounds_of
 from services.matching.projections.pool import Pool, load_pool
 from services.matching.projections.rounds import round_streams
@@ -317,6 +322,8 @@ class Rounds:
         meta = self.metadata_for(principal)
         chosen = list(result.explained_pairs(pool.competency_names))
         left_out: list[m.NotProposed] = []
+        proposals: list[Pairing] = []
+        texts: list[tuple[str, str, str, Mapping[str, str]]] = []
         async with self.engine.begin() as conn:
             await lock_cohort(conn, tenant, pool.cohort_id)
             mentors = [pair.mentor_id for pair, _ in chosen]
@@ -355,13 +362,14 @@ class Rounds:
                         expires_at=expires_at,
                     ),
                 )
-                await self.pairings.pairings.save(proposal, meta, connection=conn)
-                await keep_explanation(
-                    conn, tenant, proposal.id, pair.mentor_id, pair.mentee_id,
-                    explanation.reasons(),
-                )  # fmt: skip
+                proposals.append(proposal)
+                texts.append(
+                    (proposal.id, pair.mentor_id, pair.mentee_id, explanation.reasons())
+                )
                 held.held.append(proposal.id)
                 busy.add(pair.mentee_id)
+            await self._save_proposals(proposals, meta, conn)
+            await keep_explanations(conn, tenant, texts)
             round_ = await self.rounds.get(round_id, tenant, connection=conn)
             round_.complete(
                 m.RoundCompleted(
@@ -380,6 +388,48 @@ class Rounds:
                 )
             )
             await self.rounds.save(round_, meta, connection=conn)
+
+    async def _save_proposals(
+        self, proposals: Sequence[Pairing], meta: EventMetadata, conn: AsyncConnection
+    ) -> None:
+        """``Repository.save`` of every new proposal, their streams appended in one
+        multi-stream append (``append_streams``: all or nothing, each stream's
+        expected version checked) instead of one append each; the projections and
+        listeners then see every recorded event, as each save would show them."""
+        if not proposals:
+            return
+        repo = self.pairings.pairings
+        expected = [p.stored_version for p in proposals]  # before collecting
+        pending = [p.collect_pending() for p in proposals]
+        appends = [
+            StreamAppend(
+                p.id,
+                p.stream_type,
+                version,
+                [
+                    NewEvent(
+                        event_type=x.event_type,
+                        data=await repo.codec.encode(p.id, p.tenant, x, conn)
+                        if repo.codec
+                        else encode_payload(x),
+                        schema_version=x.schema_version,
+                    )
+                    for x in payloads
+                ],
+            )
+            for p, version, payloads in zip(proposals, expected, pending, strict=True)
+        ]
+        recorded = await append_streams(repo.store, appends, meta, connection=conn)
+        pairs = [
+            pair
+            for events, payloads in zip(recorded, pending, strict=True)
+            for pair in zip(events, payloads, strict=True)
+        ]
+        for projection in repo.projections:
+            await projection.apply(pairs, conn)
+        every = [event for events in recorded for event in events]
+        for listener in repo.on_saved:
+            listener(every)
 
     # -- queries -------------------------------------------------------------------------
 

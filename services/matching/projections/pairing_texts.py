@@ -72,6 +72,28 @@ async def keep_explanation(
     )
 
 
+async def keep_explanations(
+    conn: AsyncConnection,
+    tenant: str,
+    rows: Sequence[tuple[str, str, str, Mapping[str, str]]],
+) -> None:
+    """``keep_explanation`` of many proposals (pairing, mentor, mentee, reasons) in
+    one statement (a round's proposals)."""
+    if not rows:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO pairing_explanations "
+            "(pairing_id, tenant, mentor_id, mentee_id, reasons) "
+            "VALUES (:id, :t, :m, :e, :r)"
+        ),
+        [
+            {"id": i, "t": tenant, "m": m, "e": e, "r": json.dumps(dict(reasons))}
+            for i, m, e, reasons in rows
+        ],
+    )
+
+
 async def keep_note(
     conn: AsyncConnection,
     tenant: str,

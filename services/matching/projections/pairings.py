@@ -35,17 +35,50 @@ STATE_OF = {
 }
 
 
+INSERT_PROPOSED = text(
+    "INSERT INTO pairings (pairing_id, tenant, round_id, cohort_id, mentor_id, "
+    "mentee_id, programme_type, state, score, parts, replaces, reason, "
+    "expires_at, proposed_at, updated_at) VALUES (:id, :t, :round, :cohort, "
+    ":mentor, :mentee, :type, 'proposed', :score, :parts, :replaces, :reason, "
+    ":expires, :at, :at)"
+)
+
+
+def _proposed_row(r: RecordedEvent, p: Any) -> dict[str, Any]:
+    """The ``pairings`` row of a ``PairingProposed``, as ``INSERT_PROPOSED`` takes it."""
+    return {
+        "id": p.pairing_id,
+        "t": r.tenant,
+        "round": p.round_id,
+        "cohort": p.cohort_id,
+        "mentor": p.mentor_id,
+        "mentee": p.mentee_id,
+        "type": p.programme_type,
+        "score": p.score if p.score is not None else 0.0,  # never scored
+        "parts": json.dumps([part.model_dump() for part in p.parts]),
+        "replaces": p.replaces,
+        "reason": p.reason,
+        "expires": p.expires_at,
+        "at": r.time,
+    }
+
+
 class PairingsProjection:
     async def apply(
         self,
         events: Sequence[tuple[RecordedEvent, EventPayload]],
         conn: AsyncConnection,
     ) -> None:
+        proposed: list[dict[str, Any]] = []  # a run of proposals: one executemany
         for recorded, payload in events:
             kind = recorded.event_type
             if kind == "PairingProposed":
-                await self._proposed(recorded, payload, conn)
-            elif kind in STATE_OF:
+                proposed.append(_proposed_row(recorded, payload))
+                continue
+            if proposed:
+                await conn.execute(INSERT_PROPOSED, proposed)
+                proposed = []
+            if kind in STATE_OF:
                 await self._state(recorded, STATE_OF[kind], conn)
                 if kind == "PairingApproved":
                     await self._starts_on(recorded, payload, conn)
@@ -76,32 +109,8 @@ class PairingsProjection:
                         "m": payload.mentor_id,  # type: ignore[attr-defined]
                     },
                 )
-
-    async def _proposed(self, r: RecordedEvent, p: Any, conn: AsyncConnection) -> None:
-        await conn.execute(
-            text(
-                "INSERT INTO pairings (pairing_id, tenant, round_id, cohort_id, mentor_id, "
-                "mentee_id, programme_type, state, score, parts, replaces, reason, "
-                "expires_at, proposed_at, updated_at) VALUES (:id, :t, :round, :cohort, "
-                ":mentor, :mentee, :type, 'proposed', :score, :parts, :replaces, :reason, "
-                ":expires, :at, :at)"
-            ),
-            {
-                "id": p.pairing_id,
-                "t": r.tenant,
-                "round": p.round_id,
-                "cohort": p.cohort_id,
-                "mentor": p.mentor_id,
-                "mentee": p.mentee_id,
-                "type": p.programme_type,
-                "score": p.score if p.score is not None else 0.0,  # never scored
-                "parts": json.dumps([part.model_dump() for part in p.parts]),
-                "replaces": p.replaces,
-                "reason": p.reason,
-                "expires": p.expires_at,
-                "at": r.time,
-            },
-        )
+        if proposed:
+            await conn.execute(INSERT_PROPOSED, proposed)
 
     async def _state(self, r: RecordedEvent, state: str, conn: AsyncConnection) -> None:
         await conn.execute(
