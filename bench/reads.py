@@ -152,7 +152,7 @@ PEOPLE_SQL = (
 PAIRINGS = (
     "SELECT p.pairing_id, p.round_id, p.cohort_id, p.mentor_id, p.mentee_id, "
     "p.programme_type, p.state, p.score, p.parts, p.accepted_by, p.replaces, "
-    "p.reason, p.expires_at, e.reasons, n.notes FROM pairings p "
+    "p.reason, p.expires_at, p.starts_on, e.reasons, n.notes FROM pairings p "
     "LEFT JOIN pairing_explanations e "
     "ON e.pairing_id = p.pairing_id AND e.tenant = p.tenant "
     "LEFT JOIN LATERAL (SELECT json_agg(json_build_object('action', action, "
@@ -447,6 +447,7 @@ class Bare:
                     "reason": typed[-1] if typed else r["reason"],
                     "reason_code": r["reason"],
                     "expires_at": r["expires_at"].isoformat(),
+                    "starts_on": r["starts_on"],
                     "notes": notes,
                 }
             )
