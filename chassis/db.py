@@ -136,8 +136,9 @@ class Scrubber:
 @asynccontextmanager
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for a read that opens no transaction on PostgreSQL (autocommit:
-    no ``BEGIN``, no ``ROLLBACK``, two round trips saved; each statement reads its
-    own snapshot, so a read that must see one state asks for it in one statement).
+    no ``BEGIN``, no ``ROLLBACK``, two round trips saved). Each statement reads its
+    own snapshot, as it does inside a transaction at the engines' isolation level
+    (PostgreSQL's default, READ COMMITTED): what a read sees does not change.
 
     On SQLite it is ``engine.connect()`` as it is: its ``begin`` hook opens the
     ``BEGIN IMMEDIATE`` every connection there takes (see ``_sqlite_engine``)."""
