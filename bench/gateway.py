@@ -40,6 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -386,7 +387,9 @@ async def seed(p: Platform, items: int) -> tuple[str, str, str, str]:
     ids = await journey.import_organisation(p, admin, mentees=1)
     cohort = await journey.enrol(p, admin, ids)
     pair = (await journey.run_round(p, admin, cohort, mentees=1))[0]
-    await journey.confirm(p, tenant, admin, pair)
+    # started before the first of the ``items`` sessions ``develop`` holds, a day apart
+    started = datetime.now(UTC).date() - timedelta(days=items + 2)
+    await journey.confirm(p, tenant, admin, pair, starts_on=started)
     mentee, mentor = local(pair["mentee"]["id"]), local(pair["mentor"]["id"])
     as_mentee = token(mentee, tenant, Role.MENTEE)
     as_mentor = token(mentor, tenant, Role.MENTOR)

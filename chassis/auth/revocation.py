@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
 from chassis.auth.tokens import InvalidToken
+from chassis.db import reading
 from chassis.envelope import Envelope
 from chassis.tables import create, revoked_subjects
 
@@ -102,7 +103,7 @@ class Revocations:
     async def reason(self, tenant: str, subject: str) -> str | None:
         """Why ``subject``'s tokens are refused in ``tenant``; ``None`` when they
         are not."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:  # one statement, no transaction
             row = (await conn.execute(_LOOKUP, {"t": tenant, "s": subject})).first()
         return None if row is None else str(row.reason)
 

@@ -231,12 +231,19 @@ async def until_matching_sees(p: Platform, cohort: str, members: int) -> None:
 STARTED_ON = datetime.now(UTC).date() - timedelta(days=7)
 
 
-async def confirm(p: Platform, tenant: str, coordinator: str, pair: dict) -> None:
-    """Coordinator approves; mentor and mentee accept (each with their own token)."""
+async def confirm(
+    p: Platform,
+    tenant: str,
+    coordinator: str,
+    pair: dict,
+    starts_on: date = STARTED_ON,
+) -> None:
+    """Coordinator approves (the relationship starting on ``starts_on``); mentor
+    and mentee accept (each with their own token)."""
     ok(
         await p.graphql(
             PAIRING % "approvePairing",
-            {"i": {"pairingId": pair["id"], "startsOn": STARTED_ON.isoformat()}},
+            {"i": {"pairingId": pair["id"], "startsOn": starts_on.isoformat()}},
             bearer=coordinator,
         ),
         "approvePairing",

@@ -192,6 +192,9 @@ async def test_every_list_and_batch_read_is_constant_in_statements(app):  # noqa
                 json={"ids": ids("mentee")},
                 headers=coordinator,
             ),
+            "GET /scorecards/mentees/{id}": lambda: client.get(
+                "/scorecards/mentees/mentee-0", headers=coordinator
+            ),
             "POST /scorecards/mentees/batch (as of)": lambda: client.post(
                 "/scorecards/mentees/batch",
                 json={"ids": ids("mentee"), "as_of": today.isoformat()},
@@ -245,3 +248,9 @@ async def test_every_list_and_batch_read_is_constant_in_statements(app):  # noqa
     )
     for name in reads:
         assert_constant(name, measured[1][name], measured[50][name])
+    # A mentee's card now is read from the kept parts: the revocation view, then
+    # the tenant's parts in one statement; no fact is read.
+    kept = measured[50]["GET /scorecards/mentees/{id}"]
+    assert len(kept) == 2, kept
+    assert "FROM scorecard_parts" in kept[1], kept
+    assert not [s for s in kept if " FROM facts " in f"{s} "], kept

@@ -339,6 +339,25 @@ async def test_list_and_batch_reads_send_as_many_statements_for_50_as_for_1(
     grown = lengths(large.answers)
     assert min(grown.values()) >= 50, grown
     every_constant(small.statements, large.statements)
+    read_from_rows(large.statements)
+
+
+# A relationship's own lists: the revocation view, then the relationship's pair read
+# from its row together with the items (no event replayed), then (items with words)
+# their texts.
+FROM_ROWS = {
+    "GET /relationships/{id}/sessions": 2,
+    "GET /relationships/{id}/milestones": 3,
+    "GET /relationships/{id}/check-ins": 3,
+    "GET /relationships/{id}/rotations": 3,
+}
+
+
+def read_from_rows(statements: dict[str, list[str]]) -> None:
+    for name, count in FROM_ROWS.items():
+        sent = statements[name]
+        assert not [s for s in sent if " FROM events " in f"{s} "], (name, sent)
+        assert len(sent) == count, (name, sent)
 
 
 def every_constant(small: dict[str, list[str]], large: dict[str, list[str]]) -> None:

@@ -30,6 +30,7 @@ from typing import TypedDict, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth import Principal, Role
+from chassis.db import reading
 from chassis.errors import (
     FieldError,
     Forbidden,
@@ -107,8 +108,9 @@ class Scorecards:
         self, tenant: str, as_of: datetime, asked: str | None
     ) -> scorecard.Org:
         """The organisation at ``as_of``: kept by the projection for "now" (``asked``
-        None), else (or when a fact is dated after now) folded from the facts."""
-        async with self.engine.connect() as conn:
+        None), else (or when a fact is dated after now) folded from the facts: one
+        statement each, on a connection that opens no transaction."""
+        async with reading(self.engine) as conn:
             if not asked:
                 org, latest = await kept.organisation(conn, tenant)
                 if org is not None and (latest is None or latest <= as_of):

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role
-from chassis.db import is_sqlite
+from chassis.db import is_sqlite, reading
 from contracts.api.matching import PairingView
 from contracts.matching import REASON_CODES, ReasonCode
 
@@ -171,7 +171,7 @@ async def read_into(
     params["t"] = principal.tenant
     reader = principal.has_role(*NOTE_READERS)
     params["who"] = principal.subject
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         said = {
             r.pairing_id: json.loads(r.reasons)
             for r in await conn.execute(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chassis.db import is_sqlite
+from chassis.db import is_sqlite, reading
 from chassis.events import EventPayload, RecordedEvent
 from services.matching.projections import pairing_texts
 
@@ -206,7 +206,7 @@ async def rows_of(
         where.append("state = :s")
         params["s"] = state
     sql = f"SELECT * FROM pairings WHERE {' AND '.join(where)} ORDER BY proposed_at, pairing_id LIMIT :limit"
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         return list((await conn.execute(text(sql), params)).all())
 
 
@@ -220,7 +220,7 @@ async def rows_by_ids(
     marks = ", ".join(f":id{n}" for n in range(len(wanted)))
     params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(wanted)}
     params["t"] = tenant
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         return list(
             (
                 await conn.execute(

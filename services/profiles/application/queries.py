@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from sqlalchemy import text
 
 from chassis.auth.principal import Principal, Role
+from chassis.db import reading
 from chassis.errors import NotFound
 from contracts.api.profiles import Person, PersonPage
 from contracts.profiles import PersonStatus, ProgrammeRole
@@ -37,7 +38,7 @@ class PeopleQueries(ProfilesBase):
             return []
         marks = ", ".join(f":i{n}" for n in range(len(ids)))
         params = {f"i{n}": v for n, v in enumerate(ids)}
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (
                 await conn.execute(
                     text(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
 from chassis.auth.principal import Principal
+from chassis.db import reading
 from chassis.errors import Forbidden, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
@@ -370,12 +371,25 @@ class Development:
     async def listed(
         self, principal: Principal, kind: api.ItemKind, relationship_id: str
     ) -> Items:
-        await self.relationships.load(principal, relationship_id)
-        return await self._rows(
-            principal,
-            "d.kind = :k AND d.relationship_id = :r",
-            {"k": kind, "r": relationship_id},
-        )
+        """The relationship's items of ``kind``, if the principal may see the
+        relationship (``Relationships.load``'s rule, read from its ``relationships``
+        row, no event replayed): the pair and the items in one statement, their texts
+        in one more, on one connection that opens no transaction."""
+        async with reading(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    _LISTED,
+                    {"t": principal.tenant, "r": relationship_id, "k": kind},
+                )
+            ).all()
+            pair = (rows[0].pair_mentor_id, rows[0].pair_mentee_id) if rows else None
+            if pair is None or not _may_see(principal, pair):
+                raise NotFound(f"relationship {relationship_id} not found")
+            items = [row for row in rows if row.item_id is not None]
+            words = await self.relationships.texts.get_many(
+                conn, (i for row in items for i in text_ids(row))
+            )
+        return [item_view(principal, pair, row, words) for row in items]
 
     async def escalations(
         self, principal: Principal, state: api.EscalationState | None
@@ -416,8 +430,9 @@ class Development:
         caller may see (of ``kind``, if given: the stored kind, which a check-in's
         answer shows as its own kind). Each item's pair comes with it (a join on the
         ``relationships`` rows), its texts in one more statement: two statements,
-        however many items and relationships."""
-        async with self.engine.connect() as conn:
+        however many items and relationships, on one connection that opens no
+        transaction."""
+        async with reading(self.engine) as conn:
             rows = (
                 await conn.execute(
                     text(
@@ -442,6 +457,16 @@ class Development:
                 conn, (i for row, _pair in visible for i in text_ids(row))
             )
         return [item_view(principal, pair, row, words) for row, pair in visible]
+
+
+# A relationship's pair and its items of one kind (none: one row, the pair's).
+_LISTED = text(
+    "SELECT r.mentor_id AS pair_mentor_id, r.mentee_id AS pair_mentee_id, d.* "
+    "FROM relationships r LEFT JOIN development_items d "
+    "ON d.relationship_id = r.relationship_id AND d.tenant = r.tenant "
+    "AND d.kind = :k WHERE r.relationship_id = :r AND r.tenant = :t "
+    "ORDER BY d.recorded_at, d.item_id"
+)
 
 
 def _may_see(principal: Principal, parties: tuple[str, str]) -> bool:
