@@ -208,9 +208,26 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc (Linux only)")
 
 
-def _uvicorn(port: int) -> list[str]:
+# ``--profile FILE``: uvicorn under cProfile, its stats written when it stops (uvicorn
+# re-raises the SIGTERM it handled; a handler that ignores it lets the stats be saved).
+_PROFILED = """
+import cProfile, signal, sys
+signal.signal(signal.SIGTERM, lambda *_: None)
+from uvicorn.main import main
+profiler = cProfile.Profile()
+try:
+    profiler.runcall(main, sys.argv[2:])
+except SystemExit:
+    pass
+finally:
+    profiler.dump_stats(sys.argv[1])
+"""
+
+
+def _uvicorn(port: int, profile: str | None = None) -> list[str]:
+    start = ("-c", _PROFILED, profile) if profile else ("-m", "uvicorn")
     return [
-        *(sys.executable, "-m", "uvicorn", "--factory"),
+        *(sys.executable, *start, "--factory"),
         "services.profiles.main:build_app",
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--log-level", "warning", "--no-access-log"),
@@ -219,7 +236,7 @@ def _uvicorn(port: int) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def service(
-    server: Any, prefix: str
+    server: Any, prefix: str, profile: str | None = None
 ) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.subprocess.Process]]:
     """The profiles service as its own process on a fresh database; a client."""
     async with fresh_database(server, prefix) as url:
@@ -231,7 +248,7 @@ async def service(
             "LOG_LEVEL": "WARNING",
         }
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        process = await asyncio.create_subprocess_exec(*_uvicorn(port), env=env)
+        process = await asyncio.create_subprocess_exec(*_uvicorn(port, profile), env=env)
         try:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=300
@@ -274,7 +291,7 @@ async def main(args: argparse.Namespace) -> None:
             durable = await durability(url)
         print(f"PostgreSQL durability: {durable}")
         print("Bus: embedded in-process bus (no Kafka): the relay publishes to memory")
-        async with service(server, "bench_import") as (client, process):
+        async with service(server, "bench_import", args.profile) as (client, process):
             print(f"Peer: {len(peer_people)} people, one POST /people each ...")
             peer_s = await one_by_one(client, peer_people, peer_headers)
             print(f"Importing {args.people} people from the CSV file ({load()}) ...")
@@ -337,4 +354,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--peer", type=int, default=500, help="people for the peer")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the service under cProfile and write its stats to FILE",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -303,9 +303,14 @@ class Imports(ImportJobs):
             plan = await asyncio.to_thread(Plan.scan, source, self.chunk_size, today)
             check = Validator(today)
             for items in source.chunks(self.chunk_size):
-                chunk = [check(item, processed + n) for n, item in enumerate(items, 1)]
+                async with self.engine.connect() as conn:
+                    chunk, keys = await self.writer.triage(
+                        conn, principal.tenant, items, processed + 1, check
+                    )
                 processed += len(chunk)
-                await self._write(job_id, principal, chunk, plan, dry_run, counts)
+                await self._write(
+                    job_id, principal, chunk, plan, dry_run, counts, keys
+                )
                 await announce(running, processed, counts)
             done = ImportStatus.SUCCEEDED
             await self._progress(job_id, principal.tenant, done, counts, processed, [])
@@ -335,6 +340,7 @@ class Imports(ImportJobs):
         plan: Plan,
         dry_run: bool,
         counts: dict[RecordOutcome, int],
+        keys: dict[str, Any] | None = None,
     ) -> None:
         """Apply a chunk and record its outcomes and the job's progress in one
         transaction. A concurrent writer that wins a race with it (the same person
@@ -347,7 +353,7 @@ class Imports(ImportJobs):
             try:
                 async with self.engine.begin() as conn:
                     applied = await self._apply_chunk(
-                        principal, chunk, plan, dry_run, conn=conn
+                        principal, chunk, plan, dry_run, conn=conn, keys=keys
                     )
                     for o in applied.outcomes:
                         tally[o.outcome] += 1
@@ -384,9 +390,11 @@ class Imports(ImportJobs):
         dry_run: bool,
         *,
         conn: AsyncConnection,
+        keys: dict[str, Any] | None = None,
     ) -> Applied:
-        """A chunk applied in the caller's transaction (``ChunkWriter``)."""
-        return await self.writer.apply(conn, principal, chunk, plan, dry_run)
+        """A chunk applied in the caller's transaction (``ChunkWriter``); ``keys``:
+        those of the people its unchanged records are about."""
+        return await self.writer.apply(conn, principal, chunk, plan, dry_run, keys)
 
     # -- record by record: the way out of a chunk that keeps losing races -----------
 
@@ -395,6 +403,8 @@ class Imports(ImportJobs):
     ) -> list[Outcome]:
         wanted = set()
         for rec in chunk:
+            if rec.unchanged is not None:
+                continue
             if rec.employee_id is not None:  # a failed record's too: whom it is about
                 wanted.add(rec.employee_id)
             if rec.error is None and rec.manager_employee_id:
@@ -440,6 +450,9 @@ class Imports(ImportJobs):
         plan: Plan,
         dry_run: bool,
     ) -> Outcome:
+        if rec.unchanged is not None:  # as last imported (its digest says so)
+            outcome = RecordOutcome.UNCHANGED
+            return Outcome(rec.row, rec.employee_id, outcome, rec.unchanged, [])
         if rec.error is not None or rec.details is None or rec.employee_id is None:
             return Outcome(rec.row, rec.employee_id, FAILED, error=rec.error)
         try:
