@@ -21,6 +21,7 @@ and at last record by record.
 from __future__ import annotations
 
 import dataclasses
+from copy import copy as copy_of
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -61,6 +62,7 @@ from services.profiles.projections.sealed import (
 FAILED = RecordOutcome.FAILED
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
 EMAIL_TAKEN = "a person with this email is already registered"
+INDEX_MEMO = 10_000  # blind indexes remembered (a few chunks' worth)
 
 
 @dataclass
@@ -71,6 +73,14 @@ class Applied:
     outcomes: list[Outcome]
     keys: dict[str, Any] = field(default_factory=dict)
     events: list[RecordedEvent] = field(default_factory=list)
+
+
+def _with_manager(details: PersonDetails, manager_id: str | None) -> PersonDetails:
+    """``dataclasses.replace(details, manager_id=...)`` without its checks: the other
+    fields are those of a valid ``PersonDetails`` already."""
+    copy = copy_of(details)
+    object.__setattr__(copy, "manager_id", manager_id)
+    return copy
 
 
 @dataclass
@@ -101,6 +111,24 @@ class ChunkWriter:
     def __init__(self, profiles: Profiles) -> None:
         self.profiles = profiles
         self.cipher = profiles.cipher
+        # Blind indexes a chunk needs more than once (the triage, the people and
+        # emails looked up, the emails claimed): a chunk's worth, then forgotten.
+        self._indexes: dict[tuple[str, str, str], str] = {}
+
+    def _index(self, tenant: str, kind: str, value: str) -> str:
+        """``employee_index`` or ``email_index`` (``kind``) of ``value``, memoised."""
+        key = (tenant, kind, value)
+        found = self._indexes.get(key)
+        if found is None:
+            if len(self._indexes) >= INDEX_MEMO:
+                self._indexes.clear()
+            found = (
+                email_index(self.cipher, tenant, value)
+                if kind == "email"
+                else employee_index(self.cipher, tenant, value)
+            )
+            self._indexes[key] = found
+        return found
 
     async def known(
         self,
@@ -113,7 +141,7 @@ class ChunkWriter:
         the person ids of these managers, and the people's keys: two queries per
         chunk. A manager's row is not opened: only their id is needed."""
         wanted = {
-            employee_index(self.cipher, tenant, e): e for e in employee_ids | managers
+            self._index(tenant, "employee_id", e): e for e in employee_ids | managers
         }
         if not wanted:
             return {}, {}, {}
@@ -139,18 +167,19 @@ class ChunkWriter:
         items: list[object],
         first_row: int,
         check: Validator,
-    ) -> tuple[list[Record], dict[str, Any]]:
+    ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
         """A chunk's raw records as ``Record``s: those that match the digest of what
         was last imported for their person (the row at the same version) are
         unchanged as they are, unvalidated; the others are validated. One statement
         (the people of the chunk and their managers, with their keys); the keys of
-        the unchanged people are returned, to seal their import records."""
+        the unchanged people are returned, to seal their import records, and the
+        blind index of every employee id the chunk names."""
         named: dict[str, str] = {}
         for item in items:
             for name in ("employee_id", "manager_employee_id"):
                 employee_id = raw_employee_id(item, name)
                 if employee_id and employee_id not in named:
-                    named[employee_id] = employee_index(self.cipher, tenant, employee_id)
+                    named[employee_id] = self._index(tenant, "employee_id", employee_id)
         rows = {}
         if named:
             found = await conn.execute(
@@ -168,7 +197,7 @@ class ChunkWriter:
         for row, item in enumerate(items, start=first_row):
             rec = self._unchanged(tenant, item, row, named, rows, check, keys)
             records.append(rec if rec is not None else check(item, row))
-        return records, keys
+        return records, keys, named
 
     def _unchanged(
         self,
@@ -256,7 +285,7 @@ class ChunkWriter:
             details = (
                 rec.details
                 if manager_id == rec.details.manager_id
-                else dataclasses.replace(rec.details, manager_id=manager_id)
+                else _with_manager(rec.details, manager_id)
             )
             # A manager this import registers (perhaps later in the file) is not yet
             # a person: the plan checked that reference, and every other.
@@ -365,7 +394,7 @@ class ChunkWriter:
     ) -> dict[str, str | None]:
         """Who holds each of these emails now (by blind index); what the chunk's own
         records claim and release is kept in the same map as they are decided."""
-        indexes = sorted({email_index(self.cipher, tenant, e) for e in emails})
+        indexes = sorted({self._index(tenant, "email", e) for e in emails})
         if not indexes:
             return {}
         rows = await conn.execute(
@@ -387,13 +416,13 @@ class ChunkWriter:
     ) -> bool:
         """Take ``email`` for ``person_id`` (releasing ``before``); False when another
         person holds it."""
-        index = email_index(self.cipher, tenant, email)
+        index = self._index(tenant, "email", email)
         holder = emails.get(index)
         if holder is not None and holder != person_id:
             return False
         emails[index] = person_id
         if before is not None:
-            old = email_index(self.cipher, tenant, before)
+            old = self._index(tenant, "email", before)
             if old != index and emails.get(old) == person_id:
                 emails[old] = None
         return True

@@ -178,7 +178,9 @@ class Validator:
         """Whether a valid record of this employee id came earlier in the file."""
         return employee_id in self._first_row
 
-    def unchanged(self, item: object, row: int, employee_id: str, person_id: str) -> Record:
+    def unchanged(
+        self, item: object, row: int, employee_id: str, person_id: str
+    ) -> Record:
         """A record known unchanged by its digest (valid, as it was last imported)."""
         self._first_row.setdefault(employee_id, row)
         return Record(row, employee_id, item=item, unchanged=person_id)
