@@ -224,6 +224,25 @@ finally:
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), in seconds (Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(pid: int, timeout: float = 300) -> tuple[float, float]:
+    """Wait until the process is idle (under 5% of a core over half a second: the
+    relay has published what the import appended); (seconds waited, CPU seconds)."""
+    started, cpu = time.perf_counter(), cpu_seconds(pid)
+    while time.perf_counter() - started < timeout:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.025:
+            break
+    return time.perf_counter() - started, cpu_seconds(pid) - cpu
+
+
 def _uvicorn(port: int, profile: str | None = None) -> list[str]:
     start = ("-c", _PROFILED, profile) if profile else ("-m", "uvicorn")
     return [
@@ -294,10 +313,20 @@ async def main(args: argparse.Namespace) -> None:
         async with service(server, "bench_import", args.profile) as (client, process):
             print(f"Peer: {len(peer_people)} people, one POST /people each ...")
             peer_s = await one_by_one(client, peer_people, peer_headers)
+            await settle(process.pid)
             print(f"Importing {args.people} people from the CSV file ({load()}) ...")
+            cpu = cpu_seconds(process.pid)
             report, seconds = await import_job(client, path, headers)
+            import_cpu = cpu_seconds(process.pid) - cpu
+            drained_s, drain_cpu = await settle(process.pid)
+            print(
+                f"  the relay published the rest in {drained_s:.1f}s more "
+                f"({drain_cpu:.1f} CPU s)"
+            )
             print(f"Re-importing the same file ({load()}) ...", flush=True)
+            cpu = cpu_seconds(process.pid)
             again, again_s = await import_job(client, path, headers)
+            again_cpu = cpu_seconds(process.pid) - cpu
             rss = peak_rss_mib(process.pid)
         after = load()
 
@@ -320,6 +349,15 @@ async def main(args: argparse.Namespace) -> None:
         "people/s  (POST /people one at a time)"
     )
     print(f"import / peer: {rate / peer_rate:.2f}x")
+    # The service process's CPU time: what the rates would be with a core of its own.
+    create_cpu = import_cpu + drain_cpu
+    print(
+        f"service CPU: import {import_cpu:.1f}s + relay after it {drain_cpu:.1f}s "
+        f"= {create_cpu / args.people * 1e6:.0f} us/person "
+        f"({args.people / create_cpu:.0f} people per CPU-s); re-import "
+        f"{again_cpu:.1f}s = {again_cpu / args.people * 1e6:.0f} us/person "
+        f"({args.people / again_cpu:.0f} people per CPU-s)"
+    )
     print(f"peak RSS of the service process: {rss:.0f} MiB")
     print(f"machine at the end: {after} ({os.cpu_count()} CPUs)")
     print(
@@ -336,6 +374,12 @@ async def main(args: argparse.Namespace) -> None:
                 "reimport_seconds": round(again_s, 3),
                 "reimport_people_per_s": round(again_rate, 1),
                 "reimport_unchanged": again["counts"]["unchanged"],
+                "import_cpu_s": round(import_cpu, 2),
+                "relay_drain_s": round(drained_s, 2),
+                "relay_drain_cpu_s": round(drain_cpu, 2),
+                "people_per_cpu_s": round(args.people / create_cpu, 1),
+                "reimport_cpu_s": round(again_cpu, 2),
+                "reimport_people_per_cpu_s": round(args.people / again_cpu, 1),
                 "peak_rss_mib": round(rss, 1),
                 "peer": "POST /people one at a time",
                 "peer_people": len(peer_people),

@@ -21,7 +21,6 @@ and at last record by record.
 from __future__ import annotations
 
 import dataclasses
-from copy import copy as copy_of
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -78,8 +77,8 @@ class Applied:
 def _with_manager(details: PersonDetails, manager_id: str | None) -> PersonDetails:
     """``dataclasses.replace(details, manager_id=...)`` without its checks: the other
     fields are those of a valid ``PersonDetails`` already."""
-    copy = copy_of(details)
-    object.__setattr__(copy, "manager_id", manager_id)
+    copy = object.__new__(PersonDetails)
+    copy.__dict__.update(details.__dict__, manager_id=manager_id)
     return copy
 
 
