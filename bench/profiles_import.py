@@ -231,11 +231,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def settle(pid: int, timeout: float = 300) -> tuple[float, float]:
+async def settle(pid: int, limit_s: float = 300) -> tuple[float, float]:
     """Wait until the process is idle (under 5% of a core over half a second: the
     relay has published what the import appended); (seconds waited, CPU seconds)."""
     started, cpu = time.perf_counter(), cpu_seconds(pid)
-    while time.perf_counter() - started < timeout:
+    while time.perf_counter() - started < limit_s:
         before = cpu_seconds(pid)
         await asyncio.sleep(0.5)
         if cpu_seconds(pid) - before < 0.025:
@@ -267,7 +267,9 @@ async def service(
             "LOG_LEVEL": "WARNING",
         }
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        process = await asyncio.create_subprocess_exec(*_uvicorn(port, profile), env=env)
+        process = await asyncio.create_subprocess_exec(
+            *_uvicorn(port, profile), env=env
+        )
         try:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=300
