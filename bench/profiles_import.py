@@ -208,9 +208,45 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc (Linux only)")
 
 
-def _uvicorn(port: int) -> list[str]:
+# ``--profile FILE``: uvicorn under cProfile, its stats written when it stops (uvicorn
+# re-raises the SIGTERM it handled; a handler that ignores it lets the stats be saved).
+_PROFILED = """
+import cProfile, signal, sys
+signal.signal(signal.SIGTERM, lambda *_: None)
+from uvicorn.main import main
+profiler = cProfile.Profile()
+try:
+    profiler.runcall(main, sys.argv[2:])
+except SystemExit:
+    pass
+finally:
+    profiler.dump_stats(sys.argv[1])
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), in seconds (Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(pid: int, limit_s: float = 300) -> tuple[float, float]:
+    """Wait until the process is idle (under 5% of a core over half a second: the
+    relay has published what the import appended); (seconds waited, CPU seconds)."""
+    started, cpu = time.perf_counter(), cpu_seconds(pid)
+    while time.perf_counter() - started < limit_s:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.025:
+            break
+    return time.perf_counter() - started, cpu_seconds(pid) - cpu
+
+
+def _uvicorn(port: int, profile: str | None = None) -> list[str]:
+    start = ("-c", _PROFILED, profile) if profile else ("-m", "uvicorn")
     return [
-        *(sys.executable, "-m", "uvicorn", "--factory"),
+        *(sys.executable, *start, "--factory"),
         "services.profiles.main:build_app",
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--log-level", "warning", "--no-access-log"),
@@ -219,7 +255,7 @@ def _uvicorn(port: int) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def service(
-    server: Any, prefix: str
+    server: Any, prefix: str, profile: str | None = None
 ) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.subprocess.Process]]:
     """The profiles service as its own process on a fresh database; a client."""
     async with fresh_database(server, prefix) as url:
@@ -231,7 +267,9 @@ async def service(
             "LOG_LEVEL": "WARNING",
         }
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        process = await asyncio.create_subprocess_exec(*_uvicorn(port), env=env)
+        process = await asyncio.create_subprocess_exec(
+            *_uvicorn(port, profile), env=env
+        )
         try:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=300
@@ -274,13 +312,23 @@ async def main(args: argparse.Namespace) -> None:
             durable = await durability(url)
         print(f"PostgreSQL durability: {durable}")
         print("Bus: embedded in-process bus (no Kafka): the relay publishes to memory")
-        async with service(server, "bench_import") as (client, process):
+        async with service(server, "bench_import", args.profile) as (client, process):
             print(f"Peer: {len(peer_people)} people, one POST /people each ...")
             peer_s = await one_by_one(client, peer_people, peer_headers)
+            await settle(process.pid)
             print(f"Importing {args.people} people from the CSV file ({load()}) ...")
+            cpu = cpu_seconds(process.pid)
             report, seconds = await import_job(client, path, headers)
+            import_cpu = cpu_seconds(process.pid) - cpu
+            drained_s, drain_cpu = await settle(process.pid)
+            print(
+                f"  the relay published the rest in {drained_s:.1f}s more "
+                f"({drain_cpu:.1f} CPU s)"
+            )
             print(f"Re-importing the same file ({load()}) ...", flush=True)
+            cpu = cpu_seconds(process.pid)
             again, again_s = await import_job(client, path, headers)
+            again_cpu = cpu_seconds(process.pid) - cpu
             rss = peak_rss_mib(process.pid)
         after = load()
 
@@ -303,6 +351,15 @@ async def main(args: argparse.Namespace) -> None:
         "people/s  (POST /people one at a time)"
     )
     print(f"import / peer: {rate / peer_rate:.2f}x")
+    # The service process's CPU time: what the rates would be with a core of its own.
+    create_cpu = import_cpu + drain_cpu
+    print(
+        f"service CPU: import {import_cpu:.1f}s + relay after it {drain_cpu:.1f}s "
+        f"= {create_cpu / args.people * 1e6:.0f} us/person "
+        f"({args.people / create_cpu:.0f} people per CPU-s); re-import "
+        f"{again_cpu:.1f}s = {again_cpu / args.people * 1e6:.0f} us/person "
+        f"({args.people / again_cpu:.0f} people per CPU-s)"
+    )
     print(f"peak RSS of the service process: {rss:.0f} MiB")
     print(f"machine at the end: {after} ({os.cpu_count()} CPUs)")
     print(
@@ -319,6 +376,12 @@ async def main(args: argparse.Namespace) -> None:
                 "reimport_seconds": round(again_s, 3),
                 "reimport_people_per_s": round(again_rate, 1),
                 "reimport_unchanged": again["counts"]["unchanged"],
+                "import_cpu_s": round(import_cpu, 2),
+                "relay_drain_s": round(drained_s, 2),
+                "relay_drain_cpu_s": round(drain_cpu, 2),
+                "people_per_cpu_s": round(args.people / create_cpu, 1),
+                "reimport_cpu_s": round(again_cpu, 2),
+                "reimport_people_per_cpu_s": round(args.people / again_cpu, 1),
                 "peak_rss_mib": round(rss, 1),
                 "peer": "POST /people one at a time",
                 "peer_people": len(peer_people),
@@ -337,4 +400,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--peer", type=int, default=500, help="people for the peer")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the service under cProfile and write its stats to FILE",
+    )
     asyncio.run(main(parser.parse_args()))

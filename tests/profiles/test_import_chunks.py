@@ -281,3 +281,41 @@ async def test_the_embedded_mode_imports_a_file_in_chunks_too(tmp_path):
         again = await upload(client, body)
         assert again["counts"] == counts(unchanged=15)
         assert await scalar(app, "SELECT count(*) FROM events") == 15
+
+
+async def test_a_person_changed_since_their_last_import_is_compared_in_full(
+    app, client
+):
+    """An unchanged record is known by the digest of the record last imported for
+    the person, at the row's version then: a change made since by anyone else (their
+    roles set by hand) makes the same record compare in full, and it is applied."""
+    mounted(app).provide(Imports).chunk_size = 4
+    people = organisation(10)
+    body = as_csv(people)
+    first = await upload(client, body)
+    assert (
+        await scalar(app, "SELECT count(*) FROM people WHERE import_digest IS NOT NULL")
+        == 10
+    )
+    changed = people[3]["employee_id"]
+    pid = (await records(client, first))[changed]["person_id"]
+    resp = await client.put(
+        f"/people/{pid}/roles", json={"roles": ["mentor"]}, headers=ADMIN
+    )
+    assert resp.status_code == 204, resp.text
+    again = await upload(client, body)
+    assert again["counts"] == counts(updated=1, unchanged=9)
+    outcome = (await records(client, again))[changed]
+    assert outcome["outcome"] == "updated" and outcome["changes"] == ["roles"]
+    got = (await client.get(f"/people/{pid}", headers=ADMIN)).json()
+    assert got["roles"] == ["mentee"]  # as the file says
+    third = await upload(client, body)  # and now it is as last imported again
+    assert third["counts"] == counts(unchanged=10)
+    # Erasure forgets the digest with the rest of the row.
+    assert (await client.delete(f"/people/{pid}", headers=ADMIN)).status_code == 204
+    assert (
+        await scalar(
+            app, "SELECT import_digest FROM people WHERE person_id = :p", p=pid
+        )
+        is None
+    )

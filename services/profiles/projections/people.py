@@ -63,6 +63,7 @@ async def blank_person(conn: AsyncConnection, person_id: str) -> None:
     blank.update(
         email_index=None,
         employee_index=None,
+        import_digest=None,
         languages="[]",
         roles="[]",
         status="erased",

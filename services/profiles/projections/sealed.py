@@ -131,10 +131,10 @@ async def open_rows(
 
 # -- rows stored before sealing --------------------------------------------------------
 
-# The columns revision 0004 adds, for an embedded (SQLite) database, which has no
+# The columns revisions 0004 and 0005 add, for an embedded (SQLite) database, which has no
 # migrations: its start adds them to tables an older version created.
 _ADDED = {
-    "people": ("email_index", "employee_index"),
+    "people": ("email_index", "employee_index", "import_digest"),
     "scim_users": ("external_index",),
     "import_records": ("employee_index", "owner_id"),
 }

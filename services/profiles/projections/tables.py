@@ -57,6 +57,8 @@ people = Table(
     _stamp("updated_at"),
     _text("email_index", nullable=True),
     _text("employee_index", nullable=True),
+    # Revision 0005: the HRIS import's digest of the person's last imported record.
+    _text("import_digest", nullable=True),
     # One person per employee id, and per email (SCIM userName), in a tenant: on the
     # blind indexes, as the values are sealed.
     Index("people_employee_index", "tenant", "employee_index", unique=True),

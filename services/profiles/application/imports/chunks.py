@@ -21,22 +21,34 @@ and at last record by record.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import ValidationError as PydanticError
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
-from chassis.errors import Conflict, TandemError, ValidationFailed
+from chassis.errors import Conflict, FieldError, TandemError, ValidationFailed
 from chassis.events import NewEvent, RecordedEvent
 from chassis.eventstore.batch import StreamAppend, append_streams
 from contracts.profiles import ChangeSource, RecordOutcome
 from services.profiles.application import Profiles
+from services.profiles.application.imports.digests import (
+    import_digest,
+    stamped,
+    store_digests,
+)
 from services.profiles.application.imports.jobs import Outcome
 from services.profiles.application.imports.plan import Known, Plan, known_of
-from services.profiles.application.imports.records import Record, failure_of
+from services.profiles.application.imports.records import (
+    Record,
+    Validator,
+    failure_of,
+    raw_employee_id,
+)
+from services.profiles.domain import events as ev
 from services.profiles.domain.person import Person, PersonDetails
 from services.profiles.projections.people import PERSON_COLUMNS, ProfilesProjection
 from services.profiles.projections.sealed import (
@@ -49,6 +61,7 @@ from services.profiles.projections.sealed import (
 FAILED = RecordOutcome.FAILED
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
 EMAIL_TAKEN = "a person with this email is already registered"
+INDEX_MEMO = 10_000  # blind indexes remembered (a few chunks' worth)
 
 
 @dataclass
@@ -59,6 +72,23 @@ class Applied:
     outcomes: list[Outcome]
     keys: dict[str, Any] = field(default_factory=dict)
     events: list[RecordedEvent] = field(default_factory=list)
+
+
+def _with_manager(details: PersonDetails, manager_id: str | None) -> PersonDetails:
+    """``dataclasses.replace(details, manager_id=...)`` without its checks: the other
+    fields are those of a valid ``PersonDetails`` already."""
+    copy = object.__new__(PersonDetails)
+    copy.__dict__.update(details.__dict__, manager_id=manager_id)
+    return copy
+
+
+@dataclass
+class _New:
+    """A person a record registers: their first event, decided in Python."""
+
+    person_id: str
+    payload: ev.PersonRegistered
+    digest: str
 
 
 @dataclass
@@ -80,6 +110,24 @@ class ChunkWriter:
     def __init__(self, profiles: Profiles) -> None:
         self.profiles = profiles
         self.cipher = profiles.cipher
+        # Blind indexes a chunk needs more than once (the triage, the people and
+        # emails looked up, the emails claimed): a chunk's worth, then forgotten.
+        self._indexes: dict[tuple[str, str, str], str] = {}
+
+    def _index(self, tenant: str, kind: str, value: str) -> str:
+        """``employee_index`` or ``email_index`` (``kind``) of ``value``, memoised."""
+        key = (tenant, kind, value)
+        found = self._indexes.get(key)
+        if found is None:
+            if len(self._indexes) >= INDEX_MEMO:
+                self._indexes.clear()
+            found = (
+                email_index(self.cipher, tenant, value)
+                if kind == "email"
+                else employee_index(self.cipher, tenant, value)
+            )
+            self._indexes[key] = found
+        return found
 
     async def known(
         self,
@@ -92,7 +140,7 @@ class ChunkWriter:
         the person ids of these managers, and the people's keys: two queries per
         chunk. A manager's row is not opened: only their id is needed."""
         wanted = {
-            employee_index(self.cipher, tenant, e): e for e in employee_ids | managers
+            self._index(tenant, "employee_id", e): e for e in employee_ids | managers
         }
         if not wanted:
             return {}, {}, {}
@@ -111,6 +159,79 @@ class ChunkWriter:
         }
         return known, ids, keys
 
+    async def triage(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        items: list[object],
+        first_row: int,
+        check: Validator,
+    ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
+        """A chunk's raw records as ``Record``s: those that match the digest of what
+        was last imported for their person (the row at the same version) are
+        unchanged as they are, unvalidated; the others are validated. One statement
+        (the people of the chunk and their managers, with their keys); the keys of
+        the unchanged people are returned, to seal their import records, and the
+        blind index of every employee id the chunk names."""
+        named: dict[str, str] = {}
+        for item in items:
+            for name in ("employee_id", "manager_employee_id"):
+                employee_id = raw_employee_id(item, name)
+                if employee_id and employee_id not in named:
+                    named[employee_id] = self._index(tenant, "employee_id", employee_id)
+        rows = {}
+        if named:
+            found = await conn.execute(
+                text(
+                    "SELECT p.person_id, p.employee_index, p.version, p.import_digest, "
+                    "k.wrapped_key FROM people p LEFT JOIN person_keys k "
+                    "ON k.person_id = p.person_id "
+                    "WHERE p.tenant = :t AND p.employee_index IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"t": tenant, "ids": list(named.values())},
+            )
+            rows = {r.employee_index: r for r in found}
+        records: list[Record] = []
+        keys: dict[str, Any] = {}
+        for row, item in enumerate(items, start=first_row):
+            rec = self._unchanged(tenant, item, row, named, rows, check, keys)
+            records.append(rec if rec is not None else check(item, row))
+        return records, keys, named
+
+    def _unchanged(
+        self,
+        tenant: str,
+        item: object,
+        row: int,
+        named: dict[str, str],
+        rows: dict[str, Any],
+        check: Validator,
+        keys: dict[str, Any],
+    ) -> Record | None:
+        """The record as unchanged when its digest says so, else None."""
+        employee_id = raw_employee_id(item)
+        if not employee_id or check.seen(employee_id):
+            return None
+        person = rows.get(named[employee_id])
+        if person is None or not person.import_digest or person.wrapped_key is None:
+            return None
+        manager = raw_employee_id(item, "manager_employee_id")
+        manager_id = None
+        if manager:
+            boss = rows.get(named[manager])
+            if boss is None:  # to be resolved by the plan: compared in full
+                return None
+            manager_id = boss.person_id
+        digest = import_digest(
+            self.cipher, tenant, person.person_id, item, manager_id, check.today
+        )
+        if person.import_digest != stamped(person.version, digest):
+            return None
+        keys[person.person_id] = self.cipher.open_key(
+            person.person_id, person.wrapped_key
+        )
+        return check.unchanged(item, row, employee_id, person.person_id)
+
     async def apply(
         self,
         conn: AsyncConnection,
@@ -118,22 +239,36 @@ class ChunkWriter:
         chunk: list[Record],
         plan: Plan,
         dry_run: bool,
+        unchanged_keys: dict[str, Any] | None = None,
     ) -> Applied:
         tenant = principal.tenant
+        today = datetime.now(UTC).date()
         # A failed record's person too: whom it is about.
-        wanted = {rec.employee_id for rec in chunk if rec.employee_id is not None}
+        wanted = {
+            rec.employee_id
+            for rec in chunk
+            if rec.employee_id is not None and rec.unchanged is None
+        }
         managers = {
             rec.manager_employee_id
             for rec in chunk
-            if rec.error is None and rec.manager_employee_id
+            if rec.error is None and rec.unchanged is None and rec.manager_employee_id
         }
         known, ids, keys = await self.known(conn, tenant, wanted, managers)
+        keys.update(unchanged_keys or {})
         outcomes: list[Outcome | None] = []
         creating: list[tuple[int, Record, PersonDetails]] = []
         changing: list[_Change] = []
+        # (person id, digest) of each record found unchanged by comparison
+        digests: list[tuple[str, str]] = []
         for rec in chunk:
             index = len(outcomes)
             outcomes.append(None)
+            if rec.unchanged is not None:
+                outcomes[index] = Outcome(
+                    rec.row, rec.employee_id, RecordOutcome.UNCHANGED, rec.unchanged, []
+                )
+                continue
             if rec.error is not None or rec.details is None or not rec.employee_id:
                 outcomes[index] = Outcome(
                     rec.row, rec.employee_id, FAILED, error=rec.error
@@ -149,7 +284,7 @@ class ChunkWriter:
             details = (
                 rec.details
                 if manager_id == rec.details.manager_id
-                else dataclasses.replace(rec.details, manager_id=manager_id)
+                else _with_manager(rec.details, manager_id)
             )
             # A manager this import registers (perhaps later in the file) is not yet
             # a person: the plan checked that reference, and every other.
@@ -193,32 +328,59 @@ class ChunkWriter:
                     person.person_id,
                     [],
                 )
+                digests.append(
+                    (
+                        person.person_id,
+                        import_digest(
+                            self.cipher,
+                            tenant,
+                            person.person_id,
+                            rec.item,
+                            details.manager_id,
+                            today,
+                        ),
+                    )
+                )
         emails = await self._emails(
             conn,
             tenant,
             [d.email for _, _, d in creating]
             + [c.details.email for c in changing if "email" in c.changes],
         )
-        people: list[tuple[int, Person]] = []
+        people: list[Person] = []
         for change in changing:  # before registrations: an email may move on
             outcome, changed = await self._change(
                 conn, principal, change, keys, emails, dry_run
             )
             outcomes[change.index] = outcome
             if changed is not None:
-                people.append((change.index, changed))
+                people.append(changed)
+                digests.append(
+                    (
+                        changed.id,
+                        import_digest(
+                            self.cipher,
+                            tenant,
+                            changed.id,
+                            change.rec.item,
+                            change.details.manager_id,
+                            today,
+                        ),
+                    )
+                )
+        new: list[_New] = []
         for index, rec, details in creating:
             outcome, registered = self._register(
-                principal, rec, details, plan, emails, dry_run
+                principal, rec, details, plan, emails, dry_run, today
             )
             outcomes[index] = outcome
             if registered is not None:
-                people.append((index, registered))
+                new.append(registered)
         applied = Applied([o for o in outcomes if o is not None], keys)
-        if people and not dry_run:  # changes first: an email one frees is free
-            applied.events = await self._save(
-                conn, principal, [p for _, p in people], keys
-            )
+        if not dry_run:  # changes first: an email one frees is free
+            if people or new:
+                applied.events = await self._save(conn, principal, people, new, keys)
+            await store_digests(conn, digests)
         for o in applied.outcomes:
             about = known.get(o.employee_id) if o.employee_id else None
             o.owner_id = o.person_id or (about.person_id if about else None)
@@ -231,7 +393,7 @@ class ChunkWriter:
     ) -> dict[str, str | None]:
         """Who holds each of these emails now (by blind index); what the chunk's own
         records claim and release is kept in the same map as they are decided."""
-        indexes = sorted({email_index(self.cipher, tenant, e) for e in emails})
+        indexes = sorted({self._index(tenant, "email", e) for e in emails})
         if not indexes:
             return {}
         rows = await conn.execute(
@@ -253,13 +415,13 @@ class ChunkWriter:
     ) -> bool:
         """Take ``email`` for ``person_id`` (releasing ``before``); False when another
         person holds it."""
-        index = email_index(self.cipher, tenant, email)
+        index = self._index(tenant, "email", email)
         holder = emails.get(index)
         if holder is not None and holder != person_id:
             return False
         emails[index] = person_id
         if before is not None:
-            old = email_index(self.cipher, tenant, before)
+            old = self._index(tenant, "email", before)
             if old != index and emails.get(old) == person_id:
                 emails[old] = None
         return True
@@ -272,15 +434,21 @@ class ChunkWriter:
         plan: Plan,
         emails: dict[str, str | None],
         dry_run: bool,
-    ) -> tuple[Outcome, Person | None]:
+        today: date,
+    ) -> tuple[Outcome, _New | None]:
+        """A new person's ``PersonRegistered``, as ``Person.register`` records it: the
+        record's details were checked by the domain's own rules (``validate``) and
+        its roles too, so the aggregate is not built to check them again."""
         assert rec.employee_id is not None
         person_id = plan.person_id(rec.employee_id)
         try:
-            person = Person.register(
-                person_id, principal.tenant, details, rec.roles or []
+            payload = ev.PersonRegistered(
+                person_id=person_id,
+                roles=rec.roles or [],
+                **details.event_fields(),
             )
-        except TandemError as exc:
-            error = failure_of(exc)
+        except PydanticError as exc:  # not expected: the record was validated
+            error = failure_of(ValidationFailed([FieldError("record", str(exc))]))
             return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
         if not self._claim(emails, principal.tenant, details.email, person_id):
             error = failure_of(Conflict(EMAIL_TAKEN, field="email"))
@@ -291,7 +459,17 @@ class ChunkWriter:
             RecordOutcome.CREATED,
             None if dry_run else person_id,
         )
-        return outcome, None if dry_run else person
+        if dry_run:
+            return outcome, None
+        digest = import_digest(
+            self.cipher,
+            principal.tenant,
+            person_id,
+            rec.item,
+            details.manager_id,
+            today,
+        )
+        return outcome, _New(person_id, payload, digest)
 
     async def _change(
         self,
@@ -358,42 +536,70 @@ class ChunkWriter:
         self,
         conn: AsyncConnection,
         principal: Principal,
-        people: Iterable[Person],
+        people: list[Person],
+        new: list[_New],
         keys: dict[str, Any],
     ) -> list[RecordedEvent]:
-        """Every person's pending events appended and projected together."""
-        people = list(people)
-        new = [p.id for p in people if p.stored_version == 0]
-        keys.update(await self.cipher.keys_for_writing(conn, principal.tenant, new))
-        appends = []
-        pending = []
-        for person in people:
-            expected = person.stored_version
-            payloads = person.collect_pending()
-            pending.append(payloads)
-            appends.append(
-                StreamAppend(
-                    person.id,
-                    person.stream_type,
-                    expected,
-                    [
-                        NewEvent(
-                            event_type=p.event_type,
-                            data=self.profiles.codec.encode_with(keys, person.id, p),
-                            schema_version=p.schema_version,
-                        )
-                        for p in payloads
-                    ],
-                )
+        """Every changed person's pending events and every new person's registration
+        appended together (changes first), then projected: the changes by the
+        projection, the new people's rows (with their import digest) in one go."""
+        keys.update(
+            await self.cipher.keys_for_writing(
+                conn, principal.tenant, [n.person_id for n in new]
             )
+        )
+        codec = self.profiles.codec
+        pending: list[list[Any]] = [p.collect_pending() for p in people]
+        pending += [[n.payload] for n in new]
+        appends = [
+            StreamAppend(
+                person.id,
+                Person.stream_type,
+                person.stored_version,
+                [
+                    NewEvent(
+                        event_type=p.event_type,
+                        data=codec.encode_with(keys, person.id, p),
+                        schema_version=p.schema_version,
+                    )
+                    for p in payloads
+                ],
+            )
+            for person, payloads in zip(people, pending, strict=False)
+        ]
+        appends += [
+            StreamAppend(
+                n.person_id,
+                Person.stream_type,
+                0,
+                [
+                    NewEvent(
+                        event_type=n.payload.event_type,
+                        data=codec.encode_with(keys, n.person_id, n.payload),
+                        schema_version=n.payload.schema_version,
+                    )
+                ],
+            )
+            for n in new
+        ]
         metadata = self.profiles.metadata_for(principal)
         recorded = await append_streams(
             self.profiles.store, appends, metadata, connection=conn
         )
-        pairs = [
+        projection = ProfilesProjection(self.cipher, keys)
+        changed = [
             pair
-            for events, payloads in zip(recorded, pending, strict=True)
+            for events, payloads in zip(recorded[: len(people)], pending, strict=False)
             for pair in zip(events, payloads, strict=True)
         ]
-        await ProfilesProjection(self.cipher, keys).apply(pairs, conn)
-        return [r for r, _ in pairs]
+        if changed:
+            await projection.apply(changed, conn)
+        rows = []
+        for events, n in zip(recorded[len(people) :], new, strict=True):
+            (event,) = events
+            row = await projection._registration(event, n.payload, conn)
+            row["import_digest"] = stamped(event.version, n.digest)
+            rows.append(row)
+        if rows:
+            await projection._insert_people(conn, rows)
+        return [e for events in recorded for e in events]

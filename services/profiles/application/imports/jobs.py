@@ -118,10 +118,12 @@ class ImportJobs:
         *,
         conn: AsyncConnection | None = None,
         keys: Mapping[str, Any] | None = None,
+        indexes: Mapping[str, str] | None = None,
     ) -> None:
         """Record a chunk's outcomes and the job's progress in one transaction (the
         caller's, when given: the one that applied the chunk). ``keys``: the data
-        keys of the people the records are about, when the caller has them."""
+        keys of the people the records are about, when the caller has them;
+        ``indexes``: the blind indexes of employee ids it computed already."""
         if conn is None:
             async with self.engine.begin() as own:
                 await self._progress(
@@ -136,11 +138,12 @@ class ImportJobs:
                     o.row,
                     tenant,
                     await self._employee_id(conn, tenant, o, keys or {}),
-                    employee_index(self.cipher, tenant, o.employee_id),
+                    (indexes or {}).get(o.employee_id or "")
+                    or employee_index(self.cipher, tenant, o.employee_id),
                     o.owner_id or o.person_id,
                     o.outcome.value,
                     o.person_id,
-                    json.dumps(o.changes),
+                    json.dumps(o.changes) if o.changes else "[]",
                     json.dumps(o.error.model_dump()) if o.error else None,
                 )
                 for o in outcomes

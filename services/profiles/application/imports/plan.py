@@ -68,17 +68,32 @@ class Plan:
         self.joining = {r.employee_id for r in valid} - self.leaving
         self._ids: dict[str, str] = {}
 
+    @staticmethod
+    def managers_of(source: RecordSource, size: int) -> set[str]:
+        """The employee ids a source's records name as their manager."""
+        if source.managers is not None:
+            return set(source.managers)
+        managers = set()
+        for chunk in source.chunks(size):
+            for item in chunk:
+                manager = raw_employee_id(item, "manager_employee_id")
+                if manager:
+                    managers.add(manager)
+        return managers
+
     @classmethod
-    def scan(cls, source: RecordSource, size: int, today: date) -> Plan:
-        """The plan of a source's records: its managers' first valid records."""
-        managers = source.managers
+    def scan(
+        cls,
+        source: RecordSource,
+        size: int,
+        today: date,
+        managers: set[str] | None = None,
+    ) -> Plan:
+        """The plan of a source's records: its managers' first valid records.
+        ``managers``: those to look for (by default every manager the records name;
+        one the tenant has already is found as a person, whatever the file says)."""
         if managers is None:
-            managers = set()
-            for chunk in source.chunks(size):
-                for item in chunk:
-                    manager = raw_employee_id(item, "manager_employee_id")
-                    if manager:
-                        managers.add(manager)
+            managers = cls.managers_of(source, size)
         plan = cls()
         if not managers:
             return plan
@@ -97,7 +112,10 @@ class Plan:
         return plan
 
     def person_id(self, employee_id: str) -> str:
-        return self._ids.setdefault(employee_id, str(uuid.uuid4()))
+        found = self._ids.get(employee_id)
+        if found is None:
+            found = self._ids[employee_id] = str(uuid.uuid4())
+        return found
 
     def manager(
         self, employee_id: str | None, known: Mapping[str, Known | str]

@@ -81,6 +81,11 @@ class Record:
     effective_on: date | None = None
     termination_date: date | None = None
     error: RecordFailure | None = None
+    # The record as it came (what its import digest is taken of), and - when it
+    # matches the person's digest of their last imported record - that person's id:
+    # an unchanged record, known without validating it.
+    item: object = None
+    unchanged: str | None = None
 
 
 def failure_of(error: TandemError) -> RecordFailure:
@@ -169,8 +174,20 @@ class Validator:
         self.today = today
         self._first_row: dict[str, int] = {}
 
+    def seen(self, employee_id: str) -> bool:
+        """Whether a valid record of this employee id came earlier in the file."""
+        return employee_id in self._first_row
+
+    def unchanged(
+        self, item: object, row: int, employee_id: str, person_id: str
+    ) -> Record:
+        """A record known unchanged by its digest (valid, as it was last imported)."""
+        self._first_row.setdefault(employee_id, row)
+        return Record(row, employee_id, item=item, unchanged=person_id)
+
     def __call__(self, item: object, row: int) -> Record:
         rec = validate(item, row, self.today)
+        rec.item = item
         if rec.error is None and rec.employee_id is not None:
             first = self._first_row.setdefault(rec.employee_id, row)
             if first != row:

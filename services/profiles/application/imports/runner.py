@@ -68,7 +68,11 @@ from services.profiles.application.imports.source import (
 from services.profiles.domain import access
 from services.profiles.domain.person import PersonDetails
 from services.profiles.projections.people import PERSON_COLUMNS
-from services.profiles.projections.sealed import employee_index, open_rows
+from services.profiles.projections.sealed import (
+    KEY_BATCH,
+    employee_index,
+    open_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -299,13 +303,25 @@ class Imports(ImportJobs):
             await self._progress(job_id, principal.tenant, running, counts, 0, [])
             await announce(running, 0, counts)
             today = datetime.now(UTC).date()
-            # Off the event loop: the plan reads the whole file (twice).
-            plan = await asyncio.to_thread(Plan.scan, source, self.chunk_size, today)
+            # Off the event loop: the plan reads the whole file (twice), for the
+            # records of the managers the tenant does not have yet.
+            managers = await asyncio.to_thread(
+                Plan.managers_of, source, self.chunk_size
+            )
+            managers -= await self._people_named(principal.tenant, managers)
+            plan = await asyncio.to_thread(
+                Plan.scan, source, self.chunk_size, today, managers
+            )
             check = Validator(today)
             for items in source.chunks(self.chunk_size):
-                chunk = [check(item, processed + n) for n, item in enumerate(items, 1)]
+                async with self.engine.connect() as conn:
+                    chunk, keys, indexes = await self.writer.triage(
+                        conn, principal.tenant, items, processed + 1, check
+                    )
                 processed += len(chunk)
-                await self._write(job_id, principal, chunk, plan, dry_run, counts)
+                await self._write(
+                    job_id, principal, chunk, plan, dry_run, counts, keys, indexes
+                )
                 await announce(running, processed, counts)
             done = ImportStatus.SUCCEEDED
             await self._progress(job_id, principal.tenant, done, counts, processed, [])
@@ -327,6 +343,25 @@ class Imports(ImportJobs):
             source.close()
             self._tasks.pop(job_id, None)
 
+    async def _people_named(self, tenant: str, employee_ids: set[str]) -> set[str]:
+        """Those of ``employee_ids`` the tenant has as people (by blind index), a
+        ``KEY_BATCH`` at a time."""
+        wanted = sorted(employee_ids)
+        found: set[str] = set()
+        query = text(
+            "SELECT employee_index FROM people "
+            "WHERE tenant = :t AND employee_index IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), KEY_BATCH):
+                batch = {
+                    employee_index(self.cipher, tenant, e): e
+                    for e in wanted[start : start + KEY_BATCH]
+                }
+                rows = await conn.execute(query, {"t": tenant, "ids": list(batch)})
+                found.update(batch[r.employee_index] for r in rows)
+        return found
+
     async def _write(
         self,
         job_id: str,
@@ -335,6 +370,8 @@ class Imports(ImportJobs):
         plan: Plan,
         dry_run: bool,
         counts: dict[RecordOutcome, int],
+        keys: dict[str, Any] | None = None,
+        indexes: dict[str, str] | None = None,
     ) -> None:
         """Apply a chunk and record its outcomes and the job's progress in one
         transaction. A concurrent writer that wins a race with it (the same person
@@ -347,7 +384,7 @@ class Imports(ImportJobs):
             try:
                 async with self.engine.begin() as conn:
                     applied = await self._apply_chunk(
-                        principal, chunk, plan, dry_run, conn=conn
+                        principal, chunk, plan, dry_run, conn=conn, keys=keys
                     )
                     for o in applied.outcomes:
                         tally[o.outcome] += 1
@@ -360,6 +397,7 @@ class Imports(ImportJobs):
                         applied.outcomes,
                         conn=conn,
                         keys=applied.keys,
+                        indexes=indexes,
                     )
             except (ConcurrencyConflict, IntegrityError) as exc:
                 log.info(
@@ -384,9 +422,11 @@ class Imports(ImportJobs):
         dry_run: bool,
         *,
         conn: AsyncConnection,
+        keys: dict[str, Any] | None = None,
     ) -> Applied:
-        """A chunk applied in the caller's transaction (``ChunkWriter``)."""
-        return await self.writer.apply(conn, principal, chunk, plan, dry_run)
+        """A chunk applied in the caller's transaction (``ChunkWriter``); ``keys``:
+        those of the people its unchanged records are about."""
+        return await self.writer.apply(conn, principal, chunk, plan, dry_run, keys)
 
     # -- record by record: the way out of a chunk that keeps losing races -----------
 
@@ -395,6 +435,8 @@ class Imports(ImportJobs):
     ) -> list[Outcome]:
         wanted = set()
         for rec in chunk:
+            if rec.unchanged is not None:
+                continue
             if rec.employee_id is not None:  # a failed record's too: whom it is about
                 wanted.add(rec.employee_id)
             if rec.error is None and rec.manager_employee_id:
@@ -440,6 +482,9 @@ class Imports(ImportJobs):
         plan: Plan,
         dry_run: bool,
     ) -> Outcome:
+        if rec.unchanged is not None:  # as last imported (its digest says so)
+            outcome = RecordOutcome.UNCHANGED
+            return Outcome(rec.row, rec.employee_id, outcome, rec.unchanged, [])
         if rec.error is not None or rec.details is None or rec.employee_id is None:
             return Outcome(rec.row, rec.employee_id, FAILED, error=rec.error)
         try:

@@ -1,0 +1,80 @@
+"""The digest of the record an import last applied to a person, kept on their row.
+
+``people.import_digest`` holds ``<version>:<digest>``: a keyed digest (the blind-index
+key) of the record as it came - with the manager it resolved to and, when it has a
+termination date, the day it was applied - taken when an import created or changed
+the person or found them unchanged, and the row's version then. A re-sent record
+whose digest matches while the row is still at that version changes nothing: it is
+reported unchanged without being validated or the person's row opened. Anything that
+changes the person since (an edit, SCIM, an erasure, which clears the digest) moves
+the version on, and the record is compared field by field again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chassis.db import is_sqlite
+from chassis.personal_data import PersonalDataCipher
+
+KIND = "import_record"
+# The same canonical JSON as the import's fingerprint writes a record with.
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+
+
+def import_digest(
+    cipher: PersonalDataCipher,
+    tenant: str,
+    person_id: str,
+    item: object,
+    manager_id: str | None,
+    today: date,
+) -> str:
+    """The digest of a raw record applied to ``person_id`` (``manager_id``: the person
+    its manager resolved to). A record with a termination date is a leaver from a
+    given day, so its digest holds the day too."""
+    day = (
+        today.isoformat()
+        if isinstance(item, dict) and "termination_date" in item
+        else ""
+    )
+    message = f"{person_id}\x1f{manager_id or ''}\x1f{day}\x1f{_CANONICAL.encode(item)}"
+    digest = cipher.blind_index(tenant, KIND, message)
+    assert digest is not None
+    return digest
+
+
+def stamped(version: int, digest: str) -> str:
+    """The stored form: the row's version, then the digest."""
+    return f"{version}:{digest}"
+
+
+async def store_digests(
+    conn: AsyncConnection, digests: Sequence[tuple[str, str]]
+) -> None:
+    """``(person_id, digest)`` stored on the people's rows, stamped with each row's
+    version as it is now (after the transaction's own changes): one statement."""
+    if not digests:
+        return
+    if is_sqlite(conn.engine):
+        await conn.execute(
+            text(
+                "UPDATE people SET import_digest = CAST(version AS TEXT) || ':' || :d "
+                "WHERE person_id = :p"
+            ),
+            [{"p": p, "d": d} for p, d in digests],
+        )
+        return
+    await conn.execute(
+        text(
+            "UPDATE people SET import_digest = people.version::text || ':' || d.digest "
+            "FROM unnest(CAST(:p AS text[]), CAST(:d AS text[])) AS d(person_id, digest) "
+            "WHERE people.person_id = d.person_id"
+        ),
+        {"p": [p for p, _ in digests], "d": [d for _, d in digests]},
+    )
