@@ -1,7 +1,7 @@
 """The HRIS import's digest of each person's last imported record.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 ``people.import_digest``: ``<version>:<keyed digest>`` of the record an import last
 applied (or found unchanged) for the person, with the row's version at that moment.
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005"
-down_revision: str | None = "0004"
+revision = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
