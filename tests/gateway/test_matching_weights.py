@@ -16,16 +16,20 @@ from tests.gateway.test_hardening import gateway, not_found
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+PRESET = {
+    "skills": 0.3,
+    "experience": 0.15,
+    "perspective": 0.15,
+    "style": 0.1,
+    "formats": 0.05,
+    "availability": 0.1,
+    "goals": 0.15,
+}
 CURRENT = {
     "cohort_id": "c-1",
     "programme_type": "standard",
     "preset": True,
-    "weights": [
-        {"criterion": c, "weight": w}
-        for c, w in (("skills", 0.3), ("experience", 0.15), ("perspective", 0.15),
-                     ("style", 0.1), ("formats", 0.05), ("availability", 0.1),
-                     ("goals", 0.15))
-    ],  # fmt: skip
+    "weights": [{"criterion": c, "weight": w} for c, w in PRESET.items()],
     "history": [],
 }
 
@@ -270,7 +274,10 @@ async def test_weights_set_by_hand_are_recorded_without_evidence():
     ("weights", "path"),
     [
         (
-            [{"criterion": "SKILLS", "weight": 1}, {"criterion": "SKILLS", "weight": 2}],
+            [
+                {"criterion": "SKILLS", "weight": 1},
+                {"criterion": "SKILLS", "weight": 2},
+            ],
             "input.weights.1.criterion",
         ),
         ([{"criterion": "GOALS", "weight": -1}], "input.weights.0.weight"),

@@ -139,7 +139,7 @@ def test_the_best_style_combination_is_raised_only_on_evidence():
          "completed": False}
         for i in range(20)
     ]  # fmt: skip
-    style = by_criterion(good)["style"]  # type: ignore[arg-type]
+    style = by_criterion(good)["style"]
     assert style["change"] == 0.05
     assert (
         style["evidence"]["favoured"]["label"]
