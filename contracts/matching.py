@@ -371,6 +371,7 @@ class WeightBasis(ContractValue):
     p_value: float | None = Field(None, ge=0, le=1)
 
 
+@not_personal(cohort_id="the cohort's id, a programme's, not a person's")
 @registry.register
 class MatchingWeightsApplied(EventPayload):
     """A coordinator set the criterion weights a cohort's rounds use (who and when

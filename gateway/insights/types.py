@@ -789,9 +789,11 @@ class EvidenceSide:
         )
 
 
-@strawberry.type(description="What a weight suggestion rests on.")
+@strawberry.type(
+    description="What a weight suggestion rests on: healthy relationships "
+    "(concluded as planned, or the mentee progressed) on each side."
+)
 class WeightEvidence:
-    outcome: str = strawberry.field(description="healthy.")
     characteristic: str = strawberry.field(description="The characteristic compared.")
     favoured: EvidenceSide = strawberry.field(
         description="The side the criterion favours."
@@ -857,7 +859,6 @@ class PairingPatterns:
                     basis=w.basis,
                     reason=w.reason,
                     evidence=WeightEvidence(
-                        outcome=w.evidence.outcome,
                         characteristic=w.evidence.characteristic,
                         favoured=EvidenceSide.from_model(w.evidence.favoured),
                         other=EvidenceSide.from_model(w.evidence.other),
