@@ -167,6 +167,20 @@ async def test_preview_side_by_side_then_apply_with_its_evidence(matching, clien
         )
     ).json()
     assert again["differing"] == 0
+    # A round started without weights uses the cohort's applied ones.
+    started = await c.post(
+        "/rounds?wait=true", json={"cohort_id": org["cohort"]}, headers=COORDINATOR
+    )
+    assert started.status_code == 202, started.text
+    proposals = (
+        await c.get(
+            f"/pairings?round_id={started.json()['round_id']}", headers=COORDINATOR
+        )
+    ).json()
+    assert {(p["mentee_id"], p["mentor_id"]) for p in proposals} == {
+        (org["s"], org["b"]),
+        (org["f"], org["a"]),
+    }
 
 
 async def test_bad_weights_and_callers_are_refused_and_change_nothing(matching, client):
