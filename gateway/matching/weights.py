@@ -442,6 +442,12 @@ async def _apply(info: Info, input: ApplyMatchingWeightsInput) -> Any:
         )
         if input.basis is WeightsBasis.PAIRING_PATTERNS:
             suggestion, basis = await suggested(info, cid)
+            if not basis:
+                raise _invalid(
+                    "the pairing patterns suggest no change yet (not enough "
+                    "evidence): see pairingPatterns.suggestedWeights",
+                    "input.basis",
+                )
             weights = suggestion if weights is None else weights
         if weights is None:
             raise _invalid(

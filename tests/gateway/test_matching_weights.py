@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.gateway.platform import new_tenant
 from tests.gateway.test_graph_pieces import gid
 from tests.gateway.test_hardening import gateway, not_found
 
@@ -315,3 +316,99 @@ async def test_a_raw_cohort_id_is_refused():
         body = await gw.post(APPLY, {"input": {"cohortId": "c-1"}})
     assert body["data"]["applyMatchingWeights"]["code"] == "InvalidId"
     assert gw.seen == []
+
+
+# -- on the whole platform ---------------------------------------------------------
+
+PLATFORM_PREVIEW = """query($c: ID!, $w: [CriterionWeightInput!]) {
+  matchingWeightsPreview(cohort: $c, weights: $w) {
+    differing current { paired totalScore } proposed { paired totalScore }
+    pairs { mentee { id } currentMentor { id } proposedMentor { id } differs } } }"""
+HISTORY = """query($c: ID!) { matchingWeights(cohort: $c) {
+  preset weights { criterion weight }
+  history { version source appliedBy { id } weights { criterion weight } } } }"""
+PATTERNS_QUERY = """{ pairingPatterns { pairings
+  suggestedWeights { criterion change reason
+    evidence { favoured { pairings healthy } other { pairings } pValue alpha } } } }"""
+
+
+@pytest.mark.kafka
+async def test_on_the_platform_no_history_suggests_nothing_and_a_hand_change_is_kept(
+    platform,
+):
+    from tests.gateway.test_matching import build_cohort
+
+    tenant = new_tenant()
+    org = await build_cohort(platform, tenant, mentees=3)
+    admin = org["admin"]
+    cohort = gid("Cohort", org["cohort"])
+
+    patterns = (await platform.graphql(PATTERNS_QUERY, bearer=admin))["data"]
+    for suggestion in patterns["pairingPatterns"]["suggestedWeights"]:
+        assert suggestion["change"] == 0
+        assert suggestion["reason"].startswith("not enough evidence")
+        assert suggestion["evidence"]["alpha"] == 0.05
+
+    preview = await platform.graphql(
+        PLATFORM_PREVIEW,
+        {"c": cohort, "w": [{"criterion": "PERSPECTIVE", "weight": 1}]},
+        bearer=admin,
+    )
+    assert "errors" not in preview, preview
+    answer = preview["data"]["matchingWeightsPreview"]
+    # Everyone shares unit, geography and function: perspective alone scores every
+    # pair 0, so that weighting pairs nobody, and the preview says so.
+    assert answer["current"]["paired"] == 3 and answer["current"]["totalScore"] > 0
+    assert answer["proposed"] == {"paired": 0, "totalScore": 0.0}
+    assert answer["differing"] == 3
+    for pair in answer["pairs"]:
+        assert pair["mentee"] and pair["currentMentor"] and pair["differs"]
+        assert pair["proposedMentor"] is None
+    # Nothing to apply from an empty history: the suggestions are the weights now.
+    refused = await platform.graphql(
+        APPLY, {"input": {"cohortId": cohort}}, bearer=admin
+    )
+    refusal = refused["data"]["applyMatchingWeights"]
+    assert refusal["code"] == "ValidationError"
+    assert [f["path"] for f in refusal["fields"]] == ["input.basis"]
+    preset = await platform.graphql(
+        APPLY,
+        {
+            "input": {
+                "cohortId": cohort,
+                "basis": "COORDINATOR",
+                "weights": [
+                    {"criterion": c.upper(), "weight": w} for c, w in PRESET.items()
+                ],
+            }
+        },
+        bearer=admin,
+    )
+    assert preset["data"]["applyMatchingWeights"]["code"] == "ValidationError"
+    history = (await platform.graphql(HISTORY, {"c": cohort}, bearer=admin))["data"]
+    assert history["matchingWeights"]["preset"] is True
+
+    done = await platform.graphql(
+        APPLY,
+        {
+            "input": {
+                "cohortId": cohort,
+                "basis": "COORDINATOR",
+                "weights": [{"criterion": "SKILLS", "weight": 3},
+                            {"criterion": "GOALS", "weight": 1}],
+            }
+        },
+        bearer=admin,
+    )  # fmt: skip
+    assert done["data"]["applyMatchingWeights"]["__typename"] == (
+        "ApplyMatchingWeightsSuccess"
+    ), done
+    kept = (await platform.graphql(HISTORY, {"c": cohort}, bearer=admin))["data"]
+    weights = {
+        w["criterion"]: w["weight"]
+        for w in kept["matchingWeights"]["weights"]
+        if w["weight"]
+    }
+    assert weights == {"SKILLS": 3.0, "GOALS": 1.0}
+    (change,) = kept["matchingWeights"]["history"]
+    assert change["version"] == 1 and change["source"] == "COORDINATOR"

@@ -105,6 +105,10 @@ async def test_preview_side_by_side_then_apply_with_its_evidence(matching, clien
     assert fresh["preset"] is True and fresh["history"] == []
     assert weight_map(fresh["weights"])["skills"] == 0.3  # the standard preset
 
+    preset = {w["criterion"]: w["weight"] for w in fresh["weights"]}
+    same = await c.put(path, json={"weights": preset}, headers=COORDINATOR)
+    assert same.status_code == 422 and "already" in same.text
+
     applied = await c.put(path, json={"weights": SKILLS_ONLY}, headers=COORDINATOR)
     assert applied.status_code == 200, applied.text
     assert weight_map(applied.json()["weights"]) == SKILLS_ONLY

@@ -168,9 +168,15 @@ class MatchingWeights:
     ) -> CohortWeightsView:
         """Set the weights the cohort's rounds use (coordinators), audited."""
         principal.require(*COORDINATORS)
-        await self._programme(principal.tenant, cohort_id)
+        programme = await self._programme(principal.tenant, cohort_id)
         stream = await self._stream(principal.tenant, cohort_id)
-        stream.apply(weights, source=source, suggested_on=suggested_on, basis=basis)
+        stream.apply(
+            weights,
+            source=source,
+            suggested_on=suggested_on,
+            basis=basis,
+            preset=PRESET_WEIGHTS[programme],
+        )
         await self.streams.save(stream, self.metadata_for(principal))
         return await self.view(principal, cohort_id)
 

@@ -76,11 +76,14 @@ class CohortWeights(Aggregate):
         source: m.WeightsSource,
         suggested_on: date | None = None,
         basis: Sequence[m.WeightBasis] = (),
+        preset: Mapping[str, float] | None = None,
     ) -> m.MatchingWeightsApplied:
-        """Set the cohort's weights; the same weights again are refused (nothing
-        would change, and the history would say something happened)."""
+        """Set the cohort's weights; the weights it already uses (``preset``, the
+        programme's, until a first change) are refused: nothing would change, and
+        the history would say something happened."""
         full = checked(weights)
-        if full == self.weights:
+        now = self.weights or {c: float((preset or {}).get(c, 0.0)) for c in CRITERIA}
+        if full == now:
             raise ValidationFailed(
                 [FieldError("weights", "these are already the cohort's weights")]
             )
