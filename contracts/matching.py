@@ -344,6 +344,51 @@ class RotationPlanned(EventPayload):
     cycles: list[RotationCycle]
 
 
+# -- a cohort's matching weights ------------------------------------------------------
+
+
+class WeightsSource(StrEnum):
+    """Where a cohort's new weights came from."""
+
+    PAIRING_PATTERNS = "pairing_patterns"  # insights' suggestions from the history
+    COORDINATOR = "coordinator"  # set by hand
+
+
+@not_personal(
+    characteristic="a code of insights' pairing patterns (`function`, `style`)"
+)
+class WeightBasis(ContractValue):
+    """The evidence one criterion's change rests on (insights' pairing patterns):
+    counts and a p-value only, so it tells nothing about any one person."""
+
+    criterion: Criterion
+    change: float = Field(ge=-1, le=1)
+    characteristic: str = Field(max_length=40)
+    favoured_pairings: int = Field(ge=0)
+    favoured_healthy: int = Field(ge=0)
+    other_pairings: int = Field(ge=0)
+    other_healthy: int = Field(ge=0)
+    p_value: float | None = Field(None, ge=0, le=1)
+
+
+@not_personal(cohort_id="the cohort's id, a programme's, not a person's")
+@registry.register
+class MatchingWeightsApplied(EventPayload):
+    """A coordinator set the criterion weights a cohort's rounds use (who and when
+    travel in the envelope: ``actor``, ``time``)."""
+
+    cohort_id: str
+    weights: dict[Criterion, float]
+    previous: dict[Criterion, float] = Field(
+        default_factory=dict, description="empty: the programme's preset"
+    )
+    source: WeightsSource = WeightsSource.COORDINATOR
+    suggested_on: date | None = Field(
+        None, description="the day the suggestions applied were read"
+    )
+    basis: list[WeightBasis] = Field(default_factory=list)
+
+
 # -- upcasters: version 1 carried free text -----------------------------------------
 
 

@@ -472,13 +472,40 @@ class PatternValue(BaseModel):
     completed: PatternOutcome = Field(description="The pairing ended concluded")
 
 
+class EvidenceSide(BaseModel):
+    """One side of a weight suggestion's comparison."""
+
+    label: str = Field(description="e.g. `cross_function`")
+    pairings: int
+    healthy: int = Field(
+        description="Pairings concluded as planned or whose mentee progressed"
+    )
+    rate: Rate
+    interval: tuple[float, float] | None = Field(
+        description="Wilson 95% interval of the healthy rate; null with no pairings"
+    )
+
+
+class WeightEvidence(BaseModel):
+    """What a weight suggestion rests on: the side the criterion favours against
+    the other, and Fisher's exact test of their healthy rates."""
+
+    outcome: str = Field(description="`healthy`")
+    characteristic: str = Field(description="The pairing characteristic compared")
+    favoured: EvidenceSide
+    other: EvidenceSide
+    p_value: float | None = Field(description="Two-sided; null with a side empty")
+    alpha: float = Field(description="The significance level a change needs")
+
+
 class WeightSuggestion(BaseModel):
     """A suggested change of one matching criterion's weight."""
 
     criterion: WeightCriterion
-    change: float = Field(description="±0.05 where the evidence separates, else 0")
+    change: float = Field(description="±0.05 where the evidence is significant, else 0")
     basis: str
     reason: str
+    evidence: WeightEvidence
 
 
 class PairingPatterns(BaseModel):

@@ -13,22 +13,27 @@ the figures that may be disclosed: an absent field is not sent as ``null``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.matching import (
+    Criterion,
     Mode,
     NotProposed,
     PairingState,
     ProgrammeType,
     ReasonCode,
     RotationCycle,
+    WeightBasis,
+    WeightsSource,
 )
 
 __all__ = [
     "CircleView",
+    "CohortWeightsView",
+    "CriterionWeight",
     "FairnessGroup",
     "FairnessIteration",
     "FairnessReport",
@@ -48,6 +53,10 @@ __all__ = [
     "SharedGoal",
     "Suggestion",
     "Suggestions",
+    "WeightsChange",
+    "WeightsPreview",
+    "WeightsPreviewPair",
+    "WeightsPreviewSide",
 ]
 
 
@@ -324,3 +333,72 @@ class RotationPlanView(_Answer):
     cohort_id: str | None
     planned_at: str = Field(description="ISO 8601 time the plan was made")
     cycles: list[RotationCycle]
+
+
+# -- a cohort's weights ------------------------------------------------------------------
+
+
+class CriterionWeight(_Answer):
+    """One criterion's weight."""
+
+    criterion: Criterion
+    weight: float = Field(ge=0)
+
+
+class WeightsChange(_Answer):
+    """One change of a cohort's weights: who, when, from what and on which evidence."""
+
+    version: int = Field(ge=1, description="The change's place in the history")
+    applied_at: datetime
+    applied_by: str | None = Field(description="The coordinator's subject")
+    source: WeightsSource
+    suggested_on: date | None = Field(
+        description="The day the applied suggestions were read"
+    )
+    weights: list[CriterionWeight]
+    previous: list[CriterionWeight] = Field(description="Empty: the programme's preset")
+    basis: list[WeightBasis] = Field(
+        description="The evidence of each suggested change applied"
+    )
+
+
+class CohortWeightsView(_Answer):
+    """The criterion weights a cohort's rounds use, and how they came to be."""
+
+    cohort_id: str
+    programme_type: ProgrammeType
+    preset: bool = Field(description="True: the programme's preset, never changed")
+    weights: list[CriterionWeight] = Field(description="As set (the preset's if none)")
+    history: list[WeightsChange] = Field(description="Oldest first")
+
+
+class WeightsPreviewSide(_Answer):
+    """One weighting's round of the cohort, as it would be made now."""
+
+    weights: list[CriterionWeight] = Field(description="Normalised to sum to 1")
+    paired: int
+    unmatched: int
+    total_score: float
+    mean_score: float | None = Field(description="Null when nobody is paired")
+
+
+class WeightsPreviewPair(_Answer):
+    """A mentee's mentor under each weighting (null: left unmatched)."""
+
+    mentee_id: str
+    current_mentor_id: str | None
+    current_score: float | None
+    proposed_mentor_id: str | None
+    proposed_score: float | None
+    differs: bool
+
+
+class WeightsPreview(_Answer):
+    """The cohort's next round with its current weights and with proposed ones,
+    side by side; nothing is recorded."""
+
+    cohort_id: str
+    current: WeightsPreviewSide
+    proposed: WeightsPreviewSide
+    differing: int = Field(description="Mentees the two rounds pair differently")
+    pairs: list[WeightsPreviewPair] = Field(description="Every mentee, by id")

@@ -765,12 +765,55 @@ class PatternValue:
     completed: PatternOutcome = strawberry.field(description="Concluded as planned.")
 
 
+@strawberry.type(description="One side of a weight suggestion's comparison.")
+class EvidenceSide:
+    label: str = strawberry.field(description="e.g. cross_function.")
+    pairings: int = strawberry.field(description="Confirmed pairings on this side.")
+    healthy: int = strawberry.field(
+        description="Of them, concluded as planned or the mentee progressed."
+    )
+    rate: float | None = strawberry.field(description="Healthy ÷ pairings.")
+    interval: Interval | None = strawberry.field(
+        description="95% Wilson interval of the rate."
+    )
+
+    @classmethod
+    def from_model(cls, m: api.EvidenceSide) -> EvidenceSide:
+        i = m.interval
+        return cls(
+            label=m.label,
+            pairings=m.pairings,
+            healthy=m.healthy,
+            rate=m.rate,
+            interval=Interval(low=i[0], high=i[1]) if i else None,
+        )
+
+
+@strawberry.type(
+    description="What a weight suggestion rests on: healthy relationships "
+    "(concluded as planned, or the mentee progressed) on each side."
+)
+class WeightEvidence:
+    characteristic: str = strawberry.field(description="The characteristic compared.")
+    favoured: EvidenceSide = strawberry.field(
+        description="The side the criterion favours."
+    )
+    other: EvidenceSide = strawberry.field(description="The side it is compared with.")
+    p_value: float | None = strawberry.field(
+        description="Fisher's exact test, two-sided; null with a side empty."
+    )
+    alpha: float = strawberry.field(description="The significance a change needs.")
+
+
 @strawberry.type(description="A weight change the evidence suggests to matching.")
 class WeightSuggestion:
     criterion: str = strawberry.field(description="The matching criterion.")
     change: float = strawberry.field(description="Suggested change of its weight.")
     basis: str = strawberry.field(description="What was compared.")
     reason: str = strawberry.field(description="Why (or why not).")
+    evidence: WeightEvidence = strawberry.field(
+        description="Pairings, healthy rates, intervals and the test."
+    )
 
 
 def _outcome(m: api.PatternOutcome) -> PatternOutcome:
@@ -815,6 +858,13 @@ class PairingPatterns:
                     change=w.change,
                     basis=w.basis,
                     reason=w.reason,
+                    evidence=WeightEvidence(
+                        characteristic=w.evidence.characteristic,
+                        favoured=EvidenceSide.from_model(w.evidence.favoured),
+                        other=EvidenceSide.from_model(w.evidence.other),
+                        p_value=w.evidence.p_value,
+                        alpha=w.evidence.alpha,
+                    ),
                 )
                 for w in m.suggested_weights
             ],

@@ -9,8 +9,9 @@ from gateway.matching.mutations import MatchingMutation
 from gateway.matching.queries import MatchingQuery
 from gateway.matching.subscriptions import MatchingSubscription
 from gateway.matching.types import MatchingRound, Pairing
+from gateway.matching.weights import WeightsMutation, WeightsQuery
 
-QUERIES: tuple[type, ...] = (MatchingQuery,)
-MUTATIONS: tuple[type, ...] = (MatchingMutation,)
+QUERIES: tuple[type, ...] = (MatchingQuery, WeightsQuery)
+MUTATIONS: tuple[type, ...] = (MatchingMutation, WeightsMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (MatchingSubscription,)
 TYPES: tuple[type, ...] = (MatchingRound, Pairing)

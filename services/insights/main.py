@@ -151,7 +151,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
                 alpha=settings.equity_significance,
             ),
             Operations(engine),
-            Patterns(engine),
+            Patterns(engine, alpha=settings.equity_significance),
             Scorecards(engine, min_comparison=settings.k_anonymity),
             rebuilds,
             monitor,

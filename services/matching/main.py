@@ -18,12 +18,14 @@ from services.matching.api import history as history_api
 from services.matching.api import pairings as pairings_api
 from services.matching.api import planning as planning_api
 from services.matching.api import rounds as rounds_api
+from services.matching.api import weights as weights_api
 from services.matching.application.early_warnings import on_early_warning
 from services.matching.application.escalations import on_escalation_resolved
 from services.matching.application.history import MatchingHistory
 from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
+from services.matching.application.weights import MatchingWeights
 from services.matching.domain import optimiser
 from services.matching.domain.events import registry
 from services.matching.projections import advisors, candidates
@@ -68,6 +70,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     )
     planning = Planning(pairings, rounds)
     history = MatchingHistory(pairings)
+    weights = MatchingWeights(pairings)
     pairings.on_freed.append(planning.offer_next)
 
     handlers = candidates.handlers(
@@ -101,6 +104,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             pairings_api.router,
             planning_api.router,
             history_api.router,
+            weights_api.router,
         ],
         tables=metadata,
         consumes=[
@@ -115,5 +119,5 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         # The optimiser's compiled kernels, ready before the first round asks.
         setup=[_warm_optimiser],
         on_stop=[rounds.stop, history.stop],
-        provides=[pairings, rounds, planning, history],
+        provides=[pairings, rounds, planning, history, weights],
     )

@@ -265,10 +265,9 @@ def test_pattern_rates_carry_counts_and_intervals_and_weights_need_evidence():
     assert cross["value"] == "cross_function" and cross["pairings"] == 20
     assert cross["progressed"]["count"] == 18
     assert cross["progressed"]["interval"] == stats.wilson_interval(18, 20)
-    weights = {w["criterion"]: w for w in stats.suggested_weights(rates)}
+    weights = {w["criterion"]: w for w in stats.suggested_weights(obs)}
     assert weights["perspective"]["change"] == 0.05
-    few = stats.pattern_rates(obs[:3] + obs[20:23])
-    assert stats.suggested_weights(few)[0]["change"] == 0
+    assert stats.suggested_weights(obs[:3] + obs[20:23])[0]["change"] == 0
 
 
 # -- evidence: Wilson intervals, Fisher's exact test, verdicts --------------------

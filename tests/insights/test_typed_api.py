@@ -74,7 +74,7 @@ def test_pairing_patterns_answer_through_their_model_unchanged():
         "pairings": len(obs),
         "confidence": 0.95,
         "characteristics": rates,
-        "suggested_weights": stats.suggested_weights(rates),
+        "suggested_weights": stats.suggested_weights(obs),
     }
     assert answered(api.PairingPatterns, report) == as_json(report)
 

@@ -1,5 +1,7 @@
 """Pairing patterns: outcome rates by pairing characteristics, with Wilson intervals,
-and the weight changes they suggest to matching (definitions in ``domain/stats.py``).
+and the weight changes they suggest to matching, each with its evidence (definitions
+in ``domain/stats.py``). Matching never asks for them: the gateway hands them to
+matching's weights preview and apply, as the coordinator chooses.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ class Report(TypedDict):
 class Patterns:
     """The pairing patterns of a tenant (overseers)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, alpha: float = stats.ALPHA) -> None:
         self.engine = engine
+        self.alpha = alpha  # the significance level (the equity report's setting)
 
     async def report(self, tenant: str) -> Report:
         """Outcome rates per pairing characteristic, and suggested matching weights."""
@@ -38,5 +41,7 @@ class Patterns:
             "pairings": len(observations),
             "confidence": 0.95,
             "characteristics": rates,
-            "suggested_weights": stats.suggested_weights(rates),
+            "suggested_weights": stats.suggested_weights(
+                observations, alpha=self.alpha
+            ),
         }

@@ -185,13 +185,21 @@ def rate(part: float, whole: float) -> float | None:
 # confirmation) and ``completed`` (the pairing ended as "concluded"). For each value
 # of each characteristic: pairings, successes, rate and its Wilson 95% interval.
 #
-# Suggested weights (for matching's criteria): ``perspective`` follows cross- vs
-# same-function, ``style`` follows the best style combination vs the others. A change
-# of ±STEP is suggested only when the two Wilson intervals of the progressed rate do
-# not overlap; otherwise 0 with the reason "not enough evidence".
+# Suggested weights (for matching's criteria) follow HEALTHY relationships: a pairing
+# is healthy when it concluded as planned or its mentee progressed. ``perspective``
+# follows cross- vs same-function pairings, ``style`` the best style combination vs
+# all the others. A change of ±STEP is suggested when Fisher's exact test of the two
+# healthy rates (two-sided) gives p below ``alpha`` (0.05): the same test the equity
+# report uses. Non-overlapping Wilson intervals (what this asked before) need far
+# more evidence than a test at 5%: 12 of 20 against 5 of 20 is significant
+# (p = 0.048) but its intervals overlap, so a real history nearly always read "not
+# enough evidence". Each suggestion carries its evidence: both sides' pairings,
+# healthy counts, rates and Wilson intervals, and the p-value; with too few pairings
+# (none on a side, or p at or above ``alpha``) the change is 0 and the reason says so.
 
 STEP = 0.05
 OUTCOMES = ("progressed", "completed")
+HEALTHY = "concluded as planned or the mentee progressed"
 
 
 class Observation(TypedDict):
@@ -220,11 +228,33 @@ class PatternValue(TypedDict):
 Rates = dict[str, list[PatternValue]]  # characteristic → its values
 
 
+class Side(TypedDict):
+    """One side of a comparison: its pairings and how many were healthy."""
+
+    label: str
+    pairings: int
+    healthy: int
+    rate: float | None
+    interval: tuple[float, float] | None
+
+
+class Evidence(TypedDict):
+    """What a suggestion rests on: the favoured side against the other."""
+
+    outcome: str
+    characteristic: str
+    favoured: Side
+    other: Side
+    p_value: float | None
+    alpha: float
+
+
 class Suggestion(TypedDict):
     criterion: str
     change: float
     basis: str
     reason: str
+    evidence: Evidence
 
 
 def _cell(count: int, pairings: int) -> OutcomeCell:
@@ -258,49 +288,111 @@ def pattern_rates(observations: list[Observation]) -> Rates:
     return out
 
 
-def _compare(a: tuple[int, int], b: tuple[int, int]) -> int:
-    """+1 when a's interval lies wholly above b's, -1 below, 0 when they overlap."""
-    ia, ib = wilson_interval(*a), wilson_interval(*b)
-    if ia is None or ib is None:
-        return 0
-    if ia[0] > ib[1]:
-        return 1
-    if ia[1] < ib[0]:
-        return -1
-    return 0
+def healthy(observation: Observation) -> bool:
+    """A relationship that concluded as planned, or whose mentee progressed."""
+    return bool(observation["progressed"] or observation["completed"])
 
 
-def suggested_weights(rates: Rates) -> list[Suggestion]:
-    """Weight changes for matching, only where the evidence separates (see above)."""
+def _side(label: str, observations: list[Observation]) -> Side:
+    n = len(observations)
+    x = sum(healthy(o) for o in observations)
+    return {
+        "label": label,
+        "pairings": n,
+        "healthy": x,
+        "rate": rate(x, n),
+        "interval": wilson_interval(x, n),
+    }
 
-    def cell(trait: str, value: str) -> tuple[int, int]:
-        for item in rates.get(trait, []):
-            if item["value"] == value:
-                return item["progressed"]["count"], item["pairings"]
-        return 0, 0
 
-    out = []
-    cross, same = cell("function", "cross_function"), cell("function", "same_function")
-    sign = _compare(cross, same)
-    out.append(_suggestion("perspective", sign, "cross- vs same-function progression"))
-    styles = rates.get("style", [])
-    best = max(styles, key=lambda i: i["progressed"]["rate"] or 0, default=None)
+def _tested(
+    criterion: str,
+    characteristic: str,
+    a: Side,
+    b: Side,
+    *,
+    alpha: float,
+    increase_only: bool = False,
+) -> Suggestion:
+    """A change of ±STEP for ``criterion`` when side ``a`` (what the criterion
+    favours) differs significantly from ``b`` in its healthy rate; else 0."""
+    p = None
+    if a["pairings"] and b["pairings"]:
+        p = fisher_p((a["healthy"], a["pairings"]), (b["healthy"], b["pairings"]))
     sign = 0
-    if best is not None:
-        rest = (
-            sum(i["progressed"]["count"] for i in styles if i is not best),
-            sum(i["pairings"] for i in styles if i is not best),
+    if p is not None and p < alpha:
+        sign = 1 if a["healthy"] * b["pairings"] > b["healthy"] * a["pairings"] else -1
+        if increase_only and sign < 0:
+            sign = 0
+    basis = f"{a['label']} vs {b['label']}: healthy relationships ({HEALTHY})"
+    if p is None:
+        reason = (
+            f"not enough evidence: {a['pairings']} against {b['pairings']} pairings"
         )
-        sign = max(_compare((best["progressed"]["count"], best["pairings"]), rest), 0)
-    label = f"style combination {best['value']}" if best else "style combinations"
-    out.append(_suggestion("style", sign, f"{label} vs the others"))
-    return out
-
-
-def _suggestion(criterion: str, sign: int, basis: str) -> Suggestion:
+    elif sign:
+        reason = (
+            f"{a['healthy']} of {a['pairings']} against {b['healthy']} of "
+            f"{b['pairings']} healthy, Fisher's exact test p = {p:.4f} < {alpha}"
+        )
+    else:
+        reason = (
+            f"not enough evidence: {a['healthy']} of {a['pairings']} against "
+            f"{b['healthy']} of {b['pairings']} healthy, p = {p:.4f} (needs < {alpha})"
+        )
     return {
         "criterion": criterion,
         "change": round(sign * STEP, 2),
         "basis": basis,
-        "reason": "intervals do not overlap" if sign else "not enough evidence",
+        "reason": reason,
+        "evidence": {
+            "outcome": "healthy",
+            "characteristic": characteristic,
+            "favoured": a,
+            "other": b,
+            "p_value": p,
+            "alpha": alpha,
+        },
     }
+
+
+def suggested_weights(
+    observations: list[Observation], *, alpha: float = ALPHA
+) -> list[Suggestion]:
+    """Weight changes for matching, each with its evidence (see above)."""
+
+    def having(trait: str, value: str) -> list[Observation]:
+        return [o for o in observations if o["traits"].get(trait) == value]
+
+    perspective = _tested(
+        "perspective",
+        "function",
+        _side("cross_function", having("function", "cross_function")),
+        _side("same_function", having("function", "same_function")),
+        alpha=alpha,
+    )
+    by_style: dict[str, list[Observation]] = {}
+    for o in observations:
+        value = o["traits"].get("style")
+        if value is not None and UNKNOWN_STYLE not in value.split("/"):
+            by_style.setdefault(value, []).append(o)
+    sides = sorted(
+        (_side(v, items) for v, items in by_style.items()),
+        key=lambda s: (-(s["rate"] or 0.0), -s["pairings"], s["label"]),
+    )
+    best = sides[0]["label"] if sides else None
+    rest = [o for v, items in by_style.items() if v != best for o in items]
+    style = _tested(
+        "style",
+        "style",
+        _side(
+            f"style combination {best}" if best else "style combinations",
+            by_style.get(best, []) if best else [],
+        ),
+        _side("the other style combinations", rest),
+        alpha=alpha,
+        increase_only=True,
+    )
+    return [perspective, style]
+
+
+UNKNOWN_STYLE = "unknown"

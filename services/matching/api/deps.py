@@ -13,11 +13,13 @@ from services.matching.application.history import MatchingHistory
 from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
+from services.matching.application.weights import MatchingWeights
 
 PairingsDep = Annotated[Pairings, Depends(provided(Pairings))]
 RoundsDep = Annotated[Rounds, Depends(provided(Rounds))]
 PlanningDep = Annotated[Planning, Depends(provided(Planning))]
 HistoryDep = Annotated[MatchingHistory, Depends(provided(MatchingHistory))]
+WeightsDep = Annotated[MatchingWeights, Depends(provided(MatchingWeights))]
 
 # Ids in a path or a query string, bounded as ``chassis.inputs.Ref`` is in bodies.
 RefPath = Annotated[str, Path(min_length=1, max_length=MAX_REF, pattern=REF_PATTERN)]
@@ -33,4 +35,5 @@ __all__ = [
     "RefPath",
     "RefQuery",
     "RoundsDep",
+    "WeightsDep",
 ]

@@ -11,7 +11,7 @@ from chassis.http.openapi import problems
 from chassis.inputs import FEW_ITEMS, MAX_CODE, Items, Positive, Ref, RequestBody
 from contracts.api.matching import RoundBatch, RoundView
 from contracts.matching import Criterion, Mode
-from services.matching.api.deps import PrincipalDep, RefPath, RoundsDep
+from services.matching.api.deps import PrincipalDep, RefPath, RoundsDep, WeightsDep
 from services.matching.domain.config import FairnessSettings
 
 router = APIRouter(prefix="/rounds", tags=["rounds"])
@@ -51,7 +51,11 @@ class RoundIn(RequestBody):
         Mode.QUALITY, description="best total quality, or most people matched"
     )
     weights: Annotated[dict[Criterion, Weight], Field(max_length=FEW_ITEMS)] | None = (
-        Field(None, description="criterion → weight (the programme's preset if none)")
+        Field(
+            None,
+            description="criterion → weight (none: the cohort's weights, as last "
+            "applied at /cohorts/{cohort_id}/weights, else the programme's preset)",
+        )
     )
     min_score: float = Field(0.0, ge=0, le=1)
     fairness: FairnessIn | None = None
@@ -78,14 +82,19 @@ async def start_round(
     body: RoundIn,
     principal: PrincipalDep,
     rounds: RoundsDep,
+    cohort_weights: WeightsDep,
     wait: bool = Query(False, description="answer when the round has finished"),
 ) -> RoundView:
     """Start a matching round for a cohort (coordinators); progress at GET /rounds/{id}."""
+    weights = body.weights
+    if weights is None:  # the cohort's applied weights (empty: the preset)
+        applied = await cohort_weights.current(principal.tenant, body.cohort_id)
+        weights = {Criterion(c): w for c, w in applied.items()} or None
     return await rounds.start(
         principal,
         body.cohort_id,
         mode=body.mode,
-        weights=body.weights,
+        weights=weights,
         min_score=body.min_score,
         fairness=FairnessSettings(**body.fairness.model_dump())
         if body.fairness
