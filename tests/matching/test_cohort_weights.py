@@ -185,6 +185,22 @@ async def test_preview_side_by_side_then_apply_with_its_evidence(matching, clien
         (org["s"], org["b"]),
         (org["f"], org["a"]),
     }
+    # So does a re-run of that round (the preset would pair on skills: S-A, F-B).
+    rerun = await c.post(
+        f"/rounds/{started.json()['round_id']}/rerun",
+        json={"pins": []},
+        headers=COORDINATOR,
+    )
+    assert rerun.status_code == 200, rerun.text
+    again_proposed = (
+        await c.get(
+            f"/pairings?round_id={rerun.json()['round_id']}", headers=COORDINATOR
+        )
+    ).json()
+    assert {(p["mentee_id"], p["mentor_id"]) for p in again_proposed} == {
+        (org["s"], org["b"]),
+        (org["f"], org["a"]),
+    }
 
 
 async def test_bad_weights_and_callers_are_refused_and_change_nothing(matching, client):

@@ -127,10 +127,18 @@ async def get_round(
     response_model_exclude_unset=True,
 )
 async def rerun(
-    round_id: RefPath, body: RerunIn, principal: PrincipalDep, rounds: RoundsDep
+    round_id: RefPath,
+    body: RerunIn,
+    principal: PrincipalDep,
+    rounds: RoundsDep,
+    cohort_weights: WeightsDep,
 ) -> RoundView:
     """Keep approved pairs, withdraw the other proposals, pair again around the pins;
-    pins that cannot be honoured are refused (422, each listed) and nothing changes."""
+    pins that cannot be honoured are refused (422, each listed) and nothing changes.
+    It pairs with the cohort's weights as last applied (else the programme's preset)."""
     return await rounds.rerun(
-        principal, round_id, [(p.mentee_id, p.mentor_id) for p in body.pins]
+        principal,
+        round_id,
+        [(p.mentee_id, p.mentor_id) for p in body.pins],
+        cohort_weights.current,
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +70,9 @@ from services.matching.projections.pairing_texts import keep_explanations
 from services.matching.projections.pairings import proposed_in, rounds_of
 from services.matching.projections.pool import Pool, load_pool
 from services.matching.projections.rounds import round_streams
+
+# The cohort's applied weights (criterion value → weight; empty: the preset).
+WeightsOf = Callable[[str, str], Awaitable[Mapping[str, float]]]
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +161,18 @@ class Rounds:
         )
 
     async def rerun(
-        self, principal: Principal, round_id: str, pins: list[tuple[str, str]]
+        self,
+        principal: Principal,
+        round_id: str,
+        pins: list[tuple[str, str]],
+        weights_of: WeightsOf | None = None,
     ) -> RoundView:
         """Keep approved pairs, withdraw the round's other open proposals, pair again.
 
         The pins, seats and rules are checked first, against the pool as it will be
         once those proposals are withdrawn; a refusal is a typed error and withdraws
-        nothing. The withdrawals and the new ``RoundStarted`` commit together."""
+        nothing. The withdrawals and the new ``RoundStarted`` commit together.
+        ``weights_of`` gives the cohort's applied weights (none: the preset)."""
         principal.require(*COORDINATORS)
         tenant = principal.tenant
         previous = await self.rounds.get(round_id, tenant)
@@ -178,7 +186,9 @@ class Rounds:
                 pool = await load_pool(
                     conn, tenant, begun.cohort_id, released=set(open_ids)
                 )
-            config = _config(pool, begun.mode, None, 0.0, None, self.k)
+            applied = await weights_of(tenant, begun.cohort_id) if weights_of else {}
+            weights = {Criterion(c): w for c, w in applied.items()} or None
+            config = _config(pool, begun.mode, weights, 0.0, None, self.k)
             pins = await _checked(pool, config, pins)
             started = _started(principal, pool, config, pins)
             meta = self.metadata_for(principal)
