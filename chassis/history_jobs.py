@@ -19,8 +19,18 @@ rule the real run would (the domain's, the projections' unique indexes, the ment
 seats) and writes nothing but the job's own report. Records of one dry run do not see
 each other's effects, except a repeated key, which is tracked in memory.
 
+A service whose records are many and small decides them a chunk at a time instead
+(``ApplyChunk``, ``chunk_size``): the service decides the chunk's records in the
+transaction it is given (its aggregates' events appended together, say) and answers
+each record's result and the keys it took; the job records the keys in the ledger,
+the outcomes and the counts in the same transaction. The service keeps what a job
+learns across its chunks (``memory``: a new one per job, handed to every chunk) so a
+dry run's records see the earlier ones. A chunk that lost a race is decided again,
+fresh; a record the service cannot read (``Entry.problem``) fails alone.
+
 The job's row, counts and per-record outcomes are the service's tables (declared by
-``history_tables``), so the report outlives the request, and the process, that ran it.
+``history_tables``, under the service's ``TableNames``), so the report outlives the
+request, and the process, that ran it.
 """
 
 from __future__ import annotations
@@ -33,9 +43,9 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -47,6 +57,7 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
+    bindparam,
     text,
 )
 from sqlalchemy.exc import IntegrityError
@@ -73,11 +84,24 @@ FINISHED = ("succeeded", "failed")
 # -- tables ------------------------------------------------------------------------------
 
 
-def history_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
+@dataclass(frozen=True)
+class TableNames:
+    """The names of a service's history tables (the columns are the same everywhere;
+    sessions keeps the names its tables had before the job was the chassis's)."""
+
+    jobs: str = "history_jobs"
+    records: str = "history_job_records"
+    ledger: str = "history_records"
+
+
+def history_tables(
+    metadata: MetaData, names: TableNames | None = None
+) -> tuple[Table, Table, Table]:
     """The job, its per-record outcomes and the ledger of records taken, declared in
     a service's own metadata (its migrations create them)."""
+    names = names or TableNames()
     jobs = Table(
-        "history_jobs",
+        names.jobs,
         metadata,
         Column("job_id", Text, primary_key=True),
         Column("tenant", Text, nullable=False),
@@ -91,10 +115,10 @@ def history_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("created_at", STAMP, nullable=False),
         Column("updated_at", STAMP, nullable=False),
         Column("finished_at", STAMP),
-        Index("history_jobs_idempotency", "tenant", "idempotency_key", unique=True),
+        Index(f"{names.jobs}_idempotency", "tenant", "idempotency_key", unique=True),
     )
     records = Table(
-        "history_job_records",
+        names.records,
         metadata,
         Column("job_id", Text, nullable=False),
         Column("seq", Integer, nullable=False),
@@ -107,7 +131,7 @@ def history_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         PrimaryKeyConstraint("job_id", "seq"),
     )
     ledger = Table(
-        "history_records",
+        names.ledger,
         metadata,
         Column("tenant", Text, nullable=False),
         Column("section", Text, nullable=False),
@@ -117,21 +141,12 @@ def history_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("job_id", Text, nullable=False),
         Column("recorded_at", STAMP, nullable=False),
         PrimaryKeyConstraint("tenant", "section", "key"),
-        Index("history_records_entity", "tenant", "entity_id"),
+        Index(f"{names.ledger}_entity", "tenant", "entity_id"),
     )
     return jobs, records, ledger
 
 
 # -- what a job is made of ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One record of the document: its section, its key and its validated content."""
-
-    section: str
-    key: str
-    record: BaseModel
 
 
 @dataclass(frozen=True)
@@ -142,13 +157,47 @@ class RecordProblem:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One record of the document: its section, its key and its validated content;
+    or (``problem``) a record that could not be read (its key None when it has no
+    usable one), which fails alone, and its ``raw`` content."""
+
+    section: str
+    key: str | None
+    record: BaseModel | None
+    problem: RecordProblem | None = None
+    raw: object = None
+
+
+@dataclass(frozen=True)
 class RecordResult:
     seq: int
     section: str
-    key: str
+    key: str | None
     outcome: str
     error: RecordProblem | None
     entity_id: str | None
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A record a chunk created: the ledger row the job writes for it."""
+
+    section: str
+    key: str
+    fingerprint: str
+    entity_id: str
+
+
+@dataclass
+class Chunk:
+    """What a service decided of a chunk: each record's result, the records it took
+    (none in a dry run) and what to do once the chunk committed (its memory of the
+    job learns, its relay is woken)."""
+
+    results: list[RecordResult]
+    taken: list[Taken] = field(default_factory=list)
+    committed: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +210,8 @@ class JobState:
     error: str | None
     created_at: str
     finished_at: str | None
+    updated_at: str = ""
+    records: int | None = None  # the document's records (None: a job of before)
 
 
 class Refused(TandemError):
@@ -187,6 +238,25 @@ Apply = Callable[[AsyncConnection, Principal, Entry], Awaitable[str]]
 Require = Callable[[Principal], None]
 
 
+class ApplyChunk(Protocol):
+    """Decide ``items`` ((seq, entry, fingerprint), none of them ``problem`` entries,
+    all of one section) in ``conn``; ``memory`` is the job's (``new_memory``)."""
+
+    async def __call__(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        items: Sequence[tuple[int, Entry, str]],
+        memory: Any,
+        *,
+        job_id: str,
+        dry_run: bool,
+    ) -> Chunk: ...
+
+
+RECORDS = "_records"  # the document's record count, kept beside the counts
+
+
 def _snake(code: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", code).lower()
 
@@ -210,8 +280,65 @@ def _iso(value: datetime | str | None) -> str | None:
     return value.isoformat()
 
 
-def _fresh_counts(sections: Sequence[str]) -> dict[str, dict[str, int]]:
-    return {s: dict.fromkeys(OUTCOMES, 0) for s in sections}
+def _fresh_counts(sections: Sequence[str], records: int) -> dict[str, dict[str, int]]:
+    """Every section's outcomes at zero, and (``RECORDS``) the document's size."""
+    counts = {s: dict.fromkeys(OUTCOMES, 0) for s in sections}
+    counts[RECORDS] = {"records": records}
+    return counts
+
+
+def _dumped(entry: Entry) -> object:
+    """The entry's content as JSON values (a record not read: as it came)."""
+    if entry.record is not None:
+        return entry.record.model_dump(mode="json")
+    return entry.raw
+
+
+def _tally(counts: dict[str, dict[str, int]], results: Sequence[RecordResult]) -> None:
+    for r in results:
+        counts[r.section][r.outcome] += 1
+
+
+_CONCURRENT = RecordProblem(
+    "concurrent_change", None, "changed concurrently; import the record again"
+)
+
+
+def _record_row(job_id: str, tenant: str, r: RecordResult) -> dict[str, object]:
+    """A per-record outcome as ``history_job_records`` keeps it (a record without a
+    usable key under the empty key, which no record has)."""
+    return {
+        "j": job_id,
+        "n": r.seq,
+        "t": tenant,
+        "s": r.section,
+        "k": r.key or "",
+        "o": r.outcome,
+        "e": json.dumps(r.error.__dict__) if r.error else None,
+        "id": r.entity_id,
+    }
+
+
+async def taken(
+    conn: AsyncConnection,
+    ledger: str,
+    tenant: str,
+    section: str,
+    keys: Sequence[str],
+) -> dict[str, tuple[str, str]]:
+    """What earlier jobs took under these keys of a section, in the ``ledger`` table:
+    (fingerprint, entity id) by key. A chunk's service reads it after the streams it
+    will append to, so a concurrent import committed in between is seen here."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        text(
+            f"SELECT key, fingerprint, entity_id FROM {ledger} "
+            "WHERE tenant = :t AND section = :s AND key IN :k"
+        ).bindparams(bindparam("k", expanding=True)),
+        {"t": tenant, "s": section, "k": sorted(set(keys))},
+    )
+    return {r.key: (r.fingerprint, r.entity_id) for r in rows.all()}
 
 
 # -- the jobs ----------------------------------------------------------------------------
@@ -226,13 +353,23 @@ class HistoryJobs:
         *,
         secret: bytes,
         sections: Sequence[str],
-        apply: Apply,
         require: Require,
+        apply: Apply | None = None,
+        apply_chunk: ApplyChunk | None = None,
+        chunk_size: int = 1,
+        new_memory: Callable[[], Any] = dict,
+        names: TableNames | None = None,
     ) -> None:
+        if (apply is None) == (apply_chunk is None):
+            raise ValueError("a history job applies records or chunks, not both")
         self.engine = engine
         self.secret = secret
         self.sections = tuple(sections)
         self.apply = apply
+        self.apply_chunk = apply_chunk
+        self.chunk_size = chunk_size if apply_chunk is not None else 1
+        self.new_memory = new_memory
+        self.names = names or TableNames()
         self.require = require
         self._sqlite = is_sqlite(engine)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -248,7 +385,7 @@ class HistoryJobs:
     def _content(self, entry: Entry) -> str:
         """What re-importing a key must match: the record's content, keyed (a reader
         of the ledger cannot test a guessed record against it)."""
-        return self._hash(entry.section, entry.record.model_dump(mode="json"))
+        return self._hash(entry.section, _dumped(entry))
 
     async def stop(self) -> None:
         """Cancel running jobs at shutdown (they read as failed once stale)."""
@@ -270,10 +407,7 @@ class HistoryJobs:
         """Record the job and start it; ``(job id, replayed)``: the same
         Idempotency-Key with the same document answers the same job."""
         self.require(principal)
-        digest = self._hash(
-            [(e.section, e.key, e.record.model_dump(mode="json")) for e in entries],
-            dry_run,
-        )
+        digest = self._hash([(e.section, e.key, _dumped(e)) for e in entries], dry_run)
         keyed = (
             self._hash(principal.tenant, idempotency_key) if idempotency_key else None
         )
@@ -287,7 +421,7 @@ class HistoryJobs:
             async with self.engine.begin() as conn:
                 await conn.execute(
                     text(
-                        "INSERT INTO history_jobs (job_id, tenant, idempotency_key, "
+                        f"INSERT INTO {self.names.jobs} (job_id, tenant, idempotency_key, "
                         "fingerprint, actor, dry_run, status, counts, created_at, "
                         "updated_at) VALUES (:j, :t, :k, :f, :a, :d, 'queued', :c, "
                         ":now, :now)"
@@ -299,7 +433,7 @@ class HistoryJobs:
                         "f": digest,
                         "a": principal.subject,
                         "d": int(dry_run),
-                        "c": json.dumps(_fresh_counts(self.sections)),
+                        "c": json.dumps(_fresh_counts(self.sections, len(entries))),
                         "now": now,
                     },
                 )
@@ -317,7 +451,7 @@ class HistoryJobs:
             row = (
                 await conn.execute(
                     text(
-                        "SELECT job_id, fingerprint FROM history_jobs "
+                        f"SELECT job_id, fingerprint FROM {self.names.jobs} "
                         "WHERE tenant = :t AND idempotency_key = :k"
                     ),
                     {"t": tenant, "k": keyed},
@@ -332,6 +466,12 @@ class HistoryJobs:
             )
         return str(row.job_id)
 
+    async def taken(
+        self, conn: AsyncConnection, tenant: str, section: str, keys: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        """What earlier jobs took under these keys of a section (``taken``)."""
+        return await taken(conn, self.names.ledger, tenant, section, keys)
+
     async def wait(self, job_id: str, timeout_s: float) -> None:
         """Wait (at most ``timeout_s``) for a job this process runs to finish."""
         task = self._tasks.get(job_id)
@@ -343,12 +483,19 @@ class HistoryJobs:
     async def _run(
         self, job_id: str, principal: Principal, entries: list[Entry], dry_run: bool
     ) -> None:
-        counts = _fresh_counts(self.sections)
+        counts = _fresh_counts(self.sections, len(entries))
         seen: dict[tuple[str, str], str] = {}  # a dry run's keys: content hash
+        memory = self.new_memory()
         try:
             await self._status(job_id, "running", counts)
-            for seq, entry in enumerate(entries, start=1):
-                await self._one(job_id, seq, principal, entry, dry_run, seen, counts)
+            for chunk in self._chunks(entries):
+                if self.apply_chunk is None:
+                    seq, entry = chunk[0]
+                    await self._one(
+                        job_id, seq, principal, entry, dry_run, seen, counts
+                    )
+                else:
+                    await self._chunk(job_id, principal, chunk, memory, dry_run, counts)
             await self._status(job_id, "succeeded", counts)
         except Exception as exc:
             log.exception("history import %s stopped", job_id)
@@ -369,6 +516,134 @@ class HistoryJobs:
         finally:
             self._tasks.pop(job_id, None)
 
+    def _chunks(self, entries: list[Entry]) -> list[list[tuple[int, Entry]]]:
+        """The entries numbered in document order, in chunks of one section each."""
+        chunks: list[list[tuple[int, Entry]]] = []
+        for seq, entry in enumerate(entries, start=1):
+            last = chunks[-1] if chunks else None
+            if (
+                last is None
+                or len(last) >= self.chunk_size
+                or last[0][1].section != entry.section
+            ):
+                chunks.append([])
+            chunks[-1].append((seq, entry))
+        return chunks
+
+    async def _chunk(
+        self,
+        job_id: str,
+        principal: Principal,
+        chunk: list[tuple[int, Entry]],
+        memory: Any,
+        dry_run: bool,
+        counts: dict[str, dict[str, int]],
+    ) -> None:
+        """A chunk decided by the service, its keys, outcomes and the job's counts
+        recorded, in one transaction; decided again, fresh, when a concurrent writer
+        won a race (its records fail ``concurrent_change`` when it always loses)."""
+        assert self.apply_chunk is not None
+        tenant = principal.tenant
+        unread = [
+            RecordResult(seq, e.section, e.key, "failed", e.problem, None)
+            for seq, e in chunk
+            if e.problem is not None or e.record is None
+        ]
+        items = [
+            (seq, e, self._content(e))
+            for seq, e in chunk
+            if e.problem is None and e.record is not None
+        ]
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    decided = (
+                        await self.apply_chunk(
+                            conn, principal, items, memory, job_id=job_id,
+                            dry_run=dry_run,
+                        )
+                        if items
+                        else Chunk([])
+                    )  # fmt: skip
+                    if not dry_run:
+                        await self._take(conn, tenant, job_id, decided.taken)
+                    results = sorted([*unread, *decided.results], key=lambda r: r.seq)
+                    await self._record_many(conn, job_id, tenant, results, counts)
+            except (ConcurrencyConflict, IntegrityError) as exc:
+                log.info("history %s: a chunk lost a race (%s)", job_id, exc)
+                if attempt < ATTEMPTS:
+                    continue
+                results = [
+                    *unread,
+                    *(
+                        RecordResult(seq, e.section, e.key, "failed", _CONCURRENT, None)
+                        for seq, e, _f in items
+                    ),
+                ]
+                results.sort(key=lambda r: r.seq)
+                async with self.engine.begin() as conn:
+                    await self._record_many(conn, job_id, tenant, results, counts)
+                _tally(counts, results)
+                return
+            _tally(counts, results)
+            if decided.committed is not None:
+                decided.committed()
+            return
+
+    async def _take(
+        self, conn: AsyncConnection, tenant: str, job_id: str, taken: Sequence[Taken]
+    ) -> None:
+        """The ledger rows of the records a chunk created (a concurrent import of
+        one of its keys makes the chunk's transaction fail, to be decided again)."""
+        if not taken:
+            return
+        now = self._now()
+        await conn.execute(
+            text(
+                f"INSERT INTO {self.names.ledger} (tenant, section, key, fingerprint, "
+                "entity_id, job_id, recorded_at) VALUES (:t, :s, :k, :f, :e, :j, :now)"
+            ),
+            [
+                {
+                    "t": tenant,
+                    "s": t.section,
+                    "k": t.key,
+                    "f": t.fingerprint,
+                    "e": t.entity_id,
+                    "j": job_id,
+                    "now": now,
+                }
+                for t in taken
+            ],
+        )
+
+    async def _record_many(
+        self,
+        conn: AsyncConnection,
+        job_id: str,
+        tenant: str,
+        results: Sequence[RecordResult],
+        counts: dict[str, dict[str, int]],
+    ) -> None:
+        tally = {s: dict(c) for s, c in counts.items()}
+        _tally(tally, results)
+        if results:
+            await conn.execute(
+                text(
+                    f"INSERT INTO {self.names.records} (job_id, seq, tenant, section, "
+                    "key, outcome, error, entity_id) "
+                    "VALUES (:j, :n, :t, :s, :k, :o, :e, :id)"
+                ),
+                [_record_row(job_id, tenant, r) for r in results],
+            )
+        await conn.execute(
+            text(
+                f"UPDATE {self.names.jobs} SET counts = :c, updated_at = :now "
+                "WHERE job_id = :j"
+            ),
+            {"c": json.dumps(tally), "now": self._now(), "j": job_id},
+        )
+
     async def _one(
         self,
         job_id: str,
@@ -379,8 +654,16 @@ class HistoryJobs:
         seen: dict[tuple[str, str], str],
         counts: dict[str, dict[str, int]],
     ) -> None:
-        content = self._content(entry)
         tenant = principal.tenant
+        if entry.problem is not None or entry.record is None or entry.key is None:
+            unread = RecordResult(
+                seq, entry.section, entry.key, "failed", entry.problem, None
+            )
+            async with self.engine.begin() as conn:
+                await self._record(conn, job_id, tenant, unread, counts)
+            counts[entry.section]["failed"] += 1
+            return
+        content = self._content(entry)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with self.engine.begin() as conn:
@@ -394,16 +677,7 @@ class HistoryJobs:
                 log.info("history %s record %d lost a race (%s)", job_id, seq, exc)
                 if attempt == ATTEMPTS:
                     failed = RecordResult(
-                        seq,
-                        entry.section,
-                        entry.key,
-                        "failed",
-                        RecordProblem(
-                            "concurrent_change",
-                            None,
-                            "changed concurrently; import the record again",
-                        ),
-                        None,
+                        seq, entry.section, entry.key, "failed", _CONCURRENT, None
                     )
                     async with self.engine.begin() as conn:
                         await self._record(conn, job_id, tenant, failed, counts)
@@ -427,10 +701,12 @@ class HistoryJobs:
                 seq, entry.section, entry.key, outcome, error, entity_id
             )
 
+        key = entry.key
+        assert key is not None and self.apply is not None
         prior = (
             await conn.execute(
                 text(
-                    "SELECT fingerprint, entity_id FROM history_records "
+                    f"SELECT fingerprint, entity_id FROM {self.names.ledger} "
                     "WHERE tenant = :t AND section = :s AND key = :k"
                 ),
                 {"t": principal.tenant, "s": entry.section, "k": entry.key},
@@ -439,8 +715,8 @@ class HistoryJobs:
         earlier = (
             (prior.fingerprint, prior.entity_id)
             if prior is not None
-            else (seen[(entry.section, entry.key)], None)
-            if (entry.section, entry.key) in seen
+            else (seen[(entry.section, key)], None)
+            if (entry.section, key) in seen
             else None
         )
         if earlier is not None:
@@ -475,12 +751,12 @@ class HistoryJobs:
             )
         if dry_run:
             await savepoint.rollback()
-            seen[(entry.section, entry.key)] = content
+            seen[(entry.section, key)] = content
             return result("would_create", None)
         await savepoint.commit()
         await conn.execute(
             text(
-                "INSERT INTO history_records (tenant, section, key, fingerprint, "
+                f"INSERT INTO {self.names.ledger} (tenant, section, key, fingerprint, "
                 "entity_id, job_id, recorded_at) VALUES (:t, :s, :k, :f, :e, :j, :now)"
             ),
             {
@@ -503,31 +779,7 @@ class HistoryJobs:
         r: RecordResult,
         counts: dict[str, dict[str, int]],
     ) -> None:
-        tally = {s: dict(c) for s, c in counts.items()}
-        tally[r.section][r.outcome] += 1
-        await conn.execute(
-            text(
-                "INSERT INTO history_job_records (job_id, seq, tenant, section, key, "
-                "outcome, error, entity_id) VALUES (:j, :n, :t, :s, :k, :o, :e, :id)"
-            ),
-            {
-                "j": job_id,
-                "n": r.seq,
-                "t": tenant,
-                "s": r.section,
-                "k": r.key,
-                "o": r.outcome,
-                "e": json.dumps(r.error.__dict__) if r.error else None,
-                "id": r.entity_id,
-            },
-        )
-        await conn.execute(
-            text(
-                "UPDATE history_jobs SET counts = :c, updated_at = :now "
-                "WHERE job_id = :j"
-            ),
-            {"c": json.dumps(tally), "now": self._now(), "j": job_id},
-        )
+        await self._record_many(conn, job_id, tenant, [r], counts)
 
     async def _status(
         self,
@@ -543,7 +795,7 @@ class HistoryJobs:
         async with self.engine.begin() as conn:
             await conn.execute(
                 text(
-                    "UPDATE history_jobs SET status = :s, counts = :c, error = :e, "
+                    f"UPDATE {self.names.jobs} SET status = :s, counts = :c, error = :e, "
                     "updated_at = :now, finished_at = :fin WHERE job_id = :j "
                     f"AND status IN ('queued', 'running'){guard}"
                 ),
@@ -563,6 +815,7 @@ class HistoryJobs:
     async def state(self, principal: Principal, job_id: str) -> JobState:
         job = await self._job(principal, job_id)
         counts: dict[str, dict[str, int]] = json.loads(job.counts)
+        records = counts.pop(RECORDS, {}).get("records")
         return JobState(
             job_id=job.job_id,
             status=job.status,
@@ -572,6 +825,8 @@ class HistoryJobs:
             error=job.error,
             created_at=_iso(job.created_at) or "",
             finished_at=_iso(job.finished_at),
+            updated_at=_iso(job.updated_at) or "",
+            records=records,
         )
 
     async def records(
@@ -596,7 +851,7 @@ class HistoryJobs:
                 await conn.execute(
                     text(
                         "SELECT seq, section, key, outcome, error, entity_id FROM "
-                        f"history_job_records WHERE {where} ORDER BY seq LIMIT :n"
+                        f"{self.names.records} WHERE {where} ORDER BY seq LIMIT :n"
                     ),
                     params,
                 )
@@ -605,7 +860,7 @@ class HistoryJobs:
             RecordResult(
                 r.seq,
                 r.section,
-                r.key,
+                r.key or None,
                 r.outcome,
                 RecordProblem(**json.loads(r.error)) if r.error else None,
                 r.entity_id,
@@ -621,7 +876,8 @@ class HistoryJobs:
                 job = (
                     await conn.execute(
                         text(
-                            "SELECT * FROM history_jobs WHERE job_id = :j AND tenant = :t"
+                            f"SELECT * FROM {self.names.jobs} "
+                            "WHERE job_id = :j AND tenant = :t"
                         ),
                         {"j": job_id, "t": principal.tenant},
                     )

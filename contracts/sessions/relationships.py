@@ -106,3 +106,8 @@ class RelationshipResumed(EventPayload):
 class RelationshipConcluded(EventPayload):
     relationship_id: str
     reason: ConclusionReason
+    concluded_on: date | None = Field(
+        None,
+        description="the day it really ended (effective date: a pairing that ended "
+        "in the programme's history); absent: the day the event was recorded",
+    )

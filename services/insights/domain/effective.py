@@ -11,6 +11,10 @@ history of insights places a fact at its effective moment, never at its recordin
   confirmed today to start next month was confirmed today; one imported today that
   started last spring was confirmed by then; a person hired in 2019 and registered
   today was there in 2019; a cohort whose pathway began last year existed then);
+- ``PLANNED`` types (a session cancelled or missed): the session's planned start
+  (``starts_at``; the caller passes it as ``planned`` when the event does not carry
+  it, insights keeps each session's plan), or the recording when that is earlier (a
+  session cancelled a week ahead was cancelled then);
 - any other fact: when it was recorded.
 
 Names that another version of an event may carry (``ended_on`` on ``PairingEnded``,
@@ -28,6 +32,7 @@ from chassis.events import JsonDict
 # The field(s) that date each kind of fact in the world, first present wins.
 FIELDS: dict[str, tuple[str, ...]] = {
     "RelationshipStarted": ("starts_on",),
+    "ContractInForce": ("signed_on",),
     "RelationshipPaused": ("paused_on", "effective_on"),
     "RelationshipResumed": ("resumed_on", "effective_on"),
     "RelationshipConcluded": ("concluded_on", "ended_on", "effective_on"),
@@ -46,6 +51,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 # Facts dated by a day that may lie ahead of their recording, while the fact itself
 # happened when it was recorded: the earlier of the two.
 EARLIEST_OF = frozenset({"PairingConfirmed", "PersonRegistered", "CohortCreated"})
+# Facts about a planned session, dated by its planned start (``planned``).
+PLANNED = frozenset({"SessionCancelled", "SessionMissed"})
 # Every field any event dates itself by (history being written: ``backdated``).
 DATE_FIELDS = tuple(
     dict.fromkeys(
@@ -90,10 +97,20 @@ def _dated(kind: str, data: JsonDict) -> datetime | None:
     return None
 
 
-def effective_at(kind: str, data: JsonDict, recorded: datetime) -> datetime:
+def effective_at(
+    kind: str,
+    data: JsonDict,
+    recorded: datetime,
+    *,
+    planned: datetime | str | None = None,
+) -> datetime:
     """When the fact happened (see the module's rules); ``recorded`` when the event
-    names no day of its own."""
+    names no day of its own. ``planned``: the planned start of the session a
+    ``PLANNED`` fact is about, when the event does not say."""
     recorded = recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)
+    if kind in PLANNED:
+        dated = as_moment(data.get("starts_at")) or as_moment(planned)
+        return recorded if dated is None else min(dated, recorded)
     dated = _dated(kind, data)
     if dated is None:
         return recorded
@@ -102,6 +119,12 @@ def effective_at(kind: str, data: JsonDict, recorded: datetime) -> datetime:
     return dated
 
 
-def effective_day(kind: str, data: JsonDict, recorded: datetime) -> date:
+def effective_day(
+    kind: str,
+    data: JsonDict,
+    recorded: datetime,
+    *,
+    planned: datetime | str | None = None,
+) -> date:
     """The UTC day the fact happened."""
-    return effective_at(kind, data, recorded).astimezone(UTC).date()
+    return effective_at(kind, data, recorded, planned=planned).astimezone(UTC).date()

@@ -212,10 +212,7 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
     elif kind == "ContractInForce":
         facts.in_force_version = str(data["version"])
         facts.cadence_days = facts.cadences.get(facts.in_force_version)
-        # In force from the day it was signed (a contract of a programme's history
-        # carries ``signed_on``), else from when it was recorded.
-        signed = str(data["signed_on"]) if data.get("signed_on") else None
-        entry = [moment(signed).isoformat() if signed else at_s, str(data["version"])]
+        entry = [on_s, str(data["version"])]
         if entry not in facts.in_force:
             facts.in_force = sorted([*facts.in_force, entry])
     elif kind == "RelationshipPaused":
@@ -356,11 +353,14 @@ def _known(facts: RelationshipFacts, session_id: str) -> datetime:
     """When the session's outcome was known: held at ``held_at``; cancelled or missed
     at the earlier of its recording and its planned start."""
     outcome, at = facts.sessions[session_id]
-    recorded = moment(at)
-    planned = _planned(facts, session_id)
-    if outcome in ("cancelled", "missed") and planned is not None:
-        return min(recorded, planned)
-    return recorded
+    if outcome not in _UNHELD:
+        return moment(at)
+    return effective_at(
+        _UNHELD[outcome], {}, moment(at), planned=_planned(facts, session_id)
+    )
+
+
+_UNHELD = {"cancelled": "SessionCancelled", "missed": "SessionMissed"}
 
 
 def _placed(facts: RelationshipFacts, session_id: str) -> datetime:

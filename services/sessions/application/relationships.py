@@ -122,7 +122,18 @@ class Relationships:
             if ended in (ConclusionReason.REMATCHED, ERASED)
             else ConclusionReason.COMPLETED
         )
-        await self._conclude(conn, env.tenant, relationship, reason)
+        # The day it ended: the pairing's effective ``ended_on`` (a pairing of the
+        # programme's history), else the day of the event.
+        ended_on = env.data.get("ended_on")
+        await self._conclude(
+            conn,
+            env.tenant,
+            relationship,
+            reason,
+            concluded_on=date.fromisoformat(ended_on)
+            if isinstance(ended_on, str)
+            else env.time.astimezone(UTC).date(),
+        )
 
     async def on_person_erased(self, env: Envelope, conn: AsyncConnection) -> None:
         """Every open relationship of the erased person concludes with reason
@@ -147,8 +158,10 @@ class Relationships:
         tenant: str,
         relationship: Relationship,
         reason: ConclusionReason,
+        *,
+        concluded_on: date | None = None,
     ) -> None:
-        relationship.conclude(reason)
+        relationship.conclude(reason, concluded_on=concluded_on)
         await self.repo.save(
             relationship,
             self.metadata_for(system_principal(tenant)),

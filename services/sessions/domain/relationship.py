@@ -37,6 +37,11 @@ class DateInFuture(DomainError):
     title = "A fact is recorded once it has happened, never ahead of time"
 
 
+class AfterRelationshipEnded(DomainError):
+    code = "AfterRelationshipEnded"
+    title = "The date is after the relationship ended"
+
+
 class PauseEndsInPast(DomainError):
     code = "PauseEndsInPast"
     title = "A pause ends after today"
@@ -72,6 +77,21 @@ def require_not_after(day: date, today: date, field: str) -> None:
         )
 
 
+def require_not_after_end(
+    day: date, ended_on: date | None, what: str, field: str
+) -> None:
+    """``what`` (input ``field``, dated ``day``) belongs to a relationship that
+    ended on ``ended_on`` (None: it has not, or its day is not known): it cannot be
+    dated later."""
+    if ended_on is not None and day > ended_on:
+        raise AfterRelationshipEnded(
+            f"{field} {day.isoformat()} is after the relationship ended on "
+            f"{ended_on.isoformat()} ({what})",
+            ended_on=ended_on.isoformat(),
+            field=field,
+        )
+
+
 class Relationship(Aggregate):
     def initial_state(self) -> None:
         self.started: r.RelationshipStarted | None = None
@@ -79,6 +99,7 @@ class Relationship(Aggregate):
         self.contract: ev.ContractDrafted | None = None
         self.signed_by: set[str] = set()
         self.in_force_version: int | None = None
+        self.ended_on: date | None = None  # concluded on this day, when it says
 
     @classmethod
     def start(
@@ -258,9 +279,19 @@ class Relationship(Aggregate):
             raise InvalidTransition(f"relationship {self.id} is {self.state}")
         self._record(r.RelationshipResumed(relationship_id=self.id))
 
-    def conclude(self, reason: r.ConclusionReason) -> None:
+    def conclude(
+        self, reason: r.ConclusionReason, *, concluded_on: date | None = None
+    ) -> None:
+        """Concluded now, or (``concluded_on``, a relationship of the programme's
+        history) on that day: never before it started."""
         self.require_open()
-        self._record(r.RelationshipConcluded(relationship_id=self.id, reason=reason))
+        if concluded_on is not None:
+            concluded_on = max(concluded_on, self.starts_on)
+        self._record(
+            r.RelationshipConcluded(
+                relationship_id=self.id, reason=reason, concluded_on=concluded_on
+            )
+        )
 
     # -- state ----------------------------------------------------------------------
 
@@ -283,5 +314,6 @@ class Relationship(Aggregate):
     def when_RelationshipResumed(self, _e: r.RelationshipResumed) -> None:
         self.state = ACTIVE
 
-    def when_RelationshipConcluded(self, _e: r.RelationshipConcluded) -> None:
+    def when_RelationshipConcluded(self, e: r.RelationshipConcluded) -> None:
         self.state = CONCLUDED
+        self.ended_on = e.concluded_on

@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Integer, MetaData, Table, Text
 
 from chassis.db import NOW, STAMP
+from chassis.history_jobs import TableNames, history_tables
 from chassis.tables import int_column as _number
 from chassis.tables import key_column as _key
-from chassis.tables import stamp_column as _stamp
 from chassis.tables import text_column as _text
 
 metadata = MetaData()
@@ -200,54 +200,20 @@ development_items = Table(
     Index("development_items_relationship", "relationship_id", "kind"),
 )
 
-# -- programme history imports: jobs, per-record outcomes, the keys imported -----------
+# -- programme history imports (``chassis.history_jobs``, the names of 0007; revision
+# 0008 gave them the chassis's columns) ------------------------------------------------
 
-history_import_jobs = Table(
-    "history_import_jobs",
-    metadata,
-    _key("job_id"),
-    _text("tenant"),
-    _text("idempotency_key", nullable=True),  # a keyed hash of the client's key
-    _text("fingerprint"),
-    _text("actor"),
-    _number("dry_run", nullable=False),
-    _text("status"),
-    _number("total", nullable=False),
-    _text("counts"),
-    _text("error", nullable=True),
-    _stamp("created_at"),
-    _stamp("updated_at"),
-    _stamp("finished_at", nullable=True),
-    Index("history_import_jobs_key", "tenant", "idempotency_key", unique=True),
+HISTORY_TABLES = TableNames(
+    jobs="history_import_jobs",
+    records="history_import_records",
+    ledger="history_imported",
 )
-
-history_import_records = Table(
-    "history_import_records",
-    metadata,
-    Column("job_id", Text, primary_key=True),
-    Column("record_no", Integer, primary_key=True, autoincrement=False),
-    _text("tenant"),
-    _text("section"),
-    _text("record_key", nullable=True),
-    _text("outcome"),
-    _text("entity_id", nullable=True),
-    _text("error", nullable=True),
-)
-
-# What each (tenant, section, key) of a file became, and a digest of its content: a
-# re-import of the same record is "unchanged", of other content a conflict.
-history_imported = Table(
-    "history_imported",
-    metadata,
-    _key("tenant"),
-    _key("section"),
-    _key("record_key"),
-    _text("digest"),
-    _text("entity_id"),
-    _text("job_id"),
+history_import_jobs, history_import_records, history_imported = history_tables(
+    metadata, HISTORY_TABLES
 )
 
 __all__ = [
+    "HISTORY_TABLES",
     "calendar_tokens",
     "cohort_cycles",
     "development_items",

@@ -3,7 +3,8 @@ past contracts, sessions, milestones, feedback and check-ins, recorded after the
 through the same aggregates and events as live writes, dated when they happened.
 
 ``records.py`` holds the records' shapes and how a refusal is reported, ``writer.py``
-decides and saves a chunk, ``jobs.py`` runs and reports the jobs.
+decides and saves a chunk, ``jobs.py`` feeds the chassis's jobs
+(``chassis.history_jobs``), which run and report them.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -29,11 +28,7 @@ from chassis.inputs import (
     SaneDateTime,
     Text,
 )
-from contracts.api.sessions import (
-    HistoryOutcome,
-    HistoryRecordError,
-    HistorySection,
-)
+from contracts.api.sessions import HistoryRecordError, HistorySection
 from contracts.sessions.development import CheckInKind
 from contracts.sessions.meetings import CancellationReason
 from contracts.sessions.notes import FeedbackAbout, PartyRole
@@ -158,18 +153,6 @@ def key_of(raw: object) -> str | None:
 
 
 _REF = re.compile(REF_PATTERN)
-
-
-@dataclass
-class Outcome:
-    """What one record did (``no``: its position in the job, from 1)."""
-
-    no: int
-    section: HistorySection
-    key: str | None
-    outcome: HistoryOutcome
-    entity_id: str | None = None
-    error: HistoryRecordError | None = None
 
 
 # The input a domain error is about, when the error does not say.

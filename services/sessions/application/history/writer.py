@@ -8,9 +8,12 @@ records recorded is then appended in one statement for all their streams
 (``chassis.eventstore.batch.append_streams``) and projected in the same transaction,
 with the ledger of imported keys and the records' outcomes.
 
-A record is looked up by its (tenant, section, key) first: the same content again is
+A record is looked up by its (tenant, section, key) first (the chassis's ledger,
+``chassis.history_jobs.taken``, and the job's memory): the same content again is
 ``unchanged``, other content under that key a ``conflict``. A record the domain
-refuses is a failed outcome naming its field; the others go ahead.
+refuses is a failed outcome naming its field; the others go ahead. The job
+(``chassis.history_jobs``) records the keys taken, the outcomes and the counts in the
+chunk's transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ from chassis.auth.principal import Principal
 from chassis.errors import TandemError
 from chassis.events import NewEvent, RecordedEvent, encode
 from chassis.eventstore.batch import StreamAppend, append_streams
+from chassis.history_jobs import (
+    Chunk,
+    Entry,
+    RecordProblem,
+    RecordResult,
+    Taken,
+)
+from chassis.history_jobs import taken as taken_before
 from chassis.repository import Repository
 from contracts.api.sessions import HistoryOutcome, HistoryRecordError, HistorySection
 from contracts.sessions.meetings import SessionState
@@ -41,13 +52,10 @@ from services.sessions.application.history.records import (
     ContractRecord,
     FeedbackRecord,
     MilestoneRecord,
-    Outcome,
     Record,
     SessionRecord,
     digest,
     failure,
-    key_of,
-    parse,
     refusal,
 )
 from services.sessions.application.meetings import Meetings
@@ -61,8 +69,12 @@ from services.sessions.domain.notes import (
     Subject,
     UnknownSubject,
 )
-from services.sessions.domain.relationship import Relationship
+from services.sessions.domain.relationship import (
+    Relationship,
+    require_not_after_end,
+)
 from services.sessions.projections.feedback import find_subject
+from services.sessions.projections.tables import HISTORY_TABLES
 
 CONTRACTS, SESSIONS, MILESTONES, FEEDBACK, CHECK_INS = tuple(HistorySection)
 DRY_TEXT = "dry-run"  # a text id a dry run's decisions carry (nothing is stored)
@@ -83,14 +95,19 @@ class Memory:
     relationships: dict[str, Relationship] = field(default_factory=dict)
 
 
-@dataclass
-class Applied:
-    """A chunk's outcomes, what it teaches the job's memory once committed, and the
-    events it appended."""
+LEGACY = "legacy:"  # a key taken before the chassis's ledger: its plain digest
 
-    outcomes: list[Outcome]
-    learned: Memory
-    events: list[RecordedEvent] = field(default_factory=list)
+
+def _result(
+    seq: int,
+    section: HistorySection,
+    key: str,
+    outcome: HistoryOutcome,
+    entity_id: str | None = None,
+    error: HistoryRecordError | None = None,
+) -> RecordResult:
+    problem = RecordProblem(error.code, error.field, error.message) if error else None
+    return RecordResult(seq, section.value, key, outcome.value, problem, entity_id)
 
 
 class _Texts:
@@ -146,19 +163,19 @@ class HistoryWriter:
         self,
         conn: AsyncConnection,
         principal: Principal,
-        section: HistorySection,
-        items: Sequence[tuple[int, object]],
+        items: Sequence[tuple[int, Entry, str]],
         memory: Memory,
         *,
         job_id: str,
         dry_run: bool,
-    ) -> Applied:
+    ) -> Chunk:
+        """Decide a chunk of one section's records (``(seq, entry, fingerprint)``,
+        each read) and save what they recorded; ``memory`` learns once it commits."""
         tenant = principal.tenant
         now = datetime.now(UTC)
-        parsed = [(no, key_of(raw), parse(section, raw)) for no, raw in items]
-        records = [
-            r for _no, _key, r in parsed if not isinstance(r, HistoryRecordError)
-        ]
+        section = HistorySection(items[0][1].section)
+        parsed = [(no, _record_of(entry), sum_) for no, entry, sum_ in items]
+        records = [r for _no, r, _sum in parsed]
         rels = await self._relationships(
             conn, tenant, {r.relationship_id for r in records}, memory
         )
@@ -170,26 +187,22 @@ class HistoryWriter:
         # The streams first, the keys after: a concurrent import of the same keys
         # that commits in between is then seen in the keys ("unchanged"), and one
         # that commits later makes this chunk's append (or key) fail and be retried.
-        stored = await _ledger(conn, tenant, section, [r.key for r in records])
+        stored = await taken_before(
+            conn, HISTORY_TABLES.ledger, tenant, section.value, [r.key for r in records]
+        )
         learned = Memory()
-        outcomes: list[Outcome] = []
+        outcomes: list[RecordResult] = []
         saving: dict[str, Aggregate] = {}
-        for no, key, record in parsed:
-            if isinstance(record, HistoryRecordError):
-                outcomes.append(
-                    Outcome(no, section, key, HistoryOutcome.FAILED, error=record)
-                )
-                continue
-            sum_ = digest(record)
-            seen = (
+        for no, record, sum_ in parsed:
+            seen: tuple[str, str | None] | None = (
                 learned.ledger.get((section, record.key))
                 or memory.ledger.get((section, record.key))
                 or stored.get(record.key)
             )
             if seen is not None:
-                if seen[0] == sum_:
+                if seen[0] in (sum_, LEGACY + digest(record)):
                     outcomes.append(
-                        Outcome(
+                        _result(
                             no, section, record.key, HistoryOutcome.UNCHANGED, seen[1]
                         )
                     )
@@ -201,7 +214,7 @@ class HistoryWriter:
                         "key",
                     )
                     outcomes.append(
-                        Outcome(
+                        _result(
                             no, section, record.key, HistoryOutcome.FAILED, error=error
                         )
                     )
@@ -214,7 +227,7 @@ class HistoryWriter:
                     "relationship_id",
                 )
                 outcomes.append(
-                    Outcome(no, section, record.key, HistoryOutcome.FAILED, error=error)
+                    _result(no, section, record.key, HistoryOutcome.FAILED, error=error)
                 )
                 continue
             texts = _Texts(self, conn, principal, dry_run)
@@ -223,7 +236,7 @@ class HistoryWriter:
             except TandemError as exc:
                 await texts.forget()
                 outcomes.append(
-                    Outcome(
+                    _result(
                         no,
                         section,
                         record.key,
@@ -238,7 +251,7 @@ class HistoryWriter:
                 None if dry_run else aggregate.id,
             )
             outcomes.append(
-                Outcome(
+                _result(
                     no,
                     section,
                     record.key,
@@ -246,18 +259,26 @@ class HistoryWriter:
                     None if dry_run else aggregate.id,
                 )
             )
-        applied = Applied(outcomes, learned)
+
+        def committed() -> None:
+            memory.ledger.update(learned.ledger)
+            memory.subjects.update(learned.subjects)
+            memory.feedback_ids.update(learned.feedback_ids)
+            memory.relationships.update(learned.relationships)
+
         if dry_run:
             learned.relationships.update(rels)
-            return applied
+            return Chunk(outcomes, committed=committed)
         if saving:
-            applied.events = await self._save(
-                conn, principal, section, list(saving.values())
-            )
+            await self._save(conn, principal, section, list(saving.values()))
         if section == FEEDBACK:
             await context.link_authors(saving.values())
-        await _remember(conn, tenant, job_id, learned)
-        return applied
+        taken = [
+            Taken(sec.value, key, fingerprint, entity)
+            for (sec, key), (fingerprint, entity) in learned.ledger.items()
+            if entity is not None
+        ]
+        return Chunk(outcomes, taken, committed)
 
     async def _relationships(
         self,
@@ -378,6 +399,9 @@ class _Context:
     def _session(
         self, rec: SessionRecord, rel: Relationship, learned: Memory
     ) -> Session:
+        require_not_after_end(
+            rec.starts_at.astimezone(UTC).date(), rel.ended_on, "a session", "starts_at"
+        )
         absent = {
             "mentor": [rel.mentor_id],
             "mentee": [rel.mentee_id],
@@ -409,6 +433,11 @@ class _Context:
     ) -> Milestone:
         rel.require_contract()
         assert rel.contract is not None
+        require_not_after_end(rec.set_on, rel.ended_on, "a milestone set", "set_on")
+        if rec.achieved_on is not None:
+            require_not_after_end(
+                rec.achieved_on, rel.ended_on, "a milestone achieved", "achieved_on"
+            )
         criteria = rec.criteria if rec.criteria is not None else [rec.label]
         listed = "\n".join(c.strip() for c in criteria if c.strip())
         milestone = Milestone.set(
@@ -457,9 +486,10 @@ class _Context:
         if any(wanted.values()):
             rows = await self.conn.execute(
                 text(
-                    "SELECT section, record_key, entity_id FROM history_imported "
-                    "WHERE tenant = :t AND ((section = 'sessions' AND record_key IN :s)"
-                    " OR (section = 'milestones' AND record_key IN :m))"
+                    "SELECT section, key, entity_id FROM "
+                    f"{HISTORY_TABLES.ledger} "
+                    "WHERE tenant = :t AND ((section = 'sessions' AND key IN :s)"
+                    " OR (section = 'milestones' AND key IN :m))"
                 ).bindparams(
                     bindparam("s", expanding=True), bindparam("m", expanding=True)
                 ),
@@ -480,7 +510,7 @@ class _Context:
                     self.conn, self.principal.tenant, about, row.entity_id
                 )
                 if found is not None:
-                    self.subjects[(section, row.record_key)] = found
+                    self.subjects[(section, row.key)] = found
         ids = []
         for rec in records:
             subject = self._subject(rec)
@@ -514,6 +544,9 @@ class _Context:
                 "earlier one",
                 field=rec.about.value,
             )
+        require_not_after_end(
+            rec.given_at.astimezone(UTC).date(), rel.ended_on, "feedback", "given_at"
+        )
         fid = self._feedback_id(rec, subject)
         feedback = self.feedback.get(fid)
         if feedback is None:
@@ -576,36 +609,14 @@ def _subject_key(rec: FeedbackRecord) -> Key:
     return (MILESTONES, rec.milestone)
 
 
-async def _ledger(
-    conn: AsyncConnection, tenant: str, section: HistorySection, keys: list[str]
-) -> dict[str, tuple[str, str | None]]:
-    """What earlier jobs imported under these keys: (digest, entity id)."""
-    if not keys:
-        return {}
-    rows = await conn.execute(
-        text(
-            "SELECT record_key, digest, entity_id FROM history_imported "
-            "WHERE tenant = :t AND section = :s AND record_key IN :k"
-        ).bindparams(bindparam("k", expanding=True)),
-        {"t": tenant, "s": section.value, "k": sorted(set(keys))},
+def _record_of(entry: Entry) -> Record:
+    record = entry.record
+    assert isinstance(
+        record,
+        ContractRecord
+        | SessionRecord
+        | MilestoneRecord
+        | FeedbackRecord
+        | CheckInRecord,
     )
-    return {r.record_key: (r.digest, r.entity_id) for r in rows.all()}
-
-
-async def _remember(
-    conn: AsyncConnection, tenant: str, job_id: str, learned: Memory
-) -> None:
-    """The keys this chunk imported (a concurrent import of the same key makes the
-    chunk's transaction fail; tried again, it finds the key imported)."""
-    rows = [
-        {"t": tenant, "s": sec.value, "k": key, "d": d, "e": entity, "j": job_id}
-        for (sec, key), (d, entity) in learned.ledger.items()
-    ]
-    if rows:
-        await conn.execute(
-            text(
-                "INSERT INTO history_imported (tenant, section, record_key, digest, "
-                "entity_id, job_id) VALUES (:t, :s, :k, :d, :e, :j)"
-            ),
-            rows,
-        )
+    return record
