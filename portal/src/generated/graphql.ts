@@ -641,7 +641,7 @@ export const OpenProposalsDocument = "query OpenProposals($after: String) {\n  p
 export type RoundQuery = {
   node: (
     | {
-      __typename: "Advisor" | "Agreement" | "CheckIn" | "Cohort" | "Competency" | "Council" | "Escalation" | "Feedback" | "ImportJob" | "Milestone" | "Note" | "Pairing" | "Person" | "PulseSurvey" | "Recommendation" | "Relationship" | "Risk" | "Rotation" | "Session";
+      __typename: "Advisor" | "Agreement" | "CheckIn" | "Cohort" | "Competency" | "Council" | "Escalation" | "Feedback" | "ImportJob" | "Milestone" | "Note" | "Pairing" | "Person" | "ProgrammeHistoryImport" | "PulseSurvey" | "Recommendation" | "Relationship" | "Risk" | "Rotation" | "Session";
     }
     | {
       __typename: "MatchingRound";
@@ -1026,7 +1026,7 @@ export const MeDocument = "query Me {\n  me {\n    ...PersonName\n    roles\n  }
 export type TimelineQuery = {
   node: (
     | {
-      __typename: "Advisor" | "Agreement" | "CheckIn" | "Cohort" | "Competency" | "Council" | "Escalation" | "Feedback" | "ImportJob" | "MatchingRound" | "Milestone" | "Note" | "Pairing" | "Person" | "PulseSurvey" | "Recommendation" | "Risk" | "Rotation" | "Session";
+      __typename: "Advisor" | "Agreement" | "CheckIn" | "Cohort" | "Competency" | "Council" | "Escalation" | "Feedback" | "ImportJob" | "MatchingRound" | "Milestone" | "Note" | "Pairing" | "Person" | "ProgrammeHistoryImport" | "PulseSurvey" | "Recommendation" | "Risk" | "Rotation" | "Session";
     }
     | {
       __typename: "Relationship";
