@@ -5,17 +5,17 @@ Steps (each reported to ``progress(step, done, total)``):
 1. competencies, then the HRIS import of 302 people (roles included);
 2. mentor profiles with capacity, intakes, and two cohorts: a leadership cohort
    (standard) and a reverse-mentoring cohort (senior executives, junior mentors);
-   then last year's leadership cohort, which ran nine months and ended five months
-   ago, imported as a programme history (``past.py``) through
-   ``importProgrammeHistory``: its pairings, contracts, sessions, milestones,
-   feedback, check-ins and its mentees' promotions, each on the day it happened;
 3. three external advisors taken through due diligence and approved, each with an
    agreement begun months ago and the hours logged against it (``agreements.py``);
 4. the leadership cohort's matching round: run, approved by the coordinator,
    accepted by both sides, so sessions starts the relationships;
 5. months of history per relationship (``history.py``), one pair stalled;
 6. one promotion, by a second HRIS import (level up, effective today), and a
-   re-assessment of some mentees' skills;
+   re-assessment of some mentees' skills; then last year's leadership cohort,
+   which ran nine months and ended five months ago, imported as a programme
+   history (``past.py``) through ``importProgrammeHistory``: its pairings,
+   contracts, sessions, milestones, feedback, check-ins and its mentees'
+   promotions, each on the day it happened;
 7. the reverse cohort's round: run and left proposed for the coordinator;
 8. wait until insights shows the stalled pair at risk, counts the promotion,
    has every advisor's hours and scores last year's cohort as of its end;
@@ -51,7 +51,6 @@ STEPS = (
     "HRIS import",
     "mentors and intakes",
     "cohorts",
-    "last year's cohort",
     "advisors",
     "advisor agreements",
     "leadership round",
@@ -59,6 +58,7 @@ STEPS = (
     "history",
     "promotion",
     "skill re-assessments",
+    "last year's cohort",
     "reverse-mentoring round",
     "insights",
     "external and group rounds",
@@ -178,7 +178,6 @@ class _Seeder:
         self.coordinator = self.token(self.org.coordinator, "coordinator")
         await self.mentors_and_intakes()
         await self.create_cohorts()
-        past = await self.last_years_cohort()
         advisors = await onboard_advisors(self.api, self.coordinator, self.step)
         signed = await sign_agreements(
             self.api, self.coordinator, advisors, self.today, self.step
@@ -187,6 +186,9 @@ class _Seeder:
         stalled = pairs[self.rng.randrange(len(pairs))]
         history = await self.histories(pairs, stalled)
         promoted = await self.promotion(pairs, stalled)
+        # After the live histories: insights reads this past meanwhile, and the
+        # live pairs' histories are written within its grace (launcher.embedded).
+        past = await self.last_years_cohort()
         proposed = await self.reverse_round()
         await self.insights_caught_up(stalled, promoted, signed)
         await self.past_scored(past)
