@@ -110,6 +110,45 @@ query CohortScorecard($cohortId: ID!) {
         ("cohortId",),
     ),
     Example(
+        "Last year's cohort",
+        """# A past cohort scored as it stood on a past day (asOf), and one mentor's
+# impact in each of the last three quarters. In the demo: the cohort imported as a
+# programme history (docs/history-import.md), as of its last day.
+query LastYearsCohort(
+  $pastCohortId: ID!, $pastEndsOn: Date, $mentorId: ID!,
+  $quarter1: String!, $quarter2: String!, $quarter3: String!
+) {
+  cohort(id: $pastCohortId) { name }
+  cohortScorecard(cohortId: $pastCohortId, asOf: $pastEndsOn) {
+    asOf
+    menteeCount
+    behaviouralChange {
+      milestones { set due achieved onTime missed completionRate }
+      feedback { count mean }
+    }
+    businessImpact { participants { people promoted promotionRate } }
+  }
+  q1: mentorImpact(mentorId: $mentorId, quarter: $quarter1) {
+    quarter sessionsHeld sessionsExpected milestonesAchieved meanRating
+  }
+  q2: mentorImpact(mentorId: $mentorId, quarter: $quarter2) {
+    quarter sessionsHeld sessionsExpected milestonesAchieved meanRating
+  }
+  q3: mentorImpact(mentorId: $mentorId, quarter: $quarter3) {
+    quarter sessionsHeld sessionsExpected milestonesAchieved meanRating
+  }
+}
+""",
+        (
+            "pastCohortId",
+            "pastEndsOn",
+            "mentorId",
+            "quarter1",
+            "quarter2",
+            "quarter3",
+        ),
+    ),
+    Example(
         "Proposed pairs",
         """# A matching round's proposals awaiting the coordinator, each explained
 # criterion by criterion. $roundId: a MatchingRound id.

@@ -80,6 +80,16 @@ class DemoFacts:
     counts: dict[str, int] = field(default_factory=dict)
     # advisor id → their agreement (absent from folders seeded before agreements)
     agreements: dict[str, str] = field(default_factory=dict)
+    # Last year's cohort (``cohorts["past"]``), imported as a programme history
+    # (absent from folders seeded before it): the day the seeding dated it from,
+    # its development phase, the three quarters before the seeding's, a mentor with
+    # sessions held in each, and its pair that ended early.
+    history_anchor: str = ""
+    past_starts_on: str = ""
+    past_ends_on: str = ""
+    past_quarters: list[str] = field(default_factory=list)
+    impact_mentor: Person | None = None
+    past_relationship_id: str = ""
 
     @property
     def round_id(self) -> str:
@@ -102,6 +112,8 @@ class DemoFacts:
         ]
         for key in ("stalled_mentor", "stalled_mentee", "promoted"):
             data[key] = Person(**data[key])
+        if data.get("impact_mentor"):
+            data["impact_mentor"] = Person(**data["impact_mentor"])
         return cls(**data)
 
     def save(self, data_dir: str | Path) -> Path:
@@ -119,12 +131,24 @@ def global_id(type_name: str, local: str) -> str:
 
 def example_variables(facts: DemoFacts) -> dict[str, str]:
     """Variables that make the GraphiQL examples run against this demo."""
-    return {
+    variables = {
         "cohortId": global_id("Cohort", facts.cohorts["leadership"]),
         "roundId": global_id("MatchingRound", facts.round_id),
         "relationshipId": global_id("Relationship", facts.stalled_relationship_id),
         "menteeId": global_id("Person", facts.promoted.person_id),
     }
+    if "past" in facts.cohorts and facts.impact_mentor is not None:
+        # Last year's cohort scored as of its end; mentor impact per quarter.
+        variables.update(
+            pastCohortId=global_id("Cohort", facts.cohorts["past"]),
+            pastEndsOn=facts.past_ends_on,
+            mentorId=global_id("Person", facts.impact_mentor.person_id),
+            **{
+                f"quarter{n}": quarter
+                for n, quarter in enumerate(facts.past_quarters, 1)
+            },
+        )
+    return variables
 
 
 def load_facts(data_dir: str | Path) -> DemoFacts | None:

@@ -64,6 +64,7 @@ class History:
         self.sessions_held = 0
         self.milestones = 0
         self.feedback = 0
+        self.held: dict[str, list[date]] = {}  # mentor id → days of sessions held
 
     async def contract(self, p: Pair, every_days: int, rng: random.Random) -> None:
         """The mentee drafts the learning contract; both sign it."""
@@ -95,6 +96,7 @@ class History:
                 f"/sessions/sessions/{made['session_id']}/held", p.mentor_token
             )
             self.sessions_held += 1
+            self.held.setdefault(p.mentor_id, []).append(day)
         return str(made["session_id"])
 
     def rng(self, p: Pair) -> random.Random:

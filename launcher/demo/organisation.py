@@ -6,7 +6,9 @@ each with a manager) across seven countries, and a five-person Sustainability
 Office, the one group small
 enough for equity reports to suppress. It also picks who takes part: the first
 cohort's mentees (levels 5-7) and mentors (levels 8-10), the second cohort's senior
-executives and their junior reverse mentors, and the named demo users.
+executives and their junior reverse mentors, last year's cohort's mentees (the
+alumni, levels 5-7, drawn last from a random source of their own), and the named
+demo users.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ MENTORS = 14
 EXECUTIVES = 8  # the reverse-mentoring cohort's mentees (and its reverse mentors)
 BOARD_MENTEES = 2  # directors mentored by the external advisors
 CIRCLE_MENTEES = 3  # one group circle's mentees (and its one mentor)
+ALUMNI = MENTORS  # last year's cohort's mentees (one per mentor)
 
 
 @dataclass
@@ -179,6 +182,9 @@ class Organisation:
     board: list[Employee] = field(default_factory=list)  # external cohort's mentees
     circle_mentor: Employee | None = None  # the group cohort's mentor
     circle: list[Employee] = field(default_factory=list)  # the group cohort's mentees
+    # Last year's cohort's mentees (``launcher.demo.past``), drawn after everyone
+    # else from a random source of their own.
+    alumni: list[Employee] = field(default_factory=list)
 
 
 def title_for(level: int, function: str) -> str:
@@ -289,6 +295,14 @@ def organisation(seed: int = 7) -> Organisation:
     for p in board + circle:
         p.roles = ["mentee"]
     circle_mentor.roles = ["mentor"]
+    # Last year's mentees: levels 5-7 of the main units with no role yet.
+    alumni = random.Random(f"{seed}/alumni").sample(
+        [p for p in people if not p.roles and p.business_unit in UNITS
+         and 5 <= p.level <= 7],
+        ALUMNI,
+    )  # fmt: skip
+    for p in alumni:
+        p.roles = ["mentee"]
     return Organisation(
         people=people,
         ceo=ceo,
@@ -301,4 +315,5 @@ def organisation(seed: int = 7) -> Organisation:
         board=board,
         circle_mentor=circle_mentor,
         circle=circle,
+        alumni=alumni,
     )

@@ -11,10 +11,14 @@ Steps (each reported to ``progress(step, done, total)``):
    accepted by both sides, so sessions starts the relationships;
 5. months of history per relationship (``history.py``), one pair stalled;
 6. one promotion, by a second HRIS import (level up, effective today), and a
-   re-assessment of some mentees' skills;
+   re-assessment of some mentees' skills; then last year's leadership cohort,
+   which ran nine months and ended five months ago, imported as a programme
+   history (``past.py``) through ``importProgrammeHistory``: its pairings,
+   contracts, sessions, milestones, feedback, check-ins and its mentees'
+   promotions, each on the day it happened;
 7. the reverse cohort's round: run and left proposed for the coordinator;
-8. wait until insights shows the stalled pair at risk, counts the promotion and
-   has every advisor's hours;
+8. wait until insights shows the stalled pair at risk, counts the promotion,
+   has every advisor's hours and scores last year's cohort as of its end;
 9. two small cohorts left proposed: directors mentored by the external advisors
    (one declines, with a reason) and a group circle of three with one mentor.
 
@@ -25,9 +29,10 @@ and dates are the services' own and today's).
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -38,6 +43,7 @@ from launcher.demo.agreements import Signed, sign_agreements
 from launcher.demo.api import Api, SeedFailed, until
 from launcher.demo.facts import TENANT, DemoFacts, DemoUser, Person, dev_token
 from launcher.demo.history import History, Pair
+from launcher.demo.past import Past, in_quarter, past_document, quarters_before
 
 Progress = Callable[[str, int, int], None]
 STEPS = (
@@ -52,6 +58,7 @@ STEPS = (
     "history",
     "promotion",
     "skill re-assessments",
+    "last year's cohort",
     "reverse-mentoring round",
     "insights",
     "external and group rounds",
@@ -65,6 +72,70 @@ HISTORY_WRITERS = 4  # relationships written at once (each one's steps stay in o
 # approval): sessions are held only after their relationship started, and the
 # histories (launcher.demo.history) reach back up to 30 weeks.
 STARTED_DAYS_AGO = 210
+IMPORT_HISTORY = """mutation($i: ImportProgrammeHistoryInput!) {
+  importProgrammeHistory(input: $i) { __typename
+    ... on ImportProgrammeHistorySuccess { job { id } }
+    ... on ValidationError { fields { path message } }
+    ... on Error { code message } } }"""
+HISTORY_STATUS = """query($id: ID!) { programmeHistoryImport(id: $id) {
+  status error } }"""
+HISTORY_JOB = """query($id: ID!, $after: String) { programmeHistoryImport(id: $id) {
+  status error
+  records(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+    edges { node { section key outcome entityId error { code field message } } } }
+} }"""
+
+
+async def graphql(
+    api: Api, token: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """One GraphQL call through the gateway; its data (SeedFailed on errors)."""
+    body = await api.post("/graphql", token, {"query": query, "variables": variables})
+    if body.get("errors"):
+        raise SeedFailed(f"GraphQL answered errors: {body['errors']}")
+    return dict(body["data"])
+
+
+async def import_history(
+    api: Api, token: str, document: dict[str, Any], *, dry_run: bool = False
+) -> dict[str, Any]:
+    """``importProgrammeHistory`` run to its end: its status, error and every
+    record of its report."""
+    answer = (
+        await graphql(
+            api, token, IMPORT_HISTORY, {"i": {"document": document, "dryRun": dry_run}}
+        )
+    )["importProgrammeHistory"]
+    if answer["__typename"] != "ImportProgrammeHistorySuccess":
+        raise SeedFailed(f"the programme history was refused: {answer}")
+    job_id = answer["job"]["id"]
+
+    async def ended() -> dict[str, Any] | None:
+        job = (await graphql(api, token, HISTORY_STATUS, {"id": job_id}))[
+            "programmeHistoryImport"
+        ]
+        return job if job["status"] in ("SUCCEEDED", "FAILED") else None
+
+    await until(ended, "the programme-history import", 300)
+    job = (await graphql(api, token, HISTORY_JOB, {"id": job_id}))[
+        "programmeHistoryImport"
+    ]
+    records = [e["node"] for e in job["records"]["edges"]]
+    page = job["records"]["pageInfo"]
+    while page["hasNextPage"]:
+        more = (
+            await graphql(
+                api, token, HISTORY_JOB, {"id": job_id, "after": page["endCursor"]}
+            )
+        )["programmeHistoryImport"]["records"]
+        records += [e["node"] for e in more["edges"]]
+        page = more["pageInfo"]
+    return {**job, "records": records}
+
+
+def local_id(global_id: str) -> str:
+    """The service's id inside a GraphQL (Relay) id."""
+    return base64.b64decode(global_id).decode().split(":", 1)[1]
 
 
 async def seed_demo(
@@ -90,6 +161,7 @@ class _Seeder:
         self.cohorts: dict[str, str] = {}
         self.rounds: dict[str, str] = {}
         self.counts: dict[str, int] = {}
+        self.past_pairings: dict[str, str] = {}  # the document's key → pairing id
 
     def pid(self, e: org.Employee) -> str:
         return self.ids[e.employee_id]
@@ -114,8 +186,12 @@ class _Seeder:
         stalled = pairs[self.rng.randrange(len(pairs))]
         history = await self.histories(pairs, stalled)
         promoted = await self.promotion(pairs, stalled)
+        # After the live histories: insights reads this past meanwhile, and the
+        # live pairs' histories are written within its grace (launcher.embedded).
+        past = await self.last_years_cohort()
         proposed = await self.reverse_round()
         await self.insights_caught_up(stalled, promoted, signed)
+        await self.past_scored(past)
         await self.external_and_group_rounds()
         self.counts.update(
             people=len(self.org.people),
@@ -131,8 +207,14 @@ class _Seeder:
             sessions_held=history.sessions_held,
             milestones=history.milestones,
             feedback=history.feedback,
+            past_pairs=past.counts["pairings"],
+            past_sessions=past.counts["sessions"],
+            past_sessions_held=past.counts["sessions_held"],
+            past_promotions=len(past.promoted),
         )
-        return self.facts(pairs, stalled, promoted, advisors, signed)
+        facts = self.facts(pairs, stalled, promoted, advisors, signed)
+        self.past_facts(facts, past, history)
+        return facts
 
     # -- people --------------------------------------------------------------------
 
@@ -269,6 +351,47 @@ class _Seeder:
                 done += 1
                 self.step("cohorts", done, todo)
 
+    # -- the past -------------------------------------------------------------------
+
+    async def last_years_cohort(self) -> Past:
+        """Last year's cohort, imported as a programme history through the gateway;
+        every record must be CREATED, or UNCHANGED when imported before."""
+        past = past_document(self.org, self.seed, self.today)
+        self.past_name = past.name
+        report = await import_history(self.api, self.coordinator, past.document)
+        records = report["records"]
+        failed = [r for r in records if r["outcome"] not in ("CREATED", "UNCHANGED")]
+        if report["status"] != "SUCCEEDED" or failed:
+            raise SeedFailed(
+                f"last year's cohort was not imported ({report['status']}, "
+                f"{report['error']}): {failed[:5]}"
+            )
+        for r in records:
+            if r["section"] == "COHORTS":
+                self.cohorts["past"] = local_id(r["entityId"])
+            elif r["section"] == "PAIRINGS":
+                self.past_pairings[r["key"]] = local_id(r["entityId"])
+        self.step("last year's cohort", len(records), len(records))
+        return past
+
+    async def past_scored(self, past: Past) -> None:
+        """Wait until insights scores last year's cohort as of its end: milestones
+        achieved and promotions."""
+        sponsor = self.token(self.org.sponsor, "admin", "sponsor")
+        cohort = self.cohorts["past"]
+
+        async def scored() -> bool:
+            got = await self.api.get(
+                f"/insights/scorecards/cohorts/{cohort}",
+                sponsor,
+                as_of=past.ends_on.isoformat(),
+            )
+            return bool(
+                got["behaviour"]["milestones"]["achieved"] and got["impact"]["promoted"]
+            )
+
+        await until(scored, "insights to score last year's cohort", 120)
+
     # -- matching ----------------------------------------------------------------------
 
     async def run_round(self, key: str, mentees: list[org.Employee]) -> dict[str, Any]:
@@ -367,6 +490,7 @@ class _Seeder:
             await self.intake(e, ADVISED)
         for e in o.circle:
             await self.intake(e, org.LEADERSHIP)
+        specs: tuple[tuple[str, str, str, list[org.Employee], list[org.Employee]], ...]
         specs = (
             ("external", EXTERNAL_COHORT, "external", [], o.board),
             ("group", GROUP_COHORT, "group", [o.circle_mentor], o.circle),
@@ -490,6 +614,35 @@ class _Seeder:
         await until(hours, "insights to sum the advisors' hours")
         self.step("insights", 3, 3)
 
+    def past_facts(self, facts: DemoFacts, past: Past, history: History) -> None:
+        """Last year's cohort in the facts: its dates, the quarters mentor impact
+        shows, and a mentor with sessions held in each of them (the demo's mentor
+        when they have; else the first such mentor)."""
+        quarters = quarters_before(self.today)
+        held: dict[str, list[date]] = {}
+        for employee, days in past.held.items():
+            held.setdefault(self.ids[employee], []).extend(days)
+        for mentor_id, days in history.held.items():
+            held.setdefault(mentor_id, []).extend(days)
+        by_person = {self.pid(e): e for e in self.org.people}
+        candidates = [facts.user("mentor").person_id] + [
+            self.pid(m) for m in self.org.mentors
+        ]
+        chosen = next(
+            (
+                m
+                for m in candidates
+                if all(any(in_quarter(d, q) for d in held.get(m, [])) for q in quarters)
+            ),
+            candidates[0],
+        )
+        facts.history_anchor = self.today.isoformat()
+        facts.past_starts_on = past.starts_on.isoformat()
+        facts.past_ends_on = past.ends_on.isoformat()
+        facts.past_quarters = quarters
+        facts.impact_mentor = Person(chosen, by_person[chosen].name)
+        facts.past_relationship_id = self.past_pairings[past.early_pairing]
+
     # -- the facts -------------------------------------------------------------------------
 
     def facts(
@@ -528,6 +681,7 @@ class _Seeder:
                 "reverse": "Reverse Mentoring: Digital & Culture",
                 "external": EXTERNAL_COHORT,
                 "group": GROUP_COHORT,
+                "past": self.past_name,
             },
             rounds=dict(self.rounds),
             stalled_relationship_id=stalled.relationship_id,

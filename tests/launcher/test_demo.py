@@ -14,8 +14,11 @@ import base64
 import io
 import json
 import re
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,11 @@ import pytest_asyncio
 from gateway.graphiql import EXAMPLES
 from launcher import cli
 from launcher.demo import STEPS, DemoFacts, load_facts, seed_demo
+from launcher.demo import organisation as org
+from launcher.demo.api import Api
 from launcher.demo.facts import example_variables
+from launcher.demo.past import past_document
+from launcher.demo.seed import import_history
 from launcher.embedded import build_platform
 from tests.support.waiting import until
 
@@ -71,6 +78,7 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://tandem", timeout=120
         ) as client:
+            started = time.monotonic()
             seeding = asyncio.create_task(
                 seed_demo(client, progress=lambda *step: steps.append(step))
             )
@@ -83,6 +91,7 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
             health = await client.get("/healthz")
             healthy = health.status_code == 200 and not seeding.done()
             facts = await seeding
+            print(f"seeded the demo in {time.monotonic() - started:.1f} s")
             facts.save(data)
             yield Demo(app, client, facts, data, steps, healthy)
 
@@ -236,7 +245,10 @@ async def test_the_promotion_counts_in_the_business_impact(demo):
     mine = data["menteeScorecard"]
     assert mine["businessImpact"]["participants"]["promoted"] == 1
     programme = data["programmeScorecard"]["businessImpact"]
-    assert programme["participants"]["promoted"] == 1
+    # Today's promotion, and last year's cohort's mentees promoted (history).
+    past = demo.facts.counts["past_promotions"]
+    assert past > 0
+    assert programme["participants"]["promoted"] == 1 + past
     assert programme["comparison"]["people"] >= 5
     assert programme["lift"]["promotionRate"] > 0
 
@@ -318,4 +330,86 @@ async def test_a_second_up_on_the_same_folder_does_not_seed_again(demo, capsys):
     assert again is not None and again.cohorts == demo.facts.cohorts
     data = await demo.graphql("{ cohorts(first: 10) { edges { node { id } } } }",
                               role="coordinator")  # fmt: skip
-    assert len(data["cohorts"]["edges"]) == len(demo.facts.cohorts) == 4
+    assert len(data["cohorts"]["edges"]) == len(demo.facts.cohorts) == 5
+
+
+# -- last year's cohort (a programme history) ------------------------------------------
+
+PAST_CARD = """query($c: ID!, $on: Date) { cohort(id: $c) { name }
+  cohortScorecard(cohortId: $c, asOf: $on) { menteeCount
+    behaviouralChange { milestones { set due achieved missed }
+      feedback { count mean } }
+    businessImpact { participants { people promoted } } } }"""
+PAST_PAIR = """query($r: ID!) { node(id: $r) { ... on Relationship { status startsOn
+  cohort { name } sessions(first: 100) { edges { node { state } } } } } }"""
+IMPACT = """query($m: ID!, $q: String!) { mentorImpact(mentorId: $m, quarter: $q) {
+  quarter sessionsHeld sessionsExpected activeDays } }"""
+
+
+async def test_last_years_cohort_is_scored_as_of_its_end(demo):
+    facts = demo.facts
+    variables = example_variables(facts)
+    data = await demo.graphql(
+        PAST_CARD,
+        {"c": variables["pastCohortId"], "on": variables["pastEndsOn"]},
+        role="sponsor",
+    )
+    assert data["cohort"]["name"] == facts.cohort_names["past"]
+    card = data["cohortScorecard"]
+    assert card["menteeCount"] == len(org.organisation(facts.seed).alumni)
+    milestones = card["behaviouralChange"]["milestones"]
+    assert milestones["achieved"] > 0 and milestones["missed"] > 0
+    assert card["behaviouralChange"]["feedback"]["count"] > 0
+    # All but one of the promotions came before the cohort ended.
+    assert card["businessImpact"]["participants"]["promoted"] == (
+        facts.counts["past_promotions"] - 1
+    )
+    # Its sessions were held on their days; the pair that did not work ended early.
+    early = (
+        await demo.graphql(
+            PAST_PAIR,
+            {"r": gid("Relationship", facts.past_relationship_id)},
+            role="coordinator",
+        )
+    )["node"]
+    assert early["cohort"]["name"] == facts.cohort_names["past"]
+    assert early["status"] != "ACTIVE"
+    assert early["startsOn"] > facts.past_starts_on
+    states = Counter(e["node"]["state"] for e in early["sessions"]["edges"])
+    assert states["HELD"] > 0
+    assert facts.counts["past_sessions_held"] > 100
+
+
+async def test_mentor_impact_in_each_of_the_last_three_quarters(demo):
+    facts = demo.facts
+    variables = example_variables(facts)
+    assert facts.impact_mentor is not None
+    quarters = [variables[f"quarter{n}"] for n in (1, 2, 3)]
+    assert quarters == facts.past_quarters and len(set(quarters)) == 3
+    for quarter in quarters:
+        report = (
+            await demo.graphql(
+                IMPACT, {"m": variables["mentorId"], "q": quarter}, role="sponsor"
+            )
+        )["mentorImpact"]
+        assert report["quarter"] == quarter
+        assert report["sessionsHeld"] > 0, report
+        assert report["activeDays"] > 0, report
+
+
+async def test_importing_last_years_cohort_again_changes_nothing(demo):
+    """The document is the seed's and the seeding day's: imported again, every
+    record answers UNCHANGED and nothing is added."""
+    facts = demo.facts
+    past = past_document(
+        org.organisation(facts.seed),
+        facts.seed,
+        date.fromisoformat(facts.history_anchor),
+    )
+    coordinator = demo.facts.user("coordinator").token
+    report = await import_history(Api(demo.client), coordinator, past.document)
+    assert report["status"] == "SUCCEEDED"
+    assert {r["outcome"] for r in report["records"]} == {"UNCHANGED"}
+    assert len(report["records"]) == sum(
+        len(v) for v in past.document.values() if isinstance(v, list)
+    ) + len(past.document["pairings"])  # each pairing's contract is a record too
