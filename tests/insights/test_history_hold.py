@@ -88,3 +88,19 @@ def test_the_grace_is_measured_from_the_last_fact_dated_in_the_past():
     long_ago = started(200, datetime.now(UTC) - timedelta(seconds=601))
     assert not book._writing_history(long_ago)
     assert not book._writing_history(started(0, datetime.now(UTC)))
+
+
+def test_a_tenants_history_still_arriving_holds_its_other_past_relationships():
+    """A programme's history arrives relationship by relationship: one brought over
+    whose own facts were recorded a while ago is not warned while its tenant's other
+    relationships' pasts are still arriving; a relationship with no past, or in
+    another tenant, is not held by them."""
+    book = HealthBook(engine=None, store=None, idle_days=45, history_grace_s=600)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    first = started(200, now - timedelta(seconds=900))  # its own past: 15 min ago
+    assert not book._writing_history(first, "acme")
+    still_arriving = started(200, now - timedelta(seconds=5))
+    assert book._writing_history(still_arriving, "acme")
+    assert book._writing_history(first, "acme")  # held by the tenant's import
+    assert not book._writing_history(first, "globex")
+    assert not book._writing_history(started(0, now), "acme")  # no past: never held

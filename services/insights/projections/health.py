@@ -260,6 +260,8 @@ class HealthBook:
         self.store = store
         self.idle_days = idle_days
         self.history_grace_s = history_grace_s
+        # The last moment a fact dated in the past was seen recorded, per tenant.
+        self._tenant_history: dict[str, datetime] = {}
 
     def assess(self, facts: domain.RelationshipFacts, as_of: datetime) -> domain.Health:
         return domain.assess(facts, as_of, idle_days=self.idle_days)
@@ -288,15 +290,27 @@ class HealthBook:
                 domain.apply(facts, "PairingEnded", data, at)
         await self._settle(conn, env.tenant, facts, cause=env)
 
-    def _writing_history(self, facts: domain.RelationshipFacts) -> bool:
+    def _writing_history(
+        self, facts: domain.RelationshipFacts, tenant: str | None = None
+    ) -> bool:
         """Whether the relationship's past is still being written: a fact dated in
-        the past was recorded less than ``history_grace_s`` ago. Its state is kept
+        the past was recorded less than ``history_grace_s`` ago, for it or (a
+        programme's history arrives relationship by relationship) for another
+        relationship of its tenant while it has a past of its own. Its state is kept
         honestly meanwhile, but no early warning is raised (matching acts on them: a
         relationship brought over from last year, its sessions still arriving, is
-        not stalled); the sweep raises what is still due once the history is in."""
+        not stalled); the sweep raises what is still due once the history is in.
+        A relationship with no fact dated in the past is never held."""
         if facts.history_recorded_at is None:
             return False
-        since = utcnow() - domain.moment(facts.history_recorded_at)
+        recorded = domain.moment(facts.history_recorded_at)
+        if tenant is not None:
+            last = self._tenant_history.get(tenant)
+            if last is None or recorded > last:
+                self._tenant_history[tenant] = recorded
+            else:
+                recorded = last
+        since = utcnow() - recorded
         return since.total_seconds() < self.history_grace_s
 
     async def sweep(self) -> None:
@@ -348,7 +362,9 @@ class HealthBook:
             stream = await self.store.read_stream(
                 stream_id, tenant=tenant, connection=conn
             )
-        new = changes(facts, health, memory(stream), hold=self._writing_history(facts))
+        new = changes(
+            facts, health, memory(stream), hold=self._writing_history(facts, tenant)
+        )
         if not new:
             return
         await self.store.append(
@@ -455,7 +471,10 @@ class HealthBook:
         for tenant, facts, health, cause in told:
             sid = stream_of(tenant, facts.relationship_id)
             new = changes(
-                facts, health, remembered[sid], hold=self._writing_history(facts)
+                facts,
+                health,
+                remembered[sid],
+                hold=self._writing_history(facts, tenant),
             )
             if not new:
                 continue
@@ -535,7 +554,10 @@ class HealthBatch:
             stream_id = stream_of(tenant, facts.relationship_id)
             stream = streams.get(stream_id, [])
             new = changes(
-                facts, health, memory(stream), hold=self.book._writing_history(facts)
+                facts,
+                health,
+                memory(stream),
+                hold=self.book._writing_history(facts, tenant),
             )
             if new:
                 appends.setdefault(tenant, []).append(
