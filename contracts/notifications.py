@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from chassis.events import EventPayload, EventRegistry
+from contracts import not_personal
 
 registry = EventRegistry()
 
@@ -73,6 +74,7 @@ class ClosingReason(StrEnum):
 
 
 @registry.register
+@not_personal(relationship_id="pseudonymous id (its pairing's id)")
 class RelationshipInactivityClosed(EventPayload):
     """A relationship stayed quiet for the tenant's inactivity limit, its pair was
     warned, and neither answered nor held a session within the notice period.
