@@ -45,7 +45,9 @@ class ReasonCode(StrEnum):
     CONCLUDED = "concluded"  # a confirmed pairing ran its course
     REMATCHED = "rematched"  # its re-pairing was confirmed
     ERASED = "erased"  # one of the two people was erased
-    INACTIVE = "inactive"  # one of the two people was deactivated
+    # one of the two people was deactivated, or the relationship went quiet past its
+    # warning and notice period (notifications' RelationshipInactivityClosed)
+    INACTIVE = "inactive"
     ROUND_RERUN = "round_rerun"  # a coordinator re-ran the round
     PAIR_FORBIDDEN = "pair_forbidden"  # a coordinator ruled the pair out
     CAPACITY_LOWERED = "capacity_lowered"  # the mentor's seats went down

@@ -9,7 +9,7 @@ profiles holds for them).
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -166,3 +166,43 @@ class WebhookDeliveryView(BaseModel):
 
 class WebhookLog(BaseModel):
     items: list[WebhookDeliveryView]
+
+
+class RulesModel(RequestBody):
+    """An organisation's time-based rules (days unless named otherwise; 0 turns a
+    rule off). Absent members keep their defaults."""
+
+    inactive_days: int = Field(
+        30, ge=0, le=730, description="no session nor answer for this long: a warning"
+    )
+    notice_days: int = Field(
+        7, ge=1, le=90, description="after an unanswered warning: closed as inactive"
+    )
+    session_reminder_hours: int = Field(
+        24, ge=0, le=168, description="a session starting within this: both told"
+    )
+    milestone_due_days: int = Field(
+        7, ge=0, le=90, description="a milestone due within this: the mentee told"
+    )
+    cadence_grace_days: int = Field(
+        3, ge=0, le=90, description="past the agreed cadence by this: a nudge"
+    )
+    pulse_first_days: int = Field(
+        30, ge=0, le=365, description="the first match-quality pulse, after the start"
+    )
+    pulse_every_days: int = Field(
+        60, ge=0, le=365, description="then a pulse this often (0: only the first)"
+    )
+    warning_persists_days: int = Field(
+        7, ge=0, le=365, description="an early warning still raised: coordinators told"
+    )
+
+
+class KeptOpen(BaseModel):
+    """A member of the pair answered: the relationship stays open."""
+
+    relationship_id: str
+    answered_at: datetime
+    warning_cancelled: bool = Field(
+        description="an inactivity warning was in force and is withdrawn"
+    )

@@ -22,6 +22,7 @@ from services.matching.api import weights as weights_api
 from services.matching.application.early_warnings import on_early_warning
 from services.matching.application.escalations import on_escalation_resolved
 from services.matching.application.history import MatchingHistory
+from services.matching.application.inactivity import on_inactivity_closed
 from services.matching.application.pairings import Pairings
 from services.matching.application.planning import Planning
 from services.matching.application.rounds import Rounds
@@ -79,6 +80,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     forget = pairings.closing_erased(handlers.pop("PersonErased"))
     handlers["EscalationResolved"] = on_escalation_resolved(planning)
     handlers["EarlyWarningRaised"] = on_early_warning(planning)
+    handlers["RelationshipInactivityClosed"] = on_inactivity_closed(pairings)
     handlers.update(advisors.HANDLERS)
     forget_advisor = handlers["AdvisorErased"]
 
@@ -108,7 +110,8 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         ],
         tables=metadata,
         consumes=[
-            topic_for(s) for s in ("profiles", "sessions", "advisors", "insights")
+            topic_for(s)
+            for s in ("profiles", "sessions", "advisors", "insights", "notifications")
         ],
         handlers=handlers,
         translate=Publication(registry, f"tandem/{runtime.name}"),

@@ -3,28 +3,35 @@
 
 The only module that wires: the inbound handlers of ``Telling`` over the consumer
 (matching's pairings, sessions' relationships and sessions, insights' early warnings,
-profiles' people), the inbox and preferences routes, and what ``PersonErased`` goes
-through. notifications publishes no event of its own yet.
+profiles' people), what the scheduler keeps of them and its sweep, the inbox,
+preferences and rules routes, and what ``PersonErased`` goes through. notifications
+publishes ``RelationshipInactivityClosed`` (contracts/notifications.py).
 """
 
 from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+import contracts.notifications
+from chassis.envelope import Envelope
 from chassis.messaging import Transport, topic_for
+from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
-from services.notifications.api import me, templates
+from services.notifications.api import me, rules, templates
 from services.notifications.api import webhooks as webhooks_api
 from services.notifications.application.chat import ChatSender, WebhookHosts
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
 from services.notifications.application.outbox import Outbox
+from services.notifications.application.scheduler import Scheduler
 from services.notifications.application.telling import Telling
 from services.notifications.application.templates import Templates
 from services.notifications.application.webhooks import Webhooks
 from services.notifications.domain.delivery import RetryPolicy
+from services.notifications.projections import schedule
 from services.notifications.projections.tables import metadata
 from services.notifications.settings import Settings
 
@@ -42,10 +49,11 @@ ERASED_FROM = [
     "webhook_deliveries",
     "webhook_attempts",
     "revoked_subjects",
+    "notification_coordinators",
 ]
 # Every other table, and why it holds nothing about a person.
 NOTHING_PERSONAL = {
-    "events": "notifications appends no event of its own",
+    "events": "RelationshipInactivityClosed: relationship ids and moments",
     "log_checkpoints": "how far the relay published, positions only",
     "processed_events": "event ids the consumer applied",
     "dead_letters": "events that failed, kept for operators; erased in the producer",
@@ -54,6 +62,11 @@ NOTHING_PERSONAL = {
     "webhook_endpoints": "an integrator's URL and filters, no person",
     "webhook_secrets": "signing secrets of the endpoints",
     "alembic_version_notifications": "the schema's revision",
+    "notification_rules": "a tenant's time-based rules: numbers of days",
+    "notification_schedule": "per relationship: moments, a cadence, a state",
+    "notification_upcoming": "sessions to come: ids and start times",
+    "notification_milestones": "open milestones: ids and due days",
+    "notification_warnings": "early warnings still raised: ids and moments",
 }
 
 
@@ -111,6 +124,14 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         timeout_s=settings.webhook_timeout_s,
     )
     telling = Telling(outbox=outbox, webhooks=webhooks)
+    scheduler = Scheduler(runtime.engine, runtime.store, telling)
+
+    async def forget(env: Envelope, conn: AsyncConnection) -> None:
+        await telling.forget(env, conn)
+        await schedule.forget(conn, env.tenant, str(env.data["person_id"]))
+
+    async def sweep() -> None:
+        await scheduler.sweep()
 
     async def deliver() -> None:
         # Drain what is due, batch after batch, then wait for the next poll.
@@ -126,16 +147,27 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         version=VERSION,
         description="Who is told what: a person's in-app notifications and their "
         "preferences, from the pairing, session and early-warning events.",
-        routers=[me.router, templates.router, webhooks_api.router],
+        routers=[me.router, templates.router, webhooks_api.router, rules.router],
         tables=metadata,
         consumes=TOPICS,
-        handlers=telling.handlers(),
-        erasure=Erasure(stores=ERASED_FROM, forget=telling.forget),
+        handlers=schedule.chained(telling.handlers()),
+        translate=Publication(
+            contracts.notifications.registry, f"tandem/{runtime.name}"
+        ),
+        erasure=Erasure(stores=ERASED_FROM, forget=forget),
         # Two loops: a hanging SMTP server never delays the integrators' webhooks.
         background=[
             Background("deliveries", deliver, settings.delivery_poll_s),
             Background("webhooks", post_webhooks, settings.delivery_poll_s),
+            Background("rules-sweep", sweep, settings.sweep_s),
         ],
         on_stop=[http.aclose],
-        provides=[Notifications(runtime, hooks), telling, outbox, wording, webhooks],
+        provides=[
+            Notifications(runtime, hooks),
+            telling,
+            outbox,
+            wording,
+            webhooks,
+            scheduler,
+        ],
     )

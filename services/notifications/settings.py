@@ -66,6 +66,9 @@ class Settings(ServiceSettings):
     webhook_disable_after_s: float = Field(
         5 * 24 * 3600.0, ge=0, validation_alias="NOTIFICATIONS_WEBHOOK_DISABLE_AFTER_S"
     )
+    # The scheduler: how often the time-based rules are swept (session tomorrow,
+    # milestone due, pulse, missed cadence, inactivity warning and closing).
+    sweep_s: float = Field(300.0, gt=0, validation_alias="NOTIFICATIONS_SWEEP_S")
     # Where a message's link points (the portal's inbox); unset: no link.
     portal_url: str | None = Field(None, validation_alias="NOTIFICATIONS_PORTAL_URL")
 

@@ -129,7 +129,12 @@ async def test_preferences_default_then_chosen_and_unsubscribe_keeps_the_require
         "email": None,
         "slack_connected": False,
         "teams_connected": False,
-        "required_kinds": ["pairing_confirmed", "pairing_proposed"],
+        "required_kinds": [
+            "inactivity_warning",
+            "pairing_confirmed",
+            "pairing_proposed",
+            "relationship_closed",
+        ],
     }
     chosen = {
         "channels": ["slack"],

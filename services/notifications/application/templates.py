@@ -102,7 +102,105 @@ BUILT_IN: dict[tuple[str, str], tuple[str, str]] = {
         "In Ihrer Mentoring-Beziehung war es eine Weile ruhig. "
         "Planen Sie doch Ihre nächste Sitzung.",
     ),
+    # The time-based rules (domain/rules.py).
+    (K.SESSION_TOMORROW, "en"): (
+        "Your mentoring session is coming up",
+        "Reminder: your mentoring session starts at {{ facts.starts_at }}.",
+    ),
+    (K.SESSION_TOMORROW, "fr"): (
+        "Votre séance de mentorat approche",
+        "Rappel : votre séance de mentorat commence le {{ facts.starts_at }}.",
+    ),
+    (K.SESSION_TOMORROW, "de"): (
+        "Ihre Mentoring-Sitzung steht bevor",
+        "Erinnerung: Ihre Mentoring-Sitzung beginnt am {{ facts.starts_at }}.",
+    ),
+    (K.MILESTONE_DUE, "en"): (
+        "A milestone is due soon",
+        "Your milestone {{ facts.milestone_id }} is due on {{ facts.due_on }}.",
+    ),
+    (K.MILESTONE_DUE, "fr"): (
+        "Une étape arrive à échéance",
+        "Votre étape {{ facts.milestone_id }} arrive à échéance le {{ facts.due_on }}.",
+    ),
+    (K.MILESTONE_DUE, "de"): (
+        "Ein Meilenstein ist bald fällig",
+        "Ihr Meilenstein {{ facts.milestone_id }} ist am {{ facts.due_on }} fällig.",
+    ),
+    (K.CADENCE_MISSED, "en"): (
+        "Your next mentoring session is overdue",
+        "You agreed to meet every {{ facts.every_days }} days. "
+        "Why not schedule your next session?",
+    ),
+    (K.CADENCE_MISSED, "fr"): (
+        "Votre prochaine séance de mentorat se fait attendre",
+        "Vous avez convenu de vous voir tous les {{ facts.every_days }} jours. "
+        "Pourquoi ne pas planifier votre prochaine séance ?",
+    ),
+    (K.CADENCE_MISSED, "de"): (
+        "Ihre nächste Mentoring-Sitzung ist überfällig",
+        "Sie haben vereinbart, sich alle {{ facts.every_days }} Tage zu treffen. "
+        "Planen Sie doch Ihre nächste Sitzung.",
+    ),
+    (K.MATCH_PULSE, "en"): (
+        "How is your mentoring going?",
+        "Tell us in a minute how your mentoring relationship is going.",
+    ),
+    (K.MATCH_PULSE, "fr"): (
+        "Comment se passe votre mentorat ?",
+        "Dites-nous en une minute comment se passe votre relation de mentorat.",
+    ),
+    (K.MATCH_PULSE, "de"): (
+        "Wie läuft Ihr Mentoring?",
+        "Sagen Sie uns in einer Minute, wie Ihre Mentoring-Beziehung läuft.",
+    ),
+    (K.INACTIVITY_WARNING, "en"): (
+        "Answer to keep your mentoring relationship open",
+        "Your mentoring relationship has been inactive since "
+        "{{ facts.inactive_since }}. Answer to keep it open; otherwise it will be "
+        "closed after {{ facts.closes_after }}.",
+    ),
+    (K.INACTIVITY_WARNING, "fr"): (
+        "Répondez pour garder votre relation de mentorat ouverte",
+        "Votre relation de mentorat est inactive depuis le "
+        "{{ facts.inactive_since }}. Répondez pour la garder ouverte ; sinon elle "
+        "sera close après le {{ facts.closes_after }}.",
+    ),
+    (K.INACTIVITY_WARNING, "de"): (
+        "Antworten Sie, um Ihre Mentoring-Beziehung offen zu halten",
+        "Ihre Mentoring-Beziehung ist seit {{ facts.inactive_since }} inaktiv. "
+        "Antworten Sie, um sie offen zu halten; sonst wird sie nach "
+        "{{ facts.closes_after }} geschlossen.",
+    ),
+    (K.RELATIONSHIP_CLOSED, "en"): (
+        "Your mentoring relationship was closed",
+        "Your mentoring relationship was closed after a period of inactivity.",
+    ),
+    (K.RELATIONSHIP_CLOSED, "fr"): (
+        "Votre relation de mentorat a été close",
+        "Votre relation de mentorat a été close après une période d'inactivité.",
+    ),
+    (K.RELATIONSHIP_CLOSED, "de"): (
+        "Ihre Mentoring-Beziehung wurde geschlossen",
+        "Ihre Mentoring-Beziehung wurde nach einer Zeit der Inaktivität geschlossen.",
+    ),
+    (K.WARNING_PERSISTS, "en"): (
+        "An early warning persists",
+        "The early warning on relationship {{ facts.relationship_id }}, raised "
+        "{{ facts.raised_at }}, is still open.",
+    ),
+    (K.WARNING_PERSISTS, "fr"): (
+        "Une alerte précoce persiste",
+        "L'alerte précoce sur la relation {{ facts.relationship_id }}, levée le "
+        "{{ facts.raised_at }}, est toujours ouverte.",
+    ),
+    (K.WARNING_PERSISTS, "de"): (
+        "Eine Frühwarnung besteht fort",
+        "Die Frühwarnung zur Beziehung {{ facts.relationship_id }} vom "
+        "{{ facts.raised_at }} besteht weiterhin.",
+    ),
 }
+
 DIGEST: dict[str, str] = {
     "en": "Your mentoring digest: {{ count }} update(s)",
     "fr": "Votre résumé de mentorat : {{ count }} nouvelle(s)",

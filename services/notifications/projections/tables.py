@@ -186,3 +186,71 @@ webhook_attempts = Table(
     _number("duration_ms"),
     Index("webhook_attempts_delivery", "delivery_id", "at"),
 )
+
+# -- the time-based rules (domain/rules.py) and what the sweep needs --------------------
+
+# A tenant's rules, as a coordinator set them (JSON of ``Rules``; none: the defaults).
+notification_rules = Table(
+    "notification_rules",
+    metadata,
+    _key("tenant"),
+    _text("rules"),
+    _text("updated_at"),
+)
+
+# Per relationship (its pair is in ``notification_relationships``): the latest sign of
+# life (start, session held at its effective time, an answer to a warning), the agreed
+# cadence, and the inactivity warning in force. Any of its events may come first.
+notification_schedule = Table(
+    "notification_schedule",
+    metadata,
+    _key("tenant"),
+    _key("relationship_id"),
+    _text("started_at", nullable=True),
+    _text("last_held_at", nullable=True),
+    _text("answered_at", nullable=True),
+    _number("cadence_days", nullable=True),
+    _text("state", default="active"),
+    _text("warned_at", nullable=True),
+    _text("warned_for", nullable=True),
+    _text("closed_at", nullable=True),
+    Index("notification_schedule_state", "state"),
+)
+
+# Sessions still to come (a reminder the day before), by their current start.
+notification_upcoming = Table(
+    "notification_upcoming",
+    metadata,
+    _key("tenant"),
+    _key("session_id"),
+    _text("relationship_id"),
+    _text("starts_at"),
+    Index("notification_upcoming_start", "starts_at"),
+)
+
+# Open milestones (a reminder to the mentee before they are due).
+notification_milestones = Table(
+    "notification_milestones",
+    metadata,
+    _key("tenant"),
+    _key("milestone_id"),
+    _text("relationship_id"),
+    _text("due_on"),
+)
+
+# Early warnings still raised (insights has not seen the relationship recover).
+notification_warnings = Table(
+    "notification_warnings",
+    metadata,
+    _key("tenant"),
+    _key("relationship_id"),
+    _text("raised_at"),
+)
+
+# The programme's coordinators (profiles' roles): who hears of a persisting warning.
+notification_coordinators = Table(
+    "notification_coordinators",
+    metadata,
+    _key("tenant"),
+    _key("person_id"),
+)
