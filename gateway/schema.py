@@ -20,13 +20,21 @@ from strawberry.extensions.tracing import OpenTelemetryExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from gateway import advisors, errors, insights, matching, people, sessions
+from gateway import (
+    advisors,
+    errors,
+    insights,
+    matching,
+    notifications,
+    people,
+    sessions,
+)
 from gateway.extensions import InputPaths, TypedErrors, UpstreamCalls
 from gateway.inputs import VariableStrings, string_rule
 from gateway.protection import DocumentLimits, RequestBudget, cost_rule
 from gateway.settings import GatewaySettings
 
-FEATURES = (people, matching, sessions, advisors, insights)
+FEATURES = (people, matching, sessions, advisors, insights, notifications)
 
 
 def _node_query() -> type:
