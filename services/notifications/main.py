@@ -9,14 +9,20 @@ through. notifications publishes no event of its own yet.
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import httpx
 from fastapi import FastAPI
 
+from chassis.auth.tokens import mint_token
 from chassis.messaging import Transport, topic_for
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
+from services.notifications.api import actions as actions_api
 from services.notifications.api import me, templates
 from services.notifications.api import webhooks as webhooks_api
+from services.notifications.application.actions import ActionLinks
 from services.notifications.application.chat import ChatSender, WebhookHosts
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
@@ -54,6 +60,7 @@ NOTHING_PERSONAL = {
     "webhook_endpoints": "an integrator's URL and filters, no person",
     "webhook_secrets": "signing secrets of the endpoints",
     "alembic_version_notifications": "the schema's revision",
+    "action_links_used": "spent link nonces with tenant and action, no person",
 }
 
 
@@ -111,6 +118,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         timeout_s=settings.webhook_timeout_s,
     )
     telling = Telling(outbox=outbox, webhooks=webhooks)
+    links = _action_links(settings, runtime, http)
 
     async def deliver() -> None:
         # Drain what is due, batch after batch, then wait for the next poll.
@@ -126,7 +134,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         version=VERSION,
         description="Who is told what: a person's in-app notifications and their "
         "preferences, from the pairing, session and early-warning events.",
-        routers=[me.router, templates.router, webhooks_api.router],
+        routers=[me.router, templates.router, webhooks_api.router, actions_api.router],
         tables=metadata,
         consumes=TOPICS,
         handlers=telling.handlers(),
@@ -137,5 +145,50 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             Background("webhooks", post_webhooks, settings.delivery_poll_s),
         ],
         on_stop=[http.aclose],
-        provides=[Notifications(runtime, hooks), telling, outbox, wording, webhooks],
+        provides=[
+            Notifications(runtime, hooks),
+            telling,
+            outbox,
+            wording,
+            webhooks,
+            links,
+        ],
+    )
+
+
+def _action_links(
+    settings: Settings, runtime: ServiceRuntime, http: httpx.AsyncClient
+) -> ActionLinks:
+    """Signed action links, carried out by the owning service (matching, sessions)
+    over HTTP with a one-minute token for the person the link was made for."""
+    jwt = settings.jwt_secret.get_secret_value()
+    chosen = settings.action_secret
+    secret = (
+        chosen.get_secret_value().encode()
+        if chosen
+        else hashlib.sha256(b"tandem-action-links:" + jwt.encode()).digest()
+    )
+    owners = {"matching": settings.matching_url, "sessions": settings.sessions_url}
+
+    async def post(
+        service: str, path: str, body: dict[str, Any], bearer: str
+    ) -> httpx.Response:
+        return await http.post(
+            owners[service].rstrip("/") + path,
+            json=body,
+            headers={"authorization": f"Bearer {bearer}"},
+        )
+
+    def mint_for(tenant: str, person: str, role: str) -> str:
+        return mint_token(
+            jwt, person, tenant, [role], settings.jwt_issuer, settings.jwt_audience, 60
+        )
+
+    return ActionLinks(
+        runtime.engine,
+        secret,
+        base_url=settings.action_base_url,
+        post=post,
+        mint_for=mint_for,
+        ttl_s=settings.action_ttl_s,
     )

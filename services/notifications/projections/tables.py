@@ -186,3 +186,15 @@ webhook_attempts = Table(
     _number("duration_ms"),
     Index("webhook_attempts_delivery", "delivery_id", "at"),
 )
+
+# -- signed action links ---------------------------------------------------------------
+
+# The nonce of every action link used: a second use is refused (single use).
+action_links_used = Table(
+    "action_links_used",
+    metadata,
+    _key("nonce"),
+    _text("tenant"),
+    _text("action"),
+    _text("used_at"),
+)
