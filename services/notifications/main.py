@@ -119,6 +119,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     )
     telling = Telling(outbox=outbox, webhooks=webhooks)
     links = _action_links(settings, runtime, http)
+    outbox.action_buttons = links.buttons_for
 
     async def deliver() -> None:
         # Drain what is due, batch after batch, then wait for the next poll.

@@ -185,3 +185,42 @@ async def test_a_refusal_spends_the_link_and_an_outage_does_not(acting):
     owner.status = 200
     assert (await client.post("/notifications/act/" + down)).status_code == 200
     assert (await client.post("/notifications/act/" + down)).status_code == 410
+
+
+async def test_the_chat_buttons_and_the_email_carry_the_recipients_links(acting):
+    from contracts.notifications import Channel
+    from services.notifications.projections.outbox import Claimed
+
+    owner, links, client = acting
+    approved = Claimed(
+        "d1",
+        "t1",
+        "n1",
+        "mentee-7",
+        Channel.SLACK,
+        False,
+        0,
+        kind="pairing_approved",
+        facts={"pairing_id": "pair-7"},
+    )
+    buttons = links.buttons_for(approved)
+    assert [b.title for b in buttons] == ["Accept", "Decline"]
+    assert all("/notifications/act/" in b.url for b in buttons)
+    proposed = Claimed(
+        "d2",
+        "t1",
+        "n2",
+        "mentee-7",
+        Channel.SLACK,
+        False,
+        0,
+        kind="pairing_proposed",
+        facts={"pairing_id": "pair-7"},
+    )
+    assert links.buttons_for(proposed) == []  # not the person's to accept yet
+
+    accept = await client.post("/notifications/act/" + _token(buttons[0].url))
+    assert accept.status_code == 200
+    [(_, called, _, claims)] = owner.calls
+    assert called == "/pairings/pair-7/accept" and claims["sub"] == "mentee-7"
+    assert claims["roles"] == ["participant"]  # no programme role beyond the person

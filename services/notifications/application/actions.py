@@ -24,7 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.errors import Forbidden, ServiceUnavailable, TandemError
 from chassis.events import utcnow
+from contracts.notifications import NotificationKind
+from services.notifications.application.chat import Button
 from services.notifications.domain import actions as a
+from services.notifications.projections.outbox import Claimed
 
 # (service, path template) of each action; the subject fills ``{subject}``.
 CALLS: dict[a.Action, tuple[str, str]] = {
@@ -114,6 +117,20 @@ class ActionLinks:
             answers=answers,
         )
         return f"{self.base_url}/notifications/act/{a.sign(claim, self.secret)}"
+
+    def buttons_for(self, d: Claimed) -> list[Button]:
+        """The action links a message carries (Slack and Teams buttons, the email's
+        links): accept or decline an approved pairing, for its recipient only. The
+        token carries no programme role: matching checks the person is a party."""
+        pairing = (d.facts or {}).get("pairing_id")
+        if d.kind != NotificationKind.PAIRING_APPROVED or not pairing:
+            return []
+        mint = self.mint
+        who = (d.tenant, d.recipient_id, "participant")
+        return [
+            Button("Accept", mint(*who, a.Action.ACCEPT_PAIRING, pairing), "primary"),
+            Button("Decline", mint(*who, a.Action.DECLINE_PAIRING, pairing), "danger"),
+        ]
 
     def _claim(self, token: str) -> a.ActionClaim:
         try:
