@@ -43,7 +43,7 @@ def _wants_html(request: Request) -> bool:
 
 @router.get(
     "/notifications/act/{token}",
-    responses=problems(403, 410),
+    responses=problems(403, 404, 410),
     response_model=ActionPreviewView,
 )
 async def preview(token: Token, request: Request, links: LinksDep) -> Response:
@@ -68,7 +68,7 @@ async def preview(token: Token, request: Request, links: LinksDep) -> Response:
 
 @router.post(
     "/notifications/act/{token}",
-    responses=problems(403, 409, 410, 503),
+    responses=problems(403, 404, 409, 410, 503),
     response_model=ActionDoneView,
 )
 async def act(token: Token, request: Request, links: LinksDep) -> Response:
