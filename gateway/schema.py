@@ -20,13 +20,22 @@ from strawberry.extensions.tracing import OpenTelemetryExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from gateway import advisors, errors, history, insights, matching, people, sessions
+from gateway import (
+    advisors,
+    errors,
+    history,
+    insights,
+    matching,
+    notifications,
+    people,
+    sessions,
+)
 from gateway.extensions import InputPaths, TypedErrors, UpstreamCalls
 from gateway.inputs import VariableStrings, string_rule
 from gateway.protection import DocumentLimits, RequestBudget, cost_rule
 from gateway.settings import GatewaySettings
 
-FEATURES = (people, matching, sessions, advisors, insights, history)
+FEATURES = (people, matching, sessions, advisors, insights, history, notifications)
 
 
 def _node_query() -> type:

@@ -7,7 +7,14 @@ from pydantic import Field
 from chassis.inputs import MAX_TEXT
 from chassis.settings import ServiceSettings
 
-SERVICES = ("profiles", "matching", "sessions", "advisors", "insights")
+SERVICES = (
+    "profiles",
+    "matching",
+    "sessions",
+    "advisors",
+    "insights",
+    "notifications",
+)
 
 
 class GatewaySettings(ServiceSettings):
@@ -20,6 +27,7 @@ class GatewaySettings(ServiceSettings):
     sessions_url: str = "http://localhost:8003"
     advisors_url: str = "http://localhost:8004"
     insights_url: str = "http://localhost:8005"
+    notifications_url: str = "http://localhost:8006"
     # Where clients reach the sessions service (a calendar application fetches the
     # feed there): an absolute URL, or a path on the gateway's own host (the
     # one-process platform mounts sessions at /sessions). Default: ``sessions_url``.

@@ -46,7 +46,7 @@ from launcher.registry import SERVICES as SERVICE_MODULES
 
 GATEWAY = "gateway"
 # Port offsets from --base-port: the gateway, the services it calls, then any other
-# registered service (notifications, which the gateway does not call yet).
+# registered service the gateway does not call.
 ORDER = (GATEWAY, *SERVICES, *(s for s in SERVICE_MODULES if s not in SERVICES))
 STOP_GRACE_S = 20.0
 MAX_BACKOFF_S = 30.0
@@ -413,7 +413,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--base-port",
         type=int,
         default=8100,
-        help="gateway port; the services take the next five (default 8100)",
+        help="gateway port; the services take the next six (default 8100)",
     )
     parser.add_argument(
         "--database-url",

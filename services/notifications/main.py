@@ -10,18 +10,24 @@ publishes ``RelationshipInactivityClosed`` (contracts/notifications.py).
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import contracts.notifications
+from chassis.auth.tokens import mint_token
 from chassis.envelope import Envelope
 from chassis.messaging import Transport, topic_for
 from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
+from services.notifications.api import actions as actions_api
 from services.notifications.api import me, rules, templates
 from services.notifications.api import webhooks as webhooks_api
+from services.notifications.application.actions import ActionLinks
 from services.notifications.application.chat import ChatSender, WebhookHosts
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
@@ -67,6 +73,7 @@ NOTHING_PERSONAL = {
     "notification_upcoming": "sessions to come: ids and start times",
     "notification_milestones": "open milestones: ids and due days",
     "notification_warnings": "early warnings still raised: ids and moments",
+    "action_links_used": "spent link nonces with tenant and action, no person",
 }
 
 
@@ -133,6 +140,9 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     async def sweep() -> None:
         await scheduler.sweep()
 
+    links = _action_links(settings, runtime, http)
+    outbox.action_buttons = links.buttons_for
+
     async def deliver() -> None:
         # Drain what is due, batch after batch, then wait for the next poll.
         while await outbox.dispatch() >= settings.delivery_batch:
@@ -147,7 +157,13 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         version=VERSION,
         description="Who is told what: a person's in-app notifications and their "
         "preferences, from the pairing, session and early-warning events.",
-        routers=[me.router, templates.router, webhooks_api.router, rules.router],
+        routers=[
+            me.router,
+            templates.router,
+            webhooks_api.router,
+            rules.router,
+            actions_api.router,
+        ],
         tables=metadata,
         consumes=TOPICS,
         handlers=schedule.chained(telling.handlers()),
@@ -169,5 +185,44 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             wording,
             webhooks,
             scheduler,
+            links,
         ],
+    )
+
+
+def _action_links(
+    settings: Settings, runtime: ServiceRuntime, http: httpx.AsyncClient
+) -> ActionLinks:
+    """Signed action links, carried out by the owning service (matching, sessions)
+    over HTTP with a one-minute token for the person the link was made for."""
+    jwt = settings.jwt_secret.get_secret_value()
+    chosen = settings.action_secret
+    secret = (
+        chosen.get_secret_value().encode()
+        if chosen
+        else hashlib.sha256(b"tandem-action-links:" + jwt.encode()).digest()
+    )
+    owners = {"matching": settings.matching_url, "sessions": settings.sessions_url}
+
+    async def post(
+        service: str, path: str, body: dict[str, Any], bearer: str
+    ) -> httpx.Response:
+        return await http.post(
+            owners[service].rstrip("/") + path,
+            json=body,
+            headers={"authorization": f"Bearer {bearer}"},
+        )
+
+    def mint_for(tenant: str, person: str, role: str) -> str:
+        return mint_token(
+            jwt, person, tenant, [role], settings.jwt_issuer, settings.jwt_audience, 60
+        )
+
+    return ActionLinks(
+        runtime.engine,
+        secret,
+        base_url=settings.action_base_url,
+        post=post,
+        mint_for=mint_for,
+        ttl_s=settings.action_ttl_s,
     )

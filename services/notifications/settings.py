@@ -71,6 +71,20 @@ class Settings(ServiceSettings):
     sweep_s: float = Field(300.0, gt=0, validation_alias="NOTIFICATIONS_SWEEP_S")
     # Where a message's link points (the portal's inbox); unset: no link.
     portal_url: str | None = Field(None, validation_alias="NOTIFICATIONS_PORTAL_URL")
+    # Signed action links (act from a message without logging in): the HMAC key
+    # (unset: derived from the JWT secret), where the links point (this service's
+    # public URL), how long they live, and the services that carry the actions out.
+    action_secret: SecretStr | None = Field(
+        None, validation_alias="NOTIFICATIONS_ACTION_SECRET"
+    )
+    action_base_url: str = Field(
+        "http://localhost:8006", validation_alias="NOTIFICATIONS_ACTION_BASE_URL"
+    )
+    action_ttl_s: int = Field(
+        7 * 24 * 3600, ge=60, validation_alias="NOTIFICATIONS_ACTION_TTL_S"
+    )
+    matching_url: str = Field("http://localhost:8002", validation_alias="MATCHING_URL")
+    sessions_url: str = Field("http://localhost:8003", validation_alias="SESSIONS_URL")
 
     @field_validator("webhook_hosts", mode="before")
     @classmethod

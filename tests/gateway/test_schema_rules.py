@@ -54,6 +54,7 @@ ID_TYPES = {
     "memberId": "Advisor",
     "madeBy": "Advisor",
     "cohort": "Cohort",
+    "endpoint": "WebhookEndpoint",
 }
 PERSON_REFS = (
     "mentor",

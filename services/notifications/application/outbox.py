@@ -82,6 +82,8 @@ class Outbox:
         self.policy = policy
         self.batch = batch
         self.send_timeout_s = send_timeout_s
+        # Signed action links for a message (``application/actions.py``), if wired.
+        self.action_buttons: Callable[[Claimed], list[Button]] | None = None
         self.random = random.Random()
         self.senders: dict[Channel, ChannelSender] = {
             Channel.EMAIL: self._send_email,
@@ -188,6 +190,9 @@ class Outbox:
         ]
         if len(parts) == 1 and not group[0].digest:
             subject, body = parts[0]
+            acts = self.action_buttons(group[0]) if self.action_buttons else []
+            if acts:
+                body += "\n\n" + "\n".join(f"{b.title}: {b.url}" for b in acts)
         else:
             subject = self.templates.digest_subject(chosen.locale, len(parts))
             body = "\n\n".join(f"{s}\n{b}" for s, b in parts)
@@ -209,7 +214,12 @@ class Outbox:
         return subject, "\n\n".join(f"*{s}*\n{b}" for s, b in parts), []
 
     def buttons(self, d: Claimed) -> list[Button]:
-        """Open the notification in the portal; answer a proposal from the message."""
+        """Open the notification in the portal; answer a proposal from the message
+        (signed action links, when wired, come first)."""
+        if self.action_buttons:
+            acts = self.action_buttons(d)
+            if acts:
+                return acts
         link = self.templates.link
         if not link:
             return []

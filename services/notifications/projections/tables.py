@@ -254,3 +254,15 @@ notification_coordinators = Table(
     _key("tenant"),
     _key("person_id"),
 )
+
+# -- signed action links ---------------------------------------------------------------
+
+# The nonce of every action link used: a second use is refused (single use).
+action_links_used = Table(
+    "action_links_used",
+    metadata,
+    _key("nonce"),
+    _text("tenant"),
+    _text("action"),
+    _text("used_at"),
+)

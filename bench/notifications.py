@@ -1,0 +1,206 @@
+"""Notifications: deliveries per second and event-to-delivery latency.
+
+    python -m bench.notifications [--rate 200] [--seconds 20]
+
+Starts the notifications service on PostgreSQL (``$DATABASE_URL``'s server or a
+private one) and Kafka (``$KAFKA_BOOTSTRAP_SERVERS`` or a private broker), registers
+one webhook endpoint on a loopback receiver (plain HTTP, allowed for this run only),
+then offers ``PairingProposed`` events to ``tandem.matching.v1`` at ``--rate`` per
+second for ``--seconds``. Each event is also two in-app notifications (mentor and
+mentee) in the service's inbox. The receiver records when each signed webhook
+arrives; latency is from just before the event was handed to Kafka to its arrival.
+The service polls its outbox every 50 ms here (``NOTIFICATIONS_POLL_S=0.05``; the
+default is 1 s). Goal: p99 < 1 s at 200 events/s (printed, not asserted). The last
+line is JSON with ``deliveries_per_s`` and ``p99_ms``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from bench._infra import fresh_database, postgres_server
+from bench.projection import kafka_broker
+from chassis.auth import mint_token
+from chassis.envelope import Envelope
+from chassis.events import utcnow
+from chassis.messaging import OutboundMessage
+from chassis.messaging.kafka import KafkaTransport
+from chassis.settings import DEFAULT_DEV_SECRET
+from services.notifications.main import build_app
+from services.notifications.settings import Settings
+
+GOAL_P99_MS = 1000.0
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Serve ``app`` on a free loopback port; yield its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+
+
+def _event(tenant: str, pairing: str) -> OutboundMessage:
+    data = {
+        "pairing_id": pairing,
+        "mentor_id": f"mentor-{pairing}",
+        "mentee_id": f"mentee-{pairing}",
+        "score": 0.8,
+        "expires_at": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+    }
+    return OutboundMessage.of(
+        "tandem.matching.v1",
+        Envelope(
+            id=str(uuid.uuid4()),
+            source="tandem/matching",
+            type="PairingProposed",
+            subject=pairing,
+            time=utcnow(),
+            data=data,
+            tenant=tenant,
+        ),
+    )
+
+
+def _receiver(arrivals: dict[str, float]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(request: Request) -> Response:
+        body = await request.json()
+        arrivals.setdefault(str(body["data"]["pairing_id"]), time.time())
+        return Response(status_code=204)
+
+    return app
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run(rate: int, seconds: float) -> dict[str, float]:
+    load = [round(x, 2) for x in os.getloadavg()]
+    print(f"Load average (1, 5, 15 min) before: {load}", flush=True)
+    arrivals: dict[str, float] = {}
+    sent: dict[str, float] = {}
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    with postgres_server(durable=True) as server, kafka_broker() as bootstrap:
+        async with (
+            fresh_database(server, "bench_notifications") as url,
+            served(_receiver(arrivals)) as receiver,
+        ):
+            app = build_app(
+                Settings(
+                    environment="test",
+                    database_url=url,
+                    kafka_bootstrap_servers=bootstrap,
+                    NOTIFICATIONS_POLL_S=0.05,
+                    NOTIFICATIONS_WEBHOOK_ALLOW_HTTP=True,
+                )
+            )
+            async with served(app) as service:
+                admin = mint_token(
+                    DEFAULT_DEV_SECRET,
+                    "admin",
+                    tenant,
+                    ["admin"],
+                    "tandem-dev",
+                    "tandem",
+                )
+                async with httpx.AsyncClient(timeout=30) as client:
+                    made = await client.post(
+                        f"{service}/webhooks/endpoints",
+                        json={"url": f"{receiver}/hook", "event_types": []},
+                        headers={"authorization": f"Bearer {admin}"},
+                    )
+                    made.raise_for_status()
+                transport = KafkaTransport(bootstrap)
+                try:
+                    await transport.ensure_topics(["tandem.matching.v1"])
+                    await asyncio.sleep(3)  # the consumer joins its group
+                    print(
+                        f"offering {rate} events/s for {seconds:.0f} s ...", flush=True
+                    )
+                    tick = 0.1
+                    per_tick = max(1, round(rate * tick))
+                    start = time.monotonic()
+                    n = 0
+                    while time.monotonic() - start < seconds:
+                        batch = []
+                        for _ in range(per_tick):
+                            pid = f"bp{n}"
+                            n += 1
+                            sent[pid] = time.time()
+                            batch.append(_event(tenant, pid))
+                        await transport.publish(batch)
+                        next_at = start + (n / per_tick) * tick
+                        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                    offered_s = time.monotonic() - start
+                    deadline = time.monotonic() + 60
+                    while len(arrivals) < len(sent) and time.monotonic() < deadline:
+                        await asyncio.sleep(0.1)
+                finally:
+                    await transport.stop()
+    got = {k: v for k, v in arrivals.items() if k in sent}
+    latencies = [(got[k] - sent[k]) * 1000 for k in got]
+    first, last = min(sent.values()), max(got.values(), default=time.time())
+    result = {
+        "events": float(len(sent)),
+        "offered_per_s": round(len(sent) / offered_s, 1),
+        "delivered": float(len(got)),
+        "deliveries_per_s": round(len(got) / max(last - first, 1e-9), 1),
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else -1.0,
+        "p99_ms": round(_pct(latencies, 0.99), 1) if latencies else -1.0,
+        "max_ms": round(max(latencies), 1) if latencies else -1.0,
+    }
+    load = [round(x, 2) for x in os.getloadavg()]
+    print(f"Load average (1, 5, 15 min) after: {load}")
+    print(
+        f"offered {result['events']:.0f} events at {result['offered_per_s']}/s; "
+        f"delivered {result['delivered']:.0f} webhooks, "
+        f"{result['deliveries_per_s']} deliveries/s"
+    )
+    print(
+        f"event -> delivery: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+        f"max {result['max_ms']} ms (goal p99 < {GOAL_P99_MS:.0f} ms: "
+        f"{'met' if 0 <= result['p99_ms'] < GOAL_P99_MS else 'NOT met'})"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.rate, args.seconds))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
