@@ -23,6 +23,20 @@ class NotificationKind(enum.Enum):
     PAIRING_CONFIRMED = v("pairing_confirmed", "Your relationship has started.")
     SESSION_SCHEDULED = v("session_scheduled", "A session was scheduled.")
     EARLY_WARNING = v("early_warning", "A relationship shows signs of going quiet.")
+    SESSION_TOMORROW = v("session_tomorrow", "A session starts within a day.")
+    MILESTONE_DUE = v("milestone_due", "A milestone is due soon.")
+    CADENCE_MISSED = v("cadence_missed", "No session for the agreed cadence.")
+    MATCH_PULSE = v("match_pulse", "How is the match going? A short survey.")
+    INACTIVITY_WARNING = v(
+        "inactivity_warning",
+        "No sign of life for a while: answer to keep the relationship open.",
+    )
+    RELATIONSHIP_CLOSED = v(
+        "relationship_closed", "The relationship was closed after the notice period."
+    )
+    WARNING_PERSISTS = v(
+        "warning_persists", "An early warning is still raised (coordinators)."
+    )
 
 
 @strawberry.enum(description="Where a notification reaches a person.")

@@ -130,7 +130,12 @@ async def test_a_person_chooses_how_they_are_told(platform):
         "myNotificationPreferences"
     ]
     assert "IN_APP" in defaults["channels"] and defaults["locale"] == "EN"
-    assert set(defaults["requiredKinds"]) == {"PAIRING_PROPOSED", "PAIRING_CONFIRMED"}
+    assert set(defaults["requiredKinds"]) == {
+        "PAIRING_PROPOSED",
+        "PAIRING_CONFIRMED",
+        "INACTIVITY_WARNING",
+        "RELATIONSHIP_CLOSED",
+    }
 
     chosen = {
         "channels": ["IN_APP", "SLACK"],
