@@ -95,11 +95,21 @@ class ContractInForce(EventPayload):
 class RelationshipPaused(EventPayload):
     relationship_id: str
     until: date | None = None
+    paused_on: date | None = Field(
+        None,
+        description="the day the pause began (effective date: a pause told after "
+        "the fact); absent: the day the event was recorded",
+    )
 
 
 @registry.register
 class RelationshipResumed(EventPayload):
     relationship_id: str
+    resumed_on: date | None = Field(
+        None,
+        description="the day meetings resumed (effective date); absent: the day the "
+        "event was recorded",
+    )
 
 
 @registry.register

@@ -411,6 +411,75 @@ async def test_impossible_histories_are_refused_naming_the_field(
     assert await stored(app, rid) == before  # nothing was written
 
 
+async def test_a_pause_and_its_resumption_carry_their_days(sessions, kafka_bootstrap):
+    """A pause told after the fact carries the day it began, its resumption the day
+    meetings resumed; impossible ones are refused naming the field, and change
+    nothing."""
+    app, c = sessions
+    pair = await confirm_starting(app, kafka_bootstrap, day(-60))
+    rid = pair["id"]
+    before = await stored(app, rid)
+    for body, code, field in (
+        ({"paused_on": day(1).isoformat()}, "DateInFuture", "paused_on"),
+        ({"paused_on": day(-61).isoformat()}, "BeforeRelationshipStarted", "paused_on"),
+    ):
+        resp = await c.post(
+            f"/relationships/{rid}/pause", json=body, headers=pair["as_mentee"]
+        )
+        assert resp.status_code == 422, resp.text
+        assert (resp.json()["code"], resp.json()["field"]) == (code, field)
+    assert await stored(app, rid) == before
+
+    paused = await c.post(
+        f"/relationships/{rid}/pause",
+        json={"paused_on": day(-30).isoformat()},
+        headers=pair["as_mentee"],
+    )
+    assert paused.status_code == 204, paused.text
+    early = await c.post(
+        f"/relationships/{rid}/resume",
+        json={"resumed_on": day(-31).isoformat()},
+        headers=pair["as_mentor"],
+    )
+    assert early.status_code == 422, early.text
+    assert (early.json()["code"], early.json()["field"]) == (
+        "BeforePause",
+        "resumed_on",
+    )
+    resumed = await c.post(
+        f"/relationships/{rid}/resume",
+        json={"resumed_on": day(-20).isoformat()},
+        headers=pair["as_mentor"],
+    )
+    assert resumed.status_code == 204, resumed.text
+    again = await c.post(
+        f"/relationships/{rid}/pause",
+        json={"paused_on": day(-25).isoformat()},
+        headers=pair["as_mentee"],
+    )
+    assert again.status_code == 422, again.text
+    assert again.json()["code"] == "BeforeResumption"
+    # Without a body, a resumption is today's, as before.
+    assert (
+        await c.post(f"/relationships/{rid}/pause", json={}, headers=pair["as_mentee"])
+    ).status_code == 204
+    assert (
+        await c.post(f"/relationships/{rid}/resume", headers=pair["as_mentor"])
+    ).status_code == 204
+    events = await stored(app, rid)
+    dated = [
+        (kind, data.get("paused_on") or data.get("resumed_on"))
+        for kind, data in events
+        if kind in ("RelationshipPaused", "RelationshipResumed")
+    ]
+    assert dated == [
+        ("RelationshipPaused", day(-30).isoformat()),
+        ("RelationshipResumed", day(-20).isoformat()),
+        ("RelationshipPaused", None),
+        ("RelationshipResumed", None),
+    ]
+
+
 async def test_the_embedded_sqlite_mode_keeps_a_history(tmp_path: Path):
     """The same facts on the embedded SQLite files (the demo's mode)."""
     bus = InProcessBus()

@@ -42,6 +42,19 @@ class SignIn(Body):
 
 class PauseIn(Body):
     until: SaneDate | None = None
+    paused_on: SaneDate | None = Field(
+        None,
+        description="the day the pause began, when told after the fact (not in the "
+        "future, not before the relationship started); absent: today",
+    )
+
+
+class ResumeIn(Body):
+    resumed_on: SaneDate | None = Field(
+        None,
+        description="the day meetings resumed, when told after the fact (not in the "
+        "future, not before the pause began); absent: today",
+    )
 
 
 class ConcludeIn(Body):
@@ -106,7 +119,9 @@ async def sign_contract(
 
 
 @router.post(
-    "/{relationship_id}/pause", status_code=204, responses=problems(403, 404, 409)
+    "/{relationship_id}/pause",
+    status_code=204,
+    responses=problems(403, 404, 409, 422),
 )
 async def pause(
     relationship_id: Ref,
@@ -115,17 +130,27 @@ async def pause(
     relationships: RelationshipsDep,
 ) -> None:
     """Pause the relationship (the pair or a coordinator)."""
-    await relationships.pause(principal, relationship_id, body.until)
+    await relationships.pause(
+        principal, relationship_id, body.until, paused_on=body.paused_on
+    )
 
 
 @router.post(
-    "/{relationship_id}/resume", status_code=204, responses=problems(403, 404, 409)
+    "/{relationship_id}/resume",
+    status_code=204,
+    responses=problems(403, 404, 409, 422),
 )
 async def resume(
-    relationship_id: Ref, principal: PrincipalDep, relationships: RelationshipsDep
+    relationship_id: Ref,
+    principal: PrincipalDep,
+    relationships: RelationshipsDep,
+    body: ResumeIn | None = None,
 ) -> None:
-    """Resume a paused relationship."""
-    await relationships.resume(principal, relationship_id)
+    """Resume a paused relationship (a body is optional: ``resumed_on`` for a
+    resumption told after the fact)."""
+    await relationships.resume(
+        principal, relationship_id, resumed_on=body.resumed_on if body else None
+    )
 
 
 @router.post(

@@ -247,16 +247,33 @@ class Relationships:
         return await self.get(principal, relationship_id)
 
     async def pause(
-        self, principal: Principal, relationship_id: str, until: date | None
+        self,
+        principal: Principal,
+        relationship_id: str,
+        until: date | None,
+        *,
+        paused_on: date | None = None,
     ) -> None:
         await self._party_or_coordinator(principal, relationship_id)
         await self.change(
-            principal, relationship_id, lambda rel, _c: rel.pause(until, today=today())
+            principal,
+            relationship_id,
+            lambda rel, _c: rel.pause(until, today=today(), paused_on=paused_on),
         )
 
-    async def resume(self, principal: Principal, relationship_id: str) -> None:
+    async def resume(
+        self,
+        principal: Principal,
+        relationship_id: str,
+        *,
+        resumed_on: date | None = None,
+    ) -> None:
         await self._party_or_coordinator(principal, relationship_id)
-        await self.change(principal, relationship_id, lambda rel, _c: rel.resume())
+        await self.change(
+            principal,
+            relationship_id,
+            lambda rel, _c: rel.resume(today=today(), resumed_on=resumed_on),
+        )
 
     async def conclude(
         self,

@@ -42,6 +42,16 @@ class AfterRelationshipEnded(DomainError):
     title = "The date is after the relationship ended"
 
 
+class BeforeResumption(DomainError):
+    code = "BeforeResumption"
+    title = "A pause cannot begin before the relationship last resumed"
+
+
+class BeforePause(DomainError):
+    code = "BeforePause"
+    title = "A relationship cannot resume before its pause began"
+
+
 class PauseEndsInPast(DomainError):
     code = "PauseEndsInPast"
     title = "A pause ends after today"
@@ -100,6 +110,8 @@ class Relationship(Aggregate):
         self.signed_by: set[str] = set()
         self.in_force_version: int | None = None
         self.ended_on: date | None = None  # concluded on this day, when it says
+        self.paused_on: date | None = None  # the last pause began, when it says
+        self.resumed_on: date | None = None  # the last resumption, when it says
 
     @classmethod
     def start(
@@ -264,20 +276,56 @@ class Relationship(Aggregate):
         if self.signed_by == set(self.parties):
             self._record(r.ContractInForce(relationship_id=self.id, version=version))
 
-    def pause(self, until: date | None = None, *, today: date) -> None:
-        """Paused now, until a later day if one is given."""
+    def pause(
+        self,
+        until: date | None = None,
+        *,
+        today: date,
+        paused_on: date | None = None,
+    ) -> None:
+        """Paused now (or since ``paused_on``, a pause told after the fact: not in
+        the future, not before the relationship started nor before the last
+        resumption), until a later day if one is given."""
         if self.state != ACTIVE:
             raise InvalidTransition(f"relationship {self.id} is {self.state}")
+        if paused_on is not None:
+            require_not_after(paused_on, today, "paused_on")
+            require_not_before(paused_on, self.starts_on, "a pause", "paused_on")
+            if self.resumed_on is not None and paused_on < self.resumed_on:
+                raise BeforeResumption(
+                    f"paused_on {paused_on.isoformat()} is before the relationship "
+                    f"resumed on {self.resumed_on.isoformat()}",
+                    field="paused_on",
+                )
         if until is not None and until <= max(today, self.starts_on):
             raise PauseEndsInPast(
                 f"a pause until {until.isoformat()} would be over already"
             )
-        self._record(r.RelationshipPaused(relationship_id=self.id, until=until))
+        self._record(
+            r.RelationshipPaused(
+                relationship_id=self.id, until=until, paused_on=paused_on
+            )
+        )
 
-    def resume(self) -> None:
+    def resume(
+        self, *, today: date | None = None, resumed_on: date | None = None
+    ) -> None:
+        """Meetings resume now (or since ``resumed_on``: not in the future, not
+        before the pause began)."""
         if self.state != PAUSED:
             raise InvalidTransition(f"relationship {self.id} is {self.state}")
-        self._record(r.RelationshipResumed(relationship_id=self.id))
+        if resumed_on is not None:
+            require_not_after(resumed_on, today or resumed_on, "resumed_on")
+            began = self.paused_on or self.starts_on
+            if resumed_on < began:
+                raise BeforePause(
+                    f"resumed_on {resumed_on.isoformat()} is before the pause began "
+                    f"on {began.isoformat()}",
+                    field="resumed_on",
+                )
+        self._record(
+            r.RelationshipResumed(relationship_id=self.id, resumed_on=resumed_on)
+        )
 
     def conclude(
         self, reason: r.ConclusionReason, *, concluded_on: date | None = None
@@ -308,11 +356,13 @@ class Relationship(Aggregate):
     def when_ContractInForce(self, e: r.ContractInForce) -> None:
         self.in_force_version = e.version
 
-    def when_RelationshipPaused(self, _e: r.RelationshipPaused) -> None:
+    def when_RelationshipPaused(self, e: r.RelationshipPaused) -> None:
         self.state = PAUSED
+        self.paused_on = e.paused_on  # None: the day it was recorded, not kept here
 
-    def when_RelationshipResumed(self, _e: r.RelationshipResumed) -> None:
+    def when_RelationshipResumed(self, e: r.RelationshipResumed) -> None:
         self.state = ACTIVE
+        self.resumed_on = e.resumed_on
 
     def when_RelationshipConcluded(self, e: r.RelationshipConcluded) -> None:
         self.state = CONCLUDED
