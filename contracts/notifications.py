@@ -35,6 +35,8 @@ class NotificationKind(StrEnum):
     INACTIVITY_WARNING = "inactivity_warning"
     RELATIONSHIP_CLOSED = "relationship_closed"
     WARNING_PERSISTS = "warning_persists"
+    # An integrator's webhook endpoint failed for too long and was disabled.
+    WEBHOOK_DISABLED = "webhook_disabled"
 
 
 class Channel(StrEnum):
@@ -55,6 +57,7 @@ REQUIRED_KINDS = frozenset(
         NotificationKind.PAIRING_CONFIRMED,
         NotificationKind.INACTIVITY_WARNING,
         NotificationKind.RELATIONSHIP_CLOSED,
+        NotificationKind.WEBHOOK_DISABLED,
     }
 )
 

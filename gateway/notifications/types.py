@@ -37,6 +37,11 @@ class NotificationKind(enum.Enum):
     WARNING_PERSISTS = v(
         "warning_persists", "An early warning is still raised (coordinators)."
     )
+    WEBHOOK_DISABLED = v(
+        "webhook_disabled",
+        "An integrator's webhook endpoint kept failing and was disabled "
+        "(coordinators).",
+    )
 
 
 @strawberry.enum(description="Where a notification reaches a person.")
@@ -76,6 +81,24 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# The node type of a notification's subject, per kind (every kind has one).
+SUBJECT_TYPES: dict[str, str] = {
+    "pairing_proposed": "Pairing",
+    "pairing_approved": "Pairing",
+    "pairing_confirmed": "Pairing",
+    "session_scheduled": "Session",
+    "session_tomorrow": "Session",
+    "milestone_due": "Milestone",
+    "early_warning": "Relationship",
+    "cadence_missed": "Relationship",
+    "match_pulse": "Relationship",
+    "inactivity_warning": "Relationship",
+    "relationship_closed": "Relationship",
+    "warning_persists": "Relationship",
+    "webhook_disabled": "WebhookEndpoint",
+}
+
+
 @strawberry.type(description="One notification in a person's inbox.")
 class Notification:
     id: relay.GlobalID = strawberry.field(description="The notification's id.")
@@ -93,13 +116,7 @@ class Notification:
 
     @classmethod
     def from_model(cls, m: api.NotificationView) -> Notification:
-        subject = {
-            "pairing_proposed": "Pairing",
-            "pairing_approved": "Pairing",
-            "pairing_confirmed": "Pairing",
-            "session_scheduled": "Session",
-            "early_warning": "Relationship",
-        }.get(m.kind.value, "Node")
+        subject = SUBJECT_TYPES[m.kind.value]
         return cls(
             id=global_id("Notification", m.notification_id),
             kind=NotificationKind(m.kind.value),

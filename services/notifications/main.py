@@ -24,6 +24,7 @@ from chassis.messaging import Transport, topic_for
 from chassis.publication import Publication
 from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
+from contracts.notifications import NotificationKind
 from services.notifications.api import actions as actions_api
 from services.notifications.api import me, rules, templates
 from services.notifications.api import webhooks as webhooks_api
@@ -37,6 +38,7 @@ from services.notifications.application.telling import Telling
 from services.notifications.application.templates import Templates
 from services.notifications.application.webhooks import Webhooks
 from services.notifications.domain.delivery import RetryPolicy
+from services.notifications.domain.notices import Notice
 from services.notifications.projections import schedule
 from services.notifications.projections.tables import metadata
 from services.notifications.settings import Settings
@@ -132,6 +134,24 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     )
     telling = Telling(outbox=outbox, webhooks=webhooks)
     scheduler = Scheduler(runtime.engine, runtime.store, telling)
+
+    async def endpoint_disabled(
+        conn: AsyncConnection, tenant: str, endpoint: str, url: str, since: str
+    ) -> None:
+        """The programme's coordinators (who administer its integrations here) are
+        told, once per disabling."""
+        told = [
+            Notice(
+                kind=NotificationKind.WEBHOOK_DISABLED,
+                recipient_id=person,
+                subject_id=endpoint,
+                facts={"url": url, "failing_since": since},
+            )
+            for person in await schedule.coordinators(conn, tenant)
+        ]
+        await telling.tell(conn, tenant, f"webhook_disabled:{endpoint}:{since}", told)
+
+    webhooks.on_disabled = endpoint_disabled
 
     async def forget(env: Envelope, conn: AsyncConnection) -> None:
         await telling.forget(env, conn)

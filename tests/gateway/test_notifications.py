@@ -135,6 +135,7 @@ async def test_a_person_chooses_how_they_are_told(platform):
         "PAIRING_CONFIRMED",
         "INACTIVITY_WARNING",
         "RELATIONSHIP_CLOSED",
+        "WEBHOOK_DISABLED",
     }
 
     chosen = {

@@ -744,3 +744,12 @@ def test_every_enum_value_is_described():
                 continue  # members of a contracts enum: described by the type
             for value_name, value in gql_type.values.items():
                 assert value.description, f"{type_name}.{value_name}"
+
+
+def test_every_notification_kind_names_its_subjects_type():
+    """A notification's subject is a global id of a known type, for every kind."""
+    from contracts.notifications import NotificationKind
+    from gateway.notifications.types import SUBJECT_TYPES
+
+    assert set(SUBJECT_TYPES) == {k.value for k in NotificationKind}
+    assert set(SUBJECT_TYPES.values()) <= set(SCHEMA.type_map)

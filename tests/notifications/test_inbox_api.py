@@ -134,6 +134,7 @@ async def test_preferences_default_then_chosen_and_unsubscribe_keeps_the_require
             "pairing_confirmed",
             "pairing_proposed",
             "relationship_closed",
+            "webhook_disabled",
         ],
     }
     chosen = {

@@ -9,6 +9,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.notifications.conftest import (
     event,
+    inbox,
     person_event,
     proposed,
     publish,
@@ -179,6 +180,10 @@ async def test_an_always_failing_endpoint_dies_is_disabled_and_can_be_replayed(
             fine = await _register(client, tenant, hook.url("/fine"))
             endpoint = down["endpoint"]["endpoint_id"]
             admin = token(tenant, "admin", sub="admin-1")
+            coordinator = person_event(
+                tenant, "ProgrammeRolesChanged", "coord-w", roles=["coordinator"]
+            )
+            await until_applied(app, await publish(kafka_bootstrap, [coordinator]))
             await until_applied(
                 app, await publish(kafka_bootstrap, [proposed(tenant, "a", "b")])
             )
@@ -191,6 +196,17 @@ async def test_an_always_failing_endpoint_dies_is_disabled_and_can_be_replayed(
 
             view = await until(disabled, "the endpoint disabled", 30)
             assert "500" in view["disabled_reason"]
+            # The programme's coordinator is told, once, naming the endpoint's URL
+            # (and nothing of the messages it carried).
+            told = [
+                i
+                for i in (await inbox(client, tenant, "coord-w"))["items"]
+                if i["kind"] == "webhook_disabled"
+            ]
+            assert len(told) == 1, told
+            assert told[0]["subject_id"] == endpoint
+            assert told[0]["facts"]["url"] == hook.url("/down")
+            assert set(told[0]["facts"]) == {"url", "failing_since"}
             assert len(hook.at("/down")) == 3 and len(hook.at("/fine")) == 1
             # while disabled, new messages wait (kept, not sent, not lost)
             await until_applied(

@@ -199,6 +199,23 @@ BUILT_IN: dict[tuple[str, str], tuple[str, str]] = {
         "Die Frühwarnung zur Beziehung {{ facts.relationship_id }} vom "
         "{{ facts.raised_at }} besteht weiterhin.",
     ),
+    (K.WEBHOOK_DISABLED, "en"): (
+        "A webhook endpoint was disabled",
+        "The webhook endpoint {{ facts.url }} failed since {{ facts.failing_since }} "
+        "and was disabled; its messages wait. Fix it, then enable it again.",
+    ),
+    (K.WEBHOOK_DISABLED, "fr"): (
+        "Un point de terminaison webhook a été désactivé",
+        "Le point de terminaison {{ facts.url }} échoue depuis "
+        "{{ facts.failing_since }} et a été désactivé ; ses messages attendent. "
+        "Corrigez-le puis réactivez-le.",
+    ),
+    (K.WEBHOOK_DISABLED, "de"): (
+        "Ein Webhook-Endpunkt wurde deaktiviert",
+        "Der Webhook-Endpunkt {{ facts.url }} schlägt seit {{ facts.failing_since }} "
+        "fehl und wurde deaktiviert; seine Nachrichten warten. Beheben Sie den "
+        "Fehler und aktivieren Sie ihn wieder.",
+    ),
 }
 
 DIGEST: dict[str, str] = {

@@ -19,7 +19,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +65,10 @@ def _private_host(host: str) -> bool:
     return not address.is_global
 
 
+# Told when an endpoint is disabled: (conn, tenant, endpoint id, url, failing since).
+Disabled = Callable[[AsyncConnection, str, str, str, str], Awaitable[None]]
+
+
 class Webhooks:
     """Endpoints per tenant and the signed delivery of webhook events to them."""
 
@@ -78,8 +82,10 @@ class Webhooks:
         disable_after_s: float = 5 * 24 * 3600,
         batch: int = 100,
         timeout_s: float = 15.0,
+        on_disabled: Disabled | None = None,
     ) -> None:
         self.engine = engine
+        self.on_disabled = on_disabled
         self.client = client
         self.policy = policy
         self.allow_http = allow_http
@@ -483,19 +489,27 @@ class Webhooks:
             )
             if retry is None:
                 since = stamp(now - timedelta(seconds=self.disable_after_s))
-                await conn.execute(
+                disabled = await conn.execute(
                     text(
                         "UPDATE webhook_endpoints SET enabled = :off, "
                         "disabled_reason = :why WHERE endpoint_id = :e "
-                        "AND failing_since <= :since"
+                        "AND failing_since <= :since AND enabled = :on "
+                        "RETURNING tenant, url, failing_since"
                     ),
                     {
                         "e": r.endpoint_id,
                         "off": False,
+                        "on": True,
                         "since": since,
                         "why": f"failing since without a success; last: {error[:200]}",
                     },
                 )
+                row = disabled.first()
+                if row is not None and self.on_disabled is not None:
+                    # In the same transaction: told once, exactly when it happened.
+                    await self.on_disabled(
+                        conn, row.tenant, r.endpoint_id, row.url, row.failing_since
+                    )
 
     async def forget(self, conn: AsyncConnection, tenant: str, person_id: str) -> None:
         """Messages naming the person, sent or not, and their attempts."""
