@@ -10,10 +10,11 @@ profiles holds for them).
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from chassis.inputs import Email, RequestBody
+from chassis.inputs import MULTI_LINE, ONE_LINE, Email, RequestBody
 from contracts.notifications import Channel, NotificationKind
 
 
@@ -65,7 +66,7 @@ class PreferencesIn(RequestBody):
     daily_digest: bool = Field(
         False, description="gather what is not required into one message a day"
     )
-    locale: str = Field("en", pattern="^(en|fr|de)$")
+    locale: str = Field("en", max_length=2, pattern="^(en|fr|de)$")
     email: Email | None = Field(None, description="where the email channel writes")
     slack_webhook: HttpUrl | None = Field(
         None, description="a Slack incoming-webhook URL for the slack channel"
@@ -94,8 +95,8 @@ class TemplateIn(RequestBody):
     """A tenant's wording of one kind of message (Jinja2, rendered sandboxed with
     ``kind``, ``facts`` and ``link``)."""
 
-    subject: str = Field(min_length=1, max_length=8000)
-    body: str = Field(min_length=1, max_length=8000)
+    subject: str = Field(min_length=1, max_length=8000, pattern=ONE_LINE)
+    body: str = Field(min_length=1, max_length=8000, pattern=MULTI_LINE)
 
 
 class TemplateView(BaseModel):
@@ -109,11 +110,15 @@ class TemplateView(BaseModel):
 # -- outbound webhooks (Standard Webhooks) -------------------------------------------
 
 
+# A webhook type's name as integrators write it (``pairing.confirmed``).
+WebhookType = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z_.]+$")]
+
+
 class EndpointIn(RequestBody):
     """An integrator's endpoint: where signed webhook events are posted."""
 
     url: HttpUrl = Field(description="https URL of a public host")
-    event_types: list[str] = Field(
+    event_types: list[WebhookType] = Field(
         default_factory=list,
         max_length=20,
         description="the webhook types it takes (e.g. pairing.confirmed); none: all",

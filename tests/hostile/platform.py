@@ -31,7 +31,7 @@ from tests.hostile.seeder import CALLER_ROLES, Seeder
 from tests.profiles.conftest import token
 from tests.support.waiting import until
 
-SERVICES = ("profiles", "matching", "sessions", "advisors", "insights")
+SERVICES = ("profiles", "matching", "sessions", "advisors", "insights", "notifications")
 
 
 def build(service: str, database_url: str, kafka: str) -> FastAPI:
@@ -45,6 +45,8 @@ def build(service: str, database_url: str, kafka: str) -> FastAPI:
     extra: dict[str, Any] = {}
     if "expiry_sweep_s" in settings_type.model_fields:
         extra["expiry_sweep_s"] = 3600
+    if "sweep_s" in settings_type.model_fields:  # notifications' rules
+        extra["sweep_s"] = 3600
     settings = settings_type(
         environment="test",
         database_url=database_url,

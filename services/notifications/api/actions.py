@@ -20,7 +20,9 @@ from services.notifications.application.actions import ActionLinks
 
 router = APIRouter(tags=["actions"])
 LinksDep = Annotated[ActionLinks, Depends(provided(ActionLinks))]
-Token = Annotated[str, Path(min_length=1, max_length=2048)]
+Token = Annotated[
+    str, Path(min_length=1, max_length=2048, pattern=r"^[A-Za-z0-9_.=-]+$")
+]
 NO_STORE = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.http.openapi import problems
-from chassis.inputs import Ref
+from chassis.inputs import ONE_LINE, Ref
 from contracts.api.notifications import (
     Inbox,
     MarkedRead,
@@ -27,7 +27,7 @@ async def my_inbox(
     principal: PrincipalDep,
     notifications: NotificationsDep,
     unread_only: Annotated[bool, Query()] = False,
-    before: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[str | None, Query(max_length=200, pattern=ONE_LINE)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Inbox:
     """The caller's notifications, newest first, with the unread count."""

@@ -19,7 +19,7 @@ from services.notifications.application.templates import Templates
 router = APIRouter(tags=["templates"])
 Editor = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.COORDINATOR))]
 TemplatesDep = Annotated[Templates, Depends(provided(Templates))]
-Locale = Annotated[str, Path(pattern="^(en|fr|de)$")]
+Locale = Annotated[str, Path(max_length=2, pattern="^(en|fr|de)$")]
 
 
 @router.put(
