@@ -365,11 +365,11 @@ class WeightBasis(ContractValue):
 
     criterion: Criterion
     change: float = Field(ge=-1, le=1)
-    characteristic: str = Field(max_length=40)
-    favoured_pairings: int = Field(ge=0)
-    favoured_healthy: int = Field(ge=0)
-    other_pairings: int = Field(ge=0)
-    other_healthy: int = Field(ge=0)
+    characteristic: str = Field(max_length=40, pattern=r"^[a-z_]*$")
+    favoured_pairings: int = Field(ge=0, le=1_000_000)
+    favoured_healthy: int = Field(ge=0, le=1_000_000)
+    other_pairings: int = Field(ge=0, le=1_000_000)
+    other_healthy: int = Field(ge=0, le=1_000_000)
     p_value: float | None = Field(None, ge=0, le=1)
 
 

@@ -12,12 +12,13 @@ types are the factory's arguments, which FastAPI reads from the signatures.
 """
 
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from chassis.auth.fastapi import PrincipalDep
 from chassis.auth.principal import Principal
@@ -58,11 +59,16 @@ class HistoryImports(Protocol):
 
 
 def read_sections(
-    data: bytes, sections: Iterable[str], fmt: str
+    data: bytes,
+    models: Mapping[str, type[BaseModel]],
+    fmt: str,
+    max_records: int,
 ) -> dict[str, list[object]]:
-    """A raw JSON body as its sections, each a list of records left unread (their
-    shape is checked record by record, so a bad record fails alone); a body that is
-    not such an object is refused whole (422, naming each member at fault)."""
+    """A raw JSON body as its sections, each a list of records (left as JSON, the
+    job reads them). A body that is not such a document, a section longer than
+    ``max_records`` or a record not of its section's shape refuses the request
+    whole (422, naming each member at fault): nothing is started. Only the rules of
+    the domain (dates, references) fail a record alone, in the job."""
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -73,7 +79,7 @@ def read_sections(
         raise ValidationFailed(
             [FieldError("body", "expected a JSON object of sections")]
         )
-    names = list(sections)
+    names = list(models)
     problems_ = [
         FieldError(k, "unknown member")
         for k in sorted(doc)
@@ -87,9 +93,23 @@ def read_sections(
         if not isinstance(value, list):
             problems_.append(FieldError(name, "expected an array of records"))
             continue
+        if len(value) > max_records:
+            problems_.append(
+                FieldError(name, f"at most {max_records} records per import")
+            )
+            continue
+        for n, record in enumerate(value):
+            try:
+                models[name].model_validate(record)
+            except PydanticValidationError as exc:
+                for e in exc.errors()[:3]:
+                    where = ".".join(str(p) for p in (name, n, *e["loc"]))
+                    problems_.append(FieldError(where, str(e["msg"])))
+                if len(problems_) >= 50:
+                    break
         found[name] = value
     if problems_:
-        raise ValidationFailed(problems_)
+        raise ValidationFailed(problems_[:50])
     return found
 
 
@@ -114,10 +134,13 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def sections_body(
-    models: Mapping[str, type[BaseModel]], fmt: str, description: str
+    models: Mapping[str, type[BaseModel]],
+    fmt: str,
+    description: str,
+    max_records: int,
 ) -> dict[str, Any]:
     """The OpenAPI request body of a raw sections document (``read_sections``):
-    each section an array of its model's records."""
+    each section an array of at most ``max_records`` of its model's records."""
     return {
         "requestBody": {
             "required": True,
@@ -131,6 +154,7 @@ def sections_body(
                             **{
                                 str(name): {
                                     "type": "array",
+                                    "maxItems": max_records,
                                     "items": _inlined(
                                         model.model_json_schema(by_alias=True)
                                     ),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from chassis.history_jobs import JobState, RecordResult
 
 FORMAT: Literal["tandem.programme-history/1"] = "tandem.programme-history/1"
-MAX_RECORDS = 10_000  # per section of one import
+MAX_RECORDS = 5_000  # per section of one import (a body is at most 1 MiB)
 
 
 class HistoryJobStatus(StrEnum):

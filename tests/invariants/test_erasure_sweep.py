@@ -63,7 +63,8 @@ ME = "{ me { id } }"
 RELATIONSHIPS = "{ relationships { edges { node { id } } } }"
 
 # services whose tables may keep the person's (pseudonymous) id after the erasure
-KEEPS_PSEUDONYMOUS_ID = {"profiles", "matching", "sessions", "advisors"}
+# (notifications: its revoked subjects, so an erased person is never told again)
+KEEPS_PSEUDONYMOUS_ID = {"profiles", "matching", "sessions", "advisors", "notifications"}
 
 
 def sweep_values(r: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Programme history import: start a job (``POST /sessions/history-imports``), follow
-it, read what happened to each record (``chassis.http.history``). The body is read
-record by record: a malformed record fails alone, a body that is no document of
-sections is refused whole."""
+it, read what happened to each record (``chassis.http.history``). A body that is no
+document of sections, or holds a record not of its section's shape, is refused whole
+(422, nothing started); a record that breaks a rule of the domain fails alone."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from services.sessions.application.history import (
 )
 
 FORMAT = "tandem.programme-history/1"
+SECTION_RECORDS = 5_000  # per section of one import (a body is at most 1 MiB)
 
 
 def sections_of(data: bytes) -> dict[str, list[object]]:
     """The sections of the body, each a list of records (unread)."""
-    return read_sections(data, (s.value for s in HistorySection), FORMAT)
+    models = {s.value: MODELS[s] for s in HistorySection}
+    return read_sections(data, models, FORMAT, SECTION_RECORDS)
 
 
 router = history_router(
@@ -36,6 +38,7 @@ router = history_router(
         FORMAT,
         f"The sessions' sections of a `{FORMAT}` document (at most {MAX_RECORDS} "
         "records in all); every section is optional",
+        SECTION_RECORDS,
     ),
     authorise=lambda history, principal: history.authorise(principal),
     job_model=HistoryImportJob,
