@@ -64,7 +64,13 @@ RELATIONSHIPS = "{ relationships { edges { node { id } } } }"
 
 # services whose tables may keep the person's (pseudonymous) id after the erasure
 # (notifications: its revoked subjects, so an erased person is never told again)
-KEEPS_PSEUDONYMOUS_ID = {"profiles", "matching", "sessions", "advisors", "notifications"}
+KEEPS_PSEUDONYMOUS_ID = {
+    "profiles",
+    "matching",
+    "sessions",
+    "advisors",
+    "notifications",
+}
 
 
 def sweep_values(r: str) -> dict[str, str]:
