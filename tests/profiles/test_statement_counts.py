@@ -138,3 +138,9 @@ async def test_every_list_and_batch_read_is_constant_in_statements(app, client):
     )
     for name in reads:
         assert_constant(name, measured[1][name], measured[50][name])
+    # A page of people, by ids or filtered, is its rows with their keys joined: one
+    # statement beside the token's revocation check, at any length.
+    for name in ("GET /people", "POST /people/batch"):
+        people_reads = [s for s in measured[50][name] if "people" in s]
+        assert len(people_reads) == 1, (name, measured[50][name])
+        assert "person_keys" in people_reads[0]

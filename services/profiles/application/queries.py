@@ -1,14 +1,15 @@
 """Reads of the current-state tables, and their rebuild.
 
-A page of people is read in two statements whatever its size: the rows, then every
-row's key (``services.profiles.projections.sealed.open_rows``); their sealed columns open in Python.
+A page of people, by ids or filtered, is read in one statement whatever its size:
+the rows with each person's wrapped key joined; only the sealed columns the caller
+may see are opened, in Python (``views.person_fields``).
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from chassis.auth.principal import Principal, Role
 from chassis.db import reading
@@ -18,36 +19,44 @@ from contracts.profiles import PersonStatus, ProgrammeRole
 from services.profiles.application.base import ProfilesBase
 from services.profiles.domain import access
 from services.profiles.projections.people import rebuild
-from services.profiles.projections.sealed import open_rows
-from services.profiles.projections.views import person_view
+from services.profiles.projections.views import person_fields, person_view
+
+# The rows and each person's wrapped key (NULL once destroyed: nothing opens).
+_PEOPLE_BY_IDS = text(
+    "SELECT p.*, k.wrapped_key AS sealing_key FROM people p "
+    "LEFT JOIN person_keys k ON k.person_id = p.person_id "
+    "WHERE p.tenant = :t AND p.person_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 class PeopleQueries(ProfilesBase):
     async def person(self, principal: Principal, person_id: str) -> Person:
-        rows = await self._people_rows(principal.tenant, [person_id])
-        if not rows:
+        found = await self.people_fields(principal, [person_id])
+        if not found:
             raise NotFound(f"person {person_id} not found")
-        return person_view(rows[0], principal)
+        return Person.model_validate(found[0])
 
     async def people_by_ids(self, principal: Principal, ids: list[str]) -> list[Person]:
-        rows = {r.person_id: r for r in await self._people_rows(principal.tenant, ids)}
-        return [person_view(rows[i], principal) for i in ids if i in rows]
+        return [
+            Person.model_validate(p) for p in await self.people_fields(principal, ids)
+        ]
 
-    async def _people_rows(self, tenant: str, ids: list[str]) -> list[SimpleNamespace]:
+    async def people_fields(
+        self, principal: Principal, ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """The people of ``ids`` as ``principal`` may see them (``person_fields``),
+        in the order asked, unknown ids left out: one statement."""
         if not ids:
             return []
-        marks = ", ".join(f":i{n}" for n in range(len(ids)))
-        params = {f"i{n}": v for n, v in enumerate(ids)}
         async with reading(self.engine) as conn:
             rows = (
-                await conn.execute(
-                    text(
-                        f"SELECT * FROM people WHERE tenant = :t AND person_id IN ({marks})"
-                    ),
-                    {"t": tenant, **params},
-                )
+                await conn.execute(_PEOPLE_BY_IDS, {"t": principal.tenant, "ids": ids})
             ).all()
-            return list(await open_rows(self.cipher, conn, rows))
+        found = {r.person_id: r for r in rows}
+        keys = {
+            r.person_id: self.cipher.open_key(r.person_id, r.sealing_key) for r in rows
+        }
+        return [person_fields(found[i], principal, keys[i]) for i in ids if i in found]
 
     async def list_people(
         self,
@@ -80,14 +89,20 @@ class PeopleQueries(ProfilesBase):
             where.append("p.person_id > :after")
             params["after"] = after
         sql = (
-            f"SELECT p.* FROM people p {join} WHERE {' AND '.join(where)} "
-            "ORDER BY p.person_id LIMIT :limit"
+            f"SELECT p.*, k.wrapped_key AS sealing_key FROM people p {join} "
+            "LEFT JOIN person_keys k ON k.person_id = p.person_id "
+            f"WHERE {' AND '.join(where)} ORDER BY p.person_id LIMIT :limit"
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (await conn.execute(text(sql), params)).all()
-            page = await open_rows(self.cipher, conn, rows[:limit])
+        page = rows[:limit]
         return PersonPage(
-            items=[person_view(r, principal) for r in page],
+            items=[
+                person_view(
+                    r, principal, self.cipher.open_key(r.person_id, r.sealing_key)
+                )
+                for r in page
+            ],
             next=page[-1].person_id if len(rows) > limit else None,
         )
 
