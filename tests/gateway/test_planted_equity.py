@@ -44,6 +44,7 @@ NO_ADVERSE_IMPACT (the best group itself: ratio 1, no p-value).
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -175,6 +176,19 @@ def document() -> dict[str, Any]:
                 "starts_on": starts_on(m),
                 "ended_on": "2025-12-15",
                 "end_reason": "concluded",
+                # MF1's four pairings have a contract: their mentor's impact
+                # expects a session every 14 days.
+                **(
+                    {
+                        "contract": {
+                            "every_days": 14,
+                            "minutes": 60,
+                            "objectives": ["Lead the budget cycle"],
+                        }
+                    }
+                    if mentor_of(m) == "MF1"
+                    else {}
+                ),
             }
             for m in MENTEES
         ],
@@ -211,6 +225,10 @@ IMPORT_HISTORY = """mutation($i: ImportProgrammeHistoryInput!) {
     ... on ImportProgrammeHistorySuccess { job { id } } } }"""
 HISTORY_JOB = """query($id: ID!) { programmeHistoryImport(id: $id) {
   status stage error counts { section created unchanged failed } } }"""
+
+
+def local(global_id: str) -> str:
+    return base64.b64decode(global_id).decode().split(":", 1)[1]
 
 
 class Org:
@@ -518,6 +536,7 @@ async def test_every_record_of_the_file_was_created(org: Org):
         "COHORTS": (1, 0, 0),
         "OUTCOMES": (45, 0, 0),  # F 20, O 10, R 15
         "PAIRINGS": (50, 0, 0),
+        "CONTRACTS": (4, 0, 0),  # MF1's: F01, F06, F11, F16
     }
 
 
@@ -563,3 +582,85 @@ async def test_equity_as_of_a_day_ahead_is_refused(org: Org):
     assert answer["data"] is None
     assert answer["errors"][0]["extensions"]["code"] == "ValidationError"
     assert answer["errors"][0]["message"].startswith("as_of: must be between")
+
+
+# -- a mentor deactivated on a past day -------------------------------------------------
+
+DEACTIVATE = """mutation($i: DeactivatePersonInput!) { deactivatePerson(input: $i) {
+  __typename ... on Error { code message }
+  ... on ValidationError { fields { path message } } } }"""
+IMPACT = """query($m: ID!, $q: String!) { mentorImpact(mentorId: $m, quarter: $q) {
+  quarter sessionsHeld sessionsExpected mentorStatus activeDays mentees { id } } }"""
+
+
+async def test_a_mentor_deactivated_on_a_past_day_counts_only_before_it(org: Org):
+    """MF1 mentors F01, F06 (from 2025-02-03) and F11, F16 (from 2025-05-12), every
+    14 days, to 2025-12-15; deactivated (told today) since 2025-08-15. The days from
+    then on expect nothing: Q1 and Q2 count whole, Q3 up to 08-14, Q4 nothing."""
+    mf1 = org.person["MF1"]
+    # An impossible day: a ValidationError naming the field, and nothing changes.
+    ahead = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    for day, message in (
+        (ahead, "must not be in the future"),
+        ("2015-02-28", "before the person's hire date (2015-03-01)"),
+    ):
+        refused = (
+            await org.ask(DEACTIVATE, {"i": {"personId": mf1, "effectiveOn": day}})
+        )["deactivatePerson"]
+        assert refused["__typename"] == "ValidationError", refused
+        assert refused["fields"] == [{"path": "input.effectiveOn", "message": message}]
+    # The same through REST.
+    rest = await org.p.service(
+        "profiles",
+        "POST",
+        f"/people/{local(mf1)}/deactivate",
+        bearer=org.admin,
+        json={"reason": "inactive", "effective_on": ahead},
+    )
+    assert rest.status_code == 422, rest.text
+    assert [e["path"] for e in rest.json()["errors"]] == ["effective_on"]
+    status = await org.ask(
+        "query($id: ID!) { node(id: $id) { ... on Person { status } } }", {"id": mf1}
+    )
+    assert status["node"]["status"] == "ACTIVE"
+
+    done = (
+        await org.ask(DEACTIVATE, {"i": {"personId": mf1, "effectiveOn": "2025-08-15"}})
+    )["deactivatePerson"]
+    assert done["__typename"] == "PersonSuccess", done
+
+    async def impact(quarter: str) -> dict[str, Any]:
+        return (await org.ask(IMPACT, {"m": mf1, "q": quarter}))["mentorImpact"]
+
+    async def deactivated() -> bool:
+        return (await impact("2025Q4"))["mentorStatus"] == "DEACTIVATED"
+
+    await until(deactivated, "insights has heard of the deactivation", 60)
+    mentees = sorted(org.person[m] for m in ("F01", "F06", "F11", "F16"))
+
+    def report(quarter, expected, status, days, who) -> dict[str, Any]:
+        return {
+            "quarter": quarter,
+            "sessionsHeld": 0,  # the file has no sessions
+            "sessionsExpected": expected,
+            "mentorStatus": status,
+            "activeDays": days,
+            "mentees": [{"id": m} for m in who],
+        }
+
+    early = sorted(org.person[m] for m in ("F01", "F06"))
+    answers = {q: await impact(q) for q in ("2025Q1", "2025Q2", "2025Q3", "2025Q4")}
+    for answer in answers.values():
+        answer["mentees"] = sorted(answer["mentees"], key=lambda m: m["id"])
+    assert answers == {
+        # 02-03 to 03-31: 26 + 31 = 57 days; 57 / 14 = 4.07 → 4 for each of two.
+        "2025Q1": report("2025Q1", 8, "ACTIVE", 57, early),
+        # F01, F06: 91 days, 6 each; F11, F16 05-12 to 06-30: 20 + 30 = 50 days, 3
+        # each: 18.
+        "2025Q2": report("2025Q2", 18, "ACTIVE", 91, mentees),
+        # Away from 08-15: 07-01 to 08-14 = 31 + 14 = 45 days, 3 each of four: 12;
+        # deactivated at the quarter's end.
+        "2025Q3": report("2025Q3", 12, "DEACTIVATED", 45, mentees),
+        # Away the whole quarter: no day active, nothing expected.
+        "2025Q4": report("2025Q4", 0, "DEACTIVATED", 0, mentees),
+    }  # fmt: skip
