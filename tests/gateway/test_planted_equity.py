@@ -237,6 +237,7 @@ class Org:
         self.admin = admin
         self.person: dict[str, str] = {}
         self.counts: list[dict[str, Any]] = []
+        self.tenant = ""
 
     async def ask(self, query: str, variables: dict[str, Any] | None = None) -> dict:
         return (await self.p.graphql(query, variables, bearer=self.admin))["data"]
@@ -249,7 +250,9 @@ class Org:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def org(platform) -> Org:
-    o = Org(platform, token("equity-admin", new_tenant(), Role.ADMIN, Role.COORDINATOR))
+    tenant = new_tenant()
+    o = Org(platform, token("equity-admin", tenant, Role.ADMIN, Role.COORDINATOR))
+    o.tenant = tenant
     answer = (
         await o.ask(
             IMPORT_PEOPLE,
@@ -422,6 +425,7 @@ W_15_OF_15 = (0.7961166990, 1.0)
 W_10_OF_10 = (0.7224672001, 1.0)
 W_20_OF_20 = (0.8388748419, 1.0)
 W_10_OF_15 = (0.4171354774, 0.8482367556)
+W_25_OF_25 = (0.8668077491, 1.0)
 NO_RATE = (None, None, None, None, None)  # a withheld count: no rate, no verdict
 
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -582,6 +586,86 @@ async def test_equity_as_of_a_day_ahead_is_refused(org: Org):
     assert answer["data"] is None
     assert answer["errors"][0]["extensions"]["code"] == "ValidationError"
     assert answer["errors"][0]["message"].startswith("as_of: must be between")
+
+
+# -- a demographic attribute ------------------------------------------------------------
+
+# What each mentee shares (with consent, as themselves); the mentors share nothing,
+# so they are in no demographic group.
+GENDER = {
+    **{m: "woman" for m in MENTEES if m[0] == "F" or m in {f"O{n:02d}" for n in range(1, 6)}},
+    **{m: "man" for m in MENTEES if m[0] == "O" and int(m[1:]) > 5},
+    **{f"R{n:02d}": "man" for n in range(1, 11)},
+    **{f"R{n:02d}": "nonbinary" for n in range(11, 14)},
+    **{f"R{n:02d}": "another" for n in range(14, 16)},
+}  # fmt: skip
+CONSENT = """mutation($i: SetConsentInput!) { setConsent(input: $i) { __typename } }"""
+SHARE = """mutation($i: ShareDemographicsInput!) { shareDemographics(input: $i) {
+  __typename } }"""
+BY_GENDER = EQUITY.replace(
+    "equityReport(by: BUSINESS_UNIT, asOf: $on)",
+    'equityReport(by: DEMOGRAPHICS, attribute: "gender", asOf: $on)',
+)
+
+
+def demographic(name, n, promoted, match, promotion) -> dict[str, Any]:
+    """A shown demographic group: every mentee in it took part and was matched by
+    2025-12-31; no median days nor mean score (they would move with one match)."""
+    return {
+        **group(name, n, n, n, 0, promoted, match, promotion),
+        "medianDaysToMatch": None,
+    }
+
+
+async def test_equity_by_a_demographic_attribute(org: Org):
+    """As of 2025-12-31 by gender: woman F01-F20 and O01-O05 (25, all promoted),
+    man O06-O15 and R01-R10 (20; O11-O15 never promoted: 15), nonbinary R11-R13 (3)
+    and another R14-R15 (2). The two small groups are withheld (together 3 + 2 = 5
+    people, >= k, in every column: no other cell goes with them), neither named nor
+    counted; the mentors shared nothing and are in no group."""
+    for m in MENTEES:
+        me = token(local(org.person[m]), org.tenant, Role.MENTEE)
+        for query, variables in (
+            (CONSENT, {"personId": org.person[m], "purpose": "demographics",
+                       "given": True}),
+            (SHARE, {"personId": org.person[m], "attributes": {"gender": GENDER[m]}}),
+        ):  # fmt: skip
+            answer = await org.p.graphql(query, {"i": variables}, bearer=me)
+            assert next(iter(answer["data"].values()))["__typename"] == (
+                "PersonSuccess"
+            ), answer
+
+    async def shared() -> dict[str, Any] | None:
+        report = (await org.ask(BY_GENDER, {"on": "2025-12-31"}))["equityReport"]
+        total = report["total"]
+        return report if total.get("registered") == 50 else None
+
+    report = await until(shared, "insights has everyone's demographics", 60)
+    assert (report["dimension"], report["suppressedGroups"]) == (
+        "demographics.gender",
+        None,  # how many demographic groups hide is withheld too
+    )
+    assert rounded(report["groups"]) == rounded(
+        [
+            demographic(
+                "man", 20, 15,
+                # 20/20 against woman's 25/25 (more trials): ratio 1, Fisher p 1.
+                (1.0, W_20_OF_20, 1.0, 1.0, NONE),
+                # 15/20 = 0.75 against 25/25: ratio 0.75; Fisher [[15, 5], [25, 0]]
+                # p = 0.0126899004 < 0.05: flagged. Wilson of 15/20: centre
+                # (0.75 + 0.0960365) / 1.1920729 = 0.7097187, half 0.1784196.
+                (0.75, (0.5312991224, 0.8881382986), 0.75, 0.0126899004, ADVERSE),
+            ),
+            demographic(
+                "woman", 25, 25,
+                (1.0, W_25_OF_25, 1.0, None, NONE),
+                (1.0, W_25_OF_25, 1.0, None, NONE),
+            ),
+        ]
+    )  # fmt: skip
+    assert rounded(report["total"]) == rounded(
+        {**total(50, 50, 50, 45), "medianDaysToMatch": None}
+    )
 
 
 # -- a mentor deactivated on a past day -------------------------------------------------
