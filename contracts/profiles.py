@@ -284,8 +284,15 @@ class CareerOutcomeRecorded(EventPayload):
     reason="a short code (inactive, departure, deprovisioned), not prose",
 )
 class PersonDeactivated(EventPayload):
+    """A person no longer takes part (deactivated, deprovisioned or left).
+
+    ``deactivated_on``: the day they stopped, when it was told after the fact (a
+    leaver's termination date, a deactivation dated back); absent: the day it was
+    recorded."""
+
     person_id: str
     reason: str = "inactive"
+    deactivated_on: date | None = None
 
 
 @registry.register

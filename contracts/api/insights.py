@@ -436,6 +436,9 @@ class EquityReport(BaseModel):
         "demographics.<attribute>"
     )
     cohort_id: str | None
+    as_of: str | None = Field(
+        None, description="The day (YYYY-MM-DD) whose end it describes; null: now"
+    )
     k: int = Field(description="The anonymity threshold")
     alpha: float = Field(
         0.05, description="The significance level of the tests (a setting)"

@@ -382,6 +382,13 @@ class InsightsQuery:
         cohort_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this cohort.")
         ] = None,
+        as_of: Annotated[
+            date | None,
+            strawberry.argument(
+                description="As it stood at the end of this day (not after today), "
+                "every fact at its effective day (default: now)."
+            ),
+        ] = None,
     ) -> EquityReport:
         cohort = _cohort(cohort_id)  # a bad id first, as everywhere
         data = await ctx(info).caller.get(
@@ -389,6 +396,7 @@ class InsightsQuery:
             "/equity",
             dimension=_dimension(by, attribute, dimension),
             cohort_id=cohort,
+            as_of=_as_of(as_of),
         )
         return EquityReport.from_model(read(api.EquityReport, data, "insights"))
 

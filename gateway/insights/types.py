@@ -714,6 +714,10 @@ class EquityReport:
         return await refs.cohort(info, self.cohort_id)
 
     k: int = strawberry.field(description="The anonymity threshold.")
+    as_of: date | None = strawberry.field(
+        default=None,
+        description="The day whose end it describes (null: now).",
+    )
     significance: float = strawberry.field(
         description="The significance level of the groups' tests (a setting, 0.05 "
         "by default)."
@@ -734,6 +738,7 @@ class EquityReport:
             dimension=m.dimension,
             cohort_id=m.cohort_id,
             k=m.k,
+            as_of=date.fromisoformat(m.as_of) if m.as_of else None,
             significance=m.alpha,
             groups=[EquityGroup.from_model(g) for g in m.groups],
             total=EquityGroup.suppressed_group("total")

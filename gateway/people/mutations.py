@@ -241,6 +241,11 @@ class DeactivatePersonInput:
     reason: str = strawberry.field(
         default="inactive", description="Why (`departure` when they left the company)."
     )
+    effective_on: date | None = strawberry.field(
+        default=None,
+        description="The day they stopped taking part, when told after the fact "
+        "(default today, UTC); not in the future, not before their hire date.",
+    )
 
 
 @strawberry.input(description="A person identified by id.")
@@ -669,14 +674,17 @@ class PeopleMutation:
         return await _on_person(info, input.person_id, "POST", "/outcomes", body)
 
     @strawberry.mutation(
-        description="Deactivate a person (reason `departure` if they left)."
+        description="Deactivate a person (reason `departure` if they left), today "
+        "or since `effectiveOn`; an impossible day is a ValidationError on "
+        "`input.effectiveOn`."
     )
     async def deactivate_person(
         self, info: Info, input: DeactivatePersonInput
     ) -> PersonResult:
-        return await _on_person(
-            info, input.person_id, "POST", "/deactivate", {"reason": input.reason}
-        )
+        body: dict[str, Any] = {"reason": input.reason}
+        if input.effective_on is not None:
+            body["effective_on"] = input.effective_on.isoformat()
+        return await _on_person(info, input.person_id, "POST", "/deactivate", body)
 
     @strawberry.mutation(description="Reactivate a deactivated person.")
     async def reactivate_person(

@@ -209,6 +209,31 @@ class SignContractInput:
     )
 
 
+@strawberry.input(description="Pause a relationship (the pair or a coordinator).")
+class PauseRelationshipInput:
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
+    until: date | None = strawberry.field(
+        default=None,
+        description="The day it should resume (after today); absent: until resumed.",
+    )
+    paused_on: date | None = strawberry.field(
+        default=None,
+        description="The day the pause began, when told after the fact (default "
+        "today, UTC); not in the future, not before the relationship started or "
+        "last resumed.",
+    )
+
+
+@strawberry.input(description="Resume a paused relationship.")
+class ResumeRelationshipInput:
+    relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
+    resumed_on: date | None = strawberry.field(
+        default=None,
+        description="The day meetings resumed, when told after the fact (default "
+        "today, UTC); not in the future, not before the pause began.",
+    )
+
+
 @strawberry.input(description="A new session.")
 class ScheduleSessionInput:
     relationship_id: strawberry.ID = strawberry.field(description="The relationship.")
@@ -513,6 +538,52 @@ class SessionsMutation:
                 ) from None
 
         return await run(call, lambda d: _relationship(info, d), COMMON)
+
+    @strawberry.mutation(
+        description="Pause the relationship (the pair or a coordinator), now or since "
+        "`pausedOn`. One not running gives RuleViolation (InvalidTransition); an "
+        "impossible day a RuleViolation naming `pausedOn` or `until`."
+    )
+    async def pause_relationship(
+        self, info: Info, input: PauseRelationshipInput
+    ) -> RelationshipResult:
+        c = ctx(info)
+
+        async def call() -> None:
+            await c.caller.post(
+                S,
+                upstream_path(
+                    "/relationships/{rid}/pause", rid=_rid(input.relationship_id)
+                ),
+                _json(until=input.until, paused_on=input.paused_on),
+            )
+
+        return await run(
+            call, lambda _: _reread(info, _rid(input.relationship_id)), COMMON
+        )
+
+    @strawberry.mutation(
+        description="Resume a paused relationship (the pair or a coordinator), now or "
+        "since `resumedOn`. One not paused gives RuleViolation (InvalidTransition); "
+        "an impossible day a RuleViolation naming `resumedOn`."
+    )
+    async def resume_relationship(
+        self, info: Info, input: ResumeRelationshipInput
+    ) -> RelationshipResult:
+        c = ctx(info)
+
+        async def call() -> None:
+            await c.caller.post(
+                S,
+                upstream_path(
+                    "/relationships/{rid}/resume", rid=_rid(input.relationship_id)
+                ),
+                _json(resumed_on=input.resumed_on),
+            )
+
+        return await run(
+            call, lambda _: _reread(info, _rid(input.relationship_id)), COMMON
+        )
 
     @strawberry.mutation(
         description="Schedule a session (contract in force, both free, inside their "
@@ -1012,6 +1083,12 @@ def public_url(info: Info, settings: GatewaySettings, path: str) -> str:
 
 
 # The payloads of the service's answers, each read through its response model.
+
+
+async def _reread(info: Info, rid: str) -> RelationshipSuccess:
+    """The relationship after a change the service answered with no body (its id
+    was read before the call)."""
+    return RelationshipSuccess(relationship=await relationship_by_id(info, rid))
 
 
 async def _relationship(info: Info, data: object) -> RelationshipSuccess:

@@ -992,7 +992,9 @@ async def test_equity_of_a_ten_person_organisation_shows_no_group(org: Org):
     """Finance has A1, B1, M1, M4 (4 people), Operations B2, M3, N2 (3), Retail A2,
     M2, N1 (3): every group is below k = 5, the least a keyed threshold can be, so
     all are withheld, and so is the total, whose 4 participants (A1, A2, B1, B2)
-    are below k too (docs/privacy.md)."""
+    are below k too (docs/privacy.md). An organisation large enough for published
+    equity figures, each worked out by hand as of three days, is planted in
+    ``test_planted_equity.py``."""
     report = (await org.ask(EQUITY))["equityReport"]
     hidden = {
         "suppressed": True,

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from chassis.auth import Role
+from tests.gateway.platform import token
 from tests.gateway.test_sessions import pair, signed
 from tests.gateway.test_sessions_answers import stamp
 
@@ -230,3 +232,135 @@ async def test_a_history_is_recorded_through_graphql_and_impossible_ones_refused
         assert answer["__typename"] == "RuleViolation", answer
         assert answer["code"] == code, answer
         assert field in answer["message"], answer
+
+
+PAUSE = "PauseRelationshipInput"
+RESUME = "ResumeRelationshipInput"
+STATUS = "... on RelationshipSuccess { relationship { id status } }"
+REFUSED = "... on ValidationError { fields { path message } }"
+
+
+async def test_a_pause_and_resumption_told_after_the_fact_through_graphql(
+    platform, kafka_bootstrap
+):
+    """``pauseRelationship`` / ``resumeRelationship``, as REST has them: a pause
+    since ``pausedOn``, a resumption since ``resumedOn``; an impossible day is a
+    RuleViolation naming the input field and changes nothing."""
+    p = await pair(platform, kafka_bootstrap, n=42, days_ago=30)
+    rel = p["gid"]
+
+    async def status() -> str:
+        body = await platform.graphql(
+            "query($id: ID!) { node(id: $id) { ... on Relationship { status } } }",
+            {"id": rel},
+            bearer=p["as_mentor"],
+        )
+        return str(body["data"]["node"]["status"])
+
+    async def refused(name: str, input_type: str, value: dict, who: str) -> dict:
+        answer = await call(platform, name, input_type, REFUSED, value, p[who])
+        assert answer["__typename"] != "RelationshipSuccess", answer
+        return answer
+
+    # A pause before the relationship started, or ahead of today: refused.
+    for paused_on, code in ((day(-31), "BeforeRelationshipStarted"),
+                            (day(1), "DateInFuture")):  # fmt: skip
+        answer = await refused(
+            "pauseRelationship",
+            PAUSE,
+            {"relationshipId": rel, "pausedOn": paused_on.isoformat()},
+            "as_mentor",
+        )
+        assert (answer["__typename"], answer["code"]) == ("RuleViolation", code)
+        assert "pausedOn" in answer["message"], answer
+    assert await status() == "ACTIVE"
+
+    # A bad id: a ValidationError whose path names the input field.
+    answer = await refused(
+        "pauseRelationship", PAUSE, {"relationshipId": "not-an-id"}, "as_mentor"
+    )
+    assert answer["__typename"] == "ValidationError"
+    assert [f["path"] for f in answer["fields"]] == ["input.relationshipId"]
+
+    # Someone else's relationship: not theirs to pause.
+    stranger = await call(
+        platform,
+        "pauseRelationship",
+        PAUSE,
+        "",
+        {"relationshipId": rel},
+        token("someone-else", p["tenant"], Role.MENTEE),
+    )
+    assert stranger["__typename"] in ("Forbidden", "NotFound"), stranger
+    assert await status() == "ACTIVE"
+
+    paused = await call(
+        platform,
+        "pauseRelationship",
+        PAUSE,
+        STATUS,
+        {"relationshipId": rel, "pausedOn": day(-10).isoformat()},
+        p["as_mentor"],
+    )
+    assert paused == {
+        "__typename": "RelationshipSuccess",
+        "relationship": {"id": rel, "status": "PAUSED"},
+    }
+    again = await refused(
+        "pauseRelationship", PAUSE, {"relationshipId": rel}, "as_mentee"
+    )
+    assert (again["__typename"], again["code"]) == (
+        "RuleViolation",
+        "InvalidTransition",
+    )
+
+    # A resumption before the pause began, or ahead of today: refused.
+    for resumed_on, code in ((day(-11), "BeforePause"), (day(1), "DateInFuture")):
+        answer = await refused(
+            "resumeRelationship",
+            RESUME,
+            {"relationshipId": rel, "resumedOn": resumed_on.isoformat()},
+            "as_mentee",
+        )
+        assert (answer["__typename"], answer["code"]) == ("RuleViolation", code)
+        assert "resumedOn" in answer["message"], answer
+    assert await status() == "PAUSED"
+
+    resumed = await call(
+        platform,
+        "resumeRelationship",
+        RESUME,
+        STATUS,
+        {"relationshipId": rel, "resumedOn": day(-3).isoformat()},
+        p["coordinator"],
+    )
+    assert resumed == {
+        "__typename": "RelationshipSuccess",
+        "relationship": {"id": rel, "status": "ACTIVE"},
+    }
+    # A pause may not begin before the last resumption; without a day it is today's.
+    answer = await refused(
+        "pauseRelationship",
+        PAUSE,
+        {"relationshipId": rel, "pausedOn": day(-5).isoformat()},
+        "as_mentor",
+    )
+    assert (answer["__typename"], answer["code"]) == (
+        "RuleViolation",
+        "BeforeResumption",
+    )
+    assert "pausedOn" in answer["message"], answer
+    today = await call(
+        platform,
+        "pauseRelationship",
+        PAUSE,
+        STATUS,
+        {"relationshipId": rel, "until": day(14).isoformat()},
+        p["as_mentor"],
+    )
+    assert today["relationship"]["status"] == "PAUSED"
+    resumed = await call(
+        platform, "resumeRelationship", RESUME, STATUS, {"relationshipId": rel},
+        p["as_mentee"],
+    )  # fmt: skip
+    assert resumed["relationship"]["status"] == "ACTIVE"

@@ -427,3 +427,93 @@ def test_every_group_at_a_best_rate_of_zero_has_no_verdict():
     # A tie at the best rate goes to the larger group (more evidence).
     tie = stats.compare_rates({"A": (5, 10), "B": (10, 20)})
     assert tie["B"].p_value is None and tie["A"].p_value == pytest.approx(1.0)
+
+
+def test_as_of_a_past_day_every_fact_counts_from_its_effective_day():
+    """Registered from the earlier of registration and the hire month, admitted on
+    ``admitted_on``, matched from ``starts_on``, promoted by ``effective_on``: as of
+    2027-02-28 nobody had joined; as of 03-05 everyone had, nobody was matched; as
+    of 03-31 the ten matched on 03-11 and the five promoted on 03-20 count."""
+    events: list[tuple[str, dict, str]] = []
+    for i in range(10):
+        pid = f"Retail-{i}"
+        events += [
+            (
+                "PersonRegistered",
+                {
+                    "person_id": pid,
+                    "business_unit": "Retail",
+                    "level": 5,
+                    "tenure_start": "2020-01",
+                },
+                "2027-06-01T00:00:00+00:00",  # recorded long after the hire
+            ),
+            (
+                "ParticipantAdmitted",
+                {
+                    "cohort_id": "c1",
+                    "person_id": pid,
+                    "role": "mentee",
+                    "admitted_on": "2027-03-01",
+                },
+                "2027-06-01T00:00:00+00:00",
+            ),
+            (
+                "PairingConfirmed",
+                {
+                    "pairing_id": f"p-{pid}",
+                    "mentor_id": "m-1",
+                    "mentee_id": pid,
+                    "starts_on": "2027-03-11",
+                },
+                "2027-06-01T00:00:00+00:00",
+            ),
+        ]
+        if i < 5:
+            events.append(
+                (
+                    "CareerOutcomeRecorded",
+                    {
+                        "person_id": pid,
+                        "kind": "promotion",
+                        "effective_on": "2027-03-20",
+                    },
+                    "2027-06-01T00:00:00+00:00",
+                )
+            )
+    rows = fold(events)
+
+    def counts(day: date) -> dict:
+        report = equity.equity_report(
+            rows, "business_unit", k=5, as_of=day, key=b"k", past=True
+        )
+        assert report["as_of"] == day.isoformat()
+        total = report["total"]
+        return {
+            n: total.get(n)
+            for n in ("suppressed", "registered", "participants", "matched")
+        }
+
+    # Ten registered since 2020 (shown: 10 clears every threshold), nobody joined.
+    assert counts(date(2027, 2, 28)) == {
+        "suppressed": True,
+        "registered": None,
+        "participants": None,
+        "matched": None,
+    }
+    assert counts(date(2027, 3, 5)) == {
+        "suppressed": False,
+        "registered": 10,
+        "participants": 10,
+        "matched": None,
+    }
+    march = equity.equity_report(
+        rows, "business_unit", k=5, as_of=date(2027, 3, 31), key=b"k", past=True
+    )
+    assert by_group(march)["Retail"]["matched"] == 10
+    assert by_group(march)["Retail"]["promoted"] in near(5) | {None}
+    assert march["total"]["matched"] == 10
+    # Now (no past day): the same as the end of March, and no as_of.
+    now = equity.equity_report(rows, "business_unit", k=5, as_of=AS_OF, key=b"k")
+    assert now["as_of"] is None
+    assert by_group(now)["Retail"]["matched"] == 10

@@ -309,3 +309,32 @@ def test_a_new_deactivation_reason_is_recorded_but_the_same_one_is_not():
     assert person.pending_events == []
     person.deactivate("deprovisioned")
     assert [e.reason for e in person.pending_events] == ["deprovisioned"]
+
+
+def test_a_deactivation_told_after_the_fact_carries_its_day():
+    person = given(registered())
+    person.deactivate("inactive", effective_on=date(2024, 5, 31))
+    (event,) = person.pending_events
+    assert isinstance(event, c.PersonDeactivated)
+    assert event.deactivated_on == date(2024, 5, 31)
+    today = given(registered())
+    today.deactivate("inactive")
+    assert today.pending_events[0].deactivated_on is None  # the day it is recorded
+
+
+@pytest.mark.parametrize(
+    "day, message",
+    [
+        (date(2099, 1, 1), "must not be in the future"),
+        (date(2016, 1, 3), "before the person's hire date (2016-01-04)"),
+    ],
+)
+def test_a_deactivation_dated_in_the_future_or_before_hire_is_refused(day, message):
+    person = given(registered())
+    with pytest.raises(ValidationFailed) as refused:
+        person.deactivate("inactive", effective_on=day)
+    assert [(f.path, f.message) for f in refused.value.errors] == [
+        ("effective_on", message)
+    ]
+    assert person.pending_events == []
+    assert person.active

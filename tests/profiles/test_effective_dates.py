@@ -18,6 +18,7 @@ from chassis.service import mounted
 from services.profiles.application import Profiles
 from tests.profiles.conftest import ADMIN, COORDINATOR, person, token
 from tests.profiles.test_cohorts_api import new_cohort, register
+from tests.profiles.test_import import hris, people, run_import
 
 pytestmark = pytest.mark.kafka
 
@@ -233,3 +234,43 @@ async def test_a_level_change_dated_before_the_hire_date_is_refused(app, client)
     [outcome] = await stored(app, pid, "CareerOutcomeRecorded")
     assert (outcome["kind"], outcome["effective_on"]) == ("promotion", "2025-06-30")
     assert date.fromisoformat(outcome["effective_on"]) < TODAY
+
+
+# -- deactivation -----------------------------------------------------------------
+
+
+async def test_a_deactivation_carries_the_day_it_happened(app, client):
+    told_late, today = await register(client, 1), await register(client, 2)
+    for pid, body in (
+        (told_late, {"reason": "inactive", "effective_on": "2025-08-15"}),
+        (today, {"reason": "inactive"}),
+    ):
+        done = await client.post(f"/people/{pid}/deactivate", json=body, headers=ADMIN)
+        assert done.status_code == 204, done.text
+    [late] = await stored(app, told_late, "PersonDeactivated")
+    assert late["deactivated_on"] == "2025-08-15"
+    [now] = await stored(app, today, "PersonDeactivated")
+    assert now.get("deactivated_on") is None  # the day it was recorded
+
+
+async def test_a_deactivation_before_hire_or_in_the_future_is_refused(app, client):
+    pid = await register(client, 1)  # hired 2015-03-01
+    for day in ("2015-02-28", (TODAY + timedelta(days=1)).isoformat()):
+        refused = await client.post(
+            f"/people/{pid}/deactivate",
+            json={"reason": "inactive", "effective_on": day},
+            headers=ADMIN,
+        )
+        assert refusal_paths(refused) == ["effective_on"], day
+    assert await stored(app, pid, "PersonDeactivated") == []
+    assert (await client.get(f"/people/{pid}", headers=ADMIN)).json()["status"] == (
+        "active"
+    )
+
+
+async def test_an_hris_leaver_is_deactivated_on_the_termination_date(app, client):
+    await run_import(client, [hris(1)])
+    await run_import(client, [hris(1, termination_date="2024-01-31")])
+    pid = (await people(client))["E00001"]["person_id"]
+    [event] = await stored(app, pid, "PersonDeactivated")
+    assert (event["reason"], event["deactivated_on"]) == ("departure", "2024-01-31")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -45,6 +46,13 @@ Dimension = Annotated[
         "(an attribute people consented to share, e.g. `demographics.gender`)"
     ),
 ]
+AsOf = Annotated[
+    date | None,
+    Query(
+        description="As it stood at the end of this day (YYYY-MM-DD, not after "
+        "today), every fact at its effective day; default now"
+    ),
+]
 CSV: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "One row per group, then the total (a withheld figure empty)",
@@ -65,16 +73,18 @@ def _as(report: Report, fmt: ExportFormat, dimension: str) -> Report | Response:
     )
 
 
-@router.get("/equity", response_model=EquityReport, responses=problems(403))
+@router.get("/equity", response_model=EquityReport, responses=problems(403, 422))
 async def equity(
     app: EquityDep,
     principal: Overseer,
     dimension: Dimension = EquityDimension.BUSINESS_UNIT,
     cohort_id: Ref | None = None,
+    as_of: AsOf = None,
 ) -> Report | Response:
     """Participation, matching and outcomes per group: counts rounded to 5, small
-    groups and cells withheld (docs/privacy.md)."""
-    report = await app.report(principal.tenant, dimension, cohort_id)
+    groups and cells withheld (docs/privacy.md); now, or as it stood at the end of
+    ``as_of``."""
+    report = await app.report(principal.tenant, dimension, cohort_id, as_of)
     return _as(report, ExportFormat.JSON, dimension)
 
 
@@ -82,16 +92,17 @@ async def equity(
     "/equity.csv",
     response_class=Response,
     response_model=None,
-    responses={**CSV, **problems(403)},
+    responses={**CSV, **problems(403, 422)},
 )
 async def equity_csv(
     app: EquityDep,
     principal: Overseer,
     dimension: Dimension = EquityDimension.BUSINESS_UNIT,
     cohort_id: Ref | None = None,
+    as_of: AsOf = None,
 ) -> Report | Response:
     """The equity report as CSV (one row per group, then the total)."""
-    report = await app.report(principal.tenant, dimension, cohort_id)
+    report = await app.report(principal.tenant, dimension, cohort_id, as_of)
     return _as(report, ExportFormat.CSV, dimension)
 
 

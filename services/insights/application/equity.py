@@ -9,11 +9,13 @@ withheld (docs/privacy.md).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.errors import FieldError, ValidationFailed
 from chassis.events import utcnow
+from chassis.inputs import EARLIEST
 from services.insights.domain import equity as domain
 from services.insights.projections import equity as people_view
 
@@ -88,17 +90,28 @@ class Equity:
             return await people_view.people(conn, tenant)
 
     async def report(
-        self, tenant: str, dimension: str, cohort_id: str | None
+        self,
+        tenant: str,
+        dimension: str,
+        cohort_id: str | None,
+        as_of: date | None = None,
     ) -> Report:
-        """Participation, matching and outcomes per group of ``dimension``."""
+        """Participation, matching and outcomes per group of ``dimension``, now or
+        as it stood at the end of ``as_of`` (a past or present day)."""
         if not domain.valid_dimension(dimension):
             raise ValidationFailed([FieldError("dimension", "unknown dimension")])
+        today = utcnow().date()
+        if as_of is not None and not EARLIEST <= as_of <= today:
+            raise ValidationFailed(
+                [FieldError("as_of", f"must be between {EARLIEST} and today")]
+            )
         return domain.equity_report(
             await self.people(tenant),
             dimension,
             k=self.k,
-            as_of=utcnow().date(),
+            as_of=as_of or today,
             cohort_id=cohort_id,
             key=self.key,
             alpha=self.alpha,
+            past=as_of is not None,
         )

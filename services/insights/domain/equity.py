@@ -40,6 +40,13 @@ Equity report, per group of one dimension (``business_unit``, ``level_band``,
   counts do not: a withheld group has none, and a group whose count is withheld has
   no rate, interval, p-value or verdict for that count.
 
+As of a past day (``past``): the report as it stood at the end of that day, every
+fact at its effective day (``domain.effective``): registered from the earlier of the
+registration and the hire month, participants from their admission (or waitlisting,
+or first proposal), matched from the first confirmation's start, promoted / departed
+by an outcome effective between joining and that day. Attributes and consented
+demographics are today's (the view keeps no history of them).
+
 Disclosure control (``disclosure``; method and anchors in docs/privacy.md): every
 count is a cell, withheld below a keyed threshold of at least k and otherwise
 perturbed by a keyed offset of at most 2 and rounded to the nearest 5; a group is shown only when both its registered and participants
@@ -305,21 +312,44 @@ def _day(stamp: str) -> date:
     return datetime.fromisoformat(stamp).date()
 
 
-def joined_at(row: Row, cohort_id: str | None) -> str | None:
-    """When the person joined as a mentee; ``None``: not a participant."""
+def _by(stamp: object, until: date | None) -> bool:
+    """Whether a recorded moment lies on or before the day ``until`` (any, when
+    ``until`` is None)."""
+    return bool(stamp) and (until is None or _day(str(stamp)) <= until)
+
+
+def registered_by(row: Row, until: date | None) -> bool:
+    """Whether the person was registered by the end of ``until``: from the earlier
+    of their registration and their hire month (``effective``: a person hired in
+    2019 and registered today was there in 2019)."""
+    if until is None:
+        return True
+    tenure = str(row.get("tenure_start") or "")
+    if len(tenure) == 7:
+        try:
+            if date.fromisoformat(f"{tenure}-01") <= until:
+                return True
+        except ValueError:
+            pass
+    return _by(row.get("registered_at"), until)
+
+
+def joined_at(row: Row, cohort_id: str | None, until: date | None = None) -> str | None:
+    """When the person joined as a mentee (by the end of ``until``, when given);
+    ``None``: not a participant."""
     stamps: list[str] = [
         str(stamp)
         for cid, entry in row["cohorts"].items()
         if entry.get("role") in (None, "mentee") and cohort_id in (None, cid)
         for stamp in (entry.get("admitted_at"), entry.get("waitlisted_at"))
-        if stamp
+        if _by(stamp, until)
     ]
     if stamps:
         return min(stamps)
     proposed: list[str] = [
         str(p["proposed_at"] or p.get("confirmed_at"))
         for p in _pairings(row, cohort_id)
-        if p.get("proposed_at") or p.get("confirmed_at")
+        if _by(p["proposed_at"] or p.get("confirmed_at"), until)
     ]
     return min(proposed, default=None) if cohort_id is None else None
 
@@ -332,15 +362,24 @@ def _pairings(row: Row, cohort_id: str | None) -> list[PairingEntry]:
     ]
 
 
-def first_match(row: Row, cohort_id: str | None) -> PairingEntry | None:
-    confirmed = [p for p in _pairings(row, cohort_id) if p.get("confirmed_at")]
+def first_match(
+    row: Row, cohort_id: str | None, until: date | None = None
+) -> PairingEntry | None:
+    """The first pairing confirmed (by the end of ``until``, when given)."""
+    confirmed = [
+        p for p in _pairings(row, cohort_id) if _by(p.get("confirmed_at"), until)
+    ]
     return min(confirmed, key=lambda p: p["confirmed_at"], default=None)
 
 
-def _outcome(row: Row, kind: str, since: str) -> bool:
+def _outcome(row: Row, kind: str, since: str, until: date | None = None) -> bool:
     start = _day(since).isoformat()
+    end = None if until is None else until.isoformat()
     return any(
-        o["kind"] == kind and o["effective_on"] >= start for o in row["outcomes"]
+        o["kind"] == kind
+        and o["effective_on"] >= start
+        and (end is None or o["effective_on"][:10] <= end)
+        for o in row["outcomes"]
     )
 
 
@@ -354,22 +393,26 @@ INNER_COUNTS = ("matched", "promoted", "departed")
 class _Cells:
     """The people behind each count of one group, and the matched ones' figures."""
 
-    def __init__(self, rows: list[Row], cohort_id: str | None) -> None:
+    def __init__(
+        self, rows: list[Row], cohort_id: str | None, until: date | None = None
+    ) -> None:
         self.sets: dict[str, set[str]] = {c: set() for c in COUNTS}
         self.days: list[float] = []
         self.scores: list[float] = []
         for row in rows:
+            if not registered_by(row, until):
+                continue
             pid = str(row["person_id"])
             self.sets["registered"].add(pid)
-            joined = joined_at(row, cohort_id)
+            joined = joined_at(row, cohort_id, until)
             if joined is None:
                 continue
             self.sets["participants"].add(pid)
-            if _outcome(row, "promotion", joined):
+            if _outcome(row, "promotion", joined, until):
                 self.sets["promoted"].add(pid)
-            if _outcome(row, "departure", joined):
+            if _outcome(row, "departure", joined, until):
                 self.sets["departed"].add(pid)
-            match = first_match(row, cohort_id)
+            match = first_match(row, cohort_id, until)
             if match is None:
                 continue
             self.sets["matched"].add(pid)
@@ -433,6 +476,7 @@ class Report(TypedDict):
 
     dimension: str
     cohort_id: str | None
+    as_of: str | None  # the day it describes the end of; None: now
     k: int
     alpha: float
     groups: list[ShownGroup | HiddenGroup]
@@ -492,15 +536,20 @@ def equity_report(
     cohort_id: str | None = None,
     key: bytes = b"",
     alpha: float = stats.ALPHA,
+    past: bool = False,
 ) -> Report:
     """The equity report of one dimension (definitions in the module docstring;
-    the disclosure control in ``disclosure`` and docs/privacy.md)."""
+    the disclosure control in ``disclosure`` and docs/privacy.md). ``past``: as it
+    stood at the end of ``as_of`` (every fact by its effective day), else now."""
+    until = as_of if past else None
     groups: dict[str, list[Row]] = {}
     for row in rows:
+        if not registered_by(row, until):
+            continue
         group = group_of(row, dimension, as_of)
         if group is not None:
             groups.setdefault(group, []).append(row)
-    cells = {g: _Cells(members, cohort_id) for g, members in groups.items()}
+    cells = {g: _Cells(members, cohort_id, until) for g, members in groups.items()}
     hidden = _hidden_groups(cells, k, key)
     published: dict[str, dict[str, int | None]] = {g: {} for g in cells}
     for count in COUNTS:
@@ -552,7 +601,7 @@ def equity_report(
                 "promotion_rate_flagged": promotion[group].flagged,
             }
         )
-    everyone = _Cells([r for m in groups.values() for r in m], cohort_id)
+    everyone = _Cells([r for m in groups.values() for r in m], cohort_id, until)
     total_counts = {n: disclosure.published(everyone.sets[n], k, key) for n in COUNTS}
     total: ShownTotal | HiddenTotal = {"suppressed": True}
     if not any(total_counts[n] is None for n in GROUP_COUNTS):
@@ -563,6 +612,7 @@ def equity_report(
     return {
         "dimension": dimension,
         "cohort_id": cohort_id,
+        "as_of": as_of.isoformat() if past else None,
         "k": k,
         "alpha": alpha,
         "groups": out_groups,

@@ -116,6 +116,11 @@ class OutcomeIn(Body):
 
 class DeactivateIn(Body):
     reason: Code = "inactive"
+    effective_on: SaneDate | None = Field(
+        None,
+        description="the day the person stopped taking part, when told after the "
+        "fact (not in the future, not before the hire date); absent: today",
+    )
 
 
 class BatchIn(Body):

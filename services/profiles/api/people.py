@@ -174,8 +174,11 @@ async def record_outcome(
 async def deactivate(
     person_id: Ref, body: DeactivateIn, principal: PrincipalDep, profiles: ProfilesDep
 ) -> None:
-    """Deactivate (left the programme, or the company: reason `departure`)."""
-    await profiles.deactivate(principal, person_id, body.reason)
+    """Deactivate (left the programme, or the company: reason `departure`), today
+    or since `effective_on`."""
+    await profiles.deactivate(
+        principal, person_id, body.reason, effective_on=body.effective_on
+    )
 
 
 @router.post("/{person_id}/reactivate", status_code=204, responses=_COMMAND)

@@ -408,14 +408,24 @@ class Person(Aggregate):
     def deactivate(
         self, reason: str = "inactive", *, effective_on: date | None = None
     ) -> None:
+        """No longer taking part, since ``effective_on`` when told after the fact
+        (carried as the event's ``deactivated_on``; default: today). Refused, with
+        a ``ValidationFailed`` naming ``effective_on``: a day in the future or
+        before the person's hire date."""
         self._alive()
         if not self.active and reason == self.inactive_reason:
             return  # already inactive for this reason; a new reason is recorded
-        if reason == "departure":
+        if effective_on is not None:
             problems = self._dated_after_hire(effective_on)
+            if effective_on > datetime.now(UTC).date():
+                problems.append(FieldError("effective_on", "must not be in the future"))
             if problems:
                 raise ValidationFailed(problems)
-        self._record(c.PersonDeactivated(person_id=self.id, reason=reason))
+        self._record(
+            c.PersonDeactivated(
+                person_id=self.id, reason=reason, deactivated_on=effective_on
+            )
+        )
         if reason == "departure":
             self._record(
                 ev.CareerOutcomeRecorded(
