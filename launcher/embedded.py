@@ -5,7 +5,10 @@ others only through the shared in-process bus, exactly as it would through Kafka
 
 It is the development demo: built for ``development`` unless told otherwise, and
 only then does it serve ``/dev/tokens`` (the demo users with tokens signed by the
-public development secret). In any other environment that route does not exist.
+public development secret) and the demo integrator at ``/demo-integrator`` (a tiny
+receiver of the demo's signed webhooks, ``launcher.demo.integrator``), with the
+notifications service accepting that plain-HTTP loopback endpoint. In any other
+environment neither exists.
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ EMBEDDED: dict[str, dict[str, float]] = {
     "insights": {"history_grace_s": 45.0, "health_sweep_s": 5.0},
 }
 # Development only: the demo's webhook endpoint is the demo integrator this platform
-# serves itself (launcher.demo.integrator), over plain HTTP on loopback. (Named by
-# the setting's environment name: the only name its Settings take.)
+# serves itself (launcher.demo.integrator), over plain HTTP on loopback; a failed
+# message is first retried after about a second, not five (the backoff still doubles
+# from there). Named by the settings' environment names: the only names they take.
 DEVELOPMENT: dict[str, dict[str, Any]] = {
-    "notifications": {"NOTIFICATIONS_WEBHOOK_ALLOW_HTTP": True},
+    "notifications": {
+        "NOTIFICATIONS_WEBHOOK_ALLOW_HTTP": True,
+        "NOTIFICATIONS_WEBHOOK_RETRY_BASE_S": 1.0,
+    },
 }
 
 

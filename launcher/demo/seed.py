@@ -73,9 +73,9 @@ STEPS = (
     "promotion",
     "skill re-assessments",
     "last year's cohort",
+    "webhook endpoint",
     "reverse-mentoring round",
     "insights",
-    "webhook endpoint",
     "external and group rounds",
     "notifications",
 )

@@ -202,7 +202,10 @@ describe("programme dashboard", () => {
     // A pair that keeps a journal: the coordinator sees that each note exists, and
     // nothing of what it says.
     const states = await allPages(who.token, "HealthStates", "relationshipHealths");
-    const other = states.find((s) => s.relationship && s.relationship.id !== target.relationship.id);
+    // A live one: last year's cohort (imported history, concluded) kept no journal.
+    const other = states.find(
+      (s) => s.relationship && s.relationship.id !== target.relationship.id && s.state !== "CONCLUDED",
+    );
     assert.ok(other, "the demo has one relationship only");
     await page.goto(`${DASHBOARD}relationships/${encodeURIComponent(other.relationship.id)}`);
     await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
