@@ -2,8 +2,9 @@
 
 Strawberry's GraphiQL page, opened with one tab per example (``EXAMPLES``). Where
 the platform serves ``/dev/tokens`` (the embedded demo), the page asks it once for
-the coordinator's token and the demo's ids, so every tab runs as it opens; elsewhere
-the tabs open with a note on where to put a token and the ids.
+the demo users' tokens and the demo's ids, so every tab runs as it opens (signed in
+as the coordinator, or as the demo user the example names); elsewhere the tabs open
+with a note on where to put a token and the ids.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Example:
     title: str
     query: str
     variables: tuple[str, ...] = ()  # what the query needs (names as in /dev/tokens)
+    role: str = "coordinator"  # whose token the tab opens with (a demo user's role)
 
 
 EXAMPLES: tuple[Example, ...] = (
@@ -179,6 +181,54 @@ query ProposedPairs($roundId: ID!) {
         ("roundId",),
     ),
     Example(
+        "My notifications",
+        """# The signed-in person's inbox, newest first, with how many are unread, and
+# how they chose to be told. Opens as the demo mentee. Mark some read with
+#   mutation { markNotificationsRead(input: {notificationIds: ["<id>"]}) {
+#     ... on MarkNotificationsReadSuccess { marked } } }
+# (omit notificationIds to mark them all).
+query MyNotifications {
+  myNotifications(first: 10) {
+    unreadCount
+    edges { node { id kind subjectId facts createdAt read readAt } }
+  }
+  myNotificationPreferences {
+    channels
+    quietHours { start end }
+    dailyDigest
+    locale
+    timeZone
+    requiredKinds
+  }
+}
+""",
+        role="mentee",
+    ),
+    Example(
+        "Webhook deliveries",
+        """# The organisation's webhook endpoints (admins and integration clients) and
+# one endpoint's delivery log: each signed message, its status and every attempt.
+# In the demo: the demo integrator the platform serves itself (one message was
+# refused once, then delivered on its retry). Opens as the sponsor (an admin).
+# $endpointId: a WebhookEndpoint id.
+query WebhookDeliveries($endpointId: ID!) {
+  webhookEndpoints { id url description eventTypes enabled failingSince }
+  webhookDeliveries(endpoint: $endpointId, first: 20) {
+    id
+    eventType
+    status
+    attempts
+    createdAt
+    sentAt
+    lastError
+    log { at statusCode error durationMs }
+  }
+}
+""",
+        ("endpointId",),
+        role="admin",
+    ),
+    Example(
         "Equity",
         """# Participation, matching and promotion by business unit; groups smaller
 # than k are suppressed (their figures are null).
@@ -208,10 +258,11 @@ BOOT = """
           const answer = await fetch(new URL("/dev/tokens", window.location.origin));
           if (answer.ok) demo = await answer.json();
         } catch (e) {}
-        const user = demo && (demo.users.find((u) => u.roles.includes("coordinator"))
-          || demo.users[0]);
+        const userFor = (role) => demo && (demo.users.find((u) => u.roles.includes(role))
+          || demo.users.find((u) => u.roles.includes("coordinator")) || demo.users[0]);
         return TANDEM_EXAMPLES.map((example) => {
           const tab = { query: example.query };
+          const user = userFor(example.role);
           if (user) {
             tab.headers = JSON.stringify(
               { Authorization: "Bearer " + user.token }, null, 2);
@@ -251,7 +302,12 @@ def ide_html(default: str) -> str:
         + default[example_query.end() :]
     )
     examples = [
-        {"title": e.title, "query": e.query, "variables": list(e.variables)}
+        {
+            "title": e.title,
+            "query": e.query,
+            "variables": list(e.variables),
+            "role": e.role,
+        }
         for e in EXAMPLES
     ]
     # "</" must not close the script element early.

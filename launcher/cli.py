@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from chassis.settings import Environment
 from launcher.demo import STEPS, DemoFacts, load_facts, seed_demo
 from launcher.demo.facts import FILE_NAME, TENANT, dev_token
+from launcher.demo.integrator import loopback_base
 from launcher.embedded import build_platform
 from launcher.registry import SERVICES
 
@@ -189,7 +190,12 @@ async def prepare(
         ) as client:
             try:
                 facts = await seed_demo(
-                    client, seed=args.seed, progress=ProgressBar(sys.stderr)
+                    client,
+                    seed=args.seed,
+                    progress=ProgressBar(sys.stderr),
+                    # The demo's webhook endpoint: this platform's demo integrator.
+                    integrator=getattr(app.state, "integrator", None),
+                    served_at=loopback_base(args.host, args.port),
                 )
             except Exception as exc:  # the platform keeps serving, unseeded
                 print(f"tandem: seeding failed: {exc}", file=sys.stderr)
@@ -242,6 +248,12 @@ def describe(facts: DemoFacts, base: str, out: Callable[[str], None] = print) ->
         f"{facts.stalled_mentor.name}; promoted: {facts.promoted.name}; suppressed: "
         f"{facts.suppressed_group['dimension']} = {facts.suppressed_group['value']}"
     )
+    if facts.webhook_url:
+        out(
+            f"  webhook endpoint (the demo integrator, development only): "
+            f"{facts.webhook_url}; {c.get('webhook_deliveries')} deliveries, "
+            f"{c.get('webhook_retried')} retried"
+        )
     out("Demo users (paste a token into GraphiQL's headers as "
         '{"Authorization": "Bearer <token>"}; 24 h):')  # fmt: skip
     for user in facts.users:

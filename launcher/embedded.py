@@ -5,7 +5,10 @@ others only through the shared in-process bus, exactly as it would through Kafka
 
 It is the development demo: built for ``development`` unless told otherwise, and
 only then does it serve ``/dev/tokens`` (the demo users with tokens signed by the
-public development secret). In any other environment that route does not exist.
+public development secret) and the demo integrator at ``/demo-integrator`` (a tiny
+receiver of the demo's signed webhooks, ``launcher.demo.integrator``), with the
+notifications service accepting that plain-HTTP loopback endpoint. In any other
+environment neither exists.
 """
 
 from __future__ import annotations
@@ -24,12 +27,24 @@ from chassis.settings import Environment
 from gateway.main import build_app as build_gateway
 from gateway.settings import GatewaySettings
 from launcher.demo.facts import example_variables, load_facts
+from launcher.demo.integrator import PATH as INTEGRATOR_PATH
+from launcher.demo.integrator import DemoIntegrator, integrator_app
 from launcher.registry import SERVICES
 
 # The one-process demo writes months of history in about a minute: insights holds
 # early warnings while a relationship's past is being written, and re-assesses often.
 EMBEDDED: dict[str, dict[str, float]] = {
     "insights": {"history_grace_s": 45.0, "health_sweep_s": 5.0},
+}
+# Development only: the demo's webhook endpoint is the demo integrator this platform
+# serves itself (launcher.demo.integrator), over plain HTTP on loopback; a failed
+# message is first retried after about a second, not five (the backoff still doubles
+# from there). Named by the settings' environment names: the only names they take.
+DEVELOPMENT: dict[str, dict[str, Any]] = {
+    "notifications": {
+        "NOTIFICATIONS_WEBHOOK_ALLOW_HTTP": True,
+        "NOTIFICATIONS_WEBHOOK_RETRY_BASE_S": 1.0,
+    },
 }
 
 
@@ -48,6 +63,7 @@ def build_platform(
             database_url=f"sqlite+aiosqlite:///{data / name}.db",
             kafka_bootstrap_servers=None,
             **EMBEDDED.get(name, {}),
+            **(DEVELOPMENT.get(name, {}) if environment == "development" else {}),
         )
         apps[name] = module.build_app(settings, transport=bus)
     # The gateway reaches each service in-process (ASGI), exactly as over HTTP.
@@ -104,6 +120,12 @@ def build_platform(
         return {"status": "ok", "services": {n: f"/{n}/readyz" for n in apps}}
 
     if environment == "development":
+        # The demo integrator: verifies the demo endpoint's webhooks with its secret
+        # (kept in the facts of a seeded folder; the seeder sets it on a fresh one).
+        seeded = load_facts(data)
+        integrator = DemoIntegrator(secret=seeded.webhook_secret if seeded else None)
+        platform.state.integrator = integrator
+        platform.mount(INTEGRATOR_PATH, integrator_app(integrator))
 
         @platform.get("/dev/tokens")
         async def dev_tokens() -> dict[str, Any]:

@@ -90,6 +90,12 @@ class DemoFacts:
     past_quarters: list[str] = field(default_factory=list)
     impact_mentor: Person | None = None
     past_relationship_id: str = ""
+    # The demo's webhook endpoint (absent from folders seeded before it): registered
+    # on the demo integrator this platform serves (launcher.demo.integrator), which
+    # verifies each message with this secret (development only, shown nowhere else).
+    webhook_endpoint_id: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
 
     @property
     def round_id(self) -> str:
@@ -147,6 +153,10 @@ def example_variables(facts: DemoFacts) -> dict[str, str]:
                 f"quarter{n}": quarter
                 for n, quarter in enumerate(facts.past_quarters, 1)
             },
+        )
+    if facts.webhook_endpoint_id:
+        variables["endpointId"] = global_id(
+            "WebhookEndpoint", facts.webhook_endpoint_id
         )
     return variables
 

@@ -20,7 +20,12 @@ Steps (each reported to ``progress(step, done, total)``):
 8. wait until insights shows the stalled pair at risk, counts the promotion,
    has every advisor's hours and scores last year's cohort as of its end;
 9. two small cohorts left proposed: directors mentored by the external advisors
-   (one declines, with a reason) and a group circle of three with one mentor.
+   (one declines, with a reason) and a group circle of three with one mentor;
+10. notifications: before the reverse round, an integrator registers the webhook
+    endpoint of the demo integrator the platform serves itself
+    (``integrator.py``), which refuses its first message once (so the delivery log
+    shows a retry); at the end the demo mentee and mentor have read all but their
+    newest three notifications, and the endpoint's deliveries have gone out.
 
 Deterministic for a seed: the same people, pairs' histories and planted facts (ids
 and dates are the services' own and today's).
@@ -41,8 +46,17 @@ from launcher.demo import organisation as org
 from launcher.demo.advisors import onboard_advisors
 from launcher.demo.agreements import Signed, sign_agreements
 from launcher.demo.api import Api, SeedFailed, until
-from launcher.demo.facts import TENANT, DemoFacts, DemoUser, Person, dev_token
+from launcher.demo.facts import (
+    TENANT,
+    DemoFacts,
+    DemoUser,
+    Person,
+    dev_token,
+    global_id,
+)
 from launcher.demo.history import History, Pair
+from launcher.demo.integrator import HOOK, DemoIntegrator
+from launcher.demo.integrator import PATH as INTEGRATOR_PATH
 from launcher.demo.past import Past, in_quarter, past_document, quarters_before
 
 Progress = Callable[[str, int, int], None]
@@ -59,9 +73,11 @@ STEPS = (
     "promotion",
     "skill re-assessments",
     "last year's cohort",
+    "webhook endpoint",
     "reverse-mentoring round",
     "insights",
     "external and group rounds",
+    "notifications",
 )
 EXTERNAL_COHORT = "Board Readiness with External Advisors"
 GROUP_COHORT = "Graduate Circles"
@@ -79,6 +95,29 @@ IMPORT_HISTORY = """mutation($i: ImportProgrammeHistoryInput!) {
     ... on Error { code message } } }"""
 HISTORY_STATUS = """query($id: ID!) { programmeHistoryImport(id: $id) {
   status error } }"""
+REGISTER_ENDPOINT = """mutation($i: RegisterWebhookEndpointInput!) {
+  registerWebhookEndpoint(input: $i) { __typename
+    ... on WebhookSecretSuccess { secret endpoint { id } }
+    ... on ValidationError { fields { path message } }
+    ... on Error { code message } } }"""
+DELIVERIES = """query($e: ID!) { webhookDeliveries(endpoint: $e, first: 200) {
+  status attempts } }"""
+INBOX = """{ myNotifications(first: 100) { unreadCount
+  edges { node { id kind read } } } }"""
+MARK_READ = """mutation($i: MarkNotificationsReadInput!) {
+  markNotificationsRead(input: $i) { __typename
+    ... on MarkNotificationsReadSuccess { marked }
+    ... on Error { code message } } }"""
+INTEGRATOR_DESCRIPTION = "Demo integrator (development only): verifies and keeps"
+# What the demo integrator subscribes to: pairings and early warnings (not every
+# session scheduled, of which last year's history alone holds hundreds).
+INTEGRATOR_EVENTS = [
+    "PAIRING_PROPOSED",
+    "PAIRING_APPROVED",
+    "PAIRING_CONFIRMED",
+    "RELATIONSHIP_EARLY_WARNING",
+]
+UNREAD_KEPT = 3  # the demo mentee's and mentor's newest notifications, left unread
 HISTORY_JOB = """query($id: ID!, $after: String) { programmeHistoryImport(id: $id) {
   status error
   records(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
@@ -139,13 +178,29 @@ def local_id(global_id: str) -> str:
 
 
 async def seed_demo(
-    client: httpx.AsyncClient, *, seed: int = 7, progress: Progress | None = None
+    client: httpx.AsyncClient,
+    *,
+    seed: int = 7,
+    progress: Progress | None = None,
+    integrator: DemoIntegrator | None = None,
+    served_at: str | None = None,
 ) -> DemoFacts:
-    """Seed the demo organisation into the platform behind ``client``; its facts."""
-    return await _Seeder(client, seed, progress).run()
+    """Seed the demo organisation into the platform behind ``client``; its facts.
+
+    With ``integrator`` (the platform's demo integrator) and ``served_at`` (where
+    the platform answers over HTTP, e.g. ``http://127.0.0.1:8000``), the demo's
+    webhook endpoint is registered on it; without, the demo has no endpoint."""
+    seeder = _Seeder(client, seed, progress)
+    if integrator is not None and served_at:
+        seeder.integrator = integrator
+        seeder.hook_url = served_at.rstrip("/") + INTEGRATOR_PATH + HOOK
+    return await seeder.run()
 
 
 class _Seeder:
+    integrator: DemoIntegrator | None = None
+    hook_url = ""
+
     def __init__(
         self, client: httpx.AsyncClient, seed: int, progress: Progress | None
     ) -> None:
@@ -162,6 +217,9 @@ class _Seeder:
         self.rounds: dict[str, str] = {}
         self.counts: dict[str, int] = {}
         self.past_pairings: dict[str, str] = {}  # the document's key → pairing id
+        # The integration client that registers the demo's webhook endpoint.
+        self.integration = dev_token("demo-integrator", ["integration"])
+        self.endpoint = ("", "")  # its (local id, secret)
 
     def pid(self, e: org.Employee) -> str:
         return self.ids[e.employee_id]
@@ -189,10 +247,13 @@ class _Seeder:
         # After the live histories: insights reads this past meanwhile, and the
         # live pairs' histories are written within its grace (launcher.embedded).
         past = await self.last_years_cohort()
+        # From here on, what integrators are told goes to the demo's endpoint.
+        await self.webhook_endpoint()
         proposed = await self.reverse_round()
         await self.insights_caught_up(stalled, promoted, signed)
         await self.past_scored(past)
         await self.external_and_group_rounds()
+        await self.notifications(promoted)
         self.counts.update(
             people=len(self.org.people),
             mentors=len(self.org.mentors),
@@ -214,6 +275,9 @@ class _Seeder:
         )
         facts = self.facts(pairs, stalled, promoted, advisors, signed)
         self.past_facts(facts, past, history)
+        if self.endpoint[0]:
+            facts.webhook_endpoint_id, facts.webhook_secret = self.endpoint
+            facts.webhook_url = self.hook_url
         return facts
 
     # -- people --------------------------------------------------------------------
@@ -642,6 +706,81 @@ class _Seeder:
         facts.past_quarters = quarters
         facts.impact_mentor = Person(chosen, by_person[chosen].name)
         facts.past_relationship_id = self.past_pairings[past.early_pairing]
+
+    # -- notifications and webhooks ------------------------------------------------------
+
+    async def webhook_endpoint(self) -> None:
+        """The demo integrator's endpoint, registered by an integration client for
+        pairings and early warnings; the integrator verifies with its secret and
+        refuses its first message once, so that the delivery log shows a retry."""
+        step = "webhook endpoint"
+        if self.integrator is None:
+            self.step(step, 0, 0)
+            return
+        answer = (
+            await graphql(
+                self.api,
+                self.integration,
+                REGISTER_ENDPOINT,
+                {
+                    "i": {
+                        "url": self.hook_url,
+                        "eventTypes": INTEGRATOR_EVENTS,
+                        "description": INTEGRATOR_DESCRIPTION,
+                    }
+                },
+            )
+        )["registerWebhookEndpoint"]
+        if answer["__typename"] != "WebhookSecretSuccess":
+            raise SeedFailed(f"the demo's webhook endpoint was refused: {answer}")
+        self.endpoint = (local_id(answer["endpoint"]["id"]), answer["secret"])
+        self.integrator.secret = answer["secret"]
+        self.integrator.refuse_next = 1
+        self.step(step, 1, 1)
+
+    async def notifications(self, promoted: Pair) -> None:
+        """The demo mentee and mentor read all but their newest notifications; the
+        endpoint's messages go out (one of them retried once)."""
+        step = "notifications"
+        for n, token in enumerate((promoted.mentee_token, promoted.mentor_token), 1):
+
+            async def told(token: str = token) -> list[dict[str, Any]] | None:
+                inbox = (await graphql(self.api, token, INBOX, {}))["myNotifications"]
+                items = [e["node"] for e in inbox["edges"]]
+                kinds = {i["kind"] for i in items}
+                full = "PAIRING_CONFIRMED" in kinds and len(items) > UNREAD_KEPT
+                return items if full else None
+
+            items = await until(told, "the demo pair's notifications", 60)
+            older = [i["id"] for i in items[UNREAD_KEPT:] if not i["read"]]
+            if older:
+                marked = (
+                    await graphql(
+                        self.api, token, MARK_READ, {"i": {"notificationIds": older}}
+                    )
+                )["markNotificationsRead"]
+                if marked["__typename"] != "MarkNotificationsReadSuccess":
+                    raise SeedFailed(f"notifications were not marked read: {marked}")
+                self.counts["notifications_read"] = (
+                    self.counts.get("notifications_read", 0) + marked["marked"]
+                )
+            self.step(step, n, 3)
+        if self.endpoint[0]:
+            endpoint = global_id("WebhookEndpoint", self.endpoint[0])
+
+            async def delivered() -> list[dict[str, Any]] | None:
+                got = (
+                    await graphql(
+                        self.api, self.integration, DELIVERIES, {"e": endpoint}
+                    )
+                )["webhookDeliveries"]
+                sent = [d for d in got if d["status"] == "SENT"]
+                return sent if any(d["attempts"] > 1 for d in sent) else None
+
+            sent = await until(delivered, "the demo integrator's deliveries", 90)
+            self.counts["webhook_deliveries"] = len(sent)
+            self.counts["webhook_retried"] = sum(1 for d in sent if d["attempts"] > 1)
+        self.step(step, 3, 3)
 
     # -- the facts -------------------------------------------------------------------------
 

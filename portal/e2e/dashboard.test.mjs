@@ -10,6 +10,7 @@ import {
   chartValues,
   coordinator,
   demoFacts,
+  demoUsers,
   documentOf,
   globalId,
   graphql,
@@ -201,7 +202,10 @@ describe("programme dashboard", () => {
     // A pair that keeps a journal: the coordinator sees that each note exists, and
     // nothing of what it says.
     const states = await allPages(who.token, "HealthStates", "relationshipHealths");
-    const other = states.find((s) => s.relationship && s.relationship.id !== target.relationship.id);
+    // A live one: last year's cohort (imported history, concluded) kept no journal.
+    const other = states.find(
+      (s) => s.relationship && s.relationship.id !== target.relationship.id && s.state !== "CONCLUDED",
+    );
     assert.ok(other, "the demo has one relationship only");
     await page.goto(`${DASHBOARD}relationships/${encodeURIComponent(other.relationship.id)}`);
     await page.getByRole("heading", { level: 1, name: /^Timeline of/ }).waitFor();
@@ -480,7 +484,7 @@ describe("programme dashboard", () => {
       assert.ok(rels.length > 0, `the demo ${role} has no relationship`);
       // The team's pages are not offered, and the overview sends them home.
       const nav = await page.getByRole("navigation").locator("a").allTextContents();
-      assert.deepEqual(nav, ["My mentoring"]);
+      assert.deepEqual(nav, ["My mentoring", "Notifications"]);
       for (const rel of rels) {
         const section = page.locator(`section[data-relationship="${rel.id}"]`);
         await section.waitFor();
@@ -514,5 +518,95 @@ describe("programme dashboard", () => {
       assert.deepEqual(problems, []);
       await page.close();
     }
+  });
+  test("a person's notification inbox and an admin's webhook deliveries", async () => {
+    // The demo mentee: some notifications read, the newest unread (the seeding).
+    const person = await participant("mentee");
+    assert.ok(person, "the demo has no mentee user");
+    const { page, problems } = await signedIn(browser.context, person, "My mentoring");
+    await page.getByRole("navigation").getByRole("link", { name: "Notifications" }).click();
+    await page.getByRole("heading", { level: 1, name: "Notifications" }).waitFor();
+    const inbox = async () =>
+      (await graphql(person.token, documentOf("MyNotifications"), { first: 20, after: null, unreadOnly: false })).myNotifications;
+    const mine = await inbox();
+    const items = mine.edges.map((e) => e.node);
+    assert.ok(items.some((n) => n.read) && items.some((n) => !n.read), "the demo inbox has no read and unread mix");
+    const unread = page.locator("[data-unread]");
+    await unread.waitFor();
+    assert.equal(Number(await unread.getAttribute("data-unread")), mine.unreadCount);
+    const rows = page.locator("tr[data-notification]");
+    assert.equal(await rows.count(), items.length);
+    for (const [i, n] of items.entries()) {
+      assert.equal(await rows.nth(i).getAttribute("data-notification"), n.id);
+      assert.equal(await rows.nth(i).getAttribute("data-read"), String(n.read));
+    }
+    await screenshot(page, "16-notifications-inbox");
+
+    // Mark one read: the row and the count follow the API.
+    const first = page.locator('tr[data-notification][data-read="false"]').first();
+    const id = await first.getAttribute("data-notification");
+    await first.getByRole("button", { name: "Mark read" }).click();
+    await page.locator(`tr[data-notification="${id}"][data-read="true"]`).waitFor();
+    const after = await inbox();
+    assert.equal(after.unreadCount, mine.unreadCount - 1);
+    assert.equal(Number(await unread.getAttribute("data-unread")), after.unreadCount);
+
+    // Preferences: a language and quiet hours, saved and read back from the API.
+    await page.getByLabel("Language").selectOption("FR");
+    await page.getByLabel(/^Quiet hours/).check();
+    await page.getByLabel("From").fill("21:30");
+    await page.getByLabel("Until").fill("07:15");
+    await page.getByLabel(/^A daily digest/).check();
+    await page.getByRole("button", { name: "Save preferences" }).click();
+    await page.locator('[data-saved="FR"]').waitFor();
+    const prefs = (await graphql(person.token, documentOf("MyNotificationPreferences"))).myNotificationPreferences;
+    assert.equal(prefs.locale, "FR");
+    assert.equal(prefs.dailyDigest, true);
+    assert.deepEqual([prefs.quietHours.start.slice(0, 5), prefs.quietHours.end.slice(0, 5)], ["21:30", "07:15"]);
+    assert.deepEqual(problems, []);
+    await page.close();
+
+    // An admin (the demo sponsor): the demo integrator's endpoint and its deliveries.
+    const users = await demoUsers();
+    const admin = users?.find((u) => u.roles.includes("admin"));
+    assert.ok(admin, "the demo has no admin user");
+    const signed = await signedIn(browser.context, { name: admin.name, token: admin.token, demo: true });
+    const hooks = signed.page;
+    await hooks.getByRole("navigation").getByRole("link", { name: "Webhooks" }).click();
+    await hooks.getByRole("heading", { level: 1, name: "Webhooks" }).waitFor();
+    const [endpoint] = (await graphql(admin.token, documentOf("WebhookEndpoints"))).webhookEndpoints;
+    assert.ok(endpoint, "the demo has no webhook endpoint");
+    if (facts.webhook_endpoint_id) assert.equal(endpoint.id, globalId("WebhookEndpoint", facts.webhook_endpoint_id));
+    const log = (await graphql(admin.token, documentOf("WebhookDeliveries"), { endpoint: endpoint.id, first: 50 }))
+      .webhookDeliveries;
+    assert.ok(log.some((d) => d.status === "SENT"), "no delivery went out");
+    assert.ok(log.some((d) => d.log.length > 1 && d.log[0].statusCode === 503), "no delivery was retried");
+    const section = hooks.locator(`section[data-endpoint="${endpoint.id}"]`);
+    await section.waitFor();
+    await chartsDrawn(hooks);
+    const shown = await chartValues(hooks, "webhook-deliveries-1");
+    assert.equal(shown["Delivered"], log.filter((d) => d.status === "SENT").length);
+    assert.equal(shown["Pending"], log.filter((d) => d.status === "PENDING").length);
+    assert.equal(shown["Dead"], log.filter((d) => d.status === "DEAD").length);
+    assert.equal(shown["Retried"], log.filter((d) => d.log.length > 1).length);
+    assert.equal(await section.locator("tr[data-delivery]").count(), log.length);
+    const retried = log.find((d) => d.log.length > 1);
+    const row = section.locator(`tr[data-delivery="${retried.id}"]`);
+    assert.equal(await row.locator("li[data-status-code]").count(), retried.log.length);
+    await screenshot(hooks, "17-webhook-deliveries");
+
+    // Replay the retried message: it goes out again, one more attempt in its log.
+    await row.getByRole("button", { name: "Replay" }).click();
+    await hooks.getByText(/queued again/).waitFor();
+    const again = section.locator(`tr[data-delivery="${retried.id}"]`);
+    for (let n = 0; n < 30; n++) {
+      if ((await again.getAttribute("data-status")) === "sent" && (await again.locator("li[data-status-code]").count()) > retried.log.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await section.getByRole("button", { name: "Refresh" }).click();
+    }
+    assert.equal(await again.getAttribute("data-status"), "sent");
+    assert.equal(await again.locator("li[data-status-code]").count(), retried.log.length + 1);
+    assert.deepEqual(signed.problems, []);
+    await hooks.close();
   });
 });

@@ -43,6 +43,7 @@ const SCALARS = {
   Date: "string",
   DateTime: "string",
   JSON: "unknown",
+  Time: "string",
 };
 
 function fail(message) {

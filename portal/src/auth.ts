@@ -85,7 +85,15 @@ export function takesPart(): boolean {
   return roles().some((r) => r === "mentee" || r === "mentor");
 }
 
+/** Whether the signed-in token may manage the organisation's webhooks (an admin or
+ * an integration client; the notifications service checks every request). */
+export function managesWebhooks(): boolean {
+  return roles().some((r) => r === "admin" || r === "integration");
+}
+
 /** The page to land on after signing in. */
 export function home(): string {
-  return takesPartOnly() ? "me" : "overview";
+  if (!takesPartOnly()) return "overview";
+  if (takesPart()) return "me";
+  return managesWebhooks() ? "webhooks" : "notifications";
 }

@@ -3,18 +3,20 @@
 // route, so a reload or a shared link lands on the same page.
 import "./styles.css";
 import { ApiError } from "./api";
-import { home, session, signOut, takesPart, takesPartOnly } from "./auth";
+import { home, managesWebhooks, session, signOut, takesPart, takesPartOnly } from "./auth";
 import { disposeCharts } from "./charts";
 import { clear, h, notice } from "./dom";
 import { equityPage } from "./pages/equity";
 import { healthPage } from "./pages/health";
 import { impactPage } from "./pages/impact";
 import { minePage } from "./pages/mine";
+import { notificationsPage } from "./pages/notifications";
 import { overviewPage } from "./pages/overview";
 import { roundPage, roundsPage } from "./pages/round";
 import { scorecardPage } from "./pages/scorecard";
 import { signInPage } from "./pages/signin";
 import { timelinePage } from "./pages/timeline";
+import { webhooksPage } from "./pages/webhooks";
 import type { Page, PageContext } from "./page";
 
 const BASE = import.meta.env.BASE_URL; // "/dashboard/"
@@ -26,6 +28,7 @@ interface Route {
   title: string;
   open?: boolean; // reachable without signing in
   team?: boolean; // the programme team's page (coordinators, sponsors, admins)
+  webhooks?: boolean; // admins' and integration clients' page
 }
 
 const ROUTES: Route[] = [
@@ -39,18 +42,33 @@ const ROUTES: Route[] = [
   { pattern: /^rounds$/, page: roundsPage, nav: "rounds", title: "Matching rounds", team: true },
   { pattern: /^rounds\/([^/]+)$/, page: roundPage, title: "Matching round", team: true },
   { pattern: /^impact$/, page: impactPage, nav: "impact", title: "Mentor impact", team: true },
+  { pattern: /^notifications$/, page: notificationsPage, nav: "notifications", title: "Notifications" },
+  { pattern: /^webhooks$/, page: webhooksPage, nav: "webhooks", title: "Webhooks", webhooks: true },
 ];
 
-// [path, label, the programme team's page]
-const NAV: [string, string, boolean][] = [
-  ["overview", "Overview", true],
-  ["me", "My mentoring", false],
-  ["health", "Relationship health", true],
-  ["scorecard", "Scorecard", true],
-  ["equity", "Equity", true],
-  ["rounds", "Matching rounds", true],
-  ["impact", "Mentor impact", true],
+// Who is offered a page: the programme team, a mentee or mentor, everyone signed in,
+// or those who manage the organisation's webhooks (admins, integration clients).
+type Audience = "team" | "own" | "everyone" | "webhooks";
+
+// [path, label, audience]
+const NAV: [string, string, Audience][] = [
+  ["overview", "Overview", "team"],
+  ["me", "My mentoring", "own"],
+  ["health", "Relationship health", "team"],
+  ["scorecard", "Scorecard", "team"],
+  ["equity", "Equity", "team"],
+  ["rounds", "Matching rounds", "team"],
+  ["impact", "Mentor impact", "team"],
+  ["notifications", "Notifications", "everyone"],
+  ["webhooks", "Webhooks", "webhooks"],
 ];
+
+function offered(audience: Audience): boolean {
+  if (audience === "team") return !takesPartOnly();
+  if (audience === "own") return takesPart();
+  if (audience === "webhooks") return managesWebhooks();
+  return true;
+}
 
 const app = document.getElementById("app")!;
 const main = h("main", { id: "main", tabindex: "-1" });
@@ -94,7 +112,7 @@ function renderChrome(active: string | undefined): void {
       ? h(
           "ul",
           {},
-          NAV.filter(([, , team]) => (team ? !takesPartOnly() : takesPart())).map(([path, label]) =>
+          NAV.filter(([, , audience]) => offered(audience)).map(([path, label]) =>
             h(
               "li",
               {},
@@ -147,7 +165,7 @@ async function render(): Promise<void> {
   }
   // A mentee or mentor lands on their own page, not on the team's (which the API
   // would refuse them: "requires one of the roles").
-  if (route.team && takesPartOnly()) {
+  if ((route.team && takesPartOnly()) || (route.webhooks && !managesWebhooks())) {
     navigate(home(), true);
     return;
   }

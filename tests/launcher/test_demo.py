@@ -1,9 +1,12 @@
 """The demo organisation ``./tandem up`` seeds (embedded mode: SQLite, in-process bus).
 
-Seeded once for the module, as a new user's first ``./tandem up`` does, then asked
-what a coordinator would look at first: the stalled pair among the early warnings,
-the promotion in the business impact, the suppressed small group, the GraphiQL
-examples, and the sign-in tokens.
+Seeded once for the module, as a new user's first ``./tandem up`` does (the platform
+also served over HTTP on loopback, as ``./tandem up`` serves it, so that the demo's
+webhook endpoint, the demo integrator it serves itself, receives its messages), then
+asked what a coordinator would look at first: the stalled pair among the early
+warnings, the promotion in the business impact, the suppressed small group, a
+person's notification inbox, the webhook deliveries, the GraphiQL examples, and the
+sign-in tokens.
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ import base64
 import io
 import json
 import re
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
+from standardwebhooks.webhooks import Webhook
 
 from gateway.graphiql import EXAMPLES
 from launcher import cli
@@ -32,8 +38,9 @@ from launcher.demo import STEPS, DemoFacts, load_facts, seed_demo
 from launcher.demo import organisation as org
 from launcher.demo.api import Api
 from launcher.demo.facts import example_variables
+from launcher.demo.integrator import HOOK, PATH, DemoIntegrator
 from launcher.demo.past import past_document
-from launcher.demo.seed import import_history
+from launcher.demo.seed import import_history, local_id
 from launcher.embedded import build_platform
 from tests.support.waiting import until
 
@@ -73,14 +80,30 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
     data = tmp_path_factory.mktemp("demo")
     app = build_platform(data)
     steps: list[tuple[str, int, int]] = []
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    # Served over HTTP too (its lifespan is the one below): webhooks go out for real.
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+        )
+    )
     async with app.router.lifespan_context(app):
+        serving = asyncio.create_task(server.serve())
+        await until(lambda: server.started, "the platform to listen", 30)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://tandem", timeout=120
         ) as client:
             started = time.monotonic()
             seeding = asyncio.create_task(
-                seed_demo(client, progress=lambda *step: steps.append(step))
+                seed_demo(
+                    client,
+                    progress=lambda *step: steps.append(step),
+                    integrator=app.state.integrator,
+                    served_at=f"http://127.0.0.1:{port}",
+                )
             )
             await until(
                 lambda: steps or seeding.done(),
@@ -93,7 +116,11 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
             facts = await seeding
             print(f"seeded the demo in {time.monotonic() - started:.1f} s")
             facts.save(data)
-            yield Demo(app, client, facts, data, steps, healthy)
+            try:
+                yield Demo(app, client, facts, data, steps, healthy)
+            finally:
+                server.should_exit = True
+                await serving
 
 
 async def test_seeding_reports_every_step_and_keeps_the_platform_answering(demo):
@@ -278,7 +305,8 @@ async def test_every_example_query_runs_against_the_demo(demo):
     variables = example_variables(demo.facts)
     for example in EXAMPLES:
         wanted = {name: variables[name] for name in example.variables}
-        data = await demo.graphql(example.query, wanted, role="coordinator")
+        # As GraphiQL opens the tab: signed in as the demo user the example names.
+        data = await demo.graphql(example.query, wanted, role=example.role)
         assert all(value is not None for value in data.values()), example.title
     for title, query in cli.EXAMPLES:  # the ones ./tandem up prints
         data = await demo.graphql(query, role="coordinator")
@@ -413,3 +441,118 @@ async def test_importing_last_years_cohort_again_changes_nothing(demo):
     assert len(report["records"]) == sum(
         len(v) for v in past.document.values() if isinstance(v, list)
     ) + len(past.document["pairings"])  # each pairing's contract is a record too
+
+
+# -- notifications and webhooks --------------------------------------------------------
+
+INBOX = """{ myNotifications(first: 100) { unreadCount
+  edges { node { id kind read readAt subjectId } } } }"""
+ENDPOINTS = """{ webhookEndpoints { id url description enabled eventTypes } }"""
+DELIVERIES = """query($e: ID!) { webhookDeliveries(endpoint: $e, first: 50) {
+  id eventType status attempts sentAt log { statusCode error } } }"""
+
+
+async def test_the_demo_pair_have_notifications_some_read(demo):
+    """The demo mentee and mentor were told of their pairing and sessions; the
+    seeding read all but their newest three."""
+    assert demo.facts.counts["notifications_read"] > 0
+    for role in ("mentee", "mentor"):
+        inbox = (await demo.graphql(INBOX, role=role))["myNotifications"]
+        items = [e["node"] for e in inbox["edges"]]
+        kinds = {n["kind"] for n in items}
+        assert {"PAIRING_PROPOSED", "PAIRING_APPROVED", "PAIRING_CONFIRMED"} <= kinds
+        read = [n for n in items if n["read"]]
+        unread = [n for n in items if not n["read"]]
+        assert read and unread, (role, inbox)
+        assert all(n["readAt"] for n in read)
+        assert inbox["unreadCount"] == len(unread) >= 3
+    # The mentee's sessions were scheduled by their mentor: the mentee is told.
+    mentee = (await demo.graphql(INBOX, role="mentee"))["myNotifications"]
+    assert "SESSION_SCHEDULED" in {e["node"]["kind"] for e in mentee["edges"]}
+
+
+async def test_the_demo_webhook_endpoint_has_deliveries_one_retried(demo):
+    facts = demo.facts
+    endpoints = (await demo.graphql(ENDPOINTS, role="admin"))["webhookEndpoints"]
+    [endpoint] = endpoints
+    assert endpoint["id"] == gid("WebhookEndpoint", facts.webhook_endpoint_id)
+    assert endpoint["url"] == facts.webhook_url
+    assert facts.webhook_url.endswith(PATH + HOOK)
+    assert endpoint["enabled"]
+    assert set(endpoint["eventTypes"]) == {
+        "PAIRING_PROPOSED",
+        "PAIRING_APPROVED",
+        "PAIRING_CONFIRMED",
+        "RELATIONSHIP_EARLY_WARNING",
+    }
+    log = (await demo.graphql(DELIVERIES, {"e": endpoint["id"]}, role="admin"))[
+        "webhookDeliveries"
+    ]
+    sent = [d for d in log if d["status"] == "SENT"]
+    assert len(sent) >= facts.counts["webhook_deliveries"] > 0
+    assert {d["eventType"] for d in sent} >= {"PAIRING_PROPOSED"}
+    # One message was refused once by the integrator, then delivered on its retry.
+    retried = [d for d in sent if d["attempts"] > 1]
+    assert len(retried) == facts.counts["webhook_retried"] == 1
+    assert [a["statusCode"] for a in retried[0]["log"]] == [503, 204]
+    assert all(a["statusCode"] == 204 for d in sent for a in d["log"][-1:])
+    # The integrator verified every message it kept, and kept each once.
+    received = (await demo.client.get(PATH + HOOK)).json()
+    assert received["verifying"] and received["rejected"] == 0
+    assert received["received"] >= len(sent) and received["retried"] >= 1
+    kept = {m["webhookId"] for m in received["messages"] if m["accepted"]}
+    assert {local_id(d["id"]) for d in sent} <= kept
+    # A coordinator is not an integrator: the endpoints are the admins'.
+    refused = await demo.client.post(
+        "/graphql",
+        json={"query": ENDPOINTS},
+        headers={"Authorization": f"Bearer {facts.user('coordinator').token}"},
+    )
+    assert refused.json().get("errors")
+
+
+async def test_the_demo_integrator_verifies_signatures(demo):
+    """It accepts what the Standard Webhooks library signs with the endpoint's
+    secret, refuses a forged or stale message, and keeps a message once."""
+    secret = demo.facts.webhook_secret
+    integrator = DemoIntegrator(secret=secret)
+    body = json.dumps({"type": "pairing.proposed", "data": {}})
+    now = int(time.time())
+    signed = Webhook(secret).sign("msg_test", datetime_of(now), body)
+    headers = {
+        "webhook-id": "msg_test",
+        "webhook-timestamp": str(now),
+        "webhook-signature": signed,
+    }
+    assert integrator.receive(headers, body.encode()) == 204
+    assert integrator.receive(headers, body.encode()) == 204  # the same message
+    assert integrator.summary()["received"] == 1
+    forged = {**headers, "webhook-signature": "v1," + "A" * 44}
+    assert integrator.receive(forged, body.encode()) == 401
+    stale = Webhook(secret).sign("msg_old", datetime_of(now - 600), body)
+    old = {"webhook-id": "msg_old", "webhook-timestamp": str(now - 600),
+           "webhook-signature": stale}  # fmt: skip
+    assert integrator.receive(old, body.encode()) == 401
+    other = Webhook("whsec_" + base64.b64encode(b"k" * 32).decode())
+    wrong = {**headers, "webhook-signature": other.sign("msg_test", datetime_of(now),
+                                                        body)}  # fmt: skip
+    assert integrator.receive(wrong, body.encode()) == 401
+    assert integrator.summary()["rejected"] == 3
+    # Over HTTP on the platform: an unsigned post is refused and changes nothing.
+    before = (await demo.client.get(PATH + HOOK)).json()["received"]
+    answer = await demo.client.post(PATH + HOOK, content=body)
+    assert answer.status_code == 401
+    assert (await demo.client.get(PATH + HOOK)).json()["received"] == before
+
+
+async def test_the_demo_integrator_is_served_in_development_only(tmp_path):
+    app = build_platform(tmp_path / "test", environment="test")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tandem"
+    ) as c:
+        assert (await c.get(PATH + HOOK)).status_code == 404
+        assert (await c.post(PATH + HOOK, content=b"{}")).status_code == 404
+
+
+def datetime_of(stamp: int) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)

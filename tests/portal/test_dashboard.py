@@ -53,6 +53,8 @@ SCENARIOS = {
     "pin-forbid-live-round": "pin a pair and re-run, forbid a pair, then a new "
     "round followed live",
     "own-page": "a mentee and a mentor signing in see their own page",
+    "notifications-webhooks": "a person's notification inbox and an admin's "
+    "webhook deliveries",
 }
 SCREENSHOTS = (
     "01-sign-in",
@@ -73,6 +75,8 @@ SCREENSHOTS = (
     "13-group-round-circles",
     "14-my-mentoring-mentee",
     "15-my-mentoring-mentor",
+    "16-notifications-inbox",
+    "17-webhook-deliveries",
 )
 SETUP_HINT = (
     "install Node.js >= 20.19 with npm, and run deploy/bootstrap.sh (it installs "

@@ -29,6 +29,12 @@ export type NoteKind = "SESSION_NOTE" | "JOURNAL" | "AFTER_ACTION_REVIEW";
 
 export type NoteVisibility = "PRIVATE" | "SHARED";
 
+export type NotificationChannel = "IN_APP" | "EMAIL" | "SLACK" | "TEAMS";
+
+export type NotificationKind = "PAIRING_PROPOSED" | "PAIRING_APPROVED" | "PAIRING_CONFIRMED" | "SESSION_SCHEDULED" | "EARLY_WARNING" | "SESSION_TOMORROW" | "MILESTONE_DUE" | "CADENCE_MISSED" | "MATCH_PULSE" | "INACTIVITY_WARNING" | "RELATIONSHIP_CLOSED" | "WARNING_PERSISTS" | "WEBHOOK_DISABLED";
+
+export type NotificationLocale = "EN" | "FR" | "DE";
+
 export type PairingStatus = "PROPOSED" | "APPROVED" | "CONFIRMED" | "DECLINED" | "EXPIRED" | "WITHDRAWN" | "ENDED";
 
 export type PartyRole = "MENTOR" | "MENTEE";
@@ -46,6 +52,10 @@ export type RoundStatus = "RUNNING" | "COMPLETED" | "FAILED" | "INTERRUPTED";
 export type SessionFormat = "ONE_TO_ONE" | "GROUP" | "SHADOWING" | "PROJECT";
 
 export type SessionState = "SCHEDULED" | "HELD" | "CANCELLED" | "MISSED";
+
+export type WebhookDeliveryStatus = "PENDING" | "SENT" | "DEAD";
+
+export type WebhookEventType = "PAIRING_PROPOSED" | "PAIRING_APPROVED" | "PAIRING_CONFIRMED" | "SESSION_SCHEDULED" | "RELATIONSHIP_EARLY_WARNING";
 
 export interface FairnessInput {
   groupBy?: string;
@@ -65,9 +75,25 @@ export interface PinInput {
   mentorId: string;
 }
 
+export interface QuietHoursInput {
+  start: string;
+  end: string;
+}
+
 export interface RerunRoundInput {
   roundId: string;
   pins?: PinInput[];
+}
+
+export interface SetNotificationPreferencesInput {
+  channels?: NotificationChannel[];
+  unsubscribed?: boolean;
+  quietHours?: QuietHoursInput | null;
+  dailyDigest?: boolean;
+  locale?: NotificationLocale;
+  email?: string | null;
+  slackWebhook?: string | null;
+  teamsWebhook?: string | null;
 }
 
 export interface StartMatchingRoundInput {
@@ -523,6 +549,132 @@ export type MyCalendarFeedMutationVariables = Record<string, never>;
 export const MyCalendarFeedDocument = "mutation MyCalendarFeed {\n  createCalendarFeed {\n    __typename\n    ... on CalendarFeedSuccess {\n      url\n    }\n    ... on Error {\n      code\n      message\n    }\n  }\n}" as TypedDocument<
   MyCalendarFeedMutation,
   MyCalendarFeedMutationVariables
+>;
+
+export type MyNotificationsQuery = {
+  myNotifications: {
+    unreadCount: number;
+    pageInfo: {
+      hasNextPage: boolean;
+      endCursor: string | null;
+    };
+    edges: Array<{
+      node: {
+        id: string;
+        kind: NotificationKind;
+        subjectId: string;
+        facts: unknown;
+        createdAt: string;
+        read: boolean;
+        readAt: string | null;
+      };
+    }>;
+  };
+};
+
+export type MyNotificationsQueryVariables = {
+  first: number;
+  after?: string | null;
+  unreadOnly: boolean;
+};
+
+export const MyNotificationsDocument = "query MyNotifications($first: Int!, $after: String, $unreadOnly: Boolean!) {\n  myNotifications(first: $first, after: $after, unreadOnly: $unreadOnly) {\n    unreadCount\n    pageInfo {\n      ...PageEnd\n    }\n    edges {\n      node {\n        id\n        kind\n        subjectId\n        facts\n        createdAt\n        read\n        readAt\n      }\n    }\n  }\n}\n\nfragment PageEnd on PageInfo {\n  hasNextPage\n  endCursor\n}" as TypedDocument<
+  MyNotificationsQuery,
+  MyNotificationsQueryVariables
+>;
+
+export type MarkNotificationsReadMutation = {
+  markNotificationsRead: (
+    | {
+      __typename: "MarkNotificationsReadSuccess";
+      marked: number;
+    }
+    | {
+      __typename: "ValidationError" | "NotFound" | "Forbidden" | "ConcurrencyConflict" | "Conflict" | "RuleViolation" | "ServiceUnavailable";
+      code: string;
+      message: string;
+    }
+  );
+};
+
+export type MarkNotificationsReadMutationVariables = {
+  ids?: string[] | null;
+};
+
+export const MarkNotificationsReadDocument = "mutation MarkNotificationsRead($ids: [ID!]) {\n  markNotificationsRead(input: {notificationIds: $ids}) {\n    __typename\n    ... on MarkNotificationsReadSuccess {\n      marked\n    }\n    ... on Error {\n      code\n      message\n    }\n  }\n}" as TypedDocument<
+  MarkNotificationsReadMutation,
+  MarkNotificationsReadMutationVariables
+>;
+
+export type MyNotificationPreferencesQuery = {
+  myNotificationPreferences: {
+    channels: NotificationChannel[];
+    unsubscribed: boolean;
+    quietHours: {
+      start: string;
+      end: string;
+    } | null;
+    dailyDigest: boolean;
+    locale: NotificationLocale;
+    timeZone: string;
+    email: string | null;
+    slackConnected: boolean;
+    teamsConnected: boolean;
+    requiredKinds: NotificationKind[];
+  };
+};
+
+export type MyNotificationPreferencesQueryVariables = Record<string, never>;
+
+export const MyNotificationPreferencesDocument = "query MyNotificationPreferences {\n  myNotificationPreferences {\n    ...Preferences\n  }\n}\n\nfragment Preferences on NotificationPreferences {\n  channels\n  unsubscribed\n  quietHours {\n    start\n    end\n  }\n  dailyDigest\n  locale\n  timeZone\n  email\n  slackConnected\n  teamsConnected\n  requiredKinds\n}" as TypedDocument<
+  MyNotificationPreferencesQuery,
+  MyNotificationPreferencesQueryVariables
+>;
+
+export type SetNotificationPreferencesMutation = {
+  setNotificationPreferences: (
+    | {
+      __typename: "NotificationPreferencesSuccess";
+      preferences: {
+        channels: NotificationChannel[];
+        unsubscribed: boolean;
+        quietHours: {
+          start: string;
+          end: string;
+        } | null;
+        dailyDigest: boolean;
+        locale: NotificationLocale;
+        timeZone: string;
+        email: string | null;
+        slackConnected: boolean;
+        teamsConnected: boolean;
+        requiredKinds: NotificationKind[];
+      };
+    }
+    | {
+      __typename: "ValidationError";
+      fields: Array<{
+        path: string;
+        message: string;
+      }>;
+      code: string;
+      message: string;
+    }
+    | {
+      __typename: "NotFound" | "Forbidden" | "ConcurrencyConflict" | "Conflict" | "RuleViolation" | "ServiceUnavailable";
+      code: string;
+      message: string;
+    }
+  );
+};
+
+export type SetNotificationPreferencesMutationVariables = {
+  input: SetNotificationPreferencesInput;
+};
+
+export const SetNotificationPreferencesDocument = "mutation SetNotificationPreferences($input: SetNotificationPreferencesInput!) {\n  setNotificationPreferences(input: $input) {\n    __typename\n    ... on NotificationPreferencesSuccess {\n      preferences {\n        ...Preferences\n      }\n    }\n    ... on ValidationError {\n      fields {\n        path\n        message\n      }\n    }\n    ... on Error {\n      code\n      message\n    }\n  }\n}\n\nfragment Preferences on NotificationPreferences {\n  channels\n  unsubscribed\n  quietHours {\n    start\n    end\n  }\n  dailyDigest\n  locale\n  timeZone\n  email\n  slackConnected\n  teamsConnected\n  requiredKinds\n}" as TypedDocument<
+  SetNotificationPreferencesMutation,
+  SetNotificationPreferencesMutationVariables
 >;
 
 export type OverviewQuery = {
@@ -1157,4 +1309,106 @@ export type TimelineQueryVariables = {
 export const TimelineDocument = "query Timeline($id: ID!) {\n  node(id: $id) {\n    __typename\n    ... on Relationship {\n      id\n      kind\n      status\n      startsOn\n      plannedEndOn\n      mentorParty {\n        ...MentorName\n      }\n      mentee {\n        ...PersonName\n      }\n      contract {\n        version\n        inForce\n        hoursPerMonth\n        cadence {\n          everyDays\n          minutes\n        }\n      }\n      sessions(first: 100) {\n        edges {\n          node {\n            id\n            startsAt\n            minutes\n            format\n            state\n            heldAt\n            reasonCode\n          }\n        }\n      }\n      milestones(first: 100) {\n        edges {\n          node {\n            id\n            label\n            dueOn\n            state\n            progress\n            achievedOn\n            onTime\n          }\n        }\n      }\n      checkIns {\n        id\n        kind\n        heldOn\n        alignment\n        correction\n      }\n      notes(first: 100) {\n        edges {\n          node {\n            id\n            kind\n            visibility\n            authorRole\n            createdAt\n            readable\n            body\n          }\n        }\n      }\n    }\n  }\n  relationshipHealth(relationshipId: $id) {\n    ...HealthFields\n  }\n}\n\nfragment HealthFields on RelationshipHealth {\n  relationship {\n    id\n  }\n  cohort {\n    id\n  }\n  state\n  reasons\n  idle\n  daysSinceSession\n  cancellationStreak\n  asOf\n  mentorParty {\n    ...MentorName\n  }\n  mentee {\n    ...PersonName\n  }\n}\n\nfragment MentorName on Mentor {\n  __typename\n  ... on Person {\n    ...PersonName\n  }\n  ... on Advisor {\n    id\n    name\n    erased\n  }\n}\n\nfragment PersonName on Person {\n  id\n  givenName\n  familyName\n  erased\n}" as TypedDocument<
   TimelineQuery,
   TimelineQueryVariables
+>;
+
+export type WebhookEndpointsQuery = {
+  webhookEndpoints: Array<{
+    id: string;
+    url: string;
+    description: string;
+    eventTypes: WebhookEventType[];
+    enabled: boolean;
+    disabledReason: string | null;
+    failingSince: string | null;
+    createdAt: string;
+  }>;
+};
+
+export type WebhookEndpointsQueryVariables = Record<string, never>;
+
+export const WebhookEndpointsDocument = "query WebhookEndpoints {\n  webhookEndpoints {\n    id\n    url\n    description\n    eventTypes\n    enabled\n    disabledReason\n    failingSince\n    createdAt\n  }\n}" as TypedDocument<
+  WebhookEndpointsQuery,
+  WebhookEndpointsQueryVariables
+>;
+
+export type WebhookDeliveriesQuery = {
+  webhookDeliveries: Array<{
+    id: string;
+    eventType: WebhookEventType | null;
+    status: WebhookDeliveryStatus;
+    attempts: number;
+    lastError: string | null;
+    createdAt: string;
+    sentAt: string | null;
+    nextAttemptAt: string | null;
+    log: Array<{
+      at: string;
+      statusCode: number | null;
+      error: string | null;
+      durationMs: number;
+    }>;
+  }>;
+};
+
+export type WebhookDeliveriesQueryVariables = {
+  endpoint: string;
+  first: number;
+};
+
+export const WebhookDeliveriesDocument = "query WebhookDeliveries($endpoint: ID!, $first: Int!) {\n  webhookDeliveries(endpoint: $endpoint, first: $first) {\n    id\n    eventType\n    status\n    attempts\n    lastError\n    createdAt\n    sentAt\n    nextAttemptAt\n    log {\n      at\n      statusCode\n      error\n      durationMs\n    }\n  }\n}" as TypedDocument<
+  WebhookDeliveriesQuery,
+  WebhookDeliveriesQueryVariables
+>;
+
+export type ReplayWebhookDeliveryMutation = {
+  replayWebhookDelivery: (
+    | {
+      __typename: "ReplayWebhookDeliverySuccess";
+      delivery: {
+        id: string;
+        status: WebhookDeliveryStatus;
+        attempts: number;
+      };
+    }
+    | {
+      __typename: "ValidationError" | "NotFound" | "Forbidden" | "ConcurrencyConflict" | "Conflict" | "RuleViolation" | "ServiceUnavailable";
+      code: string;
+      message: string;
+    }
+  );
+};
+
+export type ReplayWebhookDeliveryMutationVariables = {
+  deliveryId: string;
+};
+
+export const ReplayWebhookDeliveryDocument = "mutation ReplayWebhookDelivery($deliveryId: ID!) {\n  replayWebhookDelivery(input: {deliveryId: $deliveryId}) {\n    __typename\n    ... on ReplayWebhookDeliverySuccess {\n      delivery {\n        id\n        status\n        attempts\n      }\n    }\n    ... on Error {\n      code\n      message\n    }\n  }\n}" as TypedDocument<
+  ReplayWebhookDeliveryMutation,
+  ReplayWebhookDeliveryMutationVariables
+>;
+
+export type EnableWebhookEndpointMutation = {
+  enableWebhookEndpoint: (
+    | {
+      __typename: "WebhookEndpointSuccess";
+      endpoint: {
+        id: string;
+        enabled: boolean;
+      };
+    }
+    | {
+      __typename: "ValidationError" | "NotFound" | "Forbidden" | "ConcurrencyConflict" | "Conflict" | "RuleViolation" | "ServiceUnavailable";
+      code: string;
+      message: string;
+    }
+  );
+};
+
+export type EnableWebhookEndpointMutationVariables = {
+  endpointId: string;
+};
+
+export const EnableWebhookEndpointDocument = "mutation EnableWebhookEndpoint($endpointId: ID!) {\n  enableWebhookEndpoint(input: {endpointId: $endpointId}) {\n    __typename\n    ... on WebhookEndpointSuccess {\n      endpoint {\n        id\n        enabled\n      }\n    }\n    ... on Error {\n      code\n      message\n    }\n  }\n}" as TypedDocument<
+  EnableWebhookEndpointMutation,
+  EnableWebhookEndpointMutationVariables
 >;
