@@ -291,6 +291,7 @@ class Relay:
                 if done < len(events) or (stop is not None and stop.is_set()):
                     break  # the broker took part of it: the run loop retries
                 self._check_leadership()
+                await self.sample_backlog()  # throttled: at most every few seconds
                 if ahead is not None:
                     reading, ahead = ahead, None
                     events = await reading
