@@ -11,7 +11,10 @@ append sends while the relay sleeps (``chassis.eventstore.postgres``, "Waking th
 relay"), so an append from any process or connection is published at once; in one
 process (SQLite, the embedded demo) the repositories wake it with ``notify``. The
 timed wait (``safety_net_s`` while listening, ``idle_wait_s`` otherwise) is only a
-safety net.
+safety net. Under load it does not sleep at all (``pump``): it reads again as soon as
+a batch is sent, reads the next batch while the broker acknowledges the current one,
+and writes its checkpoint behind the next send; it sleeps only when a read finds
+nothing, so appends made meanwhile send no notification.
 
 The relay never stalls on one event. An event that can never be published (its
 message is larger than the broker takes, or translating it to its contract fails
@@ -625,9 +628,13 @@ class Relay:
             await _wait_any(stop, self._wake, self.idle_wait_s)
             return
         try:
-            # Every append that did not ask to wake us has committed: publish it
-            # before sleeping; every later one sends a notification.
-            if await self.run_once():
+            # Every append that did not ask to wake us has committed: if one is
+            # there, rise and publish it awake (while the relay holds this lock
+            # every append notifies, and notifying serialises their commits);
+            # every later append sends a notification.
+            if self.position is None:
+                self.position = await self.checkpoints.load(self.name)
+            if await self.store.read_log(self.position, 1):
                 self._held_wait_s = HELD_BACK_FIRST_WAIT_S
                 return
             # Committed events an older transaction still holds back (the log's
