@@ -26,10 +26,14 @@ Contenders and measurements:
   read-model rows costs at the least. ``ratio_to_limit`` = rebuild / limit.
 * ``lag`` - the sessions service and the insights service run for real (own fresh
   databases, real Kafka): events are appended to the sessions event store at a steady
-  rate, its relay (woken as its own repositories wake it) publishes them to
-  ``tandem.sessions.v1``, insights' consumer records them; per event the time from
-  the append call to the fact row being visible in insights' database (polled every
-  ``POLL_S``) is measured; p50/p99 reported.
+  rate by ``DRIVERS`` load processes (``--drivers``; each its own streams, up to
+  ``WRITERS_PER_DRIVER`` appends in flight), its relay (woken through PostgreSQL)
+  publishes them to ``tandem.sessions.v1``, insights' consumer records them; per
+  event the time from the append call to the fact row being visible in insights'
+  database (polled every ``POLL_S``) is measured; p50/p99 reported, with the CPU per
+  event of each process and where the pipeline waits (``Waits``: the wall time of
+  the relay's reads, sends, checkpoint writes and sleeps, and of the consumer's
+  polls, transactions and offset commits).
 
 The last line printed is one JSON object with the results.
 """
