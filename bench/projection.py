@@ -26,10 +26,14 @@ Contenders and measurements:
   read-model rows costs at the least. ``ratio_to_limit`` = rebuild / limit.
 * ``lag`` - the sessions service and the insights service run for real (own fresh
   databases, real Kafka): events are appended to the sessions event store at a steady
-  rate, its relay (woken as its own repositories wake it) publishes them to
-  ``tandem.sessions.v1``, insights' consumer records them; per event the time from
-  the append call to the fact row being visible in insights' database (polled every
-  ``POLL_S``) is measured; p50/p99 reported.
+  rate by ``DRIVERS`` load processes (``--drivers``; each its own streams, up to
+  ``WRITERS_PER_DRIVER`` appends in flight), its relay (woken through PostgreSQL)
+  publishes them to ``tandem.sessions.v1``, insights' consumer records them; per
+  event the time from the append call to the fact row being visible in insights'
+  database (polled every ``POLL_S``) is measured; p50/p99 reported, with the CPU per
+  event of each process and where the pipeline waits (``Waits``: the wall time of
+  the relay's reads, sends, checkpoint writes and sleeps, and of the consumer's
+  polls, transactions and offset commits).
 
 The last line printed is one JSON object with the results.
 """
@@ -84,6 +88,8 @@ RELATIONSHIPS = 200
 DRAIN_S = 60.0  # after the last append, how long the lag run waits for the rest
 POLL_S = 0.005
 POLL_BATCH = 500  # ids asked per poll (the oldest unseen)
+DRIVERS = 2  # load processes appending (each its own streams)
+WRITERS_PER_DRIVER = 16  # appends in flight per driver process (its pool)
 SESSIONS_PER_RELATIONSHIP = 8
 
 
@@ -431,6 +437,66 @@ def lag_event(n: int) -> tuple[str, NewEvent]:
     )
 
 
+class Waits:
+    """Wall time the pipeline spends awaiting each step (calls, seconds, items).
+
+    Steps overlap where the relay pipelines them (the next read while a batch is
+    sent, a checkpoint's write behind the next send): each is its own wall time.
+    """
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+
+    def wrap(self, obj: Any, attr: str, step: str, items: Any = None) -> None:
+        inner = getattr(obj, attr)
+        tally = self.steps.setdefault(step, [0, 0.0, 0])
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                result = await inner(*args, **kwargs)
+            finally:
+                tally[0] += 1
+                tally[1] += time.perf_counter() - t0
+            if items is not None:
+                tally[2] += items(args, result)
+            return result
+
+        setattr(obj, attr, timed)
+
+    def reset(self) -> None:
+        for tally in self.steps.values():
+            tally[:] = [0, 0.0, 0]
+
+    def summary(self, seconds: float) -> dict[str, dict[str, float]]:
+        return {
+            step: {
+                "calls": int(n),
+                "seconds": round(t, 2),
+                "busy_share": round(t / seconds, 3),
+                "mean_ms": round(t / n * 1000, 2) if n else 0.0,
+                "items_per_call": round(k / n, 1) if n else 0.0,
+            }
+            for step, (n, t, k) in self.steps.items()
+        }
+
+
+def instrument_pipeline(relay: Any, consumer: Any) -> Waits:
+    """Time the relay's and the consumer's awaited steps (``Waits``)."""
+    waits = Waits()
+    waits.wrap(relay.store, "read_log", "relay read_log", lambda a, r: len(r))
+    waits.wrap(relay.transport, "publish", "relay publish", lambda a, r: r)
+    waits.wrap(relay, "_save", "relay checkpoint write")
+    waits.wrap(relay, "_idle", "relay asleep (_idle)")
+    if consumer is not None and consumer.subscriber is not None:
+        waits.wrap(consumer.subscriber, "poll", "consumer poll", lambda a, r: len(r))
+        waits.wrap(
+            consumer, "_apply_all", "consumer apply (1 tx)", lambda a, r: len(a[0])
+        )
+        waits.wrap(consumer, "_commit", "consumer offset commit")
+    return waits
+
+
 def _child(role: str, conn: Any, *args: Any) -> None:
     """A child process of the lag run (spawned): the load driver or the poller.
 
@@ -439,7 +505,7 @@ def _child(role: str, conn: Any, *args: Any) -> None:
     its per-event times and its own CPU."""
     conn.send("ready")
     start_at = conn.recv()
-    run = _drive if role == "driver" else _poll
+    run = _poll if role == "poller" else _drive
     cpu0 = time.process_time()
     times, extra = asyncio.run(run(start_at, *args))
     conn.send((times, time.process_time() - cpu0, extra))
@@ -447,11 +513,20 @@ def _child(role: str, conn: Any, *args: Any) -> None:
 
 
 async def _drive(
-    start_at: float, url: str, rate: float, total: int, appended: Any, _: Any
+    start_at: float,
+    url: str,
+    rate: float,
+    total: int,
+    appended: Any,
+    index: int,
+    drivers: int,
 ) -> tuple[dict[int, float], dict[str, Any]]:
-    """Append ``total`` events at ``rate``, open loop, through its own engine (another
-    replica's connections: the relay hears of them through PostgreSQL only)."""
-    engine = create_engine(url, pool_size=16)
+    """Append this driver's share of ``total`` events (every ``drivers``-th, from
+    ``index``: whole streams, since ``drivers`` divides ``RELATIONSHIPS``) on the
+    run's schedule, open loop, through its own engine (another replica's
+    connections: the relay hears of them through PostgreSQL only), up to
+    ``WRITERS_PER_DRIVER`` appends in flight."""
+    engine = create_engine(url, pool_size=WRITERS_PER_DRIVER)
     store = event_store_for(engine)
     meta = EventMetadata(tenant="acme")
     sent: dict[int, float] = {}
@@ -465,13 +540,13 @@ async def _drive(
         async with locks[k]:  # one append at a time per stream (its version)
             await store.append(stream, "CheckIns", versions[k], [event], meta)
             versions[k] += 1
-        appended.value += 1
+        appended[index] += 1
 
     # Connect the pool before the start (not part of the pipeline).
-    await asyncio.gather(*(store.read_log(limit=1) for _ in range(16)))
+    await asyncio.gather(*(store.read_log(limit=1) for _ in range(WRITERS_PER_DRIVER)))
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     tasks = []
-    for n in range(total):
+    for n in range(index, total, drivers):
         delay = start_at + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -501,8 +576,8 @@ async def _poll(
         await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
         while len(seen) < total and time.perf_counter() < deadline:
             now = time.perf_counter()
-            if (appended.value, len(seen)) != progress:
-                progress = (appended.value, len(seen))
+            if (sum(appended), len(seen)) != progress:
+                progress = (sum(appended), len(seen))
                 deadline = max(deadline, now + DRAIN_S)
             while due < total and start_at + due / rate <= now:
                 unseen[lag_event_id(due)] = due
@@ -558,7 +633,10 @@ async def bench_lag(
     meter: CpuMeter,
     *,
     profile: bool = False,
+    drivers: int = DRIVERS,
 ) -> dict[str, Any]:
+    if RELATIONSHIPS % drivers:
+        raise ValueError(f"--drivers must divide {RELATIONSHIPS} (whole streams each)")
     sessions = build_sessions(
         SessionsSettings(
             environment="test",
@@ -575,17 +653,20 @@ async def bench_lag(
     )
     total = int(rate * seconds)
     ctx = multiprocessing.get_context("spawn")
-    appended = ctx.Value("l", 0, lock=False)
+    appended = ctx.Array("l", drivers, lock=False)  # one counter per driver
     visible = ctx.Value("l", 0, lock=False)
     children = {}
-    for role, url, counters in (
-        ("driver", sessions_url, (appended, visible)),
+    for role, url, extra in (
+        *(
+            (f"driver-{d}", sessions_url, (appended, d, drivers))
+            for d in range(drivers)
+        ),
         ("poller", insights_url, (visible, appended)),
     ):
         mine, theirs = ctx.Pipe()
         proc = ctx.Process(
             target=_child,
-            args=(role, theirs, url, rate, total, *counters),
+            args=(role, theirs, url, rate, total, *extra),
             name=f"lag-{role}",
             daemon=True,
         )
@@ -598,7 +679,7 @@ async def bench_lag(
             while not stop.is_set():
                 await asyncio.sleep(5)
                 print(
-                    f"    appended {appended.value}, published {srt.relay.published}, "
+                    f"    appended {sum(appended)}, published {srt.relay.published}, "
                     f"applied {consumer.applied if consumer else '-'}, "
                     f"visible {visible.value}",
                     flush=True,
@@ -606,6 +687,7 @@ async def bench_lag(
 
         await warm_up(sessions_url, insights_url)
         print("  warm-up done (20 events through relay, Kafka and consumer)")
+        waits = instrument_pipeline(srt.relay, consumer)
         loop = asyncio.get_running_loop()
         for _, pipe in children.values():
             assert await loop.run_in_executor(None, pipe.recv) == "ready"
@@ -621,6 +703,7 @@ async def bench_lag(
             profiler = cProfile.Profile()
             profiler.enable()
         snap = meter.snapshot()
+        waits.reset()
         try:
             results = {
                 role: await loop.run_in_executor(None, pipe.recv)
@@ -630,6 +713,7 @@ async def bench_lag(
             quiet.set()
             await reporter
         client_cpu, server_cpu = meter.since(snap)
+        waited = waits.summary(time.perf_counter() - start_at)
         if profiler is not None:
             import pstats
 
@@ -640,9 +724,15 @@ async def bench_lag(
     for proc, _ in children.values():
         proc.join(10)
     end = time.perf_counter()
-    sent, driver_cpu, driver_extra = results["driver"]
+    sent: dict[int, float] = {}
+    driver_cpu, ended = 0.0, start_at
+    for role, (times, cpu, extra) in results.items():
+        if role.startswith("driver"):
+            sent.update(times)
+            driver_cpu += cpu
+            ended = max(ended, extra["ended"])
     seen, poller_cpu, poller_extra = results["poller"]
-    driven = driver_extra["ended"] - start_at
+    driven = ended - start_at
     unseen = sum(1 for n in sent if n not in seen)
     if unseen:
         print(
@@ -672,6 +762,15 @@ async def bench_lag(
         "poller_cpu_share": poller_cpu / driven,
         "server_cpu_share": None if server_cpu is None else server_cpu / driven,
         "polls": poller_extra["polls"],
+        "drivers": drivers,
+        # CPU per event appended, over the driving time (the pipeline process runs
+        # the relay and the consumer; PostgreSQL serves the driver's appends too).
+        "pipeline_cpu_us_per_event": client_cpu / len(lags) * 1e6,
+        "driver_cpu_us_per_event": driver_cpu / len(lags) * 1e6,
+        "server_cpu_us_per_event": None
+        if server_cpu is None
+        else server_cpu / len(lags) * 1e6,
+        "waits": waited,
     }
     print(
         f"  lag: {out['events']} events at {out['achieved_rate']:.0f}/s over "
@@ -682,12 +781,25 @@ async def bench_lag(
     server_share = "-" if server_cpu is None else f"{server_cpu / driven:.2f}"
     print(
         f"  per 5 s window [p50, p99] ms: {windows}; CPU while driving: pipeline "
-        f"process (relay + consumer) {client_cpu / driven:.2f} core, driver process "
-        f"{driver_cpu / driven:.2f}, poller process {poller_cpu / driven:.2f}, "
+        f"process (relay + consumer) {client_cpu / driven:.2f} core, {drivers} driver "
+        f"processes {driver_cpu / driven:.2f}, poller process {poller_cpu / driven:.2f}, "
         f"PostgreSQL {server_share} core; load average now "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         flush=True,
     )
+    server_us = out["server_cpu_us_per_event"]
+    print(
+        f"  CPU per event: pipeline process {out['pipeline_cpu_us_per_event']:.0f} "
+        f"us, drivers {out['driver_cpu_us_per_event']:.0f} us, PostgreSQL "
+        f"{'-' if server_us is None else f'{server_us:.0f}'} us"
+    )
+    print("  where the pipeline waits (wall time of each awaited step, overlapping):")
+    for step, w in waited.items():
+        print(
+            f"    {step:<28} {w['calls']:>6} calls {w['seconds']:>7.2f} s "
+            f"({w['busy_share']:.0%} of the run) mean {w['mean_ms']:>7.2f} ms, "
+            f"{w['items_per_call']:>6.1f} items a call"
+        )
     return out
 
 
@@ -734,6 +846,7 @@ async def main(args: argparse.Namespace) -> None:
                     args.seconds,
                     meter,
                     profile=args.profile,
+                    drivers=args.drivers,
                 )
             return
         async with fresh_database(server, "bench_insights") as url:
@@ -769,6 +882,7 @@ async def main(args: argparse.Namespace) -> None:
                 args.seconds,
                 meter,
                 profile=args.profile,
+                drivers=args.drivers,
             )
     total_s = time.perf_counter() - started_all
 
@@ -830,6 +944,12 @@ async def main(args: argparse.Namespace) -> None:
         "lag_server_cpu_cores": None
         if lag["server_cpu_share"] is None
         else round(lag["server_cpu_share"], 2),
+        "lag_drivers": lag["drivers"],
+        "lag_pipeline_cpu_us_per_event": round(lag["pipeline_cpu_us_per_event"]),
+        "lag_server_cpu_us_per_event": None
+        if lag["server_cpu_us_per_event"] is None
+        else round(lag["server_cpu_us_per_event"]),
+        "lag_waits": {k: v["mean_ms"] for k, v in lag["waits"].items()},
         "history_events": len(facts),
         "history_fact_people": len(people),
         "history_tenants": tenants,
@@ -862,6 +982,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--drivers",
+        type=int,
+        default=DRIVERS,
+        help="load processes appending in the lag run (each its own streams, "
+        f"{WRITERS_PER_DRIVER} appends in flight; must divide {RELATIONSHIPS})",
+    )
     parser.add_argument(
         "--lag-only", action="store_true", help="only the lag run (diagnostics)"
     )

@@ -142,6 +142,20 @@ def positional(sql: str) -> tuple[str, list[str]]:
     return re.sub(r"(?<![:\w]):([a-z_]+)\b", number, sql), names
 
 
+# A log follower's checkpoint, in one autocommit statement whose commit does not wait
+# for the WAL flush (``synchronous_commit`` off for this transaction only): it is
+# visible to every session at once (a relay taking over reads it), and a server
+# crash can only take it back to an earlier position, from which the follower
+# publishes again what consumers already dedupe (at least once). The events
+# themselves stay as durable as their appends made them.
+SAVE_CHECKPOINT_SQL = """
+    INSERT INTO log_checkpoints (name, tx_id, position)
+    SELECT $1, $2, $3
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quick_commit
+    ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id,
+        position = excluded.position, updated_at = CURRENT_TIMESTAMP
+"""
+
 DRIVER_APPEND, APPEND_PARAMS = positional(APPEND_SQL)
 DRIVER_APPEND_ONE, APPEND_ONE_PARAMS = positional(APPEND_ONE_SQL)
 DRIVER_HEAD, _ = positional(HEAD_SQL)
@@ -308,6 +322,22 @@ class PostgresEventStore(EventStore):
         finally:
             self.driver.release(driver, reusable=reusable)
         return [row_to_event(r) for r in rows]
+
+    async def save_checkpoint(self, name: str, position: LogPosition) -> None:
+        """Record a log follower's position: one round trip, no flush awaited
+        (``SAVE_CHECKPOINT_SQL``)."""
+        driver = await self.driver.acquire()
+        reusable = False
+        try:
+            await driver.execute(
+                SAVE_CHECKPOINT_SQL, name, position.transaction, position.sequence
+            )
+            reusable = True
+        except asyncpg.PostgresError:
+            reusable = True
+            raise
+        finally:
+            self.driver.release(driver, reusable=reusable)
 
 
 def _mapping(row: Any) -> Any:

@@ -158,14 +158,35 @@ class ConsumerRunner:
         stop = stop or asyncio.Event()
         if self._subscriber is None:
             await self.start()
+        # The offsets of a batch are committed while the next one is fetched and
+        # applied: only ever after its effects committed, and in order (a commit
+        # waits for the one before it). A crash in between redelivers what the
+        # ``processed_events`` marks already dedupe.
+        committing: asyncio.Future[None] | None = None
         try:
             while not stop.is_set():
-                await self.poll_once()
+                batch = await self._poll_and_apply()
+                if batch:
+                    if committing is not None:
+                        previous, committing = committing, None
+                        await previous
+                    committing = asyncio.ensure_future(self._commit(batch))
         finally:
-            await self.stop()
+            try:
+                if committing is not None:
+                    await committing
+            finally:
+                await self.stop()
 
     async def poll_once(self) -> int:
         """Apply one batch and commit its offsets; returns how many it handled."""
+        batch = await self._poll_and_apply()
+        if batch:
+            await self._commit(batch)
+        return len(batch)
+
+    async def _poll_and_apply(self) -> list[InboundMessage]:
+        """Poll one batch and apply it (its effects committed); the batch."""
         assert self._subscriber is not None, "start() the runner first"
         # A batch handler's statements do not grow with the batch: take what the
         # fetcher holds, up to ``BATCH_HANDLER_RECORDS`` (a backlog drains in few,
@@ -181,9 +202,7 @@ class ConsumerRunner:
         ):
             for message in batch:
                 await self.handle(message)
-        if batch:
-            await self._commit(batch)
-        return len(batch)
+        return batch
 
     async def _commit(self, batch: list[InboundMessage]) -> None:
         assert self._subscriber is not None

@@ -31,6 +31,16 @@ log = logging.getLogger(__name__)
 # default); a topic or broker set lower refuses with MESSAGE_TOO_LARGE instead.
 MAX_REQUEST_BYTES = 1024 * 1024
 
+# The most bytes of one partition's records sent in one request. aiokafka keeps ONE
+# produce request in flight per broker (``Sender``: the node is ignored until its
+# request returns) carrying at most one batch per partition; with its default
+# (16 KiB) a relay's batch of 500 events of about 1 KiB went out as a dozen requests
+# per partition, one round trip after another. 256 KiB sends such a batch in one
+# request per partition. A topic's ``max.message.bytes`` must not be below it (Kafka's
+# default is 1 MiB): the broker would refuse the whole batch, and the relay would
+# isolate its messages one round at a time.
+MAX_BATCH_BYTES = 256 * 1024
+
 
 class KafkaTransport(Transport):
     def __init__(
@@ -39,10 +49,12 @@ class KafkaTransport(Transport):
         *,
         client_id: str = "tandem",
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
         self.max_request_bytes = max_request_bytes
+        self.max_batch_bytes = max_batch_bytes
         self._producer: AIOKafkaProducer | None = None
 
     def fits(self, message: OutboundMessage) -> bool:
@@ -63,6 +75,7 @@ class KafkaTransport(Transport):
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=2,
+                max_batch_size=self.max_batch_bytes,
                 request_timeout_ms=15_000,
                 retry_backoff_ms=200,
                 max_request_size=self.max_request_bytes,

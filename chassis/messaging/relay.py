@@ -11,7 +11,10 @@ append sends while the relay sleeps (``chassis.eventstore.postgres``, "Waking th
 relay"), so an append from any process or connection is published at once; in one
 process (SQLite, the embedded demo) the repositories wake it with ``notify``. The
 timed wait (``safety_net_s`` while listening, ``idle_wait_s`` otherwise) is only a
-safety net.
+safety net. Under load it does not sleep at all (``pump``): it reads again as soon as
+a batch is sent, reads the next batch while the broker acknowledges the current one,
+and writes its checkpoint behind the next send; it sleeps only when a read finds
+nothing, so appends made meanwhile send no notification.
 
 The relay never stalls on one event. An event that can never be published (its
 message is larger than the broker takes, or translating it to its contract fails
@@ -40,6 +43,7 @@ events set aside (attribute ``reason``: ``too_large`` or ``untranslatable``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -61,7 +65,11 @@ from chassis.envelope import Envelope
 from chassis.errors import Conflict, NotFound, ServiceUnavailable
 from chassis.events import LogPosition, RecordedEvent
 from chassis.eventstore import EventStore
-from chassis.eventstore.postgres import RELAY_ASLEEP_KEY, WAKE_CHANNEL
+from chassis.eventstore.postgres import (
+    RELAY_ASLEEP_KEY,
+    WAKE_CHANNEL,
+    PostgresEventStore,
+)
 from chassis.messaging.consumer import database_unavailable
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import MessageTooLarge, OutboundMessage, Transport
@@ -101,6 +109,9 @@ QUARANTINE = text(
     ":error, :attempts, :headers, :value) ON CONFLICT (id) DO NOTHING"
 )
 _QUARANTINE_IDS = uuid.UUID("5d0c51b6-8f57-4c43-9a53-5c0b0f3f1e77")
+# Committed events an older transaction still holds back (the log's horizon) wake
+# nobody when it ends: the relay looks again after this, doubling up to its idle wait.
+HELD_BACK_FIRST_WAIT_S = 0.005
 
 
 class Unpublishable(Conflict):
@@ -209,6 +220,11 @@ class Relay:
         self._failures: dict[uuid.UUID, int] = {}  # failed translations in a row
         self._quarantine_ready = False
         self._wake = asyncio.Event()
+        # Read ahead and save behind while publishing (PostgreSQL's pooled driver
+        # connections; SQLite has one writer and gains nothing).
+        self._pipelined = isinstance(store, PostgresEventStore)
+        self._leader_driver: Any = None  # the leadership connection (PostgreSQL)
+        self._held_wait_s = HELD_BACK_FIRST_WAIT_S
 
     def notify(self) -> None:
         """Wake the relay now (after a local append) rather than at its next poll."""
@@ -225,20 +241,102 @@ class Relay:
         if not events:
             self._set_backlog(0)  # nothing committed is left to publish
             return 0
+        done, error = await self._publish_batch(events)
+        if done:  # even when a later part failed: never publish twice
+            await self._advance(events[:done])
+        if error is not None:
+            raise error
+        await self.sample_backlog()
+        return done
+
+    async def pump(self, stop: asyncio.Event | None = None) -> int:
+        """Publish batch after batch while the log has some; returns how many moved.
+
+        Pipelined (PostgreSQL): the next batch is read while the broker acknowledges
+        the current one, and the checkpoint's write (one statement, its commit not
+        waiting for the flush) goes on while the next batch is sent. Batches are still
+        sent one after another, each only once the one before it is acknowledged
+        whole, so a broker that fails stops the relay at the first event it did not
+        take, in log order, exactly as one batch at a time; checkpoints are written in
+        order and never past what the broker acknowledged. Under load the relay stays
+        here, awake, and appends need not wake it; it returns when a read finds
+        nothing (then it sleeps), when the broker took only part of a batch, or when
+        ``stop`` is set.
+        """
+        if self.position is None:
+            self.position = await self.checkpoints.load(self.name)
+        events = await self.store.read_log(self.position, self.batch_size)
+        if not events:
+            self._set_backlog(0)  # nothing committed is left to publish
+            return 0
+        ahead: asyncio.Future[list[RecordedEvent]] | None = None
+        saving: asyncio.Future[None] | None = None
+        total = 0
+        try:
+            while events:
+                if self._pipelined:
+                    ahead = asyncio.ensure_future(
+                        self.store.read_log(events[-1].position, self.batch_size)
+                    )
+                done, error = await self._publish_batch(events)
+                if done:
+                    if saving is not None:  # checkpoints in order
+                        previous, saving = saving, None
+                        await previous
+                    self.position = events[done - 1].position
+                    saving = asyncio.ensure_future(self._save(self.position))
+                    if not self._pipelined:
+                        previous, saving = saving, None
+                        await previous
+                    total += done
+                if error is not None:
+                    raise error
+                if done < len(events) or (stop is not None and stop.is_set()):
+                    break  # the broker took part of it: the run loop retries
+                self._check_leadership()
+                await self.sample_backlog()  # throttled: at most every few seconds
+                if ahead is not None:
+                    reading, ahead = ahead, None
+                    events = await reading
+                else:
+                    events = await self.store.read_log(self.position, self.batch_size)
+        finally:
+            if ahead is not None:  # read for nothing: let it finish, drop it
+                with contextlib.suppress(Exception):
+                    await ahead
+            if saving is not None:
+                await saving
+        await self.sample_backlog()
+        return total
+
+    async def _publish_batch(
+        self, events: list[RecordedEvent]
+    ) -> tuple[int, BaseException | None]:
+        """Publish ``events`` in order; how many moved, and the error that stopped
+        the rest (to raise once what moved is saved), if any."""
         done = 0
         try:
             while done < len(events):
                 moved, error = await self._publish_from(events, done)
                 done += moved
                 if error is not None:
-                    raise error  # after saving what went before it (finally)
+                    return done, error
                 if not moved:
                     break
-        finally:
-            if done:  # even when a later part failed: never publish twice
-                await self._advance(events[:done])
-        await self.sample_backlog()
-        return done
+        except BaseException as exc:  # saved first, raised after
+            return done, exc
+        return done, None
+
+    async def _save(self, position: LogPosition) -> None:
+        if isinstance(self.store, PostgresEventStore):
+            await self.store.save_checkpoint(self.name, position)
+        else:
+            await self.checkpoints.save(self.name, position)
+
+    def _check_leadership(self) -> None:
+        """Raise when the leadership connection is gone (and with it the lock)."""
+        if self._leader_driver is not None and self._leader_driver.is_closed():
+            raise ConnectionError("the relay's leadership connection was lost")
 
     async def _publish_from(
         self, events: list[RecordedEvent], start: int
@@ -345,7 +443,7 @@ class Relay:
 
     async def _advance(self, events: Sequence[RecordedEvent]) -> None:
         self.position = events[-1].position
-        await self.checkpoints.save(self.name, self.position)
+        await self._save(self.position)
 
     def _published(self, events: Sequence[RecordedEvent]) -> None:
         if not events:
@@ -496,23 +594,28 @@ class Relay:
                     if not leader:
                         await _wait(stop, self.max_backoff_s)
                         continue
+                    self._leader_driver = (
+                        leader.listener.driver if leader.listener else None
+                    )
                     while not stop.is_set():
-                        moved = await self.run_once()
+                        moved = await self.pump(stop)
                         self.last_error = None
                         backoff = 0.1
-                        if moved < self.batch_size:
+                        if moved:
+                            self._held_wait_s = HELD_BACK_FIRST_WAIT_S
+                        else:
                             await self._idle(stop, leader)
             except asyncio.CancelledError:
                 raise
-            except (
-                Exception
-            ) as exc:  # broker or database away: keep the checkpoint, retry
+            except Exception as exc:  # broker or database away: keep the checkpoint
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("relay %s paused: %s", self.name, self.last_error)
                 self.position = None  # reload: a failed save must not skip ahead
                 await self.sample_backlog()  # it grows while the broker is away
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+            finally:
+                self._leader_driver = None
 
     async def _idle(self, stop: asyncio.Event, leader: _Leader) -> None:
         """Wait for the next append: woken by it, or by the safety net's timeout."""
@@ -525,14 +628,23 @@ class Relay:
             await _wait_any(stop, self._wake, self.idle_wait_s)
             return
         try:
-            # Every append that did not ask to wake us has committed: publish it
-            # before sleeping; every later one sends a notification.
-            if await self.run_once():
+            # Every append that did not ask to wake us has committed: if one is
+            # there, rise and publish it awake (while the relay holds this lock
+            # every append notifies, and notifying serialises their commits);
+            # every later append sends a notification.
+            if self.position is None:
+                self.position = await self.checkpoints.load(self.name)
+            if await self.store.read_log(self.position, 1):
+                self._held_wait_s = HELD_BACK_FIRST_WAIT_S
                 return
             # Committed events an older transaction still holds back (the log's
-            # horizon) wake nobody when it ends: look again soon.
+            # horizon) wake nobody when it ends: look again soon, then less often.
             held = await leader.listener.held_back(self.position or LogPosition.START)
-            wait = self.idle_wait_s if held else self.safety_net_s
+            if held:
+                wait = self._held_wait_s
+                self._held_wait_s = min(wait * 2, self.idle_wait_s)
+            else:
+                wait, self._held_wait_s = self.safety_net_s, HELD_BACK_FIRST_WAIT_S
             await _wait_any(stop, self._wake, wait)
         finally:
             await leader.listener.rise()

@@ -36,6 +36,15 @@ UPSERT = text(
     "VALUES (:t, :k, :f, :s, :l) ON CONFLICT (tenant, part) DO UPDATE SET "
     "facts = excluded.facts, slice = excluded.slice, latest = excluded.latest"
 )
+# The same for many rows in one statement (PostgreSQL): arrays instead of one
+# parameter set per row, which SQLAlchemy's executemany converts one by one.
+UPSERT_MANY = text(
+    "INSERT INTO scorecard_parts (tenant, part, facts, slice, latest) "
+    "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), "
+    "CAST(:f AS text[]), CAST(:s AS text[]), CAST(:l AS text[])) "
+    "ON CONFLICT (tenant, part) DO UPDATE SET "
+    "facts = excluded.facts, slice = excluded.slice, latest = excluded.latest"
+)
 READ_FACTS = text("SELECT facts FROM scorecard_parts WHERE tenant = :t AND part = :k")
 
 
@@ -117,8 +126,14 @@ class ScorecardBatch:
             for tenant, facts in self.facts.items()
             for key, state in domain.parts_of(facts).items()
         ]
-        if rows:
+        if not rows:
+            return
+        if is_sqlite(conn.engine):
             await conn.execute(UPSERT, rows)
+            return
+        await conn.execute(
+            UPSERT_MANY, {c: [r[c] for r in rows] for c in ("t", "k", "f", "s", "l")}
+        )
 
 
 async def organisation(
