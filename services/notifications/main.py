@@ -3,9 +3,10 @@
 
 The only module that wires: the inbound handlers of ``Telling`` over the consumer
 (matching's pairings, sessions' relationships and sessions, insights' early warnings,
-profiles' people), what the scheduler keeps of them and its sweep, the inbox,
-preferences and rules routes, and what ``PersonErased`` goes through. notifications
-publishes ``RelationshipInactivityClosed`` (contracts/notifications.py).
+profiles' people, advisors' councils), what the scheduler keeps of them and its
+sweep, the inbox, preferences, rules and Slack bot routes, the admins seen, and what
+``PersonErased`` goes through. notifications publishes
+``RelationshipInactivityClosed`` (contracts/notifications.py).
 """
 
 from __future__ import annotations
