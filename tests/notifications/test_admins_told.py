@@ -69,6 +69,13 @@ async def test_the_admins_and_coordinators_are_told_once_of_a_disabled_endpoint(
             assert client_hook.status_code == 201, client_hook.text
             await _inbox(client, reader)
             await _inbox(client, mentee)
+            # An admin whose request was refused is not recorded (nothing changes).
+            refused = await client.get(
+                "/notifications/me",
+                params={"limit": 0},
+                headers=token(tenant, "admin", sub="admin-3"),
+            )
+            assert refused.status_code == 422
             roles = [
                 person_event(tenant, "ProgrammeRolesChanged", p, roles=["coordinator"])
                 for p in ("coord-1", "admin-2")

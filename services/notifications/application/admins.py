@@ -2,8 +2,9 @@
 
 ``admin`` is a role of the token only: no integration event names a tenant's admins.
 So an admin is known from their own calls: every request that an admin's token
-authenticated records (tenant, person) in ``notification_admins`` before its answer
-starts (once per process per admin; the answer waits for that one write). They are
+authenticated and answered (2xx/3xx: a refused request changes nothing) records
+(tenant, person) in ``notification_admins`` before its answer starts (once per
+process per admin; the answer waits for that one write). They are
 then told what the tenant's admins are told (an integrator's webhook endpoint
 disabled after sustained failure). An erased admin is forgotten with the rest.
 """
@@ -52,7 +53,10 @@ class AdminsSeen:
                     return
 
                 async def sending(message: Message) -> None:
-                    if message["type"] == "http.response.start":
+                    # Only an answered request: a refused one changes nothing.
+                    if message["type"] == "http.response.start" and (
+                        message.get("status", 500) < 400
+                    ):
                         principal = scope.get("state", {}).get("principal")
                         if isinstance(principal, Principal):
                             await seen.saw(principal)
