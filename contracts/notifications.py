@@ -35,6 +35,9 @@ class NotificationKind(StrEnum):
     INACTIVITY_WARNING = "inactivity_warning"
     RELATIONSHIP_CLOSED = "relationship_closed"
     WARNING_PERSISTS = "warning_persists"
+    # A council's recommendation (advisors) not decided within the tenant's window:
+    # to its deciders (the council's sponsors, the programme's coordinators).
+    RECOMMENDATION_AWAITING = "recommendation_awaiting"
     # An integrator's webhook endpoint failed for too long and was disabled.
     WEBHOOK_DISABLED = "webhook_disabled"
 

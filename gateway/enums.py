@@ -174,6 +174,7 @@ class ConclusionReason(enum.Enum):
     COMPLETED = v("completed", "It ran its course.")
     REMATCHED = v("rematched", "The mentee was paired again.")
     WITHDRAWN = v("withdrawn", "One of the two withdrew.")
+    INACTIVE = v("inactive", "Closed after an inactivity warning went unanswered.")
 
 
 @strawberry.enum(description="Where a session stands.")

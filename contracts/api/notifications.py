@@ -201,6 +201,12 @@ class RulesModel(RequestBody):
     warning_persists_days: int = Field(
         7, ge=0, le=365, description="an early warning still raised: coordinators told"
     )
+    recommendation_decision_days: int = Field(
+        7,
+        ge=0,
+        le=365,
+        description="a council's recommendation undecided this long: its deciders told",
+    )
 
 
 class KeptOpen(BaseModel):
@@ -211,3 +217,22 @@ class KeptOpen(BaseModel):
     warning_cancelled: bool = Field(
         description="an inactivity warning was in force and is withdrawn"
     )
+
+
+class SlackBotIn(RequestBody):
+    """The organisation's Slack bot token (a Slack app's ``xoxb-`` token with the
+    ``chat:write`` and ``users:read.email`` scopes): write-only, never shown back."""
+
+    bot_token: str = Field(
+        min_length=15,
+        max_length=255,
+        pattern=r"^xoxb-[A-Za-z0-9-]+$",
+        description="a Slack bot token (xoxb-...)",
+    )
+
+
+class SlackBotView(BaseModel):
+    """Whether the organisation's Slack bot is set (the token is never shown)."""
+
+    connected: bool
+    updated_at: str | None = Field(None, description="when the token was last set")

@@ -28,6 +28,9 @@ class ConclusionReason(StrEnum):
     REMATCHED = "rematched"
     WITHDRAWN = "withdrawn"
     ERASED = "erased"
+    # Closed by notifications: quiet past its warning and notice period
+    # (``RelationshipInactivityClosed``, matching's ``PairingEnded`` reason ``inactive``).
+    INACTIVE = "inactive"
 
 
 class RelationshipState(StrEnum):

@@ -37,10 +37,14 @@ class NotificationKind(enum.Enum):
     WARNING_PERSISTS = v(
         "warning_persists", "An early warning is still raised (coordinators)."
     )
+    RECOMMENDATION_AWAITING = v(
+        "recommendation_awaiting",
+        "A council's recommendation awaits your decision (sponsors, coordinators).",
+    )
     WEBHOOK_DISABLED = v(
         "webhook_disabled",
         "An integrator's webhook endpoint kept failing and was disabled "
-        "(coordinators).",
+        "(coordinators and admins).",
     )
 
 
@@ -96,6 +100,7 @@ SUBJECT_TYPES: dict[str, str] = {
     "relationship_closed": "Relationship",
     "warning_persists": "Relationship",
     "webhook_disabled": "WebhookEndpoint",
+    "recommendation_awaiting": "Recommendation",
 }
 
 

@@ -3,13 +3,15 @@
 
 The only module that wires: the inbound handlers of ``Telling`` over the consumer
 (matching's pairings, sessions' relationships and sessions, insights' early warnings,
-profiles' people), what the scheduler keeps of them and its sweep, the inbox,
-preferences and rules routes, and what ``PersonErased`` goes through. notifications
-publishes ``RelationshipInactivityClosed`` (contracts/notifications.py).
+profiles' people, advisors' councils), what the scheduler keeps of them and its
+sweep, the inbox, preferences, rules and Slack bot routes, the admins seen, and what
+``PersonErased`` goes through. notifications publishes
+``RelationshipInactivityClosed`` (contracts/notifications.py).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -18,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import contracts.notifications
+from chassis.auth.principal import Principal
 from chassis.auth.tokens import mint_token
 from chassis.envelope import Envelope
 from chassis.messaging import Transport, topic_for
@@ -26,10 +29,16 @@ from chassis.runtime import ServiceRuntime
 from chassis.service import Background, Erasure, ServicePart, serve
 from contracts.notifications import NotificationKind
 from services.notifications.api import actions as actions_api
-from services.notifications.api import me, rules, templates
+from services.notifications.api import me, rules, slack, templates
 from services.notifications.api import webhooks as webhooks_api
 from services.notifications.application.actions import ActionLinks
-from services.notifications.application.chat import ChatSender, WebhookHosts
+from services.notifications.application.admins import AdminsSeen
+from services.notifications.application.chat import (
+    ChatSender,
+    SecretBox,
+    SlackBot,
+    WebhookHosts,
+)
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
 from services.notifications.application.outbox import Outbox
@@ -37,6 +46,7 @@ from services.notifications.application.scheduler import Scheduler
 from services.notifications.application.telling import Telling
 from services.notifications.application.templates import Templates
 from services.notifications.application.webhooks import Webhooks
+from services.notifications.domain.actions import Action, ActionClaim
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.domain.notices import Notice
 from services.notifications.projections import schedule
@@ -45,7 +55,9 @@ from services.notifications.settings import Settings
 
 __all__ = ["ERASED_FROM", "NOTHING_PERSONAL", "Settings", "build_app", "build_part"]
 VERSION = "0.1.0"
-TOPICS = [topic_for(s) for s in ("profiles", "matching", "sessions", "insights")]
+TOPICS = [
+    topic_for(s) for s in ("profiles", "matching", "sessions", "insights", "advisors")
+]
 # What ``PersonErased`` goes through, as its receipt names them.
 ERASED_FROM = [
     "notifications",
@@ -58,6 +70,8 @@ ERASED_FROM = [
     "webhook_attempts",
     "revoked_subjects",
     "notification_coordinators",
+    "notification_council_sponsors",
+    "notification_admins",
 ]
 # Every other table, and why it holds nothing about a person.
 NOTHING_PERSONAL = {
@@ -76,6 +90,8 @@ NOTHING_PERSONAL = {
     "notification_milestones": "open milestones: ids and due days",
     "notification_warnings": "early warnings still raised: ids and moments",
     "action_links_used": "spent link nonces with tenant and action, no person",
+    "notification_recommendations": "undecided council recommendations: ids, moments",
+    "notification_slack_bots": "a tenant's Slack bot token, sealed",
 }
 
 
@@ -106,11 +122,19 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     wording = Templates(runtime.engine, link=settings.portal_url)
     hooks = WebhookHosts(settings.webhook_hosts, allow_http=settings.webhook_allow_http)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+    chat = ChatSender(http)
+    chat.bot = SlackBot(
+        runtime.engine,
+        http,
+        SecretBox(_secrets_key(settings)),
+        api_url=settings.slack_api_url,
+    )
+    admins_seen = AdminsSeen(runtime.engine)
     outbox = Outbox(
         runtime.engine,
         wording,
         email=email,
-        chat=ChatSender(http),
+        chat=chat,
         policy=RetryPolicy(
             base_s=settings.retry_base_s,
             cap_s=settings.retry_cap_s,
@@ -138,8 +162,10 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     async def endpoint_disabled(
         conn: AsyncConnection, tenant: str, endpoint: str, url: str, since: str
     ) -> None:
-        """The programme's coordinators (who administer its integrations here) are
-        told, once per disabling."""
+        """The programme's coordinators and the tenant's admins (those the service
+        has seen: ``application/admins.py``) are told, once per disabling."""
+        people = await schedule.coordinators(conn, tenant)
+        people += await schedule.admins(conn, tenant)
         told = [
             Notice(
                 kind=NotificationKind.WEBHOOK_DISABLED,
@@ -147,7 +173,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
                 subject_id=endpoint,
                 facts={"url": url, "failing_since": since},
             )
-            for person in await schedule.coordinators(conn, tenant)
+            for person in dict.fromkeys(people)
         ]
         await telling.tell(conn, tenant, f"webhook_disabled:{endpoint}:{since}", told)
 
@@ -155,13 +181,20 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
 
     async def forget(env: Envelope, conn: AsyncConnection) -> None:
         await telling.forget(env, conn)
-        await schedule.forget(conn, env.tenant, str(env.data["person_id"]))
+        await schedule.forget_person(conn, env.tenant, str(env.data["person_id"]))
+        admins_seen.forget(env.tenant, str(env.data["person_id"]))
 
     async def sweep() -> None:
         await scheduler.sweep()
 
     links = _action_links(settings, runtime, http)
     outbox.action_buttons = links.buttons_for
+
+    async def keep_open(claim: ActionClaim) -> None:
+        me = Principal(subject=claim.person_id, tenant=claim.tenant)
+        await scheduler.keep_open(me, claim.subject_id)
+
+    links.local[Action.KEEP_OPEN] = keep_open
 
     async def deliver() -> None:
         # Drain what is due, batch after batch, then wait for the next poll.
@@ -183,6 +216,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             webhooks_api.router,
             rules.router,
             actions_api.router,
+            slack.router,
         ],
         tables=metadata,
         consumes=TOPICS,
@@ -198,6 +232,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             Background("rules-sweep", sweep, settings.sweep_s),
         ],
         on_stop=[http.aclose],
+        middleware=[admins_seen.middleware()],
         provides=[
             Notifications(runtime, hooks),
             telling,
@@ -206,8 +241,19 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             webhooks,
             scheduler,
             links,
+            chat.bot,
         ],
     )
+
+
+def _secrets_key(settings: Settings) -> bytes:
+    """The key sealing secrets at rest: the one set, else derived from the JWT
+    secret (as the action links' key is)."""
+    chosen = settings.secrets_key
+    if chosen:
+        return base64.b64decode(chosen.get_secret_value())
+    jwt = settings.jwt_secret.get_secret_value()
+    return hashlib.sha256(b"tandem-notifications-secrets:" + jwt.encode()).digest()
 
 
 def _action_links(

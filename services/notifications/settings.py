@@ -83,6 +83,14 @@ class Settings(ServiceSettings):
     action_ttl_s: int = Field(
         7 * 24 * 3600, ge=60, validation_alias="NOTIFICATIONS_ACTION_TTL_S"
     )
+    # Secrets kept at rest (a tenant's Slack bot token) are sealed with this key
+    # (base64 of 32 bytes; unset: derived from the JWT secret), and the Slack Web API.
+    secrets_key: SecretStr | None = Field(
+        None, validation_alias="NOTIFICATIONS_SECRETS_KEY"
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api", validation_alias="NOTIFICATIONS_SLACK_API_URL"
+    )
     matching_url: str = Field("http://localhost:8002", validation_alias="MATCHING_URL")
     sessions_url: str = Field("http://localhost:8003", validation_alias="SESSIONS_URL")
 

@@ -6,7 +6,8 @@ become relationships in sessions, which notifications follows. Nobody meets. The
 sweep, driven forward in time: a match-quality pulse at 30 days (a nudge), the
 inactivity warning at the organisation's limit (45 days, set by its coordinator),
 then, a week later, the pair that did not answer is closed as inactive: matching ends
-the pairing with reason ``inactive`` and sessions concludes the relationship. The
+the pairing with reason ``inactive`` and sessions concludes the relationship with
+reason ``inactive`` too. The
 other pair answered the warning and stays open.
 """
 
@@ -61,7 +62,7 @@ async def test_a_quiet_pair_is_nudged_warned_and_closed_another_answers_and_stay
     notifications,
 ):
     m_app, m = matching
-    _s_app, s = sessions
+    s_app, s = sessions
     n_app, n = notifications
     org = await build_org(m_app, seats=[2], mentees=2)
     tenant = org.tenant
@@ -144,6 +145,10 @@ async def test_a_quiet_pair_is_nudged_warned_and_closed_another_answers_and_stay
         return got.status_code == 200 and got.json()["state"] == "concluded"
 
     await until(concluded, "sessions to conclude the ghosted relationship", 90)
+    # ... with reason ``inactive`` (not ``completed``): it did not run its course.
+    s_events = await mounted(s_app).runtime.store.read_stream(ghost, tenant=tenant)
+    conclusions = [e for e in s_events if e.event_type == "RelationshipConcluded"]
+    assert [e.data["reason"] for e in conclusions] == ["inactive"]
 
     # The pair that answered stays open everywhere.
     still = await m.get(f"/pairings/{kept}", headers=org.coordinator)

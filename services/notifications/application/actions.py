@@ -6,7 +6,13 @@ and Teams buttons'); ``preview`` says what a link will do without doing it;
 asks the service that owns the subject to do that one thing, on the person's
 behalf, with a token for that person that lives a minute. If the owning service
 cannot be reached the nonce is given back, so the person may try again; a refusal
-(already declined, not theirs) spends it.
+(already declined, not theirs) spends it. An action this service owns itself
+(``keep_open``: the answer to a pulse or an inactivity warning) is carried out here,
+by a performer ``main.py`` wires (``local``), with the same single use.
+
+The links a message carries (``buttons_for``): an approved pairing's Accept and
+Decline, a session reminder's Confirm session, a match-quality pulse's and an
+inactivity warning's Keep it open; each for its recipient only.
 """
 
 from __future__ import annotations
@@ -70,6 +76,9 @@ class ActionDone:
     status: int
 
 
+# Carries out an action of this service's own for the claim's person; raises a
+# ``TandemError`` (a 4xx: refused) when it may not be done.
+LocalAction = Callable[[a.ActionClaim], Awaitable[None]]
 # (tenant, person, role) → a bearer token for that person, short-lived.
 Minter = Callable[[str, str, str], str]
 Poster = Callable[[str, str, dict[str, Any], str], Awaitable[httpx.Response]]
@@ -94,6 +103,7 @@ class ActionLinks:
         self.mint_for = mint_for
         self.ttl_s = ttl_s
         self.clock = clock
+        self.local: dict[a.Action, LocalAction] = {}
 
     def mint(
         self,
@@ -120,17 +130,38 @@ class ActionLinks:
 
     def buttons_for(self, d: Claimed) -> list[Button]:
         """The action links a message carries (Slack and Teams buttons, the email's
-        links): accept or decline an approved pairing, for its recipient only. The
-        token carries no programme role: matching checks the person is a party."""
-        pairing = (d.facts or {}).get("pairing_id")
-        if d.kind != NotificationKind.PAIRING_APPROVED or not pairing:
-            return []
+        links), for its recipient only: accept or decline an approved pairing;
+        confirm the session a reminder is about; keep a relationship open from its
+        match-quality pulse or its inactivity warning. The token carries no
+        programme role: the owning service checks the person is a party."""
+        facts = d.facts or {}
         mint = self.mint
         who = (d.tenant, d.recipient_id, "participant")
-        return [
-            Button("Accept", mint(*who, a.Action.ACCEPT_PAIRING, pairing), "primary"),
-            Button("Decline", mint(*who, a.Action.DECLINE_PAIRING, pairing), "danger"),
-        ]
+        pairing = facts.get("pairing_id")
+        if d.kind == NotificationKind.PAIRING_APPROVED and pairing:
+            return [
+                Button(
+                    "Accept", mint(*who, a.Action.ACCEPT_PAIRING, pairing), "primary"
+                ),
+                Button(
+                    "Decline", mint(*who, a.Action.DECLINE_PAIRING, pairing), "danger"
+                ),
+            ]
+        session = facts.get("session_id")
+        if d.kind == NotificationKind.SESSION_TOMORROW and session:
+            url = mint(*who, a.Action.CONFIRM_SESSION, session)
+            return [Button("Confirm session", url, "primary")]
+        relationship = facts.get("relationship_id")
+        keeps = (NotificationKind.MATCH_PULSE, NotificationKind.INACTIVITY_WARNING)
+        if d.kind in keeps and relationship and a.Action.KEEP_OPEN in self.local:
+            title = (
+                "Going well: keep it open"
+                if d.kind == NotificationKind.MATCH_PULSE
+                else "Keep it open"
+            )
+            url = mint(*who, a.Action.KEEP_OPEN, relationship)
+            return [Button(title, url, "primary")]
+        return []
 
     def _claim(self, token: str) -> a.ActionClaim:
         try:
@@ -176,6 +207,20 @@ class ActionLinks:
                 )
         except IntegrityError:
             raise LinkGone("this link was already used") from None
+        performer = self.local.get(claim.action)
+        if performer is not None:
+            try:
+                await performer(claim)
+            except TandemError as exc:
+                if exc.status >= 500:
+                    await self._give_back(claim.nonce)
+                    raise
+                raise ActionRefused(f"refused: {exc}") from None
+            return ActionDone(
+                action=claim.action.value, subject_id=claim.subject_id, status=200
+            )
+        if claim.action not in CALLS:
+            raise ActionRefused(f"{claim.action} is not carried out here")
         service, template = CALLS[claim.action]
         path = template.format(subject=quote(claim.subject_id, safe=""))
         body: dict[str, Any] = {}

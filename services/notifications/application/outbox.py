@@ -236,13 +236,18 @@ class Outbox:
     async def _send_slack(
         self, conn: AsyncConnection, group: Sequence[Claimed], chosen: Preferences
     ) -> None:
-        if self.chat is None or not chosen.slack_webhook:
+        if self.chat is None or not (chosen.slack_webhook or chosen.slack_bot):
             raise DeliveryFailed("no Slack webhook to post to")
         subject, body, buttons = await self._chat_parts(
             conn, group, Channel.SLACK, chosen
         )
-        await self.chat.post(
-            chosen.slack_webhook, slack_message(subject, body, buttons)
+        # The person's webhook, else their organisation's bot (a direct message).
+        await self.chat.slack(
+            conn,
+            group[0].tenant,
+            chosen.slack_webhook,
+            chosen.email,
+            slack_message(subject, body, buttons),
         )
 
     async def _send_teams(

@@ -5,6 +5,8 @@ The sweep runs in the background every ``NOTIFICATIONS_SWEEP_S``; tests call
 ``sweep(now=…)`` with the moment they want. Each notice is kept through
 ``Telling.tell`` under an event key naming its (rule, subject, occurrence), so a
 re-sweep, two processes sweeping at once, or a redelivered fact tell nothing twice.
+A council's recommendation undecided past ``recommendation_decision_days`` is told
+to its deciders once (a decision, arriving as advisors' event, removes it first).
 An unanswered warning past its notice period closes the relationship: the event
 ``RelationshipInactivityClosed`` is appended to a stream of its own, once (the second
 append conflicts), in the transaction that marks the relationship closed.
@@ -100,6 +102,29 @@ class Scheduler:
                         rid, raised_at, coordinators, rules, now
                     )
                     told += await self._maybe(conn, tenant, due)
+            told += await self._recommendations(conn, tenant, coordinators, rules, now)
+        return told
+
+    async def _recommendations(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        coordinators: tuple[str, ...],
+        rules: Rules,
+        now: datetime,
+    ) -> int:
+        """Councils' recommendations undecided past the window: their deciders
+        (advisors' rule: a sponsor sitting on the council, or a coordinator)."""
+        if rules.recommendation_decision_days <= 0:
+            return 0
+        sponsors = await schedule.sponsors(conn, tenant)
+        told = 0
+        for rec, council, made_at in await schedule.recommendations(conn, tenant):
+            deciders = tuple(dict.fromkeys((*sponsors.get(council, ()), *coordinators)))
+            due = decide.recommendation_awaiting(
+                rec, council, made_at, deciders, rules, now
+            )
+            told += await self._maybe(conn, tenant, due)
         return told
 
     async def _maybe(self, conn: AsyncConnection, tenant: str, due: Due | None) -> int:

@@ -199,6 +199,24 @@ BUILT_IN: dict[tuple[str, str], tuple[str, str]] = {
         "Die Frühwarnung zur Beziehung {{ facts.relationship_id }} vom "
         "{{ facts.raised_at }} besteht weiterhin.",
     ),
+    (K.RECOMMENDATION_AWAITING, "en"): (
+        "A council recommendation awaits your decision",
+        "The recommendation {{ facts.recommendation_id }} of council "
+        "{{ facts.council_id }}, made {{ facts.made_at }}, has not been decided yet. "
+        "Please accept or reject it.",
+    ),
+    (K.RECOMMENDATION_AWAITING, "fr"): (
+        "Une recommandation du conseil attend votre décision",
+        "La recommandation {{ facts.recommendation_id }} du conseil "
+        "{{ facts.council_id }}, faite le {{ facts.made_at }}, n'est pas encore "
+        "décidée. Merci de l'accepter ou de la rejeter.",
+    ),
+    (K.RECOMMENDATION_AWAITING, "de"): (
+        "Eine Empfehlung des Beirats wartet auf Ihre Entscheidung",
+        "Die Empfehlung {{ facts.recommendation_id }} des Beirats "
+        "{{ facts.council_id }} vom {{ facts.made_at }} ist noch nicht entschieden. "
+        "Bitte nehmen Sie sie an oder lehnen Sie sie ab.",
+    ),
     (K.WEBHOOK_DISABLED, "en"): (
         "A webhook endpoint was disabled",
         "The webhook endpoint {{ facts.url }} failed since {{ facts.failing_since }} "

@@ -28,6 +28,9 @@ class Action(StrEnum):
     DECLINE_PAIRING = "decline_pairing"
     CONFIRM_SESSION = "confirm_session"
     ANSWER_PULSE = "answer_pulse"
+    # The answer to a match-quality pulse or an inactivity warning: the relationship
+    # goes on (carried out by notifications itself, as ``keep-open``).
+    KEEP_OPEN = "keep_open"
 
 
 # What each action tells the person it will do (shown before they confirm).
@@ -36,6 +39,7 @@ DESCRIPTIONS = {
     Action.DECLINE_PAIRING: "Decline the proposed mentoring pairing",
     Action.CONFIRM_SESSION: "Confirm that the session took place",
     Action.ANSWER_PULSE: "Answer the pulse survey",
+    Action.KEEP_OPEN: "Say the mentoring relationship is going on (keep it open)",
 }
 
 

@@ -73,6 +73,9 @@ class Preferences:
     # Their Slack and Teams incoming webhooks (secrets in the URL: never shown back).
     slack_webhook: str | None = field(default=None, repr=False)
     teams_webhook: str | None = field(default=None, repr=False)
+    # The person's organisation has a Slack bot: Slack reaches them by direct
+    # message (found by ``email``) without a webhook of their own. Not theirs to set.
+    slack_bot: bool = False
 
     def __post_init__(self) -> None:
         if self.locale not in LOCALES:
@@ -91,7 +94,7 @@ class Preferences:
         others = sorted(c for c in self.channels if c is not Channel.IN_APP)
         reachable = {
             Channel.EMAIL: self.email,
-            Channel.SLACK: self.slack_webhook,
+            Channel.SLACK: self.slack_webhook or (self.slack_bot and self.email),
             Channel.TEAMS: self.teams_webhook,
         }
         others = [c for c in others if reachable.get(c)]

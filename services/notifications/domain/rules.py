@@ -7,7 +7,9 @@ within ``session_reminder_hours`` → both; a milestone due within
 ``milestone_due_days`` → the mentee; a missed cadence (no session for the agreed
 interval plus ``cadence_grace_days``) → a nudge to the pair; a match-quality pulse at
 ``pulse_first_days`` then every ``pulse_every_days`` → both; an early warning still
-raised after ``warning_persists_days`` → the programme's coordinators.
+raised after ``warning_persists_days`` → the programme's coordinators; a council's
+recommendation not decided within ``recommendation_decision_days`` → those who decide
+it (the council's sponsors and the programme's coordinators, as advisors has it).
 
 Each decision names its occurrence (``Due.key``): the notice of one (rule,
 subject, occurrence) is kept once whatever the number of sweeps.
@@ -34,6 +36,7 @@ class Rules:
     pulse_first_days: int = 30
     pulse_every_days: int = 60
     warning_persists_days: int = 7
+    recommendation_decision_days: int = 7
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -256,4 +259,31 @@ def warning_persists(
         coordinators,
         relationship_id,
         {"relationship_id": relationship_id, "raised_at": _iso(raised_at)},
+    )
+
+
+def recommendation_awaiting(
+    recommendation_id: str,
+    council_id: str,
+    made_at: datetime,
+    deciders: tuple[str, ...],
+    rules: Rules,
+    now: datetime,
+) -> Due | None:
+    """A council's recommendation still undecided ``recommendation_decision_days``
+    after it was made → whoever decides it (once per recommendation)."""
+    if rules.recommendation_decision_days <= 0 or not deciders:
+        return None
+    if now < made_at + timedelta(days=rules.recommendation_decision_days):
+        return None
+    return Due(
+        Kind.RECOMMENDATION_AWAITING,
+        f"recommendation_awaiting:{recommendation_id}",
+        deciders,
+        recommendation_id,
+        {
+            "recommendation_id": recommendation_id,
+            "council_id": council_id,
+            "made_at": _iso(made_at),
+        },
     )

@@ -14,12 +14,14 @@ from services.notifications.projections.inbox import stamp
 
 _LOAD = text(
     "SELECT p.channels, p.unsubscribed, p.quiet_start, p.quiet_end, p.daily_digest, "
-    "p.locale, p.email, p.slack_webhook, p.teams_webhook, z.time_zone FROM (SELECT CAST(:t AS TEXT) AS tenant, "
+    "p.locale, p.email, p.slack_webhook, p.teams_webhook, z.time_zone, "
+    "b.tenant IS NOT NULL AS slack_bot FROM (SELECT CAST(:t AS TEXT) AS tenant, "
     "CAST(:p AS TEXT) AS person_id) k "
     "LEFT JOIN notification_preferences p "
     "ON p.tenant = k.tenant AND p.person_id = k.person_id "
     "LEFT JOIN notification_people z "
-    "ON z.tenant = k.tenant AND z.person_id = k.person_id"
+    "ON z.tenant = k.tenant AND z.person_id = k.person_id "
+    "LEFT JOIN notification_slack_bots b ON b.tenant = k.tenant"
 )
 _SAVE = text(
     "INSERT INTO notification_preferences (tenant, person_id, channels, unsubscribed, "
@@ -56,6 +58,7 @@ async def load(conn: AsyncConnection, tenant: str, person_id: str) -> Preference
         email=r.email,
         slack_webhook=r.slack_webhook,
         teams_webhook=r.teams_webhook,
+        slack_bot=bool(r.slack_bot),
     )
 
 

@@ -1,6 +1,8 @@
 """What the sweep needs, kept from inbound events: per relationship its latest sign
 of life, cadence and warning; sessions to come; open milestones; early warnings still
-raised; the programme's coordinators; each tenant's rules.
+raised; the programme's coordinators; each tenant's rules; the councils'
+recommendations awaiting a decision and each council's sponsors (advisors' events);
+the tenant's admins as the service has seen them (``see_admin``).
 
 Every write is an upsert that only moves forward (a session held keeps the latest
 effective ``held_at``), so a redelivered or late event changes nothing it should not.
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.envelope import Envelope
 from services.notifications.domain.rules import Relationship, Rules
+from services.notifications.projections import rules_tables  # noqa: F401  (schema)
 
 
 def stamp(at: datetime) -> str:
@@ -221,6 +224,131 @@ async def forget(conn: AsyncConnection, tenant: str, person: str) -> None:
     )
 
 
+async def forget_person(conn: AsyncConnection, tenant: str, person: str) -> None:
+    """``PersonErased``: no longer a coordinator, a council's sponsor nor an admin."""
+    await forget(conn, tenant, person)
+    for table in ("notification_council_sponsors", "notification_admins"):
+        await conn.execute(
+            text(f"DELETE FROM {table} WHERE tenant = :t AND person_id = :p"),
+            {"t": tenant, "p": person},
+        )
+
+
+# -- advisors: councils' recommendations and their deciders -----------------------------
+
+
+async def on_recommendation_made(env: Envelope, conn: AsyncConnection) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO notification_recommendations (tenant, recommendation_id, "
+            "council_id, made_at) VALUES (:t, :r, :c, :a) ON CONFLICT DO NOTHING"
+        ),
+        {
+            "t": env.tenant,
+            "r": env.data["recommendation_id"],
+            "c": env.data["council_id"],
+            "a": _when(env.data["made_at"]),
+        },
+    )
+
+
+async def on_recommendation_decided(env: Envelope, conn: AsyncConnection) -> None:
+    """Accepted or rejected: nobody is told it awaits a decision any more."""
+    await conn.execute(
+        text(
+            "DELETE FROM notification_recommendations "
+            "WHERE tenant = :t AND recommendation_id = :r"
+        ),
+        {"t": env.tenant, "r": env.data["recommendation_id"]},
+    )
+
+
+async def on_council_member_added(env: Envelope, conn: AsyncConnection) -> None:
+    if env.data.get("kind") != "sponsor":
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO notification_council_sponsors (tenant, council_id, person_id) "
+            "VALUES (:t, :c, :p) ON CONFLICT DO NOTHING"
+        ),
+        {"t": env.tenant, "c": env.data["council_id"], "p": env.data["member_id"]},
+    )
+
+
+async def on_council_member_removed(env: Envelope, conn: AsyncConnection) -> None:
+    await conn.execute(
+        text(
+            "DELETE FROM notification_council_sponsors "
+            "WHERE tenant = :t AND council_id = :c AND person_id = :p"
+        ),
+        {"t": env.tenant, "c": env.data["council_id"], "p": env.data["member_id"]},
+    )
+
+
+async def recommendations(
+    conn: AsyncConnection, tenant: str
+) -> list[tuple[str, str, datetime]]:
+    """Undecided recommendations: (recommendation, council, made_at), oldest first."""
+    rows = await conn.execute(
+        text(
+            "SELECT recommendation_id, council_id, made_at "
+            "FROM notification_recommendations WHERE tenant = :t "
+            "ORDER BY made_at, recommendation_id"
+        ),
+        {"t": tenant},
+    )
+    return [
+        (r.recommendation_id, r.council_id, datetime.fromisoformat(r.made_at))
+        for r in rows
+    ]
+
+
+async def sponsors(conn: AsyncConnection, tenant: str) -> dict[str, tuple[str, ...]]:
+    """Each council's sponsors (who decide its recommendations)."""
+    rows = await conn.execute(
+        text(
+            "SELECT council_id, person_id FROM notification_council_sponsors "
+            "WHERE tenant = :t ORDER BY council_id, person_id"
+        ),
+        {"t": tenant},
+    )
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.council_id, []).append(r.person_id)
+    return {c: tuple(p) for c, p in out.items()}
+
+
+# -- the tenant's admins ------------------------------------------------------------------
+
+
+async def see_admin(
+    conn: AsyncConnection, tenant: str, person: str, at: datetime
+) -> None:
+    """An admin reached the service: they are among the tenant's admins told of what
+    admins are told (a disabled webhook endpoint)."""
+    await conn.execute(
+        text(
+            "INSERT INTO notification_admins (tenant, person_id, seen_at) "
+            "VALUES (:t, :p, :a) ON CONFLICT (tenant, person_id) "
+            "DO UPDATE SET seen_at = excluded.seen_at"
+        ),
+        {"t": tenant, "p": person, "a": stamp(at)},
+    )
+
+
+async def admins(conn: AsyncConnection, tenant: str) -> tuple[str, ...]:
+    rows = await conn.execute(
+        text(
+            "SELECT a.person_id FROM notification_admins a WHERE a.tenant = :t "
+            "AND NOT EXISTS (SELECT 1 FROM revoked_subjects r "
+            "WHERE r.tenant = a.tenant AND r.subject = a.person_id) "
+            "ORDER BY a.person_id"
+        ),
+        {"t": tenant},
+    )
+    return tuple(r.person_id for r in rows)
+
+
 # -- reads and writes of the sweep ------------------------------------------------------
 
 
@@ -250,7 +378,8 @@ async def tenants(conn: AsyncConnection) -> list[str]:
             "SELECT tenant FROM notification_schedule UNION "
             "SELECT tenant FROM notification_upcoming UNION "
             "SELECT tenant FROM notification_milestones UNION "
-            "SELECT tenant FROM notification_warnings ORDER BY tenant"
+            "SELECT tenant FROM notification_warnings UNION "
+            "SELECT tenant FROM notification_recommendations ORDER BY tenant"
         )
     )
     return [r.tenant for r in rows]
@@ -410,6 +539,11 @@ HANDLERS: dict[str, Fact] = {
     "EarlyWarningRaised": on_warning_raised,
     "RelationshipHealthChanged": on_health_changed,
     "ProgrammeRolesChanged": on_roles,
+    "RecommendationMade": on_recommendation_made,
+    "RecommendationAccepted": on_recommendation_decided,
+    "RecommendationRejected": on_recommendation_decided,
+    "CouncilMemberAdded": on_council_member_added,
+    "CouncilMemberRemoved": on_council_member_removed,
 }
 
 

@@ -119,7 +119,7 @@ class Relationships:
         ended = env.data.get("reason")
         reason = (
             ConclusionReason(ended)
-            if ended in (ConclusionReason.REMATCHED, ERASED)
+            if ended in (ConclusionReason.REMATCHED, ERASED, ConclusionReason.INACTIVE)
             else ConclusionReason.COMPLETED
         )
         # The day it ended: the pairing's effective ``ended_on`` (a pairing of the
