@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from chassis.settings import ServiceSettings
+from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
 
 DEFAULT_HOSTS = ("hooks.slack.com", "*.webhook.office.com", "*.logic.azure.com")
 
@@ -105,4 +105,31 @@ class Settings(ServiceSettings):
     def _no_plain_http_in_production(self) -> Settings:
         if self.is_production and self.webhook_allow_http:
             raise ValueError("NOTIFICATIONS_WEBHOOK_ALLOW_HTTP is for tests only")
+        return self
+
+    @model_validator(mode="after")
+    def _no_key_derived_from_a_known_secret(self) -> Settings:
+        """The action links' key and the secrets' key are derived from the JWT
+        secret when unset. With tokens checked against an identity provider's key
+        set (``JWKS_URL``) that secret is the published development default, and a
+        key derived from it would let anyone forge a link: outside development
+        both must then be set."""
+        if self.environment in ("development", "test"):
+            return self
+        if self.jwt_secret.get_secret_value() != DEFAULT_DEV_SECRET:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("NOTIFICATIONS_ACTION_SECRET", self.action_secret),
+                ("NOTIFICATIONS_SECRETS_KEY", self.secrets_key),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ValueError(
+                f"{' and '.join(missing)} must be set when JWT_SECRET is not "
+                f"(ENVIRONMENT={self.environment}): a key derived from the development "
+                "default would let anyone sign an action link"
+            )
         return self
