@@ -324,7 +324,7 @@ async def service(
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=300
             ) as client:
-                deadline = time.monotonic() + 120
+                deadline = time.monotonic() + 300
                 while True:
                     if process.returncode is not None:
                         raise SystemExit("the profiles service did not start")
@@ -332,7 +332,7 @@ async def service(
                         if (await client.get("/readyz")).status_code == 200:
                             break
                     if time.monotonic() > deadline:
-                        raise SystemExit("the profiles service was not ready in 120 s")
+                        raise SystemExit("the profiles service was not ready in 300 s")
                     await asyncio.sleep(0.2)
                 yield client, process
         finally:

@@ -10,7 +10,7 @@ advisors) uses this codec for the streams of people, keyed by the stream id.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -89,10 +89,10 @@ class PersonalDataCipher:
     def _wrap(self, person_id: str, key: bytes) -> str:
         nonce = _random(12)
         sealed = self._master.encrypt(nonce, key, person_id.encode())
-        return base64.b64encode(nonce + sealed).decode()
+        return _b64(nonce + sealed)
 
     def _unwrap(self, person_id: str, wrapped: str) -> bytes:
-        raw = base64.b64decode(wrapped)
+        raw = _unb64(wrapped)
         return self._master.decrypt(raw[:12], raw[12:], person_id.encode())
 
     async def key(
@@ -317,7 +317,8 @@ class PersonalDataCipher:
         if value is None:
             return None
         message = f"{tenant}\x1f{kind}\x1f{value}".encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+        # The one-shot HMAC (no hmac object per value): the same digest.
+        return hmac.digest(self._index_key, message, "sha256").hex()
 
     # -- the codec ---------------------------------------------------------------------
 
@@ -393,6 +394,16 @@ class PersonalDataCipher:
         return data
 
 
+def _b64(raw: bytes) -> str:
+    """``base64.b64encode(raw).decode()`` without its wrapper's checks."""
+    return binascii.b2a_base64(raw, newline=False).decode()
+
+
+def _unb64(text: str) -> bytes:
+    """``base64.b64decode(text)``, likewise (non-alphabet characters ignored)."""
+    return binascii.a2b_base64(text)
+
+
 def _encrypt(
     aead: AESGCM | None, stream_id: str, data: JsonDict, fields: list[str]
 ) -> JsonDict:
@@ -402,7 +413,7 @@ def _encrypt(
         nonce = _random(12)
         plain = _JSON.encode(data[name]).encode()
         sealed = aead.encrypt(nonce, plain, f"{stream_id}/{name}".encode())
-        data[name] = {ENCRYPTED: base64.b64encode(nonce + sealed).decode()}
+        data[name] = {ENCRYPTED: _b64(nonce + sealed)}
     return data
 
 
@@ -412,13 +423,13 @@ def _seal_column(
     nonce = _random(12)
     plain = _JSON_STR.encode(value).encode()
     sealed = aead.encrypt(nonce, plain, f"{person_id}/{table}.{column}".encode())
-    return SEALED + base64.b64encode(nonce + sealed).decode()
+    return SEALED + _b64(nonce + sealed)
 
 
 def _open(aead: AESGCM | None, person_id: str, name: str, blob: str) -> Any:
     if aead is None:
         return None
-    raw = base64.b64decode(blob)
+    raw = _unb64(blob)
     try:
         plain = aead.decrypt(raw[:12], raw[12:], f"{person_id}/{name}".encode())
     except InvalidTag:
