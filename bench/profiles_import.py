@@ -39,6 +39,7 @@ import csv
 import json
 import os
 import random
+import signal
 import socket
 import sys
 import tempfile
@@ -165,6 +166,9 @@ async def import_job(
         raise SystemExit(f"POST /imports answered {resp.status_code}: {resp.text}")
     location = resp.headers["Location"]
     last_print = time.perf_counter()
+    # Polled often at first (a small import ends in well under a second), then four
+    # times a second: each poll is a request the service spends CPU time on.
+    pause = 0.05
     while True:
         report = (await client.get(location, headers=headers)).json()
         now = time.perf_counter()
@@ -178,7 +182,8 @@ async def import_job(
                 flush=True,
             )
             last_print = now
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, 0.25)
 
 
 async def one_by_one(
@@ -208,20 +213,64 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc (Linux only)")
 
 
-# ``--profile FILE``: uvicorn under cProfile, its stats written when it stops (uvicorn
-# re-raises the SIGTERM it handled; a handler that ignores it lets the stats be saved).
+# ``--profile FILE``: uvicorn under cProfile from its start, timed in CPU time (robust
+# on a busy machine). The bench marks windows: SIGUSR1 takes a snapshot of the stats so
+# far, SIGUSR2 writes what was spent since it to the next file named after it (the
+# import with the relay's drain, then the re-import). The profiler stays enabled
+# throughout (enabling it later misses the code run in greenlets); the snapshots are
+# taken by the event loop, not inside the signal handler. uvicorn re-raises the
+# SIGTERM it handled; a handler that ignores it lets the process end normally.
 _PROFILED = """
-import cProfile, signal, sys
+import asyncio, cProfile, marshal, signal, sys, time
 signal.signal(signal.SIGTERM, lambda *_: None)
 from uvicorn.main import main
-profiler = cProfile.Profile()
+files = sys.argv[1].split(",")
+profiler = cProfile.Profile(time.process_time)
+marks = []
+def snapshot():
+    profiler.snapshot_stats()
+    return dict(profiler.stats)
+def minus(a, b):
+    return tuple(x - y for x, y in zip(a, b))
+def start():
+    marks.append(snapshot())
+def stop():
+    before, now, out = marks.pop(), snapshot(), {}
+    for func, (cc, nc, tt, ct, callers) in now.items():
+        b = before.get(func, (0, 0, 0.0, 0.0, {}))
+        if nc - b[1] <= 0:
+            continue
+        calls = {
+            c: minus(v, b[4].get(c, (0,) * len(v))) for c, v in callers.items()
+        }
+        out[func] = (cc - b[0], nc - b[1], tt - b[2], ct - b[3], calls)
+    with open(files.pop(0) if files else sys.argv[1] + ".more", "wb") as f:
+        marshal.dump(out, f)
+def later(what):
+    return lambda *_: asyncio.get_running_loop().call_soon_threadsafe(what)
+signal.signal(signal.SIGUSR1, later(start))
+signal.signal(signal.SIGUSR2, later(stop))
 try:
     profiler.runcall(main, sys.argv[2:])
 except SystemExit:
     pass
-finally:
-    profiler.dump_stats(sys.argv[1])
 """
+
+
+def profile_files(profile: str) -> tuple[str, str]:
+    """The stats files of ``--profile FILE``: the import (with the relay's drain),
+    then the re-import (``FILE`` with ``.reimport`` before its suffix)."""
+    path = Path(profile)
+    return str(path), str(path.with_suffix(".reimport" + (path.suffix or ".prof")))
+
+
+async def _profiling(
+    process: asyncio.subprocess.Process, on: bool, enabled: bool
+) -> None:
+    """Start or end a window of ``--profile`` (the snapshot's own CPU left out)."""
+    if enabled:
+        process.send_signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+        await asyncio.sleep(2)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -244,7 +293,8 @@ async def settle(pid: int, limit_s: float = 300) -> tuple[float, float]:
 
 
 def _uvicorn(port: int, profile: str | None = None) -> list[str]:
-    start = ("-c", _PROFILED, profile) if profile else ("-m", "uvicorn")
+    files = ",".join(profile_files(profile)) if profile else ""
+    start = ("-c", _PROFILED, files) if profile else ("-m", "uvicorn")
     return [
         *(sys.executable, *start, "--factory"),
         "services.profiles.main:build_app",
@@ -274,7 +324,7 @@ async def service(
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=300
             ) as client:
-                deadline = time.monotonic() + 120
+                deadline = time.monotonic() + 300
                 while True:
                     if process.returncode is not None:
                         raise SystemExit("the profiles service did not start")
@@ -282,7 +332,7 @@ async def service(
                         if (await client.get("/readyz")).status_code == 200:
                             break
                     if time.monotonic() > deadline:
-                        raise SystemExit("the profiles service was not ready in 120 s")
+                        raise SystemExit("the profiles service was not ready in 300 s")
                     await asyncio.sleep(0.2)
                 yield client, process
         finally:
@@ -317,18 +367,23 @@ async def main(args: argparse.Namespace) -> None:
             peer_s = await one_by_one(client, peer_people, peer_headers)
             await settle(process.pid)
             print(f"Importing {args.people} people from the CSV file ({load()}) ...")
+            profiled = args.profile is not None
+            await _profiling(process, True, profiled)
             cpu = cpu_seconds(process.pid)
             report, seconds = await import_job(client, path, headers)
             import_cpu = cpu_seconds(process.pid) - cpu
             drained_s, drain_cpu = await settle(process.pid)
+            await _profiling(process, False, profiled)
             print(
                 f"  the relay published the rest in {drained_s:.1f}s more "
                 f"({drain_cpu:.1f} CPU s)"
             )
             print(f"Re-importing the same file ({load()}) ...", flush=True)
+            await _profiling(process, True, profiled)
             cpu = cpu_seconds(process.pid)
             again, again_s = await import_job(client, path, headers)
             again_cpu = cpu_seconds(process.pid) - cpu
+            await _profiling(process, False, profiled)
             rss = peak_rss_mib(process.pid)
         after = load()
 
@@ -403,6 +458,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--profile",
         metavar="FILE",
-        help="run the service under cProfile and write its stats to FILE",
+        help="run the service under cProfile (CPU time) and write the stats of the "
+        "import (with the relay's drain) to FILE, of the re-import to "
+        "FILE.reimport.prof",
     )
     asyncio.run(main(parser.parse_args()))

@@ -10,7 +10,7 @@ advisors) uses this codec for the streams of people, keyed by the stream id.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -89,10 +89,10 @@ class PersonalDataCipher:
     def _wrap(self, person_id: str, key: bytes) -> str:
         nonce = _random(12)
         sealed = self._master.encrypt(nonce, key, person_id.encode())
-        return base64.b64encode(nonce + sealed).decode()
+        return _b64(nonce + sealed)
 
     def _unwrap(self, person_id: str, wrapped: str) -> bytes:
-        raw = base64.b64decode(wrapped)
+        raw = _unb64(wrapped)
         return self._master.decrypt(raw[:12], raw[12:], person_id.encode())
 
     async def key(
@@ -205,50 +205,85 @@ class PersonalDataCipher:
         if not ids:
             return {}
         found = await self._wrapped_keys(conn, ids)
-        created: dict[str, AESGCM] = {}
         missing = [p for p in ids if p not in found]
-        if missing:
-            fresh = {p: _random(32) for p in missing}  # AES-256 keys
-            rows = [(p, tenant, self._wrap(p, key)) for p, key in fresh.items()]
-            if is_sqlite(conn.engine):
-                await conn.execute(
-                    text(
-                        "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
-                        "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
-                    ),
-                    [{"p": p, "t": t, "k": k} for p, t, k in rows],
-                )
-                stored: set[str] = set()
-            else:  # one statement; the keys it stored need no reading back
-                result = await conn.execute(
-                    text(
-                        "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
-                        "SELECT * FROM unnest(CAST(:p AS text[]), CAST(:t AS text[]), "
-                        "CAST(:k AS text[])) ON CONFLICT (person_id) DO NOTHING "
-                        "RETURNING person_id"
-                    ),
-                    {
-                        "p": [r[0] for r in rows],
-                        "t": [r[1] for r in rows],
-                        "k": [r[2] for r in rows],
-                    },
-                )
-                stored = {r.person_id for r in result}
-            created = {p: AESGCM(fresh[p]) for p in stored}
-            others = [p for p in missing if p not in stored]
-            if others:  # written meanwhile by another writer (or SQLite): read
-                found.update(await self._wrapped_keys(conn, others))
+        created = await self._insert_keys(conn, tenant, missing, found)
         return {p: created.get(p) or self.open_key(p, found.get(p)) for p in ids}
+
+    async def create_keys(
+        self, conn: AsyncConnection, tenant: str, person_ids: Iterable[str]
+    ) -> dict[str, AESGCM | None]:
+        """``keys_for_writing`` for people expected to be new (ids just chosen for
+        them): their keys are created first, in one statement, and only those found
+        to exist already (a concurrent writer's, a destroyed one) are read back.
+        Each person still gets a key of their own, wrapped on its own, so destroying
+        one shreds that person alone."""
+        ids = sorted(set(person_ids))
+        if not ids:
+            return {}
+        found: dict[str, str | None] = {}
+        created = await self._insert_keys(conn, tenant, ids, found)
+        return {p: created.get(p) or self.open_key(p, found.get(p)) for p in ids}
+
+    async def _insert_keys(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        missing: list[str],
+        found: dict[str, str | None],
+    ) -> dict[str, AESGCM]:
+        """New keys for ``missing`` (one statement); the wrapped keys of those who
+        had one meanwhile are added to ``found``."""
+        if not missing:
+            return {}
+        fresh = {p: _random(32) for p in missing}  # AES-256 keys
+        wrapped = [self._wrap(p, key) for p, key in fresh.items()]
+        if is_sqlite(conn.engine):
+            await conn.execute(
+                text(
+                    "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                    "VALUES (:p, :t, :k) ON CONFLICT (person_id) DO NOTHING"
+                ),
+                [
+                    {"p": p, "t": tenant, "k": k}
+                    for p, k in zip(fresh, wrapped, strict=True)
+                ],
+            )
+            stored: set[str] = set()
+        else:  # one statement; the keys it stored need no reading back
+            result = await conn.execute(
+                text(
+                    "INSERT INTO person_keys (person_id, tenant, wrapped_key) "
+                    "SELECT p, :t, k FROM unnest(CAST(:p AS text[]), "
+                    "CAST(:k AS text[])) AS n(p, k) ON CONFLICT (person_id) DO NOTHING "
+                    "RETURNING person_id"
+                ),
+                {"p": list(fresh), "t": tenant, "k": wrapped},
+            )
+            stored = set(result.scalars())
+        others = [p for p in missing if p not in stored]
+        if others:  # written meanwhile by another writer (or SQLite): read
+            found.update(await self._wrapped_keys(conn, others))
+        return {p: AESGCM(fresh[p]) for p in stored}
 
     async def _wrapped_keys(
         self, conn: AsyncConnection, ids: list[str]
     ) -> dict[str, str | None]:
-        rows = await conn.execute(
-            text(
-                "SELECT person_id, wrapped_key FROM person_keys WHERE person_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {"ids": ids},
-        )
+        if is_sqlite(conn.engine):
+            rows = await conn.execute(
+                text(
+                    "SELECT person_id, wrapped_key FROM person_keys "
+                    "WHERE person_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": ids},
+            )
+        else:  # one array parameter, not one bound value per id
+            rows = await conn.execute(
+                text(
+                    "SELECT person_id, wrapped_key FROM person_keys "
+                    "WHERE person_id = ANY(CAST(:ids AS text[]))"
+                ),
+                {"ids": ids},
+            )
         return {row.person_id: row.wrapped_key for row in rows}
 
     async def keys_for(
@@ -258,18 +293,10 @@ class PersonalDataCipher:
         ids = sorted(set(person_ids))
         if not ids:
             return {}
-        rows = await conn.execute(
-            text(
-                "SELECT person_id, wrapped_key FROM person_keys WHERE person_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {"ids": ids},
-        )
         found: dict[str, AESGCM | None] = {p: None for p in ids}
-        for row in rows:
-            if row.wrapped_key is not None:
-                found[row.person_id] = AESGCM(
-                    self._unwrap(row.person_id, row.wrapped_key)
-                )
+        for person_id, wrapped in (await self._wrapped_keys(conn, ids)).items():
+            if wrapped is not None:
+                found[person_id] = AESGCM(self._unwrap(person_id, wrapped))
         return found
 
     @staticmethod
@@ -290,7 +317,8 @@ class PersonalDataCipher:
         if value is None:
             return None
         message = f"{tenant}\x1f{kind}\x1f{value}".encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+        # The one-shot HMAC (no hmac object per value): the same digest.
+        return hmac.digest(self._index_key, message, "sha256").hex()
 
     # -- the codec ---------------------------------------------------------------------
 
@@ -312,6 +340,16 @@ class PersonalDataCipher:
         data = encode(payload)
         fields = [f for f in payload.personal_fields if data.get(f) is not None]
         return _encrypt(aead, stream_id, data, fields) if fields else data
+
+    @staticmethod
+    def encrypt_fields(
+        aead: AESGCM | None, stream_id: str, data: JsonDict, fields: Sequence[str]
+    ) -> JsonDict:
+        """``encode_with`` for an event's data already encoded (``encode``): the
+        named fields that are not None encrypted in place; ``PersonGone`` when the
+        key was destroyed. A bulk write builds the data once, without the model."""
+        present = [f for f in fields if data.get(f) is not None]
+        return _encrypt(aead, stream_id, data, present) if present else data
 
     async def decode_many(
         self, events: Sequence[RecordedEvent], conn: AsyncConnection
@@ -356,6 +394,16 @@ class PersonalDataCipher:
         return data
 
 
+def _b64(raw: bytes) -> str:
+    """``base64.b64encode(raw).decode()`` without its wrapper's checks."""
+    return binascii.b2a_base64(raw, newline=False).decode()
+
+
+def _unb64(text: str) -> bytes:
+    """``base64.b64decode(text)``, likewise (non-alphabet characters ignored)."""
+    return binascii.a2b_base64(text)
+
+
 def _encrypt(
     aead: AESGCM | None, stream_id: str, data: JsonDict, fields: list[str]
 ) -> JsonDict:
@@ -365,7 +413,7 @@ def _encrypt(
         nonce = _random(12)
         plain = _JSON.encode(data[name]).encode()
         sealed = aead.encrypt(nonce, plain, f"{stream_id}/{name}".encode())
-        data[name] = {ENCRYPTED: base64.b64encode(nonce + sealed).decode()}
+        data[name] = {ENCRYPTED: _b64(nonce + sealed)}
     return data
 
 
@@ -375,13 +423,13 @@ def _seal_column(
     nonce = _random(12)
     plain = _JSON_STR.encode(value).encode()
     sealed = aead.encrypt(nonce, plain, f"{person_id}/{table}.{column}".encode())
-    return SEALED + base64.b64encode(nonce + sealed).decode()
+    return SEALED + _b64(nonce + sealed)
 
 
 def _open(aead: AESGCM | None, person_id: str, name: str, blob: str) -> Any:
     if aead is None:
         return None
-    raw = base64.b64decode(blob)
+    raw = _unb64(blob)
     try:
         plain = aead.decrypt(raw[:12], raw[12:], f"{person_id}/{name}".encode())
     except InvalidTag:

@@ -319,3 +319,50 @@ async def test_a_person_changed_since_their_last_import_is_compared_in_full(
         )
         is None
     )
+
+
+def test_a_registration_built_without_its_model_is_the_models_own_data():
+    """The import writes a new person's ``PersonRegistered`` without building the
+    model (the record was validated already): the same data as the model encodes."""
+    from datetime import date
+
+    from chassis.events import encode
+    from contracts.profiles import ProgrammeRole
+    from services.profiles.application.imports.chunks import registration_data
+    from services.profiles.domain import events as ev
+
+    full = PersonDetails(
+        given_name="Ada",
+        family_name="Lovelace",
+        email="ada@acme.example",
+        level=4,
+        business_unit="Retail",
+        function="Finance",
+        geography="GB",
+        time_zone="Europe/London",
+        employee_id="E1",
+        title="Analyst",
+        manager_id="m-1",
+        hire_date=date(2015, 3, 1),
+        languages=("en", "fr"),
+    )
+    bare = PersonDetails(
+        given_name="Grace",
+        family_name="Hopper",
+        email="grace@acme.example",
+        level=1,
+        business_unit="Retail",
+        function="Finance",
+        geography="US",
+        time_zone="America/New_York",
+    )
+    for details, roles in (
+        (full, [ProgrammeRole.MENTEE, ProgrammeRole.MENTOR]),
+        (bare, []),
+    ):
+        model = ev.PersonRegistered(
+            person_id="p-1", roles=roles, **details.event_fields()
+        )
+        built = registration_data("p-1", details, roles)
+        assert built == encode(model)
+        assert list(built) == list(encode(model))

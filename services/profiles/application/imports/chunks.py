@@ -21,19 +21,21 @@ and at last record by record.
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import ValidationError as PydanticError
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
-from chassis.errors import Conflict, FieldError, TandemError, ValidationFailed
+from chassis.db import is_sqlite
+from chassis.errors import Conflict, TandemError, ValidationFailed
 from chassis.events import NewEvent, RecordedEvent
 from chassis.eventstore.batch import StreamAppend, append_streams
-from contracts.profiles import ChangeSource, RecordOutcome
+from contracts.profiles import ChangeSource, ProgrammeRole, RecordOutcome
 from services.profiles.application import Profiles
 from services.profiles.application.imports.digests import (
     import_digest,
@@ -52,6 +54,7 @@ from services.profiles.domain import events as ev
 from services.profiles.domain.person import Person, PersonDetails
 from services.profiles.projections.people import PERSON_COLUMNS, ProfilesProjection
 from services.profiles.projections.sealed import (
+    PEOPLE,
     email_index,
     employee_index,
     keys_of,
@@ -62,6 +65,47 @@ FAILED = RecordOutcome.FAILED
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(PersonDetails))
 EMAIL_TAKEN = "a person with this email is already registered"
 INDEX_MEMO = 10_000  # blind indexes remembered (a few chunks' worth)
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str)  # as the projection's
+
+
+KNOWN_PEOPLE = (
+    f"SELECT person_id, status, roles, languages, employee_index, "
+    f"{', '.join(PERSON_COLUMNS)} FROM people "
+    "WHERE tenant = :t AND employee_index {in_ids}"
+)
+_TRIAGE = (
+    "SELECT p.person_id, p.employee_index, p.version, p.import_digest, "
+    "k.wrapped_key FROM people p LEFT JOIN person_keys k "
+    "ON k.person_id = p.person_id WHERE p.tenant = :t AND p.employee_index {in_ids}"
+)
+_TRIAGE_DRIVER = (
+    "SELECT p.person_id, p.employee_index, p.version, p.import_digest, "
+    "k.wrapped_key FROM people p LEFT JOIN person_keys k "
+    "ON k.person_id = p.person_id "
+    "WHERE p.tenant = $1 AND p.employee_index = ANY($2::text[])"
+)
+_EMAILS = (
+    "SELECT email_index, person_id FROM people "
+    "WHERE tenant = :t AND email_index {in_ids}"
+)
+_LISTED: dict[tuple[str, bool], TextClause] = {}
+
+
+def listed(conn: AsyncConnection, sql: str) -> TextClause:
+    """``sql`` with ``{in_ids}`` as a membership test of the list ``:ids``: on
+    PostgreSQL one array parameter (``= ANY``), not a bound value per item (which
+    SQLAlchemy renders into the statement each time); SQLite, ``IN``. Built once."""
+    sqlite = is_sqlite(conn.engine)
+    query = _LISTED.get((sql, sqlite))
+    if query is None:
+        if sqlite:
+            query = text(sql.format(in_ids="IN :ids")).bindparams(
+                bindparam("ids", expanding=True)
+            )
+        else:
+            query = text(sql.format(in_ids="= ANY(CAST(:ids AS text[]))"))
+        query = _LISTED[(sql, sqlite)] = query
+    return query
 
 
 @dataclass
@@ -87,8 +131,42 @@ class _New:
     """A person a record registers: their first event, decided in Python."""
 
     person_id: str
-    payload: ev.PersonRegistered
+    details: PersonDetails
+    data: dict[str, Any]  # the event's data in clear, as ``encode`` gives it
     digest: str
+
+
+REGISTERED = ev.PersonRegistered.event_type
+REGISTERED_VERSION = ev.PersonRegistered.schema_version
+PERSON_PII = ev.PersonRegistered.personal_fields
+
+
+def registration_data(
+    person_id: str, details: PersonDetails, roles: list[ProgrammeRole]
+) -> dict[str, Any]:
+    """``encode(PersonRegistered(person_id=..., roles=..., **details.event_fields()))``
+    without building the model: the details passed the domain's rules (``validate``)
+    and the roles ``check_roles``, which is all the model would check again; the
+    same keys, values and order (a test holds it to the model)."""
+    hire = details.hire_date
+    return {
+        "employee_id": details.employee_id,
+        "given_name": details.given_name,
+        "family_name": details.family_name,
+        "email": details.email,
+        "title": details.title,
+        "hire_date": hire.isoformat() if hire else None,
+        "person_id": person_id,
+        "level": details.level,
+        "business_unit": details.business_unit,
+        "function": details.function,
+        "geography": details.geography,
+        "time_zone": details.time_zone,
+        "manager_id": details.manager_id,
+        "tenure_start": hire.strftime("%Y-%m") if hire else None,
+        "languages": list(details.languages),
+        "roles": [r.value for r in roles],
+    }
 
 
 @dataclass
@@ -144,11 +222,7 @@ class ChunkWriter:
         }
         if not wanted:
             return {}, {}, {}
-        cols = ", ".join(PERSON_COLUMNS)
-        query = text(
-            f"SELECT person_id, status, roles, languages, employee_index, {cols} "
-            "FROM people WHERE tenant = :t AND employee_index IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
+        query = listed(conn, KNOWN_PEOPLE)
         rows = (await conn.execute(query, {"t": tenant, "ids": list(wanted)})).all()
         ids = {wanted[r.employee_index]: r.person_id for r in rows}
         mine = [r for r in rows if wanted[r.employee_index] in employee_ids]
@@ -174,63 +248,78 @@ class ChunkWriter:
         the unchanged people are returned, to seal their import records, and the
         blind index of every employee id the chunk names."""
         named: dict[str, str] = {}
+        raw: list[tuple[str | None, str | None]] = []  # each item's two ids
         for item in items:
-            for name in ("employee_id", "manager_employee_id"):
-                employee_id = raw_employee_id(item, name)
+            ids = (raw_employee_id(item), raw_employee_id(item, "manager_employee_id"))
+            raw.append(ids)
+            for employee_id in ids:
                 if employee_id and employee_id not in named:
                     named[employee_id] = self._index(tenant, "employee_id", employee_id)
-        rows = {}
-        if named:
-            found = await conn.execute(
-                text(
-                    "SELECT p.person_id, p.employee_index, p.version, p.import_digest, "
-                    "k.wrapped_key FROM people p LEFT JOIN person_keys k "
-                    "ON k.person_id = p.person_id "
-                    "WHERE p.tenant = :t AND p.employee_index IN :ids"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"t": tenant, "ids": list(named.values())},
-            )
-            rows = {r.employee_index: r for r in found}
+        rows = await self._triage_rows(conn, tenant, list(named.values()))
         records: list[Record] = []
         keys: dict[str, Any] = {}
-        for row, item in enumerate(items, start=first_row):
-            rec = self._unchanged(tenant, item, row, named, rows, check, keys)
+        for (row, item), (employee_id, manager) in zip(
+            enumerate(items, start=first_row), raw, strict=True
+        ):
+            rec = None
+            if employee_id and not check.seen(employee_id):
+                rec = self._unchanged(
+                    tenant, item, row, employee_id, manager, named, rows, check, keys
+                )
             records.append(rec if rec is not None else check(item, row))
         return records, keys, named
+
+    @staticmethod
+    async def _triage_rows(
+        conn: AsyncConnection, tenant: str, indexes: list[str]
+    ) -> dict[str, Sequence[Any]]:
+        """The people with these employee indexes, by index, as ``(person_id,
+        employee_index, version, import_digest, wrapped_key)``: one statement. On
+        PostgreSQL through the transaction's own driver connection (as ``COPY``
+        is), so a chunk's thousand rows cost no SQLAlchemy row each."""
+        if not indexes:
+            return {}
+        if is_sqlite(conn.engine):
+            found: Iterable[Sequence[Any]] = await conn.execute(
+                listed(conn, _TRIAGE), {"t": tenant, "ids": indexes}
+            )
+        else:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            found = await driver.fetch(_TRIAGE_DRIVER, tenant, indexes)
+        return {r[1]: r for r in found}
 
     def _unchanged(
         self,
         tenant: str,
         item: object,
         row: int,
+        employee_id: str,
+        manager: str | None,
         named: dict[str, str],
-        rows: dict[str, Any],
+        rows: dict[str, Sequence[Any]],
         check: Validator,
         keys: dict[str, Any],
     ) -> Record | None:
         """The record as unchanged when its digest says so, else None."""
-        employee_id = raw_employee_id(item)
-        if not employee_id or check.seen(employee_id):
-            return None
         person = rows.get(named[employee_id])
-        if person is None or not person.import_digest or person.wrapped_key is None:
+        if person is None:
             return None
-        manager = raw_employee_id(item, "manager_employee_id")
+        person_id, _, version, last_digest, wrapped_key = person
+        if not last_digest or wrapped_key is None:
+            return None
         manager_id = None
         if manager:
             boss = rows.get(named[manager])
             if boss is None:  # to be resolved by the plan: compared in full
                 return None
-            manager_id = boss.person_id
+            manager_id = boss[0]
         digest = import_digest(
-            self.cipher, tenant, person.person_id, item, manager_id, check.today
+            self.cipher, tenant, person_id, item, manager_id, check.today
         )
-        if person.import_digest != stamped(person.version, digest):
+        if last_digest != stamped(version, digest):
             return None
-        keys[person.person_id] = self.cipher.open_key(
-            person.person_id, person.wrapped_key
-        )
-        return check.unchanged(item, row, employee_id, person.person_id)
+        keys[person_id] = self.cipher.open_key(person_id, wrapped_key)
+        return check.unchanged(item, row, employee_id, person_id)
 
     async def apply(
         self,
@@ -396,13 +485,7 @@ class ChunkWriter:
         indexes = sorted({self._index(tenant, "email", e) for e in emails})
         if not indexes:
             return {}
-        rows = await conn.execute(
-            text(
-                "SELECT email_index, person_id FROM people "
-                "WHERE tenant = :t AND email_index IN :ids"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {"t": tenant, "ids": indexes},
-        )
+        rows = await conn.execute(listed(conn, _EMAILS), {"t": tenant, "ids": indexes})
         return {r.email_index: r.person_id for r in rows}
 
     def _claim(
@@ -438,18 +521,10 @@ class ChunkWriter:
     ) -> tuple[Outcome, _New | None]:
         """A new person's ``PersonRegistered``, as ``Person.register`` records it: the
         record's details were checked by the domain's own rules (``validate``) and
-        its roles too, so the aggregate is not built to check them again."""
+        its roles too, so neither the aggregate nor the event's model is built to
+        check them again."""
         assert rec.employee_id is not None
         person_id = plan.person_id(rec.employee_id)
-        try:
-            payload = ev.PersonRegistered(
-                person_id=person_id,
-                roles=rec.roles or [],
-                **details.event_fields(),
-            )
-        except PydanticError as exc:  # not expected: the record was validated
-            error = failure_of(ValidationFailed([FieldError("record", str(exc))]))
-            return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
         if not self._claim(emails, principal.tenant, details.email, person_id):
             error = failure_of(Conflict(EMAIL_TAKEN, field="email"))
             return Outcome(rec.row, rec.employee_id, FAILED, error=error), None
@@ -469,7 +544,8 @@ class ChunkWriter:
             details.manager_id,
             today,
         )
-        return outcome, _New(person_id, payload, digest)
+        data = registration_data(person_id, details, rec.roles or [])
+        return outcome, _New(person_id, details, data, digest)
 
     async def _change(
         self,
@@ -532,6 +608,51 @@ class ChunkWriter:
 
     # -- saving ------------------------------------------------------------------------
 
+    def _person_row(
+        self, tenant: str, event: RecordedEvent, n: _New, keys: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A new person's ``people`` row as the projection writes it for their
+        ``PersonRegistered`` (the same columns, in the same order), built from the
+        details in hand with the chunk's blind indexes and the person's new key."""
+        d = n.details
+        data = n.data
+        personal = {
+            "employee_id": d.employee_id,
+            "given_name": d.given_name,
+            "family_name": d.family_name,
+            "email": d.email,
+            "title": d.title,
+            "hire_date": data["hire_date"],
+        }
+        sealed = self.cipher.seal_with(
+            keys.get(n.person_id), n.person_id, PEOPLE, personal
+        )
+        return {
+            "employee_id": sealed["employee_id"],
+            "given_name": sealed["given_name"],
+            "family_name": sealed["family_name"],
+            "email": sealed["email"],
+            "title": sealed["title"],
+            "level": d.level,
+            "business_unit": d.business_unit,
+            "function": d.function,
+            "geography": d.geography,
+            "time_zone": d.time_zone,
+            "manager_id": d.manager_id,
+            "hire_date": sealed["hire_date"],
+            "languages": _JSON.encode(data["languages"]),
+            "email_index": self._index(tenant, "email", d.email),
+            "employee_index": None
+            if d.employee_id is None
+            else self._index(tenant, "employee_id", d.employee_id),
+            "person_id": n.person_id,
+            "tenant": tenant,
+            "roles": _JSON.encode(data["roles"]),
+            "version": event.version,
+            "at": event.time,
+            "import_digest": stamped(event.version, n.digest),
+        }
+
     async def _save(
         self,
         conn: AsyncConnection,
@@ -544,13 +665,12 @@ class ChunkWriter:
         appended together (changes first), then projected: the changes by the
         projection, the new people's rows (with their import digest) in one go."""
         keys.update(
-            await self.cipher.keys_for_writing(
+            await self.cipher.create_keys(
                 conn, principal.tenant, [n.person_id for n in new]
             )
         )
         codec = self.profiles.codec
         pending: list[list[Any]] = [p.collect_pending() for p in people]
-        pending += [[n.payload] for n in new]
         appends = [
             StreamAppend(
                 person.id,
@@ -567,6 +687,7 @@ class ChunkWriter:
             )
             for person, payloads in zip(people, pending, strict=False)
         ]
+        encrypt = self.cipher.encrypt_fields
         appends += [
             StreamAppend(
                 n.person_id,
@@ -574,9 +695,11 @@ class ChunkWriter:
                 0,
                 [
                     NewEvent(
-                        event_type=n.payload.event_type,
-                        data=codec.encode_with(keys, n.person_id, n.payload),
-                        schema_version=n.payload.schema_version,
+                        event_type=REGISTERED,
+                        data=encrypt(
+                            keys.get(n.person_id), n.person_id, dict(n.data), PERSON_PII
+                        ),
+                        schema_version=REGISTERED_VERSION,
                     )
                 ],
             )
@@ -594,12 +717,10 @@ class ChunkWriter:
         ]
         if changed:
             await projection.apply(changed, conn)
-        rows = []
-        for events, n in zip(recorded[len(people) :], new, strict=True):
-            (event,) = events
-            row = await projection._registration(event, n.payload, conn)
-            row["import_digest"] = stamped(event.version, n.digest)
-            rows.append(row)
+        rows = [
+            self._person_row(principal.tenant, events[0], n, keys)
+            for events, n in zip(recorded[len(people) :], new, strict=True)
+        ]
         if rows:
             await projection._insert_people(conn, rows)
         return [e for events in recorded for e in events]

@@ -36,6 +36,7 @@ RECORD_COLUMNS = (
     "outcome", "person_id", "changes", "error",
 )  # fmt: skip
 FINISHED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+_JSON = json.JSONEncoder()  # ``json.dumps`` builds an encoder per call with options
 
 
 @dataclass
@@ -132,22 +133,42 @@ class ImportJobs:
             return
         now = self._now()
         if outcomes:
-            rows = [
-                (
-                    job_id,
-                    o.row,
-                    tenant,
-                    await self._employee_id(conn, tenant, o, keys or {}),
-                    (indexes or {}).get(o.employee_id or "")
-                    or employee_index(self.cipher, tenant, o.employee_id),
-                    o.owner_id or o.person_id,
-                    o.outcome.value,
-                    o.person_id,
-                    json.dumps(o.changes) if o.changes else "[]",
-                    json.dumps(o.error.model_dump()) if o.error else None,
+            keys = keys or {}
+            indexes = indexes or {}
+            seal = self.cipher.seal_with
+            rows = []
+            for o in outcomes:
+                owner = o.owner_id or o.person_id
+                employee_id = o.employee_id
+                if owner is None or employee_id is None:
+                    stored = employee_id  # nobody's key to seal it with
+                elif owner in keys:  # the chunk's keys: no look-up
+                    try:
+                        stored = seal(
+                            keys[owner],
+                            owner,
+                            IMPORT_RECORDS,
+                            {"employee_id": employee_id},
+                        )["employee_id"]
+                    except PersonGone:  # erased while the import ran
+                        stored = None
+                else:
+                    stored = await self._employee_id(conn, tenant, o, keys)
+                rows.append(
+                    (
+                        job_id,
+                        o.row,
+                        tenant,
+                        stored,
+                        indexes.get(employee_id or "")
+                        or employee_index(self.cipher, tenant, employee_id),
+                        owner,
+                        o.outcome.value,
+                        o.person_id,
+                        _JSON.encode(o.changes) if o.changes else "[]",
+                        _JSON.encode(o.error.model_dump()) if o.error else None,
+                    )
                 )
-                for o in outcomes
-            ]
             await insert_rows(conn, "import_records", RECORD_COLUMNS, rows)
         await conn.execute(
             text(

@@ -45,7 +45,12 @@ from contracts.profiles import (
     RecordOutcome,
 )
 from services.profiles.application import Profiles
-from services.profiles.application.imports.chunks import Applied, ChunkWriter
+from services.profiles.application.imports.chunks import (
+    KNOWN_PEOPLE,
+    Applied,
+    ChunkWriter,
+    listed,
+)
 from services.profiles.application.imports.errors import ImportTooLarge
 from services.profiles.application.imports.jobs import (
     FINISHED,
@@ -67,7 +72,6 @@ from services.profiles.application.imports.source import (
 )
 from services.profiles.domain import access
 from services.profiles.domain.person import PersonDetails
-from services.profiles.projections.people import PERSON_COLUMNS
 from services.profiles.projections.sealed import (
     KEY_BATCH,
     employee_index,
@@ -87,6 +91,9 @@ FAILED = RecordOutcome.FAILED
 # A failed record always carries its failure; a row without one reads as this.
 _NO_ERROR = RecordFailure(code="InternalError", message="unexpected error", fields=[])
 
+_NAMED = (
+    "SELECT employee_index FROM people WHERE tenant = :t AND employee_index {in_ids}"
+)
 SOURCE = "tandem/profiles"  # the envelopes' source, as the relay publishes them
 
 
@@ -348,11 +355,8 @@ class Imports(ImportJobs):
         ``KEY_BATCH`` at a time."""
         wanted = sorted(employee_ids)
         found: set[str] = set()
-        query = text(
-            "SELECT employee_index FROM people "
-            "WHERE tenant = :t AND employee_index IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
         async with self.engine.connect() as conn:
+            query = listed(conn, _NAMED)
             for start in range(0, len(wanted), KEY_BATCH):
                 batch = {
                     employee_index(self.cipher, tenant, e): e
@@ -464,12 +468,8 @@ class Imports(ImportJobs):
         if not employee_ids:
             return {}
         wanted = {employee_index(self.cipher, tenant, e): e for e in employee_ids}
-        cols = ", ".join(PERSON_COLUMNS)
-        query = text(
-            f"SELECT person_id, status, roles, languages, employee_index, {cols} "
-            "FROM people WHERE tenant = :t AND employee_index IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
         async with self.engine.connect() as conn:
+            query = listed(conn, KNOWN_PEOPLE)
             rows = (await conn.execute(query, {"t": tenant, "ids": list(wanted)})).all()
             opened = await open_rows(self.cipher, conn, rows)
         return {wanted[r.employee_index]: known_of(r) for r in opened}
