@@ -47,9 +47,11 @@ from services.matching.domain.events import registry
 from services.matching.domain.pairing import Pairing
 from services.matching.projections import pairings as view
 from services.matching.projections.pairing_texts import (
+    answered,
     keep_note,
     read_into,
     split_reason,
+    texts_of,
 )
 from services.matching.projections.pairings import PairingsProjection, pairing_view
 
@@ -403,6 +405,19 @@ class Pairings:
             if may_see(principal, r.mentor_id, r.mentee_id)
         ]
         return await read_into(self.engine, principal, views)
+
+    async def some_answered(
+        self, principal: Principal, ids: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """``some`` as its answer sends it (``pairing_texts.answered``)."""
+        rows = await view.rows_by_ids(self.engine, principal.tenant, ids)
+        shown = [
+            pairing_view(r)
+            for r in rows
+            if may_see(principal, r.mentor_id, r.mentee_id)
+        ]
+        texts = await texts_of(self.engine, principal, [v["pairing_id"] for v in shown])
+        return answered(shown, *texts)
 
     async def answers(
         self,
