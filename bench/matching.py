@@ -639,6 +639,65 @@ async def _watch_proposals(
         await consumer.stop()
 
 
+class CpuMeter:
+    """CPU seconds (user + system, from ``/proc``) of the matching service's process
+    and of the benchmark's PostgreSQL server (the postmaster and its backends): what
+    each phase cost, whatever else the machine runs. Empty where ``/proc`` is not."""
+
+    def __init__(self, launcher: int, needle: str, postmaster: int | None) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.service = [p for p in _descendants(launcher) if needle in _cmdline(p)]
+        self.postmaster = postmaster
+
+    def sample(self) -> tuple[float, float]:
+        """(service, PostgreSQL) CPU seconds so far."""
+        postgres = (
+            [self.postmaster, *_children(self.postmaster)] if self.postmaster else []
+        )
+        return (
+            sum(_ticks(pid) for pid in self.service) / self.tick,
+            sum(_ticks(pid) for pid in postgres) / self.tick,
+        )
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        out.extend(children)
+        todo.extend(children)
+    return out
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _ticks(pid: int) -> int:
+    fields = _stat(pid)  # from the state: utime and stime are the 12th and 13th
+    return int(fields[11]) + int(fields[12]) if fields else 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
 async def api_round(n: int, m: int) -> dict[str, Any]:
     """Seed matching's pool through the broker, then one round through its API."""
     import httpx
@@ -687,9 +746,14 @@ async def api_round(n: int, m: int) -> dict[str, Any]:
                 )
                 out["seed_s"] = round(published + time.perf_counter() - started, 1)
                 print(f"  pool fed in {out['seed_s']} s (not timed)", flush=True)
+                meter = CpuMeter(
+                    runner.pid,
+                    "services.matching",
+                    getattr(pg, "_postmaster_pid", None),
+                )
                 out.update(await _timed_round(url, kafka, tenant, cohort, token(
                     "bench-coordinator", tenant, Role.COORDINATOR
-                ), httpx))  # fmt: skip
+                ), httpx, meter))  # fmt: skip
             except BaseException:
                 print(f"  logs kept in {logs}", flush=True)
                 raise
@@ -699,10 +763,18 @@ async def api_round(n: int, m: int) -> dict[str, Any]:
 
 
 async def _timed_round(
-    url: str, kafka: str, tenant: str, cohort: str, jwt: str, httpx: Any
+    url: str,
+    kafka: str,
+    tenant: str,
+    cohort: str,
+    jwt: str,
+    httpx: Any,
+    meter: CpuMeter,
 ) -> dict[str, Any]:
-    """Start the round, follow its phases, wait until every proposal is readable."""
+    """Start the round, follow its phases, wait until every proposal is readable;
+    the CPU the service and PostgreSQL spent in each phase beside its time."""
     seen: dict[str, float] = {}
+    cpu: dict[str, tuple[float, float]] = {}
     round_ids: list[str] = []
     listening = asyncio.Event()
     watcher = asyncio.create_task(_watch_proposals(kafka, round_ids, seen, listening))
@@ -711,20 +783,25 @@ async def _timed_round(
     async with httpx.AsyncClient(
         base_url=url, headers={"authorization": f"Bearer {jwt}"}, timeout=120
     ) as http:
+        cpu["start"] = meter.sample()
         t0 = time.perf_counter()
         answer = await http.post("/rounds", json={"cohort_id": cohort})
         t_started = time.perf_counter()
+        cpu["started"] = meter.sample()
         answer.raise_for_status()
         view = answer.json()
         round_ids.append(view["round_id"])
         while view["status"] == "running":
             phase = view["progress"]["phase"]
-            phases.setdefault(phase, time.perf_counter())
+            if phase not in phases:
+                phases[phase] = time.perf_counter()
+                cpu[phase] = meter.sample()
             await asyncio.sleep(0.05)
             got = await http.get(f"/rounds/{round_ids[0]}")
             got.raise_for_status()
             view = got.json()
         t_done = time.perf_counter()
+        cpu["completed"] = meter.sample()
         if view["status"] != "completed":
             raise RuntimeError(f"round ended {view['status']}: {view.get('error')}")
         proposed = int(view["proposed"])
@@ -733,6 +810,7 @@ async def _timed_round(
                 raise TimeoutError(f"{len(seen)} of {proposed} proposals published")
             await asyncio.sleep(0.02)
         t_published = max(seen.values())
+        cpu["published"] = meter.sample()
         ids = sorted(seen)
         read = 0
         for a in range(0, len(ids), 500):
@@ -740,6 +818,7 @@ async def _timed_round(
             batch.raise_for_status()
             read += len(batch.json()["items"])
         t_read = time.perf_counter()
+        cpu["read"] = meter.sample()
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
@@ -758,11 +837,43 @@ async def _timed_round(
             "read": round(t_read - max(t_published, t_done), 3),
         },
         "phases_seen": sorted(phases, key=phases.__getitem__),
+        "phases_cpu_s": _phase_cpu(cpu),
         "proposed": proposed,
         "unmatched": len(view["unmatched"]),
         "total_score": view["total_score"],
         "readable": read,
     }
+
+
+def _phase_cpu(cpu: dict[str, tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """CPU seconds per phase, as ``phases_s`` bounds them: the service's process
+    and PostgreSQL's. A phase the polling did not see starts where the next one
+    does (its CPU goes to the phase before)."""
+    marks = [
+        ("load_pool", "start", "started"),
+        ("score", "started", "optimise"),
+        ("optimise", "optimise", "done"),
+        ("persist", "done", "completed"),
+        ("publish", "completed", "published"),
+        ("read", "published", "read"),
+    ]
+    order = ["start", "started", "optimise", "done", "completed", "published", "read"]
+    known = {k: v for k, v in cpu.items() if k in order}
+
+    def at(mark: str) -> tuple[float, float]:
+        for later in order[order.index(mark) :]:  # unseen: the next seen mark
+            if later in known:
+                return known[later]
+        return known["read"]
+
+    out = {}
+    for name, begin, end in marks:
+        a, b = at(begin), at(end)
+        out[name] = {
+            "service": round(b[0] - a[0], 2),
+            "postgres": round(b[1] - a[1], 2),
+        }
+    return out
 
 
 def _load(avg: tuple[float, float, float]) -> str:
@@ -899,6 +1010,13 @@ def main(args: argparse.Namespace) -> None:
             "  phases: "
             + ", ".join(f"{k} {v:.2f}" for k, v in api["phases_s"].items())
             + f" (progress seen: {', '.join(api['phases_seen'])})"
+        )
+        print(
+            "  CPU per phase (s; the service's process + PostgreSQL): "
+            + ", ".join(
+                f"{k} {v['service']:.2f} + {v['postgres']:.2f}"
+                for k, v in api["phases_cpu_s"].items()
+            )
         )
     load_after = os.getloadavg()
     print()

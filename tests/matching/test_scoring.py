@@ -20,7 +20,12 @@ from services.matching.domain.candidates import (
 from services.matching.domain.config import CRITERIA, PRESET_WEIGHTS, MatchingConfig
 from services.matching.domain.encoding import encode
 from services.matching.domain.round import run_round
-from services.matching.domain.scoring import explain, score_matrix
+from services.matching.domain.scoring import (
+    EXPLAIN_BLOCK,
+    explain,
+    explain_pairs,
+    score_matrix,
+)
 
 NAMES = {"strategy": "Strategic thinking", "negotiation": "Negotiation"}
 
@@ -394,3 +399,24 @@ def test_every_score_equals_the_sum_of_its_explained_parts(cohort):
             for p in why.parts:
                 assert 0 <= p.value <= 1 and p.reason
                 assert p.contribution == p.weight * p.value
+
+
+@settings(max_examples=30, deadline=None)
+@given(cohorts(), st.randoms(use_true_random=False))
+def test_a_round_of_pairs_is_explained_as_each_pair_alone(cohort, rng):
+    """``explain_pairs`` (a round's proposals, criteria run on blocks of pairs) says
+    of every pair what ``explain`` says of it alone, in the order asked, across
+    more than one block."""
+    mentees, mentors, config = cohort
+    enc, scores = scored(mentees, mentors, config)
+    every = [(i, j) for i in range(len(mentees)) for j in range(len(mentors))]
+    pairs = [rng.choice(every) for _ in range(EXPLAIN_BLOCK * 2 + 3)]
+    together = explain_pairs(enc, pairs, {"e0": "Ada"})
+    assert len(together) == len(pairs)
+    for (i, j), why in zip(pairs, together, strict=True):
+        alone = explain(enc, i, j, {"e0": "Ada"})
+        assert (why.mentee_id, why.mentor_id) == (alone.mentee_id, alone.mentor_id)
+        assert [p.reason for p in why.parts] == [p.reason for p in alone.parts]
+        for a, b in zip(why.parts, alone.parts, strict=True):
+            assert a.criterion == b.criterion and abs(a.value - b.value) <= 1e-12
+        assert abs(why.score - scores[i, j]) <= 1e-9

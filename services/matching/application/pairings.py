@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,9 +47,11 @@ from services.matching.domain.events import registry
 from services.matching.domain.pairing import Pairing
 from services.matching.projections import pairings as view
 from services.matching.projections.pairing_texts import (
+    answered,
     keep_note,
     read_into,
     split_reason,
+    texts_of,
 )
 from services.matching.projections.pairings import PairingsProjection, pairing_view
 
@@ -403,6 +406,50 @@ class Pairings:
         ]
         return await read_into(self.engine, principal, views)
 
+    async def some_answered(
+        self, principal: Principal, ids: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """``some`` as its answer sends it (``pairing_texts.answered``)."""
+        rows = await view.rows_by_ids(self.engine, principal.tenant, ids)
+        shown = [
+            pairing_view(r)
+            for r in rows
+            if may_see(principal, r.mentor_id, r.mentee_id)
+        ]
+        texts = await texts_of(self.engine, principal, [v["pairing_id"] for v in shown])
+        return answered(shown, *texts)
+
+    async def answers(
+        self,
+        principal: Principal,
+        *,
+        person_id: str | None = None,
+        round_id: str | None = None,
+        state: PairingState | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """``list`` as its answer sends it: each pairing as ``PairingView`` dumps
+        it to JSON (one statement on PostgreSQL, ``view.answers_of``)."""
+        person_id = self._listed_person(principal, person_id)
+        return await view.answers_of(
+            self.engine,
+            principal,
+            person_id=person_id,
+            round_id=round_id,
+            state=state,
+            limit=limit,
+        )
+
+    @staticmethod
+    def _listed_person(principal: Principal, person_id: str | None) -> str | None:
+        """Whose pairings ``principal`` may list: anyone's for coordinators and
+        sponsors, else only their own."""
+        if not principal.has_role(*COORDINATORS, Role.SPONSOR):
+            if person_id not in (None, principal.subject):
+                raise Forbidden("you may list only your own pairings")
+            return principal.subject
+        return person_id
+
     async def list(
         self,
         principal: Principal,
@@ -412,10 +459,7 @@ class Pairings:
         state: PairingState | None = None,
         limit: int = 200,
     ) -> list[PairingView]:
-        if not principal.has_role(*COORDINATORS, Role.SPONSOR):
-            if person_id not in (None, principal.subject):
-                raise Forbidden("you may list only your own pairings")
-            person_id = principal.subject
+        person_id = self._listed_person(principal, person_id)
         rows = await view.rows_of(
             self.engine,
             principal.tenant,

@@ -83,9 +83,23 @@ async def lock_cohort(conn: AsyncConnection, tenant: str, cohort_id: str) -> Non
 async def lock_mentors(
     conn: AsyncConnection, tenant: str, mentor_ids: Iterable[str]
 ) -> None:
-    """Serialise every seat change of these mentors, in a fixed order."""
-    for mentor_id in sorted(set(mentor_ids)):
-        await _lock(conn, f"matching-mentor:{tenant}:{mentor_id}")
+    """Serialise every seat change of these mentors, in a fixed order (sorted ids):
+    one statement, which takes the locks one by one in the order given."""
+    keys = [f"matching-mentor:{tenant}:{m}" for m in sorted(set(mentor_ids))]
+    if len(keys) == 1:
+        await _lock(conn, keys[0])
+    elif keys and not is_sqlite(conn.engine):
+        await conn.execute(LOCK_IN_ORDER, {"keys": keys})
+
+
+# The locks in the array's order: the aggregate takes its input rows as the sorted
+# subquery yields them, so the order is that of ``keys`` (by ordinality, not by the
+# database's collation of the text).
+LOCK_IN_ORDER = text(
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM ("
+    "SELECT k FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS u(k, n) "
+    "ORDER BY n) AS ordered"
+)
 
 
 # -- counts ------------------------------------------------------------------------------

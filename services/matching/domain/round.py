@@ -28,7 +28,12 @@ from services.matching.domain.encoding import (
 from services.matching.domain.fairness import FairnessOutcome, group_labels, rebalance
 from services.matching.domain.optimiser import UNMATCHED, Solution, with_pins
 from services.matching.domain.rules import Feasibility, feasibility, violations
-from services.matching.domain.scoring import Explanation, explain, score_matrix
+from services.matching.domain.scoring import (
+    Explanation,
+    explain,
+    explain_pairs,
+    score_matrix,
+)
 from services.matching.domain.suggestions import SuggestionBoard
 
 
@@ -68,8 +73,9 @@ class MatchingRound:
         self, names: Mapping[str, str] | None = None
     ) -> Iterator[tuple[ProposedPair, Explanation]]:
         """Every proposed pair with its explanation (for ``PairingProposed``)."""
-        for pair in self.pairs:
-            yield pair, self.explain(pair.mentee_id, pair.mentor_id, names)
+        pairs = self.pairs
+        indices = [self._indices(p.mentee_id, p.mentor_id) for p in pairs]
+        yield from zip(pairs, explain_pairs(self.encoded, indices, names), strict=True)
 
     def why_not(self, mentee_id: str, mentor_id: str) -> list[str]:
         """The rules that keep this pair out of the round; empty if none do."""

@@ -81,16 +81,35 @@ async def keep_explanations(
     one statement (a round's proposals)."""
     if not rows:
         return
+    if is_sqlite(conn.engine):
+        await conn.execute(
+            text(
+                "INSERT INTO pairing_explanations "
+                "(pairing_id, tenant, mentor_id, mentee_id, reasons) "
+                "VALUES (:id, :t, :m, :e, :r)"
+            ),
+            [
+                {"id": i, "t": tenant, "m": m, "e": e, "r": json.dumps(dict(reasons))}
+                for i, m, e, reasons in rows
+            ],
+        )
+        return
+    # PostgreSQL: one array per column, however many proposals.
     await conn.execute(
         text(
             "INSERT INTO pairing_explanations "
             "(pairing_id, tenant, mentor_id, mentee_id, reasons) "
-            "VALUES (:id, :t, :m, :e, :r)"
+            "SELECT id, :t, m, e, r FROM unnest(CAST(:ids AS text[]), "
+            "CAST(:ms AS text[]), CAST(:es AS text[]), CAST(:rs AS text[])) "
+            "AS x(id, m, e, r)"
         ),
-        [
-            {"id": i, "t": tenant, "m": m, "e": e, "r": json.dumps(dict(reasons))}
-            for i, m, e, reasons in rows
-        ],
+        {
+            "t": tenant,
+            "ids": [i for i, _, _, _ in rows],
+            "ms": [m for _, m, _, _ in rows],
+            "es": [e for _, _, e, _ in rows],
+            "rs": [json.dumps(dict(reasons)) for _, _, _, reasons in rows],
+        },
     )
 
 
@@ -163,9 +182,19 @@ async def read_into(
     and admins, and by its author; for them ``reason`` (why the pairing was
     proposed) is the text typed with the proposal, for the others its closed code
     (``reason_code`` for everyone)."""
-    ids = sorted({v["pairing_id"] for v in views})
+    said, notes = await texts_of(engine, principal, [v["pairing_id"] for v in views])
+    return [PairingView.model_validate(v) for v in answered(views, said, notes)]
+
+
+async def texts_of(
+    engine: AsyncEngine, principal: Principal, pairing_ids: Sequence[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, list[dict[str, Any]]]]:
+    """The explanations (pairing → criterion → sentence) and the notes the caller
+    may read (pairing → notes, oldest first) of these pairings: two statements."""
+    ids = sorted(set(pairing_ids))
+    notes: dict[str, list[dict[str, Any]]] = {}
     if not ids:
-        return []
+        return {}, notes
     marks = ", ".join(f":id{n}" for n in range(len(ids)))
     params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(ids)}
     params["t"] = principal.tenant
@@ -183,7 +212,6 @@ async def read_into(
             )
         }
         mine = "" if reader else " AND author_id = :who"
-        notes: dict[str, list[dict[str, Any]]] = {}
         for r in await conn.execute(
             text(
                 "SELECT pairing_id, action, code, author_id, body, written_at "
@@ -203,23 +231,49 @@ async def read_into(
                     else r.written_at.isoformat(),
                 }
             )
+    return said, notes
+
+
+def answered(
+    views: Sequence[dict[str, Any]],
+    said: Mapping[str, Mapping[str, str]],
+    notes: Mapping[str, list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``views`` as ``PairingView`` answers them, field for field and in its order,
+    every value already as JSON has it: what ``read_into`` validates, and what a
+    list sends as it is (``GET /pairings``; its tests hold it to the model)."""
     out = []
     for view in views:
         reasons = said.get(view["pairing_id"], {})
         kept = notes.get(view["pairing_id"], [])
         typed = [n["text"] for n in kept if n["action"] == PROPOSED and n["text"]]
         out.append(
-            PairingView.model_validate(
-                {
-                    **view,
-                    "parts": [
-                        {**p, "reason": reasons.get(p["criterion"]) or _fallback(p)}
-                        for p in view["parts"]
-                    ],
-                    "reason_code": view["reason"],
-                    "reason": typed[-1] if typed else view["reason"],
-                    "notes": kept,
-                }
-            )
+            {
+                "pairing_id": view["pairing_id"],
+                "round_id": view["round_id"],
+                "cohort_id": view["cohort_id"],
+                "mentor_id": view["mentor_id"],
+                "mentee_id": view["mentee_id"],
+                "programme_type": view["programme_type"],
+                "state": view["state"],
+                "score": float(view["score"]),
+                "parts": [
+                    {
+                        "criterion": p["criterion"],
+                        "weight": float(p["weight"]),
+                        "value": float(p["value"]),
+                        "contribution": float(p["contribution"]),
+                        "reason": reasons.get(p["criterion"]) or _fallback(p),
+                    }
+                    for p in view["parts"]
+                ],
+                "accepted_by": view["accepted_by"],
+                "replaces": view["replaces"],
+                "reason": typed[-1] if typed else view["reason"],
+                "reason_code": view["reason"],
+                "expires_at": view["expires_at"],
+                "starts_on": view["starts_on"],
+                "notes": kept,
+            }
         )
     return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from chassis.auth.principal import Principal
 from chassis.db import is_sqlite, reading
 from chassis.events import EventPayload, RecordedEvent
 from services.matching.projections import pairing_texts
@@ -44,6 +45,35 @@ INSERT_PROPOSED = text(
 )
 
 
+# The same rows in one statement on PostgreSQL: one array per column, whatever the
+# number of proposals (a round's thousands), instead of a statement per row.
+INSERT_PROPOSED_MANY = text(
+    "INSERT INTO pairings (pairing_id, tenant, round_id, cohort_id, mentor_id, "
+    "mentee_id, programme_type, state, score, parts, replaces, reason, "
+    "expires_at, proposed_at, updated_at) "
+    "SELECT id, t, round, cohort, mentor, mentee, type, 'proposed', score, parts, "
+    "replaces, reason, expires, at, at FROM unnest("
+    "CAST(:id AS text[]), CAST(:t AS text[]), CAST(:round AS text[]), "
+    "CAST(:cohort AS text[]), CAST(:mentor AS text[]), CAST(:mentee AS text[]), "
+    "CAST(:type AS text[]), CAST(:score AS float8[]), CAST(:parts AS text[]), "
+    "CAST(:replaces AS text[]), CAST(:reason AS text[]), "
+    "CAST(:expires AS timestamptz[]), CAST(:at AS timestamptz[])) "
+    "AS r(id, t, round, cohort, mentor, mentee, type, score, parts, replaces, "
+    "reason, expires, at)"
+)
+
+
+async def insert_proposed(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """``INSERT_PROPOSED`` of every row: one statement (PostgreSQL) or executemany."""
+    if len(rows) == 1 or is_sqlite(conn.engine):
+        await conn.execute(INSERT_PROPOSED, rows)
+        return
+    await conn.execute(
+        INSERT_PROPOSED_MANY,
+        {column: [row[column] for row in rows] for column in rows[0]},
+    )
+
+
 def _proposed_row(r: RecordedEvent, p: Any) -> dict[str, Any]:
     """The ``pairings`` row of a ``PairingProposed``, as ``INSERT_PROPOSED`` takes it."""
     return {
@@ -55,7 +85,10 @@ def _proposed_row(r: RecordedEvent, p: Any) -> dict[str, Any]:
         "mentee": p.mentee_id,
         "type": p.programme_type,
         "score": p.score if p.score is not None else 0.0,  # never scored
-        "parts": json.dumps([part.model_dump() for part in p.parts]),
+        # The parts as the event holds them, encoded for it already.
+        "parts": json.dumps(r.data["parts"])
+        if isinstance(r.data.get("parts"), list)
+        else json.dumps([part.model_dump() for part in p.parts]),
         "replaces": p.replaces,
         "reason": p.reason,
         "expires": p.expires_at,
@@ -76,7 +109,7 @@ class PairingsProjection:
                 proposed.append(_proposed_row(recorded, payload))
                 continue
             if proposed:
-                await conn.execute(INSERT_PROPOSED, proposed)
+                await insert_proposed(conn, proposed)
                 proposed = []
             if kind in STATE_OF:
                 await self._state(recorded, STATE_OF[kind], conn)
@@ -110,7 +143,7 @@ class PairingsProjection:
                     },
                 )
         if proposed:
-            await conn.execute(INSERT_PROPOSED, proposed)
+            await insert_proposed(conn, proposed)
 
     async def _state(self, r: RecordedEvent, state: str, conn: AsyncConnection) -> None:
         await conn.execute(
@@ -208,6 +241,93 @@ async def rows_of(
     sql = f"SELECT * FROM pairings WHERE {' AND '.join(where)} ORDER BY proposed_at, pairing_id LIMIT :limit"
     async with reading(engine) as conn:
         return list((await conn.execute(text(sql), params)).all())
+
+
+# A list as it is answered, in one statement (PostgreSQL): the rows with their
+# explanation and the notes the caller may read (``:reader``: all of them; else
+# only the caller's), a note's time in microseconds since 1970 (exact, whatever the
+# session's time zone).
+ANSWERS = (
+    "SELECT p.pairing_id, p.round_id, p.cohort_id, p.mentor_id, p.mentee_id, "
+    "p.programme_type, p.state, p.score, p.parts, p.accepted_by, p.replaces, "
+    "p.reason, p.expires_at, p.starts_on, e.reasons, n.notes FROM pairings p "
+    "LEFT JOIN pairing_explanations e "
+    "ON e.pairing_id = p.pairing_id AND e.tenant = p.tenant "
+    "LEFT JOIN LATERAL (SELECT json_agg(json_build_object('action', action, "
+    "'code', code, 'author_id', author_id, 'text', body, 'us', "
+    "(extract(epoch FROM written_at) * 1000000)::bigint) "
+    "ORDER BY written_at, note_id) AS notes FROM pairing_notes "
+    "WHERE tenant = p.tenant AND pairing_id = p.pairing_id "
+    "AND (:reader OR author_id = :who)) n ON true "
+    "WHERE {where} ORDER BY p.proposed_at, p.pairing_id LIMIT :limit"
+)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def answers_of(
+    engine: AsyncEngine,
+    principal: Principal,
+    *,
+    person_id: str | None = None,
+    round_id: str | None = None,
+    state: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """``rows_of`` as ``GET /pairings`` answers them (``pairing_texts.answered``):
+    in one statement on PostgreSQL, in three on SQLite (``read_into``'s)."""
+    if is_sqlite(engine):
+        found = await rows_of(
+            engine,
+            principal.tenant,
+            person_id=person_id,
+            round_id=round_id,
+            state=state,
+            limit=limit,
+        )
+        shown = [pairing_view(r) for r in found]
+        texts = await pairing_texts.texts_of(
+            engine, principal, [v["pairing_id"] for v in shown]
+        )
+        return pairing_texts.answered(shown, *texts)
+    where = ["p.tenant = :t"]
+    params: dict[str, Any] = {
+        "t": principal.tenant,
+        "limit": limit,
+        "reader": principal.has_role(*pairing_texts.NOTE_READERS),
+        "who": principal.subject,
+    }
+    if person_id:
+        where.append("(p.mentor_id = :p OR p.mentee_id = :p)")
+        params["p"] = person_id
+    if round_id:
+        where.append("p.round_id = :r")
+        params["r"] = round_id
+    if state:
+        where.append("p.state = :s")
+        params["s"] = state
+    sql = text(ANSWERS.format(where=" AND ".join(where)))
+    async with reading(engine) as conn:
+        rows = (await conn.execute(sql, params)).all()
+    views: list[dict[str, Any]] = []
+    said: dict[str, dict[str, str]] = {}
+    notes: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        views.append(pairing_view(r))
+        if r.reasons:
+            said[r.pairing_id] = json.loads(r.reasons)
+        if r.notes:
+            kept = r.notes if isinstance(r.notes, list) else json.loads(r.notes)
+            notes[r.pairing_id] = [
+                {
+                    "action": n["action"],
+                    "code": n["code"],
+                    "author_id": n["author_id"],
+                    "text": n["text"],
+                    "written_at": (EPOCH + timedelta(microseconds=n["us"])).isoformat(),
+                }
+                for n in kept
+            ]
+    return pairing_texts.answered(views, said, notes)
 
 
 async def rows_by_ids(
