@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import time
 import uuid
@@ -31,7 +33,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-from bench._infra import fresh_database, postgres_server
+from bench._infra import CpuMeter, fresh_database, postgres_server
 from bench.projection import kafka_broker
 from chassis.auth import mint_token
 from chassis.envelope import Envelope
@@ -103,7 +105,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(rate: int, seconds: float) -> dict[str, float]:
+async def run(
+    rate: int, seconds: float, profile: str | None = None
+) -> dict[str, float]:
     load = [round(x, 2) for x in os.getloadavg()]
     print(f"Load average (1, 5, 15 min) before: {load}", flush=True)
     arrivals: dict[str, float] = {}
@@ -146,6 +150,11 @@ async def run(rate: int, seconds: float) -> dict[str, float]:
                     print(
                         f"offering {rate} events/s for {seconds:.0f} s ...", flush=True
                     )
+                    meter = CpuMeter(server)
+                    before = meter.snapshot()
+                    profiler = cProfile.Profile() if profile else None
+                    if profiler is not None:
+                        profiler.enable()
                     tick = 0.1
                     per_tick = max(1, round(rate * tick))
                     start = time.monotonic()
@@ -164,6 +173,10 @@ async def run(rate: int, seconds: float) -> dict[str, float]:
                     deadline = time.monotonic() + 60
                     while len(arrivals) < len(sent) and time.monotonic() < deadline:
                         await asyncio.sleep(0.1)
+                    if profiler is not None:
+                        profiler.disable()
+                        pstats.Stats(profiler).dump_stats(profile or "")
+                    cpu, server_cpu = meter.since(before)
                 finally:
                     await transport.stop()
     got = {k: v for k, v in arrivals.items() if k in sent}
@@ -177,6 +190,10 @@ async def run(rate: int, seconds: float) -> dict[str, float]:
         "p50_ms": round(statistics.median(latencies), 1) if latencies else -1.0,
         "p99_ms": round(_pct(latencies, 0.99), 1) if latencies else -1.0,
         "max_ms": round(max(latencies), 1) if latencies else -1.0,
+        "cpu_ms_per_event": round(cpu * 1000 / max(len(got), 1), 2),
+        "server_cpu_ms_per_event": round((server_cpu or 0) * 1000 / max(len(got), 1), 2)
+        if server_cpu is not None
+        else -1.0,
     }
     load = [round(x, 2) for x in os.getloadavg()]
     print(f"Load average (1, 5, 15 min) after: {load}")
@@ -190,6 +207,11 @@ async def run(rate: int, seconds: float) -> dict[str, float]:
         f"max {result['max_ms']} ms (goal p99 < {GOAL_P99_MS:.0f} ms: "
         f"{'met' if 0 <= result['p99_ms'] < GOAL_P99_MS else 'NOT met'})"
     )
+    print(
+        f"CPU per delivered event: {result['cpu_ms_per_event']} ms in this process "
+        "(service, load and receiver), "
+        f"{result['server_cpu_ms_per_event']} ms in PostgreSQL"
+    )
     return result
 
 
@@ -197,8 +219,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--profile", help="write this process's cProfile stats to this file"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.rate, args.seconds))
+    result = asyncio.run(run(args.rate, args.seconds, args.profile))
     print(json.dumps(result))
 
 
