@@ -52,8 +52,8 @@ MANAGERS = (Role.ADMIN, Role.INTEGRATION)
 # Posts at once to one endpoint; an endpoint holds at most this many times as many
 # claimed messages (the others' are claimed past it), and at most this many batches
 # are in flight in all.
-PER_ENDPOINT = 4
-QUEUED_ROUNDS = 8
+PER_ENDPOINT = 8
+QUEUED_ROUNDS = 4
 MAX_IN_FLIGHT_BATCHES = 10
 # The channel a transaction that adds due messages notifies (at its commit).
 CHANNEL = "tandem_notifications_webhooks"
