@@ -3,9 +3,13 @@ delivery log, replay, and disabling an endpoint that keeps failing.
 
 Messages are written in the consumer's transaction that applies the inbound event
 (one per endpoint whose filter takes it, keyed by endpoint and event), so nothing is
-lost and a redelivered event adds nothing. The dispatcher claims due messages of
-enabled endpoints, posts each concurrently under its own timeout, logs every attempt,
-and retries with exponential backoff; a message that fails every attempt is dead
+lost and a redelivered event adds nothing; the transaction also notifies
+(``NOTIFY``), which wakes every dispatcher at its commit. The dispatcher (``pump``)
+claims due messages of enabled endpoints in one statement (``FOR UPDATE SKIP
+LOCKED``), posts them continuously, in claim order, a few at once per endpoint (an
+endpoint with many claimed messages gets no more until some finish: a slow one never
+holds the others'), each under its own timeout; it logs every attempt (the delivered
+ones together), and retries with exponential backoff; a message that fails every attempt is dead
 (replayable by hand). An endpoint failing without a single success for
 ``disable_after_s`` is disabled once one of its messages dies, with the reason kept
 for its admins; enabling it again resumes delivery.
