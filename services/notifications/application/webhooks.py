@@ -57,7 +57,7 @@ MANAGERS = (Role.ADMIN, Role.INTEGRATION)
 # claimed messages (the others' are claimed past it), and at most this many batches
 # are in flight in all.
 PER_ENDPOINT = 8
-QUEUED_ROUNDS = 4
+QUEUED_ROUNDS = 8
 MAX_IN_FLIGHT_BATCHES = 10
 # The channel a transaction that adds due messages notifies (at its commit).
 CHANNEL = "tandem_notifications_webhooks"
@@ -498,8 +498,8 @@ class Webhooks:
         idle = False
         while True:
             self._wake.clear()
+            claimed = await self._claim()  # first: the posts never run dry
             delivered += await self._settle()
-            claimed = await self._claim()
             if claimed or self._inflight:
                 idle = False
                 if claimed < self.batch:  # all that is due is claimed: wait
@@ -601,7 +601,11 @@ class Webhooks:
         if task.cancelled():
             return  # stopping: due again when its lease ends
         self._done.append(task.result())
-        if not self._inflight or len(self._done) >= self.batch:
+        if (
+            not self._inflight
+            or len(self._done) >= self.batch
+            or left == self.per_endpoint * QUEUED_ROUNDS - 1  # room again: claim
+        ):
             self._wake.set()
 
     def _lane(self, endpoint_id: str) -> asyncio.Semaphore:
