@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -202,8 +203,13 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             pass
 
     async def post_webhooks() -> None:
-        while await webhooks.dispatch() >= settings.delivery_batch:
-            pass
+        # Posts while anything is due, woken at once by new messages.
+        await webhooks.pump(settings.delivery_poll_s)
+
+    async def apply_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
+        # A polled batch in one transaction (the consumer's handlers, as wrapped).
+        assert runtime.consumer is not None
+        await telling.apply_many(envs, conn, runtime.consumer.handlers)
 
     return ServicePart(
         title="Tandem notifications",
@@ -225,13 +231,16 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             contracts.notifications.registry, f"tandem/{runtime.name}"
         ),
         erasure=Erasure(stores=ERASED_FROM, forget=forget),
+        # Every handler writes through the consumer's connection only.
+        batch_transactions=True,
+        batch_handler=apply_many,
         # Two loops: a hanging SMTP server never delays the integrators' webhooks.
         background=[
             Background("deliveries", deliver, settings.delivery_poll_s),
-            Background("webhooks", post_webhooks, settings.delivery_poll_s),
+            Background("webhooks", post_webhooks, 0.0),  # it waits by itself
             Background("rules-sweep", sweep, settings.sweep_s),
         ],
-        on_stop=[http.aclose],
+        on_stop=[webhooks.close, http.aclose],
         middleware=[admins_seen.middleware()],
         provides=[
             Notifications(runtime, hooks),

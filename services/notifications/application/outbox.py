@@ -36,7 +36,7 @@ from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.domain.notices import Notice
 from services.notifications.domain.preferences import Preferences
 from services.notifications.projections import outbox, preferences
-from services.notifications.projections.outbox import Claimed
+from services.notifications.projections.outbox import Claimed, Due
 
 log = logging.getLogger(__name__)
 # A claimed delivery is held this long past the send timeout before it is due again
@@ -101,13 +101,36 @@ class Outbox:
         now: datetime,
     ) -> None:
         """A delivery per channel the person chose besides in-app."""
-        due = chosen.deliver_at(now, notice.kind)
-        digest = chosen.daily_digest and notice.kind not in REQUIRED_KINDS
-        for channel in chosen.channels_for(notice.kind):
-            if channel is Channel.IN_APP:
-                continue
+        for d in self.due(tenant, notice, notification_id, chosen, now):
             await outbox.enqueue(
                 conn,
+                tenant=d.tenant,
+                notification_id=d.notification_id,
+                recipient_id=d.recipient_id,
+                channel=d.channel,
+                due=d.due,
+                digest=d.digest,
+                now=d.now,
+            )
+
+    async def enqueue_many(self, conn: AsyncConnection, rows: Sequence[Due]) -> None:
+        """``enqueue`` of many notifications' deliveries (``due``), one statement."""
+        await outbox.enqueue_many(conn, rows)
+
+    @staticmethod
+    def due(
+        tenant: str,
+        notice: Notice,
+        notification_id: str,
+        chosen: Preferences,
+        now: datetime,
+    ) -> list[Due]:
+        """The deliveries ``enqueue`` keeps: one per channel chosen besides in-app,
+        due at once, after quiet hours, or with the daily digest."""
+        due = chosen.deliver_at(now, notice.kind)
+        digest = chosen.daily_digest and notice.kind not in REQUIRED_KINDS
+        return [
+            Due(
                 tenant=tenant,
                 notification_id=notification_id,
                 recipient_id=notice.recipient_id,
@@ -116,6 +139,9 @@ class Outbox:
                 digest=digest,
                 now=now,
             )
+            for channel in chosen.channels_for(notice.kind)
+            if channel is not Channel.IN_APP
+        ]
 
     async def dispatch(self) -> int:
         """Send what is due (one claimed batch); how many deliveries were sent."""

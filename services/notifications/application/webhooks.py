@@ -3,9 +3,13 @@ delivery log, replay, and disabling an endpoint that keeps failing.
 
 Messages are written in the consumer's transaction that applies the inbound event
 (one per endpoint whose filter takes it, keyed by endpoint and event), so nothing is
-lost and a redelivered event adds nothing. The dispatcher claims due messages of
-enabled endpoints, posts each concurrently under its own timeout, logs every attempt,
-and retries with exponential backoff; a message that fails every attempt is dead
+lost and a redelivered event adds nothing; the transaction also notifies
+(``NOTIFY``), which wakes every dispatcher at its commit. The dispatcher (``pump``)
+claims due messages of enabled endpoints in one statement (``FOR UPDATE SKIP
+LOCKED``), posts them continuously, in claim order, a few at once per endpoint (an
+endpoint with many claimed messages gets no more until some finish: a slow one never
+holds the others'), each under its own timeout; it logs every attempt (the delivered
+ones together), and retries with exponential backoff; a message that fails every attempt is dead
 (replayable by hand). An endpoint failing without a single success for
 ``disable_after_s`` is disabled once one of its messages dies, with the reason kept
 for its admins; enabling it again resumes delivery.
@@ -14,12 +18,16 @@ for its admins; enabling it again resumes delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import ipaddress
 import json
+import logging
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,7 +51,60 @@ from services.notifications.domain import webhooks as w
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.projections.inbox import stamp
 
+log = logging.getLogger(__name__)
 MANAGERS = (Role.ADMIN, Role.INTEGRATION)
+# Posts at once to one endpoint; an endpoint holds at most this many times as many
+# claimed messages (the others' are claimed past it), and at most this many batches
+# are in flight in all.
+PER_ENDPOINT = 8
+QUEUED_ROUNDS = 8
+MAX_IN_FLIGHT_BATCHES = 10
+# The channel a transaction that adds due messages notifies (at its commit).
+CHANNEL = "tandem_notifications_webhooks"
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+_ENDPOINTS_OF = text(
+    "SELECT tenant, endpoint_id, event_types FROM webhook_endpoints "
+    "WHERE tenant = ANY(CAST(:ts AS text[]))"
+)
+_ENQUEUE_MANY = text(
+    "INSERT INTO webhook_deliveries (delivery_id, tenant, endpoint_id, event_id, "
+    "event_type, body, people, status, attempts, next_attempt_at, created_at) "
+    "SELECT d, t, e, ev, y, b, p, 'pending', 0, at, at FROM unnest("
+    "CAST(:c0 AS text[]), CAST(:c1 AS text[]), CAST(:c2 AS text[]), "
+    "CAST(:c3 AS text[]), CAST(:c4 AS text[]), CAST(:c5 AS text[]), "
+    "CAST(:c6 AS text[]), CAST(:c7 AS text[])) AS u(d, t, e, ev, y, b, p, at) "
+    "ON CONFLICT DO NOTHING"
+)
+# A batch of delivered messages recorded: their attempts, their status, their
+# endpoints succeeding again.
+_ATTEMPTS_SENT = text(
+    "INSERT INTO webhook_attempts (attempt_id, tenant, delivery_id, at, status_code, "
+    "error, duration_ms) SELECT a, t, d, at, c, NULL, ms FROM unnest("
+    "CAST(:a AS text[]), CAST(:t AS text[]), CAST(:d AS text[]), CAST(:at AS text[]), "
+    "CAST(:c AS integer[]), CAST(:ms AS integer[])) AS u(a, t, d, at, c, ms)"
+)
+_SENT = text(
+    "UPDATE webhook_deliveries SET status = 'sent', sent_at = u.at, "
+    "attempts = attempts + 1, last_error = NULL FROM unnest(CAST(:d AS text[]), "
+    "CAST(:at AS text[])) AS u(d, at) WHERE delivery_id = u.d"
+)
+_SUCCEEDING = text(
+    "UPDATE webhook_endpoints SET failing_since = NULL "
+    "WHERE endpoint_id = ANY(CAST(:e AS text[])) AND failing_since IS NOT NULL"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A post's result, to record: its claimed row, the answer, when."""
+
+    row: Any
+    code: int | None
+    error: str | None
+    took_ms: int
+    at: datetime
+
+
 IDS = uuid.UUID("5a4e2f1c-9d3b-4b7a-8e61-c2f0d9a71b35")
 
 
@@ -83,8 +144,19 @@ class Webhooks:
         batch: int = 100,
         timeout_s: float = 15.0,
         on_disabled: Disabled | None = None,
+        per_endpoint: int = PER_ENDPOINT,
     ) -> None:
         self.engine = engine
+        self.per_endpoint = per_endpoint
+        # The dispatcher's state: posts in flight (and per endpoint), their
+        # outcomes not yet recorded, each endpoint's lane, the wake-up.
+        self._inflight: set[asyncio.Task[Outcome]] = set()
+        self._load: dict[str, int] = {}
+        self._done: list[Outcome] = []
+        self._lanes: dict[str, asyncio.Semaphore] = {}
+        self._wake = asyncio.Event()
+        self._listener: tuple[AsyncConnection, Any] | None = None
+        self._closed = False
         self.on_disabled = on_disabled
         self.client = client
         self.policy = policy
@@ -233,6 +305,7 @@ class Webhooks:
                 ),
                 {"t": me.tenant, "e": endpoint_id, "on": True},
             )
+            await self.notify(conn)
             return await self._view(conn, me.tenant, endpoint_id)
 
     async def log(self, me: Principal, endpoint_id: str, limit: int = 50) -> WebhookLog:
@@ -303,6 +376,7 @@ class Webhooks:
                 {"t": me.tenant, "d": delivery_id, "now": stamp(utcnow())},
             )
             endpoint = result.scalar()
+            await self.notify(conn)
         if endpoint is None:
             raise WebhookDeliveryNotFound(f"no delivery {delivery_id}")
         log = await self.log(me, endpoint, limit=1000)
@@ -353,13 +427,124 @@ class Webhooks:
                 },
             )
             count += 1
+        if count:
+            await self.notify(conn)
         return count
 
+    async def enqueue_many(
+        self,
+        conn: AsyncConnection,
+        told: Sequence[tuple[str, str, w.WebhookEvent, datetime]],
+    ) -> int:
+        """``enqueue`` of each (tenant, event id, event, moment), in two statements
+        whatever their number (PostgreSQL); how many messages."""
+        tenants = sorted({t for t, _, _, _ in told})
+        found = await conn.execute(
+            _ENDPOINTS_OF, {"ts": tenants} if tenants else {"ts": []}
+        )
+        per_tenant: dict[str, list[tuple[str, list[str]]]] = {}
+        for e in found:
+            per_tenant.setdefault(e.tenant, []).append(
+                (e.endpoint_id, json.loads(e.event_types))
+            )
+        rows: list[tuple[str, ...]] = []
+        for tenant, event_id, event, now in told:
+            for endpoint_id, types in per_tenant.get(tenant, []):
+                if not w.matches(types, event.type):
+                    continue
+                body = json.dumps(
+                    {
+                        "type": event.type,
+                        "timestamp": now.isoformat(),
+                        "data": event.data,
+                    },
+                    separators=(",", ":"),
+                )
+                rows.append(
+                    (
+                        "msg_" + uuid.uuid5(IDS, f"{endpoint_id}\x00{event_id}").hex,
+                        tenant,
+                        endpoint_id,
+                        event_id,
+                        event.type,
+                        body,
+                        "".join(f"|{p}|" for p in event.people),
+                        stamp(now),
+                    )
+                )
+        if rows:
+            columns = list(zip(*rows, strict=True))
+            await conn.execute(
+                _ENQUEUE_MANY, {f"c{n}": list(c) for n, c in enumerate(columns)}
+            )
+            await self.notify(conn)
+        return len(rows)
+
+    async def notify(self, conn: AsyncConnection) -> None:
+        """Wake the dispatchers listening (every replica's) when ``conn``'s
+        transaction commits: new messages are due."""
+        if not is_sqlite(conn.engine):
+            await conn.execute(_NOTIFY)
+
+    # -- the dispatcher ------------------------------------------------------------------
+
+    async def pump(self, idle_s: float) -> int:
+        """Post what is due until nothing is due or in flight, waiting up to
+        ``idle_s`` for new messages (a committing transaction's notification wakes
+        it at once); how many were delivered. The service runs it in a loop."""
+        await self._listen()
+        delivered = 0
+        tick = min(idle_s, 0.05)
+        idle = False
+        while True:
+            self._wake.clear()
+            claimed = await self._claim()  # first: the posts never run dry
+            delivered += await self._settle()
+            if claimed or self._inflight:
+                idle = False
+                if claimed < self.batch:  # all that is due is claimed: wait
+                    await self._wait(tick)
+                continue
+            if idle:
+                return delivered
+            idle = True
+            await self._wait(idle_s)
+
     async def dispatch(self) -> int:
-        """Post what is due (one claimed batch); how many were delivered."""
+        """Post what is due (one claimed batch) and record the outcomes; how many
+        were delivered."""
+        await self._claim()
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
+        return await self._settle()
+
+    async def _wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _claim(self) -> int:
+        """Claim due messages (``FOR UPDATE SKIP LOCKED``: a row another replica
+        holds is skipped) and start posting each; how many. An endpoint with
+        ``per_endpoint * QUEUED_ROUNDS`` messages in flight gets no more until some
+        finish: a slow or hanging one never holds the others' messages."""
+        room = self.batch * MAX_IN_FLIGHT_BATCHES - len(self._inflight)
+        if room <= 0:
+            return 0
+        busy = sorted(
+            e for e, n in self._load.items() if n >= self.per_endpoint * QUEUED_ROUNDS
+        )
         now = utcnow()
-        lease = now + timedelta(seconds=self.timeout_s + 30)
+        # A claimed message may wait its endpoint's turn for a few posts' timeouts.
+        lease = now + timedelta(seconds=self.timeout_s * (QUEUED_ROUNDS + 1) + 30)
         lock = "" if is_sqlite(self.engine) else " FOR UPDATE OF d SKIP LOCKED"
+        skip = {f"b{n}": e for n, e in enumerate(busy)}
+        besides = (
+            f" AND d.endpoint_id NOT IN ({', '.join(':' + k for k in skip)})"
+            if skip
+            else ""
+        )
         async with self.engine.begin() as conn:
             rows = (
                 await conn.execute(
@@ -368,15 +553,17 @@ class Webhooks:
                         "WHERE delivery_id IN (SELECT d.delivery_id FROM "
                         "webhook_deliveries d JOIN webhook_endpoints e "
                         "ON e.endpoint_id = d.endpoint_id WHERE d.status = 'pending' "
-                        "AND e.enabled = :on AND d.next_attempt_at <= :now "
+                        f"AND e.enabled = :on AND d.next_attempt_at <= :now{besides} "
                         f"ORDER BY d.next_attempt_at LIMIT :n{lock}) RETURNING "
-                        "delivery_id, tenant, endpoint_id, body, attempts"
+                        "delivery_id, tenant, endpoint_id, body, attempts, "
+                        "next_attempt_at"
                     ),
                     {
                         "now": stamp(now),
                         "lease": stamp(lease),
-                        "n": self.batch,
+                        "n": min(room, self.batch),
                         "on": True,
+                        **skip,
                     },
                 )
             ).all()
@@ -396,41 +583,157 @@ class Webhooks:
             targets: dict[str, tuple[str, list[str]]] = {}
             for t in found:
                 targets.setdefault(t.endpoint_id, (t.url, []))[1].append(t.secret)
-        results = await asyncio.gather(*(self._post(r, targets) for r in rows))
-        return sum(results)
+        # RETURNING's order is not the claim's: start the posts in the claim's.
+        for r in sorted(rows, key=lambda r: r.next_attempt_at):
+            self._load[r.endpoint_id] = self._load.get(r.endpoint_id, 0) + 1
+            task = asyncio.create_task(self._post(r, targets))
+            self._inflight.add(task)
+            task.add_done_callback(functools.partial(self._finished, r))
+        return len(rows)
 
-    async def _post(self, r: Any, targets: dict[str, tuple[str, list[str]]]) -> int:
+    def _finished(self, r: Any, task: asyncio.Task[Outcome]) -> None:
+        self._inflight.discard(task)
+        left = self._load.get(r.endpoint_id, 1) - 1
+        if left:
+            self._load[r.endpoint_id] = left
+        else:
+            self._load.pop(r.endpoint_id, None)
+        if task.cancelled():
+            return  # stopping: due again when its lease ends
+        self._done.append(task.result())
+        if (
+            not self._inflight
+            or len(self._done) >= self.batch
+            or left == self.per_endpoint * QUEUED_ROUNDS - 1  # room again: claim
+        ):
+            self._wake.set()
+
+    def _lane(self, endpoint_id: str) -> asyncio.Semaphore:
+        lane = self._lanes.get(endpoint_id)
+        if lane is None:
+            lane = self._lanes[endpoint_id] = asyncio.Semaphore(self.per_endpoint)
+        return lane
+
+    async def _post(self, r: Any, targets: dict[str, tuple[str, list[str]]]) -> Outcome:
         url, secrets_ = targets.get(r.endpoint_id, ("", []))
-        stamp_s = int(time.time())
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": r.delivery_id,
-            "webhook-timestamp": str(stamp_s),
-            "webhook-signature": w.sign(secrets_, r.delivery_id, stamp_s, r.body),
-        }
-        started = time.monotonic()
-        code: int | None = None
-        error: str | None = None
-        try:
-            resp = await asyncio.wait_for(
-                self.client.post(url, content=r.body.encode(), headers=headers),
-                timeout=self.timeout_s,
+        async with self._lane(r.endpoint_id):
+            stamp_s = int(time.time())
+            started = time.monotonic()
+            code: int | None = None
+            error: str | None = None
+            try:
+                headers = {
+                    "content-type": "application/json",
+                    "webhook-id": r.delivery_id,
+                    "webhook-timestamp": str(stamp_s),
+                    "webhook-signature": w.sign(
+                        secrets_, r.delivery_id, stamp_s, r.body
+                    ),
+                }
+                resp = await asyncio.wait_for(
+                    self.client.post(url, content=r.body.encode(), headers=headers),
+                    timeout=self.timeout_s,
+                )
+                code = resp.status_code
+                if code // 100 != 2:
+                    error = f"answered {code}"
+            except TimeoutError:
+                error = f"timed out after {self.timeout_s:.0f}s"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # one message's bug must not stop the others
+                log.exception("webhook %s failed unexpectedly", r.delivery_id)
+                error = f"{type(exc).__name__}: {exc}"
+            took = int((time.monotonic() - started) * 1000)
+        return Outcome(r, code, error, took, utcnow())
+
+    async def _settle(self) -> int:
+        """Record the finished posts: the delivered ones together, each failure on
+        its own (its retry, death, the endpoint's disabling); how many delivered."""
+        done, self._done = self._done, []
+        if not done:
+            return 0
+        sent = [o for o in done if o.error is None]
+        if sent:
+            if is_sqlite(self.engine):
+                for o in sent:
+                    await self._record(o.row, o.code, None, o.took_ms, o.at)
+            else:
+                await self._record_sent(sent)
+        for o in done:
+            if o.error is not None:
+                await self._record(o.row, o.code, o.error, o.took_ms, o.at)
+        return len(sent)
+
+    async def _record_sent(self, sent: Sequence[Outcome]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                _ATTEMPTS_SENT,
+                {
+                    "a": [uuid.uuid4().hex for _ in sent],
+                    "t": [o.row.tenant for o in sent],
+                    "d": [o.row.delivery_id for o in sent],
+                    "at": [stamp(o.at) for o in sent],
+                    "c": [o.code for o in sent],
+                    "ms": [o.took_ms for o in sent],
+                },
             )
-            code = resp.status_code
-            if code // 100 != 2:
-                error = f"answered {code}"
-        except TimeoutError:
-            error = f"timed out after {self.timeout_s:.0f}s"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        took = int((time.monotonic() - started) * 1000)
-        await self._record(r, code, error, took)
-        return 1 if error is None else 0
+            await conn.execute(
+                _SENT,
+                {
+                    "d": [o.row.delivery_id for o in sent],
+                    "at": [stamp(o.at) for o in sent],
+                },
+            )
+            await conn.execute(
+                _SUCCEEDING, {"e": sorted({o.row.endpoint_id for o in sent})}
+            )
+
+    async def _listen(self) -> None:
+        """Be woken by the notification of a transaction that adds messages (a
+        connection of its own, LISTENing); without it, the dispatcher polls."""
+        if self._closed or is_sqlite(self.engine):
+            return
+        if self._listener is not None:
+            if not self._listener[1].is_closed():
+                return
+            with contextlib.suppress(Exception):
+                await self._listener[0].invalidate()
+            self._listener = None
+        conn: AsyncConnection | None = None
+        try:
+            conn = await self.engine.connect()
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.add_listener(CHANNEL, self._heard)
+        except Exception as exc:
+            log.warning("webhooks: polling, not listening (%s)", exc)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+            return
+        self._listener = (conn, driver)
+
+    def _heard(self, *_: object) -> None:
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Stop listening (the service stops)."""
+        self._closed = True
+        if self._listener is not None:
+            conn, _ = self._listener
+            self._listener = None
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
 
     async def _record(
-        self, r: Any, code: int | None, error: str | None, took_ms: int
+        self,
+        r: Any,
+        code: int | None,
+        error: str | None,
+        took_ms: int,
+        now: datetime | None = None,
     ) -> None:
-        now = utcnow()
+        now = now or utcnow()
         async with self.engine.begin() as conn:
             await conn.execute(
                 text(

@@ -17,6 +17,14 @@ _INSERT = text(
     "subject_id, facts, created_at) VALUES (:i, :t, :r, :k, :e, :s, :f, :at) "
     "ON CONFLICT DO NOTHING RETURNING notification_id"
 )
+# ``add`` of many rows in one statement (PostgreSQL): one array per column.
+_INSERT_MANY = text(
+    "INSERT INTO notifications (notification_id, tenant, recipient_id, kind, event_id, "
+    "subject_id, facts, created_at) SELECT * FROM unnest(CAST(:i AS text[]), "
+    "CAST(:t AS text[]), CAST(:r AS text[]), CAST(:k AS text[]), CAST(:e AS text[]), "
+    "CAST(:s AS text[]), CAST(:f AS text[]), CAST(:at AS text[])) "
+    "ON CONFLICT DO NOTHING RETURNING notification_id"
+)
 _COLUMNS = "notification_id, kind, subject_id, facts, created_at, read_at"
 
 
@@ -75,6 +83,41 @@ async def add(
         )
     ).first()
     return row is not None
+
+
+@dataclass(frozen=True)
+class New:
+    """A notification to keep (``add_many``)."""
+
+    notification_id: str
+    tenant: str
+    recipient_id: str
+    kind: Kind
+    event_id: str
+    subject_id: str
+    facts: Mapping[str, str]
+    at: datetime
+
+
+async def add_many(conn: AsyncConnection, rows: Sequence[New]) -> set[str]:
+    """``add`` of each row in one statement; the ids of those kept now (the others
+    were kept already). The ids must be distinct."""
+    if not rows:
+        return set()
+    kept = await conn.execute(
+        _INSERT_MANY,
+        {
+            "i": [r.notification_id for r in rows],
+            "t": [r.tenant for r in rows],
+            "r": [r.recipient_id for r in rows],
+            "k": [str(r.kind) for r in rows],
+            "e": [r.event_id for r in rows],
+            "s": [r.subject_id for r in rows],
+            "f": [json.dumps(dict(r.facts), sort_keys=True) for r in rows],
+            "at": [stamp(r.at) for r in rows],
+        },
+    )
+    return set(kept.scalars())
 
 
 async def page(

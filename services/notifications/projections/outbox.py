@@ -28,6 +28,14 @@ _ENQUEUE = text(
     "channel, status, digest, attempts, next_attempt_at, created_at) "
     "VALUES (:d, :t, :n, :r, :c, 'pending', :g, 0, :at, :now) ON CONFLICT DO NOTHING"
 )
+_ENQUEUE_MANY = text(
+    "INSERT INTO deliveries (delivery_id, tenant, notification_id, recipient_id, "
+    "channel, status, digest, attempts, next_attempt_at, created_at) "
+    "SELECT d, t, n, r, c, 'pending', g, 0, at, now FROM unnest(CAST(:d AS text[]), "
+    "CAST(:t AS text[]), CAST(:n AS text[]), CAST(:r AS text[]), CAST(:c AS text[]), "
+    "CAST(:g AS boolean[]), CAST(:at AS text[]), CAST(:now AS text[])) "
+    "AS u(d, t, n, r, c, g, at, now) ON CONFLICT DO NOTHING"
+)
 _CLAIM = (
     "UPDATE deliveries SET next_attempt_at = :lease WHERE delivery_id IN ("
     "SELECT delivery_id FROM deliveries WHERE status = 'pending' "
@@ -78,6 +86,38 @@ async def enqueue(
             "g": digest,
             "at": stamp(due),
             "now": stamp(now),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery to enqueue (``enqueue_many``)."""
+
+    tenant: str
+    notification_id: str
+    recipient_id: str
+    channel: Channel
+    due: datetime
+    digest: bool
+    now: datetime
+
+
+async def enqueue_many(conn: AsyncConnection, rows: Sequence[Due]) -> None:
+    """``enqueue`` of each row in one statement (PostgreSQL)."""
+    if not rows:
+        return
+    await conn.execute(
+        _ENQUEUE_MANY,
+        {
+            "d": [delivery_id(r.notification_id, r.channel) for r in rows],
+            "t": [r.tenant for r in rows],
+            "n": [r.notification_id for r in rows],
+            "r": [r.recipient_id for r in rows],
+            "c": [str(r.channel) for r in rows],
+            "g": [r.digest for r in rows],
+            "at": [stamp(r.due) for r in rows],
+            "now": [stamp(r.now) for r in rows],
         },
     )
 

@@ -5,7 +5,7 @@ until their relationship is known."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -40,6 +40,13 @@ _UNPARK = text(
 )
 
 
+_REVOKED_MANY = text(
+    "SELECT r.tenant, r.subject FROM revoked_subjects r JOIN "
+    "unnest(CAST(:t AS text[]), CAST(:p AS text[])) AS k(tenant, subject) "
+    "ON r.tenant = k.tenant AND r.subject = k.subject"
+)
+
+
 @dataclass(frozen=True)
 class Parked:
     """A sessions event waiting for its relationship."""
@@ -69,6 +76,20 @@ async def time_zone(conn: AsyncConnection, tenant: str, person_id: str) -> str:
         )
     ).first()
     return "UTC" if row is None else str(row.time_zone)
+
+
+async def revoked(
+    conn: AsyncConnection, people: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (tenant, person) were erased or deactivated (the chassis's
+    revocation view), in one statement (PostgreSQL)."""
+    keys = sorted(set(people))
+    if not keys:
+        return set()
+    rows = await conn.execute(
+        _REVOKED_MANY, {"t": [k[0] for k in keys], "p": [k[1] for k in keys]}
+    )
+    return {(r.tenant, r.subject) for r in rows}
 
 
 async def keep_relationship(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, time
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,9 +39,38 @@ _SAVE = text(
 )
 
 
+_LOAD_MANY = text(
+    "SELECT k.tenant, k.person_id, p.channels, p.unsubscribed, p.quiet_start, "
+    "p.quiet_end, p.daily_digest, p.locale, p.email, p.slack_webhook, "
+    "p.teams_webhook, z.time_zone "
+    "FROM unnest(CAST(:t AS text[]), CAST(:p AS text[])) AS k(tenant, person_id) "
+    "LEFT JOIN notification_preferences p "
+    "ON p.tenant = k.tenant AND p.person_id = k.person_id "
+    "LEFT JOIN notification_people z "
+    "ON z.tenant = k.tenant AND z.person_id = k.person_id"
+)
+
+
 async def load(conn: AsyncConnection, tenant: str, person_id: str) -> Preferences:
     """What the person chose, in their time zone (profiles'), or the defaults."""
     r = (await conn.execute(_LOAD, {"t": tenant, "p": person_id})).one()
+    return _chosen(r)
+
+
+async def load_many(
+    conn: AsyncConnection, people: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Preferences]:
+    """``load`` of each (tenant, person) in one statement (PostgreSQL)."""
+    keys = sorted(set(people))
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        _LOAD_MANY, {"t": [k[0] for k in keys], "p": [k[1] for k in keys]}
+    )
+    return {(r.tenant, r.person_id): _chosen(r) for r in rows}
+
+
+def _chosen(r: Any) -> Preferences:
     zone = r.time_zone or "UTC"
     if r.channels is None:
         return Preferences(time_zone=zone)
