@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from contracts import insights as i
 from contracts import matching as m
@@ -60,6 +60,24 @@ def test_the_one_who_scheduled_a_session_is_not_told_of_it():
         "starts_at": AT.isoformat(),
         "minutes": "45",
     }
+
+
+def test_a_programme_s_history_tells_nobody():
+    """Last year's programme brought over: its pairings were never proposed to
+    anyone (no score) and its sessions had begun before they were recorded."""
+    recorded = m.PairingProposed(
+        pairing_id="p1", mentor_id="a", mentee_id="b", score=None, expires_at=AT
+    )
+    assert notices.pairing_proposed(recorded) == []
+    held = s.SessionScheduled(
+        session_id="s1",
+        relationship_id="r1",
+        starts_at=AT,
+        minutes=45,
+        scheduled_by="a",
+    )
+    assert notices.session_scheduled(held, "a", "b", now=AT) == []
+    assert notices.session_scheduled(held, "a", "b", now=AT - timedelta(hours=1))
 
 
 def test_an_early_warning_nudges_the_pair_without_insights_reasons():

@@ -12,7 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from chassis.events import utcnow
 from contracts import insights as i
 from contracts import matching as m
 from contracts.notifications import REQUIRED_KINDS, NotificationKind
@@ -57,7 +59,10 @@ def _pair(
 
 
 def pairing_proposed(e: m.PairingProposed) -> list[Notice]:
-    """Both people are asked to answer before the proposal expires."""
+    """Both people are asked to answer before the proposal expires. A pairing
+    recorded from the programme's history (never scored) asks nobody anything."""
+    if e.score is None:
+        return []
     facts = {"pairing_id": e.pairing_id, "expires_at": e.expires_at.isoformat()}
     return _pair(Kind.PAIRING_PROPOSED, (e.mentor_id, e.mentee_id), e.pairing_id, facts)
 
@@ -79,9 +84,16 @@ def pairing_confirmed(e: m.PairingConfirmed) -> list[Notice]:
 
 
 def session_scheduled(
-    e: s.SessionScheduled, mentor_id: str, mentee_id: str
+    e: s.SessionScheduled,
+    mentor_id: str,
+    mentee_id: str,
+    now: datetime | None = None,
 ) -> list[Notice]:
-    """The pair hears of a session; whoever scheduled it knows already."""
+    """The pair hears of a session; whoever scheduled it knows already. A session
+    that began before it was recorded (a programme's history, brought over from
+    last year) is nothing to be told of."""
+    if e.starts_at <= (now or utcnow()):
+        return []
     facts = {
         "session_id": e.session_id,
         "relationship_id": e.relationship_id,
