@@ -42,12 +42,13 @@ _SAVE = text(
 _LOAD_MANY = text(
     "SELECT k.tenant, k.person_id, p.channels, p.unsubscribed, p.quiet_start, "
     "p.quiet_end, p.daily_digest, p.locale, p.email, p.slack_webhook, "
-    "p.teams_webhook, z.time_zone "
+    "p.teams_webhook, z.time_zone, b.tenant IS NOT NULL AS slack_bot "
     "FROM unnest(CAST(:t AS text[]), CAST(:p AS text[])) AS k(tenant, person_id) "
     "LEFT JOIN notification_preferences p "
     "ON p.tenant = k.tenant AND p.person_id = k.person_id "
     "LEFT JOIN notification_people z "
-    "ON z.tenant = k.tenant AND z.person_id = k.person_id"
+    "ON z.tenant = k.tenant AND z.person_id = k.person_id "
+    "LEFT JOIN notification_slack_bots b ON b.tenant = k.tenant"
 )
 
 
