@@ -78,6 +78,11 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     ]
     if settings.is_production:
         rules.append(NoSchemaIntrospectionCustomRule)
+    # Strawberry's depth and alias limiters make a new rule class per instance; one
+    # instance per request made every operation's rules new, and the validation
+    # cache (keyed by the rules) never hit. Their rules are made once, here.
+    rules += QueryDepthLimiter(max_depth=settings.max_depth).validation_rules
+    rules += MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
     extensions = [
         # First, so its exit sees every error of the operation.
         lambda: TypedErrors(
@@ -85,8 +90,6 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         ),
         lambda: ParserCache(maxsize=512),
         lambda: DocumentLimits(max_directives=settings.max_directives),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
