@@ -93,6 +93,7 @@ NOTHING_PERSONAL = {
     "action_links_used": "spent link nonces with tenant and action, no person",
     "notification_recommendations": "undecided council recommendations: ids, moments",
     "notification_slack_bots": "a tenant's Slack bot token, sealed",
+    "notification_history_pairings": "pairings of a programme's history: ids, a moment",
 }
 
 

@@ -31,7 +31,7 @@ from tests.support.waiting import until
 pytestmark = pytest.mark.kafka
 
 
-# What the sweep tells (the pairing's own events told the pair too, on import).
+# What the sweep tells (a programme's history itself tells nobody: test_history_tells_nobody).
 SWEPT = {"match_pulse", "inactivity_warning", "relationship_closed", "cadence_missed"}
 
 

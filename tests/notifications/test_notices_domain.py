@@ -113,3 +113,31 @@ def test_the_notification_id_is_one_per_tenant_event_and_recipient():
         )
         == 4
     )
+
+
+def test_the_events_of_a_pairing_of_the_history_are_known_as_such():
+    """An unscored proposal is of the history (and names its pairing); that
+    pairing's approval and confirmation are too, a scored pairing's are not; a
+    session is of the history when it had begun before it was recorded."""
+    recorded = m.PairingProposed(
+        pairing_id="p1", mentor_id="a", mentee_id="b", score=None, expires_at=AT
+    )
+    scored = m.PairingProposed(
+        pairing_id="p2", mentor_id="a", mentee_id="b", score=0.7, expires_at=AT
+    )
+    assert notices.history_pairing(recorded) == "p1"
+    assert notices.history_pairing(scored) is None
+    assert notices.from_history(recorded, AT, set())
+    assert not notices.from_history(scored, AT, set())
+    for later in (
+        m.PairingApproved(pairing_id="p1", mentor_id="a", mentee_id="b"),
+        m.PairingConfirmed(pairing_id="p1", mentor_id="a", mentee_id="b"),
+    ):
+        assert notices.from_history(later, AT, {"p1"})
+        assert not notices.from_history(later, AT, {"p2"})
+    held = s.SessionScheduled(
+        session_id="s1", relationship_id="r1", starts_at=AT, minutes=45,
+        scheduled_by="a",
+    )  # fmt: skip
+    assert notices.from_history(held, AT, set())
+    assert not notices.from_history(held, AT - timedelta(minutes=1), set())

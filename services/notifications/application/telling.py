@@ -5,6 +5,12 @@ applied (``chassis.messaging.consumer``). Within it, each notice becomes a row k
 by (tenant, event, recipient), inserted only if absent: a redelivered event, a replay
 from the dead-letter table, or a parked session told late adds nothing twice.
 
+A programme's history tells nobody: an event an import recorded
+(``notices.from_history``: an unscored pairing's proposal, approval and confirmation,
+a session that had begun before it was recorded) keeps no notice, delivery or
+webhook message. The pairings of the history are kept (``projections/history.py``)
+from their proposals, which come first on their stream.
+
 A recipient is skipped when erased or deactivated (the chassis's revocation view,
 fed by profiles' events in this same consumer) or unsubscribed from a kind their
 programme does not require.
@@ -40,12 +46,14 @@ from services.notifications.application.webhooks import Webhooks
 from services.notifications.domain import notices
 from services.notifications.domain.notices import Notice
 from services.notifications.domain.webhooks import WebhookEvent, webhook_event
-from services.notifications.projections import inbox, people, preferences
+from services.notifications.projections import history, inbox, people, preferences
 from services.notifications.projections import outbox as deliveries
 
 _REVOKED = text("SELECT 1 FROM revoked_subjects WHERE tenant = :t AND subject = :s")
 _TICK = timedelta(microseconds=1)
 Decide = Callable[..., list[Notice]]
+# The events of a pairing that may be of a programme's history (its proposal says).
+_OF_A_PAIRING = (m.PairingApproved, m.PairingConfirmed)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class Telling:
     def _simple(self, decide: Callable[..., list[Notice]]) -> Handler:
         async def handle(env: Envelope, conn: AsyncConnection) -> None:
             payload = self._decode(env)
+            if await self._of_history(conn, env, payload):
+                return  # a programme's history tells nobody
             await self.tell(conn, env.tenant, env.id, decide(payload))
             await self._integrators(conn, env.tenant, env.id, payload)
 
@@ -139,8 +149,26 @@ class Telling:
         told: list[Told] = []
         hooks: list[tuple[str, str, WebhookEvent, datetime]] = []
         last: datetime | None = None
-        for env, decide in run:
-            payload = self._decode(env)
+        decoded = [(env, decide, self._decode(env)) for env, decide in run]
+        past = await history.known(
+            conn,
+            {
+                (env.tenant, p.pairing_id)
+                for env, _, p in decoded
+                if isinstance(p, _OF_A_PAIRING)
+            },
+        )
+        of_history: dict[str, set[str]] = {}
+        for tenant, known in past:
+            of_history.setdefault(tenant, set()).add(known)
+        recorded: list[tuple[str, str]] = []
+        for env, decide, payload in decoded:
+            pairing = notices.history_pairing(payload)
+            if pairing is not None:
+                recorded.append((env.tenant, pairing))
+                of_history.setdefault(env.tenant, set()).add(pairing)
+            if notices.from_history(payload, env.time, of_history.get(env.tenant, ())):
+                continue  # a programme's history tells nobody
             # Each event its own moment, in order (an inbox lists by it).
             now = utcnow()
             if last is not None and now <= last:
@@ -150,6 +178,7 @@ class Telling:
             event = webhook_event(payload)
             if event is not None:
                 hooks.append((env.tenant, env.id, event, now))
+        await history.remember(conn, recorded, utcnow())
         await self.tell_many(conn, told)
         if self.webhooks is not None and hooks:
             await self.webhooks.enqueue_many(conn, hooks)
@@ -176,6 +205,8 @@ class Telling:
         came on another partition) waits for it."""
         e = self._decode(env)
         assert isinstance(e, meetings.SessionScheduled)
+        if notices.from_history(e, env.time, ()):
+            return  # it had begun before it was recorded: a programme's history
         await self._integrators(conn, env.tenant, env.id, e)
         pair = await people.pair_of(conn, env.tenant, e.relationship_id)
         if pair is None:
@@ -183,6 +214,20 @@ class Telling:
             return
         told = notices.session_scheduled(e, *pair)
         await self.tell(conn, env.tenant, env.id, told)
+
+    async def _of_history(
+        self, conn: AsyncConnection, env: Envelope, payload: EventPayload
+    ) -> bool:
+        """Whether the event is of a programme's history (its pairing kept when it
+        is the proposal of one)."""
+        pairing = notices.history_pairing(payload)
+        if pairing is not None:
+            await history.remember(conn, [(env.tenant, pairing)], utcnow())
+            return True
+        past: set[tuple[str, str]] = set()
+        if isinstance(payload, _OF_A_PAIRING):
+            past = await history.known(conn, [(env.tenant, payload.pairing_id)])
+        return notices.from_history(payload, env.time, {p for _, p in past})
 
     async def _integrators(
         self, conn: AsyncConnection, tenant: str, event_id: str, payload: EventPayload

@@ -5,12 +5,16 @@ recipient may read through the API anyway: their own pairing, their own
 relationship's sessions, that their relationship looks quiet. It never carries a
 score's explanation, a reason a person typed, a note, feedback or a demographic, and
 an early warning's reasons stay with the coordinators who read insights' reports.
+
+A programme's history tells nobody (``from_history``): what an import records
+happened long ago, and its people did not ask to hear of it again, nor do
+integrators (docs/webhooks.md).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,6 +60,33 @@ def _pair(
         if person and person not in seen:
             seen.append(person)
     return [Notice(kind, person, subject_id, dict(facts)) for person in seen]
+
+
+def history_pairing(payload: object) -> str | None:
+    """The pairing a programme's history recorded, known from its proposal: matching's
+    history import records a pairing unscored (``Pairing.recorded``), and nothing
+    else proposes a pairing without a score."""
+    if isinstance(payload, m.PairingProposed) and payload.score is None:
+        return payload.pairing_id
+    return None
+
+
+def from_history(
+    payload: object, recorded_at: datetime, history_pairings: Container[str]
+) -> bool:
+    """Whether an inbound event belongs to a programme's history, so that nobody is
+    told of it (no notice, no message, no webhook): an unscored proposal, the
+    approval and confirmation of such a pairing (``history_pairings``: those known
+    from their proposals), a session that had begun before it was recorded
+    (``recorded_at``, the event's moment). The events an import records are the
+    live commands' events, dated; these are the ones of them that tell anyone."""
+    if history_pairing(payload) is not None:
+        return True
+    if isinstance(payload, (m.PairingApproved, m.PairingConfirmed)):
+        return payload.pairing_id in history_pairings
+    if isinstance(payload, s.SessionScheduled):
+        return payload.starts_at <= recorded_at
+    return False
 
 
 def pairing_proposed(e: m.PairingProposed) -> list[Notice]:

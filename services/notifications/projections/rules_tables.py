@@ -1,10 +1,11 @@
 """The tables of the later rules and channels, on the service's one ``metadata``
 (``tables.py``): the council recommendations awaiting a decision and the sponsors of
 each council (who decide them, with the programme's coordinators), the tenant's admins
-as the service has seen them, and each tenant's Slack bot token (sealed).
+as the service has seen them, each tenant's Slack bot token (sealed), and the
+pairings of a programme's history.
 
 Imported by ``schedule.py`` (so by ``main.py``) before the chassis creates the schema;
-migration 0007 creates the same on PostgreSQL.
+migrations 0007 and 0008 create the same on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -53,4 +54,14 @@ notification_slack_bots = Table(
     _key("tenant"),
     _text("token_sealed"),
     _text("updated_at"),
+)
+
+# The pairings of a programme's history (matching's unscored ``PairingProposed``): their
+# later events (approved, confirmed) tell nobody. Migration 0008.
+notification_history_pairings = Table(
+    "notification_history_pairings",
+    metadata,
+    _key("tenant"),
+    _key("pairing_id"),
+    _text("recorded_at"),
 )
