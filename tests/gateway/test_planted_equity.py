@@ -52,6 +52,7 @@ import pytest
 import pytest_asyncio
 
 from chassis.auth import Role
+from tests.gateway.history_seed import Seeded, seed_organisation
 from tests.gateway.platform import Platform, new_tenant, token
 from tests.support.waiting import until
 
@@ -207,25 +208,6 @@ def document() -> dict[str, Any]:
 
 # -- the import ---------------------------------------------------------------------------
 
-IMPORT_PEOPLE = """mutation($input: ImportPeopleInput!, $key: String!) {
-  importPeople(input: $input, idempotencyKey: $key) { __typename
-    ... on Error { code message } ... on ImportPeopleSuccess { job { id } } } }"""
-PEOPLE_JOB = (
-    "query($id: ID!) { importJob(id: $id) { status counts { created failed } } }"
-)
-PEOPLE_IDS = """query($after: String) { people(first: 100, after: $after) {
-  edges { node { id email } } pageInfo { hasNextPage endCursor } } }"""
-COMPETENCY = """mutation($i: DefineCompetencyInput!) { defineCompetency(input: $i) {
-  __typename ... on Error { code message } } }"""
-MENTOR_PROFILE = """mutation($i: SetMentorProfileInput!) { setMentorProfile(input: $i) {
-  __typename ... on Error { code message } } }"""
-IMPORT_HISTORY = """mutation($i: ImportProgrammeHistoryInput!) {
-  importProgrammeHistory(input: $i) { __typename
-    ... on Error { code message }
-    ... on ImportProgrammeHistorySuccess { job { id } } } }"""
-HISTORY_JOB = """query($id: ID!) { programmeHistoryImport(id: $id) {
-  status stage error counts { section created unchanged failed } } }"""
-
 
 def local(global_id: str) -> str:
     return base64.b64decode(global_id).decode().split(":", 1)[1]
@@ -253,71 +235,8 @@ async def org(platform) -> Org:
     tenant = new_tenant()
     o = Org(platform, token("equity-admin", tenant, Role.ADMIN, Role.COORDINATOR))
     o.tenant = tenant
-    answer = (
-        await o.ask(
-            IMPORT_PEOPLE,
-            {
-                "input": {
-                    "format": "JSON",
-                    "records": [hris_record(n) for n in PEOPLE],
-                },
-                "key": "hris-equity",
-            },
-        )
-    )["importPeople"]
-    assert answer["__typename"] == "ImportPeopleSuccess", answer
 
-    async def people_done() -> dict | None:
-        job = (await o.ask(PEOPLE_JOB, {"id": answer["job"]["id"]}))["importJob"]
-        return job if job["status"] in ("SUCCEEDED", "FAILED") else None
-
-    assert await until(people_done, "the HRIS import", 120) == {
-        "status": "SUCCEEDED",
-        "counts": {"created": 65, "failed": 0},
-    }
-    by_email: dict[str, str] = {}
-    after = None
-    while True:
-        page = (await o.ask(PEOPLE_IDS, {"after": after}))["people"]
-        by_email |= {e["node"]["email"]: e["node"]["id"] for e in page["edges"]}
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    o.person = {n: by_email[f"{n.lower()}@equity.example"] for n in PEOPLE}
-    await o.ask(COMPETENCY, {"i": {"competencyId": "strategy", "name": "Strategy"}})
-    for m in MENTORS:
-        result = (
-            await o.ask(
-                MENTOR_PROFILE,
-                {
-                    "i": {
-                        "personId": o.person[m],
-                        "strengths": [{"competencyId": "strategy", "proficiency": 5}],
-                        "formats": ["ONE_TO_ONE"],
-                        "maxMentees": 4,
-                        "hoursPerMonth": 6,
-                    }
-                },
-            )
-        )["setMentorProfile"]
-        assert result["__typename"] == "PersonSuccess", result
-
-    started = (
-        await o.ask(IMPORT_HISTORY, {"i": {"document": document(), "dryRun": False}})
-    )["importProgrammeHistory"]
-    assert started["__typename"] == "ImportProgrammeHistorySuccess", started
-
-    async def ended() -> dict[str, Any] | None:
-        job = (await o.ask(HISTORY_JOB, {"id": started["job"]["id"]}))[
-            "programmeHistoryImport"
-        ]
-        return job if job["status"] in ("SUCCEEDED", "FAILED") else None
-
-    job = await until(ended, "the history import", 240)
-    assert (job["status"], job["error"]) == ("SUCCEEDED", None), job
-    o.counts = job["counts"]
-
-    async def insights_has_everything() -> bool:
+    async def insights_has_everything(_: Seeded) -> bool:
         # Every fact of the file: today's report (which is 2025-12-31's).
         report = (await o.ask(EQUITY_NOW))["equityReport"]
         return [
@@ -329,7 +248,18 @@ async def org(platform) -> Org:
             ("Retail", 15, 15, 15),
         ]
 
-    await until(insights_has_everything, "insights has every fact of the file", 120)
+    seeded = await seed_organisation(
+        platform,
+        o.admin,
+        people={n: hris_record(n) for n in PEOPLE},
+        hris_key="hris-equity",
+        mentors=MENTORS,
+        max_mentees=4,
+        document=document(),
+        settled=insights_has_everything,
+    )
+    o.person = seeded.person
+    o.counts = seeded.job["counts"]
     return o
 
 

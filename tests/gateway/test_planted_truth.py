@@ -31,8 +31,9 @@ import pytest
 import pytest_asyncio
 
 from chassis.auth import Role
+from tests.gateway import history_seed as seeding
+from tests.gateway.history_seed import Seeded, seed_organisation
 from tests.gateway.platform import Platform, new_tenant, token
-from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -394,29 +395,6 @@ def document() -> dict[str, Any]:
 
 # -- the import ---------------------------------------------------------------------
 
-IMPORT_PEOPLE = """mutation($input: ImportPeopleInput!, $key: String!) {
-  importPeople(input: $input, idempotencyKey: $key) { __typename
-    ... on Error { code message } ... on ImportPeopleSuccess { job { id } } } }"""
-PEOPLE_JOB = (
-    "query($id: ID!) { importJob(id: $id) { status counts { created failed } } }"
-)
-PEOPLE_IDS = "{ people(first: 100) { edges { node { id email } } } }"
-COMPETENCY = """mutation($i: DefineCompetencyInput!) { defineCompetency(input: $i) {
-  __typename ... on Error { code message } } }"""
-MENTOR_PROFILE = """mutation($i: SetMentorProfileInput!) { setMentorProfile(input: $i) {
-  __typename ... on Error { code message } } }"""
-IMPORT_HISTORY = """mutation($i: ImportProgrammeHistoryInput!) {
-  importProgrammeHistory(input: $i) { __typename
-    ... on Error { code message }
-    ... on ImportProgrammeHistorySuccess { job { id } } } }"""
-HISTORY_JOB = """query($id: ID!, $after: String) { programmeHistoryImport(id: $id) {
-  status stage error
-  counts { section created unchanged failed wouldCreate notChecked }
-  records(first: 100, after: $after) {
-    pageInfo { hasNextPage endCursor }
-    edges { node { section key outcome entityId error { code field message } } } }
-} }"""
-
 
 class Org:
     """The imported organisation: its people, cohorts and relationships by name."""
@@ -436,30 +414,25 @@ class Org:
     def name_of(self, person_gid: str) -> str:
         return next(n for n, g in self.person.items() if g == person_gid)
 
+    def take(self, seeded: Seeded) -> None:
+        """Its people, and what the history import's report names."""
+        self.person = seeded.person
+        self.report = seeded.job["records"]
+        self.counts = seeded.job["counts"]
+        for r in self.report:
+            if r["section"] == "COHORTS" and r["entityId"]:
+                self.cohort[r["key"]] = r["entityId"]
+            if r["section"] == "PAIRINGS" and r["entityId"]:
+                self.relationship[r["key"]] = gid("Relationship", local(r["entityId"]))
+
 
 async def import_history(
     org: Org, doc: dict[str, Any], *, dry_run: bool = False
 ) -> dict[str, Any]:
     """Run the import to its end; its status, counts and every record."""
-    variables = {"i": {"document": doc, "dryRun": dry_run}}
-    answer = (await org.ask(IMPORT_HISTORY, variables))["importProgrammeHistory"]
-    assert answer["__typename"] == "ImportProgrammeHistorySuccess", answer
-    job_id = answer["job"]["id"]
-
-    async def ended() -> dict[str, Any] | None:
-        job = (await org.ask(HISTORY_JOB, {"id": job_id}))["programmeHistoryImport"]
-        return job if job["status"] in ("SUCCEEDED", "FAILED") else None
-
-    job = await until(ended, "the history import", 180)
-    records = [e["node"] for e in job["records"]["edges"]]
-    page = job["records"]["pageInfo"]
-    while page["hasNextPage"]:
-        more = (await org.ask(HISTORY_JOB, {"id": job_id, "after": page["endCursor"]}))[
-            "programmeHistoryImport"
-        ]["records"]
-        records += [e["node"] for e in more["edges"]]
-        page = more["pageInfo"]
-    return {**job, "records": records}
+    return await seeding.import_history(
+        org.p, org.admin, doc, dry_run=dry_run, timeout_s=180
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -467,54 +440,21 @@ async def org(platform) -> Org:
     tenant = new_tenant()
     admin = token("planted-admin", tenant, Role.ADMIN, Role.COORDINATOR)
     o = Org(platform, admin)
-    records = [hris_record(n) for n in PEOPLE]
-    answer = (
-        await o.ask(
-            IMPORT_PEOPLE,
-            {"input": {"format": "JSON", "records": records}, "key": "hris-planted"},
-        )
-    )["importPeople"]
-    assert answer["__typename"] == "ImportPeopleSuccess", answer
 
-    async def people_done() -> dict | None:
-        job = (await o.ask(PEOPLE_JOB, {"id": answer["job"]["id"]}))["importJob"]
-        return job if job["status"] in ("SUCCEEDED", "FAILED") else None
+    async def insights_has_everything(seeded: Seeded) -> bool:
+        o.take(seeded)
+        return await complete(o)
 
-    assert await until(people_done, "the HRIS import") == {
-        "status": "SUCCEEDED",
-        "counts": {"created": 10, "failed": 0},
-    }
-    edges = (await o.ask(PEOPLE_IDS))["people"]["edges"]
-    by_email = {e["node"]["email"]: e["node"]["id"] for e in edges}
-    o.person = {n: by_email[f"{n.lower()}@planted.example"] for n in PEOPLE}
-    await o.ask(COMPETENCY, {"i": {"competencyId": "strategy", "name": "Strategy"}})
-    for m in ("M1", "M2", "M3", "M4"):
-        result = (
-            await o.ask(
-                MENTOR_PROFILE,
-                {
-                    "i": {
-                        "personId": o.person[m],
-                        "strengths": [{"competencyId": "strategy", "proficiency": 5}],
-                        "formats": ["ONE_TO_ONE"],
-                        "maxMentees": 2,
-                        "hoursPerMonth": 6,
-                    }
-                },
-            )
-        )["setMentorProfile"]
-        assert result["__typename"] == "PersonSuccess", result
-
-    job = await import_history(o, document())
-    assert (job["status"], job["error"]) == ("SUCCEEDED", None), job
-    o.report = job["records"]
-    o.counts = job["counts"]
-    for r in o.report:
-        if r["section"] == "COHORTS" and r["entityId"]:
-            o.cohort[r["key"]] = r["entityId"]
-        if r["section"] == "PAIRINGS" and r["entityId"]:
-            o.relationship[r["key"]] = gid("Relationship", local(r["entityId"]))
-    await until_insights_has_everything(o)
+    await seed_organisation(
+        platform,
+        admin,
+        people={n: hris_record(n) for n in PEOPLE},
+        hris_key="hris-planted",
+        mentors=("M1", "M2", "M3", "M4"),
+        max_mentees=2,
+        document=document(),
+        settled=insights_has_everything,
+    )
     return o
 
 
@@ -524,29 +464,25 @@ WAIT = """{ programmeScorecard { behaviouralChange {
     relationship { id } daysSinceSession cancellationStreak } } } }"""
 
 
-async def until_insights_has_everything(o: Org) -> None:
+async def complete(o: Org) -> bool:
     """Insights has taken in every fact of the file: the 7 milestones and 13
     feedback of the file are counted now (no date in them matters "now"), every one
     of the 6 relationships has a health, and the last session of the file (U08, 6
     days ago, P3) and the last cancellation (W03, P5) have arrived."""
-
-    async def complete() -> bool:
-        data = await o.ask(WAIT)
-        change = data["programmeScorecard"]["behaviouralChange"]
-        healths = {
-            e["node"]["relationship"]["id"]: e["node"]
-            for e in data["relationshipHealths"]["edges"]
-            if e["node"]["relationship"]
-        }
-        return (
-            change["milestones"]["set"] == 7
-            and change["feedback"]["count"] == 13
-            and len(healths) == 6
-            and healths.get(o.relationship["P3"], {}).get("daysSinceSession") == 6
-            and healths.get(o.relationship["P5"], {}).get("cancellationStreak") == 2
-        )
-
-    await until(complete, "insights has every fact of the file", 120)
+    data = await o.ask(WAIT)
+    change = data["programmeScorecard"]["behaviouralChange"]
+    healths = {
+        e["node"]["relationship"]["id"]: e["node"]
+        for e in data["relationshipHealths"]["edges"]
+        if e["node"]["relationship"]
+    }
+    return (
+        change["milestones"]["set"] == 7
+        and change["feedback"]["count"] == 13
+        and len(healths) == 6
+        and healths.get(o.relationship["P3"], {}).get("daysSinceSession") == 6
+        and healths.get(o.relationship["P5"], {}).get("cancellationStreak") == 2
+    )
 
 
 # -- the import's own report ---------------------------------------------------------
