@@ -53,33 +53,72 @@ class QuietHoursInput:
     end: time = strawberry.field(description="Local time they end (may be next day).")
 
 
-@strawberry.input(description="How you want to be told (replaces your choice).")
+@strawberry.input(
+    description="How you want to be told: each field given changes (null clears "
+    "an address or the quiet hours); each one omitted keeps what you chose before."
+)
 class SetNotificationPreferencesInput:
-    channels: list[NotificationChannel] = strawberry.field(
-        default_factory=lambda: [NotificationChannel.IN_APP, NotificationChannel.EMAIL],
-        description="The channels (in-app is always on).",
+    channels: list[NotificationChannel] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The channels (in-app is always on); omitted: unchanged.",
     )
-    unsubscribed: bool = strawberry.field(
-        default=False, description="Silence all but what the programme requires."
+    unsubscribed: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Silence all but what the programme requires; omitted: unchanged.",
     )
     quiet_hours: QuietHoursInput | None = strawberry.field(
-        default=None, description="Quiet hours in your time zone."
+        default=strawberry.UNSET,
+        description="Quiet hours in your time zone; null: none; omitted: unchanged.",
     )
-    daily_digest: bool = strawberry.field(
-        default=False, description="Gather what is not required into a daily message."
+    daily_digest: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Gather what is not required into a daily message; omitted: "
+        "unchanged.",
     )
-    locale: NotificationLocale = strawberry.field(
-        default=NotificationLocale.EN, description="The language of your messages."
+    locale: NotificationLocale | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The language of your messages; omitted: unchanged.",
     )
     email: str | None = strawberry.field(
-        default=None, description="Where email is written."
+        default=strawberry.UNSET,
+        description="Where email is written; null: none; omitted: unchanged.",
     )
     slack_webhook: str | None = strawberry.field(
-        default=None, description="A Slack incoming-webhook URL."
+        default=strawberry.UNSET,
+        description="A Slack incoming-webhook URL; null: disconnect; omitted: "
+        "unchanged (it is never shown back, so it need not be sent again).",
     )
     teams_webhook: str | None = strawberry.field(
-        default=None, description="A Teams incoming-webhook URL."
+        default=strawberry.UNSET,
+        description="A Teams incoming-webhook URL; null: disconnect; omitted: "
+        "unchanged.",
     )
+
+
+def _preferences_body(input: SetNotificationPreferencesInput) -> dict[str, Any]:
+    """The fields the input gives, as the service takes them (an omitted field is
+    not sent, so the service keeps it; a null one is sent as null)."""
+    given = {
+        name: value
+        for name, value in vars(input).items()
+        if value is not strawberry.UNSET
+    }
+    body: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            body[name] = None
+        elif name == "channels":
+            body[name] = [ch.value for ch in value]
+        elif name == "quiet_hours":
+            body[name] = {
+                "start": value.start.strftime("%H:%M"),
+                "end": value.end.strftime("%H:%M"),
+            }
+        elif name == "locale":
+            body[name] = value.value
+        else:
+            body[name] = value
+    return body
 
 
 @strawberry.input(description="A new endpoint for signed webhook events.")
@@ -219,26 +258,14 @@ class NotificationsMutation:
 
         return await run(call, lambda n: MarkNotificationsReadSuccess(marked=n))
 
-    @strawberry.mutation(description="Choose how you are told (replaces your choice).")
+    @strawberry.mutation(
+        description="Choose how you are told (the fields given; the others are kept)."
+    )
     async def set_notification_preferences(
         self, info: Info, input: SetNotificationPreferencesInput
     ) -> NotificationPreferencesResult:
         c = ctx(info)
-        body: dict[str, Any] = {
-            "channels": [ch.value for ch in input.channels],
-            "unsubscribed": input.unsubscribed,
-            "quiet_hours": {
-                "start": input.quiet_hours.start.strftime("%H:%M"),
-                "end": input.quiet_hours.end.strftime("%H:%M"),
-            }
-            if input.quiet_hours
-            else None,
-            "daily_digest": input.daily_digest,
-            "locale": input.locale.value,
-            "email": input.email,
-            "slack_webhook": input.slack_webhook,
-            "teams_webhook": input.teams_webhook,
-        }
+        body = _preferences_body(input)
 
         async def call() -> api.PreferencesView:
             return read(

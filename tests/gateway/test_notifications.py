@@ -168,6 +168,48 @@ async def test_a_person_chooses_how_they_are_told(platform):
     assert unchanged == prefs
 
 
+async def test_saving_preferences_without_the_slack_address_keeps_it_connected(
+    platform,
+):
+    """The preferences page saves what the person changed: without the Slack and
+    Teams addresses (never shown back) they stay connected; null disconnects one."""
+    tenant, person = new_tenant(), _person()
+    me = token(person, tenant, Role.MENTEE)
+    query = "{ myNotificationPreferences " + PREFS + " }"
+    connected = {
+        "channels": ["IN_APP", "EMAIL", "SLACK", "TEAMS"],
+        "email": "me@acme.example",
+        "slackWebhook": "https://hooks.slack.com/services/T0/B0/x",
+        "teamsWebhook": "https://acme.webhook.office.com/webhookb2/x",
+    }
+    body = await platform.graphql(SET_PREFS, {"input": connected}, bearer=me)
+    assert body["data"]["setNotificationPreferences"]["preferences"]["slackConnected"]
+
+    toggled = {"channels": ["IN_APP", "SLACK", "TEAMS"], "dailyDigest": True}
+    body = await platform.graphql(SET_PREFS, {"input": toggled}, bearer=me)
+    prefs = body["data"]["setNotificationPreferences"]["preferences"]
+    assert (prefs["slackConnected"], prefs["teamsConnected"]) == (True, True)
+    assert prefs["email"] == "me@acme.example" and prefs["dailyDigest"] is True
+    assert (await platform.graphql(query, bearer=me))["data"][
+        "myNotificationPreferences"
+    ] == prefs
+
+    body = await platform.graphql(
+        SET_PREFS, {"input": {"teamsWebhook": None}}, bearer=me
+    )
+    prefs = body["data"]["setNotificationPreferences"]["preferences"]
+    assert (prefs["slackConnected"], prefs["teamsConnected"]) == (True, False)
+    assert prefs["channels"] == ["IN_APP", "SLACK", "TEAMS"]
+
+    refused = await platform.graphql(SET_PREFS, {"input": {"locale": None}}, bearer=me)
+    answer = refused["data"]["setNotificationPreferences"]
+    assert answer["code"] == "ValidationError"
+    assert [f["path"] for f in answer["fields"]] == ["input.locale"]
+    assert (await platform.graphql(query, bearer=me))["data"][
+        "myNotificationPreferences"
+    ] == prefs
+
+
 LIVE = "subscription { notificationReceived { id kind subjectId read } }"
 
 

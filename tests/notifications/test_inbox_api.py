@@ -202,3 +202,49 @@ async def test_bad_preferences_are_refused_and_change_nothing(
             await conn.scalar(text("SELECT count(*) FROM notification_preferences"))
             == 0
         )
+
+
+async def test_saving_preferences_without_an_address_keeps_it_null_clears_it(
+    notifications, tenant
+):
+    """A person connected to Slack and Teams who later saves a choice without
+    re-sending their addresses (turning the daily digest on, email off) stays
+    connected; an address sent as null is disconnected, the other kept."""
+    _app, client = notifications
+    me = person_token(tenant, "mentee-5")
+    url = "/notifications/me/preferences"
+    connected = {
+        "channels": ["email", "slack", "teams"],
+        "email": "m5@acme.example",
+        "slack_webhook": "https://hooks.slack.com/services/T0/B0/x",
+        "teams_webhook": "https://acme.webhook.office.com/webhookb2/x",
+        "locale": "de",
+    }
+    resp = await client.put(url, json=connected, headers=me)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["slack_connected"] and resp.json()["teams_connected"]
+
+    resp = await client.put(
+        url,
+        json={"channels": ["slack", "teams"], "daily_digest": True},
+        headers=me,
+    )
+    assert resp.status_code == 200, resp.text
+    kept = (await client.get(url, headers=me)).json()
+    assert kept == resp.json()
+    assert (kept["slack_connected"], kept["teams_connected"]) == (True, True)
+    assert kept["channels"] == ["in_app", "slack", "teams"]
+    assert kept["daily_digest"] is True
+    assert (kept["email"], kept["locale"]) == ("m5@acme.example", "de")
+
+    resp = await client.put(url, json={"slack_webhook": None}, headers=me)
+    assert resp.status_code == 200, resp.text
+    cleared = (await client.get(url, headers=me)).json()
+    assert (cleared["slack_connected"], cleared["teams_connected"]) == (False, True)
+    assert cleared["daily_digest"] is True and cleared["email"] == "m5@acme.example"
+
+    # What may not be cleared is refused, and changes nothing.
+    for body in ({"channels": None}, {"locale": None}, {"daily_digest": None}):
+        resp = await client.put(url, json=body, headers=me)
+        assert resp.status_code == 422, (body, resp.text)
+        assert (await client.get(url, headers=me)).json() == cleared

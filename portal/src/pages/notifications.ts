@@ -214,7 +214,10 @@ function preferences(p: Preferences): HTMLElement {
   const start = h("input", { id: "pref-quiet-start", type: "time", value: (p.quietHours?.start ?? "22:00").slice(0, 5) });
   const end = h("input", { id: "pref-quiet-end", type: "time", value: (p.quietHours?.end ?? "07:00").slice(0, 5) });
   const connected = (yes: boolean) =>
-    yes ? "Connected. Saving replaces your choice: enter the address again to keep it connected." : "Not connected.";
+    yes ? "Connected. Leave it empty to keep it; enter another address to replace it." : "Not connected.";
+  // A connected address is never shown back: an empty field keeps it, and only this
+  // box disconnects it.
+  const disconnect = (id: string, label: string, yes: boolean) => (yes ? checkbox(id, label, false) : null);
 
   const form = h(
     "form",
@@ -228,7 +231,9 @@ function preferences(p: Preferences): HTMLElement {
     ),
     field("pref-email", "Email address", email),
     field("pref-slack", "Slack incoming webhook", slack, connected(p.slackConnected)),
+    disconnect("pref-slack-disconnect", "Disconnect Slack", p.slackConnected),
     field("pref-teams", "Teams incoming webhook", teams, connected(p.teamsConnected)),
+    disconnect("pref-teams-disconnect", "Disconnect Teams", p.teamsConnected),
     h(
       "fieldset",
       {},
@@ -248,7 +253,14 @@ function preferences(p: Preferences): HTMLElement {
     status,
   );
 
-  const checked = (id: string) => (form.querySelector(`#${id}`) as HTMLInputElement).checked;
+  const checked = (id: string) => (form.querySelector(`#${id}`) as HTMLInputElement | null)?.checked ?? false;
+  // An address typed replaces the connected one; none keeps it (omitted); the
+  // disconnect box clears it (null).
+  const address = (input: HTMLInputElement, disconnectId: string): { value?: string | null } => {
+    const typed = input.value.trim();
+    if (typed) return { value: typed };
+    return checked(disconnectId) ? { value: null } : {};
+  };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const channels: NotificationChannel[] = [
@@ -262,9 +274,11 @@ function preferences(p: Preferences): HTMLElement {
       dailyDigest: checked("pref-digest"),
       locale: locale.value as NotificationLocale,
       email: email.value.trim() || null,
-      slackWebhook: slack.value.trim() || null,
-      teamsWebhook: teams.value.trim() || null,
     };
+    const slackAddress = address(slack as HTMLInputElement, "pref-slack-disconnect");
+    if ("value" in slackAddress) input.slackWebhook = slackAddress.value;
+    const teamsAddress = address(teams as HTMLInputElement, "pref-teams-disconnect");
+    if ("value" in teamsAddress) input.teamsWebhook = teamsAddress.value;
     const button = form.querySelector("button[type=submit]") as HTMLButtonElement;
     button.disabled = true;
     try {

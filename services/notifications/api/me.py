@@ -64,5 +64,6 @@ async def my_preferences(
 async def choose_preferences(
     body: PreferencesIn, principal: PrincipalDep, notifications: NotificationsDep
 ) -> PreferencesView:
-    """Replace the caller's preferences."""
+    """Change the caller's preferences: the fields given (null clears an address or
+    the quiet hours); those omitted keep their value."""
     return await notifications.choose(principal, body)

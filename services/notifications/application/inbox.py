@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import replace
+from typing import Any
 
 from chassis.auth.principal import Principal
 from chassis.errors import FieldError, NotFound, ValidationFailed
@@ -138,20 +140,27 @@ class Notifications:
         return _preferences_view(chosen)
 
     async def choose(self, me: Principal, body: PreferencesIn) -> PreferencesView:
-        """Replace the caller's preferences with ``body``."""
-        quiet = body.quiet_hours
-        async with self.engine.begin() as conn:
-            zone = (await preferences.load(conn, me.tenant, me.subject)).time_zone
-            chosen = Preferences(
-                channels=frozenset({Channel.IN_APP, *body.channels}),
-                unsubscribed=body.unsubscribed,
-                quiet_hours=QuietHours(quiet.start, quiet.end) if quiet else None,
-                daily_digest=body.daily_digest,
-                locale=body.locale,
-                time_zone=zone,
-                email=body.email,
-                slack_webhook=self.hooks.check("slack_webhook", body.slack_webhook),
-                teams_webhook=self.hooks.check("teams_webhook", body.teams_webhook),
+        """Change the caller's preferences: each field ``body`` names takes its value
+        (a null address or quiet hours clears it), every field it omits keeps the
+        one chosen before (so saving a choice without re-sending a Slack or Teams
+        address keeps it connected)."""
+        given = body.model_fields_set
+        changes: dict[str, Any] = {}
+        if "channels" in given:
+            changes["channels"] = frozenset({Channel.IN_APP, *body.channels})
+        for name in ("unsubscribed", "daily_digest", "locale", "email"):
+            if name in given:
+                changes[name] = getattr(body, name)
+        if "quiet_hours" in given:
+            quiet = body.quiet_hours
+            changes["quiet_hours"] = (
+                QuietHours(quiet.start, quiet.end) if quiet else None
             )
+        for name in ("slack_webhook", "teams_webhook"):
+            if name in given:
+                changes[name] = self.hooks.check(name, getattr(body, name))
+        async with self.engine.begin() as conn:
+            before = await preferences.load(conn, me.tenant, me.subject)
+            chosen = replace(before, **changes)
             await preferences.save(conn, me.tenant, me.subject, chosen, utcnow())
         return _preferences_view(chosen)
