@@ -199,9 +199,8 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     links.local[Action.KEEP_OPEN] = keep_open
 
     async def deliver() -> None:
-        # Drain what is due, batch after batch, then wait for the next poll.
-        while await outbox.dispatch() >= settings.delivery_batch:
-            pass
+        # Sends what is due, woken at once by new deliveries (as the webhooks).
+        await outbox.pump(settings.delivery_fallback_s)
 
     async def post_webhooks() -> None:
         # Posts while anything is due, woken at once by new messages.
@@ -237,11 +236,11 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         batch_handler=apply_many,
         # Two loops: a hanging SMTP server never delays the integrators' webhooks.
         background=[
-            Background("deliveries", deliver, settings.delivery_poll_s),
+            Background("deliveries", deliver, 0.0),  # it waits by itself
             Background("webhooks", post_webhooks, 0.0),  # it waits by itself
             Background("rules-sweep", sweep, settings.sweep_s),
         ],
-        on_stop=[webhooks.close, http.aclose],
+        on_stop=[outbox.close, webhooks.close, http.aclose],
         middleware=[admins_seen.middleware()],
         provides=[
             Notifications(runtime, hooks),

@@ -34,8 +34,15 @@ class Settings(ServiceSettings):
         None, validation_alias="NOTIFICATIONS_SMTP_CA_FILE"
     )
     smtp_timeout_s: float = Field(10.0, gt=0, le=120)
-    # The outbox: how often it looks for due deliveries, how many per batch, retries.
+    # The outbox: how often the webhooks' dispatcher looks for due messages when no
+    # notification woke it, how many per batch, retries.
     delivery_poll_s: float = Field(1.0, gt=0, validation_alias="NOTIFICATIONS_POLL_S")
+    # The email and chat dispatcher is woken by the transaction that queues a
+    # delivery and sleeps until the next one falls due; it looks anyway after this
+    # (a safety net for a lost wake-up).
+    delivery_fallback_s: float = Field(
+        60.0, gt=0, validation_alias="NOTIFICATIONS_DELIVERY_FALLBACK_S"
+    )
     delivery_batch: int = Field(100, ge=1, le=10_000)
     delivery_timeout_s: float = Field(15.0, gt=0, le=300)
     retry_base_s: float = Field(

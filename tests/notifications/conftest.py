@@ -54,8 +54,7 @@ def notifications_with(postgres_server, kafka_bootstrap):
             environment="test",
             database_url=postgres_server.create_database(),
             kafka_bootstrap_servers=kafka_bootstrap,
-            NOTIFICATIONS_POLL_S=0.05,
-            **variables,
+            **{"NOTIFICATIONS_POLL_S": 0.05, **variables},
         )
         app = build_app(settings)
         async with serving(app, "notifications") as c:

@@ -253,7 +253,8 @@ async def test_quiet_hours_and_the_digest_hold_what_is_not_required(
             held = [r for r in rows if r.status == "pending"]
             assert len(held) >= 2  # the mentor's two digest items (and quiet ones)
 
-            # eight o'clock comes: the digest goes out as one message
+            # eight o'clock comes: the digest goes out as one message (the
+            # dispatcher, asleep until then, is woken as the hour would wake it)
             async with app.state.runtime.engine.begin() as conn:
                 await conn.execute(
                     text(
@@ -263,6 +264,7 @@ async def test_quiet_hours_and_the_digest_hold_what_is_not_required(
                     ),
                     {"t": tenant},
                 )
+                await app.state.service.provide(Outbox).waker.notify(conn)
             await until(
                 lambda: len(smtp.mailbox.to("mentor-6@acme.example")) >= 2, "digest", 30
             )

@@ -8,6 +8,12 @@ own: a broken SMTP server fails its deliveries, which wait with exponential back
 (``domain/delivery.py``), while the others go out. A delivery that fails every
 attempt is dead (kept, with its last error). Email digests: a person's due digest
 deliveries go out as one message.
+
+The dispatcher (``pump``) does not poll: the transaction that queues deliveries wakes
+it when it commits (``application/waking.py``: PostgreSQL ``NOTIFY``, heard by every
+replica; the in-process signal on SQLite), and between wakes it sleeps until the next
+delivery falls due (a retry, the end of quiet hours, a digest), or the fallback
+interval at most, a safety net for a lost notification.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from services.notifications.application.chat import (
 )
 from services.notifications.application.email import DeliveryFailed, EmailSender
 from services.notifications.application.templates import Templates
+from services.notifications.application.waking import Waker
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.domain.notices import Notice
 from services.notifications.domain.preferences import Preferences
@@ -42,6 +49,11 @@ log = logging.getLogger(__name__)
 # A claimed delivery is held this long past the send timeout before it is due again
 # (a dispatcher that died mid-send).
 LEASE_MARGIN_S = 30.0
+# The channel of the PostgreSQL notification that wakes the dispatchers.
+CHANNEL = "tandem_notifications_deliveries"
+# Nothing was claimed yet a delivery is due (another replica holds it): look again
+# after this, not at once.
+RECHECK_S = 0.05
 
 # Sends one claimed delivery (its message rendered); raises DeliveryFailed.
 ChannelSender = Callable[
@@ -90,6 +102,8 @@ class Outbox:
             Channel.SLACK: self._send_slack,
             Channel.TEAMS: self._send_teams,
         }
+        self.waker = Waker(engine, CHANNEL)
+        self.sleeps = 0  # how many times ``pump`` went to sleep (for tests)
 
     async def enqueue(
         self,
@@ -101,7 +115,10 @@ class Outbox:
         now: datetime,
     ) -> None:
         """A delivery per channel the person chose besides in-app."""
-        for d in self.due(tenant, notice, notification_id, chosen, now):
+        rows = self.due(tenant, notice, notification_id, chosen, now)
+        if rows:
+            await self.waker.notify(conn)
+        for d in rows:
             await outbox.enqueue(
                 conn,
                 tenant=d.tenant,
@@ -115,6 +132,8 @@ class Outbox:
 
     async def enqueue_many(self, conn: AsyncConnection, rows: Sequence[Due]) -> None:
         """``enqueue`` of many notifications' deliveries (``due``), one statement."""
+        if rows:
+            await self.waker.notify(conn)
         await outbox.enqueue_many(conn, rows)
 
     @staticmethod
@@ -143,14 +162,49 @@ class Outbox:
             if channel is not Channel.IN_APP
         ]
 
+    async def pump(self, fallback_s: float) -> int:
+        """Send what is due, batch after batch, then sleep until woken (a committed
+        transaction queued deliveries), until the next delivery falls due, or
+        ``fallback_s`` at most; how many were sent. The service runs it in a loop."""
+        if self.waker.closed:
+            await asyncio.sleep(RECHECK_S)  # until the service's loop ends
+            return 0
+        await self.waker.listen()
+        sent = 0
+        while True:
+            self.waker.clear()  # first: a wake while sending is not lost
+            claimed, delivered = await self._dispatch()
+            sent += delivered
+            if claimed < self.batch:
+                break
+        async with self.engine.connect() as conn:
+            due = await outbox.next_due(conn)
+        wait = fallback_s
+        if due is not None:
+            wait = min(fallback_s, (due - utcnow()).total_seconds())
+            if wait <= 0:
+                wait = 0.0 if claimed else min(fallback_s, RECHECK_S)
+        if wait > 0:
+            self.sleeps += 1
+            await self.waker.wait(wait)
+        return sent
+
+    async def close(self) -> None:
+        """Stop listening; a waiting ``pump`` returns (the service stops)."""
+        await self.waker.close()
+
     async def dispatch(self) -> int:
         """Send what is due (one claimed batch); how many deliveries were sent."""
+        return (await self._dispatch())[1]
+
+    async def _dispatch(self) -> tuple[int, int]:
+        """One claimed batch sent: how many were claimed, how many sent."""
         now = utcnow()
         lease = now + timedelta(seconds=self.send_timeout_s + LEASE_MARGIN_S)
         async with self.engine.begin() as conn:
             claimed = await outbox.claim(conn, now, lease, self.batch)
         if not claimed:
-            return 0
+            return 0, 0
         # A person's due digest deliveries of one channel go out together.
         groups: dict[tuple[str, str, Channel, bool], list[Claimed]] = defaultdict(list)
         for item in claimed:
@@ -164,7 +218,7 @@ class Outbox:
         results = await asyncio.gather(
             *(self._deliver(group) for group in groups.values())
         )
-        return sum(results)
+        return len(claimed), sum(results)
 
     async def _deliver(self, group: Sequence[Claimed]) -> int:
         first = group[0]

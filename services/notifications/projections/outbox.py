@@ -167,6 +167,15 @@ async def claim(
     return claimed
 
 
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """When the next pending delivery falls due (claimed ones: when their lease
+    ends); None when none is pending."""
+    found = await conn.scalar(
+        text("SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'")
+    )
+    return None if found is None else datetime.fromisoformat(found)
+
+
 async def sent(
     conn: AsyncConnection, delivery_ids: Sequence[str], at: datetime
 ) -> None:
