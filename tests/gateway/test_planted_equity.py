@@ -567,8 +567,14 @@ async def test_equity_by_a_demographic_attribute(org: Org):
 
     async def shared() -> dict[str, Any] | None:
         report = (await org.ask(BY_GENDER, {"on": "2025-12-31"}))["equityReport"]
-        total = report["total"]
-        return report if total.get("registered") == 50 else None
+        # Everyone was registered long before they shared: wait until the shown
+        # groups hold all 45 people of man and woman (the shares arrive one by one).
+        shown = sum(
+            g["registered"] or 0 for g in report["groups"] if not g["suppressed"]
+        )
+        return (
+            report if report["total"].get("registered") == 50 and shown == 45 else None
+        )
 
     report = await until(shared, "insights has everyone's demographics", 60)
     assert (report["dimension"], report["suppressedGroups"]) == (
