@@ -175,16 +175,15 @@ def _check_header(header: list[str]) -> None:
 
 
 def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str]]:
-    # An empty cell is an absent field; a list's items are ``;``-separated.
-    record: dict[str, str | list[str]] = {
-        name: value
-        for name, raw in zip(header, cells, strict=True)
-        if (value := raw.strip())
-    }
-    for name in LIST_FIELDS:
-        cell = record.get(name)
-        if isinstance(cell, str):
-            record[name] = [v.strip() for v in cell.split(";") if v.strip()]
+    record: dict[str, str | list[str]] = {}
+    for name, raw in zip(header, cells, strict=True):
+        value = raw.strip()
+        if not value:  # an empty cell is an absent field
+            continue
+        if name in LIST_FIELDS:
+            record[name] = [v.strip() for v in value.split(";") if v.strip()]
+        else:
+            record[name] = value
     return record
 
 
