@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import threading
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -68,6 +69,21 @@ _random = _Random()
 os.register_at_fork(after_in_child=_random.forget)
 
 
+def random_uuid() -> uuid.UUID:
+    """``uuid.uuid4()`` from the pooled random bytes (no system call per id): a bulk
+    write draws two ids per person (the person's and their first event's)."""
+    return uuid.UUID(bytes=_random(16), version=4)
+
+
+def random_uuid_text() -> str:
+    """``str(uuid.uuid4())`` from the pooled random bytes, without the ``UUID``."""
+    raw = bytearray(_random(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class PersonalDataCipher:
     """The event codec of person streams (see ``chassis.repository.EventCodec``)."""
 
@@ -86,8 +102,8 @@ class PersonalDataCipher:
 
     # -- keys -------------------------------------------------------------------------
 
-    def _wrap(self, person_id: str, key: bytes) -> str:
-        nonce = _random(12)
+    def _wrap(self, person_id: str, key: bytes, nonce: bytes | None = None) -> str:
+        nonce = nonce or _random(12)
         sealed = self._master.encrypt(nonce, key, person_id.encode())
         return _b64(nonce + sealed)
 
@@ -185,11 +201,15 @@ class PersonalDataCipher:
             return {c: None for c in values}
         if aead is None:
             raise PersonGone(f"person {person_id} was erased")
+        # Every value's nonce drawn at once (12 bytes each, each handed out once).
+        nonces = _random(12 * len(values))
         return {
             column: None
             if value is None
-            else _seal_column(aead, person_id, table, column, value)
-            for column, value in values.items()
+            else _seal_column(
+                aead, person_id, table, column, value, nonces[12 * n : 12 * n + 12]
+            )
+            for n, (column, value) in enumerate(values.items())
         }
 
     async def keys_for_writing(
@@ -235,8 +255,12 @@ class PersonalDataCipher:
         had one meanwhile are added to ``found``."""
         if not missing:
             return {}
-        fresh = {p: _random(32) for p in missing}  # AES-256 keys
-        wrapped = [self._wrap(p, key) for p, key in fresh.items()]
+        drawn = _random(44 * len(missing))  # a key and its wrap's nonce each
+        fresh = {p: drawn[44 * n : 44 * n + 32] for n, p in enumerate(missing)}
+        wrapped = [
+            self._wrap(p, key, drawn[44 * n + 32 : 44 * n + 44])
+            for n, (p, key) in enumerate(fresh.items())
+        ]
         if is_sqlite(conn.engine):
             await conn.execute(
                 text(
@@ -409,8 +433,9 @@ def _encrypt(
 ) -> JsonDict:
     if aead is None:
         raise PersonGone(f"person {stream_id} was erased")
-    for name in fields:
-        nonce = _random(12)
+    nonces = _random(12 * len(fields))  # every field's at once
+    for n, name in enumerate(fields):
+        nonce = nonces[12 * n : 12 * n + 12]
         plain = _JSON.encode(data[name]).encode()
         sealed = aead.encrypt(nonce, plain, f"{stream_id}/{name}".encode())
         data[name] = {ENCRYPTED: _b64(nonce + sealed)}
@@ -418,9 +443,14 @@ def _encrypt(
 
 
 def _seal_column(
-    aead: AESGCM, person_id: str, table: str, column: str, value: Any
+    aead: AESGCM,
+    person_id: str,
+    table: str,
+    column: str,
+    value: Any,
+    nonce: bytes | None = None,
 ) -> str:
-    nonce = _random(12)
+    nonce = nonce or _random(12)
     plain = _JSON_STR.encode(value).encode()
     sealed = aead.encrypt(nonce, plain, f"{person_id}/{table}.{column}".encode())
     return SEALED + _b64(nonce + sealed)

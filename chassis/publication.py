@@ -83,6 +83,4 @@ class Publication:
             if not all(_may_be_empty(model.model_fields[k]) for k in shredded):
                 return []  # erased: what it said is gone
         payload = model.model_validate(data)
-        return [
-            replace(Envelope.from_recorded(event, self.source), data=encode(payload))
-        ]
+        return [Envelope.from_recorded(event, self.source, encode(payload))]

@@ -292,6 +292,28 @@ def conflict_from_head(
     return ConcurrencyConflict(stream_id, expected_version, actual)
 
 
+# The metadata of the events read lately, by its stored text and tenant: a batch of
+# the log is mostly the events of a few commands (an import's chunk: a thousand events
+# with the same metadata), and ``EventMetadata`` is immutable, so they share one.
+_METADATA: dict[tuple[str, str], EventMetadata] = {}
+_METADATA_MEMO = 256
+
+
+def _metadata(value: Any, tenant: str) -> EventMetadata:
+    """``EventMetadata.from_dict`` of a stored metadata column and the tenant."""
+    if not isinstance(value, str):
+        return EventMetadata.from_dict({**_json(value), "tenant": tenant})
+    key = (value, tenant)
+    found = _METADATA.get(key)
+    if found is None:
+        if len(_METADATA) >= _METADATA_MEMO:
+            _METADATA.clear()
+        found = _METADATA[key] = EventMetadata.from_dict(
+            {**_json(value), "tenant": tenant}
+        )
+    return found
+
+
 def _json(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -317,9 +339,7 @@ def row_to_event(row: Any) -> RecordedEvent:
         event_type=m["event_type"],
         schema_version=m["schema_version"],
         data=_json(m["payload"]),
-        metadata=EventMetadata.from_dict(
-            {**_json(m["metadata"]), "tenant": m["tenant"]}
-        ),
+        metadata=_metadata(m["metadata"], m["tenant"]),
         time=_aware(m["event_time"]),
         position=LogPosition(int(m["tx_id"]), int(m["position"])),
     )

@@ -172,7 +172,7 @@ async def _append_many(
             metadata.tenant,
             None if bad.version is None else bad,
         )
-    where = {str(row.event_id): row for row in rows}
+    where = {str(row.event_id): (int(row.tx_id), int(row.position)) for row in rows}
     return [
         [
             RecordedEvent(
@@ -185,11 +185,11 @@ async def _append_many(
                 data=e.data,
                 metadata=metadata,
                 time=e.time,
-                position=LogPosition(
-                    int(where[str(e.id)].tx_id), int(where[str(e.id)].position)
-                ),
+                position=LogPosition(*where[text_id]),
             )
-            for n, e in enumerate(a.events, start=1)
+            for n, e, text_id in (
+                (n, e, str(e.id)) for n, e in enumerate(a.events, start=1)
+            )
         ]
         for a in appends
     ]

@@ -592,3 +592,31 @@ async def test_an_embedded_database_of_an_older_version_is_sealed_at_start(tmp_p
     app = build_app(config, transport=InProcessBus())
     async with serving(app, "profiles") as client:
         await legacy_rows_work_sealed(app, client)
+
+
+def test_pooled_ids_and_nonces_are_version_4_and_never_handed_out_twice() -> None:
+    """The bulk path's ids and nonces come from one pool of random bytes: ids are
+    RFC 4122 version 4, and every sealed value of a call has a nonce of its own."""
+    import base64
+    import os
+    import uuid
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from chassis.personal_data import random_uuid, random_uuid_text
+
+    texts = [random_uuid_text() for _ in range(2000)]
+    ids = [random_uuid() for _ in range(2000)]
+    for value in [uuid.UUID(t) for t in texts] + ids:
+        assert value.version == 4 and value.variant == uuid.RFC_4122
+    assert [str(uuid.UUID(t)) for t in texts] == texts
+    assert len(set(texts) | {str(i) for i in ids}) == 4000
+
+    key = AESGCM(os.urandom(32))
+    columns = {f"c{n}": f"value {n}" for n in range(8)}
+    sealed = PersonalDataCipher.seal_with(key, "p-1", "people", columns)
+    nonces = {base64.b64decode(v[len(SEALED) :])[:12] for v in sealed.values()}
+    assert len(nonces) == len(columns)
+    for column, value in sealed.items():
+        opened = PersonalDataCipher.open(key, "p-1", "people", column, value)
+        assert opened == columns[column]

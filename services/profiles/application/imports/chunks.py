@@ -33,8 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.auth.principal import Principal
 from chassis.db import is_sqlite
 from chassis.errors import Conflict, TandemError, ValidationFailed
-from chassis.events import NewEvent, RecordedEvent
+from chassis.events import NewEvent, RecordedEvent, utcnow
 from chassis.eventstore.batch import StreamAppend, append_streams
+from chassis.personal_data import random_uuid
 from contracts.profiles import ChangeSource, ProgrammeRole, RecordOutcome
 from services.profiles.application import Profiles
 from services.profiles.application.imports.digests import (
@@ -688,6 +689,9 @@ class ChunkWriter:
             for person, payloads in zip(people, pending, strict=False)
         ]
         encrypt = self.cipher.encrypt_fields
+        # One time for the chunk's registrations (one transaction records them all)
+        # and their ids from the pooled random bytes, not a system call each.
+        now = utcnow()
         appends += [
             StreamAppend(
                 n.person_id,
@@ -700,6 +704,8 @@ class ChunkWriter:
                             keys.get(n.person_id), n.person_id, dict(n.data), PERSON_PII
                         ),
                         schema_version=REGISTERED_VERSION,
+                        id=random_uuid(),
+                        time=now,
                     )
                 ],
             )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
 from chassis.errors import FieldError, ValidationFailed
+from chassis.personal_data import random_uuid_text
 from contracts.profiles import PersonStatus
 from services.profiles.application.imports.records import (
     Record,
@@ -114,7 +114,7 @@ class Plan:
     def person_id(self, employee_id: str) -> str:
         found = self._ids.get(employee_id)
         if found is None:
-            found = self._ids[employee_id] = str(uuid.uuid4())
+            found = self._ids[employee_id] = random_uuid_text()
         return found
 
     def manager(
