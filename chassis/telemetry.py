@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from opentelemetry import metrics, propagate, trace
+from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
@@ -382,6 +382,34 @@ class ServerSpanMiddleware:
         if scope["type"] != "http" or scope["path"] in self.excluded_paths:
             await self.app(scope, receive, send)
             return
+        if spans_recorded():
+            await self._traced(scope, receive, send)
+            return
+        # No span would reach anyone (``spans_recorded``): none is built. The caller's
+        # trace context is still made current, so what this request publishes carries
+        # the trace on, and the duration is still measured.
+        status = _Status(send)
+        carrier = {
+            key.decode("latin-1"): value.decode("latin-1")
+            for key, value in scope.get("headers", ())
+            if key in _PROPAGATED
+        }
+        token = context.attach(propagate.extract(carrier)) if carrier else None
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, status.send)
+        finally:
+            if token is not None:
+                context.detach(token)
+            attributes: dict[str, str | int] = {"http.request.method": scope["method"]}
+            route = _route_of(scope)
+            if route:
+                attributes["http.route"] = route
+            if status.code is not None:
+                attributes["http.response.status_code"] = status.code
+            self._duration.record(time.perf_counter() - started, attributes=attributes)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         headers = {
             key.decode("latin-1"): value.decode("latin-1")
@@ -403,14 +431,7 @@ class ServerSpanMiddleware:
             attributes["tandem.request_id"] = request_id
         if self.service_name:
             attributes[SERVICE_ATTRIBUTE] = self.service_name
-        status_code: int | None = None
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status_code
-            if message["type"] == "http.response.start":
-                status_code = message["status"]
-            await send(message)
-
+        status = _Status(send)
         started = time.perf_counter()
         with tracer("chassis.http").start_as_current_span(
             method,
@@ -419,7 +440,7 @@ class ServerSpanMiddleware:
             attributes=attributes,
         ) as span:
             try:
-                await self.app(scope, receive, send_with_status)
+                await self.app(scope, receive, status.send)
             finally:
                 route = _route_of(scope)
                 metric_attributes: dict[str, str | int] = {
@@ -429,6 +450,7 @@ class ServerSpanMiddleware:
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)
                     metric_attributes["http.route"] = route
+                status_code = status.code
                 if status_code is not None:
                     span.set_attribute("http.response.status_code", status_code)
                     metric_attributes["http.response.status_code"] = status_code
@@ -438,6 +460,40 @@ class ServerSpanMiddleware:
                 self._duration.record(
                     time.perf_counter() - started, attributes=metric_attributes
                 )
+
+
+# The headers a trace context travels in (W3C trace context and baggage, and B3 or
+# Jaeger's should OTEL_PROPAGATORS name them).
+_PROPAGATED = frozenset(
+    name.encode("latin-1")
+    for name in (
+        "traceparent",
+        "tracestate",
+        "baggage",
+        "b3",
+        "x-b3-traceid",
+        "x-b3-spanid",
+        "x-b3-sampled",
+        "x-b3-flags",
+        "x-b3-parentspanid",
+        "uber-trace-id",
+    )
+)
+
+
+class _Status:
+    """Wraps ``send`` and keeps the response's status code."""
+
+    __slots__ = ("_send", "code")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.code: int | None = None
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.code = message["status"]
+        await self._send(message)
 
 
 # -- lag instruments ------------------------------------------------------------------
