@@ -193,3 +193,15 @@ async def test_without_anyone_recording_no_span_is_built_and_the_trace_goes_on(
     # of this service in between: nobody would see it).
     assert response.json()["traceparent"] == traceparent
     assert (await get(app, "/items/8")).json()["traceparent"] is None
+
+
+def test_measurements_are_taken_while_a_reader_is_attached() -> None:
+    from chassis.telemetry import metrics_recorded
+
+    before = metrics_recorded()
+    handle = setup_telemetry("telemetry-test", metric_reader=InMemoryMetricReader())
+    try:
+        assert metrics_recorded()
+    finally:
+        handle.shutdown()
+    assert metrics_recorded() == before
