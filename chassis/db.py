@@ -159,7 +159,8 @@ async def first_value(
 
     On PostgreSQL, while nothing listens to the engine's statements, it runs on the
     pooled connection's asyncpg driver directly: the pool's checkout and check-in
-    stay (a dead connection is invalidated as SQLAlchemy would), SQLAlchemy's
+    stay (a lost connection is invalidated, and the read tried again through
+    SQLAlchemy, so its failures are the ones every other read raises), SQLAlchemy's
     execution and result machinery, about 250 µs of CPU per statement, do not.
     While something listens (statement counts in tests, an instrumentation's
     ``before_cursor_execute``), it runs through SQLAlchemy so the listener sees it.
@@ -170,20 +171,35 @@ async def first_value(
         or sync.dispatch.before_cursor_execute
         or sync.dispatch.after_cursor_execute
     ):
-        async with reading(engine) as conn:
-            return (await conn.execute(statement, params)).scalar()
+        return await _first_value(engine, statement, params)
+    try:
+        pooled = await greenlet_spawn(sync.pool.connect)
+    except Exception:  # no connection: SQLAlchemy's path raises what it always did
+        return await _first_value(engine, statement, params)
     sql, names = _positional(engine, statement)
-    pooled = await greenlet_spawn(sync.pool.connect)
     try:
         driver = pooled.driver_connection
         assert driver is not None
         return await driver.fetchval(sql, *(params[name] for name in names))
-    except BaseException as exc:
-        if not _server_refused(exc):  # the connection's state is unknown
-            await greenlet_spawn(pooled.invalidate, exc)
+    except Exception as exc:
+        if _server_refused(exc):  # a bad statement: the connection is fine
+            raise
+        # The connection was lost: dropped from the pool, and the read tried again
+        # on a new one the way SQLAlchemy's errors are raised (503 if it fails too).
+        await greenlet_spawn(pooled.invalidate, exc)
+    except BaseException as exc:  # cancelled mid-statement: state unknown
+        await greenlet_spawn(pooled.invalidate, exc)
         raise
     finally:
         await greenlet_spawn(pooled.close)
+    return await _first_value(engine, statement, params)
+
+
+async def _first_value(
+    engine: AsyncEngine, statement: TextClause, params: dict[str, Any]
+) -> Any:
+    async with reading(engine) as conn:
+        return (await conn.execute(statement, params)).scalar()
 
 
 _POSITIONAL: dict[tuple[TextClause, str], tuple[str, tuple[str, ...]]] = {}
@@ -204,7 +220,7 @@ def _positional(
 
 def _server_refused(exc: BaseException) -> bool:
     """True when the server answered ``exc`` (the connection is fine); a lost
-    connection, a timeout or a cancellation mid-statement is not."""
+    connection or a timeout is not."""
     import asyncpg
 
     return isinstance(exc, asyncpg.PostgresError) and not isinstance(

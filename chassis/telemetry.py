@@ -411,7 +411,7 @@ class ServerSpanMiddleware:
             return
         # No span would reach anyone (``spans_recorded``): none is built. The caller's
         # trace context is still made current, so what this request publishes carries
-        # the trace on, and the duration is still measured.
+        # the trace on; the duration is measured while a metric reader would see it.
         status = _Status(send)
         carrier = {
             key.decode("latin-1"): value.decode("latin-1")

@@ -196,3 +196,26 @@ async def test_on_postgresql_the_check_is_right_on_either_path(
         assert (await status(app, "ada")).status_code == 200
     finally:
         await engine.dispose()
+
+
+async def test_on_postgresql_a_lost_connection_is_replaced(database_url: str) -> None:
+    """The driver's path drops a connection the server closed and asks again on a
+    new one: the check still answers (a revoked subject is still refused)."""
+    engine = create_engine(database_url)
+    try:
+        await create_schema(engine)
+        app = app_for(engine)
+        assert (await status(app, "ada")).status_code == 200
+        async with engine.begin() as conn:
+            await revoke(conn, "acme", "eve", ERASED)
+        for subject, expected in (("ada", 200), ("eve", 401)):
+            async with engine.connect() as conn:  # every other session goes
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            assert (await status(app, subject)).status_code == expected
+    finally:
+        await engine.dispose()
