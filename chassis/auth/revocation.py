@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
 from chassis.auth.tokens import InvalidToken
-from chassis.db import reading
+from chassis.db import first_value
 from chassis.envelope import Envelope
 from chassis.tables import create, revoked_subjects
 
@@ -103,9 +103,9 @@ class Revocations:
     async def reason(self, tenant: str, subject: str) -> str | None:
         """Why ``subject``'s tokens are refused in ``tenant``; ``None`` when they
         are not."""
-        async with reading(self.engine) as conn:  # one statement, no transaction
-            row = (await conn.execute(_LOOKUP, {"t": tenant, "s": subject})).first()
-        return None if row is None else str(row.reason)
+        # One statement, no transaction, on the driver directly (``first_value``).
+        found = await first_value(self.engine, _LOOKUP, {"t": tenant, "s": subject})
+        return None if found is None else str(found)
 
     async def check(self, principal: Principal) -> Principal:
         """Return ``principal``; ``InvalidToken`` (401) when its subject is revoked."""

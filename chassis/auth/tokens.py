@@ -29,9 +29,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 import time
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +57,11 @@ MAX_ROLES = 64
 _TENANT = re.compile(REF_PATTERN)
 _SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+|-]*$")
 _TIMES = ("exp", "iat", "nbf")
+VERIFIED_CACHE_SIZE = 4096
+"""How many verified tokens a verifier remembers (least recently used go first)."""
+VERIFIED_CACHE_TTL_S = 300.0
+"""The longest a verified token is trusted without its signature being checked again
+(a key removed from the identity provider's key set stops its tokens by then)."""
 
 
 @contextlib.contextmanager
@@ -83,6 +90,14 @@ class TokenVerifier:
     is chosen by algorithm family, so a public key can never be abused as an HMAC
     secret. ``leeway_s`` tolerates clock skew between the issuer and this service;
     ``max_lifetime_s`` is the longest a token may live (see the module's docstring).
+
+    A token that verified is remembered (keyed by the whole token, so by its
+    signature over exactly these claims) until it expires or for
+    ``VERIFIED_CACHE_TTL_S``, whichever comes first: a caller's next requests cost a
+    dictionary lookup instead of a base64 parse and a signature check. Only tokens
+    that passed every check are kept (at most ``VERIFIED_CACHE_SIZE``, least recently
+    used dropped first), so a flood of forged tokens fills nothing. Revocation is not
+    cached here: ``get_principal`` asks the service's revocation view on every request.
     """
 
     def __init__(
@@ -108,6 +123,9 @@ class TokenVerifier:
         self._public_key = public_key
         # PyJWKClient caches the key set and refetches on an unknown ``kid``.
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        # token -> (principal, trusted until, in time.time() seconds)
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()  # averify may verify in a thread
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
@@ -145,6 +163,38 @@ class TokenVerifier:
         """
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken(f"token longer than {MAX_TOKEN_BYTES} bytes")
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
+        principal, exp = self._verify(token)
+        self._remember(token, principal, exp)
+        return principal
+
+    def _remembered(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it verified before and is still trusted."""
+        found = self._verified.get(token)
+        if found is None:
+            return None
+        principal, until = found
+        with self._verified_lock:
+            if time.time() < until:
+                if token in self._verified:
+                    self._verified.move_to_end(token)
+                return principal
+            self._verified.pop(token, None)
+        return None
+
+    def _remember(self, token: str, principal: Principal, exp: float) -> None:
+        # PyJWT refuses a token once ``exp <= now - leeway``: trusted until then.
+        until = min(exp + self.leeway_s, time.time() + VERIFIED_CACHE_TTL_S)
+        with self._verified_lock:
+            self._verified[token] = (principal, until)
+            self._verified.move_to_end(token)
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        """The full check of ``token``: its principal and its ``exp``."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -180,7 +230,7 @@ class TokenVerifier:
             raise InvalidToken(f"invalid token: {exc}") from None
         principal = _principal_from_claims(claims, token)
         self._check_lifetime(claims)
-        return principal
+        return principal, float(claims["exp"])
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         exp, iat = claims["exp"], claims.get("iat")
@@ -199,6 +249,10 @@ class TokenVerifier:
         """``verify`` for async callers: a JWKS fetch must not block the event loop."""
         if self._jwks is None:
             return self.verify(token)
+        if len(token) <= MAX_TOKEN_BYTES:
+            remembered = self._remembered(token)
+            if remembered is not None:  # no thread for a token verified before
+                return remembered
         return await asyncio.to_thread(self.verify, token)
 
     def _key_for(self, algorithm: str, token: str) -> Any:

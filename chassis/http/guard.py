@@ -9,6 +9,7 @@ models (``chassis.inputs``); this is the part that must run before parsing.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,8 +23,11 @@ DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
 
 
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
+
 def _has_control_bytes(raw: bytes) -> bool:
-    return any(b < 32 or b == 127 for b in raw)
+    return _CONTROL.search(raw) is not None
 
 
 class InputGuardMiddleware:

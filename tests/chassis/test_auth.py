@@ -438,3 +438,58 @@ async def test_identity_provider_subjects_are_accepted(app: FastAPI) -> None:
     for subject in ("auth0|5f7c8ec7c33c6c004bbafe82", "alice@acme.example", "00u1a2"):
         response = await get(app, "/me", signed({"sub": subject, "roles": ["mentee"]}))
         assert response.json()["subject"] == subject
+
+
+# -- the verified-token cache ---------------------------------------------------------
+
+
+def counting(verifier: TokenVerifier) -> list[str]:
+    """The tokens ``verifier`` checks in full from now on (cache misses)."""
+    checked: list[str] = []
+    full = verifier._verify
+
+    def spy(raw: str) -> Any:
+        checked.append(raw)
+        return full(raw)
+
+    verifier._verify = spy  # type: ignore[method-assign,assignment]
+    return checked
+
+
+def test_a_verified_token_is_checked_once_and_a_forged_one_every_time() -> None:
+    verifier = TokenVerifier.from_settings(settings())
+    checked = counting(verifier)
+    good = token()
+    assert verifier.verify(good) is verifier.verify(good)
+    assert checked == [good]
+    # The same claims under another signature are another token: refused, every time.
+    forged = good[: good.rindex(".") + 1] + "A" * len(good.rsplit(".", 1)[1])
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="bad signature"):
+            verifier.verify(forged)
+    assert checked == [good, forged, forged]
+
+
+def test_a_remembered_token_is_checked_again_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier.from_settings(settings())
+    checked = counting(verifier)
+    short = token(ttl_s=60)
+    verifier.verify(short)
+    later = time.time() + 60 + verifier.leeway_s + 1
+    monkeypatch.setattr("chassis.auth.tokens.time.time", lambda: later)
+    # Past exp + leeway the cache does not answer: the full check runs (and PyJWT,
+    # on its own clock, decides).
+    verifier.verify(short)
+    assert checked == [short, short]
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("chassis.auth.tokens.VERIFIED_CACHE_SIZE", 2)
+    verifier = TokenVerifier.from_settings(settings())
+    checked = counting(verifier)
+    first, second, third = (token(subject=name) for name in ("ann", "bob", "cy"))
+    for raw in (first, second, third, third, first):
+        verifier.verify(raw)
+    assert checked == [first, second, third, first]  # the oldest was let go

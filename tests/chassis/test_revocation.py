@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.auth import Role, mint_token
@@ -149,3 +150,72 @@ async def test_an_unknown_reason_is_refused(engine: AsyncEngine) -> None:
     with pytest.raises(ValueError, match="unknown revocation reason"):
         async with engine.begin() as conn:
             await revoke(conn, "acme", "ada", "bored")
+
+
+async def test_on_postgresql_the_check_is_right_on_either_path(
+    database_url: str,
+) -> None:
+    """PostgreSQL: the check runs on the driver directly (``chassis.db.first_value``)
+    while nothing listens to the engine's statements, through SQLAlchemy while
+    something does; a revocation is seen at once on both."""
+    from sqlalchemy import event
+
+    from chassis.db import first_value
+
+    engine = create_engine(database_url)
+    try:
+        await create_schema(engine)
+        app = app_for(engine, rate_limit_per_token_per_minute=100)
+        assert (await status(app, "ada")).status_code == 200
+        async with engine.begin() as conn:
+            await revoke(conn, "acme", "ada", DEACTIVATED)
+        assert "deactivated" in (await status(app, "ada")).json()["detail"]
+        assert (await status(app, "bob")).status_code == 200
+
+        seen: list[str] = []
+
+        def listen(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+            seen.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", listen)
+        try:
+            assert (await status(app, "ada")).status_code == 401
+            assert (await status(app, "bob")).status_code == 200
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", listen)
+        assert sum("revoked_subjects" in s for s in seen) == 2
+
+        async with engine.begin() as conn:
+            await reinstate(conn, "acme", "ada")
+        assert (await status(app, "ada")).status_code == 200
+        # A statement the server refuses leaves the connection usable.
+        with pytest.raises(Exception, match="revoked_subjectz"):
+            await first_value(
+                engine, text("SELECT 1 FROM revoked_subjectz WHERE :x"), {"x": True}
+            )
+        assert (await status(app, "ada")).status_code == 200
+    finally:
+        await engine.dispose()
+
+
+async def test_on_postgresql_a_lost_connection_is_replaced(database_url: str) -> None:
+    """The driver's path drops a connection the server closed and asks again on a
+    new one: the check still answers (a revoked subject is still refused)."""
+    engine = create_engine(database_url)
+    try:
+        await create_schema(engine)
+        app = app_for(engine)
+        assert (await status(app, "ada")).status_code == 200
+        async with engine.begin() as conn:
+            await revoke(conn, "acme", "eve", ERASED)
+        for subject, expected in (("ada", 200), ("eve", 401)):
+            async with engine.connect() as conn:  # every other session goes
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            assert (await status(app, subject)).status_code == expected
+    finally:
+        await engine.dispose()

@@ -177,3 +177,31 @@ def test_sdk_disabled_adds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
         pass
     handle.shutdown()
     assert spans.get_finished_spans() == ()
+
+
+async def test_without_anyone_recording_no_span_is_built_and_the_trace_goes_on(
+    app: FastAPI,
+) -> None:
+    from chassis.telemetry import spans_recorded
+
+    if spans_recorded():  # pragma: no cover - a process exporting spans
+        pytest.skip("spans are recorded in this process")
+    traceparent = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"
+    response = await get(app, "/items/7", headers={"traceparent": traceparent})
+    assert response.status_code == 200
+    # What the request publishes carries the caller's trace on, unchanged (no span
+    # of this service in between: nobody would see it).
+    assert response.json()["traceparent"] == traceparent
+    assert (await get(app, "/items/8")).json()["traceparent"] is None
+
+
+def test_measurements_are_taken_while_a_reader_is_attached() -> None:
+    from chassis.telemetry import metrics_recorded
+
+    before = metrics_recorded()
+    handle = setup_telemetry("telemetry-test", metric_reader=InMemoryMetricReader())
+    try:
+        assert metrics_recorded()
+    finally:
+        handle.shutdown()
+    assert metrics_recorded() == before
