@@ -222,7 +222,10 @@ def stream_of(tenant: str, relationship_id: str) -> str:
 
 
 def row_params(
-    tenant: str, facts: domain.RelationshipFacts, health: domain.Health
+    tenant: str,
+    facts: domain.RelationshipFacts,
+    health: domain.Health,
+    assessed_at: str | None = None,
 ) -> dict[str, Any]:
     """The ``relationship_health`` row of a relationship, as ``UPSERT`` parameters."""
     return {
@@ -236,7 +239,7 @@ def row_params(
         "reasons": json.dumps(health.reasons),
         "idle": int(health.idle),
         "f": json.dumps(facts.to_json(), separators=(",", ":")),
-        "at": utcnow().isoformat(),
+        "at": assessed_at or utcnow().isoformat(),
     }
 
 
@@ -495,6 +498,7 @@ class HealthBook:
                 told.append((tenant, copy.copy(facts), health, env))  # its ids now
             else:  # only its last health is kept: assessed once, below
                 settled[(tenant, rid)] = None
+        stamp = utcnow().isoformat()  # when the batch's rows were assessed
         await upsert(
             conn,
             [
@@ -502,6 +506,7 @@ class HealthBook:
                     tenant,
                     known[(tenant, rid)],
                     health or self.assess(known[(tenant, rid)], now),
+                    stamp,
                 )
                 for (tenant, rid), health in settled.items()
             ],
@@ -597,7 +602,8 @@ class HealthBatch:
             for tenant, folder in self.folders.items()
             for facts in folder.relationships.values()
         ]
-        await upsert(conn, [row_params(*a) for a in assessed])
+        stamp = now.isoformat()
+        await upsert(conn, [row_params(*a, stamp) for a in assessed])
         streams: dict[str, list[RecordedEvent]] = {}
         for row in await conn.execute(READ_HEALTH_STREAMS, {"st": STREAM_TYPE}):
             event = row_to_event(row)
