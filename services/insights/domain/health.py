@@ -170,12 +170,16 @@ def _day_of_text(value: str) -> date:
 
 # The fields that date a fact in the world (its effective date), by any event.
 EFFECTIVE_FIELDS = DATE_FIELDS
+EFFECTIVE_SET = frozenset(EFFECTIVE_FIELDS)
 
 
 def backdated(data: JsonDict, at: Moment) -> bool:
     """Whether the fact happened a day or more before it was recorded (``at``)."""
+    present = EFFECTIVE_SET.intersection(data)  # most events name no date field
+    if not present:
+        return False
     recorded = day_of(at)
-    for key in EFFECTIVE_FIELDS:
+    for key in present:
         value = data.get(key)
         if isinstance(value, str) and value:
             try:
