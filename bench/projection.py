@@ -318,6 +318,7 @@ async def bench_rebuild(
                 profiler.disable()
                 print("  profile of the rebuild (cProfile, by own time):")
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             client, server = meter.since(snap)
             assert progress["processed"] == len(facts), progress
             async with runtime.engine.connect() as c:
@@ -803,6 +804,98 @@ async def bench_lag(
     return out
 
 
+async def bench_apply(
+    insights_url: str, events: int, batch: int, *, profile: bool = False
+) -> dict[str, Any]:
+    """The insights consumer alone: the lag run's events published to an in-process
+    bus ``batch`` at a time, each batch applied (one transaction) before the next is
+    published; the process CPU per event (``time.process_time``: robust under load,
+    unlike the wall clock), optionally profiled."""
+    from chassis.messaging import InProcessBus
+    from chassis.messaging.transport import OutboundMessage, topic_for
+
+    bus = InProcessBus()
+    insights = build_insights(
+        InsightsSettings(
+            environment="test", database_url=insights_url, kafka_bootstrap_servers=None
+        ),
+        transport=bus,
+    )
+    topic = topic_for("sessions")
+    base = datetime.now(UTC)
+
+    def message(n: int) -> OutboundMessage:
+        stream, event = lag_event(n)
+        env = Envelope(
+            id=str(event.id),
+            source="tandem/sessions",
+            type=event.event_type,
+            subject=stream,
+            time=base + timedelta(milliseconds=n),
+            data=event.data,
+            tenant="acme",
+            stream_type="CheckIns",
+            stream_version=1,
+        )
+        return OutboundMessage.of(topic, env)
+
+    messages = [message(n) for n in range(events)]
+    async with running(insights) as runtime:
+        consumer = runtime.consumer
+        assert consumer is not None
+        warm = [message(-n) for n in range(1, batch + 1)]
+        await bus.publish(warm)
+        while consumer.applied < len(warm):
+            await asyncio.sleep(0.001)
+        # Woken when the consumer counts a batch applied (no polling loop here,
+        # whose own CPU would count).
+        counted = consumer._count_applied_many
+        caught_up = asyncio.Event()
+        target = [0]
+
+        def count(envelopes: Any) -> None:
+            counted(envelopes)
+            if consumer.applied >= target[0]:
+                caught_up.set()
+
+        consumer._count_applied_many = count  # type: ignore[method-assign]
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        target[0] = consumer.applied
+        for start in range(0, events, batch):
+            chunk = messages[start : start + batch]
+            target[0] += len(chunk)
+            caught_up.clear()
+            await bus.publish(chunk)
+            await caught_up.wait()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    out = {
+        "events": events,
+        "batch": batch,
+        "cpu_us_per_event": cpu / events * 1e6,
+        "wall_ms_per_batch": wall / (events / batch) * 1000,
+    }
+    print(
+        f"  apply only: {events} events in batches of {batch}: "
+        f"{out['cpu_us_per_event']:.0f} us CPU an event (process time), "
+        f"{out['wall_ms_per_batch']:.1f} ms wall a batch; load average "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    return out
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -810,6 +903,12 @@ async def main(args: argparse.Namespace) -> None:
     started_all = time.perf_counter()
     load_before = [round(x, 2) for x in os.getloadavg()]
     print(f"Load average (1, 5, 15 min) before: {load_before}", flush=True)
+    if args.apply_only:  # no history, no broker
+        with postgres_server(durable=True) as server:
+            for size in args.apply_batches:
+                async with fresh_database(server, "bench_insights_apply") as url:
+                    await bench_apply(url, args.events, size, profile=args.profile)
+        return
     envelopes, tenants = history(args.events)
     envelopes.sort(key=lambda e: (e.time, e.id))
     facts, people = fact_rows(envelopes)
@@ -991,6 +1090,19 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--lag-only", action="store_true", help="only the lag run (diagnostics)"
+    )
+    parser.add_argument(
+        "--apply-only",
+        action="store_true",
+        help="only the insights consumer's CPU per event (in-process bus; "
+        "--events of the lag run's kind, in --apply-batches)",
+    )
+    parser.add_argument(
+        "--apply-batches",
+        type=int,
+        nargs="+",
+        default=[100, 1000],
+        help="batch sizes of --apply-only",
     )
     parser.add_argument(
         "--no-lag", action="store_true", help="rebuild and limit only (diagnostics)"

@@ -170,12 +170,16 @@ def _day_of_text(value: str) -> date:
 
 # The fields that date a fact in the world (its effective date), by any event.
 EFFECTIVE_FIELDS = DATE_FIELDS
+EFFECTIVE_SET = frozenset(EFFECTIVE_FIELDS)
 
 
 def backdated(data: JsonDict, at: Moment) -> bool:
     """Whether the fact happened a day or more before it was recorded (``at``)."""
+    present = EFFECTIVE_SET.intersection(data)  # most events name no date field
+    if not present:
+        return False
     recorded = day_of(at)
-    for key in EFFECTIVE_FIELDS:
+    for key in present:
         value = data.get(key)
         if isinstance(value, str) and value:
             try:
@@ -186,6 +190,19 @@ def backdated(data: JsonDict, at: Moment) -> bool:
     return False
 
 
+# The kinds ``apply`` keeps at their effective moment (the others at their recording).
+DATED = frozenset(
+    {
+        "ContractInForce",
+        "RelationshipPaused",
+        "RelationshipResumed",
+        "FeedbackGiven",
+        "RelationshipConcluded",
+        "PairingEnded",
+    }
+)
+
+
 def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> None:
     """Fold one event into the relationship's facts (order of arrival is irrelevant).
 
@@ -193,11 +210,13 @@ def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> No
     its ``paused_on``, a resumption at its ``resumed_on``, an end at the pairing's
     ``ended_on`` (the earliest end wins), a rating at its ``given_at``; the
     recording where the event names no day of its own."""
-    at_s = moment(at).isoformat()
-    on_s = effective_at(kind, data, moment(at)).isoformat()
-    if backdated(data, at) and (
+    recorded = moment(at)
+    at_s = recorded.isoformat()
+    # The effective moment, where the kind keeps one (computed once, only then).
+    on_s = effective_at(kind, data, recorded).isoformat() if kind in DATED else ""
+    if backdated(data, recorded) and (
         facts.history_recorded_at is None
-        or moment(facts.history_recorded_at) < moment(at)
+        or moment(facts.history_recorded_at) < recorded
     ):
         facts.history_recorded_at = at_s
     if kind == "RelationshipStarted":

@@ -35,8 +35,7 @@ from services.insights.domain.scorecard_state import (
     Milestone,
     Org,
     Relationship,
-    fold,
-    happened,
+    fold_in_order,
     order,
 )
 
@@ -291,15 +290,30 @@ def state_of(facts: Iterable[Kept]) -> State:
     facts table keeps it, with no slice: whoever reads the organisation then folds the
     facts and meets the same error as before (``assemble`` answers None), and the
     event is never refused for it."""
-    kept = ordered(facts)
+    # ``ordered`` with each fact's place computed once (its effective moment is
+    # read again for ``latest``): sorted stably by it, each id once (the first).
+    placed = sorted(((order(f), f) for f in facts), key=lambda p: p[0])
+    seen: set[str] = set()
+    kept: list[Kept] = []
+    latest: datetime | None = None
+    for (at, recorded, ident), f in placed:
+        if ident in seen:
+            continue
+        seen.add(ident)
+        kept.append(f)
+        moment = utc(max(recorded, at))
+        if latest is None or moment > latest:
+            latest = moment
+    assert latest is not None, "a part has facts"
     try:
-        folded: JsonDict | None = dump(fold(kept))
+        # Already in the fold's order, each id once: nothing to sort again.
+        folded: JsonDict | None = dump(fold_in_order(kept))
     except (KeyError, TypeError, ValueError, AttributeError):
         folded = None
     return State(
         facts=[encode(f) for f in kept],
         slice=folded,
-        latest=max(utc(max(f.time, happened(f))) for f in kept).isoformat(),
+        latest=latest.isoformat(),
     )
 
 

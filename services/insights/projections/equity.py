@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import equity as domain
 from services.insights.projections.tables import equity_people
@@ -24,6 +25,46 @@ UPSERT = text(
     "INSERT INTO equity_people (tenant, person_id, data) VALUES (:t, :p, :d) "
     "ON CONFLICT (tenant, person_id) DO UPDATE SET data = excluded.data"
 )
+
+# The same for many rows (distinct keys) in one statement (PostgreSQL): arrays.
+UPSERT_MANY = text(
+    "INSERT INTO equity_people (tenant, person_id, data) "
+    "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:p AS text[]), "
+    "CAST(:d AS text[])) "
+    "ON CONFLICT (tenant, person_id) DO UPDATE SET data = excluded.data"
+)
+# The rows a batch touches: one statement text whatever their number (PostgreSQL).
+READ_TOUCHED = text(
+    "SELECT tenant, person_id, data FROM equity_people "
+    "WHERE tenant = ANY(CAST(:ts AS text[])) AND person_id = ANY(CAST(:ps AS text[]))"
+)
+READ_TOUCHED_SQLITE = text(
+    "SELECT tenant, person_id, data FROM equity_people "
+    "WHERE tenant IN :ts AND person_id IN :ps"
+).bindparams(bindparam("ts", expanding=True), bindparam("ps", expanding=True))
+
+
+async def upsert(
+    conn: AsyncConnection, rows: dict[tuple[str, str], domain.Row]
+) -> None:
+    """Write ``rows`` (keyed by tenant and person): one statement on PostgreSQL."""
+    if not rows:
+        return
+    if is_sqlite(conn.engine):
+        await conn.execute(
+            UPSERT,
+            [{"t": t, "p": p, "d": json.dumps(row)} for (t, p), row in rows.items()],
+        )
+        return
+    dumps = json.dumps
+    await conn.execute(
+        UPSERT_MANY,
+        {
+            "t": [t for t, _ in rows],
+            "p": [p for _, p in rows],
+            "d": [dumps(row) for row in rows.values()],
+        },
+    )
 
 
 async def on_fact(env: Envelope, conn: AsyncConnection) -> None:
@@ -50,10 +91,7 @@ async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
     if not keys:
         return
     found = await conn.execute(
-        text(
-            "SELECT tenant, person_id, data FROM equity_people "
-            "WHERE tenant IN :ts AND person_id IN :ps"
-        ).bindparams(bindparam("ts", expanding=True), bindparam("ps", expanding=True)),
+        READ_TOUCHED_SQLITE if is_sqlite(conn.engine) else READ_TOUCHED,
         {"ts": sorted({t for t, _ in keys}), "ps": sorted({p for _, p in keys})},
     )
     rows: dict[tuple[str, str], domain.Row] = {
@@ -65,14 +103,7 @@ async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
             key = (env.tenant, person)
             row = rows.get(key) or domain.new_row(person)
             rows[key] = domain.apply(row, person, env.type, env.data, at, in_place=True)
-    await conn.execute(
-        UPSERT,
-        [
-            {"t": t, "p": p, "d": json.dumps(row)}
-            for (t, p), row in rows.items()
-            if (t, p) in keys
-        ],
-    )
+    await upsert(conn, {key: row for key, row in rows.items() if key in keys})
 
 
 class EquityBatch:
@@ -94,14 +125,7 @@ class EquityBatch:
             )
 
     async def write(self, conn: AsyncConnection) -> None:
-        if self.rows:
-            await conn.execute(
-                UPSERT,
-                [
-                    {"t": t, "p": p, "d": json.dumps(row)}
-                    for (t, p), row in self.rows.items()
-                ],
-            )
+        await upsert(conn, self.rows)
 
 
 async def people(conn: AsyncConnection, tenant: str) -> list[domain.Row]:

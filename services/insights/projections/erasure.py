@@ -206,6 +206,18 @@ async def erase_dead_letters(
         )
 
 
+# The tombstones of a batch's strings: one statement text whatever their number on
+# PostgreSQL (arrays: prepared once per connection, not once per batch size).
+TOMBSTONES = text(
+    "SELECT tenant, person_key, pseudonym FROM erasure_receipts "
+    "WHERE tenant = ANY(CAST(:ts AS text[])) AND person_key = ANY(CAST(:ks AS text[]))"
+)
+TOMBSTONES_SQLITE = text(
+    "SELECT tenant, person_key, pseudonym FROM erasure_receipts "
+    "WHERE tenant IN :ts AND person_key IN :ks"
+).bindparams(bindparam("ts", expanding=True), bindparam("ks", expanding=True))
+
+
 class Erasures:
     """Tombstones, the erasure procedure and the screen of every later event."""
 
@@ -310,12 +322,7 @@ class Erasures:
         found: dict[str, list[tuple[str, str]]] = {}
         if pairs:
             rows = await conn.execute(
-                text(
-                    "SELECT tenant, person_key, pseudonym FROM erasure_receipts "
-                    "WHERE tenant IN :ts AND person_key IN :ks"
-                ).bindparams(
-                    bindparam("ts", expanding=True), bindparam("ks", expanding=True)
-                ),
+                TOMBSTONES_SQLITE if is_sqlite(conn.engine) else TOMBSTONES,
                 {
                     "ts": sorted({t for t, _ in pairs}),
                     "ks": sorted({k for _, k in pairs}),

@@ -55,6 +55,65 @@ UPSERT = text(
     "idle = excluded.idle, facts = excluded.facts, "
     "assessed_at = excluded.assessed_at"
 )
+# The same for many rows in one statement (PostgreSQL): arrays, not one parameter
+# set per row (which SQLAlchemy converts one by one).
+UPSERT_MANY = text(
+    f"INSERT INTO relationship_health ({COLUMNS}) "
+    "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:r AS text[]), "
+    "CAST(:p AS text[]), CAST(:mentor AS text[]), CAST(:mentee AS text[]), "
+    "CAST(:c AS text[]), CAST(:s AS text[]), CAST(:reasons AS text[]), "
+    "CAST(:idle AS integer[]), CAST(:f AS text[]), CAST(:at AS text[])) "
+    "ON CONFLICT (tenant, relationship_id) DO UPDATE SET "
+    "pairing_id = excluded.pairing_id, mentor_id = excluded.mentor_id, "
+    "mentee_id = excluded.mentee_id, cohort_id = excluded.cohort_id, "
+    "state = excluded.state, reasons = excluded.reasons, "
+    "idle = excluded.idle, facts = excluded.facts, "
+    "assessed_at = excluded.assessed_at"
+)
+UPSERT_KEYS = (
+    "t",
+    "r",
+    "p",
+    "mentor",
+    "mentee",
+    "c",
+    "s",
+    "reasons",
+    "idle",
+    "f",
+    "at",
+)
+# The rows a batch touches: one statement text whatever their number (PostgreSQL).
+READ_TOUCHED = text(
+    f"SELECT {COLUMNS} FROM relationship_health "
+    "WHERE tenant = ANY(CAST(:ts AS text[])) AND (relationship_id = "
+    "ANY(CAST(:rs AS text[])) OR pairing_id = ANY(CAST(:ps AS text[])))"
+)
+READ_TOUCHED_SQLITE = text(
+    f"SELECT {COLUMNS} FROM relationship_health WHERE tenant IN :ts "
+    "AND (relationship_id IN :rs OR pairing_id IN :ps)"
+).bindparams(
+    bindparam("ts", expanding=True, type_=Text()),
+    bindparam("rs", expanding=True, type_=Text()),
+    bindparam("ps", expanding=True, type_=Text()),
+)
+PAIRINGS_ENDED = text(
+    "SELECT event_id, tenant, occurred_at, data FROM facts "
+    "WHERE tenant = ANY(CAST(:ts AS text[])) AND type = 'PairingEnded' "
+    "AND data LIKE ANY(CAST(:likes AS text[]))"
+)
+
+
+async def upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """``UPSERT`` of each row (distinct keys): one statement on PostgreSQL."""
+    if not rows:
+        return
+    if is_sqlite(conn.engine):
+        await conn.execute(UPSERT, rows)
+        return
+    await conn.execute(UPSERT_MANY, {k: [r[k] for r in rows] for k in UPSERT_KEYS})
+
+
 READ_HEALTH_STREAMS = text(
     f"SELECT {SELECT_COLUMNS} FROM events WHERE stream_type = :st "
     "ORDER BY stream_id, version"
@@ -133,15 +192,21 @@ async def _pairings_ended(
     likes = {
         f"p{n}": f'%"pairing_id":{json.dumps(p)}%' for n, (_, p) in enumerate(pairings)
     }
-    rows = await conn.execute(
-        text(
-            "SELECT event_id, tenant, occurred_at, data FROM facts "
-            "WHERE tenant IN :ts AND type = 'PairingEnded' AND ("
-            + " OR ".join(f"data LIKE :{k}" for k in likes)
-            + ")"
-        ).bindparams(bindparam("ts", expanding=True)),
-        {"ts": sorted({t for t, _ in pairings}), **likes},
-    )
+    tenants = sorted({t for t, _ in pairings})
+    if is_sqlite(conn.engine):
+        rows = await conn.execute(
+            text(
+                "SELECT event_id, tenant, occurred_at, data FROM facts "
+                "WHERE tenant IN :ts AND type = 'PairingEnded' AND ("
+                + " OR ".join(f"data LIKE :{k}" for k in likes)
+                + ")"
+            ).bindparams(bindparam("ts", expanding=True)),
+            {"ts": tenants, **likes},
+        )
+    else:  # one statement text whatever their number
+        rows = await conn.execute(
+            PAIRINGS_ENDED, {"ts": tenants, "likes": sorted(likes.values())}
+        )
     found: dict[tuple[str, Any], list[tuple[Any, dict[str, Any]]]] = {}
     for event_id, tenant, at, data in rows:
         parsed = json.loads(data)
@@ -157,7 +222,10 @@ def stream_of(tenant: str, relationship_id: str) -> str:
 
 
 def row_params(
-    tenant: str, facts: domain.RelationshipFacts, health: domain.Health
+    tenant: str,
+    facts: domain.RelationshipFacts,
+    health: domain.Health,
+    assessed_at: str | None = None,
 ) -> dict[str, Any]:
     """The ``relationship_health`` row of a relationship, as ``UPSERT`` parameters."""
     return {
@@ -171,7 +239,7 @@ def row_params(
         "reasons": json.dumps(health.reasons),
         "idle": int(health.idle),
         "f": json.dumps(facts.to_json(), separators=(",", ":")),
-        "at": utcnow().isoformat(),
+        "at": assessed_at or utcnow().isoformat(),
     }
 
 
@@ -391,17 +459,11 @@ class HealthBook:
             for env in envs
             if env.type == "RelationshipStarted" and env.data.get("pairing_id")
         }
+        sqlite = is_sqlite(conn.engine)
         known: dict[tuple[str, str], domain.RelationshipFacts] = {}
         by_pairing: dict[tuple[str, Any], str] = {}
         for row in await conn.execute(
-            text(
-                f"SELECT {COLUMNS} FROM relationship_health WHERE tenant IN :ts "
-                "AND (relationship_id IN :rs OR pairing_id IN :ps)"
-            ).bindparams(
-                bindparam("ts", expanding=True, type_=Text()),
-                bindparam("rs", expanding=True, type_=Text()),
-                bindparam("ps", expanding=True, type_=Text()),
-            ),
+            READ_TOUCHED_SQLITE if sqlite else READ_TOUCHED,
             {"ts": tenants, "rs": sorted(rids), "ps": sorted(pairings)},
         ):
             known[(row.tenant, row.relationship_id)] = facts_of(row)
@@ -409,7 +471,7 @@ class HealthBook:
                 by_pairing.setdefault((row.tenant, row.pairing_id), row.relationship_id)
         # PairingEnded facts kept before this batch, for the relationships it starts.
         before = await _pairings_ended(conn, started, {env.id for env in envs})
-        now, sqlite = utcnow(), is_sqlite(conn.engine)
+        now = utcnow()
         settled: dict[tuple[str, str], domain.Health | None] = {}
         told: list[tuple[str, domain.RelationshipFacts, domain.Health, Envelope]] = []
         for env in envs:
@@ -436,18 +498,19 @@ class HealthBook:
                 told.append((tenant, copy.copy(facts), health, env))  # its ids now
             else:  # only its last health is kept: assessed once, below
                 settled[(tenant, rid)] = None
-        if settled:
-            await conn.execute(
-                UPSERT,
-                [
-                    row_params(
-                        tenant,
-                        known[(tenant, rid)],
-                        health or self.assess(known[(tenant, rid)], now),
-                    )
-                    for (tenant, rid), health in settled.items()
-                ],
-            )
+        stamp = utcnow().isoformat()  # when the batch's rows were assessed
+        await upsert(
+            conn,
+            [
+                row_params(
+                    tenant,
+                    known[(tenant, rid)],
+                    health or self.assess(known[(tenant, rid)], now),
+                    stamp,
+                )
+                for (tenant, rid), health in settled.items()
+            ],
+        )
         await self._warn_many(conn, told)
 
     async def _warn_many(
@@ -539,8 +602,8 @@ class HealthBatch:
             for tenant, folder in self.folders.items()
             for facts in folder.relationships.values()
         ]
-        if assessed:
-            await conn.execute(UPSERT, [row_params(*a) for a in assessed])
+        stamp = now.isoformat()
+        await upsert(conn, [row_params(*a, stamp) for a in assessed])
         streams: dict[str, list[RecordedEvent]] = {}
         for row in await conn.execute(READ_HEALTH_STREAMS, {"st": STREAM_TYPE}):
             event = row_to_event(row)

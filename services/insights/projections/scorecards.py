@@ -45,6 +45,15 @@ UPSERT_MANY = text(
     "ON CONFLICT (tenant, part) DO UPDATE SET "
     "facts = excluded.facts, slice = excluded.slice, latest = excluded.latest"
 )
+# The parts a batch touches: one statement text whatever their number (PostgreSQL).
+READ_TOUCHED = text(
+    "SELECT tenant, part, facts FROM scorecard_parts "
+    "WHERE tenant = ANY(CAST(:ts AS text[])) AND part = ANY(CAST(:ks AS text[]))"
+)
+READ_TOUCHED_SQLITE = text(
+    "SELECT tenant, part, facts FROM scorecard_parts "
+    "WHERE tenant IN :ts AND part IN :ks"
+).bindparams(bindparam("ts", expanding=True), bindparam("ks", expanding=True))
 READ_FACTS = text("SELECT facts FROM scorecard_parts WHERE tenant = :t AND part = :k")
 
 
@@ -90,10 +99,7 @@ async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
     if not arrived:
         return
     rows = await conn.execute(
-        text(
-            "SELECT tenant, part, facts FROM scorecard_parts "
-            "WHERE tenant IN :ts AND part IN :ks"
-        ).bindparams(bindparam("ts", expanding=True), bindparam("ks", expanding=True)),
+        READ_TOUCHED_SQLITE if is_sqlite(conn.engine) else READ_TOUCHED,
         {
             "ts": sorted({t for t, _ in arrived}),
             "ks": sorted({k for _, k in arrived}),
@@ -105,8 +111,19 @@ async def on_facts(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
         state = domain.with_facts(stored.get((tenant, key), []), new)
         if state is not None:
             params.append(_params(tenant, key, state))
-    if params:
-        await conn.execute(UPSERT, params)
+    await upsert(conn, params)
+
+
+async def upsert(conn: AsyncConnection, rows: list[dict[str, str]]) -> None:
+    """``UPSERT`` of each row (distinct keys): one statement on PostgreSQL."""
+    if not rows:
+        return
+    if is_sqlite(conn.engine):
+        await conn.execute(UPSERT, rows)
+        return
+    await conn.execute(
+        UPSERT_MANY, {c: [r[c] for r in rows] for c in ("t", "k", "f", "s", "l")}
+    )
 
 
 class ScorecardBatch:
@@ -126,14 +143,7 @@ class ScorecardBatch:
             for tenant, facts in self.facts.items()
             for key, state in domain.parts_of(facts).items()
         ]
-        if not rows:
-            return
-        if is_sqlite(conn.engine):
-            await conn.execute(UPSERT, rows)
-            return
-        await conn.execute(
-            UPSERT_MANY, {c: [r[c] for r in rows] for c in ("t", "k", "f", "s", "l")}
-        )
+        await upsert(conn, rows)
 
 
 async def organisation(
