@@ -13,7 +13,7 @@ import pytest
 from chassis.auth import Principal
 from gateway.http11 import ServicePool, UpstreamTimeout, UpstreamUnreachable
 from gateway.settings import GatewaySettings
-from gateway.upstream import ServiceDown, Upstreams, UpstreamError
+from gateway.upstream import ServiceDown, UpstreamError, Upstreams
 
 pytestmark = pytest.mark.asyncio
 
