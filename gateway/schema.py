@@ -105,6 +105,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     # cache (keyed by the rules) never hit. Their rules are made once, here.
     rules += QueryDepthLimiter(max_depth=settings.max_depth).validation_rules
     rules += MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+    costs: dict[tuple[str, str | None], int] = {}  # RequestBudget's, by document
     extensions = [
         # First, so its exit sees every error of the operation.
         lambda: TypedErrors(
@@ -119,6 +120,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         lambda: RequestBudget(
             max_request_cost=settings.max_request_cost,
             max_page=settings.max_page_size,
+            costs=costs,
         ),
         lambda: VariableStrings(max_string=settings.max_string_length),
         UpstreamCalls,
