@@ -38,6 +38,7 @@ from gateway import (
     people,
     sessions,
 )
+from gateway.execution import DIRECT, LeanExecutionContext
 from gateway.extensions import TypedErrors, UpstreamCalls, input_paths
 from gateway.inputs import VariableStrings, string_rule
 from gateway.protection import DocumentLimits, RequestBudget, cost_rule
@@ -137,6 +138,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
             *(t for f in FEATURES for t in f.TYPES),
         ],
         extensions=extensions,
+        execution_context_class=LeanExecutionContext,
         config=StrawberryConfig(
             disable_field_suggestions=settings.is_production,
             batching_config={"max_operations": settings.max_batch},
@@ -191,6 +193,7 @@ def _global_id_of(
                 return b64encode(f"{prefix}{node_id}".encode()).decode()
         return fallback(root, info, **kwargs)
 
+    setattr(resolve, DIRECT, cls)  # gateway.execution may read it in place
     return resolve
 
 
