@@ -160,6 +160,8 @@ async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent():
         pool = ServicePool(url, timeout=5, max_connections=4)
         with pytest.raises(ValueError):
             await pool.request("GET", "/x", {"x-request-id": "a\r\nx-admin: 1"})
+        with pytest.raises(ValueError):
+            await pool.request("HEAD", "/x", {})  # its framing is not read here
         await pool.aclose()
     assert server.requests == []
 
