@@ -316,7 +316,6 @@ class RequestBudget(SchemaExtension):
                 context.spent_cost = total
         yield
 
-
     def _cost_of(
         self, query: str | None, document: DocumentNode, operation_name: str | None
     ) -> int:
