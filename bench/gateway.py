@@ -19,10 +19,13 @@ sessions, the milestones, the scorecard):
 The load comes from separate processes (``--load-processes``, default 2), each
 running its share of the clients as asyncio loops over keep-alive connections, so
 the client's own work is not charged to either contender's process. It prints
-requests/s, latency p50/p99 and errors for both, the ratio, and the upstream calls one
-dashboard query makes at list lengths 1 and 50 (from ``extensions.upstreamCalls``).
-Last line: JSON with ``gateway_rps``, ``handwritten_rps``, ``ratio``, ``p99_ms``,
-``errors``, ``upstream_calls_per_query`` and ``processes: "separate"``. Goals (targets,
+requests/s, latency p50/p99 and errors for both, the ratio, the CPU time each
+contender's own process spent per request answered (robust on a shared machine, where
+requests/s are not), and the upstream calls one dashboard query makes at list
+lengths 1 and 50 (from ``extensions.upstreamCalls``). Last line: JSON with
+``gateway_rps``, ``handwritten_rps``, ``ratio``, ``p99_ms``, ``errors``,
+``gateway_cpu_ms_per_query``, ``upstream_calls_per_query`` and
+``processes: "separate"``. Goals (targets,
 not tests): ratio >= 0.8, zero errors, p99 < 300 ms at 50 clients on 2 cores.
 """
 
@@ -299,6 +302,7 @@ async def load_worker(spec: dict[str, Any]) -> dict[str, Any]:
     end of the window; latencies of the requests started after the warm-up."""
     latencies: list[float] = []
     errors: list[str] = []
+    done = 0  # answered requests, the warm-up's included (for CPU per request)
     start_at = spec["start_at"]  # wall clock, shared by every load process
     await asyncio.sleep(max(0.0, start_at - time.time()))
     measure_from = time.monotonic() + spec["warmup_s"]
@@ -322,6 +326,7 @@ async def load_worker(spec: dict[str, Any]) -> dict[str, Any]:
                     raise RuntimeError(str(body["errors"])[:200])
 
         async def client() -> None:
+            nonlocal done
             while time.monotonic() < stop_at:
                 t0 = time.monotonic()
                 try:
@@ -330,19 +335,52 @@ async def load_worker(spec: dict[str, Any]) -> dict[str, Any]:
                     if t0 >= measure_from:
                         errors.append(str(exc))
                     continue
+                done += 1
                 if t0 >= measure_from:
                     latencies.append(time.monotonic() - t0)
 
         await asyncio.gather(*(client() for _ in range(spec["clients"])))
-    return {"latencies": latencies, "errors": errors}
+    return {"latencies": latencies, "errors": errors, "done": done}
 
 
-async def load(spec: dict[str, Any], clients: int, processes: int) -> dict[str, Any]:
-    """``clients`` spread over ``processes`` load processes; merged figures."""
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) a process has used so far (None where unknown)."""
+    if pid is None:
+        return None
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serving_pid(port: int) -> int | None:
+    """The process whose command line serves ``--port port`` (launcher.real's)."""
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                args = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+                if b"--port" in args and args[args.index(b"--port") + 1 :][:1] == [
+                    str(port).encode()
+                ]:
+                    return int(entry)
+    return None
+
+
+async def load(
+    spec: dict[str, Any], clients: int, processes: int, pid: int | None = None
+) -> dict[str, Any]:
+    """``clients`` spread over ``processes`` load processes; merged figures, and
+    the CPU the process ``pid`` (the contender) used per request answered."""
     shares = [
         clients // processes + (i < clients % processes) for i in range(processes)
     ]
     start_at = time.time() + 2.0  # every process imported and connected by then
+    cpu_before = cpu_seconds(pid)
+    done = 0
     workers = []
     for share in shares:
         if share:
@@ -363,6 +401,13 @@ async def load(spec: dict[str, Any], clients: int, processes: int) -> dict[str, 
         result = json.loads(out.decode().strip().splitlines()[-1])
         latencies += result["latencies"]
         errors += result["errors"]
+        done += result["done"]
+    cpu_after = cpu_seconds(pid)
+    cpu_ms = (
+        round((cpu_after - cpu_before) * 1000 / done, 1)
+        if cpu_before is not None and cpu_after is not None and done
+        else None
+    )
     latencies.sort()
     seconds = spec["seconds"]
     if errors:
@@ -375,6 +420,7 @@ async def load(spec: dict[str, Any], clients: int, processes: int) -> dict[str, 
         if latencies
         else None,
         "errors": len(errors),
+        "cpu_ms_per_request": cpu_ms,
     }
 
 
@@ -430,6 +476,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 calls[n] = body["extensions"]["upstreamCalls"]
             common = {"warmup_s": 2.0, "seconds": args.seconds, "headers": auth}
             async with handwritten_process(p.service_urls, logs) as hand_url:
+                gateway_pid = serving_pid(int(p.gateway_url.rsplit(":", 1)[1]))
+                hand_pid = serving_pid(int(hand_url.rsplit(":", 1)[1]))
                 print(
                     f"gateway: {args.clients} clients from {args.load_processes} "
                     f"load processes, {args.seconds}s",
@@ -448,6 +496,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     },
                     args.clients,
                     args.load_processes,
+                    gateway_pid,
                 )
                 print(
                     f"handwritten: {args.clients} clients, {args.seconds}s", flush=True
@@ -461,6 +510,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     },
                     args.clients,
                     args.load_processes,
+                    hand_pid,
                 )
 
     ratio = (
@@ -473,6 +523,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             f"{name:12} {r['rps']:8} {r['p50_ms']!s:>8} {r['p99_ms']!s:>8} {r['errors']:7}"
         )
     print(f"ratio (gateway / handwritten): {ratio}   goal >= 0.8")
+    print(
+        f"CPU per request of the contender's own process: gateway "
+        f"{gateway['cpu_ms_per_request']} ms, handwritten "
+        f"{handwritten['cpu_ms_per_request']} ms"
+    )
     print(f"gateway p99: {gateway['p99_ms']} ms   goal < 300 ms, zero errors")
     print(
         f"upstream calls per dashboard query: list length 1 -> {calls[1]}, "
@@ -491,6 +546,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "handwritten_p50_ms": handwritten["p50_ms"],
         "handwritten_p99_ms": handwritten["p99_ms"],
         "handwritten_errors": handwritten["errors"],
+        "gateway_cpu_ms_per_query": gateway["cpu_ms_per_request"],
+        "handwritten_cpu_ms_per_request": handwritten["cpu_ms_per_request"],
         "upstream_calls_per_query": {"1": calls[1], str(args.items): calls[args.items]},
         "processes": "separate",
         "load_processes": args.load_processes,

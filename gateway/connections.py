@@ -40,7 +40,17 @@ DEFAULT_PAGE = 20
 
 
 def encode_cursor(upstream: str | None, skip: int) -> str:
-    raw = json.dumps({"a": upstream, "s": skip}, separators=(",", ":"))
+    return _cursor(_cursor_head(upstream), skip)
+
+
+def _cursor_head(upstream: str | None) -> str:
+    # ``json.dumps({"a": upstream, "s": skip}, separators=(",", ":"))`` up to the
+    # skip, written once per page rather than once per edge.
+    return '{"a":' + json.dumps(upstream) + ',"s":'
+
+
+def _cursor(head: str, skip: int) -> str:
+    raw = f"{head}{skip}}}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -85,11 +95,12 @@ def connection(
     """Edges ``items[skip:skip+first]`` of one upstream page (or a whole list)."""
     window = list(items[skip : skip + first])
     edges: list[relay.Edge[Any]] = []
+    head = _cursor_head(upstream)
     for offset, item in enumerate(window, start=skip + 1):
         if offset == len(items) and upstream_next is not None:
             cursor = encode_cursor(upstream_next, 0)
         else:
-            cursor = encode_cursor(upstream, offset)
+            cursor = _cursor(head, offset)
         edges.append(relay.Edge(cursor=cursor, node=make(item)))
     has_next = len(items) > skip + first or (
         upstream_next is not None and len(window) == first

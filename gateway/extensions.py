@@ -20,7 +20,13 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import (
+    GraphQLError,
+    GraphQLField,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    default_field_resolver,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
 
@@ -128,32 +134,36 @@ class UpstreamCalls(SchemaExtension):
         }
 
 
-class InputPaths(SchemaExtension):
+def input_paths(schema: GraphQLSchema) -> None:
     """A mutation's typed errors speak the names of its input.
 
     A service reports a bad field by its own path (``body.max_mentees``,
     ``details.geography``); the mutation's answer names the input field the client
     sent (``input.maxMentees``, ``input.details.geography``), checked against the
     mutation's input type, and its message loses the service's snake_case names.
-    """
 
-    def resolve(
-        self,
-        _next: Callable[..., Any],
-        root: Any,
-        info: GraphQLResolveInfo,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        result = _next(root, info, *args, **kwargs)
-        if info.parent_type is not info.schema.mutation_type:
-            return result
-        field = info.parent_type.fields[info.field_name]
+    Each mutation field's resolver is wrapped once, here (a schema extension's
+    ``resolve`` would run for every field of every query).
+    """
+    mutation = schema.mutation_type
+    if mutation is None:
+        return
+    for name, field in mutation.fields.items():
+        field.resolve = _rewriting(field.resolve or default_field_resolver, field, name)
+
+
+def _rewriting(
+    resolve: Callable[..., Any], field: GraphQLField, name: str
+) -> Callable[..., Any]:
+    def resolver(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+        result = resolve(root, info, **kwargs)
 
         async def rewritten() -> Any:
             value = await result if inspect.isawaitable(result) else result
             if isinstance(value, Error):
-                graphql_paths(value, field, info.field_name)
+                graphql_paths(value, field, name)
             return value
 
         return rewritten()
+
+    return resolver

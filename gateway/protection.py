@@ -266,6 +266,9 @@ class DocumentLimits(SchemaExtension):
         document = self.execution_context.graphql_document
         if document is None:
             return
+        query = self.execution_context.query
+        if isinstance(query, str) and query.count("@") <= self.max_directives:
+            return  # every directive is written with an "@": not more than those
         found = count_directives(document)
         if found > self.max_directives:
             raise GraphQLError(
@@ -282,9 +285,18 @@ class RequestBudget(SchemaExtension):
     it is refused (before anything is called) with ``QueryTooExpensive``.
     """
 
-    def __init__(self, *, max_request_cost: int, max_page: int) -> None:
+    def __init__(
+        self,
+        *,
+        max_request_cost: int,
+        max_page: int,
+        costs: dict[tuple[str, str | None], int] | None = None,
+    ) -> None:
         self.max_request_cost = max_request_cost
         self.max_page = max_page
+        # The cost of a document's operation, by (document text, operation name):
+        # shared by the schema's requests (a document's cost never changes).
+        self.costs = costs if costs is not None else {}
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
@@ -294,9 +306,7 @@ class RequestBudget(SchemaExtension):
             and ec.graphql_document is not None
             and getattr(context, "spent_cost", None) is not None
         ):
-            cost = operation_cost(
-                ec.schema._schema, ec.graphql_document, ec.operation_name, self.max_page
-            )
+            cost = self._cost_of(ec.query, ec.graphql_document, ec.operation_name)
             total = context.spent_cost + cost
             if total > self.max_request_cost:
                 ec.pre_execution_errors = [
@@ -305,6 +315,25 @@ class RequestBudget(SchemaExtension):
             else:
                 context.spent_cost = total
         yield
+
+    def _cost_of(
+        self, query: str | None, document: DocumentNode, operation_name: str | None
+    ) -> int:
+        schema = self.execution_context.schema._schema
+        if query is None:
+            return operation_cost(schema, document, operation_name, self.max_page)
+        key = (query, operation_name)
+        cost = self.costs.get(key)
+        if cost is None:
+            cost = operation_cost(schema, document, operation_name, self.max_page)
+            if len(self.costs) >= COST_CACHE_SIZE:
+                self.costs.pop(next(iter(self.costs)))  # the oldest
+            self.costs[key] = cost
+        return cost
+
+
+# Documents whose cost is remembered (per schema; the oldest is forgotten first).
+COST_CACHE_SIZE = 512
 
 
 class PersistedQueries:

@@ -1,7 +1,10 @@
 """Calls from the gateway to the services, on behalf of the caller.
 
-One ``httpx.AsyncClient`` per service lives for the process (connection pooling);
-each GraphQL request gets a :class:`Caller` that forwards the caller's bearer token,
+One keep-alive connection pool per service lives for the process
+(:class:`gateway.http11.ServicePool`, a lean HTTP/1.1 client: through ``httpx`` the
+calls of one query cost the gateway as much CPU as resolving its answer; an
+``httpx.AsyncClient`` given for a service, as the embedded platform and the tests
+give an in-process one, is used instead). Each GraphQL request gets a :class:`Caller` that forwards the caller's bearer token,
 request id and trace context (``traceparent``), so every service authenticates and
 authorises the call again. A problem document (RFC 9457) from a service becomes an
 :class:`UpstreamError` with the same ``code``; a service that cannot be reached or
@@ -18,19 +21,26 @@ can never become a path of its own (``../../admin``) or a query (``a?x=1``).
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 import logging
 import re
 import string
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from opentelemetry import propagate
 
 from chassis.auth import Principal
+from gateway.http11 import (
+    Answer,
+    ServicePool,
+    UpstreamTimeout,
+    UpstreamTransportError,
+)
 from gateway.ids import InvalidId, is_local_id
 from gateway.settings import SERVICES, GatewaySettings
 
@@ -95,8 +105,12 @@ class ServiceDown(UpstreamError):
         )
 
 
+# What a service is called with: ``(service, method, path)`` (tests watch the calls).
+Observer = Callable[[str, str, str], None]
+
+
 class Upstreams:
-    """The process-wide HTTP clients, one per service."""
+    """The process-wide connections, one pool (or given client) per service."""
 
     def __init__(
         self,
@@ -104,21 +118,24 @@ class Upstreams:
         clients: Mapping[str, httpx.AsyncClient] | None = None,
     ) -> None:
         self.settings = settings
-        limits = httpx.Limits(
-            max_connections=settings.upstream_connections,
-            max_keepalive_connections=settings.upstream_connections,
-        )
+        # Clients given by the embedder (in-process services, tests' mocks).
         self.clients: dict[str, httpx.AsyncClient] = dict(clients or {})
-        for name in SERVICES:
-            if name not in self.clients:
-                self.clients[name] = httpx.AsyncClient(
-                    base_url=settings.url_of(name),
-                    timeout=settings.upstream_timeout_s,
-                    limits=limits,
-                )
+        self.pools: dict[str, ServicePool] = {
+            name: ServicePool(
+                settings.url_of(name),
+                timeout=settings.upstream_timeout_s,
+                max_connections=settings.upstream_connections,
+            )
+            for name in SERVICES
+            if name not in self.clients
+        }
+        self.observers: list[Observer] = []
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(c.aclose() for c in self.clients.values()))
+        await asyncio.gather(
+            *(c.aclose() for c in self.clients.values()),
+            *(p.aclose() for p in self.pools.values()),
+        )
 
     def caller(self, principal: Principal, request_id: str | None = None) -> Caller:
         return Caller(self, principal, request_id)
@@ -164,24 +181,33 @@ class Caller:
         """
         if not _SAFE_PATH.fullmatch(path):
             raise ValueError(f"unsafe upstream path {path!r}: use upstream_path()")
-        client = self._upstreams.clients[service]
+        upstreams = self._upstreams
         self.calls += 1
         self.calls_by_service[service] += 1
+        for observe in upstreams.observers:
+            observe(service, method, path)
         clean = {k: v for k, v in (params or {}).items() if v is not None}
+        response: Answer | httpx.Response
         try:
-            response = await client.request(
-                method,
-                path,
-                params=clean,
-                json=json,
-                content=content,
-                headers=self._headers(headers),
-            )
-        except httpx.TimeoutException:
+            pool = upstreams.pools.get(service)
+            if pool is not None:
+                response = await _over_pool(
+                    pool, method, path, clean, json, content, self._headers(headers)
+                )
+            else:
+                response = await upstreams.clients[service].request(
+                    method,
+                    path,
+                    params=clean,
+                    json=json,
+                    content=content,
+                    headers=self._headers(headers),
+                )
+        except (httpx.TimeoutException, UpstreamTimeout):
             raise ServiceDown(
                 service, f"the {service} service did not answer in time"
             ) from None
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, UpstreamTransportError) as exc:
             log.warning("%s unreachable: %s", service, exc)
             raise ServiceDown(
                 service, f"the {service} service is unavailable"
@@ -210,7 +236,45 @@ class Caller:
         return await self.request(service, "DELETE", path, **kw)
 
 
-def _error_of(service: str, response: httpx.Response) -> UpstreamError:
+def _query_value(value: Any) -> str:
+    # As httpx writes a query parameter (JSON-style booleans).
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _over_pool(
+    pool: ServicePool,
+    method: str,
+    path: str,
+    params: Mapping[str, Any],
+    json: Any,
+    content: bytes | str | None,
+    headers: dict[str, str],
+) -> Awaitable[Answer]:
+    """The call over ``pool``, its body and query encoded as ``httpx`` encodes them."""
+    target = path
+    if params:
+        pairs = [
+            (k, _query_value(item))
+            for k, v in params.items()
+            for item in (v if isinstance(v, (list, tuple)) else (v,))
+        ]
+        target = f"{path}?{urlencode(pairs, quote_via=quote)}"
+    body: bytes | None = None
+    if json is not None:
+        body = jsonlib.dumps(
+            json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
+        headers.setdefault("content-type", "application/json")
+    elif content is not None:
+        body = content.encode() if isinstance(content, str) else content
+    return pool.request(method, target, headers, body)
+
+
+def _error_of(service: str, response: Answer | httpx.Response) -> UpstreamError:
     try:
         body = response.json()
     except ValueError:
