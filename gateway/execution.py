@@ -61,8 +61,13 @@ def _leaf_of(parent: GraphQLObjectType, details: FieldDetailsList) -> _Leaf | No
     if field is None or field.args or field.resolve is None:
         return None
     resolve = field.resolve
-    if getattr(resolve, "_is_default", False):
-        only_for = None  # Strawberry's attribute read: info is not used
+    if getattr(resolve, "_is_default", False) and (
+        getattr(resolve, "__name__", "") == "_get_basic_result"
+    ):
+        # Strawberry's attribute read of a basic field (no resolver, no field
+        # extension such as a permission class): info is not used. A field with
+        # extensions is also marked ``_is_default``; it keeps graphql-core's path.
+        only_for = None
     elif hasattr(resolve, DIRECT):
         only_for = getattr(resolve, DIRECT)
     else:

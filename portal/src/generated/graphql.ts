@@ -86,11 +86,11 @@ export interface RerunRoundInput {
 }
 
 export interface SetNotificationPreferencesInput {
-  channels?: NotificationChannel[];
-  unsubscribed?: boolean;
+  channels?: NotificationChannel[] | null;
+  unsubscribed?: boolean | null;
   quietHours?: QuietHoursInput | null;
-  dailyDigest?: boolean;
-  locale?: NotificationLocale;
+  dailyDigest?: boolean | null;
+  locale?: NotificationLocale | null;
   email?: string | null;
   slackWebhook?: string | null;
   teamsWebhook?: string | null;
