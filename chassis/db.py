@@ -332,13 +332,13 @@ class DriverReads:
     ) -> Result[Any]:
         sql, args = _driver_statement(statement, parameters or {})
         driver = self._pooled.driver_connection
-        self.busy = True
+        self.busy = True  # left set if cancelled mid-statement: ``read`` drops it
         try:
             records = await driver.fetch(sql, *args)
         except Exception as exc:
-            raise _DriverFailed(exc) from exc
-        finally:
             self.busy = False
+            raise _DriverFailed(exc) from exc
+        self.busy = False
         keys = list(records[0].keys()) if records else []
         return IteratorResult(SimpleResultMetaData(keys), iter(records))
 

@@ -222,3 +222,26 @@ async def test_on_sqlite_it_is_sqlalchemys_read(sqlite_url: str) -> None:
         assert [(r.id, r.n) for r in rows] == [("a", 1), ("b", 2)]
     finally:
         await engine.dispose()
+
+
+async def test_a_read_cancelled_mid_statement_drops_its_connection(
+    engine: AsyncEngine,
+) -> None:
+    """Cancelled while the server runs its statement: the connection, in an unknown
+    state, is not handed to the next read; the pool keeps serving."""
+    import asyncio
+
+    started = asyncio.get_running_loop().create_future()
+
+    async def body(conn: AsyncConnection) -> None:
+        started.set_result(None)
+        await conn.execute(text("SELECT pg_sleep(30)"))
+
+    task = asyncio.ensure_future(read(engine, body))
+    await started
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert engine.sync_engine.pool.checkedout() == 0
+    assert [r.id for r in await fetch_rows(engine, SELECT, {"ids": ["t1"]})] == ["t1"]
