@@ -243,5 +243,5 @@ async def test_a_read_cancelled_mid_statement_drops_its_connection(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert engine.sync_engine.pool.checkedout() == 0
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     assert [r.id for r in await fetch_rows(engine, SELECT, {"ids": ["t1"]})] == ["t1"]
