@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Text, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, Row, Text, event, text
+from sqlalchemy.engine import Result, make_url
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util.concurrency import greenlet_spawn
@@ -225,6 +226,198 @@ def _server_refused(exc: BaseException) -> bool:
 
     return isinstance(exc, asyncpg.PostgresError) and not isinstance(
         exc, asyncpg.PostgresConnectionError
+    )
+
+
+T = TypeVar("T")
+
+
+def _driver_path(engine: AsyncEngine) -> bool:
+    """True when a read may run on the asyncpg driver directly: PostgreSQL, and
+    nothing listening to the engine's statements."""
+    sync = engine.sync_engine
+    return engine.dialect.driver == "asyncpg" and not (
+        sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute
+    )
+
+
+async def read(
+    engine: AsyncEngine, body: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    """``body(conn)``'s answer, ``conn`` a connection that opens no transaction (as
+    ``reading``'s): a read of one or several statements, each run with
+    ``conn.execute(statement, params)``.
+
+    On PostgreSQL, while nothing listens to the engine's statements (as
+    ``first_value``), ``conn`` is a ``DriverReads`` on a pooled connection's asyncpg
+    driver: ``execute`` runs a ``text()`` statement there and answers a SQLAlchemy
+    ``Result`` of the driver's rows (``.all()``, ``.mappings()``, ``.one()``,
+    ``row.name``…), the values the same (the driver's connection is the one
+    SQLAlchemy's dialect set up, its json codecs included; ``text()`` columns have
+    no result processing). It offers ``execute``, ``engine`` and
+    ``get_raw_connection`` only. When a statement fails there, the pooled
+    connection is invalidated if it was lost, and ``body`` runs again through
+    SQLAlchemy (``reading``): its answer, or the error it raises (a refused
+    statement, 503 for an outage), is the one every read gives. A statement the
+    driver path does not take (not ``text()``, a typed parameter) runs ``body``
+    through SQLAlchemy too. ``body`` must only read: it may run twice.
+    """
+    if not _driver_path(engine):
+        return await _through_sqlalchemy(engine, body)
+    sync = engine.sync_engine
+    try:
+        pooled = await greenlet_spawn(sync.pool.connect)
+    except Exception:  # no connection: SQLAlchemy's path raises what it always did
+        return await _through_sqlalchemy(engine, body)
+    reads = DriverReads(engine, pooled)
+    try:
+        return await body(cast(AsyncConnection, reads))
+    except _NotForDriver:
+        pass
+    except _DriverFailed as failed:
+        if not _server_refused(failed.error):  # lost: dropped from the pool
+            await greenlet_spawn(pooled.invalidate, failed.error)
+    except BaseException as exc:
+        if reads.busy or _connection_lost(exc):  # mid-statement: state unknown
+            await greenlet_spawn(pooled.invalidate, exc)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)
+    return await _through_sqlalchemy(engine, body)
+
+
+async def fetch_rows(
+    engine: AsyncEngine, statement: TextClause, params: Mapping[str, Any]
+) -> Sequence[Row[Any]]:
+    """Every row of one ``text()`` statement (``read``: on the driver directly on
+    PostgreSQL while nothing listens), as ``conn.execute(...).all()`` gives them."""
+
+    async def rows(conn: AsyncConnection) -> Sequence[Row[Any]]:
+        return (await conn.execute(statement, params)).all()
+
+    return await read(engine, rows)
+
+
+async def _through_sqlalchemy(
+    engine: AsyncEngine, body: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    async with reading(engine) as conn:
+        return await body(conn)
+
+
+class _NotForDriver(Exception):
+    """A statement the driver's path does not take: ``read`` asks SQLAlchemy."""
+
+
+class _DriverFailed(Exception):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class DriverReads:
+    """What ``read`` gives its body on PostgreSQL: statements on the asyncpg driver
+    of one pooled connection, answered as SQLAlchemy results."""
+
+    def __init__(self, engine: AsyncEngine, pooled: Any) -> None:
+        self.engine = engine
+        self._pooled = pooled
+        self.busy = False
+
+    async def get_raw_connection(self) -> Any:
+        return self._pooled
+
+    async def execute(
+        self, statement: Any, parameters: Mapping[str, Any] | None = None
+    ) -> Result[Any]:
+        sql, args = _driver_statement(statement, parameters or {})
+        driver = self._pooled.driver_connection
+        self.busy = True  # left set if cancelled mid-statement: ``read`` drops it
+        try:
+            records = await driver.fetch(sql, *args)
+        except Exception as exc:
+            self.busy = False
+            raise _DriverFailed(exc) from exc
+        self.busy = False
+        keys = list(records[0].keys()) if records else []
+        return IteratorResult(SimpleResultMetaData(keys), iter(records))
+
+
+# A text()'s SQL cut at its parameters: the pieces between them and their names.
+_TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _driver_statement(
+    statement: Any, params: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    """``statement`` in the driver's form ($1, $2, …; an expanding parameter's list
+    as one placeholder per value, in parentheses, as SQLAlchemy renders it) and its
+    arguments; ``_NotForDriver`` when it is not a plain ``text()``."""
+    if not isinstance(statement, TextClause):
+        raise _NotForDriver
+    expanding = set()
+    for name, bind in statement._bindparams.items():
+        if not bind.type._isnull or bind.value is not None or bind.callable:
+            raise _NotForDriver  # typed or bound values: SQLAlchemy processes them
+        if bind.expanding:
+            expanding.add(name)
+    template = _TEMPLATES.get(statement.text)
+    if template is None:
+        if len(_TEMPLATES) > 4096:
+            _TEMPLATES.clear()
+        pieces: list[str] = []
+        names: list[str] = []
+        at = 0
+        for found in TextClause._bind_params_regex.finditer(statement.text):
+            pieces.append(statement.text[at : found.start()])
+            names.append(found.group(1))
+            at = found.end()
+        pieces.append(statement.text[at:])
+        if "\\:" in statement.text:  # an escaped colon: SQLAlchemy's to render
+            raise _NotForDriver
+        template = (tuple(pieces), tuple(names))
+        _TEMPLATES[statement.text] = template
+    pieces_, names_ = template
+    if not names_:
+        return pieces_[0], []
+    numbers: dict[str, str] = {}
+    args: list[Any] = []
+    out = [pieces_[0]]
+    for name, piece in zip(names_, pieces_[1:], strict=True):
+        mark = numbers.get(name)
+        if mark is None:
+            try:
+                value = params[name]
+            except KeyError:
+                raise _NotForDriver from None  # SQLAlchemy raises its own error
+            if name in expanding:
+                values = list(value)
+                if not values:  # SQLAlchemy renders an empty set its own way
+                    raise _NotForDriver
+                start = len(args) + 1
+                args.extend(values)
+                mark = (
+                    "(" + ", ".join(f"${n}" for n in range(start, len(args) + 1)) + ")"
+                )
+            else:
+                args.append(value)
+                mark = f"${len(args)}"
+            numbers[name] = mark
+        out.append(mark)
+        out.append(piece)
+    return "".join(out), args
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """True for a driver's error that leaves its connection unusable."""
+    import asyncpg
+
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | OSError
+        | TimeoutError,
     )
 
 

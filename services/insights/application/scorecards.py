@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import TypedDict, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth import Principal, Role
-from chassis.db import reading
+from chassis.db import read
 from chassis.errors import (
     FieldError,
     Forbidden,
@@ -110,13 +110,16 @@ class Scorecards:
         """The organisation at ``as_of``: kept by the projection for "now" (``asked``
         None), else (or when a fact is dated after now) folded from the facts: one
         statement each, on a connection that opens no transaction."""
-        async with reading(self.engine) as conn:
+
+        async def org(conn: AsyncConnection) -> scorecard.Org:
             if not asked:
-                org, latest = await kept.organisation(conn, tenant)
-                if org is not None and (latest is None or latest <= as_of):
-                    return org
+                found, latest = await kept.organisation(conn, tenant)
+                if found is not None and (latest is None or latest <= as_of):
+                    return found
             # every fact, folded as of the moment by when each happened
             return scorecard.fold(await facts.replay(conn, tenant), until=as_of)
+
+        return await read(self.engine, org)
 
     async def mentee(
         self, principal: Principal, person_id: str, as_of: str | None

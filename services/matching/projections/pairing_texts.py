@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role
-from chassis.db import is_sqlite, reading
+from chassis.db import is_sqlite, read
 from contracts.api.matching import PairingView
 from contracts.matching import REASON_CODES, ReasonCode
 
@@ -192,15 +192,18 @@ async def texts_of(
     """The explanations (pairing → criterion → sentence) and the notes the caller
     may read (pairing → notes, oldest first) of these pairings: two statements."""
     ids = sorted(set(pairing_ids))
-    notes: dict[str, list[dict[str, Any]]] = {}
     if not ids:
-        return {}, notes
+        return {}, {}
     marks = ", ".join(f":id{n}" for n in range(len(ids)))
     params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(ids)}
     params["t"] = principal.tenant
     reader = principal.has_role(*NOTE_READERS)
     params["who"] = principal.subject
-    async with reading(engine) as conn:
+
+    async def both(
+        conn: AsyncConnection,
+    ) -> tuple[dict[str, dict[str, str]], dict[str, list[dict[str, Any]]]]:
+        notes: dict[str, list[dict[str, Any]]] = {}
         said = {
             r.pairing_id: json.loads(r.reasons)
             for r in await conn.execute(
@@ -231,7 +234,9 @@ async def texts_of(
                     else r.written_at.isoformat(),
                 }
             )
-    return said, notes
+        return said, notes
+
+    return await read(engine, both)
 
 
 def answered(

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
-from chassis.db import is_sqlite, reading
+from chassis.db import fetch_rows, is_sqlite
 from chassis.events import EventPayload, RecordedEvent
 from services.matching.projections import pairing_texts
 
@@ -239,8 +239,7 @@ async def rows_of(
         where.append("state = :s")
         params["s"] = state
     sql = f"SELECT * FROM pairings WHERE {' AND '.join(where)} ORDER BY proposed_at, pairing_id LIMIT :limit"
-    async with reading(engine) as conn:
-        return list((await conn.execute(text(sql), params)).all())
+    return list(await fetch_rows(engine, text(sql), params))
 
 
 # A list as it is answered, in one statement (PostgreSQL): the rows with their
@@ -306,8 +305,7 @@ async def answers_of(
         where.append("p.state = :s")
         params["s"] = state
     sql = text(ANSWERS.format(where=" AND ".join(where)))
-    async with reading(engine) as conn:
-        rows = (await conn.execute(sql, params)).all()
+    rows = await fetch_rows(engine, sql, params)
     views: list[dict[str, Any]] = []
     said: dict[str, dict[str, str]] = {}
     notes: dict[str, list[dict[str, Any]]] = {}
@@ -340,17 +338,15 @@ async def rows_by_ids(
     marks = ", ".join(f":id{n}" for n in range(len(wanted)))
     params: dict[str, Any] = {f"id{n}": v for n, v in enumerate(wanted)}
     params["t"] = tenant
-    async with reading(engine) as conn:
-        return list(
-            (
-                await conn.execute(
-                    text(
-                        f"SELECT * FROM pairings WHERE tenant = :t AND pairing_id IN ({marks})"
-                    ),
-                    params,
-                )
-            ).all()
+    return list(
+        await fetch_rows(
+            engine,
+            text(
+                f"SELECT * FROM pairings WHERE tenant = :t AND pairing_id IN ({marks})"
+            ),
+            params,
         )
+    )
 
 
 async def open_between(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from chassis.auth.principal import Principal, Role
-from chassis.db import reading
+from chassis.db import fetch_rows
 from chassis.errors import NotFound
 from contracts.api.profiles import Person, PersonPage
 from contracts.profiles import PersonStatus, ProgrammeRole
@@ -48,10 +48,9 @@ class PeopleQueries(ProfilesBase):
         in the order asked, unknown ids left out: one statement."""
         if not ids:
             return []
-        async with reading(self.engine) as conn:
-            rows = (
-                await conn.execute(_PEOPLE_BY_IDS, {"t": principal.tenant, "ids": ids})
-            ).all()
+        rows = await fetch_rows(
+            self.engine, _PEOPLE_BY_IDS, {"t": principal.tenant, "ids": ids}
+        )
         found = {r.person_id: r for r in rows}
         keys = {
             r.person_id: self.cipher.open_key(r.person_id, r.sealing_key) for r in rows
@@ -93,8 +92,7 @@ class PeopleQueries(ProfilesBase):
             "LEFT JOIN person_keys k ON k.person_id = p.person_id "
             f"WHERE {' AND '.join(where)} ORDER BY p.person_id LIMIT :limit"
         )
-        async with reading(self.engine) as conn:
-            rows = (await conn.execute(text(sql), params)).all()
+        rows = await fetch_rows(self.engine, text(sql), params)
         page = rows[:limit]
         return PersonPage(
             items=[

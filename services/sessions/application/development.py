@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.aggregate import Aggregate
 from chassis.auth.principal import Principal
-from chassis.db import reading
+from chassis.db import read
 from chassis.errors import Forbidden, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
@@ -375,7 +375,8 @@ class Development:
         relationship (``Relationships.load``'s rule, read from its ``relationships``
         row, no event replayed): the pair and the items in one statement, their texts
         in one more, on one connection that opens no transaction."""
-        async with reading(self.engine) as conn:
+
+        async def listed(conn: AsyncConnection) -> Items:
             rows = (
                 await conn.execute(
                     _LISTED,
@@ -389,7 +390,9 @@ class Development:
             words = await self.relationships.texts.get_many(
                 conn, (i for row in items for i in text_ids(row))
             )
-        return [item_view(principal, pair, row, words) for row in items]
+            return [item_view(principal, pair, row, words) for row in items]
+
+        return await read(self.engine, listed)
 
     async def escalations(
         self, principal: Principal, state: api.EscalationState | None
@@ -432,7 +435,8 @@ class Development:
         ``relationships`` rows), its texts in one more statement: two statements,
         however many items and relationships, on one connection that opens no
         transaction."""
-        async with reading(self.engine) as conn:
+
+        async def found(conn: AsyncConnection) -> Items:
             rows = (
                 await conn.execute(
                     text(
@@ -456,7 +460,9 @@ class Development:
             words = await self.relationships.texts.get_many(
                 conn, (i for row, _pair in visible for i in text_ids(row))
             )
-        return [item_view(principal, pair, row, words) for row, pair in visible]
+            return [item_view(principal, pair, row, words) for row, pair in visible]
+
+        return await read(self.engine, found)
 
 
 # A relationship's pair and its items of one kind (none: one row, the pair's).

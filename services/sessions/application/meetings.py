@@ -15,7 +15,7 @@ from sqlalchemy import RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.db import is_sqlite, reading
+from chassis.db import fetch_rows, is_sqlite
 from chassis.errors import DomainError, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
@@ -293,16 +293,12 @@ class Meetings:
         """The relationship's sessions, if the principal may see the relationship
         (``Relationships.load``'s rule, read from its ``relationships`` row, no event
         replayed): the pair and the sessions in one statement, no transaction."""
-        async with reading(self.engine) as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        _LISTED, {"r": relationship_id, "t": principal.tenant}
-                    )
-                )
-                .mappings()
-                .all()
+        rows = [
+            r._mapping
+            for r in await fetch_rows(
+                self.engine, _LISTED, {"r": relationship_id, "t": principal.tenant}
             )
+        ]
         if not rows or not (
             principal.subject in (rows[0]["pair_mentor_id"], rows[0]["pair_mentee_id"])
             or principal.has_role(*OVERSEERS)
