@@ -15,6 +15,7 @@ from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
 from chassis.messaging.kafka import KafkaTransport
 from chassis.service import mounted
+from contracts.api import sessions as api
 from services.sessions.domain.meeting import Availability, cadence_adherence
 from tests.profiles.conftest import token
 from tests.sessions.conftest import COORDINATOR, confirmation, signed
@@ -355,6 +356,26 @@ async def test_cadence_adherence_counts_held_sessions_against_the_contract(
         )
     ).json()
     assert second["held"] == 2 and second["adherence"] == 1.0 and second["on_track"]
+
+    # The list is sent as built from rows (not through the model): every session,
+    # in each state, is exactly what the model makes of it, and what its own read
+    # shows but for the agenda (the pair's, in single reads only).
+    cancelled = await c.post(
+        f"/sessions/{soon}/cancel",
+        json={"reason_code": "other"},
+        headers=p["as_mentor"],
+    )
+    assert cancelled.json()["state"] == "cancelled"
+    listed = await c.get(f"/relationships/{p['id']}/sessions", headers=p["as_mentee"])
+    assert listed.status_code == 200
+    answers = listed.json()
+    assert [a["state"] for a in answers] == ["held", "held", "missed", "cancelled"]
+    for answer in answers:
+        model = api.Session.model_validate(answer)
+        assert model.model_dump(mode="json") == answer
+        assert list(answer) == list(api.Session.model_fields)
+        single = await c.get(f"/sessions/{answer['session_id']}", headers=COORDINATOR)
+        assert {**single.json(), "agenda": None} == answer
 
 
 def test_windows_follow_the_local_clock_across_a_daylight_saving_change():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -293,6 +294,14 @@ class Meetings:
         """The relationship's sessions, if the principal may see the relationship
         (``Relationships.load``'s rule, read from its ``relationships`` row, no event
         replayed): the pair and the sessions in one statement, no transaction."""
+        return [api.Session.model_validate(a) for a in await self.answers(
+            principal, relationship_id
+        )]  # fmt: skip
+
+    async def answers(
+        self, principal: Principal, relationship_id: str
+    ) -> Sequence[dict[str, Any]]:
+        """``list``'s sessions as the JSON the API sends them (``session_answer``)."""
         rows = [
             r._mapping
             for r in await fetch_rows(
@@ -304,7 +313,7 @@ class Meetings:
             or principal.has_role(*OVERSEERS)
         ):
             raise NotFound(f"relationship {relationship_id} not found")
-        return [bookings.session_view(r) for r in rows if r["session_id"] is not None]
+        return [bookings.session_answer(r) for r in rows if r["session_id"] is not None]
 
     async def get_many(self, principal: Principal, session_ids: Sequence[str]) -> Views:
         """Several sessions, each as ``get`` shows it (those of a relationship the
