@@ -115,6 +115,12 @@ async def test_the_mentor_confirms_a_milestone_with_evidence_and_it_is_certified
         f"/relationships/{pair['id']}/milestones", headers=pair["as_mentor"]
     )
     assert [m["id"] for m in listed.json()] == [milestone["id"]]
+    # A list is sent as built from its rows: the same answer, field for field and
+    # in the same order, as the item's own read through the model, for each reader.
+    for who in (pair["as_mentor"], pair["as_mentee"], COORDINATOR):
+        one = await c.get(f"/milestones/{milestone['id']}", headers=who)
+        many = await c.get(f"/relationships/{pair['id']}/milestones", headers=who)
+        assert [list(i.items()) for i in many.json()] == [list(one.json().items())]
 
 
 async def test_a_rotation_is_completed_only_after_a_debrief_linked_to_goals(
@@ -165,6 +171,11 @@ async def test_a_rotation_is_completed_only_after_a_debrief_linked_to_goals(
         "RotationDebriefed",
         "RotationCompleted",
     ]
+    one = await c.get(f"/rotations/{rid}", headers=pair["as_mentee"])
+    many = await c.get(
+        f"/relationships/{pair['id']}/rotations", headers=pair["as_mentee"]
+    )
+    assert [list(i.items()) for i in many.json()] == [list(one.json().items())]
 
 
 async def test_an_escalation_by_the_mentee_reaches_the_coordinator_who_resolves_it(
@@ -262,6 +273,10 @@ async def test_bad_input_gets_a_typed_error_and_writes_nothing(
     assert review.status_code == 201, review.text
     (event,) = await events_of(app, pair["id"])
     assert event[0] == "CheckInRecorded" and event[1]["correction_recorded"] is True
+    listed = await c.get(
+        f"/relationships/{pair['id']}/check-ins", headers=pair["as_mentor"]
+    )
+    assert [list(i.items()) for i in listed.json()] == [list(review.json().items())]
 
 
 async def test_one_pair_cannot_touch_another_nor_another_tenant(

@@ -9,7 +9,7 @@ whoever raised it and coordinators)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from services.sessions.domain.rotation import Rotation
 from services.sessions.projections.development import (
     COORDINATING,
     DevelopmentProjection,
+    item_answer,
     item_view,
     text_ids,
 )
@@ -375,8 +376,15 @@ class Development:
         relationship (``Relationships.load``'s rule, read from its ``relationships``
         row, no event replayed): the pair and the items in one statement, their texts
         in one more, on one connection that opens no transaction."""
+        answers = await self.listed_answers(principal, kind, relationship_id)
+        return [api.DevelopmentItem.model_validate(a) for a in answers]
 
-        async def listed(conn: AsyncConnection) -> Items:
+    async def listed_answers(
+        self, principal: Principal, kind: api.ItemKind, relationship_id: str
+    ) -> Sequence[dict[str, Any]]:
+        """``listed`` as the JSON the API sends (``item_answer``)."""
+
+        async def listed(conn: AsyncConnection) -> Sequence[dict[str, Any]]:
             rows = (
                 await conn.execute(
                     _LISTED,
@@ -390,7 +398,7 @@ class Development:
             words = await self.relationships.texts.get_many(
                 conn, (i for row in items for i in text_ids(row))
             )
-            return [item_view(principal, pair, row, words) for row in items]
+            return [item_answer(principal, pair, row, words) for row in items]
 
         return await read(self.engine, listed)
 
