@@ -18,7 +18,6 @@ for its admins; enabling it again resumes delivery.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ipaddress
 import json
@@ -47,6 +46,7 @@ from contracts.api.notifications import (
     WebhookDeliveryView,
     WebhookLog,
 )
+from services.notifications.application.waking import Waker
 from services.notifications.domain import webhooks as w
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.projections.inbox import stamp
@@ -61,7 +61,6 @@ QUEUED_ROUNDS = 8
 MAX_IN_FLIGHT_BATCHES = 10
 # The channel a transaction that adds due messages notifies (at its commit).
 CHANNEL = "tandem_notifications_webhooks"
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
 _ENDPOINTS_OF = text(
     "SELECT tenant, endpoint_id, event_types FROM webhook_endpoints "
     "WHERE tenant = ANY(CAST(:ts AS text[]))"
@@ -154,9 +153,10 @@ class Webhooks:
         self._load: dict[str, int] = {}
         self._done: list[Outcome] = []
         self._lanes: dict[str, asyncio.Semaphore] = {}
-        self._wake = asyncio.Event()
-        self._listener: tuple[AsyncConnection, Any] | None = None
-        self._closed = False
+        # Woken by the NOTIFY of a transaction that adds messages (the commit's
+        # signal on SQLite); without a listener, the dispatcher polls.
+        self._waker = Waker(engine, CHANNEL)
+        self._wake = self._waker.event
         self.on_disabled = on_disabled
         self.client = client
         self.policy = policy
@@ -481,10 +481,9 @@ class Webhooks:
         return len(rows)
 
     async def notify(self, conn: AsyncConnection) -> None:
-        """Wake the dispatchers listening (every replica's) when ``conn``'s
-        transaction commits: new messages are due."""
-        if not is_sqlite(conn.engine):
-            await conn.execute(_NOTIFY)
+        """Wake the dispatchers listening (every replica's; on SQLite this
+        process's) when ``conn``'s transaction commits: new messages are due."""
+        await self._waker.notify(conn)
 
     # -- the dispatcher ------------------------------------------------------------------
 
@@ -492,7 +491,7 @@ class Webhooks:
         """Post what is due until nothing is due or in flight, waiting up to
         ``idle_s`` for new messages (a committing transaction's notification wakes
         it at once); how many were delivered. The service runs it in a loop."""
-        await self._listen()
+        await self._waker.listen()
         delivered = 0
         tick = min(idle_s, 0.05)
         idle = False
@@ -689,41 +688,9 @@ class Webhooks:
                 _SUCCEEDING, {"e": sorted({o.row.endpoint_id for o in sent})}
             )
 
-    async def _listen(self) -> None:
-        """Be woken by the notification of a transaction that adds messages (a
-        connection of its own, LISTENing); without it, the dispatcher polls."""
-        if self._closed or is_sqlite(self.engine):
-            return
-        if self._listener is not None:
-            if not self._listener[1].is_closed():
-                return
-            with contextlib.suppress(Exception):
-                await self._listener[0].invalidate()
-            self._listener = None
-        conn: AsyncConnection | None = None
-        try:
-            conn = await self.engine.connect()
-            driver: Any = (await conn.get_raw_connection()).driver_connection
-            await driver.add_listener(CHANNEL, self._heard)
-        except Exception as exc:
-            log.warning("webhooks: polling, not listening (%s)", exc)
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.invalidate()
-            return
-        self._listener = (conn, driver)
-
-    def _heard(self, *_: object) -> None:
-        self._wake.set()
-
     async def close(self) -> None:
         """Stop listening (the service stops)."""
-        self._closed = True
-        if self._listener is not None:
-            conn, _ = self._listener
-            self._listener = None
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
+        await self._waker.close()
 
     async def _record(
         self,
