@@ -14,17 +14,14 @@ from typing import Any
 import pytest
 
 from chassis.auth import Role
-from tests.gateway.platform import new_tenant, token
-from tests.gateway.test_planted_truth import (
+from tests.gateway.history_seed import (
     COMPETENCY,
     IMPORT_PEOPLE,
     MENTOR_PROFILE,
     PEOPLE_JOB,
-    Org,
-    gid,
-    import_history,
-    local,
 )
+from tests.gateway.platform import new_tenant, token
+from tests.gateway.test_planted_truth import Org, gid, import_history, local
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
