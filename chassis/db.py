@@ -166,13 +166,9 @@ async def first_value(
     While something listens (statement counts in tests, an instrumentation's
     ``before_cursor_execute``), it runs through SQLAlchemy so the listener sees it.
     """
-    sync = engine.sync_engine
-    if (
-        engine.dialect.driver != "asyncpg"
-        or sync.dispatch.before_cursor_execute
-        or sync.dispatch.after_cursor_execute
-    ):
+    if not _driver_path(engine):
         return await _first_value(engine, statement, params)
+    sync = engine.sync_engine
     try:
         pooled = await greenlet_spawn(sync.pool.connect)
     except Exception:  # no connection: SQLAlchemy's path raises what it always did
