@@ -295,7 +295,18 @@ async def handwritten_process(urls: dict[str, str], logs: str) -> AsyncIterator[
 def serve_handwritten(urls: dict[str, str], port: int) -> None:
     import uvicorn
 
+    from chassis.heap import settle
+
     app = handwritten_app(urls)
+
+    # The collector tuned as in every Tandem process (chassis.heap): the same
+    # runtime for both contenders.
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settle()
+        yield
+
+    app.router.lifespan_context = lifespan
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -79,6 +79,7 @@ from bench.gateway import (
     separate_platform,
 )
 from chassis.auth import InvalidToken, Principal, Role, TokenVerifier
+from chassis.heap import settle
 from chassis.personal_data import PersonalDataCipher
 from contracts.api.matching import PairingView, ScorePartView
 from gateway.settings import SERVICES
@@ -510,6 +511,7 @@ def bare_app() -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await bare.start()
+        settle()  # the collector tuned as in every Tandem process (chassis.heap)
         yield
         await bare.stop()
 

@@ -87,6 +87,9 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_token_per_minute: int = Field(default=10_000, ge=0)
     rate_limit_per_tenant_per_minute: int = Field(default=50_000, ge=0)
     rate_limit_storage: str | None = None
+    # The cycle collector tuned for serving (chassis.heap): the startup heap
+    # frozen, a wider young generation. Unset: on, except with ENVIRONMENT=test.
+    gc_tuning: bool | None = None
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
@@ -104,7 +107,11 @@ class ServiceSettings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator(
-        "kafka_bootstrap_servers", "jwks_url", "rate_limit_storage", mode="before"
+        "kafka_bootstrap_servers",
+        "jwks_url",
+        "rate_limit_storage",
+        "gc_tuning",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:

@@ -23,8 +23,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read(model: type[M], data: object, service: str) -> M:
-    """``data`` (a decoded JSON answer of ``service``) as ``model``."""
+    """``data`` (a decoded JSON answer of ``service``, or its undecoded bytes:
+    parsed and validated in one step, and malformed JSON is malformed) as
+    ``model``."""
     try:
+        if isinstance(data, bytes):
+            return model.model_validate_json(data)
         return model.model_validate(data)
     except ValidationError as exc:
         log.error(

@@ -21,13 +21,17 @@ own path (which reports the error exactly as before). The answer is the same.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, NamedTuple
 
 from graphql import (
+    ExecutionResult,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -46,6 +50,12 @@ class _Leaf(NamedTuple):
     leaf: GraphQLScalarType | GraphQLEnumType
     non_null: bool
     only_for: type | None
+    # A value of exactly this type is its own serialisation (a ``str`` of a
+    # ``String`` or ``ID``), or is serialised by this table (a Strawberry enum's
+    # members to their GraphQL names); anything else is coerced by the type.
+    same: type | None
+    names: dict[Any, str] | None
+    names_of: type | None
 
 
 # (response name, its field details, the short path or None)
@@ -78,7 +88,29 @@ def _leaf_of(parent: GraphQLObjectType, details: FieldDetailsList) -> _Leaf | No
         kind = kind.of_type
     if not isinstance(kind, (GraphQLScalarType, GraphQLEnumType)):
         return None
-    return _Leaf(resolve, kind, non_null, only_for)
+    same = str if kind in (GraphQLString, GraphQLID) else None
+    names, names_of = _enum_names(kind)
+    return _Leaf(resolve, kind, non_null, only_for, same, names, names_of)
+
+
+def _enum_names(
+    kind: GraphQLScalarType | GraphQLEnumType,
+) -> tuple[dict[Any, str] | None, type | None]:
+    """A Strawberry enum's members by their GraphQL names, as its
+    ``coerce_output_value`` names them (the first GraphQL value equal to the
+    member's value)."""
+    wrapped = getattr(kind, "wrapped_cls", None)
+    if not isinstance(kind, GraphQLEnumType) or not isinstance(wrapped, type):
+        return None, None
+    if not issubclass(wrapped, Enum):
+        return None, None
+    names: dict[Any, str] = {}
+    for member in wrapped:
+        for name, value in kind.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+    return names, wrapped
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -90,6 +122,17 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # list's items, so one plan serves the whole list. The set is kept with its
         # plan, so its id is not reused while this execution lives.
         self._plans: dict[tuple[int, int], tuple[Any, _Plan | None]] = {}
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        if isinstance(response, ExecutionResult):
+            # Answered in full (nothing deferred): the memoised plans and field sets
+            # are no longer needed. The context refers to itself (its async helpers
+            # are its own bound methods), so what it holds would otherwise wait for
+            # the cycle collector.
+            self._plans.clear()
+            self._relevant_sub_fields.clear()
+        return response
 
     def _plan(
         self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
@@ -173,6 +216,13 @@ def _read(leaf: _Leaf, source: Any) -> Any:
         value = leaf.resolve(source, None)
         if value is None:
             return _SLOW if leaf.non_null else None
+        kind = type(value)
+        if kind is leaf.same:
+            return value
+        if kind is leaf.names_of:
+            name = leaf.names.get(value)  # type: ignore[union-attr]
+            if name is not None:
+                return name
         coerced = leaf.leaf.coerce_output_value(value)
     except Exception:
         return _SLOW  # graphql-core's path raises it again, as a field error

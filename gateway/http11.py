@@ -14,8 +14,13 @@ field of the answer. :class:`ServicePool` does what those calls need and no more
 * a deadline for the whole call (connect, send, receive): :class:`UpstreamTimeout`;
 * a service that refuses or drops the connection: :class:`UpstreamUnreachable`.
   An idle connection the service closed is never reused (the service's close is
-  seen by the event loop); a ``GET`` whose reused connection was closed before any
-  byte of the answer arrived is sent once more on a new connection.
+  seen by the event loop), nor one idle longer than ``keepalive_expiry`` (4 s: a
+  service closes a connection idle for its keep-alive timeout, 5 s for ``uvicorn``,
+  and a busy gateway may not have seen that close yet when it takes the connection).
+  A replayable call (a ``GET``, or a read the caller marks so, such as a batch read
+  sent as ``POST``) whose reused connection was closed before any byte of the answer
+  arrived is sent once more on a new connection; any other call is not, since the
+  service may have acted on it.
 
 A connection whose call was interrupted (a timeout, a cancelled caller, a malformed
 answer) is closed, never reused. ``http`` and ``https`` base URLs are served (the
@@ -32,6 +37,9 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
+
+# Shorter than the services' keep-alive timeout (uvicorn's default: 5 s).
+KEEPALIVE_EXPIRY_S = 4.0
 
 
 class UpstreamTransportError(Exception):
@@ -90,6 +98,7 @@ class _Connection(asyncio.Protocol):
         self._reason = ""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self.idle_since = 0.0  # the event loop's time it was last put back
 
     # -- asyncio.Protocol ---------------------------------------------------------
 
@@ -181,12 +190,20 @@ def _header_text(value: str) -> str:
 class ServicePool:
     """Keep-alive HTTP/1.1 connections to one service (see the module docstring)."""
 
-    def __init__(self, base_url: str, *, timeout: float, max_connections: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        max_connections: int,
+        keepalive_expiry: float = KEEPALIVE_EXPIRY_S,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) base URL: {base_url!r}")
         self.base_url = base_url
         self.timeout = timeout
+        self.keepalive_expiry = keepalive_expiry
         self._tls = ssl.create_default_context() if parts.scheme == "https" else None
         self._host = parts.hostname
         self._port = parts.port or (443 if self._tls else 80)
@@ -224,8 +241,13 @@ class ServicePool:
         target: str,
         headers: Mapping[str, str],
         body: bytes | None = None,
+        *,
+        replayable: bool | None = None,
     ) -> Answer:
-        """``method target`` (a path and its query) with ``headers`` and ``body``."""
+        """``method target`` (a path and its query) with ``headers`` and ``body``.
+
+        ``replayable`` (default: the method is ``GET``): the call may be sent again
+        when its reused connection closed before any byte of the answer arrived."""
         if method == "HEAD":  # its answer's framing is not read here
             raise ValueError("HEAD is not supported")
         data = self._request_bytes(method, target, headers, body)
@@ -235,7 +257,9 @@ class ServicePool:
                     try:
                         return await self._exchange(data)
                     except _Dropped as exc:
-                        if exc.started or method != "GET" or not exc.reused:
+                        if replayable is None:
+                            replayable = method == "GET"
+                        if exc.started or not replayable or not exc.reused:
                             raise
                         return await self._exchange(data, fresh=True)
             except TimeoutError:
@@ -258,6 +282,7 @@ class ServicePool:
             self._forget(conn)
             raise
         if conn.reusable:
+            conn.idle_since = asyncio.get_running_loop().time()
             self._idle.append(conn)
         else:
             conn.close()
@@ -265,10 +290,14 @@ class ServicePool:
         return answer
 
     def _take_idle(self) -> _Connection | None:
+        if not self._idle:
+            return None
+        stale = asyncio.get_running_loop().time() - self.keepalive_expiry
         while self._idle:
             conn = self._idle.pop()
-            if conn.reusable and not conn.closed:
+            if conn.reusable and not conn.closed and conn.idle_since >= stale:
                 return conn
+            conn.close()
             self._forget(conn)
         return None
 

@@ -118,7 +118,7 @@ def build_app(
     verifier = TokenVerifier.from_settings(settings)
     history = HistoryImports()
 
-    async def get_context(conn: HTTPConnection) -> Context:
+    async def get_context(conn: HTTPConnection) -> AsyncIterator[Context]:
         # FastAPI passes the HTTP request or the websocket, whichever this is.
         principal = None
         header = conn.headers.get("authorization")
@@ -137,7 +137,10 @@ def build_app(
         # One cost budget per HTTP request; a websocket's operations are each
         # bounded by ``max_cost`` alone.
         context.spent_cost = 0 if isinstance(conn, Request) else None
-        return context
+        try:
+            yield context
+        finally:
+            context.release()  # after the answer is sent (FastAPI's dependency exit)
 
     schema = build_schema(settings)
     router = TandemGraphQLRouter(

@@ -174,8 +174,16 @@ class Caller:
         json: Any = None,
         content: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
+        replayable: bool | None = None,
+        raw: bool = False,
     ) -> Any:
-        """One call; returns the decoded JSON body (``None`` for 204).
+        """One call; returns the decoded JSON body (``None`` for 204), or with
+        ``raw`` its undecoded bytes, for :func:`gateway.answers.read` to parse and
+        validate in one step.
+
+        ``replayable`` marks a call that changes nothing (default: a ``GET``): it
+        is sent once more if its kept-alive connection turns out to be closed
+        before any byte of the answer arrived (:class:`gateway.http11.ServicePool`).
 
         ``path`` must come from :func:`upstream_path` (or be a constant path).
         """
@@ -192,7 +200,14 @@ class Caller:
             pool = upstreams.pools.get(service)
             if pool is not None:
                 response = await _over_pool(
-                    pool, method, path, clean, json, content, self._headers(headers)
+                    pool,
+                    method,
+                    path,
+                    clean,
+                    json,
+                    content,
+                    self._headers(headers),
+                    replayable,
                 )
             else:
                 response = await upstreams.clients[service].request(
@@ -218,6 +233,8 @@ class Caller:
             return None
         if "json" not in response.headers.get("content-type", ""):
             return response.text
+        if raw:
+            return response.content
         return response.json()
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
@@ -225,6 +242,14 @@ class Caller:
 
     async def post(self, service: str, path: str, json: Any = None, **kw: Any) -> Any:
         return await self.request(service, "POST", path, json=json, **kw)
+
+    async def read_batch(self, service: str, path: str, json: Any) -> Any:
+        """A batch read: ``POST path`` with ``json`` (its ids), which changes
+        nothing and so may be sent again (see :meth:`request`). The answer comes
+        undecoded (``raw``), for :func:`gateway.answers.read`."""
+        return await self.request(
+            service, "POST", path, json=json, replayable=True, raw=True
+        )
 
     async def put(self, service: str, path: str, json: Any = None, **kw: Any) -> Any:
         return await self.request(service, "PUT", path, json=json, **kw)
@@ -253,6 +278,7 @@ def _over_pool(
     json: Any,
     content: bytes | str | None,
     headers: dict[str, str],
+    replayable: bool | None,
 ) -> Awaitable[Answer]:
     """The call over ``pool``, its body and query encoded as ``httpx`` encodes them."""
     target = path
@@ -271,7 +297,7 @@ def _over_pool(
         headers.setdefault("content-type", "application/json")
     elif content is not None:
         body = content.encode() if isinstance(content, str) else content
-    return pool.request(method, target, headers, body)
+    return pool.request(method, target, headers, body, replayable=replayable)
 
 
 def _error_of(service: str, response: Answer | httpx.Response) -> UpstreamError:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import Lifespan
 
 from chassis.auth.tokens import TokenVerifier
+from chassis.heap import settle_heap
 from chassis.http.guard import InputGuardMiddleware
 from chassis.http.health import CHECK_TIMEOUT_S, ReadinessCheck, health_router
 from chassis.http.openapi import install_openapi
@@ -63,6 +64,7 @@ def create_app(
     limiter = RateLimiter.from_settings(settings)
     if limiter is not None:
         lifespan = _closing(limiter, lifespan)
+    lifespan = _settling(settings, lifespan)
     app = FastAPI(
         title=title,
         version=version,
@@ -99,6 +101,25 @@ def create_app(
         app.include_router(router)
     install_openapi(app)
     return app
+
+
+def _settling(
+    settings: ServiceSettings, lifespan: Lifespan[FastAPI] | None
+) -> Lifespan[FastAPI]:
+    """``lifespan``, and once it has started, the heap settled for serving
+    (``chassis.heap``)."""
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[Any]:
+        if lifespan is None:
+            settle_heap(settings)
+            yield None
+        else:
+            async with lifespan(app) as state:
+                settle_heap(settings)
+                yield state
+
+    return run
 
 
 def _closing(

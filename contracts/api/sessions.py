@@ -362,9 +362,12 @@ class DevelopmentItem(Answer):
     coordinators). For a check-in, ``kind`` is the check-in's kind."""
 
     id: str
+    # The two sets share no value, so trying them in order reads the same as
+    # pydantic's "smart" union, without validating every value against both.
     kind: ItemKind | CheckInKind = Field(
         description="milestone, rotation, escalation; a check-in shows its own kind "
-        "(monthly or quarterly)"
+        "(monthly or quarterly)",
+        union_mode="left_to_right",
     )
     state: ItemState
     relationship_id: str
@@ -380,6 +383,7 @@ class DevelopmentItem(Answer):
         None,
         description="The success criteria, one line each; for a reader who may not "
         "read them, how many there are",
+        union_mode="left_to_right",
     )
     label: str | None = None
     status: MilestoneStatus | None = Field(None, description="Last reported progress")

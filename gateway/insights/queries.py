@@ -61,7 +61,7 @@ def mentee_scorecards(
     async def batch(ids: Sequence[str]) -> list[api.MenteeScorecard | GraphQLError]:
         body = read(
             api.MenteeScorecardBatch,
-            await c.caller.post(
+            await c.caller.read_batch(
                 "insights",
                 "/scorecards/mentees/batch",
                 {"ids": list(ids), "as_of": moment},
@@ -90,7 +90,7 @@ def relationship_health(info: Info) -> DataLoader[str, api.RelationshipHealth]:
     ) -> list[api.RelationshipHealth | GraphQLError]:
         body = read(
             api.HealthBatch,
-            await c.caller.post(
+            await c.caller.read_batch(
                 "insights", "/relationships/health/batch", {"ids": list(ids)}
             ),
             "insights",

@@ -38,7 +38,7 @@ def memberships(info: Info) -> DataLoader[str, list[api.Membership]]:
     c = ctx(info)
 
     async def batch(ids: Sequence[str]) -> list[list[api.Membership]]:
-        answer = await c.caller.post(
+        answer = await c.caller.read_batch(
             SERVICE, "/cohorts/memberships", {"ids": list(ids)}
         )
         found: dict[str, list[api.Membership]] = {i: [] for i in ids}

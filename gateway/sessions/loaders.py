@@ -49,7 +49,7 @@ def _by_relationship(
     async def batch(relationship_ids: Sequence[str]) -> list[list[Item]]:
         body = read(
             answer,
-            await c.caller.post(
+            await c.caller.read_batch(
                 SERVICE,
                 path,
                 {"relationship_ids": list(relationship_ids), **(extra or {})},

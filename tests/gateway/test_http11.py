@@ -214,3 +214,53 @@ async def test_a_service_down_is_service_down():
         await caller.get("profiles", "/people")
     assert down.value.code == "ServiceUnavailable"
     await upstreams.aclose()
+
+
+def closing_the_second_request() -> Script:
+    """Answers, except that the second request is read and its connection closed
+    with no answer: a service's keep-alive timeout racing the gateway's next call."""
+    seen = {"n": 0}
+
+    def script(*_: object) -> bytes | None:
+        seen["n"] += 1
+        return None if seen["n"] == 2 else answer({"n": seen["n"]})
+
+    return script
+
+
+async def test_a_batch_read_on_a_connection_closed_under_it_is_sent_again():
+    async with serving(closing_the_second_request()) as (server, url):
+        settings = GatewaySettings(
+            environment="test", kafka_bootstrap_servers=None, profiles_url=url
+        )
+        upstreams = Upstreams(settings)
+        caller = upstreams.caller(Principal("p-1", "t-1", frozenset(), "tok"), None)
+        await caller.read_batch("profiles", "/people/batch", {"ids": ["a"]})
+        again = await caller.read_batch("profiles", "/people/batch", {"ids": ["a"]})
+        await upstreams.aclose()
+    assert json.loads(again) == {"n": 3}  # the dropped second call, sent again
+    assert server.connections == 2
+    assert caller.calls == 2  # one call for the caller, whatever the retries
+
+
+async def test_a_post_that_may_have_acted_is_not_sent_again():
+    async with serving(closing_the_second_request()) as (server, url):
+        pool = ServicePool(url, timeout=5, max_connections=4)
+        await pool.request("POST", "/people", {}, b"{}")
+        with pytest.raises(UpstreamUnreachable):
+            await pool.request("POST", "/people", {}, b"{}")
+        await pool.aclose()
+    assert len(server.requests) == 2  # the service read it; it is not repeated
+    assert server.connections == 1
+
+
+async def test_a_connection_idle_past_its_expiry_is_not_reused():
+    async with serving(lambda *_: answer({"ok": 1})) as (server, url):
+        pool = ServicePool(url, timeout=5, max_connections=4, keepalive_expiry=0.05)
+        await pool.request("POST", "/people", {}, b"{}")
+        await pool.request("POST", "/people", {}, b"{}")  # reused: still fresh
+        await asyncio.sleep(0.1)
+        got = await pool.request("POST", "/people", {}, b"{}")
+        await pool.aclose()
+    assert got.json() == {"ok": 1}
+    assert server.connections == 2
