@@ -134,7 +134,13 @@ def validate(item: object, row: int, today: date) -> Record:
     )
     problems = []
     try:
-        details.validated()
+        # The record's types keep every bound of the domain's (length, one line)
+        # but DEL in an email, which their pattern lets through: such a record is
+        # checked in full; any other by the domain's own rules alone.
+        if "\x7f" in rec.email:
+            details.validated()
+        else:
+            details.within_bounds()
     except ValidationFailed as exc:
         problems.extend(exc.errors)
     if rec.manager_employee_id == rec.employee_id:

@@ -1,0 +1,147 @@
+"""An import record's checks: the cheaper path an import takes through the domain's
+rules gives every record the outcome and the errors the full check gives it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chassis.errors import FieldError, ValidationFailed
+from services.profiles.application.imports import records
+from services.profiles.application.imports.records import (
+    HrisRecord,
+    Record,
+    ShapeError,
+    failure_of,
+    validate,
+)
+from services.profiles.domain.person import PersonDetails, check_roles
+
+
+def reference(item: object, row: int) -> Record:
+    """``validate`` as it was: the record's model, then ``PersonDetails.validated``
+    in full (its bounds checked again), with nothing skipped."""
+    today = datetime.now(UTC).date()
+    employee_id = item.get("employee_id") if isinstance(item, dict) else None
+    employee_id = str(employee_id).strip() if employee_id is not None else None
+    if employee_id is not None and not records._REF.fullmatch(
+        employee_id[: records.MAX_REF + 1]
+    ):
+        employee_id = None
+    try:
+        rec = HrisRecord.model_validate(item)
+    except ShapeError as exc:
+        problems = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "record", e["msg"])
+            for e in exc.errors()
+        ]
+        return Record(row, employee_id, error=failure_of(ValidationFailed(problems)))
+    details = PersonDetails(
+        given_name=rec.given_name,
+        family_name=rec.family_name,
+        email=rec.email,
+        level=rec.level,
+        business_unit=rec.business_unit,
+        function=rec.function,
+        geography=rec.geography,
+        time_zone=rec.time_zone,
+        employee_id=rec.employee_id,
+        title=rec.title or None,
+        hire_date=rec.hire_date,
+        languages=tuple(rec.languages),
+    )
+    problems = []
+    try:
+        details.validated()
+    except ValidationFailed as exc:
+        problems.extend(exc.errors)
+    if rec.manager_employee_id == rec.employee_id:
+        problems.append(
+            FieldError("manager_employee_id", "a person cannot be their own manager")
+        )
+    if problems:
+        return Record(
+            row, rec.employee_id, error=failure_of(ValidationFailed(problems))
+        )
+    return Record(
+        row,
+        rec.employee_id,
+        details=details,
+        manager_employee_id=rec.manager_employee_id or None,
+        roles=check_roles(list(rec.roles)) if rec.roles is not None else None,
+        leaving=not rec.active
+        or (rec.termination_date is not None and rec.termination_date <= today),
+        effective_on=rec.effective_on,
+        termination_date=rec.termination_date,
+    )
+
+
+# Texts near every bound: control characters (DEL, NUL, tab), white space at the
+# ends, non-ASCII, long ones, empty ones.
+NASTY = st.sampled_from(
+    ["", " ", "\x7f", "\x00", "\t", "\n", "é", "ß", "\u2028", "\u00a0", "@", ".", "x"]
+)
+TEXT = st.one_of(
+    st.text(max_size=8),
+    st.lists(NASTY, max_size=4).map("".join),
+    st.integers(min_value=0, max_value=400).map(lambda n: "a" * n),
+)
+
+
+def valid() -> dict[str, object]:
+    return {
+        "employee_id": "E1",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "email": "ada@acme.example",
+        "level": "7",
+        "business_unit": "Retail",
+        "function": "Finance",
+        "geography": "gb",
+        "time_zone": "Europe/London",
+        "title": "Analyst",
+        "manager_employee_id": "E0",
+        "hire_date": "2020-01-01",
+        "languages": ["en", "fr"],
+        "roles": ["mentee"],
+    }
+
+
+FIELDS = list(valid())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(FIELDS),
+        st.one_of(
+            TEXT,
+            st.lists(TEXT, max_size=3),
+            st.none(),
+            st.integers(min_value=-2, max_value=14),
+        ),
+        max_size=3,
+    ),
+    around=st.lists(NASTY, max_size=2).map("".join),
+)
+def test_an_import_record_is_judged_as_the_full_check_judges_it(
+    changes: dict[str, object], around: str
+) -> None:
+    item = valid()
+    item.update(changes)
+    item["email"] = (
+        f"{item['email']}{around}" if isinstance(item["email"], str) else item["email"]
+    )
+    assert validate(item, 3, datetime.now(UTC).date()) == reference(item, 3)
+
+
+def test_del_in_an_email_is_refused_as_a_control_character() -> None:
+    item = valid() | {"email": "ada\x7f@acme.example"}
+    rec = validate(item, 1, datetime.now(UTC).date())
+    assert rec.error is not None and rec.details is None
+    assert [(f.path, f.message) for f in rec.error.fields] == [
+        ("email", "must not hold control characters")
+    ]
+    assert rec == reference(item, 1)
