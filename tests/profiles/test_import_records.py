@@ -3,20 +3,25 @@ rules gives every record the outcome and the errors the full check gives it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chassis.errors import FieldError, ValidationFailed
 from services.profiles.application.imports import records
+from services.profiles.application.imports.plan import Plan
 from services.profiles.application.imports.records import (
     HrisRecord,
     Record,
     ShapeError,
+    Validator,
     failure_of,
     validate,
 )
+from services.profiles.application.imports.source import ListSource
 from services.profiles.domain.person import PersonDetails, check_roles
 
 
@@ -145,3 +150,31 @@ def test_del_in_an_email_is_refused_as_a_control_character() -> None:
         ("email", "must not hold control characters")
     ]
     assert rec == reference(item, 1)
+
+
+def test_a_managers_record_the_plan_validated_is_not_validated_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    boss = valid() | {"employee_id": "B1", "manager_employee_id": None}
+    del boss["manager_employee_id"]
+    report = valid() | {"employee_id": "R1", "manager_employee_id": "B1"}
+    people: list[object] = [report, boss]
+    today = datetime.now(UTC).date()
+    plan = Plan.scan(ListSource(people), 10, today)
+    assert set(plan.validated) == {2} and plan.joining == {"B1"}
+    calls: list[int] = []
+    real = records.validate
+
+    def counted(item: object, row: int, day: date) -> Record:
+        calls.append(row)
+        return real(item, row, day)
+
+    monkeypatch.setattr(records, "validate", counted)
+    check = Validator(today, plan.validated)
+    got = [check(item, row) for row, item in enumerate(people, start=1)]
+    assert calls == [1]  # the report's; the manager's came from the plan
+    assert not plan.validated  # taken once
+    assert got == [
+        dataclasses.replace(reference(report, 1), item=report),
+        dataclasses.replace(reference(boss, 2), item=boss),
+    ]

@@ -176,9 +176,12 @@ class Validator:
     """Records checked in file order, a chunk at a time; a repeated employee id fails
     after its first valid record (the ids seen are all it keeps of earlier chunks)."""
 
-    def __init__(self, today: date) -> None:
+    def __init__(self, today: date, validated: dict[int, Record] | None = None) -> None:
         self.today = today
         self._first_row: dict[str, int] = {}
+        # Records validated already (the plan's scan of the same file, the same
+        # day), by row: each is taken once, when its row comes.
+        self._validated = validated if validated is not None else {}
 
     def seen(self, employee_id: str) -> bool:
         """Whether a valid record of this employee id came earlier in the file."""
@@ -189,10 +192,13 @@ class Validator:
     ) -> Record:
         """A record known unchanged by its digest (valid, as it was last imported)."""
         self._first_row.setdefault(employee_id, row)
+        self._validated.pop(row, None)
         return Record(row, employee_id, item=item, unchanged=person_id)
 
     def __call__(self, item: object, row: int) -> Record:
-        rec = validate(item, row, self.today)
+        rec = self._validated.pop(row, None)
+        if rec is None or rec.employee_id != raw_employee_id(item):
+            rec = validate(item, row, self.today)
         rec.item = item
         if rec.error is None and rec.employee_id is not None:
             first = self._first_row.setdefault(rec.employee_id, row)

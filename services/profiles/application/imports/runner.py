@@ -319,7 +319,7 @@ class Imports(ImportJobs):
             plan = await asyncio.to_thread(
                 Plan.scan, source, self.chunk_size, today, managers
             )
-            check = Validator(today)
+            check = Validator(today, plan.validated)
             for items in source.chunks(self.chunk_size):
                 async with self.engine.connect() as conn:
                     chunk, keys, indexes = await self.writer.triage(
