@@ -4,13 +4,17 @@ rules gives every record the outcome and the errors the full check gives it."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chassis.errors import FieldError, ValidationFailed
+from chassis.events import EventMetadata, LogPosition, RecordedEvent
+from chassis.personal_data import ENCRYPTED, SEALED, PersonalDataCipher
 from services.profiles.application.imports import records
 from services.profiles.application.imports.plan import Plan
 from services.profiles.application.imports.records import (
@@ -178,3 +182,39 @@ def test_a_managers_record_the_plan_validated_is_not_validated_again(
         dataclasses.replace(reference(report, 1), item=report),
         dataclasses.replace(reference(boss, 2), item=boss),
     ]
+
+
+def test_sealed_values_and_encrypted_fields_open_as_they_were() -> None:
+    """What a bulk write seals (a row's columns, an event's personal fields) opens to
+    the values in clear, None stays None, and each value is bound to its person and
+    its column: moved to another, it does not open."""
+    aead = AESGCM(AESGCM.generate_key(bit_length=256))
+    values = {"employee_id": "E1", "title": None, "hire_date": "2020-01-01", "n": 7}
+    sealed = PersonalDataCipher.seal_with(aead, "p1", "people", values)
+    assert sealed["title"] is None
+    assert all(v is None or v.startswith(SEALED) for v in sealed.values())
+    assert {
+        c: PersonalDataCipher.open(aead, "p1", "people", c, v)
+        for c, v in sealed.items()
+    } == values
+    assert PersonalDataCipher.open(aead, "p2", "people", "n", sealed["n"]) is None
+    assert PersonalDataCipher.open(aead, "p1", "people", "x", sealed["n"]) is None
+    data = {"given_name": "Ada", "email": None, "level": 3, "languages": ["en"]}
+    encrypted = PersonalDataCipher.encrypt_fields(
+        aead, "p1", dict(data), ["given_name", "email", "languages"]
+    )
+    assert encrypted["email"] is None and encrypted["level"] == 3
+    assert ENCRYPTED in encrypted["given_name"] and ENCRYPTED in encrypted["languages"]
+    event = RecordedEvent(
+        id=uuid.uuid4(),
+        stream_id="p1",
+        stream_type="Person",
+        version=1,
+        event_type="PersonRegistered",
+        schema_version=1,
+        data=encrypted,
+        metadata=EventMetadata(tenant="acme"),
+        time=datetime.now(UTC),
+        position=LogPosition(1, 1),
+    )
+    assert PersonalDataCipher.decode_with(aead, event) == data
