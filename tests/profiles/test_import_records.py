@@ -4,6 +4,7 @@ rules gives every record the outcome and the errors the full check gives it."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import uuid
 from datetime import UTC, date, datetime
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from chassis.errors import FieldError, ValidationFailed
 from chassis.events import EventMetadata, LogPosition, RecordedEvent
 from chassis.personal_data import ENCRYPTED, SEALED, PersonalDataCipher
+from services.profiles.api.imports import CsvSource
 from services.profiles.application.imports import records
 from services.profiles.application.imports.plan import Plan
 from services.profiles.application.imports.records import (
@@ -25,7 +27,11 @@ from services.profiles.application.imports.records import (
     failure_of,
     validate,
 )
-from services.profiles.application.imports.source import ListSource
+from services.profiles.application.imports.source import (
+    Fingerprint,
+    ListSource,
+    record_hash,
+)
 from services.profiles.domain.person import PersonDetails, check_roles
 
 
@@ -218,3 +224,23 @@ def test_sealed_values_and_encrypted_fields_open_as_they_were() -> None:
         position=LogPosition(1, 1),
     )
     assert PersonalDataCipher.decode_with(aead, event) == data
+
+
+def test_a_csv_files_record_hashes_are_those_of_its_records() -> None:
+    """The hashes a file's first reading keeps (its fingerprint encodes each record
+    anyway) are each record's own ``record_hash``, row for row, blank lines
+    skipped: what the import digests are taken of."""
+    body = (
+        b"employee_id,given_name,languages\nE1,Ada,en;fr\n , ,\n\nE2, Grace ,\n"
+    )
+    with tempfile.SpooledTemporaryFile() as spool:
+        spool.write(body)
+        source = CsvSource(spool, Fingerprint(b"k" * 32))
+        items = [item for chunk in source.chunks(10) for item in chunk]
+        assert items == [
+            {"employee_id": "E1", "given_name": "Ada", "languages": ["en", "fr"]},
+            {"employee_id": "E2", "given_name": "Grace"},
+        ]
+        assert source.hashes == [record_hash(item) for item in items]
+        whole = ListSource(items).digest(False, b"k" * 32)
+        assert source.digest(False, b"k" * 32) == whole

@@ -86,6 +86,7 @@ class Record:
     # an unchanged record, known without validating it.
     item: object = None
     unchanged: str | None = None
+    item_hash: bytes | None = None  # the item's ``record_hash``, once taken
 
 
 def failure_of(error: TandemError) -> RecordFailure:

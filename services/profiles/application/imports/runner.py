@@ -321,9 +321,14 @@ class Imports(ImportJobs):
             )
             check = Validator(today, plan.validated)
             for items in source.chunks(self.chunk_size):
+                hashes = (
+                    None
+                    if source.hashes is None
+                    else source.hashes[processed : processed + len(items)]
+                )
                 async with self.engine.connect() as conn:
                     chunk, keys, indexes = await self.writer.triage(
-                        conn, principal.tenant, items, processed + 1, check
+                        conn, principal.tenant, items, processed + 1, check, hashes
                     )
                 processed += len(chunk)
                 await self._write(
