@@ -179,15 +179,20 @@ def _check_header(header: list[str]) -> None:
 
 
 def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str]]:
+    """A row (as many cells as the header has names) as a record: an empty cell is
+    an absent field, a list field's cell is split at ``;`` (empty items dropped).
+    The list fields are split after the loop, not tested for in it (a file is read
+    three times: counted and fingerprinted, planned, applied)."""
     record: dict[str, str | list[str]] = {}
-    for name, raw in zip(header, cells, strict=True):
+    # The caller refused a row of another length than the header's.
+    for name, raw in zip(header, cells, strict=False):
         value = raw.strip()
-        if not value:  # an empty cell is an absent field
-            continue
-        if name in LIST_FIELDS:
-            record[name] = [v.strip() for v in value.split(";") if v.strip()]
-        else:
+        if value:
             record[name] = value
+    for name in LIST_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            record[name] = [v for v in map(str.strip, value.split(";")) if v]
     return record
 
 
