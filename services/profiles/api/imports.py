@@ -190,9 +190,9 @@ def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str
         if value:
             record[name] = value
     for name in LIST_FIELDS:
-        value = record.get(name)
-        if isinstance(value, str):
-            record[name] = [v for v in map(str.strip, value.split(";")) if v]
+        items = record.get(name)
+        if isinstance(items, str):
+            record[name] = [v for v in map(str.strip, items.split(";")) if v]
     return record
 
 
