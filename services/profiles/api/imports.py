@@ -99,11 +99,15 @@ class CsvSource(RecordSource):
         self._fingerprint = fingerprint
         self.total = 0
         self.managers = set()
+        hashes: list[bytes] = []
+        self.hashes = None if fingerprint is None else hashes
         for chunk in self.chunks(1000):
             self.total += len(chunk)
             for record in chunk:
                 if fingerprint is not None:
-                    fingerprint.add(record)
+                    # Kept (32 bytes a record): each record's import digest is
+                    # taken of its hash, without encoding the record again.
+                    hashes.append(fingerprint.add(record))
                 manager = record.get("manager_employee_id")  # type: ignore[attr-defined]
                 if isinstance(manager, str):
                     self.managers.add(manager)
@@ -137,7 +141,7 @@ def _csv_chunks(lines: Iterable[str], size: int) -> Iterator[list[object]]:
         _check_header(header)
         people: list[object] = []
         for cells in reader:
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():  # a blank line (every cell blank)
                 continue
             if len(cells) != len(header):
                 raise UnreadableImport(
@@ -175,15 +179,20 @@ def _check_header(header: list[str]) -> None:
 
 
 def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str]]:
+    """A row (as many cells as the header has names) as a record: an empty cell is
+    an absent field, a list field's cell is split at ``;`` (empty items dropped).
+    The list fields are split after the loop, not tested for in it (a file is read
+    three times: counted and fingerprinted, planned, applied)."""
     record: dict[str, str | list[str]] = {}
-    for name, raw in zip(header, cells, strict=True):
+    # The caller refused a row of another length than the header's.
+    for name, raw in zip(header, cells, strict=False):
         value = raw.strip()
-        if not value:  # an empty cell is an absent field
-            continue
-        if name in LIST_FIELDS:
-            record[name] = [v.strip() for v in value.split(";") if v.strip()]
-        else:
+        if value:
             record[name] = value
+    for name in LIST_FIELDS:
+        items = record.get(name)
+        if isinstance(items, str):
+            record[name] = [v for v in map(str.strip, items.split(";")) if v]
     return record
 
 

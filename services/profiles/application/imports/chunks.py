@@ -51,6 +51,7 @@ from services.profiles.application.imports.records import (
     failure_of,
     raw_employee_id,
 )
+from services.profiles.application.imports.source import record_hash
 from services.profiles.domain import events as ev
 from services.profiles.domain.person import Person, PersonDetails
 from services.profiles.projections.people import PERSON_COLUMNS, ProfilesProjection
@@ -241,13 +242,16 @@ class ChunkWriter:
         items: list[object],
         first_row: int,
         check: Validator,
+        hashes: Sequence[bytes] | None = None,
     ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
         """A chunk's raw records as ``Record``s: those that match the digest of what
         was last imported for their person (the row at the same version) are
         unchanged as they are, unvalidated; the others are validated. One statement
         (the people of the chunk and their managers, with their keys); the keys of
         the unchanged people are returned, to seal their import records, and the
-        blind index of every employee id the chunk names."""
+        blind index of every employee id the chunk names. ``hashes``: the items'
+        ``record_hash``es when the source has them (else taken here, once each,
+        and kept on the records for their digests)."""
         named: dict[str, str] = {}
         raw: list[tuple[str | None, str | None]] = []  # each item's two ids
         for item in items:
@@ -259,15 +263,29 @@ class ChunkWriter:
         rows = await self._triage_rows(conn, tenant, list(named.values()))
         records: list[Record] = []
         keys: dict[str, Any] = {}
-        for (row, item), (employee_id, manager) in zip(
-            enumerate(items, start=first_row), raw, strict=True
+        if hashes is None:
+            hashes = [record_hash(item) for item in items]
+        for (row, item), (employee_id, manager), item_hash in zip(
+            enumerate(items, start=first_row), raw, hashes, strict=True
         ):
             rec = None
             if employee_id and not check.seen(employee_id):
                 rec = self._unchanged(
-                    tenant, item, row, employee_id, manager, named, rows, check, keys
+                    tenant,
+                    item,
+                    row,
+                    employee_id,
+                    manager,
+                    named,
+                    rows,
+                    check,
+                    keys,
+                    item_hash,
                 )
-            records.append(rec if rec is not None else check(item, row))
+            if rec is None:
+                rec = check(item, row)
+            rec.item_hash = item_hash
+            records.append(rec)
         return records, keys, named
 
     @staticmethod
@@ -300,6 +318,7 @@ class ChunkWriter:
         rows: dict[str, Sequence[Any]],
         check: Validator,
         keys: dict[str, Any],
+        item_hash: bytes,
     ) -> Record | None:
         """The record as unchanged when its digest says so, else None."""
         person = rows.get(named[employee_id])
@@ -315,7 +334,7 @@ class ChunkWriter:
                 return None
             manager_id = boss[0]
         digest = import_digest(
-            self.cipher, tenant, person_id, item, manager_id, check.today
+            self.cipher, tenant, person_id, item, manager_id, check.today, item_hash
         )
         if last_digest != stamped(version, digest):
             return None
@@ -428,6 +447,7 @@ class ChunkWriter:
                             rec.item,
                             details.manager_id,
                             today,
+                            rec.item_hash,
                         ),
                     )
                 )
@@ -455,6 +475,7 @@ class ChunkWriter:
                             change.rec.item,
                             change.details.manager_id,
                             today,
+                            change.rec.item_hash,
                         ),
                     )
                 )
@@ -544,6 +565,7 @@ class ChunkWriter:
             rec.item,
             details.manager_id,
             today,
+            rec.item_hash,
         )
         data = registration_data(person_id, details, rec.roles or [])
         return outcome, _New(person_id, details, data, digest)

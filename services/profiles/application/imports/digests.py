@@ -1,7 +1,8 @@
 """The digest of the record an import last applied to a person, kept on their row.
 
 ``people.import_digest`` holds ``<version>:<digest>``: a keyed digest (the blind-index
-key) of the record as it came - with the manager it resolved to and, when it has a
+key) of the record as it came (of its ``record_hash``: the SHA-256 of its canonical
+JSON, which a file's first reading takes for its fingerprint anyway) - with the manager it resolved to and, when it has a
 termination date, the day it was applied - taken when an import created or changed
 the person or found them unchanged, and the row's version then. A re-sent record
 whose digest matches while the row is still at that version changes nothing: it is
@@ -12,7 +13,6 @@ the version on, and the record is compared field by field again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.db import is_sqlite
 from chassis.personal_data import PersonalDataCipher
+from services.profiles.application.imports.source import record_hash
 
 KIND = "import_record"
-# The same canonical JSON as the import's fingerprint writes a record with.
-_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def import_digest(
@@ -34,16 +33,19 @@ def import_digest(
     item: object,
     manager_id: str | None,
     today: date,
+    item_hash: bytes | None = None,
 ) -> str:
     """The digest of a raw record applied to ``person_id`` (``manager_id``: the person
-    its manager resolved to). A record with a termination date is a leaver from a
-    given day, so its digest holds the day too."""
+    its manager resolved to; ``item_hash``: the record's ``record_hash``, when the
+    caller has it). A record with a termination date is a leaver from a given day,
+    so its digest holds the day too."""
     day = (
         today.isoformat()
         if isinstance(item, dict) and "termination_date" in item
         else ""
     )
-    message = f"{person_id}\x1f{manager_id or ''}\x1f{day}\x1f{_CANONICAL.encode(item)}"
+    hashed = (item_hash or record_hash(item)).hex()
+    message = f"{person_id}\x1f{manager_id or ''}\x1f{day}\x1f{hashed}"
     digest = cipher.blind_index(tenant, KIND, message)
     assert digest is not None
     return digest

@@ -67,6 +67,9 @@ class Plan:
         self.leaving = {r.employee_id for r in valid if r.leaving}
         self.joining = {r.employee_id for r in valid} - self.leaving
         self._ids: dict[str, str] = {}
+        # The managers' records the scan validated, by row: the import takes them
+        # from here when it reaches their rows instead of validating them again.
+        self.validated: dict[int, Record] = {}
 
     @staticmethod
     def managers_of(source: RecordSource, size: int) -> set[str]:
@@ -109,6 +112,7 @@ class Plan:
                 if rec.error is None and rec.employee_id == employee_id:
                     decided.add(employee_id)
                     (plan.leaving if rec.leaving else plan.joining).add(employee_id)
+                    plan.validated[row] = rec
         return plan
 
     def person_id(self, employee_id: str) -> str:

@@ -319,11 +319,16 @@ class Imports(ImportJobs):
             plan = await asyncio.to_thread(
                 Plan.scan, source, self.chunk_size, today, managers
             )
-            check = Validator(today)
+            check = Validator(today, plan.validated)
             for items in source.chunks(self.chunk_size):
+                hashes = (
+                    None
+                    if source.hashes is None
+                    else source.hashes[processed : processed + len(items)]
+                )
                 async with self.engine.connect() as conn:
                     chunk, keys, indexes = await self.writer.triage(
-                        conn, principal.tenant, items, processed + 1, check
+                        conn, principal.tenant, items, processed + 1, check, hashes
                     )
                 processed += len(chunk)
                 await self._write(

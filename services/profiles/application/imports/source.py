@@ -20,6 +20,12 @@ from collections.abc import Iterator, Sequence
 _CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
 
 
+def record_hash(record: object) -> bytes:
+    """The SHA-256 of a record's canonical JSON (as the fingerprint writes it): what
+    an import digest is taken of (``digests.import_digest``)."""
+    return hashlib.sha256(_CANONICAL.encode(record).encode()).digest()
+
+
 class Fingerprint:
     """``fingerprint(people, dry_run, secret)`` computed one record at a time."""
 
@@ -27,11 +33,14 @@ class Fingerprint:
         self._mac = hmac.new(secret, b"[[", hashlib.sha256)
         self.count = 0
 
-    def add(self, record: object) -> None:
+    def add(self, record: object) -> bytes:
+        """Feed one record; its ``record_hash`` (of the same canonical text)."""
         if self.count:
             self._mac.update(b", ")
-        self._mac.update(_CANONICAL.encode(record).encode())
+        canonical = _CANONICAL.encode(record).encode()
+        self._mac.update(canonical)
         self.count += 1
+        return hashlib.sha256(canonical).digest()
 
     def digest(self, dry_run: bool) -> str:
         mac = self._mac.copy()
@@ -46,6 +55,9 @@ class RecordSource(ABC):
     # The employee ids named as someone's manager, when the source noted them as it
     # was first read (the plan reads the file for them otherwise).
     managers: set[str] | None = None
+    # Each record's ``record_hash``, in file order, when the source took them as it
+    # was first read (fingerprinting a file encodes every record anyway).
+    hashes: list[bytes] | None = None
 
     @abstractmethod
     def chunks(self, size: int) -> Iterator[list[object]]:
