@@ -49,6 +49,7 @@ from chassis.messaging.transport import (
     dead_letter_topic,
 )
 from chassis.tables import create, dead_letters, processed_events
+from chassis.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("tandem.messaging")
@@ -289,11 +290,12 @@ class ConsumerRunner:
             marked = await conn.execute(MARK_MANY_APPLIED, {"c": self.name, "ids": ids})
         fresh_ids = set(marked.scalars())
         fresh: list[Envelope] = []
+        recorded = spans_recorded()  # asked once a batch, not once an event
         for message, envelope, _ in work:
             if envelope.id not in fresh_ids:
                 continue
             fresh_ids.discard(envelope.id)  # a second copy in the batch is a duplicate
-            with consume_span(message, envelope, self.name):
+            with consume_span(message, envelope, self.name, recorded=recorded):
                 fresh.append(envelope)
         await self.batch_handler(fresh, conn)
         applied.extend(fresh)

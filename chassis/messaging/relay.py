@@ -73,6 +73,7 @@ from chassis.eventstore.postgres import (
 from chassis.messaging.consumer import database_unavailable
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import MessageTooLarge, OutboundMessage, Transport
+from chassis.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("tandem.messaging")
@@ -352,9 +353,10 @@ class Relay:
         refused: _Refused | None = None
         error: Exception | None = None
         end = len(events)
+        recorded = spans_recorded()  # asked once a batch, not once an event
         for i in range(start, len(events)):
             try:
-                batch = await self._messages(events[i])
+                batch = await self._messages(events[i], recorded)
             except _Refused as exc:
                 refused, end = exc, i
                 break
@@ -402,8 +404,11 @@ class Relay:
         await self._quarantine(events[first], _Refused("too_large", error, alone))
         return first - start + 1
 
-    async def _messages(self, event: RecordedEvent) -> list[OutboundMessage]:
-        """The messages ``event`` becomes; ``_Refused`` when it never can be sent."""
+    async def _messages(
+        self, event: RecordedEvent, recorded: bool | None = None
+    ) -> list[OutboundMessage]:
+        """The messages ``event`` becomes; ``_Refused`` when it never can be sent
+        (``recorded``: whether spans are recorded, asked once for the batch)."""
         try:
             envelopes = await self._translate(event)
         except Exception as exc:
@@ -420,7 +425,10 @@ class Relay:
         self._failures.pop(event.id, None)
         messages: list[OutboundMessage] = []
         for envelope in envelopes:
-            with publish_span(envelope, self.topic) as (_span, trace_headers):
+            with publish_span(envelope, self.topic, recorded=recorded) as (
+                _span,
+                trace_headers,
+            ):
                 messages.append(OutboundMessage.of(self.topic, envelope, trace_headers))
         for message in messages:
             if not self.transport.fits(message):
@@ -437,7 +445,7 @@ class Relay:
 
     async def _translate(self, event: RecordedEvent) -> Sequence[Envelope]:
         envelopes = self.translate(event)
-        if inspect.isawaitable(envelopes):
+        if not isinstance(envelopes, list | tuple) and inspect.isawaitable(envelopes):
             envelopes = await envelopes
         return envelopes
 
