@@ -13,7 +13,8 @@ process (SQLite, the embedded demo) the repositories wake it with ``notify``. Th
 timed wait (``safety_net_s`` while listening, ``idle_wait_s`` otherwise) is only a
 safety net. Under load it does not sleep at all (``pump``): it reads again as soon as
 a batch is sent, reads the next batch while the broker acknowledges the current one,
-and writes its checkpoint behind the next send; it sleeps only when a read finds
+and writes its checkpoint behind the next send (at most every ``checkpoint_every_s``,
+and when it stops pumping); it sleeps only when a read finds
 nothing, so appends made meanwhile send no notification.
 
 The relay never stalls on one event. An event that can never be published (its
@@ -196,6 +197,7 @@ class Relay:
         backlog_every_s: float = 5.0,
         quarantine_topic: str | None = None,
         max_attempts: int = 3,
+        checkpoint_every_s: float = 0.1,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -226,6 +228,10 @@ class Relay:
         self._pipelined = isinstance(store, PostgresEventStore)
         self._leader_driver: Any = None  # the leadership connection (PostgreSQL)
         self._held_wait_s = HELD_BACK_FIRST_WAIT_S
+        # While pumping, the checkpoint is written at most this often (and always
+        # when a pump ends): under load it follows a batch every few ms otherwise.
+        self.checkpoint_every_s = checkpoint_every_s
+        self._saved_at = float("-inf")
 
     def notify(self) -> None:
         """Wake the relay now (after a local append) rather than at its next poll."""
@@ -259,7 +265,10 @@ class Relay:
         sent one after another, each only once the one before it is acknowledged
         whole, so a broker that fails stops the relay at the first event it did not
         take, in log order, exactly as one batch at a time; checkpoints are written in
-        order and never past what the broker acknowledged. Under load the relay stays
+        order and never past what the broker acknowledged, at most every
+        ``checkpoint_every_s`` while pumping and always when the pump returns (a
+        relay that crashes in between leaves an older checkpoint: whoever takes over
+        publishes those events again, which consumers dedupe). Under load the relay stays
         here, awake, and appends need not wake it; it returns when a read finds
         nothing (then it sleeps), when the broker took only part of a batch, or when
         ``stop`` is set.
@@ -272,6 +281,7 @@ class Relay:
             return 0
         ahead: asyncio.Future[list[RecordedEvent]] | None = None
         saving: asyncio.Future[None] | None = None
+        unsaved = False  # acknowledged events past the last checkpoint written
         total = 0
         try:
             while events:
@@ -281,15 +291,22 @@ class Relay:
                     )
                 done, error = await self._publish_batch(events)
                 if done:
-                    if saving is not None:  # checkpoints in order
-                        previous, saving = saving, None
-                        await previous
                     self.position = events[done - 1].position
-                    saving = asyncio.ensure_future(self._save(self.position))
-                    if not self._pipelined:
-                        previous, saving = saving, None
-                        await previous
+                    unsaved = True
                     total += done
+                    now = time.monotonic()
+                    if (
+                        not self._pipelined
+                        or now - self._saved_at >= self.checkpoint_every_s
+                    ):
+                        if saving is not None:  # checkpoints in order
+                            previous, saving = saving, None
+                            await previous
+                        saving = asyncio.ensure_future(self._save(self.position))
+                        self._saved_at, unsaved = now, False
+                        if not self._pipelined:
+                            previous, saving = saving, None
+                            await previous
                 if error is not None:
                     raise error
                 if done < len(events) or (stop is not None and stop.is_set()):
@@ -307,6 +324,9 @@ class Relay:
                     await ahead
             if saving is not None:
                 await saving
+            if unsaved and self.position is not None:  # before it sleeps or stops
+                await self._save(self.position)
+                self._saved_at = time.monotonic()
         await self.sample_backlog()
         return total
 
