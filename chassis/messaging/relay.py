@@ -198,6 +198,7 @@ class Relay:
         quarantine_topic: str | None = None,
         max_attempts: int = 3,
         checkpoint_every_s: float = 0.1,
+        linger_s: float = 0.02,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -231,6 +232,9 @@ class Relay:
         # While pumping, the checkpoint is written at most this often (and always
         # when a pump ends): under load it follows a batch every few ms otherwise.
         self.checkpoint_every_s = checkpoint_every_s
+        # While pumping, a batch that is not full waits this long after the last
+        # send began (``_linger``): fewer, fuller sends under a steady stream.
+        self.linger_s = linger_s
         self._saved_at = float("-inf")
 
     def notify(self) -> None:
@@ -283,12 +287,18 @@ class Relay:
         saving: asyncio.Future[None] | None = None
         unsaved = False  # acknowledged events past the last checkpoint written
         total = 0
+        sent_at = float("-inf")  # the first batch goes at once
         try:
-            while events:
+            while True:
+                if self._pipelined and len(events) < self.batch_size:
+                    events = await self._linger(events, sent_at, stop)
+                if not events:
+                    break
                 if self._pipelined:
                     ahead = asyncio.ensure_future(
                         self.store.read_log(events[-1].position, self.batch_size)
                     )
+                sent_at = time.monotonic()
                 done, error = await self._publish_batch(events)
                 if done:
                     self.position = events[done - 1].position
@@ -329,6 +339,31 @@ class Relay:
                 self._saved_at = time.monotonic()
         await self.sample_backlog()
         return total
+
+    async def _linger(
+        self,
+        events: list[RecordedEvent],
+        sent_at: float,
+        stop: asyncio.Event | None,
+    ) -> list[RecordedEvent]:
+        """A batch that is not full waits until ``linger_s`` after the last send
+        began, then takes what was committed meanwhile: under a steady stream the
+        relay sends a batch every ``linger_s`` or so rather than a few events every
+        few ms (each send is a produce request the broker pays for, and a fetch,
+        and an offset commit, downstream). The first batch after a sleep goes at
+        once, and a full one never waits."""
+        wait = self.linger_s - (time.monotonic() - sent_at)
+        if wait <= 0 or (stop is not None and stop.is_set()):
+            return events
+        if stop is None:
+            await asyncio.sleep(wait)
+        else:
+            await _wait(stop, wait)
+        after = events[-1].position if events else self.position
+        if after is None:
+            return events
+        more = await self.store.read_log(after, self.batch_size - len(events))
+        return events + more if events else more
 
     async def _publish_batch(
         self, events: list[RecordedEvent]
