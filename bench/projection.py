@@ -55,6 +55,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -113,10 +114,27 @@ def kafka_broker() -> Iterator[str]:
     broker = KafkaBroker()
     print("Kafka: starting a private single-node broker ...", flush=True)
     broker.start()
+    proc = getattr(broker, "_proc", None)
+    BROKER_PID[:] = [proc.pid] if proc is not None else []
     try:
         yield broker.bootstrap_servers
     finally:
         broker.close()
+
+
+BROKER_PID: list[int] = []  # the private broker's JVM (its CPU is reported)
+
+
+def broker_cpu_s() -> float | None:
+    """CPU seconds of the private Kafka broker's process (None: not ours)."""
+    if not BROKER_PID:
+        return None
+    try:
+        fields = Path(f"/proc/{BROKER_PID[0]}/stat").read_text().rsplit(")", 1)[1]
+        utime, stime = fields.split()[11:13]
+    except (OSError, ValueError):
+        return None
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.asynccontextmanager
@@ -883,6 +901,7 @@ async def bench_lag(
         if stats is not None:
             await stats.reset()
         snap = meter.snapshot()
+        broker0 = broker_cpu_s()
         waits.reset()
         try:
             results = {
@@ -893,6 +912,8 @@ async def bench_lag(
             quiet.set()
             await reporter
         client_cpu, server_cpu = meter.since(snap)
+        broker1 = broker_cpu_s()
+        broker_cpu = None if broker0 is None or broker1 is None else broker1 - broker0
         waited = waits.summary(time.perf_counter() - start_at)
         if stats is not None:
             await stats.report(total)
@@ -974,7 +995,8 @@ async def bench_lag(
     print(
         f"  CPU per event: pipeline process {out['pipeline_cpu_us_per_event']:.0f} "
         f"us, drivers {out['driver_cpu_us_per_event']:.0f} us, PostgreSQL "
-        f"{'-' if server_us is None else f'{server_us:.0f}'} us"
+        f"{'-' if server_us is None else f'{server_us:.0f}'} us, Kafka broker "
+        f"{'-' if broker_cpu is None else f'{broker_cpu / len(lags) * 1e6:.0f}'} us"
     )
     print("  where the pipeline waits (wall time of each awaited step, overlapping):")
     for step, w in waited.items():
