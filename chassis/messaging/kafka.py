@@ -301,10 +301,16 @@ class KafkaSubscriber(Subscriber):
         return out
 
     async def commit(self, messages: Sequence[InboundMessage]) -> None:
+        """Commit past ``messages``, for the partitions this member still holds: a
+        partition taken away by a rebalance is redelivered to its new owner from
+        its last commit (applied events are deduplicated), and committing it here
+        would only fail, again and again."""
         offsets: dict[TopicPartition, int] = {}
         for m in messages:
             tp = TopicPartition(m.topic, m.partition)
             offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+        held = self._consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in held}
         if offsets:
             await self._consumer.commit(offsets)
 
