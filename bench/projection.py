@@ -55,6 +55,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -87,6 +88,11 @@ GOAL_ACHIEVED = 0.95  # of the offered rate
 RELATIONSHIPS = 200
 DRAIN_S = 60.0  # after the last append, how long the lag run waits for the rest
 POLL_S = 0.005
+# Behind by more than POLL_S / POLL_RELATIVE, the poller waits that share of the
+# oldest unseen event's age between polls: a lag is over-counted by at most
+# max(POLL_S, 2 % of it), and a backlog does not multiply the poller's own queries.
+POLL_RELATIVE = 0.02
+POLL_MAX_S = 0.1
 POLL_BATCH = 500  # ids asked per poll (the oldest unseen)
 DRIVERS = 2  # load processes appending (each its own streams)
 WRITERS_PER_DRIVER = 16  # appends in flight per driver process (its pool)
@@ -108,10 +114,27 @@ def kafka_broker() -> Iterator[str]:
     broker = KafkaBroker()
     print("Kafka: starting a private single-node broker ...", flush=True)
     broker.start()
+    proc = getattr(broker, "_proc", None)
+    BROKER_PID[:] = [proc.pid] if proc is not None else []
     try:
         yield broker.bootstrap_servers
     finally:
         broker.close()
+
+
+BROKER_PID: list[int] = []  # the private broker's JVM (its CPU is reported)
+
+
+def broker_cpu_s() -> float | None:
+    """CPU seconds of the private Kafka broker's process (None: not ours)."""
+    if not BROKER_PID:
+        return None
+    try:
+        fields = Path(f"/proc/{BROKER_PID[0]}/stat").read_text().rsplit(")", 1)[1]
+        utime, stime = fields.split()[11:13]
+    except (OSError, ValueError):
+        return None
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.asynccontextmanager
@@ -193,10 +216,15 @@ def fact_rows(envelopes: list[Envelope]) -> tuple[list[tuple], list[tuple]]:
     return facts, people
 
 
-async def pg_connect(url: str) -> asyncpg.Connection:
+async def pg_connect(url: str, **options: Any) -> asyncpg.Connection:
     p = pg_params(url)
     return await asyncpg.connect(
-        host=p.host, port=p.port, user=p.user, password=p.password, database=p.dbname
+        host=p.host,
+        port=p.port,
+        user=p.user,
+        password=p.password,
+        database=p.dbname,
+        **options,
     )
 
 
@@ -403,6 +431,138 @@ async def bench_limit(url: str, facts: list[tuple]) -> dict[str, Any]:
         await engine.dispose()
 
 
+# -- server statistics (``--pg-stats``) ----------------------------------------------
+
+
+async def enable_statement_stats(server: Any) -> bool:
+    """Load ``pg_stat_statements`` into the benchmark's own server (a restart);
+    False for an external server (its settings are not ours to change)."""
+    if server.is_external:
+        print("--pg-stats: external server, statement statistics not enabled")
+        return False
+
+    async def setup(restarted: bool) -> None:
+        conn = await asyncpg.connect(server.admin_url)
+        try:
+            if not restarted:
+                await conn.execute(
+                    "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+                )
+                await conn.execute("ALTER SYSTEM SET track_io_timing = on")
+            else:
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        finally:
+            await conn.close()
+
+    await setup(False)
+    await asyncio.to_thread(server.restart)
+    await setup(True)
+    return True
+
+
+class ServerStats:
+    """What PostgreSQL did during the lag run, per event appended: each statement's
+    calls, rows and execution time (``pg_stat_statements``, every database), the
+    commits of each database and the WAL written and flushed."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self._commits: dict[str, tuple[int, int]] = {}
+
+    async def _counts(self, conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
+        rows = await conn.fetch(
+            "SELECT datname, xact_commit, xact_rollback FROM pg_stat_database "
+            "WHERE datname IS NOT NULL"
+        )
+        return {r["datname"]: (r["xact_commit"], r["xact_rollback"]) for r in rows}
+
+    async def reset(self) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute("SELECT pg_stat_statements_reset()")
+            await conn.execute("SELECT pg_stat_reset_shared('wal')")
+            await conn.execute("SELECT pg_stat_reset_shared('bgwriter')")
+            self._commits = await self._counts(conn)
+        finally:
+            await conn.close()
+
+    async def report(self, events: int, top: int = 20) -> dict[str, Any]:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await asyncio.sleep(0.6)  # the statistics collector's flush
+            commits = await self._counts(conn)
+            statements = await conn.fetch(
+                "SELECT d.datname, s.calls, s.rows, s.total_exec_time, "
+                "s.mean_exec_time, s.wal_records, s.shared_blks_hit, "
+                "s.shared_blks_read, s.query FROM pg_stat_statements s "
+                "JOIN pg_database d ON d.oid = s.dbid "
+                "ORDER BY s.total_exec_time DESC"
+            )
+            wal = await conn.fetchrow(
+                "SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync, "
+                "wal_write_time, wal_sync_time FROM pg_stat_wal"
+            )
+            bgw = await conn.fetchrow(
+                "SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, "
+                "buffers_clean, buffers_backend FROM pg_stat_bgwriter"
+            )
+            vacuums = await conn.fetch(
+                "SELECT pid, datname, query FROM pg_stat_activity "
+                "WHERE backend_type = 'autovacuum worker'"
+            )
+        finally:
+            await conn.close()
+        total_ms = sum(r["total_exec_time"] for r in statements)
+        print(
+            f"  PostgreSQL statements during the run (pg_stat_statements, all "
+            f"databases): {total_ms:.0f} ms executing = "
+            f"{total_ms / events * 1000:.0f} us an event; the top {top}:"
+        )
+        print(
+            f"    {'db':<12} {'calls':>8} {'rows':>8} {'total ms':>9} "
+            f"{'us/event':>8} {'mean ms':>8} {'wal rec':>8}  statement"
+        )
+        for r in statements[:top]:
+            query = " ".join(r["query"].split())[:150]
+            print(
+                f"    {r['datname'][:12]:<12} {r['calls']:>8} {r['rows']:>8} "
+                f"{r['total_exec_time']:>9.0f} "
+                f"{r['total_exec_time'] / events * 1000:>8.1f} "
+                f"{r['mean_exec_time']:>8.3f} {r['wal_records']:>8}  {query}"
+            )
+        per_db = {
+            db: (
+                c - self._commits.get(db, (0, 0))[0],
+                rb - self._commits.get(db, (0, 0))[1],
+            )
+            for db, (c, rb) in commits.items()
+        }
+        print(
+            "  commits per event appended: "
+            + ", ".join(
+                f"{db} {c / events:.2f} ({rb} rollbacks)"
+                for db, (c, rb) in per_db.items()
+                if c or rb
+            )
+        )
+        if wal is not None:
+            print(
+                f"  WAL per event: {wal['wal_records'] / events:.1f} records, "
+                f"{wal['wal_bytes'] / events:.0f} bytes, {wal['wal_fpi'] / events:.2f} "
+                f"full pages; writes {wal['wal_write'] / events:.2f}, flushes "
+                f"{wal['wal_sync'] / events:.2f} an event ({wal['wal_sync']} in all, "
+                f"{wal['wal_sync_time']:.0f} ms flushing)"
+            )
+        if bgw is not None:
+            print(f"  bgwriter/checkpoints: {dict(bgw)}")
+        print(f"  autovacuum workers at the end: {[dict(v) for v in vacuums]}")
+        return {
+            "statement_us_per_event": total_ms / events * 1000,
+            "commits_per_event": {db: c / events for db, (c, _) in per_db.items()},
+            "wal_flushes_per_event": None if wal is None else wal["wal_sync"] / events,
+        }
+
+
 # -- lag ------------------------------------------------------------------------------
 
 
@@ -498,6 +658,26 @@ def instrument_pipeline(relay: Any, consumer: Any) -> Waits:
     return waits
 
 
+def print_by_area(stats: Any, events: int) -> None:
+    """A profile's own time summed per package or module (where CPU goes)."""
+    areas: dict[str, float] = {}
+    for (path, _line, name), row in stats.stats.items():
+        if path == "~":
+            area = name  # a builtin
+        elif "site-packages/" in path:
+            area = path.split("site-packages/")[1].split("/")[0]
+        elif "/lib/python3" in path:
+            area = "stdlib:" + path.rsplit("/", 1)[1]
+        else:
+            parts = os.path.relpath(path).split(os.sep)
+            area = "/".join(parts[:2]) if parts[0] == "services" else "/".join(parts)
+        areas[area] = areas.get(area, 0.0) + row[2]
+    ranked = sorted(areas.items(), key=lambda kv: -kv[1])[:30]
+    print("  own time per area (us an event, profiled):")
+    for area, seconds in ranked:
+        print(f"    {seconds / events * 1e6:>8.1f}  {area}")
+
+
 def _child(role: str, conn: Any, *args: Any) -> None:
     """A child process of the lag run (spawned): the load driver or the poller.
 
@@ -564,8 +744,17 @@ async def _poll(
     """Every ``POLL_S``, ask insights' ``facts`` for the events due by now and not
     yet seen (by their ids: the driver's ids are known in advance), the oldest
     ``POLL_BATCH`` of them: under a backlog a newer event is seen late (its lag
-    over-counted, never under), and the poller's own queries stay cheap."""
-    conn = await pg_connect(url)
+    over-counted, never under), and the poller's own queries stay cheap. Behind by
+    more than ``POLL_S / POLL_RELATIVE`` it polls less often (``POLL_RELATIVE`` of the
+    oldest unseen event's age, at most ``POLL_MAX_S``).
+
+    Each poll is planned for its ids (``plan_cache_mode``): a generic plan made
+    while ``facts`` was nearly empty (the warm-up) scans the whole table for every
+    id asked, and was the largest cost of PostgreSQL in the run (pg_stat_statements,
+    ``--pg-stats``)."""
+    conn = await pg_connect(
+        url, server_settings={"plan_cache_mode": "force_custom_plan"}
+    )
     seen: dict[int, float] = {}
     unseen: dict[str, int] = {}
     due = 0
@@ -593,7 +782,12 @@ async def _poll(
                 for r in rows:
                     seen[unseen.pop(r["event_id"])] = at
                 visible.value = len(seen)
-            await asyncio.sleep(POLL_S)
+            wait = POLL_S
+            if unseen:
+                oldest = start_at + next(iter(unseen.values())) / rate
+                age = time.perf_counter() - oldest
+                wait = min(POLL_MAX_S, max(POLL_S, age * POLL_RELATIVE))
+            await asyncio.sleep(wait)
     finally:
         await conn.close()
     return seen, {"polls": polls}
@@ -635,6 +829,7 @@ async def bench_lag(
     *,
     profile: bool = False,
     drivers: int = DRIVERS,
+    stats: ServerStats | None = None,
 ) -> dict[str, Any]:
     if RELATIONSHIPS % drivers:
         raise ValueError(f"--drivers must divide {RELATIONSHIPS} (whole streams each)")
@@ -701,9 +896,12 @@ async def bench_lag(
         if profile:
             import cProfile
 
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU, robust under load
             profiler.enable()
+        if stats is not None:
+            await stats.reset()
         snap = meter.snapshot()
+        broker0 = broker_cpu_s()
         waits.reset()
         try:
             results = {
@@ -714,7 +912,11 @@ async def bench_lag(
             quiet.set()
             await reporter
         client_cpu, server_cpu = meter.since(snap)
+        broker1 = broker_cpu_s()
+        broker_cpu = None if broker0 is None or broker1 is None else broker1 - broker0
         waited = waits.summary(time.perf_counter() - start_at)
+        if stats is not None:
+            await stats.report(total)
         if profiler is not None:
             import pstats
 
@@ -722,6 +924,7 @@ async def bench_lag(
             print("  profile of the pipeline process (relay + consumer), cumulative:")
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            print_by_area(pstats.Stats(profiler), total)
     for proc, _ in children.values():
         proc.join(10)
     end = time.perf_counter()
@@ -792,7 +995,8 @@ async def bench_lag(
     print(
         f"  CPU per event: pipeline process {out['pipeline_cpu_us_per_event']:.0f} "
         f"us, drivers {out['driver_cpu_us_per_event']:.0f} us, PostgreSQL "
-        f"{'-' if server_us is None else f'{server_us:.0f}'} us"
+        f"{'-' if server_us is None else f'{server_us:.0f}'} us, Kafka broker "
+        f"{'-' if broker_cpu is None else f'{broker_cpu / len(lags) * 1e6:.0f}'} us"
     )
     print("  where the pipeline waits (wall time of each awaited step, overlapping):")
     for step, w in waited.items():
@@ -919,6 +1123,11 @@ async def main(args: argparse.Namespace) -> None:
         f"{len(people)} fact_people rows"
     )
     with postgres_server(durable=True) as server, kafka_broker() as bootstrap:
+        stats = (
+            ServerStats(server.admin_url)
+            if args.pg_stats and await enable_statement_stats(server)
+            else None
+        )
         settings = await durability(server.admin_url)
         meter = CpuMeter(server)
         print(
@@ -946,6 +1155,7 @@ async def main(args: argparse.Namespace) -> None:
                     meter,
                     profile=args.profile,
                     drivers=args.drivers,
+                    stats=stats,
                 )
             return
         async with fresh_database(server, "bench_insights") as url:
@@ -982,6 +1192,7 @@ async def main(args: argparse.Namespace) -> None:
                 meter,
                 profile=args.profile,
                 drivers=args.drivers,
+                stats=stats,
             )
     total_s = time.perf_counter() - started_all
 
@@ -1112,6 +1323,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="cProfile the rebuild, and the pipeline process (relay + consumer) "
         "during the lag run",
+    )
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="load pg_stat_statements into the private server and print, for the "
+        "lag run, each statement's calls, rows and time, commits and WAL per event",
     )
     parser.add_argument(
         "--breakdown",

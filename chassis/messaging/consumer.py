@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ from chassis.messaging.transport import (
     dead_letter_topic,
 )
 from chassis.tables import create, dead_letters, processed_events
+from chassis.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("tandem.messaging")
@@ -119,6 +121,7 @@ class ConsumerRunner:
         retry_backoff_s: float = 0.05,
         poll_timeout_s: float = 0.5,
         batch_size: int = 200,
+        commit_every_s: float = 0.5,
     ) -> None:
         self.name = name
         self.topics = list(topics)
@@ -129,6 +132,7 @@ class ConsumerRunner:
         self.retry_backoff_s = retry_backoff_s
         self.poll_timeout_s = poll_timeout_s
         self.batch_size = batch_size
+        self.commit_every_s = commit_every_s  # offsets, while running (``run``)
         self.dead_letter_topic = dead_letter_topic(name)
         # For consumers that keep every event (insights): types without a handler.
         self.fallback: Handler | None = None
@@ -158,23 +162,34 @@ class ConsumerRunner:
         stop = stop or asyncio.Event()
         if self._subscriber is None:
             await self.start()
-        # The offsets of a batch are committed while the next one is fetched and
-        # applied: only ever after its effects committed, and in order (a commit
-        # waits for the one before it). A crash in between redelivers what the
-        # ``processed_events`` marks already dedupe.
+        # The offsets of applied batches are committed while the next one is
+        # fetched and applied: only ever after their effects committed, in order (a
+        # commit waits for the one before it), at most every ``commit_every_s``
+        # (each commit is a broker request; under a steady stream batches come
+        # every few tens of ms), and when the runner stops. A crash in between
+        # redelivers what the ``processed_events`` marks already dedupe.
         committing: asyncio.Future[None] | None = None
+        pending: dict[tuple[str, int], InboundMessage] = {}  # last one a partition
+        committed_at = float("-inf")
         try:
             while not stop.is_set():
                 batch = await self._poll_and_apply()
-                if batch:
+                for message in batch:
+                    pending[(message.topic, message.partition)] = message
+                now = time.monotonic()
+                if pending and now - committed_at >= self.commit_every_s:
                     if committing is not None:
                         previous, committing = committing, None
                         await previous
-                    committing = asyncio.ensure_future(self._commit(batch))
+                    done, pending = list(pending.values()), {}
+                    committing = asyncio.ensure_future(self._commit(done))
+                    committed_at = now
         finally:
             try:
                 if committing is not None:
                     await committing
+                if pending:
+                    await self._commit(list(pending.values()))
             finally:
                 await self.stop()
 
@@ -289,11 +304,12 @@ class ConsumerRunner:
             marked = await conn.execute(MARK_MANY_APPLIED, {"c": self.name, "ids": ids})
         fresh_ids = set(marked.scalars())
         fresh: list[Envelope] = []
+        recorded = spans_recorded()  # asked once a batch, not once an event
         for message, envelope, _ in work:
             if envelope.id not in fresh_ids:
                 continue
             fresh_ids.discard(envelope.id)  # a second copy in the batch is a duplicate
-            with consume_span(message, envelope, self.name):
+            with consume_span(message, envelope, self.name, recorded=recorded):
                 fresh.append(envelope)
         await self.batch_handler(fresh, conn)
         applied.extend(fresh)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -94,40 +95,105 @@ class KafkaTransport(Transport):
             await producer.stop()
 
     async def publish(self, messages: Sequence[OutboundMessage]) -> int:
+        """Send ``messages``; how many, from the first, the broker acknowledged.
+
+        Records are written straight into one record batch per partition (more when
+        a partition's records exceed ``max_batch_bytes``), each batch submitted
+        closed (no linger) and acknowledged as a whole: one future per batch
+        instead of one ``send`` and one future per message (measured: about half
+        the producer's CPU per message). Partitions are chosen by the producer's
+        own partitioner (the key's hash, as ``send`` does), so a stream stays on
+        its partition, and within it records keep their order. A message larger
+        than ``max_request_bytes`` stops the batch there: what comes before it is
+        sent, and it is refused (``MessageTooLarge`` when it is the first).
+        """
+        if not messages:
+            return 0
         producer = await self._ensure_producer()
-        futures = []
-        refused: BaseException | None = None  # a message too large to ever send
+        batches: list[tuple[str, int, Any]] = []  # (topic, partition, builder)
+        owner: list[int] = []  # index in ``batches`` of each message's batch
+        open_: dict[tuple[str, int], int] = {}  # the partition's open batch
+        refused: BaseException | None = None
         try:
+            partitions: dict[str, None] = {}
             for m in messages:
-                futures.append(
-                    await producer.send(
-                        m.topic, m.value, key=m.key, headers=list(m.headers)
+                if m.topic not in partitions:
+                    await producer.partitions_for(m.topic)  # metadata known
+                    partitions[m.topic] = None
+            for m in messages:
+                headers = list(m.headers)
+                if (
+                    DefaultRecordBatchBuilder.estimate_size_in_bytes(
+                        m.key, m.value, headers
                     )
+                    > self.max_request_bytes
+                ):
+                    raise MessageSizeTooLargeError(
+                        f"a message of about {len(m.value) + len(m.key)} bytes is "
+                        "larger than the maximum request size"
+                    )
+                partition = producer._partition(
+                    m.topic, None, m.key, m.value, m.key, m.value
                 )
+                where = (m.topic, partition)
+                n = open_.get(where)
+                if n is None or (
+                    batches[n][2].append(
+                        timestamp=None, key=m.key, value=m.value, headers=headers
+                    )
+                    is None
+                ):
+                    builder = producer.create_batch()
+                    if (
+                        builder.append(
+                            timestamp=None, key=m.key, value=m.value, headers=headers
+                        )
+                        is None
+                    ):  # an empty batch takes any record; defensive
+                        raise MessageSizeTooLargeError("the record fits no batch")
+                    n = open_[where] = len(batches)
+                    batches.append((m.topic, partition, builder))
+                owner.append(n)
         except MessageSizeTooLargeError as exc:
-            if not futures:
+            if not owner:
                 raise MessageTooLarge(str(exc)) from exc
             refused = exc  # publish what came before it; it comes first next time
+        except KafkaError:  # no metadata (broker away): nothing was submitted
+            await self._reset()
+            raise
+        # Submit every partition's first batch before any second one: a partition's
+        # next batch waits until the one before it is drained.
+        order = sorted(range(len(batches)), key=lambda n: _rank(batches, n))
+        futures: dict[int, asyncio.Future[Any]] = {}
+        try:
+            for n in order:
+                topic, partition, builder = batches[n]
+                builder.close()
+                futures[n] = await producer.send_batch(
+                    builder, topic, partition=partition
+                )
         except KafkaError:
             if not futures:
                 await self._reset()
                 raise
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        done = await asyncio.gather(*futures.values(), return_exceptions=True)
+        results: dict[int, Any] = dict(zip(futures, done, strict=True))
         acknowledged = 0
-        for result in results:
+        for n in owner:
+            result = results.get(n, _NOT_SENT)
             if isinstance(result, BaseException):
                 refused = result if _too_large(result) else None
                 break
             acknowledged += 1
-        if acknowledged < len(futures) or (
+        if acknowledged < len(owner) or (
             acknowledged < len(messages) and refused is None
         ):
             # Start over with a fresh producer session: the failed tail is re-sent.
             await self._reset()
-        if acknowledged == 0 and messages:
+        if acknowledged == 0:
             if refused is not None:
                 raise MessageTooLarge(str(refused)) from refused
-            first = next((r for r in results if isinstance(r, BaseException)), None)
+            first = next((r for r in done if isinstance(r, BaseException)), None)
             raise (
                 first if isinstance(first, Exception) else KafkaError("publish failed")
             )
@@ -235,10 +301,16 @@ class KafkaSubscriber(Subscriber):
         return out
 
     async def commit(self, messages: Sequence[InboundMessage]) -> None:
+        """Commit past ``messages``, for the partitions this member still holds: a
+        partition taken away by a rebalance is redelivered to its new owner from
+        its last commit (applied events are deduplicated), and committing it here
+        would only fail, again and again."""
         offsets: dict[TopicPartition, int] = {}
         for m in messages:
             tp = TopicPartition(m.topic, m.partition)
             offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+        held = self._consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in held}
         if offsets:
             await self._consumer.commit(offsets)
 
@@ -250,6 +322,16 @@ class KafkaSubscriber(Subscriber):
             if high is not None:
                 total += max(0, high - await self._consumer.position(tp))
         return total
+
+
+_NOT_SENT = KafkaError("the batch was not submitted")
+
+
+def _rank(batches: list[tuple[str, int, Any]], n: int) -> tuple[int, int]:
+    """Submission order: a batch's rank within its partition, then its index."""
+    topic, partition, _ = batches[n]
+    earlier = sum(1 for t, p, _ in batches[:n] if t == topic and p == partition)
+    return earlier, n
 
 
 def _too_large(error: BaseException) -> bool:

@@ -13,7 +13,8 @@ process (SQLite, the embedded demo) the repositories wake it with ``notify``. Th
 timed wait (``safety_net_s`` while listening, ``idle_wait_s`` otherwise) is only a
 safety net. Under load it does not sleep at all (``pump``): it reads again as soon as
 a batch is sent, reads the next batch while the broker acknowledges the current one,
-and writes its checkpoint behind the next send; it sleeps only when a read finds
+and writes its checkpoint behind the next send (at most every ``checkpoint_every_s``,
+and when it stops pumping); it sleeps only when a read finds
 nothing, so appends made meanwhile send no notification.
 
 The relay never stalls on one event. An event that can never be published (its
@@ -73,6 +74,7 @@ from chassis.eventstore.postgres import (
 from chassis.messaging.consumer import database_unavailable
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import MessageTooLarge, OutboundMessage, Transport
+from chassis.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("tandem.messaging")
@@ -195,6 +197,8 @@ class Relay:
         backlog_every_s: float = 5.0,
         quarantine_topic: str | None = None,
         max_attempts: int = 3,
+        checkpoint_every_s: float = 0.1,
+        linger_s: float = 0.02,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -225,6 +229,13 @@ class Relay:
         self._pipelined = isinstance(store, PostgresEventStore)
         self._leader_driver: Any = None  # the leadership connection (PostgreSQL)
         self._held_wait_s = HELD_BACK_FIRST_WAIT_S
+        # While pumping, the checkpoint is written at most this often (and always
+        # when a pump ends): under load it follows a batch every few ms otherwise.
+        self.checkpoint_every_s = checkpoint_every_s
+        # While pumping, a batch that is not full waits this long after the last
+        # send began (``_linger``): fewer, fuller sends under a steady stream.
+        self.linger_s = linger_s
+        self._saved_at = float("-inf")
 
     def notify(self) -> None:
         """Wake the relay now (after a local append) rather than at its next poll."""
@@ -258,7 +269,10 @@ class Relay:
         sent one after another, each only once the one before it is acknowledged
         whole, so a broker that fails stops the relay at the first event it did not
         take, in log order, exactly as one batch at a time; checkpoints are written in
-        order and never past what the broker acknowledged. Under load the relay stays
+        order and never past what the broker acknowledged, at most every
+        ``checkpoint_every_s`` while pumping and always when the pump returns (a
+        relay that crashes in between leaves an older checkpoint: whoever takes over
+        publishes those events again, which consumers dedupe). Under load the relay stays
         here, awake, and appends need not wake it; it returns when a read finds
         nothing (then it sleeps), when the broker took only part of a batch, or when
         ``stop`` is set.
@@ -271,24 +285,38 @@ class Relay:
             return 0
         ahead: asyncio.Future[list[RecordedEvent]] | None = None
         saving: asyncio.Future[None] | None = None
+        unsaved = False  # acknowledged events past the last checkpoint written
         total = 0
+        sent_at = float("-inf")  # the first batch goes at once
         try:
-            while events:
+            while True:
+                if self._pipelined and len(events) < self.batch_size:
+                    events = await self._linger(events, sent_at, stop)
+                if not events:
+                    break
                 if self._pipelined:
                     ahead = asyncio.ensure_future(
                         self.store.read_log(events[-1].position, self.batch_size)
                     )
+                sent_at = time.monotonic()
                 done, error = await self._publish_batch(events)
                 if done:
-                    if saving is not None:  # checkpoints in order
-                        previous, saving = saving, None
-                        await previous
                     self.position = events[done - 1].position
-                    saving = asyncio.ensure_future(self._save(self.position))
-                    if not self._pipelined:
-                        previous, saving = saving, None
-                        await previous
+                    unsaved = True
                     total += done
+                    now = time.monotonic()
+                    if (
+                        not self._pipelined
+                        or now - self._saved_at >= self.checkpoint_every_s
+                    ):
+                        if saving is not None:  # checkpoints in order
+                            previous, saving = saving, None
+                            await previous
+                        saving = asyncio.ensure_future(self._save(self.position))
+                        self._saved_at, unsaved = now, False
+                        if not self._pipelined:
+                            previous, saving = saving, None
+                            await previous
                 if error is not None:
                     raise error
                 if done < len(events) or (stop is not None and stop.is_set()):
@@ -306,8 +334,36 @@ class Relay:
                     await ahead
             if saving is not None:
                 await saving
+            if unsaved and self.position is not None:  # before it sleeps or stops
+                await self._save(self.position)
+                self._saved_at = time.monotonic()
         await self.sample_backlog()
         return total
+
+    async def _linger(
+        self,
+        events: list[RecordedEvent],
+        sent_at: float,
+        stop: asyncio.Event | None,
+    ) -> list[RecordedEvent]:
+        """A batch that is not full waits until ``linger_s`` after the last send
+        began, then takes what was committed meanwhile: under a steady stream the
+        relay sends a batch every ``linger_s`` or so rather than a few events every
+        few ms (each send is a produce request the broker pays for, and a fetch,
+        and an offset commit, downstream). The first batch after a sleep goes at
+        once, and a full one never waits."""
+        wait = self.linger_s - (time.monotonic() - sent_at)
+        if wait <= 0 or (stop is not None and stop.is_set()):
+            return events
+        if stop is None:
+            await asyncio.sleep(wait)
+        else:
+            await _wait(stop, wait)
+        after = events[-1].position if events else self.position
+        if after is None:
+            return events
+        more = await self.store.read_log(after, self.batch_size - len(events))
+        return events + more if events else more
 
     async def _publish_batch(
         self, events: list[RecordedEvent]
@@ -352,9 +408,10 @@ class Relay:
         refused: _Refused | None = None
         error: Exception | None = None
         end = len(events)
+        recorded = spans_recorded()  # asked once a batch, not once an event
         for i in range(start, len(events)):
             try:
-                batch = await self._messages(events[i])
+                batch = await self._messages(events[i], recorded)
             except _Refused as exc:
                 refused, end = exc, i
                 break
@@ -402,8 +459,11 @@ class Relay:
         await self._quarantine(events[first], _Refused("too_large", error, alone))
         return first - start + 1
 
-    async def _messages(self, event: RecordedEvent) -> list[OutboundMessage]:
-        """The messages ``event`` becomes; ``_Refused`` when it never can be sent."""
+    async def _messages(
+        self, event: RecordedEvent, recorded: bool | None = None
+    ) -> list[OutboundMessage]:
+        """The messages ``event`` becomes; ``_Refused`` when it never can be sent
+        (``recorded``: whether spans are recorded, asked once for the batch)."""
         try:
             envelopes = await self._translate(event)
         except Exception as exc:
@@ -420,7 +480,10 @@ class Relay:
         self._failures.pop(event.id, None)
         messages: list[OutboundMessage] = []
         for envelope in envelopes:
-            with publish_span(envelope, self.topic) as (_span, trace_headers):
+            with publish_span(envelope, self.topic, recorded=recorded) as (
+                _span,
+                trace_headers,
+            ):
                 messages.append(OutboundMessage.of(self.topic, envelope, trace_headers))
         for message in messages:
             if not self.transport.fits(message):
@@ -437,7 +500,7 @@ class Relay:
 
     async def _translate(self, event: RecordedEvent) -> Sequence[Envelope]:
         envelopes = self.translate(event)
-        if inspect.isawaitable(envelopes):
+        if not isinstance(envelopes, list | tuple) and inspect.isawaitable(envelopes):
             envelopes = await envelopes
         return envelopes
 

@@ -29,12 +29,15 @@ def _context_from_traceparent(traceparent: str | None) -> Context | None:
 
 
 @contextmanager
-def publish_span(envelope: Envelope, topic: str) -> Iterator[tuple[Span, Headers]]:
+def publish_span(
+    envelope: Envelope, topic: str, *, recorded: bool | None = None
+) -> Iterator[tuple[Span, Headers]]:
     """A PRODUCER span for one event, and the headers that carry it on.
 
-    While no span is recorded (``spans_recorded``), none is built: the headers carry
-    the event's own ``traceparent`` on, so the trace still continues downstream."""
-    if not spans_recorded():
+    While no span is recorded (``spans_recorded``; ``recorded``: the caller asked
+    once for a whole batch), none is built: the headers carry the event's own
+    ``traceparent`` on, so the trace still continues downstream."""
+    if not (spans_recorded() if recorded is None else recorded):
         carried = envelope.traceparent
         yield trace.INVALID_SPAN, [("traceparent", carried.encode())] if carried else []
         return
@@ -57,11 +60,16 @@ def publish_span(envelope: Envelope, topic: str) -> Iterator[tuple[Span, Headers
 
 @contextmanager
 def consume_span(
-    message: InboundMessage, envelope: Envelope, consumer: str
+    message: InboundMessage,
+    envelope: Envelope,
+    consumer: str,
+    *,
+    recorded: bool | None = None,
 ) -> Iterator[Span]:
     """A CONSUMER span continuing the trace carried in the message headers (none
-    while no span is recorded, ``spans_recorded``)."""
-    if not spans_recorded():
+    while no span is recorded, ``spans_recorded``; ``recorded``: the caller asked
+    once for a whole batch)."""
+    if not (spans_recorded() if recorded is None else recorded):
         yield trace.INVALID_SPAN
         return
     carrier = {

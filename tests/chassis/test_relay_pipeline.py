@@ -146,3 +146,40 @@ async def test_the_checkpoint_write_leaves_its_connection_as_it_found_it(
     finally:
         store.driver.release(again)
     assert await saved(database_url, "relay:x") == LogPosition(7, 42)
+
+
+async def test_while_pumping_the_checkpoint_is_written_now_and_then_and_at_the_end(
+    store, database_url
+):
+    """Under load the checkpoint is not written after every batch (at most every
+    ``checkpoint_every_s``), but a pump never ends with it behind what the broker
+    acknowledged: whether the log ran dry or the broker failed."""
+    positions = await append_many(store, 23)
+    relay = Relay(
+        store,
+        InProcessBus(),
+        topic=TOPIC,
+        source="tandem/test",
+        batch_size=4,
+        checkpoint_every_s=3600,
+    )
+    written: list[LogPosition] = []
+    save = relay._save
+
+    async def counted(position: LogPosition) -> None:
+        written.append(position)
+        await save(position)
+
+    relay._save = counted
+    assert await relay.pump() == 23  # six batches
+    assert written == [positions[3], positions[-1]]  # the first batch's, the last
+    assert await saved(database_url, relay.name) == positions[-1]
+
+    more = await append_many(store, 12, start=23)
+    failing = FailingBus(limit=6)  # a batch and a half, then the broker is away
+    relay.transport = failing
+    written.clear()
+    with pytest.raises(ConnectionError):
+        await relay.pump()
+    assert written == [more[5]]  # only at the end: never past what was taken
+    assert await saved(database_url, relay.name) == more[5]
