@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chassis.events import JsonDict
 from services.insights.domain.scorecard_state import (
@@ -66,16 +66,43 @@ Part = list[Any]  # a fact as a part keeps it: [id, type, ISO time (UTC), data]
 
 @dataclass(frozen=True)
 class Kept:
-    """A fact as ``fold`` reads it (``scorecard_state.Fact``)."""
+    """A fact as ``fold`` reads it (``scorecard_state.Fact``); ``at``: its moment
+    in UTC as ``isoformat()`` gives it, when known already."""
 
     id: str
     type: str
     time: datetime
     data: JsonDict
+    at: str | None = None
+
+
+class Placed(Protocol):
+    """What a part keeps of a fact: a ``Kept``, or anything that reads like one
+    (a rebuild's ``projections.facts.Kept``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def data(self) -> JsonDict: ...
+
+    @property
+    def at(self) -> str | None: ...
+
+
+# ``json.dumps(value, separators=(",", ":"))`` with one encoder (with options,
+# ``json.dumps`` builds an encoder per call).
+compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _key(*parts: object) -> str:
-    return json.dumps([str(p) for p in parts], separators=(",", ":"))
+    return compact([str(p) for p in parts])
 
 
 def key_of(kind: str, data: JsonDict) -> str | None:
@@ -112,13 +139,13 @@ def utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def encode(fact: Kept) -> Part:
-    return [fact.id, fact.type, utc(fact.time).isoformat(), fact.data]
+def encode(fact: Placed) -> Part:
+    return [fact.id, fact.type, fact.at or utc(fact.time).isoformat(), fact.data]
 
 
 def decode(part: Part) -> Kept:
     ident, kind, at, data = part
-    return Kept(ident, kind, datetime.fromisoformat(at), data)
+    return Kept(ident, kind, datetime.fromisoformat(at), data, at)
 
 
 def ordered(facts: Iterable[Kept]) -> list[Kept]:
@@ -283,7 +310,7 @@ class State:
     latest: str
 
 
-def state_of(facts: Iterable[Kept]) -> State:
+def state_of(facts: Iterable[Placed]) -> State:
     """A part of ``facts`` (all of one key).
 
     A fact the fold cannot read (a field missing, say) is kept all the same, as the
@@ -294,7 +321,7 @@ def state_of(facts: Iterable[Kept]) -> State:
     # read again for ``latest``): sorted stably by it, each id once (the first).
     placed = sorted(((order(f), f) for f in facts), key=lambda p: p[0])
     seen: set[str] = set()
-    kept: list[Kept] = []
+    kept: list[Placed] = []
     latest: datetime | None = None
     for (at, recorded, ident), f in placed:
         if ident in seen:
@@ -338,9 +365,9 @@ def with_facts(facts: list[Part], new: Iterable[Kept]) -> State | None:
     return state_of([*known, *added]) if added else None
 
 
-def parts_of(facts: Iterable[Kept]) -> dict[str, State]:
+def parts_of(facts: Iterable[Placed]) -> dict[str, State]:
     """Every part of a tenant's facts (a rebuild's fold, in memory)."""
-    by_key: dict[str, list[Kept]] = {}
+    by_key: dict[str, list[Placed]] = {}
     for f in facts:
         key = key_of(f.type, f.data)
         if key is not None:

@@ -35,6 +35,7 @@ from chassis.eventstore.batch import StreamAppend, append_streams
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
+from services.insights.projections.facts import Kept
 from services.insights.projections.tables import relationship_health as table
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ async def upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(UPSERT_MANY, {k: [r[k] for r in rows] for k in UPSERT_KEYS})
 
 
+# ``json.dumps(value, separators=(",", ":"))`` with one encoder (with options,
+# ``json.dumps`` builds an encoder per call).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 READ_HEALTH_STREAMS = text(
     f"SELECT {SELECT_COLUMNS} FROM events WHERE stream_type = :st "
     "ORDER BY stream_id, version"
@@ -238,7 +242,7 @@ def row_params(
         "s": health.state,
         "reasons": json.dumps(health.reasons),
         "idle": int(health.idle),
-        "f": json.dumps(facts.to_json(), separators=(",", ":")),
+        "f": _compact(facts.to_json()),
         "at": assessed_at or utcnow().isoformat(),
     }
 
@@ -590,10 +594,14 @@ class HealthBatch:
         self.book = book
         self.folders: dict[str, domain.Folder] = {}  # per tenant
 
-    def fold(self, env: Envelope) -> None:
-        if env.type in HANDLED_SET:
-            folder = self.folders.setdefault(env.tenant, domain.Folder())
-            folder.add(env.type, env.data, env.time)
+    def fold(self, facts: Sequence[Kept]) -> None:
+        folders = self.folders
+        for f in facts:
+            if f.type in HANDLED_SET:
+                folder = folders.get(f.tenant)
+                if folder is None:
+                    folder = folders[f.tenant] = domain.Folder()
+                folder.add(f.type, f.data, f.time, f.at)
 
     async def write(self, conn: AsyncConnection) -> None:
         now = utcnow()

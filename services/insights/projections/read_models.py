@@ -30,7 +30,7 @@ from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from contracts.api.insights import RebuildStatus
 from services.insights.projections import facts
-from services.insights.projections.facts import FactHandler
+from services.insights.projections.facts import FactHandler, Kept
 
 YIELD_EVERY = 2000  # facts folded between yields, so progress requests get answered
 Resetter = Callable[[AsyncConnection, str | None], Awaitable[None]]
@@ -53,9 +53,10 @@ class Progress(TypedDict):
 
 
 class Batch(Protocol):
-    """One rebuild's in-memory fold of a read model."""
+    """One rebuild's in-memory fold of a read model: ``fold`` gets the facts in the
+    order they happened, a run at a time (every fact, whatever its type)."""
 
-    def fold(self, env: Envelope) -> None: ...
+    def fold(self, facts: Sequence[Kept]) -> None: ...
 
     async def write(self, conn: AsyncConnection) -> None: ...
 
@@ -141,7 +142,7 @@ class ReadModels:
         for reset in self.resetters:
             await reset(conn, tenant)
         progress["phase"] = "reading facts"
-        history = await facts.replay(conn, tenant)
+        history = await facts.replay_kept(conn, tenant)
         progress["total"] = len(history)
         progress["phase"] = "replaying"
         batches = [r.start() for r in self.rebuilders]
@@ -151,14 +152,21 @@ class ReadModels:
             for kind, handlers in self.handlers.items()
             if (kept := [h for h in handlers if h not in covered])
         }
-        for n, env in enumerate(history, 1):
+        # A run of facts at a time to every batch (each folds its own rows only, so
+        # the order across batches is free), then to the handlers replayed one by one.
+        for start in range(0, len(history), YIELD_EVERY):
+            run = history[start : start + YIELD_EVERY]
             for batch in batches:
-                batch.fold(env)
-            for handle in one_by_one.get(env.type, ()):
-                await handle(env, conn)
-            progress["processed"] = n
-            if n % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+                batch.fold(run)
+            if one_by_one:
+                for fact in run:
+                    handlers = one_by_one.get(fact.type)
+                    if handlers:
+                        env = fact.envelope()
+                        for handle in handlers:
+                            await handle(env, conn)
+            progress["processed"] = start + len(run)
+            await asyncio.sleep(0)
         progress["phase"] = "writing"
         for batch in batches:
             await batch.write(conn)

@@ -27,6 +27,7 @@ from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import scorecard_parts as domain
 from services.insights.domain.scorecard_state import Org
+from services.insights.projections.facts import Kept
 from services.insights.projections.tables import scorecard_parts as table
 
 EVENTS = domain.EVENTS
@@ -57,8 +58,7 @@ READ_TOUCHED_SQLITE = text(
 READ_FACTS = text("SELECT facts FROM scorecard_parts WHERE tenant = :t AND part = :k")
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_json = domain.compact  # json.dumps(value, separators=(",", ":"))
 
 
 def _params(tenant: str, key: str, state: domain.State) -> dict[str, str]:
@@ -131,11 +131,17 @@ class ScorecardBatch:
     ``state_of`` as ``on_fact``, over each key's facts kept in memory, written once."""
 
     def __init__(self) -> None:
-        self.facts: dict[str, list[domain.Kept]] = {}  # per tenant
+        self.facts: dict[str, list[domain.Placed]] = {}  # per tenant
 
-    def fold(self, env: Envelope) -> None:
-        if env.type in EVENT_SET:
-            self.facts.setdefault(env.tenant, []).append(kept(env))
+    def fold(self, facts: Sequence[Kept]) -> None:
+        by_tenant = self.facts
+        for f in facts:
+            if f.type in EVENT_SET:
+                mine = by_tenant.get(f.tenant)
+                if mine is None:
+                    mine = by_tenant[f.tenant] = []
+                # ``at`` known: its ``time`` is in UTC already (PostgreSQL).
+                mine.append(f if f.at else kept(f.envelope()))
 
     async def write(self, conn: AsyncConnection) -> None:
         rows = [
