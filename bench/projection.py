@@ -222,10 +222,18 @@ def instrument(app: Any, spent: dict[str, float]) -> None:
             self.batch.fold(env)
             add(self.part, t0)
 
+        def prepare(self) -> None:
+            t0 = time.perf_counter()
+            self.batch.prepare()
+            add(f"{self.part} (prepare)", t0)
+
         async def write(self, conn: Any) -> None:
             t0 = time.perf_counter()
             await self.batch.write(conn)
             add(f"{self.part} (write)", t0)
+
+        def close(self) -> None:
+            self.batch.close()
 
     models = mounted(app).provide(rebuild.ReadModels)
     models.rebuilders = [

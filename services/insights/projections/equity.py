@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import equity as domain
-from services.insights.projections.facts import Kept
+from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import equity_people
 
 EVENTS = domain.EVENTS
@@ -130,8 +130,23 @@ class EquityBatch:
                 row = rows.get(key) or new_row(person)
                 rows[key] = apply(row, person, f.type, f.data, at, in_place=True)
 
+    def prepare(self) -> None:
+        pass  # written by ``write``, in the parent
+
+    def close(self) -> None:
+        pass
+
     async def write(self, conn: AsyncConnection) -> None:
-        await upsert(conn, self.rows)
+        if is_sqlite(conn.engine):
+            await upsert(conn, self.rows)
+            return
+        dumps = json.dumps  # all new: the resetter cleared the rebuild's scope
+        await copy_in(
+            conn,
+            "equity_people",
+            ("tenant", "person_id", "data"),
+            [(t, p, dumps(row)) for (t, p), row in self.rows.items()],
+        )
 
 
 async def people(conn: AsyncConnection, tenant: str) -> list[domain.Row]:

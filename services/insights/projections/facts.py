@@ -192,6 +192,21 @@ async def _replay_driver(
     ]
 
 
+async def copy_in(
+    conn: AsyncConnection,
+    table: str,
+    columns: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
+) -> None:
+    """Rows into ``table`` with ``COPY`` (PostgreSQL), inside ``conn``'s transaction:
+    a rebuild's rows, all new (its resetter cleared the scope they belong to)."""
+    if not records:
+        return
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table, records=records, columns=columns)
+
+
 class Kept(NamedTuple):
     """A fact as a rebuild reads it: the envelope's fields a read model's fold reads
     (``id``, ``type``, ``time``, ``data``, ``tenant``, ...), and ``at``: on
@@ -206,6 +221,7 @@ class Kept(NamedTuple):
     time: datetime
     data: dict[str, Any]
     at: str | None  # None: not known to be in UTC (SQLite): each fold computes its own
+    text: str  # ``data`` as the facts table keeps it ("" when not at hand)
 
     def envelope(self) -> Envelope:
         """The fact as the live handlers take it."""
@@ -243,6 +259,7 @@ async def replay_kept(conn: AsyncConnection, tenant: str | None) -> list[Kept]:
                 env.time,
                 env.data,
                 None,
+                "",
             )
             for env in await replay(conn, tenant)
         ]
@@ -256,7 +273,7 @@ async def replay_kept(conn: AsyncConnection, tenant: str | None) -> list[Kept]:
     )
     loads, make = json.loads, Kept._make
     return [
-        make((i, t, s, k, sub, time, loads(d), at))
+        make((i, t, s, k, sub, time, loads(d), at, d))
         for i, t, s, k, sub, time, d, at in rows
     ]
 

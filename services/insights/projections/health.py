@@ -35,7 +35,7 @@ from chassis.eventstore.batch import StreamAppend, append_streams
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
-from services.insights.projections.facts import Kept
+from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import relationship_health as table
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ COLUMNS = (
     "tenant, relationship_id, pairing_id, mentor_id, mentee_id, cohort_id, state, "
     "reasons, idle, facts, assessed_at"
 )
+COLUMN_NAMES = tuple(COLUMNS.split(", "))
 UPSERT = text(
     f"INSERT INTO relationship_health ({COLUMNS}) VALUES (:t, :r, :p, "
     ":mentor, :mentee, :c, :s, :reasons, :idle, :f, :at) "
@@ -603,6 +604,12 @@ class HealthBatch:
                     folder = folders[f.tenant] = domain.Folder()
                 folder.add(f.type, f.data, f.time, f.at)
 
+    def prepare(self) -> None:
+        pass  # written by ``write``, in the parent
+
+    def close(self) -> None:
+        pass
+
     async def write(self, conn: AsyncConnection) -> None:
         now = utcnow()
         assessed = [
@@ -611,7 +618,16 @@ class HealthBatch:
             for facts in folder.relationships.values()
         ]
         stamp = now.isoformat()
-        await upsert(conn, [row_params(*a, stamp) for a in assessed])
+        rows = [row_params(*a, stamp) for a in assessed]
+        if is_sqlite(conn.engine):
+            await upsert(conn, rows)
+        else:  # all new: the resetter cleared the rebuild's scope
+            await copy_in(
+                conn,
+                "relationship_health",
+                COLUMN_NAMES,
+                [tuple(r[k] for k in UPSERT_KEYS) for r in rows],
+            )
         streams: dict[str, list[RecordedEvent]] = {}
         for row in await conn.execute(READ_HEALTH_STREAMS, {"st": STREAM_TYPE}):
             event = row_to_event(row)

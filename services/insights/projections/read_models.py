@@ -54,11 +54,18 @@ class Progress(TypedDict):
 
 class Batch(Protocol):
     """One rebuild's in-memory fold of a read model: ``fold`` gets the facts in the
-    order they happened, a run at a time (every fact, whatever its type)."""
+    order they happened, a run at a time (every fact, whatever its type); once all
+    are folded, every batch is told to ``prepare`` its rows (a batch may start
+    computing them aside, ``aside.py``), then each ``write``s them in turn, and is
+    ``close``d whatever happened (what it started aside is dropped)."""
 
     def fold(self, facts: Sequence[Kept]) -> None: ...
 
+    def prepare(self) -> None: ...
+
     async def write(self, conn: AsyncConnection) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,12 @@ class ReadModels:
             progress["processed"] = start + len(run)
             await asyncio.sleep(0)
         progress["phase"] = "writing"
-        for batch in batches:
-            await batch.write(conn)
+        try:
+            for batch in batches:
+                batch.prepare()
+            for batch in batches:
+                await batch.write(conn)
+        finally:
+            for batch in batches:
+                batch.close()
         progress["phase"] = "committing"

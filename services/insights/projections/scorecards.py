@@ -27,11 +27,13 @@ from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import scorecard_parts as domain
 from services.insights.domain.scorecard_state import Org
-from services.insights.projections.facts import Kept
+from services.insights.projections.aside import Aside
+from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import scorecard_parts as table
 
 EVENTS = domain.EVENTS
 EVENT_SET = frozenset(EVENTS)
+COLUMNS = ("tenant", "part", "facts", "slice", "latest")
 UPSERT = text(
     "INSERT INTO scorecard_parts (tenant, part, facts, slice, latest) "
     "VALUES (:t, :k, :f, :s, :l) ON CONFLICT (tenant, part) DO UPDATE SET "
@@ -131,7 +133,8 @@ class ScorecardBatch:
     ``state_of`` as ``on_fact``, over each key's facts kept in memory, written once."""
 
     def __init__(self) -> None:
-        self.facts: dict[str, list[domain.Placed]] = {}  # per tenant
+        self.facts: dict[str, list[domain.Written]] = {}  # per tenant
+        self.aside: Aside[list[tuple[str, str, str, str, str]]] | None = None
 
     def fold(self, facts: Sequence[Kept]) -> None:
         by_tenant = self.facts
@@ -141,15 +144,35 @@ class ScorecardBatch:
                 if mine is None:
                     mine = by_tenant[f.tenant] = []
                 # ``at`` known: its ``time`` is in UTC already (PostgreSQL).
-                mine.append(f if f.at else kept(f.envelope()))
+                mine.append(f if f.at else f._replace(time=domain.utc(f.time)))
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        """Every part's row (tenant, part, facts, slice, latest), from the facts."""
+        return [
+            (tenant, key, f, s, latest)
+            for tenant, facts in self.facts.items()
+            for key, (f, s, latest) in domain.written_parts_of(facts).items()
+        ]
+
+    def prepare(self) -> None:
+        # Pure computation, as long as the other read models' writing: on the
+        # other core while they are written (``aside.py``).
+        self.aside = Aside(self.rows, inline=not self.facts)
 
     async def write(self, conn: AsyncConnection) -> None:
-        rows = [
-            _params(tenant, key, state)
-            for tenant, facts in self.facts.items()
-            for key, state in domain.parts_of(facts).items()
-        ]
-        await upsert(conn, rows)
+        aside = self.aside or Aside(self.rows, inline=True)
+        rows = await aside.result()
+        if is_sqlite(conn.engine):
+            await upsert(
+                conn,
+                [dict(zip(("t", "k", "f", "s", "l"), r, strict=True)) for r in rows],
+            )
+        else:  # all new: the resetter cleared the rebuild's scope
+            await copy_in(conn, "scorecard_parts", COLUMNS, rows)
+
+    def close(self) -> None:
+        if self.aside is not None:
+            self.aside.close()
 
 
 async def organisation(

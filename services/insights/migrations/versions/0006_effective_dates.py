@@ -93,6 +93,7 @@ def _equity(bind: sa.Connection, tenant: str) -> None:
             at if isinstance(at, datetime) else datetime.fromisoformat(at),
             json.loads(data),
             None,  # its ISO text as ``time.isoformat()`` gives it
+            data,
         )
         if kind in DATED:
             dated.update(equity.domain.touched(kind, fact.data))
