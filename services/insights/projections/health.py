@@ -604,8 +604,8 @@ class HealthBatch:
                     folder = folders[f.tenant] = domain.Folder()
                 folder.add(f.type, f.data, f.time, f.at)
 
-    def prepare(self) -> None:
-        pass  # written by ``write``, in the parent
+    def begin(self, history: Sequence[Kept]) -> bool:
+        return False  # folded here: its warnings read and append in the transaction
 
     def close(self) -> None:
         pass

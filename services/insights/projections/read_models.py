@@ -53,15 +53,16 @@ class Progress(TypedDict):
 
 
 class Batch(Protocol):
-    """One rebuild's in-memory fold of a read model: ``fold`` gets the facts in the
-    order they happened, a run at a time (every fact, whatever its type); once all
-    are folded, every batch is told to ``prepare`` its rows (a batch may start
-    computing them aside, ``aside.py``), then each ``write``s them in turn, and is
-    ``close``d whatever happened (what it started aside is dropped)."""
+    """One rebuild's in-memory fold of a read model. ``begin`` sees the whole
+    history first: a batch that computes its rows from it on its own (aside, on the
+    other core: ``aside.py``) answers True and is not folded; the others get every
+    fact in ``fold``, a run at a time, in the order they happened. Then each
+    ``write``s its rows in turn, and is ``close``d whatever happened (what it
+    started aside is dropped)."""
+
+    def begin(self, history: Sequence[Kept]) -> bool: ...
 
     def fold(self, facts: Sequence[Kept]) -> None: ...
-
-    def prepare(self) -> None: ...
 
     async def write(self, conn: AsyncConnection) -> None: ...
 
@@ -153,31 +154,33 @@ class ReadModels:
         progress["total"] = len(history)
         progress["phase"] = "replaying"
         batches = [r.start() for r in self.rebuilders]
-        covered = frozenset[FactHandler]().union(*(r.handlers for r in self.rebuilders))
-        one_by_one = {
-            kind: kept
-            for kind, handlers in self.handlers.items()
-            if (kept := [h for h in handlers if h not in covered])
-        }
-        # A run of facts at a time to every batch (each folds its own rows only, so
-        # the order across batches is free), then to the handlers replayed one by one.
-        for start in range(0, len(history), YIELD_EVERY):
-            run = history[start : start + YIELD_EVERY]
-            for batch in batches:
-                batch.fold(run)
-            if one_by_one:
-                for fact in run:
-                    handlers = one_by_one.get(fact.type)
-                    if handlers:
-                        env = fact.envelope()
-                        for handle in handlers:
-                            await handle(env, conn)
-            progress["processed"] = start + len(run)
-            await asyncio.sleep(0)
-        progress["phase"] = "writing"
         try:
-            for batch in batches:
-                batch.prepare()
+            folding = [batch for batch in batches if not batch.begin(history)]
+            covered = frozenset[FactHandler]().union(
+                *(r.handlers for r in self.rebuilders)
+            )
+            one_by_one = {
+                kind: kept
+                for kind, handlers in self.handlers.items()
+                if (kept := [h for h in handlers if h not in covered])
+            }
+            # A run of facts at a time to every batch (each folds its own rows only,
+            # so the order across batches is free), then to the handlers replayed
+            # one by one.
+            for start in range(0, len(history), YIELD_EVERY):
+                run = history[start : start + YIELD_EVERY]
+                for batch in folding:
+                    batch.fold(run)
+                if one_by_one:
+                    for fact in run:
+                        handlers = one_by_one.get(fact.type)
+                        if handlers:
+                            env = fact.envelope()
+                            for handle in handlers:
+                                await handle(env, conn)
+                progress["processed"] = start + len(run)
+                await asyncio.sleep(0)
+            progress["phase"] = "writing"
             for batch in batches:
                 await batch.write(conn)
         finally:

@@ -154,10 +154,16 @@ class ScorecardBatch:
             for key, (f, s, latest) in domain.written_parts_of(facts).items()
         ]
 
-    def prepare(self) -> None:
-        # Pure computation, as long as the other read models' writing: on the
-        # other core while they are written (``aside.py``).
-        self.aside = Aside(self.rows, inline=not self.facts)
+    def begin(self, history: Sequence[Kept]) -> bool:
+        """The parts computed from the whole history on the other core
+        (``aside.py``) while the rest of the rebuild goes on: pure computation, as
+        long as all the rest of the rebuild's."""
+        self.aside = Aside(lambda: self._rows_of(history), inline=not history)
+        return True
+
+    def _rows_of(self, history: Sequence[Kept]) -> list[tuple[str, str, str, str, str]]:
+        self.fold(history)
+        return self.rows()
 
     async def write(self, conn: AsyncConnection) -> None:
         aside = self.aside or Aside(self.rows, inline=True)
