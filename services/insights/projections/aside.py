@@ -30,6 +30,14 @@ T = TypeVar("T")
 CHUNK = 1 << 20
 
 
+def _forget_signals() -> None:
+    """The child answers signals as a plain process: none is handed to the parent's
+    event loop (whose wake-up socket the child shares) or its handlers."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class AsideFailed(RuntimeError):
     """The forked computation failed (its error, as text) or died."""
 
@@ -62,6 +70,7 @@ class Aside(Generic[T]):
         if pid == 0:  # the child: compute, send, and leave without any cleanup
             status = 0
             try:
+                _forget_signals()
                 os.close(read_fd)
                 try:
                     payload = pickle.dumps((True, compute()), pickle.HIGHEST_PROTOCOL)
