@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import equity as domain
-from services.insights.projections.aside import Aside
 from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import equity_people
 
@@ -114,7 +113,6 @@ class EquityBatch:
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], domain.Row] = {}
-        self.aside: Aside[list[tuple[str, str, str]]] | None = None  # ``begin``
 
     def fold(self, facts: Sequence[Kept]) -> None:
         rows, touched, apply, new_row = (
@@ -133,32 +131,24 @@ class EquityBatch:
                 rows[key] = apply(row, person, f.type, f.data, at, in_place=True)
 
     def begin(self, history: Sequence[Kept]) -> bool:
-        """The rows folded from the whole history and encoded on the other core
-        (``aside.py``) while the rest of the rebuild goes on."""
-        self.aside = Aside(lambda: self._written(history), inline=not history)
-        return True
-
-    def _written(self, history: Sequence[Kept]) -> list[tuple[str, str, str]]:
-        self.fold(history)
-        dumps = json.dumps
-        return [(t, p, dumps(row)) for (t, p), row in self.rows.items()]
+        # Folded here, while the other read models are computed aside: its fold
+        # is short, and a forked child costs its copy of the memory it touches.
+        return False
 
     def close(self) -> None:
-        if self.aside is not None:
-            self.aside.close()
+        pass
 
     async def write(self, conn: AsyncConnection) -> None:
-        if self.aside is None:  # folded here
-            self.aside = Aside(lambda: self._written([]), inline=True)
-        rows = await self.aside.result()
         if is_sqlite(conn.engine):
-            if rows:
-                await conn.execute(
-                    UPSERT, [{"t": t, "p": p, "d": d} for t, p, d in rows]
-                )
+            await upsert(conn, self.rows)
             return
-        # All new: the resetter cleared the rebuild's scope.
-        await copy_in(conn, "equity_people", ("tenant", "person_id", "data"), rows)
+        dumps = json.dumps  # all new: the resetter cleared the rebuild's scope
+        await copy_in(
+            conn,
+            "equity_people",
+            ("tenant", "person_id", "data"),
+            [(t, p, dumps(row)) for (t, p), row in self.rows.items()],
+        )
 
 
 async def people(conn: AsyncConnection, tenant: str) -> list[domain.Row]:

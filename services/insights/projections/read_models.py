@@ -181,7 +181,8 @@ class ReadModels:
                 progress["processed"] = start + len(run)
                 await asyncio.sleep(0)
             progress["phase"] = "writing"
-            for batch in batches:
+            # Those folded here first: the others' rows may still be computed aside.
+            for batch in [*folding, *(b for b in batches if b not in folding)]:
                 await batch.write(conn)
         finally:
             for batch in batches:
