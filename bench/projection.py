@@ -19,7 +19,9 @@ Contenders and measurements:
   facts: the synthetic organisation of ``tests/insights/synthetic.py`` generated for
   many tenants (seed per tenant), plus held/cancelled/scheduled sessions per
   relationship. The facts are bulk-loaded into ``facts``/``fact_people`` in exactly
-  the shape ``facts.record`` writes. Rate = facts replayed / wall time.
+  the shape ``facts.record`` writes. Rate = facts replayed / wall time. The rebuild
+  computes two read models in forked children (``projections/aside.py``): its client
+  CPU is the process's and its children's (reaped) together.
 * ``limit`` - a plain ``INSERT`` of the same 100,000 rows (the facts' columns) into a
   bare table (no key, no index), ``executemany`` in ONE transaction, over the same
   stack (SQLAlchemy async engine + asyncpg) on the same server: what writing that many

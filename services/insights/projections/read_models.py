@@ -5,10 +5,14 @@ handler, a resetter that clears its rows for a rebuild, and optionally a batch f
 (``Rebuilder``) that stands in for the handler during a rebuild.
 
 ``rebuild``: in the caller's transaction, first ``LOCK TABLE facts IN SHARE MODE``,
-then every resetter, then all facts read once in the order they happened. During that
-single pass each batch gets every fact (``fold``, no I/O) and writes its rows once at
-the end, in bulk (``write``); fact handlers no batch stands in for are replayed one
-fact at a time, as live. A batch must give exactly what its handler gives live for the
+then every resetter, then all facts read once in the order they happened (as light
+tuples, ``facts.Kept``, with their moment's ISO text written by the server). A batch
+may compute its rows from the whole history on the machine's other core, in a forked
+child (``begin``, ``aside.py``: relationship health and the scorecard parts, pure
+Python as long as all the rest); the others fold every fact during the single pass
+(``fold``, no I/O). Each then writes its rows once, in bulk (``write``: ``COPY`` on
+PostgreSQL, the scope's rows being all new after its reset); fact handlers no batch
+stands in for are replayed one fact at a time, as live. A batch must give exactly what its handler gives live for the
 same facts in the same order (``tests/insights`` compare rebuild with live); it reuses
 the domain's own ``apply`` so there is one definition of each fold. Why one
 transaction, and how it keeps serving meanwhile: ``application/rebuild.py``.
