@@ -203,15 +203,23 @@ DATED = frozenset(
 )
 
 
-def apply(facts: RelationshipFacts, kind: str, data: JsonDict, at: Moment) -> None:
+def apply(
+    facts: RelationshipFacts,
+    kind: str,
+    data: JsonDict,
+    at: Moment,
+    at_s: str | None = None,
+) -> None:
     """Fold one event into the relationship's facts (order of arrival is irrelevant).
 
     Each fact is kept at its effective moment (``domain.effective``): a pause from
     its ``paused_on``, a resumption at its ``resumed_on``, an end at the pairing's
     ``ended_on`` (the earliest end wins), a rating at its ``given_at``; the
-    recording where the event names no day of its own."""
+    recording where the event names no day of its own. ``at_s``: ``moment(at)``'s
+    ``isoformat()`` when the caller has it already."""
     recorded = moment(at)
-    at_s = recorded.isoformat()
+    if at_s is None:
+        at_s = recorded.isoformat()
     # The effective moment, where the kind keeps one (computed once, only then).
     on_s = effective_at(kind, data, recorded).isoformat() if kind in DATED else ""
     if backdated(data, recorded) and (
@@ -287,8 +295,11 @@ class Folder:
         self._by_pairing: dict[str, str] = {}
         self._ended_early: dict[str, list[tuple[JsonDict, Moment]]] = {}
 
-    def add(self, kind: str, data: JsonDict, at: Moment) -> RelationshipFacts | None:
-        """Fold one event; the relationship it changed, or None (held, or not one)."""
+    def add(
+        self, kind: str, data: JsonDict, at: Moment, at_s: str | None = None
+    ) -> RelationshipFacts | None:
+        """Fold one event; the relationship it changed, or None (held, or not one).
+        ``at_s``: ``moment(at).isoformat()``, when the caller has it already."""
         rid = data.get("relationship_id")
         if kind == "PairingEnded":
             pairing = str(data.get("pairing_id") or "")
@@ -298,8 +309,10 @@ class Folder:
                 return None
         if not rid:
             return None
-        facts = self.relationships.setdefault(rid, RelationshipFacts(rid))
-        apply(facts, kind, data, at)
+        facts = self.relationships.get(rid)
+        if facts is None:
+            facts = self.relationships[rid] = RelationshipFacts(rid)
+        apply(facts, kind, data, at, at_s)
         if facts.pairing_id:
             self._by_pairing[facts.pairing_id] = rid
             for ended, when in self._ended_early.pop(facts.pairing_id, ()):

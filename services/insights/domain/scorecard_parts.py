@@ -27,7 +27,8 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, Protocol, TypeVar
 
 from chassis.events import JsonDict
 from services.insights.domain.scorecard_state import (
@@ -66,16 +67,46 @@ Part = list[Any]  # a fact as a part keeps it: [id, type, ISO time (UTC), data]
 
 @dataclass(frozen=True)
 class Kept:
-    """A fact as ``fold`` reads it (``scorecard_state.Fact``)."""
+    """A fact as ``fold`` reads it (``scorecard_state.Fact``); ``at``: its moment
+    in UTC as ``isoformat()`` gives it, when known already."""
 
     id: str
     type: str
     time: datetime
     data: JsonDict
+    at: str | None = None
+
+
+class Placed(Protocol):
+    """What a part keeps of a fact: a ``Kept``, or anything that reads like one
+    (a rebuild's ``projections.facts.Kept``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def data(self) -> JsonDict: ...
+
+    @property
+    def at(self) -> str | None: ...
+
+
+# ``json.dumps(value, separators=(",", ":"))`` with one encoder (with options,
+# ``json.dumps`` builds an encoder per call).
+compact = json.JSONEncoder(separators=(",", ":")).encode
+_string = encode_basestring_ascii  # a str as ``compact`` writes it
 
 
 def _key(*parts: object) -> str:
-    return json.dumps([str(p) for p in parts], separators=(",", ":"))
+    # ``compact([str(p) for p in parts])``, each string escaped by the encoder's own
+    # function.
+    return "[" + ",".join([_string(str(p)) for p in parts]) + "]"
 
 
 def key_of(kind: str, data: JsonDict) -> str | None:
@@ -112,13 +143,13 @@ def utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def encode(fact: Kept) -> Part:
-    return [fact.id, fact.type, utc(fact.time).isoformat(), fact.data]
+def encode(fact: Placed) -> Part:
+    return [fact.id, fact.type, fact.at or utc(fact.time).isoformat(), fact.data]
 
 
 def decode(part: Part) -> Kept:
     ident, kind, at, data = part
-    return Kept(ident, kind, datetime.fromisoformat(at), data)
+    return Kept(ident, kind, datetime.fromisoformat(at), data, at)
 
 
 def ordered(facts: Iterable[Kept]) -> list[Kept]:
@@ -136,24 +167,35 @@ def ordered(facts: Iterable[Kept]) -> list[Kept]:
 
 
 def dump(org: Org) -> JsonDict:
-    """The organisation as JSON (only what it holds)."""
-    out: JsonDict = {
-        "levels": org.levels,
-        "roles": {p: sorted(r) for p, r in org.roles.items()},
-        "assessments": dict(org.assessments),
-        "outcomes": dict(org.outcomes),
-        "cohorts": sorted(org.cohorts),
-        "admitted": {
+    """The organisation as JSON (only what it holds: a part's slice holds one or two
+    fields, so only those are written)."""
+    out: JsonDict = {}
+    if org.levels:
+        out["levels"] = org.levels
+    if org.roles:
+        out["roles"] = {p: sorted(r) for p, r in org.roles.items()}
+    if org.assessments:
+        out["assessments"] = dict(org.assessments)
+    if org.outcomes:
+        out["outcomes"] = dict(org.outcomes)
+    if org.cohorts:
+        out["cohorts"] = sorted(org.cohorts)
+    if org.admitted:
+        out["admitted"] = {
             c: {p: d.isoformat() for p, d in people.items()}
             for c, people in org.admitted.items()
-        },
-        "withdrawn": {c: sorted(p) for c, p in org.withdrawn.items()},
-        "admitted_any": sorted(org.admitted_any),
-        "relationships": {
+        }
+    if org.withdrawn:
+        out["withdrawn"] = {c: sorted(p) for c, p in org.withdrawn.items()}
+    if org.admitted_any:
+        out["admitted_any"] = sorted(org.admitted_any)
+    if org.relationships:
+        out["relationships"] = {
             r: [v.mentee_id, v.mentor_id, v.cohort_id, v.starts_on.isoformat()]
             for r, v in org.relationships.items()
-        },
-        "milestones": {
+        }
+    if org.milestones:
+        out["milestones"] = {
             m: [
                 v.relationship_id,
                 v.due_on.isoformat() if v.due_on else None,
@@ -162,17 +204,21 @@ def dump(org: Org) -> JsonDict:
                 v.missed,
             ]
             for m, v in org.milestones.items()
-        },
-        "ratings": {
+        }
+    if org.ratings:
+        out["ratings"] = {
             r: {f: [t.isoformat(), i, n] for f, (t, i, n) in by.items()}
             for r, by in org.ratings.items()
-        },
-        "notes": {n: list(v) for n, v in org.notes.items()},
-        "deleted_notes": sorted(org.deleted_notes),
-        "rotations": {r: sorted(v) for r, v in org.rotations.items()},
-        "debriefs": {r: sorted(v) for r, v in org.debriefs.items()},
-    }
-    return {k: v for k, v in out.items() if v}
+        }
+    if org.notes:
+        out["notes"] = {n: list(v) for n, v in org.notes.items()}
+    if org.deleted_notes:
+        out["deleted_notes"] = sorted(org.deleted_notes)
+    if org.rotations:
+        out["rotations"] = {r: sorted(v) for r, v in org.rotations.items()}
+    if org.debriefs:
+        out["debriefs"] = {r: sorted(v) for r, v in org.debriefs.items()}
+    return out
 
 
 def _roles(org: Org, value: Any) -> None:
@@ -283,18 +329,17 @@ class State:
     latest: str
 
 
-def state_of(facts: Iterable[Kept]) -> State:
-    """A part of ``facts`` (all of one key).
+P = TypeVar("P", bound=Placed)
 
-    A fact the fold cannot read (a field missing, say) is kept all the same, as the
-    facts table keeps it, with no slice: whoever reads the organisation then folds the
-    facts and meets the same error as before (``assemble`` answers None), and the
-    event is never refused for it."""
+
+def _settle(facts: Iterable[P]) -> tuple[list[P], JsonDict | None, str]:
+    """A part's facts in the fold's order (each id once), the slice they fold to
+    (None when they do not fold) and their latest moment (``state_of``)."""
     # ``ordered`` with each fact's place computed once (its effective moment is
     # read again for ``latest``): sorted stably by it, each id once (the first).
     placed = sorted(((order(f), f) for f in facts), key=lambda p: p[0])
     seen: set[str] = set()
-    kept: list[Kept] = []
+    kept: list[P] = []
     latest: datetime | None = None
     for (at, recorded, ident), f in placed:
         if ident in seen:
@@ -310,11 +355,18 @@ def state_of(facts: Iterable[Kept]) -> State:
         folded: JsonDict | None = dump(fold_in_order(kept))
     except (KeyError, TypeError, ValueError, AttributeError):
         folded = None
-    return State(
-        facts=[encode(f) for f in kept],
-        slice=folded,
-        latest=latest.isoformat(),
-    )
+    return kept, folded, latest.isoformat()
+
+
+def state_of(facts: Iterable[Placed]) -> State:
+    """A part of ``facts`` (all of one key).
+
+    A fact the fold cannot read (a field missing, say) is kept all the same, as the
+    facts table keeps it, with no slice: whoever reads the organisation then folds the
+    facts and meets the same error as before (``assemble`` answers None), and the
+    event is never refused for it."""
+    kept, folded, latest = _settle(facts)
+    return State(facts=[encode(f) for f in kept], slice=folded, latest=latest)
 
 
 def with_fact(facts: list[Part], fact: Kept) -> State | None:
@@ -338,11 +390,53 @@ def with_facts(facts: list[Part], new: Iterable[Kept]) -> State | None:
     return state_of([*known, *added]) if added else None
 
 
-def parts_of(facts: Iterable[Kept]) -> dict[str, State]:
+def parts_of(facts: Iterable[Placed]) -> dict[str, State]:
     """Every part of a tenant's facts (a rebuild's fold, in memory)."""
-    by_key: dict[str, list[Kept]] = {}
+    by_key: dict[str, list[Placed]] = {}
     for f in facts:
         key = key_of(f.type, f.data)
         if key is not None:
             by_key.setdefault(key, []).append(f)
     return {key: state_of(kept) for key, kept in by_key.items()}
+
+
+class Written(Placed, Protocol):
+    """A fact as a rebuild reads it, with its data as the facts table keeps it."""
+
+    @property
+    def text(self) -> str: ...
+
+
+def written_parts_of(facts: Iterable[Written]) -> dict[str, tuple[str, str, str]]:
+    """``parts_of`` as the table keeps each part: its facts and slice as ``compact``
+    JSON, and its latest moment. A fact's data is taken as the facts table keeps it
+    when that is ``compact``'s own text (no space: ``json.dumps`` with compact
+    separators wrote it, and gives it again; JSONB's text has a space after every
+    colon), else encoded again."""
+    by_key: dict[str, list[Written]] = {}
+    for f in facts:
+        key = key_of(f.type, f.data)
+        if key is not None:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = [f]
+            else:
+                found.append(f)
+    out: dict[str, tuple[str, str, str]] = {}
+    string = _string
+    for key, mine in by_key.items():
+        kept, folded, latest = _settle(mine)
+        written = [
+            "["
+            + string(f.id)
+            + ","
+            + string(f.type)
+            + ","
+            + string(f.at or utc(f.time).isoformat())
+            + ","
+            + (f.text if f.text and " " not in f.text else compact(f.data))
+            + "]"
+            for f in kept
+        ]
+        out[key] = ("[" + ",".join(written) + "]", compact(folded), latest)
+    return out

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import equity as domain
+from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import equity_people
 
 EVENTS = domain.EVENTS
@@ -113,19 +114,41 @@ class EquityBatch:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], domain.Row] = {}
 
-    def fold(self, env: Envelope) -> None:
-        if env.type not in EVENT_SET:
-            return
-        at = env.time.isoformat()
-        for person in domain.touched(env.type, env.data):
-            key = (env.tenant, person)
-            row = self.rows.get(key) or domain.new_row(person)
-            self.rows[key] = domain.apply(
-                row, person, env.type, env.data, at, in_place=True
-            )
+    def fold(self, facts: Sequence[Kept]) -> None:
+        rows, touched, apply, new_row = (
+            self.rows,
+            domain.touched,
+            domain.apply,
+            domain.new_row,
+        )
+        for f in facts:
+            if f.type not in EVENT_SET:
+                continue
+            at = f.at or f.time.isoformat()
+            for person in touched(f.type, f.data):
+                key = (f.tenant, person)
+                row = rows.get(key) or new_row(person)
+                rows[key] = apply(row, person, f.type, f.data, at, in_place=True)
+
+    def begin(self, history: Sequence[Kept]) -> bool:
+        # Folded here, while the other read models are computed aside: its fold
+        # is short, and a forked child costs its copy of the memory it touches.
+        return False
+
+    def close(self) -> None:
+        pass
 
     async def write(self, conn: AsyncConnection) -> None:
-        await upsert(conn, self.rows)
+        if is_sqlite(conn.engine):
+            await upsert(conn, self.rows)
+            return
+        dumps = json.dumps  # all new: the resetter cleared the rebuild's scope
+        await copy_in(
+            conn,
+            "equity_people",
+            ("tenant", "person_id", "data"),
+            [(t, p, dumps(row)) for (t, p), row in self.rows.items()],
+        )
 
 
 async def people(conn: AsyncConnection, tenant: str) -> list[domain.Row]:

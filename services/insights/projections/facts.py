@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -189,6 +189,92 @@ async def _replay_driver(
             tenant=tenant_of,
         )
         for event_id, source, kind, subject, at, data, tenant_of in rows
+    ]
+
+
+async def copy_in(
+    conn: AsyncConnection,
+    table: str,
+    columns: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
+) -> None:
+    """Rows into ``table`` with ``COPY`` (PostgreSQL), inside ``conn``'s transaction:
+    a rebuild's rows, all new (its resetter cleared the scope they belong to)."""
+    if not records:
+        return
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table, records=records, columns=columns)
+
+
+class Kept(NamedTuple):
+    """A fact as a rebuild reads it: the envelope's fields a read model's fold reads
+    (``id``, ``type``, ``time``, ``data``, ``tenant``, ...), and ``at``: on
+    PostgreSQL, where ``time`` is in UTC, ``time.isoformat()`` (written by the server,
+    once for every fold)."""
+
+    id: str
+    tenant: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    data: dict[str, Any]
+    at: str | None  # None: not known to be in UTC (SQLite): each fold computes its own
+    text: str  # ``data`` as the facts table keeps it ("" when not at hand)
+
+    def envelope(self) -> Envelope:
+        """The fact as the live handlers take it."""
+        return Envelope(
+            id=self.id,
+            source=self.source,
+            type=self.type,
+            subject=self.subject,
+            time=self.time,
+            data=self.data,
+            tenant=self.tenant,
+        )
+
+
+# ``time.isoformat()`` of a moment in UTC, written by the server (the rebuild's other
+# core): seconds, microseconds only when there are any, and ``+00:00``.
+_ISO_UTC = (
+    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+    "CASE WHEN extract(microseconds FROM occurred_at)::bigint % 1000000 = 0 "
+    "THEN '' ELSE to_char(occurred_at AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+)
+
+
+async def replay_kept(conn: AsyncConnection, tenant: str | None) -> list[Kept]:
+    """``replay`` as a rebuild reads it: every fact (of ``tenant``, or of every
+    tenant) in the order they happened, as ``Kept`` (no envelope built for each)."""
+    if is_sqlite(conn.engine):
+        return [
+            Kept(
+                env.id,
+                env.tenant,
+                env.source,
+                env.type,
+                env.subject,
+                env.time,
+                env.data,
+                None,
+                "",
+            )
+            for env in await replay(conn, tenant)
+        ]
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    where = "WHERE tenant = $1" if tenant else ""
+    rows = await driver.fetch(
+        "SELECT event_id, tenant, source, type, subject, occurred_at, data, "
+        f"{_ISO_UTC} FROM facts {where} ORDER BY occurred_at, event_id",
+        *([tenant] if tenant else []),
+    )
+    loads, make = json.loads, Kept._make
+    return [
+        make((i, t, s, k, sub, time, loads(d), at, d))
+        for i, t, s, k, sub, time, d, at in rows
     ]
 
 

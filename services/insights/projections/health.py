@@ -35,6 +35,8 @@ from chassis.eventstore.batch import StreamAppend, append_streams
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
+from services.insights.projections.aside import Aside
+from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import relationship_health as table
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ COLUMNS = (
     "tenant, relationship_id, pairing_id, mentor_id, mentee_id, cohort_id, state, "
     "reasons, idle, facts, assessed_at"
 )
+COLUMN_NAMES = tuple(COLUMNS.split(", "))
 UPSERT = text(
     f"INSERT INTO relationship_health ({COLUMNS}) VALUES (:t, :r, :p, "
     ":mentor, :mentee, :c, :s, :reasons, :idle, :f, :at) "
@@ -114,6 +117,9 @@ async def upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(UPSERT_MANY, {k: [r[k] for r in rows] for k in UPSERT_KEYS})
 
 
+# ``json.dumps(value, separators=(",", ":"))`` with one encoder (with options,
+# ``json.dumps`` builds an encoder per call).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 READ_HEALTH_STREAMS = text(
     f"SELECT {SELECT_COLUMNS} FROM events WHERE stream_type = :st "
     "ORDER BY stream_id, version"
@@ -238,7 +244,7 @@ def row_params(
         "s": health.state,
         "reasons": json.dumps(health.reasons),
         "idle": int(health.idle),
-        "f": json.dumps(facts.to_json(), separators=(",", ":")),
+        "f": _compact(facts.to_json()),
         "at": assessed_at or utcnow().isoformat(),
     }
 
@@ -571,13 +577,21 @@ def _warning(
     )
 
 
+# A rebuild's rows of ``relationship_health`` and what the warnings read
+# (``HealthBatch._assessed``).
+Assessed = tuple[
+    list[dict[str, Any]], list[tuple[str, domain.RelationshipFacts, domain.Health]]
+]
+
+
 class HealthBatch:
     """A rebuild's fold of ``relationship_health`` (``read_models.Rebuilder``).
 
     Folds each relationship's facts in memory exactly as ``HealthBook.on_fact`` does
     fact by fact (the same ``domain.Folder``, in the same order), then assesses each
-    relationship once, as of now, writes all rows in one ``executemany`` and settles
-    warnings against the ``health-…`` streams, all read in one query.
+    relationship once, as of now (all of that in a forked child, ``aside.py``, while
+    the parent reads the ``health-…`` streams in one query), writes all rows in one
+    ``COPY`` and settles warnings against those streams.
 
     Warnings: only the relationship's health now is compared with what its stream
     already says (``memory``). Replaying fact by fact, by contrast, assessed every
@@ -589,31 +603,66 @@ class HealthBatch:
     def __init__(self, book: HealthBook) -> None:
         self.book = book
         self.folders: dict[str, domain.Folder] = {}  # per tenant
+        self.aside: Aside[Assessed] | None = None  # ``begin``
 
-    def fold(self, env: Envelope) -> None:
-        if env.type in HANDLED_SET:
-            folder = self.folders.setdefault(env.tenant, domain.Folder())
-            folder.add(env.type, env.data, env.time)
+    def fold(self, facts: Sequence[Kept]) -> None:
+        folders = self.folders
+        for f in facts:
+            if f.type in HANDLED_SET:
+                folder = folders.get(f.tenant)
+                if folder is None:
+                    folder = folders[f.tenant] = domain.Folder()
+                folder.add(f.type, f.data, f.time, f.at)
+
+    def begin(self, history: Sequence[Kept]) -> bool:
+        """Folded and assessed from the whole history on the other core
+        (``aside.py``) while the rest of the rebuild goes on; the warnings are
+        settled here, in the transaction, once that is done (``write``)."""
+        self.aside = Aside(lambda: self._assessed(history), inline=not history)
+        return True
+
+    def _assessed(self, history: Sequence[Kept]) -> Assessed:
+        """Every relationship's row (``UPSERT`` parameters) and, for those started,
+        (tenant, facts, health) as the warnings read them, in the fold's order."""
+        self.fold(history)
+        now = utcnow()
+        stamp = now.isoformat()
+        rows: list[dict[str, Any]] = []
+        started: list[tuple[str, domain.RelationshipFacts, domain.Health]] = []
+        for tenant, folder in self.folders.items():
+            for facts in folder.relationships.values():
+                health = self.book.assess(facts, now)
+                rows.append(row_params(tenant, facts, health, stamp))
+                if facts.mentor_id and facts.mentee_id:  # else ``warn`` says nothing
+                    started.append((tenant, facts, health))
+        return rows, started
+
+    def close(self) -> None:
+        if self.aside is not None:
+            self.aside.close()
 
     async def write(self, conn: AsyncConnection) -> None:
-        now = utcnow()
-        assessed = [
-            (tenant, facts, self.book.assess(facts, now))
-            for tenant, folder in self.folders.items()
-            for facts in folder.relationships.values()
-        ]
-        stamp = now.isoformat()
-        await upsert(conn, [row_params(*a, stamp) for a in assessed])
+        if self.aside is None:  # folded here
+            self.aside = Aside(lambda: self._assessed([]), inline=True)
+        # What the streams say already, read while the rows are computed aside.
         streams: dict[str, list[RecordedEvent]] = {}
         for row in await conn.execute(READ_HEALTH_STREAMS, {"st": STREAM_TYPE}):
             event = row_to_event(row)
             streams.setdefault(event.stream_id, []).append(event)
+        rows, assessed = await self.aside.result()
+        if is_sqlite(conn.engine):
+            await upsert(conn, rows)
+        else:  # all new: the resetter cleared the rebuild's scope
+            await copy_in(
+                conn,
+                "relationship_health",
+                COLUMN_NAMES,
+                [tuple(r[k] for k in UPSERT_KEYS) for r in rows],
+            )
         # What each relationship's stream lacks, appended per tenant in one
         # multi-stream append (``append_streams``) instead of one append each.
         appends: dict[str, list[StreamAppend]] = {}
         for tenant, facts, health in assessed:
-            if not (facts.mentor_id and facts.mentee_id):
-                continue  # not started: ``warn`` says nothing either
             stream_id = stream_of(tenant, facts.relationship_id)
             stream = streams.get(stream_id, [])
             new = changes(

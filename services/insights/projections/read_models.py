@@ -5,10 +5,14 @@ handler, a resetter that clears its rows for a rebuild, and optionally a batch f
 (``Rebuilder``) that stands in for the handler during a rebuild.
 
 ``rebuild``: in the caller's transaction, first ``LOCK TABLE facts IN SHARE MODE``,
-then every resetter, then all facts read once in the order they happened. During that
-single pass each batch gets every fact (``fold``, no I/O) and writes its rows once at
-the end, in bulk (``write``); fact handlers no batch stands in for are replayed one
-fact at a time, as live. A batch must give exactly what its handler gives live for the
+then every resetter, then all facts read once in the order they happened (as light
+tuples, ``facts.Kept``, with their moment's ISO text written by the server). A batch
+may compute its rows from the whole history on the machine's other core, in a forked
+child (``begin``, ``aside.py``: relationship health and the scorecard parts, pure
+Python as long as all the rest); the others fold every fact during the single pass
+(``fold``, no I/O). Each then writes its rows once, in bulk (``write``: ``COPY`` on
+PostgreSQL, the scope's rows being all new after its reset); fact handlers no batch
+stands in for are replayed one fact at a time, as live. A batch must give exactly what its handler gives live for the
 same facts in the same order (``tests/insights`` compare rebuild with live); it reuses
 the domain's own ``apply`` so there is one definition of each fold. Why one
 transaction, and how it keeps serving meanwhile: ``application/rebuild.py``.
@@ -30,7 +34,7 @@ from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from contracts.api.insights import RebuildStatus
 from services.insights.projections import facts
-from services.insights.projections.facts import FactHandler
+from services.insights.projections.facts import FactHandler, Kept
 
 YIELD_EVERY = 2000  # facts folded between yields, so progress requests get answered
 Resetter = Callable[[AsyncConnection, str | None], Awaitable[None]]
@@ -53,11 +57,20 @@ class Progress(TypedDict):
 
 
 class Batch(Protocol):
-    """One rebuild's in-memory fold of a read model."""
+    """One rebuild's in-memory fold of a read model. ``begin`` sees the whole
+    history first: a batch that computes its rows from it on its own (aside, on the
+    other core: ``aside.py``) answers True and is not folded; the others get every
+    fact in ``fold``, a run at a time, in the order they happened. Then each
+    ``write``s its rows in turn, and is ``close``d whatever happened (what it
+    started aside is dropped)."""
 
-    def fold(self, env: Envelope) -> None: ...
+    def begin(self, history: Sequence[Kept]) -> bool: ...
+
+    def fold(self, facts: Sequence[Kept]) -> None: ...
 
     async def write(self, conn: AsyncConnection) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -141,25 +154,41 @@ class ReadModels:
         for reset in self.resetters:
             await reset(conn, tenant)
         progress["phase"] = "reading facts"
-        history = await facts.replay(conn, tenant)
+        history = await facts.replay_kept(conn, tenant)
         progress["total"] = len(history)
         progress["phase"] = "replaying"
         batches = [r.start() for r in self.rebuilders]
-        covered = frozenset[FactHandler]().union(*(r.handlers for r in self.rebuilders))
-        one_by_one = {
-            kind: kept
-            for kind, handlers in self.handlers.items()
-            if (kept := [h for h in handlers if h not in covered])
-        }
-        for n, env in enumerate(history, 1):
-            for batch in batches:
-                batch.fold(env)
-            for handle in one_by_one.get(env.type, ()):
-                await handle(env, conn)
-            progress["processed"] = n
-            if n % YIELD_EVERY == 0:
+        try:
+            folding = [batch for batch in batches if not batch.begin(history)]
+            covered = frozenset[FactHandler]().union(
+                *(r.handlers for r in self.rebuilders)
+            )
+            one_by_one = {
+                kind: kept
+                for kind, handlers in self.handlers.items()
+                if (kept := [h for h in handlers if h not in covered])
+            }
+            # A run of facts at a time to every batch (each folds its own rows only,
+            # so the order across batches is free), then to the handlers replayed
+            # one by one.
+            for start in range(0, len(history), YIELD_EVERY):
+                run = history[start : start + YIELD_EVERY]
+                for batch in folding:
+                    batch.fold(run)
+                if one_by_one:
+                    for fact in run:
+                        handlers = one_by_one.get(fact.type)
+                        if handlers:
+                            env = fact.envelope()
+                            for handle in handlers:
+                                await handle(env, conn)
+                progress["processed"] = start + len(run)
                 await asyncio.sleep(0)
-        progress["phase"] = "writing"
-        for batch in batches:
-            await batch.write(conn)
+            progress["phase"] = "writing"
+            # Those folded here first: the others' rows may still be computed aside.
+            for batch in [*folding, *(b for b in batches if b not in folding)]:
+                await batch.write(conn)
+        finally:
+            for batch in batches:
+                batch.close()
         progress["phase"] = "committing"

@@ -27,10 +27,13 @@ from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from services.insights.domain import scorecard_parts as domain
 from services.insights.domain.scorecard_state import Org
+from services.insights.projections.aside import Aside
+from services.insights.projections.facts import Kept, copy_in
 from services.insights.projections.tables import scorecard_parts as table
 
 EVENTS = domain.EVENTS
 EVENT_SET = frozenset(EVENTS)
+COLUMNS = ("tenant", "part", "facts", "slice", "latest")
 UPSERT = text(
     "INSERT INTO scorecard_parts (tenant, part, facts, slice, latest) "
     "VALUES (:t, :k, :f, :s, :l) ON CONFLICT (tenant, part) DO UPDATE SET "
@@ -57,8 +60,7 @@ READ_TOUCHED_SQLITE = text(
 READ_FACTS = text("SELECT facts FROM scorecard_parts WHERE tenant = :t AND part = :k")
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_json = domain.compact  # json.dumps(value, separators=(",", ":"))
 
 
 def _params(tenant: str, key: str, state: domain.State) -> dict[str, str]:
@@ -131,19 +133,52 @@ class ScorecardBatch:
     ``state_of`` as ``on_fact``, over each key's facts kept in memory, written once."""
 
     def __init__(self) -> None:
-        self.facts: dict[str, list[domain.Kept]] = {}  # per tenant
+        self.facts: dict[str, list[domain.Written]] = {}  # per tenant
+        self.aside: Aside[list[tuple[str, str, str, str, str]]] | None = None
 
-    def fold(self, env: Envelope) -> None:
-        if env.type in EVENT_SET:
-            self.facts.setdefault(env.tenant, []).append(kept(env))
+    def fold(self, facts: Sequence[Kept]) -> None:
+        by_tenant = self.facts
+        for f in facts:
+            if f.type in EVENT_SET:
+                mine = by_tenant.get(f.tenant)
+                if mine is None:
+                    mine = by_tenant[f.tenant] = []
+                # ``at`` known: its ``time`` is in UTC already (PostgreSQL).
+                mine.append(f if f.at else f._replace(time=domain.utc(f.time)))
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        """Every part's row (tenant, part, facts, slice, latest), from the facts."""
+        return [
+            (tenant, key, f, s, latest)
+            for tenant, facts in self.facts.items()
+            for key, (f, s, latest) in domain.written_parts_of(facts).items()
+        ]
+
+    def begin(self, history: Sequence[Kept]) -> bool:
+        """The parts computed from the whole history on the other core
+        (``aside.py``) while the rest of the rebuild goes on: pure computation, as
+        long as all the rest of the rebuild's."""
+        self.aside = Aside(lambda: self._rows_of(history), inline=not history)
+        return True
+
+    def _rows_of(self, history: Sequence[Kept]) -> list[tuple[str, str, str, str, str]]:
+        self.fold(history)
+        return self.rows()
 
     async def write(self, conn: AsyncConnection) -> None:
-        rows = [
-            _params(tenant, key, state)
-            for tenant, facts in self.facts.items()
-            for key, state in domain.parts_of(facts).items()
-        ]
-        await upsert(conn, rows)
+        aside = self.aside or Aside(self.rows, inline=True)
+        rows = await aside.result()
+        if is_sqlite(conn.engine):
+            await upsert(
+                conn,
+                [dict(zip(("t", "k", "f", "s", "l"), r, strict=True)) for r in rows],
+            )
+        else:  # all new: the resetter cleared the rebuild's scope
+            await copy_in(conn, "scorecard_parts", COLUMNS, rows)
+
+    def close(self) -> None:
+        if self.aside is not None:
+            self.aside.close()
 
 
 async def organisation(

@@ -23,8 +23,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-from chassis.envelope import Envelope
-from services.insights.projections import equity, health, scorecards
+from services.insights.projections import equity, facts, health, scorecards
 
 revision = "0006"
 down_revision: str | None = "0005"
@@ -85,18 +84,20 @@ def _equity(bind: sa.Connection, tenant: str) -> None:
     batch = equity.EquityBatch()
     dated: set[str] = set()
     for ident, source, kind, subject, at, data in rows:
-        env = Envelope(
-            id=ident,
-            source=source,
-            type=kind,
-            subject=subject,
-            time=at if isinstance(at, datetime) else datetime.fromisoformat(at),
-            data=json.loads(data),
-            tenant=tenant,
+        fact = facts.Kept(
+            ident,
+            tenant,
+            source,
+            kind,
+            subject,
+            at if isinstance(at, datetime) else datetime.fromisoformat(at),
+            json.loads(data),
+            None,  # its ISO text as ``time.isoformat()`` gives it
+            data,
         )
         if kind in DATED:
-            dated.update(equity.domain.touched(kind, env.data))
-        batch.fold(env)
+            dated.update(equity.domain.touched(kind, fact.data))
+        batch.fold([fact])
     params = [
         {"t": t, "p": p, "d": json.dumps(row)}
         for (t, p), row in batch.rows.items()
