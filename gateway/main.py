@@ -145,7 +145,8 @@ def build_app(
     schema = build_schema(settings)
     router = TandemGraphQLRouter(
         schema,
-        context_getter=get_context,
+        # A FastAPI dependency with ``yield`` (Strawberry's type names plain ones).
+        context_getter=get_context,  # type: ignore[arg-type]
         graphql_ide=None if settings.is_production else "graphiql",
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         multipart_uploads_enabled=False,

@@ -230,9 +230,7 @@ def test_a_csv_files_record_hashes_are_those_of_its_records() -> None:
     """The hashes a file's first reading keeps (its fingerprint encodes each record
     anyway) are each record's own ``record_hash``, row for row, blank lines
     skipped: what the import digests are taken of."""
-    body = (
-        b"employee_id,given_name,languages\nE1,Ada,en;fr\n , ,\n\nE2, Grace ,\n"
-    )
+    body = b"employee_id,given_name,languages\nE1,Ada,en;fr\n , ,\n\nE2, Grace ,\n"
     with tempfile.SpooledTemporaryFile() as spool:
         spool.write(body)
         source = CsvSource(spool, Fingerprint(b"k" * 32))
