@@ -41,6 +41,10 @@ from deploy.local.postgres import PostgresServer
 # object it builds and every process it starts. A test that needs another one (the
 # embedded demo's /dev/tokens, production mode) says so itself.
 os.environ["ENVIRONMENT"] = "test"
+# The collector is tuned for serving (chassis.heap) by default, even for a test's
+# production-mode app; this process builds hundreds of apps and must not freeze
+# its heap with each one's, nor must the servers it starts.
+os.environ["GC_TUNING"] = "false"
 
 
 class ExternalKafkaBroker:
