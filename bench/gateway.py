@@ -392,15 +392,21 @@ def serving_pid(port: int) -> int | None:
 
 
 async def load(
-    spec: dict[str, Any], clients: int, processes: int, pid: int | None = None
+    spec: dict[str, Any],
+    clients: int,
+    processes: int,
+    pid: int | None = None,
+    services: dict[str, int | None] | None = None,
 ) -> dict[str, Any]:
     """``clients`` spread over ``processes`` load processes; merged figures, and
-    the CPU the process ``pid`` (the contender) used per request answered."""
+    the CPU the process ``pid`` (the contender) and each of ``services`` (name →
+    process) used per request answered."""
     shares = [
         clients // processes + (i < clients % processes) for i in range(processes)
     ]
     start_at = time.time() + 2.0  # every process imported and connected by then
     cpu_before = cpu_seconds(pid)
+    services_before = {name: cpu_seconds(p) for name, p in (services or {}).items()}
     done = 0
     workers = []
     for share in shares:
@@ -429,6 +435,11 @@ async def load(
         if cpu_before is not None and cpu_after is not None and done
         else None
     )
+    services_ms: dict[str, float] = {}
+    for name, before in services_before.items():
+        after = cpu_seconds((services or {}).get(name))
+        if before is not None and after is not None and done:
+            services_ms[name] = round((after - before) * 1000 / done, 1)
     latencies.sort()
     seconds = spec["seconds"]
     if errors:
@@ -442,6 +453,7 @@ async def load(
         else None,
         "errors": len(errors),
         "cpu_ms_per_request": cpu_ms,
+        "services_cpu_ms_per_request": services_ms,
     }
 
 
@@ -499,6 +511,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             async with handwritten_process(p.service_urls, logs) as hand_url:
                 gateway_pid = serving_pid(int(p.gateway_url.rsplit(":", 1)[1]))
                 hand_pid = serving_pid(int(hand_url.rsplit(":", 1)[1]))
+                service_pids = {
+                    name: serving_pid(int(url.rsplit(":", 1)[1]))
+                    for name, url in p.service_urls.items()
+                }
                 print(
                     f"gateway: {args.clients} clients from {args.load_processes} "
                     f"load processes, {args.seconds}s",
@@ -518,6 +534,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     args.clients,
                     args.load_processes,
                     gateway_pid,
+                    service_pids,
                 )
                 print(
                     f"handwritten: {args.clients} clients, {args.seconds}s", flush=True
@@ -532,6 +549,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     args.clients,
                     args.load_processes,
                     hand_pid,
+                    service_pids,
                 )
 
     ratio = (
@@ -549,6 +567,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         f"{gateway['cpu_ms_per_request']} ms, handwritten "
         f"{handwritten['cpu_ms_per_request']} ms"
     )
+    for name, r in (("gateway", gateway), ("handwritten", handwritten)):
+        spent = r["services_cpu_ms_per_request"]
+        print(
+            f"the services' CPU per {name} request: "
+            + ", ".join(f"{k} {v} ms" for k, v in spent.items() if v)
+            + f" (total {round(sum(spent.values()), 1)} ms)"
+        )
     print(f"gateway p99: {gateway['p99_ms']} ms   goal < 300 ms, zero errors")
     print(
         f"upstream calls per dashboard query: list length 1 -> {calls[1]}, "
@@ -569,6 +594,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "handwritten_errors": handwritten["errors"],
         "gateway_cpu_ms_per_query": gateway["cpu_ms_per_request"],
         "handwritten_cpu_ms_per_request": handwritten["cpu_ms_per_request"],
+        "services_cpu_ms_per_gateway_query": gateway["services_cpu_ms_per_request"],
+        "services_cpu_ms_per_handwritten_request": handwritten[
+            "services_cpu_ms_per_request"
+        ],
         "upstream_calls_per_query": {"1": calls[1], str(args.items): calls[args.items]},
         "processes": "separate",
         "load_processes": args.load_processes,

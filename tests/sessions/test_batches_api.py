@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from contracts.api import sessions as api
 from tests.profiles.conftest import token
 from tests.sessions.conftest import COORDINATOR, confirm_pairing, signed
 
@@ -116,6 +117,34 @@ async def test_sessions_and_milestones_of_many_relationships_in_one_call(
         headers=OTHER_TENANT,
     )
     assert ids(one_by_one, "id") == set()
+
+    # Both batches are sent as built from rows: for each reader, the same items,
+    # field for field and in the same order, as the relationship's own lists (a
+    # batch's session carries no agenda), and what the model makes of them.
+    for who in (a["as_mentor"], a["as_mentee"], COORDINATOR):
+        for path, listed, model in (
+            ("/sessions/batch-by-relationship", "sessions", api.Session),
+            (
+                "/development-items/batch-by-relationship",
+                "milestones",
+                api.DevelopmentItem,
+            ),
+        ):
+            asked = {"relationship_ids": [a["id"]]}
+            if listed == "milestones":
+                asked["kind"] = "milestone"
+            batch = await c.post(path, json=asked, headers=who)
+            one = await c.get(f"/relationships/{a['id']}/{listed}", headers=who)
+            expected = [
+                {k: v for k, v in item.items() if k != "agenda"} for item in one.json()
+            ]
+            got = batch.json()["items"]
+            assert [list(i.items()) for i in got] == [list(i.items()) for i in expected]
+            for item in got:
+                dumped = model.model_validate(item).model_dump(
+                    mode="json", exclude_unset=True
+                )
+                assert dumped == item
 
 
 async def test_notes_in_a_batch_keep_their_visibility(sessions, kafka_bootstrap):

@@ -10,10 +10,12 @@ in one statement, then each kind of row and text in one).
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field
+from pydantic_core import to_json
 
 from chassis.inputs import Items as ListOf
 from chassis.inputs import Ref, RequestBody
@@ -63,12 +65,16 @@ async def sessions_batch(
     return api.Sessions(items=await meetings.get_many(p, body.ids))
 
 
-@router.post("/sessions/batch-by-relationship", response_model_exclude_unset=True)
+@router.post(
+    "/sessions/batch-by-relationship",
+    response_model=api.Sessions,
+    response_model_exclude_unset=True,
+)
 async def sessions_by_relationship(
     body: RelationshipIdsIn, p: PrincipalDep, meetings: MeetingsDep
-) -> api.Sessions:
+) -> Response:
     """The sessions of several relationships (as each one's list shows them)."""
-    return api.Sessions(items=await meetings.of_relationships(p, body.relationship_ids))
+    return _sent(await meetings.of_relationships_answers(p, body.relationship_ids))
 
 
 @router.post("/milestones/batch", response_model_exclude_unset=True)
@@ -80,15 +86,24 @@ async def milestones_batch(
 
 
 @router.post(
-    "/development-items/batch-by-relationship", response_model_exclude_unset=True
+    "/development-items/batch-by-relationship",
+    response_model=api.DevelopmentItems,
+    response_model_exclude_unset=True,
 )
 async def items_by_relationship(
     body: ItemsIn, p: PrincipalDep, dev: DevelopmentDep
-) -> api.DevelopmentItems:
+) -> Response:
     """Milestones, check-ins or rotations of several relationships."""
-    return api.DevelopmentItems(
-        items=await dev.of_relationships(p, body.kind, body.relationship_ids)
+    return _sent(
+        await dev.of_relationships_answers(p, body.kind, body.relationship_ids)
     )
+
+
+def _sent(items: Sequence[dict[str, Any]]) -> Response:
+    """``{"items": [...]}`` sent as built (each item the model's fields it has,
+    in the model's order), not validated again field by field; the tests hold
+    these answers to the model's own."""
+    return Response(to_json({"items": items}), media_type="application/json")
 
 
 @router.post("/notes/batch-by-relationship", response_model_exclude_unset=True)

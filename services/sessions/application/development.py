@@ -425,9 +425,26 @@ class Development:
         relationship_ids: list[str],
     ) -> Items:
         """Items of one kind of several relationships (unseen ones left out)."""
+        return [
+            api.DevelopmentItem.model_validate(a)
+            for a in await self.of_relationships_answers(
+                principal, kind, relationship_ids
+            )
+        ]
+
+    async def of_relationships_answers(
+        self,
+        principal: Principal,
+        kind: api.BatchItemKind,
+        relationship_ids: list[str],
+    ) -> Sequence[dict[str, Any]]:
+        """``of_relationships`` as the JSON the API sends (``item_answer``)."""
         where, params = _in("d.relationship_id", relationship_ids)
         return await self._rows(
-            principal, f"d.kind = :k AND {where}", {**params, "k": kind}
+            principal,
+            f"d.kind = :k AND {where}",
+            {**params, "k": kind},
+            answer=item_answer,
         )
 
     async def _rows(
@@ -436,7 +453,8 @@ class Development:
         where: str,
         params: Mapping[str, str | None],
         kind: api.ItemKind | None = None,
-    ) -> Items:
+        answer: Callable[..., Any] = item_view,
+    ) -> Any:
         """The items ``where`` selects (over ``development_items d``) that the
         caller may see (of ``kind``, if given: the stored kind, which a check-in's
         answer shows as its own kind). Each item's pair comes with it (a join on the
@@ -444,7 +462,7 @@ class Development:
         however many items and relationships, on one connection that opens no
         transaction."""
 
-        async def found(conn: AsyncConnection) -> Items:
+        async def found(conn: AsyncConnection) -> list[Any]:
             rows = (
                 await conn.execute(
                     text(
@@ -468,7 +486,7 @@ class Development:
             words = await self.relationships.texts.get_many(
                 conn, (i for row, _pair in visible for i in text_ids(row))
             )
-            return [item_view(principal, pair, row, words) for row, pair in visible]
+            return [answer(principal, pair, row, words) for row, pair in visible]
 
         return await read(self.engine, found)
 

@@ -361,6 +361,17 @@ class Meetings:
     ) -> Views:
         """The sessions of several relationships (as each one's list shows them);
         a relationship the caller may not see adds nothing."""
+        return [
+            api.Session.model_validate(a)
+            for a in await self.of_relationships_answers(principal, relationship_ids)
+        ]
+
+    async def of_relationships_answers(
+        self, principal: Principal, relationship_ids: Sequence[str]
+    ) -> Sequence[dict[str, Any]]:
+        """``of_relationships`` as the JSON the batch route sends: each session as
+        ``session_answer`` writes it, without the agenda (the batch never sends
+        one)."""
         query = text(
             "SELECT * FROM sessions WHERE tenant = :t AND relationship_id IN :ids "
             "ORDER BY starts_at, session_id"
@@ -374,7 +385,12 @@ class Meetings:
             rows = await conn.execute(
                 query, {"t": principal.tenant, "ids": list(visible)}
             )
-            return [bookings.session_view(r) for r in rows.mappings()]
+            answers = []
+            for r in rows.mappings():
+                answer = bookings.session_answer(r)
+                del answer["agenda"]
+                answers.append(answer)
+            return answers
 
     async def relationship(
         self, principal: Principal, relationship_id: str
