@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -95,6 +96,23 @@ class PulseSurvey(BatchedNode, relay.Node):
         ]
 
 
+# The fields of a relationship its list does not carry (``GET /relationships``):
+# asked for anywhere under ``relationships``, the page is read in full.
+_NOT_LISTED = frozenset({"terms", "cadenceAdherence"})
+
+
+def _asks_any(selections: Sequence[Any], names: frozenset[str]) -> bool:
+    """Whether a field named one of ``names`` is selected anywhere under
+    ``selections`` (fields, fragments and inline fragments alike; a fragment of
+    such a name counts too, erring on the side of reading in full)."""
+    for selection in selections:
+        if getattr(selection, "name", None) in names:
+            return True
+        if _asks_any(getattr(selection, "selections", None) or (), names):
+            return True
+    return False
+
+
 @strawberry.type
 class SessionsQuery:
     @strawberry.field(
@@ -118,12 +136,16 @@ class SessionsQuery:
         except UpstreamError as exc:
             raise query_error(exc) from None
         rows = read_list(api.Relationship, data, "sessions")
-        # The list names them; the page's window is read in full in one batch.
         _, skip = decode_cursor(after)
         size = page_size(first, c.settings.max_page_size)
-        window = [r.relationship_id for r in rows[skip : skip + size]]
-        loaded = await loaders.relationships(info).load_many(window)
-        full = dict(zip(window, loaded, strict=True))
+        # The list's rows lack only the contract's terms and the cadence adherence:
+        # when the query asks for either, the page's window is read in full in one
+        # batch; otherwise the rows are the answer.
+        full: dict[str, api.Relationship | None] = {}
+        if _asks_any(info.selected_fields, _NOT_LISTED):
+            window = [r.relationship_id for r in rows[skip : skip + size]]
+            loaded = await loaders.relationships(info).load_many(window)
+            full = dict(zip(window, loaded, strict=True))
 
         def make(row: api.Relationship) -> Relationship:
             return Relationship.from_model(full.get(row.relationship_id) or row)

@@ -357,6 +357,37 @@ async def test_a_coordinator_sees_a_private_note_only_as_existing(
     assert deleted["data"]["deleteNote"]["__typename"] in ("Forbidden", "NotFound")
 
 
+async def test_the_list_is_read_in_full_only_for_what_it_lacks(
+    platform, kafka_bootstrap
+):
+    """A relationship's list row carries all but the contract's terms and the
+    cadence adherence: a page that asks for neither is answered from the list, one
+    that asks for either is read in full, and both agree on what they share."""
+    p = await pair(platform, kafka_bootstrap, days_ago=7)
+    await signed(platform, p)
+    shared = "id status startsOn plannedEndOn contract { version inForce }"
+    lean = await platform.graphql(
+        "{ relationships { edges { node { " + shared + " } } } }", bearer=p["as_mentee"]
+    )
+    fuller = await platform.graphql(
+        "{ relationships { edges { node { " + shared + " contract { terms } } } } }",
+        bearer=p["as_mentee"],
+    )
+    cadence = await platform.graphql(
+        "{ relationships { edges { node { ... on Relationship { cadenceAdherence } } } } }",
+        bearer=p["as_mentee"],
+    )
+    [lean_node] = [e["node"] for e in lean["data"]["relationships"]["edges"]]
+    [full_node] = [e["node"] for e in fuller["data"]["relationships"]["edges"]]
+    assert "strategic plan" in full_node["contract"].pop("terms")
+    assert lean_node == full_node
+    assert lean["extensions"]["upstreamCallsByService"]["sessions"] == 1
+    assert fuller["extensions"]["upstreamCallsByService"]["sessions"] == 2
+    assert cadence["extensions"]["upstreamCallsByService"]["sessions"] == 2
+    [node] = [e["node"] for e in cadence["data"]["relationships"]["edges"]]
+    assert node["cadenceAdherence"] is not None
+
+
 async def test_upstream_calls_do_not_grow_with_the_number_of_relationships(
     platform, kafka_bootstrap
 ):
