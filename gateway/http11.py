@@ -243,17 +243,19 @@ class ServicePool:
         body: bytes | None = None,
         *,
         replayable: bool | None = None,
+        deadline_s: float | None = None,
     ) -> Answer:
         """``method target`` (a path and its query) with ``headers`` and ``body``.
 
         ``replayable`` (default: the method is ``GET``): the call may be sent again
-        when its reused connection closed before any byte of the answer arrived."""
+        when its reused connection closed before any byte of the answer arrived.
+        ``deadline_s``: this call's deadline instead of the pool's ``timeout``."""
         if method == "HEAD":  # its answer's framing is not read here
             raise ValueError("HEAD is not supported")
         data = self._request_bytes(method, target, headers, body)
         async with self._slots:
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(deadline_s or self.timeout):
                     try:
                         return await self._exchange(data)
                     except _Dropped as exc:

@@ -33,6 +33,10 @@ class GatewaySettings(ServiceSettings):
     # one-process platform mounts sessions at /sessions). Default: ``sessions_url``.
     sessions_public_url: str | None = None
     upstream_timeout_s: float = Field(default=5.0, gt=0)
+    # A round started with ``wait`` answers when it has finished: a large cohort's
+    # takes seconds (10,000 x 2,000: about 11 s), and a fresh install's first one
+    # also compiles the optimiser's kernels.
+    round_wait_timeout_s: float = Field(default=120.0, gt=0)
     upstream_connections: int = Field(default=100, ge=1)
     # Protection against abusive queries.
     max_depth: int = Field(default=12, ge=1)

@@ -176,11 +176,13 @@ class Caller:
         headers: Mapping[str, str] | None = None,
         replayable: bool | None = None,
         raw: bool = False,
+        deadline_s: float | None = None,
     ) -> Any:
         """One call; returns the decoded JSON body (``None`` for 204), or with
         ``raw`` its undecoded bytes, for :func:`gateway.answers.read` to parse and
         validate in one step.
 
+        ``deadline_s`` replaces the settings' ``upstream_timeout_s`` for this call.
         ``replayable`` marks a call that changes nothing (default: a ``GET``): it
         is sent once more if its kept-alive connection turns out to be closed
         before any byte of the answer arrived (:class:`gateway.http11.ServicePool`).
@@ -208,6 +210,7 @@ class Caller:
                     content,
                     self._headers(headers),
                     replayable,
+                    deadline_s,
                 )
             else:
                 response = await upstreams.clients[service].request(
@@ -217,6 +220,7 @@ class Caller:
                     json=json,
                     content=content,
                     headers=self._headers(headers),
+                    timeout=deadline_s or httpx.USE_CLIENT_DEFAULT,
                 )
         except (httpx.TimeoutException, UpstreamTimeout):
             raise ServiceDown(
@@ -279,6 +283,7 @@ def _over_pool(
     content: bytes | str | None,
     headers: dict[str, str],
     replayable: bool | None,
+    deadline_s: float | None,
 ) -> Awaitable[Answer]:
     """The call over ``pool``, its body and query encoded as ``httpx`` encodes them."""
     target = path
@@ -297,7 +302,9 @@ def _over_pool(
         headers.setdefault("content-type", "application/json")
     elif content is not None:
         body = content.encode() if isinstance(content, str) else content
-    return pool.request(method, target, headers, body, replayable=replayable)
+    return pool.request(
+        method, target, headers, body, replayable=replayable, deadline_s=deadline_s
+    )
 
 
 def _error_of(service: str, response: Answer | httpx.Response) -> UpstreamError:

@@ -311,6 +311,7 @@ class MatchingMutation:
                     "/rounds",
                     body,
                     params={"wait": "true" if input.wait else "false"},
+                    deadline_s=c.settings.round_wait_timeout_s if input.wait else None,
                 ),
                 "matching",
             )

@@ -364,6 +364,8 @@ def test_the_image_runs_unprivileged_from_a_read_only_tree() -> None:
     # Nothing at run time may need to write outside /tmp.
     assert "PYTHONDONTWRITEBYTECODE=1" in final
     assert "HOME=/tmp" in final
+    # The optimiser's kernels are compiled into the image, for any host's CPU.
+    assert "optimiser.warm()" in final and "NUMBA_CPU_NAME=generic" in final
     for package in ("chassis", "contracts", "services", "gateway", "launcher"):
         assert re.search(rf"^COPY {package} {package}$", final, flags=re.M), package
     assert re.search(r"^CMD \[", final, flags=re.M), "a default command"

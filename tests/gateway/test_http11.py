@@ -264,3 +264,23 @@ async def test_a_connection_idle_past_its_expiry_is_not_reused():
         await pool.aclose()
     assert got.json() == {"ok": 1}
     assert server.connections == 2
+
+
+async def test_a_call_may_have_its_own_deadline():
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(0.3)
+        writer.write(answer({"done": True}))
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(slow, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    pool = ServicePool(url, timeout=0.1, max_connections=4)
+    with pytest.raises(UpstreamTimeout):
+        await pool.request("POST", "/rounds", {})
+    got = await pool.request("POST", "/rounds", {}, deadline_s=2)
+    await pool.aclose()
+    listener.close()
+    await listener.wait_closed()
+    assert got.json() == {"done": True}
