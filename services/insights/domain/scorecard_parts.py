@@ -33,6 +33,7 @@ from typing import Any, Protocol, TypeVar
 from chassis.events import JsonDict
 from services.insights.domain.scorecard_state import (
     REFLECTIONS,
+    Fact,
     Milestone,
     Org,
     Relationship,
@@ -77,21 +78,9 @@ class Kept:
     at: str | None = None
 
 
-class Placed(Protocol):
+class Placed(Fact, Protocol):
     """What a part keeps of a fact: a ``Kept``, or anything that reads like one
-    (a rebuild's ``projections.facts.Kept``)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def time(self) -> datetime: ...
-
-    @property
-    def data(self) -> JsonDict: ...
+    (a rebuild's ``projections.facts.Kept``): a ``Fact`` with its moment's text."""
 
     @property
     def at(self) -> str | None: ...
