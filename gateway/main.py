@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.requests import HTTPConnection
 from fastapi.responses import HTMLResponse
+from pydantic_core import to_json
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -51,6 +52,12 @@ class TandemGraphQLRouter(GraphQLRouter):
     persisted: PersistedQueries
     trusted_only: bool = False
     reveal_internal_errors: bool = False
+
+    def encode_json(self, data: object) -> str:
+        # The answer is JSON's own types (graphql-core serialised every value):
+        # pydantic-core writes it several times faster than ``json.dumps``, as UTF-8
+        # rather than ASCII escapes. A str, as Strawberry's multipart stream expects.
+        return to_json(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide_html(self.graphql_ide_html))

@@ -105,6 +105,9 @@ def as_json(m: BaseModel) -> Any:
 def _enum(cls: type[E], value: StrEnum) -> E:
     """The GraphQL member of a contract's member (the same wire value); one this
     field cannot take (a check-in's state for a milestone) is malformed."""
+    member = cls._value2member_map_.get(value.value)  # what ``cls(value)`` finds
+    if member is not None:
+        return member  # type: ignore[return-value]
     try:
         return cls(value.value)
     except ValueError:
