@@ -204,10 +204,21 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-async def _ready(url: str, what: str, timeout_s: float = 180) -> None:
+class ProcessEnded(RuntimeError):
+    """The process being waited for ended before it was ready."""
+
+
+async def _ready(
+    url: str,
+    what: str,
+    timeout_s: float = 180,
+    process: asyncio.subprocess.Process | None = None,
+) -> None:
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=2) as http:
         while time.monotonic() < deadline:
+            if process is not None and process.returncode is not None:
+                raise ProcessEnded(f"{what} ended before it was ready")
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(f"{url}/readyz")).status_code == 200:
                     return
@@ -225,10 +236,19 @@ async def separate_platform(
     pg: Any, kafka: str, logs: str, prefix: str | None = None
 ) -> AsyncIterator[Platform]:
     """``launcher.real``: the five services and the gateway, one process each; their
-    databases are ``<prefix>_<service>`` on ``pg`` (a fresh prefix unless given)."""
-    base = _free_port_block(len(SERVICES) + 1)
+    databases are ``<prefix>_<service>`` on ``pg`` (a fresh prefix unless given).
+
+    The ports are free when chosen but not held: on a busy machine another process
+    can take one before its service binds it. The launcher then stops, and the
+    platform is started again on another block of ports (up to three times)."""
     prefix = prefix or f"bench_{uuid.uuid4().hex[:8]}"
-    with _log(logs, "launcher.log") as log:
+    for attempt in range(1, 4):
+        base = _free_port_block(len(SERVICES) + 1)
+        urls = {
+            name: f"http://127.0.0.1:{base + 1 + i}" for i, name in enumerate(SERVICES)
+        }
+        gateway_url = f"http://127.0.0.1:{base}"
+        log = _log(logs, f"launcher-{attempt}.log")
         runner = await _spawn(
             "-m",
             "launcher.real",
@@ -245,29 +265,41 @@ async def separate_platform(
             log=log,
         )
         try:
-            urls = {
-                name: f"http://127.0.0.1:{base + 1 + i}"
-                for i, name in enumerate(SERVICES)
-            }
-            gateway_url = f"http://127.0.0.1:{base}"
             for name, url in {"gateway": gateway_url, **urls}.items():
-                await _ready(url, name)
-            engine = create_async_engine(pg.url_for(f"{prefix}_matching"))
-            # journey.until_matching_sees reads matching's candidate view.
-            matching = SimpleNamespace(
-                state=SimpleNamespace(runtime=SimpleNamespace(engine=engine))
-            )
-            async with httpx.AsyncClient(timeout=60) as client:
-                yield Platform(
-                    gateway_url,
-                    urls,
-                    {"matching": matching},  # type: ignore[dict-item]
-                    None,  # type: ignore[arg-type]
-                    client,
-                )
-            await engine.dispose()
-        finally:
+                await _ready(url, name, process=runner)
+            break
+        except ProcessEnded:
             await _stop(runner)
+            log.close()
+            if attempt == 3:
+                raise
+            print(
+                "the platform stopped while starting (a port taken meanwhile?): "
+                "starting it again on other ports",
+                flush=True,
+            )
+        except BaseException:
+            await _stop(runner)
+            log.close()
+            raise
+    try:
+        engine = create_async_engine(pg.url_for(f"{prefix}_matching"))
+        # journey.until_matching_sees reads matching's candidate view.
+        matching = SimpleNamespace(
+            state=SimpleNamespace(runtime=SimpleNamespace(engine=engine))
+        )
+        async with httpx.AsyncClient(timeout=60) as client:
+            yield Platform(
+                gateway_url,
+                urls,
+                {"matching": matching},  # type: ignore[dict-item]
+                None,  # type: ignore[arg-type]
+                client,
+            )
+        await engine.dispose()
+    finally:
+        await _stop(runner)
+        log.close()
 
 
 @contextlib.asynccontextmanager
