@@ -296,7 +296,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if value is not _SLOW:
                         results[response_name] = value
                         continue
-                elif nest is not None:
+                elif nest is not None and position_context is None:
+                    # (inside a deferred fragment, graphql-core delivers it)
                     value = self._nested(
                         nest, parent_type, source_value, path, response_name, details
                     )
