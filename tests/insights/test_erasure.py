@@ -557,3 +557,79 @@ async def equity_row_in(app, tenant: str, person: str):
             )
         ).scalar_one_or_none()
     return json.loads(found) if found else None
+
+
+async def test_a_batch_is_screened_against_each_tenant_s_own_erasures(quiet_app):
+    """One batch, two tenants, the same id in both: only the tenant that erased the
+    person forgets them (their own event dropped, the others' pseudonymised, a key
+    or a nested value alike); the other tenant keeps its facts as they came."""
+    runtime = quiet_app.state.runtime
+    apply_many = runtime.consumer.batch_handler
+    person, mentor = f"p-{uuid.uuid4().hex[:6]}", f"m-{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    erasing, keeping = f"erasing-{tag}", f"keeping-{tag}"
+
+    def of(tenant: str, kind: str, data: dict, source: str = "profiles") -> Envelope:
+        return Envelope(
+            id=str(uuid.uuid4()),
+            source=f"tandem/{source}",
+            type=kind,
+            subject=person if kind.startswith("Person") else "s",
+            time=utcnow(),
+            data=data,
+            tenant=tenant,
+        )
+
+    async with runtime.engine.begin() as conn:
+        await apply_many([of(erasing, "PersonErased", {"person_id": person})], conn)
+    batch = [
+        event
+        for tenant in (erasing, keeping)
+        for event in (
+            of(tenant, "PersonRegistered", {"person_id": person, "level": 3}),
+            of(
+                tenant,
+                "PairingConfirmed",
+                {"pairing_id": f"x-{tenant}", "mentor_id": mentor, "mentee_id": person},
+                "matching",
+            ),
+            of(
+                tenant,
+                "PairingProposed",
+                {
+                    "pairing_id": f"y-{tenant}",
+                    "mentor_id": mentor,
+                    "mentee_id": "someone",
+                    "parts": [{person: ["nested", {"with": person}]}],
+                },
+                "matching",
+            ),
+        )
+    ]
+    async with runtime.engine.begin() as conn:
+        await apply_many(batch, conn)
+    async with runtime.engine.connect() as conn:
+        kept = {
+            (tenant, kind): (subject, json.loads(data))
+            for tenant, kind, subject, data in await conn.execute(
+                text(
+                    "SELECT tenant, type, subject, data FROM facts "
+                    "WHERE tenant IN (:a, :b)"
+                ),
+                {"a": erasing, "b": keeping},
+            )
+        }
+    # The erased person's own registration is not kept; the pair's facts are, under
+    # the pseudonym, everywhere the id was.
+    assert (erasing, "PersonRegistered") not in kept
+    pseudonymised = json.dumps(
+        [kept[(erasing, "PairingConfirmed")], kept[(erasing, "PairingProposed")]]
+    )
+    assert person not in pseudonymised and "erased-" in pseudonymised
+    # The other tenant's facts name the person as they came.
+    assert kept[(keeping, "PersonRegistered")][1]["person_id"] == person
+    assert kept[(keeping, "PairingConfirmed")][1]["mentee_id"] == person
+    assert kept[(keeping, "PersonRegistered")][0] == person
+    assert kept[(keeping, "PairingProposed")][1]["parts"] == [
+        {person: ["nested", {"with": person}]}
+    ]

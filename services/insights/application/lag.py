@@ -30,7 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.envelope import Envelope
 from chassis.runtime import ServiceRuntime
-from chassis.telemetry import consumer_offset_lag, projection_lag_ms
+from chassis.telemetry import (
+    consumer_offset_lag,
+    metrics_recorded,
+    projection_lag_ms,
+)
 from contracts.api.insights import LagScope
 from services.insights.application.scope import ALL, Scope
 
@@ -92,12 +96,19 @@ class LagMonitor:
         if not times:
             return
         now = datetime.now(UTC)
-        for tenant, at in times:
-            ms = max(0.0, (now - at).total_seconds() * 1000)
-            self.recent.append(ms)
-            self.applied += 1
+        lags = [
+            (tenant, max(0.0, (now - at).total_seconds() * 1000))
+            for tenant, at in times
+        ]
+        self.recent.extend(ms for _, ms in lags)
+        self.applied += len(lags)
+        for tenant, ms in lags:
             self._of(tenant, ms)
-            projection_lag_ms.record(ms, {"consumer": self.consumer})
+        # Not fed while no reader would see it (one ``record`` costs tens of µs).
+        if metrics_recorded():
+            attributes = {"consumer": self.consumer}
+            for _, ms in lags:
+                projection_lag_ms.record(ms, attributes)
 
     def _of(self, tenant: str, ms: float) -> None:
         kept = self.tenants.get(tenant)

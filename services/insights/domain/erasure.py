@@ -31,17 +31,25 @@ def belongs_to(data: JsonDict, person_id: str) -> bool:
 
 
 def strings_in(value: object) -> set[str]:
-    """Every string of a JSON value (keys and values, at any depth)."""
+    """Every string of a JSON value (keys and values, at any depth): a new set."""
+    out: set[str] = set()
+    _collect(value, out)
+    return out
+
+
+def _collect(value: object, out: set[str]) -> None:
     if isinstance(value, str):
-        return {value}
-    if isinstance(value, dict):
-        out: set[str] = set()
+        out.add(value)
+    elif isinstance(value, dict):
         for k, v in value.items():
-            out |= {str(k)} | strings_in(v)
-        return out
-    if isinstance(value, list):
-        return set().union(*(strings_in(v) for v in value)) if value else set()
-    return set()
+            out.add(str(k))
+            if isinstance(v, str):  # most values: no call for them
+                out.add(v)
+            elif isinstance(v, (dict, list)):
+                _collect(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _collect(v, out)
 
 
 def replace_id(value: J, person_id: str, pseudonym: str) -> J:

@@ -126,13 +126,16 @@ class RelationshipFacts:
 
     def to_json(self) -> JsonDict:
         """The fields as JSON takes them (shared, not copied: encode it right away)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _FACT_FIELDS}
 
     @classmethod
     def from_json(cls, data: JsonDict) -> RelationshipFacts:
         """The facts as ``to_json`` wrote them (decoded JSON: lists for tuples)."""
         ratings = [(str(at), int(r), role) for at, r, role in data.get("ratings", ())]
         return cls(**{**data, "ratings": ratings})
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(RelationshipFacts))  # in their order
 
 
 @dataclass(frozen=True)
@@ -358,7 +361,7 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
         sessions={k: v for k, v in facts.sessions.items() if _known(facts, k) <= cut},
         planned=dict(facts.planned),
         ratings=[r for r in facts.ratings if moment(r[0]) <= cut],
-        check_ins=[c for c in facts.check_ins if _day_of_text(c) <= day],
+        check_ins=_held_by(facts.check_ins, day),
         escalations={
             k: [v[0], v[1] if v[1] and moment(v[1]) <= cut else None]
             for k, v in facts.escalations.items()
@@ -374,6 +377,15 @@ def _until(facts: RelationshipFacts, as_of: datetime) -> RelationshipFacts:
             if start is not None and moment(start) <= cut
         ],
     )
+
+
+def _held_by(check_ins: list[str], day: date) -> list[str]:
+    """The check-ins held by ``day``, in order: each distinct day read once (a
+    relationship's check-ins are many, its days few)."""
+    held = {c: _day_of_text(c) <= day for c in set(check_ins)}
+    if all(held.values()):
+        return list(check_ins)
+    return [c for c in check_ins if held[c]]
 
 
 def _planned(facts: RelationshipFacts, session_id: str) -> datetime | None:

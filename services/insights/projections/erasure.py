@@ -41,6 +41,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, text
@@ -77,13 +78,19 @@ for _registry in (
     CONTRACTS.include(_registry)
 
 
+@lru_cache(maxsize=256)  # a few dozen types; bounded, whatever arrives
+def _dropped(kind: str) -> frozenset[str]:
+    """The fields ``strip`` drops from events of ``kind`` (none: not a contract's)."""
+    if kind not in CONTRACTS:
+        return frozenset()
+    return frozenset(CONTRACTS.model(kind).personal_fields) - KEPT.get(
+        kind, frozenset()
+    )
+
+
 def strip(env: Envelope) -> Envelope:
     """The event without the personal free text its contract declares."""
-    if env.type not in CONTRACTS:
-        return env
-    drop = set(CONTRACTS.model(env.type).personal_fields) - KEPT.get(
-        env.type, frozenset()
-    )
+    drop = _dropped(env.type)
     if not drop & env.data.keys():
         return env
     return replace(env, data={k: v for k, v in env.data.items() if k not in drop})
@@ -310,30 +317,40 @@ class Erasures:
             return []
         if not is_sqlite(conn.engine):
             await conn.execute(text("LOCK TABLE facts IN ROW EXCLUSIVE MODE"))
-        wanted: list[dict[str, str]] = []
+        # Each event's strings (its subject too); each distinct string of a tenant
+        # keyed once for the batch (most recur from event to event: field names,
+        # relationship ids, dates).
+        carried: list[set[str]] = []
+        of_tenant: dict[str, set[str]] = {}
         for env in envs:
-            candidates = strings_in(env.data) | {env.subject}
-            wanted.append({self.person_key(env.tenant, c): c for c in candidates if c})
-        pairs = {
-            (env.tenant, key)
-            for env, keys in zip(envs, wanted, strict=True)
-            for key in keys
+            strings = strings_in(env.data)
+            strings.discard("")
+            if env.subject:
+                strings.add(env.subject)
+            carried.append(strings)
+            of_tenant.setdefault(env.tenant, set()).update(strings)
+        keyed = {
+            tenant: {self.person_key(tenant, s): s for s in strings}
+            for tenant, strings in of_tenant.items()
         }
         found: dict[str, list[tuple[str, str]]] = {}
-        if pairs:
+        if any(keyed.values()):
             rows = await conn.execute(
                 TOMBSTONES_SQLITE if is_sqlite(conn.engine) else TOMBSTONES,
                 {
-                    "ts": sorted({t for t, _ in pairs}),
-                    "ks": sorted({k for _, k in pairs}),
+                    "ts": sorted(keyed),
+                    "ks": sorted({k for keys in keyed.values() for k in keys}),
                 },
             )
             for tenant, key, pseudonym in rows.all():
-                if (tenant, key) in pairs:
+                if key in keyed.get(tenant, ()):
                     found.setdefault(tenant, []).append((key, pseudonym))
+        if not found:  # no event names an erased person (the usual batch)
+            return list(envs)
         out: list[Envelope | None] = []
-        for env, keys in zip(envs, wanted, strict=True):
-            mine = [(k, p) for k, p in found.get(env.tenant, ()) if k in keys]
+        for env, strings in zip(envs, carried, strict=True):
+            keys = keyed[env.tenant]
+            mine = [(k, p) for k, p in found.get(env.tenant, ()) if keys[k] in strings]
             out.append(self._screened(env, keys, mine))
         return out
 

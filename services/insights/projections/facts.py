@@ -47,6 +47,9 @@ def _moment(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+# ``json.dumps(value, separators=(",", ":"))`` with one encoder (with options,
+# ``json.dumps`` builds an encoder per call).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 INSERT_FACT = text(
     "INSERT INTO facts (event_id, tenant, source, type, subject, occurred_at, data) "
     "VALUES (:i, :t, :s, :y, :sub, :at, :d) ON CONFLICT (event_id) DO NOTHING"
@@ -92,7 +95,7 @@ async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
                 "y": [env.type for env in envs],
                 "sub": [env.subject for env in envs],
                 "at": [env.time for env in envs],
-                "d": [json.dumps(env.data, separators=(",", ":")) for env in envs],
+                "d": [_compact(env.data) for env in envs],
             },
         )
         pairs = [(env.id, person) for env in envs for person in people_in(env.data)]
@@ -112,7 +115,7 @@ async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
                 "y": env.type,
                 "sub": env.subject,
                 "at": _stamp(conn, env.time),
-                "d": json.dumps(env.data, separators=(",", ":")),
+                "d": _compact(env.data),
             }
             for env in envs
         ],
