@@ -32,8 +32,8 @@ Reading back what this process appended
 The relay runs in the process that appends (one per service), and it reads the log
 right after a command committed: an HRIS import appends a thousand events a chunk and
 the relay would read every one back, payload and metadata decoded again from JSON. So
-the store keeps the events it appended lately (``RECENT_EVENTS``, by log position)
-and, while it holds any, reads the log in two steps: the positions first (the same
+the store keeps the events it appended lately (``RECENT_EVENTS``, by log position,
+each until it is read once) and, while it holds any, reads the log in two steps: the positions first (the same
 statement, the same horizon, from the log-order index alone), then, in one more
 statement by position, only the rows it does not hold. An event held is the one the
 append recorded - the same id, stream, version, type, data, metadata and time; its
@@ -270,8 +270,8 @@ class PostgresEventStore(EventStore):
         self._recent: dict[int, RecordedEvent] = {}
 
     def remember(self, recorded: Sequence[RecordedEvent]) -> None:
-        """Hold events this store just appended, to be read back from memory (see
-        "Reading back what this process appended"); the oldest are let go past
+        """Hold events this store just appended, to be read back from memory once
+        (see "Reading back what this process appended"); the oldest are let go past
         ``RECENT_EVENTS``. Whether their transaction commits does not matter."""
         recent = self._recent
         for one in recorded:
@@ -396,7 +396,7 @@ class PostgresEventStore(EventStore):
         found: list[RecordedEvent | None] = []
         missing: list[int] = []
         for tx_id, sequence in positions:
-            one = recent.get(sequence)
+            one = recent.pop(sequence, None)  # read back once, then let go
             if one is None or one.position.transaction != tx_id:
                 one = None
                 missing.append(sequence)

@@ -235,6 +235,8 @@ class TestPostgresEventStore(EventStoreContract):
             assert 0 < held_now <= held, "it holds what it appended, up to its bound"
 
             mine = await read_whole_log(store)
+            read_back = {e.position.sequence for e in mine}
+            assert not read_back & set(store._recent), "read back once, then let go"
             fresh = event_store_for(create_engine(database_url))
             try:
                 assert mine == await read_whole_log(fresh)
