@@ -36,6 +36,10 @@ ENCRYPTED = "$enc"
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _JSON_STR = json.JSONEncoder(separators=(",", ":"), default=str)
 SEALED = "sealed:v1:"  # the prefix of a sealed current-state column value
+# What both encoders give for a ``str`` (``ensure_ascii``), without their ``encode``
+# method's frame: most sealed values are text. ``_b64``'s body, likewise inlined.
+_json_str = json.encoder.encode_basestring_ascii
+_b2a = binascii.b2a_base64
 
 
 class _Random:
@@ -94,6 +98,10 @@ class PersonalDataCipher:
         self._index_key = hmac.new(
             master_key, b"tandem blind index v1", hashlib.sha256
         ).digest()
+        # The blind index's HMAC with its key already taken in: each index copies
+        # it (a one-shot ``hmac.digest`` looks the hash up and keys it every time,
+        # twice the CPU, and an import takes several indexes per person).
+        self._index_hmac = hmac.new(self._index_key, digestmod=hashlib.sha256)
         self.registry = registry
 
     @staticmethod
@@ -213,9 +221,11 @@ class PersonalDataCipher:
                 sealed[column] = None
             else:
                 nonce = nonces[at : at + 12]
-                plain = _JSON_STR.encode(value).encode()
+                plain = (
+                    _json_str(value) if type(value) is str else _JSON_STR.encode(value)
+                ).encode()
                 cipher = encrypt(nonce, plain, (prefix + column).encode())
-                sealed[column] = SEALED + _b64(nonce + cipher)
+                sealed[column] = SEALED + _b2a(nonce + cipher, newline=False).decode()
             at += 12
         return sealed
 
@@ -347,9 +357,9 @@ class PersonalDataCipher:
         uniqueness (``kind`` separates e.g. emails from employee ids)."""
         if value is None:
             return None
-        message = f"{tenant}\x1f{kind}\x1f{value}".encode()
-        # The one-shot HMAC (no hmac object per value): the same digest.
-        return hmac.digest(self._index_key, message, "sha256").hex()
+        mac = self._index_hmac.copy()  # HMAC-SHA256 under the index key
+        mac.update(f"{tenant}\x1f{kind}\x1f{value}".encode())
+        return mac.hexdigest()
 
     # -- the codec ---------------------------------------------------------------------
 
@@ -444,9 +454,12 @@ def _encrypt(
     encrypt, prefix, at = aead.encrypt, f"{stream_id}/", 0
     for name in fields:
         nonce = nonces[at : at + 12]
-        plain = _JSON.encode(data[name]).encode()
+        value = data[name]
+        plain = (
+            _json_str(value) if type(value) is str else _JSON.encode(value)
+        ).encode()
         sealed = encrypt(nonce, plain, (prefix + name).encode())
-        data[name] = {ENCRYPTED: _b64(nonce + sealed)}
+        data[name] = {ENCRYPTED: _b2a(nonce + sealed, newline=False).decode()}
         at += 12
     return data
 

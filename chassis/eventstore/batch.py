@@ -173,7 +173,7 @@ async def _append_many(
             None if bad.version is None else bad,
         )
     where = {str(row.event_id): (int(row.tx_id), int(row.position)) for row in rows}
-    return [
+    recorded = [
         [
             RecordedEvent(
                 id=e.id,
@@ -193,3 +193,6 @@ async def _append_many(
         ]
         for a in appends
     ]
+    for events in recorded:  # to be read back from memory by the relay
+        store.remember(events)
+    return recorded

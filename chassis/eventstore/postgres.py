@@ -27,6 +27,23 @@ it sleeps, so an append that did not notify is never left behind. A notification
 makes PostgreSQL serialise the commits that send one, so writers send it only while
 the relay sleeps: under load the relay is busy and appends stay silent (coalesced).
 
+Reading back what this process appended
+----------------------------------------
+The relay runs in the process that appends (one per service), and it reads the log
+right after a command committed: an HRIS import appends a thousand events a chunk and
+the relay would read every one back, payload and metadata decoded again from JSON. So
+the store keeps the events it appended lately (``RECENT_EVENTS``, by log position,
+each until it is read once) and, while it holds any, reads the log in two steps: the positions first (the same
+statement, the same horizon, from the log-order index alone), then, in one more
+statement by position, only the rows it does not hold. An event held is the one the
+append recorded - the same id, stream, version, type, data, metadata and time; its
+position, ``(tx_id, position)`` as the insert returned it, is never given to another
+row, even when that transaction rolled back (an identity and a transaction id are
+never reused), so an event of a rolled-back append can never be read, from memory or
+otherwise. Which events the log holds and in what order is decided by the database
+alone, as before; the memory only spares the decoding. Events are immutable facts:
+nobody changes an event's data once it is appended.
+
 Per-stream order survives the (tx_id, position) ordering because an append also checks
 that the stream's head was written by a transaction no newer than its own. That only
 fails when a transaction took its id long before it appended to a stream that someone
@@ -36,8 +53,10 @@ else has appended to meanwhile: it gets a ``ConcurrencyConflict`` and retries fr
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import asyncpg
@@ -156,6 +175,21 @@ SAVE_CHECKPOINT_SQL = """
         position = excluded.position, updated_at = CURRENT_TIMESTAMP
 """
 
+# The log's next positions only (``READ_LOG``'s rows, from the log-order index), and
+# the rows at some of them: the two steps of a read while the store holds events it
+# appended (see "Reading back what this process appended").
+READ_LOG_POSITIONS_SQL = """
+    SELECT tx_id, position FROM events
+    WHERE (tx_id, position) > ($1, $2)
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    ORDER BY tx_id, position
+    LIMIT $3
+"""
+READ_AT_SQL = f"SELECT {SELECT_COLUMNS} FROM events WHERE position = ANY($1::bigint[])"
+# How many appended events the store holds for reading back (a few chunks of an
+# import; the relay reads them within milliseconds of their commit).
+RECENT_EVENTS = 5_000
+
 DRIVER_APPEND, APPEND_PARAMS = positional(APPEND_SQL)
 DRIVER_APPEND_ONE, APPEND_ONE_PARAMS = positional(APPEND_ONE_SQL)
 DRIVER_HEAD, _ = positional(HEAD_SQL)
@@ -232,6 +266,22 @@ class PostgresEventStore(EventStore):
         super().__init__(engine, **options)
         size = getattr(engine.pool, "size", lambda: 5)()
         self.driver = DriverPool(engine, size)
+        # The events appended lately by position, oldest first (``remember``).
+        self._recent: dict[int, RecordedEvent] = {}
+
+    def remember(self, recorded: Sequence[RecordedEvent]) -> None:
+        """Hold events this store just appended, to be read back from memory once
+        (see "Reading back what this process appended"); the oldest are let go past
+        ``RECENT_EVENTS``. Whether their transaction commits does not matter."""
+        recent = self._recent
+        for one in recorded:
+            # A time given in another zone (or none) reads back in UTC: read it back.
+            if one.time.tzinfo is UTC:
+                recent[one.position.sequence] = one
+        excess = len(recent) - RECENT_EVENTS
+        if excess > 0:
+            for sequence in list(itertools.islice(recent, excess)):
+                del recent[sequence]
 
     async def create_schema(self) -> None:
         await create(self.engine, events, log_checkpoints)
@@ -255,7 +305,9 @@ class PostgresEventStore(EventStore):
         if not rows:
             head = (await conn.execute(HEAD, {"stream_id": stream_id})).first()
             raise _refusal(stream_id, expected_version, metadata, head)
-        return _recorded(stream_id, stream_type, events, metadata, rows)
+        recorded = _recorded(stream_id, stream_type, events, metadata, rows)
+        self.remember(recorded)
+        return recorded
 
     async def _append_standalone(
         self,
@@ -299,7 +351,9 @@ class PostgresEventStore(EventStore):
             raise
         finally:
             self.driver.release(driver, reusable=reusable)
-        return _recorded(stream_id, stream_type, events, metadata, rows)
+        recorded = _recorded(stream_id, stream_type, events, metadata, rows)
+        self.remember(recorded)
+        return recorded
 
     async def read_log(
         self, after: LogPosition = LogPosition.START, limit: int = 500
@@ -312,6 +366,11 @@ class PostgresEventStore(EventStore):
         driver = await self.driver.acquire()
         reusable = False
         try:
+            if self._recent:
+                held = await self._read_held(driver, after, limit)
+                if held is not None:
+                    reusable = True
+                    return held
             rows = await driver.fetch(
                 DRIVER_READ_LOG, *[params[n] for n in READ_LOG_PARAMS]
             )
@@ -322,6 +381,35 @@ class PostgresEventStore(EventStore):
         finally:
             self.driver.release(driver, reusable=reusable)
         return [row_to_event(r) for r in rows]
+
+    async def _read_held(
+        self, driver: asyncpg.Connection, after: LogPosition, limit: int
+    ) -> list[RecordedEvent] | None:
+        """``read_log`` while the store holds events it appended: the positions,
+        then the rows of those it does not hold (one statement more, only when
+        some are missing). None when a row went missing in between (the caller
+        reads the log in one statement instead)."""
+        positions = await driver.fetch(
+            READ_LOG_POSITIONS_SQL, after.transaction, after.sequence, limit
+        )
+        recent = self._recent
+        found: list[RecordedEvent | None] = []
+        missing: list[int] = []
+        for tx_id, sequence in positions:
+            one = recent.pop(sequence, None)  # read back once, then let go
+            if one is None or one.position.transaction != tx_id:
+                one = None
+                missing.append(sequence)
+            found.append(one)
+        if not missing:
+            return [one for one in found if one is not None]  # all of them
+        rows = {r["position"]: r for r in await driver.fetch(READ_AT_SQL, missing)}
+        if len(rows) != len(missing):
+            return None
+        return [
+            one if one is not None else row_to_event(rows[sequence])
+            for one, (_, sequence) in zip(found, positions, strict=True)
+        ]
 
     async def save_checkpoint(self, name: str, position: LogPosition) -> None:
         """Record a log follower's position: one round trip, no flush awaited

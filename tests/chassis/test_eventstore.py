@@ -15,11 +15,14 @@ from chassis.eventstore import (
     EventTooLarge,
     StreamTenantMismatch,
     event_store_for,
+    postgres,
 )
 from chassis.eventstore.base import dumps
+from chassis.eventstore.batch import StreamAppend, append_streams
 
 ACME = EventMetadata(tenant="acme", actor="user-1", correlation_id="corr-1")
 GLOBEX = EventMetadata(tenant="globex", actor="user-9")
+GLOBEX_IN_ACME = EventMetadata(tenant="acme", actor="user-9", causation_id="c-7")
 
 
 def ev(n: int, kind: str = "Thing") -> NewEvent:
@@ -196,6 +199,54 @@ class TestPostgresEventStore(EventStoreContract):
 
     async def test_create_schema_is_idempotent_across_processes(self, store):
         await asyncio.gather(store.create_schema(), store.create_schema())
+
+    @pytest.mark.parametrize("held", [postgres.RECENT_EVENTS, 3])
+    async def test_the_log_read_back_from_memory_is_the_log_in_the_database(
+        self, store, database_url, monkeypatch, held
+    ):
+        """The events a store appended are read back from its memory (spared their
+        decoding), and what it reads is what a store holding nothing reads: the same
+        events, data and order, nothing of a rolled-back append, other writers'
+        events among them, the oldest let go past its bound."""
+        monkeypatch.setattr(postgres, "RECENT_EVENTS", held)
+        other = event_store_for(create_engine(database_url))
+        try:
+            await store.append("s-1", "Thing", 0, [ev(1)], ACME)
+            await store.append("s-1", "Thing", 1, [ev(2), ev(3)], GLOBEX_IN_ACME)
+            with pytest.raises(RuntimeError):
+                async with store.engine.begin() as conn:
+                    await store.append(
+                        "s-2", "Thing", 0, [ev(4)], ACME, connection=conn
+                    )
+                    raise RuntimeError("effect failed")
+            await other.append("s-3", "Thing", 0, [ev(5)], GLOBEX)
+            async with store.engine.begin() as conn:
+                await append_streams(
+                    store,
+                    [
+                        StreamAppend("s-2", "Thing", 0, [ev(6), ev(7)]),
+                        StreamAppend("s-4", "Thing", 0, [ev(8)]),
+                        StreamAppend("s-5", "Thing", 0, [ev(9)]),
+                    ],
+                    ACME,
+                    connection=conn,
+                )
+            held_now = len(store._recent)
+            assert 0 < held_now <= held, "it holds what it appended, up to its bound"
+
+            mine = await read_whole_log(store)
+            read_back = {e.position.sequence for e in mine}
+            assert not read_back & set(store._recent), "read back once, then let go"
+            fresh = event_store_for(create_engine(database_url))
+            try:
+                assert mine == await read_whole_log(fresh)
+                assert not fresh._recent, "a store that appended nothing holds nothing"
+            finally:
+                await fresh.engine.dispose()
+        finally:
+            await other.engine.dispose()
+        assert [e.data["n"] for e in mine] == [1, 2, 3, 5, 6, 7, 8, 9]
+        assert [e.stream_id for e in mine][-4:] == ["s-2", "s-2", "s-4", "s-5"]
 
 
 class TestSQLiteEventStore(EventStoreContract):

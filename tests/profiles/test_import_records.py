@@ -4,6 +4,8 @@ rules gives every record the outcome and the errors the full check gives it."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import tempfile
 import uuid
 from datetime import UTC, date, datetime
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chassis.errors import FieldError, ValidationFailed
-from chassis.events import EventMetadata, LogPosition, RecordedEvent
+from chassis.events import EventMetadata, EventRegistry, LogPosition, RecordedEvent
 from chassis.personal_data import ENCRYPTED, SEALED, PersonalDataCipher
 from services.profiles.api.imports import CsvSource
 from services.profiles.application.imports import records
@@ -195,7 +197,14 @@ def test_sealed_values_and_encrypted_fields_open_as_they_were() -> None:
     the values in clear, None stays None, and each value is bound to its person and
     its column: moved to another, it does not open."""
     aead = AESGCM(AESGCM.generate_key(bit_length=256))
-    values = {"employee_id": "E1", "title": None, "hire_date": "2020-01-01", "n": 7}
+    values = {
+        "employee_id": "E1",
+        "title": None,
+        "hire_date": "2020-01-01",
+        "n": 7,
+        "given_name": 'Zoë "Q" 日本\\\x00',  # escaped as JSON text, whatever its type
+        "languages": ["en", "fr"],
+    }
     sealed = PersonalDataCipher.seal_with(aead, "p1", "people", values)
     assert sealed["title"] is None
     assert all(v is None or v.startswith(SEALED) for v in sealed.values())
@@ -205,7 +214,12 @@ def test_sealed_values_and_encrypted_fields_open_as_they_were() -> None:
     } == values
     assert PersonalDataCipher.open(aead, "p2", "people", "n", sealed["n"]) is None
     assert PersonalDataCipher.open(aead, "p1", "people", "x", sealed["n"]) is None
-    data = {"given_name": "Ada", "email": None, "level": 3, "languages": ["en"]}
+    data = {
+        "given_name": 'Zoë "Q" 日本',
+        "email": None,
+        "level": 3,
+        "languages": ["en"],
+    }
     encrypted = PersonalDataCipher.encrypt_fields(
         aead, "p1", dict(data), ["given_name", "email", "languages"]
     )
@@ -224,6 +238,25 @@ def test_sealed_values_and_encrypted_fields_open_as_they_were() -> None:
         position=LogPosition(1, 1),
     )
     assert PersonalDataCipher.decode_with(aead, event) == data
+
+
+def test_blind_indexes_are_the_keyed_digest_rows_already_hold() -> None:
+    """A blind index is HMAC-SHA256, under a key derived from the master key, of the
+    tenant, the kind and the value: the same whichever way it is computed, or the
+    look-ups of rows written before would find nothing."""
+    master = bytes(range(32))
+    cipher = PersonalDataCipher(master, EventRegistry())
+    index_key = hmac.new(master, b"tandem blind index v1", hashlib.sha256).digest()
+    for tenant, kind, value in [
+        ("acme", "email", "ada@acme.example"),
+        ("acme", "employee_id", "W000001"),
+        ("globex", "email", "Zoë@日本.example"),
+    ]:
+        message = f"{tenant}\x1f{kind}\x1f{value}".encode()
+        expected = hmac.new(index_key, message, hashlib.sha256).hexdigest()
+        assert cipher.blind_index(tenant, kind, value) == expected
+        assert cipher.blind_index(tenant, kind, value) == expected  # again, the same
+    assert cipher.blind_index("acme", "email", None) is None
 
 
 def test_a_csv_files_record_hashes_are_those_of_its_records() -> None:
