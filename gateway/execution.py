@@ -323,19 +323,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-
-        async def get_results() -> dict[str, Any]:
-            if len(awaitable_fields) == 1:
-                name = awaitable_fields[0]
-                results[name] = await results[name]
-            else:
-                awaited = await gather_with_cancel(
-                    *(results[name] for name in awaitable_fields)
-                )
-                results.update(zip(awaitable_fields, awaited, strict=True))
-            return results
-
-        return get_results()
+        return _gathered(results, awaitable_fields)
 
     def _nested(
         self,
@@ -430,17 +418,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not waiting:
             return completed
-
-        async def get_completed() -> list[Any]:
-            if len(waiting) == 1:
-                completed[waiting[0]] = await completed[waiting[0]]
-            else:
-                awaited = await gather_with_cancel(*(completed[i] for i in waiting))
-                for index, result in zip(waiting, awaited, strict=True):
-                    completed[index] = result
-            return completed
-
-        return get_completed()
+        return _gathered(completed, waiting)
 
     async def _await_item(
         self,
@@ -454,6 +432,18 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, details, item_path)
             return None
+
+
+async def _gathered(found: Any, waiting: list[Any]) -> Any:
+    """``found`` (a dict of fields or a list of items) with the awaitables at the
+    keys ``waiting`` replaced by their values, awaited together."""
+    if len(waiting) == 1:
+        found[waiting[0]] = await found[waiting[0]]
+    else:
+        awaited = await gather_with_cancel(*(found[key] for key in waiting))
+        for key, value in zip(waiting, awaited, strict=True):
+            found[key] = value
+    return found
 
 
 def _read(leaf: _Leaf, source: Any) -> Any:
