@@ -313,6 +313,8 @@ async def service(
         env = {
             **os.environ,
             "ENVIRONMENT": "test",
+            # the collector settled as a deployed process has it (chassis.heap)
+            "GC_TUNING": "true",
             "DATABASE_URL": url,
             "LOG_LEVEL": "WARNING",
         }

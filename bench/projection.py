@@ -75,6 +75,7 @@ from chassis.db import create_engine
 from chassis.envelope import Envelope
 from chassis.events import EventMetadata, NewEvent
 from chassis.eventstore import event_store_for
+from chassis.heap import settle
 from chassis.service import mounted
 from services.insights.main import build_app as build_insights
 from services.insights.projections import facts as fact_log
@@ -925,6 +926,10 @@ async def bench_lag(
 
         await warm_up(sessions_url, insights_url)
         print("  warm-up done (20 events through relay, Kafka and consumer)")
+        # As a deployed process settles its heap once started (``chassis.heap``,
+        # on outside tests): the services here are started without their app's
+        # lifespan, which is where a deployment does it.
+        settle()
         waits = instrument_pipeline(srt.relay, consumer)
         loop = asyncio.get_running_loop()
         for _, pipe in children.values():
