@@ -53,8 +53,8 @@ else has appended to meanwhile: it gets a ``ConcurrencyConflict`` and retries fr
 from __future__ import annotations
 
 import asyncio
-import itertools
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
@@ -267,7 +267,9 @@ class PostgresEventStore(EventStore):
         size = getattr(engine.pool, "size", lambda: 5)()
         self.driver = DriverPool(engine, size)
         # The events appended lately by position, oldest first (``remember``).
-        self._recent: dict[int, RecordedEvent] = {}
+        # (An OrderedDict: letting the oldest go is O(1); a dict would scan past
+        # the slots of every event let go before, at each append.)
+        self._recent: OrderedDict[int, RecordedEvent] = OrderedDict()
 
     def remember(self, recorded: Sequence[RecordedEvent]) -> None:
         """Hold events this store just appended, to be read back from memory once
@@ -278,10 +280,8 @@ class PostgresEventStore(EventStore):
             # A time given in another zone (or none) reads back in UTC: read it back.
             if one.time.tzinfo is UTC:
                 recent[one.position.sequence] = one
-        excess = len(recent) - RECENT_EVENTS
-        if excess > 0:
-            for sequence in list(itertools.islice(recent, excess)):
-                del recent[sequence]
+        while len(recent) > RECENT_EVENTS:
+            recent.popitem(last=False)
 
     async def create_schema(self) -> None:
         await create(self.engine, events, log_checkpoints)

@@ -305,3 +305,39 @@ async def test_unreadable_input_is_a_typed_422_and_imports_nothing(client):
     assert unknown_column.status_code == 422
     assert [e["path"] for e in unknown_column.json()["errors"]] == ["header.salary"]
     assert await people(client) == {}
+
+
+async def analyze_count(app) -> int:
+    return await scalar(
+        app,
+        "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'people'",
+    )
+
+
+async def test_a_bulk_import_refreshes_the_planners_statistics(
+    app, client, monkeypatch
+):
+    # A first import into an empty organisation leaves the planner's statistics
+    # describing an empty table until autovacuum comes by; the next import's
+    # look-ups must not be planned for that (runner._refresh_statistics).
+    from services.profiles.application.imports import runner
+
+    monkeypatch.setattr(runner, "ANALYZE_AFTER_CREATED", 3)
+    before = await analyze_count(app)
+    dry = await run_import(client, [hris(n) for n in range(1, 6)], dry_run="true")
+    assert dry["counts"] == counts(created=5)
+    small = await run_import(client, [hris(n) for n in range(1, 3)])
+    assert small["counts"] == counts(created=2)
+    assert await analyze_count(app) == before  # a dry run, or only a few people
+
+    report = await run_import(client, [hris(n) for n in range(3, 8)])
+    assert report["counts"] == counts(created=5)
+    await until(
+        lambda: _analyzed_after(app, before), "people analysed", 10, interval_s=0.1
+    )
+    again = await run_import(client, [hris(n) for n in range(1, 8)])
+    assert again["counts"] == counts(unchanged=7)
+
+
+async def _analyzed_after(app, before: int) -> bool:
+    return await analyze_count(app) > before

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal
+from chassis.db import is_sqlite
 from chassis.envelope import Envelope
 from chassis.errors import (
     ConcurrencyConflict,
@@ -91,6 +92,9 @@ FAILED = RecordOutcome.FAILED
 # A failed record always carries its failure; a row without one reads as this.
 _NO_ERROR = RecordFailure(code="InternalError", message="unexpected error", fields=[])
 
+# An import that created at least this many people refreshes the planner's
+# statistics of the tables imports read (``_refresh_statistics``).
+ANALYZE_AFTER_CREATED = 1_000
 _NAMED = (
     "SELECT employee_index FROM people WHERE tenant = :t AND employee_index {in_ids}"
 )
@@ -335,6 +339,8 @@ class Imports(ImportJobs):
                     job_id, principal, chunk, plan, dry_run, counts, keys, indexes
                 )
                 await announce(running, processed, counts)
+            if not dry_run and counts[RecordOutcome.CREATED] >= ANALYZE_AFTER_CREATED:
+                await self._refresh_statistics(job_id)
             done = ImportStatus.SUCCEEDED
             await self._progress(job_id, principal.tenant, done, counts, processed, [])
             await announce(done, processed, counts)
@@ -354,6 +360,26 @@ class Imports(ImportJobs):
         finally:
             source.close()
             self._tasks.pop(job_id, None)
+
+    async def _refresh_statistics(self, job_id: str) -> None:
+        """``ANALYZE`` the tables an import reads, after it created many people.
+
+        PostgreSQL's planner reads a table's size and values from statistics that
+        autovacuum refreshes only some time after a bulk load. Until then it plans
+        for the table as it was: after a first import into an empty organisation,
+        the next import's look-ups by blind index were planned as scans of a "small"
+        table, each comparing every row with a thousand ids (measured: 25 s of a
+        100,000-person re-import waiting on 9 such statements; 0.04 s once the
+        statistics are current). Refreshing them is what a bulk load is followed by;
+        a failure only leaves them to autovacuum."""
+        if is_sqlite(self.engine):
+            return
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("ANALYZE people, import_records"))
+                await conn.commit()
+        except Exception as exc:  # the import itself has succeeded
+            log.warning("import %s: statistics not refreshed (%s)", job_id, exc)
 
     async def _people_named(self, tenant: str, employee_ids: set[str]) -> set[str]:
         """Those of ``employee_ids`` the tenant has as people (by blind index), a
