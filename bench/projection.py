@@ -30,7 +30,9 @@ Contenders and measurements:
   stack (SQLAlchemy async engine + asyncpg) on the same server: what writing that many
   read-model rows costs at the least. ``ratio_to_limit`` = rebuild / limit.
 * ``lag`` - the sessions service and the insights service run for real (own fresh
-  databases, real Kafka): events are appended to the sessions event store at a steady
+  databases, real Kafka), each in its own process as deployed (the relay in this
+  one, the consumer in a spawned child: one event loop each, not one loop whose
+  relay batches hold up the consumer's): events are appended to the sessions event store at a steady
   rate by ``DRIVERS`` load processes (``--drivers``; each its own streams, up to
   ``WRITERS_PER_DRIVER`` appends in flight), its relay (woken through PostgreSQL)
   publishes them to ``tandem.sessions.v1``, insights' consumer records them; per
@@ -93,6 +95,10 @@ GOAL_ACHIEVED = 0.95  # of the offered rate
 RELATIONSHIPS = 200
 DRAIN_S = 60.0  # after the last append, how long the lag run waits for the rest
 POLL_S = 0.005
+# The lag run drives this long at the offered rate before it measures (the broker's
+# and the services' first seconds: JIT, caches, first batches), as a deployed
+# pipeline that has been running a while.
+WARM_S = 10.0
 # Behind by more than POLL_S / POLL_RELATIVE, the poller waits that share of the
 # oldest unseen event's age between polls: a lag is over-counted by at most
 # max(POLL_S, 2 % of it), and a backlog does not multiply the poller's own queries.
@@ -669,12 +675,14 @@ class Waits:
 
 
 def instrument_pipeline(relay: Any, consumer: Any) -> Waits:
-    """Time the relay's and the consumer's awaited steps (``Waits``)."""
+    """Time the relay's and the consumer's awaited steps (``Waits``; either may be
+    None: each runs in its own process)."""
     waits = Waits()
-    waits.wrap(relay.store, "read_log", "relay read_log", lambda a, r: len(r))
-    waits.wrap(relay.transport, "publish", "relay publish", lambda a, r: r)
-    waits.wrap(relay, "_save", "relay checkpoint write")
-    waits.wrap(relay, "_idle", "relay asleep (_idle)")
+    if relay is not None:
+        waits.wrap(relay.store, "read_log", "relay read_log", lambda a, r: len(r))
+        waits.wrap(relay.transport, "publish", "relay publish", lambda a, r: r)
+        waits.wrap(relay, "_save", "relay checkpoint write")
+        waits.wrap(relay, "_idle", "relay asleep (_idle)")
     if consumer is not None and consumer.subscriber is not None:
         waits.wrap(consumer.subscriber, "poll", "consumer poll", lambda a, r: len(r))
         waits.wrap(
@@ -738,7 +746,61 @@ def _child(role: str, conn: Any, *args: Any) -> None:
     run = _poll if role == "poller" else _drive
     cpu0 = time.process_time()
     times, extra = asyncio.run(run(start_at, *args))
-    conn.send((times, time.process_time() - cpu0, extra))
+    # From the first measured event on (the warm-up's CPU is not counted).
+    conn.send((times, time.process_time() - extra.get("cpu_measured", cpu0), extra))
+    conn.close()
+
+
+def _consumer_child(
+    conn: Any, url: str, bootstrap: str, applied: Any, profile: bool
+) -> None:
+    """The insights service's process of the lag run (spawned, as deployed: its
+    own interpreter and event loop, not the relay's). It starts the service and
+    says ``ready``, receives the start moment, settles its heap, counts from then
+    on (its awaited steps, ``Waits``, and its CPU) until told ``stop``, and sends
+    them back."""
+    asyncio.run(_consume(conn, url, bootstrap, applied, profile))
+
+
+async def _consume(
+    conn: Any, url: str, bootstrap: str, applied: Any, profile: bool
+) -> None:
+    insights = build_insights(
+        InsightsSettings(
+            environment="test", database_url=url, kafka_bootstrap_servers=bootstrap
+        )
+    )
+    loop = asyncio.get_running_loop()
+    async with running(insights):
+        consumer = insights.state.runtime.consumer
+        conn.send("ready")
+        start_at = await loop.run_in_executor(None, conn.recv)
+        settle()  # after the first events, as the relay's process does
+        waits = instrument_pipeline(None, consumer)
+        await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+        waits.reset()
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+        cpu0, applied0 = time.process_time(), consumer.applied if consumer else 0
+        stopped = loop.run_in_executor(None, conn.recv)
+        while not stopped.done():
+            applied.value = consumer.applied if consumer else 0
+            await asyncio.wait({stopped}, timeout=0.5)
+        cpu = time.process_time() - cpu0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            print("  profile of the consumer's process (insights), cumulative:")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            events = max(1, (consumer.applied if consumer else 0) - applied0)
+            print_by_area(pstats.Stats(profiler), events)
+        conn.send((waits.steps, cpu))
     conn.close()
 
 
@@ -750,6 +812,7 @@ async def _drive(
     appended: Any,
     index: int,
     drivers: int,
+    warm: int,
 ) -> tuple[dict[int, float], dict[str, Any]]:
     """Append this driver's share of ``total`` events (every ``drivers``-th, from
     ``index``: whole streams, since ``drivers`` divides ``RELATIONSHIPS``) on the
@@ -776,19 +839,28 @@ async def _drive(
     await asyncio.gather(*(store.read_log(limit=1) for _ in range(WRITERS_PER_DRIVER)))
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     tasks = []
+    cpu_measured = None
     for n in range(index, total, drivers):
         delay = start_at + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if cpu_measured is None and n >= warm:
+            cpu_measured = time.process_time()
         tasks.append(asyncio.create_task(append(n)))
     await asyncio.gather(*tasks)
     ended = time.perf_counter()
     await engine.dispose()
-    return sent, {"ended": ended}
+    return sent, {"ended": ended, "cpu_measured": cpu_measured}
 
 
 async def _poll(
-    start_at: float, url: str, rate: float, total: int, visible: Any, appended: Any
+    start_at: float,
+    url: str,
+    rate: float,
+    total: int,
+    visible: Any,
+    appended: Any,
+    warm: int,
 ) -> tuple[dict[int, float], dict[str, Any]]:
     """Every ``POLL_S``, read which of the events due by now and not yet seen are in
     insights' ``facts``: one range of its primary key, from the oldest unseen
@@ -810,6 +882,7 @@ async def _poll(
     unseen: dict[str, int] = {}
     due = 0
     polls = 0
+    cpu_measured = None
     # Gives up DRAIN_S after the schedule's end and after the last append or sight.
     deadline = start_at + total / rate + DRAIN_S
     progress = (-1, -1)
@@ -823,6 +896,8 @@ async def _poll(
             while due < total and start_at + due / rate <= now:
                 unseen[lag_event_id(due)] = due
                 due += 1
+            if cpu_measured is None and due > warm:
+                cpu_measured = time.process_time()
             if unseen:
                 rows = await read.fetch(next(iter(unseen)), lag_event_id(due))
                 polls += 1
@@ -840,7 +915,7 @@ async def _poll(
             await asyncio.sleep(wait)
     finally:
         await conn.close()
-    return seen, {"polls": polls}
+    return seen, {"polls": polls, "cpu_measured": cpu_measured}
 
 
 async def warm_up(sessions_url: str, insights_url: str) -> None:
@@ -890,24 +965,30 @@ async def bench_lag(
             kafka_bootstrap_servers=bootstrap,
         )
     )
-    insights = build_insights(
-        InsightsSettings(
-            environment="test",
-            database_url=insights_url,
-            kafka_bootstrap_servers=bootstrap,
-        )
-    )
-    total = int(rate * seconds)
+    # The run drives ``warm`` events first (WARM_S of the same load, not counted),
+    # then the ``measured`` ones: the ids and the schedule run on through both.
+    warm, measured = int(rate * WARM_S), int(rate * seconds)
+    total = warm + measured
     ctx = multiprocessing.get_context("spawn")
     appended = ctx.Array("l", drivers, lock=False)  # one counter per driver
     visible = ctx.Value("l", 0, lock=False)
+    applied = ctx.Value("l", 0, lock=False)
+    # The insights service in a process of its own, as deployed.
+    insights, consumer_pipe = ctx.Pipe()
+    consumer_proc = ctx.Process(
+        target=_consumer_child,
+        args=(consumer_pipe, insights_url, bootstrap, applied, profile),
+        name="lag-insights",
+        daemon=True,
+    )
+    consumer_proc.start()
     children = {}
     for role, url, extra in (
         *(
-            (f"driver-{d}", sessions_url, (appended, d, drivers))
+            (f"driver-{d}", sessions_url, (appended, d, drivers, warm))
             for d in range(drivers)
         ),
-        ("poller", insights_url, (visible, appended)),
+        ("poller", insights_url, (visible, appended, warm)),
     ):
         mine, theirs = ctx.Pipe()
         proc = ctx.Process(
@@ -918,16 +999,16 @@ async def bench_lag(
         )
         proc.start()
         children[role] = (proc, mine)
-    async with running(insights), running(sessions) as srt:
-        consumer = insights.state.runtime.consumer
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(None, insights.recv) == "ready"
+    async with running(sessions) as srt:
 
         async def report(stop: asyncio.Event) -> None:
             while not stop.is_set():
                 await asyncio.sleep(5)
                 print(
                     f"    appended {sum(appended)}, published {srt.relay.published}, "
-                    f"applied {consumer.applied if consumer else '-'}, "
-                    f"visible {visible.value}",
+                    f"applied {applied.value}, visible {visible.value}",
                     flush=True,
                 )
 
@@ -937,15 +1018,22 @@ async def bench_lag(
         # on outside tests): the services here are started without their app's
         # lifespan, which is where a deployment does it.
         settle()
-        waits = instrument_pipeline(srt.relay, consumer)
-        loop = asyncio.get_running_loop()
+        waits = instrument_pipeline(srt.relay, None)
         for _, pipe in children.values():
             assert await loop.run_in_executor(None, pipe.recv) == "ready"
         start_at = time.perf_counter() + 0.5
+        measured_at = start_at + warm / rate  # the first measured event's moment
         for _, pipe in children.values():
             pipe.send(start_at)
+        insights.send(measured_at)
         quiet = asyncio.Event()
         reporter = asyncio.create_task(report(quiet))
+        print(
+            f"  driving {warm} events ({WARM_S:.0f} s, not counted), then "
+            f"{measured} measured",
+            flush=True,
+        )
+        await asyncio.sleep(max(0.0, measured_at - time.perf_counter()))
         profiler = None
         if profile:
             import cProfile
@@ -965,21 +1053,25 @@ async def bench_lag(
         finally:
             quiet.set()
             await reporter
-        client_cpu, server_cpu = meter.since(snap)
+        relay_cpu, server_cpu = meter.since(snap)
         broker1 = broker_cpu_s()
         broker_cpu = None if broker0 is None or broker1 is None else broker1 - broker0
-        waited = waits.summary(time.perf_counter() - start_at)
+        insights.send("stop")
+        consumer_steps, consumer_cpu = await loop.run_in_executor(None, insights.recv)
+        waits.steps.update(consumer_steps)
+        waited = waits.summary(time.perf_counter() - measured_at)
+        client_cpu = relay_cpu + consumer_cpu
         if stats is not None:
-            await stats.report(total)
+            await stats.report(measured)
         if profiler is not None:
             import pstats
 
             profiler.disable()
-            print("  profile of the pipeline process (relay + consumer), cumulative:")
+            print("  profile of the relay's process (sessions), cumulative:")
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-            print_by_area(pstats.Stats(profiler), total)
-    for proc, _ in children.values():
+            print_by_area(pstats.Stats(profiler), measured)
+    for proc, _ in (*children.values(), (consumer_proc, None)):
         proc.join(10)
     end = time.perf_counter()
     sent: dict[int, float] = {}
@@ -990,7 +1082,15 @@ async def bench_lag(
             driver_cpu += cpu
             ended = max(ended, extra["ended"])
     seen, poller_cpu, poller_extra = results["poller"]
-    driven = ended - start_at
+    driven = ended - measured_at
+    warm_lags = [(seen.get(n, end) - t0) * 1000 for n, t0 in sent.items() if n < warm]
+    if warm_lags:
+        print(
+            f"  warm-up ({len(warm_lags)} events, not counted): p50 "
+            f"{percentile(warm_lags, 0.5):.0f} ms, p99 "
+            f"{percentile(warm_lags, 0.99):.0f} ms"
+        )
+    sent = {n: t0 for n, t0 in sent.items() if n >= warm}
     unseen = sum(1 for n in sent if n not in seen)
     if unseen:
         print(
@@ -1008,7 +1108,7 @@ async def bench_lag(
         "events": len(lags),
         "unseen": unseen,
         "offered_rate": rate,
-        "achieved_rate": total / driven,
+        "achieved_rate": measured / driven,
         "seconds": driven,
         "p50_ms": percentile(lags, 0.5),
         "p99_ms": percentile(lags, 0.99),
@@ -1016,14 +1116,18 @@ async def bench_lag(
         "mean_ms": statistics.fmean(lags),
         "windows_5s_p50_p99_ms": windows,
         "client_cpu_share": client_cpu / driven,
+        "relay_cpu_share": relay_cpu / driven,
+        "consumer_cpu_share": consumer_cpu / driven,
         "driver_cpu_share": driver_cpu / driven,
         "poller_cpu_share": poller_cpu / driven,
         "server_cpu_share": None if server_cpu is None else server_cpu / driven,
         "polls": poller_extra["polls"],
         "drivers": drivers,
-        # CPU per event appended, over the driving time (the pipeline process runs
-        # the relay and the consumer; PostgreSQL serves the driver's appends too).
+        # CPU per event appended, over the driving time (the pipeline: the relay's
+        # process and the consumer's; PostgreSQL serves the driver's appends too).
         "pipeline_cpu_us_per_event": client_cpu / len(lags) * 1e6,
+        "relay_cpu_us_per_event": relay_cpu / len(lags) * 1e6,
+        "consumer_cpu_us_per_event": consumer_cpu / len(lags) * 1e6,
         "driver_cpu_us_per_event": driver_cpu / len(lags) * 1e6,
         "server_cpu_us_per_event": None
         if server_cpu is None
@@ -1038,8 +1142,9 @@ async def bench_lag(
     )
     server_share = "-" if server_cpu is None else f"{server_cpu / driven:.2f}"
     print(
-        f"  per 5 s window [p50, p99] ms: {windows}; CPU while driving: pipeline "
-        f"process (relay + consumer) {client_cpu / driven:.2f} core, {drivers} driver "
+        f"  per 5 s window [p50, p99] ms: {windows}; CPU while driving: relay's "
+        f"process (sessions) {relay_cpu / driven:.2f} core, consumer's process "
+        f"(insights) {consumer_cpu / driven:.2f}, {drivers} driver "
         f"processes {driver_cpu / driven:.2f}, poller process {poller_cpu / driven:.2f}, "
         f"PostgreSQL {server_share} core; load average now "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
@@ -1047,8 +1152,8 @@ async def bench_lag(
     )
     server_us = out["server_cpu_us_per_event"]
     print(
-        f"  CPU per event: pipeline process {out['pipeline_cpu_us_per_event']:.0f} "
-        f"us, drivers {out['driver_cpu_us_per_event']:.0f} us, PostgreSQL "
+        f"  CPU per event: relay's process {out['relay_cpu_us_per_event']:.0f} us, "
+        f"consumer's process {out['consumer_cpu_us_per_event']:.0f} us, drivers {out['driver_cpu_us_per_event']:.0f} us, PostgreSQL "
         f"{'-' if server_us is None else f'{server_us:.0f}'} us, Kafka broker "
         f"{'-' if broker_cpu is None else f'{broker_cpu / len(lags) * 1e6:.0f}'} us"
     )
@@ -1305,6 +1410,8 @@ async def main(args: argparse.Namespace) -> None:
         "lag_poll_ms": POLL_S * 1000,
         "lag_windows_5s_p50_p99_ms": lag["windows_5s_p50_p99_ms"],
         "lag_client_cpu_cores": round(lag["client_cpu_share"], 2),
+        "lag_relay_cpu_cores": round(lag["relay_cpu_share"], 2),
+        "lag_consumer_cpu_cores": round(lag["consumer_cpu_share"], 2),
         "lag_driver_cpu_cores": round(lag["driver_cpu_share"], 2),
         "lag_poller_cpu_cores": round(lag["poller_cpu_share"], 2),
         "lag_server_cpu_cores": None
@@ -1378,7 +1485,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="cProfile the rebuild, and the pipeline process (relay + consumer) "
+        help="cProfile the rebuild, and the relay's and the consumer's processes "
         "during the lag run",
     )
     parser.add_argument(

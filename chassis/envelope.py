@@ -84,6 +84,7 @@ def ce_type(producer: str, event: str, schema_version: int) -> str:
     return f"{TYPE_PREFIX}.{producer}.{event}.v{schema_version}"
 
 
+@functools.lru_cache(maxsize=1024)  # a consumer reads a few dozen types
 def parse_ce_type(value: str) -> tuple[str, int | None]:
     """The bare event name and schema version of a ``ce_type``; the version is
     ``None`` for the legacy bare name. Raises ``MalformedMessage`` for anything
@@ -113,6 +114,7 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=64)  # one or two media types, asked per message
 def _is_json(media_type: str) -> bool:
     essence = media_type.split(";", 1)[0].strip().lower()
     return essence == CONTENT_TYPE or essence.endswith("+json")
@@ -122,6 +124,27 @@ def _is_json(media_type: str) -> bool:
 # options, ``json.dumps`` builds an encoder per call, and the relay sends thousands).
 _VALUE_JSON = json.JSONEncoder(separators=(",", ":"), default=str).encode
 _CONTENT_TYPE_PAIR = (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode())
+# The ``ce_`` headers of the attributes Tandem sends, by header (``from_kafka``).
+_ATTRIBUTE_OF = {
+    f"ce_{name}": name
+    for name in (
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "time",
+        "tenant",
+        "schemaversion",
+        "streamversion",
+        "subject",
+        "streamtype",
+        "partitionkey",
+        "actor",
+        "correlationid",
+        "causationid",
+        "traceparent",
+    )
+}
 _SPEC_VERSION_PAIR = ("ce_specversion", SPEC_VERSION.encode())
 
 
@@ -282,10 +305,15 @@ class Envelope:
         for key, raw in headers or ():
             if raw is None:
                 continue
-            if key.lower() == CONTENT_TYPE_HEADER:
-                content_type = raw.decode("utf-8", errors="replace")
-            elif key.startswith("ce_") and key not in LEGACY_HEADERS:
-                attrs[key[3:]] = raw.decode("utf-8", errors="replace")
+            # A ``ce_`` header is never ``content-type``: those first, by name.
+            name = _ATTRIBUTE_OF.get(key)
+            if name is not None:
+                attrs[name] = raw.decode("utf-8", "replace")
+            elif key.startswith("ce_"):
+                if key not in LEGACY_HEADERS:
+                    attrs[key[3:]] = raw.decode("utf-8", "replace")
+            elif key.lower() == CONTENT_TYPE_HEADER:
+                content_type = raw.decode("utf-8", "replace")
         try:
             data = json.loads(value) if value else {}
         except (ValueError, UnicodeDecodeError) as exc:

@@ -176,6 +176,20 @@ def test_an_open_escalation_is_at_risk_until_resolved():
     assert assess(fold(REGULAR + raised + resolved)["r-ok"], AS_OF).state == "on_track"
 
 
+def test_check_ins_on_one_day_are_kept_once_and_read_as_that_day():
+    # A relationship's folded facts are stored in its row and read and written
+    # again with each new fact: check-ins of a day already known add nothing.
+    again = check_in("r-ok", "2027-02-01") * 50 + check_in("r-ok", "2027-01-10")
+    facts = fold(REGULAR + again)["r-ok"]
+    assert facts.check_ins == ["2027-02-01", "2027-01-10"]
+    assert assess(facts, AS_OF) == assess(fold(REGULAR)["r-ok"], AS_OF)
+    # As of before the later day, the earlier one is the last check-in.
+    early = datetime(2027, 1, 25, tzinfo=UTC)
+    assert assess(facts, early) == assess(
+        fold(REGULAR[:-1] + check_in("r-ok", "2027-01-10"))["r-ok"], early
+    )
+
+
 def test_health_as_of_an_earlier_date_ignores_what_came_later():
     # As of 20 Jan: last session 2 days ago, but 1 of the 3 sessions a 14-day cadence
     # expects in 50 days (33 %), and no check-in since the start 50 days ago.

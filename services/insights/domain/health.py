@@ -273,7 +273,12 @@ def apply(
     elif kind == "FeedbackGiven":
         facts.ratings.append((on_s, int(data["rating"]), data.get("from_role")))
     elif kind == "CheckInRecorded":
-        facts.check_ins.append(str(data["held_on"]))
+        # The days check-ins were held on, each once: health reads the days (the
+        # latest by a moment), and the list is kept in the relationship's row,
+        # read and written again with each of its facts.
+        held_on = str(data["held_on"])
+        if held_on not in facts.check_ins:
+            facts.check_ins.append(held_on)
     elif kind == "EscalationRaised":
         facts.escalations.setdefault(data["escalation_id"], [at_s, None])[0] = at_s
     elif kind == "EscalationResolved":
