@@ -299,6 +299,26 @@ def instrument(app: Any, spent: dict[str, float]) -> None:
         handlers[kind] = [h if h in covered else timed(h) for h in handlers[kind]]
 
 
+async def _phases(progress: dict[str, Any]) -> dict[str, float]:
+    """The wall time of each phase the rebuild reports in ``progress`` (sampled
+    every millisecond, until cancelled)."""
+    spent: dict[str, float] = {}
+    phase, since = None, time.perf_counter()
+    try:
+        while True:
+            now = progress.get("phase")
+            if now != phase:
+                at = time.perf_counter()
+                if phase is not None:
+                    spent[phase] = spent.get(phase, 0.0) + at - since
+                phase, since = now, at
+            await asyncio.sleep(0.001)
+    except asyncio.CancelledError:
+        if phase is not None:
+            spent[phase] = spent.get(phase, 0.0) + time.perf_counter() - since
+        return spent
+
+
 async def bench_rebuild(
     url: str,
     facts: list[tuple],
@@ -358,9 +378,15 @@ async def bench_rebuild(
             snap = meter.snapshot()
             forked = os.times()  # the rebuild computes one part in a forked child
             started = time.perf_counter()
+            phases = asyncio.create_task(_phases(progress))
             async with runtime.engine.begin() as c:
                 await mounted(app).provide(rebuild.ReadModels).rebuild(c, progress)
             seconds = time.perf_counter() - started
+            phases.cancel()
+            timed = await asyncio.gather(phases, return_exceptions=True)
+            if isinstance(timed[0], dict) and timed[0]:
+                split = ", ".join(f"{k} {v:.2f} s" for k, v in timed[0].items())
+                print(f"  phases of the rebuild (wall, sampled): {split}")
             after = os.times()
             child = (after.children_user - forked.children_user) + (
                 after.children_system - forked.children_system
@@ -1319,22 +1345,33 @@ async def main(args: argparse.Namespace) -> None:
                     stats=stats,
                 )
             return
-        async with fresh_database(server, "bench_insights") as url:
-            rb = await bench_rebuild(
-                url,
-                facts,
-                people,
-                meter,
-                breakdown=args.breakdown,
-                profile=args.profile,
-            )
-        print("limit ...", flush=True)
-        async with fresh_database(server, "bench_limit") as url:
-            limit = await bench_limit(url, facts)
+        # Each contender ROUNDS times, taking turns, each run on a database of its
+        # own loaded the same way: the median of each is compared (one run of
+        # either moved by a third between runs on this machine).
+        rebuilds, limits = [], []
+        for n in range(1, args.rounds + 1):
+            print(f"round {n}/{args.rounds}: rebuild ...", flush=True)
+            async with fresh_database(server, "bench_insights") as url:
+                rebuilds.append(
+                    await bench_rebuild(
+                        url,
+                        facts,
+                        people,
+                        meter,
+                        breakdown=args.breakdown and n == 1,
+                        profile=args.profile and n == 1,
+                    )
+                )
+            print(f"round {n}/{args.rounds}: limit ...", flush=True)
+            async with fresh_database(server, "bench_limit") as url:
+                limits.append(await bench_limit(url, facts))
+        rebuilds_by_rate = sorted(rebuilds, key=lambda r: r["runs"][0]["rate"])
+        rb = rebuilds_by_rate[len(rebuilds) // 2]
+        limit = sorted(limits, key=lambda r: r["rate"])[len(limits) // 2]
         if args.no_lag:
             print(
                 f"rebuild {rb['runs'][0]['rate']:.0f} events/s, limit "
-                f"{limit['rate']:.0f} rows/s: ratio "
+                f"{limit['rate']:.0f} rows/s (medians of {args.rounds}): ratio "
                 f"{rb['runs'][0]['rate'] / limit['rate']:.3f}; load average "
                 f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
@@ -1361,7 +1398,7 @@ async def main(args: argparse.Namespace) -> None:
     rebuild_rate = first["rate"]
     ratio = rebuild_rate / limit["rate"]
     print(f"\n{'measurement':<44} {'events':>8} {'seconds':>8} {'events/s':>9}  notes")
-    for r in rb["runs"]:
+    for r in rb["runs"]:  # the median round's
         print(
             f"{'rebuild (' + r['run'] + '), replay_into':<44} {r['events']:>8} "
             f"{r['seconds']:>8.1f} {r['rate']:>9.0f}  "
@@ -1372,7 +1409,10 @@ async def main(args: argparse.Namespace) -> None:
         f"{'limit: bare INSERT executemany, 1 tx':<44} {limit['rows']:>8} "
         f"{limit['seconds']:>8.1f} {limit['rate']:>9.0f}"
     )
-    print(f"ratio rebuild (first) / limit: {ratio:.3f}")
+    rebuild_rounds = ", ".join(f"{r['runs'][0]['rate']:.0f}" for r in rebuilds)
+    limit_rounds = ", ".join(f"{r['rate']:.0f}" for r in limits)
+    print(f"rounds (events/s): rebuild {rebuild_rounds}; limit {limit_rounds}")
+    print(f"ratio rebuild (first) / limit, medians of {args.rounds}: {ratio:.3f}")
     print(
         f"lag sessions append -> insights fact visible: {lag['events']} events at "
         f"{lag['achieved_rate']:.0f}/s, p50 {lag['p50_ms']:.0f} ms, "
@@ -1398,6 +1438,8 @@ async def main(args: argparse.Namespace) -> None:
         "benchmark": "projection",
         "rebuild_events_per_s": round(rebuild_rate, 1),
         "limit_events_per_s": round(limit["rate"], 1),
+        "rebuild_rounds_events_per_s": [round(r["runs"][0]["rate"]) for r in rebuilds],
+        "limit_rounds_events_per_s": [round(r["rate"]) for r in limits],
         "ratio_to_limit": round(ratio, 4),
         "lag_p50_ms": round(lag["p50_ms"], 1),
         "lag_p99_ms": round(lag["p99_ms"], 1),
@@ -1462,6 +1504,12 @@ def parse_args() -> argparse.Namespace:
         default=DRIVERS,
         help="load processes appending in the lag run (each its own streams, "
         f"{WRITERS_PER_DRIVER} appends in flight; must divide {RELATIONSHIPS})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of the rebuild and of the limit, taking turns (medians compared)",
     )
     parser.add_argument(
         "--lag-only", action="store_true", help="only the lag run (diagnostics)"

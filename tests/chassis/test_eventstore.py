@@ -18,7 +18,7 @@ from chassis.eventstore import (
     postgres,
 )
 from chassis.eventstore.base import dumps
-from chassis.eventstore.batch import StreamAppend, append_streams
+from chassis.eventstore.batch import StreamAppend, append_groups, append_streams
 
 ACME = EventMetadata(tenant="acme", actor="user-1", correlation_id="corr-1")
 GLOBEX = EventMetadata(tenant="globex", actor="user-9")
@@ -179,6 +179,75 @@ class EventStoreContract:
                 )
         assert await store.read_stream("s-1") == []
         assert [e.stream_id for e in await read_whole_log(store)] == ["s-0", "s-0"]
+
+    async def test_groups_of_several_tenants_append_together_each_as_its_own(
+        self, store
+    ):
+        """``append_groups``: each group's streams get its tenant and metadata, in
+        one batch; the results per group, per stream, in the order given."""
+        await store.append("g-1", "Thing", 0, [ev(0)], GLOBEX)
+        async with store.engine.begin() as conn:
+            recorded = await append_groups(
+                store,
+                [
+                    (ACME, [StreamAppend("a-1", "Thing", 0, [ev(1), ev(2)])]),
+                    (GLOBEX, []),
+                    (
+                        GLOBEX,
+                        [
+                            StreamAppend("g-1", "Thing", 1, [ev(3)]),
+                            StreamAppend("g-2", "Thing", 0, [ev(4)]),
+                        ],
+                    ),
+                    (GLOBEX_IN_ACME, [StreamAppend("a-2", "Thing", 0, [ev(5)])]),
+                ],
+                connection=conn,
+            )
+        assert [[[e.data["n"] for e in s] for s in g] for g in recorded] == [
+            [[1, 2]],
+            [],
+            [[3], [4]],
+            [[5]],
+        ]
+        log = await read_whole_log(store)
+        assert [(e.stream_id, e.version, e.tenant) for e in log] == [
+            ("g-1", 1, "globex"),
+            ("a-1", 1, "acme"),
+            ("a-1", 2, "acme"),
+            ("g-1", 2, "globex"),
+            ("g-2", 1, "globex"),
+            ("a-2", 1, "acme"),
+        ]
+        by_stream = {e.stream_id: e.metadata for e in log}
+        assert by_stream["a-1"].actor == "user-1"
+        assert by_stream["g-2"].actor == "user-9"
+        assert by_stream["a-2"].causation_id == "c-7"
+
+    @pytest.mark.parametrize(
+        ("group", "error"),
+        [
+            (StreamAppend("a-1", "Thing", 0, [ev(9)]), ConcurrencyConflict),
+            (StreamAppend("a-1", "Thing", 1, [ev(9)]), StreamTenantMismatch),
+        ],
+    )
+    async def test_a_refused_stream_of_any_group_writes_nothing(
+        self, store, group, error
+    ):
+        """A stream that moved on, or that is another tenant's, refuses the whole
+        batch (every group), wherever it stands in it."""
+        await store.append("a-1", "Thing", 0, [ev(0)], ACME)
+        groups = [
+            (GLOBEX, [StreamAppend("g-1", "Thing", 0, [ev(1)])]),
+            (ACME, [StreamAppend("a-9", "Thing", 0, [ev(2)])]),
+            (
+                GLOBEX if error is StreamTenantMismatch else ACME,
+                [StreamAppend("x-1", "Thing", 0, [ev(3)]), group],
+            ),
+        ]
+        with pytest.raises(error):
+            async with store.engine.begin() as conn:
+                await append_groups(store, groups, connection=conn)
+        assert [e.stream_id for e in await read_whole_log(store)] == ["a-1"]
 
     async def test_append_inside_a_callers_transaction_rolls_back_with_it(self, store):
         with pytest.raises(RuntimeError):

@@ -170,10 +170,21 @@ async def records_of(c, job_id: str, headers=COORDINATOR) -> dict:
     return {(r["section"], r["key"]): r for r in items}
 
 
-async def event_count(app) -> int:
+async def event_count(app, relationship_id: str) -> int:
+    """The events about one relationship (its streams', and any that names it):
+    the broker is shared by the whole test session, so a consumer may still be
+    applying another test's messages to other relationships meanwhile."""
     async with mounted(app).runtime.engine.connect() as conn:
         return int(
-            (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
+            (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM events WHERE stream_id LIKE :like "
+                        "OR CAST(payload AS text) LIKE :like"
+                    ),
+                    {"like": f"%{relationship_id}%"},
+                )
+            ).scalar_one()
         )
 
 
@@ -279,7 +290,7 @@ async def test_a_history_is_imported_and_reimporting_it_changes_nothing(
     )
 
     # the same file again: every record unchanged, the same ids, no new event
-    before = await event_count(app)
+    before = await event_count(app, rid)
     again, re_records = await run(c, doc)
     assert set(outcomes(re_records).values()) == {"unchanged"}
     assert {k: r["id"] for k, r in re_records.items()} == {
@@ -288,7 +299,7 @@ async def test_a_history_is_imported_and_reimporting_it_changes_nothing(
     assert {s: n["unchanged"] for s, n in again["counts"].items()} == {
         s: n["created"] for s, n in job["counts"].items()
     }
-    assert await event_count(app) == before
+    assert await event_count(app, rid) == before
 
     # other content under a key already imported: that record is a conflict
     changed = copy.deepcopy(doc)
@@ -300,7 +311,7 @@ async def test_a_history_is_imported_and_reimporting_it_changes_nothing(
         assert conflicted[key]["error"]["code"] == "conflict"
         assert conflicted[key]["error"]["field"] == "key"
     assert outcomes(conflicted)[("sessions", f"S2-{rid}")] == "unchanged"
-    assert await event_count(app) == before
+    assert await event_count(app, rid) == before
 
 
 async def test_a_dry_run_validates_everything_and_writes_nothing(
@@ -311,7 +322,7 @@ async def test_a_dry_run_validates_everything_and_writes_nothing(
     rid = pair["id"]
     doc = history(rid)
     doc["check_ins"][1]["held_on"] = day(-250).isoformat()  # before the start
-    before = await event_count(app)
+    before = await event_count(app, rid)
 
     job, records = await run(c, doc, dry_run=True)
     assert job["dry_run"] is True
@@ -333,7 +344,7 @@ async def test_a_dry_run_validates_everything_and_writes_nothing(
     assert records[("check_ins", f"K2-{rid}")]["error"]["code"] == (
         "BeforeRelationshipStarted"
     )
-    assert await event_count(app) == before
+    assert await event_count(app, rid) == before
     listed = await c.get(f"/relationships/{rid}/sessions", headers=pair["as_mentee"])
     assert listed.json() == []
     rel = (await c.get(f"/relationships/{rid}", headers=pair["as_mentor"])).json()
@@ -423,7 +434,7 @@ async def test_each_refusal_is_a_typed_error_naming_its_field(
             like(check_in, "k-sponsor", kind="quarterly"),
         ],
     }
-    before = await event_count(app)
+    before = await event_count(app, rid)
     _job, records = await run(c, doc)
     expected = {
         ("contracts", "c-again"): ("InvalidTransition", "relationship_id"),
@@ -461,7 +472,7 @@ async def test_each_refusal_is_a_typed_error_naming_its_field(
         ("sessions", "s-cancelled"),
         ("feedback", f"F1-{rid}"),
     }
-    assert await event_count(app) > before
+    assert await event_count(app, rid) > before
     # another tenant's relationship is untouched
     async with mounted(app).runtime.engine.connect() as conn:
         row = (
@@ -481,7 +492,7 @@ async def test_only_the_tenants_coordinators_import_and_read_jobs(
     app, c = sessions
     pair = await confirm_pairing(app, kafka_bootstrap, starts_on=day(-200))
     doc = history(pair["id"])
-    before = await event_count(app)
+    before = await event_count(app, pair["id"])
     for who in ("as_mentee", "as_mentor"):
         refused = await c.post(
             URL, params={"wait": "true"}, json=doc, headers=pair[who]
@@ -503,7 +514,7 @@ async def test_only_the_tenants_coordinators_import_and_read_jobs(
         return job["status"] == "succeeded"
 
     await until(done, "the import to finish", 60)
-    assert await event_count(app) > before
+    assert await event_count(app, pair["id"]) > before
 
 
 async def test_a_malformed_body_is_refused_and_nothing_is_done(

@@ -31,7 +31,7 @@ from chassis.errors import ConcurrencyConflict
 from chassis.events import EventMetadata, NewEvent, RecordedEvent, utcnow
 from chassis.eventstore import EventStore
 from chassis.eventstore.base import SELECT_COLUMNS, row_to_event
-from chassis.eventstore.batch import StreamAppend, append_streams
+from chassis.eventstore.batch import StreamAppend, append_groups
 from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
@@ -659,8 +659,8 @@ class HealthBatch:
                 COLUMN_NAMES,
                 [tuple(r[k] for k in UPSERT_KEYS) for r in rows],
             )
-        # What each relationship's stream lacks, appended per tenant in one
-        # multi-stream append (``append_streams``) instead of one append each.
+        # What each relationship's stream lacks, every tenant's in one multi-stream
+        # append (``append_groups``: a group per tenant) instead of one append each.
         appends: dict[str, list[StreamAppend]] = {}
         for tenant, facts, health in assessed:
             stream_id = stream_of(tenant, facts.relationship_id)
@@ -680,10 +680,11 @@ class HealthBatch:
                         [NewEvent.of(p) for p in new],
                     )
                 )
-        for tenant, batch in appends.items():
-            await append_streams(
-                self.book.store, batch, _metadata(tenant, None), connection=conn
-            )
+        await append_groups(
+            self.book.store,
+            [(_metadata(tenant, None), batch) for tenant, batch in appends.items()],
+            connection=conn,
+        )
 
 
 # -- erasure and rebuild --------------------------------------------------------------
