@@ -164,6 +164,11 @@ async def import_job(
     )
     if resp.status_code != 202:
         raise SystemExit(f"POST /imports answered {resp.status_code}: {resp.text}")
+    print(
+        f"  uploaded, read through and accepted (202) after "
+        f"{time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
     location = resp.headers["Location"]
     last_print = time.perf_counter()
     # Polled often at first (a small import ends in well under a second), then four
