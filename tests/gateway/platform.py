@@ -125,7 +125,11 @@ async def running_platform(
             environment="test",
             kafka_bootstrap_servers=kafka_bootstrap,
             **{f"{n}_url": u for n, u in urls.items()},
-            **(gateway_settings or {}),
+            # A freshly started service's first write (its first person key, its
+            # first append, the relay starting) can take longer than the deployed
+            # 5 s on a CI machine running the rest of the suite: a test that is
+            # about something else waits for it (a test of timeouts sets its own).
+            **{"upstream_timeout_s": 30.0, **(gateway_settings or {})},
         )
         gateway = build_gateway(settings)
         gateway_url = await stack.enter_async_context(served(gateway))
