@@ -84,11 +84,26 @@ def ce_type(producer: str, event: str, schema_version: int) -> str:
     return f"{TYPE_PREFIX}.{producer}.{event}.v{schema_version}"
 
 
-@functools.lru_cache(maxsize=1024)  # a consumer reads a few dozen types
+# Parses remembered for values up to this long only: a message's attributes come
+# from whoever produced it, and a cache keyed by megabyte strings is a heap to fill.
+_CACHED_UP_TO = 256
+
+
 def parse_ce_type(value: str) -> tuple[str, int | None]:
     """The bare event name and schema version of a ``ce_type``; the version is
     ``None`` for the legacy bare name. Raises ``MalformedMessage`` for anything
     else."""
+    if len(value) <= _CACHED_UP_TO:
+        return _parse_ce_type_cached(value)
+    return _parse_ce_type(value)
+
+
+@functools.lru_cache(maxsize=1024)  # a consumer reads a few dozen types
+def _parse_ce_type_cached(value: str) -> tuple[str, int | None]:
+    return _parse_ce_type(value)
+
+
+def _parse_ce_type(value: str) -> tuple[str, int | None]:
     wire = _WIRE_TYPE.fullmatch(value)
     if wire:
         return wire["name"], int(wire["version"])
@@ -114,8 +129,18 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@functools.lru_cache(maxsize=64)  # one or two media types, asked per message
 def _is_json(media_type: str) -> bool:
+    if len(media_type) <= _CACHED_UP_TO:
+        return _is_json_cached(media_type)
+    return _media_is_json(media_type)
+
+
+@functools.lru_cache(maxsize=64)  # one or two media types, asked per message
+def _is_json_cached(media_type: str) -> bool:
+    return _media_is_json(media_type)
+
+
+def _media_is_json(media_type: str) -> bool:
     essence = media_type.split(";", 1)[0].strip().lower()
     return essence == CONTENT_TYPE or essence.endswith("+json")
 

@@ -270,6 +270,32 @@ def test_malformed_messages_are_named_as_such(headers, value):
         Envelope.from_kafka(headers, value)
 
 
+def test_a_long_attribute_is_read_but_not_remembered():
+    """The parses of ``ce_type`` and ``content-type`` are cached for short values
+    only: a producer sending megabyte attributes fills no cache."""
+    from chassis import envelope as module
+
+    name = "E" + "x" * 1_000_000
+    headers = [
+        ("content-type", b"application/json; x=" + b"y" * 1_000_000),
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"e-1"),
+        ("ce_source", b"tandem/demo"),
+        ("ce_type", f"org.tandem.demo.{name}.v1".encode()),
+        ("ce_time", b"2026-01-01T00:00:00Z"),
+        ("ce_tenant", b"acme"),
+    ]
+    before = (
+        module._parse_ce_type_cached.cache_info().currsize,
+        module._is_json_cached.cache_info().currsize,
+    )
+    assert Envelope.from_kafka(headers, b"{}").type == name
+    assert (
+        module._parse_ce_type_cached.cache_info().currsize,
+        module._is_json_cached.cache_info().currsize,
+    ) == before
+
+
 # -- two services on the embedded in-process bus -----------------------------------
 
 
