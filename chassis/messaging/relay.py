@@ -723,6 +723,13 @@ class Relay:
         return _Leadership(self.store.engine, _lock_key(self.name), self._wake)
 
 
+# The first event after a log position, in the log's order (``_Listener.held_back``).
+HELD_BACK = (
+    "SELECT 1 FROM events WHERE (tx_id, position) > ($1::bigint, $2::bigint) "
+    "ORDER BY tx_id, position LIMIT 1"
+)
+
+
 class _Listener:
     """The leader's connection listening for appends' notifications (PostgreSQL)."""
 
@@ -758,14 +765,20 @@ class _Listener:
         return True
 
     async def held_back(self, after: LogPosition) -> bool:
-        """True when the log has rows after ``after`` that it does not return yet."""
-        return bool(
+        """True when the log has rows after ``after`` that it does not return yet.
+
+        The first such row in the log's order, not ``EXISTS``: the planner takes the
+        rows an ``EXISTS`` looks for to be spread through the table and scans it
+        from the start, but they are the newest, all at its end (measured: a
+        sequential scan of 40,000 events, 4 ms a call, growing with the log; by
+        the log's index, 0.02 ms)."""
+        return (
             await self.driver.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, position) > "
-                "($1::bigint, $2::bigint))",
+                HELD_BACK,
                 after.transaction,
                 after.sequence,
             )
+            is not None
         )
 
     async def rise(self) -> None:

@@ -21,10 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chassis.db import create_engine
-from chassis.events import EventMetadata, NewEvent
+from chassis.events import EventMetadata, LogPosition, NewEvent
 from chassis.eventstore import EventStore, event_store_for
 from chassis.eventstore.postgres import RELAY_ASLEEP_KEY, WAKE_CHANNEL
 from chassis.messaging import InProcessBus, Relay
+from chassis.messaging.relay import HELD_BACK, _Listener
 from tests.support.waiting import until
 
 META = EventMetadata(tenant="acme")
@@ -138,3 +139,37 @@ async def test_appends_notify_only_while_the_relay_sleeps(stores, database_url):
         assert await asyncio.wait_for(heard.get(), 10) == WAKE_CHANNEL
     finally:
         await conn.close()
+
+
+async def test_the_look_for_held_back_events_reads_the_log_index_not_the_table(
+    stores, database_url
+):
+    """Asleep, the relay asks whether the log has events it does not return yet
+    (committed behind an older open transaction). Those are the newest, at the
+    log's end: asked as ``EXISTS``, the planner scanned the whole table for them
+    on every sleep, a cost growing with the log. It must read the log's index."""
+    _, writer = stores
+    await writer.append("s-5", "Thing", 0, [event(n) for n in range(3000)], META)
+    conn = await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg", "postgresql")
+    )
+    try:
+        last = await conn.fetchrow(
+            "SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC "
+            "LIMIT 1"
+        )
+        listener = _Listener(conn, asyncio.Event())
+        assert await listener.held_back(LogPosition.START)
+        assert not await listener.held_back(LogPosition(last[0], last[1]))
+        # The plan a long-lived connection keeps for it (generic), with the table's
+        # statistics as a fresh log has them (never analysed).
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        plan = "\n".join(
+            r[0]
+            for r in await conn.fetch(
+                f"EXPLAIN (ANALYZE, COSTS OFF) {HELD_BACK}", last[0], last[1]
+            )
+        )
+    finally:
+        await conn.close()
+    assert "events_log_order" in plan and "Seq Scan" not in plan, plan
