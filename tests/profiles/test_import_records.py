@@ -259,19 +259,44 @@ def test_blind_indexes_are_the_keyed_digest_rows_already_hold() -> None:
     assert cipher.blind_index("acme", "email", None) is None
 
 
-def test_a_csv_files_record_hashes_are_those_of_its_records() -> None:
-    """The hashes a file's first reading keeps (its fingerprint encodes each record
-    anyway) are each record's own ``record_hash``, row for row, blank lines
-    skipped: what the import digests are taken of."""
+def _csv_source(body: bytes) -> tuple[CsvSource, list[object], list[bytes]]:
+    spool = tempfile.SpooledTemporaryFile()
+    spool.write(body)
+    source = CsvSource(spool, Fingerprint(b"k" * 32))
+    items = [item for chunk in source.chunks(10) for item in chunk]
+    raws = [raw for chunk in source.raw_chunks(10) for raw in chunk]
+    assert [raw.record() for raw in raws] == items
+    return source, items, [raw.hash for raw in raws]
+
+
+def test_a_csv_files_records_are_hashed_by_their_cells() -> None:
+    """The hashes a file's first reading keeps (its fingerprint and each record's
+    import digest are taken of them) are one per record, row for row, blank lines
+    skipped. Rows hash alike exactly when they are the same record: whatever the
+    order of the columns, the blanks around a value or the empty cells; a value
+    that holds what separates the cells in the hash does not pass for two."""
     body = b"employee_id,given_name,languages\nE1,Ada,en;fr\n , ,\n\nE2, Grace ,\n"
-    with tempfile.SpooledTemporaryFile() as spool:
-        spool.write(body)
-        source = CsvSource(spool, Fingerprint(b"k" * 32))
-        items = [item for chunk in source.chunks(10) for item in chunk]
-        assert items == [
-            {"employee_id": "E1", "given_name": "Ada", "languages": ["en", "fr"]},
-            {"employee_id": "E2", "given_name": "Grace"},
-        ]
-        assert source.hashes == [record_hash(item) for item in items]
-        whole = ListSource(items).digest(False, b"k" * 32)
-        assert source.digest(False, b"k" * 32) == whole
+    source, items, hashes = _csv_source(body)
+    assert items == [
+        {"employee_id": "E1", "given_name": "Ada", "languages": ["en", "fr"]},
+        {"employee_id": "E2", "given_name": "Grace"},
+    ]
+    assert source.hashes == hashes and len(set(hashes)) == 2
+    # The same records: other column order, blanks, an empty column.
+    again = b"languages,title,given_name,employee_id\nen;fr,,Ada, E1\n,, Grace,E2\n"
+    other, _, same = _csv_source(again)
+    assert same == hashes
+    assert other.digest(False, b"k" * 32) == source.digest(False, b"k" * 32)
+    assert other.digest(True, b"k" * 32) != source.digest(False, b"k" * 32)
+    # Another value, or one cell's text across a field boundary: other hashes.
+    _, _, changed = _csv_source(b"employee_id,given_name,languages\nE1,Ada,en\n")
+    assert changed[0] != hashes[0]
+    tricky = b"employee_id,family_name,given_name\nE1,,A\x1f1\x1fB\nE1,B,A\n"
+    _, _, two = _csv_source(tricky)
+    assert two[0] != two[1]
+    # The ids the run reads from the cells are those the record gives.
+    raw = next(iter(source.raw_chunks(1)))[0]
+    assert (raw.employee_id, raw.manager, raw.dated) == ("E1", None, False)
+    # A JSON body's records are hashed as they came (``record_hash``).
+    listed = [raw for chunk in ListSource(items).raw_chunks(10) for raw in chunk]
+    assert [raw.hash for raw in listed] == [record_hash(item) for item in items]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import json
 import tempfile
@@ -41,7 +42,11 @@ from services.profiles.application.imports import (
     ImportTooLarge,
     UnreadableImport,
 )
-from services.profiles.application.imports.source import Fingerprint, RecordSource
+from services.profiles.application.imports.source import (
+    Fingerprint,
+    Raw,
+    RecordSource,
+)
 from services.profiles.domain import access
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -91,7 +96,8 @@ class CsvSource(RecordSource):
 
     Made with a ``Fingerprint``, the file is read through once as it is built: a
     malformed file is refused (``UnreadableImport``, nothing imported) before any
-    job exists, and the records are counted and fingerprinted on the way.
+    job exists, and the records are counted and fingerprinted on the way - each by
+    the hash of its cells (``_Layout.hash``), without building it as a record.
     """
 
     def __init__(self, spool: IO[bytes], fingerprint: Fingerprint | None) -> None:
@@ -101,28 +107,57 @@ class CsvSource(RecordSource):
         self.managers = set()
         hashes: list[bytes] = []
         self.hashes = None if fingerprint is None else hashes
-        for chunk in self.chunks(1000):
-            self.total += len(chunk)
-            for record in chunk:
-                if fingerprint is not None:
-                    # Kept (32 bytes a record): each record's import digest is
-                    # taken of its hash, without encoding the record again.
-                    hashes.append(fingerprint.add(record))
-                manager = record.get("manager_employee_id")  # type: ignore[attr-defined]
-                if isinstance(manager, str):
+        for layout, cells in self._rows():
+            self.total += 1
+            if fingerprint is not None:
+                # Kept (32 bytes a record): each record's import digest is taken
+                # of its hash, without reading the record again.
+                item_hash = layout.hash(cells)
+                fingerprint.add_hash(item_hash)
+                hashes.append(item_hash)
+            if layout.manager is not None:
+                manager = cells[layout.manager].strip()
+                if manager:
                     self.managers.add(manager)
 
-    def chunks(self, size: int) -> Iterator[list[object]]:
+    def _rows(self) -> Iterator[tuple[_Layout, list[str]]]:
         self.spool.seek(0)
         text = io.TextIOWrapper(self.spool, encoding="utf-8-sig", newline="")
         try:
-            yield from _csv_chunks(text, size)
+            yield from _csv_rows(text)
         except UnicodeDecodeError as exc:
             raise UnreadableImport(
                 f"the CSV is not UTF-8 text (bad byte at offset {exc.start})"
             ) from exc
         finally:
             text.detach()  # the spool stays open for the next reading
+
+    def chunks(self, size: int) -> Iterator[list[object]]:
+        people: list[object] = []
+        for layout, cells in self._rows():
+            people.append(_csv_record(layout.header, cells))
+            if len(people) == size:
+                yield people
+                people = []
+        if people:
+            yield people
+
+    def raw_chunks(self, size: int) -> Iterator[list[Raw]]:
+        """The records as ``_CsvRaw``s: their ids read from two cells, their hashes
+        those the first reading kept; a record is built only when asked for."""
+        hashes = self.hashes
+        raws: list[Raw] = []
+        for at, (layout, cells) in enumerate(self._rows()):
+            raws.append(
+                _CsvRaw(
+                    layout, cells, layout.hash(cells) if hashes is None else hashes[at]
+                )
+            )
+            if len(raws) == size:
+                yield raws
+                raws = []
+        if raws:
+            yield raws
 
     def digest(self, dry_run: bool, secret: bytes) -> str:
         assert self._fingerprint is not None, "a source made without a fingerprint"
@@ -132,34 +167,81 @@ class CsvSource(RecordSource):
         self.spool.close()
 
 
-def _csv_chunks(lines: Iterable[str], size: int) -> Iterator[list[object]]:
+class _Layout:
+    """A CSV file's header: its field names, where the ids are, how a row is hashed."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.header = header
+        self.employee_id = header.index("employee_id")
+        self.manager = _position(header, "manager_employee_id")
+        self.termination = _position(header, "termination_date")
+        # The cells in the order of their field names, so the hash of a record does
+        # not depend on the order of the file's columns.
+        self._order = sorted((name, at) for at, name in enumerate(header))
+
+    def hash(self, cells: list[str]) -> bytes:
+        """The SHA-256 of a row's non-empty cells (stripped), each with its field
+        name and its length: two rows hash alike exactly when they are the same
+        record (a cell's text cannot pass for a field boundary). What a CSV
+        record's import digest is taken of; a JSON record's is its ``record_hash``
+        (the same person re-sent in the other format is compared field by field)."""
+        parts = [CSV_HASH_SCHEME]
+        for name, at in self._order:
+            value = cells[at].strip()
+            if value:
+                parts.append(f"{name}\x1f{len(value)}\x1f{value}")
+        return hashlib.sha256("\x1e".join(parts).encode()).digest()
+
+
+CSV_HASH_SCHEME = "csv-cells-v1"
+
+
+def _position(header: list[str], name: str) -> int | None:
+    return header.index(name) if name in header else None
+
+
+class _CsvRaw(Raw):
+    """A CSV row as a ``Raw``: the record is built from its cells when needed."""
+
+    __slots__ = ("cells", "layout")
+
+    def __init__(self, layout: _Layout, cells: list[str], item_hash: bytes) -> None:
+        self.layout, self.cells, self.hash = layout, cells, item_hash
+        self.employee_id = cells[layout.employee_id].strip() or None
+        manager, ends = layout.manager, layout.termination
+        self.manager = None if manager is None else cells[manager].strip() or None
+        self.dated = ends is not None and bool(cells[ends].strip())
+
+    def record(self) -> object:
+        return _csv_record(self.layout.header, self.cells)
+
+
+def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[_Layout, list[str]]]:
+    """The file's rows with its header's layout (checked first), blank lines left
+    out; a row of another length than the header, or malformed CSV, is refused."""
     reader = csv.reader(lines, strict=True)
     try:
         header = [h.strip() for h in next(reader, [])]
         if not any(header):
             raise UnreadableImport("the CSV is empty: a header row is required")
         _check_header(header)
-        people: list[object] = []
+        layout = _Layout(header)
+        width = len(header)
         for cells in reader:
             if not "".join(cells).strip():  # a blank line (every cell blank)
                 continue
-            if len(cells) != len(header):
+            if len(cells) != width:
                 raise UnreadableImport(
                     f"line {reader.line_num} has {len(cells)} fields; "
-                    f"the header has {len(header)}",
+                    f"the header has {width}",
                     line=reader.line_num,
                 )
-            people.append(_csv_record(header, cells))
-            if len(people) == size:
-                yield people
-                people = []
+            yield layout, cells
     except csv.Error as exc:
         raise UnreadableImport(
             f"the CSV is malformed at line {reader.line_num}: {exc}",
             line=reader.line_num,
         ) from exc
-    if people:
-        yield people
 
 
 def _check_header(header: list[str]) -> None:
@@ -181,8 +263,7 @@ def _check_header(header: list[str]) -> None:
 def _csv_record(header: list[str], cells: list[str]) -> dict[str, str | list[str]]:
     """A row (as many cells as the header has names) as a record: an empty cell is
     an absent field, a list field's cell is split at ``;`` (empty items dropped).
-    The list fields are split after the loop, not tested for in it (a file is read
-    three times: counted and fingerprinted, planned, applied)."""
+    The list fields are split after the loop, not tested for in it."""
     record: dict[str, str | list[str]] = {}
     # The caller refused a row of another length than the header's.
     for name, raw in zip(header, cells, strict=False):

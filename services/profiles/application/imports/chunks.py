@@ -49,9 +49,8 @@ from services.profiles.application.imports.records import (
     Record,
     Validator,
     failure_of,
-    raw_employee_id,
 )
-from services.profiles.application.imports.source import record_hash
+from services.profiles.application.imports.source import Raw
 from services.profiles.domain import events as ev
 from services.profiles.domain.person import Person, PersonDetails
 from services.profiles.projections.people import PERSON_COLUMNS, ProfilesProjection
@@ -239,52 +238,32 @@ class ChunkWriter:
         self,
         conn: AsyncConnection,
         tenant: str,
-        items: list[object],
+        raws: list[Raw],
         first_row: int,
         check: Validator,
-        hashes: Sequence[bytes] | None = None,
     ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
         """A chunk's raw records as ``Record``s: those that match the digest of what
         was last imported for their person (the row at the same version) are
-        unchanged as they are, unvalidated; the others are validated. One statement
-        (the people of the chunk and their managers, with their keys); the keys of
-        the unchanged people are returned, to seal their import records, and the
-        blind index of every employee id the chunk names. ``hashes``: the items'
-        ``record_hash``es when the source has them (else taken here, once each,
-        and kept on the records for their digests)."""
+        unchanged as they are, neither built nor validated; the others are built
+        and validated. One statement (the people of the chunk and their managers,
+        with their keys); the keys of the unchanged people are returned, to seal
+        their import records, and the blind index of every employee id the chunk
+        names. Each record keeps its hash, for its digest."""
         named: dict[str, str] = {}
-        raw: list[tuple[str | None, str | None]] = []  # each item's two ids
-        for item in items:
-            ids = (raw_employee_id(item), raw_employee_id(item, "manager_employee_id"))
-            raw.append(ids)
-            for employee_id in ids:
+        for raw in raws:
+            for employee_id in (raw.employee_id, raw.manager):
                 if employee_id and employee_id not in named:
                     named[employee_id] = self._index(tenant, "employee_id", employee_id)
         rows = await self._triage_rows(conn, tenant, list(named.values()))
         records: list[Record] = []
         keys: dict[str, Any] = {}
-        if hashes is None:
-            hashes = [record_hash(item) for item in items]
-        for (row, item), (employee_id, manager), item_hash in zip(
-            enumerate(items, start=first_row), raw, hashes, strict=True
-        ):
+        for row, raw in enumerate(raws, start=first_row):
             rec = None
-            if employee_id and not check.seen(employee_id):
-                rec = self._unchanged(
-                    tenant,
-                    item,
-                    row,
-                    employee_id,
-                    manager,
-                    named,
-                    rows,
-                    check,
-                    keys,
-                    item_hash,
-                )
+            if raw.employee_id and not check.seen(raw.employee_id):
+                rec = self._unchanged(tenant, raw, row, named, rows, check, keys)
             if rec is None:
-                rec = check(item, row)
-            rec.item_hash = item_hash
+                rec = check(raw.record(), row)
+            rec.item_hash = raw.hash
             records.append(rec)
         return records, keys, named
 
@@ -310,17 +289,16 @@ class ChunkWriter:
     def _unchanged(
         self,
         tenant: str,
-        item: object,
+        raw: Raw,
         row: int,
-        employee_id: str,
-        manager: str | None,
         named: dict[str, str],
         rows: dict[str, Sequence[Any]],
         check: Validator,
         keys: dict[str, Any],
-        item_hash: bytes,
     ) -> Record | None:
         """The record as unchanged when its digest says so, else None."""
+        employee_id = raw.employee_id
+        assert employee_id is not None
         person = rows.get(named[employee_id])
         if person is None:
             return None
@@ -328,18 +306,25 @@ class ChunkWriter:
         if not last_digest or wrapped_key is None:
             return None
         manager_id = None
-        if manager:
-            boss = rows.get(named[manager])
+        if raw.manager:
+            boss = rows.get(named[raw.manager])
             if boss is None:  # to be resolved by the plan: compared in full
                 return None
             manager_id = boss[0]
         digest = import_digest(
-            self.cipher, tenant, person_id, item, manager_id, check.today, item_hash
+            self.cipher,
+            tenant,
+            person_id,
+            None,
+            manager_id,
+            check.today,
+            raw.hash,
+            dated=raw.dated,
         )
         if last_digest != stamped(version, digest):
             return None
         keys[person_id] = self.cipher.open_key(person_id, wrapped_key)
-        return check.unchanged(item, row, employee_id, person_id)
+        return check.unchanged(None, row, employee_id, person_id)
 
     async def apply(
         self,

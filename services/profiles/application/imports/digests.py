@@ -34,16 +34,17 @@ def import_digest(
     manager_id: str | None,
     today: date,
     item_hash: bytes | None = None,
+    *,
+    dated: bool | None = None,
 ) -> str:
     """The digest of a raw record applied to ``person_id`` (``manager_id``: the person
-    its manager resolved to; ``item_hash``: the record's ``record_hash``, when the
-    caller has it). A record with a termination date is a leaver from a given day,
-    so its digest holds the day too."""
-    day = (
-        today.isoformat()
-        if isinstance(item, dict) and "termination_date" in item
-        else ""
-    )
+    its manager resolved to; ``item_hash``: the record's hash as its source took it
+    - ``record_hash`` unless given). A record with a termination date (``dated``,
+    when the caller knows it without the record) is a leaver from a given day, so
+    its digest holds the day too."""
+    if dated is None:
+        dated = isinstance(item, dict) and "termination_date" in item
+    day = today.isoformat() if dated else ""
     hashed = (item_hash or record_hash(item)).hex()
     message = f"{person_id}\x1f{manager_id or ''}\x1f{day}\x1f{hashed}"
     digest = cipher.blind_index(tenant, KIND, message)

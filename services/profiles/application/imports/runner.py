@@ -324,15 +324,10 @@ class Imports(ImportJobs):
                 Plan.scan, source, self.chunk_size, today, managers
             )
             check = Validator(today, plan.validated)
-            for items in source.chunks(self.chunk_size):
-                hashes = (
-                    None
-                    if source.hashes is None
-                    else source.hashes[processed : processed + len(items)]
-                )
+            for raws in source.raw_chunks(self.chunk_size):
                 async with self.engine.connect() as conn:
                     chunk, keys, indexes = await self.writer.triage(
-                        conn, principal.tenant, items, processed + 1, check, hashes
+                        conn, principal.tenant, raws, processed + 1, check
                     )
                 processed += len(chunk)
                 await self._write(

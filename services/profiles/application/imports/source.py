@@ -42,10 +42,58 @@ class Fingerprint:
         self.count += 1
         return hashlib.sha256(canonical).digest()
 
+    def add_hash(self, item_hash: bytes) -> None:
+        """Feed one record by its hash (a source whose records are hashed another
+        way than ``record_hash``: a CSV file's, by their cells)."""
+        if self.count:
+            self._mac.update(b", ")
+        self._mac.update(item_hash)
+        self.count += 1
+
     def digest(self, dry_run: bool) -> str:
         mac = self._mac.copy()
         mac.update(f"], {json.dumps(dry_run)}]".encode())
         return mac.hexdigest()
+
+
+class Raw:
+    """One record as an import's run first meets it: whom it is about (its employee
+    id and its manager's, as ``raw_employee_id`` reads them), whether it carries a
+    termination date, and its hash (what its import digest is taken of). The record
+    itself is built only when it is needed (``record``): one found unchanged by its
+    digest never is."""
+
+    __slots__ = ("dated", "employee_id", "hash", "manager")
+
+    employee_id: str | None
+    manager: str | None
+    dated: bool
+    hash: bytes
+
+    def record(self) -> object:
+        raise NotImplementedError
+
+
+class ItemRaw(Raw):
+    """A record already in hand (a JSON body's)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: object, item_hash: bytes | None = None) -> None:
+        self.item = item
+        fields = item if isinstance(item, dict) else {}
+        self.employee_id = _raw_id(fields.get("employee_id"))
+        self.manager = _raw_id(fields.get("manager_employee_id"))
+        self.dated = "termination_date" in fields
+        self.hash = item_hash or record_hash(item)
+
+    def record(self) -> object:
+        return self.item
+
+
+def _raw_id(value: object) -> str | None:
+    """An employee id as a raw record gives it (``records.raw_employee_id``)."""
+    return str(value).strip() or None if value is not None else None
 
 
 class RecordSource(ABC):
@@ -62,6 +110,19 @@ class RecordSource(ABC):
     @abstractmethod
     def chunks(self, size: int) -> Iterator[list[object]]:
         """The records, ``size`` at a time (the last chunk may be shorter)."""
+
+    def raw_chunks(self, size: int) -> Iterator[list[Raw]]:
+        """The records as ``Raw``s, ``size`` at a time (a source that can tell whom
+        a record is about without building it says so more cheaply)."""
+        at = 0
+        for items in self.chunks(size):
+            hashes: Sequence[bytes | None] = (
+                [None] * len(items)
+                if self.hashes is None
+                else self.hashes[at : at + len(items)]
+            )
+            at += len(items)
+            yield [ItemRaw(i, h) for i, h in zip(items, hashes, strict=True)]
 
     @abstractmethod
     def digest(self, dry_run: bool, secret: bytes) -> str:
