@@ -69,6 +69,7 @@ from services.profiles.application.imports.records import (
 from services.profiles.application.imports.source import (
     Fingerprint,
     ListSource,
+    Raw,
     RecordSource,
 )
 from services.profiles.domain import access
@@ -324,16 +325,28 @@ class Imports(ImportJobs):
                 Plan.scan, source, self.chunk_size, today, managers
             )
             check = Validator(today, plan.validated)
-            for raws in source.raw_chunks(self.chunk_size):
-                async with self.engine.connect() as conn:
-                    chunk, keys, indexes = await self.writer.triage(
-                        conn, principal.tenant, raws, processed + 1, check
+            # Each chunk is triaged (read) while the one before it is written, on
+            # another connection: the service's work and the database's overlap.
+            # What a chunk writes cannot make a later chunk's record unchanged: a
+            # person it changes appears again only as a repeated employee id, and
+            # a manager it registers is not found by the triage, so the record
+            # is compared in full, when its own chunk is written.
+            chunks = source.raw_chunks(self.chunk_size)
+            triaging = self._triage(principal.tenant, next(chunks, None), 1, check)
+            try:
+                while (triaged := await triaging) is not None:
+                    chunk, keys, indexes = triaged
+                    processed += len(chunk)
+                    triaging = self._triage(
+                        principal.tenant, next(chunks, None), processed + 1, check
                     )
-                processed += len(chunk)
-                await self._write(
-                    job_id, principal, chunk, plan, dry_run, counts, keys, indexes
-                )
-                await announce(running, processed, counts)
+                    await self._write(
+                        job_id, principal, chunk, plan, dry_run, counts, keys, indexes
+                    )
+                    await announce(running, processed, counts)
+            finally:
+                triaging.cancel()
+                await asyncio.gather(triaging, return_exceptions=True)
             if not dry_run and counts[RecordOutcome.CREATED] >= ANALYZE_AFTER_CREATED:
                 await self._refresh_statistics(job_id)
             done = ImportStatus.SUCCEEDED
@@ -355,6 +368,22 @@ class Imports(ImportJobs):
         finally:
             source.close()
             self._tasks.pop(job_id, None)
+
+    def _triage(
+        self, tenant: str, raws: list[Raw] | None, first_row: int, check: Validator
+    ) -> asyncio.Task[tuple[list[Record], dict[str, Any], dict[str, str]] | None]:
+        """A task triaging a chunk (``ChunkWriter.triage``) on a connection of its
+        own; None when there is no chunk left."""
+
+        async def triage() -> (
+            tuple[list[Record], dict[str, Any], dict[str, str]] | None
+        ):
+            if raws is None:
+                return None
+            async with self.engine.connect() as conn:
+                return await self.writer.triage(conn, tenant, raws, first_row, check)
+
+        return asyncio.create_task(triage())
 
     async def _refresh_statistics(self, job_id: str) -> None:
         """``ANALYZE`` the tables an import reads, after it created many people.
