@@ -9,7 +9,7 @@ and the erasure report lists each store's confirmation.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from chassis.service import mounted
 from services.profiles.application import Profiles
@@ -207,3 +207,54 @@ async def test_the_erasure_report_lists_every_store_for_the_admin_only(app, clie
     ):
         resp = await client.get(f"/admin/erasures/{pid}", headers=who)
         assert resp.status_code == status, (who, resp.text)
+
+
+async def test_erasure_finds_import_records_by_index_not_by_reading_them_all(
+    app, client, unique
+):
+    """The import records of every import ever run are many (100,000 a nightly run
+    of a large organisation): erasure finds a person's own through indexes - as
+    their owner, or by their employee id's blind index - in a plan that reads no
+    table from end to end, nor all of the organisation's records."""
+    pid, _, _ = await someone_with_a_history(client, unique)
+    engine = mounted(app).runtime.engine
+    async with engine.begin() as conn:  # the organisation's imports before
+        await conn.execute(
+            text(
+                "INSERT INTO import_records (job_id, record_no, tenant, employee_id, "
+                "outcome, employee_index, owner_id) SELECT :j, n, 'acme', NULL, "
+                "'unchanged', md5(:j || n), md5(n::text) FROM generate_series(1, 20000) n"
+            ),
+            {"j": f"before-{unique}"},
+        )
+        await conn.execute(text("ANALYZE import_records"))
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM import_records" in (
+            statement
+        ):
+            seen.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", keep)
+    try:
+        assert (await client.delete(f"/people/{pid}", headers=ADMIN)).status_code == 204
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", keep)
+    assert len(seen) == 1, seen
+    statement, parameters = seen[0]
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        plan = "\n".join(
+            r[0] for r in await driver.fetch(f"EXPLAIN {statement}", *parameters)
+        )
+    assert "Seq Scan" not in plan, plan
+    # Each look-up is bounded by its index: by owner, by employee id - never by the
+    # organisation alone (all of its records).
+    lines = plan.splitlines()
+    scans = [n for n, line in enumerate(lines) if "on import_records" in line]
+    assert len(scans) == 2, plan
+    bounds = [lines[n + 1] for n in scans]
+    assert any("owner_id =" in b for b in bounds), plan
+    assert any("employee_index =" in b for b in bounds), plan
+    assert all("Index Cond" in b for b in bounds), plan

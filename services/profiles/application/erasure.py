@@ -111,25 +111,24 @@ async def _erase_import_records(
     """Each record about the person keeps its row number and outcome, no identifier:
     no employee id, no person id, no changed-field list, an error's code only.
 
-    A record is theirs by person id (shown, or kept as its owner), or by one of their
-    employee ids: through its blind index, or as stored in clear (a record about
-    nobody Tandem knew then)."""
-    match = "person_id = :p OR owner_id = :p"
+    A record is theirs as its owner (the person it created, changed or found
+    unchanged, or whom it failed about: ``owner_id`` names them on every record,
+    revision 0007), or by one of their employee ids, through its blind index (every
+    record with an employee id has one, a record about nobody Tandem knew then
+    too). Both are index look-ups (``import_records_owner``,
+    ``import_records_employee``): the records of every import ever run are not
+    read."""
+    columns = "SELECT job_id, record_no, error FROM import_records WHERE tenant = :t"
+    sql = f"{columns} AND owner_id = :p"
     params: dict[str, object] = {"t": e.tenant, "p": e.person_id}
-    if e.employee_ids:
-        match += " OR employee_index IN :indexes OR employee_id IN :ids"
-        params["ids"] = sorted(e.employee_ids)
+    if e.employee_ids:  # each look-up on its own index, not one plan for an OR
+        sql += f" UNION {columns} AND employee_index IN :indexes"
         params["indexes"] = sorted(
             employee_index(cipher, e.tenant, i) for i in e.employee_ids
         )
-    query = text(
-        "SELECT job_id, record_no, error FROM import_records "
-        f"WHERE tenant = :t AND ({match})"
-    )
+    query = text(sql)
     if e.employee_ids:
-        query = query.bindparams(
-            bindparam("ids", expanding=True), bindparam("indexes", expanding=True)
-        )
+        query = query.bindparams(bindparam("indexes", expanding=True))
     rows = (await conn.execute(query, params)).all()
     if not rows:
         return

@@ -213,7 +213,16 @@ async def seal_legacy(engine: AsyncEngine, cipher: PersonalDataCipher) -> int:
         for row in (await conn.execute(text(_LEGACY_RECORDS + lock))).all():
             count += 1
             await _seal_legacy_record(cipher, conn, row)
+        if sqlite:  # what revision 0007 does on PostgreSQL (no migrations here)
+            await conn.execute(text(_OWNERS))
     return count
+
+
+# A record written before its owner was kept names its person in ``person_id`` only.
+_OWNERS = (
+    "UPDATE import_records SET owner_id = person_id "
+    "WHERE owner_id IS NULL AND person_id IS NOT NULL"
+)
 
 
 async def _seal_legacy_person(
@@ -285,7 +294,8 @@ async def _seal_legacy_record(
             stored = None
     await conn.execute(
         text(
-            "UPDATE import_records SET employee_id = :e, employee_index = :i "
+            "UPDATE import_records SET employee_id = :e, employee_index = :i, "
+            "owner_id = COALESCE(owner_id, person_id) "
             "WHERE job_id = :j AND record_no = :n"
         ),
         {

@@ -160,6 +160,10 @@ import_records = Table(
     _text("error", nullable=True),
     _text("employee_index", nullable=True),
     _text("owner_id", nullable=True),
+    # Erasure's look-ups (revision 0007): the records a person owns, and those
+    # naming one of their employee ids.
+    Index("import_records_owner", "tenant", "owner_id"),
+    Index("import_records_employee", "tenant", "employee_index"),
 )
 
 # -- what erasing a person did to each store (profiles' own receipts) -----------------
