@@ -522,6 +522,8 @@ class ServerStats:
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
         self._commits: dict[str, tuple[int, int]] = {}
+        self._started = time.time()
+        self._maintenance: dict[str, dict[str, tuple[int, int, Any, Any]]] = {}
 
     async def _counts(self, conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
         rows = await conn.fetch(
@@ -539,6 +541,46 @@ class ServerStats:
             self._commits = await self._counts(conn)
         finally:
             await conn.close()
+        self._started = time.time()
+        self._maintenance = {db: await self._upkeep(db) for db in self._commits}
+
+    def _url_of(self, db: str) -> str:
+        base, _, _ = self.admin_url.rpartition("/")
+        return f"{base}/{db}"
+
+    async def _upkeep(self, db: str) -> dict[str, tuple[int, int, Any, Any]]:
+        """Each table's autovacuum and autoanalyze runs so far, and their last times."""
+        try:
+            conn = await asyncpg.connect(self._url_of(db))
+        except Exception:  # a template database, say
+            return {}
+        try:
+            rows = await conn.fetch(
+                "SELECT relname, autovacuum_count, autoanalyze_count, "
+                "last_autovacuum, last_autoanalyze FROM pg_stat_user_tables"
+            )
+        finally:
+            await conn.close()
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    async def upkeep_during_run(self) -> list[str]:
+        """Autovacuum and autoanalyze runs since ``reset``: what the server did
+        besides the pipeline's statements (and when, seconds into the run)."""
+        out = []
+        for db, before in self._maintenance.items():
+            for table, (vac, ana, at_vac, at_ana) in (await self._upkeep(db)).items():
+                vac0, ana0, _, _ = before.get(table, (0, 0, None, None))
+                if vac > vac0 or ana > ana0:
+                    last = [
+                        f"{kind} last at +{t.timestamp() - self._started:.1f}s"
+                        for kind, t in (("vacuum", at_vac), ("analyze", at_ana))
+                        if t is not None and t.timestamp() >= self._started
+                    ]
+                    out.append(
+                        f"{db[:18]}.{table}: vacuum x{vac - vac0}, analyze "
+                        f"x{ana - ana0} ({', '.join(last)})"
+                    )
+        return out
 
     async def report(self, events: int, top: int = 20) -> dict[str, Any]:
         conn = await asyncpg.connect(self.admin_url)
@@ -610,6 +652,8 @@ class ServerStats:
         if bgw is not None:
             print(f"  bgwriter/checkpoints: {dict(bgw)}")
         print(f"  autovacuum workers at the end: {[dict(v) for v in vacuums]}")
+        upkeep = await self.upkeep_during_run()
+        print(f"  autovacuum/autoanalyze during the run: {upkeep or 'none'}")
         return {
             "statement_us_per_event": total_ms / events * 1000,
             "commits_per_event": {db: c / events for db, (c, _) in per_db.items()},
