@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 
 from chassis.service import mounted
 from services.profiles.application import Profiles
+from services.profiles.projections import sealed
 from tests.profiles.conftest import ADMIN, COORDINATOR, OTHER_TENANT, person, token
 from tests.profiles.test_import import hris, run_import
 
@@ -258,3 +259,28 @@ async def test_erasure_finds_import_records_by_index_not_by_reading_them_all(
     assert any("owner_id =" in b for b in bounds), plan
     assert any("employee_index =" in b for b in bounds), plan
     assert all("Index Cond" in b for b in bounds), plan
+
+
+async def test_the_start_looks_for_records_in_clear_without_reading_them_all(
+    app, unique
+):
+    """Every start seals import records still in clear from before sealing existed
+    (``seal_legacy``): the look reads a partial index of those only, not every
+    record of every import (a sealed record, or one about nobody, is not in it)."""
+    engine = mounted(app).runtime.engine
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO import_records (job_id, record_no, tenant, employee_id, "
+                "outcome, employee_index, owner_id, person_id) SELECT :j, n, 'acme', "
+                "CASE WHEN n % 2 = 0 THEN 'sealed:v1:' || md5(n::text) "
+                "ELSE 'E' || n END, 'created', md5(n::text), NULL, NULL "
+                "FROM generate_series(1, 20000) n"
+            ),
+            {"j": f"sealed-{unique}"},
+        )
+        await conn.execute(text("ANALYZE import_records"))
+        plan = "\n".join(
+            r[0] for r in await conn.execute(text(f"EXPLAIN {sealed._LEGACY_RECORDS}"))
+        )
+    assert "import_records_legacy" in plan and "Seq Scan" not in plan, plan

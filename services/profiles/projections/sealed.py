@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chassis.db import is_sqlite
 from chassis.errors import PersonGone
 from chassis.personal_data import SEALED, PersonalDataCipher
-from services.profiles.projections.tables import metadata
+from services.profiles.projections.tables import LEGACY_RECORD, metadata
 
 PEOPLE = "people"
 SCIM_USERS = "scim_users"
@@ -184,9 +184,12 @@ _LEGACY_PEOPLE = (
 _LEGACY_SCIM = "SELECT person_id, tenant, external_id FROM scim_users WHERE " + _clear(
     "external_id"
 )
+# A record still in clear (``LEGACY_RECORD``) is found through the partial index of
+# those only (``import_records_legacy``, revision 0007): the look at every start
+# reads the few such records, not every record of every import.
 _LEGACY_RECORDS = (
     "SELECT job_id, record_no, tenant, person_id, employee_id FROM import_records "
-    f"WHERE {_clear('employee_id')} AND (employee_index IS NULL OR person_id IS NOT NULL)"
+    f"WHERE {LEGACY_RECORD}"
 )
 
 

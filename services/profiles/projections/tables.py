@@ -11,9 +11,19 @@ is looked up or unique is a blind index (``email_index``, ``employee_index``,
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
 
 from chassis.history_jobs import history_tables
+from chassis.personal_data import SEALED
 from chassis.tables import int_column as _number
 from chassis.tables import key_column as _key
 from chassis.tables import stamp_column as _stamp
@@ -147,6 +157,13 @@ import_jobs = Table(
     Index("import_jobs_key", "tenant", "idempotency_key", unique=True),
 )
 
+# An import record still in clear, from before revision 0004 (``sealed.seal_legacy``
+# seals them at start): the predicate of the partial index that finds them.
+LEGACY_RECORD = (
+    f"(employee_id IS NOT NULL AND employee_id NOT LIKE '{SEALED}%') "
+    "AND (employee_index IS NULL OR person_id IS NOT NULL)"
+)
+
 import_records = Table(
     "import_records",
     metadata,
@@ -164,6 +181,12 @@ import_records = Table(
     # naming one of their employee ids.
     Index("import_records_owner", "tenant", "owner_id"),
     Index("import_records_employee", "tenant", "employee_index"),
+    Index(
+        "import_records_legacy",
+        "job_id",
+        postgresql_where=text(LEGACY_RECORD),
+        sqlite_where=text(LEGACY_RECORD),
+    ),
 )
 
 # -- what erasing a person did to each store (profiles' own receipts) -----------------
