@@ -4,8 +4,9 @@ as 100,000 records.
 
 A source can be read more than once (the plan reads it before the records are
 applied). Its fingerprint - what an idempotency key promises - is taken as the records
-are first read, by a ``Fingerprint`` fed one record at a time: the same digest as
-``fingerprint`` of the whole list.
+are first read, by a ``Fingerprint`` fed one record at a time: for records in hand,
+the same digest as ``fingerprint`` of the whole list; for a CSV file, of each row's
+hash (taken of its cells, without building it as a record).
 """
 
 from __future__ import annotations
