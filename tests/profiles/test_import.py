@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from chassis.service import mounted
+from services.profiles.application.imports import Imports
+from services.profiles.application.imports.source import ListSource
 from tests.profiles.conftest import (
     ADMIN,
     COORDINATOR,
@@ -240,6 +242,50 @@ async def test_an_idempotency_key_returns_the_same_job(client):
     other = await client.post("/imports", json={"people": batch[:1]}, headers=key)
     assert other.status_code == 422
     assert other.json()["code"] == "IdempotencyKeyReused"
+
+
+async def test_a_key_first_sent_before_csv_rows_were_hashed_by_cells_still_replays(
+    app, client
+):
+    """A CSV upload's fingerprint was once taken of its records' JSON, now of its
+    rows' hashes: a job stored the first way is still the same key's job when the
+    same file comes again, and another file under that key is still refused."""
+    body = "\n".join(
+        [
+            CSV_HEADER,
+            "E00001,Ada,Lovelace,ada@acme.example,7,Retail,Finance,gb,Europe/London,"
+            "CFO,,2015-03-01,en;fr,mentee;mentor",
+        ]
+    ).encode()
+    key = {**INTEGRATION, "Idempotency-Key": "workday-before-upgrade"}
+    csv_headers = {**key, "Content-Type": "text/csv"}
+    first = await client.post("/imports", content=body, headers=csv_headers)
+    assert first.status_code == 202, first.text
+    job_id = first.json()["job_id"]
+    await finished(client, job_id)
+    # As the job was stored before: the fingerprint of the records' JSON.
+    secret = mounted(app).provide(Imports).secret
+    record = {
+        "employee_id": "E00001", "given_name": "Ada", "family_name": "Lovelace",
+        "email": "ada@acme.example", "level": "7", "business_unit": "Retail",
+        "function": "Finance", "geography": "gb", "time_zone": "Europe/London",
+        "title": "CFO", "hire_date": "2015-03-01", "languages": ["en", "fr"],
+        "roles": ["mentee", "mentor"],
+    }  # fmt: skip
+    earlier = ListSource([record]).digest(False, secret)
+    async with mounted(app).runtime.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE import_jobs SET fingerprint = :f WHERE job_id = :j"),
+            {"f": earlier, "j": job_id},
+        )
+    again = await client.post("/imports", content=body, headers=csv_headers)
+    assert again.status_code == 202, again.text
+    assert again.json()["job_id"] == job_id
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = await client.post(
+        "/imports", content=body.replace(b"CFO", b"CEO"), headers=csv_headers
+    )
+    assert other.status_code == 422 and other.json()["code"] == "IdempotencyKeyReused"
 
 
 async def test_managers_are_resolved_by_employee_id_whatever_the_order(client):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +62,12 @@ def fingerprint(people: Sequence[object], dry_run: bool, secret: bytes) -> str:
     return hmac.new(secret, doc.encode(), hashlib.sha256).hexdigest()
 
 
+def _scheme(digest: str) -> str:
+    """The mark of a fingerprint's scheme (``cells:``), or "" for the first one."""
+    mark, _, rest = digest.partition(":")
+    return mark if rest else ""
+
+
 def keyed(secret: bytes, tenant: str, idempotency_key: str) -> str:
     """The stored form of a client's Idempotency-Key: a keyed hash, never the key.
 
@@ -88,7 +94,16 @@ class ImportJobs:
         now = datetime.now(UTC)
         return now.isoformat() if self._sqlite else now
 
-    async def _replay(self, tenant: str, key: str, digest: str) -> str | None:
+    async def _replay(
+        self,
+        tenant: str,
+        key: str,
+        digest: str,
+        earlier: Callable[[], Awaitable[str | None]] | None = None,
+    ) -> str | None:
+        """The job this key started, when its records were these (``digest``; or
+        ``earlier()``, the digest they had before its scheme changed, when the
+        stored job's is of the other scheme); ``IdempotencyKeyReused`` when not."""
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -101,7 +116,11 @@ class ImportJobs:
             ).first()
         if row is None:
             return None
-        if row.fingerprint != digest:
+        if row.fingerprint != digest and not (
+            earlier is not None
+            and _scheme(row.fingerprint) != _scheme(digest)
+            and row.fingerprint == await earlier()
+        ):
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used for a different import; use a new key",
                 job_id=row.job_id,

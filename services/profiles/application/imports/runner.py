@@ -256,8 +256,14 @@ class Imports(ImportJobs):
                 max_records=MAX_RECORDS,
             )
         digest = source.digest(dry_run, self.secret)
+
+        async def earlier() -> str | None:  # read again only when a job needs it
+            return await asyncio.to_thread(source.earlier_digest, dry_run, self.secret)
+
         if idempotency_key:
-            replay = await self._replay(principal.tenant, idempotency_key, digest)
+            replay = await self._replay(
+                principal.tenant, idempotency_key, digest, earlier
+            )
             if replay:
                 return replay, True
         job_id = str(uuid.uuid4())
@@ -286,7 +292,9 @@ class Imports(ImportJobs):
                     },
                 )
         except IntegrityError:  # the same key, submitted concurrently
-            replay = await self._replay(principal.tenant, idempotency_key or "", digest)
+            replay = await self._replay(
+                principal.tenant, idempotency_key or "", digest, earlier
+            )
             if replay:
                 return replay, True
             raise

@@ -129,6 +129,11 @@ class RecordSource(ABC):
     def digest(self, dry_run: bool, secret: bytes) -> str:
         """The fingerprint of the records and the mode (see ``fingerprint``)."""
 
+    def earlier_digest(self, dry_run: bool, secret: bytes) -> str | None:
+        """The fingerprint the same records had before ``digest`` changed scheme
+        (a stored job's, to replay its key), when it did; None: it never did."""
+        return None
+
     def close(self) -> None:
         """Let go of what holds the records (a spooled file); idempotent."""
         return None
