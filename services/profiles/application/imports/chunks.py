@@ -324,7 +324,7 @@ class ChunkWriter:
         if last_digest != stamped(version, digest):
             return None
         keys[person_id] = self.cipher.open_key(person_id, wrapped_key)
-        return check.unchanged(None, row, employee_id, person_id)
+        return check.unchanged(row, employee_id, person_id)
 
     async def apply(
         self,

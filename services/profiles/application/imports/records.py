@@ -188,13 +188,12 @@ class Validator:
         """Whether a valid record of this employee id came earlier in the file."""
         return employee_id in self._first_row
 
-    def unchanged(
-        self, item: object, row: int, employee_id: str, person_id: str
-    ) -> Record:
-        """A record known unchanged by its digest (valid, as it was last imported)."""
+    def unchanged(self, row: int, employee_id: str, person_id: str) -> Record:
+        """A record known unchanged by its digest (valid, as it was last imported):
+        never built, so it holds no item."""
         self._first_row.setdefault(employee_id, row)
         self._validated.pop(row, None)
-        return Record(row, employee_id, item=item, unchanged=person_id)
+        return Record(row, employee_id, unchanged=person_id)
 
     def __call__(self, item: object, row: int) -> Record:
         rec = self._validated.pop(row, None)

@@ -17,6 +17,8 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 
+from services.profiles.application.imports.records import raw_employee_id
+
 # ``json.dumps(..., sort_keys=True, default=str)``, as ``fingerprint`` writes a record.
 _CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
 
@@ -82,19 +84,13 @@ class ItemRaw(Raw):
 
     def __init__(self, item: object, item_hash: bytes | None = None) -> None:
         self.item = item
-        fields = item if isinstance(item, dict) else {}
-        self.employee_id = _raw_id(fields.get("employee_id"))
-        self.manager = _raw_id(fields.get("manager_employee_id"))
-        self.dated = "termination_date" in fields
+        self.employee_id = raw_employee_id(item)
+        self.manager = raw_employee_id(item, "manager_employee_id")
+        self.dated = isinstance(item, dict) and "termination_date" in item
         self.hash = item_hash or record_hash(item)
 
     def record(self) -> object:
         return self.item
-
-
-def _raw_id(value: object) -> str | None:
-    """An employee id as a raw record gives it (``records.raw_employee_id``)."""
-    return str(value).strip() or None if value is not None else None
 
 
 class RecordSource(ABC):
