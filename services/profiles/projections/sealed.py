@@ -297,8 +297,7 @@ async def _seal_legacy_record(
             stored = None
     await conn.execute(
         text(
-            "UPDATE import_records SET employee_id = :e, employee_index = :i, "
-            "owner_id = COALESCE(owner_id, person_id) "
+            "UPDATE import_records SET employee_id = :e, employee_index = :i "
             "WHERE job_id = :j AND record_no = :n"
         ),
         {
