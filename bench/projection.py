@@ -223,7 +223,11 @@ def fact_rows(envelopes: list[Envelope]) -> tuple[list[tuple], list[tuple]]:
         )
         for e in envelopes
     ]
-    people = [(e.id, p) for e in envelopes for p in sorted(fact_log.people_in(e.data))]
+    people = [
+        (e.id, p)
+        for e, row in zip(envelopes, facts, strict=True)
+        for p in sorted(fact_log.mentioned(e.data, row[6], e.subject))
+    ]
     return facts, people
 
 

@@ -86,7 +86,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     # (tests/insights check this against the database's tables).
     stores: dict[str, erasure.Eraser | str] = {
         "facts": erasure.erase_facts,
-        "fact_people": "the people index of facts: erased with them (erase_facts)",
+        "fact_people": "the index of the ids facts name: erased with them (erase_facts)",
         "events": erasure.erase_warnings,
         "dead_letters": erasure.erase_dead_letters,
         "relationship_health": health_view.erase,

@@ -11,7 +11,10 @@ in the consumer's transaction:
   erasure. A rebuild from the facts therefore gives the same forgotten state as the
   live erasers below: the other side keeps what the pair did together, and no read
   model counts a pseudonym as an individual (no ``equity_people`` row, no scorecard
-  participant or mentee; ``domain.erasure.is_erased``).
+  participant or mentee; ``domain.erasure.is_erased``). The facts naming P are found
+  through ``fact_people``, which indexes every id-shaped string of every fact
+  (``facts.mentioned``): the erasure reads those facts, not the organisation's
+  history. An id of another shape (none Tandem issues) is looked for in every fact.
 - **Read models and other stores.** ``Erasures.stores`` (built in ``main.py``) names
   every table of insights with its eraser, or why it holds nothing about a person; ``tests/insights`` checks it against
   the tables of a real database, so a new table without an eraser fails.
@@ -61,6 +64,7 @@ from services.insights.domain.erasure import (
     replace_id,
     strings_in,
 )
+from services.insights.projections.facts import is_id
 
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
 # Personal fields insights needs and keeps until the person is erased.
@@ -113,16 +117,33 @@ LIKE = "LIKE :like ESCAPE '\\'"
 # -- the erasers, one per table that can hold a person ---------------------------------
 
 
+# The facts naming a person, through the index of what each fact names (one look-up
+# of ``fact_people_person``, then each fact by its key): what an erasure reads
+# whatever the length of the tenant's history.
+NAMING = text(
+    "SELECT f.event_id, f.subject, f.data FROM fact_people p "
+    "JOIN facts f ON f.event_id = p.event_id "
+    "WHERE p.person_id = :p AND f.tenant = :t"
+)
+# Every fact of the tenant, read through for the id: for an id ``fact_people`` does
+# not index wherever it appears (not shaped as Tandem's ids), and on SQLite (the
+# embedded mode migrates no facts kept before the index was complete).
+SCANNED = text(
+    "SELECT event_id, subject, data FROM facts WHERE tenant = :t "
+    f"AND (data {LIKE} OR subject = :p)"
+)
+
+
 async def erase_facts(
     conn: AsyncConnection, tenant: str, person: str, pseudonym: str
 ) -> None:
     """The person's own facts go; the others keep their figures under the pseudonym."""
+    indexed = is_id(person) and not is_sqlite(conn.engine)
     rows = await conn.execute(
-        text(
-            "SELECT event_id, subject, data FROM facts WHERE tenant = :t "
-            f"AND (data {LIKE} OR subject = :p)"
-        ),
-        {"t": tenant, "like": _like(person), "p": person},
+        NAMING if indexed else SCANNED,
+        {"t": tenant, "p": person}
+        if indexed
+        else {"t": tenant, "like": _like(person), "p": person},
     )
     for event_id, subject, data in rows.all():
         parsed = json.loads(data)

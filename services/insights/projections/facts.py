@@ -9,6 +9,7 @@ are deleted or pseudonymised (the rule is in ``erasure.py``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -36,6 +37,38 @@ Fact = tuple[str, dict[str, Any], datetime]
 def people_in(data: dict[str, Any]) -> set[str]:
     """The person ids an event mentions (top-level id fields)."""
     return {str(data[k]) for k in PERSON_KEYS if data.get(k) and not is_erased(data[k])}
+
+
+# An id as Tandem issues them (a UUID's text), whole; and as a JSON string token, in
+# the text of a fact's data: every such string, a key or a value at any depth, is
+# written ``"<id>"`` (JSON escapes none of its characters).
+_ID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ID_SHAPED = re.compile(_ID)
+ID_TOKENS = re.compile(f'"({_ID})"')
+# The same two on PostgreSQL (revision 0007 indexes the facts kept before it).
+ID_SHAPED_SQL = f"^{_ID}$"
+ID_TOKENS_SQL = f'"({_ID})"'
+
+
+def is_id(value: str) -> bool:
+    """Whether ``value`` is shaped as the ids Tandem issues (``fact_people`` indexes
+    every such string of every fact: ``mentioned``)."""
+    return ID_SHAPED.fullmatch(value) is not None
+
+
+def mentioned(data: dict[str, Any], text: str, subject: str) -> set[str]:
+    """What ``fact_people`` keeps of a fact (``text``: its data as stored): the person
+    ids of its top-level id fields, and every id-shaped string it holds anywhere (a
+    key or a value at any depth, or its subject). So the facts naming a person whose
+    id is so shaped, wherever they name them, are found by that index alone (the
+    erasure's: ``erasure.erase_facts``); relationships', sessions' and other ids are
+    indexed too, which costs rows, never a miss."""
+    found = people_in(data)
+    if '"' in text:
+        found.update(ID_TOKENS.findall(text))
+    if ID_SHAPED.fullmatch(subject):
+        found.add(subject)
+    return found
 
 
 def _stamp(conn: AsyncConnection, at: datetime) -> datetime | str:
@@ -85,6 +118,12 @@ async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
     (on PostgreSQL the rows go as arrays; on SQLite one ``executemany``)."""
     if not envs:
         return
+    texts = [_compact(env.data) for env in envs]
+    pairs = [
+        (env.id, person)
+        for env, data in zip(envs, texts, strict=True)
+        for person in mentioned(env.data, data, env.subject)
+    ]
     if not is_sqlite(conn.engine):
         await conn.execute(
             INSERT_FACTS,
@@ -95,10 +134,9 @@ async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
                 "y": [env.type for env in envs],
                 "sub": [env.subject for env in envs],
                 "at": [env.time for env in envs],
-                "d": [_compact(env.data) for env in envs],
+                "d": texts,
             },
         )
-        pairs = [(env.id, person) for env in envs for person in people_in(env.data)]
         if pairs:
             await conn.execute(
                 INSERT_PEOPLE,
@@ -115,16 +153,13 @@ async def record_many(envs: Sequence[Envelope], conn: AsyncConnection) -> None:
                 "y": env.type,
                 "sub": env.subject,
                 "at": _stamp(conn, env.time),
-                "d": _compact(env.data),
+                "d": data,
             }
-            for env in envs
+            for env, data in zip(envs, texts, strict=True)
         ],
     )
-    people = [
-        {"i": env.id, "p": person} for env in envs for person in people_in(env.data)
-    ]
-    if people:
-        await conn.execute(INSERT_PERSON, people)
+    if pairs:
+        await conn.execute(INSERT_PERSON, [{"i": i, "p": p} for i, p in pairs])
 
 
 async def replay(

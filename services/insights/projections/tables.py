@@ -27,7 +27,8 @@ facts = Table(
 )
 Index("facts_type", facts.c.tenant, facts.c.type, facts.c.occurred_at)
 
-# The people each fact mentions (an index of ``facts``, erased with them).
+# The people each fact mentions, and every id-shaped string it holds (an index of
+# ``facts`` for erasure: ``facts.mentioned``; erased with them).
 fact_people = Table(
     "fact_people",
     metadata,
