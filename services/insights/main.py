@@ -85,9 +85,10 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     # Every table of insights → its eraser, or why it holds nothing about a person
     # (tests/insights check this against the database's tables).
     stores: dict[str, erasure.Eraser | str] = {
+        # Before "facts": it finds the person's relationships by the facts naming them.
+        "events": erasure.erase_warnings,
         "facts": erasure.erase_facts,
         "fact_people": "the index of the ids facts name: erased with them (erase_facts)",
-        "events": erasure.erase_warnings,
         "dead_letters": erasure.erase_dead_letters,
         "relationship_health": health_view.erase,
         "equity_people": equity_view.erase,

@@ -222,12 +222,17 @@ async def equity_row(app, person: str):
 
 
 @pytest.mark.kafka
+@pytest.mark.parametrize("ids", ["uuids", "other"])
 async def test_an_erased_mentee_leaves_no_trace_and_is_never_learnt_again(
-    insights, kafka_bootstrap
+    insights, kafka_bootstrap, ids
 ):
+    """With ids as Tandem issues them (UUIDs: the erasure reads the facts and the
+    warnings naming them by index), and of another shape (read through)."""
     app, client = insights
     tag = uuid.uuid4().hex[:8]
     p, m = f"mentee-{tag}", f"mentor-{tag}"
+    if ids == "uuids":
+        p, m = str(uuid.uuid4()), str(uuid.uuid4())
     messages = story(p, m, tag)
     await publish(kafka_bootstrap, messages)
     await until_facts(app, len(messages))

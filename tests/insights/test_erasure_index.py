@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from chassis.envelope import Envelope
 from chassis.migrations.runner import upgrade
 from services.insights.domain.erasure import ERASED_PREFIX, strings_in
-from services.insights.projections import erasure
+from services.insights.projections import erasure, health
 from services.insights.projections import facts as fact_log
 
 AT = datetime(2027, 1, 4, 9, tzinfo=UTC)
@@ -233,6 +233,84 @@ async def test_the_erasure_reads_only_the_facts_naming_the_person(postgres_serve
             )
         assert "Seq Scan" not in plan, plan
         assert "fact_people_person" in plan, plan
+    finally:
+        await engine.dispose()
+
+
+async def _explain(engine: AsyncEngine, statement: str, parameters: tuple) -> str:
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        rows = await driver.fetch(f"EXPLAIN {statement}", *parameters)
+    return "\n".join(r[0] for r in rows)
+
+
+async def test_the_warnings_about_the_person_are_read_by_their_streams(
+    postgres_server,
+):
+    """insights' own log of 20,000 health events: the erasure reads the streams of
+    the person's relationships, not the log."""
+    engine = create_async_engine(postgres_server.create_database(), poolclass=NullPool)
+    try:
+        await upgrade(engine, "insights")
+        p, m, rel = (str(uuid.uuid4()) for _ in range(3))
+        started = fact(
+            "RelationshipStarted",
+            {"relationship_id": rel, "mentor_id": m, "mentee_id": p},
+        )
+        insert = text(
+            "INSERT INTO events (event_id, stream_id, stream_type, version, "
+            "event_type, tenant, payload, metadata, event_time) VALUES "
+            "(:i, :s, 'relationship_health', 1, 'EarlyWarningRaised', :t, "
+            "CAST(:d AS jsonb), '{}', now())"
+        )
+
+        def warning(relationship: str, mentor: str, mentee: str) -> dict:
+            data = {"relationship_id": relationship, "mentor_id": mentor}
+            return {
+                "i": str(uuid.uuid4()),
+                "s": health.stream_of(TENANT, relationship),
+                "t": TENANT,
+                "d": json.dumps(data | {"mentee_id": mentee, "level": "amber"}),
+            }
+
+        async with engine.begin() as conn:
+            await fact_log.record_many([started], conn)
+            await conn.execute(
+                insert,
+                [
+                    warning(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+                    for _ in range(20_000)
+                ],
+            )
+            await conn.execute(insert, [warning(rel, m, p)])
+            await conn.execute(text("ANALYZE events, facts, fact_people"))
+        sent: list[tuple[str, tuple]] = []
+
+        def seen(conn, cursor, statement, parameters, context, executemany):
+            sent.append((statement, parameters))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            async with engine.begin() as conn:
+                await erasure.erase_warnings(conn, TENANT, p, ERASED_PREFIX + "1")
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        async with engine.connect() as conn:
+            left = await conn.execute(
+                text("SELECT count(*) FROM events WHERE CAST(payload AS text) LIKE :l"),
+                {"l": f"%{p}%"},
+            )
+            assert left.scalar_one() == 0
+            kept = await conn.execute(
+                text("SELECT count(*) FROM events WHERE CAST(payload AS text) LIKE :l"),
+                {"l": f"%{m}%"},
+            )
+            assert kept.scalar_one() == 1  # the mentor's side stays
+        reads = [s for s in sent if "FROM events" in s[0] and "SELECT" in s[0]]
+        assert reads
+        for statement, parameters in reads:
+            plan = await _explain(engine, statement, parameters)
+            assert "Seq Scan on events" not in plan, plan
     finally:
         await engine.dispose()
 

@@ -65,6 +65,7 @@ from services.insights.domain.erasure import (
     strings_in,
 )
 from services.insights.projections.facts import is_id
+from services.insights.projections.health import stream_of
 
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
 # Personal fields insights needs and keeps until the person is erased.
@@ -179,18 +180,46 @@ async def erase_facts(
     )
 
 
+# The relationships a person is a party of: those the facts naming them are about
+# (through the index, as ``NAMING``), and those whose health row names them.
+RELATIONSHIPS_OF = text(
+    "SELECT CAST(f.data AS jsonb) ->> 'relationship_id' FROM fact_people p "
+    "JOIN facts f ON f.event_id = p.event_id "
+    "WHERE p.person_id = :p AND f.tenant = :t "
+    "UNION SELECT relationship_id FROM relationship_health "
+    "WHERE tenant = :t AND (mentor_id = :p OR mentee_id = :p)"
+)
+WARNINGS_IN = text(
+    "SELECT position, CAST(payload AS TEXT) AS payload FROM events "
+    f"WHERE stream_id = ANY(CAST(:s AS text[])) AND CAST(payload AS TEXT) {LIKE}"
+)
+WARNINGS_SCANNED = text(
+    "SELECT position, CAST(payload AS TEXT) AS payload FROM events "
+    f"WHERE tenant = :t AND CAST(payload AS TEXT) {LIKE}"
+)
+
+
 async def erase_warnings(
     conn: AsyncConnection, tenant: str, person: str, pseudonym: str
 ) -> None:
     """insights' own events (health changes, early warnings) name the pair: the
-    person's id is replaced in the stored payloads (the one rewrite of this log)."""
-    rows = await conn.execute(
-        text(
-            "SELECT position, CAST(payload AS TEXT) AS payload FROM events "
-            f"WHERE tenant = :t AND CAST(payload AS TEXT) {LIKE}"
-        ),
-        {"t": tenant, "like": _like(person)},
-    )
+    person's id is replaced in the stored payloads (the one rewrite of this log).
+
+    They are the events of the health streams of the person's relationships (a
+    warning names the pair of its relationship, which the facts about it named): on
+    PostgreSQL, for an id ``fact_people`` indexes, those streams are read by their
+    index, not the whole log of every organisation. So this runs before the facts
+    are erased (``main.py`` orders the erasers)."""
+    if is_id(person) and not is_sqlite(conn.engine):
+        found = await conn.execute(RELATIONSHIPS_OF, {"t": tenant, "p": person})
+        streams = sorted({stream_of(tenant, r) for (r,) in found.all() if r})
+        if not streams:
+            return
+        rows = await conn.execute(WARNINGS_IN, {"s": streams, "like": _like(person)})
+    else:
+        rows = await conn.execute(
+            WARNINGS_SCANNED, {"t": tenant, "like": _like(person)}
+        )
     cast = ":d" if is_sqlite(conn.engine) else "CAST(:d AS JSONB)"
     for position, payload in rows.all():
         await conn.execute(
