@@ -37,7 +37,12 @@ def sessions(tenant: str, kind: str, rid: str, data: dict, at) -> Envelope:
     )
 
 
-def planted(tenant: str) -> list[Envelope]:
+def pairing_of(rid: str, uuids: bool) -> str:
+    """The pairing of ``rid``: as Tandem issues ids (a UUID), or another shape."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, rid)) if uuids else f"pair-{rid}"
+
+
+def planted(tenant: str, *, uuids: bool = False) -> list[Envelope]:
     """A stalled relationship and one whose pairing ended (found by its pairing)."""
     now = utcnow()
     out = []
@@ -49,7 +54,7 @@ def planted(tenant: str) -> list[Envelope]:
                 "RelationshipStarted",
                 rid,
                 {
-                    "pairing_id": f"pair-{rid}",
+                    "pairing_id": pairing_of(rid, uuids),
                     "mentor_id": f"mentor-{rid}",
                     "mentee_id": f"mentee-{rid}",
                     "cohort_id": "cohort-1",
@@ -73,10 +78,10 @@ def planted(tenant: str) -> list[Envelope]:
         id=str(uuid.uuid4()),
         source="tandem/matching",
         type="PairingEnded",
-        subject="pair-rel-late-ended",
+        subject=pairing_of("rel-late-ended", uuids),
         time=now - timedelta(days=5),
         data={
-            "pairing_id": "pair-rel-late-ended",
+            "pairing_id": pairing_of("rel-late-ended", uuids),
             "mentor_id": "mentor-rel-late-ended",
             "mentee_id": "mentee-rel-late-ended",
             "reason": "completed",
@@ -165,12 +170,23 @@ async def test_rebuild_raises_a_warning_once_for_a_relationship_never_warned(app
     assert await warnings_in_store(app) == first
 
 
-async def test_a_pairing_ended_before_its_relationship_started_still_concludes_it(app):
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+@pytest.mark.parametrize("uuids", [False, True], ids=["other ids", "uuids"])
+async def test_a_pairing_ended_before_its_relationship_started_still_concludes_it(
+    app, uuids, batched
+):
+    """Its pairing's end is found by the pairing's id: through the index of the ids
+    facts name when Tandem issued it, by the facts' text otherwise."""
     tenant = f"rb-{uuid.uuid4().hex[:8]}"
-    envelopes = planted(tenant)
+    envelopes = planted(tenant, uuids=uuids)
     ended = envelopes[-1]
     # matching's PairingEnded overtakes sessions' RelationshipStarted (two topics).
-    await apply_live(app, [ended, *envelopes[:-1]])
+    await apply_live(app, [ended])
+    if batched:
+        async with app.state.runtime.engine.begin() as conn:
+            await app.state.runtime.consumer.batch_handler(envelopes[:-1], conn)
+    else:
+        await apply_live(app, envelopes[:-1])
     health = await health_rows(app, tenant)
     assert health["rel-late-ended"][0] == "concluded"
     live = await read_models(app)

@@ -36,7 +36,7 @@ from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
 from services.insights.projections.aside import Aside
-from services.insights.projections.facts import Kept, copy_in
+from services.insights.projections.facts import Kept, copy_in, is_id
 from services.insights.projections.tables import relationship_health as table
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,12 @@ READ_TOUCHED_SQLITE = text(
     bindparam("ts", expanding=True, type_=Text()),
     bindparam("rs", expanding=True, type_=Text()),
     bindparam("ps", expanding=True, type_=Text()),
+)
+PAIRINGS_ENDED_BY_ID = text(
+    "SELECT f.event_id, f.tenant, f.occurred_at, f.data FROM fact_people p "
+    "JOIN facts f ON f.event_id = p.event_id "
+    "WHERE p.person_id = ANY(CAST(:ids AS text[])) "
+    "AND f.tenant = ANY(CAST(:ts AS text[])) AND f.type = 'PairingEnded'"
 )
 PAIRINGS_ENDED = text(
     "SELECT event_id, tenant, occurred_at, data FROM facts "
@@ -177,21 +183,14 @@ async def _pairing_ended(
     conn: AsyncConnection, tenant: str, pairing_id: str
 ) -> list[tuple[Any, dict[str, Any]]]:
     """The ``PairingEnded`` facts already kept for ``pairing_id``."""
-    rows = await conn.execute(
-        text(
-            "SELECT occurred_at, data FROM facts "
-            "WHERE tenant = :t AND type = 'PairingEnded' AND data LIKE :p"
-        ),
-        {"t": tenant, "p": f'%"pairing_id":{json.dumps(pairing_id)}%'},
-    )
-    found = [(at, json.loads(data)) for at, data in rows]
-    return [(at, data) for at, data in found if data.get("pairing_id") == pairing_id]
+    key = (tenant, pairing_id)
+    return (await _pairings_ended(conn, {key}, set())).get(key, [])
 
 
 async def _pairings_ended(
     conn: AsyncConnection, pairings: set[tuple[str, Any]], besides: set[str]
 ) -> dict[tuple[str, Any], list[tuple[Any, dict[str, Any]]]]:
-    """``_pairing_ended`` of each (tenant, pairing) in one statement, leaving out the
+    """``_pairing_ended`` of each (tenant, pairing), leaving out the
     facts ``besides`` (those of the batch being applied)."""
     if not pairings:
         return {}
@@ -199,8 +198,9 @@ async def _pairings_ended(
         f"p{n}": f'%"pairing_id":{json.dumps(p)}%' for n, (_, p) in enumerate(pairings)
     }
     tenants = sorted({t for t, _ in pairings})
+    rows: list[Any] = []
     if is_sqlite(conn.engine):
-        rows = await conn.execute(
+        by_text = await conn.execute(
             text(
                 "SELECT event_id, tenant, occurred_at, data FROM facts "
                 "WHERE tenant IN :ts AND type = 'PairingEnded' AND ("
@@ -209,10 +209,24 @@ async def _pairings_ended(
             ).bindparams(bindparam("ts", expanding=True)),
             {"ts": tenants, **likes},
         )
+        rows.extend(by_text.all())
     else:  # one statement text whatever their number
-        rows = await conn.execute(
-            PAIRINGS_ENDED, {"ts": tenants, "likes": sorted(likes.values())}
-        )
+        # An id as Tandem issues them is found through the index of what facts name
+        # (the tenant's ended pairings are not read through); another, by its text.
+        ids = {p for _, p in pairings if isinstance(p, str) and is_id(p)}
+        others = {
+            f'%"pairing_id":{json.dumps(p)}%' for _, p in pairings if p not in ids
+        }
+        if ids:
+            by_id = await conn.execute(
+                PAIRINGS_ENDED_BY_ID, {"ts": tenants, "ids": sorted(ids)}
+            )
+            rows.extend(by_id.all())
+        if others:
+            by_text = await conn.execute(
+                PAIRINGS_ENDED, {"ts": tenants, "likes": sorted(others)}
+            )
+            rows.extend(by_text.all())
     found: dict[tuple[str, Any], list[tuple[Any, dict[str, Any]]]] = {}
     for event_id, tenant, at, data in rows:
         parsed = json.loads(data)

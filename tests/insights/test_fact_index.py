@@ -1,10 +1,11 @@
-"""An erasure finds the facts naming the person through ``fact_people``, wherever the
-fact names them, and never reads the organisation's whole history to do it.
+"""``fact_people``, the index of the ids each fact names: an erasure finds the facts
+and warnings naming the person through it, and the consumer the end of a pairing,
+wherever a fact names them, without reading the organisation's whole history.
 
 The index is complete by construction (every id-shaped string of every fact), so the
 tests hold that rule, the erasure's result on facts naming the person in every way an
-event can, the plan on a tenant's large history, and the facts kept before revision
-0007 (indexed by it).
+event can, the plans on a large history, and the facts kept before revision 0007
+(indexed by it).
 """
 
 from __future__ import annotations
@@ -361,5 +362,41 @@ async def test_an_id_of_another_shape_is_still_found_everywhere(postgres_server)
             await fact_log.record_many(naming(p, m), conn)
         pseudonym = await _erase(engine, p)
         await _check_erased(engine, p, m, pseudonym)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_starting_relationship_finds_its_pairing_s_end_by_the_index(
+    postgres_server,
+):
+    """The consumer looks for the end of each pairing a batch starts: with 20,000
+    ended pairings in the organisation it reads only its own, by the index."""
+    engine = create_async_engine(postgres_server.create_database(), poolclass=NullPool)
+    try:
+        await upgrade(engine, "insights")
+        ended = [
+            fact("PairingEnded", {"pairing_id": str(uuid.uuid4()), "reason": "x"})
+            for _ in range(20_000)
+        ]
+        async with engine.begin() as conn:
+            for start in range(0, len(ended), 2_000):
+                await fact_log.record_many(ended[start : start + 2_000], conn)
+            await conn.execute(text("ANALYZE facts, fact_people"))
+        mine = ended[7].data["pairing_id"]
+        sent: list[tuple[str, tuple]] = []
+
+        def seen(conn, cursor, statement, parameters, context, executemany):
+            sent.append((statement, parameters))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            async with engine.connect() as conn:
+                found = await health._pairings_ended(conn, {(TENANT, mine)}, set())
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        assert [data["pairing_id"] for _, data in found[(TENANT, mine)]] == [mine]
+        [(statement, parameters)] = sent
+        plan = await _explain(engine, statement, parameters)
+        assert "Seq Scan" not in plan and "fact_people_person" in plan, plan
     finally:
         await engine.dispose()
