@@ -29,12 +29,14 @@ from chassis.messaging import (
     kafka_transport,
     topic_for,
 )
+from chassis.messaging.consumer import prune_marks
 from chassis.messaging.relay import Translate
 from chassis.migrations import migrate_on_start
 from chassis.settings import ServiceSettings
 from chassis.tables import add_missing_columns
 
 log = logging.getLogger(__name__)
+MARKS_JOB, MARKS_PRUNED_S = "processed-marks-retention", 3600.0  # hourly
 
 
 class ServiceRuntime:
@@ -79,11 +81,11 @@ class ServiceRuntime:
         self.consumer: ConsumerRunner | None = None
         self.tables: MetaData | None = None
         self._setups: list[Callable[[AsyncEngine], Awaitable[None]]] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[None]], float]] = []
         self.mount(consumes=consumes, handlers=handlers or {}, translate=translate)
         if setup is not None:
             self._setups.append(setup)
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
-        self._background: list[tuple[str, Callable[[], Awaitable[None]], float]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -108,6 +110,8 @@ class ServiceRuntime:
                 transport=self.transport,
                 handlers=dict(handlers or {}),
             )
+            if not any(name == MARKS_JOB for name, _, _ in self._background):
+                self.every(MARKS_JOB, self.prune_marks, MARKS_PRUNED_S)
         if tables is not None:
             self.tables = tables
         self._setups.extend(setup)
@@ -154,6 +158,12 @@ class ServiceRuntime:
     ) -> None:
         """Run ``job`` every ``seconds`` while the service runs (expiry sweeps, say)."""
         self._background.append((name, job, seconds))
+
+    async def prune_marks(self) -> None:
+        """The consumer's marks past their retention, deleted (``prune_marks``)."""
+        pruned = await prune_marks(self.engine, self.settings.processed_retention_days)
+        if pruned:
+            log.info("%s: %d processed-event marks pruned", self.name, pruned)
 
     def _every(
         self, job: Callable[[], Awaitable[None]], seconds: float

@@ -87,6 +87,9 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_token_per_minute: int = Field(default=10_000, ge=0)
     rate_limit_per_tenant_per_minute: int = Field(default=50_000, ge=0)
     rate_limit_storage: str | None = None
+    # How long a consumer keeps the mark of each event it applied, its dedupe of
+    # redeliveries (``chassis.messaging.consumer.prune_marks``: hourly).
+    processed_retention_days: int = Field(default=30, ge=1)
     # The cycle collector tuned for serving (chassis.heap): the startup heap
     # frozen, a wider young generation. Unset: on, except with ENVIRONMENT=test.
     gc_tuning: bool | None = None

@@ -5,8 +5,9 @@ Two things land in a service's ``dead_letters`` table. The consumer runner
 topic); replaying it re-publishes the original message (value and headers, keyed by
 its CloudEvents subject as the relay keys it) to its ORIGINAL topic, so the consumer
 meets it again once its cause is fixed. Every consumer group of that topic receives it
-again; the ``processed_events`` marks make that harmless for groups that applied it,
-and for this one after its first successful replay. The relay (``chassis/messaging/relay.py``) puts
+again, addressed to the group that dead-lettered it (``REPLAY_FOR``): the others let
+it pass (they applied it, however long ago), and the ``processed_events`` marks make a
+second replay harmless for this one. The relay (``chassis/messaging/relay.py``) puts
 there an event of the service's own it could not publish (the quarantine); replaying
 it reads the event from the store again, translates and publishes it, or answers
 ``EventUnpublishable`` (409) while its cause is not fixed.
@@ -35,7 +36,7 @@ from chassis.db import is_sqlite
 from chassis.errors import Conflict, NotFound, ServiceUnavailable
 from chassis.http.openapi import problems
 from chassis.inputs import MAX_REF, REF_PATTERN
-from chassis.messaging.transport import OutboundMessage, Transport
+from chassis.messaging.transport import REPLAY_FOR, OutboundMessage, Transport
 
 if TYPE_CHECKING:
     from chassis.messaging.relay import Relay
@@ -168,7 +169,7 @@ def _detail(row: Row[Any]) -> DeadLetter:
 
 def replay_message(row: Row[Any]) -> OutboundMessage:
     """The original message of a dead letter, as it is published again."""
-    headers = [(k, v) for k, v in _headers(row) if k != REPLAY_HEADER]
+    headers = [(k, v) for k, v in _headers(row) if k not in (REPLAY_HEADER, REPLAY_FOR)]
     subject = next((v for k, v in headers if k == "ce_subject" and v), "")
     return OutboundMessage(
         topic=row.topic,
@@ -177,6 +178,7 @@ def replay_message(row: Row[Any]) -> OutboundMessage:
         headers=[
             *[(k, v.encode() if v is not None else b"") for k, v in headers],
             (REPLAY_HEADER, str(row.id).encode()),
+            (REPLAY_FOR, str(row.consumer).encode()),  # this group's only
         ],
     )
 

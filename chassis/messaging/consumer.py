@@ -43,6 +43,7 @@ from chassis.errors import ConcurrencyConflict
 from chassis.events import UnknownEventType, UnsupportedSchemaVersion
 from chassis.messaging.tracing import consume_span
 from chassis.messaging.transport import (
+    REPLAY_FOR,
     InboundMessage,
     OutboundMessage,
     Subscriber,
@@ -72,6 +73,41 @@ PERMANENT = (MalformedMessage, UnknownEventType, UnsupportedSchemaVersion)
 async def create_consumer_schema(engine: AsyncEngine) -> None:
     """Create the applied-events and dead-letter tables (idempotent)."""
     await create(engine, processed_events, dead_letters)
+
+
+# The marks older than the retention, a batch at a time (short transactions: the
+# consumer goes on marking meanwhile). PostgreSQL by row address, SQLite by rowid.
+PRUNE_MARKS = text(
+    "DELETE FROM processed_events WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
+    "processed_events WHERE processed_at < now() - make_interval(days => :days) "
+    "LIMIT :n))"
+)
+PRUNE_MARKS_SQLITE = text(
+    "DELETE FROM processed_events WHERE rowid IN (SELECT rowid FROM processed_events "
+    "WHERE processed_at < datetime('now', '-' || :days || ' days') LIMIT :n)"
+)
+PRUNE_BATCH = 5000
+
+
+async def prune_marks(
+    engine: AsyncEngine, days: int, *, batch: int = PRUNE_BATCH
+) -> int:
+    """Delete the ``processed_events`` marks older than ``days``; how many.
+
+    A mark dedupes redeliveries: a crash between a batch's commit and its offsets'
+    commit, the relay publishing again after a restart. Those come within minutes.
+    A replayed dead letter is addressed to its own group (``REPLAY_FOR``), which
+    has no mark of it, so the others need none either. What the retention gives up:
+    a consumer group whose offsets an operator resets to further back than ``days``
+    applies those events again, as it would any it had never seen."""
+    statement = PRUNE_MARKS_SQLITE if is_sqlite(engine) else PRUNE_MARKS
+    pruned = 0
+    while True:
+        async with engine.begin() as conn:
+            gone = (await conn.execute(statement, {"days": days, "n": batch})).rowcount
+        pruned += gone
+        if gone < batch:
+            return pruned
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -144,6 +180,7 @@ class ConsumerRunner:
         self.applied = 0
         self.duplicates = 0
         self.dead_letters = 0
+        self.replays_passed = 0  # dead letters replayed for other groups
         self._subscriber: Subscriber | None = None
 
     async def start(self) -> None:
@@ -238,6 +275,8 @@ class ConsumerRunner:
         """Apply ``batch`` in one transaction; False (nothing applied) on any failure."""
         work: list[tuple[InboundMessage, Envelope, Handler]] = []
         for message in batch:
+            if self._for_another(message):
+                continue
             try:
                 envelope = Envelope.from_kafka(message.headers, message.value)
             except MalformedMessage:
@@ -348,8 +387,18 @@ class ConsumerRunner:
             lag = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
             consumer_lag_ms.record(lag, {"consumer": self.name})
 
+    def _for_another(self, message: InboundMessage) -> bool:
+        """A dead letter replayed for another consumer group: not this one's."""
+        addressed = message.header(REPLAY_FOR)
+        if addressed is None or addressed == self.name:
+            return False
+        self.replays_passed += 1
+        return True
+
     async def handle(self, message: InboundMessage) -> None:
         """Apply one message exactly once, or dead-letter it."""
+        if self._for_another(message):
+            return
         try:
             envelope = Envelope.from_kafka(message.headers, message.value)
         except MalformedMessage as exc:

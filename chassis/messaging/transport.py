@@ -109,6 +109,13 @@ def topic_for(service: str) -> str:
     return f"tandem.{service}.v1"
 
 
+# A replayed dead letter names the consumer group it is replayed for: the topic's
+# other groups applied the message already (or hold a letter of their own), and let
+# it pass. So replaying stays harmless to them after their ``processed_events`` marks
+# of the event were pruned (``chassis.messaging.consumer.prune_marks``).
+REPLAY_FOR = "x-tandem-replay-for"
+
+
 def dead_letter_topic(consumer: str) -> str:
     """The dead-letter topic of a consumer group: ``tandem.<service>.dlt`` for the
     group ``tandem.<service>`` (a group named otherwise gets ``tandem.<group>.dlt``)."""

@@ -24,7 +24,9 @@ from chassis.events import NewEvent
 from chassis.http import create_app
 from chassis.http.dead_letters import REPLAY_HEADER, dead_letter_router
 from chassis.messaging import ConsumerRunner, OutboundMessage
+from chassis.messaging.consumer import prune_marks
 from chassis.messaging.kafka import KafkaTransport
+from chassis.messaging.transport import REPLAY_FOR
 from chassis.settings import DEFAULT_DEV_SECRET, ServiceSettings
 from tests.support.waiting import until
 
@@ -255,3 +257,67 @@ async def test_a_replay_carries_the_original_headers_and_its_origin(
         "ce_subject",
     }
     assert newest["payload"] == {"n": 7, "poison": True}
+
+
+async def test_a_replay_is_for_the_group_that_dead_lettered_it(rig: Rig) -> None:
+    """Another group of the topic applied the message long ago, and its mark of it
+    has been pruned (``processed_retention_days``): the replay, addressed to the
+    group that failed, is passed by the other, not applied a second time."""
+    async with rig.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE other_effects (event_id TEXT NOT NULL)"))
+
+    async def other_apply(envelope: Envelope, conn: AsyncConnection) -> None:
+        await conn.execute(
+            text("INSERT INTO other_effects (event_id) VALUES (:e)"), {"e": envelope.id}
+        )
+
+    other = ConsumerRunner(
+        name=f"test-dl-other-{uuid.uuid4().hex[:6]}",
+        topics=[rig.topic],
+        engine=rig.engine,
+        transport=rig.transport,
+        handlers={"ThingHappened": other_apply},
+        poll_timeout_s=0.2,
+    )
+    await other.start()
+    try:
+        poison_id, poison = event(rig.topic, "acme", n=1, poison=True)
+        await rig.transport.publish([poison])
+        await rig.until(lambda: rig.runner.dead_letters == 1, "one dead letter")
+        await until(lambda: other.poll_once(), "the other group applies it")
+        async with rig.engine.begin() as conn:  # ... long ago: its mark is old
+            await conn.execute(
+                text(
+                    "UPDATE processed_events SET processed_at = now() - interval "
+                    "'40 days' WHERE consumer = :c"
+                ),
+                {"c": other.name},
+            )
+        assert await prune_marks(rig.engine, 30) == 1
+
+        rig.fixed[0] = True
+        admin = bearer("acme", Role.ADMIN)
+        [letter] = (await rig.client.get("/admin/dead-letters", headers=admin)).json()[
+            "items"
+        ]
+        detail = (
+            await rig.client.get(f"/admin/dead-letters/{letter['id']}", headers=admin)
+        ).json()
+        replayed = await rig.client.post(
+            f"/admin/dead-letters/{letter['id']}/replay", headers=admin
+        )
+        assert replayed.status_code == 202
+        await rig.until(lambda: rig.runner.applied == 1, "the replay applied")
+        assert await rig.effects(poison_id) == 1
+
+        async def passed() -> bool:
+            await other.poll_once()
+            return other.replays_passed == 1
+
+        await until(passed, "the other group passes the replay")
+        async with rig.engine.connect() as conn:
+            applied = await conn.execute(text("SELECT count(*) FROM other_effects"))
+            assert applied.scalar_one() == 1  # once, long ago; not again
+        assert {"name": REPLAY_FOR, "value": rig.runner.name} not in detail["headers"]
+    finally:
+        await other.stop()
