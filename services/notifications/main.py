@@ -159,6 +159,10 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         timeout_s=settings.webhook_timeout_s,
     )
     telling = Telling(outbox=outbox, webhooks=webhooks)
+
+    async def prune_webhook_log() -> None:
+        await webhooks.prune_log(settings.webhook_log_retention_days)
+
     scheduler = Scheduler(runtime.engine, runtime.store, telling)
 
     async def endpoint_disabled(
@@ -239,6 +243,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             Background("deliveries", deliver, 0.0),  # it waits by itself
             Background("webhooks", post_webhooks, 0.0),  # it waits by itself
             Background("rules-sweep", sweep, settings.sweep_s),
+            Background("webhook-log-retention", prune_webhook_log, 3600.0),
         ],
         on_stop=[outbox.close, webhooks.close, http.aclose],
         middleware=[admins_seen.middleware()],

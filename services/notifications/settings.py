@@ -73,6 +73,11 @@ class Settings(ServiceSettings):
     webhook_disable_after_s: float = Field(
         5 * 24 * 3600.0, ge=0, validation_alias="NOTIFICATIONS_WEBHOOK_DISABLE_AFTER_S"
     )
+    # How long a webhook message done with (sent, or dead) stays in the endpoint's
+    # delivery log, its attempts with it (``Webhooks.prune_log``: hourly).
+    webhook_log_retention_days: int = Field(
+        30, ge=1, validation_alias="NOTIFICATIONS_WEBHOOK_LOG_RETENTION_DAYS"
+    )
     # The scheduler: how often the time-based rules are swept (session tomorrow,
     # milestone due, pulse, missed cadence, inactivity warning and closing).
     sweep_s: float = Field(300.0, gt=0, validation_alias="NOTIFICATIONS_SWEEP_S")

@@ -3,10 +3,16 @@ the ``standardwebhooks`` library (the specification's reference), not our code."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from chassis.events import utcnow
+from chassis.service import mounted
+from services.notifications.application.webhooks import Webhooks
+from services.notifications.projections.inbox import stamp
 from tests.notifications.conftest import (
     event,
     inbox,
@@ -327,3 +333,70 @@ async def test_an_erased_persons_webhook_messages_are_forgotten(
                     )
                 )
             assert left == 0
+
+
+async def test_the_delivery_log_keeps_what_is_pending_or_recent(
+    notifications_with, tenant
+):
+    """Messages done with and untouched for ``webhook_log_retention_days`` leave the
+    log with their attempts; pending ones, and ones attempted lately, stay."""
+    async with notifications_with(**_settings()) as (app, client):
+        hook = await _register(client, tenant, "http://127.0.0.1:9/never")
+        endpoint = hook["endpoint"]["endpoint_id"]
+        now = utcnow()
+
+        def ago(days: float) -> str:
+            return stamp(now - timedelta(days=days))
+
+        rows = {  # delivery: (status, created, sent, last attempt)
+            "old-sent": ("sent", ago(40), ago(40), ago(40)),
+            "old-dead": ("dead", ago(45), None, ago(44)),
+            "old-pending": ("pending", ago(50), None, ago(49)),
+            "replayed-lately": ("dead", ago(60), None, ago(2)),
+            "sent-lately": ("sent", ago(60), ago(1), ago(1)),
+            "recent": ("sent", ago(3), ago(3), ago(3)),
+        }
+        async with app.state.runtime.engine.begin() as conn:
+            for delivery, (status, created, sent, attempted) in rows.items():
+                await conn.execute(
+                    text(
+                        "INSERT INTO webhook_deliveries (delivery_id, tenant, "
+                        "endpoint_id, event_id, event_type, body, people, status, "
+                        "attempts, next_attempt_at, created_at, sent_at) VALUES "
+                        "(:d, :t, :e, :d, 'pairing.proposed', '{}', '', :s, 1, :c, "
+                        ":c, :sent)"
+                    ),
+                    {
+                        "d": delivery,
+                        "t": tenant,
+                        "e": endpoint,
+                        "s": status,
+                        "c": created,
+                        "sent": sent,
+                    },
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO webhook_attempts (attempt_id, tenant, "
+                        "delivery_id, at, status_code, duration_ms) VALUES "
+                        "(:a, :t, :d, :at, 200, 5)"
+                    ),
+                    {"a": f"a-{delivery}", "t": tenant, "d": delivery, "at": attempted},
+                )
+        webhooks = mounted(app).provide(Webhooks)
+        assert await webhooks.prune_log(30, batch=1) == 2
+        async with app.state.runtime.engine.connect() as conn:
+            kept = set(
+                (
+                    await conn.execute(
+                        text("SELECT delivery_id FROM webhook_deliveries")
+                    )
+                ).scalars()
+            )
+            attempts = set(
+                (
+                    await conn.execute(text("SELECT delivery_id FROM webhook_attempts"))
+                ).scalars()
+            )
+        assert kept == attempts == set(rows) - {"old-sent", "old-dead"}
+        assert await webhooks.prune_log(30) == 0

@@ -781,6 +781,42 @@ class Webhooks:
                         conn, row.tenant, r.endpoint_id, row.url, row.failing_since
                     )
 
+    async def prune_log(self, retention_days: int, *, batch: int = 1000) -> int:
+        """Forget the messages done with (sent, or dead) that nothing has touched for
+        ``retention_days``: created and last attempted before then. Pending ones are
+        never forgotten. Returns how many, deleted a batch at a time with their
+        attempts (short transactions: the dispatcher goes on meanwhile). So the log
+        an endpoint's managers read, and what an erasure reads, is the retention's
+        worth of messages, not every event ever sent."""
+        cut = stamp(utcnow() - timedelta(days=retention_days))
+        pruned = 0
+        while True:
+            async with self.engine.begin() as conn:
+                ids = (
+                    (await conn.execute(STALE_DELIVERIES, {"cut": cut, "n": batch}))
+                    .scalars()
+                    .all()
+                )
+                if ids:
+                    found = {f"d{n}": i for n, i in enumerate(ids)}
+                    listed = ", ".join(f":{k}" for k in found)
+                    await conn.execute(
+                        text(
+                            f"DELETE FROM webhook_attempts WHERE delivery_id IN ({listed})"
+                        ),
+                        found,
+                    )
+                    await conn.execute(
+                        text(
+                            "DELETE FROM webhook_deliveries "
+                            f"WHERE delivery_id IN ({listed})"
+                        ),
+                        found,
+                    )
+            pruned += len(ids)
+            if len(ids) < batch:
+                return pruned
+
     async def forget(self, conn: AsyncConnection, tenant: str, person_id: str) -> None:
         """Messages naming the person, sent or not, and their attempts."""
         args = {"t": tenant, "p": "%|" + _like(person_id) + "|%"}
@@ -793,6 +829,16 @@ class Webhooks:
             args,
         )
         await conn.execute(text(f"DELETE FROM webhook_deliveries WHERE {where}"), args)
+
+
+# Messages done with and untouched since ``cut`` (``Webhooks.prune_log``).
+STALE_DELIVERIES = text(
+    "SELECT d.delivery_id FROM webhook_deliveries d "
+    "WHERE d.status <> 'pending' AND d.created_at < :cut "
+    "AND (d.sent_at IS NULL OR d.sent_at < :cut) "
+    "AND NOT EXISTS (SELECT 1 FROM webhook_attempts a "
+    "WHERE a.delivery_id = d.delivery_id AND a.at >= :cut) LIMIT :n"
+)
 
 
 def _like(value: str) -> str:
