@@ -50,7 +50,7 @@ from typing import Any
 
 import httpx
 
-from bench._infra import durability, fresh_database, postgres_server
+from bench._infra import CpuMeter, durability, fresh_database, postgres_server
 from chassis.auth.tokens import mint_token
 from chassis.settings import DEFAULT_DEV_SECRET
 
@@ -369,6 +369,7 @@ async def main(args: argparse.Namespace) -> None:
             durable = await durability(url)
         print(f"PostgreSQL durability: {durable}")
         print("Bus: embedded in-process bus (no Kafka): the relay publishes to memory")
+        meter = CpuMeter(server)  # PostgreSQL's processes (a private server only)
         async with service(server, "bench_import", args.profile) as (client, process):
             print(f"Peer: {len(peer_people)} people, one POST /people each ...")
             peer_s = await one_by_one(client, peer_people, peer_headers)
@@ -376,10 +377,11 @@ async def main(args: argparse.Namespace) -> None:
             print(f"Importing {args.people} people from the CSV file ({load()}) ...")
             profiled = args.profile is not None
             await _profiling(process, True, profiled)
-            cpu = cpu_seconds(process.pid)
+            cpu, pg = cpu_seconds(process.pid), meter.snapshot()
             report, seconds = await import_job(client, path, headers)
             import_cpu = cpu_seconds(process.pid) - cpu
             drained_s, drain_cpu = await settle(process.pid)
+            import_pg = meter.since(pg)[1]
             await _profiling(process, False, profiled)
             print(
                 f"  the relay published the rest in {drained_s:.1f}s more "
@@ -387,9 +389,10 @@ async def main(args: argparse.Namespace) -> None:
             )
             print(f"Re-importing the same file ({load()}) ...", flush=True)
             await _profiling(process, True, profiled)
-            cpu = cpu_seconds(process.pid)
+            cpu, pg = cpu_seconds(process.pid), meter.snapshot()
             again, again_s = await import_job(client, path, headers)
             again_cpu = cpu_seconds(process.pid) - cpu
+            again_pg = meter.since(pg)[1]
             await _profiling(process, False, profiled)
             rss = peak_rss_mib(process.pid)
         after = load()
@@ -422,6 +425,23 @@ async def main(args: argparse.Namespace) -> None:
         f"{again_cpu:.1f}s = {again_cpu / args.people * 1e6:.0f} us/person "
         f"({args.people / again_cpu:.0f} people per CPU-s)"
     )
+    # The machine's bound for this work: its cores over the CPU one person costs the
+    # service and PostgreSQL together (neither waiting on the other, nothing else).
+    cores = os.cpu_count() or 1
+    bound = again_bound = None
+    if import_pg is not None and again_pg is not None:
+        bound = cores * args.people / (create_cpu + import_pg)
+        again_bound = cores * args.people / (again_cpu + again_pg)
+        print(
+            f"PostgreSQL CPU: import {import_pg:.1f}s = "
+            f"{import_pg / args.people * 1e6:.0f} us/person, re-import "
+            f"{again_pg:.1f}s = {again_pg / args.people * 1e6:.0f} us/person; the "
+            f"{cores} cores' bound (service + PostgreSQL CPU): import "
+            f"{bound:.0f} people/s (achieved {rate / bound:.2f} of it), re-import "
+            f"{again_bound:.0f} people/s ({again_rate / again_bound:.2f}); one "
+            f"process's bound (its CPU alone): import {args.people / create_cpu:.0f}, "
+            f"re-import {args.people / again_cpu:.0f} people/s"
+        )
     print(f"peak RSS of the service process: {rss:.0f} MiB")
     print(f"machine at the end: {after} ({os.cpu_count()} CPUs)")
     print(
@@ -444,6 +464,16 @@ async def main(args: argparse.Namespace) -> None:
                 "people_per_cpu_s": round(args.people / create_cpu, 1),
                 "reimport_cpu_s": round(again_cpu, 2),
                 "reimport_people_per_cpu_s": round(args.people / again_cpu, 1),
+                "import_server_cpu_s": None
+                if import_pg is None
+                else round(import_pg, 2),
+                "reimport_server_cpu_s": None
+                if again_pg is None
+                else round(again_pg, 2),
+                "cpu_bound_people_per_s": None if bound is None else round(bound, 1),
+                "reimport_cpu_bound_people_per_s": None
+                if again_bound is None
+                else round(again_bound, 1),
                 "peak_rss_mib": round(rss, 1),
                 "peer": "POST /people one at a time",
                 "peer_people": len(peer_people),
