@@ -45,12 +45,19 @@ def create_engine(
     No pre-ping by default: it costs three round trips per checkout. A connection found
     dead raises a disconnect error that invalidates the pool, so the next request
     reconnects (a database restart costs the requests in flight, answered with 503).
+
+    The pool keeps the ``pool_size`` connections it opens and opens no more: a request
+    finding them all busy waits for one (``pool_timeout``, 30 s), as it would for the
+    server's cores anyway. An overflow connection would be opened for one request and
+    closed after it: a server backend started, its caches warmed, then thrown away,
+    on every request past the pool's size (under the gateway benchmark's load the
+    services spent 20.1 ms of CPU per dashboard with that churn, 16.6 ms without).
     """
     if is_sqlite(url):
         return _sqlite_engine(url, echo=echo)
     kwargs: dict[str, Any] = {
         "pool_size": pool_size,
-        "max_overflow": pool_size,
+        "max_overflow": 0,
         "pool_pre_ping": pre_ping,
         "pool_recycle": 1800,
         "echo": echo,

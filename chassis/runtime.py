@@ -55,7 +55,9 @@ class ServiceRuntime:
     ) -> None:
         self.settings = settings
         self.name = settings.service_name
-        self.engine = engine or create_engine(settings.database_url)
+        self.engine = engine or create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
         # Clears the embedded database's log after an erasure (chassis.db.Scrubber).
         self.scrubber = Scrubber(self.engine)
         self.store: EventStore = event_store_for(

@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     # Fail closed: forgetting the variable must not open the development doors.
     environment: Environment = "production"
     database_url: str = Field(default_factory=_default_database_url)
+    # PostgreSQL connections a service process keeps (``chassis.db.create_engine``):
+    # requests beyond them wait for one rather than open more.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     # None means the embedded in-process bus instead of Kafka.
     kafka_bootstrap_servers: str | None = None
     jwt_secret: SecretStr = SecretStr(DEFAULT_DEV_SECRET)
