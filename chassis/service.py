@@ -217,12 +217,16 @@ def mounted(app: Any) -> Mounted:
     return found
 
 
-def provided(kind: type[T]) -> Callable[[Request], T]:
+def provided(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A FastAPI dependency answering the application object of type ``kind`` that
     the service's part provides: ``Annotated[Profiles, Depends(provided(Profiles))]``.
+
+    A coroutine function although it awaits nothing: FastAPI runs a plain function
+    dependency in its thread pool, a hand-off to a worker thread and back on every
+    request for a dictionary look-up.
     """
 
-    def provide(request: Request) -> T:
+    async def provide(request: Request) -> T:
         return mounted(request.app).provide(kind)
 
     provide.__name__ = f"provided_{kind.__name__}"
