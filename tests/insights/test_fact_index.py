@@ -10,9 +10,11 @@ event can, the plans on a large history, and the facts kept before revision 0007
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, text
@@ -121,6 +123,28 @@ def test_the_revision_indexes_with_the_code_s_patterns():
 # -- on PostgreSQL ---------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[tuple[str, tuple]]]:
+    """The statements sent through ``engine`` meanwhile, as sent (with parameters)."""
+    sent: list[tuple[str, tuple]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+
+async def _explain(engine: AsyncEngine, statement: str, parameters: tuple) -> str:
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        rows = await driver.fetch(f"EXPLAIN {statement}", *parameters)
+    return "\n".join(r[0] for r in rows)
+
+
 async def _facts_naming(engine: AsyncEngine, person: str) -> list[tuple[str, str]]:
     async with engine.connect() as conn:
         rows = await conn.execute(
@@ -214,35 +238,16 @@ async def test_the_erasure_reads_only_the_facts_naming_the_person(postgres_serve
         async with engine.connect() as conn:
             await conn.execute(text("ANALYZE facts, fact_people"))
         # The statement the erasure sends to find the facts, as it sends it.
-        sent: list[tuple[str, tuple]] = []
-
-        def seen(conn, cursor, statement, parameters, context, executemany):
-            sent.append((statement, parameters))
-
-        event.listen(engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with statements(engine) as sent:
             await _erase(engine, p)
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", seen)
         statement, parameters = next(
             s for s in sent if s[0].lstrip().startswith("SELECT")
         )
-        async with engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            plan = "\n".join(
-                r[0] for r in await driver.fetch(f"EXPLAIN {statement}", *parameters)
-            )
+        plan = await _explain(engine, statement, parameters)
         assert "Seq Scan" not in plan, plan
         assert "fact_people_person" in plan, plan
     finally:
         await engine.dispose()
-
-
-async def _explain(engine: AsyncEngine, statement: str, parameters: tuple) -> str:
-    async with engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        rows = await driver.fetch(f"EXPLAIN {statement}", *parameters)
-    return "\n".join(r[0] for r in rows)
 
 
 async def test_the_warnings_about_the_person_are_read_by_their_streams(
@@ -285,17 +290,9 @@ async def test_the_warnings_about_the_person_are_read_by_their_streams(
             )
             await conn.execute(insert, [warning(rel, m, p)])
             await conn.execute(text("ANALYZE events, facts, fact_people"))
-        sent: list[tuple[str, tuple]] = []
-
-        def seen(conn, cursor, statement, parameters, context, executemany):
-            sent.append((statement, parameters))
-
-        event.listen(engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with statements(engine) as sent:
             async with engine.begin() as conn:
                 await erasure.erase_warnings(conn, TENANT, p, ERASED_PREFIX + "1")
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", seen)
         async with engine.connect() as conn:
             left = await conn.execute(
                 text("SELECT count(*) FROM events WHERE CAST(payload AS text) LIKE :l"),
@@ -383,17 +380,9 @@ async def test_a_starting_relationship_finds_its_pairing_s_end_by_the_index(
                 await fact_log.record_many(ended[start : start + 2_000], conn)
             await conn.execute(text("ANALYZE facts, fact_people"))
         mine = ended[7].data["pairing_id"]
-        sent: list[tuple[str, tuple]] = []
-
-        def seen(conn, cursor, statement, parameters, context, executemany):
-            sent.append((statement, parameters))
-
-        event.listen(engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with statements(engine) as sent:
             async with engine.connect() as conn:
                 found = await health._pairings_ended(conn, {(TENANT, mine)}, set())
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", seen)
         assert [data["pairing_id"] for _, data in found[(TENANT, mine)]] == [mine]
         [(statement, parameters)] = sent
         plan = await _explain(engine, statement, parameters)
