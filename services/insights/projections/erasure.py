@@ -64,7 +64,7 @@ from services.insights.domain.erasure import (
     replace_id,
     strings_in,
 )
-from services.insights.projections.facts import is_id
+from services.insights.projections.facts import NAMED, is_id
 from services.insights.projections.health import stream_of
 
 ERASURES = {"PersonErased": "person_id", "AdvisorErased": "advisor_id"}
@@ -122,8 +122,7 @@ LIKE = "LIKE :like ESCAPE '\\'"
 # of ``fact_people_person``, then each fact by its key): what an erasure reads
 # whatever the length of the tenant's history.
 NAMING = text(
-    "SELECT f.event_id, f.subject, f.data FROM fact_people p "
-    "JOIN facts f ON f.event_id = p.event_id "
+    f"SELECT f.event_id, f.subject, f.data FROM {NAMED} "
     "WHERE p.person_id = :p AND f.tenant = :t"
 )
 # Every fact of the tenant, read through for the id: for an id ``fact_people`` does
@@ -183,8 +182,7 @@ async def erase_facts(
 # The relationships a person is a party of: those the facts naming them are about
 # (through the index, as ``NAMING``), and those whose health row names them.
 RELATIONSHIPS_OF = text(
-    "SELECT CAST(f.data AS jsonb) ->> 'relationship_id' FROM fact_people p "
-    "JOIN facts f ON f.event_id = p.event_id "
+    f"SELECT CAST(f.data AS jsonb) ->> 'relationship_id' FROM {NAMED} "
     "WHERE p.person_id = :p AND f.tenant = :t "
     "UNION SELECT relationship_id FROM relationship_health "
     "WHERE tenant = :t AND (mentor_id = :p OR mentee_id = :p)"

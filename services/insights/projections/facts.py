@@ -50,6 +50,12 @@ ID_SHAPED_SQL = f"^{_ID}$"
 ID_TOKENS_SQL = f'"({_ID})"'
 
 
+# The facts naming an id, through ``fact_people`` (its ``fact_people_person`` index,
+# then each fact by its key): ``p`` the id, ``f`` the fact. What the erasure and the
+# look-up of a pairing's end select from.
+NAMED = "fact_people p JOIN facts f ON f.event_id = p.event_id"
+
+
 def is_id(value: str) -> bool:
     """Whether ``value`` is shaped as the ids Tandem issues (``fact_people`` indexes
     every such string of every fact: ``mentioned``)."""

@@ -36,7 +36,7 @@ from contracts.insights import EarlyWarningRaised, RelationshipHealthChanged
 from services.insights.domain import health as domain
 from services.insights.domain.erasure import replace_id
 from services.insights.projections.aside import Aside
-from services.insights.projections.facts import Kept, copy_in, is_id
+from services.insights.projections.facts import NAMED, Kept, copy_in, is_id
 from services.insights.projections.tables import relationship_health as table
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,7 @@ READ_TOUCHED_SQLITE = text(
     bindparam("ps", expanding=True, type_=Text()),
 )
 PAIRINGS_ENDED_BY_ID = text(
-    "SELECT f.event_id, f.tenant, f.occurred_at, f.data FROM fact_people p "
-    "JOIN facts f ON f.event_id = p.event_id "
+    f"SELECT f.event_id, f.tenant, f.occurred_at, f.data FROM {NAMED} "
     "WHERE p.person_id = ANY(CAST(:ids AS text[])) "
     "AND f.tenant = ANY(CAST(:ts AS text[])) AND f.type = 'PairingEnded'"
 )
