@@ -61,6 +61,9 @@ def create_engine(
         "pool_pre_ping": pre_ping,
         "pool_recycle": 1800,
         "echo": echo,
+        # An error's text names the statement, never its values (a person's name,
+        # a sealed value's neighbours): errors are logged and dead-lettered.
+        "hide_parameters": True,
     }
     return create_async_engine(url, **kwargs)
 
@@ -69,7 +72,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

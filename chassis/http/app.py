@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from starlette.types import Lifespan
 
+from chassis import redaction
 from chassis.auth.tokens import TokenVerifier
 from chassis.heap import settle_heap
 from chassis.http.guard import InputGuardMiddleware
@@ -61,6 +62,8 @@ def create_app(
     # The process's telemetry (resource with service.name and service.version, OTLP
     # export from OTEL_* variables); only the first app built in a process sets it.
     configure_process(settings.service_name, version)
+    # Logs, traces and dead letters name no one's values (``chassis.redaction``).
+    redaction.install()
     limiter = RateLimiter.from_settings(settings)
     if limiter is not None:
         lifespan = _closing(limiter, lifespan)

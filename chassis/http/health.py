@@ -16,6 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from chassis.redaction import described
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 """A probe that returns when its dependency is usable and raises when it is not."""
 
@@ -28,7 +30,7 @@ async def _run_check(check: ReadinessCheck, timeout_s: float) -> str:
     except TimeoutError:
         return f"timed out after {timeout_s:g}s"
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return described(exc)
     return "ok"
 
 

@@ -34,6 +34,7 @@ from chassis.errors import (
     ValidationFailed,
 )
 from chassis.http.request_id import REQUEST_ID_HEADER, request_id_of
+from chassis.redaction import described, span_attributes
 
 try:  # asyncpg is the production driver; the embedded mode runs without it.
     import asyncpg.exceptions as _pg
@@ -149,15 +150,16 @@ def error_for_exception(exc: BaseException, scope: Scope) -> TandemError:
     request_id = request_id_of(scope)
     if is_database_outage(exc):
         logger.warning(
-            "database unavailable (request %s): %s: %s",
+            "database unavailable (request %s): %s",
             request_id,
-            type(exc).__name__,
-            exc,
+            described(exc),
         )
         return ServiceUnavailable("the database is unavailable; retry shortly")
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and is_bad_value(exc):
         logger.warning(
-            "value refused by the database (request %s): %s", request_id, exc
+            "value refused by the database (request %s): %s",
+            request_id,
+            described(exc),
         )
         return ValidationFailed(
             [FieldError("body", "a value is out of the range this field accepts")]
@@ -276,7 +278,7 @@ class UnhandledErrorMiddleware:
             if started:  # too late for another response; let the server close it
                 raise
             span = trace.get_current_span()
-            span.record_exception(exc)
+            span.record_exception(exc, attributes=span_attributes(exc))
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             error = error_for_exception(exc, scope)
             await problem_response(scope, error)(scope, receive, send)

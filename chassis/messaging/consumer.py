@@ -50,6 +50,7 @@ from chassis.messaging.transport import (
     Transport,
     dead_letter_topic,
 )
+from chassis.redaction import described
 from chassis.tables import create, dead_letters, processed_events
 from chassis.telemetry import metrics_recorded, spans_recorded
 
@@ -428,12 +429,14 @@ class ConsumerRunner:
                         self.name,
                         envelope.type,
                         attempt,
-                        exc,
+                        described(exc),
                     )
                     await asyncio.sleep(self.retry_backoff_s * attempt)
                     continue
                 # Database unreachable: wait for it, this message is not at fault.
-                log.warning("%s: database unavailable (%s); waiting", self.name, exc)
+                log.warning(
+                    "%s: database unavailable (%s); waiting", self.name, described(exc)
+                )
                 attempt -= 1
                 await asyncio.sleep(1.0)
         await self._dead_letter(message, envelope, error, attempts=attempt)
@@ -457,7 +460,7 @@ class ConsumerRunner:
         *,
         attempts: int,
     ) -> None:
-        reason = f"{type(error).__name__}: {error}" if error else "unknown error"
+        reason = described(error)
         log.error(
             "%s: dead-lettering offset %s of %s: %s",
             self.name,

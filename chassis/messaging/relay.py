@@ -74,6 +74,7 @@ from chassis.eventstore.postgres import (
 from chassis.messaging.consumer import database_unavailable
 from chassis.messaging.tracing import publish_span
 from chassis.messaging.transport import MessageTooLarge, OutboundMessage, Transport
+from chassis.redaction import described
 from chassis.telemetry import metrics_recorded, spans_recorded
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class _Refused(Exception):
     def __init__(
         self, reason: str, error: BaseException, messages: Sequence[OutboundMessage]
     ) -> None:
-        super().__init__(f"{type(error).__name__}: {error}")
+        super().__init__(described(error))
         self.reason, self.error, self.messages = reason, error, messages
 
 
@@ -603,7 +604,7 @@ class Relay:
             if database_unavailable(exc):
                 raise ServiceUnavailable("the database is unavailable") from exc
             raise Unpublishable(
-                f"the event still cannot be translated ({type(exc).__name__}: {exc})"
+                f"the event still cannot be translated ({described(exc)})"
             ) from exc
         messages = [OutboundMessage.of(self.topic, e) for e in envelopes]
         if not all(self.transport.fits(m) for m in messages):
@@ -678,7 +679,7 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: keep the checkpoint
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error = described(exc)
                 log.warning("relay %s paused: %s", self.name, self.last_error)
                 self.position = None  # reload: a failed save must not skip ahead
                 await self.sample_backlog()  # it grows while the broker is away

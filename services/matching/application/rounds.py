@@ -31,6 +31,7 @@ from chassis.errors import DomainError, FieldError, ValidationFailed
 from chassis.events import EventMetadata, NewEvent
 from chassis.events import encode as encode_payload
 from chassis.eventstore.batch import StreamAppend, append_streams
+from chassis.redaction import described
 from chassis.repository import Repository
 from contracts import matching as m
 from contracts.api.matching import (
@@ -315,7 +316,7 @@ class Rounds:
             self.live[round_id].status = RoundStatus.COMPLETED
         except Exception as exc:  # recorded for the coordinator, then logged
             log.exception("round %s failed", round_id)
-            error = f"{type(exc).__name__}: {exc}"
+            error = described(exc)
             live = self.live[round_id]
             live.status, live.error = RoundStatus.FAILED, error
             await self._fail(principal, round_id, error)
