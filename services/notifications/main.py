@@ -40,6 +40,7 @@ from services.notifications.application.chat import (
     SlackBot,
     WebhookHosts,
 )
+from services.notifications.application.egress import public_client
 from services.notifications.application.email import EmailSender, SmtpServer
 from services.notifications.application.inbox import Notifications
 from services.notifications.application.outbox import Outbox
@@ -145,9 +146,16 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         batch=settings.delivery_batch,
         send_timeout_s=settings.delivery_timeout_s,
     )
+    # Integrators' endpoints get a client that connects to public addresses only
+    # (``egress``); plain HTTP to loopback receivers stays a test setting.
+    egress = (
+        http
+        if settings.webhook_allow_http
+        else public_client(settings.webhook_timeout_s)
+    )
     webhooks = Webhooks(
         runtime.engine,
-        http,
+        egress,
         policy=RetryPolicy(
             base_s=settings.webhook_retry_base_s,
             cap_s=settings.webhook_retry_cap_s,
@@ -245,7 +253,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             Background("rules-sweep", sweep, settings.sweep_s),
             Background("webhook-log-retention", prune_webhook_log, 3600.0),
         ],
-        on_stop=[outbox.close, webhooks.close, http.aclose],
+        on_stop=[outbox.close, webhooks.close, http.aclose, egress.aclose],
         middleware=[admins_seen.middleware()],
         provides=[
             Notifications(runtime, hooks),

@@ -293,6 +293,12 @@ async def test_production_refuses_private_hosts(notifications_with, tenant):
             "https://10.0.0.8/in",
             "https://[::1]/in",
             "https://localhost/in",
+            "https://localhost./in",
+            "https://127.1/in",
+            "https://2130706433/in",
+            "https://0x7f000001/in",
+            "https://0/in",
+            "https://[::ffff:10.0.0.1]/in",
         ):
             resp = await client.post(
                 "/webhooks/endpoints", json={"url": url}, headers=admin

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import json
 import logging
 import random
@@ -46,6 +45,7 @@ from contracts.api.notifications import (
     WebhookDeliveryView,
     WebhookLog,
 )
+from services.notifications.application.egress import public_host
 from services.notifications.application.waking import Waker
 from services.notifications.domain import webhooks as w
 from services.notifications.domain.delivery import RetryPolicy
@@ -117,14 +117,6 @@ class WebhookDeliveryNotFound(NotFound):
     title = "No such webhook delivery"
 
 
-def _private_host(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host in ("localhost",) or host.endswith(".localhost")
-    return not address.is_global
-
-
 # Told when an endpoint is disabled: (conn, tenant, endpoint id, url, failing since).
 Disabled = Callable[[AsyncConnection, str, str, str, str], Awaitable[None]]
 
@@ -170,7 +162,8 @@ class Webhooks:
 
     def _check_url(self, url: str) -> str:
         parts = urlsplit(url)
-        bad = parts.scheme != "https" or _private_host(parts.hostname or "")
+        # The host as text here; its addresses at each delivery (``egress``).
+        bad = parts.scheme != "https" or not public_host(parts.hostname or "")
         if parts.username or not parts.hostname or (bad and not self.allow_http):
             raise ValidationFailed(
                 [
