@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from chassis.auth.revocation import DEACTIVATED, reinstate, revoke
 from chassis.settings import DEFAULT_DEV_SECRET
 from services.notifications.application.actions import ActionLinks
 from services.notifications.domain.actions import Action
@@ -224,3 +225,21 @@ async def test_the_chat_buttons_and_the_email_carry_the_recipients_links(acting)
     [(_, called, _, claims)] = owner.calls
     assert called == "/pairings/pair-7/accept" and claims["sub"] == "mentee-7"
     assert claims["roles"] == ["participant"]  # no programme role beyond the person
+
+
+async def test_a_deactivated_persons_link_does_nothing(acting):
+    """A link is a credential: refused like a bearer token once its person is
+    deactivated, before anything is done or its nonce spent."""
+    owner, links, client = acting
+    url = links.mint("t1", "mentee-9", "mentee", Action.ACCEPT_PAIRING, "pair-9")
+    path = "/notifications/act/" + _token(url)
+    async with links.engine.begin() as conn:
+        await revoke(conn, "t1", "mentee-9", DEACTIVATED)
+    for answer in (await client.get(path), await client.post(path)):
+        assert answer.status_code == 410, answer.text
+        assert answer.json()["code"] == "ActionLinkGone"
+    assert owner.calls == []
+    async with links.engine.begin() as conn:
+        await reinstate(conn, "t1", "mentee-9")
+    assert (await client.post(path)).status_code == 200  # the nonce was not spent
+    assert len(owner.calls) == 1

@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import text
 
+from chassis.auth.revocation import DEACTIVATED, revoke
 from chassis.envelope import Envelope
 from chassis.events import utcnow
 from chassis.messaging import OutboundMessage
@@ -428,3 +429,21 @@ async def test_concluding_a_relationship_cancels_the_sessions_still_to_come(
     assert seen["state"] == "cancelled"
     refused = await schedule(c, p, MONDAY + timedelta(days=21, hours=10))
     assert refused.status_code == 422
+
+
+async def test_a_deactivated_persons_feed_token_gets_nothing(sessions, kafka_bootstrap):
+    """The feed's token is a credential: refused like a bearer token once the
+    person is deactivated, with the same answer as a wrong token."""
+    app, c = sessions
+    p = await pair(app, kafka_bootstrap)
+    await signed(c, p)
+    await schedule(c, p, MONDAY + timedelta(hours=9))
+    minted = (await c.post("/calendar/token", headers=p["as_mentee"])).json()
+    assert (await c.get(minted["feed_path"])).status_code == 200
+    runtime = mounted(app).runtime
+    async with runtime.engine.begin() as conn:
+        await revoke(conn, "acme", minted["person_id"], DEACTIVATED)
+    refused = await c.get(minted["feed_path"])
+    wrong = await c.get(minted["feed_path"].split("?")[0] + "?token=" + "x" * 43)
+    assert refused.status_code == wrong.status_code == 404
+    assert refused.json()["detail"] == wrong.json()["detail"]

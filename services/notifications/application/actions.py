@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chassis.auth.revocation import Revocations
 from chassis.errors import Forbidden, ServiceUnavailable, TandemError
 from chassis.events import utcnow
 from contracts.notifications import NotificationKind
@@ -97,6 +98,7 @@ class ActionLinks:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
+        self.revocations = Revocations(engine)
         self.secret = secret
         self.base_url = base_url.rstrip("/")
         self.post = post
@@ -163,6 +165,16 @@ class ActionLinks:
             return [Button(title, url, "primary")]
         return []
 
+    async def _valid(self, token: str) -> a.ActionClaim:
+        """The link's claim, if its person may still act: a link is a credential as
+        a bearer token is, and a deactivated or erased person's is refused too
+        (before its nonce is spent, and before any action, this service's own
+        included)."""
+        claim = self._claim(token)
+        if await self.revocations.reason(claim.tenant, claim.person_id) is not None:
+            raise LinkGone("this link no longer works")
+        return claim
+
     def _claim(self, token: str) -> a.ActionClaim:
         try:
             return a.verify(token, self.secret, self.clock())
@@ -179,7 +191,7 @@ class ActionLinks:
             return found.first() is not None
 
     async def preview(self, token: str) -> ActionPreview:
-        claim = self._claim(token)
+        claim = await self._valid(token)
         if await self._used(claim.nonce):
             raise LinkGone("this link was already used")
         return ActionPreview(
@@ -190,7 +202,7 @@ class ActionLinks:
         )
 
     async def perform(self, token: str) -> ActionDone:
-        claim = self._claim(token)
+        claim = await self._valid(token)
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(

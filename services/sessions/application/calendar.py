@@ -20,6 +20,7 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal
+from chassis.auth.revocation import Revocations
 from chassis.errors import NotFound
 from services.sessions.application.meetings import Meetings
 
@@ -115,6 +116,7 @@ class Calendar:
     def __init__(self, engine: AsyncEngine, meetings: Meetings) -> None:
         self.engine = engine
         self.meetings = meetings
+        self.revocations = Revocations(engine)
 
     async def session_ics(self, principal: Principal, session_id: str) -> str:
         """One session as a VCALENDAR, for its pair only."""
@@ -159,7 +161,12 @@ class Calendar:
             {"p": person_id},
         ):
             if hmac.compare_digest(row.token_hash, given):
-                return str(row.tenant)
+                tenant = str(row.tenant)
+                # The feed's token is a credential as a bearer token is: a person
+                # deactivated or erased gets nothing from it either.
+                if await self.revocations.reason(tenant, person_id) is not None:
+                    break
+                return tenant
         raise NotFound("no such calendar")  # a wrong token reveals nothing
 
 
