@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chassis.auth.principal import Principal, Role, system_principal
-from chassis.db import fetch_rows, is_sqlite
+from chassis.db import fetch_rows, is_sqlite, read
 from chassis.errors import DomainError, NotFound
 from chassis.repository import Repository, retrying
 from chassis.runtime import ServiceRuntime
@@ -376,7 +376,9 @@ class Meetings:
             "SELECT * FROM sessions WHERE tenant = :t AND relationship_id IN :ids "
             "ORDER BY starts_at, session_id"
         ).bindparams(bindparam("ids", expanding=True))
-        async with self.engine.connect() as conn:
+
+        async def found(conn: AsyncConnection) -> list[Any]:
+            # Two statements on a connection that opens no transaction (``read``).
             visible = await self.relationships.visible(
                 principal, relationship_ids, conn
             )
@@ -385,12 +387,14 @@ class Meetings:
             rows = await conn.execute(
                 query, {"t": principal.tenant, "ids": list(visible)}
             )
-            answers = []
-            for r in rows.mappings():
-                answer = bookings.session_answer(r)
-                del answer["agenda"]
-                answers.append(answer)
-            return answers
+            return list(rows.mappings())
+
+        answers = []
+        for r in await read(self.engine, found):
+            answer = bookings.session_answer(r)
+            del answer["agenda"]
+            answers.append(answer)
+        return answers
 
     async def relationship(
         self, principal: Principal, relationship_id: str

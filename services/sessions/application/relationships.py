@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chassis.auth.principal import Principal, Role, system_principal
+from chassis.db import fetch_rows, read
 from chassis.envelope import Envelope
 from chassis.errors import ConcurrencyConflict, Forbidden, NotFound
 from chassis.events import EventMetadata
@@ -349,8 +351,10 @@ class Relationships:
         self, principal: Principal, relationship_ids: Sequence[str]
     ) -> list[api.Relationship]:
         """Several relationships, each as ``get`` shows it (unseen ones left out):
-        the rows, then every terms text the caller may read, in two statements."""
-        async with self.engine.connect() as conn:
+        the rows, then every terms text the caller may read, in two statements
+        on a connection that opens no transaction (``read``)."""
+
+        async def found(conn: AsyncConnection) -> tuple[Any, Any, Any]:
             rows = await self.visible(principal, relationship_ids, conn)
             readable = [
                 row
@@ -361,6 +365,9 @@ class Relationships:
             words = await self.texts.get_many(
                 conn, (row["terms_text_id"] for row in readable)
             )
+            return rows, readable, words
+
+        rows, readable, words = await read(self.engine, found)
         views = {rid: relationship_view(row) for rid, row in rows.items()}
         for row in readable:
             text_id = row["terms_text_id"]
@@ -380,14 +387,15 @@ class Relationships:
         if person_id:
             where.append("(mentor_id = :p OR mentee_id = :p)")
             params["p"] = person_id
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    f"SELECT * FROM relationships WHERE {' AND '.join(where)} ORDER BY starts_on, relationship_id"
-                ),
-                params,
-            )
-            return [relationship_view(r) for r in rows.mappings()]
+        rows = await fetch_rows(
+            self.engine,
+            text(
+                f"SELECT * FROM relationships WHERE {' AND '.join(where)} "
+                "ORDER BY starts_on, relationship_id"
+            ),
+            params,
+        )
+        return [relationship_view(r._mapping) for r in rows]
 
 
 def start_date(env: Envelope) -> date:
