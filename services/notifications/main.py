@@ -125,11 +125,12 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
     wording = Templates(runtime.engine, link=settings.portal_url)
     hooks = WebhookHosts(settings.webhook_hosts, allow_http=settings.webhook_allow_http)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+    box = SecretBox(_secrets_key(settings))
     chat = ChatSender(http)
     chat.bot = SlackBot(
         runtime.engine,
         http,
-        SecretBox(_secrets_key(settings)),
+        box,
         api_url=settings.slack_api_url,
     )
     admins_seen = AdminsSeen(runtime.engine)
@@ -165,6 +166,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
         disable_after_s=settings.webhook_disable_after_s,
         batch=settings.delivery_batch,
         timeout_s=settings.webhook_timeout_s,
+        box=box,
     )
     telling = Telling(outbox=outbox, webhooks=webhooks)
 
@@ -243,6 +245,7 @@ def build_part(runtime: ServiceRuntime) -> ServicePart:
             contracts.notifications.registry, f"tandem/{runtime.name}"
         ),
         erasure=Erasure(stores=ERASED_FROM, forget=forget),
+        setup=[webhooks.seal_stored],  # secrets kept in the clear before sealing
         # Every handler writes through the consumer's connection only.
         batch_transactions=True,
         batch_handler=apply_many,

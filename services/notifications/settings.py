@@ -95,8 +95,9 @@ class Settings(ServiceSettings):
     action_ttl_s: int = Field(
         7 * 24 * 3600, ge=60, validation_alias="NOTIFICATIONS_ACTION_TTL_S"
     )
-    # Secrets kept at rest (a tenant's Slack bot token) are sealed with this key
-    # (base64 of 32 bytes; unset: derived from the JWT secret), and the Slack Web API.
+    # Secrets kept at rest (a tenant's Slack bot token, webhook signing secrets) are
+    # sealed with this key (base64 of 32 bytes; unset: derived from the JWT secret),
+    # and the Slack Web API.
     secrets_key: SecretStr | None = Field(
         None, validation_alias="NOTIFICATIONS_SECRETS_KEY"
     )

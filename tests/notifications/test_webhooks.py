@@ -406,3 +406,33 @@ async def test_the_delivery_log_keeps_what_is_pending_or_recent(
             )
         assert kept == attempts == set(rows) - {"old-sent", "old-dead"}
         assert await webhooks.prune_log(30) == 0
+
+
+async def test_signing_secrets_are_sealed_at_rest_and_old_ones_are_sealed_at_start(
+    notifications_with, kafka_bootstrap, tenant
+):
+    """A reader of the database (or a backup) finds no secret that signs as Tandem;
+    a secret kept in the clear before sealing is sealed and still signs."""
+    with http_receiver() as hook:
+        async with notifications_with(**_settings()) as (app, client):
+            engine = app.state.runtime.engine
+            created = await _register(client, tenant, hook.url("/in"))
+            secret = created["secret"]
+            async with engine.connect() as conn:
+                stored = await conn.scalar(text("SELECT secret FROM webhook_secrets"))
+            assert secret not in stored and secret.removeprefix("whsec_") not in stored
+            # As an earlier version kept it: in the clear.
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE webhook_secrets SET secret = :s"), {"s": secret}
+                )
+            webhooks = mounted(app).provide(Webhooks)
+            await webhooks.seal_stored(engine)
+            await webhooks.seal_stored(engine)  # once is enough; again changes nothing
+            async with engine.connect() as conn:
+                resealed = await conn.scalar(text("SELECT secret FROM webhook_secrets"))
+            assert resealed.startswith("sealed:") and secret not in resealed
+            msgs = [proposed(tenant, "m1", "e1", pairing_id="ps1")]
+            await until_applied(app, await publish(kafka_bootstrap, msgs))
+            await until(lambda: len(hook.received) >= 1, "one post", 30)
+            assert _verified(hook.received[0], secret)["type"] == "pairing.proposed"

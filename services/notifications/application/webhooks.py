@@ -45,6 +45,7 @@ from contracts.api.notifications import (
     WebhookDeliveryView,
     WebhookLog,
 )
+from services.notifications.application.chat import SEALED, SecretBox
 from services.notifications.application.egress import public_host
 from services.notifications.application.waking import Waker
 from services.notifications.domain import webhooks as w
@@ -107,6 +108,9 @@ class Outcome:
 IDS = uuid.UUID("5a4e2f1c-9d3b-4b7a-8e61-c2f0d9a71b35")
 
 
+SECRET = "webhook_secret"  # the purpose its signing secrets are sealed for
+
+
 class EndpointNotFound(NotFound):
     code = "WebhookEndpointNotFound"
     title = "No such webhook endpoint"
@@ -136,8 +140,12 @@ class Webhooks:
         timeout_s: float = 15.0,
         on_disabled: Disabled | None = None,
         per_endpoint: int = PER_ENDPOINT,
+        box: SecretBox | None = None,
     ) -> None:
         self.engine = engine
+        # Signing secrets are sealed at rest (``SecretBox``, bound to the tenant):
+        # a reader of the database or of a backup cannot sign as Tandem.
+        self.box = box
         self.per_endpoint = per_endpoint
         # The dispatcher's state: posts in flight (and per endpoint), their
         # outcomes not yet recorded, each endpoint's lane, the wake-up.
@@ -208,20 +216,61 @@ class Webhooks:
                     "at": stamp(now),
                 },
             )
-            await self._add_secret(conn, endpoint_id, secret, now)
+            await self._add_secret(conn, me.tenant, endpoint_id, secret, now)
             view = await self._view(conn, me.tenant, endpoint_id)
         return EndpointCreated(endpoint=view, secret=secret)
 
     async def _add_secret(
-        self, conn: AsyncConnection, endpoint_id: str, secret: str, now: datetime
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        endpoint_id: str,
+        secret: str,
+        now: datetime,
     ) -> None:
+        stored = self.box.seal(SECRET, tenant, secret) if self.box else secret
         await conn.execute(
             text(
                 "INSERT INTO webhook_secrets (endpoint_id, secret_id, secret, "
                 "created_at) VALUES (:e, :s, :x, :at)"
             ),
-            {"e": endpoint_id, "s": uuid.uuid4().hex, "x": secret, "at": stamp(now)},
+            {"e": endpoint_id, "s": uuid.uuid4().hex, "x": stored, "at": stamp(now)},
         )
+
+    def _opened(self, tenant: str, stored: str) -> str:
+        """A stored signing secret as it signs (one kept before sealing, as is)."""
+        if self.box is None or not stored.startswith(SEALED):
+            return stored
+        return self.box.open(SECRET, tenant, stored)
+
+    async def seal_stored(self, engine: AsyncEngine) -> None:
+        """Seal the signing secrets kept in the clear before sealing (at start;
+        each row once, idempotent)."""
+        if self.box is None:
+            return
+        async with engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT s.secret_id, s.secret, e.tenant FROM webhook_secrets s "
+                        "JOIN webhook_endpoints e ON e.endpoint_id = s.endpoint_id "
+                        "WHERE s.secret NOT LIKE :sealed"
+                    ),
+                    {"sealed": SEALED + "%"},
+                )
+            ).all()
+            for r in rows:
+                await conn.execute(
+                    text(
+                        "UPDATE webhook_secrets SET secret = :x "
+                        "WHERE secret_id = :s AND secret = :was"
+                    ),
+                    {
+                        "x": self.box.seal(SECRET, r.tenant, r.secret),
+                        "s": r.secret_id,
+                        "was": r.secret,
+                    },
+                )
 
     async def _view(
         self, conn: AsyncConnection, tenant: str, endpoint_id: str
@@ -284,7 +333,7 @@ class Webhooks:
                 ),
                 {"e": endpoint_id, "x": stamp(now + timedelta(seconds=overlap_s))},
             )
-            await self._add_secret(conn, endpoint_id, secret, now)
+            await self._add_secret(conn, me.tenant, endpoint_id, secret, now)
             view = await self._view(conn, me.tenant, endpoint_id)
         return EndpointCreated(endpoint=view, secret=secret)
 
@@ -564,7 +613,8 @@ class Webhooks:
             ends = {f"e{n}": e for n, e in enumerate({r.endpoint_id for r in rows})}
             found = await conn.execute(
                 text(
-                    "SELECT e.endpoint_id, e.url, s.secret FROM webhook_endpoints e "
+                    "SELECT e.endpoint_id, e.tenant, e.url, s.secret "
+                    "FROM webhook_endpoints e "
                     "JOIN webhook_secrets s ON s.endpoint_id = e.endpoint_id "
                     f"WHERE e.endpoint_id IN ({', '.join(':' + k for k in ends)}) "
                     "AND (s.expires_at IS NULL OR s.expires_at > :now) "
@@ -574,7 +624,9 @@ class Webhooks:
             )
             targets: dict[str, tuple[str, list[str]]] = {}
             for t in found:
-                targets.setdefault(t.endpoint_id, (t.url, []))[1].append(t.secret)
+                targets.setdefault(t.endpoint_id, (t.url, []))[1].append(
+                    self._opened(t.tenant, t.secret)
+                )
         # RETURNING's order is not the claim's: start the posts in the claim's.
         for r in sorted(rows, key=lambda r: r.next_attempt_at):
             self._load[r.endpoint_id] = self._load.get(r.endpoint_id, 0) + 1
