@@ -116,7 +116,6 @@ class Calendar:
     def __init__(self, engine: AsyncEngine, meetings: Meetings) -> None:
         self.engine = engine
         self.meetings = meetings
-        self.revocations = Revocations(engine)
 
     async def session_ics(self, principal: Principal, session_id: str) -> str:
         """One session as a VCALENDAR, for its pair only."""
@@ -164,7 +163,7 @@ class Calendar:
                 tenant = str(row.tenant)
                 # The feed's token is a credential as a bearer token is: a person
                 # deactivated or erased gets nothing from it either.
-                if await self.revocations.reason(tenant, person_id) is not None:
+                if await Revocations.reason_on(conn, tenant, person_id) is not None:
                     break
                 return tenant
         raise NotFound("no such calendar")  # a wrong token reveals nothing
