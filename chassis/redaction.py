@@ -51,12 +51,33 @@ def _message(error: BaseException) -> str:
     validation = _validation(error)
     if validation is not None:
         return validation
-    orig = getattr(error, "orig", None)  # SQLAlchemy's wrapper of the driver's error
-    if isinstance(orig, BaseException) and _from_database(error):
-        return described(orig)
     if _from_driver(error):
         return _database(error)
+    if _from_database(error):  # SQLAlchemy's wrapper: what the driver said
+        driver = _driver_error(error)
+        if driver is not None:
+            inner = type(driver).__name__
+            prefix = "" if inner == type(error).__name__ else f"{inner}: "
+            return prefix + _database(driver)
+        orig = getattr(error, "orig", None)
+        if isinstance(orig, BaseException):
+            return described(orig)
+        return _bounded(str(error).splitlines()[0] if str(error) else "")
     return _bounded(str(error))
+
+
+def _driver_error(error: BaseException) -> BaseException | None:
+    """The driver's own error under SQLAlchemy's (its ``orig``, or the cause of
+    the dialect's adapter of it)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _from_driver(current):
+            return current
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return None
 
 
 def _from_database(error: BaseException) -> bool:

@@ -31,7 +31,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from opentelemetry import context, metrics, propagate, trace
@@ -45,10 +46,12 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chassis.redaction import span_attributes
 
 logger = logging.getLogger("chassis.telemetry")
 _TRACE_CONTEXT = TraceContextTextMapPropagator()
@@ -462,12 +465,17 @@ class ServerSpanMiddleware:
             attributes[SERVICE_ATTRIBUTE] = self.service_name
         status = _Status(send)
         started = time.perf_counter()
-        with tracer("chassis.http").start_as_current_span(
-            method,
-            context=propagate.extract(headers),
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-        ) as span:
+        with (
+            tracer("chassis.http").start_as_current_span(
+                method,
+                context=propagate.extract(headers),
+                kind=SpanKind.SERVER,
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+            errors_described(span),
+        ):
             try:
                 await self.app(scope, receive, status.send)
             finally:
@@ -490,6 +498,20 @@ class ServerSpanMiddleware:
                     self._duration.record(
                         time.perf_counter() - started, attributes=metric_attributes
                     )
+
+
+@contextmanager
+def errors_described(span: trace.Span) -> Iterator[None]:
+    """An exception leaving the block, recorded on ``span`` as ``described``
+    (``chassis.redaction``: without the values it was raised for), then raised on.
+    For spans started with ``record_exception=False, set_status_on_exception=False``
+    (the SDK would record the exception's text as it is)."""
+    try:
+        yield
+    except Exception as exc:
+        span.record_exception(exc, attributes=span_attributes(exc))
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
 
 
 # The headers a trace context travels in (W3C trace context and baggage, and B3 or

@@ -11,11 +11,12 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 import uvicorn
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel, EmailStr, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -36,6 +37,7 @@ from chassis.redaction import (
     redacted_traceback,
 )
 from chassis.settings import ServiceSettings
+from chassis.telemetry import setup_telemetry
 
 EMAIL = "alice.secret@example.com"
 NAME = "Alice Secretname"
@@ -176,22 +178,47 @@ async def test_database_errors_are_described_without_the_values_they_refused(
     assert "SQLSTATE 22P02" in described(unreadable)
 
 
-async def test_a_dead_letter_names_the_error_not_the_persons_values(
-    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
-) -> None:
-    async def record_contact(envelope: Envelope, conn: AsyncConnection) -> None:
-        await conn.execute(
-            text("INSERT INTO contacts (email, name, age) VALUES (:e, :n, 1)"),
-            {"e": envelope.data["email"], "n": envelope.data["name"]},
-        )
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    spans = InMemorySpanExporter()
+    handle = setup_telemetry("redaction-test", span_exporter=spans)
+    yield spans
+    handle.shutdown()
 
+
+async def _insert_contact(envelope: Envelope, conn: AsyncConnection) -> None:
+    await conn.execute(
+        text("INSERT INTO contacts (email, name, age) VALUES (:e, :n, 1)"),
+        {"e": envelope.data["email"], "n": envelope.data["name"]},
+    )
+
+
+async def _read_contact(envelope: Envelope, conn: AsyncConnection) -> None:
+    Person.model_validate({"email": envelope.data["name"], "age": 1})
+
+
+@pytest.mark.parametrize(
+    ("handler", "named"),
+    [
+        (_insert_contact, "contacts_email_key"),  # the database refuses the email
+        (_read_contact, "validation error(s) for Person"),  # pydantic, its input
+    ],
+)
+async def test_a_dead_letter_names_the_error_not_the_persons_values(
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+    exporter: InMemorySpanExporter,
+    handler,
+    named: str,
+) -> None:
+    """Its row, its header, the log and each attempt's span."""
     bus = InProcessBus()
     runner = ConsumerRunner(
         name="test-redaction",
         topics=["contacts"],
         engine=engine,
         transport=bus,
-        handlers={"ContactAdded": record_contact},
+        handlers={"ContactAdded": handler},
         retry_backoff_s=0.0,
         max_attempts=2,
     )
@@ -211,14 +238,20 @@ async def test_a_dead_letter_names_the_error_not_the_persons_values(
         InboundMessage("contacts", 0, 7, out.key, out.value, list(out.headers))
     )
     assert runner.dead_letters == 1
+    events = [e for span in exporter.get_finished_spans() for e in span.events]
+    assert events and all(e.name == "exception" for e in events)
+    for e in events:  # each attempt's consume span, recorded as ``described``
+        written = " ".join(str(v) for v in (e.attributes or {}).values())
+        assert named in written and EMAIL not in written and NAME not in written
     async with engine.connect() as conn:
         error = (await conn.execute(text("SELECT error FROM dead_letters"))).scalar()
-    assert "IntegrityError" in error and "contacts_email_key" in error
-    assert EMAIL not in error and NAME not in error
-    assert EMAIL not in caplog.text and "contacts_email_key" in caplog.text
+    assert named in error and EMAIL not in error and NAME not in error
+    assert named in caplog.text
+    assert EMAIL not in caplog.text and NAME not in caplog.text
     letters = bus.messages(runner.dead_letter_topic)
     headers = dict(letters[0].headers)
     assert EMAIL.encode() not in headers["x-tandem-error"]
+    assert NAME.encode() not in headers["x-tandem-error"]
 
 
 def _free_port() -> int:
