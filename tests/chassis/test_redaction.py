@@ -11,7 +11,7 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -37,7 +37,6 @@ from chassis.redaction import (
     redacted_traceback,
 )
 from chassis.settings import ServiceSettings
-from chassis.telemetry import setup_telemetry
 
 EMAIL = "alice.secret@example.com"
 NAME = "Alice Secretname"
@@ -176,14 +175,6 @@ async def test_database_errors_are_described_without_the_values_they_refused(
     assert "SQLSTATE 23505" in described(duplicate)
     assert "contacts_age_check" in described(broken)
     assert "SQLSTATE 22P02" in described(unreadable)
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    spans = InMemorySpanExporter()
-    handle = setup_telemetry("redaction-test", span_exporter=spans)
-    yield spans
-    handle.shutdown()
 
 
 async def _insert_contact(envelope: Envelope, conn: AsyncConnection) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -37,14 +35,6 @@ async def item(item_id: str) -> dict[str, str | None]:
 @router.get("/boom")
 async def boom() -> None:
     raise RuntimeError("kaboom")
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    spans = InMemorySpanExporter()
-    handle = setup_telemetry("telemetry-test", span_exporter=spans)
-    yield spans
-    handle.shutdown()
 
 
 @pytest.fixture
