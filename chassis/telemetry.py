@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import Context
@@ -465,17 +466,13 @@ class ServerSpanMiddleware:
             attributes[SERVICE_ATTRIBUTE] = self.service_name
         status = _Status(send)
         started = time.perf_counter()
-        with (
-            tracer("chassis.http").start_as_current_span(
-                method,
-                context=propagate.extract(headers),
-                kind=SpanKind.SERVER,
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span,
-            errors_described(span),
-        ):
+        with described_span(
+            tracer("chassis.http"),
+            method,
+            context=propagate.extract(headers),
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+        ) as span:
             try:
                 await self.app(scope, receive, status.send)
             finally:
@@ -501,17 +498,22 @@ class ServerSpanMiddleware:
 
 
 @contextmanager
-def errors_described(span: trace.Span) -> Iterator[None]:
-    """An exception leaving the block, recorded on ``span`` as ``described``
-    (``chassis.redaction``: without the values it was raised for), then raised on.
-    For spans started with ``record_exception=False, set_status_on_exception=False``
-    (the SDK would record the exception's text as it is)."""
-    try:
-        yield
-    except Exception as exc:
-        span.record_exception(exc, attributes=span_attributes(exc))
-        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-        raise
+def described_span(
+    tracer: trace.Tracer, name: str, **options: Any
+) -> Iterator[trace.Span]:
+    """``tracer.start_as_current_span(name, **options)``, an exception leaving it
+    recorded as ``described`` (``chassis.redaction``: without the values it was
+    raised for) rather than as the SDK records it (the exception's text as it is),
+    then raised on. Every span the chassis starts is started here."""
+    with tracer.start_as_current_span(
+        name, record_exception=False, set_status_on_exception=False, **options
+    ) as span:
+        try:
+            yield span
+        except Exception as exc:
+            span.record_exception(exc, attributes=span_attributes(exc))
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
 
 
 # The headers a trace context travels in (W3C trace context and baggage, and B3 or

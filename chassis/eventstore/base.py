@@ -21,7 +21,7 @@ from chassis.errors import (
     ValidationFailed,
 )
 from chassis.events import EventMetadata, LogPosition, NewEvent, RecordedEvent
-from chassis.telemetry import spans_recorded
+from chassis.telemetry import described_span, spans_recorded
 
 # Columns every backend selects, in this order, for ``row_to_event``.
 SELECT_COLUMNS = (
@@ -112,7 +112,8 @@ class EventStore(ABC):
                 stream_id, stream_type, expected_version, events, metadata
             )
         # A child of the request (or consumer) span: one trace shows the append.
-        with _tracer.start_as_current_span(
+        with described_span(
+            _tracer,
             f"append {stream_type}",
             attributes={
                 "db.operation.name": "append",

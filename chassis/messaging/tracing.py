@@ -17,7 +17,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from chassis.envelope import Envelope, Headers
 from chassis.messaging.transport import InboundMessage
-from chassis.telemetry import errors_described, spans_recorded
+from chassis.telemetry import described_span, spans_recorded
 
 tracer = trace.get_tracer("tandem.messaging")
 
@@ -42,22 +42,18 @@ def publish_span(
         yield trace.INVALID_SPAN, [("traceparent", carried.encode())] if carried else []
         return
     parent = _context_from_traceparent(envelope.traceparent)
-    with (
-        tracer.start_as_current_span(
-            f"publish {envelope.type}",
-            context=parent,
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": topic,
-                "messaging.message.id": envelope.id,
-                "tandem.tenant": envelope.tenant,
-            },
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span,
-        errors_described(span),
-    ):
+    with described_span(
+        tracer,
+        f"publish {envelope.type}",
+        context=parent,
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.message.id": envelope.id,
+            "tandem.tenant": envelope.tenant,
+        },
+    ) as span:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         yield span, [(k, v.encode()) for k, v in carrier.items()]
@@ -85,22 +81,18 @@ def consume_span(
         if carrier
         else _context_from_traceparent(envelope.traceparent)
     )
-    with (
-        tracer.start_as_current_span(
-            f"consume {envelope.type}",
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": message.topic,
-                "messaging.consumer.group.name": consumer,
-                "messaging.message.id": envelope.id,
-                "messaging.kafka.offset": message.offset,
-                "tandem.tenant": envelope.tenant,
-            },
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span,
-        errors_described(span),
-    ):
+    with described_span(
+        tracer,
+        f"consume {envelope.type}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": message.topic,
+            "messaging.consumer.group.name": consumer,
+            "messaging.message.id": envelope.id,
+            "messaging.kafka.offset": message.offset,
+            "tandem.tenant": envelope.tenant,
+        },
+    ) as span:
         yield span

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chassis.events import utcnow
 from chassis.service import mounted
-from services.notifications.application.webhooks import Webhooks
+from services.notifications.application.webhooks import SECRET, Webhooks
 from services.notifications.projections.inbox import stamp
 from tests.notifications.conftest import (
     event,
@@ -432,6 +432,11 @@ async def test_signing_secrets_are_sealed_at_rest_and_old_ones_are_sealed_at_sta
             async with engine.connect() as conn:
                 resealed = await conn.scalar(text("SELECT secret FROM webhook_secrets"))
             assert resealed.startswith("sealed:") and secret not in resealed
+            # Bound to its organisation: copied to another's endpoint, it opens not.
+            assert webhooks.box is not None
+            assert webhooks.box.open(SECRET, tenant, resealed) == secret
+            with pytest.raises(ValueError, match="another key, purpose or tenant"):
+                webhooks.box.open(SECRET, "another-tenant", resealed)
             msgs = [proposed(tenant, "m1", "e1", pairing_id="ps1")]
             await until_applied(app, await publish(kafka_bootstrap, msgs))
             await until(lambda: len(hook.received) >= 1, "one post", 30)
