@@ -4,6 +4,7 @@ idempotent and judged on its own (real PostgreSQL and Kafka, over HTTP)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
@@ -328,6 +329,91 @@ async def test_the_embedded_mode_imports_a_file_in_chunks_too(tmp_path):
         again = await upload(client, body)
         assert again["counts"] == counts(unchanged=15)
         assert await scalar(app, "SELECT count(*) FROM events") == 15
+
+
+async def test_records_are_judged_in_file_order_while_chunks_are_triaged_ahead(
+    app, client
+):
+    """Chunks are triaged (looked up) several ahead of the one being written, but
+    judged in file order, whichever look-up answers first: an employee id that
+    appears again, chunks after its first record, fails at its own row and names
+    the first, on the first import and on a re-import (the first one unchanged)."""
+    imports = mounted(app).provide(Imports)
+    imports.chunk_size = 2
+    look_up = imports.writer.look_up
+
+    async def first_chunk_slowly(conn, tenant, raws):
+        if any(raw.employee_id == "E00001" for raw in raws):
+            await asyncio.sleep(0.5)  # the chunks after it are looked up first
+        return await look_up(conn, tenant, raws)
+
+    imports.writer.look_up = first_chunk_slowly
+    people = sorted(organisation(8), key=lambda p: p["employee_id"])
+    again = dict(people[1], given_name="Imposter")  # E00002 (row 2)
+    twice = dict(people[3], title="Another")  # E00004 (row 4)
+    # Rows 5 and 6, in the third chunk: triaged with the first two.
+    body = as_csv([*people[:4], again, twice, *people[4:]])
+    for attempt, expected in (
+        ("first", counts(created=8, failed=2)),
+        ("again", counts(unchanged=8, failed=2)),
+    ):
+        resp = await client.post(
+            "/imports",
+            files={"file": ("workday.csv", body, "text/csv")},
+            headers=INTEGRATION,
+        )
+        assert resp.status_code == 202, resp.text
+        report = await finished(client, resp.json()["job_id"], deadline_s=60)
+        assert report["status"] == "succeeded", (attempt, report)
+        assert report["counts"] == expected, attempt
+        assert [
+            (e["row"], e["employee_id"], e["fields"][0]["message"])
+            for e in report["errors"]
+        ] == [
+            (5, "E00002", "appears again in this import (first at row 2)"),
+            (6, "E00004", "appears again in this import (first at row 4)"),
+        ], attempt
+    listed = (await client.get("/people?limit=100", headers=ADMIN)).json()["items"]
+    by_employee = {p["employee_id"]: p for p in listed}
+    assert by_employee["E00002"]["given_name"] == "Ada2"  # the first record's
+    assert by_employee["E00004"]["title"] == "Analyst 4"
+
+
+async def test_an_import_stopped_by_a_failing_look_up_is_finished_by_resubmitting(
+    app, client
+):
+    """A look-up that fails chunks ahead stops the job as failed, with what was
+    written before it kept; the same file sent again finishes the import, each
+    person registered once."""
+    imports = mounted(app).provide(Imports)
+    imports.chunk_size = 3
+    look_up = imports.writer.look_up
+    people = sorted(organisation(15), key=lambda p: p["employee_id"])
+
+    async def failing(conn, tenant, raws):
+        if any(raw.employee_id == "E00010" for raw in raws):
+            raise OSError("the look-up failed")
+        return await look_up(conn, tenant, raws)
+
+    imports.writer.look_up = failing
+    body = as_csv(people)
+    resp = await client.post(
+        "/imports",
+        files={"file": ("workday.csv", body, "text/csv")},
+        headers=INTEGRATION,
+    )
+    assert resp.status_code == 202, resp.text
+    stopped = await finished(client, resp.json()["job_id"], deadline_s=60)
+    assert stopped["status"] == "failed"
+    assert "submit it again" in stopped["error"]
+    assert stopped["counts"]["created"] == 9  # the three chunks before it
+    imports.writer.look_up = look_up
+    report = await upload(client, body)
+    assert report["counts"] == counts(created=6, unchanged=9)
+    registered = await scalar(
+        app, "SELECT count(*) FROM events WHERE event_type = 'PersonRegistered'"
+    )
+    assert registered == 15
 
 
 async def test_a_person_changed_since_their_last_import_is_compared_in_full(

@@ -249,12 +249,34 @@ class ChunkWriter:
         with their keys); the keys of the unchanged people are returned, to seal
         their import records, and the blind index of every employee id the chunk
         names. Each record keeps its hash, for its digest."""
+        named, rows = await self.look_up(conn, tenant, raws)
+        return self.sort(tenant, raws, first_row, check, named, rows)
+
+    async def look_up(
+        self, conn: AsyncConnection, tenant: str, raws: list[Raw]
+    ) -> tuple[dict[str, str], dict[str, Sequence[Any]]]:
+        """The first step of ``triage``, which depends on no earlier chunk: the
+        blind index of every employee id the chunk names, and the people with
+        them (one statement)."""
         named: dict[str, str] = {}
         for raw in raws:
             for employee_id in (raw.employee_id, raw.manager):
                 if employee_id and employee_id not in named:
                     named[employee_id] = self._index(tenant, "employee_id", employee_id)
-        rows = await self._triage_rows(conn, tenant, list(named.values()))
+        return named, await self._triage_rows(conn, tenant, list(named.values()))
+
+    def sort(
+        self,
+        tenant: str,
+        raws: list[Raw],
+        first_row: int,
+        check: Validator,
+        named: dict[str, str],
+        rows: dict[str, Sequence[Any]],
+    ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
+        """The second step of ``triage``, with what ``look_up`` found: records
+        unchanged or checked. ``check`` keeps the employee ids seen, so chunks
+        are sorted in file order."""
         records: list[Record] = []
         keys: dict[str, Any] = {}
         for row, raw in enumerate(raws, start=first_row):

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,6 +85,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000  # records applied in one transaction
 ATTEMPTS = 3  # a chunk's transactions before it is applied record by record
+TRIAGE_AHEAD = 3  # chunks triaged ahead of the one being written
 PARALLELISM = 8  # record by record: people written at once, inside the pool
 MAX_RECORDS = 100_000
 STALE_AFTER = timedelta(minutes=2)  # a job this long without progress was orphaned
@@ -96,6 +98,10 @@ _NO_ERROR = RecordFailure(code="InternalError", message="unexpected error", fiel
 # An import that created at least this many people refreshes the planner's
 # statistics of the tables imports read (``_refresh_statistics``).
 ANALYZE_AFTER_CREATED = 1_000
+
+# A triaged chunk: its records, the keys of its unchanged people, its blind indexes.
+_Triaged = tuple[list[Record], dict[str, Any], dict[str, str]]
+
 _NAMED = (
     "SELECT employee_index FROM people WHERE tenant = :t AND employee_index {in_ids}"
 )
@@ -333,28 +339,44 @@ class Imports(ImportJobs):
                 Plan.scan, source, self.chunk_size, today, managers
             )
             check = Validator(today, plan.validated)
-            # Each chunk is triaged (read) while the one before it is written, on
-            # another connection: the service's work and the database's overlap.
-            # What a chunk writes cannot make a later chunk's record unchanged: a
-            # person it changes appears again only as a repeated employee id, and
-            # a manager it registers is not found by the triage, so the record
-            # is compared in full, when its own chunk is written.
+            # Chunks are triaged (read, and checked in file order) up to
+            # ``TRIAGE_AHEAD`` ahead of the one being written, each look-up on a
+            # connection of its own: the service's work fills the time a chunk's
+            # writes wait for the database, and the database's the time the
+            # service checks records. What a chunk writes cannot make a later
+            # chunk's record unchanged: a person it changes appears again only as
+            # a repeated employee id, and a manager it registers is not found by
+            # the triage, so the record is compared in full, when its own chunk is
+            # written.
             chunks = source.raw_chunks(self.chunk_size)
-            triaging = self._triage(principal.tenant, next(chunks, None), 1, check)
-            try:
-                while (triaged := await triaging) is not None:
-                    chunk, keys, indexes = triaged
-                    processed += len(chunk)
-                    triaging = self._triage(
-                        principal.tenant, next(chunks, None), processed + 1, check
+            ahead: deque[asyncio.Task[_Triaged]] = deque()
+            first_row = 1
+
+            def triage_next() -> None:
+                nonlocal first_row
+                raws = next(chunks, None)
+                if raws is not None:
+                    after = ahead[-1] if ahead else None
+                    ahead.append(
+                        self._triage(principal.tenant, raws, first_row, check, after)
                     )
+                    first_row += len(raws)
+
+            try:
+                for _ in range(TRIAGE_AHEAD):
+                    triage_next()
+                while ahead:
+                    chunk, keys, indexes = await ahead.popleft()
+                    processed += len(chunk)
+                    triage_next()
                     await self._write(
                         job_id, principal, chunk, plan, dry_run, counts, keys, indexes
                     )
                     await announce(running, processed, counts)
             finally:
-                triaging.cancel()
-                await asyncio.gather(triaging, return_exceptions=True)
+                for task in ahead:
+                    task.cancel()
+                await asyncio.gather(*ahead, return_exceptions=True)
             if not dry_run and counts[RecordOutcome.CREATED] >= ANALYZE_AFTER_CREATED:
                 await self._refresh_statistics(job_id)
             done = ImportStatus.SUCCEEDED
@@ -378,18 +400,25 @@ class Imports(ImportJobs):
             self._tasks.pop(job_id, None)
 
     def _triage(
-        self, tenant: str, raws: list[Raw] | None, first_row: int, check: Validator
-    ) -> asyncio.Task[tuple[list[Record], dict[str, Any], dict[str, str]] | None]:
-        """A task triaging a chunk (``ChunkWriter.triage``) on a connection of its
-        own; None when there is no chunk left."""
+        self,
+        tenant: str,
+        raws: list[Raw],
+        first_row: int,
+        check: Validator,
+        after: asyncio.Task[_Triaged] | None,
+    ) -> asyncio.Task[_Triaged]:
+        """A task triaging a chunk (``ChunkWriter.triage``): its look-up at once, on
+        a connection of its own (given back before it waits), then, once the chunk
+        before it (``after``) is sorted, its records, in file order."""
 
-        async def triage() -> (
-            tuple[list[Record], dict[str, Any], dict[str, str]] | None
-        ):
-            if raws is None:
-                return None
+        async def triage() -> _Triaged:
             async with self.engine.connect() as conn:
-                return await self.writer.triage(conn, tenant, raws, first_row, check)
+                named, rows = await self.writer.look_up(conn, tenant, raws)
+            if after is not None:
+                await asyncio.wait({after})
+                if after.cancelled() or after.exception() is not None:
+                    raise RuntimeError("the chunk before this one was not triaged")
+            return self.writer.sort(tenant, raws, first_row, check, named, rows)
 
         return asyncio.create_task(triage())
 
