@@ -9,10 +9,12 @@ import csv
 import io
 import random
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import event, text
 
 from chassis.auth.principal import Principal, Role
 from chassis.messaging.inprocess import InProcessBus
+from chassis.personal_data import PersonalDataCipher
 from chassis.service import mounted
 from services.profiles.application import Profiles
 from services.profiles.application.imports import Imports
@@ -377,6 +379,43 @@ async def test_records_are_judged_in_file_order_while_chunks_are_triaged_ahead(
     by_employee = {p["employee_id"]: p for p in listed}
     assert by_employee["E00002"]["given_name"] == "Ada2"  # the first record's
     assert by_employee["E00004"]["title"] == "Analyst 4"
+
+
+async def test_a_key_stored_meanwhile_is_the_one_a_registration_is_sealed_with(
+    app, client
+):
+    """A new person's key is created with their chunk; when another writer stored
+    a key for that person first, the person is sealed with the stored key: their
+    row and their event open with it."""
+    imports = mounted(app).provide(Imports)
+    imports.chunk_size = 4
+    writer = imports.writer
+    cipher = writer.cipher
+    save = writer._save
+    raced: list[str] = []
+
+    async def racing(conn, principal, people, new, keys):
+        if not raced and new:
+            raced.append(new[0].person_id)
+            async with mounted(app).runtime.engine.begin() as other:
+                await cipher.keys_for_writing(other, principal.tenant, raced)
+        return await save(conn, principal, people, new, keys)
+
+    writer._save = racing
+    people = sorted(organisation(10), key=lambda p: p["employee_id"])
+    report = await upload(client, as_csv(people))
+    assert report["counts"] == counts(created=10)
+    (pid,) = raced
+    got = (await client.get(f"/people/{pid}", headers=ADMIN)).json()
+    assert got["given_name"] == "Ada1" and got["email"] == "ada1@acme.example"
+    async with mounted(app).runtime.engine.connect() as conn:
+        stored = await cipher.key(pid, conn)
+        (event,) = (
+            await mounted(app).provide(Profiles).store.read_stream(pid, connection=conn)
+        )
+    assert stored is not None
+    opened = PersonalDataCipher.decode_with(AESGCM(stored), event)
+    assert opened["given_name"] == "Ada1" and opened["employee_id"] == "E00001"
 
 
 async def test_an_import_stopped_by_a_failing_look_up_is_finished_by_resubmitting(
