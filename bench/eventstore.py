@@ -13,10 +13,17 @@ Contenders, each on its own fresh database of the SAME PostgreSQL server:
 * ``peer`` - the ``eventsourcing`` library's ``PostgresApplicationRecorder``
   (psycopg 3): N OS threads, one ``StoredEvent`` per ``insert_events`` call. It keeps
   its notification log gap-free with an EXCLUSIVE table lock held until commit.
-* ``raw`` - a plain ``INSERT`` of the same columns into a bare table (identity
-  primary key, no other constraint or index, no event-store logic), one row per
-  transaction, over the same driver stack as Tandem (SQLAlchemy async engine +
-  asyncpg, ``text()``), N asyncio tasks: the limit an event store on this stack has.
+* ``driver`` - the limit: the bare driver (asyncpg), one prepared ``INSERT`` of the
+  same row into a bare table (identity primary key, no other constraint or index,
+  no event-store logic), one autocommit statement per append, a connection per
+  writer.
+* ``sa_text`` - the same ``INSERT`` through SQLAlchemy ``text()`` in
+  ``engine.begin()`` (a second line: the stack's own cost).
+* ``driver_events`` (16 writers) - the bare driver's ``INSERT`` of the same row into
+  the store's own ``events`` table (its indexes: stream and version, event id, log
+  order), still without an append's guard: what the table alone leaves of the limit.
+* ``tandem_batch`` / ``driver_batch`` - 100 events in one transaction: one
+  ``store.append`` against the driver's ``executemany``.
 
 Every contender warms up (``WARMUP_PER_WRITER`` appends per writer on other streams)
 before it is timed; every configuration runs ``--rounds`` times, contenders taking
@@ -445,6 +452,41 @@ async def bench_driver(meter: CpuMeter, url: str, writers: int, per_writer: int)
         return await run_tasks(
             meter, "driver", writers, per_writer, make(streams("bench", writers))
         )
+
+
+async def bench_driver_events(
+    meter: CpuMeter, url: str, writers: int, per_writer: int
+) -> Run:
+    """The bare driver's prepared INSERT of the same row into the store's own
+    ``events`` table (its identity, transaction id and three indexes: stream and
+    version, event id, log order), one autocommit row per append, with none of
+    an append's guard: what the table alone leaves of the limit (a second line)."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        await event_store_for(engine).create_schema()
+    finally:
+        await engine.dispose()
+    conns = [await driver_connect(url) for _ in range(writers)]
+    try:
+        insert = positional(RAW_INSERT_SQL.replace("raw_events", "events"), RAW_COLUMNS)
+        prepared = [await c.prepare(insert) for c in conns]
+
+        def make(stream_of: dict[int, str]) -> Append:
+            async def append(w: int, i: int) -> None:
+                p = raw_params(stream_of[w], w, i)
+                await prepared[w].fetch(*[p[c] for c in RAW_COLUMNS])
+
+            return append
+
+        await run_tasks(
+            meter, "warmup", writers, WARMUP_PER_WRITER, make(streams("warm", writers))
+        )
+        return await run_tasks(
+            meter, "driver_events", writers, per_writer, make(streams("bench", writers))
+        )
+    finally:
+        for c in conns:
+            await c.close()
 
 
 # -- batched appends: BATCH events in one transaction ---------------------------------
@@ -1007,6 +1049,11 @@ async def main(args: argparse.Namespace) -> None:
                     r = await bench_sa_text(meter, url, writers, n)
                 runs.setdefault(("sa_text", writers), []).append(r)
                 progress(r)
+                if last:
+                    async with fresh_database(server, "bench_driver_events") as url:
+                        r = await bench_driver_events(meter, url, writers, n)
+                    runs.setdefault(("driver_events", writers), []).append(r)
+                    progress(r)
             print(
                 f"round {round_no}/{args.rounds}: batches of {BATCH} events, "
                 f"{BATCH_WRITERS} writers x {args.batches} batches each ...",
@@ -1047,6 +1094,7 @@ async def main(args: argparse.Namespace) -> None:
     rows = [
         (c, w) for w in WRITER_COUNTS for c in ("tandem", "peer", "driver", "sa_text")
     ]
+    rows.insert(rows.index(("sa_text", 16)) + 1, ("driver_events", 16))
     rows += [("tandem_batch", BATCH_WRITERS), ("driver_batch", BATCH_WRITERS)]
     for contender, writers in rows:
         if True:
@@ -1069,6 +1117,8 @@ async def main(args: argparse.Namespace) -> None:
     ratio = rate["tandem", 16] / rate["peer", 16]
     ratio_limit = rate["tandem", 16] / rate["driver", 16]
     ratio_sa = rate["tandem", 16] / rate["sa_text", 16]
+    ratio_table = rate["driver_events", 16] / rate["driver", 16]
+    ratio_to_table = rate["tandem", 16] / rate["driver_events", 16]
     ratio_batch = (
         rate["tandem_batch", BATCH_WRITERS] / rate["driver_batch", BATCH_WRITERS]
     )
@@ -1077,6 +1127,11 @@ async def main(args: argparse.Namespace) -> None:
         f"\nAt 16 writers: Tandem = {ratio:.2f}x the peer (goal >= 8), "
         f"{ratio_limit:.2f}x the bare driver (the limit; goal >= 0.7), "
         f"{ratio_sa:.2f}x the SQLAlchemy text() INSERT"
+    )
+    print(
+        f"The same INSERT into the store's own table (its indexes; no append guard, "
+        f"no store code) reaches {ratio_table:.2f}x the bare driver; Tandem = "
+        f"{ratio_to_table:.2f}x that"
     )
     print(
         f"Batches of {BATCH} at {BATCH_WRITERS} writers: Tandem = {ratio_batch:.2f}x "
@@ -1099,6 +1154,9 @@ async def main(args: argparse.Namespace) -> None:
         ratio_16=round(ratio, 3),
         ratio_to_limit_16=round(ratio_limit, 3),
         ratio_to_sa_text_16=round(ratio_sa, 3),
+        driver_events_appends_per_s_16=round(rate["driver_events", 16], 1),
+        ratio_table_to_limit_16=round(ratio_table, 3),
+        ratio_to_table_16=round(ratio_to_table, 3),
         tandem_batch_events_per_s=round(rate["tandem_batch", BATCH_WRITERS], 1),
         driver_batch_events_per_s=round(rate["driver_batch", BATCH_WRITERS], 1),
         ratio_batch_to_limit=round(ratio_batch, 3),
