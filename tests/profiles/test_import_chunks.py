@@ -64,8 +64,9 @@ def as_csv(people: list[dict[str, str]]) -> bytes:
     return out.getvalue().encode()
 
 
-async def upload(client, body: bytes, **params) -> dict:
-    """The file as an integration sends it (multipart), the job followed to its end."""
+async def submit(client, body: bytes, **params) -> dict:
+    """The file as an integration sends it (multipart), the job followed to its end
+    (succeeded or failed)."""
     resp = await client.post(
         "/imports",
         params=params,
@@ -73,7 +74,12 @@ async def upload(client, body: bytes, **params) -> dict:
         headers=INTEGRATION,
     )
     assert resp.status_code == 202, resp.text
-    report = await finished(client, resp.json()["job_id"], deadline_s=60)
+    return await finished(client, resp.json()["job_id"], deadline_s=60)
+
+
+async def upload(client, body: bytes, **params) -> dict:
+    """``submit``, the job having succeeded."""
+    report = await submit(client, body, **params)
     assert report["status"] == "succeeded", report
     return report
 
@@ -359,13 +365,7 @@ async def test_records_are_judged_in_file_order_while_chunks_are_triaged_ahead(
         ("first", counts(created=8, failed=2)),
         ("again", counts(unchanged=8, failed=2)),
     ):
-        resp = await client.post(
-            "/imports",
-            files={"file": ("workday.csv", body, "text/csv")},
-            headers=INTEGRATION,
-        )
-        assert resp.status_code == 202, resp.text
-        report = await finished(client, resp.json()["job_id"], deadline_s=60)
+        report = await submit(client, body)
         assert report["status"] == "succeeded", (attempt, report)
         assert report["counts"] == expected, attempt
         assert [
@@ -436,13 +436,7 @@ async def test_an_import_stopped_by_a_failing_look_up_is_finished_by_resubmittin
 
     imports.writer.look_up = failing
     body = as_csv(people)
-    resp = await client.post(
-        "/imports",
-        files={"file": ("workday.csv", body, "text/csv")},
-        headers=INTEGRATION,
-    )
-    assert resp.status_code == 202, resp.text
-    stopped = await finished(client, resp.json()["job_id"], deadline_s=60)
+    stopped = await submit(client, body)
     assert stopped["status"] == "failed"
     assert "submit it again" in stopped["error"]
     assert stopped["counts"]["created"] == 9  # the three chunks before it
