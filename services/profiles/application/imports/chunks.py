@@ -234,30 +234,12 @@ class ChunkWriter:
         }
         return known, ids, keys
 
-    async def triage(
-        self,
-        conn: AsyncConnection,
-        tenant: str,
-        raws: list[Raw],
-        first_row: int,
-        check: Validator,
-    ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
-        """A chunk's raw records as ``Record``s: those that match the digest of what
-        was last imported for their person (the row at the same version) are
-        unchanged as they are, neither built nor validated; the others are built
-        and validated. One statement (the people of the chunk and their managers,
-        with their keys); the keys of the unchanged people are returned, to seal
-        their import records, and the blind index of every employee id the chunk
-        names. Each record keeps its hash, for its digest."""
-        named, rows = await self.look_up(conn, tenant, raws)
-        return self.sort(tenant, raws, first_row, check, named, rows)
-
     async def look_up(
         self, conn: AsyncConnection, tenant: str, raws: list[Raw]
     ) -> tuple[dict[str, str], dict[str, Sequence[Any]]]:
-        """The first step of ``triage``, which depends on no earlier chunk: the
-        blind index of every employee id the chunk names, and the people with
-        them (one statement)."""
+        """A chunk's triage, first step (it depends on no earlier chunk): the blind
+        index of every employee id the chunk names, and the people with them, with
+        their keys (one statement)."""
         named: dict[str, str] = {}
         for raw in raws:
             for employee_id in (raw.employee_id, raw.manager):
@@ -274,9 +256,13 @@ class ChunkWriter:
         named: dict[str, str],
         rows: dict[str, Sequence[Any]],
     ) -> tuple[list[Record], dict[str, Any], dict[str, str]]:
-        """The second step of ``triage``, with what ``look_up`` found: records
-        unchanged or checked. ``check`` keeps the employee ids seen, so chunks
-        are sorted in file order."""
+        """A chunk's triage, second step, with what ``look_up`` found: its raw
+        records as ``Record``s. Those that match the digest of what was last
+        imported for their person (the row at the same version) are unchanged as
+        they are, neither built nor validated; the others are built and validated.
+        Returns the records (each keeping its hash, for its digest), the keys of
+        the unchanged people (to seal their import records) and the blind indexes.
+        ``check`` keeps the employee ids seen: chunks are sorted in file order."""
         records: list[Record] = []
         keys: dict[str, Any] = {}
         for row, raw in enumerate(raws, start=first_row):

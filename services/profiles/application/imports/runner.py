@@ -407,9 +407,10 @@ class Imports(ImportJobs):
         check: Validator,
         after: asyncio.Task[_Triaged] | None,
     ) -> asyncio.Task[_Triaged]:
-        """A task triaging a chunk (``ChunkWriter.triage``): its look-up at once, on
+        """A task triaging a chunk: its look-up (``ChunkWriter.look_up``) at once, on
         a connection of its own (given back before it waits), then, once the chunk
-        before it (``after``) is sorted, its records, in file order."""
+        before it (``after``) is sorted, its records (``ChunkWriter.sort``), in file
+        order."""
 
         async def triage() -> _Triaged:
             async with self.engine.connect() as conn:
