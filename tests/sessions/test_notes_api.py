@@ -367,12 +367,14 @@ def test_a_note_is_readable_by_its_author_and_if_shared_by_the_pair():
 
 async def test_a_survey_past_its_closing_time_is_closed_by_the_sweep(sessions):
     app, c = sessions
-    closes_at = utcnow() + timedelta(seconds=1)
+    # Far enough ahead to be in the future when a loaded machine gets to it.
+    closes_at = utcnow() + timedelta(seconds=3)
     opened = await c.post(
         "/pulse-surveys",
         json={"questions": ["I feel heard"], "closes_at": closes_at.isoformat()},
         headers=COORDINATOR,
     )
+    assert opened.status_code == 201, opened.text
     sid = opened.json()["survey_id"]
     # The closing time itself is the condition.
     await until(lambda: utcnow() > closes_at, "the closing time", 30, interval_s=0.05)
