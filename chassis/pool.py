@@ -71,12 +71,14 @@ class FairQueue(sqla_queue.QueueCommon[T], Generic[T]):
 
     def put_nowait(self, item: T) -> None:
         loop = _running_loop()
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            # A waiter of another (or a closed) loop cannot be woken from here; it
-            # times out or is cancelled with its loop.
-            if waiter.done() or waiter.get_loop() is not loop:
+        while self._waiters and loop is not None:
+            waiter = self._waiters[0]
+            if waiter.done() or waiter.get_loop().is_closed():
+                self._waiters.popleft()  # gone: cancelled, timed out, loop closed
                 continue
+            if waiter.get_loop() is not loop:
+                break  # not to be woken from here: the item waits idle instead
+            self._waiters.popleft()
             waiter.set_result(item)
             return
         if self.full():
