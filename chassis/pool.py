@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import queue as sqla_queue
@@ -112,11 +112,11 @@ class FairQueue(sqla_queue.QueueCommon[T], Generic[T]):
         timer = loop.call_later(timeout, expire) if timeout is not None else None
         try:
             return await_(waiter)
-        except asyncio.CancelledError:
+        except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                # Handed a connection, then cancelled before taking it: pass it on.
+                # Handed a connection, then stopped before taking it: pass it on.
                 self.put_nowait(waiter.result())
-            if expired:
+            if expired and isinstance(exc, asyncio.CancelledError):
                 raise sqla_queue.Empty() from None
             raise
         finally:
@@ -135,10 +135,3 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
     (``FairQueue``)."""
 
     _queue_class = FairQueue  # type: ignore[assignment]
-
-
-def waiting(pool: Any) -> int:
-    """How many requests wait for one of ``pool``'s connections (0 for a pool that
-    is not a ``FairAsyncQueuePool``)."""
-    queue = getattr(pool, "_pool", None)
-    return queue.waiting() if isinstance(queue, FairQueue) else 0
